@@ -1,0 +1,58 @@
+// AEAD_CHACHA20_POLY1305 (RFC 8439 section 2.8).
+
+import { chacha20Block, chacha20Xor } from "./chacha20";
+import { poly1305Init, poly1305Padded, poly1305Blocks, poly1305Tag } from "./poly1305";
+import { ctEqual } from "./ct";
+
+export const AEAD_KEY_LEN: i32 = 32;
+export const AEAD_NONCE_LEN: i32 = 12;
+export const AEAD_TAG_LEN: i32 = 16;
+
+const OTK: usize = memory.data(64, 16);
+const LENS: usize = memory.data(16, 16);
+const TAG: usize = memory.data(16, 16);
+
+/** Computes the tag over aad and ciphertext into TAG. */
+function macInto(key: usize, nonce: usize, aad: usize, aadLen: i32, ct: usize, ctLen: i32): void {
+  // The one-time Poly1305 key is the first half of keystream block 0.
+  chacha20Block(key, nonce, 0, OTK);
+  poly1305Init(OTK);
+  memory.fill(OTK, 0, 64);
+  poly1305Padded(aad, aadLen);
+  poly1305Padded(ct, ctLen);
+  store<u64>(LENS, <u64>aadLen, 0);
+  store<u64>(LENS, <u64>ctLen, 8);
+  poly1305Blocks(LENS, 1, 1 << 24);
+  poly1305Tag(TAG);
+}
+
+/**
+ * Encrypts `msgLen` bytes at `msg` and writes ciphertext || 16-byte tag at
+ * `out` (which may equal `msg`, but must not otherwise overlap it). Key 32
+ * bytes, nonce 12 bytes. Returns msgLen + 16, or -1 for a negative length.
+ */
+export function aeadSeal(key: usize, nonce: usize, aad: usize, aadLen: i32, msg: usize, msgLen: i32, out: usize): i32 {
+  if (aadLen < 0 || msgLen < 0 || msgLen > 0x7fffffef) return -1;
+  chacha20Xor(key, nonce, 1, msg, out, msgLen);
+  macInto(key, nonce, aad, aadLen, out, msgLen);
+  memory.copy(out + <usize>msgLen, TAG, 16);
+  memory.fill(TAG, 0, 16);
+  return msgLen + 16;
+}
+
+/**
+ * Verifies and decrypts `ctLen` bytes at `ct` (ciphertext || tag). Returns the
+ * plaintext length (written at `out`, which may equal `ct`), or -1 when ctLen
+ * < 16 or the tag does not verify; then nothing is written. The tag check is
+ * constant time and comes before any plaintext is produced.
+ */
+export function aeadOpen(key: usize, nonce: usize, aad: usize, aadLen: i32, ct: usize, ctLen: i32, out: usize): i32 {
+  if (aadLen < 0 || ctLen < 16) return -1;
+  const n = ctLen - 16;
+  macInto(key, nonce, aad, aadLen, ct, n);
+  const ok = ctEqual(TAG, ct + <usize>n, 16);
+  memory.fill(TAG, 0, 16);
+  if (!ok) return -1;
+  chacha20Xor(key, nonce, 1, ct, out, n);
+  return n;
+}
