@@ -1,0 +1,223 @@
+// Decoding of control messages (docs/PROTOCOL.md sections 3-5).
+//
+// `decode` validates a whole message once, in the order the specification
+// gives (section 5.1), and records where each extension lies. After it returns
+// 0, every accessor below is safe: no later read can pass the end of the
+// message. On failure it returns the first error code and the byte offset of
+// the offending field; the Decoded record is then meaningless.
+//
+// Authentication is a separate step (wire/auth.ts): decoding is cheap and
+// bounded, and nothing a decoded message says is acted on before it verifies.
+
+import { get8, get16, get32 } from "../util/bytes";
+import {
+  PROTOCOL_VERSION, HEADER_LENGTH, MAX_MESSAGE_LENGTH, FIRST_ASSIGNABLE_SPI,
+  messageKnown, messageIsReply, allowedFlags, extensionRule, extensionKnown, requiredMask,
+  RULE_NONE, RULE_ONE, RULE_OPTIONAL,
+  EXT_AUTH, EXT_MIGRATION, EXT_PATH_CHALLENGE, EXT_PATH_RESPONSE, EXT_LIFETIME,
+  EXT_TRANSFERRED_ADDRESS, EXT_TARGET_ADDRESS, EXT_AGENT_ADDRESS, EXT_INTERIM_ADDRESS,
+  EXT_LINK_LAYER_ADDRESS, EXT_SESSION_KEY, EXT_FLOW, EXT_OPAQUE_DATA,
+  WRAP_CHACHA20_POLY1305, WRAP_X25519_CHACHA20_POLY1305,
+  PROTO_TCP, PROTO_UDP, FAMILY_IPV4, FAMILY_IPV6,
+  ERR_TRUNCATED, ERR_BAD_LENGTH, ERR_BAD_VERSION, ERR_UNKNOWN_TYPE,
+  ERR_UNKNOWN_MANDATORY_EXTENSION, ERR_DUPLICATE_EXTENSION, ERR_MISSING_EXTENSION,
+  ERR_UNEXPECTED_EXTENSION, ERR_AUTH_NOT_LAST, ERR_MISSING_AUTH, ERR_BAD_FAMILY,
+  ERR_RESERVED_NONZERO, ERR_MESSAGE_TOO_LONG, ERR_BAD_CODE, ERR_BAD_FLAGS,
+  ERR_BAD_PORT, ERR_BAD_PROTO_FLAGS, ERR_BAD_SPI, ERR_BAD_VALUE,
+} from "../generated/registry";
+
+/** The most extensions a message can hold: (1232 - 20) / 2 empty ones. */
+export const MAX_EXTENSIONS: i32 = (MAX_MESSAGE_LENGTH - HEADER_LENGTH) / 2;
+
+/** Header field offsets (docs/PROTOCOL.md section 3). */
+export const OFF_VERSION: i32 = 0;
+export const OFF_TYPE: i32 = 1;
+export const OFF_SEQUENCE: i32 = 2;
+export const OFF_COOKIE: i32 = 4;
+export const OFF_FLAGS_CODE: i32 = 10;
+export const OFF_RESERVED: i32 = 11;
+export const OFF_REPLAY_ID: i32 = 12;
+
+/** Length of an address of the given family, or 0. */
+export function familyLength(family: u32): i32 {
+  if (family == FAMILY_IPV4) return 4;
+  if (family == FAMILY_IPV6) return 16;
+  return 0;
+}
+
+/** Session-key extension sizes (docs/PROTOCOL.md section 4.10). */
+export const SESSION_KEY_LENGTH: i32 = 32;
+export const SESSION_KEY_EXT_SHARED: i32 = 70;
+export const SESSION_KEY_EXT_X25519: i32 = 102;
+
+/** A validated message: where it is and where its extensions are. */
+export class Decoded {
+  ptr: usize = 0;
+  len: i32 = 0;
+  type: u8 = 0;
+  flagsCode: u8 = 0;
+  sequence: u16 = 0;
+  /** Offsets (from ptr) of every extension's Type byte, in order. */
+  extOffsets: StaticArray<u16> = new StaticArray<u16>(MAX_EXTENSIONS);
+  extTotal: i32 = 0;
+  /** Per extension type: how many, and the offset of the first. */
+  counts: StaticArray<u16> = new StaticArray<u16>(256);
+  firsts: StaticArray<u16> = new StaticArray<u16>(256);
+  /** Offset of the authentication extension, or -1. */
+  authOffset: i32 = -1;
+  /** Where decoding failed (byte offset), when it failed. */
+  errorOffset: i32 = 0;
+
+  cookiePtr(): usize { return this.ptr + OFF_COOKIE; }
+  replayPtr(): usize { return this.ptr + OFF_REPLAY_ID; }
+  replayHi(): u32 { return get32(this.ptr + OFF_REPLAY_ID); }
+  replayLo(): u32 { return get32(this.ptr + OFF_REPLAY_ID + 4); }
+  has(ext: u8): bool { return unchecked(this.counts[ext]) > 0; }
+  count(ext: u8): i32 { return unchecked(this.counts[ext]); }
+  /** Address of the first extension of a type (its Type byte). Check has() first. */
+  first(ext: u8): usize { return this.ptr + <usize>unchecked(this.firsts[ext]); }
+  /** Address of the i-th extension in the message (its Type byte). */
+  at(i: i32): usize { return this.ptr + <usize>unchecked(this.extOffsets[i]); }
+}
+
+/** Validates the data of one known extension (p: its Type byte, n: its Length). */
+function checkExtension(ext: u32, p: usize, n: i32, d: Decoded): i32 {
+  const data = p + 2;
+  switch (ext) {
+    case EXT_AUTH: {
+      const tag = n - 4;
+      if (tag != 16 && tag != 20 && tag != 32) return fail(d, p + 1, ERR_BAD_LENGTH);
+      if (get32(data) < FIRST_ASSIGNABLE_SPI) return fail(d, data, ERR_BAD_SPI);
+      return 0;
+    }
+    case EXT_MIGRATION:
+    case EXT_FLOW: {
+      if (n != 14 && n != 38) return fail(d, p + 1, ERR_BAD_LENGTH);
+      const first = get8(data);
+      if (ext == EXT_MIGRATION) {
+        if (first & ~(PROTO_TCP | PROTO_UDP)) return fail(d, data, ERR_BAD_PROTO_FLAGS);
+      } else if (first != 6 && first != 17) {
+        return fail(d, data, ERR_BAD_VALUE);
+      }
+      const alen = familyLength(get8(data + 1));
+      if (alen == 0) return fail(d, data + 1, ERR_BAD_FAMILY);
+      if (n != 6 + 2 * alen) return fail(d, p + 1, ERR_BAD_LENGTH);
+      const a = get16(data + 2);
+      const b = get16(data + 4);
+      if (ext == EXT_MIGRATION) {
+        if ((a == 0) != (b == 0)) return fail(d, data + 2, ERR_BAD_PORT);
+      } else if (a == 0 || b == 0) {
+        return fail(d, data + 2, ERR_BAD_PORT);
+      }
+      return 0;
+    }
+    case EXT_PATH_CHALLENGE:
+    case EXT_PATH_RESPONSE:
+      return n == 8 ? 0 : fail(d, p + 1, ERR_BAD_LENGTH);
+    case EXT_LIFETIME:
+      return n == 2 ? 0 : fail(d, p + 1, ERR_BAD_LENGTH);
+    case EXT_TRANSFERRED_ADDRESS:
+    case EXT_TARGET_ADDRESS:
+    case EXT_AGENT_ADDRESS:
+    case EXT_INTERIM_ADDRESS: {
+      if (n != 5 && n != 17) return fail(d, p + 1, ERR_BAD_LENGTH);
+      const alen = familyLength(get8(data));
+      if (alen == 0) return fail(d, data, ERR_BAD_FAMILY);
+      return n == 1 + alen ? 0 : fail(d, p + 1, ERR_BAD_LENGTH);
+    }
+    case EXT_LINK_LAYER_ADDRESS: {
+      if (n < 3) return fail(d, p + 1, ERR_BAD_LENGTH);
+      // ARP hardware type 1 (Ethernet) has 6-byte addresses.
+      if (get16(data) == 1 && n != 8) return fail(d, p + 1, ERR_BAD_LENGTH);
+      return 0;
+    }
+    case EXT_SESSION_KEY: {
+      if (n != SESSION_KEY_EXT_SHARED && n != SESSION_KEY_EXT_X25519) return fail(d, p + 1, ERR_BAD_LENGTH);
+      const alg = get8(data);
+      if (alg != WRAP_CHACHA20_POLY1305 && alg != WRAP_X25519_CHACHA20_POLY1305) return fail(d, data, ERR_BAD_VALUE);
+      if (get8(data + 1) != 0) return fail(d, data + 1, ERR_RESERVED_NONZERO);
+      const want = alg == WRAP_CHACHA20_POLY1305 ? SESSION_KEY_EXT_SHARED : SESSION_KEY_EXT_X25519;
+      if (n != want) return fail(d, p + 1, ERR_BAD_LENGTH);
+      if (get32(data + 2) < FIRST_ASSIGNABLE_SPI) return fail(d, data + 2, ERR_BAD_SPI);
+      if (get32(data + 6) < FIRST_ASSIGNABLE_SPI) return fail(d, data + 6, ERR_BAD_SPI);
+      return 0;
+    }
+    case EXT_OPAQUE_DATA:
+      return n >= 2 ? 0 : fail(d, p + 1, ERR_BAD_LENGTH);
+  }
+  return 0;
+}
+
+// @ts-ignore: decorator
+@inline function fail(d: Decoded, at: usize, code: i32): i32 {
+  d.errorOffset = <i32>(at - d.ptr);
+  return code;
+}
+
+/**
+ * Decodes and validates the message at [ptr, ptr + len) into d.
+ * Returns 0, or the first error in the order of docs/PROTOCOL.md section 5.1.
+ */
+export function decode(ptr: usize, len: i32, d: Decoded): i32 {
+  d.ptr = ptr;
+  d.len = len;
+  d.errorOffset = 0;
+  d.extTotal = 0;
+  d.authOffset = -1;
+  // 1. Length.
+  if (len < HEADER_LENGTH) return fail(d, ptr + len, ERR_TRUNCATED);
+  if (len > MAX_MESSAGE_LENGTH) return fail(d, ptr + MAX_MESSAGE_LENGTH, ERR_MESSAGE_TOO_LONG);
+  // 2. Header.
+  if (get8(ptr + OFF_VERSION) != PROTOCOL_VERSION) return fail(d, ptr + OFF_VERSION, ERR_BAD_VERSION);
+  const type = <u8>get8(ptr + OFF_TYPE);
+  if (!messageKnown(type)) return fail(d, ptr + OFF_TYPE, ERR_UNKNOWN_TYPE);
+  const fc = <u8>get8(ptr + OFF_FLAGS_CODE);
+  if (messageIsReply(type)) {
+    if (fc == 0) return fail(d, ptr + OFF_FLAGS_CODE, ERR_BAD_CODE);
+  } else if (fc & ~allowedFlags(type)) {
+    return fail(d, ptr + OFF_FLAGS_CODE, ERR_BAD_FLAGS);
+  }
+  if (get8(ptr + OFF_RESERVED) != 0) return fail(d, ptr + OFF_RESERVED, ERR_RESERVED_NONZERO);
+  d.type = type;
+  d.flagsCode = fc;
+  d.sequence = <u16>get16(ptr + OFF_SEQUENCE);
+
+  // 3. Extensions, in order.
+  const counts = d.counts;
+  memory.fill(changetype<usize>(counts), 0, 512);
+  let off = HEADER_LENGTH;
+  while (off < len) {
+    const p = ptr + off;
+    if (off + 2 > len) return fail(d, p, ERR_TRUNCATED);
+    const ext = get8(p);
+    const n = <i32>get8(p + 1);
+    if (off + 2 + n > len) return fail(d, p + 1, ERR_TRUNCATED);
+    if (d.authOffset >= 0) return fail(d, p, ERR_AUTH_NOT_LAST);
+    if (extensionKnown(<u8>ext)) {
+      const rule = extensionRule(type, <u8>ext);
+      if (rule == RULE_NONE) return fail(d, p, ERR_UNEXPECTED_EXTENSION);
+      const seen = unchecked(counts[ext]);
+      if (seen > 0 && (rule == RULE_ONE || rule == RULE_OPTIONAL)) return fail(d, p, ERR_DUPLICATE_EXTENSION);
+      const bad = checkExtension(ext, p, n, d);
+      if (bad) return bad;
+      if (seen == 0) unchecked(d.firsts[ext] = <u16>off);
+      unchecked(counts[ext] = seen + 1);
+      if (ext == EXT_AUTH) d.authOffset = off;
+    } else if (ext < 128) {
+      return fail(d, p, ERR_UNKNOWN_MANDATORY_EXTENSION);
+    }
+    unchecked(d.extOffsets[d.extTotal] = <u16>off);
+    d.extTotal++;
+    off += 2 + n;
+  }
+
+  // 4. Required extensions: authentication first, then the others.
+  if (d.authOffset < 0) return fail(d, ptr + len, ERR_MISSING_AUTH);
+  let required = requiredMask(type);
+  while (required) {
+    const ext = 32 + <u32>ctz(required);
+    if (unchecked(counts[ext]) == 0) return fail(d, ptr + len, ERR_MISSING_EXTENSION);
+    required &= required - 1;
+  }
+  return 0;
+}

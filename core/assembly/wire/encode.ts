@@ -1,0 +1,166 @@
+// Encoding of control messages (docs/PROTOCOL.md sections 3-4).
+//
+// An Encoder writes one message into a caller's buffer: begin(), then one call
+// per extension in the order they should appear, then finishAuth() (or finish()
+// for an unauthenticated message, which only tests and vectors build). The
+// first error sticks and is returned by finish; nothing is ever written past
+// the buffer.
+
+import { put8, put16, put32 } from "../util/bytes";
+import { familyLength, OFF_COOKIE, OFF_REPLAY_ID } from "./decode";
+import { HmacKey } from "../crypto/hmac";
+import {
+  PROTOCOL_VERSION, HEADER_LENGTH, MAX_MESSAGE_LENGTH,
+  EXT_AUTH, EXT_MIGRATION, EXT_LIFETIME, EXT_LINK_LAYER_ADDRESS, EXT_SESSION_KEY,
+  EXT_FLOW, EXT_OPAQUE_DATA, WRAP_CHACHA20_POLY1305,
+  ERR_MESSAGE_TOO_LONG, ERR_BAD_FAMILY, ERR_BAD_LENGTH, ERR_BAD_VALUE,
+} from "../generated/registry";
+
+export class Encoder {
+  ptr: usize = 0;
+  cap: i32 = 0;
+  pos: i32 = 0;
+  err: i32 = 0;
+
+  /** Starts a message; cookie is 6 bytes at cookiePtr. */
+  begin(ptr: usize, cap: i32, type: u32, flagsCode: u32, sequence: u32, cookiePtr: usize, replayHi: u32, replayLo: u32): void {
+    this.ptr = ptr;
+    this.cap = cap < MAX_MESSAGE_LENGTH ? cap : MAX_MESSAGE_LENGTH;
+    this.pos = HEADER_LENGTH;
+    this.err = 0;
+    if (this.cap < HEADER_LENGTH) {
+      this.err = ERR_MESSAGE_TOO_LONG;
+      return;
+    }
+    put8(ptr, PROTOCOL_VERSION);
+    put8(ptr + 1, type);
+    put16(ptr + 2, sequence);
+    memory.copy(ptr + OFF_COOKIE, cookiePtr, 6);
+    put8(ptr + 10, flagsCode);
+    put8(ptr + 11, 0);
+    put32(ptr + OFF_REPLAY_ID, replayHi);
+    put32(ptr + OFF_REPLAY_ID + 4, replayLo);
+  }
+
+  /** Reserves an extension with n data bytes; returns the data address, or 0 after an error. */
+  ext(type: u32, n: i32): usize {
+    if (this.err) return 0;
+    if (n < 0 || n > 255) {
+      this.err = ERR_BAD_LENGTH;
+      return 0;
+    }
+    if (this.pos + 2 + n > this.cap) {
+      this.err = ERR_MESSAGE_TOO_LONG;
+      return 0;
+    }
+    const p = this.ptr + this.pos;
+    put8(p, type);
+    put8(p + 1, n);
+    this.pos += 2 + n;
+    return p + 2;
+  }
+
+  /** An extension whose data is copied as given (also unknown types, for tests). */
+  raw(type: u32, src: usize, n: i32): void {
+    const d = this.ext(type, n);
+    if (d) memory.copy(d, src, n);
+  }
+
+  migration(protoFlags: u32, family: u32, oldPort: u32, newPort: u32, oldAddr: usize, newAddr: usize): void {
+    this.endpointPair(EXT_MIGRATION, protoFlags, family, oldPort, newPort, oldAddr, newAddr);
+  }
+
+  /** A flow as seen from the transferring node: local and remote port and address. */
+  flow(proto: u32, family: u32, localPort: u32, remotePort: u32, localAddr: usize, remoteAddr: usize): void {
+    this.endpointPair(EXT_FLOW, proto, family, localPort, remotePort, localAddr, remoteAddr);
+  }
+
+  private endpointPair(type: u32, first: u32, family: u32, portA: u32, portB: u32, addrA: usize, addrB: usize): void {
+    const alen = familyLength(family);
+    if (alen == 0) {
+      if (!this.err) this.err = ERR_BAD_FAMILY;
+      return;
+    }
+    const d = this.ext(type, 6 + 2 * alen);
+    if (!d) return;
+    put8(d, first);
+    put8(d + 1, family);
+    put16(d + 2, portA);
+    put16(d + 4, portB);
+    memory.copy(d + 6, addrA, alen);
+    memory.copy(d + 6 + alen, addrB, alen);
+  }
+
+  /** One of the address extensions (TRANSFERRED, TARGET, AGENT, INTERIM). */
+  address(type: u32, family: u32, addr: usize): void {
+    const alen = familyLength(family);
+    if (alen == 0) {
+      if (!this.err) this.err = ERR_BAD_FAMILY;
+      return;
+    }
+    const d = this.ext(type, 1 + alen);
+    if (!d) return;
+    put8(d, family);
+    memory.copy(d + 1, addr, alen);
+  }
+
+  lifetime(seconds: u32): void {
+    const d = this.ext(EXT_LIFETIME, 2);
+    if (d) put16(d, seconds);
+  }
+
+  /** PATH_CHALLENGE or PATH_RESPONSE: 8 bytes. */
+  token(type: u32, src: usize): void {
+    this.raw(type, src, 8);
+  }
+
+  linkLayer(hwType: u32, addr: usize, n: i32): void {
+    const d = this.ext(EXT_LINK_LAYER_ADDRESS, 2 + n);
+    if (!d) return;
+    put16(d, hwType);
+    memory.copy(d + 2, addr, n);
+  }
+
+  /**
+   * A wrapped session key. body holds, in wire order, the ephemeral X25519
+   * public key (only for wrap algorithm 2), the nonce, the sealed key and its tag.
+   */
+  sessionKey(wrapAlg: u32, wrapSpi: u32, sessionSpi: u32, body: usize): void {
+    const n = wrapAlg == WRAP_CHACHA20_POLY1305 ? 70 : wrapAlg == 2 ? 102 : 0;
+    if (n == 0) {
+      if (!this.err) this.err = ERR_BAD_VALUE;
+      return;
+    }
+    const d = this.ext(EXT_SESSION_KEY, n);
+    if (!d) return;
+    put8(d, wrapAlg);
+    put8(d + 1, 0);
+    put32(d + 2, wrapSpi);
+    put32(d + 6, sessionSpi);
+    memory.copy(d + 10, body, n - 10);
+  }
+
+  opaque(subtype: u32, flags: u32, data: usize, n: i32): void {
+    const d = this.ext(EXT_OPAQUE_DATA, 2 + n);
+    if (!d) return;
+    put8(d, subtype);
+    put8(d + 1, flags);
+    memory.copy(d + 2, data, n);
+  }
+
+  /** Ends an unauthenticated message: its length, or the negated error. */
+  finish(): i32 {
+    return this.err ? -this.err : this.pos;
+  }
+
+  /** Appends the authentication extension and returns the message length (or the negated error). */
+  finishAuth(spi: u32, key: HmacKey): i32 {
+    const tagLen = key.tagLen;
+    const d = this.ext(EXT_AUTH, 4 + tagLen);
+    if (!d) return -this.err;
+    put32(d, spi);
+    // The authenticator covers everything before it (section 4.1).
+    key.sign(this.ptr, <i32>(d + 4 - this.ptr), d + 4);
+    return this.pos;
+  }
+}

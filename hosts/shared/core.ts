@@ -1,0 +1,269 @@
+// The runtime-neutral binding: turns the core's flat exports (docs/ABI.md)
+// into a typed API. It knows nothing of Node, Deno or Bun; each host hands it
+// the module's bytes. Every number and name comes from registry.ts (generated).
+
+import {
+  AuthAlgorithm, ERRORS, ExtensionType, Flag, KeyWrap, MessageType, OpaqueSubtype, Proto, ReplyCode,
+  MAX_MESSAGE_LENGTH,
+} from "./registry.ts";
+import type { AuthKey, ExtensionJson, MessageJson } from "./types.ts";
+import { hex, unhex } from "./bytes.ts";
+
+/** The exports of handover.wasm, as the ABI declares them. */
+export interface CoreExports {
+  memory: WebAssembly.Memory;
+  _initialize(): void;
+  abi_version(): number;
+  io_in_ptr(): number;
+  io_out_ptr(): number;
+  io_size(): number;
+  [name: string]: any;
+}
+
+export const ABI_VERSION = 1;
+
+/** An error the core reported: its registry code, name, message and hint. */
+export class HandoverError extends Error {
+  readonly code: number;
+  readonly errorName: string;
+  readonly hint: string;
+  /** Byte offset in the input where decoding failed, when it is a decoding error. */
+  readonly offset?: number;
+  constructor(code: number, context?: string, offset?: number) {
+    const e = ERRORS[code] ?? { name: `ERROR_${code}`, message: `error ${code}`, hint: "" };
+    const where = offset === undefined ? "" : ` (at byte ${offset})`;
+    super(`${context ? context + ": " : ""}${e.message}${where}${e.hint ? `; ${e.hint}` : ""}`);
+    this.name = "HandoverError";
+    this.code = code;
+    this.errorName = e.name;
+    this.hint = e.hint;
+    this.offset = offset;
+  }
+}
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+const ALGORITHMS: Record<string, number> = AuthAlgorithm;
+const EXTENSIONS: Record<string, number> = ExtensionType;
+const FLAGS: Record<string, number> = Flag;
+const CODES: Record<string, number> = ReplyCode;
+const SUBTYPES: Record<string, number> = OpaqueSubtype;
+const MESSAGES: Record<string, number> = MessageType;
+
+function lookup(table: Record<string, number>, name: string | number, what: string): number {
+  if (typeof name === "number") return name;
+  const v = table[name];
+  if (v === undefined) throw new TypeError(`unknown ${what} '${name}'`);
+  return v;
+}
+
+export class Core {
+  readonly x: CoreExports;
+  private inPtr: number;
+  private outPtr: number;
+  private ioSize: number;
+
+  private constructor(x: CoreExports) {
+    this.x = x;
+    x._initialize();
+    if (x.abi_version() !== ABI_VERSION) {
+      throw new Error(`handover.wasm speaks ABI ${x.abi_version()}, this binding speaks ${ABI_VERSION}: rebuild with npm run build`);
+    }
+    this.inPtr = x.io_in_ptr();
+    this.outPtr = x.io_out_ptr();
+    this.ioSize = x.io_size();
+  }
+
+  /** Instantiates the core from its compiled module or its bytes. The core imports nothing. */
+  static async load(source: WebAssembly.Module | BufferSource): Promise<Core> {
+    const module = source instanceof WebAssembly.Module ? source : await WebAssembly.compile(source);
+    const instance = await WebAssembly.instantiate(module, {});
+    return new Core(instance.exports as unknown as CoreExports);
+  }
+
+  /** Synchronous variant of load, for a module already compiled. */
+  static loadSync(module: WebAssembly.Module): Core {
+    return new Core(new WebAssembly.Instance(module, {}).exports as unknown as CoreExports);
+  }
+
+  /** A fresh view of linear memory (memory.grow replaces the buffer). */
+  mem(): Uint8Array {
+    return new Uint8Array(this.x.memory.buffer);
+  }
+  get inputPtr(): number { return this.inPtr; }
+  get outputPtr(): number { return this.outPtr; }
+  get ioCapacity(): number { return this.ioSize; }
+
+  /** Copies bytes into the input buffer at offset; returns their address. */
+  put(bytes: Uint8Array, offset = 0): number {
+    if (offset + bytes.length > this.ioSize) throw new RangeError(`input of ${bytes.length} bytes does not fit the core's buffer`);
+    this.mem().set(bytes, this.inPtr + offset);
+    return this.inPtr + offset;
+  }
+  /** Copies len bytes out of linear memory. */
+  get(ptr: number, len: number): Uint8Array {
+    return this.mem().slice(ptr, ptr + len);
+  }
+  /** Throws HandoverError for a negative return code; returns the value otherwise. */
+  check(ret: number, context?: string, offset?: number): number {
+    if (ret < 0) throw new HandoverError(-ret, context, offset);
+    return ret;
+  }
+  private outText(len: number): string {
+    return dec.decode(this.mem().subarray(this.outPtr, this.outPtr + len));
+  }
+
+  // ---- messages -----------------------------------------------------------
+
+  /** Decodes and validates a message (no authentication check). Throws HandoverError. */
+  decode(bytes: Uint8Array): MessageJson {
+    const ptr = this.put(bytes);
+    const err = this.x.msg_decode(ptr, bytes.length);
+    if (err < 0) throw new HandoverError(-err, "cannot decode message", this.x.msg_error_offset());
+    const n = this.check(this.x.msg_describe(this.outPtr, this.ioSize));
+    return JSON.parse(this.outText(n));
+  }
+
+  /** Decodes a message and verifies its authenticator with key. Throws HandoverError. */
+  decodeVerified(bytes: Uint8Array, key: AuthKey): MessageJson {
+    const message = this.decode(bytes);
+    const keyPtr = this.put(key.key, MAX_MESSAGE_LENGTH);
+    const alg = lookup(ALGORITHMS, key.algorithm ?? "HMAC_SHA256", "algorithm");
+    this.check(this.x.msg_verify(alg, keyPtr, key.key.length), "authentication failed");
+    return message;
+  }
+
+  /** Encodes a message from its JSON form; with auth, the AUTH extension is computed and appended. */
+  encode(message: Omit<MessageJson, "version">, auth?: AuthKey): Uint8Array {
+    const x = this.x;
+    const type = lookup(MESSAGES, message.type, "message type");
+    let flagsCode = 0;
+    if (message.code !== undefined) flagsCode = lookup(CODES, message.code, "reply code");
+    for (const f of message.flags ?? []) flagsCode |= lookup(FLAGS, f, "flag");
+    const cookie = unhex(message.cookie);
+    const replay = unhex(message.replayId);
+    if (cookie.length !== 6) throw new TypeError("cookie must be 6 bytes of hex");
+    if (replay.length !== 8) throw new TypeError("replayId must be 8 bytes of hex");
+    const rv = new DataView(replay.buffer, replay.byteOffset, 8);
+    const out = this.outPtr;
+    this.check(x.enc_begin(out, MAX_MESSAGE_LENGTH, type, flagsCode, message.sequence, this.put(cookie), rv.getUint32(0), rv.getUint32(4)));
+    for (const e of message.extensions) {
+      if (auth && e.type === "AUTH") continue; // recomputed below
+      this.check(this.encodeExtension(e), `cannot encode extension ${String(e.type)}`);
+    }
+    let len: number;
+    if (auth) {
+      const alg = lookup(ALGORITHMS, auth.algorithm ?? "HMAC_SHA256", "algorithm");
+      len = this.check(x.enc_finish_auth(auth.spi, alg, this.put(auth.key), auth.key.length));
+    } else {
+      len = this.check(x.enc_finish());
+    }
+    return this.get(out, len);
+  }
+
+  private encodeExtension(e: ExtensionJson): number {
+    const x = this.x;
+    const type = lookup(EXTENSIONS, e.type as string | number, "extension type");
+    switch (e.type) {
+      case "AUTH": {
+        const a = unhex(e.authenticator);
+        const data = new Uint8Array(4 + a.length);
+        new DataView(data.buffer).setUint32(0, e.spi);
+        data.set(a, 4);
+        return x.enc_raw(type, this.put(data), data.length);
+      }
+      case "MIGRATION": {
+        const flags = e.protocols.reduce((f, p) => f | lookup(Proto, p, "protocol"), 0);
+        const [family, addrs] = this.addressPair(e.oldAddress, e.newAddress);
+        return x.enc_migration(flags, family, e.oldPort, e.newPort, this.put(addrs));
+      }
+      case "FLOW": {
+        const [family, addrs] = this.addressPair(e.localAddress, e.remoteAddress);
+        return x.enc_flow(e.protocol === "TCP" ? 6 : 17, family, e.localPort, e.remotePort, this.put(addrs));
+      }
+      case "PATH_CHALLENGE":
+      case "PATH_RESPONSE":
+        return x.enc_token(type, this.put(unhex(e.token)));
+      case "LIFETIME":
+        return x.enc_lifetime(e.seconds);
+      case "TRANSFERRED_ADDRESS":
+      case "TARGET_ADDRESS":
+      case "AGENT_ADDRESS":
+      case "INTERIM_ADDRESS": {
+        const { family, bytes } = this.parseAddress(e.address);
+        return x.enc_address(type, family, this.put(bytes));
+      }
+      case "LINK_LAYER_ADDRESS": {
+        const a = unhex(e.address);
+        return x.enc_link(e.hardwareType, this.put(a), a.length);
+      }
+      case "SESSION_KEY": {
+        const parts = [e.ephemeralPublicKey ?? "", e.nonce, e.sealedKey, e.tag].map(unhex);
+        const body = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+        let o = 0;
+        for (const p of parts) {
+          body.set(p, o);
+          o += p.length;
+        }
+        const padded = new Uint8Array(Math.max(body.length, 92));
+        padded.set(body);
+        return x.enc_session_key(lookup(KeyWrap, e.wrap, "key wrap"), e.wrapSpi, e.sessionSpi, this.put(padded));
+      }
+      case "OPAQUE_DATA": {
+        const d = unhex(e.data);
+        return x.enc_opaque(lookup(SUBTYPES, e.subtype, "opaque subtype"), e.flags, this.put(d), d.length);
+      }
+      default: {
+        const d = unhex((e as { data: string }).data);
+        return x.enc_raw(type, this.put(d), d.length);
+      }
+    }
+  }
+
+  private addressPair(a: string, b: string): [number, Uint8Array] {
+    const A = this.parseAddress(a);
+    const B = this.parseAddress(b);
+    if (A.family !== B.family) throw new TypeError(`${a} and ${b} are of different families`);
+    const n = A.family === 1 ? 4 : 16;
+    const out = new Uint8Array(2 * n);
+    out.set(A.bytes.subarray(0, n), 0);
+    out.set(B.bytes.subarray(0, n), n);
+    return [A.family, out];
+  }
+
+  // ---- addresses, cookie, errors ------------------------------------------
+
+  /** Parses address text: family 1 (IPv4, first 4 bytes) or 2 (IPv6), and 16 bytes. */
+  parseAddress(text: string): { family: number; bytes: Uint8Array } {
+    const t = enc.encode(text);
+    const ptr = this.put(t);
+    const out = this.inPtr + 64;
+    const family = this.x.addr_parse(ptr, t.length, out);
+    if (family < 0) throw new HandoverError(-family, `'${text}' is not an IPv4 or IPv6 address`);
+    return { family, bytes: this.get(out, 16) };
+  }
+
+  /** Formats an address (RFC 5952 for IPv6). */
+  formatAddress(family: number, bytes: Uint8Array): string {
+    const padded = new Uint8Array(16);
+    padded.set(bytes.subarray(0, 16));
+    const n = this.check(this.x.addr_format(family, this.put(padded), this.outPtr, 64));
+    return this.outText(n);
+  }
+
+  /** The 48-bit identifier cookie of a node name, as 12 hex digits. */
+  cookieFromName(name: string): string {
+    const t = enc.encode(name);
+    if (t.length < 1 || t.length > 255) throw new RangeError("a node name has 1 to 255 bytes");
+    const ptr = this.put(t);
+    this.check(this.x.cookie_from_name(ptr, t.length, this.outPtr));
+    return hex(this.get(this.outPtr, 6));
+  }
+
+  /** Name, message and hint of an error code, read from the core itself. */
+  errorText(code: number): { name: string; message: string; hint: string } {
+    const read = (which: number) => this.outText(this.check(this.x.error_text(code, which, this.outPtr, 512)));
+    return { name: read(0), message: read(1), hint: read(2) };
+  }
+}
