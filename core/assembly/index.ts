@@ -13,3 +13,4 @@ export function io_out_ptr(): usize { return outPtr(); }
 /** Size of each exchange buffer in bytes. */
 export function io_size(): i32 { return IO_SIZE; }
 export * from "./abi/crypto";
+export * from "./abi/codec";
