@@ -229,9 +229,9 @@ const md = {
 };
 
 function markdown(text) {
-  return text.replace(/(<!-- registry:(\w+) -->\n)[\s\S]*?(\n<!-- \/registry -->)/g, (all, open, name, close) => {
+  return text.replace(/(<!-- registry:(\w+) -->)\n[\s\S]*?(<!-- \/registry -->)/g, (all, open, name, close) => {
     if (!md[name]) throw new Error(`docs/PROTOCOL.md: unknown registry table ${name}`);
-    return open + md[name]().join("\n") + close;
+    return open + "\n" + md[name]().join("\n") + "\n" + close;
   });
 }
 

@@ -51,6 +51,12 @@ const CODES: Record<string, number> = ReplyCode;
 const SUBTYPES: Record<string, number> = OpaqueSubtype;
 const MESSAGES: Record<string, number> = MessageType;
 
+function hashAlgorithm(name: string): number {
+  const v = { MD5: 1, SHA1: 2, SHA256: 3, "SHA-1": 2, "SHA-256": 3 }[name];
+  if (v === undefined) throw new TypeError(`unknown hash '${name}': use MD5, SHA1 or SHA256`);
+  return v;
+}
+
 function lookup(table: Record<string, number>, name: string | number, what: string): number {
   if (typeof name === "number") return name;
   const v = table[name];
@@ -100,6 +106,15 @@ export class Core {
     if (offset + bytes.length > this.ioSize) throw new RangeError(`input of ${bytes.length} bytes does not fit the core's buffer`);
     this.mem().set(bytes, this.inPtr + offset);
     return this.inPtr + offset;
+  }
+  /** Copies several inputs one after another into the input buffer; returns their addresses. */
+  stage(...parts: Uint8Array[]): number[] {
+    let offset = 0;
+    return parts.map((p) => {
+      const ptr = this.put(p, offset);
+      offset += (p.length + 15) & ~15;
+      return ptr;
+    });
   }
   /** Copies len bytes out of linear memory. */
   get(ptr: number, len: number): Uint8Array {
@@ -230,6 +245,67 @@ export class Core {
     out.set(A.bytes.subarray(0, n), 0);
     out.set(B.bytes.subarray(0, n), n);
     return [A.family, out];
+  }
+
+  // ---- cryptography (for vectors, tests and benchmarks) --------------------
+
+  /** Digest of msg under "MD5", "SHA1" or "SHA256". */
+  hash(algorithm: string, msg: Uint8Array): Uint8Array {
+    const [m] = this.stage(msg);
+    const n = this.check(this.x.crypto_hash(hashAlgorithm(algorithm), m, msg.length, this.outPtr));
+    return this.get(this.outPtr, n);
+  }
+
+  /** HMAC of msg under algorithm ("HMAC_SHA256", ...) and key. */
+  hmac(algorithm: string, key: Uint8Array, msg: Uint8Array): Uint8Array {
+    const [k, m] = this.stage(key, msg);
+    const n = this.check(this.x.crypto_hmac(lookup(ALGORITHMS, algorithm, "algorithm"), k, key.length, m, msg.length, this.outPtr));
+    return this.get(this.outPtr, n);
+  }
+
+  /** ChaCha20-Poly1305 (RFC 8439): ciphertext and 16-byte tag. */
+  aeadSeal(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, msg: Uint8Array): { ct: Uint8Array; tag: Uint8Array } {
+    const [k, n, a, m] = this.stage(key, nonce, aad, msg);
+    const len = this.check(this.x.crypto_aead_seal(k, n, a, aad.length, m, msg.length, this.outPtr));
+    const out = this.get(this.outPtr, len);
+    return { ct: out.subarray(0, len - 16), tag: out.subarray(len - 16) };
+  }
+
+  /** Opens ChaCha20-Poly1305; null if the tag does not verify. */
+  aeadOpen(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, ct: Uint8Array, tag: Uint8Array): Uint8Array | null {
+    const sealed = new Uint8Array(ct.length + tag.length);
+    sealed.set(ct);
+    sealed.set(tag, ct.length);
+    const [k, n, a, c] = this.stage(key, nonce, aad, sealed);
+    const len = this.x.crypto_aead_open(k, n, a, aad.length, c, sealed.length, this.outPtr);
+    return len < 0 ? null : this.get(this.outPtr, len);
+  }
+
+  /** X25519 (RFC 7748); ok is false when the result is all zero (a low-order point). */
+  x25519(scalar: Uint8Array, point: Uint8Array): { shared: Uint8Array; ok: boolean } {
+    const [s, p] = this.stage(scalar, point);
+    const ok = this.x.crypto_x25519(this.outPtr, s, p);
+    return { shared: this.get(this.outPtr, 32), ok: ok === 1 };
+  }
+
+  /** A replay window of `bits` bits (one per core instance; for vectors and tests). */
+  replayWindow(bits: number): { check(seq: number): string | null; update(seq: number): void } {
+    this.check(this.x.replay_window_reset(bits), `window of ${bits} bits`);
+    const x = this.x;
+    return {
+      check: (seq: number) => {
+        const r = x.replay_window_check(seq);
+        return r < 0 ? ERRORS[-r].name : null;
+      },
+      update: (seq: number) => x.replay_window_update(seq),
+    };
+  }
+
+  /** Checks an 8-byte NTP timestamp against now (Unix ms) and a skew; the error name or null. */
+  checkTimestamp(id: Uint8Array, now: number, skewMs: number): string | null {
+    const v = new DataView(id.buffer, id.byteOffset, 8);
+    const r = this.x.replay_check_timestamp(v.getUint32(0), v.getUint32(4), now, skewMs);
+    return r < 0 ? ERRORS[-r].name : null;
   }
 
   // ---- addresses, cookie, errors ------------------------------------------
