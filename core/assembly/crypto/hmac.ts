@@ -7,7 +7,7 @@
 
 import { md5Init, md5Blocks } from "./md5";
 import { sha1Init, sha1Blocks } from "./sha1";
-import { sha256Init, sha256Blocks } from "./sha256";
+import { sha256Init, sha256Blocks, sha256PadBlock } from "./sha256";
 import { ctEqual } from "./ct";
 
 export const ALG_MD5: i32 = 1;
@@ -57,20 +57,42 @@ export function hashBlocks(alg: i32, st: usize, p: usize, n: i32): void {
  * `prefix + len`) and writes the digest at `out`. `out` may alias `msg`.
  */
 export function hashFinish(alg: i32, st: usize, prefix: u64, msg: usize, len: i32, out: usize): void {
+  hashTail(alg, st, prefix, msg, len);
+  digestOut(alg, st, out);
+}
+
+/** hashFinish without the digest output: the final state stays at `st`. */
+function hashTail(alg: i32, st: usize, prefix: u64, msg: usize, len: i32): void {
   const full = len >>> 6;
   if (full > 0) hashBlocks(alg, st, msg, full);
   const rest = len & 63;
   const total: u64 = (prefix + <u64>len) << 3; // in bits
-  if (rest > 0) memory.copy(PAD, msg + (<usize>full << 6), <usize>rest);
-  store<u8>(PAD + <usize>rest, 0x80);
-  // One padding block when the tail, the 0x80 and the 8-byte length fit.
-  const blocks = rest < 56 ? 1 : 2;
-  const end = PAD + (<usize>blocks << 6);
-  memory.fill(PAD + <usize>rest + 1, 0, (<usize>blocks << 6) - 9 - <usize>rest);
-  if (alg == ALG_MD5) store<u64>(end - 8, total);
-  else store<u64>(end - 8, bswap<u64>(total));
-  hashBlocks(alg, st, PAD, blocks);
-  // The digest: big-endian words for SHA, little-endian for MD5.
+  if (alg == ALG_SHA256 && rest == 0) {
+    // A block of padding only: its schedule depends on the length alone.
+    sha256PadBlock(st, total);
+  } else {
+    // Tail, 0x80, zeros, 64-bit length: one block, or two when the tail
+    // leaves fewer than 9 bytes.
+    const tail = msg + (<usize>full << 6);
+    let i = 0;
+    for (; i + 8 <= rest; i += 8) store<u64>(PAD + <usize>i, load<u64>(tail + <usize>i));
+    for (; i < rest; i++) store<u8>(PAD + <usize>i, load<u8>(tail + <usize>i));
+    store<u8>(PAD + <usize>rest, 0x80);
+    const blocks = rest < 56 ? 1 : 2;
+    const end = blocks << 6;
+    i = rest + 1;
+    for (; (i & 7) != 0; i++) store<u8>(PAD + <usize>i, 0);
+    for (; i < end - 8; i += 8) store<u64>(PAD + <usize>i, 0);
+    if (alg == ALG_MD5) store<u64>(PAD + <usize>(end - 8), total);
+    else store<u64>(PAD + <usize>(end - 8), bswap<u64>(total));
+    hashBlocks(alg, st, PAD, blocks);
+  }
+}
+
+/** Writes the digest held in the state at `st`: big-endian words for SHA, little-endian for MD5. */
+// @ts-ignore: decorator
+@inline
+function digestOut(alg: i32, st: usize, out: usize): void {
   if (alg == ALG_SHA256) {
     store<u32>(out, bswap<u32>(load<u32>(st, 0)), 0);
     store<u32>(out, bswap<u32>(load<u32>(st, 4)), 4);
@@ -90,6 +112,16 @@ export function hashFinish(alg: i32, st: usize, prefix: u64, msg: usize, len: i3
     store<u64>(out, load<u64>(st, 0), 0);
     store<u64>(out, load<u64>(st, 8), 8);
   }
+}
+
+/** Copies the 32-byte chaining state at `src` to `dst`. */
+// @ts-ignore: decorator
+@inline
+function copyState(dst: usize, src: usize): void {
+  store<u64>(dst, load<u64>(src, 0), 0);
+  store<u64>(dst, load<u64>(src, 8), 8);
+  store<u64>(dst, load<u64>(src, 16), 16);
+  store<u64>(dst, load<u64>(src, 24), 24);
 }
 
 /**
@@ -159,9 +191,9 @@ export class HmacKey {
     if (d == 0) return;
     if (len < 0) len = 0;
     const st = changetype<usize>(this.st);
-    memory.copy(STATE, st, 32);
+    copyState(STATE, st);
     hashFinish(alg, STATE, 64, msg, len, INNER);
-    memory.copy(STATE, st + 32, 32);
+    copyState(STATE, st + 32);
     hashFinish(alg, STATE, 64, INNER, d, out);
   }
 
