@@ -14,3 +14,4 @@ export function io_out_ptr(): usize { return outPtr(); }
 export function io_size(): i32 { return IO_SIZE; }
 export * from "./abi/crypto";
 export * from "./abi/codec";
+export * from "./abi/engine";

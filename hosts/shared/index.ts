@@ -4,3 +4,5 @@ export type { CoreExports } from "./core.ts";
 export type { MessageJson, ExtensionJson, AuthKey, Hex } from "./types.ts";
 export { hex, unhex } from "./bytes.ts";
 export * from "./registry.ts";
+export { Engine, OPTIONS } from "./engine.ts";
+export type { Output, EngineEvent, SaConfig, MigrateRequest, OptionName } from "./engine.ts";

@@ -1,0 +1,313 @@
+// Flat exports of the protocol engine (docs/ABI.md): configuration, the
+// handle_* inputs and the poll_* outputs. One node per module instance.
+// Times are Unix milliseconds as f64. A negative return is a negated error.
+
+import { inMemory } from "../util/bytes";
+import { TextOut } from "../util/text";
+import { Address, isValidFamily } from "../engine/address";
+import { Node, readCookie } from "../engine/node";
+import { SecurityAssociation } from "../engine/peer";
+import {
+  META_KIND, META_ID, META_LENGTH, META_AUX, META_DST_PORT, META_DST_FAMILY, META_SRC_FAMILY,
+  META_DST_ADDR, META_SRC_ADDR, META_SIZE,
+} from "../engine/output";
+import { Stem, cookieJson } from "../stem/stem";
+import { batchPtr } from "../kernel/nft";
+import { ackErrno, EEXIST, EADDRNOTAVAIL } from "../kernel/netlink";
+import { HmacKey, digestLen } from "../crypto/hmac";
+import { validWindowBits } from "../replay/window";
+import { familyLength } from "../wire/decode";
+import { outPtr } from "./io";
+import { writeMs } from "../engine/output";
+import {
+  ERR_INVALID_ARGUMENT, ERR_BUFFER_TOO_SMALL, ERR_BAD_SPI, ERR_CONFIG, ERR_UNKNOWN_PEER,
+  FIRST_ASSIGNABLE_SPI, REPLAY_TIMESTAMP, REPLAY_NONCE,
+} from "../generated/registry";
+
+const BAD = -ERR_INVALID_ARGUMENT;
+const META = memory.data(META_SIZE, 8);
+
+let node = new Node();
+let stem = new Stem(node);
+const text = new TextOut();
+
+function readAddress(family: i32, p: usize): Address | null {
+  if (!isValidFamily(family) || !inMemory(p, 16)) return null;
+  return Address.read(family, p);
+}
+
+/** Address of the 64-byte output metadata block poll_output fills (docs/ABI.md). */
+export function io_meta_ptr(): usize {
+  return META;
+}
+
+/** Starts (or restarts) the node with its 6-byte cookie. Forgets every peer and move. */
+export function node_init(cookie: usize, now: f64): i32 {
+  if (!inMemory(cookie, 6)) return BAD;
+  node = new Node();
+  stem = new Stem(node);
+  node.init(readCookie(cookie), now);
+  return 0;
+}
+
+/** Option ids for node_option (docs/ABI.md). */
+export const OPT_WINDOW_BITS: i32 = 1;
+export const OPT_QUOTA_BYTES: i32 = 2;
+export const OPT_QUARANTINE_MS: i32 = 3;
+export const OPT_VALIDATION_TIMEOUT_MS: i32 = 4;
+export const OPT_MAX_PENDING_PATHS: i32 = 5;
+export const OPT_REGISTRATION_LIFETIME_S: i32 = 6;
+export const OPT_DEBUG: i32 = 7;
+
+/** Sets an option; call before adding peers. */
+export function node_option(id: i32, value: f64): i32 {
+  const o = node.options;
+  if (!(value >= 0) || value > 1e12) return -ERR_CONFIG;
+  switch (id) {
+    case OPT_WINDOW_BITS:
+      if (!validWindowBits(<i32>value)) return -ERR_CONFIG;
+      o.windowBits = <i32>value;
+      return 0;
+    case OPT_QUOTA_BYTES:
+      o.quotaBytes = value;
+      stem.dp.quotaBytes = <u64>value;
+      return 0;
+    case OPT_QUARANTINE_MS: o.quarantineMs = value; return 0;
+    case OPT_VALIDATION_TIMEOUT_MS: o.validationTimeoutMs = value; return 0;
+    case OPT_MAX_PENDING_PATHS: o.maxPendingPaths = <i32>value; return 0;
+    case OPT_REGISTRATION_LIFETIME_S:
+      if (value > 65535) return -ERR_CONFIG;
+      o.registrationLifetimeS = <i32>value;
+      return 0;
+    case OPT_DEBUG: o.debug = value != 0; return 0;
+  }
+  return -ERR_CONFIG;
+}
+
+/** Adds (or updates) a peer: 6-byte cookie, control address and port. Returns its id. */
+export function peer_add(cookie: usize, family: i32, addr: usize, port: i32): i32 {
+  if (!inMemory(cookie, 6) || port < 0 || port > 65535) return BAD;
+  const a = readAddress(family, addr);
+  if (!a) return BAD;
+  return node.addPeer(readCookie(cookie), a, <u32>port).id;
+}
+
+/** Adds an address the peer owns (its sessions may use it; section 7.4). */
+export function peer_add_address(peer: i32, family: i32, addr: usize): i32 {
+  if (peer < 0 || peer >= node.peers.length) return -ERR_UNKNOWN_PEER;
+  const a = readAddress(family, addr);
+  if (!a) return BAD;
+  node.peers[peer].addOwned(a);
+  return 0;
+}
+
+/**
+ * Adds a security association with a peer: SPI (256 or more), algorithm
+ * (1 HMAC-MD5, 2 HMAC-SHA1, 3 HMAC-SHA256), key (16 bytes or more), replay
+ * mode (1 timestamp, 2 nonce) and skew in ms. The first SA added is the one
+ * used to send.
+ */
+export function sa_add(peer: i32, spi: u32, alg: i32, key: usize, keyLen: i32, replayMode: i32, skewMs: f64): i32 {
+  if (peer < 0 || peer >= node.peers.length) return -ERR_UNKNOWN_PEER;
+  if (spi < FIRST_ASSIGNABLE_SPI) return -ERR_BAD_SPI;
+  if (digestLen(alg) <= 0 || keyLen < 16 || !inMemory(key, keyLen)) return -ERR_CONFIG;
+  if (replayMode != REPLAY_TIMESTAMP && replayMode != REPLAY_NONCE) return -ERR_CONFIG;
+  if (!(skewMs >= 0)) return -ERR_CONFIG;
+  const p = node.peers[peer];
+  if (p.findSa(spi)) return -ERR_CONFIG;
+  const sa = new SecurityAssociation(spi, new HmacKey(alg, key, keyLen));
+  sa.replayMode = <u8>replayMode;
+  sa.skewMs = skewMs;
+  p.sas.push(sa);
+  return 0;
+}
+
+// ---- inputs ----------------------------------------------------------------
+
+/** A datagram arrived: source address (16 bytes at addr) and port, payload at data. */
+export function handle_datagram(now: f64, family: i32, addr: usize, port: i32, data: usize, len: i32): i32 {
+  const from = readAddress(family, addr);
+  if (!from || !inMemory(data, len)) return BAD;
+  node.handleDatagram(now, from, <u32>port & 0xffff, data, len);
+  return 0;
+}
+
+/** The timer armed at poll_timeout() fired (calling it early is harmless). */
+export function handle_timeout(now: f64): void {
+  node.handleTimeout(now);
+}
+
+/** The outcome of an OUT_NFT action: 0, or the nonzero return of libnftables. */
+export function handle_action_result(now: f64, id: u32, status: i32): void {
+  node.handleActionResult(id, status, now);
+}
+
+/** The kernel's reply to an OUT_NETLINK action (its acknowledgement bytes). */
+export function handle_netlink_reply(now: f64, id: u32, data: usize, len: i32): i32 {
+  if (!inMemory(data, len)) return BAD;
+  let errno = ackErrno(data, len);
+  if (errno < 0) errno = 71; // EPROTO: not an acknowledgement
+  // Adding an address that exists, or removing one that does not, is done.
+  if (errno == EEXIST || errno == EADDRNOTAVAIL) errno = 0;
+  node.handleActionResult(id, errno, now);
+  return 0;
+}
+
+/** The application asks to register with a peer (section 7.3). */
+export function stem_register(now: f64, peer: i32, lifetime: i32): i32 {
+  if (peer < 0 || peer >= node.peers.length) return -ERR_UNKNOWN_PEER;
+  if (lifetime < 0 || lifetime > 65535) return BAD;
+  return stem.register(now, node.peers[peer], <u32>lifetime);
+}
+
+/** Attaches opaque data to the next request the application starts. */
+export function stem_opaque(subtype: i32, flags: i32, data: usize, len: i32): i32 {
+  if (!inMemory(data, len) || len > 200) return BAD;
+  stem.addOpaque(<u32>subtype & 0xff, <u32>flags & 0xff, data, len);
+  return 0;
+}
+
+/**
+ * The application asks to migrate its sessions with a peer from one wire
+ * address (16 bytes at from; port 0 = all) to another. Returns the migration id.
+ */
+export function stem_migrate(now: f64, peer: i32, protocols: i32, family: i32, from: usize, fromPort: i32, to: usize, toPort: i32): i32 {
+  if (peer < 0 || peer >= node.peers.length) return -ERR_UNKNOWN_PEER;
+  const a = readAddress(family, from);
+  const b = readAddress(family, to);
+  if (!a || !b || protocols < 0 || protocols > 3) return BAD;
+  if (fromPort < 0 || fromPort > 65535 || toPort < 0 || toPort > 65535) return BAD;
+  return stem.migrate(now, node.peers[peer], <u8>protocols, a, <u32>fromPort, b, <u32>toPort);
+}
+
+/** Queues the actions that remove everything the node put in the kernel. */
+export function node_teardown(now: f64): void {
+  const n = stem.dp.renderTeardown();
+  const data = new StaticArray<u8>(n);
+  memory.copy(changetype<usize>(data), batchPtr(), n);
+  node.nftAction(data, null);
+}
+
+// ---- outputs -----------------------------------------------------------------
+
+/** When handle_timeout must run next (Unix ms), or Infinity. */
+export function poll_timeout(): f64 {
+  return node.nextTimeout();
+}
+
+/**
+ * Takes the next output: writes its payload at io_out_ptr() and its metadata
+ * at io_meta_ptr(), and returns its kind (0: none).
+ */
+export function poll_output(): i32 {
+  const o = node.out.shift();
+  if (!o) return 0;
+  const n = o.data.length;
+  memory.copy(outPtr(), changetype<usize>(o.data), n);
+  memory.fill(META, 0, META_SIZE);
+  store<u32>(META + META_KIND, o.kind);
+  store<u32>(META + META_ID, o.id);
+  store<u32>(META + META_LENGTH, <u32>n);
+  store<u32>(META + META_AUX, o.aux);
+  store<u16>(META + META_DST_PORT, <u16>o.dstPort);
+  const dst = o.dst;
+  if (dst) {
+    store<u8>(META + META_DST_FAMILY, dst.family);
+    dst.store(META + META_DST_ADDR);
+  }
+  const src = o.src;
+  if (src) {
+    store<u8>(META + META_SRC_FAMILY, src.family);
+    src.store(META + META_SRC_ADDR);
+  }
+  return <i32>o.kind;
+}
+
+/** Writes the node's state as JSON at out: peers, moves, migrations, counters. */
+export function node_state(now: f64, out: usize, cap: i32): i32 {
+  if (!inMemory(out, cap)) return BAD;
+  const t = text;
+  t.reset(out, cap);
+  t.objOpen();
+  t.key("cookie");
+  cookieJson(t, node.cookie);
+  t.key("peers");
+  t.arrOpen();
+  for (let i = 0; i < node.peers.length; i++) {
+    const p = node.peers[i];
+    t.objOpen();
+    t.key("id");
+    t.num(p.id);
+    t.key("cookie");
+    cookieJson(t, p.cookie);
+    t.key("control");
+    p.control.json(t);
+    t.key("port");
+    t.num(p.controlPort);
+    t.key("owned");
+    t.arrOpen();
+    for (let j = 0; j < p.owned.length; j++) p.owned[j].json(t);
+    t.arrClose();
+    t.key("rttMs");
+    t.raw();
+    writeMs(t, p.hasRtt ? p.srtt : 0);
+    t.key("registered");
+    t.boolean(p.registeredUntil > now);
+    t.objClose();
+  }
+  t.arrClose();
+  t.key("moves");
+  t.arrOpen();
+  for (let i = 0; i < stem.moves.length; i++) {
+    const m = stem.moves[i];
+    t.objOpen();
+    t.key("id");
+    t.num(m.id);
+    t.key("side");
+    t.str(m.local ? "local" : "peer");
+    t.key("peer");
+    cookieJson(t, m.peer.cookie);
+    t.key("protocols");
+    t.num(m.protocols);
+    t.key("original");
+    m.orig.json(t);
+    t.key("originalPort");
+    t.num(m.origPort);
+    t.key("wire");
+    m.wire.json(t);
+    t.key("wirePort");
+    t.num(m.wirePort);
+    t.key("held");
+    t.boolean(m.held);
+    t.key("validated");
+    t.boolean(!m.unvalidated);
+    t.objClose();
+  }
+  t.arrClose();
+  t.key("migrations");
+  t.num(stem.migrations.length);
+  t.key("quarantined");
+  t.num(stem.quarantines.length);
+  const c = node.counters;
+  t.key("counters");
+  t.objOpen();
+  t.key("received");
+  t.num(c.received);
+  t.key("sent");
+  t.num(c.sent);
+  t.key("retransmitted");
+  t.num(c.retransmitted);
+  t.key("dropped");
+  t.num(c.dropped);
+  t.key("duplicates");
+  t.num(c.duplicates);
+  t.key("replies133");
+  t.num(c.replies133);
+  t.key("kernelActions");
+  t.num(c.kernelActions);
+  t.key("kernelFailures");
+  t.num(c.kernelFailures);
+  t.objClose();
+  t.objClose();
+  return t.overflow ? -ERR_BUFFER_TOO_SMALL : t.pos;
+}

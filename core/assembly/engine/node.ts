@@ -1,0 +1,529 @@
+// The protocol engine of one node: configuration, the receive pipeline of
+// docs/PROTOCOL.md section 6 (decode, authenticate, replay-check), requests
+// with retransmission, the reply cache, kernel actions and the output queue.
+// The STEM and SID procedures (stem.ts, ...) sit on top of it.
+//
+// Sans-I/O: every input carries `now` (Unix milliseconds, f64); every output
+// goes through the queue the host drains.
+
+import { Address } from "./address";
+import { Peer, SecurityAssociation, CachedReply, REPLY_RESEND_GAP_MS, MAX_RTO_MS } from "./peer";
+import { Output, OutputQueue, OUT_TRANSMIT, OUT_NFT, OUT_NETLINK, bytesOf, beginEvent, endEvent } from "./output";
+import { Decoded, decode, OFF_COOKIE } from "../wire/decode";
+import { Encoder } from "../wire/encode";
+import { authSpi, verifyAuth } from "../wire/auth";
+import { drbg } from "../crypto/drbg";
+import { bytesEqual, get8 } from "../util/bytes";
+import { TextOut } from "../util/text";
+import { ntpFromMs, msFromNtp, checkTimestamp, checkNonce, NTP_UNIX_OFFSET } from "../replay/timestamp";
+import { DEFAULT_WINDOW_BITS } from "../replay/window";
+import {
+  MAX_MESSAGE_LENGTH, messageIsReply, replyTypeOf, errorName,
+  MSG_REGISTRATION_REQUEST, REPLAY_TIMESTAMP, REPLAY_NONCE, CODE_IDENTIFICATION_MISMATCH,
+  ERR_UNKNOWN_PEER, ERR_UNKNOWN_SPI, ERR_NOT_A_REPLY, ERR_STALE_TIMESTAMP, ERR_NONCE_MISMATCH,
+} from "../generated/registry";
+
+/** Transmissions of a request before it fails (section 6.7). */
+export const MAX_TRANSMISSIONS: i32 = 7;
+/** Time after the first transmission after which a request fails. */
+export const REQUEST_TIMEOUT_MS: f64 = 10000;
+
+/**
+ * Something that sends requests or applies kernel actions and waits for the
+ * outcome: a migration, a registration, a path validation.
+ */
+export abstract class Procedure {
+  pendingActions: i32 = 0;
+  actionFailed: bool = false;
+  /** Writes the request's extensions (everything but the header and AUTH). */
+  encodeBody(node: Node, enc: Encoder): void {}
+  /** An authenticated reply with this code arrived. */
+  onReply(node: Node, d: Decoded, code: u32, now: f64): void {}
+  /** The request got no reply in time. */
+  onGiveUp(node: Node, now: f64): void {}
+  /** Every kernel action this procedure queued has completed. */
+  onActionsDone(node: Node, ok: bool, now: f64): void {}
+}
+
+/** A request waiting for its reply. */
+export class Outstanding {
+  peer: Peer;
+  owner: Procedure;
+  type: u8 = 0;
+  flags: u8 = 0;
+  seq: u32 = 0;
+  replayLo: u32 = 0;
+  bytes: StaticArray<u8> = new StaticArray<u8>(0);
+  dst: Address = new Address();
+  dstPort: u32 = 0;
+  src: Address | null = null;
+  firstSent: f64 = 0;
+  transmissions: i32 = 0;
+  rto: f64 = 0;
+  next: f64 = 0;
+  resyncs: i32 = 0;
+  constructor(peer: Peer, owner: Procedure) {
+    this.peer = peer;
+    this.owner = owner;
+  }
+}
+
+/** Counters for `stats` (all monotonic). */
+export class Counters {
+  received: u64 = 0;
+  sent: u64 = 0;
+  retransmitted: u64 = 0;
+  dropped: u64 = 0;
+  /** Drops by error code, for the most common codes. */
+  droppedBy: StaticArray<u64> = new StaticArray<u64>(64);
+  duplicates: u64 = 0;
+  replies133: u64 = 0;
+  kernelActions: u64 = 0;
+  kernelFailures: u64 = 0;
+}
+
+export class Options {
+  windowBits: i32 = DEFAULT_WINDOW_BITS;
+  /** Path-validation byte quota toward an unvalidated address (section 7.4). */
+  quotaBytes: f64 = 1048576;
+  quarantineMs: f64 = 30000;
+  validationTimeoutMs: f64 = 5000;
+  maxPendingPaths: i32 = 3;
+  registrationLifetimeS: i32 = 3600;
+  /** Emit debug log events (drops and their reasons). */
+  debug: bool = false;
+}
+
+const MSG_BUF = memory.data(MAX_MESSAGE_LENGTH);
+const COOKIE_BUF = memory.data(8);
+
+export class Node {
+  cookie: u64 = 0;
+  startedAt: f64 = 0;
+  options: Options = new Options();
+  peers: Array<Peer> = new Array<Peer>();
+  private peersByCookie: Map<u64, Peer> = new Map<u64, Peer>();
+  out: OutputQueue = new OutputQueue();
+  outstanding: Array<Outstanding> = new Array<Outstanding>();
+  private actions: Map<u32, Procedure> = new Map<u32, Procedure>();
+  private nextActionId: u32 = 1;
+  counters: Counters = new Counters();
+  incoming: Decoded = new Decoded();
+  /** Source of the datagram being handled. */
+  from: Address = new Address();
+  fromPort: u32 = 0;
+  encoder: Encoder = new Encoder();
+  /** Handlers for message types, set by the protocol modules. */
+  requestHandler: RequestHandler | null = null;
+
+  init(cookie: u64, now: f64): void {
+    this.cookie = cookie;
+    this.startedAt = now;
+  }
+
+  // ---- configuration --------------------------------------------------------
+
+  addPeer(cookie: u64, control: Address, port: u32): Peer {
+    let p = this.findPeer(cookie);
+    if (!p) {
+      p = new Peer(this.peers.length, cookie, this.options.windowBits);
+      // Start sequence numbers at a random point, so a restarted node's old
+      // numbers are unlikely to collide with its new ones.
+      drbg.fill(COOKIE_BUF, 2);
+      p.nextSeq = <u32>load<u16>(COOKIE_BUF);
+      this.peers.push(p);
+      this.peersByCookie.set(cookie, p);
+    }
+    p.control.set(control);
+    p.controlPort = port;
+    if (control.isSet) p.addOwned(control);
+    return p;
+  }
+
+  findPeer(cookie: u64): Peer | null {
+    return this.peersByCookie.has(cookie) ? this.peersByCookie.get(cookie) : null;
+  }
+
+  // ---- outputs ---------------------------------------------------------------
+
+  transmit(bytes: StaticArray<u8>, dst: Address, dstPort: u32, src: Address | null): void {
+    const o = new Output();
+    o.kind = OUT_TRANSMIT;
+    o.data = bytes;
+    o.dst = dst.copy();
+    o.dstPort = dstPort;
+    o.src = src ? src.copy() : null;
+    this.out.push(o);
+    this.counters.sent++;
+  }
+
+  /** Queues a kernel action; the owner (if any) is told when all its actions are done. */
+  kernelAction(kind: u32, aux: u32, data: StaticArray<u8>, owner: Procedure | null): u32 {
+    const o = new Output();
+    o.kind = kind;
+    o.id = this.nextActionId++;
+    o.aux = aux;
+    o.data = data;
+    this.out.push(o);
+    this.counters.kernelActions++;
+    if (owner) {
+      owner.pendingActions++;
+      this.actions.set(o.id, owner);
+    }
+    return o.id;
+  }
+
+  nftAction(text: StaticArray<u8>, owner: Procedure | null): u32 {
+    return this.kernelAction(OUT_NFT, 0, text, owner);
+  }
+
+  netlinkAction(protocol: u32, bytes: StaticArray<u8>, owner: Procedure | null): u32 {
+    return this.kernelAction(OUT_NETLINK, protocol, bytes, owner);
+  }
+
+  /** The host reports the outcome of a kernel action: status 0 or an errno. */
+  handleActionResult(id: u32, status: i32, now: f64): void {
+    if (status != 0) {
+      this.counters.kernelFailures++;
+      const e = beginEvent("kernel-error", now);
+      e.key("action");
+      e.num(id);
+      e.key("errno");
+      e.num(<u64>(status < 0 ? -status : status));
+      this.out.push(endEvent());
+    }
+    if (!this.actions.has(id)) return;
+    const owner = this.actions.get(id);
+    this.actions.delete(id);
+    if (status != 0) owner.actionFailed = true;
+    owner.pendingActions--;
+    if (owner.pendingActions == 0) {
+      const ok = !owner.actionFailed;
+      owner.actionFailed = false;
+      owner.onActionsDone(this, ok, now);
+    }
+  }
+
+  emit(o: Output): void {
+    this.out.push(o);
+  }
+
+  // ---- sending requests ------------------------------------------------------
+
+  /** The Replay Protect ID for a new request or notice to peer (sections 6.4, 6.5). */
+  newReplayId(peer: Peer, sa: SecurityAssociation, now: f64): u64 {
+    drbg.fill(COOKIE_BUF, 4);
+    const rnd = <u64>load<u32>(COOKIE_BUF);
+    if (sa.replayMode == REPLAY_NONCE) return (<u64>peer.nonceFromPeer << 32) | rnd;
+    return ntpFromMs(now + peer.clockOffsetMs);
+  }
+
+  writeCookie(p: usize): void {
+    store<u16>(p, bswap<u16>(<u16>(this.cookie >> 32)));
+    store<u32>(p + 2, bswap<u32>(<u32>this.cookie));
+  }
+
+  /**
+   * Encodes and sends a new request to peer; the owner encodes its body and
+   * hears of the reply. Returns false if the peer has no SA or the message
+   * does not fit.
+   */
+  sendRequest(now: f64, peer: Peer, type: u8, flags: u8, owner: Procedure, dst: Address, dstPort: u32, src: Address | null): bool {
+    const sa = peer.sendSa();
+    if (!sa) return false;
+    const r = new Outstanding(peer, owner);
+    r.type = type;
+    r.flags = flags;
+    r.dst = dst.copy();
+    r.dstPort = dstPort;
+    r.src = src ? src.copy() : null;
+    if (!this.encodeRequest(r, sa, now)) return false;
+    r.firstSent = now;
+    r.transmissions = 1;
+    r.rto = peer.rto();
+    r.next = now + r.rto;
+    this.outstanding.push(r);
+    this.transmit(r.bytes, r.dst, r.dstPort, r.src);
+    return true;
+  }
+
+  private encodeRequest(r: Outstanding, sa: SecurityAssociation, now: f64): bool {
+    const id = this.newReplayId(r.peer, sa, now);
+    r.seq = r.peer.takeSeq();
+    r.replayLo = <u32>id;
+    this.writeCookie(COOKIE_BUF);
+    const enc = this.encoder;
+    enc.begin(MSG_BUF, MAX_MESSAGE_LENGTH, r.type, r.flags, r.seq, COOKIE_BUF, <u32>(id >> 32), <u32>id);
+    r.owner.encodeBody(this, enc);
+    const n = enc.finishAuth(sa.spi, sa.key);
+    if (n < 0) return false;
+    r.bytes = bytesOf(MSG_BUF, n);
+    return true;
+  }
+
+  /** Cancels the outstanding requests of a procedure. */
+  cancelRequests(owner: Procedure): void {
+    for (let i = this.outstanding.length - 1; i >= 0; i--) {
+      if (this.outstanding[i].owner == owner) this.outstanding.splice(i, 1);
+    }
+  }
+
+  // ---- replies -----------------------------------------------------------------
+
+  /**
+   * Starts the reply to the request being handled (this.incoming), with our
+   * cookie, the request's sequence number and the Replay Protect ID of
+   * section 6.6. The caller adds extensions and calls finishReply.
+   */
+  beginReply(peer: Peer, sa: SecurityAssociation, code: u32, now: f64): Encoder {
+    const d = this.incoming;
+    let hi = d.replayHi();
+    const lo = d.replayLo();
+    if (sa.replayMode == REPLAY_NONCE) {
+      // Every reply carries a fresh nonce for the peer's next request.
+      drbg.fill(COOKIE_BUF, 4);
+      let n = load<u32>(COOKIE_BUF);
+      if (n == 0) n = 1;
+      peer.nonceIssued = n;
+      hi = n;
+    } else if (code == CODE_IDENTIFICATION_MISMATCH) {
+      hi = <u32>(<u64>Math.floor(now / 1000) + <u64>NTP_UNIX_OFFSET);
+    }
+    this.writeCookie(COOKIE_BUF);
+    const enc = this.encoder;
+    enc.begin(MSG_BUF, MAX_MESSAGE_LENGTH, replyTypeOf(d.type), code, d.sequence, COOKIE_BUF, hi, lo);
+    return enc;
+  }
+
+  /**
+   * Authenticates the reply begun with beginReply, caches it against the
+   * request (section 6.7) and sends it to dst (default: the request's source).
+   */
+  finishReply(peer: Peer, sa: SecurityAssociation, cache: CachedReply | null, dst: Address, dstPort: u32, src: Address | null, now: f64): void {
+    const n = this.encoder.finishAuth(sa.spi, sa.key);
+    if (n < 0) return;
+    const bytes = bytesOf(MSG_BUF, n);
+    if (cache) {
+      cache.reply = bytes;
+      cache.dst.set(dst);
+      cache.dstPort = dstPort;
+      cache.src = src ? src.copy() : null;
+      cache.lastSent = now;
+    }
+    this.transmit(bytes, dst, dstPort, src);
+  }
+
+  // ---- receiving -----------------------------------------------------------
+
+  drop(err: i32, now: f64): void {
+    this.counters.dropped++;
+    if (err >= 0 && err < 64) this.counters.droppedBy[err]++;
+    if (this.options.debug) {
+      const e = beginEvent("dropped", now);
+      e.key("error");
+      e.str(errorName(err));
+      e.key("from");
+      this.from.json(e);
+      e.key("port");
+      e.num(this.fromPort);
+      this.emit(endEvent());
+    }
+  }
+
+  /** A datagram arrived on the control port (section 6 pipeline). */
+  handleDatagram(now: f64, from: Address, fromPort: u32, ptr: usize, len: i32): void {
+    this.counters.received++;
+    this.from.set(from);
+    this.fromPort = fromPort;
+    const d = this.incoming;
+    const err = decode(ptr, len, d);
+    if (err) {
+      this.drop(err, now);
+      return;
+    }
+    const cookie = readCookie(d.cookiePtr());
+    const peer = this.findPeer(cookie);
+    if (!peer) {
+      if (this.requestHandler && this.requestHandler!.unknownPeer(this, d, now)) return;
+      this.drop(ERR_UNKNOWN_PEER, now);
+      return;
+    }
+    const sa = peer.findSa(authSpi(d));
+    if (!sa) {
+      this.drop(ERR_UNKNOWN_SPI, now);
+      return;
+    }
+    const bad = verifyAuth(d, sa.key);
+    if (bad) {
+      this.drop(bad, now);
+      return;
+    }
+    if (messageIsReply(d.type)) {
+      this.handleReply(peer, sa, now);
+      return;
+    }
+    this.handleRequest(peer, sa, now);
+  }
+
+  private handleReply(peer: Peer, sa: SecurityAssociation, now: f64): void {
+    const d = this.incoming;
+    const seq = <u32>d.sequence;
+    const lo = d.replayLo();
+    let r: Outstanding | null = null;
+    let index = -1;
+    for (let i = 0; i < this.outstanding.length; i++) {
+      const o = this.outstanding[i];
+      if (o.peer == peer && o.seq == seq && o.replayLo == lo && replyTypeOf(o.type) == d.type) {
+        r = o;
+        index = i;
+        break;
+      }
+    }
+    if (!r) {
+      if (this.requestHandler && this.requestHandler!.lateReply(this, peer, d, now)) return;
+      this.drop(ERR_NOT_A_REPLY, now);
+      return;
+    }
+    if (sa.replayMode == REPLAY_NONCE) peer.nonceFromPeer = d.replayHi();
+    const code = <u32>d.flagsCode;
+    if (code == CODE_IDENTIFICATION_MISMATCH && r.resyncs < 2) {
+      // Section 6.4: learn the peer's clock (or nonce) and send again, new number and ID.
+      this.counters.replies133++;
+      if (sa.replayMode == REPLAY_TIMESTAMP) {
+        const theirs = (<f64>d.replayHi() - NTP_UNIX_OFFSET) * 1000;
+        peer.clockOffsetMs = theirs - now;
+      }
+      r.resyncs++;
+      if (this.encodeRequest(r, sa, now)) {
+        r.firstSent = now;
+        r.transmissions = 1;
+        r.rto = peer.rto();
+        r.next = now + r.rto;
+        this.transmit(r.bytes, r.dst, r.dstPort, r.src);
+      }
+      return;
+    }
+    this.outstanding.splice(index, 1);
+    if (r.transmissions == 1 && r.resyncs == 0) peer.sampleRtt(now - r.firstSent);
+    r.owner.onReply(this, d, code, now);
+  }
+
+  private handleRequest(peer: Peer, sa: SecurityAssociation, now: f64): void {
+    const d = this.incoming;
+    const seq = <u32>d.sequence;
+    // A retransmission is answered from the cache and changes nothing (6.7).
+    peer.expireReplies(now);
+    const cached = peer.findReply(seq);
+    if (cached && this.sameAuthenticator(cached)) {
+      this.counters.duplicates++;
+      if (cached.reply.length > 0 && now - cached.lastSent >= REPLY_RESEND_GAP_MS) {
+        cached.lastSent = now;
+        this.transmit(cached.reply, cached.dst, cached.dstPort, cached.src);
+      }
+      return;
+    }
+    // Replay protection (6.3-6.5): the window first, so replays get no answer.
+    const id = (<u64>d.replayHi() << 32) | <u64>d.replayLo();
+    let idErr: i32 = 0;
+    if (sa.replayMode == REPLAY_NONCE) {
+      idErr = peer.nonceIssued == 0 ? ERR_NONCE_MISMATCH : checkNonce(id, peer.nonceIssued);
+    } else {
+      idErr = checkTimestamp(id, now, sa.skewMs);
+      // A receiver without state for the peer accepts nothing older than its start.
+      if (!idErr && peer.window.empty && msFromNtp(id) < this.startedAt - 1000) idErr = ERR_STALE_TIMESTAMP;
+    }
+    const winErr = peer.window.check(seq);
+    let newEpoch = false;
+    if (winErr && d.type == MSG_REGISTRATION_REQUEST && !idErr) {
+      newEpoch = sa.replayMode == REPLAY_NONCE || id > peer.newestTs;
+    }
+    if (winErr && !newEpoch) {
+      this.drop(winErr, now);
+      return;
+    }
+    if (idErr) {
+      if (replyTypeOf(d.type) == 0) {
+        this.drop(idErr, now);
+        return;
+      }
+      this.counters.replies133++;
+      const enc = this.beginReply(peer, sa, CODE_IDENTIFICATION_MISMATCH, now);
+      if (enc.err == 0) this.finishReply(peer, sa, null, this.from, this.fromPort, null, now);
+      if (this.options.debug) this.drop(idErr, now);
+      return;
+    }
+    if (newEpoch) peer.window.reset();
+    peer.window.update(seq);
+    if (sa.replayMode == REPLAY_TIMESTAMP && id > peer.newestTs) peer.newestTs = id;
+    // Notices (Migration Confirm) are not cached: they have no reply.
+    let cache: CachedReply | null = null;
+    if (replyTypeOf(d.type) != 0) {
+      cache = peer.newReply(seq, now);
+      const a = d.ptr + <usize>d.authOffset;
+      cache.auth = bytesOf(a + 6, <i32>get8(a + 1) - 4);
+    }
+    if (this.requestHandler) this.requestHandler!.request(this, peer, sa, cache, now);
+  }
+
+  private sameAuthenticator(c: CachedReply): bool {
+    const d = this.incoming;
+    const a = d.ptr + <usize>d.authOffset;
+    const n = <i32>get8(a + 1) - 4;
+    return n == c.auth.length && bytesEqual(a + 6, changetype<usize>(c.auth), n);
+  }
+
+  // ---- timers --------------------------------------------------------------
+
+  /** The earliest time handleTimeout must run, or Infinity. */
+  nextTimeout(): f64 {
+    let t = Infinity;
+    for (let i = 0; i < this.outstanding.length; i++) {
+      const n = this.outstanding[i].next;
+      if (n < t) t = n;
+    }
+    if (this.requestHandler) {
+      const h = this.requestHandler!.nextTimeout(this);
+      if (h < t) t = h;
+    }
+    return t;
+  }
+
+  handleTimeout(now: f64): void {
+    // Requests: retransmit with backoff, or give up (6.7).
+    for (let i = 0; i < this.outstanding.length; ) {
+      const r = this.outstanding[i];
+      if (r.next > now) {
+        i++;
+        continue;
+      }
+      if (r.transmissions >= MAX_TRANSMISSIONS || now - r.firstSent >= REQUEST_TIMEOUT_MS) {
+        this.outstanding.splice(i, 1);
+        r.owner.onGiveUp(this, now);
+        continue;
+      }
+      r.transmissions++;
+      r.rto = Math.min(r.rto * 2, MAX_RTO_MS);
+      r.next = now + r.rto;
+      this.counters.retransmitted++;
+      this.transmit(r.bytes, r.dst, r.dstPort, r.src);
+      i++;
+    }
+    if (this.requestHandler) this.requestHandler!.timeout(this, now);
+  }
+}
+
+/** The protocol modules' entry points, called by the engine. */
+export abstract class RequestHandler {
+  /** An authenticated, fresh request or notice from a known peer. */
+  abstract request(node: Node, peer: Peer, sa: SecurityAssociation, cache: CachedReply | null, now: f64): void;
+  /** A message whose cookie names no configured peer; true if handled. */
+  unknownPeer(node: Node, d: Decoded, now: f64): bool { return false; }
+  /** An authenticated reply that matches no outstanding request; true if handled. */
+  lateReply(node: Node, peer: Peer, d: Decoded, now: f64): bool { return false; }
+  nextTimeout(node: Node): f64 { return Infinity; }
+  timeout(node: Node, now: f64): void {}
+}
+
+export function readCookie(p: usize): u64 {
+  return (<u64>bswap<u16>(load<u16>(p)) << 32) | <u64>bswap<u32>(load<u32>(p + 2));
+}

@@ -1,0 +1,149 @@
+// Peers, their security associations and their replay state
+// (docs/PROTOCOL.md section 6).
+
+import { Address } from "./address";
+import { HmacKey } from "../crypto/hmac";
+import { ReplayWindow } from "../replay/window";
+import { REPLAY_TIMESTAMP } from "../generated/registry";
+
+/** A security association shared with one peer (section 6.1). */
+export class SecurityAssociation {
+  spi: u32;
+  key: HmacKey;
+  replayMode: u8 = REPLAY_TIMESTAMP;
+  skewMs: f64 = 7000;
+  constructor(spi: u32, key: HmacKey) {
+    this.spi = spi;
+    this.key = key;
+  }
+}
+
+/** A reply kept to answer a retransmitted request (section 6.7). */
+export class CachedReply {
+  seq: u32 = 0;
+  /** The request's authenticator: a retransmission repeats it exactly. */
+  auth: StaticArray<u8> = new StaticArray<u8>(0);
+  /** The reply; empty while the request is still being processed. */
+  reply: StaticArray<u8> = new StaticArray<u8>(0);
+  dst: Address = new Address();
+  dstPort: u32 = 0;
+  src: Address | null = null;
+  expires: f64 = 0;
+  lastSent: f64 = -1e18;
+}
+
+export const REPLY_CACHE_SIZE: i32 = 8;
+export const REPLY_CACHE_MS: f64 = 30000;
+export const REPLY_RESEND_GAP_MS: f64 = 10;
+
+/** RTT estimation and retransmission timeout (section 6.7, RFC 6298 constants). */
+export const INITIAL_RTO_MS: f64 = 200;
+export const MIN_RTO_MS: f64 = 10;
+export const MAX_RTO_MS: f64 = 2000;
+
+export class Peer {
+  id: i32;
+  cookie: u64;
+  /** Where requests to the peer go: its control address and port. */
+  control: Address = new Address();
+  controlPort: u32 = 0;
+  /** Addresses the peer owns (configured, registered, validated): section 7.4. */
+  owned: Array<Address> = new Array<Address>();
+  sas: Array<SecurityAssociation> = new Array<SecurityAssociation>();
+
+  // Sending.
+  nextSeq: u32 = 0;
+  /** Timestamp mode: the peer's clock minus ours, learned from a 133 reply. */
+  clockOffsetMs: f64 = 0;
+  /** Nonce mode: the nonce the peer issued us for our next request. */
+  nonceFromPeer: u32 = 0;
+  srtt: f64 = 0;
+  rttvar: f64 = 0;
+  hasRtt: bool = false;
+
+  // Receiving.
+  window: ReplayWindow;
+  /** Newest timestamp accepted from the peer (timestamp mode). */
+  newestTs: u64 = 0;
+  /** Nonce mode: the nonce we issued the peer for its next request. */
+  nonceIssued: u32 = 0;
+  replies: Array<CachedReply> = new Array<CachedReply>();
+
+  /** Unvalidated new addresses of this peer (section 7.5). */
+  pendingPaths: i32 = 0;
+  /** Registration lifetime end (ms), 0 if not registered. */
+  registeredUntil: f64 = 0;
+
+  constructor(id: i32, cookie: u64, windowBits: i32) {
+    this.id = id;
+    this.cookie = cookie;
+    this.window = new ReplayWindow(windowBits);
+  }
+
+  findSa(spi: u32): SecurityAssociation | null {
+    for (let i = 0; i < this.sas.length; i++) {
+      if (this.sas[i].spi == spi) return this.sas[i];
+    }
+    return null;
+  }
+
+  /** The SA used for messages to the peer: the first configured. */
+  sendSa(): SecurityAssociation | null {
+    return this.sas.length ? this.sas[0] : null;
+  }
+
+  owns(a: Address): bool {
+    for (let i = 0; i < this.owned.length; i++) if (this.owned[i].equals(a)) return true;
+    return false;
+  }
+
+  addOwned(a: Address): void {
+    if (!this.owns(a)) this.owned.push(a.copy());
+  }
+
+  rto(): f64 {
+    if (!this.hasRtt) return INITIAL_RTO_MS;
+    const r = this.srtt + 4 * this.rttvar;
+    return r < MIN_RTO_MS ? MIN_RTO_MS : r > MAX_RTO_MS ? MAX_RTO_MS : r;
+  }
+
+  /** Feeds one round-trip sample (RFC 6298 section 2). */
+  sampleRtt(ms: f64): void {
+    if (!this.hasRtt) {
+      this.srtt = ms;
+      this.rttvar = ms / 2;
+      this.hasRtt = true;
+    } else {
+      this.rttvar = 0.75 * this.rttvar + 0.25 * Math.abs(this.srtt - ms);
+      this.srtt = 0.875 * this.srtt + 0.125 * ms;
+    }
+  }
+
+  /** The next sequence number for a new message. */
+  takeSeq(): u32 {
+    const s = this.nextSeq;
+    this.nextSeq = (s + 1) & 0xffff;
+    return s;
+  }
+
+  findReply(seq: u32): CachedReply | null {
+    for (let i = 0; i < this.replies.length; i++) {
+      if (this.replies[i].seq == seq) return this.replies[i];
+    }
+    return null;
+  }
+
+  /** Makes room for and returns a new cache entry (evicting the oldest). */
+  newReply(seq: u32, now: f64): CachedReply {
+    if (this.replies.length >= REPLY_CACHE_SIZE) this.replies.shift();
+    const c = new CachedReply();
+    c.seq = seq;
+    c.expires = now + REPLY_CACHE_MS;
+    this.replies.push(c);
+    return c;
+  }
+
+  expireReplies(now: f64): void {
+    while (this.replies.length && this.replies[0].expires <= now) this.replies.shift();
+  }
+}

@@ -1,0 +1,91 @@
+// Netlink messages the core builds and parses, so that hosts only move bytes
+// (docs/dataplane.md). Netlink uses the host's byte order; this module assumes
+// a little-endian host, as WebAssembly itself is.
+
+import { Address } from "../engine/address";
+import { FAMILY_IPV4 } from "../generated/registry";
+
+export const NETLINK_ROUTE: u32 = 0;
+export const NETLINK_SOCK_DIAG: u32 = 4;
+export const NETLINK_NETFILTER: u32 = 12;
+
+const NLMSG_ERROR: u16 = 2;
+const RTM_NEWADDR: u16 = 20;
+const RTM_DELADDR: u16 = 21;
+const NLM_F_REQUEST: u16 = 0x1;
+const NLM_F_ACK: u16 = 0x4;
+const NLM_F_REPLACE: u16 = 0x100;
+const NLM_F_CREATE: u16 = 0x400;
+const AF_INET: u8 = 2;
+const AF_INET6: u8 = 10;
+const IFA_ADDRESS: u16 = 1;
+const IFA_LOCAL: u16 = 2;
+const IFA_FLAGS: u16 = 8;
+const IFA_F_NODAD: u32 = 0x02;
+const IFA_F_NOPREFIXROUTE: u32 = 0x200;
+/** The loopback interface's index, 1 in every network namespace. */
+export const LOOPBACK_IFINDEX: u32 = 1;
+
+export const EEXIST: i32 = 17;
+export const EADDRNOTAVAIL: i32 = 99;
+export const ENOENT: i32 = 2;
+
+const BUF = memory.data(256);
+let seq: u32 = 1;
+
+function attr(p: usize, type: u16, data: usize, n: i32): i32 {
+  const len = 4 + n;
+  store<u16>(p, <u16>len);
+  store<u16>(p + 2, type);
+  memory.copy(p + 4, data, <usize>n);
+  return (len + 3) & ~3;
+}
+
+const ADDR = memory.data(16);
+const FLAGS = memory.data(4);
+
+/**
+ * RTM_NEWADDR (add) or RTM_DELADDR (remove) for a host address (/32 or /128)
+ * on an interface; returns its length at messagePtr().
+ */
+export function addressMessage(add: bool, a: Address, ifindex: u32): i32 {
+  const v4 = a.family == FAMILY_IPV4;
+  const alen = v4 ? 4 : 16;
+  a.store(ADDR);
+  memory.fill(BUF, 0, 256);
+  // struct ifaddrmsg after the 16-byte nlmsghdr
+  store<u8>(BUF + 16, v4 ? AF_INET : AF_INET6);
+  store<u8>(BUF + 17, v4 ? 32 : 128);
+  store<u8>(BUF + 18, 0);
+  store<u8>(BUF + 19, 0); // RT_SCOPE_UNIVERSE
+  store<u32>(BUF + 20, ifindex);
+  let off: i32 = 24;
+  off += attr(BUF + off, IFA_LOCAL, ADDR, alen);
+  off += attr(BUF + off, IFA_ADDRESS, ADDR, alen);
+  // No duplicate address detection: a tentative address cannot be a source.
+  store<u32>(FLAGS, IFA_F_NODAD | IFA_F_NOPREFIXROUTE);
+  off += attr(BUF + off, IFA_FLAGS, FLAGS, 4);
+  store<u32>(BUF, <u32>off);
+  store<u16>(BUF + 4, add ? RTM_NEWADDR : RTM_DELADDR);
+  store<u16>(BUF + 6, NLM_F_REQUEST | NLM_F_ACK | (add ? NLM_F_CREATE | NLM_F_REPLACE : 0));
+  store<u32>(BUF + 8, seq++);
+  store<u32>(BUF + 12, 0);
+  return off;
+}
+
+export function messagePtr(): usize {
+  return BUF;
+}
+
+/**
+ * The errno of a netlink acknowledgement (NLMSG_ERROR with error 0 is
+ * success). Returns 0, a positive errno, or -1 if the bytes are no ack.
+ */
+export function ackErrno(p: usize, n: i32): i32 {
+  if (n < 20) return -1;
+  const len = load<u32>(p);
+  if (len < 20 || <i32>len > n) return -1;
+  if (load<u16>(p + 4) != NLMSG_ERROR) return -1;
+  const err = load<i32>(p + 16);
+  return err < 0 ? -err : err;
+}

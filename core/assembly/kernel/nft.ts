@@ -1,0 +1,370 @@
+// The nftables ruleset of the STEM data plane (docs/dataplane.md), computed in
+// the core and applied by the host with one libnftables call per change.
+//
+// One table, `inet handover`, owned by the daemon. Every change rewrites the
+// two rewrite chains in one transaction (flush + add), so the kernel never
+// sees half a change:
+//
+//   chain out  (type route, hook output, priority -150: after conntrack, and a
+//               changed address re-routes the packet)
+//       1. our moves:   original source -> wire source [, mark for the hold]
+//       2. peer moves:  original destination -> wire destination
+//                       (while unvalidated: a named byte quota drops the excess)
+//   chain in   (type filter, hook prerouting, priority -300: before conntrack)
+//       1. peer moves:  quarantined, then current wire source -> original source
+//       2. our moves:   current, then quarantined wire destination -> original
+//
+// Each rule tests one field and sets the same field, so a local and a remote
+// move of one session compose: outbound, rule 1 matches the original
+// destination before rule 2 changes it; inbound, rule 3 matches the original
+// source after rule 2 restored it. Rules name the transport protocol so the
+// kernel fixes the TCP/UDP checksum. Comments carry the move (`hov1 ...`), so a
+// restarted daemon can read its table back.
+
+import { Move, Quarantine } from "../stem/move";
+import { Address } from "../engine/address";
+import { TextOut } from "../util/text";
+import { FAMILY_IPV4, PROTO_TCP, PROTO_UDP } from "../generated/registry";
+
+export const TABLE: string = "inet handover";
+/** The packet mark of held packets; the host's queue rule matches it. */
+export const HOLD_MARK: u32 = 0x48560001;
+
+const CAP: i32 = 65536;
+const BUF = memory.data(CAP);
+const out = new TextOut();
+
+function ipKeyword(a: Address): string {
+  return a.family == FAMILY_IPV4 ? "ip" : "ip6";
+}
+
+function protoList(protocols: u8): StaticArray<string> {
+  if (protocols == PROTO_TCP) return ["tcp"];
+  if (protocols == PROTO_UDP) return ["udp"];
+  return ["tcp", "udp"];
+}
+
+function addr(a: Address): void {
+  a.text(out);
+}
+
+function addrSet(list: Array<Address>, family: u8): void {
+  let n = 0;
+  for (let i = 0; i < list.length; i++) if (list[i].family == family) n++;
+  if (n == 1) {
+    for (let i = 0; i < list.length; i++) if (list[i].family == family) addr(list[i]);
+    return;
+  }
+  out.ascii("{ ");
+  let first = true;
+  for (let i = 0; i < list.length; i++) {
+    if (list[i].family != family) continue;
+    if (!first) out.ascii(", ");
+    addr(list[i]);
+    first = false;
+  }
+  out.ascii(" }");
+}
+
+function hasFamily(list: Array<Address>, family: u8): bool {
+  for (let i = 0; i < list.length; i++) if (list[i].family == family) return true;
+  return false;
+}
+
+/** `tcp sport 5001` or `meta l4proto tcp`. */
+function portMatch(proto: string, which: string, port: u32): void {
+  if (port != 0) {
+    out.ascii(proto);
+    out.ascii(which);
+    out.dec(port);
+  } else {
+    out.ascii("meta l4proto ");
+    out.ascii(proto);
+  }
+}
+
+function comment(m: Move): void {
+  out.ascii(" comment \"hov1 ");
+  out.dec(m.id);
+  out.ascii(m.local ? " L " : " R ");
+  const c = m.peer.cookie;
+  for (let s = 40; s >= 0; s -= 8) out.hexByte(<u32>(c >> <u64>s) & 0xff);
+  out.byte(0x20);
+  out.dec(m.protocols);
+  out.byte(0x20);
+  addr(m.orig);
+  out.byte(0x2f);
+  out.dec(m.origPort);
+  out.byte(0x20);
+  addr(m.wire);
+  out.byte(0x2f);
+  out.dec(m.wirePort);
+  out.ascii("\"\n");
+}
+
+function rule(chain: string): void {
+  out.ascii("add rule ");
+  out.ascii(TABLE);
+  out.byte(0x20);
+  out.ascii(chain);
+  out.byte(0x20);
+}
+
+function quotaName(m: Move): void {
+  out.ascii("hq");
+  out.dec(m.id);
+}
+
+/** Outbound rules of a local move (ours): original source to wire source. */
+function localOut(m: Move, proto: string): void {
+  if (!hasFamily(m.scope, m.orig.family)) return;
+  const ip = ipKeyword(m.orig);
+  rule("out");
+  out.ascii(ip);
+  out.ascii(" saddr ");
+  addr(m.orig);
+  out.byte(0x20);
+  out.ascii(ip);
+  out.ascii(" daddr ");
+  addrSet(m.scope, m.orig.family);
+  out.byte(0x20);
+  portMatch(proto, " sport ", m.origPort);
+  out.byte(0x20);
+  out.ascii(ip);
+  out.ascii(" saddr set ");
+  addr(m.wire);
+  if (m.wirePort != m.origPort) {
+    out.byte(0x20);
+    out.ascii(proto);
+    out.ascii(" sport set ");
+    out.dec(m.wirePort);
+  }
+  if (m.held) {
+    out.ascii(" meta mark set 0x");
+    for (let s = 24; s >= 0; s -= 8) out.hexByte((HOLD_MARK >> <u32>s) & 0xff);
+  }
+  comment(m);
+}
+
+/** Inbound rules of a local move: wire destination back to the original. */
+function localIn(m: Move, proto: string): void {
+  if (!hasFamily(m.scope, m.orig.family)) return;
+  const ip = ipKeyword(m.orig);
+  rule("in");
+  out.ascii(ip);
+  out.ascii(" daddr ");
+  addr(m.wire);
+  out.byte(0x20);
+  out.ascii(ip);
+  out.ascii(" saddr ");
+  addrSet(m.scope, m.orig.family);
+  out.byte(0x20);
+  portMatch(proto, " dport ", m.wirePort);
+  out.byte(0x20);
+  out.ascii(ip);
+  out.ascii(" daddr set ");
+  addr(m.orig);
+  if (m.wirePort != m.origPort) {
+    out.byte(0x20);
+    out.ascii(proto);
+    out.ascii(" dport set ");
+    out.dec(m.origPort);
+  }
+  comment(m);
+}
+
+/** Outbound rules of a remote move (the peer's): original destination to wire destination. */
+function remoteOut(m: Move, proto: string): void {
+  const ip = ipKeyword(m.orig);
+  if (m.unvalidated) {
+    rule("out");
+    out.ascii(ip);
+    out.ascii(" daddr ");
+    addr(m.orig);
+    out.byte(0x20);
+    portMatch(proto, " dport ", m.origPort);
+    out.ascii(" quota name \"");
+    quotaName(m);
+    out.ascii("\" drop");
+    comment(m);
+  }
+  rule("out");
+  out.ascii(ip);
+  out.ascii(" daddr ");
+  addr(m.orig);
+  out.byte(0x20);
+  portMatch(proto, " dport ", m.origPort);
+  out.byte(0x20);
+  out.ascii(ip);
+  out.ascii(" daddr set ");
+  addr(m.wire);
+  if (m.wirePort != m.origPort) {
+    out.byte(0x20);
+    out.ascii(proto);
+    out.ascii(" dport set ");
+    out.dec(m.wirePort);
+  }
+  comment(m);
+}
+
+/** Inbound rules of a remote move: wire source back to the original. */
+function remoteIn(m: Move, proto: string): void {
+  const ip = ipKeyword(m.orig);
+  rule("in");
+  out.ascii(ip);
+  out.ascii(" saddr ");
+  addr(m.wire);
+  out.byte(0x20);
+  portMatch(proto, " sport ", m.wirePort);
+  out.byte(0x20);
+  out.ascii(ip);
+  out.ascii(" saddr set ");
+  addr(m.orig);
+  if (m.wirePort != m.origPort) {
+    out.byte(0x20);
+    out.ascii(proto);
+    out.ascii(" sport set ");
+    out.dec(m.origPort);
+  }
+  comment(m);
+}
+
+/** Inbound rule of a quarantined wire endpoint: late packets mapped onto the session. */
+function quarantineIn(q: Quarantine, proto: string): void {
+  const ip = ipKeyword(q.address);
+  if (q.local && !hasFamily(q.scope, q.address.family)) return;
+  rule("in");
+  out.ascii(ip);
+  if (q.local) {
+    out.ascii(" daddr ");
+    addr(q.address);
+    out.byte(0x20);
+    out.ascii(ip);
+    out.ascii(" saddr ");
+    addrSet(q.scope, q.address.family);
+    out.byte(0x20);
+    portMatch(proto, " dport ", q.port);
+    out.byte(0x20);
+    out.ascii(ip);
+    out.ascii(" daddr set ");
+    addr(q.orig);
+    if (q.port != q.origPort) {
+      out.byte(0x20);
+      out.ascii(proto);
+      out.ascii(" dport set ");
+      out.dec(q.origPort);
+    }
+  } else {
+    out.ascii(" saddr ");
+    addr(q.address);
+    out.byte(0x20);
+    portMatch(proto, " sport ", q.port);
+    out.byte(0x20);
+    out.ascii(ip);
+    out.ascii(" saddr set ");
+    addr(q.orig);
+    if (q.port != q.origPort) {
+      out.byte(0x20);
+      out.ascii(proto);
+      out.ascii(" sport set ");
+      out.dec(q.origPort);
+    }
+  }
+  out.ascii(" comment \"hov1 quarantine\"\n");
+}
+
+/** Tracks which named quotas exist in the kernel, to create and delete them. */
+export class Dataplane {
+  quotas: Set<u32> = new Set<u32>();
+  quotaBytes: u64 = 1048576;
+  /** Set once the table and chains are known to exist. */
+  created: bool = false;
+
+  /**
+   * The whole ruleset as one nft batch. Returns its length at BUF (see
+   * batchPtr), or -1 if it does not fit (more than 64 KiB of rules).
+   */
+  render(moves: Array<Move>, quarantines: Array<Quarantine>): i32 {
+    out.reset(BUF, CAP);
+    out.ascii("add table inet handover\n");
+    out.ascii("add chain inet handover out { type route hook output priority -150; policy accept; }\n");
+    out.ascii("add chain inet handover in { type filter hook prerouting priority -300; policy accept; }\n");
+    out.ascii("flush chain inet handover out\n");
+    out.ascii("flush chain inet handover in\n");
+    // Named quotas for unvalidated remote moves: create new ones first.
+    const wanted = new Set<u32>();
+    for (let i = 0; i < moves.length; i++) {
+      const m = moves[i];
+      if (m.local || !m.unvalidated || m.identity) continue;
+      wanted.add(m.id);
+      if (!this.quotas.has(m.id)) {
+        out.ascii("add quota inet handover ");
+        quotaName(m);
+        out.ascii(" { over ");
+        out.dec(this.quotaBytes);
+        out.ascii(" bytes }\n");
+      }
+    }
+    // out: local moves, then remote moves.
+    for (let pass = 0; pass < 2; pass++) {
+      for (let i = 0; i < moves.length; i++) {
+        const m = moves[i];
+        if (m.identity || m.local != (pass == 0)) continue;
+        const protos = protoList(m.protocols);
+        for (let j = 0; j < protos.length; j++) {
+          if (m.local) localOut(m, protos[j]);
+          else remoteOut(m, protos[j]);
+        }
+      }
+    }
+    // in: the peer's endpoints first (quarantined, then current), so that
+    // our rules see the peer's original source; then ours (current, quarantined).
+    for (let pass = 0; pass < 4; pass++) {
+      const local = pass >= 2;
+      const quarantine = pass == 0 || pass == 3;
+      if (quarantine) {
+        for (let i = 0; i < quarantines.length; i++) {
+          const q = quarantines[i];
+          if (q.local != local) continue;
+          const protos = protoList(q.protocols);
+          for (let j = 0; j < protos.length; j++) quarantineIn(q, protos[j]);
+        }
+        continue;
+      }
+      for (let i = 0; i < moves.length; i++) {
+        const m = moves[i];
+        if (m.identity || m.local != local) continue;
+        const protos = protoList(m.protocols);
+        for (let j = 0; j < protos.length; j++) {
+          if (m.local) localIn(m, protos[j]);
+          else remoteIn(m, protos[j]);
+        }
+      }
+    }
+    // Quotas no longer referenced go after the flush that removed their rules.
+    const existing = this.quotas.values();
+    for (let i = 0; i < existing.length; i++) {
+      const id = existing[i];
+      if (wanted.has(id)) continue;
+      out.ascii("delete quota inet handover hq");
+      out.dec(id);
+      out.byte(0x0a);
+    }
+    this.quotas = wanted;
+    this.created = true;
+    return out.overflow ? -1 : out.pos;
+  }
+
+  /** The batch that removes everything the daemon put in the kernel. */
+  renderTeardown(): i32 {
+    out.reset(BUF, CAP);
+    out.ascii("add table inet handover\ndelete table inet handover\n");
+    this.quotas = new Set<u32>();
+    this.created = false;
+    return out.pos;
+  }
+}
+
+export function batchPtr(): usize {
+  return BUF;
+}

@@ -1,0 +1,872 @@
+// STEM: the migrator and non-migrator procedures of docs/PROTOCOL.md
+// section 7, on top of the engine (engine/node.ts) and the data plane
+// (kernel/nft.ts, kernel/netlink.ts).
+
+import { Address } from "../engine/address";
+import { Node, Procedure, RequestHandler } from "../engine/node";
+import { Peer, SecurityAssociation, CachedReply, REPLY_RESEND_GAP_MS, MAX_RTO_MS } from "../engine/peer";
+import { bytesOf, beginEvent, endEvent, writeMs } from "../engine/output";
+import { Move, Quarantine } from "./move";
+import { Dataplane, batchPtr } from "../kernel/nft";
+import { addressMessage, messagePtr, NETLINK_ROUTE, LOOPBACK_IFINDEX } from "../kernel/netlink";
+import { Decoded, familyLength } from "../wire/decode";
+import { Encoder } from "../wire/encode";
+import { drbg } from "../crypto/drbg";
+import { ctEqual } from "../crypto/ct";
+import { get8, get16 } from "../util/bytes";
+import { TextOut } from "../util/text";
+import {
+  MAX_MESSAGE_LENGTH,
+  MSG_REGISTRATION_REQUEST, MSG_MIGRATION_REQUEST, MSG_MIGRATION_CONFIRM,
+  EXT_MIGRATION, EXT_PATH_CHALLENGE, EXT_PATH_RESPONSE, EXT_LIFETIME, EXT_OPAQUE_DATA,
+  CODE_ACCEPTED, CODE_ADMINISTRATIVELY_PROHIBITED, CODE_INSUFFICIENT_RESOURCES, CODE_POORLY_FORMED_REQUEST,
+  CODE_ADDRESS_NOT_ALLOWED, CODE_TOO_MANY_PENDING,
+  ERR_BUSY, ERR_TIMED_OUT, ERR_REFUSED, ERR_KERNEL, ERR_BAD_ADDRESS, ERR_UNKNOWN_PEER,
+  ERR_INVALID_ARGUMENT, REPLAY_NONCE, errorName, codeName, opaqueSubtypeName,
+} from "../generated/registry";
+
+const TOKEN = memory.data(8);
+const MSG = memory.data(MAX_MESSAGE_LENGTH);
+const COOKIE = memory.data(8);
+const RECENT_MS: f64 = 30000;
+
+/** Opaque data the application attaches to the next request it starts. */
+class OpaqueItem {
+  subtype: u32 = 0;
+  flags: u32 = 0;
+  data: StaticArray<u8> = new StaticArray<u8>(0);
+}
+
+function writeOpaque(enc: Encoder, items: Array<OpaqueItem>): void {
+  for (let i = 0; i < items.length; i++) {
+    const o = items[i];
+    enc.opaque(o.subtype, o.flags, changetype<usize>(o.data), o.data.length);
+  }
+}
+
+// ---- migrator --------------------------------------------------------------
+
+const M_APPLYING: i32 = 1;
+const M_REQUESTING: i32 = 2;
+const M_DONE: i32 = 3;
+const M_ROLLING_BACK: i32 = 4;
+const M_FAILED: i32 = 5;
+
+/** One migration of our own address (section 7.2). */
+export class Migration extends Procedure {
+  id: u32;
+  stem: Stem;
+  peer: Peer;
+  moves: Array<Move>;
+  /** Each move's wire endpoint before this migration, for rollback. */
+  prevWire: Array<Address> = new Array<Address>();
+  prevPort: Array<u32> = new Array<u32>();
+  to: Address;
+  toPort: u32;
+  state: i32 = M_APPLYING;
+  startedAt: f64;
+  opaque: Array<OpaqueItem>;
+  error: i32 = 0;
+  refusal: u32 = 0;
+  /** Addresses added to lo (original addresses kept local), for rollback. */
+  constructor(id: u32, stem: Stem, peer: Peer, moves: Array<Move>, to: Address, toPort: u32, now: f64, opaque: Array<OpaqueItem>) {
+    super();
+    this.id = id;
+    this.stem = stem;
+    this.peer = peer;
+    this.moves = moves;
+    this.to = to.copy();
+    this.toPort = toPort;
+    this.startedAt = now;
+    this.opaque = opaque;
+  }
+
+  encodeBody(node: Node, enc: Encoder): void {
+    for (let i = 0; i < this.moves.length; i++) {
+      const m = this.moves[i];
+      const old = this.prevWire[i];
+      const scratch = MSG; // addresses staged here, then copied by the encoder
+      old.store(scratch);
+      this.to.store(scratch + 16);
+      enc.migration(m.protocols, old.family, this.prevPort[i], m.origPort == 0 ? 0 : this.toPort, scratch, scratch + 16);
+    }
+    writeOpaque(enc, this.opaque);
+  }
+
+  onActionsDone(node: Node, ok: bool, now: f64): void {
+    if (this.state == M_APPLYING) {
+      if (!ok) {
+        this.fail(node, ERR_KERNEL, 0, now);
+        return;
+      }
+      // Step 308: the Migration Request, from the new address.
+      this.state = M_REQUESTING;
+      this.stem.event(this, "requesting", now);
+      const p = this.peer;
+      if (!node.sendRequest(now, p, MSG_MIGRATION_REQUEST, 0, this, p.control, p.controlPort, this.to)) {
+        this.fail(node, ERR_INVALID_ARGUMENT, 0, now);
+      }
+    } else if (this.state == M_ROLLING_BACK) {
+      this.state = M_FAILED;
+      this.stem.finished(this, now);
+    }
+  }
+
+  onReply(node: Node, d: Decoded, code: u32, now: f64): void {
+    if (this.state != M_REQUESTING) return;
+    if (code != CODE_ACCEPTED) {
+      this.fail(node, ERR_REFUSED, code, now);
+      return;
+    }
+    // Steps 309-310: release the held packets at once, then confirm the path.
+    this.state = M_DONE;
+    for (let i = 0; i < this.moves.length; i++) {
+      this.moves[i].held = false;
+      this.moves[i].busy = null;
+    }
+    this.stem.sync(null);
+    this.stem.event(this, "released", now);
+    if (d.has(EXT_PATH_CHALLENGE)) this.stem.confirm(this, d, now);
+    this.stem.event(this, "completed", now);
+    this.stem.finished(this, now);
+  }
+
+  onGiveUp(node: Node, now: f64): void {
+    if (this.state == M_REQUESTING) this.fail(node, ERR_TIMED_OUT, 0, now);
+  }
+
+  /** Rolls the moves back to where they were, releasing the hold (section 7.2). */
+  fail(node: Node, error: i32, refusal: u32, now: f64): void {
+    this.error = error;
+    this.refusal = refusal;
+    node.cancelRequests(this);
+    for (let i = 0; i < this.moves.length; i++) {
+      const m = this.moves[i];
+      m.wire.set(this.prevWire[i]);
+      m.wirePort = this.prevPort[i];
+      m.held = false;
+      m.busy = null;
+      this.stem.unquarantine(m.wire, m.peer);
+    }
+    this.state = M_ROLLING_BACK;
+    this.stem.event(this, "failed", now);
+    if (!this.stem.sync(this)) {
+      this.state = M_FAILED;
+      this.stem.finished(this, now);
+    }
+  }
+}
+
+/** The migrator's registration with a peer (section 7.3). */
+class Registration extends Procedure {
+  stem: Stem;
+  peer: Peer;
+  lifetime: u32;
+  opaque: Array<OpaqueItem>;
+  constructor(stem: Stem, peer: Peer, lifetime: u32, opaque: Array<OpaqueItem>) {
+    super();
+    this.stem = stem;
+    this.peer = peer;
+    this.lifetime = lifetime;
+    this.opaque = opaque;
+  }
+  encodeBody(node: Node, enc: Encoder): void {
+    enc.lifetime(this.lifetime);
+    writeOpaque(enc, this.opaque);
+  }
+  onReply(node: Node, d: Decoded, code: u32, now: f64): void {
+    const e = beginEvent("registration", now);
+    e.key("peer");
+    cookieJson(e, this.peer.cookie);
+    e.key("state");
+    e.str(code == CODE_ACCEPTED ? "accepted" : "refused");
+    e.key("code");
+    codeJson(e, code);
+    if (d.has(EXT_LIFETIME)) {
+      e.key("lifetime");
+      e.num(get16(d.first(EXT_LIFETIME) + 2));
+    }
+    node.emit(endEvent());
+  }
+  onGiveUp(node: Node, now: f64): void {
+    const e = beginEvent("registration", now);
+    e.key("peer");
+    cookieJson(e, this.peer.cookie);
+    e.key("state");
+    e.str("failed");
+    e.key("error");
+    e.str(errorName(ERR_TIMED_OUT));
+    node.emit(endEvent());
+  }
+}
+
+/** A Migration Confirm sent, kept to answer repeated replies (section 7.2). */
+class SentConfirm {
+  peer: Peer;
+  seq: u32;
+  replayLo: u32;
+  bytes: StaticArray<u8>;
+  dst: Address;
+  dstPort: u32;
+  src: Address;
+  expires: f64;
+  lastSent: f64;
+  constructor(peer: Peer, seq: u32, replayLo: u32, bytes: StaticArray<u8>, dst: Address, dstPort: u32, src: Address, now: f64) {
+    this.peer = peer;
+    this.seq = seq;
+    this.replayLo = replayLo;
+    this.bytes = bytes;
+    this.dst = dst.copy();
+    this.dstPort = dstPort;
+    this.src = src.copy();
+    this.expires = now + RECENT_MS;
+    this.lastSent = now;
+  }
+}
+
+// ---- non-migrator ------------------------------------------------------------
+
+/** The non-migrator's side of one accepted migration (sections 7.4, 7.5). */
+class PathValidation extends Procedure {
+  stem: Stem;
+  peer: Peer;
+  sa: SecurityAssociation;
+  cache: CachedReply | null;
+  moves: Array<Move>;
+  prevWire: Array<Address> = new Array<Address>();
+  prevPort: Array<u32> = new Array<u32>();
+  address: Address;
+  replyTo: Address;
+  replyPort: u32;
+  token: StaticArray<u8> = new StaticArray<u8>(8);
+  needsValidation: bool;
+  /** True while this validation counts against the peer's pending paths. */
+  counted: bool = false;
+  /** The reply, once sent; retransmitted until the Confirm arrives. */
+  reply: StaticArray<u8> = new StaticArray<u8>(0);
+  next: f64 = Infinity;
+  rto: f64 = 0;
+  deadline: f64 = Infinity;
+  startedAt: f64;
+  /** The incoming request's header fields, needed to build the reply later. */
+  seq: u32;
+  replayHi: u32;
+  replayLo: u32;
+  constructor(stem: Stem, peer: Peer, sa: SecurityAssociation, cache: CachedReply | null, address: Address, replyTo: Address, replyPort: u32, now: f64) {
+    super();
+    this.stem = stem;
+    this.peer = peer;
+    this.sa = sa;
+    this.cache = cache;
+    this.moves = new Array<Move>();
+    this.address = address.copy();
+    this.replyTo = replyTo.copy();
+    this.replyPort = replyPort;
+    this.startedAt = now;
+    this.needsValidation = false;
+    this.seq = 0;
+    this.replayHi = 0;
+    this.replayLo = 0;
+  }
+
+  onActionsDone(node: Node, ok: bool, now: f64): void {
+    if (this.reply.length > 0) return; // a later sync (quota lifted, rollback)
+    if (!ok) {
+      // The kernel refused: undo and refuse the request.
+      this.restore();
+      this.stem.sync(null);
+      this.stem.replyLater(this, CODE_INSUFFICIENT_RESOURCES, now);
+      this.stem.dropValidation(this);
+      return;
+    }
+    // Step 407: the reply, to the new address.
+    this.stem.replyLater(this, CODE_ACCEPTED, now);
+    this.stem.peerMoved(this, this.needsValidation ? "unvalidated" : "validated", now);
+    if (this.needsValidation) {
+      this.rto = this.peer.rto();
+      this.next = now + this.rto;
+      this.deadline = now + this.stem.node.options.validationTimeoutMs;
+    } else {
+      this.stem.dropValidation(this);
+    }
+  }
+
+  restore(): void {
+    for (let i = 0; i < this.moves.length; i++) {
+      const m = this.moves[i];
+      m.wire.set(this.prevWire[i]);
+      m.wirePort = this.prevPort[i];
+      m.unvalidated = false;
+      m.busy = null;
+      this.stem.unquarantine(m.wire, m.peer);
+    }
+  }
+}
+
+// ---- the STEM module ----------------------------------------------------------
+
+export class Stem extends RequestHandler {
+  node: Node;
+  moves: Array<Move> = new Array<Move>();
+  quarantines: Array<Quarantine> = new Array<Quarantine>();
+  dp: Dataplane = new Dataplane();
+  migrations: Array<Migration> = new Array<Migration>();
+  validations: Array<PathValidation> = new Array<PathValidation>();
+  confirms: Array<SentConfirm> = new Array<SentConfirm>();
+  /** Original addresses we keep on lo, with how many moves need each. */
+  identities: Array<Address> = new Array<Address>();
+  identityUsers: Array<i32> = new Array<i32>();
+  nextMoveId: u32 = 1;
+  nextMigrationId: u32 = 1;
+  /** Opaque data for the next request the application starts. */
+  pendingOpaque: Array<OpaqueItem> = new Array<OpaqueItem>();
+
+  constructor(node: Node) {
+    super();
+    this.node = node;
+    node.requestHandler = this;
+  }
+
+  // ---- application API ----
+
+  addOpaque(subtype: u32, flags: u32, p: usize, n: i32): void {
+    const o = new OpaqueItem();
+    o.subtype = subtype;
+    o.flags = flags;
+    o.data = bytesOf(p, n);
+    this.pendingOpaque.push(o);
+  }
+
+  private takeOpaque(): Array<OpaqueItem> {
+    const o = this.pendingOpaque;
+    this.pendingOpaque = new Array<OpaqueItem>();
+    return o;
+  }
+
+  register(now: f64, peer: Peer, lifetime: u32): i32 {
+    const r = new Registration(this, peer, lifetime, this.takeOpaque());
+    return this.node.sendRequest(now, peer, MSG_REGISTRATION_REQUEST, 0, r, peer.control, peer.controlPort, null) ? 0 : -ERR_INVALID_ARGUMENT;
+  }
+
+  /**
+   * Moves our sessions with peer from wire address `from` (port fromPort, 0 =
+   * all) to `to` (section 7.2). Returns the migration id or a negated error.
+   */
+  migrate(now: f64, peer: Peer, protocols: u8, from: Address, fromPort: u32, to: Address, toPort: u32): i32 {
+    if (!to.isUsableUnicast() || to.family != from.family) return -ERR_BAD_ADDRESS;
+    if ((fromPort == 0) != (toPort == 0)) return -ERR_INVALID_ARGUMENT;
+    if (!peer.sendSa()) return -ERR_UNKNOWN_PEER;
+    // The moves this migration changes: ours with this peer now at `from`.
+    const moves = new Array<Move>();
+    for (let i = 0; i < this.moves.length; i++) {
+      const m = this.moves[i];
+      if (!m.local || m.peer != peer || !m.wire.equals(from)) continue;
+      if (fromPort != 0 && m.wirePort != fromPort) continue;
+      if (protocols != 0 && m.protocols != 0 && m.protocols != protocols) continue;
+      if (m.busy) return -ERR_BUSY;
+      moves.push(m);
+    }
+    if (moves.length == 0) {
+      // First migration of these sessions: `from` is their original address.
+      const m = new Move(this.nextMoveId++, peer, true, from, fromPort);
+      m.protocols = protocols;
+      for (let i = 0; i < peer.owned.length; i++) m.scope.push(peer.owned[i].copy());
+      this.moves.push(m);
+      moves.push(m);
+    }
+    const mig = new Migration(this.nextMigrationId++, this, peer, moves, to, toPort, now, this.takeOpaque());
+    for (let i = 0; i < moves.length; i++) {
+      const m = moves[i];
+      mig.prevWire.push(m.wire.copy());
+      mig.prevPort.push(m.wirePort);
+      this.quarantineFrom(m, now);
+      m.wire.set(to);
+      m.wirePort = m.origPort == 0 ? 0 : toPort;
+      m.held = !m.identity;
+      m.busy = mig;
+      this.unquarantine(m.wire, peer);
+    }
+    this.migrations.push(mig);
+    this.event(mig, "started", now);
+    // Steps 304-307 in one transaction: identity address, rewrites, hold.
+    this.ensureIdentities(mig);
+    if (!this.sync(mig)) {
+      mig.fail(this.node, ERR_KERNEL, 0, now);
+      return -ERR_KERNEL;
+    }
+    return <i32>mig.id;
+  }
+
+  // ---- data plane ----
+
+  /** Renders the ruleset and queues it as one kernel action. False if it does not fit. */
+  sync(owner: Procedure | null): bool {
+    const n = this.dp.render(this.moves, this.quarantines);
+    if (n < 0) return false;
+    this.node.nftAction(bytesOf(batchPtr(), n), owner);
+    return true;
+  }
+
+  /** Keeps each local move's original address on lo while the move is away from it. */
+  private ensureIdentities(owner: Procedure): void {
+    for (let i = 0; i < this.moves.length; i++) {
+      const m = this.moves[i];
+      if (!m.local || m.identity) continue;
+      let known = false;
+      for (let j = 0; j < this.identities.length; j++) if (this.identities[j].equals(m.orig)) known = true;
+      if (known) continue;
+      this.identities.push(m.orig.copy());
+      this.identityUsers.push(1);
+      const n = addressMessage(true, m.orig, LOOPBACK_IFINDEX);
+      this.node.netlinkAction(NETLINK_ROUTE, bytesOf(messagePtr(), n), owner);
+    }
+  }
+
+  /** Removes identity addresses no move needs any more. */
+  private releaseIdentities(): void {
+    for (let j = this.identities.length - 1; j >= 0; j--) {
+      const a = this.identities[j];
+      let used = false;
+      for (let i = 0; i < this.moves.length; i++) {
+        const m = this.moves[i];
+        if (m.local && !m.identity && m.orig.equals(a)) used = true;
+      }
+      if (used) continue;
+      const n = addressMessage(false, a, LOOPBACK_IFINDEX);
+      this.node.netlinkAction(NETLINK_ROUTE, bytesOf(messagePtr(), n), null);
+      this.identities.splice(j, 1);
+      this.identityUsers.splice(j, 1);
+    }
+  }
+
+  private quarantineFrom(m: Move, now: f64): void {
+    // Leaving the original address needs no quarantine: late packets still match the socket.
+    if (m.identity) return;
+    this.quarantines.push(new Quarantine(m, now + this.node.options.quarantineMs));
+  }
+
+  unquarantine(a: Address, peer: Peer): void {
+    for (let i = this.quarantines.length - 1; i >= 0; i--) {
+      const q = this.quarantines[i];
+      if (q.address.equals(a) && q.peer == peer) this.quarantines.splice(i, 1);
+    }
+  }
+
+  /** True if `a` is quarantined for a peer other than `peer`. */
+  private quarantinedForOthers(a: Address, peer: Peer): bool {
+    for (let i = 0; i < this.quarantines.length; i++) {
+      const q = this.quarantines[i];
+      if (q.address.equals(a) && q.peer != peer) return true;
+    }
+    return false;
+  }
+
+  // ---- procedure bookkeeping ----
+
+  finished(mig: Migration, now: f64): void {
+    const i = this.migrations.indexOf(mig);
+    if (i >= 0) this.migrations.splice(i, 1);
+    this.pruneMoves();
+  }
+
+  /** Drops moves that came back to their original address, and their identities. */
+  private pruneMoves(): void {
+    let changed = false;
+    for (let i = this.moves.length - 1; i >= 0; i--) {
+      const m = this.moves[i];
+      if (m.identity && !m.busy) {
+        this.moves.splice(i, 1);
+        changed = true;
+      }
+    }
+    if (changed) this.releaseIdentities();
+  }
+
+  private uncount(v: PathValidation): void {
+    if (v.counted) v.peer.pendingPaths--;
+    v.counted = false;
+  }
+
+  dropValidation(v: PathValidation): void {
+    this.uncount(v);
+    const i = this.validations.indexOf(v);
+    if (i >= 0) this.validations.splice(i, 1);
+    for (let j = 0; j < v.moves.length; j++) v.moves[j].busy = null;
+    this.pruneMoves();
+  }
+
+  /** Sends the Migration Confirm for a reply's challenge, from the new address. */
+  confirm(mig: Migration, d: Decoded, now: f64): void {
+    const node = this.node;
+    const peer = mig.peer;
+    const sa = peer.sendSa();
+    if (!sa) return;
+    memory.copy(TOKEN, d.first(EXT_PATH_CHALLENGE) + 2, 8);
+    node.writeCookie(COOKIE);
+    const enc = node.encoder;
+    const seq = peer.takeSeq();
+    const id = node.newReplayId(peer, sa, now);
+    enc.begin(MSG, MAX_MESSAGE_LENGTH, MSG_MIGRATION_CONFIRM, 0, seq, COOKIE, <u32>(id >> 32), <u32>id);
+    enc.token(EXT_PATH_RESPONSE, TOKEN);
+    const n = enc.finishAuth(sa.spi, sa.key);
+    if (n < 0) return;
+    const bytes = bytesOf(MSG, n);
+    node.transmit(bytes, peer.control, peer.controlPort, mig.to);
+    this.confirms.push(new SentConfirm(peer, d.sequence, d.replayLo(), bytes, peer.control, peer.controlPort, mig.to, now));
+  }
+
+  /** Builds, caches and sends the non-migrator's Migration Reply. */
+  replyLater(v: PathValidation, code: u32, now: f64): void {
+    const node = this.node;
+    // beginReply reads the request from node.incoming: rebuild the header fields instead.
+    node.writeCookie(COOKIE);
+    const enc = node.encoder;
+    enc.begin(MSG, MAX_MESSAGE_LENGTH, 4, code, v.seq, COOKIE, v.replayHi, v.replayLo);
+    if (code == CODE_ACCEPTED && v.needsValidation) enc.token(EXT_PATH_CHALLENGE, changetype<usize>(v.token));
+    const n = enc.finishAuth(v.sa.spi, v.sa.key);
+    if (n < 0) return;
+    v.reply = bytesOf(MSG, n);
+    const c = v.cache;
+    if (c) {
+      c.reply = v.reply;
+      c.dst.set(v.replyTo);
+      c.dstPort = v.replyPort;
+      c.src = null;
+      c.lastSent = now;
+    }
+    node.transmit(v.reply, v.replyTo, v.replyPort, null);
+  }
+
+  // ---- requests from peers ----
+
+  request(node: Node, peer: Peer, sa: SecurityAssociation, cache: CachedReply | null, now: f64): void {
+    const d = node.incoming;
+    this.deliverOpaque(peer, d, now);
+    if (d.type == MSG_REGISTRATION_REQUEST) this.onRegistration(peer, sa, cache, now);
+    else if (d.type == MSG_MIGRATION_REQUEST) this.onMigrationRequest(peer, sa, cache, now);
+    else if (d.type == MSG_MIGRATION_CONFIRM) this.onConfirm(peer, now);
+  }
+
+  private deliverOpaque(peer: Peer, d: Decoded, now: f64): void {
+    if (!d.has(EXT_OPAQUE_DATA)) return;
+    for (let i = 0; i < d.extTotal; i++) {
+      const p = d.at(i);
+      if (get8(p) != EXT_OPAQUE_DATA) continue;
+      const n = <i32>get8(p + 1);
+      const e = beginEvent("opaque", now);
+      e.key("peer");
+      cookieJson(e, peer.cookie);
+      e.key("message");
+      e.num(d.type);
+      e.key("subtype");
+      const st = get8(p + 2);
+      const name = opaqueSubtypeName(st);
+      if (name.length) e.str(name);
+      else e.num(st);
+      e.key("flags");
+      e.num(get8(p + 3));
+      e.key("data");
+      e.hexString(p + 4, n - 2);
+      this.node.emit(endEvent());
+    }
+  }
+
+  private onRegistration(peer: Peer, sa: SecurityAssociation, cache: CachedReply | null, now: f64): void {
+    const node = this.node;
+    const d = node.incoming;
+    let lifetime = <u32>node.options.registrationLifetimeS;
+    if (d.has(EXT_LIFETIME)) {
+      const asked = get16(d.first(EXT_LIFETIME) + 2);
+      if (asked < lifetime) lifetime = asked;
+    }
+    // The source of an authenticated registration is an address the peer owns.
+    peer.addOwned(node.from);
+    peer.registeredUntil = now + <f64>lifetime * 1000;
+    const enc = node.beginReply(peer, sa, CODE_ACCEPTED, now);
+    enc.lifetime(lifetime);
+    node.finishReply(peer, sa, cache, node.from, node.fromPort, null, now);
+    const e = beginEvent("peer-registered", now);
+    e.key("peer");
+    cookieJson(e, peer.cookie);
+    e.key("address");
+    node.from.json(e);
+    e.key("lifetime");
+    e.num(lifetime);
+    node.emit(endEvent());
+  }
+
+  private refuse(peer: Peer, sa: SecurityAssociation, cache: CachedReply | null, code: u32, now: f64): void {
+    const node = this.node;
+    node.beginReply(peer, sa, code, now);
+    node.finishReply(peer, sa, cache, node.from, node.fromPort, null, now);
+    const e = beginEvent("migration-refused", now);
+    e.key("peer");
+    cookieJson(e, peer.cookie);
+    e.key("code");
+    codeJson(e, code);
+    node.emit(endEvent());
+  }
+
+  private onMigrationRequest(peer: Peer, sa: SecurityAssociation, cache: CachedReply | null, now: f64): void {
+    const node = this.node;
+    const d = node.incoming;
+    // Section 7.4, checks 1-3, before anything changes.
+    let newAddr: Address | null = null;
+    for (let i = 0; i < d.extTotal; i++) {
+      const p = d.at(i);
+      if (get8(p) != EXT_MIGRATION) continue;
+      const family = get8(p + 3);
+      const alen = familyLength(family);
+      const oldA = Address.read(family, p + 8);
+      const newA = Address.read(family, p + 8 + alen);
+      if (newAddr == null) newAddr = newA;
+      else if (!newAddr.equals(newA)) {
+        this.refuse(peer, sa, cache, CODE_POORLY_FORMED_REQUEST, now);
+        return;
+      }
+      if (!newA.isUsableUnicast() || this.quarantinedForOthers(newA, peer)) {
+        this.refuse(peer, sa, cache, CODE_ADDRESS_NOT_ALLOWED, now);
+        return;
+      }
+      if (!peer.owns(oldA) && !this.isRemoteWire(peer, oldA)) {
+        this.refuse(peer, sa, cache, CODE_ADMINISTRATIVELY_PROHIBITED, now);
+        return;
+      }
+    }
+    const target = newAddr!;
+    const needsValidation = !peer.owns(target);
+    if (needsValidation && peer.pendingPaths >= node.options.maxPendingPaths) {
+      this.refuse(peer, sa, cache, CODE_TOO_MANY_PENDING, now);
+      return;
+    }
+    // Check 4: apply, in one transaction (step 406).
+    const v = new PathValidation(this, peer, sa, cache, target, target, node.fromPort, now);
+    v.needsValidation = needsValidation;
+    v.seq = d.sequence;
+    v.replayHi = d.replayHi();
+    v.replayLo = d.replayLo();
+    if (sa.replayMode == REPLAY_NONCE) {
+      // Nonce mode: the reply carries a fresh nonce (section 6.5).
+      drbg.fill(TOKEN, 4);
+      let n = load<u32>(TOKEN);
+      if (n == 0) n = 1;
+      peer.nonceIssued = n;
+      v.replayHi = n;
+    }
+    drbg.fill(changetype<usize>(v.token), 8);
+    for (let i = 0; i < d.extTotal; i++) {
+      const p = d.at(i);
+      if (get8(p) != EXT_MIGRATION) continue;
+      const protocols = <u8>get8(p + 2);
+      const family = get8(p + 3);
+      const alen = familyLength(family);
+      const oldPort = get16(p + 4);
+      const newPort = get16(p + 6);
+      const oldA = Address.read(family, p + 8);
+      let m = this.findRemote(peer, oldA, oldPort, protocols);
+      if (!m) {
+        m = new Move(this.nextMoveId++, peer, false, oldA, oldPort);
+        m.protocols = protocols;
+        this.moves.push(m);
+      }
+      v.moves.push(m);
+      // A migration that supersedes one still being validated rolls back, if it
+      // must, to where the earlier one started.
+      const earlier = this.supersede(m);
+      if (earlier) {
+        const k = earlier.moves.indexOf(m);
+        v.prevWire.push(earlier.prevWire[k].copy());
+        v.prevPort.push(earlier.prevPort[k]);
+      } else {
+        v.prevWire.push(m.wire.copy());
+        v.prevPort.push(m.wirePort);
+      }
+      this.quarantineFrom(m, now);
+      m.wire.set(target);
+      m.wirePort = newPort;
+      m.unvalidated = needsValidation && !m.identity;
+      m.busy = v;
+      this.unquarantine(target, peer);
+    }
+    if (needsValidation) {
+      peer.pendingPaths++;
+      v.counted = true;
+    }
+    this.validations.push(v);
+    if (!this.sync(v)) {
+      v.onActionsDone(node, false, now);
+    }
+  }
+
+  /** Ends the validation a move is busy with, if any, and returns it. */
+  private supersede(m: Move): PathValidation | null {
+    for (let i = 0; i < this.validations.length; i++) {
+      const v = this.validations[i];
+      if (v.moves.indexOf(m) < 0) continue;
+      this.uncount(v);
+      this.validations.splice(i, 1);
+      return v;
+    }
+    return null;
+  }
+
+  /** True if `a` is the current wire address of one of the peer's moves. */
+  private isRemoteWire(peer: Peer, a: Address): bool {
+    for (let i = 0; i < this.moves.length; i++) {
+      const m = this.moves[i];
+      if (!m.local && m.peer == peer && m.wire.equals(a)) return true;
+    }
+    return false;
+  }
+
+  private findRemote(peer: Peer, wire: Address, port: u32, protocols: u8): Move | null {
+    for (let i = 0; i < this.moves.length; i++) {
+      const m = this.moves[i];
+      if (m.local || m.peer != peer || !m.wire.equals(wire) || m.wirePort != port) continue;
+      if (m.protocols != protocols) continue;
+      return m;
+    }
+    return null;
+  }
+
+  private onConfirm(peer: Peer, now: f64): void {
+    const d = this.node.incoming;
+    const token = d.first(EXT_PATH_RESPONSE) + 2;
+    for (let i = 0; i < this.validations.length; i++) {
+      const v = this.validations[i];
+      if (v.peer != peer || !v.needsValidation || v.reply.length == 0) continue;
+      if (!ctEqual(token, changetype<usize>(v.token), 8)) continue;
+      // Section 7.5: the new address is proven; lift the quota.
+      peer.addOwned(v.address);
+      for (let j = 0; j < v.moves.length; j++) v.moves[j].unvalidated = false;
+      this.dropValidation(v);
+      this.sync(null);
+      this.peerMoved(v, "validated", now);
+      return;
+    }
+  }
+
+  lateReply(node: Node, peer: Peer, d: Decoded, now: f64): bool {
+    // A repeated Migration Reply: the Confirm was lost; send it again.
+    for (let i = 0; i < this.confirms.length; i++) {
+      const c = this.confirms[i];
+      if (c.peer != peer || c.seq != <u32>d.sequence || c.replayLo != d.replayLo()) continue;
+      if (now - c.lastSent >= REPLY_RESEND_GAP_MS) {
+        c.lastSent = now;
+        node.transmit(c.bytes, c.dst, c.dstPort, c.src);
+      }
+      return true;
+    }
+    return false;
+  }
+
+  // ---- timers ----
+
+  nextTimeout(node: Node): f64 {
+    let t = Infinity;
+    for (let i = 0; i < this.validations.length; i++) {
+      const v = this.validations[i];
+      if (v.next < t) t = v.next;
+      if (v.deadline < t) t = v.deadline;
+    }
+    for (let i = 0; i < this.quarantines.length; i++) {
+      if (this.quarantines[i].until < t) t = this.quarantines[i].until;
+    }
+    for (let i = 0; i < this.confirms.length; i++) {
+      if (this.confirms[i].expires < t) t = this.confirms[i].expires;
+    }
+    return t;
+  }
+
+  timeout(node: Node, now: f64): void {
+    for (let i = this.validations.length - 1; i >= 0; i--) {
+      const v = this.validations[i];
+      if (v.deadline <= now) {
+        // Section 7.5: no Confirm in time: back to the previous wire address.
+        v.restore();
+        this.dropValidation(v);
+        this.sync(null);
+        this.peerMoved(v, "validation-failed", now);
+        continue;
+      }
+      if (v.next <= now && v.reply.length > 0) {
+        node.counters.retransmitted++;
+        node.transmit(v.reply, v.replyTo, v.replyPort, null);
+        v.rto = Math.min(v.rto * 2, MAX_RTO_MS);
+        v.next = now + v.rto;
+      }
+    }
+    let changed = false;
+    for (let i = this.quarantines.length - 1; i >= 0; i--) {
+      if (this.quarantines[i].until <= now) {
+        this.quarantines.splice(i, 1);
+        changed = true;
+      }
+    }
+    if (changed) this.sync(null);
+    for (let i = this.confirms.length - 1; i >= 0; i--) {
+      if (this.confirms[i].expires <= now) this.confirms.splice(i, 1);
+    }
+  }
+
+  // ---- events ----
+
+  event(m: Migration, state: string, now: f64): void {
+    const e = beginEvent("migration", now);
+    e.key("id");
+    e.num(m.id);
+    e.key("state");
+    e.str(state);
+    e.key("peer");
+    cookieJson(e, m.peer.cookie);
+    e.key("from");
+    (m.prevWire.length ? m.prevWire[0] : m.to).json(e);
+    e.key("to");
+    m.to.json(e);
+    e.key("moves");
+    e.num(m.moves.length);
+    e.key("elapsedMs");
+    e.raw();
+    writeMs(e, now - m.startedAt);
+    if (m.error) {
+      e.key("error");
+      e.str(errorName(m.error));
+    }
+    if (m.refusal) {
+      e.key("code");
+      codeJson(e, m.refusal);
+    }
+    this.node.emit(endEvent());
+  }
+
+  peerMoved(v: PathValidation, state: string, now: f64): void {
+    const e = beginEvent("peer-migration", now);
+    e.key("state");
+    e.str(state);
+    e.key("peer");
+    cookieJson(e, v.peer.cookie);
+    e.key("from");
+    (v.prevWire.length ? v.prevWire[0] : v.address).json(e);
+    e.key("to");
+    v.address.json(e);
+    e.key("moves");
+    e.num(v.moves.length);
+    e.key("elapsedMs");
+    e.raw();
+    writeMs(e, now - v.startedAt);
+    this.node.emit(endEvent());
+  }
+}
+
+export function cookieJson(e: TextOut, c: u64): void {
+  e.raw();
+  e.byte(0x22);
+  for (let s = 40; s >= 0; s -= 8) e.hexByte(<u32>(c >> <u64>s) & 0xff);
+  e.byte(0x22);
+}
+
+function codeJson(e: TextOut, code: u32): void {
+  const n = codeName(code);
+  if (n.length) e.str(n);
+  else e.num(code);
+}

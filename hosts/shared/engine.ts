@@ -1,0 +1,215 @@
+// The protocol engine of the core (docs/ABI.md, "Engine"), typed. A host
+// feeds it inputs and drains its outputs; this class only converts between
+// the flat ABI and JavaScript values.
+
+import { Core } from "./core.ts";
+import { AuthAlgorithm, ReplayMode, Proto } from "./registry.ts";
+import { unhex } from "./bytes.ts";
+
+/** Output kinds, as core/assembly/engine/output.ts numbers them. */
+export const OUT_TRANSMIT = 1;
+export const OUT_NFT = 2;
+export const OUT_NETLINK = 3;
+export const OUT_EVENT = 4;
+
+const META_KIND = 0;
+const META_ID = 4;
+const META_LENGTH = 8;
+const META_AUX = 12;
+const META_DST_PORT = 16;
+const META_DST_FAMILY = 18;
+const META_SRC_FAMILY = 19;
+const META_DST_ADDR = 20;
+const META_SRC_ADDR = 36;
+
+/** Option ids of node_option. */
+export const OPTIONS = {
+  windowBits: 1,
+  quotaBytes: 2,
+  quarantineMs: 3,
+  validationTimeoutMs: 4,
+  maxPendingPaths: 5,
+  registrationLifetimeS: 6,
+  debug: 7,
+} as const;
+export type OptionName = keyof typeof OPTIONS;
+
+export type Output =
+  | { kind: "transmit"; data: Uint8Array; address: string; port: number; family: number; source?: string }
+  | { kind: "nft"; id: number; text: string }
+  | { kind: "netlink"; id: number; protocol: number; data: Uint8Array }
+  | { kind: "event"; event: EngineEvent };
+
+/** An event from the core: `event` names it; `t` is the time in ms. The rest depends on the event. */
+export interface EngineEvent {
+  event: string;
+  t: number;
+  [field: string]: unknown;
+}
+
+export interface SaConfig {
+  spi: number;
+  /** "HMAC_SHA256" (default), "HMAC_SHA1" or "HMAC_MD5". */
+  algorithm?: string;
+  key: Uint8Array;
+  /** "TIMESTAMP" (default) or "NONCE". */
+  replayMode?: string;
+  skewMs?: number;
+}
+
+export interface MigrateRequest {
+  peer: number;
+  /** "TCP", "UDP", or both/omitted for all. */
+  protocols?: ("TCP" | "UDP")[];
+  from: string;
+  fromPort?: number;
+  to: string;
+  toPort?: number;
+}
+
+const dec = new TextDecoder();
+
+export class Engine {
+  readonly core: Core;
+  private x: Core["x"];
+  private meta: number;
+
+  constructor(core: Core) {
+    this.core = core;
+    this.x = core.x;
+    this.meta = this.x.io_meta_ptr();
+  }
+
+  /** Seeds the core's random generator (the host's entropy; fixed seeds in tests). */
+  seed(entropy: Uint8Array): void {
+    this.x.drbg_seed(this.core.put(entropy), entropy.length);
+  }
+
+  /** Starts the node with its 12-hex-digit cookie; forgets all state. */
+  init(cookie: string, now: number): void {
+    const c = unhex(cookie);
+    if (c.length !== 6) throw new TypeError("a cookie is 6 bytes (12 hex digits)");
+    this.core.check(this.x.node_init(this.core.put(c), now), "node_init");
+  }
+
+  option(name: OptionName, value: number): void {
+    this.core.check(this.x.node_option(OPTIONS[name], value), `option ${name}=${value}`);
+  }
+
+  addPeer(cookie: string, address: string, port: number): number {
+    const c = unhex(cookie);
+    if (c.length !== 6) throw new TypeError("a cookie is 6 bytes (12 hex digits)");
+    const a = this.core.parseAddress(address);
+    const [cp, ap] = this.core.stage(c, a.bytes);
+    return this.core.check(this.x.peer_add(cp, a.family, ap, port), `peer ${cookie}`);
+  }
+
+  addPeerAddress(peer: number, address: string): void {
+    const a = this.core.parseAddress(address);
+    this.core.check(this.x.peer_add_address(peer, a.family, this.core.put(a.bytes)), `peer address ${address}`);
+  }
+
+  addSa(peer: number, sa: SaConfig): void {
+    const alg = (AuthAlgorithm as Record<string, number>)[sa.algorithm ?? "HMAC_SHA256"];
+    const mode = (ReplayMode as Record<string, number>)[sa.replayMode ?? "TIMESTAMP"];
+    if (alg === undefined) throw new TypeError(`unknown algorithm '${sa.algorithm}'`);
+    if (mode === undefined) throw new TypeError(`unknown replay mode '${sa.replayMode}'`);
+    const ptr = this.core.put(sa.key);
+    this.core.check(this.x.sa_add(peer, sa.spi, alg, ptr, sa.key.length, mode, sa.skewMs ?? 7000), `SA ${sa.spi}`);
+  }
+
+  // ---- inputs ----
+
+  datagram(now: number, from: string, port: number, data: Uint8Array): void {
+    const a = this.core.parseAddress(from);
+    this.datagramRaw(now, a.family, a.bytes, port, data);
+  }
+
+  /** As datagram, with the source address already as family and 16 bytes. */
+  datagramRaw(now: number, family: number, address: Uint8Array, port: number, data: Uint8Array): void {
+    const [ap, dp] = this.core.stage(address, data);
+    this.x.handle_datagram(now, family, ap, port, dp, data.length);
+  }
+
+  timeout(now: number): void {
+    this.x.handle_timeout(now);
+  }
+
+  /** When timeout() must run next (Unix ms), or Infinity. */
+  nextTimeout(): number {
+    return this.x.poll_timeout();
+  }
+
+  actionResult(now: number, id: number, status: number): void {
+    this.x.handle_action_result(now, id, status);
+  }
+
+  netlinkReply(now: number, id: number, data: Uint8Array): void {
+    this.x.handle_netlink_reply(now, id, this.core.put(data), data.length);
+  }
+
+  register(now: number, peer: number, lifetime = 3600): void {
+    this.core.check(this.x.stem_register(now, peer, lifetime), "register");
+  }
+
+  opaque(subtype: number, flags: number, data: Uint8Array): void {
+    this.core.check(this.x.stem_opaque(subtype, flags, this.core.put(data), data.length), "opaque data");
+  }
+
+  /** Starts a migration; returns its id. Progress arrives as "migration" events. */
+  migrate(now: number, m: MigrateRequest): number {
+    const from = this.core.parseAddress(m.from);
+    const to = this.core.parseAddress(m.to);
+    if (from.family !== to.family) throw new TypeError(`${m.from} and ${m.to} are of different families`);
+    const protocols = (m.protocols ?? []).reduce((f, p) => f | (Proto as Record<string, number>)[p], 0);
+    const [fp, tp] = this.core.stage(from.bytes, to.bytes);
+    return this.core.check(
+      this.x.stem_migrate(now, m.peer, protocols === 3 ? 0 : protocols, from.family, fp, m.fromPort ?? 0, tp, m.toPort ?? 0),
+      `migrate ${m.from} -> ${m.to}`,
+    );
+  }
+
+  teardown(now: number): void {
+    this.x.node_teardown(now);
+  }
+
+  // ---- outputs ----
+
+  /** The next output, or null. Call until null after every input. */
+  poll(): Output | null {
+    const kind = this.x.poll_output();
+    if (kind === 0) return null;
+    const mem = this.core.mem();
+    const v = new DataView(mem.buffer, this.meta, 64);
+    const len = v.getUint32(META_LENGTH, true);
+    const out = this.core.outputPtr;
+    switch (kind) {
+      case OUT_TRANSMIT: {
+        const family = v.getUint8(META_DST_FAMILY);
+        const o: Output = {
+          kind: "transmit",
+          data: mem.slice(out, out + len),
+          family,
+          address: this.core.formatAddress(family, mem.slice(this.meta + META_DST_ADDR, this.meta + META_DST_ADDR + 16)),
+          port: v.getUint16(META_DST_PORT, true),
+        };
+        const sf = v.getUint8(META_SRC_FAMILY);
+        if (sf) o.source = this.core.formatAddress(sf, this.core.mem().slice(this.meta + META_SRC_ADDR, this.meta + META_SRC_ADDR + 16));
+        return o;
+      }
+      case OUT_NFT:
+        return { kind: "nft", id: v.getUint32(META_ID, true), text: dec.decode(mem.subarray(out, out + len)) };
+      case OUT_NETLINK:
+        return { kind: "netlink", id: v.getUint32(META_ID, true), protocol: v.getUint32(META_AUX, true), data: mem.slice(out, out + len) };
+      case OUT_EVENT:
+        return { kind: "event", event: JSON.parse(dec.decode(mem.subarray(out, out + len))) };
+    }
+    throw new Error(`unknown output kind ${kind}: core and binding disagree`);
+  }
+
+  /** The node's peers, moves and counters. */
+  state(now: number): Record<string, unknown> {
+    const n = this.core.check(this.x.node_state(now, this.core.outputPtr, this.core.ioCapacity));
+    return JSON.parse(dec.decode(this.core.mem().subarray(this.core.outputPtr, this.core.outputPtr + n)));
+  }
+}
