@@ -26,6 +26,7 @@ const STATE: usize = memory.data(32, 16);
 const INNER: usize = memory.data(32, 16);
 const KEYBLK: usize = memory.data(64, 16);
 const TAG: usize = memory.data(32, 16);
+const ZERO32: usize = memory.data(32, 16);
 
 /** Digest length in bytes of `alg`, or -1 for an unknown id. */
 export function digestLen(alg: i32): i32 {
@@ -57,12 +58,6 @@ export function hashBlocks(alg: i32, st: usize, p: usize, n: i32): void {
  * `prefix + len`) and writes the digest at `out`. `out` may alias `msg`.
  */
 export function hashFinish(alg: i32, st: usize, prefix: u64, msg: usize, len: i32, out: usize): void {
-  hashTail(alg, st, prefix, msg, len);
-  digestOut(alg, st, out);
-}
-
-/** hashFinish without the digest output: the final state stays at `st`. */
-function hashTail(alg: i32, st: usize, prefix: u64, msg: usize, len: i32): void {
   const full = len >>> 6;
   if (full > 0) hashBlocks(alg, st, msg, full);
   const rest = len & 63;
@@ -87,6 +82,7 @@ function hashTail(alg: i32, st: usize, prefix: u64, msg: usize, len: i32): void 
     else store<u64>(PAD + <usize>(end - 8), bswap<u64>(total));
     hashBlocks(alg, st, PAD, blocks);
   }
+  digestOut(alg, st, out);
 }
 
 /** Writes the digest held in the state at `st`: big-endian words for SHA, little-endian for MD5. */
@@ -206,7 +202,7 @@ export class HmacKey {
     if (d == 0 || tagLen != d) return false;
     this.sign(msg, len, TAG);
     const ok = ctEqual(TAG, tag, d);
-    memory.fill(TAG, 0, 32);
+    copyState(TAG, ZERO32);
     return ok;
   }
 }
