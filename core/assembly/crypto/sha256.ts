@@ -10,7 +10,9 @@
 // a..h are back on their own names) reading that table.
 //
 // Maj(a,b,c) is computed as b ^ ((a^b) & (b^c)), where b^c is the previous
-// round's a^b: one operation fewer per round.
+// round's a^b: one operation fewer per round. W[t] + K[t] is added into h
+// first, before Ch and Sigma1 (which wait for e): engines do not reassociate
+// integer adds, so this order shortens each round's dependency chain.
 //
 // A block made of padding only (the message ended on a block boundary)
 // depends on the message length alone; its schedule is cached per length.
@@ -170,46 +172,46 @@ function rounds(st: usize, wk: usize): void {
   let h = load<u32>(st, 28);
   let bc = b ^ c;
   for (let q = wk, end = wk + 256; q < end; q += 32) {
-      h += load<u32>(q, 0);
-      h += g ^ (e & (f ^ g));
-      h += rotr<u32>(e, 6) ^ rotr<u32>(e, 11) ^ rotr<u32>(e, 25);
-      d += h;
-      { const ab = a ^ b; h += (rotr<u32>(a, 2) ^ rotr<u32>(a, 13) ^ rotr<u32>(a, 22)) + (b ^ (ab & bc)); bc = ab; }
-      g += load<u32>(q, 4);
-      g += f ^ (d & (e ^ f));
-      g += rotr<u32>(d, 6) ^ rotr<u32>(d, 11) ^ rotr<u32>(d, 25);
-      c += g;
-      { const ab = h ^ a; g += (rotr<u32>(h, 2) ^ rotr<u32>(h, 13) ^ rotr<u32>(h, 22)) + (a ^ (ab & bc)); bc = ab; }
-      f += load<u32>(q, 8);
-      f += e ^ (c & (d ^ e));
-      f += rotr<u32>(c, 6) ^ rotr<u32>(c, 11) ^ rotr<u32>(c, 25);
-      b += f;
-      { const ab = g ^ h; f += (rotr<u32>(g, 2) ^ rotr<u32>(g, 13) ^ rotr<u32>(g, 22)) + (h ^ (ab & bc)); bc = ab; }
-      e += load<u32>(q, 12);
-      e += d ^ (b & (c ^ d));
-      e += rotr<u32>(b, 6) ^ rotr<u32>(b, 11) ^ rotr<u32>(b, 25);
-      a += e;
-      { const ab = f ^ g; e += (rotr<u32>(f, 2) ^ rotr<u32>(f, 13) ^ rotr<u32>(f, 22)) + (g ^ (ab & bc)); bc = ab; }
-      d += load<u32>(q, 16);
-      d += c ^ (a & (b ^ c));
-      d += rotr<u32>(a, 6) ^ rotr<u32>(a, 11) ^ rotr<u32>(a, 25);
-      h += d;
-      { const ab = e ^ f; d += (rotr<u32>(e, 2) ^ rotr<u32>(e, 13) ^ rotr<u32>(e, 22)) + (f ^ (ab & bc)); bc = ab; }
-      c += load<u32>(q, 20);
-      c += b ^ (h & (a ^ b));
-      c += rotr<u32>(h, 6) ^ rotr<u32>(h, 11) ^ rotr<u32>(h, 25);
-      g += c;
-      { const ab = d ^ e; c += (rotr<u32>(d, 2) ^ rotr<u32>(d, 13) ^ rotr<u32>(d, 22)) + (e ^ (ab & bc)); bc = ab; }
-      b += load<u32>(q, 24);
-      b += a ^ (g & (h ^ a));
-      b += rotr<u32>(g, 6) ^ rotr<u32>(g, 11) ^ rotr<u32>(g, 25);
-      f += b;
-      { const ab = c ^ d; b += (rotr<u32>(c, 2) ^ rotr<u32>(c, 13) ^ rotr<u32>(c, 22)) + (d ^ (ab & bc)); bc = ab; }
-      a += load<u32>(q, 28);
-      a += h ^ (f & (g ^ h));
-      a += rotr<u32>(f, 6) ^ rotr<u32>(f, 11) ^ rotr<u32>(f, 25);
-      e += a;
-      { const ab = b ^ c; a += (rotr<u32>(b, 2) ^ rotr<u32>(b, 13) ^ rotr<u32>(b, 22)) + (c ^ (ab & bc)); bc = ab; }
+    h += load<u32>(q, 0);
+    h += g ^ (e & (f ^ g));
+    h += rotr<u32>(e, 6) ^ rotr<u32>(e, 11) ^ rotr<u32>(e, 25);
+    d += h;
+    { const ab = a ^ b; h += (rotr<u32>(a, 2) ^ rotr<u32>(a, 13) ^ rotr<u32>(a, 22)) + (b ^ (ab & bc)); bc = ab; }
+    g += load<u32>(q, 4);
+    g += f ^ (d & (e ^ f));
+    g += rotr<u32>(d, 6) ^ rotr<u32>(d, 11) ^ rotr<u32>(d, 25);
+    c += g;
+    { const ab = h ^ a; g += (rotr<u32>(h, 2) ^ rotr<u32>(h, 13) ^ rotr<u32>(h, 22)) + (a ^ (ab & bc)); bc = ab; }
+    f += load<u32>(q, 8);
+    f += e ^ (c & (d ^ e));
+    f += rotr<u32>(c, 6) ^ rotr<u32>(c, 11) ^ rotr<u32>(c, 25);
+    b += f;
+    { const ab = g ^ h; f += (rotr<u32>(g, 2) ^ rotr<u32>(g, 13) ^ rotr<u32>(g, 22)) + (h ^ (ab & bc)); bc = ab; }
+    e += load<u32>(q, 12);
+    e += d ^ (b & (c ^ d));
+    e += rotr<u32>(b, 6) ^ rotr<u32>(b, 11) ^ rotr<u32>(b, 25);
+    a += e;
+    { const ab = f ^ g; e += (rotr<u32>(f, 2) ^ rotr<u32>(f, 13) ^ rotr<u32>(f, 22)) + (g ^ (ab & bc)); bc = ab; }
+    d += load<u32>(q, 16);
+    d += c ^ (a & (b ^ c));
+    d += rotr<u32>(a, 6) ^ rotr<u32>(a, 11) ^ rotr<u32>(a, 25);
+    h += d;
+    { const ab = e ^ f; d += (rotr<u32>(e, 2) ^ rotr<u32>(e, 13) ^ rotr<u32>(e, 22)) + (f ^ (ab & bc)); bc = ab; }
+    c += load<u32>(q, 20);
+    c += b ^ (h & (a ^ b));
+    c += rotr<u32>(h, 6) ^ rotr<u32>(h, 11) ^ rotr<u32>(h, 25);
+    g += c;
+    { const ab = d ^ e; c += (rotr<u32>(d, 2) ^ rotr<u32>(d, 13) ^ rotr<u32>(d, 22)) + (e ^ (ab & bc)); bc = ab; }
+    b += load<u32>(q, 24);
+    b += a ^ (g & (h ^ a));
+    b += rotr<u32>(g, 6) ^ rotr<u32>(g, 11) ^ rotr<u32>(g, 25);
+    f += b;
+    { const ab = c ^ d; b += (rotr<u32>(c, 2) ^ rotr<u32>(c, 13) ^ rotr<u32>(c, 22)) + (d ^ (ab & bc)); bc = ab; }
+    a += load<u32>(q, 28);
+    a += h ^ (f & (g ^ h));
+    a += rotr<u32>(f, 6) ^ rotr<u32>(f, 11) ^ rotr<u32>(f, 25);
+    e += a;
+    { const ab = b ^ c; a += (rotr<u32>(b, 2) ^ rotr<u32>(b, 13) ^ rotr<u32>(b, 22)) + (c ^ (ab & bc)); bc = ab; }
   }
   store<u32>(st, load<u32>(st, 0) + a, 0);
   store<u32>(st, load<u32>(st, 4) + b, 4);
