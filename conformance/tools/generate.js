@@ -1,0 +1,915 @@
+#!/usr/bin/env node
+// Generates the conformance vectors of the suites message, cookie,
+// replay-window and timestamp (docs/PROTOCOL.md section 9) from the
+// independent reference implementation in reference.js.
+//
+//   node conformance/tools/generate.js [--out DIR]     (default conformance/vectors)
+//
+// Deterministic: fixed seeds, keys and times; running it again writes the same
+// bytes. Every case is checked against the reference as it is made, so a
+// vector cannot say something the reference does not.
+//
+// tcIds: append new cases at the end of a suite's function; never insert,
+// reorder or change a case (a changed case gets a new tcId; see vectorfile.js).
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import * as R from "./reference.js";
+import { VectorFile } from "./vectorfile.js";
+import { Prng } from "./prng.js";
+import { isMain } from "./main.js";
+import { createHash } from "node:crypto";
+
+const { hex, unhex, concat } = R;
+const HERE = dirname(fileURLToPath(import.meta.url));
+const SOURCE = "conformance/tools/generate.js (reference implementation conformance/tools/reference.js, written from docs/PROTOCOL.md)";
+
+function assert(cond, what) {
+  if (!cond) throw new Error(`generate: ${what}`);
+}
+const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
+
+// =========================================================================
+// message
+// =========================================================================
+
+const MESSAGE_NOTES = {
+  Typical: { bugType: "BASIC", description: "A typical message of its type." },
+  Ipv6: { bugType: "FUNCTIONALITY", description: "IPv6 addresses (family 2, 16 bytes)." },
+  Ipv6Text: { bugType: "EDGE_CASE", description: "RFC 5952 text: longest zero run compressed (the first on a tie), a single zero group not compressed, lowercase, IPv4-mapped addresses (and only those) in mixed notation (section 9.3)." },
+  Wildcard: { bugType: "FUNCTIONALITY", description: "Migration wildcards: Proto Flags 0 (every protocol, JSON []) and ports 0 (every port), section 4.2." },
+  MultipleExtensions: { bugType: "FUNCTIONALITY", description: "Several MIGRATION or FLOW extensions in one message (multiplicity + or *)." },
+  OpaqueData: { bugType: "FUNCTIONALITY", description: "OPAQUE_DATA with sub-types of section 12.9, delivered by name." },
+  UnknownOpaqueSubtype: { bugType: "EDGE_CASE", description: "An OPAQUE_DATA sub-type not in section 12.9 is delivered as a number (section 4.9)." },
+  UnknownSkippable: { bugType: "EDGE_CASE", description: "Extension types 129-255 that version 1 does not define are skipped, in every message type, and stay covered by the authenticator; the JSON gives their type as a number and their data (section 9.3)." },
+  ReplyCode: { bugType: "FUNCTIONALITY", description: "Reply codes with a name in section 12.4." },
+  UnnamedReplyCode: { bugType: "EDGE_CASE", description: "Reply codes without a name (2-127 reserved for success, unassigned refusals) decode, and the JSON gives the number (section 9.3)." },
+  Flags: { bugType: "FUNCTIONALITY", description: "Flag bits of types 16 and 18 (section 12.3), listed from the least significant bit up." },
+  SessionKey: { bugType: "FUNCTIONALITY", description: "SESSION_KEY with Wrap Alg 1 (70 bytes) or 2 (102 bytes, with the ephemeral public key); the decoder does not unwrap." },
+  LinkLayer: { bugType: "FUNCTIONALITY", description: "LINK_LAYER_ADDRESS of Ethernet (exactly 6 bytes) and of other hardware types (any length from 1 byte)." },
+  ExtensionOrder: { bugType: "EDGE_CASE", description: "Extensions in an order other than section 5.2's: valid (AUTH last); encoding the JSON keeps the order." },
+  BoundaryValue: { bugType: "EDGE_CASE", description: "Fields at the ends of their ranges: sequence 0 and 65535, SPI 256 and 2^32-1, lifetime 0 and 65535, ports 1 and 65535, Length 255." },
+  MaximumSize: { bugType: "EDGE_CASE", description: "Exactly 1232 bytes, the longest message allowed (section 3.1)." },
+  LongKey: { bugType: "EDGE_CASE", description: "A key longer than the hash's block size, which HMAC hashes first (RFC 2104)." },
+  Truncated: { bugType: "MALFORMED", description: "The datagram ends inside the header or inside an extension (TRUNCATED, section 5.1 steps 1 and 3a)." },
+  TooLong: { bugType: "MALFORMED", description: "Longer than 1232 bytes (MESSAGE_TOO_LONG)." },
+  HeaderField: { bugType: "MODIFIED_PARAMETER", description: "A header field holds a value section 3.2 forbids." },
+  ExtensionRules: { bugType: "MALFORMED", description: "Breaks a rule of sections 4.0 and 5.2: unknown mandatory type, extension not allowed in the type, second copy, missing extension, authentication not last." },
+  BadLength: { bugType: "MALFORMED", description: "An extension's Length is not valid for its type (or its family or wrap algorithm)." },
+  FieldValue: { bugType: "MODIFIED_PARAMETER", description: "An extension field holds a value its section forbids." },
+  ErrorOrder: { bugType: "EDGE_CASE", description: "Two faults: the expected error is the first in section 5.1's order (and, within an extension, its section's order)." },
+  ModifiedMessage: { bugType: "AUTH_BYPASS", description: "A byte covered by the authenticator changed after signing (BAD_AUTHENTICATOR)." },
+  ModifiedTag: { bugType: "AUTH_BYPASS", description: "The authenticator itself changed (BAD_AUTHENTICATOR)." },
+  WrongKey: { bugType: "AUTH_BYPASS", description: "Signed with a key other than the group's (BAD_AUTHENTICATOR)." },
+  WrongPrimitive: { bugType: "WRONG_PRIMITIVE", description: "The tag was computed with another construction or over other bytes than section 4.1 says (header up to and including the SPI, HMAC)." },
+  AuthLength: { bugType: "MODIFIED_PARAMETER", description: "The authenticator's length does not fit the group's algorithm (AUTH_LENGTH_MISMATCH, checked before the value)." },
+};
+
+const COOKIE_M = R.cookieFromName("m.example"); // 1eae5683abb6, section 3.3
+const COOKIE_F = R.cookieFromName("f.example");
+const RID = "e8a1b2c300000000";
+
+/** A message's JSON (without AUTH) in canonical key order. */
+function msg(type, { flags, code, seq = 7, cookie = COOKIE_M, rid = RID, ext = [] } = {}) {
+  const spec = R.MESSAGES[R.MESSAGE_TYPE[type]];
+  const m = { version: 1, type };
+  if (spec.kind === "reply") m.code = code ?? "ACCEPTED";
+  else m.flags = flags ?? [];
+  m.sequence = seq;
+  m.cookie = cookie;
+  m.replayId = rid;
+  m.extensions = ext;
+  return m;
+}
+
+// Extension JSON.
+const mig = (protocols, oldAddress, newAddress, oldPort, newPort = oldPort) => ({ type: "MIGRATION", protocols, oldAddress, newAddress, oldPort, newPort });
+const challenge = (token) => ({ type: "PATH_CHALLENGE", token });
+const response = (token) => ({ type: "PATH_RESPONSE", token });
+const life = (seconds) => ({ type: "LIFETIME", seconds });
+const addr = (type, address) => ({ type, address });
+const transferred = (a) => addr("TRANSFERRED_ADDRESS", a);
+const target = (a) => addr("TARGET_ADDRESS", a);
+const agent = (a) => addr("AGENT_ADDRESS", a);
+const interim = (a) => addr("INTERIM_ADDRESS", a);
+const link = (hardwareType, address) => ({ type: "LINK_LAYER_ADDRESS", hardwareType, address });
+const flow = (protocol, localAddress, localPort, remoteAddress, remotePort) => ({ type: "FLOW", protocol, localAddress, localPort, remoteAddress, remotePort });
+const opaque = (subtype, flags, data) => ({ type: "OPAQUE_DATA", subtype, flags, data });
+const unknown = (type, data) => ({ type, data });
+function sessionKey(rng, wrap = 1, wrapSpi = 0x1001, sessionSpi = 0x2002) {
+  const e = { type: "SESSION_KEY", wrap: R.WRAP[wrap], wrapSpi, sessionSpi };
+  if (wrap === 2) e.ephemeralPublicKey = hex(rng.bytes(32));
+  e.nonce = hex(rng.bytes(12));
+  e.sealedKey = hex(rng.bytes(32));
+  e.tag = hex(rng.bytes(16));
+  return e;
+}
+const utf8 = (s) => hex(new TextEncoder().encode(s));
+
+/** A header with any field values (the encoder refuses invalid ones). */
+function header({ v = 1, type, seq = 7, cookie = COOKIE_M, fc = 0, res = 0, rid = RID }) {
+  const t = typeof type === "string" ? R.MESSAGE_TYPE[type] : type;
+  return concat([v, t, seq >> 8, seq & 255], unhex(cookie), [fc, res], unhex(rid));
+}
+/** An extension with its correct Length. */
+const raw = (type, ...parts) => {
+  const d = concat(...parts.map((p) => (typeof p === "string" ? unhex(p) : p)));
+  return concat([type, d.length], d);
+};
+/** An extension with an explicit Length byte. */
+const rawL = (type, len, ...parts) => concat([type, len], ...parts.map((p) => (typeof p === "string" ? unhex(p) : p)));
+const X = (json) => R.encodeExtension(json);
+const be32 = (v) => [(v >>> 24) & 255, (v >>> 16) & 255, (v >>> 8) & 255, v & 255];
+
+function messageSuite() {
+  const f = new VectorFile({
+    suite: "message",
+    description:
+      "Control messages (sections 3-5): valid messages decode to the canonical JSON of section 9.3, verify under the group's key, and that JSON encodes back to exactly the same bytes; invalid ones fail to decode, or to verify, with the first error in section 5.1's order.",
+    source: SOURCE,
+    seed: 0x6d657373,
+    notes: MESSAGE_NOTES,
+  });
+  const seedKeys = new Prng(0x4b455953);
+  const mk = (alg, key, spi) => ({ algorithm: alg, key: hex(key), spi });
+  const G = {
+    sha256: f.group(mk("HMAC_SHA256", seedKeys.bytes(32), 256)),
+    sha1: f.group(mk("HMAC_SHA1", seedKeys.bytes(20), 0x12345678)),
+    md5: f.group(mk("HMAC_MD5", seedKeys.bytes(16), 0xabcd)),
+    sha256long: f.group(mk("HMAC_SHA256", seedKeys.bytes(100), 0xffffffff)),
+    md5long: f.group(mk("HMAC_MD5", seedKeys.bytes(80), 4346)),
+    sha1long: f.group(mk("HMAC_SHA1", seedKeys.bytes(65), 0x10000)),
+  };
+  const authOf = (g) => ({ algorithm: g.algorithm, key: unhex(g.key), spi: g.spi });
+
+  /** A valid case: m (without AUTH) is encoded and signed under the group. */
+  function valid(g, comment, flags, m) {
+    return f.add(g, (rng) => {
+      const json = typeof m === "function" ? m(rng) : m;
+      const bytes = R.encode(json, authOf(g));
+      const r = R.decode(bytes);
+      assert(r.ok, `${comment}: reference rejects it: ${r.error}`);
+      assert(R.verify(bytes, g.algorithm, unhex(g.key)) === null, `${comment}: does not verify`);
+      const withoutAuth = { ...r.json, extensions: r.json.extensions.filter((e) => e.type !== "AUTH") };
+      assert(same(withoutAuth, json), `${comment}: not canonical:\n${JSON.stringify(withoutAuth)}\n${JSON.stringify(json)}`);
+      assert(hex(R.encode(r.json)) === hex(bytes), `${comment}: does not re-encode`);
+      assert(bytes.length <= R.MAX_MESSAGE_LENGTH, `${comment}: too long`);
+      return { comment, flags, message: hex(bytes), result: "valid", json: r.json };
+    });
+  }
+  /** An invalid case: make(rng) gives the bytes; the reference must fail with error. */
+  function invalid(g, comment, flags, error, make) {
+    return f.add(g, (rng) => {
+      const bytes = typeof make === "function" ? make(rng) : make;
+      const got = R.verify(bytes, g.algorithm, unhex(g.key));
+      assert(got === error, `${comment}: reference says ${got}, expected ${error}: ${hex(bytes)}`);
+      return { comment, flags, message: hex(bytes), result: "invalid", error };
+    });
+  }
+  const sign = (g, ...parts) => R.sign(concat(...parts), g.algorithm, unhex(g.key), g.spi);
+  const signSpi = (g, spi, ...parts) => R.sign(concat(...parts), g.algorithm, unhex(g.key), spi);
+  const signed = (g, m) => R.encode(m, authOf(g));
+
+  const g = G.sha256;
+  const tok = (rng) => hex(rng.bytes(8));
+
+  // ---- valid: every message type, typical extension sets (HMAC-SHA256) ----
+  valid(g, "Registration Request, authentication only", ["Typical"], msg("REGISTRATION_REQUEST"));
+  valid(g, "Registration Request asking a lifetime of 3600 s", ["Typical"], msg("REGISTRATION_REQUEST", { seq: 1, ext: [life(3600)] }));
+  valid(g, "Registration Request with lifetime 0 and a location", ["Typical", "OpaqueData", "BoundaryValue"], msg("REGISTRATION_REQUEST", { seq: 2, ext: [life(0), opaque("LOCATION", 0, utf8("geo:48.2010,16.3695"))] }));
+  valid(g, "Registration Reply accepting, granting 3600 s", ["Typical", "ReplyCode"], msg("REGISTRATION_REPLY", { seq: 1, ext: [life(3600)] }));
+  valid(g, "Registration Reply 133 (timestamp resynchronisation)", ["Typical", "ReplyCode"], msg("REGISTRATION_REPLY", { seq: 1, code: "IDENTIFICATION_MISMATCH", rid: "e8a1b2d000000000" }));
+  valid(g, "Migration Request, one IPv4 TCP session", ["Typical"], msg("MIGRATION_REQUEST", { ext: [mig(["TCP"], "198.18.0.2", "198.18.1.2", 5001)] }));
+  valid(g, "Migration Request, one IPv6 UDP flow with a new port", ["Typical", "Ipv6"], msg("MIGRATION_REQUEST", { seq: 8, ext: [mig(["UDP"], "2001:db8::2", "2001:db8:1::2", 5353, 40000)] }));
+  valid(g, "Migration Request, wildcard: every protocol and port of the address", ["Wildcard"], msg("MIGRATION_REQUEST", { seq: 9, ext: [mig([], "198.18.0.2", "198.18.1.2", 0)] }));
+  valid(g, "Migration Request, TCP and UDP on one port", ["Typical"], msg("MIGRATION_REQUEST", { seq: 10, ext: [mig(["TCP", "UDP"], "198.18.0.2", "198.18.1.2", 443)] }));
+  valid(g, "Migration Request, IPv6 wildcard", ["Wildcard", "Ipv6"], msg("MIGRATION_REQUEST", { seq: 11, ext: [mig([], "2001:db8::2", "2001:db8:2::2", 0)] }));
+  valid(g, "Migration Request, three mappings (IPv4, IPv4 wildcard, IPv6)", ["MultipleExtensions", "Wildcard", "Ipv6"], msg("MIGRATION_REQUEST", {
+    seq: 12,
+    ext: [mig(["TCP"], "198.18.0.2", "198.18.1.2", 5001), mig([], "198.18.0.3", "198.18.1.3", 0), mig(["UDP"], "2001:db8::2", "2001:db8:1::2", 5353)],
+  }));
+  valid(g, "Migration Request, old equal to new (a valid no-op)", ["Typical"], msg("MIGRATION_REQUEST", { seq: 13, ext: [mig(["TCP"], "198.18.0.2", "198.18.0.2", 5001)] }));
+  valid(g, "Migration Request, IPv4-mapped IPv6 addresses", ["Ipv6Text"], msg("MIGRATION_REQUEST", { seq: 14, ext: [mig(["TCP"], "::ffff:198.18.0.2", "::ffff:198.18.1.2", 22)] }));
+  valid(g, "Migration Request, ports 1 and 65535", ["BoundaryValue"], msg("MIGRATION_REQUEST", { seq: 15, ext: [mig(["TCP"], "198.18.0.2", "198.18.1.2", 1, 65535)] }));
+  valid(g, "Migration Request with signal quality for the application", ["OpaqueData"], msg("MIGRATION_REQUEST", { seq: 16, ext: [mig(["TCP"], "198.18.0.2", "198.18.1.2", 5001), opaque("SIGNAL_QUALITY", 0, "1a")] }));
+  valid(g, "Migration Reply accepting, with a path challenge", ["Typical", "ReplyCode"], (rng) => msg("MIGRATION_REPLY", { seq: 9, cookie: COOKIE_F, ext: [challenge(tok(rng))] }));
+  valid(g, "Migration Reply refusing: address not allowed", ["ReplyCode"], msg("MIGRATION_REPLY", { seq: 9, cookie: COOKIE_F, code: "ADDRESS_NOT_ALLOWED" }));
+  valid(g, "Migration Confirm echoing the challenge", ["Typical"], (rng) => msg("MIGRATION_CONFIRM", { seq: 10, ext: [response(tok(rng))] }));
+  valid(g, "Transfer Negotiation Request, minimal (transferred address)", ["Typical"], msg("TRANSFER_NEGOTIATION_REQUEST", { seq: 100, ext: [transferred("198.18.0.10")] }));
+  valid(g, "Transfer Negotiation Request, agent, interim address, session key, lifetime, F", ["Typical", "Flags", "SessionKey"], (rng) =>
+    msg("TRANSFER_NEGOTIATION_REQUEST", { seq: 101, flags: ["FURTHER_TRANSFER"], ext: [life(600), transferred("198.18.0.10"), agent("198.18.5.1"), interim("198.18.7.10"), sessionKey(rng)] }));
+  valid(g, "Transfer Negotiation Request, same subnet (S) with link-layer address", ["Flags", "LinkLayer"], msg("TRANSFER_NEGOTIATION_REQUEST", { seq: 102, flags: ["SAME_SUBNET"], ext: [transferred("198.18.0.10"), link(1, "020000000a01")] }));
+  valid(g, "Transfer Negotiation Request, per flow (P): two flows (TCP IPv4, UDP IPv6)", ["Flags", "MultipleExtensions", "Ipv6"], msg("TRANSFER_NEGOTIATION_REQUEST", {
+    seq: 103, flags: ["PER_FLOW"],
+    ext: [transferred("198.18.0.10"), agent("198.18.5.1"), interim("198.18.7.10"), flow("TCP", "198.18.0.10", 40001, "203.0.113.5", 443), flow("UDP", "2001:db8::10", 5004, "2001:db8:ffff::5", 5004)],
+  }));
+  valid(g, "Transfer Negotiation Request, X25519-wrapped session key, all flags", ["Flags", "SessionKey"], (rng) =>
+    msg("TRANSFER_NEGOTIATION_REQUEST", { seq: 104, flags: ["FURTHER_TRANSFER", "SAME_SUBNET", "PER_FLOW"], ext: [transferred("2001:db8::10"), link(1, "020000000a01"), sessionKey(rng, 2), flow("TCP", "2001:db8::10", 22, "2001:db8::99", 50000)] }));
+  valid(g, "Transfer Negotiation Reply accepting, naming the target address", ["Typical", "Ipv6"], msg("TRANSFER_NEGOTIATION_REPLY", { seq: 100, cookie: COOKIE_F, ext: [target("2001:db8:3::7")] }));
+  valid(g, "Transfer Negotiation Reply refusing", ["ReplyCode"], msg("TRANSFER_NEGOTIATION_REPLY", { seq: 101, cookie: COOKIE_F, code: "ADMINISTRATIVELY_PROHIBITED" }));
+  valid(g, "Transfer Request, minimal (transferred, target, session key)", ["Typical", "SessionKey"], (rng) => msg("TRANSFER_REQUEST", { seq: 200, ext: [transferred("198.18.0.10"), target("198.18.9.20"), sessionKey(rng)] }));
+  valid(g, "Transfer Request, everything: lifetime, link-layer, interim, flows, F R P", ["Typical", "Flags", "MultipleExtensions", "SessionKey", "LinkLayer"], (rng) =>
+    msg("TRANSFER_REQUEST", {
+      seq: 201, flags: ["FURTHER_TRANSFER", "REVERSE_TUNNEL", "PER_FLOW"],
+      ext: [life(600), transferred("198.18.0.10"), target("198.18.9.20"), interim("198.18.7.10"), link(1, "020000000a01"), sessionKey(rng, 2, 0x3003, 0x4004),
+        flow("TCP", "198.18.0.10", 40001, "203.0.113.5", 443), flow("TCP", "198.18.0.10", 40002, "203.0.113.5", 443), flow("UDP", "198.18.0.10", 5060, "203.0.113.6", 5060)],
+    }));
+  valid(g, "Transfer Reply accepting, granting 600 s", ["Typical", "ReplyCode"], msg("TRANSFER_REPLY", { seq: 200, cookie: COOKIE_F, ext: [life(600)] }));
+  valid(g, "Transfer Reply refusing: address in use", ["ReplyCode"], msg("TRANSFER_REPLY", { seq: 200, cookie: COOKIE_F, code: "ADDRESS_IN_USE" }));
+  valid(g, "Binding Update renewing for 600 s", ["Typical"], msg("BINDING_UPDATE", { seq: 300, ext: [transferred("198.18.0.10"), life(600)] }));
+  valid(g, "Binding Update with lifetime 0 (ends the binding)", ["Typical", "BoundaryValue"], msg("BINDING_UPDATE", { seq: 301, ext: [transferred("2001:db8::10"), life(0)] }));
+  valid(g, "Binding Ack with the new lifetime", ["Typical", "ReplyCode"], msg("BINDING_ACK", { seq: 300, cookie: COOKIE_F, ext: [life(600)] }));
+  valid(g, "Wake-up", ["Typical"], msg("WAKE_UP", { seq: 400, cookie: COOKIE_F, ext: [transferred("198.18.0.10")] }));
+  valid(g, "Wake-up Ack", ["Typical", "ReplyCode"], msg("WAKE_UP_ACK", { seq: 400 }));
+  valid(g, "Stop Transfer", ["Typical"], msg("STOP_TRANSFER", { seq: 500, ext: [transferred("198.18.0.10")] }));
+  valid(g, "Stop Transfer Reply", ["Typical", "ReplyCode"], msg("STOP_TRANSFER_REPLY", { seq: 500, cookie: COOKIE_F }));
+
+  // ---- flags: every combination in types 16 and 18 ----
+  for (const type of ["TRANSFER_NEGOTIATION_REQUEST", "TRANSFER_REQUEST"]) {
+    const names = R.MESSAGES[R.MESSAGE_TYPE[type]].flags;
+    for (const bits of [0, 1, 2, 3, 4, 5, 6, 7]) {
+      const flags = [1, 2, 4].filter((b) => bits & b).map((b) => names[b]);
+      valid(g, `${type} with flags 0x0${bits}${flags.length ? " (" + flags.join(", ") + ")" : ""}`, ["Flags"], (rng) =>
+        msg(type, { seq: 600 + bits, flags, ext: type === "TRANSFER_REQUEST" ? [transferred("198.18.0.10"), target("198.18.9.20"), sessionKey(rng)] : [transferred("198.18.0.10")] }));
+    }
+  }
+
+  // ---- reply codes: every name, and numbers without one ----
+  const replyTypes = Object.values(R.MESSAGES).filter((s) => s.kind === "reply").map((s) => s.name);
+  Object.values(R.REPLY_CODES).forEach((code, i) => {
+    const type = replyTypes[i % replyTypes.length];
+    valid(g, `${type} with code ${code}`, ["ReplyCode"], msg(type, { seq: 700 + i, code }));
+  });
+  [2, 127, 132, 138, 139, 144, 200, 255].forEach((code, i) => {
+    const type = replyTypes[(i + 3) % replyTypes.length];
+    valid(g, `${type} with code ${code}, which has no name`, ["UnnamedReplyCode"], msg(type, { seq: 720 + i, code }));
+  });
+
+  // ---- opaque data and unknown skippable extensions ----
+  valid(g, "Opaque data of every named sub-type", ["OpaqueData", "MultipleExtensions"], msg("MIGRATION_REQUEST", {
+    seq: 800,
+    ext: [mig(["TCP"], "198.18.0.2", "198.18.1.2", 5001), opaque("LOCATION", 0, utf8("geo:37.786971,-122.399677")), opaque("SIGNAL_QUALITY", 0, "f6"),
+      opaque("CONNECTION_QUALITY", 0, utf8("good")), opaque("FIXED_ENDPOINT", 0, utf8("server.example")), opaque("APPLICATION", 0x5a, "00010203")],
+  }));
+  valid(g, "Opaque data of unknown sub-types 0, 5 and 254 (delivered as numbers)", ["UnknownOpaqueSubtype"], msg("REGISTRATION_REQUEST", { seq: 801, ext: [opaque(0, 0, "aa"), opaque(5, 1, ""), opaque(254, 255, "bbcc")] }));
+  valid(g, "Opaque data with empty data and flags 0xff", ["OpaqueData", "BoundaryValue"], msg("STOP_TRANSFER_REPLY", { seq: 802, ext: [opaque("LOCATION", 255, "")] }));
+  valid(g, "Opaque data of Length 255 (253 data bytes)", ["OpaqueData", "BoundaryValue"], (rng) => msg("WAKE_UP_ACK", { seq: 803, ext: [opaque("APPLICATION", 0, hex(rng.bytes(253)))] }));
+  valid(g, "Unknown skippable extension 129, empty", ["UnknownSkippable"], msg("REGISTRATION_REQUEST", { seq: 804, ext: [unknown(129, "")] }));
+  valid(g, "Unknown skippable extensions 200 and 255 between known ones", ["UnknownSkippable", "ExtensionOrder"], msg("MIGRATION_REQUEST", {
+    seq: 805, ext: [unknown(200, "0102"), mig(["TCP"], "198.18.0.2", "198.18.1.2", 5001), unknown(255, "ff")],
+  }));
+  valid(g, "Unknown skippable extension 255 of Length 255", ["UnknownSkippable", "BoundaryValue"], (rng) => msg("BINDING_ACK", { seq: 806, ext: [unknown(255, hex(rng.bytes(255)))] }));
+  valid(g, "Unknown skippable extension in a Migration Confirm (which allows no OPAQUE_DATA)", ["UnknownSkippable"], (rng) => msg("MIGRATION_CONFIRM", { seq: 807, ext: [response(tok(rng)), unknown(130, "00")] }));
+  valid(g, "Several copies of one unknown skippable type", ["UnknownSkippable"], msg("WAKE_UP", { seq: 808, ext: [transferred("198.18.0.10"), unknown(129, "01"), unknown(129, "02"), unknown(129, "03")] }));
+
+  // ---- extension order ----
+  valid(g, "Opaque data before the migration extension", ["ExtensionOrder"], msg("MIGRATION_REQUEST", { seq: 900, ext: [opaque("LOCATION", 0, utf8("here")), mig(["TCP"], "198.18.0.2", "198.18.1.2", 5001)] }));
+  valid(g, "Binding Update with lifetime before transferred address, then opaque", ["ExtensionOrder"], msg("BINDING_UPDATE", { seq: 901, ext: [life(30), transferred("198.18.0.10"), opaque("SIGNAL_QUALITY", 0, "10")] }));
+  valid(g, "Transfer Request with its extensions in reverse order", ["ExtensionOrder", "SessionKey"], (rng) => msg("TRANSFER_REQUEST", { seq: 902, ext: [sessionKey(rng), target("198.18.9.20"), transferred("198.18.0.10"), life(120)] }));
+
+  // ---- addresses: RFC 5952 text ----
+  const v6cases = [
+    ["::", "the unspecified address"],
+    ["::1", "loopback: leading run"],
+    ["2001:db8::", "trailing run"],
+    ["2001:db8::1:0:0:1", "two runs of two: the first is compressed"],
+    ["2001:0:0:1::1", "runs of two and three: the longer is compressed"],
+    ["2001:db8:0:1:1:1:1:1", "a single zero group is not compressed"],
+    ["2001:db8:1:2:3:4:5:6", "no zero group"],
+    ["fe80::1:a:bc:def", "leading zeros of groups suppressed, lowercase"],
+    ["::ffff:0.0.0.0", "IPv4-mapped 0.0.0.0"],
+    ["::ffff:255.255.255.255", "IPv4-mapped broadcast"],
+    ["::ffff:0:c612:1", "IPv4-translated (::ffff:0:0:0/96) is not IPv4-mapped: no mixed notation"],
+    ["64:ff9b::c612:1", "NAT64 well-known prefix: no mixed notation"],
+    ["::c612:1", "IPv4-compatible (deprecated): no mixed notation"],
+    ["::1:ffff:c612:1", "looks mapped but is not"],
+    ["ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "all ones"],
+    ["1:0:0:2::3", "a later, longer run wins"],
+    ["0:1:2:3:4:5:6:0", "zero groups at both ends, each alone"],
+  ];
+  v6cases.forEach(([a, why], i) => {
+    valid(g, `IPv6 text ${a}: ${why}`, ["Ipv6Text"], msg("WAKE_UP", { seq: 1000 + i, ext: [transferred(a)] }));
+  });
+  valid(g, "IPv4 0.0.0.0 and 255.255.255.255 (usability is decided after authentication)", ["BoundaryValue"], msg("MIGRATION_REQUEST", { seq: 1100, ext: [mig(["UDP"], "0.0.0.0", "255.255.255.255", 53)] }));
+  valid(g, "Flow and migration in IPv6 with mixed-notation addresses", ["Ipv6Text"], msg("TRANSFER_NEGOTIATION_REQUEST", {
+    seq: 1101, flags: ["PER_FLOW"], ext: [transferred("::ffff:198.18.0.10"), flow("UDP", "::ffff:198.18.0.10", 1, "::ffff:203.0.113.9", 65535)],
+  }));
+
+  // ---- link-layer addresses ----
+  valid(g, "Link-layer address of hardware type 6 (IEEE 802)", ["LinkLayer"], msg("TRANSFER_REQUEST", { seq: 1200, ext: [transferred("198.18.0.10"), target("198.18.9.20"), link(6, "020000000a02"), sessionKeyFixed()] }));
+  valid(g, "Link-layer address of hardware type 32 (InfiniBand, 20 bytes)", ["LinkLayer"], (rng) => msg("TRANSFER_NEGOTIATION_REQUEST", { seq: 1201, ext: [transferred("198.18.0.10"), link(32, hex(rng.bytes(20)))] }));
+  valid(g, "Link-layer address of one byte (Length 3, the minimum)", ["LinkLayer", "BoundaryValue"], msg("TRANSFER_NEGOTIATION_REQUEST", { seq: 1202, ext: [transferred("198.18.0.10"), link(0xffff, "07")] }));
+
+  // ---- header and SPI boundaries ----
+  valid(g, "Sequence 0, cookie and replay ID all zero", ["BoundaryValue"], msg("REGISTRATION_REQUEST", { seq: 0, cookie: "000000000000", rid: "0000000000000000" }));
+  valid(g, "Sequence 65535, cookie and replay ID all ones", ["BoundaryValue"], msg("REGISTRATION_REPLY", { seq: 65535, cookie: "ffffffffffff", rid: "ffffffffffffffff", ext: [life(65535)] }));
+  valid(g, "Largest message: 1232 bytes", ["MaximumSize"], (rng) => maximum(rng, 0));
+  valid(g, "Session key SPIs 256 and 2^32-1", ["BoundaryValue", "SessionKey"], (rng) => msg("TRANSFER_REQUEST", { seq: 1300, ext: [transferred("198.18.0.10"), target("198.18.9.20"), sessionKey(rng, 1, 256, 0xffffffff)] }));
+
+  // ---- every message type under each of the other keys and algorithms ----
+  for (const key of ["sha1", "md5", "sha256long", "md5long", "sha1long"]) {
+    for (const spec of Object.values(R.MESSAGES)) {
+      const flags = key.endsWith("long") ? ["LongKey"] : ["Typical"];
+      valid(G[key], `${spec.name} under ${G[key].algorithm}${key.endsWith("long") ? ` (${unhex(G[key].key).length}-byte key)` : ""}, SPI ${G[key].spi}`, flags, (rng) => minimal(spec.name, rng, 1400));
+    }
+  }
+
+  // ---- invalid: TRUNCATED ----
+  const base = () => signed(g, msg("MIGRATION_REQUEST", { ext: [mig(["TCP"], "198.18.0.2", "198.18.1.2", 5001)] }));
+  invalid(g, "empty datagram", ["Truncated"], "TRUNCATED", new Uint8Array(0));
+  invalid(g, "one byte", ["Truncated"], "TRUNCATED", new Uint8Array([1]));
+  invalid(g, "19 bytes: the header less one byte", ["Truncated"], "TRUNCATED", () => base().subarray(0, 19));
+  invalid(g, "a header and one byte of an extension", ["Truncated"], "TRUNCATED", () => base().subarray(0, 21));
+  invalid(g, "the last byte of the authenticator missing", ["Truncated"], "TRUNCATED", () => base().subarray(0, base().length - 1));
+  invalid(g, "ends inside the migration extension", ["Truncated"], "TRUNCATED", () => base().subarray(0, 30));
+  invalid(g, "unknown skippable extension whose Length runs past the end", ["Truncated", "UnknownSkippable"], "TRUNCATED", () => concat(header({ type: 1 }), rawL(200, 10, "0102")));
+  invalid(g, "opaque data whose Length runs past the end", ["Truncated"], "TRUNCATED", () => concat(header({ type: 1 }), rawL(128, 255, "0100")));
+  invalid(g, "authentication extension of Length 36 with 10 bytes", ["Truncated"], "TRUNCATED", () => concat(header({ type: 23, fc: 1 }), rawL(32, 36, "00000100", "00112233445566")));
+  invalid(g, "a trailing single byte after the authentication extension", ["Truncated", "ErrorOrder"], "TRUNCATED", () => concat(base(), [128]));
+
+  // ---- MESSAGE_TOO_LONG ----
+  invalid(g, "1233 bytes, otherwise valid", ["TooLong"], "MESSAGE_TOO_LONG", (rng) => signed(g, maximum(rng, 1)));
+  invalid(g, "1500 bytes (an Ethernet MTU), otherwise valid", ["TooLong"], "MESSAGE_TOO_LONG", (rng) => {
+    const m = msg("REGISTRATION_REQUEST", { ext: [] });
+    for (let i = 0; i < 5; i++) m.extensions.push(opaque("APPLICATION", 0, hex(rng.bytes(253))));
+    m.extensions.push(opaque("APPLICATION", 0, hex(rng.bytes(1500 - 20 - 5 * 257 - 38 - 4))));
+    return signed(g, m);
+  });
+
+  // ---- header fields ----
+  for (const v of [0, 2, 255]) invalid(g, `version ${v}`, ["HeaderField"], "BAD_VERSION", () => sign(g, header({ v, type: 23, fc: 1 })));
+  for (const t of [0, 6, 15, 26, 255]) invalid(g, `message type ${t}`, ["HeaderField"], "UNKNOWN_TYPE", () => sign(g, header({ type: t })));
+  const flagCases = [
+    [1, 0x01], [3, 0x80], [5, 0x01], [16, 0x08], [16, 0x80], [18, 0xf8], [20, 0x02], [22, 0x04], [24, 0x01],
+  ];
+  for (const [t, fc] of flagCases) {
+    invalid(g, `${R.MESSAGES[t].name} with undefined flag bits 0x${fc.toString(16).padStart(2, "0")}`, ["HeaderField"], "BAD_FLAGS", (rng) => sign(g, header({ type: t, fc }), requiredRaw(t, rng)));
+  }
+  for (const t of [2, 4, 17, 19, 21, 23, 25]) {
+    invalid(g, `${R.MESSAGES[t].name} with code 0`, ["HeaderField"], "BAD_CODE", () => sign(g, header({ type: t, fc: 0 })));
+  }
+  for (const res of [0x01, 0x80, 0xff]) invalid(g, `header Reserved 0x${res.toString(16).padStart(2, "0")}`, ["HeaderField"], "RESERVED_NONZERO", () => sign(g, header({ type: 23, fc: 1, res })));
+
+  // ---- extension rules ----
+  const ack = (extra = {}) => header({ type: 23, fc: 1, ...extra }); // WAKE_UP_ACK: only AUTH required
+  invalid(g, "opaque data after the authentication extension", ["ExtensionRules"], "AUTH_NOT_LAST", () => concat(sign(g, ack()), X(opaque("LOCATION", 0, ""))));
+  invalid(g, "unknown skippable extension after the authentication extension", ["ExtensionRules", "UnknownSkippable"], "AUTH_NOT_LAST", () => concat(sign(g, ack()), raw(200)));
+  invalid(g, "two authentication extensions", ["ExtensionRules", "ErrorOrder"], "AUTH_NOT_LAST", () => sign(g, sign(g, ack())));
+  invalid(g, "migration extension after the authentication extension", ["ExtensionRules", "ErrorOrder"], "AUTH_NOT_LAST", () => concat(sign(g, header({ type: 3 })), X(mig(["TCP"], "198.18.0.2", "198.18.1.2", 5001))));
+  for (const t of [0, 1, 31, 44, 127]) {
+    invalid(g, `unknown mandatory extension type ${t}`, ["ExtensionRules"], "UNKNOWN_MANDATORY_EXTENSION", () => sign(g, ack(), raw(t, "00")));
+  }
+  const unexpected = [
+    [1, mig(["TCP"], "198.18.0.2", "198.18.1.2", 5001), "MIGRATION in a Registration Request"],
+    [3, challenge("0001020304050607"), "PATH_CHALLENGE in a Migration Request"],
+    [4, response("0001020304050607"), "PATH_RESPONSE in a Migration Reply"],
+    [5, opaque("LOCATION", 0, ""), "OPAQUE_DATA in a Migration Confirm"],
+    [16, target("198.18.9.20"), "TARGET_ADDRESS in a Transfer Negotiation Request"],
+    [18, agent("198.18.5.1"), "AGENT_ADDRESS in a Transfer Request"],
+    [20, sessionKeyFixed(), "SESSION_KEY in a Binding Update"],
+    [22, life(10), "LIFETIME in a Wake-up"],
+    [23, transferred("198.18.0.10"), "TRANSFERRED_ADDRESS in a Wake-up Ack"],
+    [17, flow("TCP", "198.18.0.10", 1, "198.18.0.11", 2), "FLOW in a Transfer Negotiation Reply"],
+  ];
+  for (const [t, e, what] of unexpected) {
+    invalid(g, what, ["ExtensionRules"], "UNEXPECTED_EXTENSION", (rng) => sign(g, header({ type: t, fc: R.MESSAGES[t].kind === "reply" ? 1 : 0 }), X(e), requiredRaw(t, rng)));
+  }
+  const duplicates = [
+    [1, [life(1), life(2)], "two LIFETIME in a Registration Request"],
+    [4, [challenge("0001020304050607"), challenge("0001020304050607")], "two PATH_CHALLENGE in a Migration Reply"],
+    [5, [response("0001020304050607"), response("0001020304050608")], "two PATH_RESPONSE in a Migration Confirm"],
+    [20, [transferred("198.18.0.10"), life(5), transferred("198.18.0.10")], "two TRANSFERRED_ADDRESS in a Binding Update"],
+    [17, [target("198.18.9.20"), target("198.18.9.21")], "two TARGET_ADDRESS in a Transfer Negotiation Reply"],
+    [18, [transferred("198.18.0.10"), target("198.18.9.20"), sessionKeyFixed(), sessionKeyFixed()], "two SESSION_KEY in a Transfer Request"],
+    [16, [transferred("198.18.0.10"), link(1, "020000000a01"), link(1, "020000000a02")], "two LINK_LAYER_ADDRESS in a Transfer Negotiation Request"],
+  ];
+  for (const [t, es, what] of duplicates) {
+    invalid(g, what, ["ExtensionRules"], "DUPLICATE_EXTENSION", () => sign(g, header({ type: t, fc: R.MESSAGES[t].kind === "reply" ? 1 : 0 }), ...es.map(X)));
+  }
+  const missing = [
+    [3, [], "Migration Request without MIGRATION"],
+    [3, [opaque("LOCATION", 0, "")], "Migration Request with only opaque data"],
+    [5, [], "Migration Confirm without PATH_RESPONSE"],
+    [16, [agent("198.18.5.1")], "Transfer Negotiation Request without TRANSFERRED_ADDRESS"],
+    [18, [transferred("198.18.0.10"), sessionKeyFixed()], "Transfer Request without TARGET_ADDRESS"],
+    [18, [transferred("198.18.0.10"), target("198.18.9.20")], "Transfer Request without SESSION_KEY"],
+    [20, [transferred("198.18.0.10")], "Binding Update without LIFETIME"],
+    [20, [life(600)], "Binding Update without TRANSFERRED_ADDRESS"],
+    [22, [], "Wake-up without TRANSFERRED_ADDRESS"],
+    [24, [], "Stop Transfer without TRANSFERRED_ADDRESS"],
+  ];
+  for (const [t, es, what] of missing) {
+    invalid(g, what, ["ExtensionRules"], "MISSING_EXTENSION", () => sign(g, header({ type: t }), ...es.map(X)));
+  }
+  invalid(g, "header only: no authentication extension", ["ExtensionRules"], "MISSING_AUTH", () => header({ type: 23, fc: 1 }));
+  invalid(g, "a Migration Request with its migration but no authentication", ["ExtensionRules"], "MISSING_AUTH", () => concat(header({ type: 3 }), X(mig(["TCP"], "198.18.0.2", "198.18.1.2", 5001))));
+  invalid(g, "a Migration Request with nothing: MISSING_AUTH before MISSING_EXTENSION", ["ExtensionRules", "ErrorOrder"], "MISSING_AUTH", () => header({ type: 3 }));
+  invalid(g, "only unknown skippable extensions, no authentication", ["ExtensionRules", "UnknownSkippable"], "MISSING_AUTH", () => concat(ack(), raw(129, "00"), raw(250)));
+
+  // ---- BAD_LENGTH, per extension type ----
+  const spi256 = be32(256);
+  for (const len of [0, 2, 4, 19, 21, 35, 37, 255]) {
+    invalid(g, `AUTH of Length ${len}`, ["BadLength"], "BAD_LENGTH", (rng) => concat(ack(), raw(32, len >= 4 ? concat(spi256, rng.bytes(len - 4)) : rng.bytes(len))));
+  }
+  const migData = (pf, fam, op, np, a) => concat([pf, fam], [op >> 8, op & 255, np >> 8, np & 255], a);
+  for (const [len, fam, what] of [[13, 1, "13"], [15, 1, "15"], [0, 1, "0"], [26, 2, "26"], [38, 1, "38 with family 1 (IPv4)"], [14, 2, "14 with family 2 (IPv6)"]]) {
+    invalid(g, `MIGRATION of Length ${what}`, ["BadLength"], "BAD_LENGTH", (rng) => {
+      const d = concat([1, fam, 0x13, 0x89, 0x13, 0x89], rng.bytes(Math.max(0, len - 6))).subarray(0, len);
+      return sign(g, header({ type: 3 }), raw(33, d));
+    });
+  }
+  for (const [t, len] of [[34, 7], [34, 9], [34, 0], [35, 16], [35, 4]]) {
+    const rt = t === 34 ? 4 : 5;
+    invalid(g, `${R.EXT_NAME[t]} of Length ${len}`, ["BadLength"], "BAD_LENGTH", (rng) => sign(g, header({ type: rt, fc: rt === 4 ? 1 : 0 }), raw(t, rng.bytes(len))));
+  }
+  for (const len of [0, 1, 3, 4]) {
+    invalid(g, `LIFETIME of Length ${len}`, ["BadLength"], "BAD_LENGTH", (rng) => sign(g, header({ type: 1 }), raw(36, rng.bytes(len))));
+  }
+  const addrLen = [
+    [37, 22, [1, 198, 18, 0, 10, 0], "TRANSFERRED_ADDRESS of Length 6 (family 1)"],
+    [37, 22, [2, 0x20, 1, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0], "TRANSFERRED_ADDRESS of Length 18 (family 2)"],
+    [37, 24, [1, 198, 18, 0], "TRANSFERRED_ADDRESS of Length 4 (family 1)"],
+    [37, 24, [], "TRANSFERRED_ADDRESS of Length 0"],
+    [38, 17, [1, 198, 18, 9, 20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], "TARGET_ADDRESS of Length 17 with family 1 (IPv4)"],
+    [39, 16, [2, 0x20, 1, 0x0d, 0xb8], "AGENT_ADDRESS of Length 5 with family 2 (IPv6)"],
+    [40, 16, [2, 0x20, 1, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1], "INTERIM_ADDRESS of Length 16 (family 2)"],
+  ];
+  for (const [t, mt, d, what] of addrLen) {
+    invalid(g, what, ["BadLength"], "BAD_LENGTH", (rng) => sign(g, header({ type: mt, fc: R.MESSAGES[mt].kind === "reply" ? 1 : 0 }), raw(t, d), requiredRaw(mt, rng, [t])));
+  }
+  for (const [len, hw, what] of [[0, null, "0"], [2, 1, "2 (no address)"], [7, 1, "7 for Ethernet (5-byte address)"], [9, 1, "9 for Ethernet (7-byte address)"], [1, null, "1"]]) {
+    invalid(g, `LINK_LAYER_ADDRESS of Length ${what}`, ["BadLength"], "BAD_LENGTH", (rng) => {
+      const d = hw === null ? rng.bytes(len) : concat([0, hw], rng.bytes(len - 2));
+      return sign(g, header({ type: 16 }), X(transferred("198.18.0.10")), raw(41, d));
+    });
+  }
+  const skData = (rng, alg, len, res = 0, wspi = 0x1001, sspi = 0x2002) => concat([alg, res], be32(wspi), be32(sspi), rng.bytes(len - 10)).subarray(0, len);
+  for (const [len, alg, what] of [[69, 1, "69"], [71, 1, "71"], [0, 1, "0"], [102, 1, "102 with Wrap Alg 1"], [70, 2, "70 with Wrap Alg 2"], [101, 2, "101"], [103, 2, "103"]]) {
+    invalid(g, `SESSION_KEY of Length ${what}`, ["BadLength"], "BAD_LENGTH", (rng) => sign(g, header({ type: 18 }), X(transferred("198.18.0.10")), X(target("198.18.9.20")), raw(42, len === 0 ? [] : skData(rng, alg, len))));
+  }
+  for (const [len, fam, what] of [[13, 1, "13"], [0, 1, "0"], [38, 1, "38 with family 1 (IPv4)"], [14, 2, "14 with family 2 (IPv6)"], [39, 2, "39"]]) {
+    invalid(g, `FLOW of Length ${what}`, ["BadLength"], "BAD_LENGTH", (rng) => {
+      const d = concat([6, fam, 0, 80, 0, 81], rng.bytes(Math.max(0, len - 6))).subarray(0, len);
+      return sign(g, header({ type: 16, fc: 4 }), X(transferred("198.18.0.10")), raw(43, d));
+    });
+  }
+  for (const len of [0, 1]) {
+    invalid(g, `OPAQUE_DATA of Length ${len}`, ["BadLength"], "BAD_LENGTH", () => sign(g, ack(), raw(128, [1].slice(0, len))));
+  }
+
+  // ---- field values ----
+  for (const fam of [0, 3, 255]) {
+    invalid(g, `MIGRATION with family ${fam}`, ["FieldValue"], "BAD_FAMILY", (rng) => sign(g, header({ type: 3 }), raw(33, migData(1, fam, 1, 1, rng.bytes(8)))));
+  }
+  for (const [t, fam, len] of [[37, 0, 5], [38, 3, 5], [39, 255, 17], [40, 6, 17]]) {
+    invalid(g, `${R.EXT_NAME[t]} with family ${fam} (Length ${len})`, ["FieldValue"], "BAD_FAMILY", (rng) => {
+      const mt = t === 38 || t === 37 ? 18 : 16;
+      return sign(g, header({ type: mt }), raw(t, concat([fam], rng.bytes(len - 1))), requiredRaw(mt, rng, [t]));
+    });
+  }
+  invalid(g, "FLOW with family 3", ["FieldValue"], "BAD_FAMILY", (rng) => sign(g, header({ type: 16, fc: 4 }), X(transferred("198.18.0.10")), raw(43, concat([17, 3, 0, 80, 0, 81], rng.bytes(8)))));
+  for (const [op, np] of [[0, 5001], [5001, 0]]) {
+    invalid(g, `MIGRATION with old port ${op}, new port ${np}`, ["FieldValue", "Wildcard"], "BAD_PORT", () => sign(g, header({ type: 3 }), raw(33, migData(1, 1, op, np, [198, 18, 0, 2, 198, 18, 1, 2]))));
+  }
+  for (const [lp, rp] of [[0, 443], [40001, 0], [0, 0]]) {
+    invalid(g, `FLOW with local port ${lp}, remote port ${rp}`, ["FieldValue"], "BAD_PORT", () => sign(g, header({ type: 16, fc: 4 }), X(transferred("198.18.0.10")), raw(43, concat([6, 1, lp >> 8, lp & 255, rp >> 8, rp & 255], [198, 18, 0, 10, 203, 0, 113, 5]))));
+  }
+  for (const pf of [0x04, 0x80, 0xff, 0x07]) {
+    invalid(g, `MIGRATION with Proto Flags 0x${pf.toString(16).padStart(2, "0")}`, ["FieldValue"], "BAD_PROTO_FLAGS", () => sign(g, header({ type: 3 }), raw(33, migData(pf, 1, 5001, 5001, [198, 18, 0, 2, 198, 18, 1, 2]))));
+  }
+  for (const spi of [0, 1, 255]) {
+    invalid(g, `AUTH with SPI ${spi}`, ["FieldValue"], "BAD_SPI", () => signSpi(g, spi, ack()));
+  }
+  for (const [w, s, what] of [[0, 0x2002, "Wrap SPI 0"], [255, 0x2002, "Wrap SPI 255"], [0x1001, 0, "Session SPI 0"], [0x1001, 255, "Session SPI 255"]]) {
+    invalid(g, `SESSION_KEY with ${what}`, ["FieldValue"], "BAD_SPI", (rng) => sign(g, header({ type: 18 }), X(transferred("198.18.0.10")), X(target("198.18.9.20")), raw(42, skData(rng, 1, 70, 0, w, s))));
+  }
+  for (const alg of [0, 3, 255]) {
+    invalid(g, `SESSION_KEY with Wrap Alg ${alg} (Length 70)`, ["FieldValue"], "BAD_VALUE", (rng) => sign(g, header({ type: 18 }), X(transferred("198.18.0.10")), X(target("198.18.9.20")), raw(42, skData(rng, alg, 70))));
+  }
+  for (const p of [0, 1, 58, 132, 255]) {
+    invalid(g, `FLOW with protocol ${p}`, ["FieldValue"], "BAD_VALUE", () => sign(g, header({ type: 16, fc: 4 }), X(transferred("198.18.0.10")), raw(43, concat([p, 1, 0, 80, 0, 81], [198, 18, 0, 10, 203, 0, 113, 5]))));
+  }
+  for (const res of [1, 0x80]) {
+    invalid(g, `SESSION_KEY with Reserved 0x${res.toString(16).padStart(2, "0")}`, ["FieldValue"], "RESERVED_NONZERO", (rng) => sign(g, header({ type: 16 }), X(transferred("198.18.0.10")), raw(42, skData(rng, 1, 70, res))));
+  }
+
+  // ---- authentication failures, in every group ----
+  for (const key of Object.keys(G)) {
+    const gg = G[key];
+    const m = () => signed(gg, msg("MIGRATION_REQUEST", { seq: 42, ext: [mig(["TCP"], "198.18.0.2", "198.18.1.2", 5001)] }));
+    const flip = (b, i, bit = 1) => { const c = b.slice(); c[i] ^= bit; return c; };
+    const tagAt = (b) => b.length - R.ALGORITHMS[gg.algorithm].tagLength;
+    invalid(gg, `${gg.algorithm}: sequence number changed after signing`, ["ModifiedMessage"], "BAD_AUTHENTICATOR", () => flip(m(), 3));
+    invalid(gg, `${gg.algorithm}: cookie changed after signing`, ["ModifiedMessage"], "BAD_AUTHENTICATOR", () => flip(m(), 9, 0x80));
+    invalid(gg, `${gg.algorithm}: replay ID changed after signing`, ["ModifiedMessage"], "BAD_AUTHENTICATOR", () => flip(m(), 19));
+    invalid(gg, `${gg.algorithm}: new address in the migration extension changed after signing`, ["ModifiedMessage"], "BAD_AUTHENTICATOR", () => flip(m(), 20 + 2 + 10 + 3));
+    invalid(gg, `${gg.algorithm}: SPI changed after signing (still a valid SPI)`, ["ModifiedMessage"], "BAD_AUTHENTICATOR", () => flip(m(), tagAt(m()) - 1, 0x40));
+    invalid(gg, `${gg.algorithm}: first bit of the authenticator flipped`, ["ModifiedTag"], "BAD_AUTHENTICATOR", () => flip(m(), tagAt(m()), 0x80));
+    invalid(gg, `${gg.algorithm}: last bit of the authenticator flipped`, ["ModifiedTag"], "BAD_AUTHENTICATOR", () => flip(m(), m().length - 1, 0x01));
+    invalid(gg, `${gg.algorithm}: authenticator all zero`, ["ModifiedTag"], "BAD_AUTHENTICATOR", () => { const b = m(); b.fill(0, tagAt(b)); return b; });
+    invalid(gg, `${gg.algorithm}: signed with another key`, ["WrongKey"], "BAD_AUTHENTICATOR", () => { const k = unhex(gg.key); k[k.length - 1] ^= 1; return R.encode(msg("WAKE_UP_ACK", { seq: 43 }), { algorithm: gg.algorithm, key: k, spi: gg.spi }); });
+    invalid(gg, `${gg.algorithm}: signed with the key less its last byte`, ["WrongKey"], "BAD_AUTHENTICATOR", () => R.encode(msg("WAKE_UP_ACK", { seq: 44 }), { algorithm: gg.algorithm, key: unhex(gg.key).subarray(0, unhex(gg.key).length - 1), spi: gg.spi }));
+    invalid(gg, `${gg.algorithm}: tag over the bytes before the authentication extension only`, ["WrongPrimitive"], "BAD_AUTHENTICATOR", () => {
+      const body = concat(header({ type: 23, fc: 1, seq: 45 }));
+      return concat(body, [32, 4 + R.ALGORITHMS[gg.algorithm].tagLength], be32(gg.spi), R.hmac(gg.algorithm, unhex(gg.key), body));
+    });
+    invalid(gg, `${gg.algorithm}: tag over the whole message with a zero authenticator`, ["WrongPrimitive"], "BAD_AUTHENTICATOR", () => {
+      const n = R.ALGORITHMS[gg.algorithm].tagLength;
+      const b = concat(header({ type: 23, fc: 1, seq: 46 }), [32, 4 + n], be32(gg.spi), new Uint8Array(n));
+      b.set(R.hmac(gg.algorithm, unhex(gg.key), b), b.length - n);
+      return b;
+    });
+    invalid(gg, `${gg.algorithm}: plain hash of key and message instead of HMAC`, ["WrongPrimitive"], "BAD_AUTHENTICATOR", () => {
+      const n = R.ALGORITHMS[gg.algorithm].tagLength;
+      const head = concat(header({ type: 23, fc: 1, seq: 47 }), [32, 4 + n], be32(gg.spi));
+      const h = createHashBytes(R.ALGORITHMS[gg.algorithm].hash, concat(unhex(gg.key), head));
+      return concat(head, h);
+    });
+    for (const other of Object.keys(R.ALGORITHMS)) {
+      if (R.ALGORITHMS[other].tagLength === R.ALGORITHMS[gg.algorithm].tagLength) continue;
+      invalid(gg, `${other} tag where the group says ${gg.algorithm}`, ["AuthLength"], "AUTH_LENGTH_MISMATCH", () => R.encode(msg("WAKE_UP_ACK", { seq: 48 }), { algorithm: other, key: unhex(gg.key), spi: gg.spi }));
+    }
+  }
+  invalid(g, "HMAC-SHA256 truncated to 16 bytes (Length 20) where the group says HMAC_SHA256", ["AuthLength", "WrongPrimitive"], "AUTH_LENGTH_MISMATCH", () => {
+    const head = concat(header({ type: 23, fc: 1, seq: 49 }), [32, 20], be32(g.spi));
+    return concat(head, R.hmac("HMAC_SHA256", unhex(g.key), head).subarray(0, 16));
+  });
+  invalid(G.md5, "HMAC-SHA256 truncated to 16 bytes where the group says HMAC_MD5 (length fits, value does not)", ["WrongPrimitive"], "BAD_AUTHENTICATOR", () => {
+    const head = concat(header({ type: 23, fc: 1, seq: 50 }), [32, 20], be32(G.md5.spi));
+    return concat(head, R.hmac("HMAC_SHA256", unhex(G.md5.key), head).subarray(0, 16));
+  });
+
+  // ---- two faults: the first in section 5.1's order wins ----
+  const O = ["ErrorOrder"];
+  invalid(g, "19 bytes with version 2: TRUNCATED before BAD_VERSION", O, "TRUNCATED", () => header({ v: 2, type: 3 }).subarray(0, 19));
+  invalid(g, "1233 bytes with version 2: MESSAGE_TOO_LONG before BAD_VERSION", O, "MESSAGE_TOO_LONG", (rng) => { const b = signed(g, maximum(rng, 1)); b[0] = 2; return b; });
+  invalid(g, "1233 bytes whose last extension runs past the end: MESSAGE_TOO_LONG before TRUNCATED", O, "MESSAGE_TOO_LONG", (rng) => concat(header({ type: 1 }), ...[0, 1, 2, 3].map(() => raw(128, rng.bytes(255))), rawL(128, 200, rng.bytes(183))));
+  invalid(g, "version 2 and type 99: BAD_VERSION before UNKNOWN_TYPE", O, "BAD_VERSION", () => sign(g, header({ v: 2, type: 99 })));
+  invalid(g, "type 99 and Reserved 1: UNKNOWN_TYPE before RESERVED_NONZERO", O, "UNKNOWN_TYPE", () => sign(g, header({ type: 99, res: 1 })));
+  invalid(g, "reply with code 0 and Reserved 1: BAD_CODE before RESERVED_NONZERO", O, "BAD_CODE", () => sign(g, header({ type: 2, fc: 0, res: 1 })));
+  invalid(g, "undefined flag and Reserved 1: BAD_FLAGS before RESERVED_NONZERO", O, "BAD_FLAGS", () => sign(g, header({ type: 22, fc: 1, res: 1 }), X(transferred("198.18.0.10"))));
+  invalid(g, "version 0 and no authentication: BAD_VERSION before MISSING_AUTH", O, "BAD_VERSION", () => header({ v: 0, type: 23, fc: 1 }));
+  invalid(g, "Reserved 1 and a truncated extension: RESERVED_NONZERO before TRUNCATED", O, "RESERVED_NONZERO", () => concat(header({ type: 23, fc: 1, res: 1 }), [128, 9, 0]));
+  invalid(g, "undefined flag and an unknown mandatory extension: BAD_FLAGS first", O, "BAD_FLAGS", () => sign(g, header({ type: 1, fc: 2 }), raw(7, "00")));
+  invalid(g, "unknown mandatory extension after AUTH: AUTH_NOT_LAST before UNKNOWN_MANDATORY_EXTENSION", O, "AUTH_NOT_LAST", () => concat(sign(g, ack()), raw(5, "00")));
+  invalid(g, "unexpected extension after AUTH: AUTH_NOT_LAST before UNEXPECTED_EXTENSION", O, "AUTH_NOT_LAST", () => concat(sign(g, ack()), X(life(5))));
+  invalid(g, "an extension of bad Length after AUTH: AUTH_NOT_LAST before BAD_LENGTH", O, "AUTH_NOT_LAST", () => concat(sign(g, header({ type: 1 })), raw(36, "00")));
+  invalid(g, "a truncated extension after AUTH: TRUNCATED before AUTH_NOT_LAST", O, "TRUNCATED", () => concat(sign(g, ack()), [128, 5, 0]));
+  invalid(g, "unknown mandatory extension, then an unexpected one: the first extension's error", O, "UNKNOWN_MANDATORY_EXTENSION", () => sign(g, ack(), raw(44, ""), X(life(5))));
+  invalid(g, "unexpected extension, then an unknown mandatory one: the first extension's error", O, "UNEXPECTED_EXTENSION", () => sign(g, ack(), X(life(5)), raw(44, "")));
+  invalid(g, "unexpected extension of bad Length: UNEXPECTED_EXTENSION before BAD_LENGTH", O, "UNEXPECTED_EXTENSION", () => sign(g, ack(), raw(36, "000000")));
+  invalid(g, "unexpected extension with bad fields: UNEXPECTED_EXTENSION before BAD_FAMILY", O, "UNEXPECTED_EXTENSION", (rng) => sign(g, header({ type: 1 }), raw(33, migData(1, 9, 0, 0, rng.bytes(8)))));
+  invalid(g, "second LIFETIME of bad Length: DUPLICATE_EXTENSION before BAD_LENGTH", O, "DUPLICATE_EXTENSION", () => sign(g, header({ type: 1 }), X(life(5)), raw(36, "000000")));
+  invalid(g, "second TRANSFERRED_ADDRESS of bad family: DUPLICATE_EXTENSION before BAD_FAMILY", O, "DUPLICATE_EXTENSION", () => sign(g, header({ type: 22 }), X(transferred("198.18.0.10")), raw(37, [7, 1, 2, 3, 4])));
+  invalid(g, "a bad extension, then a truncated one: the first extension's error", O, "BAD_LENGTH", () => concat(header({ type: 1 }), raw(36, "00"), [128, 20, 0]));
+  invalid(g, "bad opaque Length and no MIGRATION: BAD_LENGTH before MISSING_*", O, "BAD_LENGTH", () => concat(header({ type: 3 }), raw(128, "01")));
+  invalid(g, "a truncated extension and no authentication: TRUNCATED before MISSING_AUTH", O, "TRUNCATED", () => concat(header({ type: 3 }), [33, 14, 1, 1]));
+  invalid(g, "AUTH of Length 21 with SPI 0: BAD_LENGTH before BAD_SPI", O, "BAD_LENGTH", (rng) => concat(ack(), raw(32, [0, 0, 0, 0], rng.bytes(17))));
+  invalid(g, "MIGRATION of Length 13 with Proto Flags 0x80: BAD_LENGTH first", O, "BAD_LENGTH", (rng) => sign(g, header({ type: 3 }), raw(33, concat([0x80, 1, 0, 1, 0, 1], rng.bytes(7)))));
+  invalid(g, "MIGRATION with Proto Flags 0x80 and family 3: BAD_PROTO_FLAGS before BAD_FAMILY", O, "BAD_PROTO_FLAGS", (rng) => sign(g, header({ type: 3 }), raw(33, migData(0x80, 3, 1, 1, rng.bytes(8)))));
+  invalid(g, "MIGRATION with family 3 and old port 0, new port 1: BAD_FAMILY before BAD_PORT", O, "BAD_FAMILY", (rng) => sign(g, header({ type: 3 }), raw(33, migData(1, 3, 0, 1, rng.bytes(8)))));
+  invalid(g, "MIGRATION of Length 14 with family 2 and a bad port: BAD_LENGTH before BAD_PORT", O, "BAD_LENGTH", (rng) => sign(g, header({ type: 3 }), raw(33, migData(1, 2, 0, 1, rng.bytes(8)))));
+  invalid(g, "MIGRATION of Length 38 with family 1 and Proto Flags 0x04: BAD_PROTO_FLAGS before the family's Length", O, "BAD_PROTO_FLAGS", (rng) => sign(g, header({ type: 3 }), raw(33, migData(4, 1, 1, 1, rng.bytes(32)))));
+  invalid(g, "FLOW with protocol 1 and family 3: BAD_VALUE before BAD_FAMILY", O, "BAD_VALUE", (rng) => sign(g, header({ type: 16, fc: 4 }), X(transferred("198.18.0.10")), raw(43, concat([1, 3, 0, 0, 0, 0], rng.bytes(8)))));
+  invalid(g, "FLOW with family 3 and ports 0: BAD_FAMILY before BAD_PORT", O, "BAD_FAMILY", (rng) => sign(g, header({ type: 16, fc: 4 }), X(transferred("198.18.0.10")), raw(43, concat([6, 3, 0, 0, 0, 0], rng.bytes(8)))));
+  invalid(g, "FLOW of Length 14 with family 2 and port 0: BAD_LENGTH before BAD_PORT", O, "BAD_LENGTH", (rng) => sign(g, header({ type: 16, fc: 4 }), X(transferred("198.18.0.10")), raw(43, concat([6, 2, 0, 0, 0, 0], rng.bytes(8)))));
+  invalid(g, "FLOW of Length 13 with protocol 1: BAD_LENGTH before BAD_VALUE", O, "BAD_LENGTH", (rng) => sign(g, header({ type: 16, fc: 4 }), X(transferred("198.18.0.10")), raw(43, concat([1, 1, 0, 1, 0, 1], rng.bytes(7)))));
+  invalid(g, "SESSION_KEY of Length 69 with Wrap Alg 3: BAD_LENGTH before BAD_VALUE", O, "BAD_LENGTH", (rng) => sign(g, header({ type: 16 }), X(transferred("198.18.0.10")), raw(42, skData(rng, 3, 69))));
+  invalid(g, "SESSION_KEY with Wrap Alg 3 and Reserved 1: BAD_VALUE before RESERVED_NONZERO", O, "BAD_VALUE", (rng) => sign(g, header({ type: 16 }), X(transferred("198.18.0.10")), raw(42, skData(rng, 3, 70, 1))));
+  invalid(g, "SESSION_KEY with Reserved 1 and Wrap SPI 0: RESERVED_NONZERO before BAD_SPI", O, "RESERVED_NONZERO", (rng) => sign(g, header({ type: 16 }), X(transferred("198.18.0.10")), raw(42, skData(rng, 1, 70, 1, 0, 0))));
+  invalid(g, "AUTH with SPI 255 and a wrong tag: BAD_SPI (decoding) before BAD_AUTHENTICATOR", O, "BAD_SPI", (rng) => concat(ack(), raw(32, [0, 0, 0, 255], rng.bytes(32))));
+  invalid(g, "Reserved 1 under a tag computed before the change: RESERVED_NONZERO before BAD_AUTHENTICATOR", O, "RESERVED_NONZERO", () => { const b = sign(g, ack()); b[11] = 1; return b; });
+  invalid(g, "BAD_FLAGS under a tag computed before the change: decoding before verification", O, "BAD_FLAGS", () => { const b = sign(g, header({ type: 1 })); b[10] = 1; return b; });
+  invalid(g, "HMAC-SHA1-length tag of garbage: AUTH_LENGTH_MISMATCH before BAD_AUTHENTICATOR", O, "AUTH_LENGTH_MISMATCH", (rng) => concat(ack(), raw(32, be32(256), rng.bytes(20))));
+  invalid(g, "MIGRATION after AUTH in a Migration Request: AUTH_NOT_LAST, not MISSING_EXTENSION", O, "AUTH_NOT_LAST", () => concat(sign(g, header({ type: 3 })), raw(33, migData(1, 1, 1, 1, [198, 18, 0, 2, 198, 18, 1, 2]))));
+  invalid(g, "OPAQUE_DATA in a Migration Confirm without PATH_RESPONSE: UNEXPECTED_EXTENSION before MISSING_EXTENSION", O, "UNEXPECTED_EXTENSION", () => sign(g, header({ type: 5 }), X(opaque("LOCATION", 0, ""))));
+  invalid(g, "TRANSFERRED_ADDRESS of Length 17 with family 1 and a second one: the first extension's BAD_LENGTH", O, "BAD_LENGTH", (rng) => sign(g, header({ type: 22 }), raw(37, concat([1], rng.bytes(16))), X(transferred("198.18.0.10"))));
+
+  return f;
+
+  // ---- helpers that need the closure ----
+  function sessionKeyFixed() {
+    return { type: "SESSION_KEY", wrap: "CHACHA20_POLY1305", wrapSpi: 0x1001, sessionSpi: 0x2002, nonce: "000102030405060708090a0b", sealedKey: "11".repeat(32), tag: "22".repeat(16) };
+  }
+  /** A message of type `name` with its required extensions only. */
+  function minimal(name, rng, seq) {
+    const spec = R.MESSAGES[R.MESSAGE_TYPE[name]];
+    const ext = [];
+    for (const [e, mult] of Object.entries(spec.ext)) {
+      if (e === "AUTH" || (mult !== "1" && mult !== "+")) continue;
+      ext.push(requiredJson(e, rng));
+    }
+    ext.sort((a, b) => R.EXT[a.type] - R.EXT[b.type]);
+    return msg(name, { seq: seq + R.MESSAGE_TYPE[name], ext });
+  }
+  function requiredJson(e, rng) {
+    switch (e) {
+      case "MIGRATION": return mig(["TCP"], "198.18.0.2", "198.18.1.2", 5001);
+      case "PATH_RESPONSE": return response(hex(rng.bytes(8)));
+      case "LIFETIME": return life(600);
+      case "TRANSFERRED_ADDRESS": return transferred("198.18.0.10");
+      case "TARGET_ADDRESS": return target("2001:db8:3::7");
+      case "SESSION_KEY": return sessionKey(rng);
+    }
+    throw new Error(e);
+  }
+  /** The raw bytes of the required extensions of type t (excluding AUTH and `except`). */
+  function requiredRaw(t, rng, except = []) {
+    const spec = R.MESSAGES[t];
+    const out = [];
+    for (const [e, mult] of Object.entries(spec.ext)) {
+      if (e === "AUTH" || (mult !== "1" && mult !== "+") || except.includes(R.EXT[e])) continue;
+      out.push(X(requiredJson(e, rng)));
+    }
+    return concat(...out);
+  }
+  /** A 1232 + extra byte Registration Request (before signing, with HMAC-SHA256). */
+  function maximum(rng, extra) {
+    const ext = [];
+    for (let i = 0; i < 4; i++) ext.push(opaque("APPLICATION", 0, hex(rng.bytes(253))));
+    ext.push(opaque("LOCATION", 0, hex(rng.bytes(142 + extra))));
+    return msg("REGISTRATION_REQUEST", { seq: 1232, ext });
+  }
+}
+
+function createHashBytes(alg, data) {
+  return new Uint8Array(createHash(alg).update(data).digest());
+}
+
+// =========================================================================
+// cookie
+// =========================================================================
+
+function cookieSuite() {
+  const f = new VectorFile({
+    suite: "cookie",
+    description: "Identifier cookies (section 3.3): the first 6 bytes of SHA-256(\"handover-cookie/1\" || 0x00 || name) for a UTF-8 name of 1 to 255 bytes; the name's bytes are hashed as they are, with no normalisation.",
+    source: SOURCE,
+    seed: 0x636f6f6b,
+    notes: {
+      Example: { bugType: "BASIC", description: "The example of section 3.3." },
+      Ascii: { bugType: "BASIC", description: "An ASCII host name." },
+      Utf8: { bugType: "FUNCTIONALITY", description: "Non-ASCII characters, hashed as their UTF-8 bytes." },
+      NoNormalization: { bugType: "EDGE_CASE", description: "Names that differ only in case or Unicode normalisation give different cookies: the bytes are hashed as given." },
+      MaximumLength: { bugType: "EDGE_CASE", description: "255 bytes, the longest name." },
+      ByteCount: { bugType: "EDGE_CASE", description: "The limit counts UTF-8 bytes, not characters or UTF-16 code units." },
+      Empty: { bugType: "MODIFIED_PARAMETER", description: "An empty name (fewer than 1 byte)." },
+      TooLong: { bugType: "MODIFIED_PARAMETER", description: "More than 255 bytes." },
+      ControlCharacter: { bugType: "EDGE_CASE", description: "A NUL or other control character inside the name is just another byte." },
+    },
+  });
+  const g = f.group({});
+  const ok = (name, comment, flags) => f.add(g, () => ({ comment, flags, name, result: "valid", cookie: R.cookieFromName(name) }));
+  const bad = (name, comment, flags) => f.add(g, () => {
+    let err = null;
+    try { R.cookieFromName(name); } catch (e) { err = e.errorName; }
+    assert(err === "INVALID_ARGUMENT", `cookie ${comment}`);
+    return { comment, flags, name, result: "invalid", error: "INVALID_ARGUMENT" };
+  });
+  const bytes = (s) => new TextEncoder().encode(s).length;
+  ok("m.example", "section 3.3: m.example gives 1eae5683abb6", ["Example"]);
+  assert(R.cookieFromName("m.example") === "1eae5683abb6", "section 3.3 example");
+  ok("f.example", "the non-migrator of the examples", ["Ascii"]);
+  ok("a", "one byte", ["Ascii"]);
+  ok("node-17.lab.example.org", "a typical FQDN", ["Ascii"]);
+  ok("M.EXAMPLE", "upper case: not folded", ["Ascii", "NoNormalization"]);
+  ok("münchen.example", "precomposed ü (NFC)", ["Utf8"]);
+  ok("mu\u0308nchen.example", "u + combining diaeresis (NFD): another cookie", ["Utf8", "NoNormalization"]);
+  ok("例え.テスト", "Japanese (3-byte UTF-8)", ["Utf8"]);
+  ok("xn--r8jz45g.xn--zckzah", "the same name in Punycode: another cookie", ["Ascii", "NoNormalization"]);
+  ok("🚀.example", "an emoji (4-byte UTF-8, a surrogate pair in UTF-16)", ["Utf8"]);
+  ok("a\u0000b", "a NUL byte inside the name", ["ControlCharacter"]);
+  ok(" ", "a single space", ["ControlCharacter"]);
+  ok("x".repeat(255), "255 ASCII bytes", ["MaximumLength"]);
+  ok("é".repeat(127) + "a", "255 bytes: 127 two-byte characters and one ASCII", ["MaximumLength", "Utf8", "ByteCount"]);
+  ok("€".repeat(85), "255 bytes: 85 three-byte characters", ["MaximumLength", "Utf8", "ByteCount"]);
+  ok("😀".repeat(63) + "abc", "255 bytes: 63 four-byte characters and 3 ASCII", ["MaximumLength", "Utf8", "ByteCount"]);
+  ok(`${"a".repeat(63)}.${"b".repeat(63)}.${"c".repeat(63)}.${"d".repeat(61)}`, "255 bytes in four DNS labels", ["MaximumLength"]);
+  bad("", "empty name", ["Empty"]);
+  bad("x".repeat(256), "256 ASCII bytes", ["TooLong"]);
+  bad("é".repeat(128), "256 bytes: 128 two-byte characters", ["TooLong", "Utf8"]);
+  bad("a".repeat(254) + "é", "256 bytes but 255 characters", ["TooLong", "ByteCount"]);
+  bad("😀".repeat(64), "256 bytes but 64 code points (128 UTF-16 units)", ["TooLong", "ByteCount"]);
+  bad("€".repeat(85) + "ab", "257 bytes", ["TooLong", "Utf8"]);
+  bad("x".repeat(1000), "1000 bytes", ["TooLong"]);
+  assert(bytes("é".repeat(127) + "a") === 255 && bytes("a".repeat(254) + "é") === 256, "byte counts");
+  return f;
+}
+
+// =========================================================================
+// replay-window
+// =========================================================================
+
+function replaySuite() {
+  const f = new VectorFile({
+    suite: "replay-window",
+    description:
+      "The sequence-number window of section 6.3. For each test, a fresh window of the group's windowBits; for each step [seq, expected]: check seq (16 bits, extended to the value closest to top + 1), compare with expected (\"valid\", \"REPLAYED\" or \"SEQUENCE_TOO_OLD\"), and update the window with seq when the check accepted it. result and error are those of the last step.",
+    source: SOURCE,
+    seed: 0x7265706c,
+    notes: {
+      Table: { bugType: "BASIC", description: "A row of the numbered table in section 6.3 (W = 64)." },
+      WindowEdge: { bugType: "EDGE_CASE", description: "top - x = W - 1 is inside the window, top - x = W is SEQUENCE_TOO_OLD." },
+      LargeJump: { bugType: "EDGE_CASE", description: "The window slides by the whole window or more: every older number is forgotten and too old." },
+      StaleBits: { bugType: "EDGE_CASE", description: "Catches a ring of W/64 blocks without RFC 6479's spare block, or blocks not cleared when the window slides: an accepted number must stay REPLAYED while inside the window and a new one must not look replayed." },
+      Wraparound: { bugType: "FUNCTIONALITY", description: "The 16-bit number wraps (65535 -> 0) and is extended into the next epoch." },
+      FirstEpoch: { bugType: "EDGE_CASE", description: "The first number is placed in epoch 1 (0x10000 | seq), so a number just below it across the wrap is late, not new." },
+      HalfWay: { bugType: "EDGE_CASE", description: "Exactly 2^15 from top + 1: RFC 9000 A.3 moves a candidate at expected - 2^15 forward (candidate <= expected - hwin)." },
+      Random: { bugType: "FUNCTIONALITY", description: "A seeded random walk with reordering, duplicates and jumps, answered by the reference window." },
+      OddWidth: { bugType: "EDGE_CASE", description: "A width that is a multiple of 64 but not a power of two." },
+    },
+  });
+  const groups = {};
+  const group = (bits) => (groups[bits] ??= f.group({ windowBits: bits }));
+  const V = "valid";
+  /** A test: the steps' expectations are computed by the reference and must match `expect` where given. */
+  function seq(bits, comment, flags, steps) {
+    return f.add(group(bits), (rng) => {
+      const s = typeof steps === "function" ? steps(rng) : steps;
+      const w = new R.ReplayWindow(bits);
+      const out = s.map((st) => {
+        const [n, expect] = Array.isArray(st) ? st : [st, undefined];
+        const got = w.check(n) ?? V;
+        if (got === V) w.update(n);
+        assert(expect === undefined || expect === got, `replay ${comment}: step ${n} gives ${got}, expected ${expect}`);
+        return [n, got];
+      });
+      const last = out[out.length - 1][1];
+      return { comment, flags, steps: out, result: last === V ? "valid" : "invalid", ...(last === V ? {} : { error: last }) };
+    });
+  }
+  // Section 6.3's table, exactly.
+  seq(64, "table 1: none accepted, 5: accepted (first number)", ["Table"], [[5, V]]);
+  seq(64, "table 2: 5 accepted, 5: REPLAYED", ["Table"], [[5, V], [5, "REPLAYED"]]);
+  seq(64, "table 3: 5 accepted, 6: accepted", ["Table"], [[5, V], [6, V]]);
+  seq(64, "table 4: 5, 6 accepted, 4: accepted (late, inside the window)", ["Table"], [[5, V], [6, V], [4, V]]);
+  seq(64, "table 5: 5, 6, 4 accepted, 4: REPLAYED", ["Table"], [[5, V], [6, V], [4, V], [4, "REPLAYED"]]);
+  seq(64, "table 6: 100 accepted, 37: accepted (100 - 37 = 63 < 64)", ["Table", "WindowEdge"], [[100, V], [37, V]]);
+  seq(64, "table 7: 100 accepted, 36: SEQUENCE_TOO_OLD", ["Table", "WindowEdge"], [[100, V], [36, "SEQUENCE_TOO_OLD"]]);
+  seq(64, "table 8: 65535 accepted, 0: accepted (wraps to the next epoch)", ["Table", "Wraparound"], [[65535, V], [0, V]]);
+  seq(64, "table 9: 65535, 0 accepted, 65535: REPLAYED", ["Table", "Wraparound"], [[65535, V], [0, V], [65535, "REPLAYED"]]);
+  seq(64, "table 10: 10 accepted, 40000: extended to 40000 - 65536, SEQUENCE_TOO_OLD", ["Table"], [[10, V], [40000, "SEQUENCE_TOO_OLD"]]);
+
+  for (const W of [64, 128, 1024]) {
+    seq(W, `W=${W}: top - x = W - 1 accepted, then replayed`, ["WindowEdge"], [[5000, V], [5001 - W, V], [5001 - W, "REPLAYED"]]);
+    seq(W, `W=${W}: top - x = W is too old`, ["WindowEdge"], [[5000, V], [5000 - W, "SEQUENCE_TOO_OLD"]]);
+    seq(W, `W=${W}: sliding by exactly W forgets the old top`, ["LargeJump", "WindowEdge"], [[1000, V], [1000 + W, V], [1000, "SEQUENCE_TOO_OLD"], [1001, V], [1001, "REPLAYED"]]);
+    seq(W, `W=${W}: sliding by more than the whole window`, ["LargeJump"], [[1000, V], [1001, V], [1002 + 3 * W, V], [1002 + 2 * W, "SEQUENCE_TOO_OLD"], [1003 + 2 * W, V], [1002 + 3 * W, "REPLAYED"], [1001 + 3 * W, V]]);
+    seq(W, `W=${W}: after a jump, numbers whose ring slots held older accepted numbers are new`, ["StaleBits", "LargeJump"], [[5, V], [5 + W + 74, V], [5 + W + 64, V], [5 + W + 63, V], [5 + W + 11, V], [5 + W + 64, "REPLAYED"], [5 + W + 73, V], [5 + W + 74, "REPLAYED"]]);
+    seq(W, `W=${W}: an accepted number stays REPLAYED while the window slides up to it`, ["StaleBits"], (() => {
+      const s = [[10, V], [9, V]];
+      for (let k = 1; k <= W / 64; k++) s.push([10 + 64 * k - 1, V], [9, k * 64 - 1 + 1 < W ? "REPLAYED" : "SEQUENCE_TOO_OLD"]);
+      return s;
+    })());
+    seq(W, `W=${W}: every number of a full window, then each again`, ["WindowEdge"], (() => {
+      const s = [];
+      for (let i = 0; i < W; i++) s.push([2000 + i, V]);
+      for (let i = 0; i < W; i++) s.push([2000 + i, "REPLAYED"]);
+      s.push([1999, "SEQUENCE_TOO_OLD"]);
+      return s;
+    })());
+    seq(W, `W=${W}: counting across the wrap with reordering`, ["Wraparound"], [[65530, V], [65532, V], [65535, V], [2, V], [65533, V], [65531, V], [0, V], [65535, "REPLAYED"], [1, V], [2, "REPLAYED"], [65534, V], [3, V], [65530, "REPLAYED"]]);
+  }
+  seq(64, "StaleBits, W=64: 10, 70 (different block), then 10 is still inside and REPLAYED", ["StaleBits"], [[10, V], [70, V], [10, "REPLAYED"], [6, "SEQUENCE_TOO_OLD"], [7, V]]);
+  seq(64, "StaleBits, W=64: 10, 74: 10 is now exactly W behind, too old", ["StaleBits", "WindowEdge"], [[10, V], [74, V], [10, "SEQUENCE_TOO_OLD"], [11, V], [138, V], [74, "SEQUENCE_TOO_OLD"], [75, V], [75, "REPLAYED"]]);
+  seq(64, "first 0, then 65535 is one behind it (epoch 1), accepted late, then 0 REPLAYED", ["FirstEpoch", "Wraparound"], [[0, V], [65535, V], [0, "REPLAYED"], [65535, "REPLAYED"], [65472, "SEQUENCE_TOO_OLD"], [65473, V]]);
+  seq(64, "first 1, then 65534 and 65535 are late across the wrap", ["FirstEpoch", "Wraparound"], [[1, V], [65535, V], [65534, V], [0, V], [65534, "REPLAYED"], [1, "REPLAYED"], [2, V]]);
+  seq(64, "repeated wraps by jumps of 30000", ["Wraparound", "LargeJump"], [[0, V], [30000, V], [60000, V], [24464, V], [54464, V], [18928, V], [48928, V], [13392, V], [13392, "REPLAYED"], [48928, "SEQUENCE_TOO_OLD"]]);
+  seq(64, "half way: a number exactly 2^15 above top + 1 is new (not 2^15 below)", ["HalfWay"], [[0, V], [32769, V], [32769, "REPLAYED"], [4, "SEQUENCE_TOO_OLD"]]);
+  seq(64, "half way: a number exactly 2^15 below top + 1 is read as 2^15 above it", ["HalfWay"], [[0, V], [32769, V], [3, "SEQUENCE_TOO_OLD"], [2, V], [2, "REPLAYED"]]);
+  seq(64, "half way minus one: 2^15 - 1 ahead is new", ["HalfWay"], [[100, V], [100 + 32767, V], [100 + 32766, V], [100 + 32767 - 64, "SEQUENCE_TOO_OLD"]]);
+  seq(192, "W=192: edges of a window of three blocks", ["OddWidth", "WindowEdge"], [[1000, V], [809, V], [808, "SEQUENCE_TOO_OLD"], [1191, V], [1000, "REPLAYED"], [999, "SEQUENCE_TOO_OLD"], [1001, V], [1001, "REPLAYED"]]);
+  seq(192, "W=192: stale bits of a three-block ring", ["OddWidth", "StaleBits"], [[5, V], [5 + 191, V], [5, "REPLAYED"], [5 + 192, V], [5, "SEQUENCE_TOO_OLD"], [5 + 192 + 64 + 10, V], [5 + 192 + 64, V], [5 + 192 + 1, V], [5 + 192 + 64, "REPLAYED"], [5 + 191, "REPLAYED"]]);
+  seq(4096, "W=4096: the widest window, edges", ["WindowEdge"], [[10000, V], [10000 - 4095, V], [10000 - 4096, "SEQUENCE_TOO_OLD"], [10000 + 4096, V], [10001, V], [10000, "SEQUENCE_TOO_OLD"]]);
+
+  // Seeded random walks; the reference answers each step.
+  // A walk over an unbounded counter, emitted modulo 2^16: mostly forward,
+  // with late numbers, duplicates, jumps ahead and very late numbers.
+  const walk = (rng, n, W) => {
+    let top = rng.int(0, 65535);
+    const sent = [top];
+    for (let i = 1; i < n; i++) {
+      const r = rng.u32() / 2 ** 32;
+      let s;
+      if (r < 0.5) s = top + rng.int(1, 3);
+      else if (r < 0.75) s = top - rng.int(0, W + 16);
+      else if (r < 0.87) s = sent[rng.int(Math.max(0, sent.length - 40), sent.length - 1)];
+      else if (r < 0.96) s = top + rng.int(W / 2, 3 * W);
+      else s = top - rng.int(W, 20000);
+      top = Math.max(top, s);
+      sent.push(s);
+    }
+    return sent.map((s) => ((s % 65536) + 65536) % 65536);
+  };
+  for (const W of [64, 64, 128, 128, 1024, 1024, 192]) {
+    seq(W, `W=${W}: random walk of 300 steps`, W === 192 ? ["Random", "OddWidth"] : ["Random"], (rng) => walk(rng, 300, W));
+  }
+  return f;
+}
+
+// =========================================================================
+// timestamp
+// =========================================================================
+
+function timestampSuite() {
+  const f = new VectorFile({
+    suite: "timestamp",
+    description:
+      "Timestamp-mode freshness (section 6.4): a Replay Protect ID (64-bit NTP timestamp, seconds since 1900 and a binary fraction) is accepted when |timestamp - now| <= skew; otherwise STALE_TIMESTAMP. now is Unix time in milliseconds. The 32-bit seconds wrap in 2036 (NTP era 1); the timestamp is read in the era closest to now.",
+    source: SOURCE,
+    seed: 0x74696d65,
+    notes: {
+      Typical: { bugType: "BASIC", description: "A timestamp within the skew." },
+      SkewBoundary: { bugType: "EDGE_CASE", description: "Exactly at the skew (accepted) or one millisecond beyond it (STALE_TIMESTAMP)." },
+      Fraction: { bugType: "EDGE_CASE", description: "The 32-bit binary fraction counts: 2^31 is half a second." },
+      SubMillisecond: { bugType: "EDGE_CASE", description: "Beyond the skew by less than a millisecond (a few units of 2^-32 s). Exact arithmetic refuses it; an implementation that rounds the timestamp to milliseconds may accept it, so either answer is acceptable." },
+      ZeroSkew: { bugType: "EDGE_CASE", description: "A skew of 0: only the exact time passes." },
+      FarOff: { bugType: "FUNCTIONALITY", description: "Far from now: zero, all ones, hours or years away." },
+      NtpEra: { bugType: "EDGE_CASE", description: "Around 2036-02-07T06:28:16Z, where the 32-bit NTP seconds wrap to 0 (era 1, RFC 5905 section 6); and after it." },
+      UnixEpoch: { bugType: "EDGE_CASE", description: "now at the Unix epoch (NTP seconds 2208988800)." },
+    },
+  });
+  const g = f.group({});
+  const NTP = 2208988800;
+  const id = (sec, frac = 0) => hex(concat(be32(sec >>> 0), be32(frac >>> 0)));
+  const secOf = (ms) => Math.floor(ms / 1000) + NTP; // may exceed 2^32: be32 keeps the low 32 bits
+  function t(comment, flags, idHex, now, skewMs, expect) {
+    return f.add(g, () => {
+      const got = R.checkTimestamp(idHex, now, skewMs) ?? "valid";
+      if (expect === "acceptable") {
+        return { comment, flags, id: idHex, now, skewMs, result: "acceptable" };
+      }
+      assert(got === expect, `timestamp ${comment}: reference ${got}, expected ${expect}`);
+      return { comment, flags, id: idHex, now, skewMs, result: got === "valid" ? "valid" : "invalid", ...(got === "valid" ? {} : { error: got }) };
+    });
+  }
+  const S = "STALE_TIMESTAMP";
+  const T0 = 1700000000000; // 2023-11-14T22:13:20Z
+  const s0 = secOf(T0);
+  const MS = 4294968; // ceil(2^32 / 1000): a little more than 1 ms of fraction
+  t("equal to now", ["Typical"], id(s0), T0, 7000, "valid");
+  t("3 s ahead, skew 7 s", ["Typical"], id(s0 + 3), T0, 7000, "valid");
+  t("3 s behind, skew 7 s", ["Typical"], id(s0 - 3), T0, 7000, "valid");
+  t("exactly 7 s ahead", ["SkewBoundary"], id(s0 + 7), T0, 7000, "valid");
+  t("exactly 7 s behind", ["SkewBoundary"], id(s0 - 7), T0, 7000, "valid");
+  t("7.001 s ahead (and a little)", ["SkewBoundary"], id(s0 + 7, MS), T0, 7000, S);
+  t("7.001 s behind (and a little)", ["SkewBoundary"], id(s0 - 8, 2 ** 32 - MS), T0, 7000, S);
+  t("8 s ahead", ["SkewBoundary"], id(s0 + 8), T0, 7000, S);
+  t("8 s behind", ["SkewBoundary"], id(s0 - 8), T0, 7000, S);
+  t("7 s and 2^-32 s ahead", ["SubMillisecond"], id(s0 + 7, 1), T0, 7000, "acceptable");
+  t("7 s and 2^-32 s behind", ["SubMillisecond"], id(s0 - 8, 2 ** 32 - 1), T0, 7000, "acceptable");
+  t("7 s and 0.5 ms ahead", ["SubMillisecond"], id(s0 + 7, 2147484), T0, 7000, "acceptable");
+  t("now ends in 500 ms; timestamp with fraction 2^31 is equal", ["Fraction"], id(s0, 2 ** 31), T0 + 500, 7000, "valid");
+  t("now ends in 500 ms; 7.5 s ahead of the whole second is exactly 7 s ahead", ["Fraction", "SkewBoundary"], id(s0 + 7, 2 ** 31), T0 + 500, 7000, "valid");
+  t("now ends in 500 ms; timestamp 7.001 s behind it", ["Fraction", "SkewBoundary"], id(s0 - 7, 2 ** 31 - MS), T0 + 500, 7000, S);
+  t("fraction 0.75 s, 250 ms within a skew of 250 ms", ["Fraction", "SkewBoundary"], id(s0, 3 * 2 ** 30), T0 + 500, 250, "valid");
+  t("fraction all ones: 1 s ahead minus 2^-32 s, skew 1 s", ["Fraction"], id(s0, 0xffffffff), T0, 1000, "valid");
+  t("skew 0, equal", ["ZeroSkew"], id(s0), T0, 0, "valid");
+  t("skew 0, 1 ms ahead", ["ZeroSkew"], id(s0, MS), T0, 0, S);
+  t("skew 0, 1 ms behind", ["ZeroSkew"], id(s0 - 1, 2 ** 32 - MS), T0, 0, S);
+  t("skew 1 hour, 59 min 59 s behind", ["Typical"], id(s0 - 3599), T0, 3600000, "valid");
+  t("skew 1 hour, 1 hour and 1 s ahead", ["SkewBoundary"], id(s0 + 3601), T0, 3600000, S);
+  t("all-zero Replay Protect ID", ["FarOff"], id(0, 0), T0, 7000, S);
+  t("all-ones Replay Protect ID", ["FarOff"], id(0xffffffff, 0xffffffff), T0, 7000, S);
+  t("one day behind, skew 7 s", ["FarOff"], id(s0 - 86400), T0, 7000, S);
+  t("2^31 s behind (half an era)", ["FarOff"], id(s0 - 2 ** 31), T0, 7000, S);
+  t("a nonce-mode ID (high and low 32 bits random)", ["FarOff"], "5a17c3e9a0b1c2d3", T0, 7000, S);
+  const E = (2 ** 32 - NTP) * 1000; // 2036-02-07T06:28:16Z in Unix ms: NTP seconds wrap to 0
+  t("era boundary: now at the wrap, timestamp 1 s before it (seconds 0xffffffff)", ["NtpEra"], id(0xffffffff), E, 7000, "valid");
+  t("era boundary: now at the wrap, timestamp at it (seconds 0 of era 1)", ["NtpEra"], id(0), E, 7000, "valid");
+  t("era boundary: now at the wrap, 7 s after it (seconds 7)", ["NtpEra", "SkewBoundary"], id(7), E, 7000, "valid");
+  t("era boundary: now at the wrap, 8 s after it", ["NtpEra", "SkewBoundary"], id(8), E, 7000, S);
+  t("era boundary: now 3 s before the wrap, timestamp 2 s after it", ["NtpEra"], id(2), E - 3000, 7000, "valid");
+  t("era boundary: now 3 s after the wrap, timestamp 4 s before it", ["NtpEra"], id(0xfffffffc), E + 3000, 7000, "valid");
+  t("era boundary: now 1 s before the wrap, timestamp 7 s and 1 ms after it", ["NtpEra", "SkewBoundary"], id(7, MS), E - 1000, 8000, S);
+  t("era 1: 2100-01-01, equal", ["NtpEra"], id(secOf(4102444800000)), 4102444800000, 7000, "valid");
+  t("era 1: 2100-01-01, 6 s ahead", ["NtpEra"], id(secOf(4102444800000) + 6), 4102444800000, 7000, "valid");
+  t("era 1: 2100-01-01, 10 s ahead", ["NtpEra"], id(secOf(4102444800000) + 10), 4102444800000, 7000, S);
+  t("now at the Unix epoch, equal", ["UnixEpoch"], id(NTP), 0, 7000, "valid");
+  t("now at the Unix epoch, 7 s behind", ["UnixEpoch", "SkewBoundary"], id(NTP - 7), 0, 7000, "valid");
+  t("now at the Unix epoch, 8 s ahead", ["UnixEpoch"], id(NTP + 8), 0, 7000, S);
+  return f;
+}
+
+// =========================================================================
+
+export const SUITES = { message: messageSuite, cookie: cookieSuite, "replay-window": replaySuite, timestamp: timestampSuite };
+
+/** Generates every suite; returns { fileName: text }. */
+export function generateAll() {
+  const out = {};
+  for (const [name, make] of Object.entries(SUITES)) out[`${name}.json`] = make().text();
+  return out;
+}
+
+if (isMain(import.meta)) {
+  const args = globalThis.Deno ? Deno.args : process.argv.slice(2);
+  const i = args.indexOf("--out");
+  const dir = i >= 0 ? args[i + 1] : join(HERE, "..", "vectors");
+  mkdirSync(dir, { recursive: true });
+  for (const [file, text] of Object.entries(generateAll())) {
+    writeFileSync(join(dir, file), text);
+    const n = JSON.parse(text).numberOfTests;
+    console.log(`${join(dir, file)}: ${n} tests`);
+  }
+}
