@@ -5,9 +5,9 @@
 // unrolled 64-round body is fastest in a long loop, but its machine code
 // (~10 KB per copy) does not stay in the CPU's decoded-op cache between
 // calls, and measured slower per call. So the code is compact: the message
-// schedule is a loop that writes W[t] + K[t] to a 256-byte table, and the
-// rounds are a loop of eight unrolled rounds (after eight rounds the roles
-// a..h are back on their own names) reading that table.
+// schedule is unrolled (sixteen words in locals) and writes W[t] + K[t] to a
+// 256-byte table, and the rounds are a loop of eight unrolled rounds (after
+// eight rounds the roles a..h are back on their own names) reading it.
 //
 // Maj(a,b,c) is computed as b ^ ((a^b) & (b^c)), where b^c is the previous
 // round's a^b: one operation fewer per round. W[t] + K[t] is added into h
