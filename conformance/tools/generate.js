@@ -804,6 +804,17 @@ function replaySuite() {
   for (const W of [64, 64, 128, 128, 1024, 1024, 192]) {
     seq(W, `W=${W}: random walk of 300 steps`, W === 192 ? ["Random", "OddWidth"] : ["Random"], (rng) => walk(rng, 300, W));
   }
+  // The window advancing inside the 64-bit block of its top must keep that block's bits.
+  for (const W of [64, 256]) {
+    seq(W, `W=${W}: 5, 6, then 5 again: REPLAYED (the top moved within its block)`, ["StaleBits"], [[5, V], [6, V], [5, "REPLAYED"]]);
+    seq(W, `W=${W}: 1000, 1001, 1003, then each again`, ["StaleBits"], [[1000, V], [1001, V], [1003, V], [1000, "REPLAYED"], [1001, "REPLAYED"], [1003, "REPLAYED"], [1002, V]]);
+  }
+  seq(256, "W=256 (the default): in-order numbers, then a replay of each of the last ten", ["StaleBits"], (() => {
+    const s = [];
+    for (let i = 0; i < 40; i++) s.push([30000 + i, V]);
+    for (let i = 30; i < 40; i++) s.push([30000 + i, "REPLAYED"]);
+    return s;
+  })());
   return f;
 }
 
