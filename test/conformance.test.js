@@ -95,6 +95,21 @@ test("(c) the driver reports a wrong answer from an external program", async () 
   assert.is(report.failed, invalid);
 });
 
+/**
+ * Where docs/PROTOCOL.md leaves the order of two checks open, the core and the
+ * reference may name different errors for the same message: a SESSION_KEY
+ * whose Length belongs to the other Wrap Alg and whose Reserved byte is not
+ * zero (core RESERVED_NONZERO, reference BAD_LENGTH; conformance/README.md).
+ */
+function UNSPECIFIED_ORDER(bytes, core, ref) {
+  if (!(core === "RESERVED_NONZERO" && ref === "BAD_LENGTH")) return false;
+  for (let o = R.HEADER_LENGTH; o + 3 < bytes.length; o += 2 + bytes[o + 1]) {
+    const [t, len, alg, res] = bytes.subarray(o, o + 4);
+    if (t === R.EXT.SESSION_KEY && res !== 0 && ((len === 70 && alg === 2) || (len === 102 && alg === 1))) return true;
+  }
+  return false;
+}
+
 /** Mutates bytes: bit flips, truncation, insertion, or an edited type, Length or header byte. */
 function mutate(rng, bytes) {
   let b = bytes.slice();
@@ -156,7 +171,9 @@ test("(d) 20000 mutations of valid messages: only HandoverError, never verify un
     const unchanged = R.hex(bytes) === R.hex(m.bytes);
     if (error === null) assert.ok(unchanged, `${where}: a changed message verifies`);
     const ref = R.verify(bytes, m.auth.algorithm, m.auth.key);
-    if (ref !== error && disagreements.length < 10) disagreements.push(`${where}: core ${error ?? "valid"}, reference ${ref ?? "valid"}`);
+    if (ref !== error && !UNSPECIFIED_ORDER(bytes, error, ref) && disagreements.length < 10) {
+      disagreements.push(`${where}: core ${error ?? "valid"}, reference ${ref ?? "valid"}`);
+    }
   }
   assert.is(disagreements.length, 0, disagreements.join("\n"));
 });
