@@ -31,6 +31,7 @@ export const OPTIONS = {
   maxPendingPaths: 5,
   registrationLifetimeS: 6,
   debug: 7,
+  controlPort: 8,
 } as const;
 export type OptionName = keyof typeof OPTIONS;
 

@@ -6,3 +6,8 @@ export { hex, unhex } from "./bytes.ts";
 export * from "./registry.ts";
 export { Engine, OPTIONS } from "./engine.ts";
 export type { Output, EngineEvent, SaConfig, MigrateRequest, OptionName } from "./engine.ts";
+export { Daemon } from "./daemon.ts";
+export type { MigrationResult, Listener } from "./daemon.ts";
+export { validateConfig, ConfigError } from "./config.ts";
+export type { Config, PeerSpec, SaSpec } from "./config.ts";
+export type { HostIO, KernelIO, UdpSocket, UdpHandlers, ControlServer, Runtime } from "./io.ts";

@@ -58,6 +58,7 @@ export const OPT_VALIDATION_TIMEOUT_MS: i32 = 4;
 export const OPT_MAX_PENDING_PATHS: i32 = 5;
 export const OPT_REGISTRATION_LIFETIME_S: i32 = 6;
 export const OPT_DEBUG: i32 = 7;
+export const OPT_CONTROL_PORT: i32 = 8;
 
 /** Sets an option; call before adding peers. */
 export function node_option(id: i32, value: f64): i32 {
@@ -80,6 +81,10 @@ export function node_option(id: i32, value: f64): i32 {
       o.registrationLifetimeS = <i32>value;
       return 0;
     case OPT_DEBUG: o.debug = value != 0; return 0;
+    case OPT_CONTROL_PORT:
+      if (value < 1 || value > 65535) return -ERR_CONFIG;
+      o.controlPort = <u32>value;
+      return 0;
   }
   return -ERR_CONFIG;
 }

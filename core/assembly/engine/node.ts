@@ -90,6 +90,8 @@ export class Options {
   validationTimeoutMs: f64 = 5000;
   maxPendingPaths: i32 = 3;
   registrationLifetimeS: i32 = 3600;
+  /** Our control port (UDP), kept out of the rewrite rules. */
+  controlPort: u32 = 4346;
   /** Emit debug log events (drops and their reasons). */
   debug: bool = false;
 }
@@ -107,6 +109,8 @@ export class Node {
   outstanding: Array<Outstanding> = new Array<Outstanding>();
   private actions: Map<u32, Procedure> = new Map<u32, Procedure>();
   private nextActionId: u32 = 1;
+  /** Outstanding nft actions (a failed one leaves the ruleset in doubt). */
+  private nftIds: Set<u32> = new Set<u32>();
   counters: Counters = new Counters();
   incoming: Decoded = new Decoded();
   /** Source of the datagram being handled. */
@@ -174,7 +178,9 @@ export class Node {
   }
 
   nftAction(text: StaticArray<u8>, owner: Procedure | null): u32 {
-    return this.kernelAction(OUT_NFT, 0, text, owner);
+    const id = this.kernelAction(OUT_NFT, 0, text, owner);
+    this.nftIds.add(id);
+    return id;
   }
 
   netlinkAction(protocol: u32, bytes: StaticArray<u8>, owner: Procedure | null): u32 {
@@ -183,6 +189,8 @@ export class Node {
 
   /** The host reports the outcome of a kernel action: status 0 or an errno. */
   handleActionResult(id: u32, status: i32, now: f64): void {
+    if (status != 0 && this.requestHandler) this.requestHandler!.kernelFailed(this.nftIds.has(id));
+    this.nftIds.delete(id);
     if (status != 0) {
       this.counters.kernelFailures++;
       const e = beginEvent("kernel-error", now);
@@ -522,6 +530,8 @@ export abstract class RequestHandler {
   lateReply(node: Node, peer: Peer, d: Decoded, now: f64): bool { return false; }
   nextTimeout(node: Node): f64 { return Infinity; }
   timeout(node: Node, now: f64): void {}
+  /** A kernel action failed; nft is true for an nftables batch. */
+  kernelFailed(nft: bool): void {}
 }
 
 export function readCookie(p: usize): u64 {

@@ -92,6 +92,13 @@ export class Peer {
     return this.sas.length ? this.sas[0] : null;
   }
 
+  /** Where to send to the peer from an address of `family`: its control address, or an owned one of that family. */
+  controlFor(family: u8): Address {
+    if (this.control.family == family) return this.control;
+    for (let i = 0; i < this.owned.length; i++) if (this.owned[i].family == family) return this.owned[i];
+    return this.control;
+  }
+
   owns(a: Address): bool {
     for (let i = 0; i < this.owned.length; i++) if (this.owned[i].equals(a)) return true;
     return false;

@@ -71,19 +71,58 @@ function hasFamily(list: Array<Address>, family: u8): bool {
   return false;
 }
 
-/** `tcp sport 5001` or `meta l4proto tcp`. */
+/** The control ports: the control channel itself is never rewritten. */
+let controlPorts: Array<u32> = [4346];
+
+/** `tcp sport 5001`, or for all ports `meta l4proto tcp`. */
 function portMatch(proto: string, which: string, port: u32): void {
   if (port != 0) {
     out.ascii(proto);
     out.ascii(which);
     out.dec(port);
-  } else {
-    out.ascii("meta l4proto ");
-    out.ascii(proto);
+    return;
   }
+  out.ascii("meta l4proto ");
+  out.ascii(proto);
 }
 
+/**
+ * The first rules of a chain: the control channel is never rewritten. (One
+ * rule per port field: nft merges adjacent `!=` port matches into one
+ * comparison of both ports, which is not the same test.)
+ */
+function exemptControl(chain: string): void {
+  rule(chain);
+  out.ascii("udp sport ");
+  portSet();
+  out.ascii(" accept comment \"hov1 control\"\n");
+  rule(chain);
+  out.ascii("udp dport ");
+  portSet();
+  out.ascii(" accept comment \"hov1 control\"\n");
+}
+
+function portSet(): void {
+  if (controlPorts.length == 1) {
+    out.dec(controlPorts[0]);
+    return;
+  }
+  out.ascii("{ ");
+  for (let i = 0; i < controlPorts.length; i++) {
+    if (i) out.ascii(", ");
+    out.dec(controlPorts[i]);
+  }
+  out.ascii(" }");
+}
+
+/** ` counter comment "hov1 ..."`: ends a rule that has no verdict. */
 function comment(m: Move): void {
+  out.ascii(" counter");
+  tag(m);
+}
+
+/** ` comment "hov1 <id> <L|R> <peer cookie> <protocols> <orig>/<port> <wire>/<port>"`, and the newline. */
+function tag(m: Move): void {
   out.ascii(" comment \"hov1 ");
   out.dec(m.id);
   out.ascii(m.local ? " L " : " R ");
@@ -185,8 +224,8 @@ function remoteOut(m: Move, proto: string): void {
     portMatch(proto, " dport ", m.origPort);
     out.ascii(" quota name \"");
     quotaName(m);
-    out.ascii("\" drop");
-    comment(m);
+    out.ascii("\" counter drop");
+    tag(m);
   }
   rule("out");
   out.ascii(ip);
@@ -270,7 +309,7 @@ function quarantineIn(q: Quarantine, proto: string): void {
       out.dec(q.origPort);
     }
   }
-  out.ascii(" comment \"hov1 quarantine\"\n");
+  out.ascii(" counter comment \"hov1 quarantine\"\n");
 }
 
 /** Tracks which named quotas exist in the kernel, to create and delete them. */
@@ -279,14 +318,28 @@ export class Dataplane {
   quotaBytes: u64 = 1048576;
   /** Set once the table and chains are known to exist. */
   created: bool = false;
+  /** Set after a batch failed: the kernel's state is unknown, so the next batch starts afresh. */
+  dirty: bool = false;
+
+  /** A batch failed (libnftables applies a batch whole or not at all). */
+  failed(): void {
+    this.dirty = true;
+  }
 
   /**
    * The whole ruleset as one nft batch. Returns its length at BUF (see
    * batchPtr), or -1 if it does not fit (more than 64 KiB of rules).
    */
-  render(moves: Array<Move>, quarantines: Array<Quarantine>): i32 {
+  render(moves: Array<Move>, quarantines: Array<Quarantine>, ports: Array<u32>): i32 {
+    controlPorts = ports;
     out.reset(BUF, CAP);
     out.ascii("add table inet handover\n");
+    if (this.dirty) {
+      // Start from nothing: quotas we believe in may not exist.
+      out.ascii("delete table inet handover\nadd table inet handover\n");
+      this.quotas = new Set<u32>();
+      this.dirty = false;
+    }
     out.ascii("add chain inet handover out { type route hook output priority -150; policy accept; }\n");
     out.ascii("add chain inet handover in { type filter hook prerouting priority -300; policy accept; }\n");
     out.ascii("flush chain inet handover out\n");
@@ -304,6 +357,12 @@ export class Dataplane {
         out.dec(this.quotaBytes);
         out.ascii(" bytes }\n");
       }
+    }
+    let any = quarantines.length > 0;
+    for (let i = 0; i < moves.length; i++) if (!moves[i].identity) any = true;
+    if (any) {
+      exemptControl("out");
+      exemptControl("in");
     }
     // out: local moves, then remote moves.
     for (let pass = 0; pass < 2; pass++) {

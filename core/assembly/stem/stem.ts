@@ -103,7 +103,7 @@ export class Migration extends Procedure {
       this.state = M_REQUESTING;
       this.stem.event(this, "requesting", now);
       const p = this.peer;
-      if (!node.sendRequest(now, p, MSG_MIGRATION_REQUEST, 0, this, p.control, p.controlPort, this.to)) {
+      if (!node.sendRequest(now, p, MSG_MIGRATION_REQUEST, 0, this, p.controlFor(this.to.family), p.controlPort, this.to)) {
         this.fail(node, ERR_INVALID_ARGUMENT, 0, now);
       }
     } else if (this.state == M_ROLLING_BACK) {
@@ -401,10 +401,21 @@ export class Stem extends RequestHandler {
 
   /** Renders the ruleset and queues it as one kernel action. False if it does not fit. */
   sync(owner: Procedure | null): bool {
-    const n = this.dp.render(this.moves, this.quarantines);
+    const n = this.dp.render(this.moves, this.quarantines, this.controlPorts());
     if (n < 0) return false;
     this.node.nftAction(bytesOf(batchPtr(), n), owner);
     return true;
+  }
+
+  /** Our control port and the peers', whose traffic the rules leave alone. */
+  private controlPorts(): Array<u32> {
+    const ports = new Array<u32>();
+    ports.push(this.node.options.controlPort);
+    for (let i = 0; i < this.node.peers.length; i++) {
+      const p = this.node.peers[i].controlPort;
+      if (ports.indexOf(p) < 0) ports.push(p);
+    }
+    return ports;
   }
 
   /** Keeps each local move's original address on lo while the move is away from it. */
@@ -511,8 +522,9 @@ export class Stem extends RequestHandler {
     const n = enc.finishAuth(sa.spi, sa.key);
     if (n < 0) return;
     const bytes = bytesOf(MSG, n);
-    node.transmit(bytes, peer.control, peer.controlPort, mig.to);
-    this.confirms.push(new SentConfirm(peer, d.sequence, d.replayLo(), bytes, peer.control, peer.controlPort, mig.to, now));
+    const dst = peer.controlFor(mig.to.family);
+    node.transmit(bytes, dst, peer.controlPort, mig.to);
+    this.confirms.push(new SentConfirm(peer, d.sequence, d.replayLo(), bytes, dst, peer.controlPort, mig.to, now));
   }
 
   /** Builds, caches and sends the non-migrator's Migration Reply. */
@@ -758,6 +770,10 @@ export class Stem extends RequestHandler {
       return true;
     }
     return false;
+  }
+
+  kernelFailed(nft: bool): void {
+    if (nft) this.dp.failed();
   }
 
   // ---- timers ----

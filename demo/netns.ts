@@ -1,0 +1,189 @@
+// Throwaway network namespaces for demonstrations, end-to-end tests and
+// benchmarks. Only addresses from 198.18.0.0/15 and 2001:db8::/32, only inside
+// namespaces created here; down() removes them and their processes, and
+// cleanStale() removes leftovers of earlier runs.
+//
+//       M (migrator)                 R (router, BCP 38)          F (fixed end)
+//   m-a 198.18.1.2/24  ------ r-a 198.18.1.1
+//   m-b 198.18.2.2/24  ------ r-b 198.18.2.1
+//                                 r-f 198.18.9.1  ------------ f-0 198.18.9.2/24
+//   (and 2001:db8:1::/64, 2001:db8:2::/64, 2001:db8:9::/64)
+//
+// R forwards and drops packets whose source does not belong to the link they
+// arrive on, so traffic from M's old address over its new link really is lost.
+// The process orchestration uses node:child_process, which Node, Deno and Bun
+// all provide.
+
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+
+export const PREFIX = "hov-";
+
+export interface Addressing {
+  v6: boolean;
+  old: string;
+  new: string;
+  peer: string;
+  gwA: string;
+  gwB: string;
+  prefix: number;
+  host: number;
+}
+
+export function addressing(v6: boolean): Addressing {
+  return v6
+    ? { v6, old: "2001:db8:1::2", new: "2001:db8:2::2", peer: "2001:db8:9::2", gwA: "2001:db8:1::1", gwB: "2001:db8:2::1", prefix: 64, host: 128 }
+    : { v6, old: "198.18.1.2", new: "198.18.2.2", peer: "198.18.9.2", gwA: "198.18.1.1", gwB: "198.18.2.1", prefix: 24, host: 32 };
+}
+
+function run(argv: string[], input?: string): { status: number; out: string; err: string } {
+  const r = spawnSync(argv[0], argv.slice(1), { input, encoding: "utf8" });
+  return { status: r.status ?? 1, out: r.stdout ?? "", err: r.stderr ?? "" };
+}
+
+function must(argv: string[], input?: string): string {
+  const r = run(argv, input);
+  if (r.status !== 0) throw new Error(`${argv.join(" ")} failed (${r.status}): ${r.err.trim()}`);
+  return r.out;
+}
+
+/** Removes every namespace whose name starts with PREFIX + tag (all ours if tag is ""). */
+export function cleanStale(tag = ""): void {
+  const list = run(["ip", "netns", "list"]).out;
+  for (const line of list.split("\n")) {
+    const name = line.split(" ")[0];
+    if (!name || !name.startsWith(PREFIX + tag)) continue;
+    killAll(name);
+    run(["ip", "netns", "del", name]);
+  }
+}
+
+function killAll(ns: string): void {
+  const pids = run(["ip", "netns", "pids", ns]).out.split(/\s+/).filter(Boolean);
+  for (const p of pids) run(["kill", "-TERM", p]);
+  if (pids.length) spawnSync("sleep", ["0.2"]);
+  for (const p of run(["ip", "netns", "pids", ns]).out.split(/\s+/).filter(Boolean)) run(["kill", "-KILL", p]);
+}
+
+export class Topology {
+  readonly m: string;
+  readonly r: string;
+  readonly f: string;
+  readonly a4 = addressing(false);
+  readonly a6 = addressing(true);
+  private children: ChildProcess[] = [];
+
+  constructor(readonly tag: string) {
+    this.m = `${PREFIX}${tag}-m`;
+    this.r = `${PREFIX}${tag}-r`;
+    this.f = `${PREFIX}${tag}-f`;
+  }
+
+  /** Runs a command in a namespace and returns its stdout (throws on failure). */
+  ns(ns: string, argv: string[], input?: string): string {
+    return must(["ip", "netns", "exec", ns, ...argv], input);
+  }
+
+  /** Like ns, but returns the status instead of throwing. */
+  try(ns: string, argv: string[], input?: string): { status: number; out: string; err: string } {
+    return run(["ip", "netns", "exec", ns, ...argv], input);
+  }
+
+  nft(ns: string, script: string): void {
+    this.ns(ns, ["nft", "-f", "-"], script);
+  }
+
+  /** Creates the three namespaces, links, addresses and R's filters. M starts on link A. */
+  up(): void {
+    this.down();
+    for (const n of [this.m, this.r, this.f]) {
+      must(["ip", "netns", "add", n]);
+      this.ns(n, ["sysctl", "-qw", "net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0"]);
+      this.ns(n, ["ip", "link", "set", "lo", "up"]);
+    }
+    must(["ip", "link", "add", "m-a", "netns", this.m, "type", "veth", "peer", "name", "r-a", "netns", this.r]);
+    must(["ip", "link", "add", "m-b", "netns", this.m, "type", "veth", "peer", "name", "r-b", "netns", this.r]);
+    must(["ip", "link", "add", "f-0", "netns", this.f, "type", "veth", "peer", "name", "r-f", "netns", this.r]);
+    this.ns(this.r, ["sysctl", "-qw", "net.ipv4.ip_forward=1", "net.ipv6.conf.all.forwarding=1"]);
+    const R = (...a: string[]) => this.ns(this.r, ["ip", ...a]);
+    R("addr", "add", "198.18.1.1/24", "dev", "r-a");
+    R("addr", "add", "2001:db8:1::1/64", "dev", "r-a", "nodad");
+    R("addr", "add", "198.18.2.1/24", "dev", "r-b");
+    R("addr", "add", "2001:db8:2::1/64", "dev", "r-b", "nodad");
+    R("addr", "add", "198.18.9.1/24", "dev", "r-f");
+    R("addr", "add", "2001:db8:9::1/64", "dev", "r-f", "nodad");
+    for (const l of ["r-a", "r-b", "r-f"]) R("link", "set", l, "up");
+    const F = (...a: string[]) => this.ns(this.f, ["ip", ...a]);
+    F("addr", "add", "198.18.9.2/24", "dev", "f-0");
+    F("addr", "add", "2001:db8:9::2/64", "dev", "f-0", "nodad");
+    F("link", "set", "f-0", "up");
+    F("route", "add", "default", "via", "198.18.9.1");
+    F("-6", "route", "add", "default", "via", "2001:db8:9::1");
+    for (const l of ["m-a", "m-b"]) this.ns(this.m, ["ip", "link", "set", l, "up"]);
+    // BCP 38 on R: a link only carries sources of its own subnet.
+    this.nft(this.r, `table inet bcp38 {
+  chain forward {
+    type filter hook forward priority 0; policy accept;
+    iifname "r-a" ip saddr != 198.18.1.0/24 counter drop
+    iifname "r-a" meta nfproto ipv6 ip6 saddr != 2001:db8:1::/64 counter drop
+    iifname "r-b" ip saddr != 198.18.2.0/24 counter drop
+    iifname "r-b" meta nfproto ipv6 ip6 saddr != 2001:db8:2::/64 counter drop
+  }
+}`);
+    this.attach("a");
+  }
+
+  /** Gives M its address on link a or b, with a source route and (if first) the default route. */
+  attach(link: "a" | "b", makeDefault = true): void {
+    const M = (...a: string[]) => this.ns(this.m, ["ip", ...a]);
+    const four = link === "a" ? "198.18.1.2" : "198.18.2.2";
+    const six = link === "a" ? "2001:db8:1::2" : "2001:db8:2::2";
+    const gw4 = link === "a" ? "198.18.1.1" : "198.18.2.1";
+    const gw6 = link === "a" ? "2001:db8:1::1" : "2001:db8:2::1";
+    const table = link === "a" ? "101" : "102";
+    M("addr", "add", `${four}/24`, "dev", `m-${link}`);
+    M("addr", "add", `${six}/64`, "dev", `m-${link}`, "nodad");
+    // Source routing: each address leaves through its own link (a multihomed host's usual setup).
+    M("route", "replace", "default", "via", gw4, "dev", `m-${link}`, "table", table);
+    M("-6", "route", "replace", "default", "via", gw6, "dev", `m-${link}`, "table", table);
+    M("rule", "add", "from", four, "table", table, "priority", link === "a" ? "1001" : "1002");
+    M("-6", "rule", "add", "from", six, "table", table, "priority", link === "a" ? "1001" : "1002");
+    if (makeDefault) {
+      M("route", "replace", "default", "via", gw4, "dev", `m-${link}`);
+      M("-6", "route", "replace", "default", "via", gw6, "dev", `m-${link}`);
+    }
+  }
+
+  /** Takes M's addresses off a link (the link itself stays up). */
+  detach(link: "a" | "b"): void {
+    this.ns(this.m, ["ip", "addr", "flush", "dev", `m-${link}`, "scope", "global"]);
+  }
+
+  /** Starts a long-running process in a namespace; stopped by down(). */
+  spawn(ns: string, argv: string[], env: Record<string, string> = {}): ChildProcess {
+    const child = spawn("ip", ["netns", "exec", ns, ...argv], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
+    this.children.push(child);
+    return child;
+  }
+
+  down(): void {
+    for (const c of this.children) {
+      if (c.exitCode === null) c.kill("SIGTERM");
+    }
+    this.children = [];
+    for (const n of [this.m, this.r, this.f]) {
+      if (!run(["ip", "netns", "list"]).out.split("\n").some((l) => l.split(" ")[0] === n)) continue;
+      killAll(n);
+      run(["ip", "netns", "del", n]);
+    }
+  }
+}
+
+/** True when this process may create namespaces (root with CAP_SYS_ADMIN and ip available). */
+export function canCreateNamespaces(): { ok: boolean; why: string } {
+  const uid = (process as any).getuid?.() ?? -1;
+  if (uid !== 0) return { ok: false, why: "not root: network namespaces need root" };
+  const r = run(["ip", "netns", "list"]);
+  if (r.status !== 0) return { ok: false, why: `ip netns unavailable: ${r.err.trim()}` };
+  if (run(["nft", "--version"]).status !== 0) return { ok: false, why: "nft missing: apt-get install -y nftables" };
+  return { ok: true, why: "" };
+}

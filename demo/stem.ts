@@ -1,0 +1,306 @@
+// A STEM migration on real kernels: two handover daemons in network
+// namespaces, an ordinary application streaming over TCP and UDP between
+// them, and the migrator moving to a new address mid-stream. Used by
+// `handover demo stem`, the end-to-end tests and the benchmarks.
+
+import { writeFileSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createConnection } from "node:net";
+import { fileURLToPath } from "node:url";
+import type { ChildProcess } from "node:child_process";
+import { Topology, cleanStale, addressing } from "./netns.ts";
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const TRAFFIC = join(ROOT, "tools", "traffic.js");
+
+export type Mode = "make-before-break" | "break-before-make";
+
+export interface StemOptions {
+  mode?: Mode;
+  v6?: boolean;
+  /** The command that runs the CLI, per end (lets ends run different runtimes). */
+  launcher: { m: string[]; f: string[] };
+  /** The command that runs tools/traffic.js (default: node). */
+  app?: string[];
+  /** How many migrations, alternating between the two addresses (make-before-break only). */
+  migrations?: number;
+  /** Pause between migrations (ms). */
+  spacingMs?: number;
+  /** The server end (M runs the servers, F the clients). */
+  serverMoves?: boolean;
+  /** Application duration (ms); default long enough for the migrations. */
+  durationMs?: number;
+  /** Break-before-make: how long M has no address at all (ms). */
+  outageMs?: number;
+  /** Loss (0-1) of control datagrams in each direction, by a rule on R. */
+  controlLoss?: number;
+  udp?: boolean;
+  tag?: string;
+  /** Called once the migrations run, with the topology (to inject hostile traffic, say). */
+  during?: (t: Topology) => Promise<void> | void;
+  /** Extra daemon options. */
+  options?: Record<string, number>;
+}
+
+export interface TimelineEntry {
+  t: number;
+  who: "M" | "F" | "net" | "app";
+  what: string;
+  [k: string]: unknown;
+}
+
+export interface AppSummary {
+  proto: string;
+  role: string;
+  sentBytes: number;
+  receivedBytes: number;
+  sha256Sent: string;
+  sha256Received: string;
+  maxGapMs: number;
+  resets: number;
+  lost: number;
+  error: string | null;
+}
+
+export interface StemReport {
+  scenario: Mode;
+  family: "IPv4" | "IPv6";
+  migrations: { id: number; state: string; elapsedMs: number; from: string; to: string; error?: string }[];
+  tcp: { client: AppSummary; server: AppSummary };
+  udp?: { client: AppSummary; server: AppSummary };
+  bytesSent: number;
+  bytesReceived: number;
+  digestsEqual: boolean;
+  lost: number;
+  resets: number;
+  blackoutMs: number;
+  timeline: TimelineEntry[];
+  counters: { m: unknown; f: unknown };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const now = () => performance.timeOrigin + performance.now();
+
+/** Collects JSON lines from a child's stream. */
+function lines(stream: NodeJS.ReadableStream | null, onLine: (o: any) => void): void {
+  let buf = "";
+  stream?.on("data", (chunk: Buffer) => {
+    buf += chunk.toString();
+    for (let i = buf.indexOf("\n"); i >= 0; i = buf.indexOf("\n")) {
+      const line = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      try {
+        onLine(JSON.parse(line));
+      } catch {
+        onLine({ text: line });
+      }
+    }
+  });
+}
+
+function control(path: string, request: unknown, timeoutMs = 30000): Promise<any> {
+  return new Promise((resolve, reject) => {
+    const c = createConnection(path);
+    let buf = "";
+    const timer = setTimeout(() => {
+      c.destroy();
+      reject(new Error(`no answer from ${path} within ${timeoutMs} ms`));
+    }, timeoutMs);
+    c.on("connect", () => c.write(JSON.stringify(request) + "\n"));
+    c.on("data", (d) => (buf += d.toString()));
+    c.on("end", () => {
+      clearTimeout(timer);
+      try {
+        resolve(JSON.parse(buf));
+      } catch (e) {
+        reject(e);
+      }
+    });
+    c.on("error", (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+  });
+}
+
+async function waitFor<T>(what: string, fn: () => T | undefined | Promise<T | undefined>, ms = 10000): Promise<T> {
+  const end = now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined && v !== null && (v as unknown) !== false) return v as T;
+    if (now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+class App {
+  ready: any = null;
+  summary: AppSummary | null = null;
+  constructor(readonly child: ChildProcess) {
+    const debug = (globalThis as any).process?.env?.HANDOVER_DEMO_DEBUG;
+    if (debug) lines(child.stderr, (o) => console.error(`[app stderr] ${JSON.stringify(o)}`));
+    lines(child.stdout, (o) => {
+      if (debug) console.error(`[app] ${JSON.stringify(o)}`);
+      if (o.ready) this.ready = o;
+      else if (o.sentBytes !== undefined) this.summary = o;
+    });
+  }
+}
+
+export async function runStem(o: StemOptions): Promise<StemReport> {
+  const mode = o.mode ?? "make-before-break";
+  const tag = o.tag ?? `d${process.pid % 100000}`;
+  const A = addressing(o.v6 ?? false);
+  const migrations = mode === "break-before-make" ? 1 : o.migrations ?? 1;
+  const spacing = o.spacingMs ?? 300;
+  const duration = o.durationMs ?? 2500 + migrations * (spacing + 50);
+  const app = o.app ?? [process.execPath];
+  const timeline: TimelineEntry[] = [];
+  const mark = (who: TimelineEntry["who"], what: string, extra: Record<string, unknown> = {}) => timeline.push({ t: now(), who, what, ...extra });
+
+  cleanStale(tag);
+  const topo = new Topology(tag);
+  const dir = mkdtempSync(join(tmpdir(), "handover-demo-"));
+  const events: { m: any[]; f: any[] } = { m: [], f: [] };
+  try {
+    topo.up();
+    mark("net", `namespaces up; M at ${A.old} on link a, F at ${A.peer}`);
+    if (o.controlLoss) {
+      // Random loss of control datagrams, both ways, on R (netem is not in every kernel; nft's numgen is).
+      topo.nft(topo.r, `table inet loss {
+  chain forward { type filter hook forward priority -10; policy accept;
+    udp dport 4346 numgen random mod 1000 < ${Math.round(o.controlLoss * 1000)} counter drop
+    udp sport 4346 numgen random mod 1000 < ${Math.round(o.controlLoss * 1000)} counter drop
+  }
+}`);
+    }
+    const key = Array.from(crypto.getRandomValues(new Uint8Array(32)), (b) => b.toString(16).padStart(2, "0")).join("");
+    const sock = { m: `/run/handover/${topo.m}.sock`, f: `/run/handover/${topo.f}.sock` };
+    const cfg = (name: string, peer: string, address: string, addresses: string[], control: string) => ({
+      name,
+      listen: ["0.0.0.0", "::"],
+      control,
+      log: "info",
+      options: o.options ?? {},
+      peers: [{ name: peer, address, addresses, sa: [{ spi: 256, key }] }],
+    });
+    writeFileSync(join(dir, "m.json"), JSON.stringify(cfg("m.demo", "f.demo", "198.18.9.2", ["2001:db8:9::2"], sock.m)));
+    writeFileSync(join(dir, "f.json"), JSON.stringify(cfg("f.demo", "m.demo", "198.18.1.2", ["2001:db8:1::2"], sock.f)));
+    const dm = topo.spawn(topo.m, [...o.launcher.m, "daemon", "--config", join(dir, "m.json")]);
+    const df = topo.spawn(topo.f, [...o.launcher.f, "daemon", "--config", join(dir, "f.json")]);
+    const debug = (globalThis as any).process?.env?.HANDOVER_DEMO_DEBUG;
+    const collect = (who: "m" | "f") => (e: any) => {
+      if (debug) console.error(`[${who}] ${JSON.stringify(e)}`);
+      events[who].push(e);
+      if (e.event && e.event !== "started" && e.event !== "stopped" && e.event !== "dropped") {
+        mark(who === "m" ? "M" : "F", describe(e), { event: e });
+      }
+    };
+    lines(dm.stderr, collect("m"));
+    lines(df.stderr, collect("f"));
+    await waitFor("the daemons to start", () => events.m.some((e) => e.event === "started") && events.f.some((e) => e.event === "started"));
+
+    // The application: servers on one end, clients on the other, from the old address.
+    const serverNs = o.serverMoves ? topo.m : topo.f;
+    const clientNs = o.serverMoves ? topo.f : topo.m;
+    const serverAddr = o.serverMoves ? A.old : A.peer;
+    const clientLocal = o.serverMoves ? A.peer : A.old;
+    const common = ["--duration", String(duration), "--interval", "2", "--size", "100"];
+    const srv = new App(topo.spawn(serverNs, [...app, TRAFFIC, "server", "--proto", "tcp", "--bind", serverAddr, "--port", "5001"]));
+    const usrv = o.udp !== false ? new App(topo.spawn(serverNs, [...app, TRAFFIC, "server", "--proto", "udp", "--bind", serverAddr, "--port", "5002"])) : null;
+    await sleep(300);
+    const cli = new App(topo.spawn(clientNs, [...app, TRAFFIC, "client", "--proto", "tcp", "--connect", serverAddr, "--port", "5001", "--local", clientLocal, ...common]));
+    const ucli = usrv ? new App(topo.spawn(clientNs, [...app, TRAFFIC, "client", "--proto", "udp", "--connect", serverAddr, "--port", "5002", "--local", clientLocal, ...common])) : null;
+    await waitFor("the application to connect", () => cli.ready && (!ucli || ucli.ready));
+    mark("app", `TCP ${cli.ready.local} <-> ${serverAddr}:5001${ucli ? ` and UDP ${ucli.ready.local} <-> ${serverAddr}:5002` : ""}: 100-byte records every 2 ms, both ways`);
+    await sleep(700);
+
+    const results: StemReport["migrations"] = [];
+    const migrate = async (from: string, to: string) => {
+      const r = await control(sock.m, { cmd: "migrate", request: { peer: "f.demo", from, to } });
+      if (!r.ok) throw new Error(`migrate ${from} -> ${to}: ${r.error}`);
+      results.push({ id: r.result.id, state: r.result.state, elapsedMs: r.result.elapsedMs, from, to, error: r.result.error });
+    };
+    const duringDone = o.during ? Promise.resolve(o.during(topo)) : Promise.resolve();
+    if (mode === "make-before-break") {
+      topo.attach("b", false);
+      mark("net", `${A.new} added on link b (make before break)`);
+      let at = A.old;
+      for (let i = 0; i < migrations; i++) {
+        const to = at === A.old ? A.new : A.old;
+        await migrate(at, to);
+        at = to;
+        if (i + 1 < migrations) await sleep(spacing);
+      }
+      if (at === A.new) {
+        topo.ns(topo.m, ["ip", "route", "replace", "default", "via", "198.18.2.1", "dev", "m-b"]);
+        topo.ns(topo.m, ["ip", "-6", "route", "replace", "default", "via", "2001:db8:2::1", "dev", "m-b"]);
+        topo.detach("a");
+        mark("net", `${A.old} removed from link a (break, after make)`);
+      }
+    } else {
+      topo.detach("a");
+      mark("net", `${A.old} removed from link a: M has no address (break)`);
+      await sleep(o.outageMs ?? 100);
+      topo.attach("b");
+      mark("net", `${A.new} added on link b (make)`);
+      await migrate(A.old, A.new);
+    }
+    await duringDone;
+    await waitFor("the application to finish", () => cli.summary && srv.summary && (!ucli || (ucli.summary && usrv!.summary)), duration + 20000);
+    mark("app", "application done");
+
+    const state = async (path: string) => (await control(path, { cmd: "state" }).catch(() => ({ state: null }))).state;
+    const counters = { m: (await state(sock.m))?.counters, f: (await state(sock.f))?.counters };
+    const pairs = [{ client: cli.summary!, server: srv.summary! }];
+    if (ucli) pairs.push({ client: ucli.summary!, server: usrv!.summary! });
+    const tcpOk = cli.summary!.sha256Sent === srv.summary!.sha256Received && srv.summary!.sha256Sent === cli.summary!.sha256Received;
+    const udpLost = ucli ? ucli.summary!.lost + usrv!.summary!.lost : 0;
+    const report: StemReport = {
+      scenario: mode,
+      family: A.v6 ? "IPv6" : "IPv4",
+      migrations: results,
+      tcp: pairs[0],
+      udp: pairs[1],
+      bytesSent: pairs.reduce((n, p) => n + p.client.sentBytes + p.server.sentBytes, 0),
+      bytesReceived: pairs.reduce((n, p) => n + p.client.receivedBytes + p.server.receivedBytes, 0),
+      digestsEqual: tcpOk,
+      // TCP loses nothing unless the digests differ; UDP counts missing sequence numbers.
+      lost: (tcpOk ? 0 : Math.abs(cli.summary!.sentBytes + srv.summary!.sentBytes - cli.summary!.receivedBytes - srv.summary!.receivedBytes)) + udpLost,
+      resets: pairs.reduce((n, p) => n + p.client.resets + p.server.resets, 0) + (cli.summary!.error || srv.summary!.error ? 1 : 0),
+      blackoutMs: Math.max(cli.summary!.maxGapMs, srv.summary!.maxGapMs),
+      timeline: timeline.sort((a, b) => a.t - b.t),
+      counters,
+    };
+    return report;
+  } finally {
+    topo.down();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function describe(e: any): string {
+  switch (e.event) {
+    case "migration":
+      return {
+        started: `migration ${e.id} ${e.from} -> ${e.to}: own rules applied, session packets HELD`,
+        requesting: `Migration Request sent from ${e.to}`,
+        released: `Migration Reply received: held packets RELEASED (${e.elapsedMs} ms after start)`,
+        completed: `migration ${e.id} completed, Migration Confirm sent (${e.elapsedMs} ms)`,
+        failed: `migration ${e.id} FAILED: ${e.error}${e.code ? ` (${e.code})` : ""}`,
+      }[e.state as string] ?? `migration ${e.state}`;
+    case "peer-migration":
+      return {
+        unvalidated: `Migration Request accepted: rules applied (quota until validated), Migration Reply + challenge to ${e.to}`,
+        validated: `Migration Confirm: ${e.to} validated, quota lifted`,
+        "validation-failed": `no Migration Confirm: rolled back from ${e.to}`,
+      }[e.state as string] ?? `peer migration ${e.state}`;
+    case "kernel-error":
+      return `kernel action ${e.action} failed (errno ${e.errno})`;
+    case "nft-failed":
+      return `nft failed: ${e.error}`;
+    default:
+      return e.event;
+  }
+}

@@ -1,0 +1,36 @@
+// handover for Node.js: the library API.
+//
+//   import { start } from "handover";
+//   const node = await start({ name: "m.example", peers: [...] });
+//   node.on("migration", (e) => console.log(e));
+//   await node.migrate({ peer: "f.example", from: "198.18.0.2", to: "198.18.1.2" });
+
+import { readFile } from "node:fs/promises";
+import { Core } from "../shared/core.ts";
+import { Daemon } from "../shared/daemon.ts";
+import { NodeIO } from "./io.ts";
+
+export * from "../shared/index.ts";
+export { Daemon } from "../shared/daemon.ts";
+export type { MigrationResult, Listener } from "../shared/daemon.ts";
+export type { Config, PeerSpec, SaSpec } from "../shared/config.ts";
+export { NodeIO } from "./io.ts";
+
+const WASM_URL = new URL("../../../build/handover.wasm", import.meta.url);
+let module: Promise<WebAssembly.Module> | null = null;
+
+/** The compiled core, loaded once per process. */
+export function coreModule(): Promise<WebAssembly.Module> {
+  if (!module) module = readFile(WASM_URL).then((b) => WebAssembly.compile(b));
+  return module;
+}
+
+/** A fresh core instance (for the codec, vectors, or an engine of your own). */
+export async function loadCore(): Promise<Core> {
+  return Core.load(await coreModule());
+}
+
+/** Starts a handover node with a configuration object (see docs/USAGE.md). */
+export async function start(config: unknown): Promise<Daemon> {
+  return Daemon.start(new NodeIO(), await loadCore(), config);
+}

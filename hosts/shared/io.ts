@@ -1,0 +1,61 @@
+// What a runtime host provides to the daemon: sockets, timers, time,
+// randomness and the kernel. Each host (hosts/node, hosts/deno, hosts/bun)
+// implements this interface with its runtime's own APIs and FFI; everything
+// else is shared. Like wireguard-go's conn.Bind and tun.Device, it is the
+// whole boundary between protocol and platform.
+
+export type Runtime = "node" | "deno" | "bun";
+
+export interface UdpSocket {
+  readonly address: string;
+  /** The bound port (known once bound; 0 before). */
+  port(): number;
+  /** Sends a datagram. Errors are reported through onError, never thrown. */
+  send(data: Uint8Array, address: string, port: number): void;
+  close(): void;
+}
+
+export interface UdpHandlers {
+  message(data: Uint8Array, address: string, port: number): void;
+  /** A bind or send failed (errno name and text); the socket may be closed. */
+  error(code: string, message: string): void;
+}
+
+/** The kernel: nftables and netlink. Opening it needs CAP_NET_ADMIN. */
+export interface KernelIO {
+  /** Runs an nft command batch through libnftables: status 0, or nonzero with the error text. */
+  nft(batch: string): { status: number; error: string };
+  /** Sends a netlink request and returns the kernel's first reply (its acknowledgement). */
+  netlink(protocol: number, request: Uint8Array): Uint8Array;
+  close(): void;
+}
+
+/** A local control endpoint (a Unix socket) for the CLI: one JSON request, one JSON answer. */
+export interface ControlServer {
+  close(): void;
+}
+
+export interface HostIO {
+  readonly runtime: Runtime;
+  /** Unix time in milliseconds, with sub-millisecond resolution, never going backwards. */
+  now(): number;
+  random(n: number): Uint8Array;
+  setTimer(fn: () => void, ms: number): unknown;
+  clearTimer(handle: unknown): void;
+  /** Binds a UDP socket (port 0: any). Sends issued before the bind completes are queued. */
+  udp(address: string, port: number, handlers: UdpHandlers): UdpSocket;
+  /** Opens the kernel interfaces (throws with a clear message without privileges or libraries). */
+  openKernel(): KernelIO;
+  /** Serves JSON requests on a Unix socket path. */
+  serveControl(path: string, handle: (request: unknown) => Promise<unknown>): Promise<ControlServer>;
+  /** Sends one JSON request to a Unix socket and returns the answer. */
+  callControl(path: string, request: unknown): Promise<unknown>;
+  /** Reads a file as text (configuration, keys). */
+  readText(path: string): Promise<string>;
+  /** Writes one line of log output. */
+  log(line: string): void;
+  /** Environment variable (for keys given as env:NAME). */
+  env(name: string): string | undefined;
+  /** Calls fn once on SIGTERM or SIGINT. */
+  onShutdown(fn: () => void): void;
+}
