@@ -7,7 +7,10 @@
 // HANDOVER_SEED=<n> changes the property tests' seed; a failure prints it.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { readFileSync } from "node:fs";
+import { readFileSync, readdirSync, mkdtempSync, rmSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { lintAll, vectorFiles } from "../conformance/tools/lint.js";
 import { loadVectorFiles, loadCore, runCore, runExternal } from "../conformance/tools/runner.js";
@@ -18,6 +21,7 @@ import { runtime } from "../conformance/tools/main.js";
 import * as R from "../conformance/tools/reference.js";
 
 const VECTORS = fileURLToPath(new URL("../conformance/vectors/", import.meta.url));
+const GENERATE = fileURLToPath(new URL("../conformance/tools/generate.js", import.meta.url));
 const REFERENCE_RUNNER = fileURLToPath(new URL("../conformance/tools/reference-runner.js", import.meta.url));
 const env = (k) => (globalThis.Deno ? Deno.env.get(k) : process.env[k]);
 const SEED = env("HANDOVER_SEED") !== undefined ? Number(env("HANDOVER_SEED")) >>> 0 : 0x5eed2026;
@@ -76,6 +80,22 @@ test("(c) generate.js reproduces the committed vector files byte for byte", () =
     }
   }
   assert.equal(Object.keys(generated).sort(), ["cookie.json", "message.json", "replay-window.json", "timestamp.json"]);
+});
+
+test("(c) generate.js run as a program into a temporary directory writes the same files (node)", () => {
+  if (runtime() !== "node") return; // the in-memory comparison above covers Deno and Bun
+  const dir = mkdtempSync(join(tmpdir(), "handover-vectors-"));
+  try {
+    const r = spawnSync(process.execPath, [GENERATE, "--out", dir], { encoding: "utf8" });
+    assert.is(r.status, 0, r.stderr);
+    const written = readdirSync(dir).sort();
+    assert.equal(written, ["cookie.json", "message.json", "replay-window.json", "timestamp.json"]);
+    for (const name of written) {
+      assert.ok(readFileSync(join(dir, name), "utf8") === readFileSync(`${VECTORS}${name}`, "utf8"), `${name}: run node conformance/tools/generate.js`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test("(c) --external mode: the reference runner passes every vector over the line protocol", async () => {

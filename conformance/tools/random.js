@@ -3,7 +3,7 @@
 // implementation against the reference.
 import {
   MESSAGES, EXT, REPLY_CODES, OPAQUE_SUBTYPES, ALGORITHMS, MAX_MESSAGE_LENGTH,
-  encode, encodeExtension, decode, formatAddress, hex,
+  encode, decode, formatAddress, hex,
 } from "./reference.js";
 
 const ALGS = Object.keys(ALGORITHMS);
@@ -137,5 +137,3 @@ export function randomMessage(rng, { canonicalOrder = true } = {}) {
   if (!r.ok) throw new Error(`reference rejects its own random message: ${r.error} ${hex(bytes)}`);
   return { json: r.json, auth, bytes };
 }
-
-export { encodeExtension };
