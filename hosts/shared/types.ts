@@ -1,5 +1,5 @@
 // The typed form of control messages: exactly the JSON the core writes with
-// msg_describe (docs/PROTOCOL.md section 8.3), so that a decoded message, a
+// msg_describe (docs/PROTOCOL.md section 9.3), so that a decoded message, a
 // conformance vector and an application event all look the same.
 
 /** Hex text, lowercase, two digits per byte. */

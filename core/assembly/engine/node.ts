@@ -398,7 +398,7 @@ export class Node {
       // Section 6.4: learn the peer's clock (or nonce) and send again, new number and ID.
       this.counters.replies133++;
       if (sa.replayMode == REPLAY_TIMESTAMP) {
-        const theirs = (<f64>d.replayHi() - NTP_UNIX_OFFSET) * 1000;
+        const theirs = msFromNtp(<u64>d.replayHi() << 32, now);
         peer.clockOffsetMs = theirs - now;
       }
       r.resyncs++;
@@ -438,7 +438,7 @@ export class Node {
     } else {
       idErr = checkTimestamp(id, now, sa.skewMs);
       // A receiver without state for the peer accepts nothing older than its start.
-      if (!idErr && peer.window.empty && msFromNtp(id) < this.startedAt - 1000) idErr = ERR_STALE_TIMESTAMP;
+      if (!idErr && peer.window.empty && msFromNtp(id, now) < this.startedAt - 1000) idErr = ERR_STALE_TIMESTAMP;
     }
     const winErr = peer.window.check(seq);
     let newEpoch = false;

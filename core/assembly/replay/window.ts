@@ -72,11 +72,14 @@ export class ReplayWindow {
       this.empty = false;
       this.top = x;
     } else if (x > this.top) {
-      // Clear every block the window slides past (all of them at most).
+      // Clear every block the window slides past (all of them at most). A top
+      // that stays inside its block clears nothing.
       const from = (this.top >> 6) + 1;
       let to = x >> 6;
-      if (to - from >= n) to = from + n - 1;
-      for (let b = from; b <= to; b++) unchecked(this.blocks[<u32>(b % n)] = 0);
+      if (to >= from) {
+        if (to - from >= n) to = from + n - 1;
+        for (let b = from; b <= to; b++) unchecked(this.blocks[<u32>(b % n)] = 0);
+      }
       this.top = x;
     } else if (this.top - x >= this.bits) {
       return;

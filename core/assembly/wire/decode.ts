@@ -135,9 +135,9 @@ function checkExtension(ext: u32, p: usize, n: i32, d: Decoded): i32 {
       if (n != SESSION_KEY_EXT_SHARED && n != SESSION_KEY_EXT_X25519) return fail(d, p + 1, ERR_BAD_LENGTH);
       const alg = get8(data);
       if (alg != WRAP_CHACHA20_POLY1305 && alg != WRAP_X25519_CHACHA20_POLY1305) return fail(d, data, ERR_BAD_VALUE);
-      if (get8(data + 1) != 0) return fail(d, data + 1, ERR_RESERVED_NONZERO);
       const want = alg == WRAP_CHACHA20_POLY1305 ? SESSION_KEY_EXT_SHARED : SESSION_KEY_EXT_X25519;
       if (n != want) return fail(d, p + 1, ERR_BAD_LENGTH);
+      if (get8(data + 1) != 0) return fail(d, data + 1, ERR_RESERVED_NONZERO);
       if (get32(data + 2) < FIRST_ASSIGNABLE_SPI) return fail(d, data + 2, ERR_BAD_SPI);
       if (get32(data + 6) < FIRST_ASSIGNABLE_SPI) return fail(d, data + 6, ERR_BAD_SPI);
       return 0;
