@@ -15,6 +15,9 @@ const root = fileURLToPath(new URL("..", import.meta.url));
 const R = JSON.parse(readFileSync(root + "core/registry.json", "utf8"));
 const HEAD = "// GENERATED from core/registry.json by scripts/gen-registry.js. Do not edit.\n";
 
+/** camelCase to SNAKE_CASE. */
+const snake = (s) => s.replace(/[A-Z]/g, (c) => "_" + c).toUpperCase();
+
 const RULES = { "1": 1, "?": 2, "+": 3, "*": 4 };
 const RULE_WORDS = { "1": "exactly one", "?": "at most one", "+": "one or more", "*": "any number" };
 const flagByName = Object.fromEntries(R.flags.map((f) => [f.name, f]));
@@ -57,6 +60,13 @@ function assemblyScript() {
   group("FAMILY_", R.addressFamilies, "u8");
   group("OPAQUE_", R.opaqueSubtypes, "u8");
   group("ERR_", R.errors, "i32");
+
+  L.push("", "// ABI numbers (docs/ABI.md)");
+  L.push(`export const ABI_VERSION: i32 = ${R.abi.version};`);
+  for (const o of R.abi.options) L.push(`export const OPT_${snake(o.name)}: i32 = ${o.value};`);
+  for (const o of R.abi.outputs) L.push(`export const OUT_${o.name}: u32 = ${o.value};`);
+  for (const o of R.abi.meta) L.push(`export const META_${o.name}: i32 = ${o.value};`);
+  L.push(`export const META_SIZE: i32 = ${R.abi.metaSize};`);
 
   L.push("", "/** Extension rules: how many of an extension a message type may carry. */");
   L.push("export const RULE_NONE: u8 = 0; // not allowed");
@@ -163,6 +173,13 @@ function typeScript() {
   table("Family", R.addressFamilies);
   table("OpaqueSubtype", R.opaqueSubtypes);
   table("ErrorCode", R.errors);
+  L.push("", "// ABI numbers (docs/ABI.md)");
+  L.push(`export const ABI_VERSION = ${R.abi.version};`);
+  table("Option", R.abi.options);
+  table("OutputKind", R.abi.outputs);
+  L.push("", "/** Offsets in the 64-byte block at io_meta_ptr() (little-endian). */", "export const Meta = {");
+  for (const o of R.abi.meta) L.push(`  ${o.name}: ${o.value},`);
+  L.push("} as const;");
   L.push("", "/** Name, message and hint of every error code the core returns. */");
   L.push("export const ERRORS: Record<number, { name: string; message: string; hint: string }> = {");
   for (const e of R.errors) L.push(`  ${e.value}: ${JSON.stringify({ name: e.name, message: e.message, hint: e.hint })},`);
@@ -221,6 +238,9 @@ const md = {
   protoFlags: () => ["| Value | Name | Meaning |", "|---:|---|---|", ...R.protoFlags.map((x) => `| 0x${x.value.toString(16).padStart(2, "0")} | \`${x.name}\` | ${x.meaning} |`)],
   addressFamilies: () => ["| Value | Family | Address length |", "|---:|---|---:|", ...R.addressFamilies.map((x) => `| ${x.value} | \`${x.name}\` | ${x.length} |`)],
   opaqueSubtypes: () => ["| Value | Name | Meaning |", "|---:|---|---|", ...R.opaqueSubtypes.map((x) => `| ${x.value} | \`${x.name}\` | ${x.meaning} |`)],
+  abiOptions: () => ["| Id | Option | Meaning |", "|---:|---|---|", ...R.abi.options.map((o) => `| ${o.value} | \`${o.name}\` | ${o.meaning} |`)],
+  abiOutputs: () => ["| Kind | Name | What the host does |", "|---:|---|---|", ...R.abi.outputs.map((o) => `| ${o.value} | \`${o.name}\` | ${o.meaning} |`)],
+  abiMeta: () => ["| Offset | Size | Field | Meaning |", "|---:|---:|---|---|", ...R.abi.meta.map((o) => `| ${o.value} | ${o.size} | \`${o.name}\` | ${o.meaning} |`)],
   errors: () => [
     "| Code | Name | Meaning | What to do |",
     "|---:|---|---|---|",
@@ -240,8 +260,8 @@ const outputs = [
   ["core/assembly/generated/registry.ts", () => assemblyScript()],
   ["hosts/shared/registry.ts", () => typeScript()],
 ];
-if (existsSync(root + "docs/PROTOCOL.md")) {
-  outputs.push(["docs/PROTOCOL.md", () => markdown(readFileSync(root + "docs/PROTOCOL.md", "utf8"))]);
+for (const doc of ["docs/PROTOCOL.md", "docs/ABI.md"]) {
+  if (existsSync(root + doc)) outputs.push([doc, () => markdown(readFileSync(root + doc, "utf8"))]);
 }
 const checking = process.argv.includes("--check");
 let stale = 0;

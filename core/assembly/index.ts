@@ -2,9 +2,10 @@
 // listed here, and documented in docs/ABI.md.
 import "./abort";
 import { IO_SIZE, inPtr, outPtr } from "./abi/io";
+import { ABI_VERSION } from "./generated/registry";
 
 /** Version of this ABI; a host refuses a module whose version it does not know. */
-export function abi_version(): i32 { return 1; }
+export function abi_version(): i32 { return ABI_VERSION; }
 
 /** Address of the 64 KiB input buffer the host writes into. */
 export function io_in_ptr(): usize { return inPtr(); }

@@ -4,7 +4,7 @@
 
 import {
   AuthAlgorithm, ERRORS, ExtensionType, Flag, KeyWrap, MessageType, OpaqueSubtype, Proto, ReplyCode,
-  MAX_MESSAGE_LENGTH,
+  MAX_MESSAGE_LENGTH, ABI_VERSION,
 } from "./registry.ts";
 import type { AuthKey, ExtensionJson, MessageJson } from "./types.ts";
 import { hex, unhex } from "./bytes.ts";
@@ -20,7 +20,6 @@ export interface CoreExports {
   [name: string]: any;
 }
 
-export const ABI_VERSION = 1;
 
 /** An error the core reported: its registry code, name, message and hint. */
 export class HandoverError extends Error {

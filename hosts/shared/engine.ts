@@ -3,37 +3,12 @@
 // the flat ABI and JavaScript values.
 
 import { Core } from "./core.ts";
-import { AuthAlgorithm, ReplayMode, Proto } from "./registry.ts";
+import { AuthAlgorithm, ReplayMode, Proto, Option, OutputKind, Meta } from "./registry.ts";
 import { unhex } from "./bytes.ts";
 
-/** Output kinds, as core/assembly/engine/output.ts numbers them. */
-export const OUT_TRANSMIT = 1;
-export const OUT_NFT = 2;
-export const OUT_NETLINK = 3;
-export const OUT_EVENT = 4;
-
-const META_KIND = 0;
-const META_ID = 4;
-const META_LENGTH = 8;
-const META_AUX = 12;
-const META_DST_PORT = 16;
-const META_DST_FAMILY = 18;
-const META_SRC_FAMILY = 19;
-const META_DST_ADDR = 20;
-const META_SRC_ADDR = 36;
-
-/** Option ids of node_option. */
-export const OPTIONS = {
-  windowBits: 1,
-  quotaBytes: 2,
-  quarantineMs: 3,
-  validationTimeoutMs: 4,
-  maxPendingPaths: 5,
-  registrationLifetimeS: 6,
-  debug: 7,
-  controlPort: 8,
-} as const;
-export type OptionName = keyof typeof OPTIONS;
+/** Option names of node_option (registry: abi.options). */
+export const OPTIONS = Option;
+export type OptionName = keyof typeof Option;
 
 export type Output =
   | { kind: "transmit"; data: Uint8Array; address: string; port: number; family: number; source?: string }
@@ -182,27 +157,27 @@ export class Engine {
     if (kind === 0) return null;
     const mem = this.core.mem();
     const v = new DataView(mem.buffer, this.meta, 64);
-    const len = v.getUint32(META_LENGTH, true);
+    const len = v.getUint32(Meta.LENGTH, true);
     const out = this.core.outputPtr;
     switch (kind) {
-      case OUT_TRANSMIT: {
-        const family = v.getUint8(META_DST_FAMILY);
+      case OutputKind.TRANSMIT: {
+        const family = v.getUint8(Meta.DST_FAMILY);
         const o: Output = {
           kind: "transmit",
           data: mem.slice(out, out + len),
           family,
-          address: this.core.formatAddress(family, mem.slice(this.meta + META_DST_ADDR, this.meta + META_DST_ADDR + 16)),
-          port: v.getUint16(META_DST_PORT, true),
+          address: this.core.formatAddress(family, mem.slice(this.meta + Meta.DST_ADDR, this.meta + Meta.DST_ADDR + 16)),
+          port: v.getUint16(Meta.DST_PORT, true),
         };
-        const sf = v.getUint8(META_SRC_FAMILY);
-        if (sf) o.source = this.core.formatAddress(sf, this.core.mem().slice(this.meta + META_SRC_ADDR, this.meta + META_SRC_ADDR + 16));
+        const sf = v.getUint8(Meta.SRC_FAMILY);
+        if (sf) o.source = this.core.formatAddress(sf, this.core.mem().slice(this.meta + Meta.SRC_ADDR, this.meta + Meta.SRC_ADDR + 16));
         return o;
       }
-      case OUT_NFT:
-        return { kind: "nft", id: v.getUint32(META_ID, true), text: dec.decode(mem.subarray(out, out + len)) };
-      case OUT_NETLINK:
-        return { kind: "netlink", id: v.getUint32(META_ID, true), protocol: v.getUint32(META_AUX, true), data: mem.slice(out, out + len) };
-      case OUT_EVENT:
+      case OutputKind.NFT:
+        return { kind: "nft", id: v.getUint32(Meta.ID, true), text: dec.decode(mem.subarray(out, out + len)) };
+      case OutputKind.NETLINK:
+        return { kind: "netlink", id: v.getUint32(Meta.ID, true), protocol: v.getUint32(Meta.AUX, true), data: mem.slice(out, out + len) };
+      case OutputKind.EVENT:
         return { kind: "event", event: JSON.parse(dec.decode(mem.subarray(out, out + len))) };
     }
     throw new Error(`unknown output kind ${kind}: core and binding disagree`);

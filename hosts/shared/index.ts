@@ -1,5 +1,5 @@
 // The runtime-neutral part of handover, shared by the Node, Deno and Bun hosts.
-export { Core, HandoverError, ABI_VERSION } from "./core.ts";
+export { Core, HandoverError } from "./core.ts";
 export type { CoreExports } from "./core.ts";
 export type { MessageJson, ExtensionJson, AuthKey, Hex } from "./types.ts";
 export { hex, unhex } from "./bytes.ts";

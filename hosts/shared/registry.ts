@@ -150,6 +150,43 @@ export const ErrorCode = {
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
+// ABI numbers (docs/ABI.md)
+export const ABI_VERSION = 1;
+
+export const Option = {
+  windowBits: 1,
+  quotaBytes: 2,
+  quarantineMs: 3,
+  validationTimeoutMs: 4,
+  maxPendingPaths: 5,
+  registrationLifetimeS: 6,
+  debug: 7,
+  controlPort: 8,
+} as const;
+export type Option = (typeof Option)[keyof typeof Option];
+
+export const OutputKind = {
+  NONE: 0,
+  TRANSMIT: 1,
+  NFT: 2,
+  NETLINK: 3,
+  EVENT: 4,
+} as const;
+export type OutputKind = (typeof OutputKind)[keyof typeof OutputKind];
+
+/** Offsets in the 64-byte block at io_meta_ptr() (little-endian). */
+export const Meta = {
+  KIND: 0,
+  ID: 4,
+  LENGTH: 8,
+  AUX: 12,
+  DST_PORT: 16,
+  DST_FAMILY: 18,
+  SRC_FAMILY: 19,
+  DST_ADDR: 20,
+  SRC_ADDR: 36,
+} as const;
+
 /** Name, message and hint of every error code the core returns. */
 export const ERRORS: Record<number, { name: string; message: string; hint: string }> = {
   1: {"name":"TRUNCATED","message":"the message ends inside its header or inside an extension","hint":"the datagram was cut short; check the sender's MTU and that it sends whole messages"},

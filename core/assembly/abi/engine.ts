@@ -22,6 +22,8 @@ import { writeMs } from "../engine/output";
 import {
   ERR_INVALID_ARGUMENT, ERR_BUFFER_TOO_SMALL, ERR_BAD_SPI, ERR_CONFIG, ERR_UNKNOWN_PEER,
   FIRST_ASSIGNABLE_SPI, REPLAY_TIMESTAMP, REPLAY_NONCE,
+  OPT_WINDOW_BITS, OPT_QUOTA_BYTES, OPT_QUARANTINE_MS, OPT_VALIDATION_TIMEOUT_MS, OPT_MAX_PENDING_PATHS,
+  OPT_REGISTRATION_LIFETIME_S, OPT_DEBUG, OPT_CONTROL_PORT,
 } from "../generated/registry";
 
 const BAD = -ERR_INVALID_ARGUMENT;
@@ -49,16 +51,6 @@ export function node_init(cookie: usize, now: f64): i32 {
   node.init(readCookie(cookie), now);
   return 0;
 }
-
-/** Option ids for node_option (docs/ABI.md). */
-export const OPT_WINDOW_BITS: i32 = 1;
-export const OPT_QUOTA_BYTES: i32 = 2;
-export const OPT_QUARANTINE_MS: i32 = 3;
-export const OPT_VALIDATION_TIMEOUT_MS: i32 = 4;
-export const OPT_MAX_PENDING_PATHS: i32 = 5;
-export const OPT_REGISTRATION_LIFETIME_S: i32 = 6;
-export const OPT_DEBUG: i32 = 7;
-export const OPT_CONTROL_PORT: i32 = 8;
 
 /** Sets an option; call before adding peers. */
 export function node_option(id: i32, value: f64): i32 {

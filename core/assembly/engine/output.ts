@@ -5,28 +5,12 @@
 import { Address } from "./address";
 import { TextOut } from "../util/text";
 
-/** Output kinds (docs/ABI.md, "Outputs"). */
-export const OUT_NONE: u32 = 0;
-/** A datagram to send: payload, destination, optional source address. */
-export const OUT_TRANSMIT: u32 = 1;
-/** An nftables command batch to run with libnftables; answer with handle_action_result. */
-export const OUT_NFT: u32 = 2;
-/** A netlink request to send (aux: netlink protocol); answer with handle_action_result and the reply bytes. */
-export const OUT_NETLINK: u32 = 3;
-/** An event for the application: JSON text. */
-export const OUT_EVENT: u32 = 4;
-
-/** Layout of the metadata block at io_meta_ptr() (little-endian). */
-export const META_KIND: i32 = 0;
-export const META_ID: i32 = 4;
-export const META_LENGTH: i32 = 8;
-export const META_AUX: i32 = 12;
-export const META_DST_PORT: i32 = 16;
-export const META_DST_FAMILY: i32 = 18;
-export const META_SRC_FAMILY: i32 = 19;
-export const META_DST_ADDR: i32 = 20;
-export const META_SRC_ADDR: i32 = 36;
-export const META_SIZE: i32 = 64;
+export {
+  OUT_NONE, OUT_TRANSMIT, OUT_NFT, OUT_NETLINK, OUT_EVENT,
+  META_KIND, META_ID, META_LENGTH, META_AUX, META_DST_PORT, META_DST_FAMILY, META_SRC_FAMILY,
+  META_DST_ADDR, META_SRC_ADDR, META_SIZE,
+} from "../generated/registry";
+import { OUT_EVENT } from "../generated/registry";
 
 export class Output {
   kind: u32 = 0;

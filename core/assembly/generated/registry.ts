@@ -117,6 +117,32 @@ export const ERR_REFUSED: i32 = 36;
 export const ERR_KERNEL: i32 = 37;
 export const ERR_CONFIG: i32 = 38;
 
+// ABI numbers (docs/ABI.md)
+export const ABI_VERSION: i32 = 1;
+export const OPT_WINDOW_BITS: i32 = 1;
+export const OPT_QUOTA_BYTES: i32 = 2;
+export const OPT_QUARANTINE_MS: i32 = 3;
+export const OPT_VALIDATION_TIMEOUT_MS: i32 = 4;
+export const OPT_MAX_PENDING_PATHS: i32 = 5;
+export const OPT_REGISTRATION_LIFETIME_S: i32 = 6;
+export const OPT_DEBUG: i32 = 7;
+export const OPT_CONTROL_PORT: i32 = 8;
+export const OUT_NONE: u32 = 0;
+export const OUT_TRANSMIT: u32 = 1;
+export const OUT_NFT: u32 = 2;
+export const OUT_NETLINK: u32 = 3;
+export const OUT_EVENT: u32 = 4;
+export const META_KIND: i32 = 0;
+export const META_ID: i32 = 4;
+export const META_LENGTH: i32 = 8;
+export const META_AUX: i32 = 12;
+export const META_DST_PORT: i32 = 16;
+export const META_DST_FAMILY: i32 = 18;
+export const META_SRC_FAMILY: i32 = 19;
+export const META_DST_ADDR: i32 = 20;
+export const META_SRC_ADDR: i32 = 36;
+export const META_SIZE: i32 = 64;
+
 /** Extension rules: how many of an extension a message type may carry. */
 export const RULE_NONE: u8 = 0; // not allowed
 export const RULE_ONE: u8 = 1; // exactly one
