@@ -121,11 +121,13 @@ export function sa_add(peer: i32, spi: u32, alg: i32, key: usize, keyLen: i32, r
 
 // ---- inputs ----------------------------------------------------------------
 
+const FROM = new Address();
+
 /** A datagram arrived: source address (16 bytes at addr) and port, payload at data. */
 export function handle_datagram(now: f64, family: i32, addr: usize, port: i32, data: usize, len: i32): i32 {
-  const from = readAddress(family, addr);
-  if (!from || !inMemory(data, len)) return BAD;
-  node.handleDatagram(now, from, <u32>port & 0xffff, data, len);
+  if (!isValidFamily(family) || !inMemory(addr, 16) || !inMemory(data, len)) return BAD;
+  FROM.load(family, addr);
+  node.handleDatagram(now, FROM, <u32>port & 0xffff, data, len);
   return 0;
 }
 
@@ -208,12 +210,12 @@ export function poll_output(): i32 {
   store<u32>(META + META_AUX, o.aux);
   store<u16>(META + META_DST_PORT, <u16>o.dstPort);
   const dst = o.dst;
-  if (dst) {
+  if (dst.family) {
     store<u8>(META + META_DST_FAMILY, dst.family);
     dst.store(META + META_DST_ADDR);
   }
   const src = o.src;
-  if (src) {
+  if (src.family) {
     store<u8>(META + META_SRC_FAMILY, src.family);
     src.store(META + META_SRC_ADDR);
   }

@@ -151,20 +151,18 @@ export class Node {
   // ---- outputs ---------------------------------------------------------------
 
   transmit(bytes: StaticArray<u8>, dst: Address, dstPort: u32, src: Address | null): void {
-    const o = new Output();
-    o.kind = OUT_TRANSMIT;
+    const o = this.out.take(OUT_TRANSMIT);
     o.data = bytes;
-    o.dst = dst.copy();
+    o.dst.set(dst);
     o.dstPort = dstPort;
-    o.src = src ? src.copy() : null;
+    if (src) o.src.set(src);
     this.out.push(o);
     this.counters.sent++;
   }
 
   /** Queues a kernel action; the owner (if any) is told when all its actions are done. */
   kernelAction(kind: u32, aux: u32, data: StaticArray<u8>, owner: Procedure | null): u32 {
-    const o = new Output();
-    o.kind = kind;
+    const o = this.out.take(kind);
     o.id = this.nextActionId++;
     o.aux = aux;
     o.data = data;
@@ -468,7 +466,9 @@ export class Node {
     if (replyTypeOf(d.type) != 0) {
       cache = peer.newReply(seq, now);
       const a = d.ptr + <usize>d.authOffset;
-      cache.auth = bytesOf(a + 6, <i32>get8(a + 1) - 4);
+      const n = <i32>get8(a + 1) - 4;
+      memory.copy(changetype<usize>(cache.auth), a + 6, <usize>n);
+      cache.authLen = n;
     }
     if (this.requestHandler) this.requestHandler!.request(this, peer, sa, cache, now);
   }
@@ -477,7 +477,7 @@ export class Node {
     const d = this.incoming;
     const a = d.ptr + <usize>d.authOffset;
     const n = <i32>get8(a + 1) - 4;
-    return n == c.auth.length && bytesEqual(a + 6, changetype<usize>(c.auth), n);
+    return n == c.authLen && bytesEqual(a + 6, changetype<usize>(c.auth), n);
   }
 
   // ---- timers --------------------------------------------------------------

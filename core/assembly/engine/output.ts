@@ -12,15 +12,19 @@ export {
 } from "../generated/registry";
 import { OUT_EVENT } from "../generated/registry";
 
+/** One output. Recycled by the queue: its address objects are reused, its data is shared, never copied. */
 export class Output {
   kind: u32 = 0;
   id: u32 = 0;
   aux: u32 = 0;
-  dst: Address | null = null;
+  dst: Address = new Address();
   dstPort: u32 = 0;
-  src: Address | null = null;
-  data: StaticArray<u8> = new StaticArray<u8>(0);
+  /** The source address; family 0 for "any". */
+  src: Address = new Address();
+  data: StaticArray<u8> = EMPTY;
 }
+
+const EMPTY = new StaticArray<u8>(0);
 
 /** Copies [p, p+n) into a new byte array. */
 export function bytesOf(p: usize, n: i32): StaticArray<u8> {
@@ -32,20 +36,46 @@ export function bytesOf(p: usize, n: i32): StaticArray<u8> {
 export class OutputQueue {
   private items: Array<Output> = new Array<Output>();
   private head: i32 = 0;
+  private free: Array<Output> = new Array<Output>();
+  /** The output poll_output handed out last, recycled on the next poll. */
+  private lent: Output | null = null;
 
   get length(): i32 { return this.items.length - this.head; }
+
+  /** A blank output to fill and push (recycled when possible). */
+  take(kind: u32): Output {
+    const o = this.free.length ? this.free.pop() : new Output();
+    o.kind = kind;
+    o.id = 0;
+    o.aux = 0;
+    o.dstPort = 0;
+    o.dst.family = 0;
+    o.src.family = 0;
+    o.data = EMPTY;
+    return o;
+  }
 
   push(o: Output): void {
     this.items.push(o);
   }
 
+  /** The next output; it stays valid until the next call. */
   shift(): Output | null {
-    if (this.head >= this.items.length) return null;
-    const o = this.items[this.head++];
-    if (this.head > 64 && this.head * 2 > this.items.length) {
-      this.items = this.items.slice(this.head);
-      this.head = 0;
+    const prev = this.lent;
+    if (prev) {
+      prev.data = EMPTY;
+      this.free.push(prev);
+      this.lent = null;
     }
+    if (this.head >= this.items.length) {
+      if (this.head > 0) {
+        this.items.length = 0;
+        this.head = 0;
+      }
+      return null;
+    }
+    const o = this.items[this.head++];
+    this.lent = o;
     return o;
   }
 }

@@ -19,12 +19,15 @@ export class SecurityAssociation {
 }
 
 /** A reply kept to answer a retransmitted request (section 6.7). */
+const EMPTY_BYTES = new StaticArray<u8>(0);
+
 export class CachedReply {
   seq: u32 = 0;
-  /** The request's authenticator: a retransmission repeats it exactly. */
-  auth: StaticArray<u8> = new StaticArray<u8>(0);
+  /** The request's authenticator (a retransmission repeats it exactly): authLen bytes. */
+  auth: StaticArray<u8> = new StaticArray<u8>(32);
+  authLen: i32 = 0;
   /** The reply; empty while the request is still being processed. */
-  reply: StaticArray<u8> = new StaticArray<u8>(0);
+  reply: StaticArray<u8> = EMPTY_BYTES;
   dst: Address = new Address();
   dstPort: u32 = 0;
   src: Address | null = null;
@@ -140,12 +143,14 @@ export class Peer {
     return null;
   }
 
-  /** Makes room for and returns a new cache entry (evicting the oldest). */
+  /** Makes room for and returns a new cache entry (recycling the oldest). */
   newReply(seq: u32, now: f64): CachedReply {
-    if (this.replies.length >= REPLY_CACHE_SIZE) this.replies.shift();
-    const c = new CachedReply();
+    const c = this.replies.length >= REPLY_CACHE_SIZE ? this.replies.shift() : new CachedReply();
     c.seq = seq;
     c.expires = now + REPLY_CACHE_MS;
+    c.reply = EMPTY_BYTES;
+    c.src = null;
+    c.lastSent = -1e18;
     this.replies.push(c);
     return c;
   }

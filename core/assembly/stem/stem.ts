@@ -592,11 +592,14 @@ export class Stem extends RequestHandler {
       if (asked < lifetime) lifetime = asked;
     }
     // The source of an authenticated registration is an address the peer owns.
+    const fresh = !peer.owns(node.from) || peer.registeredUntil <= now;
     peer.addOwned(node.from);
     peer.registeredUntil = now + <f64>lifetime * 1000;
     const enc = node.beginReply(peer, sa, CODE_ACCEPTED, now);
     enc.lifetime(lifetime);
     node.finishReply(peer, sa, cache, node.from, node.fromPort, null, now);
+    // An event when the registration is new or from a new address, not on every renewal.
+    if (!fresh) return;
     const e = beginEvent("peer-registered", now);
     e.key("peer");
     cookieJson(e, peer.cookie);

@@ -63,6 +63,9 @@ export class Decoded {
   /** Per extension type: how many, and the offset of the first. */
   counts: StaticArray<u16> = new StaticArray<u16>(256);
   firsts: StaticArray<u16> = new StaticArray<u16>(256);
+  /** The known extension types present (to clear their counts next time). */
+  touched: StaticArray<u8> = new StaticArray<u8>(256);
+  touchedTotal: i32 = 0;
   /** Offset of the authentication extension, or -1. */
   authOffset: i32 = -1;
   /** Where decoding failed (byte offset), when it failed. */
@@ -182,9 +185,10 @@ export function decode(ptr: usize, len: i32, d: Decoded): i32 {
   d.flagsCode = fc;
   d.sequence = <u16>get16(ptr + OFF_SEQUENCE);
 
-  // 3. Extensions, in order.
+  // 3. Extensions, in order. Clear only the counts the previous message set.
   const counts = d.counts;
-  memory.fill(changetype<usize>(counts), 0, 512);
+  for (let i = 0; i < d.touchedTotal; i++) unchecked(counts[unchecked(d.touched[i])] = 0);
+  d.touchedTotal = 0;
   let off = HEADER_LENGTH;
   while (off < len) {
     const p = ptr + off;
@@ -200,7 +204,10 @@ export function decode(ptr: usize, len: i32, d: Decoded): i32 {
       if (seen > 0 && (rule == RULE_ONE || rule == RULE_OPTIONAL)) return fail(d, p, ERR_DUPLICATE_EXTENSION);
       const bad = checkExtension(ext, p, n, d);
       if (bad) return bad;
-      if (seen == 0) unchecked(d.firsts[ext] = <u16>off);
+      if (seen == 0) {
+        unchecked(d.firsts[ext] = <u16>off);
+        unchecked(d.touched[d.touchedTotal++] = <u8>ext);
+      }
       unchecked(counts[ext] = seen + 1);
       if (ext == EXT_AUTH) d.authOffset = off;
     } else if (ext < 128) {
