@@ -74,7 +74,8 @@ export class SimNode {
         this.engine.actionResult(this.clock(), o.id, this.failKernel);
       } else if (o.kind === "netlink") {
         this.netlink.push(o.data);
-        this.engine.netlinkReply(this.clock(), o.id, ack(o.data, this.failKernel));
+        // An acknowledgement when one is asked for (a release asks for none).
+        this.engine.netlinkReply(this.clock(), o.id, o.waitAck ? ack(o.data, this.failKernel) : new Uint8Array(0));
       } else this.events.push(o.event);
     }
   }

@@ -23,15 +23,18 @@ test("a migration completes in one round trip and the rules follow the protocol'
   m.pump();
   // Steps 304-307: identity address and rules with the hold go out before the request.
   assert.is(m.netlink.length, 1, "the original address is kept on lo");
-  assert.match(m.nft[0], /ip saddr 198\.18\.0\.2 ip daddr 198\.18\.9\.1 meta l4proto tcp ip saddr set 198\.18\.1\.2 meta mark set 0x48560001/);
+  assert.match(m.nft[0], /add rule inet handover tag ip saddr 198\.18\.0\.2 ip daddr 198\.18\.9\.1 meta l4proto tcp meta mark set meta mark or 0x10000000/);
+  assert.match(m.nft[0], /add rule inet handover out ip saddr 198\.18\.0\.2 ip daddr 198\.18\.9\.1 meta l4proto tcp ip saddr set 198\.18\.1\.2/);
   assert.match(m.nft[0], /ip daddr 198\.18\.1\.2 ip saddr 198\.18\.9\.1 meta l4proto tcp ip daddr set 198\.18\.0\.2/);
   net.run(1000);
   const done = migration(m, "completed");
   assert.is(done.length, 1);
   assert.is(done[0].id, id);
   assert.ok(done[0].elapsedMs <= 10.5, `one round trip of 10 ms, got ${done[0].elapsedMs}`);
-  // The hold is gone once the reply arrived.
+  // The hold is gone once the reply arrived, and the queue released (twice: 10 ms apart).
   assert.not.match(m.lastRules(), /meta mark set/);
+  const verdicts = m.netlink.filter((b) => new DataView(b.buffer, b.byteOffset).getUint16(4, true) === 0x0303);
+  assert.is(verdicts.length, 2, "two verdict batches");
   assert.match(m.lastRules(), /ip saddr set 198\.18\.1\.2/);
   // The non-migrator rewrote both ways, first with a quota, then validated without.
   assert.match(f.nft[0], /ip daddr 198\.18\.0\.2 meta l4proto tcp quota name "hq\d+" counter drop/);

@@ -64,6 +64,7 @@ function loadKernel(): KernelIO {
     sendto: libc.func("intptr_t sendto(int, const void *, size_t, int, const void *, uint32_t)"),
     recv: libc.func("intptr_t recv(int, _Out_ void *, size_t, int)"),
     poll: libc.func("int poll(_Inout_ void *, unsigned long, int)"),
+    setsockopt: libc.func("int setsockopt(int, int, int, const void *, uint32_t)"),
     close: libc.func("int close(int)"),
     errno: libc.func("int *__errno_location()"),
   };
@@ -85,6 +86,11 @@ function loadKernel(): KernelIO {
   const SOCK_RAW = 3;
   const SOCK_CLOEXEC = 0x80000;
   const MSG_DONTWAIT = 0x40;
+  const NETLINK_NETFILTER = 12;
+  const SOL_SOCKET = 1;
+  const SO_RCVBUFFORCE = 33;
+  const SOL_NETLINK = 270;
+  const NETLINK_NO_ENOBUFS = 5;
   const EAGAIN = 11;
   const kernelAddr = Buffer.alloc(12);
   kernelAddr.writeUInt16LE(AF_NETLINK, 0);
@@ -103,6 +109,14 @@ function loadKernel(): KernelIO {
     const local = Buffer.alloc(12);
     local.writeUInt16LE(AF_NETLINK, 0);
     if (c.bind(fd, local, 12) < 0) throw new Error(`netlink bind failed, errno ${errno()}`);
+    if (protocol === NETLINK_NETFILTER) {
+      // The hold's queue notifications wait here until a release reads them.
+      const v = Buffer.alloc(4);
+      v.writeInt32LE(8 << 20);
+      c.setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, v, 4);
+      v.writeInt32LE(1);
+      c.setsockopt(fd, SOL_NETLINK, NETLINK_NO_ENOBUFS, v, 4);
+    }
     sockets.set(protocol, fd);
     return fd;
   }
@@ -112,22 +126,29 @@ function loadKernel(): KernelIO {
       const status = nft.run(ctx, batch) as number;
       return { status, error: status === 0 ? "" : String(nft.error(ctx) ?? "") };
     },
-    netlink(protocol: number, request: Uint8Array): Uint8Array {
+    netlink(protocol: number, request: Uint8Array, waitAck: boolean): Uint8Array {
       const fd = netlinkSocket(protocol);
       if (Number(c.sendto(fd, request, request.length, 0, kernelAddr, 12)) < 0) {
         throw new Error(`netlink send failed, errno ${errno()}`);
       }
-      // rtnetlink answers within sendto; poll covers the rest.
-      for (let tries = 0; tries < 50; tries++) {
+      // The kernel answers within sendto: drain what the socket holds.
+      const parts: Buffer[] = [];
+      for (let waited = 0; ; ) {
         const n = Number(c.recv(fd, rbuf, rbuf.length, MSG_DONTWAIT));
-        if (n >= 0) return new Uint8Array(rbuf.subarray(0, n));
+        if (n >= 0) {
+          parts.push(Buffer.from(rbuf.subarray(0, n)));
+          continue;
+        }
         if (errno() !== EAGAIN) throw new Error(`netlink recv failed, errno ${errno()}`);
+        if (parts.length > 0 || !waitAck) break;
+        if (waited >= 1000) throw new Error("netlink: the kernel did not answer within 1 s");
         pfd.writeInt32LE(fd, 0);
         pfd.writeInt16LE(1, 4); // POLLIN
         pfd.writeInt16LE(0, 6);
         c.poll(pfd, 1, 20);
+        waited += 20;
       }
-      throw new Error("netlink: the kernel did not answer within 1 s");
+      return new Uint8Array(Buffer.concat(parts));
     },
     close() {
       for (const fd of sockets.values()) c.close(fd);

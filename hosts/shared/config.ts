@@ -39,6 +39,8 @@ export interface Config {
   control?: string | false;
   /** false: do not open the kernel interfaces at start (they open on first use). */
   kernel?: boolean;
+  /** The NFQUEUE number the hold uses (default 4346). */
+  queue?: number;
   /** Minimum log level: "debug", "info" (default), "warn", "error". */
   log?: "debug" | "info" | "warn" | "error";
 }

@@ -70,7 +70,10 @@ export class Daemon {
       this.peerIds.set(cookie, id);
     }
     // Open the kernel now: a missing privilege or library shows at start, not mid-migration.
-    if (config.kernel !== false) this.kernelIO();
+    if (config.kernel !== false) {
+      this.kernelIO();
+      engine.kernelSetup(io.now(), config.queue ?? 0);
+    }
     for (const address of config.listen ?? ["0.0.0.0"]) {
       this.listen.push(this.openSocket(address, port));
     }
@@ -175,7 +178,7 @@ export class Daemon {
           break;
         }
         case "netlink":
-          engine.netlinkReply(this.io.now(), o.id, this.kernelIO().netlink(o.protocol, o.data));
+          engine.netlinkReply(this.io.now(), o.id, this.kernelIO().netlink(o.protocol, o.data, o.waitAck));
           break;
         case "event":
           this.dispatch(o.event);

@@ -6,6 +6,9 @@ import { Core } from "./core.ts";
 import { AuthAlgorithm, ReplayMode, Proto, Option, OutputKind, Meta } from "./registry.ts";
 import { unhex } from "./bytes.ts";
 
+/** NETLINK outputs: aux bit telling the host to wait for the acknowledgement. */
+const NETLINK_WAIT_ACK = 0x100;
+
 /** Option names of node_option (registry: abi.options). */
 export const OPTIONS = Option;
 export type OptionName = keyof typeof Option;
@@ -13,7 +16,7 @@ export type OptionName = keyof typeof Option;
 export type Output =
   | { kind: "transmit"; data: Uint8Array; address: string; port: number; family: number; source?: string }
   | { kind: "nft"; id: number; text: string }
-  | { kind: "netlink"; id: number; protocol: number; data: Uint8Array }
+  | { kind: "netlink"; id: number; protocol: number; waitAck: boolean; data: Uint8Array }
   | { kind: "event"; event: EngineEvent };
 
 /** An event from the core: `event` names it; `t` is the time in ms. The rest depends on the event. */
@@ -145,6 +148,11 @@ export class Engine {
     );
   }
 
+  /** Sets up the kernel side (table, chains, the hold's queue); queue 0 is the default. */
+  kernelSetup(now: number, queue = 0): void {
+    this.core.check(this.x.node_kernel_setup(now, queue), "kernel setup");
+  }
+
   teardown(now: number): void {
     this.x.node_teardown(now);
   }
@@ -176,7 +184,10 @@ export class Engine {
       case OutputKind.NFT:
         return { kind: "nft", id: v.getUint32(Meta.ID, true), text: dec.decode(mem.subarray(out, out + len)) };
       case OutputKind.NETLINK:
-        return { kind: "netlink", id: v.getUint32(Meta.ID, true), protocol: v.getUint32(Meta.AUX, true), data: mem.slice(out, out + len) };
+      {
+        const aux = v.getUint32(Meta.AUX, true);
+        return { kind: "netlink", id: v.getUint32(Meta.ID, true), protocol: aux & 0xff, waitAck: (aux & NETLINK_WAIT_ACK) !== 0, data: mem.slice(out, out + len) };
+      }
       case OutputKind.EVENT:
         return { kind: "event", event: JSON.parse(dec.decode(mem.subarray(out, out + len))) };
     }

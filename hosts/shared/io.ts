@@ -25,8 +25,12 @@ export interface UdpHandlers {
 export interface KernelIO {
   /** Runs an nft command batch through libnftables: status 0, or nonzero with the error text. */
   nft(batch: string): { status: number; error: string };
-  /** Sends a netlink request and returns the kernel's first reply (its acknowledgement). */
-  netlink(protocol: number, request: Uint8Array): Uint8Array;
+  /**
+   * Sends a netlink request on this host's socket of `protocol` and returns
+   * every message the socket then holds (the kernel answers during the send).
+   * With waitAck, waits (up to a second) if nothing has arrived yet.
+   */
+  netlink(protocol: number, request: Uint8Array, waitAck: boolean): Uint8Array;
   close(): void;
 }
 

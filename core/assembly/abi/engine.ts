@@ -13,7 +13,7 @@ import {
 } from "../engine/output";
 import { Stem, cookieJson } from "../stem/stem";
 import { batchPtr } from "../kernel/nft";
-import { ackErrno, EEXIST, EADDRNOTAVAIL } from "../kernel/netlink";
+import { NetlinkSummary, parseNetfilter, DEFAULT_QUEUE } from "../kernel/nfqueue";
 import { HmacKey, digestLen } from "../crypto/hmac";
 import { validWindowBits } from "../replay/window";
 import { familyLength } from "../wire/decode";
@@ -141,14 +141,30 @@ export function handle_action_result(now: f64, id: u32, status: i32): void {
   node.handleActionResult(id, status, now);
 }
 
-/** The kernel's reply to an OUT_NETLINK action (its acknowledgement bytes). */
+const summary = new NetlinkSummary();
+
+/**
+ * What the kernel answered to an OUT_NETLINK action: every message the host
+ * read from that socket (acknowledgements, queue notifications).
+ */
 export function handle_netlink_reply(now: f64, id: u32, data: usize, len: i32): i32 {
   if (!inMemory(data, len)) return BAD;
-  let errno = ackErrno(data, len);
-  if (errno < 0) errno = 71; // EPROTO: not an acknowledgement
-  // Adding an address that exists, or removing one that does not, is done.
-  if (errno == EEXIST || errno == EADDRNOTAVAIL) errno = 0;
-  node.handleActionResult(id, errno, now);
+  summary.errno = 0;
+  summary.acks = 0;
+  summary.packets = 0;
+  parseNetfilter(data, len, summary);
+  stem.netlinkSeen(summary);
+  node.handleActionResult(id, summary.errno, now);
+  return 0;
+}
+
+/**
+ * Prepares the kernel side once at start: the table and chains, the queue
+ * binding (queue number `queue`, 0 for the default) and the hold rule.
+ */
+export function node_kernel_setup(now: f64, queue: i32): i32 {
+  if (queue < 0 || queue > 65535) return BAD;
+  stem.kernelSetup(queue == 0 ? DEFAULT_QUEUE : <u32>queue);
   return 0;
 }
 

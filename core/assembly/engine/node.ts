@@ -17,11 +17,15 @@ import { bytesEqual, get8 } from "../util/bytes";
 import { TextOut } from "../util/text";
 import { ntpFromMs, msFromNtp, checkTimestamp, checkNonce, NTP_UNIX_OFFSET } from "../replay/timestamp";
 import { DEFAULT_WINDOW_BITS } from "../replay/window";
+import { NetlinkSummary } from "../kernel/nfqueue";
 import {
   MAX_MESSAGE_LENGTH, messageIsReply, replyTypeOf, errorName,
   MSG_REGISTRATION_REQUEST, REPLAY_TIMESTAMP, REPLAY_NONCE, CODE_IDENTIFICATION_MISMATCH,
   ERR_UNKNOWN_PEER, ERR_UNKNOWN_SPI, ERR_NOT_A_REPLY, ERR_STALE_TIMESTAMP, ERR_NONCE_MISMATCH,
 } from "../generated/registry";
+
+/** NETLINK action aux flag: the host waits for the kernel's acknowledgement. */
+export const NETLINK_WAIT_ACK: u32 = 0x100;
 
 /** Transmissions of a request before it fails (section 6.7). */
 export const MAX_TRANSMISSIONS: i32 = 7;
@@ -111,6 +115,8 @@ export class Node {
   private nextActionId: u32 = 1;
   /** Outstanding nft actions (a failed one leaves the ruleset in doubt). */
   private nftIds: Set<u32> = new Set<u32>();
+  /** Actions for which one errno means success (e.g. ENOENT for an empty queue). */
+  private tolerated: Map<u32, i32> = new Map<u32, i32>();
   counters: Counters = new Counters();
   incoming: Decoded = new Decoded();
   /** Source of the datagram being handled. */
@@ -160,14 +166,18 @@ export class Node {
     this.counters.sent++;
   }
 
-  /** Queues a kernel action; the owner (if any) is told when all its actions are done. */
-  kernelAction(kind: u32, aux: u32, data: StaticArray<u8>, owner: Procedure | null): u32 {
+  /**
+   * Queues a kernel action; the owner (if any) is told when all its actions
+   * are done. An errno equal to `okErrno` counts as success.
+   */
+  kernelAction(kind: u32, aux: u32, data: StaticArray<u8>, owner: Procedure | null, okErrno: i32 = 0): u32 {
     const o = this.out.take(kind);
     o.id = this.nextActionId++;
     o.aux = aux;
     o.data = data;
     this.out.push(o);
     this.counters.kernelActions++;
+    if (okErrno) this.tolerated.set(o.id, okErrno);
     if (owner) {
       owner.pendingActions++;
       this.actions.set(o.id, owner);
@@ -181,12 +191,20 @@ export class Node {
     return id;
   }
 
-  netlinkAction(protocol: u32, bytes: StaticArray<u8>, owner: Procedure | null): u32 {
-    return this.kernelAction(OUT_NETLINK, protocol, bytes, owner);
+  /**
+   * A netlink request on a socket of `protocol`. With waitAck the host reads
+   * until the kernel acknowledges; without, it returns what the socket holds.
+   */
+  netlinkAction(protocol: u32, bytes: StaticArray<u8>, owner: Procedure | null, waitAck: bool = true, okErrno: i32 = 0): u32 {
+    return this.kernelAction(OUT_NETLINK, protocol | (waitAck ? NETLINK_WAIT_ACK : 0), bytes, owner, okErrno);
   }
 
   /** The host reports the outcome of a kernel action: status 0 or an errno. */
   handleActionResult(id: u32, status: i32, now: f64): void {
+    if (this.tolerated.has(id)) {
+      if (this.tolerated.get(id) == status) status = 0;
+      this.tolerated.delete(id);
+    }
     if (status != 0 && this.requestHandler) this.requestHandler!.kernelFailed(this.nftIds.has(id));
     this.nftIds.delete(id);
     if (status != 0) {
@@ -532,6 +550,8 @@ export abstract class RequestHandler {
   timeout(node: Node, now: f64): void {}
   /** A kernel action failed; nft is true for an nftables batch. */
   kernelFailed(nft: bool): void {}
+  /** The kernel's reply to a netlink action, parsed. */
+  netlinkSeen(summary: NetlinkSummary): void {}
 }
 
 export function readCookie(p: usize): u64 {

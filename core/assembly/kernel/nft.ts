@@ -5,9 +5,12 @@
 // two rewrite chains in one transaction (flush + add), so the kernel never
 // sees half a change:
 //
+//   chain tag  (type route, hook output, priority -450): held moves' packets
+//               get the hold mark; chain hold (-400) queues marked packets
+//               (kernel/nfqueue.ts), and released ones continue from there
 //   chain out  (type route, hook output, priority -150: after conntrack, and a
 //               changed address re-routes the packet)
-//       1. our moves:   original source -> wire source [, mark for the hold]
+//       1. our moves:   original source -> wire source
 //       2. peer moves:  original destination -> wire destination
 //                       (while unvalidated: a named byte quota drops the excess)
 //   chain in   (type filter, hook prerouting, priority -300: before conntrack)
@@ -25,12 +28,24 @@ import { Move, Quarantine } from "../stem/move";
 import { Address } from "../engine/address";
 import { TextOut } from "../util/text";
 import { FAMILY_IPV4, PROTO_TCP, PROTO_UDP } from "../generated/registry";
+import { HOLD_MARK } from "./nfqueue";
 
 export const TABLE: string = "inet handover";
-/** The packet mark of held packets; the host's queue rule matches it. */
-export const HOLD_MARK: u32 = 0x48560001;
 
 const CAP: i32 = 65536;
+
+/**
+ * The chains, in hook order on output: tag (-450) marks held packets, hold
+ * (-400) queues them, out (-150, after conntrack's -200) rewrites; and in
+ * (prerouting -300, before conntrack) rewrites back. A queued packet re-enters
+ * at the next hook entry after hold, so it is rewritten and re-routed with the
+ * rules of the moment it is released (docs/dataplane.md section 2).
+ */
+const CHAINS: string =
+  "add chain inet handover tag { type route hook output priority -450; policy accept; }\n" +
+  "add chain inet handover hold { type filter hook output priority -400; policy accept; }\n" +
+  "add chain inet handover out { type route hook output priority -150; policy accept; }\n" +
+  "add chain inet handover in { type filter hook prerouting priority -300; policy accept; }\n";
 const BUF = memory.data(CAP);
 const out = new TextOut();
 
@@ -178,10 +193,25 @@ function localOut(m: Move, proto: string): void {
     out.ascii(" sport set ");
     out.dec(m.wirePort);
   }
-  if (m.held) {
-    out.ascii(" meta mark set 0x");
-    for (let s = 24; s >= 0; s -= 8) out.hexByte((HOLD_MARK >> <u32>s) & 0xff);
-  }
+  comment(m);
+}
+
+/** The tag rule of a held local move: its original packets get the hold mark. */
+function holdTag(m: Move, proto: string): void {
+  if (!hasFamily(m.scope, m.orig.family)) return;
+  const ip = ipKeyword(m.orig);
+  rule("tag");
+  out.ascii(ip);
+  out.ascii(" saddr ");
+  addr(m.orig);
+  out.byte(0x20);
+  out.ascii(ip);
+  out.ascii(" daddr ");
+  addrSet(m.scope, m.orig.family);
+  out.byte(0x20);
+  portMatch(proto, " sport ", m.origPort);
+  out.ascii(" meta mark set meta mark or 0x");
+  for (let s = 24; s >= 0; s -= 8) out.hexByte((HOLD_MARK >> <u32>s) & 0xff);
   comment(m);
 }
 
@@ -320,6 +350,8 @@ export class Dataplane {
   created: bool = false;
   /** Set after a batch failed: the kernel's state is unknown, so the next batch starts afresh. */
   dirty: bool = false;
+  /** Set when a batch deleted the table: the queue rule must be sent again. */
+  holdLost: bool = false;
 
   /** A batch failed (libnftables applies a batch whole or not at all). */
   failed(): void {
@@ -339,9 +371,10 @@ export class Dataplane {
       out.ascii("delete table inet handover\nadd table inet handover\n");
       this.quotas = new Set<u32>();
       this.dirty = false;
+      this.holdLost = true;
     }
-    out.ascii("add chain inet handover out { type route hook output priority -150; policy accept; }\n");
-    out.ascii("add chain inet handover in { type filter hook prerouting priority -300; policy accept; }\n");
+    out.ascii(CHAINS);
+    out.ascii("flush chain inet handover tag\n");
     out.ascii("flush chain inet handover out\n");
     out.ascii("flush chain inet handover in\n");
     // Named quotas for unvalidated remote moves: create new ones first.
@@ -363,6 +396,13 @@ export class Dataplane {
     if (any) {
       exemptControl("out");
       exemptControl("in");
+    }
+    // tag: the held moves' packets get the hold mark (the hold chain queues them).
+    for (let i = 0; i < moves.length; i++) {
+      const m = moves[i];
+      if (!m.local || !m.held) continue;
+      const protos = protoList(m.protocols);
+      for (let j = 0; j < protos.length; j++) holdTag(m, protos[j]);
     }
     // out: local moves, then remote moves.
     for (let pass = 0; pass < 2; pass++) {
@@ -412,6 +452,20 @@ export class Dataplane {
     this.quotas = wanted;
     this.created = true;
     return out.overflow ? -1 : out.pos;
+  }
+
+  /**
+   * The table and chains, and an empty hold chain, before the queue rule goes
+   * in (kernelSetup). Also clears the rewrite chains.
+   */
+  renderSetup(): i32 {
+    out.reset(BUF, CAP);
+    out.ascii("add table inet handover\n");
+    out.ascii(CHAINS);
+    out.ascii("flush chain inet handover tag\nflush chain inet handover hold\n");
+    out.ascii("flush chain inet handover out\nflush chain inet handover in\n");
+    this.dirty = false;
+    return out.pos;
   }
 
   /** The batch that removes everything the daemon put in the kernel. */

@@ -8,7 +8,8 @@ import { Peer, SecurityAssociation, CachedReply, REPLY_RESEND_GAP_MS, MAX_RTO_MS
 import { bytesOf, beginEvent, endEvent, writeMs } from "../engine/output";
 import { Move, Quarantine } from "./move";
 import { Dataplane, batchPtr } from "../kernel/nft";
-import { addressMessage, messagePtr, NETLINK_ROUTE, LOOPBACK_IFINDEX } from "../kernel/netlink";
+import { addressMessage, messagePtr, NETLINK_ROUTE, NETLINK_NETFILTER, LOOPBACK_IFINDEX, EEXIST, EADDRNOTAVAIL } from "../kernel/netlink";
+import { queueConfig, queueRuleBatch, verdictBatch, bufferPtr, NetlinkSummary, DEFAULT_QUEUE } from "../kernel/nfqueue";
 import { Decoded, familyLength } from "../wire/decode";
 import { Encoder } from "../wire/encode";
 import { drbg } from "../crypto/drbg";
@@ -29,6 +30,9 @@ const TOKEN = memory.data(8);
 const MSG = memory.data(MAX_MESSAGE_LENGTH);
 const COOKIE = memory.data(8);
 const RECENT_MS: f64 = 30000;
+/** The follow-up release, after the first (docs/dataplane.md section 2). */
+const RELEASE_AGAIN_MS: f64 = 10;
+const ENOENT: i32 = 2;
 
 /** Opaque data the application attaches to the next request it starts. */
 class OpaqueItem {
@@ -125,6 +129,7 @@ export class Migration extends Procedure {
       this.moves[i].busy = null;
     }
     this.stem.sync(null);
+    this.stem.release(now);
     this.stem.event(this, "released", now);
     if (d.has(EXT_PATH_CHALLENGE)) this.stem.confirm(this, d, now);
     this.stem.event(this, "completed", now);
@@ -150,7 +155,9 @@ export class Migration extends Procedure {
     }
     this.state = M_ROLLING_BACK;
     this.stem.event(this, "failed", now);
-    if (!this.stem.sync(this)) {
+    const synced = this.stem.sync(this);
+    this.stem.release(now);
+    if (!synced) {
       this.state = M_FAILED;
       this.stem.finished(this, now);
     }
@@ -320,6 +327,14 @@ export class Stem extends RequestHandler {
   nextMigrationId: u32 = 1;
   /** Opaque data for the next request the application starts. */
   pendingOpaque: Array<OpaqueItem> = new Array<OpaqueItem>();
+  /** The NFQUEUE number of the hold. */
+  queue: u32 = DEFAULT_QUEUE;
+  /** Highest queue packet id seen (serial arithmetic). */
+  lastQueueId: u32 = 0;
+  /** Held packets the kernel reported, for counters. */
+  heldPackets: u64 = 0;
+  /** When to send the follow-up release (Infinity: none pending). */
+  releaseAgainAt: f64 = Infinity;
 
   constructor(node: Node) {
     super();
@@ -404,7 +419,49 @@ export class Stem extends RequestHandler {
     const n = this.dp.render(this.moves, this.quarantines, this.controlPorts());
     if (n < 0) return false;
     this.node.nftAction(bytesOf(batchPtr(), n), owner);
+    if (this.dp.holdLost) {
+      // The table was re-created: the queue rule goes back in.
+      this.dp.holdLost = false;
+      const q = queueRuleBatch(this.queue);
+      this.node.netlinkAction(NETLINK_NETFILTER, bytesOf(bufferPtr(), q), owner);
+    }
     return true;
+  }
+
+  /**
+   * The kernel side, once at start (docs/dataplane.md section 2): table and
+   * chains, the queue binding on the host's netfilter socket, the hold rule.
+   */
+  kernelSetup(queue: u32): void {
+    this.queue = queue;
+    const n = this.dp.renderSetup();
+    this.node.nftAction(bytesOf(batchPtr(), n), null);
+    const c = queueConfig(queue);
+    this.node.netlinkAction(NETLINK_NETFILTER, bytesOf(bufferPtr(), c), null);
+    const r = queueRuleBatch(queue);
+    this.node.netlinkAction(NETLINK_NETFILTER, bytesOf(bufferPtr(), r), null);
+  }
+
+  /**
+   * Releases every held packet (step 310): one verdict for all queued ids up
+   * to 2^30 past the last one seen, and the same again shortly after, for
+   * packets that were entering the queue while the rule changed.
+   */
+  release(now: f64): void {
+    this.sendVerdict();
+    this.releaseAgainAt = now + RELEASE_AGAIN_MS;
+  }
+
+  private sendVerdict(): void {
+    const v = verdictBatch(this.queue, this.lastQueueId + 0x40000000);
+    // No acknowledgement is asked; an empty queue answers ENOENT, which is fine.
+    this.node.netlinkAction(NETLINK_NETFILTER, bytesOf(bufferPtr(), v), null, false, ENOENT);
+  }
+
+  netlinkSeen(s: NetlinkSummary): void {
+    if (s.packets == 0) return;
+    this.heldPackets += <u64>s.packets;
+    if (<i32>(s.lastId - this.lastQueueId) > 0) this.lastQueueId = s.lastId;
   }
 
   /** Our control port and the peers', whose traffic the rules leave alone. */
@@ -429,7 +486,8 @@ export class Stem extends RequestHandler {
       this.identities.push(m.orig.copy());
       this.identityUsers.push(1);
       const n = addressMessage(true, m.orig, LOOPBACK_IFINDEX);
-      this.node.netlinkAction(NETLINK_ROUTE, bytesOf(messagePtr(), n), owner);
+      // Already there (a restart, or put on lo by hand): fine.
+      this.node.netlinkAction(NETLINK_ROUTE, bytesOf(messagePtr(), n), owner, true, EEXIST);
     }
   }
 
@@ -444,7 +502,7 @@ export class Stem extends RequestHandler {
       }
       if (used) continue;
       const n = addressMessage(false, a, LOOPBACK_IFINDEX);
-      this.node.netlinkAction(NETLINK_ROUTE, bytesOf(messagePtr(), n), null);
+      this.node.netlinkAction(NETLINK_ROUTE, bytesOf(messagePtr(), n), null, true, EADDRNOTAVAIL);
       this.identities.splice(j, 1);
       this.identityUsers.splice(j, 1);
     }
@@ -782,7 +840,7 @@ export class Stem extends RequestHandler {
   // ---- timers ----
 
   nextTimeout(node: Node): f64 {
-    let t = Infinity;
+    let t = this.releaseAgainAt;
     for (let i = 0; i < this.validations.length; i++) {
       const v = this.validations[i];
       if (v.next < t) t = v.next;
@@ -798,6 +856,10 @@ export class Stem extends RequestHandler {
   }
 
   timeout(node: Node, now: f64): void {
+    if (this.releaseAgainAt <= now) {
+      this.releaseAgainAt = Infinity;
+      this.sendVerdict();
+    }
     for (let i = this.validations.length - 1; i >= 0; i--) {
       const v = this.validations[i];
       if (v.deadline <= now) {
