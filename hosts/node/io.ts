@@ -95,6 +95,7 @@ function loadKernel(): KernelIO {
   const kernelAddr = Buffer.alloc(12);
   kernelAddr.writeUInt16LE(AF_NETLINK, 0);
   const sockets = new Map<number, number>();
+  const watchers = new Set<number>();
   const rbuf = Buffer.alloc(65536);
   const pfd = Buffer.alloc(8);
 
@@ -149,6 +150,47 @@ function loadKernel(): KernelIO {
         waited += 20;
       }
       return new Uint8Array(Buffer.concat(parts));
+    },
+    watch(protocol: number, groups: number, onMessage: (bytes: Uint8Array) => void) {
+      const fd = c.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol) as number;
+      if (fd < 0) throw new Error(`netlink socket (protocol ${protocol}) failed, errno ${errno()}`);
+      const local = Buffer.alloc(12);
+      local.writeUInt16LE(AF_NETLINK, 0);
+      local.writeUInt32LE(groups >>> 0, 8);
+      if (c.bind(fd, local, 12) < 0) throw new Error(`netlink bind (groups ${groups}) failed, errno ${errno()}`);
+      const buf = Buffer.alloc(65536);
+      // poll() runs on libuv's thread pool (koffi's async call), so the event
+      // loop never blocks; the buffers stay referenced by this closure.
+      const fds = Buffer.alloc(8);
+      let open = true;
+      const arm = () => {
+        if (!open) return;
+        fds.writeInt32LE(fd, 0);
+        fds.writeInt16LE(1, 4);
+        fds.writeInt16LE(0, 6);
+        c.poll.async(fds, 1, 250, (err: unknown, ready: number) => {
+          if (!open) return;
+          if (!err && ready > 0) {
+            for (;;) {
+              const n = Number(c.recv(fd, buf, buf.length, MSG_DONTWAIT));
+              if (n <= 0) break;
+              onMessage(new Uint8Array(buf.subarray(0, n)));
+            }
+          }
+          arm();
+        });
+      };
+      arm();
+      watchers.add(fd);
+      return {
+        close() {
+          if (!open) return;
+          open = false;
+          watchers.delete(fd);
+          // the pending poll returns within 250 ms; then the descriptor goes
+          setTimeout(() => c.close(fd), 300);
+        },
+      };
     },
     close() {
       for (const fd of sockets.values()) c.close(fd);

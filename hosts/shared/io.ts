@@ -31,6 +31,12 @@ export interface KernelIO {
    * With waitAck, waits (up to a second) if nothing has arrived yet.
    */
   netlink(protocol: number, request: Uint8Array, waitAck: boolean): Uint8Array;
+  /**
+   * Subscribes to netlink multicast groups (e.g. rtnetlink address events) on
+   * a socket of its own, and hands every message batch to onMessage as it
+   * arrives, without blocking the event loop.
+   */
+  watch(protocol: number, groups: number, onMessage: (bytes: Uint8Array) => void): { close(): void };
   close(): void;
 }
 
