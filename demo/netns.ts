@@ -132,25 +132,35 @@ export class Topology {
     this.attach("a");
   }
 
-  /** Gives M its address on link a or b, with a source route and (if first) the default route. */
+  /**
+   * Gives M its addresses on link a or b, with source routes and (optionally)
+   * the default routes: what a DHCP client does, in one `ip -batch` call.
+   */
   attach(link: "a" | "b", makeDefault = true): void {
-    const M = (...a: string[]) => this.ns(this.m, ["ip", ...a]);
     const four = link === "a" ? "198.18.1.2" : "198.18.2.2";
     const six = link === "a" ? "2001:db8:1::2" : "2001:db8:2::2";
     const gw4 = link === "a" ? "198.18.1.1" : "198.18.2.1";
     const gw6 = link === "a" ? "2001:db8:1::1" : "2001:db8:2::1";
     const table = link === "a" ? "101" : "102";
-    M("addr", "add", `${four}/24`, "dev", `m-${link}`);
-    M("addr", "add", `${six}/64`, "dev", `m-${link}`, "nodad");
+    const pref = link === "a" ? "1001" : "1002";
     // Source routing: each address leaves through its own link (a multihomed host's usual setup).
-    M("route", "replace", "default", "via", gw4, "dev", `m-${link}`, "table", table);
-    M("-6", "route", "replace", "default", "via", gw6, "dev", `m-${link}`, "table", table);
-    M("rule", "add", "from", four, "table", table, "priority", link === "a" ? "1001" : "1002");
-    M("-6", "rule", "add", "from", six, "table", table, "priority", link === "a" ? "1001" : "1002");
+    // The source routes go first: packets from the new address leave by its own link from the start.
+    const v4 = [
+      `route replace default via ${gw4} dev m-${link} onlink table ${table}`,
+      `rule add from ${four} table ${table} priority ${pref}`,
+      `addr add ${four}/24 dev m-${link}`,
+    ];
+    const v6 = [
+      `route replace default via ${gw6} dev m-${link} onlink table ${table}`,
+      `rule add from ${six} table ${table} priority ${pref}`,
+      `addr add ${six}/64 dev m-${link} nodad`,
+    ];
     if (makeDefault) {
-      M("route", "replace", "default", "via", gw4, "dev", `m-${link}`);
-      M("-6", "route", "replace", "default", "via", gw6, "dev", `m-${link}`);
+      v4.push(`route replace default via ${gw4} dev m-${link}`);
+      v6.push(`route replace default via ${gw6} dev m-${link}`);
     }
+    this.ns(this.m, ["ip", "-batch", "-"], v4.join("\n") + "\n");
+    this.ns(this.m, ["ip", "-6", "-batch", "-"], v6.join("\n") + "\n");
   }
 
   /** Takes M's addresses off a link (the link itself stays up). */

@@ -41,6 +41,8 @@ export interface StemOptions {
   during?: (t: Topology) => Promise<void> | void;
   /** Extra daemon options. */
   options?: Record<string, number>;
+  /** Called with the topology after the application finished, before teardown (tests, debugging). */
+  inspect?: (t: Topology) => Promise<void> | void;
 }
 
 export interface TimelineEntry {
@@ -194,7 +196,8 @@ export async function runStem(o: StemOptions): Promise<StemReport> {
       if (debug) console.error(`[${who}] ${JSON.stringify(e)}`);
       events[who].push(e);
       if (e.event && e.event !== "started" && e.event !== "stopped" && e.event !== "dropped") {
-        mark(who === "m" ? "M" : "F", describe(e), { event: e });
+        // Engine events carry the time the engine saw them; logs only when they were read.
+        timeline.push({ t: typeof e.t === "number" ? e.t : now(), who: who === "m" ? "M" : "F", what: describe(e), event: e });
       }
     };
     lines(dm.stderr, collect("m"));
@@ -222,6 +225,14 @@ export async function runStem(o: StemOptions): Promise<StemReport> {
       if (!r.ok) throw new Error(`migrate ${from} -> ${to}: ${r.error}`);
       results.push({ id: r.result.id, state: r.result.state, elapsedMs: r.result.elapsedMs, from, to, error: r.result.error });
     };
+    const capture = (globalThis as any).process?.env?.HANDOVER_DEMO_CAPTURE;
+    if (capture) {
+      for (const [ns, tag] of [[topo.m, "M"], [topo.f, "F"]]) {
+        const td = topo.spawn(ns, ["tcpdump", "-tt", "-l", "-ni", "any", "udp port 5002 or udp port 4346"]);
+        td.stdout?.on("data", (d: Buffer) => (globalThis as any).process.stderr.write(d.toString().replace(/^/gm, tag + " ")));
+      }
+      await sleep(300);
+    }
     const duringDone = o.during ? Promise.resolve(o.during(topo)) : Promise.resolve();
     if (mode === "make-before-break") {
       topo.attach("b", false);
@@ -250,6 +261,7 @@ export async function runStem(o: StemOptions): Promise<StemReport> {
     await duringDone;
     await waitFor("the application to finish", () => cli.summary && srv.summary && (!ucli || (ucli.summary && usrv!.summary)), duration + 20000);
     mark("app", "application done");
+    if (o.inspect) await o.inspect(topo);
 
     const state = async (path: string) => (await control(path, { cmd: "state" }).catch(() => ({ state: null }))).state;
     const counters = { m: (await state(sock.m))?.counters, f: (await state(sock.f))?.counters };
@@ -296,6 +308,14 @@ function describe(e: any): string {
         validated: `Migration Confirm: ${e.to} validated, quota lifted`,
         "validation-failed": `no Migration Confirm: rolled back from ${e.to}`,
       }[e.state as string] ?? `peer migration ${e.state}`;
+    case "address-removed":
+      return `address ${e.address} gone (kernel notification)`;
+    case "sessions-held":
+      return `sessions on ${e.address} with ${e.count} peer(s) HELD; ${e.address} kept on lo, last-resort route`;
+    case "address-added":
+      return `address ${e.address} appeared`;
+    case "auto-migration-failed":
+      return `automatic migration from ${e.address} failed (error ${e.error})`;
     case "kernel-error":
       return `kernel action ${e.action} failed (errno ${e.errno})`;
     case "nft-failed":

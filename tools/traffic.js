@@ -8,11 +8,23 @@
 //   traffic.js server --proto tcp|udp --bind ADDR --port P
 //   traffic.js client --proto tcp|udp --connect ADDR --port P [--local ADDR] [--local-port P]
 //                     [--duration MS] [--interval MS] [--size BYTES] [--bulk]
+//   either end:       [--gaps-over MS] [--reconnect [--watch MS]]
 //
 // stdout: one JSON line {"ready": ...} when connected, then one JSON summary
 // line when done. SIGTERM or SIGINT end it early (with its summary).
+// --gaps-over MS also prints {"gap": ms, "from": t, "to": t} (Unix ms) for
+// every receive gap longer than MS, when it ends.
+//
+// --reconnect (TCP, both ends): the baseline for handover, an application that
+// survives an address change by itself. The client watches its local address
+// (every --watch ms, default 5) and, when it vanishes or the socket fails,
+// opens a new connection from whatever address the host has now; each end
+// then resumes the byte stream at the offset the other end says it received
+// (a 16-byte hello each way: magic, session, u64 bytes received), so nothing
+// is lost or repeated. The summary adds "reconnects".
 
 import net from "node:net";
+import os from "node:os";
 import dgram from "node:dgram";
 import { createHash } from "node:crypto";
 
@@ -29,6 +41,9 @@ const duration = Number(opt("duration", "3000"));
 const interval = Number(opt("interval", "2"));
 const size = Math.max(16, Number(opt("size", "100")));
 const bulk = flag("bulk");
+const gapsOver = opt("gaps-over") !== undefined ? Number(opt("gaps-over")) : Infinity;
+const reconnect = flag("reconnect");
+const watchMs = Number(opt("watch", "5"));
 const now = () => performance.timeOrigin + performance.now();
 const out = (o) => process.stdout.write(JSON.stringify(o) + "\n");
 
@@ -48,6 +63,9 @@ class Tally {
     this.nextSeq = 0;
     this.error = null;
     this.resets = 0;
+    /** UDP: the sequence numbers received, and how many arrived after a later one. */
+    this.seen = new Set();
+    this.reordered = 0;
   }
   sent(buf) {
     this.sentBytes += buf.length;
@@ -58,6 +76,7 @@ class Tally {
     const t = now();
     if (this.lastAt) {
       const gap = t - this.lastAt;
+      if (gap > gapsOver) out({ gap: Math.round(gap * 1000) / 1000, from: this.lastAt, to: t });
       if (gap > this.maxGapMs) {
         this.maxGapMs = gap;
         this.maxGapAt = t;
@@ -67,7 +86,22 @@ class Tally {
     this.receivedBytes += bytes.length;
     this.receivedHash.update(bytes);
   }
+  /** UDP: numbers below the highest received that never arrived, as runs. */
+  missing() {
+    const runs = [];
+    let lost = 0;
+    for (let s = 0; s < this.nextSeq; s++) {
+      if (this.seen.has(s)) continue;
+      lost++;
+      const last = runs[runs.length - 1];
+      if (last && last.to === s - 1) last.to = s;
+      else if (runs.length < 20) runs.push({ from: s, to: s });
+    }
+    return { lost, runs };
+  }
   summary(extra) {
+    const m = this.missing();
+    if (proto === "udp") this.seqMissing = m.lost;
     return {
       proto,
       sentBytes: this.sentBytes,
@@ -78,6 +112,8 @@ class Tally {
       maxGapAt: this.maxGapAt,
       resets: this.resets,
       lost: this.seqMissing,
+      missing: m.runs,
+      reordered: this.reordered,
       error: this.error,
       ...extra,
     };
@@ -106,7 +142,8 @@ function tcpPeer(socket, t, { sender }) {
   };
   const pump = () => {
     if (bulk) {
-      while (!done && sendOne());
+      // Yield now and then: on a fast path every write may succeed at once.
+      for (let n = 0; !done && sendOne(); ) if (++n === 256) return void setImmediate(pump);
     } else sendOne();
   };
   socket.on("drain", () => bulk && !done && pump());
@@ -172,6 +209,216 @@ function tcpClient() {
   for (const s of ["SIGTERM", "SIGINT"]) process.on(s, finish);
 }
 
+// ---- TCP that reconnects (--reconnect) ----
+
+const MAGIC = 0x52534d31; // "RSM1"
+const HELLO = 16;
+
+/** magic, session, u64 bytes received so far */
+function hello(session, received) {
+  const b = Buffer.alloc(HELLO);
+  b.writeUInt32BE(MAGIC, 0);
+  b.writeUInt32BE(session, 4);
+  b.writeBigUInt64BE(BigInt(received), 8);
+  return b;
+}
+
+/**
+ * One end of a byte stream that outlives its connections: everything
+ * produced is kept until the other end says (in its hello) how much it has,
+ * then the rest is written on the new connection.
+ */
+class Resumable {
+  constructor(t) {
+    this.t = t;
+    this.log = [];
+    this.logBase = 0; // stream offset of log[0]
+    this.socket = null; // the connection in use, after its hello
+    this.reconnects = 0;
+  }
+  produce(buf) {
+    this.t.sent(buf);
+    this.log.push(buf);
+    return this.socket ? this.socket.write(buf) : false;
+  }
+  resume(socket, offset) {
+    while (this.log.length && this.logBase + this.log[0].length <= offset) this.logBase += this.log.shift().length;
+    let skip = offset - this.logBase;
+    for (const b of this.log) {
+      socket.write(skip > 0 ? b.subarray(skip) : b);
+      skip = 0;
+    }
+    this.socket = socket;
+  }
+}
+
+/** Reads the peer's hello from the first bytes of a connection; calls back with it and the rest. */
+function readHello(socket, onHello, onData) {
+  let acc = Buffer.alloc(0);
+  let done = false;
+  socket.on("data", (chunk) => {
+    if (done) return onData(chunk);
+    acc = Buffer.concat([acc, chunk]);
+    if (acc.length < HELLO) return;
+    done = true;
+    if (acc.readUInt32BE(0) !== MAGIC) return socket.destroy();
+    onHello(acc.readUInt32BE(4), Number(acc.readBigUInt64BE(8)));
+    if (acc.length > HELLO) onData(acc.subarray(HELLO));
+  });
+}
+
+function resumablePump(r) {
+  let seq = 0;
+  let timer = null;
+  const pump = () => {
+    if (bulk) {
+      while (r.socket && r.produce(record(seq++)));
+    } else r.produce(record(seq++));
+  };
+  return {
+    start() {
+      if (bulk) pump();
+      else timer = setInterval(pump, interval);
+    },
+    drain: () => bulk && timer === null && pump(),
+    stop() {
+      clearInterval(timer);
+      timer = 1;
+    },
+  };
+}
+
+function tcpServerReconnect() {
+  const t = new Tally();
+  const r = new Resumable(t);
+  const p = resumablePump(r);
+  let session = null;
+  let ended = false;
+  let finished = false;
+  const finish = () => {
+    if (finished) return;
+    finished = true;
+    out(t.summary({ role: "server", reconnects: r.reconnects }));
+    process.exit(0);
+  };
+  const server = net.createServer((s) => {
+    s.setNoDelay(true);
+    s.on("error", () => {}); // a dead connection: the client comes back on another
+    readHello(
+      s,
+      (sess, offset) => {
+        if (session === null) {
+          session = sess;
+          out({ ready: true, remote: `${s.remoteAddress}:${s.remotePort}` });
+          p.start();
+        } else if (sess !== session) return s.destroy();
+        else r.reconnects++;
+        // The old connection goes first, so the count we announce is final.
+        if (r.socket && r.socket !== s) r.socket.destroy();
+        r.socket = null;
+        s.write(hello(session, t.receivedBytes));
+        r.resume(s, offset);
+        p.drain();
+      },
+      (chunk) => s === r.socket && t.arrived(chunk),
+    );
+    s.on("drain", () => s === r.socket && p.drain());
+    s.on("end", () => {
+      if (s !== r.socket) return;
+      ended = true;
+      p.stop();
+      s.end();
+    });
+    s.on("close", () => {
+      if (s !== r.socket) return;
+      if (ended) finish();
+      else r.socket = null;
+    });
+  });
+  server.listen(port, opt("bind"));
+  server.on("listening", () => out({ listening: true, port }));
+  for (const sig of ["SIGTERM", "SIGINT"]) process.on(sig, finish);
+}
+
+function tcpClientReconnect() {
+  const t = new Tally();
+  const r = new Resumable(t);
+  const p = resumablePump(r);
+  const session = (Math.random() * 0xffffffff) >>> 0;
+  let first = true;
+  let stopped = false; // the duration is over: end once everything is out
+  let finished = false;
+  let current = null; // the connection being made or in use
+  let local = null;
+  const finish = () => {
+    if (finished) return;
+    finished = true;
+    out(t.summary({ role: "client", reconnects: r.reconnects }));
+    process.exit(0);
+  };
+  const lost = (s) => {
+    if (s !== current || finished) return;
+    current = null;
+    r.socket = null;
+    // RST, not FIN: the server must not take this for the end of the stream.
+    if (!s.destroyed) s.resetAndDestroy();
+    setTimeout(connect, watchMs);
+  };
+  const connect = () => {
+    if (finished) return;
+    const o = { host: opt("connect"), port };
+    if (first) {
+      o.localAddress = opt("local");
+      if (opt("local-port")) o.localPort = Number(opt("local-port"));
+    }
+    const s = net.connect(o);
+    current = s;
+    s.setNoDelay(true);
+    const patience = setTimeout(() => r.socket !== s && lost(s), 1000);
+    s.on("connect", () => {
+      local = s.localAddress;
+      s.write(hello(session, t.receivedBytes));
+    });
+    readHello(
+      s,
+      (sess, offset) => {
+        clearTimeout(patience);
+        if (sess !== session) return lost(s);
+        r.resume(s, offset);
+        p.drain();
+        if (first) {
+          first = false;
+          out({ ready: true, local: `${s.localAddress}:${s.localPort}`, remote: `${s.remoteAddress}:${s.remotePort}` });
+          p.start();
+          setTimeout(() => {
+            stopped = true;
+            p.stop();
+            if (r.socket) r.socket.end();
+          }, duration);
+        } else {
+          r.reconnects++;
+          if (stopped) s.end();
+        }
+      },
+      (chunk) => s === r.socket && t.arrived(chunk),
+    );
+    s.on("drain", () => s === r.socket && p.drain());
+    s.on("error", () => lost(s));
+    s.on("close", () => {
+      if (s === r.socket && stopped && s.readableEnded) finish();
+      else lost(s);
+    });
+  };
+  // The local address going away is the signal (the socket itself may never fail).
+  setInterval(() => {
+    if (!r.socket || !local) return;
+    const have = Object.values(os.networkInterfaces()).some((l) => l?.some((a) => a.address === local));
+    if (!have) lost(r.socket);
+  }, watchMs).unref();
+  connect();
+  for (const sig of ["SIGTERM", "SIGINT"]) process.on(sig, finish);
+}
+
 // ---- UDP ----
 
 function udpEnd(role) {
@@ -191,8 +438,9 @@ function udpEnd(role) {
     }
     if (!peer) peer = { address: rinfo.address, port: rinfo.port };
     const s = msg.readUInt32BE(0);
-    if (s > t.nextSeq) t.seqMissing += s - t.nextSeq;
-    if (s >= t.nextSeq) t.nextSeq = s + 1;
+    if (s < t.nextSeq) t.reordered++;
+    else t.nextSeq = s + 1;
+    t.seen.add(s);
     t.arrived(msg);
     if (role === "server" && !timer) start();
   });
@@ -235,8 +483,8 @@ function udpEnd(role) {
   for (const s of ["SIGTERM", "SIGINT"]) process.on(s, finish);
 }
 
-if (mode === "server") proto === "udp" ? udpEnd("server") : tcpServer();
-else if (mode === "client") proto === "udp" ? udpEnd("client") : tcpClient();
+if (mode === "server") proto === "udp" ? udpEnd("server") : reconnect ? tcpServerReconnect() : tcpServer();
+else if (mode === "client") proto === "udp" ? udpEnd("client") : reconnect ? tcpClientReconnect() : tcpClient();
 else {
   console.error("usage: traffic.js server|client --proto tcp|udp ... (see the header of tools/traffic.js)");
   process.exit(2);

@@ -16,3 +16,4 @@ export function io_size(): i32 { return IO_SIZE; }
 export * from "./abi/crypto";
 export * from "./abi/codec";
 export * from "./abi/engine";
+export * from "./abi/keywrap";

@@ -41,6 +41,8 @@ export interface Config {
   kernel?: boolean;
   /** The NFQUEUE number the hold uses (default 4346). */
   queue?: number;
+  /** false: do not watch addresses (migrate only when asked). Default true. */
+  auto?: boolean;
   /** Minimum log level: "debug", "info" (default), "warn", "error". */
   log?: "debug" | "info" | "warn" | "error";
 }

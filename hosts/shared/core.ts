@@ -341,4 +341,101 @@ export class Core {
     const read = (which: number) => this.outText(this.check(this.x.error_text(code, which, this.outPtr, 512)));
     return { name: read(0), message: read(1), hint: read(2) };
   }
+
+  // ---- HKDF and the session key wrap (docs/PROTOCOL.md 4.7, docs/ABI.md "Key wrap") ----
+
+  /** HKDF-SHA256 (RFC 5869): `length` (0-8160) bytes of OKM. Throws HandoverError (INVALID_ARGUMENT) beyond 8160. */
+  hkdf(ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, length: number): Uint8Array {
+    if (length > this.ioSize) throw new HandoverError(28, `HKDF output of ${length} bytes`);
+    const [s, i, n] = this.stage(salt, ikm, info);
+    const len = this.check(this.x.crypto_hkdf(s, salt.length, i, ikm.length, n, info.length, this.outPtr, length), "HKDF");
+    return this.get(this.outPtr, len);
+  }
+
+  /** HKDF-Extract (RFC 5869): the 32-byte PRK = HMAC-SHA256(salt, ikm). */
+  hkdfExtract(salt: Uint8Array, ikm: Uint8Array): Uint8Array {
+    const [s, i] = this.stage(salt, ikm);
+    this.check(this.x.crypto_hkdf_extract(s, salt.length, i, ikm.length, this.outPtr), "HKDF-Extract");
+    return this.get(this.outPtr, 32);
+  }
+
+  /** Mixes entropy into the core's random generator (ChaCha20 DRBG); wrapSessionKey without a nonce needs it seeded. */
+  seedRandom(entropy: Uint8Array): void {
+    this.x.drbg_seed(this.put(entropy), entropy.length);
+  }
+
+  /**
+   * Wraps a 32-byte session key (docs/PROTOCOL.md 4.7) and returns the
+   * extension body: [ephemeral public key (32),] nonce (12), sealed key (32),
+   * tag (16). `key` is the wrap SA's key (CHACHA20_POLY1305, 16 bytes or more)
+   * or the recipient's X25519 public key (X25519_CHACHA20_POLY1305). Without
+   * `nonce` (and `ephemeralPrivateKey`), they come from the core's DRBG, which
+   * must be seeded (seedRandom, or an Engine on this core). Throws
+   * HandoverError: BAD_VALUE, BAD_SPI, INVALID_ARGUMENT, LOW_ORDER_POINT.
+   */
+  wrapSessionKey(p: SessionKeyWrap): Uint8Array {
+    const alg = lookup(KeyWrap, p.wrap, "key wrap");
+    if (p.sessionKey.length !== 32) throw new TypeError(`the session key has ${p.sessionKey.length} bytes, not 32`);
+    if (p.header.length !== 20) throw new TypeError(`the header has ${p.header.length} bytes, not 20`);
+    const deterministic = p.nonce !== undefined || p.ephemeralPrivateKey !== undefined;
+    let ret: number;
+    if (!deterministic) {
+      const [h, k, s] = this.stage(p.header, p.key, p.sessionKey);
+      ret = this.x.keywrap_wrap(h, alg, p.wrapSpi, p.sessionSpi, k, p.key.length, s, this.outPtr);
+    } else {
+      if (p.nonce?.length !== 12) throw new TypeError("nonce: 12 bytes");
+      const eph = p.ephemeralPrivateKey ?? new Uint8Array(32);
+      if (eph.length !== 32) throw new TypeError("ephemeralPrivateKey: 32 bytes");
+      if (alg === KeyWrap.X25519_CHACHA20_POLY1305 && p.ephemeralPrivateKey === undefined) throw new TypeError("X25519 wrap with a nonce needs ephemeralPrivateKey too");
+      const [h, k, s, n, e] = this.stage(p.header, p.key, p.sessionKey, p.nonce, eph);
+      ret = this.x.keywrap_wrap_with(h, alg, p.wrapSpi, p.sessionSpi, k, p.key.length, s, n, e, this.outPtr);
+    }
+    return this.get(this.outPtr, this.check(ret, "cannot wrap the session key"));
+  }
+
+  /**
+   * Unwraps an extension body and returns the 32-byte session key. `key` is
+   * the wrap SA's key, or the recipient's X25519 private key. Throws
+   * HandoverError: BAD_LENGTH, BAD_VALUE, BAD_SPI, INVALID_ARGUMENT,
+   * LOW_ORDER_POINT, KEY_UNWRAP_FAILED (reply SESSION_KEY_REJECTED).
+   */
+  unwrapSessionKey(p: SessionKeyUnwrap): Uint8Array {
+    const alg = lookup(KeyWrap, p.wrap, "key wrap");
+    if (p.header.length !== 20) throw new TypeError(`the header has ${p.header.length} bytes, not 20`);
+    const [h, k, b] = this.stage(p.header, p.key, p.body);
+    const ret = this.x.keywrap_unwrap(h, alg, p.wrapSpi, p.sessionSpi, k, p.key.length, b, p.body.length, this.outPtr);
+    return this.get(this.outPtr, this.check(ret, "cannot unwrap the session key"));
+  }
+}
+
+// ---- session key wrap: parameters ------------------------------------------
+
+/** Inputs of Core.wrapSessionKey (docs/PROTOCOL.md 4.7). */
+export interface SessionKeyWrap {
+  /** The 20-byte header of the message that will carry the extension. */
+  header: Uint8Array;
+  /** CHACHA20_POLY1305 (1) or X25519_CHACHA20_POLY1305 (2). */
+  wrap: keyof typeof KeyWrap | number;
+  wrapSpi: number;
+  sessionSpi: number;
+  /** The wrap SA's key (algorithm 1), or the recipient's static X25519 public key (algorithm 2). */
+  key: Uint8Array;
+  /** The 32-byte session key. */
+  sessionKey: Uint8Array;
+  /** Deterministic wraps only (vectors, tests): the 12-byte nonce. Never reuse one. */
+  nonce?: Uint8Array;
+  /** Deterministic X25519 wraps only: the 32-byte ephemeral private key. */
+  ephemeralPrivateKey?: Uint8Array;
+}
+
+/** Inputs of Core.unwrapSessionKey. */
+export interface SessionKeyUnwrap {
+  header: Uint8Array;
+  wrap: keyof typeof KeyWrap | number;
+  wrapSpi: number;
+  sessionSpi: number;
+  /** The wrap SA's key (algorithm 1), or the recipient's X25519 private key (algorithm 2). */
+  key: Uint8Array;
+  /** The extension body: [ephemeral public key,] nonce, sealed key, tag (60 or 92 bytes). */
+  body: Uint8Array;
 }

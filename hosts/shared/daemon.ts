@@ -10,6 +10,10 @@ import { type Config, validateConfig, resolveKey, portOf } from "./config.ts";
 
 export type Listener = (event: EngineEvent) => void;
 
+const NETLINK_ROUTE = 0;
+const RTMGRP_IPV4_IFADDR = 0x10;
+const RTMGRP_IPV6_IFADDR = 0x100;
+
 const LEVELS = { debug: 10, info: 20, warn: 30, error: 40 } as const;
 type Level = keyof typeof LEVELS;
 
@@ -28,6 +32,7 @@ export class Daemon {
   private listen: UdpSocket[] = [];
   private sources = new Map<string, UdpSocket>();
   private kernel: KernelIO | null = null;
+  private addressWatch: { close(): void } | null = null;
   private control: ControlServer | null = null;
   private timer: unknown = null;
   private timerAt = Infinity;
@@ -71,8 +76,18 @@ export class Daemon {
     }
     // Open the kernel now: a missing privilege or library shows at start, not mid-migration.
     if (config.kernel !== false) {
-      this.kernelIO();
+      const kernel = this.kernelIO();
       engine.kernelSetup(io.now(), config.queue ?? 0);
+      if (config.auto !== false) {
+        // Address changes drive break-before-make migrations (stem/watch.ts in the core).
+        this.addressWatch = kernel.watch(NETLINK_ROUTE, RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR, (bytes) => {
+          if (this.closed) return;
+          this.engine.netlinkEvent(this.io.now(), bytes);
+          this.drain();
+        });
+      } else {
+        engine.option("auto", 0);
+      }
     }
     for (const address of config.listen ?? ["0.0.0.0"]) {
       this.listen.push(this.openSocket(address, port));
@@ -153,6 +168,7 @@ export class Daemon {
       this.drain();
     }
     this.closed = true;
+    this.addressWatch?.close();
     if (this.timer !== null) this.io.clearTimer(this.timer);
     for (const s of this.listen) s.close();
     for (const s of this.sources.values()) s.close();

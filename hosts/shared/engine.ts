@@ -127,6 +127,11 @@ export class Engine {
     this.x.handle_netlink_reply(now, id, this.core.put(data), data.length);
   }
 
+  /** Netlink notifications from the host's watch (rtnetlink address events). */
+  netlinkEvent(now: number, data: Uint8Array): void {
+    this.x.handle_netlink_event(now, this.core.put(data), data.length);
+  }
+
   register(now: number, peer: number, lifetime = 3600): void {
     this.core.check(this.x.stem_register(now, peer, lifetime), "register");
   }

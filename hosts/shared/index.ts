@@ -1,6 +1,6 @@
 // The runtime-neutral part of handover, shared by the Node, Deno and Bun hosts.
 export { Core, HandoverError } from "./core.ts";
-export type { CoreExports } from "./core.ts";
+export type { CoreExports, SessionKeyWrap, SessionKeyUnwrap } from "./core.ts";
 export type { MessageJson, ExtensionJson, AuthKey, Hex } from "./types.ts";
 export { hex, unhex } from "./bytes.ts";
 export * from "./registry.ts";

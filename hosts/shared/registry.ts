@@ -162,6 +162,8 @@ export const Option = {
   registrationLifetimeS: 6,
   debug: 7,
   controlPort: 8,
+  auto: 9,
+  guard: 10,
 } as const;
 export type Option = (typeof Option)[keyof typeof Option];
 

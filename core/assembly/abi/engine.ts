@@ -12,7 +12,6 @@ import {
   META_DST_ADDR, META_SRC_ADDR, META_SIZE,
 } from "../engine/output";
 import { Stem, cookieJson } from "../stem/stem";
-import { batchPtr } from "../kernel/nft";
 import { NetlinkSummary, parseNetfilter, DEFAULT_QUEUE } from "../kernel/nfqueue";
 import { HmacKey, digestLen } from "../crypto/hmac";
 import { validWindowBits } from "../replay/window";
@@ -23,7 +22,7 @@ import {
   ERR_INVALID_ARGUMENT, ERR_BUFFER_TOO_SMALL, ERR_BAD_SPI, ERR_CONFIG, ERR_UNKNOWN_PEER,
   FIRST_ASSIGNABLE_SPI, REPLAY_TIMESTAMP, REPLAY_NONCE,
   OPT_WINDOW_BITS, OPT_QUOTA_BYTES, OPT_QUARANTINE_MS, OPT_VALIDATION_TIMEOUT_MS, OPT_MAX_PENDING_PATHS,
-  OPT_REGISTRATION_LIFETIME_S, OPT_DEBUG, OPT_CONTROL_PORT,
+  OPT_REGISTRATION_LIFETIME_S, OPT_DEBUG, OPT_CONTROL_PORT, OPT_AUTO, OPT_GUARD,
 } from "../generated/registry";
 
 const BAD = -ERR_INVALID_ARGUMENT;
@@ -73,6 +72,8 @@ export function node_option(id: i32, value: f64): i32 {
       o.registrationLifetimeS = <i32>value;
       return 0;
     case OPT_DEBUG: o.debug = value != 0; return 0;
+    case OPT_AUTO: stem.watch.auto = value != 0; return 0;
+    case OPT_GUARD: stem.watch.guard = value != 0; return 0;
     case OPT_CONTROL_PORT:
       if (value < 1 || value > 65535) return -ERR_CONFIG;
       o.controlPort = <u32>value;
@@ -154,7 +155,15 @@ export function handle_netlink_reply(now: f64, id: u32, data: usize, len: i32): 
   summary.packets = 0;
   parseNetfilter(data, len, summary);
   stem.netlinkSeen(summary);
+  node.netlinkReply(id, data, len);
   node.handleActionResult(id, summary.errno, now);
+  return 0;
+}
+
+/** Netlink notifications the host's watch received (rtnetlink address events). */
+export function handle_netlink_event(now: f64, data: usize, len: i32): i32 {
+  if (!inMemory(data, len)) return BAD;
+  stem.watch.addressMessages(data, len, now, false);
   return 0;
 }
 
@@ -197,10 +206,7 @@ export function stem_migrate(now: f64, peer: i32, protocols: i32, family: i32, f
 
 /** Queues the actions that remove everything the node put in the kernel. */
 export function node_teardown(now: f64): void {
-  const n = stem.dp.renderTeardown();
-  const data = new StaticArray<u8>(n);
-  memory.copy(changetype<usize>(data), batchPtr(), n);
-  node.nftAction(data, null);
+  stem.teardown();
 }
 
 // ---- outputs -----------------------------------------------------------------

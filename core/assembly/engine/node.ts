@@ -47,6 +47,8 @@ export abstract class Procedure {
   onGiveUp(node: Node, now: f64): void {}
   /** Every kernel action this procedure queued has completed. */
   onActionsDone(node: Node, ok: bool, now: f64): void {}
+  /** The kernel's reply to one of this procedure's netlink actions (before its result). */
+  onNetlinkReply(node: Node, p: usize, n: i32): void {}
 }
 
 /** A request waiting for its reply. */
@@ -226,6 +228,11 @@ export class Node {
       owner.actionFailed = false;
       owner.onActionsDone(this, ok, now);
     }
+  }
+
+  /** Hands the raw reply of a netlink action to the procedure that asked. */
+  netlinkReply(id: u32, p: usize, n: i32): void {
+    if (this.actions.has(id)) this.actions.get(id).onNetlinkReply(this, p, n);
   }
 
   emit(o: Output): void {

@@ -362,6 +362,9 @@ export class Dataplane {
    * The whole ruleset as one nft batch. Returns its length at BUF (see
    * batchPtr), or -1 if it does not fit (more than 64 KiB of rules).
    */
+  /** The guard's hold: packets only the last-resort route (via lo) would carry wait in the queue. */
+  guard: bool = false;
+
   render(moves: Array<Move>, quarantines: Array<Quarantine>, ports: Array<u32>): i32 {
     controlPorts = ports;
     out.reset(BUF, CAP);
@@ -392,10 +395,20 @@ export class Dataplane {
       }
     }
     let any = quarantines.length > 0;
-    for (let i = 0; i < moves.length; i++) if (!moves[i].identity) any = true;
+    let anyHeld = false;
+    for (let i = 0; i < moves.length; i++) {
+      if (!moves[i].identity) any = true;
+      if (moves[i].local && moves[i].held) anyHeld = true;
+    }
     if (any) {
       exemptControl("out");
       exemptControl("in");
+    }
+    if (anyHeld || this.guard) exemptControl("tag");
+    if (this.guard) {
+      out.ascii("add rule inet handover tag meta oif \"lo\" fib daddr type != local meta mark set meta mark or 0x");
+      for (let s = 24; s >= 0; s -= 8) out.hexByte((HOLD_MARK >> <u32>s) & 0xff);
+      out.ascii(" counter comment \"hov1 guard\"\n");
     }
     // tag: the held moves' packets get the hold mark (the hold chain queues them).
     for (let i = 0; i < moves.length; i++) {

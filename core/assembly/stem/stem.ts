@@ -7,6 +7,7 @@ import { Node, Procedure, RequestHandler } from "../engine/node";
 import { Peer, SecurityAssociation, CachedReply, REPLY_RESEND_GAP_MS, MAX_RTO_MS } from "../engine/peer";
 import { bytesOf, beginEvent, endEvent, writeMs } from "../engine/output";
 import { Move, Quarantine } from "./move";
+import { Watch } from "./watch";
 import { Dataplane, batchPtr } from "../kernel/nft";
 import { addressMessage, messagePtr, NETLINK_ROUTE, NETLINK_NETFILTER, LOOPBACK_IFINDEX, EEXIST, EADDRNOTAVAIL } from "../kernel/netlink";
 import { queueConfig, queueRuleBatch, verdictBatch, bufferPtr, NetlinkSummary, DEFAULT_QUEUE } from "../kernel/nfqueue";
@@ -124,6 +125,9 @@ export class Migration extends Procedure {
     }
     // Steps 309-310: release the held packets at once, then confirm the path.
     this.state = M_DONE;
+    // Release first, then stop marking, then release what was queued meanwhile:
+    // held packets leave before any new one can overtake them.
+    this.stem.releaseBefore(this.moves);
     for (let i = 0; i < this.moves.length; i++) {
       this.moves[i].held = false;
       this.moves[i].busy = null;
@@ -320,9 +324,8 @@ export class Stem extends RequestHandler {
   migrations: Array<Migration> = new Array<Migration>();
   validations: Array<PathValidation> = new Array<PathValidation>();
   confirms: Array<SentConfirm> = new Array<SentConfirm>();
-  /** Original addresses we keep on lo, with how many moves need each. */
+  /** The addresses we keep on lo (keepIdentities). */
   identities: Array<Address> = new Array<Address>();
-  identityUsers: Array<i32> = new Array<i32>();
   nextMoveId: u32 = 1;
   nextMigrationId: u32 = 1;
   /** Opaque data for the next request the application starts. */
@@ -336,9 +339,13 @@ export class Stem extends RequestHandler {
   /** When to send the follow-up release (Infinity: none pending). */
   releaseAgainAt: f64 = Infinity;
 
+  /** Address changes and sessions (stem/watch.ts). */
+  watch: Watch = new Watch();
+
   constructor(node: Node) {
     super();
     this.node = node;
+    this.watch.attach(this);
     node.requestHandler = this;
   }
 
@@ -382,6 +389,14 @@ export class Stem extends RequestHandler {
       moves.push(m);
     }
     if (moves.length == 0) {
+      // Already on their way (an automatic migration started first), or there.
+      for (let i = 0; i < this.moves.length; i++) {
+        const m = this.moves[i];
+        if (!m.local || m.peer != peer || !m.orig.equals(from) || !m.wire.equals(to)) continue;
+        const busy = m.busy;
+        if (busy instanceof Migration) return <i32>(<Migration>busy).id;
+        return this.alreadyThere(peer, from, to, now);
+      }
       // First migration of these sessions: `from` is their original address.
       const m = new Move(this.nextMoveId++, peer, true, from, fromPort);
       m.protocols = protocols;
@@ -404,11 +419,20 @@ export class Stem extends RequestHandler {
     this.migrations.push(mig);
     this.event(mig, "started", now);
     // Steps 304-307 in one transaction: identity address, rewrites, hold.
-    this.ensureIdentities(mig);
+    this.keepIdentities(mig);
     if (!this.sync(mig)) {
       mig.fail(this.node, ERR_KERNEL, 0, now);
       return -ERR_KERNEL;
     }
+    return <i32>mig.id;
+  }
+
+  /** A migration with nothing to do: reported as completed at once. */
+  private alreadyThere(peer: Peer, from: Address, to: Address, now: f64): i32 {
+    const mig = new Migration(this.nextMigrationId++, this, peer, new Array<Move>(), to, 0, now, this.takeOpaque());
+    mig.prevWire.push(from.copy());
+    mig.state = M_DONE;
+    this.event(mig, "completed", now);
     return <i32>mig.id;
   }
 
@@ -440,16 +464,49 @@ export class Stem extends RequestHandler {
     this.node.netlinkAction(NETLINK_NETFILTER, bytesOf(bufferPtr(), c), null);
     const r = queueRuleBatch(queue);
     this.node.netlinkAction(NETLINK_NETFILTER, bytesOf(bufferPtr(), r), null);
+    this.dp.guard = this.watch.auto && this.watch.guard;
+    this.watch.start();
+    this.sync(null);
+  }
+
+  /** Removes everything the node put in the kernel: rules, queue rule, identities, routes. */
+  teardown(): void {
+    this.moves.length = 0;
+    this.quarantines.length = 0;
+    this.watch.guard = false;
+    this.keepIdentities(null);
+    this.watch.teardown();
+    const n = this.dp.renderTeardown();
+    this.node.nftAction(bytesOf(batchPtr(), n), null);
   }
 
   /**
    * Releases every held packet (step 310): one verdict for all queued ids up
    * to 2^30 past the last one seen, and the same again shortly after, for
-   * packets that were entering the queue while the rule changed.
+   * packets that were entering the queue while the rule changed. Holds that
+   * overlap end together, when the last of them ends.
    */
   release(now: f64): void {
+    // The kernel queue is one for all holds: while another hold lasts, its
+    // packets must stay, so the release waits for the last hold to end.
+    for (let i = 0; i < this.moves.length; i++) {
+      if (this.moves[i].local && this.moves[i].held) return;
+    }
     this.sendVerdict();
     this.releaseAgainAt = now + RELEASE_AGAIN_MS;
+  }
+
+  /**
+   * The first half of a release: if no hold but these moves' lasts, release
+   * the queue while the rules still mark (so that nothing sent later leaves
+   * before the held packets).
+   */
+  releaseBefore(moves: Array<Move>): void {
+    for (let i = 0; i < this.moves.length; i++) {
+      const m = this.moves[i];
+      if (m.local && m.held && moves.indexOf(m) < 0) return;
+    }
+    this.sendVerdict();
   }
 
   private sendVerdict(): void {
@@ -475,36 +532,35 @@ export class Stem extends RequestHandler {
     return ports;
   }
 
-  /** Keeps each local move's original address on lo while the move is away from it. */
-  private ensureIdentities(owner: Procedure): void {
+  /**
+   * Keeps on lo (as /32 or /128) every address the sessions may still need:
+   * the original address of each local move that is away or held, and, with
+   * the guard on, every usable address the host has, so that losing one from
+   * its interface never makes a socket's address foreign. Adds and removes
+   * only the difference.
+   */
+  keepIdentities(owner: Procedure | null): void {
+    const want = new Array<Address>();
     for (let i = 0; i < this.moves.length; i++) {
       const m = this.moves[i];
-      if (!m.local || m.identity) continue;
-      let known = false;
-      for (let j = 0; j < this.identities.length; j++) if (this.identities[j].equals(m.orig)) known = true;
-      if (known) continue;
-      this.identities.push(m.orig.copy());
-      this.identityUsers.push(1);
-      const n = addressMessage(true, m.orig, LOOPBACK_IFINDEX);
+      if (m.local && (!m.identity || m.held)) addUnique(want, m.orig);
+    }
+    if (this.watch.guard) {
+      for (let i = 0; i < this.watch.locals.length; i++) addUnique(want, this.watch.locals[i]);
+    }
+    for (let i = 0; i < want.length; i++) {
+      if (indexOfAddress(this.identities, want[i]) >= 0) continue;
+      this.identities.push(want[i].copy());
+      const n = addressMessage(true, want[i], LOOPBACK_IFINDEX);
       // Already there (a restart, or put on lo by hand): fine.
       this.node.netlinkAction(NETLINK_ROUTE, bytesOf(messagePtr(), n), owner, true, EEXIST);
     }
-  }
-
-  /** Removes identity addresses no move needs any more. */
-  private releaseIdentities(): void {
     for (let j = this.identities.length - 1; j >= 0; j--) {
       const a = this.identities[j];
-      let used = false;
-      for (let i = 0; i < this.moves.length; i++) {
-        const m = this.moves[i];
-        if (m.local && !m.identity && m.orig.equals(a)) used = true;
-      }
-      if (used) continue;
+      if (indexOfAddress(want, a) >= 0) continue;
       const n = addressMessage(false, a, LOOPBACK_IFINDEX);
       this.node.netlinkAction(NETLINK_ROUTE, bytesOf(messagePtr(), n), null, true, EADDRNOTAVAIL);
       this.identities.splice(j, 1);
-      this.identityUsers.splice(j, 1);
     }
   }
 
@@ -536,6 +592,7 @@ export class Stem extends RequestHandler {
     const i = this.migrations.indexOf(mig);
     if (i >= 0) this.migrations.splice(i, 1);
     this.pruneMoves();
+    this.watch.maybeDropFallback(mig.to.family);
   }
 
   /** Drops moves that came back to their original address, and their identities. */
@@ -543,12 +600,12 @@ export class Stem extends RequestHandler {
     let changed = false;
     for (let i = this.moves.length - 1; i >= 0; i--) {
       const m = this.moves[i];
-      if (m.identity && !m.busy) {
+      if (m.identity && !m.busy && !m.held) {
         this.moves.splice(i, 1);
         changed = true;
       }
     }
-    if (changed) this.releaseIdentities();
+    if (changed) this.keepIdentities(null);
   }
 
   private uncount(v: PathValidation): void {
@@ -937,6 +994,15 @@ export class Stem extends RequestHandler {
     writeMs(e, now - v.startedAt);
     this.node.emit(endEvent());
   }
+}
+
+function indexOfAddress(list: Array<Address>, a: Address): i32 {
+  for (let i = 0; i < list.length; i++) if (list[i].equals(a)) return i;
+  return -1;
+}
+
+function addUnique(list: Array<Address>, a: Address): void {
+  if (indexOfAddress(list, a) < 0) list.push(a);
 }
 
 export function cookieJson(e: TextOut, c: u64): void {

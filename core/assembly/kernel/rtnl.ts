@@ -1,0 +1,196 @@
+// Addresses, routes and sockets through netlink (docs/dataplane.md section 4):
+// the core parses the kernel's address notifications and socket dumps and
+// builds the requests; the host only moves the bytes.
+
+import { Address } from "../engine/address";
+import { FAMILY_IPV4, FAMILY_IPV6 } from "../generated/registry";
+
+const AF_INET: u8 = 2;
+const AF_INET6: u8 = 10;
+const NLMSG_DONE: u16 = 3;
+const RTM_NEWADDR: u16 = 20;
+const RTM_DELADDR: u16 = 21;
+const RTM_GETADDR: u16 = 22;
+const RTM_NEWROUTE: u16 = 24;
+const RTM_DELROUTE: u16 = 25;
+const SOCK_DIAG_BY_FAMILY: u16 = 20;
+const NLM_F_REQUEST: u16 = 0x1;
+const NLM_F_ACK: u16 = 0x4;
+const NLM_F_DUMP: u16 = 0x300;
+const NLM_F_CREATE: u16 = 0x400;
+const NLM_F_REPLACE: u16 = 0x100;
+const IFA_ADDRESS: u16 = 1;
+const IFA_LOCAL: u16 = 2;
+const IFA_FLAGS: u16 = 8;
+const IFA_F_TENTATIVE: u32 = 0x40;
+const IFA_F_DADFAILED: u32 = 0x08;
+const RT_SCOPE_UNIVERSE: u8 = 0;
+const RTA_OIF: u16 = 4;
+const RTA_PRIORITY: u16 = 6;
+
+/** The metric of the last-resort route (docs/dataplane.md section 2, break-before-make). */
+export const FALLBACK_METRIC: u32 = 0xfffffff0;
+/** The routing protocol number our routes carry, so they can be told apart (ours: 'H'). */
+const RTPROT_HANDOVER: u8 = 0x48;
+
+export const IPPROTO_TCP: u8 = 6;
+export const IPPROTO_UDP: u8 = 17;
+
+const BUF = memory.data(256);
+let seq: u32 = 0x52000000;
+
+function header(p: usize, type: u16, flags: u16): void {
+  store<u16>(p + 4, type);
+  store<u16>(p + 6, flags);
+  store<u32>(p + 8, seq++);
+  store<u32>(p + 12, 0);
+}
+
+function familyOf(f: u8): u8 {
+  return f == FAMILY_IPV4 ? AF_INET : AF_INET6;
+}
+
+/** RTM_GETADDR dump of one family: every address the host has. Length at requestPtr(). */
+export function addressDump(family: u8): i32 {
+  memory.fill(BUF, 0, 24);
+  header(BUF, RTM_GETADDR, NLM_F_REQUEST | NLM_F_DUMP);
+  store<u8>(BUF + 16, familyOf(family));
+  store<u32>(BUF, 24);
+  return 24;
+}
+
+/**
+ * The last-resort route (add or delete): `default dev lo metric FALLBACK_METRIC`.
+ * While an address is gone, it lets the session's packets reach the output
+ * hook (and the hold) instead of failing with ENETUNREACH before it.
+ */
+export function fallbackRoute(add: bool, family: u8): i32 {
+  memory.fill(BUF, 0, 64);
+  header(BUF, add ? RTM_NEWROUTE : RTM_DELROUTE, NLM_F_REQUEST | NLM_F_ACK | (add ? NLM_F_CREATE | NLM_F_REPLACE : 0));
+  // struct rtmsg
+  store<u8>(BUF + 16, familyOf(family));
+  store<u8>(BUF + 20, 254); // RT_TABLE_MAIN
+  store<u8>(BUF + 21, RTPROT_HANDOVER);
+  store<u8>(BUF + 22, 253); // RT_SCOPE_LINK
+  store<u8>(BUF + 23, 1); // RTN_UNICAST
+  let off = 28;
+  store<u16>(BUF + off, 8);
+  store<u16>(BUF + off + 2, RTA_OIF);
+  store<u32>(BUF + off + 4, 1); // lo
+  off += 8;
+  store<u16>(BUF + off, 8);
+  store<u16>(BUF + off + 2, RTA_PRIORITY);
+  store<u32>(BUF + off + 4, FALLBACK_METRIC);
+  off += 8;
+  store<u32>(BUF, <u32>off);
+  return off;
+}
+
+/** A sock_diag dump of every socket of one family and protocol. */
+export function socketDump(family: u8, protocol: u8): i32 {
+  memory.fill(BUF, 0, 72);
+  header(BUF, SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST | NLM_F_DUMP);
+  store<u8>(BUF + 16, familyOf(family));
+  store<u8>(BUF + 17, protocol);
+  store<u32>(BUF + 20, 0xffffffff); // every state
+  store<u32>(BUF, 72);
+  return 72;
+}
+
+export function requestPtr(): usize {
+  return BUF;
+}
+
+/** An address notification or dump entry. */
+export class AddressEvent {
+  added: bool = false;
+  address: Address = new Address();
+  ifindex: u32 = 0;
+  prefix: u8 = 0;
+  /** Usable as a source: global scope, not tentative, DAD not failed. */
+  usable: bool = false;
+}
+
+/** A socket from a sock_diag dump. */
+export class SocketInfo {
+  protocol: u8 = 0;
+  state: u8 = 0;
+  local: Address = new Address();
+  localPort: u32 = 0;
+  remote: Address = new Address();
+  remotePort: u32 = 0;
+}
+
+/**
+ * Parses rtnetlink address messages (RTM_NEWADDR, RTM_DELADDR) in [p, p+n);
+ * appends one AddressEvent per message. Other messages are skipped; nothing
+ * is read past the end.
+ */
+export function parseAddresses(p: usize, n: i32, out: Array<AddressEvent>): void {
+  let off = 0;
+  while (off + 16 <= n) {
+    const len = <i32>load<u32>(p + off);
+    if (len < 16 || off + len > n) break;
+    const type = load<u16>(p + off + 4);
+    if ((type == RTM_NEWADDR || type == RTM_DELADDR) && len >= 24) {
+      const m = p + off + 16;
+      const af = load<u8>(m);
+      const family: u8 = af == AF_INET ? FAMILY_IPV4 : af == AF_INET6 ? FAMILY_IPV6 : 0;
+      if (family) {
+        const e = new AddressEvent();
+        e.added = type == RTM_NEWADDR;
+        e.prefix = load<u8>(m + 1);
+        let flags = <u32>load<u8>(m + 2);
+        const scope = load<u8>(m + 3);
+        e.ifindex = load<u32>(m + 4);
+        const alen: i32 = family == FAMILY_IPV4 ? 4 : 16;
+        let found = false;
+        let haveLocal = false;
+        let a = off + 24;
+        while (a + 4 <= off + len) {
+          const al = <i32>load<u16>(p + a);
+          const at = load<u16>(p + a + 2) & 0x3fff;
+          if (al < 4 || a + al > off + len) break;
+          if ((at == IFA_LOCAL || (at == IFA_ADDRESS && !haveLocal)) && al >= 4 + alen) {
+            e.address.load(family, p + a + 4);
+            found = true;
+            if (at == IFA_LOCAL) haveLocal = true;
+          } else if (at == IFA_FLAGS && al >= 8) {
+            flags = load<u32>(p + a + 4);
+          }
+          a += (al + 3) & ~3;
+        }
+        e.usable = scope == RT_SCOPE_UNIVERSE && (flags & (IFA_F_TENTATIVE | IFA_F_DADFAILED)) == 0;
+        if (found) out.push(e);
+      }
+    }
+    off += (len + 3) & ~3;
+  }
+}
+
+/** Parses sock_diag replies (inet_diag_msg) in [p, p+n); appends one SocketInfo each. */
+export function parseSockets(p: usize, n: i32, protocol: u8, out: Array<SocketInfo>): void {
+  let off = 0;
+  while (off + 16 <= n) {
+    const len = <i32>load<u32>(p + off);
+    if (len < 16 || off + len > n) break;
+    const type = load<u16>(p + off + 4);
+    if (type == NLMSG_DONE) break;
+    if (type == SOCK_DIAG_BY_FAMILY && len >= 16 + 72) {
+      const m = p + off + 16;
+      const af = load<u8>(m);
+      const family: u8 = af == AF_INET ? FAMILY_IPV4 : af == AF_INET6 ? FAMILY_IPV6 : 0;
+      if (family) {
+        const s = new SocketInfo();
+        s.protocol = protocol;
+        s.state = load<u8>(m + 1);
+        s.localPort = <u32>bswap<u16>(load<u16>(m + 4));
+        s.remotePort = <u32>bswap<u16>(load<u16>(m + 6));
+        s.local.load(family, m + 8);
+        s.remote.load(family, m + 24);
+        out.push(s);
+      }
+    }
+    off += (len + 3) & ~3;
+  }
+}

@@ -1,0 +1,33 @@
+// handover for Bun: the library API, the same as the Node host's.
+//
+//   import { start } from "handover";   // package.json "exports" picks this file under Bun
+//   const node = await start({ name: "m.example", peers: [...] });
+
+import { Core } from "../shared/core.ts";
+import { Daemon } from "../shared/daemon.ts";
+import { BunIO } from "./io.ts";
+
+export * from "../shared/index.ts";
+export { Daemon } from "../shared/daemon.ts";
+export type { MigrationResult, Listener } from "../shared/daemon.ts";
+export type { Config, PeerSpec, SaSpec } from "../shared/config.ts";
+export { BunIO } from "./io.ts";
+
+const WASM_URL = new URL("../../../build/handover.wasm", import.meta.url);
+let module: Promise<WebAssembly.Module> | null = null;
+
+/** The compiled core, loaded once per process. */
+export function coreModule(): Promise<WebAssembly.Module> {
+  if (!module) module = Bun.file(WASM_URL).arrayBuffer().then((b) => WebAssembly.compile(b));
+  return module;
+}
+
+/** A fresh core instance (for the codec, vectors, or an engine of your own). */
+export async function loadCore(): Promise<Core> {
+  return Core.load(await coreModule());
+}
+
+/** Starts a handover node with a configuration object (see docs/USAGE.md). */
+export async function start(config: unknown): Promise<Daemon> {
+  return Daemon.start(new BunIO(), await loadCore(), config);
+}

@@ -1,0 +1,336 @@
+// HostIO for Bun, with Bun's own APIs: Bun.udpSocket for UDP, bun:ffi for
+// libc netlink sockets and libnftables, Bun.listen/Bun.connect for the control
+// socket. Bun has no asynchronous FFI: watch() polls its netlink socket in a
+// Worker (./watch.ts), see hosts/bun/README.md.
+
+import { dlopen, read, CString } from "bun:ffi";
+import { mkdir, unlink } from "node:fs/promises";
+import type { HostIO, KernelIO, UdpHandlers, UdpSocket, ControlServer } from "../shared/io.ts";
+
+const ORIGIN = performance.timeOrigin;
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+/** Bun.udpSocket's bind flag for IPV6_V6ONLY (as Bun's node:dgram passes it). */
+const SOCKET_IPV6_ONLY = 8;
+
+function errnoName(e: unknown): [string, string] {
+  const err = e as { code?: string; name?: string; message?: string };
+  return [err?.code ?? err?.name ?? "EIO", err?.message ?? String(e)];
+}
+
+class BunUdp implements UdpSocket {
+  private socket: Bun.UdpSocket | null = null;
+  /** Sends issued before the bind completes. */
+  private queue: [Uint8Array, string, number][] | null = [];
+  private closed = false;
+  constructor(readonly address: string, port: number, private h: UdpHandlers) {
+    const failed = (e: unknown) => {
+      this.queue = null;
+      h.error(...errnoName(e));
+    };
+    let bound: Promise<Bun.UdpSocket>;
+    try {
+      bound = Bun.udpSocket({
+        hostname: address,
+        port,
+        binaryType: "uint8array",
+        // One socket per family, as in the Node host: "::" must not take IPv4 too.
+        flags: address.includes(":") ? SOCKET_IPV6_ONLY : 0,
+        socket: {
+          data: (_s, data, fromPort, from) => {
+            if (!this.closed) h.message(data, from, fromPort);
+          },
+          error: (...args) => h.error(...errnoName(args[args.length - 1])),
+        },
+      });
+    } catch (e) {
+      // Some bind errors (EADDRNOTAVAIL) are thrown at once: report them as Node does, asynchronously.
+      queueMicrotask(() => failed(e));
+      return;
+    }
+    bound.then((s) => {
+      if (this.closed) return s.close();
+      this.socket = s;
+      const queued = this.queue!;
+      this.queue = null;
+      for (const [data, to, toPort] of queued) this.send(data, to, toPort);
+    }, failed);
+  }
+  port(): number {
+    return this.socket?.port ?? 0;
+  }
+  send(data: Uint8Array, address: string, port: number): void {
+    if (this.queue) {
+      this.queue.push([data, address, port]);
+      return;
+    }
+    if (!this.socket) return this.h.error("EBADF", `socket on ${this.address} is not bound`);
+    try {
+      if (!this.socket.send(data, port, address)) this.h.error("EAGAIN", `send to ${address}:${port}: socket buffer full`);
+    } catch (e) {
+      this.h.error(...errnoName(e));
+    }
+  }
+  close(): void {
+    this.closed = true;
+    this.queue = null;
+    this.socket?.close();
+  }
+}
+
+/** libc and libnftables through bun:ffi, loaded on first use. */
+function loadKernel(): KernelIO {
+  let libc, libnft;
+  try {
+    // size_t/ssize_t as u64/i64 (x86-64, aarch64); bun:ffi takes the symbol name from the key.
+    libc = dlopen("libc.so.6", {
+      socket: { args: ["i32", "i32", "i32"], returns: "i32" },
+      bind: { args: ["i32", "ptr", "u32"], returns: "i32" },
+      sendto: { args: ["i32", "ptr", "u64", "i32", "ptr", "u32"], returns: "i64" },
+      recv: { args: ["i32", "ptr", "u64", "i32"], returns: "i64" },
+      poll: { args: ["ptr", "u64", "i32"], returns: "i32" },
+      setsockopt: { args: ["i32", "i32", "i32", "ptr", "u32"], returns: "i32" },
+      close: { args: ["i32"], returns: "i32" },
+      __errno_location: { args: [], returns: "ptr" },
+    } as const).symbols;
+  } catch (e) {
+    throw new Error(`cannot load libc.so.6: ${e}`);
+  }
+  try {
+    libnft = dlopen("libnftables.so.1", {
+      nft_ctx_new: { args: ["u32"], returns: "ptr" },
+      nft_ctx_buffer_output: { args: ["ptr"], returns: "i32" },
+      nft_ctx_buffer_error: { args: ["ptr"], returns: "i32" },
+      nft_run_cmd_from_buffer: { args: ["ptr", "ptr"], returns: "i32" },
+      nft_ctx_get_error_buffer: { args: ["ptr"], returns: "ptr" },
+      nft_ctx_free: { args: ["ptr"], returns: "void" },
+    } as const).symbols;
+  } catch {
+    throw new Error("cannot load libnftables.so.1: install nftables (apt-get install -y nftables)");
+  }
+  const c = libc;
+  const nft = libnft;
+  const errnoPtr = c.__errno_location(); // errno of this (the main) thread
+  const errno = () => read.i32(errnoPtr, 0);
+  const ctx = nft.nft_ctx_new(0);
+  if (!ctx) throw new Error("nft_ctx_new failed");
+  nft.nft_ctx_buffer_output(ctx);
+  nft.nft_ctx_buffer_error(ctx);
+
+  const AF_NETLINK = 16;
+  const SOCK_RAW = 3;
+  const SOCK_CLOEXEC = 0x80000;
+  const MSG_DONTWAIT = 0x40;
+  const NETLINK_NETFILTER = 12;
+  const SOL_SOCKET = 1;
+  const SO_RCVBUFFORCE = 33;
+  const SOL_NETLINK = 270;
+  const NETLINK_NO_ENOBUFS = 5;
+  const EAGAIN = 11;
+  const sockaddr = (groups: number) => {
+    const a = new Uint8Array(12);
+    const v = new DataView(a.buffer);
+    v.setUint16(0, AF_NETLINK, true);
+    v.setUint32(8, groups >>> 0, true);
+    return a;
+  };
+  const kernelAddr = sockaddr(0);
+  const sockets = new Map<number, number>();
+  const rbuf = new Uint8Array(65536);
+  const pfd = new Uint8Array(8);
+  const int32 = (n: number) => new Uint8Array(Int32Array.of(n).buffer);
+
+  function openSocket(protocol: number, groups: number): number {
+    const fd = c.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol) as number;
+    if (fd < 0) {
+      const e = errno();
+      throw new Error(`netlink socket (protocol ${protocol}) failed, errno ${e}${e === 1 || e === 13 ? ": run as root (CAP_NET_ADMIN)" : ""}`);
+    }
+    if (c.bind(fd, sockaddr(groups), 12) < 0) throw new Error(`netlink bind (groups ${groups}) failed, errno ${errno()}`);
+    return fd;
+  }
+
+  function netlinkSocket(protocol: number): number {
+    let fd = sockets.get(protocol);
+    if (fd !== undefined) return fd;
+    fd = openSocket(protocol, 0);
+    if (protocol === NETLINK_NETFILTER) {
+      // The hold's queue notifications wait here until a release reads them.
+      c.setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, int32(8 << 20), 4);
+      c.setsockopt(fd, SOL_NETLINK, NETLINK_NO_ENOBUFS, int32(1), 4);
+    }
+    sockets.set(protocol, fd);
+    return fd;
+  }
+
+  return {
+    nft(batch: string) {
+      const status = nft.nft_run_cmd_from_buffer(ctx, enc.encode(batch + "\0")) as number;
+      if (status === 0) return { status, error: "" };
+      const p = nft.nft_ctx_get_error_buffer(ctx);
+      return { status, error: p ? new CString(p).toString() : "" };
+    },
+    netlink(protocol: number, request: Uint8Array, waitAck: boolean): Uint8Array {
+      const fd = netlinkSocket(protocol);
+      if (Number(c.sendto(fd, request, request.length, 0, kernelAddr, 12)) < 0) {
+        throw new Error(`netlink send failed, errno ${errno()}`);
+      }
+      // The kernel answers within sendto: drain what the socket holds.
+      const parts: Uint8Array[] = [];
+      let total = 0;
+      for (let waited = 0; ; ) {
+        const n = Number(c.recv(fd, rbuf, rbuf.length, MSG_DONTWAIT));
+        if (n >= 0) {
+          parts.push(rbuf.slice(0, n));
+          total += n;
+          continue;
+        }
+        const e = errno();
+        if (e !== EAGAIN) throw new Error(`netlink recv failed, errno ${e}`);
+        if (parts.length > 0 || !waitAck) break;
+        if (waited >= 1000) throw new Error("netlink: the kernel did not answer within 1 s");
+        const v = new DataView(pfd.buffer);
+        v.setInt32(0, fd, true);
+        v.setInt16(4, 1, true); // POLLIN
+        v.setInt16(6, 0, true);
+        c.poll(pfd, 1, 20);
+        waited += 20;
+      }
+      const out = new Uint8Array(total);
+      parts.reduce((at, p) => (out.set(p, at), at + p.length), 0);
+      return out;
+    },
+    watch(protocol: number, groups: number, onMessage: (bytes: Uint8Array) => void) {
+      const fd = openSocket(protocol, groups);
+      // A Worker blocks in poll() and recv() and posts each batch; this thread never waits.
+      const stop = new Int32Array(new SharedArrayBuffer(4));
+      const worker = new Worker(new URL("./watch.js", import.meta.url));
+      worker.onmessage = (e: MessageEvent) => {
+        if (Atomics.load(stop, 0) === 0) onMessage(e.data as Uint8Array);
+      };
+      worker.postMessage({ fd, stop: stop.buffer });
+      (worker as unknown as { unref(): void }).unref(); // a watch never keeps the process alive
+      return {
+        close() {
+          Atomics.store(stop, 0, 1); // the worker closes fd after its current poll (<= 250 ms)
+        },
+      };
+    },
+    close() {
+      for (const fd of sockets.values()) c.close(fd);
+      sockets.clear();
+      nft.nft_ctx_free(ctx);
+    },
+  };
+}
+
+export class BunIO implements HostIO {
+  readonly runtime = "bun" as const;
+
+  now(): number {
+    return ORIGIN + performance.now();
+  }
+  random(n: number): Uint8Array {
+    return crypto.getRandomValues(new Uint8Array(n));
+  }
+  setTimer(fn: () => void, ms: number): unknown {
+    return setTimeout(fn, ms);
+  }
+  clearTimer(handle: unknown): void {
+    clearTimeout(handle as ReturnType<typeof setTimeout>);
+  }
+  udp(address: string, port: number, handlers: UdpHandlers): UdpSocket {
+    return new BunUdp(address, port, handlers);
+  }
+  openKernel(): KernelIO {
+    return loadKernel();
+  }
+  async serveControl(path: string, handle: (request: unknown) => Promise<unknown>): Promise<ControlServer> {
+    await mkdir(path.slice(0, path.lastIndexOf("/")) || "/", { recursive: true });
+    await unlink(path).catch(() => {});
+    const input = new Map<Bun.Socket, string>();
+    const output = new Map<Bun.Socket, Uint8Array>();
+    const flush = (s: Bun.Socket) => {
+      const rest = output.get(s)!;
+      const n = s.write(rest);
+      if (n < rest.length) return output.set(s, rest.subarray(Math.max(0, n)));
+      output.delete(s);
+      s.end();
+    };
+    const server = Bun.listen({
+      unix: path,
+      socket: {
+        data: async (s, chunk) => {
+          const text = (input.get(s) ?? "") + dec.decode(chunk);
+          const nl = text.indexOf("\n");
+          if (nl < 0) return input.set(s, text);
+          input.delete(s);
+          let answer: unknown;
+          try {
+            answer = await handle(JSON.parse(text.slice(0, nl)));
+          } catch (e) {
+            answer = { ok: false, error: String(e) };
+          }
+          output.set(s, enc.encode(JSON.stringify(answer) + "\n"));
+          flush(s);
+        },
+        drain: (s) => {
+          if (output.has(s)) flush(s);
+        },
+        close: (s) => {
+          input.delete(s);
+          output.delete(s);
+        },
+        error: () => {},
+      },
+    });
+    return {
+      close: () => {
+        server.stop(true);
+        unlink(path).catch(() => {});
+      },
+    };
+  }
+  callControl(path: string, request: unknown): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      let text = "";
+      const fail = (e: unknown) => reject(new Error(`cannot reach the daemon at ${path}: ${errnoName(e)[1]}`));
+      Bun.connect({
+        unix: path,
+        socket: {
+          open: (s) => s.write(JSON.stringify(request) + "\n"),
+          data: (_s, chunk) => {
+            text += dec.decode(chunk, { stream: true });
+          },
+          close: () => {
+            try {
+              resolve(JSON.parse(text));
+            } catch (e) {
+              reject(e);
+            }
+          },
+          error: (_s, e) => fail(e),
+          connectError: (_s, e) => fail(e),
+        },
+      }).catch(fail);
+    });
+  }
+  readText(path: string): Promise<string> {
+    return Bun.file(path).text();
+  }
+  log(line: string): void {
+    process.stderr.write(line + "\n");
+  }
+  env(name: string): string | undefined {
+    return Bun.env[name];
+  }
+  onShutdown(fn: () => void): void {
+    let called = false;
+    const once = () => {
+      if (!called) fn();
+      called = true;
+    };
+    process.once("SIGTERM", once);
+    process.once("SIGINT", once);
+  }
+}
