@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Generates the conformance vectors of the suites message, cookie,
-// replay-window and timestamp (docs/PROTOCOL.md section 9) from the
-// independent reference implementation in reference.js.
+// replay-window, timestamp, hkdf and keywrap (docs/PROTOCOL.md section 9)
+// from the independent reference implementation in reference.js.
 //
 //   node conformance/tools/generate.js [--out DIR]     (default conformance/vectors)
 //
@@ -18,7 +18,8 @@ import * as R from "./reference.js";
 import { VectorFile } from "./vectorfile.js";
 import { Prng } from "./prng.js";
 import { isMain } from "./main.js";
-import { createHash } from "node:crypto";
+import { createHash, hkdfSync } from "node:crypto";
+import { chacha20poly1305 } from "@noble/ciphers/chacha.js";
 
 const { hex, unhex, concat } = R;
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -903,8 +904,418 @@ function timestampSuite() {
 }
 
 // =========================================================================
+// hkdf
+// =========================================================================
 
-export const SUITES = { message: messageSuite, cookie: cookieSuite, "replay-window": replaySuite, timestamp: timestampSuite };
+/** RFC 5869 appendix A, the SHA-256 cases 1-3. */
+const RFC5869 = [
+  {
+    comment: "RFC 5869 A.1 (test case 1): basic test case with SHA-256",
+    ikm: "0b".repeat(22), salt: "000102030405060708090a0b0c", info: "f0f1f2f3f4f5f6f7f8f9", size: 42,
+    prk: "077709362c2e32df0ddc3f0dc47bba6390b6c73bb50f9c3122ec844ad7c2b3e5",
+    okm: "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865",
+  },
+  {
+    comment: "RFC 5869 A.2 (test case 2): longer inputs and outputs (80-byte salt, IKM and info, L = 82)",
+    ikm: range(0x00, 0x50), salt: range(0x60, 0xb0), info: range(0xb0, 0x100), size: 82,
+    prk: "06a6b88c5853361a06104c9ceb35b45cef760014904671014a193f40c15fc244",
+    okm: "b11e398dc80327a1c8e7f78c596a49344f012eda2d4efad8a050cc4c19afa97c59045a99cac7827271cb41c65e590e09da3275600c2f09b8367793a9aca3db71cc30c58179ec3e87c14c01d5c1f3434f1d87",
+  },
+  {
+    comment: "RFC 5869 A.3 (test case 3): zero-length salt and info",
+    ikm: "0b".repeat(22), salt: "", info: "", size: 42,
+    prk: "19ef24a32c717b167f33a91d6f648bdf96596776afdb6377ac434c1c293ccb04",
+    okm: "8da4e775a563c18f715f802a063c5a31b8a11f5c5ee1879ec3454e5f3c738d2d9d201395faa4b61a96c8",
+  },
+];
+function range(from, to) {
+  let s = "";
+  for (let i = from; i < to; i++) s += i.toString(16).padStart(2, "0");
+  return s;
+}
+
+function hkdfSuite() {
+  const f = new VectorFile({
+    suite: "hkdf",
+    description:
+      "HKDF-SHA256 (RFC 5869), the key derivation of the session key wrap (section 4.7): extract PRK = HMAC-SHA256(salt, ikm), then expand to size bytes of okm with info. prk is the intermediate value (a runner may answer it). An output longer than 255 * 32 = 8160 bytes is refused (INVALID_ARGUMENT).",
+    source: `RFC 5869 appendix A (test cases 1-3) and ${SOURCE}; every okm is also checked against node:crypto's hkdfSync`,
+    seed: 0x686b6466,
+    notes: {
+      Rfc5869: { bugType: "BASIC", description: "A test case of RFC 5869 appendix A." },
+      OutputLength: { bugType: "EDGE_CASE", description: "An output length at a block boundary of the expansion (T(i) is 32 bytes): 0, 1, 31, 32, 33, 64, 65, and the largest, 8160 = 255 * 32." },
+      EmptyInput: { bugType: "EDGE_CASE", description: "An empty salt (the empty HMAC key, equal to 32 zero bytes, RFC 5869 section 2.2), IKM or info." },
+      LongSalt: { bugType: "EDGE_CASE", description: "A salt longer than SHA-256's 64-byte block: HMAC hashes the key first (RFC 2104)." },
+      LongInfo: { bugType: "EDGE_CASE", description: "info that makes T(i-1) || info || i span several SHA-256 blocks, or end exactly at a block boundary." },
+      KeyWrap: { bugType: "FUNCTIONALITY", description: "The derivation of section 4.7: info \"handover key-wrap/1\", L = 32; Wrap Alg 1 with an empty salt, Wrap Alg 2 with a 64-byte salt E || R." },
+      Random: { bugType: "FUNCTIONALITY", description: "Pseudorandom inputs." },
+      SizeTooLarge: { bugType: "MODIFIED_PARAMETER", description: "An output longer than 255 * HashLen = 8160 bytes: refused (INVALID_ARGUMENT)." },
+    },
+  });
+  const g = f.group({ algorithm: "HKDF-SHA256" });
+  const ok = (comment, flags, ikm, salt, info, size, expect = {}) => f.add(g, () => {
+    const I = unhex(ikm), S = unhex(salt), N = unhex(info);
+    const prk = hex(R.hkdfExtract(S, I));
+    const okm = hex(R.hkdfSha256(I, S, N, size));
+    if (size > 0) assert(okm === hex(new Uint8Array(hkdfSync("sha256", I, S, N, size))), `hkdf ${comment}: reference and hkdfSync differ`);
+    assert(expect.prk === undefined || expect.prk === prk, `hkdf ${comment}: PRK`);
+    assert(expect.okm === undefined || expect.okm === okm, `hkdf ${comment}: OKM`);
+    return { comment, flags, ikm, salt, info, size, prk, okm, result: "valid" };
+  });
+  const bad = (comment, flags, ikm, salt, info, size) => f.add(g, () => {
+    let err = null;
+    try { R.hkdfSha256(unhex(ikm), unhex(salt), unhex(info), size); } catch (e) { err = e.errorName; }
+    assert(err === "INVALID_ARGUMENT", `hkdf ${comment}`);
+    return { comment, flags, ikm, salt, info, size, okm: "", result: "invalid", error: "INVALID_ARGUMENT" };
+  });
+  for (const t of RFC5869) ok(t.comment, ["Rfc5869"], t.ikm, t.salt, t.info, t.size, t);
+  const rnd = new Prng(0x484b4446);
+  const ikm = hex(rnd.bytes(32)), salt = hex(rnd.bytes(16)), info = hex(rnd.bytes(10));
+  for (const size of [0, 1, 31, 32, 33, 64, 65, 8160]) ok(`L = ${size}`, ["OutputLength"], ikm, salt, info, size);
+  ok("empty salt, IKM and info", ["EmptyInput"], "", "", "", 32);
+  ok("empty IKM", ["EmptyInput"], "", salt, info, 42);
+  ok("empty salt equals 32 zero bytes (this case and the next give the same okm)", ["EmptyInput"], ikm, "", info, 32);
+  ok("salt of 32 zero bytes", ["EmptyInput"], ikm, "00".repeat(32), info, 32);
+  ok("salt of 64 bytes (one block, used as it is)", ["LongSalt"], ikm, hex(rnd.bytes(64)), info, 32);
+  ok("salt of 65 bytes (hashed first)", ["LongSalt"], ikm, hex(rnd.bytes(65)), info, 32);
+  ok("salt of 200 bytes", ["LongSalt"], ikm, hex(rnd.bytes(200)), info, 100);
+  ok("info of 31 bytes: T(i-1) || info || i is exactly 64 bytes for i > 1", ["LongInfo"], ikm, salt, hex(rnd.bytes(31)), 96);
+  ok("info of 32 bytes", ["LongInfo"], ikm, salt, hex(rnd.bytes(32)), 96);
+  ok("info of 63 bytes: info || 1 is exactly one block", ["LongInfo"], ikm, salt, hex(rnd.bytes(63)), 64);
+  ok("info of 300 bytes", ["LongInfo"], ikm, salt, hex(rnd.bytes(300)), 100);
+  ok("IKM of 1000 bytes", ["Random"], hex(rnd.bytes(1000)), salt, info, 32);
+  const wrapInfo = hex(R.KEY_WRAP_INFO);
+  ok("section 4.7, Wrap Alg 1: a 32-byte SA key, empty salt", ["KeyWrap"], hex(rnd.bytes(32)), "", wrapInfo, 32);
+  ok("section 4.7, Wrap Alg 1: a 16-byte SA key, empty salt", ["KeyWrap"], hex(rnd.bytes(16)), "", wrapInfo, 32);
+  ok("section 4.7, Wrap Alg 2: Z, salt E || R", ["KeyWrap"], hex(rnd.bytes(32)), hex(rnd.bytes(64)), wrapInfo, 32);
+  for (let i = 0; i < 6; i++) {
+    ok(`random inputs ${i + 1}`, ["Random"], hex(rnd.bytes(rnd.int(0, 100))), hex(rnd.bytes(rnd.int(0, 100))), hex(rnd.bytes(rnd.int(0, 100))), rnd.int(1, 300));
+  }
+  bad("L = 8161 (one more than 255 * 32)", ["SizeTooLarge"], ikm, salt, info, 8161);
+  bad("L = 10000", ["SizeTooLarge"], ikm, salt, info, 10000);
+  return f;
+}
+
+// =========================================================================
+// keywrap
+// =========================================================================
+
+/** Points of small order (and non-canonical encodings of them), as X25519 u-coordinates. */
+const LOW_ORDER = [
+  ["0000000000000000000000000000000000000000000000000000000000000000", "u = 0 (order 2)", true],
+  ["0100000000000000000000000000000000000000000000000000000000000000", "u = 1 (order 4)", true],
+  ["e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800", "a point of order 8", true],
+  ["5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157", "a point of order 8", true],
+  ["ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f", "u = p - 1 (a low-order point on the twist)", true],
+  ["edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f", "u = p, non-canonical 0", false],
+  ["eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f", "u = p + 1, non-canonical 1", false],
+  ["0000000000000000000000000000000000000000000000000000000000000080", "u = 0 with bit 255 set", false],
+  ["e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b880", "a point of order 8 with bit 255 set", false],
+  ["ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff", "u = p - 1 with bit 255 set", false],
+];
+const RFC7748 = {
+  alicePrivate: "77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a",
+  alicePublic: "8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a",
+  bobPrivate: "5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb",
+  bobPublic: "de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f",
+  shared: "4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742",
+};
+
+function keywrapSuite() {
+  const f = new VectorFile({
+    suite: "keywrap",
+    description:
+      "The session key wrap of section 4.7. Groups name the wrap algorithm and the operation. wrap: from header (the message's 20-byte header), wrapSpi, sessionSpi, the wrapping key (Wrap Alg 1: key, the wrap SA's key; Wrap Alg 2: recipientPublic, with the ephemeral private key ephemeralPrivate), nonce and sessionKey, compute exactly body, the extension's bytes after the Session SPI ([E ||] nonce || sealed key || tag); or fail with error. unwrap: from header, wrapSpi, sessionSpi, the key (Wrap Alg 1: key; Wrap Alg 2: recipientPrivate) and body, recover sessionKey; or fail with error, checking in section 4.7's order. wrappingKey (K) and sharedSecret (Z) are intermediate values for debugging; recipientPublic in unwrap tests is X25519(recipientPrivate, 9), for information.",
+    source: SOURCE,
+    seed: 0x6b777270,
+    notes: {
+      Typical: { bugType: "BASIC", description: "A typical wrap in a Transfer Request or Transfer Negotiation Request." },
+      KeyLength: { bugType: "EDGE_CASE", description: "A wrap SA key of 16 bytes (the shortest, section 6.1) or longer than SHA-256's block; the key is HKDF's IKM, used as it is." },
+      BoundaryValue: { bugType: "EDGE_CASE", description: "SPIs 256 and 2^32 - 1, an all-zero or all-ones session key or nonce." },
+      FurtherTransfer: { bugType: "FUNCTIONALITY", description: "Section 8.6: the new session key wrapped under the old session SA (Wrap SPI = the old Session SPI, key = the old 32-byte session key)." },
+      Rfc7748Keys: { bugType: "FUNCTIONALITY", description: "The key pairs of RFC 7748 section 6.1: Alice's private key as the ephemeral key, Bob's as the recipient's; sharedSecret is RFC 7748's shared secret." },
+      Clamping: { bugType: "EDGE_CASE", description: "A private key whose bits that X25519 clamps (the low three, bit 255, bit 254) are set or clear: the same scalar, so the same E, Z and body." },
+      ModifiedTag: { bugType: "AUTH_BYPASS", description: "The tag changed: KEY_UNWRAP_FAILED." },
+      ModifiedCiphertext: { bugType: "AUTH_BYPASS", description: "The sealed key changed: KEY_UNWRAP_FAILED." },
+      ModifiedNonce: { bugType: "AUTH_BYPASS", description: "The nonce changed: KEY_UNWRAP_FAILED." },
+      ModifiedHeader: { bugType: "AUTH_BYPASS", description: "A byte of the message header, which is part of the associated data, changed (the wrap moved into another message): KEY_UNWRAP_FAILED." },
+      ModifiedSpi: { bugType: "AUTH_BYPASS", description: "Wrap SPI or Session SPI changed to another valid SPI (part of the associated data): KEY_UNWRAP_FAILED." },
+      ModifiedEphemeral: { bugType: "AUTH_BYPASS", description: "The ephemeral public key changed: another Z, salt and associated data: KEY_UNWRAP_FAILED." },
+      NonCanonicalEphemeral: { bugType: "EDGE_CASE", description: "E with bit 255 set: X25519 ignores the bit (the same Z), but E enters the salt and the associated data as received, so the tag fails: KEY_UNWRAP_FAILED." },
+      WrongKey: { bugType: "AUTH_BYPASS", description: "Unwrapped with a key other than the one wrapped for: KEY_UNWRAP_FAILED." },
+      WrongPrimitive: { bugType: "WRONG_PRIMITIVE", description: "The body was sealed with a construction other than section 4.7's (no HKDF, another info, salt or associated data): KEY_UNWRAP_FAILED." },
+      LowOrderEphemeral: { bugType: "EDGE_CASE", description: "The ephemeral public key is a point of small order (or a non-canonical encoding of one), so Z is all zero: LOW_ORDER_POINT." },
+      LowOrderPublic: { bugType: "EDGE_CASE", description: "The recipient's public key is a point of small order, so Z is all zero: LOW_ORDER_POINT." },
+      NonCanonicalPublic: { bugType: "MODIFIED_PARAMETER", description: "The recipient's public key is not below 2^255 - 19 (bit 255 set, or p to 2^255 - 1): a sender refuses it (INVALID_ARGUMENT), because the recipient's salt would hold the canonical R." },
+      BadSpi: { bugType: "MODIFIED_PARAMETER", description: "Wrap SPI or Session SPI below 256 (reserved): BAD_SPI." },
+      BadLength: { bugType: "MALFORMED", description: "A body of neither 60 nor 92 bytes, or of the other algorithm's length: BAD_LENGTH." },
+      ShortKey: { bugType: "MODIFIED_PARAMETER", description: "A wrap SA key shorter than 16 bytes, or an X25519 key not of 32 bytes: INVALID_ARGUMENT." },
+      ErrorOrder: { bugType: "EDGE_CASE", description: "Two faults: the expected error is the first in section 4.7's order." },
+    },
+  });
+  const G = {
+    wrap1: f.group({ wrap: "CHACHA20_POLY1305", operation: "wrap" }),
+    unwrap1: f.group({ wrap: "CHACHA20_POLY1305", operation: "unwrap" }),
+    wrap2: f.group({ wrap: "X25519_CHACHA20_POLY1305", operation: "wrap" }),
+    unwrap2: f.group({ wrap: "X25519_CHACHA20_POLY1305", operation: "unwrap" }),
+  };
+  const fixed = new Prng(0x4b575250);
+  const HDR_TR = hex(header({ type: "TRANSFER_REQUEST", seq: 41, cookie: COOKIE_M, fc: 0x03, rid: "e8a1b2c3" + "9abc0000" }));
+  const HDR_TN = hex(header({ type: "TRANSFER_NEGOTIATION_REQUEST", seq: 0x1234, cookie: COOKIE_F, fc: 0x05, rid: "e8a1b2c4" + "00000000" }));
+  const SA_KEY = hex(fixed.bytes(32));
+  const R_PRIV = hex(fixed.bytes(32));
+  const R_PUB = hex(R.x25519Public(unhex(R_PRIV)));
+  const OTHER_KEY = hex(fixed.bytes(32));
+  const OTHER_PRIV = hex(fixed.bytes(32));
+  const WSPI = 0x1001, SSPI = 0x2002;
+  const alg = { wrap1: 1, unwrap1: 1, wrap2: 2, unwrap2: 2 };
+  const errorOf = (fn) => {
+    try { fn(); } catch (e) { if (e instanceof R.RefError) return e.errorName; throw e; }
+    return null;
+  };
+
+  /** A wrap: p holds hex inputs; with expect "valid", body and the intermediates are computed. */
+  const wrapCase = (g, comment, flags, p, expect = "valid") => f.add(G[g], (rng) => {
+    const q = { header: HDR_TR, wrapSpi: WSPI, sessionSpi: SSPI, nonce: hex(rng.bytes(12)), sessionKey: hex(rng.bytes(32)), ...p };
+    if (alg[g] === 2) {
+      q.recipientPublic ??= R_PUB;
+      q.ephemeralPrivate ??= hex(rng.bytes(32));
+    } else q.key ??= SA_KEY;
+    const args = {
+      header: unhex(q.header), wrap: alg[g], wrapSpi: q.wrapSpi, sessionSpi: q.sessionSpi, nonce: unhex(q.nonce), sessionKey: unhex(q.sessionKey),
+      key: q.key !== undefined ? unhex(q.key) : undefined,
+      recipientPublic: q.recipientPublic !== undefined ? unhex(q.recipientPublic) : undefined,
+      ephemeralPrivate: q.ephemeralPrivate !== undefined ? unhex(q.ephemeralPrivate) : undefined,
+    };
+    const inputs = alg[g] === 1
+      ? { header: q.header, wrapSpi: q.wrapSpi, sessionSpi: q.sessionSpi, key: q.key, nonce: q.nonce, sessionKey: q.sessionKey }
+      : { header: q.header, wrapSpi: q.wrapSpi, sessionSpi: q.sessionSpi, recipientPublic: q.recipientPublic, ephemeralPrivate: q.ephemeralPrivate, nonce: q.nonce, sessionKey: q.sessionKey };
+    if (expect !== "valid") {
+      const err = errorOf(() => R.wrapSessionKey(args));
+      assert(err === expect, `keywrap ${comment}: reference gives ${err}, expected ${expect}`);
+      return { comment, flags, ...inputs, result: "invalid", error: expect };
+    }
+    const w = R.wrapSessionKey(args);
+    // The wrap must open again (the unwrap key: the SA key, or the private key whose public key is R).
+    const priv = p.recipientPrivate ?? (q.recipientPublic === R_PUB ? R_PRIV : undefined);
+    if (alg[g] === 1 || priv) {
+      const back = R.unwrapSessionKey({ header: args.header, wrap: alg[g], wrapSpi: q.wrapSpi, sessionSpi: q.sessionSpi, key: alg[g] === 1 ? args.key : unhex(priv), body: w.body });
+      assert(hex(back) === q.sessionKey, `keywrap ${comment}: does not unwrap`);
+    }
+    const out = { comment, flags, ...inputs, body: hex(w.body), wrappingKey: hex(w.wrappingKey) };
+    if (w.sharedSecret) out.sharedSecret = hex(w.sharedSecret);
+    out.result = "valid";
+    return out;
+  });
+
+  /** An unwrap of explicit inputs; expect "valid" or an error name. */
+  const unwrapCase = (g, comment, flags, q, expect) => f.add(G[g], () => {
+    const args = { header: unhex(q.header), wrap: alg[g], wrapSpi: q.wrapSpi, sessionSpi: q.sessionSpi, key: unhex(alg[g] === 1 ? q.key : q.recipientPrivate), body: unhex(q.body) };
+    const inputs = alg[g] === 1
+      ? { header: q.header, wrapSpi: q.wrapSpi, sessionSpi: q.sessionSpi, key: q.key, body: q.body }
+      : { header: q.header, wrapSpi: q.wrapSpi, sessionSpi: q.sessionSpi, recipientPrivate: q.recipientPrivate, recipientPublic: q.recipientPrivate.length === 64 ? hex(R.x25519Public(unhex(q.recipientPrivate))) : "", body: q.body };
+    if (inputs.recipientPublic === "") delete inputs.recipientPublic;
+    if (expect === "valid") {
+      const sk = hex(R.unwrapSessionKey(args));
+      assert(q.sessionKey === undefined || sk === q.sessionKey, `keywrap ${comment}: unwraps to another key`);
+      return { comment, flags, ...inputs, sessionKey: sk, result: "valid" };
+    }
+    const err = errorOf(() => R.unwrapSessionKey(args));
+    assert(err === expect, `keywrap ${comment}: reference gives ${err}, expected ${expect}`);
+    return { comment, flags, ...inputs, result: "invalid", error: expect };
+  });
+
+  /** Wraps with the reference (outside any test) and returns the unwrap inputs. */
+  const made = new Prng(0x4d414445);
+  function wrapped(a, p = {}) {
+    const q = { header: HDR_TR, wrapSpi: WSPI, sessionSpi: SSPI, nonce: hex(made.bytes(12)), sessionKey: hex(made.bytes(32)), ...p };
+    const w = R.wrapSessionKey({
+      header: unhex(q.header), wrap: a, wrapSpi: q.wrapSpi, sessionSpi: q.sessionSpi, nonce: unhex(q.nonce), sessionKey: unhex(q.sessionKey),
+      key: unhex(q.key ?? SA_KEY), recipientPublic: unhex(q.recipientPublic ?? R_PUB), ephemeralPrivate: made.bytes(32),
+    });
+    return a === 1
+      ? { header: q.header, wrapSpi: q.wrapSpi, sessionSpi: q.sessionSpi, key: q.key ?? SA_KEY, body: hex(w.body), sessionKey: q.sessionKey }
+      : { header: q.header, wrapSpi: q.wrapSpi, sessionSpi: q.sessionSpi, recipientPrivate: R_PRIV, body: hex(w.body), sessionKey: q.sessionKey };
+  }
+  /** body with byte i XOR-ed with x. */
+  const flip = (body, i, x = 1) => {
+    const b = unhex(body);
+    b[(i + b.length) % b.length] ^= x;
+    return hex(b);
+  };
+  /** A body sealed some other way: k, nonce, aad and the E to put in front. */
+  const sealOther = (k, nonce, aad, e, sessionKey) => hex(concat(e, nonce, chacha20poly1305(k, nonce, aad).encrypt(sessionKey)));
+
+  // ---- Wrap Alg 1: wrap ----
+  const ZERO_NONCE = "00".repeat(12);
+  wrapCase("wrap1", "typical: a Transfer Request, 32-byte SA key", ["Typical"], {});
+  wrapCase("wrap1", "typical: a Transfer Negotiation Request", ["Typical"], { header: HDR_TN, wrapSpi: 4346, sessionSpi: 0x7fffffff });
+  wrapCase("wrap1", "SA key of 16 bytes (the shortest)", ["KeyLength"], { key: hex(fixed.bytes(16)) });
+  wrapCase("wrap1", "SA key of 20 bytes", ["KeyLength"], { key: hex(fixed.bytes(20)) });
+  wrapCase("wrap1", "SA key of 64 bytes", ["KeyLength"], { key: hex(fixed.bytes(64)) });
+  wrapCase("wrap1", "SA key of 65 bytes", ["KeyLength"], { key: hex(fixed.bytes(65)) });
+  wrapCase("wrap1", "SA key of 100 bytes", ["KeyLength"], { key: hex(fixed.bytes(100)) });
+  wrapCase("wrap1", "SPIs 256 and 2^32 - 1", ["BoundaryValue"], { wrapSpi: 256, sessionSpi: 0xffffffff });
+  wrapCase("wrap1", "SPIs 2^32 - 1 and 256", ["BoundaryValue"], { wrapSpi: 0xffffffff, sessionSpi: 256 });
+  wrapCase("wrap1", "all-zero session key", ["BoundaryValue"], { sessionKey: "00".repeat(32) });
+  wrapCase("wrap1", "all-ones session key", ["BoundaryValue"], { sessionKey: "ff".repeat(32) });
+  wrapCase("wrap1", "all-zero nonce", ["BoundaryValue"], { nonce: ZERO_NONCE });
+  wrapCase("wrap1", "further transfer: under the old session key, Wrap SPI = the old Session SPI", ["FurtherTransfer"], { key: hex(fixed.bytes(32)), wrapSpi: SSPI, sessionSpi: 0x2003 });
+  wrapCase("wrap1", "Wrap SPI 255", ["BadSpi"], { wrapSpi: 255 }, "BAD_SPI");
+  wrapCase("wrap1", "Wrap SPI 0", ["BadSpi"], { wrapSpi: 0 }, "BAD_SPI");
+  wrapCase("wrap1", "Session SPI 255", ["BadSpi"], { sessionSpi: 255 }, "BAD_SPI");
+  wrapCase("wrap1", "SA key of 15 bytes", ["ShortKey"], { key: hex(fixed.bytes(15)) }, "INVALID_ARGUMENT");
+  wrapCase("wrap1", "empty SA key", ["ShortKey"], { key: "" }, "INVALID_ARGUMENT");
+  wrapCase("wrap1", "Session SPI 0 and a 15-byte key: BAD_SPI first", ["BadSpi", "ShortKey", "ErrorOrder"], { sessionSpi: 0, key: hex(fixed.bytes(15)) }, "BAD_SPI");
+
+  // ---- Wrap Alg 2: wrap ----
+  wrapCase("wrap2", "typical: a Transfer Request", ["Typical"], {});
+  wrapCase("wrap2", "typical: a Transfer Negotiation Request", ["Typical"], { header: HDR_TN, wrapSpi: 4346, sessionSpi: 0x7fffffff });
+  wrapCase("wrap2", "RFC 7748 keys: e = Alice's private key, R = Bob's public key", ["Rfc7748Keys"], { ephemeralPrivate: RFC7748.alicePrivate, recipientPublic: RFC7748.bobPublic, recipientPrivate: RFC7748.bobPrivate });
+  {
+    const e = fixed.bytes(32);
+    const clamped = e.slice();
+    clamped[0] &= 248; clamped[31] = (clamped[31] & 127) | 64;
+    const loose = clamped.slice();
+    loose[0] |= 7; loose[31] |= 128; loose[31] &= ~64 & 255;
+    const a = wrapCase("wrap2", "ephemeral private key already clamped", ["Clamping"], { ephemeralPrivate: hex(clamped), nonce: ZERO_NONCE, sessionKey: "11".repeat(32) });
+    const b = wrapCase("wrap2", "the same key with the low three bits and bit 255 set and bit 254 clear: the same body", ["Clamping"], { ephemeralPrivate: hex(loose), nonce: ZERO_NONCE, sessionKey: "11".repeat(32) });
+    const body = (id) => G.wrap2.tests.find((t) => t.tcId === id).body;
+    assert(body(a) === body(b), "clamping: the same body");
+  }
+  wrapCase("wrap2", "SPIs 256 and 2^32 - 1", ["BoundaryValue"], { wrapSpi: 256, sessionSpi: 0xffffffff });
+  wrapCase("wrap2", "all-zero session key and nonce", ["BoundaryValue"], { sessionKey: "00".repeat(32), nonce: ZERO_NONCE });
+  for (const [u, what, canonical] of LOW_ORDER) {
+    if (canonical) wrapCase("wrap2", `recipient's public key ${what}`, ["LowOrderPublic"], { recipientPublic: u }, "LOW_ORDER_POINT");
+    else wrapCase("wrap2", `recipient's public key ${what}: not canonical`, ["NonCanonicalPublic", "LowOrderPublic", "ErrorOrder"], { recipientPublic: u }, "INVALID_ARGUMENT");
+  }
+  {
+    const r = unhex(R_PUB);
+    r[31] |= 0x80;
+    wrapCase("wrap2", "recipient's public key with bit 255 set", ["NonCanonicalPublic"], { recipientPublic: hex(r) }, "INVALID_ARGUMENT");
+    wrapCase("wrap2", "recipient's public key 2^255 - 1", ["NonCanonicalPublic"], { recipientPublic: "ff".repeat(31) + "7f" }, "INVALID_ARGUMENT");
+  }
+  wrapCase("wrap2", "recipient's public key of 31 bytes", ["ShortKey"], { recipientPublic: R_PUB.slice(0, 62) }, "INVALID_ARGUMENT");
+  wrapCase("wrap2", "Wrap SPI 255", ["BadSpi"], { wrapSpi: 255 }, "BAD_SPI");
+  wrapCase("wrap2", "Session SPI 1", ["BadSpi"], { sessionSpi: 1 }, "BAD_SPI");
+  wrapCase("wrap2", "Wrap SPI 0 and a low-order public key: BAD_SPI first", ["BadSpi", "LowOrderPublic", "ErrorOrder"], { wrapSpi: 0, recipientPublic: LOW_ORDER[0][0] }, "BAD_SPI");
+
+  // ---- Wrap Alg 1: unwrap ----
+  for (const t of [...G.wrap1.tests].filter((t) => t.result === "valid")) {
+    unwrapCase("unwrap1", `unwraps the wrap of tcId ${t.tcId}: ${t.comment}`, t.flags, t, "valid");
+  }
+  const w1 = wrapped(1);
+  const w1s = wrapped(1, { sessionKey: "5a".repeat(32) });
+  unwrapCase("unwrap1", "tag: first byte changed", ["ModifiedTag"], { ...w1, body: flip(w1.body, 44) }, "KEY_UNWRAP_FAILED");
+  unwrapCase("unwrap1", "tag: last bit changed", ["ModifiedTag"], { ...w1, body: flip(w1.body, -1, 0x80) }, "KEY_UNWRAP_FAILED");
+  unwrapCase("unwrap1", "tag: all zero", ["ModifiedTag"], { ...w1, body: w1.body.slice(0, 88) + "00".repeat(16) }, "KEY_UNWRAP_FAILED");
+  unwrapCase("unwrap1", "sealed key: first byte changed", ["ModifiedCiphertext"], { ...w1, body: flip(w1.body, 12) }, "KEY_UNWRAP_FAILED");
+  unwrapCase("unwrap1", "sealed key: last byte changed", ["ModifiedCiphertext"], { ...w1, body: flip(w1.body, 43, 0x40) }, "KEY_UNWRAP_FAILED");
+  unwrapCase("unwrap1", "sealed key and tag of another wrap under the same key", ["ModifiedCiphertext"], { ...w1, body: w1.body.slice(0, 24) + w1s.body.slice(24) }, "KEY_UNWRAP_FAILED");
+  unwrapCase("unwrap1", "nonce: first byte changed", ["ModifiedNonce"], { ...w1, body: flip(w1.body, 0) }, "KEY_UNWRAP_FAILED");
+  unwrapCase("unwrap1", "nonce: last byte changed", ["ModifiedNonce"], { ...w1, body: flip(w1.body, 11) }, "KEY_UNWRAP_FAILED");
+  const HEADER_BYTES = [[0, "Version"], [1, "Type"], [2, "Sequence #, high byte"], [3, "Sequence #, low byte"], [4, "cookie, first byte"], [9, "cookie, last byte"], [10, "Flags/Code"], [11, "Reserved"], [12, "Replay Protect ID, first byte"], [19, "Replay Protect ID, last byte"]];
+  for (const [i, what] of HEADER_BYTES) {
+    unwrapCase("unwrap1", `header byte ${i} (${what}) changed`, ["ModifiedHeader"], { ...w1, header: flip(w1.header, i) }, "KEY_UNWRAP_FAILED");
+  }
+  unwrapCase("unwrap1", "Wrap SPI changed (+1)", ["ModifiedSpi"], { ...w1, wrapSpi: w1.wrapSpi + 1 }, "KEY_UNWRAP_FAILED");
+  unwrapCase("unwrap1", "Session SPI changed (+1)", ["ModifiedSpi"], { ...w1, sessionSpi: w1.sessionSpi + 1 }, "KEY_UNWRAP_FAILED");
+  unwrapCase("unwrap1", "Wrap SPI and Session SPI swapped", ["ModifiedSpi"], { ...w1, wrapSpi: w1.sessionSpi, sessionSpi: w1.wrapSpi }, "KEY_UNWRAP_FAILED");
+  unwrapCase("unwrap1", "another SA key", ["WrongKey"], { ...w1, key: OTHER_KEY }, "KEY_UNWRAP_FAILED");
+  unwrapCase("unwrap1", "the SA key with its last bit changed", ["WrongKey"], { ...w1, key: flip(w1.key, -1, 0x01) }, "KEY_UNWRAP_FAILED");
+  unwrapCase("unwrap1", "the SA key without its last byte", ["WrongKey"], { ...w1, key: w1.key.slice(0, -2) }, "KEY_UNWRAP_FAILED");
+  unwrapCase("unwrap1", "the SA key with a zero byte appended", ["WrongKey"], { ...w1, key: w1.key + "00" }, "KEY_UNWRAP_FAILED");
+  {
+    const H = unhex(w1.header), nonce = unhex(w1.body.slice(0, 24)), sk = unhex(w1.sessionKey), key = unhex(w1.key);
+    const ext = concat([42, 70, 1, 0], be32(w1.wrapSpi), be32(w1.sessionSpi));
+    const kOk = R.hkdfSha256(key, new Uint8Array(0), R.KEY_WRAP_INFO, 32);
+    const other = (comment, k, aad) => unwrapCase("unwrap1", comment, ["WrongPrimitive"], { ...w1, body: sealOther(k, nonce, aad, [], sk) }, "KEY_UNWRAP_FAILED");
+    other("sealed under the SA key itself, without HKDF", key, concat(H, ext));
+    other("HKDF info with a terminating NUL", R.hkdfSha256(key, new Uint8Array(0), concat(R.KEY_WRAP_INFO, [0]), 32), concat(H, ext));
+    other("HKDF with the SA key as salt and an empty IKM", R.hkdfSha256(new Uint8Array(0), key, R.KEY_WRAP_INFO, 32), concat(H, ext));
+    other("associated data: the header only", kOk, H);
+    other("associated data: the extension's 12 bytes only", kOk, ext);
+    other("associated data: the extension's Length counted without the 2-byte Type and Length (68)", kOk, concat(H, [42, 68, 1, 0], be32(w1.wrapSpi), be32(w1.sessionSpi)));
+    other("no associated data", kOk, new Uint8Array(0));
+    // The correct construction, built the same way, must verify (a check of this block).
+    unwrapCase("unwrap1", "rebuilt from its parts: K from HKDF, AAD = header || 12 bytes of the extension", ["Typical"], { ...w1, body: sealOther(kOk, nonce, concat(H, ext), [], sk) }, "valid");
+  }
+  unwrapCase("unwrap1", "body of 59 bytes", ["BadLength"], { ...w1, body: w1.body.slice(0, -2) }, "BAD_LENGTH");
+  unwrapCase("unwrap1", "body of 61 bytes", ["BadLength"], { ...w1, body: w1.body + "00" }, "BAD_LENGTH");
+  unwrapCase("unwrap1", "body of 92 bytes (Wrap Alg 2's length)", ["BadLength"], { ...w1, body: "00".repeat(32) + w1.body }, "BAD_LENGTH");
+  unwrapCase("unwrap1", "empty body", ["BadLength"], { ...w1, body: "" }, "BAD_LENGTH");
+  unwrapCase("unwrap1", "Wrap SPI 255", ["BadSpi"], { ...w1, wrapSpi: 255 }, "BAD_SPI");
+  unwrapCase("unwrap1", "Session SPI 0", ["BadSpi"], { ...w1, sessionSpi: 0 }, "BAD_SPI");
+  unwrapCase("unwrap1", "SA key of 15 bytes (the first 15 bytes of the right key)", ["ShortKey"], { ...w1, key: w1.key.slice(0, 30) }, "INVALID_ARGUMENT");
+  unwrapCase("unwrap1", "empty SA key", ["ShortKey"], { ...w1, key: "" }, "INVALID_ARGUMENT");
+  unwrapCase("unwrap1", "body of 59 bytes and Wrap SPI 0: BAD_LENGTH first", ["BadLength", "BadSpi", "ErrorOrder"], { ...w1, body: w1.body.slice(0, -2), wrapSpi: 0 }, "BAD_LENGTH");
+  unwrapCase("unwrap1", "Session SPI 255 and a 15-byte key: BAD_SPI first", ["BadSpi", "ShortKey", "ErrorOrder"], { ...w1, sessionSpi: 255, key: w1.key.slice(0, 30) }, "BAD_SPI");
+  unwrapCase("unwrap1", "a 15-byte key and a changed tag: INVALID_ARGUMENT first", ["ShortKey", "ModifiedTag", "ErrorOrder"], { ...w1, key: w1.key.slice(0, 30), body: flip(w1.body, -1) }, "INVALID_ARGUMENT");
+
+  // ---- Wrap Alg 2: unwrap ----
+  for (const t of [...G.wrap2.tests].filter((t) => t.result === "valid")) {
+    const priv = t.recipientPublic === R_PUB ? R_PRIV : t.recipientPublic === RFC7748.bobPublic ? RFC7748.bobPrivate : null;
+    assert(priv, `keywrap: no private key for tcId ${t.tcId}`);
+    unwrapCase("unwrap2", `unwraps the wrap of tcId ${t.tcId}: ${t.comment}`, t.flags, { ...t, recipientPrivate: priv }, "valid");
+  }
+  const w2 = wrapped(2);
+  {
+    const loose = unhex(R_PRIV);
+    loose[0] |= 7; loose[31] = (loose[31] | 128) & ~64 & 255;
+    unwrapCase("unwrap2", "the recipient's private key with the bits that clamping sets or clears inverted: the same scalar", ["Clamping"], { ...w2, recipientPrivate: hex(loose) }, "valid");
+  }
+  unwrapCase("unwrap2", "tag: first byte changed", ["ModifiedTag"], { ...w2, body: flip(w2.body, 76) }, "KEY_UNWRAP_FAILED");
+  unwrapCase("unwrap2", "tag: last bit changed", ["ModifiedTag"], { ...w2, body: flip(w2.body, -1, 0x80) }, "KEY_UNWRAP_FAILED");
+  unwrapCase("unwrap2", "sealed key: first byte changed", ["ModifiedCiphertext"], { ...w2, body: flip(w2.body, 44) }, "KEY_UNWRAP_FAILED");
+  unwrapCase("unwrap2", "sealed key: last byte changed", ["ModifiedCiphertext"], { ...w2, body: flip(w2.body, 75) }, "KEY_UNWRAP_FAILED");
+  unwrapCase("unwrap2", "nonce: first byte changed", ["ModifiedNonce"], { ...w2, body: flip(w2.body, 32) }, "KEY_UNWRAP_FAILED");
+  unwrapCase("unwrap2", "nonce: last byte changed", ["ModifiedNonce"], { ...w2, body: flip(w2.body, 43) }, "KEY_UNWRAP_FAILED");
+  unwrapCase("unwrap2", "ephemeral public key: bit 0 changed", ["ModifiedEphemeral"], { ...w2, body: flip(w2.body, 0) }, "KEY_UNWRAP_FAILED");
+  unwrapCase("unwrap2", "ephemeral public key: byte 17 changed", ["ModifiedEphemeral"], { ...w2, body: flip(w2.body, 17, 0x10) }, "KEY_UNWRAP_FAILED");
+  unwrapCase("unwrap2", "ephemeral public key with bit 255 set: the same Z, another salt and AAD", ["NonCanonicalEphemeral"], { ...w2, body: flip(w2.body, 31, 0x80) }, "KEY_UNWRAP_FAILED");
+  unwrapCase("unwrap2", "the ephemeral public key of another wrap", ["ModifiedEphemeral"], { ...w2, body: wrapped(2).body.slice(0, 64) + w2.body.slice(64) }, "KEY_UNWRAP_FAILED");
+  for (const [i, what] of HEADER_BYTES.filter((_, k) => k % 2 === 0 || k === 9)) {
+    unwrapCase("unwrap2", `header byte ${i} (${what}) changed`, ["ModifiedHeader"], { ...w2, header: flip(w2.header, i) }, "KEY_UNWRAP_FAILED");
+  }
+  unwrapCase("unwrap2", "Wrap SPI changed (+1)", ["ModifiedSpi"], { ...w2, wrapSpi: w2.wrapSpi + 1 }, "KEY_UNWRAP_FAILED");
+  unwrapCase("unwrap2", "Session SPI changed (+1)", ["ModifiedSpi"], { ...w2, sessionSpi: w2.sessionSpi + 1 }, "KEY_UNWRAP_FAILED");
+  unwrapCase("unwrap2", "Wrap SPI and Session SPI swapped", ["ModifiedSpi"], { ...w2, wrapSpi: w2.sessionSpi, sessionSpi: w2.wrapSpi }, "KEY_UNWRAP_FAILED");
+  unwrapCase("unwrap2", "another recipient's private key", ["WrongKey"], { ...w2, recipientPrivate: OTHER_PRIV }, "KEY_UNWRAP_FAILED");
+  unwrapCase("unwrap2", "the private key with bit 3 changed (not a clamped bit)", ["WrongKey"], { ...w2, recipientPrivate: flip(w2.recipientPrivate, 0, 0x08) }, "KEY_UNWRAP_FAILED");
+  for (const [u, what] of LOW_ORDER) {
+    unwrapCase("unwrap2", `ephemeral public key ${what}`, ["LowOrderEphemeral"], { ...w2, body: u + w2.body.slice(64) }, "LOW_ORDER_POINT");
+  }
+  {
+    const H = unhex(w2.header), body = unhex(w2.body), E = body.subarray(0, 32), nonce = body.subarray(32, 44), sk = unhex(w2.sessionKey);
+    const Rpub = unhex(R_PUB);
+    const Z = R.x25519Shared(unhex(R_PRIV), E);
+    const ext = concat([42, 102, 2, 0], be32(w2.wrapSpi), be32(w2.sessionSpi));
+    const aadOk = concat(H, ext, E);
+    const kOk = R.hkdfSha256(Z, concat(E, Rpub), R.KEY_WRAP_INFO, 32);
+    const other = (comment, k, aad) => unwrapCase("unwrap2", comment, ["WrongPrimitive"], { ...w2, body: sealOther(k, nonce, aad, E, sk) }, "KEY_UNWRAP_FAILED");
+    other("sealed under Z itself, without HKDF", Z, aadOk);
+    other("HKDF salt R || E (reversed)", R.hkdfSha256(Z, concat(Rpub, E), R.KEY_WRAP_INFO, 32), aadOk);
+    other("HKDF with an empty salt", R.hkdfSha256(Z, new Uint8Array(0), R.KEY_WRAP_INFO, 32), aadOk);
+    other("HKDF salt E only", R.hkdfSha256(Z, E, R.KEY_WRAP_INFO, 32), aadOk);
+    other("associated data without E", kOk, concat(H, ext));
+    other("associated data with Length 70", kOk, concat(H, [42, 70, 2, 0], be32(w2.wrapSpi), be32(w2.sessionSpi), E));
+    unwrapCase("unwrap2", "rebuilt from its parts: Z, K = HKDF(Z, E || R), AAD = header || 12 bytes || E", ["Typical"], { ...w2, body: sealOther(kOk, nonce, aadOk, E, sk) }, "valid");
+  }
+  unwrapCase("unwrap2", "body of 60 bytes (Wrap Alg 1's length)", ["BadLength"], { ...w2, body: w2.body.slice(64) }, "BAD_LENGTH");
+  unwrapCase("unwrap2", "body of 91 bytes", ["BadLength"], { ...w2, body: w2.body.slice(0, -2) }, "BAD_LENGTH");
+  unwrapCase("unwrap2", "Wrap SPI 0", ["BadSpi"], { ...w2, wrapSpi: 0 }, "BAD_SPI");
+  unwrapCase("unwrap2", "Session SPI 255", ["BadSpi"], { ...w2, sessionSpi: 255 }, "BAD_SPI");
+  unwrapCase("unwrap2", "private key of 31 bytes", ["ShortKey"], { ...w2, recipientPrivate: w2.recipientPrivate.slice(0, 62) }, "INVALID_ARGUMENT");
+  unwrapCase("unwrap2", "private key of 33 bytes", ["ShortKey"], { ...w2, recipientPrivate: w2.recipientPrivate + "00" }, "INVALID_ARGUMENT");
+  unwrapCase("unwrap2", "a low-order ephemeral key and a changed tag: LOW_ORDER_POINT first", ["LowOrderEphemeral", "ModifiedTag", "ErrorOrder"], { ...w2, body: flip(LOW_ORDER[2][0] + w2.body.slice(64), -1) }, "LOW_ORDER_POINT");
+  unwrapCase("unwrap2", "Wrap SPI 0 and a low-order ephemeral key: BAD_SPI first", ["BadSpi", "LowOrderEphemeral", "ErrorOrder"], { ...w2, wrapSpi: 0, body: LOW_ORDER[1][0] + w2.body.slice(64) }, "BAD_SPI");
+  unwrapCase("unwrap2", "a 31-byte private key and a low-order ephemeral key: INVALID_ARGUMENT first", ["ShortKey", "LowOrderEphemeral", "ErrorOrder"], { ...w2, recipientPrivate: w2.recipientPrivate.slice(0, 62), body: LOW_ORDER[0][0] + w2.body.slice(64) }, "INVALID_ARGUMENT");
+  return f;
+}
+
+// =========================================================================
+
+export const SUITES = { message: messageSuite, cookie: cookieSuite, "replay-window": replaySuite, timestamp: timestampSuite, hkdf: hkdfSuite, keywrap: keywrapSuite };
 
 /** Generates every suite; returns { fileName: text }. */
 export function generateAll() {

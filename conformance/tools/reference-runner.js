@@ -7,9 +7,9 @@
 //
 // Reads one {"suite", "group", "test"} JSON object per line on standard input
 // and writes one answer per line: {"tcId", "result", "error"?, outputs...}.
-// The protocol suites come from reference.js; the crypto suites use
-// node:crypto and the @noble libraries (development dependencies), which are
-// independent of the core's own cryptography.
+// The protocol suites (and hkdf, keywrap) come from reference.js; the other
+// crypto suites use node:crypto and the @noble libraries (development
+// dependencies), which are independent of the core's own cryptography.
 import { createHash, createHmac } from "node:crypto";
 import { createInterface } from "node:readline";
 import { chacha20poly1305, chacha20 } from "@noble/ciphers/chacha.js";
@@ -101,8 +101,37 @@ export function answer({ suite, group, test }) {
       }
       return k.every((b) => b === 0) ? { ...a, result: "invalid", error: "LOW_ORDER_POINT", shared: hex(k) } : { ...a, result: "valid", shared: hex(k) };
     }
+    case "hkdf":
+    case "keywrap":
+      try {
+        return { ...a, result: "valid", ...keyDerivation(suite, group, test) };
+      } catch (e) {
+        if (e instanceof R.RefError) return { ...a, result: "invalid", error: e.errorName };
+        throw e;
+      }
   }
   return { ...a, result: "invalid", error: "UNSUPPORTED_SUITE" };
+}
+
+/** The outputs of the hkdf and keywrap suites, from reference.js (which throws RefError to refuse). */
+function keyDerivation(suite, group, test) {
+  if (suite === "hkdf") {
+    const ikm = unhex(test.ikm), salt = unhex(test.salt);
+    return { okm: hex(R.hkdfSha256(ikm, salt, unhex(test.info), test.size)), prk: hex(R.hkdfExtract(salt, ikm)) };
+  }
+  const common = { header: unhex(test.header), wrap: group.wrap, wrapSpi: test.wrapSpi, sessionSpi: test.sessionSpi };
+  const x = group.wrap === "X25519_CHACHA20_POLY1305";
+  if (group.operation === "wrap") {
+    const w = R.wrapSessionKey({
+      ...common, nonce: unhex(test.nonce), sessionKey: unhex(test.sessionKey),
+      ...(x ? { recipientPublic: unhex(test.recipientPublic), ephemeralPrivate: unhex(test.ephemeralPrivate) } : { key: unhex(test.key) }),
+    });
+    return { body: hex(w.body) };
+  }
+  if (group.operation === "unwrap") {
+    return { sessionKey: hex(R.unwrapSessionKey({ ...common, key: unhex(x ? test.recipientPrivate : test.key), body: unhex(test.body) })) };
+  }
+  throw new Error(`keywrap: unknown operation ${group.operation}`);
 }
 
 const rl = createInterface({ input: process.stdin, crlfDelay: Infinity });

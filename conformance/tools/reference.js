@@ -5,7 +5,8 @@
 // them (or the specification) is wrong.
 //
 // Plain JavaScript; runs under Node, Deno and Bun. HMAC and SHA-256 come from
-// node:crypto.
+// node:crypto; ChaCha20-Poly1305 and X25519 (section 4.7's key wrap) from
+// @noble/ciphers and @noble/curves.
 //
 //   decode(bytes)                    -> { ok: true, json } | { ok: false, error, offset }
 //   verify(bytes, algorithm, key)    -> null | error name  (decodes first)
@@ -13,7 +14,11 @@
 //   cookieFromName(name)             -> 12 hex digits (throws RefError)
 //   new ReplayWindow(bits)           -> { check(seq) -> null | error name, update(seq) }
 //   checkTimestamp(idHex, nowMs, skewMs) -> null | "STALE_TIMESTAMP"
+//   hkdfSha256(ikm, salt, info, length) -> Uint8Array  (RFC 5869; throws RefError)
+//   wrapSessionKey({...}) / unwrapSessionKey({...})   section 4.7 (throw RefError)
 import { createHash, createHmac } from "node:crypto";
+import { chacha20poly1305 } from "@noble/ciphers/chacha.js";
+import { x25519 } from "@noble/curves/ed25519.js";
 
 // ---- section 3 and 12: numbers --------------------------------------------
 
@@ -632,4 +637,133 @@ export function checkTimestamp(idHex, nowMs, skewMs) {
     if (best === null || d < best) best = d;
   }
   return best <= BigInt(skewMs) * ERA ? null : "STALE_TIMESTAMP";
+}
+
+// ---- HKDF-SHA256 (RFC 5869) and the session key wrap (section 4.7) ---------
+
+/** HKDF-Extract: PRK = HMAC-SHA256(salt, IKM). An empty salt is the empty HMAC key. */
+export function hkdfExtract(salt, ikm) {
+  return new Uint8Array(createHmac("sha256", salt).update(ikm).digest());
+}
+
+/** HKDF-Expand: the first `length` bytes of T(1) || T(2) || ..., T(i) = HMAC(PRK, T(i-1) || info || i). */
+export function hkdfExpand(prk, info, length) {
+  if (!Number.isInteger(length) || length < 0 || length > 255 * 32) throw new RefError("INVALID_ARGUMENT");
+  const out = new Uint8Array(length);
+  let t = new Uint8Array(0);
+  for (let i = 1, o = 0; o < length; i++, o += 32) {
+    t = new Uint8Array(createHmac("sha256", prk).update(t).update(info).update(new Uint8Array([i])).digest());
+    out.set(t.subarray(0, Math.min(32, length - o)), o);
+  }
+  return out;
+}
+
+/** HKDF-SHA256(IKM, salt, info, L). L above 255 * 32 is INVALID_ARGUMENT. */
+export function hkdfSha256(ikm, salt, info, length) {
+  if (!Number.isInteger(length) || length < 0 || length > 255 * 32) throw new RefError("INVALID_ARGUMENT");
+  return hkdfExpand(hkdfExtract(salt, ikm), info, length);
+}
+
+/** Section 4.7: the HKDF info of both wrap algorithms, "handover key-wrap/1" (19 ASCII bytes). */
+export const KEY_WRAP_INFO = new TextEncoder().encode("handover key-wrap/1");
+/** Section 6.1: the shortest SA key. */
+export const MIN_KEY_LENGTH = 16;
+/** Section 4.7: body = the extension after the Session SPI; Length = 10 + body. */
+export const WRAP_BODY_LENGTH = { 1: 60, 2: 92 };
+
+/** X25519 (RFC 7748); the all-zero result of a low-order point, which @noble refuses, as zeros. */
+export function x25519Shared(scalar, u) {
+  try {
+    return x25519.scalarMult(scalar, u);
+  } catch {
+    return new Uint8Array(32);
+  }
+}
+/** X25519(scalar, 9). */
+export const x25519Public = (scalar) => x25519.scalarMultBase(scalar);
+
+const P25519 = (1n << 255n) - 19n;
+/** Section 4.7: R is canonical when, read little-endian, it is below 2^255 - 19. */
+export function isCanonicalPublicKey(r) {
+  let v = 0n;
+  for (let i = r.length - 1; i >= 0; i--) v = (v << 8n) | BigInt(r[i]);
+  return v < P25519;
+}
+
+const wrapAlg = (wrap) => (typeof wrap === "number" ? wrap : invert(WRAP)[wrap]);
+const isSpi = (v) => Number.isInteger(v) && v >= 0 && v <= 0xffffffff;
+
+/** The associated data: header || 42 || Length || Wrap Alg || 0 || Wrap SPI || Session SPI [|| E]. */
+export function keyWrapAad(header, alg, wrapSpi, sessionSpi, ephemeralPublic) {
+  need(header.length === HEADER_LENGTH, "header of 20 bytes");
+  return concat(header, [EXT.SESSION_KEY, 10 + WRAP_BODY_LENGTH[alg], alg, 0], be32(wrapSpi), be32(sessionSpi), alg === 2 ? ephemeralPublic : []);
+}
+
+/** Wrap Alg, Wrap SPI, Session SPI, in section 4.7's order. */
+function checkWrapFields(alg, wrapSpi, sessionSpi) {
+  if (alg !== 1 && alg !== 2) throw new RefError("BAD_VALUE");
+  need(isSpi(wrapSpi) && isSpi(sessionSpi), "SPIs are 32-bit integers");
+  if (wrapSpi < FIRST_SPI) throw new RefError("BAD_SPI");
+  if (sessionSpi < FIRST_SPI) throw new RefError("BAD_SPI");
+}
+
+/**
+ * Wraps a 32-byte session key (section 4.7). Wrap Alg 1 uses `key` (the wrap
+ * SA's key); Wrap Alg 2 `recipientPublic` (R) and `ephemeralPrivate` (e).
+ * Returns { body, wrappingKey, sharedSecret? }; throws RefError with the
+ * error name (BAD_VALUE, BAD_SPI, INVALID_ARGUMENT, LOW_ORDER_POINT).
+ */
+export function wrapSessionKey({ header, wrap, wrapSpi, sessionSpi, key, recipientPublic, ephemeralPrivate, nonce, sessionKey }) {
+  const alg = wrapAlg(wrap);
+  checkWrapFields(alg, wrapSpi, sessionSpi);
+  need(nonce.length === 12 && sessionKey.length === 32, "a 12-byte nonce and a 32-byte session key");
+  let k, e = new Uint8Array(0), z;
+  if (alg === 1) {
+    if (key.length < MIN_KEY_LENGTH) throw new RefError("INVALID_ARGUMENT");
+    k = hkdfSha256(key, new Uint8Array(0), KEY_WRAP_INFO, 32);
+  } else {
+    if (recipientPublic.length !== 32 || !isCanonicalPublicKey(recipientPublic)) throw new RefError("INVALID_ARGUMENT");
+    need(ephemeralPrivate.length === 32, "a 32-byte ephemeral private key");
+    e = x25519Public(ephemeralPrivate);
+    z = x25519Shared(ephemeralPrivate, recipientPublic);
+    if (z.every((b) => b === 0)) throw new RefError("LOW_ORDER_POINT");
+    k = hkdfSha256(z, concat(e, recipientPublic), KEY_WRAP_INFO, 32);
+  }
+  const aad = keyWrapAad(header, alg, wrapSpi, sessionSpi, e);
+  const sealed = chacha20poly1305(k, nonce, aad).encrypt(sessionKey);
+  const out = { body: concat(e, nonce, sealed), wrappingKey: k };
+  if (z) out.sharedSecret = z;
+  return out;
+}
+
+/**
+ * Unwraps a body ([E ||] nonce || sealed key || tag). `key` is the wrap SA's
+ * key (Wrap Alg 1) or the recipient's private key r (Wrap Alg 2). Returns
+ * the 32-byte session key; throws RefError in section 4.7's order:
+ * BAD_LENGTH, BAD_VALUE, BAD_LENGTH, BAD_SPI, INVALID_ARGUMENT,
+ * LOW_ORDER_POINT, KEY_UNWRAP_FAILED.
+ */
+export function unwrapSessionKey({ header, wrap, wrapSpi, sessionSpi, key, body }) {
+  if (body.length !== 60 && body.length !== 92) throw new RefError("BAD_LENGTH");
+  const alg = wrapAlg(wrap);
+  if (alg !== 1 && alg !== 2) throw new RefError("BAD_VALUE");
+  if (body.length !== WRAP_BODY_LENGTH[alg]) throw new RefError("BAD_LENGTH");
+  checkWrapFields(alg, wrapSpi, sessionSpi);
+  if (alg === 1 ? key.length < MIN_KEY_LENGTH : key.length !== 32) throw new RefError("INVALID_ARGUMENT");
+  let k, e = new Uint8Array(0);
+  if (alg === 1) {
+    k = hkdfSha256(key, new Uint8Array(0), KEY_WRAP_INFO, 32);
+  } else {
+    e = body.subarray(0, 32);
+    const z = x25519Shared(key, e);
+    if (z.every((b) => b === 0)) throw new RefError("LOW_ORDER_POINT");
+    k = hkdfSha256(z, concat(e, x25519Public(key)), KEY_WRAP_INFO, 32);
+  }
+  const rest = body.subarray(alg === 2 ? 32 : 0);
+  const aad = keyWrapAad(header, alg, wrapSpi, sessionSpi, e);
+  try {
+    return chacha20poly1305(k, rest.subarray(0, 12), aad).decrypt(rest.subarray(12));
+  } catch {
+    throw new RefError("KEY_UNWRAP_FAILED");
+  }
 }
