@@ -195,7 +195,7 @@ export class Watch {
       this.stem.release(now);
       return;
     }
-    this.event("sessions-held", a, loss.peers.length, now);
+    if (held) this.event("sessions-held", a, loss.peers.length, now);
     // A replacement may already be there.
     for (let i = this.locals.length - 1; i >= 0; i--) {
       const r = this.locals[i];

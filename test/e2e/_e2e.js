@@ -1,0 +1,52 @@
+// Shared by the end-to-end tests: which runtime's daemons to run, and the
+// rule that these tests need root (CI runs as root). Without root they fail
+// with a clear message; HANDOVER_SKIP_E2E=1 turns them off explicitly.
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { canCreateNamespaces } from "../../dist/demo/netns.js";
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const BIN = ROOT + "node_modules/.bin/";
+
+/** The runtime this test file runs under. */
+export function runtime() {
+  if (globalThis.Deno) return "deno";
+  if (globalThis.Bun) return "bun";
+  return "node";
+}
+
+/** The argv prefix that runs the `handover` CLI under a runtime. */
+export function launcher(rt = runtime()) {
+  const cli = `${ROOT}dist/hosts/${rt}/cli.js`;
+  if (!existsSync(cli)) throw new Error(`no ${rt} host: ${cli} is missing (npm run build)`);
+  if (rt === "deno") return [BIN + "deno", "run", "-A", "--unstable-net", "--quiet", cli];
+  if (rt === "bun") return [BIN + "bun", cli];
+  return [process.execPath, cli];
+}
+
+/** The argv prefix that runs tools/traffic.js (the application) under a runtime. */
+export function appLauncher(rt = runtime()) {
+  if (rt === "deno") return [BIN + "deno", "run", "-A", "--quiet"];
+  if (rt === "bun") return [BIN + "bun"];
+  return [process.execPath];
+}
+
+/** True if the e2e tests should run; throws if they cannot and were not turned off. */
+export function e2eEnabled() {
+  if (process.env.HANDOVER_SKIP_E2E === "1") return false;
+  const can = canCreateNamespaces();
+  if (!can.ok) throw new Error(`end-to-end tests need network namespaces: ${can.why} (set HANDOVER_SKIP_E2E=1 to skip them on purpose)`);
+  return true;
+}
+
+/** The checks every scenario must pass: the session survived, nothing lost, no reset. */
+export function assertSurvived(assert, r, label) {
+  const m = r.migrations.map((x) => `${x.id}:${x.state}${x.error ? `(${x.error})` : ""}`).join(" ");
+  assert.ok(r.migrations.length > 0, `${label}: no migration ran`);
+  assert.ok(r.migrations.every((x) => x.state === "completed"), `${label}: migrations ${m}`);
+  assert.ok(r.digestsEqual, `${label}: TCP SHA-256 differ`);
+  assert.is(r.resets, 0, `${label}: resets`);
+  assert.is(r.lost, 0, `${label}: bytes lost (UDP missing ${JSON.stringify(r.udp?.server.missing)} / ${JSON.stringify(r.udp?.client.missing)})`);
+  assert.ok(r.tcp.client.receivedBytes > 10000 && r.tcp.server.receivedBytes > 10000, `${label}: too little traffic`);
+  if (r.udp) assert.ok(r.udp.client.receivedBytes > 10000 && r.udp.server.receivedBytes > 10000, `${label}: too little UDP traffic`);
+}
