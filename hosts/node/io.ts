@@ -75,6 +75,7 @@ function loadKernel(): KernelIO {
     bufferError: libnft.func("int nft_ctx_buffer_error(void *)"),
     run: libnft.func("int nft_run_cmd_from_buffer(void *, const char *)"),
     error: libnft.func("const char *nft_ctx_get_error_buffer(void *)"),
+    output: libnft.func("const char *nft_ctx_get_output_buffer(void *)"),
     free: libnft.func("void nft_ctx_free(void *)"),
   };
   const ctx = nft.new(0);
@@ -125,7 +126,7 @@ function loadKernel(): KernelIO {
   return {
     nft(batch: string) {
       const status = nft.run(ctx, batch) as number;
-      return { status, error: status === 0 ? "" : String(nft.error(ctx) ?? "") };
+      return { status, error: status === 0 ? "" : String(nft.error(ctx) ?? ""), output: String(nft.output(ctx) ?? "") };
     },
     netlink(protocol: number, request: Uint8Array, waitAck: boolean): Uint8Array {
       const fd = netlinkSocket(protocol);

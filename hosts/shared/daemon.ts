@@ -160,12 +160,21 @@ export class Daemon {
     return () => set!.delete(fn);
   }
 
-  /** Stops: removes the daemon's kernel rules and closes its sockets. */
+  /**
+   * Stops. While sessions still depend on rewrite rules, they stay in the
+   * kernel (a restarted daemon takes them over); otherwise everything the
+   * daemon put there goes. `keepKernelState` forces either choice.
+   */
   async close(options: { keepKernelState?: boolean } = {}): Promise<void> {
     if (this.closed) return;
-    if (!options.keepKernelState && this.kernel) {
-      this.engine.teardown(this.io.now());
-      this.drain();
+    const moves = (this.state().moves as unknown[]).length;
+    const keep = options.keepKernelState ?? moves > 0;
+    if (this.kernel) {
+      if (keep) this.log("info", { event: "kernel-state-kept", moves });
+      else {
+        this.engine.teardown(this.io.now());
+        this.drain();
+      }
     }
     this.closed = true;
     this.addressWatch?.close();
@@ -189,7 +198,11 @@ export class Daemon {
           break;
         case "nft": {
           const r = this.kernelIO().nft(o.text);
-          if (r.status !== 0) this.log("error", { event: "nft-failed", status: r.status, error: r.error.trim(), batch: o.text });
+          // Listing the table fails when it does not exist yet: the core expects that.
+          if (r.status !== 0 && !o.text.startsWith("list ")) {
+            this.log("error", { event: "nft-failed", status: r.status, error: r.error.trim(), batch: o.text });
+          }
+          if (r.output) engine.actionOutput(this.io.now(), o.id, r.output);
           engine.actionResult(this.io.now(), o.id, r.status);
           break;
         }

@@ -119,6 +119,12 @@ export class Engine {
     return this.x.poll_timeout();
   }
 
+  /** What libnftables printed for an NFT action (before actionResult). */
+  actionOutput(now: number, id: number, text: string): void {
+    const bytes = new TextEncoder().encode(text);
+    this.x.handle_action_output(now, id, this.core.put(bytes), bytes.length);
+  }
+
   actionResult(now: number, id: number, status: number): void {
     this.x.handle_action_result(now, id, status);
   }

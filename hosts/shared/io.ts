@@ -23,8 +23,8 @@ export interface UdpHandlers {
 
 /** The kernel: nftables and netlink. Opening it needs CAP_NET_ADMIN. */
 export interface KernelIO {
-  /** Runs an nft command batch through libnftables: status 0, or nonzero with the error text. */
-  nft(batch: string): { status: number; error: string };
+  /** Runs an nft command batch through libnftables: status 0, or nonzero with the error text; and what it printed. */
+  nft(batch: string): { status: number; error: string; output?: string };
   /**
    * Sends a netlink request on this host's socket of `protocol` and returns
    * every message the socket then holds (the kernel answers during the send).

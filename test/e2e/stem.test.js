@@ -82,4 +82,11 @@ run("(g) hostile control traffic during the migration changes nothing", async ()
   assert.ok(f.dropped >= attacker.forged + attacker.truncated, `F dropped the forged and truncated ones (${JSON.stringify(f)})`);
 });
 
+run("(h) the migrator's daemon restarts mid-stream and takes over its rules", async () => {
+  const r = await runStem({ ...base, tag: tag("i"), mode: "make-before-break", migrations: 3, spacingMs: 400, restart: "m" });
+  assertSurvived(assert, r, "restart");
+  const restored = r.timeline.filter((e) => e.event?.event === "restored" && e.who === "M").map((e) => e.event.moves);
+  assert.equal(restored, [0, 1], "the second daemon took over one move");
+});
+
 test.run();

@@ -22,7 +22,7 @@ import {
   ERR_INVALID_ARGUMENT, ERR_BUFFER_TOO_SMALL, ERR_BAD_SPI, ERR_CONFIG, ERR_UNKNOWN_PEER,
   FIRST_ASSIGNABLE_SPI, REPLAY_TIMESTAMP, REPLAY_NONCE,
   OPT_WINDOW_BITS, OPT_QUOTA_BYTES, OPT_QUARANTINE_MS, OPT_VALIDATION_TIMEOUT_MS, OPT_MAX_PENDING_PATHS,
-  OPT_REGISTRATION_LIFETIME_S, OPT_DEBUG, OPT_CONTROL_PORT, OPT_AUTO, OPT_GUARD,
+  OPT_REGISTRATION_LIFETIME_S, OPT_DEBUG, OPT_CONTROL_PORT, OPT_AUTO, OPT_GUARD, OPT_SESSION_IDLE_MS,
 } from "../generated/registry";
 
 const BAD = -ERR_INVALID_ARGUMENT;
@@ -74,6 +74,7 @@ export function node_option(id: i32, value: f64): i32 {
     case OPT_DEBUG: o.debug = value != 0; return 0;
     case OPT_AUTO: stem.watch.auto = value != 0; return 0;
     case OPT_GUARD: stem.watch.guard = value != 0; return 0;
+    case OPT_SESSION_IDLE_MS: o.sessionIdleMs = value; return 0;
     case OPT_CONTROL_PORT:
       if (value < 1 || value > 65535) return -ERR_CONFIG;
       o.controlPort = <u32>value;
@@ -155,8 +156,15 @@ export function handle_netlink_reply(now: f64, id: u32, data: usize, len: i32): 
   summary.packets = 0;
   parseNetfilter(data, len, summary);
   stem.netlinkSeen(summary);
-  node.netlinkReply(id, data, len);
+  node.kernelOutput(id, data, len);
   node.handleActionResult(id, summary.errno, now);
+  return 0;
+}
+
+/** The text libnftables printed for an OUT_NFT action (call before handle_action_result). */
+export function handle_action_output(now: f64, id: u32, data: usize, len: i32): i32 {
+  if (!inMemory(data, len)) return BAD;
+  node.kernelOutput(id, data, len);
   return 0;
 }
 
@@ -173,7 +181,7 @@ export function handle_netlink_event(now: f64, data: usize, len: i32): i32 {
  */
 export function node_kernel_setup(now: f64, queue: i32): i32 {
   if (queue < 0 || queue > 65535) return BAD;
-  stem.kernelSetup(queue == 0 ? DEFAULT_QUEUE : <u32>queue);
+  stem.kernelSetup(queue == 0 ? DEFAULT_QUEUE : <u32>queue, now);
   return 0;
 }
 

@@ -24,6 +24,9 @@ import {
   ERR_UNKNOWN_PEER, ERR_UNKNOWN_SPI, ERR_NOT_A_REPLY, ERR_STALE_TIMESTAMP, ERR_NONCE_MISMATCH,
 } from "../generated/registry";
 
+/** okErrno for an action whose failure is expected and harmless (e.g. listing a table that may not exist). */
+export const ANY_STATUS: i32 = 0x7fffffff;
+
 /** NETLINK action aux flag: the host waits for the kernel's acknowledgement. */
 export const NETLINK_WAIT_ACK: u32 = 0x100;
 
@@ -47,8 +50,8 @@ export abstract class Procedure {
   onGiveUp(node: Node, now: f64): void {}
   /** Every kernel action this procedure queued has completed. */
   onActionsDone(node: Node, ok: bool, now: f64): void {}
-  /** The kernel's reply to one of this procedure's netlink actions (before its result). */
-  onNetlinkReply(node: Node, p: usize, n: i32): void {}
+  /** What the kernel answered to one of this procedure's actions: netlink replies, nft output (before its result). */
+  onKernelOutput(node: Node, p: usize, n: i32): void {}
 }
 
 /** A request waiting for its reply. */
@@ -96,6 +99,8 @@ export class Options {
   validationTimeoutMs: f64 = 5000;
   maxPendingPaths: i32 = 3;
   registrationLifetimeS: i32 = 3600;
+  /** How long a move's rules may count no packet (with no TCP socket left) before it ends. */
+  sessionIdleMs: f64 = 60000;
   /** Our control port (UDP), kept out of the rewrite rules. */
   controlPort: u32 = 4346;
   /** Emit debug log events (drops and their reasons). */
@@ -204,7 +209,8 @@ export class Node {
   /** The host reports the outcome of a kernel action: status 0 or an errno. */
   handleActionResult(id: u32, status: i32, now: f64): void {
     if (this.tolerated.has(id)) {
-      if (this.tolerated.get(id) == status) status = 0;
+      const ok = this.tolerated.get(id);
+      if (ok == status || (ok == ANY_STATUS && status != 0)) status = 0;
       this.tolerated.delete(id);
     }
     if (status != 0 && this.requestHandler) this.requestHandler!.kernelFailed(this.nftIds.has(id));
@@ -230,9 +236,9 @@ export class Node {
     }
   }
 
-  /** Hands the raw reply of a netlink action to the procedure that asked. */
-  netlinkReply(id: u32, p: usize, n: i32): void {
-    if (this.actions.has(id)) this.actions.get(id).onNetlinkReply(this, p, n);
+  /** Hands what the kernel answered to an action (netlink reply, nft output) to the procedure that asked. */
+  kernelOutput(id: u32, p: usize, n: i32): void {
+    if (this.actions.has(id)) this.actions.get(id).onKernelOutput(this, p, n);
   }
 
   emit(o: Output): void {

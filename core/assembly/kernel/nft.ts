@@ -467,16 +467,14 @@ export class Dataplane {
     return out.overflow ? -1 : out.pos;
   }
 
-  /**
-   * The table and chains, and an empty hold chain, before the queue rule goes
-   * in (kernelSetup). Also clears the rewrite chains.
-   */
+  /** The table and chains, and an empty hold chain, before the queue rule goes in (kernelSetup). */
   renderSetup(): i32 {
     out.reset(BUF, CAP);
     out.ascii("add table inet handover\n");
     out.ascii(CHAINS);
-    out.ascii("flush chain inet handover tag\nflush chain inet handover hold\n");
-    out.ascii("flush chain inet handover out\nflush chain inet handover in\n");
+    // The rewrite chains keep what a previous run left until the next render
+    // replaces it in one transaction; the queue rule is sent again.
+    out.ascii("flush chain inet handover hold\n");
     this.dirty = false;
     return out.pos;
   }

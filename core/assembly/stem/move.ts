@@ -28,6 +28,9 @@ export class Move {
   unvalidated: bool = false;
   /** The procedure working on this move, if any (one at a time). */
   busy: Procedure | null = null;
+  /** Packets its rules counted at the last sweep, and since when that count has not changed (0: not yet seen). */
+  lastPackets: u64 = 0;
+  idleSince: f64 = 0;
 
   constructor(id: u32, peer: Peer, local: bool, orig: Address, origPort: u32) {
     this.id = id;

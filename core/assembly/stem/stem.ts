@@ -8,6 +8,7 @@ import { Peer, SecurityAssociation, CachedReply, REPLY_RESEND_GAP_MS, MAX_RTO_MS
 import { bytesOf, beginEvent, endEvent, writeMs } from "../engine/output";
 import { Move, Quarantine } from "./move";
 import { Watch } from "./watch";
+import { Restore, Sweep } from "./lifecycle";
 import { Dataplane, batchPtr } from "../kernel/nft";
 import { addressMessage, messagePtr, NETLINK_ROUTE, NETLINK_NETFILTER, LOOPBACK_IFINDEX, EEXIST, EADDRNOTAVAIL } from "../kernel/netlink";
 import { queueConfig, queueRuleBatch, verdictBatch, bufferPtr, NetlinkSummary, DEFAULT_QUEUE } from "../kernel/nfqueue";
@@ -34,6 +35,8 @@ const RECENT_MS: f64 = 30000;
 /** The follow-up release, after the first (docs/dataplane.md section 2). */
 const RELEASE_AGAIN_MS: f64 = 10;
 const ENOENT: i32 = 2;
+/** How often to look for ended sessions. */
+const SWEEP_MS: f64 = 5000;
 
 /** Opaque data the application attaches to the next request it starts. */
 class OpaqueItem {
@@ -338,6 +341,9 @@ export class Stem extends RequestHandler {
   heldPackets: u64 = 0;
   /** When to send the follow-up release (Infinity: none pending). */
   releaseAgainAt: f64 = Infinity;
+  /** When to look for moves whose sessions ended (Infinity: kernel not set up). */
+  nextSweepAt: f64 = Infinity;
+  sweeping: bool = false;
 
   /** Address changes and sessions (stem/watch.ts). */
   watch: Watch = new Watch();
@@ -456,8 +462,10 @@ export class Stem extends RequestHandler {
    * The kernel side, once at start (docs/dataplane.md section 2): table and
    * chains, the queue binding on the host's netfilter socket, the hold rule.
    */
-  kernelSetup(queue: u32): void {
+  kernelSetup(queue: u32, now: f64): void {
     this.queue = queue;
+    // First read back what a previous run left (restored before the first render).
+    new Restore(this).start();
     const n = this.dp.renderSetup();
     this.node.nftAction(bytesOf(batchPtr(), n), null);
     const c = queueConfig(queue);
@@ -466,7 +474,13 @@ export class Stem extends RequestHandler {
     this.node.netlinkAction(NETLINK_NETFILTER, bytesOf(bufferPtr(), r), null);
     this.dp.guard = this.watch.auto && this.watch.guard;
     this.watch.start();
-    this.sync(null);
+    this.nextSweepAt = now + SWEEP_MS;
+  }
+
+  /** A sweep finished; the next one in SWEEP_MS. */
+  sweepDone(now: f64): void {
+    this.sweeping = false;
+    this.nextSweepAt = now + SWEEP_MS;
   }
 
   /** Removes everything the node put in the kernel: rules, queue rule, identities, routes. */
@@ -898,6 +912,7 @@ export class Stem extends RequestHandler {
 
   nextTimeout(node: Node): f64 {
     let t = this.releaseAgainAt;
+    if (this.moves.length && !this.sweeping && this.nextSweepAt < t) t = this.nextSweepAt;
     for (let i = 0; i < this.validations.length; i++) {
       const v = this.validations[i];
       if (v.next < t) t = v.next;
@@ -913,6 +928,10 @@ export class Stem extends RequestHandler {
   }
 
   timeout(node: Node, now: f64): void {
+    if (this.moves.length && !this.sweeping && this.nextSweepAt <= now) {
+      this.sweeping = true;
+      new Sweep(this).start();
+    }
     if (this.releaseAgainAt <= now) {
       this.releaseAgainAt = Infinity;
       this.sendVerdict();

@@ -44,7 +44,7 @@ class SessionProbe extends Procedure {
     this.watch = watch;
     this.loss = loss;
   }
-  onNetlinkReply(node: Node, p: usize, n: i32): void {
+  onKernelOutput(node: Node, p: usize, n: i32): void {
     const proto = this.protocols.length ? this.protocols.shift() : IPPROTO_TCP;
     parseSockets(p, n, proto, this.sockets);
   }
@@ -60,7 +60,7 @@ class AddressProbe extends Procedure {
     super();
     this.watch = watch;
   }
-  onNetlinkReply(node: Node, p: usize, n: i32): void {
+  onKernelOutput(node: Node, p: usize, n: i32): void {
     this.watch.addressMessages(p, n, 0, true);
   }
   onActionsDone(node: Node, ok: bool, now: f64): void {

@@ -1,0 +1,152 @@
+// The life of moves across daemon restarts and session ends.
+//
+// - Restore: a restarted daemon lists its table; the rule comments name the
+//   moves (stem/table.ts), which it takes over before it re-renders the rules
+//   in one transaction, so the sessions never see a gap.
+// - Sweep: every few seconds, a move whose rules counted no packet for a
+//   while and that no TCP socket uses any more has ended with its sessions:
+//   its rules and identity address go. (UDP has no end but silence.)
+
+import { Node, Procedure, ANY_STATUS } from "../engine/node";
+import { beginEvent, endEvent, bytesOf } from "../engine/output";
+import { Move } from "./move";
+import { Stem, cookieJson } from "./stem";
+import { TableEntry, parseTable } from "./table";
+import { SocketInfo, parseSockets, socketDump, requestPtr, IPPROTO_TCP } from "../kernel/rtnl";
+import { NETLINK_SOCK_DIAG } from "../kernel/netlink";
+import { FAMILY_IPV4, FAMILY_IPV6, PROTO_UDP, OUT_NFT } from "../generated/registry";
+
+const LIST = "list table inet handover\n";
+
+function listCommand(): StaticArray<u8> {
+  const a = new StaticArray<u8>(LIST.length);
+  for (let i = 0; i < LIST.length; i++) a[i] = <u8>LIST.charCodeAt(i);
+  return a;
+}
+
+/** Takes over the moves a previous run of the daemon left in the kernel. */
+export class Restore extends Procedure {
+  stem: Stem;
+  entries: Array<TableEntry> = new Array<TableEntry>();
+  constructor(stem: Stem) {
+    super();
+    this.stem = stem;
+  }
+  start(): void {
+    // A missing table (first start) is no failure.
+    this.stem.node.kernelAction(OUT_NFT, 0, listCommand(), this, ANY_STATUS);
+  }
+  onKernelOutput(node: Node, p: usize, n: i32): void {
+    parseTable(p, n, this.entries);
+  }
+  onActionsDone(node: Node, ok: bool, now: f64): void {
+    const stem = this.stem;
+    let restored = 0;
+    for (let i = 0; i < this.entries.length; i++) {
+      const e = this.entries[i];
+      const peer = node.findPeer(e.cookie);
+      if (!peer) continue; // a peer no longer configured: its rules go with the re-render
+      const m = new Move(e.id, peer, e.local, e.orig, e.origPort);
+      m.protocols = e.protocols;
+      m.wire.set(e.wire);
+      m.wirePort = e.wirePort;
+      m.lastPackets = e.packets;
+      m.idleSince = now;
+      if (e.local) for (let j = 0; j < peer.owned.length; j++) m.scope.push(peer.owned[j].copy());
+      if (!e.local) peer.addOwned(e.wire);
+      stem.moves.push(m);
+      if (e.id >= stem.nextMoveId) stem.nextMoveId = e.id + 1;
+      restored++;
+    }
+    stem.keepIdentities(null);
+    stem.sync(null);
+    const ev = beginEvent("restored", now);
+    ev.key("moves");
+    ev.num(restored);
+    node.emit(endEvent());
+  }
+}
+
+/** One sweep: the table's counters and the TCP sockets. */
+export class Sweep extends Procedure {
+  stem: Stem;
+  entries: Array<TableEntry> = new Array<TableEntry>();
+  sockets: Array<SocketInfo> = new Array<SocketInfo>();
+  private listing: bool = true;
+  constructor(stem: Stem) {
+    super();
+    this.stem = stem;
+  }
+  start(): void {
+    const node = this.stem.node;
+    node.kernelAction(OUT_NFT, 0, listCommand(), this, ANY_STATUS);
+    let v4 = false;
+    let v6 = false;
+    for (let i = 0; i < this.stem.moves.length; i++) {
+      const f = this.stem.moves[i].orig.family;
+      if (f == FAMILY_IPV4) v4 = true;
+      else if (f == FAMILY_IPV6) v6 = true;
+    }
+    if (v4) node.netlinkAction(NETLINK_SOCK_DIAG, bytesOf(requestPtr(), socketDump(FAMILY_IPV4, IPPROTO_TCP)), this);
+    if (v6) node.netlinkAction(NETLINK_SOCK_DIAG, bytesOf(requestPtr(), socketDump(FAMILY_IPV6, IPPROTO_TCP)), this);
+  }
+  onKernelOutput(node: Node, p: usize, n: i32): void {
+    if (this.listing) {
+      this.listing = false;
+      parseTable(p, n, this.entries);
+    } else {
+      parseSockets(p, n, IPPROTO_TCP, this.sockets);
+    }
+  }
+  onActionsDone(node: Node, ok: bool, now: f64): void {
+    const stem = this.stem;
+    const idle = node.options.sessionIdleMs;
+    let ended = false;
+    for (let i = stem.moves.length - 1; i >= 0; i--) {
+      const m = stem.moves[i];
+      if (m.busy || m.held) continue;
+      if (m.idleSince == 0) m.idleSince = now;
+      for (let j = 0; j < this.entries.length; j++) {
+        const e = this.entries[j];
+        if (e.id == m.id && e.packets != m.lastPackets) {
+          m.lastPackets = e.packets;
+          m.idleSince = now;
+        }
+      }
+      if (now - m.idleSince < idle || this.tcpAlive(m)) continue;
+      stem.moves.splice(i, 1);
+      ended = true;
+      const ev = beginEvent("session-ended", now);
+      ev.key("move");
+      ev.num(m.id);
+      ev.key("peer");
+      cookieJson(ev, m.peer.cookie);
+      ev.key("side");
+      ev.str(m.local ? "local" : "peer");
+      ev.key("original");
+      m.orig.json(ev);
+      ev.key("wire");
+      m.wire.json(ev);
+      node.emit(endEvent());
+    }
+    if (ended) {
+      stem.keepIdentities(null);
+      stem.sync(null);
+    }
+    stem.sweepDone(now);
+  }
+  /** A TCP socket of the move's sessions still exists (in any state, TIME_WAIT included). */
+  private tcpAlive(m: Move): bool {
+    if (m.protocols == PROTO_UDP) return false;
+    for (let i = 0; i < this.sockets.length; i++) {
+      const s = this.sockets[i];
+      if (m.local) {
+        if (!s.local.equals(m.orig) || (m.origPort != 0 && s.localPort != m.origPort)) continue;
+        if (m.peer.owns(s.remote)) return true;
+      } else {
+        if (s.remote.equals(m.orig) && (m.origPort == 0 || s.remotePort == m.origPort)) return true;
+      }
+    }
+    return false;
+  }
+}
