@@ -41,6 +41,8 @@ export interface StemOptions {
   during?: (t: Topology) => Promise<void> | void;
   /** Extra daemon options. */
   options?: Record<string, number>;
+  /** Restart this end's daemon (SIGTERM, then start it again) after the first migration. */
+  restart?: "m" | "f";
   /** Called with the topology after the application finished, before teardown (tests, debugging). */
   inspect?: (t: Topology) => Promise<void> | void;
 }
@@ -85,7 +87,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const now = () => performance.timeOrigin + performance.now();
 
 /** Collects JSON lines from a child's stream. */
-function lines(stream: NodeJS.ReadableStream | null, onLine: (o: any) => void): void {
+export function lines(stream: NodeJS.ReadableStream | null, onLine: (o: any) => void): void {
   let buf = "";
   stream?.on("data", (chunk: Buffer) => {
     buf += chunk.toString();
@@ -101,7 +103,7 @@ function lines(stream: NodeJS.ReadableStream | null, onLine: (o: any) => void): 
   });
 }
 
-function control(path: string, request: unknown, timeoutMs = 30000): Promise<any> {
+export function control(path: string, request: unknown, timeoutMs = 30000): Promise<any> {
   return new Promise((resolve, reject) => {
     const c = createConnection(path);
     let buf = "";
@@ -189,8 +191,12 @@ export async function runStem(o: StemOptions): Promise<StemReport> {
     });
     writeFileSync(join(dir, "m.json"), JSON.stringify(cfg("m.demo", "f.demo", "198.18.9.2", ["2001:db8:9::2"], sock.m)));
     writeFileSync(join(dir, "f.json"), JSON.stringify(cfg("f.demo", "m.demo", "198.18.1.2", ["2001:db8:1::2"], sock.f)));
-    const dm = topo.spawn(topo.m, [...o.launcher.m, "daemon", "--config", join(dir, "m.json")]);
-    const df = topo.spawn(topo.f, [...o.launcher.f, "daemon", "--config", join(dir, "f.json")]);
+    const startDaemon = (who: "m" | "f") => {
+      const child = topo.spawn(who === "m" ? topo.m : topo.f, [...o.launcher[who], "daemon", "--config", join(dir, `${who}.json`)]);
+      lines(child.stderr, collect(who));
+      return child;
+    };
+    const daemons = { m: null as ChildProcess | null, f: null as ChildProcess | null };
     const debug = (globalThis as any).process?.env?.HANDOVER_DEMO_DEBUG;
     const collect = (who: "m" | "f") => (e: any) => {
       if (debug) console.error(`[${who}] ${JSON.stringify(e)}`);
@@ -200,8 +206,8 @@ export async function runStem(o: StemOptions): Promise<StemReport> {
         timeline.push({ t: typeof e.t === "number" ? e.t : now(), who: who === "m" ? "M" : "F", what: describe(e), event: e });
       }
     };
-    lines(dm.stderr, collect("m"));
-    lines(df.stderr, collect("f"));
+    daemons.m = startDaemon("m");
+    daemons.f = startDaemon("f");
     await waitFor("the daemons to start", () => events.m.some((e) => e.event === "started") && events.f.some((e) => e.event === "started"));
 
     // The application: servers on one end, clients on the other, from the old address.
@@ -242,6 +248,18 @@ export async function runStem(o: StemOptions): Promise<StemReport> {
         const to = at === A.old ? A.new : A.old;
         await migrate(at, to);
         at = to;
+        if (i === 0 && o.restart) {
+          // A daemon restart mid-stream: the new one takes over the rules the old one left.
+          const who = o.restart;
+          const old = daemons[who]!;
+          const exited = new Promise((r) => old.once("exit", r));
+          old.kill("SIGTERM");
+          await exited;
+          mark(who === "m" ? "M" : "F", "daemon stopped (SIGTERM); its rules stay in the kernel");
+          const before = events[who].length;
+          daemons[who] = startDaemon(who);
+          await waitFor("the restarted daemon to restore its moves", () => events[who].slice(before).some((e) => e.event === "restored"));
+        }
         if (i + 1 < migrations) await sleep(spacing);
       }
       if (at === A.new) {
@@ -308,6 +326,10 @@ function describe(e: any): string {
         validated: `Migration Confirm: ${e.to} validated, quota lifted`,
         "validation-failed": `no Migration Confirm: rolled back from ${e.to}`,
       }[e.state as string] ?? `peer migration ${e.state}`;
+    case "restored":
+      return `daemon started again: ${e.moves} move(s) taken over from the kernel's table`;
+    case "session-ended":
+      return `session ended: move ${e.move} (${e.original} at ${e.wire}) removed`;
     case "address-removed":
       return `address ${e.address} gone (kernel notification)`;
     case "sessions-held":
