@@ -164,6 +164,7 @@ export const Option = {
   controlPort: 8,
   auto: 9,
   guard: 10,
+  sessionIdleMs: 11,
 } as const;
 export type Option = (typeof Option)[keyof typeof Option];
 
