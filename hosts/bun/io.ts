@@ -294,7 +294,7 @@ export class BunIO implements HostIO {
   callControl(path: string, request: unknown): Promise<unknown> {
     return new Promise((resolve, reject) => {
       let text = "";
-      const fail = (e: unknown) => reject(new Error(`cannot reach the daemon at ${path}: ${errnoName(e)[1]}`));
+      const fail = (e: unknown) => reject(new Error(`cannot reach the daemon at ${path}: ${errnoName(e).join(" ")}`));
       Bun.connect({
         unix: path,
         socket: {

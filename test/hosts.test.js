@@ -1,0 +1,178 @@
+// The runtime hosts (hosts/node, hosts/deno, hosts/bun), in whichever runtime
+// runs this file: the same library API, the package's "exports" map, and two
+// daemons in one process talking over real UDP on loopback. Needs no root
+// (kernel: false), binds only 127.0.0.1, ::1 and wildcards on free ports.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import dgram from "node:dgram";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const runtime = typeof Deno !== "undefined" ? "deno" : typeof Bun !== "undefined" ? "bun" : "node";
+const IO = { node: "NodeIO", deno: "DenoIO", bun: "BunIO" }[runtime];
+const host = await import(`../dist/hosts/${runtime}/index.js`);
+const KEY = "5a".repeat(32);
+
+/** Rejects if the promise takes longer than ms. */
+function within(ms, promise, what) {
+  let timer;
+  const timeout = new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: nothing within ${ms} ms`)), ms)));
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** Ports the kernel just handed out on `address` (then released): free for the test. */
+async function freePorts(n, type = "udp4", address = "127.0.0.1") {
+  const sockets = await Promise.all(
+    Array.from({ length: n }, () => new Promise((resolve, reject) => {
+      const s = dgram.createSocket(type);
+      s.once("error", reject);
+      s.bind(0, address, () => resolve(s));
+    })),
+  );
+  const ports = sockets.map((s) => s.address().port);
+  await Promise.all(sockets.map((s) => new Promise((r) => s.close(r))));
+  return ports;
+}
+
+const config = (name, port, listen, peer, peerAddress, peerPort, extra = {}) => ({
+  name,
+  port,
+  listen,
+  kernel: false,
+  control: false,
+  log: "warn",
+  peers: [{ name: peer, address: peerAddress, port: peerPort, sa: [{ spi: 256, key: KEY }] }],
+  ...extra,
+});
+
+/** A registers with B; resolves with A's "registration" event and B's "peer-registered". */
+async function register(a, b, peer) {
+  const seen = within(5000, new Promise((r) => a.on("registration", r)), `${runtime}: registration`);
+  const peerSeen = within(5000, new Promise((r) => b.on("peer-registered", r)), `${runtime}: peer-registered`);
+  a.register(peer, 600);
+  return [await seen, await peerSeen];
+}
+
+test(`${runtime}: the package's "exports" map picks this runtime's host`, async () => {
+  const viaName = await import("handover");
+  assert.type(viaName[IO], "function", `import "handover" under ${runtime} gives ${IO}`);
+  assert.is(viaName.start, host.start, `dist/hosts/${runtime}/index.js`);
+});
+
+test(`${runtime}: the library API is the Node host's (only the I/O class differs)`, async () => {
+  const node = await import("../dist/hosts/node/index.js");
+  const names = (m, io) => Object.keys(m).filter((k) => k !== io).sort();
+  assert.equal(names(host, IO), names(node, "NodeIO"));
+  for (const k of ["start", "loadCore", "coreModule", "Daemon", "Core", "Engine", "HandoverError", "validateConfig", "ConfigError", IO]) {
+    assert.type(host[k], "function", k);
+  }
+  const io = new host[IO]();
+  assert.is(io.runtime, runtime);
+  const t = io.now();
+  assert.ok(Math.abs(t - Date.now()) < 1000 && io.now() >= t, "now(): Unix milliseconds, monotonic");
+  assert.is(io.random(32).length, 32);
+  assert.is(io.env("HANDOVER_TEST_RUNTIME"), process.env.HANDOVER_TEST_RUNTIME);
+});
+
+test(`${runtime}: loadCore() gives a working core`, async () => {
+  const core = await host.loadCore();
+  assert.is(core.cookieFromName("m.demo"), "c3ec570dcd36");
+  assert.is((await host.loadCore()).x === core.x, false, "a fresh instance each time");
+});
+
+test(`${runtime}: two daemons register over UDP on 127.0.0.1 and close`, async () => {
+  const [pa, pb] = await freePorts(2);
+  const a = await host.start(config("a.test", pa, ["127.0.0.1"], "b.test", "127.0.0.1", pb));
+  const b = await host.start(config("b.test", pb, ["127.0.0.1"], "a.test", "127.0.0.1", pa));
+  try {
+    const [reg, peer] = await register(a, b, "b.test");
+    assert.is(reg.state, "accepted");
+    assert.is(reg.code, "ACCEPTED");
+    assert.is(reg.lifetime, 600);
+    assert.is(peer.address, "127.0.0.1");
+  } finally {
+    await a.close();
+    await b.close();
+  }
+  // Closed means closed: the ports are free again (Deno lets go of a descriptor
+  // once its pending receive is cancelled, one turn of the event loop later).
+  const bindOnce = () => new Promise((resolve) => {
+    const s = dgram.createSocket("udp4");
+    s.once("error", () => resolve(false));
+    s.bind(pa, "127.0.0.1", () => s.close(() => resolve(true)));
+  });
+  let free = false;
+  for (let i = 0; i < 20 && !(free = await bindOnce()); i++) await new Promise((r) => setTimeout(r, 10));
+  assert.ok(free, `port ${pa} free again after close()`);
+});
+
+test(`${runtime}: 0.0.0.0 and :: on one port (IPv6-only), a registration over ::1`, async () => {
+  const [pa] = await freePorts(1, "udp6", "::1");
+  const [pb] = await freePorts(1, "udp4", "0.0.0.0");
+  const a = await host.start(config("a6.test", pa, ["::1"], "b6.test", "::1", pb));
+  const warnings = [];
+  const io = new host[IO]();
+  io.log = (line) => warnings.push(line);
+  const b = await host.Daemon.start(io, await host.loadCore(), config("b6.test", pb, ["0.0.0.0", "::"], "a6.test", "::1", pa));
+  try {
+    const [reg, peer] = await register(a, b, "b6.test");
+    assert.is(reg.state, "accepted");
+    assert.is(peer.address, "::1");
+    assert.equal(warnings.filter((l) => l.includes("socket-error")), [], "both wildcards bound");
+  } finally {
+    await a.close();
+    await b.close();
+  }
+});
+
+test(`${runtime}: a socket error is reported, not thrown`, async () => {
+  const [p] = await freePorts(1);
+  const logs = [];
+  const io = new host[IO]();
+  io.log = (line) => logs.push(JSON.parse(line));
+  // 198.18.77.1 is no address of this machine: the bind fails.
+  const d = await host.Daemon.start(io, await host.loadCore(), config("e.test", p, ["198.18.77.1"], "f.test", "127.0.0.1", p));
+  try {
+    const e = await within(3000, (async () => {
+      for (;;) {
+        const hit = logs.find((l) => l.event === "socket-error");
+        if (hit) return hit;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    })(), "socket-error");
+    assert.is(e.code, "EADDRNOTAVAIL");
+  } finally {
+    await d.close();
+  }
+});
+
+test(`${runtime}: the control socket answers (serveControl, callControl)`, async () => {
+  const dir = mkdtempSync(join(tmpdir(), "handover-hosts-"));
+  const [p] = await freePorts(1);
+  const path = join(dir, "sub", "c.sock");
+  const d = await host.start(config("c.test", p, ["127.0.0.1"], "f.test", "127.0.0.1", p, { control: path }));
+  try {
+    const io = new host[IO]();
+    const r = await within(3000, io.callControl(path, { cmd: "state" }), "state");
+    assert.is(r.ok, true);
+    assert.type(r.state, "object");
+    const bad = await within(3000, io.callControl(path, { cmd: "nonsense" }), "bad command");
+    assert.is(bad.ok, false);
+    assert.match(bad.error, /unknown command/);
+    const big = await within(3000, io.callControl(path, { cmd: "register", peer: "nobody" }), "register");
+    assert.is(big.ok, false);
+  } finally {
+    await d.close();
+  }
+  const io = new host[IO]();
+  try {
+    await io.callControl(path, { cmd: "state" });
+    assert.unreachable("the socket is gone after close");
+  } catch (e) {
+    assert.match(String(e), /cannot reach the daemon/);
+  }
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test.run();
