@@ -15,6 +15,7 @@ usage:
                    [--socket PATH]        ask a running node to migrate its sessions with a peer
   handover register --peer NAME [--lifetime S] [--socket PATH]
   handover state [--socket PATH]          a running node's peers, moves and counters (JSON)
+  handover sessions [--socket PATH]       the host's TCP and UDP sessions, and which move carries each
   handover demo stem [--json] [--rtt MS] [--break]
                                           demonstration on throwaway network namespaces (root)
   handover keygen                         a random 32-byte key, hex
@@ -83,6 +84,11 @@ export async function runCli(io: HostIO, loadCore: () => Promise<Core>, args: st
       case "state": {
         const r = (await io.callControl(socketPath(args), { cmd: "state" })) as any;
         out(r.ok ? r.state : { error: r.error });
+        return r.ok ? 0 : 1;
+      }
+      case "sessions": {
+        const r = (await io.callControl(socketPath(args), { cmd: "sessions" })) as any;
+        out(r.ok ? r.sessions : { error: r.error });
         return r.ok ? 0 : 1;
       }
       case "keygen":

@@ -152,6 +152,19 @@ export class Daemon {
     return this.engine.state(this.io.now());
   }
 
+  /** The host's TCP and UDP sockets, and which move carries each (sock_diag). */
+  sessions(): Promise<unknown[]> {
+    const done = new Promise<unknown[]>((resolve) => {
+      const off = this.on("sessions", (e) => {
+        off();
+        resolve(e.sessions as unknown[]);
+      });
+    });
+    this.engine.sessions(this.io.now());
+    this.drain();
+    return done;
+  }
+
   /** Subscribes to events by name ("migration", "peer-migration", "opaque", ...) or "*". */
   on(name: string, fn: Listener): () => void {
     let set = this.listeners.get(name);
@@ -285,13 +298,15 @@ export class Daemon {
       switch (r?.cmd) {
         case "state":
           return { ok: true, state: this.state() };
+        case "sessions":
+          return { ok: true, sessions: await this.sessions() };
         case "migrate":
           return { ok: true, result: await this.migrate(r.request) };
         case "register":
           this.register(r.peer, r.lifetime);
           return { ok: true };
         default:
-          return { ok: false, error: `unknown command '${r?.cmd}': use state, migrate or register` };
+          return { ok: false, error: `unknown command '${r?.cmd}': use state, sessions, migrate or register` };
       }
     } catch (e) {
       return { ok: false, error: e instanceof Error ? e.message : String(e) };

@@ -164,6 +164,11 @@ export class Engine {
     this.core.check(this.x.node_kernel_setup(now, queue), "kernel setup");
   }
 
+  /** Asks for the host's sockets; they arrive as a "sessions" event. */
+  sessions(now: number): void {
+    this.x.node_sessions(now);
+  }
+
   teardown(now: number): void {
     this.x.node_teardown(now);
   }

@@ -5,7 +5,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { fileURLToPath } from "node:url";
-import { runStem } from "../../dist/demo/stem.js";
+import { runStem, control } from "../../dist/demo/stem.js";
 import { cleanStale } from "../../dist/demo/netns.js";
 import { launcher, runtime, e2eEnabled, assertSurvived } from "./_e2e.js";
 
@@ -20,9 +20,22 @@ if (enabled) cleanStale(tag(""));
 
 const run = (name, fn) => (enabled ? test(name, fn) : test.skip(name, fn));
 
-run("(a) make-before-break, IPv4: TCP and UDP intact", async () => {
-  const r = await runStem({ ...base, tag: tag("a"), mode: "make-before-break" });
+run("(a) make-before-break, IPv4: TCP and UDP intact; sock_diag shows the sessions on their move", async () => {
+  let sessions = null;
+  const r = await runStem({
+    ...base,
+    tag: tag("a"),
+    mode: "make-before-break",
+    during: async (t) => {
+      await new Promise((res) => setTimeout(res, 800));
+      sessions = (await control(`/run/handover/${t.m}.sock`, { cmd: "sessions" })).sessions;
+    },
+  });
   assertSurvived(assert, r, "make-before-break");
+  const tcp = sessions.find((s) => s.protocol === "TCP" && s.remotePort === 5001);
+  assert.ok(tcp, `the TCP session is listed (${JSON.stringify(sessions)})`);
+  assert.is(tcp.local, "198.18.1.2", "the socket keeps its original address");
+  assert.is(tcp.wire, "198.18.2.2", "and its move puts it on the new one");
 });
 
 run("(b) break-before-make, IPv4: the address goes first; nothing lost", async () => {

@@ -12,6 +12,7 @@ import {
   META_DST_ADDR, META_SRC_ADDR, META_SIZE,
 } from "../engine/output";
 import { Stem, cookieJson } from "../stem/stem";
+import { SessionList } from "../stem/lifecycle";
 import { NetlinkSummary, parseNetfilter, DEFAULT_QUEUE } from "../kernel/nfqueue";
 import { HmacKey, digestLen } from "../crypto/hmac";
 import { validWindowBits } from "../replay/window";
@@ -210,6 +211,11 @@ export function stem_migrate(now: f64, peer: i32, protocols: i32, family: i32, f
   if (!a || !b || protocols < 0 || protocols > 3) return BAD;
   if (fromPort < 0 || fromPort > 65535 || toPort < 0 || toPort > 65535) return BAD;
   return stem.migrate(now, node.peers[peer], <u8>protocols, a, <u32>fromPort, b, <u32>toPort);
+}
+
+/** Lists the host's TCP and UDP sockets (sock_diag); the answer is a "sessions" event. */
+export function node_sessions(now: f64): void {
+  new SessionList(stem).start();
 }
 
 /** Queues the actions that remove everything the node put in the kernel. */

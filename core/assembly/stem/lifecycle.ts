@@ -150,3 +150,66 @@ export class Sweep extends Procedure {
     return false;
   }
 }
+
+/** The sessions (sockets) the host has, for `handover sessions`: reported as one event. */
+export class SessionList extends Procedure {
+  stem: Stem;
+  sockets: Array<SocketInfo> = new Array<SocketInfo>();
+  private protocols: Array<u8> = new Array<u8>();
+  constructor(stem: Stem) {
+    super();
+    this.stem = stem;
+  }
+  start(): void {
+    const node = this.stem.node;
+    const protos: StaticArray<u8> = [IPPROTO_TCP, 17];
+    for (let f: u8 = FAMILY_IPV4; f <= FAMILY_IPV6; f++) {
+      for (let k = 0; k < 2; k++) {
+        this.protocols.push(protos[k]);
+        node.netlinkAction(NETLINK_SOCK_DIAG, bytesOf(requestPtr(), socketDump(f, protos[k])), this);
+      }
+    }
+  }
+  onKernelOutput(node: Node, p: usize, n: i32): void {
+    parseSockets(p, n, this.protocols.shift(), this.sockets);
+  }
+  onActionsDone(node: Node, ok: bool, now: f64): void {
+    const moves = this.stem.moves;
+    const e = beginEvent("sessions", now);
+    e.key("sessions");
+    e.arrOpen();
+    for (let i = 0; i < this.sockets.length; i++) {
+      const s = this.sockets[i];
+      // Our own control sockets are not sessions.
+      if (s.protocol == 17 && (s.localPort == node.options.controlPort || s.remotePort == node.options.controlPort)) continue;
+      e.objOpen();
+      e.key("protocol");
+      e.str(s.protocol == IPPROTO_TCP ? "TCP" : "UDP");
+      e.key("state");
+      e.num(s.state);
+      e.key("local");
+      s.local.json(e);
+      e.key("localPort");
+      e.num(s.localPort);
+      e.key("remote");
+      s.remote.json(e);
+      e.key("remotePort");
+      e.num(s.remotePort);
+      // The move carrying it, if any: ours (its local address) or a peer's (its remote one).
+      for (let j = 0; j < moves.length; j++) {
+        const m = moves[j];
+        const mine = m.local && s.local.equals(m.orig) && (m.origPort == 0 || m.origPort == s.localPort);
+        const theirs = !m.local && s.remote.equals(m.orig) && (m.origPort == 0 || m.origPort == s.remotePort);
+        if (!mine && !theirs) continue;
+        e.key("move");
+        e.num(m.id);
+        e.key("wire");
+        m.wire.json(e);
+        break;
+      }
+      e.objClose();
+    }
+    e.arrClose();
+    node.emit(endEvent());
+  }
+}
