@@ -55,7 +55,7 @@ declare const Bun: {
 
 declare module "bun:ffi" {
   type FFIType = "i32" | "u32" | "i64" | "u64" | "ptr" | "void";
-  type Pointer = number & { readonly __pointer: unique symbol };
+  type Pointer = number;
   export function dlopen<S extends Record<string, { args: readonly FFIType[]; returns: FFIType }>>(
     path: string,
     symbols: S,

@@ -103,6 +103,7 @@ function loadKernel(): KernelIO {
       nft_ctx_buffer_error: { args: ["ptr"], returns: "i32" },
       nft_run_cmd_from_buffer: { args: ["ptr", "ptr"], returns: "i32" },
       nft_ctx_get_error_buffer: { args: ["ptr"], returns: "ptr" },
+      nft_ctx_get_output_buffer: { args: ["ptr"], returns: "ptr" },
       nft_ctx_free: { args: ["ptr"], returns: "void" },
     } as const).symbols;
   } catch {
@@ -166,9 +167,8 @@ function loadKernel(): KernelIO {
   return {
     nft(batch: string) {
       const status = nft.nft_run_cmd_from_buffer(ctx, enc.encode(batch + "\0")) as number;
-      if (status === 0) return { status, error: "" };
-      const p = nft.nft_ctx_get_error_buffer(ctx);
-      return { status, error: p ? new CString(p).toString() : "" };
+      const text = (p: number | null) => (p ? new CString(p).toString() : "");
+      return { status, error: status === 0 ? "" : text(nft.nft_ctx_get_error_buffer(ctx)), output: text(nft.nft_ctx_get_output_buffer(ctx)) };
     },
     netlink(protocol: number, request: Uint8Array, waitAck: boolean): Uint8Array {
       const fd = netlinkSocket(protocol);

@@ -113,6 +113,7 @@ function loadKernel(): KernelIO {
       bufferError: { name: "nft_ctx_buffer_error", parameters: ["pointer"], result: "i32" },
       run: { name: "nft_run_cmd_from_buffer", parameters: ["pointer", "buffer"], result: "i32" },
       error: { name: "nft_ctx_get_error_buffer", parameters: ["pointer"], result: "pointer" },
+      output: { name: "nft_ctx_get_output_buffer", parameters: ["pointer"], result: "pointer" },
       free: { name: "nft_ctx_free", parameters: ["pointer"], result: "void" },
     } as const).symbols;
   } catch {
@@ -192,9 +193,8 @@ function loadKernel(): KernelIO {
   return {
     nft(batch: string) {
       const status = nft.run(ctx, enc.encode(batch + "\0")) as number;
-      if (status === 0) return { status, error: "" };
-      const p = nft.error(ctx);
-      return { status, error: p ? new Deno.UnsafePointerView(p).getCString() : "" };
+      const text = (p: Deno.PointerValue) => (p ? new Deno.UnsafePointerView(p).getCString() : "");
+      return { status, error: status === 0 ? "" : text(nft.error(ctx)), output: text(nft.output(ctx)) };
     },
     netlink(protocol: number, request: Uint8Array, waitAck: boolean): Uint8Array {
       const fd = netlinkSocket(protocol);

@@ -10,6 +10,7 @@ const out = (o) => console.log(JSON.stringify(o));
 const k = new host[IO]().openKernel();
 const good = k.nft("add table inet hovk\nadd chain inet hovk c { type filter hook output priority 0; }\nadd rule inet hovk c meta l4proto udp counter\n");
 const bad = k.nft("add rule inet nosuch c counter\n");
+const list = k.nft("list table inet hovk\n");
 
 // RTM_GETLINK dump (type 18, flags REQUEST|DUMP): nlmsghdr + ifinfomsg.
 const req = new Uint8Array(32);
@@ -40,7 +41,7 @@ const watch = k.watch(0, 0x10 | 0x100, (bytes) => {
   clearInterval(ticker);
   out({ closed: true }); // the process must now end by itself
 });
-out({ ready: true, good, bad: { status: bad.status, error: bad.error.trim() }, netlink: { bytes: reply.length, types } });
+out({ ready: true, good, bad: { status: bad.status, error: bad.error.trim() }, list, netlink: { bytes: reply.length, types } });
 setTimeout(() => {
   out({ timeout: true, ticks });
   process.exit(3);
