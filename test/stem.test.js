@@ -211,4 +211,23 @@ test("a kernel failure on the migrator aborts before any request is sent", () =>
   assert.is(net.sent.filter((d) => d.from === "m.example").length, 0);
 });
 
+test("a restarted migrator registers, opening a new epoch, and then migrates (whatever its new numbers)", () => {
+  for (let seed = 1; seed <= 12; seed++) {
+    const { net, m, f, mp } = pair({ seed });
+    m.engine.migrate(net.now, { peer: mp, from: "198.18.0.2", to: "198.18.1.2" });
+    net.run(2000);
+    // The daemon restarts: all state gone, sequence numbers start at a new random point.
+    m.engine.seed(new TextEncoder().encode(`restart ${seed}`));
+    m.engine.init(m.cookie, net.now);
+    const again = m.peer(f);
+    m.engine.registerAll(net.now);
+    net.run(2000);
+    const reg = m.eventsOf("registration").at(-1);
+    assert.is(reg?.state, "accepted", `seed ${seed}: registration accepted`);
+    m.engine.migrate(net.now, { peer: again, from: "198.18.1.2", to: "198.18.0.2" });
+    net.run(2000);
+    assert.is(m.eventsOf("migration").filter((e) => e.state === "completed").length, 2, `seed ${seed}: migrated after the restart`);
+  }
+});
+
 test.run();

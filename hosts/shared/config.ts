@@ -43,6 +43,8 @@ export interface Config {
   queue?: number;
   /** false: do not watch addresses (migrate only when asked). Default true. */
   auto?: boolean;
+  /** false: do not register with the peers at start. Default true. */
+  register?: boolean;
   /** Minimum log level: "debug", "info" (default), "warn", "error". */
   log?: "debug" | "info" | "warn" | "error";
 }

@@ -97,6 +97,8 @@ export class Daemon {
       this.control = await io.serveControl(path, (r) => this.onControl(r));
     }
     this.log("info", { event: "started", cookie: this.cookie, port, runtime: io.runtime });
+    // A (re)started node opens a new sequence epoch at each peer (PROTOCOL.md 6.3).
+    if (config.register !== false) engine.registerAll(io.now());
     this.drain();
   }
 

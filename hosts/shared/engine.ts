@@ -142,6 +142,11 @@ export class Engine {
     this.core.check(this.x.stem_register(now, peer, lifetime), "register");
   }
 
+  /** Registers with every configured peer (a new sequence epoch at each). */
+  registerAll(now: number): void {
+    this.x.stem_register_all(now);
+  }
+
   opaque(subtype: number, flags: number, data: Uint8Array): void {
     this.core.check(this.x.stem_opaque(subtype, flags, this.core.put(data), data.length), "opaque data");
   }

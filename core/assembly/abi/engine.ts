@@ -193,6 +193,11 @@ export function stem_register(now: f64, peer: i32, lifetime: i32): i32 {
   return stem.register(now, node.peers[peer], <u32>lifetime);
 }
 
+/** Registers with every configured peer (what a daemon does when it starts). */
+export function stem_register_all(now: f64): void {
+  stem.registerAll(now);
+}
+
 /** Attaches opaque data to the next request the application starts. */
 export function stem_opaque(subtype: i32, flags: i32, data: usize, len: i32): i32 {
   if (!inMemory(data, len) || len > 200) return BAD;

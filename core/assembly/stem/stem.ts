@@ -377,6 +377,20 @@ export class Stem extends RequestHandler {
   }
 
   /**
+   * Registers with every peer that has a security association (seed FIG. 3
+   * step 302). A daemon does this when it starts: its sequence numbers start
+   * afresh, and a registration is what opens a new epoch at the peer
+   * (docs/PROTOCOL.md section 6.3), so that its next migration is not taken
+   * for a replay.
+   */
+  registerAll(now: f64): void {
+    const peers = this.node.peers;
+    for (let i = 0; i < peers.length; i++) {
+      if (peers[i].sendSa()) this.register(now, peers[i], <u32>this.node.options.registrationLifetimeS);
+    }
+  }
+
+  /**
    * Moves our sessions with peer from wire address `from` (port fromPort, 0 =
    * all) to `to` (section 7.2). Returns the migration id or a negated error.
    */
