@@ -30,7 +30,7 @@ export async function loadCore(): Promise<Core> {
   return Core.load(await coreModule());
 }
 
-/** Starts a handover node with a configuration object (see docs/USAGE.md). */
+/** Starts a handover node with a configuration object (docs/USAGE.md). */
 export async function start(config: unknown): Promise<Daemon> {
   return Daemon.start(new NodeIO(), await loadCore(), config);
 }
