@@ -36,14 +36,21 @@ class DenoUdp implements UdpSocket {
   }
   private async receive(conn: Deno.DatagramConn): Promise<void> {
     const buf = new Uint8Array(65536); // the daemon copies each datagram into the core at once
-    try {
-      for (;;) {
-        const [data, from] = await conn.receive(buf);
-        const a = from as Deno.NetAddr;
-        this.h.message(data, a.hostname, a.port);
+    while (!this.closed) {
+      let got: [Uint8Array, Deno.Addr];
+      try {
+        got = await conn.receive(buf);
+      } catch (e) {
+        // Closing cancels the pending receive (Interrupted, BadResource); anything else is
+        // reported and the socket keeps receiving (after a pause), as a Node socket does.
+        const name = (e as Error)?.name;
+        if (this.closed || name === "Interrupted" || name === "BadResource") return;
+        this.h.error(...errnoName(e));
+        await new Promise((r) => setTimeout(r, 10));
+        continue;
       }
-    } catch (e) {
-      if (!this.closed) this.h.error(...errnoName(e));
+      const a = got[1] as Deno.NetAddr;
+      this.h.message(got[0], a.hostname, a.port);
     }
   }
   port(): number {
