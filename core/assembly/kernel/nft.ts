@@ -169,176 +169,98 @@ function quotaName(m: Move): void {
   out.dec(m.id);
 }
 
-/** Outbound rules of a local move (ours): original source to wire source. */
-function localOut(m: Move, proto: string): void {
-  if (!hasFamily(m.scope, m.orig.family)) return;
-  const ip = ipKeyword(m.orig);
-  rule("out");
+// Which end of the packet a rule looks at: its source (saddr, sport) or its destination.
+const SOURCE: bool = true;
+const DESTINATION: bool = false;
+
+/**
+ * The head of a rule: `add rule inet handover <chain> ip <s|d>addr A [ip <d|s>addr SCOPE] <port match> `.
+ * It matches address `a` (and port `port`) at one end of the packet and, if
+ * scope is given, one of the scope's addresses at the other end. False (and
+ * nothing written) if the scope has no address of a's family.
+ */
+function head(chain: string, proto: string, end: bool, a: Address, port: u32, scope: Array<Address> | null): bool {
+  if (scope && !hasFamily(scope, a.family)) return false;
+  const ip = ipKeyword(a);
+  rule(chain);
   out.ascii(ip);
-  out.ascii(" saddr ");
-  addr(m.orig);
+  out.ascii(end == SOURCE ? " saddr " : " daddr ");
+  addr(a);
   out.byte(0x20);
-  out.ascii(ip);
-  out.ascii(" daddr ");
-  addrSet(m.scope, m.orig.family);
+  if (scope) {
+    out.ascii(ip);
+    out.ascii(end == SOURCE ? " daddr " : " saddr ");
+    addrSet(scope, a.family);
+    out.byte(0x20);
+  }
+  portMatch(proto, end == SOURCE ? " sport " : " dport ", port);
+  return true;
+}
+
+/** The rewrite statements: ` ip <s|d>addr set B [proto <s|d>port set P]`. */
+function rewrite(proto: string, end: bool, b: Address, portFrom: u32, portTo: u32): void {
   out.byte(0x20);
-  portMatch(proto, " sport ", m.origPort);
-  out.byte(0x20);
-  out.ascii(ip);
-  out.ascii(" saddr set ");
-  addr(m.wire);
-  if (m.wirePort != m.origPort) {
+  out.ascii(ipKeyword(b));
+  out.ascii(end == SOURCE ? " saddr set " : " daddr set ");
+  addr(b);
+  if (portTo != portFrom) {
     out.byte(0x20);
     out.ascii(proto);
-    out.ascii(" sport set ");
-    out.dec(m.wirePort);
+    out.ascii(end == SOURCE ? " sport set " : " dport set ");
+    out.dec(portTo);
   }
+}
+
+/** Outbound rule of a local move (ours): original source to wire source. */
+function localOut(m: Move, proto: string): void {
+  if (!head("out", proto, SOURCE, m.orig, m.origPort, m.scope)) return;
+  rewrite(proto, SOURCE, m.wire, m.origPort, m.wirePort);
   comment(m);
 }
 
 /** The tag rule of a held local move: its original packets get the hold mark. */
 function holdTag(m: Move, proto: string): void {
-  if (!hasFamily(m.scope, m.orig.family)) return;
-  const ip = ipKeyword(m.orig);
-  rule("tag");
-  out.ascii(ip);
-  out.ascii(" saddr ");
-  addr(m.orig);
-  out.byte(0x20);
-  out.ascii(ip);
-  out.ascii(" daddr ");
-  addrSet(m.scope, m.orig.family);
-  out.byte(0x20);
-  portMatch(proto, " sport ", m.origPort);
+  if (!head("tag", proto, SOURCE, m.orig, m.origPort, m.scope)) return;
   out.ascii(" meta mark set meta mark or 0x");
   for (let s = 24; s >= 0; s -= 8) out.hexByte((HOLD_MARK >> <u32>s) & 0xff);
   comment(m);
 }
 
-/** Inbound rules of a local move: wire destination back to the original. */
+/** Inbound rule of a local move: wire destination back to the original. */
 function localIn(m: Move, proto: string): void {
-  if (!hasFamily(m.scope, m.orig.family)) return;
-  const ip = ipKeyword(m.orig);
-  rule("in");
-  out.ascii(ip);
-  out.ascii(" daddr ");
-  addr(m.wire);
-  out.byte(0x20);
-  out.ascii(ip);
-  out.ascii(" saddr ");
-  addrSet(m.scope, m.orig.family);
-  out.byte(0x20);
-  portMatch(proto, " dport ", m.wirePort);
-  out.byte(0x20);
-  out.ascii(ip);
-  out.ascii(" daddr set ");
-  addr(m.orig);
-  if (m.wirePort != m.origPort) {
-    out.byte(0x20);
-    out.ascii(proto);
-    out.ascii(" dport set ");
-    out.dec(m.origPort);
-  }
+  if (!head("in", proto, DESTINATION, m.wire, m.wirePort, m.scope)) return;
+  rewrite(proto, DESTINATION, m.orig, m.wirePort, m.origPort);
   comment(m);
 }
 
 /** Outbound rules of a remote move (the peer's): original destination to wire destination. */
 function remoteOut(m: Move, proto: string): void {
-  const ip = ipKeyword(m.orig);
   if (m.unvalidated) {
-    rule("out");
-    out.ascii(ip);
-    out.ascii(" daddr ");
-    addr(m.orig);
-    out.byte(0x20);
-    portMatch(proto, " dport ", m.origPort);
+    // Until the new address is validated, a named quota caps what goes there (section 7.5).
+    head("out", proto, DESTINATION, m.orig, m.origPort, null);
     out.ascii(" quota name \"");
     quotaName(m);
     out.ascii("\" counter drop");
     tag(m);
   }
-  rule("out");
-  out.ascii(ip);
-  out.ascii(" daddr ");
-  addr(m.orig);
-  out.byte(0x20);
-  portMatch(proto, " dport ", m.origPort);
-  out.byte(0x20);
-  out.ascii(ip);
-  out.ascii(" daddr set ");
-  addr(m.wire);
-  if (m.wirePort != m.origPort) {
-    out.byte(0x20);
-    out.ascii(proto);
-    out.ascii(" dport set ");
-    out.dec(m.wirePort);
-  }
+  head("out", proto, DESTINATION, m.orig, m.origPort, null);
+  rewrite(proto, DESTINATION, m.wire, m.origPort, m.wirePort);
   comment(m);
 }
 
-/** Inbound rules of a remote move: wire source back to the original. */
+/** Inbound rule of a remote move: wire source back to the original. */
 function remoteIn(m: Move, proto: string): void {
-  const ip = ipKeyword(m.orig);
-  rule("in");
-  out.ascii(ip);
-  out.ascii(" saddr ");
-  addr(m.wire);
-  out.byte(0x20);
-  portMatch(proto, " sport ", m.wirePort);
-  out.byte(0x20);
-  out.ascii(ip);
-  out.ascii(" saddr set ");
-  addr(m.orig);
-  if (m.wirePort != m.origPort) {
-    out.byte(0x20);
-    out.ascii(proto);
-    out.ascii(" sport set ");
-    out.dec(m.origPort);
-  }
+  head("in", proto, SOURCE, m.wire, m.wirePort, null);
+  rewrite(proto, SOURCE, m.orig, m.wirePort, m.origPort);
   comment(m);
 }
 
 /** Inbound rule of a quarantined wire endpoint: late packets mapped onto the session. */
 function quarantineIn(q: Quarantine, proto: string): void {
-  const ip = ipKeyword(q.address);
-  if (q.local && !hasFamily(q.scope, q.address.family)) return;
-  rule("in");
-  out.ascii(ip);
-  if (q.local) {
-    out.ascii(" daddr ");
-    addr(q.address);
-    out.byte(0x20);
-    out.ascii(ip);
-    out.ascii(" saddr ");
-    addrSet(q.scope, q.address.family);
-    out.byte(0x20);
-    portMatch(proto, " dport ", q.port);
-    out.byte(0x20);
-    out.ascii(ip);
-    out.ascii(" daddr set ");
-    addr(q.orig);
-    if (q.port != q.origPort) {
-      out.byte(0x20);
-      out.ascii(proto);
-      out.ascii(" dport set ");
-      out.dec(q.origPort);
-    }
-  } else {
-    out.ascii(" saddr ");
-    addr(q.address);
-    out.byte(0x20);
-    portMatch(proto, " sport ", q.port);
-    out.byte(0x20);
-    out.ascii(ip);
-    out.ascii(" saddr set ");
-    addr(q.orig);
-    if (q.port != q.origPort) {
-      out.byte(0x20);
-      out.ascii(proto);
-      out.ascii(" sport set ");
-      out.dec(q.origPort);
-    }
-  }
+  // Ours: packets to the address we left; the peer's: packets from the address it left.
+  const end = q.local ? DESTINATION : SOURCE;
+  if (!head("in", proto, end, q.address, q.port, q.local ? q.scope : null)) return;
+  rewrite(proto, end, q.orig, q.port, q.origPort);
   out.ascii(" counter comment \"hov1 quarantine\"\n");
 }
 
