@@ -147,6 +147,33 @@ test(`${runtime}: a socket error is reported, not thrown`, async () => {
   }
 });
 
+test(`${runtime}: udp(): an ICMP "port unreachable" is no error and costs no later datagram`, async () => {
+  const [closed] = await freePorts(1);
+  const io = new host[IO]();
+  const errors = [];
+  const received = [];
+  const rx = io.udp("127.0.0.1", 0, { message: (d, a, p) => received.push([d.length, a, p]), error: (c) => errors.push(c) });
+  const tx = io.udp("127.0.0.1", 0, { message: () => {}, error: (c) => errors.push(c) });
+  try {
+    await within(2000, (async () => {
+      while (!rx.port() || !tx.port()) await new Promise((r) => setTimeout(r, 5));
+    })(), "bind");
+    for (let i = 0; i < 5; i++) {
+      tx.send(new Uint8Array(8), "127.0.0.1", closed); // draws ICMP port unreachable
+      await new Promise((r) => setTimeout(r, 10));
+      tx.send(new Uint8Array(16), "127.0.0.1", rx.port());
+    }
+    await within(2000, (async () => {
+      while (received.length < 5) await new Promise((r) => setTimeout(r, 5));
+    })(), "5 datagrams");
+    assert.equal(received[0], [16, "127.0.0.1", tx.port()]);
+    assert.equal(errors, []);
+  } finally {
+    rx.close();
+    tx.close();
+  }
+});
+
 test(`${runtime}: the control socket answers (serveControl, callControl)`, async () => {
   const dir = mkdtempSync(join(tmpdir(), "handover-hosts-"));
   const [p] = await freePorts(1);

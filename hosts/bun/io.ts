@@ -22,11 +22,12 @@ class BunUdp implements UdpSocket {
   private socket: Bun.UdpSocket | null = null;
   /** Sends issued before the bind completes. */
   private queue: [Uint8Array, string, number][] | null = [];
+  private bindError: [string, string] = ["EBADF", "not bound"];
   private closed = false;
   constructor(readonly address: string, port: number, private h: UdpHandlers) {
     const failed = (e: unknown) => {
       this.queue = null;
-      h.error(...errnoName(e));
+      h.error(...(this.bindError = errnoName(e)));
     };
     let bound: Promise<Bun.UdpSocket>;
     try {
@@ -40,7 +41,12 @@ class BunUdp implements UdpSocket {
           data: (_s, data, fromPort, from) => {
             if (!this.closed) h.message(data, from, fromPort);
           },
-          error: (...args) => h.error(...errnoName(args[args.length - 1])),
+          error: (...args) => {
+            // Bun reads ICMP errors from the error queue (IP_RECVERR); an unconnected socket in
+            // Node never sees them, and Bun's own node:dgram drops them too.
+            const e = args[args.length - 1] as { errqueue?: boolean };
+            if (!e?.errqueue) h.error(...errnoName(e));
+          },
         },
       });
     } catch (e) {
@@ -64,12 +70,20 @@ class BunUdp implements UdpSocket {
       this.queue.push([data, address, port]);
       return;
     }
-    if (!this.socket) return this.h.error("EBADF", `socket on ${this.address} is not bound`);
+    if (!this.socket) return this.h.error(...this.bindError); // the bind failed (or the socket is closed)
+    let sent: boolean;
     try {
-      if (!this.socket.send(data, port, address)) this.h.error("EAGAIN", `send to ${address}:${port}: socket buffer full`);
-    } catch (e) {
-      this.h.error(...errnoName(e));
+      sent = this.socket.send(data, port, address);
+    } catch {
+      // A pending ICMP error from an earlier datagram (IP_RECVERR) fails one send and is
+      // cleared by it: send again; a second failure is this datagram's own.
+      try {
+        sent = this.socket.send(data, port, address);
+      } catch (e) {
+        return this.h.error(...errnoName(e));
+      }
     }
+    if (!sent) this.h.error("EAGAIN", `send to ${address}:${port}: socket buffer full`);
   }
   close(): void {
     this.closed = true;

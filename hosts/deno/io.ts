@@ -22,6 +22,7 @@ function errnoName(e: unknown): [string, string] {
 
 class DenoUdp implements UdpSocket {
   private conn: Deno.DatagramConn | null = null;
+  private bindError: [string, string] | null = null;
   private closed = false;
   constructor(readonly address: string, port: number, private h: UdpHandlers) {
     try {
@@ -29,7 +30,8 @@ class DenoUdp implements UdpSocket {
       this.conn = Deno.listenDatagram({ transport: "udp", hostname: address, port });
     } catch (e) {
       // Reported asynchronously, like Node's "error" event, after the caller holds the socket.
-      queueMicrotask(() => h.error(...errnoName(e)));
+      const failed = (this.bindError = errnoName(e));
+      queueMicrotask(() => h.error(...failed));
       return;
     }
     this.receive(this.conn);
@@ -57,7 +59,7 @@ class DenoUdp implements UdpSocket {
     return this.conn ? (this.conn.addr as Deno.NetAddr).port : 0;
   }
   send(data: Uint8Array, address: string, port: number): void {
-    if (!this.conn) return this.h.error("EBADF", `socket on ${this.address} is not bound`);
+    if (!this.conn) return queueMicrotask(() => this.h.error(...this.bindError!)); // after the bind's own report
     this.conn.send(data, { transport: "udp", hostname: address, port }).catch((e) => this.h.error(...errnoName(e)));
   }
   close(): void {
