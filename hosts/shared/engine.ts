@@ -100,7 +100,7 @@ export class Engine {
   // ---- inputs ----
 
   datagram(now: number, from: string, port: number, data: Uint8Array): void {
-    const a = this.core.parseAddress(from);
+    const a = this.parsed(from);
     this.datagramRaw(now, a.family, a.bytes, port, data);
   }
 
@@ -178,6 +178,34 @@ export class Engine {
     this.x.node_teardown(now);
   }
 
+  // A daemon talks to a few addresses over and over: their text and bytes are
+  // converted once (by the core, which owns the address format) and remembered.
+  private parsedCache = new Map<string, { family: number; bytes: Uint8Array }>();
+  private formattedCache = new Map<string, string>();
+
+  private parsed(text: string): { family: number; bytes: Uint8Array } {
+    let a = this.parsedCache.get(text);
+    if (!a) {
+      a = this.core.parseAddress(text);
+      if (this.parsedCache.size >= 256) this.parsedCache.clear();
+      this.parsedCache.set(text, a);
+    }
+    return a;
+  }
+
+  /** The text of the address (family, 16 bytes at ptr in the core's memory). */
+  private formatted(family: number, ptr: number): string {
+    const b = this.core.mem().subarray(ptr, ptr + (family === 1 ? 4 : 16));
+    const key = String.fromCharCode(family, ...b);
+    let t = this.formattedCache.get(key);
+    if (t === undefined) {
+      t = this.core.formatAddress(family, b.slice());
+      if (this.formattedCache.size >= 256) this.formattedCache.clear();
+      this.formattedCache.set(key, t);
+    }
+    return t;
+  }
+
   // ---- outputs ----
 
   /** The next output, or null. Call until null after every input. */
@@ -195,11 +223,11 @@ export class Engine {
           kind: "transmit",
           data: mem.slice(out, out + len),
           family,
-          address: this.core.formatAddress(family, mem.slice(this.meta + Meta.DST_ADDR, this.meta + Meta.DST_ADDR + 16)),
+          address: this.formatted(family, this.meta + Meta.DST_ADDR),
           port: v.getUint16(Meta.DST_PORT, true),
         };
         const sf = v.getUint8(Meta.SRC_FAMILY);
-        if (sf) o.source = this.core.formatAddress(sf, this.core.mem().slice(this.meta + Meta.SRC_ADDR, this.meta + Meta.SRC_ADDR + 16));
+        if (sf) o.source = this.formatted(sf, this.meta + Meta.SRC_ADDR);
         return o;
       }
       case OutputKind.NFT:
