@@ -31,6 +31,7 @@ export class Daemon {
   private peerIds = new Map<string, number>();
   private listen: UdpSocket[] = [];
   private sources = new Map<string, UdpSocket>();
+  private reportedPorts = new Set<number>();
   private kernel: KernelIO | null = null;
   private addressWatch: { close(): void } | null = null;
   private control: ControlServer | null = null;
@@ -82,6 +83,7 @@ export class Daemon {
         // Address changes drive break-before-make migrations (stem/watch.ts in the core).
         this.addressWatch = kernel.watch(NETLINK_ROUTE, RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR, (bytes) => {
           if (this.closed) return;
+          this.reportOwnPorts();
           this.engine.netlinkEvent(this.io.now(), bytes);
           this.drain();
         });
@@ -162,6 +164,7 @@ export class Daemon {
         resolve(e.sessions as unknown[]);
       });
     });
+    this.reportOwnPorts();
     this.engine.sessions(this.io.now());
     this.drain();
     return done;
@@ -265,6 +268,17 @@ export class Daemon {
       this.sources.set(source, s);
     }
     return s;
+  }
+
+  /** The core must not take the daemon's own source sockets for sessions: tell it their ports. */
+  private reportOwnPorts(): void {
+    for (const s of this.sources.values()) {
+      const p = s.port();
+      if (p && !this.reportedPorts.has(p)) {
+        this.reportedPorts.add(p);
+        this.engine.ownPort(p);
+      }
+    }
   }
 
   private dispatch(e: EngineEvent): void {

@@ -169,6 +169,11 @@ export class Engine {
     this.core.check(this.x.node_kernel_setup(now, queue), "kernel setup");
   }
 
+  /** Tells the core the local port of a socket the host sends control messages from. */
+  ownPort(port: number): void {
+    this.core.check(this.x.node_own_port(port), `own port ${port}`);
+  }
+
   /** Asks for the host's sockets; they arrive as a "sessions" event. */
   sessions(now: number): void {
     this.x.node_sessions(now);

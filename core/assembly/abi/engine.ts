@@ -218,6 +218,17 @@ export function stem_migrate(now: f64, peer: i32, protocols: i32, family: i32, f
   return stem.migrate(now, node.peers[peer], <u8>protocols, a, <u32>fromPort, b, <u32>toPort);
 }
 
+/**
+ * The host's socket bound to a source address for control messages has this
+ * local port: it is the daemon's own, never a session (the host reports each
+ * such socket once it is bound).
+ */
+export function node_own_port(port: i32): i32 {
+  if (port <= 0 || port > 65535) return BAD;
+  stem.watch.ownPorts.add(<u32>port);
+  return 0;
+}
+
 /** Lists the host's TCP and UDP sockets (sock_diag); the answer is a "sessions" event. */
 export function node_sessions(now: f64): void {
   new SessionList(stem).start();

@@ -181,7 +181,7 @@ export class SessionList extends Procedure {
     for (let i = 0; i < this.sockets.length; i++) {
       const s = this.sockets[i];
       // Our own control sockets are not sessions.
-      if (s.protocol == 17 && (s.localPort == node.options.controlPort || s.remotePort == node.options.controlPort)) continue;
+      if (this.stem.watch.isOwnSocket(s) || (s.protocol == 17 && s.remotePort == node.options.controlPort)) continue;
       e.objOpen();
       e.key("protocol");
       e.str(s.protocol == IPPROTO_TCP ? "TCP" : "UDP");

@@ -83,6 +83,8 @@ export class Watch {
   /** Usable global addresses of this host (not on lo). */
   locals: Array<Address> = new Array<Address>();
   losses: Array<Loss> = new Array<Loss>();
+  /** Local ports of the host's UDP sockets that send control messages from a chosen address. */
+  ownPorts: Set<u32> = new Set<u32>();
   /** The last sessions seen by sock_diag (for state). */
   sessions: Array<SocketInfo> = new Array<SocketInfo>();
   /** Whether our last-resort route is in place, per family (index 1, 2). */
@@ -175,7 +177,7 @@ export class Watch {
     let held = 0;
     for (let i = 0; i < probe.sockets.length; i++) {
       const s = probe.sockets[i];
-      if (!s.local.equals(a)) continue;
+      if (!s.local.equals(a) || this.isOwnSocket(s)) continue;
       for (let j = 0; j < peers.length; j++) {
         const p = peers[j];
         if (!p.sendSa()) continue;
@@ -205,6 +207,13 @@ export class Watch {
       this.migrateLoss(loss, r, now);
       return;
     }
+  }
+
+  /** The daemon's own control sockets are no sessions: its port, and the ports of the sockets it sends from. */
+  isOwnSocket(s: SocketInfo): bool {
+    if (s.protocol != IPPROTO_UDP) return false;
+    if (s.localPort == this.node.options.controlPort) return true;
+    return this.ownPorts.has(s.localPort);
   }
 
   /** Holds the sessions with peer on address a; true if a new hold began. */
