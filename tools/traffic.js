@@ -8,12 +8,14 @@
 //   traffic.js server --proto tcp|udp --bind ADDR --port P
 //   traffic.js client --proto tcp|udp --connect ADDR --port P [--local ADDR] [--local-port P]
 //                     [--duration MS] [--interval MS] [--size BYTES] [--bulk]
-//   either end:       [--gaps-over MS] [--reconnect [--watch MS]]
+//   either end:       [--gaps-over MS] [--reconnect [--watch MS]]; server: [--keep-listening]
 //
 // stdout: one JSON line {"ready": ...} when connected, then one JSON summary
 // line when done. SIGTERM or SIGINT end it early (with its summary).
 // --gaps-over MS also prints {"gap": ms, "from": t, "to": t} (Unix ms) for
-// every receive gap longer than MS, when it ends.
+// every receive gap longer than MS, when it ends. For benchmarks: SIGUSR1
+// prints {"status": true, "at": t, "lastArrival": t, "receivedBytes": n};
+// SIGUSR2 makes a client end now as if its duration were over (cleanly).
 //
 // --reconnect (TCP, both ends): the baseline for handover, an application that
 // survives an address change by itself. The client watches its local address
@@ -47,9 +49,13 @@ const watchMs = Number(opt("watch", "5"));
 const now = () => performance.timeOrigin + performance.now();
 const out = (o) => process.stdout.write(JSON.stringify(o) + "\n");
 
+let tally = null;
+process.on("SIGUSR1", () => out({ status: true, at: now(), lastArrival: tally?.lastAt ?? 0, receivedBytes: tally?.receivedBytes ?? 0 }));
+
 /** Counts, hashes and times what one end sends and receives. */
 class Tally {
   constructor() {
+    tally = this;
     this.sentBytes = 0;
     this.receivedBytes = 0;
     this.sentHash = createHash("sha256");
@@ -168,8 +174,13 @@ function tcpPeer(socket, t, { sender }) {
 function tcpServer() {
   const t = new Tally();
   let finished = false;
+  let served = false;
   const server = net.createServer((socket) => {
-    server.close();
+    // One connection; with --keep-listening the listener stays (MPTCP joins
+    // arrive through it: close it and the peer's new subflows are refused).
+    if (served) return socket.destroy();
+    served = true;
+    if (!flag("keep-listening")) server.close();
     out({ ready: true, remote: `${socket.remoteAddress}:${socket.remotePort}` });
     const p = tcpPeer(socket, t, { sender: false });
     p.start();
@@ -204,6 +215,7 @@ function tcpClient() {
     p.start();
     setTimeout(() => p.stop(), duration);
   });
+  process.on("SIGUSR2", () => p?.stop());
   socket.on("close", finish);
   socket.on("error", () => {});
   for (const s of ["SIGTERM", "SIGINT"]) process.on(s, finish);
@@ -356,6 +368,13 @@ function tcpClientReconnect() {
     out(t.summary({ role: "client", reconnects: r.reconnects }));
     process.exit(0);
   };
+  const end = () => {
+    if (stopped || first) return;
+    stopped = true;
+    p.stop();
+    if (r.socket) r.socket.end();
+  };
+  process.on("SIGUSR2", end);
   const lost = (s) => {
     if (s !== current || finished) return;
     current = null;
@@ -390,11 +409,7 @@ function tcpClientReconnect() {
           first = false;
           out({ ready: true, local: `${s.localAddress}:${s.localPort}`, remote: `${s.remoteAddress}:${s.remotePort}` });
           p.start();
-          setTimeout(() => {
-            stopped = true;
-            p.stop();
-            if (r.socket) r.socket.end();
-          }, duration);
+          setTimeout(end, duration);
         } else {
           r.reconnects++;
           if (stopped) s.end();
