@@ -314,9 +314,13 @@ function describe(e: any): string {
   switch (e.event) {
     case "migration":
       return {
-        started: `migration ${e.id} ${e.from} -> ${e.to}: own rules applied, session packets HELD`,
+        started: e.hold
+          ? `migration ${e.id} ${e.from} -> ${e.to}: own rules applied, session packets HELD`
+          : `migration ${e.id} ${e.from} -> ${e.to}: accepting ${e.to} inbound; still sending from ${e.from} (it works)`,
         requesting: `Migration Request sent from ${e.to}`,
-        released: `Migration Reply received: held packets RELEASED (${e.elapsedMs} ms after start)`,
+        released: e.hold
+          ? `Migration Reply received: held packets RELEASED (${e.elapsedMs} ms after start)`
+          : `Migration Reply received: sending from ${e.to} now (${e.elapsedMs} ms after start)`,
         completed: `migration ${e.id} completed, Migration Confirm sent (${e.elapsedMs} ms)`,
         failed: `migration ${e.id} FAILED: ${e.error}${e.code ? ` (${e.code})` : ""}`,
       }[e.state as string] ?? `migration ${e.state}`;

@@ -213,8 +213,8 @@ function rewrite(proto: string, end: bool, b: Address, portFrom: u32, portTo: u3
 
 /** Outbound rule of a local move (ours): original source to wire source. */
 function localOut(m: Move, proto: string): void {
-  if (!head("out", proto, SOURCE, m.orig, m.origPort, m.scope)) return;
-  rewrite(proto, SOURCE, m.wire, m.origPort, m.wirePort);
+  if (!m.sendsAway || !head("out", proto, SOURCE, m.orig, m.origPort, m.scope)) return;
+  rewrite(proto, SOURCE, m.outWire, m.origPort, m.outWirePort);
   comment(m);
 }
 
@@ -228,7 +228,7 @@ function holdTag(m: Move, proto: string): void {
 
 /** Inbound rule of a local move: wire destination back to the original. */
 function localIn(m: Move, proto: string): void {
-  if (!head("in", proto, DESTINATION, m.wire, m.wirePort, m.scope)) return;
+  if (!m.receivesAway || !head("in", proto, DESTINATION, m.wire, m.wirePort, m.scope)) return;
   rewrite(proto, DESTINATION, m.orig, m.wirePort, m.origPort);
   comment(m);
 }

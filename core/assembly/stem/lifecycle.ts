@@ -48,8 +48,7 @@ export class Restore extends Procedure {
       if (!peer) continue; // a peer no longer configured: its rules go with the re-render
       const m = new Move(e.id, peer, e.local, e.orig, e.origPort);
       m.protocols = e.protocols;
-      m.wire.set(e.wire);
-      m.wirePort = e.wirePort;
+      m.moveTo(e.wire, e.wirePort);
       m.lastPackets = e.packets;
       m.idleSince = now;
       if (e.local) for (let j = 0; j < peer.owned.length; j++) m.scope.push(peer.owned[j].copy());

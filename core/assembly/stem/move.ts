@@ -20,6 +20,14 @@ export class Move {
   origPort: u32 = 0;
   wire: Address;
   wirePort: u32 = 0;
+  /**
+   * Local moves: where outbound packets go from now. Equal to the wire
+   * address, except during a make-before-break migration, when the sessions
+   * keep sending from the old address (still working) until the peer has
+   * switched, and only receive on the new one (docs/PROTOCOL.md 7.2).
+   */
+  outWire: Address;
+  outWirePort: u32 = 0;
   /** Local moves: the peer's original addresses the sessions lead to. */
   scope: Array<Address> = new Array<Address>();
   /** Local moves: the session's outgoing packets are held (section 7.2). */
@@ -40,11 +48,43 @@ export class Move {
     this.origPort = origPort;
     this.wire = orig.copy();
     this.wirePort = origPort;
+    this.outWire = orig.copy();
+    this.outWirePort = origPort;
+  }
+
+  /** Sends and receives at a (port 0 stays 0: every port). */
+  moveTo(a: Address, port: u32): void {
+    this.wire.set(a);
+    this.wirePort = port;
+    this.outWire.set(a);
+    this.outWirePort = port;
+  }
+
+  /** Receives at a, keeps sending where it did (the first half of a make-before-break migration). */
+  receiveAt(a: Address, port: u32): void {
+    this.wire.set(a);
+    this.wirePort = port;
+  }
+
+  /** Sends where it receives (the second half). */
+  sendToo(): void {
+    this.outWire.set(this.wire);
+    this.outWirePort = this.wirePort;
+  }
+
+  /** Outbound packets are rewritten (they leave from somewhere else than the socket's address). */
+  get sendsAway(): bool {
+    return !this.outWire.equals(this.orig) || this.outWirePort != this.origPort;
+  }
+
+  /** Inbound packets are rewritten (they arrive somewhere else than the socket's address). */
+  get receivesAway(): bool {
+    return !this.wire.equals(this.orig) || this.wirePort != this.origPort;
   }
 
   /** True when the kernel has nothing to rewrite. */
   get identity(): bool {
-    return this.wire.equals(this.orig) && this.wirePort == this.origPort;
+    return !this.sendsAway && !this.receivesAway;
   }
 
   /** True if this move covers the given protocols (0 = all). */

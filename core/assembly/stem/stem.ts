@@ -74,6 +74,8 @@ export class Migration extends Procedure {
   state: i32 = M_APPLYING;
   startedAt: f64;
   opaque: Array<OpaqueItem>;
+  /** Make-before-break: the old address still works, so nothing is held. */
+  beforeBreak: bool = false;
   error: i32 = 0;
   refusal: u32 = 0;
   /** Addresses added to lo (original addresses kept local), for rollback. */
@@ -129,14 +131,17 @@ export class Migration extends Procedure {
     // Steps 309-310: release the held packets at once, then confirm the path.
     this.state = M_DONE;
     // Release first, then stop marking, then release what was queued meanwhile:
-    // held packets leave before any new one can overtake them.
-    this.stem.releaseBefore(this.moves);
+    // held packets leave before any new one can overtake them. A
+    // make-before-break migration held nothing: its sessions now send from the
+    // new address too.
+    if (!this.beforeBreak) this.stem.releaseBefore(this.moves);
     for (let i = 0; i < this.moves.length; i++) {
       this.moves[i].held = false;
       this.moves[i].busy = null;
+      this.moves[i].sendToo();
     }
     this.stem.sync(null);
-    this.stem.release(now);
+    if (!this.beforeBreak) this.stem.release(now);
     this.stem.event(this, "released", now);
     if (d.has(EXT_PATH_CHALLENGE)) this.stem.confirm(this, d, now);
     this.stem.event(this, "completed", now);
@@ -154,8 +159,7 @@ export class Migration extends Procedure {
     node.cancelRequests(this);
     for (let i = 0; i < this.moves.length; i++) {
       const m = this.moves[i];
-      m.wire.set(this.prevWire[i]);
-      m.wirePort = this.prevPort[i];
+      m.moveTo(this.prevWire[i], this.prevPort[i]);
       m.held = false;
       m.busy = null;
       this.stem.unquarantine(m.wire, m.peer);
@@ -308,8 +312,7 @@ class PathValidation extends Procedure {
   restore(): void {
     for (let i = 0; i < this.moves.length; i++) {
       const m = this.moves[i];
-      m.wire.set(this.prevWire[i]);
-      m.wirePort = this.prevPort[i];
+      m.moveTo(this.prevWire[i], this.prevPort[i]);
       m.unvalidated = false;
       m.busy = null;
       this.stem.unquarantine(m.wire, m.peer);
@@ -425,14 +428,23 @@ export class Stem extends RequestHandler {
       moves.push(m);
     }
     const mig = new Migration(this.nextMigrationId++, this, peer, moves, to, toPort, now, this.takeOpaque());
+    // Make-before-break when the address the sessions leave still works: they
+    // keep sending from it until the peer has switched, and nothing waits.
+    // Otherwise (break-before-make) the packets are held (steps 305, 310).
+    mig.beforeBreak = this.watch.isLocal(from);
     for (let i = 0; i < moves.length; i++) {
       const m = moves[i];
       mig.prevWire.push(m.wire.copy());
       mig.prevPort.push(m.wirePort);
       this.quarantineFrom(m, now);
-      m.wire.set(to);
-      m.wirePort = m.origPort == 0 ? 0 : toPort;
-      m.held = !m.identity;
+      const port = m.origPort == 0 ? 0 : toPort;
+      if (mig.beforeBreak) {
+        m.receiveAt(to, port);
+        m.held = false;
+      } else {
+        m.moveTo(to, port);
+        m.held = !m.identity;
+      }
       m.busy = mig;
       this.unquarantine(m.wire, peer);
     }
@@ -840,8 +852,7 @@ export class Stem extends RequestHandler {
         v.prevPort.push(m.wirePort);
       }
       this.quarantineFrom(m, now);
-      m.wire.set(target);
-      m.wirePort = newPort;
+      m.moveTo(target, newPort);
       m.unvalidated = needsValidation && !m.identity;
       m.busy = v;
       this.unquarantine(target, peer);
@@ -996,6 +1007,8 @@ export class Stem extends RequestHandler {
     m.to.json(e);
     e.key("moves");
     e.num(m.moves.length);
+    e.key("hold");
+    e.boolean(!m.beforeBreak && m.moves.length > 0);
     e.key("elapsedMs");
     e.raw();
     writeMs(e, now - m.startedAt);

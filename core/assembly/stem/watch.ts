@@ -21,6 +21,9 @@ import { NETLINK_ROUTE, NETLINK_SOCK_DIAG } from "../kernel/netlink";
 import { FAMILY_IPV4, FAMILY_IPV6 } from "../generated/registry";
 
 const ESRCH: i32 = 3;
+const HOLD_NONE: i32 = 0;
+const HOLD_NEW: i32 = 1;
+const HOLD_ALREADY: i32 = 2;
 const EEXIST: i32 = 17;
 const LOOPBACK: u32 = 1;
 
@@ -120,6 +123,11 @@ export class Watch {
     }
   }
 
+  /** True if a is a usable address on one of the host's interfaces (not only on lo). */
+  isLocal(a: Address): bool {
+    return this.indexOf(a) >= 0;
+  }
+
   private indexOf(a: Address): i32 {
     for (let i = 0; i < this.locals.length; i++) if (this.locals[i].equals(a)) return i;
     return -1;
@@ -184,8 +192,9 @@ export class Watch {
         // A connected socket names its peer; an unconnected UDP socket may talk to any.
         const unconnected = s.protocol == IPPROTO_UDP && s.remotePort == 0;
         if (!unconnected && !p.owns(s.remote)) continue;
-        if (this.holdFor(p, a)) held++;
-        if (loss.peers.indexOf(p) < 0) loss.peers.push(p);
+        const h = this.holdFor(p, a);
+        if (h == HOLD_NEW) held++;
+        if (h != HOLD_NONE && loss.peers.indexOf(p) < 0) loss.peers.push(p);
       }
     }
     if (held) this.holdNow(a.family);
@@ -216,22 +225,23 @@ export class Watch {
     return this.ownPorts.has(s.localPort);
   }
 
-  /** Holds the sessions with peer on address a; true if a new hold began. */
-  private holdFor(peer: Peer, a: Address): bool {
+  /** Holds the sessions with peer on address a: HOLD_NEW, HOLD_ALREADY, or HOLD_NONE (already moved elsewhere). */
+  private holdFor(peer: Peer, a: Address): i32 {
     const moves = this.stem.moves;
     for (let i = 0; i < moves.length; i++) {
       const m = moves[i];
       if (!m.local || m.peer != peer || !m.orig.equals(a)) continue;
       // Already moved elsewhere (make-before-break): nothing to hold.
-      if (!m.wire.equals(a) || m.held || m.busy) return false;
+      if (!m.wire.equals(a)) return HOLD_NONE;
+      if (m.held || m.busy) return HOLD_ALREADY;
       m.held = true;
-      return true;
+      return HOLD_NEW;
     }
     const m = new Move(this.stem.nextMoveId++, peer, true, a, 0);
     for (let i = 0; i < peer.owned.length; i++) m.scope.push(peer.owned[i].copy());
     m.held = true;
     moves.push(m);
-    return true;
+    return HOLD_NEW;
   }
 
   /** Puts the hold in place: rules, the identity on lo, the last-resort route. */
