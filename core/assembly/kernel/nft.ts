@@ -5,7 +5,7 @@
 // two rewrite chains in one transaction (flush + add), so the kernel never
 // sees half a change:
 //
-//   chain tag  (type route, hook output, priority -450): held moves' packets
+//   chain tag  (type filter, hook output, priority -450): held moves' packets
 //               get the hold mark; chain hold (-400) queues marked packets
 //               (kernel/nfqueue.ts), and released ones continue from there
 //   chain out  (type route, hook output, priority -150: after conntrack, and a
@@ -42,7 +42,7 @@ const CAP: i32 = 65536;
  * rules of the moment it is released (docs/dataplane.md section 2).
  */
 const CHAINS: string =
-  "add chain inet handover tag { type route hook output priority -450; policy accept; }\n" +
+  "add chain inet handover tag { type filter hook output priority -450; policy accept; }\n" +
   "add chain inet handover hold { type filter hook output priority -400; policy accept; }\n" +
   "add chain inet handover out { type route hook output priority -150; policy accept; }\n" +
   "add chain inet handover in { type filter hook prerouting priority -300; policy accept; }\n";
