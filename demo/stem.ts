@@ -13,6 +13,7 @@ import { Topology, cleanStale, addressing } from "./netns.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const TRAFFIC = join(ROOT, "tools", "traffic.js");
+const DELAYLINE = join(ROOT, "tools", "delayline.js");
 
 export type Mode = "make-before-break" | "break-before-make";
 
@@ -35,6 +36,11 @@ export interface StemOptions {
   outageMs?: number;
   /** Loss (0-1) of control datagrams in each direction, by a rule on R. */
   controlLoss?: number;
+  /**
+   * Round-trip time added on R (ms), by tools/delayline.js: a userspace
+   * NFQUEUE delay line, because this kernel has no netem.
+   */
+  rttMs?: number;
   udp?: boolean;
   tag?: string;
   /** Called once the migrations run, with the topology (to inject hostile traffic, say). */
@@ -178,6 +184,15 @@ export async function runStem(o: StemOptions): Promise<StemReport> {
     udp sport 4346 numgen random mod 1000 < ${Math.round(o.controlLoss * 1000)} counter drop
   }
 }`);
+    }
+    if (o.rttMs) {
+      const dl = topo.spawn(topo.r, [process.execPath, DELAYLINE, "--queue", "3", "--delay", String(o.rttMs / 2), "--install"]);
+      let ready = false;
+      lines(dl.stdout, (x) => {
+        if (x.ready) ready = true;
+      });
+      await waitFor("the delay line", () => ready, 5000);
+      mark("net", `delay line on R: +${o.rttMs} ms round trip (userspace NFQUEUE; no netem in this kernel)`);
     }
     const key = Array.from(crypto.getRandomValues(new Uint8Array(32)), (b) => b.toString(16).padStart(2, "0")).join("");
     const sock = { m: `/run/handover/${topo.m}.sock`, f: `/run/handover/${topo.f}.sock` };
