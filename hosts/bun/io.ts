@@ -6,6 +6,7 @@
 import { dlopen, read, CString } from "bun:ffi";
 import { mkdir, unlink } from "node:fs/promises";
 import type { HostIO, KernelIO, UdpHandlers, UdpSocket, ControlServer } from "../shared/io.ts";
+import { kernelIO, type Libc, type Libnftables } from "../shared/netlink.ts";
 
 const ORIGIN = performance.timeOrigin;
 const enc = new TextEncoder();
@@ -123,119 +124,43 @@ function loadKernel(): KernelIO {
   } catch {
     throw new Error("cannot load libnftables.so.1: install nftables (apt-get install -y nftables)");
   }
-  const c = libc;
-  const nft = libnft;
-  const errnoPtr = c.__errno_location(); // errno of this (the main) thread
-  const errno = () => read.i32(errnoPtr, 0);
-  const ctx = nft.nft_ctx_new(0);
+  const errnoPtr = libc.__errno_location(); // errno of this (the main) thread
+  const c: Libc = {
+    socket: libc.socket,
+    bind: libc.bind,
+    setsockopt: libc.setsockopt,
+    sendto: libc.sendto,
+    recv: libc.recv,
+    poll: libc.poll,
+    close: libc.close,
+    errno: () => read.i32(errnoPtr!, 0),
+  };
+  const ctx = libnft.nft_ctx_new(0);
   if (!ctx) throw new Error("nft_ctx_new failed");
-  nft.nft_ctx_buffer_output(ctx);
-  nft.nft_ctx_buffer_error(ctx);
-
-  const AF_NETLINK = 16;
-  const SOCK_RAW = 3;
-  const SOCK_CLOEXEC = 0x80000;
-  const MSG_DONTWAIT = 0x40;
-  const NETLINK_NETFILTER = 12;
-  const SOL_SOCKET = 1;
-  const SO_RCVBUFFORCE = 33;
-  const SOL_NETLINK = 270;
-  const NETLINK_NO_ENOBUFS = 5;
-  const EAGAIN = 11;
-  const sockaddr = (groups: number) => {
-    const a = new Uint8Array(12);
-    const v = new DataView(a.buffer);
-    v.setUint16(0, AF_NETLINK, true);
-    v.setUint32(8, groups >>> 0, true);
-    return a;
+  libnft.nft_ctx_buffer_output(ctx);
+  libnft.nft_ctx_buffer_error(ctx);
+  const text = (p: number | null) => (p ? new CString(p).toString() : "");
+  const nft: Libnftables = {
+    run: (batch) => libnft.nft_run_cmd_from_buffer(ctx, enc.encode(batch + "\0")) as number,
+    error: () => text(libnft.nft_ctx_get_error_buffer(ctx)),
+    output: () => text(libnft.nft_ctx_get_output_buffer(ctx)),
+    free: () => libnft.nft_ctx_free(ctx),
   };
-  const kernelAddr = sockaddr(0);
-  const sockets = new Map<number, number>();
-  const rbuf = new Uint8Array(65536);
-  const pfd = new Uint8Array(8);
-  const int32 = (n: number) => new Uint8Array(Int32Array.of(n).buffer);
-
-  function openSocket(protocol: number, groups: number): number {
-    const fd = c.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol) as number;
-    if (fd < 0) {
-      const e = errno();
-      throw new Error(`netlink socket (protocol ${protocol}) failed, errno ${e}${e === 1 || e === 13 ? ": run as root (CAP_NET_ADMIN)" : ""}`);
-    }
-    if (c.bind(fd, sockaddr(groups), 12) < 0) throw new Error(`netlink bind (groups ${groups}) failed, errno ${errno()}`);
-    return fd;
-  }
-
-  function netlinkSocket(protocol: number): number {
-    let fd = sockets.get(protocol);
-    if (fd !== undefined) return fd;
-    fd = openSocket(protocol, 0);
-    if (protocol === NETLINK_NETFILTER) {
-      // The hold's queue notifications wait here until a release reads them.
-      c.setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, int32(8 << 20), 4);
-      c.setsockopt(fd, SOL_NETLINK, NETLINK_NO_ENOBUFS, int32(1), 4);
-    }
-    sockets.set(protocol, fd);
-    return fd;
-  }
-
-  return {
-    nft(batch: string) {
-      const status = nft.nft_run_cmd_from_buffer(ctx, enc.encode(batch + "\0")) as number;
-      const text = (p: number | null) => (p ? new CString(p).toString() : "");
-      return { status, error: status === 0 ? "" : text(nft.nft_ctx_get_error_buffer(ctx)), output: text(nft.nft_ctx_get_output_buffer(ctx)) };
-    },
-    netlink(protocol: number, request: Uint8Array, waitAck: boolean): Uint8Array {
-      const fd = netlinkSocket(protocol);
-      if (Number(c.sendto(fd, request, request.length, 0, kernelAddr, 12)) < 0) {
-        throw new Error(`netlink send failed, errno ${errno()}`);
-      }
-      // The kernel answers within sendto: drain what the socket holds.
-      const parts: Uint8Array[] = [];
-      let total = 0;
-      for (let waited = 0; ; ) {
-        const n = Number(c.recv(fd, rbuf, rbuf.length, MSG_DONTWAIT));
-        if (n >= 0) {
-          parts.push(rbuf.slice(0, n));
-          total += n;
-          continue;
-        }
-        const e = errno();
-        if (e !== EAGAIN) throw new Error(`netlink recv failed, errno ${e}`);
-        if (parts.length > 0 || !waitAck) break;
-        if (waited >= 1000) throw new Error("netlink: the kernel did not answer within 1 s");
-        const v = new DataView(pfd.buffer);
-        v.setInt32(0, fd, true);
-        v.setInt16(4, 1, true); // POLLIN
-        v.setInt16(6, 0, true);
-        c.poll(pfd, 1, 20);
-        waited += 20;
-      }
-      const out = new Uint8Array(total);
-      parts.reduce((at, p) => (out.set(p, at), at + p.length), 0);
-      return out;
-    },
-    watch(protocol: number, groups: number, onMessage: (bytes: Uint8Array) => void) {
-      const fd = openSocket(protocol, groups);
-      // A Worker blocks in poll() and recv() and posts each batch; this thread never waits.
-      const stop = new Int32Array(new SharedArrayBuffer(4));
-      const worker = new Worker(new URL("./watch.js", import.meta.url));
-      worker.onmessage = (e: MessageEvent) => {
-        if (Atomics.load(stop, 0) === 0) onMessage(e.data as Uint8Array);
-      };
-      worker.postMessage({ fd, stop: stop.buffer });
-      (worker as unknown as { unref(): void }).unref(); // a watch never keeps the process alive
-      return {
-        close() {
-          Atomics.store(stop, 0, 1); // the worker closes fd after its current poll (<= 250 ms)
-        },
-      };
-    },
-    close() {
-      for (const fd of sockets.values()) c.close(fd);
-      sockets.clear();
-      nft.nft_ctx_free(ctx);
-    },
-  };
+  return kernelIO(c, nft, (fd, _sockets, onMessage) => {
+    // A Worker blocks in poll() and recv() and posts each batch; this thread never waits.
+    const stop = new Int32Array(new SharedArrayBuffer(4));
+    const worker = new Worker(new URL("./watch.js", import.meta.url));
+    worker.onmessage = (e: MessageEvent) => {
+      if (Atomics.load(stop, 0) === 0) onMessage(e.data as Uint8Array);
+    };
+    worker.postMessage({ fd, stop: stop.buffer });
+    (worker as unknown as { unref(): void }).unref(); // a watch never keeps the process alive
+    return {
+      close() {
+        Atomics.store(stop, 0, 1); // the worker closes fd after its current poll (<= 250 ms)
+      },
+    };
+  });
 }
 
 export class BunIO implements HostIO {

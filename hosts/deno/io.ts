@@ -10,6 +10,7 @@
 
 import dgram from "node:dgram";
 import type { HostIO, KernelIO, UdpHandlers, UdpSocket, ControlServer } from "../shared/io.ts";
+import { kernelIO, pollfd, type Libc, type Libnftables } from "../shared/netlink.ts";
 
 const ORIGIN = performance.timeOrigin;
 const enc = new TextEncoder();
@@ -128,137 +129,46 @@ function loadKernel(): KernelIO {
   } catch {
     throw new Error("cannot load libnftables.so.1: install nftables (apt-get install -y nftables)");
   }
-  const c = libc;
-  const nft = libnft;
-  const errnoPtr = new Deno.UnsafePointerView(c.errno());
-  const errno = () => errnoPtr.getInt32(); // errno of this (the main) thread
-  const ctx = nft.new(0);
+  const errnoPtr = new Deno.UnsafePointerView(libc.errno());
+  const c: Libc = {
+    socket: libc.socket,
+    bind: libc.bind,
+    setsockopt: libc.setsockopt,
+    sendto: (fd, buf, len, flags, addr, alen) => libc.sendto(fd, buf, BigInt(len), flags, addr, alen),
+    recv: (fd, buf, len, flags) => libc.recv(fd, buf, BigInt(len), flags),
+    poll: (fds, n, ms) => libc.poll(fds, BigInt(n), ms),
+    close: libc.close,
+    errno: () => errnoPtr.getInt32(), // errno of this (the main) thread
+  };
+  const ctx = libnft.new(0);
   if (!ctx) throw new Error("nft_ctx_new failed");
-  nft.bufferOutput(ctx);
-  nft.bufferError(ctx);
-
-  const AF_NETLINK = 16;
-  const SOCK_RAW = 3;
-  const SOCK_CLOEXEC = 0x80000;
-  const MSG_DONTWAIT = 0x40;
-  const NETLINK_NETFILTER = 12;
-  const SOL_SOCKET = 1;
-  const SO_RCVBUFFORCE = 33;
-  const SOL_NETLINK = 270;
-  const NETLINK_NO_ENOBUFS = 5;
-  const EAGAIN = 11;
-  const sockaddr = (groups: number) => {
-    const a = new Uint8Array(12);
-    const v = new DataView(a.buffer);
-    v.setUint16(0, AF_NETLINK, true);
-    v.setUint32(8, groups >>> 0, true);
-    return a;
+  libnft.bufferOutput(ctx);
+  libnft.bufferError(ctx);
+  const text = (p: Deno.PointerValue) => (p ? new Deno.UnsafePointerView(p).getCString() : "");
+  const nft: Libnftables = {
+    run: (batch) => libnft.run(ctx, enc.encode(batch + "\0")),
+    error: () => text(libnft.error(ctx)),
+    output: () => text(libnft.output(ctx)),
+    free: () => libnft.free(ctx),
   };
-  const kernelAddr = sockaddr(0);
-  const sockets = new Map<number, number>();
-  const rbuf = new Uint8Array(65536);
-  const pfd = new Uint8Array(8);
-  const int32 = (n: number) => new Uint8Array(Int32Array.of(n).buffer);
-  const pollfd = (b: Uint8Array, fd: number) => {
-    const v = new DataView(b.buffer);
-    v.setInt32(0, fd, true);
-    v.setInt16(4, 1, true); // POLLIN
-    v.setInt16(6, 0, true);
-  };
-
-  function openSocket(protocol: number, groups: number): number {
-    const fd = c.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol) as number;
-    if (fd < 0) {
-      const e = errno();
-      throw new Error(`netlink socket (protocol ${protocol}) failed, errno ${e}${e === 1 || e === 13 ? ": run as root (CAP_NET_ADMIN)" : ""}`);
-    }
-    if (c.bind(fd, sockaddr(groups), 12) < 0) throw new Error(`netlink bind (groups ${groups}) failed, errno ${errno()}`);
-    return fd;
-  }
-
-  function netlinkSocket(protocol: number): number {
-    let fd = sockets.get(protocol);
-    if (fd !== undefined) return fd;
-    fd = openSocket(protocol, 0);
-    if (protocol === NETLINK_NETFILTER) {
-      // The hold's queue notifications wait here until a release reads them.
-      c.setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, int32(8 << 20), 4);
-      c.setsockopt(fd, SOL_NETLINK, NETLINK_NO_ENOBUFS, int32(1), 4);
-    }
-    sockets.set(protocol, fd);
-    return fd;
-  }
-
-  function concat(parts: Uint8Array[]): Uint8Array {
-    const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-    let at = 0;
-    for (const p of parts) {
-      out.set(p, at);
-      at += p.length;
-    }
-    return out;
-  }
-
-  return {
-    nft(batch: string) {
-      const status = nft.run(ctx, enc.encode(batch + "\0")) as number;
-      const text = (p: Deno.PointerValue) => (p ? new Deno.UnsafePointerView(p).getCString() : "");
-      return { status, error: status === 0 ? "" : text(nft.error(ctx)), output: text(nft.output(ctx)) };
-    },
-    netlink(protocol: number, request: Uint8Array, waitAck: boolean): Uint8Array {
-      const fd = netlinkSocket(protocol);
-      if (Number(c.sendto(fd, request, request.length, 0, kernelAddr, 12)) < 0) {
-        throw new Error(`netlink send failed, errno ${errno()}`);
+  // The same poll, declared nonblocking: it runs on Deno's blocking thread
+  // pool and returns a Promise, so the event loop runs on.
+  return kernelIO(c, nft, (fd, sockets, onMessage) => {
+    const fds = pollfd(fd); // referenced here until the last poll returns
+    let open = true;
+    (async () => {
+      while (open) {
+        const ready = (await libc.pollAsync(fds, 1n, 250)) as number;
+        if (open && ready > 0) sockets.drain(fd, onMessage);
       }
-      // The kernel answers within sendto: drain what the socket holds.
-      const parts: Uint8Array[] = [];
-      for (let waited = 0; ; ) {
-        const n = Number(c.recv(fd, rbuf, rbuf.length, MSG_DONTWAIT));
-        if (n >= 0) {
-          parts.push(rbuf.slice(0, n));
-          continue;
-        }
-        const e = errno();
-        if (e !== EAGAIN) throw new Error(`netlink recv failed, errno ${e}`);
-        if (parts.length > 0 || !waitAck) break;
-        if (waited >= 1000) throw new Error("netlink: the kernel did not answer within 1 s");
-        pollfd(pfd, fd);
-        c.poll(pfd, 1, 20);
-        waited += 20;
-      }
-      return concat(parts);
-    },
-    watch(protocol: number, groups: number, onMessage: (bytes: Uint8Array) => void) {
-      const fd = openSocket(protocol, groups);
-      const buf = new Uint8Array(65536);
-      const fds = new Uint8Array(8); // referenced here until the last poll returns
-      pollfd(fds, fd);
-      let open = true;
-      (async () => {
-        while (open) {
-          const ready = (await c.pollAsync(fds, 1, 250)) as number;
-          if (!open) break;
-          if (ready <= 0) continue;
-          for (;;) {
-            const n = Number(c.recv(fd, buf, buf.length, MSG_DONTWAIT));
-            if (n <= 0) break;
-            onMessage(buf.slice(0, n));
-          }
-        }
-        c.close(fd); // the pending poll has returned: the descriptor can go
-      })();
-      return {
-        close() {
-          open = false;
-        },
-      };
-    },
-    close() {
-      for (const fd of sockets.values()) c.close(fd);
-      sockets.clear();
-      nft.free(ctx);
-    },
-  };
+      c.close(fd); // the pending poll has returned: the descriptor can go
+    })();
+    return {
+      close() {
+        open = false;
+      },
+    };
+  });
 }
 
 /** Reads from a connection until a newline (or the end); returns the text before it. */

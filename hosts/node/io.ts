@@ -9,6 +9,7 @@ import { dirname } from "node:path";
 import { performance } from "node:perf_hooks";
 import { createRequire } from "node:module";
 import type { HostIO, KernelIO, UdpHandlers, UdpSocket, ControlServer } from "../shared/io.ts";
+import { kernelIO, pollfd, type Libc, type Libnftables } from "../shared/netlink.ts";
 
 const ORIGIN = performance.timeOrigin;
 
@@ -58,18 +59,19 @@ function loadKernel(): KernelIO {
   } catch {
     throw new Error("cannot load libnftables.so.1: install nftables (apt-get install -y nftables)");
   }
-  const c = {
+  const errnoLocation = libc.func("int *__errno_location()");
+  const poll = libc.func("int poll(_Inout_ void *, unsigned long, int)");
+  const c: Libc = {
     socket: libc.func("int socket(int, int, int)"),
     bind: libc.func("int bind(int, const void *, uint32_t)"),
+    setsockopt: libc.func("int setsockopt(int, int, int, const void *, uint32_t)"),
     sendto: libc.func("intptr_t sendto(int, const void *, size_t, int, const void *, uint32_t)"),
     recv: libc.func("intptr_t recv(int, _Out_ void *, size_t, int)"),
-    poll: libc.func("int poll(_Inout_ void *, unsigned long, int)"),
-    setsockopt: libc.func("int setsockopt(int, int, int, const void *, uint32_t)"),
+    poll,
     close: libc.func("int close(int)"),
-    errno: libc.func("int *__errno_location()"),
+    errno: () => koffi.decode(errnoLocation(), "int") as number,
   };
-  const errno = () => koffi.decode(c.errno(), "int") as number;
-  const nft = {
+  const f = {
     new: libnft.func("void *nft_ctx_new(uint32_t)"),
     bufferOutput: libnft.func("int nft_ctx_buffer_output(void *)"),
     bufferError: libnft.func("int nft_ctx_buffer_error(void *)"),
@@ -78,127 +80,39 @@ function loadKernel(): KernelIO {
     output: libnft.func("const char *nft_ctx_get_output_buffer(void *)"),
     free: libnft.func("void nft_ctx_free(void *)"),
   };
-  const ctx = nft.new(0);
+  const ctx = f.new(0);
   if (!ctx) throw new Error("nft_ctx_new failed");
-  nft.bufferOutput(ctx);
-  nft.bufferError(ctx);
-
-  const AF_NETLINK = 16;
-  const SOCK_RAW = 3;
-  const SOCK_CLOEXEC = 0x80000;
-  const MSG_DONTWAIT = 0x40;
-  const NETLINK_NETFILTER = 12;
-  const SOL_SOCKET = 1;
-  const SO_RCVBUFFORCE = 33;
-  const SOL_NETLINK = 270;
-  const NETLINK_NO_ENOBUFS = 5;
-  const EAGAIN = 11;
-  const kernelAddr = Buffer.alloc(12);
-  kernelAddr.writeUInt16LE(AF_NETLINK, 0);
-  const sockets = new Map<number, number>();
-  const watchers = new Set<number>();
-  const rbuf = Buffer.alloc(65536);
-  const pfd = Buffer.alloc(8);
-
-  function netlinkSocket(protocol: number): number {
-    let fd = sockets.get(protocol);
-    if (fd !== undefined) return fd;
-    fd = c.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol) as number;
-    if (fd < 0) {
-      const e = errno();
-      throw new Error(`netlink socket (protocol ${protocol}) failed, errno ${e}${e === 1 || e === 13 ? ": run as root (CAP_NET_ADMIN)" : ""}`);
-    }
-    const local = Buffer.alloc(12);
-    local.writeUInt16LE(AF_NETLINK, 0);
-    if (c.bind(fd, local, 12) < 0) throw new Error(`netlink bind failed, errno ${errno()}`);
-    if (protocol === NETLINK_NETFILTER) {
-      // The hold's queue notifications wait here until a release reads them.
-      const v = Buffer.alloc(4);
-      v.writeInt32LE(8 << 20);
-      c.setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, v, 4);
-      v.writeInt32LE(1);
-      c.setsockopt(fd, SOL_NETLINK, NETLINK_NO_ENOBUFS, v, 4);
-    }
-    sockets.set(protocol, fd);
-    return fd;
-  }
-
-  return {
-    nft(batch: string) {
-      const status = nft.run(ctx, batch) as number;
-      return { status, error: status === 0 ? "" : String(nft.error(ctx) ?? ""), output: String(nft.output(ctx) ?? "") };
-    },
-    netlink(protocol: number, request: Uint8Array, waitAck: boolean): Uint8Array {
-      const fd = netlinkSocket(protocol);
-      if (Number(c.sendto(fd, request, request.length, 0, kernelAddr, 12)) < 0) {
-        throw new Error(`netlink send failed, errno ${errno()}`);
-      }
-      // The kernel answers within sendto: drain what the socket holds.
-      const parts: Buffer[] = [];
-      for (let waited = 0; ; ) {
-        const n = Number(c.recv(fd, rbuf, rbuf.length, MSG_DONTWAIT));
-        if (n >= 0) {
-          parts.push(Buffer.from(rbuf.subarray(0, n)));
-          continue;
-        }
-        if (errno() !== EAGAIN) throw new Error(`netlink recv failed, errno ${errno()}`);
-        if (parts.length > 0 || !waitAck) break;
-        if (waited >= 1000) throw new Error("netlink: the kernel did not answer within 1 s");
-        pfd.writeInt32LE(fd, 0);
-        pfd.writeInt16LE(1, 4); // POLLIN
-        pfd.writeInt16LE(0, 6);
-        c.poll(pfd, 1, 20);
-        waited += 20;
-      }
-      return new Uint8Array(Buffer.concat(parts));
-    },
-    watch(protocol: number, groups: number, onMessage: (bytes: Uint8Array) => void) {
-      const fd = c.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol) as number;
-      if (fd < 0) throw new Error(`netlink socket (protocol ${protocol}) failed, errno ${errno()}`);
-      const local = Buffer.alloc(12);
-      local.writeUInt16LE(AF_NETLINK, 0);
-      local.writeUInt32LE(groups >>> 0, 8);
-      if (c.bind(fd, local, 12) < 0) throw new Error(`netlink bind (groups ${groups}) failed, errno ${errno()}`);
-      const buf = Buffer.alloc(65536);
-      // poll() runs on libuv's thread pool (koffi's async call), so the event
-      // loop never blocks; the buffers stay referenced by this closure.
-      const fds = Buffer.alloc(8);
-      let open = true;
-      const arm = () => {
-        if (!open) return;
-        fds.writeInt32LE(fd, 0);
-        fds.writeInt16LE(1, 4);
-        fds.writeInt16LE(0, 6);
-        c.poll.async(fds, 1, 250, (err: unknown, ready: number) => {
-          if (!open) return;
-          if (!err && ready > 0) {
-            for (;;) {
-              const n = Number(c.recv(fd, buf, buf.length, MSG_DONTWAIT));
-              if (n <= 0) break;
-              onMessage(new Uint8Array(buf.subarray(0, n)));
-            }
-          }
-          arm();
-        });
-      };
-      arm();
-      watchers.add(fd);
-      return {
-        close() {
-          if (!open) return;
-          open = false;
-          watchers.delete(fd);
-          // the pending poll returns within 250 ms; then the descriptor goes
-          setTimeout(() => c.close(fd), 300);
-        },
-      };
-    },
-    close() {
-      for (const fd of sockets.values()) c.close(fd);
-      sockets.clear();
-      nft.free(ctx);
-    },
+  f.bufferOutput(ctx);
+  f.bufferError(ctx);
+  const nft: Libnftables = {
+    run: (batch) => f.run(ctx, batch),
+    error: () => String(f.error(ctx) ?? ""),
+    output: () => String(f.output(ctx) ?? ""),
+    free: () => f.free(ctx),
   };
+  // poll() runs on libuv's thread pool (koffi's async call), so the event loop
+  // never blocks; the pollfd stays referenced by this closure until it returns.
+  return kernelIO(c, nft, (fd, sockets, onMessage) => {
+    const fds = pollfd(fd);
+    let open = true;
+    const arm = () => {
+      if (!open) return;
+      poll.async(fds, 1, 250, (err: unknown, ready: number) => {
+        if (!open) return;
+        if (!err && ready > 0) sockets.drain(fd, onMessage);
+        arm();
+      });
+    };
+    arm();
+    return {
+      close() {
+        if (!open) return;
+        open = false;
+        // the pending poll returns within 250 ms; then the descriptor goes
+        setTimeout(() => c.close(fd), 300);
+      },
+    };
+  });
 }
 
 export class NodeIO implements HostIO {

@@ -1,0 +1,163 @@
+// Netlink sockets and libnftables over a few libc calls. Each host binds the
+// calls with its runtime's FFI (koffi, Deno.dlopen, bun:ffi) and hands them
+// here; what to do with the descriptors is the same everywhere. Nothing here
+// reads a message: the bytes go to the core as they came.
+
+import type { KernelIO } from "./io.ts";
+
+/** The libc calls the kernel interfaces need, as a host's FFI exposes them (buffers as Uint8Array). */
+export interface Libc {
+  socket(domain: number, type: number, protocol: number): number;
+  bind(fd: number, addr: Uint8Array, len: number): number;
+  setsockopt(fd: number, level: number, name: number, value: Uint8Array, len: number): number;
+  sendto(fd: number, buf: Uint8Array, len: number, flags: number, addr: Uint8Array, addrLen: number): number | bigint;
+  recv(fd: number, buf: Uint8Array, len: number, flags: number): number | bigint;
+  poll(fds: Uint8Array, n: number, timeoutMs: number): number;
+  close(fd: number): number;
+  /** errno of the calling thread after a failed call. */
+  errno(): number;
+}
+
+/** libnftables, through a host's FFI, on one context with buffered output and errors. */
+export interface Libnftables {
+  run(batch: string): number;
+  error(): string;
+  output(): string;
+  free(): void;
+}
+
+const AF_NETLINK = 16;
+const SOCK_RAW = 3;
+const SOCK_CLOEXEC = 0x80000;
+const MSG_DONTWAIT = 0x40;
+const NETLINK_NETFILTER = 12;
+const SOL_SOCKET = 1;
+const SO_RCVBUFFORCE = 33;
+const SOL_NETLINK = 270;
+const NETLINK_NO_ENOBUFS = 5;
+const EAGAIN = 11;
+const POLLIN = 1;
+
+function sockaddr(groups: number): Uint8Array {
+  const a = new Uint8Array(12);
+  const v = new DataView(a.buffer);
+  v.setUint16(0, AF_NETLINK, true);
+  v.setUint32(8, groups >>> 0, true);
+  return a;
+}
+
+const int32 = (n: number) => new Uint8Array(Int32Array.of(n).buffer);
+
+/** A struct pollfd for one descriptor, waiting for input. */
+export function pollfd(fd: number): Uint8Array {
+  const b = new Uint8Array(8);
+  const v = new DataView(b.buffer);
+  v.setInt32(0, fd, true);
+  v.setInt16(4, POLLIN, true);
+  return b;
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/** One netlink socket per protocol for requests, and sockets for watching multicast groups. */
+export class NetlinkSockets {
+  private sockets = new Map<number, number>();
+  private readonly kernel = sockaddr(0);
+  private readonly buf = new Uint8Array(65536);
+
+  constructor(private c: Libc) {}
+
+  /** A netlink socket of `protocol`, bound to `groups`. */
+  open(protocol: number, groups: number): number {
+    const c = this.c;
+    const fd = c.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol);
+    if (fd < 0) {
+      const e = c.errno();
+      throw new Error(`netlink socket (protocol ${protocol}) failed, errno ${e}${e === 1 || e === 13 ? ": run as root (CAP_NET_ADMIN)" : ""}`);
+    }
+    if (c.bind(fd, sockaddr(groups), 12) < 0) throw new Error(`netlink bind (groups ${groups}) failed, errno ${c.errno()}`);
+    return fd;
+  }
+
+  private forRequests(protocol: number): number {
+    let fd = this.sockets.get(protocol);
+    if (fd !== undefined) return fd;
+    fd = this.open(protocol, 0);
+    if (protocol === NETLINK_NETFILTER) {
+      // The hold's queue notifications wait here until a release reads them.
+      this.c.setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, int32(8 << 20), 4);
+      this.c.setsockopt(fd, SOL_NETLINK, NETLINK_NO_ENOBUFS, int32(1), 4);
+    }
+    this.sockets.set(protocol, fd);
+    return fd;
+  }
+
+  /** Reads every message the socket holds now, without waiting; each read as one batch. */
+  drain(fd: number, onBatch: (bytes: Uint8Array) => void): void {
+    for (;;) {
+      const n = Number(this.c.recv(fd, this.buf, this.buf.length, MSG_DONTWAIT));
+      if (n > 0) {
+        onBatch(this.buf.slice(0, n));
+        continue;
+      }
+      if (n < 0 && this.c.errno() !== EAGAIN) throw new Error(`netlink recv failed, errno ${this.c.errno()}`);
+      return;
+    }
+  }
+
+  /** KernelIO.netlink: send, then return what the socket holds (waiting up to 1 s for it if waitAck). */
+  request(protocol: number, request: Uint8Array, waitAck: boolean): Uint8Array {
+    const fd = this.forRequests(protocol);
+    if (Number(this.c.sendto(fd, request, request.length, 0, this.kernel, 12)) < 0) {
+      throw new Error(`netlink send failed, errno ${this.c.errno()}`);
+    }
+    // The kernel answers within sendto: drain what the socket holds.
+    const parts: Uint8Array[] = [];
+    const pfd = pollfd(fd);
+    for (let waited = 0; ; waited += 20) {
+      this.drain(fd, (b) => parts.push(b));
+      if (parts.length > 0 || !waitAck) break;
+      if (waited >= 1000) throw new Error("netlink: the kernel did not answer within 1 s");
+      this.c.poll(pfd, 1, 20);
+    }
+    return concat(parts);
+  }
+
+  close(): void {
+    for (const fd of this.sockets.values()) this.c.close(fd);
+    this.sockets.clear();
+  }
+}
+
+/**
+ * The KernelIO a host returns, given its libc and libnftables bindings and
+ * its way of watching a descriptor without blocking (the one part that
+ * differs: koffi's async calls, Deno's nonblocking symbols, a Worker in Bun).
+ */
+export function kernelIO(
+  c: Libc,
+  nft: Libnftables,
+  watchFd: (fd: number, sockets: NetlinkSockets, onMessage: (bytes: Uint8Array) => void) => { close(): void },
+): KernelIO {
+  const sockets = new NetlinkSockets(c);
+  return {
+    nft(batch: string) {
+      const status = nft.run(batch);
+      return { status, error: status === 0 ? "" : nft.error(), output: nft.output() };
+    },
+    netlink: (protocol, request, waitAck) => sockets.request(protocol, request, waitAck),
+    watch: (protocol, groups, onMessage) => watchFd(sockets.open(protocol, groups), sockets, onMessage),
+    close() {
+      sockets.close();
+      nft.free();
+    },
+  };
+}
