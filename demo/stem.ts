@@ -346,7 +346,13 @@ function describe(e: any): string {
         "validation-failed": `no Migration Confirm: rolled back from ${e.to}`,
       }[e.state as string] ?? `peer migration ${e.state}`;
     case "restored":
-      return `daemon started again: ${e.moves} move(s) taken over from the kernel's table`;
+      return e.moves
+        ? `daemon started again: ${e.moves} move(s) taken over from the kernel's table`
+        : "daemon started: table, hold queue and address watch in place";
+    case "registration":
+      return `registered with the peer (Registration Request/Reply): ${e.state}`;
+    case "peer-registered":
+      return `the peer registered from ${e.address}`;
     case "session-ended":
       return `session ended: move ${e.move} (${e.original} at ${e.wire}) removed`;
     case "address-removed":
