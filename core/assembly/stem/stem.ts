@@ -999,19 +999,9 @@ export class Stem extends RequestHandler {
     e.num(m.id);
     e.key("state");
     e.str(state);
-    e.key("peer");
-    cookieJson(e, m.peer.cookie);
-    e.key("from");
-    (m.prevWire.length ? m.prevWire[0] : m.to).json(e);
-    e.key("to");
-    m.to.json(e);
-    e.key("moves");
-    e.num(m.moves.length);
+    exchangeFields(e, m.peer, m.prevWire.length ? m.prevWire[0] : m.to, m.to, m.moves.length, now - m.startedAt);
     e.key("hold");
     e.boolean(!m.beforeBreak && m.moves.length > 0);
-    e.key("elapsedMs");
-    e.raw();
-    writeMs(e, now - m.startedAt);
     if (m.error) {
       e.key("error");
       e.str(errorName(m.error));
@@ -1027,17 +1017,7 @@ export class Stem extends RequestHandler {
     const e = beginEvent("peer-migration", now);
     e.key("state");
     e.str(state);
-    e.key("peer");
-    cookieJson(e, v.peer.cookie);
-    e.key("from");
-    (v.prevWire.length ? v.prevWire[0] : v.address).json(e);
-    e.key("to");
-    v.address.json(e);
-    e.key("moves");
-    e.num(v.moves.length);
-    e.key("elapsedMs");
-    e.raw();
-    writeMs(e, now - v.startedAt);
+    exchangeFields(e, v.peer, v.prevWire.length ? v.prevWire[0] : v.address, v.address, v.moves.length, now - v.startedAt);
     this.node.emit(endEvent());
   }
 }
@@ -1049,6 +1029,21 @@ function indexOfAddress(list: Array<Address>, a: Address): i32 {
 
 function addUnique(list: Array<Address>, a: Address): void {
   if (indexOfAddress(list, a) < 0) list.push(a);
+}
+
+/** The fields both sides' migration events share. */
+function exchangeFields(e: TextOut, peer: Peer, from: Address, to: Address, moves: i32, elapsed: f64): void {
+  e.key("peer");
+  cookieJson(e, peer.cookie);
+  e.key("from");
+  from.json(e);
+  e.key("to");
+  to.json(e);
+  e.key("moves");
+  e.num(moves);
+  e.key("elapsedMs");
+  e.raw();
+  writeMs(e, elapsed);
 }
 
 export function cookieJson(e: TextOut, c: u64): void {
