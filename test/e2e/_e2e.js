@@ -15,6 +15,15 @@ export function runtime() {
   return "node";
 }
 
+/**
+ * A namespace tag for a test: HANDOVER_TAG (a short prefix, so that two
+ * checkouts can run the end-to-end tests at once without removing each
+ * other's namespaces), the runtime's initial, and the test's own letters.
+ */
+export function tagOf(s, rt = runtime()) {
+  return `${process.env.HANDOVER_TAG ?? ""}${rt[0]}${s}`;
+}
+
 /** The argv prefix that runs the `handover` CLI under a runtime. */
 export function launcher(rt = runtime()) {
   const cli = `${ROOT}dist/hosts/${rt}/cli.js`;

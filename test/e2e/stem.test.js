@@ -7,13 +7,13 @@ import * as assert from "uvu/assert";
 import { fileURLToPath } from "node:url";
 import { runStem, control } from "../../dist/demo/stem.js";
 import { cleanStale } from "../../dist/demo/netns.js";
-import { launcher, runtime, e2eEnabled, assertSurvived } from "./_e2e.js";
+import { launcher, runtime, e2eEnabled, assertSurvived, tagOf } from "./_e2e.js";
 
 const enabled = e2eEnabled();
 const rt = runtime();
 const L = enabled ? launcher(rt) : [];
 const base = { launcher: { m: L, f: L } };
-const tag = (s) => `${rt[0]}${s}`;
+const tag = (s) => tagOf(s, rt);
 const HOSTILE = fileURLToPath(new URL("../../tools/hostile.js", import.meta.url));
 
 if (enabled) cleanStale(tag(""));
