@@ -4,6 +4,7 @@
 //   core/assembly/generated/registry.ts   constants and tables for the core
 //   hosts/shared/registry.ts               the same for the TypeScript side
 //   docs/PROTOCOL.md                        the tables between <!-- registry:NAME --> markers
+//   tools/wireshark/handover.lua            the dissector's tables between its registry markers
 //
 //   node scripts/gen-registry.js           write them
 //   node scripts/gen-registry.js --check   exit 1 if any is out of date
@@ -255,6 +256,59 @@ function markdown(text) {
   });
 }
 
+// ---- Lua (the Wireshark dissector) ------------------------------------------
+// The dissector is one file a user copies into Wireshark's plugin folder, so the
+// tables live inside it, between two marker lines that this script rewrites.
+const LUA_OPEN = "-- registry:begin";
+const LUA_CLOSE = "-- registry:end";
+
+function luaTables() {
+  const q = (s) => JSON.stringify(s); // a JSON string is a valid Lua string literal here (ASCII)
+  const L = [
+    `-- GENERATED from core/registry.json by scripts/gen-registry.js (npm run gen). Do not edit.`,
+    "local R = {}",
+    `R.protocolVersion = ${R.protocolVersion}`,
+    `R.defaultPort = ${R.defaultPort}`,
+    `R.headerLength = ${R.headerLength}`,
+    `R.maxMessageLength = ${R.maxMessageLength}`,
+    `R.firstAssignableSpi = ${R.firstAssignableSpi}`,
+    "-- Message types. ext: {extension type, rule} in the registry's order; rule 1, ? (at most one), + (one or more), * (any).",
+    "R.messageTypes = {",
+  ];
+  for (const m of R.messageTypes) {
+    const flags = (m.flags ?? []).map((f) => `{ value = ${flagByName[f].value}, name = ${q(f)}, letter = ${q(flagByName[f].letter)} }`);
+    const ext = Object.entries(m.extensions).map(([e, rule]) => `{ ${extByName[e].value}, ${q(rule)} }`);
+    L.push(`  [${m.value}] = { name = ${q(m.name)}, title = ${q(m.title)}, protocol = ${q(m.protocol)}, kind = ${q(m.kind)},`);
+    L.push(`    flags = ${flags.length ? `{ ${flags.join(", ")} }` : "{}"},`);
+    L.push(`    ext = { ${ext.join(", ")} } },`);
+  }
+  L.push("}");
+  const named = (name, list, fields) => {
+    L.push(`R.${name} = {`);
+    for (const x of list) L.push(`  [${x.value}] = { ${fields.map((f) => `${f} = ${typeof x[f] === "number" ? x[f] : q(x[f])}`).join(", ")} },`);
+    L.push("}");
+  };
+  named("extensionTypes", R.extensionTypes, ["name", "title"]);
+  // Flags are a list: one bit has a different name in different message types.
+  L.push("R.flags = {");
+  for (const f of R.flags) L.push(`  { value = ${f.value}, name = ${q(f.name)}, letter = ${q(f.letter)} },`);
+  L.push("}");
+  named("replyCodes", R.replyCodes, ["name"]);
+  named("authAlgorithms", R.authAlgorithms, ["name", "title", "tagLength"]);
+  named("keyWrapAlgorithms", R.keyWrapAlgorithms, ["name"]);
+  named("protoFlags", R.protoFlags, ["name"]);
+  named("addressFamilies", R.addressFamilies, ["name", "length"]);
+  named("opaqueSubtypes", R.opaqueSubtypes, ["name"]);
+  named("errors", R.errors, ["name", "message", "hint"]);
+  return L;
+}
+
+function lua(text) {
+  const at = text.indexOf(LUA_OPEN + "\n"), end = text.indexOf(LUA_CLOSE);
+  if (at < 0 || end < at) throw new Error(`tools/wireshark/handover.lua: the lines ${LUA_OPEN} and ${LUA_CLOSE} are missing`);
+  return text.slice(0, at + LUA_OPEN.length + 1) + luaTables().join("\n") + "\n" + text.slice(end);
+}
+
 check();
 const outputs = [
   ["core/assembly/generated/registry.ts", () => assemblyScript()],
@@ -262,6 +316,9 @@ const outputs = [
 ];
 for (const doc of ["docs/PROTOCOL.md", "docs/ABI.md"]) {
   if (existsSync(root + doc)) outputs.push([doc, () => markdown(readFileSync(root + doc, "utf8"))]);
+}
+if (existsSync(root + "tools/wireshark/handover.lua")) {
+  outputs.push(["tools/wireshark/handover.lua", () => lua(readFileSync(root + "tools/wireshark/handover.lua", "utf8"))]);
 }
 const checking = process.argv.includes("--check");
 let stale = 0;

@@ -1,0 +1,62 @@
+// Writes a pcap file (LINKTYPE_RAW: each record an IPv4 or IPv6 packet) of UDP
+// datagrams, for feeding control messages to tshark without a network.
+//
+//   writePcap([{ payload: Uint8Array, ipv6: false, port: 4346 }, ...]) -> Uint8Array
+//
+// Sources and destinations are fixed documentation addresses (198.18.0.1 ->
+// 198.18.0.2, 2001:db8::1 -> 2001:db8::2); both ports are `port`. Checksums are
+// real (the UDP checksum of the control protocol must be non-zero, PROTOCOL.md 3.1).
+
+const LINKTYPE_RAW = 101;
+const V4 = { src: [198, 18, 0, 1], dst: [198, 18, 0, 2] };
+const V6 = { src: [0x20, 0x01, 0x0d, 0xb8, ...new Array(11).fill(0), 1], dst: [0x20, 0x01, 0x0d, 0xb8, ...new Array(11).fill(0), 2] };
+
+/** The ones' complement sum of `parts` (byte arrays), folded to 16 bits. */
+function checksum(...parts) {
+  let sum = 0;
+  for (const p of parts) {
+    for (let i = 0; i < p.length; i += 2) sum += (p[i] << 8) | (p[i + 1] ?? 0);
+  }
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+  return ~sum & 0xffff;
+}
+
+const u16 = (v) => [v >> 8, v & 255];
+const u32 = (v) => [(v >>> 24) & 255, (v >>> 16) & 255, (v >>> 8) & 255, v & 255];
+
+function udp(payload, port, pseudo) {
+  const header = [...u16(port), ...u16(port), ...u16(8 + payload.length), 0, 0];
+  let sum = checksum(pseudo, header, payload.length % 2 ? [...payload, 0] : payload);
+  if (sum === 0) sum = 0xffff; // 0 means "no checksum" in UDP (RFC 768)
+  header[6] = sum >> 8;
+  header[7] = sum & 255;
+  return header;
+}
+
+/** One IP packet carrying `payload` in UDP. */
+export function ipPacket({ payload, ipv6 = false, port = 4346 }) {
+  const udpLength = 8 + payload.length;
+  if (ipv6) {
+    const pseudo = [...V6.src, ...V6.dst, ...u32(udpLength), 0, 0, 0, 17];
+    const ip = [0x60, 0, 0, 0, ...u16(udpLength), 17, 64, ...V6.src, ...V6.dst];
+    return Uint8Array.from([...ip, ...udp(payload, port, pseudo), ...payload]);
+  }
+  const pseudo = [...V4.src, ...V4.dst, 0, 17, ...u16(udpLength)];
+  const ip = [0x45, 0, ...u16(20 + udpLength), 0, 1, 0x40, 0, 64, 17, 0, 0, ...V4.src, ...V4.dst];
+  const sum = checksum(ip);
+  ip[10] = sum >> 8;
+  ip[11] = sum & 255;
+  return Uint8Array.from([...ip, ...udp(payload, port, pseudo), ...payload]);
+}
+
+/** A whole pcap file, one record per datagram, one second apart. */
+export function writePcap(datagrams) {
+  const le32 = (v) => [v & 255, (v >>> 8) & 255, (v >>> 16) & 255, (v >>> 24) & 255];
+  const le16 = (v) => [v & 255, v >> 8];
+  const out = [...le32(0xa1b2c3d4), ...le16(2), ...le16(4), ...le32(0), ...le32(0), ...le32(65535), ...le32(LINKTYPE_RAW)];
+  datagrams.forEach((d, i) => {
+    const packet = ipPacket(d);
+    out.push(...le32(1_700_000_000 + i), ...le32(0), ...le32(packet.length), ...le32(packet.length), ...packet);
+  });
+  return Uint8Array.from(out);
+}
