@@ -195,6 +195,7 @@ function suite() {
           return void failures.push(`${where}: no handover layer`);
         }
         const errors = errorsIn(layer);
+        if (/Lua Error/i.test(JSON.stringify(layers[i]))) failures.push(`${where}: the dissector failed: ${JSON.stringify(layers[i])}`);
         if (t.result === "valid") {
           if (errors.length) failures.push(`${where}: unexpected ${errors.join(", ")}`);
           if (find(layer, "handover.auth.verified") !== "1") failures.push(`${where}: authenticator not shown as verified`);
