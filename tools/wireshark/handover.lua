@@ -761,6 +761,7 @@ end
 local udpPorts = DissectorTable.get("udp.port")
 local registeredPort = R.defaultPort
 udpPorts:add(registeredPort, proto)
+udpPorts:add_for_decode_as(proto) -- Analyze > Decode As... for any other port
 
 function proto.prefs_changed()
   if proto.prefs.port ~= registeredPort then
