@@ -614,7 +614,8 @@ decoders.OPAQUE_DATA = function(t, tvb, o, n)
   if n < 2 then return "BAD_LENGTH" end
   t:add(F.od_subtype, tvb(o, 1))
   t:add(F.od_flags, tvb(o + 1, 1))
-  t:add(F.od_data, tvb(o + 2, n - 2))
+  local data = t:add(F.od_data, tvb(o + 2, n - 2))
+  if n == 2 then data:set_text("Opaque Data: none (empty)") end
 end
 
 -- ---- The message (section 5.1's order) ------------------------------------------
@@ -689,7 +690,8 @@ local function decode(tvb, tree, root)
     item:add(F.ext_length, tvb(o + 1, 1))
     if authAt then return "AUTH_NOT_LAST", item end
     if not ext then
-      item:add(F.ext_data, tvb(o + 2, n))
+      local data = item:add(F.ext_data, tvb(o + 2, n))
+      if n == 0 then data:set_text("Data: none (empty)") end
       if etype < 128 then return "UNKNOWN_MANDATORY_EXTENSION", item end
     else
       local rule = rules[etype]
@@ -719,7 +721,8 @@ local function verify(tvb, root, auth)
   if problem then root:add_proto_expert_info(EXPERT.CONFIG, "CONFIG: " .. problem) end
   local sa = sas[tvb(auth.offset + 2, 4):uint()] or sas["*"]
   if not sa then
-    if next(sas) then auth.item:add_proto_expert_info(NO_KEY) end
+    if next(sas) then auth.item:add_proto_expert_info(NO_KEY)
+    else auth.item:add(tvb(auth.offset + 6, auth.length - 4), "Authenticator not verified: no keys (see the handover.keys preference)"):set_generated() end
     return nil
   end
   auth.item:add(F.auth_algorithm, sa.algorithm.value):set_generated()
