@@ -270,6 +270,25 @@ function suite() {
     }
   });
 
+  test("every field that PROTOCOL.md sections 3 and 4 name in a Field table is a dissector field of that label", () => {
+    const spec = readFileSync(join(root, "docs/PROTOCOL.md"), "utf8");
+    const wire = spec.slice(spec.indexOf("\n## 3."), spec.indexOf("\n## 5."));
+    const names = new Set();
+    let column = -1;
+    for (const line of wire.split("\n")) {
+      if (!line.startsWith("|")) { column = -1; continue; }
+      const cells = line.split("|").slice(1, -1).map((c) => c.trim());
+      if (column < 0) { column = cells.indexOf("Field"); continue; } // a table's header row
+      if (column < 0 || /^[-:]+$/.test(cells[column])) continue;
+      for (const name of cells[column].replaceAll("`", "").split(/,\s*/)) names.add(name);
+    }
+    assert.ok(names.size >= 15, `PROTOCOL.md's Field tables were found (${[...names]})`);
+    const r = spawnSync("tshark", ["-G", "fields", "-X", `lua_script:${DISSECTOR}`], { encoding: "utf8", maxBuffer: 256 * 1024 * 1024 });
+    const labels = new Set(r.stdout.split("\n").map((l) => l.split("\t")).filter((f) => f[0] === "F" && f[2]?.startsWith("handover.")).map((f) => f[1]));
+    const missing = [...names].filter((n) => !labels.has(n));
+    assert.equal(missing, [], `PROTOCOL.md names fields the dissector does not label so: ${missing.join(", ")}`);
+  });
+
   test("another port is dissected after the handover.port preference names it", () => {
     const t = groups[0].tests.find((x) => x.result === "valid");
     const dir = mkdtempSync(join(tmpdir(), "handover-dissector-"));
