@@ -289,6 +289,31 @@ function suite() {
     assert.equal(missing, [], `PROTOCOL.md names fields the dissector does not label so: ${missing.join(", ")}`);
   });
 
+  test("a datagram the capture cut short is not blamed on its sender; a zero UDP checksum is", () => {
+    const t = groups[0].tests.find((x) => x.tcId === 6);
+    const payload = unhex(t.message);
+    const dir = mkdtempSync(join(tmpdir(), "handover-dissector-"));
+    try {
+      const file = join(dir, "cut.pcap");
+      writeFileSync(file, writePcap([
+        { payload, port: PORT, snapLength: 20 + 8 + 40 }, // IP, UDP and 40 of the message's bytes
+        { payload, port: PORT, zeroChecksum: true },
+        { payload, port: PORT },
+      ]));
+      const r = spawnSync("tshark", ["-n", "-X", `lua_script:${DISSECTOR}`, "-r", file, "-T", "json", "--no-duplicate-keys"], { encoding: "utf8" });
+      assert.is(r.status, 0, r.stderr);
+      const [cut, zero, whole] = JSON.parse(r.stdout).map((p) => p._source.layers.handover);
+      assert.equal(errorsIn(cut), [], "no TRUNCATED for bytes the capture dropped");
+      assert.ok(find(cut, "handover.capture_cut_short") !== undefined, "the cut is reported");
+      assert.ok(find(zero, "handover.udp_checksum_zero") !== undefined, "the zero checksum is reported");
+      assert.equal(errorsIn(zero), []);
+      assert.is(find(whole, "handover.udp_checksum_zero"), undefined);
+      assert.is(find(whole, "handover.capture_cut_short"), undefined);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test("another port is dissected after the handover.port preference names it", () => {
     const t = groups[0].tests.find((x) => x.result === "valid");
     const dir = mkdtempSync(join(tmpdir(), "handover-dissector-"));

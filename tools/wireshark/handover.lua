@@ -320,7 +320,13 @@ for _, name in ipairs(WIRE_ERRORS) do
 end
 local NO_KEY = ProtoExpert.new("handover.no_key", "Authenticator not verified: no key for this SPI in the handover.keys preference", expert.group.SECURITY, expert.severity.NOTE)
 expertList[#expertList + 1] = NO_KEY
+local CUT_SHORT = ProtoExpert.new("handover.capture_cut_short", "The capture holds only part of this datagram: capture with a larger snapshot length (tcpdump -s 0)", expert.group.UNDECODED, expert.severity.WARN)
+expertList[#expertList + 1] = CUT_SHORT
+local ZERO_CHECKSUM = ProtoExpert.new("handover.udp_checksum_zero", "The UDP checksum is 0, which PROTOCOL.md 3.1 forbids: the sender must compute it", expert.group.PROTOCOL, expert.severity.WARN)
+expertList[#expertList + 1] = ZERO_CHECKSUM
 proto.experts = expertList
+
+local udpChecksum = Field.new("udp.checksum")
 
 -- ---- Preferences --------------------------------------------------------------
 
@@ -741,6 +747,16 @@ function proto.dissector(tvb, pinfo, tree)
   pinfo.cols.protocol = "handover"
   local len = tvb:len()
   local root = tree:add(proto, tvb(0, len))
+  local checksums = { udpChecksum() } -- the innermost UDP header is the last
+  local checksum = checksums[#checksums]
+  if checksum and checksum.value == 0 then root:add_proto_expert_info(ZERO_CHECKSUM) end
+  if len < tvb:reported_len() then
+    -- Not the sender's fault: checking it would report errors the message does not have.
+    root:add_proto_expert_info(CUT_SHORT, "The capture holds " .. len .. " of the datagram's " .. tvb:reported_len()
+      .. " bytes, so it is not decoded: capture with a larger snapshot length (tcpdump -s 0)")
+    pinfo.cols.info = "[capture cut short]"
+    return len
+  end
   local err, at, missing = decode(tvb, root, root)
   if not err then
     local auth = at

@@ -3,6 +3,10 @@
 //
 //   writePcap([{ payload: Uint8Array, ipv6: false, port: 4346 }, ...]) -> Uint8Array
 //
+// Per datagram, `snapLength: n` records only the first n bytes of the IP packet
+// (as a capture with a small snapshot length does) and `zeroChecksum: true` (IPv4
+// only) sends it without a UDP checksum.
+//
 // Sources and destinations are fixed documentation addresses (198.18.0.1 ->
 // 198.18.0.2, 2001:db8::1 -> 2001:db8::2); both ports are `port`. Checksums are
 // real (the UDP checksum of the control protocol must be non-zero, PROTOCOL.md 3.1).
@@ -24,8 +28,9 @@ function checksum(...parts) {
 const u16 = (v) => [v >> 8, v & 255];
 const u32 = (v) => [(v >>> 24) & 255, (v >>> 16) & 255, (v >>> 8) & 255, v & 255];
 
-function udp(payload, port, pseudo) {
+function udp(payload, port, pseudo, zeroChecksum) {
   const header = [...u16(port), ...u16(port), ...u16(8 + payload.length), 0, 0];
+  if (zeroChecksum) return header;
   let sum = checksum(pseudo, header, payload.length % 2 ? [...payload, 0] : payload);
   if (sum === 0) sum = 0xffff; // 0 means "no checksum" in UDP (RFC 768)
   header[6] = sum >> 8;
@@ -34,7 +39,7 @@ function udp(payload, port, pseudo) {
 }
 
 /** One IP packet carrying `payload` in UDP. */
-export function ipPacket({ payload, ipv6 = false, port = 4346 }) {
+export function ipPacket({ payload, ipv6 = false, port = 4346, zeroChecksum = false }) {
   const udpLength = 8 + payload.length;
   if (ipv6) {
     const pseudo = [...V6.src, ...V6.dst, ...u32(udpLength), 0, 0, 0, 17];
@@ -46,7 +51,7 @@ export function ipPacket({ payload, ipv6 = false, port = 4346 }) {
   const sum = checksum(ip);
   ip[10] = sum >> 8;
   ip[11] = sum & 255;
-  return Uint8Array.from([...ip, ...udp(payload, port, pseudo), ...payload]);
+  return Uint8Array.from([...ip, ...udp(payload, port, pseudo, zeroChecksum), ...payload]);
 }
 
 /** A whole pcap file, one record per datagram, one second apart. */
@@ -56,7 +61,8 @@ export function writePcap(datagrams) {
   const out = [...le32(0xa1b2c3d4), ...le16(2), ...le16(4), ...le32(0), ...le32(0), ...le32(65535), ...le32(LINKTYPE_RAW)];
   datagrams.forEach((d, i) => {
     const packet = ipPacket(d);
-    out.push(...le32(1_700_000_000 + i), ...le32(0), ...le32(packet.length), ...le32(packet.length), ...packet);
+    const kept = packet.subarray(0, Math.min(packet.length, d.snapLength ?? packet.length));
+    out.push(...le32(1_700_000_000 + i), ...le32(0), ...le32(kept.length), ...le32(packet.length), ...kept);
   });
   return Uint8Array.from(out);
 }
