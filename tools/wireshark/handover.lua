@@ -218,7 +218,7 @@ field("extension", ProtoField.none("handover.extension", "Extension"))
 field("ext_type", ProtoField.uint8("handover.ext.type", "Type", base.DEC, EXTENSION_TITLES))
 field("ext_length", ProtoField.uint8("handover.ext.length", "Length", base.DEC))
 field("ext_data", ProtoField.bytes("handover.ext.data", "Data"))
-field("undecoded", ProtoField.bytes("handover.undecoded", "Not decoded (after the first error)"))
+field("undecoded", ProtoField.bytes("handover.undecoded", "Not decoded"))
 
 -- 4.1 Authentication
 field("auth_spi", ProtoField.uint32("handover.auth.spi", "SPI", base.DEC))
@@ -228,10 +228,13 @@ field("auth_algorithm", ProtoField.uint8("handover.auth.algorithm", "Algorithm (
 
 -- 4.2 Migration
 field("m_proto_flags", ProtoField.uint8("handover.migration.proto_flags", "Proto Flags", base.HEX))
-local PROTO_FLAG_FIELDS = {}
-for value, p in pairs(R.protoFlags) do
-  PROTO_FLAG_FIELDS[value] = ProtoField.bool("handover.migration.proto_flags." .. p.name:lower(), p.name, 8, nil, value)
-  field("m_proto_" .. p.name, PROTO_FLAG_FIELDS[value])
+local PROTO_FLAG_FIELDS = {} -- in bit order
+for value = 1, 128 do
+  local p = R.protoFlags[value]
+  if p then
+    PROTO_FLAG_FIELDS[#PROTO_FLAG_FIELDS + 1] = ProtoField.bool("handover.migration.proto_flags." .. p.name:lower(), p.name, 8, nil, value)
+    field("m_proto_" .. p.name, PROTO_FLAG_FIELDS[#PROTO_FLAG_FIELDS])
+  end
 end
 field("m_family", ProtoField.uint8("handover.migration.family", "Family", base.DEC, valueNames(R.addressFamilies)))
 field("m_old_port", ProtoField.uint16("handover.migration.old_port", "Old Port", base.DEC))
@@ -297,7 +300,7 @@ local fieldList = {}
 for _, f in pairs(F) do fieldList[#fieldList + 1] = f end
 proto.fields = fieldList
 
--- ---- Expert information: one entry per error code of the registry ----------
+-- ---- Expert information ---------------------------------------------------------
 
 -- The errors a message on the wire can show (sections 5.1 and 6.2), and CONFIG
 -- for a bad handover.keys preference. Decoding failures are malformed messages;
@@ -499,7 +502,7 @@ local function keys()
   return keyTable, keyTableError
 end
 
--- ---- Address text ---------------------------------------------------------------
+-- ---- Addresses ----------------------------------------------------------------------
 
 local function addAddress(tree, v4field, v6field, tvb, offset, length)
   if length == 4 then return tree:add(v4field, tvb(offset, 4)) end
@@ -528,7 +531,7 @@ decoders.MIGRATION = function(t, tvb, o, n)
   if n ~= 14 and n ~= 38 then return "BAD_LENGTH" end
   local pf = tvb(o, 1):uint()
   local pfItem = t:add(F.m_proto_flags, tvb(o, 1))
-  for value, f in pairs(PROTO_FLAG_FIELDS) do pfItem:add(f, tvb(o, 1)) end
+  for _, f in ipairs(PROTO_FLAG_FIELDS) do pfItem:add(f, tvb(o, 1)) end
   if pf == 0 then pfItem:append_text(" (wildcard: all protocols)") end
   if band(pf, bnot(3)) ~= 0 then return "BAD_PROTO_FLAGS" end
   t:add(F.m_family, tvb(o + 1, 1))
