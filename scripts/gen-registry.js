@@ -272,13 +272,15 @@ function luaTables() {
     `R.headerLength = ${R.headerLength}`,
     `R.maxMessageLength = ${R.maxMessageLength}`,
     `R.firstAssignableSpi = ${R.firstAssignableSpi}`,
-    "-- Message types. ext: {extension type, rule} in the registry's order; rule 1, ? (at most one), + (one or more), * (any).",
+    "-- Message types. reply: the type that answers a request. ext: {extension type, rule} in the registry's order;",
+    "-- rule 1, ? (at most one), + (one or more), * (any).",
     "R.messageTypes = {",
   ];
   for (const m of R.messageTypes) {
     const flags = (m.flags ?? []).map((f) => `{ value = ${flagByName[f].value}, name = ${q(f)}, letter = ${q(flagByName[f].letter)} }`);
     const ext = Object.entries(m.extensions).map(([e, rule]) => `{ ${extByName[e].value}, ${q(rule)} }`);
-    L.push(`  [${m.value}] = { name = ${q(m.name)}, title = ${q(m.title)}, protocol = ${q(m.protocol)}, kind = ${q(m.kind)},`);
+    const reply = m.reply ? `, reply = ${msgByName[m.reply].value}` : "";
+    L.push(`  [${m.value}] = { name = ${q(m.name)}, title = ${q(m.title)}, protocol = ${q(m.protocol)}, kind = ${q(m.kind)}${reply},`);
     L.push(`    flags = ${flags.length ? `{ ${flags.join(", ")} }` : "{}"},`);
     L.push(`    ext = { ${ext.join(", ")} } },`);
   }

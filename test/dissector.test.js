@@ -314,6 +314,41 @@ function suite() {
     }
   });
 
+  test("a reply names its request and the time since; a retransmission names the first copy (tshark -2)", () => {
+    const auth = { algorithm: "HMAC_SHA256", key: unhex(groups[0].key), spi: 256 };
+    const header = (type, sequence, replayId) => ({ version: 1, type, sequence, cookie: "1eae5683abb6", replayId });
+    const request = reference.encode({ ...header("MIGRATION_REQUEST", 7, "e8a1b2c3000000aa"), flags: [], extensions: [
+      { type: "MIGRATION", protocols: ["TCP"], oldAddress: "198.18.1.2", newAddress: "198.18.2.2", oldPort: 5001, newPort: 5001 }] }, auth);
+    // The reply copies the Sequence # and the low 32 bits of the Replay Protect ID (section 6.6).
+    const reply = (sequence, replayId) => reference.encode({ ...header("MIGRATION_REPLY", sequence, replayId), code: "ACCEPTED", extensions: [] }, auth);
+    const frames = [
+      { payload: request, port: PORT },
+      { payload: request, port: PORT },
+      { payload: reply(7, "00000000000000aa"), port: PORT, reverse: true },
+      { payload: reply(8, "00000000000000aa"), port: PORT, reverse: true }, // another Sequence #
+      { payload: reply(7, "00000000000000ab"), port: PORT, reverse: true }, // another replay ID
+      { payload: reply(7, "00000000000000aa"), port: PORT }, // from the request's sender, not its destination
+    ];
+    const dir = mkdtempSync(join(tmpdir(), "handover-dissector-"));
+    try {
+      const file = join(dir, "exchange.pcap");
+      writeFileSync(file, writePcap(frames));
+      const r = spawnSync("tshark", ["-2", "-n", "-X", `lua_script:${DISSECTOR}`, "-r", file, "-T", "json", "--no-duplicate-keys"], { encoding: "utf8" });
+      assert.is(r.status, 0, r.stderr);
+      const h = JSON.parse(r.stdout).map((p) => p._source.layers.handover);
+      assert.equal(h.map((x) => errorsIn(x)), frames.map(() => []));
+      assert.is(h[0]["handover.reply_in"], "3");
+      assert.is(h[1]["handover.duplicate_of"], "1");
+      assert.is(h[0]["handover.duplicate_of"], undefined);
+      assert.is(h[2]["handover.request_in"], "1");
+      assert.is(Number(h[2]["handover.reply_time"]), 2, "frames 1 and 3 are 2 s apart");
+      for (const i of [3, 4, 5]) assert.is(h[i]["handover.request_in"], undefined, `frame ${i + 1} answers no request`);
+      assert.is(h[5]["handover.duplicate_of"], "3", "the same bytes as frame 3, whatever the direction");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test("another port is dissected after the handover.port preference names it", () => {
     const t = groups[0].tests.find((x) => x.result === "valid");
     const dir = mkdtempSync(join(tmpdir(), "handover-dissector-"));

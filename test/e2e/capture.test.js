@@ -5,7 +5,7 @@
 // error, verify its authenticator with the demo's key, and show the exchange of
 // PROTOCOL.md 2.1: Migration Request from the new address naming the move the
 // demo reports, Migration Reply accepting with a challenge, Migration Confirm
-// echoing it. Needs root, tcpdump and tshark (.ci/run installs them).
+// echoing it; the dissector pairs the reply with the request. Needs root, tcpdump and tshark (.ci/run installs them).
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { spawn, spawnSync } from "node:child_process";
@@ -87,7 +87,7 @@ run("tshark decodes a capture of `handover demo stem` with the dissector: every 
     assert.ok(report.migrations.length > 0 && report.migrations.every((m) => m.state === "completed"), `the demo's migrations completed: ${JSON.stringify(report.migrations)}`);
     assert.ok(existsSync(pcap), "tcpdump wrote a capture");
 
-    const r = spawnSync("tshark", ["-n", "-X", `lua_script:${DISSECTOR}`, "-o", `handover.keys:${key.spi}:HMAC_SHA256:${key.key}`, "-r", pcap, "-Y", "handover", "-T", "json", "--no-duplicate-keys"], { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+    const r = spawnSync("tshark", ["-2", "-n", "-X", `lua_script:${DISSECTOR}`, "-o", `handover.keys:${key.spi}:HMAC_SHA256:${key.key}`, "-r", pcap, "-Y", "handover", "-T", "json", "--no-duplicate-keys"], { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
     assert.is(r.status, 0, `tshark failed: ${r.stderr}`);
     const frames = JSON.parse(r.stdout).map((p) => p._source.layers);
     assert.ok(frames.length >= 3, `at least one exchange captured (${frames.length} frames)`);
@@ -106,6 +106,7 @@ run("tshark decodes a capture of `handover demo stem` with the dissector: every 
     const reply = ofType("MIGRATION_REPLY").find((f) => f.handover["handover.sequence"] === sequence);
     assert.ok(reply, "its Migration Reply was captured");
     assert.is(reply.handover["handover.code"], "1", "the reply accepts");
+    assert.is(reply.handover["handover.request_in"], request.frame["frame.number"], "the dissector pairs the reply with its request");
     assert.is(reply.ip["ip.dst"], first.to, "the reply goes to the new address (section 3.1)");
     const [challenge] = values(reply.handover, "handover.path_challenge.token");
     assert.ok(challenge, "the reply carries a Path Challenge");

@@ -17,15 +17,16 @@ R.defaultPort = 4346
 R.headerLength = 20
 R.maxMessageLength = 1232
 R.firstAssignableSpi = 256
--- Message types. ext: {extension type, rule} in the registry's order; rule 1, ? (at most one), + (one or more), * (any).
+-- Message types. reply: the type that answers a request. ext: {extension type, rule} in the registry's order;
+-- rule 1, ? (at most one), + (one or more), * (any).
 R.messageTypes = {
-  [1] = { name = "REGISTRATION_REQUEST", title = "Registration Request", protocol = "STEM", kind = "request",
+  [1] = { name = "REGISTRATION_REQUEST", title = "Registration Request", protocol = "STEM", kind = "request", reply = 2,
     flags = {},
     ext = { { 36, "?" }, { 128, "*" }, { 32, "1" } } },
   [2] = { name = "REGISTRATION_REPLY", title = "Registration Reply", protocol = "STEM", kind = "reply",
     flags = {},
     ext = { { 36, "?" }, { 128, "*" }, { 32, "1" } } },
-  [3] = { name = "MIGRATION_REQUEST", title = "Migration Request", protocol = "STEM", kind = "request",
+  [3] = { name = "MIGRATION_REQUEST", title = "Migration Request", protocol = "STEM", kind = "request", reply = 4,
     flags = {},
     ext = { { 33, "+" }, { 128, "*" }, { 32, "1" } } },
   [4] = { name = "MIGRATION_REPLY", title = "Migration Reply", protocol = "STEM", kind = "reply",
@@ -34,31 +35,31 @@ R.messageTypes = {
   [5] = { name = "MIGRATION_CONFIRM", title = "Migration Confirm", protocol = "STEM", kind = "notice",
     flags = {},
     ext = { { 35, "1" }, { 32, "1" } } },
-  [16] = { name = "TRANSFER_NEGOTIATION_REQUEST", title = "Transfer Negotiation Request", protocol = "SID", kind = "request",
+  [16] = { name = "TRANSFER_NEGOTIATION_REQUEST", title = "Transfer Negotiation Request", protocol = "SID", kind = "request", reply = 17,
     flags = { { value = 1, name = "FURTHER_TRANSFER", letter = "F" }, { value = 2, name = "SAME_SUBNET", letter = "S" }, { value = 4, name = "PER_FLOW", letter = "P" } },
     ext = { { 37, "1" }, { 39, "?" }, { 40, "?" }, { 41, "?" }, { 42, "?" }, { 43, "*" }, { 36, "?" }, { 128, "*" }, { 32, "1" } } },
   [17] = { name = "TRANSFER_NEGOTIATION_REPLY", title = "Transfer Negotiation Reply", protocol = "SID", kind = "reply",
     flags = {},
     ext = { { 38, "?" }, { 128, "*" }, { 32, "1" } } },
-  [18] = { name = "TRANSFER_REQUEST", title = "Transfer Request", protocol = "SID", kind = "request",
+  [18] = { name = "TRANSFER_REQUEST", title = "Transfer Request", protocol = "SID", kind = "request", reply = 19,
     flags = { { value = 1, name = "FURTHER_TRANSFER", letter = "F" }, { value = 2, name = "REVERSE_TUNNEL", letter = "R" }, { value = 4, name = "PER_FLOW", letter = "P" } },
     ext = { { 37, "1" }, { 38, "1" }, { 41, "?" }, { 40, "?" }, { 42, "1" }, { 43, "*" }, { 36, "?" }, { 128, "*" }, { 32, "1" } } },
   [19] = { name = "TRANSFER_REPLY", title = "Transfer Reply", protocol = "SID", kind = "reply",
     flags = {},
     ext = { { 36, "?" }, { 128, "*" }, { 32, "1" } } },
-  [20] = { name = "BINDING_UPDATE", title = "Binding Update", protocol = "SID", kind = "request",
+  [20] = { name = "BINDING_UPDATE", title = "Binding Update", protocol = "SID", kind = "request", reply = 21,
     flags = {},
     ext = { { 37, "1" }, { 36, "1" }, { 128, "*" }, { 32, "1" } } },
   [21] = { name = "BINDING_ACK", title = "Binding Acknowledgement", protocol = "SID", kind = "reply",
     flags = {},
     ext = { { 36, "?" }, { 128, "*" }, { 32, "1" } } },
-  [22] = { name = "WAKE_UP", title = "Wake-up", protocol = "SID", kind = "request",
+  [22] = { name = "WAKE_UP", title = "Wake-up", protocol = "SID", kind = "request", reply = 23,
     flags = {},
     ext = { { 37, "1" }, { 128, "*" }, { 32, "1" } } },
   [23] = { name = "WAKE_UP_ACK", title = "Wake-up Acknowledgement", protocol = "SID", kind = "reply",
     flags = {},
     ext = { { 128, "*" }, { 32, "1" } } },
-  [24] = { name = "STOP_TRANSFER", title = "Stop Transfer", protocol = "SID", kind = "request",
+  [24] = { name = "STOP_TRANSFER", title = "Stop Transfer", protocol = "SID", kind = "request", reply = 25,
     flags = {},
     ext = { { 37, "1" }, { 128, "*" }, { 32, "1" } } },
   [25] = { name = "STOP_TRANSFER_REPLY", title = "Stop Transfer Reply", protocol = "SID", kind = "reply",
@@ -212,6 +213,12 @@ for _, f in ipairs(R.flags) do
   FLAG_FIELDS[f.name] = ProtoField.bool("handover.flags." .. f.name:lower(), f.name .. " (" .. f.letter .. ")", 8, nil, f.value)
   field("flag_" .. f.name, FLAG_FIELDS[f.name])
 end
+
+-- Requests, replies and repeated messages across the capture (generated items)
+field("duplicate_of", ProtoField.framenum("handover.duplicate_of", "Same message as frame", base.NONE, frametype.NONE))
+field("reply_in", ProtoField.framenum("handover.reply_in", "Reply in frame", base.NONE, frametype.RESPONSE))
+field("request_in", ProtoField.framenum("handover.request_in", "Request in frame", base.NONE, frametype.REQUEST))
+field("reply_time", ProtoField.relative_time("handover.reply_time", "Time since request"))
 
 -- 4.0 Generic extension format
 field("extension", ProtoField.none("handover.extension", "Extension"))
@@ -746,6 +753,45 @@ local function verify(tvb, root, auth)
   return nil
 end
 
+-- ---- Requests, replies and repeated messages ---------------------------------------
+-- A reply matches the request whose Sequence # and low 32 bits of the Replay
+-- Protect ID it copies (section 6.6), sent by the request's destination. A
+-- message byte for byte equal to an earlier one is a retransmission (section
+-- 6.7), or the same datagram captured twice (tcpdump -i any on a router).
+
+local firstFrameOf, requestOf, replyOf
+
+local function forget()
+  firstFrameOf, requestOf, replyOf = {}, {}, {}
+end
+forget()
+proto.init = forget -- a new capture file
+
+local function exchange(replyType, tvb, responder, port)
+  return replyType .. "/" .. tvb(2, 2):uint() .. "/" .. tvb:raw(16, 4) .. "/" .. tostring(responder) .. "/" .. port
+end
+
+local function track(tvb, pinfo, root, spec, type)
+  local identity = tvb:raw(0, tvb:len())
+  if not pinfo.visited and not firstFrameOf[identity] then firstFrameOf[identity] = pinfo.number end
+  local first = firstFrameOf[identity]
+  if first and first ~= pinfo.number then root:add(F.duplicate_of, first):set_generated() end
+  if spec.reply then
+    local key = exchange(spec.reply, tvb, pinfo.dst, pinfo.dst_port)
+    if not pinfo.visited and not requestOf[key] then requestOf[key] = { frame = pinfo.number, time = pinfo.abs_ts } end
+    if replyOf[key] then root:add(F.reply_in, replyOf[key]):set_generated() end
+  elseif spec.kind == "reply" then
+    local key = exchange(type, tvb, pinfo.src, pinfo.src_port)
+    local request = requestOf[key]
+    if request and request.frame < pinfo.number then
+      if not pinfo.visited and not replyOf[key] then replyOf[key] = pinfo.number end
+      root:add(F.request_in, request.frame):set_generated()
+      local delta = pinfo.abs_ts - request.time
+      root:add(F.reply_time, NSTime.new(math.floor(delta), math.floor((delta % 1) * 1e9 + 0.5))):set_generated()
+    end
+  end
+end
+
 function proto.dissector(tvb, pinfo, tree)
   pinfo.cols.protocol = "handover"
   local len = tvb:len()
@@ -761,11 +807,13 @@ function proto.dissector(tvb, pinfo, tree)
     return len
   end
   local err, at, missing = decode(tvb, root, root)
+  local spec = len >= 2 and R.messageTypes[tvb(1, 1):uint()] or nil
   if not err then
     local auth = at
     err, at = verify(tvb, root, auth), auth.item
+    -- A message that does not verify under a configured key is not part of any exchange.
+    if not err then track(tvb, pinfo, root, spec, tvb(1, 1):uint()) end
   end
-  local spec = len >= 2 and R.messageTypes[tvb(1, 1):uint()] or nil
   local info = summary(len >= R.headerLength and spec or nil, tvb)
   if err then
     local e = R.errors[errorByName[err]]

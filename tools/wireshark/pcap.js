@@ -3,7 +3,8 @@
 //
 //   writePcap([{ payload: Uint8Array, ipv6: false, port: 4346 }, ...]) -> Uint8Array
 //
-// Per datagram, `snapLength: n` records only the first n bytes of the IP packet
+// Per datagram, `reverse: true` sends it the other way (198.18.0.2 -> 198.18.0.1),
+// `snapLength: n` records only the first n bytes of the IP packet
 // (as a capture with a small snapshot length does) and `zeroChecksum: true` (IPv4
 // only) sends it without a UDP checksum.
 //
@@ -39,15 +40,18 @@ function udp(payload, port, pseudo, zeroChecksum) {
 }
 
 /** One IP packet carrying `payload` in UDP. */
-export function ipPacket({ payload, ipv6 = false, port = 4346, zeroChecksum = false }) {
+export function ipPacket({ payload, ipv6 = false, port = 4346, zeroChecksum = false, reverse = false }) {
   const udpLength = 8 + payload.length;
+  const ends = (a) => (reverse ? { src: a.dst, dst: a.src } : a);
   if (ipv6) {
-    const pseudo = [...V6.src, ...V6.dst, ...u32(udpLength), 0, 0, 0, 17];
-    const ip = [0x60, 0, 0, 0, ...u16(udpLength), 17, 64, ...V6.src, ...V6.dst];
+    const a = ends(V6);
+    const pseudo = [...a.src, ...a.dst, ...u32(udpLength), 0, 0, 0, 17];
+    const ip = [0x60, 0, 0, 0, ...u16(udpLength), 17, 64, ...a.src, ...a.dst];
     return Uint8Array.from([...ip, ...udp(payload, port, pseudo), ...payload]);
   }
-  const pseudo = [...V4.src, ...V4.dst, 0, 17, ...u16(udpLength)];
-  const ip = [0x45, 0, ...u16(20 + udpLength), 0, 1, 0x40, 0, 64, 17, 0, 0, ...V4.src, ...V4.dst];
+  const a = ends(V4);
+  const pseudo = [...a.src, ...a.dst, 0, 17, ...u16(udpLength)];
+  const ip = [0x45, 0, ...u16(20 + udpLength), 0, 1, 0x40, 0, 64, 17, 0, 0, ...a.src, ...a.dst];
   const sum = checksum(ip);
   ip[10] = sum >> 8;
   ip[11] = sum & 255;
