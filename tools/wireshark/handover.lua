@@ -522,8 +522,8 @@ end
 
 -- ---- Extension decoders ---------------------------------------------------------
 -- Each gets the extension's subtree, the buffer, the offset of its data and the
--- data's length, adds the fields and returns nil, or the name of the first error
--- in the order of the extension's section.
+-- data's length, adds the fields and returns the name of the first error in the
+-- order of the extension's section, or nil and optionally a one-line summary.
 
 local decoders = {}
 
@@ -552,6 +552,17 @@ decoders.MIGRATION = function(t, tvb, o, n)
   addAddress(t, F.m_old_address, F.m_old_address_v6, tvb, o + 6, alen)
   addAddress(t, F.m_new_address, F.m_new_address_v6, tvb, o + 6 + alen, alen)
   if (oldPort == 0) ~= (newPort == 0) then return "BAD_PORT" end
+  local protocols = {}
+  for value = 1, 128 do
+    if R.protoFlags[value] and band(pf, value) ~= 0 then protocols[#protocols + 1] = R.protoFlags[value].name end
+  end
+  local function endpoint(at, port)
+    local address = tostring(alen == 4 and tvb(at, 4):ipv4() or tvb(at, 16):ipv6())
+    if port == 0 then return address end
+    return (alen == 4 and address or ("[" .. address .. "]")) .. ":" .. port
+  end
+  return nil, (#protocols > 0 and table.concat(protocols, "+") or "any protocol") .. " "
+    .. endpoint(o + 6, oldPort) .. " -> " .. endpoint(o + 6 + alen, newPort) .. (oldPort == 0 and " (every port)" or "")
 end
 
 decoders.PATH_CHALLENGE = function(t, tvb, o, n)
@@ -650,7 +661,7 @@ end
 -- error and the item to attach it to (and, for MISSING_EXTENSION, the missing
 -- extension's title), or nil and the AUTH extension's { offset, length (of its
 -- data), item }.
-local function decode(tvb, tree, root)
+local function decode(tvb, tree, root, notes)
   local len = tvb:len()
   -- 1. Length.
   if len < R.headerLength then
@@ -713,8 +724,12 @@ local function decode(tvb, tree, root)
       local rule = rules[etype]
       if not rule then return "UNEXPECTED_EXTENSION", item end
       if (rule == "1" or rule == "?") and count[etype] then return "DUPLICATE_EXTENSION", item end
-      local err = decoders[ext.name](item, tvb, o + 2, n)
+      local err, note = decoders[ext.name](item, tvb, o + 2, n)
       if err then return err, item end
+      if note then
+        item:append_text(": " .. note)
+        notes[#notes + 1] = note
+      end
       count[etype] = (count[etype] or 0) + 1
       if ext.name == "AUTH" then authAt, authLength, authItem = o, n, item end
     end
@@ -806,7 +821,8 @@ function proto.dissector(tvb, pinfo, tree)
     pinfo.cols.info = "[capture cut short]"
     return len
   end
-  local err, at, missing = decode(tvb, root, root)
+  local notes = {} -- extension summaries for the Info column
+  local err, at, missing = decode(tvb, root, root, notes)
   local spec = len >= 2 and R.messageTypes[tvb(1, 1):uint()] or nil
   if not err then
     local auth = at
@@ -815,6 +831,7 @@ function proto.dissector(tvb, pinfo, tree)
     if not err then track(tvb, pinfo, root, spec, tvb(1, 1):uint()) end
   end
   local info = summary(len >= R.headerLength and spec or nil, tvb)
+  if #notes > 0 then info = info .. ", " .. table.concat(notes, ", ") end
   if err then
     local e = R.errors[errorByName[err]]
     local text = err .. ": " .. e.message .. (missing and (" (" .. missing .. ")") or "") .. "; " .. e.hint
