@@ -349,6 +349,33 @@ function suite() {
     }
   });
 
+  test("a Replay Protect ID that is a timestamp shows as one, with the sender's clock offset; a nonce does not", () => {
+    const auth = { algorithm: "HMAC_SHA256", key: unhex(groups[0].key), spi: 256 };
+    // The pcap's first frame is at Unix time 1 700 000 000 s (tools/wireshark/pcap.js).
+    const ntp = (unix) => (Math.floor(unix) + 2208988800).toString(16).padStart(8, "0") + Math.round((unix % 1) * 2 ** 32).toString(16).padStart(8, "0");
+    const message = (replayId) => reference.encode({ version: 1, type: "REGISTRATION_REQUEST", flags: [], sequence: 1, cookie: "1eae5683abb6", replayId, extensions: [] }, auth);
+    const dir = mkdtempSync(join(tmpdir(), "handover-dissector-"));
+    try {
+      const file = join(dir, "timestamps.pcap");
+      writeFileSync(file, writePcap([
+        { payload: message(ntp(1_700_000_000 + 3.5)), port: PORT }, // 3.5 s ahead of the capture
+        { payload: message(ntp(1_700_000_001 - 0.25)), port: PORT }, // 0.25 s behind
+        { payload: message("7f3a9c11" + "0000beef"), port: PORT }, // a nonce pair, far from any plausible time
+      ]));
+      const r = spawnSync("tshark", ["-n", "-X", `lua_script:${DISSECTOR}`, "-r", file, "-T", "json", "--no-duplicate-keys"], { encoding: "utf8" });
+      assert.is(r.status, 0, r.stderr);
+      const h = JSON.parse(r.stdout).map((p) => p._source.layers.handover);
+      const offset = (x) => Number(find(x, "handover.replay_id.clock_offset"));
+      assert.ok(Math.abs(offset(h[0]) - 3.5) < 1e-6, `ahead: ${offset(h[0])}`);
+      assert.ok(Math.abs(offset(h[1]) + 0.25) < 1e-6, `behind: ${offset(h[1])}`);
+      assert.match(String(find(h[0], "handover.replay_id.timestamp")), /2023/);
+      assert.is(find(h[2], "handover.replay_id.timestamp"), undefined);
+      assert.is(find(h[2], "handover.replay_id.clock_offset"), undefined);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test("another port is dissected after the handover.port preference names it", () => {
     const t = groups[0].tests.find((x) => x.result === "valid");
     const dir = mkdtempSync(join(tmpdir(), "handover-dissector-"));

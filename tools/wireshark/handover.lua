@@ -207,6 +207,8 @@ field("flags", ProtoField.uint8("handover.flags", "Flags/Code", base.HEX))
 field("code", ProtoField.uint8("handover.code", "Flags/Code", base.DEC, valueNames(R.replyCodes)))
 field("reserved", ProtoField.uint8("handover.reserved", "Reserved", base.DEC))
 field("replay_id", ProtoField.bytes("handover.replay_id", "Replay Protect ID"))
+field("replay_timestamp", ProtoField.absolute_time("handover.replay_id.timestamp", "As a timestamp (timestamp mode)", base.UTC))
+field("replay_offset", ProtoField.relative_time("handover.replay_id.clock_offset", "Timestamp minus the capture's time"))
 -- 12.3 Flags: one boolean per registry flag (the same bit means different things per type).
 local FLAG_FIELDS = {}
 for _, f in ipairs(R.flags) do
@@ -647,6 +649,32 @@ end
 
 -- ---- The message (section 5.1's order) ------------------------------------------
 
+local NTP_TO_UNIX = 2208988800 -- seconds from 1900-01-01 to 1970-01-01
+local ERA = 4294967296 -- an NTP era: 2^32 seconds
+
+local function relativeTime(seconds)
+  local magnitude = math.abs(seconds)
+  local whole = math.floor(magnitude)
+  local nanos = math.floor((magnitude - whole) * 1e9 + 0.5)
+  if seconds < 0 then return NSTime.new(-whole, -nanos) end
+  return NSTime.new(whole, nanos)
+end
+
+-- In timestamp mode the Replay Protect ID is the sender's NTP time (section 6.4):
+-- shown as a time, in the era closest to the capture's, with the sender's clock
+-- offset from the capturing machine's (what decides STALE_TIMESTAMP). A value more
+-- than a day away from the capture time is taken for a nonce and not shown.
+local function addTimestamp(item, tvb, pinfo)
+  local seconds, fraction = tvb(12, 4):uint(), tvb(16, 4):uint()
+  local now = pinfo.abs_ts
+  local era = math.floor((now + NTP_TO_UNIX - seconds) / ERA + 0.5)
+  local t = seconds + era * ERA - NTP_TO_UNIX + fraction / ERA
+  if math.abs(t - now) > 86400 then return end
+  local whole = math.floor(t)
+  item:add(F.replay_timestamp, NSTime.new(whole, math.floor((t - whole) * 1e9))):set_generated()
+  item:add(F.replay_offset, relativeTime(t - now)):set_generated()
+end
+
 local function summary(spec, tvb)
   if not spec then return "" end
   local text = spec.title .. ", Sequence # " .. tvb(2, 2):uint()
@@ -661,7 +689,7 @@ end
 -- error and the item to attach it to (and, for MISSING_EXTENSION, the missing
 -- extension's title), or nil and the AUTH extension's { offset, length (of its
 -- data), item }.
-local function decode(tvb, tree, root, notes)
+local function decode(tvb, pinfo, tree, root, notes)
   local len = tvb:len()
   -- 1. Length.
   if len < R.headerLength then
@@ -694,7 +722,7 @@ local function decode(tvb, tree, root, notes)
   end
   local rItem = tree:add(F.reserved, tvb(11, 1))
   if tvb(11, 1):uint() ~= 0 then return "RESERVED_NONZERO", rItem end
-  tree:add(F.replay_id, tvb(12, 8))
+  addTimestamp(tree:add(F.replay_id, tvb(12, 8)), tvb, pinfo)
 
   -- 3. Extensions.
   local rules = {}
@@ -801,8 +829,7 @@ local function track(tvb, pinfo, root, spec, type)
     if request and request.frame < pinfo.number then
       if not pinfo.visited and not replyOf[key] then replyOf[key] = pinfo.number end
       root:add(F.request_in, request.frame):set_generated()
-      local delta = pinfo.abs_ts - request.time
-      root:add(F.reply_time, NSTime.new(math.floor(delta), math.floor((delta % 1) * 1e9 + 0.5))):set_generated()
+      root:add(F.reply_time, relativeTime(pinfo.abs_ts - request.time)):set_generated()
     end
   end
 end
@@ -822,7 +849,7 @@ function proto.dissector(tvb, pinfo, tree)
     return len
   end
   local notes = {} -- extension summaries for the Info column
-  local err, at, missing = decode(tvb, root, root, notes)
+  local err, at, missing = decode(tvb, pinfo, root, root, notes)
   local spec = len >= 2 and R.messageTypes[tvb(1, 1):uint()] or nil
   if not err then
     local auth = at
