@@ -689,14 +689,14 @@ end
 -- error and the item to attach it to (and, for MISSING_EXTENSION, the missing
 -- extension's title), or nil and the AUTH extension's { offset, length (of its
 -- data), item }.
-local function decode(tvb, pinfo, tree, root, notes)
+local function decode(tvb, pinfo, tree, notes)
   local len = tvb:len()
   -- 1. Length.
   if len < R.headerLength then
     if len > 0 then tree:add(F.undecoded, tvb(0, len)) end
-    return "TRUNCATED", root
+    return "TRUNCATED", tree
   end
-  if len > R.maxMessageLength then return "MESSAGE_TOO_LONG", root end
+  if len > R.maxMessageLength then return "MESSAGE_TOO_LONG", tree end
   -- 2. Header.
   local vItem = tree:add(F.version, tvb(0, 1))
   if tvb(0, 1):uint() ~= R.protocolVersion then return "BAD_VERSION", vItem end
@@ -764,10 +764,10 @@ local function decode(tvb, pinfo, tree, root, notes)
     o = o + 2 + n
   end
   -- 4. Required extensions: AUTH first, then the others in the registry's order.
-  if not authAt then return "MISSING_AUTH", root end
+  if not authAt then return "MISSING_AUTH", tree end
   for _, rule in ipairs(spec.ext) do
     if (rule[2] == "1" or rule[2] == "+") and not count[rule[1]] then
-      return "MISSING_EXTENSION", root, R.extensionTypes[rule[1]].title
+      return "MISSING_EXTENSION", tree, R.extensionTypes[rule[1]].title
     end
   end
   return nil, { offset = authAt, length = authLength, item = authItem }
@@ -849,7 +849,7 @@ function proto.dissector(tvb, pinfo, tree)
     return len
   end
   local notes = {} -- extension summaries for the Info column
-  local err, at, missing = decode(tvb, pinfo, root, root, notes)
+  local err, at, missing = decode(tvb, pinfo, root, notes)
   local spec = len >= 2 and R.messageTypes[tvb(1, 1):uint()] or nil
   if not err then
     local auth = at
