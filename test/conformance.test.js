@@ -22,6 +22,8 @@ import { Prng } from "../conformance/tools/prng.js";
 import { randomMessage } from "../conformance/tools/random.js";
 import { runtime } from "../conformance/tools/main.js";
 import * as R from "../conformance/tools/reference.js";
+import { createHash } from "node:crypto";
+import { chacha20 } from "@noble/ciphers/chacha.js";
 
 const VECTORS = fileURLToPath(new URL("../conformance/vectors/", import.meta.url));
 const GENERATE = fileURLToPath(new URL("../conformance/tools/generate.js", import.meta.url));
@@ -182,6 +184,47 @@ test("(e) a transcript that differs from the core's behaviour fails, in-process 
   assert.equal(ext.failures.map((f) => f.tcId), [tests[0].tcId, tests[1].tcId, tests[2].tcId]);
   const clean = await runExternal(`${exec} "${TRANSCRIPT_RUNNER}"`, [file]);
   assert.is(clean.failed, 0, clean.failures.slice(0, 5).map((f) => `tcId ${f.tcId}: ${f.problems.join("; ")}`).join("\n"));
+});
+
+/** The random generator as conformance/README.md describes it (stem-transcripts, "The random generator"). */
+class DescribedDrbg {
+  key = new Uint8Array(32);
+  seed(bytes) {
+    this.key = new Uint8Array(createHash("sha256").update(this.key).update(bytes).digest());
+  }
+  fill(n) {
+    const stream = chacha20(this.key, new Uint8Array(12), new Uint8Array(32 + n));
+    this.key = stream.slice(0, 32);
+    return stream.slice(32);
+  }
+}
+
+test("(e) the core's random generator is the one the README describes, and the transcripts' first sequence numbers come from it", async () => {
+  const ctx = await core();
+  const c = ctx.engine().core; // a fresh instance: a generator nothing has touched
+  const mine = new DescribedDrbg();
+  const seed = new TextEncoder().encode("a seed of more than thirty-two bytes, for both paths of the mix");
+  for (const s of [seed, seed.subarray(0, 5)]) {
+    mine.seed(s);
+    c.x.drbg_seed(c.put(s), s.length);
+    for (const n of [2, 4, 8, 31, 32, 33, 64, 97, 200]) {
+      c.x.drbg_fill(c.outputPtr, n);
+      assert.is(R.hex(c.get(c.outputPtr, n)), R.hex(mine.fill(n)), `a draw of ${n} bytes`);
+    }
+  }
+  // Adding a peer draws 2 bytes, read little-endian: the first sequence number the node sends.
+  const file = JSON.parse(readFileSync(`${VECTORS}${TRANSCRIPT_FILE}`, "utf8"));
+  let checked = 0;
+  for (const t of file.testGroups.flatMap((g) => g.tests)) {
+    const first = t.steps.flatMap((s) => s.outputs).find((o) => o.kind === "transmit" && [1, 3].includes(parseInt(o.data.slice(2, 4), 16)));
+    if (!first) continue;
+    const g = new DescribedDrbg();
+    g.seed(R.unhex(t.node.seed));
+    const b = g.fill(2);
+    assert.is(parseInt(first.data.slice(4, 8), 16), b[0] | (b[1] << 8), `tcId ${t.tcId}: the first request's sequence number`);
+    checked++;
+  }
+  assert.ok(checked >= 8, `${checked} transcripts checked`);
 });
 
 /** Mutates bytes: bit flips, truncation, insertion, or an edited type, Length or header byte. */
