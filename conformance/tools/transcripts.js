@@ -393,6 +393,42 @@ const SCENARIOS = [
   },
 ];
 
+/** A 64-bit NTP timestamp (section 6.4) of Unix time ms, as 16 hex digits. */
+function ntpHex(ms) {
+  const seconds = Math.floor(ms / 1000);
+  const fraction = Math.floor(((ms - seconds * 1000) / 1000) * 2 ** 32);
+  return (((seconds + 2208988800) % 2 ** 32).toString(16).padStart(8, "0")) + fraction.toString(16).padStart(8, "0");
+}
+
+SCENARIOS.push({
+  name: "wrong-token",
+  comment: "the migrator's Confirm is lost and an authenticated Confirm with the wrong token (the challenge with its last bit flipped, from the new address, the next sequence number) arrives instead: it proves nothing, so the fixed end keeps the move unvalidated and rolls it back after the validation timeout",
+  flags: ["PathValidation", "Forged"],
+  run(net) {
+    const p = pair(net, this.name);
+    let request = null, reply = null;
+    net.filter = (d) => {
+      if (d.from === "m" && isType(d.data, MIG_REQ)) request ??= d.data;
+      if (d.from === "f" && isType(d.data, MIG_REPLY)) reply ??= d.data;
+      return !isType(d.data, MIG_CONFIRM);
+    };
+    p.m.input({ kind: "migrate", peer: 0, protocols: [], from: M_OLD, fromPort: 0, to: M_NEW, toPort: 0 });
+    net.run(20);
+    const core = p.m.engine.core;
+    const auth = { spi: 256, algorithm: "HMAC_SHA256", key: Uint8Array.from(KEY.match(/../g).map((x) => parseInt(x, 16))) };
+    const json = core.decodeVerified(Uint8Array.from(reply.match(/../g).map((x) => parseInt(x, 16))), auth);
+    const token = json.extensions.find((e) => e.type === "PATH_CHALLENGE").token;
+    const wrong = token.slice(0, -1) + (parseInt(token.slice(-1), 16) ^ 1).toString(16);
+    const forged = core.encode({
+      type: "MIGRATION_CONFIRM", flags: [], sequence: (parseInt(request.slice(4, 8), 16) + 1) & 0xffff,
+      cookie: p.m.config.cookie, replayId: ntpHex(p.m.clock()), extensions: [{ type: "PATH_RESPONSE", token: wrong }],
+    }, auth);
+    p.f.input({ kind: "datagram", source: M_NEW, port: PORT, data: hex(forged) });
+    net.run(6000);
+    return p;
+  },
+});
+
 const NOTES = {
   BreakBeforeMake: { bugType: "FUNCTIONALITY", description: "Section 7.2: the address the sessions leave is not local, so APPLYING rewrites outbound and holds it; the hold is released on the reply." },
   MakeBeforeBreak: { bugType: "FUNCTIONALITY", description: "Section 7.2: the address the sessions leave is still local, so outbound is left alone until the reply and nothing is held." },
@@ -409,6 +445,7 @@ const NOTES = {
   KernelFailure: { bugType: "FUNCTIONALITY", description: "A kernel action fails (its result is an errno): the procedure rolls back." },
   Ipv6: { bugType: "FUNCTIONALITY", description: "IPv6 addresses throughout." },
   PortChange: { bugType: "FUNCTIONALITY", description: "A port-specific mapping whose port changes." },
+  Forged: { bugType: "AUTH_BYPASS", description: "An authenticated message that must not have its effect (a Confirm with the wrong token): nothing changes." },
   Busy: { bugType: "FUNCTIONALITY", description: "A command the core refuses: the step's error names it (section 7.2: one migration per mapping)." },
 };
 
