@@ -8,8 +8,8 @@
 // A node under test is one Engine (hosts/shared/engine.ts) on a fresh core
 // instance: fresh state, a DRBG that only the transcript's seed has touched.
 
-const hex = (b) => Array.from(b, (v) => v.toString(16).padStart(2, "0")).join("");
-const unhex = (s) => {
+export const hex = (b) => Array.from(b, (v) => v.toString(16).padStart(2, "0")).join("");
+export const unhex = (s) => {
   if (typeof s !== "string" || s.length % 2 || /[^0-9a-f]/.test(s)) throw new TypeError(`not lowercase hex: ${String(s).slice(0, 40)}`);
   const out = new Uint8Array(s.length / 2);
   for (let i = 0; i < out.length; i++) out[i] = parseInt(s.slice(2 * i, 2 * i + 2), 16);

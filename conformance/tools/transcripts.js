@@ -24,7 +24,7 @@ import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Core, Engine, HandoverError } from "../../dist/hosts/shared/index.js";
-import { configure, step } from "./transcript.js";
+import { configure, step, hex, unhex } from "./transcript.js";
 import { SCHEMA_ID } from "./vectorfile.js";
 import { isMain } from "./main.js";
 
@@ -40,9 +40,8 @@ const DELAY_MS = 5;
 const M_OLD = "198.18.0.2", M_NEW = "198.18.1.2", F_ADDR = "198.18.9.1";
 const M_OLD6 = "2001:db8::2", M_NEW6 = "2001:db8:1::2", F_ADDR6 = "2001:db8:9::1";
 
-const hex = (b) => Array.from(b, (v) => v.toString(16).padStart(2, "0")).join("");
 const ascii = (s) => hex(new TextEncoder().encode(s));
-/** 32 bytes of SA key, fixed per scenario. */
+/** The 32-byte SA key both nodes of every scenario share. */
 const KEY = "a1".repeat(8) + "b2".repeat(8) + "c3".repeat(8) + "d4".repeat(8);
 
 // ---- netlink bytes a host would pass on ------------------------------------
@@ -139,15 +138,15 @@ class Net {
         this.kernel.push({ node: from, input: { kind: "actionResult", id: o.id, status: errno } });
       } else {
         // An acknowledgement when one is asked for (a release asks for none).
-        const req = Uint8Array.from(o.data.match(/../g).map((x) => parseInt(x, 16)));
-        this.kernel.push({ node: from, input: { kind: "netlinkReply", id: o.id, data: o.waitAck ? hex(ack(req, errno)) : "" } });
+        this.kernel.push({ node: from, input: { kind: "netlinkReply", id: o.id, data: o.waitAck ? hex(ack(unhex(o.data), errno)) : "" } });
       }
     }
   }
   /** Runs until `ms` of virtual time have passed (kernel results first, then datagrams and timers in time order). */
   run(ms) {
     const end = this.now + ms;
-    for (;;) {
+    for (let spins = 0; ; spins++) {
+      if (spins > 100000) throw new Error(`transcripts: the network does not settle (at ${this.now}): a timer that never advances?`);
       if (this.kernel.length) {
         const k = this.kernel.shift();
         k.node.input(k.input);
@@ -180,9 +179,10 @@ class Net {
 
 // ---- scenarios ----------------------------------------------------------------
 
-function nodeConfig(name, seedLabel, peer, { options = [], sa = {} } = {}) {
+/** A node's configuration: one peer with one SA (SPI 256, the scenario's key). */
+function nodeConfig(cookie, seedLabel, peer, { options = [], sa = {} } = {}) {
   return {
-    cookie: null, // filled in by pair()
+    cookie,
     seed: ascii(`handover transcript seed: ${seedLabel}`),
     start: T0,
     options,
@@ -199,10 +199,8 @@ function pair(net, scenario, { v6 = false, sa = {}, mOptions = [], fOptions = []
   const mCookie = core.cookieFromName("m.example"), fCookie = core.cookieFromName("f.example");
   const mAddrs = v6 ? [M_OLD6, M_NEW6] : [M_OLD, M_NEW];
   const fAddr = v6 ? F_ADDR6 : F_ADDR;
-  const mc = nodeConfig("m.example", `${scenario}: m`, { cookie: fCookie, address: fAddr }, { options: mOptions, sa });
-  mc.cookie = mCookie;
-  const fc = nodeConfig("f.example", `${scenario}: f`, { cookie: mCookie, address: mAddrs[0] }, { options: fOptions, sa });
-  fc.cookie = fCookie;
+  const mc = nodeConfig(mCookie, `${scenario}: m`, { cookie: fCookie, address: fAddr }, { options: mOptions, sa });
+  const fc = nodeConfig(fCookie, `${scenario}: f`, { cookie: mCookie, address: mAddrs[0] }, { options: fOptions, sa });
   const m = net.node("m", mc, mAddrs);
   const f = net.node("f", fc, [fAddr]);
   return { m, f };
@@ -210,6 +208,13 @@ function pair(net, scenario, { v6 = false, sa = {}, mOptions = [], fOptions = []
 
 const isType = (data, type) => parseInt(data.slice(2, 4), 16) === type;
 const REG_REQ = 1, MIG_REQ = 3, MIG_REPLY = 4, MIG_CONFIRM = 5;
+
+/** A 64-bit NTP timestamp (section 6.4) of Unix time ms, as 16 hex digits. */
+function ntpHex(ms) {
+  const seconds = Math.floor(ms / 1000);
+  const fraction = Math.floor(((ms - seconds * 1000) / 1000) * 2 ** 32);
+  return (((seconds + 2208988800) % 2 ** 32).toString(16).padStart(8, "0")) + fraction.toString(16).padStart(8, "0");
+}
 
 /**
  * The scenarios, in tcId order. Each returns { m, f } after running; the
@@ -391,43 +396,35 @@ const SCENARIOS = [
       return p;
     },
   },
-];
-
-/** A 64-bit NTP timestamp (section 6.4) of Unix time ms, as 16 hex digits. */
-function ntpHex(ms) {
-  const seconds = Math.floor(ms / 1000);
-  const fraction = Math.floor(((ms - seconds * 1000) / 1000) * 2 ** 32);
-  return (((seconds + 2208988800) % 2 ** 32).toString(16).padStart(8, "0")) + fraction.toString(16).padStart(8, "0");
-}
-
-SCENARIOS.push({
-  name: "wrong-token",
-  comment: "the migrator's Confirm is lost and an authenticated Confirm with the wrong token (the challenge with its last bit flipped, from the new address, the next sequence number) arrives instead: it proves nothing, so the fixed end keeps the move unvalidated and rolls it back after the validation timeout",
-  flags: ["PathValidation", "Forged"],
-  run(net) {
-    const p = pair(net, this.name);
-    let request = null, reply = null;
-    net.filter = (d) => {
-      if (d.from === "m" && isType(d.data, MIG_REQ)) request ??= d.data;
-      if (d.from === "f" && isType(d.data, MIG_REPLY)) reply ??= d.data;
-      return !isType(d.data, MIG_CONFIRM);
-    };
-    p.m.input({ kind: "migrate", peer: 0, protocols: [], from: M_OLD, fromPort: 0, to: M_NEW, toPort: 0 });
-    net.run(20);
-    const core = p.m.engine.core;
-    const auth = { spi: 256, algorithm: "HMAC_SHA256", key: Uint8Array.from(KEY.match(/../g).map((x) => parseInt(x, 16))) };
-    const json = core.decodeVerified(Uint8Array.from(reply.match(/../g).map((x) => parseInt(x, 16))), auth);
-    const token = json.extensions.find((e) => e.type === "PATH_CHALLENGE").token;
-    const wrong = token.slice(0, -1) + (parseInt(token.slice(-1), 16) ^ 1).toString(16);
-    const forged = core.encode({
-      type: "MIGRATION_CONFIRM", flags: [], sequence: (parseInt(request.slice(4, 8), 16) + 1) & 0xffff,
-      cookie: p.m.config.cookie, replayId: ntpHex(p.m.clock()), extensions: [{ type: "PATH_RESPONSE", token: wrong }],
-    }, auth);
-    p.f.input({ kind: "datagram", source: M_NEW, port: PORT, data: hex(forged) });
-    net.run(6000);
-    return p;
+  {
+    name: "wrong-token",
+    comment: "the migrator's Confirm is lost and an authenticated Confirm with the wrong token (the challenge with its last bit flipped, from the new address, the next sequence number) arrives instead: it proves nothing, so the fixed end keeps the move unvalidated and rolls it back after the validation timeout",
+    flags: ["PathValidation", "Forged"],
+    run(net) {
+      const p = pair(net, this.name);
+      let request = null, reply = null;
+      net.filter = (d) => {
+        if (d.from === "m" && isType(d.data, MIG_REQ)) request ??= d.data;
+        if (d.from === "f" && isType(d.data, MIG_REPLY)) reply ??= d.data;
+        return !isType(d.data, MIG_CONFIRM);
+      };
+      p.m.input({ kind: "migrate", peer: 0, protocols: [], from: M_OLD, fromPort: 0, to: M_NEW, toPort: 0 });
+      net.run(20);
+      const core = p.m.engine.core;
+      const auth = { spi: 256, algorithm: "HMAC_SHA256", key: unhex(KEY) };
+      const json = core.decodeVerified(unhex(reply), auth);
+      const token = json.extensions.find((e) => e.type === "PATH_CHALLENGE").token;
+      const wrong = token.slice(0, -1) + (parseInt(token.slice(-1), 16) ^ 1).toString(16);
+      const forged = core.encode({
+        type: "MIGRATION_CONFIRM", flags: [], sequence: (parseInt(request.slice(4, 8), 16) + 1) & 0xffff,
+        cookie: p.m.config.cookie, replayId: ntpHex(p.m.clock()), extensions: [{ type: "PATH_RESPONSE", token: wrong }],
+      }, auth);
+      p.f.input({ kind: "datagram", source: M_NEW, port: PORT, data: hex(forged) });
+      net.run(6000);
+      return p;
+    },
   },
-});
+];
 
 const NOTES = {
   BreakBeforeMake: { bugType: "FUNCTIONALITY", description: "Section 7.2: the address the sessions leave is not local, so APPLYING rewrites outbound and holds it; the hold is released on the reply." },
