@@ -261,7 +261,7 @@ const SCENARIOS = [
   },
   {
     name: "retransmission",
-    comment: "the first Migration Request and the first Migration Reply are lost: the migrator retransmits on its timer (byte for byte), the fixed end answers the retransmission from its reply cache, nothing applies twice",
+    comment: "the first Migration Request and the first Migration Reply are lost: the migrator retransmits its request on its timer (byte for byte); the fixed end, waiting for the Confirm, repeats its reply on its own timer; nothing applies twice",
     flags: ["Retransmission", "PathValidation"],
     run(net) {
       const p = pair(net, this.name);
@@ -302,7 +302,7 @@ const SCENARIOS = [
   },
   {
     name: "replayed-request",
-    comment: "after a completed migration, the captured Migration Request is replayed from another source: within the reply cache's life it is a retransmission, answered from the cache (at most once per 10 ms) and changes nothing; once the cache has forgotten it, the window refuses it (REPLAYED) and it is dropped unanswered (the fixed end runs with debug on, so each drop is an event); the SA's skew is 120 s so that the timestamp is still fresh",
+    comment: "after a completed migration, the captured Migration Request is replayed from another source: within the reply cache's life it is a retransmission, answered from the cache (to the migration's new address, not to the replay's source; at most once per 10 ms) and changes nothing; once the cache has forgotten it, the window refuses it (REPLAYED) and it is dropped unanswered (the fixed end runs with debug on, so each drop is an event); the SA's skew is 120 s so that the timestamp is still fresh",
     flags: ["Replay", "Debug"],
     run(net) {
       const p = pair(net, this.name, { sa: { skewMs: 120000 }, fOptions: [["debug", 1]] });
@@ -432,7 +432,7 @@ const NOTES = {
   PathValidation: { bugType: "FUNCTIONALITY", description: "Sections 7.4 and 7.5: the reply carries a path challenge, the Confirm echoes it from the new address, and the fixed end's move goes from unvalidated (quota) to validated." },
   Netlink: { bugType: "FUNCTIONALITY", description: "Inputs include rtnetlink address notifications from the host." },
   Registration: { bugType: "FUNCTIONALITY", description: "Section 7.3: a Registration Request and its reply." },
-  Retransmission: { bugType: "FUNCTIONALITY", description: "Section 6.7: retransmission on the timer, byte for byte, and answers from the reply cache." },
+  Retransmission: { bugType: "FUNCTIONALITY", description: "Section 6.7: a request, or a Migration Reply waiting for its Confirm, sent again on the timer, byte for byte." },
   Refused: { bugType: "FUNCTIONALITY", description: "A reply code of 128 or more: the migrator rolls back (section 7.2 ROLLING_BACK)." },
   Resync: { bugType: "FUNCTIONALITY", description: "Code 133 (sections 6.4, 6.5): the requester adopts the reply's time or nonce and sends a new request." },
   Replay: { bugType: "AUTH_BYPASS", description: "A captured request replayed: never applied twice (section 6.7)." },
