@@ -35,6 +35,8 @@ const WASM = join(ROOT, "build", "handover.wasm");
 
 const PORT = 4346;
 const EPERM = 1;
+const NETLINK_SOCK_DIAG = 4;
+const TCP_ESTABLISHED = 1;
 const T0 = Date.UTC(2026, 10, 23, 12, 0, 0);
 const DELAY_MS = 5;
 const M_OLD = "198.18.0.2", M_NEW = "198.18.1.2", F_ADDR = "198.18.9.1";
@@ -58,7 +60,7 @@ function ack(request, errno = 0) {
   return b;
 }
 
-/** RTM_NEWADDR (or RTM_DELADDR) for an IPv4 address on interface `ifindex`, global scope. */
+/** RTM_NEWADDR (or, removed, RTM_DELADDR) for an IPv4 address on interface `ifindex`, global scope. */
 function addressNotification(address, { ifindex = 2, prefix = 24, removed = false } = {}) {
   const a = address.split(".").map(Number);
   const b = new Uint8Array(16 + 8 + 8 + 8);
@@ -77,6 +79,41 @@ function addressNotification(address, { ifindex = 2, prefix = 24, removed = fals
   return b;
 }
 
+/** sock_diag: a dump's reply with one connected socket per entry, then NLMSG_DONE (IPv4). */
+function socketDumpReply(request, sockets) {
+  const seq = new DataView(request.buffer, request.byteOffset).getUint32(8, true);
+  const parts = [];
+  for (const s of sockets) {
+    const b = new Uint8Array(16 + 72);
+    const v = new DataView(b.buffer);
+    v.setUint32(0, b.length, true);
+    v.setUint16(4, 20, true); // SOCK_DIAG_BY_FAMILY
+    v.setUint16(6, 2, true); // NLM_F_MULTI
+    v.setUint32(8, seq, true);
+    b[16] = 2; // AF_INET
+    b[17] = s.state;
+    v.setUint16(20, s.localPort); // network byte order
+    v.setUint16(22, s.remotePort);
+    b.set(s.local.split(".").map(Number), 24);
+    b.set(s.remote.split(".").map(Number), 40);
+    parts.push(b);
+  }
+  const done = new Uint8Array(20);
+  const dv = new DataView(done.buffer);
+  dv.setUint32(0, 20, true);
+  dv.setUint16(4, 3, true); // NLMSG_DONE
+  dv.setUint16(6, 2, true);
+  dv.setUint32(8, seq, true);
+  parts.push(done);
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+}
+
 // ---- the recording network ---------------------------------------------------
 
 class Node {
@@ -92,6 +129,8 @@ class Node {
     this.clockOffset = 0;
     /** How many of the next kernel results fail (with EPERM). */
     this.kernelFailures = 0;
+    /** The sockets the host has, for sock_diag dumps ({ protocol, state, local, localPort, remote, remotePort }). */
+    this.sockets = [];
   }
   clock() {
     return this.net.now + this.clockOffset;
@@ -137,8 +176,13 @@ class Net {
       if (o.kind === "nft") {
         this.kernel.push({ node: from, input: { kind: "actionResult", id: o.id, status: errno } });
       } else {
-        // An acknowledgement when one is asked for (a release asks for none).
-        this.kernel.push({ node: from, input: { kind: "netlinkReply", id: o.id, data: o.waitAck ? hex(ack(unhex(o.data), errno)) : "" } });
+        // A socket dump gets the host's sockets of its protocol; other requests an
+        // acknowledgement when they ask for one (a release asks for none).
+        const req = unhex(o.data);
+        const reply = o.protocol === NETLINK_SOCK_DIAG
+          ? socketDumpReply(req, from.sockets.filter((s) => s.protocol === req[17]))
+          : o.waitAck ? ack(req, errno) : new Uint8Array(0);
+        this.kernel.push({ node: from, input: { kind: "netlinkReply", id: o.id, data: hex(reply) } });
       }
     }
   }
@@ -424,6 +468,22 @@ const SCENARIOS = [
       return p;
     },
   },
+  {
+    name: "auto-break-before-make",
+    comment: "no command: the host reports the old address gone (RTM_DELADDR) while a TCP session to the fixed end uses it; the migrator finds the session with sock_diag, holds it and migrates it by itself to the address that is left, then the usual validated exchange",
+    flags: ["AutoMigration", "BreakBeforeMake", "Netlink", "PathValidation"],
+    run(net) {
+      const p = pair(net, this.name);
+      p.m.sockets = [{ protocol: 6, state: TCP_ESTABLISHED, local: M_OLD, localPort: 40000, remote: F_ADDR, remotePort: 5001 }];
+      p.m.input({ kind: "netlinkEvent", data: hex(addressNotification(M_OLD)) });
+      p.m.input({ kind: "netlinkEvent", data: hex(addressNotification(M_NEW, { ifindex: 3 })) });
+      net.run(1);
+      p.m.addresses.delete(M_OLD);
+      p.m.input({ kind: "netlinkEvent", data: hex(addressNotification(M_OLD, { removed: true })) });
+      net.run(1000);
+      return p;
+    },
+  },
 ];
 
 const NOTES = {
@@ -443,6 +503,7 @@ const NOTES = {
   Ipv6: { bugType: "FUNCTIONALITY", description: "IPv6 addresses throughout." },
   PortChange: { bugType: "FUNCTIONALITY", description: "A port-specific mapping whose port changes." },
   Forged: { bugType: "AUTH_BYPASS", description: "An authenticated message that must not have its effect (a Confirm with the wrong token): nothing changes." },
+  AutoMigration: { bugType: "FUNCTIONALITY", description: "The migrator notices the address change by itself (rtnetlink) and finds the sessions with sock_diag (section 7.2's address watcher)." },
   Busy: { bugType: "FUNCTIONALITY", description: "A command the core refuses: the step's error names it (section 7.2: one migration per mapping)." },
 };
 
