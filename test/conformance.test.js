@@ -225,6 +225,33 @@ test("(e) the core's random generator is the one the README describes, and the t
     checked++;
   }
   assert.ok(checked >= 8, `${checked} transcripts checked`);
+  // Nonce mode, both roles: every draw the README lists, in its order.
+  const le32 = (b) => (b[0] | (b[1] << 8) | (b[2] << 16) | (b[3] << 24)) >>> 0;
+  const hex8 = (v) => v.toString(16).padStart(8, "0");
+  const tests = file.testGroups.flatMap((g) => g.tests).filter((t) => t.scenario === "nonce-mode");
+  const sent = (t) => t.steps.flatMap((s) => s.outputs).filter((o) => o.kind === "transmit").map((o) => o.data);
+  const [m, f] = [tests.find((t) => t.comment.includes("m.example")), tests.find((t) => t.comment.includes("f.example"))];
+  const gm = new DescribedDrbg();
+  gm.seed(R.unhex(m.node.seed));
+  gm.fill(2); // the peer
+  const [req1, req2, confirm] = sent(m);
+  for (const [what, msg] of [["first request", req1], ["second request", req2], ["Confirm", confirm]]) {
+    assert.is(msg.slice(32, 40), hex8(le32(gm.fill(4))), `migrator, ${what}: the Replay Protect ID's low 32 bits`);
+  }
+  const gf = new DescribedDrbg();
+  gf.seed(R.unhex(f.node.seed));
+  gf.fill(2); // the peer
+  const [reply133, accepted] = sent(f);
+  assert.is(reply133.slice(24, 32), hex8(le32(gf.fill(4)) || 1), "fixed end, the 133 reply's nonce");
+  assert.is(accepted.slice(24, 32), hex8(le32(gf.fill(4)) || 1), "fixed end, the accepting reply's nonce");
+  const challenge = R.hex(gf.fill(8));
+  assert.ok(accepted.includes(`2208${challenge}`), "fixed end, the path challenge (extension 34, Length 8)");
+  // Timestamp mode: a reply draws no nonce, so the challenge follows the peer's 2 bytes.
+  const bf = file.testGroups.flatMap((g) => g.tests).find((t) => t.scenario === "bbm-validated" && t.comment.includes("f.example"));
+  const gt = new DescribedDrbg();
+  gt.seed(R.unhex(bf.node.seed));
+  gt.fill(2);
+  assert.ok(sent(bf)[0].includes(`2208${R.hex(gt.fill(8))}`), "timestamp mode: the path challenge");
 });
 
 /** Mutates bytes: bit flips, truncation, insertion, or an edited type, Length or header byte. */
