@@ -1,8 +1,10 @@
 // The conformance suite (conformance/, docs/PROTOCOL.md section 9): the vector
 // files lint, the core passes them (in whichever runtime runs this file), the
 // generator reproduces the committed files, the external line protocol works
-// against the reference implementation, and seeded property tests compare the
-// core with the reference on random and mutated messages.
+// against the reference implementation, seeded property tests compare the
+// core with the reference on random and mutated messages, and the STEM
+// transcripts are what the current core produces (a behaviour change shows as
+// a diff: regenerate with `npm run conformance:transcripts` and review it).
 //
 // HANDOVER_SEED=<n> changes the property tests' seed; a failure prints it.
 import { test } from "uvu";
@@ -15,14 +17,20 @@ import { fileURLToPath } from "node:url";
 import { lintAll, vectorFiles } from "../conformance/tools/lint.js";
 import { loadVectorFiles, loadCore, runCore, runExternal } from "../conformance/tools/runner.js";
 import { generateAll } from "../conformance/tools/generate.js";
+import { generateTranscripts, formatTranscripts, TRANSCRIPT_FILE } from "../conformance/tools/transcripts.js";
 import { Prng } from "../conformance/tools/prng.js";
 import { randomMessage } from "../conformance/tools/random.js";
 import { runtime } from "../conformance/tools/main.js";
 import * as R from "../conformance/tools/reference.js";
+import { createHash } from "node:crypto";
+import { chacha20 } from "@noble/ciphers/chacha.js";
 
 const VECTORS = fileURLToPath(new URL("../conformance/vectors/", import.meta.url));
 const GENERATE = fileURLToPath(new URL("../conformance/tools/generate.js", import.meta.url));
 const REFERENCE_RUNNER = fileURLToPath(new URL("../conformance/tools/reference-runner.js", import.meta.url));
+const TRANSCRIPT_RUNNER = fileURLToPath(new URL("../conformance/tools/transcript-runner.js", import.meta.url));
+/** The suites the reference implementation (reference.js) answers: all but the state machines. */
+const referenceFiles = () => vectorFiles(VECTORS).filter((f) => !f.endsWith(TRANSCRIPT_FILE));
 const env = (k) => (globalThis.Deno ? Deno.env.get(k) : process.env[k]);
 const SEED = env("HANDOVER_SEED") !== undefined ? Number(env("HANDOVER_SEED")) >>> 0 : 0x5eed2026;
 
@@ -45,7 +53,7 @@ const core = () => (ctxPromise ??= loadCore());
 test("(a) every vector file lints: schema, unique tcIds, numberOfTests, notes", () => {
   const { files, problems } = lintAll(vectorFiles(VECTORS));
   const names = files.map((f) => f.file.split(/[\\/]/).pop());
-  for (const suite of ["message", "cookie", "replay-window", "timestamp", "hash", "hmac", "aead", "x25519", "hkdf", "keywrap"]) {
+  for (const suite of ["message", "cookie", "replay-window", "timestamp", "hash", "hmac", "aead", "x25519", "hkdf", "keywrap", "stem-transcripts"]) {
     assert.ok(names.includes(`${suite}.json`), `conformance/vectors/${suite}.json exists`);
   }
   const detail = files.filter((f) => f.problems.length).map((f) => `${f.file}:\n  ${f.problems.slice(0, 10).join("\n  ")}`).join("\n");
@@ -98,9 +106,9 @@ test("(c) generate.js run as a program into a temporary directory writes the sam
   }
 });
 
-test("(c) --external mode: the reference runner passes every vector over the line protocol", async () => {
+test("(c) --external mode: the reference runner passes every vector but the transcripts over the line protocol", async () => {
   const exec = globalThis.Deno ? `"${Deno.execPath()}" run -A --quiet` : `"${process.execPath}"`;
-  const report = await runExternal(`${exec} "${REFERENCE_RUNNER}"`, loadVectorFiles(vectorFiles(VECTORS)));
+  const report = await runExternal(`${exec} "${REFERENCE_RUNNER}"`, loadVectorFiles(referenceFiles()));
   assert.is(report.failed, 0, report.failures.slice(0, 20).map((f) => `${f.file} tcId ${f.tcId}: ${f.problems.join("; ")}`).join("\n"));
   assert.ok(report.passed > 700);
 });
@@ -113,6 +121,137 @@ test("(c) the driver reports a wrong answer from an external program", async () 
   const report = await runExternal(`${exec} "${script}"`, files);
   const invalid = files[0].data.testGroups.flatMap((g) => g.tests).filter((t) => t.result === "invalid").length;
   assert.is(report.failed, invalid);
+});
+
+test("(e) transcripts.js reproduces the committed stem-transcripts.json from the current core", () => {
+  const text = formatTranscripts(generateTranscripts());
+  const committed = readFileSync(`${VECTORS}${TRANSCRIPT_FILE}`, "utf8");
+  if (committed !== text) {
+    const a = committed.split("\n"), b = text.split("\n");
+    const i = a.findIndex((l, k) => l !== b[k]);
+    assert.unreachable(`${TRANSCRIPT_FILE} differs from what the core produces now, from line ${i + 1}:\n  committed: ${a[i]?.slice(0, 300)}\n  now:       ${b[i]?.slice(0, 300)}\nIf the change of behaviour is intended, run npm run conformance:transcripts, review git diff conformance/vectors/${TRANSCRIPT_FILE} and commit it with the change.`);
+  }
+});
+
+test("(e) the transcripts cover the STEM exchanges they must, and every node is recorded", () => {
+  const file = JSON.parse(readFileSync(`${VECTORS}${TRANSCRIPT_FILE}`, "utf8"));
+  const tests = file.testGroups.flatMap((g) => g.tests);
+  const scenarios = new Set(tests.map((t) => t.scenario));
+  for (const s of ["bbm-validated", "mbb-validated", "registration-then-migration", "retransmission", "refused-129", "resync-133", "replayed-request", "nonce-mode"]) {
+    assert.ok(scenarios.has(s), `scenario ${s}`);
+  }
+  const outputs = (t) => t.steps.flatMap((s) => s.outputs);
+  const sentTypes = (t) => outputs(t).filter((o) => o.kind === "transmit").map((o) => parseInt(o.data.slice(2, 4), 16));
+  const events = (t) => outputs(t).filter((o) => o.kind === "event").map((o) => o.event);
+  const of = (scenario, cookieName) => tests.find((t) => t.scenario === scenario && t.comment.includes(cookieName));
+  // The validated migration: request, reply with a challenge, confirm.
+  assert.equal(sentTypes(of("bbm-validated", "m.example")), [3, 5]);
+  assert.equal(sentTypes(of("bbm-validated", "f.example")), [4]);
+  assert.equal(events(of("bbm-validated", "f.example")).map((e) => e.state), ["unvalidated", "validated"]);
+  // Break-before-make marks (holds) the sessions' packets; make-before-break does not.
+  const nft = (t) => outputs(t).filter((o) => o.kind === "nft").map((o) => o.text).join("\n");
+  assert.match(nft(of("bbm-validated", "m.example")), /meta mark set/);
+  assert.not.match(nft(of("mbb-validated", "m.example")), /meta mark set/);
+  // Refused with 129, replayed request dropped, 133 in both replay modes.
+  assert.ok(events(of("refused-129", "m.example")).some((e) => e.state === "failed" && e.code === "ADMINISTRATIVELY_PROHIBITED"));
+  assert.ok(events(of("replayed-request", "f.example")).some((e) => e.event === "dropped" && e.error === "REPLAYED"));
+  for (const s of ["resync-133", "nonce-mode"]) {
+    const replies = outputs(of(s, "f.example")).filter((o) => o.kind === "transmit").map((o) => o.data);
+    assert.is(parseInt(replies[0].slice(20, 22), 16), 133, `${s}: the first reply is 133`);
+  }
+  // The retransmission: the migrator sent its request twice, byte for byte.
+  const requests = outputs(of("retransmission", "m.example")).filter((o) => o.kind === "transmit" && parseInt(o.data.slice(2, 4), 16) === 3);
+  assert.is(requests.length, 2);
+  assert.is(requests[0].data, requests[1].data);
+});
+
+test("(e) a transcript that differs from the core's behaviour fails, in-process and over the line protocol", async () => {
+  const file = loadVectorFiles([`${VECTORS}${TRANSCRIPT_FILE}`])[0];
+  const tests = file.data.testGroups[0].tests;
+  const changed = structuredClone(file);
+  const t = changed.data.testGroups[0].tests;
+  // One output byte, one timer, one output too many: three tests that must fail.
+  const tx = t[0].steps.find((s) => s.outputs.some((o) => o.kind === "transmit")).outputs.find((o) => o.kind === "transmit");
+  tx.data = tx.data.slice(0, -2) + (tx.data.endsWith("00") ? "01" : "00");
+  t[1].steps.at(-1).timer = (t[1].steps.at(-1).timer ?? 0) + 1;
+  t[2].steps[0].outputs.push({ kind: "event", event: { event: "invented", t: 0 } });
+  const report = await runCore(await core(), [changed]);
+  assert.equal(report.failures.map((f) => f.tcId), [tests[0].tcId, tests[1].tcId, tests[2].tcId]);
+  assert.is(report.passed, tests.length - 3);
+  // The external runner sees only the inputs and gets the same verdicts.
+  const exec = globalThis.Deno ? `"${Deno.execPath()}" run -A --quiet` : `"${process.execPath}"`;
+  const ext = await runExternal(`${exec} "${TRANSCRIPT_RUNNER}"`, [changed]);
+  assert.equal(ext.failures.map((f) => f.tcId), [tests[0].tcId, tests[1].tcId, tests[2].tcId]);
+  const clean = await runExternal(`${exec} "${TRANSCRIPT_RUNNER}"`, [file]);
+  assert.is(clean.failed, 0, clean.failures.slice(0, 5).map((f) => `tcId ${f.tcId}: ${f.problems.join("; ")}`).join("\n"));
+});
+
+/** The random generator as conformance/README.md describes it (stem-transcripts, "The random generator"). */
+class DescribedDrbg {
+  key = new Uint8Array(32);
+  seed(bytes) {
+    this.key = new Uint8Array(createHash("sha256").update(this.key).update(bytes).digest());
+  }
+  fill(n) {
+    const stream = chacha20(this.key, new Uint8Array(12), new Uint8Array(32 + n));
+    this.key = stream.slice(0, 32);
+    return stream.slice(32);
+  }
+}
+
+test("(e) the core's random generator is the one the README describes, and the transcripts' first sequence numbers come from it", async () => {
+  const ctx = await core();
+  const c = ctx.engine().core; // a fresh instance: a generator nothing has touched
+  const mine = new DescribedDrbg();
+  const seed = new TextEncoder().encode("a seed of more than thirty-two bytes, for both paths of the mix");
+  for (const s of [seed, seed.subarray(0, 5)]) {
+    mine.seed(s);
+    c.x.drbg_seed(c.put(s), s.length);
+    for (const n of [2, 4, 8, 31, 32, 33, 64, 97, 200]) {
+      c.x.drbg_fill(c.outputPtr, n);
+      assert.is(R.hex(c.get(c.outputPtr, n)), R.hex(mine.fill(n)), `a draw of ${n} bytes`);
+    }
+  }
+  // Adding a peer draws 2 bytes, read little-endian: the first sequence number the node sends.
+  const file = JSON.parse(readFileSync(`${VECTORS}${TRANSCRIPT_FILE}`, "utf8"));
+  let checked = 0;
+  for (const t of file.testGroups.flatMap((g) => g.tests)) {
+    const first = t.steps.flatMap((s) => s.outputs).find((o) => o.kind === "transmit" && [1, 3].includes(parseInt(o.data.slice(2, 4), 16)));
+    if (!first) continue;
+    const g = new DescribedDrbg();
+    g.seed(R.unhex(t.node.seed));
+    const b = g.fill(2);
+    assert.is(parseInt(first.data.slice(4, 8), 16), b[0] | (b[1] << 8), `tcId ${t.tcId}: the first request's sequence number`);
+    checked++;
+  }
+  assert.ok(checked >= 8, `${checked} transcripts checked`);
+  // Nonce mode, both roles: every draw the README lists, in its order.
+  const le32 = (b) => (b[0] | (b[1] << 8) | (b[2] << 16) | (b[3] << 24)) >>> 0;
+  const hex8 = (v) => v.toString(16).padStart(8, "0");
+  const tests = file.testGroups.flatMap((g) => g.tests).filter((t) => t.scenario === "nonce-mode");
+  const sent = (t) => t.steps.flatMap((s) => s.outputs).filter((o) => o.kind === "transmit").map((o) => o.data);
+  const [m, f] = [tests.find((t) => t.comment.includes("m.example")), tests.find((t) => t.comment.includes("f.example"))];
+  const gm = new DescribedDrbg();
+  gm.seed(R.unhex(m.node.seed));
+  gm.fill(2); // the peer
+  const [req1, req2, confirm] = sent(m);
+  for (const [what, msg] of [["first request", req1], ["second request", req2], ["Confirm", confirm]]) {
+    assert.is(msg.slice(32, 40), hex8(le32(gm.fill(4))), `migrator, ${what}: the Replay Protect ID's low 32 bits`);
+  }
+  const gf = new DescribedDrbg();
+  gf.seed(R.unhex(f.node.seed));
+  gf.fill(2); // the peer
+  const [reply133, accepted] = sent(f);
+  assert.is(reply133.slice(24, 32), hex8(le32(gf.fill(4)) || 1), "fixed end, the 133 reply's nonce");
+  assert.is(accepted.slice(24, 32), hex8(le32(gf.fill(4)) || 1), "fixed end, the accepting reply's nonce");
+  const challenge = R.hex(gf.fill(8));
+  assert.ok(accepted.includes(`2208${challenge}`), "fixed end, the path challenge (extension 34, Length 8)");
+  // Timestamp mode: a reply draws no nonce, so the challenge follows the peer's 2 bytes.
+  const bf = file.testGroups.flatMap((g) => g.tests).find((t) => t.scenario === "bbm-validated" && t.comment.includes("f.example"));
+  const gt = new DescribedDrbg();
+  gt.seed(R.unhex(bf.node.seed));
+  gt.fill(2);
+  assert.ok(sent(bf)[0].includes(`2208${R.hex(gt.fill(8))}`), "timestamp mode: the path challenge");
 });
 
 /** Mutates bytes: bit flips, truncation, insertion, or an edited type, Length or header byte. */

@@ -51,6 +51,7 @@ const MESSAGE_NOTES = {
   ExtensionOrder: { bugType: "EDGE_CASE", description: "Extensions in an order other than section 5.2's: valid (AUTH last); encoding the JSON keeps the order." },
   BoundaryValue: { bugType: "EDGE_CASE", description: "Fields at the ends of their ranges: sequence 0 and 65535, SPI 256 and 2^32-1, lifetime 0 and 65535, ports 1 and 65535, Length 255." },
   MaximumSize: { bugType: "EDGE_CASE", description: "Exactly 1232 bytes, the longest message allowed (section 3.1)." },
+  LinkLayerLength: { bugType: "EDGE_CASE", description: "Section 4.6: only Ethernet (hardware type 1) fixes the address length (Length 8); any other hardware type takes any Length from 3 (a 1-byte address) to 255, and Length 2 (no address) is BAD_LENGTH for every type." },
   LongKey: { bugType: "EDGE_CASE", description: "A key longer than the hash's block size, which HMAC hashes first (RFC 2104)." },
   Truncated: { bugType: "MALFORMED", description: "The datagram ends inside the header or inside an extension (TRUNCATED, section 5.1 steps 1 and 3a)." },
   TooLong: { bugType: "MALFORMED", description: "Longer than 1232 bytes (MESSAGE_TOO_LONG)." },
@@ -586,6 +587,22 @@ function messageSuite() {
   invalid(g, "OPAQUE_DATA in a Migration Confirm without PATH_RESPONSE: UNEXPECTED_EXTENSION before MISSING_EXTENSION", O, "UNEXPECTED_EXTENSION", () => sign(g, header({ type: 5 }), X(opaque("LOCATION", 0, ""))));
   invalid(g, "TRANSFERRED_ADDRESS of Length 17 with family 1 and a second one: the first extension's BAD_LENGTH", O, "BAD_LENGTH", (rng) => sign(g, header({ type: 22 }), raw(37, concat([1], rng.bytes(16))), X(transferred("198.18.0.10"))));
 
+  // ---- rules that no earlier case pinned (issue 7 item 15) ----
+  // SESSION_KEY: Length matching Wrap Alg is checked before Reserved (section 4.7).
+  invalid(g, "SESSION_KEY of Length 102 with Wrap Alg 1 and Reserved 1: the length match (BAD_LENGTH) before RESERVED_NONZERO", O, "BAD_LENGTH", (rng) => sign(g, header({ type: 16 }), X(transferred("198.18.0.10")), raw(42, skData(rng, 1, 102, 1))));
+  invalid(g, "SESSION_KEY of Length 70 with Wrap Alg 2 and Reserved 0x80: the length match (BAD_LENGTH) before RESERVED_NONZERO", O, "BAD_LENGTH", (rng) => sign(g, header({ type: 18 }), X(transferred("198.18.0.10")), X(target("198.18.9.20")), raw(42, skData(rng, 2, 70, 0x80))));
+  invalid(g, "SESSION_KEY of Length 102 with Wrap Alg 1, Reserved 1 and Wrap SPI 0: BAD_LENGTH first", O, "BAD_LENGTH", (rng) => sign(g, header({ type: 16 }), X(transferred("198.18.0.10")), raw(42, skData(rng, 1, 102, 1, 0, 0))));
+  // LINK_LAYER_ADDRESS lengths for hardware types other than Ethernet (section 4.6).
+  const LL = ["LinkLayer", "LinkLayerLength"];
+  valid(g, "Link-layer address of hardware type 6 (IEEE 802) of 5 bytes (Length 7, which Ethernet refuses)", LL, msg("TRANSFER_NEGOTIATION_REQUEST", { seq: 1300, ext: [transferred("198.18.0.10"), link(6, "020000000a")] }));
+  valid(g, "Link-layer address of hardware type 6 (IEEE 802) of 7 bytes (Length 9, which Ethernet refuses)", LL, msg("TRANSFER_NEGOTIATION_REQUEST", { seq: 1301, ext: [transferred("198.18.0.10"), link(6, "020000000a0203")] }));
+  valid(g, "Link-layer address of hardware type 24 (IEEE 1394) of 8 bytes (Length 10)", LL, msg("TRANSFER_NEGOTIATION_REQUEST", { seq: 1302, ext: [transferred("198.18.0.10"), link(24, "0011223344556677")] }));
+  valid(g, "Link-layer address of hardware type 0 of 253 bytes (Length 255, the largest)", [...LL, "BoundaryValue"], (rng) => msg("TRANSFER_NEGOTIATION_REQUEST", { seq: 1303, ext: [transferred("198.18.0.10"), link(0, hex(rng.bytes(253)))] }));
+  valid(g, "Link-layer address of hardware type 256 (above one byte) of 2 bytes", LL, msg("TRANSFER_REQUEST", { seq: 1304, ext: [transferred("198.18.0.10"), target("198.18.9.20"), link(256, "0a0b"), sessionKeyFixed()] }));
+  for (const [hw, what] of [[6, "6 (IEEE 802)"], [32, "32 (InfiniBand)"], [0xffff, "65535"]]) {
+    invalid(g, `LINK_LAYER_ADDRESS of hardware type ${what} with Length 2 (no address)`, ["BadLength", "LinkLayerLength"], "BAD_LENGTH", () => sign(g, header({ type: 16 }), X(transferred("198.18.0.10")), raw(41, [hw >> 8, hw & 255])));
+  }
+
   return f;
 
   // ---- helpers that need the closure ----
@@ -657,6 +674,7 @@ function cookieSuite() {
       Empty: { bugType: "MODIFIED_PARAMETER", description: "An empty name (fewer than 1 byte)." },
       TooLong: { bugType: "MODIFIED_PARAMETER", description: "More than 255 bytes." },
       ControlCharacter: { bugType: "EDGE_CASE", description: "A NUL or other control character inside the name is just another byte." },
+      TrailingDot: { bugType: "EDGE_CASE", description: "A fully qualified name with its trailing dot is another name: the dot is hashed like any byte, not removed (section 3.3)." },
     },
   });
   const g = f.group({});
@@ -694,6 +712,11 @@ function cookieSuite() {
   bad("€".repeat(85) + "ab", "257 bytes", ["TooLong", "Utf8"]);
   bad("x".repeat(1000), "1000 bytes", ["TooLong"]);
   assert(bytes("é".repeat(127) + "a") === 255 && bytes("a".repeat(254) + "é") === 256, "byte counts");
+  ok("m.example.", "m.example with a trailing dot: not removed, so another cookie than 1eae5683abb6", ["TrailingDot"]);
+  assert(R.cookieFromName("m.example.") !== R.cookieFromName("m.example"), "the trailing dot changes the cookie");
+  ok(".", "the root name alone", ["TrailingDot"]);
+  ok(`${"x".repeat(254)}.`, "255 bytes ending in the dot", ["TrailingDot", "MaximumLength"]);
+  bad(`${"x".repeat(255)}.`, "255 bytes and a trailing dot: 256 bytes (the dot counts)", ["TrailingDot", "TooLong"]);
   return f;
 }
 
@@ -1051,6 +1074,7 @@ function keywrapSuite() {
       BadLength: { bugType: "MALFORMED", description: "A body of neither 60 nor 92 bytes, or of the other algorithm's length: BAD_LENGTH." },
       ShortKey: { bugType: "MODIFIED_PARAMETER", description: "A wrap SA key shorter than 16 bytes, or an X25519 key not of 32 bytes: INVALID_ARGUMENT." },
       ErrorOrder: { bugType: "EDGE_CASE", description: "Two faults: the expected error is the first in section 4.7's order." },
+      EphemeralAsReceived: { bugType: "EDGE_CASE", description: "A body whose E has bit 255 set and was sealed with that E, exactly as it appears, in the salt and the associated data (section 4.7): it opens. Sealed with bit 255 cleared in the salt only, or in the associated data only, it does not (KEY_UNWRAP_FAILED). A recipient that clears or reduces E before using it gets these cases wrong." },
     },
   });
   const G = {
@@ -1310,6 +1334,24 @@ function keywrapSuite() {
   unwrapCase("unwrap2", "a low-order ephemeral key and a changed tag: LOW_ORDER_POINT first", ["LowOrderEphemeral", "ModifiedTag", "ErrorOrder"], { ...w2, body: flip(LOW_ORDER[2][0] + w2.body.slice(64), -1) }, "LOW_ORDER_POINT");
   unwrapCase("unwrap2", "Wrap SPI 0 and a low-order ephemeral key: BAD_SPI first", ["BadSpi", "LowOrderEphemeral", "ErrorOrder"], { ...w2, wrapSpi: 0, body: LOW_ORDER[1][0] + w2.body.slice(64) }, "BAD_SPI");
   unwrapCase("unwrap2", "a 31-byte private key and a low-order ephemeral key: INVALID_ARGUMENT first", ["ShortKey", "LowOrderEphemeral", "ErrorOrder"], { ...w2, recipientPrivate: w2.recipientPrivate.slice(0, 62), body: LOW_ORDER[0][0] + w2.body.slice(64) }, "INVALID_ARGUMENT");
+
+  // E with bit 255 set, as it appears, in the salt and in the associated data (issue 7 item 15).
+  {
+    const H = unhex(w2.header), body = unhex(w2.body), nonce = body.subarray(32, 44), sk = unhex(w2.sessionKey);
+    const E = body.slice(0, 32);
+    assert((E[31] & 0x80) === 0, "keywrap: X25519(e, 9) is canonical");
+    const Eset = E.slice();
+    Eset[31] |= 0x80;
+    const Rpub = unhex(R_PUB);
+    const Z = R.x25519Shared(unhex(R_PRIV), Eset);
+    assert(hex(Z) === hex(R.x25519Shared(unhex(R_PRIV), E)), "keywrap: X25519 ignores bit 255 of u");
+    const ext = concat([42, 102, 2, 0], be32(w2.wrapSpi), be32(w2.sessionSpi));
+    const K = (e) => R.hkdfSha256(Z, concat(e, Rpub), R.KEY_WRAP_INFO, 32);
+    const sealed = (k, aad) => sealOther(k, nonce, aad, Eset, sk);
+    unwrapCase("unwrap2", "E with bit 255 set, sealed with that E in the salt and the associated data: opens", ["EphemeralAsReceived"], { ...w2, body: sealed(K(Eset), concat(H, ext, Eset)) }, "valid");
+    unwrapCase("unwrap2", "E with bit 255 set, sealed with bit 255 cleared in the salt (the associated data as received)", ["EphemeralAsReceived"], { ...w2, body: sealed(K(E), concat(H, ext, Eset)) }, "KEY_UNWRAP_FAILED");
+    unwrapCase("unwrap2", "E with bit 255 set, sealed with bit 255 cleared in the associated data (the salt as received)", ["EphemeralAsReceived"], { ...w2, body: sealed(K(Eset), concat(H, ext, E)) }, "KEY_UNWRAP_FAILED");
+  }
   return f;
 }
 

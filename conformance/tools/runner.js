@@ -14,6 +14,7 @@ import { createInterface } from "node:readline";
 import { basename, join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { deepEqual } from "./schema.js";
+import { replay, firstDifference } from "./transcript.js";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 export const ROOT = join(HERE, "..", "..");
@@ -46,11 +47,17 @@ export function groupParams(group) {
 
 // ---- the core ---------------------------------------------------------------
 
-/** Loads build/handover.wasm through the typed binding (dist/hosts/shared). */
+/**
+ * Loads build/handover.wasm through the typed binding (dist/hosts/shared).
+ * `engine()` makes an Engine on a fresh instance of the module (fresh state
+ * and DRBG), as each transcript needs.
+ */
 export async function loadCore(wasmPath = WASM_PATH) {
   const binding = await import("../../dist/hosts/shared/index.js");
-  const core = await binding.Core.load(readFileSync(wasmPath));
-  return { core, HandoverError: binding.HandoverError };
+  const module = new WebAssembly.Module(readFileSync(wasmPath));
+  const core = await binding.Core.load(module);
+  const engine = () => new binding.Engine(binding.Core.loadSync(module));
+  return { core, engine, HandoverError: binding.HandoverError };
 }
 
 const HMAC_NAME = { "HMAC-MD5": "HMAC_MD5", "HMAC-SHA1": "HMAC_SHA1", "HMAC-SHA256": "HMAC_SHA256" };
@@ -207,6 +214,10 @@ export function coreAnswer(ctx, suite, group, test) {
       }
       throw new Error(`keywrap: unknown operation ${group.operation}`);
     }
+    case "stem-transcripts":
+      // Replay the node's configuration and inputs on a fresh engine; the
+      // answer is what came out after each input.
+      return { ...a, result: "valid", steps: replay(ctx.engine(), test, HandoverError) };
   }
   throw new Error(`no operation for suite '${suite}'`);
 }
@@ -245,6 +256,12 @@ export function compare(suite, group, test, answer) {
     else if (test.error && answer.error !== test.error) problems.push(`expected ${test.error}, got ${answer.error ?? "an invalid result without an error name"}`);
   } else if (test.result === "acceptable") {
     if (answer.result !== "valid" && answer.result !== "invalid") problems.push(`expected valid or invalid, got ${answer.result}`);
+    return problems;
+  }
+  if (suite === "stem-transcripts") {
+    // The whole exchange: every step's outputs, in order, and its next timer.
+    const d = firstDifference(test.steps, answer.steps, deepEqual);
+    if (d) problems.push(d);
     return problems;
   }
   const outputs = typeof OUTPUTS[suite] === "function" ? OUTPUTS[suite](group) : OUTPUTS[suite] ?? [];
