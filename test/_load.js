@@ -1,0 +1,210 @@
+// Steady loads for the core's memory (test/memory.test.js, bench/memory.js):
+// each kind of traffic a node meets, driven on the simulated pair
+// (test/_sim.js) at a constant state, one unit at a time. What is measured is
+// the size of each engine's linear memory in 64 KiB pages: under a steady load
+// it must stop growing once the load has warmed up.
+import { SimNet } from "./_sim.js";
+
+const KEY = new Uint8Array(32).fill(7);
+const SPI = 256;
+
+/** Pages of linear memory of a simulated node's core. */
+export function pages(node) {
+  return node.engine.core.x.memory.buffer.byteLength / 65536;
+}
+
+/** The migrator m (two addresses) and the fixed end f, each the other's peer. */
+function pair({ debug = false } = {}) {
+  const net = new SimNet();
+  const m = net.node("m.example", ["198.18.0.2", "198.18.1.2"]);
+  const f = net.node("f.example", ["198.18.9.1"]);
+  const mp = m.peer(f, { key: KEY, spi: SPI });
+  const fp = f.peer(m, { key: KEY, spi: SPI });
+  if (debug) {
+    m.engine.option("debug", 1);
+    f.engine.option("debug", 1);
+  }
+  return { net, m, f, mp, fp };
+}
+
+/** Forgets what the simulated nodes recorded (the test's memory, not the core's). */
+function forget(...nodes) {
+  for (const n of nodes) {
+    n.events.length = 0;
+    n.nft.length = 0;
+    n.netlink.length = 0;
+  }
+}
+
+/** An authenticated request from m to f, built outside both engines. */
+function request(net, m, f, sequence, extensions, type = "MIGRATION_REQUEST") {
+  const ntp = BigInt(Math.floor((net.now / 1000 + 2208988800) * 2 ** 32));
+  const replayId = ntp.toString(16).padStart(16, "0");
+  return f.engine.core.encode({ type, sequence: sequence & 0xffff, cookie: m.cookie, replayId, extensions }, { spi: SPI, key: KEY });
+}
+
+/**
+ * The loads: each returns { nodes, step(i) } where step does one unit of the
+ * traffic and nodes are the engines whose memory counts.
+ */
+export const LOADS = {
+  /** m moves its sessions to its second address and back; f validates each new path. */
+  "migrations": () => {
+    const { net, m, f, mp } = pair();
+    const a = "198.18.0.2";
+    const b = "198.18.1.2";
+    return {
+      nodes: [m, f],
+      step(i) {
+        const [from, to] = i % 2 === 0 ? [a, b] : [b, a];
+        m.engine.migrate(net.now, { peer: mp, from, to });
+        net.run(1000);
+        // The reply cache, the sent Confirms and the quarantines last 30 s.
+        net.now += 100;
+        forget(m, f);
+      },
+    };
+  },
+
+  /** Authenticated Migration Requests f refuses (an address m does not own: code 129). */
+  "refused requests": () => {
+    const { net, m, f } = pair();
+    let seq = 1;
+    return {
+      nodes: [f],
+      step() {
+        net.now += 1;
+        const ext = [{ type: "MIGRATION", protocols: ["TCP"], oldAddress: "198.18.50.50", newAddress: "198.18.1.2", oldPort: 5001, newPort: 5001 }];
+        net.inject(f, "198.18.1.2", request(net, m, f, seq++, ext));
+        forget(f);
+        net.queue.length = 0;
+        net.sent.length = 0;
+      },
+    };
+  },
+
+  /**
+   * Captured requests sent again, from their source and from others: the
+   * newest are answered from the reply cache, the older ones are replays the
+   * window drops (debug on: each drop is an event).
+   */
+  "replays": () => {
+    const { net, m, f } = pair({ debug: true });
+    const ext = [{ type: "MIGRATION", protocols: ["TCP"], oldAddress: "198.18.50.50", newAddress: "198.18.1.2", oldPort: 5001, newPort: 5001 }];
+    const captured = [];
+    for (let seq = 1; seq <= 20; seq++) {
+      captured.push(request(net, m, f, seq, ext));
+      net.inject(f, "198.18.1.2", captured.at(-1));
+    }
+    return {
+      nodes: [f],
+      step(i) {
+        net.now += 1;
+        net.inject(f, i % 2 ? "198.18.1.2" : `198.18.66.${i & 255}`, captured[i % captured.length]);
+        forget(f);
+        net.queue.length = 0;
+        net.sent.length = 0;
+      },
+    };
+  },
+
+  /** Authenticated requests with a timestamp outside the skew, from many sources: each draws a code-133 reply. */
+  "stale requests": () => {
+    const { net, m, f } = pair({ debug: true });
+    const ext = [{ type: "MIGRATION", protocols: ["TCP"], oldAddress: "198.18.0.2", newAddress: "198.18.1.2", oldPort: 0, newPort: 0 }];
+    let seq = 1;
+    return {
+      nodes: [f],
+      step(i) {
+        net.now += 1;
+        const then = net.now;
+        net.now -= 60000;
+        const stale = request(net, m, f, seq++, ext);
+        net.now = then;
+        net.inject(f, `198.18.${(i >> 8) & 255}.${i & 255}`, stale);
+        forget(f);
+        net.queue.length = 0;
+        net.sent.length = 0;
+      },
+    };
+  },
+
+  /** Datagrams that are not messages, or fail authentication, from anywhere (debug off). */
+  "junk": () => junk(false),
+  /** The same with debug on: every drop is an event. */
+  "junk, debug": () => junk(true),
+
+  /** m registers with f, over and over (each a renewal). */
+  "registrations": () => {
+    const { net, m, f, mp } = pair();
+    return {
+      nodes: [m, f],
+      step() {
+        m.engine.register(net.now, mp, 60);
+        net.run(1000);
+        net.now += 50;
+        forget(m, f);
+      },
+    };
+  },
+
+  /** Migrations and registrations that f never answers: retransmitted, given up, rolled back. */
+  "timeouts": () => {
+    const { net, m, mp } = pair();
+    net.filter = (d) => d.from !== "m.example";
+    return {
+      nodes: [m],
+      step(i) {
+        if (i % 2) m.engine.register(net.now, mp, 60);
+        else m.engine.migrate(net.now, { peer: mp, from: "198.18.0.2", to: "198.18.1.2" });
+        net.run(20000);
+        forget(m);
+        net.sent.length = 0;
+      },
+    };
+  },
+};
+
+function junk(debug) {
+  const { net, m, f } = pair({ debug });
+  const ext = [{ type: "MIGRATION", protocols: ["TCP"], oldAddress: "198.18.0.2", newAddress: "198.18.1.2", oldPort: 0, newPort: 0 }];
+  const valid = request(net, m, f, 1, ext);
+  const rand = net.rand;
+  return {
+    nodes: [f],
+    step(i) {
+      let d;
+      if (i % 3 === 0) {
+        // Forged: one bit of a valid request flipped (fails decoding or authentication).
+        d = valid.slice();
+        d[i % d.length] ^= 1 << (i % 8);
+      } else if (i % 3 === 1) {
+        d = valid.slice(0, i % valid.length); // truncated
+      } else {
+        d = new Uint8Array(1 + Math.floor(rand() * 200));
+        for (let j = 0; j < d.length; j++) d[j] = rand() * 256;
+      }
+      const source = `198.18.${(i >> 8) & 255}.${i & 255}`;
+      net.inject(f, source, d, 1024 + (i % 60000));
+      forget(f);
+      net.queue.length = 0;
+      net.sent.length = 0;
+    },
+  };
+}
+
+/**
+ * Runs `warmup` units, then `units` more, and returns the page counts of each
+ * node after the warm-up and at the end, and the time the units took.
+ */
+export function measure(name, warmup, units) {
+  const load = LOADS[name]();
+  let i = 0;
+  for (; i < warmup; i++) load.step(i);
+  const before = load.nodes.map(pages);
+  const t0 = performance.now();
+  for (; i < warmup + units; i++) load.step(i);
+  const ms = performance.now() - t0;
+  const after = load.nodes.map(pages);
+  return { names: load.nodes.map((n) => n.name), before, after, ms };
+}
