@@ -148,6 +148,20 @@ export const LOADS = {
     };
   },
 
+  /** An address of m comes and goes on its interface (a flapping link), with no session on it. */
+  "address changes": () => {
+    const { net, m } = pair();
+    return {
+      nodes: [m],
+      step(i) {
+        m.engine.netlinkEvent(net.now, addressMessage(i % 2 === 0, [198, 18, 1, 2], 3));
+        m.pump();
+        net.now += 10;
+        forget(m);
+      },
+    };
+  },
+
   /** Migrations and registrations that f never answers: retransmitted, given up, rolled back. */
   "timeouts": () => {
     const { net, m, mp } = pair();
@@ -164,6 +178,21 @@ export const LOADS = {
     };
   },
 };
+
+/** An rtnetlink RTM_NEWADDR or RTM_DELADDR notification for an IPv4 address (global scope) on interface ifindex. */
+function addressMessage(added, ipv4, ifindex) {
+  const b = new Uint8Array(16 + 8 + 8);
+  const v = new DataView(b.buffer);
+  v.setUint32(0, b.length, true);
+  v.setUint16(4, added ? 20 : 21, true); // RTM_NEWADDR, RTM_DELADDR
+  b[16] = 2; // AF_INET
+  b[17] = 24; // prefix length
+  v.setUint32(20, ifindex, true);
+  v.setUint16(24, 8, true); // IFA_LOCAL
+  v.setUint16(26, 2, true);
+  b.set(ipv4, 28);
+  return b;
+}
 
 function junk(debug) {
   const { net, m, f } = pair({ debug });
