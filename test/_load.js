@@ -62,6 +62,7 @@ export const LOADS = {
         // The reply cache, the sent Confirms and the quarantines last 30 s.
         net.now += 100;
         forget(m, f);
+        net.sent.length = 0;
       },
     };
   },
@@ -144,6 +145,7 @@ export const LOADS = {
         net.run(1000);
         net.now += 50;
         forget(m, f);
+        net.sent.length = 0;
       },
     };
   },
