@@ -45,7 +45,8 @@ function request(net, m, f, sequence, extensions, type = "MIGRATION_REQUEST") {
 
 /**
  * The loads: each returns { nodes, step(i) } where step does one unit of the
- * traffic and nodes are the engines whose memory counts.
+ * traffic and nodes are the engines whose memory counts, and smallestLeak if
+ * what could leak per unit is smaller than a heap object (bytes).
  */
 export const LOADS = {
   /** m moves its sessions to its second address and back; f validates each new path. */
@@ -160,6 +161,26 @@ export const LOADS = {
         m.pump();
         net.now += 10;
         forget(m);
+      },
+    };
+  },
+
+  /**
+   * A host that polls one output per input and never catches up with the
+   * backlog it has: the queue never empties, but must not grow either. What
+   * could leak per unit is one slot of the queue's array (4 bytes).
+   */
+  "partial polling": () => {
+    const { net, f } = pair({ debug: true });
+    const junk = new Uint8Array([0xff, 1, 2]);
+    for (let i = 0; i < 10; i++) f.engine.datagram(net.now, "198.18.66.6", 4000, junk);
+    return {
+      nodes: [f],
+      smallestLeak: 4,
+      step() {
+        net.now += 1;
+        f.engine.datagram(net.now, "198.18.66.6", 4000, junk);
+        f.engine.poll();
       },
     };
   },

@@ -21,7 +21,7 @@ for (const name of Object.keys(LOADS)) {
     for (; i < WARMUP; i++) load.step(i);
     const before = load.nodes.map(pages);
     // Enough units that one leaked block each would fill more than the memory there is.
-    const units = Math.ceil((Math.max(...before) * 65536) / SMALLEST_BLOCK);
+    const units = Math.ceil((Math.max(...before) * 65536) / (load.smallestLeak ?? SMALLEST_BLOCK));
     for (const end = i + units; i < end; i++) load.step(i);
     const after = load.nodes.map(pages);
     load.nodes.forEach((n, k) => {

@@ -8,7 +8,7 @@
 
 import { Address } from "./address";
 import { Peer, SecurityAssociation, CachedReply, REPLY_RESEND_GAP_MS, MAX_RTO_MS } from "./peer";
-import { Output, OutputQueue, OUT_TRANSMIT, OUT_NFT, OUT_NETLINK, bytesOf, beginEvent, endEvent } from "./output";
+import { Output, OutputQueue, takeOutput, OUT_TRANSMIT, OUT_NFT, OUT_NETLINK, bytesOf, beginEvent, endEvent } from "./output";
 import { Decoded, decode, OFF_COOKIE } from "../wire/decode";
 import { Encoder } from "../wire/encode";
 import { authSpi, verifyAuth } from "../wire/auth";
@@ -174,7 +174,7 @@ export class Node {
   }
 
   private queueTransmit(dst: Address, dstPort: u32, src: Address | null): Output {
-    const o = this.out.take(OUT_TRANSMIT);
+    const o = takeOutput(OUT_TRANSMIT);
     o.dst.set(dst);
     o.dstPort = dstPort;
     if (src) o.src.set(src);
@@ -188,7 +188,7 @@ export class Node {
    * are done. An errno equal to `okErrno` counts as success.
    */
   kernelAction(kind: u32, aux: u32, data: StaticArray<u8>, owner: Procedure | null, okErrno: i32 = 0): u32 {
-    const o = this.out.take(kind);
+    const o = takeOutput(kind);
     o.id = this.nextActionId++;
     o.aux = aux;
     o.share(data);

@@ -104,11 +104,6 @@ export class OutputQueue {
 
   get length(): i32 { return this.items.length - this.head; }
 
-  /** A blank output to fill and push. */
-  take(kind: u32): Output {
-    return takeOutput(kind);
-  }
-
   push(o: Output): void {
     this.items.push(o);
   }
