@@ -13,13 +13,13 @@ export function pages(node) {
   return node.engine.core.x.memory.buffer.byteLength / 65536;
 }
 
-/** The migrator m (two addresses) and the fixed end f, each the other's peer. */
-function pair({ debug = false } = {}) {
+/** The migrator m (two addresses) and the fixed end f (two, used only when it moves too), each the other's peer. */
+function pair({ debug = false, replayMode = "TIMESTAMP" } = {}) {
   const net = new SimNet();
   const m = net.node("m.example", ["198.18.0.2", "198.18.1.2"]);
-  const f = net.node("f.example", ["198.18.9.1"]);
-  const mp = m.peer(f, { key: KEY, spi: SPI });
-  const fp = f.peer(m, { key: KEY, spi: SPI });
+  const f = net.node("f.example", ["198.18.9.1", "198.18.9.2"]);
+  const mp = m.peer(f, { key: KEY, spi: SPI, replayMode });
+  const fp = f.peer(m, { key: KEY, spi: SPI, replayMode });
   if (debug) {
     m.engine.option("debug", 1);
     f.engine.option("debug", 1);
@@ -61,6 +61,28 @@ export const LOADS = {
         m.engine.migrate(net.now, { peer: mp, from, to });
         net.run(1000);
         // The reply cache, the sent Confirms and the quarantines last 30 s.
+        net.now += 100;
+        forget(m, f);
+        net.sent.length = 0;
+      },
+    };
+  },
+
+  /** Both ends move in turn, in nonce mode: m one port (5001 <-> 6001), f all its sessions. */
+  "both ends migrate": () => {
+    const { net, m, f, mp, fp } = pair({ replayMode: "NONCE" });
+    const turns = [
+      [m, { peer: mp, from: "198.18.0.2", fromPort: 5001, to: "198.18.1.2", toPort: 6001 }],
+      [f, { peer: fp, from: "198.18.9.1", to: "198.18.9.2" }],
+      [m, { peer: mp, from: "198.18.1.2", fromPort: 6001, to: "198.18.0.2", toPort: 5001 }],
+      [f, { peer: fp, from: "198.18.9.2", to: "198.18.9.1" }],
+    ];
+    return {
+      nodes: [m, f],
+      step(i) {
+        const [node, request] = turns[i % turns.length];
+        node.engine.migrate(net.now, request);
+        net.run(1000);
         net.now += 100;
         forget(m, f);
         net.sent.length = 0;
