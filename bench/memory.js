@@ -34,8 +34,10 @@ for (const n of names) {
 console.log(`${units} units per load after ${warmup} of warm-up; resolution ${(65536 / units).toFixed(2)} B/unit`);
 console.log("load                 node        pages before -> after   growth B/unit   us/unit");
 let grew = false;
+let missed = 0;
 for (const name of names.length ? names : Object.keys(LOADS)) {
   const r = measure(name, warmup, units);
+  missed += r.missed;
   r.names.forEach((node, k) => {
     const growth = ((r.after[k] - r.before[k]) * 65536) / units;
     if (growth > 0) grew = true;
@@ -43,5 +45,7 @@ for (const name of names.length ? names : Object.keys(LOADS)) {
       `${name.padEnd(20)} ${node.padEnd(11)} ${String(r.before[k]).padStart(6)} -> ${String(r.after[k]).padEnd(6)}       ${growth.toFixed(2).padStart(8)}   ${((r.ms * 1000) / units).toFixed(1).padStart(7)}`,
     );
   });
+  if (r.missed) console.log(`${name}: ${r.missed} units missed their effect (the load is not doing what it should)`);
 }
 console.log(grew ? "memory GREW under a steady load" : "memory flat under every load");
+if (grew || missed) process.exitCode = 1;

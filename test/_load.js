@@ -45,37 +45,26 @@ function request(net, m, f, sequence, extensions, type = "MIGRATION_REQUEST") {
 
 /**
  * The loads: each returns { nodes, step(i) } where step does one unit of the
- * traffic and nodes are the engines whose memory counts, and smallestLeak if
- * what could leak per unit is smaller than a heap object (bytes).
+ * traffic and returns whether the unit had the effect it is there for (so
+ * that a load that silently stopped working cannot pass for flat memory);
+ * nodes are the engines whose memory counts; smallestLeak, if what could leak
+ * per unit is smaller than a heap object (bytes).
  */
 export const LOADS = {
-  /** m moves its sessions to its second address and back; f validates each new path. */
+  /**
+   * Legitimate migrations at both ends, in turn: m moves all its sessions to
+   * its second address, f moves its own, both move back, then m moves one
+   * port (5001 -> 6001) and back. Each end validates the other's new path.
+   */
   "migrations": () => {
-    const { net, m, f, mp } = pair();
-    const a = "198.18.0.2";
-    const b = "198.18.1.2";
-    return {
-      nodes: [m, f],
-      step(i) {
-        const [from, to] = i % 2 === 0 ? [a, b] : [b, a];
-        m.engine.migrate(net.now, { peer: mp, from, to });
-        net.run(1000);
-        // The reply cache, the sent Confirms and the quarantines last 30 s.
-        net.now += 100;
-        forget(m, f);
-        net.sent.length = 0;
-      },
-    };
-  },
-
-  /** Both ends move in turn, in nonce mode: m one port (5001 <-> 6001), f all its sessions. */
-  "both ends migrate": () => {
-    const { net, m, f, mp, fp } = pair({ replayMode: "NONCE" });
+    const { net, m, f, mp, fp } = pair();
     const turns = [
-      [m, { peer: mp, from: "198.18.0.2", fromPort: 5001, to: "198.18.1.2", toPort: 6001 }],
+      [m, { peer: mp, from: "198.18.0.2", to: "198.18.1.2" }],
       [f, { peer: fp, from: "198.18.9.1", to: "198.18.9.2" }],
-      [m, { peer: mp, from: "198.18.1.2", fromPort: 6001, to: "198.18.0.2", toPort: 5001 }],
+      [m, { peer: mp, from: "198.18.1.2", to: "198.18.0.2" }],
       [f, { peer: fp, from: "198.18.9.2", to: "198.18.9.1" }],
+      [m, { peer: mp, from: "198.18.0.2", fromPort: 5001, to: "198.18.1.2", toPort: 6001 }],
+      [m, { peer: mp, from: "198.18.1.2", fromPort: 6001, to: "198.18.0.2", toPort: 5001 }],
     ];
     return {
       nodes: [m, f],
@@ -83,9 +72,13 @@ export const LOADS = {
         const [node, request] = turns[i % turns.length];
         node.engine.migrate(net.now, request);
         net.run(1000);
+        const done = node.eventsOf("migration").some((e) => e.state === "completed");
+        const validated = (node === m ? f : m).eventsOf("peer-migration").some((e) => e.state === "validated");
+        // The reply cache, the sent Confirms and the quarantines last 30 s.
         net.now += 100;
         forget(m, f);
         net.sent.length = 0;
+        return done && validated;
       },
     };
   },
@@ -100,9 +93,11 @@ export const LOADS = {
         net.now += 1;
         const ext = [{ type: "MIGRATION", protocols: ["TCP"], oldAddress: "198.18.50.50", newAddress: "198.18.1.2", oldPort: 5001, newPort: 5001 }];
         net.inject(f, "198.18.1.2", request(net, m, f, seq++, ext));
+        const refused = f.eventsOf("migration-refused").some((e) => e.code === "ADMINISTRATIVELY_PROHIBITED");
         forget(f);
         net.queue.length = 0;
         net.sent.length = 0;
+        return refused;
       },
     };
   },
@@ -120,14 +115,19 @@ export const LOADS = {
       captured.push(request(net, m, f, seq, ext));
       net.inject(f, "198.18.1.2", captured.at(-1));
     }
+    forget(f);
     return {
       nodes: [f],
       step(i) {
         net.now += 1;
         net.inject(f, i % 2 ? "198.18.1.2" : `198.18.66.${i & 255}`, captured[i % captured.length]);
+        // Answered from the cache (no event), or dropped by the window: never handled as new.
+        const e = f.events;
+        const ok = e.length === 0 || (e.length === 1 && e[0].event === "dropped");
         forget(f);
         net.queue.length = 0;
         net.sent.length = 0;
+        return ok;
       },
     };
   },
@@ -146,9 +146,11 @@ export const LOADS = {
         const stale = request(net, m, f, seq++, ext);
         net.now = then;
         net.inject(f, `198.18.${(i >> 8) & 255}.${i & 255}`, stale);
+        const dropped = f.eventsOf("dropped").some((e) => e.error === "STALE_TIMESTAMP");
         forget(f);
         net.queue.length = 0;
         net.sent.length = 0;
+        return dropped;
       },
     };
   },
@@ -158,17 +160,19 @@ export const LOADS = {
   /** The same with debug on: every drop is an event. */
   "junk, debug": () => junk(true),
 
-  /** m registers with f, over and over (each a renewal). */
+  /** m registers with f, over and over (each a renewal), in nonce mode (every reply issues the next nonce). */
   "registrations": () => {
-    const { net, m, f, mp } = pair();
+    const { net, m, f, mp } = pair({ replayMode: "NONCE" });
     return {
       nodes: [m, f],
       step() {
         m.engine.register(net.now, mp, 60);
         net.run(1000);
+        const accepted = m.eventsOf("registration").some((e) => e.state === "accepted");
         net.now += 50;
         forget(m, f);
         net.sent.length = 0;
+        return accepted;
       },
     };
   },
@@ -179,10 +183,13 @@ export const LOADS = {
     return {
       nodes: [m],
       step(i) {
-        m.engine.netlinkEvent(net.now, addressMessage(i % 2 === 0, [198, 18, 1, 2], 3));
+        const added = i % 2 === 0;
+        m.engine.netlinkEvent(net.now, addressMessage(added, [198, 18, 1, 2], 3));
         m.pump();
+        const seen = m.eventsOf(added ? "address-added" : "address-removed").length === 1;
         net.now += 10;
         forget(m);
+        return seen;
       },
     };
   },
@@ -202,7 +209,7 @@ export const LOADS = {
       step() {
         net.now += 1;
         f.engine.datagram(net.now, "198.18.66.6", 4000, junk);
-        f.engine.poll();
+        return f.engine.poll()?.event?.event === "dropped";
       },
     };
   },
@@ -217,8 +224,10 @@ export const LOADS = {
         if (i % 2) m.engine.register(net.now, mp, 60);
         else m.engine.migrate(net.now, { peer: mp, from: "198.18.0.2", to: "198.18.1.2" });
         net.run(20000);
+        const failed = m.eventsOf(i % 2 ? "registration" : "migration").some((e) => e.state === "failed" && e.error === "TIMED_OUT");
         forget(m);
         net.sent.length = 0;
+        return failed;
       },
     };
   },
@@ -260,25 +269,43 @@ function junk(debug) {
       }
       const source = `198.18.${(i >> 8) & 255}.${i & 255}`;
       net.inject(f, source, d, 1024 + (i % 60000));
+      // No answer; with debug, one "dropped" event.
+      const dropped = net.sent.length === 0 && (debug ? f.events.length === 1 && f.events[0].event === "dropped" : f.events.length === 0);
       forget(f);
       net.queue.length = 0;
       net.sent.length = 0;
+      return dropped;
     },
   };
 }
 
 /**
- * Runs `warmup` units, then `units` more, and returns the page counts of each
- * node after the warm-up and at the end, and the time the units took.
+ * Runs `warmup` units, then `units` more (default: enough that one leaked
+ * block per unit would fill more than the memory there is), and returns the
+ * page counts of each node after the warm-up and at the end, the units that
+ * missed their effect, and the time the measured units took.
  */
 export function measure(name, warmup, units) {
   const load = LOADS[name]();
+  let missed = 0;
   let i = 0;
-  for (; i < warmup; i++) load.step(i);
+  for (; i < warmup; i++) if (!load.step(i)) missed++;
   const before = load.nodes.map(pages);
+  units ??= leakProofUnits(before, load.smallestLeak);
   const t0 = performance.now();
-  for (; i < warmup + units; i++) load.step(i);
+  for (const end = i + units; i < end; i++) if (!load.step(i)) missed++;
   const ms = performance.now() - t0;
   const after = load.nodes.map(pages);
-  return { names: load.nodes.map((n) => n.name), before, after, ms };
+  return { names: load.nodes.map((n) => n.name), before, after, units, missed, ms };
+}
+
+/**
+ * The smallest block the core's allocator hands out for an object: a 20-byte
+ * header, rounded up to TLSF's 16-byte granularity, and some payload.
+ */
+const SMALLEST_BLOCK = 32;
+
+/** Units after which a leak of `leak` bytes per unit would outgrow memory of these page counts. */
+function leakProofUnits(pageCounts, leak = SMALLEST_BLOCK) {
+  return Math.ceil((Math.max(...pageCounts) * 65536) / leak);
 }
