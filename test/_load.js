@@ -214,6 +214,34 @@ export const LOADS = {
     };
   },
 
+  /**
+   * A daemon's life between migrations: every 5 s a sweep reads the table's
+   * counters and the TCP sockets (the moves stay: sessionIdleMs is long), and
+   * the application lists the sessions.
+   */
+  "sweeps": () => {
+    const { net, m, mp } = pair();
+    m.engine.option("sessionIdleMs", 1e12);
+    m.engine.kernelSetup(net.now);
+    m.engine.migrate(net.now, { peer: mp, from: "198.18.0.2", to: "198.18.1.2" });
+    net.run(1000);
+    forget(m);
+    return {
+      nodes: [m],
+      step() {
+        net.now += 5000;
+        net.run(0);
+        m.engine.sessions(net.now);
+        m.pump();
+        const swept = m.nft.some((t) => t.startsWith("list table"));
+        const listed = m.eventsOf("sessions").length === 1;
+        forget(m);
+        net.sent.length = 0;
+        return swept && listed;
+      },
+    };
+  },
+
   /** Migrations and registrations that f never answers: retransmitted, given up, rolled back. */
   "timeouts": () => {
     const { net, m, mp } = pair();
