@@ -20,11 +20,31 @@ function ack(request) {
   return b;
 }
 
-/** Hosts whose UDP sockets reach each other by address and port, in this process. */
+/** An rtnetlink RTM_DELADDR notification for an IPv4 address on interface ifindex. */
+function addressRemoved(ipv4, ifindex) {
+  const b = new Uint8Array(32);
+  const v = new DataView(b.buffer);
+  v.setUint32(0, b.length, true);
+  v.setUint16(4, 21, true); // RTM_DELADDR
+  b[16] = 2; // AF_INET
+  b[17] = 24;
+  v.setUint32(20, ifindex, true);
+  v.setUint16(24, 8, true); // IFA_LOCAL
+  v.setUint16(26, 2, true);
+  b.set(ipv4, 28);
+  return b;
+}
+
+/**
+ * Hosts whose UDP sockets reach each other by address and port, in this
+ * process. `open(address)` counts the sockets bound to an address; a host's
+ * address watch is handed to onWatch.
+ */
 function network() {
   const sockets = new Map();
   let nextPort = 40000;
-  const io = (addresses) => ({
+  const open = (address) => [...sockets.keys()].filter((k) => k.startsWith(`${address}:`)).length;
+  const io = (addresses, { onWatch } = {}) => ({
     runtime: "node",
     now: () => performance.timeOrigin + performance.now(),
     random: (n) => crypto.getRandomValues(new Uint8Array(n)),
@@ -48,7 +68,10 @@ function network() {
     openKernel: () => ({
       nft: () => ({ status: 0, error: "" }),
       netlink: (protocol, request, waitAck) => (waitAck ? ack(request) : new Uint8Array(0)),
-      watch: () => ({ close() {} }),
+      watch: (protocol, groups, onMessage) => {
+        onWatch?.(onMessage);
+        return { close() {} };
+      },
       close() {},
     }),
     serveControl: () => Promise.reject(new Error("no control socket here")),
@@ -58,7 +81,7 @@ function network() {
     env: () => undefined,
     onShutdown() {},
   });
-  return { io };
+  return { io, open };
 }
 
 const config = (name, listen, peer, peerAddress) => ({
@@ -86,6 +109,28 @@ test("asking again for a migration under way: every caller hears its end", async
     assert.is(a.id, b.id, "the same migration");
     assert.is(a.state, "completed");
     assert.is(b.state, "completed");
+  } finally {
+    await m.close({ keepKernelState: false });
+    await f.close({ keepKernelState: false });
+  }
+});
+
+test("a source socket goes when its address leaves the host", async () => {
+  const net = network();
+  let watch;
+  const mio = net.io(["198.18.0.2", "198.18.1.2"], { onWatch: (fn) => (watch = fn) });
+  const m = await Daemon.start(mio, Core.loadSync(MODULE), { ...config("m.test", ["198.18.0.2"], "f.test", "198.18.9.1"), kernel: true });
+  const f = await Daemon.start(net.io(["198.18.9.1"]), Core.loadSync(MODULE), config("f.test", ["198.18.9.1"], "m.test", "198.18.0.2"));
+  try {
+    const out = await m.migrate({ peer: "f.test", from: "198.18.0.2", to: "198.18.1.2" });
+    assert.is(out.state, "completed");
+    const back = await m.migrate({ peer: "f.test", from: "198.18.1.2", to: "198.18.0.2" });
+    assert.is(back.state, "completed");
+    assert.is(net.open("198.18.1.2"), 1, "the request went from a socket bound to the new address");
+    assert.ok(watch, "the daemon watches address changes");
+    watch(addressRemoved([198, 18, 1, 2], 3));
+    assert.is(net.open("198.18.1.2"), 0, "its socket is closed once the address is gone");
+    assert.is(net.open("198.18.0.2"), 2, "the other address keeps its sockets (listening, sending)");
   } finally {
     await m.close({ keepKernelState: false });
     await f.close({ keepKernelState: false });

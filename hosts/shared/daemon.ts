@@ -275,6 +275,18 @@ export class Daemon {
     return s;
   }
 
+  /**
+   * An address left the host: its source socket can send no more. It goes, so
+   * that a daemon whose addresses keep changing does not collect sockets (one
+   * is opened again if the address comes back and the engine sends from it).
+   */
+  private closeSource(address: string): void {
+    const s = this.sources.get(address);
+    if (!s) return;
+    this.sources.delete(address);
+    s.close();
+  }
+
   /** The core must not take the daemon's own source sockets for sessions: tell it their ports. */
   private reportOwnPorts(): void {
     for (const s of this.sources.values()) {
@@ -288,6 +300,7 @@ export class Daemon {
 
   private dispatch(e: EngineEvent): void {
     this.log(e.event === "dropped" ? "debug" : "info", e);
+    if (e.event === "address-removed") this.closeSource(e.address as string);
     if (e.event === "migration" && (e.state === "completed" || e.state === "failed")) {
       const list = this.waiting.get(e.id as number);
       if (list) {
