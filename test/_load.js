@@ -309,9 +309,9 @@ function junk(debug) {
 
 /**
  * Runs `warmup` units, then `units` more (default: enough that one leaked
- * block per unit would fill more than the memory there is), and returns the
- * page counts of each node after the warm-up and at the end, the units that
- * missed their effect, and the time the measured units took.
+ * block per unit would fill more than the free memory there is), and returns
+ * the page counts of each node after the warm-up and at the end, the units
+ * that missed their effect, and the time the measured units took.
  */
 export function measure(name, warmup, units) {
   const load = LOADS[name]();
@@ -319,7 +319,7 @@ export function measure(name, warmup, units) {
   let i = 0;
   for (; i < warmup; i++) if (!load.step(i)) missed++;
   const before = load.nodes.map(pages);
-  units ??= leakProofUnits(before, load.smallestLeak);
+  units ??= Math.max(...load.nodes.map((n) => leakProofUnits(n, load.smallestLeak)));
   const t0 = performance.now();
   for (const end = i + units; i < end; i++) if (!load.step(i)) missed++;
   const ms = performance.now() - t0;
@@ -333,7 +333,14 @@ export function measure(name, warmup, units) {
  */
 const SMALLEST_BLOCK = 32;
 
-/** Units after which a leak of `leak` bytes per unit would outgrow memory of these page counts. */
-function leakProofUnits(pageCounts, leak = SMALLEST_BLOCK) {
-  return Math.ceil((Math.max(...pageCounts) * 65536) / leak);
+/**
+ * Units after which a leak of `leak` bytes per unit would not fit in the
+ * node's memory as it is now. The heap lives above the static data, which
+ * ends after the exchange buffers and the output metadata block at the
+ * earliest: the room left is at most the memory's size minus that.
+ */
+function leakProofUnits(node, leak = SMALLEST_BLOCK) {
+  const x = node.engine.core.x;
+  const staticEnd = Math.max(x.io_in_ptr() + x.io_size(), x.io_out_ptr() + x.io_size(), x.io_meta_ptr() + 64);
+  return Math.ceil((pages(node) * 65536 - staticEnd) / leak);
 }
