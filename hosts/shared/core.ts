@@ -92,9 +92,21 @@ export class Core {
     return new Core(new WebAssembly.Instance(module, {}).exports as unknown as CoreExports);
   }
 
-  /** A fresh view of linear memory (memory.grow replaces the buffer). */
+  private buffer: ArrayBuffer | null = null;
+  private bytes = new Uint8Array(0);
+
+  /**
+   * A view of linear memory, current after any call: memory.grow replaces the
+   * buffer (and detaches views of the old one), so the view is made again
+   * only then, not per call.
+   */
   mem(): Uint8Array {
-    return new Uint8Array(this.x.memory.buffer);
+    const b = this.x.memory.buffer;
+    if (b !== this.buffer) {
+      this.buffer = b;
+      this.bytes = new Uint8Array(b);
+    }
+    return this.bytes;
   }
   get inputPtr(): number { return this.inPtr; }
   get outputPtr(): number { return this.outPtr; }

@@ -38,7 +38,8 @@ export class Daemon {
   private timer: unknown = null;
   private timerAt = Infinity;
   private listeners = new Map<string, Set<Listener>>();
-  private waiting = new Map<number, (e: MigrationResult) => void>();
+  /** Callers waiting for a migration's end, by id (asking again for a running migration gives its id). */
+  private waiting = new Map<number, ((e: MigrationResult) => void)[]>();
   private level: number;
   private closed = false;
 
@@ -136,7 +137,11 @@ export class Daemon {
   migrate(request: Omit<MigrateRequest, "peer"> & { peer: string | number }): Promise<MigrationResult> {
     const peer = typeof request.peer === "number" ? request.peer : this.peer(request.peer);
     const id = this.engine.migrate(this.io.now(), { ...request, peer });
-    const done = new Promise<MigrationResult>((resolve) => this.waiting.set(id, resolve));
+    const done = new Promise<MigrationResult>((resolve) => {
+      const list = this.waiting.get(id);
+      if (list) list.push(resolve);
+      else this.waiting.set(id, [resolve]);
+    });
     this.drain();
     return done;
   }
@@ -270,6 +275,18 @@ export class Daemon {
     return s;
   }
 
+  /**
+   * An address left the host: its source socket can send no more. It goes, so
+   * that a daemon whose addresses keep changing does not collect sockets (one
+   * is opened again if the address comes back and the engine sends from it).
+   */
+  private closeSource(address: string): void {
+    const s = this.sources.get(address);
+    if (!s) return;
+    this.sources.delete(address);
+    s.close();
+  }
+
   /** The core must not take the daemon's own source sockets for sessions: tell it their ports. */
   private reportOwnPorts(): void {
     for (const s of this.sources.values()) {
@@ -283,11 +300,12 @@ export class Daemon {
 
   private dispatch(e: EngineEvent): void {
     this.log(e.event === "dropped" ? "debug" : "info", e);
+    if (e.event === "address-removed") this.closeSource(e.address as string);
     if (e.event === "migration" && (e.state === "completed" || e.state === "failed")) {
-      const w = this.waiting.get(e.id as number);
-      if (w) {
+      const list = this.waiting.get(e.id as number);
+      if (list) {
         this.waiting.delete(e.id as number);
-        w(e as MigrationResult);
+        for (const resolve of list) resolve(e as MigrationResult);
       }
     }
     for (const name of [e.event, "*"]) {

@@ -52,6 +52,8 @@ export class Engine {
   readonly core: Core;
   private x: Core["x"];
   private meta: number;
+  /** The metadata block, viewed again only when memory.grow replaced the buffer. */
+  private metaView: DataView | null = null;
 
   constructor(core: Core) {
     this.core = core;
@@ -218,20 +220,18 @@ export class Engine {
     const kind = this.x.poll_output();
     if (kind === 0) return null;
     const mem = this.core.mem();
-    const v = new DataView(mem.buffer, this.meta, 64);
+    let v = this.metaView;
+    if (v === null || v.buffer !== mem.buffer) v = this.metaView = new DataView(mem.buffer, this.meta, 64);
     const len = v.getUint32(Meta.LENGTH, true);
     const out = this.core.outputPtr;
     switch (kind) {
       case OutputKind.TRANSMIT: {
+        // Everything is read before formatting, which calls into the core again.
         const family = v.getUint8(Meta.DST_FAMILY);
-        const o: Output = {
-          kind: "transmit",
-          data: mem.slice(out, out + len),
-          family,
-          address: this.formatted(family, this.meta + Meta.DST_ADDR),
-          port: v.getUint16(Meta.DST_PORT, true),
-        };
         const sf = v.getUint8(Meta.SRC_FAMILY);
+        const port = v.getUint16(Meta.DST_PORT, true);
+        const data = mem.slice(out, out + len);
+        const o: Output = { kind: "transmit", data, family, address: this.formatted(family, this.meta + Meta.DST_ADDR), port };
         if (sf) o.source = this.formatted(sf, this.meta + Meta.SRC_ADDR);
         return o;
       }

@@ -253,7 +253,7 @@ export function poll_timeout(): f64 {
 export function poll_output(): i32 {
   const o = node.out.shift();
   if (!o) return 0;
-  const n = o.data.length;
+  const n = o.length;
   memory.copy(outPtr(), changetype<usize>(o.data), n);
   memory.fill(META, 0, META_SIZE);
   store<u32>(META + META_KIND, o.kind);

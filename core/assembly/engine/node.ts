@@ -8,7 +8,7 @@
 
 import { Address } from "./address";
 import { Peer, SecurityAssociation, CachedReply, REPLY_RESEND_GAP_MS, MAX_RTO_MS } from "./peer";
-import { Output, OutputQueue, OUT_TRANSMIT, OUT_NFT, OUT_NETLINK, bytesOf, beginEvent, endEvent } from "./output";
+import { Output, OutputQueue, takeOutput, OUT_TRANSMIT, OUT_NFT, OUT_NETLINK, bytesOf, beginEvent, endEvent } from "./output";
 import { Decoded, decode, OFF_COOKIE } from "../wire/decode";
 import { Encoder } from "../wire/encode";
 import { authSpi, verifyAuth } from "../wire/auth";
@@ -163,14 +163,24 @@ export class Node {
 
   // ---- outputs ---------------------------------------------------------------
 
+  /** Sends bytes kept elsewhere (a cached reply, a request to retransmit): shared, not copied. */
   transmit(bytes: StaticArray<u8>, dst: Address, dstPort: u32, src: Address | null): void {
-    const o = this.out.take(OUT_TRANSMIT);
-    o.data = bytes;
+    this.queueTransmit(dst, dstPort, src).share(bytes);
+  }
+
+  /** Sends n bytes of scratch memory (a message nothing keeps): copied into the output. */
+  transmitCopy(p: usize, n: i32, dst: Address, dstPort: u32, src: Address | null): void {
+    this.queueTransmit(dst, dstPort, src).copy(p, n);
+  }
+
+  private queueTransmit(dst: Address, dstPort: u32, src: Address | null): Output {
+    const o = takeOutput(OUT_TRANSMIT);
     o.dst.set(dst);
     o.dstPort = dstPort;
     if (src) o.src.set(src);
     this.out.push(o);
     this.counters.sent++;
+    return o;
   }
 
   /**
@@ -178,10 +188,10 @@ export class Node {
    * are done. An errno equal to `okErrno` counts as success.
    */
   kernelAction(kind: u32, aux: u32, data: StaticArray<u8>, owner: Procedure | null, okErrno: i32 = 0): u32 {
-    const o = this.out.take(kind);
+    const o = takeOutput(kind);
     o.id = this.nextActionId++;
     o.aux = aux;
-    o.data = data;
+    o.share(data);
     this.out.push(o);
     this.counters.kernelActions++;
     if (okErrno) this.tolerated.set(o.id, okErrno);
@@ -339,14 +349,16 @@ export class Node {
   finishReply(peer: Peer, sa: SecurityAssociation, cache: CachedReply | null, dst: Address, dstPort: u32, src: Address | null, now: f64): void {
     const n = this.encoder.finishAuth(sa.spi, sa.key);
     if (n < 0) return;
-    const bytes = bytesOf(MSG_BUF, n);
-    if (cache) {
-      cache.reply = bytes;
-      cache.dst.set(dst);
-      cache.dstPort = dstPort;
-      cache.src = src ? src.copy() : null;
-      cache.lastSent = now;
+    if (!cache) {
+      this.transmitCopy(MSG_BUF, n, dst, dstPort, src);
+      return;
     }
+    const bytes = bytesOf(MSG_BUF, n);
+    cache.reply = bytes;
+    cache.dst.set(dst);
+    cache.dstPort = dstPort;
+    cache.src = src ? src.copy() : null;
+    cache.lastSent = now;
     this.transmit(bytes, dst, dstPort, src);
   }
 

@@ -12,7 +12,11 @@ export {
 } from "../generated/registry";
 import { OUT_EVENT } from "../generated/registry";
 
-/** One output. Recycled by the queue: its address objects are reused, its data is shared, never copied. */
+/**
+ * One output. Every output comes from the pool (takeOutput) and goes back to
+ * it when the host polls the one after it: outputs are never allocated per
+ * message once the pool has warmed up, whatever the traffic.
+ */
 export class Output {
   kind: u32 = 0;
   id: u32 = 0;
@@ -21,10 +25,68 @@ export class Output {
   dstPort: u32 = 0;
   /** The source address; family 0 for "any". */
   src: Address = new Address();
+  /** The payload: the first `length` bytes of `data`. */
   data: StaticArray<u8> = EMPTY;
+  length: i32 = 0;
+  /** This output's own buffer, reused for payloads copied in. */
+  private own: StaticArray<u8> = EMPTY;
+
+  /**
+   * Sends bytes that are kept elsewhere (a cached reply, a request that may be
+   * retransmitted), without copying them: they must not change afterwards.
+   */
+  share(bytes: StaticArray<u8>): void {
+    this.data = bytes;
+    this.length = bytes.length;
+  }
+
+  /** Copies the payload from scratch memory that the next message will overwrite. */
+  copy(p: usize, n: i32): void {
+    if (this.own.length < n) this.own = new StaticArray<u8>(n < MIN_OWN ? MIN_OWN : n);
+    memory.copy(changetype<usize>(this.own), p, <usize>n);
+    this.data = this.own;
+    this.length = n;
+  }
+
+  /** Lets go of the payload, so that the pool keeps no shared bytes alive. */
+  release(): void {
+    this.data = EMPTY;
+    this.length = 0;
+    if (this.own.length > MAX_KEPT_OWN) this.own = EMPTY;
+  }
 }
 
 const EMPTY = new StaticArray<u8>(0);
+
+/** Smallest own buffer: an event or a short message fits without growing. */
+const MIN_OWN: i32 = 512;
+/** Own buffers larger than this are not kept by a pooled output (a rare large nft batch). */
+const MAX_KEPT_OWN: i32 = 4096;
+/** Outputs kept for reuse; beyond that (after a burst) they are left to the GC. */
+const POOL_SIZE: i32 = 64;
+
+/** Outputs not in use. */
+const pool = new Array<Output>();
+
+/** A blank output of `kind` to fill and push, from the pool when it has one. */
+export function takeOutput(kind: u32): Output {
+  const o = pool.length ? pool.pop() : new Output();
+  o.kind = kind;
+  o.id = 0;
+  o.aux = 0;
+  o.dstPort = 0;
+  o.dst.family = 0;
+  o.src.family = 0;
+  o.data = EMPTY;
+  o.length = 0;
+  return o;
+}
+
+/** Returns an output the host has read to the pool. */
+function recycle(o: Output): void {
+  o.release();
+  if (pool.length < POOL_SIZE) pool.push(o);
+}
 
 /** Copies [p, p+n) into a new byte array. */
 export function bytesOf(p: usize, n: i32): StaticArray<u8> {
@@ -33,27 +95,14 @@ export function bytesOf(p: usize, n: i32): StaticArray<u8> {
   return a;
 }
 
+/** The outputs waiting for poll_output, in order. */
 export class OutputQueue {
   private items: Array<Output> = new Array<Output>();
   private head: i32 = 0;
-  private free: Array<Output> = new Array<Output>();
   /** The output poll_output handed out last, recycled on the next poll. */
   private lent: Output | null = null;
 
   get length(): i32 { return this.items.length - this.head; }
-
-  /** A blank output to fill and push (recycled when possible). */
-  take(kind: u32): Output {
-    const o = this.free.length ? this.free.pop() : new Output();
-    o.kind = kind;
-    o.id = 0;
-    o.aux = 0;
-    o.dstPort = 0;
-    o.dst.family = 0;
-    o.src.family = 0;
-    o.data = EMPTY;
-    return o;
-  }
 
   push(o: Output): void {
     this.items.push(o);
@@ -63,22 +112,30 @@ export class OutputQueue {
   shift(): Output | null {
     const prev = this.lent;
     if (prev) {
-      prev.data = EMPTY;
-      this.free.push(prev);
       this.lent = null;
+      recycle(prev);
     }
-    if (this.head >= this.items.length) {
+    const items = this.items;
+    if (this.head >= items.length) {
       if (this.head > 0) {
-        this.items.length = 0;
+        items.length = 0;
         this.head = 0;
       }
       return null;
     }
-    const o = this.items[this.head++];
+    const o = items[this.head++];
+    // A host that polls part of the queue between inputs never empties it: drop the polled part now and then.
+    if (this.head >= COMPACT_AT && this.head * 2 >= items.length) {
+      items.copyWithin(0, this.head);
+      items.length -= this.head;
+      this.head = 0;
+    }
     this.lent = o;
     return o;
   }
 }
+
+const COMPACT_AT: i32 = 256;
 
 // ---- events ------------------------------------------------------------------
 
@@ -116,8 +173,7 @@ export function writeMs(out: TextOut, ms: f64): void {
 /** Closes the event begun with beginEvent and returns it as an output. */
 export function endEvent(): Output {
   eventText.objClose();
-  const o = new Output();
-  o.kind = OUT_EVENT;
-  o.data = bytesOf(EVENT_BUF, eventText.pos);
+  const o = takeOutput(OUT_EVENT);
+  o.copy(EVENT_BUF, eventText.pos);
   return o;
 }

@@ -1,0 +1,23 @@
+// The core's memory stays flat under every steady load (issue 7, item 6): on
+// the simulated pair, each kind of traffic in test/_load.js runs long enough
+// that a leak of even the smallest heap block per unit would outgrow the whole
+// memory, and the page count after the warm-up must not change. Every unit
+// must also have had its effect (a migration completed, a request refused...).
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { LOADS, measure } from "./_load.js";
+
+/** Units run before measuring: the caches, quarantines and the GC's pacing reach their steady state. */
+const WARMUP = 1000;
+
+for (const name of Object.keys(LOADS)) {
+  test(`memory stays flat: ${name}`, () => {
+    const r = measure(name, WARMUP);
+    assert.is(r.missed, 0, `${r.missed} of ${WARMUP + r.units} units missed their effect`);
+    r.names.forEach((node, k) => {
+      assert.is(r.after[k], r.before[k], `${node}: ${r.before[k]} pages after ${WARMUP} units, ${r.after[k]} after ${r.units} more`);
+    });
+  });
+}
+
+test.run();
