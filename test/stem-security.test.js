@@ -337,6 +337,27 @@ test("after a restart, 1,000 replays of one request from 1,000 spoofed sources d
   assert.is(m.eventsOf("registration").at(-1)?.state, "accepted");
 });
 
+test("no 133 reply goes to a loopback, multicast, broadcast or own source", () => {
+  const { net, m, f, mp } = pair();
+  m.engine.migrate(net.now, { peer: mp, from: "198.18.0.2", to: "198.18.1.2" });
+  m.pump();
+  const request = net.queue[0].data;
+  net.run(2000);
+  f.engine.seed(new TextEncoder().encode("restart of f, 16+ bytes"));
+  f.engine.init(f.cookie, net.now);
+  f.peer(m);
+  f.engine.addAddress("198.18.9.1");
+  const before = net.sent.length;
+  for (const src of ["127.0.0.1", "224.0.0.1", "255.255.255.255", "0.0.0.1", "198.18.9.1"]) {
+    net.now += 20;
+    net.inject(f, src, request);
+  }
+  assert.is(answersFrom(net, "f.example", before).length, 0);
+  net.now += 20;
+  net.inject(f, "198.18.77.7", request);
+  assert.is(answersFrom(net, "f.example", before).length, 1, "a usable source is answered");
+});
+
 test("133 replies to a source the peer owns are limited per peer, once per 10 ms", () => {
   const { net, m, f } = pair();
   const forge = new Forger(net, m);
