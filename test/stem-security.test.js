@@ -238,9 +238,24 @@ test("registrations from loopback, multicast, broadcast, 0.0.0.1 or the fixed en
   assert.is(answersFrom(net, "f.example", before).length, 0);
   assert.equal(owned(f, net.now), ["198.18.0.2"]);
   assert.equal(f.eventsOf("dropped").map((e) => e.error), new Array(5).fill("BAD_ADDRESS"));
+  assert.is(f.engine.state(net.now).peers[0].registered, false, "no registration recorded");
   // From a usable address it is answered (with a challenge).
   net.inject(f, "198.18.44.4", forge.message("REGISTRATION_REQUEST", [{ type: "LIFETIME", seconds: 60 }]));
   assert.is(answersFrom(net, "f.example", before).length, 1);
+});
+
+test("a refusal is not sent to a forged loopback, multicast, broadcast or own source", () => {
+  const { net, m, f } = pair();
+  f.engine.addAddress("198.18.9.1");
+  const forge = new Forger(net, m);
+  const before = net.sent.length;
+  for (const src of ["127.0.0.1", "224.0.0.1", "255.255.255.255", "0.0.0.1", "198.18.9.1"]) {
+    net.inject(f, src, forge.migration([["198.18.50.50", "198.18.1.2"]])); // not m's: 129
+  }
+  assert.is(refusals(f).length, 5);
+  assert.is(answersFrom(net, "f.example", before).length, 0);
+  net.inject(f, "198.18.0.2", forge.migration([["198.18.50.50", "198.18.1.2"]]));
+  assert.is(answersFrom(net, "f.example", before).length, 1, "a usable source is answered");
 });
 
 // ---- item 5: per-peer and global limits -------------------------------------
@@ -353,6 +368,8 @@ test("no 133 reply goes to a loopback, multicast, broadcast or own source", () =
     net.inject(f, src, request);
   }
   assert.is(answersFrom(net, "f.example", before).length, 0);
+  const c = f.engine.state(net.now).counters;
+  assert.equal([c.replies133, c.limited133], [0, 5], "refused before a token is spent");
   net.now += 20;
   net.inject(f, "198.18.77.7", request);
   assert.is(answersFrom(net, "f.example", before).length, 1, "a usable source is answered");

@@ -21,7 +21,7 @@ import { NetlinkSummary } from "../kernel/nfqueue";
 import {
   MAX_MESSAGE_LENGTH, messageIsReply, replyTypeOf, errorName,
   MSG_REGISTRATION_REQUEST, REPLAY_TIMESTAMP, REPLAY_NONCE, CODE_IDENTIFICATION_MISMATCH,
-  ERR_UNKNOWN_PEER, ERR_UNKNOWN_SPI, ERR_NOT_A_REPLY, ERR_STALE_TIMESTAMP, ERR_NONCE_MISMATCH,
+  ERR_UNKNOWN_PEER, ERR_UNKNOWN_SPI, ERR_NOT_A_REPLY, ERR_STALE_TIMESTAMP, ERR_NONCE_MISMATCH, ERR_BAD_ADDRESS,
 } from "../generated/registry";
 
 /** okErrno for an action whose failure is expected and harmless (e.g. listing a table that may not exist). */
@@ -375,6 +375,10 @@ export class Node {
    * request (section 6.7) and sends it to dst (default: the request's source).
    */
   finishReply(peer: Peer, sa: SecurityAssociation, cache: CachedReply | null, dst: Address, dstPort: u32, src: Address | null, now: f64): void {
+    if (!this.mayReplyTo(peer, dst)) {
+      this.drop(ERR_BAD_ADDRESS, now);
+      return;
+    }
     const n = this.encoder.finishAuth(sa.spi, sa.key);
     if (n < 0) return;
     const bytes = bytesOf(MSG_BUF, n);
@@ -548,6 +552,15 @@ export class Node {
   }
 
   /**
+   * Whether a reply may go to `dst`: an address configured for the peer, or
+   * one that passes the address test. A request's source is not under the
+   * MAC; a forged loopback, broadcast or own source gets nothing (7.4 step 1).
+   */
+  mayReplyTo(peer: Peer, dst: Address): bool {
+    return peer.configured(dst) || this.acceptsPeerAddress(dst);
+  }
+
+  /**
    * Whether a code-133 reply may go to the request's source (section 6.4): a
    * source that may stand for a peer, at most one per peer every
    * REPLY_RESEND_GAP_MS (as cached replies), and, to a source the peer does
@@ -557,7 +570,7 @@ export class Node {
    */
   private mayAnswerMismatch(peer: Peer, now: f64): bool {
     const src = this.from;
-    if (!peer.configured(src) && !this.acceptsPeerAddress(src)) return false;
+    if (!this.mayReplyTo(peer, src)) return false;
     if (now - peer.lastMismatchAt < REPLY_RESEND_GAP_MS) return false;
     if (!peer.owns(src, now)) {
       const rate = this.options.mismatchRepliesPerS;

@@ -771,7 +771,7 @@ export class Stem extends RequestHandler {
       if (fresh) this.peerRegistered(peer, src, lifetime, "validated", now);
       return;
     }
-    if (!node.acceptsPeerAddress(src)) {
+    if (!node.mayReplyTo(peer, src)) {
       // Loopback, multicast, broadcast, unspecified or ours: no answer goes there.
       node.drop(ERR_BAD_ADDRESS, now);
       return;
