@@ -102,8 +102,8 @@ export class Options {
   /** Unvalidated new addresses (and registration sources) per peer (sections 7.3, 7.4). */
   maxPendingPaths: i32 = 3;
   /** Moves one peer's migrations may hold, and all peers' together (section 7.4; refused with 130). */
-  maxMovesPerPeer: i32 = 64;
-  maxMoves: i32 = 512;
+  maxMovesPerPeer: i32 = 32;
+  maxMoves: i32 = 128;
   /** Learned (registered or validated) addresses a peer may own at once (section 7.4). */
   maxOwnedPerPeer: i32 = 8;
   /** Code-133 replies per second to sources the peer does not own, all peers together (section 6.4). */
