@@ -501,7 +501,8 @@ export class Node {
       }
       return;
     }
-    // Replay protection (6.3-6.5): the window first, so replays get no answer.
+    // Replay protection in the order of 6.3: the window first (replays get no
+    // answer), then the Replay Protect ID (6.4, 6.5), and only then an update.
     const id = (<u64>d.replayHi() << 32) | <u64>d.replayLo();
     let idErr: i32 = 0;
     if (sa.replayMode == REPLAY_NONCE) {
