@@ -169,6 +169,25 @@ test("a registration re-sent from an attacker's address does not make that addre
   assert.is(peerStates(f)[0], `unvalidated ${X}`);
 });
 
+test("an address validated by a Confirm stays owned for registrationLifetimeS, then needs validation again", () => {
+  const { net, m, f, mp } = pair();
+  f.engine.option("registrationLifetimeS", 20);
+  const hop = (from, to) => {
+    m.engine.migrate(net.now, { peer: mp, from, to });
+    net.run(1000);
+  };
+  hop("198.18.0.2", "198.18.1.2");
+  hop("198.18.1.2", "198.18.0.2"); // back home: no move left at f
+  assert.is(f.engine.state(net.now).moves.length, 0);
+  hop("198.18.0.2", "198.18.1.2"); // within 20 s: owned, no validation
+  hop("198.18.1.2", "198.18.0.2");
+  net.run(20000);
+  hop("198.18.0.2", "198.18.1.2"); // expired: validated again
+  assert.equal(peerStates(f).filter((s) => s.endsWith("198.18.1.2")), [
+    "unvalidated 198.18.1.2", "validated 198.18.1.2", "validated 198.18.1.2", "unvalidated 198.18.1.2", "validated 198.18.1.2",
+  ]);
+});
+
 test("the learned owned set is capped per peer: the address that expires soonest makes room", () => {
   const { net, m, f, mp } = registeredPair();
   f.engine.option("maxOwnedPerPeer", 2);

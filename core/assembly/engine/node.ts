@@ -575,6 +575,7 @@ export class Node {
     if (now - peer.lastMismatchAt < REPLY_RESEND_GAP_MS) return false;
     if (!peer.owns(src, now)) {
       const rate = this.options.mismatchRepliesPerS;
+      if (rate <= 0) return false;
       const burst = rate < 1 ? 1 : rate;
       if (this.mismatchTokens < 0) this.mismatchTokens = burst;
       else this.mismatchTokens = Math.min(burst, this.mismatchTokens + Math.max(0, now - this.mismatchRefilledAt) * rate / 1000);
