@@ -834,7 +834,7 @@ export class Stem extends RequestHandler {
   private onMigrationRequest(peer: Peer, sa: SecurityAssociation, cache: CachedReply | null, now: f64): void {
     const node = this.node;
     const d = node.incoming;
-    // Section 7.4, checks 1-4, before anything changes.
+    // Section 7.4, steps 1-4, before anything changes.
     let newAddr: Address | null = null;
     let created = 0;
     for (let i = 0; i < d.extTotal; i++) {
@@ -877,7 +877,7 @@ export class Stem extends RequestHandler {
         return;
       }
     }
-    // Check 4: apply, in one transaction (step 406).
+    // Step 5: apply, in one transaction (seed step 406).
     const v = new PathValidation(this, peer, sa, cache, target, target, node.fromPort, now);
     v.needsValidation = needsValidation;
     v.seq = d.sequence;
