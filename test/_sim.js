@@ -41,7 +41,8 @@ export class SimNode {
     this.name = name;
     this.addresses = new Set(addresses);
     this.engine = new Engine(Core.loadSync(MODULE));
-    this.engine.seed(new TextEncoder().encode(`seed:${name}:${seed}`));
+    // At least 16 bytes (the DRBG refuses less), whatever the name.
+    this.engine.seed(new TextEncoder().encode(`seed:${name}:${seed}`.padEnd(32, ".")));
     this.cookie = this.engine.core.cookieFromName(name);
     this.engine.init(this.cookie, net.now);
     this.events = [];

@@ -20,7 +20,7 @@ const at = `seed ${SEED}`;
 
 const { x, mem, put, get } = loadRaw();
 const IN = x.io_in_ptr(), OUT = x.io_out_ptr();
-const E = { BAD_LENGTH: 2, BAD_SPI: 29, BAD_VALUE: 31, INVALID_ARGUMENT: 28, KEY_UNWRAP_FAILED: 26, LOW_ORDER_POINT: 30 };
+const E = { NOT_SEEDED: 39, BAD_LENGTH: 2, BAD_SPI: 29, BAD_VALUE: 31, INVALID_ARGUMENT: 28, KEY_UNWRAP_FAILED: 26, LOW_ORDER_POINT: 30 };
 const NAME = Object.fromEntries(Object.entries(E).map(([k, v]) => [-v, k]));
 const errName = (r) => NAME[r] ?? String(r);
 
@@ -176,7 +176,7 @@ test("key wrap: the DRBG variant refuses before the DRBG is seeded, then draws a
   for (const wrap of [1, 2]) {
     const c = randomCase(wrap);
     fresh.put(I, c.header); fresh.put(I + 32, c.key); fresh.put(I + 256, c.sessionKey);
-    assert.is(y.keywrap_wrap(I, wrap, c.wrapSpi, c.sessionSpi, I + 32, c.key.length, I + 256, O), -E.INVALID_ARGUMENT, "unseeded");
+    assert.is(y.keywrap_wrap(I, wrap, c.wrapSpi, c.sessionSpi, I + 32, c.key.length, I + 256, O), -E.NOT_SEEDED, "unseeded");
     assert.is(y.keywrap_wrap(I, 3, c.wrapSpi, c.sessionSpi, I + 32, c.key.length, I + 256, O), -E.BAD_VALUE, "field checks first");
   }
   fresh.put(I, rng.bytes(32));
@@ -402,7 +402,7 @@ test("typed binding: Core.wrapSessionKey / unwrapSessionKey / hkdf", async () =>
     core.wrapSessionKey({ ...unseeded, wrap: "X25519_CHACHA20_POLY1305", nonce: undefined, ephemeral: undefined });
     assert.unreachable("an unseeded DRBG wraps");
   } catch (e) {
-    assert.ok(e instanceof HandoverError && e.errorName === "INVALID_ARGUMENT", String(e));
+    assert.ok(e instanceof HandoverError && e.errorName === "NOT_SEEDED", String(e));
   }
   for (const wrap of [1, 2]) {
     const c = randomCase(wrap);

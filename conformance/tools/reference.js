@@ -52,7 +52,7 @@ const ADDRESS_EXTS = new Set([37, 38, 39, 40]);
  */
 export const MESSAGES = {
   1: { name: "REGISTRATION_REQUEST", kind: "request", flags: {}, ext: { AUTH: "1", LIFETIME: "?", OPAQUE_DATA: "*" } },
-  2: { name: "REGISTRATION_REPLY", kind: "reply", ext: { AUTH: "1", LIFETIME: "?", OPAQUE_DATA: "*" } },
+  2: { name: "REGISTRATION_REPLY", kind: "reply", ext: { AUTH: "1", LIFETIME: "?", PATH_CHALLENGE: "?", OPAQUE_DATA: "*" } },
   3: { name: "MIGRATION_REQUEST", kind: "request", flags: {}, ext: { AUTH: "1", MIGRATION: "+", OPAQUE_DATA: "*" } },
   4: { name: "MIGRATION_REPLY", kind: "reply", ext: { AUTH: "1", PATH_CHALLENGE: "?", OPAQUE_DATA: "*" } },
   5: { name: "MIGRATION_CONFIRM", kind: "notice", flags: {}, ext: { AUTH: "1", PATH_RESPONSE: "1" } },

@@ -383,7 +383,7 @@ export class Core {
    * or the recipient's X25519 public key (X25519_CHACHA20_POLY1305). Without
    * `nonce` (and `ephemeralPrivateKey`), they come from the core's DRBG, which
    * must be seeded (seedRandom, or an Engine on this core). Throws
-   * HandoverError: BAD_VALUE, BAD_SPI, INVALID_ARGUMENT, LOW_ORDER_POINT.
+   * HandoverError: BAD_VALUE, BAD_SPI, INVALID_ARGUMENT, NOT_SEEDED, LOW_ORDER_POINT.
    */
   wrapSessionKey(p: SessionKeyWrap): Uint8Array {
     const alg = lookup(KeyWrap, p.wrap, "key wrap");

@@ -65,6 +65,8 @@ export class Daemon {
     for (const [name, value] of Object.entries(config.options ?? {})) engine.option(name as never, value as number);
     const port = portOf(config);
     engine.option("controlPort", port);
+    // The addresses we listen on are ours: no peer may claim or move to them.
+    for (const address of config.listen ?? []) if (address !== "0.0.0.0" && address !== "::") engine.addAddress(address);
     for (const [i, p] of config.peers.entries()) {
       const cookie = p.cookie ?? engine.core.cookieFromName(p.name!);
       const id = engine.addPeer(cookie, p.address, p.port ?? port);

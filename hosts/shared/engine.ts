@@ -85,6 +85,12 @@ export class Engine {
     return this.core.check(this.x.peer_add(cp, a.family, ap, port), `peer ${cookie}`);
   }
 
+  /** An address of this node (configured): the core never accepts it from the wire as a peer's. */
+  addAddress(address: string): void {
+    const a = this.core.parseAddress(address);
+    this.core.check(this.x.node_add_address(a.family, this.core.put(a.bytes)), `own address ${address}`);
+  }
+
   addPeerAddress(peer: number, address: string): void {
     const a = this.core.parseAddress(address);
     this.core.check(this.x.peer_add_address(peer, a.family, this.core.put(a.bytes)), `peer address ${address}`);

@@ -147,6 +147,7 @@ export const ErrorCode = {
   REFUSED: 36,
   KERNEL: 37,
   CONFIG: 38,
+  NOT_SEEDED: 39,
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -165,6 +166,10 @@ export const Option = {
   auto: 9,
   guard: 10,
   sessionIdleMs: 11,
+  maxMovesPerPeer: 12,
+  maxMoves: 13,
+  maxOwnedPerPeer: 14,
+  mismatchRepliesPerS: 15,
 } as const;
 export type Option = (typeof Option)[keyof typeof Option];
 
@@ -230,6 +235,7 @@ export const ERRORS: Record<number, { name: string; message: string; hint: strin
   36: {"name":"REFUSED","message":"the peer refused the request","hint":"the reply code says why"},
   37: {"name":"KERNEL","message":"the kernel refused a rule, address or route","hint":"run as root (CAP_NET_ADMIN) and check that nftables is installed"},
   38: {"name":"CONFIG","message":"the configuration is invalid","hint":"see the message for the field"},
+  39: {"name":"NOT_SEEDED","message":"the random generator has not been seeded","hint":"call drbg_seed with at least 16 bytes from the host's entropy source (32 recommended) first"},
 };
 
 export const MESSAGE_NAMES: Record<number, string> = {

@@ -15,15 +15,17 @@ import { Stem, cookieJson } from "../stem/stem";
 import { SessionList } from "../stem/lifecycle";
 import { NetlinkSummary, parseNetfilter, DEFAULT_QUEUE } from "../kernel/nfqueue";
 import { HmacKey, digestLen } from "../crypto/hmac";
+import { drbg } from "../crypto/drbg";
 import { validWindowBits } from "../replay/window";
 import { familyLength } from "../wire/decode";
 import { outPtr } from "./io";
 import { writeMs } from "../engine/output";
 import {
-  ERR_INVALID_ARGUMENT, ERR_BUFFER_TOO_SMALL, ERR_BAD_SPI, ERR_CONFIG, ERR_UNKNOWN_PEER,
+  ERR_INVALID_ARGUMENT, ERR_BUFFER_TOO_SMALL, ERR_BAD_SPI, ERR_CONFIG, ERR_UNKNOWN_PEER, ERR_NOT_SEEDED,
   FIRST_ASSIGNABLE_SPI, REPLAY_TIMESTAMP, REPLAY_NONCE,
   OPT_WINDOW_BITS, OPT_QUOTA_BYTES, OPT_QUARANTINE_MS, OPT_VALIDATION_TIMEOUT_MS, OPT_MAX_PENDING_PATHS,
   OPT_REGISTRATION_LIFETIME_S, OPT_DEBUG, OPT_CONTROL_PORT, OPT_AUTO, OPT_GUARD, OPT_SESSION_IDLE_MS,
+  OPT_MAX_MOVES_PER_PEER, OPT_MAX_MOVES, OPT_MAX_OWNED_PER_PEER, OPT_MISMATCH_REPLIES_PER_S,
 } from "../generated/registry";
 
 const BAD = -ERR_INVALID_ARGUMENT;
@@ -46,6 +48,8 @@ export function io_meta_ptr(): usize {
 /** Starts (or restarts) the node with its 6-byte cookie. Forgets every peer and move. */
 export function node_init(cookie: usize, now: f64): i32 {
   if (!inMemory(cookie, 6)) return BAD;
+  // Cookies' sequence starts, tokens and nonces come from the DRBG: never from an unseeded one.
+  if (!drbg.seeded) return -ERR_NOT_SEEDED;
   node = new Node();
   stem = new Stem(node);
   node.init(readCookie(cookie), now);
@@ -76,6 +80,10 @@ export function node_option(id: i32, value: f64): i32 {
     case OPT_AUTO: stem.watch.auto = value != 0; return 0;
     case OPT_GUARD: stem.watch.guard = value != 0; return 0;
     case OPT_SESSION_IDLE_MS: o.sessionIdleMs = value; return 0;
+    case OPT_MAX_MOVES_PER_PEER: o.maxMovesPerPeer = <i32>Math.min(value, 1e6); return 0;
+    case OPT_MAX_MOVES: o.maxMoves = <i32>Math.min(value, 1e6); return 0;
+    case OPT_MAX_OWNED_PER_PEER: o.maxOwnedPerPeer = <i32>Math.min(value, 1024); return 0;
+    case OPT_MISMATCH_REPLIES_PER_S: o.mismatchRepliesPerS = value; return 0;
     case OPT_CONTROL_PORT:
       if (value < 1 || value > 65535) return -ERR_CONFIG;
       o.controlPort = <u32>value;
@@ -87,9 +95,18 @@ export function node_option(id: i32, value: f64): i32 {
 /** Adds (or updates) a peer: 6-byte cookie, control address and port. Returns its id. */
 export function peer_add(cookie: usize, family: i32, addr: usize, port: i32): i32 {
   if (!inMemory(cookie, 6) || port < 0 || port > 65535) return BAD;
+  if (!drbg.seeded) return -ERR_NOT_SEEDED; // the peer's first sequence number is drawn
   const a = readAddress(family, addr);
   if (!a) return BAD;
   return node.addPeer(readCookie(cookie), a, <u32>port).id;
+}
+
+/** An address of this node (from configuration): never accepted from the wire as a peer's (section 7.4). */
+export function node_add_address(family: i32, addr: usize): i32 {
+  const a = readAddress(family, addr);
+  if (!a) return BAD;
+  node.addOwnAddress(a);
+  return 0;
 }
 
 /** Adds an address the peer owns (its sessions may use it; section 7.4). */
@@ -97,7 +114,7 @@ export function peer_add_address(peer: i32, family: i32, addr: usize): i32 {
   if (peer < 0 || peer >= node.peers.length) return -ERR_UNKNOWN_PEER;
   const a = readAddress(family, addr);
   if (!a) return BAD;
-  node.peers[peer].addOwned(a);
+  node.peers[peer].addConfigured(a);
   return 0;
 }
 
@@ -297,7 +314,7 @@ export function node_state(now: f64, out: usize, cap: i32): i32 {
     t.num(p.controlPort);
     t.key("owned");
     t.arrOpen();
-    for (let j = 0; j < p.owned.length; j++) p.owned[j].json(t);
+    for (let j = 0; j < p.owned.length; j++) if (p.owned[j].until > now) p.owned[j].address.json(t);
     t.arrClose();
     t.key("rttMs");
     t.raw();
@@ -354,6 +371,8 @@ export function node_state(now: f64, out: usize, cap: i32): i32 {
   t.num(c.duplicates);
   t.key("replies133");
   t.num(c.replies133);
+  t.key("limited133");
+  t.num(c.limited133);
   t.key("kernelActions");
   t.num(c.kernelActions);
   t.key("kernelFailures");

@@ -15,10 +15,18 @@ const BLK: usize = memory.data(64, 16);
 const ST: usize = memory.data(32, 16);
 const MIX: usize = memory.data(64, 16);
 
+/** The least seed material (bytes) before the generator may be used: 128 bits. */
+export const SEED_MIN_BYTES: i32 = 16;
+
 export class Drbg {
   private key: StaticArray<u8> = new StaticArray<u8>(32);
   /** How many times seed() was called. */
   seeds: i32 = 0;
+  /** Bytes of seed material mixed in so far. */
+  seededBytes: i32 = 0;
+
+  /** True once at least SEED_MIN_BYTES of seed material went in: before, outputs are predictable. */
+  get seeded(): bool { return this.seededBytes >= SEED_MIN_BYTES; }
 
   /** Mixes `len` bytes at `ptr` into the key: key = SHA-256(key || seed). */
   seed(ptr: usize, len: i32): void {
@@ -37,6 +45,7 @@ export class Drbg {
     memory.fill(MIX, 0, 64);
     memory.fill(ST, 0, 32);
     this.seeds++;
+    if (this.seededBytes < SEED_MIN_BYTES) this.seededBytes += len;
   }
 
   /** Writes `len` pseudorandom bytes at `out`, then replaces the key. */

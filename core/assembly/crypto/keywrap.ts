@@ -28,6 +28,7 @@ import { put32 } from "../util/bytes";
 import {
   WRAP_CHACHA20_POLY1305, WRAP_X25519_CHACHA20_POLY1305, EXT_SESSION_KEY, FIRST_ASSIGNABLE_SPI,
   ERR_BAD_LENGTH, ERR_BAD_VALUE, ERR_BAD_SPI, ERR_INVALID_ARGUMENT, ERR_KEY_UNWRAP_FAILED, ERR_LOW_ORDER_POINT,
+  ERR_NOT_SEEDED,
 } from "../generated/registry";
 
 /** The session key's length. */
@@ -154,8 +155,8 @@ export function keyWrap(
 
 /**
  * keyWrap with the nonce and (for Wrap Alg 2) the ephemeral scalar drawn from
- * the module's DRBG. Refuses (INVALID_ARGUMENT) while the DRBG has never been
- * seeded: a wrap from a predictable generator would give the key away.
+ * the module's DRBG. Refuses (NOT_SEEDED) until the DRBG has had 16 bytes of
+ * seed: a wrap from a predictable generator would give the key away.
  */
 export function keyWrapRandom(
   header: usize, alg: u32, wrapSpi: u32, sessionSpi: u32, key: usize, keyLen: i32,
@@ -163,7 +164,7 @@ export function keyWrapRandom(
 ): i32 {
   const err = checkFields(alg, wrapSpi, sessionSpi);
   if (err) return -err;
-  if (drbg.seeds == 0) return -ERR_INVALID_ARGUMENT;
+  if (!drbg.seeded) return -ERR_NOT_SEEDED;
   drbg.fill(RND, alg == WRAP_X25519_CHACHA20_POLY1305 ? 48 : 12);
   const r = keyWrap(header, alg, wrapSpi, sessionSpi, key, keyLen, sessionKey, RND, RND + 16, out);
   memory.fill(RND, 0, 48);

@@ -21,7 +21,7 @@ import { NetlinkSummary } from "../kernel/nfqueue";
 import {
   MAX_MESSAGE_LENGTH, messageIsReply, replyTypeOf, errorName,
   MSG_REGISTRATION_REQUEST, REPLAY_TIMESTAMP, REPLAY_NONCE, CODE_IDENTIFICATION_MISMATCH,
-  ERR_UNKNOWN_PEER, ERR_UNKNOWN_SPI, ERR_NOT_A_REPLY, ERR_STALE_TIMESTAMP, ERR_NONCE_MISMATCH,
+  ERR_UNKNOWN_PEER, ERR_UNKNOWN_SPI, ERR_NOT_A_REPLY, ERR_STALE_TIMESTAMP, ERR_NONCE_MISMATCH, ERR_BAD_ADDRESS,
 } from "../generated/registry";
 
 /** okErrno for an action whose failure is expected and harmless (e.g. listing a table that may not exist). */
@@ -87,6 +87,8 @@ export class Counters {
   droppedBy: StaticArray<u64> = new StaticArray<u64>(64);
   duplicates: u64 = 0;
   replies133: u64 = 0;
+  /** Code-133 replies not sent because of the rate limits. */
+  limited133: u64 = 0;
   kernelActions: u64 = 0;
   kernelFailures: u64 = 0;
 }
@@ -97,7 +99,16 @@ export class Options {
   quotaBytes: f64 = 1048576;
   quarantineMs: f64 = 30000;
   validationTimeoutMs: f64 = 5000;
+  /** Unvalidated new addresses (and registration sources) per peer (sections 7.3, 7.4). */
   maxPendingPaths: i32 = 3;
+  /** Moves one peer's migrations may hold, and all peers' together (section 7.4; refused with 130). */
+  maxMovesPerPeer: i32 = 32;
+  maxMoves: i32 = 128;
+  /** Learned (registered or validated) addresses a peer may own at once (section 7.4). */
+  maxOwnedPerPeer: i32 = 8;
+  /** Code-133 replies per second to sources the peer does not own, all peers together (section 6.4). */
+  mismatchRepliesPerS: f64 = 10;
+  /** The longest registration granted, and how long an address validated by a Confirm stays owned. */
   registrationLifetimeS: i32 = 3600;
   /** How long a move's rules may count no packet (with no TCP socket left) before it ends. */
   sessionIdleMs: f64 = 60000;
@@ -132,6 +143,11 @@ export class Node {
   encoder: Encoder = new Encoder();
   /** Handlers for message types, set by the protocol modules. */
   requestHandler: RequestHandler | null = null;
+  /** Our own addresses from configuration; the host's current ones come from the handler (isLocalAddress). */
+  ownAddresses: Array<Address> = new Array<Address>();
+  /** Token bucket of code-133 replies to sources their peer does not own (section 6.4). */
+  private mismatchTokens: f64 = -1;
+  private mismatchRefilledAt: f64 = 0;
 
   init(cookie: u64, now: f64): void {
     this.cookie = cookie;
@@ -153,8 +169,30 @@ export class Node {
     }
     p.control.set(control);
     p.controlPort = port;
-    if (control.isSet) p.addOwned(control);
+    if (control.isSet) p.addConfigured(control);
     return p;
+  }
+
+  /** An address of this node, from configuration. */
+  addOwnAddress(a: Address): void {
+    for (let i = 0; i < this.ownAddresses.length; i++) if (this.ownAddresses[i].equals(a)) return;
+    this.ownAddresses.push(a.copy());
+  }
+
+  /** True if `a` is one of our own addresses: configured, on one of the host's interfaces, or kept on lo. */
+  isOwnAddress(a: Address): bool {
+    for (let i = 0; i < this.ownAddresses.length; i++) if (this.ownAddresses[i].equals(a)) return true;
+    return this.requestHandler != null && this.requestHandler!.isLocalAddress(a);
+  }
+
+  /**
+   * The one test for an address a peer's message names or comes from
+   * (section 7.4 step 1): usable unicast (Address.isUsableUnicast) and not one
+   * of ours. Addresses configured for the peer do not come from the wire and
+   * are not subject to it.
+   */
+  acceptsPeerAddress(a: Address): bool {
+    return a.isUsableUnicast() && !this.isOwnAddress(a);
   }
 
   findPeer(cookie: u64): Peer | null {
@@ -347,6 +385,10 @@ export class Node {
    * request (section 6.7) and sends it to dst (default: the request's source).
    */
   finishReply(peer: Peer, sa: SecurityAssociation, cache: CachedReply | null, dst: Address, dstPort: u32, src: Address | null, now: f64): void {
+    if (!this.mayReplyTo(peer, dst)) {
+      this.drop(ERR_BAD_ADDRESS, now);
+      return;
+    }
     const n = this.encoder.finishAuth(sa.spi, sa.key);
     if (n < 0) return;
     if (!cache) {
@@ -471,7 +513,8 @@ export class Node {
       }
       return;
     }
-    // Replay protection (6.3-6.5): the window first, so replays get no answer.
+    // Replay protection in the order of 6.3: the window first (replays get no
+    // answer), then the Replay Protect ID (6.4, 6.5), and only then an update.
     const id = (<u64>d.replayHi() << 32) | <u64>d.replayLo();
     let idErr: i32 = 0;
     if (sa.replayMode == REPLAY_NONCE) {
@@ -495,6 +538,11 @@ export class Node {
         this.drop(idErr, now);
         return;
       }
+      if (!this.mayAnswerMismatch(peer, now)) {
+        this.counters.limited133++;
+        this.drop(idErr, now);
+        return;
+      }
       this.counters.replies133++;
       const enc = this.beginReply(peer, sa, CODE_IDENTIFICATION_MISMATCH, now);
       if (enc.err == 0) this.finishReply(peer, sa, null, this.from, this.fromPort, null, now);
@@ -514,6 +562,41 @@ export class Node {
       cache.authLen = n;
     }
     if (this.requestHandler) this.requestHandler!.request(this, peer, sa, cache, now);
+  }
+
+  /**
+   * Whether a reply may go to `dst`: an address configured for the peer, or
+   * one that passes the address test. A request's source is not under the
+   * MAC; a forged loopback, broadcast or own source gets nothing (7.4 step 1).
+   */
+  mayReplyTo(peer: Peer, dst: Address): bool {
+    return peer.configured(dst) || this.acceptsPeerAddress(dst);
+  }
+
+  /**
+   * Whether a code-133 reply may go to the request's source (section 6.4): a
+   * source that may stand for a peer, at most one per peer every
+   * REPLY_RESEND_GAP_MS (as cached replies), and, to a source the peer does
+   * not own, only while the shared token bucket has a token. A replayed
+   * request from spoofed sources thus draws a bounded trickle, not one
+   * reply each.
+   */
+  private mayAnswerMismatch(peer: Peer, now: f64): bool {
+    const src = this.from;
+    if (!this.mayReplyTo(peer, src)) return false;
+    if (now - peer.lastMismatchAt < REPLY_RESEND_GAP_MS) return false;
+    if (!peer.owns(src, now)) {
+      const rate = this.options.mismatchRepliesPerS;
+      if (rate <= 0) return false;
+      const burst = rate < 1 ? 1 : rate;
+      if (this.mismatchTokens < 0) this.mismatchTokens = burst;
+      else this.mismatchTokens = Math.min(burst, this.mismatchTokens + Math.max(0, now - this.mismatchRefilledAt) * rate / 1000);
+      this.mismatchRefilledAt = now;
+      if (this.mismatchTokens < 1) return false;
+      this.mismatchTokens -= 1;
+    }
+    peer.lastMismatchAt = now;
+    return true;
   }
 
   private sameAuthenticator(c: CachedReply): bool {
@@ -573,6 +656,8 @@ export abstract class RequestHandler {
   lateReply(node: Node, peer: Peer, d: Decoded, now: f64): bool { return false; }
   nextTimeout(node: Node): f64 { return Infinity; }
   timeout(node: Node, now: f64): void {}
+  /** True if `a` is one of the host's addresses the module knows of (interfaces, identities on lo). */
+  isLocalAddress(a: Address): bool { return false; }
   /** A kernel action failed; nft is true for an nftables batch. */
   kernelFailed(nft: bool): void {}
   /** The kernel's reply to a netlink action, parsed. */

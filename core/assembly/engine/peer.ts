@@ -44,14 +44,28 @@ export const INITIAL_RTO_MS: f64 = 200;
 export const MIN_RTO_MS: f64 = 10;
 export const MAX_RTO_MS: f64 = 2000;
 
+/**
+ * An address a peer owns (section 7.4) and until when: configured addresses
+ * for good (Infinity), registered or validated ones for their lifetime.
+ */
+export class OwnedAddress {
+  address: Address;
+  until: f64;
+  constructor(address: Address, until: f64) {
+    this.address = address.copy();
+    this.until = until;
+  }
+  get configured(): bool { return this.until == Infinity; }
+}
+
 export class Peer {
   id: i32;
   cookie: u64;
   /** Where requests to the peer go: its control address and port. */
   control: Address = new Address();
   controlPort: u32 = 0;
-  /** Addresses the peer owns (configured, registered, validated): section 7.4. */
-  owned: Array<Address> = new Array<Address>();
+  /** Addresses the peer owns (configured, registered and validated, validated by a Confirm): section 7.4. */
+  owned: Array<OwnedAddress> = new Array<OwnedAddress>();
   sas: Array<SecurityAssociation> = new Array<SecurityAssociation>();
 
   // Sending.
@@ -71,6 +85,8 @@ export class Peer {
   /** Nonce mode: the nonce we issued the peer for its next request. */
   nonceIssued: u32 = 0;
   replies: Array<CachedReply> = new Array<CachedReply>();
+  /** When we last answered the peer with code 133 (rate limit, section 6.4). */
+  lastMismatchAt: f64 = -1e18;
 
   /** Unvalidated new addresses of this peer (section 7.5). */
   pendingPaths: i32 = 0;
@@ -98,17 +114,72 @@ export class Peer {
   /** Where to send to the peer from an address of `family`: its control address, or an owned one of that family. */
   controlFor(family: u8): Address {
     if (this.control.family == family) return this.control;
-    for (let i = 0; i < this.owned.length; i++) if (this.owned[i].family == family) return this.owned[i];
+    for (let i = 0; i < this.owned.length; i++) if (this.owned[i].address.family == family) return this.owned[i].address;
     return this.control;
   }
 
-  owns(a: Address): bool {
-    for (let i = 0; i < this.owned.length; i++) if (this.owned[i].equals(a)) return true;
-    return false;
+  private ownedIndex(a: Address): i32 {
+    for (let i = 0; i < this.owned.length; i++) if (this.owned[i].address.equals(a)) return i;
+    return -1;
   }
 
-  addOwned(a: Address): void {
-    if (!this.owns(a)) this.owned.push(a.copy());
+  /** True if the peer owns `a` at `now` (an expired entry no longer counts). */
+  owns(a: Address, now: f64): bool {
+    const i = this.ownedIndex(a);
+    return i >= 0 && this.owned[i].until > now;
+  }
+
+  /** True if `a` is configured as the peer's: trusted by the administrator, not learned from the wire. */
+  configured(a: Address): bool {
+    const i = this.ownedIndex(a);
+    return i >= 0 && this.owned[i].configured;
+  }
+
+  /** A configured address of the peer: owned for good. */
+  addConfigured(a: Address): void {
+    const i = this.ownedIndex(a);
+    if (i >= 0) this.owned[i].until = Infinity;
+    else this.owned.push(new OwnedAddress(a, Infinity));
+  }
+
+  /**
+   * The peer owns `a` until `until` (a registration or validation proved it).
+   * A known address keeps the later of its two expiries. The set holds at
+   * most `cap` learned addresses: expired ones go first, then the one that
+   * expires soonest (configured addresses are never dropped).
+   */
+  addOwned(a: Address, until: f64, now: f64, cap: i32): void {
+    const i = this.ownedIndex(a);
+    if (i >= 0) {
+      if (until > this.owned[i].until) this.owned[i].until = until;
+      return;
+    }
+    this.expireOwned(now);
+    if (cap <= 0) return;
+    let learned = 0;
+    let soonest = -1;
+    for (let j = 0; j < this.owned.length; j++) {
+      const o = this.owned[j];
+      if (o.configured) continue;
+      learned++;
+      if (soonest < 0 || o.until < this.owned[soonest].until) soonest = j;
+    }
+    if (learned >= cap) this.owned.splice(soonest, 1);
+    this.owned.push(new OwnedAddress(a, until));
+  }
+
+  /** Forgets owned addresses whose lifetime has ended. */
+  expireOwned(now: f64): void {
+    for (let i = this.owned.length - 1; i >= 0; i--) {
+      if (this.owned[i].until <= now) this.owned.splice(i, 1);
+    }
+  }
+
+  /** The owned addresses, for a local move's scope (where the peer's sessions are). */
+  ownedAddresses(): Array<Address> {
+    const list = new Array<Address>();
+    for (let i = 0; i < this.owned.length; i++) list.push(this.owned[i].address.copy());
+    return list;
   }
 
   rto(): f64 {

@@ -116,6 +116,7 @@ export const ERR_TIMED_OUT: i32 = 35;
 export const ERR_REFUSED: i32 = 36;
 export const ERR_KERNEL: i32 = 37;
 export const ERR_CONFIG: i32 = 38;
+export const ERR_NOT_SEEDED: i32 = 39;
 
 // ABI numbers (docs/ABI.md)
 export const ABI_VERSION: i32 = 1;
@@ -130,6 +131,10 @@ export const OPT_CONTROL_PORT: i32 = 8;
 export const OPT_AUTO: i32 = 9;
 export const OPT_GUARD: i32 = 10;
 export const OPT_SESSION_IDLE_MS: i32 = 11;
+export const OPT_MAX_MOVES_PER_PEER: i32 = 12;
+export const OPT_MAX_MOVES: i32 = 13;
+export const OPT_MAX_OWNED_PER_PEER: i32 = 14;
+export const OPT_MISMATCH_REPLIES_PER_S: i32 = 15;
 export const OUT_NONE: u32 = 0;
 export const OUT_TRANSMIT: u32 = 1;
 export const OUT_NFT: u32 = 2;
@@ -229,6 +234,7 @@ export function extensionRule(type: u8, ext: u8): u8 {
     }
     case 2: switch (ext) {
       case 36: return 2;
+      case 34: return 2;
       case 128: return 4;
       case 32: return 1;
       default: return 0;
@@ -521,6 +527,7 @@ export function errorName(code: i32): string {
     case 36: return "REFUSED";
     case 37: return "KERNEL";
     case 38: return "CONFIG";
+    case 39: return "NOT_SEEDED";
   }
   return "unknown error";
 }
@@ -566,6 +573,7 @@ export function errorMessage(code: i32): string {
     case 36: return "the peer refused the request";
     case 37: return "the kernel refused a rule, address or route";
     case 38: return "the configuration is invalid";
+    case 39: return "the random generator has not been seeded";
   }
   return "unknown error";
 }
@@ -611,6 +619,7 @@ export function errorHint(code: i32): string {
     case 36: return "the reply code says why";
     case 37: return "run as root (CAP_NET_ADMIN) and check that nftables is installed";
     case 38: return "see the message for the field";
+    case 39: return "call drbg_seed with at least 16 bytes from the host's entropy source (32 recommended) first";
   }
   return "unknown error";
 }

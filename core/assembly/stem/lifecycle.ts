@@ -51,8 +51,7 @@ export class Restore extends Procedure {
       m.moveTo(e.wire, e.wirePort);
       m.lastPackets = e.packets;
       m.idleSince = now;
-      if (e.local) for (let j = 0; j < peer.owned.length; j++) m.scope.push(peer.owned[j].copy());
-      if (!e.local) peer.addOwned(e.wire);
+      if (e.local) m.scope = peer.ownedAddresses();
       stem.moves.push(m);
       if (e.id >= stem.nextMoveId) stem.nextMoveId = e.id + 1;
       restored++;
@@ -112,7 +111,7 @@ export class Sweep extends Procedure {
           m.idleSince = now;
         }
       }
-      if (now - m.idleSince < idle || this.tcpAlive(m)) continue;
+      if (now - m.idleSince < idle || this.tcpAlive(m, now)) continue;
       stem.moves.splice(i, 1);
       ended = true;
       const ev = beginEvent("session-ended", now);
@@ -135,13 +134,13 @@ export class Sweep extends Procedure {
     stem.sweepDone(now);
   }
   /** A TCP socket of the move's sessions still exists (in any state, TIME_WAIT included). */
-  private tcpAlive(m: Move): bool {
+  private tcpAlive(m: Move, now: f64): bool {
     if (m.protocols == PROTO_UDP) return false;
     for (let i = 0; i < this.sockets.length; i++) {
       const s = this.sockets[i];
       if (m.local) {
         if (!s.local.equals(m.orig) || (m.origPort != 0 && s.localPort != m.origPort)) continue;
-        if (m.peer.owns(s.remote)) return true;
+        if (m.peer.owns(s.remote, now)) return true;
       } else {
         if (s.remote.equals(m.orig) && (m.origPort == 0 || s.remotePort == m.origPort)) return true;
       }

@@ -143,7 +143,7 @@ export class Migration extends Procedure {
     this.stem.sync(null);
     if (!this.beforeBreak) this.stem.release(now);
     this.stem.event(this, "released", now);
-    if (d.has(EXT_PATH_CHALLENGE)) this.stem.confirm(this, d, now);
+    if (d.has(EXT_PATH_CHALLENGE)) this.stem.confirm(this.peer, d, this.peer.controlFor(this.to.family), this.to, now);
     this.stem.event(this, "completed", now);
     this.stem.finished(this, now);
   }
@@ -193,6 +193,8 @@ class Registration extends Procedure {
     writeOpaque(enc, this.opaque);
   }
   onReply(node: Node, d: Decoded, code: u32, now: f64): void {
+    // Section 7.3: the challenge proves we receive where the reply came to.
+    if (code == CODE_ACCEPTED && d.has(EXT_PATH_CHALLENGE)) this.stem.confirm(this.peer, d, this.peer.control, null, now);
     const e = beginEvent("registration", now);
     e.key("peer");
     cookieJson(e, this.peer.cookie);
@@ -226,17 +228,17 @@ class SentConfirm {
   bytes: StaticArray<u8>;
   dst: Address;
   dstPort: u32;
-  src: Address;
+  src: Address | null;
   expires: f64;
   lastSent: f64;
-  constructor(peer: Peer, seq: u32, replayLo: u32, bytes: StaticArray<u8>, dst: Address, dstPort: u32, src: Address, now: f64) {
+  constructor(peer: Peer, seq: u32, replayLo: u32, bytes: StaticArray<u8>, dst: Address, dstPort: u32, src: Address | null, now: f64) {
     this.peer = peer;
     this.seq = seq;
     this.replayLo = replayLo;
     this.bytes = bytes;
     this.dst = dst.copy();
     this.dstPort = dstPort;
-    this.src = src.copy();
+    this.src = src ? src.copy() : null;
     this.expires = now + RECENT_MS;
     this.lastSent = now;
   }
@@ -244,7 +246,11 @@ class SentConfirm {
 
 // ---- non-migrator ------------------------------------------------------------
 
-/** The non-migrator's side of one accepted migration (sections 7.4, 7.5). */
+/**
+ * The non-migrator's side of one accepted migration (sections 7.4, 7.5), or
+ * of a registration from an address the peer does not own yet (7.3: no
+ * moves; the source becomes owned when the Confirm echoes the challenge).
+ */
 class PathValidation extends Procedure {
   stem: Stem;
   peer: Peer;
@@ -258,6 +264,9 @@ class PathValidation extends Procedure {
   replyPort: u32;
   token: StaticArray<u8> = new StaticArray<u8>(8);
   needsValidation: bool;
+  /** A registration's return-routability check, granting `lifetime` seconds of ownership. */
+  registration: bool = false;
+  lifetime: u32 = 0;
   /** True while this validation counts against the peer's pending paths. */
   counted: bool = false;
   /** The reply, once sent; retransmitted until the Confirm arrives. */
@@ -423,7 +432,7 @@ export class Stem extends RequestHandler {
       // First migration of these sessions: `from` is their original address.
       const m = new Move(this.nextMoveId++, peer, true, from, fromPort);
       m.protocols = protocols;
-      for (let i = 0; i < peer.owned.length; i++) m.scope.push(peer.owned[i].copy());
+      m.scope = peer.ownedAddresses();
       this.moves.push(m);
       moves.push(m);
     }
@@ -661,10 +670,13 @@ export class Stem extends RequestHandler {
     this.pruneMoves();
   }
 
-  /** Sends the Migration Confirm for a reply's challenge, from the new address. */
-  confirm(mig: Migration, d: Decoded, now: f64): void {
+  /**
+   * Sends the Migration Confirm for a reply's challenge (a Migration Reply's,
+   * from the new address; a Registration Reply's, from wherever the host
+   * sends) and keeps it to answer repeated replies.
+   */
+  confirm(peer: Peer, d: Decoded, dst: Address, src: Address | null, now: f64): void {
     const node = this.node;
-    const peer = mig.peer;
     const sa = peer.sendSa();
     if (!sa) return;
     memory.copy(TOKEN, d.first(EXT_PATH_CHALLENGE) + 2, 8);
@@ -677,9 +689,8 @@ export class Stem extends RequestHandler {
     const n = enc.finishAuth(sa.spi, sa.key);
     if (n < 0) return;
     const bytes = bytesOf(MSG, n);
-    const dst = peer.controlFor(mig.to.family);
-    node.transmit(bytes, dst, peer.controlPort, mig.to);
-    this.confirms.push(new SentConfirm(peer, d.sequence, d.replayLo(), bytes, dst, peer.controlPort, mig.to, now));
+    node.transmit(bytes, dst, peer.controlPort, src);
+    this.confirms.push(new SentConfirm(peer, d.sequence, d.replayLo(), bytes, dst, peer.controlPort, src, now));
   }
 
   /** Builds, caches and sends the non-migrator's Migration Reply. */
@@ -746,23 +757,66 @@ export class Stem extends RequestHandler {
       const asked = get16(d.first(EXT_LIFETIME) + 2);
       if (asked < lifetime) lifetime = asked;
     }
-    // The source of an authenticated registration is an address the peer owns.
-    const fresh = !peer.owns(node.from) || peer.registeredUntil <= now;
-    peer.addOwned(node.from);
+    const src = node.from;
+    // Section 7.3. The source is not under the MAC: a configured address is
+    // the peer's already; any other must be one a peer may have, and counts
+    // only once a Confirm echoes the reply's challenge (return routability).
+    if (peer.configured(src)) {
+      const fresh = peer.registeredUntil <= now;
+      peer.registeredUntil = now + <f64>lifetime * 1000;
+      const enc = node.beginReply(peer, sa, CODE_ACCEPTED, now);
+      enc.lifetime(lifetime);
+      node.finishReply(peer, sa, cache, src, node.fromPort, null, now);
+      // An event when the registration is new, not on every renewal.
+      if (fresh) this.peerRegistered(peer, src, lifetime, "validated", now);
+      return;
+    }
+    if (!node.mayReplyTo(peer, src)) {
+      // Loopback, multicast, broadcast, unspecified or ours: no answer goes there.
+      node.drop(ERR_BAD_ADDRESS, now);
+      return;
+    }
+    // A new registration from this source replaces one still being checked.
+    for (let i = this.validations.length - 1; i >= 0; i--) {
+      const w = this.validations[i];
+      if (w.registration && w.peer == peer && w.address.equals(src)) this.dropValidation(w);
+    }
+    if (peer.pendingPaths >= node.options.maxPendingPaths) {
+      node.beginReply(peer, sa, CODE_TOO_MANY_PENDING, now);
+      node.finishReply(peer, sa, cache, src, node.fromPort, null, now);
+      return;
+    }
     peer.registeredUntil = now + <f64>lifetime * 1000;
+    const v = new PathValidation(this, peer, sa, cache, src, src, node.fromPort, now);
+    v.registration = true;
+    v.needsValidation = true;
+    v.lifetime = lifetime;
+    drbg.fill(changetype<usize>(v.token), 8);
     const enc = node.beginReply(peer, sa, CODE_ACCEPTED, now);
     enc.lifetime(lifetime);
-    node.finishReply(peer, sa, cache, node.from, node.fromPort, null, now);
-    // An event when the registration is new or from a new address, not on every renewal.
-    if (!fresh) return;
+    enc.token(EXT_PATH_CHALLENGE, changetype<usize>(v.token));
+    node.finishReply(peer, sa, cache, src, node.fromPort, null, now);
+    if (!cache || cache.reply.length == 0) return;
+    v.reply = cache.reply;
+    v.rto = peer.rto();
+    v.next = now + v.rto;
+    v.deadline = now + node.options.validationTimeoutMs;
+    peer.pendingPaths++;
+    v.counted = true;
+    this.validations.push(v);
+  }
+
+  private peerRegistered(peer: Peer, address: Address, lifetime: u32, state: string, now: f64): void {
     const e = beginEvent("peer-registered", now);
     e.key("peer");
     cookieJson(e, peer.cookie);
     e.key("address");
-    node.from.json(e);
+    address.json(e);
     e.key("lifetime");
     e.num(lifetime);
-    node.emit(endEvent());
+    e.key("state");
+    e.str(state);
+    this.node.emit(endEvent());
   }
 
   private refuse(peer: Peer, sa: SecurityAssociation, cache: CachedReply | null, code: u32, now: f64): void {
@@ -780,8 +834,9 @@ export class Stem extends RequestHandler {
   private onMigrationRequest(peer: Peer, sa: SecurityAssociation, cache: CachedReply | null, now: f64): void {
     const node = this.node;
     const d = node.incoming;
-    // Section 7.4, checks 1-3, before anything changes.
+    // Section 7.4, steps 1-4, before anything changes.
     let newAddr: Address | null = null;
+    let created = 0;
     for (let i = 0; i < d.extTotal; i++) {
       const p = d.at(i);
       if (get8(p) != EXT_MIGRATION) continue;
@@ -794,22 +849,35 @@ export class Stem extends RequestHandler {
         this.refuse(peer, sa, cache, CODE_POORLY_FORMED_REQUEST, now);
         return;
       }
-      if (!newA.isUsableUnicast() || this.quarantinedForOthers(newA, peer)) {
+      if (!node.acceptsPeerAddress(newA) || this.quarantinedForOthers(newA, peer)) {
         this.refuse(peer, sa, cache, CODE_ADDRESS_NOT_ALLOWED, now);
         return;
       }
-      if (!peer.owns(oldA) && !this.isRemoteWire(peer, oldA)) {
+      if (!peer.configured(oldA) && !node.acceptsPeerAddress(oldA)) {
+        this.refuse(peer, sa, cache, CODE_ADDRESS_NOT_ALLOWED, now);
+        return;
+      }
+      if (!this.ownedBy(peer, oldA, now)) {
         this.refuse(peer, sa, cache, CODE_ADMINISTRATIVELY_PROHIBITED, now);
         return;
       }
+      if (!this.findRemote(peer, oldA, get16(p + 4), <u8>get8(p + 2))) created++;
     }
     const target = newAddr!;
-    const needsValidation = !peer.owns(target);
+    const needsValidation = !this.ownedBy(peer, target, now);
     if (needsValidation && peer.pendingPaths >= node.options.maxPendingPaths) {
       this.refuse(peer, sa, cache, CODE_TOO_MANY_PENDING, now);
       return;
     }
-    // Check 4: apply, in one transaction (step 406).
+    // Capacity is shared: one peer may not take all of it (section 7.4 step 4).
+    if (created > 0) {
+      const o = node.options;
+      if (this.peerMoves(peer) + created > o.maxMovesPerPeer || this.moves.length + created > o.maxMoves) {
+        this.refuse(peer, sa, cache, CODE_INSUFFICIENT_RESOURCES, now);
+        return;
+      }
+    }
+    // Step 5: apply, in one transaction (seed step 406).
     const v = new PathValidation(this, peer, sa, cache, target, target, node.fromPort, now);
     v.needsValidation = needsValidation;
     v.seq = d.sequence;
@@ -879,13 +947,31 @@ export class Stem extends RequestHandler {
     return null;
   }
 
-  /** True if `a` is the current wire address of one of the peer's moves. */
-  private isRemoteWire(peer: Peer, a: Address): bool {
+  /**
+   * True if the peer owns `a` now (section 7.4 step 2): an unexpired entry of
+   * its owned set (configured; registered and validated; validated by a
+   * Confirm), or the wire address of one of its moves that is validated. A
+   * move still waiting for its Confirm proves nothing.
+   */
+  private ownedBy(peer: Peer, a: Address, now: f64): bool {
+    if (peer.owns(a, now)) return true;
     for (let i = 0; i < this.moves.length; i++) {
       const m = this.moves[i];
-      if (!m.local && m.peer == peer && m.wire.equals(a)) return true;
+      if (!m.local && m.peer == peer && !m.unvalidated && m.wire.equals(a)) return true;
     }
     return false;
+  }
+
+  /** The peer's moves (its migrations' share of the rules). */
+  private peerMoves(peer: Peer): i32 {
+    let n = 0;
+    for (let i = 0; i < this.moves.length; i++) if (!this.moves[i].local && this.moves[i].peer == peer) n++;
+    return n;
+  }
+
+  /** Our own addresses the host reported (its interfaces) and those we keep on lo. */
+  isLocalAddress(a: Address): bool {
+    return this.watch.isLocal(a) || indexOfAddress(this.identities, a) >= 0;
   }
 
   private findRemote(peer: Peer, wire: Address, port: u32, protocols: u8): Move | null {
@@ -905,8 +991,17 @@ export class Stem extends RequestHandler {
       const v = this.validations[i];
       if (v.peer != peer || !v.needsValidation || v.reply.length == 0) continue;
       if (!ctEqual(token, changetype<usize>(v.token), 8)) continue;
+      const o = this.node.options;
+      if (v.registration) {
+        // Section 7.3: the registration's source is proven.
+        const fresh = !peer.owns(v.address, now);
+        peer.addOwned(v.address, now + <f64>v.lifetime * 1000, now, o.maxOwnedPerPeer);
+        this.dropValidation(v);
+        if (fresh) this.peerRegistered(peer, v.address, v.lifetime, "validated", now);
+        return;
+      }
       // Section 7.5: the new address is proven; lift the quota.
-      peer.addOwned(v.address);
+      peer.addOwned(v.address, now + <f64>o.registrationLifetimeS * 1000, now, o.maxOwnedPerPeer);
       for (let j = 0; j < v.moves.length; j++) v.moves[j].unvalidated = false;
       this.dropValidation(v);
       this.sync(null);
@@ -964,6 +1059,12 @@ export class Stem extends RequestHandler {
     for (let i = this.validations.length - 1; i >= 0; i--) {
       const v = this.validations[i];
       if (v.deadline <= now) {
+        if (v.registration) {
+          // Section 7.3: the source never proved itself; it stays unowned.
+          this.dropValidation(v);
+          this.peerRegistered(v.peer, v.address, v.lifetime, "validation-failed", now);
+          continue;
+        }
         // Section 7.5: no Confirm in time: back to the previous wire address.
         v.restore();
         this.dropValidation(v);

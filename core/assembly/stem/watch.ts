@@ -191,7 +191,7 @@ export class Watch {
         if (!p.sendSa()) continue;
         // A connected socket names its peer; an unconnected UDP socket may talk to any.
         const unconnected = s.protocol == IPPROTO_UDP && s.remotePort == 0;
-        if (!unconnected && !p.owns(s.remote)) continue;
+        if (!unconnected && !p.owns(s.remote, now)) continue;
         const h = this.holdFor(p, a);
         if (h == HOLD_NEW) held++;
         if (h != HOLD_NONE && loss.peers.indexOf(p) < 0) loss.peers.push(p);
@@ -238,7 +238,7 @@ export class Watch {
       return HOLD_NEW;
     }
     const m = new Move(this.stem.nextMoveId++, peer, true, a, 0);
-    for (let i = 0; i < peer.owned.length; i++) m.scope.push(peer.owned[i].copy());
+    m.scope = peer.ownedAddresses();
     m.held = true;
     moves.push(m);
     return HOLD_NEW;
