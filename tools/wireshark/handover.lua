@@ -25,7 +25,7 @@ R.messageTypes = {
     ext = { { 36, "?" }, { 128, "*" }, { 32, "1" } } },
   [2] = { name = "REGISTRATION_REPLY", title = "Registration Reply", protocol = "STEM", kind = "reply",
     flags = {},
-    ext = { { 36, "?" }, { 128, "*" }, { 32, "1" } } },
+    ext = { { 36, "?" }, { 34, "?" }, { 128, "*" }, { 32, "1" } } },
   [3] = { name = "MIGRATION_REQUEST", title = "Migration Request", protocol = "STEM", kind = "request", reply = 4,
     flags = {},
     ext = { { 33, "+" }, { 128, "*" }, { 32, "1" } } },
@@ -166,6 +166,7 @@ R.errors = {
   [36] = { name = "REFUSED", message = "the peer refused the request", hint = "the reply code says why" },
   [37] = { name = "KERNEL", message = "the kernel refused a rule, address or route", hint = "run as root (CAP_NET_ADMIN) and check that nftables is installed" },
   [38] = { name = "CONFIG", message = "the configuration is invalid", hint = "see the message for the field" },
+  [39] = { name = "NOT_SEEDED", message = "the random generator has not been seeded", hint = "call drbg_seed with at least 16 bytes from the host's entropy source (32 recommended) first" },
 }
 -- registry:end
 
