@@ -1,0 +1,267 @@
+// The address watch (stem/watch.ts) and the sweep and restore of moves
+// (stem/lifecycle.ts) on the SIMULATED pair (test/_sim.js), with a model of
+// the kernel: the watch is fed rtnetlink address notifications as bytes, its
+// sock_diag dumps are answered with sockets, and `nft list` is answered with
+// the rules the node last wrote and counters the test sets.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { SimNet } from "./_sim.js";
+
+const RTM_NEWADDR = 20;
+const RTM_DELADDR = 21;
+const RTM_GETADDR = 22;
+const SOCK_DIAG_BY_FAMILY = 20;
+const NLMSG_DONE = 3;
+const NETLINK_ROUTE = 0;
+const NETLINK_SOCK_DIAG = 4;
+const AF_INET = 2;
+const IFA_LOCAL = 2;
+const IFINDEX = 2; // the test's "eth0"
+const TCP_ESTABLISHED = 1;
+
+const v4 = (a) => Uint8Array.from(a.split(".").map(Number));
+
+function nlmsg(type, body) {
+  const b = new Uint8Array(16 + body.length);
+  const v = new DataView(b.buffer);
+  v.setUint32(0, b.length, true);
+  v.setUint16(4, type, true);
+  b.set(body, 16);
+  return b;
+}
+
+const concat = (parts) => {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) (out.set(p, at), (at += p.length));
+  return out;
+};
+
+/** RTM_NEWADDR or RTM_DELADDR for an IPv4 address on the test's interface (global scope, /24). */
+function addressMessage(type, address) {
+  const body = new Uint8Array(8 + 8);
+  const v = new DataView(body.buffer);
+  body[0] = AF_INET;
+  body[1] = 24;
+  body[3] = 0; // RT_SCOPE_UNIVERSE
+  v.setUint32(4, IFINDEX, true);
+  v.setUint16(8, 8, true);
+  v.setUint16(10, IFA_LOCAL, true);
+  body.set(v4(address), 12);
+  return nlmsg(type, body);
+}
+
+/** One inet_diag_msg of a sock_diag dump. */
+function socketMessage({ local, localPort, remote, remotePort, state = TCP_ESTABLISHED }) {
+  const body = new Uint8Array(72);
+  const v = new DataView(body.buffer);
+  body[0] = AF_INET;
+  body[1] = state;
+  v.setUint16(4, localPort);
+  v.setUint16(6, remotePort);
+  body.set(v4(local), 8);
+  body.set(v4(remote), 24);
+  return nlmsg(SOCK_DIAG_BY_FAMILY, body);
+}
+
+const done = () => nlmsg(NLMSG_DONE, new Uint8Array(4));
+
+/**
+ * The kernel of one simulated node: its addresses (the sim node's), its
+ * sockets, and a packet counter per move id that `nft list` reports.
+ */
+class Kernel {
+  constructor(node) {
+    this.node = node;
+    this.sockets = []; // { protocol: 6|17, local, localPort, remote, remotePort }
+    this.packets = new Map(); // move id -> packets counted so far
+    this.traffic = false; // while true, every listing counts 10 more packets per move
+    this.listings = 0;
+    this.dumps = 0;
+    node.kernel = this;
+  }
+  netlink(protocol, bytes) {
+    const type = new DataView(bytes.buffer, bytes.byteOffset).getUint16(4, true);
+    if (protocol === NETLINK_ROUTE && type === RTM_GETADDR) {
+      return concat([...[...this.node.addresses].map((a) => addressMessage(RTM_NEWADDR, a)), done()]);
+    }
+    if (protocol === NETLINK_SOCK_DIAG) {
+      this.dumps++;
+      const proto = bytes[17];
+      return concat([...this.sockets.filter((s) => s.protocol === proto).map(socketMessage), done()]);
+    }
+    return undefined;
+  }
+  /** `nft list table`: the rules last written, as nft prints them, with counters. */
+  nft(text) {
+    if (!text.startsWith("list ")) return undefined;
+    this.listings++;
+    const rules = this.node.nft.filter((t) => !t.startsWith("list ")).at(-1) ?? "";
+    const lines = [];
+    for (const line of rules.split("\n")) {
+      const m = /^add rule inet handover (\w+) (.*) counter comment "(hov1 (\d+) .*)"$/.exec(line);
+      if (!m) continue;
+      const id = Number(m[4]);
+      const n = (this.packets.get(id) ?? 0) + (this.traffic ? 10 : 0);
+      this.packets.set(id, n);
+      lines.push(`\t\t${m[2]} counter packets ${n} bytes ${n * 100} comment "${m[3]}"`);
+    }
+    return `table inet handover {\n\tchain out {\n${lines.join("\n")}\n\t}\n}\n`;
+  }
+  /** The address goes, as the kernel tells its watchers. */
+  remove(address) {
+    this.node.addresses.delete(address);
+    this.node.engine.netlinkEvent(this.node.clock(), addressMessage(RTM_DELADDR, address));
+    this.node.pump();
+  }
+  add(address) {
+    this.node.addresses.add(address);
+    this.node.engine.netlinkEvent(this.node.clock(), addressMessage(RTM_NEWADDR, address));
+    this.node.pump();
+  }
+}
+
+/** m (with a kernel model, watch on) and f; m's TCP session 198.18.0.2:5001 <-> 198.18.9.1:443. */
+function setup({ auto = true, session = true } = {}) {
+  const net = new SimNet();
+  const m = net.node("m.example", ["198.18.0.2"]);
+  const f = net.node("f.example", ["198.18.9.1"]);
+  const mp = m.peer(f);
+  f.peer(m);
+  const kernel = new Kernel(m);
+  if (!auto) m.engine.option("auto", 0);
+  m.engine.kernelSetup(net.now);
+  m.pump();
+  if (session) kernel.sockets.push({ protocol: 6, local: "198.18.0.2", localPort: 5001, remote: "198.18.9.1", remotePort: 443 });
+  return { net, m, f, mp, kernel };
+}
+
+/** The last ruleset the node wrote (not a listing). */
+const rules = (node) => node.nft.filter((t) => !t.startsWith("list ")).at(-1) ?? "";
+
+const migrations = (node, state) => node.eventsOf("migration").filter((e) => e.state === state);
+
+test("watch: losing an address with a session, then a new one: the session migrates by itself (break-before-make, held)", () => {
+  const { net, m, f, kernel } = setup();
+  kernel.remove("198.18.0.2");
+  net.run(100);
+  assert.is(kernel.dumps, 2, "the watch asked sock_diag for the TCP and UDP sockets on the lost address");
+  assert.is(m.eventsOf("sessions-held").length, 1, "the session on it is held");
+  assert.match(rules(m), /ip saddr 198\.18\.0\.2 ip daddr 198\.18\.9\.1 meta l4proto tcp meta mark set/, "held: marked for the queue");
+  assert.is(migrations(m, "started").length, 0, "nothing to move to yet");
+  kernel.add("198.18.1.2");
+  net.run(2000);
+  const started = migrations(m, "started");
+  assert.is(started.length, 1, "a migration started by itself");
+  assert.is(started[0].from, "198.18.0.2");
+  assert.is(started[0].to, "198.18.1.2");
+  assert.is(started[0].hold, true);
+  assert.is(migrations(m, "completed").length, 1);
+  assert.equal(f.eventsOf("peer-migration").map((e) => e.state), ["unvalidated", "validated"]);
+  assert.match(rules(m), /ip saddr 198\.18\.0\.2 ip daddr 198\.18\.9\.1 meta l4proto tcp ip saddr set 198\.18\.1\.2/);
+  assert.not.match(rules(m), /ip saddr 198\.18\.0\.2 [^\n]*meta mark set/, "the hold ended");
+});
+
+test("watch: a replacement already there when the sessions are found: the migration starts at once", () => {
+  const { net, m, kernel } = setup();
+  kernel.add("198.18.1.2");
+  kernel.remove("198.18.0.2");
+  net.run(2000);
+  const started = migrations(m, "started");
+  assert.is(started.length, 1);
+  assert.is(started[0].to, "198.18.1.2");
+  assert.is(migrations(m, "completed").length, 1);
+});
+
+test("watch: an address loss with no session of a peer on it, or with auto off, migrates nothing", () => {
+  for (const [what, opts, sockets] of [
+    ["no socket", {}, []],
+    ["a socket to a stranger", {}, [{ protocol: 6, local: "198.18.0.2", localPort: 5001, remote: "198.18.44.4", remotePort: 443 }]],
+    ["a socket on another address", {}, [{ protocol: 6, local: "198.18.0.3", localPort: 5001, remote: "198.18.9.1", remotePort: 443 }]],
+    ["auto off", { auto: false }, null],
+  ]) {
+    const { net, m, kernel } = setup({ ...opts, session: sockets === null });
+    if (sockets) kernel.sockets.push(...sockets);
+    kernel.remove("198.18.0.2");
+    kernel.add("198.18.1.2");
+    net.run(2000);
+    assert.is(migrations(m, "started").length, 0, `${what}: no migration`);
+    assert.is(net.sent.filter((d) => d.from === "m.example").length, 0, `${what}: nothing sent`);
+    assert.not.match(rules(m), /ip saddr 198\.18\.0\.2 [^\n]*(meta mark set|saddr set)/, `${what}: nothing held or rewritten`);
+  }
+});
+
+/** m migrated its session to 198.18.1.2 (make-before-break: the old address stays). */
+function moved(opts) {
+  const s = setup(opts);
+  s.m.addresses.add("198.18.1.2");
+  s.m.engine.migrate(s.net.now, { peer: s.mp, from: "198.18.0.2", to: "198.18.1.2" });
+  s.net.run(2000);
+  assert.is(migrations(s.m, "completed").length, 1);
+  return s;
+}
+
+const ended = (node) => node.eventsOf("session-ended");
+
+test("sweep: a move whose rules keep counting packets, or whose TCP socket lives, is kept; it ends only after its idle time", () => {
+  const { net, m, kernel } = moved();
+  const idleMs = 60000;
+  // Traffic: the counters grow at every sweep, and the socket is gone (a UDP-like silence never comes).
+  kernel.sockets.length = 0;
+  kernel.traffic = true;
+  const before = kernel.listings;
+  net.run(3 * idleMs);
+  assert.ok(kernel.listings - before >= 30, `the sweep listed the table every few seconds (${kernel.listings - before})`);
+  assert.is(ended(m).length, 0, "counting packets: kept");
+  // Silence, but the TCP socket still exists (e.g. an idle connection).
+  kernel.traffic = false;
+  kernel.sockets.push({ protocol: 6, local: "198.18.0.2", localPort: 5001, remote: "198.18.9.1", remotePort: 443 });
+  net.run(3 * idleMs);
+  assert.is(ended(m).length, 0, "a live TCP socket: kept");
+  assert.match(rules(m), /ip saddr set 198\.18\.1\.2/);
+  // The socket goes: the move's last packet was counted long ago, so it ends at the next sweep... unless it
+  // counts again. Traffic for a while, then silence and no socket: it ends, once, after the idle time, not before.
+  kernel.sockets.length = 0;
+  kernel.traffic = true;
+  net.run(20000);
+  assert.is(ended(m).length, 0, "counting again: kept");
+  kernel.traffic = false;
+  const quietFrom = net.now;
+  net.run(idleMs - 6000);
+  assert.is(ended(m).length, 0, "not before its idle time");
+  net.run(20000);
+  const e = ended(m);
+  assert.is(e.length, 1, "ended once");
+  assert.ok(e[0].t - quietFrom >= idleMs - 5000, `ended ${e[0].t - quietFrom} ms after the last packet`);
+  assert.is(e[0].original, "198.18.0.2");
+  assert.is(e[0].wire, "198.18.1.2");
+  assert.not.match(rules(m), /ip saddr set 198\.18\.1\.2/, "its rules are gone");
+  assert.is(m.engine.state(net.now).moves.length, 0);
+});
+
+test("restore: a restarted daemon takes over the moves its table lists, and the sweep then keeps them while they count", () => {
+  const { net, m, f, kernel } = moved();
+  const listing = kernel.nft("list table inet handover\n");
+  // The daemon restarts: all state gone; the table is still in the kernel.
+  const written = rules(m);
+  m.engine.seed(new TextEncoder().encode("restart"));
+  m.engine.init(m.cookie, net.now);
+  m.peer(f);
+  m.nft.length = 0;
+  m.nft.push(written); // what the kernel holds
+  m.engine.kernelSetup(net.now);
+  m.pump();
+  const restored = m.eventsOf("restored").at(-1);
+  assert.is(restored.moves, 1, "one move taken over");
+  assert.match(rules(m), /ip saddr 198\.18\.0\.2 ip daddr 198\.18\.9\.1 meta l4proto tcp ip saddr set 198\.18\.1\.2/, "and rendered again");
+  assert.match(listing, /counter packets \d+ bytes \d+ comment "hov1 1 L /);
+  kernel.traffic = true;
+  kernel.sockets.length = 0;
+  net.run(200000);
+  assert.is(ended(m).length, 0, "counting: kept");
+  kernel.traffic = false;
+  net.run(70000);
+  assert.is(ended(m).length, 1, "silent and no socket: ended");
+});
+
+test.run();
