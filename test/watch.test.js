@@ -37,14 +37,14 @@ const concat = (parts) => {
   return out;
 };
 
-/** RTM_NEWADDR or RTM_DELADDR for an IPv4 address on the test's interface (global scope, /24). */
-function addressMessage(type, address) {
+/** RTM_NEWADDR or RTM_DELADDR for an IPv4 address on an interface (global scope, /24). */
+function addressMessage(type, address, ifindex = IFINDEX) {
   const body = new Uint8Array(8 + 8);
   const v = new DataView(body.buffer);
   body[0] = AF_INET;
   body[1] = 24;
   body[3] = 0; // RT_SCOPE_UNIVERSE
-  v.setUint32(4, IFINDEX, true);
+  v.setUint32(4, ifindex, true);
   v.setUint16(8, 8, true);
   v.setUint16(10, IFA_LOCAL, true);
   body.set(v4(address), 12);
@@ -64,6 +64,32 @@ function socketMessage({ local, localPort, remote, remotePort, state = TCP_ESTAB
   return nlmsg(SOCK_DIAG_BY_FAMILY, body);
 }
 
+const RTM_NEWROUTE = 24;
+const RTM_DELROUTE = 25;
+const RTM_GETROUTE = 26;
+const RTM_NEWRULE = 32;
+const RTM_DELRULE = 33;
+const NLM_F_REPLACE = 0x100;
+
+/** RTM_NEWROUTE / RTM_DELROUTE of the main table's IPv4 default route via gateway on ifindex. */
+function defaultRoute(type, gateway, ifindex, { replace = false } = {}) {
+  const body = new Uint8Array(12 + 8 + 8);
+  const v = new DataView(body.buffer);
+  body[0] = AF_INET;
+  body[4] = 254; // RT_TABLE_MAIN
+  body[5] = 3; // RTPROT_BOOT
+  body[7] = 1; // RTN_UNICAST
+  v.setUint16(12, 8, true);
+  v.setUint16(14, 5, true); // RTA_GATEWAY
+  body.set(v4(gateway), 16);
+  v.setUint16(20, 8, true);
+  v.setUint16(22, 4, true); // RTA_OIF
+  v.setUint32(24, ifindex, true);
+  const m = nlmsg(type, body);
+  if (replace) new DataView(m.buffer).setUint16(6, NLM_F_REPLACE, true);
+  return m;
+}
+
 const done = () => nlmsg(NLMSG_DONE, new Uint8Array(4));
 
 /**
@@ -73,6 +99,8 @@ const done = () => nlmsg(NLMSG_DONE, new Uint8Array(4));
 class Kernel {
   constructor(node) {
     this.node = node;
+    this.links = new Map(); // address -> ifindex (default IFINDEX)
+    this.defaultVia = { gateway: "198.18.0.1", ifindex: IFINDEX };
     this.sockets = []; // { protocol: 6|17, local, localPort, remote, remotePort }
     this.packets = new Map(); // move id -> packets counted so far
     this.traffic = false; // while true, every listing counts 10 more packets per move
@@ -83,7 +111,10 @@ class Kernel {
   netlink(protocol, bytes) {
     const type = new DataView(bytes.buffer, bytes.byteOffset).getUint16(4, true);
     if (protocol === NETLINK_ROUTE && type === RTM_GETADDR) {
-      return concat([...[...this.node.addresses].map((a) => addressMessage(RTM_NEWADDR, a)), done()]);
+      return concat([...[...this.node.addresses].map((a) => addressMessage(RTM_NEWADDR, a, this.links.get(a))), done()]);
+    }
+    if (protocol === NETLINK_ROUTE && type === RTM_GETROUTE) {
+      return concat([defaultRoute(RTM_NEWROUTE, this.defaultVia.gateway, this.defaultVia.ifindex), done()]);
     }
     if (protocol === NETLINK_SOCK_DIAG) {
       this.dumps++;
@@ -114,15 +145,22 @@ class Kernel {
     this.node.engine.netlinkEvent(this.node.clock(), addressMessage(RTM_DELADDR, address));
     this.node.pump();
   }
-  add(address) {
+  add(address, ifindex = IFINDEX) {
     this.node.addresses.add(address);
-    this.node.engine.netlinkEvent(this.node.clock(), addressMessage(RTM_NEWADDR, address));
+    this.links.set(address, ifindex);
+    this.node.engine.netlinkEvent(this.node.clock(), addressMessage(RTM_NEWADDR, address, ifindex));
+    this.node.pump();
+  }
+  /** `ip route replace default via gateway dev ifindex`, as the kernel reports it. */
+  moveDefault(gateway, ifindex) {
+    this.defaultVia = { gateway, ifindex };
+    this.node.engine.netlinkEvent(this.node.clock(), defaultRoute(RTM_NEWROUTE, gateway, ifindex, { replace: true }));
     this.node.pump();
   }
 }
 
 /** m (with a kernel model, watch on) and f; m's TCP session 198.18.0.2:5001 <-> 198.18.9.1:443. */
-function setup({ auto = true, session = true } = {}) {
+function setup({ auto = true, session = true, follow = false } = {}) {
   const net = new SimNet();
   const m = net.node("m.example", ["198.18.0.2"]);
   const f = net.node("f.example", ["198.18.9.1"]);
@@ -130,6 +168,7 @@ function setup({ auto = true, session = true } = {}) {
   f.peer(m);
   const kernel = new Kernel(m);
   if (!auto) m.engine.option("auto", 0);
+  if (follow) m.engine.option("followDefaultRoute", 1);
   m.engine.kernelSetup(net.now);
   m.pump();
   if (session) kernel.sockets.push({ protocol: 6, local: "198.18.0.2", localPort: 5001, remote: "198.18.9.1", remotePort: 443 });
@@ -262,6 +301,94 @@ test("restore: a restarted daemon takes over the moves its table lists, and the 
   kernel.traffic = false;
   net.run(70000);
   assert.is(ended(m).length, 1, "silent and no socket: ended");
+});
+
+/** The route and rule requests m sent after index `from`: [{ type, table, source, gateway, oif }]. */
+function routeRequests(m, from) {
+  const out = [];
+  for (const b of m.netlink.slice(from)) {
+    const v = new DataView(b.buffer, b.byteOffset, b.length);
+    const type = v.getUint16(4, true);
+    if (![RTM_NEWROUTE, RTM_DELROUTE, RTM_NEWRULE, RTM_DELRULE].includes(type)) continue;
+    const r = { type };
+    for (let a = 28; a + 4 <= b.length; ) {
+      const len = v.getUint16(a, true);
+      const t = v.getUint16(a + 2, true);
+      if (len < 4) break;
+      const value = b.slice(a + 4, a + len);
+      const u32 = len >= 8 ? v.getUint32(a + 4, true) : 0;
+      const isRule = type === RTM_NEWRULE || type === RTM_DELRULE;
+      if (t === 15) r.table = u32;
+      else if (isRule && t === 2) r.source = [...value].join(".");
+      else if (!isRule && t === 5) r.gateway = [...value].join(".");
+      else if (!isRule && t === 4) r.oif = u32;
+      a += (len + 3) & ~3;
+    }
+    if (r.table === undefined && type !== RTM_NEWRULE && type !== RTM_DELRULE) continue; // the guard's fallback route (main table)
+    out.push(r);
+  }
+  return out;
+}
+
+test("default route moved to a new link: the old address keeps its path (a source route) until its sessions left it", () => {
+  const { net, m, mp, kernel } = setup();
+  kernel.add("198.18.1.2", 3);
+  const mark = m.netlink.length;
+  kernel.moveDefault("198.18.1.1", 3);
+  const added = routeRequests(m, mark);
+  assert.equal(added, [
+    { type: RTM_NEWROUTE, table: 0x4802, gateway: "198.18.0.1", oif: 2 },
+    { type: RTM_NEWRULE, table: 0x4802, source: "198.18.0.2" },
+  ], "table 0x4802: default via the old link's gateway; rule: from the old address");
+  assert.equal(m.eventsOf("source-route").map((e) => [e.state, e.address]), [["kept", "198.18.0.2"]]);
+  assert.is(migrations(m, "started").length, 0, "without followDefaultRoute nothing migrates by itself");
+  // Asked late, the migration is still make-before-break (the old address works), and its path then goes.
+  net.run(500);
+  const later = m.netlink.length;
+  m.engine.migrate(net.now, { peer: mp, from: "198.18.0.2", to: "198.18.1.2" });
+  net.run(2000);
+  assert.is(migrations(m, "completed").length, 1);
+  assert.is(migrations(m, "started")[0].hold, false);
+  assert.equal(routeRequests(m, later), [
+    { type: RTM_DELRULE, table: 0x4802, source: "198.18.0.2" },
+    { type: RTM_DELROUTE, table: 0x4802, gateway: "198.18.0.1", oif: 2 },
+  ]);
+  assert.equal(m.eventsOf("source-route").map((e) => e.state), ["kept", "released"]);
+});
+
+test("default route moved and back again: the kept path goes with the return; an address loss removes it too", () => {
+  const { m, kernel } = setup();
+  kernel.add("198.18.1.2", 3);
+  kernel.moveDefault("198.18.1.1", 3);
+  kernel.moveDefault("198.18.0.1", IFINDEX);
+  const paths = () => m.eventsOf("source-route").map((e) => `${e.state} ${e.address}`);
+  // Back on its link, the main table serves 198.18.0.2 again; now 198.18.1.2's link lost the default route.
+  assert.equal(paths(), ["kept 198.18.0.2", "released 198.18.0.2", "kept 198.18.1.2"]);
+  kernel.moveDefault("198.18.1.1", 3);
+  assert.equal(paths().slice(3), ["released 198.18.1.2", "kept 198.18.0.2"]);
+  kernel.remove("198.18.0.2");
+  assert.equal(paths().slice(5), ["released 198.18.0.2"], "the address went: so does its path");
+});
+
+test("followDefaultRoute: the default route moves, and the sessions on the old address migrate by themselves, make-before-break", () => {
+  const { net, m, f, kernel } = setup({ follow: true });
+  kernel.add("198.18.1.2", 3);
+  kernel.moveDefault("198.18.1.1", 3);
+  net.run(2000);
+  const started = migrations(m, "started");
+  assert.is(started.length, 1, "one migration, with no command");
+  assert.is(started[0].from, "198.18.0.2");
+  assert.is(started[0].to, "198.18.1.2");
+  assert.is(started[0].hold, false, "make-before-break: nothing held");
+  assert.is(migrations(m, "completed").length, 1);
+  assert.equal(f.eventsOf("peer-migration").map((e) => e.state), ["unvalidated", "validated"]);
+  assert.equal(m.eventsOf("source-route").map((e) => e.state), ["kept", "released"], "the path was kept until the sessions left");
+  // No session of a peer on the old address: nothing to migrate.
+  const quiet = setup({ follow: true, session: false });
+  quiet.kernel.add("198.18.1.2", 3);
+  quiet.kernel.moveDefault("198.18.1.1", 3);
+  quiet.net.run(2000);
+  assert.is(migrations(quiet.m, "started").length, 0);
 });
 
 test.run();

@@ -14,6 +14,8 @@ export type Listener = (event: EngineEvent) => void;
 const NETLINK_ROUTE = 0;
 const RTMGRP_IPV4_IFADDR = 0x10;
 const RTMGRP_IPV6_IFADDR = 0x100;
+const RTMGRP_IPV4_ROUTE = 0x40;
+const RTMGRP_IPV6_ROUTE = 0x400;
 
 const LEVELS = { debug: 10, info: 20, warn: 30, error: 40 } as const;
 type Level = keyof typeof LEVELS;
@@ -81,8 +83,10 @@ export class Daemon {
       const kernel = this.kernelIO();
       engine.kernelSetup(io.now(), config.queue ?? 0);
       if (config.auto !== false) {
-        // Address changes drive break-before-make migrations (stem/watch.ts in the core).
-        this.addressWatch = kernel.watch(NETLINK_ROUTE, RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR, (bytes) => {
+        // Address changes drive break-before-make migrations; default-route changes keep the old
+        // address's path (and, with followDefaultRoute, migrate): stem/watch.ts in the core.
+        const groups = RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR | RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_ROUTE;
+        this.addressWatch = kernel.watch(NETLINK_ROUTE, groups, (bytes) => {
           if (this.closed) return;
           this.reportOwnPorts();
           this.engine.netlinkEvent(this.io.now(), bytes);

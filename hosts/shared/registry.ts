@@ -165,6 +165,7 @@ export const Option = {
   auto: 9,
   guard: 10,
   sessionIdleMs: 11,
+  followDefaultRoute: 12,
 } as const;
 export type Option = (typeof Option)[keyof typeof Option];
 

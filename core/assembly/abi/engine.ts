@@ -23,7 +23,7 @@ import {
   ERR_INVALID_ARGUMENT, ERR_BUFFER_TOO_SMALL, ERR_BAD_SPI, ERR_CONFIG, ERR_UNKNOWN_PEER,
   FIRST_ASSIGNABLE_SPI, REPLAY_TIMESTAMP, REPLAY_NONCE,
   OPT_WINDOW_BITS, OPT_QUOTA_BYTES, OPT_QUARANTINE_MS, OPT_VALIDATION_TIMEOUT_MS, OPT_MAX_PENDING_PATHS,
-  OPT_REGISTRATION_LIFETIME_S, OPT_DEBUG, OPT_CONTROL_PORT, OPT_AUTO, OPT_GUARD, OPT_SESSION_IDLE_MS,
+  OPT_REGISTRATION_LIFETIME_S, OPT_DEBUG, OPT_CONTROL_PORT, OPT_AUTO, OPT_GUARD, OPT_FOLLOW_DEFAULT_ROUTE, OPT_SESSION_IDLE_MS,
 } from "../generated/registry";
 
 const BAD = -ERR_INVALID_ARGUMENT;
@@ -75,6 +75,7 @@ export function node_option(id: i32, value: f64): i32 {
     case OPT_DEBUG: o.debug = value != 0; return 0;
     case OPT_AUTO: stem.watch.auto = value != 0; return 0;
     case OPT_GUARD: stem.watch.guard = value != 0; return 0;
+    case OPT_FOLLOW_DEFAULT_ROUTE: stem.watch.followDefaultRoute = value != 0; return 0;
     case OPT_SESSION_IDLE_MS: o.sessionIdleMs = value; return 0;
     case OPT_CONTROL_PORT:
       if (value < 1 || value > 65535) return -ERR_CONFIG;
@@ -169,10 +170,10 @@ export function handle_action_output(now: f64, id: u32, data: usize, len: i32): 
   return 0;
 }
 
-/** Netlink notifications the host's watch received (rtnetlink address events). */
+/** Netlink notifications the host's watch received (rtnetlink address and route events). */
 export function handle_netlink_event(now: f64, data: usize, len: i32): i32 {
   if (!inMemory(data, len)) return BAD;
-  stem.watch.addressMessages(data, len, now, false);
+  stem.watch.kernelMessages(data, len, now);
   return 0;
 }
 

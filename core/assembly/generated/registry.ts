@@ -130,6 +130,7 @@ export const OPT_CONTROL_PORT: i32 = 8;
 export const OPT_AUTO: i32 = 9;
 export const OPT_GUARD: i32 = 10;
 export const OPT_SESSION_IDLE_MS: i32 = 11;
+export const OPT_FOLLOW_DEFAULT_ROUTE: i32 = 12;
 export const OUT_NONE: u32 = 0;
 export const OUT_TRANSMIT: u32 = 1;
 export const OUT_NFT: u32 = 2;
