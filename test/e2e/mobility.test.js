@@ -10,9 +10,9 @@ import { writeFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { control, lines } from "../../dist/demo/stem.js";
+import { control, lines, runStem } from "../../dist/demo/stem.js";
 import { Topology, cleanStale } from "../../dist/demo/netns.js";
-import { launcher, appLauncher, runtime, e2eEnabled, tagOf } from "./_e2e.js";
+import { launcher, appLauncher, runtime, e2eEnabled, tagOf, assertSurvived } from "./_e2e.js";
 
 const enabled = e2eEnabled();
 const rt = runtime();
@@ -181,6 +181,35 @@ run("both ends move in turn, three times each, to fresh addresses, the configure
     t.down();
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+// Make-before-break when the route table changed first: M has no per-address source routes (only the default
+// route, as a network manager leaves it); the new link comes up and the default route moves to it before the
+// migration is asked for. The daemon keeps the old address's path through its own link meanwhile.
+const routeFirst = (extra) => ({
+  launcher: { m: launcher(rt), f: launcher(rt) },
+  mode: "make-before-break",
+  sourceRoutes: false,
+  defaultRouteFirst: true,
+  ...extra,
+});
+
+const kept = (r) => r.timeline.filter((e) => e.who === "M" && e.event?.event === "source-route").map((e) => `${e.event.state} ${e.event.address}`);
+
+run("the default route moves to the new link 150 ms before `handover migrate`: nothing lost (the old address keeps its path)", async () => {
+  const r = await runStem(routeFirst({ tag: tagOf("rf", rt), askAfterMs: 150 }));
+  console.log(`  ${rt} default route first, migrate 150 ms later: blackout ${r.blackoutMs} ms, paths ${JSON.stringify(kept(r))}`);
+  assertSurvived(assert, r, "default route first");
+  const v4 = kept(r).filter((x) => x.includes("198.18."));
+  assert.equal(v4, ["kept 198.18.1.2", "released 198.18.1.2"], "the path was kept, then released once the sessions left");
+});
+
+run("followDefaultRoute: the default route moves, and the daemon migrates by itself, make-before-break", async () => {
+  const r = await runStem(routeFirst({ tag: tagOf("fd", rt), follow: true, options: { followDefaultRoute: 1 } }));
+  console.log(`  ${rt} followDefaultRoute: migration ${r.migrations[0]?.elapsedMs} ms, blackout ${r.blackoutMs} ms`);
+  assertSurvived(assert, r, "followDefaultRoute");
+  assert.is(r.migrations[0].from, "198.18.1.2");
+  assert.is(r.migrations[0].to, "198.18.2.2");
 });
 
 test.run();
