@@ -330,19 +330,26 @@ function routeRequests(m, from) {
   return out;
 }
 
-test("default route moved to a new link: the old address keeps its path (a source route) until its sessions left it", () => {
-  const { net, m, mp, kernel } = setup();
+test("the addresses on the default route's link have their path in advance; after the route moved, the old one keeps it until its sessions left it", () => {
+  const start = setup();
+  // At start: the route dump puts the default route on link 2, where 198.18.0.2 is.
+  assert.equal(routeRequests(start.m, 0), [
+    { type: RTM_NEWROUTE, table: 0x4802, gateway: "198.18.0.1", oif: 2 },
+    { type: RTM_NEWRULE, table: 0x4802, source: "198.18.0.2" },
+  ], "table 0x4802: default via the link's gateway; rule: from its address");
+  const { net, m, mp, kernel } = start;
+  const paths = () => m.eventsOf("source-route").map((e) => `${e.state} ${e.address}`);
+  assert.equal(paths(), ["kept 198.18.0.2"]);
   kernel.add("198.18.1.2", 3);
   const mark = m.netlink.length;
   kernel.moveDefault("198.18.1.1", 3);
-  const added = routeRequests(m, mark);
-  assert.equal(added, [
-    { type: RTM_NEWROUTE, table: 0x4802, gateway: "198.18.0.1", oif: 2 },
-    { type: RTM_NEWRULE, table: 0x4802, source: "198.18.0.2" },
-  ], "table 0x4802: default via the old link's gateway; rule: from the old address");
-  assert.equal(m.eventsOf("source-route").map((e) => [e.state, e.address]), [["kept", "198.18.0.2"]]);
+  assert.equal(routeRequests(m, mark), [
+    { type: RTM_NEWROUTE, table: 0x4803, gateway: "198.18.1.1", oif: 3 },
+    { type: RTM_NEWRULE, table: 0x4803, source: "198.18.1.2" },
+  ], "the new default link's address gets its path; the old one keeps its own");
+  assert.equal(paths(), ["kept 198.18.0.2", "kept 198.18.1.2"]);
   assert.is(migrations(m, "started").length, 0, "without followDefaultRoute nothing migrates by itself");
-  // Asked late, the migration is still make-before-break (the old address works), and its path then goes.
+  // Asked late, the migration is still make-before-break (the old address works), and the old path then goes.
   net.run(500);
   const later = m.netlink.length;
   m.engine.migrate(net.now, { peer: mp, from: "198.18.0.2", to: "198.18.1.2" });
@@ -353,21 +360,21 @@ test("default route moved to a new link: the old address keeps its path (a sourc
     { type: RTM_DELRULE, table: 0x4802, source: "198.18.0.2" },
     { type: RTM_DELROUTE, table: 0x4802, gateway: "198.18.0.1", oif: 2 },
   ]);
-  assert.equal(m.eventsOf("source-route").map((e) => e.state), ["kept", "released"]);
+  assert.equal(paths().slice(2), ["released 198.18.0.2"]);
 });
 
-test("default route moved and back again: the kept path goes with the return; an address loss removes it too", () => {
-  const { m, kernel } = setup();
+test("a kept path goes with its address; a gateway change on the link puts it in again", () => {
+  const { m, kernel } = setup({ session: false });
+  const paths = () => m.eventsOf("source-route").map((e) => `${e.state} ${e.address}`);
   kernel.add("198.18.1.2", 3);
   kernel.moveDefault("198.18.1.1", 3);
-  kernel.moveDefault("198.18.0.1", IFINDEX);
-  const paths = () => m.eventsOf("source-route").map((e) => `${e.state} ${e.address}`);
-  // Back on its link, the main table serves 198.18.0.2 again; now 198.18.1.2's link lost the default route.
-  assert.equal(paths(), ["kept 198.18.0.2", "released 198.18.0.2", "kept 198.18.1.2"]);
-  kernel.moveDefault("198.18.1.1", 3);
-  assert.equal(paths().slice(3), ["released 198.18.1.2", "kept 198.18.0.2"]);
   kernel.remove("198.18.0.2");
-  assert.equal(paths().slice(5), ["released 198.18.0.2"], "the address went: so does its path");
+  assert.equal(paths(), ["kept 198.18.0.2", "kept 198.18.1.2", "released 198.18.0.2"]);
+  const mark = m.netlink.length;
+  kernel.moveDefault("198.18.1.254", 3);
+  assert.equal(routeRequests(m, mark).map((r) => [r.type, r.gateway ?? r.source]), [
+    [RTM_DELRULE, "198.18.1.2"], [RTM_DELROUTE, "198.18.1.1"], [RTM_NEWROUTE, "198.18.1.254"], [RTM_NEWRULE, "198.18.1.2"],
+  ]);
 });
 
 test("followDefaultRoute: the default route moves, and the sessions on the old address migrate by themselves, make-before-break", () => {
@@ -382,7 +389,8 @@ test("followDefaultRoute: the default route moves, and the sessions on the old a
   assert.is(started[0].hold, false, "make-before-break: nothing held");
   assert.is(migrations(m, "completed").length, 1);
   assert.equal(f.eventsOf("peer-migration").map((e) => e.state), ["unvalidated", "validated"]);
-  assert.equal(m.eventsOf("source-route").map((e) => e.state), ["kept", "released"], "the path was kept until the sessions left");
+  assert.equal(m.eventsOf("source-route").map((e) => `${e.state} ${e.address}`), ["kept 198.18.0.2", "kept 198.18.1.2", "released 198.18.0.2"],
+    "the old path was kept until the sessions left");
   // No session of a peer on the old address: nothing to migrate.
   const quiet = setup({ follow: true, session: false });
   quiet.kernel.add("198.18.1.2", 3);

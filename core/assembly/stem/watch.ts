@@ -46,12 +46,19 @@ class KeptPath {
 /** The route dumps at start: where the default routes are now. */
 class RouteProbe extends Procedure {
   watch: Watch;
+  replies: Array<StaticArray<u8>> = new Array<StaticArray<u8>>();
   constructor(watch: Watch) {
     super();
     this.watch = watch;
   }
   onKernelOutput(node: Node, p: usize, n: i32): void {
-    this.watch.routeMessages(p, n, 0, true);
+    this.replies.push(bytesOf(p, n));
+  }
+  onActionsDone(node: Node, ok: bool, now: f64): void {
+    for (let i = 0; i < this.replies.length; i++) {
+      const b = this.replies[i];
+      this.watch.routeMessages(changetype<usize>(b), b.length, now, true);
+    }
   }
 }
 
@@ -220,6 +227,10 @@ export class Watch {
     if (this.indexOf(a) >= 0) return;
     this.locals.push(a.copy());
     this.localLinks.push(ifindex);
+    if (this.defaultLink[a.family] == ifindex) {
+      const gw = this.gatewayOf(a.family, ifindex);
+      if (gw && this.auto) this.keepPath(a, ifindex, gw, now);
+    }
     if (initial) return;
     this.event("address-added", a, -1, now);
     if (this.guard) this.stem.keepIdentities(null);
@@ -387,9 +398,22 @@ export class Watch {
       }
       const link = best ? best.ifindex : 0;
       const was = this.defaultLink[f];
-      if (link == was) continue;
       this.defaultLink[f] = link;
-      if (!initial && was != 0 && link != 0) this.defaultMoved(f, was, link, now);
+      if (link != was && !initial && was != 0 && link != 0) this.defaultMoved(f, was, link, now);
+      if (best) this.keepPathsOn(f, link, best.gateway, now);
+    }
+  }
+
+  /**
+   * The addresses on the default route's link get their path through it in
+   * advance (the same way the main table routes them now), so that when the
+   * default route moves away, the sessions on them lose not one packet in
+   * the moments before the daemon hears of it.
+   */
+  private keepPathsOn(family: u8, ifindex: u32, gateway: Address, now: f64): void {
+    if (!this.auto) return;
+    for (let i = 0; i < this.locals.length; i++) {
+      if (this.locals[i].family == family && this.localLinks[i] == ifindex) this.keepPath(this.locals[i], ifindex, gateway, now);
     }
   }
 
@@ -417,18 +441,14 @@ export class Watch {
 
   /**
    * The default route of `family` moved from link `from` to link `to`. The
-   * addresses on `from` keep their path through it (a source route), so that
-   * sessions still sending from them are not routed out of the wrong link
-   * (where a filtering router drops them); with followDefaultRoute, their
-   * sessions migrate to an address on `to`, make-before-break.
+   * addresses on `from` keep the path through it they were given while it
+   * had the default route (keepPathsOn), so that sessions still sending from
+   * them are not routed out of the wrong link, where a filtering router drops
+   * them; with followDefaultRoute, their sessions migrate to an address on
+   * `to`, make-before-break.
    */
   private defaultMoved(family: u8, from: u32, to: u32, now: f64): void {
-    // The default route is back on a link whose paths we kept: the main table serves them again.
-    for (let k = this.kept.length - 1; k >= 0; k--) {
-      if (this.kept[k].ifindex == to) this.releasePath(k, now);
-    }
     if (!this.auto) return;
-    const gw = this.gatewayOf(family, from);
     let target: Address | null = null;
     for (let i = 0; i < this.locals.length; i++) {
       if (this.locals[i].family == family && this.localLinks[i] == to) {
@@ -439,7 +459,6 @@ export class Watch {
     for (let i = 0; i < this.locals.length; i++) {
       const a = this.locals[i];
       if (a.family != family || this.localLinks[i] != from) continue;
-      if (gw) this.keepPath(a, from, gw, now);
       if (this.followDefaultRoute && target) {
         const probe = new FollowProbe(this, a, target);
         const protos: StaticArray<u8> = [IPPROTO_TCP, IPPROTO_UDP];
@@ -453,7 +472,13 @@ export class Watch {
   }
 
   private keepPath(a: Address, ifindex: u32, gateway: Address, now: f64): void {
-    for (let k = 0; k < this.kept.length; k++) if (this.kept[k].address.equals(a)) return;
+    for (let k = 0; k < this.kept.length; k++) {
+      const p = this.kept[k];
+      if (!p.address.equals(a)) continue;
+      if (p.ifindex == ifindex && p.gateway.equals(gateway)) return;
+      this.releasePath(k, -1); // its link or gateway changed: put it in again
+      break;
+    }
     this.kept.push(new KeptPath(a, ifindex, gateway));
     // The route first, then the rule that leads to it.
     const r = sourceRoute(true, gateway, ifindex);
