@@ -286,6 +286,23 @@ test("only authenticated, fresh messages teach a peer's address: replays and unm
   assert.is(m.engine.state(net.now).peers[0].control, "198.18.8.1", "learned from f's request");
 });
 
+test("a fresh, authenticated message from a source no session can use (loopback, multicast, unspecified) teaches nothing", () => {
+  for (const bogus of ["127.0.0.1", "224.0.0.1", "0.0.0.0", "255.255.255.255"]) {
+    const net = new SimNet();
+    const m = net.node("m.example", ["198.18.0.2"]);
+    const f = net.node("f.example", ["198.18.9.1"]);
+    const mp = m.peer(f);
+    f.peer(m);
+    // m's registration never arrives; an on-path attacker delivers it (fresh, never seen) from another source.
+    net.filter = (d) => d.from !== "m.example";
+    m.engine.register(net.now, mp, 60);
+    m.pump();
+    const reg = net.sent.find((d) => d.from === "m.example" && d.data[1] === 1).data;
+    net.inject(f, bogus, reg);
+    assert.is(f.engine.state(net.now).peers[0].control, "198.18.0.2", `${bogus}: not learned`);
+  }
+});
+
 test("IPv6 migration with a specific port, and opaque data delivered as an event", () => {
   const net = new SimNet();
   const m = net.node("m6.example", ["2001:db8::2", "2001:db8:1::2"]);
