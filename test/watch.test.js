@@ -320,6 +320,8 @@ function routeRequests(m, from) {
       const isRule = type === RTM_NEWRULE || type === RTM_DELRULE;
       if (t === 15) r.table = u32;
       else if (isRule && t === 2) r.source = [...value].join(".");
+      else if (isRule && t === 6) r.priority = u32;
+      else if (isRule && t === 14) r.suppressPrefixLength = u32;
       else if (!isRule && t === 5) r.gateway = [...value].join(".");
       else if (!isRule && t === 4) r.oif = u32;
       a += (len + 3) & ~3;
@@ -335,8 +337,9 @@ test("the addresses on the default route's link have their path in advance; afte
   // At start: the route dump puts the default route on link 2, where 198.18.0.2 is.
   assert.equal(routeRequests(start.m, 0), [
     { type: RTM_NEWROUTE, table: 0x4802, gateway: "198.18.0.1", oif: 2 },
-    { type: RTM_NEWRULE, table: 0x4802, source: "198.18.0.2" },
-  ], "table 0x4802: default via the link's gateway; rule: from its address");
+    { type: RTM_NEWRULE, source: "198.18.0.2", priority: 0x4800, table: 254, suppressPrefixLength: 0 },
+    { type: RTM_NEWRULE, source: "198.18.0.2", priority: 0x4801, table: 0x4802 },
+  ], "table 0x4802: default via the link's gateway; rules from its address: the main table's specific routes, then that table");
   const { net, m, mp, kernel } = start;
   const paths = () => m.eventsOf("source-route").map((e) => `${e.state} ${e.address}`);
   assert.equal(paths(), ["kept 198.18.0.2"]);
@@ -345,7 +348,8 @@ test("the addresses on the default route's link have their path in advance; afte
   kernel.moveDefault("198.18.1.1", 3);
   assert.equal(routeRequests(m, mark), [
     { type: RTM_NEWROUTE, table: 0x4803, gateway: "198.18.1.1", oif: 3 },
-    { type: RTM_NEWRULE, table: 0x4803, source: "198.18.1.2" },
+    { type: RTM_NEWRULE, source: "198.18.1.2", priority: 0x4800, table: 254, suppressPrefixLength: 0 },
+    { type: RTM_NEWRULE, source: "198.18.1.2", priority: 0x4801, table: 0x4803 },
   ], "the new default link's address gets its path; the old one keeps its own");
   assert.equal(paths(), ["kept 198.18.0.2", "kept 198.18.1.2"]);
   assert.is(migrations(m, "started").length, 0, "without followDefaultRoute nothing migrates by itself");
@@ -357,7 +361,8 @@ test("the addresses on the default route's link have their path in advance; afte
   assert.is(migrations(m, "completed").length, 1);
   assert.is(migrations(m, "started")[0].hold, false);
   assert.equal(routeRequests(m, later), [
-    { type: RTM_DELRULE, table: 0x4802, source: "198.18.0.2" },
+    { type: RTM_DELRULE, source: "198.18.0.2", priority: 0x4801, table: 0x4802 },
+    { type: RTM_DELRULE, source: "198.18.0.2", priority: 0x4800, table: 254, suppressPrefixLength: 0 },
     { type: RTM_DELROUTE, table: 0x4802, gateway: "198.18.0.1", oif: 2 },
   ]);
   assert.equal(paths().slice(2), ["released 198.18.0.2"]);
@@ -373,7 +378,8 @@ test("a kept path goes with its address; a gateway change on the link puts it in
   const mark = m.netlink.length;
   kernel.moveDefault("198.18.1.254", 3);
   assert.equal(routeRequests(m, mark).map((r) => [r.type, r.gateway ?? r.source]), [
-    [RTM_DELRULE, "198.18.1.2"], [RTM_DELROUTE, "198.18.1.1"], [RTM_NEWROUTE, "198.18.1.254"], [RTM_NEWRULE, "198.18.1.2"],
+    [RTM_DELRULE, "198.18.1.2"], [RTM_DELRULE, "198.18.1.2"], [RTM_DELROUTE, "198.18.1.1"],
+    [RTM_NEWROUTE, "198.18.1.254"], [RTM_NEWRULE, "198.18.1.2"], [RTM_NEWRULE, "198.18.1.2"],
   ]);
 });
 

@@ -197,7 +197,15 @@ const routeFirst = (extra) => ({
 const kept = (r) => r.timeline.filter((e) => e.who === "M" && e.event?.event === "source-route").map((e) => `${e.event.state} ${e.event.address}`);
 
 run("the default route moves to the new link 150 ms before `handover migrate`: nothing lost (the old address kept its path)", async () => {
-  const r = await runStem(routeFirst({ tag: tagOf("rf", rt), askAfterMs: 150 }));
+  let rules = "";
+  const during = async (t) => {
+    // The route has moved; the migration is not asked for yet: the old address's path is in place.
+    await new Promise((res) => setTimeout(res, 100));
+    rules = t.ns(t.m, ["ip", "rule", "show"]);
+  };
+  const r = await runStem(routeFirst({ tag: tagOf("rf", rt), askAfterMs: 150, during }));
+  assert.match(rules, /18432:\s+from 198\.18\.1\.2 lookup main suppress_prefixlength 0/, `the main table's specific routes first (${rules})`);
+  assert.match(rules, /18433:\s+from 198\.18\.1\.2 lookup 184\d\d/, "then the old link's own table");
   console.log(`  ${rt} default route first, migrate 150 ms later: blackout ${r.blackoutMs} ms, paths ${JSON.stringify(kept(r))}`);
   assertSurvived(assert, r, "default route first");
   const old = kept(r).filter((x) => x.endsWith(" 198.18.1.2"));

@@ -36,14 +36,17 @@ const RT_TABLE_MAIN: u32 = 254;
 const RTN_UNICAST: u8 = 1;
 const FRA_SRC: u16 = 2;
 const FRA_PRIORITY: u16 = 6;
+const FRA_SUPPRESS_PREFIXLEN: u16 = 14;
 const FRA_TABLE: u16 = 15;
 const FR_ACT_TO_TBL: u8 = 1;
 
 /**
  * Source routes that keep an old address's path alive (docs/dataplane.md
  * section 4): routing table SOURCE_TABLE_BASE + ifindex holds the default
- * route through that link, and a rule at SOURCE_RULE_PRIORITY (before the main
- * table's 32766) sends packets from the address there.
+ * route through that link. Two rules per address, before the main table's
+ * 32766: at SOURCE_RULE_PRIORITY the main table without its default routes
+ * (suppress_prefixlength 0: connected and specific routes still win), at
+ * SOURCE_RULE_PRIORITY + 1 that table.
  */
 export const SOURCE_TABLE_BASE: u32 = 0x4800;
 export const SOURCE_RULE_PRIORITY: u32 = 0x4800;
@@ -150,8 +153,12 @@ export function sourceRoute(add: bool, gateway: Address, ifindex: u32): i32 {
   return off;
 }
 
-/** The rule of a source route (add or delete): `from address lookup SOURCE_TABLE_BASE + ifindex`. */
-export function sourceRule(add: bool, a: Address, ifindex: u32): i32 {
+/**
+ * A rule of a source route (add or delete): with `main`, `from address lookup
+ * main suppress_prefixlength 0 pref SOURCE_RULE_PRIORITY`; else `from address
+ * lookup SOURCE_TABLE_BASE + ifindex pref SOURCE_RULE_PRIORITY + 1`.
+ */
+export function sourceRule(add: bool, a: Address, ifindex: u32, main: bool): i32 {
   memory.fill(BUF, 0, 96);
   header(BUF, add ? RTM_NEWRULE : RTM_DELRULE, NLM_F_REQUEST | NLM_F_ACK | (add ? NLM_F_CREATE : 0));
   // struct fib_rule_hdr
@@ -161,8 +168,9 @@ export function sourceRule(add: bool, a: Address, ifindex: u32): i32 {
   store<u8>(BUF + 23, FR_ACT_TO_TBL);
   let off = 28;
   off = addressAttr(off, FRA_SRC, a);
-  off = u32Attr(off, FRA_PRIORITY, SOURCE_RULE_PRIORITY);
-  off = u32Attr(off, FRA_TABLE, SOURCE_TABLE_BASE + ifindex);
+  off = u32Attr(off, FRA_PRIORITY, main ? SOURCE_RULE_PRIORITY : SOURCE_RULE_PRIORITY + 1);
+  off = u32Attr(off, FRA_TABLE, main ? RT_TABLE_MAIN : SOURCE_TABLE_BASE + ifindex);
+  if (main) off = u32Attr(off, FRA_SUPPRESS_PREFIXLEN, 0);
   store<u32>(BUF, <u32>off);
   return off;
 }

@@ -480,11 +480,13 @@ export class Watch {
       break;
     }
     this.kept.push(new KeptPath(a, ifindex, gateway));
-    // The route first, then the rule that leads to it.
+    // The route first, then the rules that lead to it: the main table's specific routes, then the link's default.
     const r = sourceRoute(true, gateway, ifindex);
     this.node.netlinkAction(NETLINK_ROUTE, bytesOf(requestPtr(), r), null, true, EEXIST);
-    const n = sourceRule(true, a, ifindex);
-    this.node.netlinkAction(NETLINK_ROUTE, bytesOf(requestPtr(), n), null, true, EEXIST);
+    for (let k = 0; k < 2; k++) {
+      const n = sourceRule(true, a, ifindex, k == 0);
+      this.node.netlinkAction(NETLINK_ROUTE, bytesOf(requestPtr(), n), null, true, EEXIST);
+    }
     this.pathEvent(a, ifindex, "kept", now);
   }
 
@@ -492,8 +494,10 @@ export class Watch {
   private releasePath(k: i32, now: f64): void {
     const p = this.kept[k];
     this.kept.splice(k, 1);
-    const n = sourceRule(false, p.address, p.ifindex);
-    this.node.netlinkAction(NETLINK_ROUTE, bytesOf(requestPtr(), n), null, true, ENOENT);
+    for (let k = 1; k >= 0; k--) {
+      const n = sourceRule(false, p.address, p.ifindex, k == 0);
+      this.node.netlinkAction(NETLINK_ROUTE, bytesOf(requestPtr(), n), null, true, ENOENT);
+    }
     let shared = false;
     for (let j = 0; j < this.kept.length; j++) if (this.kept[j].ifindex == p.ifindex && this.kept[j].gateway.family == p.gateway.family) shared = true;
     if (!shared) {
