@@ -17,7 +17,7 @@ import {
   AddressEvent, RouteEvent, SocketInfo, parseAddresses, parseRoutes, parseSockets, addressDump, routeDump, socketDump,
   fallbackRoute, sourceRoute, sourceRule, requestPtr, IPPROTO_TCP, IPPROTO_UDP,
 } from "../kernel/rtnl";
-import { NETLINK_ROUTE, NETLINK_SOCK_DIAG } from "../kernel/netlink";
+import { NETLINK_ROUTE, NETLINK_SOCK_DIAG, ENOENT } from "../kernel/netlink";
 import { FAMILY_IPV4, FAMILY_IPV6 } from "../generated/registry";
 
 const ESRCH: i32 = 3;
@@ -25,7 +25,6 @@ const HOLD_NONE: i32 = 0;
 const HOLD_NEW: i32 = 1;
 const HOLD_ALREADY: i32 = 2;
 const EEXIST: i32 = 17;
-const ENOENT: i32 = 2;
 const LOOPBACK: u32 = 1;
 
 /**
