@@ -28,8 +28,9 @@ const EEXIST: i32 = 17;
 const LOOPBACK: u32 = 1;
 
 /**
- * A source route the watch keeps for an address whose link lost the default
- * route while sessions may still send from it (docs/dataplane.md section 4).
+ * A source route the watch keeps for an address: put in while its link has
+ * the default route, kept after the default route left while sessions may
+ * still send from it (docs/dataplane.md section 4).
  */
 class KeptPath {
   address: Address;
@@ -154,7 +155,7 @@ export class Watch {
   gateways: Array<RouteEvent> = new Array<RouteEvent>();
   /** The link of the preferred default route, per family (index 1, 2; 0: none). */
   defaultLink: StaticArray<u32> = new StaticArray<u32>(3);
-  /** Source routes in place for addresses whose link lost the default route. */
+  /** Source routes in place (see KeptPath). */
   kept: Array<KeptPath> = new Array<KeptPath>();
   private routeEvents: Array<RouteEvent> = new Array<RouteEvent>();
   losses: Array<Loss> = new Array<Loss>();
@@ -214,12 +215,6 @@ export class Watch {
   private indexOf(a: Address): i32 {
     for (let i = 0; i < this.locals.length; i++) if (this.locals[i].equals(a)) return i;
     return -1;
-  }
-
-  /** The interface an address of ours is on (0: not one of ours). */
-  linkOf(a: Address): u32 {
-    const i = this.indexOf(a);
-    return i >= 0 ? this.localLinks[i] : 0;
   }
 
   private added(a: Address, now: f64, initial: bool, ifindex: u32): void {
