@@ -21,6 +21,7 @@ const NLM_F_REQUEST: u16 = 0x1;
 const NLM_F_ACK: u16 = 0x4;
 const NLM_F_DUMP: u16 = 0x300;
 const NLM_F_CREATE: u16 = 0x400;
+const NLM_F_EXCL: u16 = 0x200;
 const NLM_F_REPLACE: u16 = 0x100;
 const IFA_ADDRESS: u16 = 1;
 const IFA_LOCAL: u16 = 2;
@@ -160,7 +161,8 @@ export function sourceRoute(add: bool, gateway: Address, ifindex: u32): i32 {
  */
 export function sourceRule(add: bool, a: Address, ifindex: u32, main: bool): i32 {
   memory.fill(BUF, 0, 96);
-  header(BUF, add ? RTM_NEWRULE : RTM_DELRULE, NLM_F_REQUEST | NLM_F_ACK | (add ? NLM_F_CREATE : 0));
+  // EXCL: the kernel would otherwise add the same rule again (after a restart that kept the kernel's state).
+  header(BUF, add ? RTM_NEWRULE : RTM_DELRULE, NLM_F_REQUEST | NLM_F_ACK | (add ? NLM_F_CREATE | NLM_F_EXCL : 0));
   // struct fib_rule_hdr
   store<u8>(BUF + 16, familyOf(a.family));
   store<u8>(BUF + 18, a.family == FAMILY_IPV4 ? 32 : 128); // src_len
