@@ -405,4 +405,27 @@ test("followDefaultRoute: the default route moves, and the sessions on the old a
   assert.is(migrations(quiet.m, "started").length, 0);
 });
 
+test("truncated, oversized and random route and address notifications never trap and change nothing", () => {
+  const { net, m, kernel } = setup();
+  kernel.add("198.18.1.2", 3);
+  const before = JSON.stringify(m.engine.state(net.now).moves) + m.eventsOf("source-route").length;
+  const good = defaultRoute(RTM_NEWROUTE, "198.18.1.1", 3, { replace: true });
+  let seed = 7;
+  const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+  for (let i = 0; i < 3000; i++) {
+    let b;
+    if (i % 3 === 0) b = good.slice(0, Math.floor(rand() * good.length)); // truncated
+    else if (i % 3 === 1) {
+      b = good.slice();
+      new DataView(b.buffer).setUint32(0, 16 + Math.floor(rand() * 4096), true); // length past the end
+      if (rand() < 0.5) new DataView(b.buffer).setUint16(28 + 4 * Math.floor(rand() * 3), Math.floor(rand() * 65536), true);
+    } else b = Uint8Array.from({ length: Math.floor(rand() * 64) }, () => Math.floor(rand() * 256));
+    if (b.length >= 6 && i % 3 === 2) new DataView(b.buffer).setUint16(4, [20, 21, 24, 25][i % 4], true);
+    m.engine.netlinkEvent(net.now, b);
+    m.pump();
+  }
+  assert.is(JSON.stringify(m.engine.state(net.now).moves) + m.eventsOf("source-route").length, before);
+  assert.is(migrations(m, "started").length, 0);
+});
+
 test.run();
