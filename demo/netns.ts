@@ -71,6 +71,13 @@ export class Topology {
   readonly a4 = addressing(false);
   readonly a6 = addressing(true);
   private children: ChildProcess[] = [];
+  /**
+   * Whether each of M's addresses gets a source route through its own link (a
+   * multihomed host's setup). Without, M has only the default route, as a
+   * network manager leaves it: the old address's packets follow the default
+   * route wherever it goes.
+   */
+  sourceRoutes = true;
 
   constructor(readonly tag: string) {
     this.m = `${PREFIX}${tag}-m`;
@@ -155,6 +162,10 @@ export class Topology {
       `rule add from ${six} table ${table} priority ${pref}`,
       `addr add ${six}/64 dev m-${link} nodad`,
     ];
+    if (!this.sourceRoutes) {
+      v4.splice(0, 2);
+      v6.splice(0, 2);
+    }
     if (makeDefault) {
       v4.push(`route replace default via ${gw4} dev m-${link}`);
       v6.push(`route replace default via ${gw6} dev m-${link}`);

@@ -49,6 +49,16 @@ export interface StemOptions {
   options?: Record<string, number>;
   /** Restart this end's daemon (SIGTERM, then start it again) after the first migration. */
   restart?: "m" | "f";
+  /** Give each of M's addresses a source route through its own link (default true; see Topology.sourceRoutes). */
+  sourceRoutes?: boolean;
+  /**
+   * Make-before-break: the new link comes up with the default route (what a
+   * network manager does) before the migration is asked for, askAfterMs later.
+   */
+  defaultRouteFirst?: boolean;
+  askAfterMs?: number;
+  /** No migrate command: M's daemon migrates by itself (with options.followDefaultRoute = 1). */
+  follow?: boolean;
   /** Called with the topology after the application finished, before teardown (tests, debugging). */
   inspect?: (t: Topology) => Promise<void> | void;
 }
@@ -171,6 +181,7 @@ export async function runStem(o: StemOptions): Promise<StemReport> {
 
   cleanStale(tag);
   const topo = new Topology(tag);
+  topo.sourceRoutes = o.sourceRoutes ?? true;
   const dir = mkdtempSync(join(tmpdir(), "handover-demo-"));
   const events: { m: any[]; f: any[] } = { m: [], f: [] };
   try {
@@ -256,12 +267,16 @@ export async function runStem(o: StemOptions): Promise<StemReport> {
     }
     const duringDone = o.during ? Promise.resolve(o.during(topo)) : Promise.resolve();
     if (mode === "make-before-break") {
-      topo.attach("b", false);
-      mark("net", `${A.new} added on link b (make before break)`);
+      topo.attach("b", o.defaultRouteFirst ?? false);
+      mark("net", `${A.new} added on link b (make before break)${o.defaultRouteFirst ? ", the default route moved to it" : ""}`);
+      if (o.askAfterMs) await sleep(o.askAfterMs);
       let at = A.old;
       for (let i = 0; i < migrations; i++) {
         const to = at === A.old ? A.new : A.old;
-        await migrate(at, to);
+        if (o.follow) {
+          const e = await waitFor("M's own migration", () => events.m.find((x) => x.event === "migration" && (x.state === "completed" || x.state === "failed")));
+          results.push({ id: e.id, state: e.state, elapsedMs: e.elapsedMs, from: e.from, to: e.to, error: e.error });
+        } else await migrate(at, to);
         at = to;
         if (i === 0 && o.restart) {
           // A daemon restart mid-stream: the new one takes over the rules the old one left.

@@ -50,6 +50,12 @@ export class SimNode {
     this.netlink = [];
     /** Set to an errno to make the next kernel actions fail. */
     this.failKernel = 0;
+    /**
+     * Optional kernel model: `nft(text)` returns what `nft` prints for a batch
+     * (or undefined), `netlink(protocol, bytes)` the kernel's answer to a
+     * request (or undefined for a bare acknowledgement).
+     */
+    this.kernel = null;
     /** This node's clock minus the network's (ms). */
     this.clockOffset = 0;
   }
@@ -72,11 +78,14 @@ export class SimNode {
       if (o.kind === "transmit") this.net.send(this, o);
       else if (o.kind === "nft") {
         this.nft.push(o.text);
+        const printed = this.kernel?.nft?.(o.text);
+        if (printed) this.engine.actionOutput(this.clock(), o.id, printed);
         this.engine.actionResult(this.clock(), o.id, this.failKernel);
       } else if (o.kind === "netlink") {
         this.netlink.push(o.data);
+        const answer = this.failKernel ? undefined : this.kernel?.netlink?.(o.protocol, o.data);
         // An acknowledgement when one is asked for (a release asks for none).
-        this.engine.netlinkReply(this.clock(), o.id, o.waitAck ? ack(o.data, this.failKernel) : new Uint8Array(0));
+        this.engine.netlinkReply(this.clock(), o.id, answer ?? (o.waitAck ? ack(o.data, this.failKernel) : new Uint8Array(0)));
       } else this.events.push(o.event);
     }
   }

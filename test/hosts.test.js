@@ -202,4 +202,76 @@ test(`${runtime}: the control socket answers (serveControl, callControl)`, async
   rmSync(dir, { recursive: true, force: true });
 });
 
+/**
+ * A kernel made of the host's shared netlink code (hosts/shared/netlink.ts) over
+ * a fake libc: it acknowledges every request until `silent`, then answers
+ * nothing, as a kernel that hangs; nft batches succeed.
+ */
+async function fakeKernel() {
+  const { kernelIO } = await import("../dist/hosts/shared/netlink.js");
+  const pending = [];
+  const state = { silent: false, sent: 0, errno: 0 };
+  const ack = (request) => {
+    const b = new Uint8Array(36);
+    const v = new DataView(b.buffer);
+    v.setUint32(0, 36, true);
+    v.setUint16(4, 2, true);
+    b.set(request.subarray(0, 16), 20);
+    return b;
+  };
+  const libc = {
+    socket: () => 7,
+    bind: () => 0,
+    setsockopt: () => 0,
+    sendto: (fd, buf, len) => {
+      state.sent++;
+      if (!state.silent) pending.push(ack(buf));
+      return len;
+    },
+    recv: (fd, buf) => {
+      const m = pending.shift();
+      if (!m) {
+        state.errno = 11; // EAGAIN
+        return -1;
+      }
+      buf.set(m);
+      return m.length;
+    },
+    poll: () => 0,
+    close: () => 0,
+    errno: () => state.errno,
+  };
+  const nft = { run: () => 0, error: () => "", output: () => "", free: () => {} };
+  return { state, kernel: kernelIO(libc, nft, () => ({ close() {} })) };
+}
+
+test(`${runtime}: a kernel call that times out in the host fails the migration, which rolls back and is not left busy`, async () => {
+  const [p, q] = await freePorts(2);
+  const logs = [];
+  const io = new host[IO]();
+  io.log = (line) => logs.push(JSON.parse(line));
+  const { state, kernel } = await fakeKernel();
+  io.openKernel = () => kernel;
+  const d = await host.Daemon.start(io, await host.loadCore(), config("k.test", p, ["127.0.0.1"], "f.test", "127.0.0.1", q, { kernel: true, auto: false, register: false }));
+  const errors = [];
+  d.on("kernel-error", (e) => errors.push(e));
+  try {
+    state.silent = true; // from now on the kernel answers no netlink request
+    for (let attempt = 1; attempt <= 2; attempt++) {
+      const result = await within(5000, d.migrate({ peer: "f.test", from: "198.18.0.2", to: "198.18.1.2" }), `migration ${attempt}`);
+      assert.is(result.state, "failed", `attempt ${attempt}: the migration ends`);
+      assert.is(result.error, "KERNEL");
+    }
+    const failures = logs.filter((l) => l.event === "kernel-call-failed");
+    assert.ok(failures.length >= 2, "each failed call is logged");
+    assert.is(failures[0].errno, 110, "ETIMEDOUT");
+    assert.match(failures[0].error, /did not answer within/);
+    assert.ok(errors.some((e) => e.errno === 110), "and the core reports the errno it was told");
+    assert.is(d.state().moves.length, 0, "rolled back: no move left");
+  } finally {
+    state.silent = false;
+    await d.close({ keepKernelState: false });
+  }
+});
+
 test.run();

@@ -179,9 +179,128 @@ test("both ends move, one after the other, and each end's rules combine both mov
   // m: its own move (source) and f's move (destination) in one ruleset.
   assert.match(m.lastRules(), /ip saddr 198\.18\.0\.2 ip daddr 198\.18\.9\.1 meta l4proto tcp ip saddr set 198\.18\.1\.2/);
   assert.match(m.lastRules(), /ip daddr 198\.18\.9\.1 meta l4proto tcp ip daddr set 198\.18\.8\.1/);
-  // f's request went to m's new address: m learned it from the authenticated exchange.
-  const req = net.sent.filter((d) => d.from === "f.example" && d.data[1] === 3);
-  assert.is(req.length, 1);
+  // f: the mirror image.
+  assertCombined(f, { orig: "198.18.9.1", wire: "198.18.8.1" }, { orig: "198.18.0.2", wire: "198.18.1.2" });
+});
+
+const re = (a) => a.replaceAll(".", "\\.");
+
+/** `node`'s rules send its sessions from `own.wire` instead of `own.orig` and to the peer's wire address instead of its original one. */
+function assertCombined(node, own, theirs) {
+  const rules = node.lastRules();
+  assert.match(rules, new RegExp(`out ip saddr ${re(own.orig)} ip daddr [^\\n]*meta l4proto tcp ip saddr set ${re(own.wire)} `), `${node.name}: own move`);
+  assert.match(rules, new RegExp(`in ip daddr ${re(own.wire)} ip saddr [^\\n]*meta l4proto tcp ip daddr set ${re(own.orig)} `), `${node.name}: own move inbound`);
+  assert.match(rules, new RegExp(`out ip daddr ${re(theirs.orig)} meta l4proto tcp ip daddr set ${re(theirs.wire)} `), `${node.name}: peer's move`);
+  assert.match(rules, new RegExp(`in ip saddr ${re(theirs.wire)} meta l4proto tcp ip saddr set ${re(theirs.orig)} `), `${node.name}: peer's move inbound`);
+}
+
+/** Each end moves in turn to a fresh address and gives up the one it left, configured ones first. */
+function bothEndsAway(rounds, opts = {}) {
+  const net = new SimNet(opts);
+  const m = net.node("m.example", ["198.18.0.2"]);
+  const f = net.node("f.example", ["198.18.9.1"]);
+  const mp = m.peer(f);
+  const fp = f.peer(m);
+  const at = new Map([[m, "198.18.0.2"], [f, "198.18.9.1"]]);
+  const log = [];
+  for (let i = 0; i < rounds; i++) {
+    for (const [node, peer, net3] of [[m, mp, 1 + i], [f, fp, 100 + i]]) {
+      const from = at.get(node);
+      const to = `198.18.${net3}.${node === m ? 2 : 1}`;
+      node.addresses.add(to);
+      const otherAt = at.get(node === m ? f : m);
+      const id = node.engine.migrate(net.now, { peer, from, to });
+      net.run(2000);
+      node.addresses.delete(from); // the address it left is gone for good
+      at.set(node, to);
+      log.push({ node, id, from, to, otherAt });
+    }
+  }
+  return { net, m, f, mp, fp, at, log };
+}
+
+test("both ends mobile: each learns where the other is now from its authenticated messages and moves in turn", () => {
+  const { net, m, f, at, log } = bothEndsAway(3);
+  for (const { node, id, from, to, otherAt } of log) {
+    assert.is(migration(node, "completed").filter((e) => e.id === id).length, 1, `${node.name} ${from} -> ${to} completed`);
+    // The request went from the new address to where the other end was at that moment (not its configured address).
+    const reqs = net.sent.filter((d) => d.from === node.name && d.data[1] === 3 && d.source === to);
+    assert.ok(reqs.length >= 1, `${node.name} sent its request from ${to}`);
+    for (const r of reqs) assert.is(r.address, otherAt, `${node.name}'s request went to ${otherAt}`);
+  }
+  assert.is(migration(m, "failed").length + migration(f, "failed").length, 0);
+  // Neither configured address exists any more, and both ends know the current ones.
+  assert.not.ok(m.addresses.has("198.18.0.2"));
+  assert.not.ok(f.addresses.has("198.18.9.1"));
+  assert.is(m.engine.state(net.now).peers[0].control, at.get(f));
+  assert.is(f.engine.state(net.now).peers[0].control, at.get(m));
+  // The sessions keep their original addresses inside, the current ones on the wire, on both ends.
+  assertCombined(m, { orig: "198.18.0.2", wire: at.get(m) }, { orig: "198.18.9.1", wire: at.get(f) });
+  assertCombined(f, { orig: "198.18.9.1", wire: at.get(f) }, { orig: "198.18.0.2", wire: at.get(m) });
+  // A registration now reaches the peer where it is.
+  m.engine.register(net.now, 0, 60);
+  net.run(1000);
+  assert.is(m.eventsOf("registration").at(-1)?.state, "accepted");
+});
+
+test("both ends mobile survives loss, duplication and reordering", () => {
+  for (let seed = 1; seed <= 10; seed++) {
+    const { m, f, log } = bothEndsAway(3, { seed, loss: 0.15, duplicate: 0.1, reorder: 0.2, delayMs: 10 });
+    for (const { node, id } of log) {
+      assert.is(migration(node, "completed").filter((e) => e.id === id).length, 1, `seed ${seed}: ${node.name} migration ${id}`);
+    }
+    assert.is(migration(m, "failed").length + migration(f, "failed").length, 0, `seed ${seed}: nothing failed`);
+  }
+});
+
+test("only authenticated, fresh messages teach a peer's address: replays and unmatched replies do not", () => {
+  const net = new SimNet();
+  const m = net.node("m.example", ["198.18.0.2", "198.18.1.2"]);
+  const f = net.node("f.example", ["198.18.9.1", "198.18.8.1"]);
+  const mp = m.peer(f);
+  const fp = f.peer(m);
+  m.engine.migrate(net.now, { peer: mp, from: "198.18.0.2", to: "198.18.1.2" });
+  net.run(2000);
+  assert.is(f.engine.state(net.now).peers[0].control, "198.18.1.2", "learned from the Migration Request");
+  const request = net.sent.find((d) => d.from === "m.example" && d.data[1] === 3).data;
+  const reply = net.sent.find((d) => d.from === "f.example" && d.data[1] === 4).data;
+  const confirm = net.sent.find((d) => d.from === "m.example" && d.data[1] === 5).data;
+  // An on-path attacker re-sends the captured request, Confirm (a notice: no reply cache answers it) and reply
+  // from its own address, at once and after the reply cache has forgotten the request.
+  net.inject(f, "198.18.66.6", request);
+  net.inject(f, "198.18.66.6", confirm);
+  net.inject(m, "198.18.66.6", reply);
+  net.run(31000);
+  net.inject(f, "198.18.66.5", request);
+  // And a forged copy with one byte of the authenticator changed.
+  const forged = request.slice();
+  forged[forged.length - 1] ^= 1;
+  net.inject(f, "198.18.66.7", forged);
+  assert.is(f.engine.state(net.now).peers[0].control, "198.18.1.2", "a replay, a forgery teach nothing");
+  assert.is(m.engine.state(net.now).peers[0].control, "198.18.9.1", "a reply matching no request teaches nothing");
+  // And the next request goes to the real address.
+  f.engine.migrate(net.now, { peer: fp, from: "198.18.9.1", to: "198.18.8.1" });
+  net.run(2000);
+  assert.is(migration(f, "completed").length, 1);
+  assert.is(net.sent.filter((d) => d.address.startsWith("198.18.66.")).length, 0);
+  assert.is(m.engine.state(net.now).peers[0].control, "198.18.8.1", "learned from f's request");
+});
+
+test("a fresh, authenticated message from a source no session can use (loopback, multicast, unspecified) teaches nothing", () => {
+  for (const bogus of ["127.0.0.1", "224.0.0.1", "0.0.0.0", "255.255.255.255"]) {
+    const net = new SimNet();
+    const m = net.node("m.example", ["198.18.0.2"]);
+    const f = net.node("f.example", ["198.18.9.1"]);
+    const mp = m.peer(f);
+    f.peer(m);
+    // m's registration never arrives; an on-path attacker delivers it (fresh, never seen) from another source.
+    net.filter = (d) => d.from !== "m.example";
+    m.engine.register(net.now, mp, 60);
+    m.pump();
+    const reg = net.sent.find((d) => d.from === "m.example" && d.data[1] === 1).data;
+    net.inject(f, bogus, reg);
+    assert.is(f.engine.state(net.now).peers[0].control, "198.18.0.2", `${bogus}: not learned`);
+  }
 });
 
 test("IPv6 migration with a specific port, and opaque data delivered as an event", () => {

@@ -7,12 +7,15 @@ import { Core, HandoverError } from "./core.ts";
 import { Engine, type EngineEvent, type MigrateRequest } from "./engine.ts";
 import type { HostIO, KernelIO, UdpSocket, ControlServer } from "./io.ts";
 import { type Config, validateConfig, resolveKey, portOf } from "./config.ts";
+import { KernelCallError, EIO } from "./netlink.ts";
 
 export type Listener = (event: EngineEvent) => void;
 
 const NETLINK_ROUTE = 0;
 const RTMGRP_IPV4_IFADDR = 0x10;
 const RTMGRP_IPV6_IFADDR = 0x100;
+const RTMGRP_IPV4_ROUTE = 0x40;
+const RTMGRP_IPV6_ROUTE = 0x400;
 
 const LEVELS = { debug: 10, info: 20, warn: 30, error: 40 } as const;
 type Level = keyof typeof LEVELS;
@@ -83,8 +86,10 @@ export class Daemon {
       const kernel = this.kernelIO();
       engine.kernelSetup(io.now(), config.queue ?? 0);
       if (config.auto !== false) {
-        // Address changes drive break-before-make migrations (stem/watch.ts in the core).
-        this.addressWatch = kernel.watch(NETLINK_ROUTE, RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR, (bytes) => {
+        // Address changes drive break-before-make migrations; default-route changes keep the old
+        // address's path (and, with followDefaultRoute, migrate): stem/watch.ts in the core.
+        const groups = RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR | RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_ROUTE;
+        this.addressWatch = kernel.watch(NETLINK_ROUTE, groups, (bytes) => {
           if (this.closed) return;
           this.reportOwnPorts();
           this.engine.netlinkEvent(this.io.now(), bytes);
@@ -222,7 +227,8 @@ export class Daemon {
           this.socketFor(o.source, o.family).send(o.data, o.address, o.port);
           break;
         case "nft": {
-          const r = this.kernelIO().nft(o.text);
+          const r = this.kernelCall(o.id, "nft", () => this.kernelIO().nft(o.text));
+          if (!r) break;
           // Listing the table fails when it does not exist yet: the core expects that.
           if (r.status !== 0 && !o.text.startsWith("list ")) {
             this.log("error", { event: "nft-failed", status: r.status, error: r.error.trim(), batch: o.text });
@@ -231,15 +237,37 @@ export class Daemon {
           engine.actionResult(this.io.now(), o.id, r.status);
           break;
         }
-        case "netlink":
-          engine.netlinkReply(this.io.now(), o.id, this.kernelIO().netlink(o.protocol, o.data, o.waitAck));
+        case "netlink": {
+          const reply = this.kernelCall(o.id, `netlink protocol ${o.protocol}`, () => this.kernelIO().netlink(o.protocol, o.data, o.waitAck));
+          if (reply) engine.netlinkReply(this.io.now(), o.id, reply);
           break;
+        }
         case "event":
           this.dispatch(o.event);
           break;
       }
     }
     this.arm();
+  }
+
+  /**
+   * Makes the host's call for one kernel action. Every action gets a result:
+   * if the call throws (a libc call failed, the kernel did not answer in
+   * time), the core hears the errno as the action's result, so that the
+   * procedure waiting for it ends, and this returns null.
+   */
+  private kernelCall<T>(id: number, what: string, call: () => T): T | null {
+    try {
+      return call();
+    } catch (e) {
+      const errno = e instanceof KernelCallError ? e.errno : EIO;
+      this.log("error", {
+        event: "kernel-call-failed", action: id, what, errno, error: e instanceof Error ? e.message : String(e),
+        hint: "reported to the core as a failed action; check that nftables is installed and the daemon has CAP_NET_ADMIN",
+      });
+      this.engine.actionResult(this.io.now(), id, errno);
+      return null;
+    }
   }
 
   private arm(): void {

@@ -26,6 +26,23 @@ export interface Libnftables {
   free(): void;
 }
 
+/** errno values a kernel call reports when it fails in the host rather than in the kernel. */
+export const EIO = 5;
+export const ETIMEDOUT = 110;
+
+/** How long a request waits for the kernel's answer before it fails with ETIMEDOUT. */
+export const NETLINK_ANSWER_MS = 1000;
+
+/** A kernel call that failed in the host (a libc call, or no answer in time), with the errno the core is told. */
+export class KernelCallError extends Error {
+  readonly errno: number;
+  constructor(errno: number, message: string) {
+    super(message);
+    this.name = "KernelCallError";
+    this.errno = errno;
+  }
+}
+
 const AF_NETLINK = 16;
 const SOCK_RAW = 3;
 const SOCK_CLOEXEC = 0x80000;
@@ -81,9 +98,13 @@ export class NetlinkSockets {
     const fd = c.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol);
     if (fd < 0) {
       const e = c.errno();
-      throw new Error(`netlink socket (protocol ${protocol}) failed, errno ${e}${e === 1 || e === 13 ? ": run as root (CAP_NET_ADMIN)" : ""}`);
+      throw new KernelCallError(e, `netlink socket (protocol ${protocol}) failed, errno ${e}${e === 1 || e === 13 ? ": run as root (CAP_NET_ADMIN)" : ""}`);
     }
-    if (c.bind(fd, sockaddr(groups), 12) < 0) throw new Error(`netlink bind (groups ${groups}) failed, errno ${c.errno()}`);
+    if (c.bind(fd, sockaddr(groups), 12) < 0) {
+      const e = c.errno();
+      c.close(fd);
+      throw new KernelCallError(e, `netlink bind (groups ${groups}) failed, errno ${e}`);
+    }
     return fd;
   }
 
@@ -108,16 +129,20 @@ export class NetlinkSockets {
         onBatch(this.buf.slice(0, n));
         continue;
       }
-      if (n < 0 && this.c.errno() !== EAGAIN) throw new Error(`netlink recv failed, errno ${this.c.errno()}`);
+      if (n < 0) {
+        const e = this.c.errno();
+        if (e !== EAGAIN) throw new KernelCallError(e, `netlink recv failed, errno ${e}`);
+      }
       return;
     }
   }
 
-  /** KernelIO.netlink: send, then return what the socket holds (waiting up to 1 s for it if waitAck). */
+  /** KernelIO.netlink: send, then return what the socket holds (waiting up to NETLINK_ANSWER_MS for it if waitAck). */
   request(protocol: number, request: Uint8Array, waitAck: boolean): Uint8Array {
     const fd = this.forRequests(protocol);
     if (Number(this.c.sendto(fd, request, request.length, 0, this.kernel, 12)) < 0) {
-      throw new Error(`netlink send failed, errno ${this.c.errno()}`);
+      const e = this.c.errno();
+      throw new KernelCallError(e, `netlink send (protocol ${protocol}) failed, errno ${e}`);
     }
     // The kernel answers within sendto: drain what the socket holds.
     const parts: Uint8Array[] = [];
@@ -125,7 +150,9 @@ export class NetlinkSockets {
     for (let waited = 0; ; waited += 20) {
       this.drain(fd, (b) => parts.push(b));
       if (parts.length > 0 || !waitAck) break;
-      if (waited >= 1000) throw new Error("netlink: the kernel did not answer within 1 s");
+      if (waited >= NETLINK_ANSWER_MS) {
+        throw new KernelCallError(ETIMEDOUT, `netlink (protocol ${protocol}): the kernel did not answer within ${NETLINK_ANSWER_MS} ms`);
+      }
       this.c.poll(pfd, 1, 20);
     }
     return concat(parts);

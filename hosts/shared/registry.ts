@@ -170,6 +170,7 @@ export const Option = {
   maxMoves: 13,
   maxOwnedPerPeer: 14,
   mismatchRepliesPerS: 15,
+  followDefaultRoute: 16,
 } as const;
 export type Option = (typeof Option)[keyof typeof Option];
 

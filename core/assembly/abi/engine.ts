@@ -25,7 +25,7 @@ import {
   FIRST_ASSIGNABLE_SPI, REPLAY_TIMESTAMP, REPLAY_NONCE,
   OPT_WINDOW_BITS, OPT_QUOTA_BYTES, OPT_QUARANTINE_MS, OPT_VALIDATION_TIMEOUT_MS, OPT_MAX_PENDING_PATHS,
   OPT_REGISTRATION_LIFETIME_S, OPT_DEBUG, OPT_CONTROL_PORT, OPT_AUTO, OPT_GUARD, OPT_SESSION_IDLE_MS,
-  OPT_MAX_MOVES_PER_PEER, OPT_MAX_MOVES, OPT_MAX_OWNED_PER_PEER, OPT_MISMATCH_REPLIES_PER_S,
+  OPT_MAX_MOVES_PER_PEER, OPT_MAX_MOVES, OPT_MAX_OWNED_PER_PEER, OPT_MISMATCH_REPLIES_PER_S, OPT_FOLLOW_DEFAULT_ROUTE,
 } from "../generated/registry";
 
 const BAD = -ERR_INVALID_ARGUMENT;
@@ -79,6 +79,7 @@ export function node_option(id: i32, value: f64): i32 {
     case OPT_DEBUG: o.debug = value != 0; return 0;
     case OPT_AUTO: stem.watch.auto = value != 0; return 0;
     case OPT_GUARD: stem.watch.guard = value != 0; return 0;
+    case OPT_FOLLOW_DEFAULT_ROUTE: stem.watch.followDefaultRoute = value != 0; return 0;
     case OPT_SESSION_IDLE_MS: o.sessionIdleMs = value; return 0;
     case OPT_MAX_MOVES_PER_PEER: o.maxMovesPerPeer = <i32>Math.min(value, 1e6); return 0;
     case OPT_MAX_MOVES: o.maxMoves = <i32>Math.min(value, 1e6); return 0;
@@ -186,10 +187,10 @@ export function handle_action_output(now: f64, id: u32, data: usize, len: i32): 
   return 0;
 }
 
-/** Netlink notifications the host's watch received (rtnetlink address events). */
+/** Netlink notifications the host's watch received (rtnetlink address and route events). */
 export function handle_netlink_event(now: f64, data: usize, len: i32): i32 {
   if (!inMemory(data, len)) return BAD;
-  stem.watch.addressMessages(data, len, now, false);
+  stem.watch.kernelMessages(data, len, now);
   return 0;
 }
 

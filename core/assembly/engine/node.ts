@@ -495,6 +495,7 @@ export class Node {
       return;
     }
     this.outstanding.splice(index, 1);
+    this.learnControl(peer);
     if (r.transmissions == 1 && r.resyncs == 0) peer.sampleRtt(now - r.firstSent);
     r.owner.onReply(this, d, code, now);
   }
@@ -552,6 +553,7 @@ export class Node {
     if (newEpoch) peer.window.reset();
     peer.window.update(seq);
     if (sa.replayMode == REPLAY_TIMESTAMP && id > peer.newestTs) peer.newestTs = id;
+    this.learnControl(peer);
     // Notices (Migration Confirm) are not cached: they have no reply.
     let cache: CachedReply | null = null;
     if (replyTypeOf(d.type) != 0) {
@@ -597,6 +599,18 @@ export class Node {
     }
     peer.lastMismatchAt = now;
     return true;
+  }
+
+  /**
+   * Roaming (PROTOCOL.md 7.1): the source of a message that authenticated and
+   * was fresh (a request or notice that passed the replay checks, or a reply
+   * that matched one of our outstanding requests) is where the peer is now.
+   * Only the address is learned: the peer receives requests on its control
+   * port on every address, while the source port may be that of a socket it
+   * opened only to send from a chosen address.
+   */
+  private learnControl(peer: Peer): void {
+    if (this.acceptsPeerAddress(this.from)) peer.learnControl(this.from);
   }
 
   private sameAuthenticator(c: CachedReply): bool {

@@ -61,9 +61,14 @@ export class OwnedAddress {
 export class Peer {
   id: i32;
   cookie: u64;
-  /** Where requests to the peer go: its control address and port. */
+  /**
+   * Where requests to the peer go: its control address and port. Configured,
+   * then learned from its authenticated, fresh messages (PROTOCOL.md 7.1).
+   */
   control: Address = new Address();
   controlPort: u32 = 0;
+  /** The peer's learned control address of the other family than `control`, if any. */
+  controlOther: Address = new Address();
   /** Addresses the peer owns (configured, registered and validated, validated by a Confirm): section 7.4. */
   owned: Array<OwnedAddress> = new Array<OwnedAddress>();
   sas: Array<SecurityAssociation> = new Array<SecurityAssociation>();
@@ -114,8 +119,15 @@ export class Peer {
   /** Where to send to the peer from an address of `family`: its control address, or an owned one of that family. */
   controlFor(family: u8): Address {
     if (this.control.family == family) return this.control;
+    if (this.controlOther.family == family) return this.controlOther;
     for (let i = 0; i < this.owned.length; i++) if (this.owned[i].address.family == family) return this.owned[i].address;
     return this.control;
+  }
+
+  /** The peer was heard from `a` (authenticated and fresh): requests of that family go there now. */
+  learnControl(a: Address): void {
+    if (!this.control.isSet || this.control.family == a.family) this.control.set(a);
+    else this.controlOther.set(a);
   }
 
   private ownedIndex(a: Address): i32 {

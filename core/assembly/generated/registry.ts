@@ -135,6 +135,7 @@ export const OPT_MAX_MOVES_PER_PEER: i32 = 12;
 export const OPT_MAX_MOVES: i32 = 13;
 export const OPT_MAX_OWNED_PER_PEER: i32 = 14;
 export const OPT_MISMATCH_REPLIES_PER_S: i32 = 15;
+export const OPT_FOLLOW_DEFAULT_ROUTE: i32 = 16;
 export const OUT_NONE: u32 = 0;
 export const OUT_TRANSMIT: u32 = 1;
 export const OUT_NFT: u32 = 2;

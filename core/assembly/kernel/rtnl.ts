@@ -13,11 +13,15 @@ const RTM_DELADDR: u16 = 21;
 const RTM_GETADDR: u16 = 22;
 const RTM_NEWROUTE: u16 = 24;
 const RTM_DELROUTE: u16 = 25;
+const RTM_GETROUTE: u16 = 26;
+const RTM_NEWRULE: u16 = 32;
+const RTM_DELRULE: u16 = 33;
 const SOCK_DIAG_BY_FAMILY: u16 = 20;
 const NLM_F_REQUEST: u16 = 0x1;
 const NLM_F_ACK: u16 = 0x4;
 const NLM_F_DUMP: u16 = 0x300;
 const NLM_F_CREATE: u16 = 0x400;
+const NLM_F_EXCL: u16 = 0x200;
 const NLM_F_REPLACE: u16 = 0x100;
 const IFA_ADDRESS: u16 = 1;
 const IFA_LOCAL: u16 = 2;
@@ -26,7 +30,27 @@ const IFA_F_TENTATIVE: u32 = 0x40;
 const IFA_F_DADFAILED: u32 = 0x08;
 const RT_SCOPE_UNIVERSE: u8 = 0;
 const RTA_OIF: u16 = 4;
+const RTA_GATEWAY: u16 = 5;
 const RTA_PRIORITY: u16 = 6;
+const RTA_TABLE: u16 = 15;
+const RT_TABLE_MAIN: u32 = 254;
+const RTN_UNICAST: u8 = 1;
+const FRA_SRC: u16 = 2;
+const FRA_PRIORITY: u16 = 6;
+const FRA_SUPPRESS_PREFIXLEN: u16 = 14;
+const FRA_TABLE: u16 = 15;
+const FR_ACT_TO_TBL: u8 = 1;
+
+/**
+ * Source routes that keep an old address's path alive (docs/dataplane.md
+ * section 4): routing table SOURCE_TABLE_BASE + ifindex holds the default
+ * route through that link. Two rules per address, before the main table's
+ * 32766: at SOURCE_RULE_PRIORITY the main table without its default routes
+ * (suppress_prefixlength 0: connected and specific routes still win), at
+ * SOURCE_RULE_PRIORITY + 1 that table.
+ */
+export const SOURCE_TABLE_BASE: u32 = 0x4800;
+export const SOURCE_RULE_PRIORITY: u32 = 0x4800;
 
 /** The metric of the last-resort route (docs/dataplane.md section 2, break-before-make). */
 export const FALLBACK_METRIC: u32 = 0xfffffff0;
@@ -86,6 +110,73 @@ export function fallbackRoute(add: bool, family: u8): i32 {
   return off;
 }
 
+/** RTM_GETROUTE dump of one family (every table; the parser keeps the main table's default routes). */
+export function routeDump(family: u8): i32 {
+  memory.fill(BUF, 0, 28);
+  header(BUF, RTM_GETROUTE, NLM_F_REQUEST | NLM_F_DUMP);
+  store<u8>(BUF + 16, familyOf(family));
+  store<u32>(BUF, 28);
+  return 28;
+}
+
+function u32Attr(off: i32, type: u16, v: u32): i32 {
+  store<u16>(BUF + off, 8);
+  store<u16>(BUF + off + 2, type);
+  store<u32>(BUF + off + 4, v);
+  return off + 8;
+}
+
+function addressAttr(off: i32, type: u16, a: Address): i32 {
+  const alen = a.family == FAMILY_IPV4 ? 4 : 16;
+  store<u16>(BUF + off, <u16>(4 + alen));
+  store<u16>(BUF + off + 2, type);
+  a.store(BUF + off + 4);
+  return off + 4 + alen;
+}
+
+/**
+ * The route of a source route (add or delete): `default via gateway dev ifindex
+ * table SOURCE_TABLE_BASE + ifindex`. Length at requestPtr().
+ */
+export function sourceRoute(add: bool, gateway: Address, ifindex: u32): i32 {
+  memory.fill(BUF, 0, 96);
+  header(BUF, add ? RTM_NEWROUTE : RTM_DELROUTE, NLM_F_REQUEST | NLM_F_ACK | (add ? NLM_F_CREATE | NLM_F_REPLACE : 0));
+  store<u8>(BUF + 16, familyOf(gateway.family));
+  store<u8>(BUF + 20, 0); // RT_TABLE_UNSPEC: the table is in RTA_TABLE
+  store<u8>(BUF + 21, RTPROT_HANDOVER);
+  store<u8>(BUF + 22, RT_SCOPE_UNIVERSE);
+  store<u8>(BUF + 23, RTN_UNICAST);
+  let off = 28;
+  off = u32Attr(off, RTA_TABLE, SOURCE_TABLE_BASE + ifindex);
+  off = addressAttr(off, RTA_GATEWAY, gateway);
+  off = u32Attr(off, RTA_OIF, ifindex);
+  store<u32>(BUF, <u32>off);
+  return off;
+}
+
+/**
+ * A rule of a source route (add or delete): with `main`, `from address lookup
+ * main suppress_prefixlength 0 pref SOURCE_RULE_PRIORITY`; else `from address
+ * lookup SOURCE_TABLE_BASE + ifindex pref SOURCE_RULE_PRIORITY + 1`.
+ */
+export function sourceRule(add: bool, a: Address, ifindex: u32, main: bool): i32 {
+  memory.fill(BUF, 0, 96);
+  // EXCL: the kernel would otherwise add the same rule again (after a restart that kept the kernel's state).
+  header(BUF, add ? RTM_NEWRULE : RTM_DELRULE, NLM_F_REQUEST | NLM_F_ACK | (add ? NLM_F_CREATE | NLM_F_EXCL : 0));
+  // struct fib_rule_hdr
+  store<u8>(BUF + 16, familyOf(a.family));
+  store<u8>(BUF + 18, a.family == FAMILY_IPV4 ? 32 : 128); // src_len
+  store<u8>(BUF + 20, 0); // table: in FRA_TABLE
+  store<u8>(BUF + 23, FR_ACT_TO_TBL);
+  let off = 28;
+  off = addressAttr(off, FRA_SRC, a);
+  off = u32Attr(off, FRA_PRIORITY, main ? SOURCE_RULE_PRIORITY : SOURCE_RULE_PRIORITY + 1);
+  off = u32Attr(off, FRA_TABLE, main ? RT_TABLE_MAIN : SOURCE_TABLE_BASE + ifindex);
+  if (main) off = u32Attr(off, FRA_SUPPRESS_PREFIXLEN, 0);
+  store<u32>(BUF, <u32>off);
+  return off;
+}
+
 /** A sock_diag dump of every socket of one family and protocol. */
 export function socketDump(family: u8, protocol: u8): i32 {
   memory.fill(BUF, 0, 72);
@@ -109,6 +200,16 @@ export class AddressEvent {
   prefix: u8 = 0;
   /** Usable as a source: global scope, not tentative, DAD not failed. */
   usable: bool = false;
+}
+
+/** A default route of the main table, added or removed (a notification or dump entry). */
+export class RouteEvent {
+  added: bool = false;
+  /** The notification replaces the route of the same metric (NLM_F_REPLACE). */
+  replace: bool = false;
+  gateway: Address = new Address();
+  ifindex: u32 = 0;
+  metric: u32 = 0;
 }
 
 /** A socket from a sock_diag dump. */
@@ -162,6 +263,49 @@ export function parseAddresses(p: usize, n: i32, out: Array<AddressEvent>): void
         }
         e.usable = scope == RT_SCOPE_UNIVERSE && (flags & (IFA_F_TENTATIVE | IFA_F_DADFAILED)) == 0;
         if (found) out.push(e);
+      }
+    }
+    off += (len + 3) & ~3;
+  }
+}
+
+const NLM_F_REPLACE_FLAG: u16 = 0x100;
+
+/**
+ * Parses rtnetlink route messages in [p, p+n): appends one RouteEvent per
+ * unicast default route of the main table that has a gateway and an output
+ * link. Everything else is skipped; nothing is read past the end.
+ */
+export function parseRoutes(p: usize, n: i32, out: Array<RouteEvent>): void {
+  let off = 0;
+  while (off + 16 <= n) {
+    const len = <i32>load<u32>(p + off);
+    if (len < 16 || off + len > n) break;
+    const type = load<u16>(p + off + 4);
+    if ((type == RTM_NEWROUTE || type == RTM_DELROUTE) && len >= 28) {
+      const m = p + off + 16;
+      const af = load<u8>(m);
+      const family: u8 = af == AF_INET ? FAMILY_IPV4 : af == AF_INET6 ? FAMILY_IPV6 : 0;
+      const dstLen = load<u8>(m + 1);
+      let table = <u32>load<u8>(m + 4);
+      const rtype = load<u8>(m + 7);
+      if (family && dstLen == 0 && rtype == RTN_UNICAST) {
+        const e = new RouteEvent();
+        e.added = type == RTM_NEWROUTE;
+        e.replace = (load<u16>(p + off + 6) & NLM_F_REPLACE_FLAG) != 0;
+        const alen: i32 = family == FAMILY_IPV4 ? 4 : 16;
+        let a = off + 28;
+        while (a + 4 <= off + len) {
+          const al = <i32>load<u16>(p + a);
+          const at = load<u16>(p + a + 2) & 0x3fff;
+          if (al < 4 || a + al > off + len) break;
+          if (at == RTA_GATEWAY && al >= 4 + alen) e.gateway.load(family, p + a + 4);
+          else if (at == RTA_OIF && al >= 8) e.ifindex = load<u32>(p + a + 4);
+          else if (at == RTA_PRIORITY && al >= 8) e.metric = load<u32>(p + a + 4);
+          else if (at == RTA_TABLE && al >= 8) table = load<u32>(p + a + 4);
+          a += (al + 3) & ~3;
+        }
+        if (table == RT_TABLE_MAIN && e.gateway.isSet && e.ifindex != 0) out.push(e);
       }
     }
     off += (len + 3) & ~3;

@@ -642,6 +642,8 @@ export class Stem extends RequestHandler {
     if (i >= 0) this.migrations.splice(i, 1);
     this.pruneMoves();
     this.watch.maybeDropFallback(mig.to.family);
+    // Its sessions no longer send from where they were: a path kept for that address may go.
+    if (mig.state == M_DONE) for (let k = 0; k < mig.prevWire.length; k++) this.watch.leftAddress(mig.prevWire[k], now);
   }
 
   /** Drops moves that came back to their original address, and their identities. */

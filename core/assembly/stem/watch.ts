@@ -14,10 +14,10 @@ import { beginEvent, endEvent, bytesOf } from "../engine/output";
 import { Move } from "./move";
 import { Stem, cookieJson } from "./stem";
 import {
-  AddressEvent, SocketInfo, parseAddresses, parseSockets, addressDump, socketDump, fallbackRoute, requestPtr,
-  IPPROTO_TCP, IPPROTO_UDP,
+  AddressEvent, RouteEvent, SocketInfo, parseAddresses, parseRoutes, parseSockets, addressDump, routeDump, socketDump,
+  fallbackRoute, sourceRoute, sourceRule, requestPtr, IPPROTO_TCP, IPPROTO_UDP,
 } from "../kernel/rtnl";
-import { NETLINK_ROUTE, NETLINK_SOCK_DIAG } from "../kernel/netlink";
+import { NETLINK_ROUTE, NETLINK_SOCK_DIAG, ENOENT } from "../kernel/netlink";
 import { FAMILY_IPV4, FAMILY_IPV6 } from "../generated/registry";
 
 const ESRCH: i32 = 3;
@@ -26,6 +26,63 @@ const HOLD_NEW: i32 = 1;
 const HOLD_ALREADY: i32 = 2;
 const EEXIST: i32 = 17;
 const LOOPBACK: u32 = 1;
+
+/**
+ * A source route the watch keeps for an address: put in while its link has
+ * the default route, kept after the default route left while sessions may
+ * still send from it (docs/dataplane.md section 4).
+ */
+class KeptPath {
+  address: Address;
+  ifindex: u32;
+  gateway: Address;
+  constructor(a: Address, ifindex: u32, gateway: Address) {
+    this.address = a.copy();
+    this.ifindex = ifindex;
+    this.gateway = gateway.copy();
+  }
+}
+
+/** The route dumps at start: where the default routes are now. */
+class RouteProbe extends Procedure {
+  watch: Watch;
+  replies: Array<StaticArray<u8>> = new Array<StaticArray<u8>>();
+  constructor(watch: Watch) {
+    super();
+    this.watch = watch;
+  }
+  onKernelOutput(node: Node, p: usize, n: i32): void {
+    this.replies.push(bytesOf(p, n));
+  }
+  onActionsDone(node: Node, ok: bool, now: f64): void {
+    for (let i = 0; i < this.replies.length; i++) {
+      const b = this.replies[i];
+      this.watch.routeMessages(changetype<usize>(b), b.length, now, true);
+    }
+  }
+}
+
+/** followDefaultRoute: the sock_diag dumps that tell which peers have sessions on the address the default route left. */
+class FollowProbe extends Procedure {
+  watch: Watch;
+  from: Address;
+  to: Address;
+  sockets: Array<SocketInfo> = new Array<SocketInfo>();
+  protocols: Array<u8> = new Array<u8>();
+  constructor(watch: Watch, from: Address, to: Address) {
+    super();
+    this.watch = watch;
+    this.from = from.copy();
+    this.to = to.copy();
+  }
+  onKernelOutput(node: Node, p: usize, n: i32): void {
+    const proto = this.protocols.length ? this.protocols.shift() : IPPROTO_TCP;
+    parseSockets(p, n, proto, this.sockets);
+  }
+  onActionsDone(node: Node, ok: bool, now: f64): void {
+    this.watch.follow(this, now);
+  }
+}
 
 /** A local address lost while sessions used it, waiting for a replacement. */
 class Loss {
@@ -85,6 +142,22 @@ export class Watch {
   guard: bool = true;
   /** Usable global addresses of this host (not on lo). */
   locals: Array<Address> = new Array<Address>();
+  /** The interface of each of `locals`. */
+  localLinks: Array<u32> = new Array<u32>();
+  /**
+   * Migrate by itself, make-before-break, when the default route moves to
+   * another link (option followDefaultRoute; with auto).
+   */
+  followDefaultRoute: bool = false;
+  /** The main table's default routes now. */
+  defaults: Array<RouteEvent> = new Array<RouteEvent>();
+  /** The last gateway seen on each link, per family (kept after its route went). */
+  gateways: Array<RouteEvent> = new Array<RouteEvent>();
+  /** The link of the preferred default route, per family (index 1, 2; 0: none). */
+  defaultLink: StaticArray<u32> = new StaticArray<u32>(3);
+  /** Source routes in place (see KeptPath). */
+  kept: Array<KeptPath> = new Array<KeptPath>();
+  private routeEvents: Array<RouteEvent> = new Array<RouteEvent>();
   losses: Array<Loss> = new Array<Loss>();
   /** Local ports of the host's UDP sockets that send control messages from a chosen address. */
   ownPorts: Set<u32> = new Set<u32>();
@@ -109,6 +182,17 @@ export class Watch {
       const n = addressDump(f);
       this.node.netlinkAction(NETLINK_ROUTE, bytesOf(requestPtr(), n), probe);
     }
+    const routes = new RouteProbe(this);
+    for (let f: u8 = FAMILY_IPV4; f <= FAMILY_IPV6; f++) {
+      const n = routeDump(f);
+      this.node.netlinkAction(NETLINK_ROUTE, bytesOf(requestPtr(), n), routes);
+    }
+  }
+
+  /** Notifications from the kernel: addresses and routes. */
+  kernelMessages(p: usize, n: i32, now: f64): void {
+    this.addressMessages(p, n, now, false);
+    this.routeMessages(p, n, now, false);
   }
 
   /** Address notifications (or dump replies) from the kernel. */
@@ -118,7 +202,7 @@ export class Watch {
     for (let i = 0; i < this.events.length; i++) {
       const e = this.events[i];
       if (e.ifindex == LOOPBACK) continue; // our own identities live there
-      if (e.added && e.usable) this.added(e.address, now, initial);
+      if (e.added && e.usable) this.added(e.address, now, initial, e.ifindex);
       else if (!e.added) this.removed(e.address, now);
     }
   }
@@ -133,9 +217,14 @@ export class Watch {
     return -1;
   }
 
-  private added(a: Address, now: f64, initial: bool): void {
+  private added(a: Address, now: f64, initial: bool, ifindex: u32): void {
     if (this.indexOf(a) >= 0) return;
     this.locals.push(a.copy());
+    this.localLinks.push(ifindex);
+    if (this.defaultLink[a.family] == ifindex) {
+      const gw = this.gatewayOf(a.family, ifindex);
+      if (gw && this.auto) this.keepPath(a, ifindex, gw, now);
+    }
     if (initial) return;
     this.event("address-added", a, -1, now);
     if (this.guard) this.stem.keepIdentities(null);
@@ -150,7 +239,13 @@ export class Watch {
 
   private removed(a: Address, now: f64): void {
     const i = this.indexOf(a);
-    if (i >= 0) this.locals.splice(i, 1);
+    if (i >= 0) {
+      this.locals.splice(i, 1);
+      this.localLinks.splice(i, 1);
+    }
+    for (let k = this.kept.length - 1; k >= 0; k--) {
+      if (this.kept[k].address.equals(a)) this.releasePath(k, now);
+    }
     if (!this.auto) return;
     // Moves already away on this wire address: hold them now.
     const loss = new Loss(a);
@@ -261,6 +356,208 @@ export class Watch {
   /** Removes what the guard put in the kernel (at shutdown). */
   teardown(): void {
     for (let f: u8 = FAMILY_IPV4; f <= FAMILY_IPV6; f++) this.setFallback(f, false);
+    for (let k = this.kept.length - 1; k >= 0; k--) this.releasePath(k, -1);
+  }
+
+  // ---- the default route, and the paths of addresses it left ----
+
+  /** Route notifications (or dump replies): follows the main table's default routes, per family. */
+  routeMessages(p: usize, n: i32, now: f64, initial: bool): void {
+    this.routeEvents.length = 0;
+    parseRoutes(p, n, this.routeEvents);
+    if (this.routeEvents.length == 0) return;
+    for (let i = 0; i < this.routeEvents.length; i++) {
+      const e = this.routeEvents[i];
+      const family = e.gateway.family;
+      if (e.added) {
+        this.rememberGateway(e);
+        for (let j = this.defaults.length - 1; j >= 0; j--) {
+          const d = this.defaults[j];
+          if (d.gateway.family != family || d.metric != e.metric) continue;
+          if (e.replace || (d.ifindex == e.ifindex && d.gateway.equals(e.gateway))) this.defaults.splice(j, 1);
+        }
+        this.defaults.push(e);
+      } else {
+        for (let j = this.defaults.length - 1; j >= 0; j--) {
+          const d = this.defaults[j];
+          if (d.gateway.family == family && d.metric == e.metric && d.ifindex == e.ifindex) this.defaults.splice(j, 1);
+        }
+      }
+    }
+    for (let f: u8 = FAMILY_IPV4; f <= FAMILY_IPV6; f++) {
+      let best: RouteEvent | null = null;
+      for (let j = 0; j < this.defaults.length; j++) {
+        const d = this.defaults[j];
+        if (d.gateway.family == f && (best == null || d.metric < best.metric)) best = d;
+      }
+      const link = best ? best.ifindex : 0;
+      const was = this.defaultLink[f];
+      this.defaultLink[f] = link;
+      if (link != was && !initial && was != 0 && link != 0) this.defaultMoved(f, was, link, now);
+      if (best) this.keepPathsOn(f, link, best.gateway, now);
+    }
+  }
+
+  /**
+   * The addresses on the default route's link get their path through it in
+   * advance (the same way the main table routes them now), so that when the
+   * default route moves away, the sessions on them lose not one packet in
+   * the moments before the daemon hears of it.
+   */
+  private keepPathsOn(family: u8, ifindex: u32, gateway: Address, now: f64): void {
+    if (!this.auto) return;
+    for (let i = 0; i < this.locals.length; i++) {
+      if (this.locals[i].family == family && this.localLinks[i] == ifindex) this.keepPath(this.locals[i], ifindex, gateway, now);
+    }
+  }
+
+  private rememberGateway(e: RouteEvent): void {
+    for (let i = 0; i < this.gateways.length; i++) {
+      const g = this.gateways[i];
+      if (g.ifindex == e.ifindex && g.gateway.family == e.gateway.family) {
+        g.gateway.set(e.gateway);
+        return;
+      }
+    }
+    const g = new RouteEvent();
+    g.ifindex = e.ifindex;
+    g.gateway.set(e.gateway);
+    this.gateways.push(g);
+  }
+
+  private gatewayOf(family: u8, ifindex: u32): Address | null {
+    for (let i = 0; i < this.gateways.length; i++) {
+      const g = this.gateways[i];
+      if (g.ifindex == ifindex && g.gateway.family == family) return g.gateway;
+    }
+    return null;
+  }
+
+  /**
+   * The default route of `family` moved from link `from` to link `to`. The
+   * addresses on `from` keep the path through it they were given while it
+   * had the default route (keepPathsOn), so that sessions still sending from
+   * them are not routed out of the wrong link, where a filtering router drops
+   * them; with followDefaultRoute, their sessions migrate to an address on
+   * `to`, make-before-break.
+   */
+  private defaultMoved(family: u8, from: u32, to: u32, now: f64): void {
+    if (!this.auto) return;
+    let target: Address | null = null;
+    for (let i = 0; i < this.locals.length; i++) {
+      if (this.locals[i].family == family && this.localLinks[i] == to) {
+        target = this.locals[i];
+        break;
+      }
+    }
+    for (let i = 0; i < this.locals.length; i++) {
+      const a = this.locals[i];
+      if (a.family != family || this.localLinks[i] != from) continue;
+      if (this.followDefaultRoute && target) {
+        const probe = new FollowProbe(this, a, target);
+        const protos: StaticArray<u8> = [IPPROTO_TCP, IPPROTO_UDP];
+        for (let k = 0; k < 2; k++) {
+          probe.protocols.push(protos[k]);
+          const n = socketDump(family, protos[k]);
+          this.node.netlinkAction(NETLINK_SOCK_DIAG, bytesOf(requestPtr(), n), probe);
+        }
+      }
+    }
+  }
+
+  private keepPath(a: Address, ifindex: u32, gateway: Address, now: f64): void {
+    for (let k = 0; k < this.kept.length; k++) {
+      const p = this.kept[k];
+      if (!p.address.equals(a)) continue;
+      if (p.ifindex == ifindex && p.gateway.equals(gateway)) return;
+      this.releasePath(k, -1); // its link or gateway changed: put it in again
+      break;
+    }
+    this.kept.push(new KeptPath(a, ifindex, gateway));
+    // The route first, then the rules that lead to it: the main table's specific routes, then the link's default.
+    const r = sourceRoute(true, gateway, ifindex);
+    this.node.netlinkAction(NETLINK_ROUTE, bytesOf(requestPtr(), r), null, true, EEXIST);
+    for (let k = 0; k < 2; k++) {
+      const n = sourceRule(true, a, ifindex, k == 0);
+      this.node.netlinkAction(NETLINK_ROUTE, bytesOf(requestPtr(), n), null, true, EEXIST);
+    }
+    this.pathEvent(a, ifindex, "kept", now);
+  }
+
+  /** Removes a kept path: its rule, and its link's route once no other kept address uses it. now < 0: no event. */
+  private releasePath(k: i32, now: f64): void {
+    const p = this.kept[k];
+    this.kept.splice(k, 1);
+    for (let k = 1; k >= 0; k--) {
+      const n = sourceRule(false, p.address, p.ifindex, k == 0);
+      this.node.netlinkAction(NETLINK_ROUTE, bytesOf(requestPtr(), n), null, true, ENOENT);
+    }
+    let shared = false;
+    for (let j = 0; j < this.kept.length; j++) if (this.kept[j].ifindex == p.ifindex && this.kept[j].gateway.family == p.gateway.family) shared = true;
+    if (!shared) {
+      const r = sourceRoute(false, p.gateway, p.ifindex);
+      this.node.netlinkAction(NETLINK_ROUTE, bytesOf(requestPtr(), r), null, true, ESRCH);
+    }
+    if (now >= 0) this.pathEvent(p.address, p.ifindex, "released", now);
+  }
+
+  /**
+   * A migration away from `a` completed: once no session of ours sends from
+   * it any more (no local move is on it), its kept path goes.
+   */
+  leftAddress(a: Address, now: f64): void {
+    const moves = this.stem.moves;
+    for (let i = 0; i < moves.length; i++) {
+      const m = moves[i];
+      if (m.local && (m.wire.equals(a) || (m.busy && m.orig.equals(a)))) return;
+    }
+    for (let k = this.kept.length - 1; k >= 0; k--) {
+      if (this.kept[k].address.equals(a)) this.releasePath(k, now);
+    }
+  }
+
+  /** followDefaultRoute: the sessions on the left address are known; migrate each peer's. */
+  follow(probe: FollowProbe, now: f64): void {
+    const a = probe.from;
+    if (!this.isLocal(a) || !this.isLocal(probe.to)) return; // things changed meanwhile
+    const peers = new Array<Peer>();
+    const moves = this.stem.moves;
+    // Sessions already moved once and now on `a`.
+    for (let i = 0; i < moves.length; i++) {
+      const m = moves[i];
+      if (m.local && m.wire.equals(a) && !m.busy && peers.indexOf(m.peer) < 0) peers.push(m.peer);
+    }
+    // Sessions whose socket is on `a` and that no move carries elsewhere.
+    const all = this.node.peers;
+    for (let i = 0; i < probe.sockets.length; i++) {
+      const s = probe.sockets[i];
+      if (!s.local.equals(a) || this.isOwnSocket(s)) continue;
+      for (let j = 0; j < all.length; j++) {
+        const p = all[j];
+        if (!p.sendSa() || peers.indexOf(p) >= 0 || !p.owns(s.remote, now)) continue;
+        let elsewhere = false;
+        for (let k = 0; k < moves.length; k++) {
+          const m = moves[k];
+          if (m.local && m.peer == p && m.orig.equals(a) && !m.wire.equals(a)) elsewhere = true;
+        }
+        if (!elsewhere) peers.push(p);
+      }
+    }
+    for (let i = 0; i < peers.length; i++) {
+      const r = this.stem.migrate(now, peers[i], 0, a, 0, probe.to, 0);
+      if (r < 0) this.event("auto-migration-failed", a, -r, now);
+    }
+  }
+
+  private pathEvent(a: Address, ifindex: u32, state: string, now: f64): void {
+    const e = beginEvent("source-route", now);
+    e.key("state");
+    e.str(state);
+    e.key("address");
+    a.json(e);
+    e.key("link");
+    e.num(ifindex);
+    this.node.emit(endEvent());
   }
 
   private migrateLoss(l: Loss, to: Address, now: f64): void {
