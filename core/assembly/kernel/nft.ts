@@ -221,9 +221,56 @@ function localOut(m: Move, proto: string): void {
 /** The tag rule of a held local move: its original packets get the hold mark. */
 function holdTag(m: Move, proto: string): void {
   if (!head("tag", proto, SOURCE, m.orig, m.origPort, m.scope)) return;
-  out.ascii(" meta mark set meta mark or 0x");
-  for (let s = 24; s >= 0; s -= 8) out.hexByte((HOLD_MARK >> <u32>s) & 0xff);
+  markHeld();
   comment(m);
+}
+
+/** ` meta mark set meta mark or 0x10000000`: the packet is held. */
+function markHeld(): void {
+  out.ascii(" meta mark set meta mark or ");
+  hex32(HOLD_MARK);
+}
+
+/**
+ * The out chain's first rule: a released packet drops the hold mark, which
+ * makes the kernel route it again (a route chain re-routes a packet whose
+ * mark it changed) with the routes of the moment it leaves. Without that, a
+ * packet the guard held while only the last-resort route existed would keep
+ * that route (lo) and be lost when no rewrite re-routes it.
+ */
+function released(): void {
+  out.ascii("add rule inet handover out ");
+  heldMatch();
+  out.ascii(" meta mark set meta mark & ");
+  hex32(~HOLD_MARK);
+  out.ascii(" counter comment \"hov1 released\"\n");
+}
+
+/** `meta mark & 0x10000000 == 0x10000000`: the packet was held. */
+function heldMatch(): void {
+  out.ascii("meta mark & ");
+  hex32(HOLD_MARK);
+  out.ascii(" == ");
+  hex32(HOLD_MARK);
+}
+
+function hex32(v: u32): void {
+  out.ascii("0x");
+  for (let s = 24; s >= 0; s -= 8) out.hexByte((v >> <u32>s) & 0xff);
+}
+
+/**
+ * The hold chain's last rule: a marked packet that no queue rule took is
+ * dropped. The queue rule (kernel/nfqueue.ts) is prepended to the chain, but
+ * it is a separate netlink batch: after the table was re-created, until it is
+ * back, a held packet would otherwise go on to the rewrite, leave from the new
+ * address before the peer has its rules, and draw a reset (docs/dataplane.md
+ * section 2). A dropped packet is only retransmitted.
+ */
+function holdFallback(): void {
+  out.ascii("add rule inet handover hold ");
+  heldMatch();
+  out.ascii(" counter drop comment \"hov1 unqueued\"\n");
 }
 
 /** Inbound rule of a local move: wire destination back to the original. */
@@ -287,7 +334,7 @@ export class Dataplane {
   /** The guard's hold: packets only the last-resort route (via lo) would carry wait in the queue. */
   guard: bool = false;
 
-  render(moves: Array<Move>, quarantines: Array<Quarantine>, ports: Array<u32>): i32 {
+  render(moves: Array<Move>, quarantines: Array<Quarantine>, ports: Array<u32>, lost: Array<Address>): i32 {
     controlPorts = ports;
     out.reset(BUF, CAP);
     out.ascii("add table inet handover\n");
@@ -299,6 +346,7 @@ export class Dataplane {
       this.holdLost = true;
     }
     out.ascii(CHAINS);
+    if (this.holdLost) holdFallback();
     out.ascii("flush chain inet handover tag\n");
     out.ascii("flush chain inet handover out\n");
     out.ascii("flush chain inet handover in\n");
@@ -326,10 +374,19 @@ export class Dataplane {
       exemptControl("out");
       exemptControl("in");
     }
-    if (anyHeld || this.guard) exemptControl("tag");
+    if (anyHeld || this.guard || lost.length > 0) exemptControl("tag");
+    // A lost address whose sessions are not known yet: all its packets wait.
+    for (let i = 0; i < lost.length; i++) {
+      rule("tag");
+      out.ascii(ipKeyword(lost[i]));
+      out.ascii(" saddr ");
+      addr(lost[i]);
+      markHeld();
+      out.ascii(" counter comment \"hov1 lost\"\n");
+    }
     if (this.guard) {
-      out.ascii("add rule inet handover tag meta oif \"lo\" fib daddr type != local meta mark set meta mark or 0x");
-      for (let s = 24; s >= 0; s -= 8) out.hexByte((HOLD_MARK >> <u32>s) & 0xff);
+      out.ascii("add rule inet handover tag meta oif \"lo\" fib daddr type != local");
+      markHeld();
       out.ascii(" counter comment \"hov1 guard\"\n");
     }
     // tag: the held moves' packets get the hold mark (the hold chain queues them).
@@ -339,6 +396,7 @@ export class Dataplane {
       const protos = protoList(m.protocols);
       for (let j = 0; j < protos.length; j++) holdTag(m, protos[j]);
     }
+    if (any || anyHeld || this.guard || lost.length > 0) released();
     // out: local moves, then remote moves.
     for (let pass = 0; pass < 2; pass++) {
       for (let i = 0; i < moves.length; i++) {
@@ -397,6 +455,7 @@ export class Dataplane {
     // The rewrite chains keep what a previous run left until the next render
     // replaces it in one transaction; the queue rule is sent again.
     out.ascii("flush chain inet handover hold\n");
+    holdFallback();
     this.dirty = false;
     return out.pos;
   }

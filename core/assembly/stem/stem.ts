@@ -472,7 +472,7 @@ export class Stem extends RequestHandler {
 
   /** Renders the ruleset and queues it as one kernel action. False if it does not fit. */
   sync(owner: Procedure | null): bool {
-    const n = this.dp.render(this.moves, this.quarantines, this.controlPorts());
+    const n = this.dp.render(this.moves, this.quarantines, this.controlPorts(), this.watch.probing());
     if (n < 0) return false;
     this.node.nftAction(bytesOf(batchPtr(), n), owner);
     if (this.dp.holdLost) {
@@ -507,6 +507,9 @@ export class Stem extends RequestHandler {
   sweepDone(now: f64): void {
     this.sweeping = false;
     this.nextSweepAt = now + SWEEP_MS;
+    // Packets the guard held that no migration claimed: let them go (they
+    // leave by whatever route exists now).
+    if (this.dp.guard && !this.holding(null)) this.sendVerdict();
   }
 
   /** Removes everything the node put in the kernel: rules, queue rule, identities, routes. */
@@ -529,11 +532,22 @@ export class Stem extends RequestHandler {
   release(now: f64): void {
     // The kernel queue is one for all holds: while another hold lasts, its
     // packets must stay, so the release waits for the last hold to end.
-    for (let i = 0; i < this.moves.length; i++) {
-      if (this.moves[i].local && this.moves[i].held) return;
-    }
+    if (this.holding(null)) return;
     this.sendVerdict();
     this.releaseAgainAt = now + RELEASE_AGAIN_MS;
+  }
+
+  /**
+   * True while some packet in the queue must stay there: a local move other
+   * than those in `except` is held, or a lost address's sessions are not known
+   * yet (docs/dataplane.md section 2, "one queue, many holds").
+   */
+  holding(except: Array<Move> | null): bool {
+    for (let i = 0; i < this.moves.length; i++) {
+      const m = this.moves[i];
+      if (m.local && m.held && (except == null || except.indexOf(m) < 0)) return true;
+    }
+    return this.watch.probing().length > 0;
   }
 
   /**
@@ -542,10 +556,7 @@ export class Stem extends RequestHandler {
    * before the held packets).
    */
   releaseBefore(moves: Array<Move>): void {
-    for (let i = 0; i < this.moves.length; i++) {
-      const m = this.moves[i];
-      if (m.local && m.held && moves.indexOf(m) < 0) return;
-    }
+    if (this.holding(moves)) return;
     this.sendVerdict();
   }
 
@@ -585,6 +596,9 @@ export class Stem extends RequestHandler {
       const m = this.moves[i];
       if (m.local && (!m.identity || m.held)) addUnique(want, m.orig);
     }
+    // A lost address stays local until we know whether sessions used it.
+    const lost = this.watch.probing();
+    for (let i = 0; i < lost.length; i++) addUnique(want, lost[i]);
     if (this.watch.guard) {
       for (let i = 0; i < this.watch.locals.length; i++) addUnique(want, this.watch.locals[i]);
     }
@@ -959,7 +973,8 @@ export class Stem extends RequestHandler {
     }
     if (this.releaseAgainAt <= now) {
       this.releaseAgainAt = Infinity;
-      this.sendVerdict();
+      // A hold that began since the release owns the queue now: its own release follows.
+      if (!this.holding(null)) this.sendVerdict();
     }
     for (let i = this.validations.length - 1; i >= 0; i--) {
       const v = this.validations[i];

@@ -31,6 +31,12 @@ const LOOPBACK: u32 = 1;
 class Loss {
   address: Address;
   peers: Array<Peer> = new Array<Peer>();
+  /**
+   * Until sock_diag has said which sessions used the address, every packet
+   * from it is held (the tag chain's "lost" rule), and nothing is released:
+   * its sessions' packets may already wait in the queue.
+   */
+  probing: bool = true;
   constructor(a: Address) {
     this.address = a.copy();
   }
@@ -119,7 +125,8 @@ export class Watch {
       const e = this.events[i];
       if (e.ifindex == LOOPBACK) continue; // our own identities live there
       if (e.added && e.usable) this.added(e.address, now, initial);
-      else if (!e.added) this.removed(e.address, now);
+      // A link-local or tentative address carries no sessions to migrate.
+      else if (!e.added && e.usable) this.removed(e.address, now);
     }
   }
 
@@ -163,8 +170,10 @@ export class Watch {
       m.held = true;
       if (loss.peers.indexOf(m.peer) < 0) loss.peers.push(m.peer);
     }
-    if (held) this.holdNow(a.family);
     this.losses.push(loss);
+    // Hold everything from the lost address until the sessions are known.
+    if (held) this.holdNow(a.family);
+    else this.stem.sync(null);
     // And find the sessions still on it (sock_diag).
     const probe = new SessionProbe(this, loss);
     const protos: StaticArray<u8> = [IPPROTO_TCP, IPPROTO_UDP];
@@ -180,6 +189,7 @@ export class Watch {
   sessionsFound(probe: SessionProbe, now: f64): void {
     const loss = probe.loss;
     const a = loss.address;
+    loss.probing = false;
     this.sessions = probe.sockets;
     const peers = this.node.peers;
     let held = 0;
@@ -197,13 +207,19 @@ export class Watch {
         if (h != HOLD_NONE && loss.peers.indexOf(p) < 0) loss.peers.push(p);
       }
     }
+    // The sessions' own hold replaces the lost address's.
     if (held) this.holdNow(a.family);
+    else this.stem.sync(null);
     if (loss.peers.length == 0) {
-      // Nothing of ours used it: forget it, and let go of whatever the guard held.
+      // Nothing of ours used it: forget it. What the guard holds stays held:
+      // the queue is one, and packets of another lost address may wait there
+      // for a migration that has not started yet (an interface going down
+      // removes its IPv6 addresses at once, its IPv4 ones only when they are
+      // flushed). Released now, they would leave by the last-resort route and
+      // be lost; the sweep releases what nothing claims (Stem.sweepDone).
       const i = this.losses.indexOf(loss);
       if (i >= 0) this.losses.splice(i, 1);
       this.stem.keepIdentities(null);
-      this.stem.release(now);
       return;
     }
     if (held) this.event("sessions-held", a, loss.peers.length, now);
@@ -216,6 +232,13 @@ export class Watch {
       this.migrateLoss(loss, r, now);
       return;
     }
+  }
+
+  /** Lost addresses whose sessions are not known yet (their packets are held). */
+  probing(): Array<Address> {
+    const list = new Array<Address>();
+    for (let i = 0; i < this.losses.length; i++) if (this.losses[i].probing) list.push(this.losses[i].address);
+    return list;
   }
 
   /** The daemon's own control sockets are no sessions: its port, and the ports of the sockets it sends from. */
