@@ -342,6 +342,8 @@ export class Stem extends RequestHandler {
   lastQueueId: u32 = 0;
   /** Held packets the kernel reported, for counters. */
   heldPackets: u64 = 0;
+  /** A release was asked for while something else still held: it happens when that ends. */
+  releaseWaits: bool = false;
   /** When to send the follow-up release (Infinity: none pending). */
   releaseAgainAt: f64 = Infinity;
   /** When to look for moves whose sessions ended (Infinity: kernel not set up). */
@@ -532,7 +534,11 @@ export class Stem extends RequestHandler {
   release(now: f64): void {
     // The kernel queue is one for all holds: while another hold lasts, its
     // packets must stay, so the release waits for the last hold to end.
-    if (this.holding(null)) return;
+    if (this.holding(null)) {
+      this.releaseWaits = true;
+      return;
+    }
+    this.releaseWaits = false;
     this.sendVerdict();
     this.releaseAgainAt = now + RELEASE_AGAIN_MS;
   }
@@ -951,7 +957,7 @@ export class Stem extends RequestHandler {
 
   nextTimeout(node: Node): f64 {
     let t = this.releaseAgainAt;
-    if (this.moves.length && !this.sweeping && this.nextSweepAt < t) t = this.nextSweepAt;
+    if ((this.moves.length || this.dp.guard) && !this.sweeping && this.nextSweepAt < t) t = this.nextSweepAt;
     for (let i = 0; i < this.validations.length; i++) {
       const v = this.validations[i];
       if (v.next < t) t = v.next;
@@ -967,9 +973,13 @@ export class Stem extends RequestHandler {
   }
 
   timeout(node: Node, now: f64): void {
-    if (this.moves.length && !this.sweeping && this.nextSweepAt <= now) {
-      this.sweeping = true;
-      new Sweep(this).start();
+    if (!this.sweeping && this.nextSweepAt <= now) {
+      if (this.moves.length) {
+        this.sweeping = true;
+        new Sweep(this).start();
+      } else if (this.dp.guard) {
+        this.sweepDone(now); // nothing to sweep but what the guard may hold
+      }
     }
     if (this.releaseAgainAt <= now) {
       this.releaseAgainAt = Infinity;

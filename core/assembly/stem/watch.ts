@@ -220,6 +220,8 @@ export class Watch {
       const i = this.losses.indexOf(loss);
       if (i >= 0) this.losses.splice(i, 1);
       this.stem.keepIdentities(null);
+      // A release that waited for this probe happens now.
+      if (this.stem.releaseWaits) this.stem.release(now);
       return;
     }
     if (held) this.event("sessions-held", a, loss.peers.length, now);
