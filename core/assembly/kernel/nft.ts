@@ -81,6 +81,11 @@ function addrSet(list: Array<Address>, family: u8): void {
   out.ascii(" }");
 }
 
+function indexOfAddress(list: Array<Address>, a: Address): i32 {
+  for (let i = 0; i < list.length; i++) if (list[i].equals(a)) return i;
+  return -1;
+}
+
 function hasFamily(list: Array<Address>, family: u8): bool {
   for (let i = 0; i < list.length; i++) if (list[i].family == family) return true;
   return false;
@@ -375,7 +380,19 @@ export class Dataplane {
       exemptControl("in");
     }
     if (anyHeld || this.guard || lost.length > 0) exemptControl("tag");
-    // A lost address whose sessions are not known yet: all its packets wait.
+    // A lost address whose sessions are not known yet: all its packets wait,
+    // except those of sessions already moved away from it (make-before-break
+    // ends with the old address going: they leave from the new one).
+    for (let i = 0; i < moves.length && lost.length > 0; i++) {
+      const m = moves[i];
+      if (!m.local || m.held || !m.sendsAway || indexOfAddress(lost, m.orig) < 0) continue;
+      const protos = protoList(m.protocols);
+      for (let j = 0; j < protos.length; j++) {
+        if (!head("tag", protos[j], SOURCE, m.orig, m.origPort, m.scope)) continue;
+        out.ascii(" return");
+        tag(m);
+      }
+    }
     for (let i = 0; i < lost.length; i++) {
       rule("tag");
       out.ascii(ipKeyword(lost[i]));
