@@ -414,11 +414,14 @@ export class Dataplane {
       for (let j = 0; j < protos.length; j++) holdTag(m, protos[j]);
     }
     if (any || anyHeld || this.guard || lost.length > 0) released();
-    // out: local moves, then remote moves.
-    for (let pass = 0; pass < 2; pass++) {
+    // out: local moves, then remote moves; in each, port-specific moves before
+    // port-wide ones. Rules carry no verdict, but once a rule rewrote a packet's
+    // address the rules of other moves from that address no longer match it:
+    // of overlapping moves, the first match wins, and the most specific is first.
+    for (let pass = 0; pass < 4; pass++) {
       for (let i = 0; i < moves.length; i++) {
         const m = moves[i];
-        if (m.identity || m.local != (pass == 0)) continue;
+        if (m.identity || m.local != (pass < 2) || (m.origPort != 0) != ((pass & 1) == 0)) continue;
         const protos = protoList(m.protocols);
         for (let j = 0; j < protos.length; j++) {
           if (m.local) localOut(m, protos[j]);
@@ -440,13 +443,15 @@ export class Dataplane {
         }
         continue;
       }
-      for (let i = 0; i < moves.length; i++) {
-        const m = moves[i];
-        if (m.identity || m.local != local) continue;
-        const protos = protoList(m.protocols);
-        for (let j = 0; j < protos.length; j++) {
-          if (m.local) localIn(m, protos[j]);
-          else remoteIn(m, protos[j]);
+      for (let specific = 1; specific >= 0; specific--) {
+        for (let i = 0; i < moves.length; i++) {
+          const m = moves[i];
+          if (m.identity || m.local != local || (m.origPort != 0) != (specific == 1)) continue;
+          const protos = protoList(m.protocols);
+          for (let j = 0; j < protos.length; j++) {
+            if (m.local) localIn(m, protos[j]);
+            else remoteIn(m, protos[j]);
+          }
         }
       }
     }

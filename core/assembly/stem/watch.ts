@@ -21,9 +21,6 @@ import { NETLINK_ROUTE, NETLINK_SOCK_DIAG } from "../kernel/netlink";
 import { FAMILY_IPV4, FAMILY_IPV6 } from "../generated/registry";
 
 const ESRCH: i32 = 3;
-const HOLD_NONE: i32 = 0;
-const HOLD_NEW: i32 = 1;
-const HOLD_ALREADY: i32 = 2;
 const EEXIST: i32 = 17;
 const LOOPBACK: u32 = 1;
 
@@ -195,16 +192,18 @@ export class Watch {
     let held = 0;
     for (let i = 0; i < probe.sockets.length; i++) {
       const s = probe.sockets[i];
-      if (!s.local.equals(a) || this.isOwnSocket(s)) continue;
+      if (!s.local.equals(a)) continue;
       for (let j = 0; j < peers.length; j++) {
         const p = peers[j];
         if (!p.sendSa()) continue;
-        // A connected socket names its peer; an unconnected UDP socket may talk to any.
-        const unconnected = s.protocol == IPPROTO_UDP && s.remotePort == 0;
-        if (!unconnected && !p.owns(s.remote)) continue;
-        const h = this.holdFor(p, a);
-        if (h == HOLD_NEW) held++;
-        if (h != HOLD_NONE && loss.peers.indexOf(p) < 0) loss.peers.push(p);
+        // The session's own move (its port and protocol), so that the move carries it and nothing else.
+        const m = this.stem.sessionMove(p, s);
+        if (!m || !m.wire.equals(a)) continue; // not a session with p, or already moved elsewhere
+        if (!m.held && !m.busy) {
+          m.held = true;
+          held++;
+        }
+        if (loss.peers.indexOf(p) < 0) loss.peers.push(p);
       }
     }
     // The sessions' own hold replaces the lost address's.
@@ -248,25 +247,6 @@ export class Watch {
     if (s.protocol != IPPROTO_UDP) return false;
     if (s.localPort == this.node.options.controlPort) return true;
     return this.ownPorts.has(s.localPort);
-  }
-
-  /** Holds the sessions with peer on address a: HOLD_NEW, HOLD_ALREADY, or HOLD_NONE (already moved elsewhere). */
-  private holdFor(peer: Peer, a: Address): i32 {
-    const moves = this.stem.moves;
-    for (let i = 0; i < moves.length; i++) {
-      const m = moves[i];
-      if (!m.local || m.peer != peer || !m.orig.equals(a)) continue;
-      // Already moved elsewhere (make-before-break): nothing to hold.
-      if (!m.wire.equals(a)) return HOLD_NONE;
-      if (m.held || m.busy) return HOLD_ALREADY;
-      m.held = true;
-      return HOLD_NEW;
-    }
-    const m = new Move(this.stem.nextMoveId++, peer, true, a, 0);
-    for (let i = 0; i < peer.owned.length; i++) m.scope.push(peer.owned[i].copy());
-    m.held = true;
-    moves.push(m);
-    return HOLD_NEW;
   }
 
   /** Puts the hold in place: rules, the identity on lo, the last-resort route. */
