@@ -164,6 +164,7 @@ async function waitFor<T>(what: string, fn: () => T | undefined | Promise<T | un
 
 class App {
   ready: any = null;
+  listening = false;
   summary: AppSummary | null = null;
   constructor(readonly child: ChildProcess) {
     const debug = (globalThis as any).process?.env?.HANDOVER_DEMO_DEBUG;
@@ -171,6 +172,7 @@ class App {
     lines(child.stdout, (o) => {
       if (debug) console.error(`[app] ${JSON.stringify(o)}`);
       if (o.ready) this.ready = o;
+      else if (o.listening) this.listening = true;
       else if (o.sentBytes !== undefined) this.summary = o;
     });
   }
@@ -258,7 +260,9 @@ export async function runStem(o: StemOptions): Promise<StemReport> {
     const common = ["--duration", String(duration), "--interval", "2", "--size", "100", ...(o.port ? ["--local-port", String(o.port.from)] : [])];
     const srv = new App(topo.spawn(serverNs, [...app, TRAFFIC, "server", "--proto", "tcp", "--bind", serverAddr, "--port", "5001"]));
     const usrv = o.udp !== false ? new App(topo.spawn(serverNs, [...app, TRAFFIC, "server", "--proto", "udp", "--bind", serverAddr, "--port", "5002"])) : null;
-    await sleep(300);
+    // The clients connect once the servers listen (a loaded machine starts a runtime slowly).
+    await waitFor("the servers to listen", () => srv.listening && (!usrv || usrv.listening)).catch(() => {});
+    await sleep(50);
     const cli = new App(topo.spawn(clientNs, [...app, TRAFFIC, "client", "--proto", "tcp", "--connect", serverAddr, "--port", "5001", "--local", clientLocal, ...common]));
     const ucli = usrv ? new App(topo.spawn(clientNs, [...app, TRAFFIC, "client", "--proto", "udp", "--connect", serverAddr, "--port", "5002", "--local", clientLocal, ...common])) : null;
     await waitFor("the application to connect", () => cli.ready && (!ucli || ucli.ready));
