@@ -88,7 +88,7 @@ class SessionProbe extends Procedure {
     parseSockets(p, n, proto, this.sockets);
   }
   onActionsDone(node: Node, ok: bool, now: f64): void {
-    this.stem.sessionsProbed(this.mig, this.sockets, now);
+    this.stem.sessionsProbed(this.mig, this.sockets, ok, now);
   }
 }
 
@@ -522,8 +522,15 @@ export class Stem extends RequestHandler {
   }
 
   /** The sockets on the migration's old address are known: its moves, then steps 304-307. */
-  sessionsProbed(mig: Migration, sockets: Array<SocketInfo>, now: f64): void {
+  sessionsProbed(mig: Migration, sockets: Array<SocketInfo>, ok: bool, now: f64): void {
     if (mig.state != M_PROBING) return;
+    if (!ok) {
+      // sock_diag failed: the sessions are unknown, so the move covers every port, as asked.
+      mig.moves.push(this.localMove(mig.peer, mig.from, 0, mig.protocols));
+      mig.state = M_APPLYING;
+      this.begin(mig, 0, now);
+      return;
+    }
     for (let i = 0; i < sockets.length; i++) {
       const s = sockets[i];
       if (!s.local.equals(mig.from)) continue;
