@@ -168,10 +168,8 @@ export class Watch {
       if (loss.peers.indexOf(m.peer) < 0) loss.peers.push(m.peer);
     }
     this.losses.push(loss);
-    // Hold everything from the lost address until the sessions are known.
-    if (held) this.holdNow(a.family);
-    else this.stem.sync(null);
-    // And find the sessions still on it (sock_diag).
+    // Find the sessions still on it (sock_diag): asked first, since the
+    // migration waits for the answer and the host runs kernel actions in order.
     const probe = new SessionProbe(this, loss);
     const protos: StaticArray<u8> = [IPPROTO_TCP, IPPROTO_UDP];
     for (let k = 0; k < 2; k++) {
@@ -179,6 +177,9 @@ export class Watch {
       const n = socketDump(a.family, protos[k]);
       this.node.netlinkAction(NETLINK_SOCK_DIAG, bytesOf(requestPtr(), n), probe);
     }
+    // Hold everything from the lost address until the sessions are known.
+    if (held) this.holdNow(a.family);
+    else this.stem.sync(null);
     this.event("address-removed", a, held, now);
   }
 
