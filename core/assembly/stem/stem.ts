@@ -682,7 +682,7 @@ export class Stem extends RequestHandler {
       const m = this.moves[i];
       if (m.local && m.held && (except == null || except.indexOf(m) < 0)) return true;
     }
-    return this.watch.probing().length > 0;
+    return this.watch.anyProbing();
   }
 
   /**

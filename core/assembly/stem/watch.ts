@@ -236,6 +236,12 @@ export class Watch {
     }
   }
 
+  /** True while some lost address's sessions are not known yet. */
+  anyProbing(): bool {
+    for (let i = 0; i < this.losses.length; i++) if (this.losses[i].probing) return true;
+    return false;
+  }
+
   /** Lost addresses whose sessions are not known yet (their packets are held). */
   probing(): Array<Address> {
     const list = new Array<Address>();
