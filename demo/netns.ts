@@ -27,12 +27,14 @@ export interface Addressing {
   gwB: string;
   prefix: number;
   host: number;
+  /** A further address of the fixed end, for sessions that do not use its control address (on its lo). */
+  peerOnLo: string;
 }
 
 export function addressing(v6: boolean): Addressing {
   return v6
-    ? { v6, old: "2001:db8:1::2", new: "2001:db8:2::2", peer: "2001:db8:9::2", gwA: "2001:db8:1::1", gwB: "2001:db8:2::1", prefix: 64, host: 128 }
-    : { v6, old: "198.18.1.2", new: "198.18.2.2", peer: "198.18.9.2", gwA: "198.18.1.1", gwB: "198.18.2.1", prefix: 24, host: 32 };
+    ? { v6, old: "2001:db8:1::2", new: "2001:db8:2::2", peer: "2001:db8:9::2", gwA: "2001:db8:1::1", gwB: "2001:db8:2::1", prefix: 64, host: 128, peerOnLo: "2001:db8:9::7" }
+    : { v6, old: "198.18.1.2", new: "198.18.2.2", peer: "198.18.9.2", gwA: "198.18.1.1", gwB: "198.18.2.1", prefix: 24, host: 32, peerOnLo: "198.18.9.7" };
 }
 
 function run(argv: string[], input?: string): { status: number; out: string; err: string } {
@@ -172,6 +174,19 @@ export class Topology {
     }
     this.ns(this.m, ["ip", "-batch", "-"], v4.join("\n") + "\n");
     this.ns(this.m, ["ip", "-6", "-batch", "-"], v6.join("\n") + "\n");
+  }
+
+  /** Sets M's link down, then flushes its addresses (a dropped Wi-Fi), in one `ip -batch` call. */
+  linkDown(link: "a" | "b"): void {
+    this.ns(this.m, ["ip", "-batch", "-"], `link set m-${link} down\naddr flush dev m-${link} scope global\n`);
+  }
+
+  /** Sets M's link up again, without addresses and without the source rules its last attach() left. */
+  linkUp(link: "a" | "b"): void {
+    const [four, six, table] = link === "a" ? ["198.18.1.2", "2001:db8:1::2", "101"] : ["198.18.2.2", "2001:db8:2::2", "102"];
+    this.try(this.m, ["ip", "rule", "del", "from", four, "table", table]);
+    this.try(this.m, ["ip", "-6", "rule", "del", "from", six, "table", table]);
+    this.ns(this.m, ["ip", "link", "set", `m-${link}`, "up"]);
   }
 
   /** Takes M's addresses off a link (the link itself stays up). */

@@ -61,6 +61,24 @@ export interface StemOptions {
   follow?: boolean;
   /** Called with the topology after the application finished, before teardown (tests, debugging). */
   inspect?: (t: Topology) => Promise<void> | void;
+  /**
+   * Break-before-make: how the old address goes. "flush" (default) deletes
+   * M's addresses on link a; "link-down" sets link a down first and then
+   * flushes its addresses, as a dropped Wi-Fi does.
+   */
+  breakBy?: "flush" | "link-down";
+  /** The fixed end's session address is on its lo (198.18.9.7 / 2001:db8:9::7), not its control address. */
+  peerOnLo?: boolean;
+  /** The security association's algorithm and replay mode (both ends). */
+  sa?: { algorithm?: "HMAC_SHA256" | "HMAC_SHA1" | "HMAC_MD5"; replay?: "TIMESTAMP" | "NONCE" };
+  /**
+   * Break-before-make, repeated: this many breaks in one session, alternating
+   * between the links (a to b, then b back to a, ...), each followed by the
+   * automatic migration; spacingMs between them.
+   */
+  breaks?: number;
+  /** Migrate only this port of the TCP session (M's local port), moving it to toPort (0 or absent: every port). */
+  port?: { from: number; to: number };
 }
 
 export interface TimelineEntry {
@@ -156,6 +174,7 @@ async function waitFor<T>(what: string, fn: () => T | undefined | Promise<T | un
 
 class App {
   ready: any = null;
+  listening = false;
   summary: AppSummary | null = null;
   constructor(readonly child: ChildProcess) {
     const debug = (globalThis as any).process?.env?.HANDOVER_DEMO_DEBUG;
@@ -163,6 +182,7 @@ class App {
     lines(child.stdout, (o) => {
       if (debug) console.error(`[app] ${JSON.stringify(o)}`);
       if (o.ready) this.ready = o;
+      else if (o.listening) this.listening = true;
       else if (o.sentBytes !== undefined) this.summary = o;
     });
   }
@@ -172,7 +192,7 @@ export async function runStem(o: StemOptions): Promise<StemReport> {
   const mode = o.mode ?? "make-before-break";
   const tag = o.tag ?? `d${process.pid % 100000}`;
   const A = addressing(o.v6 ?? false);
-  const migrations = mode === "break-before-make" ? 1 : o.migrations ?? 1;
+  const migrations = mode === "break-before-make" ? o.breaks ?? 1 : o.migrations ?? 1;
   const spacing = o.spacingMs ?? 300;
   const duration = o.durationMs ?? 2500 + migrations * (spacing + 50);
   const app = o.app ?? [process.execPath];
@@ -213,9 +233,16 @@ export async function runStem(o: StemOptions): Promise<StemReport> {
       control,
       log: "info",
       options: o.options ?? {},
-      peers: [{ name: peer, address, addresses, sa: [{ spi: 256, key }] }],
+      peers: [{ name: peer, address, addresses, sa: [{ spi: 256, key, ...(o.sa ?? {}) }] }],
     });
-    writeFileSync(join(dir, "m.json"), JSON.stringify(cfg("m.demo", "f.demo", "198.18.9.2", ["2001:db8:9::2"], sock.m)));
+    const fOnLo = addressing(o.v6 ?? false).peerOnLo;
+    if (o.peerOnLo) {
+      // F's sessions use an address on its lo; R routes it to F, M's daemon knows F owns it.
+      topo.ns(topo.f, ["ip", "addr", "add", `${fOnLo}/${A.host}`, "dev", "lo"]);
+      topo.ns(topo.r, ["ip", "route", "add", `${fOnLo}/${A.host}`, "via", A.peer]);
+    }
+    const fAddresses = ["2001:db8:9::2", ...(o.peerOnLo ? [fOnLo] : [])];
+    writeFileSync(join(dir, "m.json"), JSON.stringify(cfg("m.demo", "f.demo", "198.18.9.2", fAddresses, sock.m)));
     writeFileSync(join(dir, "f.json"), JSON.stringify(cfg("f.demo", "m.demo", "198.18.1.2", ["2001:db8:1::2"], sock.f)));
     const startDaemon = (who: "m" | "f") => {
       const child = topo.spawn(who === "m" ? topo.m : topo.f, [...o.launcher[who], "daemon", "--config", join(dir, `${who}.json`)]);
@@ -239,12 +266,14 @@ export async function runStem(o: StemOptions): Promise<StemReport> {
     // The application: servers on one end, clients on the other, from the old address.
     const serverNs = o.serverMoves ? topo.m : topo.f;
     const clientNs = o.serverMoves ? topo.f : topo.m;
-    const serverAddr = o.serverMoves ? A.old : A.peer;
+    const serverAddr = o.serverMoves ? A.old : o.peerOnLo ? fOnLo : A.peer;
     const clientLocal = o.serverMoves ? A.peer : A.old;
-    const common = ["--duration", String(duration), "--interval", "2", "--size", "100"];
+    const common = ["--duration", String(duration), "--interval", "2", "--size", "100", ...(o.port ? ["--local-port", String(o.port.from)] : [])];
     const srv = new App(topo.spawn(serverNs, [...app, TRAFFIC, "server", "--proto", "tcp", "--bind", serverAddr, "--port", "5001"]));
     const usrv = o.udp !== false ? new App(topo.spawn(serverNs, [...app, TRAFFIC, "server", "--proto", "udp", "--bind", serverAddr, "--port", "5002"])) : null;
-    await sleep(300);
+    // The clients connect once the servers listen (a loaded machine starts a runtime slowly).
+    await waitFor("the servers to listen", () => srv.listening && (!usrv || usrv.listening)).catch(() => {});
+    await sleep(50);
     const cli = new App(topo.spawn(clientNs, [...app, TRAFFIC, "client", "--proto", "tcp", "--connect", serverAddr, "--port", "5001", "--local", clientLocal, ...common]));
     const ucli = usrv ? new App(topo.spawn(clientNs, [...app, TRAFFIC, "client", "--proto", "udp", "--connect", serverAddr, "--port", "5002", "--local", clientLocal, ...common])) : null;
     await waitFor("the application to connect", () => cli.ready && (!ucli || ucli.ready));
@@ -252,8 +281,9 @@ export async function runStem(o: StemOptions): Promise<StemReport> {
     await sleep(700);
 
     const results: StemReport["migrations"] = [];
+    const ports = (from: string) => (o.port ? (from === A.old ? { fromPort: o.port.from, toPort: o.port.to } : { fromPort: o.port.to, toPort: o.port.from }) : {});
     const migrate = async (from: string, to: string) => {
-      const r = await control(sock.m, { cmd: "migrate", request: { peer: "f.demo", from, to } });
+      const r = await control(sock.m, { cmd: "migrate", request: { peer: "f.demo", from, to, ...ports(from) } });
       if (!r.ok) throw new Error(`migrate ${from} -> ${to}: ${r.error}`);
       results.push({ id: r.result.id, state: r.result.state, elapsedMs: r.result.elapsedMs, from, to, error: r.result.error });
     };
@@ -298,10 +328,35 @@ export async function runStem(o: StemOptions): Promise<StemReport> {
         topo.detach("a");
         mark("net", `${A.old} removed from link a (break, after make)`);
       }
+    } else if (o.breaks) {
+      // Each break: the current link goes down, the other link gets its
+      // address after outageMs, and the daemon migrates by itself.
+      let on: "a" | "b" = "a";
+      for (let i = 0; i < o.breaks; i++) {
+        const next: "a" | "b" = on === "a" ? "b" : "a";
+        const [from, to] = on === "a" ? [A.old, A.new] : [A.new, A.old];
+        const seen = events.m.length;
+        topo.linkDown(on);
+        mark("net", `break ${i + 1}: link ${on} down and ${from} flushed`);
+        if ((o.outageMs ?? 0) > 0) await sleep(o.outageMs!);
+        topo.attach(next);
+        mark("net", `${to} added on link ${next}`);
+        const done = (e: any) => e.event === "migration" && e.to === to && (e.state === "completed" || e.state === "failed");
+        const e = await waitFor(`the automatic migration ${from} -> ${to}`, () => events.m.slice(seen).find(done));
+        results.push({ id: e.id, state: e.state, elapsedMs: e.elapsedMs, from, to, error: e.error });
+        topo.linkUp(on);
+        on = next;
+        if (i + 1 < o.breaks) await sleep(spacing);
+      }
     } else {
-      topo.detach("a");
-      mark("net", `${A.old} removed from link a: M has no address (break)`);
-      await sleep(o.outageMs ?? 100);
+      if (o.breakBy === "link-down") {
+        topo.linkDown("a");
+        mark("net", `link a down and ${A.old} flushed: M has no address (break)`);
+      } else {
+        topo.detach("a");
+        mark("net", `${A.old} removed from link a: M has no address (break)`);
+      }
+      if ((o.outageMs ?? 100) > 0) await sleep(o.outageMs ?? 100);
       topo.attach("b");
       mark("net", `${A.new} added on link b (make)`);
       await migrate(A.old, A.new);

@@ -223,7 +223,8 @@ export const LOADS = {
     const { net, m, mp } = pair();
     m.engine.option("sessionIdleMs", 1e12);
     m.engine.kernelSetup(net.now);
-    m.engine.migrate(net.now, { peer: mp, from: "198.18.0.2", to: "198.18.1.2" });
+    // One port: a port-wide migration would first ask sock_diag for the sessions (none here).
+    m.engine.migrate(net.now, { peer: mp, from: "198.18.0.2", fromPort: 5001, to: "198.18.1.2", toPort: 5001 });
     net.run(1000);
     forget(m);
     return {

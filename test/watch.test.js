@@ -186,7 +186,7 @@ test("watch: losing an address with a session, then a new one: the session migra
   net.run(100);
   assert.is(kernel.dumps, 2, "the watch asked sock_diag for the TCP and UDP sockets on the lost address");
   assert.is(m.eventsOf("sessions-held").length, 1, "the session on it is held");
-  assert.match(rules(m), /ip saddr 198\.18\.0\.2 ip daddr 198\.18\.9\.1 meta l4proto tcp meta mark set/, "held: marked for the queue");
+  assert.match(rules(m), /ip saddr 198\.18\.0\.2 ip daddr 198\.18\.9\.1 tcp sport 5001 meta mark set/, "held (the session's own port): marked for the queue");
   assert.is(migrations(m, "started").length, 0, "nothing to move to yet");
   kernel.add("198.18.1.2");
   net.run(2000);
@@ -197,7 +197,7 @@ test("watch: losing an address with a session, then a new one: the session migra
   assert.is(started[0].hold, true);
   assert.is(migrations(m, "completed").length, 1);
   assert.equal(f.eventsOf("peer-migration").map((e) => e.state), ["unvalidated", "validated"]);
-  assert.match(rules(m), /ip saddr 198\.18\.0\.2 ip daddr 198\.18\.9\.1 meta l4proto tcp ip saddr set 198\.18\.1\.2/);
+  assert.match(rules(m), /ip saddr 198\.18\.0\.2 ip daddr 198\.18\.9\.1 tcp sport 5001 ip saddr set 198\.18\.1\.2/);
   assert.not.match(rules(m), /ip saddr 198\.18\.0\.2 [^\n]*meta mark set/, "the hold ended");
 });
 
@@ -292,7 +292,7 @@ test("restore: a restarted daemon takes over the moves its table lists, and the 
   m.pump();
   const restored = m.eventsOf("restored").at(-1);
   assert.is(restored.moves, 1, "one move taken over");
-  assert.match(rules(m), /ip saddr 198\.18\.0\.2 ip daddr 198\.18\.9\.1 meta l4proto tcp ip saddr set 198\.18\.1\.2/, "and rendered again");
+  assert.match(rules(m), /ip saddr 198\.18\.0\.2 ip daddr 198\.18\.9\.1 tcp sport 5001 ip saddr set 198\.18\.1\.2/, "and rendered again");
   assert.match(listing, /counter packets \d+ bytes \d+ comment "hov1 1 L /);
   kernel.traffic = true;
   kernel.sockets.length = 0;

@@ -20,7 +20,6 @@ const BUF = memory.data(1024);
 const NLM_F_REQUEST: u16 = 0x1;
 const NLM_F_ACK: u16 = 0x4;
 const NLM_F_CREATE: u16 = 0x400;
-const NLM_F_APPEND: u16 = 0x800;
 const NLA_F_NESTED: u16 = 0x8000;
 const NLMSG_ERROR: u16 = 2;
 
@@ -124,14 +123,15 @@ function expression(name: string): usize {
 }
 
 /**
- * An nf_tables batch adding, to table `inet handover` chain `hold`:
+ * An nf_tables batch inserting, first in table `inet handover` chain `hold`:
  *   meta mark & HOLD_MARK == HOLD_MARK counter queue num `queue` bypass
  * Returns its length at bufferPtr().
  */
 export function queueRuleBatch(queue: u32): i32 {
   pos = BUF;
   end(message(NFNL_MSG_BATCH_BEGIN, NLM_F_REQUEST, 0, NFNL_SUBSYS_NFTABLES));
-  const rule = message((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWRULE, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_APPEND, NFPROTO_INET, 0);
+  // Without NLM_F_APPEND the rule goes first in the chain, before the drop of unqueued marked packets (kernel/nft.ts).
+  const rule = message((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWRULE, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE, NFPROTO_INET, 0);
   strAttr(1, "handover"); // NFTA_RULE_TABLE
   strAttr(2, "hold"); // NFTA_RULE_CHAIN
   const exprs = attr(4 | NLA_F_NESTED); // NFTA_RULE_EXPRESSIONS

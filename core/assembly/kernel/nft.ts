@@ -81,6 +81,11 @@ function addrSet(list: Array<Address>, family: u8): void {
   out.ascii(" }");
 }
 
+function indexOfAddress(list: Array<Address>, a: Address): i32 {
+  for (let i = 0; i < list.length; i++) if (list[i].equals(a)) return i;
+  return -1;
+}
+
 function hasFamily(list: Array<Address>, family: u8): bool {
   for (let i = 0; i < list.length; i++) if (list[i].family == family) return true;
   return false;
@@ -221,9 +226,56 @@ function localOut(m: Move, proto: string): void {
 /** The tag rule of a held local move: its original packets get the hold mark. */
 function holdTag(m: Move, proto: string): void {
   if (!head("tag", proto, SOURCE, m.orig, m.origPort, m.scope)) return;
-  out.ascii(" meta mark set meta mark or 0x");
-  for (let s = 24; s >= 0; s -= 8) out.hexByte((HOLD_MARK >> <u32>s) & 0xff);
+  markHeld();
   comment(m);
+}
+
+/** ` meta mark set meta mark or 0x10000000`: the packet is held. */
+function markHeld(): void {
+  out.ascii(" meta mark set meta mark or ");
+  hex32(HOLD_MARK);
+}
+
+/**
+ * The out chain's first rule: a released packet drops the hold mark, which
+ * makes the kernel route it again (a route chain re-routes a packet whose
+ * mark it changed) with the routes of the moment it leaves. Without that, a
+ * packet the guard held while only the last-resort route existed would keep
+ * that route (lo) and be lost when no rewrite re-routes it.
+ */
+function released(): void {
+  out.ascii("add rule inet handover out ");
+  heldMatch();
+  out.ascii(" meta mark set meta mark & ");
+  hex32(~HOLD_MARK);
+  out.ascii(" counter comment \"hov1 released\"\n");
+}
+
+/** `meta mark & 0x10000000 == 0x10000000`: the packet was held. */
+function heldMatch(): void {
+  out.ascii("meta mark & ");
+  hex32(HOLD_MARK);
+  out.ascii(" == ");
+  hex32(HOLD_MARK);
+}
+
+function hex32(v: u32): void {
+  out.ascii("0x");
+  for (let s = 24; s >= 0; s -= 8) out.hexByte((v >> <u32>s) & 0xff);
+}
+
+/**
+ * The hold chain's last rule: a marked packet that no queue rule took is
+ * dropped. The queue rule (kernel/nfqueue.ts) is prepended to the chain, but
+ * it is a separate netlink batch: after the table was re-created, until it is
+ * back, a held packet would otherwise go on to the rewrite, leave from the new
+ * address before the peer has its rules, and draw a reset (docs/dataplane.md
+ * section 2). A dropped packet is only retransmitted.
+ */
+function holdFallback(): void {
+  out.ascii("add rule inet handover hold ");
+  heldMatch();
+  out.ascii(" counter drop comment \"hov1 unqueued\"\n");
 }
 
 /** Inbound rule of a local move: wire destination back to the original. */
@@ -287,7 +339,7 @@ export class Dataplane {
   /** The guard's hold: packets only the last-resort route (via lo) would carry wait in the queue. */
   guard: bool = false;
 
-  render(moves: Array<Move>, quarantines: Array<Quarantine>, ports: Array<u32>): i32 {
+  render(moves: Array<Move>, quarantines: Array<Quarantine>, ports: Array<u32>, lost: Array<Address>): i32 {
     controlPorts = ports;
     out.reset(BUF, CAP);
     out.ascii("add table inet handover\n");
@@ -299,6 +351,7 @@ export class Dataplane {
       this.holdLost = true;
     }
     out.ascii(CHAINS);
+    if (this.holdLost) holdFallback();
     out.ascii("flush chain inet handover tag\n");
     out.ascii("flush chain inet handover out\n");
     out.ascii("flush chain inet handover in\n");
@@ -326,10 +379,31 @@ export class Dataplane {
       exemptControl("out");
       exemptControl("in");
     }
-    if (anyHeld || this.guard) exemptControl("tag");
+    if (anyHeld || this.guard || lost.length > 0) exemptControl("tag");
+    // A lost address whose sessions are not known yet: all its packets wait,
+    // except those of sessions already moved away from it (make-before-break
+    // ends with the old address going: they leave from the new one).
+    for (let i = 0; i < moves.length && lost.length > 0; i++) {
+      const m = moves[i];
+      if (!m.local || m.held || !m.sendsAway || indexOfAddress(lost, m.orig) < 0) continue;
+      const protos = protoList(m.protocols);
+      for (let j = 0; j < protos.length; j++) {
+        if (!head("tag", protos[j], SOURCE, m.orig, m.origPort, m.scope)) continue;
+        out.ascii(" return");
+        tag(m);
+      }
+    }
+    for (let i = 0; i < lost.length; i++) {
+      rule("tag");
+      out.ascii(ipKeyword(lost[i]));
+      out.ascii(" saddr ");
+      addr(lost[i]);
+      markHeld();
+      out.ascii(" counter comment \"hov1 lost\"\n");
+    }
     if (this.guard) {
-      out.ascii("add rule inet handover tag meta oif \"lo\" fib daddr type != local meta mark set meta mark or 0x");
-      for (let s = 24; s >= 0; s -= 8) out.hexByte((HOLD_MARK >> <u32>s) & 0xff);
+      out.ascii("add rule inet handover tag meta oif \"lo\" fib daddr type != local");
+      markHeld();
       out.ascii(" counter comment \"hov1 guard\"\n");
     }
     // tag: the held moves' packets get the hold mark (the hold chain queues them).
@@ -339,11 +413,15 @@ export class Dataplane {
       const protos = protoList(m.protocols);
       for (let j = 0; j < protos.length; j++) holdTag(m, protos[j]);
     }
-    // out: local moves, then remote moves.
-    for (let pass = 0; pass < 2; pass++) {
+    if (any || anyHeld || this.guard || lost.length > 0) released();
+    // out: local moves, then remote moves; in each, port-specific moves before
+    // port-wide ones. Rules carry no verdict, but once a rule rewrote a packet's
+    // address the rules of other moves from that address no longer match it:
+    // of overlapping moves, the first match wins, and the most specific is first.
+    for (let pass = 0; pass < 4; pass++) {
       for (let i = 0; i < moves.length; i++) {
         const m = moves[i];
-        if (m.identity || m.local != (pass == 0)) continue;
+        if (m.identity || m.local != (pass < 2) || (m.origPort != 0) != ((pass & 1) == 0)) continue;
         const protos = protoList(m.protocols);
         for (let j = 0; j < protos.length; j++) {
           if (m.local) localOut(m, protos[j]);
@@ -365,13 +443,15 @@ export class Dataplane {
         }
         continue;
       }
-      for (let i = 0; i < moves.length; i++) {
-        const m = moves[i];
-        if (m.identity || m.local != local) continue;
-        const protos = protoList(m.protocols);
-        for (let j = 0; j < protos.length; j++) {
-          if (m.local) localIn(m, protos[j]);
-          else remoteIn(m, protos[j]);
+      for (let specific = 1; specific >= 0; specific--) {
+        for (let i = 0; i < moves.length; i++) {
+          const m = moves[i];
+          if (m.identity || m.local != local || (m.origPort != 0) != (specific == 1)) continue;
+          const protos = protoList(m.protocols);
+          for (let j = 0; j < protos.length; j++) {
+            if (m.local) localIn(m, protos[j]);
+            else remoteIn(m, protos[j]);
+          }
         }
       }
     }
@@ -397,6 +477,7 @@ export class Dataplane {
     // The rewrite chains keep what a previous run left until the next render
     // replaces it in one transaction; the queue rule is sent again.
     out.ascii("flush chain inet handover hold\n");
+    holdFallback();
     this.dirty = false;
     return out.pos;
   }

@@ -10,7 +10,8 @@ import { Move, Quarantine } from "./move";
 import { Watch } from "./watch";
 import { Restore, Sweep } from "./lifecycle";
 import { Dataplane, batchPtr } from "../kernel/nft";
-import { addressMessage, messagePtr, NETLINK_ROUTE, NETLINK_NETFILTER, LOOPBACK_IFINDEX, EEXIST, EADDRNOTAVAIL } from "../kernel/netlink";
+import { SocketInfo, parseSockets, socketDump, requestPtr, IPPROTO_TCP, IPPROTO_UDP } from "../kernel/rtnl";
+import { addressMessage, messagePtr, NETLINK_SOCK_DIAG, NETLINK_ROUTE, NETLINK_NETFILTER, LOOPBACK_IFINDEX, EEXIST, EADDRNOTAVAIL } from "../kernel/netlink";
 import { queueConfig, queueRuleBatch, verdictBatch, bufferPtr, NetlinkSummary, DEFAULT_QUEUE } from "../kernel/nfqueue";
 import { Decoded, familyLength } from "../wire/decode";
 import { Encoder } from "../wire/encode";
@@ -25,7 +26,7 @@ import {
   CODE_ACCEPTED, CODE_ADMINISTRATIVELY_PROHIBITED, CODE_INSUFFICIENT_RESOURCES, CODE_POORLY_FORMED_REQUEST,
   CODE_ADDRESS_NOT_ALLOWED, CODE_TOO_MANY_PENDING,
   ERR_BUSY, ERR_TIMED_OUT, ERR_REFUSED, ERR_KERNEL, ERR_BAD_ADDRESS, ERR_UNKNOWN_PEER,
-  ERR_INVALID_ARGUMENT, REPLAY_NONCE, errorName, codeName, opaqueSubtypeName,
+  ERR_INVALID_ARGUMENT, REPLAY_NONCE, PROTO_TCP, PROTO_UDP, errorName, codeName, opaqueSubtypeName,
 } from "../generated/registry";
 
 const TOKEN = memory.data(8);
@@ -59,6 +60,37 @@ const M_REQUESTING: i32 = 2;
 const M_DONE: i32 = 3;
 const M_ROLLING_BACK: i32 = 4;
 const M_FAILED: i32 = 5;
+/** Waiting for sock_diag: which sessions use the old address (a first migration of all ports). */
+const M_PROBING: i32 = 6;
+const TCP_LISTEN: u8 = 10;
+
+/** The sock_diag dumps (TCP, then UDP) that tell a migration which sessions it carries. */
+class SessionProbe extends Procedure {
+  stem: Stem;
+  mig: Migration;
+  sockets: Array<SocketInfo> = new Array<SocketInfo>();
+  protocols: Array<u8> = new Array<u8>();
+  constructor(stem: Stem, mig: Migration) {
+    super();
+    this.stem = stem;
+    this.mig = mig;
+  }
+  start(): void {
+    const protos: StaticArray<u8> = [IPPROTO_TCP, IPPROTO_UDP];
+    for (let k = 0; k < 2; k++) {
+      this.protocols.push(protos[k]);
+      const n = socketDump(this.mig.from.family, protos[k]);
+      this.stem.node.netlinkAction(NETLINK_SOCK_DIAG, bytesOf(requestPtr(), n), this);
+    }
+  }
+  onKernelOutput(node: Node, p: usize, n: i32): void {
+    const proto = this.protocols.length ? this.protocols.shift() : IPPROTO_TCP;
+    parseSockets(p, n, proto, this.sockets);
+  }
+  onActionsDone(node: Node, ok: bool, now: f64): void {
+    this.stem.sessionsProbed(this.mig, this.sockets, ok, now);
+  }
+}
 
 /** One migration of our own address (section 7.2). */
 export class Migration extends Procedure {
@@ -69,6 +101,10 @@ export class Migration extends Procedure {
   /** Each move's wire endpoint before this migration, for rollback. */
   prevWire: Array<Address> = new Array<Address>();
   prevPort: Array<u32> = new Array<u32>();
+  /** The wire address the sessions leave. */
+  from: Address = new Address();
+  /** The protocols asked for (0: all). */
+  protocols: u8 = 0;
   to: Address;
   toPort: u32;
   state: i32 = M_APPLYING;
@@ -98,7 +134,8 @@ export class Migration extends Procedure {
       const scratch = MSG; // addresses staged here, then copied by the encoder
       old.store(scratch);
       this.to.store(scratch + 16);
-      enc.migration(m.protocols, old.family, this.prevPort[i], m.origPort == 0 ? 0 : this.toPort, scratch, scratch + 16);
+      // The move's new wire port: a migration of all ports keeps each move's port (0 stays 0).
+      enc.migration(m.protocols, old.family, this.prevPort[i], m.wirePort, scratch, scratch + 16);
     }
     writeOpaque(enc, this.opaque);
   }
@@ -351,10 +388,14 @@ export class Stem extends RequestHandler {
   lastQueueId: u32 = 0;
   /** Held packets the kernel reported, for counters. */
   heldPackets: u64 = 0;
+  /** A release was asked for while something else still held: it happens when that ends. */
+  releaseWaits: bool = false;
   /** When to send the follow-up release (Infinity: none pending). */
   releaseAgainAt: f64 = Infinity;
   /** When to look for moves whose sessions ended (Infinity: kernel not set up). */
   nextSweepAt: f64 = Infinity;
+  /** The kernel was set up: sock_diag can say which sessions a migration carries. */
+  kernelReady: bool = false;
   sweeping: bool = false;
 
   /** Address changes and sessions (stem/watch.ts). */
@@ -429,24 +470,114 @@ export class Stem extends RequestHandler {
         if (busy instanceof Migration) return <i32>(<Migration>busy).id;
         return this.alreadyThere(peer, from, to, now);
       }
-      // First migration of these sessions: `from` is their original address.
-      const m = new Move(this.nextMoveId++, peer, true, from, fromPort);
-      m.protocols = protocols;
-      m.scope = peer.ownedAddresses();
-      this.moves.push(m);
-      moves.push(m);
+      for (let i = 0; i < this.migrations.length; i++) {
+        const q = this.migrations[i];
+        if (q.state == M_PROBING && q.peer == peer && q.from.equals(from) && q.to.equals(to)) return <i32>q.id;
+      }
+      if (fromPort == 0 && this.kernelReady) {
+        // First migration of these sessions, all ports: carry the sessions
+        // that exist (sock_diag), port by port, so that new connections from
+        // the new address are not taken for them (PROTOCOL.md 7.1).
+        const mig = new Migration(this.nextMigrationId++, this, peer, moves, to, 0, now, this.takeOpaque());
+        mig.state = M_PROBING;
+        mig.from = from.copy();
+        mig.protocols = protocols;
+        this.migrations.push(mig);
+        new SessionProbe(this, mig).start();
+        return <i32>mig.id;
+      }
+      // First migration of these sessions on one port (or with no kernel to ask): `from` is their original address.
+      moves.push(this.localMove(peer, from, fromPort, protocols));
     }
     const mig = new Migration(this.nextMigrationId++, this, peer, moves, to, toPort, now, this.takeOpaque());
+    mig.from = from.copy();
+    this.migrations.push(mig);
+    return this.begin(mig, fromPort, now);
+  }
+
+  /** A new local move of our sessions with peer at `orig` (port 0: every port). */
+  localMove(peer: Peer, orig: Address, port: u32, protocols: u8): Move {
+    const m = new Move(this.nextMoveId++, peer, true, orig, port);
+    m.protocols = protocols;
+    m.scope = peer.ownedAddresses();
+    this.moves.push(m);
+    return m;
+  }
+
+  /** The local move of the sessions on `orig` port `port` with `peer`, for one protocol, if any. */
+  findLocal(peer: Peer, orig: Address, port: u32, protocols: u8): Move | null {
+    for (let i = 0; i < this.moves.length; i++) {
+      const m = this.moves[i];
+      if (m.local && m.peer == peer && m.orig.equals(orig) && m.origPort == port && m.protocols == protocols) return m;
+    }
+    return null;
+  }
+
+  /**
+   * The local move for a socket on a lost or migrating address, if the
+   * socket is one of our sessions with the peer: one move per local port and
+   * protocol (PROTOCOL.md 7.1), created if needed. Null if it is not a session.
+   */
+  sessionMove(peer: Peer, s: SocketInfo, now: f64): Move | null {
+    if (this.watch.isOwnSocket(s)) return null;
+    // A listener carries no packets; its accepted sockets are the sessions.
+    if (s.protocol == IPPROTO_TCP && s.state == TCP_LISTEN) return null;
+    // A connected socket names its peer; an unconnected UDP socket may talk to any.
+    const unconnected = s.protocol == IPPROTO_UDP && s.remotePort == 0;
+    if (!unconnected && !peer.owns(s.remote, now)) return null;
+    const proto: u8 = s.protocol == IPPROTO_UDP ? PROTO_UDP : PROTO_TCP;
+    const m = this.findLocal(peer, s.local, s.localPort, proto);
+    return m ? m : this.localMove(peer, s.local, s.localPort, proto);
+  }
+
+  /** The sockets on the migration's old address are known: its moves, then steps 304-307. */
+  sessionsProbed(mig: Migration, sockets: Array<SocketInfo>, ok: bool, now: f64): void {
+    if (mig.state != M_PROBING) return;
+    if (!ok) {
+      // sock_diag failed: the sessions are unknown, so the move covers every port, as asked.
+      mig.moves.push(this.localMove(mig.peer, mig.from, 0, mig.protocols));
+      mig.state = M_APPLYING;
+      this.begin(mig, 0, now);
+      return;
+    }
+    for (let i = 0; i < sockets.length; i++) {
+      const s = sockets[i];
+      if (!s.local.equals(mig.from)) continue;
+      if (mig.protocols != 0 && mig.protocols != (s.protocol == IPPROTO_UDP ? PROTO_UDP : PROTO_TCP)) continue;
+      const m = this.sessionMove(mig.peer, s, now);
+      if (!m || m.busy || mig.moves.indexOf(m) >= 0 || !m.wire.equals(mig.from)) continue;
+      mig.moves.push(m);
+    }
+    if (mig.moves.length == 0) {
+      // No session to carry: done.
+      const i = this.migrations.indexOf(mig);
+      if (i >= 0) this.migrations.splice(i, 1);
+      mig.prevWire.push(mig.from.copy());
+      mig.state = M_DONE;
+      this.event(mig, "completed", now);
+      return;
+    }
+    mig.state = M_APPLYING;
+    this.begin(mig, 0, now);
+  }
+
+  /** Steps 304-307 for the migration's moves (rules, identities, hold), then the request. */
+  private begin(mig: Migration, fromPort: u32, now: f64): i32 {
+    const moves = mig.moves;
+    const to = mig.to;
+    const toPort = mig.toPort;
+    const peer = mig.peer;
     // Make-before-break when the address the sessions leave still works: they
     // keep sending from it until the peer has switched, and nothing waits.
     // Otherwise (break-before-make) the packets are held (steps 305, 310).
-    mig.beforeBreak = this.watch.isLocal(from);
+    mig.beforeBreak = this.watch.isLocal(mig.from);
     for (let i = 0; i < moves.length; i++) {
       const m = moves[i];
       mig.prevWire.push(m.wire.copy());
       mig.prevPort.push(m.wirePort);
       this.quarantineFrom(m, now);
-      const port = m.origPort == 0 ? 0 : toPort;
+      // A migration of all ports keeps each move's port (a port-specific move stays on its port).
+      const port = fromPort == 0 ? m.wirePort : toPort;
       if (mig.beforeBreak) {
         m.receiveAt(to, port);
         m.held = false;
@@ -457,7 +588,6 @@ export class Stem extends RequestHandler {
       m.busy = mig;
       this.unquarantine(m.wire, peer);
     }
-    this.migrations.push(mig);
     this.event(mig, "started", now);
     // Steps 304-307 in one transaction: identity address, rewrites, hold.
     this.keepIdentities(mig);
@@ -481,7 +611,7 @@ export class Stem extends RequestHandler {
 
   /** Renders the ruleset and queues it as one kernel action. False if it does not fit. */
   sync(owner: Procedure | null): bool {
-    const n = this.dp.render(this.moves, this.quarantines, this.controlPorts());
+    const n = this.dp.render(this.moves, this.quarantines, this.controlPorts(), this.watch.probing());
     if (n < 0) return false;
     this.node.nftAction(bytesOf(batchPtr(), n), owner);
     if (this.dp.holdLost) {
@@ -508,6 +638,7 @@ export class Stem extends RequestHandler {
     const r = queueRuleBatch(queue);
     this.node.netlinkAction(NETLINK_NETFILTER, bytesOf(bufferPtr(), r), null);
     this.dp.guard = this.watch.auto && this.watch.guard;
+    this.kernelReady = true;
     this.watch.start();
     this.nextSweepAt = now + SWEEP_MS;
   }
@@ -516,6 +647,9 @@ export class Stem extends RequestHandler {
   sweepDone(now: f64): void {
     this.sweeping = false;
     this.nextSweepAt = now + SWEEP_MS;
+    // Packets the guard held that no migration claimed: let them go (they
+    // leave by whatever route exists now).
+    if (this.dp.guard && !this.holding(null)) this.sendVerdict();
   }
 
   /** Removes everything the node put in the kernel: rules, queue rule, identities, routes. */
@@ -538,11 +672,26 @@ export class Stem extends RequestHandler {
   release(now: f64): void {
     // The kernel queue is one for all holds: while another hold lasts, its
     // packets must stay, so the release waits for the last hold to end.
-    for (let i = 0; i < this.moves.length; i++) {
-      if (this.moves[i].local && this.moves[i].held) return;
+    if (this.holding(null)) {
+      this.releaseWaits = true;
+      return;
     }
+    this.releaseWaits = false;
     this.sendVerdict();
     this.releaseAgainAt = now + RELEASE_AGAIN_MS;
+  }
+
+  /**
+   * True while some packet in the queue must stay there: a local move other
+   * than those in `except` is held, or a lost address's sessions are not known
+   * yet (docs/dataplane.md section 2, "one queue, many holds").
+   */
+  holding(except: Array<Move> | null): bool {
+    for (let i = 0; i < this.moves.length; i++) {
+      const m = this.moves[i];
+      if (m.local && m.held && (except == null || except.indexOf(m) < 0)) return true;
+    }
+    return this.watch.anyProbing();
   }
 
   /**
@@ -551,10 +700,7 @@ export class Stem extends RequestHandler {
    * before the held packets).
    */
   releaseBefore(moves: Array<Move>): void {
-    for (let i = 0; i < this.moves.length; i++) {
-      const m = this.moves[i];
-      if (m.local && m.held && moves.indexOf(m) < 0) return;
-    }
+    if (this.holding(moves)) return;
     this.sendVerdict();
   }
 
@@ -594,6 +740,9 @@ export class Stem extends RequestHandler {
       const m = this.moves[i];
       if (m.local && (!m.identity || m.held)) addUnique(want, m.orig);
     }
+    // A lost address stays local until we know whether sessions used it.
+    const lost = this.watch.probing();
+    for (let i = 0; i < lost.length; i++) addUnique(want, lost[i]);
     if (this.watch.guard) {
       for (let i = 0; i < this.watch.locals.length; i++) addUnique(want, this.watch.locals[i]);
     }
@@ -1034,7 +1183,7 @@ export class Stem extends RequestHandler {
 
   nextTimeout(node: Node): f64 {
     let t = this.releaseAgainAt;
-    if (this.moves.length && !this.sweeping && this.nextSweepAt < t) t = this.nextSweepAt;
+    if ((this.moves.length || this.dp.guard) && !this.sweeping && this.nextSweepAt < t) t = this.nextSweepAt;
     for (let i = 0; i < this.validations.length; i++) {
       const v = this.validations[i];
       if (v.next < t) t = v.next;
@@ -1050,13 +1199,18 @@ export class Stem extends RequestHandler {
   }
 
   timeout(node: Node, now: f64): void {
-    if (this.moves.length && !this.sweeping && this.nextSweepAt <= now) {
-      this.sweeping = true;
-      new Sweep(this).start();
+    if (!this.sweeping && this.nextSweepAt <= now) {
+      if (this.moves.length) {
+        this.sweeping = true;
+        new Sweep(this).start();
+      } else if (this.dp.guard) {
+        this.sweepDone(now); // nothing to sweep but what the guard may hold
+      }
     }
     if (this.releaseAgainAt <= now) {
       this.releaseAgainAt = Infinity;
-      this.sendVerdict();
+      // A hold that began since the release owns the queue now: its own release follows.
+      if (!this.holding(null)) this.sendVerdict();
     }
     for (let i = this.validations.length - 1; i >= 0; i--) {
       const v = this.validations[i];

@@ -21,9 +21,6 @@ import { NETLINK_ROUTE, NETLINK_SOCK_DIAG, ENOENT } from "../kernel/netlink";
 import { FAMILY_IPV4, FAMILY_IPV6 } from "../generated/registry";
 
 const ESRCH: i32 = 3;
-const HOLD_NONE: i32 = 0;
-const HOLD_NEW: i32 = 1;
-const HOLD_ALREADY: i32 = 2;
 const EEXIST: i32 = 17;
 const LOOPBACK: u32 = 1;
 
@@ -88,6 +85,12 @@ class FollowProbe extends Procedure {
 class Loss {
   address: Address;
   peers: Array<Peer> = new Array<Peer>();
+  /**
+   * Until sock_diag has said which sessions used the address, every packet
+   * from it is held (the tag chain's "lost" rule), and nothing is released:
+   * its sessions' packets may already wait in the queue.
+   */
+  probing: bool = true;
   constructor(a: Address) {
     this.address = a.copy();
   }
@@ -203,7 +206,8 @@ export class Watch {
       const e = this.events[i];
       if (e.ifindex == LOOPBACK) continue; // our own identities live there
       if (e.added && e.usable) this.added(e.address, now, initial, e.ifindex);
-      else if (!e.added) this.removed(e.address, now);
+      // A link-local or tentative address carries no sessions to migrate.
+      else if (!e.added && e.usable) this.removed(e.address, now);
     }
   }
 
@@ -258,9 +262,9 @@ export class Watch {
       m.held = true;
       if (loss.peers.indexOf(m.peer) < 0) loss.peers.push(m.peer);
     }
-    if (held) this.holdNow(a.family);
     this.losses.push(loss);
-    // And find the sessions still on it (sock_diag).
+    // Find the sessions still on it (sock_diag): asked first, since the
+    // migration waits for the answer and the host runs kernel actions in order.
     const probe = new SessionProbe(this, loss);
     const protos: StaticArray<u8> = [IPPROTO_TCP, IPPROTO_UDP];
     for (let k = 0; k < 2; k++) {
@@ -268,6 +272,9 @@ export class Watch {
       const n = socketDump(a.family, protos[k]);
       this.node.netlinkAction(NETLINK_SOCK_DIAG, bytesOf(requestPtr(), n), probe);
     }
+    // Hold everything from the lost address until the sessions are known.
+    if (held) this.holdNow(a.family);
+    else this.stem.sync(null);
     this.event("address-removed", a, held, now);
   }
 
@@ -275,30 +282,41 @@ export class Watch {
   sessionsFound(probe: SessionProbe, now: f64): void {
     const loss = probe.loss;
     const a = loss.address;
+    loss.probing = false;
     this.sessions = probe.sockets;
     const peers = this.node.peers;
     let held = 0;
     for (let i = 0; i < probe.sockets.length; i++) {
       const s = probe.sockets[i];
-      if (!s.local.equals(a) || this.isOwnSocket(s)) continue;
+      if (!s.local.equals(a)) continue;
       for (let j = 0; j < peers.length; j++) {
         const p = peers[j];
         if (!p.sendSa()) continue;
-        // A connected socket names its peer; an unconnected UDP socket may talk to any.
-        const unconnected = s.protocol == IPPROTO_UDP && s.remotePort == 0;
-        if (!unconnected && !p.owns(s.remote, now)) continue;
-        const h = this.holdFor(p, a);
-        if (h == HOLD_NEW) held++;
-        if (h != HOLD_NONE && loss.peers.indexOf(p) < 0) loss.peers.push(p);
+        // The session's own move (its port and protocol), so that the move carries it and nothing else.
+        const m = this.stem.sessionMove(p, s, now);
+        if (!m || !m.wire.equals(a)) continue; // not a session with p, or already moved elsewhere
+        if (!m.held && !m.busy) {
+          m.held = true;
+          held++;
+        }
+        if (loss.peers.indexOf(p) < 0) loss.peers.push(p);
       }
     }
+    // The sessions' own hold replaces the lost address's.
     if (held) this.holdNow(a.family);
+    else this.stem.sync(null);
     if (loss.peers.length == 0) {
-      // Nothing of ours used it: forget it, and let go of whatever the guard held.
+      // Nothing of ours used it: forget it. What the guard holds stays held:
+      // the queue is one, and packets of another lost address may wait there
+      // for a migration that has not started yet (an interface going down
+      // removes its IPv6 addresses at once, its IPv4 ones only when they are
+      // flushed). Released now, they would leave by the last-resort route and
+      // be lost; the sweep releases what nothing claims (Stem.sweepDone).
       const i = this.losses.indexOf(loss);
       if (i >= 0) this.losses.splice(i, 1);
       this.stem.keepIdentities(null);
-      this.stem.release(now);
+      // A release that waited for this probe happens now.
+      if (this.stem.releaseWaits) this.stem.release(now);
       return;
     }
     if (held) this.event("sessions-held", a, loss.peers.length, now);
@@ -313,30 +331,24 @@ export class Watch {
     }
   }
 
+  /** True while some lost address's sessions are not known yet. */
+  anyProbing(): bool {
+    for (let i = 0; i < this.losses.length; i++) if (this.losses[i].probing) return true;
+    return false;
+  }
+
+  /** Lost addresses whose sessions are not known yet (their packets are held). */
+  probing(): Array<Address> {
+    const list = new Array<Address>();
+    for (let i = 0; i < this.losses.length; i++) if (this.losses[i].probing) list.push(this.losses[i].address);
+    return list;
+  }
+
   /** The daemon's own control sockets are no sessions: its port, and the ports of the sockets it sends from. */
   isOwnSocket(s: SocketInfo): bool {
     if (s.protocol != IPPROTO_UDP) return false;
     if (s.localPort == this.node.options.controlPort) return true;
     return this.ownPorts.has(s.localPort);
-  }
-
-  /** Holds the sessions with peer on address a: HOLD_NEW, HOLD_ALREADY, or HOLD_NONE (already moved elsewhere). */
-  private holdFor(peer: Peer, a: Address): i32 {
-    const moves = this.stem.moves;
-    for (let i = 0; i < moves.length; i++) {
-      const m = moves[i];
-      if (!m.local || m.peer != peer || !m.orig.equals(a)) continue;
-      // Already moved elsewhere (make-before-break): nothing to hold.
-      if (!m.wire.equals(a)) return HOLD_NONE;
-      if (m.held || m.busy) return HOLD_ALREADY;
-      m.held = true;
-      return HOLD_NEW;
-    }
-    const m = new Move(this.stem.nextMoveId++, peer, true, a, 0);
-    m.scope = peer.ownedAddresses();
-    m.held = true;
-    moves.push(m);
-    return HOLD_NEW;
   }
 
   /** Puts the hold in place: rules, the identity on lo, the last-resort route. */
