@@ -4,7 +4,8 @@
 // Worker (./watch.ts), see hosts/bun/README.md.
 
 import { dlopen, read, CString } from "bun:ffi";
-import { mkdir, unlink } from "node:fs/promises";
+import { mkdir, unlink, writeFile, stat } from "node:fs/promises";
+import { networkInterfaces } from "node:os";
 import type { HostIO, KernelIO, UdpHandlers, UdpSocket, ControlServer } from "../shared/io.ts";
 import { kernelIO, type Libc, type Libnftables } from "../shared/netlink.ts";
 
@@ -271,5 +272,32 @@ export class BunIO implements HostIO {
     };
     process.once("SIGTERM", once);
     process.once("SIGINT", once);
+  }
+  onReload(fn: () => void): void {
+    process.on("SIGHUP", fn);
+  }
+  get pid(): number {
+    return process.pid;
+  }
+  fileMode(path: string): Promise<number | undefined> {
+    return stat(path).then((s) => s.mode, () => undefined);
+  }
+  async createExclusive(path: string, text: string): Promise<boolean> {
+    await mkdir(path.slice(0, path.lastIndexOf("/")) || "/", { recursive: true });
+    try {
+      await writeFile(path, text, { flag: "wx" });
+      return true;
+    } catch (e) {
+      if ((e as { code?: string }).code === "EEXIST") return false;
+      throw e;
+    }
+  }
+  removeFile(path: string): Promise<void> {
+    return unlink(path).catch((e: { code?: string }) => {
+      if (e.code !== "ENOENT") throw e;
+    });
+  }
+  localAddresses(): string[] {
+    return Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((i) => i.address));
   }
 }

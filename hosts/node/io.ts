@@ -4,7 +4,8 @@
 import dgram from "node:dgram";
 import net from "node:net";
 import { randomBytes } from "node:crypto";
-import { readFile, mkdir, unlink } from "node:fs/promises";
+import { readFile, writeFile, mkdir, unlink, stat } from "node:fs/promises";
+import { networkInterfaces } from "node:os";
 import { dirname } from "node:path";
 import { performance } from "node:perf_hooks";
 import { createRequire } from "node:module";
@@ -199,5 +200,32 @@ export class NodeIO implements HostIO {
     };
     process.once("SIGTERM", once);
     process.once("SIGINT", once);
+  }
+  onReload(fn: () => void): void {
+    process.on("SIGHUP", fn);
+  }
+  get pid(): number {
+    return process.pid;
+  }
+  fileMode(path: string): Promise<number | undefined> {
+    return stat(path).then((s) => s.mode, () => undefined);
+  }
+  async createExclusive(path: string, text: string): Promise<boolean> {
+    await mkdir(dirname(path), { recursive: true });
+    try {
+      await writeFile(path, text, { flag: "wx" });
+      return true;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "EEXIST") return false;
+      throw e;
+    }
+  }
+  removeFile(path: string): Promise<void> {
+    return unlink(path).catch((e: NodeJS.ErrnoException) => {
+      if (e.code !== "ENOENT") throw e;
+    });
+  }
+  localAddresses(): string[] {
+    return Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((i) => i.address));
   }
 }

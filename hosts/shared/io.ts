@@ -68,4 +68,16 @@ export interface HostIO {
   env(name: string): string | undefined;
   /** Calls fn once on SIGTERM or SIGINT. */
   onShutdown(fn: () => void): void;
+  /** Calls fn on every SIGHUP (the daemon reloads its configuration). */
+  onReload(fn: () => void): void;
+  /** This process's id. */
+  readonly pid: number;
+  /** A file's permission bits, or undefined if it does not exist. */
+  fileMode(path: string): Promise<number | undefined>;
+  /** Creates a file with `text` unless it exists (creating its directory): false if it existed. */
+  createExclusive(path: string, text: string): Promise<boolean>;
+  /** Removes a file; a missing file is no error. */
+  removeFile(path: string): Promise<void>;
+  /** The addresses of this host's interfaces (in this network namespace), as text. */
+  localAddresses(): string[];
 }
