@@ -107,6 +107,10 @@ function loadKernel(): KernelIO {
       poll: { args: ["ptr", "u64", "i32"], returns: "i32" },
       setsockopt: { args: ["i32", "i32", "i32", "ptr", "u32"], returns: "i32" },
       close: { args: ["i32"], returns: "i32" },
+      pipe2: { args: ["ptr", "i32"], returns: "i32" },
+      dup: { args: ["i32"], returns: "i32" },
+      dup2: { args: ["i32", "i32"], returns: "i32" },
+      read: { args: ["i32", "ptr", "u64"], returns: "i64" },
       __errno_location: { args: [], returns: "ptr" },
     } as const).symbols;
   } catch (e) {
@@ -134,6 +138,10 @@ function loadKernel(): KernelIO {
     recv: libc.recv,
     poll: libc.poll,
     close: libc.close,
+    pipe2: libc.pipe2,
+    dup: libc.dup,
+    dup2: libc.dup2,
+    read: libc.read,
     errno: () => read.i32(errnoPtr!, 0),
   };
   const ctx = libnft.nft_ctx_new(0);

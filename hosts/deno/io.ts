@@ -114,6 +114,10 @@ function loadKernel(): KernelIO {
       pollAsync: { name: "poll", parameters: ["buffer", "u64", "i32"], result: "i32", nonblocking: true },
       setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
       close: { parameters: ["i32"], result: "i32" },
+      pipe2: { parameters: ["buffer", "i32"], result: "i32" },
+      dup: { parameters: ["i32"], result: "i32" },
+      dup2: { parameters: ["i32", "i32"], result: "i32" },
+      read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
       errno: { name: "__errno_location", parameters: [], result: "pointer" },
     } as const).symbols;
   } catch (e) {
@@ -141,6 +145,10 @@ function loadKernel(): KernelIO {
     recv: (fd, buf, len, flags) => libc.recv(fd, buf, BigInt(len), flags),
     poll: (fds, n, ms) => libc.poll(fds, BigInt(n), ms),
     close: libc.close,
+    pipe2: libc.pipe2,
+    dup: libc.dup,
+    dup2: libc.dup2,
+    read: (fd, buf, len) => libc.read(fd, buf, BigInt(len)),
     errno: () => errnoPtr.getInt32(), // errno of this (the main) thread
   };
   const ctx = libnft.new(0);

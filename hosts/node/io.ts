@@ -70,6 +70,10 @@ function loadKernel(): KernelIO {
     recv: libc.func("intptr_t recv(int, _Out_ void *, size_t, int)"),
     poll,
     close: libc.func("int close(int)"),
+    pipe2: libc.func("int pipe2(_Out_ void *, int)"),
+    dup: libc.func("int dup(int)"),
+    dup2: libc.func("int dup2(int, int)"),
+    read: libc.func("intptr_t read(int, _Out_ void *, size_t)"),
     errno: () => koffi.decode(errnoLocation(), "int") as number,
   };
   const f = {

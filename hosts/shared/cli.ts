@@ -202,9 +202,13 @@ export async function runCli(io: HostIO, loadCore: () => Promise<Core>, args: st
     switch (name) {
       case "daemon":
         return await runDaemon(io, loadCore, v.config as string);
-      case "down":
-        await Daemon.down(io, await loadCore(), await readConfig(io, v.config as string));
+      case "down": {
+        const config = (await readConfig(io, v.config as string)) as Record<string, unknown>;
+        // Quiet (warnings only): what it removed is the one line below.
+        await Daemon.down(io, await loadCore(), config && typeof config === "object" ? { ...config, log: "warn" } : config);
+        out(`handover: node ${config.name} is down: its nftables table, its addresses on lo, its route and its socket and pid files are gone`);
         return 0;
+      }
       case "migrate": {
         const from = address(name, "from", v.from);
         const to = address(name, "to", v.to);

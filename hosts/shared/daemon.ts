@@ -377,6 +377,7 @@ export class Daemon {
           break;
         case "nft": {
           const r = this.kernelIO().nft(o.text);
+          for (const line of (r.stderr ?? "").split("\n")) if (line.trim()) this.log("debug", { event: "nft-stderr", line });
           // Listing the table fails when it does not exist yet: the core expects that.
           if (r.status !== 0 && !o.text.startsWith("list ")) {
             this.log("error", { event: "nft-failed", status: r.status, error: r.error.trim(), batch: o.text });

@@ -23,8 +23,11 @@ export interface UdpHandlers {
 
 /** The kernel: nftables and netlink. Opening it needs CAP_NET_ADMIN. */
 export interface KernelIO {
-  /** Runs an nft command batch through libnftables: status 0, or nonzero with the error text; and what it printed. */
-  nft(batch: string): { status: number; error: string; output?: string };
+  /**
+   * Runs an nft command batch through libnftables: status 0, or nonzero with the error text; what it
+   * printed; and what the libraries wrote to fd 2 meanwhile (caught, so that the daemon's stderr stays JSON).
+   */
+  nft(batch: string): { status: number; error: string; output?: string; stderr?: string };
   /**
    * Sends a netlink request on this host's socket of `protocol` and returns
    * every message the socket then holds (the kernel answers during the send).

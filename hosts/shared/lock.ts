@@ -20,12 +20,15 @@ export function pidFilePath(name: string, control: string | null): string {
   return control ? control.replace(/\.sock$/, "") + ".pid" : `/run/handover/${name}.pid`;
 }
 
-/** The pid in the file, if that process still exists (this one included); else null. */
+/** The pid in the file, if that process still runs (this one included; not a zombie); else null. */
 export async function lockHolder(io: HostIO, path: string): Promise<number | null> {
   const text = await io.readText(path).catch(() => "");
   const pid = Number.parseInt(text, 10);
   if (!(pid > 0)) return null;
-  return (await io.fileMode(`/proc/${pid}`)) !== undefined ? pid : null;
+  // /proc/PID/stat: "PID (COMM) STATE ..."; a killed daemon not yet reaped is "Z".
+  const stat = await io.readText(`/proc/${pid}/stat`).catch(() => "");
+  const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+  return stat && state !== "Z" && state !== "X" ? pid : null;
 }
 
 /** Takes the pid file (replacing a stale one); returns its release, or throws AlreadyRunning. */
