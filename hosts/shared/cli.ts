@@ -130,14 +130,16 @@ async function readConfig(io: HostIO, file: string): Promise<unknown> {
  * way a restarted daemon takes over its rules.
  */
 async function runDaemon(io: HostIO, loadCore: () => Promise<Core>, file: string): Promise<number> {
-  let d = await Daemon.start(io, await loadCore(), await readConfig(io, file));
+  // The signal handlers come first: a SIGTERM during the start stops the node once it has started.
   let fatal: unknown = null;
   let stop!: () => void;
   const stopped = new Promise<void>((r) => (stop = r));
   io.onShutdown(() => stop());
   let reloads = Promise.resolve();
+  let d: Daemon | null = null;
   io.onReload(() => {
     reloads = reloads.then(async () => {
+      if (!d) return;
       let next: unknown;
       try {
         next = await readConfig(io, file);
@@ -146,7 +148,9 @@ async function runDaemon(io: HostIO, loadCore: () => Promise<Core>, file: string
         d.log("error", { event: "reload-failed", error: (e as Error).message, action: "kept the running configuration; fix the file and send SIGHUP again" });
         return;
       }
-      await d.close({ keepKernelState: true });
+      const old: Daemon = d;
+      d = null;
+      await old.close({ keepKernelState: true });
       // The old sockets may take a turn of the event loop to let go of the port.
       for (let attempt = 0; ; attempt++) {
         try {
@@ -165,10 +169,11 @@ async function runDaemon(io: HostIO, loadCore: () => Promise<Core>, file: string
       }
     });
   });
+  d = await Daemon.start(io, await loadCore(), await readConfig(io, file));
   await stopped;
   await reloads;
   if (fatal) throw fatal;
-  await d.close();
+  await (d as Daemon | null)?.close();
   return 0;
 }
 

@@ -62,7 +62,8 @@ export function didYouMean(word: string, known: readonly string[]): string {
   let best = "";
   let bestD = Infinity;
   for (const k of known) {
-    const d = distance(word, k);
+    // A key that starts with the word ("skew" for "skewMs") is nearer than its distance says.
+    const d = distance(word, k) - (k.toLowerCase().startsWith(word.toLowerCase()) ? 1 : 0);
     if (d < bestD) [best, bestD] = [k, d];
   }
   return best && bestD <= Math.max(2, Math.floor(best.length / 3)) ? ` (did you mean '${best}'?)` : "";
