@@ -26,6 +26,14 @@ const host = await import(`../dist/hosts/${runtime}/index.js`);
 const IO = { node: "NodeIO", deno: "DenoIO", bun: "BunIO" }[runtime];
 const VERSION = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).version;
 const KEY = "5a".repeat(32);
+// process.kill, not child.kill(): Deno's child.kill() sends one signal per child, then no more.
+const signal = (child, name) => {
+  try {
+    process.kill(child.pid, name);
+  } catch {
+    // already gone
+  }
+};
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function run(...args) {
@@ -71,9 +79,9 @@ function daemon(configFile) {
   return d;
 }
 
-async function waitFor(what, cond, ms = 10000) {
+async function waitFor(what, cond, ms = 10000, context = () => "") {
   for (const end = Date.now() + ms; Date.now() < end; await sleep(20)) if (cond()) return;
-  throw new Error(`${runtime}: ${what}: not within ${ms} ms`);
+  throw new Error(`${runtime}: ${what}: not within ${ms} ms${context()}`);
 }
 
 const COMMANDS = ["daemon", "down", "migrate", "register", "state", "sessions", "keygen", "cookie", "decode", "version", "demo"];
@@ -233,21 +241,21 @@ test(`${runtime}: one node, one daemon; fatal start errors are one line and exit
 
     // SIGHUP: a broken file is refused (the node runs on); a good one is applied.
     writeFileSync(file, "{ not json");
-    first.child.kill("SIGHUP");
+    signal(first.child, "SIGHUP");
     await waitFor("reload-failed", () => first.lines.some((l) => l.event === "reload-failed"));
     assert.is(run("state", "--socket", control).status, 0, "still running after a bad reload");
     const two = cfg();
     two.peers.push({ name: "g.test", address: "127.0.0.1", port: 9, sa: [{ spi: 300, key: KEY }] });
     writeFileSync(file, JSON.stringify(two));
-    first.child.kill("SIGHUP");
-    await waitFor("reloaded", () => first.lines.some((l) => l.event === "reloaded"));
+    signal(first.child, "SIGHUP");
+    await waitFor("reloaded", () => first.lines.some((l) => l.event === "reloaded"), 10000, () => `\n${first.stderr}`);
     const after = run("state", "--socket", control);
     assert.is(after.status, 0, after.stderr);
     assert.is(JSON.parse(after.stdout).peers.length, 2, "the new peer is there");
     assert.is(readFileSync(join(dir, "m.pid"), "utf8").trim(), String(pid), "the same process, still holding the node");
 
     // SIGTERM: exit 0, socket and pid file gone; every line it wrote was JSON.
-    first.child.kill("SIGTERM");
+    signal(first.child, "SIGTERM");
     assert.is(await first.exited, 0);
     assert.not.ok(existsSync(control), "socket removed");
     assert.not.ok(existsSync(join(dir, "m.pid")), "pid file removed");
@@ -255,10 +263,10 @@ test(`${runtime}: one node, one daemon; fatal start errors are one line and exit
     // And now the node can start again.
     const again = daemon(file);
     await waitFor("the node to start again", () => again.lines.some((l) => l.event === "started"));
-    again.child.kill("SIGINT");
+    signal(again.child, "SIGINT");
     assert.is(await again.exited, 0);
   } finally {
-    first.child.kill("SIGKILL");
+    signal(first.child, "SIGKILL");
     rmSync(dir, { recursive: true, force: true });
   }
 });

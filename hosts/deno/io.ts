@@ -286,8 +286,9 @@ export class DenoIO implements HostIO {
     Deno.addSignalListener("SIGTERM", once);
     Deno.addSignalListener("SIGINT", once);
   }
-  onReload(fn: () => void): void {
+  onReload(fn: () => void): () => void {
     Deno.addSignalListener("SIGHUP", fn);
+    return () => Deno.removeSignalListener("SIGHUP", fn);
   }
   get pid(): number {
     return Deno.pid;

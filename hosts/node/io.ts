@@ -205,8 +205,9 @@ export class NodeIO implements HostIO {
     process.once("SIGTERM", once);
     process.once("SIGINT", once);
   }
-  onReload(fn: () => void): void {
+  onReload(fn: () => void): () => void {
     process.on("SIGHUP", fn);
+    return () => process.off("SIGHUP", fn);
   }
   get pid(): number {
     return process.pid;

@@ -137,7 +137,7 @@ async function runDaemon(io: HostIO, loadCore: () => Promise<Core>, file: string
   io.onShutdown(() => stop());
   let reloads = Promise.resolve();
   let d: Daemon | null = null;
-  io.onReload(() => {
+  const noMoreReloads = io.onReload(() => {
     reloads = reloads.then(async () => {
       if (!d) return;
       let next: unknown;
@@ -171,6 +171,7 @@ async function runDaemon(io: HostIO, loadCore: () => Promise<Core>, file: string
   });
   d = await Daemon.start(io, await loadCore(), await readConfig(io, file));
   await stopped;
+  noMoreReloads();
   await reloads;
   if (fatal) throw fatal;
   await (d as Daemon | null)?.close();

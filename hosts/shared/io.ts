@@ -71,8 +71,8 @@ export interface HostIO {
   env(name: string): string | undefined;
   /** Calls fn once on SIGTERM or SIGINT. */
   onShutdown(fn: () => void): void;
-  /** Calls fn on every SIGHUP (the daemon reloads its configuration). */
-  onReload(fn: () => void): void;
+  /** Calls fn on every SIGHUP (the daemon reloads its configuration); returns the unsubscribe (a listener may keep the process alive). */
+  onReload(fn: () => void): () => void;
   /** This process's id. */
   readonly pid: number;
   /** A file's permission bits, or undefined if it does not exist. */

@@ -16,6 +16,14 @@ import { e2eEnabled, launcher, runtime, tagOf } from "./_e2e.js";
 
 const rt = runtime();
 const CAPS = "-all,+net_admin,+net_raw"; // the unit's CapabilityBoundingSet
+// process.kill, not child.kill(): Deno's child.kill() sends one signal per child, then no more.
+const signal = (child, name) => {
+  try {
+    process.kill(child.pid, name);
+  } catch {
+    // already gone
+  }
+};
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 const notJson = (text) =>
@@ -104,7 +112,7 @@ if (e2eEnabled()) {
       // hold rule makes libxtables write to fd 2: the daemon catches that as JSON).
       writeFileSync(file, JSON.stringify(cfg(["f.test", "g.test"])));
       const before = events().length;
-      first.kill("SIGHUP");
+      signal(first, "SIGHUP");
       await waitEvent("reloaded", before);
       const state = sh(cli[0], [...cli.slice(1), "state", "--socket", control]);
       assert.is(state.status, 0, state.stderr);
@@ -115,7 +123,7 @@ if (e2eEnabled()) {
       assert.equal(notJson(stderr), [], "every line on stderr is JSON");
 
       // Killed (no clean-up): its state stays; `down` removes it all.
-      first.kill("SIGKILL");
+      signal(first, "SIGKILL");
       await exited;
       await sleep(100);
       assert.equal(kernelState(), { table: true, lo: true, route: true, socket: true, pidFile: true }, "left behind by SIGKILL");
