@@ -273,7 +273,8 @@ export class Daemon {
   private openSocket(address: string, port: number, onBindError?: (code: string, message: string) => void): UdpSocket {
     return this.io.udp(address, port, {
       message: (data, from, fromPort) => {
-        if (this.closed) return;
+        // Until the start is complete (kernel set up), control messages wait: the peer retransmits.
+        if (this.closed || this.starting) return;
         try {
           this.engine.datagram(this.io.now(), from, fromPort, data);
         } catch (e) {
