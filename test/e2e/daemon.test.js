@@ -134,6 +134,19 @@ if (e2eEnabled()) {
       assert.equal(notJson(down.stderr), [], down.stderr);
       assert.equal(kernelState(), { table: false, lo: false, route: false, socket: false, pidFile: false }, "after down");
 
+      // Started again and stopped by SIGTERM with no session depending on its rules: it removes everything itself.
+      const [c5, a5] = inNs(CAPS, [...cli, "daemon", "--config", file]);
+      const again = spawn(c5, a5, { stdio: ["ignore", "ignore", "pipe"] });
+      let againErr = "";
+      again.stderr.on("data", (b) => (againErr += b));
+      const againExit = new Promise((r) => again.on("exit", (code, sig) => r(code ?? sig)));
+      for (let i = 0; i < 500 && !againErr.includes('"started"'); i++) await sleep(20);
+      assert.equal(kernelState(), { table: true, lo: true, route: true, socket: true, pidFile: true }, "started again");
+      signal(again, "SIGTERM");
+      assert.is(await againExit, 0, againErr);
+      assert.equal(kernelState(), { table: false, lo: false, route: false, socket: false, pidFile: false }, "after SIGTERM");
+      assert.equal(notJson(againErr), [], againErr);
+
       // Without CAP_NET_ADMIN: exit 1 with one line, nothing left running or behind.
       const [c4, a4] = inNs("-all,+net_raw", [...cli, "daemon", "--config", file]);
       const started = Date.now();
