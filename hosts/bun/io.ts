@@ -4,7 +4,7 @@
 // Worker (./watch.ts), see hosts/bun/README.md.
 
 import { dlopen, read, CString } from "bun:ffi";
-import { mkdir, unlink, writeFile, stat } from "node:fs/promises";
+import { mkdir, unlink, writeFile, stat, readlink } from "node:fs/promises";
 import { networkInterfaces } from "node:os";
 import type { HostIO, KernelIO, UdpHandlers, UdpSocket, ControlServer } from "../shared/io.ts";
 import { kernelIO, type Libc, type Libnftables } from "../shared/netlink.ts";
@@ -305,6 +305,9 @@ export class BunIO implements HostIO {
     return unlink(path).catch((e: { code?: string }) => {
       if (e.code !== "ENOENT") throw e;
     });
+  }
+  networkNamespace(): Promise<string | undefined> {
+    return readlink("/proc/self/ns/net").catch(() => undefined);
   }
   localAddresses(): string[] {
     return Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((i) => i.address));

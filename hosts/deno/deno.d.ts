@@ -67,6 +67,7 @@ declare namespace Deno {
   function stat(path: string): Promise<{ mode: number | null }>;
   function writeTextFile(path: string, data: string, options?: { createNew?: boolean }): Promise<void>;
   function networkInterfaces(): { name: string; address: string }[];
+  function readLink(path: string): Promise<string>;
   const pid: number;
   namespace errors {
     class AlreadyExists extends Error {}

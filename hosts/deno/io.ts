@@ -311,6 +311,9 @@ export class DenoIO implements HostIO {
       if (!(e instanceof Deno.errors.NotFound)) throw e;
     });
   }
+  networkNamespace(): Promise<string | undefined> {
+    return Deno.readLink("/proc/self/ns/net").catch(() => undefined);
+  }
   localAddresses(): string[] {
     return Deno.networkInterfaces().map((i) => i.address);
   }

@@ -4,7 +4,7 @@
 import dgram from "node:dgram";
 import net from "node:net";
 import { randomBytes } from "node:crypto";
-import { readFile, writeFile, mkdir, unlink, stat } from "node:fs/promises";
+import { readFile, writeFile, mkdir, unlink, stat, readlink } from "node:fs/promises";
 import { networkInterfaces } from "node:os";
 import { dirname } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -229,6 +229,9 @@ export class NodeIO implements HostIO {
     return unlink(path).catch((e: NodeJS.ErrnoException) => {
       if (e.code !== "ENOENT") throw e;
     });
+  }
+  networkNamespace(): Promise<string | undefined> {
+    return readlink("/proc/self/ns/net").catch(() => undefined);
   }
   localAddresses(): string[] {
     return Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((i) => i.address));

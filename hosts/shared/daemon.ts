@@ -7,7 +7,7 @@ import { Core, HandoverError } from "./core.ts";
 import { Engine, type EngineEvent, type MigrateRequest } from "./engine.ts";
 import type { HostIO, KernelIO, UdpSocket, ControlServer } from "./io.ts";
 import { type Config, type ConfigWarning, ConfigError, checkConfig, resolveKey, portOf, controlPath } from "./config.ts";
-import { takeLock, pidFilePath, AlreadyRunning } from "./lock.ts";
+import { takeLock, pidFilePath, netnsPidFilePath, AlreadyRunning } from "./lock.ts";
 
 /** The events a node emits (docs/ABI.md lists their fields); `on("*")` receives them all. */
 export type EventName =
@@ -138,13 +138,28 @@ export class Daemon {
   private async takeLock(): Promise<void> {
     const { config } = this;
     if (config.kernel === false && config.control === false) return; // nothing shared with another daemon
-    const path = pidFilePath(config.name, controlPath(config));
-    try {
-      this.releaseLock = await takeLock(this.io, path);
-    } catch (e) {
-      if (e instanceof AlreadyRunning) throw e;
-      const code = (e as { code?: string })?.code ?? (e as Error)?.name;
-      throw new StartError(config.name, `cannot create the pid file ${path} (${code ?? why(e)}); choose another "control" path (the pid file goes beside it), or run with the rights to create it`);
+    const take = async (path: string, what?: string) => {
+      try {
+        return await takeLock(this.io, path, what);
+      } catch (e) {
+        if (e instanceof AlreadyRunning) throw e;
+        const code = (e as { code?: string })?.code ?? (e as Error)?.name;
+        throw new StartError(config.name, `cannot create the pid file ${path} (${code ?? why(e)}); choose another "control" path (the pid file goes beside it), or run with the rights to create it`);
+      }
+    };
+    const node = await take(pidFilePath(config.name, controlPath(config)));
+    this.releaseLock = node;
+    // The kernel state is one per network namespace: so is the daemon that owns it.
+    const netns = config.kernel === false ? null : await netnsPidFilePath(this.io);
+    if (netns) {
+      const kernel = await take(netns, "owns this network namespace's kernel state (table inet handover); one node per network namespace").catch(async (e) => {
+        await node();
+        throw e;
+      });
+      this.releaseLock = async () => {
+        await kernel();
+        await node();
+      };
     }
   }
 

@@ -81,6 +81,8 @@ export interface HostIO {
   createExclusive(path: string, text: string): Promise<boolean>;
   /** Removes a file; a missing file is no error. */
   removeFile(path: string): Promise<void>;
+  /** This process's network namespace (the link text of /proc/self/ns/net, e.g. "net:[4026531840]"), if readable. */
+  networkNamespace(): Promise<string | undefined>;
   /** The addresses of this host's interfaces (in this network namespace), as text. */
   localAddresses(): string[];
 }

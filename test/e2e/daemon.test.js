@@ -108,6 +108,17 @@ if (e2eEnabled()) {
       assert.match(notJson(second.stderr)[0], /^handover: another daemon \(pid \d+\) already runs this node/);
       assert.equal(kernelState(), { table: true, lo: true, route: true, socket: true, pidFile: true }, "the second daemon deleted nothing");
 
+      // Another node in the same network namespace (its kernel state would be the same table): refused too.
+      const otherFile = join(dir, "o.json");
+      writeFileSync(otherFile, JSON.stringify({ ...cfg(["f.test"]), name: "o.test", port: 4399, control: join(dir, "o.sock") }));
+      const [c6, a6] = inNs(CAPS, [...cli, "daemon", "--config", otherFile]);
+      const other = sh(c6, a6);
+      assert.is(other.status, 1, other.stderr);
+      assert.equal(notJson(other.stderr).length, 1, other.stderr);
+      assert.match(notJson(other.stderr)[0], /^handover: another daemon \(pid \d+\) already owns this network namespace's kernel state \(table inet handover\); one node per network namespace/);
+      assert.not.ok(existsSync(join(dir, "o.pid")) || existsSync(join(dir, "o.sock")), "the refused node left no files");
+      assert.equal(kernelState(), { table: true, lo: true, route: true, socket: true, pidFile: true }, "the other node deleted nothing");
+
       // SIGHUP: one more peer, the same process; the restart lists the table (whose
       // hold rule makes libxtables write to fd 2: the daemon catches that as JSON).
       writeFileSync(file, JSON.stringify(cfg(["f.test", "g.test"])));
