@@ -2,23 +2,23 @@
 
 import { runStem, type StemReport, type Mode } from "./stem.ts";
 import { canCreateNamespaces } from "./netns.ts";
+import { parseCommand, commandHelp, intOption, UsageError, type CommandSpec } from "../hosts/shared/args.ts";
 
-const USAGE = `usage: handover demo stem [--json] [--break] [--v6] [--migrations N] [--server]
-
-  Builds three network namespaces (migrator M, router R, fixed end F), runs a
+const SPEC: CommandSpec = {
+  summary: `Builds three network namespaces (migrator M, router R, fixed end F), runs a
   handover daemon in M and in F, streams TCP and UDP between them with an
-  ordinary application, and moves M to a new address mid-stream.
-  --break        break-before-make (the old address goes before the new comes)
-  --v6           IPv6 instead of IPv4
-  --migrations N move back and forth N times (make-before-break)
-  --server       the server end moves instead of the client
-  --json         print the report as one JSON object
-Needs root. Everything it creates is removed when it ends.`;
-
-function arg(args: string[], name: string): string | undefined {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : undefined;
-}
+  ordinary application, and moves M to a new address mid-stream. Needs root.
+  Everything it creates is removed when it ends.`,
+  positionals: ["stem"],
+  options: {
+    break: { type: "boolean", help: "break-before-make (the old address goes before the new comes)" },
+    v6: { type: "boolean", help: "IPv6 instead of IPv4" },
+    migrations: { type: "string", value: "N", help: "move back and forth N times (make-before-break), 1-100" },
+    rtt: { type: "string", value: "MS", help: "add MS of round-trip time on the router (userspace delay line), 0-2000" },
+    server: { type: "boolean", help: "the server end moves instead of the client" },
+    json: { type: "boolean", help: "print the report as one JSON object" },
+  },
+};
 
 const pad = (s: string, n: number) => (s.length >= n ? s : s + " ".repeat(n - s.length));
 
@@ -49,25 +49,37 @@ export function printReport(r: StemReport): void {
 /** Builds the demo command for a runtime: `launcher` runs that runtime's CLI. */
 export function demoCommand(launcher: string[], app?: string[]) {
   return async (args: string[]): Promise<number> => {
-    if (args[0] !== "stem") {
-      console.error(USAGE);
+    let p;
+    let migrations: number, rttMs: number | undefined;
+    try {
+      p = parseCommand("demo", SPEC, args);
+      if (!p.help && p.positionals[0] !== "stem") throw new UsageError("demo", `unknown demonstration '${p.positionals[0]}': the one there is is 'stem'`);
+      migrations = intOption("demo", p.values, "migrations", 1, 100, "migrations") ?? 1;
+      rttMs = intOption("demo", p.values, "rtt", 0, 2000, "milliseconds");
+    } catch (e) {
+      console.error(`handover ${(e as Error).message}\nsee: handover demo --help`);
       return 2;
+    }
+    if (p.help) {
+      console.log(commandHelp("demo", SPEC));
+      return 0;
     }
     const can = canCreateNamespaces();
     if (!can.ok) {
       console.error(`handover demo: ${can.why}`);
       return 2;
     }
-    const mode: Mode = args.includes("--break") ? "break-before-make" : "make-before-break";
+    const mode: Mode = p.values.break ? "break-before-make" : "make-before-break";
     const report = await runStem({
       mode,
-      v6: args.includes("--v6"),
-      migrations: Number(arg(args, "migrations") ?? 1),
-      serverMoves: args.includes("--server"),
+      v6: p.values.v6 === true,
+      migrations,
+      rttMs,
+      serverMoves: p.values.server === true,
       launcher: { m: launcher, f: launcher },
       app,
     });
-    if (args.includes("--json")) console.log(JSON.stringify(report));
+    if (p.values.json) console.log(JSON.stringify(report));
     else printReport(report);
     const ok = report.digestsEqual && report.lost === 0 && report.resets === 0 && report.migrations.every((m) => m.state === "completed");
     return ok ? 0 : 1;

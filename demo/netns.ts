@@ -15,6 +15,7 @@
 // all provide.
 
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
 
 export const PREFIX = "hov-";
 
@@ -205,6 +206,18 @@ export class Topology {
     for (const c of this.children) {
       if (c.exitCode === null) c.kill("SIGTERM");
     }
+    // Let them finish their clean-up (a daemon removes its socket and pid files) before the rest is killed.
+    const running = (pid: number | undefined) => {
+      let stat = "";
+      try {
+        stat = pid ? readFileSync(`/proc/${pid}/stat`, "utf8") : "";
+      } catch {
+        // gone
+      }
+      return stat !== "" && stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+    };
+    const pause = new Int32Array(new SharedArrayBuffer(4));
+    for (const end = Date.now() + 2000; Date.now() < end && this.children.some((c) => running(c.pid)); ) Atomics.wait(pause, 0, 0, 20);
     this.children = [];
     for (const n of [this.m, this.r, this.f]) {
       if (!run(["ip", "netns", "list"]).out.split("\n").some((l) => l.split(" ")[0] === n)) continue;

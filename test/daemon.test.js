@@ -80,7 +80,16 @@ function network() {
     log() {},
     env: () => undefined,
     onShutdown() {},
+    onReload: () => () => {},
+    pid: 4242,
+    // Pid files (the one-daemon lock) live in this host's own file table.
+    fileMode: async (path) => (files.has(path) ? 0o600 : undefined),
+    createExclusive: async (path, text) => (files.has(path) ? false : (files.set(path, text), true)),
+    removeFile: async (path) => void files.delete(path),
+    networkNamespace: async () => `net:[${addresses.join(",")}]`,
+    localAddresses: () => [...addresses],
   });
+  const files = new Map();
   return { io, open };
 }
 

@@ -5,15 +5,16 @@
 
 import { Core } from "../shared/core.ts";
 import { Daemon } from "../shared/daemon.ts";
+import { WASM_URL } from "../shared/wasm.ts";
+import type { Config } from "../shared/config.ts";
 import { BunIO } from "./io.ts";
 
 export * from "../shared/index.ts";
 export { Daemon } from "../shared/daemon.ts";
-export type { MigrationResult, Listener } from "../shared/daemon.ts";
+export type { MigrationResult, Listener, EventName } from "../shared/daemon.ts";
 export type { Config, PeerSpec, SaSpec } from "../shared/config.ts";
 export { BunIO } from "./io.ts";
 
-const WASM_URL = new URL("../../../build/handover.wasm", import.meta.url);
 let module: Promise<WebAssembly.Module> | null = null;
 
 /** The compiled core, loaded once per process. */
@@ -28,6 +29,6 @@ export async function loadCore(): Promise<Core> {
 }
 
 /** Starts a handover node with a configuration object (see docs/USAGE.md). */
-export async function start(config: unknown): Promise<Daemon> {
+export async function start(config: Config): Promise<Daemon> {
   return Daemon.start(new BunIO(), await loadCore(), config);
 }

@@ -4,7 +4,8 @@
 // Worker (./watch.ts), see hosts/bun/README.md.
 
 import { dlopen, read, CString } from "bun:ffi";
-import { mkdir, unlink } from "node:fs/promises";
+import { mkdir, unlink, writeFile, stat, readlink } from "node:fs/promises";
+import { networkInterfaces } from "node:os";
 import type { HostIO, KernelIO, UdpHandlers, UdpSocket, ControlServer } from "../shared/io.ts";
 import { kernelIO, type Libc, type Libnftables } from "../shared/netlink.ts";
 
@@ -106,6 +107,10 @@ function loadKernel(): KernelIO {
       poll: { args: ["ptr", "u64", "i32"], returns: "i32" },
       setsockopt: { args: ["i32", "i32", "i32", "ptr", "u32"], returns: "i32" },
       close: { args: ["i32"], returns: "i32" },
+      pipe2: { args: ["ptr", "i32"], returns: "i32" },
+      dup: { args: ["i32"], returns: "i32" },
+      dup2: { args: ["i32", "i32"], returns: "i32" },
+      read: { args: ["i32", "ptr", "u64"], returns: "i64" },
       __errno_location: { args: [], returns: "ptr" },
     } as const).symbols;
   } catch (e) {
@@ -133,6 +138,10 @@ function loadKernel(): KernelIO {
     recv: libc.recv,
     poll: libc.poll,
     close: libc.close,
+    pipe2: libc.pipe2,
+    dup: libc.dup,
+    dup2: libc.dup2,
+    read: libc.read,
     errno: () => read.i32(errnoPtr!, 0),
   };
   const ctx = libnft.nft_ctx_new(0);
@@ -271,5 +280,36 @@ export class BunIO implements HostIO {
     };
     process.once("SIGTERM", once);
     process.once("SIGINT", once);
+  }
+  onReload(fn: () => void): () => void {
+    process.on("SIGHUP", fn);
+    return () => process.off("SIGHUP", fn);
+  }
+  get pid(): number {
+    return process.pid;
+  }
+  fileMode(path: string): Promise<number | undefined> {
+    return stat(path).then((s) => s.mode, () => undefined);
+  }
+  async createExclusive(path: string, text: string): Promise<boolean> {
+    await mkdir(path.slice(0, path.lastIndexOf("/")) || "/", { recursive: true });
+    try {
+      await writeFile(path, text, { flag: "wx" });
+      return true;
+    } catch (e) {
+      if ((e as { code?: string }).code === "EEXIST") return false;
+      throw e;
+    }
+  }
+  removeFile(path: string): Promise<void> {
+    return unlink(path).catch((e: { code?: string }) => {
+      if (e.code !== "ENOENT") throw e;
+    });
+  }
+  networkNamespace(): Promise<string | undefined> {
+    return readlink("/proc/self/ns/net").catch(() => undefined);
+  }
+  localAddresses(): string[] {
+    return Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((i) => i.address));
   }
 }

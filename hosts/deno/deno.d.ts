@@ -56,7 +56,7 @@ declare namespace Deno {
     getCString(offset?: number): string;
   }
 
-  type Signal = "SIGTERM" | "SIGINT";
+  type Signal = "SIGTERM" | "SIGINT" | "SIGHUP";
   function addSignalListener(signal: Signal, handler: () => void): void;
   function removeSignalListener(signal: Signal, handler: () => void): void;
 
@@ -64,6 +64,15 @@ declare namespace Deno {
   function readFile(path: string | URL): Promise<Uint8Array<ArrayBuffer>>;
   function mkdir(path: string, options?: { recursive?: boolean }): Promise<void>;
   function remove(path: string): Promise<void>;
+  function stat(path: string): Promise<{ mode: number | null }>;
+  function writeTextFile(path: string, data: string, options?: { createNew?: boolean }): Promise<void>;
+  function networkInterfaces(): { name: string; address: string }[];
+  function readLink(path: string): Promise<string>;
+  const pid: number;
+  namespace errors {
+    class AlreadyExists extends Error {}
+    class NotFound extends Error {}
+  }
   function execPath(): string;
   function exit(code?: number): never;
   let exitCode: number;

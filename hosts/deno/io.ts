@@ -21,6 +21,8 @@ function errnoName(e: unknown): [string, string] {
   return [err?.code ?? err?.name ?? "EIO", err?.message ?? String(e)];
 }
 
+const UNSTABLE_NET = "Deno's UDP sockets need --unstable-net: run deno run -A --unstable-net .../hosts/deno/cli.js";
+
 class DenoUdp implements UdpSocket {
   private conn: Deno.DatagramConn | null = null;
   private bindError: [string, string] | null = null;
@@ -28,6 +30,7 @@ class DenoUdp implements UdpSocket {
   constructor(readonly address: string, port: number, private h: UdpHandlers) {
     try {
       // Deno binds synchronously: no send can come before the bind.
+      if (typeof Deno.listenDatagram !== "function") throw Object.assign(new Error(UNSTABLE_NET), { code: "EUNSTABLE" });
       this.conn = Deno.listenDatagram({ transport: "udp", hostname: address, port });
     } catch (e) {
       // Reported asynchronously, like Node's "error" event, after the caller holds the socket.
@@ -111,6 +114,10 @@ function loadKernel(): KernelIO {
       pollAsync: { name: "poll", parameters: ["buffer", "u64", "i32"], result: "i32", nonblocking: true },
       setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
       close: { parameters: ["i32"], result: "i32" },
+      pipe2: { parameters: ["buffer", "i32"], result: "i32" },
+      dup: { parameters: ["i32"], result: "i32" },
+      dup2: { parameters: ["i32", "i32"], result: "i32" },
+      read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
       errno: { name: "__errno_location", parameters: [], result: "pointer" },
     } as const).symbols;
   } catch (e) {
@@ -138,6 +145,10 @@ function loadKernel(): KernelIO {
     recv: (fd, buf, len, flags) => libc.recv(fd, buf, BigInt(len), flags),
     poll: (fds, n, ms) => libc.poll(fds, BigInt(n), ms),
     close: libc.close,
+    pipe2: libc.pipe2,
+    dup: libc.dup,
+    dup2: libc.dup2,
+    read: (fd, buf, len) => libc.read(fd, buf, BigInt(len)),
     errno: () => errnoPtr.getInt32(), // errno of this (the main) thread
   };
   const ctx = libnft.new(0);
@@ -274,5 +285,36 @@ export class DenoIO implements HostIO {
     };
     Deno.addSignalListener("SIGTERM", once);
     Deno.addSignalListener("SIGINT", once);
+  }
+  onReload(fn: () => void): () => void {
+    Deno.addSignalListener("SIGHUP", fn);
+    return () => Deno.removeSignalListener("SIGHUP", fn);
+  }
+  get pid(): number {
+    return Deno.pid;
+  }
+  fileMode(path: string): Promise<number | undefined> {
+    return Deno.stat(path).then((s) => s.mode ?? undefined, () => undefined);
+  }
+  async createExclusive(path: string, text: string): Promise<boolean> {
+    await Deno.mkdir(path.slice(0, path.lastIndexOf("/")) || "/", { recursive: true });
+    try {
+      await Deno.writeTextFile(path, text, { createNew: true });
+      return true;
+    } catch (e) {
+      if (e instanceof Deno.errors.AlreadyExists) return false;
+      throw e;
+    }
+  }
+  removeFile(path: string): Promise<void> {
+    return Deno.remove(path).catch((e) => {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    });
+  }
+  networkNamespace(): Promise<string | undefined> {
+    return Deno.readLink("/proc/self/ns/net").catch(() => undefined);
+  }
+  localAddresses(): string[] {
+    return Deno.networkInterfaces().map((i) => i.address);
   }
 }

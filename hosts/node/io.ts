@@ -4,7 +4,8 @@
 import dgram from "node:dgram";
 import net from "node:net";
 import { randomBytes } from "node:crypto";
-import { readFile, mkdir, unlink } from "node:fs/promises";
+import { readFile, writeFile, mkdir, unlink, stat, readlink } from "node:fs/promises";
+import { networkInterfaces } from "node:os";
 import { dirname } from "node:path";
 import { performance } from "node:perf_hooks";
 import { createRequire } from "node:module";
@@ -69,6 +70,10 @@ function loadKernel(): KernelIO {
     recv: libc.func("intptr_t recv(int, _Out_ void *, size_t, int)"),
     poll,
     close: libc.func("int close(int)"),
+    pipe2: libc.func("int pipe2(_Out_ void *, int)"),
+    dup: libc.func("int dup(int)"),
+    dup2: libc.func("int dup2(int, int)"),
+    read: libc.func("intptr_t read(int, _Out_ void *, size_t)"),
     errno: () => koffi.decode(errnoLocation(), "int") as number,
   };
   const f = {
@@ -199,5 +204,36 @@ export class NodeIO implements HostIO {
     };
     process.once("SIGTERM", once);
     process.once("SIGINT", once);
+  }
+  onReload(fn: () => void): () => void {
+    process.on("SIGHUP", fn);
+    return () => process.off("SIGHUP", fn);
+  }
+  get pid(): number {
+    return process.pid;
+  }
+  fileMode(path: string): Promise<number | undefined> {
+    return stat(path).then((s) => s.mode, () => undefined);
+  }
+  async createExclusive(path: string, text: string): Promise<boolean> {
+    await mkdir(dirname(path), { recursive: true });
+    try {
+      await writeFile(path, text, { flag: "wx" });
+      return true;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "EEXIST") return false;
+      throw e;
+    }
+  }
+  removeFile(path: string): Promise<void> {
+    return unlink(path).catch((e: NodeJS.ErrnoException) => {
+      if (e.code !== "ENOENT") throw e;
+    });
+  }
+  networkNamespace(): Promise<string | undefined> {
+    return readlink("/proc/self/ns/net").catch(() => undefined);
+  }
+  localAddresses(): string[] {
+    return Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((i) => i.address));
   }
 }

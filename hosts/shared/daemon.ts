@@ -6,8 +6,27 @@
 import { Core, HandoverError } from "./core.ts";
 import { Engine, type EngineEvent, type MigrateRequest } from "./engine.ts";
 import type { HostIO, KernelIO, UdpSocket, ControlServer } from "./io.ts";
-import { type Config, validateConfig, resolveKey, portOf } from "./config.ts";
+import { type Config, type ConfigWarning, ConfigError, checkConfig, resolveKey, portOf, controlPath } from "./config.ts";
 import { KernelCallError, EIO } from "./netlink.ts";
+import { takeLock, pidFilePath, netnsPidFilePath, AlreadyRunning } from "./lock.ts";
+
+/** The events a node emits (docs/ABI.md lists their fields); `on("*")` receives them all. */
+export type EventName =
+  | "migration"
+  | "peer-migration"
+  | "registration"
+  | "peer-registered"
+  | "migration-refused"
+  | "opaque"
+  | "address-added"
+  | "address-removed"
+  | "auto-migration-failed"
+  | "sessions-held"
+  | "restored"
+  | "session-ended"
+  | "sessions"
+  | "kernel-error"
+  | "dropped";
 
 export type Listener = (event: EngineEvent) => void;
 
@@ -20,17 +39,32 @@ const RTMGRP_IPV6_ROUTE = 0x400;
 const LEVELS = { debug: 10, info: 20, warn: 30, error: 40 } as const;
 type Level = keyof typeof LEVELS;
 
+/** How long start waits for the control port's sockets to bind. */
+const BIND_WAIT_MS = 3000;
+
 /** The outcome of a migration: its final event. */
 export interface MigrationResult extends EngineEvent {
   id: number;
   state: "completed" | "failed";
 }
 
+/** The daemon could not start (port in use, no privilege, unusable control path): one line saying why. */
+export class StartError extends Error {
+  constructor(node: string, problem: string) {
+    super(`cannot start node ${node}: ${problem}`);
+    this.name = "StartError";
+  }
+}
+
+const why = (e: unknown) => (e instanceof Error ? e.message : String(e));
+
 export class Daemon {
   readonly io: HostIO;
   readonly engine: Engine;
   readonly config: Config;
   readonly cookie: string;
+  /** Allowed but unwise settings found in the configuration (also logged at start). */
+  readonly warnings: ConfigWarning[];
   private peerIds = new Map<string, number>();
   private listen: UdpSocket[] = [];
   private sources = new Map<string, UdpSocket>();
@@ -38,6 +72,7 @@ export class Daemon {
   private kernel: KernelIO | null = null;
   private addressWatch: { close(): void } | null = null;
   private control: ControlServer | null = null;
+  private releaseLock: (() => Promise<void>) | null = null;
   private timer: unknown = null;
   private timerAt = Infinity;
   private listeners = new Map<string, Set<Listener>>();
@@ -45,29 +80,111 @@ export class Daemon {
   private waiting = new Map<number, ((e: MigrationResult) => void)[]>();
   private level: number;
   private closed = false;
+  /** While starting: the first nft batch that failed (a start that cannot set up the kernel is no start). */
+  private startFailure: string | null = null;
+  private starting = true;
 
-  private constructor(io: HostIO, core: Core, config: Config) {
+  private constructor(io: HostIO, core: Core, config: Config, warnings: ConfigWarning[]) {
     this.io = io;
     this.config = config;
+    this.warnings = warnings;
     this.engine = new Engine(core);
     this.cookie = config.cookie ?? core.cookieFromName(config.name);
     this.level = LEVELS[config.log ?? "info"];
   }
 
-  /** Creates and starts a daemon: configures the engine, binds its sockets. */
+  /**
+   * Creates and starts a daemon: configures the engine, binds its sockets,
+   * serves its control socket, sets up the kernel. Throws ConfigError for a
+   * bad configuration and StartError when the node cannot run (nothing is
+   * left running then).
+   */
   static async start(io: HostIO, core: Core, config: unknown): Promise<Daemon> {
-    const d = new Daemon(io, core, validateConfig(config));
-    await d.setup();
+    const { config: cfg, warnings } = checkConfig(config);
+    const d = new Daemon(io, core, cfg, warnings);
+    try {
+      await d.setup();
+    } catch (e) {
+      await d.abandon();
+      throw e;
+    }
+    d.starting = false;
     return d;
   }
 
-  private async setup(): Promise<void> {
+  /**
+   * Removes what a node left in the kernel (its table, its addresses on lo,
+   * its last-resort route) and its socket and pid files, for a node whose
+   * daemon is not running (`handover down`). Refuses while one runs.
+   */
+  static async down(io: HostIO, core: Core, config: unknown): Promise<void> {
+    const { config: cfg, warnings } = checkConfig(config);
+    const d = new Daemon(io, core, { ...cfg, register: false, listen: [] }, warnings);
+    try {
+      await d.takeLock();
+      d.configureEngine();
+      await d.addPeers();
+      // The same setup as a start (so that the core learns what the last run
+      // left: its moves from the table, its addresses), then the teardown.
+      d.setupKernel();
+      d.drain();
+      if (d.startFailure) throw new StartError(cfg.name, d.startFailure);
+    } catch (e) {
+      await d.abandon();
+      throw e;
+    }
+    d.starting = false;
+    await d.close({ keepKernelState: false });
+    const control = controlPath(cfg);
+    if (control) await io.removeFile(control);
+  }
+
+  private async takeLock(): Promise<void> {
+    const { config } = this;
+    if (config.kernel === false && config.control === false) return; // nothing shared with another daemon
+    const take = async (path: string, what?: string) => {
+      try {
+        return await takeLock(this.io, path, what);
+      } catch (e) {
+        if (e instanceof AlreadyRunning) throw e;
+        const code = (e as { code?: string })?.code ?? (e as Error)?.name;
+        throw new StartError(config.name, `cannot create the pid file ${path} (${code ?? why(e)}); choose another "control" path (the pid file goes beside it), or run with the rights to create it`);
+      }
+    };
+    const node = await take(pidFilePath(config.name, controlPath(config)));
+    this.releaseLock = node;
+    // The kernel state is one per network namespace: so is the daemon that owns it.
+    const netns = config.kernel === false ? null : await netnsPidFilePath(this.io);
+    if (netns) {
+      const kernel = await take(netns, "owns this network namespace's kernel state (table inet handover); one node per network namespace").catch(async (e) => {
+        await node();
+        throw e;
+      });
+      this.releaseLock = async () => {
+        await kernel();
+        await node();
+      };
+    }
+  }
+
+  /** Seeds the engine and gives it the options and peers (keys resolved). */
+  private configureEngine(): Promise<void> | void {
     const { io, engine, config } = this;
     engine.seed(io.random(32));
     engine.init(this.cookie, io.now());
-    for (const [name, value] of Object.entries(config.options ?? {})) engine.option(name as never, value as number);
+    for (const [name, value] of Object.entries(config.options ?? {})) {
+      try {
+        engine.option(name as never, value as number);
+      } catch (e) {
+        throw new ConfigError(`options.${name}`, `the core refused ${value} (${why(e)}); see docs/ABI.md, "Options", for the range`);
+      }
+    }
+    engine.option("controlPort", portOf(config));
+  }
+
+  private async addPeers(): Promise<void> {
+    const { io, engine, config } = this;
     const port = portOf(config);
-    engine.option("controlPort", port);
     // The addresses we listen on are ours: no peer may claim or move to them.
     for (const address of config.listen ?? []) if (address !== "0.0.0.0" && address !== "::") engine.addAddress(address);
     for (const [i, p] of config.peers.entries()) {
@@ -75,47 +192,112 @@ export class Daemon {
       const id = engine.addPeer(cookie, p.address, p.port ?? port);
       for (const a of p.addresses ?? []) engine.addPeerAddress(id, a);
       for (const [j, s] of p.sa.entries()) {
-        const key = await resolveKey(s.key, `peers[${i}].sa[${j}].key`, (f) => io.readText(f), (n) => io.env(n));
-        engine.addSa(id, { spi: s.spi, algorithm: s.algorithm, key, replayMode: s.replay, skewMs: s.skewMs });
+        const field = `peers[${i}].sa[${j}]`;
+        const key = await resolveKey(s.key, `${field}.key`, io, (w) => this.warnings.push(w));
+        try {
+          engine.addSa(id, { spi: s.spi, algorithm: s.algorithm, key, replayMode: s.replay, skewMs: s.skewMs });
+        } catch (e) {
+          throw new ConfigError(field, `the core refused this security association (${why(e)}); is the SPI given twice?`);
+        }
       }
       this.peerIds.set(p.name ?? cookie, id);
       this.peerIds.set(cookie, id);
     }
-    // Open the kernel now: a missing privilege or library shows at start, not mid-migration.
-    if (config.kernel !== false) {
-      const kernel = this.kernelIO();
-      engine.kernelSetup(io.now(), config.queue ?? 0);
-      if (config.auto !== false) {
-        // Address changes drive break-before-make migrations; default-route changes keep the old
-        // address's path (and, with followDefaultRoute, migrate): stem/watch.ts in the core.
-        const groups = RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR | RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_ROUTE;
-        this.addressWatch = kernel.watch(NETLINK_ROUTE, groups, (bytes) => {
-          if (this.closed) return;
-          this.reportOwnPorts();
-          this.engine.netlinkEvent(this.io.now(), bytes);
-          this.drain();
-        });
-      } else {
-        engine.option("auto", 0);
+  }
+
+  /** Opens the kernel now: a missing privilege or library shows at start, not mid-migration. */
+  private setupKernel(): void {
+    const { io, engine, config } = this;
+    let kernel: KernelIO;
+    try {
+      kernel = this.kernelIO();
+    } catch (e) {
+      throw new StartError(config.name, why(e));
+    }
+    engine.kernelSetup(io.now(), config.queue ?? 0);
+    if (config.auto !== false) {
+      // Address changes drive break-before-make migrations; default-route changes keep the old
+      // address's path (and, with followDefaultRoute, migrate): stem/watch.ts in the core.
+      const groups = RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR | RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_ROUTE;
+      this.addressWatch = kernel.watch(NETLINK_ROUTE, groups, (bytes) => {
+        if (this.closed) return;
+        this.reportOwnPorts();
+        this.engine.netlinkEvent(this.io.now(), bytes);
+        this.drain();
+      });
+    } else {
+      engine.option("auto", 0);
+    }
+  }
+
+  /** Binds the control port on every listen address; throws StartError if one cannot be bound. */
+  private async bindListen(port: number): Promise<void> {
+    const failures = new Map<string, string>();
+    for (const address of this.config.listen ?? ["0.0.0.0"]) {
+      this.listen.push(this.openSocket(address, port, (code, message) => failures.set(address, `${code}: ${message}`)));
+    }
+    for (const waited = { ms: 0 }; ; waited.ms += 5) {
+      const failed = [...failures.entries()];
+      if (failed.length > 0) {
+        const [address, text] = failed[0];
+        const hint = text.startsWith("EADDRINUSE")
+          ? `; another program uses UDP port ${port} (ss -ulpn 'sport = ${port}'), or set "port"`
+          : text.startsWith("EADDRNOTAVAIL")
+            ? `; ${address} is no address of this host: fix "listen"`
+            : "";
+        throw new StartError(this.config.name, `cannot bind UDP ${address} port ${port} (${text})${hint}`);
+      }
+      if (this.listen.every((s) => s.port() !== 0)) return;
+      if (waited.ms >= BIND_WAIT_MS) throw new StartError(this.config.name, `UDP port ${port} did not bind within ${BIND_WAIT_MS} ms`);
+      await new Promise<void>((r) => this.io.setTimer(r, 5));
+    }
+  }
+
+  private async setup(): Promise<void> {
+    const { io, engine, config } = this;
+    await this.takeLock();
+    this.configureEngine();
+    await this.addPeers();
+    for (const w of this.warnings) this.log("warn", { event: "config-warning", field: w.field, message: w.message });
+    const port = portOf(config);
+    await this.bindListen(port);
+    const control = controlPath(config);
+    if (control) {
+      try {
+        this.control = await io.serveControl(control, (r) => this.onControl(r));
+      } catch (e) {
+        const code = (e as { code?: string })?.code;
+        throw new StartError(config.name, `cannot serve the control socket ${control} (${code ?? why(e)}); choose another path with "control", or run with the rights to create it`);
       }
     }
-    for (const address of config.listen ?? ["0.0.0.0"]) {
-      this.listen.push(this.openSocket(address, port));
+    if (config.kernel !== false) {
+      this.setupKernel();
+      this.drain();
+      if (this.startFailure) throw new StartError(config.name, this.startFailure);
     }
-    if (config.control !== false) {
-      const path = config.control ?? `/run/handover/${config.name}.sock`;
-      this.control = await io.serveControl(path, (r) => this.onControl(r));
-    }
-    this.log("info", { event: "started", cookie: this.cookie, port, runtime: io.runtime });
+    this.log("info", { event: "started", cookie: this.cookie, port, runtime: io.runtime, pid: io.pid });
     // A (re)started node opens a new sequence epoch at each peer (PROTOCOL.md 6.3).
     if (config.register !== false) engine.registerAll(io.now());
     this.drain();
   }
 
-  private openSocket(address: string, port: number): UdpSocket {
+  /** After a failed start: let go of whatever was opened, leave the kernel as it is. */
+  private async abandon(): Promise<void> {
+    this.closed = true;
+    this.addressWatch?.close();
+    if (this.timer !== null) this.io.clearTimer(this.timer);
+    for (const s of this.listen) s.close();
+    for (const s of this.sources.values()) s.close();
+    this.control?.close();
+    this.kernel?.close();
+    await this.releaseLock?.();
+  }
+
+  private openSocket(address: string, port: number, onBindError?: (code: string, message: string) => void): UdpSocket {
     return this.io.udp(address, port, {
       message: (data, from, fromPort) => {
-        if (this.closed) return;
+        // Until the start is complete (kernel set up), control messages wait: the peer retransmits.
+        if (this.closed || this.starting) return;
         try {
           this.engine.datagram(this.io.now(), from, fromPort, data);
         } catch (e) {
@@ -125,6 +307,7 @@ export class Daemon {
         this.drain();
       },
       error: (code, message) => {
+        if (this.starting && onBindError) return onBindError(code, message);
         this.log("warn", { event: "socket-error", address, code, message });
         if (port === 0) this.sources.delete(address);
       },
@@ -182,8 +365,8 @@ export class Daemon {
     return done;
   }
 
-  /** Subscribes to events by name ("migration", "peer-migration", "opaque", ...) or "*". */
-  on(name: string, fn: Listener): () => void {
+  /** Subscribes to events by name ("migration", "peer-migration", "opaque", ...) or "*"; returns the unsubscribe. */
+  on(name: EventName | "*", fn: Listener): () => void {
     let set = this.listeners.get(name);
     if (!set) this.listeners.set(name, (set = new Set()));
     set.add(fn);
@@ -213,6 +396,7 @@ export class Daemon {
     for (const s of this.sources.values()) s.close();
     this.control?.close();
     this.kernel?.close();
+    await this.releaseLock?.();
     this.log("info", { event: "stopped" });
   }
 
@@ -224,14 +408,16 @@ export class Daemon {
     for (let o = engine.poll(); o; o = engine.poll()) {
       switch (o.kind) {
         case "transmit":
-          this.socketFor(o.source, o.family).send(o.data, o.address, o.port);
+          this.socketFor(o.source, o.family)?.send(o.data, o.address, o.port);
           break;
         case "nft": {
           const r = this.kernelCall(o.id, "nft", () => this.kernelIO().nft(o.text));
           if (!r) break;
+          for (const line of (r.stderr ?? "").split("\n")) if (line.trim()) this.log("debug", { event: "nft-stderr", line });
           // Listing the table fails when it does not exist yet: the core expects that.
           if (r.status !== 0 && !o.text.startsWith("list ")) {
             this.log("error", { event: "nft-failed", status: r.status, error: r.error.trim(), batch: o.text });
+            if (this.starting) this.startFailure ??= `nftables refused the setup (${r.error.trim().split("\n")[0]}); run as root or with CAP_NET_ADMIN`;
           }
           if (r.output) engine.actionOutput(this.io.now(), o.id, r.output);
           engine.actionResult(this.io.now(), o.id, r.status);
@@ -292,7 +478,7 @@ export class Daemon {
   }
 
   /** The socket to send from: bound to a source address if the engine names one. */
-  private socketFor(source: string | undefined, family: number): UdpSocket {
+  private socketFor(source: string | undefined, family: number): UdpSocket | undefined {
     if (!source) {
       const want = family === 2 ? ":" : ".";
       return this.listen.find((s) => s.address.includes(want)) ?? this.listen[0];
@@ -364,8 +550,14 @@ export class Daemon {
           return { ok: true, state: this.state() };
         case "sessions":
           return { ok: true, sessions: await this.sessions() };
-        case "migrate":
+        case "migrate": {
+          // A move to an address this host does not have could only time out: say so now.
+          const to = String(r.request?.to);
+          if (!this.io.localAddresses().includes(to)) {
+            return { ok: false, error: `${to} is not an address of this host; add it first (ip address add ${to}/PREFIX dev LINK), then migrate` };
+          }
           return { ok: true, result: await this.migrate(r.request) };
+        }
         case "register":
           this.register(r.peer, r.lifetime);
           return { ok: true };

@@ -23,8 +23,11 @@ export interface UdpHandlers {
 
 /** The kernel: nftables and netlink. Opening it needs CAP_NET_ADMIN. */
 export interface KernelIO {
-  /** Runs an nft command batch through libnftables: status 0, or nonzero with the error text; and what it printed. */
-  nft(batch: string): { status: number; error: string; output?: string };
+  /**
+   * Runs an nft command batch through libnftables: status 0, or nonzero with the error text; what it
+   * printed; and what the libraries wrote to fd 2 meanwhile (caught, so that the daemon's stderr stays JSON).
+   */
+  nft(batch: string): { status: number; error: string; output?: string; stderr?: string };
   /**
    * Sends a netlink request on this host's socket of `protocol` and returns
    * every message the socket then holds (the kernel answers during the send).
@@ -68,4 +71,18 @@ export interface HostIO {
   env(name: string): string | undefined;
   /** Calls fn once on SIGTERM or SIGINT. */
   onShutdown(fn: () => void): void;
+  /** Calls fn on every SIGHUP (the daemon reloads its configuration); returns the unsubscribe (a listener may keep the process alive). */
+  onReload(fn: () => void): () => void;
+  /** This process's id. */
+  readonly pid: number;
+  /** A file's permission bits, or undefined if it does not exist. */
+  fileMode(path: string): Promise<number | undefined>;
+  /** Creates a file with `text` unless it exists (creating its directory): false if it existed. */
+  createExclusive(path: string, text: string): Promise<boolean>;
+  /** Removes a file; a missing file is no error. */
+  removeFile(path: string): Promise<void>;
+  /** This process's network namespace (the link text of /proc/self/ns/net, e.g. "net:[4026531840]"), if readable. */
+  networkNamespace(): Promise<string | undefined>;
+  /** The addresses of this host's interfaces (in this network namespace), as text. */
+  localAddresses(): string[];
 }

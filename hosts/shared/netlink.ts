@@ -14,6 +14,11 @@ export interface Libc {
   recv(fd: number, buf: Uint8Array, len: number, flags: number): number | bigint;
   poll(fds: Uint8Array, n: number, timeoutMs: number): number;
   close(fd: number): number;
+  /** For catching what libraries write to fd 2 (see StderrCapture). */
+  pipe2(fds: Uint8Array, flags: number): number;
+  dup(fd: number): number;
+  dup2(fd: number, to: number): number;
+  read(fd: number, buf: Uint8Array, len: number): number | bigint;
   /** errno of the calling thread after a failed call. */
   errno(): number;
 }
@@ -164,6 +169,58 @@ export class NetlinkSockets {
   }
 }
 
+const O_NONBLOCK = 0o4000;
+const O_CLOEXEC = 0o2000000;
+const STDERR = 2;
+
+/**
+ * libxtables, which libnftables calls to print the hold's compat (xt) rule
+ * when a table is listed, writes warnings such as "libxtables: unhandled
+ * NFPROTO in xtables_set_nfproto" straight to fd 2, past libnftables' error
+ * buffer. While an nft batch runs, fd 2 points at a pipe (non-blocking: a
+ * full pipe loses text, never blocks); what arrived is handed back, for the
+ * daemon to log as JSON. nft runs synchronously on this thread, so only that
+ * call's writes land in the pipe.
+ */
+class StderrCapture {
+  private read = -1;
+  private write = -1;
+  private saved = -1;
+  private readonly buf = new Uint8Array(4096);
+  private readonly text = new TextDecoder();
+
+  constructor(private c: Libc) {
+    const fds = new Uint8Array(8);
+    if (c.pipe2(fds, O_NONBLOCK | O_CLOEXEC) < 0) return; // then nothing is caught
+    const v = new DataView(fds.buffer);
+    this.read = v.getInt32(0, true);
+    this.write = v.getInt32(4, true);
+    this.saved = c.dup(STDERR);
+  }
+
+  run<T>(fn: () => T): { value: T; stderr: string } {
+    if (this.saved < 0 || this.c.dup2(this.write, STDERR) < 0) return { value: fn(), stderr: "" };
+    let value: T;
+    try {
+      value = fn();
+    } finally {
+      this.c.dup2(this.saved, STDERR);
+    }
+    let stderr = "";
+    for (;;) {
+      const n = Number(this.c.read(this.read, this.buf, this.buf.length));
+      if (n <= 0) break;
+      stderr += this.text.decode(this.buf.subarray(0, n), { stream: true });
+    }
+    return { value, stderr };
+  }
+
+  close(): void {
+    for (const fd of [this.read, this.write, this.saved]) if (fd >= 0) this.c.close(fd);
+    this.read = this.write = this.saved = -1;
+  }
+}
+
 /**
  * The KernelIO a host returns, given its libc and libnftables bindings and
  * its way of watching a descriptor without blocking (the one part that
@@ -175,15 +232,17 @@ export function kernelIO(
   watchFd: (fd: number, sockets: NetlinkSockets, onMessage: (bytes: Uint8Array) => void) => { close(): void },
 ): KernelIO {
   const sockets = new NetlinkSockets(c);
+  const capture = new StderrCapture(c);
   return {
     nft(batch: string) {
-      const status = nft.run(batch);
-      return { status, error: status === 0 ? "" : nft.error(), output: nft.output() };
+      const { value: status, stderr } = capture.run(() => nft.run(batch));
+      return { status, error: status === 0 ? "" : nft.error(), output: nft.output(), stderr };
     },
     netlink: (protocol, request, waitAck) => sockets.request(protocol, request, waitAck),
     watch: (protocol, groups, onMessage) => watchFd(sockets.open(protocol, groups), sockets, onMessage),
     close() {
       sockets.close();
+      capture.close();
       nft.free();
     },
   };

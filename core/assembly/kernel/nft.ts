@@ -41,6 +41,13 @@ const CAP: i32 = 65536;
  * at the next hook entry after hold, so it is rewritten and re-routed with the
  * rules of the moment it is released (docs/dataplane.md section 2).
  */
+/**
+ * Creates the table (if missing) with a comment that says, in `nft list`
+ * output, whose it is and how to remove it (nft also warns that a table with
+ * the hold's compat rule is "managed by iptables-nft": it is not).
+ */
+const ADD_TABLE = "add table inet handover { comment \"handover daemon (STEM session mobility): its rules; remove with handover down\"; }\n";
+
 const CHAINS: string =
   "add chain inet handover tag { type filter hook output priority -450; policy accept; }\n" +
   "add chain inet handover hold { type filter hook output priority -400; policy accept; }\n" +
@@ -342,10 +349,11 @@ export class Dataplane {
   render(moves: Array<Move>, quarantines: Array<Quarantine>, ports: Array<u32>, lost: Array<Address>): i32 {
     controlPorts = ports;
     out.reset(BUF, CAP);
-    out.ascii("add table inet handover\n");
+    out.ascii(ADD_TABLE);
     if (this.dirty) {
       // Start from nothing: quotas we believe in may not exist.
-      out.ascii("delete table inet handover\nadd table inet handover\n");
+      out.ascii("delete table inet handover\n");
+      out.ascii(ADD_TABLE);
       this.quotas = new Set<u32>();
       this.dirty = false;
       this.holdLost = true;
@@ -472,7 +480,7 @@ export class Dataplane {
   /** The table and chains, and an empty hold chain, before the queue rule goes in (kernelSetup). */
   renderSetup(): i32 {
     out.reset(BUF, CAP);
-    out.ascii("add table inet handover\n");
+    out.ascii(ADD_TABLE);
     out.ascii(CHAINS);
     // The rewrite chains keep what a previous run left until the next render
     // replaces it in one transaction; the queue rule is sent again.
@@ -485,7 +493,8 @@ export class Dataplane {
   /** The batch that removes everything the daemon put in the kernel. */
   renderTeardown(): i32 {
     out.reset(BUF, CAP);
-    out.ascii("add table inet handover\ndelete table inet handover\n");
+    out.ascii(ADD_TABLE);
+    out.ascii("delete table inet handover\n");
     this.quotas = new Set<u32>();
     this.created = false;
     return out.pos;
