@@ -200,6 +200,7 @@ function messageSuite() {
   valid(g, "Transfer Negotiation Request, agent, interim address, session key, lifetime, F", ["Typical", "Flags", "SessionKey"], (rng) =>
     msg("TRANSFER_NEGOTIATION_REQUEST", { seq: 101, flags: ["FURTHER_TRANSFER"], ext: [life(600), transferred("198.18.0.10"), agent("198.18.5.1"), interim("198.18.7.10"), sessionKey(rng)] }));
   valid(g, "Transfer Negotiation Request, same subnet (S) with link-layer address", ["Flags", "LinkLayer"], msg("TRANSFER_NEGOTIATION_REQUEST", { seq: 102, flags: ["SAME_SUBNET"], ext: [transferred("198.18.0.10"), link(1, "020000000a01")] }));
+  valid(g, "Transfer Negotiation Request, reverse-tunnelled return (R, section 8.10)", ["Flags"], msg("TRANSFER_NEGOTIATION_REQUEST", { seq: 105, flags: ["REVERSE_RETURN"], ext: [transferred("198.18.0.10"), agent("198.18.5.1")] }));
   valid(g, "Transfer Negotiation Request, per flow (P): two flows (TCP IPv4, UDP IPv6)", ["Flags", "MultipleExtensions", "Ipv6"], msg("TRANSFER_NEGOTIATION_REQUEST", {
     seq: 103, flags: ["PER_FLOW"],
     ext: [transferred("198.18.0.10"), agent("198.18.5.1"), interim("198.18.7.10"), flow("TCP", "198.18.0.10", 40001, "203.0.113.5", 443), flow("UDP", "2001:db8::10", 5004, "2001:db8:ffff::5", 5004)],
@@ -341,7 +342,7 @@ function messageSuite() {
   for (const v of [0, 2, 255]) invalid(g, `version ${v}`, ["HeaderField"], "BAD_VERSION", () => sign(g, header({ v, type: 23, fc: 1 })));
   for (const t of [0, 6, 15, 26, 255]) invalid(g, `message type ${t}`, ["HeaderField"], "UNKNOWN_TYPE", () => sign(g, header({ type: t })));
   const flagCases = [
-    [1, 0x01], [3, 0x80], [5, 0x01], [16, 0x08], [16, 0x80], [18, 0xf8], [20, 0x02], [22, 0x04], [24, 0x01],
+    [1, 0x01], [3, 0x80], [5, 0x01], [16, 0x10], [16, 0x80], [18, 0xf8], [20, 0x02], [22, 0x04], [24, 0x01],
   ];
   for (const [t, fc] of flagCases) {
     invalid(g, `${R.MESSAGES[t].name} with undefined flag bits 0x${fc.toString(16).padStart(2, "0")}`, ["HeaderField"], "BAD_FLAGS", (rng) => sign(g, header({ type: t, fc }), requiredRaw(t, rng)));

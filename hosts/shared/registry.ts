@@ -29,6 +29,7 @@ export const Flag = {
   FURTHER_TRANSFER: 1,
   SAME_SUBNET: 2,
   REVERSE_TUNNEL: 2,
+  REVERSE_RETURN: 8,
   PER_FLOW: 4,
 } as const;
 export type Flag = (typeof Flag)[keyof typeof Flag];
@@ -147,6 +148,10 @@ export const ErrorCode = {
   REFUSED: 36,
   KERNEL: 37,
   CONFIG: 38,
+  RECORD_TRUNCATED: 39,
+  RECORD_VERSION: 40,
+  RECORD_TOO_LONG: 41,
+  RECORD_TRAILING_BYTES: 42,
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -230,6 +235,10 @@ export const ERRORS: Record<number, { name: string; message: string; hint: strin
   36: {"name":"REFUSED","message":"the peer refused the request","hint":"the reply code says why"},
   37: {"name":"KERNEL","message":"the kernel refused a rule, address or route","hint":"run as root (CAP_NET_ADMIN) and check that nftables is installed"},
   38: {"name":"CONFIG","message":"the configuration is invalid","hint":"see the message for the field"},
+  39: {"name":"RECORD_TRUNCATED","message":"the TCP state record ends before its header or its queues end","hint":"the record was cut short in transit or by the encoder; send the whole record (docs/PROTOCOL.md 8.12)"},
+  40: {"name":"RECORD_VERSION","message":"the TCP state record's version is not 1","hint":"the sender writes a record version this implementation does not know; upgrade one side"},
+  41: {"name":"RECORD_TOO_LONG","message":"a queue or the application state in the TCP state record exceeds its limit","hint":"queues are at most 64 MiB and the application state at most 1 MiB (docs/PROTOCOL.md 8.12)"},
+  42: {"name":"RECORD_TRAILING_BYTES","message":"bytes follow the end of the TCP state record","hint":"the record's lengths and its size disagree; fix the encoder"},
 };
 
 export const MESSAGE_NAMES: Record<number, string> = {

@@ -25,6 +25,7 @@ export const MSG_STOP_TRANSFER_REPLY: u8 = 25;
 export const FLAG_FURTHER_TRANSFER: u8 = 1;
 export const FLAG_SAME_SUBNET: u8 = 2;
 export const FLAG_REVERSE_TUNNEL: u8 = 2;
+export const FLAG_REVERSE_RETURN: u8 = 8;
 export const FLAG_PER_FLOW: u8 = 4;
 
 export const EXT_AUTH: u8 = 32;
@@ -116,6 +117,10 @@ export const ERR_TIMED_OUT: i32 = 35;
 export const ERR_REFUSED: i32 = 36;
 export const ERR_KERNEL: i32 = 37;
 export const ERR_CONFIG: i32 = 38;
+export const ERR_RECORD_TRUNCATED: i32 = 39;
+export const ERR_RECORD_VERSION: i32 = 40;
+export const ERR_RECORD_TOO_LONG: i32 = 41;
+export const ERR_RECORD_TRAILING_BYTES: i32 = 42;
 
 // ABI numbers (docs/ABI.md)
 export const ABI_VERSION: i32 = 1;
@@ -209,7 +214,7 @@ export function allowedFlags(type: u8): u8 {
     case 1: return 0;
     case 3: return 0;
     case 5: return 0;
-    case 16: return 7;
+    case 16: return 15;
     case 18: return 7;
     case 20: return 0;
     case 22: return 0;
@@ -468,6 +473,7 @@ export function flagName(type: u8, bit: u32): string {
       case 1: return "FURTHER_TRANSFER";
       case 2: return "SAME_SUBNET";
       case 4: return "PER_FLOW";
+      case 8: return "REVERSE_RETURN";
       default: return "";
     }
     case 18: switch (bit) {
@@ -521,6 +527,10 @@ export function errorName(code: i32): string {
     case 36: return "REFUSED";
     case 37: return "KERNEL";
     case 38: return "CONFIG";
+    case 39: return "RECORD_TRUNCATED";
+    case 40: return "RECORD_VERSION";
+    case 41: return "RECORD_TOO_LONG";
+    case 42: return "RECORD_TRAILING_BYTES";
   }
   return "unknown error";
 }
@@ -566,6 +576,10 @@ export function errorMessage(code: i32): string {
     case 36: return "the peer refused the request";
     case 37: return "the kernel refused a rule, address or route";
     case 38: return "the configuration is invalid";
+    case 39: return "the TCP state record ends before its header or its queues end";
+    case 40: return "the TCP state record's version is not 1";
+    case 41: return "a queue or the application state in the TCP state record exceeds its limit";
+    case 42: return "bytes follow the end of the TCP state record";
   }
   return "unknown error";
 }
@@ -611,6 +625,10 @@ export function errorHint(code: i32): string {
     case 36: return "the reply code says why";
     case 37: return "run as root (CAP_NET_ADMIN) and check that nftables is installed";
     case 38: return "see the message for the field";
+    case 39: return "the record was cut short in transit or by the encoder; send the whole record (docs/PROTOCOL.md 8.12)";
+    case 40: return "the sender writes a record version this implementation does not know; upgrade one side";
+    case 41: return "queues are at most 64 MiB and the application state at most 1 MiB (docs/PROTOCOL.md 8.12)";
+    case 42: return "the record's lengths and its size disagree; fix the encoder";
   }
   return "unknown error";
 }
