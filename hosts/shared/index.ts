@@ -11,3 +11,5 @@ export type { MigrationResult, Listener } from "./daemon.ts";
 export { validateConfig, ConfigError } from "./config.ts";
 export type { Config, PeerSpec, SaSpec } from "./config.ts";
 export type { HostIO, KernelIO, UdpSocket, UdpHandlers, ControlServer, Runtime } from "./io.ts";
+export { SidCodec } from "./sid.ts";
+export type { TcpStateFields, TcpStateRecord } from "./sid.ts";

@@ -1,0 +1,104 @@
+// Flat exports for SID's pure codecs (docs/ABI.md "SID"): the TCP state
+// record (docs/PROTOCOL.md 8.12). Every pointer is checked; a bad one returns
+// -ERR_INVALID_ARGUMENT, never a trap.
+
+import { inMemory } from "../util/bytes";
+import { isValidFamily } from "../engine/address";
+import { TcpState, decodeTcpState, encodeTcpStateHeader, headerLength } from "../sid/tcpstate";
+import { ERR_INVALID_ARGUMENT, ERR_BUFFER_TOO_SMALL } from "../generated/registry";
+
+const BAD = -ERR_INVALID_ARGUMENT;
+
+/**
+ * The fields block, 120 bytes, little-endian u32 words: 0 family, 1 flags,
+ * 2 send shift, 3 receive shift, 4 MSS, 5 local port, 6 remote port, 7 send
+ * sequence, 8 receive sequence, 9 timestamp, 10 snd_wl1, 11 snd_wnd,
+ * 12 max_window, 13 rcv_wnd, 14 rcv_wup, 15 send queue length, 16 unsent
+ * length, 17 receive queue length, 18 application state length, 19 header
+ * length (written by decode and encode), 20 zero; bytes 88-103 the local
+ * address, 104-119 the remote (4 or 16 bytes used).
+ */
+const FIELDS = memory.data(120, 8);
+const state = new TcpState();
+
+export function tcpstate_fields_ptr(): usize {
+  return FIELDS;
+}
+
+function word(i: i32): u32 {
+  return load<u32>(FIELDS + (<usize>i << 2));
+}
+function setWord(i: i32, v: u32): void {
+  store<u32>(FIELDS + (<usize>i << 2), v);
+}
+
+/** Writes the record's header for the fields block at out: its length, or a negated error. */
+export function tcpstate_encode(out: usize, cap: i32): i32 {
+  if (!inMemory(out, cap)) return BAD;
+  const s = state;
+  s.family = word(0);
+  if (!isValidFamily(s.family)) return -ERR_INVALID_ARGUMENT;
+  s.flags = word(1);
+  s.sendShift = word(2);
+  s.receiveShift = word(3);
+  s.mss = word(4);
+  s.localPort = word(5);
+  s.remotePort = word(6);
+  s.sendSeq = word(7);
+  s.receiveSeq = word(8);
+  s.timestamp = word(9);
+  s.sndWl1 = word(10);
+  s.sndWnd = word(11);
+  s.maxWindow = word(12);
+  s.rcvWnd = word(13);
+  s.rcvWup = word(14);
+  s.sendQueueLength = word(15);
+  s.unsentLength = word(16);
+  s.receiveQueueLength = word(17);
+  s.appStateLength = word(18);
+  s.local.load(s.family, FIELDS + 88);
+  s.remote.load(s.family, FIELDS + 104);
+  const n = encodeTcpStateHeader(s, out, cap);
+  if (n == -1) return -ERR_BUFFER_TOO_SMALL;
+  if (n > 0) setWord(19, <u32>n);
+  return n;
+}
+
+/**
+ * Decodes a record of `total` bytes whose first `len` bytes are at ptr (at
+ * least its header, or all of it): the header length, with the fields block
+ * filled in, or the negated first error of PROTOCOL.md 8.12. The send queue,
+ * the receive queue and the application state follow the header in that order.
+ */
+export function tcpstate_decode(ptr: usize, len: i32, total: f64): i32 {
+  if (!inMemory(ptr, len) || !(total >= <f64>len) || total > 9007199254740991.0) return BAD;
+  const s = state;
+  const err = decodeTcpState(ptr, len, <i64>total, s);
+  if (err) return -err;
+  setWord(0, s.family);
+  setWord(1, s.flags);
+  setWord(2, s.sendShift);
+  setWord(3, s.receiveShift);
+  setWord(4, s.mss);
+  setWord(5, s.localPort);
+  setWord(6, s.remotePort);
+  setWord(7, s.sendSeq);
+  setWord(8, s.receiveSeq);
+  setWord(9, s.timestamp);
+  setWord(10, s.sndWl1);
+  setWord(11, s.sndWnd);
+  setWord(12, s.maxWindow);
+  setWord(13, s.rcvWnd);
+  setWord(14, s.rcvWup);
+  setWord(15, s.sendQueueLength);
+  setWord(16, s.unsentLength);
+  setWord(17, s.receiveQueueLength);
+  setWord(18, s.appStateLength);
+  const hl = headerLength(s.family);
+  setWord(19, <u32>hl);
+  setWord(20, 0);
+  memory.fill(FIELDS + 88, 0, 32);
+  s.local.store(FIELDS + 88);
+  s.remote.store(FIELDS + 104);
+  return hl;
+}

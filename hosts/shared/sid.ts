@@ -1,0 +1,127 @@
+// The runtime-neutral binding of SID's pure codecs (docs/ABI.md "SID"): the
+// TCP state record (docs/PROTOCOL.md 8.12), the ARP and Wake-up frames and
+// the tunnel's kernel actions. Every check happens in the core; this file
+// only moves fields in and bytes out.
+
+import { Core, HandoverError } from "./core.ts";
+import { ErrorCode } from "./registry.ts";
+
+/** One TCP connection as TCP_REPAIR sees it (docs/PROTOCOL.md 8.12). */
+export interface TcpStateFields {
+  /** Local and remote address as text; both of one family. */
+  local: string;
+  remote: string;
+  localPort: number;
+  remotePort: number;
+  sack: boolean;
+  timestamps: boolean;
+  windowScaling: boolean;
+  /** The peer's window shift and our own (0-14; 0 without windowScaling). */
+  sendShift: number;
+  receiveShift: number;
+  mss: number;
+  /** TCP_QUEUE_SEQ of the send queue (write_seq) and of the receive queue (rcv_nxt). */
+  sendSeq: number;
+  receiveSeq: number;
+  /** TCP_TIMESTAMP at the dump (0 without timestamps). */
+  timestamp: number;
+  /** TCP_REPAIR_WINDOW. */
+  sndWl1: number;
+  sndWnd: number;
+  maxWindow: number;
+  rcvWnd: number;
+  rcvWup: number;
+  /** How many bytes at the end of the send queue were never sent. */
+  unsentLength: number;
+}
+
+/** A whole record's contents. */
+export interface TcpStateRecord extends TcpStateFields {
+  /** Sent-but-unacknowledged bytes, then unsent bytes. */
+  sendQueue: Uint8Array;
+  /** Received bytes the application had not read. */
+  receiveQueue: Uint8Array;
+  /** The application's own state (the library's hook), opaque here. */
+  appState: Uint8Array;
+}
+
+const FLAG_SACK = 1;
+const FLAG_TIMESTAMPS = 2;
+const FLAG_WINDOW_SCALE = 4;
+const FIELDS_SIZE = 120;
+const MAX_HEADER = 92;
+
+/** SID's codecs on one core instance. */
+export class SidCodec {
+  readonly core: Core;
+  constructor(core: Core) {
+    this.core = core;
+  }
+
+  /** The record's bytes: its header (built and checked by the core), then the queues and the application state. */
+  encodeTcpState(r: TcpStateRecord): Uint8Array {
+    const c = this.core;
+    const local = c.parseAddress(r.local);
+    const remote = c.parseAddress(r.remote);
+    if (local.family !== remote.family) throw new HandoverError(ErrorCode.INVALID_ARGUMENT, `local ${r.local} and remote ${r.remote} are of different families`);
+    const fields = new Uint8Array(FIELDS_SIZE);
+    const v = new DataView(fields.buffer);
+    const words = [
+      local.family, (r.sack ? FLAG_SACK : 0) | (r.timestamps ? FLAG_TIMESTAMPS : 0) | (r.windowScaling ? FLAG_WINDOW_SCALE : 0),
+      r.sendShift, r.receiveShift, r.mss, r.localPort, r.remotePort, r.sendSeq, r.receiveSeq, r.timestamp,
+      r.sndWl1, r.sndWnd, r.maxWindow, r.rcvWnd, r.rcvWup,
+      r.sendQueue.length, r.unsentLength, r.receiveQueue.length, r.appState.length,
+    ];
+    words.forEach((w, i) => v.setUint32(4 * i, w >>> 0, true));
+    fields.set(local.bytes.subarray(0, 16), 88);
+    fields.set(remote.bytes.subarray(0, 16), 104);
+    c.mem().set(fields, c.x.tcpstate_fields_ptr());
+    const n = c.check(c.x.tcpstate_encode(c.outputPtr, c.ioCapacity), "cannot encode the TCP state record");
+    const header = c.get(c.outputPtr, n);
+    const out = new Uint8Array(n + r.sendQueue.length + r.receiveQueue.length + r.appState.length);
+    out.set(header, 0);
+    out.set(r.sendQueue, n);
+    out.set(r.receiveQueue, n + r.sendQueue.length);
+    out.set(r.appState, n + r.sendQueue.length + r.receiveQueue.length);
+    return out;
+  }
+
+  /** Decodes and checks a record (PROTOCOL.md 8.12); the queues are views into `bytes`. Throws HandoverError. */
+  decodeTcpState(bytes: Uint8Array): TcpStateRecord {
+    const c = this.core;
+    const head = bytes.subarray(0, Math.min(bytes.length, MAX_HEADER));
+    const n = c.check(c.x.tcpstate_decode(c.put(head), head.length, bytes.length), "invalid TCP state record");
+    const f = c.get(c.x.tcpstate_fields_ptr(), FIELDS_SIZE);
+    const v = new DataView(f.buffer);
+    const w = (i: number) => v.getUint32(4 * i, true);
+    const family = w(0);
+    const flags = w(1);
+    const sendLen = w(15);
+    const recvLen = w(17);
+    const appLen = w(18);
+    return {
+      local: c.formatAddress(family, f.subarray(88, 104)),
+      remote: c.formatAddress(family, f.subarray(104, 120)),
+      localPort: w(5),
+      remotePort: w(6),
+      sack: (flags & FLAG_SACK) !== 0,
+      timestamps: (flags & FLAG_TIMESTAMPS) !== 0,
+      windowScaling: (flags & FLAG_WINDOW_SCALE) !== 0,
+      sendShift: w(2),
+      receiveShift: w(3),
+      mss: w(4),
+      sendSeq: w(7),
+      receiveSeq: w(8),
+      timestamp: w(9),
+      sndWl1: w(10),
+      sndWnd: w(11),
+      maxWindow: w(12),
+      rcvWnd: w(13),
+      rcvWup: w(14),
+      unsentLength: w(16),
+      sendQueue: bytes.subarray(n, n + sendLen),
+      receiveQueue: bytes.subarray(n + sendLen, n + sendLen + recvLen),
+      appState: bytes.subarray(n + sendLen + recvLen, n + sendLen + recvLen + appLen),
+    };
+  }
+}
