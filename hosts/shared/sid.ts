@@ -45,6 +45,11 @@ export interface TcpStateRecord extends TcpStateFields {
   appState: Uint8Array;
 }
 
+function mac6(m: Uint8Array, what: string): Uint8Array {
+  if (m.length !== 6) throw new TypeError(`${what} must be a 6-byte Ethernet address, not ${m.length} bytes`);
+  return m;
+}
+
 const FLAG_SACK = 1;
 const FLAG_TIMESTAMPS = 2;
 const FLAG_WINDOW_SCALE = 4;
@@ -123,5 +128,49 @@ export class SidCodec {
       receiveQueue: bytes.subarray(n + sendLen, n + sendLen + recvLen),
       appState: bytes.subarray(n + sendLen + recvLen, n + sendLen + recvLen + appLen),
     };
+  }
+
+  // ---- link-layer frames (docs/PROTOCOL.md 8.14) ---------------------------
+
+  private ipv4(address: string): Uint8Array {
+    const a = this.core.parseAddress(address);
+    if (a.family !== 1) throw new HandoverError(ErrorCode.BAD_FAMILY, `ARP carries IPv4 addresses only, not ${address}`);
+    return a.bytes.subarray(0, 4);
+  }
+
+  /** The gratuitous ARP (ARP Announcement) claiming `ip` for `mac`: a 60-byte frame. */
+  gratuitousArp(mac: Uint8Array, ip: string): Uint8Array {
+    const c = this.core;
+    const [m, a] = c.stage(mac6(mac, "mac"), this.ipv4(ip));
+    return c.get(c.outputPtr, c.check(c.x.arp_gratuitous(m, a, c.outputPtr)));
+  }
+
+  /** The proxy-ARP reply telling the asker that `ip` is at `mac`: a 60-byte frame. */
+  arpReply(mac: Uint8Array, ip: string, askerMac: Uint8Array, askerIp: string): Uint8Array {
+    const c = this.core;
+    const [m, a, am, ai] = c.stage(mac6(mac, "mac"), this.ipv4(ip), mac6(askerMac, "askerMac"), this.ipv4(askerIp));
+    return c.get(c.outputPtr, c.check(c.x.arp_reply(m, a, am, ai, c.outputPtr)));
+  }
+
+  /** null for a frame that is not ARP; the request or reply's fields otherwise. Throws HandoverError on a malformed ARP frame. */
+  parseArp(frame: Uint8Array): { op: "request" | "reply"; senderMac: Uint8Array; senderIp: string; targetMac: Uint8Array; targetIp: string } | null {
+    const c = this.core;
+    const r = c.check(c.x.arp_parse(c.put(frame), frame.length), "malformed ARP frame");
+    if (r === 0) return null;
+    const f = c.get(c.x.arp_fields_ptr(), 20);
+    const ip = (b: Uint8Array) => Array.from(b).join(".");
+    return { op: r === 1 ? "request" : "reply", senderMac: f.slice(0, 6), senderIp: ip(f.subarray(6, 10)), targetMac: f.slice(10, 16), targetIp: ip(f.subarray(16, 20)) };
+  }
+
+  /** The Wake-up frame: Ethernet to the node's MAC, IP and UDP (checksums computed) around the Wake-up message. */
+  wakeupFrame(w: { dstMac: Uint8Array; srcMac: Uint8Array; src: string; dst: string; srcPort: number; dstPort: number; ipId: number; payload: Uint8Array }): Uint8Array {
+    const c = this.core;
+    const src = c.parseAddress(w.src);
+    const dst = c.parseAddress(w.dst);
+    if (src.family !== dst.family) throw new HandoverError(ErrorCode.BAD_ADDRESS, `${w.src} and ${w.dst} are of different families`);
+    const [dm, sm, sa, da, pl] = c.stage(mac6(w.dstMac, "dstMac"), mac6(w.srcMac, "srcMac"), src.bytes, dst.bytes, w.payload);
+    const out = c.outputPtr;
+    const n = c.check(c.x.wakeup_frame(dm, sm, src.family, sa, da, w.srcPort, w.dstPort, w.ipId, pl, w.payload.length, out, c.ioCapacity), "cannot build the Wake-up frame");
+    return c.get(out, n);
   }
 }

@@ -1,11 +1,12 @@
 // Flat exports for SID's pure codecs (docs/ABI.md "SID"): the TCP state
-// record (docs/PROTOCOL.md 8.12). Every pointer is checked; a bad one returns
+// record (docs/PROTOCOL.md 8.12) and the link-layer frames (8.14). Every pointer is checked; a bad one returns
 // -ERR_INVALID_ARGUMENT, never a trap.
 
 import { inMemory } from "../util/bytes";
-import { isValidFamily } from "../engine/address";
+import { Address, isValidFamily } from "../engine/address";
+import { ArpFrame, ETH_MIN_FRAME, gratuitousArp, arpReply, parseArp, wakeupFrame } from "../sid/frames";
 import { TcpState, decodeTcpState, encodeTcpStateHeader, headerLength } from "../sid/tcpstate";
-import { ERR_INVALID_ARGUMENT, ERR_BUFFER_TOO_SMALL } from "../generated/registry";
+import { ERR_INVALID_ARGUMENT, ERR_BUFFER_TOO_SMALL, ERR_BAD_FAMILY, FAMILY_IPV4 } from "../generated/registry";
 
 const BAD = -ERR_INVALID_ARGUMENT;
 
@@ -101,4 +102,57 @@ export function tcpstate_decode(ptr: usize, len: i32, total: f64): i32 {
   s.local.store(FIELDS + 88);
   s.remote.store(FIELDS + 104);
   return hl;
+}
+
+// ---- link-layer frames (PROTOCOL.md 8.14) -----------------------------------
+
+const arpFrame = new ArpFrame();
+/** sender MAC (6), sender IPv4 (4), target MAC (6), target IPv4 (4), network order. */
+const ARP_FIELDS = memory.data(20, 4);
+const FRAME_ADDR_A = new Address();
+const FRAME_ADDR_B = new Address();
+
+/** Gratuitous ARP for the IPv4 address at ip (4 bytes) from mac (6 bytes): 60 bytes at out. */
+export function arp_gratuitous(mac: usize, ip: usize, out: usize): i32 {
+  if (!inMemory(mac, 6) || !inMemory(ip, 4) || !inMemory(out, ETH_MIN_FRAME)) return BAD;
+  return gratuitousArp(mac, bswap<u32>(load<u32>(ip)), out);
+}
+
+/** The proxy-ARP reply "ip is at mac" to the asker (askerMac, askerIp): 60 bytes at out. */
+export function arp_reply(mac: usize, ip: usize, askerMac: usize, askerIp: usize, out: usize): i32 {
+  if (!inMemory(mac, 6) || !inMemory(ip, 4) || !inMemory(askerMac, 6) || !inMemory(askerIp, 4) || !inMemory(out, ETH_MIN_FRAME)) return BAD;
+  return arpReply(mac, bswap<u32>(load<u32>(ip)), askerMac, bswap<u32>(load<u32>(askerIp)), out);
+}
+
+/** Classifies an Ethernet frame: 0 not ARP, 1 request, 2 reply (fields at arp_fields_ptr()), or -err. */
+export function arp_parse(ptr: usize, len: i32): i32 {
+  if (!inMemory(ptr, len)) return BAD;
+  const r = parseArp(ptr, len, arpFrame);
+  if (r > 0) {
+    memory.copy(ARP_FIELDS, changetype<usize>(arpFrame.senderMac), 6);
+    store<u32>(ARP_FIELDS + 6, bswap<u32>(arpFrame.senderIp));
+    memory.copy(ARP_FIELDS + 10, changetype<usize>(arpFrame.targetMac), 6);
+    store<u32>(ARP_FIELDS + 16, bswap<u32>(arpFrame.targetIp));
+  }
+  return r;
+}
+
+export function arp_fields_ptr(): usize {
+  return ARP_FIELDS;
+}
+
+/**
+ * The Wake-up frame: Ethernet dstMac <- srcMac, IP (family 1 or 2, addresses
+ * of 4 or 16 bytes at src and dst) and UDP srcPort -> dstPort around payload.
+ */
+export function wakeup_frame(
+  dstMac: usize, srcMac: usize, family: u32, src: usize, dst: usize, srcPort: u32, dstPort: u32, ipId: u32,
+  payload: usize, payloadLen: i32, out: usize, cap: i32,
+): i32 {
+  if (!isValidFamily(family)) return -ERR_BAD_FAMILY;
+  const alen = family == FAMILY_IPV4 ? 4 : 16;
+  if (!inMemory(dstMac, 6) || !inMemory(srcMac, 6) || !inMemory(src, alen) || !inMemory(dst, alen) || !inMemory(payload, payloadLen) || !inMemory(out, cap)) return BAD;
+  FRAME_ADDR_A.load(family, src);
+  FRAME_ADDR_B.load(family, dst);
+  return wakeupFrame(dstMac, srcMac, FRAME_ADDR_A, FRAME_ADDR_B, srcPort, dstPort, ipId, payload, payloadLen, out, cap);
 }
