@@ -173,4 +173,67 @@ export class SidCodec {
     const n = c.check(c.x.wakeup_frame(dm, sm, src.family, sa, da, w.srcPort, w.dstPort, w.ipId, pl, w.payload.length, out, c.ioCapacity), "cannot build the Wake-up frame");
     return c.get(out, n);
   }
+
+  // ---- the tunnel's kernel actions (docs/PROTOCOL.md 8.9) ------------------
+
+  /** The binding's tunnel identifiers, derived from its 32-byte session key. */
+  tunnelIds(sessionKey: Uint8Array): { vni: number; agentMac: Uint8Array; targetMac: Uint8Array; name: string } {
+    const c = this.core;
+    if (sessionKey.length !== 32) throw new TypeError(`a session key is 32 bytes, not ${sessionKey.length}`);
+    c.check(c.x.sid_tunnel_ids(c.put(sessionKey), c.outputPtr));
+    const b = c.get(c.outputPtr, 26);
+    return {
+      vni: new DataView(b.buffer).getUint32(0, true),
+      agentMac: b.slice(4, 10),
+      targetMac: b.slice(10, 16),
+      name: new TextDecoder().decode(b.subarray(16, 25)),
+    };
+  }
+
+  private request(n: number, what: string): Uint8Array {
+    const c = this.core;
+    return c.get(c.x.sid_kernel_ptr(), c.check(n, what));
+  }
+
+  /** RTM_NEWLINK (add) or RTM_DELLINK of the binding's vxlan device. */
+  vxlanLink(l: { add: boolean; name: string; mac: Uint8Array; mtu: number; vni: number; local: string; port: number }): Uint8Array {
+    const c = this.core;
+    const local = c.parseAddress(l.local);
+    const name = new TextEncoder().encode(l.name);
+    const [n, m, a] = c.stage(name, mac6(l.mac, "mac"), local.bytes);
+    return this.request(c.x.sid_vxlan_link(l.add ? 1 : 0, n, name.length, m, l.mtu, l.vni, local.family, a, l.port), `vxlan link ${l.name}: name 1-15 bytes, VNI below 2^24, port 1-65535`);
+  }
+
+  /** The permanent forwarding entry peer MAC -> peer address on the tunnel device. */
+  fdbEntry(add: boolean, ifindex: number, mac: Uint8Array, dst: string): Uint8Array {
+    const c = this.core;
+    const d = c.parseAddress(dst);
+    const [m, a] = c.stage(mac6(mac, "mac"), d.bytes);
+    return this.request(c.x.sid_fdb(add ? 1 : 0, ifindex, m, d.family, a), "fdb entry");
+  }
+
+  /** The permanent neighbour entry ip -> mac on the tunnel device. */
+  neighEntry(add: boolean, ifindex: number, ip: string, mac: Uint8Array): Uint8Array {
+    const c = this.core;
+    const d = c.parseAddress(ip);
+    const [a, m] = c.stage(d.bytes, mac6(mac, "mac"));
+    return this.request(c.x.sid_neigh(add ? 1 : 0, ifindex, d.family, a, m), "neighbour entry");
+  }
+
+  /** A route into the tunnel: dst/prefix dev ifindex [via gateway onlink] table. */
+  tunnelRoute(r: { add: boolean; dst: string; prefix: number; ifindex: number; gateway?: string; table: number }): Uint8Array {
+    const c = this.core;
+    const d = c.parseAddress(r.dst);
+    const g = r.gateway === undefined ? undefined : c.parseAddress(r.gateway);
+    if (g && g.family !== d.family) throw new HandoverError(ErrorCode.BAD_ADDRESS, `gateway ${r.gateway} is not of the family of ${r.dst}`);
+    const [a, ga] = c.stage(d.bytes, g ? g.bytes : new Uint8Array(16));
+    return this.request(c.x.sid_route(r.add ? 1 : 0, d.family, a, r.prefix, r.ifindex, g ? ga : 0, r.table), `route ${r.dst}/${r.prefix}: prefix within the family, table not 0`);
+  }
+
+  /** The policy rule `from src/prefix lookup table priority p`. */
+  sourceRule(r: { add: boolean; src: string; prefix: number; table: number; priority: number }): Uint8Array {
+    const c = this.core;
+    const s = c.parseAddress(r.src);
+    return this.request(c.x.sid_rule(r.add ? 1 : 0, s.family, c.put(s.bytes), r.prefix, r.table, r.priority), `rule from ${r.src}/${r.prefix}: prefix within the family, table not 0`);
+  }
 }

@@ -1,9 +1,11 @@
 // Flat exports for SID's pure codecs (docs/ABI.md "SID"): the TCP state
-// record (docs/PROTOCOL.md 8.12) and the link-layer frames (8.14). Every pointer is checked; a bad one returns
+// record (docs/PROTOCOL.md 8.12), the link-layer frames (8.14) and the
+// tunnel's kernel actions (8.9). Every pointer is checked; a bad one returns
 // -ERR_INVALID_ARGUMENT, never a trap.
 
 import { inMemory } from "../util/bytes";
 import { Address, isValidFamily } from "../engine/address";
+import { tunnelIds, kernelMessagePtr, vxlanLink, fdbEntry, neighEntry, tunnelRoute, sourceRule } from "../kernel/vxlan";
 import { ArpFrame, ETH_MIN_FRAME, gratuitousArp, arpReply, parseArp, wakeupFrame } from "../sid/frames";
 import { TcpState, decodeTcpState, encodeTcpStateHeader, headerLength } from "../sid/tcpstate";
 import { ERR_INVALID_ARGUMENT, ERR_BUFFER_TOO_SMALL, ERR_BAD_FAMILY, FAMILY_IPV4 } from "../generated/registry";
@@ -155,4 +157,51 @@ export function wakeup_frame(
   FRAME_ADDR_A.load(family, src);
   FRAME_ADDR_B.load(family, dst);
   return wakeupFrame(dstMac, srcMac, FRAME_ADDR_A, FRAME_ADDR_B, srcPort, dstPort, ipId, payload, payloadLen, out, cap);
+}
+
+// ---- the tunnel's kernel actions (PROTOCOL.md 8.9) ---------------------------
+
+function famLen(family: u32): i32 {
+  return family == FAMILY_IPV4 ? 4 : 16;
+}
+function built(n: i32): i32 {
+  return n < 0 ? BAD : n;
+}
+
+/** The binding's VNI, MACs and device name from its 32-byte session key: 26 bytes at out (docs/ABI.md). */
+export function sid_tunnel_ids(sessionKey: usize, out: usize): i32 {
+  if (!inMemory(sessionKey, 32) || !inMemory(out, 26)) return BAD;
+  tunnelIds(sessionKey, out);
+  return 26;
+}
+
+/** Where the sid_* kernel builders put their rtnetlink request. */
+export function sid_kernel_ptr(): usize {
+  return kernelMessagePtr();
+}
+
+export function sid_vxlan_link(add: i32, name: usize, nameLen: i32, mac: usize, mtu: u32, vni: u32, family: u32, local: usize, port: u32): i32 {
+  if (!isValidFamily(family) || !inMemory(name, nameLen) || !inMemory(mac, 6) || !inMemory(local, famLen(family))) return BAD;
+  return built(vxlanLink(add != 0, name, nameLen, mac, mtu, vni, family, local, port));
+}
+
+export function sid_fdb(add: i32, ifindex: u32, mac: usize, family: u32, dst: usize): i32 {
+  if (!isValidFamily(family) || !inMemory(mac, 6) || !inMemory(dst, famLen(family))) return BAD;
+  return built(fdbEntry(add != 0, ifindex, mac, family, dst));
+}
+
+export function sid_neigh(add: i32, ifindex: u32, family: u32, ip: usize, mac: usize): i32 {
+  if (!isValidFamily(family) || !inMemory(mac, 6) || !inMemory(ip, famLen(family))) return BAD;
+  return built(neighEntry(add != 0, ifindex, family, ip, mac));
+}
+
+/** gateway: a pointer to an address of the family, or 0 for a device route. */
+export function sid_route(add: i32, family: u32, dst: usize, prefix: u32, ifindex: u32, gateway: usize, table: u32): i32 {
+  if (!isValidFamily(family) || !inMemory(dst, famLen(family)) || (gateway != 0 && !inMemory(gateway, famLen(family)))) return BAD;
+  return built(tunnelRoute(add != 0, family, dst, prefix, ifindex, gateway, table));
+}
+
+export function sid_rule(add: i32, family: u32, src: usize, prefix: u32, table: u32, priority: u32): i32 {
+  if (!isValidFamily(family) || !inMemory(src, famLen(family))) return BAD;
+  return built(sourceRule(add != 0, family, src, prefix, table, priority));
 }
