@@ -53,4 +53,46 @@ test("kernel requests: out-of-range arguments are INVALID_ARGUMENT, never a trap
   assert.is(m.length % 4, 0);
 });
 
+
+test("userspace encapsulation: VXLAN header, inner Ethernet, the packet; every refusal of the receiving end", async () => {
+  const { unhex } = await import("./_wasm.js");
+  const inner = unhex("45000054abcd40004001" + "0000" + "c6121e01" + "c6121464" + "0800f7ff00000000");
+  const agent = unhex("020102030405"), target = unhex("060102030405");
+  const p = sid.encapsulate(0x1a2b3c, target, agent, inner);
+  assert.is(hex(p.subarray(0, 22)), "08000000" + "1a2b3c00" + "060102030405" + "020102030405" + "0800");
+  assert.is(hex(p.subarray(22)), hex(inner));
+  const b = { vni: 0x1a2b3c, ownMac: target, innerDestination: "198.18.20.100" };
+  assert.is(hex(sid.decapsulate(p, b)), hex(inner));
+  assert.is(hex(sid.decapsulate(p, { vni: 0x1a2b3c, ownMac: target })), hex(inner), "without an address check");
+  assert.is(hex(sid.decapsulate(p, { vni: 0x1a2b3c, ownMac: target, innerSource: "198.18.30.1" })), hex(inner));
+  const err = (bytes, bb = b) => { try { sid.decapsulate(bytes, bb); return "ok"; } catch (e) { return e.errorName ?? e.message; } };
+  const mut = (off, v) => { const q = p.slice(); q[off] = v; return q; };
+  assert.is(err(p.subarray(0, 21)), "TRUNCATED");
+  assert.is(err(p.subarray(0, 22 + 19)), "TRUNCATED", "inner IPv4 header cut");
+  assert.is(err(mut(0, 0x0c)), "BAD_VALUE", "another flag with I");
+  assert.is(err(mut(0, 0x00)), "BAD_VALUE", "I flag clear");
+  assert.is(err(mut(3, 1)), "RESERVED_NONZERO");
+  assert.is(err(mut(7, 1)), "RESERVED_NONZERO");
+  assert.is(err(mut(0, 0x00)), "BAD_VALUE");
+  assert.is(err(mut(6, 0x3d)), "TUNNEL_MISMATCH", "another VNI");
+  assert.is(err(mut(8, 0x02)), "TUNNEL_MISMATCH", "another destination MAC");
+  assert.is(err(mut(21, 0x06)), "BAD_VALUE", "EtherType ARP");
+  assert.is(err(mut(22, 0x65)), "BAD_VALUE", "IPv6 version under an IPv4 EtherType");
+  assert.is(err(p, { ...b, innerDestination: "198.18.20.101" }), "TUNNEL_MISMATCH", "inner destination not the transferred address");
+  assert.is(err(p, { vni: 0x1a2b3c, ownMac: target, innerSource: "198.18.20.100" }), "TUNNEL_MISMATCH", "inner source not the transferred address");
+  assert.is(err(mut(3, 1)), "RESERVED_NONZERO");
+  let code = "ok";
+  try { sid.encapsulate(1 << 24, target, agent, inner); } catch (e) { code = e.errorName; }
+  assert.is(code, "BAD_VALUE");
+  try { sid.encapsulate(1, target, agent, unhex("00")); } catch (e) { code = e.errorName + "2"; }
+  assert.is(code, "BAD_VALUE2", "not an IP packet");
+  const rng = new Prng(9);
+  for (let i = 0; i < 2000; i++) {
+    const q = p.slice(0, rng.int(0, p.length));
+    for (let j = 0; j < 3; j++) if (q.length) q[rng.int(0, q.length - 1)] = rng.int(0, 255);
+    const e = err(q);
+    assert.ok(e === "ok" || e in ErrorCode, e);
+  }
+});
+
 test.run();

@@ -152,6 +152,7 @@ export const ErrorCode = {
   RECORD_VERSION: 40,
   RECORD_TOO_LONG: 41,
   RECORD_TRAILING_BYTES: 42,
+  TUNNEL_MISMATCH: 43,
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -239,6 +240,7 @@ export const ERRORS: Record<number, { name: string; message: string; hint: strin
   40: {"name":"RECORD_VERSION","message":"the TCP state record's version is not 1","hint":"the sender writes a record version this implementation does not know; upgrade one side"},
   41: {"name":"RECORD_TOO_LONG","message":"a queue or the application state in the TCP state record exceeds its limit","hint":"queues are at most 64 MiB and the application state at most 1 MiB (docs/PROTOCOL.md 8.12)"},
   42: {"name":"RECORD_TRAILING_BYTES","message":"bytes follow the end of the TCP state record","hint":"the record's lengths and its size disagree; fix the encoder"},
+  43: {"name":"TUNNEL_MISMATCH","message":"a tunnelled packet is not for this binding (another VNI, destination MAC or inner address)","hint":"a stray or forged packet on the tunnel port; it is dropped (docs/PROTOCOL.md 8.9)"},
 };
 
 export const MESSAGE_NAMES: Record<number, string> = {

@@ -236,4 +236,28 @@ export class SidCodec {
     const s = c.parseAddress(r.src);
     return this.request(c.x.sid_rule(r.add ? 1 : 0, s.family, c.put(s.bytes), r.prefix, r.table, r.priority), `rule from ${r.src}/${r.prefix}: prefix within the family, table not 0`);
   }
+
+  // ---- userspace encapsulation (docs/PROTOCOL.md 8.9) ----------------------
+
+  /** The UDP payload that carries `inner` (an IP packet) through the tunnel: VXLAN, inner Ethernet, the packet. */
+  encapsulate(vni: number, dstMac: Uint8Array, srcMac: Uint8Array, inner: Uint8Array): Uint8Array {
+    const c = this.core;
+    const [d, s, i] = c.stage(mac6(dstMac, "dstMac"), mac6(srcMac, "srcMac"), inner);
+    return c.get(c.outputPtr, c.check(c.x.sid_tunnel_encap(vni, d, s, i, inner.length, c.outputPtr, c.ioCapacity), "cannot encapsulate"));
+  }
+
+  /**
+   * The inner packet of a received tunnel payload, after the checks of 8.9
+   * (VNI, this end's MAC, and the inner destination or source if given).
+   * Throws HandoverError (TRUNCATED, BAD_VALUE, RESERVED_NONZERO, TUNNEL_MISMATCH).
+   */
+  decapsulate(payload: Uint8Array, b: { vni: number; ownMac: Uint8Array; innerDestination?: string; innerSource?: string }): Uint8Array {
+    const c = this.core;
+    const want = b.innerDestination ?? b.innerSource;
+    const a = want === undefined ? { family: 1, bytes: new Uint8Array(16) } : c.parseAddress(want);
+    const [p, m, ap] = c.stage(payload, mac6(b.ownMac, "ownMac"), a.bytes);
+    const check = b.innerDestination !== undefined ? 1 : b.innerSource !== undefined ? 2 : 0;
+    const at = c.check(c.x.sid_tunnel_decap(p, payload.length, b.vni, m, check, a.family, ap), "tunnel packet refused");
+    return payload.subarray(at);
+  }
 }

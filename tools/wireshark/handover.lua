@@ -171,6 +171,7 @@ R.errors = {
   [40] = { name = "RECORD_VERSION", message = "the TCP state record's version is not 1", hint = "the sender writes a record version this implementation does not know; upgrade one side" },
   [41] = { name = "RECORD_TOO_LONG", message = "a queue or the application state in the TCP state record exceeds its limit", hint = "queues are at most 64 MiB and the application state at most 1 MiB (docs/PROTOCOL.md 8.12)" },
   [42] = { name = "RECORD_TRAILING_BYTES", message = "bytes follow the end of the TCP state record", hint = "the record's lengths and its size disagree; fix the encoder" },
+  [43] = { name = "TUNNEL_MISMATCH", message = "a tunnelled packet is not for this binding (another VNI, destination MAC or inner address)", hint = "a stray or forged packet on the tunnel port; it is dropped (docs/PROTOCOL.md 8.9)" },
 }
 -- registry:end
 

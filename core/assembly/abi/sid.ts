@@ -6,6 +6,7 @@
 import { inMemory } from "../util/bytes";
 import { Address, isValidFamily } from "../engine/address";
 import { tunnelIds, kernelMessagePtr, vxlanLink, fdbEntry, neighEntry, tunnelRoute, sourceRule } from "../kernel/vxlan";
+import { encapsulate, decapsulate } from "../sid/tunnel";
 import { ArpFrame, ETH_MIN_FRAME, gratuitousArp, arpReply, parseArp, wakeupFrame } from "../sid/frames";
 import { TcpState, decodeTcpState, encodeTcpStateHeader, headerLength } from "../sid/tcpstate";
 import { ERR_INVALID_ARGUMENT, ERR_BUFFER_TOO_SMALL, ERR_BAD_FAMILY, FAMILY_IPV4 } from "../generated/registry";
@@ -204,4 +205,28 @@ export function sid_route(add: i32, family: u32, dst: usize, prefix: u32, ifinde
 export function sid_rule(add: i32, family: u32, src: usize, prefix: u32, table: u32, priority: u32): i32 {
   if (!isValidFamily(family) || !inMemory(src, famLen(family))) return BAD;
   return built(sourceRule(add != 0, family, src, prefix, table, priority));
+}
+
+// ---- userspace encapsulation (PROTOCOL.md 8.9) -------------------------------
+
+const EXPECTED = new Address();
+
+/** VXLAN + inner Ethernet around an inner IP packet: the UDP payload's length at out, or -err. */
+export function sid_tunnel_encap(vni: u32, dstMac: usize, srcMac: usize, inner: usize, innerLen: i32, out: usize, cap: i32): i32 {
+  if (!inMemory(dstMac, 6) || !inMemory(srcMac, 6) || !inMemory(inner, innerLen) || !inMemory(out, cap)) return BAD;
+  return encapsulate(vni, dstMac, srcMac, inner, innerLen, out, cap);
+}
+
+/**
+ * Checks a received UDP payload for a binding: the inner packet's offset, or
+ * -err. check 0: no inner address check; 1: the inner destination must be the
+ * address (family, 4 or 16 bytes at addr); 2: the inner source.
+ */
+export function sid_tunnel_decap(ptr: usize, len: i32, vni: u32, ownMac: usize, check: i32, family: u32, addr: usize): i32 {
+  if (!inMemory(ptr, len) || !inMemory(ownMac, 6) || check < 0 || check > 2) return BAD;
+  if (check != 0) {
+    if (!isValidFamily(family) || !inMemory(addr, famLen(family))) return BAD;
+    EXPECTED.load(family, addr);
+  }
+  return decapsulate(ptr, len, vni, ownMac, check, EXPECTED);
 }

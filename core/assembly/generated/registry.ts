@@ -121,6 +121,7 @@ export const ERR_RECORD_TRUNCATED: i32 = 39;
 export const ERR_RECORD_VERSION: i32 = 40;
 export const ERR_RECORD_TOO_LONG: i32 = 41;
 export const ERR_RECORD_TRAILING_BYTES: i32 = 42;
+export const ERR_TUNNEL_MISMATCH: i32 = 43;
 
 // ABI numbers (docs/ABI.md)
 export const ABI_VERSION: i32 = 1;
@@ -531,6 +532,7 @@ export function errorName(code: i32): string {
     case 40: return "RECORD_VERSION";
     case 41: return "RECORD_TOO_LONG";
     case 42: return "RECORD_TRAILING_BYTES";
+    case 43: return "TUNNEL_MISMATCH";
   }
   return "unknown error";
 }
@@ -580,6 +582,7 @@ export function errorMessage(code: i32): string {
     case 40: return "the TCP state record's version is not 1";
     case 41: return "a queue or the application state in the TCP state record exceeds its limit";
     case 42: return "bytes follow the end of the TCP state record";
+    case 43: return "a tunnelled packet is not for this binding (another VNI, destination MAC or inner address)";
   }
   return "unknown error";
 }
@@ -629,6 +632,7 @@ export function errorHint(code: i32): string {
     case 40: return "the sender writes a record version this implementation does not know; upgrade one side";
     case 41: return "queues are at most 64 MiB and the application state at most 1 MiB (docs/PROTOCOL.md 8.12)";
     case 42: return "the record's lengths and its size disagree; fix the encoder";
+    case 43: return "a stray or forged packet on the tunnel port; it is dropped (docs/PROTOCOL.md 8.9)";
   }
   return "unknown error";
 }
