@@ -18,6 +18,7 @@ import * as R from "./reference.js";
 import { VectorFile } from "./vectorfile.js";
 import { Prng } from "./prng.js";
 import { isMain } from "./main.js";
+import { SID_SUITES } from "./generate-sid.js";
 import { createHash, hkdfSync } from "node:crypto";
 import { chacha20poly1305 } from "@noble/ciphers/chacha.js";
 
@@ -1316,7 +1317,7 @@ function keywrapSuite() {
 
 // =========================================================================
 
-export const SUITES = { message: messageSuite, cookie: cookieSuite, "replay-window": replaySuite, timestamp: timestampSuite, hkdf: hkdfSuite, keywrap: keywrapSuite };
+export const SUITES = { message: messageSuite, cookie: cookieSuite, "replay-window": replaySuite, timestamp: timestampSuite, hkdf: hkdfSuite, keywrap: keywrapSuite, ...SID_SUITES };
 
 /** Generates every suite; returns { fileName: text }. */
 export function generateAll() {

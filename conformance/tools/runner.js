@@ -50,7 +50,7 @@ export function groupParams(group) {
 export async function loadCore(wasmPath = WASM_PATH) {
   const binding = await import("../../dist/hosts/shared/index.js");
   const core = await binding.Core.load(readFileSync(wasmPath));
-  return { core, HandoverError: binding.HandoverError };
+  return { core, HandoverError: binding.HandoverError, SidCodec: binding.SidCodec };
 }
 
 const HMAC_NAME = { "HMAC-MD5": "HMAC_MD5", "HMAC-SHA1": "HMAC_SHA1", "HMAC-SHA256": "HMAC_SHA256" };
@@ -207,8 +207,49 @@ export function coreAnswer(ctx, suite, group, test) {
       }
       throw new Error(`keywrap: unknown operation ${group.operation}`);
     }
+    case "tcpstate":
+    case "tunnel":
+    case "frames":
+      try {
+        return { ...a, result: "valid", ...sidCoreAnswer(ctx, suite, group, test) };
+      } catch (e) {
+        return refused(e);
+      }
   }
   throw new Error(`no operation for suite '${suite}'`);
+}
+
+/** The core's outputs for the SID codec suites (docs/PROTOCOL.md 8.9, 8.12, 8.14), through SidCodec. */
+function sidCoreAnswer(ctx, suite, group, test) {
+  ctx.sid ??= new ctx.SidCodec(ctx.core);
+  const sid = ctx.sid;
+  const op = group.operation;
+  if (suite === "tcpstate" && op === "decode") {
+    const r = sid.decodeTcpState(unhex(test.record));
+    return { fields: { ...r, sendQueue: hex(r.sendQueue), receiveQueue: hex(r.receiveQueue), appState: hex(r.appState) } };
+  }
+  if (suite === "tcpstate" && op === "encode") {
+    const f = test.fields;
+    return { record: hex(sid.encodeTcpState({ ...f, sendQueue: unhex(f.sendQueue), receiveQueue: unhex(f.receiveQueue), appState: unhex(f.appState) })) };
+  }
+  if (suite === "tunnel" && op === "ids") {
+    const i = sid.tunnelIds(unhex(test.sessionKey));
+    return { ids: { vni: i.vni, agentMac: hex(i.agentMac), targetMac: hex(i.targetMac), name: i.name } };
+  }
+  if (suite === "tunnel" && op === "encap") return { payload: hex(sid.encapsulate(test.vni, unhex(test.dstMac), unhex(test.srcMac), unhex(test.inner))) };
+  if (suite === "tunnel" && op === "decap") {
+    return { inner: hex(sid.decapsulate(unhex(test.payload), { vni: test.vni, ownMac: unhex(test.ownMac), innerDestination: test.innerDestination, innerSource: test.innerSource })) };
+  }
+  if (suite === "frames" && op === "gratuitous-arp") return { frame: hex(sid.gratuitousArp(unhex(test.mac), test.ip)) };
+  if (suite === "frames" && op === "arp-reply") return { frame: hex(sid.arpReply(unhex(test.mac), test.ip, unhex(test.askerMac), test.askerIp)) };
+  if (suite === "frames" && op === "arp-parse") {
+    const r = sid.parseArp(unhex(test.frame));
+    return { arp: r && { ...r, senderMac: hex(r.senderMac), targetMac: hex(r.targetMac) } };
+  }
+  if (suite === "frames" && op === "wakeup") {
+    return { frame: hex(sid.wakeupFrame({ ...test, dstMac: unhex(test.dstMac), srcMac: unhex(test.srcMac), payload: unhex(test.payload) })) };
+  }
+  throw new Error(`${suite}: unknown operation ${op}`);
 }
 
 // ---- judging ---------------------------------------------------------------
@@ -226,6 +267,9 @@ const OUTPUTS = {
   hkdf: [["okm", "valid"], ["prk", "answered"]],
   // keywrap: the output is the operation's: body (wrap) or sessionKey (unwrap).
   keywrap: (group) => (group.operation === "wrap" ? [["body", "valid"]] : [["sessionKey", "valid"]]),
+  tcpstate: (group) => (group.operation === "decode" ? [["fields", "valid"]] : [["record", "valid"]]),
+  tunnel: (group) => [[{ ids: "ids", encap: "payload", decap: "inner" }[group.operation], "valid"]],
+  frames: (group) => (group.operation === "arp-parse" ? [["arp", "valid"]] : [["frame", "valid"]]),
 };
 
 const short = (v) => {
