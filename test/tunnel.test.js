@@ -95,4 +95,14 @@ test("userspace encapsulation: VXLAN header, inner Ethernet, the packet; every r
   }
 });
 
+test("the tunnel filter: nft text for the binding's VNI and peer, and its removal", () => {
+  assert.is(sid.tunnelFilter(true, "198.18.30.1", 4789, 0x1a2b3c),
+    "add table inet hovtunnel\nadd chain inet hovtunnel v1a2b3c { type filter hook input priority -200; policy accept; }\n" +
+    "add rule inet hovtunnel v1a2b3c udp dport 4789 @th,96,24 0x1a2b3c ip saddr != 198.18.30.1 counter drop\n");
+  assert.match(sid.tunnelFilter(true, "2001:db8:30::1", 4790, 7), / udp dport 4790 @th,96,24 0x000007 ip6 saddr != 2001:db8:30::1 counter drop\n$/);
+  assert.is(sid.tunnelFilter(false, "198.18.30.1", 4789, 0x1a2b3c), "flush chain inet hovtunnel v1a2b3c\ndelete chain inet hovtunnel v1a2b3c\n");
+  assert.throws(() => sid.tunnelFilter(true, "198.18.30.1", 4789, 1 << 24), /INVALID_ARGUMENT|out of range/);
+  assert.is(core.x.sid_tunnel_filter(1, 1, core.inputPtr, 4789, 1, core.outputPtr, 20), -ErrorCode.BUFFER_TOO_SMALL);
+});
+
 test.run();

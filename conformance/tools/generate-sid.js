@@ -135,7 +135,7 @@ export function tunnelSuite() {
   const f = new VectorFile({
     suite: "tunnel",
     description:
-      "The SID tunnel of section 8.9. ids: the binding's VNI, tunnel MACs and device name from the 32-byte session key (HKDF-SHA256, info \"handover tunnel/1\"). encap: the UDP payload carrying an inner IP packet (VXLAN header, inner Ethernet header, the packet). decap: the receiving checks in their order, for the binding's VNI and this end's MAC, and the inner destination (at the target) or source (at the agent) when given; the inner packet out.",
+      "The SID tunnel of section 8.9. ids: the binding's VNI, tunnel MACs and device name from the 32-byte session key (HKDF-SHA256, info \"handover tunnel/1\"). encap: the UDP payload carrying an inner IP packet (VXLAN header, inner Ethernet header, the packet). decap: the receiving checks in their order, for the binding's VNI and this end's MAC, and the inner destination (at the target) or source (at the agent) when given; the inner packet out. filter: the nft batch of the tunnel filter (step 5 of the kernel actions), or its removal.",
     source: SOURCE,
     seed: 0x74756e6c,
     notes: {
@@ -193,6 +193,15 @@ export function tunnelSuite() {
   decCase("inner source not the transferred address (agent check on a forward packet)", ["Mismatch"], p4, { innerSource: "198.18.20.100" });
   decCase("reserved set and another VNI: reserved first", ["Reserved", "Mismatch", "ErrorOrder"], (() => { const c = mut(7, 1); c[6] = 0x3d; return c; })());
   decCase("another VNI and EtherType ARP: the VNI first", ["Mismatch", "BadHeader", "ErrorOrder"], (() => { const c = mut(6, 0x3d); c[21] = 0x06; return c; })());
+  const flt = f.group({ operation: "filter" });
+  const fltCase = (comment, flags, t) => f.add(flt, () => {
+    const err = refusal(() => S.tunnelFilter(t.add, t.peer, t.port, t.vni));
+    return err ? { comment, flags, ...t, result: "invalid", error: err } : { comment, flags, ...t, nft: S.tunnelFilter(t.add, t.peer, t.port, t.vni), result: "valid" };
+  });
+  fltCase("the target admits the binding's VNI from the agent only", ["Typical"], { add: true, peer: "198.18.30.1", port: 4789, vni: 0x1a2b3c });
+  fltCase("IPv6 underlay", ["Ipv6"], { add: true, peer: "2001:db8:30::1", port: 4789, vni: 7 });
+  fltCase("removal", ["Typical"], { add: false, peer: "198.18.30.1", port: 4789, vni: 0x1a2b3c });
+  fltCase("VNI 2^24", ["BadHeader"], { add: true, peer: "198.18.30.1", port: 4789, vni: 0x1000000 });
   return f;
 }
 

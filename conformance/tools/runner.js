@@ -236,6 +236,7 @@ function sidCoreAnswer(ctx, suite, group, test) {
     const i = sid.tunnelIds(unhex(test.sessionKey));
     return { ids: { vni: i.vni, agentMac: hex(i.agentMac), targetMac: hex(i.targetMac), name: i.name } };
   }
+  if (suite === "tunnel" && op === "filter") return { nft: sid.tunnelFilter(test.add, test.peer, test.port, test.vni) };
   if (suite === "tunnel" && op === "encap") return { payload: hex(sid.encapsulate(test.vni, unhex(test.dstMac), unhex(test.srcMac), unhex(test.inner))) };
   if (suite === "tunnel" && op === "decap") {
     return { inner: hex(sid.decapsulate(unhex(test.payload), { vni: test.vni, ownMac: unhex(test.ownMac), innerDestination: test.innerDestination, innerSource: test.innerSource })) };
@@ -268,7 +269,7 @@ const OUTPUTS = {
   // keywrap: the output is the operation's: body (wrap) or sessionKey (unwrap).
   keywrap: (group) => (group.operation === "wrap" ? [["body", "valid"]] : [["sessionKey", "valid"]]),
   tcpstate: (group) => (group.operation === "decode" ? [["fields", "valid"]] : [["record", "valid"]]),
-  tunnel: (group) => [[{ ids: "ids", encap: "payload", decap: "inner" }[group.operation], "valid"]],
+  tunnel: (group) => [[{ ids: "ids", encap: "payload", decap: "inner", filter: "nft" }[group.operation], "valid"]],
   frames: (group) => (group.operation === "arp-parse" ? [["arp", "valid"]] : [["frame", "valid"]]),
 };
 

@@ -135,6 +135,17 @@ export function tunnelDecap(p, vni, ownMac, check = {}) {
   return p.subarray(22);
 }
 
+/** Step 5 of 8.9's kernel actions: the nft batch of the tunnel filter, or its removal. */
+export function tunnelFilter(add, peer, port, vni) {
+  if (vni > 0xffffff || !port || port > 65535) throw new RefError("INVALID_ARGUMENT");
+  const v = vni.toString(16).padStart(6, "0");
+  const chain = `inet hovtunnel v${v}`;
+  if (!add) return `flush chain ${chain}\ndelete chain ${chain}\n`;
+  const a = parseAddress(peer);
+  return `add table inet hovtunnel\nadd chain ${chain} { type filter hook input priority -200; policy accept; }\n` +
+    `add rule ${chain} udp dport ${port} @th,96,24 0x${v} ${a.family === 1 ? "ip" : "ip6"} saddr != ${formatAddress(a.family, a.bytes)} counter drop\n`;
+}
+
 // ---- 8.14 link-layer frames -----------------------------------------------------
 
 function ipv4(text) {
@@ -212,6 +223,7 @@ export function sidAnswer(suite, group, test) {
     if (suite === "tunnel") {
       if (op === "ids") return { ...a, result: "valid", ids: tunnelIds(unhex(test.sessionKey)) };
       if (op === "encap") return { ...a, result: "valid", payload: hex(tunnelEncap(test.vni, unhex(test.dstMac), unhex(test.srcMac), unhex(test.inner))) };
+      if (op === "filter") return { ...a, result: "valid", nft: tunnelFilter(test.add, test.peer, test.port, test.vni) };
       if (op === "decap") {
         const check = test.innerDestination ? { innerDestination: test.innerDestination } : test.innerSource ? { innerSource: test.innerSource } : {};
         return { ...a, result: "valid", inner: hex(tunnelDecap(unhex(test.payload), test.vni, unhex(test.ownMac), check)) };

@@ -260,4 +260,12 @@ export class SidCodec {
     const at = c.check(c.x.sid_tunnel_decap(p, payload.length, b.vni, m, check, a.family, ap), "tunnel packet refused");
     return payload.subarray(at);
   }
+
+  /** The nft batch that drops the binding's tunnel packets from anyone but `peer` (add), or removes it. */
+  tunnelFilter(add: boolean, peer: string, port: number, vni: number): string {
+    const c = this.core;
+    const a = c.parseAddress(peer);
+    const n = c.check(c.x.sid_tunnel_filter(add ? 1 : 0, a.family, c.put(a.bytes), port, vni, c.outputPtr, c.ioCapacity), "tunnel filter: VNI below 2^24, port 1-65535");
+    return new TextDecoder().decode(c.get(c.outputPtr, n));
+  }
 }

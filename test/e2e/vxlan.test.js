@@ -7,7 +7,9 @@
 // objects (and the fields the spec names, one by one). Then a ping
 // from the agent to the transferred address crosses the tunnel both ways
 // (the target's reply goes back through it: its tunnel device counts the
-// packets), and the removal requests take everything away again.
+// packets); a payload from the core's userspace encapsulation is accepted by
+// the kernel's device from the agent and dropped by the core's tunnel filter
+// from any other source; and the removal requests take everything away again.
 // Namespaces hov-<tag>vx* are removed also on failure.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
@@ -190,6 +192,31 @@ if (e2eEnabled()) {
       assert.ok(after - before >= 3, `the target's replies were reverse-tunnelled (${after - before} packets)`);
       const rxA = json(NS.a, "ip", "-s", "-j", "link", "show", "dev", ids.name)[0].stats64.rx.packets;
       assert.ok(rxA >= 3, `the agent decapsulated them (${rxA})`);
+
+      // The core's userspace encapsulation is what the kernel's vxlan device reads,
+      // and the core's filter admits the binding's packets from the agent only.
+      const inner = unhex("45000054abcd40004001" + "0000" + "c6120a01" + X.split(".").map((n) => (+n).toString(16).padStart(2, "0")).join("") + "0800f7ff00000000");
+      const payload = sid.encapsulate(ids.vni, ids.targetMac, ids.agentMac, inner);
+      sh("ip", "-n", NS.a, "addr", "add", "198.18.30.9/24", "dev", "a-t");
+      const sendFrom = (src) => sh("ip", "netns", "exec", NS.a, NODE, "-e",
+        `const s=require("node:dgram").createSocket("udp4");s.bind(0,"${src}",()=>s.send(Buffer.from("${hex(payload)}","hex"),${PORT},"${TARGET}",()=>s.close()))`);
+      const rxT = () => json(NS.t, "ip", "-s", "-j", "link", "show", "dev", ids.name)[0].stats64.rx.packets;
+      const settle = () => sleep(150);
+      sh("ip", "netns", "exec", NS.t, "nft", sid.tunnelFilter(true, AGENT, PORT, ids.vni));
+      let rx = rxT();
+      sendFrom(AGENT);
+      await settle();
+      assert.is(rxT() - rx, 1, "a payload the core encapsulated, from the agent, is decapsulated by the kernel's vxlan device");
+      rx = rxT();
+      sendFrom("198.18.30.9");
+      await settle();
+      assert.is(rxT() - rx, 0, "the same payload from another source is dropped by the tunnel filter");
+      assert.match(sh("ip", "netns", "exec", NS.t, "nft", "list", "table", "inet", "hovtunnel"), /counter packets 1 /, "and counted by it");
+      sh("ip", "netns", "exec", NS.t, "nft", sid.tunnelFilter(false, AGENT, PORT, ids.vni));
+      rx = rxT();
+      sendFrom("198.18.30.9");
+      await settle();
+      assert.is(rxT() - rx, 1, "without the filter the kernel would have accepted it (so the filter is what protects the target)");
 
       // Removal, in reverse order; deleting the link removes what hangs on it.
       assert.is(await t.send(sid.sourceRule({ add: false, src: X, prefix: 32, table: TABLE, priority: 1000 })), 0, "rule removed");

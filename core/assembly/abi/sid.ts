@@ -5,7 +5,8 @@
 
 import { inMemory } from "../util/bytes";
 import { Address, isValidFamily } from "../engine/address";
-import { tunnelIds, kernelMessagePtr, vxlanLink, fdbEntry, neighEntry, tunnelRoute, sourceRule } from "../kernel/vxlan";
+import { tunnelIds, kernelMessagePtr, vxlanLink, fdbEntry, neighEntry, tunnelRoute, sourceRule, tunnelFilter } from "../kernel/vxlan";
+import { TextOut } from "../util/text";
 import { encapsulate, decapsulate } from "../sid/tunnel";
 import { ArpFrame, ETH_MIN_FRAME, gratuitousArp, arpReply, parseArp, wakeupFrame } from "../sid/frames";
 import { TcpState, decodeTcpState, encodeTcpStateHeader, headerLength } from "../sid/tcpstate";
@@ -229,4 +230,14 @@ export function sid_tunnel_decap(ptr: usize, len: i32, vni: u32, ownMac: usize, 
     EXPECTED.load(family, addr);
   }
   return decapsulate(ptr, len, vni, ownMac, check, EXPECTED);
+}
+
+const filterText = new TextOut();
+
+/** The nft batch that admits the binding's tunnel packets from `peer` only (or removes it): its length at out. */
+export function sid_tunnel_filter(add: i32, family: u32, peer: usize, port: u32, vni: u32, out: usize, cap: i32): i32 {
+  if (!isValidFamily(family) || !inMemory(peer, famLen(family)) || !inMemory(out, cap)) return BAD;
+  filterText.reset(out, cap);
+  const n = tunnelFilter(filterText, add != 0, family, peer, port, vni);
+  return n < 0 ? (filterText.overflow ? -ERR_BUFFER_TOO_SMALL : BAD) : n;
 }

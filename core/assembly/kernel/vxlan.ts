@@ -7,6 +7,7 @@
 
 import { hkdf } from "../crypto/hkdf";
 import { FAMILY_IPV4 } from "../generated/registry";
+import { TextOut, formatAddress } from "../util/text";
 
 const RTM_NEWLINK: u16 = 16;
 const RTM_DELLINK: u16 = 17;
@@ -258,4 +259,44 @@ export function sourceRule(add: bool, family: u32, src: usize, prefix: u32, tabl
   attr32(FRA_PRIORITY, priority);
   attr32(FRA_TABLE, table);
   return end();
+}
+
+function vniHex(out: TextOut, vni: u32): void {
+  for (let i = 0; i < 6; i++) out.byte(<u32>load<u8>(HEX + ((vni >> (20 - 4 * i)) & 15)));
+}
+function chainName(out: TextOut, vni: u32): void {
+  out.ascii("inet hovtunnel v");
+  vniHex(out, vni);
+}
+
+/**
+ * The nft batch (text) that makes the decapsulating end accept the binding's
+ * tunnel packets only from its peer (PROTOCOL.md 8.9, "Drops"): a chain
+ * `v<VNI hex>` in table `inet hovtunnel`, input hook, priority -200, that
+ * drops UDP to `port` carrying the binding's VNI from any other source; or,
+ * with add false, the batch that removes the chain. Returns the length, or -1
+ * if it does not fit.
+ */
+export function tunnelFilter(out: TextOut, add: bool, family: u32, peer: usize, port: u32, vni: u32): i32 {
+  if (vni > 0xffffff || port == 0 || port > 0xffff) return -1;
+  if (add) {
+    out.ascii("add table inet hovtunnel\nadd chain ");
+    chainName(out, vni);
+    out.ascii(" { type filter hook input priority -200; policy accept; }\nadd rule ");
+    chainName(out, vni);
+    out.ascii(" udp dport ");
+    out.dec(<u64>port);
+    out.ascii(" @th,96,24 0x");
+    vniHex(out, vni);
+    out.ascii(family == FAMILY_IPV4 ? " ip saddr != " : " ip6 saddr != ");
+    formatAddress(out, <i32>family, peer);
+    out.ascii(" counter drop\n");
+  } else {
+    out.ascii("flush chain ");
+    chainName(out, vni);
+    out.ascii("\ndelete chain ");
+    chainName(out, vni);
+    out.ascii("\n");
+  }
+  return out.overflow ? -1 : out.pos;
 }
