@@ -50,6 +50,8 @@ function mac6(m: Uint8Array, what: string): Uint8Array {
   return m;
 }
 
+const SEAL = { up: 0, down: 1, state: 2 } as const;
+
 const FLAG_SACK = 1;
 const FLAG_TIMESTAMPS = 2;
 const FLAG_WINDOW_SCALE = 4;
@@ -267,5 +269,80 @@ export class SidCodec {
     const a = c.parseAddress(peer);
     const n = c.check(c.x.sid_tunnel_filter(add ? 1 : 0, a.family, c.put(a.bytes), port, vni, c.outputPtr, c.ioCapacity), "tunnel filter: VNI below 2^24, port 1-65535");
     return new TextDecoder().decode(c.get(c.outputPtr, n));
+  }
+
+  // ---- sealing under the session key (docs/PROTOCOL.md 8.11) ---------------
+
+  private key32(k: Uint8Array): Uint8Array {
+    if (k.length !== 32) throw new TypeError(`a session key is 32 bytes, not ${k.length}`);
+    return k;
+  }
+
+  /** The derived key: "up" (target to agent), "down" (agent to target) or "state". */
+  sealKey(sessionKey: Uint8Array, which: "up" | "down" | "state"): Uint8Array {
+    const c = this.core;
+    c.check(c.x.sid_seal_key(c.put(this.key32(sessionKey)), SEAL[which], c.outputPtr));
+    return c.get(c.outputPtr, 32);
+  }
+
+  /** The Sealed extension's body (ciphertext || tag) of the inner extensions, for the message with this header. */
+  sealMessage(sessionKey: Uint8Array, which: "up" | "down", seq32: number, header: Uint8Array, inner: Uint8Array): Uint8Array {
+    const c = this.core;
+    if (header.length !== 20) throw new TypeError("a header is 20 bytes");
+    const [k, h, p] = c.stage(this.key32(sessionKey), header, inner);
+    return c.get(c.outputPtr, c.check(c.x.sid_seal_message(k, SEAL[which], seq32 >>> 0, h, p, inner.length, c.outputPtr), "cannot seal"));
+  }
+
+  /** Opens a Sealed extension's body; throws HandoverError (BAD_LENGTH, BAD_AUTHENTICATOR). */
+  openMessage(sessionKey: Uint8Array, which: "up" | "down", seq32: number, header: Uint8Array, body: Uint8Array): Uint8Array {
+    const c = this.core;
+    if (header.length !== 20) throw new TypeError("a header is 20 bytes");
+    const [k, h, p] = c.stage(this.key32(sessionKey), header, body);
+    return c.get(c.outputPtr, c.check(c.x.sid_open_message(k, SEAL[which], seq32 >>> 0, h, p, body.length, c.outputPtr), "Sealed extension refused"));
+  }
+
+  /** The record as state frames (at most 16384 bytes each, the last one flagged). */
+  sealState(sessionKey: Uint8Array, sessionSpi: number, record: Uint8Array): Uint8Array[] {
+    const c = this.core;
+    const frames: Uint8Array[] = [];
+    for (let i = 0, at = 0; at < record.length || i === 0; i++) {
+      const part = record.subarray(at, at + 16384);
+      at += part.length;
+      const last = at >= record.length;
+      const [k, p] = c.stage(this.key32(sessionKey), part);
+      frames.push(c.get(c.outputPtr, c.check(c.x.sid_seal_state_frame(k, sessionSpi >>> 0, i, last ? 1 : 0, p, part.length, c.outputPtr), "cannot seal a state frame")));
+      if (last) break;
+    }
+    return frames;
+  }
+
+  /**
+   * Opens a stream of state frames (all the bytes received): the record, once
+   * the Last frame has opened and nothing follows it. Throws HandoverError on
+   * the first bad frame, on bytes after Last, or when Last never came (TRUNCATED).
+   */
+  openState(sessionKey: Uint8Array, sessionSpi: number, stream: Uint8Array): Uint8Array {
+    const c = this.core;
+    const parts: Uint8Array[] = [];
+    let at = 0;
+    for (let i = 0; ; i++) {
+      const chunk = stream.subarray(at, at + 16404);
+      const [k, p] = c.stage(this.key32(sessionKey), chunk);
+      const n = c.check(c.x.sid_open_state_frame(k, sessionSpi >>> 0, i, p, chunk.length, c.outputPtr), `state frame ${i} refused`);
+      parts.push(c.get(c.outputPtr, n));
+      const info = c.x.sid_state_frame_info();
+      at += info & 0xffffff;
+      if (info & 0x1000000) {
+        if (at !== stream.length) throw new HandoverError(ErrorCode.RECORD_TRAILING_BYTES, `${stream.length - at} bytes after the last state frame`);
+        break;
+      }
+    }
+    const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+    let o = 0;
+    for (const p of parts) {
+      out.set(p, o);
+      o += p.length;
+    }
+    return out;
   }
 }

@@ -8,6 +8,7 @@ import { Address, isValidFamily } from "../engine/address";
 import { tunnelIds, kernelMessagePtr, vxlanLink, fdbEntry, neighEntry, tunnelRoute, sourceRule, tunnelFilter } from "../kernel/vxlan";
 import { TextOut } from "../util/text";
 import { encapsulate, decapsulate } from "../sid/tunnel";
+import { sealKey, sealMessage, openMessage, sealStateFrame, openStateFrame, lastFrameWasLast, lastFrameLength } from "../sid/seal";
 import { ArpFrame, ETH_MIN_FRAME, gratuitousArp, arpReply, parseArp, wakeupFrame } from "../sid/frames";
 import { TcpState, decodeTcpState, encodeTcpStateHeader, headerLength } from "../sid/tcpstate";
 import { ERR_INVALID_ARGUMENT, ERR_BUFFER_TOO_SMALL, ERR_BAD_FAMILY, FAMILY_IPV4 } from "../generated/registry";
@@ -240,4 +241,44 @@ export function sid_tunnel_filter(add: i32, family: u32, peer: usize, port: u32,
   filterText.reset(out, cap);
   const n = tunnelFilter(filterText, add != 0, family, peer, port, vni);
   return n < 0 ? (filterText.overflow ? -ERR_BUFFER_TOO_SMALL : BAD) : n;
+}
+
+// ---- sealing under the session key (PROTOCOL.md 8.11) ------------------------
+
+/** The derived key `which` (0 up, 1 down, 2 state) of a 32-byte session key: 32 bytes at out. */
+export function sid_seal_key(sessionKey: usize, which: i32, out: usize): i32 {
+  if (!inMemory(sessionKey, 32) || !inMemory(out, 32)) return BAD;
+  return sealKey(sessionKey, which, out) ? 32 : BAD;
+}
+
+/** The Sealed extension's body for n bytes of inner extensions: n + 16 at out, or -err. */
+export function sid_seal_message(sessionKey: usize, which: i32, seq32: u32, header: usize, pt: usize, n: i32, out: usize): i32 {
+  if (!inMemory(sessionKey, 32) || !inMemory(header, 20) || !inMemory(pt, n) || !inMemory(out, n + 16)) return BAD;
+  return sealMessage(sessionKey, which, seq32, header, pt, n, out);
+}
+
+/** Opens a Sealed extension's body: the inner extensions' length at out, or -err. */
+export function sid_open_message(sessionKey: usize, which: i32, seq32: u32, header: usize, ct: usize, n: i32, out: usize): i32 {
+  if (!inMemory(sessionKey, 32) || !inMemory(header, 20) || !inMemory(ct, n) || (n >= 16 && !inMemory(out, n - 16))) return BAD;
+  return openMessage(sessionKey, which, seq32, header, ct, n, out);
+}
+
+/** State frame `index` (an f64 integer) of n plaintext bytes: the frame's length at out, or -err. */
+export function sid_seal_state_frame(sessionKey: usize, sessionSpi: u32, index: f64, last: i32, pt: usize, n: i32, out: usize): i32 {
+  if (!inMemory(sessionKey, 32) || !inMemory(pt, n) || !inMemory(out, n + 20) || !(index >= 0) || index > 9007199254740991.0 || index != Math.floor(index)) return BAD;
+  return sealStateFrame(sessionKey, sessionSpi, <u64>index, last != 0, pt, n, out);
+}
+
+/**
+ * Opens state frame `index` at the start of [p, p+n): the plaintext length at
+ * out, or -err; sid_state_frame_info() then tells its size and whether it was the last.
+ */
+export function sid_open_state_frame(sessionKey: usize, sessionSpi: u32, index: f64, p: usize, n: i32, out: usize): i32 {
+  if (!inMemory(sessionKey, 32) || !inMemory(p, n) || !inMemory(out, n) || !(index >= 0) || index > 9007199254740991.0 || index != Math.floor(index)) return BAD;
+  return openStateFrame(sessionKey, sessionSpi, <u64>index, p, n, out);
+}
+
+/** After sid_open_state_frame: the frame's size in bytes, plus 0x1000000 if it carried Last. */
+export function sid_state_frame_info(): i32 {
+  return lastFrameLength | (lastFrameWasLast ? 0x1000000 : 0);
 }
