@@ -271,4 +271,83 @@ export function framesSuite() {
   return f;
 }
 
-export const SID_SUITES = { tcpstate: tcpstateSuite, tunnel: tunnelSuite, frames: framesSuite };
+// =========================================================================
+// seal
+// =========================================================================
+
+export function sealSuite() {
+  const f = new VectorFile({
+    suite: "seal",
+    description:
+      "Sealing under the session key (section 8.11). key: the derived key (which: up, down, state). message-seal / message-open: a Sealed extension's body, ChaCha20-Poly1305 under K_up or K_down, nonce = seq32 || the header's Replay Protect ID, AAD = the 20-byte header. frame-seal / frame-open: one frame of the TCP state record under K_state, nonce = 4 zero bytes || index, AAD = Session SPI || the frame's 4-byte head (Flags, Length).",
+    source: SOURCE,
+    seed: 0x7365616c,
+    notes: {
+      Typical: { bugType: "FUNCTIONALITY", description: "A typical input." },
+      Empty: { bugType: "EDGE_CASE", description: "An empty plaintext." },
+      ModifiedTag: { bugType: "MODIFIED_PARAMETER", description: "A changed byte of the ciphertext or tag, or another key, nonce or AAD input (BAD_AUTHENTICATOR)." },
+      BadLength: { bugType: "MODIFIED_PARAMETER", description: "A body or frame length out of range (BAD_LENGTH, BAD_VALUE)." },
+      Truncated: { bugType: "MODIFIED_PARAMETER", description: "A frame cut short (TRUNCATED)." },
+      Reserved: { bugType: "MODIFIED_PARAMETER", description: "A frame flag other than Last (RESERVED_NONZERO)." },
+      LargeIndex: { bugType: "EDGE_CASE", description: "A frame index above 2^32: the nonce's high word." },
+    },
+  });
+  const key = hex(f.rng().bytes(32));
+  const K = unhex(key);
+  const header = "01140007a1a2a3a4a5a60000e5f6a7b8c9d0e1f2";
+  const H = unhex(header);
+  const gk = f.group({ operation: "key" });
+  for (const which of ["up", "down", "state"]) f.add(gk, () => ({ comment: `K_${which}`, flags: ["Typical"], sessionKey: key, which, key: hex(S.sealKey(K, which)), result: "valid" }));
+  const ms = f.group({ operation: "message-seal" });
+  const mo = f.group({ operation: "message-open" });
+  const pt = "24020258";
+  const body = hex(S.sealMessage(K, "up", 0x10007, H, unhex(pt)));
+  f.add(ms, () => ({ comment: "a Binding Update's Lifetime, sealed under K_up", flags: ["Typical"], sessionKey: key, which: "up", seq32: 0x10007, header, plaintext: pt, body, result: "valid" }));
+  f.add(ms, () => ({ comment: "an empty Binding Ack, K_down", flags: ["Empty"], sessionKey: key, which: "down", seq32: 8, header, plaintext: "", body: hex(S.sealMessage(K, "down", 8, H, new Uint8Array(0))), result: "valid" }));
+  const open = (comment, flags, t) => f.add(mo, () => {
+    const err = refusal(() => S.openMessage(unhex(t.sessionKey), t.which, t.seq32, unhex(t.header), unhex(t.body)));
+    return err ? { comment, flags, ...t, result: "invalid", error: err } : { comment, flags, ...t, plaintext: hex(S.openMessage(unhex(t.sessionKey), t.which, t.seq32, unhex(t.header), unhex(t.body))), result: "valid" };
+  });
+  const M = { sessionKey: key, which: "up", seq32: 0x10007, header, body };
+  open("the Binding Update's Sealed body", ["Typical"], M);
+  open("opened with K_down", ["ModifiedTag"], { ...M, which: "down" });
+  open("another extended sequence number", ["ModifiedTag"], { ...M, seq32: 0x7 });
+  open("another header (Replay Protect ID)", ["ModifiedTag"], { ...M, header: header.slice(0, -2) + "f3" });
+  open("the tag's last byte changed", ["ModifiedTag"], { ...M, body: body.slice(0, -2) + (parseInt(body.slice(-2), 16) ^ 1).toString(16).padStart(2, "0") });
+  open("15 bytes", ["BadLength"], { ...M, body: body.slice(0, 30) });
+  const fs = f.group({ operation: "frame-seal" });
+  const fo = f.group({ operation: "frame-open" });
+  const rec = hex(f.rng().bytes(100));
+  const frame0 = hex(S.sealStateFrame(K, 0x1234, 0, false, unhex(rec)));
+  const frameL = hex(S.sealStateFrame(K, 0x1234, 1, true, unhex(rec.slice(0, 20))));
+  const seal = (comment, flags, t) => f.add(fs, () => {
+    const err = refusal(() => S.sealStateFrame(unhex(t.sessionKey), t.sessionSpi, t.index, t.last, unhex(t.plaintext)));
+    return err ? { comment, flags, ...t, result: "invalid", error: err } : { comment, flags, ...t, frame: hex(S.sealStateFrame(unhex(t.sessionKey), t.sessionSpi, t.index, t.last, unhex(t.plaintext))), result: "valid" };
+  });
+  seal("frame 0 of a record", ["Typical"], { sessionKey: key, sessionSpi: 0x1234, index: 0, last: false, plaintext: rec });
+  seal("frame 1, the last", ["Typical"], { sessionKey: key, sessionSpi: 0x1234, index: 1, last: true, plaintext: rec.slice(0, 20) });
+  seal("an empty last frame", ["Empty"], { sessionKey: key, sessionSpi: 0x1234, index: 2, last: true, plaintext: "" });
+  seal("frame 2^32 + 5", ["LargeIndex"], { sessionKey: key, sessionSpi: 0x1234, index: 2 ** 32 + 5, last: false, plaintext: "00" });
+  seal("an empty frame that is not the last", ["BadLength"], { sessionKey: key, sessionSpi: 0x1234, index: 0, last: false, plaintext: "" });
+  seal("16385 bytes", ["BadLength"], { sessionKey: key, sessionSpi: 0x1234, index: 0, last: true, plaintext: "00".repeat(16385) });
+  const fopen = (comment, flags, t) => f.add(fo, () => {
+    const err = refusal(() => S.openStateFrame(unhex(t.sessionKey), t.sessionSpi, t.index, unhex(t.frame)));
+    if (err) return { comment, flags, ...t, result: "invalid", error: err };
+    const r = S.openStateFrame(unhex(t.sessionKey), t.sessionSpi, t.index, unhex(t.frame));
+    return { comment, flags, ...t, plaintext: hex(r.plaintext), last: r.last, result: "valid" };
+  });
+  const F = { sessionKey: key, sessionSpi: 0x1234, index: 0, frame: frame0 };
+  fopen("frame 0", ["Typical"], F);
+  fopen("the last frame", ["Typical"], { ...F, index: 1, frame: frameL });
+  fopen("frame 0 opened as frame 1 (reordered)", ["ModifiedTag"], { ...F, index: 1 });
+  fopen("another Session SPI", ["ModifiedTag"], { ...F, sessionSpi: 0x1235 });
+  fopen("Last set on frame 0 (the head is authenticated)", ["ModifiedTag"], { ...F, frame: "01" + frame0.slice(2) });
+  fopen("flag 0x02", ["Reserved"], { ...F, frame: "02" + frame0.slice(2) });
+  fopen("Length 15", ["BadLength"], { ...F, frame: "0100000f" + "00".repeat(15) });
+  fopen("Length 16 without Last", ["BadLength"], { ...F, frame: "00000010" + "00".repeat(16) });
+  fopen("3 bytes", ["Truncated"], { ...F, frame: frame0.slice(0, 6) });
+  fopen("one byte short of its Length", ["Truncated"], { ...F, frame: frame0.slice(0, -2) });
+  return f;
+}
+
+export const SID_SUITES = { tcpstate: tcpstateSuite, tunnel: tunnelSuite, frames: framesSuite, seal: sealSuite };

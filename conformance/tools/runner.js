@@ -208,6 +208,7 @@ export function coreAnswer(ctx, suite, group, test) {
       throw new Error(`keywrap: unknown operation ${group.operation}`);
     }
     case "tcpstate":
+    case "seal":
     case "tunnel":
     case "frames":
       try {
@@ -241,6 +242,25 @@ function sidCoreAnswer(ctx, suite, group, test) {
   if (suite === "tunnel" && op === "decap") {
     return { inner: hex(sid.decapsulate(unhex(test.payload), { vni: test.vni, ownMac: unhex(test.ownMac), innerDestination: test.innerDestination, innerSource: test.innerSource })) };
   }
+  if (suite === "seal") {
+    const key = unhex(test.sessionKey);
+    if (op === "key") return { key: hex(sid.sealKey(key, test.which)) };
+    if (op === "message-seal") return { body: hex(sid.sealMessage(key, test.which, test.seq32, unhex(test.header), unhex(test.plaintext))) };
+    if (op === "message-open") return { plaintext: hex(sid.openMessage(key, test.which, test.seq32, unhex(test.header), unhex(test.body))) };
+    const c = ctx.core;
+    if (op === "frame-seal") {
+      const pt = unhex(test.plaintext);
+      const [k, p] = c.stage(key, pt);
+      const n = c.check(c.x.sid_seal_state_frame(k, test.sessionSpi, test.index, test.last ? 1 : 0, p, pt.length, c.outputPtr), "frame");
+      return { frame: hex(c.get(c.outputPtr, n)) };
+    }
+    if (op === "frame-open") {
+      const fr = unhex(test.frame);
+      const [k, p] = c.stage(key, fr);
+      const n = c.check(c.x.sid_open_state_frame(k, test.sessionSpi, test.index, p, fr.length, c.outputPtr), "frame");
+      return { plaintext: hex(c.get(c.outputPtr, n)), last: (c.x.sid_state_frame_info() & 0x1000000) !== 0 };
+    }
+  }
   if (suite === "frames" && op === "gratuitous-arp") return { frame: hex(sid.gratuitousArp(unhex(test.mac), test.ip)) };
   if (suite === "frames" && op === "arp-reply") return { frame: hex(sid.arpReply(unhex(test.mac), test.ip, unhex(test.askerMac), test.askerIp)) };
   if (suite === "frames" && op === "arp-parse") {
@@ -271,6 +291,7 @@ const OUTPUTS = {
   tcpstate: (group) => (group.operation === "decode" ? [["fields", "valid"]] : [["record", "valid"]]),
   tunnel: (group) => [[{ ids: "ids", encap: "payload", decap: "inner", filter: "nft" }[group.operation], "valid"]],
   frames: (group) => (group.operation === "arp-parse" ? [["arp", "valid"]] : [["frame", "valid"]]),
+  seal: (group) => ({ key: [["key", "valid"]], "message-seal": [["body", "valid"]], "message-open": [["plaintext", "valid"]], "frame-seal": [["frame", "valid"]], "frame-open": [["plaintext", "valid"], ["last", "valid"]] })[group.operation],
 };
 
 const short = (v) => {

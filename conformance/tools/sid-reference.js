@@ -1,8 +1,9 @@
 // An independent implementation of SID's pure codecs, written from
-// docs/PROTOCOL.md sections 8.9 (tunnel), 8.12 (TCP state record) and 8.14
-// (link-layer frames) only, not from the core: it produces the tcpstate,
+// docs/PROTOCOL.md sections 8.9 (tunnel), 8.11 (sealing), 8.12 (TCP state
+// record) and 8.14 (link-layer frames) only, not from the core: it produces the tcpstate,
 // tunnel and frames vectors and answers them in --external mode. Refusals
 // throw RefError with the error's name.
+import { chacha20poly1305 } from "@noble/ciphers/chacha.js";
 import { RefError, hex, unhex, concat, formatAddress, parseAddress, hkdfSha256 } from "./reference.js";
 
 const be = (bytes) => new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -211,6 +212,46 @@ export function wakeupFrame({ dstMac, srcMac, src, dst, srcPort, dstPort, ipId, 
   return concat(dstMac, srcMac, v4 ? [0x08, 0x00] : [0x86, 0xdd], ip, udp);
 }
 
+// ---- 8.11 sealing -----------------------------------------------------------------
+
+const SEAL_INFO = { up: "handover seal up/1", down: "handover seal down/1", state: "handover state/1" };
+export const sealKey = (sessionKey, which) => hkdfSha256(sessionKey, new Uint8Array(0), new TextEncoder().encode(SEAL_INFO[which]), 32);
+const be32 = (v) => [v >>> 24, (v >>> 16) & 255, (v >>> 8) & 255, v & 255];
+const msgNonce = (seq32, header) => concat(be32(seq32), header.subarray(12, 20));
+
+export function sealMessage(sessionKey, which, seq32, header, pt) {
+  return chacha20poly1305(sealKey(sessionKey, which), msgNonce(seq32, header), header).encrypt(pt);
+}
+export function openMessage(sessionKey, which, seq32, header, body) {
+  if (body.length < 16) throw new RefError("BAD_LENGTH");
+  try {
+    return chacha20poly1305(sealKey(sessionKey, which), msgNonce(seq32, header), header).decrypt(body);
+  } catch {
+    throw new RefError("BAD_AUTHENTICATOR");
+  }
+}
+const frameNonce = (i) => concat([0, 0, 0, 0], be32(Math.floor(i / 2 ** 32)), be32(i >>> 0));
+export function sealStateFrame(sessionKey, spi, index, last, pt) {
+  if (pt.length > 16384 || (pt.length === 0 && !last)) throw new RefError("BAD_VALUE");
+  const n = pt.length + 16;
+  const head = new Uint8Array([last ? 1 : 0, n >> 16, (n >> 8) & 255, n & 255]);
+  return concat(head, chacha20poly1305(sealKey(sessionKey, "state"), frameNonce(index), concat(be32(spi), head)).encrypt(pt));
+}
+/** Opens the frame at the start of `stream`: { plaintext, last, size }. */
+export function openStateFrame(sessionKey, spi, index, stream) {
+  if (stream.length < 4) throw new RefError("TRUNCATED");
+  const flags = stream[0], n = (stream[1] << 16) | (stream[2] << 8) | stream[3];
+  if (flags & ~1) throw new RefError("RESERVED_NONZERO");
+  if (n < 16 || n > 16400 || (n === 16 && !(flags & 1))) throw new RefError("BAD_LENGTH");
+  if (stream.length < 4 + n) throw new RefError("TRUNCATED");
+  try {
+    const plaintext = chacha20poly1305(sealKey(sessionKey, "state"), frameNonce(index), concat(be32(spi), stream.subarray(0, 4))).decrypt(stream.subarray(4, 4 + n));
+    return { plaintext, last: !!(flags & 1), size: 4 + n };
+  } catch {
+    throw new RefError("BAD_AUTHENTICATOR");
+  }
+}
+
 /** The answer to one test of the tcpstate, tunnel and frames suites (section 9.4); null for another suite. */
 export function sidAnswer(suite, group, test) {
   const a = { tcId: test.tcId };
@@ -227,6 +268,17 @@ export function sidAnswer(suite, group, test) {
       if (op === "decap") {
         const check = test.innerDestination ? { innerDestination: test.innerDestination } : test.innerSource ? { innerSource: test.innerSource } : {};
         return { ...a, result: "valid", inner: hex(tunnelDecap(unhex(test.payload), test.vni, unhex(test.ownMac), check)) };
+      }
+    }
+    if (suite === "seal") {
+      const key = unhex(test.sessionKey);
+      if (op === "key") return { ...a, result: "valid", key: hex(sealKey(key, test.which)) };
+      if (op === "message-seal") return { ...a, result: "valid", body: hex(sealMessage(key, test.which, test.seq32, unhex(test.header), unhex(test.plaintext))) };
+      if (op === "message-open") return { ...a, result: "valid", plaintext: hex(openMessage(key, test.which, test.seq32, unhex(test.header), unhex(test.body))) };
+      if (op === "frame-seal") return { ...a, result: "valid", frame: hex(sealStateFrame(key, test.sessionSpi, test.index, test.last, unhex(test.plaintext))) };
+      if (op === "frame-open") {
+        const r = openStateFrame(key, test.sessionSpi, test.index, unhex(test.frame));
+        return { ...a, result: "valid", plaintext: hex(r.plaintext), last: r.last };
       }
     }
     if (suite === "frames") {
