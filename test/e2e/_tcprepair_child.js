@@ -1,7 +1,8 @@
 // Run by tcprepair.test.js inside a namespace, under Node: one role of the
 // TCP_REPAIR spike. JSON lines out, commands (one per line) in.
 //
-//   correspondent  an ordinary TCP server on 198.18.10.1:5001 (no handover code):
+//   (argv: role, X the transferred address, C the correspondent's address)
+//   correspondent  an ordinary TCP server on C:5001 (no handover code):
 //                  sends stream A, checks every byte of stream B it receives
 //   node           connects from X, checks A, sends B; on "quiesce" stops both,
 //                  on "write N" queues N more bytes of B, on "dump" dumps the
@@ -19,8 +20,7 @@ import { SidCodec } from "../../dist/hosts/shared/sid.js";
 import { hex, unhex } from "../../dist/hosts/shared/bytes.js";
 import { dumpTcp, restoreTcp, resumeTcp } from "../../dist/hosts/node/tcprepair.js";
 
-const [role, X] = process.argv.slice(2);
-const C = "198.18.10.1";
+const [role, X, C] = process.argv.slice(2);
 const PORT = 5001;
 const out = (o) => process.stdout.write(JSON.stringify(o) + "\n");
 const A = (i) => (i * 31 + 7) & 255;
