@@ -1,13 +1,14 @@
 // Sealing under the session key (docs/PROTOCOL.md 8.11): the derived keys
 // against node:crypto's HKDF, the Sealed body and the state frames against
-// node:crypto's ChaCha20-Poly1305 built from the spec's nonce and AAD, round
+// @noble/ciphers' ChaCha20-Poly1305 built from the spec's nonce and AAD, round
 // trips, and every refusal: a changed byte anywhere, a wrong direction,
 // sequence number, header, SPI or frame index, reordered, missing or extra
 // frames, hostile lengths. Never a trap.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { readFileSync } from "node:fs";
-import { hkdfSync, createCipheriv } from "node:crypto";
+import { hkdfSync } from "node:crypto";
+import { chacha20poly1305 } from "@noble/ciphers/chacha.js";
 import { Core } from "../dist/hosts/shared/core.js";
 import { SidCodec } from "../dist/hosts/shared/sid.js";
 import { ErrorCode } from "../dist/hosts/shared/registry.js";
@@ -21,12 +22,8 @@ const KEY = rng.bytes(32);
 const HEADER = unhex("0114" + "0007" + "a1a2a3a4a5a6" + "00" + "00" + "e5f6a7b8c9d0e1f2");
 const enc = (s) => new TextEncoder().encode(s);
 const derived = (info) => new Uint8Array(hkdfSync("sha256", KEY, new Uint8Array(0), enc(info), 32));
-function chacha(key, nonce, aad, pt) {
-  const c = createCipheriv("chacha20-poly1305", key, nonce, { authTagLength: 16 });
-  c.setAAD(aad, { plaintextLength: pt.length });
-  const ct = Buffer.concat([c.update(pt), c.final()]);
-  return new Uint8Array(Buffer.concat([ct, c.getAuthTag()]));
-}
+// @noble/ciphers as the oracle (Bun's node:crypto has no ChaCha20-Poly1305).
+const chacha = (key, nonce, aad, pt) => chacha20poly1305(key, nonce, aad).encrypt(pt);
 const be32 = (v) => new Uint8Array([v >>> 24, (v >>> 16) & 255, (v >>> 8) & 255, v & 255]);
 const err = (f) => { try { f(); return "ok"; } catch (e) { return e.errorName ?? e.message; } };
 
