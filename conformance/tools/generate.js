@@ -201,7 +201,6 @@ function messageSuite() {
   valid(g, "Transfer Negotiation Request, agent, interim address, session key, lifetime, F", ["Typical", "Flags", "SessionKey"], (rng) =>
     msg("TRANSFER_NEGOTIATION_REQUEST", { seq: 101, flags: ["FURTHER_TRANSFER"], ext: [life(600), transferred("198.18.0.10"), agent("198.18.5.1"), interim("198.18.7.10"), sessionKey(rng)] }));
   valid(g, "Transfer Negotiation Request, same subnet (S) with link-layer address", ["Flags", "LinkLayer"], msg("TRANSFER_NEGOTIATION_REQUEST", { seq: 102, flags: ["SAME_SUBNET"], ext: [transferred("198.18.0.10"), link(1, "020000000a01")] }));
-  valid(g, "Transfer Negotiation Request, reverse-tunnelled return (R, section 8.10)", ["Flags"], msg("TRANSFER_NEGOTIATION_REQUEST", { seq: 105, flags: ["REVERSE_RETURN"], ext: [transferred("198.18.0.10"), agent("198.18.5.1")] }));
   valid(g, "Transfer Negotiation Request, per flow (P): two flows (TCP IPv4, UDP IPv6)", ["Flags", "MultipleExtensions", "Ipv6"], msg("TRANSFER_NEGOTIATION_REQUEST", {
     seq: 103, flags: ["PER_FLOW"],
     ext: [transferred("198.18.0.10"), agent("198.18.5.1"), interim("198.18.7.10"), flow("TCP", "198.18.0.10", 40001, "203.0.113.5", 443), flow("UDP", "2001:db8::10", 5004, "2001:db8:ffff::5", 5004)],
@@ -587,6 +586,7 @@ function messageSuite() {
   invalid(g, "MIGRATION after AUTH in a Migration Request: AUTH_NOT_LAST, not MISSING_EXTENSION", O, "AUTH_NOT_LAST", () => concat(sign(g, header({ type: 3 })), raw(33, migData(1, 1, 1, 1, [198, 18, 0, 2, 198, 18, 1, 2]))));
   invalid(g, "OPAQUE_DATA in a Migration Confirm without PATH_RESPONSE: UNEXPECTED_EXTENSION before MISSING_EXTENSION", O, "UNEXPECTED_EXTENSION", () => sign(g, header({ type: 5 }), X(opaque("LOCATION", 0, ""))));
   invalid(g, "TRANSFERRED_ADDRESS of Length 17 with family 1 and a second one: the first extension's BAD_LENGTH", O, "BAD_LENGTH", (rng) => sign(g, header({ type: 22 }), raw(37, concat([1], rng.bytes(16))), X(transferred("198.18.0.10"))));
+  valid(g, "Transfer Negotiation Request, reverse-tunnelled return (R, section 8.10)", ["Flags"], msg("TRANSFER_NEGOTIATION_REQUEST", { seq: 105, flags: ["REVERSE_RETURN"], ext: [transferred("198.18.0.10"), agent("198.18.5.1")] }));
 
   return f;
 
