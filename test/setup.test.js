@@ -39,7 +39,8 @@ function commandsRun() {
 
 /** The Debian package that owns a command on PATH (usrmerge: /usr/sbin/ip is /sbin/ip to dpkg). */
 function packageOf(command) {
-  const which = spawnSync("sh", ["-c", `command -v ${command}`], { encoding: "utf8" }).stdout.trim();
+  // The program spawn() would run: the first on PATH (not a shell builtin of the same name, e.g. kill).
+  const which = (process.env.PATH ?? "/usr/bin:/bin").split(":").map((d) => join(d, command)).find((p) => existsSync(p) && !statSync(p).isDirectory());
   if (!which) return null;
   for (const path of new Set([which, realpathSync(which), which.replace(/^\/usr\//, "/"), realpathSync(which).replace(/^\/usr\//, "/")])) {
     const r = spawnSync("dpkg", ["-S", path], { encoding: "utf8" });

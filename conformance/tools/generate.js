@@ -18,6 +18,7 @@ import * as R from "./reference.js";
 import { VectorFile } from "./vectorfile.js";
 import { Prng } from "./prng.js";
 import { isMain } from "./main.js";
+import { SID_SUITES } from "./generate-sid.js";
 import { createHash, hkdfSync } from "node:crypto";
 import { chacha20poly1305 } from "@noble/ciphers/chacha.js";
 
@@ -342,7 +343,7 @@ function messageSuite() {
   for (const v of [0, 2, 255]) invalid(g, `version ${v}`, ["HeaderField"], "BAD_VERSION", () => sign(g, header({ v, type: 23, fc: 1 })));
   for (const t of [0, 6, 15, 26, 255]) invalid(g, `message type ${t}`, ["HeaderField"], "UNKNOWN_TYPE", () => sign(g, header({ type: t })));
   const flagCases = [
-    [1, 0x01], [3, 0x80], [5, 0x01], [16, 0x08], [16, 0x80], [18, 0xf8], [20, 0x02], [22, 0x04], [24, 0x01],
+    [1, 0x01], [3, 0x80], [5, 0x01], [16, 0x10], [16, 0x80], [18, 0xf8], [20, 0x02], [22, 0x04], [24, 0x01],
   ];
   for (const [t, fc] of flagCases) {
     invalid(g, `${R.MESSAGES[t].name} with undefined flag bits 0x${fc.toString(16).padStart(2, "0")}`, ["HeaderField"], "BAD_FLAGS", (rng) => sign(g, header({ type: t, fc }), requiredRaw(t, rng)));
@@ -602,6 +603,8 @@ function messageSuite() {
   for (const [hw, what] of [[6, "6 (IEEE 802)"], [32, "32 (InfiniBand)"], [0xffff, "65535"]]) {
     invalid(g, `LINK_LAYER_ADDRESS of hardware type ${what} with Length 2 (no address)`, ["BadLength", "LinkLayerLength"], "BAD_LENGTH", () => sign(g, header({ type: 16 }), X(transferred("198.18.0.10")), raw(41, [hw >> 8, hw & 255])));
   }
+  // The R flag of type 16 (section 8.10), appended last so that every earlier tcId keeps its case.
+  valid(g, "Transfer Negotiation Request, reverse-tunnelled return (R, section 8.10)", ["Flags"], msg("TRANSFER_NEGOTIATION_REQUEST", { seq: 105, flags: ["REVERSE_RETURN"], ext: [transferred("198.18.0.10"), agent("198.18.5.1")] }));
 
   return f;
 
@@ -1357,7 +1360,7 @@ function keywrapSuite() {
 
 // =========================================================================
 
-export const SUITES = { message: messageSuite, cookie: cookieSuite, "replay-window": replaySuite, timestamp: timestampSuite, hkdf: hkdfSuite, keywrap: keywrapSuite };
+export const SUITES = { message: messageSuite, cookie: cookieSuite, "replay-window": replaySuite, timestamp: timestampSuite, hkdf: hkdfSuite, keywrap: keywrapSuite, ...SID_SUITES };
 
 /** Generates every suite; returns { fileName: text }. */
 export function generateAll() {

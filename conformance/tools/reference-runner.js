@@ -7,7 +7,8 @@
 //
 // Reads one {"suite", "group", "test"} JSON object per line on standard input
 // and writes one answer per line: {"tcId", "result", "error"?, outputs...}.
-// The protocol suites (and hkdf, keywrap) come from reference.js; the other
+// The protocol suites (and hkdf, keywrap) come from reference.js, the SID
+// codec suites (tcpstate, tunnel, frames) from sid-reference.js; the other
 // crypto suites use node:crypto and the @noble libraries (development
 // dependencies), which are independent of the core's own cryptography.
 import { createHash, createHmac } from "node:crypto";
@@ -16,6 +17,7 @@ import { chacha20poly1305, chacha20 } from "@noble/ciphers/chacha.js";
 import { poly1305 } from "@noble/ciphers/_poly1305.js";
 import { x25519 } from "@noble/curves/ed25519.js";
 import * as R from "./reference.js";
+import { sidAnswer } from "./sid-reference.js";
 
 const { hex, unhex } = R;
 const HASH = { MD5: "md5", "SHA-1": "sha1", "SHA-256": "sha256" };
@@ -110,7 +112,7 @@ export function answer({ suite, group, test }) {
         throw e;
       }
   }
-  return { ...a, result: "invalid", error: "UNSUPPORTED_SUITE" };
+  return sidAnswer(suite, group, test) ?? { ...a, result: "invalid", error: "UNSUPPORTED_SUITE" };
 }
 
 /** The outputs of the hkdf and keywrap suites, from reference.js (which throws RefError to refuse). */

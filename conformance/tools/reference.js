@@ -58,7 +58,7 @@ export const MESSAGES = {
   5: { name: "MIGRATION_CONFIRM", kind: "notice", flags: {}, ext: { AUTH: "1", PATH_RESPONSE: "1" } },
   16: {
     name: "TRANSFER_NEGOTIATION_REQUEST", kind: "request",
-    flags: { 1: "FURTHER_TRANSFER", 2: "SAME_SUBNET", 4: "PER_FLOW" },
+    flags: { 1: "FURTHER_TRANSFER", 2: "SAME_SUBNET", 4: "PER_FLOW", 8: "REVERSE_RETURN" },
     ext: {
       AUTH: "1", LIFETIME: "?", TRANSFERRED_ADDRESS: "1", AGENT_ADDRESS: "?", INTERIM_ADDRESS: "?",
       LINK_LAYER_ADDRESS: "?", SESSION_KEY: "?", FLOW: "*", OPAQUE_DATA: "*",

@@ -57,7 +57,7 @@ export async function loadCore(wasmPath = WASM_PATH) {
   const module = new WebAssembly.Module(readFileSync(wasmPath));
   const core = await binding.Core.load(module);
   const engine = () => new binding.Engine(binding.Core.loadSync(module));
-  return { core, engine, HandoverError: binding.HandoverError };
+  return { core, engine, HandoverError: binding.HandoverError, SidCodec: binding.SidCodec };
 }
 
 const HMAC_NAME = { "HMAC-MD5": "HMAC_MD5", "HMAC-SHA1": "HMAC_SHA1", "HMAC-SHA256": "HMAC_SHA256" };
@@ -218,8 +218,70 @@ export function coreAnswer(ctx, suite, group, test) {
       // Replay the node's configuration and inputs on a fresh engine; the
       // answer is what came out after each input.
       return { ...a, result: "valid", steps: replay(ctx.engine(), test, HandoverError) };
+    case "tcpstate":
+    case "seal":
+    case "tunnel":
+    case "frames":
+      try {
+        return { ...a, result: "valid", ...sidCoreAnswer(ctx, suite, group, test) };
+      } catch (e) {
+        return refused(e);
+      }
   }
   throw new Error(`no operation for suite '${suite}'`);
+}
+
+/** The core's outputs for the SID codec suites (docs/PROTOCOL.md 8.9, 8.12, 8.14), through SidCodec. */
+function sidCoreAnswer(ctx, suite, group, test) {
+  ctx.sid ??= new ctx.SidCodec(ctx.core);
+  const sid = ctx.sid;
+  const op = group.operation;
+  if (suite === "tcpstate" && op === "decode") {
+    const r = sid.decodeTcpState(unhex(test.record));
+    return { fields: { ...r, sendQueue: hex(r.sendQueue), receiveQueue: hex(r.receiveQueue), appState: hex(r.appState) } };
+  }
+  if (suite === "tcpstate" && op === "encode") {
+    const f = test.fields;
+    return { record: hex(sid.encodeTcpState({ ...f, sendQueue: unhex(f.sendQueue), receiveQueue: unhex(f.receiveQueue), appState: unhex(f.appState) })) };
+  }
+  if (suite === "tunnel" && op === "ids") {
+    const i = sid.tunnelIds(unhex(test.sessionKey));
+    return { ids: { vni: i.vni, agentMac: hex(i.agentMac), targetMac: hex(i.targetMac), name: i.name } };
+  }
+  if (suite === "tunnel" && op === "filter") return { nft: sid.tunnelFilter(test.add, test.peer, test.port, test.vni) };
+  if (suite === "tunnel" && op === "encap") return { payload: hex(sid.encapsulate(test.vni, unhex(test.dstMac), unhex(test.srcMac), unhex(test.inner))) };
+  if (suite === "tunnel" && op === "decap") {
+    return { inner: hex(sid.decapsulate(unhex(test.payload), { vni: test.vni, ownMac: unhex(test.ownMac), innerDestination: test.innerDestination, innerSource: test.innerSource })) };
+  }
+  if (suite === "seal") {
+    const key = unhex(test.sessionKey);
+    if (op === "key") return { key: hex(sid.sealKey(key, test.which)) };
+    if (op === "message-seal") return { body: hex(sid.sealMessage(key, test.which, test.seq32, unhex(test.header), unhex(test.plaintext))) };
+    if (op === "message-open") return { plaintext: hex(sid.openMessage(key, test.which, test.seq32, unhex(test.header), unhex(test.body))) };
+    const c = ctx.core;
+    if (op === "frame-seal") {
+      const pt = unhex(test.plaintext);
+      const [k, p] = c.stage(key, pt);
+      const n = c.check(c.x.sid_seal_state_frame(k, test.sessionSpi, test.index, test.last ? 1 : 0, p, pt.length, c.outputPtr), "frame");
+      return { frame: hex(c.get(c.outputPtr, n)) };
+    }
+    if (op === "frame-open") {
+      const fr = unhex(test.frame);
+      const [k, p] = c.stage(key, fr);
+      const n = c.check(c.x.sid_open_state_frame(k, test.sessionSpi, test.index, p, fr.length, c.outputPtr), "frame");
+      return { plaintext: hex(c.get(c.outputPtr, n)), last: (c.x.sid_state_frame_info() & 0x1000000) !== 0 };
+    }
+  }
+  if (suite === "frames" && op === "gratuitous-arp") return { frame: hex(sid.gratuitousArp(unhex(test.mac), test.ip)) };
+  if (suite === "frames" && op === "arp-reply") return { frame: hex(sid.arpReply(unhex(test.mac), test.ip, unhex(test.askerMac), test.askerIp)) };
+  if (suite === "frames" && op === "arp-parse") {
+    const r = sid.parseArp(unhex(test.frame));
+    return { arp: r && { ...r, senderMac: hex(r.senderMac), targetMac: hex(r.targetMac) } };
+  }
+  if (suite === "frames" && op === "wakeup") {
+    return { frame: hex(sid.wakeupFrame({ ...test, dstMac: unhex(test.dstMac), srcMac: unhex(test.srcMac), payload: unhex(test.payload) })) };
+  }
+  throw new Error(`${suite}: unknown operation ${op}`);
 }
 
 // ---- judging ---------------------------------------------------------------
@@ -237,6 +299,10 @@ const OUTPUTS = {
   hkdf: [["okm", "valid"], ["prk", "answered"]],
   // keywrap: the output is the operation's: body (wrap) or sessionKey (unwrap).
   keywrap: (group) => (group.operation === "wrap" ? [["body", "valid"]] : [["sessionKey", "valid"]]),
+  tcpstate: (group) => (group.operation === "decode" ? [["fields", "valid"]] : [["record", "valid"]]),
+  tunnel: (group) => [[{ ids: "ids", encap: "payload", decap: "inner", filter: "nft" }[group.operation], "valid"]],
+  frames: (group) => (group.operation === "arp-parse" ? [["arp", "valid"]] : [["frame", "valid"]]),
+  seal: (group) => ({ key: [["key", "valid"]], "message-seal": [["body", "valid"]], "message-open": [["plaintext", "valid"]], "frame-seal": [["frame", "valid"]], "frame-open": [["plaintext", "valid"], ["last", "valid"]] })[group.operation],
 };
 
 const short = (v) => {

@@ -17,3 +17,4 @@ export * from "./abi/crypto";
 export * from "./abi/codec";
 export * from "./abi/engine";
 export * from "./abi/keywrap";
+export * from "./abi/sid";

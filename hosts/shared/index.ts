@@ -12,3 +12,5 @@ export { validateConfig, checkConfig, ConfigError } from "./config.ts";
 export type { Config, PeerSpec, SaSpec, ConfigWarning } from "./config.ts";
 export { AlreadyRunning } from "./lock.ts";
 export type { HostIO, KernelIO, UdpSocket, UdpHandlers, ControlServer, Runtime } from "./io.ts";
+export { SidCodec } from "./sid.ts";
+export type { TcpStateFields, TcpStateRecord } from "./sid.ts";

@@ -29,6 +29,7 @@ export const Flag = {
   FURTHER_TRANSFER: 1,
   SAME_SUBNET: 2,
   REVERSE_TUNNEL: 2,
+  REVERSE_RETURN: 8,
   PER_FLOW: 4,
 } as const;
 export type Flag = (typeof Flag)[keyof typeof Flag];
@@ -148,6 +149,11 @@ export const ErrorCode = {
   KERNEL: 37,
   CONFIG: 38,
   NOT_SEEDED: 39,
+  RECORD_TRUNCATED: 40,
+  RECORD_VERSION: 41,
+  RECORD_TOO_LONG: 42,
+  RECORD_TRAILING_BYTES: 43,
+  TUNNEL_MISMATCH: 44,
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -237,6 +243,11 @@ export const ERRORS: Record<number, { name: string; message: string; hint: strin
   37: {"name":"KERNEL","message":"the kernel refused a rule, address or route","hint":"run as root (CAP_NET_ADMIN) and check that nftables is installed"},
   38: {"name":"CONFIG","message":"the configuration is invalid","hint":"see the message for the field"},
   39: {"name":"NOT_SEEDED","message":"the random generator has not been seeded","hint":"call drbg_seed with at least 16 bytes from the host's entropy source (32 recommended) first"},
+  40: {"name":"RECORD_TRUNCATED","message":"the TCP state record ends before its header or its queues end","hint":"the record was cut short in transit or by the encoder; send the whole record (docs/PROTOCOL.md 8.12)"},
+  41: {"name":"RECORD_VERSION","message":"the TCP state record's version is not 1","hint":"the sender writes a record version this implementation does not know; upgrade one side"},
+  42: {"name":"RECORD_TOO_LONG","message":"a queue or the application state in the TCP state record exceeds its limit","hint":"queues are at most 64 MiB and the application state at most 1 MiB (docs/PROTOCOL.md 8.12)"},
+  43: {"name":"RECORD_TRAILING_BYTES","message":"bytes follow the end of the TCP state record","hint":"the record's lengths and its size disagree; fix the encoder"},
+  44: {"name":"TUNNEL_MISMATCH","message":"a tunnelled packet is not for this binding (another VNI, destination MAC or inner address)","hint":"a stray or forged packet on the tunnel port; it is dropped (docs/PROTOCOL.md 8.9)"},
 };
 
 export const MESSAGE_NAMES: Record<number, string> = {

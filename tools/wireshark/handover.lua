@@ -36,7 +36,7 @@ R.messageTypes = {
     flags = {},
     ext = { { 35, "1" }, { 32, "1" } } },
   [16] = { name = "TRANSFER_NEGOTIATION_REQUEST", title = "Transfer Negotiation Request", protocol = "SID", kind = "request", reply = 17,
-    flags = { { value = 1, name = "FURTHER_TRANSFER", letter = "F" }, { value = 2, name = "SAME_SUBNET", letter = "S" }, { value = 4, name = "PER_FLOW", letter = "P" } },
+    flags = { { value = 1, name = "FURTHER_TRANSFER", letter = "F" }, { value = 2, name = "SAME_SUBNET", letter = "S" }, { value = 4, name = "PER_FLOW", letter = "P" }, { value = 8, name = "REVERSE_RETURN", letter = "R" } },
     ext = { { 37, "1" }, { 39, "?" }, { 40, "?" }, { 41, "?" }, { 42, "?" }, { 43, "*" }, { 36, "?" }, { 128, "*" }, { 32, "1" } } },
   [17] = { name = "TRANSFER_NEGOTIATION_REPLY", title = "Transfer Negotiation Reply", protocol = "SID", kind = "reply",
     flags = {},
@@ -85,6 +85,7 @@ R.flags = {
   { value = 1, name = "FURTHER_TRANSFER", letter = "F" },
   { value = 2, name = "SAME_SUBNET", letter = "S" },
   { value = 2, name = "REVERSE_TUNNEL", letter = "R" },
+  { value = 8, name = "REVERSE_RETURN", letter = "R" },
   { value = 4, name = "PER_FLOW", letter = "P" },
 }
 R.replyCodes = {
@@ -167,6 +168,11 @@ R.errors = {
   [37] = { name = "KERNEL", message = "the kernel refused a rule, address or route", hint = "run as root (CAP_NET_ADMIN) and check that nftables is installed" },
   [38] = { name = "CONFIG", message = "the configuration is invalid", hint = "see the message for the field" },
   [39] = { name = "NOT_SEEDED", message = "the random generator has not been seeded", hint = "call drbg_seed with at least 16 bytes from the host's entropy source (32 recommended) first" },
+  [40] = { name = "RECORD_TRUNCATED", message = "the TCP state record ends before its header or its queues end", hint = "the record was cut short in transit or by the encoder; send the whole record (docs/PROTOCOL.md 8.12)" },
+  [41] = { name = "RECORD_VERSION", message = "the TCP state record's version is not 1", hint = "the sender writes a record version this implementation does not know; upgrade one side" },
+  [42] = { name = "RECORD_TOO_LONG", message = "a queue or the application state in the TCP state record exceeds its limit", hint = "queues are at most 64 MiB and the application state at most 1 MiB (docs/PROTOCOL.md 8.12)" },
+  [43] = { name = "RECORD_TRAILING_BYTES", message = "bytes follow the end of the TCP state record", hint = "the record's lengths and its size disagree; fix the encoder" },
+  [44] = { name = "TUNNEL_MISMATCH", message = "a tunnelled packet is not for this binding (another VNI, destination MAC or inner address)", hint = "a stray or forged packet on the tunnel port; it is dropped (docs/PROTOCOL.md 8.9)" },
 }
 -- registry:end
 

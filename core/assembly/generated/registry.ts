@@ -25,6 +25,7 @@ export const MSG_STOP_TRANSFER_REPLY: u8 = 25;
 export const FLAG_FURTHER_TRANSFER: u8 = 1;
 export const FLAG_SAME_SUBNET: u8 = 2;
 export const FLAG_REVERSE_TUNNEL: u8 = 2;
+export const FLAG_REVERSE_RETURN: u8 = 8;
 export const FLAG_PER_FLOW: u8 = 4;
 
 export const EXT_AUTH: u8 = 32;
@@ -117,6 +118,11 @@ export const ERR_REFUSED: i32 = 36;
 export const ERR_KERNEL: i32 = 37;
 export const ERR_CONFIG: i32 = 38;
 export const ERR_NOT_SEEDED: i32 = 39;
+export const ERR_RECORD_TRUNCATED: i32 = 40;
+export const ERR_RECORD_VERSION: i32 = 41;
+export const ERR_RECORD_TOO_LONG: i32 = 42;
+export const ERR_RECORD_TRAILING_BYTES: i32 = 43;
+export const ERR_TUNNEL_MISMATCH: i32 = 44;
 
 // ABI numbers (docs/ABI.md)
 export const ABI_VERSION: i32 = 1;
@@ -215,7 +221,7 @@ export function allowedFlags(type: u8): u8 {
     case 1: return 0;
     case 3: return 0;
     case 5: return 0;
-    case 16: return 7;
+    case 16: return 15;
     case 18: return 7;
     case 20: return 0;
     case 22: return 0;
@@ -475,6 +481,7 @@ export function flagName(type: u8, bit: u32): string {
       case 1: return "FURTHER_TRANSFER";
       case 2: return "SAME_SUBNET";
       case 4: return "PER_FLOW";
+      case 8: return "REVERSE_RETURN";
       default: return "";
     }
     case 18: switch (bit) {
@@ -529,6 +536,11 @@ export function errorName(code: i32): string {
     case 37: return "KERNEL";
     case 38: return "CONFIG";
     case 39: return "NOT_SEEDED";
+    case 40: return "RECORD_TRUNCATED";
+    case 41: return "RECORD_VERSION";
+    case 42: return "RECORD_TOO_LONG";
+    case 43: return "RECORD_TRAILING_BYTES";
+    case 44: return "TUNNEL_MISMATCH";
   }
   return "unknown error";
 }
@@ -575,6 +587,11 @@ export function errorMessage(code: i32): string {
     case 37: return "the kernel refused a rule, address or route";
     case 38: return "the configuration is invalid";
     case 39: return "the random generator has not been seeded";
+    case 40: return "the TCP state record ends before its header or its queues end";
+    case 41: return "the TCP state record's version is not 1";
+    case 42: return "a queue or the application state in the TCP state record exceeds its limit";
+    case 43: return "bytes follow the end of the TCP state record";
+    case 44: return "a tunnelled packet is not for this binding (another VNI, destination MAC or inner address)";
   }
   return "unknown error";
 }
@@ -621,6 +638,11 @@ export function errorHint(code: i32): string {
     case 37: return "run as root (CAP_NET_ADMIN) and check that nftables is installed";
     case 38: return "see the message for the field";
     case 39: return "call drbg_seed with at least 16 bytes from the host's entropy source (32 recommended) first";
+    case 40: return "the record was cut short in transit or by the encoder; send the whole record (docs/PROTOCOL.md 8.12)";
+    case 41: return "the sender writes a record version this implementation does not know; upgrade one side";
+    case 42: return "queues are at most 64 MiB and the application state at most 1 MiB (docs/PROTOCOL.md 8.12)";
+    case 43: return "the record's lengths and its size disagree; fix the encoder";
+    case 44: return "a stray or forged packet on the tunnel port; it is dropped (docs/PROTOCOL.md 8.9)";
   }
   return "unknown error";
 }

@@ -1,0 +1,125 @@
+// Sealing under the session key (docs/PROTOCOL.md 8.11): the three derived
+// keys, the Sealed extension's body for Binding Update and Ack, and the
+// frames that carry the TCP state record from the transferring node to the
+// target. ChaCha20-Poly1305 (RFC 8439); keys are wiped after each use.
+
+import { hkdf } from "../crypto/hkdf";
+import { aeadSeal, aeadOpen } from "../crypto/aead";
+import {
+  ERR_BAD_AUTHENTICATOR, ERR_BAD_LENGTH, ERR_RESERVED_NONZERO, ERR_TRUNCATED, ERR_BAD_VALUE,
+} from "../generated/registry";
+
+/** Which derived key: target to agent, agent to target, the state record. */
+export const SEAL_UP: i32 = 0;
+export const SEAL_DOWN: i32 = 1;
+export const SEAL_STATE: i32 = 2;
+/** Largest plaintext of one state frame. */
+export const STATE_FRAME_MAX: i32 = 16384;
+export const STATE_FRAME_HEADER: i32 = 4;
+const FRAME_LAST: u32 = 0x01;
+
+const INFO_UP = memory.data<u8>([0x68, 0x61, 0x6e, 0x64, 0x6f, 0x76, 0x65, 0x72, 0x20, 0x73, 0x65, 0x61, 0x6c, 0x20, 0x75, 0x70, 0x2f, 0x31]); // "handover seal up/1"
+const INFO_DOWN = memory.data<u8>([0x68, 0x61, 0x6e, 0x64, 0x6f, 0x76, 0x65, 0x72, 0x20, 0x73, 0x65, 0x61, 0x6c, 0x20, 0x64, 0x6f, 0x77, 0x6e, 0x2f, 0x31]); // "handover seal down/1"
+const INFO_STATE = memory.data<u8>([0x68, 0x61, 0x6e, 0x64, 0x6f, 0x76, 0x65, 0x72, 0x20, 0x73, 0x74, 0x61, 0x74, 0x65, 0x2f, 0x31]); // "handover state/1"
+const KEY = memory.data(32, 8);
+const NONCE = memory.data(12, 4);
+const AAD = memory.data(8, 4);
+
+/** Derives key `which` from the 32-byte session key into KEY; false for an unknown `which`. */
+function derive(sessionKey: usize, which: i32): bool {
+  if (which == SEAL_UP) return hkdf(0, 0, sessionKey, 32, INFO_UP, 18, KEY, 32);
+  if (which == SEAL_DOWN) return hkdf(0, 0, sessionKey, 32, INFO_DOWN, 20, KEY, 32);
+  if (which == SEAL_STATE) return hkdf(0, 0, sessionKey, 32, INFO_STATE, 16, KEY, 32);
+  return false;
+}
+
+/** The derived key itself, for vectors and tests: 32 bytes at out; false for an unknown `which`. */
+export function sealKey(sessionKey: usize, which: i32, out: usize): bool {
+  if (!derive(sessionKey, which)) return false;
+  memory.copy(out, KEY, 32);
+  memory.fill(KEY, 0, 32);
+  return true;
+}
+
+function messageNonce(seq32: u32, header: usize): void {
+  store<u32>(NONCE, bswap<u32>(seq32));
+  memory.copy(NONCE + 4, header + 12, 8); // the header's Replay Protect ID
+}
+
+/**
+ * The Sealed extension's body (ciphertext || tag) of n plaintext bytes (the
+ * inner extensions) for the message whose 20-byte header is at `header` and
+ * whose extended sequence number is seq32. Returns n + 16, or -BAD_VALUE.
+ */
+export function sealMessage(sessionKey: usize, which: i32, seq32: u32, header: usize, pt: usize, n: i32, out: usize): i32 {
+  if ((which != SEAL_UP && which != SEAL_DOWN) || n < 0) return -ERR_BAD_VALUE;
+  derive(sessionKey, which);
+  messageNonce(seq32, header);
+  const r = aeadSeal(KEY, NONCE, header, 20, pt, n, out);
+  memory.fill(KEY, 0, 32);
+  return r;
+}
+
+/** Opens a Sealed body of n bytes: the plaintext length, or -BAD_LENGTH (under 16), -BAD_AUTHENTICATOR. */
+export function openMessage(sessionKey: usize, which: i32, seq32: u32, header: usize, ct: usize, n: i32, out: usize): i32 {
+  if (which != SEAL_UP && which != SEAL_DOWN) return -ERR_BAD_VALUE;
+  if (n < 16) return -ERR_BAD_LENGTH;
+  derive(sessionKey, which);
+  messageNonce(seq32, header);
+  const r = aeadOpen(KEY, NONCE, header, 20, ct, n, out);
+  memory.fill(KEY, 0, 32);
+  return r < 0 ? -ERR_BAD_AUTHENTICATOR : r;
+}
+
+function frameNonceAad(index: u64, sessionSpi: u32, head: usize): void {
+  store<u32>(NONCE, 0);
+  store<u64>(NONCE + 4, bswap<u64>(index));
+  store<u32>(AAD, bswap<u32>(sessionSpi));
+  memory.copy(AAD + 4, head, 4);
+}
+
+/**
+ * State frame `index` (0, 1, ...): Flags (1: 0x01 on the last frame) ||
+ * Length (3, of ciphertext and tag) || ciphertext || tag, at out. n plaintext
+ * bytes, 1..16384 (0 only for a last frame). Returns the frame's length or -BAD_VALUE.
+ */
+export function sealStateFrame(sessionKey: usize, sessionSpi: u32, index: u64, last: bool, pt: usize, n: i32, out: usize): i32 {
+  if (n < 0 || n > STATE_FRAME_MAX || (n == 0 && !last)) return -ERR_BAD_VALUE;
+  const clen = <u32>(n + 16);
+  store<u32>(out, bswap<u32>(((last ? FRAME_LAST : 0) << 24) | clen));
+  derive(sessionKey, SEAL_STATE);
+  frameNonceAad(index, sessionSpi, out);
+  const r = aeadSeal(KEY, NONCE, AAD, 8, pt, n, out + STATE_FRAME_HEADER);
+  memory.fill(KEY, 0, 32);
+  return r + STATE_FRAME_HEADER;
+}
+
+/** The last frame opened: 1 if it carried the Last flag. */
+export let lastFrameWasLast: bool = false;
+/** Bytes the last opened frame took from its input. */
+export let lastFrameLength: i32 = 0;
+
+/**
+ * Opens the state frame `index` at the start of [p, p+n): its plaintext
+ * length at out (lastFrameWasLast, lastFrameLength tell the rest), or the
+ * negated first error: TRUNCATED (fewer than 4 bytes, or than the frame's
+ * Length), RESERVED_NONZERO (a flag other than Last), BAD_LENGTH (Length
+ * under 16 or over 16400, or 16 without Last), BAD_AUTHENTICATOR (the tag).
+ */
+export function openStateFrame(sessionKey: usize, sessionSpi: u32, index: u64, p: usize, n: i32, out: usize): i32 {
+  if (n < STATE_FRAME_HEADER) return -ERR_TRUNCATED;
+  const word = bswap<u32>(load<u32>(p));
+  const flags = word >> 24;
+  const clen = <i32>(word & 0xffffff);
+  if (flags & ~FRAME_LAST) return -ERR_RESERVED_NONZERO;
+  if (clen < 16 || clen > STATE_FRAME_MAX + 16 || (clen == 16 && (flags & FRAME_LAST) == 0)) return -ERR_BAD_LENGTH;
+  if (n < STATE_FRAME_HEADER + clen) return -ERR_TRUNCATED;
+  derive(sessionKey, SEAL_STATE);
+  frameNonceAad(index, sessionSpi, p);
+  const r = aeadOpen(KEY, NONCE, AAD, 8, p + STATE_FRAME_HEADER, clen, out);
+  memory.fill(KEY, 0, 32);
+  if (r < 0) return -ERR_BAD_AUTHENTICATOR;
+  lastFrameWasLast = (flags & FRAME_LAST) != 0;
+  lastFrameLength = STATE_FRAME_HEADER + clen;
+  return r;
+}
