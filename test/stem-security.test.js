@@ -107,6 +107,26 @@ test("a move back from an unvalidated address is refused with 129, and nothing s
   assert.not.ok(owned(f, net.now).includes(V));
 });
 
+test("a move may go on from its unvalidated address (the Confirm was lost): it carries only its own sessions, and the earlier validation ends", () => {
+  const { net, m, f, mp } = pair();
+  // Every Migration Confirm is lost: f never validates 198.18.1.2.
+  net.filter = (d) => d.data[1] !== 5;
+  m.engine.migrate(net.now, { peer: mp, from: "198.18.0.2", to: "198.18.1.2" });
+  net.run(300);
+  assert.equal(peerStates(f), ["unvalidated 198.18.1.2"]);
+  // m moves on, back to its configured address, before the validation could end.
+  m.engine.migrate(net.now, { peer: mp, from: "198.18.1.2", to: "198.18.0.2" });
+  net.run(300);
+  assert.equal(refusals(f), [], "the move that exists goes on");
+  assert.equal(m.eventsOf("migration").filter((e) => e.state === "completed").map((e) => e.id), [1, 2]);
+  // The move is home again: once the left address's quarantine (30 s) is over,
+  // nothing is rewritten, nothing is left to validate, and 198.18.1.2 was never owned.
+  net.run(40000);
+  assert.equal(peerStates(f), ["unvalidated 198.18.1.2", "validated 198.18.0.2"]);
+  assert.not.match(f.lastRules(), /198\.18\.1\.2/);
+  assert.not.ok(owned(f, net.now).includes("198.18.1.2"));
+});
+
 // ---- item 3: ownership has a lifetime and needs return routability ---------
 
 /** m registers from 198.18.1.2 (its primary), which f does not have configured. */

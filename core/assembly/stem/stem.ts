@@ -1008,11 +1008,17 @@ export class Stem extends RequestHandler {
         this.refuse(peer, sa, cache, CODE_ADDRESS_NOT_ALLOWED, now);
         return;
       }
-      if (!this.ownedBy(peer, oldA, now)) {
+      // Step 2: the old endpoint is the peer's, or it is where one of the
+      // peer's moves is now (validated or not): a move that goes on from an
+      // address still being validated rewrites only the sessions it already
+      // carries (its original endpoint passed this check when it was made).
+      // A new move may start only from an address the peer owns.
+      const existing = this.findRemote(peer, oldA, get16(p + 4), <u8>get8(p + 2));
+      if (!existing && !this.ownedBy(peer, oldA, now)) {
         this.refuse(peer, sa, cache, CODE_ADMINISTRATIVELY_PROHIBITED, now);
         return;
       }
-      if (!this.findRemote(peer, oldA, get16(p + 4), <u8>get8(p + 2))) created++;
+      if (!existing) created++;
     }
     const target = newAddr!;
     const needsValidation = !this.ownedBy(peer, target, now);
