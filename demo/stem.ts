@@ -79,6 +79,10 @@ export interface StemOptions {
   breaks?: number;
   /** Migrate only this port of the TCP session (M's local port), moving it to toPort (0 or absent: every port). */
   port?: { from: number; to: number };
+  /** Further configuration of each daemon (e.g. `metrics`). */
+  config?: { m?: Record<string, unknown>; f?: Record<string, unknown> };
+  /** R masquerades what M sends to F from link b (a NAT router in front of the new address). */
+  natOnB?: boolean;
 }
 
 export interface TimelineEntry {
@@ -225,9 +229,24 @@ export async function runStem(o: StemOptions): Promise<StemReport> {
       await waitFor("the delay line", () => ready, 5000);
       mark("net", `delay line on R: +${o.rttMs} ms round trip (userspace NFQUEUE; no netem in this kernel)`);
     }
+    if (o.natOnB) {
+      // What leaves R for F from M's link b gets R's own address (198.18.9.1) as its source.
+      // And F cannot reach link b but through the NAT's mappings, as behind a home router.
+      topo.nft(topo.r, `table ip nat {
+  chain postrouting { type nat hook postrouting priority srcnat; policy accept;
+    iifname "r-b" oifname "r-f" counter masquerade
+  }
+  chain forward { type filter hook forward priority 10; policy accept;
+    iifname "r-f" oifname "r-b" ct status snat accept
+    iifname "r-f" oifname "r-b" counter drop
+  }
+}`);
+      mark("net", "R masquerades link b's traffic to F (F sees 198.18.9.1 for M's new address) and forwards nothing else from F to link b");
+    }
     const key = Array.from(crypto.getRandomValues(new Uint8Array(32)), (b) => b.toString(16).padStart(2, "0")).join("");
     const sock = { m: `/run/handover/${topo.m}.sock`, f: `/run/handover/${topo.f}.sock` };
     const cfg = (name: string, peer: string, address: string, addresses: string[], control: string) => ({
+      ...(o.config?.[name === "m.demo" ? "m" : "f"] ?? {}),
       name,
       listen: ["0.0.0.0", "::"],
       control,
@@ -322,7 +341,8 @@ export async function runStem(o: StemOptions): Promise<StemReport> {
         }
         if (i + 1 < migrations) await sleep(spacing);
       }
-      if (at === A.new) {
+      // Break after make, if the make worked (a failed migration leaves the sessions on the old address).
+      if (at === A.new && results[results.length - 1]?.state === "completed") {
         topo.ns(topo.m, ["ip", "route", "replace", "default", "via", "198.18.2.1", "dev", "m-b"]);
         topo.ns(topo.m, ["ip", "-6", "route", "replace", "default", "via", "2001:db8:2::1", "dev", "m-b"]);
         topo.detach("a");

@@ -84,7 +84,7 @@ async function waitFor(what, cond, ms = 10000, context = () => "") {
   throw new Error(`${runtime}: ${what}: not within ${ms} ms${context()}`);
 }
 
-const COMMANDS = ["daemon", "down", "migrate", "register", "state", "sessions", "keygen", "cookie", "decode", "version", "demo"];
+const COMMANDS = ["daemon", "down", "migrate", "register", "status", "state", "sessions", "keygen", "cookie", "decode", "version", "demo"];
 
 test(`${runtime}: --version and version print the package's version`, () => {
   for (const args of [["--version"], ["version"]]) {
@@ -184,6 +184,78 @@ test(`${runtime}: migrate --to an address this host does not have is refused at 
   }
 });
 
+/** Runs the CLI without blocking the event loop (the daemons it asks run in this process). */
+function runAsync(...args) {
+  return new Promise((resolve) => {
+    const child = spawn(LAUNCH[0], [...LAUNCH.slice(1), ...args], { env: { ...process.env, NO_COLOR: "1" } });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (b) => (stdout += b));
+    child.stderr.on("data", (b) => (stderr += b));
+    child.on("exit", (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
+test(`${runtime}: status shows peers by name, last exchange, registrations and drops by reason; state says registered`, async () => {
+  const dir = mkdtempSync(join(tmpdir(), "handover-cli-"));
+  const [pa, pb, pc] = [await freePort(), await freePort(), await freePort()];
+  const start = async (name, port, peers) => {
+    const io = new host[IO]();
+    io.log = () => {};
+    return host.Daemon.start(io, await host.loadCore(), {
+      name, port, listen: ["127.0.0.1"], kernel: false, register: false, control: join(dir, `${name}.sock`), peers,
+    });
+  };
+  const peer = (name, port, key = KEY) => ({ name, address: "127.0.0.1", port, sa: [{ spi: 256, key }] });
+  const a = await start("a.test", pa, [peer("b.test", pb), peer("c.test", pc)]);
+  const b = await start("b.test", pb, [peer("a.test", pa)]);
+  // c's key for a is not a's: a's messages fail authentication at c.
+  const c = await start("c.test", pc, [peer("a.test", pa, "6b".repeat(32))]);
+  try {
+    const accepted = new Promise((r) => a.on("registration", (e) => e.state === "accepted" && r(e)));
+    a.register("b.test", 600);
+    a.register("c.test", 600);
+    await accepted;
+    await waitFor("c's BAD_AUTHENTICATOR drop", () => (c.state().counters.droppedBy.BAD_AUTHENTICATOR ?? 0) > 0);
+    const text = await runAsync("status", "--socket", join(dir, "a.test.sock"));
+    assert.is(text.status, 0, text.stderr);
+    assert.match(text.stdout, /^node: a\.test$/m, text.stdout);
+    assert.match(text.stdout, /^peer: b\.test\n  cookie: [0-9a-f]{12}\n  control: 127\.0\.0\.1:\d+\n(  .*\n)*  last exchange: [\d.]+ seconds ago\n/m, text.stdout);
+    assert.match(text.stdout, /^peer: b\.test\n(  .*\n)*  registered with it: yes, [\d.]+ s left$/m);
+    assert.match(text.stdout, /^peer: c\.test\n(  .*\n)*  last exchange: none since start\n(  .*\n)*  registered with it: no$/m);
+    const json = await runAsync("status", "--json", "--socket", join(dir, "a.test.sock"));
+    assert.is(json.status, 0, json.stderr);
+    const s = JSON.parse(json.stdout);
+    const pB = s.peers.find((p) => p.name === "b.test");
+    assert.is(pB.registration, "accepted");
+    assert.ok(pB.registeredForS > 590 && pB.registeredForS <= 600, String(pB.registeredForS));
+    assert.is(pB.peerRegistered, false);
+    assert.equal(s.sessions, [], "no kernel: no sessions");
+    // state: the raw JSON, with `registered` meaning this node's registration with the peer.
+    const st = JSON.parse((await runAsync("state", "--socket", join(dir, "a.test.sock"))).stdout);
+    assert.is(st.peers.find((p) => p.name === "b.test").registered, true);
+    assert.is(st.peers.find((p) => p.name === "c.test").registered, false);
+    // b: a registered with it.
+    const sb = JSON.parse((await runAsync("status", "--json", "--socket", join(dir, "b.test.sock"))).stdout);
+    assert.is(sb.peers[0].name, "a.test");
+    assert.is(sb.peers[0].peerRegistered, true);
+    assert.type(sb.peers[0].lastExchangeS, "number");
+    // c: the failed authentication is counted by reason, with what to check.
+    const tc = await runAsync("status", "--socket", join(dir, "c.test.sock"));
+    assert.match(tc.stdout, /^  dropped \d+: BAD_AUTHENTICATOR \d+$/m);
+    assert.match(tc.stdout, /check that both ends have the same key and SPI/);
+    // A migration that got no authenticated reply says what to check.
+    const hint = a.failureHint({ state: "failed", error: "TIMED_OUT", peer: a.state().peers[1].cookie, to: "198.18.0.2" });
+    assert.match(hint, /^no authenticated reply from c\.test: check that both ends have the same key\/SPI/);
+    assert.match(hint, /no authenticated message from c\.test has arrived since this node started/);
+  } finally {
+    await a.close();
+    await b.close();
+    await c.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test(`${runtime}: one node, one daemon; fatal start errors are one line and exit 1; SIGHUP reloads; SIGTERM cleans up`, async () => {
   const dir = mkdtempSync(join(tmpdir(), "handover-cli-"));
   const port = await freePort();
@@ -237,7 +309,7 @@ test(`${runtime}: one node, one daemon; fatal start errors are one line and exit
     writeFileSync(typo, JSON.stringify({ ...cfg(), lgo: "debug" }));
     const t = run("daemon", "--config", typo);
     assert.is(t.status, 1);
-    assert.equal(notJson(t.stderr), ["handover: configuration: lgo: unknown key (did you mean 'log'?); the keys here are name, cookie, port, listen, peers, options, control, kernel, queue, auto, register, log"]);
+    assert.equal(notJson(t.stderr), ["handover: configuration: lgo: unknown key (did you mean 'log'?); the keys here are name, cookie, port, listen, peers, options, control, kernel, queue, auto, register, log, metrics"]);
 
     // SIGHUP: a broken file is refused (the node runs on); a good one is applied.
     writeFileSync(file, "{ not json");

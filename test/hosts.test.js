@@ -126,6 +126,72 @@ test(`${runtime}: 0.0.0.0 and :: on one port (IPv6-only), a registration over ::
   }
 });
 
+/** One sample's value from a Prometheus text exposition, or undefined. */
+function sample(text, name, labels) {
+  const line = text.split("\n").find((l) => l.startsWith(`${name}{`) && labels.every((x) => l.includes(x)));
+  return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(" ") + 1));
+}
+
+test(`${runtime}: the metrics endpoint (off by default) serves Prometheus text on loopback`, async () => {
+  const [pa, pb] = await freePorts(2);
+  const [mp] = await freePorts(1, "udp4");
+  const a = await host.start(config("ma.test", pa, ["127.0.0.1"], "mb.test", "127.0.0.1", pb, { metrics: `127.0.0.1:${mp}` }));
+  // b's key for a is another: a's messages fail authentication there.
+  const b = await host.start(config("mb.test", pb, ["127.0.0.1"], "ma.test", "127.0.0.1", pa, {
+    peers: [{ name: "ma.test", address: "127.0.0.1", port: pa, sa: [{ spi: 256, key: "6b".repeat(32) }] }],
+  }));
+  try {
+    const scrape = async (path = "/metrics") => {
+      const r = await within(3000, fetch(`http://127.0.0.1:${mp}${path}`), "scrape");
+      return { status: r.status, type: r.headers.get("content-type"), text: await r.text() };
+    };
+    const first = await scrape();
+    assert.is(first.status, 200);
+    assert.match(first.type, /^text\/plain; version=0\.0\.4/);
+    assert.match(first.text, /^# HELP handover_migrations_total /m);
+    assert.match(first.text, /^# TYPE handover_migration_exchange_seconds histogram$/m);
+    assert.is(sample(first.text, "handover_peers", ['node="ma.test"']), 1);
+    assert.is(sample(first.text, "handover_peers_registered", []), 0);
+    assert.is(sample(first.text, "handover_migrations_total", ['outcome="completed"']), 0);
+    // A registration b cannot authenticate: b counts it by reason.
+    const bDrops = () => b.state().counters.droppedBy.BAD_AUTHENTICATOR ?? 0;
+    a.register("mb.test", 600);
+    for (let i = 0; i < 100 && bDrops() === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(bDrops() >= 1, "b dropped a's request as BAD_AUTHENTICATOR");
+    const second = await scrape();
+    assert.ok(sample(second.text, "handover_messages_total", ['direction="sent"']) >= 1);
+    assert.is(sample(second.text, "handover_migration_exchange_seconds_count", []), 0);
+    // b's endpoint would show the drop by reason; a's own drops are its state's, rendered the same way.
+    const bText = b.metrics();
+    assert.ok(sample(bText, "handover_dropped_total", ['reason="BAD_AUTHENTICATOR"']) >= 1, bText);
+    assert.equal((await scrape("/other")).status, 404);
+  } finally {
+    await a.close();
+    await b.close();
+  }
+  // Closed: the endpoint is gone.
+  const after = await fetch(`http://127.0.0.1:${mp}/metrics`).then(() => "answered", (e) => "refused");
+  assert.is(after, "refused");
+});
+
+test(`${runtime}: a metrics endpoint that cannot be served stops the start; a bad one is refused by the schema`, async () => {
+  const [p, mp] = await freePorts(2);
+  const http = await import("node:http");
+  const holder = http.createServer();
+  await new Promise((r) => holder.listen(mp, "127.0.0.1", r));
+  try {
+    const err = await host.start(config("mx.test", p, ["127.0.0.1"], "f.test", "127.0.0.1", p, { metrics: `127.0.0.1:${mp}` })).then(() => null, (e) => e);
+    assert.ok(err instanceof host.StartError, `rejects with StartError, got ${err}`);
+    assert.match(err.message, /cannot serve the metrics endpoint 127\.0\.0\.1:\d+ \(EADDRINUSE\); another program uses TCP port/);
+  } finally {
+    await new Promise((r) => holder.close(r));
+  }
+  for (const bad of ["localhost:9464", "127.0.0.1", "127.0.0.1:0", "::1:9464", 9464]) {
+    assert.throws(() => host.validateConfig(config("mx.test", p, ["127.0.0.1"], "f.test", "127.0.0.1", p, { metrics: bad })), /metrics.*ADDRESS:PORT/, String(bad));
+  }
+  assert.is(host.validateConfig(config("mx.test", p, ["127.0.0.1"], "f.test", "127.0.0.1", p, { metrics: "[::1]:9464" })).metrics, "[::1]:9464");
+});
+
 test(`${runtime}: a control port that cannot be bound stops the start, with the reason`, async () => {
   const [p] = await freePorts(1);
   // 198.18.77.1 is no address of this machine: the bind fails.

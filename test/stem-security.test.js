@@ -277,7 +277,7 @@ test("registrations from loopback, multicast, broadcast, 0.0.0.1 or the fixed en
   assert.is(answersFrom(net, "f.example", before).length, 0);
   assert.equal(owned(f, net.now), ["198.18.0.2"]);
   assert.equal(f.eventsOf("dropped").map((e) => e.error), new Array(5).fill("BAD_ADDRESS"));
-  assert.is(f.engine.state(net.now).peers[0].registered, false, "no registration recorded");
+  assert.is(f.engine.state(net.now).peers[0].peerRegistered, false, "no registration recorded");
   // From a usable address it is answered (with a challenge).
   net.inject(f, "198.18.44.4", forge.message("REGISTRATION_REQUEST", [{ type: "LIFETIME", seconds: 60 }]));
   assert.is(answersFrom(net, "f.example", before).length, 1);

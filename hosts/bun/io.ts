@@ -7,6 +7,7 @@ import { dlopen, read, CString } from "bun:ffi";
 import { mkdir, unlink, writeFile, stat, readlink } from "node:fs/promises";
 import { networkInterfaces } from "node:os";
 import type { HostIO, KernelIO, UdpHandlers, UdpSocket, ControlServer } from "../shared/io.ts";
+import { serveHttp } from "../shared/http.ts";
 import { kernelIO, type Libc, type Libnftables } from "../shared/netlink.ts";
 
 const ORIGIN = performance.timeOrigin;
@@ -239,6 +240,7 @@ export class BunIO implements HostIO {
       },
     };
   }
+  readonly serveHttp = serveHttp;
   callControl(path: string, request: unknown): Promise<unknown> {
     return new Promise((resolve, reject) => {
       let text = "";

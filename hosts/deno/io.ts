@@ -10,6 +10,7 @@
 
 import dgram from "node:dgram";
 import type { HostIO, KernelIO, UdpHandlers, UdpSocket, ControlServer } from "../shared/io.ts";
+import { serveHttp } from "../shared/http.ts";
 import { kernelIO, pollfd, type Libc, type Libnftables } from "../shared/netlink.ts";
 
 const ORIGIN = performance.timeOrigin;
@@ -253,6 +254,7 @@ export class DenoIO implements HostIO {
       },
     };
   }
+  readonly serveHttp = serveHttp;
   async callControl(path: string, request: unknown): Promise<unknown> {
     let conn: Deno.Conn;
     try {

@@ -10,6 +10,7 @@ import { dirname } from "node:path";
 import { performance } from "node:perf_hooks";
 import { createRequire } from "node:module";
 import type { HostIO, KernelIO, UdpHandlers, UdpSocket, ControlServer } from "../shared/io.ts";
+import { serveHttp } from "../shared/http.ts";
 import { kernelIO, pollfd, type Libc, type Libnftables } from "../shared/netlink.ts";
 
 const ORIGIN = performance.timeOrigin;
@@ -171,6 +172,7 @@ export class NodeIO implements HostIO {
       },
     };
   }
+  readonly serveHttp = serveHttp;
   callControl(path: string, request: unknown): Promise<unknown> {
     return new Promise((resolve, reject) => {
       const conn = net.createConnection(path);

@@ -10,6 +10,7 @@ import type { HostIO } from "./io.ts";
 import { ConfigError, checkConfig, checkNodeName, didYouMean } from "./config.ts";
 import { PROTOCOL_VERSION, ABI_VERSION } from "./registry.ts";
 import { AlreadyRunning } from "./lock.ts";
+import { formatStatus, type Status } from "./status.ts";
 import { UsageError, parseCommand, commandHelp, intOption, type CommandSpec, type Parsed } from "./args.ts";
 
 export const EXIT_FAILED = 1;
@@ -53,7 +54,11 @@ export const COMMANDS: Record<string, CommandSpec> = {
       ...socketOptions,
     },
   },
-  state: { summary: "a running node's peers, moves and counters (JSON)", options: socketOptions },
+  status: {
+    summary: "a running node's peers (by name: control address, last exchange, registrations), moves, counters and sessions",
+    options: { json: { type: "boolean", help: "the same as JSON, for scripts" }, ...socketOptions },
+  },
+  state: { summary: "a running node's peers, moves and counters: the core's state, raw JSON", options: socketOptions },
   sessions: { summary: "the host's TCP and UDP sessions, and which move carries each (JSON)", options: socketOptions },
   keygen: { summary: "print a random 32-byte key, hex (for a security association)", options: {} },
   cookie: { summary: "print the identifier cookie of a node name", positionals: ["NAME"], options: {} },
@@ -228,13 +233,20 @@ export async function runCli(io: HostIO, loadCore: () => Promise<Core>, args: st
         const r = (await io.callControl(socketPath(name, v), { cmd: "migrate", request })) as any;
         if (!r.ok) return fail(`migrate: ${r.error}`);
         out(r.result);
-        return r.result.state === "completed" ? 0 : EXIT_FAILED;
+        if (r.result.state === "completed") return 0;
+        return fail(`migrate: the migration failed (${r.result.error ?? "unknown error"})${r.hint ? `: ${r.hint}` : ""}`);
       }
       case "register": {
         const lifetime = intOption(name, v, "lifetime", 0, 65535, "seconds") ?? 3600;
         const r = (await io.callControl(socketPath(name, v), { cmd: "register", peer: v.peer, lifetime })) as any;
         if (!r.ok) return fail(`register: ${r.error}`);
         out(r);
+        return 0;
+      }
+      case "status": {
+        const r = (await io.callControl(socketPath(name, v), { cmd: name })) as any;
+        if (!r.ok) return fail(`${name}: ${r.error}`);
+        out(v.json ? r.status : formatStatus(r.status as Status));
         return 0;
       }
       case "state":

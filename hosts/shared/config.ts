@@ -163,6 +163,25 @@ const cookie = string("12 hex digits (see `handover cookie NAME`)", (s) => /^[0-
 const port = integer(1, 65535, "a UDP port, 1-65535");
 const address = string("an IPv4 or IPv6 address, e.g. \"198.18.9.2\" or \"2001:db8::2\"", (s) => /^[0-9a-f.:]+$/i.test(s) && s.length <= 45);
 
+/** "ADDRESS:PORT" (IPv6 in brackets: "[::1]:9464") to an address and a port. */
+export function parseEndpoint(text: string): { address: string; port: number } {
+  const m = /^(?:\[([0-9a-f:]+)\]|([0-9.]+)):(\d{1,5})$/i.exec(text);
+  if (!m) return { address: "", port: 0 };
+  return { address: m[1] ?? m[2], port: Number(m[3]) };
+}
+
+function isLoopback(address: string): boolean {
+  return address === "::1" || address.startsWith("127.");
+}
+
+const metricsEndpoint = string(
+  "the Prometheus endpoint's \"ADDRESS:PORT\", e.g. \"127.0.0.1:9464\" or \"[::1]:9464\"",
+  (s) => {
+    const { address: a, port: p } = parseEndpoint(s);
+    return a !== "" && p >= 1 && p <= 65535 && (a.includes(":") || a.split(".").every((n) => n !== "" && Number(n) <= 255));
+  },
+);
+
 const saSchema = object(
   {
     spi: integer(256, 0xffffffff, "an integer of 256 or more (0-255 are reserved), the same on both ends"),
@@ -214,6 +233,9 @@ const configSchema = object(
     auto: optional(oneOf([true, false] as const)),
     register: optional(oneOf([true, false] as const)),
     log: optional(oneOf(["debug", "info", "warn", "error"] as const)),
+    metrics: optional(warnIf(metricsEndpoint, (m) =>
+      isLoopback(parseEndpoint(m).address) ? null : `the metrics endpoint ${m} is reachable from other hosts and has no authentication; prefer 127.0.0.1 or [::1], or firewall it`,
+    )),
   },
   "the node's configuration {name, peers}",
 );
@@ -221,7 +243,7 @@ const configSchema = object(
 /**
  * A node's configuration (docs/USAGE.md): `name`, `peers` and optional
  * `cookie`, `port`, `listen`, `options`, `control`, `kernel`, `queue`,
- * `auto`, `register`, `log`.
+ * `auto`, `register`, `log`, `metrics`.
  */
 export type Config = ReturnType<typeof configSchema>;
 export type PeerSpec = Config["peers"][number];

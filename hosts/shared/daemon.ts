@@ -9,6 +9,10 @@ import type { HostIO, KernelIO, UdpSocket, ControlServer } from "./io.ts";
 import { type Config, type ConfigWarning, ConfigError, checkConfig, resolveKey, portOf, controlPath } from "./config.ts";
 import { KernelCallError, EIO } from "./netlink.ts";
 import { takeLock, pidFilePath, netnsPidFilePath, AlreadyRunning } from "./lock.ts";
+import { Observations, renderMetrics } from "./metrics.ts";
+import { buildStatus, socketStateName, type Status } from "./status.ts";
+import { parseEndpoint } from "./config.ts";
+import type { HttpServer } from "./io.ts";
 
 /** The events a node emits (docs/ABI.md lists their fields); `on("*")` receives them all. */
 export type EventName =
@@ -72,6 +76,10 @@ export class Daemon {
   private kernel: KernelIO | null = null;
   private addressWatch: { close(): void } | null = null;
   private control: ControlServer | null = null;
+  private metricsServer: HttpServer | null = null;
+  /** What the node's events told: per peer the last exchange and our registration; migrations, holds, times. */
+  readonly observed = new Observations();
+  private peerNames = new Map<string, string>();
   private releaseLock: (() => Promise<void>) | null = null;
   private timer: unknown = null;
   private timerAt = Infinity;
@@ -201,6 +209,7 @@ export class Daemon {
         }
       }
       this.peerIds.set(p.name ?? cookie, id);
+      this.peerNames.set(cookie, p.name ?? cookie);
       this.peerIds.set(cookie, id);
     }
   }
@@ -270,6 +279,7 @@ export class Daemon {
         throw new StartError(config.name, `cannot serve the control socket ${control} (${code ?? why(e)}); choose another path with "control", or run with the rights to create it`);
       }
     }
+    if (config.metrics) await this.serveMetrics(config.metrics);
     if (config.kernel !== false) {
       this.setupKernel();
       this.drain();
@@ -281,6 +291,27 @@ export class Daemon {
     this.drain();
   }
 
+  /** The Prometheus endpoint (config "metrics"): GET /metrics. */
+  private async serveMetrics(at: string): Promise<void> {
+    const { address, port } = parseEndpoint(at);
+    try {
+      this.metricsServer = await this.io.serveHttp(address, port, (path) =>
+        path.split("?")[0] === "/metrics"
+          ? { status: 200, type: "text/plain; version=0.0.4; charset=utf-8", body: this.metrics() }
+          : { status: 404, type: "text/plain", body: "the metrics are at /metrics\n" },
+      );
+    } catch (e) {
+      const code = (e as { code?: string })?.code ?? why(e);
+      const hint = code === "EADDRINUSE" ? `another program uses TCP port ${port}; choose another "metrics" port` : code === "EADDRNOTAVAIL" ? `${address} is no address of this host: fix "metrics"` : `fix "metrics"`;
+      throw new StartError(this.config.name, `cannot serve the metrics endpoint ${at} (${code}); ${hint}`);
+    }
+  }
+
+  /** The node's metrics, Prometheus text exposition format. */
+  metrics(): string {
+    return renderMetrics(this.config.name, this.observed, this.engine.state(this.io.now()), this.io.now());
+  }
+
   /** After a failed start: let go of whatever was opened, leave the kernel as it is. */
   private async abandon(): Promise<void> {
     this.closed = true;
@@ -289,6 +320,7 @@ export class Daemon {
     for (const s of this.listen) s.close();
     for (const s of this.sources.values()) s.close();
     this.control?.close();
+    this.metricsServer?.close();
     this.kernel?.close();
     await this.releaseLock?.();
   }
@@ -347,8 +379,34 @@ export class Daemon {
     this.engine.opaque(subtype, flags, data);
   }
 
+  /**
+   * The core's state, each peer with its configured name and `registered`:
+   * this node holds an accepted registration with it (the core's
+   * `peerRegistered` is the other way round).
+   */
   state(): Record<string, unknown> {
-    return this.engine.state(this.io.now());
+    const now = this.io.now();
+    const state = this.engine.state(now);
+    state.peers = (state.peers as Record<string, unknown>[]).map((p) => ({
+      name: this.peerNames.get(p.cookie as string) ?? p.cookie,
+      ...p,
+      registered: (this.observed.peers.get(p.cookie as string)?.registeredUntil ?? 0) > now,
+    }));
+    return state;
+  }
+
+  /** What `handover status` shows: peers by name, last exchange, registrations, moves, counters, sessions. */
+  async status(): Promise<Status> {
+    const sessions = this.config.kernel === false ? [] : ((await this.sessions()) as Record<string, unknown>[]);
+    const now = this.io.now();
+    return buildStatus(
+      { name: this.config.name, cookie: this.cookie, port: portOf(this.config) },
+      this.engine.state(now),
+      (cookie) => this.observed.peers.get(cookie) ?? {},
+      (cookie) => this.peerNames.get(cookie) ?? cookie,
+      sessions,
+      now,
+    );
   }
 
   /** The host's TCP and UDP sockets, and which move carries each (sock_diag). */
@@ -356,7 +414,8 @@ export class Daemon {
     const done = new Promise<unknown[]>((resolve) => {
       const off = this.on("sessions", (e) => {
         off();
-        resolve(e.sessions as unknown[]);
+        // Kernel state numbers by name (TCP_ESTABLISHED is 1): what `ss` shows.
+        resolve((e.sessions as Record<string, unknown>[]).map((s) => ({ ...s, state: socketStateName(s.state) })));
       });
     });
     this.reportOwnPorts();
@@ -395,6 +454,7 @@ export class Daemon {
     for (const s of this.listen) s.close();
     for (const s of this.sources.values()) s.close();
     this.control?.close();
+    this.metricsServer?.close();
     this.kernel?.close();
     await this.releaseLock?.();
     this.log("info", { event: "stopped" });
@@ -516,6 +576,7 @@ export class Daemon {
 
   private dispatch(e: EngineEvent): void {
     this.log(e.event === "dropped" ? "debug" : "info", e);
+    this.observed.observe(e);
     if (e.event === "address-removed") this.closeSource(e.address as string);
     if (e.event === "migration" && (e.state === "completed" || e.state === "failed")) {
       const list = this.waiting.get(e.id as number);
@@ -540,6 +601,20 @@ export class Daemon {
     this.io.log(JSON.stringify({ time: new Date().toISOString(), level, node: this.config.name, ...fields }));
   }
 
+  /** Why a migration failed, in words, with what to check. */
+  failureHint(r: MigrationResult): string | null {
+    if (r.state !== "failed") return null;
+    const peer = this.peerNames.get(r.peer as string) ?? r.peer;
+    if (r.error === "TIMED_OUT") {
+      const heard = this.observed.peers.get(r.peer as string)?.lastExchange;
+      return `no authenticated reply from ${peer}: check that both ends have the same key/SPI for each other (the peer's \`handover status\` then counts BAD_AUTHENTICATOR or UNKNOWN_SPI drops) and that its control port is reachable from ${r.to}` +
+        (heard === undefined ? `; no authenticated message from ${peer} has arrived since this node started` : "");
+    }
+    if (r.error === "REFUSED") return `${peer} refused the migration (code ${JSON.stringify(r.code)}): see docs/PROTOCOL.md for the code`;
+    if (r.error === "KERNEL") return "the kernel refused the rewrite rules: see the daemon's log (nft-failed) and check CAP_NET_ADMIN";
+    return null;
+  }
+
   // ---- the CLI's requests ----
 
   private async onControl(request: unknown): Promise<unknown> {
@@ -550,19 +625,22 @@ export class Daemon {
           return { ok: true, state: this.state() };
         case "sessions":
           return { ok: true, sessions: await this.sessions() };
+        case "status":
+          return { ok: true, status: await this.status() };
         case "migrate": {
           // A move to an address this host does not have could only time out: say so now.
           const to = String(r.request?.to);
           if (!this.io.localAddresses().includes(to)) {
             return { ok: false, error: `${to} is not an address of this host; add it first (ip address add ${to}/PREFIX dev LINK), then migrate` };
           }
-          return { ok: true, result: await this.migrate(r.request) };
+          const result = await this.migrate(r.request);
+          return { ok: true, result, ...(this.failureHint(result) ? { hint: this.failureHint(result) } : {}) };
         }
         case "register":
           this.register(r.peer, r.lifetime);
           return { ok: true };
         default:
-          return { ok: false, error: `unknown command '${r?.cmd}': use state, sessions, migrate or register` };
+          return { ok: false, error: `unknown command '${r?.cmd}': use state, status, sessions, migrate or register` };
       }
     } catch (e) {
       return { ok: false, error: e instanceof Error ? e.message : String(e) };

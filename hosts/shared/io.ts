@@ -48,6 +48,16 @@ export interface ControlServer {
   close(): void;
 }
 
+/** An HTTP answer: status, content type and body. */
+export type HttpHandler = (path: string) => { status: number; type: string; body: string };
+
+/** A listening HTTP server (the metrics endpoint). */
+export interface HttpServer {
+  /** The bound port. */
+  readonly port: number;
+  close(): void;
+}
+
 export interface HostIO {
   readonly runtime: Runtime;
   /** Unix time in milliseconds, with sub-millisecond resolution, never going backwards. */
@@ -61,6 +71,8 @@ export interface HostIO {
   openKernel(): KernelIO;
   /** Serves JSON requests on a Unix socket path. */
   serveControl(path: string, handle: (request: unknown) => Promise<unknown>): Promise<ControlServer>;
+  /** Serves GET requests on a TCP address and port (the metrics endpoint); rejects with the errno (e.g. EADDRINUSE). */
+  serveHttp(address: string, port: number, handle: HttpHandler): Promise<HttpServer>;
   /** Sends one JSON request to a Unix socket and returns the answer. */
   callControl(path: string, request: unknown): Promise<unknown>;
   /** Reads a file as text (configuration, keys). */

@@ -26,6 +26,7 @@ import {
   OPT_WINDOW_BITS, OPT_QUOTA_BYTES, OPT_QUARANTINE_MS, OPT_VALIDATION_TIMEOUT_MS, OPT_MAX_PENDING_PATHS,
   OPT_REGISTRATION_LIFETIME_S, OPT_DEBUG, OPT_CONTROL_PORT, OPT_AUTO, OPT_GUARD, OPT_SESSION_IDLE_MS,
   OPT_MAX_MOVES_PER_PEER, OPT_MAX_MOVES, OPT_MAX_OWNED_PER_PEER, OPT_MISMATCH_REPLIES_PER_S, OPT_FOLLOW_DEFAULT_ROUTE,
+  errorName,
 } from "../generated/registry";
 
 const BAD = -ERR_INVALID_ARGUMENT;
@@ -320,7 +321,8 @@ export function node_state(now: f64, out: usize, cap: i32): i32 {
     t.key("rttMs");
     t.raw();
     writeMs(t, p.hasRtt ? p.srtt : 0);
-    t.key("registered");
+    // The peer's registration with this node (section 7.3); a host knows its own with the peer from its events.
+    t.key("peerRegistered");
     t.boolean(p.registeredUntil > now);
     t.objClose();
   }
@@ -378,6 +380,17 @@ export function node_state(now: f64, out: usize, cap: i32): i32 {
   t.num(c.kernelActions);
   t.key("kernelFailures");
   t.num(c.kernelFailures);
+  t.key("droppedBy");
+  t.objOpen();
+  for (let err = 0; err < 64; err++) {
+    const n = c.droppedBy[err];
+    if (n == 0) continue;
+    const name = errorName(err);
+    if (name.length) t.key(name);
+    else t.key(err.toString());
+    t.num(n);
+  }
+  t.objClose();
   t.objClose();
   t.objClose();
   return t.overflow ? -ERR_BUFFER_TOO_SMALL : t.pos;
