@@ -316,6 +316,19 @@ test("one peer at its move limit gets 130; another peer still migrates", () => {
   assert.is(m2.eventsOf("migration").filter((e) => e.state === "completed").length, 1);
 });
 
+test("options outside their registry range are refused by the core, not clamped", () => {
+  const { f } = pair();
+  const isRefusal = (e) => e instanceof HandoverError && /option /.test(e.message);
+  const spec = JSON.parse(readFileSync(new URL("../core/registry.json", import.meta.url), "utf8")).abi.options;
+  for (const o of spec) {
+    assert.throws(() => f.engine.option(o.name, o.max + 1), isRefusal, `${o.name}=${o.max + 1}`);
+    if (o.min > 0) assert.throws(() => f.engine.option(o.name, o.min - 1), isRefusal, `${o.name}=${o.min - 1}`);
+    f.engine.option(o.name, o.default);
+  }
+  assert.throws(() => f.engine.option("windowBits", 100), isRefusal);
+  assert.throws(() => f.engine.option("maxMoves", 2.5), isRefusal);
+});
+
 test("the global move limit refuses with 130 once all peers together reach it", () => {
   const { net, m1, m2, f, p1, p2 } = trio();
   f.engine.option("maxMoves", 3);

@@ -16,12 +16,14 @@ import { drbg } from "../crypto/drbg";
 import { bytesEqual, get8 } from "../util/bytes";
 import { TextOut } from "../util/text";
 import { ntpFromMs, msFromNtp, checkTimestamp, checkNonce, NTP_UNIX_OFFSET } from "../replay/timestamp";
-import { DEFAULT_WINDOW_BITS } from "../replay/window";
 import { NetlinkSummary } from "../kernel/nfqueue";
 import {
   MAX_MESSAGE_LENGTH, messageIsReply, replyTypeOf, errorName,
   MSG_REGISTRATION_REQUEST, REPLAY_TIMESTAMP, REPLAY_NONCE, CODE_IDENTIFICATION_MISMATCH,
   ERR_UNKNOWN_PEER, ERR_UNKNOWN_SPI, ERR_NOT_A_REPLY, ERR_STALE_TIMESTAMP, ERR_NONCE_MISMATCH, ERR_BAD_ADDRESS,
+  DEFAULT_WINDOW_BITS, DEFAULT_QUOTA_BYTES, DEFAULT_QUARANTINE_MS, DEFAULT_VALIDATION_TIMEOUT_MS, DEFAULT_MAX_PENDING_PATHS,
+  DEFAULT_MAX_MOVES_PER_PEER, DEFAULT_MAX_MOVES, DEFAULT_MAX_OWNED_PER_PEER, DEFAULT_MISMATCH_REPLIES_PER_S,
+  DEFAULT_REGISTRATION_LIFETIME_S, DEFAULT_SESSION_IDLE_MS, DEFAULT_CONTROL_PORT, DEFAULT_DEBUG,
 } from "../generated/registry";
 
 /** okErrno for an action whose failure is expected and harmless (e.g. listing a table that may not exist). */
@@ -94,28 +96,28 @@ export class Counters {
 }
 
 export class Options {
-  windowBits: i32 = DEFAULT_WINDOW_BITS;
+  windowBits: i32 = <i32>DEFAULT_WINDOW_BITS;
   /** Path-validation byte quota toward an unvalidated address (section 7.4). */
-  quotaBytes: f64 = 1048576;
-  quarantineMs: f64 = 30000;
-  validationTimeoutMs: f64 = 5000;
+  quotaBytes: f64 = DEFAULT_QUOTA_BYTES;
+  quarantineMs: f64 = DEFAULT_QUARANTINE_MS;
+  validationTimeoutMs: f64 = DEFAULT_VALIDATION_TIMEOUT_MS;
   /** Unvalidated new addresses (and registration sources) per peer (sections 7.3, 7.4). */
-  maxPendingPaths: i32 = 3;
+  maxPendingPaths: i32 = <i32>DEFAULT_MAX_PENDING_PATHS;
   /** Moves one peer's migrations may hold, and all peers' together (section 7.4; refused with 130). */
-  maxMovesPerPeer: i32 = 32;
-  maxMoves: i32 = 128;
+  maxMovesPerPeer: i32 = <i32>DEFAULT_MAX_MOVES_PER_PEER;
+  maxMoves: i32 = <i32>DEFAULT_MAX_MOVES;
   /** Learned (registered or validated) addresses a peer may own at once (section 7.4). */
-  maxOwnedPerPeer: i32 = 8;
+  maxOwnedPerPeer: i32 = <i32>DEFAULT_MAX_OWNED_PER_PEER;
   /** Code-133 replies per second to sources the peer does not own, all peers together (section 6.4). */
-  mismatchRepliesPerS: f64 = 10;
+  mismatchRepliesPerS: f64 = DEFAULT_MISMATCH_REPLIES_PER_S;
   /** The longest registration granted, and how long an address validated by a Confirm stays owned. */
-  registrationLifetimeS: i32 = 3600;
+  registrationLifetimeS: i32 = <i32>DEFAULT_REGISTRATION_LIFETIME_S;
   /** How long a move's rules may count no packet (with no TCP socket left) before it ends. */
-  sessionIdleMs: f64 = 60000;
+  sessionIdleMs: f64 = DEFAULT_SESSION_IDLE_MS;
   /** Our control port (UDP), kept out of the rewrite rules. */
-  controlPort: u32 = 4346;
+  controlPort: u32 = <u32>DEFAULT_CONTROL_PORT;
   /** Emit debug log events (drops and their reasons). */
-  debug: bool = false;
+  debug: bool = DEFAULT_DEBUG;
 }
 
 const MSG_BUF = memory.data(MAX_MESSAGE_LENGTH);

@@ -5,6 +5,7 @@ export const DEFAULT_PORT: u16 = 4346;
 export const HEADER_LENGTH: i32 = 20;
 export const MAX_MESSAGE_LENGTH: i32 = 1232;
 export const FIRST_ASSIGNABLE_SPI: u32 = 256;
+export const DEFAULT_SKEW_MS: f64 = 7000;
 
 export const MSG_REGISTRATION_REQUEST: u8 = 1;
 export const MSG_REGISTRATION_REPLY: u8 = 2;
@@ -72,6 +73,9 @@ export const PROTO_UDP: u8 = 2;
 export const FAMILY_IPV4: u8 = 1;
 export const FAMILY_IPV6: u8 = 2;
 
+export const IPPROTO_TCP: u8 = 6;
+export const IPPROTO_UDP: u8 = 17;
+
 export const OPAQUE_LOCATION: u8 = 1;
 export const OPAQUE_SIGNAL_QUALITY: u8 = 2;
 export const OPAQUE_CONNECTION_QUALITY: u8 = 3;
@@ -136,6 +140,47 @@ export const OPT_MAX_MOVES: i32 = 13;
 export const OPT_MAX_OWNED_PER_PEER: i32 = 14;
 export const OPT_MISMATCH_REPLIES_PER_S: i32 = 15;
 export const OPT_FOLLOW_DEFAULT_ROUTE: i32 = 16;
+
+/** Option defaults (abi.options). */
+export const DEFAULT_WINDOW_BITS: f64 = 256;
+export const DEFAULT_QUOTA_BYTES: f64 = 1048576;
+export const DEFAULT_QUARANTINE_MS: f64 = 30000;
+export const DEFAULT_VALIDATION_TIMEOUT_MS: f64 = 5000;
+export const DEFAULT_MAX_PENDING_PATHS: f64 = 3;
+export const DEFAULT_REGISTRATION_LIFETIME_S: f64 = 3600;
+export const DEFAULT_DEBUG: bool = false;
+export const DEFAULT_CONTROL_PORT: f64 = 4346;
+export const DEFAULT_AUTO: bool = true;
+export const DEFAULT_GUARD: bool = true;
+export const DEFAULT_SESSION_IDLE_MS: f64 = 60000;
+export const DEFAULT_MAX_MOVES_PER_PEER: f64 = 32;
+export const DEFAULT_MAX_MOVES: f64 = 128;
+export const DEFAULT_MAX_OWNED_PER_PEER: f64 = 8;
+export const DEFAULT_MISMATCH_REPLIES_PER_S: f64 = 10;
+export const DEFAULT_FOLLOW_DEFAULT_ROUTE: bool = false;
+
+/** True if value is in the option's range (abi.options: min, max, multipleOf); false for an unknown option. */
+export function optionInRange(id: i32, value: f64): bool {
+  switch (id) {
+    case 1: return value >= 64 && value <= 4096 && value == Math.floor(value) && value % 64 == 0;
+    case 2: return value >= 0 && value <= 1000000000000 && value == Math.floor(value);
+    case 3: return value >= 0 && value <= 1000000000000 && value == Math.floor(value);
+    case 4: return value >= 0 && value <= 1000000000000 && value == Math.floor(value);
+    case 5: return value >= 0 && value <= 1024 && value == Math.floor(value);
+    case 6: return value >= 0 && value <= 65535 && value == Math.floor(value);
+    case 7: return value >= 0 && value <= 1 && value == Math.floor(value);
+    case 8: return value >= 1 && value <= 65535 && value == Math.floor(value);
+    case 9: return value >= 0 && value <= 1 && value == Math.floor(value);
+    case 10: return value >= 0 && value <= 1 && value == Math.floor(value);
+    case 11: return value >= 0 && value <= 1000000000000 && value == Math.floor(value);
+    case 12: return value >= 0 && value <= 1000000 && value == Math.floor(value);
+    case 13: return value >= 0 && value <= 1000000 && value == Math.floor(value);
+    case 14: return value >= 0 && value <= 1024 && value == Math.floor(value);
+    case 15: return value >= 0 && value <= 1000000 && value == Math.floor(value);
+    case 16: return value >= 0 && value <= 1 && value == Math.floor(value);
+  }
+  return false;
+}
 export const OUT_NONE: u32 = 0;
 export const OUT_TRANSMIT: u32 = 1;
 export const OUT_NFT: u32 = 2;

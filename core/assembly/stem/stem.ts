@@ -2,6 +2,8 @@
 // section 7, on top of the engine (engine/node.ts) and the data plane
 // (kernel/nft.ts, kernel/netlink.ts).
 
+import { EADDRNOTAVAIL, EEXIST, ENOENT, LOOPBACK_IFINDEX, NETLINK_NETFILTER, NETLINK_ROUTE, NETLINK_SOCK_DIAG } from "../kernel/linux";
+import { IPPROTO_TCP, IPPROTO_UDP } from "../generated/registry";
 import { Address } from "../engine/address";
 import { Node, Procedure, RequestHandler } from "../engine/node";
 import { Peer, SecurityAssociation, CachedReply, REPLY_RESEND_GAP_MS, MAX_RTO_MS } from "../engine/peer";
@@ -10,8 +12,8 @@ import { Move, Quarantine } from "./move";
 import { Watch } from "./watch";
 import { Restore, Sweep } from "./lifecycle";
 import { Dataplane, batchPtr } from "../kernel/nft";
-import { SocketInfo, parseSockets, socketDump, requestPtr, IPPROTO_TCP, IPPROTO_UDP } from "../kernel/rtnl";
-import { addressMessage, messagePtr, NETLINK_SOCK_DIAG, NETLINK_ROUTE, NETLINK_NETFILTER, LOOPBACK_IFINDEX, EEXIST, EADDRNOTAVAIL } from "../kernel/netlink";
+import { SocketInfo, parseSockets, socketDump, requestPtr } from "../kernel/rtnl";
+import { addressMessage, messagePtr } from "../kernel/netlink";
 import { queueConfig, queueRuleBatch, verdictBatch, bufferPtr, NetlinkSummary, DEFAULT_QUEUE } from "../kernel/nfqueue";
 import { Decoded, familyLength } from "../wire/decode";
 import { Encoder } from "../wire/encode";
@@ -35,7 +37,6 @@ const COOKIE = memory.data(8);
 const RECENT_MS: f64 = 30000;
 /** The follow-up release, after the first (docs/dataplane.md section 2). */
 const RELEASE_AGAIN_MS: f64 = 10;
-const ENOENT: i32 = 2;
 /** How often to look for ended sessions. */
 const SWEEP_MS: f64 = 5000;
 

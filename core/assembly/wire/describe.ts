@@ -9,7 +9,7 @@ import {
   EXT_AUTH, EXT_MIGRATION, EXT_PATH_CHALLENGE, EXT_PATH_RESPONSE, EXT_LIFETIME,
   EXT_TRANSFERRED_ADDRESS, EXT_TARGET_ADDRESS, EXT_AGENT_ADDRESS, EXT_INTERIM_ADDRESS,
   EXT_LINK_LAYER_ADDRESS, EXT_SESSION_KEY, EXT_FLOW, EXT_OPAQUE_DATA,
-  PROTO_TCP, PROTO_UDP, WRAP_X25519_CHACHA20_POLY1305,
+  PROTO_TCP, PROTO_UDP, WRAP_X25519_CHACHA20_POLY1305, IPPROTO_TCP,
 } from "../generated/registry";
 
 /** A registry name, or the number when the value has none. */
@@ -55,7 +55,7 @@ function describeExtension(out: TextOut, d: Decoded, p: usize): void {
       const family = get8(data + 1);
       const alen = familyLength(family);
       out.key("protocol");
-      out.str(get8(data) == 6 ? "TCP" : "UDP");
+      out.str(get8(data) == IPPROTO_TCP ? "TCP" : "UDP");
       out.key("localAddress");
       out.addressString(family, data + 6);
       out.key("localPort");
