@@ -12,8 +12,9 @@ import { Output, OutputQueue, takeOutput, OUT_TRANSMIT, OUT_NFT, OUT_NETLINK, by
 import { Decoded, decode, OFF_COOKIE } from "../wire/decode";
 import { Encoder } from "../wire/encode";
 import { authSpi, verifyAuth } from "../wire/auth";
+import { authTagLength, authTagPtr } from "../wire/fields";
 import { drbg } from "../crypto/drbg";
-import { bytesEqual, get8 } from "../util/bytes";
+import { bytesEqual } from "../util/bytes";
 import { TextOut } from "../util/text";
 import { ntpFromMs, msFromNtp, checkTimestamp, checkNonce, NTP_UNIX_OFFSET } from "../replay/timestamp";
 import { NetlinkSummary } from "../kernel/nfqueue";
@@ -561,8 +562,8 @@ export class Node {
     if (replyTypeOf(d.type) != 0) {
       cache = peer.newReply(seq, now);
       const a = d.ptr + <usize>d.authOffset;
-      const n = <i32>get8(a + 1) - 4;
-      memory.copy(changetype<usize>(cache.auth), a + 6, <usize>n);
+      const n = authTagLength(a);
+      memory.copy(changetype<usize>(cache.auth), authTagPtr(a), <usize>n);
       cache.authLen = n;
     }
     if (this.requestHandler) this.requestHandler!.request(this, peer, sa, cache, now);
@@ -618,8 +619,8 @@ export class Node {
   private sameAuthenticator(c: CachedReply): bool {
     const d = this.incoming;
     const a = d.ptr + <usize>d.authOffset;
-    const n = <i32>get8(a + 1) - 4;
-    return n == c.authLen && bytesEqual(a + 6, changetype<usize>(c.auth), n);
+    const n = authTagLength(a);
+    return n == c.authLen && bytesEqual(authTagPtr(a), changetype<usize>(c.auth), n);
   }
 
   // ---- timers --------------------------------------------------------------
