@@ -94,6 +94,15 @@ function assemblyScript() {
   L.push(R.messageTypes.map((m) => `    case ${m.value}:`).join("\n") + " return true;");
   L.push("  }", "  return false;", "}");
 
+  // The routing table: which protocol module owns each message type (messageTypes[].protocol).
+  const protocols = [...new Set(R.messageTypes.map((m) => m.protocol))];
+  L.push("", "/** Protocols, numbered in the order the message types name them; a module serves one (Node.serve). */");
+  protocols.forEach((p, i) => L.push(`export const PROTOCOL_${p}: i32 = ${i + 1};`));
+  L.push(`export const PROTOCOL_COUNT: i32 = ${protocols.length};`);
+  L.push("", "/** The protocol that owns a message type (routing table, from the registry), or 0 for an undefined type. */", "export function messageProtocol(type: u8): i32 {", "  switch (type) {");
+  for (const p of protocols) L.push(R.messageTypes.filter((m) => m.protocol === p).map((m) => `    case ${m.value}:`).join("\n") + ` return PROTOCOL_${p};`);
+  L.push("  }", "  return 0;", "}");
+
   L.push("", "/** True for a reply type (its Flags/Code byte is a Code). */", "export function messageIsReply(type: u8): bool {", "  switch (type) {");
   L.push(R.messageTypes.filter((m) => m.kind === "reply").map((m) => `    case ${m.value}:`).join("\n") + " return true;");
   L.push("  }", "  return false;", "}");

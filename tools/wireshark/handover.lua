@@ -167,6 +167,7 @@ R.errors = {
   [37] = { name = "KERNEL", message = "the kernel refused a rule, address or route", hint = "run as root (CAP_NET_ADMIN) and check that nftables is installed" },
   [38] = { name = "CONFIG", message = "the configuration is invalid", hint = "see the message for the field" },
   [39] = { name = "NOT_SEEDED", message = "the random generator has not been seeded", hint = "call drbg_seed with at least 16 bytes from the host's entropy source (32 recommended) first" },
+  [40] = { name = "UNSERVED_TYPE", message = "no protocol module on this node serves this message type", hint = "the sender speaks a protocol (see the Protocol column of the message types) that this node does not run; run that protocol's module here or stop sending it" },
 }
 -- registry:end
 

@@ -21,6 +21,7 @@ import { NetlinkSummary } from "../kernel/nfqueue";
 import {
   MAX_MESSAGE_LENGTH, messageIsReply, replyTypeOf, errorName,
   MSG_REGISTRATION_REQUEST, REPLAY_TIMESTAMP, REPLAY_NONCE, CODE_IDENTIFICATION_MISMATCH,
+  ERR_UNSERVED_TYPE, PROTOCOL_COUNT, messageProtocol,
   ERR_UNKNOWN_PEER, ERR_UNKNOWN_SPI, ERR_NOT_A_REPLY, ERR_STALE_TIMESTAMP, ERR_NONCE_MISMATCH, ERR_BAD_ADDRESS,
   DEFAULT_WINDOW_BITS, DEFAULT_QUOTA_BYTES, DEFAULT_QUARANTINE_MS, DEFAULT_VALIDATION_TIMEOUT_MS, DEFAULT_MAX_PENDING_PATHS,
   DEFAULT_MAX_MOVES_PER_PEER, DEFAULT_MAX_MOVES, DEFAULT_MAX_OWNED_PER_PEER, DEFAULT_MISMATCH_REPLIES_PER_S,
@@ -144,8 +145,10 @@ export class Node {
   from: Address = new Address();
   fromPort: u32 = 0;
   encoder: Encoder = new Encoder();
-  /** Handlers for message types, set by the protocol modules. */
-  requestHandler: RequestHandler | null = null;
+  /** The protocol modules, in the order they were served (Node.serve). */
+  modules: Array<RequestHandler> = new Array<RequestHandler>();
+  /** The module of each protocol number (registry: messageTypes[].protocol), the routing table's targets. */
+  private moduleOf: StaticArray<RequestHandler | null> = new StaticArray<RequestHandler | null>(PROTOCOL_COUNT + 1);
   /** Our own addresses from configuration; the host's current ones come from the handler (isLocalAddress). */
   ownAddresses: Array<Address> = new Array<Address>();
   /** Token bucket of code-133 replies to sources their peer does not own (section 6.4). */
@@ -185,7 +188,8 @@ export class Node {
   /** True if `a` is one of our own addresses: configured, on one of the host's interfaces, or kept on lo. */
   isOwnAddress(a: Address): bool {
     for (let i = 0; i < this.ownAddresses.length; i++) if (this.ownAddresses[i].equals(a)) return true;
-    return this.requestHandler != null && this.requestHandler!.isLocalAddress(a);
+    for (let i = 0; i < this.modules.length; i++) if (this.modules[i].isLocalAddress(a)) return true;
+    return false;
   }
 
   /**
@@ -264,7 +268,10 @@ export class Node {
       if (ok == status || (ok == ANY_STATUS && status != 0)) status = 0;
       this.tolerated.delete(id);
     }
-    if (status != 0 && this.requestHandler) this.requestHandler!.kernelFailed(this.nftIds.has(id));
+    if (status != 0) {
+      const nft = this.nftIds.has(id);
+      for (let i = 0; i < this.modules.length; i++) this.modules[i].kernelFailed(nft);
+    }
     this.nftIds.delete(id);
     if (status != 0) {
       this.counters.kernelFailures++;
@@ -438,7 +445,7 @@ export class Node {
     const cookie = readCookie(d.cookiePtr());
     const peer = this.findPeer(cookie);
     if (!peer) {
-      if (this.requestHandler && this.requestHandler!.unknownPeer(this, d, now)) return;
+      for (let i = 0; i < this.modules.length; i++) if (this.modules[i].unknownPeer(this, d, now)) return;
       this.drop(ERR_UNKNOWN_PEER, now);
       return;
     }
@@ -474,7 +481,7 @@ export class Node {
       }
     }
     if (!r) {
-      if (this.requestHandler && this.requestHandler!.lateReply(this, peer, d, now)) return;
+      for (let i = 0; i < this.modules.length; i++) if (this.modules[i].lateReply(this, peer, d, now)) return;
       this.drop(ERR_NOT_A_REPLY, now);
       return;
     }
@@ -506,6 +513,13 @@ export class Node {
   private handleRequest(peer: Peer, sa: SecurityAssociation, now: f64): void {
     const d = this.incoming;
     const seq = <u32>d.sequence;
+    // Routing (generated from the registry): a type no module here serves is
+    // dropped before it touches the replay state or the reply cache.
+    const served = unchecked(this.moduleOf[messageProtocol(d.type)]);
+    if (!served) {
+      this.drop(ERR_UNSERVED_TYPE, now);
+      return;
+    }
     // A retransmission is answered from the cache and changes nothing (6.7).
     peer.expireReplies(now);
     const cached = peer.findReply(seq);
@@ -566,7 +580,7 @@ export class Node {
       memory.copy(changetype<usize>(cache.auth), authTagPtr(a), <usize>n);
       cache.authLen = n;
     }
-    if (this.requestHandler) this.requestHandler!.request(this, peer, sa, cache, now);
+    served!.request(this, peer, sa, cache, now);
   }
 
   /**
@@ -623,6 +637,22 @@ export class Node {
     return n == c.authLen && bytesEqual(authTagPtr(a), changetype<usize>(c.auth), n);
   }
 
+  /**
+   * Makes `module` the one that serves `protocol` (PROTOCOL_STEM, PROTOCOL_SID):
+   * it receives the requests of that protocol's message types, and every
+   * broadcast call. A protocol is served by at most one module.
+   */
+  serve(protocol: i32, module: RequestHandler): void {
+    if (protocol < 1 || protocol > PROTOCOL_COUNT) return;
+    const old = unchecked(this.moduleOf[protocol]);
+    if (old) {
+      const i = this.modules.indexOf(old);
+      if (i >= 0) this.modules.splice(i, 1);
+    }
+    unchecked(this.moduleOf[protocol] = module);
+    this.modules.push(module);
+  }
+
   // ---- timers --------------------------------------------------------------
 
   /** The earliest time handleTimeout must run, or Infinity. */
@@ -632,8 +662,8 @@ export class Node {
       const n = this.outstanding[i].next;
       if (n < t) t = n;
     }
-    if (this.requestHandler) {
-      const h = this.requestHandler!.nextTimeout(this);
+    for (let i = 0; i < this.modules.length; i++) {
+      const h = this.modules[i].nextTimeout(this);
       if (h < t) t = h;
     }
     return t;
@@ -659,11 +689,15 @@ export class Node {
       this.transmit(r.bytes, r.dst, r.dstPort, r.src);
       i++;
     }
-    if (this.requestHandler) this.requestHandler!.timeout(this, now);
+    for (let i = 0; i < this.modules.length; i++) this.modules[i].timeout(this, now);
   }
 }
 
-/** The protocol modules' entry points, called by the engine. */
+/**
+ * The protocol modules' entry points, called by the engine (docs/ENGINE.md).
+ * A module serves one protocol (Node.serve): requests of the message types the
+ * registry assigns to it reach only it; the other calls reach every module.
+ */
 export abstract class RequestHandler {
   /** An authenticated, fresh request or notice from a known peer. */
   abstract request(node: Node, peer: Peer, sa: SecurityAssociation, cache: CachedReply | null, now: f64): void;

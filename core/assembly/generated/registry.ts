@@ -121,6 +121,7 @@ export const ERR_REFUSED: i32 = 36;
 export const ERR_KERNEL: i32 = 37;
 export const ERR_CONFIG: i32 = 38;
 export const ERR_NOT_SEEDED: i32 = 39;
+export const ERR_UNSERVED_TYPE: i32 = 40;
 
 // ABI numbers (docs/ABI.md)
 export const ABI_VERSION: i32 = 1;
@@ -224,6 +225,33 @@ export function messageKnown(type: u8): bool {
     case 25: return true;
   }
   return false;
+}
+
+/** Protocols, numbered in the order the message types name them; a module serves one (Node.serve). */
+export const PROTOCOL_STEM: i32 = 1;
+export const PROTOCOL_SID: i32 = 2;
+export const PROTOCOL_COUNT: i32 = 2;
+
+/** The protocol that owns a message type (routing table, from the registry), or 0 for an undefined type. */
+export function messageProtocol(type: u8): i32 {
+  switch (type) {
+    case 1:
+    case 2:
+    case 3:
+    case 4:
+    case 5: return PROTOCOL_STEM;
+    case 16:
+    case 17:
+    case 18:
+    case 19:
+    case 20:
+    case 21:
+    case 22:
+    case 23:
+    case 24:
+    case 25: return PROTOCOL_SID;
+  }
+  return 0;
 }
 
 /** True for a reply type (its Flags/Code byte is a Code). */
@@ -574,6 +602,7 @@ export function errorName(code: i32): string {
     case 37: return "KERNEL";
     case 38: return "CONFIG";
     case 39: return "NOT_SEEDED";
+    case 40: return "UNSERVED_TYPE";
   }
   return "unknown error";
 }
@@ -620,6 +649,7 @@ export function errorMessage(code: i32): string {
     case 37: return "the kernel refused a rule, address or route";
     case 38: return "the configuration is invalid";
     case 39: return "the random generator has not been seeded";
+    case 40: return "no protocol module on this node serves this message type";
   }
   return "unknown error";
 }
@@ -666,6 +696,7 @@ export function errorHint(code: i32): string {
     case 37: return "run as root (CAP_NET_ADMIN) and check that nftables is installed";
     case 38: return "see the message for the field";
     case 39: return "call drbg_seed with at least 16 bytes from the host's entropy source (32 recommended) first";
+    case 40: return "the sender speaks a protocol (see the Protocol column of the message types) that this node does not run; run that protocol's module here or stop sending it";
   }
   return "unknown error";
 }

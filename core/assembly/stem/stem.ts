@@ -3,7 +3,7 @@
 // (kernel/nft.ts, kernel/netlink.ts).
 
 import { EADDRNOTAVAIL, EEXIST, ENOENT, LOOPBACK_IFINDEX, NETLINK_NETFILTER, NETLINK_ROUTE, NETLINK_SOCK_DIAG } from "../kernel/linux";
-import { IPPROTO_TCP, IPPROTO_UDP } from "../generated/registry";
+import { IPPROTO_TCP, IPPROTO_UDP, PROTOCOL_STEM } from "../generated/registry";
 import { Address } from "../engine/address";
 import { Node, Procedure, RequestHandler } from "../engine/node";
 import { Peer, SecurityAssociation, CachedReply, REPLY_RESEND_GAP_MS, MAX_RTO_MS } from "../engine/peer";
@@ -409,7 +409,7 @@ export class Stem extends RequestHandler {
     super();
     this.node = node;
     this.watch.attach(this);
-    node.requestHandler = this;
+    node.serve(PROTOCOL_STEM, this);
   }
 
   // ---- application API ----
