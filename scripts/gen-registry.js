@@ -36,6 +36,12 @@ function check() {
     const last = Object.keys(m.extensions).at(-1);
     if (last !== "AUTH") throw new Error(`${m.name}: AUTH must be listed last`);
   }
+  for (const o of R.abi.options) {
+    if (!["integer", "boolean"].includes(o.type)) throw new Error(`option ${o.name}: type must be integer or boolean`);
+    if (!(o.min <= o.default && o.default <= o.max)) throw new Error(`option ${o.name}: default ${o.default} outside ${o.min}-${o.max}`);
+    if (o.type === "boolean" && (o.min !== 0 || o.max !== 1)) throw new Error(`option ${o.name}: a boolean's range is 0-1`);
+    if (o.multipleOf && o.default % o.multipleOf) throw new Error(`option ${o.name}: default not a multiple of ${o.multipleOf}`);
+  }
 }
 
 // ---- AssemblyScript -------------------------------------------------------
@@ -46,6 +52,7 @@ function assemblyScript() {
   L.push(`export const HEADER_LENGTH: i32 = ${R.headerLength};`);
   L.push(`export const MAX_MESSAGE_LENGTH: i32 = ${R.maxMessageLength};`);
   L.push(`export const FIRST_ASSIGNABLE_SPI: u32 = ${R.firstAssignableSpi};`);
+  L.push(`export const DEFAULT_SKEW_MS: f64 = ${R.defaultSkewMs};`);
   const group = (prefix, list, type) => {
     L.push("");
     for (const x of list) L.push(`export const ${prefix}${x.name}: ${type} = ${x.value};`);
@@ -59,12 +66,22 @@ function assemblyScript() {
   group("WRAP_", R.keyWrapAlgorithms, "u8");
   group("PROTO_", R.protoFlags, "u8");
   group("FAMILY_", R.addressFamilies, "u8");
+  group("IPPROTO_", R.ipProtocols, "u8");
   group("OPAQUE_", R.opaqueSubtypes, "u8");
   group("ERR_", R.errors, "i32");
 
   L.push("", "// ABI numbers (docs/ABI.md)");
   L.push(`export const ABI_VERSION: i32 = ${R.abi.version};`);
   for (const o of R.abi.options) L.push(`export const OPT_${snake(o.name)}: i32 = ${o.value};`);
+  L.push("", "/** Option defaults (abi.options). */");
+  for (const o of R.abi.options) L.push(`export const DEFAULT_${snake(o.name)}: ${o.type === "boolean" ? "bool" : "f64"} = ${o.type === "boolean" ? String(o.default === 1) : o.default};`);
+  L.push("", "/** True if value is in the option's range (abi.options: min, max, multipleOf); false for an unknown option. */");
+  L.push("export function optionInRange(id: i32, value: f64): bool {", "  switch (id) {");
+  for (const o of R.abi.options) {
+    const step = o.multipleOf ? ` && value % ${o.multipleOf} == 0` : "";
+    L.push(`    case ${o.value}: return value >= ${o.min} && value <= ${o.max} && value == Math.floor(value)${step};`);
+  }
+  L.push("  }", "  return false;", "}");
   for (const o of R.abi.outputs) L.push(`export const OUT_${o.name}: u32 = ${o.value};`);
   for (const o of R.abi.meta) L.push(`export const META_${o.name}: i32 = ${o.value};`);
   L.push(`export const META_SIZE: i32 = ${R.abi.metaSize};`);
@@ -76,6 +93,15 @@ function assemblyScript() {
   L.push("", "/** True for a defined message type. */", "export function messageKnown(type: u8): bool {", "  switch (type) {");
   L.push(R.messageTypes.map((m) => `    case ${m.value}:`).join("\n") + " return true;");
   L.push("  }", "  return false;", "}");
+
+  // The routing table: which protocol module owns each message type (messageTypes[].protocol).
+  const protocols = [...new Set(R.messageTypes.map((m) => m.protocol))];
+  L.push("", "/** Protocols, numbered in the order the message types name them; a module serves one (Node.serve). */");
+  protocols.forEach((p, i) => L.push(`export const PROTOCOL_${p}: i32 = ${i + 1};`));
+  L.push(`export const PROTOCOL_COUNT: i32 = ${protocols.length};`);
+  L.push("", "/** The protocol that owns a message type (routing table, from the registry), or 0 for an undefined type. */", "export function messageProtocol(type: u8): i32 {", "  switch (type) {");
+  for (const p of protocols) L.push(R.messageTypes.filter((m) => m.protocol === p).map((m) => `    case ${m.value}:`).join("\n") + ` return PROTOCOL_${p};`);
+  L.push("  }", "  return 0;", "}");
 
   L.push("", "/** True for a reply type (its Flags/Code byte is a Code). */", "export function messageIsReply(type: u8): bool {", "  switch (type) {");
   L.push(R.messageTypes.filter((m) => m.kind === "reply").map((m) => `    case ${m.value}:`).join("\n") + " return true;");
@@ -158,6 +184,7 @@ function typeScript() {
   L.push(`export const HEADER_LENGTH = ${R.headerLength};`);
   L.push(`export const MAX_MESSAGE_LENGTH = ${R.maxMessageLength};`);
   L.push(`export const FIRST_ASSIGNABLE_SPI = ${R.firstAssignableSpi};`);
+  L.push(`export const DEFAULT_SKEW_MS = ${R.defaultSkewMs};`);
   const table = (name, list) => {
     L.push("", `export const ${name} = {`);
     for (const x of list) L.push(`  ${x.name}: ${x.value},`);
@@ -172,11 +199,19 @@ function typeScript() {
   table("KeyWrap", R.keyWrapAlgorithms);
   table("Proto", R.protoFlags);
   table("Family", R.addressFamilies);
+  table("IpProtocol", R.ipProtocols);
   table("OpaqueSubtype", R.opaqueSubtypes);
   table("ErrorCode", R.errors);
   L.push("", "// ABI numbers (docs/ABI.md)");
   L.push(`export const ABI_VERSION = ${R.abi.version};`);
   table("Option", R.abi.options);
+  L.push("", "/** Type, default and range of every option of node_option (abi.options). */");
+  L.push("export const OPTION_SPECS: Record<keyof typeof Option, { type: \"integer\" | \"boolean\"; default: number; min: number; max: number; multipleOf?: number; meaning: string }> = {");
+  for (const o of R.abi.options) {
+    const spec = { type: o.type, default: o.default, min: o.min, max: o.max, ...(o.multipleOf ? { multipleOf: o.multipleOf } : {}), meaning: o.meaning };
+    L.push(`  ${o.name}: ${JSON.stringify(spec)},`);
+  }
+  L.push("};");
   table("OutputKind", R.abi.outputs);
   L.push("", "/** Offsets in the 64-byte block at io_meta_ptr() (little-endian). */", "export const Meta = {");
   for (const o of R.abi.meta) L.push(`  ${o.name}: ${o.value},`);
@@ -239,7 +274,11 @@ const md = {
   protoFlags: () => ["| Value | Name | Meaning |", "|---:|---|---|", ...R.protoFlags.map((x) => `| 0x${x.value.toString(16).padStart(2, "0")} | \`${x.name}\` | ${x.meaning} |`)],
   addressFamilies: () => ["| Value | Family | Address length |", "|---:|---|---:|", ...R.addressFamilies.map((x) => `| ${x.value} | \`${x.name}\` | ${x.length} |`)],
   opaqueSubtypes: () => ["| Value | Name | Meaning |", "|---:|---|---|", ...R.opaqueSubtypes.map((x) => `| ${x.value} | \`${x.name}\` | ${x.meaning} |`)],
-  abiOptions: () => ["| Id | Option | Meaning |", "|---:|---|---|", ...R.abi.options.map((o) => `| ${o.value} | \`${o.name}\` | ${o.meaning} |`)],
+  abiOptions: () => [
+    "| Id | Option | Type | Default | Range | Meaning |",
+    "|---:|---|---|---:|---|---|",
+    ...R.abi.options.map((o) => `| ${o.value} | \`${o.name}\` | ${o.type} | ${o.default} | ${o.type === "boolean" ? "0, 1" : `${o.min}-${o.max}${o.multipleOf ? `, a multiple of ${o.multipleOf}` : ""}`} | ${o.meaning} |`),
+  ],
   abiOutputs: () => ["| Kind | Name | What the host does |", "|---:|---|---|", ...R.abi.outputs.map((o) => `| ${o.value} | \`${o.name}\` | ${o.meaning} |`)],
   abiMeta: () => ["| Offset | Size | Field | Meaning |", "|---:|---:|---|---|", ...R.abi.meta.map((o) => `| ${o.value} | ${o.size} | \`${o.name}\` | ${o.meaning} |`)],
   errors: () => [

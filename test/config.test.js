@@ -67,7 +67,10 @@ test(`${runtime}: wrong values name the field and what it takes`, () => {
   refused(c, "peers[0].sa[0].spi", /256 or more .*got 7/);
   refused({ ...base(), port: "4346" }, "port", /1-65535 \(got "4346"\)/);
   refused({ ...base(), log: "verbose" }, "log", /one of "debug", "info", "warn", "error"/);
-  refused({ ...base(), options: { windowBits: -1 } }, "options.windowBits", /non-negative integer/);
+  refused({ ...base(), options: { windowBits: -1 } }, "options.windowBits", /an integer 64-4096, a multiple of 64 \(default 256\) \(got -1\)/);
+  refused({ ...base(), options: { windowBits: 100 } }, "options.windowBits", /a multiple of 64 .*got 100/);
+  refused({ ...base(), options: { debug: 2 } }, "options.debug", /0 or 1 \(default 0\) \(got 2\)/);
+  refused({ ...base(), options: { registrationLifetimeS: 65536 } }, "options.registrationLifetimeS", /an integer 0-65535/);
   const d = base();
   d.peers[0].sa[0].algorithm = "HMAC_SHA265";
   refused(d, "peers[0].sa[0].algorithm", /did you mean 'HMAC_SHA256'/);

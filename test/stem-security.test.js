@@ -336,6 +336,36 @@ test("one peer at its move limit gets 130; another peer still migrates", () => {
   assert.is(m2.eventsOf("migration").filter((e) => e.state === "completed").length, 1);
 });
 
+test("a message type no module here serves is dropped with UNSERVED_TYPE before the replay window and the reply cache", () => {
+  const { net, m, f } = pair();
+  f.engine.option("debug", 1);
+  const forge = new Forger(net, m);
+  const before = net.sent.length;
+  const wake = forge.message("WAKE_UP", [{ type: "TRANSFERRED_ADDRESS", address: "198.18.0.2" }]);
+  net.inject(f, "198.18.0.2", wake);
+  net.inject(f, "198.18.0.2", wake); // not answered from a cache either
+  net.run(1000);
+  assert.is(answersFrom(net, "f.example", before).length, 0, "no reply, empty or not");
+  assert.equal(f.eventsOf("dropped").map((e) => e.error), ["UNSERVED_TYPE", "UNSERVED_TYPE"]);
+  // The sequence number was not consumed: a STEM request that reuses it is answered.
+  forge.seq = (forge.seq - 1) & 0xffff;
+  net.inject(f, "198.18.0.2", forge.message("REGISTRATION_REQUEST", [{ type: "LIFETIME", seconds: 60 }]));
+  assert.is(answersFrom(net, "f.example", before).length, 1);
+});
+
+test("options outside their registry range are refused by the core, not clamped", () => {
+  const { f } = pair();
+  const isRefusal = (e) => e instanceof HandoverError && /option /.test(e.message);
+  const spec = JSON.parse(readFileSync(new URL("../core/registry.json", import.meta.url), "utf8")).abi.options;
+  for (const o of spec) {
+    assert.throws(() => f.engine.option(o.name, o.max + 1), isRefusal, `${o.name}=${o.max + 1}`);
+    if (o.min > 0) assert.throws(() => f.engine.option(o.name, o.min - 1), isRefusal, `${o.name}=${o.min - 1}`);
+    f.engine.option(o.name, o.default);
+  }
+  assert.throws(() => f.engine.option("windowBits", 100), isRefusal);
+  assert.throws(() => f.engine.option("maxMoves", 2.5), isRefusal);
+});
+
 test("the global move limit refuses with 130 once all peers together reach it", () => {
   const { net, m1, m2, f, p1, p2 } = trio();
   f.engine.option("maxMoves", 3);

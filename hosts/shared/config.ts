@@ -3,7 +3,7 @@
 // name the field by its path (`peers[0].sa[0].spi`) and say how to fix it;
 // an unknown key is an error, with the nearest known key as a suggestion.
 
-import { DEFAULT_PORT } from "./registry.ts";
+import { DEFAULT_PORT, OPTION_SPECS } from "./registry.ts";
 import { unhex } from "./bytes.ts";
 import { OPTIONS, type OptionName } from "./engine.ts";
 
@@ -210,11 +210,18 @@ const peerSchema = object(
 );
 
 const OPTION_NAMES = Object.keys(OPTIONS) as OptionName[];
+/** What an option accepts, in words: "0 or 1 (default 1)", "an integer 64-4096, a multiple of 64 (default 256)". */
+function optionRange(spec: (typeof OPTION_SPECS)[OptionName]): string {
+  const range = spec.type === "boolean" ? "0 or 1" : `an integer ${spec.min}-${spec.max}${spec.multipleOf ? `, a multiple of ${spec.multipleOf}` : ""}`;
+  return `${range} (default ${spec.default})`;
+}
 const optionsSchema: Schema<Partial<Record<OptionName, number>>> = (v, path) => {
   need(v !== null && typeof v === "object" && !Array.isArray(v), path, `an object of engine options: ${OPTION_NAMES.join(", ")}`);
   for (const [k, value] of Object.entries(v)) {
     need((OPTION_NAMES as string[]).includes(k), `${path}.${k}`, `unknown option${didYouMean(k, OPTION_NAMES)}; the options are ${OPTION_NAMES.join(", ")}`);
-    need(typeof value === "number" && Number.isInteger(value) && value >= 0, `${path}.${k}`, `a non-negative integer (got ${JSON.stringify(value)})`);
+    const spec = OPTION_SPECS[k as OptionName];
+    const inRange = typeof value === "number" && Number.isInteger(value) && value >= spec.min && value <= spec.max && (!spec.multipleOf || value % spec.multipleOf === 0);
+    need(inRange, `${path}.${k}`, `${optionRange(spec)} (got ${JSON.stringify(value)})`);
   }
   return v as Partial<Record<OptionName, number>>;
 };

@@ -3,7 +3,7 @@
 // the flat ABI and JavaScript values.
 
 import { Core } from "./core.ts";
-import { AuthAlgorithm, ReplayMode, Proto, Option, OutputKind, Meta } from "./registry.ts";
+import { AuthAlgorithm, ReplayMode, Proto, Option, OutputKind, Meta, DEFAULT_SKEW_MS } from "./registry.ts";
 import { unhex } from "./bytes.ts";
 
 /** NETLINK outputs: aux bit telling the host to wait for the acknowledgement. */
@@ -102,7 +102,7 @@ export class Engine {
     if (alg === undefined) throw new TypeError(`unknown algorithm '${sa.algorithm}'`);
     if (mode === undefined) throw new TypeError(`unknown replay mode '${sa.replayMode}'`);
     const ptr = this.core.put(sa.key);
-    this.core.check(this.x.sa_add(peer, sa.spi, alg, ptr, sa.key.length, mode, sa.skewMs ?? 7000), `SA ${sa.spi}`);
+    this.core.check(this.x.sa_add(peer, sa.spi, alg, ptr, sa.key.length, mode, sa.skewMs ?? DEFAULT_SKEW_MS), `SA ${sa.spi}`);
   }
 
   // ---- inputs ----

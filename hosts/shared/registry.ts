@@ -5,6 +5,7 @@ export const DEFAULT_PORT = 4346;
 export const HEADER_LENGTH = 20;
 export const MAX_MESSAGE_LENGTH = 1232;
 export const FIRST_ASSIGNABLE_SPI = 256;
+export const DEFAULT_SKEW_MS = 7000;
 
 export const MessageType = {
   REGISTRATION_REQUEST: 1,
@@ -100,6 +101,12 @@ export const Family = {
 } as const;
 export type Family = (typeof Family)[keyof typeof Family];
 
+export const IpProtocol = {
+  TCP: 6,
+  UDP: 17,
+} as const;
+export type IpProtocol = (typeof IpProtocol)[keyof typeof IpProtocol];
+
 export const OpaqueSubtype = {
   LOCATION: 1,
   SIGNAL_QUALITY: 2,
@@ -154,6 +161,7 @@ export const ErrorCode = {
   RECORD_TOO_LONG: 42,
   RECORD_TRAILING_BYTES: 43,
   TUNNEL_MISMATCH: 44,
+  UNSERVED_TYPE: 45,
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -179,6 +187,26 @@ export const Option = {
   followDefaultRoute: 16,
 } as const;
 export type Option = (typeof Option)[keyof typeof Option];
+
+/** Type, default and range of every option of node_option (abi.options). */
+export const OPTION_SPECS: Record<keyof typeof Option, { type: "integer" | "boolean"; default: number; min: number; max: number; multipleOf?: number; meaning: string }> = {
+  windowBits: {"type":"integer","default":256,"min":64,"max":4096,"multipleOf":64,"meaning":"replay window width in bits, a multiple of 64"},
+  quotaBytes: {"type":"integer","default":1048576,"min":0,"max":1000000000000,"meaning":"bytes allowed toward an unvalidated address"},
+  quarantineMs: {"type":"integer","default":30000,"min":0,"max":1000000000000,"meaning":"how long a left address stays quarantined"},
+  validationTimeoutMs: {"type":"integer","default":5000,"min":0,"max":1000000000000,"meaning":"how long the non-migrator waits for a Migration Confirm"},
+  maxPendingPaths: {"type":"integer","default":3,"min":0,"max":1024,"meaning":"unvalidated addresses per peer"},
+  registrationLifetimeS: {"type":"integer","default":3600,"min":0,"max":65535,"meaning":"longest registration granted"},
+  debug: {"type":"boolean","default":0,"min":0,"max":1,"meaning":"1: emit a 'dropped' event for every dropped datagram"},
+  controlPort: {"type":"integer","default":4346,"min":1,"max":65535,"meaning":"this node's control port, kept out of the rewrite rules"},
+  auto: {"type":"boolean","default":1,"min":0,"max":1,"meaning":"1: when an address with sessions disappears, hold them and migrate to the next usable address"},
+  guard: {"type":"boolean","default":1,"min":0,"max":1,"meaning":"1 (with auto): keep every usable address also on lo, a last-resort route, and hold what only that route would carry, so a break loses nothing before the daemon reacts"},
+  sessionIdleMs: {"type":"integer","default":60000,"min":0,"max":1000000000000,"meaning":"a move whose rules counted no packet this long, with no TCP socket left, has ended"},
+  maxMovesPerPeer: {"type":"integer","default":32,"min":0,"max":1000000,"meaning":"moves one peer's migrations may hold at the same time; more are refused with 130"},
+  maxMoves: {"type":"integer","default":128,"min":0,"max":1000000,"meaning":"moves of all peers' migrations together (the default the rule batch holds with room to spare); more are refused with 130"},
+  maxOwnedPerPeer: {"type":"integer","default":8,"min":0,"max":1024,"meaning":"addresses a peer may own through registrations and validations; the one that expires first makes room"},
+  mismatchRepliesPerS: {"type":"integer","default":10,"min":0,"max":1000000,"meaning":"code-133 replies per second, all peers together, to sources a peer does not own (a burst of as many; 0: none)"},
+  followDefaultRoute: {"type":"boolean","default":0,"min":0,"max":1,"meaning":"1 (needs auto): when the default route moves to another link, migrate the sessions on the old link's address to the new link's, make-before-break, without a command"},
+};
 
 export const OutputKind = {
   NONE: 0,
@@ -248,6 +276,7 @@ export const ERRORS: Record<number, { name: string; message: string; hint: strin
   42: {"name":"RECORD_TOO_LONG","message":"a queue or the application state in the TCP state record exceeds its limit","hint":"queues are at most 64 MiB and the application state at most 1 MiB (docs/PROTOCOL.md 8.12)"},
   43: {"name":"RECORD_TRAILING_BYTES","message":"bytes follow the end of the TCP state record","hint":"the record's lengths and its size disagree; fix the encoder"},
   44: {"name":"TUNNEL_MISMATCH","message":"a tunnelled packet is not for this binding (another VNI, destination MAC or inner address)","hint":"a stray or forged packet on the tunnel port; it is dropped (docs/PROTOCOL.md 8.9)"},
+  45: {"name":"UNSERVED_TYPE","message":"no protocol module on this node serves this message type","hint":"the sender speaks a protocol (see the Protocol column of the message types) that this node does not run; run that protocol's module here or stop sending it"},
 };
 
 export const MESSAGE_NAMES: Record<number, string> = {

@@ -173,6 +173,7 @@ R.errors = {
   [42] = { name = "RECORD_TOO_LONG", message = "a queue or the application state in the TCP state record exceeds its limit", hint = "queues are at most 64 MiB and the application state at most 1 MiB (docs/PROTOCOL.md 8.12)" },
   [43] = { name = "RECORD_TRAILING_BYTES", message = "bytes follow the end of the TCP state record", hint = "the record's lengths and its size disagree; fix the encoder" },
   [44] = { name = "TUNNEL_MISMATCH", message = "a tunnelled packet is not for this binding (another VNI, destination MAC or inner address)", hint = "a stray or forged packet on the tunnel port; it is dropped (docs/PROTOCOL.md 8.9)" },
+  [45] = { name = "UNSERVED_TYPE", message = "no protocol module on this node serves this message type", hint = "the sender speaks a protocol (see the Protocol column of the message types) that this node does not run; run that protocol's module here or stop sending it" },
 }
 -- registry:end
 

@@ -16,13 +16,12 @@ import { SessionList } from "../stem/lifecycle";
 import { NetlinkSummary, parseNetfilter, DEFAULT_QUEUE } from "../kernel/nfqueue";
 import { HmacKey, digestLen } from "../crypto/hmac";
 import { drbg } from "../crypto/drbg";
-import { validWindowBits } from "../replay/window";
 import { familyLength } from "../wire/decode";
 import { outPtr } from "./io";
 import { writeMs } from "../engine/output";
 import {
   ERR_INVALID_ARGUMENT, ERR_BUFFER_TOO_SMALL, ERR_BAD_SPI, ERR_CONFIG, ERR_UNKNOWN_PEER, ERR_NOT_SEEDED,
-  FIRST_ASSIGNABLE_SPI, REPLAY_TIMESTAMP, REPLAY_NONCE,
+  FIRST_ASSIGNABLE_SPI, REPLAY_TIMESTAMP, REPLAY_NONCE, optionInRange,
   OPT_WINDOW_BITS, OPT_QUOTA_BYTES, OPT_QUARANTINE_MS, OPT_VALIDATION_TIMEOUT_MS, OPT_MAX_PENDING_PATHS,
   OPT_REGISTRATION_LIFETIME_S, OPT_DEBUG, OPT_CONTROL_PORT, OPT_AUTO, OPT_GUARD, OPT_SESSION_IDLE_MS,
   OPT_MAX_MOVES_PER_PEER, OPT_MAX_MOVES, OPT_MAX_OWNED_PER_PEER, OPT_MISMATCH_REPLIES_PER_S, OPT_FOLLOW_DEFAULT_ROUTE,
@@ -60,12 +59,9 @@ export function node_init(cookie: usize, now: f64): i32 {
 /** Sets an option; call before adding peers. */
 export function node_option(id: i32, value: f64): i32 {
   const o = node.options;
-  if (!(value >= 0) || value > 1e12) return -ERR_CONFIG;
+  if (!optionInRange(id, value)) return -ERR_CONFIG; // unknown, or outside its range (registry: abi.options)
   switch (id) {
-    case OPT_WINDOW_BITS:
-      if (!validWindowBits(<i32>value)) return -ERR_CONFIG;
-      o.windowBits = <i32>value;
-      return 0;
+    case OPT_WINDOW_BITS: o.windowBits = <i32>value; return 0;
     case OPT_QUOTA_BYTES:
       o.quotaBytes = value;
       stem.dp.quotaBytes = <u64>value;
@@ -73,23 +69,17 @@ export function node_option(id: i32, value: f64): i32 {
     case OPT_QUARANTINE_MS: o.quarantineMs = value; return 0;
     case OPT_VALIDATION_TIMEOUT_MS: o.validationTimeoutMs = value; return 0;
     case OPT_MAX_PENDING_PATHS: o.maxPendingPaths = <i32>value; return 0;
-    case OPT_REGISTRATION_LIFETIME_S:
-      if (value > 65535) return -ERR_CONFIG;
-      o.registrationLifetimeS = <i32>value;
-      return 0;
+    case OPT_REGISTRATION_LIFETIME_S: o.registrationLifetimeS = <i32>value; return 0;
     case OPT_DEBUG: o.debug = value != 0; return 0;
     case OPT_AUTO: stem.watch.auto = value != 0; return 0;
     case OPT_GUARD: stem.watch.guard = value != 0; return 0;
     case OPT_FOLLOW_DEFAULT_ROUTE: stem.watch.followDefaultRoute = value != 0; return 0;
     case OPT_SESSION_IDLE_MS: o.sessionIdleMs = value; return 0;
-    case OPT_MAX_MOVES_PER_PEER: o.maxMovesPerPeer = <i32>Math.min(value, 1e6); return 0;
-    case OPT_MAX_MOVES: o.maxMoves = <i32>Math.min(value, 1e6); return 0;
-    case OPT_MAX_OWNED_PER_PEER: o.maxOwnedPerPeer = <i32>Math.min(value, 1024); return 0;
+    case OPT_MAX_MOVES_PER_PEER: o.maxMovesPerPeer = <i32>value; return 0;
+    case OPT_MAX_MOVES: o.maxMoves = <i32>value; return 0;
+    case OPT_MAX_OWNED_PER_PEER: o.maxOwnedPerPeer = <i32>value; return 0;
     case OPT_MISMATCH_REPLIES_PER_S: o.mismatchRepliesPerS = value; return 0;
-    case OPT_CONTROL_PORT:
-      if (value < 1 || value > 65535) return -ERR_CONFIG;
-      o.controlPort = <u32>value;
-      return 0;
+    case OPT_CONTROL_PORT: o.controlPort = <u32>value; return 0;
   }
   return -ERR_CONFIG;
 }

@@ -2,7 +2,7 @@
 // the low 32 bits of `lo`. Comparing and hashing are on the numbers.
 
 import { FAMILY_IPV4, FAMILY_IPV6 } from "../generated/registry";
-import { familyLength } from "../wire/decode";
+import { familyLength } from "../wire/family";
 import { TextOut, formatAddress } from "../util/text";
 
 const SCRATCH = memory.data(16);

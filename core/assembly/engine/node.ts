@@ -12,16 +12,20 @@ import { Output, OutputQueue, takeOutput, OUT_TRANSMIT, OUT_NFT, OUT_NETLINK, by
 import { Decoded, decode, OFF_COOKIE } from "../wire/decode";
 import { Encoder } from "../wire/encode";
 import { authSpi, verifyAuth } from "../wire/auth";
+import { authTagLength, authTagPtr } from "../wire/fields";
 import { drbg } from "../crypto/drbg";
-import { bytesEqual, get8 } from "../util/bytes";
+import { bytesEqual } from "../util/bytes";
 import { TextOut } from "../util/text";
 import { ntpFromMs, msFromNtp, checkTimestamp, checkNonce, NTP_UNIX_OFFSET } from "../replay/timestamp";
-import { DEFAULT_WINDOW_BITS } from "../replay/window";
 import { NetlinkSummary } from "../kernel/nfqueue";
 import {
   MAX_MESSAGE_LENGTH, messageIsReply, replyTypeOf, errorName,
   MSG_REGISTRATION_REQUEST, REPLAY_TIMESTAMP, REPLAY_NONCE, CODE_IDENTIFICATION_MISMATCH,
+  ERR_UNSERVED_TYPE, PROTOCOL_COUNT, messageProtocol,
   ERR_UNKNOWN_PEER, ERR_UNKNOWN_SPI, ERR_NOT_A_REPLY, ERR_STALE_TIMESTAMP, ERR_NONCE_MISMATCH, ERR_BAD_ADDRESS,
+  DEFAULT_WINDOW_BITS, DEFAULT_QUOTA_BYTES, DEFAULT_QUARANTINE_MS, DEFAULT_VALIDATION_TIMEOUT_MS, DEFAULT_MAX_PENDING_PATHS,
+  DEFAULT_MAX_MOVES_PER_PEER, DEFAULT_MAX_MOVES, DEFAULT_MAX_OWNED_PER_PEER, DEFAULT_MISMATCH_REPLIES_PER_S,
+  DEFAULT_REGISTRATION_LIFETIME_S, DEFAULT_SESSION_IDLE_MS, DEFAULT_CONTROL_PORT, DEFAULT_DEBUG,
 } from "../generated/registry";
 
 /** okErrno for an action whose failure is expected and harmless (e.g. listing a table that may not exist). */
@@ -94,28 +98,28 @@ export class Counters {
 }
 
 export class Options {
-  windowBits: i32 = DEFAULT_WINDOW_BITS;
+  windowBits: i32 = <i32>DEFAULT_WINDOW_BITS;
   /** Path-validation byte quota toward an unvalidated address (section 7.4). */
-  quotaBytes: f64 = 1048576;
-  quarantineMs: f64 = 30000;
-  validationTimeoutMs: f64 = 5000;
+  quotaBytes: f64 = DEFAULT_QUOTA_BYTES;
+  quarantineMs: f64 = DEFAULT_QUARANTINE_MS;
+  validationTimeoutMs: f64 = DEFAULT_VALIDATION_TIMEOUT_MS;
   /** Unvalidated new addresses (and registration sources) per peer (sections 7.3, 7.4). */
-  maxPendingPaths: i32 = 3;
+  maxPendingPaths: i32 = <i32>DEFAULT_MAX_PENDING_PATHS;
   /** Moves one peer's migrations may hold, and all peers' together (section 7.4; refused with 130). */
-  maxMovesPerPeer: i32 = 32;
-  maxMoves: i32 = 128;
+  maxMovesPerPeer: i32 = <i32>DEFAULT_MAX_MOVES_PER_PEER;
+  maxMoves: i32 = <i32>DEFAULT_MAX_MOVES;
   /** Learned (registered or validated) addresses a peer may own at once (section 7.4). */
-  maxOwnedPerPeer: i32 = 8;
+  maxOwnedPerPeer: i32 = <i32>DEFAULT_MAX_OWNED_PER_PEER;
   /** Code-133 replies per second to sources the peer does not own, all peers together (section 6.4). */
-  mismatchRepliesPerS: f64 = 10;
+  mismatchRepliesPerS: f64 = DEFAULT_MISMATCH_REPLIES_PER_S;
   /** The longest registration granted, and how long an address validated by a Confirm stays owned. */
-  registrationLifetimeS: i32 = 3600;
+  registrationLifetimeS: i32 = <i32>DEFAULT_REGISTRATION_LIFETIME_S;
   /** How long a move's rules may count no packet (with no TCP socket left) before it ends. */
-  sessionIdleMs: f64 = 60000;
+  sessionIdleMs: f64 = DEFAULT_SESSION_IDLE_MS;
   /** Our control port (UDP), kept out of the rewrite rules. */
-  controlPort: u32 = 4346;
+  controlPort: u32 = <u32>DEFAULT_CONTROL_PORT;
   /** Emit debug log events (drops and their reasons). */
-  debug: bool = false;
+  debug: bool = DEFAULT_DEBUG;
 }
 
 const MSG_BUF = memory.data(MAX_MESSAGE_LENGTH);
@@ -141,8 +145,10 @@ export class Node {
   from: Address = new Address();
   fromPort: u32 = 0;
   encoder: Encoder = new Encoder();
-  /** Handlers for message types, set by the protocol modules. */
-  requestHandler: RequestHandler | null = null;
+  /** The protocol modules, in the order they were served (Node.serve). */
+  modules: Array<RequestHandler> = new Array<RequestHandler>();
+  /** The module of each protocol number (registry: messageTypes[].protocol), the routing table's targets. */
+  private moduleOf: StaticArray<RequestHandler | null> = new StaticArray<RequestHandler | null>(PROTOCOL_COUNT + 1);
   /** Our own addresses from configuration; the host's current ones come from the handler (isLocalAddress). */
   ownAddresses: Array<Address> = new Array<Address>();
   /** Token bucket of code-133 replies to sources their peer does not own (section 6.4). */
@@ -182,7 +188,8 @@ export class Node {
   /** True if `a` is one of our own addresses: configured, on one of the host's interfaces, or kept on lo. */
   isOwnAddress(a: Address): bool {
     for (let i = 0; i < this.ownAddresses.length; i++) if (this.ownAddresses[i].equals(a)) return true;
-    return this.requestHandler != null && this.requestHandler!.isLocalAddress(a);
+    for (let i = 0; i < this.modules.length; i++) if (this.modules[i].isLocalAddress(a)) return true;
+    return false;
   }
 
   /**
@@ -261,7 +268,10 @@ export class Node {
       if (ok == status || (ok == ANY_STATUS && status != 0)) status = 0;
       this.tolerated.delete(id);
     }
-    if (status != 0 && this.requestHandler) this.requestHandler!.kernelFailed(this.nftIds.has(id));
+    if (status != 0) {
+      const nft = this.nftIds.has(id);
+      for (let i = 0; i < this.modules.length; i++) this.modules[i].kernelFailed(nft);
+    }
     this.nftIds.delete(id);
     if (status != 0) {
       this.counters.kernelFailures++;
@@ -435,7 +445,7 @@ export class Node {
     const cookie = readCookie(d.cookiePtr());
     const peer = this.findPeer(cookie);
     if (!peer) {
-      if (this.requestHandler && this.requestHandler!.unknownPeer(this, d, now)) return;
+      for (let i = 0; i < this.modules.length; i++) if (this.modules[i].unknownPeer(this, d, now)) return;
       this.drop(ERR_UNKNOWN_PEER, now);
       return;
     }
@@ -471,7 +481,7 @@ export class Node {
       }
     }
     if (!r) {
-      if (this.requestHandler && this.requestHandler!.lateReply(this, peer, d, now)) return;
+      for (let i = 0; i < this.modules.length; i++) if (this.modules[i].lateReply(this, peer, d, now)) return;
       this.drop(ERR_NOT_A_REPLY, now);
       return;
     }
@@ -503,6 +513,13 @@ export class Node {
   private handleRequest(peer: Peer, sa: SecurityAssociation, now: f64): void {
     const d = this.incoming;
     const seq = <u32>d.sequence;
+    // Routing (generated from the registry): a type no module here serves is
+    // dropped before it touches the replay state or the reply cache.
+    const served = unchecked(this.moduleOf[messageProtocol(d.type)]);
+    if (!served) {
+      this.drop(ERR_UNSERVED_TYPE, now);
+      return;
+    }
     // A retransmission is answered from the cache and changes nothing (6.7).
     peer.expireReplies(now);
     const cached = peer.findReply(seq);
@@ -559,11 +576,11 @@ export class Node {
     if (replyTypeOf(d.type) != 0) {
       cache = peer.newReply(seq, now);
       const a = d.ptr + <usize>d.authOffset;
-      const n = <i32>get8(a + 1) - 4;
-      memory.copy(changetype<usize>(cache.auth), a + 6, <usize>n);
+      const n = authTagLength(a);
+      memory.copy(changetype<usize>(cache.auth), authTagPtr(a), <usize>n);
       cache.authLen = n;
     }
-    if (this.requestHandler) this.requestHandler!.request(this, peer, sa, cache, now);
+    served!.request(this, peer, sa, cache, now);
   }
 
   /**
@@ -616,8 +633,24 @@ export class Node {
   private sameAuthenticator(c: CachedReply): bool {
     const d = this.incoming;
     const a = d.ptr + <usize>d.authOffset;
-    const n = <i32>get8(a + 1) - 4;
-    return n == c.authLen && bytesEqual(a + 6, changetype<usize>(c.auth), n);
+    const n = authTagLength(a);
+    return n == c.authLen && bytesEqual(authTagPtr(a), changetype<usize>(c.auth), n);
+  }
+
+  /**
+   * Makes `module` the one that serves `protocol` (PROTOCOL_STEM, PROTOCOL_SID):
+   * it receives the requests of that protocol's message types, and every
+   * broadcast call. A protocol is served by at most one module.
+   */
+  serve(protocol: i32, module: RequestHandler): void {
+    if (protocol < 1 || protocol > PROTOCOL_COUNT) return;
+    const old = unchecked(this.moduleOf[protocol]);
+    if (old) {
+      const i = this.modules.indexOf(old);
+      if (i >= 0) this.modules.splice(i, 1);
+    }
+    unchecked(this.moduleOf[protocol] = module);
+    this.modules.push(module);
   }
 
   // ---- timers --------------------------------------------------------------
@@ -629,8 +662,8 @@ export class Node {
       const n = this.outstanding[i].next;
       if (n < t) t = n;
     }
-    if (this.requestHandler) {
-      const h = this.requestHandler!.nextTimeout(this);
+    for (let i = 0; i < this.modules.length; i++) {
+      const h = this.modules[i].nextTimeout(this);
       if (h < t) t = h;
     }
     return t;
@@ -656,11 +689,15 @@ export class Node {
       this.transmit(r.bytes, r.dst, r.dstPort, r.src);
       i++;
     }
-    if (this.requestHandler) this.requestHandler!.timeout(this, now);
+    for (let i = 0; i < this.modules.length; i++) this.modules[i].timeout(this, now);
   }
 }
 
-/** The protocol modules' entry points, called by the engine. */
+/**
+ * The protocol modules' entry points, called by the engine (docs/ENGINE.md).
+ * A module serves one protocol (Node.serve): requests of the message types the
+ * registry assigns to it reach only it; the other calls reach every module.
+ */
 export abstract class RequestHandler {
   /** An authenticated, fresh request or notice from a known peer. */
   abstract request(node: Node, peer: Peer, sa: SecurityAssociation, cache: CachedReply | null, now: f64): void;

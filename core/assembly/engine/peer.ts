@@ -4,14 +4,14 @@
 import { Address } from "./address";
 import { HmacKey } from "../crypto/hmac";
 import { ReplayWindow } from "../replay/window";
-import { REPLAY_TIMESTAMP } from "../generated/registry";
+import { REPLAY_TIMESTAMP, DEFAULT_SKEW_MS } from "../generated/registry";
 
 /** A security association shared with one peer (section 6.1). */
 export class SecurityAssociation {
   spi: u32;
   key: HmacKey;
   replayMode: u8 = REPLAY_TIMESTAMP;
-  skewMs: f64 = 7000;
+  skewMs: f64 = DEFAULT_SKEW_MS;
   constructor(spi: u32, key: HmacKey) {
     this.spi = spi;
     this.key = key;

@@ -5,6 +5,7 @@ export const DEFAULT_PORT: u16 = 4346;
 export const HEADER_LENGTH: i32 = 20;
 export const MAX_MESSAGE_LENGTH: i32 = 1232;
 export const FIRST_ASSIGNABLE_SPI: u32 = 256;
+export const DEFAULT_SKEW_MS: f64 = 7000;
 
 export const MSG_REGISTRATION_REQUEST: u8 = 1;
 export const MSG_REGISTRATION_REPLY: u8 = 2;
@@ -73,6 +74,9 @@ export const PROTO_UDP: u8 = 2;
 export const FAMILY_IPV4: u8 = 1;
 export const FAMILY_IPV6: u8 = 2;
 
+export const IPPROTO_TCP: u8 = 6;
+export const IPPROTO_UDP: u8 = 17;
+
 export const OPAQUE_LOCATION: u8 = 1;
 export const OPAQUE_SIGNAL_QUALITY: u8 = 2;
 export const OPAQUE_CONNECTION_QUALITY: u8 = 3;
@@ -123,6 +127,7 @@ export const ERR_RECORD_VERSION: i32 = 41;
 export const ERR_RECORD_TOO_LONG: i32 = 42;
 export const ERR_RECORD_TRAILING_BYTES: i32 = 43;
 export const ERR_TUNNEL_MISMATCH: i32 = 44;
+export const ERR_UNSERVED_TYPE: i32 = 45;
 
 // ABI numbers (docs/ABI.md)
 export const ABI_VERSION: i32 = 1;
@@ -142,6 +147,47 @@ export const OPT_MAX_MOVES: i32 = 13;
 export const OPT_MAX_OWNED_PER_PEER: i32 = 14;
 export const OPT_MISMATCH_REPLIES_PER_S: i32 = 15;
 export const OPT_FOLLOW_DEFAULT_ROUTE: i32 = 16;
+
+/** Option defaults (abi.options). */
+export const DEFAULT_WINDOW_BITS: f64 = 256;
+export const DEFAULT_QUOTA_BYTES: f64 = 1048576;
+export const DEFAULT_QUARANTINE_MS: f64 = 30000;
+export const DEFAULT_VALIDATION_TIMEOUT_MS: f64 = 5000;
+export const DEFAULT_MAX_PENDING_PATHS: f64 = 3;
+export const DEFAULT_REGISTRATION_LIFETIME_S: f64 = 3600;
+export const DEFAULT_DEBUG: bool = false;
+export const DEFAULT_CONTROL_PORT: f64 = 4346;
+export const DEFAULT_AUTO: bool = true;
+export const DEFAULT_GUARD: bool = true;
+export const DEFAULT_SESSION_IDLE_MS: f64 = 60000;
+export const DEFAULT_MAX_MOVES_PER_PEER: f64 = 32;
+export const DEFAULT_MAX_MOVES: f64 = 128;
+export const DEFAULT_MAX_OWNED_PER_PEER: f64 = 8;
+export const DEFAULT_MISMATCH_REPLIES_PER_S: f64 = 10;
+export const DEFAULT_FOLLOW_DEFAULT_ROUTE: bool = false;
+
+/** True if value is in the option's range (abi.options: min, max, multipleOf); false for an unknown option. */
+export function optionInRange(id: i32, value: f64): bool {
+  switch (id) {
+    case 1: return value >= 64 && value <= 4096 && value == Math.floor(value) && value % 64 == 0;
+    case 2: return value >= 0 && value <= 1000000000000 && value == Math.floor(value);
+    case 3: return value >= 0 && value <= 1000000000000 && value == Math.floor(value);
+    case 4: return value >= 0 && value <= 1000000000000 && value == Math.floor(value);
+    case 5: return value >= 0 && value <= 1024 && value == Math.floor(value);
+    case 6: return value >= 0 && value <= 65535 && value == Math.floor(value);
+    case 7: return value >= 0 && value <= 1 && value == Math.floor(value);
+    case 8: return value >= 1 && value <= 65535 && value == Math.floor(value);
+    case 9: return value >= 0 && value <= 1 && value == Math.floor(value);
+    case 10: return value >= 0 && value <= 1 && value == Math.floor(value);
+    case 11: return value >= 0 && value <= 1000000000000 && value == Math.floor(value);
+    case 12: return value >= 0 && value <= 1000000 && value == Math.floor(value);
+    case 13: return value >= 0 && value <= 1000000 && value == Math.floor(value);
+    case 14: return value >= 0 && value <= 1024 && value == Math.floor(value);
+    case 15: return value >= 0 && value <= 1000000 && value == Math.floor(value);
+    case 16: return value >= 0 && value <= 1 && value == Math.floor(value);
+  }
+  return false;
+}
 export const OUT_NONE: u32 = 0;
 export const OUT_TRANSMIT: u32 = 1;
 export const OUT_NFT: u32 = 2;
@@ -185,6 +231,33 @@ export function messageKnown(type: u8): bool {
     case 25: return true;
   }
   return false;
+}
+
+/** Protocols, numbered in the order the message types name them; a module serves one (Node.serve). */
+export const PROTOCOL_STEM: i32 = 1;
+export const PROTOCOL_SID: i32 = 2;
+export const PROTOCOL_COUNT: i32 = 2;
+
+/** The protocol that owns a message type (routing table, from the registry), or 0 for an undefined type. */
+export function messageProtocol(type: u8): i32 {
+  switch (type) {
+    case 1:
+    case 2:
+    case 3:
+    case 4:
+    case 5: return PROTOCOL_STEM;
+    case 16:
+    case 17:
+    case 18:
+    case 19:
+    case 20:
+    case 21:
+    case 22:
+    case 23:
+    case 24:
+    case 25: return PROTOCOL_SID;
+  }
+  return 0;
 }
 
 /** True for a reply type (its Flags/Code byte is a Code). */
@@ -541,6 +614,7 @@ export function errorName(code: i32): string {
     case 42: return "RECORD_TOO_LONG";
     case 43: return "RECORD_TRAILING_BYTES";
     case 44: return "TUNNEL_MISMATCH";
+    case 45: return "UNSERVED_TYPE";
   }
   return "unknown error";
 }
@@ -592,6 +666,7 @@ export function errorMessage(code: i32): string {
     case 42: return "a queue or the application state in the TCP state record exceeds its limit";
     case 43: return "bytes follow the end of the TCP state record";
     case 44: return "a tunnelled packet is not for this binding (another VNI, destination MAC or inner address)";
+    case 45: return "no protocol module on this node serves this message type";
   }
   return "unknown error";
 }
@@ -643,6 +718,7 @@ export function errorHint(code: i32): string {
     case 42: return "queues are at most 64 MiB and the application state at most 1 MiB (docs/PROTOCOL.md 8.12)";
     case 43: return "the record's lengths and its size disagree; fix the encoder";
     case 44: return "a stray or forged packet on the tunnel port; it is dropped (docs/PROTOCOL.md 8.9)";
+    case 45: return "the sender speaks a protocol (see the Protocol column of the message types) that this node does not run; run that protocol's module here or stop sending it";
   }
   return "unknown error";
 }

@@ -2,33 +2,9 @@
 // (docs/dataplane.md). Netlink uses the host's byte order; this module assumes
 // a little-endian host, as WebAssembly itself is.
 
+import { AF_INET, AF_INET6, IFA_ADDRESS, IFA_FLAGS, IFA_F_NODAD, IFA_F_NOPREFIXROUTE, IFA_LOCAL, NLMSG_ERROR, NLM_F_ACK, NLM_F_CREATE, NLM_F_REPLACE, NLM_F_REQUEST, RTM_DELADDR, RTM_NEWADDR } from "./linux";
 import { Address } from "../engine/address";
 import { FAMILY_IPV4 } from "../generated/registry";
-
-export const NETLINK_ROUTE: u32 = 0;
-export const NETLINK_SOCK_DIAG: u32 = 4;
-export const NETLINK_NETFILTER: u32 = 12;
-
-const NLMSG_ERROR: u16 = 2;
-const RTM_NEWADDR: u16 = 20;
-const RTM_DELADDR: u16 = 21;
-const NLM_F_REQUEST: u16 = 0x1;
-const NLM_F_ACK: u16 = 0x4;
-const NLM_F_REPLACE: u16 = 0x100;
-const NLM_F_CREATE: u16 = 0x400;
-const AF_INET: u8 = 2;
-const AF_INET6: u8 = 10;
-const IFA_ADDRESS: u16 = 1;
-const IFA_LOCAL: u16 = 2;
-const IFA_FLAGS: u16 = 8;
-const IFA_F_NODAD: u32 = 0x02;
-const IFA_F_NOPREFIXROUTE: u32 = 0x200;
-/** The loopback interface's index, 1 in every network namespace. */
-export const LOOPBACK_IFINDEX: u32 = 1;
-
-export const EEXIST: i32 = 17;
-export const EADDRNOTAVAIL: i32 = 99;
-export const ENOENT: i32 = 2;
 
 const BUF = memory.data(256);
 let seq: u32 = 1;

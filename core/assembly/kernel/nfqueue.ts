@@ -15,13 +15,9 @@
 //   few milliseconds later catches packets that were on their way into the
 //   queue while the rule changed.
 
+import { NETLINK_NETFILTER, NLA_F_NESTED, NLMSG_ERROR, NLM_F_ACK, NLM_F_CREATE, NLM_F_REQUEST } from "./linux";
+import { DEFAULT_PORT } from "../generated/registry";
 const BUF = memory.data(1024);
-
-const NLM_F_REQUEST: u16 = 0x1;
-const NLM_F_ACK: u16 = 0x4;
-const NLM_F_CREATE: u16 = 0x400;
-const NLA_F_NESTED: u16 = 0x8000;
-const NLMSG_ERROR: u16 = 2;
 
 const NFNL_MSG_BATCH_BEGIN: u16 = 0x10;
 const NFNL_MSG_BATCH_END: u16 = 0x11;
@@ -35,8 +31,8 @@ const NFPROTO_INET: u8 = 1;
 
 /** The packet-mark bit that tells the hold chain to queue a packet. */
 export const HOLD_MARK: u32 = 0x10000000;
-/** The default queue number. */
-export const DEFAULT_QUEUE: u32 = 4346;
+/** The default queue number: the control port's number, so one number names the node's kernel state. */
+export const DEFAULT_QUEUE: u32 = <u32>DEFAULT_PORT;
 
 let seq: u32 = 0x48000000;
 let pos: usize = 0;

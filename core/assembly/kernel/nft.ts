@@ -27,7 +27,7 @@
 import { Move, Quarantine } from "../stem/move";
 import { Address } from "../engine/address";
 import { TextOut } from "../util/text";
-import { FAMILY_IPV4, PROTO_TCP, PROTO_UDP } from "../generated/registry";
+import { FAMILY_IPV4, PROTO_TCP, PROTO_UDP, DEFAULT_PORT } from "../generated/registry";
 import { HOLD_MARK } from "./nfqueue";
 
 export const TABLE: string = "inet handover";
@@ -99,7 +99,7 @@ function hasFamily(list: Array<Address>, family: u8): bool {
 }
 
 /** The control ports: the control channel itself is never rewritten. */
-let controlPorts: Array<u32> = [4346];
+let controlPorts: Array<u32> = [<u32>DEFAULT_PORT];
 
 /** `tcp sport 5001`, or for all ports `meta l4proto tcp`. */
 function portMatch(proto: string, which: string, port: u32): void {

@@ -2,32 +2,10 @@
 // the core parses the kernel's address notifications and socket dumps and
 // builds the requests; the host only moves the bytes.
 
+import { AF_INET, AF_INET6, IFA_ADDRESS, IFA_FLAGS, IFA_F_DADFAILED, IFA_F_TENTATIVE, IFA_LOCAL, NLMSG_DONE, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REPLACE, NLM_F_REQUEST, RTM_DELADDR, RTM_DELROUTE, RTM_DELRULE, RTM_GETADDR, RTM_GETROUTE, RTM_NEWADDR, RTM_NEWROUTE, RTM_NEWRULE, SOCK_DIAG_BY_FAMILY } from "./linux";
 import { Address } from "../engine/address";
 import { FAMILY_IPV4, FAMILY_IPV6 } from "../generated/registry";
 
-const AF_INET: u8 = 2;
-const AF_INET6: u8 = 10;
-const NLMSG_DONE: u16 = 3;
-const RTM_NEWADDR: u16 = 20;
-const RTM_DELADDR: u16 = 21;
-const RTM_GETADDR: u16 = 22;
-const RTM_NEWROUTE: u16 = 24;
-const RTM_DELROUTE: u16 = 25;
-const RTM_GETROUTE: u16 = 26;
-const RTM_NEWRULE: u16 = 32;
-const RTM_DELRULE: u16 = 33;
-const SOCK_DIAG_BY_FAMILY: u16 = 20;
-const NLM_F_REQUEST: u16 = 0x1;
-const NLM_F_ACK: u16 = 0x4;
-const NLM_F_DUMP: u16 = 0x300;
-const NLM_F_CREATE: u16 = 0x400;
-const NLM_F_EXCL: u16 = 0x200;
-const NLM_F_REPLACE: u16 = 0x100;
-const IFA_ADDRESS: u16 = 1;
-const IFA_LOCAL: u16 = 2;
-const IFA_FLAGS: u16 = 8;
-const IFA_F_TENTATIVE: u32 = 0x40;
-const IFA_F_DADFAILED: u32 = 0x08;
 const RT_SCOPE_UNIVERSE: u8 = 0;
 const RTA_OIF: u16 = 4;
 const RTA_GATEWAY: u16 = 5;
@@ -56,9 +34,6 @@ export const SOURCE_RULE_PRIORITY: u32 = 0x4800;
 export const FALLBACK_METRIC: u32 = 0xfffffff0;
 /** The routing protocol number our routes carry, so they can be told apart (ours: 'H'). */
 const RTPROT_HANDOVER: u8 = 0x48;
-
-export const IPPROTO_TCP: u8 = 6;
-export const IPPROTO_UDP: u8 = 17;
 
 const BUF = memory.data(256);
 let seq: u32 = 0x52000000;
@@ -269,8 +244,6 @@ export function parseAddresses(p: usize, n: i32, out: Array<AddressEvent>): void
   }
 }
 
-const NLM_F_REPLACE_FLAG: u16 = 0x100;
-
 /**
  * Parses rtnetlink route messages in [p, p+n): appends one RouteEvent per
  * unicast default route of the main table that has a gateway and an output
@@ -292,7 +265,7 @@ export function parseRoutes(p: usize, n: i32, out: Array<RouteEvent>): void {
       if (family && dstLen == 0 && rtype == RTN_UNICAST) {
         const e = new RouteEvent();
         e.added = type == RTM_NEWROUTE;
-        e.replace = (load<u16>(p + off + 6) & NLM_F_REPLACE_FLAG) != 0;
+        e.replace = (load<u16>(p + off + 6) & NLM_F_REPLACE) != 0;
         const alen: i32 = family == FAMILY_IPV4 ? 4 : 16;
         let a = off + 28;
         while (a + 4 <= off + len) {

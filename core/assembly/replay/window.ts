@@ -6,18 +6,19 @@
 // extension, chosen as the value closest to the highest one accepted so far
 // (as QUIC decodes packet numbers). A window therefore spans at most 2^15 - 64.
 
-import { ERR_REPLAYED, ERR_SEQUENCE_TOO_OLD } from "../generated/registry";
+import {
+  ERR_REPLAYED, ERR_SEQUENCE_TOO_OLD, OPT_WINDOW_BITS, optionInRange,
+  DEFAULT_WINDOW_BITS as OPTION_DEFAULT_WINDOW_BITS,
+} from "../generated/registry";
 
 const SEQ_SPAN: u64 = 1 << 16;
 const SEQ_HALF: u64 = 1 << 15;
 
-export const MIN_WINDOW_BITS: i32 = 64;
-export const MAX_WINDOW_BITS: i32 = 4096;
-export const DEFAULT_WINDOW_BITS: i32 = 256;
+export const DEFAULT_WINDOW_BITS: i32 = <i32>OPTION_DEFAULT_WINDOW_BITS;
 
-/** True if `bits` is a valid window size: a multiple of 64 in [64, 4096]. */
+/** True if `bits` is a valid window size: the range of option windowBits (a multiple of 64 in [64, 4096]). */
 export function validWindowBits(bits: i32): bool {
-  return bits >= MIN_WINDOW_BITS && bits <= MAX_WINDOW_BITS && (bits & 63) == 0;
+  return optionInRange(OPT_WINDOW_BITS, <f64>bits);
 }
 
 export class ReplayWindow {

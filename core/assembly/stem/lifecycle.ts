@@ -7,13 +7,15 @@
 //   while and that no TCP socket uses any more has ended with its sessions:
 //   its rules and identity address go. (UDP has no end but silence.)
 
+import { NETLINK_SOCK_DIAG } from "../kernel/linux";
+import { IPPROTO_TCP, IPPROTO_UDP } from "../generated/registry";
 import { Node, Procedure, ANY_STATUS } from "../engine/node";
 import { beginEvent, endEvent, bytesOf } from "../engine/output";
 import { Move } from "./move";
 import { Stem, cookieJson } from "./stem";
 import { TableEntry, parseTable } from "./table";
-import { SocketInfo, parseSockets, socketDump, requestPtr, IPPROTO_TCP } from "../kernel/rtnl";
-import { NETLINK_SOCK_DIAG } from "../kernel/netlink";
+import { SocketInfo, parseSockets, socketDump, requestPtr } from "../kernel/rtnl";
+
 import { FAMILY_IPV4, FAMILY_IPV6, PROTO_UDP, OUT_NFT } from "../generated/registry";
 
 const LIST = "list table inet handover\n";
@@ -160,7 +162,7 @@ export class SessionList extends Procedure {
   }
   start(): void {
     const node = this.stem.node;
-    const protos: StaticArray<u8> = [IPPROTO_TCP, 17];
+    const protos: StaticArray<u8> = [IPPROTO_TCP, IPPROTO_UDP];
     for (let f: u8 = FAMILY_IPV4; f <= FAMILY_IPV6; f++) {
       for (let k = 0; k < 2; k++) {
         this.protocols.push(protos[k]);
@@ -179,7 +181,7 @@ export class SessionList extends Procedure {
     for (let i = 0; i < this.sockets.length; i++) {
       const s = this.sockets[i];
       // Our own control sockets are not sessions.
-      if (this.stem.watch.isOwnSocket(s) || (s.protocol == 17 && s.remotePort == node.options.controlPort)) continue;
+      if (this.stem.watch.isOwnSocket(s) || (s.protocol == IPPROTO_UDP && s.remotePort == node.options.controlPort)) continue;
       e.objOpen();
       e.key("protocol");
       e.str(s.protocol == IPPROTO_TCP ? "TCP" : "UDP");

@@ -2,6 +2,8 @@
 // section 7, on top of the engine (engine/node.ts) and the data plane
 // (kernel/nft.ts, kernel/netlink.ts).
 
+import { EADDRNOTAVAIL, EEXIST, ENOENT, LOOPBACK_IFINDEX, NETLINK_NETFILTER, NETLINK_ROUTE, NETLINK_SOCK_DIAG } from "../kernel/linux";
+import { IPPROTO_TCP, IPPROTO_UDP, PROTOCOL_STEM } from "../generated/registry";
 import { Address } from "../engine/address";
 import { Node, Procedure, RequestHandler } from "../engine/node";
 import { Peer, SecurityAssociation, CachedReply, REPLY_RESEND_GAP_MS, MAX_RTO_MS } from "../engine/peer";
@@ -10,14 +12,17 @@ import { Move, Quarantine } from "./move";
 import { Watch } from "./watch";
 import { Restore, Sweep } from "./lifecycle";
 import { Dataplane, batchPtr } from "../kernel/nft";
-import { SocketInfo, parseSockets, socketDump, requestPtr, IPPROTO_TCP, IPPROTO_UDP } from "../kernel/rtnl";
-import { addressMessage, messagePtr, NETLINK_SOCK_DIAG, NETLINK_ROUTE, NETLINK_NETFILTER, LOOPBACK_IFINDEX, EEXIST, EADDRNOTAVAIL } from "../kernel/netlink";
+import { SocketInfo, parseSockets, socketDump, requestPtr } from "../kernel/rtnl";
+import { addressMessage, messagePtr } from "../kernel/netlink";
 import { queueConfig, queueRuleBatch, verdictBatch, bufferPtr, NetlinkSummary, DEFAULT_QUEUE } from "../kernel/nfqueue";
-import { Decoded, familyLength } from "../wire/decode";
+import { Decoded } from "../wire/decode";
+import {
+  extType, lifetimeSeconds, opaqueSubtype, opaqueFlags, opaqueDataPtr, opaqueDataLength,
+  endpointsProtocols, endpointsPortA, endpointsPortB, endpointsAddressA, endpointsAddressB,
+} from "../wire/fields";
 import { Encoder } from "../wire/encode";
 import { drbg } from "../crypto/drbg";
 import { ctEqual } from "../crypto/ct";
-import { get8, get16 } from "../util/bytes";
 import { TextOut } from "../util/text";
 import {
   MAX_MESSAGE_LENGTH,
@@ -35,7 +40,6 @@ const COOKIE = memory.data(8);
 const RECENT_MS: f64 = 30000;
 /** The follow-up release, after the first (docs/dataplane.md section 2). */
 const RELEASE_AGAIN_MS: f64 = 10;
-const ENOENT: i32 = 2;
 /** How often to look for ended sessions. */
 const SWEEP_MS: f64 = 5000;
 
@@ -241,7 +245,7 @@ class Registration extends Procedure {
     codeJson(e, code);
     if (d.has(EXT_LIFETIME)) {
       e.key("lifetime");
-      e.num(get16(d.first(EXT_LIFETIME) + 2));
+      e.num(lifetimeSeconds(d.first(EXT_LIFETIME)));
     }
     node.emit(endEvent());
   }
@@ -405,7 +409,7 @@ export class Stem extends RequestHandler {
     super();
     this.node = node;
     this.watch.attach(this);
-    node.requestHandler = this;
+    node.serve(PROTOCOL_STEM, this);
   }
 
   // ---- application API ----
@@ -880,22 +884,21 @@ export class Stem extends RequestHandler {
     if (!d.has(EXT_OPAQUE_DATA)) return;
     for (let i = 0; i < d.extTotal; i++) {
       const p = d.at(i);
-      if (get8(p) != EXT_OPAQUE_DATA) continue;
-      const n = <i32>get8(p + 1);
+      if (extType(p) != EXT_OPAQUE_DATA) continue;
       const e = beginEvent("opaque", now);
       e.key("peer");
       cookieJson(e, peer.cookie);
       e.key("message");
       e.num(d.type);
       e.key("subtype");
-      const st = get8(p + 2);
+      const st = opaqueSubtype(p);
       const name = opaqueSubtypeName(st);
       if (name.length) e.str(name);
       else e.num(st);
       e.key("flags");
-      e.num(get8(p + 3));
+      e.num(opaqueFlags(p));
       e.key("data");
-      e.hexString(p + 4, n - 2);
+      e.hexString(opaqueDataPtr(p), opaqueDataLength(p));
       this.node.emit(endEvent());
     }
   }
@@ -905,7 +908,7 @@ export class Stem extends RequestHandler {
     const d = node.incoming;
     let lifetime = <u32>node.options.registrationLifetimeS;
     if (d.has(EXT_LIFETIME)) {
-      const asked = get16(d.first(EXT_LIFETIME) + 2);
+      const asked = lifetimeSeconds(d.first(EXT_LIFETIME));
       if (asked < lifetime) lifetime = asked;
     }
     const src = node.from;
@@ -990,11 +993,9 @@ export class Stem extends RequestHandler {
     let created = 0;
     for (let i = 0; i < d.extTotal; i++) {
       const p = d.at(i);
-      if (get8(p) != EXT_MIGRATION) continue;
-      const family = get8(p + 3);
-      const alen = familyLength(family);
-      const oldA = Address.read(family, p + 8);
-      const newA = Address.read(family, p + 8 + alen);
+      if (extType(p) != EXT_MIGRATION) continue;
+      const oldA = endpointsAddressA(p);
+      const newA = endpointsAddressB(p);
       if (newAddr == null) newAddr = newA;
       else if (!newAddr.equals(newA)) {
         this.refuse(peer, sa, cache, CODE_POORLY_FORMED_REQUEST, now);
@@ -1013,7 +1014,7 @@ export class Stem extends RequestHandler {
       // address still being validated rewrites only the sessions it already
       // carries (its original endpoint passed this check when it was made).
       // A new move may start only from an address the peer owns.
-      const existing = this.findRemote(peer, oldA, get16(p + 4), <u8>get8(p + 2));
+      const existing = this.findRemote(peer, oldA, endpointsPortA(p), endpointsProtocols(p));
       if (!existing && !this.ownedBy(peer, oldA, now)) {
         this.refuse(peer, sa, cache, CODE_ADMINISTRATIVELY_PROHIBITED, now);
         return;
@@ -1051,13 +1052,11 @@ export class Stem extends RequestHandler {
     drbg.fill(changetype<usize>(v.token), 8);
     for (let i = 0; i < d.extTotal; i++) {
       const p = d.at(i);
-      if (get8(p) != EXT_MIGRATION) continue;
-      const protocols = <u8>get8(p + 2);
-      const family = get8(p + 3);
-      const alen = familyLength(family);
-      const oldPort = get16(p + 4);
-      const newPort = get16(p + 6);
-      const oldA = Address.read(family, p + 8);
+      if (extType(p) != EXT_MIGRATION) continue;
+      const protocols = endpointsProtocols(p);
+      const oldPort = endpointsPortA(p);
+      const newPort = endpointsPortB(p);
+      const oldA = endpointsAddressA(p);
       let m = this.findRemote(peer, oldA, oldPort, protocols);
       if (!m) {
         m = new Move(this.nextMoveId++, peer, false, oldA, oldPort);

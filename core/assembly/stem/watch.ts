@@ -7,21 +7,18 @@
 // same family exists, the sessions migrate to it (break-before-make). Sessions
 // are found with sock_diag, as `ss` finds them.
 
+import { EEXIST, ENOENT, ESRCH, NETLINK_ROUTE, NETLINK_SOCK_DIAG } from "../kernel/linux";
+import { IPPROTO_TCP, IPPROTO_UDP } from "../generated/registry";
 import { Address } from "../engine/address";
 import { Node, Procedure } from "../engine/node";
 import { Peer } from "../engine/peer";
 import { beginEvent, endEvent, bytesOf } from "../engine/output";
 import { Move } from "./move";
 import { Stem, cookieJson } from "./stem";
-import {
-  AddressEvent, RouteEvent, SocketInfo, parseAddresses, parseRoutes, parseSockets, addressDump, routeDump, socketDump,
-  fallbackRoute, sourceRoute, sourceRule, requestPtr, IPPROTO_TCP, IPPROTO_UDP,
-} from "../kernel/rtnl";
-import { NETLINK_ROUTE, NETLINK_SOCK_DIAG, ENOENT } from "../kernel/netlink";
-import { FAMILY_IPV4, FAMILY_IPV6 } from "../generated/registry";
+import { AddressEvent, RouteEvent, SocketInfo, parseAddresses, parseRoutes, parseSockets, addressDump, routeDump, socketDump, fallbackRoute, sourceRoute, sourceRule, requestPtr } from "../kernel/rtnl";
 
-const ESRCH: i32 = 3;
-const EEXIST: i32 = 17;
+import { FAMILY_IPV4, FAMILY_IPV6, DEFAULT_AUTO, DEFAULT_GUARD, DEFAULT_FOLLOW_DEFAULT_ROUTE } from "../generated/registry";
+
 const LOOPBACK: u32 = 1;
 
 /**
@@ -136,13 +133,13 @@ export class Watch {
   get stem(): Stem { return this._stem!; }
   get node(): Node { return this._stem!.node; }
   /** Migrate automatically when an address with sessions disappears. */
-  auto: bool = true;
+  auto: bool = DEFAULT_AUTO;
   /**
    * The guard (with auto): every usable address also on lo, a last-resort
    * route, and a hold for packets that only that route would carry, so that a
    * break loses nothing in the moments before the daemon reacts.
    */
-  guard: bool = true;
+  guard: bool = DEFAULT_GUARD;
   /** Usable global addresses of this host (not on lo). */
   locals: Array<Address> = new Array<Address>();
   /** The interface of each of `locals`. */
@@ -151,7 +148,7 @@ export class Watch {
    * Migrate by itself, make-before-break, when the default route moves to
    * another link (option followDefaultRoute; with auto).
    */
-  followDefaultRoute: bool = false;
+  followDefaultRoute: bool = DEFAULT_FOLLOW_DEFAULT_ROUTE;
   /** The main table's default routes now. */
   defaults: Array<RouteEvent> = new Array<RouteEvent>();
   /** The last gateway seen on each link, per family (kept after its route went). */

@@ -10,6 +10,11 @@
 // bounded, and nothing a decoded message says is acted on before it verifies.
 
 import { get8, get16, get32 } from "../util/bytes";
+import { familyLength } from "./family";
+import {
+  EXT_LENGTH, ENDPOINTS_PROTOCOLS, ENDPOINTS_FAMILY, ENDPOINTS_PORT_A,
+  endpointsProtocols, endpointsFamily, endpointsPortA, endpointsPortB,
+} from "./fields";
 import {
   PROTOCOL_VERSION, HEADER_LENGTH, MAX_MESSAGE_LENGTH, FIRST_ASSIGNABLE_SPI,
   messageKnown, messageIsReply, allowedFlags, extensionRule, extensionKnown, requiredMask,
@@ -18,7 +23,7 @@ import {
   EXT_TRANSFERRED_ADDRESS, EXT_TARGET_ADDRESS, EXT_AGENT_ADDRESS, EXT_INTERIM_ADDRESS,
   EXT_LINK_LAYER_ADDRESS, EXT_SESSION_KEY, EXT_FLOW, EXT_OPAQUE_DATA,
   WRAP_CHACHA20_POLY1305, WRAP_X25519_CHACHA20_POLY1305,
-  PROTO_TCP, PROTO_UDP, FAMILY_IPV4, FAMILY_IPV6,
+  PROTO_TCP, PROTO_UDP, IPPROTO_TCP, IPPROTO_UDP,
   ERR_TRUNCATED, ERR_BAD_LENGTH, ERR_BAD_VERSION, ERR_UNKNOWN_TYPE,
   ERR_UNKNOWN_MANDATORY_EXTENSION, ERR_DUPLICATE_EXTENSION, ERR_MISSING_EXTENSION,
   ERR_UNEXPECTED_EXTENSION, ERR_AUTH_NOT_LAST, ERR_MISSING_AUTH, ERR_BAD_FAMILY,
@@ -38,12 +43,7 @@ export const OFF_FLAGS_CODE: i32 = 10;
 export const OFF_RESERVED: i32 = 11;
 export const OFF_REPLAY_ID: i32 = 12;
 
-/** Length of an address of the given family, or 0. */
-export function familyLength(family: u32): i32 {
-  if (family == FAMILY_IPV4) return 4;
-  if (family == FAMILY_IPV6) return 16;
-  return 0;
-}
+export { familyLength } from "./family";
 
 /** Session-key extension sizes (docs/PROTOCOL.md section 4.10). */
 export const SESSION_KEY_LENGTH: i32 = 32;
@@ -95,22 +95,22 @@ function checkExtension(ext: u32, p: usize, n: i32, d: Decoded): i32 {
     }
     case EXT_MIGRATION:
     case EXT_FLOW: {
-      if (n != 14 && n != 38) return fail(d, p + 1, ERR_BAD_LENGTH);
-      const first = get8(data);
+      if (n != 14 && n != 38) return fail(d, p + EXT_LENGTH, ERR_BAD_LENGTH);
+      const first = endpointsProtocols(p);
       if (ext == EXT_MIGRATION) {
-        if (first & ~(PROTO_TCP | PROTO_UDP)) return fail(d, data, ERR_BAD_PROTO_FLAGS);
-      } else if (first != 6 && first != 17) {
-        return fail(d, data, ERR_BAD_VALUE);
+        if (first & ~(PROTO_TCP | PROTO_UDP)) return fail(d, p + ENDPOINTS_PROTOCOLS, ERR_BAD_PROTO_FLAGS);
+      } else if (first != IPPROTO_TCP && first != IPPROTO_UDP) {
+        return fail(d, p + ENDPOINTS_PROTOCOLS, ERR_BAD_VALUE);
       }
-      const alen = familyLength(get8(data + 1));
-      if (alen == 0) return fail(d, data + 1, ERR_BAD_FAMILY);
-      if (n != 6 + 2 * alen) return fail(d, p + 1, ERR_BAD_LENGTH);
-      const a = get16(data + 2);
-      const b = get16(data + 4);
+      const alen = familyLength(endpointsFamily(p));
+      if (alen == 0) return fail(d, p + ENDPOINTS_FAMILY, ERR_BAD_FAMILY);
+      if (n != 6 + 2 * alen) return fail(d, p + EXT_LENGTH, ERR_BAD_LENGTH);
+      const a = endpointsPortA(p);
+      const b = endpointsPortB(p);
       if (ext == EXT_MIGRATION) {
-        if ((a == 0) != (b == 0)) return fail(d, data + 2, ERR_BAD_PORT);
+        if ((a == 0) != (b == 0)) return fail(d, p + ENDPOINTS_PORT_A, ERR_BAD_PORT);
       } else if (a == 0 || b == 0) {
-        return fail(d, data + 2, ERR_BAD_PORT);
+        return fail(d, p + ENDPOINTS_PORT_A, ERR_BAD_PORT);
       }
       return 0;
     }

@@ -3,13 +3,17 @@
 
 import { get8, get16, get32 } from "../util/bytes";
 import { TextOut } from "../util/text";
+import {
+  authSpiAt, authTagPtr, authTagLength, endpointsProtocols, endpointsFamily, endpointsPortA, endpointsPortB,
+  endpointsAddressAPtr, endpointsAddressBPtr, lifetimeSeconds, opaqueSubtype, opaqueFlags, opaqueDataPtr, opaqueDataLength,
+} from "./fields";
 import { Decoded, familyLength, OFF_COOKIE, OFF_REPLAY_ID } from "./decode";
 import {
   messageName, messageIsReply, extensionName, codeName, opaqueSubtypeName, wrapName, flagName,
   EXT_AUTH, EXT_MIGRATION, EXT_PATH_CHALLENGE, EXT_PATH_RESPONSE, EXT_LIFETIME,
   EXT_TRANSFERRED_ADDRESS, EXT_TARGET_ADDRESS, EXT_AGENT_ADDRESS, EXT_INTERIM_ADDRESS,
   EXT_LINK_LAYER_ADDRESS, EXT_SESSION_KEY, EXT_FLOW, EXT_OPAQUE_DATA,
-  PROTO_TCP, PROTO_UDP, WRAP_X25519_CHACHA20_POLY1305,
+  PROTO_TCP, PROTO_UDP, WRAP_X25519_CHACHA20_POLY1305, IPPROTO_TCP,
 } from "../generated/registry";
 
 /** A registry name, or the number when the value has none. */
@@ -28,42 +32,40 @@ function describeExtension(out: TextOut, d: Decoded, p: usize): void {
   switch (ext) {
     case EXT_AUTH:
       out.key("spi");
-      out.num(get32(data));
+      out.num(authSpiAt(p));
       out.key("authenticator");
-      out.hexString(data + 4, n - 4);
+      out.hexString(authTagPtr(p), authTagLength(p));
       break;
     case EXT_MIGRATION: {
-      const flags = get8(data);
-      const family = get8(data + 1);
-      const alen = familyLength(family);
+      const flags = endpointsProtocols(p);
+      const family = endpointsFamily(p);
       out.key("protocols");
       out.arrOpen();
       if (flags & PROTO_TCP) out.str("TCP");
       if (flags & PROTO_UDP) out.str("UDP");
       out.arrClose();
       out.key("oldAddress");
-      out.addressString(family, data + 6);
+      out.addressString(family, endpointsAddressAPtr(p));
       out.key("newAddress");
-      out.addressString(family, data + 6 + alen);
+      out.addressString(family, endpointsAddressBPtr(p));
       out.key("oldPort");
-      out.num(get16(data + 2));
+      out.num(endpointsPortA(p));
       out.key("newPort");
-      out.num(get16(data + 4));
+      out.num(endpointsPortB(p));
       break;
     }
     case EXT_FLOW: {
-      const family = get8(data + 1);
-      const alen = familyLength(family);
+      const family = endpointsFamily(p);
       out.key("protocol");
-      out.str(get8(data) == 6 ? "TCP" : "UDP");
+      out.str(endpointsProtocols(p) == IPPROTO_TCP ? "TCP" : "UDP");
       out.key("localAddress");
-      out.addressString(family, data + 6);
+      out.addressString(family, endpointsAddressAPtr(p));
       out.key("localPort");
-      out.num(get16(data + 2));
+      out.num(endpointsPortA(p));
       out.key("remoteAddress");
-      out.addressString(family, data + 6 + alen);
+      out.addressString(family, endpointsAddressBPtr(p));
       out.key("remotePort");
-      out.num(get16(data + 4));
+      out.num(endpointsPortB(p));
       break;
     }
     case EXT_PATH_CHALLENGE:
@@ -73,7 +75,7 @@ function describeExtension(out: TextOut, d: Decoded, p: usize): void {
       break;
     case EXT_LIFETIME:
       out.key("seconds");
-      out.num(get16(data));
+      out.num(lifetimeSeconds(p));
       break;
     case EXT_TRANSFERRED_ADDRESS:
     case EXT_TARGET_ADDRESS:
@@ -112,11 +114,11 @@ function describeExtension(out: TextOut, d: Decoded, p: usize): void {
     }
     case EXT_OPAQUE_DATA:
       out.key("subtype");
-      nameOrNumber(out, opaqueSubtypeName(get8(data)), get8(data));
+      nameOrNumber(out, opaqueSubtypeName(opaqueSubtype(p)), opaqueSubtype(p));
       out.key("flags");
-      out.num(get8(data + 1));
+      out.num(opaqueFlags(p));
       out.key("data");
-      out.hexString(data + 2, n - 2);
+      out.hexString(opaqueDataPtr(p), opaqueDataLength(p));
       break;
     default:
       out.key("data");
