@@ -312,7 +312,7 @@ export class Daemon {
     return renderMetrics(this.config.name, this.observed, this.engine.state(this.io.now()), this.io.now());
   }
 
-  /** After a failed start: let go of whatever was opened, leave the kernel as it is. */
+  /** Lets go of whatever was opened and leaves the kernel as it is (after a failed start, and as the last step of close). */
   private async abandon(): Promise<void> {
     this.closed = true;
     this.addressWatch?.close();
@@ -448,15 +448,7 @@ export class Daemon {
         this.drain();
       }
     }
-    this.closed = true;
-    this.addressWatch?.close();
-    if (this.timer !== null) this.io.clearTimer(this.timer);
-    for (const s of this.listen) s.close();
-    for (const s of this.sources.values()) s.close();
-    this.control?.close();
-    this.metricsServer?.close();
-    this.kernel?.close();
-    await this.releaseLock?.();
+    await this.abandon();
     this.log("info", { event: "stopped" });
   }
 
