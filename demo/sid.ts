@@ -1,0 +1,181 @@
+// A SID transfer on real kernels (docs/PROTOCOL.md section 8): the four roles
+// in throwaway namespaces (demo/netns.ts SidTopology), an ordinary
+// correspondent (tools/traffic.js) streaming with the application at the
+// transferring node, and the live TCP connection moved to the target. Used by
+// `handover demo sid` and test/e2e/sid.test.js.
+
+import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import type { ChildProcess } from "node:child_process";
+import { SidTopology, cleanStale } from "./netns.ts";
+import { lines } from "./stem.ts";
+import type { AppSummary } from "./sidapp.ts";
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const TRAFFIC = join(ROOT, "tools", "traffic.js");
+const ROLE = join(ROOT, "dist", "demo", "sidrole.js");
+const CONTROL_PORT = 4346;
+const APP_PORT = 5001;
+
+export interface SidOptions {
+  /** The target on the home subnet (FIG. 1b: no agent, the target claims the address itself). */
+  sameSubnet?: boolean;
+  /** Return traffic reverse-tunnelled through the agent (8.10); default: direct. */
+  reverse?: boolean;
+  /** R's ingress filter (BCP 38); default on. */
+  filter?: boolean;
+  tag?: string;
+  /** How long the session runs at the node before the transfer, and at the target after it (ms). */
+  beforeMs?: number;
+  afterMs?: number;
+}
+
+export interface SidTimelineEntry {
+  t: number;
+  who: string;
+  what: string;
+}
+
+export interface SidReport {
+  scenario: string;
+  timeline: SidTimelineEntry[];
+  correspondent: CorrespondentSummary | null;
+  node: AppSummary | null;
+  target: AppSummary | null;
+  bytesSent: number;
+  bytesReceived: number;
+  digestsEqual: boolean;
+  lost: number;
+  resets: number;
+  /** From the decision to transfer to the first correspondent byte the target's application received. */
+  transferMs: number | null;
+  /** Which device served which bytes (sent to / received from the correspondent). */
+  served: { node: { sent: number; received: number }; target: { sent: number; received: number } };
+  /** Packets R's ingress filter dropped. */
+  filtered: number;
+  error: string | null;
+}
+
+export interface CorrespondentSummary {
+  sentBytes: number;
+  receivedBytes: number;
+  sha256Sent: string;
+  sha256Received: string;
+  resets: number;
+  error: string | null;
+  maxGapMs: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const now = () => performance.timeOrigin + performance.now();
+
+/** A role process: its events, and a way to wait for one. */
+class Role {
+  readonly events: any[] = [];
+  stderr = "";
+  constructor(readonly child: ChildProcess, timeline: SidTimelineEntry[]) {
+    lines(child.stdout, (o) => {
+      this.events.push(o);
+      if (o.what && o.what !== "ready" && o.what !== "report") timeline.push({ t: o.t ?? now(), who: o.who ?? "?", what: o.what });
+    });
+    child.stderr?.on("data", (d: Buffer) => (this.stderr += d.toString()));
+  }
+  send(cmd: Record<string, unknown>): void {
+    this.child.stdin?.write(JSON.stringify(cmd) + "\n");
+  }
+  async wait(key: string, ms = 10000): Promise<any> {
+    const end = now() + ms;
+    for (;;) {
+      const hit = this.events.find((e) => e[key] !== undefined);
+      if (hit) return hit;
+      const err = this.events.find((e) => e.error !== undefined);
+      if (err) throw new Error(`${err.who}: ${err.error}`);
+      if (now() > end) throw new Error(`no '${key}' within ${ms} ms (events: ${JSON.stringify(this.events.map((e) => e.what)).slice(0, 400)}; stderr: ${this.stderr.slice(0, 400)})`);
+      await sleep(5);
+    }
+  }
+}
+
+export async function runSid(o: SidOptions = {}): Promise<SidReport> {
+  const tag = o.tag ?? `d${process.pid % 100000}`;
+  const timeline: SidTimelineEntry[] = [];
+  const mark = (who: string, what: string) => timeline.push({ t: now(), who, what });
+  cleanStale(tag);
+  const topo = new SidTopology(tag, { sameSubnet: o.sameSubnet, filter: o.filter });
+  const A = topo.addr;
+  const scenario = `${o.sameSubnet ? "same subnet" : "foreign subnet"}, ${o.sameSubnet ? "direct" : o.reverse ? "reverse-tunnelled" : "direct"} return${o.filter === false ? ", no ingress filter" : ", BCP 38 on the router"}`;
+  const report: SidReport = {
+    scenario, timeline, correspondent: null, node: null, target: null, bytesSent: 0, bytesReceived: 0, digestsEqual: false, lost: -1, resets: -1,
+    transferMs: null, served: { node: { sent: 0, received: 0 }, target: { sent: 0, received: 0 } }, filtered: 0, error: null,
+  };
+  try {
+    topo.up();
+    mark("net", `namespaces up: C ${A.correspondent}, N ${A.node} with X ${A.transferred}, ${o.sameSubnet ? "" : `A ${A.agent}, `}T ${A.target}`);
+    const cSummary: { v: CorrespondentSummary | null; listening: boolean } = { v: null, listening: false };
+    const c = topo.spawn(topo.c, [process.execPath, TRAFFIC, "server", "--proto", "tcp", "--bind", A.correspondent, "--port", String(APP_PORT), "--interval", "2"]);
+    lines(c.stdout, (x) => {
+      if (x.listening) cSummary.listening = true;
+      if (x.sentBytes !== undefined) cSummary.v = x;
+    });
+    for (const end = now() + 5000; !cSummary.listening; await sleep(10)) if (now() > end) throw new Error("the correspondent did not listen");
+    const role = (ns: string, name: string, cfg: Record<string, unknown>) => new Role(topo.spawn(ns, [process.execPath, ROLE, name, JSON.stringify(cfg)]), timeline);
+    const target = role(topo.t, "target", { target: A.target, home: topo.targetLink });
+    const agent = o.sameSubnet ? null : role(topo.a, "agent", { agent: A.agent, home: "a-h" });
+    await target.wait("ready");
+    if (agent) await agent.wait("ready");
+    const node = role(topo.n, "node", { correspondent: A.correspondent, port: APP_PORT, transferred: A.transferred, node: A.node });
+    await node.wait("connected");
+    mark("app", `TCP ${A.transferred} <-> ${A.correspondent}:${APP_PORT}: 100-byte records every 2 ms, both ways`);
+    await sleep(o.beforeMs ?? 1000);
+
+    const key = Array.from(crypto.getRandomValues(new Uint8Array(32)), (b) => b.toString(16).padStart(2, "0")).join("");
+    const spi = 0x1000 + Math.floor(Math.random() * 0xffff);
+    const decided = now();
+    mark("N", "decides to transfer the session to T");
+    target.send({ cmd: "expect", key, spi, transferred: A.transferred, agent: agent ? A.agent : undefined, reverse: !!o.reverse, controlPort: CONTROL_PORT });
+    await target.wait("expecting");
+    node.send({ cmd: "transfer", key, spi, target: A.target, controlPort: CONTROL_PORT });
+    await node.wait("transferred");
+    if (agent) {
+      agent.send({ cmd: "claim", key, target: A.target, transferred: A.transferred, reverse: !!o.reverse });
+      await agent.wait("claimed");
+    } else {
+      target.send({ cmd: "claim", transferred: A.transferred });
+      await target.wait("claimed");
+    }
+    target.send({ cmd: "go", transferred: A.transferred });
+    await target.wait("resumed");
+    await sleep(o.afterMs ?? 1500);
+    node.send({ cmd: "report" });
+    report.node = (await node.wait("summary")).summary;
+    target.send({ cmd: "report" });
+    const mid = (await target.wait("summary")).summary as AppSummary;
+    if (mid.firstDataAt) report.transferMs = Math.round((mid.firstDataAt - decided) * 1000) / 1000;
+    target.events.splice(target.events.findIndex((e) => e.summary !== undefined), 1);
+    target.send({ cmd: "finish" });
+    report.target = (await target.wait("summary", 8000)).summary;
+    mark("app", "the target's application ended the session");
+    for (const end = now() + 3000; !cSummary.v; await sleep(10)) if (now() > end) break;
+    if (!cSummary.v) c.kill("SIGTERM");
+    for (const end = now() + 2000; !cSummary.v; await sleep(10)) if (now() > end) break;
+    report.correspondent = cSummary.v;
+  } catch (e) {
+    report.error = (e as Error).message;
+  } finally {
+    report.filtered = topo.filtered();
+    topo.down();
+  }
+  const C = report.correspondent;
+  const T = report.target;
+  if (C && T) {
+    report.bytesSent = C.sentBytes + T.sentBytes;
+    report.bytesReceived = C.receivedBytes + T.receivedBytes;
+    report.digestsEqual = C.sha256Received === T.sha256Sent && C.sha256Sent === T.sha256Received;
+    report.lost = Math.abs(T.sentBytes - C.receivedBytes) + Math.abs(C.sentBytes - T.receivedBytes);
+    report.resets = C.resets + T.errors.filter((e) => e === "ECONNRESET" || e === "EPIPE").length;
+  }
+  if (report.node) report.served.node = report.node.here;
+  if (T) report.served.target = T.here;
+  timeline.sort((a, b) => a.t - b.t);
+  return report;
+}
