@@ -26,6 +26,8 @@ import {
   DEFAULT_WINDOW_BITS, DEFAULT_QUOTA_BYTES, DEFAULT_QUARANTINE_MS, DEFAULT_VALIDATION_TIMEOUT_MS, DEFAULT_MAX_PENDING_PATHS,
   DEFAULT_MAX_MOVES_PER_PEER, DEFAULT_MAX_MOVES, DEFAULT_MAX_OWNED_PER_PEER, DEFAULT_MISMATCH_REPLIES_PER_S,
   DEFAULT_REGISTRATION_LIFETIME_S, DEFAULT_SESSION_IDLE_MS, DEFAULT_CONTROL_PORT, DEFAULT_DEBUG,
+  DEFAULT_SID_AGENT, DEFAULT_SID_TARGET, DEFAULT_SID_ALLOW_REVERSE, DEFAULT_SID_MAX_LIFETIME_S, DEFAULT_SID_LIFETIME_S,
+  DEFAULT_SID_BINDINGS, DEFAULT_SID_TUNNEL_PORT, DEFAULT_SID_TUNNEL_MTU, DEFAULT_SID_ROUTE_TABLE,
 } from "../generated/registry";
 
 /** okErrno for an action whose failure is expected and harmless (e.g. listing a table that may not exist). */
@@ -120,6 +122,16 @@ export class Options {
   controlPort: u32 = <u32>DEFAULT_CONTROL_PORT;
   /** Emit debug log events (drops and their reasons). */
   debug: bool = DEFAULT_DEBUG;
+  // SID (docs/PROTOCOL.md section 8; registry abi.options sid*).
+  sidAgent: bool = DEFAULT_SID_AGENT;
+  sidTarget: bool = DEFAULT_SID_TARGET;
+  sidAllowReverse: bool = DEFAULT_SID_ALLOW_REVERSE;
+  sidMaxLifetimeS: u32 = <u32>DEFAULT_SID_MAX_LIFETIME_S;
+  sidLifetimeS: u32 = <u32>DEFAULT_SID_LIFETIME_S;
+  sidBindings: i32 = <i32>DEFAULT_SID_BINDINGS;
+  sidTunnelPort: u32 = <u32>DEFAULT_SID_TUNNEL_PORT;
+  sidTunnelMtu: u32 = <u32>DEFAULT_SID_TUNNEL_MTU;
+  sidRouteTable: u32 = <u32>DEFAULT_SID_ROUTE_TABLE;
 }
 
 const MSG_BUF = memory.data(MAX_MESSAGE_LENGTH);
