@@ -110,15 +110,12 @@ const handlers: Record<string, (c: any) => Promise<void> | void> = {
       tunnels.push(t);
       emit(`tunnel ${t.name} up (VNI ${t.vni}) from ${c.agent}${c.reverse ? ", return traffic into it" : ""}`);
     }
-    listener = await stateListener(sid, { address: config.target, port: c.controlPort }, () => ({
-      sessionKey: unhex(c.key),
-      sessionSpi: c.spi,
-      accept(record) {
-        const r = sid.decodeTcpState(record);
-        restored = { fd: io.repair.restore(r), unsent: r.sendQueue.slice(r.sendQueue.length - r.unsentLength), appState: r.appState.slice() };
-        emit(`state record opened (${record.length} bytes), socket ${r.local}:${r.localPort} <-> ${r.remote}:${r.remotePort} restored in repair mode`, { restored: true });
-      },
-    }), (e) => emit(`state record refused: ${e.message}`, { refused: e.message }));
+    listener = await stateListener({ address: config.target, port: c.controlPort }, (stream) => {
+      const record = sid.openState(unhex(c.key), c.spi, stream);
+      const r = sid.decodeTcpState(record);
+      restored = { fd: io.repair.restore(r), unsent: r.sendQueue.slice(r.sendQueue.length - r.unsentLength), appState: r.appState.slice() };
+      emit(`state record opened (${record.length} bytes), socket ${r.local}:${r.localPort} <-> ${r.remote}:${r.remotePort} restored in repair mode`, { restored: true });
+    }, (e) => emit(`state record refused: ${e.message}`, { refused: e.message }));
     emit(`control port ${config.target}:${c.controlPort} waiting for the state record`, { expecting: true });
   },
   go(c) {

@@ -20,6 +20,9 @@ export function nodeSidIO(core: Core): SidHostIO {
       resume: resumeTcp,
       close: closeFd,
     },
+    detach: (s) => detach(s as net.Socket),
+    discard: (s) => discard(s as net.Socket),
+    adopt,
   };
 }
 

@@ -37,4 +37,14 @@ export interface SidHostIO {
   /** Opens an AF_PACKET socket on an interface for one EtherType (0x0806 ARP; 0x0003 every frame). */
   packet(ifname: string, etherType: number): PacketLink;
   readonly repair: TcpRepair;
+  /**
+   * Takes a live connection from the application: waits until the runtime
+   * has handed every written byte to the kernel, stops reading, delivers what
+   * the runtime had read to the application, and returns the descriptor.
+   */
+  detach(socket: unknown): Promise<number>;
+  /** Closes a detached socket after its dump (in repair mode: no FIN, no RST). */
+  discard(socket: unknown): void;
+  /** The runtime's socket object over a resumed descriptor; absent where a runtime cannot adopt one (Bun). */
+  adopt?(fd: number): unknown;
 }

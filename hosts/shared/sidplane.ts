@@ -208,23 +208,16 @@ export function sendState(sid: SidCodec, to: { address: string; port: number; lo
   });
 }
 
-/** What the target expects on its control port: the session's key and SPI, and what to do with a record. */
-export interface StateExpectation {
-  sessionKey: Uint8Array;
-  sessionSpi: number;
-  /** Restores the record; a throw refuses it (nothing is answered). */
-  accept(record: Uint8Array): void | Promise<void>;
-}
-
 /** Largest stream of frames the target reads: the record's limits (8.12) plus the frames' overhead. */
 const MAX_STATE_STREAM = 2 * 64 * 1048576 + 1048576 + 65536 + 8192 * 20;
 
 /**
  * The target's control port for state records (8.11): every connection's
- * bytes, once it ends, are opened under the expectation `expect(remote)`
- * names (none: refused). Any error discards everything and answers nothing.
+ * bytes, once it ends, go to `take(stream, from)`, which opens and restores
+ * them; if it returns, the connection gets STATE_RESTORED, if it throws,
+ * nothing (the connection is dropped and onError hears why).
  */
-export function stateListener(sid: SidCodec, at: { address: string; port: number }, expect: (remote: string) => StateExpectation | undefined, onError: (e: Error) => void): Promise<Server> {
+export function stateListener(at: { address: string; port: number }, take: (stream: Uint8Array, from: string) => void | Promise<void>, onError: (e: Error) => void): Promise<Server> {
   const server = createServer({ allowHalfOpen: true }, (s: Socket) => {
     const parts: Uint8Array[] = [];
     let size = 0;
@@ -240,16 +233,13 @@ export function stateListener(sid: SidCodec, at: { address: string; port: number
     s.on("error", () => {});
     s.on("end", async () => {
       try {
-        const e = expect(s.remoteAddress ?? "");
-        if (!e) throw new Error(`no transfer expected from ${s.remoteAddress}`);
         const stream = new Uint8Array(size);
-        let at2 = 0;
+        let o = 0;
         for (const p of parts) {
-          stream.set(p, at2);
-          at2 += p.length;
+          stream.set(p, o);
+          o += p.length;
         }
-        const record = sid.openState(e.sessionKey, e.sessionSpi, stream);
-        await e.accept(record);
+        await take(stream, s.remoteAddress ?? "");
         s.end(Uint8Array.of(STATE_RESTORED));
       } catch (err) {
         onError(err as Error);
