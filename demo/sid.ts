@@ -14,6 +14,7 @@ import type { AppSummary } from "./sidapp.ts";
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const TRAFFIC = join(ROOT, "tools", "traffic.js");
 const ROLE = join(ROOT, "dist", "demo", "sidrole.js");
+const NODE = join(ROOT, "dist", "demo", "sidnode.js");
 const CONTROL_PORT = 4346;
 const APP_PORT = 5001;
 
@@ -28,6 +29,27 @@ export interface SidOptions {
   /** How long the session runs at the node before the transfer, and at the target after it (ms). */
   beforeMs?: number;
   afterMs?: number;
+  /**
+   * "engine" (default): three handover nodes whose SID state machines in the
+   * core do the transfer (node.sid.transfer). "pieces": the host's pieces
+   * driven by hand, no control protocol (tests of the data plane alone).
+   */
+  driver?: "engine" | "pieces";
+  /** The binding's requested lifetime in seconds (engine driver; 0: the node's default). */
+  lifetime?: number;
+  /** Engine options for every node (e.g. sidMaxLifetimeS). */
+  options?: Record<string, number>;
+  /** Called while the session runs at the target (engine driver), before it ends: more steps (renewals, stop). */
+  during?: (s: SidRun) => Promise<void>;
+}
+
+/** A running engine-driven demonstration, for `during`. */
+export interface SidRun {
+  topo: SidTopology;
+  node: Role;
+  agent: Role | null;
+  target: Role;
+  mark(who: string, what: string): void;
 }
 
 export interface SidTimelineEntry {
@@ -70,7 +92,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const now = () => performance.timeOrigin + performance.now();
 
 /** A role process: its events, and a way to wait for one. */
-class Role {
+export class Role {
   readonly events: any[] = [];
   stderr = "";
   constructor(readonly child: ChildProcess, timeline: SidTimelineEntry[]) {
@@ -96,28 +118,144 @@ class Role {
   }
 }
 
-export async function runSid(o: SidOptions = {}): Promise<SidReport> {
+export function runSid(o: SidOptions = {}): Promise<SidReport> {
+  return o.driver === "pieces" ? runSidPieces(o) : runSidEngine(o);
+}
+
+function scenarioOf(o: SidOptions): string {
+  return `${o.sameSubnet ? "same subnet" : "foreign subnet"}, ${o.sameSubnet ? "direct" : o.reverse ? "reverse-tunnelled" : "direct"} return${o.filter === false ? ", no ingress filter" : ", BCP 38 on the router"}${o.driver === "pieces" ? " (the host's pieces by hand)" : ""}`;
+}
+
+function emptyReport(scenario: string, timeline: SidTimelineEntry[]): SidReport {
+  return {
+    scenario, timeline, correspondent: null, node: null, target: null, bytesSent: 0, bytesReceived: 0, digestsEqual: false, lost: -1, resets: -1,
+    transferMs: null, served: { node: { sent: 0, received: 0 }, target: { sent: 0, received: 0 } }, filtered: 0, error: null,
+  };
+}
+
+/** Starts the correspondent (tools/traffic.js server) in C; its summary arrives in `.v` when the session ends. */
+async function correspondent(topo: SidTopology): Promise<{ child: ChildProcess; summary: { v: CorrespondentSummary | null } }> {
+  const A = topo.addr;
+  const summary: { v: CorrespondentSummary | null } = { v: null };
+  let listening = false;
+  const child = topo.spawn(topo.c, [process.execPath, TRAFFIC, "server", "--proto", "tcp", "--bind", A.correspondent, "--port", String(APP_PORT), "--interval", "2"]);
+  lines(child.stdout, (x) => {
+    if (x.listening) listening = true;
+    if (x.sentBytes !== undefined) summary.v = x;
+  });
+  for (const end = now() + 5000; !listening; await sleep(10)) if (now() > end) throw new Error("the correspondent did not listen");
+  return { child, summary };
+}
+
+async function correspondentSummary(c: { child: ChildProcess; summary: { v: CorrespondentSummary | null } }): Promise<CorrespondentSummary | null> {
+  for (const end = now() + 3000; !c.summary.v; await sleep(10)) if (now() > end) break;
+  if (!c.summary.v) c.child.kill("SIGTERM");
+  for (const end = now() + 2000; !c.summary.v; await sleep(10)) if (now() > end) break;
+  return c.summary.v;
+}
+
+/** The verdict: digests, lost bytes and resets from the correspondent's and the application's summaries. */
+function verdict(report: SidReport): SidReport {
+  const C = report.correspondent;
+  const T = report.target;
+  if (C && T) {
+    report.bytesSent = C.sentBytes + T.sentBytes;
+    report.bytesReceived = C.receivedBytes + T.receivedBytes;
+    report.digestsEqual = C.sha256Received === T.sha256Sent && C.sha256Sent === T.sha256Received;
+    report.lost = Math.abs(T.sentBytes - C.receivedBytes) + Math.abs(C.sentBytes - T.receivedBytes);
+    report.resets = C.resets + T.errors.filter((e) => e === "ECONNRESET" || e === "EPIPE").length;
+  }
+  if (report.node) report.served.node = report.node.here;
+  if (T) report.served.target = T.here;
+  report.timeline.sort((a, b) => a.t - b.t);
+  return report;
+}
+
+const hexKey = () => Array.from(crypto.getRandomValues(new Uint8Array(32)), (b) => b.toString(16).padStart(2, "0")).join("");
+
+async function runSidEngine(o: SidOptions): Promise<SidReport> {
   const tag = o.tag ?? `d${process.pid % 100000}`;
   const timeline: SidTimelineEntry[] = [];
   const mark = (who: string, what: string) => timeline.push({ t: now(), who, what });
   cleanStale(tag);
   const topo = new SidTopology(tag, { sameSubnet: o.sameSubnet, filter: o.filter });
   const A = topo.addr;
-  const scenario = `${o.sameSubnet ? "same subnet" : "foreign subnet"}, ${o.sameSubnet ? "direct" : o.reverse ? "reverse-tunnelled" : "direct"} return${o.filter === false ? ", no ingress filter" : ", BCP 38 on the router"}`;
-  const report: SidReport = {
-    scenario, timeline, correspondent: null, node: null, target: null, bytesSent: 0, bytesReceived: 0, digestsEqual: false, lost: -1, resets: -1,
-    transferMs: null, served: { node: { sent: 0, received: 0 }, target: { sent: 0, received: 0 } }, filtered: 0, error: null,
+  const report = emptyReport(scenarioOf(o), timeline);
+  const names = { n: `n-${tag}.sid`, a: `a-${tag}.sid`, t: `t-${tag}.sid` };
+  const keys = { na: hexKey(), nt: hexKey(), at: hexKey() };
+  const common = (name: string, address: string, link: string, options: Record<string, number>) => ({
+    name, listen: [address], control: false, register: false, auto: false, log: "info", options: { ...(o.options ?? {}), ...options }, sid: { link, address },
+  });
+  const daemons = {
+    n: { ...common(names.n, A.node, "n-h", {}), peers: [
+      ...(o.sameSubnet ? [] : [{ name: names.a, address: A.agent, sa: [{ spi: 256, key: keys.na }] }]),
+      { name: names.t, address: A.target, sa: [{ spi: 257, key: keys.nt }] },
+    ] },
+    a: { ...common(names.a, A.agent, "a-h", { sidAgent: 1 }), peers: [
+      { name: names.n, address: A.node, addresses: [A.transferred], sa: [{ spi: 256, key: keys.na }] },
+      { name: names.t, address: A.target, sa: [{ spi: 258, key: keys.at }] },
+    ] },
+    t: { ...common(names.t, A.target, topo.targetLink, { sidTarget: 1 }), peers: [
+      { name: names.n, address: A.node, sa: [{ spi: 257, key: keys.nt }] },
+      ...(o.sameSubnet ? [] : [{ name: names.a, address: A.agent, sa: [{ spi: 258, key: keys.at }] }]),
+    ] },
   };
+  let c: Awaited<ReturnType<typeof correspondent>> | null = null;
   try {
     topo.up();
     mark("net", `namespaces up: C ${A.correspondent}, N ${A.node} with X ${A.transferred}, ${o.sameSubnet ? "" : `A ${A.agent}, `}T ${A.target}`);
-    const cSummary: { v: CorrespondentSummary | null; listening: boolean } = { v: null, listening: false };
-    const c = topo.spawn(topo.c, [process.execPath, TRAFFIC, "server", "--proto", "tcp", "--bind", A.correspondent, "--port", String(APP_PORT), "--interval", "2"]);
-    lines(c.stdout, (x) => {
-      if (x.listening) cSummary.listening = true;
-      if (x.sentBytes !== undefined) cSummary.v = x;
-    });
-    for (const end = now() + 5000; !cSummary.listening; await sleep(10)) if (now() > end) throw new Error("the correspondent did not listen");
+    c = await correspondent(topo);
+    const role = (ns: string, r: string, daemon: unknown, app?: unknown) => new Role(topo.spawn(ns, [process.execPath, NODE, JSON.stringify({ role: r, daemon, app })]), timeline);
+    const target = role(topo.t, "target", daemons.t);
+    const agent = o.sameSubnet ? null : role(topo.a, "agent", daemons.a);
+    await target.wait("ready");
+    if (agent) await agent.wait("ready");
+    const node = role(topo.n, "node", daemons.n, { correspondent: A.correspondent, port: APP_PORT, transferred: A.transferred });
+    await node.wait("connected");
+    await node.wait("ready");
+    mark("app", `TCP ${A.transferred} <-> ${A.correspondent}:${APP_PORT}: 100-byte records every 2 ms, both ways`);
+    await sleep(o.beforeMs ?? 1000);
+    const decided = now();
+    mark("N", "the application asks to transfer its connection to T");
+    node.send({ cmd: "transfer", target: names.t, agent: o.sameSubnet ? undefined : names.a, reverse: !!o.reverse, sameSubnet: !!o.sameSubnet, lifetime: o.lifetime ?? 0 });
+    const result = (await node.wait("result", 15000)).result;
+    if (result.state !== "transferred") throw new Error(`the transfer failed: ${result.error ?? ""} ${result.message ?? ""} (code ${result.code ?? "-"})`);
+    await target.wait("resumed", 10000);
+    if (o.during) await o.during({ topo, node, agent, target, mark });
+    await sleep(o.afterMs ?? 1500);
+    node.send({ cmd: "report" });
+    report.node = (await node.wait("summary")).summary;
+    target.send({ cmd: "report" });
+    const mid = (await target.wait("summary")).summary as AppSummary;
+    if (mid.firstDataAt) report.transferMs = Math.round((mid.firstDataAt - decided) * 1000) / 1000;
+    target.events.splice(target.events.findIndex((e) => e.summary !== undefined), 1);
+    target.send({ cmd: "finish" });
+    report.target = (await target.wait("summary", 8000)).summary;
+    mark("app", "the target's application ended the session");
+    report.correspondent = await correspondentSummary(c);
+    // The session's end deregisters the binding: give the nodes a moment to show it.
+    await sleep(300);
+  } catch (e) {
+    report.error = (e as Error).message;
+  } finally {
+    report.filtered = topo.filtered();
+    topo.down();
+  }
+  return verdict(report);
+}
+
+async function runSidPieces(o: SidOptions): Promise<SidReport> {
+  const tag = o.tag ?? `d${process.pid % 100000}`;
+  const timeline: SidTimelineEntry[] = [];
+  const mark = (who: string, what: string) => timeline.push({ t: now(), who, what });
+  cleanStale(tag);
+  const topo = new SidTopology(tag, { sameSubnet: o.sameSubnet, filter: o.filter });
+  const A = topo.addr;
+  const report = emptyReport(scenarioOf(o), timeline);
+  try {
+    topo.up();
+    mark("net", `namespaces up: C ${A.correspondent}, N ${A.node} with X ${A.transferred}, ${o.sameSubnet ? "" : `A ${A.agent}, `}T ${A.target}`);
+    const c = await correspondent(topo);
     const role = (ns: string, name: string, cfg: Record<string, unknown>) => new Role(topo.spawn(ns, [process.execPath, ROLE, name, JSON.stringify(cfg)]), timeline);
     const target = role(topo.t, "target", { target: A.target, home: topo.targetLink });
     const agent = o.sameSubnet ? null : role(topo.a, "agent", { agent: A.agent, home: "a-h" });
@@ -128,7 +266,7 @@ export async function runSid(o: SidOptions = {}): Promise<SidReport> {
     mark("app", `TCP ${A.transferred} <-> ${A.correspondent}:${APP_PORT}: 100-byte records every 2 ms, both ways`);
     await sleep(o.beforeMs ?? 1000);
 
-    const key = Array.from(crypto.getRandomValues(new Uint8Array(32)), (b) => b.toString(16).padStart(2, "0")).join("");
+    const key = hexKey();
     const spi = 0x1000 + Math.floor(Math.random() * 0xffff);
     const decided = now();
     mark("N", "decides to transfer the session to T");
@@ -155,27 +293,12 @@ export async function runSid(o: SidOptions = {}): Promise<SidReport> {
     target.send({ cmd: "finish" });
     report.target = (await target.wait("summary", 8000)).summary;
     mark("app", "the target's application ended the session");
-    for (const end = now() + 3000; !cSummary.v; await sleep(10)) if (now() > end) break;
-    if (!cSummary.v) c.kill("SIGTERM");
-    for (const end = now() + 2000; !cSummary.v; await sleep(10)) if (now() > end) break;
-    report.correspondent = cSummary.v;
+    report.correspondent = await correspondentSummary(c);
   } catch (e) {
     report.error = (e as Error).message;
   } finally {
     report.filtered = topo.filtered();
     topo.down();
   }
-  const C = report.correspondent;
-  const T = report.target;
-  if (C && T) {
-    report.bytesSent = C.sentBytes + T.sentBytes;
-    report.bytesReceived = C.receivedBytes + T.receivedBytes;
-    report.digestsEqual = C.sha256Received === T.sha256Sent && C.sha256Sent === T.sha256Received;
-    report.lost = Math.abs(T.sentBytes - C.receivedBytes) + Math.abs(C.sentBytes - T.receivedBytes);
-    report.resets = C.resets + T.errors.filter((e) => e === "ECONNRESET" || e === "EPIPE").length;
-  }
-  if (report.node) report.served.node = report.node.here;
-  if (T) report.served.target = T.here;
-  timeline.sort((a, b) => a.t - b.t);
-  return report;
+  return verdict(report);
 }

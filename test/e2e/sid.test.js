@@ -28,25 +28,25 @@ function survived(r, label) {
 
 if (e2eEnabled() && runtime() === "node") {
   test("manual transfer to a foreign target, return reverse-tunnelled through the agent: survives BCP 38", async () => {
-    const r = await runSid({ tag: tagOf("sr"), reverse: true });
+    const r = await runSid({ driver: "pieces", tag: tagOf("sr"), reverse: true });
     survived(r, "reverse");
     assert.is(r.filtered, 0, "nothing was dropped by the ingress filter");
   });
 
   test("manual transfer to a foreign target, direct return: fails under BCP 38 (the filter drops source X from the foreign link)", async () => {
-    const r = await runSid({ tag: tagOf("sd"), reverse: false, afterMs: 1000 });
+    const r = await runSid({ driver: "pieces", tag: tagOf("sd"), reverse: false, afterMs: 1000 });
     assert.ok(r.filtered > 0, `the router's ingress filter dropped the target's packets (${r.filtered})`);
     assert.not.ok(r.digestsEqual && r.lost === 0, "the session cannot survive with direct return under ingress filtering");
     assert.ok(r.correspondent === null || r.correspondent.receivedBytes < r.served.node.sent + 1000, "the correspondent received (almost) nothing from the target");
   });
 
   test("manual transfer to a foreign target, direct return, no ingress filter: survives", async () => {
-    const r = await runSid({ tag: tagOf("sn"), reverse: false, filter: false });
+    const r = await runSid({ driver: "pieces", tag: tagOf("sn"), reverse: false, filter: false });
     survived(r, "direct without BCP 38");
   });
 
   test("manual transfer on one subnet (FIG. 1b): the target claims the address itself", async () => {
-    const r = await runSid({ tag: tagOf("ss"), sameSubnet: true });
+    const r = await runSid({ driver: "pieces", tag: tagOf("ss"), sameSubnet: true });
     survived(r, "same subnet");
   });
 }
