@@ -39,6 +39,8 @@ export interface SidOptions {
   lifetime?: number;
   /** Engine options for every node (e.g. sidMaxLifetimeS). */
   options?: Record<string, number>;
+  /** The command that runs each role's script (default: this Node), e.g. ["deno", "run", "-A"] for a Deno target. */
+  launcher?: { n?: string[]; a?: string[]; t?: string[] };
   /** Called while the session runs at the target (engine driver), before it ends: more steps (renewals, stop). */
   during?: (s: SidRun) => Promise<void>;
 }
@@ -205,7 +207,8 @@ async function runSidEngine(o: SidOptions): Promise<SidReport> {
     topo.up();
     mark("net", `namespaces up: C ${A.correspondent}, N ${A.node} with X ${A.transferred}, ${o.sameSubnet ? "" : `A ${A.agent}, `}T ${A.target}`);
     c = await correspondent(topo);
-    const role = (ns: string, r: string, daemon: unknown, app?: unknown) => new Role(topo.spawn(ns, [process.execPath, NODE, JSON.stringify({ role: r, daemon, app })]), timeline);
+    const run = (ns: string) => o.launcher?.[ns === topo.n ? "n" : ns === topo.a ? "a" : "t"] ?? [process.execPath];
+    const role = (ns: string, r: string, daemon: unknown, app?: unknown) => new Role(topo.spawn(ns, [...run(ns), NODE, JSON.stringify({ role: r, daemon, app })]), timeline);
     const target = role(topo.t, "target", daemons.t);
     const agent = o.sameSubnet ? null : role(topo.a, "agent", daemons.a);
     await target.wait("ready");
@@ -256,7 +259,8 @@ async function runSidPieces(o: SidOptions): Promise<SidReport> {
     topo.up();
     mark("net", `namespaces up: C ${A.correspondent}, N ${A.node} with X ${A.transferred}, ${o.sameSubnet ? "" : `A ${A.agent}, `}T ${A.target}`);
     const c = await correspondent(topo);
-    const role = (ns: string, name: string, cfg: Record<string, unknown>) => new Role(topo.spawn(ns, [process.execPath, ROLE, name, JSON.stringify(cfg)]), timeline);
+    const run = (ns: string) => o.launcher?.[ns === topo.n ? "n" : ns === topo.a ? "a" : "t"] ?? [process.execPath];
+    const role = (ns: string, name: string, cfg: Record<string, unknown>) => new Role(topo.spawn(ns, [...run(ns), ROLE, name, JSON.stringify(cfg)]), timeline);
     const target = role(topo.t, "target", { target: A.target, home: topo.targetLink });
     const agent = o.sameSubnet ? null : role(topo.a, "agent", { agent: A.agent, home: "a-h" });
     await target.wait("ready");
