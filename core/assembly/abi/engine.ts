@@ -140,6 +140,8 @@ export function sa_add(peer: i32, spi: u32, alg: i32, key: usize, keyLen: i32, r
   const sa = new SecurityAssociation(spi, new HmacKey(alg, key, keyLen));
   sa.replayMode = <u8>replayMode;
   sa.skewMs = skewMs;
+  sa.raw = new StaticArray<u8>(keyLen);
+  memory.copy(changetype<usize>(sa.raw), key, <usize>keyLen);
   p.sas.push(sa);
   return 0;
 }

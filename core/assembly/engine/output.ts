@@ -6,7 +6,7 @@ import { Address } from "./address";
 import { TextOut } from "../util/text";
 
 export {
-  OUT_NONE, OUT_TRANSMIT, OUT_NFT, OUT_NETLINK, OUT_EVENT,
+  OUT_NONE, OUT_TRANSMIT, OUT_NFT, OUT_NETLINK, OUT_EVENT, OUT_FRAME,
   META_KIND, META_ID, META_LENGTH, META_AUX, META_DST_PORT, META_DST_FAMILY, META_SRC_FAMILY,
   META_DST_ADDR, META_SRC_ADDR, META_SIZE,
 } from "../generated/registry";
