@@ -43,6 +43,10 @@ export interface SidOptions {
   launcher?: { n?: string[]; a?: string[]; t?: string[] };
   /** Called while the session runs at the target (engine driver), before it ends: more steps (renewals, stop). */
   during?: (s: SidRun) => Promise<void>;
+  /** Called after the session ended (engine driver), before the namespaces go: checks of what followed (Wake-up). */
+  after?: (s: SidRun) => Promise<void>;
+  /** Engine driver: the transfer is expected to fail; the report then carries the node's result and stops there. */
+  expectRefusal?: boolean;
 }
 
 /** A running engine-driven demonstration, for `during`. */
@@ -78,6 +82,8 @@ export interface SidReport {
   /** Packets R's ingress filter dropped. */
   filtered: number;
   error: string | null;
+  /** Engine driver: the node's transfer result. */
+  result?: Record<string, unknown>;
 }
 
 export interface CorrespondentSummary {
@@ -185,11 +191,12 @@ async function runSidEngine(o: SidOptions): Promise<SidReport> {
   const report = emptyReport(scenarioOf(o), timeline);
   const names = { n: `n-${tag}.sid`, a: `a-${tag}.sid`, t: `t-${tag}.sid` };
   const keys = { na: hexKey(), nt: hexKey(), at: hexKey() };
-  const common = (name: string, address: string, link: string, options: Record<string, number>) => ({
-    name, listen: [address], control: false, register: false, auto: false, log: "info", options: { ...(o.options ?? {}), ...options }, sid: { link, address },
+  // The node listens on every address: the agent's Wake-up comes to the transferred address (8.4).
+  const common = (name: string, address: string, link: string, options: Record<string, number>, listen = [address]) => ({
+    name, listen, control: false, register: false, auto: false, log: "info", options: { ...(o.options ?? {}), ...options }, sid: { link, address },
   });
   const daemons = {
-    n: { ...common(names.n, A.node, "n-h", {}), peers: [
+    n: { ...common(names.n, A.node, "n-h", {}, ["0.0.0.0"]), peers: [
       ...(o.sameSubnet ? [] : [{ name: names.a, address: A.agent, sa: [{ spi: 256, key: keys.na }] }]),
       { name: names.t, address: A.target, sa: [{ spi: 257, key: keys.nt }] },
     ] },
@@ -222,6 +229,8 @@ async function runSidEngine(o: SidOptions): Promise<SidReport> {
     mark("N", "the application asks to transfer its connection to T");
     node.send({ cmd: "transfer", target: names.t, agent: o.sameSubnet ? undefined : names.a, reverse: !!o.reverse, sameSubnet: !!o.sameSubnet, lifetime: o.lifetime ?? 0 });
     const result = (await node.wait("result", 15000)).result;
+    report.result = result;
+    if (o.expectRefusal) return verdict(report);
     if (result.state !== "transferred") throw new Error(`the transfer failed: ${result.error ?? ""} ${result.message ?? ""} (code ${result.code ?? "-"})`);
     await target.wait("resumed", 10000);
     if (o.during) await o.during({ topo, node, agent, target, mark });
@@ -238,6 +247,7 @@ async function runSidEngine(o: SidOptions): Promise<SidReport> {
     report.correspondent = await correspondentSummary(c);
     // The session's end deregisters the binding: give the nodes a moment to show it.
     await sleep(300);
+    if (o.after) await o.after({ topo, node, agent, target, mark });
   } catch (e) {
     report.error = (e as Error).message;
   } finally {

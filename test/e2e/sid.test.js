@@ -5,8 +5,10 @@
 // demo/sid.ts runs the roles in namespaces hov-<tag>-{c,r,n,a,t}
 // (demo/netns.ts SidTopology), removed at start and in finally.
 //
-// The transfer here is made of the host's pieces directly: the tunnel from
-// the core's rtnetlink requests, gratuitous and proxy ARP from the core's
+// "engine": three handover nodes (N, A, T) whose SID state machines in the
+// core do the transfer; the application hands its socket to node.sid.transfer.
+// "pieces": the host's pieces driven by hand, no control protocol: the tunnel
+// from the core's rtnetlink requests, gratuitous and proxy ARP from the core's
 // frames through AF_PACKET, the socket dumped with TCP_REPAIR into the core's
 // state record, sealed under the session key to the target's control port,
 // restored there.
@@ -26,7 +28,76 @@ function survived(r, label) {
   assert.ok(r.transferMs !== null && r.transferMs < 2000, `${why}: transfer time ${r.transferMs}`);
 }
 
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+/** The core's sid events a role reported, with this state. */
+const sidEvents = (role, state) => role.events.filter((e) => e.sid && e.sid.state === state);
+async function waitSid(role, state, ms = 8000) {
+  for (const end = Date.now() + ms; Date.now() < end; await sleep(20)) if (sidEvents(role, state).length) return sidEvents(role, state)[0].sid;
+  throw new Error(`no sid '${state}' event from ${role.events[0]?.who ?? "?"} within ${ms} ms: ${JSON.stringify(role.events.map((e) => e.what)).slice(0, 600)}`);
+}
+
 if (e2eEnabled() && runtime() === "node") {
+  test("SID: transfer to a foreign target, reverse-tunnelled return: survives BCP 38; the session's end deregisters", async () => {
+    let seen;
+    const r = await runSid({ tag: tagOf("er"), reverse: true, after: async (s) => {
+      await waitSid(s.agent, "ended");
+      await waitSid(s.target, "ended");
+      seen = true;
+    } });
+    survived(r, "reverse");
+    assert.is(r.filtered, 0, "nothing was dropped by the ingress filter");
+    assert.ok(seen, "agent and target ended the binding after the session");
+  });
+
+  test("SID: direct return from a foreign target fails under BCP 38", async () => {
+    const r = await runSid({ tag: tagOf("ed"), reverse: false, afterMs: 1000 });
+    assert.is(r.result?.state, "transferred", "the transfer itself went through");
+    assert.ok(r.filtered > 0, `the router's ingress filter dropped the target's packets (${r.filtered})`);
+    assert.not.ok(r.digestsEqual && r.lost === 0, "the session cannot survive with direct return under ingress filtering");
+  });
+
+  test("SID: same subnet (FIG. 1b), no agent", async () => {
+    const r = await runSid({ tag: tagOf("es"), sameSubnet: true });
+    survived(r, "same subnet");
+  });
+
+  test("SID: renewals over several short lifetimes keep the binding and the session", async () => {
+    let renewed = 0;
+    const r = await runSid({ tag: tagOf("el"), reverse: true, lifetime: 2, afterMs: 6500, during: async (s) => {
+      await sleep(6000);
+      renewed = sidEvents(s.agent, "renewed").length;
+      assert.is(sidEvents(s.agent, "ended").length, 0, "the binding did not expire");
+    } });
+    survived(r, "renewals");
+    assert.ok(renewed >= 4, `the target renewed the 2 s binding at least 4 times in 6 s (${renewed})`);
+  });
+
+  test("SID: after deregistration the agent wakes the node, which claims its address again", async () => {
+    const r = await runSid({ tag: tagOf("ew"), reverse: true, after: async (s) => {
+      const w = await waitSid(s.node, "woken");
+      assert.is(w.address, s.topo.addr.transferred);
+      await sleep(300);
+      const nMac = s.topo.mac(s.topo.n, "n-h");
+      assert.is(s.topo.routerNeighbour(s.topo.addr.transferred), nMac, "the router resolves the address to the node again");
+      const ping = s.topo.try(s.topo.c, ["ping", "-c", "2", "-i", "0.2", "-W", "1", s.topo.addr.transferred]);
+      assert.is(ping.status, 0, `the correspondent reaches the node at its address again: ${ping.out}${ping.err}`);
+    } });
+    survived(r, "wake-up");
+  });
+
+  test("SID: Stop Transfer by the node ends the binding at once and gives the address back", async () => {
+    const r = await runSid({ tag: tagOf("et"), reverse: true, afterMs: 200, during: async (s) => {
+      s.node.send({ cmd: "stop", address: s.topo.addr.transferred });
+      await waitSid(s.node, "stopped");
+      await waitSid(s.agent, "stopped");
+      await sleep(300);
+      assert.is(s.topo.routerNeighbour(s.topo.addr.transferred), s.topo.mac(s.topo.n, "n-h"), "the router resolves the address to the node again");
+      const routes = s.topo.try(s.topo.a, ["ip", "-j", "route", "show", s.topo.addr.transferred]).out;
+      assert.is(JSON.parse(routes || "[]").filter((x) => x.dst === s.topo.addr.transferred).length, 0, "the agent no longer routes the address into the tunnel");
+    } });
+    assert.is(r.result?.state, "transferred");
+  });
+
   test("manual transfer to a foreign target, return reverse-tunnelled through the agent: survives BCP 38", async () => {
     const r = await runSid({ driver: "pieces", tag: tagOf("sr"), reverse: true });
     survived(r, "reverse");
