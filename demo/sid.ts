@@ -6,6 +6,9 @@
 
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
+import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { createHash, randomBytes } from "node:crypto";
 import type { ChildProcess } from "node:child_process";
 import { SidTopology, cleanStale } from "./netns.ts";
 import { lines } from "./stem.ts";
@@ -45,6 +48,13 @@ export interface SidOptions {
   during?: (s: SidRun) => Promise<void>;
   /** Called after the session ended (engine driver), before the namespaces go: checks of what followed (Wake-up). */
   after?: (s: SidRun) => Promise<void>;
+  /**
+   * Engine driver: the correspondent. "traffic" (default): tools/traffic.js,
+   * records both ways. "python-http": Python's own http.server (a program
+   * that is not part of this project) serving a 3 MB file, which the
+   * application downloads at 1.5 MB/s; the body's SHA-256 must be the file's.
+   */
+  correspondent?: "traffic" | "python-http";
   /** Engine driver: the transfer is expected to fail; the report then carries the node's result and stops there. */
   expectRefusal?: boolean;
 }
@@ -179,6 +189,32 @@ function verdict(report: SidReport): SidReport {
   return report;
 }
 
+const PAYLOAD = "payload.bin";
+const PAYLOAD_BYTES = 3_000_000;
+
+/** Python's http.server in C serving a random file; its summary is what a web server sends: the file. */
+async function pythonCorrespondent(topo: SidTopology): Promise<{ child: ChildProcess; summary: { v: CorrespondentSummary | null }; dir: string; finish(requestBytes: number): CorrespondentSummary }> {
+  const dir = mkdtempSync(join(tmpdir(), "handover-sid-"));
+  const body = randomBytes(PAYLOAD_BYTES);
+  writeFileSync(join(dir, PAYLOAD), body);
+  const sha = createHash("sha256").update(body).digest("hex");
+  const child = topo.spawn(topo.c, ["python3", "-u", "-m", "http.server", String(APP_PORT), "--bind", topo.addr.correspondent, "--directory", dir]);
+  let out = "";
+  let err = "";
+  child.stdout?.on("data", (d: Buffer) => (out += d));
+  child.stderr?.on("data", (d: Buffer) => (err += d));
+  for (const end = now() + 8000; !/Serving HTTP/.test(out); await sleep(20)) if (now() > end) throw new Error(`python3 -m http.server did not start: ${err.slice(0, 300)}`);
+  const summary = { v: null as CorrespondentSummary | null };
+  return {
+    child, summary, dir,
+    finish(requestBytes) {
+      const resets = (err.match(/ConnectionResetError|BrokenPipeError/g) ?? []).length;
+      summary.v = { sentBytes: PAYLOAD_BYTES, receivedBytes: requestBytes, sha256Sent: sha, sha256Received: "", resets, error: resets ? err.slice(-300) : null, maxGapMs: 0 };
+      return summary.v;
+    },
+  };
+}
+
 const hexKey = () => Array.from(crypto.getRandomValues(new Uint8Array(32)), (b) => b.toString(16).padStart(2, "0")).join("");
 
 async function runSidEngine(o: SidOptions): Promise<SidReport> {
@@ -210,20 +246,24 @@ async function runSidEngine(o: SidOptions): Promise<SidReport> {
     ] },
   };
   let c: Awaited<ReturnType<typeof correspondent>> | null = null;
+  let py: Awaited<ReturnType<typeof pythonCorrespondent>> | null = null;
   try {
     topo.up();
     mark("net", `namespaces up: C ${A.correspondent}, N ${A.node} with X ${A.transferred}, ${o.sameSubnet ? "" : `A ${A.agent}, `}T ${A.target}`);
-    c = await correspondent(topo);
+    if (o.correspondent === "python-http") {
+      py = await pythonCorrespondent(topo);
+      mark("C", `python3 -m http.server on ${A.correspondent}:${APP_PORT} serves a ${PAYLOAD_BYTES}-byte file`);
+    } else c = await correspondent(topo);
     const run = (ns: string) => o.launcher?.[ns === topo.n ? "n" : ns === topo.a ? "a" : "t"] ?? [process.execPath];
     const role = (ns: string, r: string, daemon: unknown, app?: unknown) => new Role(topo.spawn(ns, [...run(ns), NODE, JSON.stringify({ role: r, daemon, app })]), timeline);
     const target = role(topo.t, "target", daemons.t);
     const agent = o.sameSubnet ? null : role(topo.a, "agent", daemons.a);
     await target.wait("ready");
     if (agent) await agent.wait("ready");
-    const node = role(topo.n, "node", daemons.n, { correspondent: A.correspondent, port: APP_PORT, transferred: A.transferred });
+    const node = role(topo.n, "node", daemons.n, { correspondent: A.correspondent, port: APP_PORT, transferred: A.transferred, download: py ? PAYLOAD : undefined });
     await node.wait("connected");
     await node.wait("ready");
-    mark("app", `TCP ${A.transferred} <-> ${A.correspondent}:${APP_PORT}: 100-byte records every 2 ms, both ways`);
+    mark("app", py ? `TCP ${A.transferred} <-> ${A.correspondent}:${APP_PORT}: GET /${PAYLOAD}, read at 1.5 MB/s` : `TCP ${A.transferred} <-> ${A.correspondent}:${APP_PORT}: 100-byte records every 2 ms, both ways`);
     await sleep(o.beforeMs ?? 1000);
     const decided = now();
     mark("N", "the application asks to transfer its connection to T");
@@ -242,9 +282,9 @@ async function runSidEngine(o: SidOptions): Promise<SidReport> {
     if (mid.firstDataAt) report.transferMs = Math.round((mid.firstDataAt - decided) * 1000) / 1000;
     target.events.splice(target.events.findIndex((e) => e.summary !== undefined), 1);
     target.send({ cmd: "finish" });
-    report.target = (await target.wait("summary", 8000)).summary;
-    mark("app", "the target's application ended the session");
-    report.correspondent = await correspondentSummary(c);
+    report.target = (await target.wait("summary", py ? 20000 : 8000)).summary;
+    mark("app", py ? "the download is complete" : "the target's application ended the session");
+    report.correspondent = py ? py.finish(report.target!.sentBytes) : await correspondentSummary(c!);
     // The session's end deregisters the binding: give the nodes a moment to show it.
     await sleep(300);
     if (o.after) await o.after({ topo, node, agent, target, mark });
@@ -253,6 +293,7 @@ async function runSidEngine(o: SidOptions): Promise<SidReport> {
   } finally {
     report.filtered = topo.filtered();
     topo.down();
+    if (py) rmSync(py.dir, { recursive: true, force: true });
   }
   return verdict(report);
 }

@@ -16,7 +16,7 @@ import { connect, type Socket } from "node:net";
 import { start } from "../hosts/node/index.ts";
 import type { Daemon } from "../hosts/shared/daemon.ts";
 import type { ArrivedSession } from "../hosts/shared/sidservice.ts";
-import { StreamApp } from "./sidapp.ts";
+import { StreamApp, DownloadApp, appOf } from "./sidapp.ts";
 
 const config = JSON.parse(process.argv[2] ?? "{}");
 const role: "node" | "agent" | "target" = config.role;
@@ -24,7 +24,7 @@ const who = role === "node" ? "N" : role === "agent" ? "A" : "T";
 const now = () => performance.timeOrigin + performance.now();
 const emit = (what: string, extra: Record<string, unknown> = {}, t = now()) => process.stdout.write(JSON.stringify({ t, who, what, ...extra }) + "\n");
 
-let app: StreamApp | null = null;
+let app: StreamApp | DownloadApp | null = null;
 let socket: Socket | null = null;
 let daemon: Daemon;
 
@@ -45,7 +45,7 @@ daemon.on("sid", (e) => emit(describe(e), { sid: e }, typeof e.t === "number" ? 
 if (role === "target") {
   daemon.sid.on("session", (s: ArrivedSession) => {
     socket = s.socket as Socket;
-    app = new StreamApp(socket, StreamApp.parseState(s.appState));
+    app = appOf(socket, s.appState);
     app.start();
     emit(`session ${s.local}:${s.localPort} <-> ${s.remote}:${s.remotePort} arrived: the application carries on here`, { resumed: true });
   });
@@ -58,8 +58,13 @@ if (role === "node") {
     socket!.once("connect", resolve);
     socket!.once("error", reject);
   }).catch((e) => emit(`error: ${e.message}`, { error: e.message }));
-  app = new StreamApp(socket);
-  app.start();
+  if (a.download) {
+    app = new DownloadApp(socket);
+    app.start(`GET /${a.download} HTTP/1.0\r\nHost: ${a.correspondent}\r\n\r\n`);
+  } else {
+    app = new StreamApp(socket);
+    app.start();
+  }
   emit(`connected ${socket.localAddress}:${socket.localPort} -> ${socket.remoteAddress}:${socket.remotePort}`, { connected: true });
 }
 

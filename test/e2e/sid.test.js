@@ -61,6 +61,16 @@ if (e2eEnabled() && runtime() === "node") {
     survived(r, "same subnet");
   });
 
+  test("SID: an unmodified correspondent that is not part of handover (Python's http.server): the file's SHA-256 survives the transfer", async () => {
+    const r = await runSid({ tag: tagOf("eh"), reverse: true, correspondent: "python-http", afterMs: 0 });
+    const why = `${r.error ?? ""} ${JSON.stringify({ lost: r.lost, resets: r.resets, served: r.served })}`;
+    assert.is(r.error, null, why);
+    assert.ok(r.digestsEqual, `the body's SHA-256 is the file's: ${why}`);
+    assert.is(r.lost, 0, why);
+    assert.is(r.resets, 0, why);
+    assert.ok(r.served.node.received > 100000 && r.served.target.received > 100000, `both devices received part of the file: ${why}`);
+  });
+
   test("SID: renewals over several short lifetimes keep the binding and the session", async () => {
     let renewed = 0;
     const r = await runSid({ tag: tagOf("el"), reverse: true, lifetime: 2, afterMs: 6500, during: async (s) => {
