@@ -17,6 +17,7 @@ import type { AppSummary } from "./sidapp.ts";
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const TRAFFIC = join(ROOT, "tools", "traffic.js");
 const ROLE = join(ROOT, "dist", "demo", "sidrole.js");
+const DELAYLINE = join(ROOT, "tools", "delayline.js");
 const NODE = join(ROOT, "dist", "demo", "sidnode.js");
 const CONTROL_PORT = 4346;
 const APP_PORT = 5001;
@@ -55,6 +56,14 @@ export interface SidOptions {
    * application downloads at 1.5 MB/s; the body's SHA-256 must be the file's.
    */
   correspondent?: "traffic" | "python-http";
+  /** Loss (0-1) of UDP control datagrams (port 4346) in each direction, on R: routed and bridged (the home link). */
+  controlLoss?: number;
+  /**
+   * Round-trip time added on R (ms) by tools/delayline.js (no netem in this
+   * kernel): every packet R routes waits rttMs / 2 once. The home link is a
+   * bridge in R: N-A traffic is not delayed.
+   */
+  rttMs?: number;
   /** Engine driver: the transfer is expected to fail; the report then carries the node's result and stops there. */
   expectRefusal?: boolean;
 }
@@ -118,7 +127,11 @@ export class Role {
       this.events.push(o);
       if (o.what && o.what !== "ready" && o.what !== "report") timeline.push({ t: o.t ?? now(), who: o.who ?? "?", what: o.what });
     });
-    child.stderr?.on("data", (d: Buffer) => (this.stderr += d.toString()));
+    const debug = (globalThis as any).process?.env?.HANDOVER_DEMO_DEBUG;
+    child.stderr?.on("data", (d: Buffer) => {
+      this.stderr += d.toString();
+      if (debug) process.stderr.write(d);
+    });
   }
   send(cmd: Record<string, unknown>): void {
     this.child.stdin?.write(JSON.stringify(cmd) + "\n");
@@ -229,7 +242,7 @@ async function runSidEngine(o: SidOptions): Promise<SidReport> {
   const keys = { na: hexKey(), nt: hexKey(), at: hexKey() };
   // The node listens on every address: the agent's Wake-up comes to the transferred address (8.4).
   const common = (name: string, address: string, link: string, options: Record<string, number>, listen = [address]) => ({
-    name, listen, control: false, register: false, auto: false, log: "info", options: { ...(o.options ?? {}), ...options }, sid: { link, address },
+    name, listen, control: false, register: false, auto: false, log: (globalThis as any).process?.env?.HANDOVER_DEMO_DEBUG ? "debug" : "info", options: { ...(o.options ?? {}), ...options }, sid: { link, address },
   });
   const daemons = {
     n: { ...common(names.n, A.node, "n-h", {}, ["0.0.0.0"]), peers: [
@@ -250,6 +263,22 @@ async function runSidEngine(o: SidOptions): Promise<SidReport> {
   try {
     topo.up();
     mark("net", `namespaces up: C ${A.correspondent}, N ${A.node} with X ${A.transferred}, ${o.sameSubnet ? "" : `A ${A.agent}, `}T ${A.target}`);
+    if (o.controlLoss) {
+      const l = Math.round(o.controlLoss * 1000);
+      // One random draw per datagram: from port to port 4346 is matched by the first rule only.
+      const drops = `udp dport ${CONTROL_PORT} numgen random mod 1000 < ${l} counter drop\n    udp sport ${CONTROL_PORT} udp dport != ${CONTROL_PORT} numgen random mod 1000 < ${l} counter drop`;
+      topo.ns(topo.r, ["nft", "-f", "-"], `table inet sidloss {\n  chain forward { type filter hook forward priority -10; policy accept;\n    ${drops}\n  }\n}\ntable bridge sidloss {\n  chain forward { type filter hook forward priority -10; policy accept;\n    ${drops}\n  }\n}\n`);
+      mark("net", `R drops ${o.controlLoss * 100}% of the control datagrams each way (routed and on the home link)`);
+    }
+    if (o.rttMs) {
+      const dl = topo.spawn(topo.r, [process.execPath, DELAYLINE, "--queue", "3", "--delay", String(o.rttMs / 2), "--install"]);
+      let ready = false;
+      lines(dl.stdout, (x) => {
+        if (x.ready) ready = true;
+      });
+      for (const end = now() + 5000; !ready; await sleep(10)) if (now() > end) throw new Error("the delay line did not start");
+      mark("net", `delay line on R: +${o.rttMs} ms round trip on every routed path (userspace NFQUEUE; no netem in this kernel)`);
+    }
     if (o.correspondent === "python-http") {
       py = await pythonCorrespondent(topo);
       mark("C", `python3 -m http.server on ${A.correspondent}:${APP_PORT} serves a ${PAYLOAD_BYTES}-byte file`);

@@ -71,6 +71,11 @@ if (e2eEnabled() && runtime() === "node") {
     assert.ok(r.served.node.received > 100000 && r.served.target.received > 100000, `both devices received part of the file: ${why}`);
   });
 
+  test("SID: 20% loss of control datagrams each way at 50 ms RTT: the transfer retransmits and the session survives", async () => {
+    const r = await runSid({ tag: tagOf("eq"), reverse: true, controlLoss: 0.2, rttMs: 50, afterMs: 2000 });
+    survived(r, "20% control loss, 50 ms RTT");
+  });
+
   test("SID: renewals over several short lifetimes keep the binding and the session", async () => {
     let renewed = 0;
     const r = await runSid({ tag: tagOf("el"), reverse: true, lifetime: 2, afterMs: 6500, during: async (s) => {
