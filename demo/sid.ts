@@ -64,6 +64,13 @@ export interface SidOptions {
    * bridge in R: N-A traffic is not delayed.
    */
   rttMs?: number;
+  /**
+   * Engine driver: after the first transfer the target moves the session on
+   * to a second target U (8.6). "permitted": the first transfer carries F, the
+   * session ends at U; "refused": it does not, the agent refuses (140) and the
+   * session stays at T.
+   */
+  chain?: "permitted" | "refused";
   /** Engine driver: the transfer is expected to fail; the report then carries the node's result and stops there. */
   expectRefusal?: boolean;
 }
@@ -97,12 +104,14 @@ export interface SidReport {
   /** From the decision to transfer to the first correspondent byte the target's application received. */
   transferMs: number | null;
   /** Which device served which bytes (sent to / received from the correspondent). */
-  served: { node: { sent: number; received: number }; target: { sent: number; received: number } };
+  served: { node: { sent: number; received: number }; target: { sent: number; received: number }; second?: { sent: number; received: number }; first?: { sent: number; received: number } };
   /** Packets R's ingress filter dropped. */
   filtered: number;
   error: string | null;
   /** Engine driver: the node's transfer result. */
   result?: Record<string, unknown>;
+  /** With chain: the first target's further transfer result, and the second target's summary. */
+  chained?: { result: Record<string, unknown>; second: AppSummary | null };
 }
 
 export interface CorrespondentSummary {
@@ -197,7 +206,8 @@ function verdict(report: SidReport): SidReport {
     report.resets = C.resets + T.errors.filter((e) => e === "ECONNRESET" || e === "EPIPE").length;
   }
   if (report.node) report.served.node = report.node.here;
-  if (T) report.served.target = T.here;
+  if (T) report.served.target = report.served.first ?? T.here;
+  delete report.served.first;
   report.timeline.sort((a, b) => a.t - b.t);
   return report;
 }
@@ -235,11 +245,12 @@ async function runSidEngine(o: SidOptions): Promise<SidReport> {
   const timeline: SidTimelineEntry[] = [];
   const mark = (who: string, what: string) => timeline.push({ t: now(), who, what });
   cleanStale(tag);
-  const topo = new SidTopology(tag, { sameSubnet: o.sameSubnet, filter: o.filter });
+  const topo = new SidTopology(tag, { sameSubnet: o.sameSubnet, filter: o.filter, second: !!o.chain });
   const A = topo.addr;
-  const report = emptyReport(scenarioOf(o), timeline);
-  const names = { n: `n-${tag}.sid`, a: `a-${tag}.sid`, t: `t-${tag}.sid` };
-  const keys = { na: hexKey(), nt: hexKey(), at: hexKey() };
+  const report = emptyReport(scenarioOf(o) + (o.chain ? `, then a ${o.chain === "permitted" ? "permitted" : "refused (unpermitted)"} further transfer to U` : ""), timeline);
+  const names = { n: `n-${tag}.sid`, a: `a-${tag}.sid`, t: `t-${tag}.sid`, u: `u-${tag}.sid` };
+  const keys = { na: hexKey(), nt: hexKey(), at: hexKey(), tu: hexKey(), au: hexKey() };
+  const toU = o.chain ? { a: { name: names.u, address: A.second, sa: [{ spi: 260, key: keys.au }] }, t: { name: names.u, address: A.second, sa: [{ spi: 259, key: keys.tu }] } } : null;
   // The node listens on every address: the agent's Wake-up comes to the transferred address (8.4).
   const common = (name: string, address: string, link: string, options: Record<string, number>, listen = [address]) => ({
     name, listen, control: false, register: false, auto: false, log: (globalThis as any).process?.env?.HANDOVER_DEMO_DEBUG ? "debug" : "info", options: { ...(o.options ?? {}), ...options }, sid: { link, address },
@@ -252,10 +263,16 @@ async function runSidEngine(o: SidOptions): Promise<SidReport> {
     a: { ...common(names.a, A.agent, "a-h", { sidAgent: 1 }), peers: [
       { name: names.n, address: A.node, addresses: [A.transferred], sa: [{ spi: 256, key: keys.na }] },
       { name: names.t, address: A.target, sa: [{ spi: 258, key: keys.at }] },
+      ...(toU ? [toU.a] : []),
     ] },
     t: { ...common(names.t, A.target, topo.targetLink, { sidTarget: 1 }), peers: [
       { name: names.n, address: A.node, sa: [{ spi: 257, key: keys.nt }] },
       ...(o.sameSubnet ? [] : [{ name: names.a, address: A.agent, sa: [{ spi: 258, key: keys.at }] }]),
+      ...(toU ? [toU.t] : []),
+    ] },
+    u: { ...common(names.u, A.second, "u-f", { sidTarget: 1 }), peers: [
+      { name: names.t, address: A.target, sa: [{ spi: 259, key: keys.tu }] },
+      { name: names.a, address: A.agent, sa: [{ spi: 260, key: keys.au }] },
     ] },
   };
   let c: Awaited<ReturnType<typeof correspondent>> | null = null;
@@ -284,6 +301,8 @@ async function runSidEngine(o: SidOptions): Promise<SidReport> {
       mark("C", `python3 -m http.server on ${A.correspondent}:${APP_PORT} serves a ${PAYLOAD_BYTES}-byte file`);
     } else c = await correspondent(topo);
     const run = (ns: string) => o.launcher?.[ns === topo.n ? "n" : ns === topo.a ? "a" : "t"] ?? [process.execPath];
+    const second = o.chain ? new Role(topo.spawn(topo.u, [...run(topo.u), NODE, JSON.stringify({ role: "target", daemon: daemons.u, who: "U" })]), timeline) : null;
+    if (second) await second.wait("ready");
     const role = (ns: string, r: string, daemon: unknown, app?: unknown) => new Role(topo.spawn(ns, [...run(ns), NODE, JSON.stringify({ role: r, daemon, app })]), timeline);
     const target = role(topo.t, "target", daemons.t);
     const agent = o.sameSubnet ? null : role(topo.a, "agent", daemons.a);
@@ -296,7 +315,7 @@ async function runSidEngine(o: SidOptions): Promise<SidReport> {
     await sleep(o.beforeMs ?? 1000);
     const decided = now();
     mark("N", "the application asks to transfer its connection to T");
-    node.send({ cmd: "transfer", target: names.t, agent: o.sameSubnet ? undefined : names.a, reverse: !!o.reverse, sameSubnet: !!o.sameSubnet, lifetime: o.lifetime ?? 0 });
+    node.send({ cmd: "transfer", target: names.t, agent: o.sameSubnet ? undefined : names.a, reverse: !!o.reverse, sameSubnet: !!o.sameSubnet, lifetime: o.lifetime ?? 0, further: o.chain === "permitted" });
     const result = (await node.wait("result", 15000)).result;
     report.result = result;
     if (o.expectRefusal) return verdict(report);
@@ -310,8 +329,29 @@ async function runSidEngine(o: SidOptions): Promise<SidReport> {
     const mid = (await target.wait("summary")).summary as AppSummary;
     if (mid.firstDataAt) report.transferMs = Math.round((mid.firstDataAt - decided) * 1000) / 1000;
     target.events.splice(target.events.findIndex((e) => e.summary !== undefined), 1);
-    target.send({ cmd: "finish" });
-    report.target = (await target.wait("summary", py ? 20000 : 8000)).summary;
+    let last = target;
+    let firstShare: { sent: number; received: number } | null = null;
+    if (second) {
+      mark("T", "the application asks to move the session on to U");
+      target.send({ cmd: "transfer", target: names.u, agent: names.a, reverse: !!o.reverse });
+      const answer = await target.wait("result", 15000);
+      const further = answer.result;
+      report.chained = { result: further, second: null };
+      firstShare = answer.here;
+      if (further.state === "transferred") {
+        await second.wait("resumed", 10000);
+        await sleep(o.afterMs ?? 1500);
+        last = second;
+      } else await sleep(500);
+    }
+    last.send({ cmd: "finish" });
+    report.target = (await last.wait("summary", py ? 20000 : 8000)).summary;
+    if (second && last === second) {
+      report.chained!.second = report.target;
+      // The first target's share: what it received and sent while it held the session.
+      report.served.second = report.target!.here;
+      report.served.first = firstShare ?? undefined;
+    }
     mark("app", py ? "the download is complete" : "the target's application ended the session");
     report.correspondent = py ? py.finish(report.target!.sentBytes) : await correspondentSummary(c!);
     // The session's end deregisters the binding: give the nodes a moment to show it.

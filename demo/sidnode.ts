@@ -20,7 +20,7 @@ import { StreamApp, DownloadApp, appOf } from "./sidapp.ts";
 
 const config = JSON.parse(process.argv[2] ?? "{}");
 const role: "node" | "agent" | "target" = config.role;
-const who = role === "node" ? "N" : role === "agent" ? "A" : "T";
+const who: string = config.who ?? (role === "node" ? "N" : role === "agent" ? "A" : "T");
 const now = () => performance.timeOrigin + performance.now();
 const emit = (what: string, extra: Record<string, unknown> = {}, t = now()) => process.stdout.write(JSON.stringify({ t, who, what, ...extra }) + "\n");
 
@@ -75,7 +75,17 @@ const handlers: Record<string, (c: any) => Promise<void> | void> = {
       socket, target: c.target, agent: c.agent, reverse: !!c.reverse, sameSubnet: !!c.sameSubnet, further: !!c.further, lifetime: c.lifetime ?? 0,
       appState: () => app!.state(),
     });
-    emit(`transfer ${r.state}${r.error ? `: ${r.error}` : ""}${r.message ? ` (${r.message})` : ""}`, { result: r, here: app!.here });
+    const { socket: back, appState: _state, ...result } = r;
+    emit(`transfer ${r.state}${r.error ? `: ${r.error}` : ""}${r.message ? ` (${r.message})` : ""}`, { result, here: app!.here });
+    if (back && r.appState) {
+      // The transfer failed after the connection had left: it is back, live, with the application's state.
+      const here = app!.here;
+      socket = back as Socket;
+      app = appOf(socket, r.appState);
+      Object.assign(app.here, here);
+      app.start();
+      emit("the connection is back here: the application carries on", { back: true });
+    } else if (r.state !== "transferred") app!.start();
   },
   stop(c) {
     daemon.sid.stop(c.address);

@@ -76,6 +76,20 @@ if (e2eEnabled() && runtime() === "node") {
     survived(r, "20% control loss, 50 ms RTT");
   });
 
+  test("SID: a permitted further transfer (F): N -> T -> U, the session ends at U intact", async () => {
+    const r = await runSid({ tag: tagOf("ec"), reverse: true, chain: "permitted" });
+    survived(r, "chained");
+    assert.is(r.chained?.result.state, "transferred", JSON.stringify(r.chained?.result));
+    assert.ok(r.served.second && r.served.second.received > 10000 && r.served.second.sent > 10000, `U served the last part: ${JSON.stringify(r.served)}`);
+  });
+
+  test("SID: an unpermitted further transfer is refused (140) and the connection, already dumped, is restored at T", async () => {
+    const r = await runSid({ tag: tagOf("ef"), reverse: true, chain: "refused" });
+    assert.is(r.chained?.result.state, "failed", JSON.stringify(r.chained?.result));
+    assert.is(r.chained?.result.code, 140, JSON.stringify(r.chained?.result));
+    survived(r, "refused further transfer");
+  });
+
   test("SID: renewals over several short lifetimes keep the binding and the session", async () => {
     let renewed = 0;
     const r = await runSid({ tag: tagOf("el"), reverse: true, lifetime: 2, afterMs: 6500, during: async (s) => {
