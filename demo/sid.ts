@@ -124,6 +124,8 @@ export interface CorrespondentSummary {
   maxGapMs: number;
 }
 
+/** The roles run under Node unless told otherwise (under Deno or Bun, process.execPath is not node). */
+const NODE_BIN = (globalThis as any).Deno || (globalThis as any).Bun ? "node" : process.execPath;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const now = () => performance.timeOrigin + performance.now();
 
@@ -178,7 +180,7 @@ async function correspondent(topo: SidTopology): Promise<{ child: ChildProcess; 
   const A = topo.addr;
   const summary: { v: CorrespondentSummary | null } = { v: null };
   let listening = false;
-  const child = topo.spawn(topo.c, [process.execPath, TRAFFIC, "server", "--proto", "tcp", "--bind", A.correspondent, "--port", String(APP_PORT), "--interval", "2"]);
+  const child = topo.spawn(topo.c, [NODE_BIN, TRAFFIC, "server", "--proto", "tcp", "--bind", A.correspondent, "--port", String(APP_PORT), "--interval", "2"]);
   lines(child.stdout, (x) => {
     if (x.listening) listening = true;
     if (x.sentBytes !== undefined) summary.v = x;
@@ -288,7 +290,7 @@ async function runSidEngine(o: SidOptions): Promise<SidReport> {
       mark("net", `R drops ${o.controlLoss * 100}% of the control datagrams each way (routed and on the home link)`);
     }
     if (o.rttMs) {
-      const dl = topo.spawn(topo.r, [process.execPath, DELAYLINE, "--queue", "3", "--delay", String(o.rttMs / 2), "--install"]);
+      const dl = topo.spawn(topo.r, [NODE_BIN, DELAYLINE, "--queue", "3", "--delay", String(o.rttMs / 2), "--install"]);
       let ready = false;
       lines(dl.stdout, (x) => {
         if (x.ready) ready = true;
@@ -300,7 +302,7 @@ async function runSidEngine(o: SidOptions): Promise<SidReport> {
       py = await pythonCorrespondent(topo);
       mark("C", `python3 -m http.server on ${A.correspondent}:${APP_PORT} serves a ${PAYLOAD_BYTES}-byte file`);
     } else c = await correspondent(topo);
-    const run = (ns: string) => o.launcher?.[ns === topo.n ? "n" : ns === topo.a ? "a" : "t"] ?? [process.execPath];
+    const run = (ns: string) => o.launcher?.[ns === topo.n ? "n" : ns === topo.a ? "a" : "t"] ?? [NODE_BIN];
     const second = o.chain ? new Role(topo.spawn(topo.u, [...run(topo.u), NODE, JSON.stringify({ role: "target", daemon: daemons.u, who: "U" })]), timeline) : null;
     if (second) await second.wait("ready");
     const role = (ns: string, r: string, daemon: unknown, app?: unknown) => new Role(topo.spawn(ns, [...run(ns), NODE, JSON.stringify({ role: r, daemon, app })]), timeline);
@@ -379,7 +381,7 @@ async function runSidPieces(o: SidOptions): Promise<SidReport> {
     topo.up();
     mark("net", `namespaces up: C ${A.correspondent}, N ${A.node} with X ${A.transferred}, ${o.sameSubnet ? "" : `A ${A.agent}, `}T ${A.target}`);
     const c = await correspondent(topo);
-    const run = (ns: string) => o.launcher?.[ns === topo.n ? "n" : ns === topo.a ? "a" : "t"] ?? [process.execPath];
+    const run = (ns: string) => o.launcher?.[ns === topo.n ? "n" : ns === topo.a ? "a" : "t"] ?? [NODE_BIN];
     const role = (ns: string, name: string, cfg: Record<string, unknown>) => new Role(topo.spawn(ns, [...run(ns), ROLE, name, JSON.stringify(cfg)]), timeline);
     const target = role(topo.t, "target", { target: A.target, home: topo.targetLink });
     const agent = o.sameSubnet ? null : role(topo.a, "agent", { agent: A.agent, home: "a-h" });

@@ -13,8 +13,8 @@
 
 import { createInterface } from "node:readline";
 import { connect, type Socket } from "node:net";
-import { start } from "../hosts/node/index.ts";
 import type { Daemon } from "../hosts/shared/daemon.ts";
+import type { Config } from "../hosts/shared/config.ts";
 import type { ArrivedSession } from "../hosts/shared/sidservice.ts";
 import { StreamApp, DownloadApp, appOf } from "./sidapp.ts";
 
@@ -34,6 +34,11 @@ function describe(e: Record<string, any>): string {
   return `${e.role} ${e.state} ${e.address ?? ""}${bits.length ? ` (${bits.join(", ")})` : ""}`;
 }
 
+// The host of the runtime this runs under (the same choice package.json "exports" makes).
+const g = globalThis as any;
+const host = g.Deno ? "deno" : g.Bun ? "bun" : "node";
+const { start } = (await import(`../hosts/${host}/index.js`)) as { start(c: Config): Promise<Daemon> };
+
 try {
   daemon = await start(config.daemon);
 } catch (e) {
@@ -44,6 +49,10 @@ daemon.on("sid", (e) => emit(describe(e), { sid: e }, typeof e.t === "number" ? 
 
 if (role === "target") {
   daemon.sid.on("session", (s: ArrivedSession) => {
+    if (!s.socket) {
+      emit(`session ${s.local}:${s.localPort} <-> ${s.remote}:${s.remotePort} arrived as descriptor ${s.fd}, but this runtime's node:net cannot adopt it`, { error: `no adoption of descriptor ${s.fd} in ${host}` });
+      return;
+    }
     socket = s.socket as Socket;
     app = appOf(socket, s.appState);
     app.start();

@@ -92,6 +92,8 @@ interface Pending {
   started: number;
   /** The dumped connection, kept until the transfer succeeded: restored here again if it fails. */
   dumped?: TcpStateRecord;
+  /** Why this host could not deliver the state record (reported with the failure). */
+  hostError?: string;
 }
 
 interface Restored {
@@ -223,6 +225,7 @@ export class SidService {
           address, state: state === "transferred" ? "transferred" : "failed", lifetime: e.lifetime as number | undefined,
           elapsedMs: e.elapsedMs as number | undefined, error: e.error as string | undefined, code: e.code as number | undefined, message: e.message as string | undefined,
         };
+        if (result.state === "failed" && p.hostError) result.message = `${p.hostError}${result.message ? ` (${result.message})` : ""}`;
         if (result.state === "failed" && p.dumped) this.restoreHere(p.dumped, result);
         p.resolve(result);
       }
@@ -259,6 +262,7 @@ export class SidService {
       this.sid.stateDelivered(now(), address, true);
     } catch (err) {
       this.ctx.log("error", { event: "sid-state-failed", address, error: (err as Error).message });
+      if (p) p.hostError = (err as Error).message;
       this.sid.stateDelivered(now(), address, false);
     }
     this.ctx.drain();
@@ -330,6 +334,7 @@ export class SidService {
       try {
         this.io.repair.resume(r.fd, r.unsent);
         const socket = this.io.adopt ? this.io.adopt(r.fd) : null;
+        if (!socket) this.ctx.log("warn", { event: "sid-no-adoption", address, fd: r.fd, message: "this runtime cannot make a socket of the restored descriptor: the application gets the descriptor only" });
         this.live.set(address, (this.live.get(address) ?? 0) + 1);
         const ended = () => {
           if (socket && this.handedOn.has(socket as object)) return;

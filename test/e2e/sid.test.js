@@ -15,6 +15,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { runtime, tagOf, e2eEnabled } from "./_e2e.js";
+import { fileURLToPath } from "node:url";
 import { runSid } from "../../dist/demo/sid.js";
 
 function survived(r, label) {
@@ -148,6 +149,39 @@ if (e2eEnabled() && runtime() === "node") {
   test("manual transfer on one subnet (FIG. 1b): the target claims the address itself", async () => {
     const r = await runSid({ driver: "pieces", tag: tagOf("ss"), sameSubnet: true });
     survived(r, "same subnet");
+  });
+}
+
+// Under Deno and Bun: the roles each runtime can take, next to a Node
+// transferring node, and the limits, each with its reason.
+const BIN = fileURLToPath(new URL("../../node_modules/.bin/", import.meta.url));
+const LAUNCH = { deno: [BIN + "deno", "run", "-A", "--unstable-net", "--quiet"], bun: [BIN + "bun"] };
+
+if (e2eEnabled() && runtime() === "deno") {
+  test("SID: a Deno agent and a Deno target (adopting the restored descriptor in node:net), a Node transferring node", async () => {
+    const r = await runSid({ tag: tagOf("xa"), reverse: true, launcher: { a: LAUNCH.deno, t: LAUNCH.deno } });
+    survived(r, "Deno agent and target");
+  });
+  test("SID: a Deno transferring node cannot hand its connection over (node:net gives no descriptor): refused with the reason", async () => {
+    const r = await runSid({ tag: tagOf("xn"), reverse: true, launcher: { n: LAUNCH.deno }, expectRefusal: true });
+    assert.is(r.result?.state, "failed", JSON.stringify(r.result));
+    assert.match(String(r.result?.message), /deno: cannot take a connection from the application/);
+  });
+}
+
+if (e2eEnabled() && runtime() === "bun") {
+  test("SID: a Bun agent, Node transferring node and target", async () => {
+    const r = await runSid({ tag: tagOf("xa"), reverse: true, launcher: { a: LAUNCH.bun } });
+    survived(r, "Bun agent");
+  });
+  test("SID: a Bun transferring node cannot hand its connection over: refused with the reason", async () => {
+    const r = await runSid({ tag: tagOf("xn"), reverse: true, launcher: { n: LAUNCH.bun }, expectRefusal: true });
+    assert.is(r.result?.state, "failed", JSON.stringify(r.result));
+    assert.match(String(r.result?.message), /bun: cannot take a connection from the application/);
+  });
+  test("SID: a Bun target restores the connection but cannot give the application a socket (Bun's node:net adopts no descriptor)", async () => {
+    const r = await runSid({ tag: tagOf("xt"), reverse: true, launcher: { t: LAUNCH.bun } });
+    assert.match(String(r.error), /no adoption of descriptor \d+ in bun/);
   });
 }
 
