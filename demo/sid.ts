@@ -320,7 +320,15 @@ async function runSidEngine(o: SidOptions): Promise<SidReport> {
     node.send({ cmd: "transfer", target: names.t, agent: o.sameSubnet ? undefined : names.a, reverse: !!o.reverse, sameSubnet: !!o.sameSubnet, lifetime: o.lifetime ?? 0, further: o.chain === "permitted" });
     const result = (await node.wait("result", 15000)).result;
     report.result = result;
-    if (o.expectRefusal) return verdict(report);
+    if (o.expectRefusal) {
+      // The connection stays with the node: it goes on (its share grows past what it had at the refusal).
+      const atRefusal = (await node.wait("result")).here;
+      await sleep(800);
+      node.send({ cmd: "report" });
+      report.node = (await node.wait("summary")).summary;
+      report.served.target = atRefusal;
+      return verdict(report);
+    }
     if (result.state !== "transferred") throw new Error(`the transfer failed: ${result.error ?? ""} ${result.message ?? ""} (code ${result.code ?? "-"})`);
     await target.wait("resumed", 10000);
     if (o.during) await o.during({ topo, node, agent, target, mark });

@@ -162,10 +162,12 @@ if (e2eEnabled() && runtime() === "deno") {
     const r = await runSid({ tag: tagOf("xa"), reverse: true, launcher: { a: LAUNCH.deno, t: LAUNCH.deno } });
     survived(r, "Deno agent and target");
   });
-  test("SID: a Deno transferring node cannot hand its connection over (node:net gives no descriptor): refused with the reason", async () => {
+  test("SID: a Deno transferring node cannot hand its connection over (node:net gives no descriptor): refused with the reason, the connection goes on at the node", async () => {
     const r = await runSid({ tag: tagOf("xn"), reverse: true, launcher: { n: LAUNCH.deno }, expectRefusal: true });
     assert.is(r.result?.state, "failed", JSON.stringify(r.result));
     assert.match(String(r.result?.message), /deno: cannot take a connection from the application/);
+    assert.equal(r.node.errors, [], "the node's connection saw no error");
+    assert.ok(r.node.here.received > r.served.target.received + 5000, `the connection went on at the node after the refusal: ${JSON.stringify(r.node.here)} vs ${JSON.stringify(r.served.target)}`);
   });
 }
 
@@ -174,10 +176,12 @@ if (e2eEnabled() && runtime() === "bun") {
     const r = await runSid({ tag: tagOf("xa"), reverse: true, launcher: { a: LAUNCH.bun } });
     survived(r, "Bun agent");
   });
-  test("SID: a Bun transferring node cannot hand its connection over: refused with the reason", async () => {
+  test("SID: a Bun transferring node cannot hand its connection over: refused with the reason, the connection goes on at the node", async () => {
     const r = await runSid({ tag: tagOf("xn"), reverse: true, launcher: { n: LAUNCH.bun }, expectRefusal: true });
     assert.is(r.result?.state, "failed", JSON.stringify(r.result));
     assert.match(String(r.result?.message), /bun: cannot take a connection from the application/);
+    assert.equal(r.node.errors, [], "the node's connection saw no error");
+    assert.ok(r.node.here.received > r.served.target.received + 5000, `the connection went on at the node after the refusal: ${JSON.stringify(r.node.here)} vs ${JSON.stringify(r.served.target)}`);
   });
   test("SID: a Bun target restores the connection but cannot give the application a socket (Bun's node:net adopts no descriptor)", async () => {
     const r = await runSid({ tag: tagOf("xt"), reverse: true, launcher: { t: LAUNCH.bun } });
