@@ -45,6 +45,8 @@ export interface SidOptions {
   options?: Record<string, number>;
   /** The command that runs each role's script (default: this Node), e.g. ["deno", "run", "-A"] for a Deno target. */
   launcher?: { n?: string[]; a?: string[]; t?: string[] };
+  /** Called right before the application asks for the transfer (engine driver). */
+  before?: (s: SidRun) => Promise<void>;
   /** Called while the session runs at the target (engine driver), before it ends: more steps (renewals, stop). */
   during?: (s: SidRun) => Promise<void>;
   /** Called after the session ended (engine driver), before the namespaces go: checks of what followed (Wake-up). */
@@ -315,6 +317,7 @@ async function runSidEngine(o: SidOptions): Promise<SidReport> {
     await node.wait("ready");
     mark("app", py ? `TCP ${A.transferred} <-> ${A.correspondent}:${APP_PORT}: GET /${PAYLOAD}, read at 1.5 MB/s` : `TCP ${A.transferred} <-> ${A.correspondent}:${APP_PORT}: 100-byte records every 2 ms, both ways`);
     await sleep(o.beforeMs ?? 1000);
+    if (o.before) await o.before({ topo, node, agent, target, mark });
     const decided = now();
     mark("N", "the application asks to transfer its connection to T");
     node.send({ cmd: "transfer", target: names.t, agent: o.sameSubnet ? undefined : names.a, reverse: !!o.reverse, sameSubnet: !!o.sameSubnet, lifetime: o.lifetime ?? 0, further: o.chain === "permitted" });

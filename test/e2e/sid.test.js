@@ -91,6 +91,34 @@ if (e2eEnabled() && runtime() === "node") {
     survived(r, "refused further transfer");
   });
 
+  test("SID: forged state records flooding the target's control port are refused and do not disturb the transfer", async () => {
+    let spammer;
+    let targetLog = "";
+    const forge = `
+      const net = require("node:net");
+      const frame = Buffer.alloc(4 + 100);
+      frame[0] = 1; frame.writeUIntBE(100, 1, 3); // a well-formed Last frame, sealed under no key the target has
+      let sent = 0;
+      setInterval(() => {
+        const s = net.connect({ host: process.argv[1], port: 4346 }, () => { require("node:crypto").randomFillSync(frame, 4); s.end(frame); sent++; });
+        s.on("error", () => {});
+      }, 5);
+      process.on("SIGTERM", () => { console.log(JSON.stringify({ sent })); process.exit(0); });`;
+    const r = await runSid({ tag: tagOf("eg"), reverse: true,
+      before: async (s) => {
+        spammer = s.topo.spawn(s.topo.c, ["node", "-e", forge, s.topo.addr.target]);
+        await sleep(200);
+      },
+      during: async (s) => {
+        spammer.kill("SIGTERM");
+        targetLog = s.target.stderr;
+      } });
+    survived(r, "forged records");
+    const refused = targetLog.split("\n").filter((l) => l.includes('"sid-state-refused"')).length;
+    assert.ok(refused >= 5, `the target refused the forged records (${refused} logged)`);
+    assert.match(targetLog, /"sid-state-received"/, "and took the real one");
+  });
+
   test("SID: renewals over several short lifetimes keep the binding and the session", async () => {
     let renewed = 0;
     const r = await runSid({ tag: tagOf("el"), reverse: true, lifetime: 2, afterMs: 6500, during: async (s) => {
