@@ -225,7 +225,7 @@ async function pythonCorrespondent(topo: SidTopology): Promise<{ child: ChildPro
   const body = randomBytes(PAYLOAD_BYTES);
   writeFileSync(join(dir, PAYLOAD), body);
   const sha = createHash("sha256").update(body).digest("hex");
-  const child = topo.spawn(topo.c, ["python3", "-u", "-m", "http.server", String(APP_PORT), "--bind", topo.addr.correspondent, "--directory", dir]);
+  const child = topo.spawn(topo.c, ["/usr/bin/python3", "-u", "-m", "http.server", String(APP_PORT), "--bind", topo.addr.correspondent, "--directory", dir]);
   let out = "";
   let err = "";
   child.stdout?.on("data", (d: Buffer) => (out += d));

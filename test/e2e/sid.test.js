@@ -106,7 +106,7 @@ if (e2eEnabled() && runtime() === "node") {
       process.on("SIGTERM", () => { console.log(JSON.stringify({ sent })); process.exit(0); });`;
     const r = await runSid({ tag: tagOf("eg"), reverse: true,
       before: async (s) => {
-        spammer = s.topo.spawn(s.topo.c, ["node", "-e", forge, s.topo.addr.target]);
+        spammer = s.topo.spawn(s.topo.c, [process.execPath, "-e", forge, s.topo.addr.target]);
         await sleep(200);
       },
       during: async (s) => {
