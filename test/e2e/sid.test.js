@@ -143,6 +143,25 @@ if (e2eEnabled() && runtime() === "node") {
     survived(r, "wake-up");
   });
 
+  test("SID: a binding that is not renewed expires: the target dies, the agent lets the address go and wakes the node", async () => {
+    let expired;
+    const r = await runSid({ tag: tagOf("ex"), reverse: true, lifetime: 2, afterMs: 0, during: async (s) => {
+      s.target.child.kill("SIGKILL");
+      const t0 = Date.now();
+      expired = await waitSid(s.agent, "ended", 6000);
+      const woken = await waitSid(s.node, "woken", 4000);
+      assert.ok(Date.now() - t0 < 4500, "within the 2 s lifetime (and the Wake-up's retries)");
+      assert.is(woken.address, s.topo.addr.transferred);
+      await sleep(300);
+      assert.is(s.topo.routerNeighbour(s.topo.addr.transferred), s.topo.mac(s.topo.n, "n-h"), "the router resolves the address to the node again");
+      const routes = s.topo.try(s.topo.a, ["ip", "-j", "route", "show", s.topo.addr.transferred]).out;
+      assert.is(JSON.parse(routes || "[]").filter((x) => x.dst === s.topo.addr.transferred).length, 0, "the agent no longer routes the address into the tunnel");
+    } });
+    assert.is(r.result?.state, "transferred");
+    assert.ok(expired, "the agent ended the binding");
+    assert.not.match(JSON.stringify(expired), /deregistered/, `ended by expiry, not by a deregistration: ${JSON.stringify(expired)}`);
+  });
+
   test("SID: Stop Transfer by the node ends the binding at once and gives the address back", async () => {
     const r = await runSid({ tag: tagOf("et"), reverse: true, afterMs: 200, during: async (s) => {
       s.node.send({ cmd: "stop", address: s.topo.addr.transferred });
