@@ -14,3 +14,5 @@ export { AlreadyRunning } from "./lock.ts";
 export type { HostIO, KernelIO, UdpSocket, UdpHandlers, ControlServer, Runtime } from "./io.ts";
 export { SidCodec } from "./sid.ts";
 export type { TcpStateFields, TcpStateRecord } from "./sid.ts";
+export { SidEngine } from "./sidengine.ts";
+export type { SidSession, TransferOptions } from "./sidengine.ts";
