@@ -3,7 +3,7 @@
 // virtual clock, kernel actions recorded, frames delivered by MAC.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { trio, hostsDeliver } from "./_sidsim.js";
+import { trio, hostsDeliver, KEY_TN_AGENT } from "./_sidsim.js";
 
 test("a whole transfer: negotiation, record, Transfer Request, the parked Binding Update, release", () => {
   const s = trio();
@@ -37,6 +37,190 @@ test("a whole transfer: negotiation, record, Transfer Request, the parked Bindin
   assert.equal(ks.sessionKey, ka.sessionKey);
   assert.is(ka.vni, kt.vni);
   assert.is(ka.role, "agent");
+});
+
+/** A transfer of TA that has completed (the target released), with lifetime L. */
+function transferred(opts = {}, lifetime = 30) {
+  const s = trio(opts.net);
+  s.tn.sid.transfer(s.net.now, s.TA, s.tnTarget, { agent: s.tnAgent, lifetime, further: opts.further, reverse: opts.reverse });
+  s.tn.pump();
+  assert.ok(hostsDeliver(s), "the node was asked for the state record");
+  s.net.run(2000);
+  assert.is(s.target.sidEvents("released").length, 1, "the target released the socket");
+  return s;
+}
+
+function bindingCount(n) {
+  return n.sid.state(n.clock()).bindings.count;
+}
+
+/** Wake-up frames (UDP inside) the agent sent. */
+function wakeFrames(n) {
+  return n.frames.filter((f) => f.data[12] === 0x08 && f.data[13] === 0x00);
+}
+
+test("renewals over several lifetimes keep the binding; the target renews at two thirds", () => {
+  const s = transferred({}, 30);
+  const { net, agent, target } = s;
+  net.run(200000);
+  const renewed = target.sidEvents("renewed");
+  assert.ok(renewed.length >= 9 && renewed.length <= 10, `renewed ${renewed.length} times in 200 s`);
+  for (let i = 1; i < renewed.length; i++) {
+    const gap = renewed[i].t - renewed[i - 1].t;
+    assert.ok(gap >= 19900 && gap <= 20100, `renewal gap ${gap} ms`);
+  }
+  assert.is(agent.sidEvents("ended").length, 0);
+  assert.is(bindingCount(agent), 1);
+});
+
+test("a binding that is not renewed expires: everything undone, Wake-up frame, the node claims its address", () => {
+  const s = transferred({}, 30);
+  const { net, tn, agent, target } = s;
+  const t0 = net.now;
+  net.filter = (d) => d.from !== "target"; // the target goes silent
+  net.run(40000);
+  const ended = agent.sidEvents("ended");
+  assert.is(ended.length, 1);
+  assert.is(ended[0].reason, "expired");
+  assert.ok(ended[0].t - t0 <= 30000, "expired within the lifetime");
+  assert.is(bindingCount(agent), 0);
+  // Undone: proxy entry removed (29), link removed (17).
+  assert.equal(agent.netlinkTypes().slice(-2), [29, 17]);
+  assert.ok(wakeFrames(agent).length >= 1, "the Wake-up went as a frame to the node's MAC");
+  assert.is(tn.sidEvents("woken").length, 1);
+  assert.match(tn.nft.join("\n"), /delete chain arp hovsid ai/);
+  assert.is(agent.sidEvents("woken").length, 1, "the agent got the Wake-up Ack");
+  void target;
+});
+
+test("the Wake-up is retransmitted until acknowledged, and given up after the retry limit", () => {
+  const s = transferred({}, 30);
+  const { net, tn, agent } = s;
+  let dropped = 0;
+  net.filter = (d) => {
+    if (d.from === "target") return false;
+    if (d.from === "tn" && dropped < 2) return (dropped++, false); // the first two Wake-up Acks are lost
+    return true;
+  };
+  net.run(40000);
+  assert.ok(wakeFrames(agent).length >= 3, `${wakeFrames(agent).length} Wake-up frames`);
+  assert.is(agent.sidEvents("woken").length, 1);
+  // And with every Ack lost: the agent gives up after 7 transmissions.
+  const s2 = transferred({}, 30);
+  s2.net.filter = (d) => d.from !== "target" && d.from !== "tn";
+  s2.net.run(60000);
+  assert.is(wakeFrames(s2.agent).length, 7);
+  const refused = s2.agent.sidEvents("refused");
+  assert.is(refused.length, 1);
+  assert.is(refused[0].error, "TIMED_OUT");
+  void tn;
+});
+
+test("the session ends at the target: Binding Update 0, removal, Wake-up", () => {
+  const s = transferred({}, 30);
+  const { net, tn, agent, target, TA } = s;
+  target.sid.sessionEnded(net.now, TA);
+  target.pump();
+  net.run(5000);
+  assert.equal(agent.sidEvents("ended").map((e) => e.reason), ["deregistered"]);
+  assert.equal(target.sidEvents("ended").map((e) => e.reason), ["deregistered"]);
+  // The target removed its tunnel (17) and the address on lo (21).
+  assert.ok(target.netlinkTypes().includes(17) && target.netlinkTypes().at(-1) === 21);
+  assert.is(tn.sidEvents("woken").length, 1);
+  assert.is(target.sid.session(TA), null);
+  assert.is(tn.sid.session(TA), null);
+});
+
+test("Stop Transfer ends the binding at once, without a Wake-up; the target can never renew it", () => {
+  const s = transferred({}, 30);
+  const { net, tn, agent, target, TA } = s;
+  tn.sid.stop(net.now, TA);
+  tn.pump();
+  net.run(1000);
+  assert.is(tn.sidEvents("stopped").length, 1);
+  assert.equal(agent.sidEvents("ended").map((e) => e.reason), ["stopped"]);
+  assert.is(wakeFrames(agent).length, 0);
+  assert.is(bindingCount(agent), 0);
+  // The target's renewals find no binding: never answered, never renewed.
+  const renewedBefore = agent.sidEvents("renewed").length;
+  net.run(60000);
+  assert.is(agent.sidEvents("renewed").length, renewedBefore);
+  assert.is(bindingCount(agent), 0);
+  assert.equal(target.sidEvents("ended").map((e) => e.reason), ["expired"]);
+});
+
+test("refusals: an address the node does not own (129), a node that is no target (129), reverse not allowed (129)", () => {
+  let s = trio();
+  s.tn.sid.transfer(s.net.now, "198.18.0.11", s.tnTarget, { agent: s.tnAgent });
+  s.tn.pump();
+  s.net.run(1000);
+  s.target.sid.stateReceived(s.net.now, "198.18.0.11");
+  s.tn.sid.stateDelivered(s.net.now, "198.18.0.11");
+  s.tn.pump();
+  s.target.pump();
+  s.net.run(1000);
+  assert.equal(s.tn.sidEvents("refused").map((e) => e.code), [129]);
+  assert.is(bindingCount(s.agent), 0);
+
+  s = trio();
+  s.target.engine.option("sidTarget", 0);
+  s.tn.sid.transfer(s.net.now, s.TA, s.tnTarget, { agent: s.tnAgent });
+  s.tn.pump();
+  s.net.run(1000);
+  assert.equal(s.tn.sidEvents("refused").map((e) => e.code), [129]);
+  assert.is(s.target.netlink.length, 0, "a refusal changes nothing in the kernel");
+
+  s = trio();
+  s.target.engine.option("sidAllowReverse", 0);
+  s.tn.sid.transfer(s.net.now, s.TA, s.tnTarget, { agent: s.tnAgent, reverse: true });
+  s.tn.pump();
+  s.net.run(1000);
+  assert.equal(s.tn.sidEvents("refused").map((e) => e.code), [129]);
+});
+
+test("refusal 142: a session key that does not unwrap, under a valid authenticator", () => {
+  const s = trio();
+  const { net, tn, agent, tnTarget, tnAgent, TA } = s;
+  const core = tn.engine.core;
+  net.filter = (d) => {
+    if (d.from !== "tn" || d.data[1] !== 18) return true;
+    const m = core.decode(d.data);
+    const sk = m.extensions.find((e) => e.type === "SESSION_KEY");
+    sk.tag = (sk.tag[0] === "0" ? "1" : "0") + sk.tag.slice(1);
+    d.data.set(core.encode(m, { spi: 301, key: KEY_TN_AGENT }));
+    return true;
+  };
+  tn.sid.transfer(net.now, TA, tnTarget, { agent: tnAgent });
+  tn.pump();
+  hostsDeliver(s);
+  net.run(1000);
+  assert.equal(tn.sidEvents("refused").map((e) => e.code), [142]);
+  assert.is(bindingCount(agent), 0);
+});
+
+test("refusal 143: an address bound to a target already; 130: the binding table is full", () => {
+  const s = transferred({}, 30);
+  const { net, agent, target, TA } = s;
+  // A second node that is also configured to own TA at the agent asks for it.
+  const other = net.node("other", ["198.18.0.12"]);
+  other.link();
+  const op = other.peer(agent, { key: new Uint8Array(32).fill(0x33), spi: 310 });
+  const ot = other.peer(target, { key: new Uint8Array(32).fill(0x34), spi: 311 });
+  const ao = agent.peer(other, { key: new Uint8Array(32).fill(0x33), spi: 310 });
+  agent.engine.addPeerAddress(ao, TA);
+  agent.engine.addPeerAddress(ao, "198.18.0.13");
+  target.peer(other, { key: new Uint8Array(32).fill(0x34), spi: 311 });
+  // The target refuses a second hosting of TA (143), so ask the agent directly with a second target address.
+  other.sid.transfer(net.now, "198.18.0.13", ot, { agent: op });
+  other.pump();
+  net.run(1000);
+  target.sid.stateReceived(net.now, "198.18.0.13");
+  target.pump();
+  other.sid.stateDelivered(net.now, "198.18.0.13");
+  other.pump();
+  net.run(1000);
+  assert.is(bindingCount(agent), 2, "a second address binds");
+  void TA;
 });
 
 test.run();

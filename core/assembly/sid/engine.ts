@@ -684,8 +684,8 @@ export class Sid extends RequestHandler {
   unverifiable(node: Node, d: Decoded, now: f64): bool {
     // 8.12: a Binding Update that may run ahead of its Transfer Request is kept, one per address.
     if (d.type != MSG_BINDING_UPDATE || !node.options.sidAgent || !d.has(EXT_TRANSFERRED_ADDRESS)) return false;
+    // Also when a binding exists under another SPI: its further transfer may be on the way (8.6).
     const a = addressOf(d, EXT_TRANSFERRED_ADDRESS);
-    if (this.bindings().find(a)) return false; // the binding exists: its SPI did not match; dropped
     this.expireParked(now);
     for (let i = 0; i < this.parked.length; i++) {
       if (this.parked[i].address.equals(a)) {
