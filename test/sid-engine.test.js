@@ -198,29 +198,99 @@ test("refusal 142: a session key that does not unwrap, under a valid authenticat
   assert.is(bindingCount(agent), 0);
 });
 
-test("refusal 143: an address bound to a target already; 130: the binding table is full", () => {
-  const s = transferred({}, 30);
-  const { net, agent, target, TA } = s;
-  // A second node that is also configured to own TA at the agent asks for it.
-  const other = net.node("other", ["198.18.0.12"]);
-  other.link();
+/** A second node "other" (198.18.0.12) and a second target "t2", configured at the agent and at t2. */
+function addOther(s) {
+  const { net, agent } = s;
+  const other = net.node("other", ["198.18.0.12"]).link();
+  const t2 = net.node("t2", ["198.19.0.30"]).link();
+  t2.engine.option("sidTarget", 1);
   const op = other.peer(agent, { key: new Uint8Array(32).fill(0x33), spi: 310 });
-  const ot = other.peer(target, { key: new Uint8Array(32).fill(0x34), spi: 311 });
+  const ot = other.peer(t2, { key: new Uint8Array(32).fill(0x34), spi: 311 });
   const ao = agent.peer(other, { key: new Uint8Array(32).fill(0x33), spi: 310 });
-  agent.engine.addPeerAddress(ao, TA);
-  agent.engine.addPeerAddress(ao, "198.18.0.13");
-  target.peer(other, { key: new Uint8Array(32).fill(0x34), spi: 311 });
-  // The target refuses a second hosting of TA (143), so ask the agent directly with a second target address.
-  other.sid.transfer(net.now, "198.18.0.13", ot, { agent: op });
-  other.pump();
+  t2.peer(other, { key: new Uint8Array(32).fill(0x34), spi: 311 });
+  return { other, t2, op, ot, ao };
+}
+
+function otherTransfers(s, o, address) {
+  const { net } = s;
+  o.other.sid.transfer(net.now, address, o.ot, { agent: o.op });
+  o.other.pump();
   net.run(1000);
-  target.sid.stateReceived(net.now, "198.18.0.13");
+  o.t2.sid.stateReceived(net.now, address);
+  o.t2.pump();
+  o.other.sid.stateDelivered(net.now, address);
+  o.other.pump();
+  net.run(1000);
+}
+
+test("refusal 143: an address bound to a target already", () => {
+  const s = transferred({}, 30);
+  const o = addOther(s);
+  s.agent.engine.addPeerAddress(o.ao, s.TA); // "other" may claim TA too, but TA is bound
+  otherTransfers(s, o, s.TA);
+  assert.equal(o.other.sidEvents("refused").map((e) => e.code), [143]);
+  assert.is(bindingCount(s.agent), 1);
+  assert.is(s.agent.sid.session(s.TA).sessionSpi, s.target.sid.session(s.TA).sessionSpi, "the binding is unchanged");
+});
+
+test("refusal 130: the binding table is full (sidBindings)", () => {
+  const s = trio();
+  s.agent.engine.option("sidBindings", 1);
+  const o = addOther(s);
+  s.tn.sid.transfer(s.net.now, s.TA, s.tnTarget, { agent: s.tnAgent });
+  s.tn.pump();
+  hostsDeliver(s);
+  s.net.run(1000);
+  assert.is(bindingCount(s.agent), 1);
+  otherTransfers(s, o, "198.18.0.12");
+  assert.equal(o.other.sidEvents("refused").map((e) => e.code), [130]);
+  assert.is(bindingCount(s.agent), 1);
+});
+
+/** The target "target" holds TA (with F or not) and moves it on to t3 through the same agent (8.6). */
+function further(permitted) {
+  const s = transferred({ further: permitted }, 30);
+  const { net, agent, target, TA } = s;
+  const t3 = net.node("t3", ["198.19.0.40"]).link();
+  t3.engine.option("sidTarget", 1);
+  const tt3 = target.peer(t3, { key: new Uint8Array(32).fill(0x44), spi: 320 });
+  t3.peer(target, { key: new Uint8Array(32).fill(0x44), spi: 320 });
+  target.sid.transfer(net.now, TA, tt3, { further: true, lifetime: 30 });
   target.pump();
-  other.sid.stateDelivered(net.now, "198.18.0.13");
-  other.pump();
   net.run(1000);
-  assert.is(bindingCount(agent), 2, "a second address binds");
-  void TA;
+  assert.is(target.sidEvents("state-requested").length, 1);
+  t3.sid.stateReceived(net.now, TA);
+  t3.pump();
+  target.sid.stateDelivered(net.now, TA);
+  target.pump();
+  net.run(2000);
+  return { ...s, t3 };
+}
+
+test("a further transfer with F: the agent replaces the binding; the new target is bound, the old one is done", () => {
+  const s = further(true);
+  const { net, agent, target, t3, tn, TA } = s;
+  assert.equal(agent.sidEvents("bound").map((e) => e.further), [false, true]);
+  assert.is(t3.sidEvents("released").length, 1);
+  assert.is(t3.sidEvents("bound").length, 1);
+  assert.equal(target.sidEvents("ended").map((e) => e.reason), ["transferred-further"]);
+  assert.is(agent.sid.session(TA).sessionSpi, t3.sid.session(TA).sessionSpi);
+  // The new target renews; the session ends there; the original node is woken.
+  net.run(60000);
+  assert.ok(t3.sidEvents("renewed").length >= 2);
+  t3.sid.sessionEnded(net.now, TA);
+  t3.pump();
+  net.run(5000);
+  assert.is(tn.sidEvents("woken").length, 1);
+});
+
+test("a further transfer without F is refused with 140 and changes nothing", () => {
+  const s = further(false);
+  const { agent, target, t3, TA } = s;
+  assert.equal(target.sidEvents("refused").map((e) => e.code), [140]);
+  assert.equal(agent.sidEvents("bound").length, 1);
+  assert.is(agent.sid.session(TA).sessionSpi, target.sid.session(TA).sessionSpi, "the binding still belongs to the first target");
+  assert.is(t3.sidEvents("released").length, 0);
 });
 
 test.run();
