@@ -111,8 +111,10 @@ export function trio(netOptions = {}) {
 export function hostsDeliver(s, { deliverOk = true, receiveOk = true, receiveFirst = true } = {}) {
   const { net, tn, target, TA } = s;
   const asked = tn.sidEvents("state-requested").length;
-  net.run(1000);
-  if (tn.sidEvents("state-requested").length === asked) return false;
+  for (let waited = 0; tn.sidEvents("state-requested").length === asked; waited += 100) {
+    if (waited >= 15000) return false;
+    net.run(100);
+  }
   const steps = [
     () => { target.sid.stateReceived(target.clock(), TA, receiveOk); target.pump(); },
     () => { tn.sid.stateDelivered(tn.clock(), TA, deliverOk); tn.pump(); },

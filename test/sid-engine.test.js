@@ -293,4 +293,186 @@ test("a further transfer without F is refused with 140 and changes nothing", () 
   assert.is(t3.sidEvents("released").length, 0);
 });
 
+/** The datagrams a node sent of one message type, in order. */
+function sentOf(net, from, type) {
+  return net.sent.filter((d) => d.from === from && d.data[1] === type);
+}
+
+/** Recomputes the HMAC-SHA256 authenticator of a message (the last 32 bytes) under key. */
+function reauth(core, bytes, key) {
+  const out = bytes.slice();
+  out.set(core.hmac("HMAC_SHA256", key, out.subarray(0, out.length - 32)), out.length - 32);
+  return out;
+}
+
+test("replayed Binding Updates change nothing", () => {
+  const s = transferred({}, 30);
+  const { net, agent, target } = s;
+  net.run(45000); // two renewals
+  const bus = sentOf(net, "target", 20);
+  assert.ok(bus.length >= 3);
+  const renewed = agent.sidEvents("renewed").length;
+  for (const b of bus.slice(0, -1)) net.inject(agent, "198.19.0.20", b.data);
+  assert.is(agent.sidEvents("renewed").length, renewed, "no replay renews");
+  const st = agent.engine.state(net.now);
+  assert.ok(st.counters.droppedBy.REPLAYED + (st.counters.duplicates ?? 0) >= 1 || st.counters.duplicates >= 1);
+  void target;
+});
+
+test("a Binding Update under the right SPI but a wrong key, or with a tampered Sealed body, is dropped", () => {
+  const s = transferred({}, 30);
+  const { net, agent, target, TA } = s;
+  net.run(21000);
+  const last = sentOf(net, "target", 20).at(-1).data;
+  const core = agent.engine.core;
+  const before = agent.sidEvents("renewed").length;
+  // A wrong key: the authenticator does not verify.
+  net.inject(agent, "198.19.0.20", reauth(core, last, new Uint8Array(32).fill(9)));
+  // The right key (a forger who knew it could still not reseal): one ciphertext byte flipped, authenticator recomputed.
+  const tampered = last.slice();
+  tampered[33] ^= 1;
+  net.inject(agent, "198.19.0.20", reauth(core, tampered, target.sid.session(TA).sessionKey));
+  assert.is(agent.sidEvents("renewed").length, before);
+  const by = agent.engine.state(net.now).counters.droppedBy;
+  assert.ok(by.BAD_AUTHENTICATOR >= 2, JSON.stringify(by));
+});
+
+test("a forged Binding Update kept before the Transfer Request binds nothing; the real one binds", () => {
+  const s = trio();
+  const { net, tn, agent, target, tnTarget, tnAgent, TA } = s;
+  const core = agent.engine.core;
+  // Header, Transferred Address, a Sealed extension of junk, Authentication under a key nobody has.
+  const forged = new Uint8Array(20 + 7 + 24 + 38);
+  forged.set([1, 20, 0, 7, 10, 11, 12, 13, 14, 15, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+  forged.set([37, 5, 1, 198, 18, 0, 10], 20);
+  forged.set([44, 22, 0, 0], 27);
+  forged.set([32, 36, 0, 0, 0x10, 0], 51);
+  forged.set(core.hmac("HMAC_SHA256", new Uint8Array(32).fill(5), forged.subarray(0, 57)), 57);
+  assert.is(core.decode(forged).type, "BINDING_UPDATE", "the forgery decodes");
+  net.inject(agent, "198.19.0.99", forged);
+  assert.is(agent.sid.state(net.now).bindings.parked, 1, "kept, one per address");
+  tn.sid.transfer(net.now, TA, tnTarget, { agent: tnAgent, lifetime: 30 });
+  tn.pump();
+  hostsDeliver(s);
+  net.run(1000);
+  assert.equal(agent.sidEvents().map((e) => e.state), ["bound", "renewed"]);
+  assert.is(target.sidEvents("released").length, 1);
+  assert.is(agent.sid.state(net.now).bindings.parked, 0);
+});
+
+test("a forged or replayed Transfer Request binds nothing", () => {
+  const s = trio();
+  const { net, tn, agent, tnTarget, tnAgent, TA } = s;
+  tn.sid.transfer(net.now, TA, tnTarget, { agent: tnAgent, lifetime: 30 });
+  tn.pump();
+  hostsDeliver(s);
+  net.run(1000);
+  const tr = sentOf(net, "tn", 18)[0].data;
+  // Stop it, then replay the captured request: the window refuses it.
+  tn.sid.stop(net.now, TA);
+  tn.pump();
+  net.run(1000);
+  assert.is(bindingCount(agent), 0);
+  net.inject(agent, "198.18.0.10", tr);
+  assert.is(bindingCount(agent), 0, "a replayed request does not bind");
+  const bad = tr.slice();
+  bad[25] ^= 0x40; // inside the Transferred Address
+  net.inject(agent, "198.18.0.10", bad);
+  assert.is(bindingCount(agent), 0, "a forged request does not bind");
+  assert.is(agent.sidEvents("bound").length, 1);
+});
+
+test("20% loss of control datagrams: retransmission completes the transfer and keeps the binding", () => {
+  for (const seed of [1, 2, 3, 4, 5]) {
+    const s = trio({ loss: 0.2, seed });
+    const { net, tn, agent, target, tnTarget, tnAgent, TA } = s;
+    tn.sid.transfer(net.now, TA, tnTarget, { agent: tnAgent, lifetime: 30 });
+    tn.pump();
+    assert.ok(hostsDeliver(s), `seed ${seed}: negotiated`);
+    net.run(15000);
+    assert.is(tn.sidEvents("transferred").length, 1, `seed ${seed}: transferred`);
+    assert.is(target.sidEvents("released").length, 1, `seed ${seed}: released`);
+    net.run(150000);
+    assert.is(agent.sidEvents("ended").length, 0, `seed ${seed}: the binding lasted`);
+    assert.ok(target.sidEvents("renewed").length >= 5, `seed ${seed}: renewed`);
+  }
+});
+
+test("same subnet (S): the target claims the address itself and sends the Wake-up at the end", () => {
+  const s = trio();
+  const { net, tn, target, tnTarget, TA } = s;
+  tn.sid.transfer(net.now, TA, tnTarget, { lifetime: 30 });
+  tn.pump();
+  assert.ok(hostsDeliver(s));
+  net.run(3000);
+  assert.equal(tn.sidEvents().map((e) => e.state), ["negotiated", "state-requested", "transferred"]);
+  assert.equal(target.sidEvents().map((e) => e.state), ["negotiated", "released", "bound"]);
+  assert.is(target.frames.filter((f) => f.data[13] === 0x06).length, 3, "three gratuitous ARPs");
+  assert.is(target.netlinkTypes().filter((t) => t === 16).length, 0, "no tunnel");
+  assert.match(target.nft.join("\n"), /meta iif != 2 arp operation request/);
+  target.sid.sessionEnded(net.now, TA);
+  target.pump();
+  net.run(3000);
+  assert.is(tn.sidEvents("woken").length, 1);
+  assert.is(target.sidEvents("woken").length, 1);
+});
+
+test("reverse-tunnelled return (R): the target routes the address's traffic into the tunnel", () => {
+  const s = transferred({ reverse: true }, 30);
+  const { agent, target } = s;
+  assert.equal(target.netlinkTypes(), [20, 16, 28, 28, 24, 32]);
+  assert.ok(agent.nft.some((t) => /hovtunnel/.test(t)), "the agent filters what it decapsulates");
+});
+
+test("a forged parked Binding Update that is the last one kept is dropped when the key arrives", () => {
+  const s = trio();
+  const { net, tn, agent, target, tnTarget, tnAgent, TA } = s;
+  const core = agent.engine.core;
+  const forged = new Uint8Array(20 + 7 + 24 + 38);
+  forged.set([1, 20, 0, 7, 10, 11, 12, 13, 14, 15, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+  forged.set([37, 5, 1, 198, 18, 0, 10], 20);
+  forged.set([44, 22, 0, 0], 27);
+  forged.set([32, 36, 0, 0, 0x10, 0], 51);
+  forged.set(core.hmac("HMAC_SHA256", new Uint8Array(32).fill(5), forged.subarray(0, 57)), 57);
+  tn.sid.transfer(net.now, TA, tnTarget, { agent: tnAgent, lifetime: 30 });
+  tn.pump();
+  net.run(1000);
+  target.sid.stateReceived(net.now, TA);
+  target.pump();
+  net.run(6); // the real Binding Update is parked (5 ms on the way) ...
+  net.inject(agent, "198.19.0.99", forged); // ... and replaced by a forgery
+  tn.sid.stateDelivered(net.now, TA);
+  tn.pump();
+  net.run(20);
+  assert.is(agent.sid.state(net.now).bindings.parked, 0, "the forgery was tried under the key and dropped");
+  assert.is(agent.sidEvents("renewed").length, 0);
+  net.run(2000);
+  assert.is(target.sidEvents("released").length, 1, "the target's retransmission binds");
+});
+
+test("a Wake-up from a peer that is not the transfer's agent is refused (141) and changes nothing", () => {
+  const s = transferred({}, 30);
+  const { net, tn, target, TA } = s;
+  // The target knows tn as a configured peer; it sends a Wake-up for TA on its own.
+  const wakeups = [];
+  net.filter = (d) => (d.data[1] === 23 && d.from === "tn" ? (wakeups.push(d), true) : true);
+  target.engine.core; // (the request is built by the target's SID module for the same-subnet case only)
+  const before = tn.sidEvents("woken").length;
+  const core = tn.engine.core;
+  const m = {
+    type: "WAKE_UP", sequence: 9, cookie: target.cookie, replayId: "0000000000000000",
+    extensions: [{ type: "TRANSFERRED_ADDRESS", address: TA }],
+  };
+  const st = tn.engine.state(net.now);
+  void st;
+  // Timestamp mode: a fresh Replay Protect ID from the target's clock.
+  const ntp = BigInt(Math.floor(net.now / 1000) + 2208988800) << 32n;
+  m.replayId = ntp.toString(16).padStart(16, "0");
+  net.inject(tn, "198.19.0.20", core.encode(m, { spi: 300, key: new Uint8Array(32).fill(0x11) }));
+  net.run(100);
+  assert.is(tn.sidEvents("woken").length, before);
+  assert.equal(tn.sidEvents("refused").map((e) => e.code), [141]);
+  assert.is(tn.sid.session(TA).state, 4, "still TRANSFERRED");
+});
+
 test.run();

@@ -487,6 +487,8 @@ export class Sid extends RequestHandler {
   private interims: Map<u64, Address> = new Map<u64, Address>();
   private announcements: Array<Announcement> = new Array<Announcement>();
   private parked: Array<Parked> = new Array<Parked>();
+  /** A parked Binding Update is being handled again (it is not parked twice). */
+  private reinjecting: bool = false;
 
   constructor(node: Node) {
     super();
@@ -683,7 +685,7 @@ export class Sid extends RequestHandler {
 
   unverifiable(node: Node, d: Decoded, now: f64): bool {
     // 8.12: a Binding Update that may run ahead of its Transfer Request is kept, one per address.
-    if (d.type != MSG_BINDING_UPDATE || !node.options.sidAgent || !d.has(EXT_TRANSFERRED_ADDRESS)) return false;
+    if (d.type != MSG_BINDING_UPDATE || !node.options.sidAgent || !d.has(EXT_TRANSFERRED_ADDRESS) || this.reinjecting) return false;
     // Also when a binding exists under another SPI: its further transfer may be on the way (8.6).
     const a = addressOf(d, EXT_TRANSFERRED_ADDRESS);
     this.expireParked(now);
@@ -924,7 +926,12 @@ export class Sid extends RequestHandler {
     // A Binding Update that came first is verified now, under the new key (8.12). Last: it reuses node.incoming.
     this.expireParked(now);
     const p = this.takeParked(a);
-    if (p) node.handleDatagram(now, p.from, p.port, changetype<usize>(p.bytes), p.bytes.length);
+    if (p) {
+      // Verified once: what does not verify under the binding's key now is dropped, not kept again.
+      this.reinjecting = true;
+      node.handleDatagram(now, p.from, p.port, changetype<usize>(p.bytes), p.bytes.length);
+      this.reinjecting = false;
+    }
   }
 
   // ---- agent: Binding Update (8.3) -------------------------------------------------------
