@@ -475,4 +475,29 @@ test("a Wake-up from a peer that is not the transfer's agent is refused (141) an
   assert.is(tn.sid.session(TA).state, 4, "still TRANSFERRED");
 });
 
+/** The sequence number after the last Binding Update a node sent (the session peer's numbers). */
+function nextSeq(net, from) {
+  const d = sentOf(net, from, 20).at(-1).data;
+  return ((d[2] << 8) | d[3]) + 1;
+}
+
+/** NTP Replay Protect ID (timestamp mode) for `ms`, as hex. */
+function ntpId(ms) {
+  return ((BigInt(Math.floor(ms / 1000) + 2208988800) << 32n) | 1n).toString(16).padStart(16, "0");
+}
+
+test("a Stop Transfer under the target's session SA is refused (129): only the node may stop", () => {
+  const s = transferred({}, 30);
+  const { net, agent, target, TA } = s;
+  const k = target.sid.session(TA);
+  const stop = target.engine.core.encode({
+    type: "STOP_TRANSFER", sequence: (nextSeq(net, "target") + 1) & 0xffff, cookie: target.cookie, replayId: ntpId(net.now),
+    extensions: [{ type: "TRANSFERRED_ADDRESS", address: TA }],
+  }, { spi: k.sessionSpi, key: k.sessionKey });
+  net.inject(agent, "198.19.0.20", stop);
+  assert.equal(agent.sidEvents("refused").map((e) => e.code), [129]);
+  assert.is(bindingCount(agent), 1);
+  assert.is(agent.sidEvents("stopped").length, 0);
+});
+
 test.run();
