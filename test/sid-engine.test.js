@@ -4,6 +4,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { trio, hostsDeliver, KEY_TN_AGENT } from "./_sidsim.js";
+import { SidCodec } from "../dist/hosts/shared/index.js";
 
 test("a whole transfer: negotiation, record, Transfer Request, the parked Binding Update, release", () => {
   const s = trio();
@@ -498,6 +499,43 @@ test("a Stop Transfer under the target's session SA is refused (129): only the n
   assert.equal(agent.sidEvents("refused").map((e) => e.code), [129]);
   assert.is(bindingCount(agent), 1);
   assert.is(agent.sidEvents("stopped").length, 0);
+});
+
+/**
+ * A Binding Update built by hand with the session key: header, Transferred
+ * Address in clear, Lifetime sealed under K_up, Authentication under `spi`.
+ */
+function handmadeUpdate(core, { key, spi, seq, seq32, cookie, now, address, lifetime }) {
+  const header = new Uint8Array(20);
+  header.set([1, 20, (seq >> 8) & 255, seq & 255]);
+  header.set(cookie.match(/../g).map((h) => parseInt(h, 16)), 4);
+  header.set(Uint8Array.from(ntpId(now).match(/../g).map((h) => parseInt(h, 16))), 12);
+  const body = new SidCodec(core).sealMessage(key, "up", seq32, header, new Uint8Array([36, 2, lifetime >> 8, lifetime & 255]));
+  const ta = [37, 5, 1, ...address.split(".").map(Number)];
+  const m = new Uint8Array(20 + ta.length + 4 + body.length + 38);
+  m.set(header);
+  m.set(ta, 20);
+  m.set([44, 2 + body.length, 0, 0], 27);
+  m.set(body, 31);
+  const a = 31 + body.length;
+  m.set([32, 36, spi >>> 24, (spi >> 16) & 255, (spi >> 8) & 255, spi & 255], a);
+  m.set(core.hmac("HMAC_SHA256", key, m.subarray(0, a + 6)), a + 6);
+  return m;
+}
+
+test("a Binding Update sealed and authenticated with the session key counts only under the binding's SPI", () => {
+  const s = transferred({}, 30);
+  const { net, agent, target, TA } = s;
+  const core = agent.engine.core;
+  const k = target.sid.session(TA);
+  const seq = nextSeq(net, "target") + 1;
+  const base = { key: k.sessionKey, seq, seq32: 0x10000 | seq, cookie: target.cookie, now: net.now, address: TA, lifetime: 7 };
+  // Under another SPI: no SA, kept as unverifiable, never renews.
+  net.inject(agent, "198.19.0.20", handmadeUpdate(core, { ...base, spi: k.sessionSpi + 1 }));
+  assert.is(agent.sidEvents("renewed").filter((e) => e.lifetime === 7).length, 0);
+  // The same under the binding's SPI renews: the handmade message is right.
+  net.inject(agent, "198.19.0.20", handmadeUpdate(core, { ...base, seq: seq + 1, seq32: 0x10000 | (seq + 1), spi: k.sessionSpi }));
+  assert.is(agent.sidEvents("renewed").filter((e) => e.lifetime === 7).length, 1);
 });
 
 test.run();
