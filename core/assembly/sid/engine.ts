@@ -941,8 +941,8 @@ export class Sid extends RequestHandler {
     const o = node.options;
     const a = addressOf(d, EXT_TRANSFERRED_ADDRESS);
     const r = this.table ? this.bindings().find(a) : 0;
-    // Only a binding's own session SA reaches here (sessionSa); anything else is not its target.
-    if (!r || !sa.seals || bSpi(r) != sa.spi) return this.refuse(ROLE_AGENT, a, peer, sa, cache, CODE_UNKNOWN_BINDING, "no binding for this address under this SA", now);
+    // Only a binding's own session SA reaches here: sessionSa matched the address and its SPI.
+    if (!r) return this.refuse(ROLE_AGENT, a, peer, sa, cache, CODE_UNKNOWN_BINDING, "no binding for this address under this SA", now);
     bSetCookie(r, peer.cookie);
     const asked = lifetimeOf(d, 0);
     if (asked == 0) {
