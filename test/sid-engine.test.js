@@ -538,4 +538,22 @@ test("a Binding Update sealed and authenticated with the session key counts only
   assert.is(agent.sidEvents("renewed").filter((e) => e.lifetime === 7).length, 1);
 });
 
+test("the binding table: bounded, O(1) lookups, removal keeps every other binding findable, <= 128 B per binding", () => {
+  const { tn } = trio();
+  const x = tn.engine.core.x;
+  const n = 20000;
+  assert.is(x.sid_bindings_fill(n, n + 5), n, "a full table refuses the rest");
+  assert.is(x.sid_bindings_lookup(0, n, n), n);
+  assert.is(x.sid_bindings_lookup(n, 1000, 1000), 0, "absent addresses are not found");
+  // Remove every third binding (backward-shift deletion moves others): the rest stay findable.
+  let removed = 0;
+  for (let i = 0; i < n; i += 3) removed += x.sid_bindings_remove(i, 1);
+  assert.is(x.sid_bindings_size(1), n - removed);
+  let found = 0;
+  for (let i = 0; i < n; i++) found += x.sid_bindings_lookup(i, 1, 1);
+  assert.is(found, n - removed);
+  for (let i = 0; i < n; i += 3) assert.is(x.sid_bindings_lookup(i, 1, 1), 0);
+  assert.ok(x.sid_bindings_size(0) / n <= 128, `${x.sid_bindings_size(0) / n} B per binding`);
+});
+
 test.run();
