@@ -556,4 +556,30 @@ test("the binding table: bounded, O(1) lookups, removal keeps every other bindin
   assert.ok(x.sid_bindings_size(0) / n <= 128, `${x.sid_bindings_size(0) / n} B per binding`);
 });
 
+test("memory stays put over many transfers and deregistrations; the agent forgets a target with its last binding", () => {
+  const s = trio();
+  const { net, tn, agent, target, tnTarget, tnAgent, TA } = s;
+  const cycle = () => {
+    tn.sid.transfer(net.now, TA, tnTarget, { agent: tnAgent, lifetime: 30 });
+    tn.pump();
+    assert.ok(hostsDeliver(s));
+    net.run(1000);
+    assert.is(agent.sid.state(net.now).bindings.targets, 1);
+    target.sid.sessionEnded(net.now, TA);
+    target.pump();
+    net.run(3000);
+    assert.is(tn.sid.session(TA), null, "the node has its address back");
+    // Keep the sim's own records short: they are not the core's memory.
+    for (const n of [tn, agent, target]) n.events.length = n.nft.length = n.netlink.length = n.frames.length = 0;
+    net.sent.length = 0;
+  };
+  const pages = () => [tn, agent, target].map((n) => n.engine.core.x.memory.buffer.byteLength / 65536);
+  for (let i = 0; i < 250; i++) cycle(); // the GC settles its heap size (the agent: about 40 pages)
+  const before = pages();
+  for (let i = 0; i < 300; i++) cycle();
+  assert.equal(pages(), before, "no growth after the warm-up");
+  assert.is(agent.sid.state(net.now).bindings.targets, 0);
+  assert.is(bindingCount(agent), 0);
+});
+
 test.run();

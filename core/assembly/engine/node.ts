@@ -261,6 +261,11 @@ export class Node {
     return p;
   }
 
+  /** The session peer of a cookie, if there is one. */
+  findSessionPeer(cookie: u64): Peer | null {
+    return this.sessionPeers.has(cookie) ? this.sessionPeers.get(cookie) : null;
+  }
+
   /** Forgets a session peer (its module holds no SA of it any more). */
   dropSessionPeer(p: Peer): void {
     if (p.cookie != 0 && this.sessionPeers.has(p.cookie) && this.sessionPeers.get(p.cookie) == p) this.sessionPeers.delete(p.cookie);

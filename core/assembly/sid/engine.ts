@@ -25,7 +25,7 @@ import {
   BindingTable, ExpiryHeap, address as bAddress, target as bTarget, setTarget as bSetTarget, flags as bFlags,
   setFlags as bSetFlags, spi as bSpi, setSpi as bSetSpi, vni as bVni, setVni as bSetVni, nodePeer as bNodePeer,
   setNodePeer as bSetNodePeer, expires as bExpires, setExpires as bSetExpires, keyPtr as bKey, macPtr as bMac,
-  hasMac as bHasMac, setHasMac as bSetHasMac, setCookie as bSetCookie,
+  hasMac as bHasMac, setHasMac as bSetHasMac, setCookie as bSetCookieRaw, cookie as bCookie,
 } from "./bindings";
 import {
   tunnelIds, kernelMessagePtr, vxlanLink, fdbEntry, neighEntry, tunnelRoute, sourceRule, tunnelFilter,
@@ -487,6 +487,8 @@ export class Sid extends RequestHandler {
   private interims: Map<u64, Address> = new Map<u64, Address>();
   private announcements: Array<Announcement> = new Array<Announcement>();
   private parked: Array<Parked> = new Array<Parked>();
+  /** Bindings per target cookie: a target's session peer goes with its last binding. */
+  private bindingsOf: Map<u64, i32> = new Map<u64, i32>();
   /** A parked Binding Update is being handled again (it is not parked twice). */
   private reinjecting: bool = false;
 
@@ -665,6 +667,23 @@ export class Sid extends RequestHandler {
     this.node.cancelRequests(t);
     const i = this.transfers.indexOf(t);
     if (i >= 0) this.transfers.splice(i, 1);
+  }
+
+  /** Sets the target cookie of a binding, counting the bindings per target (bindingsOf). */
+  private setTargetCookie(r: usize, cookie: u64): void {
+    const old = bCookie(r);
+    if (old == cookie) return;
+    if (old != 0) {
+      const n = this.bindingsOf.get(old) - 1;
+      if (n > 0) this.bindingsOf.set(old, n);
+      else {
+        this.bindingsOf.delete(old);
+        const p = this.node.findSessionPeer(old);
+        if (p) this.node.dropSessionPeer(p);
+      }
+    }
+    if (cookie != 0) this.bindingsOf.set(cookie, this.bindingsOf.has(cookie) ? this.bindingsOf.get(cookie) + 1 : 1);
+    bSetCookieRaw(r, cookie);
   }
 
   // ---- the engine's entry points -----------------------------------------------------
@@ -901,7 +920,7 @@ export class Sid extends RequestHandler {
     bSetTarget(r, target);
     // The permission and the return mode are the latest request's (a further transfer restates them).
     bSetFlags(r, flags & (FLAG_FURTHER_TRANSFER | FLAG_REVERSE_TUNNEL));
-    bSetCookie(r, 0);
+    this.setTargetCookie(r, 0);
     const granted = requested < o.sidMaxLifetimeS ? requested : o.sidMaxLifetimeS;
     const expires = now + <f64>granted * 1000;
     bSetExpires(r, expires);
@@ -943,7 +962,7 @@ export class Sid extends RequestHandler {
     const r = this.table ? this.bindings().find(a) : 0;
     // Only a binding's own session SA reaches here: sessionSa matched the address and its SPI.
     if (!r) return this.refuse(ROLE_AGENT, a, peer, sa, cache, CODE_UNKNOWN_BINDING, "no binding for this address under this SA", now);
-    bSetCookie(r, peer.cookie);
+    this.setTargetCookie(r, peer.cookie);
     const asked = lifetimeOf(d, 0);
     if (asked == 0) {
       this.reply(peer, sa, cache, CODE_ACCEPTED, 0, null, now);
@@ -978,6 +997,7 @@ export class Sid extends RequestHandler {
     this.tunnel(false, ROLE_AGENT, bKey(r), target, a, reverse);
     this.vnis.delete(bVni(r));
     this.stopAnnouncing(a);
+    this.setTargetCookie(r, 0);
     this.bindings().remove(r);
     const key = a.key();
     const interim = this.interims.has(key) ? this.interims.get(key) : null;
@@ -1272,6 +1292,8 @@ export class Sid extends RequestHandler {
     out.num(<u64>this.node.options.sidBindings);
     out.key("parked");
     out.num(<u64>this.parked.length);
+    out.key("targets");
+    out.num(<u64>this.bindingsOf.size);
     out.objClose();
     out.objClose();
   }
