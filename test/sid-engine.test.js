@@ -423,6 +423,7 @@ test("reverse-tunnelled return (R): the target routes the address's traffic into
   const { agent, target } = s;
   assert.equal(target.netlinkTypes(), [20, 16, 28, 28, 24, 32]);
   assert.ok(agent.nft.some((t) => /hovtunnel/.test(t)), "the agent filters what it decapsulates");
+  assert.ok(agent.nft.some((t) => /hook prerouting priority -200;.*\n.*meta iif \d+ ip saddr != 198\.18\.0\.10 drop/.test(t)), "and lets only the transferred address out of the tunnel");
 });
 
 test("a forged parked Binding Update that is the last one kept is dropped when the key arrives", () => {

@@ -20,7 +20,7 @@ import { drbg } from "../crypto/drbg";
 import { keyWrapRandom, keyUnwrap } from "../crypto/keywrap";
 import { gratuitousArp, ETH_MIN_FRAME } from "./frames";
 import { SEAL_UP, SEAL_DOWN } from "./seal";
-import { stopRule, arpRule } from "./rules";
+import { stopRule, arpRule, reversePathRule } from "./rules";
 import {
   BindingTable, ExpiryHeap, address as bAddress, target as bTarget, setTarget as bSetTarget, flags as bFlags,
   setFlags as bSetFlags, spi as bSpi, setSpi as bSetSpi, vni as bVni, setVni as bSetVni, nodePeer as bNodePeer,
@@ -623,6 +623,10 @@ export class Sid extends RequestHandler {
         ta.store(ADDR_A);
         this.netlink(sourceRule(false, family, ADDR_A, family == FAMILY_IPV4 ? 32 : 128, o.sidRouteTable, SID_RULE_PRIORITY));
       }
+      if (role == ROLE_AGENT && reverse) {
+        reversePathRule(this.nftBegin(), false, vni, ifindex, ta);
+        this.nftEnd();
+      }
       // Deleting the link removes its fdb, neighbour and route entries with it.
       this.netlink(vxlanLink(false, IDS + 16, 9, own, o.sidTunnelMtu, vni, family, ADDR_A, o.sidTunnelPort, ifindex));
       if (decapsulates) {
@@ -645,6 +649,10 @@ export class Sid extends RequestHandler {
     }
     if (decapsulates) {
       tunnelFilter(this.nftBegin(), true, family, ADDR_B, o.sidTunnelPort, vni);
+      this.nftEnd();
+    }
+    if (role == ROLE_AGENT && reverse) {
+      reversePathRule(this.nftBegin(), true, vni, ifindex, ta);
       this.nftEnd();
     }
   }
