@@ -254,6 +254,11 @@ export function stateListener(at: { address: string; port: number }, take: (stre
   });
 }
 
+// The three nft batches below serve the pieces driver only (demo/sid.ts
+// `driver: "pieces"`, the data plane without the control protocol). The
+// state machines use the core's own rules (core/assembly/sid/rules.ts); once
+// the core exports those builders, these go.
+
 /**
  * The stop rule of 8.12 for one TCP connection (both directions: a socket in
  * repair mode must not see the peer, and an output drop keeps unsent bytes
