@@ -16,7 +16,7 @@ test("a whole transfer: negotiation, record, Transfer Request, the parked Bindin
   net.run(1000);
   assert.equal(tn.sidEvents().map((e) => e.state), ["negotiated", "state-requested", "transferred"]);
   assert.equal(agent.sidEvents().map((e) => e.state), ["bound", "renewed"]);
-  assert.equal(target.sidEvents().map((e) => e.state), ["negotiated", "released", "bound"]);
+  assert.equal(target.sidEvents().map((e) => e.state), ["negotiated", "restore", "released", "bound"]);
   const released = target.sidEvents("released")[0];
   // Goal: at most one round trip node-agent (10 ms) plus 10 ms after the record is there.
   assert.ok(released.t - t0 <= 40, `released ${released.t - t0} ms after the call`);
@@ -24,10 +24,13 @@ test("a whole transfer: negotiation, record, Transfer Request, the parked Bindin
   // The agent claimed the address: link, fdb, neighbour, route, proxy entry, and 3 gratuitous ARPs.
   assert.equal(agent.netlinkTypes(), [16, 28, 28, 24, 28]);
   net.run(3000);
-  assert.is(agent.frames.length, 3);
-  assert.ok(agent.frames.every((f) => f.data[12] === 0x08 && f.data[13] === 0x06));
-  // The target: address on lo, ARP and stop rules, tunnel and filter; the stop rule went at release.
-  assert.equal(target.netlinkTypes(), [20, 16, 28]);
+  assert.is(agent.frames.filter((f) => f.data[12] === 0x08 && f.data[13] === 0x06).length, 3, "three gratuitous ARPs");
+  // The Transfer Reply goes to the node as a frame: the agent's own route for the address leads into the tunnel now.
+  assert.equal(udpFrames(agent).map((f) => f.data[43]), [19]);
+  assert.is(s.net.sent.filter((d) => d.from === "agent" && d.data[1] === 19).length, 0);
+  // The target: stop rule, tunnel and filter at the negotiation; the address on lo and the ARP rule
+  // once the record is there; the stop rule went at release.
+  assert.equal(target.netlinkTypes(), [16, 28, 20]);
   assert.match(target.nft.join("\n"), /add rule inet hovsid si[0-9a-f]+ ip daddr 198\.18\.0\.10 drop/);
   assert.match(target.nft.at(-1), /delete chain inet hovsid si/);
   // The node: stop rule, then ARP rule.
@@ -55,9 +58,14 @@ function bindingCount(n) {
   return n.sid.state(n.clock()).bindings.count;
 }
 
-/** Wake-up frames (UDP inside) the agent sent. */
-function wakeFrames(n) {
+/** Frames carrying UDP (a message: its type at byte 43) a node sent. */
+function udpFrames(n) {
   return n.frames.filter((f) => f.data[12] === 0x08 && f.data[13] === 0x00);
+}
+
+/** Wake-up frames the agent sent. */
+function wakeFrames(n) {
+  return udpFrames(n).filter((f) => f.data[43] === 22);
 }
 
 test("renewals over several lifetimes keep the binding; the target renews at two thirds", () => {
@@ -141,6 +149,7 @@ test("Stop Transfer ends the binding at once, without a Wake-up; the target can 
   assert.is(tn.sidEvents("stopped").length, 1);
   assert.equal(agent.sidEvents("ended").map((e) => e.reason), ["stopped"]);
   assert.is(wakeFrames(agent).length, 0);
+  assert.ok(udpFrames(agent).some((f) => f.data[43] === 25), "the Stop Transfer Reply went as a frame");
   assert.is(bindingCount(agent), 0);
   // The target's renewals find no binding: never answered, never renewed.
   const renewedBefore = agent.sidEvents("renewed").length;
@@ -407,7 +416,7 @@ test("same subnet (S): the target claims the address itself and sends the Wake-u
   assert.ok(hostsDeliver(s));
   net.run(3000);
   assert.equal(tn.sidEvents().map((e) => e.state), ["negotiated", "state-requested", "transferred"]);
-  assert.equal(target.sidEvents().map((e) => e.state), ["negotiated", "released", "bound"]);
+  assert.equal(target.sidEvents().map((e) => e.state), ["negotiated", "restore", "released", "bound"]);
   assert.is(target.frames.filter((f) => f.data[13] === 0x06).length, 3, "three gratuitous ARPs");
   assert.is(target.netlinkTypes().filter((t) => t === 16).length, 0, "no tunnel");
   assert.match(target.nft.join("\n"), /meta iif != 2 arp operation request/);
@@ -421,7 +430,7 @@ test("same subnet (S): the target claims the address itself and sends the Wake-u
 test("reverse-tunnelled return (R): the target routes the address's traffic into the tunnel", () => {
   const s = transferred({ reverse: true }, 30);
   const { agent, target } = s;
-  assert.equal(target.netlinkTypes(), [20, 16, 28, 28, 24, 32]);
+  assert.equal(target.netlinkTypes(), [16, 28, 28, 24, 32, 20]);
   assert.ok(agent.nft.some((t) => /hovtunnel/.test(t)), "the agent filters what it decapsulates");
   assert.ok(agent.nft.some((t) => /hook prerouting priority -200;.*\n.*meta iif \d+ ip saddr != 198\.18\.0\.10 drop/.test(t)), "and lets only the transferred address out of the tunnel");
 });

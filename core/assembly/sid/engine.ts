@@ -329,6 +329,8 @@ class Hosted extends Procedure {
   agent: Peer | null = null;
   sa: SecurityAssociation | null = null;
   released: bool = false;
+  /** The address is on lo here (from sid_state_received on). */
+  local: bool = false;
   tunnel: bool = false;
   expiresAt: f64 = 0;
   renewAt: f64 = Infinity;
@@ -785,7 +787,30 @@ export class Sid extends RequestHandler {
     }
     enc.markSealed();
     if (lifetime >= 0) enc.lifetime(<u32>lifetime);
-    node.finishReply(peer, sa, cache, node.from, node.fromPort, null, now);
+    node.finishReply(peer, sa, cache, node.from, node.fromPort, null, now, this.linkRoute(node.from));
+  }
+
+  /**
+   * How to reach a node whose address is claimed here (8.14): the agent
+   * tunnels a bound address to its target, and a target on the same subnet
+   * holds it locally, so neither's routes reach the node, which no longer
+   * answers ARP for it. Messages to it go as frames to its link-layer
+   * address; null for any other destination.
+   */
+  linkRoute(dst: Address): FrameRoute | null {
+    let mac: usize = 0;
+    const r = this.table ? this.bindings().find(dst) : 0;
+    if (r && bHasMac(r)) mac = bMac(r);
+    const h = this.findHosted(dst);
+    if (!mac && h && h.sameSubnet && h.local) mac = changetype<usize>(h.nodeMac);
+    if (!mac) return null;
+    const route = new FrameRoute();
+    route.ifindex = this.ifindex;
+    memory.copy(changetype<usize>(route.dstMac), mac, 6);
+    memory.copy(changetype<usize>(route.srcMac), changetype<usize>(this.mac), 6);
+    route.src.set(this.address);
+    route.srcPort = this.node.options.controlPort;
+    return route;
   }
 
   private refuse(role: u8, a: Address, peer: Peer, sa: SecurityAssociation, cache: CachedReply | null, code: u32, message: string, now: f64): void {
@@ -826,10 +851,9 @@ export class Sid extends RequestHandler {
     }
     h.vni = ids(changetype<usize>(h.key));
     this.hosted.push(h);
-    // 8.10: the address is local from now, never answered for elsewhere, and its traffic stopped until released.
+    // The stop rule and the tunnel now; the address becomes local only once the record is here
+    // (stateReceived): until then the node's messages and its TCP connection come from it.
     this.actionOwner = new Claim(this, a, ROLE_TARGET, h.spi);
-    this.hostAddress(true, a);
-    this.applyArpRule(true, a, same ? this.ifindex : 0, true);
     this.applyStopRule(true, a);
     if (!same) {
       this.tunnel(true, ROLE_TARGET, changetype<usize>(h.key), agent, a, (flags & FLAG_REVERSE_RETURN) != 0);
@@ -867,8 +891,10 @@ export class Sid extends RequestHandler {
     node.cancelRequests(h);
     if (h.tunnel) this.tunnel(false, ROLE_TARGET, changetype<usize>(h.key), h.agentAddress, h.address, (h.flags & FLAG_REVERSE_RETURN) != 0);
     if (!h.released) this.applyStopRule(false, h.address);
-    this.applyArpRule(false, h.address, 0, true);
-    this.hostAddress(false, h.address);
+    if (h.local) {
+      this.applyArpRule(false, h.address, 0, true);
+      this.hostAddress(false, h.address);
+    }
     this.stopAnnouncing(h.address);
     const agent = h.agent;
     if (agent) node.dropSessionPeer(agent);
@@ -1172,6 +1198,15 @@ export class Sid extends RequestHandler {
       this.endHosted(h, "state-record-failed", ERR_REFUSED, now);
       return 0;
     }
+    // 8.10, 8.12: the address is local from now, never answered for elsewhere (but, with S, on the
+    // home link); its traffic stays stopped until the release. The host restores the socket on `restore`.
+    this.actionOwner = new Claim(this, a, ROLE_TARGET, h.spi);
+    this.hostAddress(true, a);
+    this.applyArpRule(true, a, h.sameSubnet ? this.ifindex : 0, true);
+    this.actionOwner = null;
+    h.local = true;
+    this.event("restore", ROLE_TARGET, a, now);
+    this.node.emit(endEvent());
     if (h.sameSubnet) {
       // 8.7: claim the address on the home link, and the socket may run at once.
       h.state = BOUND;
