@@ -16,7 +16,7 @@ test("a whole transfer: negotiation, record, Transfer Request, the parked Bindin
   net.run(1000);
   assert.equal(tn.sidEvents().map((e) => e.state), ["negotiated", "state-requested", "transferred"]);
   assert.equal(agent.sidEvents().map((e) => e.state), ["bound", "renewed"]);
-  assert.equal(target.sidEvents().map((e) => e.state), ["negotiated", "restore", "released", "bound"]);
+  assert.equal(target.sidEvents().map((e) => e.state), ["negotiated", "released", "bound"]);
   const released = target.sidEvents("released")[0];
   // Goal: at most one round trip node-agent (10 ms) plus 10 ms after the record is there.
   assert.ok(released.t - t0 <= 40, `released ${released.t - t0} ms after the call`);
@@ -28,9 +28,8 @@ test("a whole transfer: negotiation, record, Transfer Request, the parked Bindin
   // The Transfer Reply goes to the node as a frame: the agent's own route for the address leads into the tunnel now.
   assert.equal(udpFrames(agent).map((f) => f.data[43]), [19]);
   assert.is(s.net.sent.filter((d) => d.from === "agent" && d.data[1] === 19).length, 0);
-  // The target: stop rule, tunnel and filter at the negotiation; the address on lo and the ARP rule
-  // once the record is there; the stop rule went at release.
-  assert.equal(target.netlinkTypes(), [16, 28, 20]);
+  // The target: address on lo, ARP and stop rules, tunnel and filter; the stop rule went at release.
+  assert.equal(target.netlinkTypes(), [20, 16, 28]);
   assert.match(target.nft.join("\n"), /add rule inet hovsid si[0-9a-f]+ ip daddr 198\.18\.0\.10 drop/);
   assert.match(target.nft.at(-1), /delete chain inet hovsid si/);
   // The node: stop rule, then ARP rule.
@@ -416,7 +415,7 @@ test("same subnet (S): the target claims the address itself and sends the Wake-u
   assert.ok(hostsDeliver(s));
   net.run(3000);
   assert.equal(tn.sidEvents().map((e) => e.state), ["negotiated", "state-requested", "transferred"]);
-  assert.equal(target.sidEvents().map((e) => e.state), ["negotiated", "restore", "released", "bound"]);
+  assert.equal(target.sidEvents().map((e) => e.state), ["negotiated", "released", "bound"]);
   assert.is(target.frames.filter((f) => f.data[13] === 0x06).length, 3, "three gratuitous ARPs");
   assert.is(target.netlinkTypes().filter((t) => t === 16).length, 0, "no tunnel");
   assert.match(target.nft.join("\n"), /meta iif != 2 arp operation request/);
@@ -430,7 +429,7 @@ test("same subnet (S): the target claims the address itself and sends the Wake-u
 test("reverse-tunnelled return (R): the target routes the address's traffic into the tunnel", () => {
   const s = transferred({ reverse: true }, 30);
   const { agent, target } = s;
-  assert.equal(target.netlinkTypes(), [16, 28, 28, 24, 32, 20]);
+  assert.equal(target.netlinkTypes(), [20, 16, 28, 28, 24, 32]);
   assert.ok(agent.nft.some((t) => /hovtunnel/.test(t)), "the agent filters what it decapsulates");
   assert.ok(agent.nft.some((t) => /hook prerouting priority -200;.*\n.*meta iif \d+ ip saddr != 198\.18\.0\.10 drop/.test(t)), "and lets only the transferred address out of the tunnel");
 });

@@ -329,8 +329,6 @@ class Hosted extends Procedure {
   agent: Peer | null = null;
   sa: SecurityAssociation | null = null;
   released: bool = false;
-  /** The address is on lo here (from sid_state_received on). */
-  local: bool = false;
   tunnel: bool = false;
   expiresAt: f64 = 0;
   renewAt: f64 = Infinity;
@@ -802,7 +800,7 @@ export class Sid extends RequestHandler {
     const r = this.table ? this.bindings().find(dst) : 0;
     if (r && bHasMac(r)) mac = bMac(r);
     const h = this.findHosted(dst);
-    if (!mac && h && h.sameSubnet && h.local) mac = changetype<usize>(h.nodeMac);
+    if (!mac && h && h.sameSubnet) mac = changetype<usize>(h.nodeMac);
     if (!mac) return null;
     const route = new FrameRoute();
     route.ifindex = this.ifindex;
@@ -851,9 +849,11 @@ export class Sid extends RequestHandler {
     }
     h.vni = ids(changetype<usize>(h.key));
     this.hosted.push(h);
-    // The stop rule and the tunnel now; the address becomes local only once the record is here
-    // (stateReceived): until then the node's messages and its TCP connection come from it.
+    // 8.10: the address is local from now (the host restores the socket into it), never answered
+    // for elsewhere (with S: but on the home link), and its traffic stopped until the release.
     this.actionOwner = new Claim(this, a, ROLE_TARGET, h.spi);
+    this.hostAddress(true, a);
+    this.applyArpRule(true, a, same ? this.ifindex : 0, true);
     this.applyStopRule(true, a);
     if (!same) {
       this.tunnel(true, ROLE_TARGET, changetype<usize>(h.key), agent, a, (flags & FLAG_REVERSE_RETURN) != 0);
@@ -891,10 +891,8 @@ export class Sid extends RequestHandler {
     node.cancelRequests(h);
     if (h.tunnel) this.tunnel(false, ROLE_TARGET, changetype<usize>(h.key), h.agentAddress, h.address, (h.flags & FLAG_REVERSE_RETURN) != 0);
     if (!h.released) this.applyStopRule(false, h.address);
-    if (h.local) {
-      this.applyArpRule(false, h.address, 0, true);
-      this.hostAddress(false, h.address);
-    }
+    this.applyArpRule(false, h.address, 0, true);
+    this.hostAddress(false, h.address);
     this.stopAnnouncing(h.address);
     const agent = h.agent;
     if (agent) node.dropSessionPeer(agent);
@@ -1198,15 +1196,6 @@ export class Sid extends RequestHandler {
       this.endHosted(h, "state-record-failed", ERR_REFUSED, now);
       return 0;
     }
-    // 8.10, 8.12: the address is local from now, never answered for elsewhere (but, with S, on the
-    // home link); its traffic stays stopped until the release. The host restores the socket on `restore`.
-    this.actionOwner = new Claim(this, a, ROLE_TARGET, h.spi);
-    this.hostAddress(true, a);
-    this.applyArpRule(true, a, h.sameSubnet ? this.ifindex : 0, true);
-    this.actionOwner = null;
-    h.local = true;
-    this.event("restore", ROLE_TARGET, a, now);
-    this.node.emit(endEvent());
     if (h.sameSubnet) {
       // 8.7: claim the address on the home link, and the socket may run at once.
       h.state = BOUND;
