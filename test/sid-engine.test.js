@@ -620,4 +620,22 @@ test("under the session SA a Binding Update must be sealed: one with its Lifetim
   assert.ok(agent.engine.state(net.now).counters.droppedBy.BAD_AUTHENTICATOR >= 1);
 });
 
+test("the node's control address apart from the moving one: replies are datagrams, the Wake-up a frame", () => {
+  const s = trio({}, { control: "198.18.0.5" });
+  const { net, tn, agent, target, tnTarget, tnAgent, TA } = s;
+  tn.sid.transfer(net.now, TA, tnTarget, { agent: tnAgent, lifetime: 30 });
+  tn.pump();
+  assert.ok(hostsDeliver(s));
+  net.run(1000);
+  assert.is(tn.sidEvents("transferred").length, 1);
+  assert.is(target.sidEvents("released").length, 1);
+  assert.is(udpFrames(agent).length, 0, "the Transfer Reply went to the control address as a datagram");
+  assert.is(net.sent.filter((d) => d.from === "agent" && d.data[1] === 19 && d.address === "198.18.0.5").length, 1);
+  target.sid.sessionEnded(net.now, TA);
+  target.pump();
+  net.run(3000);
+  assert.is(wakeFrames(agent).length, 1, "the Wake-up still goes to the node's MAC");
+  assert.is(tn.sidEvents("woken").length, 1);
+});
+
 test.run();
