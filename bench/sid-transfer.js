@@ -64,6 +64,16 @@ function pingP50(topo, ns, address, count = 10) {
   return t.length ? t[Math.floor(t.length / 2)] : NaN;
 }
 
+/** Where a SID transfer's time goes: the roles' events (their own clocks; one machine), ms after the decision. */
+const PHASES = [
+  ["targetNegotiated", "T", /^target negotiated/],
+  ["nodeNegotiated", "N", /^node negotiated/],
+  ["agentBound", "A", /^agent bound/],
+  ["nodeTransferred", "N", /^node transferred/],
+  ["targetReleased", "T", /^target released/],
+  ["sessionArrived", "T", /^session .* arrived/],
+];
+
 /** One SID transfer with the delay line for this RTT; measureRtt also pings (C to N through R, N to A on the home link). */
 export async function sidTransfer(rtt, measureRtt = false) {
   const tag = `${TAG}sb`;
@@ -82,10 +92,15 @@ export async function sidTransfer(rtt, measureRtt = false) {
   await started.catch((e) => (report.error ??= e.message));
   const decided = report.timeline.find((e) => e.who === "N" && /asks to transfer/.test(e.what))?.t ?? 0;
   const valid = !!dl && dl.readyAt > 0 && dl.readyAt < decided;
+  const phases = {};
+  for (const [name, who, re] of PHASES) {
+    const e = report.timeline.find((x) => x.who === who && re.test(x.what) && x.t >= decided);
+    if (e) phases[name] = Math.round((e.t - decided) * 1000) / 1000;
+  }
   return {
     system: "sid", rtt, ok: !report.error && valid, error: report.error ?? (valid ? null : "the delay line was not ready before the decision"),
     transferMs: report.transferMs, gapMs: report.correspondent?.maxGapMs ?? null, lost: report.lost, resets: report.resets,
-    digestsEqual: report.digestsEqual, filtered: report.filtered, rtts,
+    digestsEqual: report.digestsEqual, filtered: report.filtered, rtts, phases,
   };
 }
 
@@ -157,6 +172,7 @@ export function summarize(samples) {
     resets: ok.reduce((n, s) => n + Math.max(0, s.resets), 0),
     digestsDiffer: ok.filter((s) => s.digestsEqual === false).length,
     rtts: samples.find((s) => s.rtts)?.rtts ?? null,
+    phasesP50: Object.fromEntries(PHASES.map(([name]) => [name, quantile(ok.map((s) => s.phases?.[name]).filter((v) => typeof v === "number").sort((a, b) => a - b), 0.5)]).filter(([, v]) => v !== null)),
     errors: [...new Set(samples.filter((s) => !s.ok).map((s) => s.error))].slice(0, 5),
   };
 }

@@ -86,6 +86,8 @@ if (T) {
       const goal = name === "SID" ? `<= ${fmt(c.goalMs)}: ${met(s.transferMs.p50 !== null && s.transferMs.p50 <= c.goalMs && s.lost === 0 && s.resets === 0)}` : "";
       p(`${fmt(rtt).padEnd(6)}  ${name.padEnd(9)}  ${String(s.n).padEnd(3)} ${String(s.failed).padEnd(6)}  ${fmt(s.transferMs.p50).padStart(12)}  ${fmt(s.transferMs.p99).padEnd(6)}  ${fmt(s.gapMs.p50).padStart(7)}  ${fmt(s.gapMs.p99).padEnd(6)}  ${String(s.lost).padStart(6)}  ${String(s.resets).padStart(6)}  ${ratio.padEnd(27)}  ${goal}`);
     }
+    const ph = Object.entries(c.sid.phasesP50 ?? {}).map(([k, v]) => `${k} ${fmt(v)}`).join(", ");
+    if (ph) p(`        SID, medians after the decision (ms): ${ph}`);
     if (c.sid.rtts) p(`        ping p50 (SID run): C -> N ${fmt(c.sid.rtts.correspondentNode, 2)} ms, N -> A ${fmt(c.sid.rtts.nodeAgent, 2)} ms, N -> T ${fmt(c.sid.rtts.nodeTarget, 2)} ms`);
     for (const e of [...c.sid.errors, ...c.reconnect.errors]) p(`        failure: ${e}`);
   }
