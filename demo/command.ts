@@ -26,6 +26,7 @@ const SPEC: CommandSpec = {
     reverse: { type: "boolean", help: "sid: return traffic reverse-tunnelled through the agent (passes the router's ingress filter)" },
     direct: { type: "boolean", help: "sid: return traffic direct from the target (dropped by the router's ingress filter: the demo shows why --reverse exists)" },
     pieces: { type: "boolean", help: "sid: drive the host's data-plane pieces by hand instead of the SID state machines" },
+    http: { type: "boolean", help: "sid: the correspondent is Python's own http.server (not part of handover); the application downloads a file through the transfer" },
   },
 };
 
@@ -38,13 +39,16 @@ function printSidReport(r: SidReport): void {
   console.log(`\nverdict:`);
   if (r.error) console.log(`  error: ${r.error}`);
   console.log(`  bytes sent ${r.bytesSent}, received ${r.bytesReceived}`);
-  if (C && r.target) {
+  if (C && r.target && !C.sha256Received) {
+    console.log(`  SHA-256 of the file the web server sent ${C.sha256Sent.slice(0, 16)}… = of the body the application received ${r.target.sha256Received.slice(0, 16)}…`);
+  } else if (C && r.target) {
     console.log(`  SHA-256 correspondent->application ${C.sha256Sent.slice(0, 16)}… = ${r.target.sha256Received.slice(0, 16)}…`);
     console.log(`  SHA-256 application->correspondent ${r.target.sha256Sent.slice(0, 16)}… = ${C.sha256Received.slice(0, 16)}…`);
   }
   console.log(`  digests equal: ${r.digestsEqual ? "yes" : "NO"}; lost: ${r.lost}; resets: ${r.resets}`);
   console.log(`  transfer time (decision to the first correspondent byte at the target): ${r.transferMs === null ? "-" : `${r.transferMs.toFixed(1)} ms`}`);
-  if (C) console.log(`  longest gap the correspondent saw: ${C.maxGapMs} ms`);
+  if (C && C.sha256Received) console.log(`  longest gap the correspondent saw: ${C.maxGapMs} ms`);
+  if (r.target) console.log(`  longest gap the application saw: ${r.target.maxGapMs} ms`);
   console.log(`  served: node N sent ${r.served.node.sent} and received ${r.served.node.received} bytes; target T sent ${r.served.target.sent} and received ${r.served.target.received}`);
   if (r.filtered) console.log(`  the router's ingress filter dropped ${r.filtered} packets`);
   const ok = sidOk(r);
@@ -110,7 +114,11 @@ export function demoCommand(launcher: string[], app?: string[]) {
       const sameSubnet = p.values["same-subnet"] === true;
       // Under the router's ingress filter a foreign target needs the reverse tunnel: the default.
       const reverse = !sameSubnet && p.values.direct !== true;
-      const report = await runSid({ sameSubnet, reverse, driver: p.values.pieces ? "pieces" : "engine" });
+      if (p.values.http && p.values.pieces) {
+        console.error("handover demo: --http needs the state machines (not --pieces)\nsee: handover demo --help");
+        return 2;
+      }
+      const report = await runSid({ sameSubnet, reverse, driver: p.values.pieces ? "pieces" : "engine", correspondent: p.values.http ? "python-http" : "traffic", afterMs: p.values.http ? 0 : undefined });
       if (p.values.json) console.log(JSON.stringify(report));
       else printSidReport(report);
       return sidOk(report) ? 0 : 1;

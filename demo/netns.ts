@@ -249,6 +249,7 @@ export function canCreateNamespaces(): { ok: boolean; why: string } {
  *    A (agent)               a-h 198.18.1.3/24
  *    T (target), foreign:    t-f 198.18.2.2/24 ------ r-t 198.18.2.1 (the foreign link)
  *    T (target), sameSubnet: t-h 198.18.1.4/24 on the home link
+ *    U (a second target, option second): u-f 198.18.3.2/24 ------ r-u 198.18.3.1
  *
  * N keeps its own address for its control traffic while X is away (the
  * target holds X locally, so nobody can reach N at X meanwhile). R drops, in
@@ -262,6 +263,7 @@ export interface SidAddresses {
   transferred: string;
   agent: string;
   target: string;
+  second: string;
   prefix: number;
 }
 
@@ -271,15 +273,18 @@ export class SidTopology {
   readonly n: string;
   readonly a: string;
   readonly t: string;
+  /** A second foreign target (options.second), for a further transfer: u-f 198.18.3.2/24 ------ r-u 198.18.3.1. */
+  readonly u: string;
   readonly addr: SidAddresses;
   private children: ChildProcess[] = [];
 
-  constructor(readonly tag: string, readonly options: { sameSubnet?: boolean; filter?: boolean } = {}) {
+  constructor(readonly tag: string, readonly options: { sameSubnet?: boolean; filter?: boolean; second?: boolean } = {}) {
     this.c = `${PREFIX}${tag}-c`;
     this.r = `${PREFIX}${tag}-r`;
     this.n = `${PREFIX}${tag}-n`;
     this.a = `${PREFIX}${tag}-a`;
     this.t = `${PREFIX}${tag}-t`;
+    this.u = `${PREFIX}${tag}-u`;
     this.addr = {
       correspondent: "198.18.9.2",
       router: { c: "198.18.9.1", home: "198.18.1.1", foreign: "198.18.2.1" },
@@ -287,12 +292,13 @@ export class SidTopology {
       transferred: "198.18.1.10",
       agent: "198.18.1.3",
       target: options.sameSubnet ? "198.18.1.4" : "198.18.2.2",
+      second: "198.18.3.2",
       prefix: 24,
     };
   }
 
   get all(): string[] {
-    return [this.c, this.r, this.n, this.a, this.t];
+    return [this.c, this.r, this.n, this.a, this.t, ...(this.options.second ? [this.u] : [])];
   }
 
   /** The target's interface toward R. */
@@ -321,6 +327,7 @@ export class SidTopology {
     veth(this.n, "n-h", this.r, "r-n");
     veth(this.a, "a-h", this.r, "r-a");
     veth(this.t, this.targetLink, this.r, "r-t");
+    if (this.options.second) veth(this.u, "u-f", this.r, "r-u");
     const R = (...a: string[]) => this.ns(this.r, ["ip", ...a]);
     this.ns(this.r, ["sysctl", "-qw", "net.ipv4.ip_forward=1"]);
     R("link", "add", "hbr", "type", "bridge", "stp_state", "0", "forward_delay", "0");
@@ -329,7 +336,8 @@ export class SidTopology {
     R("addr", "add", `${A.router.c}/24`, "dev", "r-c");
     R("addr", "add", `${A.router.home}/24`, "dev", "hbr");
     if (!this.options.sameSubnet) R("addr", "add", `${A.router.foreign}/24`, "dev", "r-t");
-    for (const l of ["hbr", "r-c", "r-n", "r-a", "r-t"]) R("link", "set", l, "up");
+    if (this.options.second) R("addr", "add", "198.18.3.1/24", "dev", "r-u");
+    for (const l of ["hbr", "r-c", "r-n", "r-a", "r-t", ...(this.options.second ? ["r-u"] : [])]) R("link", "set", l, "up");
     const host = (ns: string, dev: string, address: string, gw: string) => {
       this.ns(ns, ["ip", "addr", "add", `${address}/24`, "dev", dev]);
       this.ns(ns, ["ip", "link", "set", dev, "up"]);
@@ -341,6 +349,7 @@ export class SidTopology {
     host(this.a, "a-h", A.agent, A.router.home);
     this.ns(this.a, ["sysctl", "-qw", "net.ipv4.ip_forward=1"]);
     host(this.t, this.targetLink, A.target, this.options.sameSubnet ? A.router.home : A.router.foreign);
+    if (this.options.second) host(this.u, "u-f", A.second, "198.18.3.1");
     if (this.options.filter !== false) {
       // BCP 38 on R: a link only carries sources of its own subnet.
       this.ns(this.r, ["nft", "-f", "-"], `table inet bcp38 {
@@ -349,6 +358,7 @@ export class SidTopology {
     iifname "r-c" ip saddr != 198.18.9.0/24 counter drop
     iifname "hbr" ip saddr != 198.18.1.0/24 counter drop
     iifname "r-t" ip saddr != 198.18.2.0/24 counter drop
+    iifname "r-u" ip saddr != 198.18.3.0/24 counter drop
   }
 }`);
     }

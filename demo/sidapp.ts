@@ -136,3 +136,139 @@ export class StreamApp {
     };
   }
 }
+
+/** The download's state across the transfer. */
+export interface DownloadState {
+  kind: "download";
+  header: string;
+  headerDone: boolean;
+  receivedBytes: number;
+  received: Sha256State;
+  maxGapMs: number;
+  sentBytes: number;
+}
+
+/**
+ * The other application of the demonstration: an HTTP/1.0 download from an
+ * unmodified web server (Python's http.server) at a limited rate, so that the
+ * transfer happens mid-body; the body's SHA-256 must equal the file's.
+ */
+export class DownloadApp {
+  private header = "";
+  private headerDone = false;
+  private receivedBytes = 0;
+  private sentBytes = 0;
+  private received: Sha256;
+  private maxGapMs: number;
+  private lastAt = 0;
+  private budget = 0;
+  private timer: ReturnType<typeof setInterval> | null = null;
+  readonly errors: string[] = [];
+  readonly here = { sent: 0, received: 0 };
+  firstDataAt = 0;
+  ended = false;
+  private endWaiters: (() => void)[] = [];
+
+  constructor(private socket: Socket, state?: DownloadState, private bytesPerSecond = 1_500_000) {
+    this.header = state?.header ?? "";
+    this.headerDone = state?.headerDone ?? false;
+    this.receivedBytes = state?.receivedBytes ?? 0;
+    this.received = state ? Sha256.resume(state.received) : new Sha256();
+    this.maxGapMs = state?.maxGapMs ?? 0;
+    this.sentBytes = state?.sentBytes ?? 0;
+    socket.on("data", (d: Uint8Array) => this.take(d));
+    socket.on("error", (e: NodeJS.ErrnoException) => this.errors.push(e.code ?? e.message));
+    socket.on("end", () => {
+      this.ended = true;
+      for (const w of this.endWaiters.splice(0)) w();
+    });
+  }
+
+  private take(d: Uint8Array): void {
+    const t = now();
+    if (!this.firstDataAt) this.firstDataAt = t;
+    if (this.lastAt && t - this.lastAt > this.maxGapMs) this.maxGapMs = t - this.lastAt;
+    this.lastAt = t;
+    this.here.received += d.length;
+    let body = d;
+    if (!this.headerDone) {
+      // The header is ASCII; the body starts after the first empty line.
+      const text = this.header + Array.from(d, (b) => String.fromCharCode(b)).join("");
+      const at = text.indexOf("\r\n\r\n");
+      if (at < 0) {
+        this.header = text;
+        return;
+      }
+      this.headerDone = true;
+      body = d.subarray(at + 4 - this.header.length);
+      this.header = text.slice(0, at + 4);
+    }
+    this.receivedBytes += body.length;
+    this.received.update(body);
+    this.budget -= d.length;
+    if (this.budget < 0 && this.timer) this.socket.pause();
+  }
+
+  /** Sends the request (first start only) and reads at the rate. */
+  start(request?: string): void {
+    if (request) {
+      const b = new TextEncoder().encode(request);
+      this.here.sent += b.length;
+      this.sentBytes += b.length;
+      this.socket.write(b);
+    }
+    this.lastAt = now();
+    const tick = 10;
+    this.timer = setInterval(() => {
+      this.budget = Math.min(this.budget + (this.bytesPerSecond * tick) / 1000, this.bytesPerSecond / 10);
+      if (this.budget > 0 && !this.ended) this.socket.resume();
+    }, tick);
+  }
+
+  /** Stops the rate timer (before a transfer: the library then empties Node's buffers). */
+  pause(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  state(): Uint8Array {
+    const s: DownloadState = { kind: "download", header: this.header, headerDone: this.headerDone, receivedBytes: this.receivedBytes, received: this.received.state(), maxGapMs: this.maxGapMs, sentBytes: this.sentBytes };
+    return new TextEncoder().encode(JSON.stringify(s));
+  }
+
+  /** Resolves with the summary once the server has sent the whole body and closed. */
+  finish(timeoutMs = 15000): Promise<AppSummary> {
+    return new Promise((resolve) => {
+      const done = () => {
+        this.pause();
+        this.socket.end();
+        resolve(this.summary());
+      };
+      if (this.ended) return done();
+      const t = setTimeout(done, timeoutMs);
+      this.endWaiters.push(() => {
+        clearTimeout(t);
+        done();
+      });
+    });
+  }
+
+  summary(): AppSummary {
+    return {
+      sentBytes: this.sentBytes,
+      receivedBytes: this.receivedBytes,
+      sha256Sent: "",
+      sha256Received: this.received.hex(),
+      here: { ...this.here },
+      firstDataAt: this.firstDataAt,
+      maxGapMs: Math.round(this.maxGapMs * 1000) / 1000,
+      errors: [...this.errors],
+    };
+  }
+}
+
+/** The application state's kind: the download carries `kind`, the stream does not. */
+export function appOf(socket: Socket, bytes: Uint8Array): StreamApp | DownloadApp {
+  const s = JSON.parse(new TextDecoder().decode(bytes));
+  return s.kind === "download" ? new DownloadApp(socket, s as DownloadState) : new StreamApp(socket, s as AppState);
+}

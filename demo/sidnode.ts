@@ -13,18 +13,18 @@
 
 import { createInterface } from "node:readline";
 import { connect, type Socket } from "node:net";
-import { start } from "../hosts/node/index.ts";
 import type { Daemon } from "../hosts/shared/daemon.ts";
+import type { Config } from "../hosts/shared/config.ts";
 import type { ArrivedSession } from "../hosts/shared/sidservice.ts";
-import { StreamApp } from "./sidapp.ts";
+import { StreamApp, DownloadApp, appOf } from "./sidapp.ts";
 
 const config = JSON.parse(process.argv[2] ?? "{}");
 const role: "node" | "agent" | "target" = config.role;
-const who = role === "node" ? "N" : role === "agent" ? "A" : "T";
+const who: string = config.who ?? (role === "node" ? "N" : role === "agent" ? "A" : "T");
 const now = () => performance.timeOrigin + performance.now();
 const emit = (what: string, extra: Record<string, unknown> = {}, t = now()) => process.stdout.write(JSON.stringify({ t, who, what, ...extra }) + "\n");
 
-let app: StreamApp | null = null;
+let app: StreamApp | DownloadApp | null = null;
 let socket: Socket | null = null;
 let daemon: Daemon;
 
@@ -33,6 +33,11 @@ function describe(e: Record<string, any>): string {
     e.code !== undefined && `code ${e.code}`, e.error && `error ${e.error}`, e.message, e.elapsedMs !== undefined && `${e.elapsedMs} ms`].filter(Boolean);
   return `${e.role} ${e.state} ${e.address ?? ""}${bits.length ? ` (${bits.join(", ")})` : ""}`;
 }
+
+// The host of the runtime this runs under (the same choice package.json "exports" makes).
+const g = globalThis as any;
+const host = g.Deno ? "deno" : g.Bun ? "bun" : "node";
+const { start } = (await import(`../hosts/${host}/index.js`)) as { start(c: Config): Promise<Daemon> };
 
 try {
   daemon = await start(config.daemon);
@@ -44,8 +49,12 @@ daemon.on("sid", (e) => emit(describe(e), { sid: e }, typeof e.t === "number" ? 
 
 if (role === "target") {
   daemon.sid.on("session", (s: ArrivedSession) => {
+    if (!s.socket) {
+      emit(`session ${s.local}:${s.localPort} <-> ${s.remote}:${s.remotePort} arrived as descriptor ${s.fd}, but this runtime's node:net cannot adopt it`, { error: `no adoption of descriptor ${s.fd} in ${host}` });
+      return;
+    }
     socket = s.socket as Socket;
-    app = new StreamApp(socket, StreamApp.parseState(s.appState));
+    app = appOf(socket, s.appState);
     app.start();
     emit(`session ${s.local}:${s.localPort} <-> ${s.remote}:${s.remotePort} arrived: the application carries on here`, { resumed: true });
   });
@@ -58,8 +67,13 @@ if (role === "node") {
     socket!.once("connect", resolve);
     socket!.once("error", reject);
   }).catch((e) => emit(`error: ${e.message}`, { error: e.message }));
-  app = new StreamApp(socket);
-  app.start();
+  if (a.download) {
+    app = new DownloadApp(socket);
+    app.start(`GET /${a.download} HTTP/1.0\r\nHost: ${a.correspondent}\r\n\r\n`);
+  } else {
+    app = new StreamApp(socket);
+    app.start();
+  }
   emit(`connected ${socket.localAddress}:${socket.localPort} -> ${socket.remoteAddress}:${socket.remotePort}`, { connected: true });
 }
 
@@ -70,7 +84,17 @@ const handlers: Record<string, (c: any) => Promise<void> | void> = {
       socket, target: c.target, agent: c.agent, reverse: !!c.reverse, sameSubnet: !!c.sameSubnet, further: !!c.further, lifetime: c.lifetime ?? 0,
       appState: () => app!.state(),
     });
-    emit(`transfer ${r.state}${r.error ? `: ${r.error}` : ""}${r.message ? ` (${r.message})` : ""}`, { result: r, here: app!.here });
+    const { socket: back, appState: _state, ...result } = r;
+    emit(`transfer ${r.state}${r.error ? `: ${r.error}` : ""}${r.message ? ` (${r.message})` : ""}`, { result, here: app!.here });
+    if (back && r.appState) {
+      // The transfer failed after the connection had left: it is back, live, with the application's state.
+      const here = app!.here;
+      socket = back as Socket;
+      app = appOf(socket, r.appState);
+      Object.assign(app.here, here);
+      app.start();
+      emit("the connection is back here: the application carries on", { back: true });
+    } else if (r.state !== "transferred") app!.start();
   },
   stop(c) {
     daemon.sid.stop(c.address);

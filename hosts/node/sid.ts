@@ -11,6 +11,24 @@ import type { SidHostIO } from "../shared/sidio.ts";
 import { openPacket } from "./packet.ts";
 import { dumpTcp, restoreTcp, resumeTcp, closeFd } from "./tcprepair.ts";
 
+/**
+ * The SID host parts through koffi, which loads in Node, Deno and Bun alike;
+ * what differs per runtime is whether its sockets can be detached and adopted
+ * (`parts`; Node's can both, docs/USAGE.md "SID").
+ */
+export function koffiSidIO(core: Core, parts: Pick<SidHostIO, "detach" | "discard" | "adopt">): SidHostIO {
+  return {
+    packet: openPacket,
+    repair: {
+      dump: (fd) => dumpTcp(core, fd),
+      restore: (r) => restoreTcp(core, r),
+      resume: resumeTcp,
+      close: closeFd,
+    },
+    ...parts,
+  };
+}
+
 export function nodeSidIO(core: Core): SidHostIO {
   return {
     packet: openPacket,

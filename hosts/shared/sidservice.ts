@@ -15,7 +15,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import type { Server } from "node:net";
 import type { Engine, EngineEvent } from "./engine.ts";
 import type { PacketLink, SidHostIO } from "./sidio.ts";
-import { SidCodec } from "./sid.ts";
+import { SidCodec, type TcpStateRecord } from "./sid.ts";
 import { SidEngine, SidTransferFlag } from "./sidengine.ts";
 import { sendState, stateListener } from "./sidplane.ts";
 
@@ -49,6 +49,13 @@ export interface TransferResult {
   error?: string;
   code?: number;
   message?: string;
+  /**
+   * A transfer that failed after the connection had left the application
+   * (its state was dumped and sent): the connection restored here again, live
+   * (Node: a net.Socket), with the application's state, for it to carry on.
+   */
+  socket?: unknown;
+  appState?: Uint8Array;
 }
 
 /** A connection handed to the application at the target. */
@@ -83,6 +90,10 @@ interface Pending {
   appState?: () => Uint8Array;
   resolve: (r: TransferResult) => void;
   started: number;
+  /** The dumped connection, kept until the transfer succeeded: restored here again if it fails. */
+  dumped?: TcpStateRecord;
+  /** Why this host could not deliver the state record (reported with the failure). */
+  hostError?: string;
 }
 
 interface Restored {
@@ -116,6 +127,8 @@ export class SidService {
   private pending = new Map<string, Pending>();
   private restored = new Map<string, Restored[]>();
   private live = new Map<string, number>();
+  /** Sockets this node handed on (a further transfer): their close is no end of the session. */
+  private handedOn = new WeakSet<object>();
   private listeners = new Map<string, Set<(e: any) => void>>();
   private server: Server | null = null;
 
@@ -208,13 +221,21 @@ export class SidService {
       const p = this.pending.get(address);
       if (p && (state === "transferred" || state === "refused" || state === "ended" || state === "failed")) {
         this.pending.delete(address);
-        p.resolve({
+        const result: TransferResult = {
           address, state: state === "transferred" ? "transferred" : "failed", lifetime: e.lifetime as number | undefined,
           elapsedMs: e.elapsedMs as number | undefined, error: e.error as string | undefined, code: e.code as number | undefined, message: e.message as string | undefined,
-        });
+        };
+        if (result.state === "failed" && p.hostError) result.message = `${p.hostError}${result.message ? ` (${result.message})` : ""}`;
+        if (result.state === "failed" && p.dumped) this.restoreHere(p.dumped, result);
+        p.resolve(result);
       }
     }
     if (e.role === "target" && state === "released") this.release(address);
+    if (e.role === "target" && (state === "ended" || state === "refused")) {
+      // Restored in repair mode but never released: closed without a FIN or RST.
+      for (const r of this.restored.get(address) ?? []) this.io.repair.close(r.fd);
+      this.restored.delete(address);
+    }
     this.emit(state, e);
   }
 
@@ -232,6 +253,8 @@ export class SidService {
         const appState = p.appState?.() ?? empty;
         const r = this.io.repair.dump(fd);
         record = this.codec.encodeTcpState({ ...r, appState });
+        p.dumped = { ...r, appState };
+        this.handedOn.add(p.socket as object);
         this.io.discard(p.socket);
       }
       await sendState(this.codec, { address: to, port: this.ctx.controlPort, local: this.home.address }, session.sessionKey, session.sessionSpi, record);
@@ -239,9 +262,27 @@ export class SidService {
       this.sid.stateDelivered(now(), address, true);
     } catch (err) {
       this.ctx.log("error", { event: "sid-state-failed", address, error: (err as Error).message });
+      if (p) p.hostError = (err as Error).message;
       this.sid.stateDelivered(now(), address, false);
     }
     this.ctx.drain();
+  }
+
+  /**
+   * The transfer failed after the connection was dumped: the core has taken
+   * the address back (stop and ARP rules gone), so the connection is rebuilt
+   * here at once, from the same record, and goes back to the application.
+   */
+  private restoreHere(r: TcpStateRecord, result: TransferResult): void {
+    try {
+      const fd = this.io.repair.restore(r);
+      this.io.repair.resume(fd, r.sendQueue.slice(r.sendQueue.length - r.unsentLength));
+      result.socket = this.io.adopt ? this.io.adopt(fd) : fd;
+      result.appState = r.appState;
+      this.ctx.log("info", { event: "sid-restored-here", address: result.address });
+    } catch (e) {
+      this.ctx.log("error", { event: "sid-restore-here-failed", address: result.address, error: (e as Error).message });
+    }
   }
 
   /** Addresses this node is (becoming) the target of, from the core's state. */
@@ -293,8 +334,10 @@ export class SidService {
       try {
         this.io.repair.resume(r.fd, r.unsent);
         const socket = this.io.adopt ? this.io.adopt(r.fd) : null;
+        if (!socket) this.ctx.log("warn", { event: "sid-no-adoption", address, fd: r.fd, message: "this runtime cannot make a socket of the restored descriptor: the application gets the descriptor only" });
         this.live.set(address, (this.live.get(address) ?? 0) + 1);
         const ended = () => {
+          if (socket && this.handedOn.has(socket as object)) return;
           const n = (this.live.get(address) ?? 1) - 1;
           this.live.set(address, n);
           if (n === 0) {

@@ -15,6 +15,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { runtime, tagOf, e2eEnabled } from "./_e2e.js";
+import { fileURLToPath } from "node:url";
 import { runSid } from "../../dist/demo/sid.js";
 
 function survived(r, label) {
@@ -59,6 +60,63 @@ if (e2eEnabled() && runtime() === "node") {
   test("SID: same subnet (FIG. 1b), no agent", async () => {
     const r = await runSid({ tag: tagOf("es"), sameSubnet: true });
     survived(r, "same subnet");
+  });
+
+  test("SID: an unmodified correspondent that is not part of handover (Python's http.server): the file's SHA-256 survives the transfer", async () => {
+    const r = await runSid({ tag: tagOf("eh"), reverse: true, correspondent: "python-http", afterMs: 0 });
+    const why = `${r.error ?? ""} ${JSON.stringify({ lost: r.lost, resets: r.resets, served: r.served })}`;
+    assert.is(r.error, null, why);
+    assert.ok(r.digestsEqual, `the body's SHA-256 is the file's: ${why}`);
+    assert.is(r.lost, 0, why);
+    assert.is(r.resets, 0, why);
+    assert.ok(r.served.node.received > 100000 && r.served.target.received > 100000, `both devices received part of the file: ${why}`);
+  });
+
+  test("SID: 20% loss of control datagrams each way at 50 ms RTT: the transfer retransmits and the session survives", async () => {
+    const r = await runSid({ tag: tagOf("eq"), reverse: true, controlLoss: 0.2, rttMs: 50, afterMs: 2000 });
+    survived(r, "20% control loss, 50 ms RTT");
+  });
+
+  test("SID: a permitted further transfer (F): N -> T -> U, the session ends at U intact", async () => {
+    const r = await runSid({ tag: tagOf("ec"), reverse: true, chain: "permitted" });
+    survived(r, "chained");
+    assert.is(r.chained?.result.state, "transferred", JSON.stringify(r.chained?.result));
+    assert.ok(r.served.second && r.served.second.received > 10000 && r.served.second.sent > 10000, `U served the last part: ${JSON.stringify(r.served)}`);
+  });
+
+  test("SID: an unpermitted further transfer is refused (140) and the connection, already dumped, is restored at T", async () => {
+    const r = await runSid({ tag: tagOf("ef"), reverse: true, chain: "refused" });
+    assert.is(r.chained?.result.state, "failed", JSON.stringify(r.chained?.result));
+    assert.is(r.chained?.result.code, 140, JSON.stringify(r.chained?.result));
+    survived(r, "refused further transfer");
+  });
+
+  test("SID: forged state records flooding the target's control port are refused and do not disturb the transfer", async () => {
+    let spammer;
+    let targetLog = "";
+    const forge = `
+      const net = require("node:net");
+      const frame = Buffer.alloc(4 + 100);
+      frame[0] = 1; frame.writeUIntBE(100, 1, 3); // a well-formed Last frame, sealed under no key the target has
+      let sent = 0;
+      setInterval(() => {
+        const s = net.connect({ host: process.argv[1], port: 4346 }, () => { require("node:crypto").randomFillSync(frame, 4); s.end(frame); sent++; });
+        s.on("error", () => {});
+      }, 5);
+      process.on("SIGTERM", () => { console.log(JSON.stringify({ sent })); process.exit(0); });`;
+    const r = await runSid({ tag: tagOf("eg"), reverse: true,
+      before: async (s) => {
+        spammer = s.topo.spawn(s.topo.c, [process.execPath, "-e", forge, s.topo.addr.target]);
+        await sleep(200);
+      },
+      during: async (s) => {
+        spammer.kill("SIGTERM");
+        targetLog = s.target.stderr;
+      } });
+    survived(r, "forged records");
+    const refused = targetLog.split("\n").filter((l) => l.includes('"sid-state-refused"')).length;
+    assert.ok(refused >= 5, `the target refused the forged records (${refused} logged)`);
+    assert.match(targetLog, /"sid-state-received"/, "and took the real one");
   });
 
   test("SID: renewals over several short lifetimes keep the binding and the session", async () => {
@@ -119,6 +177,43 @@ if (e2eEnabled() && runtime() === "node") {
   test("manual transfer on one subnet (FIG. 1b): the target claims the address itself", async () => {
     const r = await runSid({ driver: "pieces", tag: tagOf("ss"), sameSubnet: true });
     survived(r, "same subnet");
+  });
+}
+
+// Under Deno and Bun: the roles each runtime can take, next to a Node
+// transferring node, and the limits, each with its reason.
+const BIN = fileURLToPath(new URL("../../node_modules/.bin/", import.meta.url));
+const LAUNCH = { deno: [BIN + "deno", "run", "-A", "--unstable-net", "--quiet"], bun: [BIN + "bun"] };
+
+if (e2eEnabled() && runtime() === "deno") {
+  test("SID: a Deno agent and a Deno target (adopting the restored descriptor in node:net), a Node transferring node", async () => {
+    const r = await runSid({ tag: tagOf("xa"), reverse: true, launcher: { a: LAUNCH.deno, t: LAUNCH.deno } });
+    survived(r, "Deno agent and target");
+  });
+  test("SID: a Deno transferring node cannot hand its connection over (node:net gives no descriptor): refused with the reason, the connection goes on at the node", async () => {
+    const r = await runSid({ tag: tagOf("xn"), reverse: true, launcher: { n: LAUNCH.deno }, expectRefusal: true });
+    assert.is(r.result?.state, "failed", JSON.stringify(r.result));
+    assert.match(String(r.result?.message), /deno: cannot take a connection from the application/);
+    assert.equal(r.node.errors, [], "the node's connection saw no error");
+    assert.ok(r.node.here.received > r.served.target.received + 5000, `the connection went on at the node after the refusal: ${JSON.stringify(r.node.here)} vs ${JSON.stringify(r.served.target)}`);
+  });
+}
+
+if (e2eEnabled() && runtime() === "bun") {
+  test("SID: a Bun agent, Node transferring node and target", async () => {
+    const r = await runSid({ tag: tagOf("xa"), reverse: true, launcher: { a: LAUNCH.bun } });
+    survived(r, "Bun agent");
+  });
+  test("SID: a Bun transferring node cannot hand its connection over: refused with the reason, the connection goes on at the node", async () => {
+    const r = await runSid({ tag: tagOf("xn"), reverse: true, launcher: { n: LAUNCH.bun }, expectRefusal: true });
+    assert.is(r.result?.state, "failed", JSON.stringify(r.result));
+    assert.match(String(r.result?.message), /bun: cannot take a connection from the application/);
+    assert.equal(r.node.errors, [], "the node's connection saw no error");
+    assert.ok(r.node.here.received > r.served.target.received + 5000, `the connection went on at the node after the refusal: ${JSON.stringify(r.node.here)} vs ${JSON.stringify(r.served.target)}`);
+  });
+  test("SID: a Bun target restores the connection but cannot give the application a socket (Bun's node:net adopts no descriptor)", async () => {
+    const r = await runSid({ tag: tagOf("xt"), reverse: true, launcher: { t: LAUNCH.bun } });
+    assert.match(String(r.error), /no adoption of descriptor \d+ in bun/);
   });
 }
 
