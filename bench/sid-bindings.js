@@ -2,11 +2,12 @@
 // bytes per binding, per-packet lookup and renewals verified per second at
 // 1,000,000 bindings, each against a baseline measured in the same run.
 //
-//   node bench/sid-bindings.js [--bindings N] [--lookups N] [--renewals N] [--json FILE]
+//   node bench/sid-bindings.js [--bindings N] [--table N] [--lookups N] [--renewals N] [--json FILE]
 //
 // (after `npm run build`; no root, no namespaces). One agent engine
 // (sidAgent 1, sidBindings N) with its home link set; core/assembly/abi/sidbench.ts
-// fills its table with N bindings (2001:db8::/32, each with its own session
+// fills its table with N bindings (--table: the table's size, option
+// sidBindings, default N: the table is full, as at the issue's figure) (2001:db8::/32, each with its own session
 // key and SPI) and the per-binding structures the engine keeps beside it.
 //
 //   bytes per binding   growth of linear memory over the fill / N (the table's
@@ -44,13 +45,13 @@ function check(v, what) {
 }
 
 /** A fresh agent engine (its own module instance) with n bindings of the given parts; its memory growth. */
-function agent(module, n, parts) {
+function agent(module, n, parts, limit = n) {
   const core = Core.loadSync(module);
   const engine = new Engine(core);
   engine.seed(new TextEncoder().encode("bench/sid-bindings.js, fixed seed"));
   engine.init("5eedaa000001", START);
   engine.option("sidAgent", 1);
-  engine.option("sidBindings", n);
+  engine.option("sidBindings", limit);
   new SidEngine(engine).link(2, new Uint8Array([2, 0, 0, 0, 0, 0xa]), "198.18.1.3");
   const before = core.x.memory.buffer.byteLength;
   const t0 = performance.now();
@@ -58,12 +59,12 @@ function agent(module, n, parts) {
   return { core, x: core.x, tableBytes, grown: core.x.memory.buffer.byteLength - before, fillMs: performance.now() - t0 };
 }
 
-export async function bindingFigures({ bindings = 1000000, lookups = 2000000, renewals = 200000, log = () => {} } = {}) {
+export async function bindingFigures({ bindings = 1000000, table = bindings, lookups = 2000000, renewals = 200000, log = () => {} } = {}) {
   const module = MODULE();
   // Memory: the table alone, with the expiry heap, with the VNI set too (each in its own instance).
-  const tableOnly = agent(module, bindings, 0).grown;
-  const withHeap = agent(module, bindings, FILL_HEAP).grown;
-  const a = agent(module, bindings, FILL_HEAP | FILL_VNIS);
+  const tableOnly = agent(module, bindings, 0, table).grown;
+  const withHeap = agent(module, bindings, FILL_HEAP, table).grown;
+  const a = agent(module, bindings, FILL_HEAP | FILL_VNIS, table);
   const { core, x, tableBytes, grown, fillMs } = a;
   let now = START;
   log(`filled ${bindings} bindings in ${fillMs.toFixed(0)} ms: memory +${(grown / 1048576).toFixed(1)} MiB (table alone +${(tableOnly / 1048576).toFixed(1)}, with the expiry heap +${(withHeap / 1048576).toFixed(1)}); the table's records ${(tableBytes / 1048576).toFixed(1)} MiB`);
@@ -118,6 +119,7 @@ export async function bindingFigures({ bindings = 1000000, lookups = 2000000, re
 
   return {
     bindings,
+    tableLimit: table,
     bytesPerBinding: grown / bindings,
     memoryPerBinding: { table: tableOnly / bindings, expiryHeap: (withHeap - tableOnly) / bindings, vniSet: (grown - withHeap) / bindings },
     tableRecordBytesPerBinding: tableBytes / bindings,
@@ -140,7 +142,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     return i >= 0 ? Number(args[i + 1]) : dflt;
   };
   const json = args.includes("--json") ? args[args.indexOf("--json") + 1] : "";
-  const r = await bindingFigures({ bindings: opt("bindings", 1000000), lookups: opt("lookups", 2000000), renewals: opt("renewals", 200000), log: (s) => console.error(s) });
+  const r = await bindingFigures({ bindings: opt("bindings", 1000000), table: opt("table", opt("bindings", 1000000)), lookups: opt("lookups", 2000000), renewals: opt("renewals", 200000), log: (s) => console.error(s) });
   console.log(JSON.stringify(r, null, 2));
   if (json) writeFileSync(json, JSON.stringify(r, null, 2) + "\n");
 }
