@@ -5,10 +5,10 @@
 //   node bench/sid-bindings.js [--bindings N] [--table N] [--lookups N] [--renewals N] [--json FILE]
 //
 // (after `npm run build`; no root, no namespaces). One agent engine
-// (sidAgent 1, sidBindings N) with its home link set; core/assembly/abi/sidbench.ts
-// fills its table with N bindings (--table: the table's size, option
-// sidBindings, default N: the table is full, as at the issue's figure) (2001:db8::/32, each with its own session
-// key and SPI) and the per-binding structures the engine keeps beside it.
+// (sidAgent 1, sidBindings N; --table M makes the table for M bindings, default
+// N: a full table) with its home link set; core/assembly/abi/sidbench.ts fills
+// it with N bindings (2001:db8::/32, each with its own session key and SPI)
+// and the per-binding structures the engine keeps beside it.
 //
 //   bytes per binding   growth of linear memory over the fill / N (the table's
 //                       112-byte records with a tenth more slots, an expiry-heap
