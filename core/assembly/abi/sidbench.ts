@@ -75,10 +75,21 @@ function bound(i: u32, out: Address): void {
   out.lo = <u64>i + 1;
 }
 
+/** The table sidbench_fill filled (a new node, node_init, has a new one: the count starts again). */
+let filledTable: BindingTable | null = null;
+
 function table(): BindingTable | null {
   const s = Instance.sid;
   if (!s || !Instance.node.options.sidAgent) return null;
-  return s.bindings();
+  const t = s.bindings();
+  if (t !== filledTable) {
+    filledTable = t;
+    filled = 0;
+    heap = new ExpiryHeap();
+    vnis = new Set<u32>();
+    batchCount = 0;
+  }
+  return t;
 }
 
 export function sidbench_fill(n: i32, now: f64, parts: i32): f64 {
@@ -157,6 +168,8 @@ export function sidbench_load(count: i32, seed: f64): i32 {
 
 // ---- renewals -----------------------------------------------------------------------
 
+/** Binding Updates per batch at most (each takes up to MAX_MESSAGE_LENGTH bytes of the batch). */
+const MAX_BATCH: i32 = 50000;
 let batch = new StaticArray<u8>(0);
 let batchLengths = new StaticArray<i32>(0);
 let batchIds = new StaticArray<u32>(0);
@@ -169,7 +182,7 @@ const ADDR = memory.data(16);
 export function sidbench_renewals_make(count: i32, now: f64, seed: f64): i32 {
   const t = table();
   if (!t) return -ERR_CONFIG;
-  if (filled == 0 || count <= 0 || count > 1000000) return -ERR_INVALID_ARGUMENT;
+  if (filled == 0 || count <= 0 || count > MAX_BATCH) return -ERR_INVALID_ARGUMENT;
   if (batchLengths.length < count) {
     batch = new StaticArray<u8>(count * MAX_MESSAGE_LENGTH);
     batchLengths = new StaticArray<i32>(count);
