@@ -80,6 +80,8 @@ export interface SidOptions {
 /** A running engine-driven demonstration, for `during`. */
 export interface SidRun {
   topo: SidTopology;
+  /** The nodes' names (their peer names in each other's configuration). */
+  names: { n: string; a: string; t: string; u: string };
   node: Role;
   agent: Role | null;
   target: Role;
@@ -317,7 +319,7 @@ async function runSidEngine(o: SidOptions): Promise<SidReport> {
     await node.wait("ready");
     mark("app", py ? `TCP ${A.transferred} <-> ${A.correspondent}:${APP_PORT}: GET /${PAYLOAD}, read at 1.5 MB/s` : `TCP ${A.transferred} <-> ${A.correspondent}:${APP_PORT}: 100-byte records every 2 ms, both ways`);
     await sleep(o.beforeMs ?? 1000);
-    if (o.before) await o.before({ topo, node, agent, target, mark });
+    if (o.before) await o.before({ topo, names, node, agent, target, mark });
     const decided = now();
     mark("N", "the application asks to transfer its connection to T");
     node.send({ cmd: "transfer", target: names.t, agent: o.sameSubnet ? undefined : names.a, reverse: !!o.reverse, sameSubnet: !!o.sameSubnet, lifetime: o.lifetime ?? 0, further: o.chain === "permitted" });
@@ -334,7 +336,7 @@ async function runSidEngine(o: SidOptions): Promise<SidReport> {
     }
     if (result.state !== "transferred") throw new Error(`the transfer failed: ${result.error ?? ""} ${result.message ?? ""} (code ${result.code ?? "-"})`);
     await target.wait("resumed", 10000);
-    if (o.during) await o.during({ topo, node, agent, target, mark });
+    if (o.during) await o.during({ topo, names, node, agent, target, mark });
     await sleep(o.afterMs ?? 1500);
     node.send({ cmd: "report" });
     report.node = (await node.wait("summary")).summary;
@@ -369,7 +371,7 @@ async function runSidEngine(o: SidOptions): Promise<SidReport> {
     report.correspondent = py ? py.finish(report.target!.sentBytes) : await correspondentSummary(c!);
     // The session's end deregisters the binding: give the nodes a moment to show it.
     await sleep(300);
-    if (o.after) await o.after({ topo, node, agent, target, mark });
+    if (o.after) await o.after({ topo, names, node, agent, target, mark });
   } catch (e) {
     report.error = (e as Error).message;
   } finally {

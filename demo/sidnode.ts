@@ -47,7 +47,8 @@ try {
 }
 daemon.on("sid", (e) => emit(describe(e), { sid: e }, typeof e.t === "number" ? e.t : now()));
 
-if (role === "target") {
+{
+  // Any node may become the target of a session (a transfer back to its origin included).
   daemon.sid.on("session", (s: ArrivedSession) => {
     if (!s.socket) {
       emit(`session ${s.local}:${s.localPort} <-> ${s.remote}:${s.remotePort} arrived as descriptor ${s.fd}, but this runtime's node:net cannot adopt it`, { error: `no adoption of descriptor ${s.fd} in ${host}` });
