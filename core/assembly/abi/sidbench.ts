@@ -18,11 +18,13 @@
 //                                 distinct bindings, as a target encodes them (sealed
 //                                 and signed under each binding's session key),
 //                                 into a buffer; returns how many
-//   sidbench_renewals_deliver(now)  hands them to the engine one by one
-//                                 (Node.handleDatagram: HMAC-SHA256 check,
-//                                 window, open, binding update, sealed and
+//   sidbench_renewals_deliver(now, replay)  hands them to the engine one by
+//                                 one (Node.handleDatagram: HMAC-SHA256 check,
+//                                 open, window, binding update, sealed and
 //                                 signed reply) and discards the outputs;
-//                                 returns the renewals the table shows applied
+//                                 replay 1: the same batch again (verified,
+//                                 opened, refused as replays)
+//   sidbench_renewals_applied(now)  the batch's bindings the table shows renewed
 //
 // Bound addresses are 2001:db8::/32 (never on a wire); every call checks that
 // the agent is set up and returns -ERR_CONFIG or -ERR_INVALID_ARGUMENT if not.
@@ -227,29 +229,43 @@ export function sidbench_replies(): i32 {
   return replies;
 }
 
-export function sidbench_renewals_deliver(now: f64): i32 {
+/**
+ * Hands the batch to the engine, one Binding Update after another, and
+ * discards the outputs (counting the replies). replay 1: the same batch again
+ * (each one authenticated and opened, then refused by the replay window, or
+ * the last few answered from the reply cache); returns how many of them the
+ * engine dropped or answered from its cache.
+ */
+export function sidbench_renewals_deliver(now: f64, replay: i32): i32 {
   const t = table();
   if (!t) return -ERR_CONFIG;
   if (batchCount == 0) return -ERR_INVALID_ARGUMENT;
   const node = Instance.node;
-  const from = target;
   const port = <u32>node.options.controlPort;
   const base = changetype<usize>(batch);
-  const want = now + <f64>RENEW_LIFETIME * 1000;
+  const c = node.counters;
+  const before = c.dropped + c.duplicates;
   let at: usize = 0;
-  let applied: i32 = 0;
   replies = 0;
   for (let i: i32 = 0; i < batchCount; i++) {
     const n = unchecked(batchLengths[i]);
-    bound(unchecked(batchIds[i]), scratch);
-    const before = expires(t.find(scratch));
-    node.handleDatagram(now, from, port, base + at, n);
+    node.handleDatagram(now, target, port, base + at, n);
     at += <usize>n;
     for (let o = node.out.shift(); o; o = node.out.shift()) if (o.kind == OUT_TRANSMIT) replies++;
+  }
+  return replay ? <i32>(c.dropped + c.duplicates - before) : batchCount;
+}
+
+/** The batch's bindings whose expiry is now the renewed one (now + the asked lifetime): the renewals applied. */
+export function sidbench_renewals_applied(now: f64): i32 {
+  const t = table();
+  if (!t) return -ERR_CONFIG;
+  const want = now + <f64>RENEW_LIFETIME * 1000;
+  let applied: i32 = 0;
+  for (let i: i32 = 0; i < batchCount; i++) {
     bound(unchecked(batchIds[i]), scratch);
     const r = t.find(scratch);
-    if (r && before != want && expires(r) == want) applied++;
+    if (r && expires(r) == want) applied++;
   }
-  batchCount = 0;
   return applied;
 }
