@@ -24,6 +24,7 @@ function checkBindings(b) {
   assert.is(b.renewals.sent, 5000);
   num(b.renewals.applied, "renewals.applied");
   num(b.renewals.perSecond, "renewals.perSecond");
+  num(b.replays.perSecond, "replays.perSecond");
 }
 
 function checkTunnel(u) {
