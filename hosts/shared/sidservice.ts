@@ -229,7 +229,7 @@ export class SidService {
         p.resolve(result);
       }
     }
-    if (e.role === "target" && state === "released") this.release(address);
+    if (e.role === "target" && state === "released") this.release(address, e.returned === true);
     if (e.role === "target" && (state === "ended" || state === "refused")) {
       // Restored in repair mode but never released: closed without a FIN or RST.
       for (const r of this.restored.get(address) ?? []) this.io.repair.close(r.fd);
@@ -325,8 +325,12 @@ export class SidService {
     this.ctx.drain();
   }
 
-  /** `released`: the network delivers the address here; the restored sockets go live and to the application. */
-  private release(address: string): void {
+  /**
+   * `released`: the network delivers the address here; the restored sockets go
+   * live and to the application. After a return (the address is this node's
+   * own again) their close ends no hosting.
+   */
+  private release(address: string, returned: boolean): void {
     const list = this.restored.get(address) ?? [];
     this.restored.delete(address);
     for (const r of list) {
@@ -344,7 +348,7 @@ export class SidService {
             this.sessionEnded(address);
           }
         };
-        if (socket) (socket as { once(ev: string, fn: () => void): void }).once("close", ended);
+        if (socket && !returned) (socket as { once(ev: string, fn: () => void): void }).once("close", ended);
         const arrived: ArrivedSession = { address, socket, fd: r.fd, appState: r.appState, local: r.local, localPort: r.localPort, remote: r.remote, remotePort: r.remotePort };
         this.emit("session", arrived);
       } catch (e) {
