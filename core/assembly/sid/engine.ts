@@ -21,6 +21,8 @@ import { keyWrapRandom, keyUnwrap } from "../crypto/keywrap";
 import { gratuitousArp, ETH_MIN_FRAME } from "./frames";
 import { SEAL_UP, SEAL_DOWN } from "./seal";
 import { stopRule, arpRule, reversePathRule } from "./rules";
+import { RECORD as BINDING_RECORD } from "./bindings";
+import { isValidFamily } from "../engine/address";
 import {
   BindingTable, ExpiryHeap, address as bAddress, target as bTarget, setTarget as bSetTarget, flags as bFlags,
   setFlags as bSetFlags, spi as bSpi, setSpi as bSetSpi, vni as bVni, setVni as bSetVni, nodePeer as bNodePeer,
@@ -43,6 +45,8 @@ import {
   CODE_ADDRESS_NOT_ALLOWED, CODE_TRANSFER_NOT_PERMITTED, CODE_UNKNOWN_BINDING, CODE_SESSION_KEY_REJECTED,
   CODE_ADDRESS_IN_USE,
   ERR_BUSY, ERR_CONFIG, ERR_REFUSED, ERR_TIMED_OUT, ERR_KERNEL, ERR_NOT_SEEDED, codeName, errorName,
+  ERR_RECORD_TRUNCATED, ERR_RECORD_VERSION, ERR_RECORD_TRAILING_BYTES, ERR_BAD_FAMILY, ERR_BAD_VALUE, ERR_UNKNOWN_PEER,
+  ERR_BUFFER_TOO_SMALL,
 } from "../generated/registry";
 
 /** Size of the block sid_session writes (docs/ABI.md "SID engine"). */
@@ -81,6 +85,11 @@ const RETURN_WAIT_MS: f64 = 10000;
 const SID_RULE_PRIORITY: u32 = 0x4346;
 const MAIN_TABLE: u32 = 254;
 const ETHERNET: u32 = 1;
+
+/** The agent's saved bindings (8.17): "HSB" and version 1; header and entry sizes. */
+const SAVE_MAGIC: u32 = 0x01425348;
+const SAVE_HEADER: i32 = 8;
+const SAVE_ENTRY: i32 = 128;
 
 const IDS = memory.data(26, 4);
 const KEY_BUF = memory.data(32, 8);
@@ -1444,6 +1453,115 @@ export class Sid extends RequestHandler {
     memory.copy(out + 44, IDS + 4, 6);
     memory.copy(out + 50, IDS + 10, 6);
     return SESSION_INFO_SIZE;
+  }
+
+  // ---- the agent's restart (8.17) ----------------------------------------------------------
+
+  /**
+   * The agent's bindings as bytes for the host to keep (8.17): "HSB", version
+   * 1, the count (u32 LE), then per binding its table record (112 bytes) with
+   * at 104 the highest sequence number accepted from its target (u64 LE, 0
+   * none), at 94 the Interim Address's family (0 none), and 16 bytes more:
+   * the Interim Address. Returns the length, or -ERR_BUFFER_TOO_SMALL.
+   */
+  saveBindings(out: usize, cap: i32): i32 {
+    const t = this.table;
+    const count = t ? t.count : 0;
+    const n = SAVE_HEADER + count * SAVE_ENTRY;
+    if (n > cap) return -ERR_BUFFER_TOO_SMALL;
+    store<u32>(out, SAVE_MAGIC);
+    store<u32>(out + 4, <u32>count);
+    if (!t) return n;
+    let p = out + SAVE_HEADER;
+    for (let i: u32 = 0; i < t.capacity; i++) {
+      const r = t.at(i);
+      if (!r) continue;
+      memory.copy(p, r, <usize>BINDING_RECORD);
+      const c = bCookie(r);
+      const sp = c != 0 ? this.node.findSessionPeer(c) : null;
+      store<u64>(p + 104, sp && !sp.window.empty ? sp.window.top : 0);
+      store<u8>(p + 94, 0);
+      memory.fill(p + BINDING_RECORD, 0, 16);
+      const a = new Address();
+      bAddress(r, a);
+      const k = a.key();
+      if (this.interims.has(k)) {
+        const ia = this.interims.get(k);
+        store<u8>(p + 94, ia.family);
+        ia.store(p + BINDING_RECORD);
+      }
+      p += SAVE_ENTRY;
+    }
+    return n;
+  }
+
+  /**
+   * A restarted agent takes its bindings over (8.17) from saveBindings'
+   * bytes: only into an empty table, and only if every entry is sound (else
+   * the error, and nothing changes). The kernel state of each binding (the
+   * tunnel, the proxy entry, the filters) is the previous run's and stays as
+   * it is: no kernel action. Expiry times are kept; a binding already expired
+   * ends at the next timeout, with its Wake-up. Returns the count taken over.
+   */
+  restoreBindings(now: f64, p: usize, n: i32): i32 {
+    if (n < SAVE_HEADER) return -ERR_RECORD_TRUNCATED;
+    if (load<u32>(p) != SAVE_MAGIC) return -ERR_RECORD_VERSION;
+    const count = <i32>load<u32>(p + 4);
+    if (count < 0 || count > (n - SAVE_HEADER) / SAVE_ENTRY + 1) return -ERR_RECORD_TRUNCATED;
+    if (n < SAVE_HEADER + count * SAVE_ENTRY) return -ERR_RECORD_TRUNCATED;
+    if (n > SAVE_HEADER + count * SAVE_ENTRY) return -ERR_RECORD_TRAILING_BYTES;
+    const t = this.bindings();
+    if (t.count != 0) return -ERR_BUSY;
+    if (count > t.limit) return -ERR_BAD_VALUE;
+    const peers = this.node.peers;
+    // Everything is checked before anything changes.
+    const seen = new Set<u64>();
+    const vnis = new Set<u32>();
+    const a = new Address();
+    for (let i = 0; i < count; i++) {
+      const e = p + SAVE_HEADER + <usize>(i * SAVE_ENTRY);
+      const fam = load<u8>(e + 1);
+      const ifam = load<u8>(e + 94);
+      if (load<u8>(e) != 1 || !isValidFamily(fam) || (ifam != 0 && !isValidFamily(ifam))) return -ERR_BAD_FAMILY;
+      const f = load<f64>(e + 16);
+      if (!isFinite(f) || (load<u8>(e + 2) & ~(FLAG_FURTHER_TRANSFER | FLAG_REVERSE_TUNNEL)) != 0 || load<u8>(e + 3) > 1) return -ERR_BAD_VALUE;
+      bAddress(e, a);
+      const k = a.key() ^ (<u64>fam << 56);
+      const vni = load<u32>(e + 8);
+      if (seen.has(k) || vnis.has(vni) || this.vnis.has(vni) || vni != ids(e + 56)) return -ERR_BAD_VALUE;
+      seen.add(k);
+      vnis.add(vni);
+      const id = load<i32>(e + 12);
+      if (id < 0 || id >= peers.length || !peers[id].configured(a)) return -ERR_UNKNOWN_PEER;
+    }
+    const target = new Address();
+    for (let i = 0; i < count; i++) {
+      const e = p + SAVE_HEADER + <usize>(i * SAVE_ENTRY);
+      bAddress(e, a);
+      const r = t.insert(a);
+      memory.copy(r, e, <usize>BINDING_RECORD);
+      const c = bCookie(r);
+      const top = load<u64>(r + 104);
+      store<u64>(r + 104, 0);
+      store<u8>(r + 94, 0);
+      bSetCookieRaw(r, 0);
+      this.setTargetCookie(r, c);
+      bTarget(r, target);
+      if (c != 0 && top != 0) {
+        // The target's session peer with its replay window: no Binding Update of before counts again.
+        const sp = this.node.sessionPeer(c, target, this.node.options.controlPort);
+        sp.window.seed(top);
+      }
+      const ifam = load<u8>(e + 94);
+      if (ifam != 0) this.interims.set(a.key(), Address.read(ifam, e + BINDING_RECORD));
+      this.vnis.add(bVni(r));
+      this.expiries.push(bExpires(r), a);
+    }
+    const ev = this.event("restored", ROLE_AGENT, this.address, now);
+    ev.key("bindings");
+    ev.num(<u64>count);
+    this.node.emit(endEvent());
+    return count;
   }
 
   stateJson(out: TextOut, now: f64): void {
