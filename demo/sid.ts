@@ -75,6 +75,8 @@ export interface SidOptions {
   chain?: "permitted" | "refused";
   /** Engine driver: the transfer is expected to fail; the report then carries the node's result and stops there. */
   expectRefusal?: boolean;
+  /** Engine driver: after the first transfer the target gives the session back to the node (a return, PROTOCOL.md 8.6); it ends there. */
+  back?: boolean;
   /** Engine driver: the agent keeps its bindings in a file (PROTOCOL.md 8.17), so that `restartAgent` can kill and restart it. */
   agentBindings?: boolean;
 }
@@ -373,9 +375,23 @@ async function runSidEngine(o: SidOptions): Promise<SidReport> {
         last = second;
       } else await sleep(500);
     }
+    if (o.back) {
+      mark("T", "the application gives the session back to N (a return)");
+      target.send({ cmd: "transfer", target: names.n, agent: names.a, reverse: !!o.reverse });
+      const answer = await target.wait("result", 15000);
+      report.chained = { result: answer.result, second: null };
+      firstShare = answer.here;
+      if (answer.result.state === "transferred") {
+        await node.wait("resumed", 10000);
+        // The node's first summary (its share before the transfer) is in the report already.
+        node.events.splice(node.events.findIndex((e) => e.summary !== undefined), 1);
+        await sleep(o.afterMs ?? 1500);
+        last = node;
+      } else await sleep(500);
+    }
     last.send({ cmd: "finish" });
     report.target = (await last.wait("summary", py ? 20000 : 8000)).summary;
-    if (second && last === second) {
+    if ((second && last === second) || (o.back && last === node)) {
       report.chained!.second = report.target;
       // The first target's share: what it received and sent while it held the session.
       report.served.second = report.target!.here;

@@ -51,6 +51,21 @@ if (e2eEnabled() && runtime() === "node") {
     assert.is(restored?.bindings, 1, JSON.stringify(restored));
     assert.ok(renewedAfter >= 2, `the target renewed with the restarted agent (${renewedAfter} times in 6 s of a 3 s lifetime)`);
   });
+  test("SID: a return: N -> T, then T gives the session back to N through the agent; N resumes it, the agent releases, the stream is intact", async () => {
+    const r = await runSid({ tag: tagOf("fb"), reverse: true, back: true, after: async (s) => {
+      const ended = await waitSid(s.agent, "ended");
+      assert.is(ended.reason, "returned");
+      assert.is((await waitSid(s.target, "ended")).reason, "returned");
+      assert.is((await waitSid(s.node, "woken")).returned, true);
+      const link = s.topo.try(s.topo.a, ["ip", "-j", "link", "show", "type", "vxlan"]).out;
+      assert.is(JSON.parse(link || "[]").length, 0, "the agent removed the tunnel");
+      assert.is(s.topo.routerNeighbour(s.topo.addr.transferred), s.topo.mac(s.topo.n, "n-h"), "the router resolves the address to the node again");
+    } });
+    survived(r, "return");
+    assert.is(r.chained?.result.state, "transferred", JSON.stringify(r.chained?.result));
+    assert.ok(r.served.target.received > 10000 && r.served.target.sent > 10000, `T served the middle part: ${JSON.stringify(r.served)}`);
+    assert.ok(r.served.second && r.served.second.received > 10000 && r.served.second.sent > 10000, `N served the last part: ${JSON.stringify(r.served)}`);
+  });
 }
 
 test.run();
