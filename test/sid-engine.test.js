@@ -3,7 +3,7 @@
 // virtual clock, kernel actions recorded, frames delivered by MAC.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { trio, hostsDeliver, KEY_TN_AGENT } from "./_sidsim.js";
+import { trio, hostsDeliver, KEY_TN_AGENT, KEY_TN_TARGET } from "./_sidsim.js";
 import { SidCodec } from "../dist/hosts/shared/index.js";
 
 test("a whole transfer: negotiation, record, Transfer Request, the parked Binding Update, release", () => {
@@ -746,6 +746,36 @@ test("a return needs no F at the agent; a further transfer to a third node still
   const s = returned({ further: false });
   assert.equal(s.agent.sidEvents("refused"), []);
   assert.equal(s.agent.sidEvents("ended").map((e) => e.reason), ["returned"]);
+});
+
+test("a return's negotiation with a session key that does not unwrap (142), or with S (134), changes nothing at the node", () => {
+  for (const tamper of ["key", "same-subnet"]) {
+    const s = trio({}, { control: "198.18.0.5" });
+    const { net, tn, target, tnTarget, tnAgent, targetTn, TA } = s;
+    tn.sid.transfer(net.now, TA, tnTarget, { agent: tnAgent, lifetime: 30 });
+    tn.pump();
+    assert.ok(hostsDeliver(s));
+    net.run(2000);
+    const core = target.engine.core;
+    const nftBefore = tn.nft.length;
+    net.filter = (d) => {
+      if (d.from !== "target" || d.data[1] !== 16) return true;
+      const m = core.decode(d.data);
+      if (tamper === "key") {
+        const sk = m.extensions.find((e) => e.type === "SESSION_KEY");
+        sk.tag = (sk.tag[0] === "0" ? "1" : "0") + sk.tag.slice(1);
+      } else m.flags = [...(m.flags ?? []), "SAME_SUBNET"];
+      d.data.set(core.encode(m, { spi: 300, key: KEY_TN_TARGET }));
+      return true;
+    };
+    target.sid.transfer(net.now, TA, targetTn, { lifetime: 30 });
+    target.pump();
+    net.run(1000);
+    assert.equal(tn.sidEvents("refused").map((e) => e.code), [tamper === "key" ? 142 : 134], tamper);
+    assert.is(tn.sid.state(net.now).targets.length, 0, tamper);
+    assert.is(tn.nft.length, nftBefore, `${tamper}: no kernel change`);
+    assert.is(tn.sid.session(TA).role, "node", `${tamper}: the node's transfer stands`);
+  }
 });
 
 test.run();

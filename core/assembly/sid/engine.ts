@@ -911,7 +911,7 @@ export class Sid extends RequestHandler {
     if (!d.has(EXT_SESSION_KEY)) return this.refuse(ROLE_NODE, a, peer, sa, cache, CODE_POORLY_FORMED_REQUEST, "a negotiation needs a Session Key", now);
     const wrapSa = peer.findSa(wrapSpiOf(d));
     if (!wrapSa || !unwrapSessionKey(d, wrapSa.raw, KEY_BUF)) return this.refuse(ROLE_NODE, a, peer, sa, cache, CODE_SESSION_KEY_REJECTED, "the session key did not unwrap: the Wrap SPI must name an SA configured with the key", now);
-    const h = new Hosted(this, a, peer, flags & ~FLAG_REVERSE_RETURN, 0, sessionSpiOf(d), now);
+    const h = new Hosted(this, a, peer, flags, 0, sessionSpiOf(d), now);
     memory.copy(changetype<usize>(h.key), KEY_BUF, 32);
     memory.fill(KEY_BUF, 0, 32);
     h.returning = true;
