@@ -75,6 +75,10 @@ export interface SidOptions {
   chain?: "permitted" | "refused";
   /** Engine driver: the transfer is expected to fail; the report then carries the node's result and stops there. */
   expectRefusal?: boolean;
+  /** Engine driver: after the first transfer the target gives the session back to the node (a return, PROTOCOL.md 8.6); it ends there. */
+  back?: boolean;
+  /** Engine driver: the agent keeps its bindings in a file (PROTOCOL.md 8.17), so that `restartAgent` can kill and restart it. */
+  agentBindings?: boolean;
 }
 
 /** A running engine-driven demonstration, for `during`. */
@@ -85,6 +89,8 @@ export interface SidRun {
   node: Role;
   agent: Role | null;
   target: Role;
+  /** With agentBindings: kills the agent's process (SIGKILL) and starts it again; the new one is `agent` from then on. */
+  restartAgent?: () => Promise<Role>;
   mark(who: string, what: string): void;
 }
 
@@ -258,15 +264,17 @@ async function runSidEngine(o: SidOptions): Promise<SidReport> {
   const keys = { na: hexKey(), nt: hexKey(), at: hexKey(), tu: hexKey(), au: hexKey() };
   const toU = o.chain ? { a: { name: names.u, address: A.second, sa: [{ spi: 260, key: keys.au }] }, t: { name: names.u, address: A.second, sa: [{ spi: 259, key: keys.tu }] } } : null;
   // The node listens on every address: the agent's Wake-up comes to the transferred address (8.4).
-  const common = (name: string, address: string, link: string, options: Record<string, number>, listen = [address]) => ({
-    name, listen, control: false, register: false, auto: false, log: (globalThis as any).process?.env?.HANDOVER_DEMO_DEBUG ? "debug" : "info", options: { ...(o.options ?? {}), ...options }, sid: { link, address },
+  const bindingsFile = o.agentBindings ? `/tmp/hov-sid-${tag}-bindings` : undefined;
+  if (bindingsFile) rmSync(bindingsFile, { force: true });
+  const common = (name: string, address: string, link: string, options: Record<string, number>, listen = [address], bindings?: string) => ({
+    name, listen, control: false, register: false, auto: false, log: (globalThis as any).process?.env?.HANDOVER_DEMO_DEBUG ? "debug" : "info", options: { ...(o.options ?? {}), ...options }, sid: { link, address, ...(bindings ? { bindings } : {}) },
   });
   const daemons = {
     n: { ...common(names.n, A.node, "n-h", {}, ["0.0.0.0"]), peers: [
       ...(o.sameSubnet ? [] : [{ name: names.a, address: A.agent, sa: [{ spi: 256, key: keys.na }] }]),
       { name: names.t, address: A.target, sa: [{ spi: 257, key: keys.nt }] },
     ] },
-    a: { ...common(names.a, A.agent, "a-h", { sidAgent: 1 }), peers: [
+    a: { ...common(names.a, A.agent, "a-h", { sidAgent: 1 }, [A.agent], bindingsFile), peers: [
       { name: names.n, address: A.node, addresses: [A.transferred], sa: [{ spi: 256, key: keys.na }] },
       { name: names.t, address: A.target, sa: [{ spi: 258, key: keys.at }] },
       ...(toU ? [toU.a] : []),
@@ -311,9 +319,17 @@ async function runSidEngine(o: SidOptions): Promise<SidReport> {
     if (second) await second.wait("ready");
     const role = (ns: string, r: string, daemon: unknown, app?: unknown) => new Role(topo.spawn(ns, [...run(ns), NODE, JSON.stringify({ role: r, daemon, app })]), timeline);
     const target = role(topo.t, "target", daemons.t);
-    const agent = o.sameSubnet ? null : role(topo.a, "agent", daemons.a);
+    let agent = o.sameSubnet ? null : role(topo.a, "agent", daemons.a);
     await target.wait("ready");
     if (agent) await agent.wait("ready");
+    const restartAgent = bindingsFile ? async (): Promise<Role> => {
+      agent!.child.kill("SIGKILL");
+      await new Promise((r) => agent!.child.once("exit", r));
+      mark("A", "the agent's process is killed (SIGKILL); a new one starts with the same configuration and its bindings file");
+      agent = role(topo.a, "agent", daemons.a);
+      await agent.wait("ready");
+      return agent;
+    } : undefined;
     const node = role(topo.n, "node", daemons.n, { correspondent: A.correspondent, port: APP_PORT, transferred: A.transferred, download: py ? PAYLOAD : undefined });
     await node.wait("connected");
     await node.wait("ready");
@@ -336,7 +352,7 @@ async function runSidEngine(o: SidOptions): Promise<SidReport> {
     }
     if (result.state !== "transferred") throw new Error(`the transfer failed: ${result.error ?? ""} ${result.message ?? ""} (code ${result.code ?? "-"})`);
     await target.wait("resumed", 10000);
-    if (o.during) await o.during({ topo, names, node, agent, target, mark });
+    if (o.during) await o.during({ topo, names, node, agent, target, mark, restartAgent });
     await sleep(o.afterMs ?? 1500);
     node.send({ cmd: "report" });
     report.node = (await node.wait("summary")).summary;
@@ -359,9 +375,23 @@ async function runSidEngine(o: SidOptions): Promise<SidReport> {
         last = second;
       } else await sleep(500);
     }
+    if (o.back) {
+      mark("T", "the application gives the session back to N (a return)");
+      target.send({ cmd: "transfer", target: names.n, agent: names.a, reverse: !!o.reverse });
+      const answer = await target.wait("result", 15000);
+      report.chained = { result: answer.result, second: null };
+      firstShare = answer.here;
+      if (answer.result.state === "transferred") {
+        await node.wait("resumed", 10000);
+        // The node's first summary (its share before the transfer) is in the report already.
+        node.events.splice(node.events.findIndex((e) => e.summary !== undefined), 1);
+        await sleep(o.afterMs ?? 1500);
+        last = node;
+      } else await sleep(500);
+    }
     last.send({ cmd: "finish" });
     report.target = (await last.wait("summary", py ? 20000 : 8000)).summary;
-    if (second && last === second) {
+    if ((second && last === second) || (o.back && last === node)) {
       report.chained!.second = report.target;
       // The first target's share: what it received and sent while it held the session.
       report.served.second = report.target!.here;
@@ -377,6 +407,7 @@ async function runSidEngine(o: SidOptions): Promise<SidReport> {
   } finally {
     report.filtered = topo.filtered();
     topo.down();
+    if (bindingsFile) rmSync(bindingsFile, { force: true });
     if (py) rmSync(py.dir, { recursive: true, force: true });
   }
   return verdict(report);

@@ -3,7 +3,7 @@
 // virtual clock, kernel actions recorded, frames delivered by MAC.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { trio, hostsDeliver, KEY_TN_AGENT } from "./_sidsim.js";
+import { trio, hostsDeliver, KEY_TN_AGENT, KEY_TN_TARGET } from "./_sidsim.js";
 import { SidCodec } from "../dist/hosts/shared/index.js";
 
 test("a whole transfer: negotiation, record, Transfer Request, the parked Binding Update, release", () => {
@@ -636,6 +636,146 @@ test("the node's control address apart from the moving one: replies are datagram
   net.run(3000);
   assert.is(wakeFrames(agent).length, 1, "the Wake-up still goes to the node's MAC");
   assert.is(tn.sidEvents("woken").length, 1);
+});
+
+/**
+ * 8.6, a return: tn (control address 198.18.0.5) moved TA to target; the
+ * target gives it back to tn through the agent. Options: further (the
+ * original transfer's F), nodeReceives (tn's host restores the record),
+ * receiveFirst (the record is in before the Wake-up).
+ */
+function returned({ further = false, nodeReceives = true } = {}) {
+  const s = trio({}, { control: "198.18.0.5" });
+  const { net, tn, agent, target, tnTarget, tnAgent, targetTn, TA } = s;
+  tn.sid.transfer(net.now, TA, tnTarget, { agent: tnAgent, lifetime: 30, further });
+  tn.pump();
+  assert.ok(hostsDeliver(s));
+  net.run(2000);
+  assert.is(target.sidEvents("released").length, 1);
+  const nftBefore = tn.nft.length;
+  assert.is(target.sid.transfer(net.now, TA, targetTn, { lifetime: 30 }), undefined);
+  target.pump();
+  net.run(1000);
+  assert.is(target.sidEvents("state-requested").length, 1, "the target was asked for the record");
+  if (nodeReceives) {
+    tn.sid.stateReceived(net.now, TA, true);
+    tn.pump();
+  }
+  target.sid.stateDelivered(net.now, TA, true);
+  target.pump();
+  net.run(2000);
+  return { ...s, nftBefore };
+}
+
+test("a return (8.6): the target gives the address back to its node; the agent ends the binding and wakes the node, which resumes the socket", () => {
+  const s = returned();
+  const { net, tn, agent, target, TA } = s;
+  assert.equal(tn.sidEvents().map((e) => e.state), ["negotiated", "state-requested", "transferred", "negotiated", "woken", "released", "ended"]);
+  assert.is(tn.sidEvents("negotiated")[1].role, "target");
+  assert.is(tn.sidEvents("negotiated")[1].returning, true);
+  assert.is(tn.sidEvents("woken")[0].returned, true);
+  assert.is(tn.sidEvents("released")[0].returned, true);
+  assert.is(tn.sidEvents("ended")[0].reason, "returned");
+  assert.equal(agent.sidEvents("ended").map((e) => e.reason), ["returned"]);
+  assert.is(bindingCount(agent), 0);
+  assert.equal(target.sidEvents("ended").map((e) => e.reason), ["returned"]);
+  assert.is(target.sid.state(net.now).targets.length, 0, "the target holds nothing");
+  // The node: the ARP rule went at the Wake-up, then the stop rule once the record was in; no tunnel, no address on lo.
+  const after = tn.nft.slice(s.nftBefore);
+  assert.is(after.length, 2);
+  assert.match(after[0], /delete .*arp hovsid/);
+  assert.match(after[1], /delete chain inet hovsid si/);
+  assert.equal(tn.netlinkTypes(), []);
+  assert.is(tn.sid.state(net.now).transfers.length, 0);
+  assert.is(tn.sid.state(net.now).targets.length, 0);
+  // The node owns the address again: it can transfer it anew.
+  assert.is(tn.sid.transfer(net.now, TA, s.tnTarget, { agent: s.tnAgent, lifetime: 30 }), undefined);
+});
+
+test("a return whose Wake-up comes before the record: the stop rule stays until the socket is restored", () => {
+  const s = returned({ nodeReceives: false });
+  const { net, tn, TA } = s;
+  assert.is(tn.sidEvents("woken").length, 1);
+  assert.is(tn.sidEvents("released").length, 0, "not released before the record is in");
+  const after = tn.nft.slice(s.nftBefore);
+  assert.is(after.length, 1, "only the ARP rule went");
+  assert.is(tn.sid.session(TA).role, "target", "the session being received is the return's");
+  tn.sid.stateReceived(net.now, TA, true);
+  tn.pump();
+  assert.is(tn.sidEvents("released").length, 1);
+  assert.match(tn.nft.at(-1), /delete chain inet hovsid si/);
+});
+
+test("a return whose record never comes is given up: the stop rule goes after the Wake-up, nothing stays", () => {
+  const s = returned({ nodeReceives: false });
+  const { net, tn, TA } = s;
+  net.run(12000);
+  assert.equal(tn.sidEvents("ended").map((e) => e.reason), ["return-timed-out"]);
+  assert.match(tn.nft.at(-1), /delete chain inet hovsid si/);
+  assert.is(tn.sid.state(net.now).targets.length, 0);
+  assert.throws(() => tn.sid.stateReceived(net.now, TA, true), /refused/, "a record after the give-up is refused");
+});
+
+test("a return is refused from a peer the address did not go to (129), unless the transfer permitted F", () => {
+  for (const further of [false, true]) {
+    const s = trio({}, { control: "198.18.0.5" });
+    const { net, tn, tnTarget, tnAgent, TA } = s;
+    tn.sid.transfer(net.now, TA, tnTarget, { agent: tnAgent, lifetime: 30, further });
+    tn.pump();
+    assert.ok(hostsDeliver(s));
+    net.run(2000);
+    // Another peer with an SA at the node negotiates the address back.
+    const other = net.node("other", ["198.19.0.50"]).link();
+    const otherTn = other.peer(tn, { key: new Uint8Array(32).fill(0x55), spi: 330 });
+    tn.peer(other, { key: new Uint8Array(32).fill(0x55), spi: 330 });
+    other.engine.option("sidTarget", 1);
+    other.sid.transfer(net.now, TA, otherTn, { agent: other.peer(s.agent, { key: new Uint8Array(32).fill(0x66), spi: 331 }), lifetime: 30 });
+    other.pump();
+    net.run(1000);
+    const negotiated = tn.sidEvents("negotiated").filter((e) => e.role === "target");
+    if (further) assert.is(negotiated.length, 1, "with F any peer with an SA may return it");
+    else {
+      assert.is(negotiated.length, 0);
+      assert.equal(tn.sidEvents("refused").map((e) => e.code), [129]);
+      assert.is(tn.sid.state(net.now).targets.length, 0);
+    }
+  }
+});
+
+test("a return needs no F at the agent; a further transfer to a third node still does (140)", () => {
+  const s = returned({ further: false });
+  assert.equal(s.agent.sidEvents("refused"), []);
+  assert.equal(s.agent.sidEvents("ended").map((e) => e.reason), ["returned"]);
+});
+
+test("a return's negotiation with a session key that does not unwrap (142), or with S (134), changes nothing at the node", () => {
+  for (const tamper of ["key", "same-subnet"]) {
+    const s = trio({}, { control: "198.18.0.5" });
+    const { net, tn, target, tnTarget, tnAgent, targetTn, TA } = s;
+    tn.sid.transfer(net.now, TA, tnTarget, { agent: tnAgent, lifetime: 30 });
+    tn.pump();
+    assert.ok(hostsDeliver(s));
+    net.run(2000);
+    const core = target.engine.core;
+    const nftBefore = tn.nft.length;
+    net.filter = (d) => {
+      if (d.from !== "target" || d.data[1] !== 16) return true;
+      const m = core.decode(d.data);
+      if (tamper === "key") {
+        const sk = m.extensions.find((e) => e.type === "SESSION_KEY");
+        sk.tag = (sk.tag[0] === "0" ? "1" : "0") + sk.tag.slice(1);
+      } else m.flags = [...(m.flags ?? []), "SAME_SUBNET"];
+      d.data.set(core.encode(m, { spi: 300, key: KEY_TN_TARGET }));
+      return true;
+    };
+    target.sid.transfer(net.now, TA, targetTn, { lifetime: 30 });
+    target.pump();
+    net.run(1000);
+    assert.equal(tn.sidEvents("refused").map((e) => e.code), [tamper === "key" ? 142 : 134], tamper);
+    assert.is(tn.sid.state(net.now).targets.length, 0, tamper);
+    assert.is(tn.nft.length, nftBefore, `${tamper}: no kernel change`);
+    assert.is(tn.sid.session(TA).role, "node", `${tamper}: the node's transfer stands`);
+  }
 });
 
 test.run();

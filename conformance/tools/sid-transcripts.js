@@ -73,7 +73,7 @@ function peerOf(core, name, address, spi, key, addresses) {
  * target, peer 1 the agent), the agent (198.18.0.1; peer 0 tn) and the
  * target (198.19.0.20; peer 0 tn).
  */
-function trio(net, scenario, { agentOptions = [], targetOptions = [] } = {}) {
+function trio(net, scenario, { agentOptions = [], targetOptions = [], control } = {}) {
   const core = Core.loadSync(net.module);
   const config = (name, peers, options, address) => ({
     cookie: core.cookieFromName(name),
@@ -83,9 +83,11 @@ function trio(net, scenario, { agentOptions = [], targetOptions = [] } = {}) {
     peers,
     sid: { ifindex: 2, mac: MAC[name], address },
   });
-  const tn = net.node("tn", config("tn", [peerOf(core, "target", TARGET, 300, KEY_TN_TARGET), peerOf(core, "agent", AGENT, 301, KEY_TN_AGENT)], [], TA), [TA]);
-  const agent = net.node("agent", config("agent", [peerOf(core, "tn", TA, 301, KEY_TN_AGENT)], [["sidAgent", 1], ...agentOptions], AGENT), [AGENT]);
-  const target = net.node("target", config("target", [peerOf(core, "tn", TA, 300, KEY_TN_TARGET)], [["sidTarget", 1], ...targetOptions], TARGET), [TARGET]);
+  // With `control`, tn's control address is another than TA (PROTOCOL.md 8.10), as a return (8.6) needs.
+  const tnAt = control ?? TA;
+  const tn = net.node("tn", config("tn", [peerOf(core, "target", TARGET, 300, KEY_TN_TARGET), peerOf(core, "agent", AGENT, 301, KEY_TN_AGENT)], [], tnAt), control ? [control, TA] : [TA]);
+  const agent = net.node("agent", config("agent", [peerOf(core, "tn", tnAt, 301, KEY_TN_AGENT, control ? [TA] : undefined)], [["sidAgent", 1], ...agentOptions], AGENT), [AGENT]);
+  const target = net.node("target", config("target", [peerOf(core, "tn", tnAt, 300, KEY_TN_TARGET)], [["sidTarget", 1], ...targetOptions], TARGET), [TARGET]);
   for (const [n, name] of [[tn, "tn"], [agent, "agent"], [target, "target"]]) n.mac = MAC[name];
   return { tn, agent, target };
 }
@@ -188,6 +190,24 @@ const SCENARIOS = [
       return p;
     },
   },
+  {
+    name: "return",
+    comment: "a return (8.6): tn (control address 198.18.0.5) moves TA to the target, which gives it back: it negotiates with tn (no kernel change there), the record goes to tn, its Transfer Request naming tn makes the agent answer Lifetime 0, end the binding and send the Wake-up frame; tn removes its ARP rule, announces TA and, the record being in, its stop rule (released)",
+    flags: ["Transfer", "Return", "WakeUp"],
+    run(net) {
+      const p = trio(net, this.name, { control: "198.18.0.5" });
+      p.tn.input({ kind: "sidTransfer", address: TA, target: 0, agent: 1, lifetime: 30 });
+      net.run(20);
+      deliver(p);
+      net.run(1000);
+      p.target.input({ kind: "sidTransfer", address: TA, target: 0, agent: -1, lifetime: 30 });
+      net.run(20);
+      p.tn.input({ kind: "sidStateReceived", address: TA, ok: true });
+      p.target.input({ kind: "sidStateDelivered", address: TA, ok: true });
+      net.run(3000);
+      return p;
+    },
+  },
 ];
 
 const NOTES = {
@@ -200,6 +220,7 @@ const NOTES = {
   Refused: { bugType: "FUNCTIONALITY", description: "A request refused with a reply code; nothing is applied." },
   SameSubnet: { bugType: "FUNCTIONALITY", description: "Section 8.7: no agent; the target claims the address itself." },
   Retransmission: { bugType: "FUNCTIONALITY", description: "Section 6.7: a lost request is retransmitted byte for byte." },
+  Return: { bugType: "FUNCTIONALITY", description: "Section 8.6: the holder gives the address back to its node; the agent answers Lifetime 0, ends the binding and wakes the node." },
 };
 
 /** Runs every scenario against the core; returns the vector file as an object. */

@@ -230,8 +230,9 @@ const sidSchema = object(
   {
     link: string("the home link's interface name, e.g. \"eth0\"", (s) => /^[^/\s]{1,15}$/.test(s)),
     address: address,
+    bindings: optional(string("a file path, e.g. \"/var/lib/handover/sid-bindings\"", (s) => s.length > 0)),
   },
-  "SID's home link {link, address}: the interface frames go out on, and this node's address on it",
+  "SID's home link {link, address, bindings?}: the interface frames go out on, this node's address on it, and (an agent) the file its bindings are kept in across restarts",
 );
 
 const configSchema = object(

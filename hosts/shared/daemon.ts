@@ -316,7 +316,7 @@ export class Daemon {
       peerId: (name) => this.peer(name),
       peerAddress: (id) => config.peers.find((p) => this.peerIds.get(p.name ?? p.cookie!) === id)?.address,
       controlPort: port,
-    }, io.sid(this.engine.core), { ifname: sid.link, ifindex, mac, address: sid.address });
+    }, io.sid(this.engine.core), { ifname: sid.link, ifindex, mac, address: sid.address, bindings: sid.bindings });
     try {
       await service.start();
     } catch (e) {

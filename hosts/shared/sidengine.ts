@@ -118,6 +118,19 @@ export class SidEngine {
     };
   }
 
+  /** Agent: its bindings as bytes to keep for a restart (docs/ABI.md sid_bindings_save). */
+  saveBindings(): Uint8Array {
+    const c = this.core;
+    const n = c.check(this.x.sid_bindings_save(c.outputPtr, c.ioCapacity), "sid_bindings_save");
+    return c.mem().slice(c.outputPtr, c.outputPtr + n);
+  }
+
+  /** A restarted agent takes over the bindings saveBindings wrote; returns how many. */
+  restoreBindings(now: number, bytes: Uint8Array): number {
+    const [p] = this.core.stage(bytes);
+    return this.core.check(this.x.sid_bindings_restore(now, p, bytes.length), "sid_bindings_restore");
+  }
+
   state(now: number): Record<string, unknown> {
     const n = this.core.check(this.x.sid_state(now, this.core.outputPtr, this.core.ioCapacity), "sid_state");
     return JSON.parse(dec.decode(this.core.mem().subarray(this.core.outputPtr, this.core.outputPtr + n)));

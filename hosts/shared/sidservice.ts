@@ -11,7 +11,7 @@
 // (`session`); when every such socket is closed it tells the core the session
 // ended (deregistration). Runtime-neutral: the runtime's part is SidHostIO.
 
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import type { Server } from "node:net";
 import type { Engine, EngineEvent } from "./engine.ts";
 import type { PacketLink, SidHostIO } from "./sidio.ts";
@@ -132,7 +132,7 @@ export class SidService {
   private listeners = new Map<string, Set<(e: any) => void>>();
   private server: Server | null = null;
 
-  constructor(private ctx: SidContext, private io: SidHostIO, readonly home: { ifname: string; ifindex: number; mac: Uint8Array; address: string }) {
+  constructor(private ctx: SidContext, private io: SidHostIO, readonly home: { ifname: string; ifindex: number; mac: Uint8Array; address: string; bindings?: string }) {
     this.sid = new SidEngine(ctx.engine);
     this.codec = new SidCodec(ctx.engine.core);
   }
@@ -140,6 +140,7 @@ export class SidService {
   /** Switches SID on in the core and opens the control port for state records. */
   async start(): Promise<void> {
     this.sid.link(this.home.ifindex, Array.from(this.home.mac, (b) => b.toString(16).padStart(2, "0")).join(":"), this.home.address);
+    this.restoreBindings();
     this.server = await stateListener({ address: this.home.address, port: this.ctx.controlPort }, (stream, from) => this.takeState(stream, from), (e) =>
       this.ctx.log("warn", { event: "sid-state-refused", error: e.message }),
     );
@@ -194,6 +195,42 @@ export class SidService {
     this.ctx.drain();
   }
 
+  /**
+   * PROTOCOL.md 8.17: an agent with a bindings file takes over the bindings a
+   * previous run left (their kernel state stands); a missing file is a first start.
+   */
+  private restoreBindings(): void {
+    const file = this.home.bindings;
+    if (!file) return;
+    let bytes: Uint8Array;
+    try {
+      bytes = readFileSync(file);
+    } catch (e) {
+      if ((e as { code?: string }).code === "ENOENT") return;
+      throw new Error(`cannot read the SID bindings file ${file}: ${(e as Error).message}`);
+    }
+    try {
+      const n = this.sid.restoreBindings(this.ctx.now(), bytes);
+      this.ctx.log("info", { event: "sid-bindings-restored", file, bindings: n });
+    } catch (e) {
+      throw new Error(`the SID bindings file ${file} was not taken over (${(e as Error).message}); move it away to start without its bindings`);
+    }
+    this.ctx.drain();
+  }
+
+  /** After every change of a binding: the core's bindings to the file, whole (a temporary file, renamed). */
+  private saveBindings(): void {
+    const file = this.home.bindings;
+    if (!file) return;
+    try {
+      const tmp = `${file}.tmp`;
+      writeFileSync(tmp, this.sid.saveBindings());
+      renameSync(tmp, file);
+    } catch (e) {
+      this.ctx.log("error", { event: "sid-bindings-save-failed", file, error: (e as Error).message });
+    }
+  }
+
   /** A FRAME output of the core: sent as it is on that interface. */
   frame(ifindex: number, data: Uint8Array): void {
     let l = this.links.get(ifindex);
@@ -212,6 +249,7 @@ export class SidService {
   event(e: EngineEvent): void {
     const address = e.address as string;
     const state = e.state as string;
+    if (e.role === "agent" && (state === "bound" || state === "renewed" || state === "ended")) this.saveBindings();
     if (e.role === "node" && state === "state-requested") {
       void this.deliverState(address, e);
       return;
@@ -229,7 +267,7 @@ export class SidService {
         p.resolve(result);
       }
     }
-    if (e.role === "target" && state === "released") this.release(address);
+    if (e.role === "target" && state === "released") this.release(address, e.returned === true);
     if (e.role === "target" && (state === "ended" || state === "refused")) {
       // Restored in repair mode but never released: closed without a FIN or RST.
       for (const r of this.restored.get(address) ?? []) this.io.repair.close(r.fd);
@@ -325,8 +363,12 @@ export class SidService {
     this.ctx.drain();
   }
 
-  /** `released`: the network delivers the address here; the restored sockets go live and to the application. */
-  private release(address: string): void {
+  /**
+   * `released`: the network delivers the address here; the restored sockets go
+   * live and to the application. After a return (the address is this node's
+   * own again) their close ends no hosting.
+   */
+  private release(address: string, returned: boolean): void {
     const list = this.restored.get(address) ?? [];
     this.restored.delete(address);
     for (const r of list) {
@@ -344,7 +386,7 @@ export class SidService {
             this.sessionEnded(address);
           }
         };
-        if (socket) (socket as { once(ev: string, fn: () => void): void }).once("close", ended);
+        if (socket && !returned) (socket as { once(ev: string, fn: () => void): void }).once("close", ended);
         const arrived: ArrivedSession = { address, socket, fd: r.fd, appState: r.appState, local: r.local, localPort: r.localPort, remote: r.remote, remotePort: r.remotePort };
         this.emit("session", arrived);
       } catch (e) {

@@ -108,6 +108,22 @@ export function sid_state(now: f64, out: usize, cap: i32): i32 {
   return text.overflow ? -ERR_BUFFER_TOO_SMALL : text.pos;
 }
 
+/** The agent's bindings as bytes for the host to keep across a restart (PROTOCOL.md 8.17). */
+export function sid_bindings_save(out: usize, cap: i32): i32 {
+  const s = sid();
+  if (!s) return -ERR_CONFIG;
+  if (cap < 0 || !inMemory(out, cap)) return BAD;
+  return s.saveBindings(out, cap);
+}
+
+/** A restarted agent takes over the bindings sid_bindings_save wrote (into an empty table; all or nothing). */
+export function sid_bindings_restore(now: f64, p: usize, n: i32): i32 {
+  const s = sid();
+  if (!s) return -ERR_CONFIG;
+  if (n < 0 || !inMemory(p, n)) return BAD;
+  return s.restoreBindings(now, p, n);
+}
+
 // ---- the binding table at scale (bench/sid.js, test/sid-engine.test.js) --------
 // A table of its own, not the node's: n bindings of the IPv4 addresses
 // 10.0.0.0 + i, to measure bytes per binding and lookups (issue 8's figures).

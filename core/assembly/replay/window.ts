@@ -65,6 +65,16 @@ export class ReplayWindow {
     return (unchecked(this.blocks[block]) >> (x & 63)) & 1 ? ERR_REPLAYED : 0;
   }
 
+  /**
+   * Takes up a window a previous run kept (the agent's restart, PROTOCOL.md
+   * 8.17): every number up to `top` counts as seen.
+   */
+  seed(top: u64): void {
+    this.empty = false;
+    this.top = top;
+    for (let i: u32 = 0; i < this.nblocks; i++) unchecked(this.blocks[i] = ~(<u64>0));
+  }
+
   /** Marks seq as seen (call only after check() returned 0 and the message authenticated). */
   update(seq: u32): void {
     const x = this.extend(seq);

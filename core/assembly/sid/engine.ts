@@ -21,6 +21,8 @@ import { keyWrapRandom, keyUnwrap } from "../crypto/keywrap";
 import { gratuitousArp, ETH_MIN_FRAME } from "./frames";
 import { SEAL_UP, SEAL_DOWN } from "./seal";
 import { stopRule, arpRule, reversePathRule } from "./rules";
+import { RECORD as BINDING_RECORD } from "./bindings";
+import { isValidFamily } from "../engine/address";
 import {
   BindingTable, ExpiryHeap, address as bAddress, target as bTarget, setTarget as bSetTarget, flags as bFlags,
   setFlags as bSetFlags, spi as bSpi, setSpi as bSetSpi, vni as bVni, setVni as bSetVni, nodePeer as bNodePeer,
@@ -43,6 +45,8 @@ import {
   CODE_ADDRESS_NOT_ALLOWED, CODE_TRANSFER_NOT_PERMITTED, CODE_UNKNOWN_BINDING, CODE_SESSION_KEY_REJECTED,
   CODE_ADDRESS_IN_USE,
   ERR_BUSY, ERR_CONFIG, ERR_REFUSED, ERR_TIMED_OUT, ERR_KERNEL, ERR_NOT_SEEDED, codeName, errorName,
+  ERR_RECORD_TRUNCATED, ERR_RECORD_VERSION, ERR_RECORD_TRAILING_BYTES, ERR_BAD_FAMILY, ERR_BAD_VALUE, ERR_UNKNOWN_PEER,
+  ERR_BUFFER_TOO_SMALL,
 } from "../generated/registry";
 
 /** Size of the block sid_session writes (docs/ABI.md "SID engine"). */
@@ -62,6 +66,8 @@ export const BOUND: u8 = 7;
 export const DEREGISTERING: u8 = 8;
 export const ACTIVE: u8 = 9;
 export const WAKING: u8 = 10;
+/** The original node takes its address back (8.6): the record is in, the agent's Wake-up is awaited. */
+export const RETURNING: u8 = 11;
 
 /** Gratuitous ARP frames when an address is claimed, 1 s apart (8.14). */
 const GARP_COUNT: i32 = 3;
@@ -73,10 +79,17 @@ const RENEW_RETRY_MS: f64 = 1000;
 /** Binding Updates kept for an address the agent has no binding for yet (8.12): at most this many, this long. */
 const PARK_MAX: i32 = 64;
 const PARK_MS: f64 = 10000;
+/** The original node gives up a return (8.6) whose record or Wake-up has not come within this time. */
+const RETURN_WAIT_MS: f64 = 10000;
 /** Priority of the target's source rule in reverse mode (8.9 step 4). */
 const SID_RULE_PRIORITY: u32 = 0x4346;
 const MAIN_TABLE: u32 = 254;
 const ETHERNET: u32 = 1;
+
+/** The agent's saved bindings (8.17): "HSB" and version 1; header and entry sizes. */
+const SAVE_MAGIC: u32 = 0x01425348;
+const SAVE_HEADER: i32 = 8;
+const SAVE_ENTRY: i32 = 128;
 
 const IDS = memory.data(26, 4);
 const KEY_BUF = memory.data(32, 8);
@@ -267,8 +280,8 @@ class Transfer extends Procedure {
     this.state = TRANSFERRED;
     const h = this.hosted;
     if (h) {
-      // A further transfer (8.6): this node held the address only as a target.
-      sid.endHosted(h, "transferred-further", 0, now);
+      // A further transfer (8.6): this node held the address only as a target. Lifetime 0: a return.
+      sid.endHosted(h, lifetime == 0 ? "returned" : "transferred-further", 0, now);
     } else {
       sid.applyArpRule(true, this.address, 0, false);
     }
@@ -337,6 +350,15 @@ class Hosted extends Procedure {
   /** The lifetime of the Binding Update under way. */
   asked: u32 = 0;
   startedAt: f64;
+  /**
+   * A return (8.6): this node is the address's original node taking it back;
+   * its transfer's stop and ARP rules stand in for the target's actions.
+   */
+  returning: bool = false;
+  /** A return: the agent's Wake-up came (the ARP rule is gone; the stop rule waits for the record). */
+  woken: bool = false;
+  /** A return is given up at this time unless it completed. */
+  returnBy: f64 = Infinity;
 
   constructor(sid: Sid, a: Address, node: Peer, flags: u8, lifetime: u32, spi: u32, now: f64) {
     super();
@@ -823,6 +845,8 @@ export class Sid extends RequestHandler {
     const o = node.options;
     const a = addressOf(d, EXT_TRANSFERRED_ADDRESS);
     const flags = d.flagsCode;
+    const back = this.findTransfer(a);
+    if (back && back.state == TRANSFERRED && !back.hosted && !back.sameSubnet && !this.findHosted(a)) return this.onReturn(node, peer, sa, cache, back, now);
     if (!o.sidTarget) return this.refuse(ROLE_TARGET, a, peer, sa, cache, CODE_ADMINISTRATIVELY_PROHIBITED, "this node does not accept transfers: set the sidTarget option", now);
     if ((flags & FLAG_REVERSE_RETURN) && !o.sidAllowReverse) return this.refuse(ROLE_TARGET, a, peer, sa, cache, CODE_ADMINISTRATIVELY_PROHIBITED, "reverse-tunnelled return is not allowed here: set sidAllowReverse or transfer without R", now);
     if (flags & FLAG_PER_FLOW) return this.refuse(ROLE_TARGET, a, peer, sa, cache, CODE_ADMINISTRATIVELY_PROHIBITED, "per-flow transfers (P) are not implemented", now);
@@ -871,6 +895,50 @@ export class Sid extends RequestHandler {
     node.emit(endEvent());
   }
 
+  /**
+   * 8.6: the holder of an address this node transferred gives it back. No
+   * sidTarget needed: it is this node's own address. Only the target it went
+   * to may, or, if the transfer permitted F, any peer it has an SA with. No
+   * kernel action: the transfer's stop and ARP rules stand until the agent's
+   * Wake-up (which a return's Transfer Request makes the agent send).
+   */
+  private onReturn(node: Node, peer: Peer, sa: SecurityAssociation, cache: CachedReply | null, t: Transfer, now: f64): void {
+    const d = node.incoming;
+    const a = t.address;
+    const flags = d.flagsCode;
+    if (peer != t.target && !(t.flags & FLAG_FURTHER_TRANSFER)) return this.refuse(ROLE_NODE, a, peer, sa, cache, CODE_ADMINISTRATIVELY_PROHIBITED, "only the target the address went to may give it back (any peer, if the transfer permitted F)", now);
+    if (flags & (FLAG_SAME_SUBNET | FLAG_PER_FLOW)) return this.refuse(ROLE_NODE, a, peer, sa, cache, CODE_POORLY_FORMED_REQUEST, "a return goes through the agent: no S and no P", now);
+    if (!d.has(EXT_SESSION_KEY)) return this.refuse(ROLE_NODE, a, peer, sa, cache, CODE_POORLY_FORMED_REQUEST, "a negotiation needs a Session Key", now);
+    const wrapSa = peer.findSa(wrapSpiOf(d));
+    if (!wrapSa || !unwrapSessionKey(d, wrapSa.raw, KEY_BUF)) return this.refuse(ROLE_NODE, a, peer, sa, cache, CODE_SESSION_KEY_REJECTED, "the session key did not unwrap: the Wrap SPI must name an SA configured with the key", now);
+    const h = new Hosted(this, a, peer, flags, 0, sessionSpiOf(d), now);
+    memory.copy(changetype<usize>(h.key), KEY_BUF, 32);
+    memory.fill(KEY_BUF, 0, 32);
+    h.returning = true;
+    h.returnBy = now + RETURN_WAIT_MS;
+    h.vni = ids(changetype<usize>(h.key));
+    this.hosted.push(h);
+    this.reply(peer, sa, cache, CODE_ACCEPTED, -1, this.address.isSet ? this.address : null, now);
+    const e = this.event("negotiated", ROLE_TARGET, a, now);
+    e.key("returning");
+    e.boolean(true);
+    e.key("spi");
+    e.num(h.spi);
+    node.emit(endEvent());
+  }
+
+  /** A return is complete (the record is in and the agent woke this node): the address is this node's again. */
+  private finishReturn(h: Hosted, now: f64): void {
+    this.release(h, now);
+    const i = this.hosted.indexOf(h);
+    if (i >= 0) this.hosted.splice(i, 1);
+    this.node.cancelRequests(h);
+    const e = this.event("ended", ROLE_TARGET, h.address, now);
+    e.key("reason");
+    e.str("returned");
+    this.node.emit(endEvent());
+  }
+
   /** The target's socket may leave repair mode: the stop rule goes, and the host hears of it (8.12). */
   release(h: Hosted, now: f64): void {
     if (h.released) return;
@@ -879,6 +947,10 @@ export class Sid extends RequestHandler {
     const e = this.event("released", ROLE_TARGET, h.address, now);
     e.key("elapsedMs");
     e.num(<u64>Math.round(now - h.startedAt));
+    if (h.returning) {
+      e.key("returned");
+      e.boolean(true);
+    }
     this.node.emit(endEvent());
   }
 
@@ -889,11 +961,16 @@ export class Sid extends RequestHandler {
     this.hosted.splice(i, 1);
     const node = this.node;
     node.cancelRequests(h);
-    if (h.tunnel) this.tunnel(false, ROLE_TARGET, changetype<usize>(h.key), h.agentAddress, h.address, (h.flags & FLAG_REVERSE_RETURN) != 0);
-    if (!h.released) this.applyStopRule(false, h.address);
-    this.applyArpRule(false, h.address, 0, true);
-    this.hostAddress(false, h.address);
-    this.stopAnnouncing(h.address);
+    if (h.returning) {
+      // A return that failed: before the Wake-up the transfer's rules stay; after it only the stop rule was left.
+      if (h.woken && !h.released) this.applyStopRule(false, h.address);
+    } else {
+      if (h.tunnel) this.tunnel(false, ROLE_TARGET, changetype<usize>(h.key), h.agentAddress, h.address, (h.flags & FLAG_REVERSE_RETURN) != 0);
+      if (!h.released) this.applyStopRule(false, h.address);
+      this.applyArpRule(false, h.address, 0, true);
+      this.hostAddress(false, h.address);
+      this.stopAnnouncing(h.address);
+    }
     const agent = h.agent;
     if (agent) node.dropSessionPeer(agent);
     const e = this.event("ended", ROLE_TARGET, h.address, now);
@@ -920,6 +997,7 @@ export class Sid extends RequestHandler {
     const further = sa.seals;
     let r = table.find(a);
     if (further) {
+      if (r && this.isReturn(r, d)) return this.returnBinding(r, peer, sa, cache, now);
       if (!r || !(bFlags(r) & FLAG_FURTHER_TRANSFER)) return this.refuse(ROLE_AGENT, a, peer, sa, cache, CODE_TRANSFER_NOT_PERMITTED, "the binding does not permit a further transfer: the node must transfer with F", now);
     } else {
       if (!peer.configured(a)) return this.refuse(ROLE_AGENT, a, peer, sa, cache, CODE_ADMINISTRATIVELY_PROHIBITED, "the peer is not configured to own this address here (peer_add_address)", now);
@@ -1012,6 +1090,24 @@ export class Sid extends RequestHandler {
       node.handleDatagram(now, p.from, p.port, changetype<usize>(p.bytes), p.bytes.length);
       this.reinjecting = false;
     }
+  }
+
+  /** 8.6: a further transfer to the binding's own node (its Target Address is the node's control address) is a return. */
+  private isReturn(r: usize, d: Decoded): bool {
+    if (!d.has(EXT_TARGET_ADDRESS)) return false;
+    const id = bNodePeer(r);
+    const peers = this.node.peers;
+    return id >= 0 && id < peers.length && addressOf(d, EXT_TARGET_ADDRESS).equals(peers[id].control);
+  }
+
+  /**
+   * A return (8.6): no F needed (the current target could end the binding by
+   * deregistering anyway); answered with Lifetime 0, then the binding ends
+   * and the node gets its Wake-up, which is its signal to take the address back.
+   */
+  private returnBinding(r: usize, peer: Peer, sa: SecurityAssociation, cache: CachedReply | null, now: f64): void {
+    this.reply(peer, sa, cache, CODE_ACCEPTED, 0, null, now);
+    this.endBinding(r, now, true, "returned");
   }
 
   // ---- agent: Binding Update (8.3) -------------------------------------------------------
@@ -1116,13 +1212,27 @@ export class Sid extends RequestHandler {
     // Only from the agent of the transfer (or, with S, its target), under their configured SA.
     const from = t ? (t.agent ? t.agent : t.target) : null;
     if (!t || t.state != TRANSFERRED || from != peer || sa.seals) return this.refuse(ROLE_NODE, a, peer, sa, cache, CODE_UNKNOWN_BINDING, "no transfer of this address to that peer", now);
-    this.reclaim(a, now);
+    const h = this.findHosted(a);
+    const back: Hosted | null = h != null && h.returning ? h : null;
+    if (back) {
+      // A return (8.6): the address answers here again; its traffic waits for the restored socket.
+      this.applyArpRule(false, a, 0, false);
+      this.announce(a, now);
+      back.woken = true;
+    } else {
+      this.reclaim(a, now);
+    }
     this.reply(peer, sa, cache, CODE_ACCEPTED, -1, null, now);
     const e = this.event("woken", ROLE_NODE, a, now);
     e.key("elapsedMs");
     e.num(<u64>Math.round(now - t.startedAt));
+    if (back) {
+      e.key("returned");
+      e.boolean(true);
+    }
     node.emit(endEvent());
     this.forgetTransfer(t);
+    if (back && back.state == RETURNING) this.finishReturn(back, now);
   }
 
   /** The node claims its address again: its ARP and stop rules go, gratuitous ARP (8.4). */
@@ -1196,6 +1306,12 @@ export class Sid extends RequestHandler {
       this.endHosted(h, "state-record-failed", ERR_REFUSED, now);
       return 0;
     }
+    if (h.returning) {
+      // 8.6: the socket is back in repair mode; it resumes at the agent's Wake-up (or now, if that came first).
+      h.state = RETURNING;
+      if (h.woken) this.finishReturn(h, now);
+      return 0;
+    }
     if (h.sameSubnet) {
       // 8.7: claim the address on the home link, and the socket may run at once.
       h.state = BOUND;
@@ -1249,6 +1365,7 @@ export class Sid extends RequestHandler {
     for (let i = 0; i < this.hosted.length; i++) {
       const h = this.hosted[i];
       if (h.state == BOUND && !h.busy && h.renewAt < t) t = h.renewAt;
+      if (h.returnBy < t) t = h.returnBy;
     }
     return t;
   }
@@ -1261,6 +1378,14 @@ export class Sid extends RequestHandler {
       this.expiries.pop(A);
       const r = this.table ? this.bindings().find(A) : 0;
       if (r && bExpires(r) <= now) this.endBinding(r, now, true, "expired");
+    }
+    // Returns whose record or Wake-up did not come (8.6).
+    for (let i = this.hosted.length - 1; i >= 0; i--) {
+      const h = this.hosted[i];
+      if (h.returnBy <= now) {
+        this.refused(ROLE_NODE, h.address, 0, ERR_TIMED_OUT, "the return did not complete: the state record or the agent's Wake-up did not come", now);
+        this.endHosted(h, "return-timed-out", ERR_TIMED_OUT, now);
+      }
     }
     // Renewals (8.3: at two thirds of the lifetime).
     for (let i = 0; i < this.hosted.length; i++) {
@@ -1295,7 +1420,9 @@ export class Sid extends RequestHandler {
     const h = this.findHosted(a);
     const r = this.table ? this.bindings().find(a) : 0;
     let key: usize = 0;
-    if (t) {
+    // During a return (8.6) the node's own transfer stands too: the session being received is the return's.
+    const back = h != null && h.returning;
+    if (t && !back) {
       key = changetype<usize>(t.key);
       store<u32>(out + 32, t.spi);
       store<u8>(out + 56, ROLE_NODE);
@@ -1326,6 +1453,115 @@ export class Sid extends RequestHandler {
     memory.copy(out + 44, IDS + 4, 6);
     memory.copy(out + 50, IDS + 10, 6);
     return SESSION_INFO_SIZE;
+  }
+
+  // ---- the agent's restart (8.17) ----------------------------------------------------------
+
+  /**
+   * The agent's bindings as bytes for the host to keep (8.17): "HSB", version
+   * 1, the count (u32 LE), then per binding its table record (112 bytes) with
+   * at 104 the highest sequence number accepted from its target (u64 LE, 0
+   * none), at 94 the Interim Address's family (0 none), and 16 bytes more:
+   * the Interim Address. Returns the length, or -ERR_BUFFER_TOO_SMALL.
+   */
+  saveBindings(out: usize, cap: i32): i32 {
+    const t = this.table;
+    const count = t ? t.count : 0;
+    const n = SAVE_HEADER + count * SAVE_ENTRY;
+    if (n > cap) return -ERR_BUFFER_TOO_SMALL;
+    store<u32>(out, SAVE_MAGIC);
+    store<u32>(out + 4, <u32>count);
+    if (!t) return n;
+    let p = out + SAVE_HEADER;
+    for (let i: u32 = 0; i < t.capacity; i++) {
+      const r = t.at(i);
+      if (!r) continue;
+      memory.copy(p, r, <usize>BINDING_RECORD);
+      const c = bCookie(r);
+      const sp = c != 0 ? this.node.findSessionPeer(c) : null;
+      store<u64>(p + 104, sp && !sp.window.empty ? sp.window.top : 0);
+      store<u8>(p + 94, 0);
+      memory.fill(p + BINDING_RECORD, 0, 16);
+      const a = new Address();
+      bAddress(r, a);
+      const k = a.key();
+      if (this.interims.has(k)) {
+        const ia = this.interims.get(k);
+        store<u8>(p + 94, ia.family);
+        ia.store(p + BINDING_RECORD);
+      }
+      p += SAVE_ENTRY;
+    }
+    return n;
+  }
+
+  /**
+   * A restarted agent takes its bindings over (8.17) from saveBindings'
+   * bytes: only into an empty table, and only if every entry is sound (else
+   * the error, and nothing changes). The kernel state of each binding (the
+   * tunnel, the proxy entry, the filters) is the previous run's and stays as
+   * it is: no kernel action. Expiry times are kept; a binding already expired
+   * ends at the next timeout, with its Wake-up. Returns the count taken over.
+   */
+  restoreBindings(now: f64, p: usize, n: i32): i32 {
+    if (n < SAVE_HEADER) return -ERR_RECORD_TRUNCATED;
+    if (load<u32>(p) != SAVE_MAGIC) return -ERR_RECORD_VERSION;
+    const count = <i32>load<u32>(p + 4);
+    if (count < 0 || count > (n - SAVE_HEADER) / SAVE_ENTRY + 1) return -ERR_RECORD_TRUNCATED;
+    if (n < SAVE_HEADER + count * SAVE_ENTRY) return -ERR_RECORD_TRUNCATED;
+    if (n > SAVE_HEADER + count * SAVE_ENTRY) return -ERR_RECORD_TRAILING_BYTES;
+    const t = this.bindings();
+    if (t.count != 0) return -ERR_BUSY;
+    if (count > t.limit) return -ERR_BAD_VALUE;
+    const peers = this.node.peers;
+    // Everything is checked before anything changes.
+    const seen = new Set<u64>();
+    const vnis = new Set<u32>();
+    const a = new Address();
+    for (let i = 0; i < count; i++) {
+      const e = p + SAVE_HEADER + <usize>(i * SAVE_ENTRY);
+      const fam = load<u8>(e + 1);
+      const ifam = load<u8>(e + 94);
+      if (load<u8>(e) != 1 || !isValidFamily(fam) || (ifam != 0 && !isValidFamily(ifam))) return -ERR_BAD_FAMILY;
+      const f = load<f64>(e + 16);
+      if (!isFinite(f) || (load<u8>(e + 2) & ~(FLAG_FURTHER_TRANSFER | FLAG_REVERSE_TUNNEL)) != 0 || load<u8>(e + 3) > 1) return -ERR_BAD_VALUE;
+      bAddress(e, a);
+      const k = a.key() ^ (<u64>fam << 56);
+      const vni = load<u32>(e + 8);
+      if (seen.has(k) || vnis.has(vni) || this.vnis.has(vni) || vni != ids(e + 56)) return -ERR_BAD_VALUE;
+      seen.add(k);
+      vnis.add(vni);
+      const id = load<i32>(e + 12);
+      if (id < 0 || id >= peers.length || !peers[id].configured(a)) return -ERR_UNKNOWN_PEER;
+    }
+    const target = new Address();
+    for (let i = 0; i < count; i++) {
+      const e = p + SAVE_HEADER + <usize>(i * SAVE_ENTRY);
+      bAddress(e, a);
+      const r = t.insert(a);
+      memory.copy(r, e, <usize>BINDING_RECORD);
+      const c = bCookie(r);
+      const top = load<u64>(r + 104);
+      store<u64>(r + 104, 0);
+      store<u8>(r + 94, 0);
+      bSetCookieRaw(r, 0);
+      this.setTargetCookie(r, c);
+      bTarget(r, target);
+      if (c != 0 && top != 0) {
+        // The target's session peer with its replay window: no Binding Update of before counts again.
+        const sp = this.node.sessionPeer(c, target, this.node.options.controlPort);
+        sp.window.seed(top);
+      }
+      const ifam = load<u8>(e + 94);
+      if (ifam != 0) this.interims.set(a.key(), Address.read(ifam, e + BINDING_RECORD));
+      this.vnis.add(bVni(r));
+      this.expiries.push(bExpires(r), a);
+    }
+    const ev = this.event("restored", ROLE_AGENT, this.address, now);
+    ev.key("bindings");
+    ev.num(<u64>count);
+    this.node.emit(endEvent());
+    return count;
   }
 
   stateJson(out: TextOut, now: f64): void {

@@ -1,0 +1,51 @@
+// SID's loss window (issue 8: "held, not dropped"): SID does not hold yet.
+// Packets that reach the node between its stop rule and the agent's claim,
+// or the target before its release, are dropped by the stop rules (PROTOCOL.md
+// 8.2, 8.10); TCP retransmits them (the stream loses nothing), UDP would lose
+// them. This measures, per transfer of demo/sid.ts's TCP stream (records of
+// 100 bytes every 2 ms each way, reverse-tunnelled return):
+//   - the two windows from the core's events: N's stop rule (N `negotiated`)
+//     to the agent's claim (A `bound`), and the claim to T's `released`;
+//   - the correspondent's TCP retransmissions during the transfer (nstat
+//     TcpRetransSegs in its namespace): the packets the windows cost it;
+//   - the longest gap the correspondent saw in the records it received.
+// Usage (root): node bench/sid-loss-window.js [--runs N] [--json]
+// The machine is shared: the figures are not quiet-machine figures.
+import { runSid } from "../dist/demo/sid.js";
+
+const args = process.argv.slice(2);
+const runs = Number(args[args.indexOf("--runs") + 1] || 5) || 5;
+const json = args.includes("--json");
+const tag = process.env.HANDOVER_TAG ?? "b";
+
+const retrans = (topo) => {
+  const out = topo.try(topo.c, ["nstat", "-az", "TcpRetransSegs"]).out;
+  const m = /TcpRetransSegs\s+(\d+)/.exec(out);
+  return m ? Number(m[1]) : NaN;
+};
+const sidT = (role, state) => role.events.find((e) => e.sid && e.sid.state === state)?.sid.t;
+
+const rows = [];
+for (let i = 0; i < runs; i++) {
+  let before = 0, after = 0, windows = null;
+  const r = await runSid({ tag: `${tag}w${i}`, reverse: true, afterMs: 800,
+    before: async (s) => { before = retrans(s.topo); },
+    during: async (s) => {
+      after = retrans(s.topo);
+      const n = sidT(s.node, "negotiated"), a = sidT(s.agent, "bound"), t = sidT(s.target, "released");
+      windows = { nodeToClaimMs: a - n, claimToReleaseMs: t - a, stopToReleaseMs: t - n };
+    } });
+  rows.push({ run: i, error: r.error, lost: r.lost, resets: r.resets, digestsEqual: r.digestsEqual, transferMs: r.transferMs,
+    maxGapMs: r.correspondent?.maxGapMs ?? null, retransmissions: after - before, ...windows });
+}
+const ok = rows.filter((x) => !x.error);
+const median = (k) => {
+  const v = ok.map((x) => x[k]).filter((x) => typeof x === "number").sort((a, b) => a - b);
+  return v.length ? v[Math.floor(v.length / 2)] : null;
+};
+const summary = { runs, ok: ok.length, median: Object.fromEntries(["nodeToClaimMs", "claimToReleaseMs", "stopToReleaseMs", "retransmissions", "maxGapMs", "transferMs"].map((k) => [k, median(k)])), rows };
+if (json) console.log(JSON.stringify(summary, null, 2));
+else {
+  for (const x of rows) console.log(JSON.stringify(x));
+  console.log(`median of ${ok.length}: ${JSON.stringify(summary.median)}`);
+}

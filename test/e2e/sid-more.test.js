@@ -1,0 +1,71 @@
+// SID on real kernels, the behaviours of docs/PROTOCOL.md 8.6 (a return) and
+// 8.17 (the agent's restart): demo/sid.ts's roles in namespaces
+// hov-<tag>-{c,r,n,a,t}, removed at start and in finally. An unmodified
+// correspondent (tools/traffic.js) streams both ways; SHA-256 at both ends.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { runtime, tagOf, e2eEnabled } from "./_e2e.js";
+import { runSid } from "../../dist/demo/sid.js";
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const sidEvents = (role, state) => role.events.filter((e) => e.sid && e.sid.state === state);
+async function waitSid(role, state, ms = 8000) {
+  for (const end = Date.now() + ms; Date.now() < end; await sleep(20)) if (sidEvents(role, state).length) return sidEvents(role, state)[0].sid;
+  throw new Error(`no sid '${state}' event within ${ms} ms: ${JSON.stringify(role.events.map((e) => e.what)).slice(0, 600)}`);
+}
+
+function survived(r, label) {
+  const why = `${label}: ${r.error ?? ""} ${JSON.stringify({ lost: r.lost, resets: r.resets, digestsEqual: r.digestsEqual, served: r.served })}`;
+  assert.is(r.error, null, why);
+  assert.ok(r.digestsEqual, `${why}: SHA-256 at the correspondent and the application differ`);
+  assert.is(r.lost, 0, `${why}: bytes lost`);
+  assert.is(r.resets, 0, `${why}: resets`);
+}
+
+if (e2eEnabled() && runtime() === "node") {
+  test("SID: the agent's process is killed (SIGKILL) mid-binding and restarted: it takes the binding over, the stream survives, the target renews, deregistration and the Wake-up still happen", async () => {
+    let restored, renewedAfter;
+    const r = await runSid({ tag: tagOf("fk"), reverse: true, lifetime: 3, agentBindings: true, afterMs: 500, during: async (s) => {
+      await waitSid(s.agent, "renewed", 4000); // the file has the binding with a renewal
+      const agent = await s.restartAgent();
+      // The daemon takes the bindings over while it starts, before the role listens to its events: its log says so.
+      for (const end = Date.now() + 3000; !restored && Date.now() < end; await sleep(20)) {
+        const line = agent.stderr.split("\n").find((l) => l.includes('"sid-bindings-restored"'));
+        if (line) restored = JSON.parse(line.slice(line.indexOf("{")));
+      }
+      // Over two lifetimes: the target renews with the new process, the binding never ends.
+      await sleep(6000);
+      renewedAfter = sidEvents(agent, "renewed").length;
+      assert.is(sidEvents(agent, "ended").length, 0, "the binding did not end");
+      const link = s.topo.try(s.topo.a, ["ip", "-j", "link", "show", "type", "vxlan"]).out;
+      assert.is(JSON.parse(link || "[]").length, 1, "the previous run's tunnel is the one in use");
+    }, after: async (s) => {
+      const ended = await waitSid(s.agent, "ended");
+      assert.is(ended.reason, "deregistered");
+      const woken = await waitSid(s.node, "woken", 5000);
+      assert.is(woken.address, s.topo.addr.transferred);
+      const link = s.topo.try(s.topo.a, ["ip", "-j", "link", "show", "type", "vxlan"]).out;
+      assert.is(JSON.parse(link || "[]").length, 0, "the restarted agent removed the tunnel the first run made");
+    } });
+    survived(r, "agent restart");
+    assert.is(restored?.bindings, 1, JSON.stringify(restored));
+    assert.ok(renewedAfter >= 2, `the target renewed with the restarted agent (${renewedAfter} times in 6 s of a 3 s lifetime)`);
+  });
+  test("SID: a return: N -> T, then T gives the session back to N through the agent; N resumes it, the agent releases, the stream is intact", async () => {
+    const r = await runSid({ tag: tagOf("fb"), reverse: true, back: true, after: async (s) => {
+      const ended = await waitSid(s.agent, "ended");
+      assert.is(ended.reason, "returned");
+      assert.is((await waitSid(s.target, "ended")).reason, "returned");
+      assert.is((await waitSid(s.node, "woken")).returned, true);
+      const link = s.topo.try(s.topo.a, ["ip", "-j", "link", "show", "type", "vxlan"]).out;
+      assert.is(JSON.parse(link || "[]").length, 0, "the agent removed the tunnel");
+      assert.is(s.topo.routerNeighbour(s.topo.addr.transferred), s.topo.mac(s.topo.n, "n-h"), "the router resolves the address to the node again");
+    } });
+    survived(r, "return");
+    assert.is(r.chained?.result.state, "transferred", JSON.stringify(r.chained?.result));
+    assert.ok(r.served.target.received > 10000 && r.served.target.sent > 10000, `T served the middle part: ${JSON.stringify(r.served)}`);
+    assert.ok(r.served.second && r.served.second.received > 10000 && r.served.second.sent > 10000, `N served the last part: ${JSON.stringify(r.served)}`);
+  });
+}
+
+test.run();
