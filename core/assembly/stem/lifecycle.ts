@@ -17,19 +17,13 @@ import { TableEntry, parseTable } from "./table";
 import { SocketInfo, parseSockets, socketDump, requestPtr } from "../kernel/rtnl";
 
 import { FAMILY_IPV4, FAMILY_IPV6, PROTO_UDP, OUT_NFT } from "../generated/registry";
-
-const LIST = "list table inet handover\n";
-
-function listCommand(): StaticArray<u8> {
-  const a = new StaticArray<u8>(LIST.length);
-  for (let i = 0; i < LIST.length; i++) a[i] = <u8>LIST.charCodeAt(i);
-  return a;
-}
+import { listCommand } from "../kernel/nft";
 
 /** Takes over the moves a previous run of the daemon left in the kernel. */
 export class Restore extends Procedure {
   stem: Stem;
   entries: Array<TableEntry> = new Array<TableEntry>();
+  index: Map<u32, TableEntry> = new Map<u32, TableEntry>();
   constructor(stem: Stem) {
     super();
     this.stem = stem;
@@ -39,11 +33,12 @@ export class Restore extends Procedure {
     this.stem.node.kernelAction(OUT_NFT, 0, listCommand(), this, ANY_STATUS);
   }
   onKernelOutput(node: Node, p: usize, n: i32): void {
-    parseTable(p, n, this.entries);
+    parseTable(p, n, this.entries, this.index);
   }
   onActionsDone(node: Node, ok: bool, now: f64): void {
     const stem = this.stem;
     let restored = 0;
+    this.index.clear();
     for (let i = 0; i < this.entries.length; i++) {
       const e = this.entries[i];
       const peer = node.findPeer(e.cookie);
@@ -54,11 +49,14 @@ export class Restore extends Procedure {
       m.lastPackets = e.packets;
       m.idleSince = now;
       if (e.local) m.scope = peer.ownedAddresses();
-      stem.moves.push(m);
+      stem.addMove(m);
       if (e.id >= stem.nextMoveId) stem.nextMoveId = e.id + 1;
       restored++;
     }
     stem.keepIdentities(null);
+    // The table is made again from the moves taken over, in one transaction
+    // (what the previous run left beyond them, quarantines and quotas, goes).
+    if (restored) stem.dp.failed();
     stem.sync(null);
     const ev = beginEvent("restored", now);
     ev.key("moves");
@@ -71,15 +69,17 @@ export class Restore extends Procedure {
 export class Sweep extends Procedure {
   stem: Stem;
   entries: Array<TableEntry> = new Array<TableEntry>();
+  index: Map<u32, TableEntry> = new Map<u32, TableEntry>();
   sockets: Array<SocketInfo> = new Array<SocketInfo>();
-  private listing: bool = true;
+  /** The listing's action: its output comes in pieces, the socket dumps' after it. */
+  private listing: u32 = 0;
   constructor(stem: Stem) {
     super();
     this.stem = stem;
   }
   start(): void {
     const node = this.stem.node;
-    node.kernelAction(OUT_NFT, 0, listCommand(), this, ANY_STATUS);
+    this.listing = node.kernelAction(OUT_NFT, 0, listCommand(), this, ANY_STATUS);
     let v4 = false;
     let v6 = false;
     for (let i = 0; i < this.stem.moves.length; i++) {
@@ -91,9 +91,8 @@ export class Sweep extends Procedure {
     if (v6) node.netlinkAction(NETLINK_SOCK_DIAG, bytesOf(requestPtr(), socketDump(FAMILY_IPV6, IPPROTO_TCP)), this);
   }
   onKernelOutput(node: Node, p: usize, n: i32): void {
-    if (this.listing) {
-      this.listing = false;
-      parseTable(p, n, this.entries);
+    if (node.outputAction == this.listing) {
+      parseTable(p, n, this.entries, this.index);
     } else {
       parseSockets(p, n, IPPROTO_TCP, this.sockets);
     }
@@ -106,15 +105,15 @@ export class Sweep extends Procedure {
       const m = stem.moves[i];
       if (m.busy || m.held) continue;
       if (m.idleSince == 0) m.idleSince = now;
-      for (let j = 0; j < this.entries.length; j++) {
-        const e = this.entries[j];
-        if (e.id == m.id && e.packets != m.lastPackets) {
+      if (this.index.has(m.id)) {
+        const e = this.index.get(m.id);
+        if (e.packets != m.lastPackets) {
           m.lastPackets = e.packets;
           m.idleSince = now;
         }
       }
       if (now - m.idleSince < idle || this.tcpAlive(m, now)) continue;
-      stem.moves.splice(i, 1);
+      stem.removeMove(m);
       ended = true;
       const ev = beginEvent("session-ended", now);
       ev.key("move");

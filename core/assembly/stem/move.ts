@@ -8,6 +8,21 @@ import { Address } from "../engine/address";
 import { Peer } from "../engine/peer";
 import { Procedure } from "../engine/node";
 
+/**
+ * Moves and quarantines whose kernel elements may have to change: the data
+ * plane (kernel/nft.ts) renders only these, so a change costs the same
+ * whatever the number of moves. A move joins when its rewrite changes (its
+ * wire or send address, its hold, its quota) or when it ends.
+ */
+export const dirtyMoves = new Array<Move>();
+export const dirtyQuarantines = new Array<Quarantine>();
+
+/** Local moves whose packets are held now (one kernel queue serves them all). */
+let heldMoves: i32 = 0;
+export function heldCount(): i32 {
+  return heldMoves;
+}
+
 export class Move {
   id: u32;
   peer: Peer;
@@ -28,12 +43,20 @@ export class Move {
    */
   outWire: Address;
   outWirePort: u32 = 0;
-  /** Local moves: the peer's original addresses the sessions lead to. */
-  scope: Array<Address> = new Array<Address>();
+  /** Local moves: the peer's original addresses the sessions lead to (never changed in place). */
+  private _scope: Array<Address> = new Array<Address>();
   /** Local moves: the session's outgoing packets are held (section 7.2). */
-  held: bool = false;
+  private _held: bool = false;
   /** Remote moves: the wire address is not validated yet; traffic to it is capped (7.5). */
-  unvalidated: bool = false;
+  private _unvalidated: bool = false;
+  /** Queued in dirtyMoves. */
+  dirty: bool = false;
+  /** False once the move ended (removed from the node's tables). */
+  live: bool = true;
+  /** Where the move sits in the module's table (stem.moves), for removal in O(1). */
+  slot: i32 = -1;
+  /** What the kernel holds for this move (kernel/nft.ts), null if nothing. */
+  rendered: Rendered | null = null;
   /** The procedure working on this move, if any (one at a time). */
   busy: Procedure | null = null;
   /** Packets its rules counted at the last sweep, and since when that count has not changed (0: not yet seen). */
@@ -52,24 +75,61 @@ export class Move {
     this.outWirePort = origPort;
   }
 
+  get scope(): Array<Address> { return this._scope; }
+  set scope(s: Array<Address>) {
+    this._scope = s;
+    this.touch();
+  }
+  get held(): bool { return this._held; }
+  set held(v: bool) {
+    if (v == this._held) return;
+    this._held = v;
+    if (this.live) heldMoves += v ? 1 : -1;
+    this.touch();
+  }
+  get unvalidated(): bool { return this._unvalidated; }
+  set unvalidated(v: bool) {
+    if (v == this._unvalidated) return;
+    this._unvalidated = v;
+    this.touch();
+  }
+
+  /** Queues the move for the data plane's next batch. */
+  touch(): void {
+    if (this.dirty) return;
+    this.dirty = true;
+    dirtyMoves.push(this);
+  }
+
+  /** The move ended: its kernel elements go with the next batch. */
+  end(): void {
+    if (!this.live) return;
+    if (this._held) heldMoves--;
+    this.live = false;
+    this.touch();
+  }
+
   /** Sends and receives at a (port 0 stays 0: every port). */
   moveTo(a: Address, port: u32): void {
     this.wire.set(a);
     this.wirePort = port;
     this.outWire.set(a);
     this.outWirePort = port;
+    this.touch();
   }
 
   /** Receives at a, keeps sending where it did (the first half of a make-before-break migration). */
   receiveAt(a: Address, port: u32): void {
     this.wire.set(a);
     this.wirePort = port;
+    this.touch();
   }
 
   /** Sends where it receives (the second half). */
   sendToo(): void {
     this.outWire.set(this.wire);
     this.outWirePort = this.wirePort;
+    this.touch();
   }
 
   /** Outbound packets are rewritten (they leave from somewhere else than the socket's address). */
@@ -113,6 +173,12 @@ export class Quarantine {
   /** Local entries: the peer's original addresses the late packets come from. */
   scope: Array<Address>;
   until: f64;
+  /** False once it expired or was lifted. */
+  live: bool = true;
+  /** Its elements are in the kernel. */
+  rendered: bool = false;
+  /** Where it sits in the module's list, for removal in O(1). */
+  slot: i32 = -1;
   constructor(m: Move, until: f64) {
     this.peer = m.peer;
     this.local = m.local;
@@ -123,5 +189,55 @@ export class Quarantine {
     this.port = m.wirePort;
     this.scope = m.scope;
     this.until = until;
+    dirtyQuarantines.push(this);
+  }
+
+  /** Lifted or expired: its elements go with the next batch. */
+  end(): void {
+    if (!this.live) return;
+    this.live = false;
+    dirtyQuarantines.push(this);
+  }
+}
+
+/**
+ * What the kernel holds for a move: the state its elements were rendered
+ * from, so that the next batch can delete exactly those (kernel/nft.ts).
+ */
+export class Rendered {
+  id: u32 = 0;
+  cookie: u64 = 0;
+  local: bool = false;
+  protocols: u8 = 0;
+  orig: Address;
+  origPort: u32 = 0;
+  wire: Address;
+  wirePort: u32 = 0;
+  outWire: Address;
+  outWirePort: u32 = 0;
+  scope: Array<Address>;
+  held: bool = false;
+  unvalidated: bool = false;
+  constructor(m: Move) {
+    this.id = m.id;
+    this.cookie = m.peer.cookie;
+    this.local = m.local;
+    this.protocols = m.protocols;
+    this.orig = m.orig; // never changed after construction
+    this.origPort = m.origPort;
+    const wire = m.wire.copy();
+    this.wire = wire;
+    this.wirePort = m.wirePort;
+    this.outWire = m.outWire.equals(wire) ? wire : m.outWire.copy();
+    this.outWirePort = m.outWirePort;
+    this.scope = m.scope;
+    this.held = m.held;
+    this.unvalidated = m.unvalidated;
+  }
+  get sendsAway(): bool {
+    return !this.outWire.equals(this.orig) || this.outWirePort != this.origPort;
+  }
+  get receivesAway(): bool {
+    return !this.wire.equals(this.orig) || this.wirePort != this.origPort;
   }
 }
