@@ -127,10 +127,24 @@ export class Engine {
     return this.x.poll_timeout();
   }
 
-  /** What libnftables printed for an NFT action (before actionResult). */
+  /**
+   * What libnftables printed for an NFT action (before actionResult). A long
+   * listing (a table with many moves holds megabytes) goes in pieces that end
+   * at a line's end and fit the core's input buffer; the core parses each alone.
+   */
   actionOutput(now: number, id: number, text: string): void {
     const bytes = new TextEncoder().encode(text);
-    this.x.handle_action_output(now, id, this.core.put(bytes), bytes.length);
+    const cap = this.core.ioCapacity;
+    for (let at = 0; at < bytes.length; ) {
+      let end = Math.min(bytes.length, at + cap);
+      if (end < bytes.length) {
+        const nl = bytes.lastIndexOf(0x0a, end - 1);
+        end = nl >= at ? nl + 1 : end; // a line longer than the buffer is cut (none is: an element is short)
+      }
+      const piece = bytes.subarray(at, end);
+      this.x.handle_action_output(now, id, this.core.put(piece), piece.length);
+      at = end;
+    }
   }
 
   actionResult(now: number, id: number, status: number): void {
