@@ -123,10 +123,14 @@ export class NftModel {
     return lines.map((l) => `add rule inet handover ${l}\n`).join("");
   }
 
-  /** `list map` of the wire-side maps, as nft prints them; `packets(comment)` gives each element's count. */
-  listing(packets = () => 0) {
+  /**
+   * `list map inet handover NAME` (or all wire-side maps), as nft prints
+   * them; `packets(comment)` gives each element's count.
+   */
+  listing(packets = () => 0, command = "") {
     const out = ["table inet handover {"];
-    for (const name of ["li4", "liw4", "ri4", "riw4", "li6", "liw6", "ri6", "riw6"]) {
+    const one = /^list map inet handover (\w+)/.exec(command)?.[1];
+    for (const name of one ? [one] : ["li4", "liw4", "ri4", "riw4", "li6", "liw6", "ri6", "riw6"]) {
       const els = this.elements(name);
       out.push(`\tmap ${name} {`, "\t\tcounter");
       if (els.length) {

@@ -127,17 +127,20 @@ class Kernel {
   nft(text) {
     if (!text.startsWith("list ")) return undefined;
     this.listings++;
+    // One count per move and sweep (the sweep lists the ri4 map first, then the others).
     const counted = new Set();
+    if (text.startsWith("list map inet handover li4")) this.sweepCounted = new Set();
+    const seen = this.sweepCounted ?? counted;
     return this.node.table.listing((comment) => {
       const id = /^hov1 (\d+) /.exec(comment)?.[1];
       if (id === undefined) return 0;
       // One count per move and listing, however many elements it has.
-      if (!counted.has(id)) {
-        counted.add(id);
+      if (!seen.has(id)) {
+        seen.add(id);
         this.packets.set(id, (this.packets.get(id) ?? 0) + (this.traffic ? 10 : 0));
       }
       return this.packets.get(id) ?? 0;
-    });
+    }, text);
   }
   /** The address goes, as the kernel tells its watchers. */
   remove(address) {
@@ -280,7 +283,7 @@ test("sweep: a move whose rules keep counting packets, or whose TCP socket lives
 
 test("restore: a restarted daemon takes over the moves its table lists, and the sweep then keeps them while they count", () => {
   const { net, m, f, kernel } = moved();
-  const listing = kernel.nft("list table inet handover\n");
+  const listing = kernel.nft("list map inet handover li4\n");
   // The daemon restarts: all state gone; the table is still in the kernel.
   const written = rules(m);
   m.engine.seed(new TextEncoder().encode("restart"));

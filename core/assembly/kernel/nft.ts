@@ -808,12 +808,18 @@ function indexOfAddress(list: Array<Address>, a: Address): i32 {
   return -1;
 }
 
-/** The listing a restart and the idle sweep read: the wire-side maps, whose elements name their moves. */
-export function listCommand(): StaticArray<u8> {
-  let s = "";
-  for (let i = 0; i < COUNTED_MAPS.length; i++) s += "list map inet handover " + COUNTED_MAPS[i] + "\n";
-  const a = new StaticArray<u8>(s.length);
-  for (let i = 0; i < s.length; i++) a[i] = <u8>s.charCodeAt(i);
-  return a;
+/**
+ * The listings a restart and the idle sweep read: the wire-side maps, whose
+ * elements name their moves, one command each (nft 1.0.6 fails a buffer of
+ * several `list map` commands with ENOENT for all but the last map).
+ */
+export function listCommands(): Array<StaticArray<u8>> {
+  const all = new Array<StaticArray<u8>>();
+  for (let i = 0; i < COUNTED_MAPS.length; i++) {
+    const s = "list map inet handover " + COUNTED_MAPS[i] + "\n";
+    const a = new StaticArray<u8>(s.length);
+    for (let k = 0; k < s.length; k++) a[k] = <u8>s.charCodeAt(k);
+    all.push(a);
+  }
+  return all;
 }
-

@@ -17,7 +17,7 @@ import { TableEntry, parseTable } from "./table";
 import { SocketInfo, parseSockets, socketDump, requestPtr } from "../kernel/rtnl";
 
 import { FAMILY_IPV4, FAMILY_IPV6, PROTO_UDP, OUT_NFT } from "../generated/registry";
-import { listCommand } from "../kernel/nft";
+import { listCommands } from "../kernel/nft";
 
 /** Takes over the moves a previous run of the daemon left in the kernel. */
 export class Restore extends Procedure {
@@ -30,7 +30,8 @@ export class Restore extends Procedure {
   }
   start(): void {
     // A missing table (first start) is no failure.
-    this.stem.node.kernelAction(OUT_NFT, 0, listCommand(), this, ANY_STATUS);
+    const lists = listCommands();
+    for (let i = 0; i < lists.length; i++) this.stem.node.kernelAction(OUT_NFT, 0, lists[i], this, ANY_STATUS);
   }
   onKernelOutput(node: Node, p: usize, n: i32): void {
     parseTable(p, n, this.entries, this.index);
@@ -71,15 +72,16 @@ export class Sweep extends Procedure {
   entries: Array<TableEntry> = new Array<TableEntry>();
   index: Map<u32, TableEntry> = new Map<u32, TableEntry>();
   sockets: Array<SocketInfo> = new Array<SocketInfo>();
-  /** The listing's action: its output comes in pieces, the socket dumps' after it. */
-  private listing: u32 = 0;
+  /** The listings' actions: their output comes in pieces, the socket dumps' after it. */
+  private listings: Set<u32> = new Set<u32>();
   constructor(stem: Stem) {
     super();
     this.stem = stem;
   }
   start(): void {
     const node = this.stem.node;
-    this.listing = node.kernelAction(OUT_NFT, 0, listCommand(), this, ANY_STATUS);
+    const lists = listCommands();
+    for (let i = 0; i < lists.length; i++) this.listings.add(node.kernelAction(OUT_NFT, 0, lists[i], this, ANY_STATUS));
     let v4 = false;
     let v6 = false;
     for (let i = 0; i < this.stem.moves.length; i++) {
@@ -91,7 +93,7 @@ export class Sweep extends Procedure {
     if (v6) node.netlinkAction(NETLINK_SOCK_DIAG, bytesOf(requestPtr(), socketDump(FAMILY_IPV6, IPPROTO_TCP)), this);
   }
   onKernelOutput(node: Node, p: usize, n: i32): void {
-    if (node.outputAction == this.listing) {
+    if (this.listings.has(node.outputAction)) {
       parseTable(p, n, this.entries, this.index);
     } else {
       parseSockets(p, n, IPPROTO_TCP, this.sockets);

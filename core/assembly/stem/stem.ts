@@ -43,10 +43,10 @@ const RELEASE_AGAIN_MS: f64 = 10;
 /** How often to look for ended sessions. */
 const SWEEP_MS: f64 = 5000;
 /**
- * And longer with many moves: a sweep lists every move's counters (one
- * listing, about 30 us per move on the development machine), so the time
- * between sweeps grows with the table and the sweep stays a small share of
- * the daemon's time (docs/dataplane.md, "At server scale").
+ * And longer with many moves (over 10,000): a sweep lists every move's
+ * counters (one listing, about 30 us per move on the development machine),
+ * so the time between sweeps grows with the table and the sweep stays a
+ * small share of the daemon's time (docs/dataplane.md, "At server scale").
  */
 const SWEEP_MS_PER_MOVE: f64 = 0.5;
 
@@ -701,7 +701,7 @@ export class Stem extends RequestHandler {
   /** A sweep finished; the next one in SWEEP_MS. */
   sweepDone(now: f64): void {
     this.sweeping = false;
-    this.nextSweepAt = now + SWEEP_MS + SWEEP_MS_PER_MOVE * <f64>this.moves.length;
+    this.nextSweepAt = now + Math.max(SWEEP_MS, SWEEP_MS_PER_MOVE * <f64>this.moves.length);
     // Packets the guard held that no migration claimed: let them go (they
     // leave by whatever route exists now).
     if (this.dp.guard && !this.holding(null)) this.sendVerdict();

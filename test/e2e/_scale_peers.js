@@ -1,0 +1,111 @@
+// Synthetic peers for test/e2e/scale.test.js and bench/scale.js: many STEM
+// migrators that are nothing but authenticated Migration Requests, built by
+// the core's codec (as another port would build them) and sent to a real
+// daemon's control port from each peer's own new address. Runs in a network
+// namespace that holds the peers' addresses.
+//
+//   node _scale_peers.js PLAN.json     (prints one JSON line: the results)
+//
+// PLAN: { target, port, peers: [{ name, key (hex), spi, a, b }], requests: [{ peer, moves: [[fromAddr, fromPort, toAddr, toPort]], protocols }],
+//         window (requests in flight), timeoutMs, retries }
+// Each request's moves go in one message, sent from its new address (the
+// daemon answers there). The result: per request its code (number) or null
+// after the retries, and the round trip of each accepted one.
+import { readFileSync } from "node:fs";
+import dgram from "node:dgram";
+import { Core } from "../../dist/hosts/shared/index.js";
+
+const WASM = readFileSync(new URL("../../build/handover.wasm", import.meta.url));
+const core = Core.loadSync(new WebAssembly.Module(WASM));
+const plan = JSON.parse(readFileSync(process.argv[2], "utf8"));
+const window = plan.window ?? 32;
+const timeoutMs = plan.timeoutMs ?? 1000;
+const retries = plan.retries ?? 4;
+
+const peers = plan.peers.map((p) => ({
+  ...p,
+  cookie: core.cookieFromName(p.name),
+  keyBytes: Uint8Array.from(Buffer.from(p.key, "hex")),
+  sequence: Math.floor(Math.random() * 30000),
+  last: 0n,
+}));
+
+/** A fresh Replay Protect ID (NTP timestamp), strictly increasing per peer. */
+function replayId(peer) {
+  let t = BigInt(Math.floor((Date.now() / 1000 + 2208988800) * 2 ** 32));
+  if (t <= peer.last) t = peer.last + 1n;
+  peer.last = t;
+  return t.toString(16).padStart(16, "0");
+}
+
+const sockets = new Map(); // address -> socket
+async function socketFor(address) {
+  let s = sockets.get(address);
+  if (s) return s;
+  s = dgram.createSocket(address.includes(":") ? "udp6" : "udp4");
+  s.pending = new Map(); // sequence -> resolve
+  s.on("message", (data) => {
+    let m;
+    try {
+      m = core.decode(new Uint8Array(data));
+    } catch {
+      return;
+    }
+    const done = s.pending.get(m.sequence);
+    if (done) {
+      s.pending.delete(m.sequence);
+      done(m);
+    }
+  });
+  await new Promise((res, rej) => {
+    s.once("error", rej);
+    s.bind({ address, port: 0 }, res);
+  });
+  sockets.set(address, s);
+  return s;
+}
+
+async function send(req) {
+  const peer = peers[req.peer];
+  const from = req.moves[0][2];
+  const s = await socketFor(from);
+  const extensions = req.moves.map(([oldAddress, oldPort, newAddress, newPort]) => ({
+    type: "MIGRATION", protocols: req.protocols ?? ["TCP"], oldAddress, newAddress, oldPort, newPort,
+  }));
+  for (let attempt = 0; attempt <= retries; attempt++) {
+    peer.sequence = (peer.sequence + 1) & 0xffff;
+    const sequence = peer.sequence;
+    const bytes = core.encode(
+      { type: "MIGRATION_REQUEST", sequence, cookie: peer.cookie, replayId: replayId(peer), extensions },
+      { spi: peer.spi ?? 256, key: peer.keyBytes },
+    );
+    const t0 = performance.now();
+    const reply = await new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        s.pending.delete(sequence);
+        resolve(null);
+      }, timeoutMs);
+      s.pending.set(sequence, (m) => {
+        clearTimeout(timer);
+        resolve(m);
+      });
+      s.send(bytes, plan.port ?? 4346, plan.target);
+    });
+    if (reply) return { code: reply.code, ms: performance.now() - t0, attempts: attempt + 1 };
+  }
+  return { code: null, ms: null, attempts: retries + 1 };
+}
+
+const results = new Array(plan.requests.length);
+let next = 0;
+const t0 = performance.now();
+async function worker() {
+  while (next < plan.requests.length) {
+    const i = next++;
+    results[i] = await send(plan.requests[i]);
+  }
+}
+await Promise.all(Array.from({ length: Math.min(window, plan.requests.length) }, worker));
+const elapsedMs = performance.now() - t0;
+for (const s of sockets.values()) s.close();
+process.stdout.write(JSON.stringify({ elapsedMs, results }) + "\n");
