@@ -21,35 +21,52 @@ export class NftModel {
   /** Applies a batch; returns 0 or the errno nftables would report (and then nothing changed). */
   apply(text) {
     if (text.startsWith("list ")) return 0;
-    const maps = new Map([...this.maps].map(([k, v]) => [k, new Map(v)]));
-    const quotas = new Set(this.quotas);
-    let exists = this.exists;
+    // Changes are applied as they come and undone in reverse if one fails (a batch is atomic).
+    const undo = [];
+    const fail = (errno) => {
+      for (let i = undo.length - 1; i >= 0; i--) undo[i]();
+      return errno;
+    };
     for (const line of text.split("\n")) {
       if (!line) continue;
-      if (line.startsWith("add table")) exists = true;
-      else if (line === "delete table inet handover") {
-        maps.clear();
-        quotas.clear();
-      } else if (line.startsWith("add quota")) quotas.add(line.split(" ")[4]);
-      else if (line.startsWith("delete quota")) {
+      if (line.startsWith("add table")) {
+        const was = this.exists;
+        this.exists = true;
+        undo.push(() => (this.exists = was));
+      } else if (line === "delete table inet handover") {
+        const maps = this.maps;
+        const quotas = this.quotas;
+        this.maps = new Map();
+        this.quotas = new Set();
+        undo.push(() => ((this.maps = maps), (this.quotas = quotas)));
+      } else if (line.startsWith("add quota")) {
         const q = line.split(" ")[4];
-        if (!quotas.delete(q)) return ENOENT;
+        if (!this.quotas.has(q)) {
+          this.quotas.add(q);
+          undo.push(() => this.quotas.delete(q));
+        }
+      } else if (line.startsWith("delete quota")) {
+        const q = line.split(" ")[4];
+        if (!this.quotas.delete(q)) return fail(ENOENT);
+        undo.push(() => this.quotas.add(q));
       } else {
         const m = ELEMENT.exec(line);
         if (!m) continue;
         const [, op, name, key, comment, value] = m;
-        if (!maps.has(name)) maps.set(name, new Map());
-        const map = maps.get(name);
+        if (!this.maps.has(name)) this.maps.set(name, new Map());
+        const map = this.maps.get(name);
+        const old = map.get(key);
         if (op === "add") {
-          if (map.has(key) && map.get(key).value !== value) return EEXIST;
-          if (value?.startsWith('"') && !quotas.has(value.slice(1, -1))) return ENOENT;
+          if (old && old.value !== value) return fail(EEXIST);
+          if (value?.startsWith('"') && !this.quotas.has(value.slice(1, -1))) return fail(ENOENT);
           map.set(key, { value, comment });
-        } else if (!map.delete(key)) return ENOENT;
+          undo.push(() => (old ? map.set(key, old) : map.delete(key)));
+        } else {
+          if (!map.delete(key)) return fail(ENOENT);
+          undo.push(() => map.set(key, old));
+        }
       }
     }
-    this.maps = maps;
-    this.quotas = quotas;
-    this.exists = exists;
     return 0;
   }
 

@@ -243,7 +243,8 @@ export class Engine {
     let v = this.metaView;
     if (v === null || v.buffer !== mem.buffer) v = this.metaView = new DataView(mem.buffer, this.meta, 64);
     const len = v.getUint32(Meta.LENGTH, true);
-    const out = this.core.outputPtr;
+    // At io_out_ptr(), or in the core's own buffer when longer (a re-created table's nft batch).
+    const out = len > this.core.ioCapacity ? this.x.poll_output_ptr() : this.core.outputPtr;
     switch (kind) {
       case OutputKind.TRANSMIT: {
         // Everything is read before formatting, which calls into the core again.
@@ -270,7 +271,13 @@ export class Engine {
 
   /** The node's peers, moves and counters. */
   state(now: number): Record<string, unknown> {
-    const n = this.core.check(this.x.node_state(now, this.core.outputPtr, this.core.ioCapacity));
-    return JSON.parse(dec.decode(this.core.mem().subarray(this.core.outputPtr, this.core.outputPtr + n)));
+    const n = this.core.check(this.x.node_state_render(now));
+    const p = this.x.node_state_ptr();
+    return JSON.parse(dec.decode(this.core.mem().subarray(p, p + n)));
+  }
+
+  /** How many moves the node has, without rendering its state. */
+  moveCount(): number {
+    return this.x.stem_move_count();
   }
 }
