@@ -9,7 +9,8 @@
 // PLAN: { target, port, peers: [{ name, key (hex), spi, a, b }], requests: [{ peer, moves: [[fromAddr, fromPort, toAddr, toPort]], protocols }],
 //         window (requests in flight), timeoutMs, retries }
 // Each request's moves go in one message, sent from its new address (the
-// daemon answers there). The result: per request its code (number) or null
+// daemon answers there). A request { peer, type: "REGISTRATION_REQUEST", from }
+// is a registration sent from `from`. The result: per request its code (number) or null
 // after the retries, and the round trip of each accepted one.
 import { readFileSync } from "node:fs";
 import dgram from "node:dgram";
@@ -67,16 +68,17 @@ async function socketFor(address) {
 
 async function send(req) {
   const peer = peers[req.peer];
-  const from = req.moves[0][2];
+  const type = req.type ?? "MIGRATION_REQUEST";
+  const from = req.from ?? req.moves[0][2];
   const s = await socketFor(from);
-  const extensions = req.moves.map(([oldAddress, oldPort, newAddress, newPort]) => ({
+  const extensions = (req.moves ?? []).map(([oldAddress, oldPort, newAddress, newPort]) => ({
     type: "MIGRATION", protocols: req.protocols ?? ["TCP"], oldAddress, newAddress, oldPort, newPort,
   }));
   for (let attempt = 0; attempt <= retries; attempt++) {
     peer.sequence = (peer.sequence + 1) & 0xffff;
     const sequence = peer.sequence;
     const bytes = core.encode(
-      { type: "MIGRATION_REQUEST", sequence, cookie: peer.cookie, replayId: replayId(peer), extensions },
+      { type, sequence, cookie: peer.cookie, replayId: replayId(peer), extensions },
       { spi: peer.spi ?? 256, key: peer.keyBytes },
     );
     const t0 = performance.now();
