@@ -421,6 +421,11 @@ export function node_state_ptr(): usize {
   return changetype<usize>(stateBuffer);
 }
 
+/** Runs the garbage collector to the end (for measurements of the core's memory: bench/scale.js). */
+export function core_collect(): void {
+  __collect();
+}
+
 /** How many moves the node has (ours and its peers'), without rendering them. */
 export function stem_move_count(): i32 {
   return stem.moves.length;

@@ -17,6 +17,9 @@ import { Procedure } from "../engine/node";
 export const dirtyMoves = new Array<Move>();
 export const dirtyQuarantines = new Array<Quarantine>();
 
+/** The scope of a move that has none (the peer's moves): shared, never changed. */
+const NO_SCOPE = new Array<Address>();
+
 /** Local moves whose packets are held now (one kernel queue serves them all). */
 let heldMoves: i32 = 0;
 export function heldCount(): i32 {
@@ -44,7 +47,7 @@ export class Move {
   outWire: Address;
   outWirePort: u32 = 0;
   /** Local moves: the peer's original addresses the sessions lead to (never changed in place). */
-  private _scope: Array<Address> = new Array<Address>();
+  private _scope: Array<Address> = NO_SCOPE;
   /** Local moves: the session's outgoing packets are held (section 7.2). */
   private _held: bool = false;
   /** Remote moves: the wire address is not validated yet; traffic to it is capped (7.5). */
@@ -67,11 +70,15 @@ export class Move {
     this.id = id;
     this.peer = peer;
     this.local = local;
-    this.orig = orig.copy();
+    // A move's addresses are values, never changed in place: a new one
+    // replaces the old (so that what the kernel was given, Rendered, can
+    // keep them without copies).
+    const o = orig.copy();
+    this.orig = o;
     this.origPort = origPort;
-    this.wire = orig.copy();
+    this.wire = o;
     this.wirePort = origPort;
-    this.outWire = orig.copy();
+    this.outWire = o;
     this.outWirePort = origPort;
   }
 
@@ -111,23 +118,23 @@ export class Move {
 
   /** Sends and receives at a (port 0 stays 0: every port). */
   moveTo(a: Address, port: u32): void {
-    this.wire.set(a);
+    this.wire = a.equals(this.orig) ? this.orig : a.copy();
     this.wirePort = port;
-    this.outWire.set(a);
+    this.outWire = this.wire;
     this.outWirePort = port;
     this.touch();
   }
 
   /** Receives at a, keeps sending where it did (the first half of a make-before-break migration). */
   receiveAt(a: Address, port: u32): void {
-    this.wire.set(a);
+    this.wire = a.equals(this.orig) ? this.orig : a.copy();
     this.wirePort = port;
     this.touch();
   }
 
   /** Sends where it receives (the second half). */
   sendToo(): void {
-    this.outWire.set(this.wire);
+    this.outWire = this.wire;
     this.outWirePort = this.wirePort;
     this.touch();
   }
@@ -225,10 +232,9 @@ export class Rendered {
     this.protocols = m.protocols;
     this.orig = m.orig; // never changed after construction
     this.origPort = m.origPort;
-    const wire = m.wire.copy();
-    this.wire = wire;
+    this.wire = m.wire; // values: the move replaces them, never changes them
     this.wirePort = m.wirePort;
-    this.outWire = m.outWire.equals(wire) ? wire : m.outWire.copy();
+    this.outWire = m.outWire;
     this.outWirePort = m.outWirePort;
     this.scope = m.scope;
     this.held = m.held;
