@@ -127,7 +127,7 @@ export function withKernel(node, addresses) {
         const failed = k.failNft > 0;
         if (failed) k.failNft--;
         const status = failed ? -1 : node.table.apply(o.text);
-        node.rulesAfter.push(node.table.rules());
+        if (node.recordRules) node.rulesAfter.push(node.table.rules());
         k.log.push({ t, kind: "nft", text: o.text, failed: status !== 0 });
         engine.actionResult(node.clock(), o.id, status);
       } else if (o.kind === "netlink") {

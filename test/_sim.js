@@ -51,6 +51,8 @@ export class SimNode {
     /** What the kernel's table holds (test/_nft_model.js), and its rules after each nft batch. */
     this.table = new NftModel();
     this.rulesAfter = [];
+    /** Whether rulesAfter is kept (a table of thousands of moves: off). */
+    this.recordRules = true;
     this.netlink = [];
     /** Set to an errno to make the next kernel actions fail. */
     this.failKernel = 0;
@@ -85,7 +87,7 @@ export class SimNode {
         const printed = this.kernel?.nft?.(o.text);
         if (printed) this.engine.actionOutput(this.clock(), o.id, printed);
         const status = this.failKernel || this.table.apply(o.text);
-        this.rulesAfter.push(this.table.rules());
+        if (this.recordRules) this.rulesAfter.push(this.table.rules());
         this.engine.actionResult(this.clock(), o.id, status);
       } else if (o.kind === "netlink") {
         this.netlink.push(o.data);

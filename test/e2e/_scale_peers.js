@@ -27,9 +27,10 @@ const peers = plan.peers.map((p) => ({
   ...p,
   cookie: core.cookieFromName(p.name),
   keyBytes: Uint8Array.from(Buffer.from(p.key, "hex")),
-  sequence: Math.floor(Math.random() * 30000),
   last: 0n,
 }));
+
+let nextSequence = Math.floor(Math.random() * 30000);
 
 /** A fresh Replay Protect ID (NTP timestamp), strictly increasing per peer. */
 function replayId(peer) {
@@ -39,11 +40,18 @@ function replayId(peer) {
   return t.toString(16).padStart(16, "0");
 }
 
-const sockets = new Map(); // address -> socket
-async function socketFor(address) {
-  let s = sockets.get(address);
-  if (s) return s;
-  s = dgram.createSocket(address.includes(":") ? "udp6" : "udp4");
+const sockets = new Map(); // address -> Promise of its socket (one per address, however many requests wait for it)
+function socketFor(address) {
+  let p = sockets.get(address);
+  if (!p) {
+    p = openSocket(address);
+    sockets.set(address, p);
+  }
+  return p;
+}
+
+async function openSocket(address) {
+  const s = dgram.createSocket(address.includes(":") ? "udp6" : "udp4");
   s.pending = new Map(); // sequence -> resolve
   s.on("message", (data) => {
     let m;
@@ -52,9 +60,10 @@ async function socketFor(address) {
     } catch {
       return;
     }
-    const done = s.pending.get(m.sequence);
+    const k = m.sequence;
+    const done = s.pending.get(k);
     if (done) {
-      s.pending.delete(m.sequence);
+      s.pending.delete(k);
       done(m);
     }
   });
@@ -62,7 +71,6 @@ async function socketFor(address) {
     s.once("error", rej);
     s.bind({ address, port: 0 }, res);
   });
-  sockets.set(address, s);
   return s;
 }
 
@@ -75,19 +83,21 @@ async function send(req) {
     type: "MIGRATION", protocols: req.protocols ?? ["TCP"], oldAddress, newAddress, oldPort, newPort,
   }));
   for (let attempt = 0; attempt <= retries; attempt++) {
-    peer.sequence = (peer.sequence + 1) & 0xffff;
-    const sequence = peer.sequence;
+    // One counter for all peers: requests of several peers from one address (one socket) never share a sequence number.
+    nextSequence = (nextSequence + 1) & 0xffff;
+    const sequence = nextSequence;
     const bytes = core.encode(
       { type, sequence, cookie: peer.cookie, replayId: replayId(peer), extensions },
       { spi: peer.spi ?? 256, key: peer.keyBytes },
     );
     const t0 = performance.now();
+    const k = sequence;
     const reply = await new Promise((resolve) => {
       const timer = setTimeout(() => {
-        s.pending.delete(sequence);
+        s.pending.delete(k);
         resolve(null);
       }, timeoutMs);
-      s.pending.set(sequence, (m) => {
+      s.pending.set(k, (m) => {
         clearTimeout(timer);
         resolve(m);
       });
@@ -109,5 +119,5 @@ async function worker() {
 }
 await Promise.all(Array.from({ length: Math.min(window, plan.requests.length) }, worker));
 const elapsedMs = performance.now() - t0;
-for (const s of sockets.values()) s.close();
+for (const p of sockets.values()) (await p).close();
 process.stdout.write(JSON.stringify({ elapsedMs, results }) + "\n");

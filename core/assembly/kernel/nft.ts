@@ -786,6 +786,13 @@ export class Dataplane {
 
   /** The batch that removes everything the daemon put in the kernel. */
   renderTeardown(): StaticArray<u8> {
+    // Nothing of ours is left in the kernel: what was waiting to change goes with it.
+    for (let i = 0; i < dirtyMoves.length; i++) {
+      dirtyMoves[i].dirty = false;
+      dirtyMoves[i].rendered = null;
+    }
+    dirtyMoves.length = 0;
+    dirtyQuarantines.length = 0;
     beginBatch();
     out.ascii(ADD_TABLE);
     out.ascii("delete table inet handover\n");

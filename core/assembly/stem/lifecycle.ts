@@ -33,8 +33,11 @@ export class Restore extends Procedure {
     const lists = listCommands();
     for (let i = 0; i < lists.length; i++) this.stem.node.kernelAction(OUT_NFT, 0, lists[i], this, ANY_STATUS);
   }
+  /** The listing had elements (ours to take over, or left over: of peers gone, quarantines). */
+  leftovers: bool = false;
   onKernelOutput(node: Node, p: usize, n: i32): void {
     parseTable(p, n, this.entries, this.index);
+    if (!this.leftovers && hasElements(p, n)) this.leftovers = true;
   }
   onActionsDone(node: Node, ok: bool, now: f64): void {
     const stem = this.stem;
@@ -57,13 +60,26 @@ export class Restore extends Procedure {
     stem.keepIdentities(null);
     // The table is made again from the moves taken over, in one transaction
     // (what the previous run left beyond them, quarantines and quotas, goes).
-    if (restored) stem.dp.failed();
+    if (this.leftovers) stem.dp.failed();
     stem.sync(null);
     const ev = beginEvent("restored", now);
     ev.key("moves");
     ev.num(restored);
     node.emit(endEvent());
   }
+}
+
+const ELEMENTS = "elements = {";
+
+/** True if an `nft list map` output holds an element. */
+function hasElements(p: usize, n: i32): bool {
+  const k = ELEMENTS.length;
+  for (let i = 0; i + k <= n; i++) {
+    let same = true;
+    for (let j = 0; j < k && same; j++) same = load<u8>(p + <usize>(i + j)) == <u8>ELEMENTS.charCodeAt(j);
+    if (same) return true;
+  }
+  return false;
 }
 
 /** One sweep: the table's counters and the TCP sockets. */
