@@ -9,7 +9,8 @@
 const EEXIST = 17;
 const ENOENT = 2;
 
-const ELEMENT = /^(add|delete) element inet handover (\w+) \{ (.*?)(?: comment "([^"]*)")?(?: : (.*))? \}$/;
+const ELEMENTS = /^(add|delete) element inet handover (\w+) \{ (.*) \}$/;
+const ELEMENT = /^(.*?)(?: comment "([^"]*)")?(?: : (.*))?$/;
 
 export class NftModel {
   constructor() {
@@ -50,20 +51,24 @@ export class NftModel {
         if (!this.quotas.delete(q)) return fail(ENOENT);
         undo.push(() => this.quotas.add(q));
       } else {
-        const m = ELEMENT.exec(line);
+        const m = ELEMENTS.exec(line);
         if (!m) continue;
-        const [, op, name, key, comment, value] = m;
+        const [, op, name, list] = m;
         if (!this.maps.has(name)) this.maps.set(name, new Map());
         const map = this.maps.get(name);
-        const old = map.get(key);
-        if (op === "add") {
-          if (old && old.value !== value) return fail(EEXIST);
-          if (value?.startsWith('"') && !this.quotas.has(value.slice(1, -1))) return fail(ENOENT);
-          map.set(key, { value, comment });
-          undo.push(() => (old ? map.set(key, old) : map.delete(key)));
-        } else {
-          if (!map.delete(key)) return fail(ENOENT);
-          undo.push(() => map.set(key, old));
+        // (no comment or value holds ", ")
+        for (const item of list.split(", ")) {
+          const [, key, comment, value] = ELEMENT.exec(item);
+          const old = map.get(key);
+          if (op === "add") {
+            if (old && old.value !== value) return fail(EEXIST);
+            if (value?.startsWith('"') && !this.quotas.has(value.slice(1, -1))) return fail(ENOENT);
+            map.set(key, { value, comment });
+            undo.push(() => (old ? map.set(key, old) : map.delete(key)));
+          } else {
+            if (!map.delete(key)) return fail(ENOENT);
+            undo.push(() => map.set(key, old));
+          }
         }
       }
     }

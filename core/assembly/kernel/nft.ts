@@ -105,6 +105,9 @@ function defineSet(name: string, f: string, spec: string): void {
   out.ascii("; }\n");
 }
 
+/** Every map and set that holds moves' elements (without the family digit). */
+const ELEMENT_MAPS: StaticArray<string> = ["lo", "lop", "low", "li", "lip", "liw", "held", "heldw", "rq", "rqw", "ro", "rop", "row", "ri", "rip", "riw"];
+
 /** The wire-side maps, whose elements name their moves and count their packets (restore, sweep). */
 export const COUNTED_MAPS: StaticArray<string> = ["li4", "liw4", "ri4", "riw4", "li6", "liw6", "ri6", "riw6"];
 
@@ -358,18 +361,52 @@ function familyDigit(a: Address): string {
 let elemStart: i32 = 0;
 let keyStart: i32 = 0;
 let adding: bool = false;
+let mapHash: u64 = 0;
+
+// Grouped writing (a re-created table): one pass per map, its elements in
+// `add element` commands of up to GROUP elements each, since nft takes a
+// command per element far more slowly than many elements in one command.
+let onlyMap: string = "";
+let onlyDigit: string = "";
+let skipping: bool = false;
+let groupOpen: bool = false;
+let groupCount: i32 = 0;
+const GROUP: i32 = 8192;
 
 /** `add element inet handover li4 { tcp` (the key goes on with part()). */
 function begin(add: bool, map: string, a: Address, proto: u8): void {
   spill();
   elemStart = out.pos;
   adding = add;
-  out.ascii(add ? "add element inet handover " : "delete element inet handover ");
+  const digit = familyDigit(a);
+  const grouped = onlyMap.length > 0;
+  skipping = grouped && (map != onlyMap || digit != onlyDigit);
+  let h: u64 = 0xcbf29ce484222325;
+  for (let i = 0; i < map.length; i++) h = (h ^ <u64>map.charCodeAt(i)) * 0x100000001b3;
+  mapHash = (h ^ <u64>digit.charCodeAt(0)) * 0x100000001b3;
+  if (!grouped || !groupOpen) {
+    out.ascii(add ? "add element inet handover " : "delete element inet handover ");
+    out.ascii(map);
+    out.ascii(digit);
+    out.ascii(" { ");
+  } else {
+    out.ascii(", ");
+  }
   keyStart = out.pos;
-  out.ascii(map);
-  out.ascii(familyDigit(a));
-  out.ascii(" { ");
   out.ascii(protoName(proto));
+}
+
+/** Ends an element: ` }` and the line's end, or, grouped, the next one follows in the same command. */
+function closeElement(): void {
+  if (onlyMap.length == 0) {
+    out.ascii(" }\n");
+    return;
+  }
+  groupOpen = true;
+  if (++groupCount < GROUP) return;
+  out.ascii(" }\n");
+  groupOpen = false;
+  groupCount = 0;
 }
 
 function partAddress(a: Address): void {
@@ -384,7 +421,7 @@ function partPort(p: u32): void {
 
 /** FNV-1a over the element's map and key, as written. */
 function keyHash(): u64 {
-  let h: u64 = 0xcbf29ce484222325;
+  let h: u64 = mapHash;
   for (let p = keyStart; p < out.pos; p++) {
     h ^= <u64>load<u8>(BUF + <usize>p);
     h *= 0x100000001b3;
@@ -519,14 +556,29 @@ export class Dataplane {
       const m = moves[i];
       const r = wantsElements(m) ? new Rendered(m) : null;
       m.rendered = r;
-      if (!r) continue;
-      this.ensureQuota(r);
-      this.emitMove(r, true);
+      if (r) this.ensureQuota(r);
     }
-    for (let i = 0; i < quarantines.length; i++) {
-      this.emitQuarantine(quarantines[i], true);
-      quarantines[i].rendered = true;
+    for (let i = 0; i < quarantines.length; i++) quarantines[i].rendered = true;
+    // One pass per map: its elements grouped in few commands.
+    for (let k = 0; k < 2; k++) {
+      onlyDigit = k == 0 ? "4" : "6";
+      for (let j = 0; j < ELEMENT_MAPS.length; j++) {
+        onlyMap = ELEMENT_MAPS[j];
+        groupOpen = false;
+        groupCount = 0;
+        for (let i = 0; i < moves.length; i++) {
+          const r = moves[i].rendered;
+          if (r && familyDigit(r.orig) == onlyDigit) this.emitMove(r, true);
+        }
+        for (let i = 0; i < quarantines.length; i++) {
+          if (familyDigit(quarantines[i].orig) == onlyDigit) this.emitQuarantine(quarantines[i], true);
+        }
+        if (groupOpen) out.ascii(" }\n");
+      }
     }
+    onlyMap = "";
+    onlyDigit = "";
+    groupOpen = false;
   }
 
   private definitions(): void {
@@ -596,6 +648,10 @@ export class Dataplane {
    * delete of a key it does not have.
    */
   private endKey(): bool {
+    if (skipping) {
+      out.pos = elemStart;
+      return false;
+    }
     const h = keyHash();
     const n = this.keys.has(h) ? this.keys.get(h) : 0;
     if (adding) {
@@ -617,19 +673,19 @@ export class Dataplane {
   private valueAddress(a: Address): void {
     out.ascii(" : ");
     a.text(out);
-    out.ascii(" }\n");
+    closeElement();
     this.lastElements++;
   }
 
   private valuePort(p: u32): void {
     out.ascii(" : ");
     out.dec(p);
-    out.ascii(" }\n");
+    closeElement();
     this.lastElements++;
   }
 
   private valueSet(): void {
-    out.ascii(" }\n");
+    closeElement();
     this.lastElements++;
   }
 
@@ -692,7 +748,8 @@ export class Dataplane {
         if (this.endKey()) {
           out.ascii(" : \"hq");
           out.dec(r.id);
-          out.ascii("\" }\n");
+          out.byte(0x22);
+          closeElement();
           this.lastElements++;
         }
       }
