@@ -17,7 +17,8 @@
 //   restart     F's daemon stopped (its elements stay) and started again: time
 //               from the start to the `restored` event, and the moves it took over
 //
-// then control messages per second (Registration Requests, 64 in flight) at
+// then control messages per second (Registration Requests renewing a
+// registration, 64 in flight, round-robin over up to 20,000 of the peers) at
 // F with P peers configured, and the core's memory per peer and per move
 // (in-process, no kernel: one engine, 64 KiB pages of its linear memory before
 // and after). Each figure is printed with its goal, its value at each N, and
@@ -295,7 +296,11 @@ async function kernelFigures() {
       const peers = Array.from({ length: P }, (_, i) => ({ name: `c${i}.bench`, key: randomBytes(32).toString("hex"), spi: 256, a: "198.19.250.1", b: `198.19.${Math.floor(i / 6000)}.1` }));
       // log "warn": the first registration of each peer is an info event, which would favour the single peer.
       const f = await startF({ ...baseConfig(peers), log: "warn" }, "socket");
-      const regs = Array.from({ length: COUNT }, (_, i) => ({ peer: i % P, type: "REGISTRATION_REQUEST", from: "198.19.250.1" }));
+      // First each peer that will be asked registers once (a first registration is an event, a renewal is not),
+      // then the measured renewals, round-robin over them.
+      const active = Math.min(P, COUNT);
+      await drive(peers, Array.from({ length: active }, (_, i) => ({ peer: i, type: "REGISTRATION_REQUEST", from: "198.19.250.1" })), 64, `warm${P}`);
+      const regs = Array.from({ length: COUNT }, (_, i) => ({ peer: i % active, type: "REGISTRATION_REQUEST", from: "198.19.250.1" }));
       const r = await drive(peers, regs, 64, `control${P}`);
       const answered = r.results.filter((x) => x.code === "ACCEPTED").length;
       rates[P] = { perSecond: (answered / r.elapsedMs) * 1000, answered, startS: f.ms / 1000 };
