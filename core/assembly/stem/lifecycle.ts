@@ -1,11 +1,13 @@
 // The life of moves across daemon restarts and session ends.
 //
-// - Restore: a restarted daemon lists its table; the rule comments name the
-//   moves (stem/table.ts), which it takes over before it re-renders the rules
-//   in one transaction, so the sessions never see a gap.
-// - Sweep: every few seconds, a move whose rules counted no packet for a
-//   while and that no TCP socket uses any more has ended with its sessions:
-//   its rules and identity address go. (UDP has no end but silence.)
+// - Restore: a restarted daemon lists its wire-side maps; the element
+//   comments name the moves (stem/table.ts), which it takes over before it
+//   re-creates the table from them in one transaction, so the sessions never
+//   see a gap.
+// - Sweep: every few seconds (longer with many moves), a move whose elements
+//   counted no packet for a while and that no TCP socket uses any more has
+//   ended with its sessions: its elements and identity address go. (UDP has
+//   no end but silence.)
 
 import { NETLINK_SOCK_DIAG } from "../kernel/linux";
 import { IPPROTO_TCP, IPPROTO_UDP } from "../generated/registry";
@@ -46,7 +48,7 @@ export class Restore extends Procedure {
     for (let i = 0; i < this.entries.length; i++) {
       const e = this.entries[i];
       const peer = node.findPeer(e.cookie);
-      if (!peer) continue; // a peer no longer configured: its rules go with the re-render
+      if (!peer) continue; // a peer no longer configured: its elements go with the re-created table
       const m = new Move(e.id, peer, e.local, e.orig, e.origPort);
       m.protocols = e.protocols;
       m.moveTo(e.wire, e.wirePort);
