@@ -35,7 +35,7 @@ import { fileURLToPath } from "node:url";
 import { randomBytes } from "node:crypto";
 import { Topology, cleanStale } from "../dist/demo/netns.js";
 import { lines } from "../dist/demo/stem.js";
-import { Core, Engine } from "../dist/hosts/shared/index.js";
+import { coreTables } from "./_tables.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const CLI = join(ROOT, "dist", "hosts", "node", "cli.js");
@@ -61,94 +61,14 @@ const pct = (xs, p) => {
 const median = (xs) => pct(xs, 50);
 const slope = (xs, vs) => vs.slice(1).map((v, i) => ((v - vs[i]) / Math.log10(xs[i + 1] / Math.max(1, xs[i]))).toFixed(3));
 
-// ---- the core alone: memory per peer and per move, time per request ----
+// ---- the core alone: memory per peer and per move, time per request (bench/_tables.js) ----
 
 function coreFigures() {
-  const module = new WebAssembly.Module(readFileSync(join(ROOT, "build", "handover.wasm")));
-  const e = new Engine(Core.loadSync(module));
-  e.seed(new TextEncoder().encode("bench-scale-seed-0123456789abcdef"));
-  const now0 = Date.UTC(2026, 11, 1);
-  let now = now0;
-  e.init(e.core.cookieFromName("f.bench"), now);
-  // Linear memory after a full collection: it never shrinks, so collecting
-  // often keeps garbage from counting as what the tables hold.
-  const pages = () => {
-    e.core.x.core_collect();
-    return e.core.x.memory.buffer.byteLength;
-  };
-  const drain = () => {
-    for (let o; (o = e.poll()); ) if (o.kind === "nft" || o.kind === "netlink") e.actionResult(now, o.id, 0);
-  };
-  const maxN = Math.max(...SIZES);
-  const P = Math.ceil(maxN / PER_PEER) + 1;
-  e.option("maxMovesPerPeer", PER_PEER);
-  e.option("maxMoves", maxN + 10);
-  e.option("sessionIdleMs", 1e12);
-  const key = new Uint8Array(32).fill(7);
-  const before = pages();
-  const peers = [];
-  for (let i = 0; i < P; i++) {
-    const cookie = e.core.cookieFromName(`s${i}.bench`);
-    const a = `198.19.${Math.floor(i / 6000)}.1`;
-    const b = `198.19.${100 + Math.floor(i / 6000)}.1`;
-    const id = e.addPeer(cookie, a, 4346);
-    e.addSa(id, { spi: 256, key });
-    peers.push({ cookie, a, b, base: 1024 + (i % 6000) * PER_PEER });
-    if (i % 1000 === 0) e.core.x.core_collect();
-  }
-  const afterPeers = pages();
-  let seq = 1;
-  const request = (p, moves, at) => {
-    const ntp = BigInt(Math.floor((at / 1000 + 2208988800) * 2 ** 32)) + BigInt(seq);
-    const extensions = moves.map(([o, op, n, np]) => ({ type: "MIGRATION", protocols: ["TCP"], oldAddress: o, newAddress: n, oldPort: op, newPort: np }));
-    return e.core.encode({ type: "MIGRATION_REQUEST", sequence: seq++ & 0xffff, cookie: p.cookie, replayId: ntp.toString(16).padStart(16, "0"), extensions }, { spi: 256, key });
-  };
-  const perRequest = {};
-  let loaded = 0;
-  const timeAt = (label) => {
-    // One peer migrates one of its sessions back and forth: the core's time per request (kernel answered at once).
-    const p = peers[0];
-    const ts = [];
-    for (let i = 0; i < 400; i++) {
-      now += 1;
-      const there = i % 2 === 0;
-      const m = there ? [p.b, p.base + 9, p.a, p.base + 9] : [p.a, p.base + 9, p.b, p.base + 9];
-      const d = request(p, [m], now);
-      const t0 = performance.now();
-      e.datagram(now, m[2], 4346, d);
-      drain();
-      ts.push(performance.now() - t0);
-    }
-    perRequest[label] = { p50: median(ts), p99: pct(ts, 99) };
-  };
-  const movesBefore = pages();
-  for (const n of SIZES) {
-    // Fill to n - 1 moves from peers 1, 2, ... (10 per request); peer 0's move is the timed one.
-    while (loaded < n - 1) {
-      const p = peers[1 + Math.floor(loaded / PER_PEER)];
-      const k0 = loaded % PER_PEER;
-      const count = Math.min(PER_PEER - k0, n - 1 - loaded);
-      const moves = Array.from({ length: count }, (_, k) => [p.a, p.base + k0 + k, p.b, p.base + k0 + k]);
-      now += 1;
-      e.datagram(now, p.b, 4346, request(p, moves, now));
-      drain();
-      loaded += count;
-      if (loaded % 1000 < PER_PEER) e.core.x.core_collect();
-    }
-    timeAt(n);
-  }
-  const movesAfter = pages();
-  const moves = e.state(now).moves.length;
-  report.core = {
-    peers: P,
-    bytesPerPeer: (afterPeers - before) / P,
-    moves,
-    bytesPerMove: (movesAfter - movesBefore) / moves,
-    requestMs: perRequest,
-  };
-  console.log(`core (in-process, no kernel): ${P} peers ${(report.core.bytesPerPeer).toFixed(0)} B each; ${moves} moves ${(report.core.bytesPerMove).toFixed(0)} B each (goal <= 512 B each; growth of linear memory, collected every 1,000 moves or peers)`);
-  for (const n of SIZES) console.log(`  one migration request in the core at ${n} moves: p50 ${perRequest[n].p50.toFixed(3)} ms, p99 ${perRequest[n].p99.toFixed(3)} ms`);
-  console.log(`  slope of p50 per decade of moves: ${slope(SIZES, SIZES.map((n) => perRequest[n].p50)).join(", ")} ms`);
+  report.core = coreTables(SIZES, PER_PEER);
+  const c = report.core;
+  console.log(`core (in-process, no kernel): ${c.peers} peers ${c.bytesPerPeer.toFixed(0)} B each; ${c.moves} moves ${c.bytesPerMove.toFixed(0)} B each (goal <= 512 B each; growth of linear memory, collected every 1,000 moves or peers)`);
+  for (const n of SIZES) console.log(`  one migration request in the core at ${n} moves: p50 ${c.requestMs[n].p50.toFixed(3)} ms, p99 ${c.requestMs[n].p99.toFixed(3)} ms`);
+  console.log(`  slope of p50 per decade of moves: ${slope(SIZES, SIZES.map((n) => c.requestMs[n].p50)).join(", ")} ms`);
 }
 
 // ---- real kernels ----
