@@ -1,8 +1,12 @@
 // The core's tables at server scale, in-process (no kernel, no sockets): one
 // engine as a fixed end, loaded with synthetic peers and their moves through
 // authenticated Migration Requests, the kernel's answers given at once.
-// Memory: growth of the engine's linear memory (it never shrinks; garbage is
-// collected every 1,000 peers or moves, so it does not count as table).
+// Memory: the engine's linear memory never shrinks, and the allocator grows
+// it by doubling, so "growth / units" is only an upper bound (up to twice the
+// truth). The estimate is taken between the last two growths instead: each
+// happens when what is held fills the memory there was (garbage is
+// collected every 1,000 units, so it hardly counts), so the bytes between two
+// growths over the units added between them is what one unit holds.
 // Time: one peer migrating one session back and forth at each size.
 // Used by bench/scale.js and bench/memory.js --tables.
 import { readFileSync } from "node:fs";
@@ -28,6 +32,26 @@ export function coreTables(SIZES, PER_PEER = 10) {
     e.core.x.core_collect();
     return e.core.x.memory.buffer.byteLength;
   };
+  /** Records each growth of linear memory: [units so far, bytes before it]. */
+  const growths = (label) => {
+    const events = [];
+    let last = e.core.x.memory.buffer.byteLength;
+    return {
+      events,
+      seen(units) {
+        const now = e.core.x.memory.buffer.byteLength;
+        if (now !== last) events.push([units, last]);
+        last = now;
+      },
+      /** Bytes per unit between the last two growths, or null if there were fewer than two. */
+      perUnit() {
+        if (events.length < 2) return null;
+        const [n1, b1] = events.at(-2);
+        const [n2, b2] = events.at(-1);
+        return (b2 - b1) / (n2 - n1);
+      },
+    };
+  };
   const drain = () => {
     for (let o; (o = e.poll()); ) if (o.kind === "nft" || o.kind === "netlink") e.actionResult(now, o.id, 0);
   };
@@ -38,6 +62,7 @@ export function coreTables(SIZES, PER_PEER = 10) {
   e.option("sessionIdleMs", 1e12);
   const key = new Uint8Array(32).fill(7);
   const before = pages();
+  const peerGrowth = growths();
   const peers = [];
   for (let i = 0; i < P; i++) {
     const cookie = e.core.cookieFromName(`s${i}.bench`);
@@ -47,6 +72,7 @@ export function coreTables(SIZES, PER_PEER = 10) {
     e.addSa(id, { spi: 256, key });
     peers.push({ cookie, a, b, base: 1024 + (i % 6000) * PER_PEER });
     if (i % 1000 === 0) e.core.x.core_collect();
+    peerGrowth.seen(i + 1);
   }
   const afterPeers = pages();
   let seq = 1;
@@ -74,6 +100,7 @@ export function coreTables(SIZES, PER_PEER = 10) {
     perRequest[label] = { p50: median(ts), p99: pct(ts, 99) };
   };
   const movesBefore = pages();
+  const moveGrowth = growths();
   for (const n of SIZES) {
     // Fill to n - 1 moves from peers 1, 2, ... (10 per request); peer 0's move is the timed one.
     while (loaded < n - 1) {
@@ -86,6 +113,7 @@ export function coreTables(SIZES, PER_PEER = 10) {
       drain();
       loaded += count;
       if (loaded % 1000 < PER_PEER) e.core.x.core_collect();
+      moveGrowth.seen(loaded);
     }
     timeAt(n);
   }
@@ -93,9 +121,11 @@ export function coreTables(SIZES, PER_PEER = 10) {
   const moves = e.state(now).moves.length;
   return {
     peers: P,
-    bytesPerPeer: (afterPeers - before) / P,
+    bytesPerPeer: peerGrowth.perUnit() ?? (afterPeers - before) / P,
+    bytesPerPeerBound: (afterPeers - before) / P,
     moves,
-    bytesPerMove: (movesAfter - movesBefore) / moves,
+    bytesPerMove: moveGrowth.perUnit() ?? (movesAfter - movesBefore) / moves,
+    bytesPerMoveBound: (movesAfter - movesBefore) / moves,
     requestMs: perRequest,
   };
 }

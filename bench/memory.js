@@ -23,7 +23,7 @@ if (args.includes("--tables")) {
   const i = args.indexOf("--moves");
   const n = i >= 0 ? Number(args[i + 1]) : 100000;
   const t = coreTables([n]);
-  console.log(`${t.peers} peers: ${t.bytesPerPeer.toFixed(0)} B per peer; ${t.moves} moves: ${t.bytesPerMove.toFixed(0)} B per move (goal <= 512 B each)`);
+  console.log(`${t.peers} peers: ${t.bytesPerPeer.toFixed(0)} B per peer (growth/peers ${t.bytesPerPeerBound.toFixed(0)}); ${t.moves} moves: ${t.bytesPerMove.toFixed(0)} B per move (growth/moves ${t.bytesPerMoveBound.toFixed(0)}); goal <= 512 B each`);
   process.exit(0);
 }
 let units = 100000;

@@ -82,29 +82,25 @@ async function send(req) {
   const extensions = (req.moves ?? []).map(([oldAddress, oldPort, newAddress, newPort]) => ({
     type: "MIGRATION", protocols: req.protocols ?? ["TCP"], oldAddress, newAddress, oldPort, newPort,
   }));
+  // One message; a retry sends the same bytes again (a retransmission, which
+  // the daemon answers from its reply cache), never a new request that would
+  // ask for the moves a second time.
+  nextSequence = (nextSequence + 1) & 0xffff; // one counter for all peers: several peers share a socket
+  const sequence = nextSequence;
+  const bytes = core.encode(
+    { type, sequence, cookie: peer.cookie, replayId: replayId(peer), extensions },
+    { spi: peer.spi ?? 256, key: peer.keyBytes },
+  );
+  const t0 = performance.now();
+  const reply = new Promise((resolve) => s.pending.set(sequence, resolve));
   for (let attempt = 0; attempt <= retries; attempt++) {
-    // One counter for all peers: requests of several peers from one address (one socket) never share a sequence number.
-    nextSequence = (nextSequence + 1) & 0xffff;
-    const sequence = nextSequence;
-    const bytes = core.encode(
-      { type, sequence, cookie: peer.cookie, replayId: replayId(peer), extensions },
-      { spi: peer.spi ?? 256, key: peer.keyBytes },
-    );
-    const t0 = performance.now();
-    const k = sequence;
-    const reply = await new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        s.pending.delete(k);
-        resolve(null);
-      }, timeoutMs);
-      s.pending.set(k, (m) => {
-        clearTimeout(timer);
-        resolve(m);
-      });
-      s.send(bytes, plan.port ?? 4346, plan.target);
-    });
-    if (reply) return { code: reply.code, ms: performance.now() - t0, attempts: attempt + 1 };
+    s.send(bytes, plan.port ?? 4346, plan.target);
+    let timer;
+    const m = await Promise.race([reply, new Promise((r) => (timer = setTimeout(() => r(null), timeoutMs)))]);
+    clearTimeout(timer);
+    if (m) return { code: m.code, ms: performance.now() - t0, attempts: attempt + 1 };
   }
+  s.pending.delete(sequence);
   return { code: null, ms: null, attempts: retries + 1 };
 }
 

@@ -491,8 +491,7 @@ export class Dataplane {
     } else {
       // Deletions first, so that an element a batch moves from one owner to another is never there twice.
       for (let i = 0; i < dirtyMoves.length; i++) {
-        const m = dirtyMoves[i];
-        const r = m.rendered;
+        const r = dirtyMoves[i].before;
         if (r) this.emitMove(r, false);
       }
       for (let i = 0; i < dirtyQuarantines.length; i++) {
@@ -505,9 +504,10 @@ export class Dataplane {
       for (let i = 0; i < dirtyMoves.length; i++) {
         const m = dirtyMoves[i];
         m.dirty = false;
-        const r = m.live && wantsElements(m) ? new Rendered(m) : null;
-        m.rendered = r;
-        if (!r) continue;
+        m.before = null;
+        m.inKernel = m.live && wantsElements(m);
+        if (!m.inKernel) continue;
+        const r = new Rendered(m);
         this.ensureQuota(r);
         this.emitMove(r, true);
       }
@@ -521,8 +521,7 @@ export class Dataplane {
       // Quotas no longer referenced go after the deletion of their elements.
       for (let i = 0; i < dirtyMoves.length; i++) {
         const m = dirtyMoves[i];
-        const r = m.rendered;
-        if (this.quotas.has(m.id) && !(r && !r.local && r.unvalidated)) {
+        if (this.quotas.has(m.id) && !(m.inKernel && !m.local && m.unvalidated)) {
           spill();
           out.ascii("delete quota inet handover hq");
           out.dec(m.id);
@@ -551,12 +550,19 @@ export class Dataplane {
     this.lost = new Array<Address>();
     this.dirty = false;
     this.holdLost = true;
-    for (let i = 0; i < dirtyMoves.length; i++) dirtyMoves[i].dirty = false;
+    for (let i = 0; i < dirtyMoves.length; i++) {
+      dirtyMoves[i].dirty = false;
+      dirtyMoves[i].before = null;
+      dirtyMoves[i].inKernel = false;
+    }
+    const all = new Array<Rendered>();
     for (let i = 0; i < moves.length; i++) {
       const m = moves[i];
-      const r = wantsElements(m) ? new Rendered(m) : null;
-      m.rendered = r;
-      if (r) this.ensureQuota(r);
+      m.inKernel = wantsElements(m);
+      if (!m.inKernel) continue;
+      const r = new Rendered(m);
+      all.push(r);
+      this.ensureQuota(r);
     }
     for (let i = 0; i < quarantines.length; i++) quarantines[i].rendered = true;
     // One pass per map: its elements grouped in few commands.
@@ -566,9 +572,8 @@ export class Dataplane {
         onlyMap = ELEMENT_MAPS[j];
         groupOpen = false;
         groupCount = 0;
-        for (let i = 0; i < moves.length; i++) {
-          const r = moves[i].rendered;
-          if (r && familyDigit(r.orig) == onlyDigit) this.emitMove(r, true);
+        for (let i = 0; i < all.length; i++) {
+          if (familyDigit(all[i].orig) == onlyDigit) this.emitMove(all[i], true);
         }
         for (let i = 0; i < quarantines.length; i++) {
           if (familyDigit(quarantines[i].orig) == onlyDigit) this.emitQuarantine(quarantines[i], true);
@@ -846,7 +851,7 @@ export class Dataplane {
     // Nothing of ours is left in the kernel: what was waiting to change goes with it.
     for (let i = 0; i < dirtyMoves.length; i++) {
       dirtyMoves[i].dirty = false;
-      dirtyMoves[i].rendered = null;
+      dirtyMoves[i].before = null;
     }
     dirtyMoves.length = 0;
     dirtyQuarantines.length = 0;

@@ -58,8 +58,14 @@ export class Move {
   live: bool = true;
   /** Where the move sits in the module's table (stem.moves), for removal in O(1). */
   slot: i32 = -1;
-  /** What the kernel holds for this move (kernel/nft.ts), null if nothing. */
-  rendered: Rendered | null = null;
+  /** The kernel holds this move's elements (as of its state when it is not dirty). */
+  inKernel: bool = false;
+  /**
+   * While dirty: what the kernel holds (taken at the first change after a
+   * batch, before the change), so that the next batch deletes exactly that.
+   * Between batches there is none: a steady move costs no copy.
+   */
+  before: Rendered | null = null;
   /** The procedure working on this move, if any (one at a time). */
   busy: Procedure | null = null;
   /** Packets its rules counted at the last sweep, and since when that count has not changed (0: not yet seen). */
@@ -84,59 +90,64 @@ export class Move {
 
   get scope(): Array<Address> { return this._scope; }
   set scope(s: Array<Address>) {
-    this._scope = s;
     this.touch();
+    this._scope = s;
   }
   get held(): bool { return this._held; }
   set held(v: bool) {
     if (v == this._held) return;
+    this.touch();
     this._held = v;
     if (this.live) heldMoves += v ? 1 : -1;
-    this.touch();
   }
   get unvalidated(): bool { return this._unvalidated; }
   set unvalidated(v: bool) {
     if (v == this._unvalidated) return;
-    this._unvalidated = v;
     this.touch();
+    this._unvalidated = v;
   }
 
-  /** Queues the move for the data plane's next batch. */
+  /**
+   * Queues the move for the data plane's next batch. Called before every
+   * change, so that the first change after a batch can record what the
+   * kernel holds.
+   */
   touch(): void {
     if (this.dirty) return;
     this.dirty = true;
+    if (this.inKernel) this.before = new Rendered(this);
     dirtyMoves.push(this);
   }
 
   /** The move ended: its kernel elements go with the next batch. */
   end(): void {
     if (!this.live) return;
+    this.touch();
     if (this._held) heldMoves--;
     this.live = false;
-    this.touch();
   }
 
   /** Sends and receives at a (port 0 stays 0: every port). */
   moveTo(a: Address, port: u32): void {
+    this.touch();
     this.wire = a.equals(this.orig) ? this.orig : a.copy();
     this.wirePort = port;
     this.outWire = this.wire;
     this.outWirePort = port;
-    this.touch();
   }
 
   /** Receives at a, keeps sending where it did (the first half of a make-before-break migration). */
   receiveAt(a: Address, port: u32): void {
+    this.touch();
     this.wire = a.equals(this.orig) ? this.orig : a.copy();
     this.wirePort = port;
-    this.touch();
   }
 
   /** Sends where it receives (the second half). */
   sendToo(): void {
+    this.touch();
     this.outWire = this.wire;
     this.outWirePort = this.wirePort;
-    this.touch();
   }
 
   /** Outbound packets are rewritten (they leave from somewhere else than the socket's address). */
@@ -208,8 +219,9 @@ export class Quarantine {
 }
 
 /**
- * What the kernel holds for a move: the state its elements were rendered
- * from, so that the next batch can delete exactly those (kernel/nft.ts).
+ * A move's state as the data plane renders it (kernel/nft.ts): the current
+ * one for a batch's additions, or what the kernel held (Move.before) for its
+ * deletions.
  */
 export class Rendered {
   id: u32 = 0;
