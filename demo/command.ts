@@ -1,15 +1,20 @@
 // `handover demo stem`: the main job, on throwaway network namespaces.
 
 import { runStem, type StemReport, type Mode } from "./stem.ts";
+import { runSid, type SidReport } from "./sid.ts";
 import { canCreateNamespaces } from "./netns.ts";
 import { parseCommand, commandHelp, intOption, UsageError, type CommandSpec } from "../hosts/shared/args.ts";
 
 const SPEC: CommandSpec = {
-  summary: `Builds three network namespaces (migrator M, router R, fixed end F), runs a
-  handover daemon in M and in F, streams TCP and UDP between them with an
-  ordinary application, and moves M to a new address mid-stream. Needs root.
-  Everything it creates is removed when it ends.`,
-  positionals: ["stem"],
+  summary: `demo stem: builds three network namespaces (migrator M, router R, fixed
+  end F), runs a handover daemon in M and in F, streams TCP and UDP between them
+  with an ordinary application, and moves M to a new address mid-stream.
+  demo sid: builds five (correspondent C, filtering router R, transferring node N
+  and agent A on the home link, target T on a foreign link or with --same-subnet
+  on the home link), runs a handover node in N, A and T, and moves N's live TCP
+  connection with C to T. Both need root; everything they create is removed when
+  they end.`,
+  positionals: ["stem|sid"],
   options: {
     break: { type: "boolean", help: "break-before-make (the old address goes before the new comes)" },
     v6: { type: "boolean", help: "IPv6 instead of IPv4" },
@@ -17,8 +22,40 @@ const SPEC: CommandSpec = {
     rtt: { type: "string", value: "MS", help: "add MS of round-trip time on the router (userspace delay line), 0-2000" },
     server: { type: "boolean", help: "the server end moves instead of the client" },
     json: { type: "boolean", help: "print the report as one JSON object" },
+    "same-subnet": { type: "boolean", help: "sid: the target on the home link (FIG. 1b: no agent)" },
+    reverse: { type: "boolean", help: "sid: return traffic reverse-tunnelled through the agent (passes the router's ingress filter)" },
+    direct: { type: "boolean", help: "sid: return traffic direct from the target (dropped by the router's ingress filter: the demo shows why --reverse exists)" },
+    pieces: { type: "boolean", help: "sid: drive the host's data-plane pieces by hand instead of the SID state machines" },
+    http: { type: "boolean", help: "sid: the correspondent is Python's own http.server (not part of handover); the application downloads a file through the transfer" },
   },
 };
+
+function printSidReport(r: SidReport): void {
+  const t0 = r.timeline[0]?.t ?? 0;
+  console.log(`\nSID demonstration: ${r.scenario} (real kernels, network namespaces)\n`);
+  console.log(`  t (ms)   who  what`);
+  for (const e of r.timeline) console.log(`${(e.t - t0).toFixed(3).padStart(9)}  ${pad(e.who, 4)} ${e.what}`);
+  const C = r.correspondent;
+  console.log(`\nverdict:`);
+  if (r.error) console.log(`  error: ${r.error}`);
+  console.log(`  bytes sent ${r.bytesSent}, received ${r.bytesReceived}`);
+  if (C && r.target && !C.sha256Received) {
+    console.log(`  SHA-256 of the file the web server sent ${C.sha256Sent.slice(0, 16)}… = of the body the application received ${r.target.sha256Received.slice(0, 16)}…`);
+  } else if (C && r.target) {
+    console.log(`  SHA-256 correspondent->application ${C.sha256Sent.slice(0, 16)}… = ${r.target.sha256Received.slice(0, 16)}…`);
+    console.log(`  SHA-256 application->correspondent ${r.target.sha256Sent.slice(0, 16)}… = ${C.sha256Received.slice(0, 16)}…`);
+  }
+  console.log(`  digests equal: ${r.digestsEqual ? "yes" : "NO"}; lost: ${r.lost}; resets: ${r.resets}`);
+  console.log(`  transfer time (decision to the first correspondent byte at the target): ${r.transferMs === null ? "-" : `${r.transferMs.toFixed(1)} ms`}`);
+  if (C && C.sha256Received) console.log(`  longest gap the correspondent saw: ${C.maxGapMs} ms`);
+  if (r.target) console.log(`  longest gap the application saw: ${r.target.maxGapMs} ms`);
+  console.log(`  served: node N sent ${r.served.node.sent} and received ${r.served.node.received} bytes; target T sent ${r.served.target.sent} and received ${r.served.target.received}`);
+  if (r.filtered) console.log(`  the router's ingress filter dropped ${r.filtered} packets`);
+  const ok = sidOk(r);
+  console.log(`\n${ok ? "PASS" : "FAIL"}: the session ${ok ? "moved to the target intact" : "did not survive the transfer"}\n`);
+}
+
+const sidOk = (r: SidReport) => r.error === null && r.digestsEqual && r.lost === 0 && r.resets === 0;
 
 const pad = (s: string, n: number) => (s.length >= n ? s : s + " ".repeat(n - s.length));
 
@@ -53,7 +90,7 @@ export function demoCommand(launcher: string[], app?: string[]) {
     let migrations: number, rttMs: number | undefined;
     try {
       p = parseCommand("demo", SPEC, args);
-      if (!p.help && p.positionals[0] !== "stem") throw new UsageError("demo", `unknown demonstration '${p.positionals[0]}': the one there is is 'stem'`);
+      if (!p.help && p.positionals[0] !== "stem" && p.positionals[0] !== "sid") throw new UsageError("demo", `unknown demonstration '${p.positionals[0]}': there are 'stem' and 'sid'`);
       migrations = intOption("demo", p.values, "migrations", 1, 100, "migrations") ?? 1;
       rttMs = intOption("demo", p.values, "rtt", 0, 2000, "milliseconds");
     } catch (e) {
@@ -68,6 +105,23 @@ export function demoCommand(launcher: string[], app?: string[]) {
     if (!can.ok) {
       console.error(`handover demo: ${can.why}`);
       return 2;
+    }
+    if (p.positionals[0] === "sid") {
+      if (p.values.reverse && p.values.direct) {
+        console.error("handover demo: --reverse and --direct exclude each other\nsee: handover demo --help");
+        return 2;
+      }
+      const sameSubnet = p.values["same-subnet"] === true;
+      // Under the router's ingress filter a foreign target needs the reverse tunnel: the default.
+      const reverse = !sameSubnet && p.values.direct !== true;
+      if (p.values.http && p.values.pieces) {
+        console.error("handover demo: --http needs the state machines (not --pieces)\nsee: handover demo --help");
+        return 2;
+      }
+      const report = await runSid({ sameSubnet, reverse, driver: p.values.pieces ? "pieces" : "engine", correspondent: p.values.http ? "python-http" : "traffic", afterMs: p.values.http ? 0 : undefined });
+      if (p.values.json) console.log(JSON.stringify(report));
+      else printSidReport(report);
+      return sidOk(report) ? 0 : 1;
     }
     const mode: Mode = p.values.break ? "break-before-make" : "make-before-break";
     const report = await runStem({

@@ -236,3 +236,168 @@ export function canCreateNamespaces(): { ok: boolean; why: string } {
   if (run(["nft", "--version"]).status !== 0) return { ok: false, why: "nft missing: apt-get install -y nftables" };
   return { ok: true, why: "" };
 }
+
+/**
+ * SID's four roles (docs/PROTOCOL.md section 8, FIG. 1a and 1b) in five
+ * namespaces. The home link is a bridge inside R, so ARP between R, N, A (and
+ * T on one subnet) is real:
+ *
+ *    C (correspondent)            R (router, BCP 38)
+ *   c-r 198.18.9.2/24 ------ r-c 198.18.9.1
+ *                            hbr 198.18.1.1/24: the home link (bridge; ports r-n, r-a, r-t in sameSubnet)
+ *    N (transferring node)   n-h 198.18.1.2/24, and X = 198.18.1.10/24 (the session's address, transferred)
+ *    A (agent)               a-h 198.18.1.3/24
+ *    T (target), foreign:    t-f 198.18.2.2/24 ------ r-t 198.18.2.1 (the foreign link)
+ *    T (target), sameSubnet: t-h 198.18.1.4/24 on the home link
+ *    U (a second target, option second): u-f 198.18.3.2/24 ------ r-u 198.18.3.1
+ *
+ * N keeps its own address for its control traffic while X is away (the
+ * target holds X locally, so nobody can reach N at X meanwhile). R drops, in
+ * forwarding, packets whose source does not belong to the link they arrive
+ * on (filter: true), so a target on the foreign link cannot send from X.
+ */
+export interface SidAddresses {
+  correspondent: string;
+  router: { c: string; home: string; foreign: string };
+  node: string;
+  transferred: string;
+  agent: string;
+  target: string;
+  second: string;
+  prefix: number;
+}
+
+export class SidTopology {
+  readonly c: string;
+  readonly r: string;
+  readonly n: string;
+  readonly a: string;
+  readonly t: string;
+  /** A second foreign target (options.second), for a further transfer: u-f 198.18.3.2/24 ------ r-u 198.18.3.1. */
+  readonly u: string;
+  readonly addr: SidAddresses;
+  private children: ChildProcess[] = [];
+
+  constructor(readonly tag: string, readonly options: { sameSubnet?: boolean; filter?: boolean; second?: boolean } = {}) {
+    this.c = `${PREFIX}${tag}-c`;
+    this.r = `${PREFIX}${tag}-r`;
+    this.n = `${PREFIX}${tag}-n`;
+    this.a = `${PREFIX}${tag}-a`;
+    this.t = `${PREFIX}${tag}-t`;
+    this.u = `${PREFIX}${tag}-u`;
+    this.addr = {
+      correspondent: "198.18.9.2",
+      router: { c: "198.18.9.1", home: "198.18.1.1", foreign: "198.18.2.1" },
+      node: "198.18.1.2",
+      transferred: "198.18.1.10",
+      agent: "198.18.1.3",
+      target: options.sameSubnet ? "198.18.1.4" : "198.18.2.2",
+      second: "198.18.3.2",
+      prefix: 24,
+    };
+  }
+
+  get all(): string[] {
+    return [this.c, this.r, this.n, this.a, this.t, ...(this.options.second ? [this.u] : [])];
+  }
+
+  /** The target's interface toward R. */
+  get targetLink(): string {
+    return this.options.sameSubnet ? "t-h" : "t-f";
+  }
+
+  ns(ns: string, argv: string[], input?: string): string {
+    return must(["ip", "netns", "exec", ns, ...argv], input);
+  }
+
+  try(ns: string, argv: string[], input?: string): { status: number; out: string; err: string } {
+    return run(["ip", "netns", "exec", ns, ...argv], input);
+  }
+
+  up(): void {
+    this.down();
+    const A = this.addr;
+    for (const n of this.all) {
+      must(["ip", "netns", "add", n]);
+      this.ns(n, ["sysctl", "-qw", "net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0", "net.ipv4.conf.all.rp_filter=0", "net.ipv4.conf.default.rp_filter=0"]);
+      this.ns(n, ["ip", "link", "set", "lo", "up"]);
+    }
+    const veth = (a: string, an: string, b: string, bn: string) => must(["ip", "link", "add", an, "netns", a, "type", "veth", "peer", "name", bn, "netns", b]);
+    veth(this.c, "c-r", this.r, "r-c");
+    veth(this.n, "n-h", this.r, "r-n");
+    veth(this.a, "a-h", this.r, "r-a");
+    veth(this.t, this.targetLink, this.r, "r-t");
+    if (this.options.second) veth(this.u, "u-f", this.r, "r-u");
+    const R = (...a: string[]) => this.ns(this.r, ["ip", ...a]);
+    this.ns(this.r, ["sysctl", "-qw", "net.ipv4.ip_forward=1"]);
+    R("link", "add", "hbr", "type", "bridge", "stp_state", "0", "forward_delay", "0");
+    const homePorts = ["r-n", "r-a", ...(this.options.sameSubnet ? ["r-t"] : [])];
+    for (const p of homePorts) R("link", "set", p, "master", "hbr");
+    R("addr", "add", `${A.router.c}/24`, "dev", "r-c");
+    R("addr", "add", `${A.router.home}/24`, "dev", "hbr");
+    if (!this.options.sameSubnet) R("addr", "add", `${A.router.foreign}/24`, "dev", "r-t");
+    if (this.options.second) R("addr", "add", "198.18.3.1/24", "dev", "r-u");
+    for (const l of ["hbr", "r-c", "r-n", "r-a", "r-t", ...(this.options.second ? ["r-u"] : [])]) R("link", "set", l, "up");
+    const host = (ns: string, dev: string, address: string, gw: string) => {
+      this.ns(ns, ["ip", "addr", "add", `${address}/24`, "dev", dev]);
+      this.ns(ns, ["ip", "link", "set", dev, "up"]);
+      this.ns(ns, ["ip", "route", "add", "default", "via", gw]);
+    };
+    host(this.c, "c-r", A.correspondent, A.router.c);
+    host(this.n, "n-h", A.node, A.router.home);
+    this.ns(this.n, ["ip", "addr", "add", `${A.transferred}/24`, "dev", "n-h"]);
+    host(this.a, "a-h", A.agent, A.router.home);
+    this.ns(this.a, ["sysctl", "-qw", "net.ipv4.ip_forward=1"]);
+    host(this.t, this.targetLink, A.target, this.options.sameSubnet ? A.router.home : A.router.foreign);
+    if (this.options.second) host(this.u, "u-f", A.second, "198.18.3.1");
+    if (this.options.filter !== false) {
+      // BCP 38 on R: a link only carries sources of its own subnet.
+      this.ns(this.r, ["nft", "-f", "-"], `table inet bcp38 {
+  chain forward {
+    type filter hook forward priority 0; policy accept;
+    iifname "r-c" ip saddr != 198.18.9.0/24 counter drop
+    iifname "hbr" ip saddr != 198.18.1.0/24 counter drop
+    iifname "r-t" ip saddr != 198.18.2.0/24 counter drop
+    iifname "r-u" ip saddr != 198.18.3.0/24 counter drop
+  }
+}`);
+    }
+  }
+
+  /** Packets R's ingress filter dropped so far. */
+  filtered(): number {
+    const r = this.try(this.r, ["nft", "list", "table", "inet", "bcp38"]);
+    return [...r.out.matchAll(/counter packets (\d+)/g)].reduce((n, m) => n + Number(m[1]), 0);
+  }
+
+  /** R's neighbour entry for an address on the home link: its MAC, or undefined. */
+  routerNeighbour(address: string): string | undefined {
+    const r = this.try(this.r, ["ip", "-j", "neigh", "show", address, "dev", "hbr"]);
+    try {
+      return (JSON.parse(r.out || "[]")[0] as { lladdr?: string } | undefined)?.lladdr;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** An interface's MAC in a namespace. */
+  mac(ns: string, dev: string): string {
+    return this.ns(ns, ["cat", `/sys/class/net/${dev}/address`]).trim();
+  }
+
+  spawn(ns: string, argv: string[], env: Record<string, string> = {}): ChildProcess {
+    const child = spawn("ip", ["netns", "exec", ns, ...argv], { stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, ...env } });
+    this.children.push(child);
+    return child;
+  }
+
+  down(): void {
+    for (const c of this.children) if (c.exitCode === null) c.kill("SIGKILL");
+    this.children = [];
+    for (const n of this.all) {
+      if (!run(["ip", "netns", "list"]).out.split("\n").some((l) => l.split(" ")[0] === n)) continue;
+      killAll(n);
+      run(["ip", "netns", "del", n]);
+    }
+  }
+}

@@ -217,10 +217,12 @@ export async function runStem(o: StemOptions): Promise<StemReport> {
     mark("net", `namespaces up; M at ${A.old} on link a, F at ${A.peer}`);
     if (o.controlLoss) {
       // Random loss of control datagrams, both ways, on R (netem is not in every kernel; nft's numgen is).
+      // One draw per datagram: a control datagram goes from port 4346 to port 4346, so two rules
+      // (dport, sport) would each draw for it and drop 1 - (1 - p)^2 of them.
       topo.nft(topo.r, `table inet loss {
   chain forward { type filter hook forward priority -10; policy accept;
     udp dport 4346 numgen random mod 1000 < ${Math.round(o.controlLoss * 1000)} counter drop
-    udp sport 4346 numgen random mod 1000 < ${Math.round(o.controlLoss * 1000)} counter drop
+    udp sport 4346 udp dport != 4346 numgen random mod 1000 < ${Math.round(o.controlLoss * 1000)} counter drop
   }
 }`);
     }

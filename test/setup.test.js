@@ -28,8 +28,8 @@ function commandsRun() {
   for (const f of ["test", "tools", "demo"].flatMap(sources).filter((f) => f !== "test/setup.test.js")) {
     const text = read(f);
     const patterns = [
-      /\b(?:spawn|spawnSync|execFileSync|sh|must)\(\s*"([a-z][\w.-]*)"/g,
-      /\b(?:ns|spawn|nsRun|inNs)\(\s*(?:[\w.]+\s*,\s*)?\[\s*"([a-z][\w.-]*)"/g,
+      /\b(?:spawn|spawnSync|execFileSync|sh|must)\(\s*"((?:\/usr\/s?bin\/)?[a-z][\w.-]*)"/g,
+      /\b(?:ns|spawn|nsRun|inNs)\(\s*(?:[\w.]+\s*,\s*)?\[\s*"((?:\/usr\/s?bin\/)?[a-z][\w.-]*)"/g,
     ];
     for (const re of patterns) for (const m of text.matchAll(re)) if (!found.has(m[1])) found.set(m[1], f);
   }
@@ -40,7 +40,8 @@ function commandsRun() {
 /** The Debian package that owns a command on PATH (usrmerge: /usr/sbin/ip is /sbin/ip to dpkg). */
 function packageOf(command) {
   // The program spawn() would run: the first on PATH (not a shell builtin of the same name, e.g. kill).
-  const which = (process.env.PATH ?? "/usr/bin:/bin").split(":").map((d) => join(d, command)).find((p) => existsSync(p) && !statSync(p).isDirectory());
+  // A command given by its path (the demo names /usr/bin/python3, so that no other python3 on PATH is taken) is that file.
+  const which = command.startsWith("/") ? (existsSync(command) ? command : undefined) : (process.env.PATH ?? "/usr/bin:/bin").split(":").map((d) => join(d, command)).find((p) => existsSync(p) && !statSync(p).isDirectory());
   if (!which) return null;
   for (const path of new Set([which, realpathSync(which), which.replace(/^\/usr\//, "/"), realpathSync(which).replace(/^\/usr\//, "/")])) {
     const r = spawnSync("dpkg", ["-S", path], { encoding: "utf8" });

@@ -18,3 +18,5 @@ export * from "./abi/codec";
 export * from "./abi/engine";
 export * from "./abi/keywrap";
 export * from "./abi/sid";
+export * from "./abi/sidengine";
+export * from "./abi/sidbench";

@@ -8,6 +8,9 @@ import { mkdir, unlink, writeFile, stat, readlink } from "node:fs/promises";
 import { networkInterfaces } from "node:os";
 import type { HostIO, KernelIO, UdpHandlers, UdpSocket, ControlServer } from "../shared/io.ts";
 import { serveHttp } from "../shared/http.ts";
+import type { Core } from "../shared/core.ts";
+import type { SidHostIO } from "../shared/sidio.ts";
+import { koffiSidIO } from "../node/sid.ts";
 import { kernelIO, type Libc, type Libnftables } from "../shared/netlink.ts";
 
 const ORIGIN = performance.timeOrigin;
@@ -310,6 +313,17 @@ export class BunIO implements HostIO {
   }
   networkNamespace(): Promise<string | undefined> {
     return readlink("/proc/self/ns/net").catch(() => undefined);
+  }
+  /**
+   * SID through koffi (it loads under Bun too): AF_PACKET and TCP_REPAIR work;
+   * node:net does not adopt a restored descriptor, so a target hands the application only the descriptor;
+   * transferring a connection away does not: Bun's node:net sockets expose no way to stop reading and hand the descriptor over.
+   */
+  sid(core: Core): SidHostIO {
+    return koffiSidIO(core, {
+      detach: () => Promise.reject(new Error("bun: cannot take a connection from the application: Bun's node:net sockets expose no way to stop reading and hand the descriptor over; run the transferring node under Node")),
+      discard: () => {},
+    });
   }
   localAddresses(): string[] {
     return Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((i) => i.address));

@@ -11,6 +11,9 @@
 import dgram from "node:dgram";
 import type { HostIO, KernelIO, UdpHandlers, UdpSocket, ControlServer } from "../shared/io.ts";
 import { serveHttp } from "../shared/http.ts";
+import type { Core } from "../shared/core.ts";
+import type { SidHostIO } from "../shared/sidio.ts";
+import { koffiSidIO, adopt } from "../node/sid.ts";
 import { kernelIO, pollfd, type Libc, type Libnftables } from "../shared/netlink.ts";
 
 const ORIGIN = performance.timeOrigin;
@@ -315,6 +318,18 @@ export class DenoIO implements HostIO {
   }
   networkNamespace(): Promise<string | undefined> {
     return Deno.readLink("/proc/self/ns/net").catch(() => undefined);
+  }
+  /**
+   * SID through koffi (it loads under Deno too): AF_PACKET and TCP_REPAIR work;
+   * a restored descriptor is adopted by node:net (a target hands the application a socket);
+   * transferring a connection away does not: Deno's node:net sockets expose no descriptor (a Deno.Conn has a resource id, not an fd).
+   */
+  sid(core: Core): SidHostIO {
+    return koffiSidIO(core, {
+      detach: () => Promise.reject(new Error("deno: cannot take a connection from the application: Deno's node:net sockets expose no descriptor (a Deno.Conn has a resource id, not an fd); run the transferring node under Node")),
+      discard: () => {},
+      adopt,
+    });
   }
   localAddresses(): string[] {
     return Deno.networkInterfaces().map((i) => i.address);

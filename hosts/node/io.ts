@@ -12,6 +12,9 @@ import { createRequire } from "node:module";
 import type { HostIO, KernelIO, UdpHandlers, UdpSocket, ControlServer } from "../shared/io.ts";
 import { serveHttp } from "../shared/http.ts";
 import { kernelIO, pollfd, type Libc, type Libnftables } from "../shared/netlink.ts";
+import type { Core } from "../shared/core.ts";
+import type { SidHostIO } from "../shared/sidio.ts";
+import { nodeSidIO } from "./sid.ts";
 
 const ORIGIN = performance.timeOrigin;
 
@@ -234,6 +237,9 @@ export class NodeIO implements HostIO {
   }
   networkNamespace(): Promise<string | undefined> {
     return readlink("/proc/self/ns/net").catch(() => undefined);
+  }
+  sid(core: Core): SidHostIO {
+    return nodeSidIO(core);
   }
   localAddresses(): string[] {
     return Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((i) => i.address));

@@ -226,6 +226,14 @@ const optionsSchema: Schema<Partial<Record<OptionName, number>>> = (v, path) => 
   return v as Partial<Record<OptionName, number>>;
 };
 
+const sidSchema = object(
+  {
+    link: string("the home link's interface name, e.g. \"eth0\"", (s) => /^[^/\s]{1,15}$/.test(s)),
+    address: address,
+  },
+  "SID's home link {link, address}: the interface frames go out on, and this node's address on it",
+);
+
 const configSchema = object(
   {
     name: nodeName,
@@ -240,6 +248,7 @@ const configSchema = object(
     auto: optional(oneOf([true, false] as const)),
     register: optional(oneOf([true, false] as const)),
     log: optional(oneOf(["debug", "info", "warn", "error"] as const)),
+    sid: optional(sidSchema),
     metrics: optional(warnIf(metricsEndpoint, (m) =>
       isLoopback(parseEndpoint(m).address) ? null : `the metrics endpoint ${m} is reachable from other hosts and has no authentication; prefer 127.0.0.1 or [::1], or firewall it`,
     )),
@@ -250,7 +259,7 @@ const configSchema = object(
 /**
  * A node's configuration (docs/USAGE.md): `name`, `peers` and optional
  * `cookie`, `port`, `listen`, `options`, `control`, `kernel`, `queue`,
- * `auto`, `register`, `log`, `metrics`.
+ * `auto`, `register`, `log`, `metrics`, `sid`.
  */
 export type Config = ReturnType<typeof configSchema>;
 export type PeerSpec = Config["peers"][number];

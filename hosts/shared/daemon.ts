@@ -13,6 +13,9 @@ import { Observations, renderMetrics } from "./metrics.ts";
 import { buildStatus, socketStateName, type Status } from "./status.ts";
 import { parseEndpoint } from "./config.ts";
 import type { HttpServer } from "./io.ts";
+import { SidService } from "./sidservice.ts";
+import { ErrorCode } from "./registry.ts";
+import { readFileSync } from "node:fs";
 
 /** The events a node emits (docs/ABI.md lists their fields); `on("*")` receives them all. */
 export type EventName =
@@ -30,6 +33,7 @@ export type EventName =
   | "session-ended"
   | "sessions"
   | "kernel-error"
+  | "sid"
   | "dropped";
 
 export type Listener = (event: EngineEvent) => void;
@@ -91,6 +95,7 @@ export class Daemon {
   /** While starting: the first nft batch that failed (a start that cannot set up the kernel is no start). */
   private startFailure: string | null = null;
   private starting = true;
+  private sidService: SidService | null = null;
 
   private constructor(io: HostIO, core: Core, config: Config, warnings: ConfigWarning[]) {
     this.io = io;
@@ -285,10 +290,45 @@ export class Daemon {
       this.drain();
       if (this.startFailure) throw new StartError(config.name, this.startFailure);
     }
+    if (config.sid) await this.startSid(config.sid, port);
     this.log("info", { event: "started", cookie: this.cookie, port, runtime: io.runtime, pid: io.pid });
     // A (re)started node opens a new sequence epoch at each peer (PROTOCOL.md 6.3).
     if (config.register !== false) engine.registerAll(io.now());
     this.drain();
+  }
+
+  /** SID on this node (config "sid"): the core's SID engine on the home link, and the host's part of it. */
+  private async startSid(sid: NonNullable<Config["sid"]>, port: number): Promise<void> {
+    const { io, config } = this;
+    if (!io.sid) throw new StartError(config.name, `SID needs AF_PACKET and TCP_REPAIR, which the ${io.runtime} host does not provide`);
+    let ifindex: number, mac: Uint8Array;
+    try {
+      ifindex = Number(readFileSync(`/sys/class/net/${sid.link}/ifindex`, "utf8").trim());
+      mac = Uint8Array.from(readFileSync(`/sys/class/net/${sid.link}/address`, "utf8").trim().split(":"), (h) => parseInt(h, 16));
+    } catch {
+      throw new StartError(config.name, `sid.link: no interface ${sid.link} in this network namespace (ip link)`);
+    }
+    const service = new SidService({
+      engine: this.engine,
+      now: () => io.now(),
+      drain: () => this.drain(),
+      log: (level, fields) => this.log(level, fields),
+      peerId: (name) => this.peer(name),
+      peerAddress: (id) => config.peers.find((p) => this.peerIds.get(p.name ?? p.cookie!) === id)?.address,
+      controlPort: port,
+    }, io.sid(this.engine.core), { ifname: sid.link, ifindex, mac, address: sid.address });
+    try {
+      await service.start();
+    } catch (e) {
+      throw new StartError(config.name, `SID: ${why(e)}`);
+    }
+    this.sidService = service;
+  }
+
+  /** SID on this node (docs/USAGE.md "SID"); needs `sid` in the configuration. */
+  get sid(): SidService {
+    if (!this.sidService) throw new HandoverError(ErrorCode.CONFIG, "SID is not configured on this node: add \"sid\": {\"link\", \"address\"} to the configuration");
+    return this.sidService;
   }
 
   /** The Prometheus endpoint (config "metrics"): GET /metrics. */
@@ -321,6 +361,7 @@ export class Daemon {
     for (const s of this.sources.values()) s.close();
     this.control?.close();
     this.metricsServer?.close();
+    this.sidService?.close();
     this.kernel?.close();
     await this.releaseLock?.();
   }
@@ -483,6 +524,9 @@ export class Daemon {
         case "event":
           this.dispatch(o.event);
           break;
+        case "frame":
+          this.sidService?.frame(o.ifindex, o.data);
+          break;
       }
     }
     this.arm();
@@ -570,6 +614,7 @@ export class Daemon {
     this.log(e.event === "dropped" ? "debug" : "info", e);
     this.observed.observe(e);
     if (e.event === "address-removed") this.closeSource(e.address as string);
+    if (e.event === "sid") this.sidService?.event(e);
     if (e.event === "migration" && (e.state === "completed" || e.state === "failed")) {
       const list = this.waiting.get(e.id as number);
       if (list) {

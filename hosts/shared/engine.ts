@@ -17,7 +17,9 @@ export type Output =
   | { kind: "transmit"; data: Uint8Array; address: string; port: number; family: number; source?: string }
   | { kind: "nft"; id: number; text: string }
   | { kind: "netlink"; id: number; protocol: number; waitAck: boolean; data: Uint8Array }
-  | { kind: "event"; event: EngineEvent };
+  | { kind: "event"; event: EngineEvent }
+  /** A whole Ethernet frame for an AF_PACKET socket on interface `ifindex` (SID, docs/ABI.md). */
+  | { kind: "frame"; ifindex: number; data: Uint8Array };
 
 /** An event from the core: `event` names it; `t` is the time in ms. The rest depends on the event. */
 export interface EngineEvent {
@@ -265,6 +267,8 @@ export class Engine {
       }
       case OutputKind.EVENT:
         return { kind: "event", event: JSON.parse(dec.decode(mem.subarray(out, out + len))) };
+      case OutputKind.FRAME:
+        return { kind: "frame", ifindex: v.getUint32(Meta.AUX, true), data: mem.slice(out, out + len) };
     }
     throw new Error(`unknown output kind ${kind}: core and binding disagree`);
   }

@@ -14,3 +14,8 @@ export { AlreadyRunning } from "./lock.ts";
 export type { HostIO, KernelIO, UdpSocket, UdpHandlers, ControlServer, Runtime } from "./io.ts";
 export { SidCodec } from "./sid.ts";
 export type { TcpStateFields, TcpStateRecord } from "./sid.ts";
+export { SidEngine } from "./sidengine.ts";
+export type { SidSession, TransferOptions } from "./sidengine.ts";
+export { SidService } from "./sidservice.ts";
+export type { TransferRequest, TransferResult, ArrivedSession, SidEventName } from "./sidservice.ts";
+export type { SidHostIO, PacketLink, TcpRepair } from "./sidio.ts";

@@ -4,6 +4,9 @@
 // else is shared. Like wireguard-go's conn.Bind and tun.Device, it is the
 // whole boundary between protocol and platform.
 
+import type { Core } from "./core.ts";
+import type { SidHostIO } from "./sidio.ts";
+
 export type Runtime = "node" | "deno" | "bun";
 
 export interface UdpSocket {
@@ -97,4 +100,6 @@ export interface HostIO {
   networkNamespace(): Promise<string | undefined>;
   /** The addresses of this host's interfaces (in this network namespace), as text. */
   localAddresses(): string[];
+  /** SID's host parts (AF_PACKET, TCP_REPAIR, sockets), where the runtime has them. */
+  sid?(core: Core): SidHostIO;
 }

@@ -30,21 +30,39 @@ export function pidFilePath(name: string, control: string | null): string {
   return control ? control.replace(/\.sock$/, "") + ".pid" : `/run/handover/${name}.pid`;
 }
 
-/** The pid in the file, if that process still runs (this one included; not a zombie); else null. */
-export async function lockHolder(io: HostIO, path: string): Promise<number | null> {
-  const text = await io.readText(path).catch(() => "");
-  const pid = Number.parseInt(text, 10);
-  if (!(pid > 0)) return null;
+/**
+ * A process's start time (field 22 of /proc/PID/stat, clock ticks since boot),
+ * or null if it does not run (or is a zombie). A pid and its start time name
+ * one process for the whole uptime: a pid the kernel has handed to another
+ * process since has another start time.
+ */
+async function startTime(io: HostIO, pid: number): Promise<string | null> {
   // /proc/PID/stat: "PID (COMM) STATE ..."; a killed daemon not yet reaped is "Z".
   const stat = await io.readText(`/proc/${pid}/stat`).catch(() => "");
-  const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
-  return stat && state !== "Z" && state !== "X" ? pid : null;
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  if (!stat || fields[0] === "Z" || fields[0] === "X") return null;
+  return fields[19] ?? null;
+}
+
+/**
+ * The pid in the file, if that very process still runs (this one included);
+ * else null. The file holds "PID STARTTIME": a daemon killed with SIGKILL
+ * leaves its file behind, and its pid may since belong to another process.
+ */
+export async function lockHolder(io: HostIO, path: string): Promise<number | null> {
+  const text = await io.readText(path).catch(() => "");
+  const [pidText, started] = text.trim().split(/\s+/);
+  const pid = Number.parseInt(pidText, 10);
+  if (!(pid > 0)) return null;
+  const now = await startTime(io, pid);
+  if (now === null) return null;
+  return started === undefined || started === now ? pid : null;
 }
 
 /** Takes the pid file (replacing a stale one); returns its release, or throws AlreadyRunning. */
 export async function takeLock(io: HostIO, path: string, what?: string): Promise<() => Promise<void>> {
   for (let attempt = 0; attempt < 3; attempt++) {
-    if (await io.createExclusive(path, `${io.pid}\n`)) return () => io.removeFile(path);
+    if (await io.createExclusive(path, `${io.pid} ${(await startTime(io, io.pid)) ?? ""}\n`)) return () => io.removeFile(path);
     // A file still empty is one being written by a daemon starting right now: give it a moment.
     if ((await io.readText(path).catch(() => "x")) === "") await new Promise<void>((r) => io.setTimer(r, 100));
     const holder = await lockHolder(io, path);

@@ -48,6 +48,7 @@ export const ExtensionType = {
   LINK_LAYER_ADDRESS: 41,
   SESSION_KEY: 42,
   FLOW: 43,
+  SEALED: 44,
   OPAQUE_DATA: 128,
 } as const;
 export type ExtensionType = (typeof ExtensionType)[keyof typeof ExtensionType];
@@ -185,6 +186,15 @@ export const Option = {
   maxOwnedPerPeer: 14,
   mismatchRepliesPerS: 15,
   followDefaultRoute: 16,
+  sidAgent: 17,
+  sidTarget: 18,
+  sidAllowReverse: 19,
+  sidMaxLifetimeS: 20,
+  sidLifetimeS: 21,
+  sidBindings: 22,
+  sidTunnelPort: 23,
+  sidTunnelMtu: 24,
+  sidRouteTable: 25,
 } as const;
 export type Option = (typeof Option)[keyof typeof Option];
 
@@ -206,6 +216,15 @@ export const OPTION_SPECS: Record<keyof typeof Option, { type: "integer" | "bool
   maxOwnedPerPeer: {"type":"integer","default":8,"min":0,"max":1024,"meaning":"addresses a peer may own through registrations and validations; the one that expires first makes room"},
   mismatchRepliesPerS: {"type":"integer","default":10,"min":0,"max":1000000,"meaning":"code-133 replies per second, all peers together, to sources a peer does not own (a burst of as many; 0: none)"},
   followDefaultRoute: {"type":"boolean","default":0,"min":0,"max":1,"meaning":"1 (needs auto): when the default route moves to another link, migrate the sessions on the old link's address to the new link's, make-before-break, without a command"},
+  sidAgent: {"type":"boolean","default":0,"min":0,"max":1,"meaning":"1: this node is a SID agent: it accepts Transfer Requests from peers for the addresses they are configured to own (peer_add_address)"},
+  sidTarget: {"type":"boolean","default":0,"min":0,"max":1,"meaning":"1: this node accepts Transfer Negotiation Requests (it may become a SID target)"},
+  sidAllowReverse: {"type":"boolean","default":1,"min":0,"max":1,"meaning":"1 (target): accept reverse-tunnelled return (R); 0: refuse such negotiations with 129"},
+  sidMaxLifetimeS: {"type":"integer","default":600,"min":1,"max":65535,"meaning":"agent: the longest binding granted (lifetime = min(requested, this))"},
+  sidLifetimeS: {"type":"integer","default":600,"min":1,"max":65535,"meaning":"transferring node: the lifetime requested when sid_transfer passes 0"},
+  sidBindings: {"type":"integer","default":4096,"min":1,"max":2000000,"meaning":"agent: bindings the table holds; a Transfer Request beyond is refused with 130"},
+  sidTunnelPort: {"type":"integer","default":4789,"min":1,"max":65535,"meaning":"the VXLAN tunnel's UDP port (section 8.9)"},
+  sidTunnelMtu: {"type":"integer","default":1450,"min":576,"max":65000,"meaning":"the tunnel device's MTU (the path MTU between agent and target minus 50, or 70 over IPv6)"},
+  sidRouteTable: {"type":"integer","default":4346,"min":1,"max":4294967295,"meaning":"target, reverse mode: the routing table of the transferred address's return route (section 8.9 step 4)"},
 };
 
 export const OutputKind = {
@@ -214,6 +233,7 @@ export const OutputKind = {
   NFT: 2,
   NETLINK: 3,
   EVENT: 4,
+  FRAME: 5,
 } as const;
 export type OutputKind = (typeof OutputKind)[keyof typeof OutputKind];
 
@@ -310,6 +330,7 @@ export const EXTENSION_NAMES: Record<number, string> = {
   41: "LINK_LAYER_ADDRESS",
   42: "SESSION_KEY",
   43: "FLOW",
+  44: "SEALED",
   128: "OPAQUE_DATA",
 };
 

@@ -49,10 +49,10 @@ R.messageTypes = {
     ext = { { 36, "?" }, { 128, "*" }, { 32, "1" } } },
   [20] = { name = "BINDING_UPDATE", title = "Binding Update", protocol = "SID", kind = "request", reply = 21,
     flags = {},
-    ext = { { 37, "1" }, { 36, "1" }, { 128, "*" }, { 32, "1" } } },
+    ext = { { 37, "1" }, { 36, "1" }, { 128, "*" }, { 44, "?" }, { 32, "1" } } },
   [21] = { name = "BINDING_ACK", title = "Binding Acknowledgement", protocol = "SID", kind = "reply",
     flags = {},
-    ext = { { 36, "?" }, { 128, "*" }, { 32, "1" } } },
+    ext = { { 36, "?" }, { 128, "*" }, { 44, "?" }, { 32, "1" } } },
   [22] = { name = "WAKE_UP", title = "Wake-up", protocol = "SID", kind = "request", reply = 23,
     flags = {},
     ext = { { 37, "1" }, { 128, "*" }, { 32, "1" } } },
@@ -79,6 +79,7 @@ R.extensionTypes = {
   [41] = { name = "LINK_LAYER_ADDRESS", title = "Link-layer Address" },
   [42] = { name = "SESSION_KEY", title = "Session Key" },
   [43] = { name = "FLOW", title = "Flow" },
+  [44] = { name = "SEALED", title = "Sealed" },
   [128] = { name = "OPAQUE_DATA", title = "Opaque Data" },
 }
 R.flags = {

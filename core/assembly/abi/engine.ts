@@ -18,6 +18,7 @@ import { HmacKey, digestLen } from "../crypto/hmac";
 import { drbg } from "../crypto/drbg";
 import { familyLength } from "../wire/decode";
 import { outPtr, IO_SIZE } from "./io";
+import { Instance } from "./instance";
 import { writeMs } from "../engine/output";
 import {
   ERR_INVALID_ARGUMENT, ERR_BUFFER_TOO_SMALL, ERR_BAD_SPI, ERR_CONFIG, ERR_UNKNOWN_PEER, ERR_NOT_SEEDED,
@@ -25,13 +26,15 @@ import {
   OPT_WINDOW_BITS, OPT_QUOTA_BYTES, OPT_QUARANTINE_MS, OPT_VALIDATION_TIMEOUT_MS, OPT_MAX_PENDING_PATHS,
   OPT_REGISTRATION_LIFETIME_S, OPT_DEBUG, OPT_CONTROL_PORT, OPT_AUTO, OPT_GUARD, OPT_SESSION_IDLE_MS,
   OPT_MAX_MOVES_PER_PEER, OPT_MAX_MOVES, OPT_MAX_OWNED_PER_PEER, OPT_MISMATCH_REPLIES_PER_S, OPT_FOLLOW_DEFAULT_ROUTE,
+  OPT_SID_AGENT, OPT_SID_TARGET, OPT_SID_ALLOW_REVERSE, OPT_SID_MAX_LIFETIME_S, OPT_SID_LIFETIME_S, OPT_SID_BINDINGS,
+  OPT_SID_TUNNEL_PORT, OPT_SID_TUNNEL_MTU, OPT_SID_ROUTE_TABLE,
   errorName,
 } from "../generated/registry";
 
 const BAD = -ERR_INVALID_ARGUMENT;
 const META = memory.data(META_SIZE, 8);
 
-let node = new Node();
+let node = Instance.node;
 let stem = new Stem(node);
 const text = new TextOut();
 
@@ -51,6 +54,7 @@ export function node_init(cookie: usize, now: f64): i32 {
   // Cookies' sequence starts, tokens and nonces come from the DRBG: never from an unseeded one.
   if (!drbg.seeded) return -ERR_NOT_SEEDED;
   node = new Node();
+  Instance.reset(node);
   stem = new Stem(node);
   node.init(readCookie(cookie), now);
   return 0;
@@ -80,6 +84,15 @@ export function node_option(id: i32, value: f64): i32 {
     case OPT_MAX_OWNED_PER_PEER: o.maxOwnedPerPeer = <i32>value; return 0;
     case OPT_MISMATCH_REPLIES_PER_S: o.mismatchRepliesPerS = value; return 0;
     case OPT_CONTROL_PORT: o.controlPort = <u32>value; return 0;
+    case OPT_SID_AGENT: o.sidAgent = value != 0; return 0;
+    case OPT_SID_TARGET: o.sidTarget = value != 0; return 0;
+    case OPT_SID_ALLOW_REVERSE: o.sidAllowReverse = value != 0; return 0;
+    case OPT_SID_MAX_LIFETIME_S: o.sidMaxLifetimeS = <u32>value; return 0;
+    case OPT_SID_LIFETIME_S: o.sidLifetimeS = <u32>value; return 0;
+    case OPT_SID_BINDINGS: o.sidBindings = <i32>value; return 0;
+    case OPT_SID_TUNNEL_PORT: o.sidTunnelPort = <u32>value; return 0;
+    case OPT_SID_TUNNEL_MTU: o.sidTunnelMtu = <u32>value; return 0;
+    case OPT_SID_ROUTE_TABLE: o.sidRouteTable = <u32>value; return 0;
   }
   return -ERR_CONFIG;
 }
@@ -127,6 +140,8 @@ export function sa_add(peer: i32, spi: u32, alg: i32, key: usize, keyLen: i32, r
   const sa = new SecurityAssociation(spi, new HmacKey(alg, key, keyLen));
   sa.replayMode = <u8>replayMode;
   sa.skewMs = skewMs;
+  sa.raw = new StaticArray<u8>(keyLen);
+  memory.copy(changetype<usize>(sa.raw), key, <usize>keyLen);
   p.sas.push(sa);
   return 0;
 }

@@ -8,8 +8,9 @@
 
 import { Address } from "./address";
 import { Peer, SecurityAssociation, CachedReply, REPLY_RESEND_GAP_MS, MAX_RTO_MS } from "./peer";
-import { Output, OutputQueue, takeOutput, OUT_TRANSMIT, OUT_NFT, OUT_NETLINK, bytesOf, beginEvent, endEvent } from "./output";
-import { Decoded, decode, OFF_COOKIE } from "../wire/decode";
+import { Output, OutputQueue, takeOutput, OUT_TRANSMIT, OUT_NFT, OUT_NETLINK, OUT_FRAME, bytesOf, beginEvent, endEvent, FrameRoute } from "./output";
+import { Decoded, decode, openSealed, OFF_COOKIE } from "../wire/decode";
+import { wakeupFrame } from "../sid/frames";
 import { Encoder } from "../wire/encode";
 import { authSpi, verifyAuth } from "../wire/auth";
 import { authTagLength, authTagPtr } from "../wire/fields";
@@ -21,11 +22,13 @@ import { NetlinkSummary } from "../kernel/nfqueue";
 import {
   MAX_MESSAGE_LENGTH, messageIsReply, replyTypeOf, errorName,
   MSG_REGISTRATION_REQUEST, REPLAY_TIMESTAMP, REPLAY_NONCE, CODE_IDENTIFICATION_MISMATCH,
-  ERR_UNSERVED_TYPE, PROTOCOL_COUNT, messageProtocol,
+  ERR_UNSERVED_TYPE, PROTOCOL_COUNT, messageProtocol, EXT_SEALED, ERR_BAD_AUTHENTICATOR, extensionRule, RULE_NONE,
   ERR_UNKNOWN_PEER, ERR_UNKNOWN_SPI, ERR_NOT_A_REPLY, ERR_STALE_TIMESTAMP, ERR_NONCE_MISMATCH, ERR_BAD_ADDRESS,
   DEFAULT_WINDOW_BITS, DEFAULT_QUOTA_BYTES, DEFAULT_QUARANTINE_MS, DEFAULT_VALIDATION_TIMEOUT_MS, DEFAULT_MAX_PENDING_PATHS,
   DEFAULT_MAX_MOVES_PER_PEER, DEFAULT_MAX_MOVES, DEFAULT_MAX_OWNED_PER_PEER, DEFAULT_MISMATCH_REPLIES_PER_S,
   DEFAULT_REGISTRATION_LIFETIME_S, DEFAULT_SESSION_IDLE_MS, DEFAULT_CONTROL_PORT, DEFAULT_DEBUG,
+  DEFAULT_SID_AGENT, DEFAULT_SID_TARGET, DEFAULT_SID_ALLOW_REVERSE, DEFAULT_SID_MAX_LIFETIME_S, DEFAULT_SID_LIFETIME_S,
+  DEFAULT_SID_BINDINGS, DEFAULT_SID_TUNNEL_PORT, DEFAULT_SID_TUNNEL_MTU, DEFAULT_SID_ROUTE_TABLE,
 } from "../generated/registry";
 
 /** okErrno for an action whose failure is expected and harmless (e.g. listing a table that may not exist). */
@@ -58,6 +61,8 @@ export abstract class Procedure {
   onKernelOutput(node: Node, p: usize, n: i32): void {}
 }
 
+export { FrameRoute } from "./output";
+
 /** A request waiting for its reply. */
 export class Outstanding {
   peer: Peer;
@@ -65,7 +70,11 @@ export class Outstanding {
   type: u8 = 0;
   flags: u8 = 0;
   seq: u32 = 0;
+  /** The sequence number extended to 32 bits (the sealing nonce, 8.11). */
+  seq32: u32 = 0;
   replayLo: u32 = 0;
+  /** Sent as a frame (the Wake-up without an Interim Address), else as a datagram. */
+  via: FrameRoute | null = null;
   bytes: StaticArray<u8> = new StaticArray<u8>(0);
   dst: Address = new Address();
   dstPort: u32 = 0;
@@ -120,9 +129,22 @@ export class Options {
   controlPort: u32 = <u32>DEFAULT_CONTROL_PORT;
   /** Emit debug log events (drops and their reasons). */
   debug: bool = DEFAULT_DEBUG;
+  // SID (docs/PROTOCOL.md section 8; registry abi.options sid*).
+  sidAgent: bool = DEFAULT_SID_AGENT;
+  sidTarget: bool = DEFAULT_SID_TARGET;
+  sidAllowReverse: bool = DEFAULT_SID_ALLOW_REVERSE;
+  sidMaxLifetimeS: u32 = <u32>DEFAULT_SID_MAX_LIFETIME_S;
+  sidLifetimeS: u32 = <u32>DEFAULT_SID_LIFETIME_S;
+  sidBindings: i32 = <i32>DEFAULT_SID_BINDINGS;
+  sidTunnelPort: u32 = <u32>DEFAULT_SID_TUNNEL_PORT;
+  sidTunnelMtu: u32 = <u32>DEFAULT_SID_TUNNEL_MTU;
+  sidRouteTable: u32 = <u32>DEFAULT_SID_ROUTE_TABLE;
 }
 
 const MSG_BUF = memory.data(MAX_MESSAGE_LENGTH);
+/** A frame: Ethernet (14), IPv6 (40), UDP (8) and a message. */
+const FRAME_CAP: i32 = MAX_MESSAGE_LENGTH + 62;
+const FRAME_BUF = memory.data(FRAME_CAP);
 const COOKIE_BUF = memory.data(8);
 
 export class Node {
@@ -145,6 +167,10 @@ export class Node {
   from: Address = new Address();
   fromPort: u32 = 0;
   encoder: Encoder = new Encoder();
+  /** The request being handled: its sequence number extended to 32 bits (a sealed reply's nonce). */
+  incomingSeq32: u32 = 0;
+  /** Peers made at run time for session SAs, by cookie (sessionPeer). */
+  private sessionPeers: Map<u64, Peer> = new Map<u64, Peer>();
   /** The protocol modules, in the order they were served (Node.serve). */
   modules: Array<RequestHandler> = new Array<RequestHandler>();
   /** The module of each protocol number (registry: messageTypes[].protocol), the routing table's targets. */
@@ -200,6 +226,39 @@ export class Node {
    */
   acceptsPeerAddress(a: Address): bool {
     return a.isUsableUnicast() && !this.isOwnAddress(a);
+  }
+
+  /**
+   * A peer for session SAs (PROTOCOL.md 6.1: a session key forms a temporary
+   * SA between target and agent), made at run time and kept apart from the
+   * configured peers (its own sequence numbers, replay window and reply
+   * cache). cookie 0: a peer whose cookie is learned from its first
+   * authenticated message (the target's agent); otherwise the one peer of
+   * that cookie (the agent's target), made on first use.
+   */
+  sessionPeer(cookie: u64, control: Address, port: u32): Peer {
+    if (cookie != 0 && this.sessionPeers.has(cookie)) return this.sessionPeers.get(cookie);
+    const p = new Peer(-1, cookie, this.options.windowBits);
+    p.runtime = true;
+    // Start low in the first epoch: the receiver puts the first number it sees in epoch 1 (6.3),
+    // and the sealing nonce (8.11) is the extended number.
+    drbg.fill(COOKIE_BUF, 2);
+    p.nextSeq = <u32>load<u16>(COOKIE_BUF) & 0x3fff;
+    p.control.set(control);
+    p.controlPort = port;
+    if (cookie != 0) this.sessionPeers.set(cookie, p);
+    return p;
+  }
+
+  /** The session peer of a cookie, if there is one. */
+  findSessionPeer(cookie: u64): Peer | null {
+    return this.sessionPeers.has(cookie) ? this.sessionPeers.get(cookie) : null;
+  }
+
+  /** Forgets a session peer (its module holds no SA of it any more). */
+  dropSessionPeer(p: Peer): void {
+    if (p.cookie != 0 && this.sessionPeers.has(p.cookie) && this.sessionPeers.get(p.cookie) == p) this.sessionPeers.delete(p.cookie);
+    for (let i = this.outstanding.length - 1; i >= 0; i--) if (this.outstanding[i].peer == p) this.outstanding.splice(i, 1);
   }
 
   findPeer(cookie: u64): Peer | null {
@@ -329,10 +388,11 @@ export class Node {
    * hears of the reply. Returns false if the peer has no SA or the message
    * does not fit.
    */
-  sendRequest(now: f64, peer: Peer, type: u8, flags: u8, owner: Procedure, dst: Address, dstPort: u32, src: Address | null): bool {
+  sendRequest(now: f64, peer: Peer, type: u8, flags: u8, owner: Procedure, dst: Address, dstPort: u32, src: Address | null, via: FrameRoute | null = null): bool {
     const sa = peer.sendSa();
     if (!sa) return false;
     const r = new Outstanding(peer, owner);
+    r.via = via;
     r.type = type;
     r.flags = flags;
     r.dst = dst.copy();
@@ -344,18 +404,46 @@ export class Node {
     r.rto = peer.rto();
     r.next = now + r.rto;
     this.outstanding.push(r);
-    this.transmit(r.bytes, r.dst, r.dstPort, r.src);
+    this.sendOutstanding(r);
     return true;
+  }
+
+  /** (Re)transmits a request, byte for byte: a datagram, or the frame of its FrameRoute. */
+  private sendOutstanding(r: Outstanding): void {
+    const via = r.via;
+    if (via) this.sendFrame(via, r.bytes, r.dst, r.dstPort);
+    else this.transmit(r.bytes, r.dst, r.dstPort, r.src);
+  }
+
+  /**
+   * Sends a message as the frame of PROTOCOL.md 8.14 (Ethernet, IP, UDP) by
+   * `via`, to dst and dstPort: for a node whose address this node's own
+   * routes would not reach (it is tunnelled away, or local here).
+   */
+  sendFrame(via: FrameRoute, bytes: StaticArray<u8>, dst: Address, dstPort: u32): void {
+    drbg.fill(COOKIE_BUF, 2);
+    const n = wakeupFrame(
+      changetype<usize>(via.dstMac), changetype<usize>(via.srcMac), via.src, dst, via.srcPort, dstPort,
+      <u32>load<u16>(COOKIE_BUF), changetype<usize>(bytes), bytes.length, FRAME_BUF, FRAME_CAP,
+    );
+    if (n <= 0) return;
+    const o = takeOutput(OUT_FRAME);
+    o.aux = via.ifindex;
+    o.copy(FRAME_BUF, n);
+    this.out.push(o);
+    this.counters.sent++;
   }
 
   private encodeRequest(r: Outstanding, sa: SecurityAssociation, now: f64): bool {
     const id = this.newReplayId(r.peer, sa, now);
+    r.seq32 = (r.peer.sendEpoch << 16) | r.peer.nextSeq;
     r.seq = r.peer.takeSeq();
     r.replayLo = <u32>id;
     this.writeCookie(COOKIE_BUF);
     const enc = this.encoder;
     enc.begin(MSG_BUF, MAX_MESSAGE_LENGTH, r.type, r.flags, r.seq, COOKIE_BUF, <u32>(id >> 32), <u32>id);
     r.owner.encodeBody(this, enc);
+    if (sa.seals && typeSeals(r.type)) enc.seal(changetype<usize>(sa.raw), sa.sealOut, r.seq32);
     const n = enc.finishAuth(sa.spi, sa.key);
     if (n < 0) return false;
     r.bytes = bytesOf(MSG_BUF, n);
@@ -400,15 +488,17 @@ export class Node {
    * Authenticates the reply begun with beginReply, caches it against the
    * request (section 6.7) and sends it to dst (default: the request's source).
    */
-  finishReply(peer: Peer, sa: SecurityAssociation, cache: CachedReply | null, dst: Address, dstPort: u32, src: Address | null, now: f64): void {
+  finishReply(peer: Peer, sa: SecurityAssociation, cache: CachedReply | null, dst: Address, dstPort: u32, src: Address | null, now: f64, via: FrameRoute | null = null): void {
     if (!this.mayReplyTo(peer, dst)) {
       this.drop(ERR_BAD_ADDRESS, now);
       return;
     }
+    if (sa.seals && typeSeals(load<u8>(this.encoder.ptr + 1))) this.encoder.seal(changetype<usize>(sa.raw), sa.sealOut, this.incomingSeq32);
     const n = this.encoder.finishAuth(sa.spi, sa.key);
     if (n < 0) return;
     if (!cache) {
-      this.transmitCopy(MSG_BUF, n, dst, dstPort, src);
+      if (via) this.sendFrame(via, bytesOf(MSG_BUF, n), dst, dstPort);
+      else this.transmitCopy(MSG_BUF, n, dst, dstPort, src);
       return;
     }
     const bytes = bytesOf(MSG_BUF, n);
@@ -416,8 +506,10 @@ export class Node {
     cache.dst.set(dst);
     cache.dstPort = dstPort;
     cache.src = src ? src.copy() : null;
+    cache.via = via;
     cache.lastSent = now;
-    this.transmit(bytes, dst, dstPort, src);
+    if (via) this.sendFrame(via, bytes, dst, dstPort);
+    else this.transmit(bytes, dst, dstPort, src);
   }
 
   // ---- receiving -----------------------------------------------------------
@@ -449,22 +541,56 @@ export class Node {
       return;
     }
     const cookie = readCookie(d.cookiePtr());
-    const peer = this.findPeer(cookie);
+    let peer = this.findPeer(cookie);
+    const spi = authSpi(d);
+    let sa = peer ? peer!.findSa(spi) : null;
+    if (!sa) {
+      // A session SA that a module made at run time (PROTOCOL.md 6.1, 8.3).
+      for (let i = 0; i < this.modules.length && !sa; i++) sa = this.modules[i].sessionSa(this, d, spi, now);
+      if (sa) {
+        const bad = verifyAuth(d, sa.key);
+        if (bad) {
+          this.drop(bad, now);
+          return;
+        }
+        // Only now, authenticated, may the message name the session peer's cookie.
+        const owner = sa.peer;
+        if (!owner) {
+          peer = this.sessionPeer(cookie, this.from, fromPort);
+          sa.peer = peer;
+        } else if (owner.cookie == 0 || owner.cookie == cookie) {
+          owner.cookie = cookie;
+          peer = owner;
+        } else {
+          this.drop(ERR_UNKNOWN_PEER, now);
+          return;
+        }
+        this.handleVerified(peer!, sa!, now);
+        return;
+      }
+    }
     if (!peer) {
       for (let i = 0; i < this.modules.length; i++) if (this.modules[i].unknownPeer(this, d, now)) return;
+      for (let i = 0; i < this.modules.length; i++) if (this.modules[i].unverifiable(this, d, now)) return;
       this.drop(ERR_UNKNOWN_PEER, now);
       return;
     }
-    const sa = peer.findSa(authSpi(d));
     if (!sa) {
+      for (let i = 0; i < this.modules.length; i++) if (this.modules[i].unverifiable(this, d, now)) return;
       this.drop(ERR_UNKNOWN_SPI, now);
       return;
     }
-    const bad = verifyAuth(d, sa.key);
+    const bad = verifyAuth(d, sa!.key);
     if (bad) {
       this.drop(bad, now);
       return;
     }
+    this.handleVerified(peer!, sa!, now);
+  }
+
+  /** An authenticated message: a reply to match, or a request or notice for its module. */
+  private handleVerified(peer: Peer, sa: SecurityAssociation, now: f64): void {
+    const d = this.incoming;
     if (messageIsReply(d.type)) {
       this.handleReply(peer, sa, now);
       return;
@@ -491,6 +617,14 @@ export class Node {
       this.drop(ERR_NOT_A_REPLY, now);
       return;
     }
+    // A sealed reply is opened before anything of it counts (8.11); a bad tag changes nothing.
+    if (sa.seals || d.has(EXT_SEALED)) {
+      const err = sealedError(d, sa, r.seq32);
+      if (err) {
+        this.drop(err, now);
+        return;
+      }
+    }
     if (sa.replayMode == REPLAY_NONCE) peer.nonceFromPeer = d.replayHi();
     const code = <u32>d.flagsCode;
     if (code == CODE_IDENTIFICATION_MISMATCH && r.resyncs < 2) {
@@ -506,7 +640,7 @@ export class Node {
         r.transmissions = 1;
         r.rto = peer.rto();
         r.next = now + r.rto;
-        this.transmit(r.bytes, r.dst, r.dstPort, r.src);
+        this.sendOutstanding(r);
       }
       return;
     }
@@ -526,6 +660,15 @@ export class Node {
       this.drop(ERR_UNSERVED_TYPE, now);
       return;
     }
+    // A sealed request is opened before the cache, the window or its module see it (8.11).
+    this.incomingSeq32 = <u32>peer.window.extend(seq);
+    if (sa.seals || d.has(EXT_SEALED)) {
+      const err = sealedError(d, sa, this.incomingSeq32);
+      if (err) {
+        this.drop(err, now);
+        return;
+      }
+    }
     // A retransmission is answered from the cache and changes nothing (6.7).
     peer.expireReplies(now);
     const cached = peer.findReply(seq);
@@ -533,7 +676,9 @@ export class Node {
       this.counters.duplicates++;
       if (cached.reply.length > 0 && now - cached.lastSent >= REPLY_RESEND_GAP_MS) {
         cached.lastSent = now;
-        this.transmit(cached.reply, cached.dst, cached.dstPort, cached.src);
+        const via = cached.via;
+        if (via) this.sendFrame(via, cached.reply, cached.dst, cached.dstPort);
+        else this.transmit(cached.reply, cached.dst, cached.dstPort, cached.src);
       }
       return;
     }
@@ -692,7 +837,7 @@ export class Node {
       r.rto = Math.min(r.rto * 2, MAX_RTO_MS);
       r.next = now + r.rto;
       this.counters.retransmitted++;
-      this.transmit(r.bytes, r.dst, r.dstPort, r.src);
+      this.sendOutstanding(r);
       i++;
     }
     for (let i = 0; i < this.modules.length; i++) this.modules[i].timeout(this, now);
@@ -709,6 +854,14 @@ export abstract class RequestHandler {
   abstract request(node: Node, peer: Peer, sa: SecurityAssociation, cache: CachedReply | null, now: f64): void;
   /** A message whose cookie names no configured peer; true if handled. */
   unknownPeer(node: Node, d: Decoded, now: f64): bool { return false; }
+  /**
+   * A session SA this module made at run time for the message's SPI (e.g. a
+   * binding's, found by the Transferred Address it carries in clear), or
+   * null. The engine verifies the message under it.
+   */
+  sessionSa(node: Node, d: Decoded, spi: u32, now: f64): SecurityAssociation | null { return null; }
+  /** A message that no SA can verify yet; true if the module keeps it to verify later (8.12). */
+  unverifiable(node: Node, d: Decoded, now: f64): bool { return false; }
   /** An authenticated reply that matches no outstanding request; true if handled. */
   lateReply(node: Node, peer: Peer, d: Decoded, now: f64): bool { return false; }
   nextTimeout(node: Node): f64 { return Infinity; }
@@ -719,6 +872,22 @@ export abstract class RequestHandler {
   kernelFailed(nft: bool): void {}
   /** The kernel's reply to a netlink action, parsed. */
   netlinkSeen(summary: NetlinkSummary): void {}
+}
+
+/**
+ * Opens the Sealed extension of an authenticated message (8.11): 0, or the
+ * reason to drop it. A sealed message under an SA that does not seal, or a
+ * message of a sealing type under a session SA without one, is treated as
+ * one that does not authenticate.
+ */
+function sealedError(d: Decoded, sa: SecurityAssociation, seq32: u32): i32 {
+  if (!sa.seals || (typeSeals(d.type) && !d.has(EXT_SEALED))) return ERR_BAD_AUTHENTICATOR;
+  return openSealed(d, changetype<usize>(sa.raw), sa.sealIn, seq32);
+}
+
+/** True if a message type's other extensions travel in a Sealed extension under a session SA (8.11). */
+function typeSeals(type: u8): bool {
+  return extensionRule(type, EXT_SEALED) != RULE_NONE;
 }
 
 export function readCookie(p: usize): u64 {

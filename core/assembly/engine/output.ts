@@ -6,7 +6,7 @@ import { Address } from "./address";
 import { TextOut } from "../util/text";
 
 export {
-  OUT_NONE, OUT_TRANSMIT, OUT_NFT, OUT_NETLINK, OUT_EVENT,
+  OUT_NONE, OUT_TRANSMIT, OUT_NFT, OUT_NETLINK, OUT_EVENT, OUT_FRAME,
   META_KIND, META_ID, META_LENGTH, META_AUX, META_DST_PORT, META_DST_FAMILY, META_SRC_FAMILY,
   META_DST_ADDR, META_SRC_ADDR, META_SIZE,
 } from "../generated/registry";
@@ -57,6 +57,19 @@ export class Output {
 }
 
 const EMPTY = new StaticArray<u8>(0);
+
+/**
+ * A message sent as a link-layer frame instead of a datagram (PROTOCOL.md
+ * 8.14): Ethernet to `dstMac` from `srcMac` on interface `ifindex`, IP from
+ * `src` to the message's destination, UDP from `srcPort`.
+ */
+export class FrameRoute {
+  ifindex: u32 = 0;
+  dstMac: StaticArray<u8> = new StaticArray<u8>(6);
+  srcMac: StaticArray<u8> = new StaticArray<u8>(6);
+  src: Address = new Address();
+  srcPort: u32 = 0;
+}
 
 /** Smallest own buffer: an event or a short message fits without growing. */
 const MIN_OWN: i32 = 512;

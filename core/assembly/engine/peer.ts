@@ -2,6 +2,7 @@
 // (docs/PROTOCOL.md section 6).
 
 import { Address } from "./address";
+import { FrameRoute } from "./output";
 import { HmacKey } from "../crypto/hmac";
 import { ReplayWindow } from "../replay/window";
 import { REPLAY_TIMESTAMP, DEFAULT_SKEW_MS } from "../generated/registry";
@@ -12,11 +13,27 @@ export class SecurityAssociation {
   key: HmacKey;
   replayMode: u8 = REPLAY_TIMESTAMP;
   skewMs: f64 = DEFAULT_SKEW_MS;
+  /** The key as configured (a key wrap under this SA derives from it, PROTOCOL.md 4.7); empty if unknown. */
+  raw: StaticArray<u8> = NO_KEY;
+  /**
+   * A session SA (PROTOCOL.md 6.1, 8.3, 8.11): made at run time by a protocol
+   * module, not configured. Its messages' other extensions travel in a Sealed
+   * extension under keys derived from `raw` (the session key): `sealIn` for
+   * what it receives, `sealOut` for what it sends (SEAL_UP, SEAL_DOWN); -1
+   * for an SA that does not seal.
+   */
+  sealIn: i32 = -1;
+  sealOut: i32 = -1;
+  /** The peer a session SA belongs to; null until the engine binds it to the sender's cookie. */
+  peer: Peer | null = null;
   constructor(spi: u32, key: HmacKey) {
     this.spi = spi;
     this.key = key;
   }
+  get seals(): bool { return this.sealIn >= 0; }
 }
+
+const NO_KEY = new StaticArray<u8>(0);
 
 /** A reply kept to answer a retransmitted request (section 6.7). */
 const EMPTY_BYTES = new StaticArray<u8>(0);
@@ -31,6 +48,8 @@ export class CachedReply {
   dst: Address = new Address();
   dstPort: u32 = 0;
   src: Address | null = null;
+  /** Sent as a frame (Node.sendFrame), and so resent. */
+  via: FrameRoute | null = null;
   expires: f64 = 0;
   lastSent: f64 = -1e18;
 }
@@ -97,6 +116,13 @@ export class Peer {
   pendingPaths: i32 = 0;
   /** Registration lifetime end (ms), 0 if not registered. */
   registeredUntil: f64 = 0;
+  /**
+   * A peer made at run time for session SAs (Node.sessionPeer), not configured:
+   * its cookie is learned from its first authenticated message (0 until then).
+   */
+  runtime: bool = false;
+  /** Wraps of nextSeq: the high bits of the extended sequence number of what we send (sealing nonces, 8.11). */
+  sendEpoch: u32 = 1;
 
   constructor(id: i32, cookie: u64, windowBits: i32) {
     this.id = id;
@@ -216,7 +242,14 @@ export class Peer {
   takeSeq(): u32 {
     const s = this.nextSeq;
     this.nextSeq = (s + 1) & 0xffff;
+    if (this.nextSeq == 0) this.sendEpoch++;
     return s;
+  }
+
+  /** The low 32 bits of the extended number of `seq`, just taken by takeSeq (the sealing nonce). */
+  sentSeq32(seq: u32): u32 {
+    const epoch = seq == 0xffff && this.nextSeq == 0 ? this.sendEpoch - 1 : this.sendEpoch;
+    return (epoch << 16) | (seq & 0xffff);
   }
 
   findReply(seq: u32): CachedReply | null {
@@ -233,6 +266,7 @@ export class Peer {
     c.expires = now + REPLY_CACHE_MS;
     c.reply = EMPTY_BYTES;
     c.src = null;
+    c.via = null;
     c.lastSent = -1e18;
     this.replies.push(c);
     return c;

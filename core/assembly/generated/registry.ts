@@ -41,6 +41,7 @@ export const EXT_INTERIM_ADDRESS: u8 = 40;
 export const EXT_LINK_LAYER_ADDRESS: u8 = 41;
 export const EXT_SESSION_KEY: u8 = 42;
 export const EXT_FLOW: u8 = 43;
+export const EXT_SEALED: u8 = 44;
 export const EXT_OPAQUE_DATA: u8 = 128;
 
 export const CODE_ACCEPTED: u8 = 1;
@@ -147,6 +148,15 @@ export const OPT_MAX_MOVES: i32 = 13;
 export const OPT_MAX_OWNED_PER_PEER: i32 = 14;
 export const OPT_MISMATCH_REPLIES_PER_S: i32 = 15;
 export const OPT_FOLLOW_DEFAULT_ROUTE: i32 = 16;
+export const OPT_SID_AGENT: i32 = 17;
+export const OPT_SID_TARGET: i32 = 18;
+export const OPT_SID_ALLOW_REVERSE: i32 = 19;
+export const OPT_SID_MAX_LIFETIME_S: i32 = 20;
+export const OPT_SID_LIFETIME_S: i32 = 21;
+export const OPT_SID_BINDINGS: i32 = 22;
+export const OPT_SID_TUNNEL_PORT: i32 = 23;
+export const OPT_SID_TUNNEL_MTU: i32 = 24;
+export const OPT_SID_ROUTE_TABLE: i32 = 25;
 
 /** Option defaults (abi.options). */
 export const DEFAULT_WINDOW_BITS: f64 = 256;
@@ -165,6 +175,15 @@ export const DEFAULT_MAX_MOVES: f64 = 100000;
 export const DEFAULT_MAX_OWNED_PER_PEER: f64 = 8;
 export const DEFAULT_MISMATCH_REPLIES_PER_S: f64 = 10;
 export const DEFAULT_FOLLOW_DEFAULT_ROUTE: bool = false;
+export const DEFAULT_SID_AGENT: bool = false;
+export const DEFAULT_SID_TARGET: bool = false;
+export const DEFAULT_SID_ALLOW_REVERSE: bool = true;
+export const DEFAULT_SID_MAX_LIFETIME_S: f64 = 600;
+export const DEFAULT_SID_LIFETIME_S: f64 = 600;
+export const DEFAULT_SID_BINDINGS: f64 = 4096;
+export const DEFAULT_SID_TUNNEL_PORT: f64 = 4789;
+export const DEFAULT_SID_TUNNEL_MTU: f64 = 1450;
+export const DEFAULT_SID_ROUTE_TABLE: f64 = 4346;
 
 /** True if value is in the option's range (abi.options: min, max, multipleOf); false for an unknown option. */
 export function optionInRange(id: i32, value: f64): bool {
@@ -185,6 +204,15 @@ export function optionInRange(id: i32, value: f64): bool {
     case 14: return value >= 0 && value <= 1024 && value == Math.floor(value);
     case 15: return value >= 0 && value <= 1000000 && value == Math.floor(value);
     case 16: return value >= 0 && value <= 1 && value == Math.floor(value);
+    case 17: return value >= 0 && value <= 1 && value == Math.floor(value);
+    case 18: return value >= 0 && value <= 1 && value == Math.floor(value);
+    case 19: return value >= 0 && value <= 1 && value == Math.floor(value);
+    case 20: return value >= 1 && value <= 65535 && value == Math.floor(value);
+    case 21: return value >= 1 && value <= 65535 && value == Math.floor(value);
+    case 22: return value >= 1 && value <= 2000000 && value == Math.floor(value);
+    case 23: return value >= 1 && value <= 65535 && value == Math.floor(value);
+    case 24: return value >= 576 && value <= 65000 && value == Math.floor(value);
+    case 25: return value >= 1 && value <= 4294967295 && value == Math.floor(value);
   }
   return false;
 }
@@ -193,6 +221,7 @@ export const OUT_TRANSMIT: u32 = 1;
 export const OUT_NFT: u32 = 2;
 export const OUT_NETLINK: u32 = 3;
 export const OUT_EVENT: u32 = 4;
+export const OUT_FRAME: u32 = 5;
 export const META_KIND: i32 = 0;
 export const META_ID: i32 = 4;
 export const META_LENGTH: i32 = 8;
@@ -376,12 +405,14 @@ export function extensionRule(type: u8, ext: u8): u8 {
       case 37: return 1;
       case 36: return 1;
       case 128: return 4;
+      case 44: return 2;
       case 32: return 1;
       default: return 0;
     }
     case 21: switch (ext) {
       case 36: return 2;
       case 128: return 4;
+      case 44: return 2;
       case 32: return 1;
       default: return 0;
     }
@@ -448,6 +479,7 @@ export function extensionKnown(ext: u8): bool {
     case 41:
     case 42:
     case 43:
+    case 44:
     case 128: return true;
   }
   return false;
@@ -500,6 +532,7 @@ export function extensionName(v: u32): string {
     case 41: return "LINK_LAYER_ADDRESS";
     case 42: return "SESSION_KEY";
     case 43: return "FLOW";
+    case 44: return "SEALED";
     case 128: return "OPAQUE_DATA";
   }
   return "";

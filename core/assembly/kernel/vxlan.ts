@@ -50,6 +50,7 @@ const NDA_DST: u16 = 1;
 const NDA_LLADDR: u16 = 2;
 const NUD_PERMANENT: u16 = 0x80;
 const NTF_SELF: u8 = 0x02;
+const NTF_PROXY: u8 = 0x08;
 const RTA_DST: u16 = 1;
 const RTA_OIF: u16 = 4;
 const RTA_GATEWAY: u16 = 5;
@@ -168,10 +169,11 @@ const KIND = memory.data<u8>([0x76, 0x78, 0x6c, 0x61, 0x6e, 0]); // "vxlan\0"
  * dstport PORT nolearning ttl 64 tos inherit df set udpcsum`. name: nameLen
  * bytes without NUL (1-15). Returns the length at kernelMessagePtr(), or -1.
  */
-export function vxlanLink(add: bool, name: usize, nameLen: i32, mac: usize, mtu: u32, vni: u32, family: u32, local: usize, port: u32): i32 {
+export function vxlanLink(add: bool, name: usize, nameLen: i32, mac: usize, mtu: u32, vni: u32, family: u32, local: usize, port: u32, ifindex: u32 = 0): i32 {
   if (nameLen < 1 || nameLen > 15 || vni > 0xffffff || port == 0 || port > 0xffff) return -1;
   const m = begin(add ? RTM_NEWLINK : RTM_DELLINK, NLM_F_REQUEST | NLM_F_ACK | (add ? NLM_F_CREATE | NLM_F_EXCL : 0), 16);
-  // struct ifinfomsg: family 0 (AF_UNSPEC), type, index 0, flags, change
+  // struct ifinfomsg: family 0 (AF_UNSPEC), type, index (0: the kernel picks one), flags, change
+  store<u32>(m + 4, ifindex);
   if (add) {
     store<u32>(m + 8, IFF_UP);
     store<u32>(m + 12, IFF_UP);
@@ -212,6 +214,27 @@ export function fdbEntry(add: bool, ifindex: u32, mac: usize, family: u32, dst: 
   store<u8>(m + 10, NTF_SELF);
   attr(NDA_LLADDR, mac, 6);
   attr(NDA_DST, dst, alen(family));
+  return end();
+}
+
+/**
+ * The interface index SID gives a binding's vxlan device (docs/ABI.md "SID
+ * engine"): chosen, so that the entries naming the device can follow its
+ * creation in the same batch. The kernel refuses an index in use (EBUSY).
+ */
+export const SID_IFINDEX_BASE: u32 = 0x40000000;
+export function tunnelIfindex(vni: u32): u32 {
+  return SID_IFINDEX_BASE + (vni & 0xffffff);
+}
+
+/** The proxy neighbour entry `ip neigh add proxy IP dev IFINDEX` (or its removal): the kernel answers ARP for IP there. */
+export function proxyNeighbour(add: bool, ifindex: u32, family: u32, ip: usize): i32 {
+  const m = begin(add ? RTM_NEWNEIGH : RTM_DELNEIGH, NLM_F_REQUEST | NLM_F_ACK | (add ? NLM_F_CREATE | NLM_F_REPLACE : 0), 12);
+  store<u8>(m, af(family));
+  store<u32>(m + 4, ifindex);
+  store<u16>(m + 8, NUD_PERMANENT);
+  store<u8>(m + 10, NTF_PROXY);
+  attr(NDA_DST, ip, alen(family));
   return end();
 }
 

@@ -26,6 +26,13 @@ export function heldCount(): i32 {
   return heldMoves;
 }
 
+/** A new node (node_init in the same instance, a daemon's reload): the old one's moves count no more. */
+export function forgetMoves(): void {
+  dirtyMoves.length = 0;
+  dirtyQuarantines.length = 0;
+  heldMoves = 0;
+}
+
 export class Move {
   id: u32;
   peer: Peer;

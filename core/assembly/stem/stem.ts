@@ -8,7 +8,7 @@ import { Address } from "../engine/address";
 import { Node, Procedure, RequestHandler } from "../engine/node";
 import { Peer, SecurityAssociation, CachedReply, REPLY_RESEND_GAP_MS, MAX_RTO_MS } from "../engine/peer";
 import { bytesOf, beginEvent, endEvent, writeMs } from "../engine/output";
-import { Move, Quarantine, heldCount } from "./move";
+import { Move, Quarantine, heldCount, forgetMoves } from "./move";
 import { Watch } from "./watch";
 import { Restore, Sweep } from "./lifecycle";
 import { Dataplane } from "../kernel/nft";
@@ -425,6 +425,7 @@ export class Stem extends RequestHandler {
   constructor(node: Node) {
     super();
     this.node = node;
+    forgetMoves();
     this.watch.attach(this);
     node.serve(PROTOCOL_STEM, this);
   }

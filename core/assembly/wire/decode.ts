@@ -10,6 +10,7 @@
 // bounded, and nothing a decoded message says is acted on before it verifies.
 
 import { get8, get16, get32 } from "../util/bytes";
+import { openMessage } from "../sid/seal";
 import { familyLength } from "./family";
 import {
   EXT_LENGTH, ENDPOINTS_PROTOCOLS, ENDPOINTS_FAMILY, ENDPOINTS_PORT_A,
@@ -21,14 +22,14 @@ import {
   RULE_NONE, RULE_ONE, RULE_OPTIONAL,
   EXT_AUTH, EXT_MIGRATION, EXT_PATH_CHALLENGE, EXT_PATH_RESPONSE, EXT_LIFETIME,
   EXT_TRANSFERRED_ADDRESS, EXT_TARGET_ADDRESS, EXT_AGENT_ADDRESS, EXT_INTERIM_ADDRESS,
-  EXT_LINK_LAYER_ADDRESS, EXT_SESSION_KEY, EXT_FLOW, EXT_OPAQUE_DATA,
+  EXT_LINK_LAYER_ADDRESS, EXT_SESSION_KEY, EXT_FLOW, EXT_OPAQUE_DATA, EXT_SEALED,
   WRAP_CHACHA20_POLY1305, WRAP_X25519_CHACHA20_POLY1305,
   PROTO_TCP, PROTO_UDP, IPPROTO_TCP, IPPROTO_UDP,
   ERR_TRUNCATED, ERR_BAD_LENGTH, ERR_BAD_VERSION, ERR_UNKNOWN_TYPE,
   ERR_UNKNOWN_MANDATORY_EXTENSION, ERR_DUPLICATE_EXTENSION, ERR_MISSING_EXTENSION,
   ERR_UNEXPECTED_EXTENSION, ERR_AUTH_NOT_LAST, ERR_MISSING_AUTH, ERR_BAD_FAMILY,
   ERR_RESERVED_NONZERO, ERR_MESSAGE_TOO_LONG, ERR_BAD_CODE, ERR_BAD_FLAGS,
-  ERR_BAD_PORT, ERR_BAD_PROTO_FLAGS, ERR_BAD_SPI, ERR_BAD_VALUE,
+  ERR_BAD_PORT, ERR_BAD_PROTO_FLAGS, ERR_BAD_SPI, ERR_BAD_VALUE, ERR_BAD_AUTHENTICATOR,
 } from "../generated/registry";
 
 /** The most extensions a message can hold: (1232 - 20) / 2 empty ones. */
@@ -147,8 +148,20 @@ function checkExtension(ext: u32, p: usize, n: i32, d: Decoded): i32 {
     }
     case EXT_OPAQUE_DATA:
       return n >= 2 ? 0 : fail(d, p + 1, ERR_BAD_LENGTH);
+    case EXT_SEALED:
+      if (n < 18) return fail(d, p + 1, ERR_BAD_LENGTH);
+      return get16(data) == 0 ? 0 : fail(d, data, ERR_RESERVED_NONZERO);
   }
   return 0;
+}
+
+/**
+ * Whether a known extension may stand in clear beside a Sealed extension
+ * (section 8.11): only the Transferred Address (the agent finds the binding,
+ * and so the key, by it), the Sealed extension itself and Authentication.
+ */
+function clearBesideSealed(ext: u32): bool {
+  return ext == EXT_TRANSFERRED_ADDRESS || ext == EXT_SEALED || ext == EXT_AUTH;
 }
 
 // @ts-ignore: decorator
@@ -161,7 +174,7 @@ function checkExtension(ext: u32, p: usize, n: i32, d: Decoded): i32 {
  * Decodes and validates the message at [ptr, ptr + len) into d.
  * Returns 0, or the first error in the order of docs/PROTOCOL.md section 5.1.
  */
-export function decode(ptr: usize, len: i32, d: Decoded): i32 {
+export function decode(ptr: usize, len: i32, d: Decoded, opened: bool = false): i32 {
   d.ptr = ptr;
   d.len = len;
   d.errorOffset = 0;
@@ -199,7 +212,7 @@ export function decode(ptr: usize, len: i32, d: Decoded): i32 {
     if (d.authOffset >= 0) return fail(d, p, ERR_AUTH_NOT_LAST);
     if (extensionKnown(<u8>ext)) {
       const rule = extensionRule(type, <u8>ext);
-      if (rule == RULE_NONE) return fail(d, p, ERR_UNEXPECTED_EXTENSION);
+      if (rule == RULE_NONE || (opened && ext == EXT_SEALED)) return fail(d, p, ERR_UNEXPECTED_EXTENSION);
       const seen = unchecked(counts[ext]);
       if (seen > 0 && (rule == RULE_ONE || rule == RULE_OPTIONAL)) return fail(d, p, ERR_DUPLICATE_EXTENSION);
       const bad = checkExtension(ext, p, n, d);
@@ -221,10 +234,58 @@ export function decode(ptr: usize, len: i32, d: Decoded): i32 {
   // 4. Required extensions: authentication first, then the others.
   if (d.authOffset < 0) return fail(d, ptr + len, ERR_MISSING_AUTH);
   let required = requiredMask(type);
+  // A message with a Sealed extension (8.11) shows only the Transferred Address in clear, and
+  // only that (and Authentication) is required before it is opened.
+  if (!opened && unchecked(counts[EXT_SEALED]) > 0) {
+    for (let i = 0; i < d.extTotal; i++) {
+      const p = d.at(i);
+      const ext = get8(p);
+      if (extensionKnown(<u8>ext) && !clearBesideSealed(ext)) return fail(d, p, ERR_UNEXPECTED_EXTENSION);
+    }
+    required &= (<u64>1 << (EXT_TRANSFERRED_ADDRESS - 32)) | (<u64>1 << (EXT_AUTH - 32));
+  }
   while (required) {
     const ext = 32 + <u32>ctz(required);
     if (unchecked(counts[ext]) == 0) return fail(d, ptr + len, ERR_MISSING_EXTENSION);
     required &= required - 1;
   }
   return 0;
+}
+
+/** Where an opened message is rebuilt (openSealed): header, extensions in clear, opened ones, Authentication. */
+const OPENED = memory.data(MAX_MESSAGE_LENGTH);
+const INNER = memory.data(256);
+
+/**
+ * Opens the Sealed extension of an authenticated message (section 8.11) with
+ * the key `which` derived from the 32-byte session key and the message's
+ * extended sequence number, and decodes the result as if the opened
+ * extensions stood in the message where the Sealed one was: d then describes
+ * the rebuilt message. Returns 0, BAD_AUTHENTICATOR when the tag fails, or
+ * the first error of section 5.1 in the opened extensions. A message of a
+ * type without a Sealed extension is left as it is.
+ */
+export function openSealed(d: Decoded, sessionKey: usize, which: i32, seq32: u32): i32 {
+  if (!d.has(EXT_SEALED)) return 0;
+  const s = d.first(EXT_SEALED);
+  const n = <i32>get8(s + 1) - 2;
+  const m = openMessage(sessionKey, which, seq32, d.ptr, s + 4, n, INNER);
+  if (m < 0) return m == -ERR_BAD_LENGTH ? ERR_BAD_LENGTH : ERR_BAD_AUTHENTICATOR;
+  memory.copy(OPENED, d.ptr, HEADER_LENGTH);
+  let off: usize = <usize>HEADER_LENGTH;
+  const total = d.extTotal;
+  const src = d.ptr;
+  for (let i = 0; i < total; i++) {
+    const p = src + <usize>unchecked(d.extOffsets[i]);
+    const len = <usize>(2 + <i32>get8(p + 1));
+    if (p == s) {
+      memory.copy(OPENED + off, INNER, <usize>m);
+      off += <usize>m;
+    } else {
+      memory.copy(OPENED + off, p, len);
+      off += len;
+    }
+  }
+  memory.fill(INNER, 0, <usize>m);
+  return decode(OPENED, <i32>off, d, true);
 }

@@ -1,0 +1,159 @@
+// SID, the agent's binding table in the core (issue 8, "Figures to measure"):
+// bytes per binding, per-packet lookup and renewals verified per second at
+// 1,000,000 bindings, each against a baseline measured in the same run.
+//
+//   node bench/sid-bindings.js [--bindings N] [--table N] [--lookups N] [--renewals N] [--json FILE]
+//
+// (after `npm run build`; no root, no namespaces). One agent engine
+// (sidAgent 1, sidBindings N; --table M makes the table for M bindings, default
+// N: a full table) with its home link set; core/assembly/abi/sidbench.ts fills
+// it with N bindings (2001:db8::/32, each with its own session key and SPI)
+// and the per-binding structures the engine keeps beside it.
+//
+//   bytes per binding   growth of linear memory over the fill / N (the table's
+//                       112-byte records with a tenth more slots, an expiry-heap
+//                       entry, a VNI set entry), and the table alone
+//   lookup              BindingTable.find of random bound addresses, ns each;
+//                       baselines: one 8-byte load from a random record of the
+//                       same memory (a cache miss, no hashing or probing), and
+//                       a JavaScript Map<number, object> of N entries
+//   renewals            Binding Updates encoded as a target does (sealed,
+//                       HMAC-SHA256 under the binding's session key), handed
+//                       to the engine (handle_datagram path: verify, replay
+//                       window, open, renew, sealed and signed reply); the
+//                       encoding is not timed; renewals/s counts only those
+//                       the table shows applied. Then the same Binding Updates
+//                       again: each authenticated and opened, then refused by
+//                       the replay window (the verification alone). Baseline: one HMAC-SHA256 of
+//                       the same length through the core's crypto export
+//                       (bench_hmac_sha256 over 100 bytes), per second.
+//
+// Numbers only; goals are printed next to them.
+import { readFileSync, writeFileSync } from "node:fs";
+import { Core, Engine } from "../dist/hosts/shared/index.js";
+import { SidEngine } from "../dist/hosts/shared/sidengine.js";
+
+/** About the length of one Binding Update (header, Transferred Address, Sealed, Lifetime, authenticator). */
+const RENEWAL_BYTES = 100;
+
+const MODULE = () => new WebAssembly.Module(readFileSync(new URL("../build/handover.wasm", import.meta.url)));
+const FILL_HEAP = 1;
+const FILL_VNIS = 2;
+const START = Date.UTC(2026, 11, 1, 12, 0, 0);
+
+function check(v, what) {
+  if (v < 0) throw new Error(`${what}: error ${-v}`);
+  return v;
+}
+
+/** A fresh agent engine (its own module instance) with n bindings of the given parts; its memory growth. */
+function agent(module, n, parts, limit = n) {
+  const core = Core.loadSync(module);
+  const engine = new Engine(core);
+  engine.seed(new TextEncoder().encode("bench/sid-bindings.js, fixed seed"));
+  engine.init("5eedaa000001", START);
+  engine.option("sidAgent", 1);
+  engine.option("sidBindings", limit);
+  new SidEngine(engine).link(2, "02:00:00:00:00:0a", "198.18.1.3");
+  const before = core.x.memory.buffer.byteLength;
+  const t0 = performance.now();
+  const tableBytes = check(core.x.sidbench_fill(n, START, parts), "sidbench_fill");
+  return { core, x: core.x, tableBytes, grown: core.x.memory.buffer.byteLength - before, fillMs: performance.now() - t0 };
+}
+
+export async function bindingFigures({ bindings = 1000000, table = bindings, lookups = 2000000, renewals = 200000, log = () => {} } = {}) {
+  const module = MODULE();
+  // Memory: the table alone, with the expiry heap, with the VNI set too (each in its own instance).
+  const tableOnly = agent(module, bindings, 0, table).grown;
+  const withHeap = agent(module, bindings, FILL_HEAP, table).grown;
+  const a = agent(module, bindings, FILL_HEAP | FILL_VNIS, table);
+  const { core, x, tableBytes, grown, fillMs } = a;
+  let now = START;
+  log(`filled ${bindings} bindings in ${fillMs.toFixed(0)} ms: memory +${(grown / 1048576).toFixed(1)} MiB (table alone +${(tableOnly / 1048576).toFixed(1)}, with the expiry heap +${(withHeap / 1048576).toFixed(1)}); the table's records ${(tableBytes / 1048576).toFixed(1)} MiB`);
+
+  const time = (f, n) => {
+    f(Math.min(n, 100000)); // warm-up
+    const s = performance.now();
+    const r = f(n);
+    return { ns: ((performance.now() - s) * 1e6) / n, r };
+  };
+  const lookup = time((n) => check(x.sidbench_lookup(n, 7, 0), "lookup"), lookups);
+  if (lookup.r !== lookups) throw new Error(`lookup found ${lookup.r} of ${lookups} bound addresses`);
+  const missLookups = Math.min(lookups, 200000);
+  const miss = time((n) => check(x.sidbench_lookup(n, 7, 1), "lookup"), missLookups);
+  if (miss.r !== 0) throw new Error(`lookup found ${miss.r} unbound addresses`);
+  const load = time((n) => check(x.sidbench_load(n, 7), "load"), lookups);
+  const map = new Map();
+  for (let i = 0; i < bindings; i++) map.set(i + 1, { spi: i, vni: i + 1 });
+  let state = 7;
+  const mapTime = time((n) => {
+    let hits = 0;
+    for (let i = 0; i < n; i++) {
+      state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+      if (map.get((state % bindings) + 1) !== undefined) hits++;
+    }
+    return hits;
+  }, lookups);
+  log(`lookup ${lookup.ns.toFixed(1)} ns (unbound address ${miss.ns.toFixed(1)} ns); random load ${load.ns.toFixed(1)} ns; JS Map ${mapTime.ns.toFixed(1)} ns`);
+
+  // Renewals, in batches: encode (not timed), deliver (timed).
+  const BATCH = Math.min(renewals, 20000);
+  let deliveredMs = 0;
+  let replayedMs = 0;
+  let applied = 0;
+  let refused = 0;
+  let replies = 0;
+  let sent = 0;
+  for (let b = 0; sent < renewals; b++) {
+    now += 1000;
+    const n = Math.min(BATCH, renewals - sent);
+    check(x.sidbench_renewals_make(n, now, 1000 + b), "renewals_make");
+    let s = performance.now();
+    check(x.sidbench_renewals_deliver(now, 0), "renewals_deliver");
+    deliveredMs += performance.now() - s;
+    replies += x.sidbench_replies();
+    applied += check(x.sidbench_renewals_applied(now), "renewals_applied");
+    // The same Binding Updates again: authenticated and opened, then refused as replays.
+    s = performance.now();
+    refused += check(x.sidbench_renewals_deliver(now, 1), "renewals_deliver replay");
+    replayedMs += performance.now() - s;
+    sent += n;
+  }
+  const renewalsPerSecond = (applied * 1000) / deliveredMs;
+  // Baseline: one HMAC-SHA256 over a message of a renewal's length, through the core.
+  const hmacN = Math.min(renewals, 200000);
+  const hm = time((n) => check(x.bench_hmac_sha256(n, RENEWAL_BYTES), "bench_hmac_sha256"), hmacN);
+  const replaysPerSecond = (refused * 1000) / replayedMs;
+  log(`renewals: ${applied} of ${renewals} applied, ${replies} replies, ${Math.round(renewalsPerSecond)}/s; replayed: ${refused} refused, ${Math.round(replaysPerSecond)}/s; one HMAC-SHA256 ${Math.round(1e9 / hm.ns)}/s`);
+  const memAfter = x.memory.buffer.byteLength;
+
+  return {
+    bindings,
+    tableLimit: table,
+    bytesPerBinding: grown / bindings,
+    memoryPerBinding: { table: tableOnly / bindings, expiryHeap: (withHeap - tableOnly) / bindings, vniSet: (grown - withHeap) / bindings },
+    tableRecordBytesPerBinding: tableBytes / bindings,
+    fillMs,
+    lookupNs: lookup.ns,
+    lookupUnboundNs: miss.ns,
+    baselines: { randomLoadNs: load.ns, jsMapNs: mapTime.ns, hmacPerSecond: 1e9 / hm.ns },
+    lookupVsRandomLoad: lookup.ns / load.ns,
+    lookupVsJsMap: lookup.ns / mapTime.ns,
+    renewals: { sent: renewals, applied, replies, ms: deliveredMs, perSecond: renewalsPerSecond, vsHmac: renewalsPerSecond / (1e9 / hm.ns) },
+    replays: { sent: renewals, refused, ms: replayedMs, perSecond: replaysPerSecond, vsHmac: replaysPerSecond / (1e9 / hm.ns) },
+    memoryAfterRenewalsMiB: memAfter / 1048576,
+    goals: { bytesPerBinding: 128, lookupNs: 100, renewalsPerSecond: 500000 },
+  };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const args = process.argv.slice(2);
+  const opt = (name, dflt) => {
+    const i = args.indexOf(`--${name}`);
+    return i >= 0 ? Number(args[i + 1]) : dflt;
+  };
+  const json = args.includes("--json") ? args[args.indexOf("--json") + 1] : "";
+  const r = await bindingFigures({ bindings: opt("bindings", 1000000), table: opt("table", opt("bindings", 1000000)), lookups: opt("lookups", 2000000), renewals: opt("renewals", 200000), log: (s) => console.error(s) });
+  console.log(JSON.stringify(r, null, 2));
+  if (json) writeFileSync(json, JSON.stringify(r, null, 2) + "\n");
+}

@@ -1,0 +1,271 @@
+// Exports for bench/sid.js only (docs/benchmarks.md "SID"): the agent's
+// binding table (sid/bindings.ts) at a million bindings, measured inside the
+// core. Nothing here runs in a daemon; the host times the calls.
+//
+//   sidbench_fill(n, now, parts)  n bindings straight into the agent's table
+//                                 (no Transfer Requests: a million of them
+//                                 would be a million kernel-action batches),
+//                                 with the per-binding structures the engine
+//                                 keeps beside the table if parts says so (1: an
+//                                 expiry-heap entry, 2: a VNI in a set);
+//                                 returns the table's bytes
+//   sidbench_lookup(count, seed, miss)  count lookups of random bound
+//                                 addresses (miss 1: of unbound ones); returns
+//                                 the hits
+//   sidbench_load(count, seed)    the baseline: one 8-byte load from a random
+//                                 record of the same table memory per step
+//   sidbench_renewals_make(count, now, seed)  Binding Updates for count
+//                                 distinct bindings, as a target encodes them (sealed
+//                                 and signed under each binding's session key),
+//                                 into a buffer; returns how many
+//   sidbench_renewals_deliver(now, replay)  hands them to the engine one by
+//                                 one (Node.handleDatagram: HMAC-SHA256 check,
+//                                 open, window, binding update, sealed and
+//                                 signed reply) and discards the outputs;
+//                                 replay 1: the same batch again (verified,
+//                                 opened, refused as replays)
+//   sidbench_renewals_applied(now)  the batch's bindings the table shows renewed
+//
+// Bound addresses are 2001:db8::/32 (never on a wire); every call checks that
+// the agent is set up and returns -ERR_CONFIG or -ERR_INVALID_ARGUMENT if not.
+
+import { Instance } from "./instance";
+import { Address } from "../engine/address";
+import { Peer } from "../engine/peer";
+import { Encoder } from "../wire/encode";
+import { HmacKey } from "../crypto/hmac";
+import { ntpFromMs } from "../replay/timestamp";
+import { SEAL_UP } from "../sid/seal";
+import {
+  BindingTable, ExpiryHeap, RECORD, setSpi, spi, setVni, setExpires, expires, keyPtr, setTarget, setNodePeer, setFlags,
+} from "../sid/bindings";
+import {
+  FAMILY_IPV6, MSG_BINDING_UPDATE, EXT_TRANSFERRED_ADDRESS, AUTH_HMAC_SHA256, MAX_MESSAGE_LENGTH, FIRST_ASSIGNABLE_SPI,
+  ERR_CONFIG, ERR_INVALID_ARGUMENT, FLAG_REVERSE_TUNNEL, OUT_TRANSMIT,
+} from "../generated/registry";
+
+const PREFIX_HI: u64 = 0x20010db800000000; // 2001:db8::/32
+const TARGET_LO: u64 = 0xffffffff00000001;
+/** The renewals' sender, a target with this cookie (48 bits). */
+const TARGET_COOKIE: u64 = 0x5eedbe9c0001;
+/** The lifetime each renewal asks for (s). */
+const RENEW_LIFETIME: u32 = 600;
+
+/** sidbench_fill's parts: the structures the engine keeps per binding beside the table. */
+const FILL_HEAP: i32 = 1;
+const FILL_VNIS: i32 = 2;
+
+let filled: i32 = 0;
+let heap = new ExpiryHeap();
+let vnis = new Set<u32>();
+const scratch = new Address();
+const target = new Address();
+
+/** splitmix64: the bench's own deterministic stream (never a key in use). */
+let mixState: u64 = 0;
+function mix(): u64 {
+  mixState += 0x9e3779b97f4a7c15;
+  let z = mixState;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111eb;
+  return z ^ (z >> 31);
+}
+
+function bound(i: u32, out: Address): void {
+  out.family = FAMILY_IPV6;
+  out.hi = PREFIX_HI;
+  out.lo = <u64>i + 1;
+}
+
+/** The table sidbench_fill filled (a new node, node_init, has a new one: the count starts again). */
+let filledTable: BindingTable | null = null;
+
+function table(): BindingTable | null {
+  const s = Instance.sid;
+  if (!s || !Instance.node.options.sidAgent) return null;
+  const t = s.bindings();
+  if (t !== filledTable) {
+    filledTable = t;
+    filled = 0;
+    heap = new ExpiryHeap();
+    vnis = new Set<u32>();
+    batchCount = 0;
+  }
+  return t;
+}
+
+export function sidbench_fill(n: i32, now: f64, parts: i32): f64 {
+  const t = table();
+  if (!t) return -<f64>ERR_CONFIG;
+  if (n <= 0 || n > t.limit - t.count) return -<f64>ERR_INVALID_ARGUMENT;
+  target.family = FAMILY_IPV6;
+  target.hi = PREFIX_HI;
+  target.lo = TARGET_LO;
+  mixState = 0x5eed;
+  for (let i: i32 = 0; i < n; i++) {
+    const id = <u32>(filled + i);
+    bound(id, scratch);
+    const r = t.insert(scratch);
+    if (!r) return -<f64>ERR_INVALID_ARGUMENT;
+    const k = keyPtr(r);
+    for (let j = 0; j < 4; j++) store<u64>(k + (<usize>j << 3), mix());
+    setSpi(r, FIRST_ASSIGNABLE_SPI + id);
+    setVni(r, id + 1);
+    setTarget(r, target);
+    setFlags(r, FLAG_REVERSE_TUNNEL);
+    setNodePeer(r, 0);
+    const e = now + <f64>RENEW_LIFETIME * 1000;
+    setExpires(r, e);
+    if (parts & FILL_HEAP) heap.push(e, scratch);
+    if (parts & FILL_VNIS) vnis.add(id + 1);
+  }
+  filled += n;
+  return t.bytes;
+}
+
+/** xorshift64 for the random walks (seeded by the host, so runs repeat). */
+let walk: u64 = 1;
+@inline function step(): u64 {
+  let x = walk;
+  x ^= x << 13;
+  x ^= x >> 7;
+  x ^= x << 17;
+  walk = x;
+  return x;
+}
+
+export function sidbench_lookup(count: i32, seed: f64, miss: i32): i32 {
+  const t = table();
+  if (!t) return -ERR_CONFIG;
+  if (filled == 0 || count < 0) return -ERR_INVALID_ARGUMENT;
+  walk = <u64>seed | 1;
+  const n = <u64>filled;
+  const a = scratch;
+  a.family = FAMILY_IPV6;
+  a.hi = PREFIX_HI;
+  let hits: i32 = 0;
+  for (let i: i32 = 0; i < count; i++) {
+    a.lo = step() % n + 1 + (miss ? n : 0);
+    if (t.find(a)) hits++;
+  }
+  return hits;
+}
+
+export function sidbench_load(count: i32, seed: f64): i32 {
+  const t = table();
+  if (!t) return -ERR_CONFIG;
+  if (filled == 0 || count < 0) return -ERR_INVALID_ARGUMENT;
+  walk = <u64>seed | 1;
+  const cap = <u64>t.capacity;
+  // The table's memory: the first used record minus its slot's offset.
+  let base: usize = 0;
+  for (let i: u32 = 0; i < t.capacity && !base; i++) {
+    const r = t.at(i);
+    if (r) base = r - <usize>i * <usize>RECORD;
+  }
+  let sum: u64 = 0;
+  for (let i: i32 = 0; i < count; i++) sum += load<u64>(base + <usize>(step() % cap) * <usize>RECORD + 24);
+  return <i32>(sum & 0x7fffffff);
+}
+
+// ---- renewals -----------------------------------------------------------------------
+
+/** Binding Updates per batch at most (each takes up to MAX_MESSAGE_LENGTH bytes of the batch). */
+const MAX_BATCH: i32 = 50000;
+let batch = new StaticArray<u8>(0);
+let batchLengths = new StaticArray<i32>(0);
+let batchIds = new StaticArray<u32>(0);
+let batchCount: i32 = 0;
+const sender = new Peer(-1, TARGET_COOKIE, 16);
+const encoder = new Encoder();
+const COOKIE = memory.data(8);
+const ADDR = memory.data(16);
+
+export function sidbench_renewals_make(count: i32, now: f64, seed: f64): i32 {
+  const t = table();
+  if (!t) return -ERR_CONFIG;
+  if (filled == 0 || count <= 0 || count > MAX_BATCH) return -ERR_INVALID_ARGUMENT;
+  if (batchLengths.length < count) {
+    batch = new StaticArray<u8>(count * MAX_MESSAGE_LENGTH);
+    batchLengths = new StaticArray<i32>(count);
+    batchIds = new StaticArray<u32>(count);
+  }
+  if (count > filled) return -ERR_INVALID_ARGUMENT;
+  // count distinct bindings from a random start (the hash spreads them over the table)
+  walk = <u64>seed | 1;
+  const start = <u32>(step() % <u64>filled);
+  store<u16>(COOKIE, bswap<u16>(<u16>(TARGET_COOKIE >> 32)));
+  store<u32>(COOKIE + 2, bswap<u32>(<u32>TARGET_COOKIE));
+  const base = changetype<usize>(batch);
+  let at: usize = 0;
+  for (let i: i32 = 0; i < count; i++) {
+    const id = <u32>((<u64>start + <u64>i) % <u64>filled);
+    bound(id, scratch);
+    const r = t.find(scratch);
+    if (!r) return -ERR_INVALID_ARGUMENT;
+    // As Node.encodeRequest does for the target's Binding Update (Hosted.encodeBody).
+    const ts = ntpFromMs(now);
+    const seq32 = (sender.sendEpoch << 16) | sender.nextSeq;
+    const seq = sender.takeSeq();
+    encoder.begin(base + at, MAX_MESSAGE_LENGTH, MSG_BINDING_UPDATE, 0, seq, COOKIE, <u32>(ts >> 32), <u32>ts);
+    scratch.store(ADDR);
+    encoder.address(EXT_TRANSFERRED_ADDRESS, scratch.family, ADDR);
+    encoder.markSealed();
+    encoder.lifetime(RENEW_LIFETIME);
+    encoder.seal(keyPtr(r), SEAL_UP, seq32);
+    const n = encoder.finishAuth(spi(r), new HmacKey(AUTH_HMAC_SHA256, keyPtr(r), 32));
+    if (n <= 0) return -ERR_INVALID_ARGUMENT;
+    unchecked(batchLengths[i] = n);
+    unchecked(batchIds[i] = id);
+    at += <usize>n;
+  }
+  batchCount = count;
+  return count;
+}
+
+/** Replies (transmit outputs) the last sidbench_renewals_deliver discarded. */
+let replies: i32 = 0;
+export function sidbench_replies(): i32 {
+  return replies;
+}
+
+/**
+ * Hands the batch to the engine, one Binding Update after another, and
+ * discards the outputs (counting the replies). replay 1: the same batch again
+ * (each one authenticated and opened, then refused by the replay window, or
+ * the last few answered from the reply cache); returns how many of them the
+ * engine dropped or answered from its cache.
+ */
+export function sidbench_renewals_deliver(now: f64, replay: i32): i32 {
+  const t = table();
+  if (!t) return -ERR_CONFIG;
+  if (batchCount == 0) return -ERR_INVALID_ARGUMENT;
+  const node = Instance.node;
+  const port = <u32>node.options.controlPort;
+  const base = changetype<usize>(batch);
+  const c = node.counters;
+  const before = c.dropped + c.duplicates;
+  let at: usize = 0;
+  replies = 0;
+  for (let i: i32 = 0; i < batchCount; i++) {
+    const n = unchecked(batchLengths[i]);
+    node.handleDatagram(now, target, port, base + at, n);
+    at += <usize>n;
+    for (let o = node.out.shift(); o; o = node.out.shift()) if (o.kind == OUT_TRANSMIT) replies++;
+  }
+  return replay ? <i32>(c.dropped + c.duplicates - before) : batchCount;
+}
+
+/** The batch's bindings whose expiry is now the renewed one (now + the asked lifetime): the renewals applied. */
+export function sidbench_renewals_applied(now: f64): i32 {
+  const t = table();
+  if (!t) return -ERR_CONFIG;
+  const want = now + <f64>RENEW_LIFETIME * 1000;
+  let applied: i32 = 0;
+  for (let i: i32 = 0; i < batchCount; i++) {
+    bound(unchecked(batchIds[i]), scratch);
+    const r = t.find(scratch);
+    if (r && expires(r) == want) applied++;
+  }
+  return applied;
+}

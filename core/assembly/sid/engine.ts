@@ -1,0 +1,1381 @@
+// The SID protocol module (docs/PROTOCOL.md section 8): the state machines of
+// the transferring node, the target and the agent, served by the engine
+// (Node.serve(PROTOCOL_SID, ...)). Sans-I/O: `now` is an argument; kernel
+// actions, frames and events go through the node's output queue; the session
+// keys, SPIs and nonces come from the DRBG the host seeded.
+//
+// One node may play every role at once: the transferring node of its own
+// addresses (Transfer), the target of others' (Hosted), the agent of the
+// addresses its peers are configured to own (the binding table).
+
+import { Node, RequestHandler, Procedure, FrameRoute } from "../engine/node";
+import { Peer, SecurityAssociation, CachedReply } from "../engine/peer";
+import { Address } from "../engine/address";
+import { takeOutput, bytesOf, beginEvent, endEvent, OUT_FRAME } from "../engine/output";
+import { Decoded } from "../wire/decode";
+import { Encoder } from "../wire/encode";
+import { TextOut } from "../util/text";
+import { HmacKey } from "../crypto/hmac";
+import { drbg } from "../crypto/drbg";
+import { keyWrapRandom, keyUnwrap } from "../crypto/keywrap";
+import { gratuitousArp, ETH_MIN_FRAME } from "./frames";
+import { SEAL_UP, SEAL_DOWN } from "./seal";
+import { stopRule, arpRule, reversePathRule } from "./rules";
+import {
+  BindingTable, ExpiryHeap, address as bAddress, target as bTarget, setTarget as bSetTarget, flags as bFlags,
+  setFlags as bSetFlags, spi as bSpi, setSpi as bSetSpi, vni as bVni, setVni as bSetVni, nodePeer as bNodePeer,
+  setNodePeer as bSetNodePeer, expires as bExpires, setExpires as bSetExpires, keyPtr as bKey, macPtr as bMac,
+  hasMac as bHasMac, setHasMac as bSetHasMac, setCookie as bSetCookieRaw, cookie as bCookie,
+} from "./bindings";
+import {
+  tunnelIds, kernelMessagePtr, vxlanLink, fdbEntry, neighEntry, tunnelRoute, sourceRule, tunnelFilter,
+  proxyNeighbour, tunnelIfindex,
+} from "../kernel/vxlan";
+import { addressMessage, messagePtr } from "../kernel/netlink";
+import { NETLINK_ROUTE, LOOPBACK_IFINDEX } from "../kernel/linux";
+import {
+  PROTOCOL_SID, FAMILY_IPV4, AUTH_HMAC_SHA256, WRAP_CHACHA20_POLY1305, FIRST_ASSIGNABLE_SPI,
+  MSG_TRANSFER_NEGOTIATION_REQUEST, MSG_TRANSFER_REQUEST, MSG_BINDING_UPDATE, MSG_WAKE_UP, MSG_STOP_TRANSFER,
+  EXT_LIFETIME, EXT_TRANSFERRED_ADDRESS, EXT_TARGET_ADDRESS, EXT_AGENT_ADDRESS, EXT_INTERIM_ADDRESS,
+  EXT_LINK_LAYER_ADDRESS, EXT_SESSION_KEY,
+  FLAG_FURTHER_TRANSFER, FLAG_SAME_SUBNET, FLAG_REVERSE_TUNNEL, FLAG_REVERSE_RETURN, FLAG_PER_FLOW,
+  CODE_ACCEPTED, CODE_ADMINISTRATIVELY_PROHIBITED, CODE_INSUFFICIENT_RESOURCES, CODE_POORLY_FORMED_REQUEST,
+  CODE_ADDRESS_NOT_ALLOWED, CODE_TRANSFER_NOT_PERMITTED, CODE_UNKNOWN_BINDING, CODE_SESSION_KEY_REJECTED,
+  CODE_ADDRESS_IN_USE,
+  ERR_BUSY, ERR_CONFIG, ERR_REFUSED, ERR_TIMED_OUT, ERR_KERNEL, ERR_NOT_SEEDED, codeName, errorName,
+} from "../generated/registry";
+
+/** Size of the block sid_session writes (docs/ABI.md "SID engine"). */
+export const SESSION_INFO_SIZE: i32 = 64;
+
+// Roles and states (docs/ABI.md "SID engine", sid_session bytes 56 and 57).
+export const ROLE_NODE: u8 = 1;
+export const ROLE_TARGET: u8 = 2;
+export const ROLE_AGENT: u8 = 3;
+export const NEGOTIATING: u8 = 1;
+export const DELIVERING: u8 = 2;
+export const REQUESTING: u8 = 3;
+export const TRANSFERRED: u8 = 4;
+export const NEGOTIATED: u8 = 5;
+export const REGISTERING: u8 = 6;
+export const BOUND: u8 = 7;
+export const DEREGISTERING: u8 = 8;
+export const ACTIVE: u8 = 9;
+export const WAKING: u8 = 10;
+
+/** Gratuitous ARP frames when an address is claimed, 1 s apart (8.14). */
+const GARP_COUNT: i32 = 3;
+const GARP_GAP_MS: f64 = 1000;
+/** The target renews at this fraction of the granted lifetime (8.3). */
+const RENEW_FRACTION: f64 = 2.0 / 3.0;
+/** After a renewal got no answer, the next try comes this much later (while the binding lasts). */
+const RENEW_RETRY_MS: f64 = 1000;
+/** Binding Updates kept for an address the agent has no binding for yet (8.12): at most this many, this long. */
+const PARK_MAX: i32 = 64;
+const PARK_MS: f64 = 10000;
+/** Priority of the target's source rule in reverse mode (8.9 step 4). */
+const SID_RULE_PRIORITY: u32 = 0x4346;
+const MAIN_TABLE: u32 = 254;
+const ETHERNET: u32 = 1;
+
+const IDS = memory.data(26, 4);
+const KEY_BUF = memory.data(32, 8);
+const WRAP_BUF = memory.data(96, 8);
+const ADDR_A = memory.data(16, 8);
+const ADDR_B = memory.data(16, 8);
+const NFT_CAP: i32 = 4096;
+const NFT_BUF = memory.data(NFT_CAP);
+const FRAME_BUF = memory.data(ETH_MIN_FRAME);
+const nftText = new TextOut();
+const ZERO16 = memory.data(16, 8);
+
+/** The tunnel identifiers of a session key (8.9), in IDS: VNI, agent MAC at +4, target MAC at +10, name at +16. */
+function ids(key: usize): u32 {
+  tunnelIds(key, IDS);
+  return load<u32>(IDS);
+}
+
+function addressOf(d: Decoded, ext: u8): Address {
+  const p = d.first(ext);
+  return Address.read(load<u8>(p + 2), p + 3);
+}
+
+function lifetimeOf(d: Decoded, dflt: u32): u32 {
+  if (!d.has(EXT_LIFETIME)) return dflt;
+  const p = d.first(EXT_LIFETIME);
+  return (<u32>load<u8>(p + 2) << 8) | <u32>load<u8>(p + 3);
+}
+
+function randomSpi(): u32 {
+  drbg.fill(KEY_BUF, 4);
+  const v = load<u32>(KEY_BUF);
+  return v < FIRST_ASSIGNABLE_SPI ? v + FIRST_ASSIGNABLE_SPI : v;
+}
+
+/** A session SA (8.3) over a 32-byte key: HMAC-SHA256, sealing `sealIn` in and `sealOut` out. */
+function sessionSa(spi: u32, key: usize, sealIn: i32, sealOut: i32): SecurityAssociation {
+  const sa = new SecurityAssociation(spi, new HmacKey(AUTH_HMAC_SHA256, key, 32));
+  sa.raw = new StaticArray<u8>(32);
+  memory.copy(changetype<usize>(sa.raw), key, 32);
+  sa.sealIn = sealIn;
+  sa.sealOut = sealOut;
+  return sa;
+}
+
+/**
+ * Unwraps the Session Key extension of the message being handled with the
+ * key `wrapKey` (the wrap SA's raw key) into out: true if it opened.
+ */
+function unwrapSessionKey(d: Decoded, wrapKey: StaticArray<u8>, out: usize): bool {
+  const p = d.first(EXT_SESSION_KEY);
+  const n = <i32>load<u8>(p + 1);
+  const alg = <u32>load<u8>(p + 2);
+  const wrapSpi = bswap<u32>(load<u32>(p + 4));
+  const sessionSpi = bswap<u32>(load<u32>(p + 8));
+  if (wrapKey.length == 0) return false;
+  return keyUnwrap(d.ptr, alg, wrapSpi, sessionSpi, changetype<usize>(wrapKey), wrapKey.length, p + 12, n - 10, out) == 32;
+}
+
+function wrapSpiOf(d: Decoded): u32 {
+  return bswap<u32>(load<u32>(d.first(EXT_SESSION_KEY) + 4));
+}
+function sessionSpiOf(d: Decoded): u32 {
+  return bswap<u32>(load<u32>(d.first(EXT_SESSION_KEY) + 8));
+}
+
+/** Writes the Session Key extension: key wrapped under `sa`'s raw key for the message begun in enc. */
+function writeSessionKey(enc: Encoder, sa: SecurityAssociation, sessionSpi: u32, key: usize): void {
+  const n = keyWrapRandom(enc.ptr, WRAP_CHACHA20_POLY1305, sa.spi, sessionSpi, changetype<usize>(sa.raw), sa.raw.length, key, WRAP_BUF);
+  if (n < 0) {
+    if (!enc.err) enc.err = -n;
+    return;
+  }
+  enc.sessionKey(WRAP_CHACHA20_POLY1305, sa.spi, sessionSpi, WRAP_BUF);
+}
+
+// ---- the transferring node ---------------------------------------------------------
+
+/** A transfer of one of this node's addresses (or, 8.6, of one it holds as a target). */
+class Transfer extends Procedure {
+  sid: Sid;
+  address: Address;
+  target: Peer;
+  /** null: same subnet (S). For a further transfer, the session peer of the agent. */
+  agent: Peer | null;
+  /** The Hosted this node holds the address as, for a further transfer (8.6). */
+  hosted: Hosted | null = null;
+  flags: u8;
+  lifetime: u32;
+  state: u8 = NEGOTIATING;
+  key: StaticArray<u8> = new StaticArray<u8>(32);
+  spi: u32 = 0;
+  targetAddress: Address = new Address();
+  startedAt: f64;
+  /** The request under way: 16, 18 or 24. */
+  step: u8 = 0;
+
+  constructor(sid: Sid, a: Address, target: Peer, agent: Peer | null, flags: u8, lifetime: u32, now: f64) {
+    super();
+    this.sid = sid;
+    this.address = a.copy();
+    this.target = target;
+    this.agent = agent;
+    this.flags = flags;
+    this.lifetime = lifetime;
+    this.startedAt = now;
+    drbg.fill(changetype<usize>(this.key), 32);
+    this.spi = randomSpi();
+  }
+
+  get sameSubnet(): bool { return this.agent == null; }
+
+  encodeBody(node: Node, enc: Encoder): void {
+    this.address.store(ADDR_A);
+    if (this.step == MSG_TRANSFER_NEGOTIATION_REQUEST) {
+      enc.address(EXT_TRANSFERRED_ADDRESS, this.address.family, ADDR_A);
+      const agent = this.agent;
+      if (agent) {
+        agent.control.store(ADDR_B);
+        enc.address(EXT_AGENT_ADDRESS, agent.control.family, ADDR_B);
+      } else {
+        enc.linkLayer(ETHERNET, changetype<usize>(this.sid.mac), 6);
+      }
+      enc.lifetime(this.lifetime);
+      writeSessionKey(enc, this.target.sendSa()!, this.spi, changetype<usize>(this.key));
+    } else if (this.step == MSG_TRANSFER_REQUEST) {
+      enc.address(EXT_TRANSFERRED_ADDRESS, this.address.family, ADDR_A);
+      this.targetAddress.store(ADDR_B);
+      enc.address(EXT_TARGET_ADDRESS, this.targetAddress.family, ADDR_B);
+      // The link-layer address the Wake-up goes to: the original node's (a further transfer passes it on).
+      const h = this.hosted;
+      if (!h) enc.linkLayer(ETHERNET, changetype<usize>(this.sid.mac), 6);
+      enc.lifetime(this.lifetime);
+      writeSessionKey(enc, this.agent!.sendSa()!, this.spi, changetype<usize>(this.key));
+    } else {
+      enc.address(EXT_TRANSFERRED_ADDRESS, this.address.family, ADDR_A);
+    }
+  }
+
+  onReply(node: Node, d: Decoded, code: u32, now: f64): void {
+    const sid = this.sid;
+    if (this.step == MSG_TRANSFER_NEGOTIATION_REQUEST) {
+      if (code != CODE_ACCEPTED) {
+        sid.refused(ROLE_NODE, this.address, code, 0, "the target refused the negotiation: check its sidTarget and sidAllowReverse options and the SA", now);
+        sid.forgetTransfer(this);
+        return;
+      }
+      if (d.has(EXT_TARGET_ADDRESS)) this.targetAddress = addressOf(d, EXT_TARGET_ADDRESS);
+      else this.targetAddress = node.from.copy();
+      this.state = DELIVERING;
+      sid.applyStopRule(true, this.address);
+      let e = sid.event("negotiated", ROLE_NODE, this.address, now);
+      e.key("target");
+      this.targetAddress.json(e);
+      node.emit(endEvent());
+      e = sid.event("state-requested", ROLE_NODE, this.address, now);
+      e.key("target");
+      this.targetAddress.json(e);
+      e.key("port");
+      e.num(this.target.controlPort);
+      e.key("spi");
+      e.num(this.spi);
+      node.emit(endEvent());
+      return;
+    }
+    if (this.step == MSG_TRANSFER_REQUEST) {
+      if (code != CODE_ACCEPTED) {
+        sid.refused(ROLE_NODE, this.address, code, 0, "the agent refused the transfer: the node must own the address there (peer_add_address), and a further transfer needs F", now);
+        sid.applyStopRule(false, this.address);
+        sid.forgetTransfer(this);
+        return;
+      }
+      const granted = lifetimeOf(d, 0);
+      this.transferred(node, granted, now);
+      return;
+    }
+    // Stop Transfer Reply: accepted, or the binding was already gone (141).
+    sid.reclaim(this.address, now);
+    const e = sid.event("stopped", ROLE_NODE, this.address, now);
+    e.key("code");
+    e.num(code);
+    node.emit(endEvent());
+    sid.forgetTransfer(this);
+  }
+
+  transferred(node: Node, lifetime: u32, now: f64): void {
+    const sid = this.sid;
+    this.state = TRANSFERRED;
+    const h = this.hosted;
+    if (h) {
+      // A further transfer (8.6): this node held the address only as a target.
+      sid.endHosted(h, "transferred-further", 0, now);
+    } else {
+      sid.applyArpRule(true, this.address, 0, false);
+    }
+    const e = sid.event("transferred", ROLE_NODE, this.address, now);
+    e.key("lifetime");
+    e.num(lifetime);
+    e.key("elapsedMs");
+    e.num(<u64>Math.round(now - this.startedAt));
+    node.emit(endEvent());
+    if (h) sid.forgetTransfer(this);
+  }
+
+  onGiveUp(node: Node, now: f64): void {
+    const sid = this.sid;
+    sid.refused(ROLE_NODE, this.address, 0, ERR_TIMED_OUT, "no answer: check that the peer runs SID and that its control port is reachable", now);
+    if (this.step == MSG_STOP_TRANSFER) return; // still transferred; the application may try again
+    if (this.step == MSG_TRANSFER_REQUEST) sid.applyStopRule(false, this.address);
+    sid.forgetTransfer(this);
+  }
+
+  send(node: Node, step: u8, now: f64): bool {
+    this.step = step;
+    let peer: Peer = this.target;
+    let flags: u8 = 0;
+    if (step == MSG_TRANSFER_NEGOTIATION_REQUEST) {
+      if (this.flags & FLAG_FURTHER_TRANSFER) flags |= FLAG_FURTHER_TRANSFER;
+      if (this.sameSubnet) flags |= FLAG_SAME_SUBNET;
+      if (this.flags & FLAG_REVERSE_RETURN) flags |= FLAG_REVERSE_RETURN;
+    } else if (step == MSG_TRANSFER_REQUEST) {
+      peer = this.agent!;
+      if (this.flags & FLAG_FURTHER_TRANSFER) flags |= FLAG_FURTHER_TRANSFER;
+      if (this.flags & FLAG_REVERSE_RETURN) flags |= FLAG_REVERSE_TUNNEL;
+    } else {
+      const agent = this.agent;
+      if (agent) peer = agent;
+    }
+    return node.sendRequest(now, peer, step, flags, this, peer.control, peer.controlPort, null);
+  }
+}
+
+// ---- the target ---------------------------------------------------------------------
+
+/** An address this node holds as a target (8.1, 8.3, 8.10). */
+class Hosted extends Procedure {
+  sid: Sid;
+  address: Address;
+  /** The peer that negotiated (the transferring node). */
+  node: Peer;
+  flags: u8;
+  lifetime: u32;
+  state: u8 = NEGOTIATED;
+  key: StaticArray<u8> = new StaticArray<u8>(32);
+  spi: u32;
+  vni: u32 = 0;
+  agentAddress: Address = new Address();
+  nodeMac: StaticArray<u8> = new StaticArray<u8>(6);
+  /** The session peer for the agent and the session SA (from sid_state_received on). */
+  agent: Peer | null = null;
+  sa: SecurityAssociation | null = null;
+  released: bool = false;
+  tunnel: bool = false;
+  expiresAt: f64 = 0;
+  renewAt: f64 = Infinity;
+  /** A Binding Update (or, with S, the Wake-up) is outstanding. */
+  busy: bool = false;
+  /** The lifetime of the Binding Update under way. */
+  asked: u32 = 0;
+  startedAt: f64;
+
+  constructor(sid: Sid, a: Address, node: Peer, flags: u8, lifetime: u32, spi: u32, now: f64) {
+    super();
+    this.sid = sid;
+    this.address = a.copy();
+    this.node = node;
+    this.flags = flags;
+    this.lifetime = lifetime;
+    this.spi = spi;
+    this.startedAt = now;
+  }
+
+  get sameSubnet(): bool { return (this.flags & FLAG_SAME_SUBNET) != 0; }
+
+  encodeBody(node: Node, enc: Encoder): void {
+    this.address.store(ADDR_A);
+    enc.address(EXT_TRANSFERRED_ADDRESS, this.address.family, ADDR_A);
+    if (this.sameSubnet) return; // the Wake-up
+    enc.markSealed();
+    enc.lifetime(this.asked);
+  }
+
+  register(node: Node, lifetime: u32, now: f64): void {
+    this.asked = lifetime;
+    this.busy = true;
+    const agent = this.agent!;
+    if (!node.sendRequest(now, agent, MSG_BINDING_UPDATE, 0, this, agent.control, agent.controlPort, null)) {
+      this.busy = false;
+      this.sid.endHosted(this, "send-failed", ERR_CONFIG, now);
+    }
+  }
+
+  onReply(node: Node, d: Decoded, code: u32, now: f64): void {
+    this.busy = false;
+    const sid = this.sid;
+    if (this.sameSubnet) {
+      // Wake-up Ack: the node has its address back.
+      sid.endHosted(this, "woken", 0, now);
+      return;
+    }
+    if (code != CODE_ACCEPTED) {
+      sid.refused(ROLE_TARGET, this.address, code, 0, "the agent refused the Binding Update: the binding is gone (stopped, expired or replaced)", now);
+      sid.endHosted(this, "refused", 0, now);
+      return;
+    }
+    if (this.state == DEREGISTERING) {
+      sid.endHosted(this, "deregistered", 0, now);
+      return;
+    }
+    const granted = lifetimeOf(d, 0);
+    const first = this.state == REGISTERING;
+    this.state = BOUND;
+    this.expiresAt = now + <f64>granted * 1000;
+    this.renewAt = now + <f64>granted * 1000 * RENEW_FRACTION;
+    if (first) {
+      sid.release(this, now);
+      const e = sid.event("bound", ROLE_TARGET, this.address, now);
+      e.key("lifetime");
+      e.num(granted);
+      node.emit(endEvent());
+    } else {
+      const e = sid.event("renewed", ROLE_TARGET, this.address, now);
+      e.key("lifetime");
+      e.num(granted);
+      node.emit(endEvent());
+    }
+  }
+
+  onGiveUp(node: Node, now: f64): void {
+    this.busy = false;
+    const sid = this.sid;
+    if (this.sameSubnet || this.state != BOUND) {
+      sid.endHosted(this, "no-answer", ERR_TIMED_OUT, now);
+      return;
+    }
+    // A renewal went unanswered: try again while the binding lasts.
+    if (now + RENEW_RETRY_MS < this.expiresAt) this.renewAt = now + RENEW_RETRY_MS;
+    else sid.endHosted(this, "expired", ERR_TIMED_OUT, now);
+  }
+}
+
+// ---- the agent's Wake-up (and, with S, the target's) ----------------------------------
+
+class Wakeup extends Procedure {
+  sid: Sid;
+  address: Address;
+  role: u8;
+  constructor(sid: Sid, a: Address, role: u8) {
+    super();
+    this.sid = sid;
+    this.address = a.copy();
+    this.role = role;
+  }
+  encodeBody(node: Node, enc: Encoder): void {
+    this.address.store(ADDR_A);
+    enc.address(EXT_TRANSFERRED_ADDRESS, this.address.family, ADDR_A);
+  }
+  onReply(node: Node, d: Decoded, code: u32, now: f64): void {
+    const e = this.sid.event("woken", this.role, this.address, now);
+    e.key("code");
+    e.num(code);
+    node.emit(endEvent());
+  }
+  onGiveUp(node: Node, now: f64): void {
+    this.sid.refused(this.role, this.address, 0, ERR_TIMED_OUT, "the node did not acknowledge the Wake-up: it may be gone; its address is free again", now);
+  }
+}
+
+/**
+ * The kernel actions that put a binding (agent) or a hosted address (target)
+ * in place: if one fails, the binding or the hosting ends, rather than
+ * standing without its tunnel or address.
+ */
+class Claim extends Procedure {
+  sid: Sid;
+  address: Address;
+  role: u8;
+  spi: u32;
+  constructor(sid: Sid, a: Address, role: u8, spi: u32) {
+    super();
+    this.sid = sid;
+    this.address = a.copy();
+    this.role = role;
+    this.spi = spi;
+  }
+  onActionsDone(node: Node, ok: bool, now: f64): void {
+    if (!ok) this.sid.claimFailed(this, now);
+  }
+}
+
+/** Gratuitous ARP frames still to send for a claimed address. */
+class Announcement {
+  address: Address;
+  left: i32 = GARP_COUNT;
+  next: f64;
+  constructor(a: Address, now: f64) {
+    this.address = a.copy();
+    this.next = now;
+  }
+}
+
+/** A Binding Update for an address that has no binding yet (8.12): verified when the Transfer Request brings its key. */
+class Parked {
+  address: Address;
+  bytes: StaticArray<u8>;
+  from: Address;
+  port: u32;
+  at: f64;
+  constructor(a: Address, p: usize, n: i32, from: Address, port: u32, now: f64) {
+    this.address = a.copy();
+    this.bytes = bytesOf(p, n);
+    this.from = from.copy();
+    this.port = port;
+    this.at = now;
+  }
+}
+
+export class Sid extends RequestHandler {
+  node: Node;
+  ifindex: u32 = 0;
+  mac: StaticArray<u8> = new StaticArray<u8>(6);
+  address: Address = new Address();
+  transfers: Array<Transfer> = new Array<Transfer>();
+  hosted: Array<Hosted> = new Array<Hosted>();
+  private table: BindingTable | null = null;
+  private expiries: ExpiryHeap = new ExpiryHeap();
+  /** VNIs in use by bindings (8.9: a collision is refused with 130). */
+  private vnis: Set<u32> = new Set<u32>();
+  /** Interim Addresses of the bindings that have one (rare; kept out of the compact table). */
+  private interims: Map<u64, Address> = new Map<u64, Address>();
+  private announcements: Array<Announcement> = new Array<Announcement>();
+  private parked: Array<Parked> = new Array<Parked>();
+  /** Bindings per target cookie: a target's session peer goes with its last binding. */
+  private bindingsOf: Map<u64, i32> = new Map<u64, i32>();
+  /** A parked Binding Update is being handled again (it is not parked twice). */
+  private reinjecting: bool = false;
+
+  constructor(node: Node) {
+    super();
+    this.node = node;
+    node.serve(PROTOCOL_SID, this);
+  }
+
+  setLink(ifindex: u32, mac: usize, a: Address): void {
+    this.ifindex = ifindex;
+    memory.copy(changetype<usize>(this.mac), mac, 6);
+    this.address.set(a);
+  }
+
+  /** The agent's binding table, made at the first use with the sidBindings option. */
+  bindings(): BindingTable {
+    let t = this.table;
+    if (!t) {
+      t = new BindingTable(this.node.options.sidBindings);
+      this.table = t;
+    }
+    return t;
+  }
+
+  // ---- outputs ---------------------------------------------------------------------
+
+  event(state: string, role: u8, a: Address, now: f64): TextOut {
+    const e = beginEvent("sid", now);
+    e.key("state");
+    e.str(state);
+    e.key("role");
+    e.str(role == ROLE_NODE ? "node" : role == ROLE_TARGET ? "target" : "agent");
+    e.key("address");
+    a.json(e);
+    return e;
+  }
+
+  refused(role: u8, a: Address, code: u32, err: i32, message: string, now: f64): void {
+    const e = this.event("refused", role, a, now);
+    if (code) {
+      e.key("code");
+      e.num(code);
+      e.key("reason");
+      e.str(codeName(code));
+    }
+    if (err) {
+      e.key("error");
+      e.str(errorName(err));
+    }
+    e.key("message");
+    e.str(message);
+    this.node.emit(endEvent());
+  }
+
+  /** The owner of the kernel actions being queued (a Claim), or null. */
+  private actionOwner: Procedure | null = null;
+
+  private netlink(n: i32): void {
+    if (n > 0) this.node.netlinkAction(NETLINK_ROUTE, bytesOf(kernelMessagePtr(), n), this.actionOwner);
+  }
+
+  private nftBegin(): TextOut {
+    nftText.reset(NFT_BUF, NFT_CAP);
+    return nftText;
+  }
+  private nftEnd(): void {
+    if (!nftText.overflow && nftText.pos > 0) this.node.nftAction(bytesOf(NFT_BUF, nftText.pos), this.actionOwner);
+  }
+
+  applyStopRule(add: bool, a: Address): void {
+    stopRule(this.nftBegin(), add, a, this.node.options.controlPort);
+    this.nftEnd();
+  }
+
+  applyArpRule(add: bool, a: Address, exceptIfindex: u32, announce: bool): void {
+    if (arpRule(this.nftBegin(), add, a, exceptIfindex, announce)) this.nftEnd();
+  }
+
+  private frame(n: i32): void {
+    const o = takeOutput(OUT_FRAME);
+    o.aux = this.ifindex;
+    o.copy(FRAME_BUF, n);
+    this.node.emit(o);
+  }
+
+  /** Announces a claimed address: three gratuitous ARP frames, 1 s apart (8.14; IPv4 only). */
+  announce(a: Address, now: f64): void {
+    if (a.family != FAMILY_IPV4) return;
+    for (let i = 0; i < this.announcements.length; i++) {
+      if (this.announcements[i].address.equals(a)) {
+        this.announcements[i].left = GARP_COUNT;
+        this.announcements[i].next = now;
+        this.sendAnnouncements(now);
+        return;
+      }
+    }
+    this.announcements.push(new Announcement(a, now));
+    this.sendAnnouncements(now);
+  }
+
+  private stopAnnouncing(a: Address): void {
+    for (let i = this.announcements.length - 1; i >= 0; i--) if (this.announcements[i].address.equals(a)) this.announcements.splice(i, 1);
+  }
+
+  private sendAnnouncements(now: f64): void {
+    for (let i = this.announcements.length - 1; i >= 0; i--) {
+      const g = this.announcements[i];
+      if (g.next > now) continue;
+      const n = gratuitousArp(changetype<usize>(this.mac), <u32>g.address.lo, FRAME_BUF);
+      if (n > 0) this.frame(n);
+      g.left--;
+      g.next = now + GARP_GAP_MS;
+      if (g.left <= 0) this.announcements.splice(i, 1);
+    }
+  }
+
+  /**
+   * The binding's tunnel (8.9) at this end: role ROLE_AGENT or ROLE_TARGET,
+   * the session key's identifiers (ids() must have run), the other end's
+   * address, the transferred address, reverse-tunnelled return or not.
+   */
+  private tunnel(add: bool, role: u8, key: usize, peer: Address, ta: Address, reverse: bool): void {
+    const o = this.node.options;
+    const vni = ids(key);
+    const ifindex = tunnelIfindex(vni);
+    const own = role == ROLE_AGENT ? IDS + 4 : IDS + 10;
+    const other = role == ROLE_AGENT ? IDS + 10 : IDS + 4;
+    const family = <u32>peer.family;
+    this.address.store(ADDR_A);
+    peer.store(ADDR_B);
+    const decapsulates = role == ROLE_TARGET || reverse;
+    if (!add) {
+      if (role == ROLE_TARGET && reverse) {
+        ta.store(ADDR_A);
+        this.netlink(sourceRule(false, family, ADDR_A, family == FAMILY_IPV4 ? 32 : 128, o.sidRouteTable, SID_RULE_PRIORITY));
+      }
+      if (role == ROLE_AGENT && reverse) {
+        reversePathRule(this.nftBegin(), false, vni, ifindex, ta);
+        this.nftEnd();
+      }
+      // Deleting the link removes its fdb, neighbour and route entries with it.
+      this.netlink(vxlanLink(false, IDS + 16, 9, own, o.sidTunnelMtu, vni, family, ADDR_A, o.sidTunnelPort, ifindex));
+      if (decapsulates) {
+        tunnelFilter(this.nftBegin(), false, family, ADDR_B, o.sidTunnelPort, vni);
+        this.nftEnd();
+      }
+      return;
+    }
+    this.netlink(vxlanLink(true, IDS + 16, 9, own, o.sidTunnelMtu, vni, family, ADDR_A, o.sidTunnelPort, ifindex));
+    this.netlink(fdbEntry(true, ifindex, other, family, ADDR_B));
+    ta.store(ADDR_A);
+    const prefix: u32 = family == FAMILY_IPV4 ? 32 : 128;
+    if (role == ROLE_AGENT) {
+      this.netlink(neighEntry(true, ifindex, family, ADDR_A, other));
+      this.netlink(tunnelRoute(true, family, ADDR_A, prefix, ifindex, 0, MAIN_TABLE));
+    } else if (reverse) {
+      this.netlink(neighEntry(true, ifindex, family, ADDR_B, other));
+      this.netlink(tunnelRoute(true, family, ZERO16, 0, ifindex, ADDR_B, o.sidRouteTable));
+      this.netlink(sourceRule(true, family, ADDR_A, prefix, o.sidRouteTable, SID_RULE_PRIORITY));
+    }
+    if (decapsulates) {
+      tunnelFilter(this.nftBegin(), true, family, ADDR_B, o.sidTunnelPort, vni);
+      this.nftEnd();
+    }
+    if (role == ROLE_AGENT && reverse) {
+      reversePathRule(this.nftBegin(), true, vni, ifindex, ta);
+      this.nftEnd();
+    }
+  }
+
+  private hostAddress(add: bool, a: Address): void {
+    this.netlink(addressMessageCopy(add, a));
+  }
+
+  // ---- lookups ---------------------------------------------------------------------
+
+  findTransfer(a: Address): Transfer | null {
+    for (let i = 0; i < this.transfers.length; i++) if (this.transfers[i].address.equals(a)) return this.transfers[i];
+    return null;
+  }
+  findHosted(a: Address): Hosted | null {
+    for (let i = 0; i < this.hosted.length; i++) if (this.hosted[i].address.equals(a)) return this.hosted[i];
+    return null;
+  }
+  forgetTransfer(t: Transfer): void {
+    this.node.cancelRequests(t);
+    const i = this.transfers.indexOf(t);
+    if (i >= 0) this.transfers.splice(i, 1);
+  }
+
+  /** Sets the target cookie of a binding, counting the bindings per target (bindingsOf). */
+  private setTargetCookie(r: usize, cookie: u64): void {
+    const old = bCookie(r);
+    if (old == cookie) return;
+    if (old != 0) {
+      const n = this.bindingsOf.get(old) - 1;
+      if (n > 0) this.bindingsOf.set(old, n);
+      else {
+        this.bindingsOf.delete(old);
+        const p = this.node.findSessionPeer(old);
+        if (p) this.node.dropSessionPeer(p);
+      }
+    }
+    if (cookie != 0) this.bindingsOf.set(cookie, this.bindingsOf.has(cookie) ? this.bindingsOf.get(cookie) + 1 : 1);
+    bSetCookieRaw(r, cookie);
+  }
+
+  // ---- the engine's entry points -----------------------------------------------------
+
+  sessionSa(node: Node, d: Decoded, spi: u32, now: f64): SecurityAssociation | null {
+    // The agent: a binding's SA, found by the Transferred Address in clear (8.3).
+    if (d.has(EXT_TRANSFERRED_ADDRESS) && this.table) {
+      const r = this.bindings().find(addressOf(d, EXT_TRANSFERRED_ADDRESS));
+      if (r && bSpi(r) == spi) return sessionSa(spi, bKey(r), SEAL_UP, SEAL_DOWN);
+    }
+    // The target: the SA of an address it holds (Binding Acks).
+    for (let i = 0; i < this.hosted.length; i++) {
+      const sa = this.hosted[i].sa;
+      if (sa && sa.spi == spi) return sa;
+    }
+    return null;
+  }
+
+  unverifiable(node: Node, d: Decoded, now: f64): bool {
+    // 8.12: a Binding Update that may run ahead of its Transfer Request is kept, one per address.
+    if (d.type != MSG_BINDING_UPDATE || !node.options.sidAgent || !d.has(EXT_TRANSFERRED_ADDRESS) || this.reinjecting) return false;
+    // Also when a binding exists under another SPI: its further transfer may be on the way (8.6).
+    const a = addressOf(d, EXT_TRANSFERRED_ADDRESS);
+    this.expireParked(now);
+    for (let i = 0; i < this.parked.length; i++) {
+      if (this.parked[i].address.equals(a)) {
+        this.parked[i] = new Parked(a, d.ptr, d.len, node.from, node.fromPort, now);
+        return true;
+      }
+    }
+    if (this.parked.length >= PARK_MAX) this.parked.shift();
+    this.parked.push(new Parked(a, d.ptr, d.len, node.from, node.fromPort, now));
+    return true;
+  }
+
+  private expireParked(now: f64): void {
+    for (let i = this.parked.length - 1; i >= 0; i--) if (now - this.parked[i].at >= PARK_MS) this.parked.splice(i, 1);
+  }
+
+  private takeParked(a: Address): Parked | null {
+    for (let i = 0; i < this.parked.length; i++) {
+      if (this.parked[i].address.equals(a)) {
+        const p = this.parked[i];
+        this.parked.splice(i, 1);
+        return p;
+      }
+    }
+    return null;
+  }
+
+  request(node: Node, peer: Peer, sa: SecurityAssociation, cache: CachedReply | null, now: f64): void {
+    const type = node.incoming.type;
+    if (type == MSG_TRANSFER_NEGOTIATION_REQUEST) this.onNegotiation(node, peer, sa, cache, now);
+    else if (type == MSG_TRANSFER_REQUEST) this.onTransferRequest(node, peer, sa, cache, now);
+    else if (type == MSG_BINDING_UPDATE) this.onBindingUpdate(node, peer, sa, cache, now);
+    else if (type == MSG_WAKE_UP) this.onWakeup(node, peer, sa, cache, now);
+    else if (type == MSG_STOP_TRANSFER) this.onStop(node, peer, sa, cache, now);
+  }
+
+  private reply(peer: Peer, sa: SecurityAssociation, cache: CachedReply | null, code: u32, lifetime: i32, target: Address | null, now: f64): void {
+    const node = this.node;
+    const enc = node.beginReply(peer, sa, code, now);
+    if (target) {
+      target.store(ADDR_B);
+      enc.address(EXT_TARGET_ADDRESS, target.family, ADDR_B);
+    }
+    enc.markSealed();
+    if (lifetime >= 0) enc.lifetime(<u32>lifetime);
+    node.finishReply(peer, sa, cache, node.from, node.fromPort, null, now, this.linkRoute(node.from));
+  }
+
+  /**
+   * How to reach a node whose address is claimed here (8.14): the agent
+   * tunnels a bound address to its target, and a target on the same subnet
+   * holds it locally, so neither's routes reach the node, which no longer
+   * answers ARP for it. Messages to it go as frames to its link-layer
+   * address; null for any other destination.
+   */
+  linkRoute(dst: Address): FrameRoute | null {
+    let mac: usize = 0;
+    const r = this.table ? this.bindings().find(dst) : 0;
+    if (r && bHasMac(r)) mac = bMac(r);
+    const h = this.findHosted(dst);
+    if (!mac && h && h.sameSubnet) mac = changetype<usize>(h.nodeMac);
+    if (!mac) return null;
+    const route = new FrameRoute();
+    route.ifindex = this.ifindex;
+    memory.copy(changetype<usize>(route.dstMac), mac, 6);
+    memory.copy(changetype<usize>(route.srcMac), changetype<usize>(this.mac), 6);
+    route.src.set(this.address);
+    route.srcPort = this.node.options.controlPort;
+    return route;
+  }
+
+  private refuse(role: u8, a: Address, peer: Peer, sa: SecurityAssociation, cache: CachedReply | null, code: u32, message: string, now: f64): void {
+    this.reply(peer, sa, cache, code, -1, null, now);
+    this.refused(role, a, code, 0, message, now);
+  }
+
+  // ---- target: negotiation (8.1) --------------------------------------------------------
+
+  private onNegotiation(node: Node, peer: Peer, sa: SecurityAssociation, cache: CachedReply | null, now: f64): void {
+    const d = node.incoming;
+    const o = node.options;
+    const a = addressOf(d, EXT_TRANSFERRED_ADDRESS);
+    const flags = d.flagsCode;
+    if (!o.sidTarget) return this.refuse(ROLE_TARGET, a, peer, sa, cache, CODE_ADMINISTRATIVELY_PROHIBITED, "this node does not accept transfers: set the sidTarget option", now);
+    if ((flags & FLAG_REVERSE_RETURN) && !o.sidAllowReverse) return this.refuse(ROLE_TARGET, a, peer, sa, cache, CODE_ADMINISTRATIVELY_PROHIBITED, "reverse-tunnelled return is not allowed here: set sidAllowReverse or transfer without R", now);
+    if (flags & FLAG_PER_FLOW) return this.refuse(ROLE_TARGET, a, peer, sa, cache, CODE_ADMINISTRATIVELY_PROHIBITED, "per-flow transfers (P) are not implemented", now);
+    const same = (flags & FLAG_SAME_SUBNET) != 0;
+    if (!d.has(EXT_SESSION_KEY) || (!same && !d.has(EXT_AGENT_ADDRESS)) || (same && !d.has(EXT_LINK_LAYER_ADDRESS))) {
+      return this.refuse(ROLE_TARGET, a, peer, sa, cache, CODE_POORLY_FORMED_REQUEST, "a negotiation needs a Session Key and an Agent Address (or, with S, a Link-layer Address)", now);
+    }
+    if (this.findHosted(a) || this.findTransfer(a)) return this.refuse(ROLE_TARGET, a, peer, sa, cache, CODE_ADDRESS_IN_USE, "this node already holds or moves the address", now);
+    if (!a.isUsableUnicast() || node.isOwnAddress(a)) return this.refuse(ROLE_TARGET, a, peer, sa, cache, CODE_ADDRESS_NOT_ALLOWED, "the transferred address is not a usable unicast address of another node", now);
+    const wrapSa = peer.findSa(wrapSpiOf(d));
+    if (!wrapSa || !unwrapSessionKey(d, wrapSa.raw, KEY_BUF)) return this.refuse(ROLE_TARGET, a, peer, sa, cache, CODE_SESSION_KEY_REJECTED, "the session key did not unwrap: the Wrap SPI must name an SA configured with the key", now);
+    let agent = new Address();
+    if (!same) {
+      agent = addressOf(d, EXT_AGENT_ADDRESS);
+      if (!node.acceptsPeerAddress(agent)) return this.refuse(ROLE_TARGET, a, peer, sa, cache, CODE_ADDRESS_NOT_ALLOWED, "the agent address is not usable", now);
+    }
+    const h = new Hosted(this, a, peer, flags, lifetimeOf(d, o.sidLifetimeS), sessionSpiOf(d), now);
+    memory.copy(changetype<usize>(h.key), KEY_BUF, 32);
+    memory.fill(KEY_BUF, 0, 32);
+    h.agentAddress = agent;
+    if (same) {
+      const ll = d.first(EXT_LINK_LAYER_ADDRESS);
+      if (load<u8>(ll + 1) == 8) memory.copy(changetype<usize>(h.nodeMac), ll + 4, 6);
+    }
+    h.vni = ids(changetype<usize>(h.key));
+    this.hosted.push(h);
+    // 8.10: the address is local from now (the host restores the socket into it), never answered
+    // for elsewhere (with S: but on the home link), and its traffic stopped until the release.
+    this.actionOwner = new Claim(this, a, ROLE_TARGET, h.spi);
+    this.hostAddress(true, a);
+    this.applyArpRule(true, a, same ? this.ifindex : 0, true);
+    this.applyStopRule(true, a);
+    if (!same) {
+      this.tunnel(true, ROLE_TARGET, changetype<usize>(h.key), agent, a, (flags & FLAG_REVERSE_RETURN) != 0);
+      h.tunnel = true;
+    }
+    this.actionOwner = null;
+    this.reply(peer, sa, cache, CODE_ACCEPTED, -1, this.address.isSet ? this.address : null, now);
+    const e = this.event("negotiated", ROLE_TARGET, a, now);
+    e.key("reverse");
+    e.boolean((flags & FLAG_REVERSE_RETURN) != 0);
+    e.key("sameSubnet");
+    e.boolean(same);
+    e.key("spi");
+    e.num(h.spi);
+    node.emit(endEvent());
+  }
+
+  /** The target's socket may leave repair mode: the stop rule goes, and the host hears of it (8.12). */
+  release(h: Hosted, now: f64): void {
+    if (h.released) return;
+    h.released = true;
+    this.applyStopRule(false, h.address);
+    const e = this.event("released", ROLE_TARGET, h.address, now);
+    e.key("elapsedMs");
+    e.num(<u64>Math.round(now - h.startedAt));
+    this.node.emit(endEvent());
+  }
+
+  /** Removes everything the target put in place for h (8.13) and forgets it. */
+  endHosted(h: Hosted, reason: string, err: i32, now: f64): void {
+    const i = this.hosted.indexOf(h);
+    if (i < 0) return;
+    this.hosted.splice(i, 1);
+    const node = this.node;
+    node.cancelRequests(h);
+    if (h.tunnel) this.tunnel(false, ROLE_TARGET, changetype<usize>(h.key), h.agentAddress, h.address, (h.flags & FLAG_REVERSE_RETURN) != 0);
+    if (!h.released) this.applyStopRule(false, h.address);
+    this.applyArpRule(false, h.address, 0, true);
+    this.hostAddress(false, h.address);
+    this.stopAnnouncing(h.address);
+    const agent = h.agent;
+    if (agent) node.dropSessionPeer(agent);
+    const e = this.event("ended", ROLE_TARGET, h.address, now);
+    e.key("reason");
+    e.str(reason);
+    if (err) {
+      e.key("error");
+      e.str(errorName(err));
+    }
+    node.emit(endEvent());
+  }
+
+  // ---- agent: Transfer Request (8.2, 8.6) ------------------------------------------------
+
+  private onTransferRequest(node: Node, peer: Peer, sa: SecurityAssociation, cache: CachedReply | null, now: f64): void {
+    const d = node.incoming;
+    const o = node.options;
+    const a = addressOf(d, EXT_TRANSFERRED_ADDRESS);
+    const flags = d.flagsCode;
+    if (!o.sidAgent) return this.refuse(ROLE_AGENT, a, peer, sa, cache, CODE_ADMINISTRATIVELY_PROHIBITED, "this node is not an agent: set the sidAgent option", now);
+    if (flags & FLAG_PER_FLOW) return this.refuse(ROLE_AGENT, a, peer, sa, cache, CODE_ADMINISTRATIVELY_PROHIBITED, "per-flow transfers (P) are not implemented", now);
+    const table = this.bindings();
+    // A request under a binding's session SA is a further transfer by its current target (8.6).
+    const further = sa.seals;
+    let r = table.find(a);
+    if (further) {
+      if (!r || !(bFlags(r) & FLAG_FURTHER_TRANSFER)) return this.refuse(ROLE_AGENT, a, peer, sa, cache, CODE_TRANSFER_NOT_PERMITTED, "the binding does not permit a further transfer: the node must transfer with F", now);
+    } else {
+      if (!peer.configured(a)) return this.refuse(ROLE_AGENT, a, peer, sa, cache, CODE_ADMINISTRATIVELY_PROHIBITED, "the peer is not configured to own this address here (peer_add_address)", now);
+      if (r) return this.refuse(ROLE_AGENT, a, peer, sa, cache, CODE_ADDRESS_IN_USE, "the address is bound to a target already: stop that transfer first", now);
+    }
+    // The session key: wrapped under the node's SA, or (8.6) under the binding's session key.
+    const wrapSpi = wrapSpiOf(d);
+    let wrapKey = new StaticArray<u8>(0);
+    if (further) {
+      if (wrapSpi == sa.spi) wrapKey = sa.raw;
+    } else {
+      const w = peer.findSa(wrapSpi);
+      if (w) wrapKey = w.raw;
+    }
+    if (!unwrapSessionKey(d, wrapKey, KEY_BUF)) return this.refuse(ROLE_AGENT, a, peer, sa, cache, CODE_SESSION_KEY_REJECTED, "the session key did not unwrap: the Wrap SPI must name the SA (or, further, the session SPI)", now);
+    const target = addressOf(d, EXT_TARGET_ADDRESS);
+    if (target.family != a.family || !node.acceptsPeerAddress(target)) {
+      memory.fill(KEY_BUF, 0, 32);
+      return this.refuse(ROLE_AGENT, a, peer, sa, cache, CODE_ADDRESS_NOT_ALLOWED, "the target address is not a usable unicast address of the transferred address's family", now);
+    }
+    const requested = lifetimeOf(d, o.sidMaxLifetimeS);
+    if (requested == 0) {
+      memory.fill(KEY_BUF, 0, 32);
+      return this.refuse(ROLE_AGENT, a, peer, sa, cache, CODE_POORLY_FORMED_REQUEST, "a Transfer Request asks for a lifetime above 0", now);
+    }
+    const vni = ids(KEY_BUF);
+    if (this.vnis.has(vni) && !(further && r && bVni(r) == vni)) {
+      memory.fill(KEY_BUF, 0, 32);
+      return this.refuse(ROLE_AGENT, a, peer, sa, cache, CODE_INSUFFICIENT_RESOURCES, "the session key's VNI is in use by another binding: negotiate a new session key", now);
+    }
+    if (further) {
+      // The old target's tunnel goes; the proxy entry and the node stay.
+      const old = new Address();
+      bTarget(r, old);
+      this.vnis.delete(bVni(r));
+      this.tunnel(false, ROLE_AGENT, bKey(r), old, a, (bFlags(r) & FLAG_REVERSE_TUNNEL) != 0);
+    } else {
+      r = table.insert(a);
+      if (!r) {
+        memory.fill(KEY_BUF, 0, 32);
+        return this.refuse(ROLE_AGENT, a, peer, sa, cache, CODE_INSUFFICIENT_RESOURCES, "the binding table is full (option sidBindings)", now);
+      }
+      bSetNodePeer(r, peer.id);
+      if (d.has(EXT_LINK_LAYER_ADDRESS)) {
+        const ll = d.first(EXT_LINK_LAYER_ADDRESS);
+        if (load<u8>(ll + 1) == 8) {
+          memory.copy(bMac(r), ll + 4, 6);
+          bSetHasMac(r, true);
+        }
+      }
+      if (d.has(EXT_INTERIM_ADDRESS)) this.interims.set(a.key(), addressOf(d, EXT_INTERIM_ADDRESS));
+    }
+    memory.copy(bKey(r), KEY_BUF, 32);
+    memory.fill(KEY_BUF, 0, 32);
+    bSetSpi(r, sessionSpiOf(d));
+    bSetVni(r, vni);
+    bSetTarget(r, target);
+    // The permission and the return mode are the latest request's (a further transfer restates them).
+    bSetFlags(r, flags & (FLAG_FURTHER_TRANSFER | FLAG_REVERSE_TUNNEL));
+    this.setTargetCookie(r, 0);
+    const granted = requested < o.sidMaxLifetimeS ? requested : o.sidMaxLifetimeS;
+    const expires = now + <f64>granted * 1000;
+    bSetExpires(r, expires);
+    this.expiries.push(expires, a);
+    this.vnis.add(vni);
+    // Claim the address (8.2 step 5): tunnel first, then the proxy entry and the announcements.
+    this.actionOwner = new Claim(this, a, ROLE_AGENT, bSpi(r));
+    this.tunnel(true, ROLE_AGENT, bKey(r), target, a, (flags & FLAG_REVERSE_TUNNEL) != 0);
+    if (!further) {
+      a.store(ADDR_A);
+      this.netlink(proxyNeighbour(true, this.ifindex, a.family, ADDR_A));
+    }
+    this.actionOwner = null;
+    if (!further) this.announce(a, now);
+    this.reply(peer, sa, cache, CODE_ACCEPTED, <i32>granted, null, now);
+    const e = this.event("bound", ROLE_AGENT, a, now);
+    e.key("target");
+    target.json(e);
+    e.key("lifetime");
+    e.num(granted);
+    e.key("further");
+    e.boolean(further);
+    node.emit(endEvent());
+    // A Binding Update that came first is verified now, under the new key (8.12). Last: it reuses node.incoming.
+    this.expireParked(now);
+    const p = this.takeParked(a);
+    if (p) {
+      // Verified once: what does not verify under the binding's key now is dropped, not kept again.
+      this.reinjecting = true;
+      node.handleDatagram(now, p.from, p.port, changetype<usize>(p.bytes), p.bytes.length);
+      this.reinjecting = false;
+    }
+  }
+
+  // ---- agent: Binding Update (8.3) -------------------------------------------------------
+
+  private onBindingUpdate(node: Node, peer: Peer, sa: SecurityAssociation, cache: CachedReply | null, now: f64): void {
+    const d = node.incoming;
+    const o = node.options;
+    const a = addressOf(d, EXT_TRANSFERRED_ADDRESS);
+    const r = this.table ? this.bindings().find(a) : 0;
+    // Only a binding's own session SA reaches here: sessionSa matched the address and its SPI.
+    if (!r) return this.refuse(ROLE_AGENT, a, peer, sa, cache, CODE_UNKNOWN_BINDING, "no binding for this address under this SA", now);
+    this.setTargetCookie(r, peer.cookie);
+    const asked = lifetimeOf(d, 0);
+    if (asked == 0) {
+      this.reply(peer, sa, cache, CODE_ACCEPTED, 0, null, now);
+      this.endBinding(r, now, true, "deregistered");
+      return;
+    }
+    const granted = asked < o.sidMaxLifetimeS ? asked : o.sidMaxLifetimeS;
+    const expires = now + <f64>granted * 1000;
+    bSetExpires(r, expires);
+    this.expiries.push(expires, a);
+    this.reply(peer, sa, cache, CODE_ACCEPTED, <i32>granted, null, now);
+    const e = this.event("renewed", ROLE_AGENT, a, now);
+    e.key("lifetime");
+    e.num(granted);
+    node.emit(endEvent());
+  }
+
+  /** Ends a binding (8.4): interception stops, every kernel action is undone; then the Wake-up unless stopped. */
+  private endBinding(r: usize, now: f64, wake: bool, reason: string): void {
+    const node = this.node;
+    const a = new Address();
+    bAddress(r, a);
+    const target = new Address();
+    bTarget(r, target);
+    const reverse = (bFlags(r) & FLAG_REVERSE_TUNNEL) != 0;
+    const nodeId = bNodePeer(r);
+    const hasMac = bHasMac(r);
+    const route = new FrameRoute();
+    memory.copy(changetype<usize>(route.dstMac), bMac(r), 6);
+    a.store(ADDR_A);
+    this.netlink(proxyNeighbour(false, this.ifindex, a.family, ADDR_A));
+    this.tunnel(false, ROLE_AGENT, bKey(r), target, a, reverse);
+    this.vnis.delete(bVni(r));
+    this.stopAnnouncing(a);
+    this.setTargetCookie(r, 0);
+    this.bindings().remove(r);
+    const key = a.key();
+    const interim = this.interims.has(key) ? this.interims.get(key) : null;
+    if (interim) this.interims.delete(key);
+    const e = this.event("ended", ROLE_AGENT, a, now);
+    e.key("reason");
+    e.str(reason);
+    node.emit(endEvent());
+    if (!wake || nodeId < 0 || nodeId >= node.peers.length) return;
+    const peer = node.peers[nodeId];
+    const w = new Wakeup(this, a, ROLE_AGENT);
+    if (interim) {
+      node.sendRequest(now, peer, MSG_WAKE_UP, 0, w, interim, peer.controlPort, null);
+    } else if (hasMac) {
+      // 8.14: a frame to the node's link-layer address; the agent's own ARP table would answer itself.
+      route.ifindex = this.ifindex;
+      memory.copy(changetype<usize>(route.srcMac), changetype<usize>(this.mac), 6);
+      route.src.set(this.address);
+      route.srcPort = node.options.controlPort;
+      node.sendRequest(now, peer, MSG_WAKE_UP, 0, w, a, peer.controlPort, null, route);
+    } else {
+      node.sendRequest(now, peer, MSG_WAKE_UP, 0, w, peer.control, peer.controlPort, null);
+    }
+  }
+
+  // ---- Stop Transfer (8.5; with S, at the target) ------------------------------------------
+
+  private onStop(node: Node, peer: Peer, sa: SecurityAssociation, cache: CachedReply | null, now: f64): void {
+    const d = node.incoming;
+    const a = addressOf(d, EXT_TRANSFERRED_ADDRESS);
+    const h = this.findHosted(a);
+    if (h && h.sameSubnet && h.node == peer) {
+      this.reply(peer, sa, cache, CODE_ACCEPTED, -1, null, now);
+      this.event("stopped", ROLE_TARGET, a, now);
+      node.emit(endEvent());
+      this.endHosted(h, "stopped", 0, now);
+      return;
+    }
+    const r = this.table ? this.bindings().find(a) : 0;
+    if (!r) return this.refuse(ROLE_AGENT, a, peer, sa, cache, CODE_UNKNOWN_BINDING, "no binding for this address", now);
+    // Only the node that owns the address may stop it (never a target under a session SA).
+    if (sa.seals || !peer.configured(a)) return this.refuse(ROLE_AGENT, a, peer, sa, cache, CODE_ADMINISTRATIVELY_PROHIBITED, "only the node configured to own the address may stop its transfer", now);
+    this.reply(peer, sa, cache, CODE_ACCEPTED, -1, null, now);
+    this.event("stopped", ROLE_AGENT, a, now);
+    node.emit(endEvent());
+    this.endBinding(r, now, false, "stopped");
+  }
+
+  // ---- transferring node: Wake-up (8.4) ----------------------------------------------------
+
+  private onWakeup(node: Node, peer: Peer, sa: SecurityAssociation, cache: CachedReply | null, now: f64): void {
+    const d = node.incoming;
+    const a = addressOf(d, EXT_TRANSFERRED_ADDRESS);
+    const t = this.findTransfer(a);
+    // Only from the agent of the transfer (or, with S, its target), under their configured SA.
+    const from = t ? (t.agent ? t.agent : t.target) : null;
+    if (!t || t.state != TRANSFERRED || from != peer || sa.seals) return this.refuse(ROLE_NODE, a, peer, sa, cache, CODE_UNKNOWN_BINDING, "no transfer of this address to that peer", now);
+    this.reclaim(a, now);
+    this.reply(peer, sa, cache, CODE_ACCEPTED, -1, null, now);
+    const e = this.event("woken", ROLE_NODE, a, now);
+    e.key("elapsedMs");
+    e.num(<u64>Math.round(now - t.startedAt));
+    node.emit(endEvent());
+    this.forgetTransfer(t);
+  }
+
+  /** The node claims its address again: its ARP and stop rules go, gratuitous ARP (8.4). */
+  reclaim(a: Address, now: f64): void {
+    this.applyArpRule(false, a, 0, false);
+    this.applyStopRule(false, a);
+    this.announce(a, now);
+  }
+
+  // ---- the application's calls ---------------------------------------------------------------
+
+  transfer(now: f64, a: Address, target: Peer, agent: Peer | null, flags: u8, lifetime: u32): i32 {
+    if (this.findTransfer(a)) return -ERR_BUSY;
+    if (!drbg.seeded) return -ERR_NOT_SEEDED;
+    const tsa = target.sendSa();
+    if (!tsa || tsa.raw.length < 16) return -ERR_CONFIG;
+    if (flags & ~(FLAG_FURTHER_TRANSFER | FLAG_REVERSE_RETURN)) return -ERR_CONFIG;
+    const h = this.findHosted(a);
+    let agentPeer = agent;
+    if (h) {
+      // 8.6: the target moves the session on, through the same agent, under its session SA.
+      if (h.state != BOUND || h.sameSubnet || !h.agent) return -ERR_BUSY;
+      agentPeer = h.agent;
+    } else if (agent) {
+      const asa = agent.sendSa();
+      if (!asa || asa.raw.length < 16) return -ERR_CONFIG;
+    }
+    const t = new Transfer(this, a, target, agentPeer, flags, lifetime ? lifetime : this.node.options.sidLifetimeS, now);
+    t.hosted = h;
+    this.transfers.push(t);
+    if (!t.send(this.node, MSG_TRANSFER_NEGOTIATION_REQUEST, now)) {
+      this.forgetTransfer(t);
+      return -ERR_CONFIG;
+    }
+    return 0;
+  }
+
+  stop(now: f64, a: Address): i32 {
+    const t = this.findTransfer(a);
+    if (!t || t.state != TRANSFERRED || t.hosted) return -ERR_REFUSED;
+    return t.send(this.node, MSG_STOP_TRANSFER, now) ? 0 : -ERR_CONFIG;
+  }
+
+  stateDelivered(now: f64, a: Address, ok: bool): i32 {
+    const t = this.findTransfer(a);
+    if (!t || t.state != DELIVERING) return -ERR_REFUSED;
+    if (!ok) {
+      this.applyStopRule(false, a);
+      this.refused(ROLE_NODE, a, 0, ERR_REFUSED, "the state record could not be delivered: the address stays here", now);
+      this.forgetTransfer(t);
+      return 0;
+    }
+    if (t.sameSubnet) {
+      // 8.7: no agent; the target claims the address itself.
+      t.transferred(this.node, t.lifetime, now);
+      return 0;
+    }
+    t.state = REQUESTING;
+    if (!t.send(this.node, MSG_TRANSFER_REQUEST, now)) {
+      this.applyStopRule(false, a);
+      this.forgetTransfer(t);
+      return -ERR_CONFIG;
+    }
+    return 0;
+  }
+
+  stateReceived(now: f64, a: Address, ok: bool): i32 {
+    const h = this.findHosted(a);
+    if (!h || h.state != NEGOTIATED) return -ERR_REFUSED;
+    if (!ok) {
+      this.endHosted(h, "state-record-failed", ERR_REFUSED, now);
+      return 0;
+    }
+    if (h.sameSubnet) {
+      // 8.7: claim the address on the home link, and the socket may run at once.
+      h.state = BOUND;
+      this.announce(a, now);
+      this.release(h, now);
+      this.event("bound", ROLE_TARGET, a, now);
+      this.node.emit(endEvent());
+      return 0;
+    }
+    // 8.12: the first Binding Update goes now; the agent keeps it until the Transfer Request brings the key.
+    const node = this.node;
+    const agent = node.sessionPeer(0, h.agentAddress, node.options.controlPort);
+    const sa = sessionSa(h.spi, changetype<usize>(h.key), SEAL_DOWN, SEAL_UP);
+    sa.peer = agent;
+    agent.sas.push(sa);
+    h.agent = agent;
+    h.sa = sa;
+    h.state = REGISTERING;
+    h.register(node, h.lifetime, now);
+    return 0;
+  }
+
+  sessionEnded(now: f64, a: Address): i32 {
+    const h = this.findHosted(a);
+    if (!h || (h.state != BOUND && h.state != REGISTERING)) return -ERR_REFUSED;
+    const node = this.node;
+    if (h.sameSubnet) {
+      // 8.7: the target gives the address back itself: everything goes, then the Wake-up frame.
+      const peer = h.node;
+      const route = new FrameRoute();
+      route.ifindex = this.ifindex;
+      memory.copy(changetype<usize>(route.dstMac), changetype<usize>(h.nodeMac), 6);
+      memory.copy(changetype<usize>(route.srcMac), changetype<usize>(this.mac), 6);
+      route.src.set(this.address);
+      route.srcPort = node.options.controlPort;
+      this.endHosted(h, "session-ended", 0, now);
+      node.sendRequest(now, peer, MSG_WAKE_UP, 0, new Wakeup(this, a, ROLE_TARGET), a, peer.controlPort, null, route);
+      return 0;
+    }
+    node.cancelRequests(h);
+    h.state = DEREGISTERING;
+    h.register(node, 0, now);
+    return 0;
+  }
+
+  // ---- timers --------------------------------------------------------------------------------
+
+  nextTimeout(node: Node): f64 {
+    let t = this.expiries.earliest;
+    for (let i = 0; i < this.announcements.length; i++) if (this.announcements[i].next < t) t = this.announcements[i].next;
+    for (let i = 0; i < this.hosted.length; i++) {
+      const h = this.hosted[i];
+      if (h.state == BOUND && !h.busy && h.renewAt < t) t = h.renewAt;
+    }
+    return t;
+  }
+
+  timeout(node: Node, now: f64): void {
+    this.sendAnnouncements(now);
+    // Bindings that were not renewed in time (8.3).
+    const A = new Address();
+    while (this.expiries.earliest <= now) {
+      this.expiries.pop(A);
+      const r = this.table ? this.bindings().find(A) : 0;
+      if (r && bExpires(r) <= now) this.endBinding(r, now, true, "expired");
+    }
+    // Renewals (8.3: at two thirds of the lifetime).
+    for (let i = 0; i < this.hosted.length; i++) {
+      const h = this.hosted[i];
+      if (h.state == BOUND && !h.busy && !h.sameSubnet && h.renewAt <= now) {
+        h.renewAt = Infinity;
+        h.register(node, h.lifetime, now);
+      }
+    }
+  }
+
+  /** A claim's kernel action failed: the binding (agent) or the hosting (target) it was for ends. */
+  claimFailed(c: Claim, now: f64): void {
+    if (c.role == ROLE_AGENT) {
+      const r = this.table ? this.bindings().find(c.address) : 0;
+      if (!r || bSpi(r) != c.spi) return; // already gone or replaced
+      this.refused(ROLE_AGENT, c.address, 0, ERR_KERNEL, "a kernel action of the binding failed (see the kernel-error event): the binding ends", now);
+      this.endBinding(r, now, true, "kernel-failed");
+      return;
+    }
+    const h = this.findHosted(c.address);
+    if (!h || h.spi != c.spi) return;
+    this.refused(ROLE_TARGET, c.address, 0, ERR_KERNEL, "a kernel action of the hosting failed (see the kernel-error event): the address is given up here", now);
+    this.endHosted(h, "kernel-failed", ERR_KERNEL, now);
+  }
+
+  // ---- the host's view -------------------------------------------------------------------------
+
+  sessionInfo(a: Address, out: usize): i32 {
+    memory.fill(out, 0, SESSION_INFO_SIZE);
+    const t = this.findTransfer(a);
+    const h = this.findHosted(a);
+    const r = this.table ? this.bindings().find(a) : 0;
+    let key: usize = 0;
+    if (t) {
+      key = changetype<usize>(t.key);
+      store<u32>(out + 32, t.spi);
+      store<u8>(out + 56, ROLE_NODE);
+      store<u8>(out + 57, t.state);
+      store<u8>(out + 58, t.flags);
+      store<i32>(out + 60, t.target.id);
+    } else if (h) {
+      key = changetype<usize>(h.key);
+      store<u32>(out + 32, h.spi);
+      store<u8>(out + 56, ROLE_TARGET);
+      store<u8>(out + 57, h.state);
+      store<u8>(out + 58, h.flags);
+      store<i32>(out + 60, h.node.id);
+    } else if (r) {
+      key = bKey(r);
+      store<u32>(out + 32, bSpi(r));
+      store<u8>(out + 56, ROLE_AGENT);
+      store<u8>(out + 57, ACTIVE);
+      store<u8>(out + 58, bFlags(r));
+      store<i32>(out + 60, bNodePeer(r));
+    } else {
+      return -ERR_REFUSED;
+    }
+    memory.copy(out, key, 32);
+    const vni = ids(key);
+    store<u32>(out + 36, vni);
+    store<u32>(out + 40, t && t.sameSubnet ? 0 : tunnelIfindex(vni));
+    memory.copy(out + 44, IDS + 4, 6);
+    memory.copy(out + 50, IDS + 10, 6);
+    return SESSION_INFO_SIZE;
+  }
+
+  stateJson(out: TextOut, now: f64): void {
+    out.objOpen();
+    out.key("transfers");
+    out.arrOpen();
+    for (let i = 0; i < this.transfers.length; i++) {
+      const t = this.transfers[i];
+      out.objOpen();
+      out.key("address");
+      t.address.json(out);
+      out.key("state");
+      out.num(t.state);
+      out.key("target");
+      out.num(<u64>t.target.id);
+      out.objClose();
+    }
+    out.arrClose();
+    out.key("targets");
+    out.arrOpen();
+    for (let i = 0; i < this.hosted.length; i++) {
+      const h = this.hosted[i];
+      out.objOpen();
+      out.key("address");
+      h.address.json(out);
+      out.key("state");
+      out.num(h.state);
+      out.key("released");
+      out.boolean(h.released);
+      out.objClose();
+    }
+    out.arrClose();
+    out.key("bindings");
+    out.objOpen();
+    out.key("count");
+    out.num(this.table ? <u64>this.bindings().count : 0);
+    out.key("limit");
+    out.num(<u64>this.node.options.sidBindings);
+    out.key("parked");
+    out.num(<u64>this.parked.length);
+    out.key("targets");
+    out.num(<u64>this.bindingsOf.size);
+    out.objClose();
+    out.objClose();
+  }
+}
+
+/** The address message of dataplane.md section 4 for a on lo, copied out of its static buffer. */
+function addressMessageCopy(add: bool, a: Address): i32 {
+  const n = addressMessage(add, a, LOOPBACK_IFINDEX);
+  memory.copy(kernelMessagePtr(), messagePtr(), <usize>n);
+  return n;
+}

@@ -1,0 +1,166 @@
+// The nft batches of SID's procedures (docs/PROTOCOL.md 8.2, 8.10, 8.12 and
+// docs/ABI.md "SID engine"): the stop rule that keeps a moving address's
+// traffic away from its sockets, and the ARP rule that keeps a node from
+// answering or announcing an address it gave away.
+
+import { Address } from "../engine/address";
+import { TextOut } from "../util/text";
+import { FAMILY_IPV4 } from "../generated/registry";
+
+const HEX = "0123456789abcdef";
+
+function addressHex(out: TextOut, a: Address): void {
+  if (a.family == FAMILY_IPV4) {
+    for (let i = 7; i >= 0; i--) out.byte(<u32>HEX.charCodeAt(<i32>((a.lo >> (<u64>i * 4)) & 15)));
+    return;
+  }
+  for (let i = 15; i >= 0; i--) out.byte(<u32>HEX.charCodeAt(<i32>((a.hi >> (<u64>i * 4)) & 15)));
+  for (let i = 15; i >= 0; i--) out.byte(<u32>HEX.charCodeAt(<i32>((a.lo >> (<u64>i * 4)) & 15)));
+}
+
+function chain(out: TextOut, table: string, prefix: string, a: Address): void {
+  out.ascii(table);
+  out.ascii(" ");
+  out.ascii(prefix);
+  addressHex(out, a);
+}
+
+function ipKeyword(a: Address): string {
+  return a.family == FAMILY_IPV4 ? "ip" : "ip6";
+}
+
+/**
+ * The stop rule for address a (PROTOCOL.md 8.12: "a repaired socket must not
+ * see the peer"; the node must never answer a stray packet with a RST): in
+ * table `inet hovsid`, chain `si<hex>` (input) and `so<hex>` (output), at
+ * priority -150, every packet to (input) or from (output) a is dropped,
+ * except TCP and UDP to or from `port` (control messages and the state
+ * record). With add false, the batch that removes both chains.
+ */
+export function stopRule(out: TextOut, add: bool, a: Address, port: u32): void {
+  const ip = ipKeyword(a);
+  if (!add) {
+    for (let k = 0; k < 2; k++) {
+      const p = k == 0 ? "si" : "so";
+      out.ascii("flush chain ");
+      chain(out, "inet hovsid", p, a);
+      out.ascii("\ndelete chain ");
+      chain(out, "inet hovsid", p, a);
+      out.ascii("\n");
+    }
+    return;
+  }
+  out.ascii("add table inet hovsid\n");
+  for (let k = 0; k < 2; k++) {
+    const p = k == 0 ? "si" : "so";
+    const dir = k == 0 ? " daddr " : " saddr ";
+    out.ascii("add chain ");
+    chain(out, "inet hovsid", p, a);
+    out.ascii(k == 0 ? " { type filter hook input priority -150; policy accept; }\n" : " { type filter hook output priority -150; policy accept; }\n");
+    for (let j = 0; j < 2; j++) {
+      out.ascii("add rule ");
+      chain(out, "inet hovsid", p, a);
+      out.ascii(" ");
+      out.ascii(ip);
+      out.ascii(dir);
+      a.text(out);
+      out.ascii(j == 0 ? " meta l4proto { tcp, udp } th dport " : " meta l4proto { tcp, udp } th sport ");
+      out.dec(<u64>port);
+      out.ascii(" accept\n");
+    }
+    out.ascii("add rule ");
+    chain(out, "inet hovsid", p, a);
+    out.ascii(" ");
+    out.ascii(ip);
+    out.ascii(dir);
+    a.text(out);
+    out.ascii(" drop\n");
+  }
+}
+
+/**
+ * The agent's reverse-path filter in reverse mode (PROTOCOL.md 8.9 step 5):
+ * in table `inet hovsid`, chain `rp<VNI hex>` (prerouting hook, priority
+ * -200), a packet that comes out of the tunnel device `ifindex` from any
+ * source but the Transferred Address a is dropped, so the target can forward
+ * nothing else through the agent. With add false, the batch that removes it.
+ */
+export function reversePathRule(out: TextOut, add: bool, vni: u32, ifindex: u32, a: Address): void {
+  const name = "rp";
+  if (!add) {
+    out.ascii("flush chain inet hovsid ");
+    out.ascii(name);
+    vniText(out, vni);
+    out.ascii("\ndelete chain inet hovsid ");
+    out.ascii(name);
+    vniText(out, vni);
+    out.ascii("\n");
+    return;
+  }
+  out.ascii("add table inet hovsid\nadd chain inet hovsid ");
+  out.ascii(name);
+  vniText(out, vni);
+  out.ascii(" { type filter hook prerouting priority -200; policy accept; }\nadd rule inet hovsid ");
+  out.ascii(name);
+  vniText(out, vni);
+  out.ascii(" meta iif ");
+  out.dec(<u64>ifindex);
+  out.ascii(" ");
+  out.ascii(ipKeyword(a));
+  out.ascii(" saddr != ");
+  a.text(out);
+  out.ascii(" drop\n");
+}
+
+function vniText(out: TextOut, vni: u32): void {
+  for (let i = 5; i >= 0; i--) out.byte(<u32>HEX.charCodeAt(<i32>((vni >> (<u32>i * 4)) & 15)));
+}
+
+/**
+ * The ARP rule for the IPv4 address a (PROTOCOL.md 8.2, 8.10): in table `arp
+ * hovsid`, chain `ai<hex>` (input) drops ARP requests for a (on every
+ * interface but `exceptIfindex`, if not 0); with `announce` false also chain
+ * `ao<hex>` (output) drops ARP packets with a as sender, so the node neither
+ * answers for a nor puts it in anyone's cache. IPv6 has no ARP (the kernel's
+ * neighbour discovery for an address on lo is not answered on other links):
+ * nothing is written, and the function returns false.
+ */
+export function arpRule(out: TextOut, add: bool, a: Address, exceptIfindex: u32, announce: bool): bool {
+  if (a.family != FAMILY_IPV4) return false;
+  if (!add) {
+    out.ascii("flush chain ");
+    chain(out, "arp hovsid", "ai", a);
+    out.ascii("\ndelete chain ");
+    chain(out, "arp hovsid", "ai", a);
+    out.ascii("\n");
+    if (!announce) {
+      out.ascii("flush chain ");
+      chain(out, "arp hovsid", "ao", a);
+      out.ascii("\ndelete chain ");
+      chain(out, "arp hovsid", "ao", a);
+      out.ascii("\n");
+    }
+    return true;
+  }
+  out.ascii("add table arp hovsid\nadd chain ");
+  chain(out, "arp hovsid", "ai", a);
+  out.ascii(" { type filter hook input priority 0; policy accept; }\nadd rule ");
+  chain(out, "arp hovsid", "ai", a);
+  if (exceptIfindex) {
+    out.ascii(" meta iif != ");
+    out.dec(<u64>exceptIfindex);
+  }
+  out.ascii(" arp operation request arp daddr ip ");
+  a.text(out);
+  out.ascii(" drop\n");
+  if (!announce) {
+    out.ascii("add chain ");
+    chain(out, "arp hovsid", "ao", a);
+    out.ascii(" { type filter hook output priority 0; policy accept; }\nadd rule ");
+    chain(out, "arp hovsid", "ao", a);
+    out.ascii(" arp saddr ip ");
+    a.text(out);
+    out.ascii(" drop\n");
+  }
+  return true;
+}

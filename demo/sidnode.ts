@@ -1,0 +1,135 @@
+// One SID role as a handover node (a daemon with the core's SID state
+// machines), for `handover demo sid` and test/e2e/sid.test.js:
+// `node dist/demo/sidnode.js CONFIG_JSON`. CONFIG_JSON: {role, daemon, app}.
+// Commands arrive as JSON lines on stdin, events leave as JSON lines on
+// stdout ({t, who, what, ...}); the daemon's log goes to stderr.
+//
+//   node    runs the application (demo/sidapp.ts) from the transferred
+//           address; "transfer" hands its socket to the library
+//           (node.sid.transfer), "stop" ends the transfer (Stop Transfer)
+//   agent   only the daemon
+//   target  the daemon; the arriving session goes to the application,
+//           "finish" ends it (and so the binding: deregistration)
+
+import { createInterface } from "node:readline";
+import { connect, type Socket } from "node:net";
+import type { Daemon } from "../hosts/shared/daemon.ts";
+import type { Config } from "../hosts/shared/config.ts";
+import type { ArrivedSession } from "../hosts/shared/sidservice.ts";
+import { StreamApp, DownloadApp, appOf } from "./sidapp.ts";
+
+const config = JSON.parse(process.argv[2] ?? "{}");
+const role: "node" | "agent" | "target" = config.role;
+const who: string = config.who ?? (role === "node" ? "N" : role === "agent" ? "A" : "T");
+const now = () => performance.timeOrigin + performance.now();
+const emit = (what: string, extra: Record<string, unknown> = {}, t = now()) => process.stdout.write(JSON.stringify({ t, who, what, ...extra }) + "\n");
+
+let app: StreamApp | DownloadApp | null = null;
+let socket: Socket | null = null;
+let daemon: Daemon;
+
+function describe(e: Record<string, any>): string {
+  const bits = [e.peer && `peer ${e.peer}`, e.target && `target ${e.target}`, e.agent && `agent ${e.agent}`, e.lifetime !== undefined && `lifetime ${e.lifetime} s`,
+    e.code !== undefined && `code ${e.code}`, e.error && `error ${e.error}`, e.message, e.elapsedMs !== undefined && `${e.elapsedMs} ms`].filter(Boolean);
+  return `${e.role} ${e.state} ${e.address ?? ""}${bits.length ? ` (${bits.join(", ")})` : ""}`;
+}
+
+// The host of the runtime this runs under (the same choice package.json "exports" makes).
+const g = globalThis as any;
+const host = g.Deno ? "deno" : g.Bun ? "bun" : "node";
+const { start } = (await import(`../hosts/${host}/index.js`)) as { start(c: Config): Promise<Daemon> };
+
+try {
+  daemon = await start(config.daemon);
+} catch (e) {
+  emit(`error: ${(e as Error).message}`, { error: (e as Error).message });
+  process.exit(1);
+}
+daemon.on("sid", (e) => emit(describe(e), { sid: e }, typeof e.t === "number" ? e.t : now()));
+
+{
+  // Any node may become the target of a session (a transfer back to its origin included).
+  daemon.sid.on("session", (s: ArrivedSession) => {
+    if (!s.socket) {
+      emit(`session ${s.local}:${s.localPort} <-> ${s.remote}:${s.remotePort} arrived as descriptor ${s.fd}, but this runtime's node:net cannot adopt it`, { error: `no adoption of descriptor ${s.fd} in ${host}` });
+      return;
+    }
+    socket = s.socket as Socket;
+    app = appOf(socket, s.appState);
+    app.start();
+    emit(`session ${s.local}:${s.localPort} <-> ${s.remote}:${s.remotePort} arrived: the application carries on here`, { resumed: true });
+  });
+}
+
+if (role === "node") {
+  const a = config.app;
+  socket = connect({ host: a.correspondent, port: a.port, localAddress: a.transferred });
+  await new Promise<void>((resolve, reject) => {
+    socket!.once("connect", resolve);
+    socket!.once("error", reject);
+  }).catch((e) => emit(`error: ${e.message}`, { error: e.message }));
+  if (a.download) {
+    app = new DownloadApp(socket);
+    app.start(`GET /${a.download} HTTP/1.0\r\nHost: ${a.correspondent}\r\n\r\n`);
+  } else {
+    app = new StreamApp(socket);
+    app.start();
+  }
+  emit(`connected ${socket.localAddress}:${socket.localPort} -> ${socket.remoteAddress}:${socket.remotePort}`, { connected: true });
+}
+
+const handlers: Record<string, (c: any) => Promise<void> | void> = {
+  async transfer(c) {
+    app!.pause();
+    const r = await daemon.sid.transfer({
+      socket, target: c.target, agent: c.agent, reverse: !!c.reverse, sameSubnet: !!c.sameSubnet, further: !!c.further, lifetime: c.lifetime ?? 0,
+      appState: () => app!.state(),
+    });
+    const { socket: back, appState: _state, ...result } = r;
+    emit(`transfer ${r.state}${r.error ? `: ${r.error}` : ""}${r.message ? ` (${r.message})` : ""}`, { result, here: app!.here });
+    if (back && r.appState) {
+      // The transfer failed after the connection had left: it is back, live, with the application's state.
+      const here = app!.here;
+      socket = back as Socket;
+      app = appOf(socket, r.appState);
+      Object.assign(app.here, here);
+      app.start();
+      emit("the connection is back here: the application carries on", { back: true });
+    } else if (r.state !== "transferred") app!.start();
+  },
+  stop(c) {
+    daemon.sid.stop(c.address);
+    emit(`asked the agent to stop the transfer of ${c.address}`);
+  },
+  async finish() {
+    const s = await app!.finish();
+    emit("session finished", { summary: s });
+  },
+  report() {
+    emit("report", { summary: app?.summary() ?? null });
+  },
+  state() {
+    emit("state", { state: daemon.sid.state() });
+  },
+  async exit() {
+    await daemon.close({ keepKernelState: false });
+    process.exit(0);
+  },
+};
+
+createInterface({ input: process.stdin }).on("line", async (line) => {
+  let c: any;
+  try {
+    c = JSON.parse(line);
+    const h = handlers[c.cmd];
+    if (!h) throw new Error(`unknown command ${c.cmd}`);
+    await h(c);
+  } catch (e) {
+    emit(`error in ${c?.cmd}: ${(e as Error).message}`, { error: (e as Error).message, cmd: c?.cmd });
+  }
+});
+process.on("SIGTERM", async () => {
+  await daemon.close({ keepKernelState: false }).catch(() => {});
+  process.exit(0);
+});
+emit("ready", { ready: true });

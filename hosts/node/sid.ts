@@ -1,0 +1,73 @@
+// SID's host parts for Node (hosts/shared/sidio.ts): AF_PACKET through koffi,
+// TCP_REPAIR through koffi, and handing a live net.Socket's descriptor over
+// and back: detach() takes a connection away from Node without losing a byte
+// (Node's buffers emptied: what it had read is delivered to the application,
+// the rest stays in the kernel's queues), adopt() gives a restored
+// descriptor to Node as an ordinary net.Socket.
+
+import net from "node:net";
+import type { Core } from "../shared/core.ts";
+import type { SidHostIO } from "../shared/sidio.ts";
+import { openPacket } from "./packet.ts";
+import { dumpTcp, restoreTcp, resumeTcp, closeFd } from "./tcprepair.ts";
+
+/**
+ * The SID host parts through koffi, which loads in Node, Deno and Bun alike;
+ * what differs per runtime is whether its sockets can be detached and adopted
+ * (`parts`; Node's can both, docs/USAGE.md "SID").
+ */
+export function koffiSidIO(core: Core, parts: Pick<SidHostIO, "detach" | "discard" | "adopt">): SidHostIO {
+  return {
+    packet: openPacket,
+    repair: {
+      dump: (fd) => dumpTcp(core, fd),
+      restore: (r) => restoreTcp(core, r),
+      resume: resumeTcp,
+      close: closeFd,
+    },
+    ...parts,
+  };
+}
+
+export function nodeSidIO(core: Core): SidHostIO {
+  return {
+    packet: openPacket,
+    repair: {
+      dump: (fd) => dumpTcp(core, fd),
+      restore: (r) => restoreTcp(core, r),
+      resume: resumeTcp,
+      close: closeFd,
+    },
+    detach: (s) => detach(s as net.Socket),
+    discard: (s) => discard(s as net.Socket),
+    adopt,
+  };
+}
+
+/**
+ * Waits until Node has handed every written byte to the kernel, stops
+ * reading, and delivers what Node had already read to the socket's 'data'
+ * listeners; returns the descriptor. The application must have stopped
+ * writing. The socket must not be used afterwards except to destroy it.
+ */
+export async function detach(socket: net.Socket, timeoutMs = 5000): Promise<number> {
+  const handle = (socket as any)._handle;
+  if (!handle || typeof handle.fd !== "number" || handle.fd < 0) throw new Error("detach: the socket has no descriptor (not connected, or already closed)");
+  for (const end = Date.now() + timeoutMs; socket.writableLength > 0; await new Promise((r) => setTimeout(r, 1))) {
+    if (Date.now() > end) throw new Error(`detach: ${socket.writableLength} bytes still in Node's write buffer after ${timeoutMs} ms`);
+  }
+  handle.readStop();
+  // In flowing mode read() also emits 'data' for what it returns.
+  while (socket.read() !== null);
+  return handle.fd;
+}
+
+/** Closes a detached socket that was dumped in repair mode (no FIN, no RST). */
+export function discard(socket: net.Socket): void {
+  socket.destroy();
+}
+
+/** An ordinary net.Socket over a restored, resumed descriptor. */
+export function adopt(fd: number): net.Socket {
+  return new net.Socket({ fd, readable: true, writable: true });
+}

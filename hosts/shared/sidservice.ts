@@ -1,0 +1,369 @@
+// SID on a running node (docs/USAGE.md "SID"): what the host does around the
+// core's SID state machines. The core decides and builds every kernel action
+// and frame (the daemon applies them); this service does the rest of the
+// host's part: it sends the core's FRAME outputs through AF_PACKET, and moves
+// the application's TCP connection. At the transferring node, on the core's
+// `state-requested`, it takes the socket from the application, dumps it with
+// TCP_REPAIR into the state record (with the application's own state), seals
+// it under the session key and delivers it to the target's control port
+// (TCP). At the target it opens the record, restores the socket in repair
+// mode, and on `released` resumes it and hands it to the application
+// (`session`); when every such socket is closed it tells the core the session
+// ended (deregistration). Runtime-neutral: the runtime's part is SidHostIO.
+
+import { readdirSync, readFileSync } from "node:fs";
+import type { Server } from "node:net";
+import type { Engine, EngineEvent } from "./engine.ts";
+import type { PacketLink, SidHostIO } from "./sidio.ts";
+import { SidCodec, type TcpStateRecord } from "./sid.ts";
+import { SidEngine } from "./sidengine.ts";
+import { sendState, stateListener } from "./sidplane.ts";
+
+/** What the application asks for: move this connection (or address) to the target. */
+export interface TransferRequest {
+  /** The application's TCP connection(s) to move (Node: net.Socket). At most one today. */
+  socket?: unknown;
+  /** The address to move (default: the socket's local address). */
+  address?: string;
+  /** The target's peer name (configured in `peers`). */
+  target: string;
+  /** The agent's peer name; omit with sameSubnet. */
+  agent?: string;
+  /** FIG. 1b: the target is on the home link and claims the address itself; no agent. */
+  sameSubnet?: boolean;
+  /** Return traffic reverse-tunnelled through the agent (needed under ingress filtering). */
+  reverse?: boolean;
+  /** The target may move the session on (8.6). */
+  further?: boolean;
+  /** The binding's requested lifetime in seconds (0: the sidLifetimeS option). */
+  lifetime?: number;
+  /** The application's state, taken once its socket is detached; it gets it back at the target. */
+  appState?: () => Uint8Array;
+}
+
+export interface TransferResult {
+  address: string;
+  state: "transferred" | "failed";
+  lifetime?: number;
+  elapsedMs?: number;
+  error?: string;
+  code?: number;
+  message?: string;
+  /**
+   * A transfer that failed after the connection had left the application
+   * (its state was dumped and sent): the connection restored here again, live
+   * (Node: a net.Socket), with the application's state, for it to carry on.
+   */
+  socket?: unknown;
+  appState?: Uint8Array;
+}
+
+/** A connection handed to the application at the target. */
+export interface ArrivedSession {
+  address: string;
+  /** Node: a net.Socket; runtimes that cannot adopt a descriptor get `fd` only. */
+  socket: unknown;
+  fd: number;
+  appState: Uint8Array;
+  local: string;
+  localPort: number;
+  remote: string;
+  remotePort: number;
+}
+
+export type SidEventName = "transferred" | "session" | "woken" | "stopped" | "ended" | "refused" | "bound" | "renewed" | "negotiated" | "failed" | "*";
+
+/** What the service needs of the daemon it runs in. */
+export interface SidContext {
+  engine: Engine;
+  now(): number;
+  drain(): void;
+  log(level: "debug" | "info" | "warn" | "error", fields: Record<string, unknown>): void;
+  peerId(name: string): number;
+  peerAddress(id: number): string | undefined;
+  controlPort: number;
+}
+
+interface Pending {
+  address: string;
+  socket: unknown;
+  appState?: () => Uint8Array;
+  resolve: (r: TransferResult) => void;
+  started: number;
+  /** The dumped connection, kept until the transfer succeeded: restored here again if it fails. */
+  dumped?: TcpStateRecord;
+  /** Why this host could not deliver the state record (reported with the failure). */
+  hostError?: string;
+}
+
+interface Restored {
+  fd: number;
+  unsent: Uint8Array;
+  appState: Uint8Array;
+  local: string;
+  localPort: number;
+  remote: string;
+  remotePort: number;
+}
+
+/** The name of the interface with this index (sysfs). */
+function ifnameOf(ifindex: number): string {
+  for (const name of readdirSync("/sys/class/net")) {
+    try {
+      if (Number(readFileSync(`/sys/class/net/${name}/ifindex`, "utf8")) === ifindex) return name;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  throw new Error(`no interface with index ${ifindex}`);
+}
+
+const empty = new Uint8Array(0);
+
+export class SidService {
+  readonly sid: SidEngine;
+  readonly codec: SidCodec;
+  private links = new Map<number, PacketLink>();
+  private pending = new Map<string, Pending>();
+  private restored = new Map<string, Restored[]>();
+  private live = new Map<string, number>();
+  /** Sockets this node handed on (a further transfer): their close is no end of the session. */
+  private handedOn = new WeakSet<object>();
+  private listeners = new Map<string, Set<(e: any) => void>>();
+  private server: Server | null = null;
+
+  constructor(private ctx: SidContext, private io: SidHostIO, readonly home: { ifname: string; ifindex: number; mac: Uint8Array; address: string }) {
+    this.sid = new SidEngine(ctx.engine);
+    this.codec = new SidCodec(ctx.engine.core);
+  }
+
+  /** Switches SID on in the core and opens the control port for state records. */
+  async start(): Promise<void> {
+    this.sid.link(this.home.ifindex, Array.from(this.home.mac, (b) => b.toString(16).padStart(2, "0")).join(":"), this.home.address);
+    this.server = await stateListener({ address: this.home.address, port: this.ctx.controlPort }, (stream, from) => this.takeState(stream, from), (e) =>
+      this.ctx.log("warn", { event: "sid-state-refused", error: e.message }),
+    );
+  }
+
+  close(): void {
+    this.server?.close();
+    for (const l of this.links.values()) l.close();
+    this.links.clear();
+  }
+
+  on(name: SidEventName, fn: (e: any) => void): () => void {
+    let set = this.listeners.get(name);
+    if (!set) this.listeners.set(name, (set = new Set()));
+    set.add(fn);
+    return () => set!.delete(fn);
+  }
+
+  private emit(name: string, e: unknown): void {
+    for (const n of [name, "*"]) for (const fn of this.listeners.get(n) ?? []) {
+      try {
+        fn(e);
+      } catch (err) {
+        this.ctx.log("error", { event: "listener-failed", error: String(err) });
+      }
+    }
+  }
+
+  /** Moves a connection (or an address) to the target; resolves once the agent granted the binding (or the target, on one subnet). */
+  transfer(o: TransferRequest): Promise<TransferResult> {
+    const address = o.address ?? (o.socket as { localAddress?: string } | undefined)?.localAddress;
+    if (!address) throw new TypeError("transfer: give the socket or the address to move");
+    if (!o.sameSubnet && !o.agent) throw new TypeError("transfer: name the agent, or set sameSubnet");
+    const target = this.ctx.peerId(o.target);
+    const agent = o.sameSubnet ? undefined : this.ctx.peerId(o.agent!);
+    return new Promise((resolve) => {
+      this.pending.set(address, { address, socket: o.socket, appState: o.appState, resolve, started: this.ctx.now() });
+      try {
+        this.sid.transfer(this.ctx.now(), address, target, { agent, reverse: o.reverse, further: o.further, lifetime: o.lifetime ?? 0 });
+      } catch (e) {
+        this.pending.delete(address);
+        resolve({ address, state: "failed", error: (e as Error).message });
+        return;
+      }
+      this.ctx.drain();
+    });
+  }
+
+  /** The transferring node ends the transfer (Stop Transfer); the address comes back here. */
+  stop(address: string): void {
+    this.sid.stop(this.ctx.now(), address);
+    this.ctx.drain();
+  }
+
+  /** A FRAME output of the core: sent as it is on that interface. */
+  frame(ifindex: number, data: Uint8Array): void {
+    let l = this.links.get(ifindex);
+    try {
+      if (!l) {
+        l = this.io.packet(ifnameOf(ifindex), 0x0003);
+        this.links.set(ifindex, l);
+      }
+      l.send(data);
+    } catch (e) {
+      this.ctx.log("error", { event: "sid-frame-failed", ifindex, error: (e as Error).message });
+    }
+  }
+
+  /** The core's `sid` events. */
+  event(e: EngineEvent): void {
+    const address = e.address as string;
+    const state = e.state as string;
+    if (e.role === "node" && state === "state-requested") {
+      void this.deliverState(address, e);
+      return;
+    }
+    if (e.role === "node") {
+      const p = this.pending.get(address);
+      if (p && (state === "transferred" || state === "refused" || state === "ended" || state === "failed")) {
+        this.pending.delete(address);
+        const result: TransferResult = {
+          address, state: state === "transferred" ? "transferred" : "failed", lifetime: e.lifetime as number | undefined,
+          elapsedMs: e.elapsedMs as number | undefined, error: e.error as string | undefined, code: e.code as number | undefined, message: e.message as string | undefined,
+        };
+        if (result.state === "failed" && p.hostError) result.message = `${p.hostError}${result.message ? ` (${result.message})` : ""}`;
+        if (result.state === "failed" && p.dumped) this.restoreHere(p.dumped, result);
+        p.resolve(result);
+      }
+    }
+    if (e.role === "target" && state === "released") this.release(address);
+    if (e.role === "target" && (state === "ended" || state === "refused")) {
+      // Restored in repair mode but never released: closed without a FIN or RST.
+      for (const r of this.restored.get(address) ?? []) this.io.repair.close(r.fd);
+      this.restored.delete(address);
+    }
+    this.emit(state, e);
+  }
+
+  private async deliverState(address: string, e: EngineEvent): Promise<void> {
+    const now = () => this.ctx.now();
+    const p = this.pending.get(address);
+    try {
+      const session = this.sid.session(address);
+      if (!session) throw new Error(`no session for ${address}`);
+      const to = (e.target as string | undefined) ?? this.ctx.peerAddress(session.peer);
+      if (!to) throw new Error(`no address for the target of ${address}`);
+      let record: Uint8Array = empty;
+      if (p?.socket) {
+        const fd = await this.io.detach(p.socket);
+        const appState = p.appState?.() ?? empty;
+        const r = this.io.repair.dump(fd);
+        record = this.codec.encodeTcpState({ ...r, appState });
+        p.dumped = { ...r, appState };
+        this.handedOn.add(p.socket as object);
+        this.io.discard(p.socket);
+      }
+      await sendState(this.codec, { address: to, port: this.ctx.controlPort, local: this.home.address }, session.sessionKey, session.sessionSpi, record);
+      this.ctx.log("info", { event: "sid-state-delivered", address, to, bytes: record.length });
+      this.sid.stateDelivered(now(), address, true);
+    } catch (err) {
+      this.ctx.log("error", { event: "sid-state-failed", address, error: (err as Error).message });
+      if (p) p.hostError = (err as Error).message;
+      this.sid.stateDelivered(now(), address, false);
+    }
+    this.ctx.drain();
+  }
+
+  /**
+   * The transfer failed after the connection was dumped: the core has taken
+   * the address back (stop and ARP rules gone), so the connection is rebuilt
+   * here at once, from the same record, and goes back to the application.
+   */
+  private restoreHere(r: TcpStateRecord, result: TransferResult): void {
+    try {
+      const fd = this.io.repair.restore(r);
+      this.io.repair.resume(fd, r.sendQueue.slice(r.sendQueue.length - r.unsentLength));
+      result.socket = this.io.adopt ? this.io.adopt(fd) : fd;
+      result.appState = r.appState;
+      this.ctx.log("info", { event: "sid-restored-here", address: result.address });
+    } catch (e) {
+      this.ctx.log("error", { event: "sid-restore-here-failed", address: result.address, error: (e as Error).message });
+    }
+  }
+
+  /** Addresses this node is (becoming) the target of, from the core's state. */
+  private negotiated(): string[] {
+    const s = this.sid.state(this.ctx.now());
+    const list = (s.targets ?? []) as Record<string, unknown>[];
+    return list.map((t) => (t.address ?? t.transferred) as string).filter((a) => typeof a === "string");
+  }
+
+  /** A state stream on the control port: opened with the key of the negotiated transfer it belongs to, restored in repair mode. */
+  private takeState(stream: Uint8Array, from: string): void {
+    let opened: { address: string; record: Uint8Array } | null = null;
+    let lastError = "no transfer to this node is under way";
+    for (const address of this.negotiated()) {
+      const session = this.sid.session(address);
+      if (!session) continue;
+      try {
+        opened = { address, record: this.codec.openState(session.sessionKey, session.sessionSpi, stream) };
+        break;
+      } catch (e) {
+        lastError = (e as Error).message;
+      }
+    }
+    if (!opened) throw new Error(`state record from ${from} refused: ${lastError}`);
+    const { address, record } = opened;
+    try {
+      if (record.length > 0) {
+        const r = this.codec.decodeTcpState(record);
+        const fd = this.io.repair.restore(r);
+        const list = this.restored.get(address) ?? [];
+        list.push({ fd, unsent: r.sendQueue.slice(r.sendQueue.length - r.unsentLength), appState: r.appState.slice(), local: r.local, localPort: r.localPort, remote: r.remote, remotePort: r.remotePort });
+        this.restored.set(address, list);
+      }
+    } catch (e) {
+      this.sid.stateReceived(this.ctx.now(), address, false);
+      this.ctx.drain();
+      throw e;
+    }
+    this.ctx.log("info", { event: "sid-state-received", address, bytes: record.length });
+    this.sid.stateReceived(this.ctx.now(), address, true);
+    this.ctx.drain();
+  }
+
+  /** `released`: the network delivers the address here; the restored sockets go live and to the application. */
+  private release(address: string): void {
+    const list = this.restored.get(address) ?? [];
+    this.restored.delete(address);
+    for (const r of list) {
+      try {
+        this.io.repair.resume(r.fd, r.unsent);
+        const socket = this.io.adopt ? this.io.adopt(r.fd) : null;
+        if (!socket) this.ctx.log("warn", { event: "sid-no-adoption", address, fd: r.fd, message: "this runtime cannot make a socket of the restored descriptor: the application gets the descriptor only" });
+        this.live.set(address, (this.live.get(address) ?? 0) + 1);
+        const ended = () => {
+          if (socket && this.handedOn.has(socket as object)) return;
+          const n = (this.live.get(address) ?? 1) - 1;
+          this.live.set(address, n);
+          if (n === 0) {
+            this.live.delete(address);
+            this.sessionEnded(address);
+          }
+        };
+        if (socket) (socket as { once(ev: string, fn: () => void): void }).once("close", ended);
+        const arrived: ArrivedSession = { address, socket, fd: r.fd, appState: r.appState, local: r.local, localPort: r.localPort, remote: r.remote, remotePort: r.remotePort };
+        this.emit("session", arrived);
+      } catch (e) {
+        this.ctx.log("error", { event: "sid-resume-failed", address, error: (e as Error).message });
+      }
+    }
+  }
+
+  /** Target: every flow of the address has ended: the core deregisters (Binding Update, lifetime 0) and removes it. */
+  sessionEnded(address: string): void {
+    try {
+      this.sid.sessionEnded(this.ctx.now(), address);
+    } catch (e) {
+      this.ctx.log("warn", { event: "sid-session-ended-failed", address, error: (e as Error).message });
+    }
+    this.ctx.drain();
+  }
+
+  state(): Record<string, unknown> {
+    return this.sid.state(this.ctx.now());
+  }
+}

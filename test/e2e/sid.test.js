@@ -1,0 +1,244 @@
+// SID on real kernels (docs/PROTOCOL.md section 8): a live TCP connection
+// moves from the transferring node to the target while an unmodified
+// correspondent (tools/traffic.js) streams with it both ways; SHA-256 at the
+// correspondent and at the application must agree, nothing lost, no reset.
+// demo/sid.ts runs the roles in namespaces hov-<tag>-{c,r,n,a,t}
+// (demo/netns.ts SidTopology), removed at start and in finally.
+//
+// "engine": three handover nodes (N, A, T) whose SID state machines in the
+// core do the transfer; the application hands its socket to node.sid.transfer.
+// "pieces": the host's pieces driven by hand, no control protocol: the tunnel
+// from the core's rtnetlink requests, gratuitous and proxy ARP from the core's
+// frames through AF_PACKET, the socket dumped with TCP_REPAIR into the core's
+// state record, sealed under the session key to the target's control port,
+// restored there.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { runtime, tagOf, e2eEnabled } from "./_e2e.js";
+import { fileURLToPath } from "node:url";
+import { runSid } from "../../dist/demo/sid.js";
+
+function survived(r, label, maxTransferMs = 2000) {
+  const why = `${label}: ${r.error ?? ""} ${JSON.stringify({ lost: r.lost, resets: r.resets, digestsEqual: r.digestsEqual, served: r.served })}`;
+  assert.is(r.error, null, why);
+  assert.ok(r.digestsEqual, `${why}: SHA-256 at the correspondent and the application differ`);
+  assert.is(r.lost, 0, `${why}: bytes lost`);
+  assert.is(r.resets, 0, `${why}: resets`);
+  assert.ok(r.served.node.received > 10000 && r.served.node.sent > 10000, `${why}: the node served the first part`);
+  assert.ok(r.served.target.received > 10000 && r.served.target.sent > 10000, `${why}: the target served the rest`);
+  assert.ok(r.transferMs !== null && r.transferMs < maxTransferMs, `${why}: transfer time ${r.transferMs} ms (at most ${maxTransferMs})`);
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+/** The core's sid events a role reported, with this state. */
+const sidEvents = (role, state) => role.events.filter((e) => e.sid && e.sid.state === state);
+async function waitSid(role, state, ms = 8000) {
+  for (const end = Date.now() + ms; Date.now() < end; await sleep(20)) if (sidEvents(role, state).length) return sidEvents(role, state)[0].sid;
+  throw new Error(`no sid '${state}' event from ${role.events[0]?.who ?? "?"} within ${ms} ms: ${JSON.stringify(role.events.map((e) => e.what)).slice(0, 600)}`);
+}
+
+if (e2eEnabled() && runtime() === "node") {
+  test("SID: transfer to a foreign target, reverse-tunnelled return: survives BCP 38; the session's end deregisters", async () => {
+    let seen;
+    const r = await runSid({ tag: tagOf("er"), reverse: true, after: async (s) => {
+      await waitSid(s.agent, "ended");
+      await waitSid(s.target, "ended");
+      seen = true;
+    } });
+    survived(r, "reverse");
+    assert.is(r.filtered, 0, "nothing was dropped by the ingress filter");
+    assert.ok(seen, "agent and target ended the binding after the session");
+  });
+
+  test("SID: direct return from a foreign target fails under BCP 38", async () => {
+    const r = await runSid({ tag: tagOf("ed"), reverse: false, afterMs: 1000 });
+    assert.is(r.result?.state, "transferred", "the transfer itself went through");
+    assert.ok(r.filtered > 0, `the router's ingress filter dropped the target's packets (${r.filtered})`);
+    assert.not.ok(r.digestsEqual && r.lost === 0, "the session cannot survive with direct return under ingress filtering");
+  });
+
+  test("SID: same subnet (FIG. 1b), no agent", async () => {
+    const r = await runSid({ tag: tagOf("es"), sameSubnet: true });
+    survived(r, "same subnet");
+  });
+
+  test("SID: an unmodified correspondent that is not part of handover (Python's http.server): the file's SHA-256 survives the transfer", async () => {
+    const r = await runSid({ tag: tagOf("eh"), reverse: true, correspondent: "python-http", afterMs: 0 });
+    const why = `${r.error ?? ""} ${JSON.stringify({ lost: r.lost, resets: r.resets, served: r.served })}`;
+    assert.is(r.error, null, why);
+    assert.ok(r.digestsEqual, `the body's SHA-256 is the file's: ${why}`);
+    assert.is(r.lost, 0, why);
+    assert.is(r.resets, 0, why);
+    assert.ok(r.served.node.received > 100000 && r.served.target.received > 100000, `both devices received part of the file: ${why}`);
+  });
+
+  test("SID: 20% loss of control datagrams each way at 50 ms RTT: the transfer retransmits and the session survives", async () => {
+    const r = await runSid({ tag: tagOf("eq"), reverse: true, controlLoss: 0.2, rttMs: 50, afterMs: 2000 });
+    // Lost control datagrams wait for retransmission (doubling timeouts): seconds, not milliseconds.
+    survived(r, "20% control loss, 50 ms RTT", 15000);
+  });
+
+  test("SID: a permitted further transfer (F): N -> T -> U, the session ends at U intact", async () => {
+    const r = await runSid({ tag: tagOf("ec"), reverse: true, chain: "permitted" });
+    survived(r, "chained");
+    assert.is(r.chained?.result.state, "transferred", JSON.stringify(r.chained?.result));
+    assert.ok(r.served.second && r.served.second.received > 10000 && r.served.second.sent > 10000, `U served the last part: ${JSON.stringify(r.served)}`);
+  });
+
+  test("SID: an unpermitted further transfer is refused (140) and the connection, already dumped, is restored at T", async () => {
+    const r = await runSid({ tag: tagOf("ef"), reverse: true, chain: "refused" });
+    assert.is(r.chained?.result.state, "failed", JSON.stringify(r.chained?.result));
+    assert.is(r.chained?.result.code, 140, JSON.stringify(r.chained?.result));
+    survived(r, "refused further transfer");
+  });
+
+  test("SID: forged state records flooding the target's control port are refused and do not disturb the transfer", async () => {
+    let spammer;
+    let targetLog = "";
+    const forge = `
+      const net = require("node:net");
+      const frame = Buffer.alloc(4 + 100);
+      frame[0] = 1; frame.writeUIntBE(100, 1, 3); // a well-formed Last frame, sealed under no key the target has
+      let sent = 0;
+      setInterval(() => {
+        const s = net.connect({ host: process.argv[1], port: 4346 }, () => { require("node:crypto").randomFillSync(frame, 4); s.end(frame); if (sent++ === 0) console.log(JSON.stringify({ first: true })); });
+        s.on("error", () => {});
+      }, 5);
+      process.on("SIGTERM", () => { console.log(JSON.stringify({ sent })); process.exit(0); });`;
+    const r = await runSid({ tag: tagOf("eg"), reverse: true,
+      before: async (s) => {
+        spammer = s.topo.spawn(s.topo.c, [process.execPath, "-e", forge, s.topo.addr.target]);
+        // Flooding before the transfer starts (a loaded machine starts a process slowly).
+        let out = "";
+        spammer.stdout.on("data", (d) => (out += d));
+        for (const end = Date.now() + 10000; !out.includes('"first"'); await sleep(20)) if (Date.now() > end) throw new Error("the forger never connected");
+        await sleep(100);
+      },
+      during: async (s) => {
+        spammer.kill("SIGTERM");
+        targetLog = s.target.stderr;
+      } });
+    survived(r, "forged records");
+    const refused = targetLog.split("\n").filter((l) => l.includes('"sid-state-refused"')).length;
+    assert.ok(refused >= 5, `the target refused the forged records (${refused} logged)`);
+    assert.match(targetLog, /"sid-state-received"/, "and took the real one");
+  });
+
+  test("SID: renewals over several short lifetimes keep the binding and the session", async () => {
+    let renewed = 0;
+    const r = await runSid({ tag: tagOf("el"), reverse: true, lifetime: 2, afterMs: 6500, during: async (s) => {
+      await sleep(6000);
+      renewed = sidEvents(s.agent, "renewed").length;
+      assert.is(sidEvents(s.agent, "ended").length, 0, "the binding did not expire");
+    } });
+    survived(r, "renewals");
+    assert.ok(renewed >= 4, `the target renewed the 2 s binding at least 4 times in 6 s (${renewed})`);
+  });
+
+  test("SID: after deregistration the agent wakes the node, which claims its address again", async () => {
+    const r = await runSid({ tag: tagOf("ew"), reverse: true, after: async (s) => {
+      const w = await waitSid(s.node, "woken");
+      assert.is(w.address, s.topo.addr.transferred);
+      await sleep(300);
+      const nMac = s.topo.mac(s.topo.n, "n-h");
+      assert.is(s.topo.routerNeighbour(s.topo.addr.transferred), nMac, "the router resolves the address to the node again");
+      const ping = s.topo.try(s.topo.c, ["ping", "-c", "2", "-i", "0.2", "-W", "1", s.topo.addr.transferred]);
+      assert.is(ping.status, 0, `the correspondent reaches the node at its address again: ${ping.out}${ping.err}`);
+    } });
+    survived(r, "wake-up");
+  });
+
+  test("SID: a binding that is not renewed expires: the target dies, the agent lets the address go and wakes the node", async () => {
+    let expired;
+    const r = await runSid({ tag: tagOf("ex"), reverse: true, lifetime: 2, afterMs: 0, during: async (s) => {
+      s.target.child.kill("SIGKILL");
+      const t0 = Date.now();
+      expired = await waitSid(s.agent, "ended", 6000);
+      const woken = await waitSid(s.node, "woken", 4000);
+      assert.ok(Date.now() - t0 < 4500, "within the 2 s lifetime (and the Wake-up's retries)");
+      assert.is(woken.address, s.topo.addr.transferred);
+      await sleep(300);
+      assert.is(s.topo.routerNeighbour(s.topo.addr.transferred), s.topo.mac(s.topo.n, "n-h"), "the router resolves the address to the node again");
+      const routes = s.topo.try(s.topo.a, ["ip", "-j", "route", "show", s.topo.addr.transferred]).out;
+      assert.is(JSON.parse(routes || "[]").filter((x) => x.dst === s.topo.addr.transferred).length, 0, "the agent no longer routes the address into the tunnel");
+    } });
+    assert.is(r.result?.state, "transferred");
+    assert.ok(expired, "the agent ended the binding");
+    assert.not.match(JSON.stringify(expired), /deregistered/, `ended by expiry, not by a deregistration: ${JSON.stringify(expired)}`);
+  });
+
+  test("SID: Stop Transfer by the node ends the binding at once and gives the address back", async () => {
+    const r = await runSid({ tag: tagOf("et"), reverse: true, afterMs: 200, during: async (s) => {
+      s.node.send({ cmd: "stop", address: s.topo.addr.transferred });
+      await waitSid(s.node, "stopped");
+      await waitSid(s.agent, "stopped");
+      await sleep(300);
+      assert.is(s.topo.routerNeighbour(s.topo.addr.transferred), s.topo.mac(s.topo.n, "n-h"), "the router resolves the address to the node again");
+      const routes = s.topo.try(s.topo.a, ["ip", "-j", "route", "show", s.topo.addr.transferred]).out;
+      assert.is(JSON.parse(routes || "[]").filter((x) => x.dst === s.topo.addr.transferred).length, 0, "the agent no longer routes the address into the tunnel");
+    } });
+    assert.is(r.result?.state, "transferred");
+  });
+
+  test("manual transfer to a foreign target, return reverse-tunnelled through the agent: survives BCP 38", async () => {
+    const r = await runSid({ driver: "pieces", tag: tagOf("sr"), reverse: true });
+    survived(r, "reverse");
+    assert.is(r.filtered, 0, "nothing was dropped by the ingress filter");
+  });
+
+  test("manual transfer to a foreign target, direct return: fails under BCP 38 (the filter drops source X from the foreign link)", async () => {
+    const r = await runSid({ driver: "pieces", tag: tagOf("sd"), reverse: false, afterMs: 1000 });
+    assert.ok(r.filtered > 0, `the router's ingress filter dropped the target's packets (${r.filtered})`);
+    assert.not.ok(r.digestsEqual && r.lost === 0, "the session cannot survive with direct return under ingress filtering");
+    assert.ok(r.correspondent === null || r.correspondent.receivedBytes < r.served.node.sent + 1000, "the correspondent received (almost) nothing from the target");
+  });
+
+  test("manual transfer to a foreign target, direct return, no ingress filter: survives", async () => {
+    const r = await runSid({ driver: "pieces", tag: tagOf("sn"), reverse: false, filter: false });
+    survived(r, "direct without BCP 38");
+  });
+
+  test("manual transfer on one subnet (FIG. 1b): the target claims the address itself", async () => {
+    const r = await runSid({ driver: "pieces", tag: tagOf("ss"), sameSubnet: true });
+    survived(r, "same subnet");
+  });
+}
+
+// Under Deno and Bun: the roles each runtime can take, next to a Node
+// transferring node, and the limits, each with its reason.
+const BIN = fileURLToPath(new URL("../../node_modules/.bin/", import.meta.url));
+const LAUNCH = { deno: [BIN + "deno", "run", "-A", "--unstable-net", "--quiet"], bun: [BIN + "bun"] };
+
+if (e2eEnabled() && runtime() === "deno") {
+  test("SID: a Deno agent and a Deno target (adopting the restored descriptor in node:net), a Node transferring node", async () => {
+    const r = await runSid({ tag: tagOf("xa"), reverse: true, launcher: { a: LAUNCH.deno, t: LAUNCH.deno } });
+    survived(r, "Deno agent and target");
+  });
+  test("SID: a Deno transferring node cannot hand its connection over (node:net gives no descriptor): refused with the reason, the connection goes on at the node", async () => {
+    const r = await runSid({ tag: tagOf("xn"), reverse: true, launcher: { n: LAUNCH.deno }, expectRefusal: true });
+    assert.is(r.result?.state, "failed", JSON.stringify(r.result));
+    assert.match(String(r.result?.message), /deno: cannot take a connection from the application/);
+    assert.equal(r.node.errors, [], "the node's connection saw no error");
+    assert.ok(r.node.here.received > r.served.target.received + 5000, `the connection went on at the node after the refusal: ${JSON.stringify(r.node.here)} vs ${JSON.stringify(r.served.target)}`);
+  });
+}
+
+if (e2eEnabled() && runtime() === "bun") {
+  test("SID: a Bun agent, Node transferring node and target", async () => {
+    const r = await runSid({ tag: tagOf("xa"), reverse: true, launcher: { a: LAUNCH.bun } });
+    survived(r, "Bun agent");
+  });
+  test("SID: a Bun transferring node cannot hand its connection over: refused with the reason, the connection goes on at the node", async () => {
+    const r = await runSid({ tag: tagOf("xn"), reverse: true, launcher: { n: LAUNCH.bun }, expectRefusal: true });
+    assert.is(r.result?.state, "failed", JSON.stringify(r.result));
+    assert.match(String(r.result?.message), /bun: cannot take a connection from the application/);
+    assert.equal(r.node.errors, [], "the node's connection saw no error");
+    assert.ok(r.node.here.received > r.served.target.received + 5000, `the connection went on at the node after the refusal: ${JSON.stringify(r.node.here)} vs ${JSON.stringify(r.served.target)}`);
+  });
+  test("SID: a Bun target restores the connection but cannot give the application a socket (Bun's node:net adopts no descriptor)", async () => {
+    const r = await runSid({ tag: tagOf("xt"), reverse: true, launcher: { t: LAUNCH.bun } });
+    assert.match(String(r.error), /no adoption of descriptor \d+ in bun/);
+  });
+}
+
+test.run();
