@@ -9,9 +9,23 @@
 // prints each engine's linear memory in 64 KiB pages before and after, the
 // growth per unit in bytes, and the time per unit. Flat memory prints a growth
 // of 0; the resolution is one page over N units.
+//
+//   node bench/memory.js --tables [--moves N]
+//
+// instead measures what the fixed end's tables hold: bytes of the core's
+// memory per configured peer and per move, with N moves (default 100,000)
+// from N/10 peers (bench/_tables.js; bench/scale.js prints the same).
 import { LOADS, measure } from "../test/_load.js";
+import { coreTables } from "./_tables.js";
 
 const args = process.argv.slice(2);
+if (args.includes("--tables")) {
+  const i = args.indexOf("--moves");
+  const n = i >= 0 ? Number(args[i + 1]) : 100000;
+  const t = coreTables([n]);
+  console.log(`${t.peers} peers: ${t.bytesPerPeer.toFixed(0)} B per peer (growth/peers ${t.bytesPerPeerBound.toFixed(0)}); ${t.moves} moves: ${t.bytesPerMove.toFixed(0)} B per move (growth/moves ${t.bytesPerMoveBound.toFixed(0)}); goal <= 512 B each`);
+  process.exit(0);
+}
 let units = 100000;
 let warmup = 1000;
 const names = [];

@@ -81,6 +81,10 @@ export interface StemOptions {
   port?: { from: number; to: number };
   /** Further configuration of each daemon (e.g. `metrics`). */
   config?: { m?: Record<string, unknown>; f?: Record<string, unknown> };
+  /** More peers in a daemon's configuration, after the demo's own (synthetic peers, test/e2e/scale.test.js). */
+  extraPeers?: { m?: Record<string, unknown>[]; f?: Record<string, unknown>[] };
+  /** Runs once the application is connected, before the first migration; the migrations wait for it. */
+  prepare?: (t: Topology) => Promise<void> | void;
   /** R masquerades what M sends to F from link b (a NAT router in front of the new address). */
   natOnB?: boolean;
 }
@@ -254,7 +258,7 @@ export async function runStem(o: StemOptions): Promise<StemReport> {
       control,
       log: "info",
       options: o.options ?? {},
-      peers: [{ name: peer, address, addresses, sa: [{ spi: 256, key, ...(o.sa ?? {}) }] }],
+      peers: [{ name: peer, address, addresses, sa: [{ spi: 256, key, ...(o.sa ?? {}) }] }, ...(o.extraPeers?.[name === "m.demo" ? "m" : "f"] ?? [])],
     });
     const fOnLo = addressing(o.v6 ?? false).peerOnLo;
     if (o.peerOnLo) {
@@ -316,6 +320,7 @@ export async function runStem(o: StemOptions): Promise<StemReport> {
       }
       await sleep(300);
     }
+    if (o.prepare) await o.prepare(topo);
     const duringDone = o.during ? Promise.resolve(o.during(topo)) : Promise.resolve();
     if (mode === "make-before-break") {
       topo.attach("b", o.defaultRouteFirst ?? false);

@@ -126,8 +126,10 @@ export function withKernel(node, addresses) {
         node.nft.push(o.text);
         const failed = k.failNft > 0;
         if (failed) k.failNft--;
-        k.log.push({ t, kind: "nft", text: o.text, failed });
-        engine.actionResult(node.clock(), o.id, failed ? -1 : 0);
+        const status = failed ? -1 : node.table.apply(o.text);
+        if (node.recordRules) node.rulesAfter.push(node.table.rules());
+        k.log.push({ t, kind: "nft", text: o.text, failed: status !== 0 });
+        engine.actionResult(node.clock(), o.id, status);
       } else if (o.kind === "netlink") {
         node.netlink.push(o.data);
         const type = typeOf(o.data);

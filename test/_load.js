@@ -234,7 +234,7 @@ export const LOADS = {
         net.run(0);
         m.engine.sessions(net.now);
         m.pump();
-        const swept = m.nft.some((t) => t.startsWith("list table"));
+        const swept = m.nft.some((t) => t.startsWith("list map"));
         const listed = m.eventsOf("sessions").length === 1;
         forget(m);
         net.sent.length = 0;

@@ -4,6 +4,7 @@
 // Real kernels and real sockets are in test/e2e/.
 import { readFileSync } from "node:fs";
 import { Core, Engine } from "../dist/hosts/shared/index.js";
+import { NftModel } from "./_nft_model.js";
 
 const WASM = readFileSync(new URL("../build/handover.wasm", import.meta.url));
 const MODULE = new WebAssembly.Module(WASM);
@@ -47,6 +48,11 @@ export class SimNode {
     this.engine.init(this.cookie, net.now);
     this.events = [];
     this.nft = [];
+    /** What the kernel's table holds (test/_nft_model.js), and its rules after each nft batch. */
+    this.table = new NftModel();
+    this.rulesAfter = [];
+    /** Whether rulesAfter is kept (a table of thousands of moves: off). */
+    this.recordRules = true;
     this.netlink = [];
     /** Set to an errno to make the next kernel actions fail. */
     this.failKernel = 0;
@@ -80,7 +86,9 @@ export class SimNode {
         this.nft.push(o.text);
         const printed = this.kernel?.nft?.(o.text);
         if (printed) this.engine.actionOutput(this.clock(), o.id, printed);
-        this.engine.actionResult(this.clock(), o.id, this.failKernel);
+        const status = this.failKernel || this.table.apply(o.text);
+        if (this.recordRules) this.rulesAfter.push(this.table.rules());
+        this.engine.actionResult(this.clock(), o.id, status);
       } else if (o.kind === "netlink") {
         this.netlink.push(o.data);
         const answer = this.failKernel ? undefined : this.kernel?.netlink?.(o.protocol, o.data);
@@ -92,8 +100,9 @@ export class SimNode {
   eventsOf(name) {
     return this.events.filter((e) => e.event === name);
   }
+  /** The rules the kernel holds now (each map element as the rule it stands for). */
   lastRules() {
-    return this.nft.at(-1) ?? "";
+    return this.table.rules();
   }
 }
 

@@ -172,8 +172,8 @@ test("(e) the transcripts cover the STEM exchanges they must, and every node is 
   assert.equal(events(of("bbm-validated", "f.example")).map((e) => e.state), ["unvalidated", "validated"]);
   // Break-before-make marks (holds) the sessions' packets; make-before-break does not.
   const nft = (t) => outputs(t).filter((o) => o.kind === "nft").map((o) => o.text).join("\n");
-  // (the session rules that set the hold mark; the "released" rule only clears it)
-  const holds = /ip saddr [^\n]*meta mark set meta mark or/;
+  // (an element of the held sets marks the session's packets for the queue)
+  const holds = /add element inet handover heldw?[46] /;
   assert.match(nft(of("bbm-validated", "m.example")), holds);
   assert.not.match(nft(of("mbb-validated", "m.example")), holds);
   // Refused with 129, replayed request dropped, 133 in both replay modes.

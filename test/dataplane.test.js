@@ -142,7 +142,9 @@ test("the hold chain: the queue rule goes first; marked packets it did not take 
   const recreated = m.nft.findIndex((t) => t.includes("delete table inet handover\nadd table"));
   assert.ok(recreated >= 0, "the table was re-created");
   assert.match(m.nft[recreated], /add rule inet handover hold meta mark & 0x10000000 == 0x10000000 counter drop/);
-  assert.match(m.lastRules(), /add rule inet handover out meta mark & 0x10000000 == 0x10000000 meta mark set meta mark & 0xefffffff/);
+  // The out chain's fixed rules come back with it, the release's re-routing first after the control channel.
+  assert.match(m.nft[recreated], /add rule inet handover out meta mark & 0x10000000 == 0x10000000 meta mark set meta mark & 0xefffffff/);
+  assert.match(setup, /add rule inet handover out meta mark & 0x10000000 == 0x10000000 meta mark set meta mark & 0xefffffff/);
 });
 
 /** M and F with no kernel set up: moves are made as asked (no sock_diag). */

@@ -123,21 +123,24 @@ class Kernel {
     }
     return undefined;
   }
-  /** `nft list table`: the rules last written, as nft prints them, with counters. */
+  /** `nft list map ...` of the wire-side maps: the elements the table holds, with counters. */
   nft(text) {
     if (!text.startsWith("list ")) return undefined;
     this.listings++;
-    const rules = this.node.nft.filter((t) => !t.startsWith("list ")).at(-1) ?? "";
-    const lines = [];
-    for (const line of rules.split("\n")) {
-      const m = /^add rule inet handover (\w+) (.*) counter comment "(hov1 (\d+) .*)"$/.exec(line);
-      if (!m) continue;
-      const id = Number(m[4]);
-      const n = (this.packets.get(id) ?? 0) + (this.traffic ? 10 : 0);
-      this.packets.set(id, n);
-      lines.push(`\t\t${m[2]} counter packets ${n} bytes ${n * 100} comment "${m[3]}"`);
-    }
-    return `table inet handover {\n\tchain out {\n${lines.join("\n")}\n\t}\n}\n`;
+    // One count per move and sweep (the sweep lists the ri4 map first, then the others).
+    const counted = new Set();
+    if (text.startsWith("list map inet handover li4")) this.sweepCounted = new Set();
+    const seen = this.sweepCounted ?? counted;
+    return this.node.table.listing((comment) => {
+      const id = /^hov1 (\d+) /.exec(comment)?.[1];
+      if (id === undefined) return 0;
+      // One count per move and listing, however many elements it has.
+      if (!seen.has(id)) {
+        seen.add(id);
+        this.packets.set(id, (this.packets.get(id) ?? 0) + (this.traffic ? 10 : 0));
+      }
+      return this.packets.get(id) ?? 0;
+    }, text);
   }
   /** The address goes, as the kernel tells its watchers. */
   remove(address) {
@@ -176,7 +179,7 @@ function setup({ auto = true, session = true, follow = false } = {}) {
 }
 
 /** The last ruleset the node wrote (not a listing). */
-const rules = (node) => node.nft.filter((t) => !t.startsWith("list ")).at(-1) ?? "";
+const rules = (node) => node.lastRules();
 
 const migrations = (node, state) => node.eventsOf("migration").filter((e) => e.state === state);
 
@@ -280,7 +283,7 @@ test("sweep: a move whose rules keep counting packets, or whose TCP socket lives
 
 test("restore: a restarted daemon takes over the moves its table lists, and the sweep then keeps them while they count", () => {
   const { net, m, f, kernel } = moved();
-  const listing = kernel.nft("list table inet handover\n");
+  const listing = kernel.nft("list map inet handover li4\n");
   // The daemon restarts: all state gone; the table is still in the kernel.
   const written = rules(m);
   m.engine.seed(new TextEncoder().encode("restart"));

@@ -480,7 +480,7 @@ export class Daemon {
    */
   async close(options: { keepKernelState?: boolean } = {}): Promise<void> {
     if (this.closed) return;
-    const moves = (this.state().moves as unknown[]).length;
+    const moves = this.engine.moveCount();
     const keep = options.keepKernelState ?? moves > 0;
     if (this.kernel) {
       if (keep) this.log("info", { event: "kernel-state-kept", moves });

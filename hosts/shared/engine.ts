@@ -129,10 +129,24 @@ export class Engine {
     return this.x.poll_timeout();
   }
 
-  /** What libnftables printed for an NFT action (before actionResult). */
+  /**
+   * What libnftables printed for an NFT action (before actionResult). A long
+   * listing (a table with many moves holds megabytes) goes in pieces that end
+   * at a line's end and fit the core's input buffer; the core parses each alone.
+   */
   actionOutput(now: number, id: number, text: string): void {
     const bytes = new TextEncoder().encode(text);
-    this.x.handle_action_output(now, id, this.core.put(bytes), bytes.length);
+    const cap = this.core.ioCapacity;
+    for (let at = 0; at < bytes.length; ) {
+      let end = Math.min(bytes.length, at + cap);
+      if (end < bytes.length) {
+        const nl = bytes.lastIndexOf(0x0a, end - 1);
+        end = nl >= at ? nl + 1 : end; // a line longer than the buffer is cut (none is: an element is short)
+      }
+      const piece = bytes.subarray(at, end);
+      this.x.handle_action_output(now, id, this.core.put(piece), piece.length);
+      at = end;
+    }
   }
 
   actionResult(now: number, id: number, status: number): void {
@@ -231,7 +245,8 @@ export class Engine {
     let v = this.metaView;
     if (v === null || v.buffer !== mem.buffer) v = this.metaView = new DataView(mem.buffer, this.meta, 64);
     const len = v.getUint32(Meta.LENGTH, true);
-    const out = this.core.outputPtr;
+    // At io_out_ptr(), or in the core's own buffer when longer (a re-created table's nft batch).
+    const out = len > this.core.ioCapacity ? this.x.poll_output_ptr() : this.core.outputPtr;
     switch (kind) {
       case OutputKind.TRANSMIT: {
         // Everything is read before formatting, which calls into the core again.
@@ -260,7 +275,13 @@ export class Engine {
 
   /** The node's peers, moves and counters. */
   state(now: number): Record<string, unknown> {
-    const n = this.core.check(this.x.node_state(now, this.core.outputPtr, this.core.ioCapacity));
-    return JSON.parse(dec.decode(this.core.mem().subarray(this.core.outputPtr, this.core.outputPtr + n)));
+    const n = this.core.check(this.x.node_state_render(now));
+    const p = this.x.node_state_ptr();
+    return JSON.parse(dec.decode(this.core.mem().subarray(p, p + n)));
+  }
+
+  /** How many moves the node has, without rendering its state. */
+  moveCount(): number {
+    return this.x.stem_move_count();
   }
 }

@@ -17,7 +17,7 @@ import { NetlinkSummary, parseNetfilter, DEFAULT_QUEUE } from "../kernel/nfqueue
 import { HmacKey, digestLen } from "../crypto/hmac";
 import { drbg } from "../crypto/drbg";
 import { familyLength } from "../wire/decode";
-import { outPtr } from "./io";
+import { outPtr, IO_SIZE } from "./io";
 import { Instance } from "./instance";
 import { writeMs } from "../engine/output";
 import {
@@ -274,11 +274,17 @@ export function poll_timeout(): f64 {
  * Takes the next output: writes its payload at io_out_ptr() and its metadata
  * at io_meta_ptr(), and returns its kind (0: none).
  */
+/** The payload of the output last polled when it is larger than the I/O buffer (kept until the next poll). */
+let bigPayload: StaticArray<u8> | null = null;
+
 export function poll_output(): i32 {
   const o = node.out.shift();
+  bigPayload = null;
   if (!o) return 0;
   const n = o.length;
-  memory.copy(outPtr(), changetype<usize>(o.data), n);
+  // A long nft batch (a restart's re-created table) stays where it is: the host reads it at poll_output_ptr().
+  if (n <= IO_SIZE) memory.copy(outPtr(), changetype<usize>(o.data), n);
+  else bigPayload = o.data;
   memory.fill(META, 0, META_SIZE);
   store<u32>(META + META_KIND, o.kind);
   store<u32>(META + META_ID, o.id);
@@ -399,4 +405,43 @@ export function node_state(now: f64, out: usize, cap: i32): i32 {
   t.objClose();
   t.objClose();
   return t.overflow ? -ERR_BUFFER_TOO_SMALL : t.pos;
+}
+
+/** Where the payload of the output last polled is: io_out_ptr(), or the core's own buffer for a long one. */
+export function poll_output_ptr(): usize {
+  const big = bigPayload;
+  return big ? changetype<usize>(big) : outPtr();
+}
+
+/** The last state rendered by node_state_render (kept until the next call). */
+let stateBuffer = new StaticArray<u8>(0);
+
+/**
+ * The node's state as node_state writes it, however large (a server's
+ * thousands of peers and moves do not fit the I/O buffer): rendered into a
+ * buffer of the core's own; returns its length, node_state_ptr() its address.
+ */
+export function node_state_render(now: f64): i32 {
+  let cap = 65536;
+  let n = -ERR_BUFFER_TOO_SMALL;
+  while (n == -ERR_BUFFER_TOO_SMALL) {
+    stateBuffer = new StaticArray<u8>(cap);
+    n = node_state(now, changetype<usize>(stateBuffer), cap);
+    cap *= 2;
+  }
+  return n;
+}
+
+export function node_state_ptr(): usize {
+  return changetype<usize>(stateBuffer);
+}
+
+/** Runs the garbage collector to the end (for measurements of the core's memory: bench/scale.js). */
+export function core_collect(): void {
+  __collect();
+}
+
+/** How many moves the node has (ours and its peers'), without rendering them. */
+export function stem_move_count(): i32 {
+  return stem.moves.length;
 }

@@ -306,6 +306,9 @@ export class Node {
     return o.id;
   }
 
+  /** The action whose output is being handed over (kernelOutput). */
+  outputAction: u32 = 0;
+
   nftAction(text: StaticArray<u8>, owner: Procedure | null): u32 {
     const id = this.kernelAction(OUT_NFT, 0, text, owner);
     this.nftIds.add(id);
@@ -355,6 +358,9 @@ export class Node {
 
   /** Hands what the kernel answered to an action (netlink reply, nft output) to the procedure that asked. */
   kernelOutput(id: u32, p: usize, n: i32): void {
+    // A procedure with several actions tells their outputs apart by this id
+    // (a long output comes in several pieces).
+    this.outputAction = id;
     if (this.actions.has(id)) this.actions.get(id).onKernelOutput(this, p, n);
   }
 

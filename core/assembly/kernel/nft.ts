@@ -1,46 +1,47 @@
-// The nftables ruleset of the STEM data plane (docs/dataplane.md), computed in
-// the core and applied by the host with one libnftables call per change.
+// The nftables side of the STEM data plane (docs/dataplane.md), computed in
+// the core and applied by the host, one libnftables call per batch.
 //
-// One table, `inet handover`, owned by the daemon. Every change rewrites the
-// two rewrite chains in one transaction (flush + add), so the kernel never
-// sees half a change:
+// One table, `inet handover`, owned by the daemon. Its chains and rules are
+// fixed once at setup; a packet is decided by lookups in maps with
+// concatenated keys, whatever the number of moves. A change (a migration, a
+// validation, a move that ended) adds and deletes only the elements of the
+// moves it touched, in one atomic batch: the batch does not grow with the
+// number of moves, and nothing is ever flushed on the way.
 //
-//   chain tag  (type filter, hook output, priority -450): held moves' packets
-//               get the hold mark; chain hold (-400) queues marked packets
-//               (kernel/nfqueue.ts), and released ones continue from there
+//   chain tag  (type filter, hook output, priority -450): held sessions'
+//               packets get the hold mark; chain hold (-400) queues marked
+//               packets (kernel/nfqueue.ts), and released ones go on from there
 //   chain out  (type route, hook output, priority -150: after conntrack, and a
 //               changed address re-routes the packet)
-//       1. our moves:   original source -> wire source
-//       2. peer moves:  original destination -> wire destination
-//                       (while unvalidated: a named byte quota drops the excess)
+//       1. our moves:   original source -> wire source           (lo, lop, low)
+//       2. peer moves:  original destination -> wire destination (ro, rop, row;
+//                       while unvalidated a quota per move drops the excess: rq, rqw)
 //   chain in   (type filter, hook prerouting, priority -300: before conntrack)
-//       1. peer moves:  quarantined, then current wire source -> original source
-//       2. our moves:   current, then quarantined wire destination -> original
+//       1. peer moves:  wire source -> original source            (ri, rip, riw)
+//       2. our moves:   wire destination -> original destination  (li, lip, liw)
 //
-// Each rule tests one field and sets the same field, so a local and a remote
-// move of one session compose: outbound, rule 1 matches the original
-// destination before rule 2 changes it; inbound, rule 3 matches the original
-// source after rule 2 restored it. Rules name the transport protocol so the
-// kernel fixes the TCP/UDP checksum. Comments carry the move (`hov1 ...`), so a
-// restarted daemon can read its table back.
+// Map names end in 4 or 6 (the family). A map ending in `w` serves moves of
+// every port (keys without a port); one ending in `p` changes the port, keyed
+// by the packet as the address rewrite left it, in the same rule (so it acts
+// only when the address matched). Each rewrite tests one field and sets the
+// same field, so a local and a remote move of one session compose: outbound,
+// our map matches the original destination before the peer's changes it;
+// inbound, ours matches the original source after the peer's restored it.
+//
+// Of the wire-side maps (li, liw, ri, riw) every element has a counter and a
+// comment naming its move (`hov1 <id> <L|R> <cookie> <protocols> <orig>/<port>
+// <wire>/<port>`): a restarted daemon reads its moves back from them, and the
+// idle sweep reads every move's packet count in one listing (stem/table.ts).
 
-import { Move, Quarantine } from "../stem/move";
+import { Move, Quarantine, Rendered, dirtyMoves, dirtyQuarantines } from "../stem/move";
 import { Address } from "../engine/address";
+import { bytesOf } from "../engine/output";
 import { TextOut } from "../util/text";
-import { FAMILY_IPV4, PROTO_TCP, PROTO_UDP, DEFAULT_PORT } from "../generated/registry";
+import { FAMILY_IPV4, PROTO_TCP, PROTO_UDP } from "../generated/registry";
 import { HOLD_MARK } from "./nfqueue";
 
 export const TABLE: string = "inet handover";
 
-const CAP: i32 = 65536;
-
-/**
- * The chains, in hook order on output: tag (-450) marks held packets, hold
- * (-400) queues them, out (-150, after conntrack's -200) rewrites; and in
- * (prerouting -300, before conntrack) rewrites back. A queued packet re-enters
- * at the next hook entry after hold, so it is rewritten and re-routed with the
- * rules of the moment it is released (docs/dataplane.md section 2).
- */
 /**
  * Creates the table (if missing) with a comment that says, in `nft list`
  * output, whose it is and how to remove it (nft also warns that a table with
@@ -48,69 +49,74 @@ const CAP: i32 = 65536;
  */
 const ADD_TABLE = "add table inet handover { comment \"handover daemon (STEM session mobility): its rules; remove with handover down\"; }\n";
 
+/**
+ * The chains, in hook order on output: tag (-450) marks held packets, hold
+ * (-400) queues them, out (-150, after conntrack's -200) rewrites; and in
+ * (prerouting -300, before conntrack) rewrites back. A queued packet re-enters
+ * at the next hook entry after hold, so it is rewritten and re-routed with the
+ * elements of the moment it is released (docs/dataplane.md section 2).
+ */
 const CHAINS: string =
   "add chain inet handover tag { type filter hook output priority -450; policy accept; }\n" +
   "add chain inet handover hold { type filter hook output priority -400; policy accept; }\n" +
   "add chain inet handover out { type route hook output priority -150; policy accept; }\n" +
   "add chain inet handover in { type filter hook prerouting priority -300; policy accept; }\n";
-const BUF = memory.data(CAP);
-const out = new TextOut();
 
-function ipKeyword(a: Address): string {
-  return a.family == FAMILY_IPV4 ? "ip" : "ip6";
+/** The maps and sets that carry moves, with counters on the wire-side maps. */
+function defineMaps(ip: string, f: string): void {
+  const s = ip + " saddr";
+  const d = ip + " daddr";
+  const addrType = ip == "ip" ? "ipv4_addr" : "ipv6_addr";
+  defineMap("lo", f, "meta l4proto . " + s + " . " + d + " . th sport : " + s, false);
+  defineMap("lop", f, "meta l4proto . " + s + " . " + d + " . th sport : th sport", false);
+  defineMap("low", f, "meta l4proto . " + s + " . " + d + " : " + s, false);
+  defineMap("li", f, "meta l4proto . " + d + " . " + s + " . th dport : " + d, true);
+  defineMap("lip", f, "meta l4proto . " + d + " . " + s + " . th dport : th dport", false);
+  defineMap("liw", f, "meta l4proto . " + d + " . " + s + " : " + d, true);
+  defineSet("held", f, "typeof meta l4proto . " + s + " . " + d + " . th sport");
+  defineSet("heldw", f, "typeof meta l4proto . " + s + " . " + d);
+  defineMap("ro", f, "meta l4proto . " + d + " . th dport : " + d, false);
+  defineMap("rop", f, "meta l4proto . " + d + " . th dport : th dport", false);
+  defineMap("row", f, "meta l4proto . " + d + " : " + d, false);
+  defineSet("rq", f, "type inet_proto . " + addrType + " . inet_service : quota");
+  defineSet("rqw", f, "type inet_proto . " + addrType + " : quota");
+  defineMap("ri", f, "meta l4proto . " + s + " . th sport : " + s, true);
+  defineMap("rip", f, "meta l4proto . " + s + " . th sport : th sport", false);
+  defineMap("riw", f, "meta l4proto . " + s + " : " + s, true);
+  defineSet("lost", f, "type " + addrType);
 }
 
-function protoList(protocols: u8): StaticArray<string> {
-  if (protocols == PROTO_TCP) return ["tcp"];
-  if (protocols == PROTO_UDP) return ["udp"];
-  return ["tcp", "udp"];
+function defineMap(name: string, f: string, typeof_: string, counted: bool): void {
+  out.ascii("add map inet handover ");
+  out.ascii(name);
+  out.ascii(f);
+  out.ascii(" { typeof ");
+  out.ascii(typeof_);
+  out.ascii(counted ? "; counter; }\n" : "; }\n");
 }
 
-function addr(a: Address): void {
-  a.text(out);
+/** A set, or a map whose type is written in full (objref maps have no typeof form here). */
+function defineSet(name: string, f: string, spec: string): void {
+  out.ascii(name.startsWith("rq") ? "add map inet handover " : "add set inet handover ");
+  out.ascii(name);
+  out.ascii(f);
+  out.ascii(" { ");
+  out.ascii(spec);
+  out.ascii("; }\n");
 }
 
-function addrSet(list: Array<Address>, family: u8): void {
-  let n = 0;
-  for (let i = 0; i < list.length; i++) if (list[i].family == family) n++;
-  if (n == 1) {
-    for (let i = 0; i < list.length; i++) if (list[i].family == family) addr(list[i]);
-    return;
-  }
-  out.ascii("{ ");
-  let first = true;
-  for (let i = 0; i < list.length; i++) {
-    if (list[i].family != family) continue;
-    if (!first) out.ascii(", ");
-    addr(list[i]);
-    first = false;
-  }
-  out.ascii(" }");
-}
+/** Every map and set that holds moves' elements (without the family digit). */
+const ELEMENT_MAPS: StaticArray<string> = ["lo", "lop", "low", "li", "lip", "liw", "held", "heldw", "rq", "rqw", "ro", "rop", "row", "ri", "rip", "riw"];
 
-function indexOfAddress(list: Array<Address>, a: Address): i32 {
-  for (let i = 0; i < list.length; i++) if (list[i].equals(a)) return i;
-  return -1;
-}
+/** The wire-side maps, whose elements name their moves and count their packets (restore, sweep). */
+export const COUNTED_MAPS: StaticArray<string> = ["li4", "liw4", "ri4", "riw4", "li6", "liw6", "ri6", "riw6"];
 
-function hasFamily(list: Array<Address>, family: u8): bool {
-  for (let i = 0; i < list.length; i++) if (list[i].family == family) return true;
-  return false;
-}
+// ---- the fixed rules ----
 
-/** The control ports: the control channel itself is never rewritten. */
-let controlPorts: Array<u32> = [<u32>DEFAULT_PORT];
-
-/** `tcp sport 5001`, or for all ports `meta l4proto tcp`. */
-function portMatch(proto: string, which: string, port: u32): void {
-  if (port != 0) {
-    out.ascii(proto);
-    out.ascii(which);
-    out.dec(port);
-    return;
-  }
-  out.ascii("meta l4proto ");
-  out.ascii(proto);
+function rule(chain: string): void {
+  out.ascii("add rule inet handover ");
+  out.ascii(chain);
+  out.byte(0x20);
 }
 
 /**
@@ -120,142 +126,15 @@ function portMatch(proto: string, which: string, port: u32): void {
  */
 function exemptControl(chain: string): void {
   rule(chain);
-  out.ascii("udp sport ");
-  portSet();
-  out.ascii(" accept comment \"hov1 control\"\n");
+  out.ascii("udp sport @ctl accept comment \"hov1 control\"\n");
   rule(chain);
-  out.ascii("udp dport ");
-  portSet();
-  out.ascii(" accept comment \"hov1 control\"\n");
-}
-
-function portSet(): void {
-  if (controlPorts.length == 1) {
-    out.dec(controlPorts[0]);
-    return;
-  }
-  out.ascii("{ ");
-  for (let i = 0; i < controlPorts.length; i++) {
-    if (i) out.ascii(", ");
-    out.dec(controlPorts[i]);
-  }
-  out.ascii(" }");
-}
-
-/** ` counter comment "hov1 ..."`: ends a rule that has no verdict. */
-function comment(m: Move): void {
-  out.ascii(" counter");
-  tag(m);
-}
-
-/** ` comment "hov1 <id> <L|R> <peer cookie> <protocols> <orig>/<port> <wire>/<port>"`, and the newline. */
-function tag(m: Move): void {
-  out.ascii(" comment \"hov1 ");
-  out.dec(m.id);
-  out.ascii(m.local ? " L " : " R ");
-  const c = m.peer.cookie;
-  for (let s = 40; s >= 0; s -= 8) out.hexByte(<u32>(c >> <u64>s) & 0xff);
-  out.byte(0x20);
-  out.dec(m.protocols);
-  out.byte(0x20);
-  addr(m.orig);
-  out.byte(0x2f);
-  out.dec(m.origPort);
-  out.byte(0x20);
-  addr(m.wire);
-  out.byte(0x2f);
-  out.dec(m.wirePort);
-  out.ascii("\"\n");
-}
-
-function rule(chain: string): void {
-  out.ascii("add rule ");
-  out.ascii(TABLE);
-  out.byte(0x20);
-  out.ascii(chain);
-  out.byte(0x20);
-}
-
-function quotaName(m: Move): void {
-  out.ascii("hq");
-  out.dec(m.id);
-}
-
-// Which end of the packet a rule looks at: its source (saddr, sport) or its destination.
-const SOURCE: bool = true;
-const DESTINATION: bool = false;
-
-/**
- * The head of a rule: `add rule inet handover <chain> ip <s|d>addr A [ip <d|s>addr SCOPE] <port match> `.
- * It matches address `a` (and port `port`) at one end of the packet and, if
- * scope is given, one of the scope's addresses at the other end. False (and
- * nothing written) if the scope has no address of a's family.
- */
-function head(chain: string, proto: string, end: bool, a: Address, port: u32, scope: Array<Address> | null): bool {
-  if (scope && !hasFamily(scope, a.family)) return false;
-  const ip = ipKeyword(a);
-  rule(chain);
-  out.ascii(ip);
-  out.ascii(end == SOURCE ? " saddr " : " daddr ");
-  addr(a);
-  out.byte(0x20);
-  if (scope) {
-    out.ascii(ip);
-    out.ascii(end == SOURCE ? " daddr " : " saddr ");
-    addrSet(scope, a.family);
-    out.byte(0x20);
-  }
-  portMatch(proto, end == SOURCE ? " sport " : " dport ", port);
-  return true;
-}
-
-/** The rewrite statements: ` ip <s|d>addr set B [proto <s|d>port set P]`. */
-function rewrite(proto: string, end: bool, b: Address, portFrom: u32, portTo: u32): void {
-  out.byte(0x20);
-  out.ascii(ipKeyword(b));
-  out.ascii(end == SOURCE ? " saddr set " : " daddr set ");
-  addr(b);
-  if (portTo != portFrom) {
-    out.byte(0x20);
-    out.ascii(proto);
-    out.ascii(end == SOURCE ? " sport set " : " dport set ");
-    out.dec(portTo);
-  }
-}
-
-/** Outbound rule of a local move (ours): original source to wire source. */
-function localOut(m: Move, proto: string): void {
-  if (!m.sendsAway || !head("out", proto, SOURCE, m.orig, m.origPort, m.scope)) return;
-  rewrite(proto, SOURCE, m.outWire, m.origPort, m.outWirePort);
-  comment(m);
-}
-
-/** The tag rule of a held local move: its original packets get the hold mark. */
-function holdTag(m: Move, proto: string): void {
-  if (!head("tag", proto, SOURCE, m.orig, m.origPort, m.scope)) return;
-  markHeld();
-  comment(m);
+  out.ascii("udp dport @ctl accept comment \"hov1 control\"\n");
 }
 
 /** ` meta mark set meta mark or 0x10000000`: the packet is held. */
 function markHeld(): void {
   out.ascii(" meta mark set meta mark or ");
   hex32(HOLD_MARK);
-}
-
-/**
- * The out chain's first rule: a released packet drops the hold mark, which
- * makes the kernel route it again (a route chain re-routes a packet whose
- * mark it changed) with the routes of the moment it leaves. Without that, a
- * packet the guard held while only the last-resort route existed would keep
- * that route (lo) and be lost when no rewrite re-routes it.
- */
-function released(): void {
-  out.ascii("add rule inet handover out ");
-  heldMatch();
-  out.ascii(" meta mark set meta mark & ");
-  hex32(~HOLD_MARK);
-  out.ascii(" counter comment \"hov1 released\"\n");
 }
 
 /** `meta mark & 0x10000000 == 0x10000000`: the packet was held. */
@@ -276,8 +155,8 @@ function hex32(v: u32): void {
  * dropped. The queue rule (kernel/nfqueue.ts) is prepended to the chain, but
  * it is a separate netlink batch: after the table was re-created, until it is
  * back, a held packet would otherwise go on to the rewrite, leave from the new
- * address before the peer has its rules, and draw a reset (docs/dataplane.md
- * section 2). A dropped packet is only retransmitted.
+ * address before the peer has its elements, and draw a reset
+ * (docs/dataplane.md section 2). A dropped packet is only retransmitted.
  */
 function holdFallback(): void {
   out.ascii("add rule inet handover hold ");
@@ -285,54 +164,312 @@ function holdFallback(): void {
   out.ascii(" counter drop comment \"hov1 unqueued\"\n");
 }
 
-/** Inbound rule of a local move: wire destination back to the original. */
-function localIn(m: Move, proto: string): void {
-  if (!m.receivesAway || !head("in", proto, DESTINATION, m.wire, m.wirePort, m.scope)) return;
-  rewrite(proto, DESTINATION, m.orig, m.wirePort, m.origPort);
-  comment(m);
-}
-
-/** Outbound rules of a remote move (the peer's): original destination to wire destination. */
-function remoteOut(m: Move, proto: string): void {
-  if (m.unvalidated) {
-    // Until the new address is validated, a named quota caps what goes there (section 7.5).
-    head("out", proto, DESTINATION, m.orig, m.origPort, null);
-    out.ascii(" quota name \"");
-    quotaName(m);
-    out.ascii("\" counter drop");
-    tag(m);
+/** `meta l4proto . ip saddr . ip daddr . th sport` and the like. */
+function key(ip: string, fields: StaticArray<string>): void {
+  out.ascii("meta l4proto");
+  for (let i = 0; i < fields.length; i++) {
+    out.ascii(" . ");
+    const x = fields[i];
+    if (x.startsWith("th ")) out.ascii(x);
+    else {
+      out.ascii(ip);
+      out.byte(0x20);
+      out.ascii(x);
+    }
   }
-  head("out", proto, DESTINATION, m.orig, m.origPort, null);
-  rewrite(proto, DESTINATION, m.wire, m.origPort, m.wirePort);
-  comment(m);
 }
 
-/** Inbound rule of a remote move: wire source back to the original. */
-function remoteIn(m: Move, proto: string): void {
-  head("in", proto, SOURCE, m.wire, m.wirePort, null);
-  rewrite(proto, SOURCE, m.orig, m.wirePort, m.origPort);
-  comment(m);
+/**
+ * One rewrite of an address and, in the same rule, of the port: `meta l4proto
+ * tcp ip saddr set <key> map @lo4 tcp sport set <key'> map @lop4`. A miss in
+ * the first map ends the rule (the packet goes on untouched); a miss in the
+ * port map leaves the port. The port is written through `tcp`/`udp` (not
+ * `th`), so that the kernel fixes the transport checksum; an address
+ * rewrite always does (docs/dataplane.md section 1).
+ */
+function rewriteRule(chain: string, ip: string, f: string, field: string, fields: StaticArray<string>, map: string, proto: string, portField: string): void {
+  rule(chain);
+  out.ascii("meta l4proto ");
+  out.ascii(proto);
+  out.byte(0x20);
+  out.ascii(ip);
+  out.byte(0x20);
+  out.ascii(field);
+  out.ascii(" set ");
+  key(ip, fields);
+  out.ascii(" map @");
+  out.ascii(map);
+  out.ascii(f);
+  if (portField.length) {
+    out.byte(0x20);
+    out.ascii(proto);
+    out.byte(0x20);
+    out.ascii(portField);
+    out.ascii(" set ");
+    key(ip, fields);
+    out.ascii(" map @");
+    out.ascii(map);
+    out.ascii("p");
+    out.ascii(f);
+  }
+  out.byte(0x0a);
 }
 
-/** Inbound rule of a quarantined wire endpoint: late packets mapped onto the session. */
-function quarantineIn(q: Quarantine, proto: string): void {
-  // Ours: packets to the address we left; the peer's: packets from the address it left.
-  const end = q.local ? DESTINATION : SOURCE;
-  if (!head("in", proto, end, q.address, q.port, q.local ? q.scope : null)) return;
-  rewrite(proto, end, q.orig, q.port, q.origPort);
-  out.ascii(" counter comment \"hov1 quarantine\"\n");
+const PROTOS: StaticArray<string> = ["tcp", "udp"];
+
+function fixedRules(guard: bool): void {
+  out.ascii("flush chain inet handover tag\n");
+  out.ascii("flush chain inet handover out\n");
+  out.ascii("flush chain inet handover in\n");
+  // tag: held sessions get the hold mark (the hold chain queues them). Then,
+  // from a lost address whose sessions are not known yet, every packet waits,
+  // except those of sessions already sent away from it (make-before-break
+  // ends with the old address going: they leave from the new one).
+  exemptControl("tag");
+  for (let k = 0; k < 2; k++) {
+    const ip = k == 0 ? "ip" : "ip6";
+    const f = k == 0 ? "4" : "6";
+    rule("tag");
+    key(ip, ["saddr", "daddr", "th sport"]);
+    out.ascii(" @held" + f);
+    markHeld();
+    out.ascii(" counter return comment \"hov1 held\"\n");
+    rule("tag");
+    key(ip, ["saddr", "daddr"]);
+    out.ascii(" @heldw" + f);
+    markHeld();
+    out.ascii(" counter return comment \"hov1 held\"\n");
+    rule("tag");
+    out.ascii(ip + " saddr @lost" + f + " ");
+    key(ip, ["saddr", "daddr", "th sport"]);
+    out.ascii(" @lo" + f + " return\n");
+    rule("tag");
+    out.ascii(ip + " saddr @lost" + f + " ");
+    key(ip, ["saddr", "daddr"]);
+    out.ascii(" @low" + f + " return\n");
+    rule("tag");
+    out.ascii(ip + " saddr @lost" + f);
+    markHeld();
+    out.ascii(" counter comment \"hov1 lost\"\n");
+  }
+  if (guard) {
+    // The guard's hold: packets only the last-resort route (via lo) would carry wait in the queue.
+    out.ascii("add rule inet handover tag meta oif \"lo\" fib daddr type != local");
+    markHeld();
+    out.ascii(" counter comment \"hov1 guard\"\n");
+  }
+  // out: the control channel; a released packet drops the hold mark, which
+  // makes the kernel route it again (a route chain re-routes a packet whose
+  // mark it changed) with the routes of the moment it leaves; then our
+  // moves, then the peers'. Port-specific maps come before port-wide ones:
+  // once a rewrite changed a packet's address, the keys of other moves from
+  // that address no longer match it (of overlapping moves the most specific wins).
+  exemptControl("out");
+  out.ascii("add rule inet handover out ");
+  heldMatch();
+  out.ascii(" meta mark set meta mark & ");
+  hex32(~HOLD_MARK);
+  out.ascii(" counter comment \"hov1 released\"\n");
+  for (let k = 0; k < 2; k++) {
+    const ip = k == 0 ? "ip" : "ip6";
+    const f = k == 0 ? "4" : "6";
+    for (let j = 0; j < 2; j++) rewriteRule("out", ip, f, "saddr", ["saddr", "daddr", "th sport"], "lo", PROTOS[j], "sport");
+    for (let j = 0; j < 2; j++) rewriteRule("out", ip, f, "saddr", ["saddr", "daddr"], "low", PROTOS[j], "");
+  }
+  for (let k = 0; k < 2; k++) {
+    const ip = k == 0 ? "ip" : "ip6";
+    const f = k == 0 ? "4" : "6";
+    // Until the new address is validated, a quota caps what goes there (section 7.5).
+    rule("out");
+    out.ascii("meta l4proto { tcp, udp } quota name ");
+    key(ip, ["daddr", "th dport"]);
+    out.ascii(" map @rq" + f + " counter drop comment \"hov1 quota\"\n");
+    for (let j = 0; j < 2; j++) rewriteRule("out", ip, f, "daddr", ["daddr", "th dport"], "ro", PROTOS[j], "dport");
+    rule("out");
+    out.ascii("meta l4proto { tcp, udp } quota name ");
+    key(ip, ["daddr"]);
+    out.ascii(" map @rqw" + f + " counter drop comment \"hov1 quota\"\n");
+    for (let j = 0; j < 2; j++) rewriteRule("out", ip, f, "daddr", ["daddr"], "row", PROTOS[j], "");
+  }
+  // in: the peers' moves first, so that ours see the peer's original source.
+  exemptControl("in");
+  for (let k = 0; k < 2; k++) {
+    const ip = k == 0 ? "ip" : "ip6";
+    const f = k == 0 ? "4" : "6";
+    for (let j = 0; j < 2; j++) rewriteRule("in", ip, f, "saddr", ["saddr", "th sport"], "ri", PROTOS[j], "sport");
+    for (let j = 0; j < 2; j++) rewriteRule("in", ip, f, "saddr", ["saddr"], "riw", PROTOS[j], "");
+  }
+  for (let k = 0; k < 2; k++) {
+    const ip = k == 0 ? "ip" : "ip6";
+    const f = k == 0 ? "4" : "6";
+    for (let j = 0; j < 2; j++) rewriteRule("in", ip, f, "daddr", ["daddr", "saddr", "th dport"], "li", PROTOS[j], "dport");
+    for (let j = 0; j < 2; j++) rewriteRule("in", ip, f, "daddr", ["daddr", "saddr"], "liw", PROTOS[j], "");
+  }
 }
 
-/** Tracks which named quotas exist in the kernel, to create and delete them. */
+// ---- the batch being written ----
+
+const CAP: i32 = 65536;
+/** Past this, the buffer is set aside before the next element (no element is this long). */
+const SPILL: i32 = CAP - 4096;
+const BUF = memory.data(CAP);
+const out = new TextOut();
+let spilled = new Array<StaticArray<u8>>();
+
+function beginBatch(): void {
+  out.reset(BUF, CAP);
+  spilled = new Array<StaticArray<u8>>();
+}
+
+function spill(): void {
+  if (out.pos < SPILL) return;
+  spilled.push(bytesOf(BUF, out.pos));
+  out.reset(BUF, CAP);
+}
+
+function endBatch(): StaticArray<u8> {
+  let n = out.pos;
+  for (let i = 0; i < spilled.length; i++) n += spilled[i].length;
+  const all = new StaticArray<u8>(n);
+  let at: usize = changetype<usize>(all);
+  for (let i = 0; i < spilled.length; i++) {
+    memory.copy(at, changetype<usize>(spilled[i]), <usize>spilled[i].length);
+    at += <usize>spilled[i].length;
+  }
+  memory.copy(at, BUF, <usize>out.pos);
+  spilled = new Array<StaticArray<u8>>();
+  return all;
+}
+
+// ---- elements ----
+
+function protoName(p: u8): string {
+  return p == PROTO_UDP ? "udp" : "tcp";
+}
+
+function protoList(protocols: u8): StaticArray<u8> {
+  if (protocols == PROTO_TCP) return [PROTO_TCP];
+  if (protocols == PROTO_UDP) return [PROTO_UDP];
+  return [PROTO_TCP, PROTO_UDP];
+}
+
+function familyDigit(a: Address): string {
+  return a.family == FAMILY_IPV4 ? "4" : "6";
+}
+
+// The element being written: where it starts, where its key starts, add or delete.
+let elemStart: i32 = 0;
+let keyStart: i32 = 0;
+let adding: bool = false;
+let mapHash: u64 = 0;
+
+// Grouped writing (a re-created table): one pass per map, its elements in
+// `add element` commands of up to GROUP elements each, since nft takes a
+// command per element far more slowly than many elements in one command.
+let onlyMap: string = "";
+let onlyDigit: string = "";
+let skipping: bool = false;
+let groupOpen: bool = false;
+let groupCount: i32 = 0;
+const GROUP: i32 = 8192;
+
+/** `add element inet handover li4 { tcp` (the key goes on with part()). */
+function begin(add: bool, map: string, a: Address, proto: u8): void {
+  spill();
+  elemStart = out.pos;
+  adding = add;
+  const digit = familyDigit(a);
+  const grouped = onlyMap.length > 0;
+  skipping = grouped && (map != onlyMap || digit != onlyDigit);
+  let h: u64 = 0xcbf29ce484222325;
+  for (let i = 0; i < map.length; i++) h = (h ^ <u64>map.charCodeAt(i)) * 0x100000001b3;
+  mapHash = (h ^ <u64>digit.charCodeAt(0)) * 0x100000001b3;
+  if (!grouped || !groupOpen) {
+    out.ascii(add ? "add element inet handover " : "delete element inet handover ");
+    out.ascii(map);
+    out.ascii(digit);
+    out.ascii(" { ");
+  } else {
+    out.ascii(", ");
+  }
+  keyStart = out.pos;
+  out.ascii(protoName(proto));
+}
+
+/** Ends an element: ` }` and the line's end, or, grouped, the next one follows in the same command. */
+function closeElement(): void {
+  if (onlyMap.length == 0) {
+    out.ascii(" }\n");
+    return;
+  }
+  groupOpen = true;
+  if (++groupCount < GROUP) return;
+  out.ascii(" }\n");
+  groupOpen = false;
+  groupCount = 0;
+}
+
+function partAddress(a: Address): void {
+  out.ascii(" . ");
+  a.text(out);
+}
+
+function partPort(p: u32): void {
+  out.ascii(" . ");
+  out.dec(p);
+}
+
+/** FNV-1a over the element's map and key, as written. */
+function keyHash(): u64 {
+  let h: u64 = mapHash;
+  for (let p = keyStart; p < out.pos; p++) {
+    h ^= <u64>load<u8>(BUF + <usize>p);
+    h *= 0x100000001b3;
+  }
+  return h;
+}
+
+/** ` comment "hov1 <id> <L|R> <peer cookie> <protocols> <orig>/<port> <wire>/<port>"`. */
+function tag(r: Rendered): void {
+  out.ascii(" comment \"hov1 ");
+  out.dec(r.id);
+  out.ascii(r.local ? " L " : " R ");
+  const c = r.cookie;
+  for (let s = 40; s >= 0; s -= 8) out.hexByte(<u32>(c >> <u64>s) & 0xff);
+  out.byte(0x20);
+  out.dec(r.protocols);
+  out.byte(0x20);
+  r.orig.text(out);
+  out.byte(0x2f);
+  out.dec(r.origPort);
+  out.byte(0x20);
+  r.wire.text(out);
+  out.byte(0x2f);
+  out.dec(r.wirePort);
+  out.byte(0x22);
+}
+
+/** Tracks what the kernel holds: the table, quotas, and how many of our objects want each element. */
 export class Dataplane {
+  /** Elements in the kernel (by a hash of map and key) and how many moves or quarantines want each. */
+  private keys: Map<u64, u32> = new Map<u64, u32>();
+  /** Moves whose quota object exists. */
   quotas: Set<u32> = new Set<u32>();
   quotaBytes: u64 = 1048576;
+  /** The control ports in the kernel's `ctl` set. */
+  private ports: Array<u32> = new Array<u32>();
+  /** The addresses in the `lost` sets. */
+  private lost: Array<Address> = new Array<Address>();
   /** Set once the table and chains are known to exist. */
   created: bool = false;
   /** Set after a batch failed: the kernel's state is unknown, so the next batch starts afresh. */
   dirty: bool = false;
   /** Set when a batch deleted the table: the queue rule must be sent again. */
   holdLost: bool = false;
+  /** The guard's hold: packets only the last-resort route (via lo) would carry wait in the queue. */
+  guard: bool = false;
+  /** Elements written by the last batch (for tests and figures). */
+  lastElements: i32 = 0;
 
   /** A batch failed (libnftables applies a batch whole or not at all). */
   failed(): void {
@@ -340,167 +477,418 @@ export class Dataplane {
   }
 
   /**
-   * The whole ruleset as one nft batch. Returns its length at BUF (see
-   * batchPtr), or -1 if it does not fit (more than 64 KiB of rules).
+   * The batch that brings the kernel to the current state. Normally only the
+   * moves and quarantines that changed since the last batch (dirtyMoves,
+   * dirtyQuarantines); after a failure (or a restart's read-back) the whole
+   * table, re-created in one transaction.
    */
-  /** The guard's hold: packets only the last-resort route (via lo) would carry wait in the queue. */
-  guard: bool = false;
-
-  render(moves: Array<Move>, quarantines: Array<Quarantine>, ports: Array<u32>, lost: Array<Address>): i32 {
-    controlPorts = ports;
-    out.reset(BUF, CAP);
+  sync(moves: Array<Move>, quarantines: Array<Quarantine>, ports: Array<u32>, lost: Array<Address>): StaticArray<u8> {
+    beginBatch();
+    this.lastElements = 0;
     out.ascii(ADD_TABLE);
     if (this.dirty) {
-      // Start from nothing: quotas we believe in may not exist.
-      out.ascii("delete table inet handover\n");
-      out.ascii(ADD_TABLE);
-      this.quotas = new Set<u32>();
-      this.dirty = false;
-      this.holdLost = true;
-    }
-    out.ascii(CHAINS);
-    if (this.holdLost) holdFallback();
-    out.ascii("flush chain inet handover tag\n");
-    out.ascii("flush chain inet handover out\n");
-    out.ascii("flush chain inet handover in\n");
-    // Named quotas for unvalidated remote moves: create new ones first.
-    const wanted = new Set<u32>();
-    for (let i = 0; i < moves.length; i++) {
-      const m = moves[i];
-      if (m.local || !m.unvalidated || m.identity) continue;
-      wanted.add(m.id);
-      if (!this.quotas.has(m.id)) {
-        out.ascii("add quota inet handover ");
-        quotaName(m);
-        out.ascii(" { over ");
-        out.dec(this.quotaBytes);
-        out.ascii(" bytes }\n");
+      this.rebuild(moves, quarantines);
+    } else {
+      // Deletions first, so that an element a batch moves from one owner to another is never there twice.
+      for (let i = 0; i < dirtyMoves.length; i++) {
+        const r = dirtyMoves[i].before;
+        if (r) this.emitMove(r, false);
       }
-    }
-    let any = quarantines.length > 0;
-    let anyHeld = false;
-    for (let i = 0; i < moves.length; i++) {
-      if (!moves[i].identity) any = true;
-      if (moves[i].local && moves[i].held) anyHeld = true;
-    }
-    if (any) {
-      exemptControl("out");
-      exemptControl("in");
-    }
-    if (anyHeld || this.guard || lost.length > 0) exemptControl("tag");
-    // A lost address whose sessions are not known yet: all its packets wait,
-    // except those of sessions already moved away from it (make-before-break
-    // ends with the old address going: they leave from the new one).
-    for (let i = 0; i < moves.length && lost.length > 0; i++) {
-      const m = moves[i];
-      if (!m.local || m.held || !m.sendsAway || indexOfAddress(lost, m.orig) < 0) continue;
-      const protos = protoList(m.protocols);
-      for (let j = 0; j < protos.length; j++) {
-        if (!head("tag", protos[j], SOURCE, m.orig, m.origPort, m.scope)) continue;
-        out.ascii(" return");
-        tag(m);
+      for (let i = 0; i < dirtyQuarantines.length; i++) {
+        const q = dirtyQuarantines[i];
+        if (q.rendered && !q.live) {
+          this.emitQuarantine(q, false);
+          q.rendered = false;
+        }
       }
-    }
-    for (let i = 0; i < lost.length; i++) {
-      rule("tag");
-      out.ascii(ipKeyword(lost[i]));
-      out.ascii(" saddr ");
-      addr(lost[i]);
-      markHeld();
-      out.ascii(" counter comment \"hov1 lost\"\n");
-    }
-    if (this.guard) {
-      out.ascii("add rule inet handover tag meta oif \"lo\" fib daddr type != local");
-      markHeld();
-      out.ascii(" counter comment \"hov1 guard\"\n");
-    }
-    // tag: the held moves' packets get the hold mark (the hold chain queues them).
-    for (let i = 0; i < moves.length; i++) {
-      const m = moves[i];
-      if (!m.local || !m.held) continue;
-      const protos = protoList(m.protocols);
-      for (let j = 0; j < protos.length; j++) holdTag(m, protos[j]);
-    }
-    if (any || anyHeld || this.guard || lost.length > 0) released();
-    // out: local moves, then remote moves; in each, port-specific moves before
-    // port-wide ones. Rules carry no verdict, but once a rule rewrote a packet's
-    // address the rules of other moves from that address no longer match it:
-    // of overlapping moves, the first match wins, and the most specific is first.
-    for (let pass = 0; pass < 4; pass++) {
-      for (let i = 0; i < moves.length; i++) {
-        const m = moves[i];
-        if (m.identity || m.local != (pass < 2) || (m.origPort != 0) != ((pass & 1) == 0)) continue;
-        const protos = protoList(m.protocols);
-        for (let j = 0; j < protos.length; j++) {
-          if (m.local) localOut(m, protos[j]);
-          else remoteOut(m, protos[j]);
+      for (let i = 0; i < dirtyMoves.length; i++) {
+        const m = dirtyMoves[i];
+        m.dirty = false;
+        m.before = null;
+        m.inKernel = m.live && wantsElements(m);
+        if (!m.inKernel) continue;
+        const r = new Rendered(m);
+        this.ensureQuota(r);
+        this.emitMove(r, true);
+      }
+      for (let i = 0; i < dirtyQuarantines.length; i++) {
+        const q = dirtyQuarantines[i];
+        if (q.live && !q.rendered) {
+          this.emitQuarantine(q, true);
+          q.rendered = true;
+        }
+      }
+      // Quotas no longer referenced go after the deletion of their elements.
+      for (let i = 0; i < dirtyMoves.length; i++) {
+        const m = dirtyMoves[i];
+        if (this.quotas.has(m.id) && !(m.inKernel && !m.local && m.unvalidated)) {
+          spill();
+          out.ascii("delete quota inet handover hq");
+          out.dec(m.id);
+          out.byte(0x0a);
+          this.quotas.delete(m.id);
         }
       }
     }
-    // in: the peer's endpoints first (quarantined, then current), so that
-    // our rules see the peer's original source; then ours (current, quarantined).
-    for (let pass = 0; pass < 4; pass++) {
-      const local = pass >= 2;
-      const quarantine = pass == 0 || pass == 3;
-      if (quarantine) {
+    dirtyMoves.length = 0;
+    dirtyQuarantines.length = 0;
+    this.syncPorts(ports);
+    this.syncLost(lost);
+    this.created = true;
+    return endBatch();
+  }
+
+  /** The whole table from nothing, in one transaction (after a failure, and after a restart's read-back). */
+  private rebuild(moves: Array<Move>, quarantines: Array<Quarantine>): void {
+    out.ascii("delete table inet handover\n");
+    out.ascii(ADD_TABLE);
+    this.definitions();
+    holdFallback();
+    this.keys = new Map<u64, u32>();
+    this.quotas = new Set<u32>();
+    this.ports = new Array<u32>();
+    this.lost = new Array<Address>();
+    this.dirty = false;
+    this.holdLost = true;
+    for (let i = 0; i < dirtyMoves.length; i++) {
+      dirtyMoves[i].dirty = false;
+      dirtyMoves[i].before = null;
+      dirtyMoves[i].inKernel = false;
+    }
+    const all = new Array<Rendered>();
+    for (let i = 0; i < moves.length; i++) {
+      const m = moves[i];
+      m.inKernel = wantsElements(m);
+      if (!m.inKernel) continue;
+      const r = new Rendered(m);
+      all.push(r);
+      this.ensureQuota(r);
+    }
+    for (let i = 0; i < quarantines.length; i++) quarantines[i].rendered = true;
+    // One pass per map: its elements grouped in few commands.
+    for (let k = 0; k < 2; k++) {
+      onlyDigit = k == 0 ? "4" : "6";
+      for (let j = 0; j < ELEMENT_MAPS.length; j++) {
+        onlyMap = ELEMENT_MAPS[j];
+        groupOpen = false;
+        groupCount = 0;
+        for (let i = 0; i < all.length; i++) {
+          if (familyDigit(all[i].orig) == onlyDigit) this.emitMove(all[i], true);
+        }
         for (let i = 0; i < quarantines.length; i++) {
-          const q = quarantines[i];
-          if (q.local != local) continue;
-          const protos = protoList(q.protocols);
-          for (let j = 0; j < protos.length; j++) quarantineIn(q, protos[j]);
+          if (familyDigit(quarantines[i].orig) == onlyDigit) this.emitQuarantine(quarantines[i], true);
+        }
+        if (groupOpen) out.ascii(" }\n");
+      }
+    }
+    onlyMap = "";
+    onlyDigit = "";
+    groupOpen = false;
+  }
+
+  private definitions(): void {
+    out.ascii("add set inet handover ctl { type inet_service; }\n");
+    defineMaps("ip", "4");
+    defineMaps("ip6", "6");
+    out.ascii(CHAINS);
+    fixedRules(this.guard);
+  }
+
+  private ensureQuota(r: Rendered): void {
+    if (r.local || !r.unvalidated || this.quotas.has(r.id)) return;
+    spill();
+    out.ascii("add quota inet handover hq");
+    out.dec(r.id);
+    out.ascii(" { over ");
+    out.dec(this.quotaBytes);
+    out.ascii(" bytes }\n");
+    this.quotas.add(r.id);
+  }
+
+  private syncPorts(ports: Array<u32>): void {
+    for (let i = 0; i < this.ports.length; i++) {
+      if (ports.indexOf(this.ports[i]) >= 0) continue;
+      out.ascii("delete element inet handover ctl { ");
+      out.dec(this.ports[i]);
+      out.ascii(" }\n");
+    }
+    for (let i = 0; i < ports.length; i++) {
+      if (this.ports.indexOf(ports[i]) >= 0) continue;
+      spill();
+      out.ascii("add element inet handover ctl { ");
+      out.dec(ports[i]);
+      out.ascii(" }\n");
+    }
+    this.ports = ports.slice(0);
+  }
+
+  private syncLost(lost: Array<Address>): void {
+    for (let i = 0; i < this.lost.length; i++) {
+      if (indexOfAddress(lost, this.lost[i]) >= 0) continue;
+      out.ascii("delete element inet handover lost");
+      out.ascii(familyDigit(this.lost[i]));
+      out.ascii(" { ");
+      this.lost[i].text(out);
+      out.ascii(" }\n");
+    }
+    for (let i = 0; i < lost.length; i++) {
+      if (indexOfAddress(this.lost, lost[i]) >= 0) continue;
+      spill();
+      out.ascii("add element inet handover lost");
+      out.ascii(familyDigit(lost[i]));
+      out.ascii(" { ");
+      lost[i].text(out);
+      out.ascii(" }\n");
+    }
+    const copy = new Array<Address>();
+    for (let i = 0; i < lost.length; i++) copy.push(lost[i].copy());
+    this.lost = copy;
+  }
+
+  /**
+   * Ends the key of the element begun with begin(). An add goes on (true:
+   * write the comment and value, then close()) only if no other owner has the
+   * key already; a delete is written only when its last owner lets go. Both
+   * are otherwise taken back, so the kernel never sees a key twice or a
+   * delete of a key it does not have.
+   */
+  private endKey(): bool {
+    if (skipping) {
+      out.pos = elemStart;
+      return false;
+    }
+    const h = keyHash();
+    const n = this.keys.has(h) ? this.keys.get(h) : 0;
+    if (adding) {
+      this.keys.set(h, n + 1);
+      if (n == 0) return true;
+    } else if (n == 1) {
+      this.keys.delete(h);
+      out.ascii(" }\n");
+      this.lastElements++;
+      return false;
+    } else if (n > 1) {
+      this.keys.set(h, n - 1);
+    }
+    out.pos = elemStart;
+    return false;
+  }
+
+  /** Ends an add: ` : <value> }`. */
+  private valueAddress(a: Address): void {
+    out.ascii(" : ");
+    a.text(out);
+    closeElement();
+    this.lastElements++;
+  }
+
+  private valuePort(p: u32): void {
+    out.ascii(" : ");
+    out.dec(p);
+    closeElement();
+    this.lastElements++;
+  }
+
+  private valueSet(): void {
+    closeElement();
+    this.lastElements++;
+  }
+
+  /** The elements of one move, added or deleted. */
+  emitMove(r: Rendered, add: bool): void {
+    const protos = protoList(r.protocols);
+    const specific = r.origPort != 0;
+    for (let j = 0; j < protos.length; j++) {
+      const p = protos[j];
+      if (r.local) {
+        for (let i = 0; i < r.scope.length; i++) {
+          const s = r.scope[i];
+          if (s.family != r.orig.family) continue;
+          if (r.sendsAway) {
+            begin(add, specific ? "lo" : "low", r.orig, p);
+            partAddress(r.orig);
+            partAddress(s);
+            if (specific) partPort(r.origPort);
+            if (this.endKey()) this.valueAddress(r.outWire);
+            if (specific && r.outWirePort != r.origPort) {
+              begin(add, "lop", r.orig, p);
+              partAddress(r.outWire);
+              partAddress(s);
+              partPort(r.origPort);
+              if (this.endKey()) this.valuePort(r.outWirePort);
+            }
+          }
+          if (r.receivesAway) {
+            begin(add, specific ? "li" : "liw", r.orig, p);
+            partAddress(r.wire);
+            partAddress(s);
+            if (specific) partPort(r.wirePort);
+            if (this.endKey()) {
+              tag(r);
+              this.valueAddress(r.orig);
+            }
+            if (specific && r.wirePort != r.origPort) {
+              begin(add, "lip", r.orig, p);
+              partAddress(r.orig);
+              partAddress(s);
+              partPort(r.wirePort);
+              if (this.endKey()) this.valuePort(r.origPort);
+            }
+          }
+          if (r.held) {
+            begin(add, specific ? "held" : "heldw", r.orig, p);
+            partAddress(r.orig);
+            partAddress(s);
+            if (specific) partPort(r.origPort);
+            if (this.endKey()) this.valueSet();
+          }
         }
         continue;
       }
-      for (let specific = 1; specific >= 0; specific--) {
-        for (let i = 0; i < moves.length; i++) {
-          const m = moves[i];
-          if (m.identity || m.local != local || (m.origPort != 0) != (specific == 1)) continue;
-          const protos = protoList(m.protocols);
-          for (let j = 0; j < protos.length; j++) {
-            if (m.local) localIn(m, protos[j]);
-            else remoteIn(m, protos[j]);
-          }
+      if (!r.receivesAway) continue; // a peer's move back home: nothing to rewrite
+      if (r.unvalidated) {
+        begin(add, specific ? "rq" : "rqw", r.orig, p);
+        partAddress(r.orig);
+        if (specific) partPort(r.origPort);
+        if (this.endKey()) {
+          out.ascii(" : \"hq");
+          out.dec(r.id);
+          out.byte(0x22);
+          closeElement();
+          this.lastElements++;
         }
       }
+      begin(add, specific ? "ro" : "row", r.orig, p);
+      partAddress(r.orig);
+      if (specific) partPort(r.origPort);
+      if (this.endKey()) this.valueAddress(r.wire);
+      if (specific && r.wirePort != r.origPort) {
+        begin(add, "rop", r.orig, p);
+        partAddress(r.wire);
+        partPort(r.origPort);
+        if (this.endKey()) this.valuePort(r.wirePort);
+      }
+      begin(add, specific ? "ri" : "riw", r.orig, p);
+      partAddress(r.wire);
+      if (specific) partPort(r.wirePort);
+      if (this.endKey()) {
+        tag(r);
+        this.valueAddress(r.orig);
+      }
+      if (specific && r.wirePort != r.origPort) {
+        begin(add, "rip", r.orig, p);
+        partAddress(r.orig);
+        partPort(r.wirePort);
+        if (this.endKey()) this.valuePort(r.origPort);
+      }
     }
-    // Quotas no longer referenced go after the flush that removed their rules.
-    const existing = this.quotas.values();
-    for (let i = 0; i < existing.length; i++) {
-      const id = existing[i];
-      if (wanted.has(id)) continue;
-      out.ascii("delete quota inet handover hq");
-      out.dec(id);
-      out.byte(0x0a);
-    }
-    this.quotas = wanted;
-    this.created = true;
-    return out.overflow ? -1 : out.pos;
   }
 
-  /** The table and chains, and an empty hold chain, before the queue rule goes in (kernelSetup). */
-  renderSetup(): i32 {
-    out.reset(BUF, CAP);
+  /**
+   * A quarantined wire endpoint: late packets mapped onto the session
+   * (inbound), ours to the address we left, the peer's from the address it left.
+   */
+  emitQuarantine(q: Quarantine, add: bool): void {
+    const protos = protoList(q.protocols);
+    const specific = q.port != 0;
+    for (let j = 0; j < protos.length; j++) {
+      const p = protos[j];
+      if (q.local) {
+        for (let i = 0; i < q.scope.length; i++) {
+          const s = q.scope[i];
+          if (s.family != q.orig.family) continue;
+          begin(add, specific ? "li" : "liw", q.orig, p);
+          partAddress(q.address);
+          partAddress(s);
+          if (specific) partPort(q.port);
+          if (this.endKey()) {
+            out.ascii(" comment \"hov1 quarantine\"");
+            this.valueAddress(q.orig);
+          }
+          if (specific && q.port != q.origPort) {
+            begin(add, "lip", q.orig, p);
+            partAddress(q.orig);
+            partAddress(s);
+            partPort(q.port);
+            if (this.endKey()) this.valuePort(q.origPort);
+          }
+        }
+        continue;
+      }
+      begin(add, specific ? "ri" : "riw", q.orig, p);
+      partAddress(q.address);
+      if (specific) partPort(q.port);
+      if (this.endKey()) {
+        out.ascii(" comment \"hov1 quarantine\"");
+        this.valueAddress(q.orig);
+      }
+      if (specific && q.port != q.origPort) {
+        begin(add, "rip", q.orig, p);
+        partAddress(q.orig);
+        partPort(q.port);
+        if (this.endKey()) this.valuePort(q.origPort);
+      }
+    }
+  }
+
+  /**
+   * The table, its maps and fixed rules, and an empty hold chain before the
+   * queue rule goes in (kernelSetup). Elements a previous run left stay until
+   * the read-back has taken them over.
+   */
+  renderSetup(): StaticArray<u8> {
+    beginBatch();
     out.ascii(ADD_TABLE);
-    out.ascii(CHAINS);
-    // The rewrite chains keep what a previous run left until the next render
-    // replaces it in one transaction; the queue rule is sent again.
+    this.definitions();
     out.ascii("flush chain inet handover hold\n");
     holdFallback();
     this.dirty = false;
-    return out.pos;
+    return endBatch();
   }
 
   /** The batch that removes everything the daemon put in the kernel. */
-  renderTeardown(): i32 {
-    out.reset(BUF, CAP);
+  renderTeardown(): StaticArray<u8> {
+    // Nothing of ours is left in the kernel: what was waiting to change goes with it.
+    for (let i = 0; i < dirtyMoves.length; i++) {
+      dirtyMoves[i].dirty = false;
+      dirtyMoves[i].before = null;
+    }
+    dirtyMoves.length = 0;
+    dirtyQuarantines.length = 0;
+    beginBatch();
     out.ascii(ADD_TABLE);
     out.ascii("delete table inet handover\n");
+    this.keys = new Map<u64, u32>();
     this.quotas = new Set<u32>();
+    this.ports = new Array<u32>();
+    this.lost = new Array<Address>();
     this.created = false;
-    return out.pos;
+    return endBatch();
   }
 }
 
-export function batchPtr(): usize {
-  return BUF;
+/** A move has elements while it rewrites or holds something. */
+function wantsElements(m: Move): bool {
+  return !m.identity || m.held;
+}
+
+function indexOfAddress(list: Array<Address>, a: Address): i32 {
+  for (let i = 0; i < list.length; i++) if (list[i].equals(a)) return i;
+  return -1;
+}
+
+/**
+ * The listings a restart and the idle sweep read: the wire-side maps, whose
+ * elements name their moves, one command each (nft 1.0.6 fails a buffer of
+ * several `list map` commands with ENOENT for all but the last map).
+ */
+export function listCommands(): Array<StaticArray<u8>> {
+  const all = new Array<StaticArray<u8>>();
+  for (let i = 0; i < COUNTED_MAPS.length; i++) {
+    const s = "list map inet handover " + COUNTED_MAPS[i] + "\n";
+    const a = new StaticArray<u8>(s.length);
+    for (let k = 0; k < s.length; k++) a[k] = <u8>s.charCodeAt(k);
+    all.push(a);
+  }
+  return all;
 }

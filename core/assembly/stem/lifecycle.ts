@@ -1,11 +1,13 @@
 // The life of moves across daemon restarts and session ends.
 //
-// - Restore: a restarted daemon lists its table; the rule comments name the
-//   moves (stem/table.ts), which it takes over before it re-renders the rules
-//   in one transaction, so the sessions never see a gap.
-// - Sweep: every few seconds, a move whose rules counted no packet for a
-//   while and that no TCP socket uses any more has ended with its sessions:
-//   its rules and identity address go. (UDP has no end but silence.)
+// - Restore: a restarted daemon lists its wire-side maps; the element
+//   comments name the moves (stem/table.ts), which it takes over before it
+//   re-creates the table from them in one transaction, so the sessions never
+//   see a gap.
+// - Sweep: every few seconds (longer with many moves), a move whose elements
+//   counted no packet for a while and that no TCP socket uses any more has
+//   ended with its sessions: its elements and identity address go. (UDP has
+//   no end but silence.)
 
 import { NETLINK_SOCK_DIAG } from "../kernel/linux";
 import { IPPROTO_TCP, IPPROTO_UDP } from "../generated/registry";
@@ -17,48 +19,50 @@ import { TableEntry, parseTable } from "./table";
 import { SocketInfo, parseSockets, socketDump, requestPtr } from "../kernel/rtnl";
 
 import { FAMILY_IPV4, FAMILY_IPV6, PROTO_UDP, OUT_NFT } from "../generated/registry";
-
-const LIST = "list table inet handover\n";
-
-function listCommand(): StaticArray<u8> {
-  const a = new StaticArray<u8>(LIST.length);
-  for (let i = 0; i < LIST.length; i++) a[i] = <u8>LIST.charCodeAt(i);
-  return a;
-}
+import { listCommands } from "../kernel/nft";
 
 /** Takes over the moves a previous run of the daemon left in the kernel. */
 export class Restore extends Procedure {
   stem: Stem;
   entries: Array<TableEntry> = new Array<TableEntry>();
+  index: Map<u32, TableEntry> = new Map<u32, TableEntry>();
   constructor(stem: Stem) {
     super();
     this.stem = stem;
   }
   start(): void {
     // A missing table (first start) is no failure.
-    this.stem.node.kernelAction(OUT_NFT, 0, listCommand(), this, ANY_STATUS);
+    const lists = listCommands();
+    for (let i = 0; i < lists.length; i++) this.stem.node.kernelAction(OUT_NFT, 0, lists[i], this, ANY_STATUS);
   }
+  /** The listing had elements (ours to take over, or left over: of peers gone, quarantines). */
+  leftovers: bool = false;
   onKernelOutput(node: Node, p: usize, n: i32): void {
-    parseTable(p, n, this.entries);
+    parseTable(p, n, this.entries, this.index);
+    if (!this.leftovers && hasElements(p, n)) this.leftovers = true;
   }
   onActionsDone(node: Node, ok: bool, now: f64): void {
     const stem = this.stem;
     let restored = 0;
+    this.index.clear();
     for (let i = 0; i < this.entries.length; i++) {
       const e = this.entries[i];
       const peer = node.findPeer(e.cookie);
-      if (!peer) continue; // a peer no longer configured: its rules go with the re-render
+      if (!peer) continue; // a peer no longer configured: its elements go with the re-created table
       const m = new Move(e.id, peer, e.local, e.orig, e.origPort);
       m.protocols = e.protocols;
       m.moveTo(e.wire, e.wirePort);
       m.lastPackets = e.packets;
       m.idleSince = now;
       if (e.local) m.scope = peer.ownedAddresses();
-      stem.moves.push(m);
+      stem.addMove(m);
       if (e.id >= stem.nextMoveId) stem.nextMoveId = e.id + 1;
       restored++;
     }
     stem.keepIdentities(null);
+    // The table is made again from the moves taken over, in one transaction
+    // (what the previous run left beyond them, quarantines and quotas, goes).
+    if (this.leftovers) stem.dp.failed();
     stem.sync(null);
     const ev = beginEvent("restored", now);
     ev.key("moves");
@@ -67,19 +71,35 @@ export class Restore extends Procedure {
   }
 }
 
+const ELEMENTS = "elements = {";
+
+/** True if an `nft list map` output holds an element. */
+function hasElements(p: usize, n: i32): bool {
+  const k = ELEMENTS.length;
+  for (let i = 0; i + k <= n; i++) {
+    let same = true;
+    for (let j = 0; j < k && same; j++) same = load<u8>(p + <usize>(i + j)) == <u8>ELEMENTS.charCodeAt(j);
+    if (same) return true;
+  }
+  return false;
+}
+
 /** One sweep: the table's counters and the TCP sockets. */
 export class Sweep extends Procedure {
   stem: Stem;
   entries: Array<TableEntry> = new Array<TableEntry>();
+  index: Map<u32, TableEntry> = new Map<u32, TableEntry>();
   sockets: Array<SocketInfo> = new Array<SocketInfo>();
-  private listing: bool = true;
+  /** The listings' actions: their output comes in pieces, the socket dumps' after it. */
+  private listings: Set<u32> = new Set<u32>();
   constructor(stem: Stem) {
     super();
     this.stem = stem;
   }
   start(): void {
     const node = this.stem.node;
-    node.kernelAction(OUT_NFT, 0, listCommand(), this, ANY_STATUS);
+    const lists = listCommands();
+    for (let i = 0; i < lists.length; i++) this.listings.add(node.kernelAction(OUT_NFT, 0, lists[i], this, ANY_STATUS));
     let v4 = false;
     let v6 = false;
     for (let i = 0; i < this.stem.moves.length; i++) {
@@ -91,9 +111,8 @@ export class Sweep extends Procedure {
     if (v6) node.netlinkAction(NETLINK_SOCK_DIAG, bytesOf(requestPtr(), socketDump(FAMILY_IPV6, IPPROTO_TCP)), this);
   }
   onKernelOutput(node: Node, p: usize, n: i32): void {
-    if (this.listing) {
-      this.listing = false;
-      parseTable(p, n, this.entries);
+    if (this.listings.has(node.outputAction)) {
+      parseTable(p, n, this.entries, this.index);
     } else {
       parseSockets(p, n, IPPROTO_TCP, this.sockets);
     }
@@ -106,15 +125,15 @@ export class Sweep extends Procedure {
       const m = stem.moves[i];
       if (m.busy || m.held) continue;
       if (m.idleSince == 0) m.idleSince = now;
-      for (let j = 0; j < this.entries.length; j++) {
-        const e = this.entries[j];
-        if (e.id == m.id && e.packets != m.lastPackets) {
+      if (this.index.has(m.id)) {
+        const e = this.index.get(m.id);
+        if (e.packets != m.lastPackets) {
           m.lastPackets = e.packets;
           m.idleSince = now;
         }
       }
       if (now - m.idleSince < idle || this.tcpAlive(m, now)) continue;
-      stem.moves.splice(i, 1);
+      stem.removeMove(m);
       ended = true;
       const ev = beginEvent("session-ended", now);
       ev.key("move");

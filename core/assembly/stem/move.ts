@@ -8,6 +8,31 @@ import { Address } from "../engine/address";
 import { Peer } from "../engine/peer";
 import { Procedure } from "../engine/node";
 
+/**
+ * Moves and quarantines whose kernel elements may have to change: the data
+ * plane (kernel/nft.ts) renders only these, so a change costs the same
+ * whatever the number of moves. A move joins when its rewrite changes (its
+ * wire or send address, its hold, its quota) or when it ends.
+ */
+export const dirtyMoves = new Array<Move>();
+export const dirtyQuarantines = new Array<Quarantine>();
+
+/** The scope of a move that has none (the peer's moves): shared, never changed. */
+const NO_SCOPE = new Array<Address>();
+
+/** Local moves whose packets are held now (one kernel queue serves them all). */
+let heldMoves: i32 = 0;
+export function heldCount(): i32 {
+  return heldMoves;
+}
+
+/** A new node (node_init in the same instance, a daemon's reload): the old one's moves count no more. */
+export function forgetMoves(): void {
+  dirtyMoves.length = 0;
+  dirtyQuarantines.length = 0;
+  heldMoves = 0;
+}
+
 export class Move {
   id: u32;
   peer: Peer;
@@ -28,12 +53,26 @@ export class Move {
    */
   outWire: Address;
   outWirePort: u32 = 0;
-  /** Local moves: the peer's original addresses the sessions lead to. */
-  scope: Array<Address> = new Array<Address>();
+  /** Local moves: the peer's original addresses the sessions lead to (never changed in place). */
+  private _scope: Array<Address> = NO_SCOPE;
   /** Local moves: the session's outgoing packets are held (section 7.2). */
-  held: bool = false;
+  private _held: bool = false;
   /** Remote moves: the wire address is not validated yet; traffic to it is capped (7.5). */
-  unvalidated: bool = false;
+  private _unvalidated: bool = false;
+  /** Queued in dirtyMoves. */
+  dirty: bool = false;
+  /** False once the move ended (removed from the node's tables). */
+  live: bool = true;
+  /** Where the move sits in the module's table (stem.moves), for removal in O(1). */
+  slot: i32 = -1;
+  /** The kernel holds this move's elements (as of its state when it is not dirty). */
+  inKernel: bool = false;
+  /**
+   * While dirty: what the kernel holds (taken at the first change after a
+   * batch, before the change), so that the next batch deletes exactly that.
+   * Between batches there is none: a steady move costs no copy.
+   */
+  before: Rendered | null = null;
   /** The procedure working on this move, if any (one at a time). */
   busy: Procedure | null = null;
   /** Packets its rules counted at the last sweep, and since when that count has not changed (0: not yet seen). */
@@ -44,31 +83,77 @@ export class Move {
     this.id = id;
     this.peer = peer;
     this.local = local;
-    this.orig = orig.copy();
+    // A move's addresses are values, never changed in place: a new one
+    // replaces the old (so that what the kernel was given, Rendered, can
+    // keep them without copies).
+    const o = orig.copy();
+    this.orig = o;
     this.origPort = origPort;
-    this.wire = orig.copy();
+    this.wire = o;
     this.wirePort = origPort;
-    this.outWire = orig.copy();
+    this.outWire = o;
     this.outWirePort = origPort;
+  }
+
+  get scope(): Array<Address> { return this._scope; }
+  set scope(s: Array<Address>) {
+    this.touch();
+    this._scope = s;
+  }
+  get held(): bool { return this._held; }
+  set held(v: bool) {
+    if (v == this._held) return;
+    this.touch();
+    this._held = v;
+    if (this.live) heldMoves += v ? 1 : -1;
+  }
+  get unvalidated(): bool { return this._unvalidated; }
+  set unvalidated(v: bool) {
+    if (v == this._unvalidated) return;
+    this.touch();
+    this._unvalidated = v;
+  }
+
+  /**
+   * Queues the move for the data plane's next batch. Called before every
+   * change, so that the first change after a batch can record what the
+   * kernel holds.
+   */
+  touch(): void {
+    if (this.dirty) return;
+    this.dirty = true;
+    if (this.inKernel) this.before = new Rendered(this);
+    dirtyMoves.push(this);
+  }
+
+  /** The move ended: its kernel elements go with the next batch. */
+  end(): void {
+    if (!this.live) return;
+    this.touch();
+    if (this._held) heldMoves--;
+    this.live = false;
   }
 
   /** Sends and receives at a (port 0 stays 0: every port). */
   moveTo(a: Address, port: u32): void {
-    this.wire.set(a);
+    this.touch();
+    this.wire = a.equals(this.orig) ? this.orig : a.copy();
     this.wirePort = port;
-    this.outWire.set(a);
+    this.outWire = this.wire;
     this.outWirePort = port;
   }
 
   /** Receives at a, keeps sending where it did (the first half of a make-before-break migration). */
   receiveAt(a: Address, port: u32): void {
-    this.wire.set(a);
+    this.touch();
+    this.wire = a.equals(this.orig) ? this.orig : a.copy();
     this.wirePort = port;
   }
 
   /** Sends where it receives (the second half). */
   sendToo(): void {
-    this.outWire.set(this.wire);
+    this.touch();
+    this.outWire = this.wire;
     this.outWirePort = this.wirePort;
   }
 
@@ -113,6 +198,12 @@ export class Quarantine {
   /** Local entries: the peer's original addresses the late packets come from. */
   scope: Array<Address>;
   until: f64;
+  /** False once it expired or was lifted. */
+  live: bool = true;
+  /** Its elements are in the kernel. */
+  rendered: bool = false;
+  /** Where it sits in the module's list, for removal in O(1). */
+  slot: i32 = -1;
   constructor(m: Move, until: f64) {
     this.peer = m.peer;
     this.local = m.local;
@@ -123,5 +214,55 @@ export class Quarantine {
     this.port = m.wirePort;
     this.scope = m.scope;
     this.until = until;
+    dirtyQuarantines.push(this);
+  }
+
+  /** Lifted or expired: its elements go with the next batch. */
+  end(): void {
+    if (!this.live) return;
+    this.live = false;
+    dirtyQuarantines.push(this);
+  }
+}
+
+/**
+ * A move's state as the data plane renders it (kernel/nft.ts): the current
+ * one for a batch's additions, or what the kernel held (Move.before) for its
+ * deletions.
+ */
+export class Rendered {
+  id: u32 = 0;
+  cookie: u64 = 0;
+  local: bool = false;
+  protocols: u8 = 0;
+  orig: Address;
+  origPort: u32 = 0;
+  wire: Address;
+  wirePort: u32 = 0;
+  outWire: Address;
+  outWirePort: u32 = 0;
+  scope: Array<Address>;
+  held: bool = false;
+  unvalidated: bool = false;
+  constructor(m: Move) {
+    this.id = m.id;
+    this.cookie = m.peer.cookie;
+    this.local = m.local;
+    this.protocols = m.protocols;
+    this.orig = m.orig; // never changed after construction
+    this.origPort = m.origPort;
+    this.wire = m.wire; // values: the move replaces them, never changes them
+    this.wirePort = m.wirePort;
+    this.outWire = m.outWire;
+    this.outWirePort = m.outWirePort;
+    this.scope = m.scope;
+    this.held = m.held;
+    this.unvalidated = m.unvalidated;
+  }
+  get sendsAway(): bool {
+    return !this.outWire.equals(this.orig) || this.outWirePort != this.origPort;
+  }
+  get receivesAway(): bool {
+    return !this.wire.equals(this.orig) || this.wirePort != this.origPort;
   }
 }

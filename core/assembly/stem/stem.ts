@@ -8,10 +8,10 @@ import { Address } from "../engine/address";
 import { Node, Procedure, RequestHandler } from "../engine/node";
 import { Peer, SecurityAssociation, CachedReply, REPLY_RESEND_GAP_MS, MAX_RTO_MS } from "../engine/peer";
 import { bytesOf, beginEvent, endEvent, writeMs } from "../engine/output";
-import { Move, Quarantine } from "./move";
+import { Move, Quarantine, heldCount, forgetMoves } from "./move";
 import { Watch } from "./watch";
 import { Restore, Sweep } from "./lifecycle";
-import { Dataplane, batchPtr } from "../kernel/nft";
+import { Dataplane } from "../kernel/nft";
 import { SocketInfo, parseSockets, socketDump, requestPtr } from "../kernel/rtnl";
 import { addressMessage, messagePtr } from "../kernel/netlink";
 import { queueConfig, queueRuleBatch, verdictBatch, bufferPtr, NetlinkSummary, DEFAULT_QUEUE } from "../kernel/nfqueue";
@@ -42,6 +42,13 @@ const RECENT_MS: f64 = 30000;
 const RELEASE_AGAIN_MS: f64 = 10;
 /** How often to look for ended sessions. */
 const SWEEP_MS: f64 = 5000;
+/**
+ * And longer with many moves (over 10,000): a sweep lists every move's
+ * counters (one listing, about 30 us per move on the development machine),
+ * so the time between sweeps grows with the table and the sweep stays a
+ * small share of the daemon's time (docs/dataplane.md, "At server scale").
+ */
+const SWEEP_MS_PER_MOVE: f64 = 0.5;
 
 /** Opaque data the application attaches to the next request it starts. */
 class OpaqueItem {
@@ -374,8 +381,18 @@ class PathValidation extends Procedure {
 
 export class Stem extends RequestHandler {
   node: Node;
+  /** Every move (each knows its slot here, for removal in O(1); the order is not meaningful). */
   moves: Array<Move> = new Array<Move>();
+  /** The local moves (ours), which the address watch and the hold look through. */
+  locals: Array<Move> = new Array<Move>();
+  /** Each peer's moves, by peer id: the lookups of a request stay within one peer's bounded share. */
+  private byPeer: Map<i32, Array<Move>> = new Map<i32, Array<Move>>();
   quarantines: Array<Quarantine> = new Array<Quarantine>();
+  /** Quarantines by wire address (addressKey). */
+  private quarantined: Map<u64, Array<Quarantine>> = new Map<u64, Array<Quarantine>>();
+  /** The control ports, as last computed, and for how many peers. */
+  private ports: Array<u32> = new Array<u32>();
+  private portsFor: i32 = -1;
   dp: Dataplane = new Dataplane();
   migrations: Array<Migration> = new Array<Migration>();
   validations: Array<PathValidation> = new Array<PathValidation>();
@@ -408,6 +425,7 @@ export class Stem extends RequestHandler {
   constructor(node: Node) {
     super();
     this.node = node;
+    forgetMoves();
     this.watch.attach(this);
     node.serve(PROTOCOL_STEM, this);
   }
@@ -457,8 +475,9 @@ export class Stem extends RequestHandler {
     if (!peer.sendSa()) return -ERR_UNKNOWN_PEER;
     // The moves this migration changes: ours with this peer now at `from`.
     const moves = new Array<Move>();
-    for (let i = 0; i < this.moves.length; i++) {
-      const m = this.moves[i];
+    const own = this.peerList(peer);
+    for (let i = 0; i < own.length; i++) {
+      const m = own[i];
       if (!m.local || m.peer != peer || !m.wire.equals(from)) continue;
       if (fromPort != 0 && m.wirePort != fromPort) continue;
       if (protocols != 0 && m.protocols != 0 && m.protocols != protocols) continue;
@@ -467,8 +486,8 @@ export class Stem extends RequestHandler {
     }
     if (moves.length == 0) {
       // Already on their way (an automatic migration started first), or there.
-      for (let i = 0; i < this.moves.length; i++) {
-        const m = this.moves[i];
+      for (let i = 0; i < own.length; i++) {
+        const m = own[i];
         if (!m.local || m.peer != peer || !m.orig.equals(from) || !m.wire.equals(to)) continue;
         const busy = m.busy;
         if (busy instanceof Migration) return <i32>(<Migration>busy).id;
@@ -504,14 +523,50 @@ export class Stem extends RequestHandler {
     const m = new Move(this.nextMoveId++, peer, true, orig, port);
     m.protocols = protocols;
     m.scope = peer.ownedAddresses();
-    this.moves.push(m);
+    this.addMove(m);
     return m;
+  }
+
+  /** Enters a move in the tables. */
+  addMove(m: Move): void {
+    m.slot = this.moves.length;
+    this.moves.push(m);
+    if (m.local) this.locals.push(m);
+    const id = m.peer.id;
+    if (!this.byPeer.has(id)) this.byPeer.set(id, new Array<Move>());
+    this.byPeer.get(id).push(m);
+  }
+
+  /** Removes a move from the tables; its elements go with the next batch. */
+  removeMove(m: Move): void {
+    if (!m.live) return;
+    m.end();
+    const i = m.slot;
+    const last = this.moves.pop();
+    if (last !== m) {
+      this.moves[i] = last;
+      last.slot = i;
+    }
+    m.slot = -1;
+    if (m.local) {
+      const k = this.locals.indexOf(m);
+      if (k >= 0) this.locals.splice(k, 1);
+    }
+    const list = this.peerList(m.peer);
+    const j = list.indexOf(m);
+    if (j >= 0) list.splice(j, 1);
+  }
+
+  /** The peer's moves (ours with it and its own). */
+  peerList(peer: Peer): Array<Move> {
+    return this.byPeer.has(peer.id) ? this.byPeer.get(peer.id) : EMPTY;
   }
 
   /** The local move of the sessions on `orig` port `port` with `peer`, for one protocol, if any. */
   findLocal(peer: Peer, orig: Address, port: u32, protocols: u8): Move | null {
-    for (let i = 0; i < this.moves.length; i++) {
-      const m = this.moves[i];
+    const moves = this.peerList(peer);
+    for (let i = 0; i < moves.length; i++) {
+      const m = moves[i];
       if (m.local && m.peer == peer && m.orig.equals(orig) && m.origPort == port && m.protocols == protocols) return m;
     }
     return null;
@@ -613,11 +668,9 @@ export class Stem extends RequestHandler {
 
   // ---- data plane ----
 
-  /** Renders the ruleset and queues it as one kernel action. False if it does not fit. */
+  /** Queues the elements that changed as one kernel action (kernel/nft.ts). */
   sync(owner: Procedure | null): bool {
-    const n = this.dp.render(this.moves, this.quarantines, this.controlPorts(), this.watch.probing());
-    if (n < 0) return false;
-    this.node.nftAction(bytesOf(batchPtr(), n), owner);
+    this.node.nftAction(this.dp.sync(this.moves, this.quarantines, this.controlPorts(), this.watch.probing()), owner);
     if (this.dp.holdLost) {
       // The table was re-created: the queue rule goes back in.
       this.dp.holdLost = false;
@@ -635,13 +688,12 @@ export class Stem extends RequestHandler {
     this.queue = queue;
     // First read back what a previous run left (restored before the first render).
     new Restore(this).start();
-    const n = this.dp.renderSetup();
-    this.node.nftAction(bytesOf(batchPtr(), n), null);
+    this.dp.guard = this.watch.auto && this.watch.guard;
+    this.node.nftAction(this.dp.renderSetup(), null);
     const c = queueConfig(queue);
     this.node.netlinkAction(NETLINK_NETFILTER, bytesOf(bufferPtr(), c), null);
     const r = queueRuleBatch(queue);
     this.node.netlinkAction(NETLINK_NETFILTER, bytesOf(bufferPtr(), r), null);
-    this.dp.guard = this.watch.auto && this.watch.guard;
     this.kernelReady = true;
     this.watch.start();
     this.nextSweepAt = now + SWEEP_MS;
@@ -650,7 +702,7 @@ export class Stem extends RequestHandler {
   /** A sweep finished; the next one in SWEEP_MS. */
   sweepDone(now: f64): void {
     this.sweeping = false;
-    this.nextSweepAt = now + SWEEP_MS;
+    this.nextSweepAt = now + Math.max(SWEEP_MS, SWEEP_MS_PER_MOVE * <f64>this.moves.length);
     // Packets the guard held that no migration claimed: let them go (they
     // leave by whatever route exists now).
     if (this.dp.guard && !this.holding(null)) this.sendVerdict();
@@ -658,13 +710,12 @@ export class Stem extends RequestHandler {
 
   /** Removes everything the node put in the kernel: rules, queue rule, identities, routes. */
   teardown(): void {
-    this.moves.length = 0;
-    this.quarantines.length = 0;
+    while (this.moves.length) this.removeMove(this.moves[this.moves.length - 1]);
+    while (this.quarantines.length) this.dropQuarantine(this.quarantines[this.quarantines.length - 1]);
     this.watch.guard = false;
     this.keepIdentities(null);
     this.watch.teardown();
-    const n = this.dp.renderTeardown();
-    this.node.nftAction(bytesOf(batchPtr(), n), null);
+    this.node.nftAction(this.dp.renderTeardown(), null);
   }
 
   /**
@@ -691,11 +742,9 @@ export class Stem extends RequestHandler {
    * yet (docs/dataplane.md section 2, "one queue, many holds").
    */
   holding(except: Array<Move> | null): bool {
-    for (let i = 0; i < this.moves.length; i++) {
-      const m = this.moves[i];
-      if (m.local && m.held && (except == null || except.indexOf(m) < 0)) return true;
-    }
-    return this.watch.anyProbing();
+    let n = heldCount();
+    if (except) for (let i = 0; i < except.length; i++) if (except[i].held && except[i].live) n--;
+    return n > 0 || this.watch.anyProbing();
   }
 
   /**
@@ -722,12 +771,16 @@ export class Stem extends RequestHandler {
 
   /** Our control port and the peers', whose traffic the rules leave alone. */
   private controlPorts(): Array<u32> {
+    const peers = this.node.peers;
+    if (this.portsFor == peers.length && this.ports.length && this.ports[0] == this.node.options.controlPort) return this.ports;
     const ports = new Array<u32>();
     ports.push(this.node.options.controlPort);
-    for (let i = 0; i < this.node.peers.length; i++) {
-      const p = this.node.peers[i].controlPort;
+    for (let i = 0; i < peers.length; i++) {
+      const p = peers[i].controlPort;
       if (ports.indexOf(p) < 0) ports.push(p);
     }
+    this.ports = ports;
+    this.portsFor = peers.length;
     return ports;
   }
 
@@ -740,9 +793,9 @@ export class Stem extends RequestHandler {
    */
   keepIdentities(owner: Procedure | null): void {
     const want = new Array<Address>();
-    for (let i = 0; i < this.moves.length; i++) {
-      const m = this.moves[i];
-      if (m.local && (!m.identity || m.held)) addUnique(want, m.orig);
+    for (let i = 0; i < this.locals.length; i++) {
+      const m = this.locals[i];
+      if (!m.identity || m.held) addUnique(want, m.orig);
     }
     // A lost address stays local until we know whether sessions used it.
     const lost = this.watch.probing();
@@ -769,20 +822,47 @@ export class Stem extends RequestHandler {
   private quarantineFrom(m: Move, now: f64): void {
     // Leaving the original address needs no quarantine: late packets still match the socket.
     if (m.identity) return;
-    this.quarantines.push(new Quarantine(m, now + this.node.options.quarantineMs));
+    const q = new Quarantine(m, now + this.node.options.quarantineMs);
+    q.slot = this.quarantines.length;
+    this.quarantines.push(q);
+    const k = addressKey(q.address);
+    if (!this.quarantined.has(k)) this.quarantined.set(k, new Array<Quarantine>());
+    this.quarantined.get(k).push(q);
+  }
+
+  /** Ends a quarantine (lifted or expired); its elements go with the next batch. */
+  dropQuarantine(q: Quarantine): void {
+    if (!q.live) return;
+    q.end();
+    const last = this.quarantines.pop();
+    if (last !== q) {
+      this.quarantines[q.slot] = last;
+      last.slot = q.slot;
+    }
+    const k = addressKey(q.address);
+    const list = this.quarantined.get(k);
+    list.splice(list.indexOf(q), 1);
+    if (list.length == 0) this.quarantined.delete(k);
+  }
+
+  private quarantinesAt(a: Address): Array<Quarantine> {
+    const k = addressKey(a);
+    return this.quarantined.has(k) ? this.quarantined.get(k) : NO_QUARANTINES;
   }
 
   unquarantine(a: Address, peer: Peer): void {
-    for (let i = this.quarantines.length - 1; i >= 0; i--) {
-      const q = this.quarantines[i];
-      if (q.address.equals(a) && q.peer == peer) this.quarantines.splice(i, 1);
+    const list = this.quarantinesAt(a);
+    for (let i = list.length - 1; i >= 0; i--) {
+      const q = list[i];
+      if (q.address.equals(a) && q.peer == peer) this.dropQuarantine(q);
     }
   }
 
   /** True if `a` is quarantined for a peer other than `peer`. */
   private quarantinedForOthers(a: Address, peer: Peer): bool {
-    for (let i = 0; i < this.quarantines.length; i++) {
-      const q = this.quarantines[i];
+    const list = this.quarantinesAt(a);
+    for (let i = 0; i < list.length; i++) {
+      const q = list[i];
       if (q.address.equals(a) && q.peer != peer) return true;
     }
     return false;
@@ -793,19 +873,19 @@ export class Stem extends RequestHandler {
   finished(mig: Migration, now: f64): void {
     const i = this.migrations.indexOf(mig);
     if (i >= 0) this.migrations.splice(i, 1);
-    this.pruneMoves();
+    this.pruneMoves(mig.moves);
     this.watch.maybeDropFallback(mig.to.family);
     // Its sessions no longer send from where they were: a path kept for that address may go.
     if (mig.state == M_DONE) for (let k = 0; k < mig.prevWire.length; k++) this.watch.leftAddress(mig.prevWire[k], now);
   }
 
-  /** Drops moves that came back to their original address, and their identities. */
-  private pruneMoves(): void {
+  /** Drops those of `moves` that came back to their original address, and their identities. */
+  private pruneMoves(moves: Array<Move>): void {
     let changed = false;
-    for (let i = this.moves.length - 1; i >= 0; i--) {
-      const m = this.moves[i];
-      if (m.identity && !m.busy && !m.held) {
-        this.moves.splice(i, 1);
+    for (let i = 0; i < moves.length; i++) {
+      const m = moves[i];
+      if (m.live && m.identity && !m.busy && !m.held) {
+        this.removeMove(m);
         changed = true;
       }
     }
@@ -822,7 +902,7 @@ export class Stem extends RequestHandler {
     const i = this.validations.indexOf(v);
     if (i >= 0) this.validations.splice(i, 1);
     for (let j = 0; j < v.moves.length; j++) v.moves[j].busy = null;
-    this.pruneMoves();
+    this.pruneMoves(v.moves);
   }
 
   /**
@@ -1061,7 +1141,7 @@ export class Stem extends RequestHandler {
       if (!m) {
         m = new Move(this.nextMoveId++, peer, false, oldA, oldPort);
         m.protocols = protocols;
-        this.moves.push(m);
+        this.addMove(m);
       }
       v.moves.push(m);
       // A migration that supersedes one still being validated rolls back, if it
@@ -1093,14 +1173,14 @@ export class Stem extends RequestHandler {
 
   /** Ends the validation a move is busy with, if any, and returns it. */
   private supersede(m: Move): PathValidation | null {
-    for (let i = 0; i < this.validations.length; i++) {
-      const v = this.validations[i];
-      if (v.moves.indexOf(m) < 0) continue;
-      this.uncount(v);
-      this.validations.splice(i, 1);
-      return v;
-    }
-    return null;
+    const busy = m.busy;
+    if (!(busy instanceof PathValidation)) return null;
+    const v = <PathValidation>busy;
+    const i = this.validations.indexOf(v);
+    if (i < 0) return null;
+    this.uncount(v);
+    this.validations.splice(i, 1);
+    return v;
   }
 
   /**
@@ -1111,17 +1191,19 @@ export class Stem extends RequestHandler {
    */
   private ownedBy(peer: Peer, a: Address, now: f64): bool {
     if (peer.owns(a, now)) return true;
-    for (let i = 0; i < this.moves.length; i++) {
-      const m = this.moves[i];
-      if (!m.local && m.peer == peer && !m.unvalidated && m.wire.equals(a)) return true;
+    const moves = this.peerList(peer);
+    for (let i = 0; i < moves.length; i++) {
+      const m = moves[i];
+      if (!m.local && !m.unvalidated && m.wire.equals(a)) return true;
     }
     return false;
   }
 
-  /** The peer's moves (its migrations' share of the rules). */
+  /** The peer's moves (its migrations' share of the table). */
   private peerMoves(peer: Peer): i32 {
+    const moves = this.peerList(peer);
     let n = 0;
-    for (let i = 0; i < this.moves.length; i++) if (!this.moves[i].local && this.moves[i].peer == peer) n++;
+    for (let i = 0; i < moves.length; i++) if (!moves[i].local) n++;
     return n;
   }
 
@@ -1131,8 +1213,9 @@ export class Stem extends RequestHandler {
   }
 
   private findRemote(peer: Peer, wire: Address, port: u32, protocols: u8): Move | null {
-    for (let i = 0; i < this.moves.length; i++) {
-      const m = this.moves[i];
+    const moves = this.peerList(peer);
+    for (let i = 0; i < moves.length; i++) {
+      const m = moves[i];
       if (m.local || m.peer != peer || !m.wire.equals(wire) || m.wirePort != port) continue;
       if (m.protocols != protocols) continue;
       return m;
@@ -1242,8 +1325,8 @@ export class Stem extends RequestHandler {
     }
     let changed = false;
     for (let i = this.quarantines.length - 1; i >= 0; i--) {
-      if (this.quarantines[i].until <= now) {
-        this.quarantines.splice(i, 1);
+      if (i < this.quarantines.length && this.quarantines[i].until <= now) {
+        this.dropQuarantine(this.quarantines[i]);
         changed = true;
       }
     }
@@ -1287,6 +1370,14 @@ export class Stem extends RequestHandler {
 function indexOfAddress(list: Array<Address>, a: Address): i32 {
   for (let i = 0; i < list.length; i++) if (list[i].equals(a)) return i;
   return -1;
+}
+
+const EMPTY = new Array<Move>();
+const NO_QUARANTINES = new Array<Quarantine>();
+
+/** A hash of an address, to find quarantines by it. */
+function addressKey(a: Address): u64 {
+  return (a.hi * 0x9e3779b97f4a7c15) ^ a.lo ^ (<u64>a.family << 62);
 }
 
 function addUnique(list: Array<Address>, a: Address): void {

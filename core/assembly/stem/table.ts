@@ -1,8 +1,10 @@
-// Reading the daemon's own nftables table back (`list table inet handover`):
-// each rule's comment names its move (kernel/nft.ts writes
-//   comment "hov1 <id> <L|R> <peer cookie> <protocols> <orig>/<port> <wire>/<port>"),
+// Reading the daemon's own nftables maps back (kernel/nft.ts listCommand):
+// each element of the wire-side maps names its move in its comment
+//   comment "hov1 <id> <L|R> <peer cookie> <protocols> <orig>/<port> <wire>/<port>",
 // and its counter says whether the move still carries traffic. A restarted
 // daemon rebuilds its moves from this; a running one learns which are idle.
+// nft prints one element per line; the host hands the listing over in pieces
+// that end at a line's end, however long it is, so each piece is parsed alone.
 
 import { Address } from "../engine/address";
 import { parseAddress } from "../util/text";
@@ -107,8 +109,11 @@ function packetsOn(start: usize, end: usize): u64 {
   return 0;
 }
 
-/** Parses the listing at [p, p+n) into entries, one per move id (counters summed). */
-export function parseTable(p: usize, n: i32, out: Array<TableEntry>): void {
+/**
+ * Parses the listing at [p, p+n) (whole lines) into entries, one per move id
+ * (counters summed over the move's elements); `index` finds them by id.
+ */
+export function parseTable(p: usize, n: i32, out: Array<TableEntry>, index: Map<u32, TableEntry>): void {
   const end = p + <usize>n;
   let line = p;
   while (line < end) {
@@ -131,14 +136,11 @@ export function parseTable(p: usize, n: i32, out: Array<TableEntry>): void {
       e.wirePort = c.endpoint(e.wire);
       if (!c.ok) break;
       e.packets = packetsOn(line, eol);
-      let merged = false;
-      for (let i = 0; i < out.length; i++) {
-        if (out[i].id == id) {
-          out[i].packets += e.packets;
-          merged = true;
-        }
+      if (index.has(id)) index.get(id).packets += e.packets;
+      else {
+        index.set(id, e);
+        out.push(e);
       }
-      if (!merged) out.push(e);
       break;
     }
     line = eol + 1;

@@ -250,7 +250,7 @@ export class Watch {
     if (!this.auto) return;
     // Moves already away on this wire address: hold them now.
     const loss = new Loss(a);
-    const moves = this.stem.moves;
+    const moves = this.stem.locals;
     let held = 0;
     for (let j = 0; j < moves.length; j++) {
       const m = moves[j];
@@ -515,7 +515,7 @@ export class Watch {
    * it any more (no local move is on it), its kept path goes.
    */
   leftAddress(a: Address, now: f64): void {
-    const moves = this.stem.moves;
+    const moves = this.stem.locals;
     for (let i = 0; i < moves.length; i++) {
       const m = moves[i];
       if (m.local && (m.wire.equals(a) || (m.busy && m.orig.equals(a)))) return;
@@ -530,7 +530,7 @@ export class Watch {
     const a = probe.from;
     if (!this.isLocal(a) || !this.isLocal(probe.to)) return; // things changed meanwhile
     const peers = new Array<Peer>();
-    const moves = this.stem.moves;
+    const moves = this.stem.locals;
     // Sessions already moved once and now on `a`.
     for (let i = 0; i < moves.length; i++) {
       const m = moves[i];
@@ -581,7 +581,7 @@ export class Watch {
   maybeDropFallback(family: u8): void {
     if (!this.fallback[family] || (this.auto && this.guard)) return;
     for (let i = 0; i < this.losses.length; i++) if (this.losses[i].address.family == family && this.losses[i].peers.length) return;
-    const moves = this.stem.moves;
+    const moves = this.stem.locals;
     for (let i = 0; i < moves.length; i++) {
       const m = moves[i];
       if (m.local && m.orig.family == family && m.busy) return; // a migration still runs

@@ -1,0 +1,243 @@
+// STEM's data plane at server scale (issue 11), in one run:
+//
+//   sudo node bench/scale.js [--moves 1,1000,100000] [--peers 1,100000] [--json FILE] [--no-kernel]
+//
+// (after `npm run build`). For each number of moves N, a fixed end's daemon
+// (F, in the namespaces of demo/netns.ts) is loaded with N moves by synthetic
+// peers (test/e2e/_scale_peers.js: authenticated Migration Requests of 10
+// moves each, from R, where the peers' addresses are), and then:
+//
+//   migration   one more peer migrates one session back and forth, one request
+//               at a time: the round trip at the peer (request in to reply out
+//               at F, kernel batch included, plus two veth hops), p50 / p99
+//   throughput  iperf3 M -> F, one TCP stream, 3 s: with F's table holding the
+//               N moves and a rewrite for the stream itself (an element that
+//               maps it onto itself, so every packet takes the lookups' hit
+//               path) against no table at all (medians of 3 runs each)
+//   restart     F's daemon stopped (its elements stay) and started again: time
+//               from the start to the `restored` event, and the moves it took over
+//
+// then control messages per second (Registration Requests renewing a
+// registration, 64 in flight, round-robin over up to 20,000 of the peers) at
+// F with P peers configured, and the core's memory per peer and per move
+// (in-process, no kernel: one engine, 64 KiB pages of its linear memory before
+// and after). Each figure is printed with its goal, its value at each N, and
+// its slope between the sizes (the growth per decade of N).
+//
+// This machine is a shared 2-core VM with other jobs running: the figures are
+// not quiet-machine figures.
+
+import { spawn } from "node:child_process";
+import { mkdtempSync, writeFileSync, rmSync, existsSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { randomBytes } from "node:crypto";
+import { Topology, cleanStale } from "../dist/demo/netns.js";
+import { lines } from "../dist/demo/stem.js";
+import { coreTables } from "./_tables.js";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const CLI = join(ROOT, "dist", "hosts", "node", "cli.js");
+const PEERS_JS = join(ROOT, "test", "e2e", "_scale_peers.js");
+
+const args = process.argv.slice(2);
+const opt = (name, def) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : def;
+};
+const SIZES = opt("--moves", "1,1000,100000").split(",").map(Number);
+const PEER_SIZES = opt("--peers", "1,100000").split(",").map(Number);
+const JSON_OUT = opt("--json", null);
+const KERNEL = !args.includes("--no-kernel");
+const PER_PEER = 10;
+const report = { machine: "shared 2-core VM, other jobs running: not quiet-machine figures", sizes: SIZES, core: {}, kernel: {} };
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const pct = (xs, p) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+};
+const median = (xs) => pct(xs, 50);
+const slope = (xs, vs) => vs.slice(1).map((v, i) => ((v - vs[i]) / Math.log10(xs[i + 1] / Math.max(1, xs[i]))).toFixed(3));
+
+// ---- the core alone: memory per peer and per move, time per request (bench/_tables.js) ----
+
+function coreFigures() {
+  report.core = coreTables(SIZES, PER_PEER);
+  const c = report.core;
+  console.log(`core (in-process, no kernel): ${c.peers} peers ${c.bytesPerPeer.toFixed(0)} B each; ${c.moves} moves ${c.bytesPerMove.toFixed(0)} B each (goal <= 512 B each; between the last two growths of linear memory; growth/units: ${c.bytesPerPeerBound.toFixed(0)} and ${c.bytesPerMoveBound.toFixed(0)} B, an upper bound)`);
+  for (const n of SIZES) console.log(`  one migration request in the core at ${n} moves: p50 ${c.requestMs[n].p50.toFixed(3)} ms, p99 ${c.requestMs[n].p99.toFixed(3)} ms`);
+  console.log(`  slope of p50 per decade of moves: ${slope(SIZES, SIZES.map((n) => c.requestMs[n].p50)).join(", ")} ms`);
+}
+
+// ---- real kernels ----
+
+function peerPlan(n) {
+  const P = Math.max(1, Math.ceil(n / PER_PEER));
+  const peers = [];
+  for (let i = 0; i < P; i++) {
+    peers.push({ name: `s${i}.bench`, key: randomBytes(32).toString("hex"), spi: 256, a: `198.19.${Math.floor(i / 6000)}.1`, b: `198.19.${100 + Math.floor(i / 6000)}.1`, base: 1024 + (i % 6000) * PER_PEER });
+  }
+  const requests = [];
+  let left = n;
+  for (let i = 0; i < P && left > 0; i++) {
+    const p = peers[i];
+    const c = Math.min(PER_PEER, left);
+    requests.push({ peer: i, moves: Array.from({ length: c }, (_, k) => [p.a, p.base + k, p.b, p.base + k]) });
+    left -= c;
+  }
+  return { peers, requests };
+}
+
+async function kernelFigures() {
+  const tag = "cbs";
+  cleanStale(tag);
+  const topo = new Topology(tag);
+  const dir = mkdtempSync(join(tmpdir(), "handover-scale-"));
+  try {
+    topo.up();
+    const addrs = [];
+    for (let g = 0; g < 20; g++) addrs.push(`addr add 198.19.${g}.1/32 dev lo`, `addr add 198.19.${100 + g}.1/32 dev lo`);
+    addrs.push("addr add 198.19.200.1/32 dev lo", "addr add 198.19.201.1/32 dev lo", "addr add 198.19.250.1/32 dev lo");
+    topo.ns(topo.r, ["ip", "-batch", "-"], addrs.join("\n") + "\n");
+    topo.ns(topo.f, ["ip", "route", "replace", "198.19.0.0/16", "via", "198.18.9.1"]);
+    const sock = `/run/handover/${topo.f}.sock`;
+
+    /** Starts F; waits for the event named (or, with log "warn", for its control socket). */
+    const startF = async (config, waitFor = "started") => {
+      writeFileSync(join(dir, "f.json"), JSON.stringify(config));
+      rmSync(sock, { force: true });
+      const t0 = performance.now();
+      const child = topo.spawn(topo.f, [process.execPath, CLI, "daemon", "--config", join(dir, "f.json")]);
+      const events = [];
+      lines(child.stderr, (e) => events.push({ ...e, at: performance.now() }));
+      if (waitFor === "socket") {
+        for (let i = 0; i < 6000 && !existsSync(sock); i++) await sleep(10);
+        await sleep(200);
+        return { child, events, ms: performance.now() - t0, event: null };
+      }
+      for (let i = 0; i < 6000 && !events.some((e) => e.event === waitFor); i++) await sleep(10);
+      const e = events.find((x) => x.event === waitFor);
+      if (!e) throw new Error(`F did not log ${waitFor}: ${JSON.stringify(events.slice(-3))}`);
+      return { child, events, ms: e.at - t0, event: e };
+    };
+    const stopF = async (f, clear = true) => {
+      const exited = new Promise((r) => f.child.once("exit", r));
+      f.child.kill("SIGTERM");
+      await exited;
+      if (clear) topo.ns(topo.f, ["sh", "-c", "nft delete table inet handover 2>/dev/null; true"]);
+    };
+    const drive = (peers, requests, window, name) => {
+      const file = join(dir, `${name}.json`);
+      writeFileSync(file, JSON.stringify({ target: "198.18.9.2", port: 4346, peers, requests, window, timeoutMs: 2000, retries: 3 }));
+      const child = topo.spawn(topo.r, [process.execPath, PEERS_JS, file]);
+      return new Promise((resolve, reject) => {
+        let out = "";
+        let err = "";
+        child.stdout.on("data", (d) => (out += d));
+        child.stderr.on("data", (d) => (err += d));
+        child.on("exit", (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(err))));
+      });
+    };
+    const iperf = async () => {
+      const srv = topo.spawn(topo.f, ["iperf3", "-s", "-1", "-B", "198.18.9.2", "-p", "5201"]);
+      await sleep(300);
+      const out = topo.ns(topo.m, ["iperf3", "-c", "198.18.9.2", "-B", "198.18.1.2", "--cport", "40000", "-p", "5201", "-t", "3", "-J"]);
+      await new Promise((r) => (srv.exitCode !== null ? r() : srv.once("exit", r)));
+      return JSON.parse(out).end.sum_received.bits_per_second / 1e9;
+    };
+    const baseConfig = (peers, extra = {}) => ({
+      name: "f.bench",
+      listen: ["0.0.0.0"],
+      control: sock,
+      log: "info",
+      register: false,
+      options: { maxMovesPerPeer: PER_PEER, maxMoves: Math.max(...SIZES) + 100, sessionIdleMs: 1e9 },
+      peers: peers.map((p) => ({ name: p.name, address: p.a, addresses: [p.b], sa: [{ spi: 256, key: p.key }] })),
+      ...extra,
+    });
+
+    const bare = [];
+    for (let i = 0; i < 3; i++) bare.push(await iperf());
+    report.kernel.noTableGbps = median(bare);
+    console.log(`throughput with no table: ${median(bare).toFixed(2)} Gbit/s (runs ${bare.map((x) => x.toFixed(2)).join(", ")})`);
+
+    for (const n of SIZES) {
+      const { peers, requests } = peerPlan(n);
+      const probe = { name: "probe.bench", key: randomBytes(32).toString("hex"), spi: 256, a: "198.19.200.1", b: "198.19.201.1" };
+      const all = [...peers, probe];
+      const f = await startF(baseConfig(all));
+      const load = await drive(all, requests, 64, `load${n}`);
+      const ok = load.results.filter((r) => r.code === "ACCEPTED").length;
+      // The probe: one session back and forth, one request at a time (n + 1 moves while it is away).
+      const there = [probe.a, 60000, probe.b, 60000];
+      const back = [probe.b, 60000, probe.a, 60000];
+      const probes = Array.from({ length: 200 }, (_, i) => ({ peer: all.length - 1, moves: [i % 2 ? back : there] }));
+      const mig = await drive(all, probes, 1, `probe${n}`);
+      // (answered at the first attempt: a retransmission's time is the timeout's)
+      const ms = mig.results.filter((r) => r.code === "ACCEPTED" && r.attempts === 1).map((r) => r.ms);
+      // Throughput: the stream's own packets take the lookups' hit path (identity elements).
+      topo.nft(topo.f, "add element inet handover ri4 { tcp . 198.18.1.2 . 40000 : 198.18.1.2 }\nadd element inet handover ro4 { tcp . 198.18.1.2 . 40000 : 198.18.1.2 }\n");
+      const runs = [];
+      for (let i = 0; i < 3; i++) runs.push(await iperf());
+      topo.nft(topo.f, "delete element inet handover ri4 { tcp . 198.18.1.2 . 40000 }\ndelete element inet handover ro4 { tcp . 198.18.1.2 . 40000 }\n");
+      // Restart: the elements stay; the new daemon reads them back.
+      await stopF(f, false);
+      const g = await startF(baseConfig(all), "restored");
+      await stopF(g, true);
+      const row = {
+        moves: n,
+        loaded: ok * Math.min(PER_PEER, n),
+        loadMs: load.elapsedMs,
+        migration: { p50: median(ms), p99: pct(ms, 99), n: ms.length },
+        gbps: median(runs),
+        ratio: median(runs) / report.kernel.noTableGbps,
+        restartS: g.ms / 1000,
+        restored: g.event.moves,
+      };
+      report.kernel[n] = row;
+      console.log(
+        `${String(n).padStart(7)} moves: load ${(load.elapsedMs / 1000).toFixed(1)} s (${ok}/${requests.length} requests accepted); ` +
+          `migration p50 ${row.migration.p50.toFixed(2)} ms p99 ${row.migration.p99.toFixed(2)} ms; ` +
+          `throughput ${row.gbps.toFixed(2)} Gbit/s = ${(row.ratio * 100).toFixed(1)}% of no table; restart ${row.restartS.toFixed(2)} s (${row.restored} moves restored)`,
+      );
+    }
+    const at = (k) => SIZES.map((n) => report.kernel[n][k]);
+    console.log(`slopes per decade of moves: migration p50 ${slope(SIZES, SIZES.map((n) => report.kernel[n].migration.p50)).join(", ")} ms; throughput ratio ${slope(SIZES, at("ratio")).join(", ")}; restart ${slope(SIZES, at("restartS")).join(", ")} s`);
+    const m1 = report.kernel[SIZES[0]].migration.p50;
+    const mN = report.kernel[SIZES.at(-1)].migration.p50;
+    console.log(`goals at ${SIZES.at(-1)}: throughput >= 95% (${(report.kernel[SIZES.at(-1)].ratio * 100).toFixed(1)}%), migration p50 <= 1 ms and <= 2x the 1-move figure (${mN.toFixed(2)} ms, ${(mN / m1).toFixed(2)}x), restart <= 2 s (${report.kernel[SIZES.at(-1)].restartS.toFixed(2)} s)`);
+
+    // Control messages per second with P peers configured: registrations from
+    // an address every peer has configured, round-robin over the peers.
+    const rates = {};
+    const COUNT = 20000;
+    for (const P of PEER_SIZES) {
+      const peers = Array.from({ length: P }, (_, i) => ({ name: `c${i}.bench`, key: randomBytes(32).toString("hex"), spi: 256, a: "198.19.250.1", b: `198.19.${Math.floor(i / 6000)}.1` }));
+      // log "warn": the first registration of each peer is an info event, which would favour the single peer.
+      const f = await startF({ ...baseConfig(peers), log: "warn" }, "socket");
+      // First each peer that will be asked registers once (a first registration is an event, a renewal is not),
+      // then the measured renewals, round-robin over them.
+      const active = Math.min(P, COUNT);
+      await drive(peers, Array.from({ length: active }, (_, i) => ({ peer: i, type: "REGISTRATION_REQUEST", from: "198.19.250.1" })), 64, `warm${P}`);
+      const regs = Array.from({ length: COUNT }, (_, i) => ({ peer: i % active, type: "REGISTRATION_REQUEST", from: "198.19.250.1" }));
+      const r = await drive(peers, regs, 64, `control${P}`);
+      const answered = r.results.filter((x) => x.code === "ACCEPTED").length;
+      rates[P] = { perSecond: (answered / r.elapsedMs) * 1000, answered, startS: f.ms / 1000 };
+      await stopF(f, true);
+      console.log(`control messages with ${P} peers configured: ${rates[P].perSecond.toFixed(0)}/s (${answered}/${COUNT} registrations answered, 64 in flight; daemon up in ${rates[P].startS.toFixed(1)} s)`);
+    }
+    report.kernel.controlRates = rates;
+    if (rates[PEER_SIZES[0]] && rates[PEER_SIZES.at(-1)]) {
+      console.log(`control rate at ${PEER_SIZES.at(-1)} peers vs ${PEER_SIZES[0]}: ${((rates[PEER_SIZES.at(-1)].perSecond / rates[PEER_SIZES[0]].perSecond) * 100).toFixed(1)}% (goal >= 90%)`);
+    }
+  } finally {
+    cleanStale(tag);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+coreFigures();
+if (KERNEL) await kernelFigures();
+if (JSON_OUT) writeFileSync(JSON_OUT, JSON.stringify(report, null, 2));

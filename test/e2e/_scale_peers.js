@@ -1,0 +1,119 @@
+// Synthetic peers for test/e2e/scale.test.js and bench/scale.js: many STEM
+// migrators that are nothing but authenticated Migration Requests, built by
+// the core's codec (as another port would build them) and sent to a real
+// daemon's control port from each peer's own new address. Runs in a network
+// namespace that holds the peers' addresses.
+//
+//   node _scale_peers.js PLAN.json     (prints one JSON line: the results)
+//
+// PLAN: { target, port, peers: [{ name, key (hex), spi, a, b }], requests: [{ peer, moves: [[fromAddr, fromPort, toAddr, toPort]], protocols }],
+//         window (requests in flight), timeoutMs, retries }
+// Each request's moves go in one message, sent from its new address (the
+// daemon answers there). A request { peer, type: "REGISTRATION_REQUEST", from }
+// is a registration sent from `from`. The result: per request its code (number) or null
+// after the retries, and the round trip of each accepted one.
+import { readFileSync } from "node:fs";
+import dgram from "node:dgram";
+import { Core } from "../../dist/hosts/shared/index.js";
+
+const WASM = readFileSync(new URL("../../build/handover.wasm", import.meta.url));
+const core = Core.loadSync(new WebAssembly.Module(WASM));
+const plan = JSON.parse(readFileSync(process.argv[2], "utf8"));
+const window = plan.window ?? 32;
+const timeoutMs = plan.timeoutMs ?? 1000;
+const retries = plan.retries ?? 4;
+
+const peers = plan.peers.map((p) => ({
+  ...p,
+  cookie: core.cookieFromName(p.name),
+  keyBytes: Uint8Array.from(Buffer.from(p.key, "hex")),
+  last: 0n,
+}));
+
+let nextSequence = Math.floor(Math.random() * 30000);
+
+/** A fresh Replay Protect ID (NTP timestamp), strictly increasing per peer. */
+function replayId(peer) {
+  let t = BigInt(Math.floor((Date.now() / 1000 + 2208988800) * 2 ** 32));
+  if (t <= peer.last) t = peer.last + 1n;
+  peer.last = t;
+  return t.toString(16).padStart(16, "0");
+}
+
+const sockets = new Map(); // address -> Promise of its socket (one per address, however many requests wait for it)
+function socketFor(address) {
+  let p = sockets.get(address);
+  if (!p) {
+    p = openSocket(address);
+    sockets.set(address, p);
+  }
+  return p;
+}
+
+async function openSocket(address) {
+  const s = dgram.createSocket(address.includes(":") ? "udp6" : "udp4");
+  s.pending = new Map(); // sequence -> resolve
+  s.on("message", (data) => {
+    let m;
+    try {
+      m = core.decode(new Uint8Array(data));
+    } catch {
+      return;
+    }
+    const k = m.sequence;
+    const done = s.pending.get(k);
+    if (done) {
+      s.pending.delete(k);
+      done(m);
+    }
+  });
+  await new Promise((res, rej) => {
+    s.once("error", rej);
+    s.bind({ address, port: 0 }, res);
+  });
+  return s;
+}
+
+async function send(req) {
+  const peer = peers[req.peer];
+  const type = req.type ?? "MIGRATION_REQUEST";
+  const from = req.from ?? req.moves[0][2];
+  const s = await socketFor(from);
+  const extensions = (req.moves ?? []).map(([oldAddress, oldPort, newAddress, newPort]) => ({
+    type: "MIGRATION", protocols: req.protocols ?? ["TCP"], oldAddress, newAddress, oldPort, newPort,
+  }));
+  // One message; a retry sends the same bytes again (a retransmission, which
+  // the daemon answers from its reply cache), never a new request that would
+  // ask for the moves a second time.
+  nextSequence = (nextSequence + 1) & 0xffff; // one counter for all peers: several peers share a socket
+  const sequence = nextSequence;
+  const bytes = core.encode(
+    { type, sequence, cookie: peer.cookie, replayId: replayId(peer), extensions },
+    { spi: peer.spi ?? 256, key: peer.keyBytes },
+  );
+  const t0 = performance.now();
+  const reply = new Promise((resolve) => s.pending.set(sequence, resolve));
+  for (let attempt = 0; attempt <= retries; attempt++) {
+    s.send(bytes, plan.port ?? 4346, plan.target);
+    let timer;
+    const m = await Promise.race([reply, new Promise((r) => (timer = setTimeout(() => r(null), timeoutMs)))]);
+    clearTimeout(timer);
+    if (m) return { code: m.code, ms: performance.now() - t0, attempts: attempt + 1 };
+  }
+  s.pending.delete(sequence);
+  return { code: null, ms: null, attempts: retries + 1 };
+}
+
+const results = new Array(plan.requests.length);
+let next = 0;
+const t0 = performance.now();
+async function worker() {
+  while (next < plan.requests.length) {
+    const i = next++;
+    results[i] = await send(plan.requests[i]);
+  }
+}
+await Promise.all(Array.from({ length: Math.min(window, plan.requests.length) }, worker));
+const elapsedMs = performance.now() - t0;
+for (const p of sockets.values()) (await p).close();
+process.stdout.write(JSON.stringify({ elapsedMs, results }) + "\n");

@@ -1,0 +1,108 @@
+// The data plane at server scale (issue 11) on the SIMULATED network
+// (test/_sim.js, the kernel's table modelled by test/_nft_model.js): a
+// change is one batch of elements whose size does not depend on how many
+// moves exist; limits per peer and for all peers refuse with 130; a restart
+// takes the moves over from the maps and removes what no configured peer owns.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { SimNet } from "./_sim.js";
+
+const KEY = new Uint8Array(32).fill(7);
+const PER = 10;
+
+/** F with `n` synthetic peers (configured addresses a and b each), the kernel modelled. */
+function fixedEnd(n, options = {}) {
+  const net = new SimNet();
+  const f = net.node("f.example", ["198.18.9.1"]);
+  f.recordRules = false;
+  for (const [k, v] of Object.entries({ maxMovesPerPeer: PER, maxMoves: 1e6, sessionIdleMs: 1e12, ...options })) f.engine.option(k, v);
+  const peers = [];
+  const add = (i) => {
+    const cookie = f.engine.core.cookieFromName(`s${i}.scale`);
+    const a = `198.19.${Math.floor(i / 250)}.${(i % 250) + 1}`;
+    const b = `198.19.${100 + Math.floor(i / 250)}.${(i % 250) + 1}`;
+    const id = f.engine.addPeer(cookie, a, 4346);
+    f.engine.addPeerAddress(id, b);
+    f.engine.addSa(id, { spi: 256, key: KEY });
+    return { cookie, a, b };
+  };
+  for (let i = 0; i < n; i++) peers.push(add(i));
+  f.kernel = { nft: (t) => (t.startsWith("list ") ? f.table.listing(() => 0, t) : undefined) };
+  f.engine.kernelSetup(net.now);
+  f.pump();
+  let seq = 1;
+  /** Peer p asks for moves [[from, port, to, port]]; returns the reply's code. */
+  const ask = (p, moves) => {
+    net.now += 1;
+    const ntp = BigInt(Math.floor((net.now / 1000 + 2208988800) * 2 ** 32));
+    const extensions = moves.map(([o, op, w, wp]) => ({ type: "MIGRATION", protocols: ["TCP"], oldAddress: o, newAddress: w, oldPort: op, newPort: wp }));
+    const bytes = f.engine.core.encode({ type: "MIGRATION_REQUEST", sequence: seq++ & 0xffff, cookie: p.cookie, replayId: ntp.toString(16).padStart(16, "0"), extensions }, { spi: 256, key: KEY });
+    const sent = net.sent.length;
+    net.inject(f, moves[0][2], bytes);
+    const reply = net.sent.slice(sent).find((d) => d.from === "f.example");
+    return reply ? f.engine.core.decode(reply.data).code : null;
+  };
+  const fill = (i) => ask(peers[i], Array.from({ length: PER }, (_, k) => [peers[i].a, 20000 + k, peers[i].b, 20000 + k]));
+  return { net, f, peers, ask, fill, add };
+}
+
+test("a migration is one batch of the same few elements with 1 move or 5,000 in the table", () => {
+  // (the batch's lines: its text differs only in the digits of the move's id)
+  const sizes = [];
+  for (const loaded of [0, 500]) {
+    const { f, peers, ask, fill } = fixedEnd(loaded + 1);
+    for (let i = 1; i <= loaded; i++) assert.is(fill(i), "ACCEPTED");
+    const before = f.nft.length;
+    assert.is(ask(peers[0], [[peers[0].a, 5001, peers[0].b, 5001]]), "ACCEPTED");
+    const batches = f.nft.slice(before).filter((t) => !t.startsWith("list "));
+    assert.is(batches.length, 1, "one kernel transaction");
+    assert.not.match(batches[0], /flush|delete table/, "nothing flushed");
+    sizes.push(batches[0].split("\n").length);
+    // Every move's elements are in the table: two per TCP move (out and in).
+    assert.is(f.table.elements("ro4").length, loaded * PER + 1);
+    assert.is(f.table.elements("ri4").length, loaded * PER + 1);
+  }
+  assert.is(sizes[1], sizes[0], `the batch does not grow with the table (${sizes})`);
+});
+
+test("limits: a peer at its share and a full table refuse with 130; other peers are still served", () => {
+  const { peers, ask, fill } = fixedEnd(4, { maxMoves: 2 * PER + 5 });
+  assert.is(fill(0), "ACCEPTED");
+  assert.is(ask(peers[0], [[peers[0].a, 30000, peers[0].b, 30000]]), "INSUFFICIENT_RESOURCES", "over the peer's share");
+  assert.is(fill(1), "ACCEPTED");
+  const codes = Array.from({ length: 7 }, (_, k) => ask(peers[2], [[peers[2].a, 20000 + k, peers[2].b, 20000 + k]]));
+  assert.equal(codes, [...Array(5).fill("ACCEPTED"), "INSUFFICIENT_RESOURCES", "INSUFFICIENT_RESOURCES"], "under its share, until the table is full");
+  // A move that already exists changes freely (it takes no new room), and one going home frees some.
+  assert.is(ask(peers[1], [[peers[1].b, 20000, peers[1].a, 20000]]), "ACCEPTED");
+  assert.is(ask(peers[3], [[peers[3].a, 20000, peers[3].b, 20000]]), "ACCEPTED", "room again");
+});
+
+test("restart: the moves are read back from the maps; what no configured peer owns goes, in one transaction", () => {
+  const { net, f, peers, fill, ask } = fixedEnd(3);
+  for (let i = 0; i < 3; i++) assert.is(fill(i), "ACCEPTED");
+  // Peer 2 moves one session on: its old wire endpoint is quarantined (an element too).
+  assert.is(ask(peers[2], [[peers[2].b, 20000, "198.19.250.1", 20000]]), "ACCEPTED");
+  assert.ok(f.table.elements("ri4").some((e) => e.comment === "hov1 quarantine"));
+  // The daemon restarts with peer 2 no longer configured; the kernel keeps the table.
+  f.engine.seed(new TextEncoder().encode("restart-seed-0123456789abcdef"));
+  f.engine.init(f.cookie, net.now);
+  for (const p of peers.slice(0, 2)) {
+    const id = f.engine.addPeer(p.cookie, p.a, 4346);
+    f.engine.addPeerAddress(id, p.b);
+    f.engine.addSa(id, { spi: 256, key: KEY });
+  }
+  f.engine.option("maxMovesPerPeer", PER);
+  f.nft.length = 0;
+  f.engine.kernelSetup(net.now);
+  f.pump();
+  assert.is(f.eventsOf("restored").at(-1).moves, 2 * PER, "peer 0's and peer 1's moves taken over");
+  const rebuilt = f.nft.filter((t) => t.includes("delete table inet handover\nadd table"));
+  assert.is(rebuilt.length, 1, "the table made again in one transaction");
+  assert.is(f.table.elements("ri4").length, 2 * PER, "peer 2's elements and the quarantine are gone");
+  assert.not.ok(f.table.elements("ro4").some((e) => e.key.includes(peers[2].a)));
+  // And the restored moves count against the peer's share.
+  assert.is(ask(peers[0], [[peers[0].a, 30000, peers[0].b, 30000]]), "INSUFFICIENT_RESOURCES");
+  assert.is(ask(peers[1], [[peers[1].b, 20003, peers[1].a, 20003]]), "ACCEPTED");
+});
+
+test.run();
