@@ -3,22 +3,63 @@
 // the cost of verifying a renewal (a sealed Binding Update: decode, the
 // binding's lookup, HMAC-SHA256, ChaCha20-Poly1305), in the core, no kernel.
 //
-//   node bench/sid.js [--bindings N] [--renewals N]
+//   node bench/sid.js [--bindings N] [--renewals N] [--against OLD.wasm [--rounds N]]
 //
-// (after `npm run build`; also `deno run -A` or `bun`). On a shared machine
-// the times are those of that machine at that moment, not of a quiet one.
+// (after `npm run build`; also `deno run -A` or `bun`). With --against, the
+// same figures for another build of the core (an older commit's
+// build/handover.wasm) and this one, alternating, in N rounds (default 3) of
+// one process each, so that both see the same machine; then the medians side
+// by side. On a shared machine the times are those of that machine at that
+// moment, not of a quiet one.
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { trio, hostsDeliver } from "../test/_sidsim.js";
 
 const args = process.argv.slice(2);
 let bindings = 1000000;
 let renewals = 100000;
+let against = "";
+let rounds = 3;
+let json = false;
 for (let i = 0; i < args.length; i++) {
   if (args[i] === "--bindings") bindings = Number(args[++i]);
   else if (args[i] === "--renewals") renewals = Number(args[++i]);
+  else if (args[i] === "--against") against = args[++i];
+  else if (args[i] === "--rounds") rounds = Number(args[++i]);
+  else if (args[i] === "--json") json = true;
 }
-if (!(bindings > 0) || !(renewals > 0)) {
-  console.error("usage: node bench/sid.js [--bindings N] [--renewals N]: N a positive number");
+if (!(bindings > 0) || !(renewals > 0) || !(rounds > 0)) {
+  console.error("usage: node bench/sid.js [--bindings N] [--renewals N] [--against OLD.wasm [--rounds N]]: N a positive number");
   process.exit(2);
+}
+
+if (against) {
+  const self = fileURLToPath(import.meta.url);
+  const runs = { before: [], after: [] };
+  for (let r = 0; r < rounds; r++) {
+    for (const [label, wasm] of [["before", against], ["after", ""]]) {
+      const env = { ...process.env };
+      if (wasm) env.HANDOVER_WASM = wasm;
+      else delete env.HANDOVER_WASM;
+      const out = spawnSync(process.execPath, [self, "--bindings", String(bindings), "--renewals", String(renewals), "--json"], { env, encoding: "utf8" });
+      if (out.status !== 0) throw new Error(`${label}: ${out.stderr}`);
+      const fig = JSON.parse(out.stdout.trim().split("\n").at(-1));
+      runs[label].push(fig);
+      console.log(`round ${r + 1} ${label.padEnd(6)}: ${fig.bytesPerBinding.toFixed(1)} B per binding, hit ${fig.hitNs.toFixed(0)} ns, miss ${fig.missNs.toFixed(0)} ns, ${Math.round(fig.renewalsPerSecond)} renewals/s`);
+    }
+  }
+  const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+  const row = (name, key, digits) => {
+    const b = median(runs.before.map((f) => f[key]));
+    const a = median(runs.after.map((f) => f[key]));
+    console.log(`${name.padEnd(22)} before ${b.toFixed(digits).padStart(9)}  after ${a.toFixed(digits).padStart(9)}  (after/before ${(a / b).toFixed(2)})`);
+  };
+  console.log(`medians of ${rounds} rounds, ${bindings} bindings:`);
+  row("bytes per binding", "bytesPerBinding", 1);
+  row("lookup hit, ns", "hitNs", 0);
+  row("lookup miss, ns", "missNs", 0);
+  row("renewals per second", "renewalsPerSecond", 0);
+  process.exit(0);
 }
 
 const s = trio();
@@ -58,3 +99,4 @@ const perS = renewals / ((now() - t) / 1000);
 const st = engine.state(s.net.now).counters;
 if (st.duplicates < renewals) throw new Error(`only ${st.duplicates} of ${renewals} renewals verified as retransmissions`);
 console.log(`renewals verified: ${Math.round(perS)} per second, one core (goal >= 500000)`);
+if (json) console.log(JSON.stringify({ bindings, bytesPerBinding: bytes / bindings, hitNs, missNs, renewalsPerSecond: perS }));
