@@ -12,8 +12,10 @@
 // by side. On a shared machine the times are those of that machine at that
 // moment, not of a quiet one.
 import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { trio, hostsDeliver } from "../test/_sidsim.js";
+import { Core } from "../dist/hosts/shared/index.js";
 
 const args = process.argv.slice(2);
 let bindings = 1000000;
@@ -49,6 +51,32 @@ if (against) {
     }
   }
   const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+  // The two tables in one process as well, lookups alternating between them (2,000,000 or more each).
+  const instance = (file) => Core.loadSync(new WebAssembly.Module(readFileSync(file))).x;
+  const tables = { before: instance(against), after: instance(fileURLToPath(new URL("../build/handover.wasm", import.meta.url))) };
+  const many = Math.max(bindings, 2000000);
+  for (const x of Object.values(tables)) if (x.sid_bindings_fill(bindings, bindings) !== bindings) throw new Error("fill");
+  const lookupNs = (x, first) => {
+    const t0 = performance.now();
+    const found = x.sid_bindings_lookup(first, many, bindings);
+    if (found !== (first === 0 ? many : 0)) throw new Error(`lookups found ${found}`);
+    return ((performance.now() - t0) * 1e6) / many;
+  };
+  const inProcess = { before: { hit: [], miss: [] }, after: { hit: [], miss: [] } };
+  for (let r = 0; r < rounds; r++) {
+    for (const label of ["before", "after"]) {
+      inProcess[label].hit.push(lookupNs(tables[label], 0));
+      inProcess[label].miss.push(lookupNs(tables[label], bindings));
+    }
+  }
+  for (const label of ["before", "after"]) {
+    const f = inProcess[label];
+    console.log(`one process, ${label.padEnd(6)}: hit ${f.hit.map((v) => v.toFixed(0)).join(" ")} ns, miss ${f.miss.map((v) => v.toFixed(0)).join(" ")} ns`);
+  }
+  const ratio = (key) => (median(inProcess.after[key]) / median(inProcess.before[key])).toFixed(2);
+  console.log(`one process, medians: hit ${median(inProcess.before.hit).toFixed(0)} -> ${median(inProcess.after.hit).toFixed(0)} ns (${ratio("hit")}), miss ${median(inProcess.before.miss).toFixed(0)} -> ${median(inProcess.after.miss).toFixed(0)} ns (${ratio("miss")})`);
+  delete tables.before;
+  delete tables.after;
   const row = (name, key, digits) => {
     const b = median(runs.before.map((f) => f[key]));
     const a = median(runs.after.map((f) => f[key]));
