@@ -120,7 +120,7 @@ export class BindingTable {
     const cap = this.capacity;
     let i = this.homeOf(h);
     // The home slot's record is read at once, beside its tags (two independent cache misses
-    // in flight instead of one after the other): a binding is most often in its home slot.
+    // in flight instead of one after the other): the binding is often in its home slot.
     const home = this.rec(i);
     const homeLo = load<u64>(home + R_ADDR_LO);
     const homeTag = load<u8>(this.tags + <usize>i);
