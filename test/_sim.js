@@ -6,7 +6,8 @@ import { readFileSync } from "node:fs";
 import { Core, Engine } from "../dist/hosts/shared/index.js";
 import { NftModel } from "./_nft_model.js";
 
-const WASM = readFileSync(new URL("../build/handover.wasm", import.meta.url));
+// HANDOVER_WASM names another build of the core (bench/: an older build beside this one).
+const WASM = readFileSync(process.env.HANDOVER_WASM || new URL("../build/handover.wasm", import.meta.url));
 const MODULE = new WebAssembly.Module(WASM);
 
 /** A small deterministic PRNG (mulberry32), so failures reproduce. */

@@ -5,6 +5,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { trio, hostsDeliver, KEY_TN_AGENT, KEY_TN_TARGET } from "./_sidsim.js";
 import { SidCodec } from "../dist/hosts/shared/index.js";
+import { prng } from "./_sim.js";
 
 test("a whole transfer: negotiation, record, Transfer Request, the parked Binding Update, release", () => {
   const s = trio();
@@ -563,6 +564,48 @@ test("the binding table: bounded, O(1) lookups, removal keeps every other bindin
   assert.is(found, n - removed);
   for (let i = 0; i < n; i += 3) assert.is(x.sid_bindings_lookup(i, 1, 1), 0);
   assert.ok(x.sid_bindings_size(0) / n <= 128, `${x.sid_bindings_size(0) / n} B per binding`);
+});
+
+test("the binding table against a model: small tables, random inserts and removals, wrap-around probing, full tables", () => {
+  const { tn } = trio();
+  const x = tn.engine.core.x;
+  const rnd = prng(8128);
+  let wrapped = 0;
+  let refused = 0;
+  let shifted = 0;
+  // Limits from 1 (two slots, fewer than a tag group) to 60; addresses from a range twice the limit, so the
+  // table is often full and clusters wrap around its end.
+  for (let limit = 1; limit <= 60; limit++) {
+    x.sid_bindings_fill(limit, 0);
+    const model = new Set();
+    const span = 2 * limit + 3;
+    for (let op = 0; op < 400; op++) {
+      const i = Math.floor(rnd() * span);
+      if (rnd() < 0.6) {
+        const r = x.sid_bindings_insert(i);
+        if (model.has(i)) assert.is(r, 2, `limit ${limit}: ${i} is there already`);
+        else if (model.size >= limit) {
+          assert.is(r, 0, `limit ${limit}: a full table refuses ${i}`);
+          refused++;
+        } else {
+          assert.is(r, 1, `limit ${limit}: ${i} goes in`);
+          model.add(i);
+        }
+      } else {
+        const before = x.sid_bindings_size(2);
+        assert.is(x.sid_bindings_remove(i, 1), model.has(i) ? 1 : 0, `limit ${limit}: removal of ${i}`);
+        if (x.sid_bindings_size(2) !== before) shifted++;
+        model.delete(i);
+      }
+      wrapped = Math.max(wrapped, x.sid_bindings_size(2));
+      assert.is(x.sid_bindings_size(1), model.size);
+      // Every address of the range: found exactly when the model holds it.
+      for (let j = 0; j < span; j++) assert.is(x.sid_bindings_lookup(j, 1, 1), model.has(j) ? 1 : 0, `limit ${limit}, op ${op}: lookup of ${j}`);
+    }
+  }
+  assert.ok(wrapped > 0, "some bindings were reached by probing around the table's end");
+  assert.ok(shifted > 0, "removals moved wrapped bindings back");
+  assert.ok(refused > 0, "full tables refused");
 });
 
 test("memory stays put over many transfers and deregistrations; the agent forgets a target with its last binding", () => {

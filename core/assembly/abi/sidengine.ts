@@ -153,6 +153,18 @@ export function sid_bindings_fill(limit: i32, n: i32): i32 {
   return added;
 }
 
+/** Inserts address i into the table: 1, or 0 when it is full, 2 when i is there already. */
+export function sid_bindings_insert(i: i32): i32 {
+  const t = benchTable;
+  if (!t || i < 0) return BAD;
+  const a = benchAddress(<u32>i);
+  if (t.find(a)) return 2;
+  const r = t.insert(a);
+  if (!r) return 0;
+  setExpires(r, <f64>i);
+  return 1;
+}
+
 /** Looks up n addresses (from `first` on, wrapping at `span`): how many were found. */
 export function sid_bindings_lookup(first: i32, n: i32, span: i32): i32 {
   const t = benchTable;
@@ -180,9 +192,11 @@ export function sid_bindings_remove(first: i32, n: i32): i32 {
   return removed;
 }
 
-/** The table's bytes (all its slots), and its count in bindings: bytes at index 0, count at 1. */
+/** The table's bytes (all its slots, with their tags) at index 0, its count in bindings at 1, at 2 how many bindings wrapped around its end. */
 export function sid_bindings_size(which: i32): f64 {
   const t = benchTable;
   if (!t) return -1;
-  return which == 0 ? t.bytes : <f64>t.count;
+  if (which == 0) return t.bytes;
+  if (which == 1) return <f64>t.count;
+  return which == 2 ? <f64>t.wrapped() : -1;
 }

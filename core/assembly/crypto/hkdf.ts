@@ -28,8 +28,31 @@ const PRK: usize = memory.data(32, 16);
 let bufLen: i32 = 0;
 let compressed: u64 = 0;
 
+// The keyed states of the empty key (32 zero bytes), which every extract with an empty salt
+// starts from: made once, at the first such call (they are constants, not secrets).
+const EMPTY_IST: usize = memory.data(32, 16);
+const EMPTY_OST: usize = memory.data(32, 16);
+let emptyKeyReady = false;
+
 /** Computes the keyed inner and outer states of HMAC-SHA256 under `keyLen` bytes at `key`. */
 function hmacKey(key: usize, keyLen: i32): void {
+  if (keyLen == 0) {
+    if (!emptyKeyReady) {
+      hmacKeyBlocks(key, 0);
+      memory.copy(EMPTY_IST, IST, 32);
+      memory.copy(EMPTY_OST, OST, 32);
+      emptyKeyReady = true;
+      return;
+    }
+    memory.copy(IST, EMPTY_IST, 32);
+    memory.copy(OST, EMPTY_OST, 32);
+    return;
+  }
+  hmacKeyBlocks(key, keyLen);
+}
+
+/** hmacKey by hashing the key's ipad and opad blocks. */
+function hmacKeyBlocks(key: usize, keyLen: i32): void {
   memory.fill(KEYBLK, 0, 64);
   if (keyLen > 64) hashInto(ALG_SHA256, key, keyLen, KEYBLK);
   else if (keyLen > 0) memory.copy(KEYBLK, key, <usize>keyLen);

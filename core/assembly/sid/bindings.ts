@@ -4,6 +4,14 @@
 // is fixed when it is made (option sidBindings, with a tenth more slots than
 // bindings): a full table refuses (130). Lookup by address is O(1); nothing
 // is allocated per binding.
+//
+// Beside the records, one tag byte per slot (0 = empty, else 0x80 | seven
+// bits of the address's hash that are not the home bits): a probe reads the
+// tags eight at a time (one u64) and touches a record only when its tag
+// matches, so a lookup costs one cache miss in the tags and one in the
+// record, and a miss stops at the first empty tag without reading records.
+// The tags are followed by a copy of the first eight, so a group read at any
+// slot below the capacity wraps around without a branch.
 
 import { Address } from "../engine/address";
 
@@ -11,7 +19,7 @@ import { Address } from "../engine/address";
 export const RECORD: i32 = 112;
 
 // Record layout (offsets in bytes).
-const R_USED: usize = 0; // u8 1 = used
+// 0 reserved (the slot's tag says whether it is used)
 const R_FAMILY: usize = 1; // u8
 const R_FLAGS: usize = 2; // u8 the Transfer Request's flags (F, R)
 const R_HAS_LL: usize = 3; // u8 1 if the node's link-layer address is known
@@ -29,49 +37,108 @@ const R_MAC: usize = 88; // 6 bytes: the node's link-layer address
 const R_COOKIE: usize = 96; // u64 the target's cookie, 0 until its first Binding Update
 // 104-111 reserved
 
-/** One binding, read from or written to the table (a view, not a copy). */
+/** Tag bytes read at once, and the copy of the first ones after the last slot. */
+const GROUP: u32 = 8;
+const ONES: u64 = 0x0101010101010101;
+const HIGHS: u64 = 0x8080808080808080;
+const LOWS: u64 = 0x7f7f7f7f7f7f7f7f;
+
+/** A well-mixed 64-bit hash of an address (its key through the Murmur3 finalizer's first half). */
+// @ts-ignore: decorator
+@inline
+function mix(a: Address): u64 {
+  let h = a.key();
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccd;
+  h ^= h >> 33;
+  return h;
+}
+
+/** The tag of a hash: never 0 (empty); from the low bits, while the home slot comes from the high ones. */
+// @ts-ignore: decorator
+@inline
+function tagOf(h: u64): u8 { return <u8>(0x80 | (<u32>h & 0x7f)); }
+
+/** High bit set in each byte of g that is zero (exact: no false positives). */
+// @ts-ignore: decorator
+@inline
+function zeroBytes(g: u64): u64 { return ~(((g & LOWS) + LOWS) | g | LOWS); }
+
 export class BindingTable {
   private data: StaticArray<u8>;
   private base: usize;
+  private tagData: StaticArray<u8>;
+  private tags: usize;
   readonly capacity: u32;
   readonly limit: i32;
   count: i32 = 0;
 
   constructor(limit: i32) {
+    const cap = <u32>limit + <u32>(limit / 10) + 1;
+    const data = new StaticArray<u8>(<i32>(cap * <u32>RECORD));
+    const tagData = new StaticArray<u8>(<i32>(cap + GROUP));
     this.limit = limit;
-    let cap = <u32>limit + <u32>(limit / 10) + 1;
     this.capacity = cap;
-    this.data = new StaticArray<u8>(<i32>(cap * <u32>RECORD));
-    this.base = changetype<usize>(this.data);
+    this.data = data;
+    this.base = changetype<usize>(data);
+    this.tagData = tagData;
+    this.tags = changetype<usize>(tagData);
   }
 
-  /** Bytes the table holds, for the figures (docs/benchmarks.md). */
-  get bytes(): f64 { return <f64>this.capacity * <f64>RECORD; }
+  /** Bytes the table holds (records and tags), for the figures (docs/benchmarks.md). */
+  get bytes(): f64 { return <f64>this.capacity * <f64>(RECORD + 1) + <f64>GROUP; }
 
+  // @ts-ignore: decorator
   @inline private rec(slot: u32): usize { return this.base + <usize>slot * <usize>RECORD; }
 
-  private home(a: Address): u32 {
-    // Multiply-shift range reduction of a well-mixed 64-bit hash.
-    let h = a.key();
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccd;
-    h ^= h >> 33;
+  // @ts-ignore: decorator
+  @inline private homeOf(h: u64): u32 {
+    // Multiply-shift range reduction of the hash's high half.
     return <u32>(((h >> 32) * <u64>this.capacity) >> 32);
   }
 
-  private matches(r: usize, a: Address): bool {
-    return load<u8>(r + R_USED) == 1 && load<u8>(r + R_FAMILY) == a.family && load<u64>(r + R_ADDR_HI) == a.hi && load<u64>(r + R_ADDR_LO) == a.lo;
+  /** The slot `i + k` taken around the end of the table (i < capacity, k <= GROUP; a table of fewer slots than a group wraps more than once). */
+  // @ts-ignore: decorator
+  @inline private wrap(i: u32): u32 {
+    const cap = this.capacity;
+    return i < cap ? i : i - cap < cap ? i - cap : i % cap;
+  }
+
+  /** Sets slot i's tag, and its copy after the last slot (every k < GROUP with k mod capacity == i). */
+  private setTag(i: u32, t: u8): void {
+    store<u8>(this.tags + <usize>i, t);
+    for (let k = i; k < GROUP; k += this.capacity) store<u8>(this.tags + <usize>(this.capacity + k), t);
   }
 
   /** The record of address a, or 0. */
   find(a: Address): usize {
-    let i = this.home(a);
+    const h = mix(a);
+    const want = <u64>tagOf(h) * ONES;
+    const fam = a.family;
+    const hi = a.hi;
+    const lo = a.lo;
     const cap = this.capacity;
-    for (let n: u32 = 0; n < cap; n++) {
-      const r = this.rec(i);
-      if (load<u8>(r + R_USED) == 0) return 0;
-      if (this.matches(r, a)) return r;
-      i = i + 1 == cap ? 0 : i + 1;
+    let i = this.homeOf(h);
+    // The home slot's record is read at once, beside its tags (two independent cache misses
+    // in flight instead of one after the other): the binding is often in its home slot.
+    const home = this.rec(i);
+    const homeLo = load<u64>(home + R_ADDR_LO);
+    const homeTag = load<u8>(this.tags + <usize>i);
+    if ((homeLo == lo) & (<u64>homeTag == (want & 0xff)) && load<u64>(home + R_ADDR_HI) == hi && load<u8>(home + R_FAMILY) == fam) return home;
+    // At least one slot is empty (capacity > limit): the probe ends within the table.
+    for (let n: u32 = 0; n < cap; n += GROUP) {
+      const g = load<u64>(this.tags + <usize>i);
+      const empty = ~g & HIGHS;
+      let m = zeroBytes(g ^ want);
+      // Only the slots before the first empty one belong to this probe.
+      if (empty) m &= (empty ^ (empty - 1)) >> 1;
+      while (m) {
+        const r = this.rec(this.wrap(i + (<u32>ctz(m) >> 3)));
+        if (load<u64>(r + R_ADDR_LO) == lo && load<u64>(r + R_ADDR_HI) == hi && load<u8>(r + R_FAMILY) == fam) return r;
+        m &= m - 1;
+      }
+      if (empty) return 0;
+      i = this.wrap(i + GROUP);
     }
     return 0;
   }
@@ -79,20 +146,22 @@ export class BindingTable {
   /** A zeroed record for a (not present), or 0 when the table holds `limit` bindings. */
   insert(a: Address): usize {
     if (this.count >= this.limit) return 0;
-    let i = this.home(a);
-    const cap = this.capacity;
+    const h = mix(a);
+    let i = this.homeOf(h);
     for (;;) {
-      const r = this.rec(i);
-      if (load<u8>(r + R_USED) == 0) {
+      const empty = ~load<u64>(this.tags + <usize>i) & HIGHS;
+      if (empty) {
+        const slot = this.wrap(i + (<u32>ctz(empty) >> 3));
+        const r = this.rec(slot);
         memory.fill(r, 0, <usize>RECORD);
-        store<u8>(r + R_USED, 1);
         store<u8>(r + R_FAMILY, a.family);
         store<u64>(r + R_ADDR_HI, a.hi);
         store<u64>(r + R_ADDR_LO, a.lo);
+        this.setTag(slot, tagOf(h));
         this.count++;
         return r;
       }
-      i = i + 1 == cap ? 0 : i + 1;
+      i = this.wrap(i + GROUP);
     }
     return 0;
   }
@@ -102,20 +171,24 @@ export class BindingTable {
     const cap = this.capacity;
     let hole = <u32>((r - this.base) / <usize>RECORD);
     memory.fill(this.rec(hole), 0, <usize>RECORD);
+    this.setTag(hole, 0);
     this.count--;
     let j = hole;
     const A = SCRATCH_ADDR;
     for (;;) {
       j = j + 1 == cap ? 0 : j + 1;
+      const t = load<u8>(this.tags + <usize>j);
+      if (t == 0) return;
       const rj = this.rec(j);
-      if (load<u8>(rj + R_USED) == 0) return;
       address(rj, A);
-      const h = this.home(A);
+      const h = this.homeOf(mix(A));
       // Move rj into the hole if its home is not in (hole, j] (cyclically).
       const between = hole <= j ? h > hole && h <= j : h > hole || h <= j;
       if (!between) {
         memory.copy(this.rec(hole), rj, <usize>RECORD);
+        this.setTag(hole, t);
         memory.fill(rj, 0, <usize>RECORD);
+        this.setTag(j, 0);
         hole = j;
       }
     }
@@ -124,8 +197,18 @@ export class BindingTable {
   /** The record in slot i if it is used, else 0 (to walk the table). */
   at(i: u32): usize {
     if (i >= this.capacity) return 0;
-    const r = this.rec(i);
-    return load<u8>(r + R_USED) == 1 ? r : 0;
+    return load<u8>(this.tags + <usize>i) != 0 ? this.rec(i) : 0;
+  }
+
+  /** How many bindings sit before their home slot, reached by probing around the table's end (for tests). */
+  wrapped(): i32 {
+    let n = 0;
+    for (let i: u32 = 0; i < this.capacity; i++) {
+      if (load<u8>(this.tags + <usize>i) == 0) continue;
+      address(this.rec(i), SCRATCH_ADDR);
+      if (this.homeOf(mix(SCRATCH_ADDR)) > i) n++;
+    }
+    return n;
   }
 }
 

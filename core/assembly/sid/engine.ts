@@ -535,6 +535,13 @@ export class Sid extends RequestHandler {
   private bindingsOf: Map<u64, i32> = new Map<u64, i32>();
   /** A parked Binding Update is being handled again (it is not parked twice). */
   private reinjecting: bool = false;
+  /**
+   * The session SA of the binding a message names (8.3), keyed again in place for each
+   * message: nothing is allocated per renewal. The engine keeps no reference to it past the
+   * message (the peer it names is set again each time); a parked message handled again
+   * inside another's handling gets an SA of its own.
+   */
+  private bindingSa: SecurityAssociation = sessionSa(0, KEY_BUF, SEAL_UP, SEAL_DOWN);
 
   constructor(node: Node) {
     super();
@@ -747,7 +754,15 @@ export class Sid extends RequestHandler {
     // The agent: a binding's SA, found by the Transferred Address in clear (8.3).
     if (d.has(EXT_TRANSFERRED_ADDRESS) && this.table) {
       const r = this.bindings().find(addressOf(d, EXT_TRANSFERRED_ADDRESS));
-      if (r && bSpi(r) == spi) return sessionSa(spi, bKey(r), SEAL_UP, SEAL_DOWN);
+      if (r && bSpi(r) == spi) {
+        if (this.reinjecting) return sessionSa(spi, bKey(r), SEAL_UP, SEAL_DOWN);
+        const sa = this.bindingSa;
+        sa.spi = spi;
+        sa.key.init(AUTH_HMAC_SHA256, bKey(r), 32);
+        memory.copy(changetype<usize>(sa.raw), bKey(r), 32);
+        sa.peer = null;
+        return sa;
+      }
     }
     // The target: the SA of an address it holds (Binding Acks).
     for (let i = 0; i < this.hosted.length; i++) {
