@@ -1475,7 +1475,7 @@ export class Sid extends RequestHandler {
   /**
    * The agent's bindings as bytes for the host to keep (8.17): "HSB", version
    * 1, the count (u32 LE), then per binding its table record (112 bytes) with
-   * at 104 the highest sequence number accepted from its target (u64 LE, 0
+   * byte 0 set to 1 (reserved in the table), at 104 the highest sequence number accepted from its target (u64 LE, 0
    * none), at 94 the Interim Address's family (0 none), and 16 bytes more:
    * the Interim Address. Returns the length, or -ERR_BUFFER_TOO_SMALL.
    */
@@ -1492,6 +1492,8 @@ export class Sid extends RequestHandler {
       const r = t.at(i);
       if (!r) continue;
       memory.copy(p, r, <usize>BINDING_RECORD);
+      // Byte 0 of a saved entry says "a binding" (1): in the table it is reserved (the slot's tag says it).
+      store<u8>(p, 1);
       const c = bCookie(r);
       const sp = c != 0 ? this.node.findSessionPeer(c) : null;
       store<u64>(p + 104, sp && !sp.window.empty ? sp.window.top : 0);
@@ -1555,6 +1557,7 @@ export class Sid extends RequestHandler {
       bAddress(e, a);
       const r = t.insert(a);
       memory.copy(r, e, <usize>BINDING_RECORD);
+      store<u8>(r, 0);
       const c = bCookie(r);
       const top = load<u64>(r + 104);
       store<u64>(r + 104, 0);
