@@ -18,6 +18,7 @@ import { lintAll, vectorFiles } from "../conformance/tools/lint.js";
 import { loadVectorFiles, loadCore, runCore, runExternal } from "../conformance/tools/runner.js";
 import { generateAll } from "../conformance/tools/generate.js";
 import { generateTranscripts, formatTranscripts, TRANSCRIPT_FILE } from "../conformance/tools/transcripts.js";
+import { generateSidTranscripts, SID_TRANSCRIPT_FILE } from "../conformance/tools/sid-transcripts.js";
 import { Prng } from "../conformance/tools/prng.js";
 import { randomMessage } from "../conformance/tools/random.js";
 import { runtime } from "../conformance/tools/main.js";
@@ -30,7 +31,7 @@ const GENERATE = fileURLToPath(new URL("../conformance/tools/generate.js", impor
 const REFERENCE_RUNNER = fileURLToPath(new URL("../conformance/tools/reference-runner.js", import.meta.url));
 const TRANSCRIPT_RUNNER = fileURLToPath(new URL("../conformance/tools/transcript-runner.js", import.meta.url));
 /** The suites the reference implementation (reference.js) answers: all but the state machines. */
-const referenceFiles = () => vectorFiles(VECTORS).filter((f) => !f.endsWith(TRANSCRIPT_FILE));
+const referenceFiles = () => vectorFiles(VECTORS).filter((f) => !f.endsWith(TRANSCRIPT_FILE) && !f.endsWith(SID_TRANSCRIPT_FILE));
 const env = (k) => (globalThis.Deno ? Deno.env.get(k) : process.env[k]);
 const SEED = env("HANDOVER_SEED") !== undefined ? Number(env("HANDOVER_SEED")) >>> 0 : 0x5eed2026;
 
@@ -53,7 +54,7 @@ const core = () => (ctxPromise ??= loadCore());
 test("(a) every vector file lints: schema, unique tcIds, numberOfTests, notes", () => {
   const { files, problems } = lintAll(vectorFiles(VECTORS));
   const names = files.map((f) => f.file.split(/[\\/]/).pop());
-  for (const suite of ["message", "cookie", "replay-window", "timestamp", "hash", "hmac", "aead", "x25519", "hkdf", "keywrap", "stem-transcripts", "tcpstate", "tunnel", "frames", "seal"]) {
+  for (const suite of ["message", "cookie", "replay-window", "timestamp", "hash", "hmac", "aead", "x25519", "hkdf", "keywrap", "stem-transcripts", "tcpstate", "tunnel", "frames", "seal", "sid-transcripts"]) {
     assert.ok(names.includes(`${suite}.json`), `conformance/vectors/${suite}.json exists`);
   }
   const detail = files.filter((f) => f.problems.length).map((f) => `${f.file}:\n  ${f.problems.slice(0, 10).join("\n  ")}`).join("\n");
@@ -131,6 +132,27 @@ test("(e) transcripts.js reproduces the committed stem-transcripts.json from the
     const i = a.findIndex((l, k) => l !== b[k]);
     assert.unreachable(`${TRANSCRIPT_FILE} differs from what the core produces now, from line ${i + 1}:\n  committed: ${a[i]?.slice(0, 300)}\n  now:       ${b[i]?.slice(0, 300)}\nIf the change of behaviour is intended, run npm run conformance:transcripts, review git diff conformance/vectors/${TRANSCRIPT_FILE} and commit it with the change.`);
   }
+});
+
+test("(e) sid-transcripts.js reproduces the committed sid-transcripts.json from the current core", () => {
+  const text = formatTranscripts(generateSidTranscripts());
+  const committed = readFileSync(`${VECTORS}${SID_TRANSCRIPT_FILE}`, "utf8");
+  if (committed !== text) {
+    const a = committed.split("\n"), b = text.split("\n");
+    const i = a.findIndex((l, k) => l !== b[k]);
+    assert.unreachable(`${SID_TRANSCRIPT_FILE} differs from what the core produces now, from line ${i + 1}:\n  committed: ${a[i]?.slice(0, 300)}\n  now:       ${b[i]?.slice(0, 300)}\nIf the change of behaviour is intended, run npm run conformance:transcripts, review git diff conformance/vectors/${SID_TRANSCRIPT_FILE} and commit it with the change.`);
+  }
+});
+
+test("(e) the SID transcripts cover the exchanges they must, for every role", () => {
+  const file = JSON.parse(readFileSync(`${VECTORS}${SID_TRANSCRIPT_FILE}`, "utf8"));
+  const tests = file.testGroups.flatMap((g) => g.tests);
+  const states = (t) => t.steps.flatMap((s) => s.outputs).filter((o) => o.kind === "event" && o.event.event === "sid").map((o) => `${o.event.role}:${o.event.state}`);
+  const all = new Set(tests.flatMap(states));
+  for (const s of ["node:transferred", "node:woken", "node:stopped", "target:released", "target:renewed", "agent:bound", "agent:renewed", "agent:ended", "agent:refused"]) {
+    assert.ok(all.has(s), `some transcript records ${s}`);
+  }
+  assert.ok(tests.some((t) => t.steps.some((s) => s.outputs.some((o) => o.kind === "frame"))), "frames are recorded");
 });
 
 test("(e) the transcripts cover the STEM exchanges they must, and every node is recorded", () => {

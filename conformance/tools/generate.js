@@ -359,7 +359,7 @@ function messageSuite() {
   invalid(g, "unknown skippable extension after the authentication extension", ["ExtensionRules", "UnknownSkippable"], "AUTH_NOT_LAST", () => concat(sign(g, ack()), raw(200)));
   invalid(g, "two authentication extensions", ["ExtensionRules", "ErrorOrder"], "AUTH_NOT_LAST", () => sign(g, sign(g, ack())));
   invalid(g, "migration extension after the authentication extension", ["ExtensionRules", "ErrorOrder"], "AUTH_NOT_LAST", () => concat(sign(g, header({ type: 3 })), X(mig(["TCP"], "198.18.0.2", "198.18.1.2", 5001))));
-  for (const t of [0, 1, 31, 44, 127]) {
+  for (const t of [0, 1, 31, 45, 127]) {
     invalid(g, `unknown mandatory extension type ${t}`, ["ExtensionRules"], "UNKNOWN_MANDATORY_EXTENSION", () => sign(g, ack(), raw(t, "00")));
   }
   const unexpected = [
@@ -558,8 +558,8 @@ function messageSuite() {
   invalid(g, "unexpected extension after AUTH: AUTH_NOT_LAST before UNEXPECTED_EXTENSION", O, "AUTH_NOT_LAST", () => concat(sign(g, ack()), X(life(5))));
   invalid(g, "an extension of bad Length after AUTH: AUTH_NOT_LAST before BAD_LENGTH", O, "AUTH_NOT_LAST", () => concat(sign(g, header({ type: 1 })), raw(36, "00")));
   invalid(g, "a truncated extension after AUTH: TRUNCATED before AUTH_NOT_LAST", O, "TRUNCATED", () => concat(sign(g, ack()), [128, 5, 0]));
-  invalid(g, "unknown mandatory extension, then an unexpected one: the first extension's error", O, "UNKNOWN_MANDATORY_EXTENSION", () => sign(g, ack(), raw(44, ""), X(life(5))));
-  invalid(g, "unexpected extension, then an unknown mandatory one: the first extension's error", O, "UNEXPECTED_EXTENSION", () => sign(g, ack(), X(life(5)), raw(44, "")));
+  invalid(g, "unknown mandatory extension, then an unexpected one: the first extension's error", O, "UNKNOWN_MANDATORY_EXTENSION", () => sign(g, ack(), raw(45, ""), X(life(5))));
+  invalid(g, "unexpected extension, then an unknown mandatory one: the first extension's error", O, "UNEXPECTED_EXTENSION", () => sign(g, ack(), X(life(5)), raw(45, "")));
   invalid(g, "unexpected extension of bad Length: UNEXPECTED_EXTENSION before BAD_LENGTH", O, "UNEXPECTED_EXTENSION", () => sign(g, ack(), raw(36, "000000")));
   invalid(g, "unexpected extension with bad fields: UNEXPECTED_EXTENSION before BAD_FAMILY", O, "UNEXPECTED_EXTENSION", (rng) => sign(g, header({ type: 1 }), raw(33, migData(1, 9, 0, 0, rng.bytes(8)))));
   invalid(g, "second LIFETIME of bad Length: DUPLICATE_EXTENSION before BAD_LENGTH", O, "DUPLICATE_EXTENSION", () => sign(g, header({ type: 1 }), X(life(5)), raw(36, "000000")));

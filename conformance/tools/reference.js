@@ -41,6 +41,7 @@ export const EXT = {
   LINK_LAYER_ADDRESS: 41,
   SESSION_KEY: 42,
   FLOW: 43,
+  SEALED: 44,
   OPAQUE_DATA: 128,
 };
 export const EXT_NAME = Object.fromEntries(Object.entries(EXT).map(([k, v]) => [v, k]));
@@ -74,8 +75,8 @@ export const MESSAGES = {
     },
   },
   19: { name: "TRANSFER_REPLY", kind: "reply", ext: { AUTH: "1", LIFETIME: "?", OPAQUE_DATA: "*" } },
-  20: { name: "BINDING_UPDATE", kind: "request", flags: {}, ext: { AUTH: "1", LIFETIME: "1", TRANSFERRED_ADDRESS: "1", OPAQUE_DATA: "*" } },
-  21: { name: "BINDING_ACK", kind: "reply", ext: { AUTH: "1", LIFETIME: "?", OPAQUE_DATA: "*" } },
+  20: { name: "BINDING_UPDATE", kind: "request", flags: {}, ext: { AUTH: "1", LIFETIME: "1", TRANSFERRED_ADDRESS: "1", SEALED: "?", OPAQUE_DATA: "*" } },
+  21: { name: "BINDING_ACK", kind: "reply", ext: { AUTH: "1", LIFETIME: "?", SEALED: "?", OPAQUE_DATA: "*" } },
   22: { name: "WAKE_UP", kind: "request", flags: {}, ext: { AUTH: "1", TRANSFERRED_ADDRESS: "1", OPAQUE_DATA: "*" } },
   23: { name: "WAKE_UP_ACK", kind: "reply", ext: { AUTH: "1", OPAQUE_DATA: "*" } },
   24: { name: "STOP_TRANSFER", kind: "request", flags: {}, ext: { AUTH: "1", TRANSFERRED_ADDRESS: "1", OPAQUE_DATA: "*" } },
@@ -335,6 +336,11 @@ function decodeExtension(type, d, at) {
         },
       };
     }
+    case EXT.SEALED:
+      // 8.11: Reserved (2) = 0, then at least the 16-byte tag.
+      if (n < 18) return fail("BAD_LENGTH", at);
+      if (d[0] !== 0 || d[1] !== 0) return fail("RESERVED_NONZERO", at);
+      return { ok: true, ext: { type: "SEALED", data: hex(d) } };
     case EXT.OPAQUE_DATA: {
       // 4.9: Length at least 2; an unknown sub-type is delivered as a number.
       if (n < 2) return fail("BAD_LENGTH", at);
@@ -373,6 +379,7 @@ export function decode(bytes) {
   json.extensions = [];
   // 3. Extensions.
   const count = {};
+  const known = []; // [type, offset] of every known extension, for the Sealed rule
   let authSeen = false;
   let tagLength = 0;
   let o = HEADER_LENGTH;
@@ -394,6 +401,7 @@ export function decode(bytes) {
     const r = decodeExtension(type, data, o);
     if (!r.ok) return r;
     count[name] = (count[name] ?? 0) + 1;
+    known.push([type, o]);
     json.extensions.push(r.ext);
     if (type === EXT.AUTH) {
       authSeen = true;
@@ -401,9 +409,18 @@ export function decode(bytes) {
     }
     o += 2 + data.length;
   }
+  // 8.11: beside a Sealed extension only the Transferred Address stands in clear,
+  // and only it is required until the Sealed extension is opened.
+  let required = Object.entries(spec.ext);
+  if (count.SEALED) {
+    for (const [type, at] of known) {
+      if (type !== EXT.TRANSFERRED_ADDRESS && type !== EXT.SEALED && type !== EXT.AUTH) return fail("UNEXPECTED_EXTENSION", at);
+    }
+    required = required.filter(([name]) => name === "TRANSFERRED_ADDRESS" || name === "AUTH");
+  }
   // 4. Required extensions: AUTH first, then the others.
   if (!count.AUTH) return fail("MISSING_AUTH", len);
-  for (const [name, mult] of Object.entries(spec.ext)) {
+  for (const [name, mult] of required) {
     if ((mult === "1" || mult === "+") && !count[name]) return fail("MISSING_EXTENSION", len);
   }
   return { ok: true, json, tagLength };

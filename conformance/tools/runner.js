@@ -215,6 +215,7 @@ export function coreAnswer(ctx, suite, group, test) {
       throw new Error(`keywrap: unknown operation ${group.operation}`);
     }
     case "stem-transcripts":
+    case "sid-transcripts":
       // Replay the node's configuration and inputs on a fresh engine; the
       // answer is what came out after each input.
       return { ...a, result: "valid", steps: replay(ctx.engine(), test, HandoverError) };
@@ -324,7 +325,7 @@ export function compare(suite, group, test, answer) {
     if (answer.result !== "valid" && answer.result !== "invalid") problems.push(`expected valid or invalid, got ${answer.result}`);
     return problems;
   }
-  if (suite === "stem-transcripts") {
+  if (suite === "stem-transcripts" || suite === "sid-transcripts") {
     // The whole exchange: every step's outputs, in order, and its next timer.
     const d = firstDifference(test.steps, answer.steps, deepEqual);
     if (d) problems.push(d);

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // The line protocol of docs/PROTOCOL.md section 9.4 for the stem-transcripts
+// and sid-transcripts
 // suite, answered by the core: an example of what another port's transcript
 // runner does, and the test that the contract can be followed from outside.
 //
@@ -19,7 +20,7 @@ const binding = await import("../../dist/hosts/shared/index.js");
 const module = new WebAssembly.Module(readFileSync(WASM_PATH));
 
 function answer({ suite, test }) {
-  if (suite !== "stem-transcripts") return { tcId: test.tcId, result: "invalid", error: "UNSUPPORTED_SUITE" };
+  if (suite !== "stem-transcripts" && suite !== "sid-transcripts") return { tcId: test.tcId, result: "invalid", error: "UNSUPPORTED_SUITE" };
   // Only the inputs go in: a port must not need the expected outputs.
   const inputsOnly = { node: test.node, steps: test.steps.map((s) => ({ input: s.input })) };
   const engine = new binding.Engine(binding.Core.loadSync(module));

@@ -1,4 +1,5 @@
-// The STEM transcript format (conformance/README.md, "stem-transcripts"): how a
+// The transcript format (conformance/README.md, "stem-transcripts", and
+// "sid-transcripts" for SID's inputs and frames): how a
 // transcript's node is configured, how each input is applied to an engine,
 // and how the outputs that follow it are written. The generator
 // (transcripts.js) records transcripts through these functions and the
@@ -7,6 +8,8 @@
 //
 // A node under test is one Engine (hosts/shared/engine.ts) on a fresh core
 // instance: fresh state, a DRBG that only the transcript's seed has touched.
+
+import { SidEngine } from "../../dist/hosts/shared/index.js";
 
 export const hex = (b) => Array.from(b, (v) => v.toString(16).padStart(2, "0")).join("");
 export const unhex = (s) => {
@@ -35,6 +38,14 @@ export function configure(engine, node) {
     }
   });
   for (const port of node.ownPorts ?? []) engine.ownPort(port);
+  // SID (sid-transcripts): the home link switches the SID engine on.
+  if (node.sid) sidOf(engine).link(node.sid.ifindex, node.sid.mac, node.sid.address);
+}
+
+/** The SID calls of an engine (hosts/shared/sidengine.ts), made once per engine. */
+function sidOf(engine) {
+  if (!engine.sidCalls) engine.sidCalls = new SidEngine(engine);
+  return engine.sidCalls;
 }
 
 /**
@@ -76,6 +87,22 @@ export function apply(engine, input, HandoverError) {
       case "kernelSetup":
         engine.kernelSetup(now, input.queue);
         return {};
+      // SID (sid-transcripts): the application's calls and the host's reports.
+      case "sidTransfer":
+        sidOf(engine).transfer(now, input.address, input.target, { agent: input.agent, further: input.further, reverse: input.reverse, lifetime: input.lifetime });
+        return {};
+      case "sidStop":
+        sidOf(engine).stop(now, input.address);
+        return {};
+      case "sidStateDelivered":
+        sidOf(engine).stateDelivered(now, input.address, input.ok);
+        return {};
+      case "sidStateReceived":
+        sidOf(engine).stateReceived(now, input.address, input.ok);
+        return {};
+      case "sidSessionEnded":
+        sidOf(engine).sessionEnded(now, input.address);
+        return {};
     }
   } catch (e) {
     if (HandoverError && e instanceof HandoverError) return { error: e.errorName };
@@ -99,6 +126,8 @@ export function outputJson(o) {
       return { kind: "netlink", id: o.id, protocol: o.protocol, waitAck: o.waitAck, data: hex(o.data) };
     case "event":
       return { kind: "event", event: o.event };
+    case "frame":
+      return { kind: "frame", ifindex: o.ifindex, data: hex(o.data) };
   }
   throw new TypeError(`unknown output kind '${o.kind}'`);
 }

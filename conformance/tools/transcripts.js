@@ -116,7 +116,7 @@ function socketDumpReply(request, sockets) {
 
 // ---- the recording network ---------------------------------------------------
 
-class Node {
+export class Node {
   constructor(net, label, config, addresses) {
     this.net = net;
     this.label = label;
@@ -148,7 +148,7 @@ class Node {
   }
 }
 
-class Net {
+export class Net {
   constructor(module) {
     this.module = module;
     this.now = T0;

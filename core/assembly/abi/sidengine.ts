@@ -8,7 +8,8 @@ import { TextOut } from "../util/text";
 import { Address, isValidFamily } from "../engine/address";
 import { Instance } from "./instance";
 import { Sid, SESSION_INFO_SIZE } from "../sid/engine";
-import { ERR_INVALID_ARGUMENT, ERR_BUFFER_TOO_SMALL, ERR_CONFIG, ERR_UNKNOWN_PEER, ERR_NOT_SEEDED } from "../generated/registry";
+import { ERR_INVALID_ARGUMENT, ERR_BUFFER_TOO_SMALL, ERR_CONFIG, ERR_UNKNOWN_PEER, ERR_NOT_SEEDED, FAMILY_IPV4 } from "../generated/registry";
+import { BindingTable, setExpires } from "../sid/bindings";
 import { drbg } from "../crypto/drbg";
 
 const BAD = -ERR_INVALID_ARGUMENT;
@@ -105,4 +106,67 @@ export function sid_state(now: f64, out: usize, cap: i32): i32 {
   text.reset(out, cap);
   s.stateJson(text, now);
   return text.overflow ? -ERR_BUFFER_TOO_SMALL : text.pos;
+}
+
+// ---- the binding table at scale (bench/sid.js, test/sid-engine.test.js) --------
+// A table of its own, not the node's: n bindings of the IPv4 addresses
+// 10.0.0.0 + i, to measure bytes per binding and lookups (issue 8's figures).
+
+let benchTable: BindingTable | null = null;
+const BENCH_ADDR = new Address();
+
+function benchAddress(i: u32): Address {
+  BENCH_ADDR.family = FAMILY_IPV4;
+  BENCH_ADDR.hi = 0;
+  BENCH_ADDR.lo = <u64>(0x0a000000 + i);
+  return BENCH_ADDR;
+}
+
+/** Makes a table for `limit` bindings and inserts n of them: how many went in (a full table refuses the rest). */
+export function sid_bindings_fill(limit: i32, n: i32): i32 {
+  if (limit < 1 || limit > 4000000 || n < 0) return BAD;
+  const t = new BindingTable(limit);
+  benchTable = t;
+  let added = 0;
+  for (let i = 0; i < n; i++) {
+    const r = t.insert(benchAddress(<u32>i));
+    if (!r) break;
+    setExpires(r, <f64>i);
+    added++;
+  }
+  return added;
+}
+
+/** Looks up n addresses (from `first` on, wrapping at `span`): how many were found. */
+export function sid_bindings_lookup(first: i32, n: i32, span: i32): i32 {
+  const t = benchTable;
+  if (!t || n < 0 || span < 1 || first < 0) return BAD;
+  let found = 0;
+  for (let i = 0; i < n; i++) {
+    const r = t.find(benchAddress(<u32>(first + i % span)));
+    if (r) found++;
+  }
+  return found;
+}
+
+/** Removes the bindings of the addresses first .. first + n - 1: how many were there. */
+export function sid_bindings_remove(first: i32, n: i32): i32 {
+  const t = benchTable;
+  if (!t || n < 0 || first < 0) return BAD;
+  let removed = 0;
+  for (let i = 0; i < n; i++) {
+    const r = t.find(benchAddress(<u32>(first + i)));
+    if (r) {
+      t.remove(r);
+      removed++;
+    }
+  }
+  return removed;
+}
+
+/** The table's bytes (all its slots), and its count in bindings: bytes at index 0, count at 1. */
+export function sid_bindings_size(which: i32): f64 {
+  const t = benchTable;
+  if (!t) return -1;
+  return which == 0 ? t.bytes : <f64>t.count;
 }

@@ -261,6 +261,11 @@ export class Node {
     return p;
   }
 
+  /** The session peer of a cookie, if there is one. */
+  findSessionPeer(cookie: u64): Peer | null {
+    return this.sessionPeers.has(cookie) ? this.sessionPeers.get(cookie) : null;
+  }
+
   /** Forgets a session peer (its module holds no SA of it any more). */
   dropSessionPeer(p: Peer): void {
     if (p.cookie != 0 && this.sessionPeers.has(p.cookie) && this.sessionPeers.get(p.cookie) == p) this.sessionPeers.delete(p.cookie);
@@ -610,7 +615,7 @@ export class Node {
     }
     // A sealed reply is opened before anything of it counts (8.11); a bad tag changes nothing.
     if (sa.seals || d.has(EXT_SEALED)) {
-      const err = sa.seals ? openSealed(d, changetype<usize>(sa.raw), sa.sealIn, r.seq32) : ERR_BAD_AUTHENTICATOR;
+      const err = sealedError(d, sa, r.seq32);
       if (err) {
         this.drop(err, now);
         return;
@@ -654,7 +659,7 @@ export class Node {
     // A sealed request is opened before the cache, the window or its module see it (8.11).
     this.incomingSeq32 = <u32>peer.window.extend(seq);
     if (sa.seals || d.has(EXT_SEALED)) {
-      const err = sa.seals ? openSealed(d, changetype<usize>(sa.raw), sa.sealIn, this.incomingSeq32) : ERR_BAD_AUTHENTICATOR;
+      const err = sealedError(d, sa, this.incomingSeq32);
       if (err) {
         this.drop(err, now);
         return;
@@ -861,6 +866,17 @@ export abstract class RequestHandler {
   kernelFailed(nft: bool): void {}
   /** The kernel's reply to a netlink action, parsed. */
   netlinkSeen(summary: NetlinkSummary): void {}
+}
+
+/**
+ * Opens the Sealed extension of an authenticated message (8.11): 0, or the
+ * reason to drop it. A sealed message under an SA that does not seal, or a
+ * message of a sealing type under a session SA without one, is treated as
+ * one that does not authenticate.
+ */
+function sealedError(d: Decoded, sa: SecurityAssociation, seq32: u32): i32 {
+  if (!sa.seals || (typeSeals(d.type) && !d.has(EXT_SEALED))) return ERR_BAD_AUTHENTICATOR;
+  return openSealed(d, changetype<usize>(sa.raw), sa.sealIn, seq32);
 }
 
 /** True if a message type's other extensions travel in a Sealed extension under a session SA (8.11). */

@@ -405,14 +405,14 @@ export function extensionRule(type: u8, ext: u8): u8 {
       case 37: return 1;
       case 36: return 1;
       case 128: return 4;
-      case 44: return 1;
+      case 44: return 2;
       case 32: return 1;
       default: return 0;
     }
     case 21: switch (ext) {
       case 36: return 2;
       case 128: return 4;
-      case 44: return 1;
+      case 44: return 2;
       case 32: return 1;
       default: return 0;
     }
@@ -454,8 +454,8 @@ export function requiredMask(type: u8): u64 {
     case 17: return 0x1;
     case 18: return 0x461;
     case 19: return 0x1;
-    case 20: return 0x1031;
-    case 21: return 0x1001;
+    case 20: return 0x31;
+    case 21: return 0x1;
     case 22: return 0x21;
     case 23: return 0x1;
     case 24: return 0x21;

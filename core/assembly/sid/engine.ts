@@ -20,12 +20,12 @@ import { drbg } from "../crypto/drbg";
 import { keyWrapRandom, keyUnwrap } from "../crypto/keywrap";
 import { gratuitousArp, ETH_MIN_FRAME } from "./frames";
 import { SEAL_UP, SEAL_DOWN } from "./seal";
-import { stopRule, arpRule } from "./rules";
+import { stopRule, arpRule, reversePathRule } from "./rules";
 import {
   BindingTable, ExpiryHeap, address as bAddress, target as bTarget, setTarget as bSetTarget, flags as bFlags,
   setFlags as bSetFlags, spi as bSpi, setSpi as bSetSpi, vni as bVni, setVni as bSetVni, nodePeer as bNodePeer,
   setNodePeer as bSetNodePeer, expires as bExpires, setExpires as bSetExpires, keyPtr as bKey, macPtr as bMac,
-  hasMac as bHasMac, setHasMac as bSetHasMac, setCookie as bSetCookie,
+  hasMac as bHasMac, setHasMac as bSetHasMac, setCookie as bSetCookieRaw, cookie as bCookie,
 } from "./bindings";
 import {
   tunnelIds, kernelMessagePtr, vxlanLink, fdbEntry, neighEntry, tunnelRoute, sourceRule, tunnelFilter,
@@ -487,6 +487,10 @@ export class Sid extends RequestHandler {
   private interims: Map<u64, Address> = new Map<u64, Address>();
   private announcements: Array<Announcement> = new Array<Announcement>();
   private parked: Array<Parked> = new Array<Parked>();
+  /** Bindings per target cookie: a target's session peer goes with its last binding. */
+  private bindingsOf: Map<u64, i32> = new Map<u64, i32>();
+  /** A parked Binding Update is being handled again (it is not parked twice). */
+  private reinjecting: bool = false;
 
   constructor(node: Node) {
     super();
@@ -619,6 +623,10 @@ export class Sid extends RequestHandler {
         ta.store(ADDR_A);
         this.netlink(sourceRule(false, family, ADDR_A, family == FAMILY_IPV4 ? 32 : 128, o.sidRouteTable, SID_RULE_PRIORITY));
       }
+      if (role == ROLE_AGENT && reverse) {
+        reversePathRule(this.nftBegin(), false, vni, ifindex, ta);
+        this.nftEnd();
+      }
       // Deleting the link removes its fdb, neighbour and route entries with it.
       this.netlink(vxlanLink(false, IDS + 16, 9, own, o.sidTunnelMtu, vni, family, ADDR_A, o.sidTunnelPort, ifindex));
       if (decapsulates) {
@@ -643,6 +651,10 @@ export class Sid extends RequestHandler {
       tunnelFilter(this.nftBegin(), true, family, ADDR_B, o.sidTunnelPort, vni);
       this.nftEnd();
     }
+    if (role == ROLE_AGENT && reverse) {
+      reversePathRule(this.nftBegin(), true, vni, ifindex, ta);
+      this.nftEnd();
+    }
   }
 
   private hostAddress(add: bool, a: Address): void {
@@ -665,6 +677,23 @@ export class Sid extends RequestHandler {
     if (i >= 0) this.transfers.splice(i, 1);
   }
 
+  /** Sets the target cookie of a binding, counting the bindings per target (bindingsOf). */
+  private setTargetCookie(r: usize, cookie: u64): void {
+    const old = bCookie(r);
+    if (old == cookie) return;
+    if (old != 0) {
+      const n = this.bindingsOf.get(old) - 1;
+      if (n > 0) this.bindingsOf.set(old, n);
+      else {
+        this.bindingsOf.delete(old);
+        const p = this.node.findSessionPeer(old);
+        if (p) this.node.dropSessionPeer(p);
+      }
+    }
+    if (cookie != 0) this.bindingsOf.set(cookie, this.bindingsOf.has(cookie) ? this.bindingsOf.get(cookie) + 1 : 1);
+    bSetCookieRaw(r, cookie);
+  }
+
   // ---- the engine's entry points -----------------------------------------------------
 
   sessionSa(node: Node, d: Decoded, spi: u32, now: f64): SecurityAssociation | null {
@@ -683,9 +712,9 @@ export class Sid extends RequestHandler {
 
   unverifiable(node: Node, d: Decoded, now: f64): bool {
     // 8.12: a Binding Update that may run ahead of its Transfer Request is kept, one per address.
-    if (d.type != MSG_BINDING_UPDATE || !node.options.sidAgent || !d.has(EXT_TRANSFERRED_ADDRESS)) return false;
+    if (d.type != MSG_BINDING_UPDATE || !node.options.sidAgent || !d.has(EXT_TRANSFERRED_ADDRESS) || this.reinjecting) return false;
+    // Also when a binding exists under another SPI: its further transfer may be on the way (8.6).
     const a = addressOf(d, EXT_TRANSFERRED_ADDRESS);
-    if (this.bindings().find(a)) return false; // the binding exists: its SPI did not match; dropped
     this.expireParked(now);
     for (let i = 0; i < this.parked.length; i++) {
       if (this.parked[i].address.equals(a)) {
@@ -899,7 +928,7 @@ export class Sid extends RequestHandler {
     bSetTarget(r, target);
     // The permission and the return mode are the latest request's (a further transfer restates them).
     bSetFlags(r, flags & (FLAG_FURTHER_TRANSFER | FLAG_REVERSE_TUNNEL));
-    bSetCookie(r, 0);
+    this.setTargetCookie(r, 0);
     const granted = requested < o.sidMaxLifetimeS ? requested : o.sidMaxLifetimeS;
     const expires = now + <f64>granted * 1000;
     bSetExpires(r, expires);
@@ -924,7 +953,12 @@ export class Sid extends RequestHandler {
     // A Binding Update that came first is verified now, under the new key (8.12). Last: it reuses node.incoming.
     this.expireParked(now);
     const p = this.takeParked(a);
-    if (p) node.handleDatagram(now, p.from, p.port, changetype<usize>(p.bytes), p.bytes.length);
+    if (p) {
+      // Verified once: what does not verify under the binding's key now is dropped, not kept again.
+      this.reinjecting = true;
+      node.handleDatagram(now, p.from, p.port, changetype<usize>(p.bytes), p.bytes.length);
+      this.reinjecting = false;
+    }
   }
 
   // ---- agent: Binding Update (8.3) -------------------------------------------------------
@@ -934,9 +968,9 @@ export class Sid extends RequestHandler {
     const o = node.options;
     const a = addressOf(d, EXT_TRANSFERRED_ADDRESS);
     const r = this.table ? this.bindings().find(a) : 0;
-    // Only a binding's own session SA reaches here (sessionSa); anything else is not its target.
-    if (!r || !sa.seals || bSpi(r) != sa.spi) return this.refuse(ROLE_AGENT, a, peer, sa, cache, CODE_UNKNOWN_BINDING, "no binding for this address under this SA", now);
-    bSetCookie(r, peer.cookie);
+    // Only a binding's own session SA reaches here: sessionSa matched the address and its SPI.
+    if (!r) return this.refuse(ROLE_AGENT, a, peer, sa, cache, CODE_UNKNOWN_BINDING, "no binding for this address under this SA", now);
+    this.setTargetCookie(r, peer.cookie);
     const asked = lifetimeOf(d, 0);
     if (asked == 0) {
       this.reply(peer, sa, cache, CODE_ACCEPTED, 0, null, now);
@@ -971,6 +1005,7 @@ export class Sid extends RequestHandler {
     this.tunnel(false, ROLE_AGENT, bKey(r), target, a, reverse);
     this.vnis.delete(bVni(r));
     this.stopAnnouncing(a);
+    this.setTargetCookie(r, 0);
     this.bindings().remove(r);
     const key = a.key();
     const interim = this.interims.has(key) ? this.interims.get(key) : null;
@@ -1265,6 +1300,8 @@ export class Sid extends RequestHandler {
     out.num(<u64>this.node.options.sidBindings);
     out.key("parked");
     out.num(<u64>this.parked.length);
+    out.key("targets");
+    out.num(<u64>this.bindingsOf.size);
     out.objClose();
     out.objClose();
   }

@@ -79,6 +79,44 @@ export function stopRule(out: TextOut, add: bool, a: Address, port: u32): void {
 }
 
 /**
+ * The agent's reverse-path filter in reverse mode (PROTOCOL.md 8.9 step 5):
+ * in table `inet hovsid`, chain `rp<VNI hex>` (prerouting hook, priority
+ * -200), a packet that comes out of the tunnel device `ifindex` from any
+ * source but the Transferred Address a is dropped, so the target can forward
+ * nothing else through the agent. With add false, the batch that removes it.
+ */
+export function reversePathRule(out: TextOut, add: bool, vni: u32, ifindex: u32, a: Address): void {
+  const name = "rp";
+  if (!add) {
+    out.ascii("flush chain inet hovsid ");
+    out.ascii(name);
+    vniText(out, vni);
+    out.ascii("\ndelete chain inet hovsid ");
+    out.ascii(name);
+    vniText(out, vni);
+    out.ascii("\n");
+    return;
+  }
+  out.ascii("add table inet hovsid\nadd chain inet hovsid ");
+  out.ascii(name);
+  vniText(out, vni);
+  out.ascii(" { type filter hook prerouting priority -200; policy accept; }\nadd rule inet hovsid ");
+  out.ascii(name);
+  vniText(out, vni);
+  out.ascii(" meta iif ");
+  out.dec(<u64>ifindex);
+  out.ascii(" ");
+  out.ascii(ipKeyword(a));
+  out.ascii(" saddr != ");
+  a.text(out);
+  out.ascii(" drop\n");
+}
+
+function vniText(out: TextOut, vni: u32): void {
+  for (let i = 5; i >= 0; i--) out.byte(<u32>HEX.charCodeAt(<i32>((vni >> (<u32>i * 4)) & 15)));
+}
+
+/**
  * The ARP rule for the IPv4 address a (PROTOCOL.md 8.2, 8.10): in table `arp
  * hovsid`, chain `ai<hex>` (input) drops ARP requests for a (on every
  * interface but `exceptIfindex`, if not 0); with `announce` false also chain

@@ -156,14 +156,12 @@ function checkExtension(ext: u32, p: usize, n: i32, d: Decoded): i32 {
 }
 
 /**
- * Whether a known extension may stand in clear in a message of a type that
- * carries a Sealed extension (section 8.11): only the Transferred Address,
- * the Sealed extension itself and Authentication. After opening (`opened`),
- * the Sealed extension is gone and the type's table applies to the rest.
+ * Whether a known extension may stand in clear beside a Sealed extension
+ * (section 8.11): only the Transferred Address (the agent finds the binding,
+ * and so the key, by it), the Sealed extension itself and Authentication.
  */
-function sealedTypeAllows(ext: u32, opened: bool): bool {
-  if (ext == EXT_SEALED) return !opened;
-  return opened || ext == EXT_TRANSFERRED_ADDRESS || ext == EXT_AUTH;
+function clearBesideSealed(ext: u32): bool {
+  return ext == EXT_TRANSFERRED_ADDRESS || ext == EXT_SEALED || ext == EXT_AUTH;
 }
 
 // @ts-ignore: decorator
@@ -199,8 +197,6 @@ export function decode(ptr: usize, len: i32, d: Decoded, opened: bool = false): 
   d.type = type;
   d.flagsCode = fc;
   d.sequence = <u16>get16(ptr + OFF_SEQUENCE);
-  // A type whose extensions travel sealed (8.11) shows only these in clear.
-  const sealedType = extensionRule(type, EXT_SEALED) != RULE_NONE;
 
   // 3. Extensions, in order. Clear only the counts the previous message set.
   const counts = d.counts;
@@ -216,7 +212,7 @@ export function decode(ptr: usize, len: i32, d: Decoded, opened: bool = false): 
     if (d.authOffset >= 0) return fail(d, p, ERR_AUTH_NOT_LAST);
     if (extensionKnown(<u8>ext)) {
       const rule = extensionRule(type, <u8>ext);
-      if (rule == RULE_NONE || (sealedType && !sealedTypeAllows(ext, opened))) return fail(d, p, ERR_UNEXPECTED_EXTENSION);
+      if (rule == RULE_NONE || (opened && ext == EXT_SEALED)) return fail(d, p, ERR_UNEXPECTED_EXTENSION);
       const seen = unchecked(counts[ext]);
       if (seen > 0 && (rule == RULE_ONE || rule == RULE_OPTIONAL)) return fail(d, p, ERR_DUPLICATE_EXTENSION);
       const bad = checkExtension(ext, p, n, d);
@@ -238,10 +234,15 @@ export function decode(ptr: usize, len: i32, d: Decoded, opened: bool = false): 
   // 4. Required extensions: authentication first, then the others.
   if (d.authOffset < 0) return fail(d, ptr + len, ERR_MISSING_AUTH);
   let required = requiredMask(type);
-  // Before opening, only what stands in clear is required; after, all but the Sealed extension.
-  if (sealedType) {
-    if (opened) required &= ~(<u64>1 << (EXT_SEALED - 32));
-    else required &= (<u64>1 << (EXT_SEALED - 32)) | (<u64>1 << (EXT_TRANSFERRED_ADDRESS - 32)) | (<u64>1 << (EXT_AUTH - 32));
+  // A message with a Sealed extension (8.11) shows only the Transferred Address in clear, and
+  // only that (and Authentication) is required before it is opened.
+  if (!opened && unchecked(counts[EXT_SEALED]) > 0) {
+    for (let i = 0; i < d.extTotal; i++) {
+      const p = d.at(i);
+      const ext = get8(p);
+      if (extensionKnown(<u8>ext) && !clearBesideSealed(ext)) return fail(d, p, ERR_UNEXPECTED_EXTENSION);
+    }
+    required &= (<u64>1 << (EXT_TRANSFERRED_ADDRESS - 32)) | (<u64>1 << (EXT_AUTH - 32));
   }
   while (required) {
     const ext = 32 + <u32>ctz(required);

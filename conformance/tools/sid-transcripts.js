@@ -1,0 +1,261 @@
+#!/usr/bin/env node
+// Generates conformance/vectors/sid-transcripts.json: whole SID exchanges
+// (docs/PROTOCOL.md section 8) between the transferring node, the agent and
+// the target, recorded from THE CORE (build/handover.wasm), one test per node,
+// in the format of stem-transcripts (conformance/tools/transcript.js) with
+// SID's inputs (sidTransfer, sidStop, sidStateDelivered, sidStateReceived,
+// sidSessionEnded), the node's home link (`node.sid`) and frame outputs.
+// Like the STEM transcripts they pin the core's behaviour: another port
+// replays them to check its state machines, and a change shows as a diff.
+//
+//   npm run conformance:transcripts         (builds, then runs this and transcripts.js)
+//   node conformance/tools/sid-transcripts.js [--out DIR] [--check]
+//
+// The network is transcripts.js's (a fixed 5 ms delay, kernel actions
+// answered at once) plus the home link: a frame that carries UDP (the
+// Wake-up) goes to the node whose MAC it is addressed to; other frames
+// (gratuitous ARP) go nowhere. The hosts' part of a transfer (delivering and
+// receiving the sealed state record over TCP) is the two inputs
+// sidStateReceived (at the target) and sidStateDelivered (at the node).
+//
+// tcIds: one per (scenario, node), in the order below. Append new scenarios
+// at the end.
+import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
+import { join, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Core } from "../../dist/hosts/shared/index.js";
+import { Net, formatTranscripts } from "./transcripts.js";
+import { hex, unhex } from "./transcript.js";
+import { SCHEMA_ID } from "./vectorfile.js";
+import { isMain } from "./main.js";
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const ROOT = join(HERE, "..", "..");
+export const SID_TRANSCRIPT_FILE = "sid-transcripts.json";
+const WASM = join(ROOT, "build", "handover.wasm");
+
+const PORT = 4346;
+const T0 = Date.UTC(2026, 10, 23, 12, 0, 0);
+const DELAY_MS = 5;
+const TA = "198.18.0.10", AGENT = "198.18.0.1", TARGET = "198.19.0.20";
+const MAC = { tn: "02:00:00:00:00:0a", agent: "02:00:00:00:00:01", target: "02:00:00:00:00:14" };
+const KEY_TN_TARGET = "11".repeat(32);
+const KEY_TN_AGENT = "22".repeat(32);
+const ascii = (s) => hex(new TextEncoder().encode(s));
+
+/** transcripts.js's network, with the home link's frames. */
+class SidNet extends Net {
+  route(from, o) {
+    if (o.kind !== "frame") return super.route(from, o);
+    const f = unhex(o.data);
+    if (((f[12] << 8) | f[13]) !== 0x0800) return; // ARP: announced to nobody in particular
+    const dst = [...f.subarray(0, 6)].map((b) => b.toString(16).padStart(2, "0")).join(":");
+    const to = this.nodes.find((n) => n.mac === dst);
+    if (!to) return;
+    const udp = 14 + (f[14] & 15) * 4;
+    const len = ((f[udp + 4] << 8) | f[udp + 5]) - 8;
+    const source = [...f.subarray(26, 30)].join(".");
+    const data = f.subarray(udp + 8, udp + 8 + len);
+    const d = { from: from.label, n: ++this.sent, destination: to.primary, source, data: hex(data) };
+    if (this.filter && this.filter(d) === false) return;
+    this.queue.push({ at: this.now + DELAY_MS, to, source, port: PORT, data: d.data, n: d.n });
+  }
+}
+
+function peerOf(core, name, address, spi, key, addresses) {
+  const p = { cookie: core.cookieFromName(name), address, port: PORT, sas: [{ spi, algorithm: "HMAC_SHA256", key, replayMode: "TIMESTAMP", skewMs: 7000 }] };
+  if (addresses) p.addresses = addresses;
+  return p;
+}
+
+/**
+ * The three roles: tn (198.18.0.10, the address that moves; peer 0 the
+ * target, peer 1 the agent), the agent (198.18.0.1; peer 0 tn) and the
+ * target (198.19.0.20; peer 0 tn).
+ */
+function trio(net, scenario, { agentOptions = [], targetOptions = [] } = {}) {
+  const core = Core.loadSync(net.module);
+  const config = (name, peers, options, address) => ({
+    cookie: core.cookieFromName(name),
+    seed: ascii(`handover sid transcript seed: ${scenario}: ${name}`),
+    start: T0,
+    options,
+    peers,
+    sid: { ifindex: 2, mac: MAC[name], address },
+  });
+  const tn = net.node("tn", config("tn", [peerOf(core, "target", TARGET, 300, KEY_TN_TARGET), peerOf(core, "agent", AGENT, 301, KEY_TN_AGENT)], [], TA), [TA]);
+  const agent = net.node("agent", config("agent", [peerOf(core, "tn", TA, 301, KEY_TN_AGENT)], [["sidAgent", 1], ...agentOptions], AGENT), [AGENT]);
+  const target = net.node("target", config("target", [peerOf(core, "tn", TA, 300, KEY_TN_TARGET)], [["sidTarget", 1], ...targetOptions], TARGET), [TARGET]);
+  for (const [n, name] of [[tn, "tn"], [agent, "agent"], [target, "target"]]) n.mac = MAC[name];
+  return { tn, agent, target };
+}
+
+/** The hosts' part once the node was asked for the state record: received at the target, then delivered. */
+function deliver(p, address = TA) {
+  p.target.input({ kind: "sidStateReceived", address, ok: true });
+  p.tn.input({ kind: "sidStateDelivered", address, ok: true });
+}
+
+const isType = (data, type) => parseInt(data.slice(2, 4), 16) === type;
+
+const SCENARIOS = [
+  {
+    name: "transfer-renew-deregister",
+    comment: "the node moves its address to the target through the agent (lifetime 30 s): negotiation, the state record, the target's first Binding Update kept by the agent until the Transfer Request, the release; renewals at 20 s; the session ends at the target: Binding Update 0, the binding's removal, the Wake-up frame, the node claims its address",
+    flags: ["Transfer", "Renewal", "Deregistration", "WakeUp"],
+    run(net) {
+      const p = trio(net, this.name);
+      p.tn.input({ kind: "sidTransfer", address: TA, target: 0, agent: 1, lifetime: 30 });
+      net.run(20);
+      deliver(p);
+      net.run(45000);
+      p.target.input({ kind: "sidSessionEnded", address: TA });
+      net.run(4000);
+      return p;
+    },
+  },
+  {
+    name: "stop-transfer",
+    comment: "after the transfer the node stops it: the agent ends the binding at once and answers, with no Wake-up; the target's next renewal finds no binding and is never answered",
+    flags: ["Transfer", "StopTransfer"],
+    run(net) {
+      const p = trio(net, this.name);
+      p.tn.input({ kind: "sidTransfer", address: TA, target: 0, agent: 1, lifetime: 30 });
+      net.run(20);
+      deliver(p);
+      net.run(1000);
+      p.tn.input({ kind: "sidStop", address: TA });
+      net.run(25000);
+      return p;
+    },
+  },
+  {
+    name: "expiry",
+    comment: "the target falls silent after the transfer (its datagrams are lost): the binding expires at 30 s, the agent undoes its claim and sends the Wake-up frame, the node answers and claims its address",
+    flags: ["Transfer", "Expiry", "WakeUp"],
+    run(net) {
+      const p = trio(net, this.name);
+      p.tn.input({ kind: "sidTransfer", address: TA, target: 0, agent: 1, lifetime: 30 });
+      net.run(20);
+      deliver(p);
+      net.run(1000);
+      net.filter = (d) => d.from !== "target";
+      net.run(32000);
+      return p;
+    },
+  },
+  {
+    name: "refused-129",
+    comment: "the node asks the agent for an address it is not configured to own there (198.18.0.11): the target accepts the negotiation, the agent refuses the Transfer Request with 129, the node takes its stop rule away",
+    flags: ["Refused"],
+    run(net) {
+      const p = trio(net, this.name);
+      p.tn.addresses.add("198.18.0.11");
+      p.tn.input({ kind: "sidTransfer", address: "198.18.0.11", target: 0, agent: 1, lifetime: 30 });
+      net.run(20);
+      deliver(p, "198.18.0.11");
+      net.run(2000);
+      return p;
+    },
+  },
+  {
+    name: "same-subnet",
+    comment: "same subnet (S): no agent; the target claims the address with gratuitous ARP and releases at once when it holds the record; at the session's end it gives the address back with a Wake-up frame",
+    flags: ["Transfer", "SameSubnet", "WakeUp"],
+    run(net) {
+      const p = trio(net, this.name);
+      p.tn.input({ kind: "sidTransfer", address: TA, target: 0, agent: -1, lifetime: 30 });
+      net.run(20);
+      deliver(p);
+      net.run(3000);
+      p.target.input({ kind: "sidSessionEnded", address: TA });
+      net.run(2000);
+      return p;
+    },
+  },
+  {
+    name: "lost-transfer-request",
+    comment: "the first Transfer Request is lost: the target's Binding Update stays kept at the agent, the node retransmits on its timer, and the retransmission binds and answers the kept update",
+    flags: ["Transfer", "Retransmission"],
+    run(net) {
+      const p = trio(net, this.name);
+      let requests = 0;
+      net.filter = (d) => !(isType(d.data, 18) && ++requests === 1);
+      p.tn.input({ kind: "sidTransfer", address: TA, target: 0, agent: 1, lifetime: 30 });
+      net.run(20);
+      deliver(p);
+      net.run(2000);
+      return p;
+    },
+  },
+];
+
+const NOTES = {
+  Transfer: { bugType: "FUNCTIONALITY", description: "A transfer (sections 8.1, 8.2, 8.12): negotiation, the state record, the Transfer Request, the release on the first Binding Ack." },
+  Renewal: { bugType: "FUNCTIONALITY", description: "Section 8.3: Binding Updates at two thirds of the granted lifetime, sealed (8.11)." },
+  Deregistration: { bugType: "FUNCTIONALITY", description: "Section 8.13: the session ends at the target: Binding Update with lifetime 0 and the removal of everything." },
+  WakeUp: { bugType: "FUNCTIONALITY", description: "Section 8.4 and 8.14: the Wake-up, as a frame to the node's link-layer address, and its acknowledgement." },
+  StopTransfer: { bugType: "FUNCTIONALITY", description: "Section 8.5: Stop Transfer ends the binding at once, without a Wake-up; the target cannot renew it." },
+  Expiry: { bugType: "FUNCTIONALITY", description: "Section 8.3: a binding that is not renewed expires." },
+  Refused: { bugType: "FUNCTIONALITY", description: "A request refused with a reply code; nothing is applied." },
+  SameSubnet: { bugType: "FUNCTIONALITY", description: "Section 8.7: no agent; the target claims the address itself." },
+  Retransmission: { bugType: "FUNCTIONALITY", description: "Section 6.7: a lost request is retransmitted byte for byte." },
+};
+
+/** Runs every scenario against the core; returns the vector file as an object. */
+export function generateSidTranscripts(wasm = readFileSync(WASM)) {
+  const module = new WebAssembly.Module(wasm);
+  const tests = [];
+  let tcId = 1;
+  for (const sc of SCENARIOS) {
+    const net = new SidNet(module);
+    const nodes = sc.run(net);
+    for (const [label, role] of [["tn", "transferring node"], ["agent", "agent"], ["target", "target"]]) {
+      const n = nodes[label];
+      if (n.steps.length === 0) continue;
+      tests.push({
+        tcId: tcId++,
+        comment: `${sc.name}, ${role}: ${sc.comment}`,
+        flags: sc.flags,
+        scenario: sc.name,
+        node: n.config,
+        steps: n.steps,
+        result: "valid",
+      });
+    }
+  }
+  const used = new Set(tests.flatMap((t) => t.flags));
+  return {
+    schema: SCHEMA_ID,
+    suite: "sid-transcripts",
+    description:
+      "Whole SID exchanges (docs/PROTOCOL.md section 8), one node per test (transferring node, agent, target): its configuration (as stem-transcripts, and its home link) and the inputs it got, each with the outputs that must follow it (datagrams, nft text, netlink bytes, frames, events) and the node's next timer. Recorded from the reference implementation (the core): they pin its behaviour (conformance/README.md, sid-transcripts).",
+    source: "conformance/tools/sid-transcripts.js (recorded from build/handover.wasm)",
+    numberOfTests: tests.length,
+    notes: Object.fromEntries(Object.entries(NOTES).filter(([k]) => used.has(k))),
+    testGroups: [{ tests }],
+  };
+}
+
+if (isMain(import.meta)) {
+  const args = process.argv.slice(2);
+  const outAt = args.indexOf("--out");
+  const dir = outAt >= 0 ? args[outAt + 1] : join(ROOT, "conformance", "vectors");
+  const text = formatTranscripts(generateSidTranscripts());
+  const path = join(dir, SID_TRANSCRIPT_FILE);
+  if (args.includes("--check")) {
+    let committed = "";
+    try {
+      committed = readFileSync(path, "utf8");
+    } catch {}
+    if (committed !== text) {
+      console.error(`${path} differs from what the core produces now: run npm run conformance:transcripts and review the diff`);
+      process.exit(1);
+    }
+    console.log(`${path}: up to date`);
+  } else {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(path, text);
+    console.log(`${path}: ${JSON.parse(text).numberOfTests} tests`);
+  }
+}

@@ -1,0 +1,125 @@
+// A SIMULATED network for SID (test/_sim.js plus link-layer frames): the
+// transferring node, the agent and the target (and more) on a virtual clock.
+// Frames the core sends (gratuitous ARP, the Wake-up) are recorded; a frame
+// that carries UDP is delivered to the node whose MAC it is addressed to.
+import { SimNet, SimNode, PORT } from "./_sim.js";
+import { SidEngine } from "../dist/hosts/shared/index.js";
+
+export { PORT };
+
+function ack(request, errno = 0) {
+  const b = new Uint8Array(36);
+  const v = new DataView(b.buffer);
+  v.setUint32(0, 36, true);
+  v.setUint16(4, 2, true);
+  v.setUint32(8, new DataView(request.buffer, request.byteOffset).getUint32(8, true), true);
+  v.setInt32(16, -errno, true);
+  b.set(request.subarray(0, 16), 20);
+  return b;
+}
+
+const macText = (b) => [...b].map((x) => x.toString(16).padStart(2, "0")).join(":");
+
+export class SidNode extends SimNode {
+  constructor(net, name, addresses, seed, mac) {
+    super(net, name, addresses, seed);
+    this.sid = new SidEngine(this.engine);
+    this.mac = mac;
+    this.frames = [];
+    this.ifindex = 2;
+  }
+  link() {
+    this.sid.link(this.ifindex, this.mac, this.primary);
+    return this;
+  }
+  pump() {
+    for (let o; (o = this.engine.poll()); ) {
+      if (o.kind === "transmit") this.net.send(this, o);
+      else if (o.kind === "nft") {
+        this.nft.push(o.text);
+        this.engine.actionResult(this.clock(), o.id, this.failKernel);
+      } else if (o.kind === "netlink") {
+        this.netlink.push(o.data);
+        this.engine.netlinkReply(this.clock(), o.id, o.waitAck ? ack(o.data, this.failKernel) : new Uint8Array(0));
+      } else if (o.kind === "frame") {
+        this.frames.push({ at: this.net.now, ifindex: o.ifindex, data: o.data });
+        this.net.sendFrame(this, o.data);
+      } else this.events.push(o.event);
+    }
+  }
+  sidEvents(state) {
+    return this.events.filter((e) => e.event === "sid" && (state === undefined || e.state === state));
+  }
+  /** Kernel actions as rtnetlink message types (16 NEWLINK, 17 DELLINK, 20/21 ADDR, 24/25 ROUTE, 28/29 NEIGH, 32/33 RULE). */
+  netlinkTypes() {
+    return this.netlink.map((b) => new DataView(b.buffer, b.byteOffset).getUint16(4, true));
+  }
+}
+
+export class SidNet extends SimNet {
+  node(name, addresses, mac) {
+    const n = new SidNode(this, name, addresses, this.nodes.length, mac ?? `02:00:00:00:00:${(this.nodes.length + 1).toString(16).padStart(2, "0")}`);
+    this.nodes.push(n);
+    return n;
+  }
+  /** An Ethernet frame on the home link: UDP inside goes to the node with the destination MAC. */
+  sendFrame(from, frame) {
+    const dst = macText(frame.subarray(0, 6));
+    const type = (frame[12] << 8) | frame[13];
+    if (type !== 0x0800) return; // ARP is only recorded
+    const ihl = (frame[14] & 15) * 4;
+    const src = [...frame.subarray(26, 30)].join(".");
+    const udp = 14 + ihl;
+    const len = ((frame[udp + 4] << 8) | frame[udp + 5]) - 8;
+    const payload = frame.slice(udp + 8, udp + 8 + len);
+    const to = this.nodes.find((n) => n.mac === dst);
+    if (!to) return;
+    if (this.filter && !this.filter({ from: from.name, frame: true, data: payload })) return;
+    if (this.rand() < this.loss) return;
+    this.queue.push({ at: this.now + this.delayMs, address: to.primary, source: src, port: PORT, data: payload });
+  }
+}
+
+export const KEY_TN_TARGET = new Uint8Array(32).fill(0x11);
+export const KEY_TN_AGENT = new Uint8Array(32).fill(0x22);
+
+/**
+ * The three roles: the transferring node tn (198.18.0.10, the address that
+ * moves), the agent (198.18.0.1, same home link) and the target on a
+ * foreign subnet (198.19.0.20). Options: lifetime, net options.
+ */
+export function trio(netOptions = {}) {
+  const net = new SidNet({ delayMs: 5, ...netOptions });
+  const tn = net.node("tn", ["198.18.0.10"]);
+  const agent = net.node("agent", ["198.18.0.1"]);
+  const target = net.node("target", ["198.19.0.20"]);
+  const tnTarget = tn.peer(target, { key: KEY_TN_TARGET, spi: 300 });
+  const tnAgent = tn.peer(agent, { key: KEY_TN_AGENT, spi: 301 });
+  const targetTn = target.peer(tn, { key: KEY_TN_TARGET, spi: 300 });
+  const agentTn = agent.peer(tn, { key: KEY_TN_AGENT, spi: 301 });
+  agent.engine.option("sidAgent", 1);
+  target.engine.option("sidTarget", 1);
+  for (const n of [tn, agent, target]) n.link();
+  return { net, tn, agent, target, tnTarget, tnAgent, targetTn, agentTn, TA: "198.18.0.10" };
+}
+
+/**
+ * Plays the hosts' part of a transfer: when the node is asked for the state
+ * record it "delivers" it, and the target "receives" it (the sealed frames
+ * travel over TCP in real hosts; here only the calls are made).
+ */
+export function hostsDeliver(s, { deliverOk = true, receiveOk = true, receiveFirst = true } = {}) {
+  const { net, tn, target, TA } = s;
+  const asked = tn.sidEvents("state-requested").length;
+  for (let waited = 0; tn.sidEvents("state-requested").length === asked; waited += 100) {
+    if (waited >= 15000) return false;
+    net.run(100);
+  }
+  const steps = [
+    () => { target.sid.stateReceived(target.clock(), TA, receiveOk); target.pump(); },
+    () => { tn.sid.stateDelivered(tn.clock(), TA, deliverOk); tn.pump(); },
+  ];
+  if (!receiveFirst) steps.reverse();
+  for (const f of steps) f();
+  return true;
+}

@@ -1,0 +1,586 @@
+// SID's state machines (docs/PROTOCOL.md section 8) on a SIMULATED network
+// (test/_sidsim.js): the transferring node, the agent and the target on a
+// virtual clock, kernel actions recorded, frames delivered by MAC.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { trio, hostsDeliver, KEY_TN_AGENT } from "./_sidsim.js";
+import { SidCodec } from "../dist/hosts/shared/index.js";
+
+test("a whole transfer: negotiation, record, Transfer Request, the parked Binding Update, release", () => {
+  const s = trio();
+  const { net, tn, agent, target, tnTarget, tnAgent, TA } = s;
+  const t0 = net.now;
+  tn.sid.transfer(net.now, TA, tnTarget, { agent: tnAgent, lifetime: 30 });
+  tn.pump();
+  assert.ok(hostsDeliver(s), "the node was asked for the state record");
+  net.run(1000);
+  assert.equal(tn.sidEvents().map((e) => e.state), ["negotiated", "state-requested", "transferred"]);
+  assert.equal(agent.sidEvents().map((e) => e.state), ["bound", "renewed"]);
+  assert.equal(target.sidEvents().map((e) => e.state), ["negotiated", "released", "bound"]);
+  const released = target.sidEvents("released")[0];
+  // Goal: at most one round trip node-agent (10 ms) plus 10 ms after the record is there.
+  assert.ok(released.t - t0 <= 40, `released ${released.t - t0} ms after the call`);
+  assert.is(tn.sidEvents("transferred")[0].lifetime, 30);
+  // The agent claimed the address: link, fdb, neighbour, route, proxy entry, and 3 gratuitous ARPs.
+  assert.equal(agent.netlinkTypes(), [16, 28, 28, 24, 28]);
+  net.run(3000);
+  assert.is(agent.frames.length, 3);
+  assert.ok(agent.frames.every((f) => f.data[12] === 0x08 && f.data[13] === 0x06));
+  // The target: address on lo, ARP and stop rules, tunnel and filter; the stop rule went at release.
+  assert.equal(target.netlinkTypes(), [20, 16, 28]);
+  assert.match(target.nft.join("\n"), /add rule inet hovsid si[0-9a-f]+ ip daddr 198\.18\.0\.10 drop/);
+  assert.match(target.nft.at(-1), /delete chain inet hovsid si/);
+  // The node: stop rule, then ARP rule.
+  assert.match(tn.nft[0], /add chain inet hovsid si/);
+  assert.match(tn.nft[1], /arp operation request arp daddr ip 198\.18\.0\.10 drop/);
+  const ks = tn.sid.session(TA), kt = target.sid.session(TA), ka = agent.sid.session(TA);
+  assert.equal(ks.sessionKey, kt.sessionKey);
+  assert.equal(ks.sessionKey, ka.sessionKey);
+  assert.is(ka.vni, kt.vni);
+  assert.is(ka.role, "agent");
+});
+
+/** A transfer of TA that has completed (the target released), with lifetime L. */
+function transferred(opts = {}, lifetime = 30) {
+  const s = trio(opts.net);
+  s.tn.sid.transfer(s.net.now, s.TA, s.tnTarget, { agent: s.tnAgent, lifetime, further: opts.further, reverse: opts.reverse });
+  s.tn.pump();
+  assert.ok(hostsDeliver(s), "the node was asked for the state record");
+  s.net.run(2000);
+  assert.is(s.target.sidEvents("released").length, 1, "the target released the socket");
+  return s;
+}
+
+function bindingCount(n) {
+  return n.sid.state(n.clock()).bindings.count;
+}
+
+/** Wake-up frames (UDP inside) the agent sent. */
+function wakeFrames(n) {
+  return n.frames.filter((f) => f.data[12] === 0x08 && f.data[13] === 0x00);
+}
+
+test("renewals over several lifetimes keep the binding; the target renews at two thirds", () => {
+  const s = transferred({}, 30);
+  const { net, agent, target } = s;
+  net.run(200000);
+  const renewed = target.sidEvents("renewed");
+  assert.ok(renewed.length >= 9 && renewed.length <= 10, `renewed ${renewed.length} times in 200 s`);
+  for (let i = 1; i < renewed.length; i++) {
+    const gap = renewed[i].t - renewed[i - 1].t;
+    assert.ok(gap >= 19900 && gap <= 20100, `renewal gap ${gap} ms`);
+  }
+  assert.is(agent.sidEvents("ended").length, 0);
+  assert.is(bindingCount(agent), 1);
+});
+
+test("a binding that is not renewed expires: everything undone, Wake-up frame, the node claims its address", () => {
+  const s = transferred({}, 30);
+  const { net, tn, agent, target } = s;
+  const t0 = net.now;
+  net.filter = (d) => d.from !== "target"; // the target goes silent
+  net.run(40000);
+  const ended = agent.sidEvents("ended");
+  assert.is(ended.length, 1);
+  assert.is(ended[0].reason, "expired");
+  assert.ok(ended[0].t - t0 <= 30000, "expired within the lifetime");
+  assert.is(bindingCount(agent), 0);
+  // Undone: proxy entry removed (29), link removed (17).
+  assert.equal(agent.netlinkTypes().slice(-2), [29, 17]);
+  assert.ok(wakeFrames(agent).length >= 1, "the Wake-up went as a frame to the node's MAC");
+  assert.is(tn.sidEvents("woken").length, 1);
+  assert.match(tn.nft.join("\n"), /delete chain arp hovsid ai/);
+  assert.is(agent.sidEvents("woken").length, 1, "the agent got the Wake-up Ack");
+  void target;
+});
+
+test("the Wake-up is retransmitted until acknowledged, and given up after the retry limit", () => {
+  const s = transferred({}, 30);
+  const { net, tn, agent } = s;
+  let dropped = 0;
+  net.filter = (d) => {
+    if (d.from === "target") return false;
+    if (d.from === "tn" && dropped < 2) return (dropped++, false); // the first two Wake-up Acks are lost
+    return true;
+  };
+  net.run(40000);
+  assert.ok(wakeFrames(agent).length >= 3, `${wakeFrames(agent).length} Wake-up frames`);
+  assert.is(agent.sidEvents("woken").length, 1);
+  // And with every Ack lost: the agent gives up after 7 transmissions.
+  const s2 = transferred({}, 30);
+  s2.net.filter = (d) => d.from !== "target" && d.from !== "tn";
+  s2.net.run(60000);
+  assert.is(wakeFrames(s2.agent).length, 7);
+  const refused = s2.agent.sidEvents("refused");
+  assert.is(refused.length, 1);
+  assert.is(refused[0].error, "TIMED_OUT");
+  void tn;
+});
+
+test("the session ends at the target: Binding Update 0, removal, Wake-up", () => {
+  const s = transferred({}, 30);
+  const { net, tn, agent, target, TA } = s;
+  target.sid.sessionEnded(net.now, TA);
+  target.pump();
+  net.run(5000);
+  assert.equal(agent.sidEvents("ended").map((e) => e.reason), ["deregistered"]);
+  assert.equal(target.sidEvents("ended").map((e) => e.reason), ["deregistered"]);
+  // The target removed its tunnel (17) and the address on lo (21).
+  assert.ok(target.netlinkTypes().includes(17) && target.netlinkTypes().at(-1) === 21);
+  assert.is(tn.sidEvents("woken").length, 1);
+  assert.is(target.sid.session(TA), null);
+  assert.is(tn.sid.session(TA), null);
+});
+
+test("Stop Transfer ends the binding at once, without a Wake-up; the target can never renew it", () => {
+  const s = transferred({}, 30);
+  const { net, tn, agent, target, TA } = s;
+  tn.sid.stop(net.now, TA);
+  tn.pump();
+  net.run(1000);
+  assert.is(tn.sidEvents("stopped").length, 1);
+  assert.equal(agent.sidEvents("ended").map((e) => e.reason), ["stopped"]);
+  assert.is(wakeFrames(agent).length, 0);
+  assert.is(bindingCount(agent), 0);
+  // The target's renewals find no binding: never answered, never renewed.
+  const renewedBefore = agent.sidEvents("renewed").length;
+  net.run(60000);
+  assert.is(agent.sidEvents("renewed").length, renewedBefore);
+  assert.is(bindingCount(agent), 0);
+  assert.equal(target.sidEvents("ended").map((e) => e.reason), ["expired"]);
+});
+
+test("refusals: an address the node does not own (129), a node that is no target (129), reverse not allowed (129)", () => {
+  let s = trio();
+  s.tn.sid.transfer(s.net.now, "198.18.0.11", s.tnTarget, { agent: s.tnAgent });
+  s.tn.pump();
+  s.net.run(1000);
+  s.target.sid.stateReceived(s.net.now, "198.18.0.11");
+  s.tn.sid.stateDelivered(s.net.now, "198.18.0.11");
+  s.tn.pump();
+  s.target.pump();
+  s.net.run(1000);
+  assert.equal(s.tn.sidEvents("refused").map((e) => e.code), [129]);
+  assert.is(bindingCount(s.agent), 0);
+
+  s = trio();
+  s.target.engine.option("sidTarget", 0);
+  s.tn.sid.transfer(s.net.now, s.TA, s.tnTarget, { agent: s.tnAgent });
+  s.tn.pump();
+  s.net.run(1000);
+  assert.equal(s.tn.sidEvents("refused").map((e) => e.code), [129]);
+  assert.is(s.target.netlink.length, 0, "a refusal changes nothing in the kernel");
+
+  s = trio();
+  s.target.engine.option("sidAllowReverse", 0);
+  s.tn.sid.transfer(s.net.now, s.TA, s.tnTarget, { agent: s.tnAgent, reverse: true });
+  s.tn.pump();
+  s.net.run(1000);
+  assert.equal(s.tn.sidEvents("refused").map((e) => e.code), [129]);
+});
+
+test("refusal 142: a session key that does not unwrap, under a valid authenticator", () => {
+  const s = trio();
+  const { net, tn, agent, tnTarget, tnAgent, TA } = s;
+  const core = tn.engine.core;
+  net.filter = (d) => {
+    if (d.from !== "tn" || d.data[1] !== 18) return true;
+    const m = core.decode(d.data);
+    const sk = m.extensions.find((e) => e.type === "SESSION_KEY");
+    sk.tag = (sk.tag[0] === "0" ? "1" : "0") + sk.tag.slice(1);
+    d.data.set(core.encode(m, { spi: 301, key: KEY_TN_AGENT }));
+    return true;
+  };
+  tn.sid.transfer(net.now, TA, tnTarget, { agent: tnAgent });
+  tn.pump();
+  hostsDeliver(s);
+  net.run(1000);
+  assert.equal(tn.sidEvents("refused").map((e) => e.code), [142]);
+  assert.is(bindingCount(agent), 0);
+});
+
+/** A second node "other" (198.18.0.12) and a second target "t2", configured at the agent and at t2. */
+function addOther(s) {
+  const { net, agent } = s;
+  const other = net.node("other", ["198.18.0.12"]).link();
+  const t2 = net.node("t2", ["198.19.0.30"]).link();
+  t2.engine.option("sidTarget", 1);
+  const op = other.peer(agent, { key: new Uint8Array(32).fill(0x33), spi: 310 });
+  const ot = other.peer(t2, { key: new Uint8Array(32).fill(0x34), spi: 311 });
+  const ao = agent.peer(other, { key: new Uint8Array(32).fill(0x33), spi: 310 });
+  t2.peer(other, { key: new Uint8Array(32).fill(0x34), spi: 311 });
+  return { other, t2, op, ot, ao };
+}
+
+function otherTransfers(s, o, address) {
+  const { net } = s;
+  o.other.sid.transfer(net.now, address, o.ot, { agent: o.op });
+  o.other.pump();
+  net.run(1000);
+  o.t2.sid.stateReceived(net.now, address);
+  o.t2.pump();
+  o.other.sid.stateDelivered(net.now, address);
+  o.other.pump();
+  net.run(1000);
+}
+
+test("refusal 143: an address bound to a target already", () => {
+  const s = transferred({}, 30);
+  const o = addOther(s);
+  s.agent.engine.addPeerAddress(o.ao, s.TA); // "other" may claim TA too, but TA is bound
+  otherTransfers(s, o, s.TA);
+  assert.equal(o.other.sidEvents("refused").map((e) => e.code), [143]);
+  assert.is(bindingCount(s.agent), 1);
+  assert.is(s.agent.sid.session(s.TA).sessionSpi, s.target.sid.session(s.TA).sessionSpi, "the binding is unchanged");
+});
+
+test("refusal 130: the binding table is full (sidBindings)", () => {
+  const s = trio();
+  s.agent.engine.option("sidBindings", 1);
+  const o = addOther(s);
+  s.tn.sid.transfer(s.net.now, s.TA, s.tnTarget, { agent: s.tnAgent });
+  s.tn.pump();
+  hostsDeliver(s);
+  s.net.run(1000);
+  assert.is(bindingCount(s.agent), 1);
+  otherTransfers(s, o, "198.18.0.12");
+  assert.equal(o.other.sidEvents("refused").map((e) => e.code), [130]);
+  assert.is(bindingCount(s.agent), 1);
+});
+
+/** The target "target" holds TA (with F or not) and moves it on to t3 through the same agent (8.6). */
+function further(permitted) {
+  const s = transferred({ further: permitted }, 30);
+  const { net, agent, target, TA } = s;
+  const t3 = net.node("t3", ["198.19.0.40"]).link();
+  t3.engine.option("sidTarget", 1);
+  const tt3 = target.peer(t3, { key: new Uint8Array(32).fill(0x44), spi: 320 });
+  t3.peer(target, { key: new Uint8Array(32).fill(0x44), spi: 320 });
+  target.sid.transfer(net.now, TA, tt3, { further: true, lifetime: 30 });
+  target.pump();
+  net.run(1000);
+  assert.is(target.sidEvents("state-requested").length, 1);
+  t3.sid.stateReceived(net.now, TA);
+  t3.pump();
+  target.sid.stateDelivered(net.now, TA);
+  target.pump();
+  net.run(2000);
+  return { ...s, t3 };
+}
+
+test("a further transfer with F: the agent replaces the binding; the new target is bound, the old one is done", () => {
+  const s = further(true);
+  const { net, agent, target, t3, tn, TA } = s;
+  assert.equal(agent.sidEvents("bound").map((e) => e.further), [false, true]);
+  assert.is(t3.sidEvents("released").length, 1);
+  assert.is(t3.sidEvents("bound").length, 1);
+  assert.equal(target.sidEvents("ended").map((e) => e.reason), ["transferred-further"]);
+  assert.is(agent.sid.session(TA).sessionSpi, t3.sid.session(TA).sessionSpi);
+  // The new target renews; the session ends there; the original node is woken.
+  net.run(60000);
+  assert.ok(t3.sidEvents("renewed").length >= 2);
+  t3.sid.sessionEnded(net.now, TA);
+  t3.pump();
+  net.run(5000);
+  assert.is(tn.sidEvents("woken").length, 1);
+});
+
+test("a further transfer without F is refused with 140 and changes nothing", () => {
+  const s = further(false);
+  const { agent, target, t3, TA } = s;
+  assert.equal(target.sidEvents("refused").map((e) => e.code), [140]);
+  assert.equal(agent.sidEvents("bound").length, 1);
+  assert.is(agent.sid.session(TA).sessionSpi, target.sid.session(TA).sessionSpi, "the binding still belongs to the first target");
+  assert.is(t3.sidEvents("released").length, 0);
+});
+
+/** The datagrams a node sent of one message type, in order. */
+function sentOf(net, from, type) {
+  return net.sent.filter((d) => d.from === from && d.data[1] === type);
+}
+
+/** Recomputes the HMAC-SHA256 authenticator of a message (the last 32 bytes) under key. */
+function reauth(core, bytes, key) {
+  const out = bytes.slice();
+  out.set(core.hmac("HMAC_SHA256", key, out.subarray(0, out.length - 32)), out.length - 32);
+  return out;
+}
+
+test("replayed Binding Updates change nothing", () => {
+  const s = transferred({}, 30);
+  const { net, agent, target } = s;
+  net.run(45000); // two renewals
+  const bus = sentOf(net, "target", 20);
+  assert.ok(bus.length >= 3);
+  const renewed = agent.sidEvents("renewed").length;
+  for (const b of bus.slice(0, -1)) net.inject(agent, "198.19.0.20", b.data);
+  assert.is(agent.sidEvents("renewed").length, renewed, "no replay renews");
+  const st = agent.engine.state(net.now);
+  assert.ok(st.counters.droppedBy.REPLAYED + (st.counters.duplicates ?? 0) >= 1 || st.counters.duplicates >= 1);
+  void target;
+});
+
+test("a Binding Update under the right SPI but a wrong key, or with a tampered Sealed body, is dropped", () => {
+  const s = transferred({}, 30);
+  const { net, agent, target, TA } = s;
+  net.run(21000);
+  const last = sentOf(net, "target", 20).at(-1).data;
+  const core = agent.engine.core;
+  const before = agent.sidEvents("renewed").length;
+  // A wrong key: the authenticator does not verify.
+  net.inject(agent, "198.19.0.20", reauth(core, last, new Uint8Array(32).fill(9)));
+  // The right key (a forger who knew it could still not reseal): one ciphertext byte flipped, authenticator recomputed.
+  const tampered = last.slice();
+  tampered[33] ^= 1;
+  net.inject(agent, "198.19.0.20", reauth(core, tampered, target.sid.session(TA).sessionKey));
+  assert.is(agent.sidEvents("renewed").length, before);
+  const by = agent.engine.state(net.now).counters.droppedBy;
+  assert.ok(by.BAD_AUTHENTICATOR >= 2, JSON.stringify(by));
+});
+
+test("a forged Binding Update kept before the Transfer Request binds nothing; the real one binds", () => {
+  const s = trio();
+  const { net, tn, agent, target, tnTarget, tnAgent, TA } = s;
+  const core = agent.engine.core;
+  // Header, Transferred Address, a Sealed extension of junk, Authentication under a key nobody has.
+  const forged = new Uint8Array(20 + 7 + 24 + 38);
+  forged.set([1, 20, 0, 7, 10, 11, 12, 13, 14, 15, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+  forged.set([37, 5, 1, 198, 18, 0, 10], 20);
+  forged.set([44, 22, 0, 0], 27);
+  forged.set([32, 36, 0, 0, 0x10, 0], 51);
+  forged.set(core.hmac("HMAC_SHA256", new Uint8Array(32).fill(5), forged.subarray(0, 57)), 57);
+  assert.is(core.decode(forged).type, "BINDING_UPDATE", "the forgery decodes");
+  net.inject(agent, "198.19.0.99", forged);
+  assert.is(agent.sid.state(net.now).bindings.parked, 1, "kept, one per address");
+  tn.sid.transfer(net.now, TA, tnTarget, { agent: tnAgent, lifetime: 30 });
+  tn.pump();
+  hostsDeliver(s);
+  net.run(1000);
+  assert.equal(agent.sidEvents().map((e) => e.state), ["bound", "renewed"]);
+  assert.is(target.sidEvents("released").length, 1);
+  assert.is(agent.sid.state(net.now).bindings.parked, 0);
+});
+
+test("a forged or replayed Transfer Request binds nothing", () => {
+  const s = trio();
+  const { net, tn, agent, tnTarget, tnAgent, TA } = s;
+  tn.sid.transfer(net.now, TA, tnTarget, { agent: tnAgent, lifetime: 30 });
+  tn.pump();
+  hostsDeliver(s);
+  net.run(1000);
+  const tr = sentOf(net, "tn", 18)[0].data;
+  // Stop it, then replay the captured request: the window refuses it.
+  tn.sid.stop(net.now, TA);
+  tn.pump();
+  net.run(1000);
+  assert.is(bindingCount(agent), 0);
+  net.inject(agent, "198.18.0.10", tr);
+  assert.is(bindingCount(agent), 0, "a replayed request does not bind");
+  const bad = tr.slice();
+  bad[25] ^= 0x40; // inside the Transferred Address
+  net.inject(agent, "198.18.0.10", bad);
+  assert.is(bindingCount(agent), 0, "a forged request does not bind");
+  assert.is(agent.sidEvents("bound").length, 1);
+});
+
+test("20% loss of control datagrams: retransmission completes the transfer and keeps the binding", () => {
+  for (const seed of [1, 2, 3, 4, 5]) {
+    const s = trio({ loss: 0.2, seed });
+    const { net, tn, agent, target, tnTarget, tnAgent, TA } = s;
+    tn.sid.transfer(net.now, TA, tnTarget, { agent: tnAgent, lifetime: 30 });
+    tn.pump();
+    assert.ok(hostsDeliver(s), `seed ${seed}: negotiated`);
+    net.run(15000);
+    assert.is(tn.sidEvents("transferred").length, 1, `seed ${seed}: transferred`);
+    assert.is(target.sidEvents("released").length, 1, `seed ${seed}: released`);
+    net.run(150000);
+    assert.is(agent.sidEvents("ended").length, 0, `seed ${seed}: the binding lasted`);
+    assert.ok(target.sidEvents("renewed").length >= 5, `seed ${seed}: renewed`);
+  }
+});
+
+test("same subnet (S): the target claims the address itself and sends the Wake-up at the end", () => {
+  const s = trio();
+  const { net, tn, target, tnTarget, TA } = s;
+  tn.sid.transfer(net.now, TA, tnTarget, { lifetime: 30 });
+  tn.pump();
+  assert.ok(hostsDeliver(s));
+  net.run(3000);
+  assert.equal(tn.sidEvents().map((e) => e.state), ["negotiated", "state-requested", "transferred"]);
+  assert.equal(target.sidEvents().map((e) => e.state), ["negotiated", "released", "bound"]);
+  assert.is(target.frames.filter((f) => f.data[13] === 0x06).length, 3, "three gratuitous ARPs");
+  assert.is(target.netlinkTypes().filter((t) => t === 16).length, 0, "no tunnel");
+  assert.match(target.nft.join("\n"), /meta iif != 2 arp operation request/);
+  target.sid.sessionEnded(net.now, TA);
+  target.pump();
+  net.run(3000);
+  assert.is(tn.sidEvents("woken").length, 1);
+  assert.is(target.sidEvents("woken").length, 1);
+});
+
+test("reverse-tunnelled return (R): the target routes the address's traffic into the tunnel", () => {
+  const s = transferred({ reverse: true }, 30);
+  const { agent, target } = s;
+  assert.equal(target.netlinkTypes(), [20, 16, 28, 28, 24, 32]);
+  assert.ok(agent.nft.some((t) => /hovtunnel/.test(t)), "the agent filters what it decapsulates");
+  assert.ok(agent.nft.some((t) => /hook prerouting priority -200;.*\n.*meta iif \d+ ip saddr != 198\.18\.0\.10 drop/.test(t)), "and lets only the transferred address out of the tunnel");
+});
+
+test("a forged parked Binding Update that is the last one kept is dropped when the key arrives", () => {
+  const s = trio();
+  const { net, tn, agent, target, tnTarget, tnAgent, TA } = s;
+  const core = agent.engine.core;
+  const forged = new Uint8Array(20 + 7 + 24 + 38);
+  forged.set([1, 20, 0, 7, 10, 11, 12, 13, 14, 15, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+  forged.set([37, 5, 1, 198, 18, 0, 10], 20);
+  forged.set([44, 22, 0, 0], 27);
+  forged.set([32, 36, 0, 0, 0x10, 0], 51);
+  forged.set(core.hmac("HMAC_SHA256", new Uint8Array(32).fill(5), forged.subarray(0, 57)), 57);
+  tn.sid.transfer(net.now, TA, tnTarget, { agent: tnAgent, lifetime: 30 });
+  tn.pump();
+  net.run(1000);
+  target.sid.stateReceived(net.now, TA);
+  target.pump();
+  net.run(6); // the real Binding Update is parked (5 ms on the way) ...
+  net.inject(agent, "198.19.0.99", forged); // ... and replaced by a forgery
+  tn.sid.stateDelivered(net.now, TA);
+  tn.pump();
+  net.run(20);
+  assert.is(agent.sid.state(net.now).bindings.parked, 0, "the forgery was tried under the key and dropped");
+  assert.is(agent.sidEvents("renewed").length, 0);
+  net.run(2000);
+  assert.is(target.sidEvents("released").length, 1, "the target's retransmission binds");
+});
+
+test("a Wake-up from a peer that is not the transfer's agent is refused (141) and changes nothing", () => {
+  const s = transferred({}, 30);
+  const { net, tn, target, TA } = s;
+  // The target knows tn as a configured peer; it sends a Wake-up for TA on its own.
+  const wakeups = [];
+  net.filter = (d) => (d.data[1] === 23 && d.from === "tn" ? (wakeups.push(d), true) : true);
+  target.engine.core; // (the request is built by the target's SID module for the same-subnet case only)
+  const before = tn.sidEvents("woken").length;
+  const core = tn.engine.core;
+  const m = {
+    type: "WAKE_UP", sequence: 9, cookie: target.cookie, replayId: "0000000000000000",
+    extensions: [{ type: "TRANSFERRED_ADDRESS", address: TA }],
+  };
+  const st = tn.engine.state(net.now);
+  void st;
+  // Timestamp mode: a fresh Replay Protect ID from the target's clock.
+  const ntp = BigInt(Math.floor(net.now / 1000) + 2208988800) << 32n;
+  m.replayId = ntp.toString(16).padStart(16, "0");
+  net.inject(tn, "198.19.0.20", core.encode(m, { spi: 300, key: new Uint8Array(32).fill(0x11) }));
+  net.run(100);
+  assert.is(tn.sidEvents("woken").length, before);
+  assert.equal(tn.sidEvents("refused").map((e) => e.code), [141]);
+  assert.is(tn.sid.session(TA).state, 4, "still TRANSFERRED");
+});
+
+/** The sequence number after the last Binding Update a node sent (the session peer's numbers). */
+function nextSeq(net, from) {
+  const d = sentOf(net, from, 20).at(-1).data;
+  return ((d[2] << 8) | d[3]) + 1;
+}
+
+/** NTP Replay Protect ID (timestamp mode) for `ms`, as hex. */
+function ntpId(ms) {
+  return ((BigInt(Math.floor(ms / 1000) + 2208988800) << 32n) | 1n).toString(16).padStart(16, "0");
+}
+
+test("a Stop Transfer under the target's session SA is refused (129): only the node may stop", () => {
+  const s = transferred({}, 30);
+  const { net, agent, target, TA } = s;
+  const k = target.sid.session(TA);
+  const stop = target.engine.core.encode({
+    type: "STOP_TRANSFER", sequence: (nextSeq(net, "target") + 1) & 0xffff, cookie: target.cookie, replayId: ntpId(net.now),
+    extensions: [{ type: "TRANSFERRED_ADDRESS", address: TA }],
+  }, { spi: k.sessionSpi, key: k.sessionKey });
+  net.inject(agent, "198.19.0.20", stop);
+  assert.equal(agent.sidEvents("refused").map((e) => e.code), [129]);
+  assert.is(bindingCount(agent), 1);
+  assert.is(agent.sidEvents("stopped").length, 0);
+});
+
+/**
+ * A Binding Update built by hand with the session key: header, Transferred
+ * Address in clear, Lifetime sealed under K_up, Authentication under `spi`.
+ */
+function handmadeUpdate(core, { key, spi, seq, seq32, cookie, now, address, lifetime }) {
+  const header = new Uint8Array(20);
+  header.set([1, 20, (seq >> 8) & 255, seq & 255]);
+  header.set(cookie.match(/../g).map((h) => parseInt(h, 16)), 4);
+  header.set(Uint8Array.from(ntpId(now).match(/../g).map((h) => parseInt(h, 16))), 12);
+  const body = new SidCodec(core).sealMessage(key, "up", seq32, header, new Uint8Array([36, 2, lifetime >> 8, lifetime & 255]));
+  const ta = [37, 5, 1, ...address.split(".").map(Number)];
+  const m = new Uint8Array(20 + ta.length + 4 + body.length + 38);
+  m.set(header);
+  m.set(ta, 20);
+  m.set([44, 2 + body.length, 0, 0], 27);
+  m.set(body, 31);
+  const a = 31 + body.length;
+  m.set([32, 36, spi >>> 24, (spi >> 16) & 255, (spi >> 8) & 255, spi & 255], a);
+  m.set(core.hmac("HMAC_SHA256", key, m.subarray(0, a + 6)), a + 6);
+  return m;
+}
+
+test("a Binding Update sealed and authenticated with the session key counts only under the binding's SPI", () => {
+  const s = transferred({}, 30);
+  const { net, agent, target, TA } = s;
+  const core = agent.engine.core;
+  const k = target.sid.session(TA);
+  const seq = nextSeq(net, "target") + 1;
+  const base = { key: k.sessionKey, seq, seq32: 0x10000 | seq, cookie: target.cookie, now: net.now, address: TA, lifetime: 7 };
+  // Under another SPI: no SA, kept as unverifiable, never renews.
+  net.inject(agent, "198.19.0.20", handmadeUpdate(core, { ...base, spi: k.sessionSpi + 1 }));
+  assert.is(agent.sidEvents("renewed").filter((e) => e.lifetime === 7).length, 0);
+  // The same under the binding's SPI renews: the handmade message is right.
+  net.inject(agent, "198.19.0.20", handmadeUpdate(core, { ...base, seq: seq + 1, seq32: 0x10000 | (seq + 1), spi: k.sessionSpi }));
+  assert.is(agent.sidEvents("renewed").filter((e) => e.lifetime === 7).length, 1);
+});
+
+test("the binding table: bounded, O(1) lookups, removal keeps every other binding findable, <= 128 B per binding", () => {
+  const { tn } = trio();
+  const x = tn.engine.core.x;
+  const n = 20000;
+  assert.is(x.sid_bindings_fill(n, n + 5), n, "a full table refuses the rest");
+  assert.is(x.sid_bindings_lookup(0, n, n), n);
+  assert.is(x.sid_bindings_lookup(n, 1000, 1000), 0, "absent addresses are not found");
+  // Remove every third binding (backward-shift deletion moves others): the rest stay findable.
+  let removed = 0;
+  for (let i = 0; i < n; i += 3) removed += x.sid_bindings_remove(i, 1);
+  assert.is(x.sid_bindings_size(1), n - removed);
+  let found = 0;
+  for (let i = 0; i < n; i++) found += x.sid_bindings_lookup(i, 1, 1);
+  assert.is(found, n - removed);
+  for (let i = 0; i < n; i += 3) assert.is(x.sid_bindings_lookup(i, 1, 1), 0);
+  assert.ok(x.sid_bindings_size(0) / n <= 128, `${x.sid_bindings_size(0) / n} B per binding`);
+});
+
+test("memory stays put over many transfers and deregistrations; the agent forgets a target with its last binding", () => {
+  const s = trio();
+  const { net, tn, agent, target, tnTarget, tnAgent, TA } = s;
+  const cycle = () => {
+    tn.sid.transfer(net.now, TA, tnTarget, { agent: tnAgent, lifetime: 30 });
+    tn.pump();
+    assert.ok(hostsDeliver(s));
+    net.run(1000);
+    assert.is(agent.sid.state(net.now).bindings.targets, 1);
+    target.sid.sessionEnded(net.now, TA);
+    target.pump();
+    net.run(3000);
+    assert.is(tn.sid.session(TA), null, "the node has its address back");
+    // Keep the sim's own records short: they are not the core's memory.
+    for (const n of [tn, agent, target]) n.events.length = n.nft.length = n.netlink.length = n.frames.length = 0;
+    net.sent.length = 0;
+  };
+  const pages = () => [tn, agent, target].map((n) => n.engine.core.x.memory.buffer.byteLength / 65536);
+  for (let i = 0; i < 250; i++) cycle(); // the GC settles its heap size (the agent: about 40 pages)
+  const before = pages();
+  for (let i = 0; i < 300; i++) cycle();
+  assert.equal(pages(), before, "no growth after the warm-up");
+  assert.is(agent.sid.state(net.now).bindings.targets, 0);
+  assert.is(bindingCount(agent), 0);
+});
+
+test.run();
