@@ -583,4 +583,18 @@ test("memory stays put over many transfers and deregistrations; the agent forget
   assert.is(bindingCount(agent), 0);
 });
 
+test("a kernel action of the agent's claim fails: the binding ends and the node is woken", () => {
+  const s = trio();
+  const { net, tn, agent, tnTarget, tnAgent, TA } = s;
+  tn.sid.transfer(net.now, TA, tnTarget, { agent: tnAgent, lifetime: 30 });
+  tn.pump();
+  assert.ok(hostsDeliver(s, { receiveFirst: true }));
+  agent.failKernel = 1; // EPERM: the agent's kernel refuses everything
+  net.run(3000);
+  assert.equal(agent.sidEvents("ended").map((e) => e.reason), ["kernel-failed"]);
+  assert.is(agent.sidEvents("refused")[0].error, "KERNEL");
+  assert.is(bindingCount(agent), 0);
+  assert.is(tn.sidEvents("woken").length, 1, "the node has its address back");
+});
+
 test.run();

@@ -445,6 +445,28 @@ class Wakeup extends Procedure {
   }
 }
 
+/**
+ * The kernel actions that put a binding (agent) or a hosted address (target)
+ * in place: if one fails, the binding or the hosting ends, rather than
+ * standing without its tunnel or address.
+ */
+class Claim extends Procedure {
+  sid: Sid;
+  address: Address;
+  role: u8;
+  spi: u32;
+  constructor(sid: Sid, a: Address, role: u8, spi: u32) {
+    super();
+    this.sid = sid;
+    this.address = a.copy();
+    this.role = role;
+    this.spi = spi;
+  }
+  onActionsDone(node: Node, ok: bool, now: f64): void {
+    if (!ok) this.sid.claimFailed(this, now);
+  }
+}
+
 /** Gratuitous ARP frames still to send for a claimed address. */
 class Announcement {
   address: Address;
@@ -544,8 +566,11 @@ export class Sid extends RequestHandler {
     this.node.emit(endEvent());
   }
 
+  /** The owner of the kernel actions being queued (a Claim), or null. */
+  private actionOwner: Procedure | null = null;
+
   private netlink(n: i32): void {
-    if (n > 0) this.node.netlinkAction(NETLINK_ROUTE, bytesOf(kernelMessagePtr(), n), null);
+    if (n > 0) this.node.netlinkAction(NETLINK_ROUTE, bytesOf(kernelMessagePtr(), n), this.actionOwner);
   }
 
   private nftBegin(): TextOut {
@@ -553,7 +578,7 @@ export class Sid extends RequestHandler {
     return nftText;
   }
   private nftEnd(): void {
-    if (!nftText.overflow && nftText.pos > 0) this.node.nftAction(bytesOf(NFT_BUF, nftText.pos), null);
+    if (!nftText.overflow && nftText.pos > 0) this.node.nftAction(bytesOf(NFT_BUF, nftText.pos), this.actionOwner);
   }
 
   applyStopRule(add: bool, a: Address): void {
@@ -802,6 +827,7 @@ export class Sid extends RequestHandler {
     h.vni = ids(changetype<usize>(h.key));
     this.hosted.push(h);
     // 8.10: the address is local from now, never answered for elsewhere, and its traffic stopped until released.
+    this.actionOwner = new Claim(this, a, ROLE_TARGET, h.spi);
     this.hostAddress(true, a);
     this.applyArpRule(true, a, same ? this.ifindex : 0, true);
     this.applyStopRule(true, a);
@@ -809,6 +835,7 @@ export class Sid extends RequestHandler {
       this.tunnel(true, ROLE_TARGET, changetype<usize>(h.key), agent, a, (flags & FLAG_REVERSE_RETURN) != 0);
       h.tunnel = true;
     }
+    this.actionOwner = null;
     this.reply(peer, sa, cache, CODE_ACCEPTED, -1, this.address.isSet ? this.address : null, now);
     const e = this.event("negotiated", ROLE_TARGET, a, now);
     e.key("reverse");
@@ -935,12 +962,14 @@ export class Sid extends RequestHandler {
     this.expiries.push(expires, a);
     this.vnis.add(vni);
     // Claim the address (8.2 step 5): tunnel first, then the proxy entry and the announcements.
+    this.actionOwner = new Claim(this, a, ROLE_AGENT, bSpi(r));
     this.tunnel(true, ROLE_AGENT, bKey(r), target, a, (flags & FLAG_REVERSE_TUNNEL) != 0);
     if (!further) {
       a.store(ADDR_A);
       this.netlink(proxyNeighbour(true, this.ifindex, a.family, ADDR_A));
-      this.announce(a, now);
     }
+    this.actionOwner = null;
+    if (!further) this.announce(a, now);
     this.reply(peer, sa, cache, CODE_ACCEPTED, <i32>granted, null, now);
     const e = this.event("bound", ROLE_AGENT, a, now);
     e.key("target");
@@ -1219,7 +1248,20 @@ export class Sid extends RequestHandler {
     }
   }
 
-  kernelFailed(nft: bool): void {}
+  /** A claim's kernel action failed: the binding (agent) or the hosting (target) it was for ends. */
+  claimFailed(c: Claim, now: f64): void {
+    if (c.role == ROLE_AGENT) {
+      const r = this.table ? this.bindings().find(c.address) : 0;
+      if (!r || bSpi(r) != c.spi) return; // already gone or replaced
+      this.refused(ROLE_AGENT, c.address, 0, ERR_KERNEL, "a kernel action of the binding failed (see the kernel-error event): the binding ends", now);
+      this.endBinding(r, now, true, "kernel-failed");
+      return;
+    }
+    const h = this.findHosted(c.address);
+    if (!h || h.spi != c.spi) return;
+    this.refused(ROLE_TARGET, c.address, 0, ERR_KERNEL, "a kernel action of the hosting failed (see the kernel-error event): the address is given up here", now);
+    this.endHosted(h, "kernel-failed", ERR_KERNEL, now);
+  }
 
   // ---- the host's view -------------------------------------------------------------------------
 
