@@ -19,3 +19,4 @@ export * from "./abi/engine";
 export * from "./abi/keywrap";
 export * from "./abi/sid";
 export * from "./abi/sidengine";
+export * from "./abi/sidflows";

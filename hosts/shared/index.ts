@@ -17,4 +17,6 @@ export type { TcpStateFields, TcpStateRecord } from "./sid.ts";
 export { SidService } from "./sidservice.ts";
 export type { TransferOptions, TransferResult, ArrivedSession, SidEventName } from "./sidservice.ts";
 export { SidEngine } from "./sidengine.ts";
+export { SidFlows, FLOW_RECORD_SIZE } from "./sidflows.ts";
+export type { SidFlow, FlowTransferOptions } from "./sidflows.ts";
 export type { SidHostIO, PacketLink, TcpRepair } from "./sidio.ts";
