@@ -71,6 +71,9 @@ test("one node's flows go to two targets through one agent; the third flow stays
   assert.match(tnft, /add rule inet hovsid fi[0-9a-f]{8} ip saddr 198\.18\.20\.2 ip daddr 198\.18\.0\.10 tcp sport 5001 tcp dport 40001 drop/);
   assert.not.match(tnft, /hovsid si/, "no whole-address stop rule: the other flows keep working");
   assert.is(tnft.split("arp daddr ip 198.18.0.10 drop").length - 1, 1);
+  // Its own ARP requests name the Interim Address, not the moved one (the node keeps sending from it).
+  assert.match(tnft, /add rule arp hovsid arc612000a arp operation request arp saddr ip 198\.18\.0\.10 arp saddr ip set 198\.18\.0\.200\n/);
+  assert.is(tnft.split("add chain arp hovsid arc612000a").length - 1, 1);
 });
 
 test("flow sets end one by one: the last one stops the interception and wakes the node at its Interim Address", () => {
@@ -93,6 +96,7 @@ test("flow sets end one by one: the last one stops the interception and wakes th
   assert.ok(wake.length >= 1 && wake.every((d) => d.address === INTERIM[0]), "the Wake-up goes to the Interim Address");
   assert.is(tn.sidEvents("woken").length, 1);
   assert.is(count(tn.netlinkTypes(), RTM.DELADDR), 1, "the Interim Address leaves the home link");
+  assert.match(tn.nftText(), /delete chain arp hovsid arc612000a/);
   assert.match(tn.nftText(), new RegExp(`delete chain inet hovsid fi${hex8(spiA)}`));
   assert.match(tn.nftText(), new RegExp(`delete chain inet hovsid fo${hex8(spiB)}`));
   assert.equal(agent.state().flowSets, []);

@@ -230,8 +230,9 @@ const sidSchema = object(
   {
     link: string("the home link's interface name, e.g. \"eth0\"", (s) => /^[^/\s]{1,15}$/.test(s)),
     address: address,
+    interim: optional(list(address, "a list of Interim Addresses on the home link (per-flow mode, PROTOCOL.md 8.16)")),
   },
-  "SID's home link {link, address}: the interface frames go out on, and this node's address on it",
+  "SID's home link {link, address, interim}: the interface frames go out on, this node's address on it, and its Interim Address pool",
 );
 
 const configSchema = object(

@@ -315,8 +315,10 @@ class Transfer extends Procedure {
       // A further transfer (8.6): this node held the address only as a target.
       sid.endHosted(h, "transferred-further", 0, now);
     } else if (!this.flows || sid.firstFlowTransfer(this)) {
-      // 8.16: a later flow set of the same address only adds flows; the ARP rule is there.
+      // 8.16: a later flow set of the same address only adds flows; the ARP rules are there.
       sid.applyArpRule(true, this.address, 0, false);
+      const i = this.interim;
+      if (i) sid.flows.applyArpRewrite(true, this.address, i);
     }
     const e = sid.event("transferred", ROLE_NODE, this.address, now);
     e.key("lifetime");
@@ -1234,6 +1236,9 @@ export class Sid extends RequestHandler {
    * transferred flow set. A per-flow transfer still under way stays.
    */
   reclaimFlows(a: Address, now: f64): void {
+    const t0 = this.findTransferIn(a, TRANSFERRED);
+    const i = t0 ? t0.interim : null;
+    if (i) this.flows.applyArpRewrite(false, a, i);
     this.applyArpRule(false, a, 0, false);
     this.announce(a, now);
     for (let i = this.transfers.length - 1; i >= 0; i--) {
@@ -1486,7 +1491,9 @@ export class Sid extends RequestHandler {
 
   sessionInfo(a: Address, out: usize): i32 {
     memory.fill(out, 0, SESSION_INFO_SIZE);
-    const t = this.findTransfer(a);
+    // Per-flow mode (8.16): the transfer whose state record is under way first, it is the one the host asks about.
+    let t = this.findTransferIn(a, DELIVERING);
+    if (!t) t = this.findTransfer(a);
     const h = this.findHosted(a);
     const r = this.table ? this.bindings().find(a) : 0;
     let key: usize = 0;

@@ -377,6 +377,36 @@ export function flowStopRule(out: TextOut, add: bool, spi: u32, flows: Array<Flo
   }
 }
 
+/**
+ * The transferring node's ARP rewrite in per-flow mode (8.16): the node keeps
+ * sending from the Transferred Address, so its kernel's ARP requests would
+ * name it as sender (and 8.2's output chain drops those). Chain `ar<hex>` of
+ * table `arp hovsid` (output hook, priority -10) gives them the Interim
+ * Address as sender instead: the node still resolves its neighbours, and no
+ * neighbour learns the Transferred Address from it. IPv4 only (ARP).
+ */
+export function arpRewrite(out: TextOut, add: bool, a: Address, interim: Address): bool {
+  if (a.family != FAMILY_IPV4) return false;
+  const name = "ar" + hex8(<u32>a.lo);
+  if (!add) {
+    out.ascii("flush chain arp hovsid " + name + "\ndelete chain arp hovsid " + name + "\n");
+    return true;
+  }
+  out.ascii("add table arp hovsid\nadd chain arp hovsid " + name + " { type filter hook output priority -10; policy accept; }\n");
+  out.ascii("add rule arp hovsid " + name + " arp operation request arp saddr ip ");
+  a.text(out);
+  out.ascii(" arp saddr ip set ");
+  interim.text(out);
+  out.ascii("\n");
+  return true;
+}
+
+function hex8(v: u32): string {
+  let s = "";
+  for (let k = 7; k >= 0; k--) s += "0123456789abcdef".charAt(<i32>((v >> (<u32>k * 4)) & 15));
+  return s;
+}
+
 // ---- the per-flow part of the SID module --------------------------------------------------------
 
 export class SidFlows {
@@ -722,6 +752,10 @@ export class SidFlows {
   addToPool(i: Address): void {
     for (let k = 0; k < this.pool.length; k++) if (this.pool[k].equals(i)) return;
     this.pool.push(i.copy());
+  }
+
+  applyArpRewrite(add: bool, a: Address, interim: Address): void {
+    if (arpRewrite(nftBegin(), add, a, interim)) this.nftEnd(null);
   }
 
   applyStopRule(add: bool, spi: u32, flows: Array<Flow>): void {
