@@ -59,6 +59,8 @@ export interface SidFlowsReport {
   woken: boolean;
   /** The agent's state while the flow set lasted: flow sets and flows. */
   agentFlowSets: number;
+  /** After the Wake-up: the agent's sorting table and mark rules are gone, the node's Interim Address is off its link. */
+  returned: { agentSortingGone: boolean; agentMarkRulesGone: boolean; interimGone: boolean };
   error: string | null;
 }
 
@@ -126,7 +128,8 @@ export async function runSidFlows(o: SidFlowsOptions = {}): Promise<SidFlowsRepo
   const A = topo.addr;
   const report: SidFlowsReport = {
     scenario: "per-flow mode (Session Agent): one of two sessions moves to a foreign target, reverse-tunnelled return, BCP 38 on the router",
-    timeline, sessions: [], transferMs: null, woken: false, agentFlowSets: 0, error: null,
+    timeline, sessions: [], transferMs: null, woken: false, agentFlowSets: 0,
+    returned: { agentSortingGone: false, agentMarkRulesGone: false, interimGone: false }, error: null,
   };
   const names = { n: `n-${tag}.sid`, a: `a-${tag}.sid`, t: `t-${tag}.sid` };
   const keys = { na: hexKey(), nt: hexKey(), at: hexKey() };
@@ -205,6 +208,12 @@ export async function runSidFlows(o: SidFlowsOptions = {}): Promise<SidFlowsRepo
     await waitFor(node, (e) => e.sid?.role === "node" && e.sid?.state === "woken", "the Wake-up at the node", 10000);
     report.woken = true;
     await sleep(300);
+    report.returned = {
+      agentSortingGone: topo.try(topo.a, ["nft", "list", "table", "inet", "hovflow"]).status !== 0,
+      agentMarkRulesGone: !/fwmark/.test(topo.ns(topo.a, ["ip", "rule"])),
+      interimGone: !topo.ns(topo.n, ["ip", "-4", "addr", "show", "dev", "n-h"]).includes(`${INTERIM}/`),
+    };
+    mark("net", `the agent's sorting table ${report.returned.agentSortingGone ? "is gone" : "STAYED"}, its mark rules ${report.returned.agentMarkRulesGone ? "are gone" : "STAYED"}; the Interim Address ${report.returned.interimGone ? "left" : "STAYED on"} N's link`);
     const summaries: Record<string, AppSummary> = {};
     for (const name of ["s2", "s3"]) {
       node.send({ cmd: "finish", name });
@@ -232,4 +241,4 @@ export async function runSidFlows(o: SidFlowsOptions = {}): Promise<SidFlowsRepo
 }
 
 export const sidFlowsOk = (r: SidFlowsReport): boolean =>
-  r.error === null && r.woken && r.sessions.length === 3 && r.sessions.every((s) => s.digestsEqual && s.lost === 0 && s.resets === 0);
+  r.error === null && r.woken && Object.values(r.returned).every(Boolean) && r.sessions.length === 3 && r.sessions.every((s) => s.digestsEqual && s.lost === 0 && s.resets === 0);
