@@ -2,7 +2,8 @@
 // Agent, the second seed's FIG. 3): the transferring node N holds a TCP
 // session with each of two correspondents (tools/traffic.js on C1 and C2);
 // one session moves to the target T on a foreign subnet through the agent A,
-// the other stays with N; while the transfer is live N opens a new session;
+// the other stays with N, and so does a UDP flow with each correspondent;
+// while the transfer is live N opens a new session;
 // then the moved session ends at T, the agent wakes N at its Interim Address
 // and N takes its address back. Per session: bytes, SHA-256 at both ends,
 // lost, resets, and which device served it. Used by `handover demo sid-flows`
@@ -101,6 +102,47 @@ async function correspondent(topo: SidTopology, address: string, port: number) {
   };
 }
 
+/** A tools/traffic.js process (a UDP end): listening/ready, and its summary when it ends. */
+function trafficEnd(topo: SidTopology, ns: string, args: string[]) {
+  const st: { listening: boolean; ready: boolean; summary: any } = { listening: false, ready: false, summary: null };
+  const child: ChildProcess = topo.spawn(ns, [NODE_BIN, TRAFFIC, ...args]);
+  lines(child.stdout, (x) => {
+    if (x.listening) st.listening = true;
+    if (x.ready) st.ready = true;
+    if (x.sentBytes !== undefined) st.summary = x;
+  });
+  return {
+    st, child,
+    async until(key: "listening" | "ready", ms = 5000) {
+      for (const end = now() + ms; !st[key]; await sleep(10)) if (now() > end) throw new Error(`traffic.js ${args.join(" ")}: not ${key} within ${ms} ms`);
+    },
+    /** Waits up to `ms` for the summary (the client ends after its duration, the server at the end marker), then SIGTERM. */
+    async end(ms = 3000) {
+      for (const end = now() + ms; !st.summary; await sleep(10)) if (now() > end) break;
+      if (!st.summary) child.kill("SIGTERM");
+      for (const end = now() + 2000; !st.summary; await sleep(10)) if (now() > end) break;
+      return st.summary;
+    },
+  };
+}
+
+/** A UDP flow that stays with the node: the client's and the server's summaries. */
+function udpVerdict(name: string, client: any, server: any, correspondentAddress: string): SessionReport {
+  const r: SessionReport = {
+    name, correspondent: correspondentAddress, moved: false, servedBy: "node", served: { node: { sent: 0, received: 0 }, target: { sent: 0, received: 0 } },
+    sentBytes: 0, receivedBytes: 0, digestsEqual: false, lost: -1, resets: -1,
+  };
+  if (client && server) {
+    r.sentBytes = client.sentBytes + server.sentBytes;
+    r.receivedBytes = client.receivedBytes + server.receivedBytes;
+    r.digestsEqual = client.sha256Sent === server.sha256Received && server.sha256Sent === client.sha256Received;
+    r.lost = client.lost + server.lost + Math.abs(r.sentBytes - r.receivedBytes);
+    r.resets = 0;
+    r.served.node = { sent: client.sentBytes, received: client.receivedBytes };
+  }
+  return r;
+}
+
 function sessionVerdict(name: string, c: CorrespondentSummary | null, app: AppSummary | null, moved: boolean, nodeShare: { sent: number; received: number }, correspondentAddress: string): SessionReport {
   const r: SessionReport = {
     name, correspondent: correspondentAddress, moved, servedBy: moved ? "target" : "node",
@@ -166,6 +208,11 @@ export async function runSidFlows(o: SidFlowsOptions = {}): Promise<SidFlowsRepo
     const c2 = await correspondent(topo, C2, 5001);
     const c3 = await correspondent(topo, A.correspondent, 5002);
     cs.push(c1, c2, c3);
+    // A UDP flow with each correspondent, from the node's address; they stay with the node.
+    const udp = [["u1", A.correspondent], ["u2", C2]].map(([name, address]) => ({
+      name, address, server: trafficEnd(topo, topo.c, ["server", "--proto", "udp", "--bind", address, "--port", "5003"]), client: null as ReturnType<typeof trafficEnd> | null,
+    }));
+    for (const u of udp) await u.server.until("listening");
     const role = (ns: string, script: string, cfg: unknown) => {
       const r = new Role(topo.spawn(ns, [NODE_BIN, script, JSON.stringify(cfg)]), timeline);
       roles.push(r);
@@ -181,7 +228,13 @@ export async function runSidFlows(o: SidFlowsOptions = {}): Promise<SidFlowsRepo
       node.send({ cmd: "connect", name, correspondent: c.address, port: c.port });
       await waitFor(node, (e) => e.connected === name, `session ${name}`);
     }
-    mark("app", `TCP sessions s1 ${A.transferred} <-> C1 ${A.correspondent}:5001 and s2 ${A.transferred} <-> C2 ${C2}:5001: 100-byte records every 2 ms, both ways`);
+    // They run through the transfer and end by themselves (the end marker) before the TCP sessions do.
+    const udpMs = (o.beforeMs ?? 1000) + (o.afterMs ?? 1500) + 1000;
+    for (const u of udp) {
+      u.client = trafficEnd(topo, topo.n, ["client", "--proto", "udp", "--connect", u.address, "--port", "5003", "--local", A.transferred, "--duration", String(udpMs), "--interval", "2", "--size", "100"]);
+      await u.client.until("ready");
+    }
+    mark("app", `TCP sessions s1 ${A.transferred} <-> C1 ${A.correspondent}:5001 and s2 ${A.transferred} <-> C2 ${C2}:5001, UDP flows u1 and u2 with C1 and C2 (port 5003): 100-byte records every 2 ms, both ways`);
     await sleep(o.beforeMs ?? 1000);
     const decided = now();
     mark("N", "the application asks to move session s1 (only) to T");
@@ -219,10 +272,14 @@ export async function runSidFlows(o: SidFlowsOptions = {}): Promise<SidFlowsRepo
       node.send({ cmd: "finish", name });
       summaries[name] = (await waitFor(node, (e) => e.finished === name, `the end of ${name}`, 8000)).summary;
     }
-    mark("app", "s2 and s3 end at N");
+    const udpSummaries = [];
+    for (const u of udp) udpSummaries.push({ u, client: await u.client!.end(udpMs + 2000) });
+    for (const x of udpSummaries) Object.assign(x, { server: await x.u.server.end() });
+    mark("app", "s2, s3, u1 and u2 end at N");
     report.sessions.push(sessionVerdict("s1", await c1.result(), s1, true, s1AtNode, c1.address));
     report.sessions.push(sessionVerdict("s2", await c2.result(), summaries.s2, false, { sent: 0, received: 0 }, c2.address));
     report.sessions.push(sessionVerdict("s3", await c3.result(), summaries.s3, false, { sent: 0, received: 0 }, c3.address));
+    for (const x of udpSummaries as { u: { name: string; address: string }; client: any; server?: any }[]) report.sessions.push(udpVerdict(x.u.name, x.client, x.server, x.u.address));
   } catch (e) {
     report.error = (e as Error).message;
     if ((globalThis as any).process?.env?.HANDOVER_FLOWS_DUMP) {
@@ -241,4 +298,4 @@ export async function runSidFlows(o: SidFlowsOptions = {}): Promise<SidFlowsRepo
 }
 
 export const sidFlowsOk = (r: SidFlowsReport): boolean =>
-  r.error === null && r.woken && Object.values(r.returned).every(Boolean) && r.sessions.length === 3 && r.sessions.every((s) => s.digestsEqual && s.lost === 0 && s.resets === 0);
+  r.error === null && r.woken && Object.values(r.returned).every(Boolean) && r.sessions.length === 5 && r.sessions.every((s) => s.digestsEqual && s.lost === 0 && s.resets === 0);
