@@ -597,4 +597,19 @@ test("a kernel action of the agent's claim fails: the binding ends and the node 
   assert.is(tn.sidEvents("woken").length, 1, "the node has its address back");
 });
 
+test("under the session SA a Binding Update must be sealed: one with its Lifetime in clear is dropped", () => {
+  const s = transferred({}, 30);
+  const { net, agent, target, TA } = s;
+  const core = agent.engine.core;
+  const k = target.sid.session(TA);
+  const seq = nextSeq(net, "target") + 1;
+  const clear = core.encode({
+    type: "BINDING_UPDATE", sequence: seq, cookie: target.cookie, replayId: ntpId(net.now),
+    extensions: [{ type: "TRANSFERRED_ADDRESS", address: TA }, { type: "LIFETIME", seconds: 7 }],
+  }, { spi: k.sessionSpi, key: k.sessionKey });
+  net.inject(agent, "198.19.0.20", clear);
+  assert.is(agent.sidEvents("renewed").filter((e) => e.lifetime === 7).length, 0);
+  assert.ok(agent.engine.state(net.now).counters.droppedBy.BAD_AUTHENTICATOR >= 1);
+});
+
 test.run();

@@ -18,7 +18,7 @@ export type Output =
   | { kind: "nft"; id: number; text: string }
   | { kind: "netlink"; id: number; protocol: number; waitAck: boolean; data: Uint8Array }
   | { kind: "event"; event: EngineEvent }
-  /** A whole Ethernet frame to send on the interface with this index (AF_PACKET; SID's ARP and Wake-up). */
+  /** A whole Ethernet frame for an AF_PACKET socket on interface `ifindex` (SID, docs/ABI.md). */
   | { kind: "frame"; ifindex: number; data: Uint8Array };
 
 /** An event from the core: `event` names it; `t` is the time in ms. The rest depends on the event. */

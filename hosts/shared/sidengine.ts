@@ -1,113 +1,125 @@
-// The SID engine's flat exports (docs/ABI.md "SID engine"), typed. The SID
-// procedures run on the same node as STEM and share its inputs and output
-// queue (Engine); this class adds SID's configuration and calls.
+// The runtime-neutral binding of the SID engine (docs/ABI.md "SID engine"):
+// the application's calls for transferring, hosting and serving addresses.
+// It drives the same node as `Engine` (outputs come from Engine.poll(),
+// including "frame" outputs); every check happens in the core.
 
-import { HandoverError } from "./core.ts";
-import type { Engine } from "./engine.ts";
+import { Core } from "./core.ts";
+import { Engine } from "./engine.ts";
 
-/** Role and state numbers of sid_session (docs/ABI.md "SID engine"). */
-export const SidRole = { 1: "node", 2: "target", 3: "agent" } as const;
-export const SidState = {
-  1: "NEGOTIATING", 2: "DELIVERING", 3: "REQUESTING", 4: "TRANSFERRED",
-  5: "NEGOTIATED", 6: "REGISTERING", 7: "BOUND", 8: "DEREGISTERING",
-  9: "ACTIVE", 10: "WAKING",
-} as const;
 
-/** sid_transfer's flags. */
-export const SidTransferFlag = { FURTHER_TRANSFER: 0x01, REVERSE_RETURN: 0x08 } as const;
+const dec = new TextDecoder();
 
+/** What sid_session tells about a transfer known here. */
 export interface SidSession {
+  /** The 32-byte session key (the host seals and opens the state record with it). */
   sessionKey: Uint8Array;
   sessionSpi: number;
   vni: number;
-  ifindex: number;
-  agentMac: Uint8Array;
-  targetMac: Uint8Array;
-  role: (typeof SidRole)[keyof typeof SidRole] | "unknown";
-  state: string;
+  /** The tunnel device's interface index (0 without a tunnel). */
+  tunnelIfindex: number;
+  agentMac: string;
+  targetMac: string;
+  role: "node" | "target" | "agent";
+  state: number;
   flags: number;
+  /** Peer id: the target at the node; the node at the target and the agent. */
   peer: number;
 }
 
-const SESSION_INFO_SIZE = 64;
-const dec = new TextDecoder();
+export interface TransferOptions {
+  /** The agent's peer id; omitted or -1: same subnet (S). */
+  agent?: number;
+  /** F: the target may transfer further. */
+  further?: boolean;
+  /** R: return traffic is reverse-tunnelled through the agent. */
+  reverse?: boolean;
+  /** Requested binding lifetime in seconds (0: the sidLifetimeS option). */
+  lifetime?: number;
+}
+
+const FURTHER = 0x01;
+const REVERSE = 0x08;
+const ROLES = ["", "node", "target", "agent"] as const;
+
+function mac(b: Uint8Array): string {
+  return [...b].map((x) => x.toString(16).padStart(2, "0")).join(":");
+}
 
 export class SidEngine {
-  constructor(readonly engine: Engine) {}
+  readonly engine: Engine;
+  private core: Core;
+  private x: Core["x"];
 
-  private get core() {
-    return this.engine.core;
+  constructor(engine: Engine) {
+    this.engine = engine;
+    this.core = engine.core;
+    this.x = engine.core.x;
   }
 
-  private addr(address: string): [number, number] {
+  private addr(address: string): { family: number; ptr: number } {
     const a = this.core.parseAddress(address);
-    return [a.family, this.core.put(a.bytes)];
+    return { family: a.family, ptr: this.core.put(a.bytes) };
   }
 
-  /** Switches SID on: the home link's interface index and MAC, and this node's address on it. */
-  link(ifindex: number, mac: Uint8Array, address: string): void {
-    if (mac.length !== 6) throw new TypeError("a MAC is 6 bytes");
+  /** Switches SID on: this node's home link (interface index, MAC "aa:bb:..", its address there). */
+  link(ifindex: number, macText: string, address: string): void {
+    const m = new Uint8Array(macText.split(":").map((h) => parseInt(h, 16)));
+    if (m.length !== 6 || m.some((v) => Number.isNaN(v))) throw new TypeError(`'${macText}' is not a MAC address`);
     const a = this.core.parseAddress(address);
-    const [m, ap] = this.core.stage(mac, a.bytes);
-    this.core.check(this.core.x.sid_link(ifindex, m, a.family, ap), `sid_link ${ifindex} ${address}`);
+    const [mp, ap] = this.core.stage(m, a.bytes);
+    this.core.check(this.x.sid_link(ifindex, mp, a.family, ap), "sid_link");
   }
 
-  /** Moves `address` to the target peer, through the agent peer (undefined: same subnet). */
-  transfer(now: number, address: string, target: number, agent: number | undefined, flags: number, lifetime: number): void {
-    const [f, p] = this.addr(address);
-    this.core.check(this.core.x.sid_transfer(now, f, p, target, agent ?? -1, flags, lifetime), `transfer of ${address}`);
+  transfer(now: number, address: string, target: number, o: TransferOptions = {}): void {
+    const a = this.addr(address);
+    const flags = (o.further ? FURTHER : 0) | (o.reverse ? REVERSE : 0);
+    this.core.check(this.x.sid_transfer(now, a.family, a.ptr, target, o.agent ?? -1, flags, o.lifetime ?? 0), `sid_transfer ${address}`);
   }
 
   stop(now: number, address: string): void {
-    const [f, p] = this.addr(address);
-    this.core.check(this.core.x.sid_stop(now, f, p), `stop transfer of ${address}`);
+    const a = this.addr(address);
+    this.core.check(this.x.sid_stop(now, a.family, a.ptr), `sid_stop ${address}`);
   }
 
-  stateDelivered(now: number, address: string, ok: boolean): void {
-    const [f, p] = this.addr(address);
-    this.core.check(this.core.x.sid_state_delivered(now, f, p, ok ? 1 : 0), `state delivered for ${address}`);
+  stateDelivered(now: number, address: string, ok = true): void {
+    const a = this.addr(address);
+    this.core.check(this.x.sid_state_delivered(now, a.family, a.ptr, ok ? 1 : 0), `sid_state_delivered ${address}`);
   }
 
-  stateReceived(now: number, address: string, ok: boolean): void {
-    const [f, p] = this.addr(address);
-    this.core.check(this.core.x.sid_state_received(now, f, p, ok ? 1 : 0), `state received for ${address}`);
+  stateReceived(now: number, address: string, ok = true): void {
+    const a = this.addr(address);
+    this.core.check(this.x.sid_state_received(now, a.family, a.ptr, ok ? 1 : 0), `sid_state_received ${address}`);
   }
 
   sessionEnded(now: number, address: string): void {
-    const [f, p] = this.addr(address);
-    this.core.check(this.core.x.sid_session_ended(now, f, p), `session ended for ${address}`);
+    const a = this.addr(address);
+    this.core.check(this.x.sid_session_ended(now, a.family, a.ptr), `sid_session_ended ${address}`);
   }
 
-  /** The transfer of `address` known here, or null if there is none. */
+  /** The transfer of `address` known here, or null. */
   session(address: string): SidSession | null {
-    const c = this.core;
-    const [f, p] = this.addr(address);
-    const out = c.outputPtr;
-    const n = c.x.sid_session(f, p, out);
-    if (n < 0) {
-      if (-n === 33 /* UNKNOWN_PEER */ || n === -2) return null;
-      throw new HandoverError(-n, `sid_session ${address}`);
-    }
-    const b = c.get(out, SESSION_INFO_SIZE);
-    const v = new DataView(b.buffer, b.byteOffset, b.length);
+    const a = this.addr(address);
+    const out = this.core.outputPtr;
+    const n = this.x.sid_session(a.family, a.ptr, out);
+    if (n < 0) return null;
+    const b = this.core.mem().slice(out, out + 64);
+    const v = new DataView(b.buffer);
     return {
       sessionKey: b.slice(0, 32),
       sessionSpi: v.getUint32(32, true),
       vni: v.getUint32(36, true),
-      ifindex: v.getUint32(40, true),
-      agentMac: b.slice(44, 50),
-      targetMac: b.slice(50, 56),
-      role: (SidRole as Record<number, SidSession["role"]>)[b[56]] ?? "unknown",
-      state: (SidState as Record<number, string>)[b[57]] ?? String(b[57]),
+      tunnelIfindex: v.getUint32(40, true),
+      agentMac: mac(b.subarray(44, 50)),
+      targetMac: mac(b.subarray(50, 56)),
+      role: ROLES[b[56]] as SidSession["role"],
+      state: b[57],
       flags: b[58],
       peer: v.getInt32(60, true),
     };
   }
 
-  /** The SID state: transfers (node), targets, bindings (agent). */
-  state(now: number): Record<string, any> {
-    const c = this.core;
-    const n = c.check(c.x.sid_state(now, c.outputPtr, c.ioCapacity), "sid_state");
-    return JSON.parse(dec.decode(c.get(c.outputPtr, n)));
+  state(now: number): Record<string, unknown> {
+    const n = this.core.check(this.x.sid_state(now, this.core.outputPtr, this.core.ioCapacity), "sid_state");
+    return JSON.parse(dec.decode(this.core.mem().subarray(this.core.outputPtr, this.core.outputPtr + n)));
   }
 }

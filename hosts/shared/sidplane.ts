@@ -12,15 +12,16 @@ import type { KernelIO } from "./io.ts";
 import type { PacketLink } from "./sidio.ts";
 import { SidCodec } from "./sid.ts";
 import { HandoverError } from "./core.ts";
-import { ErrorCode } from "./registry.ts";
+import { ErrorCode, OPTION_SPECS } from "./registry.ts";
 
 const NETLINK_ROUTE = 0;
 const NLMSG_ERROR = 2;
 
-/** The tunnel's defaults (docs/PROTOCOL.md 8.9): VXLAN's port, a 1500-byte path, the binding's table. */
-export const TUNNEL_PORT = 4789;
-export const TUNNEL_MTU = 1500 - 50;
-export const TUNNEL_TABLE = 4346;
+/** The tunnel's defaults (docs/PROTOCOL.md 8.9), the core's options': VXLAN's port, the device's MTU, the binding's table. */
+export const TUNNEL_PORT = OPTION_SPECS.sidTunnelPort.default;
+export const TUNNEL_MTU = OPTION_SPECS.sidTunnelMtu.default;
+export const TUNNEL_TABLE = OPTION_SPECS.sidRouteTable.default;
+/** The source rule's priority when the host applies the pieces by hand (the state machines choose their own). */
 export const TUNNEL_RULE_PRIORITY = 1000;
 const MAIN_TABLE = 254;
 
@@ -252,6 +253,11 @@ export function stateListener(at: { address: string; port: number }, take: (stre
     server.listen(at.port, at.address, () => resolve(server));
   });
 }
+
+// The three nft batches below serve the pieces driver only (demo/sid.ts
+// `driver: "pieces"`, the data plane without the control protocol). The
+// state machines use the core's own rules (core/assembly/sid/rules.ts); once
+// the core exports those builders, these go.
 
 /**
  * The stop rule of 8.12 for one TCP connection (both directions: a socket in

@@ -16,12 +16,12 @@ import type { Server } from "node:net";
 import type { Engine, EngineEvent } from "./engine.ts";
 import type { PacketLink, SidHostIO } from "./sidio.ts";
 import { SidCodec, type TcpStateRecord } from "./sid.ts";
-import { SidEngine, SidTransferFlag } from "./sidengine.ts";
+import { SidEngine } from "./sidengine.ts";
 import { SidFlows, type SidFlow } from "./sidflows.ts";
 import { sendState, stateListener } from "./sidplane.ts";
 
 /** What the application asks for: move this connection (or address) to the target. */
-export interface TransferOptions {
+export interface TransferRequest {
   /** The application's TCP connection(s) to move (Node: net.Socket). At most one today. */
   socket?: unknown;
   /** The address to move (default: the socket's local address). */
@@ -158,7 +158,7 @@ export class SidService {
 
   /** Switches SID on in the core and opens the control port for state records. */
   async start(): Promise<void> {
-    this.sid.link(this.home.ifindex, this.home.mac, this.home.address);
+    this.sid.link(this.home.ifindex, Array.from(this.home.mac, (b) => b.toString(16).padStart(2, "0")).join(":"), this.home.address);
     this.server = await stateListener({ address: this.home.address, port: this.ctx.controlPort }, (stream, from) => this.takeState(stream, from), (e) =>
       this.ctx.log("warn", { event: "sid-state-refused", error: e.message }),
     );
@@ -188,18 +188,17 @@ export class SidService {
   }
 
   /** Moves a connection (or an address) to the target; resolves once the agent granted the binding (or the target, on one subnet). */
-  transfer(o: TransferOptions): Promise<TransferResult> {
+  transfer(o: TransferRequest): Promise<TransferResult> {
     const address = o.address ?? (o.socket as { localAddress?: string } | undefined)?.localAddress;
     if (!address) throw new TypeError("transfer: give the socket or the address to move");
     if (!o.sameSubnet && !o.agent) throw new TypeError("transfer: name the agent, or set sameSubnet");
     const target = this.ctx.peerId(o.target);
     const agent = o.sameSubnet ? undefined : this.ctx.peerId(o.agent!);
-    const flags = (o.reverse ? SidTransferFlag.REVERSE_RETURN : 0) | (o.further ? SidTransferFlag.FURTHER_TRANSFER : 0);
     return new Promise((resolve) => {
       this.pending.set(address, { address, socket: o.socket, appState: o.appState, resolve, started: this.ctx.now() });
       try {
         if (o.perFlow) this.flows.transfer(this.ctx.now(), address, [flowOf(o.socket, address)], target, agent!, { reverse: o.reverse, lifetime: o.lifetime });
-        else this.sid.transfer(this.ctx.now(), address, target, agent, flags, o.lifetime ?? 0);
+        else this.sid.transfer(this.ctx.now(), address, target, { agent, reverse: o.reverse, further: o.further, lifetime: o.lifetime ?? 0 });
       } catch (e) {
         this.pending.delete(address);
         resolve({ address, state: "failed", error: (e as Error).message });

@@ -18,7 +18,7 @@ import { runtime, tagOf, e2eEnabled } from "./_e2e.js";
 import { fileURLToPath } from "node:url";
 import { runSid } from "../../dist/demo/sid.js";
 
-function survived(r, label) {
+function survived(r, label, maxTransferMs = 2000) {
   const why = `${label}: ${r.error ?? ""} ${JSON.stringify({ lost: r.lost, resets: r.resets, digestsEqual: r.digestsEqual, served: r.served })}`;
   assert.is(r.error, null, why);
   assert.ok(r.digestsEqual, `${why}: SHA-256 at the correspondent and the application differ`);
@@ -26,7 +26,7 @@ function survived(r, label) {
   assert.is(r.resets, 0, `${why}: resets`);
   assert.ok(r.served.node.received > 10000 && r.served.node.sent > 10000, `${why}: the node served the first part`);
   assert.ok(r.served.target.received > 10000 && r.served.target.sent > 10000, `${why}: the target served the rest`);
-  assert.ok(r.transferMs !== null && r.transferMs < 2000, `${why}: transfer time ${r.transferMs}`);
+  assert.ok(r.transferMs !== null && r.transferMs < maxTransferMs, `${why}: transfer time ${r.transferMs} ms (at most ${maxTransferMs})`);
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -74,7 +74,8 @@ if (e2eEnabled() && runtime() === "node") {
 
   test("SID: 20% loss of control datagrams each way at 50 ms RTT: the transfer retransmits and the session survives", async () => {
     const r = await runSid({ tag: tagOf("eq"), reverse: true, controlLoss: 0.2, rttMs: 50, afterMs: 2000 });
-    survived(r, "20% control loss, 50 ms RTT");
+    // Lost control datagrams wait for retransmission (doubling timeouts): seconds, not milliseconds.
+    survived(r, "20% control loss, 50 ms RTT", 15000);
   });
 
   test("SID: a permitted further transfer (F): N -> T -> U, the session ends at U intact", async () => {
