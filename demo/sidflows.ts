@@ -7,7 +7,9 @@
 // then the moved session ends at T, the agent wakes N at its Interim Address
 // and N takes its address back. Per session: bytes, SHA-256 at both ends,
 // lost, resets, and which device served it. Used by `handover demo sid-flows`
-// and test/e2e/sid-flows.test.js.
+// and test/e2e/sid-flows.test.js. HANDOVER_FLOWS_DUMP=1: on a failure, the
+// agent's and the node's rules, routes and neighbours go to stderr before the
+// namespaces are removed.
 
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
@@ -289,7 +291,6 @@ export async function runSidFlows(o: SidFlowsOptions = {}): Promise<SidFlowsRepo
         console.error(`== ${ns}: ${cmd}\n${r.out}${r.err}`);
       }
     }
-    if ((globalThis as any).process?.env?.HANDOVER_FLOWS_HOLD) await sleep(Number((globalThis as any).process.env.HANDOVER_FLOWS_HOLD) || 40000);
   } finally {
     topo.down();
   }
