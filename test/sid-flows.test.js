@@ -323,4 +323,40 @@ test("forged and replayed per-flow messages change nothing", () => {
   assert.equal(agent.state().flowSets, []);
 });
 
+test("the per-flow exports check every argument: bad records, counts and pointers are INVALID_ARGUMENT, never a trap", () => {
+  const s = quartet();
+  const { net, tn } = s;
+  const c = tn.core;
+  const x = c.x;
+  const a = c.parseAddress(TA);
+  const INVALID = -28;
+  const rec = tn.flows.record(FLOW_A);
+  const [ap, fp] = c.stage(a.bytes, rec);
+  const huge = 0x7ffffff0;
+  assert.is(x.sid_transfer_flows(net.now, a.family, ap, s.tnU, s.tnAgent, 0, 0, fp, 0), INVALID, "no flows");
+  assert.is(x.sid_transfer_flows(net.now, a.family, ap, s.tnU, s.tnAgent, 0, 0, fp, 65), INVALID, "more than 64 flows");
+  assert.is(x.sid_transfer_flows(net.now, a.family, ap, s.tnU, s.tnAgent, 0, 0, huge, 1), INVALID, "records out of memory");
+  assert.is(x.sid_transfer_flows(net.now, a.family, huge, s.tnU, s.tnAgent, 0, 0, fp, 1), INVALID, "address out of memory");
+  assert.is(x.sid_transfer_flows(net.now, 9, ap, s.tnU, s.tnAgent, 0, 0, fp, 1), INVALID, "bad family");
+  for (const [at, v, what] of [[0, 1, "protocol 1"], [1, 7, "family 7"], [2, 0, "local port 0"], [4, 0, "remote port 0"]]) {
+    const bad = rec.slice();
+    bad[at] = v;
+    if (at === 2 || at === 4) bad[at + 1] = 0;
+    const [ap2, fp2] = c.stage(a.bytes, bad);
+    assert.is(x.sid_transfer_flows(net.now, a.family, ap2, s.tnU, s.tnAgent, 0, 0, fp2, 1), INVALID, what);
+  }
+  const twice = new Uint8Array(76);
+  twice.set(rec, 0);
+  twice.set(rec, 38);
+  const [ap3, fp3] = c.stage(a.bytes, twice);
+  assert.is(x.sid_transfer_flows(net.now, a.family, ap3, s.tnU, s.tnAgent, 0, 0, fp3, 2), INVALID, "a flow twice");
+  assert.is(x.sid_transfer_flows(net.now, a.family, ap, s.tnU, s.tnU, 0, 0, fp, 1), -33, "the agent cannot be the target (UNKNOWN_PEER)");
+  assert.is(x.sid_flow_ended(net.now, huge), INVALID);
+  assert.is(x.sid_stop_flows(net.now, a.family, huge, 0), INVALID);
+  assert.is(x.sid_interim_add(1, huge), INVALID);
+  const lo = c.parseAddress("127.0.0.1");
+  assert.is(x.sid_interim_add(lo.family, c.put(lo.bytes)), INVALID, "loopback is no Interim Address");
+  assert.equal(tn.state().transfers, [], "nothing started");
+});
+
 test.run();
