@@ -323,6 +323,41 @@ test("forged and replayed per-flow messages change nothing", () => {
   assert.equal(agent.state().flowSets, []);
 });
 
+/** NTP Replay Protect ID (timestamp mode) for `ms`, as hex. */
+function ntpId(ms) {
+  return ((BigInt(Math.floor(ms / 1000) + 2208988800) << 32n) | 1n).toString(16).padStart(16, "0");
+}
+
+/** The session key and SPI of the transfer of `address` known at node n (sid_session). */
+function sessionOf(n, address) {
+  const c = n.core;
+  const a = c.parseAddress(address);
+  const out = c.outputPtr;
+  assert.is(c.x.sid_session(a.family, c.put(a.bytes), out), 64);
+  const b = c.get(out, 64);
+  return { key: b.slice(0, 32), spi: new DataView(b.buffer, b.byteOffset).getUint32(32, true) };
+}
+
+test("Stop Transfer of flow sets: only the node configured to own the address, never a target under its session SA (129)", () => {
+  const s = twoSets();
+  const { net, agent, u, spiA } = s;
+  const flowExt = { type: "FLOW", protocol: "TCP", localAddress: TA, localPort: FLOW_A.localPort, remoteAddress: FLOW_A.remote, remotePort: FLOW_A.remotePort };
+  // The target of flow set A, with that set's session key and SPI.
+  const k = sessionOf(u, TA);
+  assert.is(k.spi, spiA);
+  const bySession = u.core.encode({ type: "STOP_TRANSFER", sequence: 9000, cookie: u.cookie, replayId: ntpId(net.now), extensions: [{ type: "TRANSFERRED_ADDRESS", address: TA }, flowExt] }, { spi: k.spi, key: k.key });
+  net.inject(agent, "198.19.0.20", bySession);
+  // A peer of the agent with its own valid SA, not configured to own the address.
+  const evil = net.node("evil", ["198.18.0.66"]);
+  const evilKey = new Uint8Array(32).fill(0x44);
+  agent.peer(evil, { key: evilKey, spi: 311 });
+  const byPeer = evil.core.encode({ type: "STOP_TRANSFER", sequence: 1, cookie: evil.cookie, replayId: ntpId(net.now), extensions: [{ type: "TRANSFERRED_ADDRESS", address: TA }] }, { spi: 311, key: evilKey });
+  net.inject(agent, "198.18.0.66", byPeer);
+  assert.equal(refusals(agent), [129, 129]);
+  assert.is(agent.sidEvents("stopped").length, 0);
+  assert.equal(agent.state().flowSets.map((f) => f.spi), [s.spiA, s.spiB], "both flow sets stand");
+});
+
 test("the per-flow exports check every argument: bad records, counts and pointers are INVALID_ARGUMENT, never a trap", () => {
   const s = quartet();
   const { net, tn } = s;
