@@ -88,15 +88,17 @@ export const KEY_TN_AGENT = new Uint8Array(32).fill(0x22);
  * moves), the agent (198.18.0.1, same home link) and the target on a
  * foreign subnet (198.19.0.20). Options: lifetime, net options.
  */
-export function trio(netOptions = {}) {
+export function trio(netOptions = {}, { control } = {}) {
   const net = new SidNet({ delayMs: 5, ...netOptions });
-  const tn = net.node("tn", ["198.18.0.10"]);
+  // With `control`, the node's control address is another than the one that moves (PROTOCOL.md 8.10).
+  const tn = net.node("tn", control ? [control, "198.18.0.10"] : ["198.18.0.10"]);
   const agent = net.node("agent", ["198.18.0.1"]);
   const target = net.node("target", ["198.19.0.20"]);
   const tnTarget = tn.peer(target, { key: KEY_TN_TARGET, spi: 300 });
   const tnAgent = tn.peer(agent, { key: KEY_TN_AGENT, spi: 301 });
   const targetTn = target.peer(tn, { key: KEY_TN_TARGET, spi: 300 });
   const agentTn = agent.peer(tn, { key: KEY_TN_AGENT, spi: 301 });
+  if (control) agent.engine.addPeerAddress(agentTn, "198.18.0.10");
   agent.engine.option("sidAgent", 1);
   target.engine.option("sidTarget", 1);
   for (const n of [tn, agent, target]) n.link();

@@ -24,8 +24,10 @@ test("a whole transfer: negotiation, record, Transfer Request, the parked Bindin
   // The agent claimed the address: link, fdb, neighbour, route, proxy entry, and 3 gratuitous ARPs.
   assert.equal(agent.netlinkTypes(), [16, 28, 28, 24, 28]);
   net.run(3000);
-  assert.is(agent.frames.length, 3);
-  assert.ok(agent.frames.every((f) => f.data[12] === 0x08 && f.data[13] === 0x06));
+  assert.is(agent.frames.filter((f) => f.data[12] === 0x08 && f.data[13] === 0x06).length, 3, "three gratuitous ARPs");
+  // The Transfer Reply goes to the node as a frame: the agent's own route for the address leads into the tunnel now.
+  assert.equal(udpFrames(agent).map((f) => f.data[43]), [19]);
+  assert.is(s.net.sent.filter((d) => d.from === "agent" && d.data[1] === 19).length, 0);
   // The target: address on lo, ARP and stop rules, tunnel and filter; the stop rule went at release.
   assert.equal(target.netlinkTypes(), [20, 16, 28]);
   assert.match(target.nft.join("\n"), /add rule inet hovsid si[0-9a-f]+ ip daddr 198\.18\.0\.10 drop/);
@@ -55,9 +57,14 @@ function bindingCount(n) {
   return n.sid.state(n.clock()).bindings.count;
 }
 
-/** Wake-up frames (UDP inside) the agent sent. */
-function wakeFrames(n) {
+/** Frames carrying UDP (a message: its type at byte 43) a node sent. */
+function udpFrames(n) {
   return n.frames.filter((f) => f.data[12] === 0x08 && f.data[13] === 0x00);
+}
+
+/** Wake-up frames the agent sent. */
+function wakeFrames(n) {
+  return udpFrames(n).filter((f) => f.data[43] === 22);
 }
 
 test("renewals over several lifetimes keep the binding; the target renews at two thirds", () => {
@@ -141,6 +148,7 @@ test("Stop Transfer ends the binding at once, without a Wake-up; the target can 
   assert.is(tn.sidEvents("stopped").length, 1);
   assert.equal(agent.sidEvents("ended").map((e) => e.reason), ["stopped"]);
   assert.is(wakeFrames(agent).length, 0);
+  assert.ok(udpFrames(agent).some((f) => f.data[43] === 25), "the Stop Transfer Reply went as a frame");
   assert.is(bindingCount(agent), 0);
   // The target's renewals find no binding: never answered, never renewed.
   const renewedBefore = agent.sidEvents("renewed").length;
@@ -610,6 +618,24 @@ test("under the session SA a Binding Update must be sealed: one with its Lifetim
   net.inject(agent, "198.19.0.20", clear);
   assert.is(agent.sidEvents("renewed").filter((e) => e.lifetime === 7).length, 0);
   assert.ok(agent.engine.state(net.now).counters.droppedBy.BAD_AUTHENTICATOR >= 1);
+});
+
+test("the node's control address apart from the moving one: replies are datagrams, the Wake-up a frame", () => {
+  const s = trio({}, { control: "198.18.0.5" });
+  const { net, tn, agent, target, tnTarget, tnAgent, TA } = s;
+  tn.sid.transfer(net.now, TA, tnTarget, { agent: tnAgent, lifetime: 30 });
+  tn.pump();
+  assert.ok(hostsDeliver(s));
+  net.run(1000);
+  assert.is(tn.sidEvents("transferred").length, 1);
+  assert.is(target.sidEvents("released").length, 1);
+  assert.is(udpFrames(agent).length, 0, "the Transfer Reply went to the control address as a datagram");
+  assert.is(net.sent.filter((d) => d.from === "agent" && d.data[1] === 19 && d.address === "198.18.0.5").length, 1);
+  target.sid.sessionEnded(net.now, TA);
+  target.pump();
+  net.run(3000);
+  assert.is(wakeFrames(agent).length, 1, "the Wake-up still goes to the node's MAC");
+  assert.is(tn.sidEvents("woken").length, 1);
 });
 
 test.run();

@@ -101,14 +101,18 @@ if (e2eEnabled() && runtime() === "node") {
       frame[0] = 1; frame.writeUIntBE(100, 1, 3); // a well-formed Last frame, sealed under no key the target has
       let sent = 0;
       setInterval(() => {
-        const s = net.connect({ host: process.argv[1], port: 4346 }, () => { require("node:crypto").randomFillSync(frame, 4); s.end(frame); sent++; });
+        const s = net.connect({ host: process.argv[1], port: 4346 }, () => { require("node:crypto").randomFillSync(frame, 4); s.end(frame); if (sent++ === 0) console.log(JSON.stringify({ first: true })); });
         s.on("error", () => {});
       }, 5);
       process.on("SIGTERM", () => { console.log(JSON.stringify({ sent })); process.exit(0); });`;
     const r = await runSid({ tag: tagOf("eg"), reverse: true,
       before: async (s) => {
         spammer = s.topo.spawn(s.topo.c, [process.execPath, "-e", forge, s.topo.addr.target]);
-        await sleep(200);
+        // Flooding before the transfer starts (a loaded machine starts a process slowly).
+        let out = "";
+        spammer.stdout.on("data", (d) => (out += d));
+        for (const end = Date.now() + 10000; !out.includes('"first"'); await sleep(20)) if (Date.now() > end) throw new Error("the forger never connected");
+        await sleep(100);
       },
       during: async (s) => {
         spammer.kill("SIGTERM");

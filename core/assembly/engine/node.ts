@@ -8,7 +8,7 @@
 
 import { Address } from "./address";
 import { Peer, SecurityAssociation, CachedReply, REPLY_RESEND_GAP_MS, MAX_RTO_MS } from "./peer";
-import { Output, OutputQueue, takeOutput, OUT_TRANSMIT, OUT_NFT, OUT_NETLINK, OUT_FRAME, bytesOf, beginEvent, endEvent } from "./output";
+import { Output, OutputQueue, takeOutput, OUT_TRANSMIT, OUT_NFT, OUT_NETLINK, OUT_FRAME, bytesOf, beginEvent, endEvent, FrameRoute } from "./output";
 import { Decoded, decode, openSealed, OFF_COOKIE } from "../wire/decode";
 import { wakeupFrame } from "../sid/frames";
 import { Encoder } from "../wire/encode";
@@ -61,18 +61,7 @@ export abstract class Procedure {
   onKernelOutput(node: Node, p: usize, n: i32): void {}
 }
 
-/**
- * A request sent as a link-layer frame instead of a datagram (PROTOCOL.md
- * 8.14, the Wake-up): Ethernet to `dstMac` from `srcMac` on interface
- * `ifindex`, IP from `src` to the request's destination, UDP from `srcPort`.
- */
-export class FrameRoute {
-  ifindex: u32 = 0;
-  dstMac: StaticArray<u8> = new StaticArray<u8>(6);
-  srcMac: StaticArray<u8> = new StaticArray<u8>(6);
-  src: Address = new Address();
-  srcPort: u32 = 0;
-}
+export { FrameRoute } from "./output";
 
 /** A request waiting for its reply. */
 export class Outstanding {
@@ -417,14 +406,20 @@ export class Node {
   /** (Re)transmits a request, byte for byte: a datagram, or the frame of its FrameRoute. */
   private sendOutstanding(r: Outstanding): void {
     const via = r.via;
-    if (!via) {
-      this.transmit(r.bytes, r.dst, r.dstPort, r.src);
-      return;
-    }
+    if (via) this.sendFrame(via, r.bytes, r.dst, r.dstPort);
+    else this.transmit(r.bytes, r.dst, r.dstPort, r.src);
+  }
+
+  /**
+   * Sends a message as the frame of PROTOCOL.md 8.14 (Ethernet, IP, UDP) by
+   * `via`, to dst and dstPort: for a node whose address this node's own
+   * routes would not reach (it is tunnelled away, or local here).
+   */
+  sendFrame(via: FrameRoute, bytes: StaticArray<u8>, dst: Address, dstPort: u32): void {
     drbg.fill(COOKIE_BUF, 2);
     const n = wakeupFrame(
-      changetype<usize>(via.dstMac), changetype<usize>(via.srcMac), via.src, r.dst, via.srcPort, r.dstPort,
-      <u32>load<u16>(COOKIE_BUF), changetype<usize>(r.bytes), r.bytes.length, FRAME_BUF, FRAME_CAP,
+      changetype<usize>(via.dstMac), changetype<usize>(via.srcMac), via.src, dst, via.srcPort, dstPort,
+      <u32>load<u16>(COOKIE_BUF), changetype<usize>(bytes), bytes.length, FRAME_BUF, FRAME_CAP,
     );
     if (n <= 0) return;
     const o = takeOutput(OUT_FRAME);
@@ -488,7 +483,7 @@ export class Node {
    * Authenticates the reply begun with beginReply, caches it against the
    * request (section 6.7) and sends it to dst (default: the request's source).
    */
-  finishReply(peer: Peer, sa: SecurityAssociation, cache: CachedReply | null, dst: Address, dstPort: u32, src: Address | null, now: f64): void {
+  finishReply(peer: Peer, sa: SecurityAssociation, cache: CachedReply | null, dst: Address, dstPort: u32, src: Address | null, now: f64, via: FrameRoute | null = null): void {
     if (!this.mayReplyTo(peer, dst)) {
       this.drop(ERR_BAD_ADDRESS, now);
       return;
@@ -497,7 +492,8 @@ export class Node {
     const n = this.encoder.finishAuth(sa.spi, sa.key);
     if (n < 0) return;
     if (!cache) {
-      this.transmitCopy(MSG_BUF, n, dst, dstPort, src);
+      if (via) this.sendFrame(via, bytesOf(MSG_BUF, n), dst, dstPort);
+      else this.transmitCopy(MSG_BUF, n, dst, dstPort, src);
       return;
     }
     const bytes = bytesOf(MSG_BUF, n);
@@ -505,8 +501,10 @@ export class Node {
     cache.dst.set(dst);
     cache.dstPort = dstPort;
     cache.src = src ? src.copy() : null;
+    cache.via = via;
     cache.lastSent = now;
-    this.transmit(bytes, dst, dstPort, src);
+    if (via) this.sendFrame(via, bytes, dst, dstPort);
+    else this.transmit(bytes, dst, dstPort, src);
   }
 
   // ---- receiving -----------------------------------------------------------
@@ -673,7 +671,9 @@ export class Node {
       this.counters.duplicates++;
       if (cached.reply.length > 0 && now - cached.lastSent >= REPLY_RESEND_GAP_MS) {
         cached.lastSent = now;
-        this.transmit(cached.reply, cached.dst, cached.dstPort, cached.src);
+        const via = cached.via;
+        if (via) this.sendFrame(via, cached.reply, cached.dst, cached.dstPort);
+        else this.transmit(cached.reply, cached.dst, cached.dstPort, cached.src);
       }
       return;
     }

@@ -58,6 +58,19 @@ export class Output {
 
 const EMPTY = new StaticArray<u8>(0);
 
+/**
+ * A message sent as a link-layer frame instead of a datagram (PROTOCOL.md
+ * 8.14): Ethernet to `dstMac` from `srcMac` on interface `ifindex`, IP from
+ * `src` to the message's destination, UDP from `srcPort`.
+ */
+export class FrameRoute {
+  ifindex: u32 = 0;
+  dstMac: StaticArray<u8> = new StaticArray<u8>(6);
+  srcMac: StaticArray<u8> = new StaticArray<u8>(6);
+  src: Address = new Address();
+  srcPort: u32 = 0;
+}
+
 /** Smallest own buffer: an event or a short message fits without growing. */
 const MIN_OWN: i32 = 512;
 /** Own buffers larger than this are not kept by a pooled output (a rare large nft batch). */

@@ -2,6 +2,7 @@
 // (docs/PROTOCOL.md section 6).
 
 import { Address } from "./address";
+import { FrameRoute } from "./output";
 import { HmacKey } from "../crypto/hmac";
 import { ReplayWindow } from "../replay/window";
 import { REPLAY_TIMESTAMP, DEFAULT_SKEW_MS } from "../generated/registry";
@@ -47,6 +48,8 @@ export class CachedReply {
   dst: Address = new Address();
   dstPort: u32 = 0;
   src: Address | null = null;
+  /** Sent as a frame (Node.sendFrame), and so resent. */
+  via: FrameRoute | null = null;
   expires: f64 = 0;
   lastSent: f64 = -1e18;
 }
@@ -263,6 +266,7 @@ export class Peer {
     c.expires = now + REPLY_CACHE_MS;
     c.reply = EMPTY_BYTES;
     c.src = null;
+    c.via = null;
     c.lastSent = -1e18;
     this.replies.push(c);
     return c;

@@ -884,7 +884,30 @@ export class Sid extends RequestHandler {
     }
     enc.markSealed();
     if (lifetime >= 0) enc.lifetime(<u32>lifetime);
-    node.finishReply(peer, sa, cache, node.from, node.fromPort, null, now);
+    node.finishReply(peer, sa, cache, node.from, node.fromPort, null, now, this.linkRoute(node.from));
+  }
+
+  /**
+   * How to reach a node whose address is claimed here (8.14): the agent
+   * tunnels a bound address to its target, and a target on the same subnet
+   * holds it locally, so neither's routes reach the node, which no longer
+   * answers ARP for it. Messages to it go as frames to its link-layer
+   * address; null for any other destination.
+   */
+  linkRoute(dst: Address): FrameRoute | null {
+    let mac: usize = 0;
+    const r = this.table ? this.bindings().find(dst) : 0;
+    if (r && bHasMac(r)) mac = bMac(r);
+    const h = this.findHosted(dst);
+    if (!mac && h && h.sameSubnet) mac = changetype<usize>(h.nodeMac);
+    if (!mac) return null;
+    const route = new FrameRoute();
+    route.ifindex = this.ifindex;
+    memory.copy(changetype<usize>(route.dstMac), mac, 6);
+    memory.copy(changetype<usize>(route.srcMac), changetype<usize>(this.mac), 6);
+    route.src.set(this.address);
+    route.srcPort = this.node.options.controlPort;
+    return route;
   }
 
   refuse(role: u8, a: Address, peer: Peer, sa: SecurityAssociation, cache: CachedReply | null, code: u32, message: string, now: f64): void {
@@ -933,7 +956,8 @@ export class Sid extends RequestHandler {
       for (let i = 0; i < flows.length; i++) h.ended.push(false);
     }
     this.hosted.push(h);
-    // 8.10: the address is local from now, never answered for elsewhere, and its traffic stopped until released.
+    // 8.10: the address is local from now (the host restores the socket into it), never answered
+    // for elsewhere (with S: but on the home link), and its traffic stopped until the release.
     this.actionOwner = new Claim(this, a, ROLE_TARGET, h.spi);
     this.hostAddress(true, a);
     this.applyArpRule(true, a, same ? this.ifindex : 0, true);
