@@ -684,6 +684,7 @@ export class SidFlows {
 
   nextExpiry(): f64 {
     let t = Infinity;
+    if (this.bySpi.size == 0) return t;
     const sets = this.bySpi.values();
     for (let i = 0; i < sets.length; i++) if (sets[i].expires < t) t = sets[i].expires;
     return t;
