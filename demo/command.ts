@@ -2,6 +2,7 @@
 
 import { runStem, type StemReport, type Mode } from "./stem.ts";
 import { runSid, type SidReport } from "./sid.ts";
+import { runSidFlows, sidFlowsOk, type SidFlowsReport } from "./sidflows.ts";
 import { canCreateNamespaces } from "./netns.ts";
 import { parseCommand, commandHelp, intOption, UsageError, type CommandSpec } from "../hosts/shared/args.ts";
 
@@ -12,9 +13,12 @@ const SPEC: CommandSpec = {
   demo sid: builds five (correspondent C, filtering router R, transferring node N
   and agent A on the home link, target T on a foreign link or with --same-subnet
   on the home link), runs a handover node in N, A and T, and moves N's live TCP
-  connection with C to T. Both need root; everything they create is removed when
-  they end.`,
-  positionals: ["stem|sid"],
+  connection with C to T. demo sid-flows: the same network with two
+  correspondents; N holds a TCP session with each, moves one of them to T
+  through the agent (per-flow mode, the Session Agent) and keeps the other,
+  opens a new one while the transfer is live, then takes everything back.
+  They need root; everything they create is removed when they end.`,
+  positionals: ["stem|sid|sid-flows"],
   options: {
     break: { type: "boolean", help: "break-before-make (the old address goes before the new comes)" },
     v6: { type: "boolean", help: "IPv6 instead of IPv4" },
@@ -55,6 +59,23 @@ function printSidReport(r: SidReport): void {
   console.log(`\n${ok ? "PASS" : "FAIL"}: the session ${ok ? "moved to the target intact" : "did not survive the transfer"}\n`);
 }
 
+function printSidFlowsReport(r: SidFlowsReport): void {
+  const t0 = r.timeline[0]?.t ?? 0;
+  console.log(`\nSID demonstration: ${r.scenario} (real kernels, network namespaces)\n`);
+  console.log(`  t (ms)   who  what`);
+  for (const e of r.timeline) console.log(`${(e.t - t0).toFixed(3).padStart(9)}  ${pad(e.who, 4)} ${e.what}`);
+  console.log(`\nverdict:`);
+  if (r.error) console.log(`  error: ${r.error}`);
+  for (const s of r.sessions) {
+    console.log(`  ${s.name} with ${s.correspondent}: ${s.moved ? "moved to the target" : "stayed with the node"}, ended at the ${s.servedBy}; bytes ${s.sentBytes} sent, ${s.receivedBytes} received; digests equal: ${s.digestsEqual ? "yes" : "NO"}; lost: ${s.lost}; resets: ${s.resets}`);
+    console.log(`     served: node sent ${s.served.node.sent} and received ${s.served.node.received}; target sent ${s.served.target.sent} and received ${s.served.target.received}`);
+  }
+  console.log(`  transfer time (decision to the first correspondent byte at the target): ${r.transferMs === null ? "-" : `${r.transferMs.toFixed(1)} ms`}`);
+  console.log(`  the node got its address back (Wake-up to its Interim Address): ${r.woken ? "yes" : "no"}`);
+  const ok = sidFlowsOk(r);
+  console.log(`\n${ok ? "PASS" : "FAIL"}: ${ok ? "one session moved, the others stayed, all intact" : "a session did not survive"}\n`);
+}
+
 const sidOk = (r: SidReport) => r.error === null && r.digestsEqual && r.lost === 0 && r.resets === 0;
 
 const pad = (s: string, n: number) => (s.length >= n ? s : s + " ".repeat(n - s.length));
@@ -90,7 +111,7 @@ export function demoCommand(launcher: string[], app?: string[]) {
     let migrations: number, rttMs: number | undefined;
     try {
       p = parseCommand("demo", SPEC, args);
-      if (!p.help && p.positionals[0] !== "stem" && p.positionals[0] !== "sid") throw new UsageError("demo", `unknown demonstration '${p.positionals[0]}': there are 'stem' and 'sid'`);
+      if (!p.help && !["stem", "sid", "sid-flows"].includes(p.positionals[0])) throw new UsageError("demo", `unknown demonstration '${p.positionals[0]}': there are 'stem', 'sid' and 'sid-flows'`);
       migrations = intOption("demo", p.values, "migrations", 1, 100, "migrations") ?? 1;
       rttMs = intOption("demo", p.values, "rtt", 0, 2000, "milliseconds");
     } catch (e) {
@@ -105,6 +126,12 @@ export function demoCommand(launcher: string[], app?: string[]) {
     if (!can.ok) {
       console.error(`handover demo: ${can.why}`);
       return 2;
+    }
+    if (p.positionals[0] === "sid-flows") {
+      const report = await runSidFlows({});
+      if (p.values.json) console.log(JSON.stringify(report));
+      else printSidFlowsReport(report);
+      return sidFlowsOk(report) ? 0 : 1;
     }
     if (p.positionals[0] === "sid") {
       if (p.values.reverse && p.values.direct) {

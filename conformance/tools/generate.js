@@ -605,6 +605,11 @@ function messageSuite() {
   }
   // The R flag of type 16 (section 8.10), appended last so that every earlier tcId keeps its case.
   valid(g, "Transfer Negotiation Request, reverse-tunnelled return (R, section 8.10)", ["Flags"], msg("TRANSFER_NEGOTIATION_REQUEST", { seq: 105, flags: ["REVERSE_RETURN"], ext: [transferred("198.18.0.10"), agent("198.18.5.1")] }));
+  // Per-flow mode (section 8.16): Stop Transfer names the flow sets to end by their flows. Appended last.
+  valid(g, "Stop Transfer of one flow set (per-flow mode, section 8.16)", ["MultipleExtensions"], msg("STOP_TRANSFER", { seq: 501, ext: [transferred("198.18.0.10"), flow("TCP", "198.18.0.10", 40001, "198.18.20.2", 5001)] }));
+  valid(g, "Stop Transfer of flows in two flow sets, IPv4 and IPv6 (per-flow mode)", ["MultipleExtensions"], msg("STOP_TRANSFER", { seq: 502, ext: [transferred("2001:db8::10"), flow("TCP", "2001:db8::10", 40001, "2001:db8:20::2", 5001), flow("UDP", "2001:db8::10", 5004, "2001:db8:21::2", 5004)] }));
+  invalid(g, "FLOW with local port 0 in a Stop Transfer", ["FieldValue"], "BAD_PORT", () => sign(g, header({ type: 24 }), X(transferred("198.18.0.10")), raw(43, concat([6, 1, 0, 0, 0, 81], [198, 18, 0, 10, 198, 18, 20, 2]))));
+  invalid(g, "FLOW in a Stop Transfer Reply", ["ExtensionRules"], "UNEXPECTED_EXTENSION", () => sign(g, header({ type: 25, fc: 1 }), X(flow("TCP", "198.18.0.10", 1, "198.18.0.11", 2))));
 
   return f;
 

@@ -79,7 +79,7 @@ export const MESSAGES = {
   21: { name: "BINDING_ACK", kind: "reply", ext: { AUTH: "1", LIFETIME: "?", SEALED: "?", OPAQUE_DATA: "*" } },
   22: { name: "WAKE_UP", kind: "request", flags: {}, ext: { AUTH: "1", TRANSFERRED_ADDRESS: "1", OPAQUE_DATA: "*" } },
   23: { name: "WAKE_UP_ACK", kind: "reply", ext: { AUTH: "1", OPAQUE_DATA: "*" } },
-  24: { name: "STOP_TRANSFER", kind: "request", flags: {}, ext: { AUTH: "1", TRANSFERRED_ADDRESS: "1", OPAQUE_DATA: "*" } },
+  24: { name: "STOP_TRANSFER", kind: "request", flags: {}, ext: { AUTH: "1", TRANSFERRED_ADDRESS: "1", FLOW: "*", OPAQUE_DATA: "*" } },
   25: { name: "STOP_TRANSFER_REPLY", kind: "reply", ext: { AUTH: "1", OPAQUE_DATA: "*" } },
 };
 export const MESSAGE_TYPE = Object.fromEntries(Object.entries(MESSAGES).map(([k, v]) => [v.name, +k]));

@@ -38,6 +38,9 @@ const PORT = 4346;
 const T0 = Date.UTC(2026, 10, 23, 12, 0, 0);
 const DELAY_MS = 5;
 const TA = "198.18.0.10", AGENT = "198.18.0.1", TARGET = "198.19.0.20";
+/** Per-flow mode (8.16): the node's Interim Address and the flow that moves (the node's TCP session with 198.18.20.2:5001). */
+const INTERIM = "198.18.0.200";
+const FLOW = { protocol: "tcp", local: TA, localPort: 40001, remote: "198.18.20.2", remotePort: 5001 };
 const MAC = { tn: "02:00:00:00:00:0a", agent: "02:00:00:00:00:01", target: "02:00:00:00:00:14" };
 const KEY_TN_TARGET = "11".repeat(32);
 const KEY_TN_AGENT = "22".repeat(32);
@@ -73,7 +76,7 @@ function peerOf(core, name, address, spi, key, addresses) {
  * target, peer 1 the agent), the agent (198.18.0.1; peer 0 tn) and the
  * target (198.19.0.20; peer 0 tn).
  */
-function trio(net, scenario, { agentOptions = [], targetOptions = [], control } = {}) {
+function trio(net, scenario, { agentOptions = [], targetOptions = [], control, interim } = {}) {
   const core = Core.loadSync(net.module);
   const config = (name, peers, options, address) => ({
     cookie: core.cookieFromName(name),
@@ -81,11 +84,11 @@ function trio(net, scenario, { agentOptions = [], targetOptions = [], control } 
     start: T0,
     options,
     peers,
-    sid: { ifindex: 2, mac: MAC[name], address },
+    sid: { ifindex: 2, mac: MAC[name], address, ...(interim && name === "tn" ? { interim } : {}) },
   });
   // With `control`, tn's control address is another than TA (PROTOCOL.md 8.10), as a return (8.6) needs.
   const tnAt = control ?? TA;
-  const tn = net.node("tn", config("tn", [peerOf(core, "target", TARGET, 300, KEY_TN_TARGET), peerOf(core, "agent", AGENT, 301, KEY_TN_AGENT)], [], tnAt), control ? [control, TA] : [TA]);
+  const tn = net.node("tn", config("tn", [peerOf(core, "target", TARGET, 300, KEY_TN_TARGET), peerOf(core, "agent", AGENT, 301, KEY_TN_AGENT)], [], tnAt), [...(control ? [control, TA] : [TA]), ...(interim ?? [])]);
   const agent = net.node("agent", config("agent", [peerOf(core, "tn", tnAt, 301, KEY_TN_AGENT, control ? [TA] : undefined)], [["sidAgent", 1], ...agentOptions], AGENT), [AGENT]);
   const target = net.node("target", config("target", [peerOf(core, "tn", tnAt, 300, KEY_TN_TARGET)], [["sidTarget", 1], ...targetOptions], TARGET), [TARGET]);
   for (const [n, name] of [[tn, "tn"], [agent, "agent"], [target, "target"]]) n.mac = MAC[name];
@@ -208,9 +211,41 @@ const SCENARIOS = [
       return p;
     },
   },
+  // Per-flow mode (PROTOCOL.md 8.16), appended last so that every earlier tcId keeps its case.
+  {
+    name: "per-flow-transfer-and-end",
+    comment: "per-flow mode: the node moves one TCP flow of its address (not the address) to the target through the agent; its Interim Address goes on the home link, its stop rule names the flow only, its ARP requests take the Interim Address as sender; the agent sorts by 5-tuple (the hovflow table, the flow's map element, its mark rule) and hands the rest to the Interim Address; the flow ends at the target: the flow set deregisters, the agent undoes it all and sends the Wake-up to the Interim Address, the node claims its address and returns the Interim Address",
+    flags: ["PerFlow", "Transfer", "Deregistration", "WakeUp"],
+    run(net) {
+      const p = trio(net, this.name, { interim: [INTERIM] });
+      p.tn.input({ kind: "sidTransferFlows", address: TA, target: 0, agent: 1, flows: [FLOW], lifetime: 30 });
+      net.run(20);
+      deliver(p);
+      net.run(3000);
+      p.target.input({ kind: "sidFlowEnded", flow: FLOW });
+      net.run(4000);
+      return p;
+    },
+  },
+  {
+    name: "per-flow-stop",
+    comment: "per-flow mode: after the flow's transfer the node stops every flow set of its address (Stop Transfer without flows): the agent ends the set and answers with no Wake-up; the node claims its address on the reply",
+    flags: ["PerFlow", "Transfer", "StopTransfer"],
+    run(net) {
+      const p = trio(net, this.name, { interim: [INTERIM] });
+      p.tn.input({ kind: "sidTransferFlows", address: TA, target: 0, agent: 1, flows: [FLOW], lifetime: 30 });
+      net.run(20);
+      deliver(p);
+      net.run(1000);
+      p.tn.input({ kind: "sidStopFlows", address: TA, spi: 0 });
+      net.run(3000);
+      return p;
+    },
+  },
 ];
 
 const NOTES = {
+  PerFlow: { bugType: "FUNCTIONALITY", description: "Section 8.16: per-flow mode (the Session Agent): only the listed flows move; the rest goes to the node's Interim Address." },
   Transfer: { bugType: "FUNCTIONALITY", description: "A transfer (sections 8.1, 8.2, 8.12): negotiation, the state record, the Transfer Request, the release on the first Binding Ack." },
   Renewal: { bugType: "FUNCTIONALITY", description: "Section 8.3: Binding Updates at two thirds of the granted lifetime, sealed (8.11)." },
   Deregistration: { bugType: "FUNCTIONALITY", description: "Section 8.13: the session ends at the target: Binding Update with lifetime 0 and the removal of everything." },

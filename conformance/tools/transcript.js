@@ -9,7 +9,7 @@
 // A node under test is one Engine (hosts/shared/engine.ts) on a fresh core
 // instance: fresh state, a DRBG that only the transcript's seed has touched.
 
-import { SidEngine } from "../../dist/hosts/shared/index.js";
+import { SidEngine, SidFlows } from "../../dist/hosts/shared/index.js";
 
 export const hex = (b) => Array.from(b, (v) => v.toString(16).padStart(2, "0")).join("");
 export const unhex = (s) => {
@@ -40,6 +40,14 @@ export function configure(engine, node) {
   for (const port of node.ownPorts ?? []) engine.ownPort(port);
   // SID (sid-transcripts): the home link switches the SID engine on.
   if (node.sid) sidOf(engine).link(node.sid.ifindex, node.sid.mac, node.sid.address);
+  // Per-flow mode (PROTOCOL.md 8.16): the Interim Address pool, after sid_link.
+  for (const a of node.sid?.interim ?? []) flowsOf(engine).addInterim(a);
+}
+
+/** The per-flow calls of an engine (hosts/shared/sidflows.ts), made once per engine. */
+function flowsOf(engine) {
+  if (!engine.sidFlowCalls) engine.sidFlowCalls = new SidFlows(engine);
+  return engine.sidFlowCalls;
 }
 
 /** The SID calls of an engine (hosts/shared/sidengine.ts), made once per engine. */
@@ -102,6 +110,16 @@ export function apply(engine, input, HandoverError) {
         return {};
       case "sidSessionEnded":
         sidOf(engine).sessionEnded(now, input.address);
+        return {};
+      // Per-flow mode (PROTOCOL.md 8.16).
+      case "sidTransferFlows":
+        flowsOf(engine).transfer(now, input.address, input.flows, input.target, input.agent, { reverse: input.reverse, lifetime: input.lifetime });
+        return {};
+      case "sidStopFlows":
+        flowsOf(engine).stop(now, input.address, input.spi);
+        return {};
+      case "sidFlowEnded":
+        flowsOf(engine).flowEnded(now, input.flow);
         return {};
     }
   } catch (e) {

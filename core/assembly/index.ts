@@ -20,3 +20,4 @@ export * from "./abi/keywrap";
 export * from "./abi/sid";
 export * from "./abi/sidengine";
 export * from "./abi/sidbench";
+export * from "./abi/sidflows";

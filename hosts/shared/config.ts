@@ -231,8 +231,9 @@ const sidSchema = object(
     link: string("the home link's interface name, e.g. \"eth0\"", (s) => /^[^/\s]{1,15}$/.test(s)),
     address: address,
     bindings: optional(string("a file path, e.g. \"/var/lib/handover/sid-bindings\"", (s) => s.length > 0)),
+    interim: optional(list(address, "a list of Interim Addresses on the home link (per-flow mode, PROTOCOL.md 8.16)")),
   },
-  "SID's home link {link, address, bindings?}: the interface frames go out on, this node's address on it, and (an agent) the file its bindings are kept in across restarts",
+  "SID's home link {link, address, bindings?, interim?}: the interface frames go out on, this node's address on it, (an agent) the file its bindings are kept in across restarts, and its Interim Address pool (per-flow mode)",
 );
 
 const configSchema = object(

@@ -319,6 +319,7 @@ export class Daemon {
     }, io.sid(this.engine.core), { ifname: sid.link, ifindex, mac, address: sid.address, bindings: sid.bindings });
     try {
       await service.start();
+      for (const i of sid.interim ?? []) service.flows.addInterim(i);
     } catch (e) {
       throw new StartError(config.name, `SID: ${why(e)}`);
     }

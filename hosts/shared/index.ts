@@ -15,6 +15,8 @@ export type { HostIO, KernelIO, UdpSocket, UdpHandlers, ControlServer, Runtime }
 export { SidCodec } from "./sid.ts";
 export type { TcpStateFields, TcpStateRecord } from "./sid.ts";
 export { SidEngine } from "./sidengine.ts";
+export { SidFlows, FLOW_RECORD_SIZE } from "./sidflows.ts";
+export type { SidFlow, FlowTransferOptions } from "./sidflows.ts";
 export type { SidSession, TransferOptions } from "./sidengine.ts";
 export { SidService } from "./sidservice.ts";
 export type { TransferRequest, TransferResult, ArrivedSession, SidEventName } from "./sidservice.ts";

@@ -17,6 +17,7 @@ import type { Engine, EngineEvent } from "./engine.ts";
 import type { PacketLink, SidHostIO } from "./sidio.ts";
 import { SidCodec, type TcpStateRecord } from "./sid.ts";
 import { SidEngine } from "./sidengine.ts";
+import { SidFlows, type SidFlow } from "./sidflows.ts";
 import { sendState, stateListener } from "./sidplane.ts";
 
 /** What the application asks for: move this connection (or address) to the target. */
@@ -25,6 +26,12 @@ export interface TransferRequest {
   socket?: unknown;
   /** The address to move (default: the socket's local address). */
   address?: string;
+  /**
+   * Per-flow mode (PROTOCOL.md 8.16, the Session Agent): only the socket's
+   * flow moves; the address's other sessions stay here (needs an agent and
+   * an Interim Address in the configuration's sid.interim).
+   */
+  perFlow?: boolean;
   /** The target's peer name (configured in `peers`). */
   target: string;
   /** The agent's peer name; omit with sameSubnet. */
@@ -56,6 +63,8 @@ export interface TransferResult {
    */
   socket?: unknown;
   appState?: Uint8Array;
+  /** Per-flow mode: the flow set's session SPI (for stopFlows). */
+  spi?: number;
 }
 
 /** A connection handed to the application at the target. */
@@ -106,6 +115,13 @@ interface Restored {
   remotePort: number;
 }
 
+/** The 5-tuple of a connected socket (Node: net.Socket) as a flow of `address` (PROTOCOL.md 8.16). */
+function flowOf(socket: unknown, address: string): SidFlow {
+  const s = socket as { localPort?: number; remoteAddress?: string; remotePort?: number } | undefined;
+  if (!s?.localPort || !s.remoteAddress || !s.remotePort) throw new TypeError("transfer: perFlow needs a connected socket");
+  return { protocol: "tcp", local: address, localPort: s.localPort, remote: s.remoteAddress, remotePort: s.remotePort };
+}
+
 /** The name of the interface with this index (sysfs). */
 function ifnameOf(ifindex: number): string {
   for (const name of readdirSync("/sys/class/net")) {
@@ -122,6 +138,8 @@ const empty = new Uint8Array(0);
 
 export class SidService {
   readonly sid: SidEngine;
+  /** Per-flow mode (PROTOCOL.md 8.16). */
+  readonly flows: SidFlows;
   readonly codec: SidCodec;
   private links = new Map<number, PacketLink>();
   private pending = new Map<string, Pending>();
@@ -134,6 +152,7 @@ export class SidService {
 
   constructor(private ctx: SidContext, private io: SidHostIO, readonly home: { ifname: string; ifindex: number; mac: Uint8Array; address: string; bindings?: string }) {
     this.sid = new SidEngine(ctx.engine);
+    this.flows = new SidFlows(ctx.engine);
     this.codec = new SidCodec(ctx.engine.core);
   }
 
@@ -179,7 +198,8 @@ export class SidService {
     return new Promise((resolve) => {
       this.pending.set(address, { address, socket: o.socket, appState: o.appState, resolve, started: this.ctx.now() });
       try {
-        this.sid.transfer(this.ctx.now(), address, target, { agent, reverse: o.reverse, further: o.further, lifetime: o.lifetime ?? 0 });
+        if (o.perFlow) this.flows.transfer(this.ctx.now(), address, [flowOf(o.socket, address)], target, agent!, { reverse: o.reverse, lifetime: o.lifetime });
+        else this.sid.transfer(this.ctx.now(), address, target, { agent, reverse: o.reverse, further: o.further, lifetime: o.lifetime ?? 0 });
       } catch (e) {
         this.pending.delete(address);
         resolve({ address, state: "failed", error: (e as Error).message });
@@ -187,6 +207,12 @@ export class SidService {
       }
       this.ctx.drain();
     });
+  }
+
+  /** Per-flow mode: Stop Transfer for one flow set (its session SPI, from the transfer's result) or, with 0, every one. */
+  stopFlows(address: string, spi = 0): void {
+    this.flows.stop(this.ctx.now(), address, spi);
+    this.ctx.drain();
   }
 
   /** The transferring node ends the transfer (Stop Transfer); the address comes back here. */
@@ -261,6 +287,7 @@ export class SidService {
         const result: TransferResult = {
           address, state: state === "transferred" ? "transferred" : "failed", lifetime: e.lifetime as number | undefined,
           elapsedMs: e.elapsedMs as number | undefined, error: e.error as string | undefined, code: e.code as number | undefined, message: e.message as string | undefined,
+          spi: e.spi as number | undefined,
         };
         if (result.state === "failed" && p.hostError) result.message = `${p.hostError}${result.message ? ` (${result.message})` : ""}`;
         if (result.state === "failed" && p.dumped) this.restoreHere(p.dumped, result);

@@ -61,7 +61,7 @@ R.messageTypes = {
     ext = { { 128, "*" }, { 32, "1" } } },
   [24] = { name = "STOP_TRANSFER", title = "Stop Transfer", protocol = "SID", kind = "request", reply = 25,
     flags = {},
-    ext = { { 37, "1" }, { 128, "*" }, { 32, "1" } } },
+    ext = { { 37, "1" }, { 43, "*" }, { 128, "*" }, { 32, "1" } } },
   [25] = { name = "STOP_TRANSFER_REPLY", title = "Stop Transfer Reply", protocol = "SID", kind = "reply",
     flags = {},
     ext = { { 128, "*" }, { 32, "1" } } },

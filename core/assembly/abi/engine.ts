@@ -27,7 +27,7 @@ import {
   OPT_REGISTRATION_LIFETIME_S, OPT_DEBUG, OPT_CONTROL_PORT, OPT_AUTO, OPT_GUARD, OPT_SESSION_IDLE_MS,
   OPT_MAX_MOVES_PER_PEER, OPT_MAX_MOVES, OPT_MAX_OWNED_PER_PEER, OPT_MISMATCH_REPLIES_PER_S, OPT_FOLLOW_DEFAULT_ROUTE,
   OPT_SID_AGENT, OPT_SID_TARGET, OPT_SID_ALLOW_REVERSE, OPT_SID_MAX_LIFETIME_S, OPT_SID_LIFETIME_S, OPT_SID_BINDINGS,
-  OPT_SID_TUNNEL_PORT, OPT_SID_TUNNEL_MTU, OPT_SID_ROUTE_TABLE,
+  OPT_SID_TUNNEL_PORT, OPT_SID_TUNNEL_MTU, OPT_SID_ROUTE_TABLE, OPT_SID_FLOWS,
   errorName,
 } from "../generated/registry";
 
@@ -93,6 +93,7 @@ export function node_option(id: i32, value: f64): i32 {
     case OPT_SID_TUNNEL_PORT: o.sidTunnelPort = <u32>value; return 0;
     case OPT_SID_TUNNEL_MTU: o.sidTunnelMtu = <u32>value; return 0;
     case OPT_SID_ROUTE_TABLE: o.sidRouteTable = <u32>value; return 0;
+    case OPT_SID_FLOWS: o.sidFlows = <i32>value; return 0;
   }
   return -ERR_CONFIG;
 }

@@ -157,6 +157,7 @@ export const OPT_SID_BINDINGS: i32 = 22;
 export const OPT_SID_TUNNEL_PORT: i32 = 23;
 export const OPT_SID_TUNNEL_MTU: i32 = 24;
 export const OPT_SID_ROUTE_TABLE: i32 = 25;
+export const OPT_SID_FLOWS: i32 = 26;
 
 /** Option defaults (abi.options). */
 export const DEFAULT_WINDOW_BITS: f64 = 256;
@@ -184,6 +185,7 @@ export const DEFAULT_SID_BINDINGS: f64 = 4096;
 export const DEFAULT_SID_TUNNEL_PORT: f64 = 4789;
 export const DEFAULT_SID_TUNNEL_MTU: f64 = 1450;
 export const DEFAULT_SID_ROUTE_TABLE: f64 = 4346;
+export const DEFAULT_SID_FLOWS: f64 = 4096;
 
 /** True if value is in the option's range (abi.options: min, max, multipleOf); false for an unknown option. */
 export function optionInRange(id: i32, value: f64): bool {
@@ -213,6 +215,7 @@ export function optionInRange(id: i32, value: f64): bool {
     case 23: return value >= 1 && value <= 65535 && value == Math.floor(value);
     case 24: return value >= 576 && value <= 65000 && value == Math.floor(value);
     case 25: return value >= 1 && value <= 4294967295 && value == Math.floor(value);
+    case 26: return value >= 1 && value <= 2000000 && value == Math.floor(value);
   }
   return false;
 }
@@ -429,6 +432,7 @@ export function extensionRule(type: u8, ext: u8): u8 {
     }
     case 24: switch (ext) {
       case 37: return 1;
+      case 43: return 4;
       case 128: return 4;
       case 32: return 1;
       default: return 0;

@@ -284,6 +284,23 @@ export function sourceRule(add: bool, family: u32, src: usize, prefix: u32, tabl
   return end();
 }
 
+const FRA_FWMARK: u16 = 10;
+const FRA_FWMASK: u16 = 16;
+
+/** `ip rule add fwmark MARK lookup TABLE priority PRIORITY` (or its removal; PROTOCOL.md 8.16). */
+export function markRule(add: bool, family: u32, mark: u32, table: u32, priority: u32): i32 {
+  if (table == 0) return -1;
+  const m = begin(add ? RTM_NEWRULE : RTM_DELRULE, NLM_F_REQUEST | NLM_F_ACK | (add ? NLM_F_CREATE | NLM_F_EXCL : 0), 12);
+  store<u8>(m, af(family));
+  store<u8>(m + 4, table < 256 ? <u8>table : 0);
+  store<u8>(m + 7, FR_ACT_TO_TBL);
+  attr32(FRA_FWMARK, mark);
+  attr32(FRA_FWMASK, 0xffffffff);
+  attr32(FRA_PRIORITY, priority);
+  attr32(FRA_TABLE, table);
+  return end();
+}
+
 function vniHex(out: TextOut, vni: u32): void {
   for (let i = 0; i < 6; i++) out.byte(<u32>load<u8>(HEX + ((vni >> (20 - 4 * i)) & 15)));
 }

@@ -23,6 +23,7 @@ import { SEAL_UP, SEAL_DOWN } from "./seal";
 import { stopRule, arpRule, reversePathRule } from "./rules";
 import { RECORD as BINDING_RECORD } from "./bindings";
 import { isValidFamily } from "../engine/address";
+import { SidFlows, Flow, readFlows } from "./flows";
 import {
   BindingTable, ExpiryHeap, address as bAddress, target as bTarget, setTarget as bSetTarget, flags as bFlags,
   setFlags as bSetFlags, spi as bSpi, setSpi as bSetSpi, vni as bVni, setVni as bSetVni, nodePeer as bNodePeer,
@@ -83,7 +84,7 @@ const PARK_MS: f64 = 10000;
 const RETURN_WAIT_MS: f64 = 10000;
 /** Priority of the target's source rule in reverse mode (8.9 step 4). */
 const SID_RULE_PRIORITY: u32 = 0x4346;
-const MAIN_TABLE: u32 = 254;
+export const MAIN_TABLE: u32 = 254;
 const ETHERNET: u32 = 1;
 
 /** The agent's saved bindings (8.17): "HSB" and version 1; header and entry sizes. */
@@ -92,7 +93,7 @@ const SAVE_HEADER: i32 = 8;
 const SAVE_ENTRY: i32 = 128;
 
 const IDS = memory.data(26, 4);
-const KEY_BUF = memory.data(32, 8);
+export const KEY_BUF = memory.data(32, 8);
 const WRAP_BUF = memory.data(96, 8);
 const ADDR_A = memory.data(16, 8);
 const ADDR_B = memory.data(16, 8);
@@ -103,17 +104,17 @@ const nftText = new TextOut();
 const ZERO16 = memory.data(16, 8);
 
 /** The tunnel identifiers of a session key (8.9), in IDS: VNI, agent MAC at +4, target MAC at +10, name at +16. */
-function ids(key: usize): u32 {
+export function ids(key: usize): u32 {
   tunnelIds(key, IDS);
   return load<u32>(IDS);
 }
 
-function addressOf(d: Decoded, ext: u8): Address {
+export function addressOf(d: Decoded, ext: u8): Address {
   const p = d.first(ext);
   return Address.read(load<u8>(p + 2), p + 3);
 }
 
-function lifetimeOf(d: Decoded, dflt: u32): u32 {
+export function lifetimeOf(d: Decoded, dflt: u32): u32 {
   if (!d.has(EXT_LIFETIME)) return dflt;
   const p = d.first(EXT_LIFETIME);
   return (<u32>load<u8>(p + 2) << 8) | <u32>load<u8>(p + 3);
@@ -126,7 +127,7 @@ function randomSpi(): u32 {
 }
 
 /** A session SA (8.3) over a 32-byte key: HMAC-SHA256, sealing `sealIn` in and `sealOut` out. */
-function sessionSa(spi: u32, key: usize, sealIn: i32, sealOut: i32): SecurityAssociation {
+export function sessionSa(spi: u32, key: usize, sealIn: i32, sealOut: i32): SecurityAssociation {
   const sa = new SecurityAssociation(spi, new HmacKey(AUTH_HMAC_SHA256, key, 32));
   sa.raw = new StaticArray<u8>(32);
   memory.copy(changetype<usize>(sa.raw), key, 32);
@@ -139,7 +140,7 @@ function sessionSa(spi: u32, key: usize, sealIn: i32, sealOut: i32): SecurityAss
  * Unwraps the Session Key extension of the message being handled with the
  * key `wrapKey` (the wrap SA's raw key) into out: true if it opened.
  */
-function unwrapSessionKey(d: Decoded, wrapKey: StaticArray<u8>, out: usize): bool {
+export function unwrapSessionKey(d: Decoded, wrapKey: StaticArray<u8>, out: usize): bool {
   const p = d.first(EXT_SESSION_KEY);
   const n = <i32>load<u8>(p + 1);
   const alg = <u32>load<u8>(p + 2);
@@ -149,10 +150,10 @@ function unwrapSessionKey(d: Decoded, wrapKey: StaticArray<u8>, out: usize): boo
   return keyUnwrap(d.ptr, alg, wrapSpi, sessionSpi, changetype<usize>(wrapKey), wrapKey.length, p + 12, n - 10, out) == 32;
 }
 
-function wrapSpiOf(d: Decoded): u32 {
+export function wrapSpiOf(d: Decoded): u32 {
   return bswap<u32>(load<u32>(d.first(EXT_SESSION_KEY) + 4));
 }
-function sessionSpiOf(d: Decoded): u32 {
+export function sessionSpiOf(d: Decoded): u32 {
   return bswap<u32>(load<u32>(d.first(EXT_SESSION_KEY) + 8));
 }
 
@@ -186,6 +187,13 @@ class Transfer extends Procedure {
   startedAt: f64;
   /** The request under way: 16, 18 or 24. */
   step: u8 = 0;
+  /** Per-flow mode (8.16): the flows that move, the node's Interim Address; null: the whole address. */
+  flows: Array<Flow> | null = null;
+  interim: Address | null = null;
+  /** Per-flow mode: the Stop Transfer under way names this transfer's flows (false: every flow set). */
+  stopsOne: bool = false;
+  /** Per-flow mode: this flow set was stopped; the transfer stays until the address comes back. */
+  stopped: bool = false;
 
   constructor(sid: Sid, a: Address, target: Peer, agent: Peer | null, flags: u8, lifetime: u32, now: f64) {
     super();
@@ -202,6 +210,25 @@ class Transfer extends Procedure {
 
   get sameSubnet(): bool { return this.agent == null; }
 
+  /** The stop rule while the state moves (8.12): the address's, or in per-flow mode the flows' (8.16). */
+  stopRule(add: bool): void {
+    const flows = this.flows;
+    if (flows) this.sid.flows.applyStopRule(add, this.spi, flows);
+    else this.sid.applyStopRule(add, this.address);
+  }
+
+  /** Per-flow mode: the Interim Address and the Flow extensions (8.16). */
+  private encodeFlows(enc: Encoder, interim: bool): void {
+    const flows = this.flows;
+    if (!flows) return;
+    const i = this.interim;
+    if (interim && i) {
+      i.store(ADDR_B);
+      enc.address(EXT_INTERIM_ADDRESS, i.family, ADDR_B);
+    }
+    for (let k = 0; k < flows.length; k++) flows[k].write(enc);
+  }
+
   encodeBody(node: Node, enc: Encoder): void {
     this.address.store(ADDR_A);
     if (this.step == MSG_TRANSFER_NEGOTIATION_REQUEST) {
@@ -214,6 +241,7 @@ class Transfer extends Procedure {
         enc.linkLayer(ETHERNET, changetype<usize>(this.sid.mac), 6);
       }
       enc.lifetime(this.lifetime);
+      this.encodeFlows(enc, true);
       writeSessionKey(enc, this.target.sendSa()!, this.spi, changetype<usize>(this.key));
     } else if (this.step == MSG_TRANSFER_REQUEST) {
       enc.address(EXT_TRANSFERRED_ADDRESS, this.address.family, ADDR_A);
@@ -223,9 +251,11 @@ class Transfer extends Procedure {
       const h = this.hosted;
       if (!h) enc.linkLayer(ETHERNET, changetype<usize>(this.sid.mac), 6);
       enc.lifetime(this.lifetime);
+      this.encodeFlows(enc, true);
       writeSessionKey(enc, this.agent!.sendSa()!, this.spi, changetype<usize>(this.key));
     } else {
       enc.address(EXT_TRANSFERRED_ADDRESS, this.address.family, ADDR_A);
+      if (this.stopsOne) this.encodeFlows(enc, false);
     }
   }
 
@@ -240,7 +270,7 @@ class Transfer extends Procedure {
       if (d.has(EXT_TARGET_ADDRESS)) this.targetAddress = addressOf(d, EXT_TARGET_ADDRESS);
       else this.targetAddress = node.from.copy();
       this.state = DELIVERING;
-      sid.applyStopRule(true, this.address);
+      this.stopRule(true);
       let e = sid.event("negotiated", ROLE_NODE, this.address, now);
       e.key("target");
       this.targetAddress.json(e);
@@ -258,7 +288,7 @@ class Transfer extends Procedure {
     if (this.step == MSG_TRANSFER_REQUEST) {
       if (code != CODE_ACCEPTED) {
         sid.refused(ROLE_NODE, this.address, code, 0, "the agent refused the transfer: the node must own the address there (peer_add_address), and a further transfer needs F", now);
-        sid.applyStopRule(false, this.address);
+        this.stopRule(false);
         sid.forgetTransfer(this);
         return;
       }
@@ -267,6 +297,21 @@ class Transfer extends Procedure {
       return;
     }
     // Stop Transfer Reply: accepted, or the binding was already gone (141).
+    if (this.flows) {
+      // 8.16: one flow set ended (a Wake-up follows if it was the last), or every one of the address.
+      const e = sid.event("stopped", ROLE_NODE, this.address, now);
+      e.key("code");
+      e.num(code);
+      e.key("spi");
+      e.num(this.stopsOne ? this.spi : 0);
+      node.emit(endEvent());
+      if (this.stopsOne) {
+        this.stopsOne = false;
+        this.stopped = true;
+        this.stopRule(false);
+      } else sid.reclaimFlows(this.address, now);
+      return;
+    }
     sid.reclaim(this.address, now);
     const e = sid.event("stopped", ROLE_NODE, this.address, now);
     e.key("code");
@@ -282,14 +327,21 @@ class Transfer extends Procedure {
     if (h) {
       // A further transfer (8.6): this node held the address only as a target. Lifetime 0: a return.
       sid.endHosted(h, lifetime == 0 ? "returned" : "transferred-further", 0, now);
-    } else {
+    } else if (!this.flows || sid.firstFlowTransfer(this)) {
+      // 8.16: a later flow set of the same address only adds flows; the ARP rules are there.
       sid.applyArpRule(true, this.address, 0, false);
+      const i = this.interim;
+      if (i) sid.flows.applyArpRewrite(true, this.address, i);
     }
     const e = sid.event("transferred", ROLE_NODE, this.address, now);
     e.key("lifetime");
     e.num(lifetime);
     e.key("elapsedMs");
     e.num(<u64>Math.round(now - this.startedAt));
+    if (this.flows) {
+      e.key("spi");
+      e.num(this.spi);
+    }
     node.emit(endEvent());
     if (h) sid.forgetTransfer(this);
   }
@@ -298,7 +350,7 @@ class Transfer extends Procedure {
     const sid = this.sid;
     sid.refused(ROLE_NODE, this.address, 0, ERR_TIMED_OUT, "no answer: check that the peer runs SID and that its control port is reachable", now);
     if (this.step == MSG_STOP_TRANSFER) return; // still transferred; the application may try again
-    if (this.step == MSG_TRANSFER_REQUEST) sid.applyStopRule(false, this.address);
+    if (this.step == MSG_TRANSFER_REQUEST) this.stopRule(false);
     sid.forgetTransfer(this);
   }
 
@@ -310,7 +362,9 @@ class Transfer extends Procedure {
       if (this.flags & FLAG_FURTHER_TRANSFER) flags |= FLAG_FURTHER_TRANSFER;
       if (this.sameSubnet) flags |= FLAG_SAME_SUBNET;
       if (this.flags & FLAG_REVERSE_RETURN) flags |= FLAG_REVERSE_RETURN;
+      if (this.flows) flags |= FLAG_PER_FLOW;
     } else if (step == MSG_TRANSFER_REQUEST) {
+      if (this.flows) flags |= FLAG_PER_FLOW;
       peer = this.agent!;
       if (this.flags & FLAG_FURTHER_TRANSFER) flags |= FLAG_FURTHER_TRANSFER;
       if (this.flags & FLAG_REVERSE_RETURN) flags |= FLAG_REVERSE_TUNNEL;
@@ -347,6 +401,9 @@ class Hosted extends Procedure {
   renewAt: f64 = Infinity;
   /** A Binding Update (or, with S, the Wake-up) is outstanding. */
   busy: bool = false;
+  /** Per-flow mode (8.16): the flows held here, and which of them have ended (8.13). */
+  flows: Array<Flow> | null = null;
+  ended: Array<bool> = new Array<bool>();
   /** The lifetime of the Binding Update under way. */
   asked: u32 = 0;
   startedAt: f64;
@@ -472,7 +529,7 @@ class Wakeup extends Procedure {
  * in place: if one fails, the binding or the hosting ends, rather than
  * standing without its tunnel or address.
  */
-class Claim extends Procedure {
+export class Claim extends Procedure {
   sid: Sid;
   address: Address;
   role: u8;
@@ -526,7 +583,7 @@ export class Sid extends RequestHandler {
   private table: BindingTable | null = null;
   private expiries: ExpiryHeap = new ExpiryHeap();
   /** VNIs in use by bindings (8.9: a collision is refused with 130). */
-  private vnis: Set<u32> = new Set<u32>();
+  vnis: Set<u32> = new Set<u32>();
   /** Interim Addresses of the bindings that have one (rare; kept out of the compact table). */
   private interims: Map<u64, Address> = new Map<u64, Address>();
   private announcements: Array<Announcement> = new Array<Announcement>();
@@ -543,9 +600,13 @@ export class Sid extends RequestHandler {
    */
   private bindingSa: SecurityAssociation = sessionSa(0, KEY_BUF, SEAL_UP, SEAL_DOWN);
 
+  /** Per-flow mode (8.16). */
+  flows: SidFlows = new SidFlows();
+
   constructor(node: Node) {
     super();
     this.node = node;
+    this.flows.sid = this;
     node.serve(PROTOCOL_SID, this);
   }
 
@@ -596,9 +657,9 @@ export class Sid extends RequestHandler {
   }
 
   /** The owner of the kernel actions being queued (a Claim), or null. */
-  private actionOwner: Procedure | null = null;
+  actionOwner: Procedure | null = null;
 
-  private netlink(n: i32): void {
+  netlink(n: i32): void {
     if (n > 0) this.node.netlinkAction(NETLINK_ROUTE, bytesOf(kernelMessagePtr(), n), this.actionOwner);
   }
 
@@ -641,7 +702,7 @@ export class Sid extends RequestHandler {
     this.sendAnnouncements(now);
   }
 
-  private stopAnnouncing(a: Address): void {
+  stopAnnouncing(a: Address): void {
     for (let i = this.announcements.length - 1; i >= 0; i--) if (this.announcements[i].address.equals(a)) this.announcements.splice(i, 1);
   }
 
@@ -660,9 +721,11 @@ export class Sid extends RequestHandler {
   /**
    * The binding's tunnel (8.9) at this end: role ROLE_AGENT or ROLE_TARGET,
    * the session key's identifiers (ids() must have run), the other end's
-   * address, the transferred address, reverse-tunnelled return or not.
+   * address, the transferred address, reverse-tunnelled return or not; the
+   * agent routes the address into the tunnel in `table` (per-flow mode: the
+   * flow set's mark, 8.16).
    */
-  private tunnel(add: bool, role: u8, key: usize, peer: Address, ta: Address, reverse: bool): void {
+  tunnel(add: bool, role: u8, key: usize, peer: Address, ta: Address, reverse: bool, table: u32 = MAIN_TABLE): void {
     const o = this.node.options;
     const vni = ids(key);
     const ifindex = tunnelIfindex(vni);
@@ -695,7 +758,7 @@ export class Sid extends RequestHandler {
     const prefix: u32 = family == FAMILY_IPV4 ? 32 : 128;
     if (role == ROLE_AGENT) {
       this.netlink(neighEntry(true, ifindex, family, ADDR_A, other));
-      this.netlink(tunnelRoute(true, family, ADDR_A, prefix, ifindex, 0, MAIN_TABLE));
+      this.netlink(tunnelRoute(true, family, ADDR_A, prefix, ifindex, 0, table));
     } else if (reverse) {
       this.netlink(neighEntry(true, ifindex, family, ADDR_B, other));
       this.netlink(tunnelRoute(true, family, ZERO16, 0, ifindex, ADDR_B, o.sidRouteTable));
@@ -725,15 +788,42 @@ export class Sid extends RequestHandler {
     for (let i = 0; i < this.hosted.length; i++) if (this.hosted[i].address.equals(a)) return this.hosted[i];
     return null;
   }
+  /** The transfer of a in `state` (per-flow mode, 8.16, may have several transfers of one address). */
+  findTransferIn(a: Address, state: u8): Transfer | null {
+    for (let i = 0; i < this.transfers.length; i++) {
+      const t = this.transfers[i];
+      if (t.address.equals(a) && t.state == state) return t;
+    }
+    return null;
+  }
   forgetTransfer(t: Transfer): void {
     this.node.cancelRequests(t);
     const i = this.transfers.indexOf(t);
     if (i >= 0) this.transfers.splice(i, 1);
+    // 8.16: the Interim Address goes back to the pool with the address's last per-flow transfer.
+    const interim = t.interim;
+    if (interim && !this.findTransfer(t.address)) this.flows.returnInterim(interim);
+  }
+
+  /** True if t is the first per-flow transfer of its address to be transferred (the ARP rule comes with it, 8.16). */
+  firstFlowTransfer(t: Transfer): bool {
+    for (let i = 0; i < this.transfers.length; i++) {
+      const o = this.transfers[i];
+      if (o != t && o.address.equals(t.address) && o.state == TRANSFERRED) return false;
+    }
+    return true;
   }
 
   /** Sets the target cookie of a binding, counting the bindings per target (bindingsOf). */
   private setTargetCookie(r: usize, cookie: u64): void {
     const old = bCookie(r);
+    if (old == cookie) return;
+    this.countTarget(old, cookie);
+    bSetCookieRaw(r, cookie);
+  }
+
+  /** A binding (or flow set) moves from target cookie `old` to `cookie` (0: none): the counts of bindingsOf follow. */
+  countTarget(old: u64, cookie: u64): void {
     if (old == cookie) return;
     if (old != 0) {
       const n = this.bindingsOf.get(old) - 1;
@@ -745,7 +835,11 @@ export class Sid extends RequestHandler {
       }
     }
     if (cookie != 0) this.bindingsOf.set(cookie, this.bindingsOf.has(cookie) ? this.bindingsOf.get(cookie) + 1 : 1);
-    bSetCookieRaw(r, cookie);
+  }
+
+  /** The agent has a whole-address binding for a. */
+  hasBinding(a: Address): bool {
+    return this.table != null && this.bindings().find(a) != 0;
   }
 
   // ---- the engine's entry points -----------------------------------------------------
@@ -763,6 +857,11 @@ export class Sid extends RequestHandler {
         sa.peer = null;
         return sa;
       }
+    }
+    // The agent in per-flow mode: a flow set's SA, by the address and the SPI (8.16).
+    if (d.has(EXT_TRANSFERRED_ADDRESS)) {
+      const f = this.flows.sessionSa(addressOf(d, EXT_TRANSFERRED_ADDRESS), spi);
+      if (f) return f;
     }
     // The target: the SA of an address it holds (Binding Acks).
     for (let i = 0; i < this.hosted.length; i++) {
@@ -813,7 +912,7 @@ export class Sid extends RequestHandler {
     else if (type == MSG_STOP_TRANSFER) this.onStop(node, peer, sa, cache, now);
   }
 
-  private reply(peer: Peer, sa: SecurityAssociation, cache: CachedReply | null, code: u32, lifetime: i32, target: Address | null, now: f64): void {
+  reply(peer: Peer, sa: SecurityAssociation, cache: CachedReply | null, code: u32, lifetime: i32, target: Address | null, now: f64): void {
     const node = this.node;
     const enc = node.beginReply(peer, sa, code, now);
     if (target) {
@@ -848,7 +947,7 @@ export class Sid extends RequestHandler {
     return route;
   }
 
-  private refuse(role: u8, a: Address, peer: Peer, sa: SecurityAssociation, cache: CachedReply | null, code: u32, message: string, now: f64): void {
+  refuse(role: u8, a: Address, peer: Peer, sa: SecurityAssociation, cache: CachedReply | null, code: u32, message: string, now: f64): void {
     this.reply(peer, sa, cache, code, -1, null, now);
     this.refused(role, a, code, 0, message, now);
   }
@@ -864,8 +963,11 @@ export class Sid extends RequestHandler {
     if (back && back.state == TRANSFERRED && !back.hosted && !back.sameSubnet && !this.findHosted(a)) return this.onReturn(node, peer, sa, cache, back, now);
     if (!o.sidTarget) return this.refuse(ROLE_TARGET, a, peer, sa, cache, CODE_ADMINISTRATIVELY_PROHIBITED, "this node does not accept transfers: set the sidTarget option", now);
     if ((flags & FLAG_REVERSE_RETURN) && !o.sidAllowReverse) return this.refuse(ROLE_TARGET, a, peer, sa, cache, CODE_ADMINISTRATIVELY_PROHIBITED, "reverse-tunnelled return is not allowed here: set sidAllowReverse or transfer without R", now);
-    if (flags & FLAG_PER_FLOW) return this.refuse(ROLE_TARGET, a, peer, sa, cache, CODE_ADMINISTRATIVELY_PROHIBITED, "per-flow transfers (P) are not implemented", now);
     const same = (flags & FLAG_SAME_SUBNET) != 0;
+    if (flags & FLAG_PER_FLOW) {
+      const c = this.flows.negotiationCode(d, a, same);
+      if (c) return this.refuse(ROLE_TARGET, a, peer, sa, cache, c, this.flows.reason, now);
+    }
     if (!d.has(EXT_SESSION_KEY) || (!same && !d.has(EXT_AGENT_ADDRESS)) || (same && !d.has(EXT_LINK_LAYER_ADDRESS))) {
       return this.refuse(ROLE_TARGET, a, peer, sa, cache, CODE_POORLY_FORMED_REQUEST, "a negotiation needs a Session Key and an Agent Address (or, with S, a Link-layer Address)", now);
     }
@@ -887,6 +989,11 @@ export class Sid extends RequestHandler {
       if (load<u8>(ll + 1) == 8) memory.copy(changetype<usize>(h.nodeMac), ll + 4, 6);
     }
     h.vni = ids(changetype<usize>(h.key));
+    if (flags & FLAG_PER_FLOW) {
+      const flows = readFlows(d, a)!;
+      h.flows = flows;
+      for (let i = 0; i < flows.length; i++) h.ended.push(false);
+    }
     this.hosted.push(h);
     // 8.10: the address is local from now (the host restores the socket into it), never answered
     // for elsewhere (with S: but on the home link), and its traffic stopped until the release.
@@ -1006,7 +1113,7 @@ export class Sid extends RequestHandler {
     const a = addressOf(d, EXT_TRANSFERRED_ADDRESS);
     const flags = d.flagsCode;
     if (!o.sidAgent) return this.refuse(ROLE_AGENT, a, peer, sa, cache, CODE_ADMINISTRATIVELY_PROHIBITED, "this node is not an agent: set the sidAgent option", now);
-    if (flags & FLAG_PER_FLOW) return this.refuse(ROLE_AGENT, a, peer, sa, cache, CODE_ADMINISTRATIVELY_PROHIBITED, "per-flow transfers (P) are not implemented", now);
+    if (flags & FLAG_PER_FLOW) return this.flows.transferRequest(node, peer, sa, cache, a, flags, now);
     const table = this.bindings();
     // A request under a binding's session SA is a further transfer by its current target (8.6).
     const further = sa.seals;
@@ -1017,6 +1124,7 @@ export class Sid extends RequestHandler {
     } else {
       if (!peer.configured(a)) return this.refuse(ROLE_AGENT, a, peer, sa, cache, CODE_ADMINISTRATIVELY_PROHIBITED, "the peer is not configured to own this address here (peer_add_address)", now);
       if (r) return this.refuse(ROLE_AGENT, a, peer, sa, cache, CODE_ADDRESS_IN_USE, "the address is bound to a target already: stop that transfer first", now);
+      if (this.flows.group(a)) return this.refuse(ROLE_AGENT, a, peer, sa, cache, CODE_ADDRESS_IN_USE, "flows of the address are transferred (per-flow mode): stop them first", now);
     }
     // The session key: wrapped under the node's SA, or (8.6) under the binding's session key.
     const wrapSpi = wrapSpiOf(d);
@@ -1096,7 +1204,11 @@ export class Sid extends RequestHandler {
     e.key("further");
     e.boolean(further);
     node.emit(endEvent());
-    // A Binding Update that came first is verified now, under the new key (8.12). Last: it reuses node.incoming.
+    this.verifyParked(node, a, now);
+  }
+
+  /** A Binding Update for a that came first is verified now, under the new key (8.12). Last: it reuses node.incoming. */
+  verifyParked(node: Node, a: Address, now: f64): void {
     this.expireParked(now);
     const p = this.takeParked(a);
     if (p) {
@@ -1133,6 +1245,7 @@ export class Sid extends RequestHandler {
     const a = addressOf(d, EXT_TRANSFERRED_ADDRESS);
     const r = this.table ? this.bindings().find(a) : 0;
     // Only a binding's own session SA reaches here: sessionSa matched the address and its SPI.
+    if (!r && this.flows.bindingUpdate(node, peer, sa, cache, a, now)) return;
     if (!r) return this.refuse(ROLE_AGENT, a, peer, sa, cache, CODE_UNKNOWN_BINDING, "no binding for this address under this SA", now);
     this.setTargetCookie(r, peer.cookie);
     const asked = lifetimeOf(d, 0);
@@ -1182,7 +1295,7 @@ export class Sid extends RequestHandler {
     const peer = node.peers[nodeId];
     const w = new Wakeup(this, a, ROLE_AGENT);
     if (interim) {
-      node.sendRequest(now, peer, MSG_WAKE_UP, 0, w, interim, peer.controlPort, null);
+      this.sendWakeup(peer, a, interim, now);
     } else if (hasMac) {
       // 8.14: a frame to the node's link-layer address; the agent's own ARP table would answer itself.
       route.ifindex = this.ifindex;
@@ -1193,6 +1306,11 @@ export class Sid extends RequestHandler {
     } else {
       node.sendRequest(now, peer, MSG_WAKE_UP, 0, w, peer.control, peer.controlPort, null);
     }
+  }
+
+  /** The agent's Wake-up to the node's Interim Address (8.4). */
+  sendWakeup(peer: Peer, a: Address, interim: Address, now: f64): void {
+    this.node.sendRequest(now, peer, MSG_WAKE_UP, 0, new Wakeup(this, a, ROLE_AGENT), interim, peer.controlPort, null);
   }
 
   // ---- Stop Transfer (8.5; with S, at the target) ------------------------------------------
@@ -1208,6 +1326,8 @@ export class Sid extends RequestHandler {
       this.endHosted(h, "stopped", 0, now);
       return;
     }
+    const g = this.flows.group(a);
+    if (g) return this.flows.stop(node, peer, sa, cache, g, now);
     const r = this.table ? this.bindings().find(a) : 0;
     if (!r) return this.refuse(ROLE_AGENT, a, peer, sa, cache, CODE_UNKNOWN_BINDING, "no binding for this address", now);
     // Only the node that owns the address may stop it (never a target under a session SA).
@@ -1223,10 +1343,10 @@ export class Sid extends RequestHandler {
   private onWakeup(node: Node, peer: Peer, sa: SecurityAssociation, cache: CachedReply | null, now: f64): void {
     const d = node.incoming;
     const a = addressOf(d, EXT_TRANSFERRED_ADDRESS);
-    const t = this.findTransfer(a);
+    const t = this.findTransferIn(a, TRANSFERRED);
     // Only from the agent of the transfer (or, with S, its target), under their configured SA.
     const from = t ? (t.agent ? t.agent : t.target) : null;
-    if (!t || t.state != TRANSFERRED || from != peer || sa.seals) return this.refuse(ROLE_NODE, a, peer, sa, cache, CODE_UNKNOWN_BINDING, "no transfer of this address to that peer", now);
+    if (!t || from != peer || sa.seals) return this.refuse(ROLE_NODE, a, peer, sa, cache, CODE_UNKNOWN_BINDING, "no transfer of this address to that peer", now);
     const h = this.findHosted(a);
     const back: Hosted | null = h != null && h.returning ? h : null;
     if (back) {
@@ -1234,6 +1354,8 @@ export class Sid extends RequestHandler {
       this.applyArpRule(false, a, 0, false);
       this.announce(a, now);
       back.woken = true;
+    } else if (t.flows) {
+      this.reclaimFlows(a, now);
     } else {
       this.reclaim(a, now);
     }
@@ -1255,6 +1377,26 @@ export class Sid extends RequestHandler {
     this.applyArpRule(false, a, 0, false);
     this.applyStopRule(false, a);
     this.announce(a, now);
+  }
+
+  /**
+   * Per-flow mode (8.16): the address comes back (Wake-up, or the Stop Transfer
+   * Reply for every flow set): the flow sets' stop rules and the ARP rule go,
+   * gratuitous ARP, and the Interim Address returns to the pool with the last
+   * transferred flow set. A per-flow transfer still under way stays.
+   */
+  reclaimFlows(a: Address, now: f64): void {
+    const t0 = this.findTransferIn(a, TRANSFERRED);
+    const i = t0 ? t0.interim : null;
+    if (i) this.flows.applyArpRewrite(false, a, i);
+    this.applyArpRule(false, a, 0, false);
+    this.announce(a, now);
+    for (let i = this.transfers.length - 1; i >= 0; i--) {
+      const t = this.transfers[i];
+      if (!t.address.equals(a) || !t.flows || t.state != TRANSFERRED) continue;
+      if (!t.stopped) t.stopRule(false);
+      this.forgetTransfer(t);
+    }
   }
 
   // ---- the application's calls ---------------------------------------------------------------
@@ -1287,15 +1429,73 @@ export class Sid extends RequestHandler {
 
   stop(now: f64, a: Address): i32 {
     const t = this.findTransfer(a);
+    if (t && t.flows) return this.stopFlows(now, a, 0);
     if (!t || t.state != TRANSFERRED || t.hosted) return -ERR_REFUSED;
     return t.send(this.node, MSG_STOP_TRANSFER, now) ? 0 : -ERR_CONFIG;
   }
 
+  /**
+   * Per-flow mode (8.16): Stop Transfer for the flow set of session SPI `spi`
+   * (its flows listed), or with spi 0 for every flow set of the address.
+   */
+  stopFlows(now: f64, a: Address, spi: u32): i32 {
+    let t: Transfer | null = null;
+    for (let i = 0; i < this.transfers.length; i++) {
+      const o = this.transfers[i];
+      if (!o.address.equals(a) || !o.flows || o.state != TRANSFERRED || o.stopped) continue;
+      if (spi == 0 || o.spi == spi) {
+        t = o;
+        break;
+      }
+    }
+    if (!t) return -ERR_REFUSED;
+    t.stopsOne = spi != 0;
+    return t.send(this.node, MSG_STOP_TRANSFER, now) ? 0 : -ERR_CONFIG;
+  }
+
+  /**
+   * Per-flow mode (8.16): moves the flows of address a (their local address)
+   * to the target through the agent; the address's other flows stay here
+   * through its Interim Address (from the pool, or the one its other flow
+   * sets use).
+   */
+  transferFlows(now: f64, a: Address, flows: Array<Flow>, target: Peer, agent: Peer, flags: u8, lifetime: u32): i32 {
+    if (!drbg.seeded) return -ERR_NOT_SEEDED;
+    if (flags & ~(FLAG_REVERSE_RETURN)) return -ERR_CONFIG;
+    const tsa = target.sendSa();
+    const asa = agent.sendSa();
+    if (!tsa || tsa.raw.length < 16 || !asa || asa.raw.length < 16) return -ERR_CONFIG;
+    if (this.findHosted(a)) return -ERR_BUSY;
+    let interim: Address | null = null;
+    for (let i = 0; i < this.transfers.length; i++) {
+      const o = this.transfers[i];
+      if (!o.address.equals(a)) continue;
+      const other = o.flows;
+      // A whole-address transfer, or another per-flow transfer still under way: one at a time.
+      if (!other || o.state != TRANSFERRED || o.agent != agent) return -ERR_BUSY;
+      if (!o.stopped) {
+        for (let k = 0; k < other.length; k++) for (let j = 0; j < flows.length; j++) if (other[k].equals(flows[j])) return -ERR_BUSY;
+      }
+      interim = o.interim;
+    }
+    interim = this.flows.takeInterim(a, interim);
+    if (!interim) return -ERR_BUSY;
+    const t = new Transfer(this, a, target, agent, flags, lifetime ? lifetime : this.node.options.sidLifetimeS, now);
+    t.flows = flows;
+    t.interim = interim;
+    this.transfers.push(t);
+    if (!t.send(this.node, MSG_TRANSFER_NEGOTIATION_REQUEST, now)) {
+      this.forgetTransfer(t);
+      return -ERR_CONFIG;
+    }
+    return 0;
+  }
+
   stateDelivered(now: f64, a: Address, ok: bool): i32 {
-    const t = this.findTransfer(a);
-    if (!t || t.state != DELIVERING) return -ERR_REFUSED;
+    const t = this.findTransferIn(a, DELIVERING);
+    if (!t) return -ERR_REFUSED;
     if (!ok) {
-      this.applyStopRule(false, a);
+      t.stopRule(false);
       this.refused(ROLE_NODE, a, 0, ERR_REFUSED, "the state record could not be delivered: the address stays here", now);
       this.forgetTransfer(t);
       return 0;
@@ -1307,7 +1507,7 @@ export class Sid extends RequestHandler {
     }
     t.state = REQUESTING;
     if (!t.send(this.node, MSG_TRANSFER_REQUEST, now)) {
-      this.applyStopRule(false, a);
+      t.stopRule(false);
       this.forgetTransfer(t);
       return -ERR_CONFIG;
     }
@@ -1349,6 +1549,25 @@ export class Sid extends RequestHandler {
     return 0;
   }
 
+  /**
+   * Target, per-flow mode (8.16, 8.13): one flow of a flow set held here has
+   * ended; when every one has, the binding is deregistered as at the session's end.
+   */
+  flowEnded(now: f64, f: Flow): i32 {
+    for (let i = 0; i < this.hosted.length; i++) {
+      const h = this.hosted[i];
+      const flows = h.flows;
+      if (!flows || !h.address.equals(f.local)) continue;
+      for (let k = 0; k < flows.length; k++) {
+        if (!flows[k].equals(f) || h.ended[k]) continue;
+        h.ended[k] = true;
+        if (h.ended.indexOf(false) >= 0) return 0;
+        return this.sessionEnded(now, h.address);
+      }
+    }
+    return -ERR_REFUSED;
+  }
+
   sessionEnded(now: f64, a: Address): i32 {
     const h = this.findHosted(a);
     if (!h || (h.state != BOUND && h.state != REGISTERING)) return -ERR_REFUSED;
@@ -1376,6 +1595,8 @@ export class Sid extends RequestHandler {
 
   nextTimeout(node: Node): f64 {
     let t = this.expiries.earliest;
+    const f = this.flows.nextExpiry();
+    if (f < t) t = f;
     for (let i = 0; i < this.announcements.length; i++) if (this.announcements[i].next < t) t = this.announcements[i].next;
     for (let i = 0; i < this.hosted.length; i++) {
       const h = this.hosted[i];
@@ -1402,6 +1623,7 @@ export class Sid extends RequestHandler {
         this.endHosted(h, "return-timed-out", ERR_TIMED_OUT, now);
       }
     }
+    this.flows.expire(now);
     // Renewals (8.3: at two thirds of the lifetime).
     for (let i = 0; i < this.hosted.length; i++) {
       const h = this.hosted[i];
@@ -1416,7 +1638,10 @@ export class Sid extends RequestHandler {
   claimFailed(c: Claim, now: f64): void {
     if (c.role == ROLE_AGENT) {
       const r = this.table ? this.bindings().find(c.address) : 0;
-      if (!r || bSpi(r) != c.spi) return; // already gone or replaced
+      if (!r || bSpi(r) != c.spi) {
+        this.flows.claimFailed(c.address, c.spi, now); // a flow set's (8.16), or already gone or replaced
+        return;
+      }
       this.refused(ROLE_AGENT, c.address, 0, ERR_KERNEL, "a kernel action of the binding failed (see the kernel-error event): the binding ends", now);
       this.endBinding(r, now, true, "kernel-failed");
       return;
@@ -1431,7 +1656,9 @@ export class Sid extends RequestHandler {
 
   sessionInfo(a: Address, out: usize): i32 {
     memory.fill(out, 0, SESSION_INFO_SIZE);
-    const t = this.findTransfer(a);
+    // Per-flow mode (8.16): the transfer whose state record is under way first, it is the one the host asks about.
+    let t = this.findTransferIn(a, DELIVERING);
+    if (!t) t = this.findTransfer(a);
     const h = this.findHosted(a);
     const r = this.table ? this.bindings().find(a) : 0;
     let key: usize = 0;
@@ -1612,6 +1839,7 @@ export class Sid extends RequestHandler {
       out.objClose();
     }
     out.arrClose();
+    this.flows.json(out);
     out.key("bindings");
     out.objOpen();
     out.key("count");
@@ -1627,9 +1855,9 @@ export class Sid extends RequestHandler {
   }
 }
 
-/** The address message of dataplane.md section 4 for a on lo, copied out of its static buffer. */
-function addressMessageCopy(add: bool, a: Address): i32 {
-  const n = addressMessage(add, a, LOOPBACK_IFINDEX);
+/** The address message of dataplane.md section 4 for a on lo (or `ifindex`), copied out of its static buffer. */
+export function addressMessageCopy(add: bool, a: Address, ifindex: u32 = LOOPBACK_IFINDEX): i32 {
+  const n = addressMessage(add, a, ifindex);
   memory.copy(kernelMessagePtr(), messagePtr(), <usize>n);
   return n;
 }
