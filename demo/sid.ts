@@ -170,6 +170,21 @@ export class Role {
   }
 }
 
+/**
+ * The nft ruleset on R that drops `loss` (0-1) of the UDP control datagrams in
+ * each direction, routed (inet) and bridged on the home link (bridge), with one
+ * random draw per datagram. A datagram from port to port 4346 is matched by the
+ * first rule only. With br_netfilter loaded (bridge-nf-call-iptables), a bridged
+ * datagram passes the bridge forward hook and then the inet one: the bridge
+ * table marks what it has drawn for and the inet table leaves marked datagrams
+ * alone, else the home link would lose 1 - (1 - loss)^2 each way (issue 8).
+ */
+export function controlLossRuleset(loss: number): string {
+  const l = Math.round(loss * 1000);
+  const drops = `udp dport ${CONTROL_PORT} numgen random mod 1000 < ${l} counter drop\n    udp sport ${CONTROL_PORT} udp dport != ${CONTROL_PORT} numgen random mod 1000 < ${l} counter drop`;
+  const drawn = `0x${CONTROL_PORT.toString(16)}`;
+  return `table inet sidloss {\n  chain forward { type filter hook forward priority -10; policy accept;\n    meta mark ${drawn} counter accept\n    ${drops}\n  }\n}\ntable bridge sidloss {\n  chain forward { type filter hook forward priority -10; policy accept;\n    meta mark set ${drawn}\n    ${drops}\n  }\n}\n`;
+}
 export function runSid(o: SidOptions = {}): Promise<SidReport> {
   return o.driver === "pieces" ? runSidPieces(o) : runSidEngine(o);
 }
@@ -295,14 +310,7 @@ async function runSidEngine(o: SidOptions): Promise<SidReport> {
     topo.up();
     mark("net", `namespaces up: C ${A.correspondent}, N ${A.node} with X ${A.transferred}, ${o.sameSubnet ? "" : `A ${A.agent}, `}T ${A.target}`);
     if (o.controlLoss) {
-      const l = Math.round(o.controlLoss * 1000);
-      // One random draw per datagram: from port to port 4346 is matched by the first rule only.
-      const drops = `udp dport ${CONTROL_PORT} numgen random mod 1000 < ${l} counter drop\n    udp sport ${CONTROL_PORT} udp dport != ${CONTROL_PORT} numgen random mod 1000 < ${l} counter drop`;
-      // With br_netfilter loaded (bridge-nf-call-iptables), a bridged datagram passes the bridge
-      // forward hook and then the inet one: the bridge table marks what it has drawn for, and the
-      // inet table leaves marked datagrams alone, else the home link would lose 1 - 0.8² = 36% each way.
-      const drawn = `0x${CONTROL_PORT.toString(16)}`;
-      topo.ns(topo.r, ["nft", "-f", "-"], `table inet sidloss {\n  chain forward { type filter hook forward priority -10; policy accept;\n    meta mark ${drawn} counter accept\n    ${drops}\n  }\n}\ntable bridge sidloss {\n  chain forward { type filter hook forward priority -10; policy accept;\n    meta mark set ${drawn}\n    ${drops}\n  }\n}\n`);
+      topo.ns(topo.r, ["nft", "-f", "-"], controlLossRuleset(o.controlLoss));
       mark("net", `R drops ${o.controlLoss * 100}% of the control datagrams each way (routed and on the home link)`);
     }
     if (o.rttMs) {
