@@ -10,7 +10,7 @@
 //   finish   {name}: ends a session that stayed here; its summary
 //   report   {name}: a session's summary so far
 
-import { createInterface } from "node:readline";
+import { emitter, now, serveCommands } from "./roleloop.ts";
 import { connect, type Socket } from "node:net";
 import type { Daemon } from "../hosts/shared/daemon.ts";
 import type { Config } from "../hosts/shared/config.ts";
@@ -18,8 +18,7 @@ import { StreamApp } from "./sidapp.ts";
 
 const config = JSON.parse(process.argv[2] ?? "{}");
 const who = "N";
-const now = () => performance.timeOrigin + performance.now();
-const emit = (what: string, extra: Record<string, unknown> = {}, t = now()) => process.stdout.write(JSON.stringify({ t, who, what, ...extra }) + "\n");
+const emit = emitter(who);
 
 const g = globalThis as any;
 const host = g.Deno ? "deno" : g.Bun ? "bun" : "node";
@@ -69,19 +68,5 @@ const handlers: Record<string, (c: any) => Promise<void> | void> = {
   },
 };
 
-createInterface({ input: process.stdin }).on("line", async (line) => {
-  let c: any;
-  try {
-    c = JSON.parse(line);
-    const h = handlers[c.cmd];
-    if (!h) throw new Error(`unknown command ${c.cmd}`);
-    await h(c);
-  } catch (e) {
-    emit(`error in ${c?.cmd}: ${(e as Error).message}`, { error: (e as Error).message, cmd: c?.cmd });
-  }
-});
-process.on("SIGTERM", async () => {
-  await daemon.close({ keepKernelState: false }).catch(() => {});
-  process.exit(0);
-});
+serveCommands(handlers, emit, () => daemon.close({ keepKernelState: false }));
 emit("ready", { ready: true });

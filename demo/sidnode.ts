@@ -11,7 +11,7 @@
 //   target  the daemon; the arriving session goes to the application,
 //           "finish" ends it (and so the binding: deregistration)
 
-import { createInterface } from "node:readline";
+import { emitter, now, serveCommands } from "./roleloop.ts";
 import { connect, type Socket } from "node:net";
 import type { Daemon } from "../hosts/shared/daemon.ts";
 import type { Config } from "../hosts/shared/config.ts";
@@ -21,8 +21,7 @@ import { StreamApp, DownloadApp, appOf } from "./sidapp.ts";
 const config = JSON.parse(process.argv[2] ?? "{}");
 const role: "node" | "agent" | "target" = config.role;
 const who: string = config.who ?? (role === "node" ? "N" : role === "agent" ? "A" : "T");
-const now = () => performance.timeOrigin + performance.now();
-const emit = (what: string, extra: Record<string, unknown> = {}, t = now()) => process.stdout.write(JSON.stringify({ t, who, what, ...extra }) + "\n");
+const emit = emitter(who);
 
 let app: StreamApp | DownloadApp | null = null;
 let socket: Socket | null = null;
@@ -117,19 +116,5 @@ const handlers: Record<string, (c: any) => Promise<void> | void> = {
   },
 };
 
-createInterface({ input: process.stdin }).on("line", async (line) => {
-  let c: any;
-  try {
-    c = JSON.parse(line);
-    const h = handlers[c.cmd];
-    if (!h) throw new Error(`unknown command ${c.cmd}`);
-    await h(c);
-  } catch (e) {
-    emit(`error in ${c?.cmd}: ${(e as Error).message}`, { error: (e as Error).message, cmd: c?.cmd });
-  }
-});
-process.on("SIGTERM", async () => {
-  await daemon.close({ keepKernelState: false }).catch(() => {});
-  process.exit(0);
-});
+serveCommands(handlers, emit, () => daemon.close({ keepKernelState: false }));
 emit("ready", { ready: true });

@@ -17,7 +17,7 @@
 //           given to the application; "finish": the application ends the
 //           session and reports
 
-import { createInterface } from "node:readline";
+import { emitter, serveCommands } from "./roleloop.ts";
 import { readFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { connect, type Socket } from "node:net";
@@ -32,8 +32,7 @@ import { StreamApp } from "./sidapp.ts";
 const [role, configText] = process.argv.slice(2);
 const config = JSON.parse(configText ?? "{}");
 const who = role === "node" ? "N" : role === "agent" ? "A" : "T";
-const now = () => performance.timeOrigin + performance.now();
-const emit = (what: string, extra: Record<string, unknown> = {}) => process.stdout.write(JSON.stringify({ t: now(), who, what, ...extra }) + "\n");
+const emit = emitter(who);
 
 const core = await Core.load(readFileSync(new URL("../../build/handover.wasm", import.meta.url)));
 const sid = new SidCodec(core);
@@ -141,21 +140,7 @@ const claims: { release(): void }[] = [];
 let listener: { close(): void } | null = null;
 let restored: { fd: number; unsent: Uint8Array; appState: Uint8Array } | null = null;
 
-createInterface({ input: process.stdin }).on("line", async (line) => {
-  let c: any;
-  try {
-    c = JSON.parse(line);
-    const h = handlers[c.cmd];
-    if (!h) throw new Error(`unknown command ${c.cmd}`);
-    await h(c);
-  } catch (e) {
-    emit(`error in ${c?.cmd}: ${(e as Error).message}`, { error: (e as Error).message, cmd: c?.cmd });
-  }
-});
-process.on("SIGTERM", () => {
-  listener?.close();
-  process.exit(0);
-});
+serveCommands(handlers, emit, () => listener?.close());
 
 if (role === "node") await nodeRole().catch((e) => emit(`error: ${e.message}`, { error: e.message }));
 emit("ready", { ready: true });
