@@ -41,7 +41,7 @@ if (current !== "node") {
       for (const [m, f] of PAIRS) {
         test(`${m} (migrator) -> ${f} (fixed end): make-before-break, nothing lost`, async () => {
           const started = Date.now();
-          const r = await runStem({ mode: "make-before-break", launcher: { m: CLI[m], f: CLI[f] }, tag: `rt${process.pid % 10000}${m[0]}${f[0]}` });
+          const r = await runStem({ mode: "make-before-break", launcher: { m: CLI[m], f: CLI[f] }, tag: `${process.env.HANDOVER_TAG ?? ""}rt${process.pid % 10000}${m[0]}${f[0]}` });
           const mig = r.migrations.map((x) => `${x.state} in ${x.elapsedMs} ms`).join(", ");
           console.log(`  ${m} -> ${f}: ${mig}; blackout ${r.blackoutMs.toFixed(1)} ms; lost ${r.lost}; resets ${r.resets}; bytes ${r.bytesReceived}/${r.bytesSent} (${Date.now() - started} ms)`);
           assert.is(r.migrations.length, 1);
