@@ -27,7 +27,6 @@ function fixedEnd(n, options = {}) {
     return { cookie, a, b };
   };
   for (let i = 0; i < n; i++) peers.push(add(i));
-  f.kernel = { nft: (t) => (t.startsWith("list ") ? f.table.listing(() => 0, t) : undefined) };
   f.engine.kernelSetup(net.now);
   f.pump();
   let seq = 1;

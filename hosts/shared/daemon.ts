@@ -518,7 +518,7 @@ export class Daemon {
           break;
         }
         case "netlink": {
-          const reply = this.kernelCall(o.id, `netlink protocol ${o.protocol}`, () => this.kernelIO().netlink(o.protocol, o.data, o.waitAck));
+          const reply = this.kernelCall(o.id, `netlink protocol ${o.protocol}`, () => this.kernelIO().netlink(o.protocol, o.data, o.waitAck, o.dump));
           if (reply) engine.netlinkReply(this.io.now(), o.id, reply);
           break;
         }

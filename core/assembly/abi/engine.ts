@@ -170,20 +170,40 @@ export function handle_action_result(now: f64, id: u32, status: i32): void {
 }
 
 const summary = new NetlinkSummary();
+/** The first errno in the pieces of a long reply before its last (handle_netlink_part). */
+let partErrno: i32 = 0;
 
-/**
- * What the kernel answered to an OUT_NETLINK action: every message the host
- * read from that socket (acknowledgements, queue notifications).
- */
-export function handle_netlink_reply(now: f64, id: u32, data: usize, len: i32): i32 {
-  if (!inMemory(data, len)) return BAD;
+function netlinkPiece(id: u32, data: usize, len: i32): void {
   summary.errno = 0;
   summary.acks = 0;
   summary.packets = 0;
   parseNetfilter(data, len, summary);
   stem.netlinkSeen(summary);
   node.kernelOutput(id, data, len);
-  node.handleActionResult(id, summary.errno, now);
+}
+
+/**
+ * What the kernel answered to an OUT_NETLINK action: every message the host
+ * read from that socket (acknowledgements, queue notifications), or the
+ * last piece of a longer answer (handle_netlink_part).
+ */
+export function handle_netlink_reply(now: f64, id: u32, data: usize, len: i32): i32 {
+  if (!inMemory(data, len)) return BAD;
+  netlinkPiece(id, data, len);
+  const errno = partErrno != 0 ? partErrno : summary.errno;
+  partErrno = 0;
+  node.handleActionResult(id, errno, now);
+  return 0;
+}
+
+/**
+ * A piece of an answer longer than the input buffer (a dump): whole netlink
+ * messages, more to follow; the last piece comes with handle_netlink_reply.
+ */
+export function handle_netlink_part(now: f64, id: u32, data: usize, len: i32): i32 {
+  if (!inMemory(data, len)) return BAD;
+  netlinkPiece(id, data, len);
+  if (partErrno == 0) partErrno = summary.errno;
   return 0;
 }
 

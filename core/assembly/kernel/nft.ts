@@ -108,6 +108,17 @@ function defineSet(name: string, f: string, spec: string): void {
 /** Every map and set that holds moves' elements (without the family digit). */
 const ELEMENT_MAPS: StaticArray<string> = ["lo", "lop", "low", "li", "lip", "liw", "held", "heldw", "rq", "rqw", "ro", "rop", "row", "ri", "rip", "riw"];
 
+/** Every map and set with elements of moves, quarantines or lost addresses, with its family digit (what a restart counts). */
+export function elementMapNames(): Array<string> {
+  const all = new Array<string>();
+  for (let k = 0; k < 2; k++) {
+    const f = k == 0 ? "4" : "6";
+    for (let j = 0; j < ELEMENT_MAPS.length; j++) all.push(ELEMENT_MAPS[j] + f);
+    all.push("lost" + f);
+  }
+  return all;
+}
+
 /** The wire-side maps, whose elements name their moves and count their packets (restore, sweep). */
 export const COUNTED_MAPS: StaticArray<string> = ["li4", "liw4", "ri4", "riw4", "li6", "liw6", "ri6", "riw6"];
 
@@ -315,6 +326,10 @@ const SPILL: i32 = CAP - 4096;
 const BUF = memory.data(CAP);
 const out = new TextOut();
 let spilled = new Array<StaticArray<u8>>();
+/** While a restart takes the kernel's elements over (Dataplane.adopt): the text is only hashed, never kept. */
+let discarding: bool = false;
+/** Meanwhile: how many distinct keys the moves want in each map (by mapHashOf). */
+let wanted: Map<u64, i32> = new Map<u64, i32>();
 
 function beginBatch(): void {
   out.reset(BUF, CAP);
@@ -323,6 +338,10 @@ function beginBatch(): void {
 
 function spill(): void {
   if (out.pos < SPILL) return;
+  if (discarding) {
+    out.reset(BUF, CAP);
+    return;
+  }
   spilled.push(bytesOf(BUF, out.pos));
   out.reset(BUF, CAP);
 }
@@ -372,6 +391,13 @@ let skipping: bool = false;
 let groupOpen: bool = false;
 let groupCount: i32 = 0;
 const GROUP: i32 = 8192;
+
+/** FNV-1a of a map's name with its family digit (`ri4`): what begin() computes as mapHash. */
+export function mapHashOf(name: string): u64 {
+  let h: u64 = 0xcbf29ce484222325;
+  for (let i = 0; i < name.length; i++) h = (h ^ <u64>name.charCodeAt(i)) * 0x100000001b3;
+  return h;
+}
 
 /** `add element inet handover li4 { tcp` (the key goes on with part()). */
 function begin(add: bool, map: string, a: Address, proto: u8): void {
@@ -586,6 +612,61 @@ export class Dataplane {
     groupOpen = false;
   }
 
+  /**
+   * A restart's read-back: takes the elements the kernel holds over as they
+   * are, without a batch, if they are exactly what `moves` want: for every
+   * map, as many elements in the kernel (`kernel`, by mapHashOf) as distinct
+   * keys the moves would write (nothing else left over: no quarantine,
+   * quota, hold or lost address, no move of a peer gone). Then the next
+   * batch carries only what changes after. Otherwise (false) the next batch
+   * re-creates the table from the moves (rebuild), as after a failure.
+   * The moves' elements are rendered as for a rebuild, but only hashed into
+   * the owner counts: one pass, no text kept.
+   */
+  adopt(moves: Array<Move>, kernel: Map<u64, i32>): bool {
+    beginBatch();
+    discarding = true;
+    wanted = new Map<u64, i32>();
+    this.keys = new Map<u64, u32>();
+    this.quotas = new Set<u32>();
+    let ok = true;
+    for (let i = 0; i < dirtyMoves.length; i++) {
+      dirtyMoves[i].dirty = false;
+      dirtyMoves[i].before = null;
+      dirtyMoves[i].inKernel = false;
+    }
+    for (let i = 0; i < moves.length; i++) {
+      const m = moves[i];
+      m.inKernel = wantsElements(m);
+      if (!m.inKernel) continue;
+      const r = new Rendered(m);
+      if (!r.local && r.unvalidated) ok = false; // its quota object would be missing
+      this.emitMove(r, true);
+    }
+    discarding = false;
+    out.reset(BUF, CAP);
+    spilled = new Array<StaticArray<u8>>();
+    if (ok) {
+      const ks = kernel.keys();
+      for (let i = 0; i < ks.length; i++) {
+        const n = kernel.get(ks[i]);
+        if (n != 0 && (!wanted.has(ks[i]) || wanted.get(ks[i]) != n)) ok = false;
+      }
+      const ws = wanted.keys();
+      for (let i = 0; i < ws.length; i++) {
+        if (!kernel.has(ws[i]) || kernel.get(ws[i]) != wanted.get(ws[i])) ok = false;
+      }
+    }
+    wanted = new Map<u64, i32>();
+    if (!ok) {
+      this.dirty = true;
+      return false;
+    }
+    dirtyMoves.length = 0;
+    this.created = true;
+    return true;
+  }
+
   private definitions(): void {
     out.ascii("add set inet handover ctl { type inet_service; }\n");
     defineMaps("ip", "4");
@@ -661,6 +742,7 @@ export class Dataplane {
     const n = this.keys.has(h) ? this.keys.get(h) : 0;
     if (adding) {
       this.keys.set(h, n + 1);
+      if (n == 0 && discarding) wanted.set(mapHash, wanted.has(mapHash) ? wanted.get(mapHash) + 1 : 1);
       if (n == 0) return true;
     } else if (n == 1) {
       this.keys.delete(h);
@@ -875,20 +957,4 @@ function wantsElements(m: Move): bool {
 function indexOfAddress(list: Array<Address>, a: Address): i32 {
   for (let i = 0; i < list.length; i++) if (list[i].equals(a)) return i;
   return -1;
-}
-
-/**
- * The listings a restart and the idle sweep read: the wire-side maps, whose
- * elements name their moves, one command each (nft 1.0.6 fails a buffer of
- * several `list map` commands with ENOENT for all but the last map).
- */
-export function listCommands(): Array<StaticArray<u8>> {
-  const all = new Array<StaticArray<u8>>();
-  for (let i = 0; i < COUNTED_MAPS.length; i++) {
-    const s = "list map inet handover " + COUNTED_MAPS[i] + "\n";
-    const a = new StaticArray<u8>(s.length);
-    for (let k = 0; k < s.length; k++) a[k] = <u8>s.charCodeAt(k);
-    all.push(a);
-  }
-  return all;
 }

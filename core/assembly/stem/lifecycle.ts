@@ -1,52 +1,76 @@
 // The life of moves across daemon restarts and session ends.
 //
-// - Restore: a restarted daemon lists its wire-side maps; the element
-//   comments name the moves (stem/table.ts), which it takes over before it
-//   re-creates the table from them in one transaction, so the sessions never
-//   see a gap.
+// - Restore: a restarted daemon dumps its maps over netlink; the wire-side
+//   elements' comments name the moves (stem/table.ts), which it takes over
+//   with their elements as they are (no batch) when nothing else is left
+//   there, or else re-creates the table from them in one transaction: either
+//   way the sessions never see a gap.
 // - Sweep: every few seconds (longer with many moves), a move whose elements
 //   counted no packet for a while and that no TCP socket uses any more has
 //   ended with its sessions: its elements and identity address go. (UDP has
 //   no end but silence.)
 
-import { NETLINK_SOCK_DIAG } from "../kernel/linux";
+import { NETLINK_SOCK_DIAG, NETLINK_NETFILTER } from "../kernel/linux";
 import { IPPROTO_TCP, IPPROTO_UDP } from "../generated/registry";
 import { Node, Procedure, ANY_STATUS } from "../engine/node";
 import { beginEvent, endEvent, bytesOf } from "../engine/output";
 import { Move } from "./move";
 import { Stem, cookieJson } from "./stem";
-import { TableEntry, parseTable } from "./table";
+import { TableEntry, TableSink } from "./table";
+import { ElementSink, parseElements, setElementsDump } from "../kernel/nftdump";
 import { SocketInfo, parseSockets, socketDump, requestPtr } from "../kernel/rtnl";
 
-import { FAMILY_IPV4, FAMILY_IPV6, PROTO_UDP, OUT_NFT } from "../generated/registry";
-import { listCommands } from "../kernel/nft";
+import { FAMILY_IPV4, FAMILY_IPV6, PROTO_UDP } from "../generated/registry";
+import { COUNTED_MAPS, elementMapNames, mapHashOf } from "../kernel/nft";
 
-/** Takes over the moves a previous run of the daemon left in the kernel. */
+/**
+ * Takes over the moves a previous run of the daemon left in the kernel: one
+ * netlink dump per map (kernel/nftdump.ts), the wire-side maps' comments
+ * naming the moves, every map's elements counted. If the kernel holds
+ * exactly the elements the moves taken over want, they stay as they are
+ * (Dataplane.adopt: no batch at all); otherwise the table is made again from
+ * the moves in one transaction.
+ */
 export class Restore extends Procedure {
   stem: Stem;
-  entries: Array<TableEntry> = new Array<TableEntry>();
-  index: Map<u32, TableEntry> = new Map<u32, TableEntry>();
+  table: TableSink = new TableSink();
+  /** The other maps' elements: only counted. */
+  plain: ElementSink = new ElementSink();
+  /** Each dump's map (by its action id), and the elements each map holds (by mapHashOf). */
+  private mapOf: Map<u32, u64> = new Map<u32, u64>();
+  private counted: Set<u32> = new Set<u32>();
+  counts: Map<u64, i32> = new Map<u64, i32>();
   constructor(stem: Stem) {
     super();
     this.stem = stem;
   }
   start(): void {
     // A missing table (first start) is no failure.
-    const lists = listCommands();
-    for (let i = 0; i < lists.length; i++) this.stem.node.kernelAction(OUT_NFT, 0, lists[i], this, ANY_STATUS);
+    const names = elementMapNames();
+    for (let i = 0; i < names.length; i++) {
+      const id = this.stem.node.netlinkAction(NETLINK_NETFILTER, setElementsDump(names[i]), this, true, ANY_STATUS, true);
+      this.mapOf.set(id, mapHashOf(names[i]));
+      if (COUNTED_MAPS.includes(names[i])) this.counted.add(id);
+    }
   }
-  /** The listing had elements (ours to take over, or left over: of peers gone, quarantines). */
-  leftovers: bool = false;
   onKernelOutput(node: Node, p: usize, n: i32): void {
-    parseTable(p, n, this.entries, this.index);
-    if (!this.leftovers && hasElements(p, n)) this.leftovers = true;
+    const id = node.outputAction;
+    if (!this.mapOf.has(id)) return;
+    const sink = this.counted.has(id) ? this.table : this.plain;
+    const before = sink.count;
+    parseElements(p, n, sink);
+    const added = sink.count - before;
+    if (added == 0) return;
+    const h = this.mapOf.get(id);
+    this.counts.set(h, (this.counts.has(h) ? this.counts.get(h) : 0) + added);
   }
   onActionsDone(node: Node, ok: bool, now: f64): void {
     const stem = this.stem;
     let restored = 0;
-    this.index.clear();
-    for (let i = 0; i < this.entries.length; i++) {
-      const e = this.entries[i];
+    const entries = this.table.entries;
+    this.table.index.clear();
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i];
       const peer = node.findPeer(e.cookie);
       if (!peer) continue; // a peer no longer configured: its elements go with the re-created table
       const m = new Move(e.id, peer, e.local, e.orig, e.origPort);
@@ -59,38 +83,30 @@ export class Restore extends Procedure {
       if (e.id >= stem.nextMoveId) stem.nextMoveId = e.id + 1;
       restored++;
     }
+    this.table.entries = new Array<TableEntry>();
     stem.keepIdentities(null);
-    // The table is made again from the moves taken over, in one transaction
-    // (what the previous run left beyond them, quarantines and quotas, goes).
-    if (this.leftovers) stem.dp.failed();
+    // The elements stay if they are exactly the moves'; anything else (a
+    // quarantine, a quota, a peer gone, a dump that did not parse) and the
+    // table is made again from the moves, in one transaction.
+    const clean = this.table.malformed == 0 && this.plain.malformed == 0 && this.table.others == 0;
+    const adopted = clean && stem.dp.adopt(stem.moves, this.counts);
+    if (!adopted) stem.dp.failed();
     stem.sync(null);
     const ev = beginEvent("restored", now);
     ev.key("moves");
     ev.num(restored);
+    ev.key("adopted");
+    ev.boolean(adopted);
     node.emit(endEvent());
   }
-}
-
-const ELEMENTS = "elements = {";
-
-/** True if an `nft list map` output holds an element. */
-function hasElements(p: usize, n: i32): bool {
-  const k = ELEMENTS.length;
-  for (let i = 0; i + k <= n; i++) {
-    let same = true;
-    for (let j = 0; j < k && same; j++) same = load<u8>(p + <usize>(i + j)) == <u8>ELEMENTS.charCodeAt(j);
-    if (same) return true;
-  }
-  return false;
 }
 
 /** One sweep: the table's counters and the TCP sockets. */
 export class Sweep extends Procedure {
   stem: Stem;
-  entries: Array<TableEntry> = new Array<TableEntry>();
-  index: Map<u32, TableEntry> = new Map<u32, TableEntry>();
+  table: TableSink = new TableSink();
   sockets: Array<SocketInfo> = new Array<SocketInfo>();
-  /** The listings' actions: their output comes in pieces, the socket dumps' after it. */
+  /** The wire-side maps' dumps: their output comes in pieces, the socket dumps' after it. */
   private listings: Set<u32> = new Set<u32>();
   constructor(stem: Stem) {
     super();
@@ -98,8 +114,9 @@ export class Sweep extends Procedure {
   }
   start(): void {
     const node = this.stem.node;
-    const lists = listCommands();
-    for (let i = 0; i < lists.length; i++) this.listings.add(node.kernelAction(OUT_NFT, 0, lists[i], this, ANY_STATUS));
+    for (let i = 0; i < COUNTED_MAPS.length; i++) {
+      this.listings.add(node.netlinkAction(NETLINK_NETFILTER, setElementsDump(COUNTED_MAPS[i]), this, true, ANY_STATUS, true));
+    }
     let v4 = false;
     let v6 = false;
     for (let i = 0; i < this.stem.moves.length; i++) {
@@ -112,7 +129,7 @@ export class Sweep extends Procedure {
   }
   onKernelOutput(node: Node, p: usize, n: i32): void {
     if (this.listings.has(node.outputAction)) {
-      parseTable(p, n, this.entries, this.index);
+      parseElements(p, n, this.table);
     } else {
       parseSockets(p, n, IPPROTO_TCP, this.sockets);
     }
@@ -125,8 +142,8 @@ export class Sweep extends Procedure {
       const m = stem.moves[i];
       if (m.busy || m.held) continue;
       if (m.idleSince == 0) m.idleSince = now;
-      if (this.index.has(m.id)) {
-        const e = this.index.get(m.id);
+      if (this.table.index.has(m.id)) {
+        const e = this.table.index.get(m.id);
         if (e.packets != m.lastPackets) {
           m.lastPackets = e.packets;
           m.idleSince = now;

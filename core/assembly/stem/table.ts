@@ -1,13 +1,14 @@
-// Reading the daemon's own nftables maps back (kernel/nft.ts listCommand):
+// Reading the daemon's own nftables maps back (a netlink dump, kernel/nftdump.ts):
 // each element of the wire-side maps names its move in its comment
 //   comment "hov1 <id> <L|R> <peer cookie> <protocols> <orig>/<port> <wire>/<port>",
 // and its counter says whether the move still carries traffic. A restarted
 // daemon rebuilds its moves from this; a running one learns which are idle.
-// nft prints one element per line; the host hands the listing over in pieces
-// that end at a line's end, however long it is, so each piece is parsed alone.
+// The dump comes in pieces that end at a message's end, however long it is,
+// so each piece is parsed alone.
 
 import { Address } from "../engine/address";
 import { parseAddress } from "../util/text";
+import { ElementSink } from "../kernel/nftdump";
 
 const ADDR = memory.data(16);
 
@@ -23,8 +24,6 @@ export class TableEntry {
   /** Packets counted by this move's rules (summed over its rules). */
   packets: u64 = 0;
 }
-
-const TAG = "comment \"hov1 ";
 
 function isDigit(c: u32): bool {
   return c >= 0x30 && c <= 0x39;
@@ -97,52 +96,51 @@ function matchAt(p: usize, end: usize, s: string): bool {
   return true;
 }
 
-/** The packet count of `counter packets N` on the line [start, end), or 0. */
-function packetsOn(start: usize, end: usize): u64 {
-  for (let p = start; p < end; p++) {
-    if (!matchAt(p, end, "counter packets ")) continue;
-    const c = new Cursor();
-    c.p = p + 16;
-    c.end = end;
-    return c.number();
+/**
+ * Reads one comment `hov1 <id> <L|R> <cookie> <protocols> <orig>/<port>
+ * <wire>/<port>` at [p, end) (after its `hov1 `) into an entry, one per move
+ * id (packets summed over the move's elements). False if it names no move
+ * (a quarantine's, or malformed).
+ */
+function takeComment(p: usize, end: usize, packets: u64, out: Array<TableEntry>, index: Map<u32, TableEntry>): bool {
+  const c = new Cursor();
+  c.p = p;
+  c.end = end;
+  const id = <u32>c.number();
+  const side = c.word();
+  if (!c.ok || (side != 0x4c && side != 0x52)) return false;
+  if (index.has(id)) {
+    index.get(id).packets += packets;
+    return true;
   }
-  return 0;
+  const e = new TableEntry();
+  e.id = id;
+  e.local = side == 0x4c; // 'L'
+  e.cookie = c.hex48();
+  e.protocols = <u8>c.number();
+  e.origPort = c.endpoint(e.orig);
+  e.wirePort = c.endpoint(e.wire);
+  if (!c.ok) return false;
+  e.packets = packets;
+  index.set(id, e);
+  out.push(e);
+  return true;
 }
 
+const HOV1 = "hov1 ";
+
 /**
- * Parses the listing at [p, p+n) (whole lines) into entries, one per move id
- * (counters summed over the move's elements); `index` finds them by id.
+ * The elements of a netlink dump of the wire-side maps (kernel/nftdump.ts):
+ * each comment that names a move becomes (or adds its packets to) an entry;
+ * `others` counts elements with no move's comment (quarantines, leftovers).
  */
-export function parseTable(p: usize, n: i32, out: Array<TableEntry>, index: Map<u32, TableEntry>): void {
-  const end = p + <usize>n;
-  let line = p;
-  while (line < end) {
-    let eol = line;
-    while (eol < end && load<u8>(eol) != 0x0a) eol++;
-    for (let q = line; q < eol; q++) {
-      if (!matchAt(q, eol, TAG)) continue;
-      const c = new Cursor();
-      c.p = q + TAG.length;
-      c.end = eol;
-      const id = <u32>c.number();
-      const side = c.word();
-      const e = new TableEntry();
-      e.id = id;
-      e.local = side == 0x4c; // 'L'
-      if (side != 0x4c && side != 0x52) break;
-      e.cookie = c.hex48();
-      e.protocols = <u8>c.number();
-      e.origPort = c.endpoint(e.orig);
-      e.wirePort = c.endpoint(e.wire);
-      if (!c.ok) break;
-      e.packets = packetsOn(line, eol);
-      if (index.has(id)) index.get(id).packets += e.packets;
-      else {
-        index.set(id, e);
-        out.push(e);
-      }
-      break;
-    }
-    line = eol + 1;
+export class TableSink extends ElementSink {
+  entries: Array<TableEntry> = new Array<TableEntry>();
+  index: Map<u32, TableEntry> = new Map<u32, TableEntry>();
+  others: i32 = 0;
+  element(comment: usize, commentLen: i32, packets: u64): void {
+    const end = comment + <usize>commentLen;
+    if (commentLen > HOV1.length && matchAt(comment, end, HOV1) && takeComment(comment + <usize>HOV1.length, end, packets, this.entries, this.index)) return;
+    this.others++;
   }
 }
