@@ -150,7 +150,7 @@ export class NftModel {
    * The kernel's answer to a netlink dump of one set's elements
    * (NFT_MSG_GETSETELEM, what restore and the sweep send), as nf_tables
    * writes it: NEWSETELEM messages of a few elements each, every element
-   * with its key (here the key's text, which the core does not read), its
+   * with its key (the concatenation's registers), the object it names, its
    * comment as libnftnl user data, and a counter for the wire-side maps;
    * then NLMSG_DONE. No table: an NLMSG_ERROR with ENOENT.
    * `packets(comment, map)` gives each element's count. Null if the request
@@ -172,11 +172,12 @@ export class NftModel {
     if (!this.exists) return netlinkMessage(2, seq, int32(-ENOENT), new Uint8Array(16));
     const counted = /^(li|liw|ri|riw)[46]$/.test(name);
     const elements = this.elements(name).map((e) => {
-      const parts = [nest(1, attr(1, new TextEncoder().encode(e.key.join(" . "))))];
+      const parts = [nest(1, attr(1, keyBytes(e.key)))];
       if (e.comment) {
         const c = new TextEncoder().encode(e.comment + "\0");
         parts.push(attr(6, new Uint8Array([0, c.length, ...c])));
       }
+      if (e.value?.startsWith('"')) parts.push(attr(8, new TextEncoder().encode(e.value.slice(1, -1) + "\0")));
       if (counted) {
         const n = BigInt(packets(e.comment ?? "", name));
         parts.push(nest(7, attr(1, new TextEncoder().encode("counter\0")), nest(2, attr(1, be64(n * 100n)), attr(2, be64(n)))));
@@ -266,5 +267,31 @@ function netlinkMessage(type, seq, ...parts) {
   v.setUint16(6, 2, true); // NLM_F_MULTI
   v.setUint32(8, seq, true);
   b.set(body, 16);
+  return b;
+}
+
+/** A key's registers: each part 4-byte aligned, a protocol as its number, a port big-endian. */
+function keyBytes(parts) {
+  return concat(
+    parts.map((x) => {
+      if (x === "tcp" || x === "udp") return new Uint8Array([x === "tcp" ? 6 : 17, 0, 0, 0]);
+      if (/^\d+$/.test(x)) return new Uint8Array([Number(x) >> 8, Number(x) & 0xff, 0, 0]);
+      if (x.includes(":")) return ipv6(x);
+      return new Uint8Array(x.split(".").map(Number));
+    }),
+  );
+}
+
+function ipv6(text) {
+  const [head, tail] = text.includes("::") ? text.split("::") : [text, null];
+  const h = head ? head.split(":") : [];
+  const t = tail ? tail.split(":") : [];
+  const groups = tail === null ? h : [...h, ...Array(8 - h.length - t.length).fill("0"), ...t];
+  const b = new Uint8Array(16);
+  groups.forEach((g, i) => {
+    const n = parseInt(g || "0", 16);
+    b[2 * i] = n >> 8;
+    b[2 * i + 1] = n & 0xff;
+  });
   return b;
 }

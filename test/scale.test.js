@@ -76,16 +76,11 @@ test("limits: a peer at its share and a full table refuse with 130; other peers 
   assert.is(ask(peers[3], [[peers[3].a, 20000, peers[3].b, 20000]]), "ACCEPTED", "room again");
 });
 
-test("restart: the moves are read back from the maps; what no configured peer owns goes, in one transaction", () => {
-  const { net, f, peers, fill, ask } = fixedEnd(3);
-  for (let i = 0; i < 3; i++) assert.is(fill(i), "ACCEPTED");
-  // Peer 2 moves one session on: its old wire endpoint is quarantined (an element too).
-  assert.is(ask(peers[2], [[peers[2].b, 20000, "198.19.250.1", 20000]]), "ACCEPTED");
-  assert.ok(f.table.elements("ri4").some((e) => e.comment === "hov1 quarantine"));
-  // The daemon restarts with peer 2 no longer configured; the kernel keeps the table.
+/** The daemon at f restarts with peers `keep` configured; the kernel keeps the table. Returns the batches it wrote. */
+function restart(f, net, peers, keep) {
   f.engine.seed(new TextEncoder().encode("restart-seed-0123456789abcdef"));
   f.engine.init(f.cookie, net.now);
-  for (const p of peers.slice(0, 2)) {
+  for (const p of keep) {
     const id = f.engine.addPeer(p.cookie, p.a, 4346);
     f.engine.addPeerAddress(id, p.b);
     f.engine.addSa(id, { spi: 256, key: KEY });
@@ -94,14 +89,59 @@ test("restart: the moves are read back from the maps; what no configured peer ow
   f.nft.length = 0;
   f.engine.kernelSetup(net.now);
   f.pump();
-  assert.is(f.eventsOf("restored").at(-1).moves, 2 * PER, "peer 0's and peer 1's moves taken over");
-  const rebuilt = f.nft.filter((t) => t.includes("delete table inet handover\nadd table"));
-  assert.is(rebuilt.length, 1, "the table made again in one transaction");
+  return f.nft;
+}
+
+const elementLines = (batches, re) => batches.flatMap((t) => t.split("\n")).filter((l) => re.test(l));
+
+test("restart: the moves are read back from the maps (netlink dumps) and their elements taken over as they are: no element written", () => {
+  const { net, f, peers, fill } = fixedEnd(2);
+  for (let i = 0; i < 2; i++) assert.is(fill(i), "ACCEPTED");
+  const before = f.table.rules();
+  const batches = restart(f, net, peers, peers);
+  const restored = f.eventsOf("restored").at(-1);
+  assert.is(restored.moves, 2 * PER);
+  assert.is(restored.elements, "adopted");
+  assert.is(restored.leftovers, 0);
+  assert.equal(elementLines(batches, /element inet handover (ro|ri|rop|rip)4/), [], "no element added or deleted");
+  assert.not.ok(batches.some((t) => t.includes("delete table")), "the table is not re-created");
+  assert.is(f.table.rules(), before, "the kernel holds what it held");
+});
+
+test("restart: what no configured peer owns (a peer gone, a quarantine) is deleted in one batch; the other moves' elements stay", () => {
+  const { net, f, peers, fill, ask } = fixedEnd(3);
+  for (let i = 0; i < 3; i++) assert.is(fill(i), "ACCEPTED");
+  // Peer 2 moves one session on: its old wire endpoint is quarantined (an element too).
+  assert.is(ask(peers[2], [[peers[2].b, 20000, "198.19.250.1", 20000]]), "ACCEPTED");
+  assert.ok(f.table.elements("ri4").some((e) => e.comment === "hov1 quarantine"));
+  // The daemon restarts with peer 2 no longer configured; the kernel keeps the table.
+  const batches = restart(f, net, peers, peers.slice(0, 2));
+  const restored = f.eventsOf("restored").at(-1);
+  assert.is(restored.moves, 2 * PER, "peer 0's and peer 1's moves taken over");
+  assert.is(restored.elements, "adopted");
+  assert.ok(restored.leftovers > PER, `peer 2's elements and the quarantine found (${restored.leftovers})`);
+  assert.not.ok(batches.some((t) => t.includes("delete table")), "the table is not re-created");
+  assert.equal(elementLines(batches, /^add element inet handover (ro|ri)4/), [], "nothing of peers 0 and 1 written again");
   assert.is(f.table.elements("ri4").length, 2 * PER, "peer 2's elements and the quarantine are gone");
   assert.not.ok(f.table.elements("ro4").some((e) => e.key.includes(peers[2].a)));
+  assert.is(f.table.quotas.size, 0, "and the quota of peer 2's unvalidated move");
   // And the restored moves count against the peer's share.
   assert.is(ask(peers[0], [[peers[0].a, 30000, peers[0].b, 30000]]), "INSUFFICIENT_RESOURCES");
   assert.is(ask(peers[1], [[peers[1].b, 20003, peers[1].a, 20003]]), "ACCEPTED");
+});
+
+test("restart: a map that lacks an element a restored move wants makes the table again, in one transaction", () => {
+  const { net, f, peers, fill } = fixedEnd(2);
+  for (let i = 0; i < 2; i++) assert.is(fill(i), "ACCEPTED");
+  // Someone deleted one outbound element by hand.
+  const ro = f.table.maps.get("ro4");
+  ro.delete([...ro.keys()][0]);
+  const batches = restart(f, net, peers, peers);
+  const restored = f.eventsOf("restored").at(-1);
+  assert.is(restored.moves, 2 * PER);
+  assert.is(restored.elements, "rebuilt");
+  assert.is(batches.filter((t) => t.includes("delete table inet handover\nadd table")).length, 1, "the table made again in one transaction");
+  assert.is(f.table.elements("ro4").length, 2 * PER, "with every element");
 });
 
 test.run();

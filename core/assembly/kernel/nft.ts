@@ -37,7 +37,7 @@ import { Move, Quarantine, Rendered, dirtyMoves, dirtyQuarantines } from "../ste
 import { Address } from "../engine/address";
 import { bytesOf } from "../engine/output";
 import { TextOut } from "../util/text";
-import { FAMILY_IPV4, PROTO_TCP, PROTO_UDP } from "../generated/registry";
+import { FAMILY_IPV4, FAMILY_IPV6, PROTO_TCP, PROTO_UDP } from "../generated/registry";
 import { HOLD_MARK } from "./nfqueue";
 
 export const TABLE: string = "inet handover";
@@ -475,6 +475,79 @@ function tag(r: Rendered): void {
   out.byte(0x22);
 }
 
+/** An element a previous run left that no move taken over owns: its map (with digit), key bytes, and the quota it names. */
+export class Leftover {
+  map: string = "";
+  key: StaticArray<u8> = new StaticArray<u8>(0);
+  quota: string = "";
+}
+
+/**
+ * The fields of each map's key, by the map's name without its digit: P the
+ * protocol, A an address, N a port (kernel/nft.ts defineMaps).
+ */
+function layoutOf(base: string): string {
+  if (base == "lo" || base == "lop" || base == "li" || base == "lip" || base == "held") return "PAAN";
+  if (base == "low" || base == "liw" || base == "heldw") return "PAA";
+  if (base == "ro" || base == "rop" || base == "rq" || base == "ri" || base == "rip") return "PAN";
+  if (base == "row" || base == "rqw" || base == "riw") return "PA";
+  if (base == "lost") return "A";
+  return "";
+}
+
+const KEY_ADDR = new Address();
+const SCRATCH_CAP: i32 = 512;
+const SCRATCH = memory.data(SCRATCH_CAP);
+const scratch = new TextOut();
+
+/**
+ * Writes a dumped key (the registers of its concatenation, each 4-byte
+ * aligned) as batches write it: `tcp . 198.18.1.2 . 6001`. False if the
+ * bytes do not fit the map's layout.
+ */
+function writeKey(name: string, p: usize, n: i32, t: TextOut): bool {
+  if (name.length < 2) return false;
+  const v6 = name.endsWith("6");
+  const layout = layoutOf(name.substring(0, name.length - 1));
+  if (layout.length == 0) return false;
+  let at: i32 = 0;
+  for (let i = 0; i < layout.length; i++) {
+    const f = layout.charCodeAt(i);
+    if (i > 0) t.ascii(" . ");
+    if (f == 0x50) { // P
+      if (at + 4 > n) return false;
+      const proto = load<u8>(p + <usize>at);
+      if (proto == 6) t.ascii("tcp");
+      else if (proto == 17) t.ascii("udp");
+      else return false;
+      at += 4;
+    } else if (f == 0x41) { // A
+      const len = v6 ? 16 : 4;
+      if (at + len > n) return false;
+      KEY_ADDR.load(v6 ? FAMILY_IPV6 : FAMILY_IPV4, p + <usize>at);
+      KEY_ADDR.text(t);
+      at += len;
+    } else { // N
+      if (at + 4 > n) return false;
+      t.dec(<u64>bswap<u16>(load<u16>(p + <usize>at)));
+      at += 4;
+    }
+  }
+  return at == n && !t.overflow;
+}
+
+/** The owner-count hash (Dataplane.keys) of a dumped element of map `name`; 0 if its key does not parse. */
+function dumpedKeyHash(name: string, p: usize, n: i32): u64 {
+  scratch.reset(SCRATCH, SCRATCH_CAP);
+  if (!writeKey(name, p, n, scratch)) return 0;
+  let h = mapHashOf(name);
+  for (let i: i32 = 0; i < scratch.pos; i++) {
+    h ^= <u64>load<u8>(SCRATCH + <usize>i);
+    h *= 0x100000001b3;
+  }
+  return h;
+}
+
 /** Tracks what the kernel holds: the table, quotas, and how many of our objects want each element. */
 export class Dataplane {
   /** Elements in the kernel (by a hash of map and key) and how many moves or quarantines want each. */
@@ -623,7 +696,7 @@ export class Dataplane {
    * The moves' elements are rendered as for a rebuild, but only hashed into
    * the owner counts: one pass, no text kept.
    */
-  adopt(moves: Array<Move>, kernel: Map<u64, i32>): bool {
+  adopt(moves: Array<Move>, kernel: Map<u64, i32>, names: Array<string>): Array<string> | null {
     beginBatch();
     discarding = true;
     wanted = new Map<u64, i32>();
@@ -646,25 +719,68 @@ export class Dataplane {
     discarding = false;
     out.reset(BUF, CAP);
     spilled = new Array<StaticArray<u8>>();
-    if (ok) {
-      const ks = kernel.keys();
-      for (let i = 0; i < ks.length; i++) {
-        const n = kernel.get(ks[i]);
-        if (n != 0 && (!wanted.has(ks[i]) || wanted.get(ks[i]) != n)) ok = false;
-      }
-      const ws = wanted.keys();
-      for (let i = 0; i < ws.length; i++) {
-        if (!kernel.has(ws[i]) || kernel.get(ws[i]) != wanted.get(ws[i])) ok = false;
-      }
-    }
+    this.wantedIn = wanted;
     wanted = new Map<u64, i32>();
     if (!ok) {
       this.dirty = true;
-      return false;
+      return null;
+    }
+    // A map with more elements than the moves want holds leftovers; one with fewer lacks some.
+    const suspects = new Array<string>();
+    for (let i = 0; i < names.length; i++) {
+      const h = mapHashOf(names[i]);
+      const have = kernel.has(h) ? kernel.get(h) : 0;
+      const want = this.wantedIn.has(h) ? this.wantedIn.get(h) : 0;
+      if (have < want) {
+        this.dirty = true;
+        return null;
+      }
+      if (have > want) suspects.push(names[i]);
     }
     dirtyMoves.length = 0;
     this.created = true;
-    return true;
+    return suspects;
+  }
+
+  /** Distinct keys the moves taken over want in each map (by mapHashOf), from the last adopt(). */
+  wantedIn: Map<u64, i32> = new Map<u64, i32>();
+
+  /** True if some move or quarantine owns the element of map `name` (with digit) whose key the kernel dumped. */
+  owns(name: string, key: usize, keyLen: i32): bool {
+    if (name.startsWith("lost")) {
+      const v6 = name.endsWith("6");
+      if (keyLen != (v6 ? 16 : 4)) return false;
+      KEY_ADDR.load(v6 ? FAMILY_IPV6 : FAMILY_IPV4, key);
+      return indexOfAddress(this.lost, KEY_ADDR) >= 0;
+    }
+    const h = dumpedKeyHash(name, key, keyLen);
+    return h != 0 && this.keys.has(h);
+  }
+
+  /**
+   * The batch that deletes what a previous run left beside the moves taken
+   * over (elements no move owns, and the quotas they named).
+   */
+  renderCleanup(left: Array<Leftover>): StaticArray<u8> {
+    beginBatch();
+    out.ascii(ADD_TABLE);
+    for (let i = 0; i < left.length; i++) {
+      const l = left[i];
+      spill();
+      out.ascii("delete element inet handover ");
+      out.ascii(l.map);
+      out.ascii(" { ");
+      writeKey(l.map, changetype<usize>(l.key), l.key.length, out);
+      out.ascii(" }\n");
+    }
+    for (let i = 0; i < left.length; i++) {
+      if (left[i].quota.length == 0) continue;
+      spill();
+      out.ascii("delete quota inet handover ");
+      out.ascii(left[i].quota);
+      out.byte(0x0a);
+    }
+    return endBatch();
   }
 
   private definitions(): void {

@@ -3,10 +3,11 @@
 // (stem/lifecycle.ts, stem/table.ts). The kernel streams the elements in
 // messages of a few KiB; the host hands them over in pieces that end at a
 // message's end (hosts/shared/engine.ts), so each piece is parsed alone and
-// nothing assumes one buffer. Per element only two things are read: the
-// comment (libnftnl's user data, TLV type 0) and the packet count of its
-// counter; every element is counted, so that a restart can tell whether the
-// kernel holds exactly what the moves it took over want.
+// nothing assumes one buffer. Per element: its key's bytes, its comment
+// (libnftnl's user data, TLV type 0), the object it names (objref maps) and
+// the packet count of its counter; every element is counted, so that a
+// restart can tell whether the kernel holds exactly what the moves it took
+// over want.
 // (linux/netfilter/nf_tables.h, libnftnl's udata.h)
 
 import { NLM_F_REQUEST, NLM_F_DUMP, NLA_F_NESTED } from "./linux";
@@ -20,7 +21,10 @@ const NFTA_SET_ELEM_LIST_TABLE: u16 = 1;
 const NFTA_SET_ELEM_LIST_SET: u16 = 2;
 const NFTA_SET_ELEM_LIST_ELEMENTS: u16 = 3;
 const NFTA_LIST_ELEM: u16 = 1;
+const NFTA_SET_ELEM_KEY: u16 = 1;
+const NFTA_DATA_VALUE: u16 = 1;
 const NFTA_SET_ELEM_USERDATA: u16 = 6;
+const NFTA_SET_ELEM_OBJREF: u16 = 8;
 const NFTA_SET_ELEM_EXPR: u16 = 7;
 const NFTA_SET_ELEM_EXPRESSIONS: u16 = 10;
 const NFTA_EXPR_NAME: u16 = 1;
@@ -32,14 +36,33 @@ const TYPE_MASK: u16 = ~NLA_F_NESTED & 0x3fff;
 
 let seq: u32 = 0x6e00;
 
+/** One element of a dump, as handed to a sink (valid during element() only; lengths 0: absent). */
+export class Dumped {
+  /** The key's bytes (NFTA_DATA_VALUE: the concatenation's registers, 4-byte aligned). */
+  key: usize = 0;
+  keyLen: i32 = 0;
+  comment: usize = 0;
+  commentLen: i32 = 0;
+  /** The object an objref map's element names (a quota's name), without its NUL. */
+  objref: usize = 0;
+  objrefLen: i32 = 0;
+  packets: u64 = 0;
+}
+
 /** What a dump's elements are handed to, one by one. */
 export class ElementSink {
   /** Elements seen (in every piece so far). */
   count: i32 = 0;
   /** Messages or attributes that did not parse (skipped, never trapped on). */
   malformed: i32 = 0;
-  /** One element: its comment at [comment, comment + commentLen) (length 0: none), its counter's packets. */
-  element(comment: usize, commentLen: i32, packets: u64): void {}
+  element(e: Dumped): void {}
+}
+
+const current = new Dumped();
+
+/** A string attribute's length without its terminating NUL. */
+function stringLen(p: usize, n: i32): i32 {
+  return n > 0 && load<u8>(p + <usize>n - 1) == 0 ? n - 1 : n;
 }
 
 function putAttrString(p: usize, type: u16, s: string): i32 {
@@ -102,9 +125,14 @@ function counterPackets(p: usize, end: usize, sink: ElementSink): u64 {
 
 /** One NFTA_LIST_ELEM's attributes at [p, end). */
 function element(p: usize, end: usize, sink: ElementSink): void {
-  let comment: usize = 0;
-  let commentLen: i32 = 0;
-  let packets: u64 = 0;
+  const e = current;
+  e.key = 0;
+  e.keyLen = 0;
+  e.comment = 0;
+  e.commentLen = 0;
+  e.objref = 0;
+  e.objrefLen = 0;
+  e.packets = 0;
   while (p + 4 <= end) {
     const len = <usize>load<u16>(p);
     const type = load<u16>(p + 2) & TYPE_MASK;
@@ -112,7 +140,20 @@ function element(p: usize, end: usize, sink: ElementSink): void {
       sink.malformed++;
       return;
     }
-    if (type == NFTA_SET_ELEM_USERDATA) {
+    if (type == NFTA_SET_ELEM_KEY) {
+      for (let q = p + 4; q + 4 <= p + len; ) {
+        const l = <usize>load<u16>(q);
+        if (l < 4 || q + l > p + len) break;
+        if ((load<u16>(q + 2) & TYPE_MASK) == NFTA_DATA_VALUE) {
+          e.key = q + 4;
+          e.keyLen = <i32>(l - 4);
+        }
+        q += (l + 3) & ~3;
+      }
+    } else if (type == NFTA_SET_ELEM_OBJREF) {
+      e.objref = p + 4;
+      e.objrefLen = stringLen(p + 4, <i32>(len - 4));
+    } else if (type == NFTA_SET_ELEM_USERDATA) {
       // TLVs of one byte type, one byte length
       let u = p + 4;
       const uend = p + len;
@@ -121,26 +162,25 @@ function element(p: usize, end: usize, sink: ElementSink): void {
         const n = <usize>load<u8>(u + 1);
         if (u + 2 + n > uend) break;
         if (t == NFTNL_UDATA_SET_ELEM_COMMENT && n > 0) {
-          comment = u + 2;
-          commentLen = <i32>n;
-          if (load<u8>(u + 2 + n - 1) == 0) commentLen--; // the terminating NUL
+          e.comment = u + 2;
+          e.commentLen = stringLen(u + 2, <i32>n);
         }
         u += 2 + n;
       }
     } else if (type == NFTA_SET_ELEM_EXPR) {
-      packets += counterPackets(p + 4, p + len, sink);
+      e.packets += counterPackets(p + 4, p + len, sink);
     } else if (type == NFTA_SET_ELEM_EXPRESSIONS) {
       for (let q = p + 4; q + 4 <= p + len; ) {
         const l = <usize>load<u16>(q);
         if (l < 4 || q + l > p + len) break;
-        if ((load<u16>(q + 2) & TYPE_MASK) == NFTA_LIST_ELEM) packets += counterPackets(q + 4, q + l, sink);
+        if ((load<u16>(q + 2) & TYPE_MASK) == NFTA_LIST_ELEM) e.packets += counterPackets(q + 4, q + l, sink);
         q += (l + 3) & ~3;
       }
     }
     p += (len + 3) & ~3;
   }
   sink.count++;
-  sink.element(comment, commentLen, packets);
+  sink.element(e);
 }
 
 /**

@@ -17,11 +17,11 @@ import { beginEvent, endEvent, bytesOf } from "../engine/output";
 import { Move } from "./move";
 import { Stem, cookieJson } from "./stem";
 import { TableEntry, TableSink } from "./table";
-import { ElementSink, parseElements, setElementsDump } from "../kernel/nftdump";
+import { Dumped, ElementSink, parseElements, setElementsDump } from "../kernel/nftdump";
 import { SocketInfo, parseSockets, socketDump, requestPtr } from "../kernel/rtnl";
 
 import { FAMILY_IPV4, FAMILY_IPV6, PROTO_UDP } from "../generated/registry";
-import { COUNTED_MAPS, elementMapNames, mapHashOf } from "../kernel/nft";
+import { COUNTED_MAPS, Leftover, elementMapNames, mapHashOf } from "../kernel/nft";
 
 /**
  * Takes over the moves a previous run of the daemon left in the kernel: one
@@ -85,19 +85,115 @@ export class Restore extends Procedure {
     }
     this.table.entries = new Array<TableEntry>();
     stem.keepIdentities(null);
-    // The elements stay if they are exactly the moves'; anything else (a
-    // quarantine, a quota, a peer gone, a dump that did not parse) and the
-    // table is made again from the moves, in one transaction.
-    const clean = this.table.malformed == 0 && this.plain.malformed == 0 && this.table.others == 0;
-    const adopted = clean && stem.dp.adopt(stem.moves, this.counts);
-    if (!adopted) stem.dp.failed();
+    // The elements stay as they are if every map holds what the moves want;
+    // where a map holds more (a quarantine, a hold, a quota, a peer gone),
+    // those maps are read again and what no move owns is deleted; if a map
+    // lacks something, or a dump did not parse, the table is made again from
+    // the moves in one transaction.
+    const names = elementMapNames();
+    const suspects = this.table.malformed == 0 && this.plain.malformed == 0 ? stem.dp.adopt(stem.moves, this.counts, names) : null;
+    if (suspects && suspects.length > 0) {
+      new Cleanup(stem, suspects, restored).start();
+      return;
+    }
+    if (!suspects) stem.dp.failed();
     stem.sync(null);
-    const ev = beginEvent("restored", now);
-    ev.key("moves");
-    ev.num(restored);
-    ev.key("adopted");
-    ev.boolean(adopted);
-    node.emit(endEvent());
+    restoredEvent(node, now, restored, suspects ? "adopted" : "rebuilt", 0);
+  }
+}
+
+function restoredEvent(node: Node, now: f64, moves: i32, how: string, leftovers: i32): void {
+  const ev = beginEvent("restored", now);
+  ev.key("moves");
+  ev.num(moves);
+  ev.key("elements");
+  ev.str(how);
+  ev.key("leftovers");
+  ev.num(leftovers);
+  node.emit(endEvent());
+}
+
+/** The maps a restart found more in than its moves want, read again: what no move owns goes, in one batch. */
+class Cleanup extends Procedure {
+  stem: Stem;
+  names: Array<string>;
+  restored: i32;
+  private mapOf: Map<u32, string> = new Map<u32, string>();
+  sink: LeftoverSink;
+  /** The cleanup batch was sent (then its result ends the restart). */
+  private deleting: bool = false;
+  constructor(stem: Stem, names: Array<string>, restored: i32) {
+    super();
+    this.stem = stem;
+    this.names = names;
+    this.restored = restored;
+    this.sink = new LeftoverSink(stem);
+  }
+  start(): void {
+    for (let i = 0; i < this.names.length; i++) {
+      const id = this.stem.node.netlinkAction(NETLINK_NETFILTER, setElementsDump(this.names[i]), this, true, ANY_STATUS, true);
+      this.mapOf.set(id, this.names[i]);
+    }
+  }
+  onKernelOutput(node: Node, p: usize, n: i32): void {
+    const id = node.outputAction;
+    if (!this.mapOf.has(id)) return;
+    this.sink.map = this.mapOf.get(id);
+    parseElements(p, n, this.sink);
+  }
+  onActionsDone(node: Node, ok: bool, now: f64): void {
+    const stem = this.stem;
+    if (this.deleting) {
+      // A refused cleanup leaves the kernel's state unknown: the next batch starts afresh.
+      if (!ok) stem.dp.failed();
+      stem.sync(null);
+      restoredEvent(node, now, this.restored, ok ? "adopted" : "rebuilt", this.sink.left.length);
+      return;
+    }
+    const left = this.sink.left;
+    if (this.sink.malformed > 0 || this.sink.unparsed > 0 || left.length == 0) {
+      // Nothing found to delete although the counts differ: the table is made again.
+      stem.dp.failed();
+      stem.sync(null);
+      restoredEvent(node, now, this.restored, "rebuilt", left.length);
+      return;
+    }
+    this.deleting = true;
+    node.nftAction(stem.dp.renderCleanup(left), this);
+  }
+}
+
+/** `hq<digits>`: the only objects the daemon names (a name that is not one is never written into a batch). */
+function isQuotaName(p: usize, n: i32): bool {
+  if (n < 3 || n > 12 || load<u8>(p) != 0x68 || load<u8>(p + 1) != 0x71) return false;
+  for (let i = 2; i < n; i++) {
+    const c = load<u8>(p + <usize>i);
+    if (c < 0x30 || c > 0x39) return false;
+  }
+  return true;
+}
+
+/** Collects the elements of a dump that no move owns. */
+class LeftoverSink extends ElementSink {
+  stem: Stem;
+  map: string = "";
+  left: Array<Leftover> = new Array<Leftover>();
+  unparsed: i32 = 0;
+  constructor(stem: Stem) {
+    super();
+    this.stem = stem;
+  }
+  element(d: Dumped): void {
+    if (d.keyLen == 0) {
+      this.unparsed++;
+      return;
+    }
+    if (this.stem.dp.owns(this.map, d.key, d.keyLen)) return;
+    const l = new Leftover();
+    l.map = this.map;
+    l.key = bytesOf(d.key, d.keyLen);
+    if (isQuotaName(d.objref, d.objrefLen)) l.quota = String.UTF8.decodeUnsafe(d.objref, <usize>d.objrefLen);
+    this.left.push(l);
   }
 }
 

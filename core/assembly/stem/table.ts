@@ -8,7 +8,7 @@
 
 import { Address } from "../engine/address";
 import { parseAddress } from "../util/text";
-import { ElementSink } from "../kernel/nftdump";
+import { Dumped, ElementSink } from "../kernel/nftdump";
 
 const ADDR = memory.data(16);
 
@@ -138,9 +138,9 @@ export class TableSink extends ElementSink {
   entries: Array<TableEntry> = new Array<TableEntry>();
   index: Map<u32, TableEntry> = new Map<u32, TableEntry>();
   others: i32 = 0;
-  element(comment: usize, commentLen: i32, packets: u64): void {
-    const end = comment + <usize>commentLen;
-    if (commentLen > HOV1.length && matchAt(comment, end, HOV1) && takeComment(comment + <usize>HOV1.length, end, packets, this.entries, this.index)) return;
+  element(d: Dumped): void {
+    const end = d.comment + <usize>d.commentLen;
+    if (d.commentLen > HOV1.length && matchAt(d.comment, end, HOV1) && takeComment(d.comment + <usize>HOV1.length, end, d.packets, this.entries, this.index)) return;
     this.others++;
   }
 }
