@@ -91,7 +91,7 @@ function peerPlan(n) {
 }
 
 async function kernelFigures() {
-  const tag = "cbs";
+  const tag = `${process.env.HANDOVER_TAG ?? ""}cbs`;
   cleanStale(tag);
   const topo = new Topology(tag);
   const dir = mkdtempSync(join(tmpdir(), "handover-scale-"));
@@ -195,12 +195,13 @@ async function kernelFigures() {
         ratio: median(runs) / report.kernel.noTableGbps,
         restartS: g.ms / 1000,
         restored: g.event.moves,
+        restoredElements: g.event.elements,
       };
       report.kernel[n] = row;
       console.log(
         `${String(n).padStart(7)} moves: load ${(load.elapsedMs / 1000).toFixed(1)} s (${ok}/${requests.length} requests accepted); ` +
           `migration p50 ${row.migration.p50.toFixed(2)} ms p99 ${row.migration.p99.toFixed(2)} ms; ` +
-          `throughput ${row.gbps.toFixed(2)} Gbit/s = ${(row.ratio * 100).toFixed(1)}% of no table; restart ${row.restartS.toFixed(2)} s (${row.restored} moves restored)`,
+          `throughput ${row.gbps.toFixed(2)} Gbit/s = ${(row.ratio * 100).toFixed(1)}% of no table; restart ${row.restartS.toFixed(2)} s (${row.restored} moves restored, elements ${row.restoredElements})`,
       );
     }
     const at = (k) => SIZES.map((n) => report.kernel[n][k]);

@@ -15,6 +15,7 @@ import { IPPROTO_TCP, IPPROTO_UDP } from "../generated/registry";
 import { Node, Procedure, ANY_STATUS } from "../engine/node";
 import { beginEvent, endEvent, bytesOf } from "../engine/output";
 import { Move } from "./move";
+import { Address } from "../engine/address";
 import { Stem, cookieJson } from "./stem";
 import { TableEntry, TableSink } from "./table";
 import { Dumped, ElementSink, parseElements, setElementsDump } from "../kernel/nftdump";
@@ -267,20 +268,52 @@ export class Sweep extends Procedure {
     }
     stem.sweepDone(now);
   }
+  /** The TCP sockets by local and by remote address (made at the first idle move: a sweep of 100,000 moves meets as many sockets). */
+  private byLocal: Map<u64, Array<SocketInfo>> | null = null;
+  private byRemote: Map<u64, Array<SocketInfo>> = new Map<u64, Array<SocketInfo>>();
+
   /** A TCP socket of the move's sessions still exists (in any state, TIME_WAIT included). */
   private tcpAlive(m: Move, now: f64): bool {
     if (m.protocols == PROTO_UDP) return false;
-    for (let i = 0; i < this.sockets.length; i++) {
-      const s = this.sockets[i];
-      if (m.local) {
+    let byLocal = this.byLocal;
+    if (!byLocal) {
+      byLocal = new Map<u64, Array<SocketInfo>>();
+      for (let i = 0; i < this.sockets.length; i++) {
+        const s = this.sockets[i];
+        index(byLocal, s.local, s);
+        index(this.byRemote, s.remote, s);
+      }
+      this.byLocal = byLocal;
+    }
+    const k = addressHash(m.orig);
+    if (m.local) {
+      if (!byLocal.has(k)) return false;
+      const list = byLocal.get(k);
+      for (let i = 0; i < list.length; i++) {
+        const s = list[i];
         if (!s.local.equals(m.orig) || (m.origPort != 0 && s.localPort != m.origPort)) continue;
         if (m.peer.owns(s.remote, now)) return true;
-      } else {
-        if (s.remote.equals(m.orig) && (m.origPort == 0 || s.remotePort == m.origPort)) return true;
       }
+      return false;
+    }
+    if (!this.byRemote.has(k)) return false;
+    const list = this.byRemote.get(k);
+    for (let i = 0; i < list.length; i++) {
+      const s = list[i];
+      if (s.remote.equals(m.orig) && (m.origPort == 0 || s.remotePort == m.origPort)) return true;
     }
     return false;
   }
+}
+
+function addressHash(a: Address): u64 {
+  return (a.hi * 0x9e3779b97f4a7c15) ^ a.lo ^ (<u64>a.family << 62);
+}
+
+function index(map: Map<u64, Array<SocketInfo>>, a: Address, s: SocketInfo): void {
+  const k = addressHash(a);
+  if (!map.has(k)) map.set(k, new Array<SocketInfo>());
+  map.get(k).push(s);
 }
 
 /** The sessions (sockets) the host has, for `handover sessions`: reported as one event. */
