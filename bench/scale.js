@@ -105,11 +105,13 @@ async function kernelFigures() {
     const sock = `/run/handover/${topo.f}.sock`;
 
     /** Starts F; waits for the event named (or, with log "warn", for its control socket). */
+    // HANDOVER_BENCH_PROF=DIR: the restarted daemons write a CPU profile there (node --cpu-prof).
     const startF = async (config, waitFor = "started") => {
       writeFileSync(join(dir, "f.json"), JSON.stringify(config));
       rmSync(sock, { force: true });
       const t0 = performance.now();
-      const child = topo.spawn(topo.f, [process.execPath, CLI, "daemon", "--config", join(dir, "f.json")]);
+      const prof = process.env.HANDOVER_BENCH_PROF && waitFor === "restored" ? ["--cpu-prof", `--cpu-prof-dir=${process.env.HANDOVER_BENCH_PROF}`] : [];
+      const child = topo.spawn(topo.f, [process.execPath, ...prof, CLI, "daemon", "--config", join(dir, "f.json")]);
       const events = [];
       lines(child.stderr, (e) => events.push({ ...e, at: performance.now() }));
       if (waitFor === "socket") {
