@@ -18,11 +18,28 @@ export class NftModel {
     this.maps = new Map(); // name -> Map(key -> { value, comment })
     this.quotas = new Set();
     this.exists = false;
+    /** nftables' generation: every committed batch changes it. */
+    this.gen = 1;
+  }
+
+  /** The answer to NFT_MSG_GETGEN (NFT_MSG_NEWGEN with NFTA_GEN_ID); null for another request. */
+  generation(request) {
+    const rv = new DataView(request.buffer, request.byteOffset, request.length);
+    if (request.length < 20 || rv.getUint16(4, true) !== ((10 << 8) | 16)) return null;
+    const id = new Uint8Array(4);
+    new DataView(id.buffer).setUint32(0, this.gen);
+    return netlinkMessage((10 << 8) | 15, rv.getUint32(8, true), new Uint8Array(4), attr(1, id));
   }
 
   /** Applies a batch; returns 0 or the errno nftables would report (and then nothing changed). */
   apply(text) {
     if (text.startsWith("list ")) return 0;
+    const errno = this.applyBatch(text);
+    if (errno === 0) this.gen++;
+    return errno;
+  }
+
+  applyBatch(text) {
     // Changes are applied as they come and undone in reverse if one fails (a batch is atomic).
     const undo = [];
     const fail = (errno) => {

@@ -98,7 +98,9 @@ export class SimNode {
         const answer = this.failKernel
           ? undefined
           : (this.kernel?.netlink?.(o.protocol, o.data) ??
-            (o.protocol === 12 ? this.table.dump(o.data, (comment, map) => this.kernel?.counted?.(comment, map) ?? 0, (map) => this.kernel?.dumped?.(map)) ?? undefined : undefined));
+            (o.protocol === 12
+              ? (this.table.dump(o.data, (comment, map) => this.kernel?.counted?.(comment, map) ?? 0, (map) => this.kernel?.dumped?.(map)) ?? this.table.generation(o.data) ?? undefined)
+              : undefined));
         // An acknowledgement when one is asked for (a release asks for none).
         this.engine.netlinkReply(this.clock(), o.id, answer ?? (o.waitAck ? ack(o.data, this.failKernel) : new Uint8Array(0)));
       } else this.events.push(o.event);

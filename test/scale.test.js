@@ -76,10 +76,14 @@ test("limits: a peer at its share and a full table refuse with 130; other peers 
   assert.is(ask(peers[3], [[peers[3].a, 20000, peers[3].b, 20000]]), "ACCEPTED", "room again");
 });
 
-/** The daemon at f restarts with peers `keep` configured; the kernel keeps the table. Returns the batches it wrote. */
-function restart(f, net, peers, keep) {
+/**
+ * The daemon at f restarts with peers `keep` configured; the kernel keeps the
+ * table. `saved`: what a clean stop saved (stem_save). Returns the batches it wrote.
+ */
+function restart(f, net, peers, keep, saved = null) {
   f.engine.seed(new TextEncoder().encode("restart-seed-0123456789abcdef"));
   f.engine.init(f.cookie, net.now);
+  if (saved) f.engine.savedMoves(net.now, saved);
   for (const p of keep) {
     const id = f.engine.addPeer(p.cookie, p.a, 4346);
     f.engine.addPeerAddress(id, p.b);
@@ -128,6 +132,60 @@ test("restart: what no configured peer owns (a peer gone, a quarantine) is delet
   // And the restored moves count against the peer's share.
   assert.is(ask(peers[0], [[peers[0].a, 30000, peers[0].b, 30000]]), "INSUFFICIENT_RESOURCES");
   assert.is(ask(peers[1], [[peers[1].b, 20003, peers[1].a, 20003]]), "ACCEPTED");
+});
+
+/** A clean stop: the core saves its moves; returns the bytes (empty if it saved nothing) and the event. */
+function save(f, net) {
+  f.engine.save(net.now);
+  f.pump();
+  return { bytes: f.engine.saved(), event: f.eventsOf("saved").at(-1) };
+}
+
+test("restart after a clean stop: the saved moves are taken over when nftables' generation is unchanged, without reading the maps", () => {
+  const { net, f, peers, fill, ask } = fixedEnd(2);
+  for (let i = 0; i < 2; i++) assert.is(fill(i), "ACCEPTED");
+  const s = save(f, net);
+  assert.ok(s.event.ok, JSON.stringify(s.event));
+  assert.is(s.event.moves, 2 * PER);
+  assert.match(new TextDecoder().decode(s.bytes), /^hov1 gen \d+\nhov1 \d+ R [0-9a-f]{12} /);
+  const before = f.table.rules();
+  const dumpsBefore = f.netlink.length;
+  const batches = restart(f, net, peers, peers, s.bytes);
+  const restored = f.eventsOf("restored").at(-1);
+  assert.is(restored.moves, 2 * PER);
+  assert.is(restored.elements, "saved");
+  const dumps = f.netlink.slice(dumpsBefore).filter((b) => new DataView(b.buffer, b.byteOffset).getUint16(4, true) === ((10 << 8) | 13));
+  assert.is(dumps.length, 0, "no map read");
+  assert.equal(elementLines(batches, /element inet handover (ro|ri)4/), [], "no element written");
+  assert.is(f.table.rules(), before);
+  // The moves are the daemon's again: the peers' shares count them, and one goes home.
+  assert.is(ask(peers[0], [[peers[0].a, 30000, peers[0].b, 30000]]), "INSUFFICIENT_RESOURCES");
+  assert.is(ask(peers[1], [[peers[1].b, 20003, peers[1].a, 20003]]), "ACCEPTED");
+  assert.is(f.table.elements("ri4").filter((e) => /^hov1 \d+ R /.test(e.comment ?? "")).length, 2 * PER - 1, "its element deleted (the kernel had it)");
+});
+
+test("restart after a clean stop: a change to nftables since (another generation) makes the restart read the maps", () => {
+  const { net, f, peers, fill } = fixedEnd(2);
+  for (let i = 0; i < 2; i++) assert.is(fill(i), "ACCEPTED");
+  const s = save(f, net);
+  // Someone deletes an element by hand meanwhile: a committed transaction.
+  const ro = f.table.maps.get("ro4");
+  const key = [...ro.keys()][0];
+  assert.is(f.table.apply(`delete element inet handover ro4 { ${key} }\n`), 0);
+  restart(f, net, peers, peers, s.bytes);
+  const restored = f.eventsOf("restored").at(-1);
+  assert.is(restored.moves, 2 * PER);
+  assert.is(restored.elements, "rebuilt", "the dumps found the missing element");
+  assert.is(f.table.elements("ro4").length, 2 * PER);
+});
+
+test("a clean stop with a quarantine saves nothing (the next start reads the maps)", () => {
+  const { net, f, peers, fill, ask } = fixedEnd(1);
+  assert.is(fill(0), "ACCEPTED");
+  assert.is(ask(peers[0], [[peers[0].b, 20000, "198.19.250.1", 20000]]), "ACCEPTED");
+  const s = save(f, net);
+  assert.is(s.event.ok, false);
+  assert.is(s.bytes.length, 0);
 });
 
 test("restart: a map that lacks an element a restored move wants makes the table again, in one transaction", () => {

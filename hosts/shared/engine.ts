@@ -150,6 +150,31 @@ export class Engine {
     }
   }
 
+  /** The file a clean stop wrote (save), before kernelSetup: in pieces that end at a line's end. */
+  savedMoves(now: number, bytes: Uint8Array): void {
+    const cap = this.core.ioCapacity;
+    for (let at = 0; at < bytes.length; ) {
+      let end = Math.min(bytes.length, at + cap);
+      if (end < bytes.length) {
+        const nl = bytes.lastIndexOf(0x0a, end - 1);
+        end = nl >= at ? nl + 1 : end;
+      }
+      const piece = bytes.subarray(at, end);
+      this.core.check(this.x.stem_saved_moves(now, this.core.put(piece), piece.length), "saved moves");
+      at = end;
+    }
+  }
+
+  /** A clean stop: the core saves its moves (event "saved"); after the drain, saved() gives the bytes. */
+  save(now: number): void {
+    this.x.stem_save(now);
+  }
+
+  /** What the last save() wrote (empty: nothing saved). */
+  saved(): Uint8Array {
+    return this.core.get(this.x.stem_saved_ptr(), this.x.stem_saved_length());
+  }
+
   actionResult(now: number, id: number, status: number): void {
     this.x.handle_action_result(now, id, status);
   }

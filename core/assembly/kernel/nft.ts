@@ -458,21 +458,26 @@ function keyHash(): u64 {
 /** ` comment "hov1 <id> <L|R> <peer cookie> <protocols> <orig>/<port> <wire>/<port>"`. */
 function tag(r: Rendered): void {
   out.ascii(" comment \"hov1 ");
-  out.dec(r.id);
-  out.ascii(r.local ? " L " : " R ");
-  const c = r.cookie;
-  for (let s = 40; s >= 0; s -= 8) out.hexByte(<u32>(c >> <u64>s) & 0xff);
-  out.byte(0x20);
-  out.dec(r.protocols);
-  out.byte(0x20);
-  r.orig.text(out);
-  out.byte(0x2f);
-  out.dec(r.origPort);
-  out.byte(0x20);
-  r.wire.text(out);
-  out.byte(0x2f);
-  out.dec(r.wirePort);
+  moveName(out, r);
   out.byte(0x22);
+}
+
+/** `<id> <L|R> <peer cookie> <protocols> <orig>/<port> <wire>/<port>`: what a comment (and a saved line) says of a move. */
+export function moveName(t: TextOut, r: Rendered): void {
+  t.dec(r.id);
+  t.ascii(r.local ? " L " : " R ");
+  const c = r.cookie;
+  for (let s = 40; s >= 0; s -= 8) t.hexByte(<u32>(c >> <u64>s) & 0xff);
+  t.byte(0x20);
+  t.dec(r.protocols);
+  t.byte(0x20);
+  r.orig.text(t);
+  t.byte(0x2f);
+  t.dec(r.origPort);
+  t.byte(0x20);
+  r.wire.text(t);
+  t.byte(0x2f);
+  t.dec(r.wirePort);
 }
 
 /** An element a previous run left that no move taken over owns: its map (with digit), key bytes, and the quota it names. */
@@ -696,7 +701,7 @@ export class Dataplane {
    * The moves' elements are rendered as for a rebuild, but only hashed into
    * the owner counts: one pass, no text kept.
    */
-  adopt(moves: Array<Move>, kernel: Map<u64, i32>, names: Array<string>): Array<string> | null {
+  adopt(moves: Array<Move>, kernel: Map<u64, i32> | null, names: Array<string>): Array<string> | null {
     beginBatch();
     discarding = true;
     wanted = new Map<u64, i32>();
@@ -726,10 +731,11 @@ export class Dataplane {
       return null;
     }
     // A map with more elements than the moves want holds leftovers; one with fewer lacks some.
+    // (No counts: the caller knows that the kernel holds exactly what the moves want, Restore's saved state.)
     const suspects = new Array<string>();
-    for (let i = 0; i < names.length; i++) {
+    for (let i = 0; kernel && i < names.length; i++) {
       const h = mapHashOf(names[i]);
-      const have = kernel.has(h) ? kernel.get(h) : 0;
+      const have = kernel!.has(h) ? kernel!.get(h) : 0;
       const want = this.wantedIn.has(h) ? this.wantedIn.get(h) : 0;
       if (have < want) {
         this.dirty = true;

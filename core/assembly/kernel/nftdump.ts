@@ -223,3 +223,43 @@ export function parseElements(p: usize, n: i32, sink: ElementSink): void {
     m += (len + 3) & ~3;
   }
 }
+
+const NFT_MSG_NEWGEN: u16 = 15;
+const NFT_MSG_GETGEN: u16 = 16;
+const NFTA_GEN_ID: u16 = 1;
+
+/**
+ * The request for nftables' generation (NFT_MSG_GETGEN): a number the kernel
+ * changes with every committed nftables transaction in the network
+ * namespace. Equal before and after, nothing in nftables changed between.
+ */
+export function generationRequest(): StaticArray<u8> {
+  const a = new StaticArray<u8>(20);
+  const p = changetype<usize>(a);
+  store<u32>(p, 20);
+  store<u16>(p + 4, (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETGEN);
+  store<u16>(p + 6, NLM_F_REQUEST);
+  store<u32>(p + 8, seq++);
+  store<u32>(p + 12, 0);
+  store<u32>(p + 16, 0); // AF_UNSPEC, version 0, res_id 0
+  return a;
+}
+
+/** The generation in an NFT_MSG_NEWGEN reply among the messages at [p, p+n); -1 if none. */
+export function parseGeneration(p: usize, n: i32): i64 {
+  const end = p + <usize>n;
+  for (let m = p; m + 16 <= end; ) {
+    const len = <usize>load<u32>(m);
+    if (len < 16 || m + len > end) return -1;
+    if (load<u16>(m + 4) == ((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWGEN)) {
+      for (let a = m + 20; a + 4 <= m + len; ) {
+        const alen = <usize>load<u16>(a);
+        if (alen < 4 || a + alen > m + len) break;
+        if ((load<u16>(a + 2) & TYPE_MASK) == NFTA_GEN_ID && alen >= 8) return <i64>bswap<u32>(load<u32>(a + 4));
+        a += (alen + 3) & ~3;
+      }
+    }
+    m += (len + 3) & ~3;
+  }
+  return -1;
+}

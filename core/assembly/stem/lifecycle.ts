@@ -17,12 +17,14 @@ import { beginEvent, endEvent, bytesOf } from "../engine/output";
 import { Move } from "./move";
 import { Address } from "../engine/address";
 import { Stem, cookieJson } from "./stem";
-import { TableEntry, TableSink } from "./table";
-import { Dumped, ElementSink, parseElements, setElementsDump } from "../kernel/nftdump";
+import { TableEntry, TableSink, SavedSink } from "./table";
+import { Dumped, ElementSink, parseElements, setElementsDump, generationRequest, parseGeneration } from "../kernel/nftdump";
 import { SocketInfo, parseSockets, socketDump, requestPtr } from "../kernel/rtnl";
 
 import { FAMILY_IPV4, FAMILY_IPV6, PROTO_UDP } from "../generated/registry";
-import { COUNTED_MAPS, Leftover, elementMapNames, mapHashOf } from "../kernel/nft";
+import { COUNTED_MAPS, Leftover, elementMapNames, mapHashOf, moveName } from "../kernel/nft";
+import { Rendered } from "./move";
+import { TextOut } from "../util/text";
 
 /**
  * Takes over the moves a previous run of the daemon left in the kernel: one
@@ -45,7 +47,22 @@ export class Restore extends Procedure {
     super();
     this.stem = stem;
   }
+  /** The state a clean stop saved (stem_saved_moves), while its generation is being checked. */
+  private saved: SavedSink | null = null;
+  private genAction: u32 = 0;
+  private gen: i64 = -1;
   start(): void {
+    const s = takeSaved();
+    if (s && !s.bad && s.gen >= 0) {
+      // A clean stop saved the moves with nftables' generation: if nothing
+      // changed in nftables since, the kernel holds exactly their elements.
+      this.saved = s;
+      this.genAction = this.stem.node.netlinkAction(NETLINK_NETFILTER, generationRequest(), this, true, ANY_STATUS);
+      return;
+    }
+    this.dump();
+  }
+  private dump(): void {
     // A missing table (first start) is no failure.
     const names = elementMapNames();
     for (let i = 0; i < names.length; i++) {
@@ -56,6 +73,11 @@ export class Restore extends Procedure {
   }
   onKernelOutput(node: Node, p: usize, n: i32): void {
     const id = node.outputAction;
+    if (this.saved && id == this.genAction) {
+      const g = parseGeneration(p, n);
+      if (g >= 0) this.gen = g;
+      return;
+    }
     if (!this.mapOf.has(id)) return;
     const sink = this.counted.has(id) ? this.table : this.plain;
     const before = sink.count;
@@ -67,23 +89,27 @@ export class Restore extends Procedure {
   }
   onActionsDone(node: Node, ok: bool, now: f64): void {
     const stem = this.stem;
-    let restored = 0;
+    const saved = this.saved;
+    if (saved) {
+      this.saved = null;
+      let known = true;
+      for (let i = 0; i < saved.entries.length && known; i++) known = node.findPeer(saved.entries[i].cookie) != null;
+      if (this.gen != saved.gen || !known) {
+        // Something changed nftables since the stop (or it cannot be told), or a
+        // peer is no longer configured (its elements must go): read the maps.
+        this.dump();
+        return;
+      }
+      const restored = takeOver(stem, node, saved.entries, now);
+      stem.keepIdentities(null);
+      stem.dp.adopt(stem.moves, null, elementMapNames());
+      stem.sync(null);
+      restoredEvent(node, now, restored, "saved", 0);
+      return;
+    }
     const entries = this.table.entries;
     this.table.index.clear();
-    for (let i = 0; i < entries.length; i++) {
-      const e = entries[i];
-      const peer = node.findPeer(e.cookie);
-      if (!peer) continue; // a peer no longer configured: its elements go with the re-created table
-      const m = new Move(e.id, peer, e.local, e.orig, e.origPort);
-      m.protocols = e.protocols;
-      m.moveTo(e.wire, e.wirePort);
-      m.lastPackets = e.packets;
-      m.idleSince = now;
-      if (e.local) m.scope = peer.ownedAddresses();
-      stem.addMove(m);
-      if (e.id >= stem.nextMoveId) stem.nextMoveId = e.id + 1;
-      restored++;
-    }
+    const restored = takeOver(stem, node, entries, now);
     this.table.entries = new Array<TableEntry>();
     stem.keepIdentities(null);
     // The elements stay as they are if every map holds what the moves want;
@@ -101,6 +127,142 @@ export class Restore extends Procedure {
     stem.sync(null);
     restoredEvent(node, now, restored, suspects ? "adopted" : "rebuilt", 0);
   }
+}
+
+// ---- a clean stop's saved state ----
+
+/** What the host fed (stem_saved_moves) for the next kernel setup; taken by Restore. */
+let pendingSaved: SavedSink | null = null;
+
+/** A piece (whole lines) of the file a clean stop wrote, before node_kernel_setup. */
+export function savedMoves(p: usize, n: i32): void {
+  let s = pendingSaved;
+  if (!s) {
+    s = new SavedSink();
+    pendingSaved = s;
+  }
+  s.lines(p, n);
+}
+
+function takeSaved(): SavedSink | null {
+  const s = pendingSaved;
+  pendingSaved = null;
+  return s;
+}
+
+/** The last save's bytes (stem_save), until the next one. */
+export let savedBlob: StaticArray<u8> = new StaticArray<u8>(0);
+
+/**
+ * A clean stop (the daemon exits and keeps its kernel state): the moves, one
+ * line each as their comments read, after `hov1 gen <n>`, nftables'
+ * generation read now (nothing of ours changes nftables after it). Saved only
+ * if the moves are all there is in the kernel of ours: no quarantine, hold,
+ * unvalidated or busy move, no lost address being probed; otherwise nothing
+ * is saved and the next start reads the maps. Event `saved`.
+ */
+export class Save extends Procedure {
+  stem: Stem;
+  gen: i64 = -1;
+  constructor(stem: Stem) {
+    super();
+    this.stem = stem;
+  }
+  start(now: f64): void {
+    savedBlob = new StaticArray<u8>(0);
+    const why = this.unclean();
+    if (why.length > 0) {
+      savedEvent(this.stem.node, now, false, why, 0, 0);
+      return;
+    }
+    this.stem.node.netlinkAction(NETLINK_NETFILTER, generationRequest(), this, true, ANY_STATUS);
+  }
+  private unclean(): string {
+    const stem = this.stem;
+    if (!stem.kernelReady) return "no kernel";
+    if (stem.quarantines.length > 0) return "quarantines";
+    if (stem.migrations.length > 0 || stem.validations.length > 0) return "migrations under way";
+    if (stem.watch.probing().length > 0) return "a lost address";
+    for (let i = 0; i < stem.moves.length; i++) {
+      const m = stem.moves[i];
+      if (m.held || m.unvalidated || m.busy || m.dirty) return "a move changing";
+    }
+    return "";
+  }
+  onKernelOutput(node: Node, p: usize, n: i32): void {
+    const g = parseGeneration(p, n);
+    if (g >= 0) this.gen = g;
+  }
+  onActionsDone(node: Node, ok: bool, now: f64): void {
+    if (this.gen < 0) {
+      savedEvent(node, now, false, "no generation", 0, 0);
+      return;
+    }
+    const moves = this.stem.moves;
+    const CAP: i32 = 65536;
+    const buf = new StaticArray<u8>(CAP);
+    const t = new TextOut();
+    t.reset(changetype<usize>(buf), CAP);
+    const parts = new Array<StaticArray<u8>>();
+    t.ascii("hov1 gen ");
+    t.dec(<u64>this.gen);
+    t.byte(0x0a);
+    for (let i = 0; i < moves.length; i++) {
+      if (t.pos > CAP - 512) {
+        parts.push(bytesOf(changetype<usize>(buf), t.pos));
+        t.reset(changetype<usize>(buf), CAP);
+      }
+      t.ascii("hov1 ");
+      moveName(t, new Rendered(moves[i]));
+      t.byte(0x0a);
+    }
+    parts.push(bytesOf(changetype<usize>(buf), t.pos));
+    let n = 0;
+    for (let i = 0; i < parts.length; i++) n += parts[i].length;
+    const all = new StaticArray<u8>(n);
+    let at: usize = changetype<usize>(all);
+    for (let i = 0; i < parts.length; i++) {
+      memory.copy(at, changetype<usize>(parts[i]), <usize>parts[i].length);
+      at += <usize>parts[i].length;
+    }
+    savedBlob = all;
+    savedEvent(node, now, true, "", moves.length, n);
+  }
+}
+
+function savedEvent(node: Node, now: f64, ok: bool, why: string, moves: i32, bytes: i32): void {
+  const ev = beginEvent("saved", now);
+  ev.key("ok");
+  ev.boolean(ok);
+  if (!ok) {
+    ev.key("reason");
+    ev.str(why);
+  }
+  ev.key("moves");
+  ev.num(moves);
+  ev.key("bytes");
+  ev.num(bytes);
+  node.emit(endEvent());
+}
+
+/** Makes the moves the entries name (of peers still configured); returns how many. */
+function takeOver(stem: Stem, node: Node, entries: Array<TableEntry>, now: f64): i32 {
+  let restored = 0;
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i];
+    const peer = node.findPeer(e.cookie);
+    if (!peer) continue; // a peer no longer configured: its elements go (Cleanup)
+    const m = new Move(e.id, peer, e.local, e.orig, e.origPort);
+    m.protocols = e.protocols;
+    m.moveTo(e.wire, e.wirePort);
+    m.lastPackets = e.packets;
+    m.idleSince = now;
+    if (e.local) m.scope = peer.ownedAddresses();
+    stem.addMove(m);
+    if (e.id >= stem.nextMoveId) stem.nextMoveId = e.id + 1;
+    restored++;
+  }
+  return restored;
 }
 
 function restoredEvent(node: Node, now: f64, moves: i32, how: string, leftovers: i32): void {

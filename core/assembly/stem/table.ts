@@ -128,6 +128,40 @@ function takeComment(p: usize, end: usize, packets: u64, out: Array<TableEntry>,
 }
 
 const HOV1 = "hov1 ";
+const GEN = "hov1 gen ";
+
+/**
+ * The file a clean stop wrote (stem/lifecycle.ts Save): `hov1 gen <n>`, then
+ * one line per move as its comment reads. Pieces end at a line's end.
+ */
+export class SavedSink {
+  entries: Array<TableEntry> = new Array<TableEntry>();
+  index: Map<u32, TableEntry> = new Map<u32, TableEntry>();
+  gen: i64 = -1;
+  /** A line that is neither: the file is not used. */
+  bad: bool = false;
+  lines(p: usize, n: i32): void {
+    const end = p + <usize>n;
+    let line = p;
+    while (line < end) {
+      let eol = line;
+      while (eol < end && load<u8>(eol) != 0x0a) eol++;
+      if (eol > line) {
+        if (matchAt(line, eol, GEN)) {
+          const c = new Cursor();
+          c.p = line + <usize>GEN.length;
+          c.end = eol;
+          const g = c.number();
+          if (c.ok && g <= 0xffffffff) this.gen = <i64>g;
+          else this.bad = true;
+        } else if (!(matchAt(line, eol, HOV1) && takeComment(line + <usize>HOV1.length, eol, 0, this.entries, this.index))) {
+          this.bad = true;
+        }
+      }
+      line = eol + 1;
+    }
+  }
+}
 
 /**
  * The elements of a netlink dump of the wire-side maps (kernel/nftdump.ts):
