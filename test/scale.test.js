@@ -179,12 +179,32 @@ test("restart after a clean stop: a change to nftables since (another generation
   assert.is(f.table.elements("ro4").length, 2 * PER);
 });
 
-test("a clean stop with a quarantine saves nothing (the next start reads the maps)", () => {
+test("a clean stop saves the quarantines too: the restart takes them over (their elements stay), and they end when they were to end", () => {
+  const { net, f, peers, fill, ask } = fixedEnd(2);
+  for (let i = 0; i < 2; i++) assert.is(fill(i), "ACCEPTED");
+  // Peer 1 moves a session home: the wire endpoint it left is quarantined.
+  assert.is(ask(peers[1], [[peers[1].b, 20001, peers[1].a, 20001]]), "ACCEPTED");
+  const quarantined = () => f.table.elements("ri4").filter((e) => e.comment === "hov1 quarantine").length;
+  assert.is(quarantined(), 1);
+  const s = save(f, net);
+  assert.ok(s.event.ok, JSON.stringify(s.event));
+  assert.match(new TextDecoder().decode(s.bytes), /\nhov1 q \d+ R /);
+  const before = f.table.rules();
+  const batches = restart(f, net, peers, peers, s.bytes);
+  assert.is(f.eventsOf("restored").at(-1).elements, "saved");
+  assert.equal(elementLines(batches, /element inet handover (ro|ri|rop|rip)4/), [], "no element written");
+  assert.is(f.table.rules(), before);
+  // It ends when it was to (quarantineMs after the move), and its element goes.
+  net.run(31000);
+  assert.is(quarantined(), 0, "the quarantine ended: its element deleted");
+});
+
+test("a clean stop while a move is unvalidated saves nothing (the next start reads the maps)", () => {
   const { net, f, peers, fill, ask } = fixedEnd(1);
   assert.is(fill(0), "ACCEPTED");
   assert.is(ask(peers[0], [[peers[0].b, 20000, "198.19.250.1", 20000]]), "ACCEPTED");
   const s = save(f, net);
-  assert.is(s.event.ok, false);
+  assert.is(s.event.ok, false, JSON.stringify(s.event));
   assert.is(s.bytes.length, 0);
 });
 

@@ -701,7 +701,7 @@ export class Dataplane {
    * The moves' elements are rendered as for a rebuild, but only hashed into
    * the owner counts: one pass, no text kept.
    */
-  adopt(moves: Array<Move>, kernel: Map<u64, i32> | null, names: Array<string>): Array<string> | null {
+  adopt(moves: Array<Move>, quarantines: Array<Quarantine>, kernel: Map<u64, i32> | null, names: Array<string>): Array<string> | null {
     beginBatch();
     discarding = true;
     wanted = new Map<u64, i32>();
@@ -720,6 +720,12 @@ export class Dataplane {
       const r = new Rendered(m);
       if (!r.local && r.unvalidated) ok = false; // its quota object would be missing
       this.emitMove(r, true);
+    }
+    for (let i = 0; i < quarantines.length; i++) {
+      const q = quarantines[i];
+      if (!q.live) continue;
+      this.emitQuarantine(q, true);
+      q.rendered = true;
     }
     discarding = false;
     out.reset(BUF, CAP);
@@ -744,6 +750,7 @@ export class Dataplane {
       if (have > want) suspects.push(names[i]);
     }
     dirtyMoves.length = 0;
+    dirtyQuarantines.length = 0;
     this.created = true;
     return suspects;
   }

@@ -23,7 +23,7 @@ import { SocketInfo, parseSockets, socketDump, requestPtr } from "../kernel/rtnl
 
 import { FAMILY_IPV4, FAMILY_IPV6, PROTO_UDP } from "../generated/registry";
 import { COUNTED_MAPS, Leftover, elementMapNames, mapHashOf, moveName } from "../kernel/nft";
-import { Rendered } from "./move";
+import { Rendered, Quarantine } from "./move";
 import { TextOut } from "../util/text";
 
 /**
@@ -94,6 +94,7 @@ export class Restore extends Procedure {
       this.saved = null;
       let known = true;
       for (let i = 0; i < saved.entries.length && known; i++) known = node.findPeer(saved.entries[i].cookie) != null;
+      for (let i = 0; i < saved.quarantines.length && known; i++) known = node.findPeer(saved.quarantines[i].cookie) != null;
       if (this.gen != saved.gen || !known) {
         // Something changed nftables since the stop (or it cannot be told), or a
         // peer is no longer configured (its elements must go): read the maps.
@@ -101,8 +102,18 @@ export class Restore extends Procedure {
         return;
       }
       const restored = takeOver(stem, node, saved.entries, now);
+      for (let i = 0; i < saved.quarantines.length; i++) {
+        const e = saved.quarantines[i];
+        const peer = node.findPeer(e.cookie)!;
+        // (a move of the quarantine's fields, only to make it: never in the tables)
+        const m = new Move(0, peer, e.local, e.orig, e.origPort);
+        m.protocols = e.protocols;
+        m.moveTo(e.wire, e.wirePort);
+        if (e.local) m.scope = peer.ownedAddresses();
+        stem.addQuarantine(new Quarantine(m, e.until));
+      }
       stem.keepIdentities(null);
-      stem.dp.adopt(stem.moves, null, elementMapNames());
+      stem.dp.adopt(stem.moves, stem.quarantines, null, elementMapNames());
       stem.sync(null);
       restoredEvent(node, now, restored, "saved", 0);
       return;
@@ -118,7 +129,7 @@ export class Restore extends Procedure {
     // lacks something, or a dump did not parse, the table is made again from
     // the moves in one transaction.
     const names = elementMapNames();
-    const suspects = this.table.malformed == 0 && this.plain.malformed == 0 ? stem.dp.adopt(stem.moves, this.counts, names) : null;
+    const suspects = this.table.malformed == 0 && this.plain.malformed == 0 ? stem.dp.adopt(stem.moves, stem.quarantines, this.counts, names) : null;
     if (suspects && suspects.length > 0) {
       new Cleanup(stem, suspects, restored).start();
       return;
@@ -156,10 +167,11 @@ export let savedBlob: StaticArray<u8> = new StaticArray<u8>(0);
 /**
  * A clean stop (the daemon exits and keeps its kernel state): the moves, one
  * line each as their comments read, after `hov1 gen <n>`, nftables'
- * generation read now (nothing of ours changes nftables after it). Saved only
- * if the moves are all there is in the kernel of ours: no quarantine, hold,
- * unvalidated or busy move, no lost address being probed; otherwise nothing
- * is saved and the next start reads the maps. Event `saved`.
+ * generation read now (nothing of ours changes nftables after it), and the
+ * quarantines (`hov1 q <until> ...`). Saved only if that is all there is in
+ * the kernel of ours: no hold, unvalidated or busy move, no migration under
+ * way, no lost address being probed; otherwise nothing is saved and the next
+ * start reads the maps. Event `saved`.
  */
 export class Save extends Procedure {
   stem: Stem;
@@ -180,7 +192,6 @@ export class Save extends Procedure {
   private unclean(): string {
     const stem = this.stem;
     if (!stem.kernelReady) return "no kernel";
-    if (stem.quarantines.length > 0) return "quarantines";
     if (stem.migrations.length > 0 || stem.validations.length > 0) return "migrations under way";
     if (stem.watch.probing().length > 0) return "a lost address";
     for (let i = 0; i < stem.moves.length; i++) {
@@ -214,6 +225,31 @@ export class Save extends Procedure {
       }
       t.ascii("hov1 ");
       moveName(t, new Rendered(moves[i]));
+      t.byte(0x0a);
+    }
+    const qs = this.stem.quarantines;
+    for (let i = 0; i < qs.length; i++) {
+      const q = qs[i];
+      if (!q.live || !q.rendered) continue;
+      if (t.pos > CAP - 512) {
+        parts.push(bytesOf(changetype<usize>(buf), t.pos));
+        t.reset(changetype<usize>(buf), CAP);
+      }
+      t.ascii("hov1 q ");
+      t.dec(<u64>Math.max(0, q.until));
+      t.ascii(q.local ? " L " : " R ");
+      const c = q.peer.cookie;
+      for (let s = 40; s >= 0; s -= 8) t.hexByte(<u32>(c >> <u64>s) & 0xff);
+      t.byte(0x20);
+      t.dec(q.protocols);
+      t.byte(0x20);
+      q.orig.text(t);
+      t.byte(0x2f);
+      t.dec(q.origPort);
+      t.byte(0x20);
+      q.address.text(t);
+      t.byte(0x2f);
+      t.dec(q.port);
       t.byte(0x0a);
     }
     parts.push(bytesOf(changetype<usize>(buf), t.pos));

@@ -23,6 +23,8 @@ export class TableEntry {
   wirePort: u32 = 0;
   /** Packets counted by this move's rules (summed over its rules). */
   packets: u64 = 0;
+  /** A saved quarantine's end (ms); its wire endpoint is the one it left. */
+  until: f64 = 0;
 }
 
 function isDigit(c: u32): bool {
@@ -107,28 +109,37 @@ function takeComment(p: usize, end: usize, packets: u64, out: Array<TableEntry>,
   c.p = p;
   c.end = end;
   const id = <u32>c.number();
-  const side = c.word();
-  if (!c.ok || (side != 0x4c && side != 0x52)) return false;
+  if (!c.ok) return false;
   if (index.has(id)) {
+    const side = c.word();
+    if (side != 0x4c && side != 0x52) return false;
     index.get(id).packets += packets;
     return true;
   }
   const e = new TableEntry();
   e.id = id;
-  e.local = side == 0x4c; // 'L'
-  e.cookie = c.hex48();
-  e.protocols = <u8>c.number();
-  e.origPort = c.endpoint(e.orig);
-  e.wirePort = c.endpoint(e.wire);
-  if (!c.ok) return false;
+  if (!readEntry(c, e)) return false;
   e.packets = packets;
   index.set(id, e);
   out.push(e);
   return true;
 }
 
+/** `<L|R> <cookie> <protocols> <orig>/<port> <wire>/<port>` into e. */
+function readEntry(c: Cursor, e: TableEntry): bool {
+  const side = c.word();
+  if (side != 0x4c && side != 0x52) return false;
+  e.local = side == 0x4c; // 'L'
+  e.cookie = c.hex48();
+  e.protocols = <u8>c.number();
+  e.origPort = c.endpoint(e.orig);
+  e.wirePort = c.endpoint(e.wire);
+  return c.ok;
+}
+
 const HOV1 = "hov1 ";
 const GEN = "hov1 gen ";
+const QUARANTINE = "hov1 q ";
 
 /**
  * The file a clean stop wrote (stem/lifecycle.ts Save): `hov1 gen <n>`, then
@@ -137,6 +148,8 @@ const GEN = "hov1 gen ";
 export class SavedSink {
   entries: Array<TableEntry> = new Array<TableEntry>();
   index: Map<u32, TableEntry> = new Map<u32, TableEntry>();
+  /** Quarantines: `hov1 q <until ms> <L|R> <cookie> <protocols> <orig>/<port> <left>/<port>`. */
+  quarantines: Array<TableEntry> = new Array<TableEntry>();
   gen: i64 = -1;
   /** A line that is neither: the file is not used. */
   bad: bool = false;
@@ -153,6 +166,14 @@ export class SavedSink {
           c.end = eol;
           const g = c.number();
           if (c.ok && g <= 0xffffffff) this.gen = <i64>g;
+          else this.bad = true;
+        } else if (matchAt(line, eol, QUARANTINE)) {
+          const c = new Cursor();
+          c.p = line + <usize>QUARANTINE.length;
+          c.end = eol;
+          const e = new TableEntry();
+          e.until = <f64>c.number();
+          if (c.ok && readEntry(c, e)) this.quarantines.push(e);
           else this.bad = true;
         } else if (!(matchAt(line, eol, HOV1) && takeComment(line + <usize>HOV1.length, eol, 0, this.entries, this.index))) {
           this.bad = true;
