@@ -309,7 +309,12 @@ export async function resolveKey(spec: string, field: string, io: KeyFiles, warn
       warn({ field, message: `the key file ${path} is accessible to every user (mode ${(mode & 0o777).toString(8).padStart(4, "0")}); run: chmod 600 ${path}` });
     }
   }
-  text = text.trim();
+  return hexKey(text, field);
+}
+
+/** A key given as hex text (what resolveKey reads from a file or the environment, or the configuration's own). */
+export function hexKey(spec: string, field: string): Uint8Array {
+  const text = spec.trim();
   need(/^([0-9a-f]{2})+$/i.test(text), field, "the key must be hex (e.g. from `handover keygen`)");
   const key = unhex(text);
   need(key.length >= 16, field, `the key has ${key.length} bytes; use at least 16 (32 recommended)`);
