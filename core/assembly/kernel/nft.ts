@@ -713,13 +713,15 @@ export class Dataplane {
       dirtyMoves[i].before = null;
       dirtyMoves[i].inKernel = false;
     }
+    let r: Rendered | null = null;
     for (let i = 0; i < moves.length; i++) {
       const m = moves[i];
       m.inKernel = wantsElements(m);
       if (!m.inKernel) continue;
-      const r = new Rendered(m);
-      if (!r.local && r.unvalidated) ok = false; // its quota object would be missing
-      this.emitMove(r, true);
+      const x = r ? r.of(m) : new Rendered(m);
+      r = x;
+      if (!x.local && x.unvalidated) ok = false; // its quota object would be missing
+      this.emitMove(x, true);
     }
     for (let i = 0; i < quarantines.length; i++) {
       const q = quarantines[i];

@@ -218,13 +218,16 @@ export class Save extends Procedure {
     t.ascii("hov1 gen ");
     t.dec(<u64>this.gen);
     t.byte(0x0a);
+    let r: Rendered | null = null;
     for (let i = 0; i < moves.length; i++) {
       if (t.pos > CAP - 512) {
         parts.push(bytesOf(changetype<usize>(buf), t.pos));
         t.reset(changetype<usize>(buf), CAP);
       }
       t.ascii("hov1 ");
-      moveName(t, new Rendered(moves[i]));
+      const x = r ? r.of(moves[i]) : new Rendered(moves[i]);
+      r = x;
+      moveName(t, x);
       t.byte(0x0a);
     }
     const qs = this.stem.quarantines;
