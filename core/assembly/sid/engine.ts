@@ -194,6 +194,19 @@ class Transfer extends Procedure {
   stopsOne: bool = false;
   /** Per-flow mode: this flow set was stopped; the transfer stays until the address comes back. */
   stopped: bool = false;
+  /**
+   * 8.2: the Transfer Request goes out with the state record, not after it.
+   * The record's outcome (0: under way, 1: delivered, 2: failed) and the
+   * agent's (0: under way, 1: granted `granted` s, 2: refused or no answer);
+   * the transfer completes when both are in.
+   */
+  delivery: u8 = 0;
+  request: u8 = 0;
+  granted: u32 = 0;
+  /** The agent's refusal (0: no answer). */
+  refusedCode: u32 = 0;
+  /** The record failed after the agent granted the binding: the Stop Transfer under way undoes it (no rule of the node's is left). */
+  abandoned: bool = false;
 
   constructor(sid: Sid, a: Address, target: Peer, agent: Peer | null, flags: u8, lifetime: u32, now: f64) {
     super();
@@ -283,17 +296,27 @@ class Transfer extends Procedure {
       e.key("spi");
       e.num(this.spi);
       node.emit(endEvent());
+      // 8.2: the Transfer Request at once, while the host delivers the record (not after it);
+      // a further transfer (8.6) asks after the record is in, as its Stop Transfer could not undo the binding.
+      if (!this.sameSubnet && !this.hosted && !this.send(node, MSG_TRANSFER_REQUEST, now)) this.request = 2;
       return;
     }
     if (this.step == MSG_TRANSFER_REQUEST) {
-      if (code != CODE_ACCEPTED) {
-        sid.refused(ROLE_NODE, this.address, code, 0, "the agent refused the transfer: the node must own the address there (peer_add_address), and a further transfer needs F", now);
-        this.stopRule(false);
-        sid.forgetTransfer(this);
+      if (this.abandoned) {
+        // The record failed meanwhile: a granted binding is undone at once.
+        if (code != CODE_ACCEPTED || !this.sendStop(node, now)) sid.forgetTransfer(this);
         return;
       }
-      const granted = lifetimeOf(d, 0);
-      this.transferred(node, granted, now);
+      this.request = code == CODE_ACCEPTED ? 1 : 2;
+      this.granted = code == CODE_ACCEPTED ? lifetimeOf(d, 0) : 0;
+      this.refusedCode = code;
+      sid.transferStep(this, now);
+      return;
+    }
+    if (this.abandoned) {
+      // The Stop Transfer Reply of a transfer whose record failed: the address is this node's again (8.2).
+      sid.announce(this.address, now);
+      sid.forgetTransfer(this);
       return;
     }
     // Stop Transfer Reply: accepted, or the binding was already gone (141).
@@ -348,10 +371,25 @@ class Transfer extends Procedure {
 
   onGiveUp(node: Node, now: f64): void {
     const sid = this.sid;
-    sid.refused(ROLE_NODE, this.address, 0, ERR_TIMED_OUT, "no answer: check that the peer runs SID and that its control port is reachable", now);
+    if (this.abandoned) {
+      sid.forgetTransfer(this);
+      return;
+    }
+    if (this.step != MSG_TRANSFER_REQUEST) sid.refused(ROLE_NODE, this.address, 0, ERR_TIMED_OUT, "no answer: check that the peer runs SID and that its control port is reachable", now);
     if (this.step == MSG_STOP_TRANSFER) return; // still transferred; the application may try again
-    if (this.step == MSG_TRANSFER_REQUEST) this.stopRule(false);
+    if (this.step == MSG_TRANSFER_REQUEST) {
+      this.request = 2;
+      this.refusedCode = 0;
+      sid.transferStep(this, now);
+      return;
+    }
     sid.forgetTransfer(this);
+  }
+
+  /** Stop Transfer of an abandoned transfer (8.2): for per-flow mode, of its own flows only. */
+  sendStop(node: Node, now: f64): bool {
+    this.stopsOne = this.flows != null;
+    return this.send(node, MSG_STOP_TRANSFER, now);
   }
 
   send(node: Node, step: u8, now: f64): bool {
@@ -1494,24 +1532,66 @@ export class Sid extends RequestHandler {
   stateDelivered(now: f64, a: Address, ok: bool): i32 {
     const t = this.findTransferIn(a, DELIVERING);
     if (!t) return -ERR_REFUSED;
-    if (!ok) {
-      t.stopRule(false);
-      this.refused(ROLE_NODE, a, 0, ERR_REFUSED, "the state record could not be delivered: the address stays here", now);
-      this.forgetTransfer(t);
-      return 0;
-    }
+    t.delivery = ok ? 1 : 2;
     if (t.sameSubnet) {
+      if (!ok) {
+        t.stopRule(false);
+        this.refused(ROLE_NODE, a, 0, ERR_REFUSED, "the state record could not be delivered: the address stays here", now);
+        this.forgetTransfer(t);
+        return 0;
+      }
       // 8.7: no agent; the target claims the address itself.
       t.transferred(this.node, t.lifetime, now);
       return 0;
     }
-    t.state = REQUESTING;
-    if (!t.send(this.node, MSG_TRANSFER_REQUEST, now)) {
+    if (t.hosted && t.request == 0) {
+      // 8.6: a further transfer's Transfer Request goes only now.
+      if (!ok) {
+        t.stopRule(false);
+        this.refused(ROLE_NODE, a, 0, ERR_REFUSED, "the state record could not be delivered: the address stays here", now);
+        this.forgetTransfer(t);
+        return 0;
+      }
+      t.state = REQUESTING;
+      if (!t.send(this.node, MSG_TRANSFER_REQUEST, now)) {
+        t.stopRule(false);
+        this.forgetTransfer(t);
+        return -ERR_CONFIG;
+      }
+      return 0;
+    }
+    if (t.request == 0 && ok) t.state = REQUESTING;
+    this.transferStep(t, now);
+    return 0;
+  }
+
+  /**
+   * 8.2: the record's outcome and the agent's, in either order. Both good:
+   * transferred. The agent refused: the refusal was reported; the stop rule
+   * goes once the record's outcome is in too. The record failed: the address
+   * stays here (the stop rule goes now, the host restores the socket), and a
+   * binding the agent granted is undone with a Stop Transfer.
+   */
+  transferStep(t: Transfer, now: f64): void {
+    if (t.delivery == 0) return;
+    if (t.request == 2) {
+      // The agent refused (or did not answer): reported now, once the record's outcome is in too.
+      if (t.refusedCode) this.refused(ROLE_NODE, t.address, t.refusedCode, 0, "the agent refused the transfer: the node must own the address there (peer_add_address), and a further transfer needs F", now);
+      else this.refused(ROLE_NODE, t.address, 0, ERR_TIMED_OUT, "no answer: check that the peer runs SID and that its control port is reachable", now);
       t.stopRule(false);
       this.forgetTransfer(t);
-      return -ERR_CONFIG;
+      return;
     }
-    return 0;
+    if (t.delivery == 1) {
+      if (t.request == 1) t.transferred(this.node, t.granted, now);
+      return;
+    }
+    if (t.abandoned) return;
+    t.stopRule(false);
+    this.refused(ROLE_NODE, t.address, 0, ERR_REFUSED, "the state record could not be delivered: the address stays here", now);
+    t.abandoned = true;
+    if (t.request == 1 && !t.sendStop(this.node, now)) this.forgetTransfer(t);
+    // request 0: the Transfer Reply (or its timeout) comes to the abandoned transfer, which sends the Stop Transfer then.
   }
 
   stateReceived(now: f64, a: Address, ok: bool): i32 {
