@@ -878,4 +878,23 @@ test("8.2: the agent refuses while the record is under way: the node reports it 
   assert.is(tn.sidEvents("transferred").length, 0);
 });
 
+test("8.12: the target's first Binding Update goes at the negotiation; a Binding Ack before the record does not release the socket", () => {
+  const s = trio();
+  const { net, tn, agent, target, tnTarget, tnAgent, TA } = s;
+  tn.sid.transfer(net.now, TA, tnTarget, { agent: tnAgent, lifetime: 30 });
+  tn.pump();
+  untilRecordAsked(s);
+  assert.ok(net.sent.some((d) => d.from === "target" && d.data[1] === 20), "a Binding Update before the record");
+  net.run(50);
+  assert.is(agent.sidEvents("renewed").length, 1, "the agent answered it once the Transfer Request bound the address");
+  assert.is(target.sidEvents("bound").length, 1);
+  assert.is(target.sidEvents("released").length, 0, "no release without the record");
+  assert.ok(!target.nft.some((b) => /delete chain inet hovsid si/.test(b)), "the stop rule stands");
+  target.sid.stateReceived(net.now, TA, true);
+  target.pump();
+  assert.is(target.sidEvents("released").length, 1, "released at the record");
+  assert.match(target.nft.at(-1), /delete chain inet hovsid si/);
+  assert.throws(() => target.sid.stateReceived(net.now, TA, true), /refused/, "a second record is refused");
+});
+
 test.run();

@@ -454,6 +454,8 @@ class Hosted extends Procedure {
   woken: bool = false;
   /** A return is given up at this time unless it completed. */
   returnBy: f64 = Infinity;
+  /** The state record is in (sid_state_received): the release waits for it and for the first Binding Ack (8.12). */
+  recordIn: bool = false;
 
   constructor(sid: Sid, a: Address, node: Peer, flags: u8, lifetime: u32, spi: u32, now: f64) {
     super();
@@ -509,7 +511,8 @@ class Hosted extends Procedure {
     this.expiresAt = now + <f64>granted * 1000;
     this.renewAt = now + <f64>granted * 1000 * RENEW_FRACTION;
     if (first) {
-      sid.release(this, now);
+      // 8.12: the release needs the record too (it may come after the Binding Ack).
+      if (this.recordIn) sid.release(this, now);
       const e = sid.event("bound", ROLE_TARGET, this.address, now);
       e.key("lifetime");
       e.num(granted);
@@ -1053,6 +1056,21 @@ export class Sid extends RequestHandler {
     e.key("spi");
     e.num(h.spi);
     node.emit(endEvent());
+    // 8.12: the first Binding Update goes now, with the record still on its way; the agent keeps it until the Transfer Request brings the key.
+    if (!same) this.startRegistering(h, now);
+  }
+
+  /** The target's session peer and SA for the agent (8.3), and its first Binding Update (8.12). */
+  private startRegistering(h: Hosted, now: f64): void {
+    const node = this.node;
+    const agent = node.sessionPeer(0, h.agentAddress, node.options.controlPort);
+    const sa = sessionSa(h.spi, changetype<usize>(h.key), SEAL_DOWN, SEAL_UP);
+    sa.peer = agent;
+    agent.sas.push(sa);
+    h.agent = agent;
+    h.sa = sa;
+    h.state = REGISTERING;
+    h.register(node, h.lifetime, now);
   }
 
   /**
@@ -1596,11 +1614,12 @@ export class Sid extends RequestHandler {
 
   stateReceived(now: f64, a: Address, ok: bool): i32 {
     const h = this.findHosted(a);
-    if (!h || h.state != NEGOTIATED) return -ERR_REFUSED;
+    if (!h || h.recordIn || (h.state != NEGOTIATED && h.state != REGISTERING && h.state != BOUND)) return -ERR_REFUSED;
     if (!ok) {
       this.endHosted(h, "state-record-failed", ERR_REFUSED, now);
       return 0;
     }
+    h.recordIn = true;
     if (h.returning) {
       // 8.6: the socket is back in repair mode; it resumes at the agent's Wake-up (or now, if that came first).
       h.state = RETURNING;
@@ -1616,16 +1635,9 @@ export class Sid extends RequestHandler {
       this.node.emit(endEvent());
       return 0;
     }
-    // 8.12: the first Binding Update goes now; the agent keeps it until the Transfer Request brings the key.
-    const node = this.node;
-    const agent = node.sessionPeer(0, h.agentAddress, node.options.controlPort);
-    const sa = sessionSa(h.spi, changetype<usize>(h.key), SEAL_DOWN, SEAL_UP);
-    sa.peer = agent;
-    agent.sas.push(sa);
-    h.agent = agent;
-    h.sa = sa;
-    h.state = REGISTERING;
-    h.register(node, h.lifetime, now);
+    // 8.12: the first Binding Update went at the negotiation; released once it is answered (now, if it was).
+    if (h.state == BOUND) this.release(h, now);
+    else if (h.state == NEGOTIATED) this.startRegistering(h, now);
     return 0;
   }
 
