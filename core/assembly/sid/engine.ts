@@ -1036,6 +1036,10 @@ export class Sid extends RequestHandler {
       for (let i = 0; i < flows.length; i++) h.ended.push(false);
     }
     this.hosted.push(h);
+    // The reply first, then the kernel actions (8.12): the node's next steps need none of them, and the
+    // host applies them all before it handles another input (the record, tunnelled packets); a failed
+    // one ends the hosting (claimFailed), which then refuses the record.
+    this.reply(peer, sa, cache, CODE_ACCEPTED, -1, this.address.isSet ? this.address : null, now);
     // 8.10: the address is local from now (the host restores the socket into it), never answered
     // for elsewhere (with S: but on the home link), and its traffic stopped until the release.
     this.actionOwner = new Claim(this, a, ROLE_TARGET, h.spi);
@@ -1047,7 +1051,6 @@ export class Sid extends RequestHandler {
       h.tunnel = true;
     }
     this.actionOwner = null;
-    this.reply(peer, sa, cache, CODE_ACCEPTED, -1, this.address.isSet ? this.address : null, now);
     const e = this.event("negotiated", ROLE_TARGET, a, now);
     e.key("reverse");
     e.boolean((flags & FLAG_REVERSE_RETURN) != 0);
