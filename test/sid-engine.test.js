@@ -897,4 +897,20 @@ test("8.12: the target's first Binding Update goes at the negotiation; a Binding
   assert.throws(() => target.sid.stateReceived(net.now, TA, true), /refused/, "a second record is refused");
 });
 
+test("the codec's stop and ARP rules (the pieces driver's) are the batches the state machines apply: the core is their only source", () => {
+  const s = trio();
+  const { net, tn, tnTarget, tnAgent, TA } = s;
+  const codec = new SidCodec(tn.engine.core);
+  tn.sid.transfer(net.now, TA, tnTarget, { agent: tnAgent, lifetime: 30 });
+  tn.pump();
+  assert.ok(hostsDeliver(s));
+  net.run(1000);
+  assert.is(tn.nft[0], codec.stopRule(true, TA, 4346));
+  assert.is(tn.nft[1], codec.arpRule(true, TA, { announce: false }));
+  assert.match(codec.stopRule(false, TA, 4346), /^flush chain inet hovsid si/);
+  assert.match(codec.arpRule(true, TA, { exceptIfindex: 7, announce: true }), /meta iif != 7 arp operation request arp daddr ip 198\.18\.0\.10 drop\n$/);
+  assert.is(codec.arpRule(true, "2001:db8::10"), "");
+  assert.throws(() => codec.stopRule(true, TA, 0), /control port/);
+});
+
 test.run();
