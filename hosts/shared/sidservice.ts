@@ -80,7 +80,20 @@ export interface ArrivedSession {
   remotePort: number;
 }
 
-export type SidEventName = "transferred" | "session" | "woken" | "stopped" | "ended" | "refused" | "bound" | "renewed" | "negotiated" | "failed" | "*";
+export type SidEventName = "transferred" | "session" | "woken" | "stopped" | "ended" | "refused" | "bound" | "renewed" | "negotiated" | "failed" | "record" | "*";
+
+/**
+ * The host's steps with the state record (event "record"), for a timeline of
+ * the transfer: at the node "dumped" (the socket taken from the application
+ * and dumped) and "delivered" (the target confirmed it), at the target
+ * "restored" (opened and restored in repair mode). `t`: this host's clock.
+ */
+export interface RecordStep {
+  address: string;
+  step: "dumped" | "delivered" | "restored";
+  t: number;
+  bytes: number;
+}
 
 /** What the service needs of the daemon it runs in. */
 export interface SidContext {
@@ -334,6 +347,7 @@ export class SidService {
         p.dumped = { ...r, appState };
         this.handedOn.add(p.socket as object);
         this.io.discard(p.socket);
+        this.emit("record", { address, step: "dumped", t: now(), bytes: record.length } satisfies RecordStep);
       }
       let channel = p?.channel;
       if (p) p.channel = undefined;
@@ -343,6 +357,7 @@ export class SidService {
       }
       await sendState(this.codec, { address: to, port: this.ctx.controlPort, local: this.home.address }, session.sessionKey, session.sessionSpi, record, undefined, channel);
       this.ctx.log("info", { event: "sid-state-delivered", address, to, bytes: record.length });
+      this.emit("record", { address, step: "delivered", t: now(), bytes: record.length } satisfies RecordStep);
       this.sid.stateDelivered(now(), address, true);
     } catch (err) {
       this.ctx.log("error", { event: "sid-state-failed", address, error: (err as Error).message });
@@ -406,6 +421,7 @@ export class SidService {
       throw e;
     }
     this.ctx.log("info", { event: "sid-state-received", address, bytes: record.length });
+    this.emit("record", { address, step: "restored", t: this.ctx.now(), bytes: record.length } satisfies RecordStep);
     this.sid.stateReceived(this.ctx.now(), address, true);
     this.ctx.drain();
   }
