@@ -913,4 +913,24 @@ test("the codec's stop and ARP rules (the pieces driver's) are the batches the s
   assert.throws(() => codec.stopRule(true, TA, 0), /control port/);
 });
 
+test("8.12: the agent's claim fails while the record is under way: its Wake-up fails the transfer, the address stays here", () => {
+  const s = trio();
+  const { net, tn, agent, tnTarget, tnAgent, TA } = s;
+  agent.failKernel = 1; // EPERM: the agent's kernel refuses everything
+  tn.sid.transfer(net.now, TA, tnTarget, { agent: tnAgent, lifetime: 30 });
+  tn.pump();
+  untilRecordAsked(s);
+  net.run(100); // the Transfer Reply (granted), then the claim fails and the Wake-up comes; the record is still under way
+  assert.equal(agent.sidEvents("ended").map((e) => e.reason), ["kernel-failed"]);
+  assert.is(agent.sidEvents("woken").length, 1, "the node acknowledged the Wake-up");
+  assert.is(tn.sidEvents("refused").length, 0, "reported once the record's outcome is in");
+  tn.sid.stateDelivered(net.now, TA, true);
+  tn.pump();
+  assert.equal(tn.sidEvents().map((e) => e.state), ["negotiated", "state-requested", "refused"]);
+  assert.match(tn.sidEvents("refused")[0].message, /ended the binding before the transfer completed/);
+  assert.equal(tn.nft.filter((b) => /arp operation request/.test(b)).length, 0, "no ARP rule");
+  assert.match(tn.nft.at(-1), /delete chain inet hovsid si/);
+  assert.ok(tn.frames.some((f) => f.data[12] === 0x08 && f.data[13] === 0x06), "the node announced its address again");
+});
+
 test.run();

@@ -203,8 +203,10 @@ class Transfer extends Procedure {
   delivery: u8 = 0;
   request: u8 = 0;
   granted: u32 = 0;
-  /** The agent's refusal (0: no answer). */
+  /** The agent's refusal (0: no answer, or agentEnded). */
   refusedCode: u32 = 0;
+  /** The agent ended the binding it granted (its Wake-up) before the transfer completed. */
+  agentEnded: bool = false;
   /** The record failed after the agent granted the binding: the Stop Transfer under way undoes it (no rule of the node's is left). */
   abandoned: bool = false;
 
@@ -1405,6 +1407,20 @@ export class Sid extends RequestHandler {
     const t = this.findTransferIn(a, TRANSFERRED);
     // Only from the agent of the transfer (or, with S, its target), under their configured SA.
     const from = t ? (t.agent ? t.agent : t.target) : null;
+    if (!t && !sa.seals) {
+      // 8.12: the agent ended a binding it granted while the record was still under way (its claim
+      // failed): the transfer fails once the record's outcome is in, with the address here.
+      const p = this.findTransfer(a);
+      if (p && p.agent == peer && !p.hosted && !p.abandoned && p.request == 1 && p.state != TRANSFERRED) {
+        p.request = 2;
+        p.refusedCode = 0;
+        p.agentEnded = true;
+        this.announce(a, now);
+        this.reply(peer, sa, cache, CODE_ACCEPTED, -1, null, now);
+        this.transferStep(p, now);
+        return;
+      }
+    }
     if (!t || from != peer || sa.seals) return this.refuse(ROLE_NODE, a, peer, sa, cache, CODE_UNKNOWN_BINDING, "no transfer of this address to that peer", now);
     const h = this.findHosted(a);
     const back: Hosted | null = h != null && h.returning ? h : null;
@@ -1597,7 +1613,8 @@ export class Sid extends RequestHandler {
     if (t.delivery == 0) return;
     if (t.request == 2) {
       // The agent refused (or did not answer): reported now, once the record's outcome is in too.
-      if (t.refusedCode) this.refused(ROLE_NODE, t.address, t.refusedCode, 0, "the agent refused the transfer: the node must own the address there (peer_add_address), and a further transfer needs F", now);
+      if (t.agentEnded) this.refused(ROLE_NODE, t.address, 0, ERR_REFUSED, "the agent ended the binding before the transfer completed (a kernel action of its claim failed?): the address stays here", now);
+      else if (t.refusedCode) this.refused(ROLE_NODE, t.address, t.refusedCode, 0, "the agent refused the transfer: the node must own the address there (peer_add_address), and a further transfer needs F", now);
       else this.refused(ROLE_NODE, t.address, 0, ERR_TIMED_OUT, "no answer: check that the peer runs SID and that its control port is reachable", now);
       t.stopRule(false);
       this.forgetTransfer(t);
