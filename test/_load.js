@@ -234,7 +234,8 @@ export const LOADS = {
         net.run(0);
         m.engine.sessions(net.now);
         m.pump();
-        const swept = m.nft.some((t) => t.startsWith("list map"));
+        // (the sweep dumps the wire-side maps over netlink: NFT_MSG_GETSETELEM)
+        const swept = m.netlink.some((b) => b.length >= 6 && new DataView(b.buffer, b.byteOffset).getUint16(4, true) === ((10 << 8) | 13));
         const listed = m.eventsOf("sessions").length === 1;
         forget(m);
         net.sent.length = 0;
