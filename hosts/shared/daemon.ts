@@ -148,6 +148,7 @@ export class Daemon {
     }
     d.starting = false;
     await d.close({ keepKernelState: false });
+    await io.removeFile(d.savedPath()); // the moves a clean stop saved are gone from the kernel now
     const control = controlPath(cfg);
     if (control) await io.removeFile(control);
   }
