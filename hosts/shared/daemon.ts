@@ -30,6 +30,7 @@ export type EventName =
   | "auto-migration-failed"
   | "sessions-held"
   | "restored"
+  | "saved"
   | "session-ended"
   | "sessions"
   | "kernel-error"
