@@ -121,6 +121,10 @@ async function kernelFigures() {
       }
       for (let i = 0; i < 6000 && !events.some((e) => e.event === waitFor); i++) await sleep(10);
       const e = events.find((x) => x.event === waitFor);
+      // HANDOVER_BENCH_LOG=FILE: the restarted daemon's log lines up to `restored`, with the ms since its spawn.
+      if (process.env.HANDOVER_BENCH_LOG && waitFor === "restored") {
+        writeFileSync(process.env.HANDOVER_BENCH_LOG, events.map((x) => JSON.stringify({ ms: Math.round(x.at - t0), ...x })).join("\n") + "\n", { flag: "a" });
+      }
       if (!e) throw new Error(`F did not log ${waitFor}: ${JSON.stringify(events.slice(-3))}`);
       return { child, events, ms: e.at - t0, event: e };
     };

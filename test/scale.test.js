@@ -208,6 +208,22 @@ test("a clean stop while a move is unvalidated saves nothing (the next start rea
   assert.is(s.bytes.length, 0);
 });
 
+test("restart: a leftover element naming an object that is no quota of ours is deleted, and that name is never written into a batch", () => {
+  const { net, f, peers, fill } = fixedEnd(1);
+  assert.is(fill(0), "ACCEPTED");
+  // What the kernel holds beside the moves: an objref element whose object's name is not hq<digits>.
+  const evil = "hq1 }\ndelete table inet handover\nadd table inet x {";
+  f.table.maps.set("rq4", new Map([["tcp . 198.19.250.9 . 7", { value: `"${evil}"` }]]));
+  const batches = restart(f, net, peers, peers);
+  const restored = f.eventsOf("restored").at(-1);
+  assert.is(restored.elements, "adopted");
+  assert.is(restored.leftovers, 1);
+  assert.is(f.table.elements("rq4").length, 0, "the element is deleted");
+  assert.not.ok(batches.some((t) => t.includes("delete table") || t.includes("inet x")), "the object's name is not written");
+  assert.not.ok(batches.some((t) => t.includes("delete quota")), "no quota of ours is named");
+  assert.is(f.table.elements("ri4").length, PER, "the moves' elements stay");
+});
+
 test("restart: a map that lacks an element a restored move wants makes the table again, in one transaction", () => {
   const { net, f, peers, fill } = fixedEnd(2);
   for (let i = 0; i < 2; i++) assert.is(fill(i), "ACCEPTED");

@@ -30,6 +30,7 @@ export type EventName =
   | "auto-migration-failed"
   | "sessions-held"
   | "restored"
+  | "saved"
   | "session-ended"
   | "sessions"
   | "kernel-error"
@@ -148,6 +149,7 @@ export class Daemon {
     }
     d.starting = false;
     await d.close({ keepKernelState: false });
+    await io.removeFile(d.savedPath()); // the moves a clean stop saved are gone from the kernel now
     const control = controlPath(cfg);
     if (control) await io.removeFile(control);
   }

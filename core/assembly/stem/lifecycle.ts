@@ -409,6 +409,7 @@ export class Sweep extends Procedure {
   constructor(stem: Stem) {
     super();
     this.stem = stem;
+    this.table.countsOnly = true;
   }
   start(): void {
     const node = this.stem.node;
@@ -440,10 +441,10 @@ export class Sweep extends Procedure {
       const m = stem.moves[i];
       if (m.busy || m.held) continue;
       if (m.idleSince == 0) m.idleSince = now;
-      if (this.table.index.has(m.id)) {
-        const e = this.table.index.get(m.id);
-        if (e.packets != m.lastPackets) {
-          m.lastPackets = e.packets;
+      if (this.table.packets.has(m.id)) {
+        const n = this.table.packets.get(m.id);
+        if (n != m.lastPackets) {
+          m.lastPackets = n;
           m.idleSince = now;
         }
       }

@@ -138,6 +138,7 @@ function readEntry(c: Cursor, e: TableEntry): bool {
 }
 
 const HOV1 = "hov1 ";
+const COUNT_CURSOR = new Cursor();
 const GEN = "hov1 gen ";
 const QUARANTINE = "hov1 q ";
 
@@ -193,8 +194,22 @@ export class TableSink extends ElementSink {
   entries: Array<TableEntry> = new Array<TableEntry>();
   index: Map<u32, TableEntry> = new Map<u32, TableEntry>();
   others: i32 = 0;
+  /** The sweep's mode: only each move's packets, by id (no entry, no addresses: a sweep every few seconds makes no garbage per move). */
+  countsOnly: bool = false;
+  packets: Map<u32, u64> = new Map<u32, u64>();
   element(d: Dumped): void {
     const end = d.comment + <usize>d.commentLen;
+    if (this.countsOnly) {
+      if (d.commentLen <= HOV1.length || !matchAt(d.comment, end, HOV1)) return;
+      const c = COUNT_CURSOR;
+      c.ok = true;
+      c.p = d.comment + <usize>HOV1.length;
+      c.end = end;
+      const id = <u32>c.number();
+      if (!c.ok) return;
+      this.packets.set(id, (this.packets.has(id) ? this.packets.get(id) : 0) + d.packets);
+      return;
+    }
     if (d.commentLen > HOV1.length && matchAt(d.comment, end, HOV1) && takeComment(d.comment + <usize>HOV1.length, end, d.packets, this.entries, this.index)) return;
     this.others++;
   }
