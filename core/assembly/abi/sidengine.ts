@@ -141,6 +141,8 @@ function benchAddress(i: u32): Address {
 /** Makes a table for `limit` bindings and inserts n of them: how many went in (a full table refuses the rest). */
 export function sid_bindings_fill(limit: i32, n: i32): i32 {
   if (limit < 1 || limit > 4000000 || n < 0) return BAD;
+  const old = benchTable;
+  if (old) old.release();
   const t = new BindingTable(limit);
   benchTable = t;
   let added = 0;
