@@ -87,6 +87,8 @@ const RAW_MIN: usize = 1 << 20;
 const HEADROOM: usize = 1 << 20;
 /** Bytes of a VNI bitmap (24-bit VNIs): part of a big table's pages (VniSet.adopt). */
 const VNI_BITS: usize = 1 << 21;
+/** Tables for at least this many bindings have the VNI bitmap. */
+const VNI_BITMAP_MIN: i32 = 1 << 17;
 /** Pages a released big table left, for the next one. */
 let spareRaw: usize = 0;
 let spareRawBytes: usize = 0;
@@ -139,8 +141,10 @@ export class BindingTable {
     const occBytes = <usize>(w >> 3);
     let total = recBytes + tagBytes + headBytes + occBytes;
     let p: usize = 0;
+    // The VNI bitmap is cheaper than a hash set's entries from about 2^17 bindings on.
+    const bits = limit >= VNI_BITMAP_MIN;
     if (total >= RAW_MIN) {
-      total += VNI_BITS;
+      if (bits) total += VNI_BITS;
       if (spareRaw != 0 && spareRawBytes >= total) {
         p = spareRaw;
         this.rawBytes = spareRawBytes;
@@ -166,7 +170,7 @@ export class BindingTable {
     this.tags = p + recBytes;
     this.heads = this.tags + tagBytes;
     this.occupied = this.heads + headBytes;
-    if (this.rawBytes) this.vniBits = this.occupied + occBytes;
+    if (this.rawBytes && bits) this.vniBits = this.occupied + occBytes;
   }
 
   /** A big table's VNI bitmap (2 MiB in its own pages, for VniSet.adopt), or 0. */
