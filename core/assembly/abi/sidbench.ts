@@ -301,3 +301,55 @@ export function sidbench_renewals_applied(now: f64): i32 {
   }
   return applied;
 }
+
+// ---- per-flow sorting (bench/sid-flows.js) -------------------------------------------
+
+import { Flow, sortingTable, flowElements } from "../sid/flows";
+import { TextOut } from "../util/text";
+
+/** Flows per sidbench_flow_rules call at most (its text fits the buffer). */
+const FLOW_CHUNK: i32 = 4096;
+const FLOW_TEXT_CAP: i32 = FLOW_CHUNK * 96 + 4096;
+let flowText: StaticArray<u8> | null = null;
+const flowOut = new TextOut();
+
+/** Where sidbench_flow_rules wrote its text (valid until the next call). */
+export function sidbench_flow_text(): usize {
+  return flowText ? changetype<usize>(flowText) : 0;
+}
+
+/**
+ * The agent's nft text from sid/flows.ts, for the kernel bench: which 0, the
+ * sorting table (sortingTable, add); which 1, the map elements of flows
+ * first .. first + count - 1 (flowElements, add) under mark. Flow k, IPv4:
+ * protocol proto, remote (the correspondent) address `remote` port
+ * 40000 + k % 25000, local (the transferred address) `local` port
+ * 5201 + k / 25000. Returns the text's length (sidbench_flow_text), or
+ * -ERR_INVALID_ARGUMENT.
+ */
+export function sidbench_flow_rules(which: i32, first: i32, count: i32, proto: i32, remote: u32, local: u32, mark: u32): i32 {
+  if (count < 0 || count > FLOW_CHUNK || first < 0 || first + count > 25000 * 60000 || (proto != 6 && proto != 17)) return -ERR_INVALID_ARGUMENT;
+  let buf = flowText;
+  if (!buf) {
+    buf = new StaticArray<u8>(FLOW_TEXT_CAP);
+    flowText = buf;
+  }
+  flowOut.reset(changetype<usize>(buf), FLOW_TEXT_CAP);
+  if (which == 0) {
+    sortingTable(flowOut, true);
+  } else {
+    const flows = new Array<Flow>();
+    for (let i = 0; i < count; i++) {
+      const k = first + i;
+      const f = new Flow();
+      f.proto = <u8>proto;
+      f.remotePort = <u16>(40000 + k % 25000);
+      f.localPort = <u16>(5201 + k / 25000);
+      f.remote = Address.v4(remote);
+      f.local = Address.v4(local);
+      flows.push(f);
+    }
+    flowElements(flowOut, true, flows, mark);
+  }
+  return flowOut.overflow ? -ERR_INVALID_ARGUMENT : flowOut.pos;
+}
