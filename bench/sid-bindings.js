@@ -2,7 +2,7 @@
 // bytes per binding, per-packet lookup and renewals verified per second at
 // 1,000,000 bindings, each against a baseline measured in the same run.
 //
-//   node bench/sid-bindings.js [--bindings N] [--table N] [--lookups N] [--renewals N] [--json FILE]
+//   node bench/sid-bindings.js [--bindings N] [--table N] [--lookups N] [--renewals N] [--wasm FILE] [--json FILE]
 //
 // (after `npm run build`; no root, no namespaces). One agent engine
 // (sidAgent 1, sidBindings N; --table M makes the table for M bindings, default
@@ -36,7 +36,9 @@ import { SidEngine } from "../dist/hosts/shared/sidengine.js";
 /** About the length of one Binding Update (header, Transferred Address, Sealed, Lifetime, authenticator). */
 const RENEWAL_BYTES = 100;
 
-const MODULE = () => new WebAssembly.Module(readFileSync(new URL("../build/handover.wasm", import.meta.url)));
+/** The core to measure: build/handover.wasm, or another build (--wasm FILE, e.g. an older commit's, as the baseline). */
+let WASM = new URL("../build/handover.wasm", import.meta.url);
+const MODULE = () => new WebAssembly.Module(readFileSync(WASM));
 const FILL_HEAP = 1;
 const FILL_VNIS = 2;
 const START = Date.UTC(2026, 11, 1, 12, 0, 0);
@@ -82,9 +84,11 @@ export async function bindingFigures({ bindings = 1000000, table = bindings, loo
   const missLookups = Math.min(lookups, 200000);
   const miss = time((n) => check(x.sidbench_lookup(n, 7, 1), "lookup"), missLookups);
   if (miss.r !== 0) throw new Error(`lookup found ${miss.r} unbound addresses`);
-  const batched = time((n) => check(x.sidbench_lookup_batch(n, 7, 0), "lookup_batch"), lookups);
+  // (an older build, --wasm, may not have the batched lookup: NaN)
+  const hasBatch = typeof x.sidbench_lookup_batch === "function";
+  const batched = hasBatch ? time((n) => check(x.sidbench_lookup_batch(n, 7, 0), "lookup_batch"), lookups) : { ns: NaN, r: lookups };
   if (batched.r !== lookups) throw new Error(`batched lookup found ${batched.r} of ${lookups} bound addresses`);
-  const batchedMiss = time((n) => check(x.sidbench_lookup_batch(n, 7, 1), "lookup_batch"), missLookups);
+  const batchedMiss = hasBatch ? time((n) => check(x.sidbench_lookup_batch(n, 7, 1), "lookup_batch"), missLookups) : { ns: NaN, r: 0 };
   if (batchedMiss.r !== 0) throw new Error(`batched lookup found ${batchedMiss.r} unbound addresses`);
   const load = time((n) => check(x.sidbench_load(n, 7), "load"), lookups);
   const map = new Map();
@@ -164,6 +168,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     return i >= 0 ? Number(args[i + 1]) : dflt;
   };
   const json = args.includes("--json") ? args[args.indexOf("--json") + 1] : "";
+  if (args.includes("--wasm")) WASM = args[args.indexOf("--wasm") + 1];
   const r = await bindingFigures({ bindings: opt("bindings", 1000000), table: opt("table", opt("bindings", 1000000)), lookups: opt("lookups", 2000000), renewals: opt("renewals", 200000), log: (s) => console.error(s) });
   console.log(JSON.stringify(r, null, 2));
   if (json) writeFileSync(json, JSON.stringify(r, null, 2) + "\n");
