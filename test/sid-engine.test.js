@@ -616,6 +616,63 @@ test("the binding table against a model: small tables, random inserts and remova
   assert.ok(refused > 0, "full tables refused");
 });
 
+test("the binding table's expiry wheel against a model: renewals, removals, due bindings in order, a lower bound never later than the earliest", () => {
+  const { tn } = trio();
+  const x = tn.engine.core.x;
+  const rnd = prng(4346);
+  let aliased = 0;
+  let due = 0;
+  let exact = 0;
+  // Small tables (a wheel of 64 one-second buckets: lifetimes past 64 s sit a turn or more ahead) and one of
+  // 3,000 bindings (512 buckets), lifetimes up to 65,535 s as the protocol allows.
+  for (const [limit, ops] of [[1, 200], [7, 300], [60, 600], [3000, 4000]]) {
+    x.sid_bindings_fill(limit, 0);
+    const model = new Map();
+    let now = 1.7e12 + Math.floor(rnd() * 1e6);
+    const span = limit + 3;
+    for (let op = 0; op < ops; op++) {
+      const i = Math.floor(rnd() * span);
+      const c = rnd();
+      if (c < 0.35) {
+        if (!model.has(i) && model.size < limit) {
+          assert.is(x.sid_bindings_insert(i), 1);
+          const e = now + 1000 * (1 + Math.floor(rnd() * (rnd() < 0.8 ? 120 : 65535))) + Math.floor(rnd() * 1000);
+          if (e - now > 64000) aliased++;
+          assert.is(x.sid_bindings_expire(i, e), 1);
+          model.set(i, e);
+        }
+      } else if (c < 0.6) {
+        // A renewal: a new expiry, earlier or later than the old one.
+        const e = now + 1000 * (1 + Math.floor(rnd() * 90)) + Math.floor(rnd() * 1000);
+        assert.is(x.sid_bindings_expire(i, e), model.has(i) ? 1 : 0);
+        if (model.has(i)) model.set(i, e);
+      } else if (c < 0.75) {
+        assert.is(x.sid_bindings_remove(i, 1), model.has(i) ? 1 : 0);
+        model.delete(i);
+      } else {
+        now += Math.floor(rnd() * 20000);
+        const want = [...model].filter(([, e]) => e <= now).map(([k]) => k);
+        const n = x.sid_bindings_due(now);
+        assert.is(n, want.length, `limit ${limit}, op ${op}: due by ${now}`);
+        for (const k of want) model.delete(k);
+        due += n;
+      }
+      assert.is(x.sid_bindings_size(1), model.size);
+      const min = model.size ? Math.min(...model.values()) : Infinity;
+      const low = x.sid_bindings_earliest();
+      assert.ok(low <= min, `limit ${limit}, op ${op}: earliest ${low} is not later than ${min}`);
+      if (low === min) exact++;
+      for (const [k] of model) assert.is(x.sid_bindings_lookup(k, 1, 1), 1);
+    }
+    // Everything expires in the end, and nothing is left filed.
+    assert.is(x.sid_bindings_due(Infinity), model.size);
+    assert.is(x.sid_bindings_size(1), 0);
+    assert.is(x.sid_bindings_earliest(), Infinity);
+  }
+  assert.ok(aliased > 0 && due > 0, `expiries a turn of the wheel ahead (${aliased}) and due bindings (${due}) were exercised`);
+  assert.ok(exact > 0, "the earliest expiry is often exact");
+});
+
 test("memory stays put over many transfers and deregistrations; the agent forgets a target with its last binding", () => {
   const s = trio();
   const { net, tn, agent, target, tnTarget, tnAgent, TA } = s;

@@ -25,9 +25,9 @@ import { RECORD as BINDING_RECORD } from "./bindings";
 import { isValidFamily } from "../engine/address";
 import { SidFlows, Flow, readFlows } from "./flows";
 import {
-  BindingTable, ExpiryHeap, address as bAddress, target as bTarget, setTarget as bSetTarget, flags as bFlags,
+  BindingTable, VniSet, address as bAddress, target as bTarget, setTarget as bSetTarget, flags as bFlags,
   setFlags as bSetFlags, spi as bSpi, setSpi as bSetSpi, vni as bVni, setVni as bSetVni, nodePeer as bNodePeer,
-  setNodePeer as bSetNodePeer, expires as bExpires, setExpires as bSetExpires, keyPtr as bKey, macPtr as bMac,
+  setNodePeer as bSetNodePeer, expires as bExpires, keyPtr as bKey, macPtr as bMac,
   hasMac as bHasMac, setHasMac as bSetHasMac, setCookie as bSetCookieRaw, cookie as bCookie,
 } from "./bindings";
 import {
@@ -624,9 +624,8 @@ export class Sid extends RequestHandler {
   transfers: Array<Transfer> = new Array<Transfer>();
   hosted: Array<Hosted> = new Array<Hosted>();
   private table: BindingTable | null = null;
-  private expiries: ExpiryHeap = new ExpiryHeap();
   /** VNIs in use by bindings (8.9: a collision is refused with 130). */
-  vnis: Set<u32> = new Set<u32>();
+  vnis: VniSet = new VniSet();
   /** Interim Addresses of the bindings that have one (rare; kept out of the compact table). */
   private interims: Map<u64, Address> = new Map<u64, Address>();
   private announcements: Array<Announcement> = new Array<Announcement>();
@@ -665,6 +664,7 @@ export class Sid extends RequestHandler {
     if (!t) {
       t = new BindingTable(this.node.options.sidBindings);
       this.table = t;
+      this.vnis.adopt(t.vniBits);
     }
     return t;
   }
@@ -1244,8 +1244,7 @@ export class Sid extends RequestHandler {
     this.setTargetCookie(r, 0);
     const granted = requested < o.sidMaxLifetimeS ? requested : o.sidMaxLifetimeS;
     const expires = now + <f64>granted * 1000;
-    bSetExpires(r, expires);
-    this.expiries.push(expires, a);
+    this.bindings().expireAt(r, expires);
     this.vnis.add(vni);
     // Claim the address (8.2 step 5): tunnel first, then the proxy entry and the announcements.
     this.actionOwner = new Claim(this, a, ROLE_AGENT, bSpi(r));
@@ -1317,8 +1316,7 @@ export class Sid extends RequestHandler {
     }
     const granted = asked < o.sidMaxLifetimeS ? asked : o.sidMaxLifetimeS;
     const expires = now + <f64>granted * 1000;
-    bSetExpires(r, expires);
-    this.expiries.push(expires, a);
+    this.bindings().expireAt(r, expires);
     this.reply(peer, sa, cache, CODE_ACCEPTED, <i32>granted, null, now);
     const e = this.event("renewed", ROLE_AGENT, a, now);
     e.key("lifetime");
@@ -1706,7 +1704,8 @@ export class Sid extends RequestHandler {
   // ---- timers --------------------------------------------------------------------------------
 
   nextTimeout(node: Node): f64 {
-    let t = this.expiries.earliest;
+    const bt = this.table;
+    let t = bt ? bt.earliest() : Infinity;
     const f = this.flows.nextExpiry();
     if (f < t) t = f;
     for (let i = 0; i < this.announcements.length; i++) if (this.announcements[i].next < t) t = this.announcements[i].next;
@@ -1722,10 +1721,12 @@ export class Sid extends RequestHandler {
     this.sendAnnouncements(now);
     // Bindings that were not renewed in time (8.3).
     const A = new Address();
-    while (this.expiries.earliest <= now) {
-      this.expiries.pop(A);
-      const r = this.table ? this.bindings().find(A) : 0;
-      if (r && bExpires(r) <= now) this.endBinding(r, now, true, "expired");
+    const bt = this.table;
+    if (bt) {
+      while (bt.popDue(now, A)) {
+        const r = bt.find(A);
+        if (r) this.endBinding(r, now, true, "expired");
+      }
     }
     // Returns whose record or Wake-up did not come (8.6).
     for (let i = this.hosted.length - 1; i >= 0; i--) {
@@ -1912,7 +1913,7 @@ export class Sid extends RequestHandler {
       const ifam = load<u8>(e + 94);
       if (ifam != 0) this.interims.set(a.key(), Address.read(ifam, e + BINDING_RECORD));
       this.vnis.add(bVni(r));
-      this.expiries.push(bExpires(r), a);
+      t.expireAt(r, bExpires(r));
     }
     const ev = this.event("restored", ROLE_AGENT, this.address, now);
     ev.key("bindings");
