@@ -204,6 +204,7 @@ export class Daemon {
       const cookie = p.cookie ?? engine.core.cookieFromName(p.name!);
       const id = engine.addPeer(cookie, p.address, p.port ?? port);
       for (const a of p.addresses ?? []) engine.addPeerAddress(id, a);
+      for (const r of p.pools ?? []) engine.addPeerPool(id, r);
       for (const [j, s] of p.sa.entries()) {
         const field = `peers[${i}].sa[${j}]`;
         const key = await resolveKey(s.key, `${field}.key`, io, (w) => this.warnings.push(w));

@@ -24,6 +24,7 @@ import { stopRule, arpRule, reversePathRule } from "./rules";
 import { RECORD as BINDING_RECORD } from "./bindings";
 import { isValidFamily } from "../engine/address";
 import { SidFlows, Flow, readFlows } from "./flows";
+import { AddressRegistry, AliasSink, StaticPool, Ipv6Generator } from "./addrgen";
 import {
   BindingTable, ExpiryHeap, address as bAddress, target as bTarget, setTarget as bSetTarget, flags as bFlags,
   setFlags as bSetFlags, spi as bSpi, setSpi as bSetSpi, vni as bVni, setVni as bSetVni, nodePeer as bNodePeer,
@@ -603,10 +604,18 @@ export class Sid extends RequestHandler {
   /** Per-flow mode (8.16). */
   flows: SidFlows = new SidFlows();
 
+  /** Session-specific addresses (8.18): the generators and the leases this node holds. */
+  addresses!: AddressRegistry;
+  staticPool: StaticPool = new StaticPool();
+  ipv6: Ipv6Generator = new Ipv6Generator();
+
   constructor(node: Node) {
     super();
     this.node = node;
     this.flows.sid = this;
+    this.addresses = new AddressRegistry(node, new HomeLinkAliases(this));
+    this.addresses.add(this.staticPool);
+    this.addresses.add(this.ipv6);
     node.serve(PROTOCOL_SID, this);
   }
 
@@ -1608,6 +1617,7 @@ export class Sid extends RequestHandler {
 
   timeout(node: Node, now: f64): void {
     this.sendAnnouncements(now);
+    this.addresses.tick(now);
     // Bindings that were not renewed in time (8.3).
     const A = new Address();
     while (this.expiries.earliest <= now) {
@@ -1856,8 +1866,20 @@ export class Sid extends RequestHandler {
 }
 
 /** The address message of dataplane.md section 4 for a on lo (or `ifindex`), copied out of its static buffer. */
-export function addressMessageCopy(add: bool, a: Address, ifindex: u32 = LOOPBACK_IFINDEX): i32 {
-  const n = addressMessage(add, a, ifindex);
+/** Session addresses (8.18) go on and off the home link beside the base address. */
+class HomeLinkAliases extends AliasSink {
+  sid: Sid;
+  constructor(sid: Sid) {
+    super();
+    this.sid = sid;
+  }
+  alias(add: bool, a: Address, dad: bool): void {
+    this.sid.netlink(addressMessageCopy(add, a, this.sid.ifindex, !dad));
+  }
+}
+
+export function addressMessageCopy(add: bool, a: Address, ifindex: u32 = LOOPBACK_IFINDEX, nodad: bool = true): i32 {
+  const n = addressMessage(add, a, ifindex, nodad);
   memory.copy(kernelMessagePtr(), messagePtr(), <usize>n);
   return n;
 }
