@@ -321,6 +321,8 @@ export class Daemon {
     try {
       await service.start();
       for (const i of sid.interim ?? []) service.flows.addInterim(i);
+      for (const r of sid.addressPool ?? []) service.addresses.addPool(r);
+      if (sid.addressPrefix6) service.addresses.prefix6(sid.addressPrefix6);
     } catch (e) {
       throw new StartError(config.name, `SID: ${why(e)}`);
     }
@@ -617,6 +619,7 @@ export class Daemon {
     this.observed.observe(e);
     if (e.event === "address-removed") this.closeSource(e.address as string);
     if (e.event === "sid") this.sidService?.event(e);
+    if (e.event === "session-address") this.sidService?.addressEvent(e);
     if (e.event === "migration" && (e.state === "completed" || e.state === "failed")) {
       const list = this.waiting.get(e.id as number);
       if (list) {

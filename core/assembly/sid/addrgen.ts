@@ -68,14 +68,22 @@ export abstract class AddressGenerator {
   why: string = "";
   /** Chooses (or starts asking for) an address for the lease: 0, or -ERR_*. Report changes with registry.changed. */
   abstract acquire(lease: Lease, now: f64): i32;
-  /** Retransmissions, renewals; the next deadline (Infinity: none). */
-  tick(now: f64): f64 { return Infinity; }
+  /** Retransmissions, renewals due at `now`. */
+  tick(now: f64): void {}
+  /** When tick is due next (Infinity: never). */
+  nextTimeout(): f64 { return Infinity; }
   /** Gives the address back (the lease is held here). The registry sets RELEASED. */
   abstract release(lease: Lease, now: f64): void;
   /** A lease that came with a transfer: this node holds (renews, releases) it now. False: refuse it. */
   abstract adopt(lease: Lease, now: f64): bool;
   /** The lease moved to another node with a transfer: stop keeping it alive here. */
   handOff(lease: Lease, now: f64): void {}
+  /**
+   * The lease went away with a transfer and its address came back at the end of
+   * that binding (a Wake-up, not a return): the last holder released it there;
+   * forget it here without releasing it again (the static pool frees the slot).
+   */
+  forget(lease: Lease, now: f64): void {}
   /** A packet for the generator (DHCP replies): true if it was one. */
   input(p: usize, n: i32, now: f64): bool { return false; }
   /** IPv6: the host's verdict of duplicate address detection for the lease's address. */
@@ -169,6 +177,35 @@ export class AddressRegistry {
     this.changed(l, now);
   }
 
+  /** The lease held away from here for `a`, or null. */
+  awayAt(a: Address): Lease | null {
+    for (let i = 0; i < this.leases.length; i++) {
+      const l = this.leases[i];
+      if (l.state == LEASE_AWAY && l.address.equals(a)) return l;
+    }
+    return null;
+  }
+
+  /**
+   * The binding of a session address that went away ended and the address is
+   * back here (8.18): after a return the lease is held here again (READY);
+   * otherwise the session ended at its last holder, which released the
+   * address: the lease ends here too (RELEASED, the alias goes).
+   */
+  cameBack(a: Address, returned: bool, now: f64): void {
+    const l = this.awayAt(a);
+    if (!l) return;
+    const g = this.generator(l.kind);
+    if (returned) {
+      if (g) g.adopt(l, now);
+      l.state = LEASE_READY;
+    } else {
+      if (g) g.forget(l, now);
+      l.state = LEASE_RELEASED;
+    }
+    this.changed(l, now);
+  }
+
   /**
    * A lease that arrived with a transfer (8.18): kind, address, remaining
    * lifetime, opaque bytes. Returns it (held here now, READY; the host does
@@ -202,6 +239,13 @@ export class AddressRegistry {
     this.leases.push(l);
     this.changed(l, now);
     return l;
+  }
+
+  nextTimeout(): f64 {
+    let t = Infinity;
+    for (let i = 0; i < this.generators.length; i++) t = Math.min(t, this.generators[i].nextTimeout());
+    for (let i = 0; i < this.leases.length; i++) if (this.leases[i].held) t = Math.min(t, this.leases[i].expires);
+    return t;
   }
 
   tick(now: f64): void {
@@ -327,6 +371,10 @@ export class StaticPool extends AddressGenerator {
   }
 
   release(lease: Lease, now: f64): void {
+    this.free(lease.address);
+  }
+
+  forget(lease: Lease, now: f64): void {
     this.free(lease.address);
   }
 

@@ -314,6 +314,8 @@ class Transfer extends Procedure {
       return;
     }
     sid.reclaim(this.address, now);
+    // 8.18: the node took its session address back on purpose: it holds the lease again.
+    sid.addresses.cameBack(this.address, true, now);
     const e = sid.event("stopped", ROLE_NODE, this.address, now);
     e.key("code");
     e.num(code);
@@ -333,6 +335,11 @@ class Transfer extends Procedure {
       sid.applyArpRule(true, this.address, 0, false);
       const i = this.interim;
       if (i) sid.flows.applyArpRewrite(true, this.address, i);
+    }
+    // 8.18: a session address's lease goes with it; the new holder keeps it alive and releases it.
+    if (!this.flows) {
+      const l = sid.addresses.byAddress(this.address);
+      if (l) sid.addresses.handOff(l, now);
     }
     const e = sid.event("transferred", ROLE_NODE, this.address, now);
     e.key("lifetime");
@@ -1369,6 +1376,7 @@ export class Sid extends RequestHandler {
       this.reclaim(a, now);
     }
     this.reply(peer, sa, cache, CODE_ACCEPTED, -1, null, now);
+    if (!t.flows) this.addresses.cameBack(a, back != null, now);
     const e = this.event("woken", ROLE_NODE, a, now);
     e.key("elapsedMs");
     e.num(<u64>Math.round(now - t.startedAt));
@@ -1604,6 +1612,8 @@ export class Sid extends RequestHandler {
 
   nextTimeout(node: Node): f64 {
     let t = this.expiries.earliest;
+    const g = this.addresses.nextTimeout();
+    if (g < t) t = g;
     const f = this.flows.nextExpiry();
     if (f < t) t = f;
     for (let i = 0; i < this.announcements.length; i++) if (this.announcements[i].next < t) t = this.announcements[i].next;
