@@ -34,6 +34,7 @@ export type EventName =
   | "sessions"
   | "kernel-error"
   | "sid"
+  | "session-address"
   | "dropped";
 
 export type Listener = (event: EngineEvent) => void;
