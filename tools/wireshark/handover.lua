@@ -37,7 +37,7 @@ R.messageTypes = {
     ext = { { 35, "1" }, { 32, "1" } } },
   [16] = { name = "TRANSFER_NEGOTIATION_REQUEST", title = "Transfer Negotiation Request", protocol = "SID", kind = "request", reply = 17,
     flags = { { value = 1, name = "FURTHER_TRANSFER", letter = "F" }, { value = 2, name = "SAME_SUBNET", letter = "S" }, { value = 4, name = "PER_FLOW", letter = "P" }, { value = 8, name = "REVERSE_RETURN", letter = "R" } },
-    ext = { { 37, "1" }, { 39, "?" }, { 40, "?" }, { 41, "?" }, { 42, "?" }, { 43, "*" }, { 36, "?" }, { 128, "*" }, { 32, "1" } } },
+    ext = { { 37, "1" }, { 39, "?" }, { 40, "?" }, { 41, "?" }, { 42, "?" }, { 43, "*" }, { 36, "?" }, { 45, "?" }, { 128, "*" }, { 32, "1" } } },
   [17] = { name = "TRANSFER_NEGOTIATION_REPLY", title = "Transfer Negotiation Reply", protocol = "SID", kind = "reply",
     flags = {},
     ext = { { 38, "?" }, { 128, "*" }, { 32, "1" } } },
@@ -80,6 +80,7 @@ R.extensionTypes = {
   [42] = { name = "SESSION_KEY", title = "Session Key" },
   [43] = { name = "FLOW", title = "Flow" },
   [44] = { name = "SEALED", title = "Sealed" },
+  [45] = { name = "ADDRESS_LEASE", title = "Address Lease" },
   [128] = { name = "OPAQUE_DATA", title = "Opaque Data" },
 }
 R.flags = {
