@@ -18,7 +18,7 @@ import { TextOut } from "../util/text";
 import { HmacKey } from "../crypto/hmac";
 import { drbg } from "../crypto/drbg";
 import { keyWrapRandom, keyUnwrap } from "../crypto/keywrap";
-import { gratuitousArp, ETH_MIN_FRAME } from "./frames";
+import { gratuitousArp, neighbourAdvertisement, NA_FRAME } from "./frames";
 import { SEAL_UP, SEAL_DOWN } from "./seal";
 import { stopRule, arpRule, reversePathRule } from "./rules";
 import { RECORD as BINDING_RECORD } from "./bindings";
@@ -100,7 +100,7 @@ const ADDR_A = memory.data(16, 8);
 const ADDR_B = memory.data(16, 8);
 const NFT_CAP: i32 = 4096;
 const NFT_BUF = memory.data(NFT_CAP);
-const FRAME_BUF = memory.data(ETH_MIN_FRAME);
+const FRAME_BUF = memory.data(NA_FRAME);
 const nftText = new TextOut();
 const ZERO16 = memory.data(16, 8);
 
@@ -711,9 +711,8 @@ export class Sid extends RequestHandler {
     this.node.emit(o);
   }
 
-  /** Announces a claimed address: three gratuitous ARP frames, 1 s apart (8.14; IPv4 only). */
+  /** Announces a claimed address: three gratuitous ARP frames (IPv6: unsolicited Neighbour Advertisements), 1 s apart (8.14, 8.18). */
   announce(a: Address, now: f64): void {
-    if (a.family != FAMILY_IPV4) return;
     for (let i = 0; i < this.announcements.length; i++) {
       if (this.announcements[i].address.equals(a)) {
         this.announcements[i].left = GARP_COUNT;
@@ -734,7 +733,9 @@ export class Sid extends RequestHandler {
     for (let i = this.announcements.length - 1; i >= 0; i--) {
       const g = this.announcements[i];
       if (g.next > now) continue;
-      const n = gratuitousArp(changetype<usize>(this.mac), <u32>g.address.lo, FRAME_BUF);
+      const n = g.address.family == FAMILY_IPV4
+        ? gratuitousArp(changetype<usize>(this.mac), <u32>g.address.lo, FRAME_BUF)
+        : neighbourAdvertisement(changetype<usize>(this.mac), g.address, FRAME_BUF);
       if (n > 0) this.frame(n);
       g.left--;
       g.next = now + GARP_GAP_MS;
