@@ -259,6 +259,23 @@ test("the lease travels (Address Lease, 4.10): the target holds it once bound, h
   assert.is(bindingCount(agent), 0);
 });
 
+test("a peer cannot move a node's session address to that node: the node refuses the negotiation (136 ADDRESS_NOT_ALLOWED) and changes nothing", () => {
+  const s = pooled();
+  const { tn, target, net, tnAddr } = s;
+  const sess = tnAddr.acquire(net.now, "static");
+  tn.pump();
+  const SA = tnAddr.info(sess).address;
+  tn.engine.option("sidTarget", 1);
+  const before = tn.netlink.length;
+  target.sid.transfer(net.now, SA, s.targetTn, { agent: target.peer(s.agent, { key: new Uint8Array(32).fill(0x55), spi: 330 }), lifetime: 30 });
+  target.pump();
+  net.run(1000);
+  assert.equal(target.sidEvents("refused").map((e) => e.code), [136]);
+  assert.equal(tn.sidEvents("refused").map((e) => [e.role, e.code]), [["target", 136]]);
+  assert.is(tn.netlink.length, before, "no kernel action at the node");
+  assert.is(tnAddr.info(sess).state, "ready");
+});
+
 test("a whole-address transfer of the base address carries no lease", () => {
   const s = trio();
   s.tn.sid.transfer(s.net.now, s.TA, s.tnTarget, { agent: s.tnAgent, lifetime: 30 });

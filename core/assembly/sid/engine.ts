@@ -998,6 +998,7 @@ export class Sid extends RequestHandler {
     }
     if (this.findHosted(a) || this.findTransfer(a)) return this.refuse(ROLE_TARGET, a, peer, sa, cache, CODE_ADDRESS_IN_USE, "this node already holds or moves the address", now);
     if (!a.isUsableUnicast() || node.isOwnAddress(a)) return this.refuse(ROLE_TARGET, a, peer, sa, cache, CODE_ADDRESS_NOT_ALLOWED, "the transferred address is not a usable unicast address of another node", now);
+    if (this.addresses.byAddress(a) || this.addresses.awayAt(a)) return this.refuse(ROLE_TARGET, a, peer, sa, cache, CODE_ADDRESS_NOT_ALLOWED, "the transferred address is one of this node's own session addresses (PROTOCOL.md 8.18)", now);
     // 8.18: a session address comes with its lease; this node must run that generator to hold it.
     const leaseAt: usize = d.has(EXT_ADDRESS_LEASE) ? d.first(EXT_ADDRESS_LEASE) : 0;
     if (leaseAt && !this.addresses.generator(load<u8>(leaseAt + 2))) return this.refuse(ROLE_TARGET, a, peer, sa, cache, CODE_ADDRESS_NOT_ALLOWED, "the session address's generator (PROTOCOL.md 8.18) does not run on this node: it could not keep the address", now);
