@@ -231,6 +231,9 @@ export interface SidAddr6Report {
   /** With `duplicate`: the addresses another device defended (N's first tries), and the tries N made. */
   defended: string[];
   tries: string[];
+  /** With `transfer`: s1 moved to T on the home link; N was woken at its end there. */
+  moved: boolean;
+  woken: boolean;
   /** Every try was defended: the lease expired; no try's address stayed on N's link. */
   expired: boolean;
   leftOnLink: string[];
@@ -247,15 +250,17 @@ const C6 = "2001:db8:9::2";
  * once the kernel says it is no longer tentative; a TCP session from it and
  * one from N's base IPv6 address to C, both intact; the release takes it off.
  */
-export async function runSidAddr6(o: { tag?: string; sessionMs?: number; duplicate?: number } = {}): Promise<SidAddr6Report> {
+export async function runSidAddr6(o: { tag?: string; sessionMs?: number; duplicate?: number; transfer?: boolean } = {}): Promise<SidAddr6Report> {
   const tag = o.tag ?? `v${process.pid % 100000}`;
   const timeline: SidTimelineEntry[] = [];
   const mark = (who: string, what: string) => timeline.push({ t: now(), who, what });
   cleanStale(tag);
-  const topo = new SidTopology(tag, {});
+  const topo = new SidTopology(tag, { sameSubnet: !!o.transfer });
   const A = topo.addr;
+  const T6 = "2001:db8:1::4";
   const report: SidAddr6Report = {
-    scenario: "session-specific address, IPv6 generated in N's /64 with duplicate address detection awaited; a TCP session from it and one from the base address",
+    moved: false, woken: false,
+    scenario: (o.transfer ? "FIG. 2b over IPv6: the session address moves to a target on the home link (unsolicited Neighbour Advertisements, the node's ND rule); " : "") + "session-specific address, IPv6 generated in N's /64 with duplicate address detection awaited; a TCP session from it and one from the base address",
     timeline, sessionAddress: null, inPrefix: false, readyMs: null, dad: { sawTentative: false, tentativeAtReady: true }, sessions: [], aliasGone: false, defended: [], tries: [], expired: false, leftOnLink: [], error: null,
   };
   const roles: Role[] = [];
@@ -283,11 +288,25 @@ export async function runSidAddr6(o: { tag?: string; sessionMs?: number; duplica
     mark("net", `namespaces up: C ${C6}, N ${NODE6} (session addresses generated in ${PREFIX6}, DAD on)`);
     const c1 = await correspondent(topo, C6, 5001);
     const c2 = await correspondent(topo, C6, 5002);
+    const log = (globalThis as any).process?.env?.HANDOVER_DEMO_DEBUG ? "debug" : "info";
+    const keys = { nt: hexKey() };
     const daemon = {
-      name: `n-${tag}.sid`, listen: ["0.0.0.0"], control: false, register: false, auto: false, options: {},
-      log: (globalThis as any).process?.env?.HANDOVER_DEMO_DEBUG ? "debug" : "info",
-      sid: { link: "n-h", address: A.node, addressPrefix6: PREFIX6 }, peers: [],
+      name: `n-${tag}.sid`, listen: o.transfer ? ["::"] : ["0.0.0.0"], control: false, register: false, auto: false, options: {}, log,
+      sid: { link: "n-h", address: o.transfer ? NODE6 : A.node, addressPrefix6: PREFIX6 },
+      peers: o.transfer ? [{ name: `t-${tag}.sid`, address: T6, sa: [{ spi: 257, key: keys.nt }] }] : [],
     };
+    let target: Role | null = null;
+    if (o.transfer) {
+      topo.ns(topo.t, ["ip", "-6", "addr", "add", `${T6}/64`, "dev", "t-h", "nodad"]);
+      topo.ns(topo.t, ["ip", "-6", "route", "add", "default", "via", "2001:db8:1::1"]);
+      const tcfg = {
+        name: `t-${tag}.sid`, listen: [T6], control: false, register: false, auto: false, log, options: { sidTarget: 1 },
+        sid: { link: "t-h", address: T6 }, peers: [{ name: `n-${tag}.sid`, address: NODE6, sa: [{ spi: 257, key: keys.nt }] }],
+      };
+      target = new Role(topo.spawn(topo.t, [NODE_BIN, NODE, JSON.stringify({ role: "target", daemon: tcfg })]), timeline);
+      roles.push(target);
+      await target.wait("ready");
+    }
     const node = new Role(topo.spawn(topo.n, [NODE_BIN, FLOWNODE, JSON.stringify({ daemon, local: NODE6 })]), timeline);
     roles.push(node);
     await node.wait("ready");
@@ -319,12 +338,32 @@ export async function runSidAddr6(o: { tag?: string; sessionMs?: number; duplica
     mark("app", `TCP sessions s1 [${SA}] and s2 [${NODE6}] <-> C [${C6}]`);
     await sleep(o.sessionMs ?? 1500);
     const summaries: Record<string, AppSummary> = {};
-    for (const name of ["s1", "s2"]) {
+    let s1AtNode = { sent: 0, received: 0 };
+    if (target) {
+      mark("N", `moves s1: only ${SA} goes to T [${T6}] on the home link`);
+      node.send({ cmd: "transfer", name: "s1", target: `t-${tag}.sid`, perFlow: false, sameSubnet: true });
+      const moved = await waitFor(node, (e) => e.moved === "s1", "the transfer's result", 15000);
+      if (moved.result.state !== "transferred") throw new Error(`the transfer failed: ${moved.result.error ?? ""} ${moved.result.message ?? ""} (code ${moved.result.code ?? "-"})`);
+      s1AtNode = moved.here;
+      await target.wait("resumed", 10000);
+      report.moved = true;
+      await sleep(o.sessionMs ?? 1500);
+      target.send({ cmd: "finish" });
+      summaries.s1 = (await target.wait("summary", 8000)).summary as AppSummary;
+      mark("app", "s1 ends at T");
+      await waitFor(node, (e) => e.sid?.role === "node" && e.sid?.state === "woken", "the Wake-up at the node", 10000);
+      report.woken = true;
+      await waitFor(node, (e) => e.sessionAddressEvent?.state === "released", "the release of the session address", 5000);
+      await sleep(100);
+      report.aliasGone = flags6(SA) === "";
+    }
+    for (const name of target ? ["s2"] : ["s1", "s2"]) {
       node.send({ cmd: "finish", name });
       summaries[name] = (await waitFor(node, (e) => e.finished === name, `the end of ${name}`, 8000)).summary;
     }
-    report.sessions.push(sessionVerdict("s1", await c1.result(), summaries.s1, false, { sent: 0, received: 0 }, C6));
+    report.sessions.push(sessionVerdict("s1", await c1.result(), summaries.s1, !!target, s1AtNode, C6));
     report.sessions.push(sessionVerdict("s2", await c2.result(), summaries.s2, false, { sent: 0, received: 0 }, C6));
+    if (target) return report;
     node.send({ cmd: "release", session: got.session });
     await waitFor(node, (e) => e.sessionAddressEvent?.state === "released", "the release");
     await sleep(100);

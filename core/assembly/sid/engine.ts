@@ -799,8 +799,15 @@ export class Sid extends RequestHandler {
     }
   }
 
-  private hostAddress(add: bool, a: Address): void {
-    this.netlink(addressMessageCopy(add, a));
+  /**
+   * The target's hold of a transferred address: on lo (8.10), except IPv6 on
+   * the same subnet, which goes on the home link so that the kernel answers
+   * Neighbour Solicitations for it there (it answers none for an address on
+   * lo, 8.18; IPv4's ARP answers for any local address).
+   */
+  private hostAddress(add: bool, a: Address, same: bool = false): void {
+    if (same && a.family != FAMILY_IPV4) this.netlink(addressMessageCopy(add, a, this.ifindex));
+    else this.netlink(addressMessageCopy(add, a));
   }
 
   // ---- lookups ---------------------------------------------------------------------
@@ -1034,7 +1041,7 @@ export class Sid extends RequestHandler {
     // 8.10: the address is local from now (the host restores the socket into it), never answered
     // for elsewhere (with S: but on the home link), and its traffic stopped until the release.
     this.actionOwner = new Claim(this, a, ROLE_TARGET, h.spi);
-    this.hostAddress(true, a);
+    this.hostAddress(true, a, same);
     this.applyArpRule(true, a, same ? this.ifindex : 0, true);
     this.applyStopRule(true, a);
     if (!same) {
@@ -1140,7 +1147,7 @@ export class Sid extends RequestHandler {
       if (h.tunnel) this.tunnel(false, ROLE_TARGET, changetype<usize>(h.key), h.agentAddress, h.address, (h.flags & FLAG_REVERSE_RETURN) != 0);
       if (!h.released) this.applyStopRule(false, h.address);
       this.applyArpRule(false, h.address, 0, true);
-      this.hostAddress(false, h.address);
+      this.hostAddress(false, h.address, h.sameSubnet);
       this.stopAnnouncing(h.address);
     }
     const agent = h.agent;
