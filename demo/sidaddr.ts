@@ -250,17 +250,19 @@ const C6 = "2001:db8:9::2";
  * once the kernel says it is no longer tentative; a TCP session from it and
  * one from N's base IPv6 address to C, both intact; the release takes it off.
  */
-export async function runSidAddr6(o: { tag?: string; sessionMs?: number; duplicate?: number; transfer?: boolean } = {}): Promise<SidAddr6Report> {
+export async function runSidAddr6(o: { tag?: string; sessionMs?: number; duplicate?: number; transfer?: boolean; agent?: boolean } = {}): Promise<SidAddr6Report> {
   const tag = o.tag ?? `v${process.pid % 100000}`;
   const timeline: SidTimelineEntry[] = [];
   const mark = (who: string, what: string) => timeline.push({ t: now(), who, what });
   cleanStale(tag);
-  const topo = new SidTopology(tag, { sameSubnet: !!o.transfer });
+  const viaAgent = !!o.transfer && !!o.agent;
+  const topo = new SidTopology(tag, { sameSubnet: !!o.transfer && !viaAgent });
   const A = topo.addr;
-  const T6 = "2001:db8:1::4";
+  const T6 = viaAgent ? "2001:db8:2::2" : "2001:db8:1::4";
+  const A6 = "2001:db8:1::3";
   const report: SidAddr6Report = {
     moved: false, woken: false,
-    scenario: (o.transfer ? "FIG. 2b over IPv6: the session address moves to a target on the home link (unsolicited Neighbour Advertisements, the node's ND rule); " : "") + "session-specific address, IPv6 generated in N's /64 with duplicate address detection awaited; a TCP session from it and one from the base address",
+    scenario: (viaAgent ? "FIG. 2a over IPv6: the session address moves to a target on a foreign subnet through the agent (proxy NDP, vxlan over IPv6); " : o.transfer ? "FIG. 2b over IPv6: the session address moves to a target on the home link (unsolicited Neighbour Advertisements, the node's ND rule); " : "") + "session-specific address, IPv6 generated in N's /64 with duplicate address detection awaited; a TCP session from it and one from the base address",
     timeline, sessionAddress: null, inPrefix: false, readyMs: null, dad: { sawTentative: false, tentativeAtReady: true }, sessions: [], aliasGone: false, defended: [], tries: [], expired: false, leftOnLink: [], error: null,
   };
   const roles: Role[] = [];
@@ -289,19 +291,37 @@ export async function runSidAddr6(o: { tag?: string; sessionMs?: number; duplica
     const c1 = await correspondent(topo, C6, 5001);
     const c2 = await correspondent(topo, C6, 5002);
     const log = (globalThis as any).process?.env?.HANDOVER_DEMO_DEBUG ? "debug" : "info";
-    const keys = { nt: hexKey() };
+    const keys = { nt: hexKey(), na: hexKey(), at: hexKey() };
     const daemon = {
       name: `n-${tag}.sid`, listen: o.transfer ? ["::"] : ["0.0.0.0"], control: false, register: false, auto: false, options: {}, log,
       sid: { link: "n-h", address: o.transfer ? NODE6 : A.node, addressPrefix6: PREFIX6 },
-      peers: o.transfer ? [{ name: `t-${tag}.sid`, address: T6, sa: [{ spi: 257, key: keys.nt }] }] : [],
+      peers: o.transfer ? [{ name: `t-${tag}.sid`, address: T6, sa: [{ spi: 257, key: keys.nt }] },
+        ...(viaAgent ? [{ name: `a-${tag}.sid`, address: A6, sa: [{ spi: 256, key: keys.na }] }] : [])] : [],
     };
+    if (viaAgent) {
+      topo.ns(topo.r, ["ip", "-6", "addr", "add", "2001:db8:2::1/64", "dev", "r-t", "nodad"]);
+      topo.ns(topo.a, ["sysctl", "-qw", "net.ipv6.conf.all.forwarding=1", "net.ipv6.conf.a-h.proxy_ndp=1"]);
+      topo.ns(topo.a, ["ip", "-6", "addr", "add", `${A6}/64`, "dev", "a-h", "nodad"]);
+      topo.ns(topo.a, ["ip", "-6", "route", "add", "default", "via", "2001:db8:1::1"]);
+      const acfg = {
+        name: `a-${tag}.sid`, listen: [A6], control: false, register: false, auto: false, log, options: { sidAgent: 1 },
+        sid: { link: "a-h", address: A6 }, peers: [
+          { name: `n-${tag}.sid`, address: NODE6, pools: [PREFIX6], sa: [{ spi: 256, key: keys.na }] },
+          { name: `t-${tag}.sid`, address: T6, sa: [{ spi: 258, key: keys.at }] },
+        ],
+      };
+      const agent = new Role(topo.spawn(topo.a, [NODE_BIN, NODE, JSON.stringify({ role: "agent", daemon: acfg })]), timeline);
+      roles.push(agent);
+      await agent.wait("ready");
+    }
     let target: Role | null = null;
     if (o.transfer) {
-      topo.ns(topo.t, ["ip", "-6", "addr", "add", `${T6}/64`, "dev", "t-h", "nodad"]);
-      topo.ns(topo.t, ["ip", "-6", "route", "add", "default", "via", "2001:db8:1::1"]);
+      topo.ns(topo.t, ["ip", "-6", "addr", "add", `${T6}/64`, "dev", topo.targetLink, "nodad"]);
+      topo.ns(topo.t, ["ip", "-6", "route", "add", "default", "via", viaAgent ? "2001:db8:2::1" : "2001:db8:1::1"]);
       const tcfg = {
         name: `t-${tag}.sid`, listen: [T6], control: false, register: false, auto: false, log, options: { sidTarget: 1 },
-        sid: { link: "t-h", address: T6 }, peers: [{ name: `n-${tag}.sid`, address: NODE6, sa: [{ spi: 257, key: keys.nt }] }],
+        sid: { link: topo.targetLink, address: T6 }, peers: [{ name: `n-${tag}.sid`, address: NODE6, sa: [{ spi: 257, key: keys.nt }] },
+          ...(viaAgent ? [{ name: `a-${tag}.sid`, address: A6, sa: [{ spi: 258, key: keys.at }] }] : [])],
       };
       target = new Role(topo.spawn(topo.t, [NODE_BIN, NODE, JSON.stringify({ role: "target", daemon: tcfg })]), timeline);
       roles.push(target);
@@ -341,7 +361,7 @@ export async function runSidAddr6(o: { tag?: string; sessionMs?: number; duplica
     let s1AtNode = { sent: 0, received: 0 };
     if (target) {
       mark("N", `moves s1: only ${SA} goes to T [${T6}] on the home link`);
-      node.send({ cmd: "transfer", name: "s1", target: `t-${tag}.sid`, perFlow: false, sameSubnet: true });
+      node.send({ cmd: "transfer", name: "s1", target: `t-${tag}.sid`, agent: `a-${tag}.sid`, perFlow: false, sameSubnet: !viaAgent });
       const moved = await waitFor(node, (e) => e.moved === "s1", "the transfer's result", 15000);
       if (moved.result.state !== "transferred") throw new Error(`the transfer failed: ${moved.result.error ?? ""} ${moved.result.message ?? ""} (code ${moved.result.code ?? "-"})`);
       s1AtNode = moved.here;

@@ -89,6 +89,23 @@ if (e2eEnabled() && runtime() === "node") {
     assert.ok(r.aliasGone, "N released the address: the alias left its link");
   });
 
+  test("session address, IPv6 generated, other subnet (FIG. 2a): only that address moves through the agent (proxy NDP, vxlan over IPv6); s2 stays; both intact; N releases it", async () => {
+    const tag = tagOf("s8");
+    const r = await runSidAddr6({ tag, transfer: true, agent: true });
+    const why = JSON.stringify({ error: r.error, sessions: r.sessions, moved: r.moved, woken: r.woken });
+    assert.is(r.error, null, why);
+    assert.ok(r.moved && r.woken, why);
+    const [s1, s2] = r.sessions;
+    for (const s of r.sessions) {
+      assert.ok(s.digestsEqual, `${s.name}: ${why}`);
+      assert.is(s.lost, 0, `${s.name}: lost`);
+      assert.is(s.resets, 0, `${s.name}: resets`);
+    }
+    assert.ok(s1.moved && s1.served.node.received > 10000 && s1.served.target.received > 10000, `s1 served by N, then T: ${JSON.stringify(s1.served)}`);
+    assert.ok(!s2.moved && s2.served.node.received > 20000 && s2.served.target.received === 0, "s2 stayed with N");
+    assert.ok(r.aliasGone, "N released the address: the alias left its link");
+  });
+
   test("session address, IPv6: another device defends the first two addresses (DAD fails in the kernel); N tries new identifiers and gets the third", async () => {
     const tag = tagOf("sd");
     const r = await runSidAddr6({ tag, duplicate: 2 });

@@ -806,7 +806,7 @@ export class Sid extends RequestHandler {
    * lo, 8.18; IPv4's ARP answers for any local address).
    */
   private hostAddress(add: bool, a: Address, same: bool = false): void {
-    if (same && a.family != FAMILY_IPV4) this.netlink(addressMessageCopy(add, a, this.ifindex));
+    if (same && a.family != FAMILY_IPV4) this.netlink(addressMessageCopy(add, a, this.ifindex, true, true));
     else this.netlink(addressMessageCopy(add, a));
   }
 
@@ -1933,12 +1933,12 @@ class HomeLinkAliases extends AliasSink {
     this.sid = sid;
   }
   alias(add: bool, a: Address, dad: bool): void {
-    this.sid.netlink(addressMessageCopy(add, a, this.sid.ifindex, !dad));
+    this.sid.netlink(addressMessageCopy(add, a, this.sid.ifindex, !dad, true));
   }
 }
 
-export function addressMessageCopy(add: bool, a: Address, ifindex: u32 = LOOPBACK_IFINDEX, nodad: bool = true): i32 {
-  const n = addressMessage(add, a, ifindex, nodad);
+export function addressMessageCopy(add: bool, a: Address, ifindex: u32 = LOOPBACK_IFINDEX, nodad: bool = true, deprecated: bool = false): i32 {
+  const n = addressMessage(add, a, ifindex, nodad, deprecated);
   memory.copy(kernelMessagePtr(), messagePtr(), <usize>n);
   return n;
 }
