@@ -36,6 +36,22 @@ function check(r, tag, { vanish = false } = {}) {
   assert.not.match(left, new RegExp(`hov-${tag}-`), "the namespaces are gone");
 }
 
+/** An IPv6 session address moved (s1) while the base address's session (s2) stayed; both intact; N released it. */
+function checkMoved6(r) {
+  const why = JSON.stringify({ error: r.error, sessions: r.sessions, moved: r.moved, woken: r.woken });
+  assert.is(r.error, null, why);
+  assert.ok(r.moved && r.woken, why);
+  const [s1, s2] = r.sessions;
+  for (const s of r.sessions) {
+    assert.ok(s.digestsEqual, `${s.name}: ${why}`);
+    assert.is(s.lost, 0, `${s.name}: lost`);
+    assert.is(s.resets, 0, `${s.name}: resets`);
+  }
+  assert.ok(s1.moved && s1.served.node.received > 10000 && s1.served.target.received > 10000, `s1 served by N, then T: ${JSON.stringify(s1.served)}`);
+  assert.ok(!s2.moved && s2.served.node.received > 20000 && s2.served.target.received === 0, "s2 stayed with N");
+  assert.ok(r.aliasGone, "N released the address: the alias left its link");
+}
+
 if (e2eEnabled() && runtime() === "node") {
   test("session address (static pool, IPv4), other subnet: only s1's address moves through the agent; s2, s3, u1, u2 stay; N releases it at the end", async () => {
     const tag = tagOf("sa");
@@ -74,36 +90,12 @@ if (e2eEnabled() && runtime() === "node") {
 
   test("session address, IPv6 generated, same subnet (FIG. 2b): only that address moves to T on the home link (NAs from T, N's ND rule); s2 on the base address stays; both intact; N releases it", async () => {
     const tag = tagOf("s7");
-    const r = await runSidAddr6({ tag, transfer: true });
-    const why = JSON.stringify({ error: r.error, sessions: r.sessions, moved: r.moved, woken: r.woken });
-    assert.is(r.error, null, why);
-    assert.ok(r.moved && r.woken, why);
-    const [s1, s2] = r.sessions;
-    for (const s of r.sessions) {
-      assert.ok(s.digestsEqual, `${s.name}: ${why}`);
-      assert.is(s.lost, 0, `${s.name}: lost`);
-      assert.is(s.resets, 0, `${s.name}: resets`);
-    }
-    assert.ok(s1.moved && s1.served.node.received > 10000 && s1.served.target.received > 10000, `s1 served by N, then T: ${JSON.stringify(s1.served)}`);
-    assert.ok(!s2.moved && s2.served.node.received > 20000 && s2.served.target.received === 0, "s2 stayed with N");
-    assert.ok(r.aliasGone, "N released the address: the alias left its link");
+    checkMoved6(await runSidAddr6({ tag, transfer: true }));
   });
 
   test("session address, IPv6 generated, other subnet (FIG. 2a): only that address moves through the agent (proxy NDP, vxlan over IPv6); s2 stays; both intact; N releases it", async () => {
     const tag = tagOf("s8");
-    const r = await runSidAddr6({ tag, transfer: true, agent: true });
-    const why = JSON.stringify({ error: r.error, sessions: r.sessions, moved: r.moved, woken: r.woken });
-    assert.is(r.error, null, why);
-    assert.ok(r.moved && r.woken, why);
-    const [s1, s2] = r.sessions;
-    for (const s of r.sessions) {
-      assert.ok(s.digestsEqual, `${s.name}: ${why}`);
-      assert.is(s.lost, 0, `${s.name}: lost`);
-      assert.is(s.resets, 0, `${s.name}: resets`);
-    }
-    assert.ok(s1.moved && s1.served.node.received > 10000 && s1.served.target.received > 10000, `s1 served by N, then T: ${JSON.stringify(s1.served)}`);
-    assert.ok(!s2.moved && s2.served.node.received > 20000 && s2.served.target.received === 0, "s2 stayed with N");
-    assert.ok(r.aliasGone, "N released the address: the alias left its link");
+    checkMoved6(await runSidAddr6({ tag, transfer: true, agent: true }));
   });
 
   test("session address, IPv6: another device defends the first two addresses (DAD fails in the kernel); N tries new identifiers and gets the third", async () => {
