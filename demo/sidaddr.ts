@@ -37,6 +37,8 @@ export interface SidAddrOptions {
   sameSubnet?: boolean;
   /** T vanishes after the transfer (process killed, link down) instead of ending the session. */
   vanish?: boolean;
+  /** Before the real transfer, T (a peer the agent knows) sends a forged Transfer Request for N's session address. */
+  forge?: boolean;
   beforeMs?: number;
   afterMs?: number;
 }
@@ -54,6 +56,8 @@ export interface SidAddrReport {
   released: { leaseReleased: boolean; aliasGone: boolean; agentBindingGone: boolean };
   /** The base address stayed N's throughout (no binding, no stop rule for it). */
   baseStayed: boolean;
+  /** With `forge`: the agent's reply code, and whether its bindings and kernel state stayed as they were. */
+  forged: { code: number | string | null; bindingsAfter: number; agentKernelUnchanged: boolean } | null;
   error: string | null;
 }
 
@@ -72,7 +76,7 @@ export async function runSidAddr(o: SidAddrOptions = {}): Promise<SidAddrReport>
   const report: SidAddrReport = {
     scenario: `session-specific address (static pool, IPv4): one of two sessions moves with its own address to a target ${same ? "on the home link (proxy ARP from the target)" : "on a foreign subnet through the agent, reverse-tunnelled return, BCP 38 on the router"}${o.vanish ? "; the target vanishes" : ""}`,
     timeline, sessionAddress: null, baseAddress: A.node, sessions: [], transferMs: null, woken: false,
-    released: { leaseReleased: false, aliasGone: false, agentBindingGone: false }, baseStayed: false, error: null,
+    released: { leaseReleased: false, aliasGone: false, agentBindingGone: false }, baseStayed: false, forged: null, error: null,
   };
   const names = { n: `n-${tag}.sid`, a: `a-${tag}.sid`, t: `t-${tag}.sid` };
   const keys = { na: hexKey(), nt: hexKey(), at: hexKey() };
@@ -137,6 +141,21 @@ export async function runSidAddr(o: SidAddrOptions = {}): Promise<SidAddrReport>
     }
     mark("app", `TCP sessions s1 ${SA} <-> C1 ${A.correspondent}:5001 (session address) and s2 ${A.node} <-> C2 ${C2}:5001 (base address), UDP u1 and u2 from ${A.node}`);
     await sleep(o.beforeMs ?? 1000);
+    if (o.forge && agent) {
+      const kernel = () => topo.ns(topo.a, ["sh", "-c", "nft list ruleset; ip route show table all; ip neigh show proxy; ip link show type vxlan"]);
+      const before = kernel();
+      const forger = topo.spawn(topo.t, [NODE_BIN, join(ROOT, "dist", "demo", "sidforge.js"), JSON.stringify({
+        agent: A.agent, port: 4346, from: A.target, name: names.t, spi: 258, key: keys.at, address: SA, target: A.target,
+      })]);
+      let answer: any = null;
+      lines(forger.stdout!, (x) => (answer = x));
+      for (const end = now() + 5000; !answer; await sleep(10)) if (now() > end) throw new Error("the forger did not answer");
+      agent.send({ cmd: "state" });
+      const st = await agent.wait("state");
+      agent.events.splice(agent.events.indexOf(st), 1);
+      report.forged = { code: answer.code ?? answer.error ?? null, bindingsAfter: (st.state as any).bindings?.count ?? -1, agentKernelUnchanged: kernel() === before };
+      mark("T", `forges a Transfer Request for ${SA} under its own SA with the agent: ${answer.code ?? answer.error}; the agent holds ${report.forged.bindingsAfter} bindings, its kernel state ${report.forged.agentKernelUnchanged ? "unchanged" : "CHANGED"}`);
+    }
     const decided = now();
     mark("N", `the application moves session s1: only its address ${SA} goes to T`);
     node.send({ cmd: "transfer", name: "s1", target: names.t, agent: names.a, reverse: !same, perFlow: false, sameSubnet: same, lifetime });

@@ -53,9 +53,11 @@ function checkMoved6(r) {
 }
 
 if (e2eEnabled() && runtime() === "node") {
-  test("session address (static pool, IPv4), other subnet: only s1's address moves through the agent; s2, s3, u1, u2 stay; N releases it at the end", async () => {
+  test("session address (static pool, IPv4), other subnet: a forged registration for it (another peer of the agent) is refused (129) and changes nothing; then only s1's address moves through the agent; s2, s3, u1, u2 stay; N releases it at the end", async () => {
     const tag = tagOf("sa");
-    check(await runSidAddr({ tag }), tag);
+    const r = await runSidAddr({ tag, forge: true });
+    assert.equal(r.forged, { code: "ADMINISTRATIVELY_PROHIBITED", bindingsAfter: 0, agentKernelUnchanged: true }, JSON.stringify(r.forged));
+    check(r, tag);
   });
 
   test("session address (static pool, IPv4), same subnet (FIG. 2b): the target claims only that address by ARP", async () => {
