@@ -966,7 +966,8 @@ test("the codec's stop and ARP rules (the pieces driver's) are the batches the s
   assert.is(tn.nft[1], codec.arpRule(true, TA, { announce: false }));
   assert.match(codec.stopRule(false, TA, 4346), /^flush chain inet hovsid si/);
   assert.match(codec.arpRule(true, TA, { exceptIfindex: 7, announce: true }), /meta iif != 7 arp operation request arp daddr ip 198\.18\.0\.10 drop\n$/);
-  assert.is(codec.arpRule(true, "2001:db8::10"), "");
+  // IPv6 has no ARP: its rule is Neighbour Discovery's (8.18), the same chains in table inet hovsid.
+  assert.match(codec.arpRule(true, "2001:db8::10"), /icmpv6 type nd-neighbor-solicit @th,64,128 0x20010db8000000000000000000000010 drop/);
   assert.throws(() => codec.stopRule(true, TA, 0), /control port/);
 });
 

@@ -18,12 +18,13 @@ import { TextOut } from "../util/text";
 import { HmacKey } from "../crypto/hmac";
 import { drbg } from "../crypto/drbg";
 import { keyWrapRandom, keyUnwrap } from "../crypto/keywrap";
-import { gratuitousArp, ETH_MIN_FRAME } from "./frames";
+import { gratuitousArp, neighbourAdvertisement, NA_FRAME } from "./frames";
 import { SEAL_UP, SEAL_DOWN } from "./seal";
 import { stopRule, arpRule, reversePathRule } from "./rules";
 import { RECORD as BINDING_RECORD } from "./bindings";
 import { isValidFamily } from "../engine/address";
 import { SidFlows, Flow, readFlows } from "./flows";
+import { AddressRegistry, AliasSink, StaticPool, Ipv6Generator, Lease } from "./addrgen";
 import {
   BindingTable, VniSet, address as bAddress, target as bTarget, setTarget as bSetTarget, flags as bFlags,
   setFlags as bSetFlags, spi as bSpi, setSpi as bSetSpi, vni as bVni, setVni as bSetVni, nodePeer as bNodePeer,
@@ -40,7 +41,7 @@ import {
   PROTOCOL_SID, FAMILY_IPV4, AUTH_HMAC_SHA256, WRAP_CHACHA20_POLY1305, FIRST_ASSIGNABLE_SPI,
   MSG_TRANSFER_NEGOTIATION_REQUEST, MSG_TRANSFER_REQUEST, MSG_BINDING_UPDATE, MSG_WAKE_UP, MSG_STOP_TRANSFER,
   EXT_LIFETIME, EXT_TRANSFERRED_ADDRESS, EXT_TARGET_ADDRESS, EXT_AGENT_ADDRESS, EXT_INTERIM_ADDRESS,
-  EXT_LINK_LAYER_ADDRESS, EXT_SESSION_KEY,
+  EXT_LINK_LAYER_ADDRESS, EXT_SESSION_KEY, EXT_ADDRESS_LEASE,
   FLAG_FURTHER_TRANSFER, FLAG_SAME_SUBNET, FLAG_REVERSE_TUNNEL, FLAG_REVERSE_RETURN, FLAG_PER_FLOW,
   CODE_ACCEPTED, CODE_ADMINISTRATIVELY_PROHIBITED, CODE_INSUFFICIENT_RESOURCES, CODE_POORLY_FORMED_REQUEST,
   CODE_ADDRESS_NOT_ALLOWED, CODE_TRANSFER_NOT_PERMITTED, CODE_UNKNOWN_BINDING, CODE_SESSION_KEY_REJECTED,
@@ -99,7 +100,7 @@ const ADDR_A = memory.data(16, 8);
 const ADDR_B = memory.data(16, 8);
 const NFT_CAP: i32 = 4096;
 const NFT_BUF = memory.data(NFT_CAP);
-const FRAME_BUF = memory.data(ETH_MIN_FRAME);
+const FRAME_BUF = memory.data(NA_FRAME);
 const nftText = new TextOut();
 const ZERO16 = memory.data(16, 8);
 
@@ -257,6 +258,8 @@ class Transfer extends Procedure {
       }
       enc.lifetime(this.lifetime);
       this.encodeFlows(enc, true);
+      // 8.18: a session address's lease goes with it (4.10).
+      if (!this.flows) this.sid.addresses.writeLease(enc, this.address, this.startedAt);
       writeSessionKey(enc, this.target.sendSa()!, this.spi, changetype<usize>(this.key));
     } else if (this.step == MSG_TRANSFER_REQUEST) {
       enc.address(EXT_TRANSFERRED_ADDRESS, this.address.family, ADDR_A);
@@ -338,6 +341,8 @@ class Transfer extends Procedure {
       return;
     }
     sid.reclaim(this.address, now);
+    // 8.18: the node took its session address back on purpose: it holds the lease again.
+    sid.addresses.cameBack(this.address, true, now);
     const e = sid.event("stopped", ROLE_NODE, this.address, now);
     e.key("code");
     e.num(code);
@@ -357,6 +362,11 @@ class Transfer extends Procedure {
       sid.applyArpRule(true, this.address, 0, false);
       const i = this.interim;
       if (i) sid.flows.applyArpRewrite(true, this.address, i);
+    }
+    // 8.18: a session address's lease goes with it; the new holder keeps it alive and releases it.
+    if (!this.flows) {
+      const l = sid.addresses.byAddress(this.address);
+      if (l) sid.addresses.handOff(l, now);
     }
     const e = sid.event("transferred", ROLE_NODE, this.address, now);
     e.key("lifetime");
@@ -454,6 +464,11 @@ class Hosted extends Procedure {
   returning: bool = false;
   /** A return: the agent's Wake-up came (the ARP rule is gone; the stop rule waits for the record). */
   woken: bool = false;
+  /** 8.18: the Address Lease the negotiation carried (kind 0: none), and the lease held here once bound. */
+  leaseKind: u8 = 0;
+  leaseRemaining: u32 = 0;
+  leaseState: StaticArray<u8> = new StaticArray<u8>(0);
+  lease: Lease | null = null;
   /** A return is given up at this time unless it completed. */
   returnBy: f64 = Infinity;
   /** The state record is in (sid_state_received): the release waits for it and for the first Binding Ack (8.12). */
@@ -515,6 +530,7 @@ class Hosted extends Procedure {
     if (first) {
       // 8.12: the release needs the record too (it may come after the Binding Ack).
       if (this.recordIn) sid.release(this, now);
+      sid.holdLease(this, now);
       const e = sid.event("bound", ROLE_TARGET, this.address, now);
       e.key("lifetime");
       e.num(granted);
@@ -645,10 +661,18 @@ export class Sid extends RequestHandler {
   /** Per-flow mode (8.16). */
   flows: SidFlows = new SidFlows();
 
+  /** Session-specific addresses (8.18): the generators and the leases this node holds. */
+  addresses!: AddressRegistry;
+  staticPool: StaticPool = new StaticPool();
+  ipv6: Ipv6Generator = new Ipv6Generator();
+
   constructor(node: Node) {
     super();
     this.node = node;
     this.flows.sid = this;
+    this.addresses = new AddressRegistry(node, new HomeLinkAliases(this));
+    this.addresses.add(this.staticPool);
+    this.addresses.add(this.ipv6);
     node.serve(PROTOCOL_SID, this);
   }
 
@@ -730,9 +754,8 @@ export class Sid extends RequestHandler {
     this.node.emit(o);
   }
 
-  /** Announces a claimed address: three gratuitous ARP frames, 1 s apart (8.14; IPv4 only). */
+  /** Announces a claimed address: three gratuitous ARP frames (IPv6: unsolicited Neighbour Advertisements), 1 s apart (8.14, 8.18). */
   announce(a: Address, now: f64): void {
-    if (a.family != FAMILY_IPV4) return;
     for (let i = 0; i < this.announcements.length; i++) {
       if (this.announcements[i].address.equals(a)) {
         this.announcements[i].left = GARP_COUNT;
@@ -753,7 +776,9 @@ export class Sid extends RequestHandler {
     for (let i = this.announcements.length - 1; i >= 0; i--) {
       const g = this.announcements[i];
       if (g.next > now) continue;
-      const n = gratuitousArp(changetype<usize>(this.mac), <u32>g.address.lo, FRAME_BUF);
+      const n = g.address.family == FAMILY_IPV4
+        ? gratuitousArp(changetype<usize>(this.mac), <u32>g.address.lo, FRAME_BUF)
+        : neighbourAdvertisement(changetype<usize>(this.mac), g.address, FRAME_BUF);
       if (n > 0) this.frame(n);
       g.left--;
       g.next = now + GARP_GAP_MS;
@@ -817,8 +842,15 @@ export class Sid extends RequestHandler {
     }
   }
 
-  private hostAddress(add: bool, a: Address): void {
-    this.netlink(addressMessageCopy(add, a));
+  /**
+   * The target's hold of a transferred address: on lo (8.10), except IPv6 on
+   * the same subnet, which goes on the home link so that the kernel answers
+   * Neighbour Solicitations for it there (it answers none for an address on
+   * lo, 8.18; IPv4's ARP answers for any local address).
+   */
+  private hostAddress(add: bool, a: Address, same: bool = false): void {
+    if (same && a.family != FAMILY_IPV4) this.netlink(addressMessageCopy(add, a, this.ifindex, true, true));
+    else this.netlink(addressMessageCopy(add, a));
   }
 
   // ---- lookups ---------------------------------------------------------------------
@@ -1016,6 +1048,10 @@ export class Sid extends RequestHandler {
     }
     if (this.findHosted(a) || this.findTransfer(a)) return this.refuse(ROLE_TARGET, a, peer, sa, cache, CODE_ADDRESS_IN_USE, "this node already holds or moves the address", now);
     if (!a.isUsableUnicast() || node.isOwnAddress(a)) return this.refuse(ROLE_TARGET, a, peer, sa, cache, CODE_ADDRESS_NOT_ALLOWED, "the transferred address is not a usable unicast address of another node", now);
+    if (this.addresses.byAddress(a) || this.addresses.awayAt(a)) return this.refuse(ROLE_TARGET, a, peer, sa, cache, CODE_ADDRESS_NOT_ALLOWED, "the transferred address is one of this node's own session addresses (PROTOCOL.md 8.18)", now);
+    // 8.18: a session address comes with its lease; this node must run that generator to hold it.
+    const leaseAt: usize = d.has(EXT_ADDRESS_LEASE) ? d.first(EXT_ADDRESS_LEASE) : 0;
+    if (leaseAt && !this.addresses.generator(load<u8>(leaseAt + 2))) return this.refuse(ROLE_TARGET, a, peer, sa, cache, CODE_ADDRESS_NOT_ALLOWED, "the session address's generator (PROTOCOL.md 8.18) does not run on this node: it could not keep the address", now);
     const wrapSa = peer.findSa(wrapSpiOf(d));
     if (!wrapSa || !unwrapSessionKey(d, wrapSa.raw, KEY_BUF)) return this.refuse(ROLE_TARGET, a, peer, sa, cache, CODE_SESSION_KEY_REJECTED, "the session key did not unwrap: the Wrap SPI must name an SA configured with the key", now);
     let agent = new Address();
@@ -1032,6 +1068,13 @@ export class Sid extends RequestHandler {
       if (load<u8>(ll + 1) == 8) memory.copy(changetype<usize>(h.nodeMac), ll + 4, 6);
     }
     h.vni = ids(changetype<usize>(h.key));
+    if (leaseAt) {
+      h.leaseKind = load<u8>(leaseAt + 2);
+      h.leaseRemaining = bswap<u32>(load<u32>(leaseAt + 4));
+      const n = <i32>load<u8>(leaseAt + 1) - 6;
+      h.leaseState = new StaticArray<u8>(n);
+      if (n > 0) memory.copy(changetype<usize>(h.leaseState), leaseAt + 8, <usize>n);
+    }
     if (flags & FLAG_PER_FLOW) {
       const flows = readFlows(d, a)!;
       h.flows = flows;
@@ -1045,7 +1088,7 @@ export class Sid extends RequestHandler {
     // 8.10: the address is local from now (the host restores the socket into it), never answered
     // for elsewhere (with S: but on the home link), and its traffic stopped until the release.
     this.actionOwner = new Claim(this, a, ROLE_TARGET, h.spi);
-    this.hostAddress(true, a);
+    this.hostAddress(true, a, same);
     this.applyArpRule(true, a, same ? this.ifindex : 0, true);
     this.applyStopRule(true, a);
     if (!same) {
@@ -1099,6 +1142,11 @@ export class Sid extends RequestHandler {
     memory.fill(KEY_BUF, 0, 32);
     h.returning = true;
     h.returnBy = now + RETURN_WAIT_MS;
+    // 8.18: the lease comes back with the holder's latest state (a DHCP lease renewed meanwhile).
+    if (d.has(EXT_ADDRESS_LEASE)) {
+      const p = d.first(EXT_ADDRESS_LEASE);
+      this.addresses.refresh(a, bswap<u32>(load<u32>(p + 4)), p + 8, <i32>load<u8>(p + 1) - 6, now);
+    }
     h.vni = ids(changetype<usize>(h.key));
     this.hosted.push(h);
     this.reply(peer, sa, cache, CODE_ACCEPTED, -1, this.address.isSet ? this.address : null, now);
@@ -1137,6 +1185,15 @@ export class Sid extends RequestHandler {
     this.node.emit(endEvent());
   }
 
+  /** 8.18: the hosting is bound: this node holds the session address's lease now (it renews and releases it). */
+  holdLease(h: Hosted, now: f64): void {
+    if (!h.leaseKind || h.lease) return;
+    const elapsed = <u32>Math.max(0, Math.floor((now - h.startedAt) / 1000));
+    const remaining = h.leaseRemaining == 0xffffffff ? h.leaseRemaining : (h.leaseRemaining > elapsed ? h.leaseRemaining - elapsed : 0);
+    h.lease = this.addresses.adopt(h.leaseKind, h.address, remaining, changetype<usize>(h.leaseState), h.leaseState.length, now);
+    if (!h.lease) this.refused(ROLE_TARGET, h.address, 0, ERR_CONFIG, "the session address's lease was not taken over (its generator refused it or 1024 leases are held): the address is hosted, but not renewed here", now);
+  }
+
   /** Removes everything the target put in place for h (8.13) and forgets it. */
   endHosted(h: Hosted, reason: string, err: i32, now: f64): void {
     const i = this.hosted.indexOf(h);
@@ -1151,11 +1208,18 @@ export class Sid extends RequestHandler {
       if (h.tunnel) this.tunnel(false, ROLE_TARGET, changetype<usize>(h.key), h.agentAddress, h.address, (h.flags & FLAG_REVERSE_RETURN) != 0);
       if (!h.released) this.applyStopRule(false, h.address);
       this.applyArpRule(false, h.address, 0, true);
-      this.hostAddress(false, h.address);
+      this.hostAddress(false, h.address, h.sameSubnet);
       this.stopAnnouncing(h.address);
     }
     const agent = h.agent;
     if (agent) node.dropSessionPeer(agent);
+    // 8.18: the lease moves on with a further transfer or a return; otherwise the session ended here: release it.
+    const l = h.lease;
+    if (l) {
+      if (reason == "transferred-further" || reason == "returned") this.addresses.handOff(l, now);
+      else this.addresses.release(l.session, now);
+      h.lease = null;
+    }
     const e = this.event("ended", ROLE_TARGET, h.address, now);
     e.key("reason");
     e.str(reason);
@@ -1433,6 +1497,7 @@ export class Sid extends RequestHandler {
       this.reclaim(a, now);
     }
     this.reply(peer, sa, cache, CODE_ACCEPTED, -1, null, now);
+    if (!t.flows) this.addresses.cameBack(a, back != null, now);
     const e = this.event("woken", ROLE_NODE, a, now);
     e.key("elapsedMs");
     e.num(<u64>Math.round(now - t.startedAt));
@@ -1649,6 +1714,7 @@ export class Sid extends RequestHandler {
       h.state = BOUND;
       this.announce(a, now);
       this.release(h, now);
+      this.holdLease(h, now);
       this.event("bound", ROLE_TARGET, a, now);
       this.node.emit(endEvent());
       return 0;
@@ -1706,6 +1772,8 @@ export class Sid extends RequestHandler {
   nextTimeout(node: Node): f64 {
     const bt = this.table;
     let t = bt ? bt.earliest() : Infinity;
+    const g = this.addresses.nextTimeout();
+    if (g < t) t = g;
     const f = this.flows.nextExpiry();
     if (f < t) t = f;
     for (let i = 0; i < this.announcements.length; i++) if (this.announcements[i].next < t) t = this.announcements[i].next;
@@ -1719,6 +1787,7 @@ export class Sid extends RequestHandler {
 
   timeout(node: Node, now: f64): void {
     this.sendAnnouncements(now);
+    this.addresses.tick(now);
     // Bindings that were not renewed in time (8.3).
     const A = new Address();
     const bt = this.table;
@@ -1969,8 +2038,20 @@ export class Sid extends RequestHandler {
 }
 
 /** The address message of dataplane.md section 4 for a on lo (or `ifindex`), copied out of its static buffer. */
-export function addressMessageCopy(add: bool, a: Address, ifindex: u32 = LOOPBACK_IFINDEX): i32 {
-  const n = addressMessage(add, a, ifindex);
+/** Session addresses (8.18) go on and off the home link beside the base address. */
+class HomeLinkAliases extends AliasSink {
+  sid: Sid;
+  constructor(sid: Sid) {
+    super();
+    this.sid = sid;
+  }
+  alias(add: bool, a: Address, dad: bool): void {
+    this.sid.netlink(addressMessageCopy(add, a, this.sid.ifindex, !dad, true));
+  }
+}
+
+export function addressMessageCopy(add: bool, a: Address, ifindex: u32 = LOOPBACK_IFINDEX, nodad: bool = true, deprecated: bool = false): i32 {
+  const n = addressMessage(add, a, ifindex, nodad, deprecated);
   memory.copy(kernelMessagePtr(), messagePtr(), <usize>n);
   return n;
 }
