@@ -1,5 +1,5 @@
 // Flat exports of the DHCPv4 session-address generator (docs/PROTOCOL.md
-// 8.17, docs/ABI.md "DHCPv4 client"). Addresses cross as u32 in host order
+// 8.19, docs/ABI.md "DHCPv4 client"). Addresses cross as u32 in host order
 // where they are arguments, big-endian in records. Every pointer is checked;
 // a bad one returns -ERR_INVALID_ARGUMENT, never a trap.
 
@@ -73,7 +73,7 @@ export function dhcp_poll(out: usize, cap: i32): i32 {
   if (cap < 0 || !inMemory(out, cap)) return BAD;
   return dhcpPoll(out, cap);
 }
-/** The lease record of a bound client (PROTOCOL.md 8.17) as of now. */
+/** The lease record of a bound client (PROTOCOL.md 8.19) as of now. */
 export function dhcp_lease_export(now: f64, slot: i32, out: usize, cap: i32): i32 {
   if (cap < 0 || !inMemory(out, cap)) return BAD;
   return leaseExport(slot, now, out, cap);

@@ -1,5 +1,5 @@
 // The DHCPv4 codec of the session-address generator (RFC 2131, RFC 2132;
-// docs/PROTOCOL.md 8.17): the client's messages (DISCOVER, REQUEST, DECLINE,
+// docs/PROTOCOL.md 8.19): the client's messages (DISCOVER, REQUEST, DECLINE,
 // RELEASE) encoded, any DHCP message decoded, and the Ethernet/IPv4/UDP frame
 // that carries a client's broadcast from 0.0.0.0. Pure functions over raw
 // memory; the decoder reads only inside its input and never traps: every

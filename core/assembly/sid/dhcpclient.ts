@@ -1,4 +1,4 @@
-// The DHCPv4 client of the session-address generator (docs/PROTOCOL.md 8.17):
+// The DHCPv4 client of the session-address generator (docs/PROTOCOL.md 8.19):
 // one client, with its own client identifier (option 61, RFC 4361 form), per
 // session address, so one device holds several leases at once. RFC 2131's
 // states INIT -> SELECTING -> REQUESTING -> BOUND -> RENEWING (T1) ->
@@ -54,7 +54,7 @@ export const MAX_RESTARTS: i32 = 2;
 const MIN_RENEW_WAIT: f64 = 60000;
 const DECLINE_WAIT: f64 = 10000;
 export const CLIENT_ID_LEN: i32 = 15;
-/** The lease record's version (PROTOCOL.md 8.17). */
+/** The lease record's version (PROTOCOL.md 8.19). */
 export const LEASE_VERSION: u8 = 1;
 const LEASE_FIXED: i32 = 32;
 
@@ -421,7 +421,7 @@ function remaining(at: f64, now: f64): u32 {
 }
 
 /**
- * The lease record (PROTOCOL.md 8.17) of a bound client, as of `now`:
+ * The lease record (PROTOCOL.md 8.19) of a bound client, as of `now`:
  * version, client identifier, address, mask, router, server, lease (s), and
  * T1, T2 and expiry as milliseconds remaining. Returns its length or a
  * negated error: INVALID_ARGUMENT (no such client, or not bound),
