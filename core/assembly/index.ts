@@ -21,4 +21,5 @@ export * from "./abi/sid";
 export * from "./abi/sidengine";
 export * from "./abi/sidbench";
 export * from "./abi/sidflows";
+export * from "./abi/sidaddr";
 export * from "./abi/dhcp";

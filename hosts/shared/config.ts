@@ -162,6 +162,8 @@ const nodeName: Schema<string> = (v, path) => checkNodeName(v, path);
 const cookie = string("12 hex digits (see `handover cookie NAME`)", (s) => /^[0-9a-f]{12}$/i.test(s));
 const port = integer(1, 65535, "a UDP port, 1-65535");
 const address = string("an IPv4 or IPv6 address, e.g. \"198.18.9.2\" or \"2001:db8::2\"", (s) => /^[0-9a-f.:]+$/i.test(s) && s.length <= 45);
+/** A session-address range (PROTOCOL.md 8.18): "first-last" or "prefix/length". */
+const addressRange = string("an address range \"198.18.5.10-198.18.5.40\" or a prefix \"2001:db8:5::/64\"", (s) => /^[0-9a-f.:]+(-[0-9a-f.:]+|\/\d{1,3})$/i.test(s) && s.length <= 92);
 
 /** "ADDRESS:PORT" (IPv6 in brackets: "[::1]:9464") to an address and a port. */
 export function parseEndpoint(text: string): { address: string; port: number } {
@@ -204,6 +206,7 @@ const peerSchema = object(
     address,
     port: optional(port),
     addresses: optional(list(address, "a list of addresses")),
+    pools: optional(list(addressRange, "a list of session-address ranges")),
     sa: list(saSchema, "at least one security association {spi, key}", 1),
   },
   "a peer {name, address, sa}",
@@ -232,8 +235,10 @@ const sidSchema = object(
     address: address,
     bindings: optional(string("a file path, e.g. \"/var/lib/handover/sid-bindings\"", (s) => s.length > 0)),
     interim: optional(list(address, "a list of Interim Addresses on the home link (per-flow mode, PROTOCOL.md 8.16)")),
+    addressPool: optional(list(addressRange, "a list of session-address ranges for the static pool (PROTOCOL.md 8.18)")),
+    addressPrefix6: optional(string("an IPv6 /64 for locally generated session addresses, e.g. \"2001:db8:5::/64\"", (s) => /^[0-9a-f:]+\/64$/i.test(s))),
   },
-  "SID's home link {link, address, bindings?, interim?}: the interface frames go out on, this node's address on it, (an agent) the file its bindings are kept in across restarts, and its Interim Address pool (per-flow mode)",
+  "SID's home link {link, address, bindings?, interim?, addressPool?, addressPrefix6?}: the interface frames go out on, this node's address on it, (an agent) the file its bindings are kept in across restarts, and its Interim Address pool (per-flow mode)",
 );
 
 const configSchema = object(

@@ -34,6 +34,7 @@ export type EventName =
   | "sessions"
   | "kernel-error"
   | "sid"
+  | "session-address"
   | "dropped";
 
 export type Listener = (event: EngineEvent) => void;
@@ -204,6 +205,7 @@ export class Daemon {
       const cookie = p.cookie ?? engine.core.cookieFromName(p.name!);
       const id = engine.addPeer(cookie, p.address, p.port ?? port);
       for (const a of p.addresses ?? []) engine.addPeerAddress(id, a);
+      for (const r of p.pools ?? []) engine.addPeerPool(id, r);
       for (const [j, s] of p.sa.entries()) {
         const field = `peers[${i}].sa[${j}]`;
         const key = await resolveKey(s.key, `${field}.key`, io, (w) => this.warnings.push(w));
@@ -320,6 +322,8 @@ export class Daemon {
     try {
       await service.start();
       for (const i of sid.interim ?? []) service.flows.addInterim(i);
+      for (const r of sid.addressPool ?? []) service.addresses.addPool(r);
+      if (sid.addressPrefix6) service.addresses.prefix6(sid.addressPrefix6);
     } catch (e) {
       throw new StartError(config.name, `SID: ${why(e)}`);
     }
@@ -616,6 +620,7 @@ export class Daemon {
     this.observed.observe(e);
     if (e.event === "address-removed") this.closeSource(e.address as string);
     if (e.event === "sid") this.sidService?.event(e);
+    if (e.event === "session-address") this.sidService?.addressEvent(e);
     if (e.event === "migration" && (e.state === "completed" || e.state === "failed")) {
       const list = this.waiting.get(e.id as number);
       if (list) {

@@ -98,6 +98,16 @@ export class Engine {
     this.core.check(this.x.peer_add_address(peer, a.family, this.core.put(a.bytes)), `peer address ${address}`);
   }
 
+  /**
+   * A session-address range the peer owns (PROTOCOL.md 8.18), "first-last" or
+   * "prefix/length": SID's agent accepts a transfer of an address in it from this peer.
+   */
+  addPeerPool(peer: number, range: string): void {
+    const [first, last] = this.core.addressRange(range);
+    const [fp, lp] = this.core.stage(first.bytes, last.bytes);
+    this.core.check(this.x.peer_add_pool(peer, first.family, fp, lp), `peer pool ${range}`);
+  }
+
   addSa(peer: number, sa: SaConfig): void {
     const alg = (AuthAlgorithm as Record<string, number>)[sa.algorithm ?? "HMAC_SHA256"];
     const mode = (ReplayMode as Record<string, number>)[sa.replayMode ?? "TIMESTAMP"];

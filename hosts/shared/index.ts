@@ -16,6 +16,8 @@ export { SidCodec } from "./sid.ts";
 export type { TcpStateFields, TcpStateRecord } from "./sid.ts";
 export { SidEngine } from "./sidengine.ts";
 export { SidFlows, FLOW_RECORD_SIZE } from "./sidflows.ts";
+export { SidAddresses } from "./sidaddr.ts";
+export type { SessionAddressInfo, GeneratorName } from "./sidaddr.ts";
 export type { SidFlow, FlowTransferOptions } from "./sidflows.ts";
 export type { SidSession, TransferOptions } from "./sidengine.ts";
 export { SidService } from "./sidservice.ts";

@@ -125,6 +125,21 @@ export function peer_add_address(peer: i32, family: i32, addr: usize): i32 {
 }
 
 /**
+ * Adds a session-address range the peer owns (docs/PROTOCOL.md 8.18): every
+ * address from `first` to `last` (one family, first <= last, unicast), so that
+ * SID's agent accepts a transfer of one of them from that peer only.
+ */
+export function peer_add_pool(peer: i32, family: i32, first: usize, last: usize): i32 {
+  if (peer < 0 || peer >= node.peers.length) return -ERR_UNKNOWN_PEER;
+  const f = readAddress(family, first);
+  const l = readAddress(family, last);
+  if (!f || !l || !f.isUsableUnicast() || !l.isUsableUnicast()) return BAD;
+  if (f.hi > l.hi || (f.hi == l.hi && f.lo > l.lo)) return BAD;
+  node.peers[peer].addPool(f, l);
+  return 0;
+}
+
+/**
  * Adds a security association with a peer: SPI (256 or more), algorithm
  * (1 HMAC-MD5, 2 HMAC-SHA1, 3 HMAC-SHA256), key (16 bytes or more), replay
  * mode (1 timestamp, 2 nonce) and skew in ms. The first SA added is the one

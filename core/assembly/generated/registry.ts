@@ -129,6 +129,7 @@ export const ERR_RECORD_TOO_LONG: i32 = 42;
 export const ERR_RECORD_TRAILING_BYTES: i32 = 43;
 export const ERR_TUNNEL_MISMATCH: i32 = 44;
 export const ERR_UNSERVED_TYPE: i32 = 45;
+export const ERR_NO_SESSION_ADDRESS: i32 = 46;
 export const ERR_DHCP_BAD_HEADER: i32 = 50;
 export const ERR_DHCP_BAD_COOKIE: i32 = 51;
 export const ERR_DHCP_OPTION_OVERRUN: i32 = 52;
@@ -663,6 +664,7 @@ export function errorName(code: i32): string {
     case 43: return "RECORD_TRAILING_BYTES";
     case 44: return "TUNNEL_MISMATCH";
     case 45: return "UNSERVED_TYPE";
+    case 46: return "NO_SESSION_ADDRESS";
     case 50: return "DHCP_BAD_HEADER";
     case 51: return "DHCP_BAD_COOKIE";
     case 52: return "DHCP_OPTION_OVERRUN";
@@ -726,6 +728,7 @@ export function errorMessage(code: i32): string {
     case 43: return "bytes follow the end of the TCP state record";
     case 44: return "a tunnelled packet is not for this binding (another VNI, destination MAC or inner address)";
     case 45: return "no protocol module on this node serves this message type";
+    case 46: return "no session address could be had from the generator (its pool is used up, or it has no prefix)";
     case 50: return "a DHCP message's fixed header is invalid (op not 1 or 2, or a hardware address length above 16 or not 6 for Ethernet)";
     case 51: return "a DHCP message lacks the magic cookie 99.130.83.99 after its fixed header";
     case 52: return "a DHCP option's length runs past the end of its field";
@@ -789,6 +792,7 @@ export function errorHint(code: i32): string {
     case 43: return "the record's lengths and its size disagree; fix the encoder";
     case 44: return "a stray or forged packet on the tunnel port; it is dropped (docs/PROTOCOL.md 8.9)";
     case 45: return "the sender speaks a protocol (see the Protocol column of the message types) that this node does not run; run that protocol's module here or stop sending it";
+    case 46: return "widen the static pool (sid.addressPool), configure the IPv6 prefix (sid.addressPrefix6), or release session addresses that ended (docs/PROTOCOL.md 8.18)";
     case 50: return "not a BOOTP/DHCP message; it is dropped (docs/PROTOCOL.md 8.19)";
     case 51: return "a plain BOOTP message or garbage on port 68; it is dropped";
     case 52: return "the sender's option encoding is broken; the message is dropped";

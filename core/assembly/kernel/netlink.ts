@@ -24,7 +24,7 @@ const FLAGS = memory.data(4);
  * RTM_NEWADDR (add) or RTM_DELADDR (remove) for a host address (/32 or /128)
  * on an interface; returns its length at messagePtr().
  */
-export function addressMessage(add: bool, a: Address, ifindex: u32): i32 {
+export function addressMessage(add: bool, a: Address, ifindex: u32, nodad: bool = true): i32 {
   const v4 = a.family == FAMILY_IPV4;
   const alen = v4 ? 4 : 16;
   a.store(ADDR);
@@ -38,8 +38,9 @@ export function addressMessage(add: bool, a: Address, ifindex: u32): i32 {
   let off: i32 = 24;
   off += attr(BUF + off, IFA_LOCAL, ADDR, alen);
   off += attr(BUF + off, IFA_ADDRESS, ADDR, alen);
-  // No duplicate address detection: a tentative address cannot be a source.
-  store<u32>(FLAGS, IFA_F_NODAD | IFA_F_NOPREFIXROUTE);
+  // No duplicate address detection: a tentative address cannot be a source. (IPv6 session
+  // addresses, docs/PROTOCOL.md 8.18, go on with it: the host awaits its verdict.)
+  store<u32>(FLAGS, (nodad ? IFA_F_NODAD : 0) | IFA_F_NOPREFIXROUTE);
   off += attr(BUF + off, IFA_FLAGS, FLAGS, 4);
   store<u32>(BUF, <u32>off);
   store<u16>(BUF + 4, add ? RTM_NEWADDR : RTM_DELADDR);

@@ -24,6 +24,7 @@ import { stopRule, arpRule, reversePathRule } from "./rules";
 import { RECORD as BINDING_RECORD } from "./bindings";
 import { isValidFamily } from "../engine/address";
 import { SidFlows, Flow, readFlows } from "./flows";
+import { AddressRegistry, AliasSink, StaticPool, Ipv6Generator } from "./addrgen";
 import {
   BindingTable, ExpiryHeap, address as bAddress, target as bTarget, setTarget as bSetTarget, flags as bFlags,
   setFlags as bSetFlags, spi as bSpi, setSpi as bSetSpi, vni as bVni, setVni as bSetVni, nodePeer as bNodePeer,
@@ -313,6 +314,8 @@ class Transfer extends Procedure {
       return;
     }
     sid.reclaim(this.address, now);
+    // 8.18: the node took its session address back on purpose: it holds the lease again.
+    sid.addresses.cameBack(this.address, true, now);
     const e = sid.event("stopped", ROLE_NODE, this.address, now);
     e.key("code");
     e.num(code);
@@ -332,6 +335,11 @@ class Transfer extends Procedure {
       sid.applyArpRule(true, this.address, 0, false);
       const i = this.interim;
       if (i) sid.flows.applyArpRewrite(true, this.address, i);
+    }
+    // 8.18: a session address's lease goes with it; the new holder keeps it alive and releases it.
+    if (!this.flows) {
+      const l = sid.addresses.byAddress(this.address);
+      if (l) sid.addresses.handOff(l, now);
     }
     const e = sid.event("transferred", ROLE_NODE, this.address, now);
     e.key("lifetime");
@@ -603,10 +611,18 @@ export class Sid extends RequestHandler {
   /** Per-flow mode (8.16). */
   flows: SidFlows = new SidFlows();
 
+  /** Session-specific addresses (8.18): the generators and the leases this node holds. */
+  addresses!: AddressRegistry;
+  staticPool: StaticPool = new StaticPool();
+  ipv6: Ipv6Generator = new Ipv6Generator();
+
   constructor(node: Node) {
     super();
     this.node = node;
     this.flows.sid = this;
+    this.addresses = new AddressRegistry(node, new HomeLinkAliases(this));
+    this.addresses.add(this.staticPool);
+    this.addresses.add(this.ipv6);
     node.serve(PROTOCOL_SID, this);
   }
 
@@ -1360,6 +1376,7 @@ export class Sid extends RequestHandler {
       this.reclaim(a, now);
     }
     this.reply(peer, sa, cache, CODE_ACCEPTED, -1, null, now);
+    if (!t.flows) this.addresses.cameBack(a, back != null, now);
     const e = this.event("woken", ROLE_NODE, a, now);
     e.key("elapsedMs");
     e.num(<u64>Math.round(now - t.startedAt));
@@ -1595,6 +1612,8 @@ export class Sid extends RequestHandler {
 
   nextTimeout(node: Node): f64 {
     let t = this.expiries.earliest;
+    const g = this.addresses.nextTimeout();
+    if (g < t) t = g;
     const f = this.flows.nextExpiry();
     if (f < t) t = f;
     for (let i = 0; i < this.announcements.length; i++) if (this.announcements[i].next < t) t = this.announcements[i].next;
@@ -1608,6 +1627,7 @@ export class Sid extends RequestHandler {
 
   timeout(node: Node, now: f64): void {
     this.sendAnnouncements(now);
+    this.addresses.tick(now);
     // Bindings that were not renewed in time (8.3).
     const A = new Address();
     while (this.expiries.earliest <= now) {
@@ -1856,8 +1876,20 @@ export class Sid extends RequestHandler {
 }
 
 /** The address message of dataplane.md section 4 for a on lo (or `ifindex`), copied out of its static buffer. */
-export function addressMessageCopy(add: bool, a: Address, ifindex: u32 = LOOPBACK_IFINDEX): i32 {
-  const n = addressMessage(add, a, ifindex);
+/** Session addresses (8.18) go on and off the home link beside the base address. */
+class HomeLinkAliases extends AliasSink {
+  sid: Sid;
+  constructor(sid: Sid) {
+    super();
+    this.sid = sid;
+  }
+  alias(add: bool, a: Address, dad: bool): void {
+    this.sid.netlink(addressMessageCopy(add, a, this.sid.ifindex, !dad));
+  }
+}
+
+export function addressMessageCopy(add: bool, a: Address, ifindex: u32 = LOOPBACK_IFINDEX, nodad: bool = true): i32 {
+  const n = addressMessage(add, a, ifindex, nodad);
   memory.copy(kernelMessagePtr(), messagePtr(), <usize>n);
   return n;
 }

@@ -1,0 +1,56 @@
+// Session-specific addresses on real kernels (docs/PROTOCOL.md 8.18, the
+// second seed's FIG. 2a/2b): demo/sidaddr.ts in namespaces hov-<tag>-{c,r,n,a,t}
+// (removed at start and in finally). N takes a session address from its
+// static pool, runs s1 from it and s2, s3 and two UDP flows from its base
+// address; only the session address moves, through the agent (which checks
+// N's pool) or on the home link; every session keeps its bytes (SHA-256
+// at both ends); N releases the address at the end and the alias goes. A
+// target vanishing: the binding expires, N releases the address, the
+// untransferred sessions lose nothing.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { execFileSync } from "node:child_process";
+import { runtime, tagOf, e2eEnabled } from "./_e2e.js";
+import { runSidAddr, sidAddrOk } from "../../dist/demo/sidaddr.js";
+
+function check(r, tag, { vanish = false } = {}) {
+  const why = JSON.stringify({ error: r.error, sessions: r.sessions, released: r.released, baseStayed: r.baseStayed });
+  assert.is(r.error, null, why);
+  assert.ok(r.sessionAddress && r.sessionAddress !== r.baseAddress, "a session address apart from the base address");
+  assert.equal(r.sessions.map((s) => [s.name, s.moved]), [["s1", true], ["s2", false], ["s3", false], ["u1", false], ["u2", false]]);
+  for (const s of r.sessions) {
+    if (vanish && s.name === "s1") continue;
+    assert.ok(s.digestsEqual, `${s.name}: SHA-256 at the correspondent and the application differ: ${why}`);
+    assert.is(s.lost, 0, `${s.name}: bytes lost`);
+    assert.is(s.resets, 0, `${s.name}: resets`);
+    assert.ok(s.receivedBytes > 20000, `${s.name}: too little traffic (${s.receivedBytes})`);
+  }
+  const [s1, s2] = r.sessions;
+  if (!vanish) assert.ok(s1.served.node.received > 10000 && s1.served.target.received > 10000, `s1 was served by the node, then by the target: ${JSON.stringify(s1.served)}`);
+  assert.ok(s2.served.node.received > 20000 && s2.served.target.received === 0, "s2 stayed with the node");
+  assert.ok(r.baseStayed, "the base address stayed the node's");
+  assert.ok(r.woken, "the node was woken");
+  assert.equal(r.released, { leaseReleased: true, aliasGone: true, agentBindingGone: true });
+  assert.ok(sidAddrOk(r, vanish));
+  const left = execFileSync("ip", ["netns", "list"], { encoding: "utf8" });
+  assert.not.match(left, new RegExp(`hov-${tag}-`), "the namespaces are gone");
+}
+
+if (e2eEnabled() && runtime() === "node") {
+  test("session address (static pool, IPv4), other subnet: only s1's address moves through the agent; s2, s3, u1, u2 stay; N releases it at the end", async () => {
+    const tag = tagOf("sa");
+    check(await runSidAddr({ tag }), tag);
+  });
+
+  test("session address (static pool, IPv4), same subnet (FIG. 2b): the target claims only that address by ARP", async () => {
+    const tag = tagOf("sb");
+    check(await runSidAddr({ tag, sameSubnet: true }), tag);
+  });
+
+  test("session address: the target vanishes; the binding expires, N is woken and releases the address; nothing of the other sessions is lost", async () => {
+    const tag = tagOf("sv");
+    check(await runSidAddr({ tag, vanish: true }), tag, { vanish: true });
+  });
+}
+
+test.run();
