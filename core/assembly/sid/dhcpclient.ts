@@ -98,6 +98,13 @@ export class DhcpClient {
   expAt: f64 = Infinity;
 }
 
+/** Told of every bound / renewed / lost / released client (the address generator of 8.18, dhcpgen.ts). */
+export abstract class DhcpListener {
+  abstract changed(c: DhcpClient, kind: u8, reason: u8): void;
+}
+let listener: DhcpListener | null = null;
+export function setDhcpListener(l: DhcpListener | null): void { listener = l; }
+
 const clients = new Array<DhcpClient | null>(MAX_CLIENTS);
 const queue = new Array<StaticArray<u8>>();
 const M = new DhcpMessage();
@@ -135,6 +142,8 @@ function event(c: DhcpClient, kind: u8, reason: u8): void {
     put32(EV + 24, c.t2At == Infinity ? INFINITE : <u32>((c.t2At - c.sentAt) / 1000));
     push(kind, reason, c.slot, EV, 28);
   } else push(kind, reason, c.slot, EV, 4);
+  const l = listener;
+  if (l) l.changed(c, kind, reason);
 }
 
 /** Encodes a client message of type `type` for c into MSG; returns its length. */
@@ -458,6 +467,16 @@ export function leaseExport(slot: i32, now: f64, out: usize, cap: i32): i32 {
  * tick (LOST_EXPIRED).
  */
 export function leaseImport(now: f64, mac: usize, p: usize, n: i32): i32 {
+  return leaseImportAt(now, mac, p, n, NaN);
+}
+
+/**
+ * leaseImport with the expiry `expiresAt` (ms on this node's clock, e.g. from
+ * the remaining lifetime of 8.18's Address Lease extension, fresher than a
+ * record kept since the last ACK): T1 and T2 keep their distance to it. NaN:
+ * the record's own times.
+ */
+export function leaseImportAt(now: f64, mac: usize, p: usize, n: i32, expiresAt: f64): i32 {
   if (n < 2) return -ERR_RECORD_TRUNCATED;
   if (load<u8>(p) != LEASE_VERSION) return -ERR_RECORD_VERSION;
   const idLen = <i32>load<u8>(p + 1);
@@ -487,11 +506,14 @@ export function leaseImport(now: f64, mac: usize, p: usize, n: i32): i32 {
   c.server = server;
   c.lease = get32(q + 16);
   c.sentAt = now;
-  c.t1At = t1 == INFINITE ? Infinity : now + <f64>t1;
-  c.t2At = t2 == INFINITE ? Infinity : now + <f64>t2;
-  c.expAt = exp == INFINITE ? Infinity : now + <f64>exp;
+  // the record's times, moved so that the expiry is expiresAt when one is given
+  // never later than the record says: a record is refreshed at each ACK, so it can only be older than the extension
+  const shift: f64 = isNaN(expiresAt) || exp == INFINITE || expiresAt == Infinity ? 0 : Math.min(0, expiresAt - (now + <f64>exp));
+  c.t1At = t1 == INFINITE ? Infinity : Math.max(now, now + <f64>t1 + shift);
+  c.t2At = t2 == INFINITE ? Infinity : Math.max(now, now + <f64>t2 + shift);
+  c.expAt = exp == INFINITE ? Infinity : Math.max(now, now + <f64>exp + shift);
   c.state = ST_BOUND;
-  c.nextAt = exp == 0 ? now : c.t1At;
+  c.nextAt = c.expAt <= now ? now : c.t1At;
   clients[slot] = c;
   return slot;
 }
