@@ -19,6 +19,7 @@ import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import { SidTopology, cleanStale } from "./netns.ts";
 import { Role, type SidTimelineEntry } from "./sid.ts";
+import { lines } from "./stem.ts";
 import type { AppSummary } from "./sidapp.ts";
 import { correspondent, trafficEnd, udpVerdict, sessionVerdict, waitFor, type SessionReport } from "./sidflows.ts";
 
@@ -211,3 +212,129 @@ export async function runSidAddr(o: SidAddrOptions = {}): Promise<SidAddrReport>
 export const sidAddrOk = (r: SidAddrReport, vanish = false): boolean =>
   r.error === null && r.woken && r.baseStayed && Object.values(r.released).every(Boolean) && r.sessions.length === 5 &&
   r.sessions.every((s) => (vanish && s.name === "s1") || (s.digestsEqual && s.lost === 0 && s.resets === 0));
+
+// ---- IPv6 locally generated session addresses --------------------------------------
+
+export interface SidAddr6Report {
+  scenario: string;
+  timeline: SidTimelineEntry[];
+  sessionAddress: string | null;
+  /** The address is in N's /64 and not its base address. */
+  inPrefix: boolean;
+  /** From the request to `ready` (the kernel's duplicate address detection, awaited). */
+  readyMs: number | null;
+  /** The address was tentative in the kernel when the lease went pending, and was no longer at `ready`. */
+  dad: { sawTentative: boolean; tentativeAtReady: boolean };
+  sessions: SessionReport[];
+  /** After the release: the alias is off N's link. */
+  aliasGone: boolean;
+  /** With `duplicate`: the addresses another device defended (N's first tries), and the tries N made. */
+  defended: string[];
+  tries: string[];
+  /** Every try was defended: the lease expired; no try's address stayed on N's link. */
+  expired: boolean;
+  leftOnLink: string[];
+  error: string | null;
+}
+
+const PREFIX6 = "2001:db8:1::/64";
+const NODE6 = "2001:db8:1::2";
+const C6 = "2001:db8:9::2";
+
+/**
+ * N's IPv6 session address on a real kernel: a random interface identifier in
+ * N's /64, put on n-h with duplicate address detection (accept_dad 1), READY
+ * once the kernel says it is no longer tentative; a TCP session from it and
+ * one from N's base IPv6 address to C, both intact; the release takes it off.
+ */
+export async function runSidAddr6(o: { tag?: string; sessionMs?: number; duplicate?: number } = {}): Promise<SidAddr6Report> {
+  const tag = o.tag ?? `v${process.pid % 100000}`;
+  const timeline: SidTimelineEntry[] = [];
+  const mark = (who: string, what: string) => timeline.push({ t: now(), who, what });
+  cleanStale(tag);
+  const topo = new SidTopology(tag, {});
+  const A = topo.addr;
+  const report: SidAddr6Report = {
+    scenario: "session-specific address, IPv6 generated in N's /64 with duplicate address detection awaited; a TCP session from it and one from the base address",
+    timeline, sessionAddress: null, inPrefix: false, readyMs: null, dad: { sawTentative: false, tentativeAtReady: true }, sessions: [], aliasGone: false, defended: [], tries: [], expired: false, leftOnLink: [], error: null,
+  };
+  const roles: Role[] = [];
+  try {
+    topo.up();
+    if (o.duplicate) {
+      // Another device on the home link (in A's namespace) defends the first `duplicate` addresses N probes for.
+      const child = topo.spawn(topo.a, [NODE_BIN, join(ROOT, "dist", "demo", "dadsquatter.js"), "a-h", String(o.duplicate)]);
+      let listening = false;
+      lines(child.stdout, (x) => {
+        if (x.listening) listening = true;
+        if (x.defended) report.defended.push(x.defended);
+      });
+      for (const end = now() + 5000; !listening; await sleep(10)) if (now() > end) throw new Error("the duplicate did not start");
+    }
+    // IPv6 on C's and N's links; N runs duplicate address detection on its home link.
+    topo.ns(topo.r, ["sysctl", "-qw", "net.ipv6.conf.all.forwarding=1"]);
+    topo.ns(topo.r, ["ip", "-6", "addr", "add", "2001:db8:9::1/64", "dev", "r-c", "nodad"]);
+    topo.ns(topo.r, ["ip", "-6", "addr", "add", "2001:db8:1::1/64", "dev", "hbr", "nodad"]);
+    topo.ns(topo.c, ["ip", "-6", "addr", "add", `${C6}/64`, "dev", "c-r", "nodad"]);
+    topo.ns(topo.c, ["ip", "-6", "route", "add", "default", "via", "2001:db8:9::1"]);
+    topo.ns(topo.n, ["sysctl", "-qw", "net.ipv6.conf.n-h.accept_dad=1", "net.ipv6.conf.n-h.dad_transmits=1"]);
+    topo.ns(topo.n, ["ip", "-6", "addr", "add", `${NODE6}/64`, "dev", "n-h", "nodad"]);
+    topo.ns(topo.n, ["ip", "-6", "route", "add", "default", "via", "2001:db8:1::1"]);
+    mark("net", `namespaces up: C ${C6}, N ${NODE6} (session addresses generated in ${PREFIX6}, DAD on)`);
+    const c1 = await correspondent(topo, C6, 5001);
+    const c2 = await correspondent(topo, C6, 5002);
+    const daemon = {
+      name: `n-${tag}.sid`, listen: ["0.0.0.0"], control: false, register: false, auto: false, options: {},
+      log: (globalThis as any).process?.env?.HANDOVER_DEMO_DEBUG ? "debug" : "info",
+      sid: { link: "n-h", address: A.node, addressPrefix6: PREFIX6 }, peers: [],
+    };
+    const node = new Role(topo.spawn(topo.n, [NODE_BIN, FLOWNODE, JSON.stringify({ daemon, local: NODE6 })]), timeline);
+    roles.push(node);
+    await node.wait("ready");
+    const asked = now();
+    node.send({ cmd: "address", generator: "ipv6" });
+    const pending = await waitFor(node, (e) => e.sessionAddressEvent?.state === "pending", "the pending session address");
+    const flags6 = (addr: string) => topo.try(topo.n, ["ip", "-6", "addr", "show", "dev", "n-h"]).out.split("\n").find((l) => l.includes(`${addr}/128`)) ?? "";
+    report.dad.sawTentative = /tentative/.test(flags6(pending.sessionAddressEvent.address));
+    const outcome = await waitFor(node, (e) => e.sessionAddress !== undefined || e.sessionAddressEvent?.state === "expired", "the session address", 15000);
+    report.readyMs = Math.round(now() - asked);
+    report.tries = node.events.filter((e) => e.sessionAddressEvent?.state === "pending").map((e) => e.sessionAddressEvent.address);
+    if (outcome.sessionAddressEvent) {
+      report.expired = true;
+      await sleep(100);
+      report.leftOnLink = report.tries.filter((a) => flags6(a) !== "");
+      mark("N", `every try was defended: the session address expired after ${report.readyMs} ms; ${report.leftOnLink.length} of its ${report.tries.length} addresses left on n-h`);
+      return report;
+    }
+    const got = outcome.sessionAddress;
+    const SA = got.address as string;
+    report.sessionAddress = SA;
+    report.dad.tentativeAtReady = /tentative/.test(flags6(SA));
+    report.inPrefix = SA.startsWith("2001:db8:1:") && SA !== NODE6;
+    mark("N", `the application got ${SA} after ${report.readyMs} ms (DAD ${report.dad.sawTentative ? "ran" : "was not seen"})`);
+    for (const [name, c, local] of [["s1", c1, SA], ["s2", c2, NODE6]] as const) {
+      node.send({ cmd: "connect", name, correspondent: c.address, port: c.port, local });
+      await waitFor(node, (e) => e.connected === name, `session ${name}`);
+    }
+    mark("app", `TCP sessions s1 [${SA}] and s2 [${NODE6}] <-> C [${C6}]`);
+    await sleep(o.sessionMs ?? 1500);
+    const summaries: Record<string, AppSummary> = {};
+    for (const name of ["s1", "s2"]) {
+      node.send({ cmd: "finish", name });
+      summaries[name] = (await waitFor(node, (e) => e.finished === name, `the end of ${name}`, 8000)).summary;
+    }
+    report.sessions.push(sessionVerdict("s1", await c1.result(), summaries.s1, false, { sent: 0, received: 0 }, C6));
+    report.sessions.push(sessionVerdict("s2", await c2.result(), summaries.s2, false, { sent: 0, received: 0 }, C6));
+    node.send({ cmd: "release", session: got.session });
+    await waitFor(node, (e) => e.sessionAddressEvent?.state === "released", "the release");
+    await sleep(100);
+    report.aliasGone = flags6(SA) === "";
+    mark("N", `released ${SA}: the alias ${report.aliasGone ? "left" : "STAYED on"} n-h`);
+  } catch (e) {
+    report.error = (e as Error).message;
+  } finally {
+    topo.down();
+  }
+  timeline.sort((a, b) => a.t - b.t);
+  return report;
+}

@@ -6,6 +6,7 @@
 // {daemon, local}. Commands on stdin, events on stdout, as demo/sidnode.ts.
 //
 //   address  {generator}: a session-specific address (PROTOCOL.md 8.18) for the next session
+//   release  {session}: gives a session address back (its session ended here)
 //   connect  {name, correspondent, port, local?}: a new session from the node's address (or `local`)
 //   transfer {name, target, agent, reverse, perFlow?, sameSubnet?}: moves that session only
 //            (per-flow mode by default; perFlow false: its session address moves whole)
@@ -42,6 +43,10 @@ const handlers: Record<string, (c: any) => Promise<void> | void> = {
   async address(c) {
     const a = await daemon.sid.sessionAddress(c.generator ?? "static");
     emit(`session address ${a.address} (${a.generator}, session ${a.session})`, { sessionAddress: a });
+  },
+  release(c) {
+    daemon.sid.releaseSessionAddress(c.session);
+    emit(`session address ${c.session} released`, { releasedSession: c.session });
   },
   async connect(c) {
     const socket = connect({ host: c.correspondent, port: c.port, localAddress: c.local ?? config.local });

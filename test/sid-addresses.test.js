@@ -216,4 +216,56 @@ test("a return (8.6) gives the session address back to its node: the lease is he
   assert.ok(!addrMsgs(tn).some((x) => x.type === RTM_DELADDR), "the alias stayed");
 });
 
+test("the lease travels (Address Lease, 4.10): the target holds it once bound, hands it on with a further transfer, and the last holder releases it", () => {
+  const s = pooled();
+  const { tn, agent, target, net, tnAddr } = s;
+  const sess = tnAddr.acquire(net.now, "static");
+  tn.pump();
+  const SA = tnAddr.info(sess).address;
+  tn.sid.transfer(net.now, SA, s.tnTarget, { agent: s.tnAgent, lifetime: 30, further: true });
+  tn.pump();
+  assert.ok(hostsDeliver({ ...s, TA: SA }));
+  net.run(2000);
+  // The negotiation carried the lease: static, no end, no state.
+  const nego = net.sent.find((d) => d.from === "tn" && d.data[1] === 16);
+  assert.ok(nego, "a Transfer Negotiation Request went out");
+  const d = tn.engine.core.decode(nego.data);
+  assert.equal(d.extensions.find((e) => e.type === "ADDRESS_LEASE"), { type: "ADDRESS_LEASE", generator: "STATIC", remaining: 4294967295, state: "" });
+  // The target holds it (ready) since it was bound; its registry put nothing on the home link.
+  assert.equal(addrEvents(target).map((e) => [e.generator, e.state, e.address]), [["static", "ready", SA]]);
+  assert.ok(!addrMsgs(target).some((m) => m.ifindex === 2), "the target's alias is the hosting's address on lo only");
+  // A further transfer to t3: the lease goes with it.
+  const t3 = net.node("t3", ["198.19.0.40"]).link();
+  t3.engine.option("sidTarget", 1);
+  const tt3 = target.peer(t3, { key: new Uint8Array(32).fill(0x44), spi: 320 });
+  t3.peer(target, { key: new Uint8Array(32).fill(0x44), spi: 320 });
+  target.sid.transfer(net.now, SA, tt3, { further: true, lifetime: 30 });
+  target.pump();
+  net.run(1000);
+  t3.sid.stateReceived(net.now, SA);
+  t3.pump();
+  target.sid.stateDelivered(net.now, SA);
+  target.pump();
+  net.run(2000);
+  assert.equal(addrEvents(target).map((e) => e.state), ["ready", "away"]);
+  assert.equal(addrEvents(t3).map((e) => [e.generator, e.state]), [["static", "ready"]]);
+  // The session ends at t3: t3 releases; the node is woken and its lease ends without a second release.
+  t3.sid.sessionEnded(net.now, SA);
+  t3.pump();
+  net.run(5000);
+  assert.equal(addrEvents(t3).map((e) => e.state), ["ready", "released"]);
+  assert.is(tn.sidEvents("woken").length, 1);
+  assert.equal(addrEvents(tn).map((e) => e.state), ["ready", "away", "released"]);
+  assert.is(bindingCount(agent), 0);
+});
+
+test("a whole-address transfer of the base address carries no lease", () => {
+  const s = trio();
+  s.tn.sid.transfer(s.net.now, s.TA, s.tnTarget, { agent: s.tnAgent, lifetime: 30 });
+  s.tn.pump();
+  s.net.run(100);
+  const nego = s.net.sent.find((d) => d.from === "tn" && d.data[1] === 16);
+  assert.ok(!s.tn.engine.core.decode(nego.data).extensions.some((e) => e.type === "ADDRESS_LEASE"));
+});
+
 test.run();

@@ -236,6 +236,10 @@ export class Core {
         padded.set(body);
         return x.enc_session_key(lookup(KeyWrap, e.wrap, "key wrap"), e.wrapSpi, e.sessionSpi, this.put(padded));
       }
+      case "ADDRESS_LEASE": {
+        const d = unhex(e.state);
+        return x.enc_address_lease(lookup({ STATIC: 1, IPV6: 2, DHCP4: 3 }, e.generator, "address generator"), e.remaining >>> 0, this.put(d), d.length);
+      }
       case "OPAQUE_DATA": {
         const d = unhex(e.data);
         return x.enc_opaque(lookup(SUBTYPES, e.subtype, "opaque subtype"), e.flags, this.put(d), d.length);

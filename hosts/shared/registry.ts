@@ -49,6 +49,7 @@ export const ExtensionType = {
   SESSION_KEY: 42,
   FLOW: 43,
   SEALED: 44,
+  ADDRESS_LEASE: 45,
   OPAQUE_DATA: 128,
 } as const;
 export type ExtensionType = (typeof ExtensionType)[keyof typeof ExtensionType];
@@ -357,6 +358,7 @@ export const EXTENSION_NAMES: Record<number, string> = {
   42: "SESSION_KEY",
   43: "FLOW",
   44: "SEALED",
+  45: "ADDRESS_LEASE",
   128: "OPAQUE_DATA",
 };
 

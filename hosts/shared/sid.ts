@@ -147,6 +147,15 @@ export class SidCodec {
     return c.get(c.outputPtr, c.check(c.x.arp_gratuitous(m, a, c.outputPtr)));
   }
 
+  /** The unsolicited Neighbour Advertisement claiming the IPv6 address `ip` for `mac` (RFC 4861 7.2.6): an 86-byte frame. */
+  neighbourAdvertisement(mac: Uint8Array, ip: string): Uint8Array {
+    const c = this.core;
+    const a = c.parseAddress(ip);
+    if (a.family !== 2) throw new HandoverError(ErrorCode.BAD_ADDRESS, `a Neighbour Advertisement announces an IPv6 address, not ${ip}`);
+    const [m, p] = c.stage(mac6(mac, "mac"), a.bytes);
+    return c.get(c.outputPtr, c.check(c.x.ndp_advertisement(m, p, c.outputPtr)));
+  }
+
   /** The proxy-ARP reply telling the asker that `ip` is at `mac`: a 60-byte frame. */
   arpReply(mac: Uint8Array, ip: string, askerMac: Uint8Array, askerIp: string): Uint8Array {
     const c = this.core;

@@ -11,7 +11,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { execFileSync } from "node:child_process";
 import { runtime, tagOf, e2eEnabled } from "./_e2e.js";
-import { runSidAddr, sidAddrOk } from "../../dist/demo/sidaddr.js";
+import { runSidAddr, runSidAddr6, sidAddrOk } from "../../dist/demo/sidaddr.js";
 
 function check(r, tag, { vanish = false } = {}) {
   const why = JSON.stringify({ error: r.error, sessions: r.sessions, released: r.released, baseStayed: r.baseStayed });
@@ -50,6 +50,49 @@ if (e2eEnabled() && runtime() === "node") {
   test("session address: the target vanishes; the binding expires, N is woken and releases the address; nothing of the other sessions is lost", async () => {
     const tag = tagOf("sv");
     check(await runSidAddr({ tag, vanish: true }), tag, { vanish: true });
+  });
+
+  test("session address, IPv6 generated: a random identifier in N's /64, READY only after the kernel's DAD; a session from it and one from the base address intact; the release takes it off", async () => {
+    const tag = tagOf("s6");
+    const r = await runSidAddr6({ tag });
+    const why = JSON.stringify(r);
+    assert.is(r.error, null, why);
+    assert.ok(r.inPrefix, `${r.sessionAddress} in 2001:db8:1::/64`);
+    assert.ok(r.dad.sawTentative, "the address was tentative while DAD ran");
+    assert.not.ok(r.dad.tentativeAtReady, "READY only once DAD ended");
+    assert.ok(r.readyMs >= 500, `DAD takes time, READY came after ${r.readyMs} ms`);
+    for (const s of r.sessions) {
+      assert.ok(s.digestsEqual, `${s.name}: ${why}`);
+      assert.is(s.lost, 0);
+      assert.is(s.resets, 0);
+      assert.ok(s.receivedBytes > 20000, `${s.name}: ${s.receivedBytes} bytes`);
+    }
+    assert.ok(r.aliasGone, "the alias left the link at the release");
+    const left = execFileSync("ip", ["netns", "list"], { encoding: "utf8" });
+    assert.not.match(left, new RegExp(`hov-${tag}-`), "the namespaces are gone");
+  });
+
+  test("session address, IPv6: another device defends the first two addresses (DAD fails in the kernel); N tries new identifiers and gets the third", async () => {
+    const tag = tagOf("sd");
+    const r = await runSidAddr6({ tag, duplicate: 2 });
+    const why = JSON.stringify({ error: r.error, tries: r.tries, defended: r.defended, sessions: r.sessions });
+    assert.is(r.error, null, why);
+    assert.is(r.tries.length, 3, why);
+    assert.equal(r.defended, r.tries.slice(0, 2), "the defended addresses were N's first two tries");
+    assert.is(r.sessionAddress, r.tries[2]);
+    assert.ok(new Set(r.tries).size === 3, "a new identifier each time");
+    for (const s of r.sessions) assert.ok(s.digestsEqual && s.lost === 0 && s.resets === 0, `${s.name}: ${why}`);
+    assert.ok(r.aliasGone);
+  });
+
+  test("session address, IPv6: every try defended: after three the lease expires (a defined state), nothing stays on N's link", async () => {
+    const tag = tagOf("se");
+    const r = await runSidAddr6({ tag, duplicate: 3 });
+    assert.is(r.error, null, JSON.stringify(r));
+    assert.ok(r.expired, "the lease expired");
+    assert.is(r.tries.length, 3);
+    assert.equal(r.leftOnLink, [], "no tried address stayed on the link");
+    assert.equal(r.sessions, []);
   });
 }
 

@@ -9,9 +9,9 @@ import { tunnelIds, kernelMessagePtr, vxlanLink, fdbEntry, neighEntry, tunnelRou
 import { TextOut } from "../util/text";
 import { encapsulate, decapsulate } from "../sid/tunnel";
 import { sealKey, sealMessage, openMessage, sealStateFrame, openStateFrame, lastFrameWasLast, lastFrameLength } from "../sid/seal";
-import { ArpFrame, ETH_MIN_FRAME, gratuitousArp, arpReply, parseArp, wakeupFrame } from "../sid/frames";
+import { ArpFrame, ETH_MIN_FRAME, gratuitousArp, arpReply, parseArp, wakeupFrame, neighbourAdvertisement, NA_FRAME } from "../sid/frames";
 import { TcpState, decodeTcpState, encodeTcpStateHeader, headerLength } from "../sid/tcpstate";
-import { ERR_INVALID_ARGUMENT, ERR_BUFFER_TOO_SMALL, ERR_BAD_FAMILY, FAMILY_IPV4 } from "../generated/registry";
+import { ERR_INVALID_ARGUMENT, ERR_BUFFER_TOO_SMALL, ERR_BAD_FAMILY, FAMILY_IPV4, FAMILY_IPV6 } from "../generated/registry";
 
 const BAD = -ERR_INVALID_ARGUMENT;
 
@@ -121,6 +121,13 @@ const FRAME_ADDR_B = new Address();
 export function arp_gratuitous(mac: usize, ip: usize, out: usize): i32 {
   if (!inMemory(mac, 6) || !inMemory(ip, 4) || !inMemory(out, ETH_MIN_FRAME)) return BAD;
   return gratuitousArp(mac, bswap<u32>(load<u32>(ip)), out);
+}
+
+/** The unsolicited Neighbour Advertisement claiming the IPv6 address ip (16 bytes) for mac: 86 bytes at out. */
+export function ndp_advertisement(mac: usize, ip: usize, out: usize): i32 {
+  if (!inMemory(mac, 6) || !inMemory(ip, 16) || !inMemory(out, NA_FRAME)) return BAD;
+  FRAME_ADDR_A.load(FAMILY_IPV6, ip);
+  return neighbourAdvertisement(mac, FRAME_ADDR_A, out);
 }
 
 /** The proxy-ARP reply "ip is at mac" to the asker (askerMac, askerIp): 60 bytes at out. */

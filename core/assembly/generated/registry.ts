@@ -42,6 +42,7 @@ export const EXT_LINK_LAYER_ADDRESS: u8 = 41;
 export const EXT_SESSION_KEY: u8 = 42;
 export const EXT_FLOW: u8 = 43;
 export const EXT_SEALED: u8 = 44;
+export const EXT_ADDRESS_LEASE: u8 = 45;
 export const EXT_OPAQUE_DATA: u8 = 128;
 
 export const CODE_ACCEPTED: u8 = 1;
@@ -388,6 +389,7 @@ export function extensionRule(type: u8, ext: u8): u8 {
       case 42: return 2;
       case 43: return 4;
       case 36: return 2;
+      case 45: return 2;
       case 128: return 4;
       case 32: return 1;
       default: return 0;
@@ -496,6 +498,7 @@ export function extensionKnown(ext: u8): bool {
     case 42:
     case 43:
     case 44:
+    case 45:
     case 128: return true;
   }
   return false;
@@ -549,6 +552,7 @@ export function extensionName(v: u32): string {
     case 42: return "SESSION_KEY";
     case 43: return "FLOW";
     case 44: return "SEALED";
+    case 45: return "ADDRESS_LEASE";
     case 128: return "OPAQUE_DATA";
   }
   return "";

@@ -12,6 +12,7 @@
 import { Address } from "../engine/address";
 import { Node } from "../engine/node";
 import { beginEvent, endEvent } from "../engine/output";
+import { Encoder } from "../wire/encode";
 import { drbg } from "../crypto/drbg";
 import { FAMILY_IPV4, FAMILY_IPV6, ERR_CONFIG, ERR_NO_SESSION_ADDRESS, ERR_BAD_VALUE } from "../generated/registry";
 
@@ -51,6 +52,8 @@ export class Lease {
   opaque: StaticArray<u8> = new StaticArray<u8>(0);
   /** The registry put the address on the home link (RTM_NEWADDR sent, not yet removed). */
   aliased: bool = false;
+  /** Held as a target (adopted with a transfer): the hosting (8.9) has the address on lo; the registry adds no alias. */
+  hosted: bool = false;
   /** IPv6: duplicate address detections tried for this lease (each with a new interface identifier). */
   tries: i32 = 0;
   constructor(session: u32, kind: u8) {
@@ -177,6 +180,28 @@ export class AddressRegistry {
     this.changed(l, now);
   }
 
+  /**
+   * The Address Lease extension (PROTOCOL.md 4.10) of the session address `a`
+   * held here, into a Transfer Negotiation Request begun at `at`; nothing if
+   * `a` is no session address.
+   */
+  writeLease(enc: Encoder, a: Address, at: f64): void {
+    const l = this.byAddress(a);
+    if (!l) return;
+    let remaining: u32 = 0xffffffff;
+    if (l.expires != Infinity) remaining = l.expires <= at ? 0 : <u32>Math.min(4294967294, Math.floor((l.expires - at) / 1000));
+    enc.addressLease(l.kind, remaining, changetype<usize>(l.opaque), l.opaque.length);
+  }
+
+  /** A return (8.6) brings the lease back with the holder's latest state: the away lease takes it. */
+  refresh(a: Address, remaining: u32, opaque: usize, n: i32, now: f64): void {
+    const l = this.awayAt(a);
+    if (!l || n < 0 || n > LEASE_OPAQUE_MAX) return;
+    l.expires = remaining == 0xffffffff ? Infinity : now + <f64>remaining * 1000;
+    l.opaque = new StaticArray<u8>(n);
+    if (n) memory.copy(changetype<usize>(l.opaque), opaque, <usize>n);
+  }
+
   /** The lease held away from here for `a`, or null. */
   awayAt(a: Address): Lease | null {
     for (let i = 0; i < this.leases.length; i++) {
@@ -208,19 +233,24 @@ export class AddressRegistry {
 
   /**
    * A lease that arrived with a transfer (8.18): kind, address, remaining
-   * lifetime, opaque bytes. Returns it (held here now, READY; the host does
-   * not alias it: the target hosts a transferred address as 8.9 says), or null.
+   * lifetime, opaque bytes. Returns it (held here now, READY; no alias: the
+   * target hosts a transferred address as 8.9 says), or null.
    */
   adopt(kind: u8, a: Address, remainingS: u32, opaque: usize, n: i32, now: f64): Lease | null {
     const g = this.generator(kind);
     if (!g || n < 0 || n > LEASE_OPAQUE_MAX) return null;
     const old = this.byAddress(a);
-    if (old) return old; // a return: the lease is still ours
+    if (old) return old;
     for (let i = this.leases.length - 1; i >= 0; i--) {
       const l = this.leases[i];
       if (l.state == LEASE_AWAY && l.address.equals(a)) {
+        // It went on from here earlier and comes back to be hosted: the hosting (8.9) has the address, not the alias.
+        if (l.aliased) this.dropAlias(l);
+        l.hosted = true;
         l.state = LEASE_READY;
-        l.aliased = true; // it stayed on the home link under the stop and ARP rules (8.2)
+        l.expires = remainingS == 0xffffffff ? Infinity : now + <f64>remainingS * 1000;
+        l.opaque = new StaticArray<u8>(n);
+        if (n) memory.copy(changetype<usize>(l.opaque), opaque, <usize>n);
         if (!g.adopt(l, now)) return null;
         this.changed(l, now);
         return l;
@@ -231,7 +261,7 @@ export class AddressRegistry {
     const l = new Lease(this.nextSession++, kind);
     l.address.set(a);
     l.state = LEASE_READY;
-    l.aliased = true; // the target's hosting (8.9) put it on; its end takes it off
+    l.hosted = true; // the target's hosting (8.9) puts it on lo and takes it off; the registry does not
     l.expires = remainingS == 0xffffffff ? Infinity : now + <f64>remainingS * 1000;
     l.opaque = new StaticArray<u8>(n);
     if (n) memory.copy(changetype<usize>(l.opaque), opaque, <usize>n);
@@ -270,7 +300,9 @@ export class AddressRegistry {
 
   /** The lease changed (generators call this): kernel actions and the event. */
   changed(l: Lease, now: f64): void {
-    if (l.held && l.address.isSet && !l.aliased) {
+    if (l.hosted) {
+      // no alias: the hosting's address on lo is the target's claim
+    } else if (l.held && l.address.isSet && !l.aliased) {
       // IPv6 addresses go on with duplicate address detection (the host reports its end); others at READY only.
       const dad = l.kind == GEN_IPV6 && l.state == LEASE_PENDING;
       if (dad || l.state == LEASE_READY) {

@@ -18,13 +18,13 @@ import { TextOut } from "../util/text";
 import { HmacKey } from "../crypto/hmac";
 import { drbg } from "../crypto/drbg";
 import { keyWrapRandom, keyUnwrap } from "../crypto/keywrap";
-import { gratuitousArp, ETH_MIN_FRAME } from "./frames";
+import { gratuitousArp, neighbourAdvertisement, NA_FRAME } from "./frames";
 import { SEAL_UP, SEAL_DOWN } from "./seal";
 import { stopRule, arpRule, reversePathRule } from "./rules";
 import { RECORD as BINDING_RECORD } from "./bindings";
 import { isValidFamily } from "../engine/address";
 import { SidFlows, Flow, readFlows } from "./flows";
-import { AddressRegistry, AliasSink, StaticPool, Ipv6Generator } from "./addrgen";
+import { AddressRegistry, AliasSink, StaticPool, Ipv6Generator, Lease } from "./addrgen";
 import {
   BindingTable, ExpiryHeap, address as bAddress, target as bTarget, setTarget as bSetTarget, flags as bFlags,
   setFlags as bSetFlags, spi as bSpi, setSpi as bSetSpi, vni as bVni, setVni as bSetVni, nodePeer as bNodePeer,
@@ -41,7 +41,7 @@ import {
   PROTOCOL_SID, FAMILY_IPV4, AUTH_HMAC_SHA256, WRAP_CHACHA20_POLY1305, FIRST_ASSIGNABLE_SPI,
   MSG_TRANSFER_NEGOTIATION_REQUEST, MSG_TRANSFER_REQUEST, MSG_BINDING_UPDATE, MSG_WAKE_UP, MSG_STOP_TRANSFER,
   EXT_LIFETIME, EXT_TRANSFERRED_ADDRESS, EXT_TARGET_ADDRESS, EXT_AGENT_ADDRESS, EXT_INTERIM_ADDRESS,
-  EXT_LINK_LAYER_ADDRESS, EXT_SESSION_KEY,
+  EXT_LINK_LAYER_ADDRESS, EXT_SESSION_KEY, EXT_ADDRESS_LEASE,
   FLAG_FURTHER_TRANSFER, FLAG_SAME_SUBNET, FLAG_REVERSE_TUNNEL, FLAG_REVERSE_RETURN, FLAG_PER_FLOW,
   CODE_ACCEPTED, CODE_ADMINISTRATIVELY_PROHIBITED, CODE_INSUFFICIENT_RESOURCES, CODE_POORLY_FORMED_REQUEST,
   CODE_ADDRESS_NOT_ALLOWED, CODE_TRANSFER_NOT_PERMITTED, CODE_UNKNOWN_BINDING, CODE_SESSION_KEY_REJECTED,
@@ -100,7 +100,7 @@ const ADDR_A = memory.data(16, 8);
 const ADDR_B = memory.data(16, 8);
 const NFT_CAP: i32 = 4096;
 const NFT_BUF = memory.data(NFT_CAP);
-const FRAME_BUF = memory.data(ETH_MIN_FRAME);
+const FRAME_BUF = memory.data(NA_FRAME);
 const nftText = new TextOut();
 const ZERO16 = memory.data(16, 8);
 
@@ -243,6 +243,8 @@ class Transfer extends Procedure {
       }
       enc.lifetime(this.lifetime);
       this.encodeFlows(enc, true);
+      // 8.18: a session address's lease goes with it (4.10).
+      if (!this.flows) this.sid.addresses.writeLease(enc, this.address, this.startedAt);
       writeSessionKey(enc, this.target.sendSa()!, this.spi, changetype<usize>(this.key));
     } else if (this.step == MSG_TRANSFER_REQUEST) {
       enc.address(EXT_TRANSFERRED_ADDRESS, this.address.family, ADDR_A);
@@ -422,6 +424,11 @@ class Hosted extends Procedure {
   returning: bool = false;
   /** A return: the agent's Wake-up came (the ARP rule is gone; the stop rule waits for the record). */
   woken: bool = false;
+  /** 8.18: the Address Lease the negotiation carried (kind 0: none), and the lease held here once bound. */
+  leaseKind: u8 = 0;
+  leaseRemaining: u32 = 0;
+  leaseState: StaticArray<u8> = new StaticArray<u8>(0);
+  lease: Lease | null = null;
   /** A return is given up at this time unless it completed. */
   returnBy: f64 = Infinity;
 
@@ -480,6 +487,7 @@ class Hosted extends Procedure {
     this.renewAt = now + <f64>granted * 1000 * RENEW_FRACTION;
     if (first) {
       sid.release(this, now);
+      sid.holdLease(this, now);
       const e = sid.event("bound", ROLE_TARGET, this.address, now);
       e.key("lifetime");
       e.num(granted);
@@ -703,9 +711,8 @@ export class Sid extends RequestHandler {
     this.node.emit(o);
   }
 
-  /** Announces a claimed address: three gratuitous ARP frames, 1 s apart (8.14; IPv4 only). */
+  /** Announces a claimed address: three gratuitous ARP frames (IPv6: unsolicited Neighbour Advertisements), 1 s apart (8.14, 8.18). */
   announce(a: Address, now: f64): void {
-    if (a.family != FAMILY_IPV4) return;
     for (let i = 0; i < this.announcements.length; i++) {
       if (this.announcements[i].address.equals(a)) {
         this.announcements[i].left = GARP_COUNT;
@@ -726,7 +733,9 @@ export class Sid extends RequestHandler {
     for (let i = this.announcements.length - 1; i >= 0; i--) {
       const g = this.announcements[i];
       if (g.next > now) continue;
-      const n = gratuitousArp(changetype<usize>(this.mac), <u32>g.address.lo, FRAME_BUF);
+      const n = g.address.family == FAMILY_IPV4
+        ? gratuitousArp(changetype<usize>(this.mac), <u32>g.address.lo, FRAME_BUF)
+        : neighbourAdvertisement(changetype<usize>(this.mac), g.address, FRAME_BUF);
       if (n > 0) this.frame(n);
       g.left--;
       g.next = now + GARP_GAP_MS;
@@ -989,6 +998,9 @@ export class Sid extends RequestHandler {
     }
     if (this.findHosted(a) || this.findTransfer(a)) return this.refuse(ROLE_TARGET, a, peer, sa, cache, CODE_ADDRESS_IN_USE, "this node already holds or moves the address", now);
     if (!a.isUsableUnicast() || node.isOwnAddress(a)) return this.refuse(ROLE_TARGET, a, peer, sa, cache, CODE_ADDRESS_NOT_ALLOWED, "the transferred address is not a usable unicast address of another node", now);
+    // 8.18: a session address comes with its lease; this node must run that generator to hold it.
+    const leaseAt: usize = d.has(EXT_ADDRESS_LEASE) ? d.first(EXT_ADDRESS_LEASE) : 0;
+    if (leaseAt && !this.addresses.generator(load<u8>(leaseAt + 2))) return this.refuse(ROLE_TARGET, a, peer, sa, cache, CODE_ADDRESS_NOT_ALLOWED, "the session address's generator (PROTOCOL.md 8.18) does not run on this node: it could not keep the address", now);
     const wrapSa = peer.findSa(wrapSpiOf(d));
     if (!wrapSa || !unwrapSessionKey(d, wrapSa.raw, KEY_BUF)) return this.refuse(ROLE_TARGET, a, peer, sa, cache, CODE_SESSION_KEY_REJECTED, "the session key did not unwrap: the Wrap SPI must name an SA configured with the key", now);
     let agent = new Address();
@@ -1005,6 +1017,13 @@ export class Sid extends RequestHandler {
       if (load<u8>(ll + 1) == 8) memory.copy(changetype<usize>(h.nodeMac), ll + 4, 6);
     }
     h.vni = ids(changetype<usize>(h.key));
+    if (leaseAt) {
+      h.leaseKind = load<u8>(leaseAt + 2);
+      h.leaseRemaining = bswap<u32>(load<u32>(leaseAt + 4));
+      const n = <i32>load<u8>(leaseAt + 1) - 6;
+      h.leaseState = new StaticArray<u8>(n);
+      if (n > 0) memory.copy(changetype<usize>(h.leaseState), leaseAt + 8, <usize>n);
+    }
     if (flags & FLAG_PER_FLOW) {
       const flows = readFlows(d, a)!;
       h.flows = flows;
@@ -1054,6 +1073,11 @@ export class Sid extends RequestHandler {
     memory.fill(KEY_BUF, 0, 32);
     h.returning = true;
     h.returnBy = now + RETURN_WAIT_MS;
+    // 8.18: the lease comes back with the holder's latest state (a DHCP lease renewed meanwhile).
+    if (d.has(EXT_ADDRESS_LEASE)) {
+      const p = d.first(EXT_ADDRESS_LEASE);
+      this.addresses.refresh(a, bswap<u32>(load<u32>(p + 4)), p + 8, <i32>load<u8>(p + 1) - 6, now);
+    }
     h.vni = ids(changetype<usize>(h.key));
     this.hosted.push(h);
     this.reply(peer, sa, cache, CODE_ACCEPTED, -1, this.address.isSet ? this.address : null, now);
@@ -1092,6 +1116,15 @@ export class Sid extends RequestHandler {
     this.node.emit(endEvent());
   }
 
+  /** 8.18: the hosting is bound: this node holds the session address's lease now (it renews and releases it). */
+  holdLease(h: Hosted, now: f64): void {
+    if (!h.leaseKind || h.lease) return;
+    const elapsed = <u32>Math.max(0, Math.floor((now - h.startedAt) / 1000));
+    const remaining = h.leaseRemaining == 0xffffffff ? h.leaseRemaining : (h.leaseRemaining > elapsed ? h.leaseRemaining - elapsed : 0);
+    h.lease = this.addresses.adopt(h.leaseKind, h.address, remaining, changetype<usize>(h.leaseState), h.leaseState.length, now);
+    if (!h.lease) this.refused(ROLE_TARGET, h.address, 0, ERR_CONFIG, "the session address's lease was not taken over (its generator refused it or 1024 leases are held): the address is hosted, but not renewed here", now);
+  }
+
   /** Removes everything the target put in place for h (8.13) and forgets it. */
   endHosted(h: Hosted, reason: string, err: i32, now: f64): void {
     const i = this.hosted.indexOf(h);
@@ -1111,6 +1144,13 @@ export class Sid extends RequestHandler {
     }
     const agent = h.agent;
     if (agent) node.dropSessionPeer(agent);
+    // 8.18: the lease moves on with a further transfer or a return; otherwise the session ended here: release it.
+    const l = h.lease;
+    if (l) {
+      if (reason == "transferred-further" || reason == "returned") this.addresses.handOff(l, now);
+      else this.addresses.release(l.session, now);
+      h.lease = null;
+    }
     const e = this.event("ended", ROLE_TARGET, h.address, now);
     e.key("reason");
     e.str(reason);
@@ -1549,6 +1589,7 @@ export class Sid extends RequestHandler {
       h.state = BOUND;
       this.announce(a, now);
       this.release(h, now);
+      this.holdLease(h, now);
       this.event("bound", ROLE_TARGET, a, now);
       this.node.emit(endEvent());
       return 0;
