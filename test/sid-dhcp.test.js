@@ -2,8 +2,10 @@
 // 8.19) on the SIMULATED network of test/_sidsim.js, with a DHCP server
 // written in the test (test/_dhcp.js): a session address from DHCP is
 // aliased at READY (the base address stays), renewed at T1 on the engine's
-// own timer, lost at a NAK (alias off), released when the session ends, and
-// moved with a transfer (AWAY: this node no longer renews it).
+// own timer, lost at a NAK (alias off), released when the session ends;
+// with a transfer the lease record travels in the Address Lease extension:
+// the target renews it with the node's client id from its own MAC and
+// releases it as the last holder; a target without DHCP refuses (136).
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { trio, hostsDeliver } from "./_sidsim.js";
@@ -109,20 +111,58 @@ test("release when the session ends here: DHCPRELEASE from the address to the se
   assert.is(s.dhcp.nextTimeout(), undefined, "no client left");
 });
 
-test("a DHCP session address moves with a transfer: away, and this node no longer renews it", () => {
+test("a target that runs no DHCP generator refuses the lease (136, 8.18): the node keeps it and renews it", () => {
   const s = setup();
-  const { tn, agent, tnAddr, net } = s;
+  const { tn, net, tnAddr } = s;
   const { sess } = acquire(s, "198.18.0.140", { lease: 600, t1: 30, t2: 525 });
-  const SA = "198.18.0.140";
-  tn.sid.transfer(net.now, SA, s.tnTarget, { agent: s.tnAgent, lifetime: 30 });
+  tn.sid.transfer(net.now, "198.18.0.140", s.tnTarget, { agent: s.tnAgent, lifetime: 30 });
   tn.pump();
-  assert.ok(hostsDeliver({ ...s, TA: SA }), "the node was asked for the state record");
   net.run(2000);
-  assert.is(agent.sid.session(SA).role, "agent", "the agent accepts it: the DHCP range is the node's pool there");
+  assert.equal(tn.sidEvents("refused").map((e) => e.code), [136]);
+  assert.is(tnAddr.info(sess).state, "ready");
+  net.run(30e3);
+  assert.equal(sent(s).map((m) => [m.type, m.ciaddr]), [["request", "198.18.0.140"]], "the node renews at T1");
+});
+
+test("the DHCP lease travels with the negotiation: the target renews it with the node's client id from its own MAC and, as the last holder, releases it", () => {
+  const s = setup();
+  const { tn, target, net, tnAddr } = s;
+  const MAC_T = unhex("020000000a0c");
+  const tAddr = new SidAddresses(target.engine);
+  tAddr.enableDhcp(MAC_T);
+  const tDhcp = new DhcpCore(target.engine.core);
+  const { sess, cid } = acquire(s, "198.18.0.141", { lease: 600, t1: 30, t2: 525 });
+  const SA = "198.18.0.141";
+  tn.sid.transfer(net.now, SA, s.tnTarget, { agent: s.tnAgent, lifetime: 300 });
+  tn.pump();
+  assert.ok(hostsDeliver({ ...s, TA: SA }));
+  net.run(2000);
+  const nego = net.sent.find((d) => d.from === "tn" && d.data[1] === 16);
+  const ext = tn.engine.core.decode(nego.data).extensions.find((e) => e.type === "ADDRESS_LEASE");
+  assert.is(ext.generator, "DHCP4");
+  assert.ok(ext.remaining > 590 && ext.remaining <= 600, `remaining ${ext.remaining}`);
+  assert.ok(ext.state.startsWith("010f" + Buffer.from(cid).toString("hex")), "the 8.19 lease record with the node's client id");
+  assert.equal(addrEvents(target).map((e) => [e.generator, e.state, e.address]), [["dhcp4", "ready", SA]]);
   assert.is(tnAddr.info(sess).state, "away");
-  net.run(60e3);
-  assert.equal(sent(s).filter((m) => m.type === "request"), [], "no renewal from the node after the handoff");
-  assert.is(s.dhcp.nextTimeout(), undefined);
+  // T1 (30 s after the node's REQUEST): the target renews, the node does not
+  net.run(30e3);
+  const outs = tDhcp.poll().filter((o) => o.kind === "udp");
+  assert.is(outs.length, 1);
+  const rn = tDhcp.decode(outs[0].payload);
+  assert.equal([rn.type, outs[0].src, outs[0].dst, Buffer.from(rn.clientId).toString("hex"), Buffer.from(rn.chaddr).toString("hex")],
+    ["request", SA, SERVER, Buffer.from(cid).toString("hex"), "020000000a0c"]);
+  assert.equal(sent(s).filter((m) => m.type === "request"), [], "no renewal from the node");
+  assert.ok(tAddr.dhcpInput(net.now, reply({ type: 5, xid: rn.xid, yiaddr: SA, lease: 600, t1: 30, t2: 525, chaddr: MAC_T, server: SERVER, clientId: cid })) >= 0);
+  target.pump();
+  assert.equal(addrEvents(target).map((e) => e.state), ["ready", "ready"], "renewed");
+  // the session ends at the target: it releases the lease; the node's lease ends without a second RELEASE
+  target.sid.sessionEnded(net.now, SA);
+  target.pump();
+  net.run(5000);
+  const rel = tDhcp.poll().filter((o) => o.kind === "udp").map((o) => tDhcp.decode(o.payload));
+  assert.equal(rel.map((m) => [m.type, m.ciaddr, Buffer.from(m.clientId).toString("hex")]), [["release", SA, Buffer.from(cid).toString("hex")]]);
+  assert.equal(sent(s), [], "the node sends nothing");
+  assert.is(tnAddr.info(sess).state, "released");
 });
 
 test.run();
