@@ -10,7 +10,7 @@
 import dgram from "node:dgram";
 import { EventEmitter } from "node:events";
 import { openPacket } from "./packet.ts";
-import type { PacketLink } from "../shared/sidio.ts";
+import type { PacketLink, DatagramSocket } from "../shared/sidio.ts";
 import { DhcpCore, type DhcpOutput } from "../shared/dhcp.ts";
 import type { Core } from "../shared/core.ts";
 
@@ -163,11 +163,21 @@ export class DhcpHost extends EventEmitter {
   }
 }
 
-function udp(address: string): Promise<dgram.Socket> {
+/** SidHostIO.udp4 (node:dgram, which Deno and Bun provide too). */
+export async function udp4Socket(address: string, port: number, onMessage: (m: Uint8Array) => void): Promise<DatagramSocket> {
+  const s = await udp(address, port);
+  s.on("message", (m) => onMessage(new Uint8Array(m)));
+  return {
+    send: (data, p, a) => s.send(data, p, a),
+    close: () => s.close(),
+  };
+}
+
+function udp(address: string, port = CLIENT_PORT): Promise<dgram.Socket> {
   return new Promise((resolve, reject) => {
     const s = dgram.createSocket({ type: "udp4", reuseAddr: true });
     s.once("error", reject);
-    s.bind(CLIENT_PORT, address, () => {
+    s.bind(port, address, () => {
       s.off("error", reject);
       s.setBroadcast(true);
       resolve(s);

@@ -324,6 +324,7 @@ export class Daemon {
       for (const i of sid.interim ?? []) service.flows.addInterim(i);
       for (const r of sid.addressPool ?? []) service.addresses.addPool(r);
       if (sid.addressPrefix6) service.addresses.prefix6(sid.addressPrefix6);
+      if (sid.dhcp) await service.enableDhcp();
     } catch (e) {
       throw new StartError(config.name, `SID: ${why(e)}`);
     }
@@ -534,6 +535,7 @@ export class Daemon {
           break;
       }
     }
+    this.sidService?.drainDhcp();
     this.arm();
   }
 

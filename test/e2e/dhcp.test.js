@@ -20,6 +20,7 @@ import { createInterface } from "node:readline";
 import { runtime, tagOf, e2eEnabled } from "./_e2e.js";
 
 const CHILD = fileURLToPath(new URL("./_dhcp_child.js", import.meta.url));
+const DAEMON_CHILD = fileURLToPath(new URL("./_dhcp_daemon_child.js", import.meta.url));
 const NODE = runtime() === "node" ? process.execPath : "node";
 const tag = `hov-${tagOf("dh")}`;
 const NS = { s: `${tag}s`, n: `${tag}n`, t: `${tag}t` };
@@ -74,8 +75,8 @@ function leases(dir) {
 }
 
 /** The host's DHCP client in a namespace: commands in, events out. */
-function child(ns, ifname) {
-  const p = spawn("ip", ["netns", "exec", ns, NODE, CHILD, ifname], { stdio: ["pipe", "pipe", "inherit"] });
+function child(ns, ifname, script = CHILD, ...args) {
+  const p = spawn("ip", ["netns", "exec", ns, NODE, script, ifname, ...args], { stdio: ["pipe", "pipe", "inherit"] });
   const events = [];
   const waiters = [];
   createInterface({ input: p.stdout }).on("line", (line) => {
@@ -206,6 +207,39 @@ if (e2eEnabled() && runtime() === "node") {
       assert.ok(Date.now() - boundAt >= 115000, `lost after ${Date.now() - boundAt} ms, not before the lease's 120 s`);
       assert.ok(addrs(NS.n, "n-s").includes("198.18.50.2"), "the base address stays");
       assert.not.ok(addrs(NS.n, "n-s").includes(b.address), "the expired address is removed");
+      n.send({ cmd: "quit" });
+    } finally {
+      for (const k of kids) k.kill("SIGKILL");
+      down();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+  test(`${runtime()}: a handover daemon with sid.dhcp: sessionAddress("dhcp4") from dnsmasq, aliased beside the base address, renewed by the engine's timer, released`, async () => {
+    down();
+    const dir = mkdtempSync(join(tmpdir(), "hov-dhcp-"));
+    const kids = [];
+    try {
+      up();
+      kids.push(dnsmasq(dir, "198.18.50.100,198.18.50.150"));
+      await sleep(300);
+      const n = child(NS.n, "n-s", DAEMON_CHILD, "198.18.50.2"); kids.push(n.p);
+      const a = await n.wait((e) => e.ev === "acquired", 30000, "the session address");
+      assert.is(a.generator, "dhcp4");
+      assert.ok(/^198\.18\.50\.(1[0-4][0-9]|150)$/.test(a.address), a.address);
+      const L = leases(dir);
+      assert.is(L[a.address]?.mac, MAC.n, "dnsmasq leased it to the node");
+      assert.is(L[a.address].clientId.slice(0, 2), "ff", "under the generator's RFC 4361 client id");
+      const on = addrs(NS.n, "n-s");
+      assert.ok(on.includes("198.18.50.2") && on.includes(a.address), `base and session address on the link: ${on}`);
+      const first = (await n.wait((e) => e.ev === "session-address" && e.state === "ready", 5000, "ready event")).expires;
+      const renewed = await n.wait((e) => e.ev === "session-address" && e.state === "ready" && e.expires > first, 15000, "a renewal (T1 4 s)");
+      assert.ok(renewed.expires - first >= 3000, `expiry moved by ${renewed.expires - first} ms`);
+      n.send({ cmd: "release" });
+      await n.wait((e) => e.ev === "session-address" && e.state === "released", 5000, "released");
+      await sleep(700);
+      assert.is(leases(dir)[a.address], undefined, "the RELEASE reached dnsmasq");
+      assert.not.ok(addrs(NS.n, "n-s").includes(a.address), "alias removed");
+      assert.ok(addrs(NS.n, "n-s").includes("198.18.50.2"), "the base address stays");
       n.send({ cmd: "quit" });
     } finally {
       for (const k of kids) k.kill("SIGKILL");
