@@ -504,12 +504,16 @@ export class Daemon {
   private drain(): void {
     if (this.closed) return;
     const engine = this.engine;
+    // DHCP's datagrams before any kernel action queued with them (here and in the loop): a RELEASE at a session's
+    // end needs the address and the tunnel those actions remove
+    this.sidService?.drainDhcp();
     for (let o = engine.poll(); o; o = engine.poll()) {
       switch (o.kind) {
         case "transmit":
           this.socketFor(o.source, o.family)?.send(o.data, o.address, o.port);
           break;
         case "nft": {
+          this.sidService?.drainDhcp();
           const r = this.kernelCall(o.id, "nft", () => this.kernelIO().nft(o.text));
           if (!r) break;
           for (const line of (r.stderr ?? "").split("\n")) if (line.trim()) this.log("debug", { event: "nft-stderr", line });
@@ -523,6 +527,7 @@ export class Daemon {
           break;
         }
         case "netlink": {
+          this.sidService?.drainDhcp();
           const reply = this.kernelCall(o.id, `netlink protocol ${o.protocol}`, () => this.kernelIO().netlink(o.protocol, o.data, o.waitAck));
           if (reply) engine.netlinkReply(this.io.now(), o.id, reply);
           break;

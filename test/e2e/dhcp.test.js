@@ -18,6 +18,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createInterface } from "node:readline";
 import { runtime, tagOf, e2eEnabled } from "./_e2e.js";
+import { runSidAddr, sidAddrOk } from "../../dist/demo/sidaddr.js";
 
 const CHILD = fileURLToPath(new URL("./_dhcp_child.js", import.meta.url));
 const DAEMON_CHILD = fileURLToPath(new URL("./_dhcp_daemon_child.js", import.meta.url));
@@ -246,6 +247,18 @@ if (e2eEnabled() && runtime() === "node") {
       down();
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+  test(`${runtime()}: a session on a DHCP session address moves alone through the agent: the target renews the lease with the node's client id and releases it; every session intact`, async () => {
+    const tag = tagOf("dx");
+    const r = await runSidAddr({ tag, dhcp: true, afterMs: 6000 });
+    const why = JSON.stringify({ error: r.error, dhcp: r.dhcp, sessions: r.sessions.map((x) => [x.name, x.digestsEqual, x.lost, x.resets]), released: r.released });
+    assert.is(r.error, null, why);
+    assert.ok(r.dhcp.leasedToNode, `dnsmasq leased it to the node: ${why}`);
+    assert.ok(r.dhcp.clientId.startsWith("ff"), "under the generator's client id");
+    assert.ok(r.dhcp.renewedByTarget, `the target renewed it with the same client id: ${why}`);
+    assert.ok(r.dhcp.releasedAtServer, `the last holder released it: ${why}`);
+    assert.equal(r.sessions.map((x) => [x.name, x.moved]), [["s1", true], ["s2", false], ["s3", false], ["u1", false], ["u2", false]]);
+    assert.ok(sidAddrOk(r), why);
   });
 }
 
