@@ -258,6 +258,8 @@ export async function runSidAddr(o: SidAddrOptions = {}): Promise<SidAddrReport>
 /** Every session that should be intact is (s1 too unless the target vanished), and the address went back. */
 export const sidAddrOk = (r: SidAddrReport, vanish = false): boolean =>
   r.error === null && r.woken && r.baseStayed && Object.values(r.released).every(Boolean) && r.sessions.length === 5 &&
+  // DHCP: leased to N; unless T vanished, renewed by T under N's client id and released by it
+  (!r.dhcp || (r.dhcp.leasedToNode && (vanish || (r.dhcp.renewedByTarget && r.dhcp.releasedAtServer)))) &&
   r.sessions.every((s) => (vanish && s.name === "s1") || (s.digestsEqual && s.lost === 0 && s.resets === 0));
 
 // ---- IPv6 locally generated session addresses --------------------------------------
