@@ -35,7 +35,7 @@ const SPEC: CommandSpec = {
     reverse: { type: "boolean", help: "sid: return traffic reverse-tunnelled through the agent (passes the router's ingress filter)" },
     direct: { type: "boolean", help: "sid: return traffic direct from the target (dropped by the router's ingress filter: the demo shows why --reverse exists)" },
     pieces: { type: "boolean", help: "sid: drive the host's data-plane pieces by hand instead of the SID state machines" },
-    "session-address": { type: "string", value: "v4|v6", help: "sid-flows: the moving session on a session-specific address (v4: static pool, v6: generated with DAD); only that address moves" },
+    "session-address": { type: "string", value: "v4|v6|dhcp", help: "sid-flows: the moving session on a session-specific address (v4: static pool; v6: generated with DAD; dhcp: DHCPv4 from a dnsmasq on the home link); only that address moves" },
     vanish: { type: "boolean", help: "sid-flows --session-address: the target vanishes after the transfer (the binding expires, the node releases the address)" },
     http: { type: "boolean", help: "sid: the correspondent is Python's own http.server (not part of handover); the application downloads a file through the transfer" },
   },
@@ -90,6 +90,7 @@ function printSidAddrReport(r: SidAddrReport, vanish: boolean): void {
   for (const e of r.timeline) console.log(`${(e.t - t0).toFixed(3).padStart(9)}  ${pad(e.who, 4)} ${e.what}`);
   console.log(`\nverdict:`);
   if (r.error) console.log(`  error: ${r.error}`);
+  if (r.dhcp) console.log(`  DHCP (dnsmasq's lease file): leased to the node ${r.dhcp.leasedToNode ? "yes" : "NO"}, renewed by the target under the node's client id ${r.dhcp.renewedByTarget ? "yes" : "NO"}, released by the last holder ${r.dhcp.releasedAtServer ? "yes" : "NO"}`);
   console.log(`  session address ${r.sessionAddress ?? "-"}, base address ${r.baseAddress} (stayed the node's: ${r.baseStayed ? "yes" : "NO"})`);
   for (const s of r.sessions) {
     console.log(`  ${s.name} with ${s.correspondent}: ${s.moved ? "moved to the target" : "stayed with the node"}; bytes ${s.sentBytes} sent, ${s.receivedBytes} received; digests equal: ${s.digestsEqual ? "yes" : "NO"}; lost: ${s.lost}; resets: ${s.resets}`);
@@ -175,12 +176,12 @@ export function demoCommand(launcher: string[], app?: string[]) {
         else printSidAddr6Report(r6);
         return sidAddr6Ok(r6) ? 0 : 1;
       }
-      if (p.values["session-address"] !== "v4") {
-        console.error(`handover demo: --session-address ${p.values["session-address"]}: v4 (static pool) or v6 (generated)\nsee: handover demo --help`);
+      if (p.values["session-address"] !== "v4" && p.values["session-address"] !== "dhcp") {
+        console.error(`handover demo: --session-address ${p.values["session-address"]}: v4 (static pool), v6 (generated) or dhcp (DHCPv4 from dnsmasq)\nsee: handover demo --help`);
         return 2;
       }
       const vanish = p.values.vanish === true;
-      const report = await runSidAddr({ sameSubnet: p.values["same-subnet"] === true, vanish });
+      const report = await runSidAddr({ sameSubnet: p.values["same-subnet"] === true, vanish, dhcp: p.values["session-address"] === "dhcp" });
       if (p.values.json) console.log(JSON.stringify(report));
       else printSidAddrReport(report, vanish);
       return sidAddrOk(report, vanish) ? 0 : 1;

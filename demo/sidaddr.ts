@@ -17,6 +17,8 @@
 
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { SidTopology, cleanStale } from "./netns.ts";
 import { Role, type SidTimelineEntry } from "./sid.ts";
 import { lines } from "./stem.ts";
@@ -39,6 +41,13 @@ export interface SidAddrOptions {
   vanish?: boolean;
   /** Before the real transfer, T (a peer the agent knows) sends a forged Transfer Request for N's session address. */
   forge?: boolean;
+  /**
+   * The session address from DHCP (PROTOCOL.md 8.19) instead of the static
+   * pool: dnsmasq on the router's home bridge serves the pool's range (2-minute
+   * leases, T1 4 s, T2 8 s); N and T run `sid.dhcp`; the lease travels with the
+   * transfer, T renews it and, as the last holder, releases it.
+   */
+  dhcp?: boolean;
   beforeMs?: number;
   afterMs?: number;
 }
@@ -58,6 +67,8 @@ export interface SidAddrReport {
   baseStayed: boolean;
   /** With `forge`: the agent's reply code, and whether its bindings and kernel state stayed as they were. */
   forged: { code: number | string | null; bindingsAfter: number; agentKernelUnchanged: boolean } | null;
+  /** With dhcp: dnsmasq's view: leased to N's MAC, renewed by T (its MAC, N's client id), released at the end. */
+  dhcp?: { leasedToNode: boolean; renewedByTarget: boolean; releasedAtServer: boolean; clientId: string };
   error: string | null;
 }
 
@@ -74,7 +85,7 @@ export async function runSidAddr(o: SidAddrOptions = {}): Promise<SidAddrReport>
   const topo = new SidTopology(tag, { sameSubnet: same });
   const A = topo.addr;
   const report: SidAddrReport = {
-    scenario: `session-specific address (static pool, IPv4): one of two sessions moves with its own address to a target ${same ? "on the home link (proxy ARP from the target)" : "on a foreign subnet through the agent, reverse-tunnelled return, BCP 38 on the router"}${o.vanish ? "; the target vanishes" : ""}`,
+    scenario: `session-specific address (${o.dhcp ? "DHCPv4 from dnsmasq" : "static pool"}, IPv4): one of two sessions moves with its own address to a target ${same ? "on the home link (proxy ARP from the target)" : "on a foreign subnet through the agent, reverse-tunnelled return, BCP 38 on the router"}${o.vanish ? "; the target vanishes" : ""}`,
     timeline, sessionAddress: null, baseAddress: A.node, sessions: [], transferMs: null, woken: false,
     released: { leaseReleased: false, aliasGone: false, agentBindingGone: false }, baseStayed: false, forged: null, error: null,
   };
@@ -87,7 +98,7 @@ export async function runSidAddr(o: SidAddrOptions = {}): Promise<SidAddrReport>
   // A short binding lifetime, so that a vanished target's binding expires within the run.
   const lifetime = o.vanish ? 6 : 0;
   const daemons = {
-    n: { ...common(names.n, A.node, "n-h", {}, ["0.0.0.0"], { addressPool: [POOL] }), peers: [
+    n: { ...common(names.n, A.node, "n-h", {}, ["0.0.0.0"], o.dhcp ? { dhcp: true } : { addressPool: [POOL] }), peers: [
       { name: names.a, address: A.agent, sa: [{ spi: 256, key: keys.na }] },
       { name: names.t, address: A.target, sa: [{ spi: 257, key: keys.nt }] },
     ] },
@@ -95,14 +106,29 @@ export async function runSidAddr(o: SidAddrOptions = {}): Promise<SidAddrReport>
       { name: names.n, address: A.node, pools: [POOL], sa: [{ spi: 256, key: keys.na }] },
       { name: names.t, address: A.target, sa: [{ spi: 258, key: keys.at }] },
     ] },
-    t: { ...common(names.t, A.target, topo.targetLink, { sidTarget: 1, sidAllowReverse: 1 }), peers: [
+    t: { ...common(names.t, A.target, topo.targetLink, { sidTarget: 1, sidAllowReverse: 1 }, [A.target], o.dhcp ? { dhcp: true } : {}), peers: [
       { name: names.n, address: A.node, sa: [{ spi: 257, key: keys.nt }] },
       { name: names.a, address: A.agent, sa: [{ spi: 258, key: keys.at }] },
     ] },
   };
   const roles: Role[] = [];
+  const leaseDir = o.dhcp ? mkdtempSync(join(tmpdir(), `hov-${tag}-dhcp-`)) : "";
+  let dnsmasq: ReturnType<SidTopology["spawn"]> | null = null;
+  /** dnsmasq's lease file: address -> [mac, client id]. */
+  const leases = (): Record<string, [string, string]> => {
+    const f = join(leaseDir, "leases");
+    if (!existsSync(f)) return {};
+    return Object.fromEntries(readFileSync(f, "utf8").split("\n").filter(Boolean).map((l) => { const [, mac, a, , id] = l.split(" "); return [a, [mac, id.replaceAll(":", "")]]; }));
+  };
   try {
     topo.up();
+    if (o.dhcp) {
+      const [first, last] = POOL.split("-");
+      dnsmasq = topo.spawn(topo.r, ["dnsmasq", "--keep-in-foreground", "--port=0", "--interface=hbr", "--bind-interfaces", "--conf-file=/dev/null",
+        `--dhcp-range=${first},${last},255.255.255.0,2m`, "--dhcp-option=option:T1,4", "--dhcp-option=option:T2,8", "--dhcp-authoritative",
+        `--dhcp-leasefile=${join(leaseDir, "leases")}`, "--log-dhcp", `--log-facility=${join(leaseDir, "log")}`]);
+      await sleep(300);
+    }
     topo.ns(topo.c, ["ip", "addr", "add", `${C2}/24`, "dev", "c-r"]);
     topo.try(topo.r, ["sysctl", "-qw", "net.bridge.bridge-nf-call-iptables=0"]);
     mark("net", `namespaces up: C1 ${A.correspondent} and C2 ${C2}, N ${A.node} (session-address pool ${POOL}), ${same ? "" : `A ${A.agent}, `}T ${A.target}`);
@@ -124,8 +150,14 @@ export async function runSidAddr(o: SidAddrOptions = {}): Promise<SidAddrReport>
     if (agent) await agent.wait("ready");
     const node = role(topo.n, FLOWNODE, { daemon: daemons.n, local: A.node });
     await node.wait("ready");
-    node.send({ cmd: "address", generator: "static" });
-    const SA = (await waitFor(node, (e) => e.sessionAddress !== undefined, "the session address")).sessionAddress.address as string;
+    node.send({ cmd: "address", generator: o.dhcp ? "dhcp4" : "static" });
+    const SA = (await waitFor(node, (e) => e.sessionAddress !== undefined, "the session address", o.dhcp ? 20000 : undefined)).sessionAddress.address as string;
+    const macOf = (ns: string, dev: string) => topo.ns(ns, ["cat", `/sys/class/net/${dev}/address`]).trim();
+    if (o.dhcp) {
+      const [mac, id] = leases()[SA] ?? ["", ""];
+      report.dhcp = { leasedToNode: mac === macOf(topo.n, "n-h"), renewedByTarget: false, releasedAtServer: false, clientId: id };
+      mark("dnsmasq", `leased ${SA} to N (${mac}) under client id ${id}`);
+    }
     report.sessionAddress = SA;
     const onLink = () => topo.ns(topo.n, ["ip", "-4", "addr", "show", "dev", "n-h"]);
     if (!onLink().includes(`${SA}/32`)) throw new Error(`the session address ${SA} is not on N's link: ${onLink()}`);
@@ -169,6 +201,14 @@ export async function runSidAddr(o: SidAddrOptions = {}): Promise<SidAddrReport>
     const nft = topo.try(topo.n, ["nft", "list", "ruleset"]).out;
     report.baseStayed = !nft.includes(A.node) && onLink().includes(`${A.node}/24`);
     await sleep(o.afterMs ?? 1500);
+    if (o.dhcp && !o.vanish) {
+      // T1 is 4 s: T renews the lease it took over, from SA through the reverse tunnel (or the home link)
+      const tMac = macOf(topo.t, topo.targetLink);
+      for (const end = now() + 12000; now() < end && leases()[SA]?.[0] !== tMac; ) await sleep(250);
+      const [mac, id] = leases()[SA] ?? ["", ""];
+      report.dhcp!.renewedByTarget = mac === tMac && id === report.dhcp!.clientId;
+      mark("dnsmasq", `${SA} renewed by ${mac === tMac ? "T" : mac} under client id ${id}`);
+    }
     let s1: AppSummary | null = null;
     if (o.vanish) {
       mark("T", "vanishes: its process killed, its link down");
@@ -187,6 +227,11 @@ export async function runSidAddr(o: SidAddrOptions = {}): Promise<SidAddrReport>
     report.woken = true;
     await waitFor(node, (e) => e.sessionAddressEvent?.state === "released", "the release of the session address", 5000);
     report.released.leaseReleased = true;
+    if (o.dhcp) {
+      for (const end = now() + 3000; now() < end && leases()[SA]; ) await sleep(200);
+      report.dhcp!.releasedAtServer = !leases()[SA];
+      mark("dnsmasq", `${SA} ${report.dhcp!.releasedAtServer ? "released (gone from the lease file)" : "STILL leased"}`);
+    }
     report.released.aliasGone = !onLink().includes(`${SA}/`);
     if (agent) {
       agent.send({ cmd: "state" });
@@ -221,7 +266,9 @@ export async function runSidAddr(o: SidAddrOptions = {}): Promise<SidAddrReport>
       }
     }
   } finally {
+    dnsmasq?.kill("SIGKILL");
     topo.down();
+    if (leaseDir && !(globalThis as any).process?.env?.HANDOVER_DHCP_KEEP) rmSync(leaseDir, { recursive: true, force: true });
   }
   timeline.sort((a, b) => a.t - b.t);
   return report;
@@ -230,6 +277,8 @@ export async function runSidAddr(o: SidAddrOptions = {}): Promise<SidAddrReport>
 /** Every session that should be intact is (s1 too unless the target vanished), and the address went back. */
 export const sidAddrOk = (r: SidAddrReport, vanish = false): boolean =>
   r.error === null && r.woken && r.baseStayed && Object.values(r.released).every(Boolean) && r.sessions.length === 5 &&
+  // DHCP: leased to N; unless T vanished, renewed by T under N's client id and released by it
+  (!r.dhcp || (r.dhcp.leasedToNode && (vanish || (r.dhcp.renewedByTarget && r.dhcp.releasedAtServer)))) &&
   r.sessions.every((s) => (vanish && s.name === "s1") || (s.digestsEqual && s.lost === 0 && s.resets === 0));
 
 // ---- IPv6 locally generated session addresses --------------------------------------

@@ -54,7 +54,7 @@ const core = () => (ctxPromise ??= loadCore());
 test("(a) every vector file lints: schema, unique tcIds, numberOfTests, notes", () => {
   const { files, problems } = lintAll(vectorFiles(VECTORS));
   const names = files.map((f) => f.file.split(/[\\/]/).pop());
-  for (const suite of ["message", "cookie", "replay-window", "timestamp", "hash", "hmac", "aead", "x25519", "hkdf", "keywrap", "stem-transcripts", "tcpstate", "tunnel", "frames", "seal", "sid-transcripts"]) {
+  for (const suite of ["message", "cookie", "replay-window", "timestamp", "hash", "hmac", "aead", "x25519", "hkdf", "keywrap", "stem-transcripts", "tcpstate", "tunnel", "frames", "seal", "sid-transcripts", "dhcp"]) {
     assert.ok(names.includes(`${suite}.json`), `conformance/vectors/${suite}.json exists`);
   }
   const detail = files.filter((f) => f.problems.length).map((f) => `${f.file}:\n  ${f.problems.slice(0, 10).join("\n  ")}`).join("\n");
@@ -88,7 +88,7 @@ test("(c) generate.js reproduces the committed vector files byte for byte", () =
       assert.unreachable(`${name} differs from the generator's output at line ${i + 1}:\n  committed: ${a[i]?.slice(0, 200)}\n  generated: ${b[i]?.slice(0, 200)}\nrun: node conformance/tools/generate.js`);
     }
   }
-  assert.equal(Object.keys(generated).sort(), ["cookie.json", "frames.json", "hkdf.json", "keywrap.json", "message.json", "replay-window.json", "seal.json", "tcpstate.json", "timestamp.json", "tunnel.json"]);
+  assert.equal(Object.keys(generated).sort(), ["cookie.json", "dhcp.json", "frames.json", "hkdf.json", "keywrap.json", "message.json", "replay-window.json", "seal.json", "tcpstate.json", "timestamp.json", "tunnel.json"]);
 });
 
 test("(c) generate.js run as a program into a temporary directory writes the same files (node)", () => {
@@ -98,7 +98,7 @@ test("(c) generate.js run as a program into a temporary directory writes the sam
     const r = spawnSync(process.execPath, [GENERATE, "--out", dir], { encoding: "utf8" });
     assert.is(r.status, 0, r.stderr);
     const written = readdirSync(dir).sort();
-    assert.equal(written, ["cookie.json", "frames.json", "hkdf.json", "keywrap.json", "message.json", "replay-window.json", "seal.json", "tcpstate.json", "timestamp.json", "tunnel.json"]);
+    assert.equal(written, ["cookie.json", "dhcp.json", "frames.json", "hkdf.json", "keywrap.json", "message.json", "replay-window.json", "seal.json", "tcpstate.json", "timestamp.json", "tunnel.json"]);
     for (const name of written) {
       assert.ok(readFileSync(join(dir, name), "utf8") === readFileSync(`${VECTORS}${name}`, "utf8"), `${name}: run node conformance/tools/generate.js`);
     }

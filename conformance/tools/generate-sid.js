@@ -6,6 +6,7 @@
 import { VectorFile } from "./vectorfile.js";
 import { hex, unhex, concat, RefError } from "./reference.js";
 import * as S from "./sid-reference.js";
+import { dhcpSuite } from "./dhcp-reference.js";
 
 const SOURCE = "conformance/tools/generate-sid.js (reference implementation conformance/tools/sid-reference.js, written from docs/PROTOCOL.md 8.9, 8.12, 8.14)";
 
@@ -362,4 +363,4 @@ export function sealSuite() {
   return f;
 }
 
-export const SID_SUITES = { tcpstate: tcpstateSuite, tunnel: tunnelSuite, frames: framesSuite, seal: sealSuite };
+export const SID_SUITES = { tcpstate: tcpstateSuite, tunnel: tunnelSuite, frames: framesSuite, seal: sealSuite, dhcp: dhcpSuite };

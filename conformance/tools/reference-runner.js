@@ -18,6 +18,7 @@ import { poly1305 } from "@noble/ciphers/_poly1305.js";
 import { x25519 } from "@noble/curves/ed25519.js";
 import * as R from "./reference.js";
 import { sidAnswer } from "./sid-reference.js";
+import { dhcpAnswer } from "./dhcp-reference.js";
 
 const { hex, unhex } = R;
 const HASH = { MD5: "md5", "SHA-1": "sha1", "SHA-256": "sha256" };
@@ -112,7 +113,7 @@ export function answer({ suite, group, test }) {
         throw e;
       }
   }
-  return sidAnswer(suite, group, test) ?? { ...a, result: "invalid", error: "UNSUPPORTED_SUITE" };
+  return sidAnswer(suite, group, test) ?? dhcpAnswer(suite, group, test) ?? { ...a, result: "invalid", error: "UNSUPPORTED_SUITE" };
 }
 
 /** The outputs of the hkdf and keywrap suites, from reference.js (which throws RefError to refuse). */

@@ -57,7 +57,7 @@ export async function loadCore(wasmPath = WASM_PATH) {
   const module = new WebAssembly.Module(readFileSync(wasmPath));
   const core = await binding.Core.load(module);
   const engine = () => new binding.Engine(binding.Core.loadSync(module));
-  return { core, engine, HandoverError: binding.HandoverError, SidCodec: binding.SidCodec };
+  return { core, engine, HandoverError: binding.HandoverError, SidCodec: binding.SidCodec, DhcpCore: binding.DhcpCore };
 }
 
 const HMAC_NAME = { "HMAC-MD5": "HMAC_MD5", "HMAC-SHA1": "HMAC_SHA1", "HMAC-SHA256": "HMAC_SHA256" };
@@ -228,6 +228,12 @@ export function coreAnswer(ctx, suite, group, test) {
       } catch (e) {
         return refused(e);
       }
+    case "dhcp":
+      try {
+        return { ...a, result: "valid", ...dhcpCoreAnswer(ctx, group, test) };
+      } catch (e) {
+        return refused(e);
+      }
   }
   throw new Error(`no operation for suite '${suite}'`);
 }
@@ -286,6 +292,26 @@ function sidCoreAnswer(ctx, suite, group, test) {
   throw new Error(`${suite}: unknown operation ${op}`);
 }
 
+/** The core's answer for the dhcp suite (docs/PROTOCOL.md 8.19), through DhcpCore. */
+function dhcpCoreAnswer(ctx, group, test) {
+  ctx.dhcp ??= new ctx.DhcpCore(ctx.core);
+  const d = ctx.dhcp;
+  if (group.operation === "decode") {
+    const r = d.decode(unhex(test.message));
+    const out = { op: r.op, htype: r.htype, hlen: r.hlen, type: r.type, xid: r.xid, secs: r.secs, flags: r.flags,
+      ciaddr: r.ciaddr, yiaddr: r.yiaddr, siaddr: r.siaddr, giaddr: r.giaddr, chaddr: hex(r.chaddr) };
+    for (const k of ["mask", "requested", "lease", "serverId", "t1", "t2", "router"]) if (r[k] !== undefined) out[k] = r[k];
+    if (r.clientId) out.clientId = hex(r.clientId);
+    if (r.params) out.params = r.params;
+    return { fields: out };
+  }
+  if (group.operation === "encode") {
+    const f = test.fields;
+    return { message: hex(d.encode({ ...f, mac: unhex(f.chaddr), clientId: unhex(f.clientId) })) };
+  }
+  throw new Error(`dhcp: unknown operation ${group.operation}`);
+}
+
 // ---- judging ---------------------------------------------------------------
 
 /** The outputs the driver compares, per suite (section 9.4), and when. */
@@ -304,6 +330,7 @@ const OUTPUTS = {
   tcpstate: (group) => (group.operation === "decode" ? [["fields", "valid"]] : [["record", "valid"]]),
   tunnel: (group) => [[{ ids: "ids", encap: "payload", decap: "inner", filter: "nft" }[group.operation], "valid"]],
   frames: (group) => (group.operation === "arp-parse" ? [["arp", "valid"]] : [["frame", "valid"]]),
+  dhcp: (group) => (group.operation === "decode" ? [["fields", "valid"]] : [["message", "valid"]]),
   seal: (group) => ({ key: [["key", "valid"]], "message-seal": [["body", "valid"]], "message-open": [["plaintext", "valid"]], "frame-seal": [["frame", "valid"]], "frame-open": [["plaintext", "valid"], ["last", "valid"]] })[group.operation],
 };
 

@@ -22,3 +22,4 @@ export * from "./abi/sidengine";
 export * from "./abi/sidbench";
 export * from "./abi/sidflows";
 export * from "./abi/sidaddr";
+export * from "./abi/dhcp";

@@ -8,6 +8,7 @@
 import net from "node:net";
 import type { Core } from "../shared/core.ts";
 import type { SidHostIO } from "../shared/sidio.ts";
+import { udp4Socket } from "./dhcp.ts";
 import { openPacket } from "./packet.ts";
 import { dumpTcp, restoreTcp, resumeTcp, closeFd } from "./tcprepair.ts";
 
@@ -19,6 +20,7 @@ import { dumpTcp, restoreTcp, resumeTcp, closeFd } from "./tcprepair.ts";
 export function koffiSidIO(core: Core, parts: Pick<SidHostIO, "detach" | "discard" | "adopt">): SidHostIO {
   return {
     packet: openPacket,
+    udp4: udp4Socket,
     repair: {
       dump: (fd) => dumpTcp(core, fd),
       restore: (r) => restoreTcp(core, r),
@@ -32,6 +34,7 @@ export function koffiSidIO(core: Core, parts: Pick<SidHostIO, "detach" | "discar
 export function nodeSidIO(core: Core): SidHostIO {
   return {
     packet: openPacket,
+    udp4: udp4Socket,
     repair: {
       dump: (fd) => dumpTcp(core, fd),
       restore: (r) => restoreTcp(core, r),

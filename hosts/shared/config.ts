@@ -238,8 +238,9 @@ const sidSchema = object(
     interim: optional(list(address, "a list of Interim Addresses on the home link (per-flow mode, PROTOCOL.md 8.16)")),
     addressPool: optional(list(addressRange, "a list of session-address ranges for the static pool (PROTOCOL.md 8.18)")),
     addressPrefix6: optional(string("an IPv6 /64 for locally generated session addresses, e.g. \"2001:db8:5::/64\"", (s) => /^[0-9a-f:]+\/64$/i.test(s))),
+    dhcp: optional(oneOf([true, false] as const)),
   },
-  "SID's home link {link, address, bindings?, interim?, addressPool?, addressPrefix6?}: the interface frames go out on, this node's address on it, (an agent) the file its bindings are kept in across restarts, and its Interim Address pool (per-flow mode)",
+  "SID's home link {link, address, bindings?, interim?, addressPool?, addressPrefix6?, dhcp?}: the interface frames go out on, this node's address on it, (an agent) the file its bindings are kept in across restarts, and its Interim Address pool (per-flow mode)",
 );
 
 const configSchema = object(

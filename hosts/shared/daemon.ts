@@ -328,6 +328,7 @@ export class Daemon {
       for (const i of sid.interim ?? []) service.flows.addInterim(i);
       for (const r of sid.addressPool ?? []) service.addresses.addPool(r);
       if (sid.addressPrefix6) service.addresses.prefix6(sid.addressPrefix6);
+      if (sid.dhcp) await service.enableDhcp();
     } catch (e) {
       throw new StartError(config.name, `SID: ${why(e)}`);
     }
@@ -550,12 +551,16 @@ export class Daemon {
   private drain(): void {
     if (this.closed) return;
     const engine = this.engine;
+    // DHCP's datagrams before any kernel action queued with them (here and in the loop): a RELEASE at a session's
+    // end needs the address and the tunnel those actions remove
+    this.sidService?.drainDhcp();
     for (let o = engine.poll(); o; o = engine.poll()) {
       switch (o.kind) {
         case "transmit":
           this.socketFor(o.source, o.family)?.send(o.data, o.address, o.port);
           break;
         case "nft": {
+          this.sidService?.drainDhcp();
           const r = this.kernelCall(o.id, "nft", () => this.kernelIO().nft(o.text));
           if (!r) break;
           for (const line of (r.stderr ?? "").split("\n")) if (line.trim()) this.log("debug", { event: "nft-stderr", line });
@@ -569,6 +574,7 @@ export class Daemon {
           break;
         }
         case "netlink": {
+          this.sidService?.drainDhcp();
           const reply = this.kernelCall(o.id, `netlink protocol ${o.protocol}`, () => this.kernelIO().netlink(o.protocol, o.data, o.waitAck, o.dump));
           if (reply) engine.netlinkReply(this.io.now(), o.id, reply);
           break;
@@ -581,6 +587,7 @@ export class Daemon {
           break;
       }
     }
+    this.sidService?.drainDhcp();
     this.arm();
   }
 

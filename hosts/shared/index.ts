@@ -18,6 +18,8 @@ export { SidEngine } from "./sidengine.ts";
 export { SidFlows, FLOW_RECORD_SIZE } from "./sidflows.ts";
 export { SidAddresses } from "./sidaddr.ts";
 export type { SessionAddressInfo, GeneratorName } from "./sidaddr.ts";
+export { DhcpCore, ip4ToInt, intToIp4 } from "./dhcp.ts";
+export type { DhcpOutput, DhcpDecoded, DhcpClientInfo } from "./dhcp.ts";
 export type { SidFlow, FlowTransferOptions } from "./sidflows.ts";
 export type { SidSession, TransferOptions } from "./sidengine.ts";
 export { SidService } from "./sidservice.ts";

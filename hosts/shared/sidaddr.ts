@@ -68,6 +68,17 @@ export class SidAddresses {
     this.core.check(this.core.x.sid_address_dad(now, session, ok ? 1 : 0), `sid_address_dad ${session}`);
   }
 
+  /** Turns the DHCPv4 generator on for the home link's MAC (PROTOCOL.md 8.19); its I/O is hosts/node/dhcp.ts (Node). */
+  enableDhcp(mac: Uint8Array): void {
+    if (mac.length !== 6) throw new TypeError("a DHCP client needs the 6-byte Ethernet address of the home link");
+    this.core.check(this.core.x.sid_dhcp_enable(this.core.put(mac)), "sid_dhcp_enable");
+  }
+
+  /** A datagram from a DHCP server (port 67 to 68) for the generator: the client slot it moved, or the negated error code. */
+  dhcpInput(now: number, payload: Uint8Array): number {
+    return this.core.x.sid_dhcp_input(now, this.core.put(payload), payload.length);
+  }
+
   release(now: number, session: number): void {
     this.core.check(this.core.x.sid_address_release(now, session), `sid_address_release ${session}`);
   }

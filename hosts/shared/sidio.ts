@@ -8,6 +8,12 @@
 import type { TcpStateFields, TcpStateRecord } from "./sid.ts";
 
 /** An AF_PACKET socket bound to one interface. */
+/** A bound UDP socket (SidHostIO.udp4). */
+export interface DatagramSocket {
+  send(data: Uint8Array, port: number, address: string): void;
+  close(): void;
+}
+
 export interface PacketLink {
   readonly ifname: string;
   readonly ifindex: number;
@@ -36,6 +42,11 @@ export interface TcpRepair {
 export interface SidHostIO {
   /** Opens an AF_PACKET socket on an interface for one EtherType (0x0806 ARP; 0x0003 every frame). */
   packet(ifname: string, etherType: number): PacketLink;
+  /**
+   * A UDP socket bound to address:port with SO_REUSEADDR and SO_BROADCAST
+   * (the DHCP generator's port 68, PROTOCOL.md 8.19; docs/dataplane.md 12).
+   */
+  udp4?(address: string, port: number, onMessage: (m: Uint8Array) => void): Promise<DatagramSocket>;
   readonly repair: TcpRepair;
   /**
    * Takes a live connection from the application: waits until the runtime

@@ -14,7 +14,8 @@
 import { readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import type { Server } from "node:net";
 import type { Engine, EngineEvent } from "./engine.ts";
-import type { PacketLink, SidHostIO } from "./sidio.ts";
+import type { PacketLink, SidHostIO, DatagramSocket } from "./sidio.ts";
+import { DhcpCore } from "./dhcp.ts";
 import { SidCodec, type TcpStateRecord } from "./sid.ts";
 import { SidEngine } from "./sidengine.ts";
 import { SidFlows, type SidFlow } from "./sidflows.ts";
@@ -275,7 +276,78 @@ export class SidService {
     );
   }
 
+  /**
+   * Turns on DHCPv4 session addresses (configuration `sid.dhcp`, PROTOCOL.md
+   * 8.19): the core's generator for the home link's MAC, and the client's
+   * port 68 on 0.0.0.0 (the broadcast replies). sessionAddress("dhcp4") then works.
+   */
+  async enableDhcp(): Promise<void> {
+    if (!this.io.udp4) throw new Error(`DHCP session addresses need UDP sockets from the host`);
+    this.addresses.enableDhcp(this.home.mac);
+    const any = await this.io.udp4("0.0.0.0", 68, (m) => this.dhcpInput(m));
+    this.dhcp = { core: new DhcpCore(this.ctx.engine.core), any, leased: new Map(), open: new Map() };
+  }
+
+  private dhcp: { core: DhcpCore; any: DatagramSocket; leased: Map<string, Promise<DatagramSocket>>; open: Map<string, DatagramSocket> } | null = null;
+
+  private dhcpInput(m: Uint8Array): void {
+    this.addresses.dhcpInput(this.ctx.now(), m);
+    this.ctx.drain();
+  }
+
+  /**
+   * The DHCP generator's outputs (docs/ABI.md "DHCPv4 client"), after every
+   * drain of the engine: broadcasts from 0.0.0.0 as frames on the home link,
+   * datagrams from a leased address through a socket bound to it (opened at
+   * its first use: the registry aliased the address at READY), closed when
+   * the lease ends here.
+   */
+  drainDhcp(): void {
+    const d = this.dhcp;
+    if (!d) return;
+    for (const o of d.core.poll()) {
+      if (o.kind === "frame") this.frame(this.home.ifindex, o.frame);
+      else if (o.kind === "udp") {
+        // an open socket sends at once, before the kernel actions of the same drain (a RELEASE at a session's
+        // end must leave before the target's hosting of the address and its tunnel go)
+        const open = d.open.get(o.src);
+        if (open) {
+          try {
+            open.send(o.payload, 67, o.dst);
+          } catch (e) {
+            this.ctx.log("error", { event: "sid-dhcp-send-failed", src: o.src, dst: o.dst, error: (e as Error).message });
+          }
+          continue;
+        }
+        let s = d.leased.get(o.src);
+        if (!s) {
+          s = this.io.udp4!(o.src, 68, (m) => this.dhcpInput(m));
+          d.leased.set(o.src, s);
+          s.then((k) => { if (d.leased.get(o.src) === s) d.open.set(o.src, k); }, () => {});
+        }
+        s.then((k) => k.send(o.payload, 67, o.dst)).catch((e) => {
+          d.leased.delete(o.src);
+          d.open.delete(o.src);
+          this.ctx.log("error", { event: "sid-dhcp-send-failed", src: o.src, dst: o.dst, error: (e as Error).message });
+        });
+      } else if (o.kind === "lost" || o.kind === "released") {
+        const s = d.leased.get(o.address);
+        if (s) {
+          d.leased.delete(o.address);
+          d.open.delete(o.address);
+          // after the RELEASE that was queued before this event went out
+          setTimeout(() => void s.then((k) => k.close()).catch(() => {}), 200);
+        }
+      }
+    }
+  }
+
   close(): void {
+    if (this.dhcp) {
+      this.dhcp.any.close();
+      for (const s of this.dhcp.leased.values()) void s.then((k) => k.close()).catch(() => {});
+      this.dhcp = null;
+    }
     this.server?.close();
     for (const l of this.links.values()) l.close();
     this.links.clear();

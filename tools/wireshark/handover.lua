@@ -177,6 +177,17 @@ R.errors = {
   [44] = { name = "TUNNEL_MISMATCH", message = "a tunnelled packet is not for this binding (another VNI, destination MAC or inner address)", hint = "a stray or forged packet on the tunnel port; it is dropped (docs/PROTOCOL.md 8.9)" },
   [45] = { name = "UNSERVED_TYPE", message = "no protocol module on this node serves this message type", hint = "the sender speaks a protocol (see the Protocol column of the message types) that this node does not run; run that protocol's module here or stop sending it" },
   [46] = { name = "NO_SESSION_ADDRESS", message = "no session address could be had from the generator (its pool is used up, or it has no prefix)", hint = "widen the static pool (sid.addressPool), configure the IPv6 prefix (sid.addressPrefix6), or release session addresses that ended (docs/PROTOCOL.md 8.18)" },
+  [50] = { name = "DHCP_BAD_HEADER", message = "a DHCP message's fixed header is invalid (op not 1 or 2, or a hardware address length above 16 or not 6 for Ethernet)", hint = "not a BOOTP/DHCP message; it is dropped (docs/PROTOCOL.md 8.19)" },
+  [51] = { name = "DHCP_BAD_COOKIE", message = "a DHCP message lacks the magic cookie 99.130.83.99 after its fixed header", hint = "a plain BOOTP message or garbage on port 68; it is dropped" },
+  [52] = { name = "DHCP_OPTION_OVERRUN", message = "a DHCP option's length runs past the end of its field", hint = "the sender's option encoding is broken; the message is dropped" },
+  [53] = { name = "DHCP_NO_END", message = "a DHCP option field ends without the End option (255)", hint = "the sender's option encoding is broken or the message was cut; it is dropped" },
+  [54] = { name = "DHCP_BAD_OPTION_LENGTH", message = "a DHCP option of fixed length (53, 50, 51, 54, 58, 59, 1, 52) has another length, also after concatenating repeated instances (RFC 3396)", hint = "the sender's option encoding is broken; the message is dropped" },
+  [55] = { name = "DHCP_MISSING_TYPE", message = "a DHCP message has no DHCP Message Type option (53)", hint = "a BOOTP message, not DHCP; it is dropped" },
+  [56] = { name = "DHCP_BAD_TYPE", message = "a DHCP Message Type (option 53) outside 1-8", hint = "an unknown DHCP message kind; it is dropped" },
+  [57] = { name = "DHCP_BAD_OVERLOAD", message = "the Option Overload option (52) is not 1, 2 or 3", hint = "the sender's option encoding is broken; the message is dropped" },
+  [58] = { name = "DHCP_MISSING_OPTION", message = "a DHCPOFFER or DHCPACK lacks its server identifier (54) or lease time (51), or a DHCPNAK its server identifier", hint = "the server does not follow RFC 2131 table 3; the message is dropped" },
+  [59] = { name = "DHCP_BAD_LEASE", message = "a DHCPOFFER or DHCPACK offers an address that is not usable unicast, or a T1 above T2 or a T2 above the lease time", hint = "the server's configuration is broken; the message is dropped" },
+  [60] = { name = "DHCP_UNMATCHED", message = "a DHCP reply matches no client of this node (transaction id, hardware address, client identifier or server identifier differ, or the client does not expect it now)", hint = "a reply for another client, a late duplicate or a forgery; it is dropped" },
 }
 -- registry:end
 

@@ -8,6 +8,8 @@ import { inMemory } from "../util/bytes";
 import { Address, isValidFamily } from "../engine/address";
 import { Instance } from "./instance";
 import { GEN_STATIC, GEN_IPV6, GEN_DHCP4 } from "../sid/addrgen";
+import { Dhcp4Generator } from "../sid/dhcpgen";
+import { dhcpHandle, dhcpResetAll } from "../sid/dhcpclient";
 import { ERR_INVALID_ARGUMENT, ERR_CONFIG, ERR_BAD_VALUE, FAMILY_IPV6 } from "../generated/registry";
 
 const BAD = -ERR_INVALID_ARGUMENT;
@@ -87,4 +89,30 @@ export function sid_address_release(now: f64, session: i32): i32 {
   const s = Instance.sid;
   if (!s) return -ERR_CONFIG;
   return s.addresses.release(<u32>session, now);
+}
+
+/**
+ * Turns on the DHCPv4 generator (kind 3) for the home link's Ethernet address
+ * `mac` (6 bytes): sid_address_acquire(now, 3) then runs a DHCP client per
+ * session address (PROTOCOL.md 8.19). Its frames and datagrams come out of
+ * dhcp_poll; replies go in through sid_dhcp_input.
+ */
+export function sid_dhcp_enable(mac: usize): i32 {
+  const s = Instance.sid;
+  if (!s) return -ERR_CONFIG;
+  if (!inMemory(mac, 6)) return BAD;
+  dhcpResetAll(); // one generator per node: clients of an earlier node go
+  s.addresses.add(new Dhcp4Generator(mac));
+  return 0;
+}
+
+/** A datagram from a DHCP server for the generator: the client slot it moved, or a negated error (DHCP_UNMATCHED, a decoder's). */
+export function sid_dhcp_input(now: f64, ptr: usize, len: i32): i32 {
+  const s = Instance.sid;
+  if (!s) return -ERR_CONFIG;
+  if (len < 0 || !inMemory(ptr, len)) return BAD;
+  const g = s.addresses.generator(GEN_DHCP4);
+  if (!g) return -ERR_CONFIG;
+  (<Dhcp4Generator>g).now = now;
+  return dhcpHandle(now, ptr, len);
 }

@@ -131,6 +131,17 @@ export const ERR_RECORD_TRAILING_BYTES: i32 = 43;
 export const ERR_TUNNEL_MISMATCH: i32 = 44;
 export const ERR_UNSERVED_TYPE: i32 = 45;
 export const ERR_NO_SESSION_ADDRESS: i32 = 46;
+export const ERR_DHCP_BAD_HEADER: i32 = 50;
+export const ERR_DHCP_BAD_COOKIE: i32 = 51;
+export const ERR_DHCP_OPTION_OVERRUN: i32 = 52;
+export const ERR_DHCP_NO_END: i32 = 53;
+export const ERR_DHCP_BAD_OPTION_LENGTH: i32 = 54;
+export const ERR_DHCP_MISSING_TYPE: i32 = 55;
+export const ERR_DHCP_BAD_TYPE: i32 = 56;
+export const ERR_DHCP_BAD_OVERLOAD: i32 = 57;
+export const ERR_DHCP_MISSING_OPTION: i32 = 58;
+export const ERR_DHCP_BAD_LEASE: i32 = 59;
+export const ERR_DHCP_UNMATCHED: i32 = 60;
 
 // ABI numbers (docs/ABI.md)
 export const ABI_VERSION: i32 = 1;
@@ -658,6 +669,17 @@ export function errorName(code: i32): string {
     case 44: return "TUNNEL_MISMATCH";
     case 45: return "UNSERVED_TYPE";
     case 46: return "NO_SESSION_ADDRESS";
+    case 50: return "DHCP_BAD_HEADER";
+    case 51: return "DHCP_BAD_COOKIE";
+    case 52: return "DHCP_OPTION_OVERRUN";
+    case 53: return "DHCP_NO_END";
+    case 54: return "DHCP_BAD_OPTION_LENGTH";
+    case 55: return "DHCP_MISSING_TYPE";
+    case 56: return "DHCP_BAD_TYPE";
+    case 57: return "DHCP_BAD_OVERLOAD";
+    case 58: return "DHCP_MISSING_OPTION";
+    case 59: return "DHCP_BAD_LEASE";
+    case 60: return "DHCP_UNMATCHED";
   }
   return "unknown error";
 }
@@ -711,6 +733,17 @@ export function errorMessage(code: i32): string {
     case 44: return "a tunnelled packet is not for this binding (another VNI, destination MAC or inner address)";
     case 45: return "no protocol module on this node serves this message type";
     case 46: return "no session address could be had from the generator (its pool is used up, or it has no prefix)";
+    case 50: return "a DHCP message's fixed header is invalid (op not 1 or 2, or a hardware address length above 16 or not 6 for Ethernet)";
+    case 51: return "a DHCP message lacks the magic cookie 99.130.83.99 after its fixed header";
+    case 52: return "a DHCP option's length runs past the end of its field";
+    case 53: return "a DHCP option field ends without the End option (255)";
+    case 54: return "a DHCP option of fixed length (53, 50, 51, 54, 58, 59, 1, 52) has another length, also after concatenating repeated instances (RFC 3396)";
+    case 55: return "a DHCP message has no DHCP Message Type option (53)";
+    case 56: return "a DHCP Message Type (option 53) outside 1-8";
+    case 57: return "the Option Overload option (52) is not 1, 2 or 3";
+    case 58: return "a DHCPOFFER or DHCPACK lacks its server identifier (54) or lease time (51), or a DHCPNAK its server identifier";
+    case 59: return "a DHCPOFFER or DHCPACK offers an address that is not usable unicast, or a T1 above T2 or a T2 above the lease time";
+    case 60: return "a DHCP reply matches no client of this node (transaction id, hardware address, client identifier or server identifier differ, or the client does not expect it now)";
   }
   return "unknown error";
 }
@@ -764,6 +797,17 @@ export function errorHint(code: i32): string {
     case 44: return "a stray or forged packet on the tunnel port; it is dropped (docs/PROTOCOL.md 8.9)";
     case 45: return "the sender speaks a protocol (see the Protocol column of the message types) that this node does not run; run that protocol's module here or stop sending it";
     case 46: return "widen the static pool (sid.addressPool), configure the IPv6 prefix (sid.addressPrefix6), or release session addresses that ended (docs/PROTOCOL.md 8.18)";
+    case 50: return "not a BOOTP/DHCP message; it is dropped (docs/PROTOCOL.md 8.19)";
+    case 51: return "a plain BOOTP message or garbage on port 68; it is dropped";
+    case 52: return "the sender's option encoding is broken; the message is dropped";
+    case 53: return "the sender's option encoding is broken or the message was cut; it is dropped";
+    case 54: return "the sender's option encoding is broken; the message is dropped";
+    case 55: return "a BOOTP message, not DHCP; it is dropped";
+    case 56: return "an unknown DHCP message kind; it is dropped";
+    case 57: return "the sender's option encoding is broken; the message is dropped";
+    case 58: return "the server does not follow RFC 2131 table 3; the message is dropped";
+    case 59: return "the server's configuration is broken; the message is dropped";
+    case 60: return "a reply for another client, a late duplicate or a forgery; it is dropped";
   }
   return "unknown error";
 }

@@ -1761,6 +1761,13 @@ export class Sid extends RequestHandler {
       node.sendRequest(now, peer, MSG_WAKE_UP, 0, new Wakeup(this, a, ROLE_TARGET), a, peer.controlPort, null, route);
       return 0;
     }
+    // 8.18, 8.19: the last holder releases the lease now, while the tunnel to the home link still carries the
+    // address's packets (the agent removes its end once the deregistration is through; a RELEASE sent after it is lost)
+    const l = h.lease;
+    if (l) {
+      this.addresses.release(l.session, now);
+      h.lease = null;
+    }
     node.cancelRequests(h);
     h.state = DEREGISTERING;
     h.register(node, 0, now);

@@ -25,7 +25,7 @@ const HW_ETHERNET: u32 = 1;
 const TTL: u32 = 64;
 const IPPROTO_UDP: u32 = 17;
 
-function ethernet(out: usize, dst: usize, src: usize, type: u32): void {
+export function ethernet(out: usize, dst: usize, src: usize, type: u32): void {
   memory.copy(out, dst, 6);
   memory.copy(out + 6, src, 6);
   put16(out + 12, type);
@@ -101,13 +101,13 @@ export function parseArp(p: usize, n: i32, f: ArpFrame): i32 {
 }
 
 /** The Internet checksum's running sum (RFC 1071) over n bytes. */
-function sum16(p: usize, n: i32, acc: u32): u32 {
+export function sum16(p: usize, n: i32, acc: u32): u32 {
   let i = 0;
   for (; i + 1 < n; i += 2) acc += get16(p + i);
   if (i < n) acc += <u32>load<u8>(p + i) << 8;
   return acc;
 }
-function fold(acc: u32): u32 {
+export function fold(acc: u32): u32 {
   while (acc >> 16) acc = (acc & 0xffff) + (acc >> 16);
   return ~acc & 0xffff;
 }
