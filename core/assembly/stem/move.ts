@@ -7,6 +7,7 @@
 import { Address } from "../engine/address";
 import { Peer } from "../engine/peer";
 import { Procedure } from "../engine/node";
+import { Timer } from "../engine/timers";
 
 /**
  * Moves and quarantines whose kernel elements may have to change: the data
@@ -204,6 +205,8 @@ export class Quarantine {
   rendered: bool = false;
   /** Where it sits in the module's list, for removal in O(1). */
   slot: i32 = -1;
+  /** Its end, in the engine's timer table. */
+  timer: Timer | null = null;
   constructor(m: Move, until: f64) {
     this.peer = m.peer;
     this.local = m.local;

@@ -6,7 +6,10 @@ import { EADDRNOTAVAIL, EEXIST, ENOENT, LOOPBACK_IFINDEX, NETLINK_NETFILTER, NET
 import { IPPROTO_TCP, IPPROTO_UDP, PROTOCOL_STEM } from "../generated/registry";
 import { Address } from "../engine/address";
 import { Node, Procedure, RequestHandler } from "../engine/node";
-import { Peer, SecurityAssociation, CachedReply, REPLY_RESEND_GAP_MS, MAX_RTO_MS } from "../engine/peer";
+import { Peer, SecurityAssociation, CachedReply, REPLY_RESEND_GAP_MS } from "../engine/peer";
+import { Timer } from "../engine/timers";
+import { Retransmission, RetransmitPolicy, MAX_RTO_MS } from "../engine/retransmit";
+import { DeferredReply } from "../engine/reply";
 import { bytesOf, beginEvent, endEvent, writeMs } from "../engine/output";
 import { Move, Quarantine, heldCount, forgetMoves } from "./move";
 import { Watch } from "./watch";
@@ -268,8 +271,9 @@ class Registration extends Procedure {
   }
 }
 
-/** A Migration Confirm sent, kept to answer repeated replies (section 7.2). */
-class SentConfirm {
+/** A Migration Confirm sent, kept to answer repeated replies (section 7.2) until its timer ends it. */
+class SentConfirm extends Timer {
+  stem: Stem;
   peer: Peer;
   seq: u32;
   replayLo: u32;
@@ -279,7 +283,9 @@ class SentConfirm {
   src: Address | null;
   expires: f64;
   lastSent: f64;
-  constructor(peer: Peer, seq: u32, replayLo: u32, bytes: StaticArray<u8>, dst: Address, dstPort: u32, src: Address | null, now: f64) {
+  constructor(stem: Stem, peer: Peer, seq: u32, replayLo: u32, bytes: StaticArray<u8>, dst: Address, dstPort: u32, src: Address | null, now: f64) {
+    super();
+    this.stem = stem;
     this.peer = peer;
     this.seq = seq;
     this.replayLo = replayLo;
@@ -289,6 +295,69 @@ class SentConfirm {
     this.src = src ? src.copy() : null;
     this.expires = now + RECENT_MS;
     this.lastSent = now;
+  }
+  fire(now: f64): void {
+    const list = this.stem.confirms;
+    const i = list.indexOf(this);
+    if (i >= 0) list.splice(i, 1);
+  }
+}
+
+/** A path validation's challenge (7.3, 7.5), sent again until the Confirm comes or the validation timeout. */
+const VALIDATION_POLICY = new RetransmitPolicy(i32.MAX_VALUE, 0, MAX_RTO_MS);
+
+class ValidationResend extends Retransmission {
+  v: PathValidation;
+  constructor(v: PathValidation) {
+    super();
+    this.v = v;
+  }
+  resend(now: f64): void {
+    const v = this.v;
+    if (v.reply.length == 0) return;
+    const node = v.stem.node;
+    node.counters.retransmitted++;
+    node.transmit(v.reply, v.replyTo, v.replyPort, null);
+  }
+  giveUp(now: f64): void {
+    this.v.stem.validationTimedOut(this.v, now);
+  }
+}
+
+/** The end of a quarantine (7.7). */
+class QuarantineEnd extends Timer {
+  stem: Stem;
+  q: Quarantine;
+  constructor(stem: Stem, q: Quarantine) {
+    super();
+    this.stem = stem;
+    this.q = q;
+  }
+  fire(now: f64): void {
+    this.stem.quarantineEnded(this.q, now);
+  }
+}
+
+/** The module's own timers: the follow-up release, the sweep, one batch for the quarantines that ended. */
+const T_RELEASE: i32 = 0;
+const T_SWEEP: i32 = 1;
+const T_QUARANTINE_SYNC: i32 = 2;
+
+class StemTimer extends Timer {
+  stem: Stem;
+  kind: i32;
+  /** The time it was armed for (kept while a sweep is overdue). */
+  due: f64 = Infinity;
+  constructor(stem: Stem, kind: i32) {
+    super();
+    this.stem = stem;
+    this.kind = kind;
+  }
+  fire(now: f64): void {
+    const stem = this.stem;
+    if (this.kind == T_RELEASE) stem.releaseAgain();
+    else if (this.kind == T_SWEEP) stem.sweepDue(now);
+    else stem.quarantinesEnded();
   }
 }
 
@@ -302,8 +371,6 @@ class SentConfirm {
 class PathValidation extends Procedure {
   stem: Stem;
   peer: Peer;
-  sa: SecurityAssociation;
-  cache: CachedReply | null;
   moves: Array<Move>;
   prevWire: Array<Address> = new Array<Address>();
   prevPort: Array<u32> = new Array<u32>();
@@ -319,29 +386,28 @@ class PathValidation extends Procedure {
   counted: bool = false;
   /** The reply, once sent; retransmitted until the Confirm arrives. */
   reply: StaticArray<u8> = new StaticArray<u8>(0);
-  next: f64 = Infinity;
-  rto: f64 = 0;
-  deadline: f64 = Infinity;
+  /** Its retransmitter: the reply's, until the Confirm; its lifetime is the validation timeout. */
+  resend!: ValidationResend;
   startedAt: f64;
-  /** The incoming request's header fields, needed to build the reply later. */
-  seq: u32;
-  replayHi: u32;
-  replayLo: u32;
-  constructor(stem: Stem, peer: Peer, sa: SecurityAssociation, cache: CachedReply | null, address: Address, replyTo: Address, replyPort: u32, now: f64) {
+  /** A migration's: the Migration Reply sent once the kernel actions are done (the engine's handle). */
+  deferred: DeferredReply | null = null;
+  constructor(stem: Stem, peer: Peer, address: Address, replyTo: Address, replyPort: u32, now: f64) {
     super();
     this.stem = stem;
     this.peer = peer;
-    this.sa = sa;
-    this.cache = cache;
     this.moves = new Array<Move>();
     this.address = address.copy();
     this.replyTo = replyTo.copy();
     this.replyPort = replyPort;
     this.startedAt = now;
     this.needsValidation = false;
-    this.seq = 0;
-    this.replayHi = 0;
-    this.replayLo = 0;
+    this.resend = new ValidationResend(this);
+  }
+
+  /** The reply with the challenge went out: resend it until the Confirm, give up at the validation timeout. */
+  startResend(now: f64): void {
+    const node = this.stem.node;
+    this.resend.start(node.timers, VALIDATION_POLICY, this.peer.rto(), now, node.options.validationTimeoutMs);
   }
 
   onActionsDone(node: Node, ok: bool, now: f64): void {
@@ -358,9 +424,7 @@ class PathValidation extends Procedure {
     this.stem.replyLater(this, CODE_ACCEPTED, now);
     this.stem.peerMoved(this, this.needsValidation ? "unvalidated" : "validated", now);
     if (this.needsValidation) {
-      this.rto = this.peer.rto();
-      this.next = now + this.rto;
-      this.deadline = now + this.stem.node.options.validationTimeoutMs;
+      this.startResend(now);
     } else {
       this.stem.dropValidation(this);
     }
@@ -411,10 +475,15 @@ export class Stem extends RequestHandler {
   heldPackets: u64 = 0;
   /** A release was asked for while something else still held: it happens when that ends. */
   releaseWaits: bool = false;
-  /** When to send the follow-up release (Infinity: none pending). */
-  releaseAgainAt: f64 = Infinity;
-  /** When to look for moves whose sessions ended (Infinity: kernel not set up). */
-  nextSweepAt: f64 = Infinity;
+  /** When to send the follow-up release (not armed: none pending). */
+  private releaseTimer!: StemTimer;
+  /** When to look for moves whose sessions ended (not armed: kernel not set up, or a sweep is under way). */
+  private sweepTimer!: StemTimer;
+  /** The sweep's time came with no move and no guard: it runs as soon as there is one. */
+  private sweepOverdue: bool = false;
+  /** The quarantines that ended at one time leave in one batch. */
+  private quarantineSync!: StemTimer;
+  private quarantinesChanged: bool = false;
   /** The kernel was set up: sock_diag can say which sessions a migration carries. */
   kernelReady: bool = false;
   sweeping: bool = false;
@@ -425,6 +494,9 @@ export class Stem extends RequestHandler {
   constructor(node: Node) {
     super();
     this.node = node;
+    this.releaseTimer = new StemTimer(this, T_RELEASE);
+    this.sweepTimer = new StemTimer(this, T_SWEEP);
+    this.quarantineSync = new StemTimer(this, T_QUARANTINE_SYNC);
     forgetMoves();
     this.watch.attach(this);
     node.serve(PROTOCOL_STEM, this);
@@ -535,6 +607,11 @@ export class Stem extends RequestHandler {
     const id = m.peer.id;
     if (!this.byPeer.has(id)) this.byPeer.set(id, new Array<Move>());
     this.byPeer.get(id).push(m);
+    if (this.sweepOverdue) {
+      // The sweep whose time came while there was nothing to sweep runs now.
+      this.sweepOverdue = false;
+      this.node.timers.arm(this.sweepTimer, this.sweepTimer.due);
+    }
   }
 
   /** Removes a move from the tables; its elements go with the next batch. */
@@ -696,13 +773,32 @@ export class Stem extends RequestHandler {
     this.node.netlinkAction(NETLINK_NETFILTER, bytesOf(bufferPtr(), r), null);
     this.kernelReady = true;
     this.watch.start();
-    this.nextSweepAt = now + SWEEP_MS;
+    this.armSweep(now + SWEEP_MS);
+  }
+
+  private armSweep(at: f64): void {
+    this.sweepOverdue = false;
+    this.sweepTimer.due = at;
+    this.node.timers.arm(this.sweepTimer, at);
+  }
+
+  /** The sweep's time came: look for moves whose sessions ended (lifecycle.ts Sweep). */
+  sweepDue(now: f64): void {
+    if (this.sweeping) return;
+    if (this.moves.length) {
+      this.sweeping = true;
+      new Sweep(this).start();
+    } else if (this.dp.guard) {
+      this.sweepDone(now); // nothing to sweep but what the guard may hold
+    } else {
+      this.sweepOverdue = true;
+    }
   }
 
   /** A sweep finished; the next one in SWEEP_MS. */
   sweepDone(now: f64): void {
     this.sweeping = false;
-    this.nextSweepAt = now + Math.max(SWEEP_MS, SWEEP_MS_PER_MOVE * <f64>this.moves.length);
+    this.armSweep(now + Math.max(SWEEP_MS, SWEEP_MS_PER_MOVE * <f64>this.moves.length));
     // Packets the guard held that no migration claimed: let them go (they
     // leave by whatever route exists now).
     if (this.dp.guard && !this.holding(null)) this.sendVerdict();
@@ -733,7 +829,13 @@ export class Stem extends RequestHandler {
     }
     this.releaseWaits = false;
     this.sendVerdict();
-    this.releaseAgainAt = now + RELEASE_AGAIN_MS;
+    this.node.timers.arm(this.releaseTimer, now + RELEASE_AGAIN_MS);
+  }
+
+  /** The follow-up release's time came. */
+  releaseAgain(): void {
+    // A hold that began since the release owns the queue now: its own release follows.
+    if (!this.holding(null)) this.sendVerdict();
   }
 
   /**
@@ -823,6 +925,9 @@ export class Stem extends RequestHandler {
     // Leaving the original address needs no quarantine: late packets still match the socket.
     if (m.identity) return;
     const q = new Quarantine(m, now + this.node.options.quarantineMs);
+    const t = new QuarantineEnd(this, q);
+    q.timer = t;
+    this.node.timers.arm(t, q.until);
     q.slot = this.quarantines.length;
     this.quarantines.push(q);
     const k = addressKey(q.address);
@@ -834,6 +939,8 @@ export class Stem extends RequestHandler {
   dropQuarantine(q: Quarantine): void {
     if (!q.live) return;
     q.end();
+    const t = q.timer;
+    if (t) this.node.timers.disarm(t);
     const last = this.quarantines.pop();
     if (last !== q) {
       this.quarantines[q.slot] = last;
@@ -843,6 +950,19 @@ export class Stem extends RequestHandler {
     const list = this.quarantined.get(k);
     list.splice(list.indexOf(q), 1);
     if (list.length == 0) this.quarantined.delete(k);
+  }
+
+  /** A quarantine's time is up (7.7): it ends, and with the others that end now, in one batch. */
+  quarantineEnded(q: Quarantine, now: f64): void {
+    this.dropQuarantine(q);
+    this.quarantinesChanged = true;
+    this.node.timers.armBy(this.quarantineSync, now);
+  }
+
+  quarantinesEnded(): void {
+    if (!this.quarantinesChanged) return;
+    this.quarantinesChanged = false;
+    this.sync(null);
   }
 
   private quarantinesAt(a: Address): Array<Quarantine> {
@@ -898,6 +1018,7 @@ export class Stem extends RequestHandler {
   }
 
   dropValidation(v: PathValidation): void {
+    v.resend.stop();
     this.uncount(v);
     const i = this.validations.indexOf(v);
     if (i >= 0) this.validations.splice(i, 1);
@@ -925,29 +1046,19 @@ export class Stem extends RequestHandler {
     if (n < 0) return;
     const bytes = bytesOf(MSG, n);
     node.transmit(bytes, dst, peer.controlPort, src);
-    this.confirms.push(new SentConfirm(peer, d.sequence, d.replayLo(), bytes, dst, peer.controlPort, src, now));
+    const c = new SentConfirm(this, peer, d.sequence, d.replayLo(), bytes, dst, peer.controlPort, src, now);
+    this.confirms.push(c);
+    node.timers.arm(c, c.expires);
   }
 
   /** Builds, caches and sends the non-migrator's Migration Reply. */
   replyLater(v: PathValidation, code: u32, now: f64): void {
+    const h = v.deferred;
+    if (!h) return;
     const node = this.node;
-    // beginReply reads the request from node.incoming: rebuild the header fields instead.
-    node.writeCookie(COOKIE);
-    const enc = node.encoder;
-    enc.begin(MSG, MAX_MESSAGE_LENGTH, 4, code, v.seq, COOKIE, v.replayHi, v.replayLo);
+    const enc = node.beginDeferred(h, code);
     if (code == CODE_ACCEPTED && v.needsValidation) enc.token(EXT_PATH_CHALLENGE, changetype<usize>(v.token));
-    const n = enc.finishAuth(v.sa.spi, v.sa.key);
-    if (n < 0) return;
-    v.reply = bytesOf(MSG, n);
-    const c = v.cache;
-    if (c) {
-      c.reply = v.reply;
-      c.dst.set(v.replyTo);
-      c.dstPort = v.replyPort;
-      c.src = null;
-      c.lastSent = now;
-    }
-    node.transmit(v.reply, v.replyTo, v.replyPort, null);
+    if (node.finishDeferred(h, now)) v.reply = h.bytes;
   }
 
   // ---- requests from peers ----
@@ -1021,7 +1132,7 @@ export class Stem extends RequestHandler {
       return;
     }
     peer.registeredUntil = now + <f64>lifetime * 1000;
-    const v = new PathValidation(this, peer, sa, cache, src, src, node.fromPort, now);
+    const v = new PathValidation(this, peer, src, src, node.fromPort, now);
     v.registration = true;
     v.needsValidation = true;
     v.lifetime = lifetime;
@@ -1032,9 +1143,7 @@ export class Stem extends RequestHandler {
     node.finishReply(peer, sa, cache, src, node.fromPort, null, now);
     if (!cache || cache.reply.length == 0) return;
     v.reply = cache.reply;
-    v.rto = peer.rto();
-    v.next = now + v.rto;
-    v.deadline = now + node.options.validationTimeoutMs;
+    v.startResend(now);
     peer.pendingPaths++;
     v.counted = true;
     this.validations.push(v);
@@ -1116,19 +1225,10 @@ export class Stem extends RequestHandler {
       }
     }
     // Step 5: apply, in one transaction (seed step 406).
-    const v = new PathValidation(this, peer, sa, cache, target, target, node.fromPort, now);
+    const v = new PathValidation(this, peer, target, target, node.fromPort, now);
     v.needsValidation = needsValidation;
-    v.seq = d.sequence;
-    v.replayHi = d.replayHi();
-    v.replayLo = d.replayLo();
-    if (sa.replayMode == REPLAY_NONCE) {
-      // Nonce mode: the reply carries a fresh nonce (section 6.5).
-      drbg.fill(TOKEN, 4);
-      let n = load<u32>(TOKEN);
-      if (n == 0) n = 1;
-      peer.nonceIssued = n;
-      v.replayHi = n;
-    }
+    // The reply is sent once the kernel actions are done (in nonce mode its fresh nonce is drawn now, 6.5).
+    v.deferred = node.deferReply(peer, sa, cache, target, node.fromPort);
     drbg.fill(changetype<usize>(v.token), 8);
     for (let i = 0; i < d.extTotal; i++) {
       const p = d.at(i);
@@ -1178,6 +1278,7 @@ export class Stem extends RequestHandler {
     const v = <PathValidation>busy;
     const i = this.validations.indexOf(v);
     if (i < 0) return null;
+    v.resend.stop();
     this.uncount(v);
     this.validations.splice(i, 1);
     return v;
@@ -1267,73 +1368,21 @@ export class Stem extends RequestHandler {
     if (nft) this.dp.failed();
   }
 
-  // ---- timers ----
+  // ---- timers (in the engine's table: StemTimer, QuarantineEnd, SentConfirm, ValidationResend) ----
 
-  nextTimeout(node: Node): f64 {
-    let t = this.releaseAgainAt;
-    if ((this.moves.length || this.dp.guard) && !this.sweeping && this.nextSweepAt < t) t = this.nextSweepAt;
-    for (let i = 0; i < this.validations.length; i++) {
-      const v = this.validations[i];
-      if (v.next < t) t = v.next;
-      if (v.deadline < t) t = v.deadline;
+  /** A path validation got no Confirm within the validation timeout. */
+  validationTimedOut(v: PathValidation, now: f64): void {
+    if (v.registration) {
+      // Section 7.3: the source never proved itself; it stays unowned.
+      this.dropValidation(v);
+      this.peerRegistered(v.peer, v.address, v.lifetime, "validation-failed", now);
+      return;
     }
-    for (let i = 0; i < this.quarantines.length; i++) {
-      if (this.quarantines[i].until < t) t = this.quarantines[i].until;
-    }
-    for (let i = 0; i < this.confirms.length; i++) {
-      if (this.confirms[i].expires < t) t = this.confirms[i].expires;
-    }
-    return t;
-  }
-
-  timeout(node: Node, now: f64): void {
-    if (!this.sweeping && this.nextSweepAt <= now) {
-      if (this.moves.length) {
-        this.sweeping = true;
-        new Sweep(this).start();
-      } else if (this.dp.guard) {
-        this.sweepDone(now); // nothing to sweep but what the guard may hold
-      }
-    }
-    if (this.releaseAgainAt <= now) {
-      this.releaseAgainAt = Infinity;
-      // A hold that began since the release owns the queue now: its own release follows.
-      if (!this.holding(null)) this.sendVerdict();
-    }
-    for (let i = this.validations.length - 1; i >= 0; i--) {
-      const v = this.validations[i];
-      if (v.deadline <= now) {
-        if (v.registration) {
-          // Section 7.3: the source never proved itself; it stays unowned.
-          this.dropValidation(v);
-          this.peerRegistered(v.peer, v.address, v.lifetime, "validation-failed", now);
-          continue;
-        }
-        // Section 7.5: no Confirm in time: back to the previous wire address.
-        v.restore();
-        this.dropValidation(v);
-        this.sync(null);
-        this.peerMoved(v, "validation-failed", now);
-        continue;
-      }
-      if (v.next <= now && v.reply.length > 0) {
-        node.counters.retransmitted++;
-        node.transmit(v.reply, v.replyTo, v.replyPort, null);
-        v.rto = Math.min(v.rto * 2, MAX_RTO_MS);
-        v.next = now + v.rto;
-      }
-    }
-    let changed = false;
-    for (let i = this.quarantines.length - 1; i >= 0; i--) {
-      if (i < this.quarantines.length && this.quarantines[i].until <= now) {
-        this.dropQuarantine(this.quarantines[i]);
-        changed = true;
-      }
-    }
-    if (changed) this.sync(null);
-    for (let i = this.confirms.length - 1; i >= 0; i--) {
-      if (this.confirms[i].expires <= now) this.confirms.splice(i, 1);
-    }
+    // Section 7.5: no Confirm in time: back to the previous wire address.
+    v.restore();
+    this.dropValidation(v);
+    this.sync(null);
+    this.peerMoved(v, "validation-failed", now);
   }
 
   // ---- events ----
