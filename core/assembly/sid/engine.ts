@@ -11,6 +11,7 @@
 import { Node, RequestHandler, Procedure, FrameRoute } from "../engine/node";
 import { Peer, SecurityAssociation, CachedReply } from "../engine/peer";
 import { Address } from "../engine/address";
+import { Timer } from "../engine/timers";
 import { takeOutput, bytesOf, beginEvent, endEvent, OUT_FRAME } from "../engine/output";
 import { Decoded } from "../wire/decode";
 import { Encoder } from "../wire/encode";
@@ -416,6 +417,9 @@ class Hosted extends Procedure {
   woken: bool = false;
   /** A return is given up at this time unless it completed. */
   returnBy: f64 = Infinity;
+  /** renewAt and returnBy in the engine's timer table. */
+  renewTimer!: SidTimer;
+  returnTimer!: SidTimer;
 
   constructor(sid: Sid, a: Address, node: Peer, flags: u8, lifetime: u32, spi: u32, now: f64) {
     super();
@@ -426,6 +430,18 @@ class Hosted extends Procedure {
     this.lifetime = lifetime;
     this.spi = spi;
     this.startedAt = now;
+    this.renewTimer = new SidTimer(sid, T_RENEW, this);
+    this.returnTimer = new SidTimer(sid, T_RETURN, this);
+  }
+
+  setRenewAt(t: f64): void {
+    this.renewAt = t;
+    this.sid.node.timers.arm(this.renewTimer, t);
+  }
+
+  setReturnBy(t: f64): void {
+    this.returnBy = t;
+    this.sid.node.timers.arm(this.returnTimer, t);
   }
 
   get sameSubnet(): bool { return (this.flags & FLAG_SAME_SUBNET) != 0; }
@@ -469,7 +485,7 @@ class Hosted extends Procedure {
     const first = this.state == REGISTERING;
     this.state = BOUND;
     this.expiresAt = now + <f64>granted * 1000;
-    this.renewAt = now + <f64>granted * 1000 * RENEW_FRACTION;
+    this.setRenewAt(now + <f64>granted * 1000 * RENEW_FRACTION);
     if (first) {
       sid.release(this, now);
       const e = sid.event("bound", ROLE_TARGET, this.address, now);
@@ -492,7 +508,7 @@ class Hosted extends Procedure {
       return;
     }
     // A renewal went unanswered: try again while the binding lasts.
-    if (now + RENEW_RETRY_MS < this.expiresAt) this.renewAt = now + RENEW_RETRY_MS;
+    if (now + RENEW_RETRY_MS < this.expiresAt) this.setRenewAt(now + RENEW_RETRY_MS);
     else sid.endHosted(this, "expired", ERR_TIMED_OUT, now);
   }
 }
@@ -543,6 +559,34 @@ export class Claim extends Procedure {
   }
   onActionsDone(node: Node, ok: bool, now: f64): void {
     if (!ok) this.sid.claimFailed(this, now);
+  }
+}
+
+/** SID's timers in the engine's table (docs/ENGINE.md): what each fires. */
+const T_EXPIRY: i32 = 0;
+const T_FLOWS: i32 = 1;
+const T_ANNOUNCE: i32 = 2;
+const T_RENEW: i32 = 3;
+const T_RETURN: i32 = 4;
+
+class SidTimer extends Timer {
+  sid: Sid;
+  kind: i32;
+  hosted: Hosted | null;
+  constructor(sid: Sid, kind: i32, hosted: Hosted | null = null) {
+    super();
+    this.sid = sid;
+    this.kind = kind;
+    this.hosted = hosted;
+  }
+  fire(now: f64): void {
+    const sid = this.sid;
+    const k = this.kind;
+    if (k == T_EXPIRY) sid.expireBindings(now);
+    else if (k == T_FLOWS) sid.expireFlows(now);
+    else if (k == T_ANNOUNCE) sid.sendAnnouncements(now);
+    else if (k == T_RENEW) sid.renewDue(this.hosted!, now);
+    else sid.returnDue(this.hosted!, now);
   }
 }
 
@@ -602,10 +646,17 @@ export class Sid extends RequestHandler {
 
   /** Per-flow mode (8.16). */
   flows: SidFlows = new SidFlows();
+  /** The earliest of the bindings' expiries, of the flow sets', of the announcements. */
+  private expiryTimer!: SidTimer;
+  private flowsTimer!: SidTimer;
+  private announceTimer!: SidTimer;
 
   constructor(node: Node) {
     super();
     this.node = node;
+    this.expiryTimer = new SidTimer(this, T_EXPIRY);
+    this.flowsTimer = new SidTimer(this, T_FLOWS);
+    this.announceTimer = new SidTimer(this, T_ANNOUNCE);
     this.flows.sid = this;
     node.serve(PROTOCOL_SID, this);
   }
@@ -704,9 +755,17 @@ export class Sid extends RequestHandler {
 
   stopAnnouncing(a: Address): void {
     for (let i = this.announcements.length - 1; i >= 0; i--) if (this.announcements[i].address.equals(a)) this.announcements.splice(i, 1);
+    this.armAnnouncements();
   }
 
-  private sendAnnouncements(now: f64): void {
+  /** The announcements' timer at the earliest one's next frame (a few at most). */
+  private armAnnouncements(): void {
+    let t = Infinity;
+    for (let i = 0; i < this.announcements.length; i++) if (this.announcements[i].next < t) t = this.announcements[i].next;
+    this.node.timers.arm(this.announceTimer, t);
+  }
+
+  sendAnnouncements(now: f64): void {
     for (let i = this.announcements.length - 1; i >= 0; i--) {
       const g = this.announcements[i];
       if (g.next > now) continue;
@@ -716,6 +775,7 @@ export class Sid extends RequestHandler {
       g.next = now + GARP_GAP_MS;
       if (g.left <= 0) this.announcements.splice(i, 1);
     }
+    this.armAnnouncements();
   }
 
   /**
@@ -1037,7 +1097,7 @@ export class Sid extends RequestHandler {
     memory.copy(changetype<usize>(h.key), KEY_BUF, 32);
     memory.fill(KEY_BUF, 0, 32);
     h.returning = true;
-    h.returnBy = now + RETURN_WAIT_MS;
+    h.setReturnBy(now + RETURN_WAIT_MS);
     h.vni = ids(changetype<usize>(h.key));
     this.hosted.push(h);
     this.reply(peer, sa, cache, CODE_ACCEPTED, -1, this.address.isSet ? this.address : null, now);
@@ -1054,6 +1114,7 @@ export class Sid extends RequestHandler {
     this.release(h, now);
     const i = this.hosted.indexOf(h);
     if (i >= 0) this.hosted.splice(i, 1);
+    this.stopTimers(h);
     this.node.cancelRequests(h);
     const e = this.event("ended", ROLE_TARGET, h.address, now);
     e.key("reason");
@@ -1082,6 +1143,7 @@ export class Sid extends RequestHandler {
     if (i < 0) return;
     this.hosted.splice(i, 1);
     const node = this.node;
+    this.stopTimers(h);
     node.cancelRequests(h);
     if (h.returning) {
       // A return that failed: before the Wake-up the transfer's rules stay; after it only the stop rule was left.
@@ -1185,6 +1247,7 @@ export class Sid extends RequestHandler {
     const expires = now + <f64>granted * 1000;
     bSetExpires(r, expires);
     this.expiries.push(expires, a);
+    this.node.timers.armBy(this.expiryTimer, expires);
     this.vnis.add(vni);
     // Claim the address (8.2 step 5): tunnel first, then the proxy entry and the announcements.
     this.actionOwner = new Claim(this, a, ROLE_AGENT, bSpi(r));
@@ -1258,6 +1321,7 @@ export class Sid extends RequestHandler {
     const expires = now + <f64>granted * 1000;
     bSetExpires(r, expires);
     this.expiries.push(expires, a);
+    this.node.timers.armBy(this.expiryTimer, expires);
     this.reply(peer, sa, cache, CODE_ACCEPTED, <i32>granted, null, now);
     const e = this.event("renewed", ROLE_AGENT, a, now);
     e.key("lifetime");
@@ -1593,44 +1657,53 @@ export class Sid extends RequestHandler {
 
   // ---- timers --------------------------------------------------------------------------------
 
-  nextTimeout(node: Node): f64 {
-    let t = this.expiries.earliest;
-    const f = this.flows.nextExpiry();
-    if (f < t) t = f;
-    for (let i = 0; i < this.announcements.length; i++) if (this.announcements[i].next < t) t = this.announcements[i].next;
-    for (let i = 0; i < this.hosted.length; i++) {
-      const h = this.hosted[i];
-      if (h.state == BOUND && !h.busy && h.renewAt < t) t = h.renewAt;
-      if (h.returnBy < t) t = h.returnBy;
-    }
-    return t;
-  }
+  // In the engine's table (SidTimer): the bindings' expiry heap and the flow sets by their
+  // earliest time, the announcements, each hosted address's renewal and return.
 
-  timeout(node: Node, now: f64): void {
-    this.sendAnnouncements(now);
-    // Bindings that were not renewed in time (8.3).
+  /** Bindings that were not renewed in time (8.3). */
+  expireBindings(now: f64): void {
     const A = new Address();
     while (this.expiries.earliest <= now) {
       this.expiries.pop(A);
       const r = this.table ? this.bindings().find(A) : 0;
       if (r && bExpires(r) <= now) this.endBinding(r, now, true, "expired");
     }
-    // Returns whose record or Wake-up did not come (8.6).
-    for (let i = this.hosted.length - 1; i >= 0; i--) {
-      const h = this.hosted[i];
-      if (h.returnBy <= now) {
-        this.refused(ROLE_NODE, h.address, 0, ERR_TIMED_OUT, "the return did not complete: the state record or the agent's Wake-up did not come", now);
-        this.endHosted(h, "return-timed-out", ERR_TIMED_OUT, now);
-      }
-    }
+    this.node.timers.arm(this.expiryTimer, this.expiries.earliest);
+  }
+
+  /** A flow set's expiry may be as early as t (8.16): the timer fires by then and looks. */
+  flowExpiresBy(t: f64): void {
+    this.node.timers.armBy(this.flowsTimer, t);
+  }
+
+  expireFlows(now: f64): void {
     this.flows.expire(now);
-    // Renewals (8.3: at two thirds of the lifetime).
-    for (let i = 0; i < this.hosted.length; i++) {
-      const h = this.hosted[i];
-      if (h.state == BOUND && !h.busy && !h.sameSubnet && h.renewAt <= now) {
-        h.renewAt = Infinity;
-        h.register(node, h.lifetime, now);
-      }
+    this.node.timers.arm(this.flowsTimer, this.flows.nextExpiry());
+  }
+
+  /** A flow set ended (8.16): the timer goes to the earliest of those left. */
+  flowsChanged(): void {
+    this.node.timers.arm(this.flowsTimer, this.flows.nextExpiry());
+  }
+
+  private stopTimers(h: Hosted): void {
+    this.node.timers.disarm(h.renewTimer);
+    this.node.timers.disarm(h.returnTimer);
+  }
+
+  /** A return whose record or Wake-up did not come (8.6). */
+  returnDue(h: Hosted, now: f64): void {
+    if (this.hosted.indexOf(h) < 0) return;
+    this.refused(ROLE_NODE, h.address, 0, ERR_TIMED_OUT, "the return did not complete: the state record or the agent's Wake-up did not come", now);
+    this.endHosted(h, "return-timed-out", ERR_TIMED_OUT, now);
+  }
+
+  /** Renewals (8.3: at two thirds of the lifetime). */
+  renewDue(h: Hosted, now: f64): void {
+    if (this.hosted.indexOf(h) < 0) return;
+    if (h.state == BOUND && !h.busy && !h.sameSubnet) {
+      h.renewAt = Infinity;
+      h.register(this.node, h.lifetime, now);
     }
   }
 
@@ -1801,6 +1874,7 @@ export class Sid extends RequestHandler {
       if (ifam != 0) this.interims.set(a.key(), Address.read(ifam, e + BINDING_RECORD));
       this.vnis.add(bVni(r));
       this.expiries.push(bExpires(r), a);
+      this.node.timers.armBy(this.expiryTimer, bExpires(r));
     }
     const ev = this.event("restored", ROLE_AGENT, this.address, now);
     ev.key("bindings");

@@ -478,6 +478,7 @@ export class SidFlows {
     memory.fill(KEY_BUF, 0, 32);
     g.sets.push(s);
     this.bySpi.set(s.spi, s);
+    sid.flowExpiresBy(s.expires);
     sid.vnis.add(vni);
     const t = this.flowTable();
     for (let i = 0; i < flows.length; i++) t.insert(flows[i], s);
@@ -583,6 +584,7 @@ export class SidFlows {
     if (i < 0) return;
     g.sets.splice(i, 1);
     this.bySpi.delete(s.spi);
+    sid.flowsChanged();
     const t = this.flowTable();
     for (let k = 0; k < s.flows.length; k++) t.remove(s.flows[k]);
     flowElements(nftBegin(), false, s.flows, s.mark);
@@ -643,6 +645,7 @@ export class SidFlows {
     }
     const granted = asked < o.sidMaxLifetimeS ? asked : o.sidMaxLifetimeS;
     s.expires = now + <f64>granted * 1000;
+    sid.flowExpiresBy(s.expires);
     sid.reply(peer, sa, cache, CODE_ACCEPTED, <i32>granted, null, now);
     const e = sid.event("renewed", ROLE_AGENT, a, now);
     e.key("lifetime");
