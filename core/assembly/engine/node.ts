@@ -25,7 +25,7 @@ import { NetlinkSummary } from "../kernel/nfqueue";
 import {
   MAX_MESSAGE_LENGTH, messageIsReply, replyTypeOf, errorName,
   MSG_REGISTRATION_REQUEST, REPLAY_TIMESTAMP, REPLAY_NONCE, CODE_IDENTIFICATION_MISMATCH,
-  ERR_UNSERVED_TYPE, PROTOCOL_COUNT, messageProtocol, EXT_SEALED, ERR_BAD_AUTHENTICATOR, extensionRule, RULE_NONE,
+  ERR_UNSERVED_TYPE, PROTOCOL_COUNT, NETLINK_WAIT_ACK, messageProtocol, EXT_SEALED, ERR_BAD_AUTHENTICATOR, extensionRule, RULE_NONE,
   ERR_UNKNOWN_PEER, ERR_UNKNOWN_SPI, ERR_NOT_A_REPLY, ERR_STALE_TIMESTAMP, ERR_NONCE_MISMATCH, ERR_BAD_ADDRESS,
   DEFAULT_WINDOW_BITS, DEFAULT_QUOTA_BYTES, DEFAULT_QUARANTINE_MS, DEFAULT_VALIDATION_TIMEOUT_MS, DEFAULT_MAX_PENDING_PATHS,
   DEFAULT_MAX_MOVES_PER_PEER, DEFAULT_MAX_MOVES, DEFAULT_MAX_OWNED_PER_PEER, DEFAULT_MISMATCH_REPLIES_PER_S,
@@ -37,8 +37,6 @@ import {
 /** okErrno for an action whose failure is expected and harmless (e.g. listing a table that may not exist). */
 export const ANY_STATUS: i32 = 0x7fffffff;
 
-/** NETLINK action aux flag: the host waits for the kernel's acknowledgement. */
-export const NETLINK_WAIT_ACK: u32 = 0x100;
 
 export { MAX_TRANSMISSIONS, REQUEST_TIMEOUT_MS } from "./retransmit";
 
@@ -545,10 +543,8 @@ export class Node {
     h.seq32 = this.incomingSeq32;
     h.replayHi = d.replayHi();
     h.replayLo = d.replayLo();
-    h.from.set(this.from);
-    h.fromPort = this.fromPort;
-    h.dst.set(dst);
-    h.dstPort = dstPort;
+    h.source.set(dst);
+    h.sourcePort = dstPort;
     if (sa.replayMode == REPLAY_NONCE) {
       drbg.fill(COOKIE_BUF, 4);
       let n = load<u32>(COOKIE_BUF);
@@ -577,12 +573,12 @@ export class Node {
     const c = h.cache;
     if (c) {
       c.reply = h.bytes;
-      c.dst.set(h.dst);
-      c.dstPort = h.dstPort;
+      c.dst.set(h.source);
+      c.dstPort = h.sourcePort;
       c.src = null;
       c.lastSent = now;
     }
-    this.transmit(h.bytes, h.dst, h.dstPort, null);
+    this.transmit(h.bytes, h.source, h.sourcePort, null);
     return true;
   }
 

@@ -22,9 +22,9 @@ export class RequestContext {
   /** The reply's Replay Protect ID: the request's, or in nonce mode a fresh nonce (6.5). */
   replayHi: u32 = 0;
   replayLo: u32 = 0;
-  /** The request's source. */
-  from: Address = new Address();
-  fromPort: u32 = 0;
+  /** Where the reply goes: the request's source (a module may name another, e.g. a path to validate). */
+  source: Address = new Address();
+  sourcePort: u32 = 0;
   constructor(peer: Peer, sa: SecurityAssociation, cache: CachedReply | null) {
     this.peer = peer;
     this.sa = sa;
@@ -32,10 +32,8 @@ export class RequestContext {
   }
 }
 
-/** A reply sent later than the request's handling: where it goes, and its bytes once sent. */
+/** A reply sent later than the request's handling: its context, and its bytes once sent. */
 export class DeferredReply extends RequestContext {
-  dst: Address = new Address();
-  dstPort: u32 = 0;
   /** The reply as sent (empty before): what a retransmission repeats. */
   bytes: StaticArray<u8> = new StaticArray<u8>(0);
 }

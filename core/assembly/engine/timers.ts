@@ -13,27 +13,12 @@ export abstract class Timer {
   /** When it fires (Unix ms); Infinity when not armed. */
   at: f64 = Infinity;
   /** Its index in the table's heap, or -1 when not armed. */
-  slot: i32 = -1;
+  heapIndex: i32 = -1;
   /** The arming order, which breaks ties between equal times. */
   order: u64 = 0;
-  get armed(): bool { return this.slot >= 0; }
+  get armed(): bool { return this.heapIndex >= 0; }
   /** Its time has come (it is no longer armed; it may arm itself again). */
   abstract fire(now: f64): void;
-}
-
-/** A timer that calls back a function with a context object (for module state that is not itself a timer). */
-export class Callback<T> extends Timer {
-  ctx: T;
-  fn: (ctx: T, now: f64) => void;
-  constructor(ctx: T, fn: (ctx: T, now: f64) => void) {
-    super();
-    this.ctx = ctx;
-    this.fn = fn;
-  }
-  fire(now: f64): void {
-    const fn = this.fn;
-    fn(this.ctx, now);
-  }
 }
 
 export class TimerTable {
@@ -52,36 +37,36 @@ export class TimerTable {
       return;
     }
     t.order = this.arms++;
-    if (t.slot < 0) {
+    if (t.heapIndex < 0) {
       t.at = at;
-      t.slot = this.heap.length;
+      t.heapIndex = this.heap.length;
       this.heap.push(t);
-      this.up(t.slot);
+      this.up(t.heapIndex);
       return;
     }
     const before = t.at;
     t.at = at;
-    if (at < before) this.up(t.slot);
-    else this.down(t.slot);
+    if (at < before) this.up(t.heapIndex);
+    else this.down(t.heapIndex);
   }
 
   /** Arms t for `at` unless it is already armed for that time or earlier. */
   armBy(t: Timer, at: f64): void {
-    if (t.slot >= 0 && t.at <= at) return;
+    if (t.heapIndex >= 0 && t.at <= at) return;
     this.arm(t, at);
   }
 
   disarm(t: Timer): void {
-    const i = t.slot;
+    const i = t.heapIndex;
     if (i < 0) return;
-    t.slot = -1;
+    t.heapIndex = -1;
     t.at = Infinity;
     const last = this.heap.pop();
     if (i == this.heap.length) return;
     unchecked(this.heap[i] = last);
-    last.slot = i;
+    last.heapIndex = i;
     this.up(i);
-    this.down(last.slot);
+    this.down(last.heapIndex);
   }
 
   /** Fires every timer due at `now`, earliest first. */
@@ -97,7 +82,7 @@ export class TimerTable {
   clear(): void {
     for (let i = 0; i < this.heap.length; i++) {
       const t = unchecked(this.heap[i]);
-      t.slot = -1;
+      t.heapIndex = -1;
       t.at = Infinity;
     }
     this.heap.length = 0;
@@ -115,11 +100,11 @@ export class TimerTable {
       const q = unchecked(h[p]);
       if (!this.before(t, q)) break;
       unchecked(h[i] = q);
-      q.slot = i;
+      q.heapIndex = i;
       i = p;
     }
     unchecked(h[i] = t);
-    t.slot = i;
+    t.heapIndex = i;
   }
 
   private down(i: i32): void {
@@ -135,10 +120,10 @@ export class TimerTable {
       const q = unchecked(h[c]);
       if (!this.before(q, t)) break;
       unchecked(h[i] = q);
-      q.slot = i;
+      q.heapIndex = i;
       i = c;
     }
     unchecked(h[i] = t);
-    t.slot = i;
+    t.heapIndex = i;
   }
 }

@@ -179,6 +179,11 @@ export class Move {
   }
 }
 
+/** What a quarantine's end is reported to. */
+export abstract class QuarantineSink {
+  abstract quarantineEnded(q: Quarantine, now: f64): void;
+}
+
 /**
  * A wire address a move left (section 7.7). For the quarantine period it is
  * not given to another peer's sessions, and late packets of the session that
@@ -186,7 +191,7 @@ export class Move {
  * reset. During a migration this is also what accepts the packets the peer
  * still sends to the previous address.
  */
-export class Quarantine {
+export class Quarantine extends Timer {
   peer: Peer;
   local: bool;
   protocols: u8;
@@ -205,9 +210,11 @@ export class Quarantine {
   rendered: bool = false;
   /** Where it sits in the module's list, for removal in O(1). */
   slot: i32 = -1;
-  /** Its end, in the engine's timer table. */
-  timer: Timer | null = null;
-  constructor(m: Move, until: f64) {
+  /** Who hears of its end (the STEM module). */
+  sink: QuarantineSink;
+  constructor(m: Move, until: f64, sink: QuarantineSink) {
+    super();
+    this.sink = sink;
     this.peer = m.peer;
     this.local = m.local;
     this.protocols = m.protocols;
@@ -218,6 +225,11 @@ export class Quarantine {
     this.scope = m.scope;
     this.until = until;
     dirtyQuarantines.push(this);
+  }
+
+  /** Its time is up (in the engine's timer table, armed for `until`). */
+  fire(now: f64): void {
+    this.sink.quarantineEnded(this, now);
   }
 
   /** Lifted or expired: its elements go with the next batch. */

@@ -2,7 +2,7 @@
 // section 7, on top of the engine (engine/node.ts) and the data plane
 // (kernel/nft.ts, kernel/netlink.ts).
 
-import { EADDRNOTAVAIL, EEXIST, ENOENT, LOOPBACK_IFINDEX, NETLINK_NETFILTER, NETLINK_ROUTE, NETLINK_SOCK_DIAG } from "../kernel/linux";
+import { EADDRNOTAVAIL, EEXIST, ENOENT, LOOPBACK_IFINDEX, NETLINK_NETFILTER, NETLINK_ROUTE, NETLINK_SOCK_DIAG, TCP_LISTEN } from "../kernel/linux";
 import { IPPROTO_TCP, IPPROTO_UDP, PROTOCOL_STEM } from "../generated/registry";
 import { Address } from "../engine/address";
 import { Node, Procedure, RequestHandler } from "../engine/node";
@@ -11,7 +11,7 @@ import { Timer } from "../engine/timers";
 import { Retransmission, RetransmitPolicy, MAX_RTO_MS } from "../engine/retransmit";
 import { DeferredReply } from "../engine/reply";
 import { bytesOf, beginEvent, endEvent, writeMs } from "../engine/output";
-import { Move, Quarantine, heldCount, forgetMoves } from "./move";
+import { Move, Quarantine, QuarantineSink, heldCount, forgetMoves } from "./move";
 import { Watch } from "./watch";
 import { Restore, Sweep } from "./lifecycle";
 import { Dataplane } from "../kernel/nft";
@@ -76,7 +76,6 @@ const M_ROLLING_BACK: i32 = 4;
 const M_FAILED: i32 = 5;
 /** Waiting for sock_diag: which sessions use the old address (a first migration of all ports). */
 const M_PROBING: i32 = 6;
-const TCP_LISTEN: u8 = 10;
 
 /** The sock_diag dumps (TCP, then UDP) that tell a migration which sessions it carries. */
 class SessionProbe extends Procedure {
@@ -324,17 +323,15 @@ class ValidationResend extends Retransmission {
   }
 }
 
-/** The end of a quarantine (7.7). */
-class QuarantineEnd extends Timer {
+/** Hears of the quarantines' ends (7.7) for the module: one per module, not one per quarantine. */
+class StemQuarantines extends QuarantineSink {
   stem: Stem;
-  q: Quarantine;
-  constructor(stem: Stem, q: Quarantine) {
+  constructor(stem: Stem) {
     super();
     this.stem = stem;
-    this.q = q;
   }
-  fire(now: f64): void {
-    this.stem.quarantineEnded(this.q, now);
+  quarantineEnded(q: Quarantine, now: f64): void {
+    this.stem.quarantineEnded(q, now);
   }
 }
 
@@ -483,6 +480,7 @@ export class Stem extends RequestHandler {
   private sweepOverdue: bool = false;
   /** The quarantines that ended at one time leave in one batch. */
   private quarantineSync!: StemTimer;
+  private quarantineSink!: StemQuarantines;
   private quarantinesChanged: bool = false;
   /** The kernel was set up: sock_diag can say which sessions a migration carries. */
   kernelReady: bool = false;
@@ -497,6 +495,7 @@ export class Stem extends RequestHandler {
     this.releaseTimer = new StemTimer(this, T_RELEASE);
     this.sweepTimer = new StemTimer(this, T_SWEEP);
     this.quarantineSync = new StemTimer(this, T_QUARANTINE_SYNC);
+    this.quarantineSink = new StemQuarantines(this);
     forgetMoves();
     this.watch.attach(this);
     node.serve(PROTOCOL_STEM, this);
@@ -924,10 +923,8 @@ export class Stem extends RequestHandler {
   private quarantineFrom(m: Move, now: f64): void {
     // Leaving the original address needs no quarantine: late packets still match the socket.
     if (m.identity) return;
-    const q = new Quarantine(m, now + this.node.options.quarantineMs);
-    const t = new QuarantineEnd(this, q);
-    q.timer = t;
-    this.node.timers.arm(t, q.until);
+    const q = new Quarantine(m, now + this.node.options.quarantineMs, this.quarantineSink);
+    this.node.timers.arm(q, q.until);
     q.slot = this.quarantines.length;
     this.quarantines.push(q);
     const k = addressKey(q.address);
@@ -939,8 +936,7 @@ export class Stem extends RequestHandler {
   dropQuarantine(q: Quarantine): void {
     if (!q.live) return;
     q.end();
-    const t = q.timer;
-    if (t) this.node.timers.disarm(t);
+    this.node.timers.disarm(q);
     const last = this.quarantines.pop();
     if (last !== q) {
       this.quarantines[q.slot] = last;
@@ -1368,7 +1364,7 @@ export class Stem extends RequestHandler {
     if (nft) this.dp.failed();
   }
 
-  // ---- timers (in the engine's table: StemTimer, QuarantineEnd, SentConfirm, ValidationResend) ----
+  // ---- timers (in the engine's table: StemTimer, Quarantine, SentConfirm, ValidationResend) ----
 
   /** A path validation got no Confirm within the validation timeout. */
   validationTimedOut(v: PathValidation, now: f64): void {
