@@ -7,7 +7,7 @@
 // same family exists, the sessions migrate to it (break-before-make). Sessions
 // are found with sock_diag, as `ss` finds them.
 
-import { EEXIST, ENOENT, ESRCH, NETLINK_ROUTE, NETLINK_SOCK_DIAG } from "../kernel/linux";
+import { EEXIST, ENOENT, ESRCH, NETLINK_ROUTE, NETLINK_SOCK_DIAG, LOOPBACK_IFINDEX } from "../kernel/linux";
 import { IPPROTO_TCP, IPPROTO_UDP } from "../generated/registry";
 import { Address } from "../engine/address";
 import { Node, Procedure } from "../engine/node";
@@ -19,7 +19,6 @@ import { AddressEvent, RouteEvent, SocketInfo, parseAddresses, parseRoutes, pars
 
 import { FAMILY_IPV4, FAMILY_IPV6, DEFAULT_AUTO, DEFAULT_GUARD, DEFAULT_FOLLOW_DEFAULT_ROUTE } from "../generated/registry";
 
-const LOOPBACK: u32 = 1;
 
 /**
  * A source route the watch keeps for an address: put in while its link has
@@ -201,7 +200,7 @@ export class Watch {
     parseAddresses(p, n, this.events);
     for (let i = 0; i < this.events.length; i++) {
       const e = this.events[i];
-      if (e.ifindex == LOOPBACK) continue; // our own identities live there
+      if (e.ifindex == LOOPBACK_IFINDEX) continue; // our own identities live there
       if (e.added && e.usable) this.added(e.address, now, initial, e.ifindex);
       // A link-local or tentative address carries no sessions to migrate.
       else if (!e.added && e.usable) this.removed(e.address, now);
