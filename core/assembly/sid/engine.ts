@@ -14,6 +14,7 @@ import { Address } from "../engine/address";
 import { Timer } from "../engine/timers";
 import { takeOutput, bytesOf, beginEvent, endEvent, OUT_FRAME } from "../engine/output";
 import { Decoded } from "../wire/decode";
+import { addressValue, lifetimeSeconds, sessionKeyAlg, sessionKeyWrapSpi, sessionKeySessionSpi, sessionKeyWrappedPtr, sessionKeyWrappedLength } from "../wire/fields";
 import { Encoder } from "../wire/encode";
 import { TextOut } from "../util/text";
 import { HmacKey } from "../crypto/hmac";
@@ -29,7 +30,8 @@ import {
   BindingTable, ExpiryHeap, address as bAddress, target as bTarget, setTarget as bSetTarget, flags as bFlags,
   setFlags as bSetFlags, spi as bSpi, setSpi as bSetSpi, vni as bVni, setVni as bSetVni, nodePeer as bNodePeer,
   setNodePeer as bSetNodePeer, expires as bExpires, setExpires as bSetExpires, keyPtr as bKey, macPtr as bMac,
-  hasMac as bHasMac, setHasMac as bSetHasMac, setCookie as bSetCookieRaw, cookie as bCookie,
+  hasMac as bHasMac, setHasMac as bSetHasMac, setCookie as bSetCookieRaw, cookie as bCookie, family as bFamily, hasMacByte as bHasMacByte,
+  SAVED_USED, SAVED_INTERIM_FAMILY, SAVED_WINDOW_TOP, SAVED_INTERIM,
 } from "./bindings";
 import {
   tunnelIds, kernelMessagePtr, vxlanLink, fdbEntry, neighEntry, tunnelRoute, sourceRule, tunnelFilter,
@@ -91,6 +93,8 @@ const ETHERNET: u32 = 1;
 /** The agent's saved bindings (8.17): "HSB" and version 1; header and entry sizes. */
 const SAVE_MAGIC: u32 = 0x01425348;
 const SAVE_HEADER: i32 = 8;
+/** The header: the magic (u32), then the count of entries (u32). */
+const SAVE_COUNT: usize = 4;
 const SAVE_ENTRY: i32 = 128;
 
 const IDS = memory.data(26, 4);
@@ -111,14 +115,12 @@ export function ids(key: usize): u32 {
 }
 
 export function addressOf(d: Decoded, ext: u8): Address {
-  const p = d.first(ext);
-  return Address.read(load<u8>(p + 2), p + 3);
+  return addressValue(d.first(ext));
 }
 
 export function lifetimeOf(d: Decoded, dflt: u32): u32 {
   if (!d.has(EXT_LIFETIME)) return dflt;
-  const p = d.first(EXT_LIFETIME);
-  return (<u32>load<u8>(p + 2) << 8) | <u32>load<u8>(p + 3);
+  return <u32>lifetimeSeconds(d.first(EXT_LIFETIME));
 }
 
 function randomSpi(): u32 {
@@ -143,19 +145,18 @@ export function sessionSa(spi: u32, key: usize, sealIn: i32, sealOut: i32): Secu
  */
 export function unwrapSessionKey(d: Decoded, wrapKey: StaticArray<u8>, out: usize): bool {
   const p = d.first(EXT_SESSION_KEY);
-  const n = <i32>load<u8>(p + 1);
-  const alg = <u32>load<u8>(p + 2);
-  const wrapSpi = bswap<u32>(load<u32>(p + 4));
-  const sessionSpi = bswap<u32>(load<u32>(p + 8));
   if (wrapKey.length == 0) return false;
-  return keyUnwrap(d.ptr, alg, wrapSpi, sessionSpi, changetype<usize>(wrapKey), wrapKey.length, p + 12, n - 10, out) == 32;
+  return keyUnwrap(
+    d.ptr, sessionKeyAlg(p), sessionKeyWrapSpi(p), sessionKeySessionSpi(p), changetype<usize>(wrapKey), wrapKey.length,
+    sessionKeyWrappedPtr(p), sessionKeyWrappedLength(p), out,
+  ) == 32;
 }
 
 export function wrapSpiOf(d: Decoded): u32 {
-  return bswap<u32>(load<u32>(d.first(EXT_SESSION_KEY) + 4));
+  return sessionKeyWrapSpi(d.first(EXT_SESSION_KEY));
 }
 export function sessionSpiOf(d: Decoded): u32 {
-  return bswap<u32>(load<u32>(d.first(EXT_SESSION_KEY) + 8));
+  return sessionKeySessionSpi(d.first(EXT_SESSION_KEY));
 }
 
 /** Writes the Session Key extension: key wrapped under `sa`'s raw key for the message begun in enc. */
@@ -1785,7 +1786,7 @@ export class Sid extends RequestHandler {
     const n = SAVE_HEADER + count * SAVE_ENTRY;
     if (n > cap) return -ERR_BUFFER_TOO_SMALL;
     store<u32>(out, SAVE_MAGIC);
-    store<u32>(out + 4, <u32>count);
+    store<u32>(out + SAVE_COUNT, <u32>count);
     if (!t) return n;
     let p = out + SAVE_HEADER;
     for (let i: u32 = 0; i < t.capacity; i++) {
@@ -1793,19 +1794,19 @@ export class Sid extends RequestHandler {
       if (!r) continue;
       memory.copy(p, r, <usize>BINDING_RECORD);
       // Byte 0 of a saved entry says "a binding" (1): in the table it is reserved (the slot's tag says it).
-      store<u8>(p, 1);
+      store<u8>(p + SAVED_USED, 1);
       const c = bCookie(r);
       const sp = c != 0 ? this.node.findSessionPeer(c) : null;
-      store<u64>(p + 104, sp && !sp.window.empty ? sp.window.top : 0);
-      store<u8>(p + 94, 0);
-      memory.fill(p + BINDING_RECORD, 0, 16);
+      store<u64>(p + SAVED_WINDOW_TOP, sp && !sp.window.empty ? sp.window.top : 0);
+      store<u8>(p + SAVED_INTERIM_FAMILY, 0);
+      memory.fill(p + SAVED_INTERIM, 0, 16);
       const a = new Address();
       bAddress(r, a);
       const k = a.key();
       if (this.interims.has(k)) {
         const ia = this.interims.get(k);
-        store<u8>(p + 94, ia.family);
-        ia.store(p + BINDING_RECORD);
+        store<u8>(p + SAVED_INTERIM_FAMILY, ia.family);
+        ia.store(p + SAVED_INTERIM);
       }
       p += SAVE_ENTRY;
     }
@@ -1823,7 +1824,7 @@ export class Sid extends RequestHandler {
   restoreBindings(now: f64, p: usize, n: i32): i32 {
     if (n < SAVE_HEADER) return -ERR_RECORD_TRUNCATED;
     if (load<u32>(p) != SAVE_MAGIC) return -ERR_RECORD_VERSION;
-    const count = <i32>load<u32>(p + 4);
+    const count = <i32>load<u32>(p + SAVE_COUNT);
     if (count < 0 || count > (n - SAVE_HEADER) / SAVE_ENTRY + 1) return -ERR_RECORD_TRUNCATED;
     if (n < SAVE_HEADER + count * SAVE_ENTRY) return -ERR_RECORD_TRUNCATED;
     if (n > SAVE_HEADER + count * SAVE_ENTRY) return -ERR_RECORD_TRAILING_BYTES;
@@ -1837,18 +1838,18 @@ export class Sid extends RequestHandler {
     const a = new Address();
     for (let i = 0; i < count; i++) {
       const e = p + SAVE_HEADER + <usize>(i * SAVE_ENTRY);
-      const fam = load<u8>(e + 1);
-      const ifam = load<u8>(e + 94);
-      if (load<u8>(e) != 1 || !isValidFamily(fam) || (ifam != 0 && !isValidFamily(ifam))) return -ERR_BAD_FAMILY;
-      const f = load<f64>(e + 16);
-      if (!isFinite(f) || (load<u8>(e + 2) & ~(FLAG_FURTHER_TRANSFER | FLAG_REVERSE_TUNNEL)) != 0 || load<u8>(e + 3) > 1) return -ERR_BAD_VALUE;
+      const fam = bFamily(e);
+      const ifam = load<u8>(e + SAVED_INTERIM_FAMILY);
+      if (load<u8>(e + SAVED_USED) != 1 || !isValidFamily(fam) || (ifam != 0 && !isValidFamily(ifam))) return -ERR_BAD_FAMILY;
+      const f = bExpires(e);
+      if (!isFinite(f) || (bFlags(e) & ~(FLAG_FURTHER_TRANSFER | FLAG_REVERSE_TUNNEL)) != 0 || bHasMacByte(e) > 1) return -ERR_BAD_VALUE;
       bAddress(e, a);
       const k = a.key() ^ (<u64>fam << 56);
-      const vni = load<u32>(e + 8);
-      if (seen.has(k) || vnis.has(vni) || this.vnis.has(vni) || vni != ids(e + 56)) return -ERR_BAD_VALUE;
+      const vni = bVni(e);
+      if (seen.has(k) || vnis.has(vni) || this.vnis.has(vni) || vni != ids(bKey(e))) return -ERR_BAD_VALUE;
       seen.add(k);
       vnis.add(vni);
-      const id = load<i32>(e + 12);
+      const id = bNodePeer(e);
       if (id < 0 || id >= peers.length || !peers[id].configured(a)) return -ERR_UNKNOWN_PEER;
     }
     const target = new Address();
@@ -1857,11 +1858,11 @@ export class Sid extends RequestHandler {
       bAddress(e, a);
       const r = t.insert(a);
       memory.copy(r, e, <usize>BINDING_RECORD);
-      store<u8>(r, 0);
+      store<u8>(r + SAVED_USED, 0);
       const c = bCookie(r);
-      const top = load<u64>(r + 104);
-      store<u64>(r + 104, 0);
-      store<u8>(r + 94, 0);
+      const top = load<u64>(r + SAVED_WINDOW_TOP);
+      store<u64>(r + SAVED_WINDOW_TOP, 0);
+      store<u8>(r + SAVED_INTERIM_FAMILY, 0);
       bSetCookieRaw(r, 0);
       this.setTargetCookie(r, c);
       bTarget(r, target);
@@ -1870,8 +1871,8 @@ export class Sid extends RequestHandler {
         const sp = this.node.sessionPeer(c, target, this.node.options.controlPort);
         sp.window.seed(top);
       }
-      const ifam = load<u8>(e + 94);
-      if (ifam != 0) this.interims.set(a.key(), Address.read(ifam, e + BINDING_RECORD));
+      const ifam = load<u8>(e + SAVED_INTERIM_FAMILY);
+      if (ifam != 0) this.interims.set(a.key(), Address.read(ifam, e + SAVED_INTERIM));
       this.vnis.add(bVni(r));
       this.expiries.push(bExpires(r), a);
       this.node.timers.armBy(this.expiryTimer, bExpires(r));

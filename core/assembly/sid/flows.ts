@@ -13,8 +13,8 @@ import { Peer, SecurityAssociation, CachedReply } from "../engine/peer";
 import { Address, isValidFamily } from "../engine/address";
 import { endEvent, bytesOf } from "../engine/output";
 import { Decoded } from "../wire/decode";
+import { endpointsProtocols, endpointsPortA, endpointsPortB, endpointsAddressA, endpointsAddressB } from "../wire/fields";
 import { Encoder } from "../wire/encode";
-import { familyLength } from "../wire/family";
 import { TextOut } from "../util/text";
 import { inMemory } from "../util/bytes";
 import { tunnelIfindex, tunnelRoute, proxyNeighbour, markRule } from "../kernel/vxlan";
@@ -56,13 +56,11 @@ export class Flow {
   /** From a Flow extension (p: its Type byte; the decoder has checked it). */
   static fromExtension(p: usize): Flow {
     const f = new Flow();
-    f.proto = load<u8>(p + 2);
-    const family = <u32>load<u8>(p + 3);
-    f.localPort = bswap<u16>(load<u16>(p + 4));
-    f.remotePort = bswap<u16>(load<u16>(p + 6));
-    const n = <usize>familyLength(family);
-    f.local = Address.read(family, p + 8);
-    f.remote = Address.read(family, p + 8 + n);
+    f.proto = endpointsProtocols(p);
+    f.localPort = endpointsPortA(p);
+    f.remotePort = endpointsPortB(p);
+    f.local = endpointsAddressA(p);
+    f.remote = endpointsAddressB(p);
     return f;
   }
 
