@@ -3,6 +3,7 @@
 import { runStem, type StemReport, type Mode } from "./stem.ts";
 import { runSid, type SidReport } from "./sid.ts";
 import { runSidFlows, sidFlowsOk, type SidFlowsReport } from "./sidflows.ts";
+import { runSidAddr, runSidAddr6, sidAddrOk, type SidAddrReport, type SidAddr6Report } from "./sidaddr.ts";
 import { canCreateNamespaces } from "./netns.ts";
 import { parseCommand, commandHelp, intOption, UsageError, type CommandSpec } from "../hosts/shared/args.ts";
 
@@ -17,6 +18,10 @@ const SPEC: CommandSpec = {
   correspondents; N holds a TCP session with each, moves one of them to T
   through the agent (per-flow mode, the Session Agent) and keeps the other,
   opens a new one while the transfer is live, then takes everything back.
+  demo sid-flows --session-address v4|v6: the moving session runs from a
+  session-specific address (PROTOCOL.md 8.18; v4 from N's static pool, v6
+  generated in N's /64 with DAD), and only that address moves (--same-subnet:
+  to a target on the home link).
   They need root; everything they create is removed when they end.`,
   positionals: ["stem|sid|sid-flows"],
   options: {
@@ -30,6 +35,8 @@ const SPEC: CommandSpec = {
     reverse: { type: "boolean", help: "sid: return traffic reverse-tunnelled through the agent (passes the router's ingress filter)" },
     direct: { type: "boolean", help: "sid: return traffic direct from the target (dropped by the router's ingress filter: the demo shows why --reverse exists)" },
     pieces: { type: "boolean", help: "sid: drive the host's data-plane pieces by hand instead of the SID state machines" },
+    "session-address": { type: "string", value: "v4|v6", help: "sid-flows: the moving session on a session-specific address (v4: static pool, v6: generated with DAD); only that address moves" },
+    vanish: { type: "boolean", help: "sid-flows --session-address: the target vanishes after the transfer (the binding expires, the node releases the address)" },
     http: { type: "boolean", help: "sid: the correspondent is Python's own http.server (not part of handover); the application downloads a file through the transfer" },
   },
 };
@@ -74,6 +81,40 @@ function printSidFlowsReport(r: SidFlowsReport): void {
   console.log(`  the node got its address back (Wake-up to its Interim Address): ${r.woken ? "yes" : "no"}`);
   const ok = sidFlowsOk(r);
   console.log(`\n${ok ? "PASS" : "FAIL"}: ${ok ? "one session moved, the others stayed, all intact" : "a session did not survive"}\n`);
+}
+
+function printSidAddrReport(r: SidAddrReport, vanish: boolean): void {
+  const t0 = r.timeline[0]?.t ?? 0;
+  console.log(`\nSID demonstration: ${r.scenario} (real kernels, network namespaces)\n`);
+  console.log(`  t (ms)   who  what`);
+  for (const e of r.timeline) console.log(`${(e.t - t0).toFixed(3).padStart(9)}  ${pad(e.who, 4)} ${e.what}`);
+  console.log(`\nverdict:`);
+  if (r.error) console.log(`  error: ${r.error}`);
+  console.log(`  session address ${r.sessionAddress ?? "-"}, base address ${r.baseAddress} (stayed the node's: ${r.baseStayed ? "yes" : "NO"})`);
+  for (const s of r.sessions) {
+    console.log(`  ${s.name} with ${s.correspondent}: ${s.moved ? "moved to the target" : "stayed with the node"}; bytes ${s.sentBytes} sent, ${s.receivedBytes} received; digests equal: ${s.digestsEqual ? "yes" : "NO"}; lost: ${s.lost}; resets: ${s.resets}`);
+  }
+  console.log(`  transfer time (decision to the first correspondent byte at the target): ${r.transferMs === null ? "-" : `${r.transferMs.toFixed(1)} ms`}`);
+  console.log(`  released: lease ${r.released.leaseReleased ? "yes" : "no"}, alias off the link ${r.released.aliasGone ? "yes" : "no"}, agent binding gone ${r.released.agentBindingGone ? "yes" : "no"}`);
+  const ok = sidAddrOk(r, vanish);
+  console.log(`\n${ok ? "PASS" : "FAIL"}: ${ok ? "only the session address moved; the other sessions stayed intact" : "a session or the address did not come through"}\n`);
+}
+
+const sidAddr6Ok = (r: SidAddr6Report) =>
+  r.error === null && r.moved && r.woken && r.aliasGone && r.sessions.length === 2 && r.sessions.every((s) => s.digestsEqual && s.lost === 0 && s.resets === 0);
+
+function printSidAddr6Report(r: SidAddr6Report): void {
+  const t0 = r.timeline[0]?.t ?? 0;
+  console.log(`\nSID demonstration: ${r.scenario} (real kernels, network namespaces)\n`);
+  console.log(`  t (ms)   who  what`);
+  for (const e of r.timeline) console.log(`${(e.t - t0).toFixed(3).padStart(9)}  ${pad(e.who, 4)} ${e.what}`);
+  console.log(`\nverdict:`);
+  if (r.error) console.log(`  error: ${r.error}`);
+  console.log(`  session address ${r.sessionAddress ?? "-"} (ready after ${r.readyMs ?? "-"} ms of duplicate address detection)`);
+  for (const s of r.sessions) console.log(`  ${s.name}: ${s.moved ? "moved to the target" : "stayed with the node"}; bytes ${s.sentBytes} sent, ${s.receivedBytes} received; digests equal: ${s.digestsEqual ? "yes" : "NO"}; lost: ${s.lost}; resets: ${s.resets}`);
+  console.log(`  released, alias off the link: ${r.aliasGone ? "yes" : "no"}`);
+  const ok = sidAddr6Ok(r);
+  console.log(`\n${ok ? "PASS" : "FAIL"}: ${ok ? "only the session address moved; the other session stayed intact" : "a session or the address did not come through"}\n`);
 }
 
 const sidOk = (r: SidReport) => r.error === null && r.digestsEqual && r.lost === 0 && r.resets === 0;
@@ -126,6 +167,23 @@ export function demoCommand(launcher: string[], app?: string[]) {
     if (!can.ok) {
       console.error(`handover demo: ${can.why}`);
       return 2;
+    }
+    if (p.positionals[0] === "sid-flows" && p.values["session-address"] !== undefined) {
+      if (p.values["session-address"] === "v6") {
+        const r6 = await runSidAddr6({ transfer: true, agent: p.values["same-subnet"] !== true });
+        if (p.values.json) console.log(JSON.stringify(r6));
+        else printSidAddr6Report(r6);
+        return sidAddr6Ok(r6) ? 0 : 1;
+      }
+      if (p.values["session-address"] !== "v4") {
+        console.error(`handover demo: --session-address ${p.values["session-address"]}: v4 (static pool) or v6 (generated)\nsee: handover demo --help`);
+        return 2;
+      }
+      const vanish = p.values.vanish === true;
+      const report = await runSidAddr({ sameSubnet: p.values["same-subnet"] === true, vanish });
+      if (p.values.json) console.log(JSON.stringify(report));
+      else printSidAddrReport(report, vanish);
+      return sidAddrOk(report, vanish) ? 0 : 1;
     }
     if (p.positionals[0] === "sid-flows") {
       const report = await runSidFlows({});

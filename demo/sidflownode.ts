@@ -5,8 +5,11 @@
 // others stay. `node dist/demo/sidflownode.js CONFIG_JSON`, CONFIG_JSON:
 // {daemon, local}. Commands on stdin, events on stdout, as demo/sidnode.ts.
 //
-//   connect  {name, correspondent, port}: a new session from the node's address
-//   transfer {name, target, agent, reverse}: moves that session only
+//   address  {generator}: a session-specific address (PROTOCOL.md 8.18) for the next session
+//   release  {session}: gives a session address back (its session ended here)
+//   connect  {name, correspondent, port, local?}: a new session from the node's address (or `local`)
+//   transfer {name, target, agent, reverse, perFlow?, sameSubnet?}: moves that session only
+//            (per-flow mode by default; perFlow false: its session address moves whole)
 //   finish   {name}: ends a session that stayed here; its summary
 //   report   {name}: a session's summary so far
 
@@ -31,13 +34,22 @@ try {
   emit(`error: ${(e as Error).message}`, { error: (e as Error).message });
   process.exit(1);
 }
+daemon.on("session-address", (e) => emit(`session address ${e.session} (${e.generator}) ${e.state} ${e.address}`, { sessionAddressEvent: e }, typeof e.t === "number" ? e.t : now()));
 daemon.on("sid", (e) => emit(`${e.role} ${e.state} ${e.address ?? ""}${e.spi ? ` (flow set ${e.spi})` : ""}${e.code ? ` code ${e.code}` : ""}`, { sid: e }, typeof e.t === "number" ? e.t : now()));
 
 const sessions = new Map<string, { socket: Socket; app: StreamApp }>();
 
 const handlers: Record<string, (c: any) => Promise<void> | void> = {
+  async address(c) {
+    const a = await daemon.sid.sessionAddress(c.generator ?? "static");
+    emit(`session address ${a.address} (${a.generator}, session ${a.session})`, { sessionAddress: a });
+  },
+  release(c) {
+    daemon.sid.releaseSessionAddress(c.session);
+    emit(`session address ${c.session} released`, { releasedSession: c.session });
+  },
   async connect(c) {
-    const socket = connect({ host: c.correspondent, port: c.port, localAddress: config.local });
+    const socket = connect({ host: c.correspondent, port: c.port, localAddress: c.local ?? config.local });
     await new Promise<void>((resolve, reject) => {
       socket.once("connect", resolve);
       socket.once("error", reject);
@@ -50,7 +62,11 @@ const handlers: Record<string, (c: any) => Promise<void> | void> = {
   async transfer(c) {
     const s = sessions.get(c.name)!;
     s.app.pause();
-    const r = await daemon.sid.transfer({ socket: s.socket, perFlow: true, target: c.target, agent: c.agent, reverse: !!c.reverse, appState: () => s.app.state() });
+    const perFlow = c.perFlow ?? true;
+    const r = await daemon.sid.transfer({
+      socket: s.socket, perFlow, target: c.target, agent: c.sameSubnet ? undefined : c.agent, sameSubnet: !!c.sameSubnet, reverse: !!c.reverse,
+      lifetime: c.lifetime, appState: () => s.app.state(),
+    });
     const { socket: _back, appState: _state, ...result } = r;
     emit(`transfer of ${c.name} ${r.state}${r.error ? `: ${r.error}` : ""}${r.message ? ` (${r.message})` : ""}`, { result, moved: c.name, here: s.app.here });
     if (r.state !== "transferred") s.app.start();

@@ -71,7 +71,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const now = () => performance.timeOrigin + performance.now();
 const hexKey = () => Array.from(crypto.getRandomValues(new Uint8Array(32)), (b) => b.toString(16).padStart(2, "0")).join("");
 
-async function waitFor(role: Role, pred: (e: any) => boolean, what: string, ms = 10000): Promise<any> {
+export async function waitFor(role: Role, pred: (e: any) => boolean, what: string, ms = 10000): Promise<any> {
   const end = now() + ms;
   for (;;) {
     const hit = role.events.find(pred);
@@ -84,7 +84,7 @@ async function waitFor(role: Role, pred: (e: any) => boolean, what: string, ms =
 }
 
 /** A traffic.js server in C on address:port; its summary arrives when the session ends. */
-async function correspondent(topo: SidTopology, address: string, port: number) {
+export async function correspondent(topo: SidTopology, address: string, port: number) {
   const summary: { v: CorrespondentSummary | null } = { v: null };
   let listening = false;
   const child: ChildProcess = topo.spawn(topo.c, [NODE_BIN, TRAFFIC, "server", "--proto", "tcp", "--bind", address, "--port", String(port), "--interval", "2"]);
@@ -105,7 +105,7 @@ async function correspondent(topo: SidTopology, address: string, port: number) {
 }
 
 /** A tools/traffic.js process (a UDP end): listening/ready, and its summary when it ends. */
-function trafficEnd(topo: SidTopology, ns: string, args: string[]) {
+export function trafficEnd(topo: SidTopology, ns: string, args: string[]) {
   const st: { listening: boolean; ready: boolean; summary: any } = { listening: false, ready: false, summary: null };
   const child: ChildProcess = topo.spawn(ns, [NODE_BIN, TRAFFIC, ...args]);
   lines(child.stdout, (x) => {
@@ -129,7 +129,7 @@ function trafficEnd(topo: SidTopology, ns: string, args: string[]) {
 }
 
 /** A UDP flow that stays with the node: the client's and the server's summaries. */
-function udpVerdict(name: string, client: any, server: any, correspondentAddress: string): SessionReport {
+export function udpVerdict(name: string, client: any, server: any, correspondentAddress: string): SessionReport {
   const r: SessionReport = {
     name, correspondent: correspondentAddress, moved: false, servedBy: "node", served: { node: { sent: 0, received: 0 }, target: { sent: 0, received: 0 } },
     sentBytes: 0, receivedBytes: 0, digestsEqual: false, lost: -1, resets: -1,
@@ -145,7 +145,7 @@ function udpVerdict(name: string, client: any, server: any, correspondentAddress
   return r;
 }
 
-function sessionVerdict(name: string, c: CorrespondentSummary | null, app: AppSummary | null, moved: boolean, nodeShare: { sent: number; received: number }, correspondentAddress: string): SessionReport {
+export function sessionVerdict(name: string, c: CorrespondentSummary | null, app: AppSummary | null, moved: boolean, nodeShare: { sent: number; received: number }, correspondentAddress: string): SessionReport {
   const r: SessionReport = {
     name, correspondent: correspondentAddress, moved, servedBy: moved ? "target" : "node",
     served: { node: nodeShare, target: { sent: 0, received: 0 } },

@@ -128,6 +128,8 @@ function expectedFields(e) {
     const name = `${prefix}.${snake(key)}`;
     if (key === "protocols") out.push([`${prefix}.proto_flags`, String(value.reduce((a, p) => a | PROTO[p], 0))]);
     else if (key === "wrap") out.push([name, String(WRAP[value])]);
+    else if (key === "generator") out.push([name, String({ STATIC: 1, IPV6: 2, DHCP4: 3 }[value])]);
+    else if (key === "state" && value === "") continue; // no generator state: no field
     else if (key === "subtype") out.push([name, String(typeof value === "number" ? value : OPAQUE[value])]);
     else if (key === "protocol") out.push([name, String(IP_PROTOCOL[value])]);
     else if (/address$/i.test(key) && e.type !== "LINK_LAYER_ADDRESS") {

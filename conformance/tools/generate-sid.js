@@ -213,7 +213,7 @@ export function framesSuite() {
   const f = new VectorFile({
     suite: "frames",
     description:
-      "The link-layer frames of section 8.14: the gratuitous ARP (ARP Announcement) and proxy-ARP reply (60-byte Ethernet frames without FCS), the classification of a received frame (arp: null for another EtherType), and the Wake-up frame (Ethernet, IPv4 or IPv6, UDP with checksums, the message as payload).",
+      "The link-layer frames of section 8.14: the gratuitous ARP (ARP Announcement) and proxy-ARP reply (60-byte Ethernet frames without FCS), the classification of a received frame (arp: null for another EtherType), the Wake-up frame (Ethernet, IPv4 or IPv6, UDP with checksums, the message as payload), and IPv6's unsolicited Neighbour Advertisement (86 bytes: to 33:33:00:00:00:01, ff02::1, hop limit 255, flag O, the target link-layer option).",
     source: SOURCE,
     seed: 0x66726d73,
     notes: {
@@ -268,6 +268,18 @@ export function framesSuite() {
   wake("multicast destination", ["BadAddress"], { ...W, dst: "224.0.0.1" });
   wake("families differ", ["BadAddress"], { ...W, dst: "2001:db8:20::100" });
   wake("source port 0", ["BadPort"], { ...W, srcPort: 0 });
+  // IPv6's gratuitous ARP (section 8.18): the unsolicited Neighbour Advertisement. Appended last.
+  const na = f.group({ operation: "neighbour-advertisement" });
+  const naCase = (comment, flags, ip, mac = AG) => f.add(na, () => {
+    const err = refusal(() => S.neighbourAdvertisement(unhex(mac), ip));
+    return err ? { comment, flags, mac, ip, result: "invalid", error: err } : { comment, flags, mac, ip, frame: hex(S.neighbourAdvertisement(unhex(mac), ip)), result: "valid" };
+  });
+  const n1 = S.neighbourAdvertisement(unhex(AG), "2001:db8:1::5eed:1");
+  assert(hex(n1.subarray(0, 22)) === "333300000001" + AG + "86dd" + "6000000000203aff", "neighbour advertisement layout");
+  naCase("the target claims the session address 2001:db8:1::5eed:1", ["Typical", "Ipv6"], "2001:db8:1::5eed:1");
+  naCase("the node claims its address back", ["Typical", "Ipv6"], "2001:db8:20::100", ND);
+  naCase("an IPv4 address", ["BadAddress"], "198.18.20.100");
+  naCase("a multicast address", ["BadAddress"], "ff02::1");
   return f;
 }
 

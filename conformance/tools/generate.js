@@ -49,6 +49,7 @@ const MESSAGE_NOTES = {
   Flags: { bugType: "FUNCTIONALITY", description: "Flag bits of types 16 and 18 (section 12.3), listed from the least significant bit up." },
   SessionKey: { bugType: "FUNCTIONALITY", description: "SESSION_KEY with Wrap Alg 1 (70 bytes) or 2 (102 bytes, with the ephemeral public key); the decoder does not unwrap." },
   LinkLayer: { bugType: "FUNCTIONALITY", description: "LINK_LAYER_ADDRESS of Ethernet (exactly 6 bytes) and of other hardware types (any length from 1 byte)." },
+  AddressLease: { bugType: "FUNCTIONALITY", description: "ADDRESS_LEASE (section 8.18): Length 6-206, generator 1-3, reserved 0, remaining lifetime (0xFFFFFFFF: no end) and up to 200 bytes of generator state; only in a Transfer Negotiation Request." },
   ExtensionOrder: { bugType: "EDGE_CASE", description: "Extensions in an order other than section 5.2's: valid (AUTH last); encoding the JSON keeps the order." },
   BoundaryValue: { bugType: "EDGE_CASE", description: "Fields at the ends of their ranges: sequence 0 and 65535, SPI 256 and 2^32-1, lifetime 0 and 65535, ports 1 and 65535, Length 255." },
   MaximumSize: { bugType: "EDGE_CASE", description: "Exactly 1232 bytes, the longest message allowed (section 3.1)." },
@@ -359,7 +360,8 @@ function messageSuite() {
   invalid(g, "unknown skippable extension after the authentication extension", ["ExtensionRules", "UnknownSkippable"], "AUTH_NOT_LAST", () => concat(sign(g, ack()), raw(200)));
   invalid(g, "two authentication extensions", ["ExtensionRules", "ErrorOrder"], "AUTH_NOT_LAST", () => sign(g, sign(g, ack())));
   invalid(g, "migration extension after the authentication extension", ["ExtensionRules", "ErrorOrder"], "AUTH_NOT_LAST", () => concat(sign(g, header({ type: 3 })), X(mig(["TCP"], "198.18.0.2", "198.18.1.2", 5001))));
-  for (const t of [0, 1, 31, 45, 127]) {
+  // 45 was the first unassigned type until ADDRESS_LEASE (section 8.18) took it: the vector names 100 now.
+  for (const t of [0, 1, 31, 100, 127]) {
     invalid(g, `unknown mandatory extension type ${t}`, ["ExtensionRules"], "UNKNOWN_MANDATORY_EXTENSION", () => sign(g, ack(), raw(t, "00")));
   }
   const unexpected = [
@@ -558,8 +560,8 @@ function messageSuite() {
   invalid(g, "unexpected extension after AUTH: AUTH_NOT_LAST before UNEXPECTED_EXTENSION", O, "AUTH_NOT_LAST", () => concat(sign(g, ack()), X(life(5))));
   invalid(g, "an extension of bad Length after AUTH: AUTH_NOT_LAST before BAD_LENGTH", O, "AUTH_NOT_LAST", () => concat(sign(g, header({ type: 1 })), raw(36, "00")));
   invalid(g, "a truncated extension after AUTH: TRUNCATED before AUTH_NOT_LAST", O, "TRUNCATED", () => concat(sign(g, ack()), [128, 5, 0]));
-  invalid(g, "unknown mandatory extension, then an unexpected one: the first extension's error", O, "UNKNOWN_MANDATORY_EXTENSION", () => sign(g, ack(), raw(45, ""), X(life(5))));
-  invalid(g, "unexpected extension, then an unknown mandatory one: the first extension's error", O, "UNEXPECTED_EXTENSION", () => sign(g, ack(), X(life(5)), raw(45, "")));
+  invalid(g, "unknown mandatory extension, then an unexpected one: the first extension's error", O, "UNKNOWN_MANDATORY_EXTENSION", () => sign(g, ack(), raw(100, ""), X(life(5))));
+  invalid(g, "unexpected extension, then an unknown mandatory one: the first extension's error", O, "UNEXPECTED_EXTENSION", () => sign(g, ack(), X(life(5)), raw(100, "")));
   invalid(g, "unexpected extension of bad Length: UNEXPECTED_EXTENSION before BAD_LENGTH", O, "UNEXPECTED_EXTENSION", () => sign(g, ack(), raw(36, "000000")));
   invalid(g, "unexpected extension with bad fields: UNEXPECTED_EXTENSION before BAD_FAMILY", O, "UNEXPECTED_EXTENSION", (rng) => sign(g, header({ type: 1 }), raw(33, migData(1, 9, 0, 0, rng.bytes(8)))));
   invalid(g, "second LIFETIME of bad Length: DUPLICATE_EXTENSION before BAD_LENGTH", O, "DUPLICATE_EXTENSION", () => sign(g, header({ type: 1 }), X(life(5)), raw(36, "000000")));
@@ -610,6 +612,23 @@ function messageSuite() {
   valid(g, "Stop Transfer of flows in two flow sets, IPv4 and IPv6 (per-flow mode)", ["MultipleExtensions"], msg("STOP_TRANSFER", { seq: 502, ext: [transferred("2001:db8::10"), flow("TCP", "2001:db8::10", 40001, "2001:db8:20::2", 5001), flow("UDP", "2001:db8::10", 5004, "2001:db8:21::2", 5004)] }));
   invalid(g, "FLOW with local port 0 in a Stop Transfer", ["FieldValue"], "BAD_PORT", () => sign(g, header({ type: 24 }), X(transferred("198.18.0.10")), raw(43, concat([6, 1, 0, 0, 0, 81], [198, 18, 0, 10, 198, 18, 20, 2]))));
   invalid(g, "FLOW in a Stop Transfer Reply", ["ExtensionRules"], "UNEXPECTED_EXTENSION", () => sign(g, header({ type: 25, fc: 1 }), X(flow("TCP", "198.18.0.10", 1, "198.18.0.11", 2))));
+  // Session-specific addresses (section 8.18): the lease that travels with the negotiation. Appended last.
+  const lease = (generator, remaining, state) => ({ type: "ADDRESS_LEASE", generator, remaining, state });
+  const AL = ["AddressLease"];
+  valid(g, "Transfer Negotiation Request of a static-pool session address (no generator state, no end)", AL, msg("TRANSFER_NEGOTIATION_REQUEST", { seq: 1801, ext: [transferred("198.18.1.50"), agent("198.18.1.3"), lease("STATIC", 0xffffffff, "")] }));
+  valid(g, "Transfer Negotiation Request of an IPv6 generated session address", AL, msg("TRANSFER_NEGOTIATION_REQUEST", { seq: 1802, ext: [transferred("2001:db8:1::5eed:1"), agent("2001:db8:1::3"), lease("IPV6", 0xffffffff, "")] }));
+  valid(g, "Transfer Negotiation Request of a DHCPv4 session address: 3600 s left, 12 bytes of state", AL, msg("TRANSFER_NEGOTIATION_REQUEST", { seq: 1803, ext: [transferred("198.18.1.77"), agent("198.18.1.3"), lease("DHCP4", 3600, "07016869a0b1c2c61201010a")] }));
+  valid(g, "ADDRESS_LEASE with 200 bytes of state (Length 206, the largest)", [...AL, "BoundaryValue"], (rng) => msg("TRANSFER_NEGOTIATION_REQUEST", { seq: 1804, ext: [transferred("198.18.1.77"), lease("DHCP4", 0, hex(rng.bytes(200)))] }));
+  for (const n of [5, 0, 207]) {
+    invalid(g, `ADDRESS_LEASE of Length ${n}`, [...AL, "BadLength"], "BAD_LENGTH", () => sign(g, header({ type: 16 }), X(transferred("198.18.1.50")), rawL(45, n, new Uint8Array(n).fill(1))));
+  }
+  for (const gen of [0, 4, 255]) {
+    invalid(g, `ADDRESS_LEASE of generator ${gen}`, [...AL, "FieldValue"], "BAD_VALUE", () => sign(g, header({ type: 16 }), X(transferred("198.18.1.50")), raw(45, [gen, 0, 0, 0, 0, 60])));
+  }
+  invalid(g, "ADDRESS_LEASE with reserved byte 1", [...AL, "FieldValue"], "RESERVED_NONZERO", () => sign(g, header({ type: 16 }), X(transferred("198.18.1.50")), raw(45, [1, 1, 0, 0, 0, 60])));
+  invalid(g, "ADDRESS_LEASE with generator 9 and reserved 1: BAD_VALUE first", [...AL, "FieldValue", "ErrorOrder"], "BAD_VALUE", () => sign(g, header({ type: 16 }), X(transferred("198.18.1.50")), raw(45, [9, 1, 0, 0, 0, 60])));
+  invalid(g, "ADDRESS_LEASE twice in a Transfer Negotiation Request", [...AL, "ExtensionRules"], "DUPLICATE_EXTENSION", () => sign(g, header({ type: 16 }), X(transferred("198.18.1.50")), raw(45, [1, 0, 255, 255, 255, 255]), raw(45, [1, 0, 255, 255, 255, 255])));
+  invalid(g, "ADDRESS_LEASE in a Transfer Request (the agent checks pools, not leases)", [...AL, "ExtensionRules"], "UNEXPECTED_EXTENSION", () => sign(g, header({ type: 18 }), X(transferred("198.18.1.50")), X(target("198.18.9.20")), raw(45, [1, 0, 255, 255, 255, 255])));
 
   return f;
 

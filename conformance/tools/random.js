@@ -76,6 +76,8 @@ export function randomExtension(rng, name) {
         remoteAddress: randomAddress(rng, family), remotePort: port(rng),
       };
     }
+    case "ADDRESS_LEASE":
+      return { type: name, generator: rng.pick(["STATIC", "IPV6", "DHCP4"]), remaining: rng.pick([0, 3600, 0xffffffff, rng.int(0, 0xffffffff)]), state: hex(rng.bytes(rng.pick([0, 0, 12, rng.int(0, 60)]))) };
     case "OPAQUE_DATA": {
       const known = Object.keys(OPAQUE_SUBTYPES).map(Number);
       const st = rng.chance(0.7) ? rng.pick(known) : rng.int(0, 255);

@@ -42,6 +42,7 @@ export const EXT = {
   SESSION_KEY: 42,
   FLOW: 43,
   SEALED: 44,
+  ADDRESS_LEASE: 45,
   OPAQUE_DATA: 128,
 };
 export const EXT_NAME = Object.fromEntries(Object.entries(EXT).map(([k, v]) => [v, k]));
@@ -62,7 +63,7 @@ export const MESSAGES = {
     flags: { 1: "FURTHER_TRANSFER", 2: "SAME_SUBNET", 4: "PER_FLOW", 8: "REVERSE_RETURN" },
     ext: {
       AUTH: "1", LIFETIME: "?", TRANSFERRED_ADDRESS: "1", AGENT_ADDRESS: "?", INTERIM_ADDRESS: "?",
-      LINK_LAYER_ADDRESS: "?", SESSION_KEY: "?", FLOW: "*", OPAQUE_DATA: "*",
+      LINK_LAYER_ADDRESS: "?", SESSION_KEY: "?", FLOW: "*", ADDRESS_LEASE: "?", OPAQUE_DATA: "*",
     },
   },
   17: { name: "TRANSFER_NEGOTIATION_REPLY", kind: "reply", ext: { AUTH: "1", TARGET_ADDRESS: "?", OPAQUE_DATA: "*" } },
@@ -291,6 +292,13 @@ function decodeExtension(type, d, at) {
       if (n !== 1 + alen) return fail("BAD_LENGTH", at);
       return { ok: true, ext: { type: EXT_NAME[type], address: formatAddress(d[0], d.subarray(1)) } };
     }
+    case EXT.ADDRESS_LEASE: {
+      // 8.18: Length 6-206; generator 1-3; reserved 0.
+      if (n < 6 || n > 206) return fail("BAD_LENGTH", at);
+      if (d[0] < 1 || d[0] > 3) return fail("BAD_VALUE", at);
+      if (d[1] !== 0) return fail("RESERVED_NONZERO", at);
+      return { ok: true, ext: { type: "ADDRESS_LEASE", generator: ["", "STATIC", "IPV6", "DHCP4"][d[0]], remaining: u32(d, 2), state: hex(d.subarray(6)) } };
+    }
     case EXT.LINK_LAYER_ADDRESS: {
       // 4.6: Length at least 3; for Ethernet (hardware type 1) exactly 8.
       if (n < 3) return fail("BAD_LENGTH", at);
@@ -494,6 +502,15 @@ export function encodeExtension(e) {
     case "INTERIM_ADDRESS": {
       const a = parseAddress(e.address);
       data = concat([a.family], a.bytes);
+      break;
+    }
+    case "ADDRESS_LEASE": {
+      const g = { STATIC: 1, IPV6: 2, DHCP4: 3 }[e.generator];
+      need(g, `generator ${e.generator}`);
+      need(isInt(e.remaining, 0, 0xffffffff), "remaining");
+      const st = bytesOf(e.state, undefined, "state");
+      need(st.length <= 200, "state length");
+      data = concat([g, 0], be32(e.remaining), st);
       break;
     }
     case "LINK_LAYER_ADDRESS":

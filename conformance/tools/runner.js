@@ -274,6 +274,7 @@ function sidCoreAnswer(ctx, suite, group, test) {
     }
   }
   if (suite === "frames" && op === "gratuitous-arp") return { frame: hex(sid.gratuitousArp(unhex(test.mac), test.ip)) };
+  if (suite === "frames" && op === "neighbour-advertisement") return { frame: hex(sid.neighbourAdvertisement(unhex(test.mac), test.ip)) };
   if (suite === "frames" && op === "arp-reply") return { frame: hex(sid.arpReply(unhex(test.mac), test.ip, unhex(test.askerMac), test.askerIp)) };
   if (suite === "frames" && op === "arp-parse") {
     const r = sid.parseArp(unhex(test.frame));

@@ -164,6 +164,30 @@ function arp(ethDst, op, sha, spa, tha, tpa) {
 export const gratuitousArp = (mac, ip) => arp(new Uint8Array(6).fill(255), 1, mac, ipv4(ip), new Uint8Array(6), ipv4(ip));
 export const arpReply = (mac, ip, askerMac, askerIp) => arp(askerMac, 2, mac, ipv4(ip), askerMac, ipv4(askerIp));
 
+/** The unsolicited Neighbour Advertisement of `ip` at `mac` (RFC 4861 7.2.6; PROTOCOL.md 8.18): 86 bytes. */
+export function neighbourAdvertisement(mac, ip) {
+  const a = parseAddress(ip);
+  if (a.family !== 2 || !usableUnicast(2, a.bytes)) throw new RefError("BAD_ADDRESS");
+  const allNodes = new Uint8Array(16);
+  allNodes[0] = 0xff; allNodes[1] = 2; allNodes[15] = 1;
+  const icmp = new Uint8Array(32);
+  icmp[0] = 136; icmp[4] = 0x20; // O
+  icmp.set(a.bytes, 8);
+  icmp[24] = 2; icmp[25] = 1; icmp.set(mac, 26);
+  const pseudo = new Uint8Array(40 + 32);
+  pseudo.set(a.bytes, 0); pseudo.set(allNodes, 16);
+  pseudo[35] = 32; pseudo[39] = 58;
+  pseudo.set(icmp, 40);
+  const ck = checksum(pseudo);
+  icmp[2] = ck >> 8; icmp[3] = ck & 255;
+  const f = new Uint8Array(86);
+  f.set([0x33, 0x33, 0, 0, 0, 1], 0); f.set(mac, 6); f[12] = 0x86; f[13] = 0xdd;
+  f.set([0x60, 0, 0, 0, 0, 32, 58, 255], 14);
+  f.set(a.bytes, 22); f.set(allNodes, 38);
+  f.set(icmp, 54);
+  return f;
+}
+
 /** null (not ARP) or { op, senderMac, senderIp, targetMac, targetIp }. */
 export function parseArp(f) {
   if (f.length < 14) throw new RefError("TRUNCATED");
@@ -283,6 +307,7 @@ export function sidAnswer(suite, group, test) {
     }
     if (suite === "frames") {
       if (op === "gratuitous-arp") return { ...a, result: "valid", frame: hex(gratuitousArp(unhex(test.mac), test.ip)) };
+      if (op === "neighbour-advertisement") return { ...a, result: "valid", frame: hex(neighbourAdvertisement(unhex(test.mac), test.ip)) };
       if (op === "arp-reply") return { ...a, result: "valid", frame: hex(arpReply(unhex(test.mac), test.ip, unhex(test.askerMac), test.askerIp)) };
       if (op === "arp-parse") return { ...a, result: "valid", arp: parseArp(unhex(test.frame)) };
       if (op === "wakeup") return { ...a, result: "valid", frame: hex(wakeupFrame({ ...test, dstMac: unhex(test.dstMac), srcMac: unhex(test.srcMac), payload: unhex(test.payload) })) };

@@ -21,3 +21,4 @@ export * from "./abi/sid";
 export * from "./abi/sidengine";
 export * from "./abi/sidbench";
 export * from "./abi/sidflows";
+export * from "./abi/sidaddr";

@@ -236,6 +236,10 @@ export class Core {
         padded.set(body);
         return x.enc_session_key(lookup(KeyWrap, e.wrap, "key wrap"), e.wrapSpi, e.sessionSpi, this.put(padded));
       }
+      case "ADDRESS_LEASE": {
+        const d = unhex(e.state);
+        return x.enc_address_lease(lookup({ STATIC: 1, IPV6: 2, DHCP4: 3 }, e.generator, "address generator"), e.remaining >>> 0, this.put(d), d.length);
+      }
       case "OPAQUE_DATA": {
         const d = unhex(e.data);
         return x.enc_opaque(lookup(SUBTYPES, e.subtype, "opaque subtype"), e.flags, this.put(d), d.length);
@@ -329,6 +333,35 @@ export class Core {
     const family = this.x.addr_parse(ptr, t.length, out);
     if (family < 0) throw new HandoverError(-family, `'${text}' is not an IPv4 or IPv6 address`);
     return { family, bytes: this.get(out, 16) };
+  }
+
+  /**
+   * A session-address range (PROTOCOL.md 8.18): "first-last" (one family, first
+   * not above last) or "prefix/length" (its first and last address).
+   */
+  addressRange(text: string): [{ family: number; bytes: Uint8Array }, { family: number; bytes: Uint8Array }] {
+    const slash = text.indexOf("/");
+    if (slash < 0) {
+      const dash = text.indexOf("-");
+      if (dash < 0) throw new TypeError(`'${text}' is no range: write first-last or prefix/length`);
+      const a = this.parseAddress(text.slice(0, dash));
+      const b = this.parseAddress(text.slice(dash + 1));
+      if (a.family !== b.family) throw new TypeError(`'${text}': the two ends are of different families`);
+      return [a, b];
+    }
+    const a = this.parseAddress(text.slice(0, slash));
+    const n = a.family === 1 ? 4 : 16;
+    const len = Number(text.slice(slash + 1));
+    if (!Number.isInteger(len) || len < 0 || len > n * 8) throw new TypeError(`'${text}': prefix length 0-${n * 8}`);
+    const first = new Uint8Array(16);
+    const last = new Uint8Array(16);
+    for (let i = 0; i < n; i++) {
+      const keep = Math.max(0, Math.min(8, len - i * 8));
+      const mask = (0xff << (8 - keep)) & 0xff;
+      first[i] = a.bytes[i] & mask;
+      last[i] = (a.bytes[i] & mask) | (~mask & 0xff);
+    }
+    return [{ family: a.family, bytes: first }, { family: a.family, bytes: last }];
   }
 
   /** Formats an address (RFC 5952 for IPv6). */

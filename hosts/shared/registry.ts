@@ -49,6 +49,7 @@ export const ExtensionType = {
   SESSION_KEY: 42,
   FLOW: 43,
   SEALED: 44,
+  ADDRESS_LEASE: 45,
   OPAQUE_DATA: 128,
 } as const;
 export type ExtensionType = (typeof ExtensionType)[keyof typeof ExtensionType];
@@ -163,6 +164,7 @@ export const ErrorCode = {
   RECORD_TRAILING_BYTES: 43,
   TUNNEL_MISMATCH: 44,
   UNSERVED_TYPE: 45,
+  NO_SESSION_ADDRESS: 46,
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -240,6 +242,8 @@ export const OutputKind = {
 export type OutputKind = (typeof OutputKind)[keyof typeof OutputKind];
 /** NETLINK output aux flag: wait for the kernel's acknowledgement (abi.netlinkWaitAck). */
 export const NETLINK_WAIT_ACK = 256;
+/** NETLINK output aux flag: a dump, read until NLMSG_DONE (abi.netlinkDump). */
+export const NETLINK_DUMP = 512;
 
 /** Offsets in the 64-byte block at io_meta_ptr() (little-endian). */
 export const Meta = {
@@ -301,6 +305,7 @@ export const ERRORS: Record<number, { name: string; message: string; hint: strin
   43: {"name":"RECORD_TRAILING_BYTES","message":"bytes follow the end of the TCP state record","hint":"the record's lengths and its size disagree; fix the encoder"},
   44: {"name":"TUNNEL_MISMATCH","message":"a tunnelled packet is not for this binding (another VNI, destination MAC or inner address)","hint":"a stray or forged packet on the tunnel port; it is dropped (docs/PROTOCOL.md 8.9)"},
   45: {"name":"UNSERVED_TYPE","message":"no protocol module on this node serves this message type","hint":"the sender speaks a protocol (see the Protocol column of the message types) that this node does not run; run that protocol's module here or stop sending it"},
+  46: {"name":"NO_SESSION_ADDRESS","message":"no session address could be had from the generator (its pool is used up, or it has no prefix)","hint":"widen the static pool (sid.addressPool), configure the IPv6 prefix (sid.addressPrefix6), or release session addresses that ended (docs/PROTOCOL.md 8.18)"},
 };
 
 export const MESSAGE_NAMES: Record<number, string> = {
@@ -335,6 +340,7 @@ export const EXTENSION_NAMES: Record<number, string> = {
   42: "SESSION_KEY",
   43: "FLOW",
   44: "SEALED",
+  45: "ADDRESS_LEASE",
   128: "OPAQUE_DATA",
 };
 

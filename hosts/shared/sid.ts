@@ -147,6 +147,15 @@ export class SidCodec {
     return c.get(c.outputPtr, c.check(c.x.arp_gratuitous(m, a, c.outputPtr)));
   }
 
+  /** The unsolicited Neighbour Advertisement claiming the IPv6 address `ip` for `mac` (RFC 4861 7.2.6): an 86-byte frame. */
+  neighbourAdvertisement(mac: Uint8Array, ip: string): Uint8Array {
+    const c = this.core;
+    const a = c.parseAddress(ip);
+    if (a.family !== 2) throw new HandoverError(ErrorCode.BAD_ADDRESS, `a Neighbour Advertisement announces an IPv6 address, not ${ip}`);
+    const [m, p] = c.stage(mac6(mac, "mac"), a.bytes);
+    return c.get(c.outputPtr, c.check(c.x.ndp_advertisement(m, p, c.outputPtr)));
+  }
+
   /** The proxy-ARP reply telling the asker that `ip` is at `mac`: a 60-byte frame. */
   arpReply(mac: Uint8Array, ip: string, askerMac: Uint8Array, askerIp: string): Uint8Array {
     const c = this.core;
@@ -268,6 +277,31 @@ export class SidCodec {
     const c = this.core;
     const a = c.parseAddress(peer);
     const n = c.check(c.x.sid_tunnel_filter(add ? 1 : 0, a.family, c.put(a.bytes), port, vni, c.outputPtr, c.ioCapacity), "tunnel filter: VNI below 2^24, port 1-65535");
+    return new TextDecoder().decode(c.get(c.outputPtr, n));
+  }
+
+  /**
+   * The stop rule of PROTOCOL.md 8.12 for an address (TCP and UDP to or from
+   * the control port excepted), as the state machines apply it, or its
+   * removal: the nft batch (libnftables text).
+   */
+  stopRule(add: boolean, address: string, controlPort: number): string {
+    const c = this.core;
+    const a = c.parseAddress(address);
+    const n = c.check(c.x.sid_stop_rule(add ? 1 : 0, a.family, c.put(a.bytes), controlPort, c.outputPtr, c.ioCapacity), "stop rule: control port 1-65535");
+    return new TextDecoder().decode(c.get(c.outputPtr, n));
+  }
+
+  /**
+   * The ARP rule of PROTOCOL.md 8.2 and 8.10 for an IPv4 address: not
+   * answered (on any interface but exceptIfindex, if given), and with
+   * announce false not announced either (the transferring node); its removal
+   * with add false. "" for IPv6 (no ARP).
+   */
+  arpRule(add: boolean, address: string, o: { exceptIfindex?: number; announce?: boolean } = {}): string {
+    const c = this.core;
+    const a = c.parseAddress(address);
+    const n = c.check(c.x.sid_arp_rule(add ? 1 : 0, a.family, c.put(a.bytes), o.exceptIfindex ?? 0, o.announce ? 1 : 0, c.outputPtr, c.ioCapacity), "ARP rule");
     return new TextDecoder().decode(c.get(c.outputPtr, n));
   }
 

@@ -18,7 +18,8 @@ import type { PacketLink, SidHostIO } from "./sidio.ts";
 import { SidCodec, type TcpStateRecord } from "./sid.ts";
 import { SidEngine } from "./sidengine.ts";
 import { SidFlows, type SidFlow } from "./sidflows.ts";
-import { sendState, stateListener } from "./sidplane.ts";
+import { SidAddresses, inet6Flags, IFA_F_DADFAILED, IFA_F_TENTATIVE, type GeneratorName, type SessionAddressInfo } from "./sidaddr.ts";
+import { sendState, stateChannel, stateListener, type StateChannel } from "./sidplane.ts";
 
 /** What the application asks for: move this connection (or address) to the target. */
 export interface TransferRequest {
@@ -80,7 +81,33 @@ export interface ArrivedSession {
   remotePort: number;
 }
 
-export type SidEventName = "transferred" | "session" | "woken" | "stopped" | "ended" | "refused" | "bound" | "renewed" | "negotiated" | "failed" | "*";
+export type SidEventName = "transferred" | "session" | "woken" | "stopped" | "ended" | "refused" | "bound" | "renewed" | "negotiated" | "failed" | "record" | "session-address" | "*";
+
+/**
+ * The host's steps with the state record (event "record"), for a timeline of
+ * the transfer: at the node "dumped" (the socket taken from the application
+ * and dumped) and "delivered" (the target confirmed it), at the target
+ * "restored" (opened and restored in repair mode). `t`: this host's clock.
+ */
+export interface RecordStep {
+  address: string;
+  step: "dumped" | "delivered" | "restored";
+  t: number;
+  bytes: number;
+}
+
+/** A session-specific address the application advertises and binds its session to (PROTOCOL.md 8.18). */
+export interface SessionAddress {
+  /** The handle to release it with (releaseSessionAddress). */
+  session: number;
+  address: string;
+  generator: string;
+}
+
+/** How long duplicate address detection of an IPv6 session address may take before it counts as failed. */
+const DAD_WAIT_MS = 10_000;
+const DAD_POLL_MS = 50;
+
 
 /** What the service needs of the daemon it runs in. */
 export interface SidContext {
@@ -103,6 +130,8 @@ interface Pending {
   dumped?: TcpStateRecord;
   /** Why this host could not deliver the state record (reported with the failure). */
   hostError?: string;
+  /** The state record's connection, opened with the negotiation (PROTOCOL.md 8.12). */
+  channel?: StateChannel;
 }
 
 interface Restored {
@@ -141,6 +170,10 @@ export class SidService {
   /** Per-flow mode (PROTOCOL.md 8.16). */
   readonly flows: SidFlows;
   readonly codec: SidCodec;
+  /** Session-specific addresses (PROTOCOL.md 8.18). */
+  readonly addresses: SidAddresses;
+  private addressWaits = new Map<number, { resolve: (a: SessionAddress) => void; reject: (e: Error) => void }>();
+  private dadWatches = new Set<string>();
   private links = new Map<number, PacketLink>();
   private pending = new Map<string, Pending>();
   private restored = new Map<string, Restored[]>();
@@ -154,6 +187,83 @@ export class SidService {
     this.sid = new SidEngine(ctx.engine);
     this.flows = new SidFlows(ctx.engine);
     this.codec = new SidCodec(ctx.engine.core);
+    this.addresses = new SidAddresses(ctx.engine);
+  }
+
+  /**
+   * A session-specific address (PROTOCOL.md 8.18) from the generator: on the
+   * home link beside the base address once this resolves (IPv6: after
+   * duplicate address detection). The application advertises it and binds
+   * its session's sockets to it; a transfer of that session moves only it.
+   */
+  sessionAddress(generator: GeneratorName = "static"): Promise<SessionAddress> {
+    return new Promise((resolve, reject) => {
+      let session: number;
+      try {
+        session = this.addresses.acquire(this.ctx.now(), generator);
+      } catch (e) {
+        reject(e);
+        return;
+      }
+      this.addressWaits.set(session, { resolve, reject });
+      this.ctx.drain();
+      const i = this.addresses.info(session);
+      if (i.state === "ready") this.addressSettled(i);
+    });
+  }
+
+  /** The application's session on a session address ended here: the address is given back (the last holder releases it). */
+  releaseSessionAddress(session: number): void {
+    this.addresses.release(this.ctx.now(), session);
+    this.ctx.drain();
+  }
+
+  /** The core's `session-address` events. */
+  addressEvent(e: EngineEvent): void {
+    const i: SessionAddressInfo = {
+      session: e.session as number, generator: e.generator as string, state: e.state as SessionAddressInfo["state"], address: e.address as string,
+    };
+    if (i.state === "pending" && i.generator === "ipv6" && i.address) this.watchDad(i.session, i.address);
+    else this.addressSettled(i);
+    this.emit("session-address", e);
+  }
+
+  private addressSettled(i: SessionAddressInfo): void {
+    const w = this.addressWaits.get(i.session);
+    if (!w || i.state === "pending") return;
+    this.addressWaits.delete(i.session);
+    if (i.state === "ready") w.resolve({ session: i.session, address: i.address, generator: i.generator });
+    else w.reject(new Error(`session address ${i.session} (${i.generator}) ${i.state}${i.address ? ` at ${i.address}` : ""}`));
+  }
+
+  /** IPv6: polls the kernel's flags of the address until duplicate address detection ends, then tells the core. */
+  private watchDad(session: number, address: string): void {
+    const key = `${session} ${address}`;
+    if (this.dadWatches.has(key)) return;
+    this.dadWatches.add(key);
+    const bytes = this.ctx.engine.core.parseAddress(address).bytes;
+    const started = this.ctx.now();
+    const poll = () => {
+      const flags = inet6Flags(bytes, this.home.ifindex);
+      const waited = this.ctx.now() - started;
+      let verdict: boolean | null = null;
+      if (flags !== null && flags & IFA_F_DADFAILED) verdict = false;
+      else if (flags !== null && !(flags & IFA_F_TENTATIVE)) verdict = true;
+      else if (waited >= DAD_WAIT_MS) verdict = false;
+      if (verdict === null) {
+        setTimeout(poll, DAD_POLL_MS);
+        return;
+      }
+      this.dadWatches.delete(key);
+      this.ctx.log(verdict ? "info" : "warn", { event: "sid-dad", session, address, ok: verdict, waitedMs: Math.round(waited) });
+      try {
+        this.addresses.dad(this.ctx.now(), session, verdict);
+      } catch (e) {
+        this.ctx.log("warn", { event: "sid-dad-late", session, address, error: (e as Error).message });
+      }
+      this.ctx.drain();
+    };
+    setTimeout(poll, DAD_POLL_MS);
   }
 
   /** Switches SID on in the core and opens the control port for state records. */
@@ -196,12 +306,23 @@ export class SidService {
     const target = this.ctx.peerId(o.target);
     const agent = o.sameSubnet ? undefined : this.ctx.peerId(o.agent!);
     return new Promise((resolve) => {
-      this.pending.set(address, { address, socket: o.socket, appState: o.appState, resolve, started: this.ctx.now() });
+      const p: Pending = { address, socket: o.socket, appState: o.appState, resolve, started: this.ctx.now() };
+      this.pending.set(address, p);
+      // The record's TCP connection opens now: its handshake overlaps the negotiation (8.12).
+      const to = this.ctx.peerAddress(target);
+      if (to) {
+        try {
+          p.channel = stateChannel({ address: to, port: this.ctx.controlPort, local: this.home.address });
+        } catch {
+          // opened at the record then
+        }
+      }
       try {
         if (o.perFlow) this.flows.transfer(this.ctx.now(), address, [flowOf(o.socket, address)], target, agent!, { reverse: o.reverse, lifetime: o.lifetime });
         else this.sid.transfer(this.ctx.now(), address, target, { agent, reverse: o.reverse, further: o.further, lifetime: o.lifetime ?? 0 });
       } catch (e) {
         this.pending.delete(address);
+        p.channel?.close();
         resolve({ address, state: "failed", error: (e as Error).message });
         return;
       }
@@ -284,6 +405,7 @@ export class SidService {
       const p = this.pending.get(address);
       if (p && (state === "transferred" || state === "refused" || state === "ended" || state === "failed")) {
         this.pending.delete(address);
+        p.channel?.close();
         const result: TransferResult = {
           address, state: state === "transferred" ? "transferred" : "failed", lifetime: e.lifetime as number | undefined,
           elapsedMs: e.elapsedMs as number | undefined, error: e.error as string | undefined, code: e.code as number | undefined, message: e.message as string | undefined,
@@ -320,9 +442,17 @@ export class SidService {
         p.dumped = { ...r, appState };
         this.handedOn.add(p.socket as object);
         this.io.discard(p.socket);
+        this.emit("record", { address, step: "dumped", t: now(), bytes: record.length } satisfies RecordStep);
       }
-      await sendState(this.codec, { address: to, port: this.ctx.controlPort, local: this.home.address }, session.sessionKey, session.sessionSpi, record);
+      let channel = p?.channel;
+      if (p) p.channel = undefined;
+      if (channel && channel.address !== to) {
+        channel.close(); // the target named another Target Address
+        channel = undefined;
+      }
+      await sendState(this.codec, { address: to, port: this.ctx.controlPort, local: this.home.address }, session.sessionKey, session.sessionSpi, record, undefined, channel);
       this.ctx.log("info", { event: "sid-state-delivered", address, to, bytes: record.length });
+      this.emit("record", { address, step: "delivered", t: now(), bytes: record.length } satisfies RecordStep);
       this.sid.stateDelivered(now(), address, true);
     } catch (err) {
       this.ctx.log("error", { event: "sid-state-failed", address, error: (err as Error).message });
@@ -386,6 +516,7 @@ export class SidService {
       throw e;
     }
     this.ctx.log("info", { event: "sid-state-received", address, bytes: record.length });
+    this.emit("record", { address, step: "restored", t: this.ctx.now(), bytes: record.length } satisfies RecordStep);
     this.sid.stateReceived(this.ctx.now(), address, true);
     this.ctx.drain();
   }

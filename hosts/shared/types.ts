@@ -24,6 +24,8 @@ export type ExtensionJson =
     }
   | { type: "FLOW"; protocol: "TCP" | "UDP"; localAddress: string; localPort: number; remoteAddress: string; remotePort: number }
   | { type: "OPAQUE_DATA"; subtype: string | number; flags: number; data: Hex }
+  /** Section 8.18: a session address's lease (remaining in s, 4294967295: no end; the generator's state). */
+  | { type: "ADDRESS_LEASE"; generator: "STATIC" | "IPV6" | "DHCP4"; remaining: number; state: Hex }
   /** An extension this version does not define (skippable types 128-255 when decoding). */
   | { type: number; data: Hex };
 

@@ -37,7 +37,7 @@ R.messageTypes = {
     ext = { { 35, "1" }, { 32, "1" } } },
   [16] = { name = "TRANSFER_NEGOTIATION_REQUEST", title = "Transfer Negotiation Request", protocol = "SID", kind = "request", reply = 17,
     flags = { { value = 1, name = "FURTHER_TRANSFER", letter = "F" }, { value = 2, name = "SAME_SUBNET", letter = "S" }, { value = 4, name = "PER_FLOW", letter = "P" }, { value = 8, name = "REVERSE_RETURN", letter = "R" } },
-    ext = { { 37, "1" }, { 39, "?" }, { 40, "?" }, { 41, "?" }, { 42, "?" }, { 43, "*" }, { 36, "?" }, { 128, "*" }, { 32, "1" } } },
+    ext = { { 37, "1" }, { 39, "?" }, { 40, "?" }, { 41, "?" }, { 42, "?" }, { 43, "*" }, { 36, "?" }, { 45, "?" }, { 128, "*" }, { 32, "1" } } },
   [17] = { name = "TRANSFER_NEGOTIATION_REPLY", title = "Transfer Negotiation Reply", protocol = "SID", kind = "reply",
     flags = {},
     ext = { { 38, "?" }, { 128, "*" }, { 32, "1" } } },
@@ -80,6 +80,7 @@ R.extensionTypes = {
   [42] = { name = "SESSION_KEY", title = "Session Key" },
   [43] = { name = "FLOW", title = "Flow" },
   [44] = { name = "SEALED", title = "Sealed" },
+  [45] = { name = "ADDRESS_LEASE", title = "Address Lease" },
   [128] = { name = "OPAQUE_DATA", title = "Opaque Data" },
 }
 R.flags = {
@@ -175,6 +176,7 @@ R.errors = {
   [43] = { name = "RECORD_TRAILING_BYTES", message = "bytes follow the end of the TCP state record", hint = "the record's lengths and its size disagree; fix the encoder" },
   [44] = { name = "TUNNEL_MISMATCH", message = "a tunnelled packet is not for this binding (another VNI, destination MAC or inner address)", hint = "a stray or forged packet on the tunnel port; it is dropped (docs/PROTOCOL.md 8.9)" },
   [45] = { name = "UNSERVED_TYPE", message = "no protocol module on this node serves this message type", hint = "the sender speaks a protocol (see the Protocol column of the message types) that this node does not run; run that protocol's module here or stop sending it" },
+  [46] = { name = "NO_SESSION_ADDRESS", message = "no session address could be had from the generator (its pool is used up, or it has no prefix)", hint = "widen the static pool (sid.addressPool), configure the IPv6 prefix (sid.addressPrefix6), or release session addresses that ended (docs/PROTOCOL.md 8.18)" },
 }
 -- registry:end
 
@@ -308,6 +310,12 @@ field("flow_local_address", ProtoField.ipv4("handover.flow.local_address", "Loca
 field("flow_local_address_v6", ProtoField.ipv6("handover.flow.local_address_v6", "Local IP address"))
 field("flow_remote_address", ProtoField.ipv4("handover.flow.remote_address", "Remote IP address"))
 field("flow_remote_address_v6", ProtoField.ipv6("handover.flow.remote_address_v6", "Remote IP address"))
+
+-- 4.10 Address Lease
+field("al_generator", ProtoField.uint8("handover.address_lease.generator", "Generator", base.DEC, { [1] = "Static pool", [2] = "IPv6 generated", [3] = "DHCPv4" }))
+field("al_reserved", ProtoField.uint8("handover.address_lease.reserved", "Reserved", base.DEC))
+field("al_remaining", ProtoField.uint32("handover.address_lease.remaining", "Remaining lifetime (s)", base.DEC, { [4294967295] = "no end" }))
+field("al_state", ProtoField.bytes("handover.address_lease.state", "Generator state"))
 
 -- 4.9 Opaque Data
 field("od_subtype", ProtoField.uint8("handover.opaque_data.subtype", "Sub-Type", base.DEC, valueNames(R.opaqueSubtypes)))
@@ -646,6 +654,17 @@ decoders.FLOW = function(t, tvb, o, n)
   addAddress(t, F.flow_local_address, F.flow_local_address_v6, tvb, o + 6, alen)
   addAddress(t, F.flow_remote_address, F.flow_remote_address_v6, tvb, o + 6 + alen, alen)
   if tvb(o + 2, 2):uint() == 0 or tvb(o + 4, 2):uint() == 0 then return "BAD_PORT" end
+end
+
+decoders.ADDRESS_LEASE = function(t, tvb, o, n)
+  if n < 6 or n > 206 then return "BAD_LENGTH" end
+  t:add(F.al_generator, tvb(o, 1))
+  local g = tvb(o, 1):uint()
+  if g < 1 or g > 3 then return "BAD_VALUE" end
+  t:add(F.al_reserved, tvb(o + 1, 1))
+  if tvb(o + 1, 1):uint() ~= 0 then return "RESERVED_NONZERO" end
+  t:add(F.al_remaining, tvb(o + 2, 4))
+  if n > 6 then t:add(F.al_state, tvb(o + 6, n - 6)) end
 end
 
 decoders.OPAQUE_DATA = function(t, tvb, o, n)

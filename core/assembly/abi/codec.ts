@@ -117,6 +117,13 @@ export function enc_session_key(wrapAlg: u32, wrapSpi: u32, sessionSpi: u32, bod
   return -encoder.err;
 }
 
+/** An Address Lease extension (section 8.18): generator kind, remaining lifetime in s, len (0-200) state bytes. */
+export function enc_address_lease(kind: u32, remaining: u32, state: usize, len: i32): i32 {
+  if (len < 0 || !inMemory(state, len)) return BAD;
+  encoder.addressLease(kind & 0xff, remaining, state, len);
+  return -encoder.err;
+}
+
 export function enc_opaque(subtype: u32, flags: u32, data: usize, len: i32): i32 {
   if (!inMemory(data, len)) return BAD;
   encoder.opaque(subtype & 0xff, flags & 0xff, data, len);

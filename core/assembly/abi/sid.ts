@@ -8,10 +8,11 @@ import { Address, isValidFamily } from "../engine/address";
 import { tunnelIds, kernelMessagePtr, vxlanLink, fdbEntry, neighEntry, tunnelRoute, sourceRule, tunnelFilter } from "../kernel/vxlan";
 import { TextOut } from "../util/text";
 import { encapsulate, decapsulate } from "../sid/tunnel";
+import { stopRule, arpRule } from "../sid/rules";
 import { sealKey, sealMessage, openMessage, sealStateFrame, openStateFrame, lastFrameWasLast, lastFrameLength } from "../sid/seal";
-import { ArpFrame, ETH_MIN_FRAME, gratuitousArp, arpReply, parseArp, wakeupFrame } from "../sid/frames";
+import { ArpFrame, ETH_MIN_FRAME, gratuitousArp, arpReply, parseArp, wakeupFrame, neighbourAdvertisement, NA_FRAME } from "../sid/frames";
 import { TcpState, decodeTcpState, encodeTcpStateHeader, headerLength } from "../sid/tcpstate";
-import { ERR_INVALID_ARGUMENT, ERR_BUFFER_TOO_SMALL, ERR_BAD_FAMILY, FAMILY_IPV4 } from "../generated/registry";
+import { ERR_INVALID_ARGUMENT, ERR_BUFFER_TOO_SMALL, ERR_BAD_FAMILY, FAMILY_IPV4, FAMILY_IPV6 } from "../generated/registry";
 
 const BAD = -ERR_INVALID_ARGUMENT;
 
@@ -121,6 +122,13 @@ const FRAME_ADDR_B = new Address();
 export function arp_gratuitous(mac: usize, ip: usize, out: usize): i32 {
   if (!inMemory(mac, 6) || !inMemory(ip, 4) || !inMemory(out, ETH_MIN_FRAME)) return BAD;
   return gratuitousArp(mac, bswap<u32>(load<u32>(ip)), out);
+}
+
+/** The unsolicited Neighbour Advertisement claiming the IPv6 address ip (16 bytes) for mac: 86 bytes at out. */
+export function ndp_advertisement(mac: usize, ip: usize, out: usize): i32 {
+  if (!inMemory(mac, 6) || !inMemory(ip, 16) || !inMemory(out, NA_FRAME)) return BAD;
+  FRAME_ADDR_A.load(FAMILY_IPV6, ip);
+  return neighbourAdvertisement(mac, FRAME_ADDR_A, out);
 }
 
 /** The proxy-ARP reply "ip is at mac" to the asker (askerMac, askerIp): 60 bytes at out. */
@@ -241,6 +249,36 @@ export function sid_tunnel_filter(add: i32, family: u32, peer: usize, port: u32,
   filterText.reset(out, cap);
   const n = tunnelFilter(filterText, add != 0, family, peer, port, vni);
   return n < 0 ? (filterText.overflow ? -ERR_BUFFER_TOO_SMALL : BAD) : n;
+}
+
+const ruleText = new TextOut();
+const RULE_ADDRESS = new Address();
+
+/**
+ * The stop rule of PROTOCOL.md 8.12 for address addr (TCP and UDP to or from
+ * the control port `port` excepted), the batch the state machines apply, or
+ * (add 0) its removal: the nft text's length at out.
+ */
+export function sid_stop_rule(add: i32, family: u32, addr: usize, port: u32, out: usize, cap: i32): i32 {
+  if (!isValidFamily(family) || !inMemory(addr, famLen(family)) || !inMemory(out, cap) || port < 1 || port > 65535) return BAD;
+  RULE_ADDRESS.load(family, addr);
+  ruleText.reset(out, cap);
+  stopRule(ruleText, add != 0, RULE_ADDRESS, port);
+  return ruleText.overflow ? -ERR_BUFFER_TOO_SMALL : ruleText.pos;
+}
+
+/**
+ * The ARP rule of PROTOCOL.md 8.2 and 8.10 for the IPv4 address addr (not
+ * answered on any interface but exceptIfindex, if not 0; with announce 0 not
+ * announced either), or (add 0) its removal: the nft text's length at out.
+ * For an IPv6 addr, the Neighbour Discovery rule of 8.18 in its place.
+ */
+export function sid_arp_rule(add: i32, family: u32, addr: usize, exceptIfindex: u32, announce: i32, out: usize, cap: i32): i32 {
+  if (!isValidFamily(family) || !inMemory(addr, famLen(family)) || !inMemory(out, cap)) return BAD;
+  RULE_ADDRESS.load(family, addr);
+  ruleText.reset(out, cap);
+  if (!arpRule(ruleText, add != 0, RULE_ADDRESS, exceptIfindex, announce != 0)) return 0;
+  return ruleText.overflow ? -ERR_BUFFER_TOO_SMALL : ruleText.pos;
 }
 
 // ---- sealing under the session key (PROTOCOL.md 8.11) ------------------------

@@ -25,7 +25,7 @@ import { NetlinkSummary } from "../kernel/nfqueue";
 import {
   MAX_MESSAGE_LENGTH, messageIsReply, replyTypeOf, errorName,
   MSG_REGISTRATION_REQUEST, REPLAY_TIMESTAMP, REPLAY_NONCE, CODE_IDENTIFICATION_MISMATCH,
-  ERR_UNSERVED_TYPE, PROTOCOL_COUNT, NETLINK_WAIT_ACK, messageProtocol, EXT_SEALED, ERR_BAD_AUTHENTICATOR, extensionRule, RULE_NONE,
+  ERR_UNSERVED_TYPE, PROTOCOL_COUNT, NETLINK_WAIT_ACK, NETLINK_DUMP, messageProtocol, EXT_SEALED, ERR_BAD_AUTHENTICATOR, extensionRule, RULE_NONE,
   ERR_UNKNOWN_PEER, ERR_UNKNOWN_SPI, ERR_NOT_A_REPLY, ERR_STALE_TIMESTAMP, ERR_NONCE_MISMATCH, ERR_BAD_ADDRESS,
   DEFAULT_WINDOW_BITS, DEFAULT_QUOTA_BYTES, DEFAULT_QUARANTINE_MS, DEFAULT_VALIDATION_TIMEOUT_MS, DEFAULT_MAX_PENDING_PATHS,
   DEFAULT_MAX_MOVES_PER_PEER, DEFAULT_MAX_MOVES, DEFAULT_MAX_OWNED_PER_PEER, DEFAULT_MISMATCH_REPLIES_PER_S,
@@ -334,9 +334,10 @@ export class Node {
   /**
    * A netlink request on a socket of `protocol`. With waitAck the host reads
    * until the kernel acknowledges; without, it returns what the socket holds.
+   * A dump is read to its end (the reply may be megabytes: it comes in pieces).
    */
-  netlinkAction(protocol: u32, bytes: StaticArray<u8>, owner: Procedure | null, waitAck: bool = true, okErrno: i32 = 0): u32 {
-    return this.kernelAction(OUT_NETLINK, protocol | (waitAck ? NETLINK_WAIT_ACK : 0), bytes, owner, okErrno);
+  netlinkAction(protocol: u32, bytes: StaticArray<u8>, owner: Procedure | null, waitAck: bool = true, okErrno: i32 = 0, dump: bool = false): u32 {
+    return this.kernelAction(OUT_NETLINK, protocol | (waitAck ? NETLINK_WAIT_ACK : 0) | (dump ? NETLINK_DUMP : 0), bytes, owner, okErrno);
   }
 
   /** The host reports the outcome of a kernel action: status 0 or an errno. */
@@ -874,14 +875,23 @@ export class Node {
 
   // ---- timers --------------------------------------------------------------
 
-  /** The earliest time handleTimeout must run, or Infinity: the timer table's earliest (docs/ENGINE.md). */
+  /**
+   * The earliest time handleTimeout must run, or Infinity: the timer table's
+   * earliest, or a module's own queue's that it polls (docs/ENGINE.md).
+   */
   nextTimeout(): f64 {
-    return this.timers.earliest;
+    let t = this.timers.earliest;
+    for (let i = 0; i < this.modules.length; i++) {
+      const h = this.modules[i].nextTimeout(this);
+      if (h < t) t = h;
+    }
+    return t;
   }
 
-  /** Fires every timer that is due: retransmissions (6.7), the modules' deadlines. */
+  /** Fires every timer that is due (retransmissions, 6.7; the modules' deadlines), then the polled queues. */
   handleTimeout(now: f64): void {
     this.timers.run(now);
+    for (let i = 0; i < this.modules.length; i++) this.modules[i].timeout(this, now);
   }
 }
 
@@ -905,6 +915,14 @@ export abstract class RequestHandler {
   unverifiable(node: Node, d: Decoded, now: f64): bool { return false; }
   /** An authenticated reply that matches no outstanding request; true if handled. */
   lateReply(node: Node, peer: Peer, d: Decoded, now: f64): bool { return false; }
+  /**
+   * A queue of deadlines the module keeps itself and the engine polls: its
+   * earliest (Infinity: none), and the call when that time came. Every other
+   * deadline is a Timer in node.timers; SID's address registry (8.18) is the
+   * one user.
+   */
+  nextTimeout(node: Node): f64 { return Infinity; }
+  timeout(node: Node, now: f64): void {}
   /** True if `a` is one of the host's addresses the module knows of (interfaces, identities on lo). */
   isLocalAddress(a: Address): bool { return false; }
   /** A kernel action failed; nft is true for an nftables batch. */

@@ -165,10 +165,34 @@ export class Peer {
     return i >= 0 && this.owned[i].until > now;
   }
 
+  /**
+   * Session-address ranges configured for the peer (docs/PROTOCOL.md 8.18):
+   * pairs of first and last address, both of one family. An address inside
+   * one counts as configured (SID's agent accepts its transfer from the peer).
+   */
+  pools: Array<Address> = new Array<Address>();
+
+  addPool(first: Address, last: Address): void {
+    this.pools.push(first.copy());
+    this.pools.push(last.copy());
+  }
+
+  inPool(a: Address): bool {
+    for (let i = 0; i + 1 < this.pools.length; i += 2) {
+      const f = this.pools[i];
+      const l = this.pools[i + 1];
+      if (f.family != a.family) continue;
+      const geFirst = a.hi > f.hi || (a.hi == f.hi && a.lo >= f.lo);
+      const leLast = a.hi < l.hi || (a.hi == l.hi && a.lo <= l.lo);
+      if (geFirst && leLast) return true;
+    }
+    return false;
+  }
+
   /** True if `a` is configured as the peer's: trusted by the administrator, not learned from the wire. */
   configured(a: Address): bool {
     const i = this.ownedIndex(a);
-    return i >= 0 && this.owned[i].configured;
+    return (i >= 0 && this.owned[i].configured) || this.inPool(a);
   }
 
   /** A configured address of the peer: owned for good. */

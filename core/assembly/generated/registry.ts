@@ -42,6 +42,7 @@ export const EXT_LINK_LAYER_ADDRESS: u8 = 41;
 export const EXT_SESSION_KEY: u8 = 42;
 export const EXT_FLOW: u8 = 43;
 export const EXT_SEALED: u8 = 44;
+export const EXT_ADDRESS_LEASE: u8 = 45;
 export const EXT_OPAQUE_DATA: u8 = 128;
 
 export const CODE_ACCEPTED: u8 = 1;
@@ -129,6 +130,7 @@ export const ERR_RECORD_TOO_LONG: i32 = 42;
 export const ERR_RECORD_TRAILING_BYTES: i32 = 43;
 export const ERR_TUNNEL_MISMATCH: i32 = 44;
 export const ERR_UNSERVED_TYPE: i32 = 45;
+export const ERR_NO_SESSION_ADDRESS: i32 = 46;
 
 // ABI numbers (docs/ABI.md)
 export const ABI_VERSION: i32 = 1;
@@ -237,6 +239,8 @@ export const META_SRC_ADDR: i32 = 36;
 export const META_SIZE: i32 = 64;
 /** NETLINK output aux flag: the host waits for the kernel's acknowledgement (abi.netlinkWaitAck). */
 export const NETLINK_WAIT_ACK: u32 = 256;
+/** NETLINK output aux flag: the request is a dump; the host reads until NLMSG_DONE or an error (abi.netlinkDump). */
+export const NETLINK_DUMP: u32 = 512;
 
 /** Extension rules: how many of an extension a message type may carry. */
 export const RULE_NONE: u8 = 0; // not allowed
@@ -378,6 +382,7 @@ export function extensionRule(type: u8, ext: u8): u8 {
       case 42: return 2;
       case 43: return 4;
       case 36: return 2;
+      case 45: return 2;
       case 128: return 4;
       case 32: return 1;
       default: return 0;
@@ -486,6 +491,7 @@ export function extensionKnown(ext: u8): bool {
     case 42:
     case 43:
     case 44:
+    case 45:
     case 128: return true;
   }
   return false;
@@ -539,6 +545,7 @@ export function extensionName(v: u32): string {
     case 42: return "SESSION_KEY";
     case 43: return "FLOW";
     case 44: return "SEALED";
+    case 45: return "ADDRESS_LEASE";
     case 128: return "OPAQUE_DATA";
   }
   return "";
@@ -654,6 +661,7 @@ export function errorName(code: i32): string {
     case 43: return "RECORD_TRAILING_BYTES";
     case 44: return "TUNNEL_MISMATCH";
     case 45: return "UNSERVED_TYPE";
+    case 46: return "NO_SESSION_ADDRESS";
   }
   return "unknown error";
 }
@@ -706,6 +714,7 @@ export function errorMessage(code: i32): string {
     case 43: return "bytes follow the end of the TCP state record";
     case 44: return "a tunnelled packet is not for this binding (another VNI, destination MAC or inner address)";
     case 45: return "no protocol module on this node serves this message type";
+    case 46: return "no session address could be had from the generator (its pool is used up, or it has no prefix)";
   }
   return "unknown error";
 }
@@ -758,6 +767,7 @@ export function errorHint(code: i32): string {
     case 43: return "the record's lengths and its size disagree; fix the encoder";
     case 44: return "a stray or forged packet on the tunnel port; it is dropped (docs/PROTOCOL.md 8.9)";
     case 45: return "the sender speaks a protocol (see the Protocol column of the message types) that this node does not run; run that protocol's module here or stop sending it";
+    case 46: return "widen the static pool (sid.addressPool), configure the IPv6 prefix (sid.addressPrefix6), or release session addresses that ended (docs/PROTOCOL.md 8.18)";
   }
   return "unknown error";
 }

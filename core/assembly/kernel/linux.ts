@@ -34,6 +34,7 @@ export const SOCK_DIAG_BY_FAMILY: u16 = 20;
 export const IFA_ADDRESS: u16 = 1;
 export const IFA_LOCAL: u16 = 2;
 export const IFA_FLAGS: u16 = 8;
+export const IFA_CACHEINFO: u16 = 6;
 export const IFA_F_NODAD: u32 = 0x02;
 export const IFA_F_DADFAILED: u32 = 0x08;
 export const IFA_F_TENTATIVE: u32 = 0x40;

@@ -2,7 +2,7 @@
 // (docs/dataplane.md). Netlink uses the host's byte order; this module assumes
 // a little-endian host, as WebAssembly itself is.
 
-import { AF_INET, AF_INET6, IFA_ADDRESS, IFA_FLAGS, IFA_F_NODAD, IFA_F_NOPREFIXROUTE, IFA_LOCAL, NLMSG_ERROR, NLM_F_ACK, NLM_F_CREATE, NLM_F_REPLACE, NLM_F_REQUEST, RTM_DELADDR, RTM_NEWADDR } from "./linux";
+import { AF_INET, AF_INET6, IFA_ADDRESS, IFA_CACHEINFO, IFA_FLAGS, IFA_F_NODAD, IFA_F_NOPREFIXROUTE, IFA_LOCAL, NLMSG_ERROR, NLM_F_ACK, NLM_F_CREATE, NLM_F_REPLACE, NLM_F_REQUEST, RTM_DELADDR, RTM_NEWADDR } from "./linux";
 import { Address } from "../engine/address";
 import { FAMILY_IPV4 } from "../generated/registry";
 
@@ -19,12 +19,13 @@ function attr(p: usize, type: u16, data: usize, n: i32): i32 {
 
 const ADDR = memory.data(16);
 const FLAGS = memory.data(4);
+const CACHEINFO = memory.data(16);
 
 /**
  * RTM_NEWADDR (add) or RTM_DELADDR (remove) for a host address (/32 or /128)
  * on an interface; returns its length at messagePtr().
  */
-export function addressMessage(add: bool, a: Address, ifindex: u32): i32 {
+export function addressMessage(add: bool, a: Address, ifindex: u32, nodad: bool = true, deprecated: bool = false): i32 {
   const v4 = a.family == FAMILY_IPV4;
   const alen = v4 ? 4 : 16;
   a.store(ADDR);
@@ -38,9 +39,18 @@ export function addressMessage(add: bool, a: Address, ifindex: u32): i32 {
   let off: i32 = 24;
   off += attr(BUF + off, IFA_LOCAL, ADDR, alen);
   off += attr(BUF + off, IFA_ADDRESS, ADDR, alen);
-  // No duplicate address detection: a tentative address cannot be a source.
-  store<u32>(FLAGS, IFA_F_NODAD | IFA_F_NOPREFIXROUTE);
+  // No duplicate address detection: a tentative address cannot be a source. (IPv6 session
+  // addresses, docs/PROTOCOL.md 8.18, go on with it: the host awaits its verdict.)
+  store<u32>(FLAGS, (nodad ? IFA_F_NODAD : 0) | IFA_F_NOPREFIXROUTE);
   off += attr(BUF + off, IFA_FLAGS, FLAGS, 4);
+  if (add && deprecated && !v4) {
+    // An IPv6 session address (PROTOCOL.md 8.18): preferred lifetime 0, valid for ever, so the kernel never
+    // picks it as the source of other traffic (RFC 6724 rule 3); a socket bound to it uses it as always.
+    store<u32>(CACHEINFO, 0);
+    store<u32>(CACHEINFO + 4, 0xffffffff);
+    store<u64>(CACHEINFO + 8, 0);
+    off += attr(BUF + off, IFA_CACHEINFO, CACHEINFO, 16);
+  }
   store<u32>(BUF, <u32>off);
   store<u16>(BUF + 4, add ? RTM_NEWADDR : RTM_DELADDR);
   store<u16>(BUF + 6, NLM_F_REQUEST | NLM_F_ACK | (add ? NLM_F_CREATE | NLM_F_REPLACE : 0));

@@ -20,16 +20,17 @@ import { TextOut } from "../util/text";
 import { HmacKey } from "../crypto/hmac";
 import { drbg } from "../crypto/drbg";
 import { keyWrapRandom, keyUnwrap } from "../crypto/keywrap";
-import { gratuitousArp, ETH_MIN_FRAME } from "./frames";
+import { gratuitousArp, neighbourAdvertisement, NA_FRAME } from "./frames";
 import { SEAL_UP, SEAL_DOWN } from "./seal";
 import { stopRule, arpRule, reversePathRule } from "./rules";
 import { RECORD as BINDING_RECORD } from "./bindings";
 import { isValidFamily } from "../engine/address";
 import { SidFlows, Flow, readFlows } from "./flows";
+import { AddressRegistry, AliasSink, StaticPool, Ipv6Generator, Lease } from "./addrgen";
 import {
-  BindingTable, ExpiryHeap, address as bAddress, target as bTarget, setTarget as bSetTarget, flags as bFlags,
+  BindingTable, VniSet, address as bAddress, target as bTarget, setTarget as bSetTarget, flags as bFlags,
   setFlags as bSetFlags, spi as bSpi, setSpi as bSetSpi, vni as bVni, setVni as bSetVni, nodePeer as bNodePeer,
-  setNodePeer as bSetNodePeer, expires as bExpires, setExpires as bSetExpires, keyPtr as bKey, macPtr as bMac,
+  setNodePeer as bSetNodePeer, expires as bExpires, keyPtr as bKey, macPtr as bMac,
   hasMac as bHasMac, setHasMac as bSetHasMac, setCookie as bSetCookieRaw, cookie as bCookie, family as bFamily, hasMacByte as bHasMacByte,
   SAVED_USED, SAVED_INTERIM_FAMILY, SAVED_WINDOW_TOP, SAVED_INTERIM,
 } from "./bindings";
@@ -43,7 +44,7 @@ import {
   PROTOCOL_SID, FAMILY_IPV4, AUTH_HMAC_SHA256, WRAP_CHACHA20_POLY1305, FIRST_ASSIGNABLE_SPI,
   MSG_TRANSFER_NEGOTIATION_REQUEST, MSG_TRANSFER_REQUEST, MSG_BINDING_UPDATE, MSG_WAKE_UP, MSG_STOP_TRANSFER,
   EXT_LIFETIME, EXT_TRANSFERRED_ADDRESS, EXT_TARGET_ADDRESS, EXT_AGENT_ADDRESS, EXT_INTERIM_ADDRESS,
-  EXT_LINK_LAYER_ADDRESS, EXT_SESSION_KEY,
+  EXT_LINK_LAYER_ADDRESS, EXT_SESSION_KEY, EXT_ADDRESS_LEASE,
   FLAG_FURTHER_TRANSFER, FLAG_SAME_SUBNET, FLAG_REVERSE_TUNNEL, FLAG_REVERSE_RETURN, FLAG_PER_FLOW,
   CODE_ACCEPTED, CODE_ADMINISTRATIVELY_PROHIBITED, CODE_INSUFFICIENT_RESOURCES, CODE_POORLY_FORMED_REQUEST,
   CODE_ADDRESS_NOT_ALLOWED, CODE_TRANSFER_NOT_PERMITTED, CODE_UNKNOWN_BINDING, CODE_SESSION_KEY_REJECTED,
@@ -104,7 +105,7 @@ const ADDR_A = memory.data(16, 8);
 const ADDR_B = memory.data(16, 8);
 const NFT_CAP: i32 = 4096;
 const NFT_BUF = memory.data(NFT_CAP);
-const FRAME_BUF = memory.data(ETH_MIN_FRAME);
+const FRAME_BUF = memory.data(NA_FRAME);
 const nftText = new TextOut();
 const ZERO16 = memory.data(16, 8);
 
@@ -196,6 +197,21 @@ class Transfer extends Procedure {
   stopsOne: bool = false;
   /** Per-flow mode: this flow set was stopped; the transfer stays until the address comes back. */
   stopped: bool = false;
+  /**
+   * 8.2: the Transfer Request goes out with the state record, not after it.
+   * The record's outcome (0: under way, 1: delivered, 2: failed) and the
+   * agent's (0: under way, 1: granted `granted` s, 2: refused or no answer);
+   * the transfer completes when both are in.
+   */
+  delivery: u8 = 0;
+  request: u8 = 0;
+  granted: u32 = 0;
+  /** The agent's refusal (0: no answer, or agentEnded). */
+  refusedCode: u32 = 0;
+  /** The agent ended the binding it granted (its Wake-up) before the transfer completed. */
+  agentEnded: bool = false;
+  /** The record failed after the agent granted the binding: the Stop Transfer under way undoes it (no rule of the node's is left). */
+  abandoned: bool = false;
 
   constructor(sid: Sid, a: Address, target: Peer, agent: Peer | null, flags: u8, lifetime: u32, now: f64) {
     super();
@@ -244,6 +260,8 @@ class Transfer extends Procedure {
       }
       enc.lifetime(this.lifetime);
       this.encodeFlows(enc, true);
+      // 8.18: a session address's lease goes with it (4.10).
+      if (!this.flows) this.sid.addresses.writeLease(enc, this.address, this.startedAt);
       writeSessionKey(enc, this.target.sendSa()!, this.spi, changetype<usize>(this.key));
     } else if (this.step == MSG_TRANSFER_REQUEST) {
       enc.address(EXT_TRANSFERRED_ADDRESS, this.address.family, ADDR_A);
@@ -285,17 +303,27 @@ class Transfer extends Procedure {
       e.key("spi");
       e.num(this.spi);
       node.emit(endEvent());
+      // 8.2: the Transfer Request at once, while the host delivers the record (not after it);
+      // a further transfer (8.6) asks after the record is in, as its Stop Transfer could not undo the binding.
+      if (!this.sameSubnet && !this.hosted && !this.send(node, MSG_TRANSFER_REQUEST, now)) this.request = 2;
       return;
     }
     if (this.step == MSG_TRANSFER_REQUEST) {
-      if (code != CODE_ACCEPTED) {
-        sid.refused(ROLE_NODE, this.address, code, 0, "the agent refused the transfer: the node must own the address there (peer_add_address), and a further transfer needs F", now);
-        this.stopRule(false);
-        sid.forgetTransfer(this);
+      if (this.abandoned) {
+        // The record failed meanwhile: a granted binding is undone at once.
+        if (code != CODE_ACCEPTED || !this.sendStop(node, now)) sid.forgetTransfer(this);
         return;
       }
-      const granted = lifetimeOf(d, 0);
-      this.transferred(node, granted, now);
+      this.request = code == CODE_ACCEPTED ? 1 : 2;
+      this.granted = code == CODE_ACCEPTED ? lifetimeOf(d, 0) : 0;
+      this.refusedCode = code;
+      sid.transferStep(this, now);
+      return;
+    }
+    if (this.abandoned) {
+      // The Stop Transfer Reply of a transfer whose record failed: the address is this node's again (8.2).
+      sid.announce(this.address, now);
+      sid.forgetTransfer(this);
       return;
     }
     // Stop Transfer Reply: accepted, or the binding was already gone (141).
@@ -315,6 +343,8 @@ class Transfer extends Procedure {
       return;
     }
     sid.reclaim(this.address, now);
+    // 8.18: the node took its session address back on purpose: it holds the lease again.
+    sid.addresses.cameBack(this.address, true, now);
     const e = sid.event("stopped", ROLE_NODE, this.address, now);
     e.key("code");
     e.num(code);
@@ -335,6 +365,11 @@ class Transfer extends Procedure {
       const i = this.interim;
       if (i) sid.flows.applyArpRewrite(true, this.address, i);
     }
+    // 8.18: a session address's lease goes with it; the new holder keeps it alive and releases it.
+    if (!this.flows) {
+      const l = sid.addresses.byAddress(this.address);
+      if (l) sid.addresses.handOff(l, now);
+    }
     const e = sid.event("transferred", ROLE_NODE, this.address, now);
     e.key("lifetime");
     e.num(lifetime);
@@ -350,10 +385,25 @@ class Transfer extends Procedure {
 
   onGiveUp(node: Node, now: f64): void {
     const sid = this.sid;
-    sid.refused(ROLE_NODE, this.address, 0, ERR_TIMED_OUT, "no answer: check that the peer runs SID and that its control port is reachable", now);
+    if (this.abandoned) {
+      sid.forgetTransfer(this);
+      return;
+    }
+    if (this.step != MSG_TRANSFER_REQUEST) sid.refused(ROLE_NODE, this.address, 0, ERR_TIMED_OUT, "no answer: check that the peer runs SID and that its control port is reachable", now);
     if (this.step == MSG_STOP_TRANSFER) return; // still transferred; the application may try again
-    if (this.step == MSG_TRANSFER_REQUEST) this.stopRule(false);
+    if (this.step == MSG_TRANSFER_REQUEST) {
+      this.request = 2;
+      this.refusedCode = 0;
+      sid.transferStep(this, now);
+      return;
+    }
     sid.forgetTransfer(this);
+  }
+
+  /** Stop Transfer of an abandoned transfer (8.2): for per-flow mode, of its own flows only. */
+  sendStop(node: Node, now: f64): bool {
+    this.stopsOne = this.flows != null;
+    return this.send(node, MSG_STOP_TRANSFER, now);
   }
 
   send(node: Node, step: u8, now: f64): bool {
@@ -416,8 +466,15 @@ class Hosted extends Procedure {
   returning: bool = false;
   /** A return: the agent's Wake-up came (the ARP rule is gone; the stop rule waits for the record). */
   woken: bool = false;
+  /** 8.18: the Address Lease the negotiation carried (kind 0: none), and the lease held here once bound. */
+  leaseKind: u8 = 0;
+  leaseRemaining: u32 = 0;
+  leaseState: StaticArray<u8> = new StaticArray<u8>(0);
+  lease: Lease | null = null;
   /** A return is given up at this time unless it completed. */
   returnBy: f64 = Infinity;
+  /** The state record is in (sid_state_received): the release waits for it and for the first Binding Ack (8.12). */
+  recordIn: bool = false;
   /** renewAt and returnBy in the engine's timer table. */
   renewTimer!: SidTimer;
   returnTimer!: SidTimer;
@@ -488,7 +545,9 @@ class Hosted extends Procedure {
     this.expiresAt = now + <f64>granted * 1000;
     this.setRenewAt(now + <f64>granted * 1000 * RENEW_FRACTION);
     if (first) {
-      sid.release(this, now);
+      // 8.12: the release needs the record too (it may come after the Binding Ack).
+      if (this.recordIn) sid.release(this, now);
+      sid.holdLease(this, now);
       const e = sid.event("bound", ROLE_TARGET, this.address, now);
       e.key("lifetime");
       e.num(granted);
@@ -626,9 +685,8 @@ export class Sid extends RequestHandler {
   transfers: Array<Transfer> = new Array<Transfer>();
   hosted: Array<Hosted> = new Array<Hosted>();
   private table: BindingTable | null = null;
-  private expiries: ExpiryHeap = new ExpiryHeap();
   /** VNIs in use by bindings (8.9: a collision is refused with 130). */
-  vnis: Set<u32> = new Set<u32>();
+  vnis: VniSet = new VniSet();
   /** Interim Addresses of the bindings that have one (rare; kept out of the compact table). */
   private interims: Map<u64, Address> = new Map<u64, Address>();
   private announcements: Array<Announcement> = new Array<Announcement>();
@@ -647,10 +705,15 @@ export class Sid extends RequestHandler {
 
   /** Per-flow mode (8.16). */
   flows: SidFlows = new SidFlows();
-  /** The earliest of the bindings' expiries, of the flow sets', of the announcements. */
+  /** At the earliest of the bindings' expiries (the wheel's, which may fire early: popDue makes it exact), of the flow sets', of the announcements. */
   private expiryTimer!: SidTimer;
   private flowsTimer!: SidTimer;
   private announceTimer!: SidTimer;
+
+  /** Session-specific addresses (8.18): the generators and the leases this node holds. */
+  addresses!: AddressRegistry;
+  staticPool: StaticPool = new StaticPool();
+  ipv6: Ipv6Generator = new Ipv6Generator();
 
   constructor(node: Node) {
     super();
@@ -659,6 +722,9 @@ export class Sid extends RequestHandler {
     this.flowsTimer = new SidTimer(this, T_FLOWS);
     this.announceTimer = new SidTimer(this, T_ANNOUNCE);
     this.flows.sid = this;
+    this.addresses = new AddressRegistry(node, new HomeLinkAliases(this));
+    this.addresses.add(this.staticPool);
+    this.addresses.add(this.ipv6);
     node.serve(PROTOCOL_SID, this);
   }
 
@@ -674,6 +740,7 @@ export class Sid extends RequestHandler {
     if (!t) {
       t = new BindingTable(this.node.options.sidBindings);
       this.table = t;
+      this.vnis.adopt(t.vniBits);
     }
     return t;
   }
@@ -739,9 +806,8 @@ export class Sid extends RequestHandler {
     this.node.emit(o);
   }
 
-  /** Announces a claimed address: three gratuitous ARP frames, 1 s apart (8.14; IPv4 only). */
+  /** Announces a claimed address: three gratuitous ARP frames (IPv6: unsolicited Neighbour Advertisements), 1 s apart (8.14, 8.18). */
   announce(a: Address, now: f64): void {
-    if (a.family != FAMILY_IPV4) return;
     for (let i = 0; i < this.announcements.length; i++) {
       if (this.announcements[i].address.equals(a)) {
         this.announcements[i].left = GARP_COUNT;
@@ -770,7 +836,9 @@ export class Sid extends RequestHandler {
     for (let i = this.announcements.length - 1; i >= 0; i--) {
       const g = this.announcements[i];
       if (g.next > now) continue;
-      const n = gratuitousArp(changetype<usize>(this.mac), <u32>g.address.lo, FRAME_BUF);
+      const n = g.address.family == FAMILY_IPV4
+        ? gratuitousArp(changetype<usize>(this.mac), <u32>g.address.lo, FRAME_BUF)
+        : neighbourAdvertisement(changetype<usize>(this.mac), g.address, FRAME_BUF);
       if (n > 0) this.frame(n);
       g.left--;
       g.next = now + GARP_GAP_MS;
@@ -835,8 +903,15 @@ export class Sid extends RequestHandler {
     }
   }
 
-  private hostAddress(add: bool, a: Address): void {
-    this.netlink(addressMessageCopy(add, a));
+  /**
+   * The target's hold of a transferred address: on lo (8.10), except IPv6 on
+   * the same subnet, which goes on the home link so that the kernel answers
+   * Neighbour Solicitations for it there (it answers none for an address on
+   * lo, 8.18; IPv4's ARP answers for any local address).
+   */
+  private hostAddress(add: bool, a: Address, same: bool = false): void {
+    if (same && a.family != FAMILY_IPV4) this.netlink(addressMessageCopy(add, a, this.ifindex, true, true));
+    else this.netlink(addressMessageCopy(add, a));
   }
 
   // ---- lookups ---------------------------------------------------------------------
@@ -1034,6 +1109,10 @@ export class Sid extends RequestHandler {
     }
     if (this.findHosted(a) || this.findTransfer(a)) return this.refuse(ROLE_TARGET, a, peer, sa, cache, CODE_ADDRESS_IN_USE, "this node already holds or moves the address", now);
     if (!a.isUsableUnicast() || node.isOwnAddress(a)) return this.refuse(ROLE_TARGET, a, peer, sa, cache, CODE_ADDRESS_NOT_ALLOWED, "the transferred address is not a usable unicast address of another node", now);
+    if (this.addresses.byAddress(a) || this.addresses.awayAt(a)) return this.refuse(ROLE_TARGET, a, peer, sa, cache, CODE_ADDRESS_NOT_ALLOWED, "the transferred address is one of this node's own session addresses (PROTOCOL.md 8.18)", now);
+    // 8.18: a session address comes with its lease; this node must run that generator to hold it.
+    const leaseAt: usize = d.has(EXT_ADDRESS_LEASE) ? d.first(EXT_ADDRESS_LEASE) : 0;
+    if (leaseAt && !this.addresses.generator(load<u8>(leaseAt + 2))) return this.refuse(ROLE_TARGET, a, peer, sa, cache, CODE_ADDRESS_NOT_ALLOWED, "the session address's generator (PROTOCOL.md 8.18) does not run on this node: it could not keep the address", now);
     const wrapSa = peer.findSa(wrapSpiOf(d));
     if (!wrapSa || !unwrapSessionKey(d, wrapSa.raw, KEY_BUF)) return this.refuse(ROLE_TARGET, a, peer, sa, cache, CODE_SESSION_KEY_REJECTED, "the session key did not unwrap: the Wrap SPI must name an SA configured with the key", now);
     let agent = new Address();
@@ -1050,16 +1129,27 @@ export class Sid extends RequestHandler {
       if (load<u8>(ll + 1) == 8) memory.copy(changetype<usize>(h.nodeMac), ll + 4, 6);
     }
     h.vni = ids(changetype<usize>(h.key));
+    if (leaseAt) {
+      h.leaseKind = load<u8>(leaseAt + 2);
+      h.leaseRemaining = bswap<u32>(load<u32>(leaseAt + 4));
+      const n = <i32>load<u8>(leaseAt + 1) - 6;
+      h.leaseState = new StaticArray<u8>(n);
+      if (n > 0) memory.copy(changetype<usize>(h.leaseState), leaseAt + 8, <usize>n);
+    }
     if (flags & FLAG_PER_FLOW) {
       const flows = readFlows(d, a)!;
       h.flows = flows;
       for (let i = 0; i < flows.length; i++) h.ended.push(false);
     }
     this.hosted.push(h);
+    // The reply first, then the kernel actions (8.12): the node's next steps need none of them, and the
+    // host applies them all before it handles another input (the record, tunnelled packets); a failed
+    // one ends the hosting (claimFailed), which then refuses the record.
+    this.reply(peer, sa, cache, CODE_ACCEPTED, -1, this.address.isSet ? this.address : null, now);
     // 8.10: the address is local from now (the host restores the socket into it), never answered
     // for elsewhere (with S: but on the home link), and its traffic stopped until the release.
     this.actionOwner = new Claim(this, a, ROLE_TARGET, h.spi);
-    this.hostAddress(true, a);
+    this.hostAddress(true, a, same);
     this.applyArpRule(true, a, same ? this.ifindex : 0, true);
     this.applyStopRule(true, a);
     if (!same) {
@@ -1067,7 +1157,6 @@ export class Sid extends RequestHandler {
       h.tunnel = true;
     }
     this.actionOwner = null;
-    this.reply(peer, sa, cache, CODE_ACCEPTED, -1, this.address.isSet ? this.address : null, now);
     const e = this.event("negotiated", ROLE_TARGET, a, now);
     e.key("reverse");
     e.boolean((flags & FLAG_REVERSE_RETURN) != 0);
@@ -1076,6 +1165,21 @@ export class Sid extends RequestHandler {
     e.key("spi");
     e.num(h.spi);
     node.emit(endEvent());
+    // 8.12: the first Binding Update goes now, with the record still on its way; the agent keeps it until the Transfer Request brings the key.
+    if (!same) this.startRegistering(h, now);
+  }
+
+  /** The target's session peer and SA for the agent (8.3), and its first Binding Update (8.12). */
+  private startRegistering(h: Hosted, now: f64): void {
+    const node = this.node;
+    const agent = node.sessionPeer(0, h.agentAddress, node.options.controlPort);
+    const sa = sessionSa(h.spi, changetype<usize>(h.key), SEAL_DOWN, SEAL_UP);
+    sa.peer = agent;
+    agent.sas.push(sa);
+    h.agent = agent;
+    h.sa = sa;
+    h.state = REGISTERING;
+    h.register(node, h.lifetime, now);
   }
 
   /**
@@ -1099,6 +1203,11 @@ export class Sid extends RequestHandler {
     memory.fill(KEY_BUF, 0, 32);
     h.returning = true;
     h.setReturnBy(now + RETURN_WAIT_MS);
+    // 8.18: the lease comes back with the holder's latest state (a DHCP lease renewed meanwhile).
+    if (d.has(EXT_ADDRESS_LEASE)) {
+      const p = d.first(EXT_ADDRESS_LEASE);
+      this.addresses.refresh(a, bswap<u32>(load<u32>(p + 4)), p + 8, <i32>load<u8>(p + 1) - 6, now);
+    }
     h.vni = ids(changetype<usize>(h.key));
     this.hosted.push(h);
     this.reply(peer, sa, cache, CODE_ACCEPTED, -1, this.address.isSet ? this.address : null, now);
@@ -1138,6 +1247,15 @@ export class Sid extends RequestHandler {
     this.node.emit(endEvent());
   }
 
+  /** 8.18: the hosting is bound: this node holds the session address's lease now (it renews and releases it). */
+  holdLease(h: Hosted, now: f64): void {
+    if (!h.leaseKind || h.lease) return;
+    const elapsed = <u32>Math.max(0, Math.floor((now - h.startedAt) / 1000));
+    const remaining = h.leaseRemaining == 0xffffffff ? h.leaseRemaining : (h.leaseRemaining > elapsed ? h.leaseRemaining - elapsed : 0);
+    h.lease = this.addresses.adopt(h.leaseKind, h.address, remaining, changetype<usize>(h.leaseState), h.leaseState.length, now);
+    if (!h.lease) this.refused(ROLE_TARGET, h.address, 0, ERR_CONFIG, "the session address's lease was not taken over (its generator refused it or 1024 leases are held): the address is hosted, but not renewed here", now);
+  }
+
   /** Removes everything the target put in place for h (8.13) and forgets it. */
   endHosted(h: Hosted, reason: string, err: i32, now: f64): void {
     const i = this.hosted.indexOf(h);
@@ -1153,11 +1271,18 @@ export class Sid extends RequestHandler {
       if (h.tunnel) this.tunnel(false, ROLE_TARGET, changetype<usize>(h.key), h.agentAddress, h.address, (h.flags & FLAG_REVERSE_RETURN) != 0);
       if (!h.released) this.applyStopRule(false, h.address);
       this.applyArpRule(false, h.address, 0, true);
-      this.hostAddress(false, h.address);
+      this.hostAddress(false, h.address, h.sameSubnet);
       this.stopAnnouncing(h.address);
     }
     const agent = h.agent;
     if (agent) node.dropSessionPeer(agent);
+    // 8.18: the lease moves on with a further transfer or a return; otherwise the session ended here: release it.
+    const l = h.lease;
+    if (l) {
+      if (reason == "transferred-further" || reason == "returned") this.addresses.handOff(l, now);
+      else this.addresses.release(l.session, now);
+      h.lease = null;
+    }
     const e = this.event("ended", ROLE_TARGET, h.address, now);
     e.key("reason");
     e.str(reason);
@@ -1246,8 +1371,7 @@ export class Sid extends RequestHandler {
     this.setTargetCookie(r, 0);
     const granted = requested < o.sidMaxLifetimeS ? requested : o.sidMaxLifetimeS;
     const expires = now + <f64>granted * 1000;
-    bSetExpires(r, expires);
-    this.expiries.push(expires, a);
+    this.bindings().expireAt(r, expires);
     this.node.timers.armBy(this.expiryTimer, expires);
     this.vnis.add(vni);
     // Claim the address (8.2 step 5): tunnel first, then the proxy entry and the announcements.
@@ -1320,8 +1444,7 @@ export class Sid extends RequestHandler {
     }
     const granted = asked < o.sidMaxLifetimeS ? asked : o.sidMaxLifetimeS;
     const expires = now + <f64>granted * 1000;
-    bSetExpires(r, expires);
-    this.expiries.push(expires, a);
+    this.bindings().expireAt(r, expires);
     this.node.timers.armBy(this.expiryTimer, expires);
     this.reply(peer, sa, cache, CODE_ACCEPTED, <i32>granted, null, now);
     const e = this.event("renewed", ROLE_AGENT, a, now);
@@ -1411,6 +1534,20 @@ export class Sid extends RequestHandler {
     const t = this.findTransferIn(a, TRANSFERRED);
     // Only from the agent of the transfer (or, with S, its target), under their configured SA.
     const from = t ? (t.agent ? t.agent : t.target) : null;
+    if (!t && !sa.seals) {
+      // 8.12: the agent ended a binding it granted while the record was still under way (its claim
+      // failed): the transfer fails once the record's outcome is in, with the address here.
+      const p = this.findTransfer(a);
+      if (p && p.agent == peer && !p.hosted && !p.abandoned && p.request == 1 && p.state != TRANSFERRED) {
+        p.request = 2;
+        p.refusedCode = 0;
+        p.agentEnded = true;
+        this.announce(a, now);
+        this.reply(peer, sa, cache, CODE_ACCEPTED, -1, null, now);
+        this.transferStep(p, now);
+        return;
+      }
+    }
     if (!t || from != peer || sa.seals) return this.refuse(ROLE_NODE, a, peer, sa, cache, CODE_UNKNOWN_BINDING, "no transfer of this address to that peer", now);
     const h = this.findHosted(a);
     const back: Hosted | null = h != null && h.returning ? h : null;
@@ -1425,6 +1562,7 @@ export class Sid extends RequestHandler {
       this.reclaim(a, now);
     }
     this.reply(peer, sa, cache, CODE_ACCEPTED, -1, null, now);
+    if (!t.flows) this.addresses.cameBack(a, back != null, now);
     const e = this.event("woken", ROLE_NODE, a, now);
     e.key("elapsedMs");
     e.num(<u64>Math.round(now - t.startedAt));
@@ -1559,33 +1697,77 @@ export class Sid extends RequestHandler {
   stateDelivered(now: f64, a: Address, ok: bool): i32 {
     const t = this.findTransferIn(a, DELIVERING);
     if (!t) return -ERR_REFUSED;
-    if (!ok) {
-      t.stopRule(false);
-      this.refused(ROLE_NODE, a, 0, ERR_REFUSED, "the state record could not be delivered: the address stays here", now);
-      this.forgetTransfer(t);
-      return 0;
-    }
+    t.delivery = ok ? 1 : 2;
     if (t.sameSubnet) {
+      if (!ok) {
+        t.stopRule(false);
+        this.refused(ROLE_NODE, a, 0, ERR_REFUSED, "the state record could not be delivered: the address stays here", now);
+        this.forgetTransfer(t);
+        return 0;
+      }
       // 8.7: no agent; the target claims the address itself.
       t.transferred(this.node, t.lifetime, now);
       return 0;
     }
-    t.state = REQUESTING;
-    if (!t.send(this.node, MSG_TRANSFER_REQUEST, now)) {
+    if (t.hosted && t.request == 0) {
+      // 8.6: a further transfer's Transfer Request goes only now.
+      if (!ok) {
+        t.stopRule(false);
+        this.refused(ROLE_NODE, a, 0, ERR_REFUSED, "the state record could not be delivered: the address stays here", now);
+        this.forgetTransfer(t);
+        return 0;
+      }
+      t.state = REQUESTING;
+      if (!t.send(this.node, MSG_TRANSFER_REQUEST, now)) {
+        t.stopRule(false);
+        this.forgetTransfer(t);
+        return -ERR_CONFIG;
+      }
+      return 0;
+    }
+    if (t.request == 0 && ok) t.state = REQUESTING;
+    this.transferStep(t, now);
+    return 0;
+  }
+
+  /**
+   * 8.2: the record's outcome and the agent's, in either order. Both good:
+   * transferred. The agent refused: the refusal was reported; the stop rule
+   * goes once the record's outcome is in too. The record failed: the address
+   * stays here (the stop rule goes now, the host restores the socket), and a
+   * binding the agent granted is undone with a Stop Transfer.
+   */
+  transferStep(t: Transfer, now: f64): void {
+    if (t.delivery == 0) return;
+    if (t.request == 2) {
+      // The agent refused (or did not answer): reported now, once the record's outcome is in too.
+      if (t.agentEnded) this.refused(ROLE_NODE, t.address, 0, ERR_REFUSED, "the agent ended the binding before the transfer completed (a kernel action of its claim failed?): the address stays here", now);
+      else if (t.refusedCode) this.refused(ROLE_NODE, t.address, t.refusedCode, 0, "the agent refused the transfer: the node must own the address there (peer_add_address), and a further transfer needs F", now);
+      else this.refused(ROLE_NODE, t.address, 0, ERR_TIMED_OUT, "no answer: check that the peer runs SID and that its control port is reachable", now);
       t.stopRule(false);
       this.forgetTransfer(t);
-      return -ERR_CONFIG;
+      return;
     }
-    return 0;
+    if (t.delivery == 1) {
+      if (t.request == 1) t.transferred(this.node, t.granted, now);
+      return;
+    }
+    if (t.abandoned) return;
+    t.stopRule(false);
+    this.refused(ROLE_NODE, t.address, 0, ERR_REFUSED, "the state record could not be delivered: the address stays here", now);
+    t.abandoned = true;
+    if (t.request == 1 && !t.sendStop(this.node, now)) this.forgetTransfer(t);
+    // request 0: the Transfer Reply (or its timeout) comes to the abandoned transfer, which sends the Stop Transfer then.
   }
 
   stateReceived(now: f64, a: Address, ok: bool): i32 {
     const h = this.findHosted(a);
-    if (!h || h.state != NEGOTIATED) return -ERR_REFUSED;
+    if (!h || h.recordIn || (h.state != NEGOTIATED && h.state != REGISTERING && h.state != BOUND)) return -ERR_REFUSED;
     if (!ok) {
       this.endHosted(h, "state-record-failed", ERR_REFUSED, now);
       return 0;
     }
+    h.recordIn = true;
     if (h.returning) {
       // 8.6: the socket is back in repair mode; it resumes at the agent's Wake-up (or now, if that came first).
       h.state = RETURNING;
@@ -1597,20 +1779,14 @@ export class Sid extends RequestHandler {
       h.state = BOUND;
       this.announce(a, now);
       this.release(h, now);
+      this.holdLease(h, now);
       this.event("bound", ROLE_TARGET, a, now);
       this.node.emit(endEvent());
       return 0;
     }
-    // 8.12: the first Binding Update goes now; the agent keeps it until the Transfer Request brings the key.
-    const node = this.node;
-    const agent = node.sessionPeer(0, h.agentAddress, node.options.controlPort);
-    const sa = sessionSa(h.spi, changetype<usize>(h.key), SEAL_DOWN, SEAL_UP);
-    sa.peer = agent;
-    agent.sas.push(sa);
-    h.agent = agent;
-    h.sa = sa;
-    h.state = REGISTERING;
-    h.register(node, h.lifetime, now);
+    // 8.12: the first Binding Update went at the negotiation; released once it is answered (now, if it was).
+    if (h.state == BOUND) this.release(h, now);
+    else if (h.state == NEGOTIATED) this.startRegistering(h, now);
     return 0;
   }
 
@@ -1658,18 +1834,29 @@ export class Sid extends RequestHandler {
 
   // ---- timers --------------------------------------------------------------------------------
 
-  // In the engine's table (SidTimer): the bindings' expiry heap and the flow sets by their
-  // earliest time, the announcements, each hosted address's renewal and return.
+  // In the engine's table (SidTimer): the bindings' expiry wheel and the flow sets by their
+  // earliest time, the announcements, each hosted address's renewal and return. The address
+  // registry (sid/addresses.ts, 8.18) keeps its own deadlines: the engine polls it (nextTimeout).
+
+  nextTimeout(node: Node): f64 {
+    return this.addresses.nextTimeout();
+  }
+
+  timeout(node: Node, now: f64): void {
+    this.addresses.tick(now);
+  }
 
   /** Bindings that were not renewed in time (8.3). */
   expireBindings(now: f64): void {
     const A = new Address();
-    while (this.expiries.earliest <= now) {
-      this.expiries.pop(A);
-      const r = this.table ? this.bindings().find(A) : 0;
-      if (r && bExpires(r) <= now) this.endBinding(r, now, true, "expired");
+    const bt = this.table;
+    if (bt) {
+      while (bt.popDue(now, A)) {
+        const r = bt.find(A);
+        if (r) this.endBinding(r, now, true, "expired");
+      }
     }
-    this.node.timers.arm(this.expiryTimer, this.expiries.earliest);
+    this.node.timers.arm(this.expiryTimer, bt ? bt.earliest() : Infinity);
   }
 
   /** A flow set's expiry may be as early as t (8.16): the timer fires by then and looks. */
@@ -1874,7 +2061,7 @@ export class Sid extends RequestHandler {
       const ifam = load<u8>(e + SAVED_INTERIM_FAMILY);
       if (ifam != 0) this.interims.set(a.key(), Address.read(ifam, e + SAVED_INTERIM));
       this.vnis.add(bVni(r));
-      this.expiries.push(bExpires(r), a);
+      t.expireAt(r, bExpires(r));
       this.node.timers.armBy(this.expiryTimer, bExpires(r));
     }
     const ev = this.event("restored", ROLE_AGENT, this.address, now);
@@ -1931,8 +2118,20 @@ export class Sid extends RequestHandler {
 }
 
 /** The address message of dataplane.md section 4 for a on lo (or `ifindex`), copied out of its static buffer. */
-export function addressMessageCopy(add: bool, a: Address, ifindex: u32 = LOOPBACK_IFINDEX): i32 {
-  const n = addressMessage(add, a, ifindex);
+/** Session addresses (8.18) go on and off the home link beside the base address. */
+class HomeLinkAliases extends AliasSink {
+  sid: Sid;
+  constructor(sid: Sid) {
+    super();
+    this.sid = sid;
+  }
+  alias(add: bool, a: Address, dad: bool): void {
+    this.sid.netlink(addressMessageCopy(add, a, this.sid.ifindex, !dad, true));
+  }
+}
+
+export function addressMessageCopy(add: bool, a: Address, ifindex: u32 = LOOPBACK_IFINDEX, nodad: bool = true, deprecated: bool = false): i32 {
+  const n = addressMessage(add, a, ifindex, nodad, deprecated);
   memory.copy(kernelMessagePtr(), messagePtr(), <usize>n);
   return n;
 }

@@ -2,13 +2,15 @@
 // (docs/PROTOCOL.md 8.14): the gratuitous ARP that claims an address, the ARP
 // reply of proxy ARP, and the Wake-up datagram addressed to a link-layer
 // address directly (bypassing the sender's ARP table, which resolves the
-// transferred address to the sender itself). Also the parser that tells the
+// transferred address to the sender itself), and for IPv6 the unsolicited
+// Neighbour Advertisement that claims an address as gratuitous ARP does for
+// IPv4 (8.18, RFC 4861 7.2.6). Also the parser that tells the
 // host's AF_PACKET reader which ARP frames to answer. Pure functions: bytes
 // in, bytes out; nothing here reads past its input.
 
 import { get16, put16, put32 } from "../util/bytes";
 import { Address } from "../engine/address";
-import { FAMILY_IPV4, ERR_TRUNCATED, ERR_BAD_VALUE, ERR_BAD_ADDRESS, ERR_BUFFER_TOO_SMALL, IPPROTO_UDP } from "../generated/registry";
+import { FAMILY_IPV4, FAMILY_IPV6, ERR_TRUNCATED, ERR_BAD_VALUE, ERR_BAD_ADDRESS, ERR_BUFFER_TOO_SMALL, IPPROTO_UDP } from "../generated/registry";
 
 export const ETH_HEADER: i32 = 14;
 export const ETHERTYPE_IPV4: u32 = 0x0800;
@@ -166,4 +168,46 @@ export function wakeupFrame(
   if (ck == 0) ck = 0xffff; // 0 means "no checksum" in UDP over IPv4, and is invalid over IPv6
   put16(udp + 6, ck);
   return total;
+}
+
+/** Length of the unsolicited Neighbour Advertisement: Ethernet 14, IPv6 40, NA 24, target link-layer option 8. */
+export const NA_FRAME: i32 = 86;
+const ALL_NODES_MAC = memory.data<u8>([0x33, 0x33, 0, 0, 0, 1]);
+const ALL_NODES = memory.data<u8>([0xff, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+const IPPROTO_ICMPV6: u32 = 58;
+
+/**
+ * The unsolicited Neighbour Advertisement (RFC 4861 section 7.2.6) that
+ * announces `ip` at `mac` on the link, IPv6's gratuitous ARP (PROTOCOL.md
+ * 8.14, 8.18): Ethernet to 33:33:00:00:00:01 from `mac`; IPv6 from `ip` to
+ * ff02::1, hop limit 255; ICMPv6 type 136 code 0 with its checksum, flags
+ * Override only (not Router, not Solicited), target `ip`, and the Target
+ * Link-layer Address option (type 2, length 1) `mac`. NA_FRAME bytes at out;
+ * BAD_ADDRESS if `ip` is not a usable IPv6 unicast address.
+ */
+export function neighbourAdvertisement(mac: usize, ip: Address, out: usize): i32 {
+  if (ip.family != FAMILY_IPV6 || !ip.isUsableUnicast()) return -ERR_BAD_ADDRESS;
+  memory.fill(out, 0, NA_FRAME);
+  ethernet(out, ALL_NODES_MAC, mac, ETHERTYPE_IPV6);
+  const v6 = out + ETH_HEADER;
+  put32(v6, 0x60000000);
+  put16(v6 + 4, 32);
+  store<u8>(v6 + 6, <u8>IPPROTO_ICMPV6);
+  store<u8>(v6 + 7, 255);
+  ip.store(v6 + 8);
+  memory.copy(v6 + 24, ALL_NODES, 16);
+  const icmp = v6 + 40;
+  store<u8>(icmp, 136);
+  store<u8>(icmp + 1, 0);
+  put32(icmp + 4, 0x20000000); // O (override)
+  ip.store(icmp + 8);
+  store<u8>(icmp + 24, 2); // Target Link-layer Address
+  store<u8>(icmp + 25, 1);
+  memory.copy(icmp + 26, mac, 6);
+  // Pseudo-header: source, destination, upper-layer length (32), next header (58).
+  let acc = sum16(v6 + 8, 32, 0);
+  acc += 32 + IPPROTO_ICMPV6;
+  acc = sum16(icmp, 32, acc);
+  put16(icmp + 2, fold(acc));
+  return NA_FRAME;
 }

@@ -121,45 +121,80 @@ function vniText(out: TextOut, vni: u32): void {
  * hovsid`, chain `ai<hex>` (input) drops ARP requests for a (on every
  * interface but `exceptIfindex`, if not 0); with `announce` false also chain
  * `ao<hex>` (output) drops ARP packets with a as sender, so the node neither
- * answers for a nor puts it in anyone's cache. IPv6 has no ARP (the kernel's
- * neighbour discovery for an address on lo is not answered on other links):
- * nothing is written, and the function returns false.
+ * answers for a nor puts it in anyone's cache. For IPv6 the same with
+ * Neighbour Discovery (8.18, ndRule).
  */
 export function arpRule(out: TextOut, add: bool, a: Address, exceptIfindex: u32, announce: bool): bool {
-  if (a.family != FAMILY_IPV4) return false;
+  return silence(out, add, a, exceptIfindex, announce, a.family == FAMILY_IPV4);
+}
+
+/**
+ * IPv6's ARP rule (PROTOCOL.md 8.18): in table `inet hovsid`, chain
+ * `ni<hex>` (input, priority -150) drops Neighbour Solicitations whose target
+ * is a (on every interface but `exceptIfindex`, if not 0), and with
+ * `announce` false chain `no<hex>` (output) drops Neighbour Advertisements of
+ * a, so the node neither answers for a nor puts it in anyone's cache. The
+ * target address is the 16 bytes at offset 8 of the ICMPv6 message.
+ */
+export function ndRule(out: TextOut, add: bool, a: Address, exceptIfindex: u32, announce: bool): bool {
+  return silence(out, add, a, exceptIfindex, announce, false);
+}
+
+/** The ARP rule (arp) or the ND rule: the same two chains in their table, with ARP's or ICMPv6's matches. */
+function silence(out: TextOut, add: bool, a: Address, exceptIfindex: u32, announce: bool, arp: bool): bool {
+  const table = arp ? "arp hovsid" : "inet hovsid";
+  const inName = arp ? "ai" : "ni";
+  const outName = arp ? "ao" : "no";
+  const priority = arp ? "0" : "-150";
   if (!add) {
     out.ascii("flush chain ");
-    chain(out, "arp hovsid", "ai", a);
+    chain(out, table, inName, a);
     out.ascii("\ndelete chain ");
-    chain(out, "arp hovsid", "ai", a);
+    chain(out, table, inName, a);
     out.ascii("\n");
     if (!announce) {
       out.ascii("flush chain ");
-      chain(out, "arp hovsid", "ao", a);
+      chain(out, table, outName, a);
       out.ascii("\ndelete chain ");
-      chain(out, "arp hovsid", "ao", a);
+      chain(out, table, outName, a);
       out.ascii("\n");
     }
     return true;
   }
-  out.ascii("add table arp hovsid\nadd chain ");
-  chain(out, "arp hovsid", "ai", a);
-  out.ascii(" { type filter hook input priority 0; policy accept; }\nadd rule ");
-  chain(out, "arp hovsid", "ai", a);
+  out.ascii("add table ");
+  out.ascii(table);
+  out.ascii("\nadd chain ");
+  chain(out, table, inName, a);
+  out.ascii(" { type filter hook input priority ");
+  out.ascii(priority);
+  out.ascii("; policy accept; }\nadd rule ");
+  chain(out, table, inName, a);
   if (exceptIfindex) {
     out.ascii(" meta iif != ");
     out.dec(<u64>exceptIfindex);
   }
-  out.ascii(" arp operation request arp daddr ip ");
-  a.text(out);
+  if (arp) {
+    out.ascii(" arp operation request arp daddr ip ");
+    a.text(out);
+  } else {
+    out.ascii(" icmpv6 type nd-neighbor-solicit @th,64,128 0x");
+    addressHex(out, a);
+  }
   out.ascii(" drop\n");
   if (!announce) {
     out.ascii("add chain ");
-    chain(out, "arp hovsid", "ao", a);
-    out.ascii(" { type filter hook output priority 0; policy accept; }\nadd rule ");
-    chain(out, "arp hovsid", "ao", a);
-    out.ascii(" arp saddr ip ");
-    a.text(out);
+    chain(out, table, outName, a);
+    out.ascii(" { type filter hook output priority ");
+    out.ascii(priority);
+    out.ascii("; policy accept; }\nadd rule ");
+    chain(out, table, outName, a);
+    if (arp) {
+      out.ascii(" arp saddr ip ");
+      a.text(out);
+    } else {
+      out.ascii(" icmpv6 type nd-neighbor-advert @th,64,128 0x");
+      addressHex(out, a);
+    }
     out.ascii(" drop\n");
   }
   return true;

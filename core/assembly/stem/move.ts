@@ -210,11 +210,10 @@ export class Quarantine extends Timer {
   rendered: bool = false;
   /** Where it sits in the module's list, for removal in O(1). */
   slot: i32 = -1;
-  /** Who hears of its end (the STEM module). */
-  sink: QuarantineSink;
-  constructor(m: Move, until: f64, sink: QuarantineSink) {
+  /** Who hears of its end (the STEM module, once it entered the quarantine in its tables). */
+  sink: QuarantineSink | null = null;
+  constructor(m: Move, until: f64) {
     super();
-    this.sink = sink;
     this.peer = m.peer;
     this.local = m.local;
     this.protocols = m.protocols;
@@ -229,7 +228,8 @@ export class Quarantine extends Timer {
 
   /** Its time is up (in the engine's timer table, armed for `until`). */
   fire(now: f64): void {
-    this.sink.quarantineEnded(this, now);
+    const sink = this.sink;
+    if (sink) sink.quarantineEnded(this, now);
   }
 
   /** Lifted or expired: its elements go with the next batch. */
@@ -260,6 +260,14 @@ export class Rendered {
   held: bool = false;
   unvalidated: bool = false;
   constructor(m: Move) {
+    this.orig = m.orig;
+    this.wire = m.wire;
+    this.outWire = m.outWire;
+    this.scope = m.scope;
+    this.of(m);
+  }
+  /** This record made again for m (one record for many moves where none is kept: Dataplane.adopt). */
+  of(m: Move): Rendered {
     this.id = m.id;
     this.cookie = m.peer.cookie;
     this.local = m.local;
@@ -273,6 +281,7 @@ export class Rendered {
     this.scope = m.scope;
     this.held = m.held;
     this.unvalidated = m.unvalidated;
+    return this;
   }
   get sendsAway(): bool {
     return !this.outWire.equals(this.orig) || this.outWirePort != this.origPort;

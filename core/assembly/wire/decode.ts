@@ -22,7 +22,7 @@ import {
   RULE_NONE, RULE_ONE, RULE_OPTIONAL,
   EXT_AUTH, EXT_MIGRATION, EXT_PATH_CHALLENGE, EXT_PATH_RESPONSE, EXT_LIFETIME,
   EXT_TRANSFERRED_ADDRESS, EXT_TARGET_ADDRESS, EXT_AGENT_ADDRESS, EXT_INTERIM_ADDRESS,
-  EXT_LINK_LAYER_ADDRESS, EXT_SESSION_KEY, EXT_FLOW, EXT_OPAQUE_DATA, EXT_SEALED,
+  EXT_LINK_LAYER_ADDRESS, EXT_SESSION_KEY, EXT_FLOW, EXT_OPAQUE_DATA, EXT_SEALED, EXT_ADDRESS_LEASE,
   WRAP_CHACHA20_POLY1305, WRAP_X25519_CHACHA20_POLY1305,
   PROTO_TCP, PROTO_UDP, IPPROTO_TCP, IPPROTO_UDP,
   ERR_TRUNCATED, ERR_BAD_LENGTH, ERR_BAD_VERSION, ERR_UNKNOWN_TYPE,
@@ -148,6 +148,13 @@ function checkExtension(ext: u32, p: usize, n: i32, d: Decoded): i32 {
     }
     case EXT_OPAQUE_DATA:
       return n >= 2 ? 0 : fail(d, p + 1, ERR_BAD_LENGTH);
+    case EXT_ADDRESS_LEASE: {
+      // Section 8.18: generator (1 static, 2 IPv6, 3 DHCPv4), reserved 0, remaining lifetime, state (0-200 bytes).
+      if (n < 6 || n > 206) return fail(d, p + 1, ERR_BAD_LENGTH);
+      const g = get8(data);
+      if (g < 1 || g > 3) return fail(d, data, ERR_BAD_VALUE);
+      return get8(data + 1) == 0 ? 0 : fail(d, data + 1, ERR_RESERVED_NONZERO);
+    }
     case EXT_SEALED:
       if (n < 18) return fail(d, p + 1, ERR_BAD_LENGTH);
       return get16(data) == 0 ? 0 : fail(d, data, ERR_RESERVED_NONZERO);

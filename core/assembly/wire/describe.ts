@@ -12,7 +12,7 @@ import {
   messageName, messageIsReply, extensionName, codeName, opaqueSubtypeName, wrapName, flagName,
   EXT_AUTH, EXT_MIGRATION, EXT_PATH_CHALLENGE, EXT_PATH_RESPONSE, EXT_LIFETIME,
   EXT_TRANSFERRED_ADDRESS, EXT_TARGET_ADDRESS, EXT_AGENT_ADDRESS, EXT_INTERIM_ADDRESS,
-  EXT_LINK_LAYER_ADDRESS, EXT_SESSION_KEY, EXT_FLOW, EXT_OPAQUE_DATA,
+  EXT_LINK_LAYER_ADDRESS, EXT_SESSION_KEY, EXT_FLOW, EXT_OPAQUE_DATA, EXT_ADDRESS_LEASE,
   PROTO_TCP, PROTO_UDP, WRAP_X25519_CHACHA20_POLY1305, IPPROTO_TCP,
 } from "../generated/registry";
 
@@ -110,6 +110,16 @@ function describeExtension(out: TextOut, d: Decoded, p: usize): void {
       out.hexString(q + 12, 32);
       out.key("tag");
       out.hexString(q + 44, 16);
+      break;
+    }
+    case EXT_ADDRESS_LEASE: {
+      const g = get8(data);
+      out.key("generator");
+      out.str(g == 1 ? "STATIC" : g == 2 ? "IPV6" : "DHCP4");
+      out.key("remaining");
+      out.num(get32(data + 2));
+      out.key("state");
+      out.hexString(data + 6, n - 6);
       break;
     }
     case EXT_OPAQUE_DATA:

@@ -13,7 +13,7 @@ import { sealMessage } from "../sid/seal";
 import {
   PROTOCOL_VERSION, HEADER_LENGTH, MAX_MESSAGE_LENGTH,
   EXT_AUTH, EXT_MIGRATION, EXT_LIFETIME, EXT_LINK_LAYER_ADDRESS, EXT_SESSION_KEY,
-  EXT_FLOW, EXT_OPAQUE_DATA, EXT_SEALED, WRAP_CHACHA20_POLY1305,
+  EXT_FLOW, EXT_OPAQUE_DATA, EXT_SEALED, EXT_ADDRESS_LEASE, WRAP_CHACHA20_POLY1305,
   ERR_MESSAGE_TOO_LONG, ERR_BAD_FAMILY, ERR_BAD_LENGTH, ERR_BAD_VALUE,
 } from "../generated/registry";
 
@@ -120,6 +120,20 @@ export class Encoder {
   /** PATH_CHALLENGE or PATH_RESPONSE: 8 bytes. */
   token(type: u32, src: usize): void {
     this.raw(type, src, 8);
+  }
+
+  /** ADDRESS_LEASE (section 8.18): generator kind, remaining lifetime in s (0xFFFFFFFF: no end), n (0-200) state bytes. */
+  addressLease(kind: u32, remaining: u32, state: usize, n: i32): void {
+    if (n < 0 || n > 200) {
+      if (!this.err) this.err = ERR_BAD_VALUE;
+      return;
+    }
+    const d = this.ext(EXT_ADDRESS_LEASE, 6 + n);
+    if (!d) return;
+    put8(d, kind);
+    put8(d + 1, 0);
+    put32(d + 2, remaining);
+    if (n) memory.copy(d + 6, state, n);
   }
 
   linkLayer(hwType: u32, addr: usize, n: i32): void {

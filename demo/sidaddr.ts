@@ -1,0 +1,418 @@
+// Session-specific addresses on real kernels (docs/PROTOCOL.md 8.18, the
+// second seed's FIG. 2a/2b): the transferring node N takes a session address
+// from its static pool (the library's sessionAddress), aliased on its home
+// link beside its base address, and holds a TCP session with correspondent
+// C1 from it; a second TCP session with C2 and a UDP flow with each
+// correspondent run from the base address. Only the session address moves,
+// whole, to the target T: on a foreign subnet through the agent A (which
+// accepts it because the address lies in the pool configured for N), or on
+// the home link with proxy ARP from T itself (sameSubnet, FIG. 2b). Every
+// other session stays with N, and N opens a new one meanwhile. The moved
+// session ends at T; N is woken, releases the address (the last holder
+// releases it) and the alias leaves its link. With `vanish`, T disappears
+// instead (its process killed, its link down): the binding expires at the
+// agent, N is woken and releases the address; the untransferred sessions
+// lose nothing. Used by `handover demo sid-flows --session-address v4` and
+// test/e2e/sid-addr.test.js.
+
+import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import { SidTopology, cleanStale } from "./netns.ts";
+import { Role, type SidTimelineEntry } from "./sid.ts";
+import { lines } from "./stem.ts";
+import type { AppSummary } from "./sidapp.ts";
+import { correspondent, trafficEnd, udpVerdict, sessionVerdict, waitFor, type SessionReport } from "./sidflows.ts";
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const NODE = join(ROOT, "dist", "demo", "sidnode.js");
+const FLOWNODE = join(ROOT, "dist", "demo", "sidflownode.js");
+const NODE_BIN = (globalThis as any).Deno || (globalThis as any).Bun ? "node" : process.execPath;
+const C2 = "198.18.9.3";
+/** N's static pool of session addresses, on its home subnet; configured for N at the agent as well. */
+const POOL = "198.18.1.50-198.18.1.59";
+
+export interface SidAddrOptions {
+  tag?: string;
+  /** FIG. 2b: T is on the home link and claims the address itself (no agent). */
+  sameSubnet?: boolean;
+  /** T vanishes after the transfer (process killed, link down) instead of ending the session. */
+  vanish?: boolean;
+  /** Before the real transfer, T (a peer the agent knows) sends a forged Transfer Request for N's session address. */
+  forge?: boolean;
+  beforeMs?: number;
+  afterMs?: number;
+}
+
+export interface SidAddrReport {
+  scenario: string;
+  timeline: SidTimelineEntry[];
+  /** The session address N got, and its base address. */
+  sessionAddress: string | null;
+  baseAddress: string;
+  sessions: SessionReport[];
+  transferMs: number | null;
+  woken: boolean;
+  /** After the end: N released the lease, the alias is off N's link, the agent (or T) holds nothing of it. */
+  released: { leaseReleased: boolean; aliasGone: boolean; agentBindingGone: boolean };
+  /** The base address stayed N's throughout (no binding, no stop rule for it). */
+  baseStayed: boolean;
+  /** With `forge`: the agent's reply code, and whether its bindings and kernel state stayed as they were. */
+  forged: { code: number | string | null; bindingsAfter: number; agentKernelUnchanged: boolean } | null;
+  error: string | null;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const now = () => performance.timeOrigin + performance.now();
+const hexKey = () => Array.from(crypto.getRandomValues(new Uint8Array(32)), (b) => b.toString(16).padStart(2, "0")).join("");
+
+export async function runSidAddr(o: SidAddrOptions = {}): Promise<SidAddrReport> {
+  const tag = o.tag ?? `s${process.pid % 100000}`;
+  const timeline: SidTimelineEntry[] = [];
+  const mark = (who: string, what: string) => timeline.push({ t: now(), who, what });
+  cleanStale(tag);
+  const same = !!o.sameSubnet;
+  const topo = new SidTopology(tag, { sameSubnet: same });
+  const A = topo.addr;
+  const report: SidAddrReport = {
+    scenario: `session-specific address (static pool, IPv4): one of two sessions moves with its own address to a target ${same ? "on the home link (proxy ARP from the target)" : "on a foreign subnet through the agent, reverse-tunnelled return, BCP 38 on the router"}${o.vanish ? "; the target vanishes" : ""}`,
+    timeline, sessionAddress: null, baseAddress: A.node, sessions: [], transferMs: null, woken: false,
+    released: { leaseReleased: false, aliasGone: false, agentBindingGone: false }, baseStayed: false, forged: null, error: null,
+  };
+  const names = { n: `n-${tag}.sid`, a: `a-${tag}.sid`, t: `t-${tag}.sid` };
+  const keys = { na: hexKey(), nt: hexKey(), at: hexKey() };
+  const log = (globalThis as any).process?.env?.HANDOVER_DEMO_DEBUG ? "debug" : "info";
+  const common = (name: string, address: string, link: string, options: Record<string, number>, listen = [address], extra: Record<string, unknown> = {}) => ({
+    name, listen, control: false, register: false, auto: false, log, options, sid: { link, address, ...extra },
+  });
+  // A short binding lifetime, so that a vanished target's binding expires within the run.
+  const lifetime = o.vanish ? 6 : 0;
+  const daemons = {
+    n: { ...common(names.n, A.node, "n-h", {}, ["0.0.0.0"], { addressPool: [POOL] }), peers: [
+      { name: names.a, address: A.agent, sa: [{ spi: 256, key: keys.na }] },
+      { name: names.t, address: A.target, sa: [{ spi: 257, key: keys.nt }] },
+    ] },
+    a: { ...common(names.a, A.agent, "a-h", { sidAgent: 1 }), peers: [
+      { name: names.n, address: A.node, pools: [POOL], sa: [{ spi: 256, key: keys.na }] },
+      { name: names.t, address: A.target, sa: [{ spi: 258, key: keys.at }] },
+    ] },
+    t: { ...common(names.t, A.target, topo.targetLink, { sidTarget: 1, sidAllowReverse: 1 }), peers: [
+      { name: names.n, address: A.node, sa: [{ spi: 257, key: keys.nt }] },
+      { name: names.a, address: A.agent, sa: [{ spi: 258, key: keys.at }] },
+    ] },
+  };
+  const roles: Role[] = [];
+  try {
+    topo.up();
+    topo.ns(topo.c, ["ip", "addr", "add", `${C2}/24`, "dev", "c-r"]);
+    topo.try(topo.r, ["sysctl", "-qw", "net.bridge.bridge-nf-call-iptables=0"]);
+    mark("net", `namespaces up: C1 ${A.correspondent} and C2 ${C2}, N ${A.node} (session-address pool ${POOL}), ${same ? "" : `A ${A.agent}, `}T ${A.target}`);
+    const c1 = await correspondent(topo, A.correspondent, 5001);
+    const c2 = await correspondent(topo, C2, 5001);
+    const c3 = await correspondent(topo, A.correspondent, 5002);
+    const udp = [["u1", A.correspondent], ["u2", C2]].map(([name, address]) => ({
+      name, address, server: trafficEnd(topo, topo.c, ["server", "--proto", "udp", "--bind", address, "--port", "5003"]), client: null as ReturnType<typeof trafficEnd> | null,
+    }));
+    for (const u of udp) await u.server.until("listening");
+    const role = (ns: string, script: string, cfg: unknown) => {
+      const r = new Role(topo.spawn(ns, [NODE_BIN, script, JSON.stringify(cfg)]), timeline);
+      roles.push(r);
+      return r;
+    };
+    const target = role(topo.t, NODE, { role: "target", daemon: daemons.t });
+    const agent = same ? null : role(topo.a, NODE, { role: "agent", daemon: daemons.a });
+    await target.wait("ready");
+    if (agent) await agent.wait("ready");
+    const node = role(topo.n, FLOWNODE, { daemon: daemons.n, local: A.node });
+    await node.wait("ready");
+    node.send({ cmd: "address", generator: "static" });
+    const SA = (await waitFor(node, (e) => e.sessionAddress !== undefined, "the session address")).sessionAddress.address as string;
+    report.sessionAddress = SA;
+    const onLink = () => topo.ns(topo.n, ["ip", "-4", "addr", "show", "dev", "n-h"]);
+    if (!onLink().includes(`${SA}/32`)) throw new Error(`the session address ${SA} is not on N's link: ${onLink()}`);
+    mark("N", `the application got the session address ${SA} (static pool), aliased on n-h beside ${A.node}`);
+    for (const [name, c, local] of [["s1", c1, SA], ["s2", c2, A.node]] as const) {
+      node.send({ cmd: "connect", name, correspondent: c.address, port: c.port, local });
+      await waitFor(node, (e) => e.connected === name, `session ${name}`);
+    }
+    const udpMs = (o.beforeMs ?? 1000) + (o.afterMs ?? 1500) + (o.vanish ? 9000 : 1000);
+    for (const u of udp) {
+      u.client = trafficEnd(topo, topo.n, ["client", "--proto", "udp", "--connect", u.address, "--port", "5003", "--local", A.node, "--duration", String(udpMs), "--interval", "2", "--size", "100"]);
+      await u.client.until("ready");
+    }
+    mark("app", `TCP sessions s1 ${SA} <-> C1 ${A.correspondent}:5001 (session address) and s2 ${A.node} <-> C2 ${C2}:5001 (base address), UDP u1 and u2 from ${A.node}`);
+    await sleep(o.beforeMs ?? 1000);
+    if (o.forge && agent) {
+      const kernel = () => topo.ns(topo.a, ["sh", "-c", "nft list ruleset; ip route show table all; ip neigh show proxy; ip link show type vxlan"]);
+      const before = kernel();
+      const forger = topo.spawn(topo.t, [NODE_BIN, join(ROOT, "dist", "demo", "sidforge.js"), JSON.stringify({
+        agent: A.agent, port: 4346, from: A.target, name: names.t, spi: 258, key: keys.at, address: SA, target: A.target,
+      })]);
+      let answer: any = null;
+      lines(forger.stdout!, (x) => (answer = x));
+      for (const end = now() + 5000; !answer; await sleep(10)) if (now() > end) throw new Error("the forger did not answer");
+      agent.send({ cmd: "state" });
+      const st = await agent.wait("state");
+      agent.events.splice(agent.events.indexOf(st), 1);
+      report.forged = { code: answer.code ?? answer.error ?? null, bindingsAfter: (st.state as any).bindings?.count ?? -1, agentKernelUnchanged: kernel() === before };
+      mark("T", `forges a Transfer Request for ${SA} under its own SA with the agent: ${answer.code ?? answer.error}; the agent holds ${report.forged.bindingsAfter} bindings, its kernel state ${report.forged.agentKernelUnchanged ? "unchanged" : "CHANGED"}`);
+    }
+    const decided = now();
+    mark("N", `the application moves session s1: only its address ${SA} goes to T`);
+    node.send({ cmd: "transfer", name: "s1", target: names.t, agent: names.a, reverse: !same, perFlow: false, sameSubnet: same, lifetime });
+    const moved = await waitFor(node, (e) => e.moved === "s1", "the transfer's result", 15000);
+    if (moved.result.state !== "transferred") throw new Error(`the transfer failed: ${moved.result.error ?? ""} ${moved.result.message ?? ""} (code ${moved.result.code ?? "-"})`);
+    const s1AtNode = moved.here as { sent: number; received: number };
+    await target.wait("resumed", 10000);
+    node.send({ cmd: "connect", name: "s3", correspondent: c3.address, port: c3.port, local: A.node });
+    await waitFor(node, (e) => e.connected === "s3", "session s3");
+    mark("N", `opens session s3 from ${A.node} to C1 ${A.correspondent}:5002 while s1 is away`);
+    const nft = topo.try(topo.n, ["nft", "list", "ruleset"]).out;
+    report.baseStayed = !nft.includes(A.node) && onLink().includes(`${A.node}/24`);
+    await sleep(o.afterMs ?? 1500);
+    let s1: AppSummary | null = null;
+    if (o.vanish) {
+      mark("T", "vanishes: its process killed, its link down");
+      target.child.kill("SIGKILL");
+      topo.try(topo.t, ["ip", "link", "set", topo.targetLink, "down"]);
+    } else {
+      target.send({ cmd: "report" });
+      const mid = (await target.wait("summary")).summary as AppSummary;
+      if (mid.firstDataAt) report.transferMs = Math.round((mid.firstDataAt - decided) * 1000) / 1000;
+      target.events.splice(target.events.findIndex((e) => e.summary !== undefined), 1);
+      target.send({ cmd: "finish" });
+      s1 = (await target.wait("summary", 8000)).summary as AppSummary;
+      mark("app", "s1 ends at T (the target's application closes it)");
+    }
+    await waitFor(node, (e) => e.sid?.role === "node" && e.sid?.state === "woken", "the Wake-up at the node", o.vanish ? 20000 : 10000);
+    report.woken = true;
+    await waitFor(node, (e) => e.sessionAddressEvent?.state === "released", "the release of the session address", 5000);
+    report.released.leaseReleased = true;
+    report.released.aliasGone = !onLink().includes(`${SA}/`);
+    if (agent) {
+      agent.send({ cmd: "state" });
+      const st = await agent.wait("state");
+      report.released.agentBindingGone = ((st.state as any).bindings?.count ?? 0) === 0;
+    } else report.released.agentBindingGone = true;
+    mark("net", `N released ${SA}: the alias ${report.released.aliasGone ? "left" : "STAYED on"} n-h; ${agent ? `the agent's binding ${report.released.agentBindingGone ? "is gone" : "STAYED"}` : "no agent"}`);
+    const summaries: Record<string, AppSummary> = {};
+    for (const name of ["s2", "s3"]) {
+      node.send({ cmd: "finish", name });
+      summaries[name] = (await waitFor(node, (e) => e.finished === name, `the end of ${name}`, 8000)).summary;
+    }
+    const udpSummaries = [];
+    for (const u of udp) udpSummaries.push({ u, client: await u.client!.end(udpMs + 2000) });
+    for (const x of udpSummaries) Object.assign(x, { server: await x.u.server.end() });
+    mark("app", "s2, s3, u1 and u2 end at N");
+    if (o.vanish) {
+      // s1 died with T: the correspondent ends it (its summary, if any, is not judged for loss).
+      c1.child.kill("SIGTERM");
+      report.sessions.push({ ...sessionVerdict("s1", null, null, true, s1AtNode, c1.address), servedBy: "target" });
+    } else report.sessions.push(sessionVerdict("s1", await c1.result(), s1, true, s1AtNode, c1.address));
+    report.sessions.push(sessionVerdict("s2", await c2.result(), summaries.s2, false, { sent: 0, received: 0 }, c2.address));
+    report.sessions.push(sessionVerdict("s3", await c3.result(), summaries.s3, false, { sent: 0, received: 0 }, c3.address));
+    for (const x of udpSummaries as { u: { name: string; address: string }; client: any; server?: any }[]) report.sessions.push(udpVerdict(x.u.name, x.client, x.server, x.u.address));
+  } catch (e) {
+    report.error = (e as Error).message;
+    if ((globalThis as any).process?.env?.HANDOVER_FLOWS_DUMP) {
+      for (const r of roles) console.error(`== role stderr (warn/error)\n${r.stderr.split("\n").filter((l) => /"level":"(warn|error)"/.test(l)).join("\n")}`);
+      for (const [ns, cmd] of [[topo.a, "nft list ruleset"], [topo.a, "ip route show table all"], [topo.n, "ip addr"], [topo.n, "nft list ruleset"], [topo.t, "ip addr"], [topo.r, "ip neigh"]] as const) {
+        const r = topo.try(ns, ["sh", "-c", cmd]);
+        console.error(`== ${ns}: ${cmd}\n${r.out}${r.err}`);
+      }
+    }
+  } finally {
+    topo.down();
+  }
+  timeline.sort((a, b) => a.t - b.t);
+  return report;
+}
+
+/** Every session that should be intact is (s1 too unless the target vanished), and the address went back. */
+export const sidAddrOk = (r: SidAddrReport, vanish = false): boolean =>
+  r.error === null && r.woken && r.baseStayed && Object.values(r.released).every(Boolean) && r.sessions.length === 5 &&
+  r.sessions.every((s) => (vanish && s.name === "s1") || (s.digestsEqual && s.lost === 0 && s.resets === 0));
+
+// ---- IPv6 locally generated session addresses --------------------------------------
+
+export interface SidAddr6Report {
+  scenario: string;
+  timeline: SidTimelineEntry[];
+  sessionAddress: string | null;
+  /** The address is in N's /64 and not its base address. */
+  inPrefix: boolean;
+  /** From the request to `ready` (the kernel's duplicate address detection, awaited). */
+  readyMs: number | null;
+  /** The address was tentative in the kernel when the lease went pending, and was no longer at `ready`. */
+  dad: { sawTentative: boolean; tentativeAtReady: boolean };
+  sessions: SessionReport[];
+  /** After the release: the alias is off N's link. */
+  aliasGone: boolean;
+  /** With `duplicate`: the addresses another device defended (N's first tries), and the tries N made. */
+  defended: string[];
+  tries: string[];
+  /** With `transfer`: s1 moved to T on the home link; N was woken at its end there. */
+  moved: boolean;
+  woken: boolean;
+  /** Every try was defended: the lease expired; no try's address stayed on N's link. */
+  expired: boolean;
+  leftOnLink: string[];
+  error: string | null;
+}
+
+const PREFIX6 = "2001:db8:1::/64";
+const NODE6 = "2001:db8:1::2";
+const C6 = "2001:db8:9::2";
+
+/**
+ * N's IPv6 session address on a real kernel: a random interface identifier in
+ * N's /64, put on n-h with duplicate address detection (accept_dad 1), READY
+ * once the kernel says it is no longer tentative; a TCP session from it and
+ * one from N's base IPv6 address to C, both intact; the release takes it off.
+ */
+export async function runSidAddr6(o: { tag?: string; sessionMs?: number; duplicate?: number; transfer?: boolean; agent?: boolean } = {}): Promise<SidAddr6Report> {
+  const tag = o.tag ?? `v${process.pid % 100000}`;
+  const timeline: SidTimelineEntry[] = [];
+  const mark = (who: string, what: string) => timeline.push({ t: now(), who, what });
+  cleanStale(tag);
+  const viaAgent = !!o.transfer && !!o.agent;
+  const topo = new SidTopology(tag, { sameSubnet: !!o.transfer && !viaAgent });
+  const A = topo.addr;
+  const T6 = viaAgent ? "2001:db8:2::2" : "2001:db8:1::4";
+  const A6 = "2001:db8:1::3";
+  const report: SidAddr6Report = {
+    moved: false, woken: false,
+    scenario: (viaAgent ? "FIG. 2a over IPv6: the session address moves to a target on a foreign subnet through the agent (proxy NDP, vxlan over IPv6); " : o.transfer ? "FIG. 2b over IPv6: the session address moves to a target on the home link (unsolicited Neighbour Advertisements, the node's ND rule); " : "") + "session-specific address, IPv6 generated in N's /64 with duplicate address detection awaited; a TCP session from it and one from the base address",
+    timeline, sessionAddress: null, inPrefix: false, readyMs: null, dad: { sawTentative: false, tentativeAtReady: true }, sessions: [], aliasGone: false, defended: [], tries: [], expired: false, leftOnLink: [], error: null,
+  };
+  const roles: Role[] = [];
+  try {
+    topo.up();
+    if (o.duplicate) {
+      // Another device on the home link (in A's namespace) defends the first `duplicate` addresses N probes for.
+      const child = topo.spawn(topo.a, [NODE_BIN, join(ROOT, "dist", "demo", "dadsquatter.js"), "a-h", String(o.duplicate)]);
+      let listening = false;
+      lines(child.stdout, (x) => {
+        if (x.listening) listening = true;
+        if (x.defended) report.defended.push(x.defended);
+      });
+      for (const end = now() + 5000; !listening; await sleep(10)) if (now() > end) throw new Error("the duplicate did not start");
+    }
+    // IPv6 on C's and N's links; N runs duplicate address detection on its home link.
+    topo.ns(topo.r, ["sysctl", "-qw", "net.ipv6.conf.all.forwarding=1"]);
+    topo.ns(topo.r, ["ip", "-6", "addr", "add", "2001:db8:9::1/64", "dev", "r-c", "nodad"]);
+    topo.ns(topo.r, ["ip", "-6", "addr", "add", "2001:db8:1::1/64", "dev", "hbr", "nodad"]);
+    topo.ns(topo.c, ["ip", "-6", "addr", "add", `${C6}/64`, "dev", "c-r", "nodad"]);
+    topo.ns(topo.c, ["ip", "-6", "route", "add", "default", "via", "2001:db8:9::1"]);
+    topo.ns(topo.n, ["sysctl", "-qw", "net.ipv6.conf.n-h.accept_dad=1", "net.ipv6.conf.n-h.dad_transmits=1"]);
+    topo.ns(topo.n, ["ip", "-6", "addr", "add", `${NODE6}/64`, "dev", "n-h", "nodad"]);
+    topo.ns(topo.n, ["ip", "-6", "route", "add", "default", "via", "2001:db8:1::1"]);
+    mark("net", `namespaces up: C ${C6}, N ${NODE6} (session addresses generated in ${PREFIX6}, DAD on)`);
+    const c1 = await correspondent(topo, C6, 5001);
+    const c2 = await correspondent(topo, C6, 5002);
+    const log = (globalThis as any).process?.env?.HANDOVER_DEMO_DEBUG ? "debug" : "info";
+    const keys = { nt: hexKey(), na: hexKey(), at: hexKey() };
+    const daemon = {
+      name: `n-${tag}.sid`, listen: o.transfer ? ["::"] : ["0.0.0.0"], control: false, register: false, auto: false, options: {}, log,
+      sid: { link: "n-h", address: o.transfer ? NODE6 : A.node, addressPrefix6: PREFIX6 },
+      peers: o.transfer ? [{ name: `t-${tag}.sid`, address: T6, sa: [{ spi: 257, key: keys.nt }] },
+        ...(viaAgent ? [{ name: `a-${tag}.sid`, address: A6, sa: [{ spi: 256, key: keys.na }] }] : [])] : [],
+    };
+    if (viaAgent) {
+      topo.ns(topo.r, ["ip", "-6", "addr", "add", "2001:db8:2::1/64", "dev", "r-t", "nodad"]);
+      topo.ns(topo.a, ["sysctl", "-qw", "net.ipv6.conf.all.forwarding=1", "net.ipv6.conf.a-h.proxy_ndp=1"]);
+      topo.ns(topo.a, ["ip", "-6", "addr", "add", `${A6}/64`, "dev", "a-h", "nodad"]);
+      topo.ns(topo.a, ["ip", "-6", "route", "add", "default", "via", "2001:db8:1::1"]);
+      const acfg = {
+        name: `a-${tag}.sid`, listen: [A6], control: false, register: false, auto: false, log, options: { sidAgent: 1 },
+        sid: { link: "a-h", address: A6 }, peers: [
+          { name: `n-${tag}.sid`, address: NODE6, pools: [PREFIX6], sa: [{ spi: 256, key: keys.na }] },
+          { name: `t-${tag}.sid`, address: T6, sa: [{ spi: 258, key: keys.at }] },
+        ],
+      };
+      const agent = new Role(topo.spawn(topo.a, [NODE_BIN, NODE, JSON.stringify({ role: "agent", daemon: acfg })]), timeline);
+      roles.push(agent);
+      await agent.wait("ready");
+    }
+    let target: Role | null = null;
+    if (o.transfer) {
+      topo.ns(topo.t, ["ip", "-6", "addr", "add", `${T6}/64`, "dev", topo.targetLink, "nodad"]);
+      topo.ns(topo.t, ["ip", "-6", "route", "add", "default", "via", viaAgent ? "2001:db8:2::1" : "2001:db8:1::1"]);
+      const tcfg = {
+        name: `t-${tag}.sid`, listen: [T6], control: false, register: false, auto: false, log, options: { sidTarget: 1 },
+        sid: { link: topo.targetLink, address: T6 }, peers: [{ name: `n-${tag}.sid`, address: NODE6, sa: [{ spi: 257, key: keys.nt }] },
+          ...(viaAgent ? [{ name: `a-${tag}.sid`, address: A6, sa: [{ spi: 258, key: keys.at }] }] : [])],
+      };
+      target = new Role(topo.spawn(topo.t, [NODE_BIN, NODE, JSON.stringify({ role: "target", daemon: tcfg })]), timeline);
+      roles.push(target);
+      await target.wait("ready");
+    }
+    const node = new Role(topo.spawn(topo.n, [NODE_BIN, FLOWNODE, JSON.stringify({ daemon, local: NODE6 })]), timeline);
+    roles.push(node);
+    await node.wait("ready");
+    const asked = now();
+    node.send({ cmd: "address", generator: "ipv6" });
+    const pending = await waitFor(node, (e) => e.sessionAddressEvent?.state === "pending", "the pending session address");
+    const flags6 = (addr: string) => topo.try(topo.n, ["ip", "-6", "addr", "show", "dev", "n-h"]).out.split("\n").find((l) => l.includes(`${addr}/128`)) ?? "";
+    report.dad.sawTentative = /tentative/.test(flags6(pending.sessionAddressEvent.address));
+    const outcome = await waitFor(node, (e) => e.sessionAddress !== undefined || e.sessionAddressEvent?.state === "expired", "the session address", 15000);
+    report.readyMs = Math.round(now() - asked);
+    report.tries = node.events.filter((e) => e.sessionAddressEvent?.state === "pending").map((e) => e.sessionAddressEvent.address);
+    if (outcome.sessionAddressEvent) {
+      report.expired = true;
+      await sleep(100);
+      report.leftOnLink = report.tries.filter((a) => flags6(a) !== "");
+      mark("N", `every try was defended: the session address expired after ${report.readyMs} ms; ${report.leftOnLink.length} of its ${report.tries.length} addresses left on n-h`);
+      return report;
+    }
+    const got = outcome.sessionAddress;
+    const SA = got.address as string;
+    report.sessionAddress = SA;
+    report.dad.tentativeAtReady = /tentative/.test(flags6(SA));
+    report.inPrefix = SA.startsWith("2001:db8:1:") && SA !== NODE6;
+    mark("N", `the application got ${SA} after ${report.readyMs} ms (DAD ${report.dad.sawTentative ? "ran" : "was not seen"})`);
+    for (const [name, c, local] of [["s1", c1, SA], ["s2", c2, NODE6]] as const) {
+      node.send({ cmd: "connect", name, correspondent: c.address, port: c.port, local });
+      await waitFor(node, (e) => e.connected === name, `session ${name}`);
+    }
+    mark("app", `TCP sessions s1 [${SA}] and s2 [${NODE6}] <-> C [${C6}]`);
+    await sleep(o.sessionMs ?? 1500);
+    const summaries: Record<string, AppSummary> = {};
+    let s1AtNode = { sent: 0, received: 0 };
+    if (target) {
+      mark("N", `moves s1: only ${SA} goes to T [${T6}] on the home link`);
+      node.send({ cmd: "transfer", name: "s1", target: `t-${tag}.sid`, agent: `a-${tag}.sid`, perFlow: false, sameSubnet: !viaAgent });
+      const moved = await waitFor(node, (e) => e.moved === "s1", "the transfer's result", 15000);
+      if (moved.result.state !== "transferred") throw new Error(`the transfer failed: ${moved.result.error ?? ""} ${moved.result.message ?? ""} (code ${moved.result.code ?? "-"})`);
+      s1AtNode = moved.here;
+      await target.wait("resumed", 10000);
+      report.moved = true;
+      await sleep(o.sessionMs ?? 1500);
+      target.send({ cmd: "finish" });
+      summaries.s1 = (await target.wait("summary", 8000)).summary as AppSummary;
+      mark("app", "s1 ends at T");
+      await waitFor(node, (e) => e.sid?.role === "node" && e.sid?.state === "woken", "the Wake-up at the node", 10000);
+      report.woken = true;
+      await waitFor(node, (e) => e.sessionAddressEvent?.state === "released", "the release of the session address", 5000);
+      await sleep(100);
+      report.aliasGone = flags6(SA) === "";
+    }
+    for (const name of target ? ["s2"] : ["s1", "s2"]) {
+      node.send({ cmd: "finish", name });
+      summaries[name] = (await waitFor(node, (e) => e.finished === name, `the end of ${name}`, 8000)).summary;
+    }
+    report.sessions.push(sessionVerdict("s1", await c1.result(), summaries.s1, !!target, s1AtNode, C6));
+    report.sessions.push(sessionVerdict("s2", await c2.result(), summaries.s2, false, { sent: 0, received: 0 }, C6));
+    if (target) return report;
+    node.send({ cmd: "release", session: got.session });
+    await waitFor(node, (e) => e.sessionAddressEvent?.state === "released", "the release");
+    await sleep(100);
+    report.aliasGone = flags6(SA) === "";
+    mark("N", `released ${SA}: the alias ${report.aliasGone ? "left" : "STAYED on"} n-h`);
+  } catch (e) {
+    report.error = (e as Error).message;
+  } finally {
+    topo.down();
+  }
+  timeline.sort((a, b) => a.t - b.t);
+  return report;
+}
