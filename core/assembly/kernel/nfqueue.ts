@@ -116,7 +116,7 @@ function expression(name: string): usize {
 export function queueRuleBatch(queue: u32): i32 {
   pos = BUF;
   end(message(NFNL_MSG_BATCH_BEGIN, NLM_F_REQUEST, 0, NFNL_SUBSYS_NFTABLES));
-  // Without NLM_F_APPEND the rule goes first in the chain, before the drop of unqueued marked packets (kernel/nft.ts).
+  // Without NLM_F_APPEND the rule goes first in the chain, before the drop of unqueued marked packets (stem/nft.ts).
   const rule = message((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWRULE, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE, NFPROTO_INET, 0);
   strAttr(1, "handover"); // NFTA_RULE_TABLE
   strAttr(2, "hold"); // NFTA_RULE_CHAIN

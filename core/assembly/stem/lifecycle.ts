@@ -22,7 +22,7 @@ import { Dumped, ElementSink, parseElements, setElementsDump, generationRequest,
 import { SocketInfo, parseSockets, socketDump, requestPtr } from "../kernel/rtnl";
 
 import { FAMILY_IPV4, FAMILY_IPV6, PROTO_UDP } from "../generated/registry";
-import { COUNTED_MAPS, Leftover, elementMapNames, mapHashOf, moveName } from "../kernel/nft";
+import { COUNTED_MAPS, Leftover, elementMapNames, mapHashOf, moveName } from "./nft";
 import { Rendered, Quarantine } from "./move";
 import { TextOut } from "../util/text";
 

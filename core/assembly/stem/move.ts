@@ -11,7 +11,7 @@ import { Timer } from "../engine/timers";
 
 /**
  * Moves and quarantines whose kernel elements may have to change: the data
- * plane (kernel/nft.ts) renders only these, so a change costs the same
+ * plane (stem/nft.ts) renders only these, so a change costs the same
  * whatever the number of moves. A move joins when its rewrite changes (its
  * wire or send address, its hold, its quota) or when it ends.
  */
@@ -241,7 +241,7 @@ export class Quarantine extends Timer {
 }
 
 /**
- * A move's state as the data plane renders it (kernel/nft.ts): the current
+ * A move's state as the data plane renders it (stem/nft.ts): the current
  * one for a batch's additions, or what the kernel held (Move.before) for its
  * deletions.
  */

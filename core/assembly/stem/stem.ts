@@ -1,6 +1,6 @@
 // STEM: the migrator and non-migrator procedures of docs/PROTOCOL.md
 // section 7, on top of the engine (engine/node.ts) and the data plane
-// (kernel/nft.ts, kernel/netlink.ts).
+// (stem/nft.ts, kernel/netlink.ts).
 
 import { EADDRNOTAVAIL, EEXIST, ENOENT, LOOPBACK_IFINDEX, NETLINK_NETFILTER, NETLINK_ROUTE, NETLINK_SOCK_DIAG, TCP_LISTEN } from "../kernel/linux";
 import { IPPROTO_TCP, IPPROTO_UDP, PROTOCOL_STEM } from "../generated/registry";
@@ -14,7 +14,7 @@ import { bytesOf, beginEvent, endEvent, writeMs } from "../engine/output";
 import { Move, Quarantine, QuarantineSink, heldCount, forgetMoves } from "./move";
 import { Watch } from "./watch";
 import { Restore, Sweep } from "./lifecycle";
-import { Dataplane } from "../kernel/nft";
+import { Dataplane } from "./nft";
 import { SocketInfo, parseSockets, socketDump, requestPtr } from "../kernel/rtnl";
 import { addressMessage, messagePtr } from "../kernel/netlink";
 import { queueConfig, queueRuleBatch, verdictBatch, bufferPtr, NetlinkSummary, DEFAULT_QUEUE } from "../kernel/nfqueue";
@@ -744,7 +744,7 @@ export class Stem extends RequestHandler {
 
   // ---- data plane ----
 
-  /** Queues the elements that changed as one kernel action (kernel/nft.ts). */
+  /** Queues the elements that changed as one kernel action (stem/nft.ts). */
   sync(owner: Procedure | null): bool {
     this.node.nftAction(this.dp.sync(this.moves, this.quarantines, this.controlPorts(), this.watch.probing()), owner);
     if (this.dp.holdLost) {

@@ -33,12 +33,12 @@
 // <wire>/<port>`): a restarted daemon reads its moves back from them, and the
 // idle sweep reads every move's packet count in one listing (stem/table.ts).
 
-import { Move, Quarantine, Rendered, dirtyMoves, dirtyQuarantines } from "../stem/move";
+import { Move, Quarantine, Rendered, dirtyMoves, dirtyQuarantines } from "./move";
 import { Address } from "../engine/address";
 import { bytesOf } from "../engine/output";
 import { TextOut } from "../util/text";
 import { FAMILY_IPV4, FAMILY_IPV6, PROTO_TCP, PROTO_UDP } from "../generated/registry";
-import { HOLD_MARK } from "./nfqueue";
+import { HOLD_MARK } from "../kernel/nfqueue";
 
 export const TABLE: string = "inet handover";
 
