@@ -489,7 +489,7 @@ export class Leftover {
 
 /**
  * The fields of each map's key, by the map's name without its digit: P the
- * protocol, A an address, N a port (kernel/nft.ts defineMaps).
+ * protocol, A an address, N a port (stem/nft.ts defineMaps).
  */
 function layoutOf(base: string): string {
   if (base == "lo" || base == "lop" || base == "li" || base == "lip" || base == "held") return "PAAN";

@@ -5,7 +5,8 @@
 import { EADDRNOTAVAIL, EEXIST, ENOENT, LOOPBACK_IFINDEX, NETLINK_NETFILTER, NETLINK_ROUTE, NETLINK_SOCK_DIAG, TCP_LISTEN } from "../kernel/linux";
 import { IPPROTO_TCP, IPPROTO_UDP, PROTOCOL_STEM } from "../generated/registry";
 import { Address } from "../engine/address";
-import { Node, Procedure, RequestHandler } from "../engine/node";
+import { Node, Procedure } from "../engine/node";
+import { StemBase } from "./base";
 import { Peer, SecurityAssociation, CachedReply, REPLY_RESEND_GAP_MS } from "../engine/peer";
 import { Timer } from "../engine/timers";
 import { Retransmission, RetransmitPolicy, MAX_RTO_MS } from "../engine/retransmit";
@@ -27,6 +28,7 @@ import { Encoder } from "../wire/encode";
 import { drbg } from "../crypto/drbg";
 import { ctEqual } from "../crypto/ct";
 import { TextOut } from "../util/text";
+import { cookieJson, codeJson, exchangeFields } from "./events";
 import {
   MAX_MESSAGE_LENGTH,
   MSG_REGISTRATION_REQUEST, MSG_MIGRATION_REQUEST, MSG_MIGRATION_CONFIRM,
@@ -440,27 +442,19 @@ class PathValidation extends Procedure {
 
 // ---- the STEM module ----------------------------------------------------------
 
-export class Stem extends RequestHandler {
-  node: Node;
-  /** Every move (each knows its slot here, for removal in O(1); the order is not meaningful). */
-  moves: Array<Move> = new Array<Move>();
-  /** The local moves (ours), which the address watch and the hold look through. */
-  locals: Array<Move> = new Array<Move>();
+export class Stem extends StemBase {
   /** Each peer's moves, by peer id: the lookups of a request stay within one peer's bounded share. */
   private byPeer: Map<i32, Array<Move>> = new Map<i32, Array<Move>>();
-  quarantines: Array<Quarantine> = new Array<Quarantine>();
   /** Quarantines by wire address (addressKey). */
   private quarantined: Map<u64, Array<Quarantine>> = new Map<u64, Array<Quarantine>>();
   /** The control ports, as last computed, and for how many peers. */
   private ports: Array<u32> = new Array<u32>();
   private portsFor: i32 = -1;
-  dp: Dataplane = new Dataplane();
   migrations: Array<Migration> = new Array<Migration>();
   validations: Array<PathValidation> = new Array<PathValidation>();
   confirms: Array<SentConfirm> = new Array<SentConfirm>();
   /** The addresses we keep on lo (keepIdentities). */
   identities: Array<Address> = new Array<Address>();
-  nextMoveId: u32 = 1;
   nextMigrationId: u32 = 1;
   /** Opaque data for the next request the application starts. */
   pendingOpaque: Array<OpaqueItem> = new Array<OpaqueItem>();
@@ -470,8 +464,6 @@ export class Stem extends RequestHandler {
   lastQueueId: u32 = 0;
   /** Held packets the kernel reported, for counters. */
   heldPackets: u64 = 0;
-  /** A release was asked for while something else still held: it happens when that ends. */
-  releaseWaits: bool = false;
   /** When to send the follow-up release (not armed: none pending). */
   private releaseTimer!: StemTimer;
   /** When to look for moves whose sessions ended (not armed: kernel not set up, or a sweep is under way). */
@@ -482,16 +474,13 @@ export class Stem extends RequestHandler {
   private quarantineSync!: StemTimer;
   private quarantineSink!: StemQuarantines;
   private quarantinesChanged: bool = false;
-  /** The kernel was set up: sock_diag can say which sessions a migration carries. */
-  kernelReady: bool = false;
   sweeping: bool = false;
 
   /** Address changes and sessions (stem/watch.ts). */
   watch: Watch = new Watch();
 
   constructor(node: Node) {
-    super();
-    this.node = node;
+    super(node);
     this.releaseTimer = new StemTimer(this, T_RELEASE);
     this.sweepTimer = new StemTimer(this, T_SWEEP);
     this.quarantineSync = new StemTimer(this, T_QUARANTINE_SYNC);
@@ -1309,6 +1298,18 @@ export class Stem extends RequestHandler {
     return n;
   }
 
+  isOwnSocket(s: SocketInfo): bool {
+    return this.watch.isOwnSocket(s);
+  }
+
+  proceduresUnderWay(): bool {
+    return this.migrations.length > 0 || this.validations.length > 0;
+  }
+
+  lostAddresses(): Array<Address> {
+    return this.watch.probing();
+  }
+
   /** Our own addresses the host reported (its interfaces) and those we keep on lo. */
   isLocalAddress(a: Address): bool {
     return this.watch.isLocal(a) || indexOfAddress(this.identities, a) >= 0;
@@ -1432,32 +1433,4 @@ function addressKey(a: Address): u64 {
 
 function addUnique(list: Array<Address>, a: Address): void {
   if (indexOfAddress(list, a) < 0) list.push(a);
-}
-
-/** The fields both sides' migration events share. */
-function exchangeFields(e: TextOut, peer: Peer, from: Address, to: Address, moves: i32, elapsed: f64): void {
-  e.key("peer");
-  cookieJson(e, peer.cookie);
-  e.key("from");
-  from.json(e);
-  e.key("to");
-  to.json(e);
-  e.key("moves");
-  e.num(moves);
-  e.key("elapsedMs");
-  e.raw();
-  writeMs(e, elapsed);
-}
-
-export function cookieJson(e: TextOut, c: u64): void {
-  e.raw();
-  e.byte(0x22);
-  for (let s = 40; s >= 0; s -= 8) e.hexByte(<u32>(c >> <u64>s) & 0xff);
-  e.byte(0x22);
-}
-
-function codeJson(e: TextOut, code: u32): void {
-  const n = codeName(code);
-  if (n.length) e.str(n);
-  else e.num(code);
 }

@@ -14,7 +14,8 @@ import { Node, Procedure } from "../engine/node";
 import { Peer } from "../engine/peer";
 import { beginEvent, endEvent, bytesOf } from "../engine/output";
 import { Move } from "./move";
-import { Stem, cookieJson } from "./stem";
+import { StemBase } from "./base";
+import { cookieJson } from "./events";
 import { AddressEvent, RouteEvent, SocketInfo, parseAddresses, parseRoutes, parseSockets, addressDump, routeDump, socketDump, fallbackRoute, sourceRoute, sourceRule, requestPtr } from "../kernel/rtnl";
 
 import { FAMILY_IPV4, FAMILY_IPV6, DEFAULT_AUTO, DEFAULT_GUARD, DEFAULT_FOLLOW_DEFAULT_ROUTE } from "../generated/registry";
@@ -128,8 +129,8 @@ class AddressProbe extends Procedure {
 }
 
 export class Watch {
-  private _stem: Stem | null = null;
-  get stem(): Stem { return this._stem!; }
+  private _stem: StemBase | null = null;
+  get stem(): StemBase { return this._stem!; }
   get node(): Node { return this._stem!.node; }
   /** Migrate automatically when an address with sessions disappears. */
   auto: bool = DEFAULT_AUTO;
@@ -167,7 +168,7 @@ export class Watch {
   private events: Array<AddressEvent> = new Array<AddressEvent>();
 
   /** Called once by the Stem that owns this watch. */
-  attach(stem: Stem): void {
+  attach(stem: StemBase): void {
     this._stem = stem;
   }
 
