@@ -7,6 +7,7 @@ import { IPPROTO_TCP, IPPROTO_UDP, PROTOCOL_STEM } from "../generated/registry";
 import { Address } from "../engine/address";
 import { Node, Procedure } from "../engine/node";
 import { StemBase } from "./base";
+import { MigratorState, MigratorEvent, migratorNext } from "./states";
 import { Peer, SecurityAssociation, CachedReply, REPLY_RESEND_GAP_MS } from "../engine/peer";
 import { Timer } from "../engine/timers";
 import { Retransmission, RetransmitPolicy, MAX_RTO_MS } from "../engine/retransmit";
@@ -71,13 +72,6 @@ function writeOpaque(enc: Encoder, items: Array<OpaqueItem>): void {
 
 // ---- migrator --------------------------------------------------------------
 
-const M_APPLYING: i32 = 1;
-const M_REQUESTING: i32 = 2;
-const M_DONE: i32 = 3;
-const M_ROLLING_BACK: i32 = 4;
-const M_FAILED: i32 = 5;
-/** Waiting for sock_diag: which sessions use the old address (a first migration of all ports). */
-const M_PROBING: i32 = 6;
 
 /** The sock_diag dumps (TCP, then UDP) that tell a migration which sessions it carries. */
 class SessionProbe extends Procedure {
@@ -122,7 +116,7 @@ export class Migration extends Procedure {
   protocols: u8 = 0;
   to: Address;
   toPort: u32;
-  state: i32 = M_APPLYING;
+  state: i32 = MigratorState.IDLE;
   startedAt: f64;
   opaque: Array<OpaqueItem>;
   /** Make-before-break: the old address still works, so nothing is held. */
@@ -130,6 +124,14 @@ export class Migration extends Procedure {
   error: i32 = 0;
   refusal: u32 = 0;
   /** Addresses added to lo (original addresses kept local), for rollback. */
+  /** Moves on by the table of stem/states.ts (7.2); false if it has no such transition. */
+  step(event: i32): bool {
+    const next = migratorNext(this.state, event);
+    if (next < 0) return false;
+    this.state = next;
+    return true;
+  }
+
   constructor(id: u32, stem: Stem, peer: Peer, moves: Array<Move>, to: Address, toPort: u32, now: f64, opaque: Array<OpaqueItem>) {
     super();
     this.id = id;
@@ -156,32 +158,32 @@ export class Migration extends Procedure {
   }
 
   onActionsDone(node: Node, ok: bool, now: f64): void {
-    if (this.state == M_APPLYING) {
+    if (this.state == MigratorState.APPLYING) {
       if (!ok) {
         this.fail(node, ERR_KERNEL, 0, now);
         return;
       }
       // Step 308: the Migration Request, from the new address.
-      this.state = M_REQUESTING;
+      this.step(MigratorEvent.APPLIED);
       this.stem.event(this, "requesting", now);
       const p = this.peer;
       if (!node.sendRequest(now, p, MSG_MIGRATION_REQUEST, 0, this, p.controlFor(this.to.family), p.controlPort, this.to)) {
         this.fail(node, ERR_INVALID_ARGUMENT, 0, now);
       }
-    } else if (this.state == M_ROLLING_BACK) {
-      this.state = M_FAILED;
+    } else if (this.state == MigratorState.ROLLING_BACK) {
+      this.step(MigratorEvent.ROLLED_BACK);
       this.stem.finished(this, now);
     }
   }
 
   onReply(node: Node, d: Decoded, code: u32, now: f64): void {
-    if (this.state != M_REQUESTING) return;
+    if (this.state != MigratorState.REQUESTING) return;
     if (code != CODE_ACCEPTED) {
       this.fail(node, ERR_REFUSED, code, now);
       return;
     }
     // Steps 309-310: release the held packets at once, then confirm the path.
-    this.state = M_DONE;
+    this.step(MigratorEvent.ACCEPTED);
     // Release first, then stop marking, then release what was queued meanwhile:
     // held packets leave before any new one can overtake them. A
     // make-before-break migration held nothing: its sessions now send from the
@@ -201,7 +203,7 @@ export class Migration extends Procedure {
   }
 
   onGiveUp(node: Node, now: f64): void {
-    if (this.state == M_REQUESTING) this.fail(node, ERR_TIMED_OUT, 0, now);
+    if (this.state == MigratorState.REQUESTING) this.fail(node, ERR_TIMED_OUT, 0, now);
   }
 
   /** Rolls the moves back to where they were, releasing the hold (section 7.2). */
@@ -216,12 +218,12 @@ export class Migration extends Procedure {
       m.busy = null;
       this.stem.unquarantine(m.wire, m.peer);
     }
-    this.state = M_ROLLING_BACK;
+    this.step(MigratorEvent.FAIL);
     this.stem.event(this, "failed", now);
     const synced = this.stem.sync(this);
     this.stem.release(now);
     if (!synced) {
-      this.state = M_FAILED;
+      this.step(MigratorEvent.ROLLED_BACK);
       this.stem.finished(this, now);
     }
   }
@@ -555,14 +557,14 @@ export class Stem extends StemBase {
       }
       for (let i = 0; i < this.migrations.length; i++) {
         const q = this.migrations[i];
-        if (q.state == M_PROBING && q.peer == peer && q.from.equals(from) && q.to.equals(to)) return <i32>q.id;
+        if (q.state == MigratorState.PROBING && q.peer == peer && q.from.equals(from) && q.to.equals(to)) return <i32>q.id;
       }
       if (fromPort == 0 && this.kernelReady) {
         // First migration of these sessions, all ports: carry the sessions
         // that exist (sock_diag), port by port, so that new connections from
         // the new address are not taken for them (PROTOCOL.md 7.1).
         const mig = new Migration(this.nextMigrationId++, this, peer, moves, to, 0, now, this.takeOpaque());
-        mig.state = M_PROBING;
+        mig.step(MigratorEvent.PROBE);
         mig.from = from.copy();
         mig.protocols = protocols;
         this.migrations.push(mig);
@@ -656,11 +658,10 @@ export class Stem extends StemBase {
 
   /** The sockets on the migration's old address are known: its moves, then steps 304-307. */
   sessionsProbed(mig: Migration, sockets: Array<SocketInfo>, ok: bool, now: f64): void {
-    if (mig.state != M_PROBING) return;
+    if (mig.state != MigratorState.PROBING) return;
     if (!ok) {
       // sock_diag failed: the sessions are unknown, so the move covers every port, as asked.
       mig.moves.push(this.localMove(mig.peer, mig.from, 0, mig.protocols));
-      mig.state = M_APPLYING;
       this.begin(mig, 0, now);
       return;
     }
@@ -677,11 +678,10 @@ export class Stem extends StemBase {
       const i = this.migrations.indexOf(mig);
       if (i >= 0) this.migrations.splice(i, 1);
       mig.prevWire.push(mig.from.copy());
-      mig.state = M_DONE;
+      mig.step(MigratorEvent.NOTHING_TO_MOVE);
       this.event(mig, "completed", now);
       return;
     }
-    mig.state = M_APPLYING;
     this.begin(mig, 0, now);
   }
 
@@ -691,6 +691,7 @@ export class Stem extends StemBase {
     const to = mig.to;
     const toPort = mig.toPort;
     const peer = mig.peer;
+    mig.step(MigratorEvent.APPLY);
     // Make-before-break when the address the sessions leave still works: they
     // keep sending from it until the peer has switched, and nothing waits.
     // Otherwise (break-before-make) the packets are held (steps 305, 310).
@@ -726,7 +727,7 @@ export class Stem extends StemBase {
   private alreadyThere(peer: Peer, from: Address, to: Address, now: f64): i32 {
     const mig = new Migration(this.nextMigrationId++, this, peer, new Array<Move>(), to, 0, now, this.takeOpaque());
     mig.prevWire.push(from.copy());
-    mig.state = M_DONE;
+    mig.step(MigratorEvent.NOTHING_TO_MOVE);
     this.event(mig, "completed", now);
     return <i32>mig.id;
   }
@@ -986,7 +987,7 @@ export class Stem extends StemBase {
     this.pruneMoves(mig.moves);
     this.watch.maybeDropFallback(mig.to.family);
     // Its sessions no longer send from where they were: a path kept for that address may go.
-    if (mig.state == M_DONE) for (let k = 0; k < mig.prevWire.length; k++) this.watch.leftAddress(mig.prevWire[k], now);
+    if (mig.state == MigratorState.RELEASED) for (let k = 0; k < mig.prevWire.length; k++) this.watch.leftAddress(mig.prevWire[k], now);
   }
 
   /** Drops those of `moves` that came back to their original address, and their identities. */
