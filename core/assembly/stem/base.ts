@@ -5,10 +5,15 @@
 
 import { Node, Procedure, RequestHandler } from "../engine/node";
 import { Peer } from "../engine/peer";
+import { Decoded } from "../wire/decode";
+import { MAX_MESSAGE_LENGTH } from "../generated/registry";
 import { Address } from "../engine/address";
 import { SocketInfo } from "../kernel/rtnl";
 import { Move, Quarantine } from "./move";
 import { Dataplane } from "./nft";
+
+/** The module's message buffer (a Confirm being encoded, a Migration Request's staged addresses). */
+export const MSG = memory.data(MAX_MESSAGE_LENGTH);
 
 export abstract class StemBase extends RequestHandler {
   node: Node;
@@ -53,4 +58,20 @@ export abstract class StemBase extends RequestHandler {
   abstract proceduresUnderWay(): bool;
   /** The lost addresses whose sessions are not known yet (the watch's probes). */
   abstract lostAddresses(): Array<Address>;
+
+  // What the migrator's and the non-migrator's procedures (migrator.ts, nonmigrator.ts) call.
+  /** Sends the Migration Confirm for a reply's challenge and keeps it to answer repeated replies. */
+  abstract confirm(peer: Peer, d: Decoded, dst: Address, src: Address | null, now: f64): void;
+  /** The first half of a release (before the marking stops). */
+  abstract releaseBefore(moves: Array<Move>): void;
+  /** Lifts the peer's quarantine of `a`. */
+  abstract unquarantine(a: Address, peer: Peer): void;
+  /** A migration (migrator.ts Migration) ended. */
+  abstract finished(mig: Procedure, now: f64): void;
+  /** A migration's sock_diag probe (migrator.ts SessionProbe) ended. */
+  abstract sessionsProbed(mig: Procedure, sockets: Array<SocketInfo>, ok: bool, now: f64): void;
+  /** A path validation (nonmigrator.ts PathValidation) ends. */
+  abstract dropValidation(v: Procedure): void;
+  /** A path validation got no Confirm within the validation timeout. */
+  abstract validationTimedOut(v: Procedure, now: f64): void;
 }

@@ -6,7 +6,9 @@ import { EADDRNOTAVAIL, EEXIST, ENOENT, LOOPBACK_IFINDEX, NETLINK_NETFILTER, NET
 import { IPPROTO_TCP, IPPROTO_UDP, PROTOCOL_STEM } from "../generated/registry";
 import { Address } from "../engine/address";
 import { Node, Procedure } from "../engine/node";
-import { StemBase } from "./base";
+import { StemBase, MSG } from "./base";
+import { OpaqueItem, SessionProbe, Migration, Registration, migrationEvent } from "./migrator";
+import { PathValidation, peerMovedEvent } from "./nonmigrator";
 import { MigratorState, MigratorEvent, migratorNext } from "./states";
 import { Peer, SecurityAssociation, CachedReply, REPLY_RESEND_GAP_MS } from "../engine/peer";
 import { Timer } from "../engine/timers";
@@ -41,7 +43,6 @@ import {
 } from "../generated/registry";
 
 const TOKEN = memory.data(8);
-const MSG = memory.data(MAX_MESSAGE_LENGTH);
 const COOKIE = memory.data(8);
 const RECENT_MS: f64 = 30000;
 /** The follow-up release, after the first (docs/dataplane.md section 2). */
@@ -55,224 +56,6 @@ const SWEEP_MS: f64 = 5000;
  * small share of the daemon's time (docs/dataplane.md, "At server scale").
  */
 const SWEEP_MS_PER_MOVE: f64 = 0.5;
-
-/** Opaque data the application attaches to the next request it starts. */
-class OpaqueItem {
-  subtype: u32 = 0;
-  flags: u32 = 0;
-  data: StaticArray<u8> = new StaticArray<u8>(0);
-}
-
-function writeOpaque(enc: Encoder, items: Array<OpaqueItem>): void {
-  for (let i = 0; i < items.length; i++) {
-    const o = items[i];
-    enc.opaque(o.subtype, o.flags, changetype<usize>(o.data), o.data.length);
-  }
-}
-
-// ---- migrator --------------------------------------------------------------
-
-
-/** The sock_diag dumps (TCP, then UDP) that tell a migration which sessions it carries. */
-class SessionProbe extends Procedure {
-  stem: Stem;
-  mig: Migration;
-  sockets: Array<SocketInfo> = new Array<SocketInfo>();
-  protocols: Array<u8> = new Array<u8>();
-  constructor(stem: Stem, mig: Migration) {
-    super();
-    this.stem = stem;
-    this.mig = mig;
-  }
-  start(): void {
-    const protos: StaticArray<u8> = [IPPROTO_TCP, IPPROTO_UDP];
-    for (let k = 0; k < 2; k++) {
-      this.protocols.push(protos[k]);
-      const n = socketDump(this.mig.from.family, protos[k]);
-      this.stem.node.netlinkAction(NETLINK_SOCK_DIAG, bytesOf(requestPtr(), n), this);
-    }
-  }
-  onKernelOutput(node: Node, p: usize, n: i32): void {
-    const proto = this.protocols.length ? this.protocols.shift() : IPPROTO_TCP;
-    parseSockets(p, n, proto, this.sockets);
-  }
-  onActionsDone(node: Node, ok: bool, now: f64): void {
-    this.stem.sessionsProbed(this.mig, this.sockets, ok, now);
-  }
-}
-
-/** One migration of our own address (section 7.2). */
-export class Migration extends Procedure {
-  id: u32;
-  stem: Stem;
-  peer: Peer;
-  moves: Array<Move>;
-  /** Each move's wire endpoint before this migration, for rollback. */
-  prevWire: Array<Address> = new Array<Address>();
-  prevPort: Array<u32> = new Array<u32>();
-  /** The wire address the sessions leave. */
-  from: Address = new Address();
-  /** The protocols asked for (0: all). */
-  protocols: u8 = 0;
-  to: Address;
-  toPort: u32;
-  state: i32 = MigratorState.IDLE;
-  startedAt: f64;
-  opaque: Array<OpaqueItem>;
-  /** Make-before-break: the old address still works, so nothing is held. */
-  beforeBreak: bool = false;
-  error: i32 = 0;
-  refusal: u32 = 0;
-  /** Addresses added to lo (original addresses kept local), for rollback. */
-  /** Moves on by the table of stem/states.ts (7.2); false if it has no such transition. */
-  step(event: i32): bool {
-    const next = migratorNext(this.state, event);
-    if (next < 0) return false;
-    this.state = next;
-    return true;
-  }
-
-  constructor(id: u32, stem: Stem, peer: Peer, moves: Array<Move>, to: Address, toPort: u32, now: f64, opaque: Array<OpaqueItem>) {
-    super();
-    this.id = id;
-    this.stem = stem;
-    this.peer = peer;
-    this.moves = moves;
-    this.to = to.copy();
-    this.toPort = toPort;
-    this.startedAt = now;
-    this.opaque = opaque;
-  }
-
-  encodeBody(node: Node, enc: Encoder): void {
-    for (let i = 0; i < this.moves.length; i++) {
-      const m = this.moves[i];
-      const old = this.prevWire[i];
-      const scratch = MSG; // addresses staged here, then copied by the encoder
-      old.store(scratch);
-      this.to.store(scratch + 16);
-      // The move's new wire port: a migration of all ports keeps each move's port (0 stays 0).
-      enc.migration(m.protocols, old.family, this.prevPort[i], m.wirePort, scratch, scratch + 16);
-    }
-    writeOpaque(enc, this.opaque);
-  }
-
-  onActionsDone(node: Node, ok: bool, now: f64): void {
-    if (this.state == MigratorState.APPLYING) {
-      if (!ok) {
-        this.fail(node, ERR_KERNEL, 0, now);
-        return;
-      }
-      // Step 308: the Migration Request, from the new address.
-      this.step(MigratorEvent.APPLIED);
-      this.stem.event(this, "requesting", now);
-      const p = this.peer;
-      if (!node.sendRequest(now, p, MSG_MIGRATION_REQUEST, 0, this, p.controlFor(this.to.family), p.controlPort, this.to)) {
-        this.fail(node, ERR_INVALID_ARGUMENT, 0, now);
-      }
-    } else if (this.state == MigratorState.ROLLING_BACK) {
-      this.step(MigratorEvent.ROLLED_BACK);
-      this.stem.finished(this, now);
-    }
-  }
-
-  onReply(node: Node, d: Decoded, code: u32, now: f64): void {
-    if (this.state != MigratorState.REQUESTING) return;
-    if (code != CODE_ACCEPTED) {
-      this.fail(node, ERR_REFUSED, code, now);
-      return;
-    }
-    // Steps 309-310: release the held packets at once, then confirm the path.
-    this.step(MigratorEvent.ACCEPTED);
-    // Release first, then stop marking, then release what was queued meanwhile:
-    // held packets leave before any new one can overtake them. A
-    // make-before-break migration held nothing: its sessions now send from the
-    // new address too.
-    if (!this.beforeBreak) this.stem.releaseBefore(this.moves);
-    for (let i = 0; i < this.moves.length; i++) {
-      this.moves[i].held = false;
-      this.moves[i].busy = null;
-      this.moves[i].sendToo();
-    }
-    this.stem.sync(null);
-    if (!this.beforeBreak) this.stem.release(now);
-    this.stem.event(this, "released", now);
-    if (d.has(EXT_PATH_CHALLENGE)) this.stem.confirm(this.peer, d, this.peer.controlFor(this.to.family), this.to, now);
-    this.stem.event(this, "completed", now);
-    this.stem.finished(this, now);
-  }
-
-  onGiveUp(node: Node, now: f64): void {
-    if (this.state == MigratorState.REQUESTING) this.fail(node, ERR_TIMED_OUT, 0, now);
-  }
-
-  /** Rolls the moves back to where they were, releasing the hold (section 7.2). */
-  fail(node: Node, error: i32, refusal: u32, now: f64): void {
-    this.error = error;
-    this.refusal = refusal;
-    node.cancelRequests(this);
-    for (let i = 0; i < this.moves.length; i++) {
-      const m = this.moves[i];
-      m.moveTo(this.prevWire[i], this.prevPort[i]);
-      m.held = false;
-      m.busy = null;
-      this.stem.unquarantine(m.wire, m.peer);
-    }
-    this.step(MigratorEvent.FAIL);
-    this.stem.event(this, "failed", now);
-    const synced = this.stem.sync(this);
-    this.stem.release(now);
-    if (!synced) {
-      this.step(MigratorEvent.ROLLED_BACK);
-      this.stem.finished(this, now);
-    }
-  }
-}
-
-/** The migrator's registration with a peer (section 7.3). */
-class Registration extends Procedure {
-  stem: Stem;
-  peer: Peer;
-  lifetime: u32;
-  opaque: Array<OpaqueItem>;
-  constructor(stem: Stem, peer: Peer, lifetime: u32, opaque: Array<OpaqueItem>) {
-    super();
-    this.stem = stem;
-    this.peer = peer;
-    this.lifetime = lifetime;
-    this.opaque = opaque;
-  }
-  encodeBody(node: Node, enc: Encoder): void {
-    enc.lifetime(this.lifetime);
-    writeOpaque(enc, this.opaque);
-  }
-  onReply(node: Node, d: Decoded, code: u32, now: f64): void {
-    // Section 7.3: the challenge proves we receive where the reply came to.
-    if (code == CODE_ACCEPTED && d.has(EXT_PATH_CHALLENGE)) this.stem.confirm(this.peer, d, this.peer.control, null, now);
-    const e = beginEvent("registration", now);
-    e.key("peer");
-    cookieJson(e, this.peer.cookie);
-    e.key("state");
-    e.str(code == CODE_ACCEPTED ? "accepted" : "refused");
-    e.key("code");
-    codeJson(e, code);
-    if (d.has(EXT_LIFETIME)) {
-      e.key("lifetime");
-      e.num(lifetimeSeconds(d.first(EXT_LIFETIME)));
-    }
-    node.emit(endEvent());
-  }
-  onGiveUp(node: Node, now: f64): void {
-    const e = beginEvent("registration", now);
-    e.key("peer");
-    cookieJson(e, this.peer.cookie);
-    e.key("state");
-    e.str("failed");
-    e.key("error");
-    e.str(errorName(ERR_TIMED_OUT));
-    node.emit(endEvent());
-  }
-}
 
 /** A Migration Confirm sent, kept to answer repeated replies (section 7.2) until its timer ends it. */
 class SentConfirm extends Timer {
@@ -303,27 +86,6 @@ class SentConfirm extends Timer {
     const list = this.stem.confirms;
     const i = list.indexOf(this);
     if (i >= 0) list.splice(i, 1);
-  }
-}
-
-/** A path validation's challenge (7.3, 7.5), sent again until the Confirm comes or the validation timeout. */
-const VALIDATION_POLICY = new RetransmitPolicy(i32.MAX_VALUE, 0, MAX_RTO_MS);
-
-class ValidationResend extends Retransmission {
-  v: PathValidation;
-  constructor(v: PathValidation) {
-    super();
-    this.v = v;
-  }
-  resend(now: f64): void {
-    const v = this.v;
-    if (v.reply.length == 0) return;
-    const node = v.stem.node;
-    node.counters.retransmitted++;
-    node.transmit(v.reply, v.replyTo, v.replyPort, null);
-  }
-  giveUp(now: f64): void {
-    this.v.stem.validationTimedOut(this.v, now);
   }
 }
 
@@ -359,86 +121,6 @@ class StemTimer extends Timer {
     if (this.kind == T_RELEASE) stem.releaseAgain();
     else if (this.kind == T_SWEEP) stem.sweepDue(now);
     else stem.quarantinesEnded();
-  }
-}
-
-// ---- non-migrator ------------------------------------------------------------
-
-/**
- * The non-migrator's side of one accepted migration (sections 7.4, 7.5), or
- * of a registration from an address the peer does not own yet (7.3: no
- * moves; the source becomes owned when the Confirm echoes the challenge).
- */
-class PathValidation extends Procedure {
-  stem: Stem;
-  peer: Peer;
-  moves: Array<Move>;
-  prevWire: Array<Address> = new Array<Address>();
-  prevPort: Array<u32> = new Array<u32>();
-  address: Address;
-  replyTo: Address;
-  replyPort: u32;
-  token: StaticArray<u8> = new StaticArray<u8>(8);
-  needsValidation: bool;
-  /** A registration's return-routability check, granting `lifetime` seconds of ownership. */
-  registration: bool = false;
-  lifetime: u32 = 0;
-  /** True while this validation counts against the peer's pending paths. */
-  counted: bool = false;
-  /** The reply, once sent; retransmitted until the Confirm arrives. */
-  reply: StaticArray<u8> = new StaticArray<u8>(0);
-  /** Its retransmitter: the reply's, until the Confirm; its lifetime is the validation timeout. */
-  resend!: ValidationResend;
-  startedAt: f64;
-  /** A migration's: the Migration Reply sent once the kernel actions are done (the engine's handle). */
-  deferred: DeferredReply | null = null;
-  constructor(stem: Stem, peer: Peer, address: Address, replyTo: Address, replyPort: u32, now: f64) {
-    super();
-    this.stem = stem;
-    this.peer = peer;
-    this.moves = new Array<Move>();
-    this.address = address.copy();
-    this.replyTo = replyTo.copy();
-    this.replyPort = replyPort;
-    this.startedAt = now;
-    this.needsValidation = false;
-    this.resend = new ValidationResend(this);
-  }
-
-  /** The reply with the challenge went out: resend it until the Confirm, give up at the validation timeout. */
-  startResend(now: f64): void {
-    const node = this.stem.node;
-    this.resend.start(node.timers, VALIDATION_POLICY, this.peer.rto(), now, node.options.validationTimeoutMs);
-  }
-
-  onActionsDone(node: Node, ok: bool, now: f64): void {
-    if (this.reply.length > 0) return; // a later sync (quota lifted, rollback)
-    if (!ok) {
-      // The kernel refused: undo and refuse the request.
-      this.restore();
-      this.stem.sync(null);
-      this.stem.replyLater(this, CODE_INSUFFICIENT_RESOURCES, now);
-      this.stem.dropValidation(this);
-      return;
-    }
-    // Step 407: the reply, to the new address.
-    this.stem.replyLater(this, CODE_ACCEPTED, now);
-    this.stem.peerMoved(this, this.needsValidation ? "unvalidated" : "validated", now);
-    if (this.needsValidation) {
-      this.startResend(now);
-    } else {
-      this.stem.dropValidation(this);
-    }
-  }
-
-  restore(): void {
-    for (let i = 0; i < this.moves.length; i++) {
-      const m = this.moves[i];
-      m.moveTo(this.prevWire[i], this.prevPort[i]);
-      m.unvalidated = false;
-      m.busy = null;
-      this.stem.unquarantine(m.wire, m.peer);
-    }
   }
 }
 
@@ -657,7 +339,8 @@ export class Stem extends StemBase {
   }
 
   /** The sockets on the migration's old address are known: its moves, then steps 304-307. */
-  sessionsProbed(mig: Migration, sockets: Array<SocketInfo>, ok: bool, now: f64): void {
+  sessionsProbed(p: Procedure, sockets: Array<SocketInfo>, ok: bool, now: f64): void {
+    const mig = <Migration>p;
     if (mig.state != MigratorState.PROBING) return;
     if (!ok) {
       // sock_diag failed: the sessions are unknown, so the move covers every port, as asked.
@@ -679,7 +362,7 @@ export class Stem extends StemBase {
       if (i >= 0) this.migrations.splice(i, 1);
       mig.prevWire.push(mig.from.copy());
       mig.step(MigratorEvent.NOTHING_TO_MOVE);
-      this.event(mig, "completed", now);
+      migrationEvent(this.node, mig, "completed", now);
       return;
     }
     this.begin(mig, 0, now);
@@ -713,7 +396,7 @@ export class Stem extends StemBase {
       m.busy = mig;
       this.unquarantine(m.wire, peer);
     }
-    this.event(mig, "started", now);
+    migrationEvent(this.node, mig, "started", now);
     // Steps 304-307 in one transaction: identity address, rewrites, hold.
     this.keepIdentities(mig);
     if (!this.sync(mig)) {
@@ -728,7 +411,7 @@ export class Stem extends StemBase {
     const mig = new Migration(this.nextMigrationId++, this, peer, new Array<Move>(), to, 0, now, this.takeOpaque());
     mig.prevWire.push(from.copy());
     mig.step(MigratorEvent.NOTHING_TO_MOVE);
-    this.event(mig, "completed", now);
+    migrationEvent(this.node, mig, "completed", now);
     return <i32>mig.id;
   }
 
@@ -981,7 +664,8 @@ export class Stem extends StemBase {
 
   // ---- procedure bookkeeping ----
 
-  finished(mig: Migration, now: f64): void {
+  finished(p: Procedure, now: f64): void {
+    const mig = <Migration>p;
     const i = this.migrations.indexOf(mig);
     if (i >= 0) this.migrations.splice(i, 1);
     this.pruneMoves(mig.moves);
@@ -1008,7 +692,8 @@ export class Stem extends StemBase {
     v.counted = false;
   }
 
-  dropValidation(v: PathValidation): void {
+  dropValidation(p: Procedure): void {
+    const v = <PathValidation>p;
     v.resend.stop();
     this.uncount(v);
     const i = this.validations.indexOf(v);
@@ -1043,15 +728,6 @@ export class Stem extends StemBase {
   }
 
   /** Builds, caches and sends the non-migrator's Migration Reply. */
-  replyLater(v: PathValidation, code: u32, now: f64): void {
-    const h = v.deferred;
-    if (!h) return;
-    const node = this.node;
-    const enc = node.beginDeferred(h, code);
-    if (code == CODE_ACCEPTED && v.needsValidation) enc.token(EXT_PATH_CHALLENGE, changetype<usize>(v.token));
-    if (node.finishDeferred(h, now)) v.reply = h.bytes;
-  }
-
   // ---- requests from peers ----
 
   request(node: Node, peer: Peer, sa: SecurityAssociation, cache: CachedReply | null, now: f64): void {
@@ -1348,7 +1024,7 @@ export class Stem extends StemBase {
       for (let j = 0; j < v.moves.length; j++) v.moves[j].unvalidated = false;
       this.dropValidation(v);
       this.sync(null);
-      this.peerMoved(v, "validated", now);
+      peerMovedEvent(this.node, v, "validated", now);
       return;
     }
   }
@@ -1374,7 +1050,8 @@ export class Stem extends StemBase {
   // ---- timers (in the engine's table: StemTimer, Quarantine, SentConfirm, ValidationResend) ----
 
   /** A path validation got no Confirm within the validation timeout. */
-  validationTimedOut(v: PathValidation, now: f64): void {
+  validationTimedOut(p: Procedure, now: f64): void {
+    const v = <PathValidation>p;
     if (v.registration) {
       // Section 7.3: the source never proved itself; it stays unowned.
       this.dropValidation(v);
@@ -1385,38 +1062,10 @@ export class Stem extends StemBase {
     v.restore();
     this.dropValidation(v);
     this.sync(null);
-    this.peerMoved(v, "validation-failed", now);
+    peerMovedEvent(this.node, v, "validation-failed", now);
   }
 
-  // ---- events ----
 
-  event(m: Migration, state: string, now: f64): void {
-    const e = beginEvent("migration", now);
-    e.key("id");
-    e.num(m.id);
-    e.key("state");
-    e.str(state);
-    exchangeFields(e, m.peer, m.prevWire.length ? m.prevWire[0] : m.to, m.to, m.moves.length, now - m.startedAt);
-    e.key("hold");
-    e.boolean(!m.beforeBreak && m.moves.length > 0);
-    if (m.error) {
-      e.key("error");
-      e.str(errorName(m.error));
-    }
-    if (m.refusal) {
-      e.key("code");
-      codeJson(e, m.refusal);
-    }
-    this.node.emit(endEvent());
-  }
-
-  peerMoved(v: PathValidation, state: string, now: f64): void {
-    const e = beginEvent("peer-migration", now);
-    e.key("state");
-    e.str(state);
-    exchangeFields(e, v.peer, v.prevWire.length ? v.prevWire[0] : v.address, v.address, v.moves.length, now - v.startedAt);
-    this.node.emit(endEvent());
-  }
 }
 
 function indexOfAddress(list: Array<Address>, a: Address): i32 {
