@@ -7,7 +7,7 @@ import { Core, HandoverError } from "./core.ts";
 import { Engine, type EngineEvent, type MigrateRequest } from "./engine.ts";
 import type { HostIO, KernelIO, UdpSocket, ControlServer } from "./io.ts";
 import { type Config, type ConfigWarning, ConfigError, checkConfig, resolveKey, hexKey, portOf, controlPath } from "./config.ts";
-import { KernelCallError, EIO } from "./netlink.ts";
+import { KernelCallError } from "./netlink.ts";
 import { takeLock, pidFilePath, netnsPidFilePath, AlreadyRunning } from "./lock.ts";
 import { Observations, renderMetrics } from "./metrics.ts";
 import { buildStatus, socketStateName, type Status } from "./status.ts";
@@ -16,6 +16,7 @@ import type { HttpServer } from "./io.ts";
 import { SidService } from "./sidservice.ts";
 import { ErrorCode } from "./registry.ts";
 import { readFileSync } from "node:fs";
+import { NETLINK_ROUTE, EIO } from "./linux.ts";
 
 /** The events a node emits (docs/ABI.md lists their fields); `on("*")` receives them all. */
 export type EventName =
@@ -40,7 +41,6 @@ export type EventName =
 
 export type Listener = (event: EngineEvent) => void;
 
-const NETLINK_ROUTE = 0;
 const RTMGRP_IPV4_IFADDR = 0x10;
 const RTMGRP_IPV6_IFADDR = 0x100;
 const RTMGRP_IPV4_ROUTE = 0x40;

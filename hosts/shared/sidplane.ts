@@ -13,9 +13,8 @@ import type { PacketLink } from "./sidio.ts";
 import { SidCodec } from "./sid.ts";
 import { HandoverError } from "./core.ts";
 import { ErrorCode, OPTION_SPECS } from "./registry.ts";
+import { NETLINK_ROUTE, NLMSG_ERROR } from "./linux.ts";
 
-const NETLINK_ROUTE = 0;
-const NLMSG_ERROR = 2;
 
 /** The tunnel's defaults (docs/PROTOCOL.md 8.9), the core's options': VXLAN's port, the device's MTU, the binding's table. */
 export const TUNNEL_PORT = OPTION_SPECS.sidTunnelPort.default;

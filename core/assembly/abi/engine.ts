@@ -11,7 +11,8 @@ import {
   META_KIND, META_ID, META_LENGTH, META_AUX, META_DST_PORT, META_DST_FAMILY, META_SRC_FAMILY,
   META_DST_ADDR, META_SRC_ADDR, META_SIZE,
 } from "../engine/output";
-import { Stem, cookieJson } from "../stem/stem";
+import { Stem } from "../stem/stem";
+import { cookieJson } from "../stem/events";
 import { SessionList, Save, savedMoves, savedBlob } from "../stem/lifecycle";
 import { NetlinkSummary, parseNetfilter, DEFAULT_QUEUE } from "../kernel/nfqueue";
 import { HmacKey, digestLen } from "../crypto/hmac";

@@ -58,10 +58,8 @@ export const REPLY_CACHE_SIZE: i32 = 8;
 export const REPLY_CACHE_MS: f64 = 30000;
 export const REPLY_RESEND_GAP_MS: f64 = 10;
 
-/** RTT estimation and retransmission timeout (section 6.7, RFC 6298 constants). */
-export const INITIAL_RTO_MS: f64 = 200;
-export const MIN_RTO_MS: f64 = 10;
-export const MAX_RTO_MS: f64 = 2000;
+/** RTT estimation and retransmission timeout: engine/retransmit.ts (section 6.7). */
+import { INITIAL_RTO_MS, MIN_RTO_MS, MAX_RTO_MS } from "./retransmit";
 
 /**
  * An address a peer owns (section 7.4) and until when: configured addresses
