@@ -294,13 +294,27 @@ test("a further transfer with F: the agent replaces the binding; the new target 
   assert.is(tn.sidEvents("woken").length, 1);
 });
 
-test("a further transfer without F is refused with 140 and changes nothing", () => {
-  const s = further(false);
-  const { agent, target, t3, TA } = s;
-  assert.equal(target.sidEvents("refused").map((e) => e.code), [140]);
+test("a target without F refuses a further transfer itself (140), before any negotiation, and changes nothing", () => {
+  const s = transferred({ further: false }, 30);
+  const { net, agent, target, TA } = s;
+  const t3 = net.node("t3", ["198.19.0.40"]).link();
+  t3.engine.option("sidTarget", 1);
+  const tt3 = target.peer(t3, { key: new Uint8Array(32).fill(0x44), spi: 320 });
+  t3.peer(target, { key: new Uint8Array(32).fill(0x44), spi: 320 });
+  const sentBefore = net.sent.length;
+  const nftBefore = target.nft.length;
+  target.sid.transfer(net.now, TA, tt3, { further: true, lifetime: 30 });
+  target.pump();
+  assert.equal(target.sidEvents("refused").map((e) => [e.role, e.code]), [["node", 140]], "refused at once, with the agent's code");
+  net.run(2000);
+  assert.equal(net.sent.slice(sentBefore).filter((d) => d.from === "target" && d.data[1] !== 20).map((d) => d.data[1]), [], "the target sent nothing but its renewals");
+  assert.is(t3.sidEvents("negotiated").length, 0, "the third node never heard of it");
+  assert.is(target.sidEvents("state-requested").length, 0);
+  assert.is(target.nft.length, nftBefore, "no kernel change");
+  assert.equal(agent.sidEvents("refused"), [], "the agent was never asked");
   assert.equal(agent.sidEvents("bound").length, 1);
   assert.is(agent.sid.session(TA).sessionSpi, target.sid.session(TA).sessionSpi, "the binding still belongs to the first target");
-  assert.is(t3.sidEvents("released").length, 0);
+  assert.is(target.sid.session(TA).role, "target", "the target still holds the session");
 });
 
 /** The datagrams a node sent of one message type, in order. */

@@ -149,4 +149,36 @@ test("a restore refuses bad bytes (specific errors) and changes nothing; never i
   assert.is(bindingCount(agent2), 1);
 });
 
+test("the agent's own check: a further transfer under a binding without F is refused (140), though the target believes it has F", () => {
+  // The target's pre-check (sid-engine.test.js) would refuse first; here its negotiation had F and the
+  // agent's binding lost F (a bindings file with the flag cleared, taken over by a new agent process).
+  const s = trio();
+  const { net, tn, target, TA } = s;
+  tn.sid.transfer(net.now, TA, s.tnTarget, { agent: s.tnAgent, lifetime: 30, further: true });
+  tn.pump();
+  assert.ok(hostsDeliver(s));
+  net.run(2000);
+  const saved = s.agent.sid.saveBindings();
+  assert.is(saved[8 + 2] & 1, 1, "the saved binding has F");
+  saved[8 + 2] &= ~1;
+  const agent2 = restartAgent(s, saved);
+  const t3 = net.node("t3", ["198.19.0.40"]).link();
+  t3.engine.option("sidTarget", 1);
+  const tt3 = target.peer(t3, { key: new Uint8Array(32).fill(0x44), spi: 320 });
+  t3.peer(target, { key: new Uint8Array(32).fill(0x44), spi: 320 });
+  target.sid.transfer(net.now, TA, tt3, { further: true, lifetime: 30 });
+  target.pump();
+  net.run(1000);
+  assert.is(target.sidEvents("state-requested").length, 1, "the target negotiated with t3");
+  t3.sid.stateReceived(net.now, TA);
+  t3.pump();
+  target.sid.stateDelivered(net.now, TA);
+  target.pump();
+  net.run(2000);
+  assert.equal(agent2.sidEvents("refused").map((e) => e.code), [140]);
+  assert.equal(target.sidEvents("refused").map((e) => e.code), [140]);
+  assert.is(agent2.sid.session(TA).sessionSpi, target.sid.session(TA).sessionSpi, "the binding still belongs to the first target");
+  assert.is(t3.sidEvents("released").length, 0);
+});
+
 test.run();

@@ -85,7 +85,7 @@ if (e2eEnabled() && runtime() === "node") {
     assert.ok(r.served.second && r.served.second.received > 10000 && r.served.second.sent > 10000, `U served the last part: ${JSON.stringify(r.served)}`);
   });
 
-  test("SID: an unpermitted further transfer is refused (140) and the connection, already dumped, is restored at T", async () => {
+  test("SID: an unpermitted further transfer is refused (140) by T itself, before it negotiates; the connection never leaves T", async () => {
     const r = await runSid({ tag: tagOf("ef"), reverse: true, chain: "refused" });
     assert.is(r.chained?.result.state, "failed", JSON.stringify(r.chained?.result));
     assert.is(r.chained?.result.code, 140, JSON.stringify(r.chained?.result));

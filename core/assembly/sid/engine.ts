@@ -1412,6 +1412,12 @@ export class Sid extends RequestHandler {
     if (h) {
       // 8.6: the target moves the session on, through the same agent, under its session SA.
       if (h.state != BOUND || h.sameSubnet || !h.agent) return -ERR_BUSY;
+      // Without F only a return (to the node the address came from) may follow: refused here,
+      // before a negotiation the agent would refuse with the same code (8.6).
+      if (!(h.flags & FLAG_FURTHER_TRANSFER) && target != h.node) {
+        this.refused(ROLE_NODE, a, CODE_TRANSFER_NOT_PERMITTED, 0, "the transfer here did not permit a further transfer (F): only a return to the node it came from", now);
+        return 0;
+      }
       agentPeer = h.agent;
     } else if (agent) {
       const asa = agent.sendSa();
