@@ -186,8 +186,8 @@ export const STATE_RESTORED = 0x01;
  * session key as frames (8.11); resolves once the target reports the socket
  * restored, rejects if it closes without that (it refused the record).
  */
-export function sendState(sid: SidCodec, to: { address: string; port: number; local?: string }, sessionKey: Uint8Array, sessionSpi: number, record: Uint8Array, timeoutMs = 5000): Promise<void> {
-  const frames = sid.sealState(sessionKey, sessionSpi, record);
+export function sendState(sid: SidCodec, to: { address: string; port: number; local?: string }, sessionKey: Uint8Array, sessionSpi: number, record: Uint8Array, timeoutMs = 5000, base = 0): Promise<void> {
+  const frames = sid.sealState(sessionKey, sessionSpi, record, base);
   return new Promise((resolve, reject) => {
     const s = connect({ host: to.address, port: to.port, localAddress: to.local });
     let done = false;

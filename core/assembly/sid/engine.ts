@@ -20,7 +20,7 @@ import { drbg } from "../crypto/drbg";
 import { keyWrapRandom, keyUnwrap } from "../crypto/keywrap";
 import { gratuitousArp, ETH_MIN_FRAME } from "./frames";
 import { SEAL_UP, SEAL_DOWN } from "./seal";
-import { stopRule, arpRule, reversePathRule } from "./rules";
+import { stopRule, arpRule, reversePathRule, udpPassRule } from "./rules";
 import { RECORD as BINDING_RECORD } from "./bindings";
 import { isValidFamily } from "../engine/address";
 import { SidFlows, Flow, readFlows } from "./flows";
@@ -672,8 +672,54 @@ export class Sid extends RequestHandler {
   }
 
   applyStopRule(add: bool, a: Address): void {
-    stopRule(this.nftBegin(), add, a, this.node.options.controlPort);
+    const out = this.nftBegin();
+    stopRule(out, add, a, this.node.options.controlPort);
+    const k = a.key() ^ (<u64>a.family << 56);
+    if (add) {
+      this.stopped.add(k);
+      const pass = this.udpPassOf(a);
+      if (pass.length) udpPassRule(out, a, pass);
+    } else {
+      this.stopped.delete(k);
+      // The flows pass one move of the address: a later one names its own.
+      for (let i = this.udpPass.length - 1; i >= 0; i--) if (this.udpPass[i].local.equals(a)) this.udpPass.splice(i, 1);
+    }
     this.nftEnd();
+  }
+
+  /** UDP flows that pass the stop rule of their local address (8.12, "UDP flows"; sid_udp_pass). */
+  private udpPass: Array<Flow> = new Array<Flow>();
+  /** Addresses whose stop rule stands (keys as the bindings file's). */
+  private stopped: Set<u64> = new Set<u64>();
+
+  private udpPassOf(a: Address): Array<Flow> {
+    const list = new Array<Flow>();
+    for (let i = 0; i < this.udpPass.length; i++) if (this.udpPass[i].local.equals(a)) list.push(this.udpPass[i]);
+    return list;
+  }
+
+  /**
+   * The host's UDP flows of address a (local address a, protocol UDP) pass
+   * its stop rule: in the one that stands now (inserted at once) and in the
+   * one a later transfer adds, until that stop rule goes. Replaces the
+   * flows of a given before.
+   */
+  setUdpPass(a: Address, flows: Array<Flow>): i32 {
+    for (let i = this.udpPass.length - 1; i >= 0; i--) if (this.udpPass[i].local.equals(a)) this.udpPass.splice(i, 1);
+    const added = new Array<Flow>();
+    for (let i = 0; i < flows.length; i++) {
+      const f = flows[i];
+      let known = false;
+      for (let j = 0; j < this.udpPass.length; j++) if (this.udpPass[j].equals(f)) known = true;
+      if (known) continue;
+      this.udpPass.push(f);
+      added.push(f);
+    }
+    if (added.length && this.stopped.has(a.key() ^ (<u64>a.family << 56))) {
+      udpPassRule(this.nftBegin(), a, added);
+      this.nftEnd();
+    }
+    return 0;
   }
 
   applyArpRule(add: bool, a: Address, exceptIfindex: u32, announce: bool): void {
