@@ -835,4 +835,55 @@ test("a return's negotiation with a session key that does not unwrap (142), or w
   }
 });
 
+test("UDP flows pass the stop rule (sid_udp_pass): in the node's from its first batch, inserted at once at the target, gone with the stop rule", () => {
+  const s = trio();
+  const { net, tn, target, tnTarget, tnAgent, TA } = s;
+  const flow = { localPort: 5002, remote: "198.18.9.2", remotePort: 5003 };
+  const hexTA = TA.split(".").map((x) => Number(x).toString(16).padStart(2, "0")).join("");
+  const inRule = `insert rule inet hovsid si${hexTA} ip saddr 198.18.9.2 ip daddr ${TA} udp sport 5003 udp dport 5002 accept`;
+  const outRule = `insert rule inet hovsid so${hexTA} ip saddr ${TA} ip daddr 198.18.9.2 udp sport 5002 udp dport 5003 accept`;
+  // No stop rule stands yet: nothing is written until one is added.
+  const before = tn.nft.length;
+  tn.sid.udpPass(TA, [flow]);
+  tn.pump();
+  assert.is(tn.nft.length, before);
+  tn.sid.transfer(net.now, TA, tnTarget, { agent: tnAgent, lifetime: 30 });
+  tn.pump();
+  for (let i = 0; i < 50 && !tn.sidEvents("state-requested").length; i++) net.run(100);
+  const stop = tn.nft.find((t) => t.includes(`add chain inet hovsid si${hexTA}`));
+  assert.ok(stop, "the node's stop rule");
+  assert.ok(stop.includes(inRule) && stop.includes(outRule), `the flow passes it, both ways, in the same batch:\n${stop}`);
+  assert.ok(stop.indexOf(inRule) > stop.indexOf(" drop\n"), "inserted (at the head of the chains) after the drop rules were added");
+  // The target names the flow when the state record comes: the rules go into the stop rule that stands.
+  const tBefore = target.nft.length;
+  target.sid.udpPass(TA, [flow]);
+  target.pump();
+  assert.equal(target.nft.slice(tBefore), [`${inRule}\n${outRule}\n`]);
+  target.sid.stateReceived(target.clock(), TA, true);
+  target.pump();
+  tn.sid.stateDelivered(tn.clock(), TA, true);
+  tn.pump();
+  net.run(2000);
+  assert.is(target.sidEvents("released").length, 1);
+  // The target's stop rule went at the release; naming the flow again writes nothing.
+  const tAfter = target.nft.length;
+  target.sid.udpPass(TA, [flow]);
+  target.pump();
+  assert.is(target.nft.length, tAfter);
+  // The node's stop rule goes with the Stop Transfer; the next transfer's has no pass rules unless named again.
+  tn.sid.stop(net.now, TA);
+  tn.pump();
+  net.run(3000);
+  assert.ok(tn.nft.some((t) => t.includes(`delete chain inet hovsid si${hexTA}`)), "the stop rule went");
+  const n2 = tn.nft.length;
+  tn.sid.udpPass(TA, [flow]);
+  tn.pump();
+  assert.is(tn.nft.length, n2, "no stop rule stands: nothing is inserted");
+  // Bad calls: two families, a port 0, too many.
+  const err = (f) => { try { f(); return "ok"; } catch (e) { return e.errorName ?? e.name; } };
+  assert.is(err(() => tn.sid.udpPass(TA, [{ ...flow, remote: "2001:db8::1" }])), "TypeError", "two families");
+  assert.is(err(() => tn.sid.udpPass(TA, [{ ...flow, localPort: 0 }])), "INVALID_ARGUMENT", "port 0");
+  assert.is(err(() => tn.sid.udpPass(TA, Array.from({ length: 17 }, (_, i) => ({ ...flow, localPort: 100 + i })))), "INVALID_ARGUMENT");
+});
+
 test.run();

@@ -94,18 +94,19 @@ export function udpPassRule(out: TextOut, a: Address, flows: Array<Flow>): void 
     for (let k = 0; k < 2; k++) {
       out.ascii("insert rule ");
       chain(out, "inet hovsid", k == 0 ? "si" : "so", a);
+      // Input: from the remote end to the flow's port; output: the reverse.
       out.ascii(" ");
       out.ascii(ip);
-      out.ascii(k == 0 ? " saddr " : " daddr ");
-      f.remote.text(out);
+      out.ascii(" saddr ");
+      (k == 0 ? f.remote : a).text(out);
       out.ascii(" ");
       out.ascii(ip);
-      out.ascii(k == 0 ? " daddr " : " saddr ");
-      a.text(out);
-      out.ascii(k == 0 ? " udp sport " : " udp dport ");
-      out.dec(<u64>f.remotePort);
-      out.ascii(k == 0 ? " udp dport " : " udp sport ");
-      out.dec(<u64>f.localPort);
+      out.ascii(" daddr ");
+      (k == 0 ? a : f.remote).text(out);
+      out.ascii(" udp sport ");
+      out.dec(<u64>(k == 0 ? f.remotePort : f.localPort));
+      out.ascii(" udp dport ");
+      out.dec(<u64>(k == 0 ? f.localPort : f.remotePort));
       out.ascii(" accept\n");
     }
   }
