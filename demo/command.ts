@@ -32,6 +32,7 @@ const SPEC: CommandSpec = {
     pieces: { type: "boolean", help: "sid: drive the host's data-plane pieces by hand instead of the SID state machines" },
     http: { type: "boolean", help: "sid: the correspondent is Python's own http.server (not part of handover); the application downloads a file through the transfer" },
     udp: { type: "boolean", help: "sid: a UDP flow (numbered datagrams both ways) moves beside the TCP stream; the target's application gets a socket bound to the same address and port" },
+    socat: { type: "boolean", help: "sid --udp: the UDP correspondent is socat (Debian's, not part of handover) echoing every datagram" },
   },
 };
 
@@ -161,7 +162,7 @@ export function demoCommand(launcher: string[], app?: string[]) {
         console.error("handover demo: --http needs the state machines (not --pieces)\nsee: handover demo --help");
         return 2;
       }
-      const report = await runSid({ sameSubnet, reverse, driver: p.values.pieces ? "pieces" : "engine", correspondent: p.values.http ? "python-http" : "traffic", afterMs: p.values.http ? 0 : undefined, udp: p.values.udp === true });
+      const report = await runSid({ sameSubnet, reverse, driver: p.values.pieces ? "pieces" : "engine", correspondent: p.values.http ? "python-http" : "traffic", afterMs: p.values.http ? 0 : undefined, udp: p.values.udp === true || p.values.socat === true, udpPeer: p.values.socat ? "socat" : "traffic" });
       if (p.values.json) console.log(JSON.stringify(report));
       else printSidReport(report);
       return sidOk(report) ? 0 : 1;

@@ -87,6 +87,13 @@ export interface SidOptions {
    * transferred address and port (PROTOCOL.md 8.12, "UDP flows").
    */
   udp?: boolean;
+  /**
+   * With udp, the UDP correspondent: "traffic" (default: tools/traffic.js,
+   * its own numbered datagrams) or "socat": socat (Debian's, not part of
+   * handover) echoing every datagram back (`socat -b100 UDP4-LISTEN PIPE`);
+   * the application then checks that what came back is what it sent.
+   */
+  udpPeer?: "traffic" | "socat";
 }
 
 /** A running engine-driven demonstration, for `during`. */
@@ -255,6 +262,35 @@ async function udpCorrespondent(topo: SidTopology): Promise<{ child: ChildProces
   return { child, summary };
 }
 
+/** socat in C echoing each datagram to the sender (100 bytes per read: one datagram each, as the application sends them). */
+async function socatCorrespondent(topo: SidTopology): Promise<{ child: ChildProcess; summary: { v: Record<string, any> | null } }> {
+  const child = topo.spawn(topo.c, ["/usr/bin/socat", "-b100", `UDP4-LISTEN:${UDP_PORT},bind=${topo.addr.correspondent}`, "PIPE"]);
+  let err = "";
+  child.stderr?.on("data", (d: Buffer) => (err += d));
+  for (const end = now() + 3000; ; await sleep(20)) {
+    const ss = topo.try(topo.c, ["ss", "-Hlun", `sport = :${UDP_PORT}`]);
+    if (ss.out.includes(String(UDP_PORT))) break;
+    if (now() > end || child.exitCode !== null) throw new Error(`socat did not listen: ${err.slice(0, 300)}`);
+  }
+  return { child, summary: { v: { socat: true } } };
+}
+
+/** The echo's verdict: what came back is what the application sent, in order, every datagram of it. */
+function echoVerdict(N: DatagramSummary | null, T: DatagramSummary | null, decided: number): UdpVerdict {
+  const v: UdpVerdict = { correspondent: { program: "socat (echo)" }, node: N, target: T, digestsEqual: false, lost: -1, late: -1, duplicates: -1, served: { node: { sent: 0, received: 0 }, target: { sent: 0, received: 0 } }, transferMs: null, maxGapMs: null };
+  if (N) v.served.node = { sent: N.here.sent / 100, received: N.here.received / 100 };
+  if (T) {
+    v.digestsEqual = T.sha256Sent === T.sha256Received;
+    v.lost = Math.max(0, T.sent - T.received) + T.missing;
+    v.late = T.late;
+    v.duplicates = T.duplicates;
+    v.served.target = { sent: T.here.sent / 100, received: T.here.received / 100 };
+    v.maxGapMs = T.maxGapMs;
+    if (T.firstDataAt) v.transferMs = Math.round((T.firstDataAt - decided) * 1000) / 1000;
+  }
+  return v;
+}
+
 /**
  * The UDP flow's verdict. Lost: the datagrams one end sent that the other
  * never received (the correspondent's count of distinct numbers is its
@@ -394,7 +430,7 @@ async function runSidEngine(o: SidOptions): Promise<SidReport> {
       py = await pythonCorrespondent(topo);
       mark("C", `python3 -m http.server on ${A.correspondent}:${APP_PORT} serves a ${PAYLOAD_BYTES}-byte file`);
     } else c = await correspondent(topo);
-    if (o.udp) cu = await udpCorrespondent(topo);
+    if (o.udp) cu = o.udpPeer === "socat" ? await socatCorrespondent(topo) : await udpCorrespondent(topo);
     const run = (ns: string) => o.launcher?.[ns === topo.n ? "n" : ns === topo.a ? "a" : "t"] ?? [NODE_BIN];
     const second = o.chain ? new Role(topo.spawn(topo.u, [...run(topo.u), NODE, JSON.stringify({ role: "target", daemon: daemons.u, who: "U" })]), timeline) : null;
     if (second) await second.wait("ready");
@@ -485,7 +521,11 @@ async function runSidEngine(o: SidOptions): Promise<SidReport> {
     }
     mark("app", py ? "the download is complete" : "the target's application ended the session");
     report.correspondent = py ? py.finish(report.target!.sentBytes) : await correspondentSummary(c!);
-    if (cu) {
+    if (cu && o.udpPeer === "socat") {
+      cu.child.kill("SIGTERM");
+      report.udp = echoVerdict(udpNode, finished.udp ?? null, decided);
+      mark("C", `UDP: socat echoed ${report.udp.target ? report.udp.target.received : "?"} of the ${report.udp.target ? report.udp.target.sent : "?"} datagrams the application sent`);
+    } else if (cu) {
       const C = await correspondentSummary(cu as any);
       report.udp = udpVerdict(C as any, udpNode, finished.udp ?? null, decided);
       mark("C", `UDP: ${C ? `${C.receivedBytes / 100} datagrams received, ${(C as any).lost} missing, ${(C as any).reordered} late` : "no summary"}`);

@@ -143,6 +143,10 @@ interface TargetUdp {
   hold: ((m: Uint8Array, r: RemoteInfo) => void) | null;
   appState: Uint8Array | null;
   released: boolean;
+  /** Resolves once the socket is bound and connected (rejects if it cannot be). */
+  ready: Promise<void>;
+  /** The key the record came under: the hand-over comes under it too (the session may be gone here by then, after a return). */
+  key: { sessionKey: Uint8Array; sessionSpi: number };
 }
 
 /** The hand-over stream's frames are numbered from here (8.12, "UDP flows"): never a nonce of the record's. */
@@ -478,14 +482,14 @@ export class SidService {
   }
 
   /** A state stream on the control port: opened with the key of the negotiated transfer it belongs to, restored in repair mode. */
-  private takeState(stream: Uint8Array, from: string): void {
-    let opened: { address: string; record: Uint8Array } | null = null;
+  private async takeState(stream: Uint8Array, from: string): Promise<void> {
+    let opened: { address: string; record: Uint8Array; key: TargetUdp["key"] } | null = null;
     let lastError = "no transfer to this node is under way";
     for (const address of this.negotiated()) {
       const session = this.sid.session(address);
       if (!session) continue;
       try {
-        opened = { address, record: this.codec.openState(session.sessionKey, session.sessionSpi, stream) };
+        opened = { address, record: this.codec.openState(session.sessionKey, session.sessionSpi, stream), key: { sessionKey: session.sessionKey.slice(), sessionSpi: session.sessionSpi } };
         break;
       } catch (e) {
         lastError = (e as Error).message;
@@ -494,11 +498,11 @@ export class SidService {
     if (!opened) {
       // The UDP hand-over of a session this node holds (8.12, "UDP flows").
       for (const [address, list] of this.udpHere) {
-        const session = this.sid.session(address);
-        if (!session || list.every((u) => u.appState)) continue;
+        if (!list.length || list.every((u) => u.appState)) continue;
+        const { sessionKey, sessionSpi } = list[0].key;
         let plain: Uint8Array;
         try {
-          plain = this.codec.openState(session.sessionKey, session.sessionSpi, stream, HANDOVER_BASE);
+          plain = this.codec.openState(sessionKey, sessionSpi, stream, HANDOVER_BASE);
         } catch (e) {
           lastError = (e as Error).message;
           continue;
@@ -508,12 +512,12 @@ export class SidService {
       }
       throw new Error(`state record from ${from} refused: ${lastError}`);
     }
-    const { address, record } = opened;
+    const { address, record, key } = opened;
     const bound: TargetUdp[] = [];
     try {
       for (const rec of this.codec.decodeStateRecords(record)) {
         if (rec.kind === "udp") {
-          bound.push(this.bindUdp(rec.record));
+          bound.push(this.bindUdp(rec.record, key));
           continue;
         }
         const r = rec.record;
@@ -523,6 +527,8 @@ export class SidService {
         this.restored.set(address, list);
       }
       if (bound.length) {
+        // Bound and connected before the address can be released here: nothing that comes for them is refused.
+        await Promise.all(bound.map((u) => u.ready));
         this.udpHere.set(address, bound);
         this.sid.udpPass(address, bound.map((u) => u.flow));
       }
@@ -538,14 +544,19 @@ export class SidService {
   }
 
   /** A UDP flow of the state record: a socket bound to its address and port, connected to its peer, holding what arrives. */
-  private bindUdp(r: UdpFlowRecord): TargetUdp {
+  private bindUdp(r: UdpFlowRecord, key: TargetUdp["key"]): TargetUdp {
     const socket = createSocket({ type: r.local.includes(":") ? "udp6" : "udp4", reuseAddr: true });
     const hold = (m: Uint8Array, ri: RemoteInfo) => void u.held.push([m, ri]);
-    const u: TargetUdp = { socket, flow: { local: r.local, localPort: r.localPort, remote: r.remote, remotePort: r.remotePort }, held: [], hold, appState: null, released: false };
+    const u: TargetUdp = { socket, flow: { local: r.local, localPort: r.localPort, remote: r.remote, remotePort: r.remotePort }, held: [], hold, appState: null, released: false, key, ready: Promise.resolve() };
     socket.on("message", hold);
     socket.on("error", (e) => this.ctx.log("warn", { event: "sid-udp-error", local: `${r.local}:${r.localPort}`, error: e.message }));
-    // Bound synchronously enough: the agent tunnels nothing before the record is confirmed (8.12).
-    socket.bind({ address: r.local, port: r.localPort }, () => socket.connect(r.remotePort, r.remote));
+    u.ready = new Promise<void>((resolve, reject) => {
+      socket.once("error", reject);
+      socket.bind({ address: r.local, port: r.localPort }, () => socket.connect(r.remotePort, r.remote, () => {
+        socket.off("error", reject);
+        resolve();
+      }));
+    });
     return u;
   }
 
