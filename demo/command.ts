@@ -60,7 +60,9 @@ function printSidReport(r: SidReport): void {
   const u = r.udp;
   if (u) {
     const C = u.correspondent;
-    if (C && u.target) {
+    if (C?.program && u.target) {
+      console.log(`  UDP (${C.program}): SHA-256 of what the application sent ${u.target.sha256Sent.slice(0, 16)}… = of what came back ${u.target.sha256Received.slice(0, 16)}…`);
+    } else if (C && u.target) {
       console.log(`  UDP SHA-256 correspondent->application ${String(C.sha256Sent).slice(0, 16)}… = ${u.target.sha256Received.slice(0, 16)}…`);
       console.log(`  UDP SHA-256 application->correspondent ${u.target.sha256Sent.slice(0, 16)}… = ${String(C.sha256Received).slice(0, 16)}…`);
     }

@@ -123,6 +123,8 @@ interface Pending {
   hostError?: string;
   udp: NodeUdp[];
   udpQuietMs: number;
+  /** Where the record went and under which key: the UDP hand-over follows it (after a return the session is gone by then). */
+  sentTo?: { to: string; sessionKey: Uint8Array; sessionSpi: number };
 }
 
 /** A UDP flow at the transferring node until it leaves. */
@@ -192,8 +194,6 @@ export class SidService {
   private pending = new Map<string, Pending>();
   private restored = new Map<string, Restored[]>();
   private udpHere = new Map<string, TargetUdp[]>();
-  /** The target each address's state went to (the UDP hand-over follows it there). */
-  private udpTarget = new Map<string, string>();
   private live = new Map<string, number>();
   /** Sockets this node handed on (a further transfer): their close is no end of the session. */
   private handedOn = new WeakSet<object>();
@@ -293,9 +293,10 @@ export class SidService {
    * taken, its socket closed, the records sealed to the target (frames from
    * HANDOVER_BASE), which answers as for the state record.
    */
-  private async handOverUdp(p: Pending, to: string): Promise<{ moved: number; error?: string }> {
-    const session = this.sid.session(p.address);
-    if (!session) return { moved: 0, error: `no session for ${p.address}` };
+  private async handOverUdp(p: Pending): Promise<{ moved: number; error?: string }> {
+    const session = p.sentTo;
+    if (!session) return { moved: 0, error: `no state record went out for ${p.address}` };
+    const to = session.to;
     const quiet = p.udpQuietMs;
     for (const end = this.ctx.now() + 10 * quiet; ; await new Promise((r) => setTimeout(r, Math.max(1, quiet / 5)))) {
       const t = this.ctx.now();
@@ -403,8 +404,7 @@ export class SidService {
         if (result.state === "failed" && p.hostError) result.message = `${p.hostError}${result.message ? ` (${result.message})` : ""}`;
         if (result.state === "failed" && p.dumped) this.restoreHere(p.dumped, result);
         if (result.state === "transferred" && p.udp.length) {
-          const to = this.udpTarget.get(address) ?? "";
-          void this.handOverUdp(p, to).then((u) => p.resolve({ ...result, udp: u }));
+          void this.handOverUdp(p).then((u) => p.resolve({ ...result, udp: u }));
         } else p.resolve(result);
       }
     }
@@ -413,8 +413,15 @@ export class SidService {
       // Restored in repair mode but never released: closed without a FIN or RST.
       for (const r of this.restored.get(address) ?? []) this.io.repair.close(r.fd);
       this.restored.delete(address);
-      for (const u of this.udpHere.get(address) ?? []) if (u.hold) u.socket.close();
-      if (state === "refused" || !(this.udpHere.get(address) ?? []).some((u) => !u.hold)) this.udpHere.delete(address);
+      // UDP flows: never released, closed; released and waiting for their hand-over (a return ends the
+      // hosting at once), kept for it, at most 10 s.
+      const udp = this.udpHere.get(address) ?? [];
+      for (const u of udp) if (u.hold && !u.released) u.socket.close();
+      const waiting = udp.filter((u) => u.hold && u.released);
+      if (waiting.length) setTimeout(() => {
+        for (const u of waiting) if (u.hold) u.socket.close();
+      }, 10000).unref?.();
+      if (!udp.some((u) => u.released)) this.udpHere.delete(address);
     }
     this.emit(state, e);
   }
@@ -427,7 +434,7 @@ export class SidService {
       if (!session) throw new Error(`no session for ${address}`);
       const to = (e.target as string | undefined) ?? this.ctx.peerAddress(session.peer);
       if (!to) throw new Error(`no address for the target of ${address}`);
-      this.udpTarget.set(address, to);
+      if (p) p.sentTo = { to, sessionKey: session.sessionKey.slice(), sessionSpi: session.sessionSpi };
       let record: Uint8Array = empty;
       if (p?.socket) {
         const fd = await this.io.detach(p.socket);
