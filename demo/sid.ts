@@ -281,7 +281,7 @@ function echoVerdict(N: DatagramSummary | null, T: DatagramSummary | null, decid
   if (N) v.served.node = { sent: N.here.sent / 100, received: N.here.received / 100 };
   if (T) {
     v.digestsEqual = T.sha256Sent === T.sha256Received;
-    v.lost = Math.max(0, T.sent - T.received) + T.missing;
+    v.lost = Math.max(0, T.sent - T.received);
     v.late = T.late;
     v.duplicates = T.duplicates;
     v.served.target = { sent: T.here.sent / 100, received: T.here.received / 100 };
@@ -305,7 +305,9 @@ function udpVerdict(C: Record<string, any> | null, N: DatagramSummary | null, T:
     const cReceived = C.receivedBytes / 100;
     const cSent = C.sentBytes / 100;
     v.digestsEqual = C.sha256Received === T.sha256Sent && C.sha256Sent === T.sha256Received;
-    v.lost = Math.max(0, T.sent - cReceived) + Math.max(0, cSent - T.received) + (C.lost ?? 0) + T.missing;
+    // Each end's count of what it sent against the other's count of distinct numbers received (traffic.js
+    // counts every arrival: less its reordered ones, none of which repeat here, as duplicates are 0 in T's).
+    v.lost = Math.max(0, T.sent - cReceived) + Math.max(0, cSent - T.received);
     v.late = (C.reordered ?? 0) + T.late;
     v.duplicates = T.duplicates;
     v.served.target = { sent: T.here.sent / 100, received: T.here.received / 100 };
