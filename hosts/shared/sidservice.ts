@@ -86,7 +86,7 @@ export interface TransferResult {
 /** A connection handed to the application at the target. */
 export interface ArrivedSession {
   address: string;
-  /** Node: a net.Socket; runtimes that cannot adopt a descriptor get `fd` only. */
+  /** Node and Deno: a net.Socket; Bun: a BunFdSocket (a Duplex, hosts/bun/adopt.ts); a UDP flow: a node:dgram socket; a runtime that cannot adopt a descriptor: null (`fd` only). */
   socket: unknown;
   fd: number;
   appState: Uint8Array;

@@ -239,8 +239,9 @@ const LAUNCH = { deno: [BIN + "deno", "run", "-A", "--unstable-net", "--quiet"],
 
 if (e2eEnabled() && runtime() === "deno") {
   test("SID: a Deno agent and a Deno target (adopting the restored descriptor in node:net), a Node transferring node", async () => {
-    const r = await runSid({ tag: tagOf("xa"), reverse: true, launcher: { a: LAUNCH.deno, t: LAUNCH.deno } });
+    const r = await runSid({ tag: tagOf("xa"), reverse: true, udp: true, launcher: { a: LAUNCH.deno, t: LAUNCH.deno } });
     survived(r, "Deno agent and target");
+    udpSurvived(r, "Deno agent and target");
   });
   test("SID: a Deno transferring node cannot hand its connection over (node:net gives no descriptor): refused with the reason, the connection goes on at the node", async () => {
     const r = await runSid({ tag: tagOf("xn"), reverse: true, launcher: { n: LAUNCH.deno }, expectRefusal: true });
@@ -263,9 +264,15 @@ if (e2eEnabled() && runtime() === "bun") {
     assert.equal(r.node.errors, [], "the node's connection saw no error");
     assert.ok(r.node.here.received > r.served.target.received + 5000, `the connection went on at the node after the refusal: ${JSON.stringify(r.node.here)} vs ${JSON.stringify(r.served.target)}`);
   });
-  test("SID: a Bun target restores the connection but cannot give the application a socket (Bun's node:net adopts no descriptor)", async () => {
-    const r = await runSid({ tag: tagOf("xt"), reverse: true, launcher: { t: LAUNCH.bun } });
-    assert.match(String(r.error), /no adoption of descriptor \d+ in bun/);
+  test("SID: a Bun target: the restored connection reaches the application through Bun.connect({ fd }), the UDP flow through node:dgram; both survive", async () => {
+    const r = await runSid({ tag: tagOf("xt"), reverse: true, udp: true, launcher: { t: LAUNCH.bun } });
+    survived(r, "Bun target");
+    udpSurvived(r, "Bun target");
+  });
+  test("SID: three runtimes in one transfer: a Node transferring node, a Deno agent, a Bun target", async () => {
+    const r = await runSid({ tag: tagOf("xm"), reverse: true, udp: true, launcher: { a: LAUNCH.deno, t: LAUNCH.bun } });
+    survived(r, "Node node, Deno agent, Bun target");
+    udpSurvived(r, "Node node, Deno agent, Bun target");
   });
 }
 
