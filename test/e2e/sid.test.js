@@ -92,6 +92,18 @@ if (e2eEnabled() && runtime() === "node") {
     assert.ok(r.served.node.received > 100000 && r.served.target.received > 100000, `both devices received part of the file: ${why}`);
   });
 
+  test("SID: an unmodified UDP correspondent that is not part of handover (socat echoing every datagram): all of them come back, in order, across the transfer", async () => {
+    const r = await runSid({ tag: tagOf("eu"), reverse: true, udp: true, udpPeer: "socat" });
+    survived(r, "socat");
+    const u = r.udp;
+    const why = JSON.stringify(u && { lost: u.lost, late: u.late, duplicates: u.duplicates, digestsEqual: u.digestsEqual, served: u.served });
+    assert.ok(u && u.target, `a UDP verdict: ${why}`);
+    assert.ok(u.digestsEqual, `what came back is what the application sent (SHA-256): ${why}`);
+    assert.is(u.lost, 0, why);
+    assert.is(u.late + u.duplicates, 0, why);
+    assert.ok(u.served.node.received > 100 && u.served.target.received > 100, `both devices had echoes: ${why}`);
+  });
+
   test("SID: 20% loss of control datagrams each way at 50 ms RTT: the transfer retransmits and the session survives", async () => {
     const r = await runSid({ tag: tagOf("eq"), reverse: true, udp: true, controlLoss: 0.2, rttMs: 50, afterMs: 2000 });
     // Lost control datagrams wait for retransmission (doubling timeouts): seconds, not milliseconds.
