@@ -68,7 +68,11 @@ export class BunFdSocket extends Duplex {
       this.queue.shift();
       q.cb();
     }
-    if (this.sock && !this.queue.length && this.ended) this.sock.end();
+    // Half-close (FIN, reading goes on): Bun's end() closes the socket, and the peer's last bytes would meet a RST.
+    if (this.sock && !this.queue.length && this.ended) {
+      this.ended = false;
+      this.sock.shutdown();
+    }
   }
 
   override _write(chunk: Uint8Array, _enc: BufferEncoding, cb: (e?: Error | null) => void): void {

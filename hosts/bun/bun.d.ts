@@ -26,6 +26,8 @@ declare namespace Bun {
   interface Socket {
     write(data: string | Uint8Array): number;
     end(data?: string | Uint8Array): void;
+    /** Shuts writing down (FIN); with halfClose false, reading goes on. */
+    shutdown(halfClose?: boolean): void;
   }
   interface SocketHandler {
     open?(socket: Socket): void;
