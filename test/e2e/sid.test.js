@@ -190,7 +190,7 @@ if (e2eEnabled() && runtime() === "node") {
 
   test("SID: a binding that is not renewed expires: the target dies, the agent lets the address go and wakes the node", async () => {
     let expired;
-    const r = await runSid({ tag: tagOf("ex"), reverse: true, lifetime: 2, afterMs: 0, during: async (s) => {
+    const r = await runSid({ tag: tagOf("ex"), reverse: true, udp: true, lifetime: 2, afterMs: 0, during: async (s) => {
       s.target.child.kill("SIGKILL");
       const t0 = Date.now();
       expired = await waitSid(s.agent, "ended", 6000);
@@ -208,7 +208,7 @@ if (e2eEnabled() && runtime() === "node") {
   });
 
   test("SID: Stop Transfer by the node ends the binding at once and gives the address back", async () => {
-    const r = await runSid({ tag: tagOf("et"), reverse: true, afterMs: 200, during: async (s) => {
+    const r = await runSid({ tag: tagOf("et"), reverse: true, udp: true, afterMs: 200, during: async (s) => {
       s.node.send({ cmd: "stop", address: s.topo.addr.transferred });
       await waitSid(s.node, "stopped");
       await waitSid(s.agent, "stopped");
