@@ -3,7 +3,7 @@
 // virtual clock, kernel actions recorded, frames delivered by MAC.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { trio, hostsDeliver, KEY_TN_AGENT, KEY_TN_TARGET } from "./_sidsim.js";
+import { trio, hostsDeliver, thirdTarget, KEY_TN_AGENT, KEY_TN_TARGET } from "./_sidsim.js";
 import { SidCodec } from "../dist/hosts/shared/index.js";
 import { prng } from "./_sim.js";
 
@@ -261,10 +261,7 @@ test("refusal 130: the binding table is full (sidBindings)", () => {
 function further(permitted) {
   const s = transferred({ further: permitted }, 30);
   const { net, agent, target, TA } = s;
-  const t3 = net.node("t3", ["198.19.0.40"]).link();
-  t3.engine.option("sidTarget", 1);
-  const tt3 = target.peer(t3, { key: new Uint8Array(32).fill(0x44), spi: 320 });
-  t3.peer(target, { key: new Uint8Array(32).fill(0x44), spi: 320 });
+  const { t3, tt3 } = thirdTarget(s);
   target.sid.transfer(net.now, TA, tt3, { further: true, lifetime: 30 });
   target.pump();
   net.run(1000);
@@ -297,10 +294,7 @@ test("a further transfer with F: the agent replaces the binding; the new target 
 test("a target without F refuses a further transfer itself (140), before any negotiation, and changes nothing", () => {
   const s = transferred({ further: false }, 30);
   const { net, agent, target, TA } = s;
-  const t3 = net.node("t3", ["198.19.0.40"]).link();
-  t3.engine.option("sidTarget", 1);
-  const tt3 = target.peer(t3, { key: new Uint8Array(32).fill(0x44), spi: 320 });
-  t3.peer(target, { key: new Uint8Array(32).fill(0x44), spi: 320 });
+  const { t3, tt3 } = thirdTarget(s);
   const sentBefore = net.sent.length;
   const nftBefore = target.nft.length;
   target.sid.transfer(net.now, TA, tt3, { further: true, lifetime: 30 });

@@ -5,7 +5,7 @@
 // the Wake-up still happen.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { trio, hostsDeliver, KEY_TN_AGENT } from "./_sidsim.js";
+import { trio, hostsDeliver, thirdTarget, KEY_TN_AGENT } from "./_sidsim.js";
 
 /** A transfer of TA, released at the target, with lifetime L. */
 function transferred(lifetime = 30) {
@@ -162,10 +162,7 @@ test("the agent's own check: a further transfer under a binding without F is ref
   assert.is(saved[8 + 2] & 1, 1, "the saved binding has F");
   saved[8 + 2] &= ~1;
   const agent2 = restartAgent(s, saved);
-  const t3 = net.node("t3", ["198.19.0.40"]).link();
-  t3.engine.option("sidTarget", 1);
-  const tt3 = target.peer(t3, { key: new Uint8Array(32).fill(0x44), spi: 320 });
-  t3.peer(target, { key: new Uint8Array(32).fill(0x44), spi: 320 });
+  const { t3, tt3 } = thirdTarget(s);
   target.sid.transfer(net.now, TA, tt3, { further: true, lifetime: 30 });
   target.pump();
   net.run(1000);
