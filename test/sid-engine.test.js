@@ -278,6 +278,12 @@ test("a further transfer with F: the agent replaces the binding; the new target 
   const s = further(true);
   const { net, agent, target, t3, tn, TA } = s;
   assert.equal(agent.sidEvents("bound").map((e) => e.further), [false, true]);
+  // Make before break: the new tunnel and its route for the address, then the old tunnel goes.
+  const types = agent.netlink.map((m) => m[4] | (m[5] << 8));
+  const del = types.lastIndexOf(17); // RTM_DELLINK
+  assert.ok(del > 0, "the old tunnel went");
+  assert.ok(types.lastIndexOf(16) < del && types.lastIndexOf(16) > types.indexOf(16), "the new tunnel (RTM_NEWLINK) came first");
+  assert.ok(types.lastIndexOf(24) < del && types.lastIndexOf(24) > types.indexOf(24), "and its route (RTM_NEWROUTE)");
   assert.is(t3.sidEvents("released").length, 1);
   assert.is(t3.sidEvents("bound").length, 1);
   assert.equal(target.sidEvents("ended").map((e) => e.reason), ["transferred-further"]);

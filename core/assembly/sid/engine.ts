@@ -94,6 +94,8 @@ const SAVE_ENTRY: i32 = 128;
 
 const IDS = memory.data(26, 4);
 export const KEY_BUF = memory.data(32, 8);
+/** A further transfer's old tunnel key, kept until the new tunnel stands (make before break). */
+const OLD_KEY = memory.data(32, 8);
 const WRAP_BUF = memory.data(96, 8);
 const ADDR_A = memory.data(16, 8);
 const ADDR_B = memory.data(16, 8);
@@ -1197,12 +1199,15 @@ export class Sid extends RequestHandler {
       memory.fill(KEY_BUF, 0, 32);
       return this.refuse(ROLE_AGENT, a, peer, sa, cache, CODE_INSUFFICIENT_RESOURCES, "the session key's VNI is in use by another binding: negotiate a new session key", now);
     }
+    // A further transfer: the old target's tunnel goes once the new one stands (below: make before
+    // break, so the address is never without a tunnel); the proxy entry and the node stay.
+    const old = new Address();
+    let oldReverse = false;
     if (further) {
-      // The old target's tunnel goes; the proxy entry and the node stay.
-      const old = new Address();
       bTarget(r, old);
+      oldReverse = (bFlags(r) & FLAG_REVERSE_TUNNEL) != 0;
+      memory.copy(OLD_KEY, bKey(r), 32);
       this.vnis.delete(bVni(r));
-      this.tunnel(false, ROLE_AGENT, bKey(r), old, a, (bFlags(r) & FLAG_REVERSE_TUNNEL) != 0);
     } else {
       r = table.insert(a);
       if (!r) {
@@ -1240,6 +1245,11 @@ export class Sid extends RequestHandler {
       this.netlink(proxyNeighbour(true, this.ifindex, a.family, ADDR_A));
     }
     this.actionOwner = null;
+    if (further) {
+      // The new route for the address replaced the old one; removing the old link leaves it alone.
+      this.tunnel(false, ROLE_AGENT, OLD_KEY, old, a, oldReverse);
+      memory.fill(OLD_KEY, 0, 32);
+    }
     if (!further) this.announce(a, now);
     this.reply(peer, sa, cache, CODE_ACCEPTED, <i32>granted, null, now);
     const e = this.event("bound", ROLE_AGENT, a, now);
