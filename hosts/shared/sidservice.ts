@@ -58,7 +58,7 @@ export interface TransferRequest {
    * the target meanwhile.
    */
   udp?: { socket: unknown; appState?: () => Uint8Array }[];
-  /** How long a UDP flow must have been quiet before it leaves (default 30 ms; at most 10 times that is waited). */
+  /** How long a UDP flow must have been quiet before it leaves (default 30 ms; 0 when this node holds the session as a target; at most 10 times that is waited). */
   udpQuietMs?: number;
 }
 
@@ -254,12 +254,15 @@ export class SidService {
     } catch (e) {
       return Promise.resolve({ address, state: "failed", error: (e as Error).message });
     }
+    // Moving on a session held here (8.6): the agent's switch ends this node's path (its reverse tunnel,
+    // or a return's binding) before this node hears of it, so waiting for quiet only loses what it sends.
+    const hosted = this.sid.session(address)?.role === "target";
     return new Promise((resolve) => {
       const settle = (r: TransferResult) => {
         for (const u of udp) u.socket.off("message", u.listener);
         resolve(r);
       };
-      this.pending.set(address, { address, socket: o.socket, appState: o.appState, resolve: settle, started: this.ctx.now(), udp, udpQuietMs: o.udpQuietMs ?? 30 });
+      this.pending.set(address, { address, socket: o.socket, appState: o.appState, resolve: settle, started: this.ctx.now(), udp, udpQuietMs: o.udpQuietMs ?? (hosted ? 0 : 30) });
       try {
         if (o.perFlow) this.flows.transfer(this.ctx.now(), address, [flowOf(o.socket, address)], target, agent!, { reverse: o.reverse, lifetime: o.lifetime });
         else this.sid.transfer(this.ctx.now(), address, target, { agent, reverse: o.reverse, further: o.further, lifetime: o.lifetime ?? 0 });
