@@ -114,10 +114,14 @@ if (e2eEnabled() && runtime() === "node") {
   test("SID: a permitted further transfer (F): N -> T -> U, the session ends at U intact", async () => {
     const r = await runSid({ tag: tagOf("ec"), reverse: true, udp: true, chain: "permitted" });
     survived(r, "chained");
-    // The UDP flow reaches U with its state; not intact (PROTOCOL.md 8.12, "UDP flows"): the agent's new
-    // binding ends T's reverse tunnel at the Transfer Request, while T's application still sends.
+    // The UDP flow reaches U with its state. What the correspondent sent all arrives (the agent brings U's
+    // tunnel up before T's goes); T's own last datagrams can be lost (PROTOCOL.md 8.12, "UDP flows"): from
+    // the agent's switch to T's Transfer Reply they go into the reverse tunnel that went.
     const u = r.udp;
-    assert.ok(u && u.target && u.target.here.received > 100 * 100 && u.target.here.sent > 100 * 100, `U's application had the UDP flow: ${JSON.stringify(u && u.served)}`);
+    const why = JSON.stringify(u && { lost: u.lost, missing: u.target?.missing, correspondentMissing: u.correspondent?.lost, served: u.served });
+    assert.ok(u && u.target && u.target.here.received > 100 * 100 && u.target.here.sent > 100 * 100, `U's application had the UDP flow: ${why}`);
+    assert.is(u.correspondent.sentBytes / 100 - u.target.received, 0, `every datagram of the correspondent's arrived: ${why}`);
+    assert.ok(u.digestsEqual || u.correspondent.lost > 0, why);
     assert.is(r.chained?.result.state, "transferred", JSON.stringify(r.chained?.result));
     assert.ok(r.served.second && r.served.second.received > 10000 && r.served.second.sent > 10000, `U served the last part: ${JSON.stringify(r.served)}`);
   });
