@@ -91,7 +91,7 @@ function peerPlan(n) {
 }
 
 async function kernelFigures() {
-  const tag = "cbs";
+  const tag = `${process.env.HANDOVER_TAG ?? ""}cbs`;
   cleanStale(tag);
   const topo = new Topology(tag);
   const dir = mkdtempSync(join(tmpdir(), "handover-scale-"));
@@ -105,11 +105,13 @@ async function kernelFigures() {
     const sock = `/run/handover/${topo.f}.sock`;
 
     /** Starts F; waits for the event named (or, with log "warn", for its control socket). */
+    // HANDOVER_BENCH_PROF=DIR: the restarted daemons write a CPU profile there (node --cpu-prof).
     const startF = async (config, waitFor = "started") => {
       writeFileSync(join(dir, "f.json"), JSON.stringify(config));
       rmSync(sock, { force: true });
       const t0 = performance.now();
-      const child = topo.spawn(topo.f, [process.execPath, CLI, "daemon", "--config", join(dir, "f.json")]);
+      const prof = process.env.HANDOVER_BENCH_PROF && waitFor === "restored" ? ["--cpu-prof", `--cpu-prof-dir=${process.env.HANDOVER_BENCH_PROF}`] : [];
+      const child = topo.spawn(topo.f, [process.execPath, ...prof, CLI, "daemon", "--config", join(dir, "f.json")]);
       const events = [];
       lines(child.stderr, (e) => events.push({ ...e, at: performance.now() }));
       if (waitFor === "socket") {
@@ -119,6 +121,10 @@ async function kernelFigures() {
       }
       for (let i = 0; i < 6000 && !events.some((e) => e.event === waitFor); i++) await sleep(10);
       const e = events.find((x) => x.event === waitFor);
+      // HANDOVER_BENCH_LOG=FILE: the restarted daemon's log lines up to `restored`, with the ms since its spawn.
+      if (process.env.HANDOVER_BENCH_LOG && waitFor === "restored") {
+        writeFileSync(process.env.HANDOVER_BENCH_LOG, events.map((x) => JSON.stringify({ ms: Math.round(x.at - t0), ...x })).join("\n") + "\n", { flag: "a" });
+      }
       if (!e) throw new Error(`F did not log ${waitFor}: ${JSON.stringify(events.slice(-3))}`);
       return { child, events, ms: e.at - t0, event: e };
     };
@@ -195,12 +201,13 @@ async function kernelFigures() {
         ratio: median(runs) / report.kernel.noTableGbps,
         restartS: g.ms / 1000,
         restored: g.event.moves,
+        restoredElements: g.event.elements,
       };
       report.kernel[n] = row;
       console.log(
         `${String(n).padStart(7)} moves: load ${(load.elapsedMs / 1000).toFixed(1)} s (${ok}/${requests.length} requests accepted); ` +
           `migration p50 ${row.migration.p50.toFixed(2)} ms p99 ${row.migration.p99.toFixed(2)} ms; ` +
-          `throughput ${row.gbps.toFixed(2)} Gbit/s = ${(row.ratio * 100).toFixed(1)}% of no table; restart ${row.restartS.toFixed(2)} s (${row.restored} moves restored)`,
+          `throughput ${row.gbps.toFixed(2)} Gbit/s = ${(row.ratio * 100).toFixed(1)}% of no table; restart ${row.restartS.toFixed(2)} s (${row.restored} moves restored, elements ${row.restoredElements})`,
       );
     }
     const at = (k) => SIZES.map((n) => report.kernel[n][k]);

@@ -2,7 +2,7 @@
 // bytes per binding, per-packet lookup and renewals verified per second at
 // 1,000,000 bindings, each against a baseline measured in the same run.
 //
-//   node bench/sid-bindings.js [--bindings N] [--table N] [--lookups N] [--renewals N] [--json FILE]
+//   node bench/sid-bindings.js [--bindings N] [--table N] [--lookups N] [--renewals N] [--wasm FILE] [--json FILE]
 //
 // (after `npm run build`; no root, no namespaces). One agent engine
 // (sidAgent 1, sidBindings N; --table M makes the table for M bindings, default
@@ -36,7 +36,9 @@ import { SidEngine } from "../dist/hosts/shared/sidengine.js";
 /** About the length of one Binding Update (header, Transferred Address, Sealed, Lifetime, authenticator). */
 const RENEWAL_BYTES = 100;
 
-const MODULE = () => new WebAssembly.Module(readFileSync(new URL("../build/handover.wasm", import.meta.url)));
+/** The core to measure: build/handover.wasm, or another build (--wasm FILE, e.g. an older commit's, as the baseline). */
+let WASM = new URL("../build/handover.wasm", import.meta.url);
+const MODULE = () => new WebAssembly.Module(readFileSync(WASM));
 const FILL_HEAP = 1;
 const FILL_VNIS = 2;
 const START = Date.UTC(2026, 11, 1, 12, 0, 0);
@@ -69,7 +71,7 @@ export async function bindingFigures({ bindings = 1000000, table = bindings, loo
   const a = agent(module, bindings, FILL_HEAP | FILL_VNIS, table);
   const { core, x, tableBytes, grown, fillMs } = a;
   let now = START;
-  log(`filled ${bindings} bindings in ${fillMs.toFixed(0)} ms: memory +${(grown / 1048576).toFixed(1)} MiB (table alone +${(tableOnly / 1048576).toFixed(1)}, with the expiry heap +${(withHeap / 1048576).toFixed(1)}); the table's records ${(tableBytes / 1048576).toFixed(1)} MiB`);
+  log(`filled ${bindings} bindings in ${fillMs.toFixed(0)} ms: memory +${(grown / 1048576).toFixed(1)} MiB (table alone +${(tableOnly / 1048576).toFixed(1)}, with the expiry wheel filed +${(withHeap / 1048576).toFixed(1)}); the table's own pages (records, tags, wheel, VNI bitmap) ${(tableBytes / 1048576).toFixed(1)} MiB`);
 
   const time = (f, n) => {
     f(Math.min(n, 100000)); // warm-up
@@ -82,6 +84,12 @@ export async function bindingFigures({ bindings = 1000000, table = bindings, loo
   const missLookups = Math.min(lookups, 200000);
   const miss = time((n) => check(x.sidbench_lookup(n, 7, 1), "lookup"), missLookups);
   if (miss.r !== 0) throw new Error(`lookup found ${miss.r} unbound addresses`);
+  // (an older build, --wasm, may not have the batched lookup: NaN)
+  const hasBatch = typeof x.sidbench_lookup_batch === "function";
+  const batched = hasBatch ? time((n) => check(x.sidbench_lookup_batch(n, 7, 0), "lookup_batch"), lookups) : { ns: NaN, r: lookups };
+  if (batched.r !== lookups) throw new Error(`batched lookup found ${batched.r} of ${lookups} bound addresses`);
+  const batchedMiss = hasBatch ? time((n) => check(x.sidbench_lookup_batch(n, 7, 1), "lookup_batch"), missLookups) : { ns: NaN, r: 0 };
+  if (batchedMiss.r !== 0) throw new Error(`batched lookup found ${batchedMiss.r} unbound addresses`);
   const load = time((n) => check(x.sidbench_load(n, 7), "load"), lookups);
   const map = new Map();
   for (let i = 0; i < bindings; i++) map.set(i + 1, { spi: i, vni: i + 1 });
@@ -94,7 +102,7 @@ export async function bindingFigures({ bindings = 1000000, table = bindings, loo
     }
     return hits;
   }, lookups);
-  log(`lookup ${lookup.ns.toFixed(1)} ns (unbound address ${miss.ns.toFixed(1)} ns); random load ${load.ns.toFixed(1)} ns; JS Map ${mapTime.ns.toFixed(1)} ns`);
+  log(`lookup ${lookup.ns.toFixed(1)} ns (unbound address ${miss.ns.toFixed(1)} ns); batched (64 a call) ${batched.ns.toFixed(1)} ns (unbound ${batchedMiss.ns.toFixed(1)} ns); random load ${load.ns.toFixed(1)} ns; JS Map ${mapTime.ns.toFixed(1)} ns`);
 
   // Renewals, in batches: encode (not timed), deliver (timed).
   const BATCH = Math.min(renewals, 20000);
@@ -104,10 +112,13 @@ export async function bindingFigures({ bindings = 1000000, table = bindings, loo
   let refused = 0;
   let replies = 0;
   let sent = 0;
+  let memAtFirstBatch = 0;
   for (let b = 0; sent < renewals; b++) {
     now += 1000;
     const n = Math.min(BATCH, renewals - sent);
     check(x.sidbench_renewals_make(n, now, 1000 + b), "renewals_make");
+    // (the first make grows the bench's own pages for the batch: not the agent's)
+    if (b === 0) memAtFirstBatch = x.memory.buffer.byteLength;
     let s = performance.now();
     check(x.sidbench_renewals_deliver(now, 0), "renewals_deliver");
     deliveredMs += performance.now() - s;
@@ -136,12 +147,16 @@ export async function bindingFigures({ bindings = 1000000, table = bindings, loo
     fillMs,
     lookupNs: lookup.ns,
     lookupUnboundNs: miss.ns,
+    lookupBatchedNs: batched.ns,
+    lookupBatchedUnboundNs: batchedMiss.ns,
+    lookupBatchedVsSingle: batched.ns / lookup.ns,
     baselines: { randomLoadNs: load.ns, jsMapNs: mapTime.ns, hmacPerSecond: 1e9 / hm.ns },
     lookupVsRandomLoad: lookup.ns / load.ns,
     lookupVsJsMap: lookup.ns / mapTime.ns,
     renewals: { sent: renewals, applied, replies, ms: deliveredMs, perSecond: renewalsPerSecond, vsHmac: renewalsPerSecond / (1e9 / hm.ns) },
     replays: { sent: renewals, refused, ms: replayedMs, perSecond: replaysPerSecond, vsHmac: replaysPerSecond / (1e9 / hm.ns) },
     memoryAfterRenewalsMiB: memAfter / 1048576,
+    memoryGrowthDuringRenewalsMiB: (memAfter - memAtFirstBatch) / 1048576,
     goals: { bytesPerBinding: 128, lookupNs: 100, renewalsPerSecond: 500000 },
   };
 }
@@ -153,6 +168,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     return i >= 0 ? Number(args[i + 1]) : dflt;
   };
   const json = args.includes("--json") ? args[args.indexOf("--json") + 1] : "";
+  if (args.includes("--wasm")) WASM = args[args.indexOf("--wasm") + 1];
   const r = await bindingFigures({ bindings: opt("bindings", 1000000), table: opt("table", opt("bindings", 1000000)), lookups: opt("lookups", 2000000), renewals: opt("renewals", 200000), log: (s) => console.error(s) });
   console.log(JSON.stringify(r, null, 2));
   if (json) writeFileSync(json, JSON.stringify(r, null, 2) + "\n");

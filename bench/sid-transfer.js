@@ -68,9 +68,12 @@ function pingP50(topo, ns, address, count = 10) {
 const PHASES = [
   ["targetNegotiated", "T", /^target negotiated/],
   ["nodeNegotiated", "N", /^node negotiated/],
+  ["recordDumped", "N", /^record dumped/],
   ["agentBound", "A", /^agent bound/],
-  ["nodeTransferred", "N", /^node transferred/],
+  ["recordRestored", "T", /^record restored/],
+  ["targetBound", "T", /^target bound/],
   ["targetReleased", "T", /^target released/],
+  ["nodeTransferred", "N", /^node transferred/],
   ["sessionArrived", "T", /^session .* arrived/],
 ];
 

@@ -584,7 +584,7 @@ async function runSidPieces(o: SidOptions): Promise<SidReport> {
       target.send({ cmd: "claim", transferred: A.transferred });
       await target.wait("claimed");
     }
-    target.send({ cmd: "go", transferred: A.transferred });
+    target.send({ cmd: "go", transferred: A.transferred, controlPort: CONTROL_PORT });
     await target.wait("resumed");
     await sleep(o.afterMs ?? 1500);
     node.send({ cmd: "report" });

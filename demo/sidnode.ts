@@ -15,7 +15,7 @@ import { emitter, now, serveCommands } from "./roleloop.ts";
 import { connect, type Socket } from "node:net";
 import type { Daemon } from "../hosts/shared/daemon.ts";
 import type { Config } from "../hosts/shared/config.ts";
-import type { ArrivedSession } from "../hosts/shared/sidservice.ts";
+import type { ArrivedSession, RecordStep } from "../hosts/shared/sidservice.ts";
 import { createSocket, type Socket as UdpSocket } from "node:dgram";
 import { StreamApp, DownloadApp, DatagramApp, appOf } from "./sidapp.ts";
 
@@ -49,6 +49,8 @@ try {
   process.exit(1);
 }
 daemon.on("sid", (e) => emit(describe(e), { sid: e }, typeof e.t === "number" ? e.t : now()));
+// The host's steps with the state record, for the timeline (PROTOCOL.md 8.12).
+daemon.sid?.on("record", (r: RecordStep) => emit(`record ${r.step} ${r.address} (${r.bytes} bytes)`, {}, r.t));
 
 {
   // Any node may become the target of a session (a transfer back to its origin included).

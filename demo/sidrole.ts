@@ -24,7 +24,7 @@ import { connect, type Socket } from "node:net";
 import { Core } from "../hosts/shared/core.ts";
 import { SidCodec } from "../hosts/shared/sid.ts";
 import { unhex } from "../hosts/shared/bytes.ts";
-import { SidPlane, claimAddress, sendState, stateListener, stopRule, addressStopRule, arpSilence, type Tunnel } from "../hosts/shared/sidplane.ts";
+import { SidPlane, claimAddress, sendState, stateListener, type Tunnel } from "../hosts/shared/sidplane.ts";
 import { NodeIO } from "../hosts/node/io.ts";
 import { nodeSidIO, detach, discard, adopt } from "../hosts/node/sid.ts";
 import { StreamApp } from "./sidapp.ts";
@@ -67,15 +67,16 @@ const handlers: Record<string, (c: any) => Promise<void> | void> = {
     app!.pause();
     const fd = await detach(s);
     const appState = app!.state();
-    plane.nft(stopRule(tuple).add, "stop rule");
-    emit(`stop rule for ${tuple.local}:${tuple.localPort} <-> ${tuple.remote}:${tuple.remotePort}`);
+    // The core's stop rule (PROTOCOL.md 8.12), as the state machines apply it: every packet of the address but the control port's.
+    plane.nft(sid.stopRule(true, tuple.local, c.controlPort), "stop rule");
+    emit(`stop rule for ${tuple.local} (the connection ${tuple.local}:${tuple.localPort} <-> ${tuple.remote}:${tuple.remotePort})`);
     const r = io.repair.dump(fd);
     const record = sid.encodeTcpState({ ...r, appState });
     discard(s);
     emit(`socket dumped with TCP_REPAIR: record ${record.length} bytes (send queue ${r.sendQueue.length}, unsent ${r.unsentLength}, receive queue ${r.receiveQueue.length}, app state ${appState.length})`, { record: record.length, here: app!.here });
     await sendState(sid, { address: c.target, port: c.controlPort, local: config.node }, unhex(c.key), c.spi, record);
     emit(`state record sealed to ${c.target}:${c.controlPort}, restored there`, { stateSent: true });
-    plane.nft(arpSilence(config.transferred).add, "ARP silence");
+    plane.nft(sid.arpRule(true, config.transferred, { announce: false }), "ARP silence");
     emit(`stopped answering ARP for ${config.transferred}`, { transferred: true });
   },
   // ---- agent
@@ -102,8 +103,8 @@ const handlers: Record<string, (c: any) => Promise<void> | void> = {
   async expect(c) {
     const X = c.transferred;
     ip("addr", "add", `${X}/32`, "dev", "lo");
-    plane.nft(addressStopRule(X).add, "stop rule");
-    emit(`${X} on lo, its TCP packets stopped`);
+    plane.nft(sid.stopRule(true, X, c.controlPort), "stop rule");
+    emit(`${X} on lo, its packets stopped`);
     if (c.agent) {
       const t = plane.tunnelUp({ role: "target", sessionKey: unhex(c.key), local: config.target, peer: c.agent, transferred: X, reverse: !!c.reverse });
       tunnels.push(t);
@@ -119,7 +120,7 @@ const handlers: Record<string, (c: any) => Promise<void> | void> = {
   },
   go(c) {
     const r = restored!;
-    plane.nft(addressStopRule(c.transferred).remove, "stop rule removed");
+    plane.nft(sid.stopRule(false, c.transferred, c.controlPort), "stop rule removed");
     io.repair.resume(r.fd, r.unsent);
     socket = adopt(r.fd);
     app = new StreamApp(socket, StreamApp.parseState(r.appState));

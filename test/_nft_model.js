@@ -4,7 +4,8 @@
 // nothing and reports the errno), and the state shown as the equivalent
 // rules, one per element, in the notation of `nft list` rules, so that a test
 // reads what a packet would meet. `listing()` prints the wire-side maps the
-// way `nft list map` does, with counters (what restore and sweep read).
+// way `nft list map` does, with counters; `dump()` answers the netlink dump
+// of a map's elements that restore and the sweep read.
 
 const EEXIST = 17;
 const ENOENT = 2;
@@ -17,11 +18,28 @@ export class NftModel {
     this.maps = new Map(); // name -> Map(key -> { value, comment })
     this.quotas = new Set();
     this.exists = false;
+    /** nftables' generation: every committed batch changes it. */
+    this.gen = 1;
+  }
+
+  /** The answer to NFT_MSG_GETGEN (NFT_MSG_NEWGEN with NFTA_GEN_ID); null for another request. */
+  generation(request) {
+    const rv = new DataView(request.buffer, request.byteOffset, request.length);
+    if (request.length < 20 || rv.getUint16(4, true) !== ((10 << 8) | 16)) return null;
+    const id = new Uint8Array(4);
+    new DataView(id.buffer).setUint32(0, this.gen);
+    return netlinkMessage((10 << 8) | 15, rv.getUint32(8, true), new Uint8Array(4), attr(1, id));
   }
 
   /** Applies a batch; returns 0 or the errno nftables would report (and then nothing changed). */
   apply(text) {
     if (text.startsWith("list ")) return 0;
+    const errno = this.applyBatch(text);
+    if (errno === 0) this.gen++;
+    return errno;
+  }
+
+  applyBatch(text) {
     // Changes are applied as they come and undone in reverse if one fails (a batch is atomic).
     const undo = [];
     const fail = (errno) => {
@@ -146,6 +164,54 @@ export class NftModel {
   }
 
   /**
+   * The kernel's answer to a netlink dump of one set's elements
+   * (NFT_MSG_GETSETELEM, what restore and the sweep send), as nf_tables
+   * writes it: NEWSETELEM messages of a few elements each, every element
+   * with its key (the concatenation's registers), the object it names, its
+   * comment as libnftnl user data, and a counter for the wire-side maps;
+   * then NLMSG_DONE. No table: an NLMSG_ERROR with ENOENT.
+   * `packets(comment, map)` gives each element's count. Null if the request
+   * is no such dump.
+   */
+  dump(request, packets = () => 0, onDump = () => {}) {
+    const rv = new DataView(request.buffer, request.byteOffset, request.length);
+    if (request.length < 20 || rv.getUint16(4, true) !== ((10 << 8) | 13)) return null;
+    const seq = rv.getUint32(8, true);
+    const strings = {};
+    for (let at = 20; at + 4 <= request.length; ) {
+      const len = rv.getUint16(at, true);
+      if (len < 4) break;
+      strings[rv.getUint16(at + 2, true)] = new TextDecoder().decode(request.subarray(at + 4, at + len)).replace(/\0.*$/s, "");
+      at += (len + 3) & ~3;
+    }
+    const name = strings[2];
+    onDump(name);
+    if (!this.exists) return netlinkMessage(2, seq, int32(-ENOENT), new Uint8Array(16));
+    const counted = /^(li|liw|ri|riw)[46]$/.test(name);
+    const elements = this.elements(name).map((e) => {
+      const parts = [nest(1, attr(1, keyBytes(e.key)))];
+      if (e.comment) {
+        const c = new TextEncoder().encode(e.comment + "\0");
+        parts.push(attr(6, new Uint8Array([0, c.length, ...c])));
+      }
+      if (e.value?.startsWith('"')) parts.push(attr(8, new TextEncoder().encode(e.value.slice(1, -1) + "\0")));
+      if (counted) {
+        const n = BigInt(packets(e.comment ?? "", name));
+        parts.push(nest(7, attr(1, new TextEncoder().encode("counter\0")), nest(2, attr(1, be64(n * 100n)), attr(2, be64(n)))));
+      }
+      return nest(1, ...parts);
+    });
+    const out = [];
+    const table = attr(1, new TextEncoder().encode("handover\0"));
+    const set = attr(2, new TextEncoder().encode(name + "\0"));
+    for (let i = 0; i < elements.length; i += 16) {
+      out.push(netlinkMessage((10 << 8) | 12, seq, new Uint8Array([1, 0, 0, 0]), table, set, nest(3, ...elements.slice(i, i + 16))));
+    }
+    out.push(netlinkMessage(3, seq, int32(0)));
+    return concat(out);
+  }
+
+  /**
    * `list map inet handover NAME` (or all wire-side maps), as nft prints
    * them; `packets(comment)` gives each element's count.
    */
@@ -167,4 +233,82 @@ export class NftModel {
     out.push("}");
     return out.join("\n") + "\n";
   }
+}
+
+function concat(parts) {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+const pad = (b) => {
+  const out = new Uint8Array((b.length + 3) & ~3);
+  out.set(b);
+  return out;
+};
+
+function attr(type, data) {
+  const b = new Uint8Array(4 + data.length);
+  new DataView(b.buffer).setUint16(0, 4 + data.length, true);
+  new DataView(b.buffer).setUint16(2, type, true);
+  b.set(data, 4);
+  return pad(b);
+}
+
+function nest(type, ...parts) {
+  return attr(type | 0x8000, concat(parts));
+}
+
+function be64(n) {
+  const b = new Uint8Array(8);
+  new DataView(b.buffer).setBigUint64(0, n);
+  return b;
+}
+
+function int32(n) {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setInt32(0, n, true);
+  return b;
+}
+
+function netlinkMessage(type, seq, ...parts) {
+  const body = concat(parts);
+  const b = new Uint8Array(16 + body.length);
+  const v = new DataView(b.buffer);
+  v.setUint32(0, b.length, true);
+  v.setUint16(4, type, true);
+  v.setUint16(6, 2, true); // NLM_F_MULTI
+  v.setUint32(8, seq, true);
+  b.set(body, 16);
+  return b;
+}
+
+/** A key's registers: each part 4-byte aligned, a protocol as its number, a port big-endian. */
+function keyBytes(parts) {
+  return concat(
+    parts.map((x) => {
+      if (x === "tcp" || x === "udp") return new Uint8Array([x === "tcp" ? 6 : 17, 0, 0, 0]);
+      if (/^\d+$/.test(x)) return new Uint8Array([Number(x) >> 8, Number(x) & 0xff, 0, 0]);
+      if (x.includes(":")) return ipv6(x);
+      return new Uint8Array(x.split(".").map(Number));
+    }),
+  );
+}
+
+function ipv6(text) {
+  const [head, tail] = text.includes("::") ? text.split("::") : [text, null];
+  const h = head ? head.split(":") : [];
+  const t = tail ? tail.split(":") : [];
+  const groups = tail === null ? h : [...h, ...Array(8 - h.length - t.length).fill("0"), ...t];
+  const b = new Uint8Array(16);
+  groups.forEach((g, i) => {
+    const n = parseInt(g || "0", 16);
+    b[2 * i] = n >> 8;
+    b[2 * i + 1] = n & 0xff;
+  });
+  return b;
 }

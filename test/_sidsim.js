@@ -122,10 +122,12 @@ export function thirdTarget(s) {
 export function hostsDeliver(s, { deliverOk = true, receiveOk = true, receiveFirst = true } = {}) {
   const { net, tn, target, TA } = s;
   const asked = tn.sidEvents("state-requested").length;
-  for (let waited = 0; tn.sidEvents("state-requested").length === asked; waited += 100) {
+  // In 1 ms steps: the record is delivered right after the node asked for it (the Transfer Request is under way meanwhile, 8.2).
+  for (let waited = 0; tn.sidEvents("state-requested").length === asked; waited += 1) {
     if (waited >= 15000) return false;
-    net.run(100);
+    net.run(1);
   }
+  s.deliveredAt = net.now;
   const steps = [
     () => { target.sid.stateReceived(target.clock(), TA, receiveOk); target.pump(); },
     () => { tn.sid.stateDelivered(tn.clock(), TA, deliverOk); tn.pump(); },

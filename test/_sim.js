@@ -60,7 +60,9 @@ export class SimNode {
     /**
      * Optional kernel model: `nft(text)` returns what `nft` prints for a batch
      * (or undefined), `netlink(protocol, bytes)` the kernel's answer to a
-     * request (or undefined for a bare acknowledgement).
+     * request (or undefined for a bare acknowledgement; a dump of the table's
+     * elements is answered from `table`), `counted(comment, map)` the packets
+     * of an element of a wire-side map (`dumped(map)` first, per dump).
      */
     this.kernel = null;
     /** This node's clock minus the network's (ms). */
@@ -92,7 +94,13 @@ export class SimNode {
         this.engine.actionResult(this.clock(), o.id, status);
       } else if (o.kind === "netlink") {
         this.netlink.push(o.data);
-        const answer = this.failKernel ? undefined : this.kernel?.netlink?.(o.protocol, o.data);
+        // A dump of the table's elements is answered from the table model (counts from the kernel model's `counted`).
+        const answer = this.failKernel
+          ? undefined
+          : (this.kernel?.netlink?.(o.protocol, o.data) ??
+            (o.protocol === 12
+              ? (this.table.dump(o.data, (comment, map) => this.kernel?.counted?.(comment, map) ?? 0, (map) => this.kernel?.dumped?.(map)) ?? this.table.generation(o.data) ?? undefined)
+              : undefined));
         // An acknowledgement when one is asked for (a release asks for none).
         this.engine.netlinkReply(this.clock(), o.id, answer ?? (o.waitAck ? ack(o.data, this.failKernel) : new Uint8Array(0)));
       } else this.events.push(o.event);

@@ -14,6 +14,7 @@ import { fileURLToPath } from "node:url";
 import { runtime, e2eEnabled } from "./e2e/_e2e.js";
 
 const BENCH = fileURLToPath(new URL("../bench/sid.js", import.meta.url));
+const FLOWS = fileURLToPath(new URL("../bench/sid-flows.js", import.meta.url));
 const num = (v, what) => assert.ok(typeof v === "number" && Number.isFinite(v), `${what} is a number (${v})`);
 
 function checkBindings(b) {
@@ -79,6 +80,35 @@ if (runtime() === "node") {
         assert.match(r.stdout, /SID tunnel C -> X/);
         assert.match(r.stdout, /reconnect/);
       }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  // bench/sid-flows.js (issue 9, per-flow sorting in the kernel): a short run, its JSON well formed, and its
+  // check that sorting is real (the blackholed sorted stream does not arrive, the plain one does).
+  test("bench/sid-flows.js produces well-formed figures and its sorting check holds", () => {
+    if (!e2eEnabled()) return;
+    const dir = mkdtempSync(join(tmpdir(), "bench-sid-flows-"));
+    try {
+      const file = join(dir, "flows.json");
+      const argv = [FLOWS, "--flows", "1,20", "--seconds", "1", "--rounds", "1", "--json", file];
+      const r = spawnSync(process.execPath, argv, { encoding: "utf8", timeout: 120000, env: { ...process.env, HANDOVER_TAG: process.env.HANDOVER_TAG ?? "" } });
+      assert.is(r.status, 0, `bench/sid-flows.js exited ${r.status} ${r.signal ?? ""}: ${r.stderr.slice(-2000)}`);
+      const out = JSON.parse(readFileSync(file, "utf8"));
+      assert.equal(out.rows.map((x) => x.flows), [1, 20]);
+      for (const row of out.rows) {
+        assert.is(row.mapElements, 2 * row.flows, "TCP and UDP elements of every flow");
+        assert.is(row.check.blockedArrived, 0, "sorted datagrams took the flows' (blackholed) table");
+        assert.ok(row.check.plainArrived > 0, "plain datagrams arrived");
+        for (const mode of ["plain", "sorted"]) {
+          num(row[mode].tcpGbps, `${mode}.tcpGbps`);
+          num(row[mode].udpPps, `${mode}.udpPps`);
+        }
+        for (const k of ["tcpRatio", "udpRatio", "sortingNsPerPacket"]) num(row[k], k);
+        for (const k of ["sortingNsPerPacket", "udpRatio", "tcpRatio"]) num(row.cpu[k], `cpu.${k}`);
+      }
+      assert.type(out.goal.perCore.met, "boolean");
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

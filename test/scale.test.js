@@ -27,7 +27,6 @@ function fixedEnd(n, options = {}) {
     return { cookie, a, b };
   };
   for (let i = 0; i < n; i++) peers.push(add(i));
-  f.kernel = { nft: (t) => (t.startsWith("list ") ? f.table.listing(() => 0, t) : undefined) };
   f.engine.kernelSetup(net.now);
   f.pump();
   let seq = 1;
@@ -77,16 +76,15 @@ test("limits: a peer at its share and a full table refuse with 130; other peers 
   assert.is(ask(peers[3], [[peers[3].a, 20000, peers[3].b, 20000]]), "ACCEPTED", "room again");
 });
 
-test("restart: the moves are read back from the maps; what no configured peer owns goes, in one transaction", () => {
-  const { net, f, peers, fill, ask } = fixedEnd(3);
-  for (let i = 0; i < 3; i++) assert.is(fill(i), "ACCEPTED");
-  // Peer 2 moves one session on: its old wire endpoint is quarantined (an element too).
-  assert.is(ask(peers[2], [[peers[2].b, 20000, "198.19.250.1", 20000]]), "ACCEPTED");
-  assert.ok(f.table.elements("ri4").some((e) => e.comment === "hov1 quarantine"));
-  // The daemon restarts with peer 2 no longer configured; the kernel keeps the table.
+/**
+ * The daemon at f restarts with peers `keep` configured; the kernel keeps the
+ * table. `saved`: what a clean stop saved (stem_save). Returns the batches it wrote.
+ */
+function restart(f, net, peers, keep, saved = null) {
   f.engine.seed(new TextEncoder().encode("restart-seed-0123456789abcdef"));
   f.engine.init(f.cookie, net.now);
-  for (const p of peers.slice(0, 2)) {
+  if (saved) f.engine.savedMoves(net.now, saved);
+  for (const p of keep) {
     const id = f.engine.addPeer(p.cookie, p.a, 4346);
     f.engine.addPeerAddress(id, p.b);
     f.engine.addSa(id, { spi: 256, key: KEY });
@@ -95,14 +93,149 @@ test("restart: the moves are read back from the maps; what no configured peer ow
   f.nft.length = 0;
   f.engine.kernelSetup(net.now);
   f.pump();
-  assert.is(f.eventsOf("restored").at(-1).moves, 2 * PER, "peer 0's and peer 1's moves taken over");
-  const rebuilt = f.nft.filter((t) => t.includes("delete table inet handover\nadd table"));
-  assert.is(rebuilt.length, 1, "the table made again in one transaction");
+  return f.nft;
+}
+
+const elementLines = (batches, re) => batches.flatMap((t) => t.split("\n")).filter((l) => re.test(l));
+
+test("restart: the moves are read back from the maps (netlink dumps) and their elements taken over as they are: no element written", () => {
+  const { net, f, peers, fill } = fixedEnd(2);
+  for (let i = 0; i < 2; i++) assert.is(fill(i), "ACCEPTED");
+  const before = f.table.rules();
+  const batches = restart(f, net, peers, peers);
+  const restored = f.eventsOf("restored").at(-1);
+  assert.is(restored.moves, 2 * PER);
+  assert.is(restored.elements, "adopted");
+  assert.is(restored.leftovers, 0);
+  assert.equal(elementLines(batches, /element inet handover (ro|ri|rop|rip)4/), [], "no element added or deleted");
+  assert.not.ok(batches.some((t) => t.includes("delete table")), "the table is not re-created");
+  assert.is(f.table.rules(), before, "the kernel holds what it held");
+});
+
+test("restart: what no configured peer owns (a peer gone, a quarantine) is deleted in one batch; the other moves' elements stay", () => {
+  const { net, f, peers, fill, ask } = fixedEnd(3);
+  for (let i = 0; i < 3; i++) assert.is(fill(i), "ACCEPTED");
+  // Peer 2 moves one session on: its old wire endpoint is quarantined (an element too).
+  assert.is(ask(peers[2], [[peers[2].b, 20000, "198.19.250.1", 20000]]), "ACCEPTED");
+  assert.ok(f.table.elements("ri4").some((e) => e.comment === "hov1 quarantine"));
+  // The daemon restarts with peer 2 no longer configured; the kernel keeps the table.
+  const batches = restart(f, net, peers, peers.slice(0, 2));
+  const restored = f.eventsOf("restored").at(-1);
+  assert.is(restored.moves, 2 * PER, "peer 0's and peer 1's moves taken over");
+  assert.is(restored.elements, "adopted");
+  assert.ok(restored.leftovers > PER, `peer 2's elements and the quarantine found (${restored.leftovers})`);
+  assert.not.ok(batches.some((t) => t.includes("delete table")), "the table is not re-created");
+  assert.equal(elementLines(batches, /^add element inet handover (ro|ri)4/), [], "nothing of peers 0 and 1 written again");
   assert.is(f.table.elements("ri4").length, 2 * PER, "peer 2's elements and the quarantine are gone");
   assert.not.ok(f.table.elements("ro4").some((e) => e.key.includes(peers[2].a)));
+  assert.is(f.table.quotas.size, 0, "and the quota of peer 2's unvalidated move");
   // And the restored moves count against the peer's share.
   assert.is(ask(peers[0], [[peers[0].a, 30000, peers[0].b, 30000]]), "INSUFFICIENT_RESOURCES");
   assert.is(ask(peers[1], [[peers[1].b, 20003, peers[1].a, 20003]]), "ACCEPTED");
+});
+
+/** A clean stop: the core saves its moves; returns the bytes (empty if it saved nothing) and the event. */
+function save(f, net) {
+  f.engine.save(net.now);
+  f.pump();
+  return { bytes: f.engine.saved(), event: f.eventsOf("saved").at(-1) };
+}
+
+test("restart after a clean stop: the saved moves are taken over when nftables' generation is unchanged, without reading the maps", () => {
+  const { net, f, peers, fill, ask } = fixedEnd(2);
+  for (let i = 0; i < 2; i++) assert.is(fill(i), "ACCEPTED");
+  const s = save(f, net);
+  assert.ok(s.event.ok, JSON.stringify(s.event));
+  assert.is(s.event.moves, 2 * PER);
+  assert.match(new TextDecoder().decode(s.bytes), /^hov1 gen \d+\nhov1 \d+ R [0-9a-f]{12} /);
+  const before = f.table.rules();
+  const dumpsBefore = f.netlink.length;
+  const batches = restart(f, net, peers, peers, s.bytes);
+  const restored = f.eventsOf("restored").at(-1);
+  assert.is(restored.moves, 2 * PER);
+  assert.is(restored.elements, "saved");
+  const dumps = f.netlink.slice(dumpsBefore).filter((b) => new DataView(b.buffer, b.byteOffset).getUint16(4, true) === ((10 << 8) | 13));
+  assert.is(dumps.length, 0, "no map read");
+  assert.equal(elementLines(batches, /element inet handover (ro|ri)4/), [], "no element written");
+  assert.is(f.table.rules(), before);
+  // The moves are the daemon's again: the peers' shares count them, and one goes home.
+  assert.is(ask(peers[0], [[peers[0].a, 30000, peers[0].b, 30000]]), "INSUFFICIENT_RESOURCES");
+  assert.is(ask(peers[1], [[peers[1].b, 20003, peers[1].a, 20003]]), "ACCEPTED");
+  assert.is(f.table.elements("ri4").filter((e) => /^hov1 \d+ R /.test(e.comment ?? "")).length, 2 * PER - 1, "its element deleted (the kernel had it)");
+});
+
+test("restart after a clean stop: a change to nftables since (another generation) makes the restart read the maps", () => {
+  const { net, f, peers, fill } = fixedEnd(2);
+  for (let i = 0; i < 2; i++) assert.is(fill(i), "ACCEPTED");
+  const s = save(f, net);
+  // Someone deletes an element by hand meanwhile: a committed transaction.
+  const ro = f.table.maps.get("ro4");
+  const key = [...ro.keys()][0];
+  assert.is(f.table.apply(`delete element inet handover ro4 { ${key} }\n`), 0);
+  restart(f, net, peers, peers, s.bytes);
+  const restored = f.eventsOf("restored").at(-1);
+  assert.is(restored.moves, 2 * PER);
+  assert.is(restored.elements, "rebuilt", "the dumps found the missing element");
+  assert.is(f.table.elements("ro4").length, 2 * PER);
+});
+
+test("a clean stop saves the quarantines too: the restart takes them over (their elements stay), and they end when they were to end", () => {
+  const { net, f, peers, fill, ask } = fixedEnd(2);
+  for (let i = 0; i < 2; i++) assert.is(fill(i), "ACCEPTED");
+  // Peer 1 moves a session home: the wire endpoint it left is quarantined.
+  assert.is(ask(peers[1], [[peers[1].b, 20001, peers[1].a, 20001]]), "ACCEPTED");
+  const quarantined = () => f.table.elements("ri4").filter((e) => e.comment === "hov1 quarantine").length;
+  assert.is(quarantined(), 1);
+  const s = save(f, net);
+  assert.ok(s.event.ok, JSON.stringify(s.event));
+  assert.match(new TextDecoder().decode(s.bytes), /\nhov1 q \d+ R /);
+  const before = f.table.rules();
+  const batches = restart(f, net, peers, peers, s.bytes);
+  assert.is(f.eventsOf("restored").at(-1).elements, "saved");
+  assert.equal(elementLines(batches, /element inet handover (ro|ri|rop|rip)4/), [], "no element written");
+  assert.is(f.table.rules(), before);
+  // It ends when it was to (quarantineMs after the move), and its element goes.
+  net.run(31000);
+  assert.is(quarantined(), 0, "the quarantine ended: its element deleted");
+});
+
+test("a clean stop while a move is unvalidated saves nothing (the next start reads the maps)", () => {
+  const { net, f, peers, fill, ask } = fixedEnd(1);
+  assert.is(fill(0), "ACCEPTED");
+  assert.is(ask(peers[0], [[peers[0].b, 20000, "198.19.250.1", 20000]]), "ACCEPTED");
+  const s = save(f, net);
+  assert.is(s.event.ok, false, JSON.stringify(s.event));
+  assert.is(s.bytes.length, 0);
+});
+
+test("restart: a leftover element naming an object that is no quota of ours is deleted, and that name is never written into a batch", () => {
+  const { net, f, peers, fill } = fixedEnd(1);
+  assert.is(fill(0), "ACCEPTED");
+  // What the kernel holds beside the moves: an objref element whose object's name is not hq<digits>.
+  const evil = "hq1 }\ndelete table inet handover\nadd table inet x {";
+  f.table.maps.set("rq4", new Map([["tcp . 198.19.250.9 . 7", { value: `"${evil}"` }]]));
+  const batches = restart(f, net, peers, peers);
+  const restored = f.eventsOf("restored").at(-1);
+  assert.is(restored.elements, "adopted");
+  assert.is(restored.leftovers, 1);
+  assert.is(f.table.elements("rq4").length, 0, "the element is deleted");
+  assert.not.ok(batches.some((t) => t.includes("delete table") || t.includes("inet x")), "the object's name is not written");
+  assert.not.ok(batches.some((t) => t.includes("delete quota")), "no quota of ours is named");
+  assert.is(f.table.elements("ri4").length, PER, "the moves' elements stay");
+});
+
+test("restart: a map that lacks an element a restored move wants makes the table again, in one transaction", () => {
+  const { net, f, peers, fill } = fixedEnd(2);
+  for (let i = 0; i < 2; i++) assert.is(fill(i), "ACCEPTED");
+  // Someone deleted one outbound element by hand.
+  const ro = f.table.maps.get("ro4");
+  ro.delete([...ro.keys()][0]);
+  const batches = restart(f, net, peers, peers);
+  const restored = f.eventsOf("restored").at(-1);
+  assert.is(restored.moves, 2 * PER);
+  assert.is(restored.elements, "rebuilt");
+  assert.is(batches.filter((t) => t.includes("delete table inet handover\nadd table")).length, 1, "the table made again in one transaction");
+  assert.is(f.table.elements("ro4").length, 2 * PER, "with every element");
 });
 
 test.run();

@@ -21,6 +21,8 @@ test("a whole transfer: negotiation, record, Transfer Request, the parked Bindin
   const released = target.sidEvents("released")[0];
   // Goal: at most one round trip node-agent (10 ms) plus 10 ms after the record is there.
   assert.ok(released.t - t0 <= 40, `released ${released.t - t0} ms after the call`);
+  // 8.2: the Transfer Request went with the record, not after it: the agent bound before the record was in.
+  assert.ok(agent.sidEvents("bound")[0].t <= s.deliveredAt + 5, `bound at ${agent.sidEvents("bound")[0].t - t0} ms, the record at ${s.deliveredAt - t0} ms`);
   assert.is(tn.sidEvents("transferred")[0].lifetime, 30);
   // The agent claimed the address: link, fdb, neighbour, route, proxy entry, and 3 gratuitous ARPs.
   assert.equal(agent.netlinkTypes(), [16, 28, 28, 24, 28]);
@@ -459,6 +461,9 @@ test("a forged parked Binding Update that is the last one kept is dropped when t
   forged.set([44, 22, 0, 0], 27);
   forged.set([32, 36, 0, 0, 0x10, 0], 51);
   forged.set(core.hmac("HMAC_SHA256", new Uint8Array(32).fill(5), forged.subarray(0, 57)), 57);
+  // The node's Transfer Request (sent with the record, 8.2) is held back, so that the Binding Update comes first.
+  const held = [];
+  net.filter = (d) => !(d.from === "tn" && d.data[1] === 18 && held.push(d));
   tn.sid.transfer(net.now, TA, tnTarget, { agent: tnAgent, lifetime: 30 });
   tn.pump();
   net.run(1000);
@@ -466,8 +471,11 @@ test("a forged parked Binding Update that is the last one kept is dropped when t
   target.pump();
   net.run(6); // the real Binding Update is parked (5 ms on the way) ...
   net.inject(agent, "198.19.0.99", forged); // ... and replaced by a forgery
+  net.filter = null;
   tn.sid.stateDelivered(net.now, TA);
   tn.pump();
+  assert.ok(held.length > 0);
+  net.inject(agent, held[0].source, held[0].data);
   net.run(20);
   assert.is(agent.sid.state(net.now).bindings.parked, 0, "the forgery was tried under the key and dropped");
   assert.is(agent.sidEvents("renewed").length, 0);
@@ -622,6 +630,63 @@ test("the binding table against a model: small tables, random inserts and remova
   assert.ok(refused > 0, "full tables refused");
 });
 
+test("the binding table's expiry wheel against a model: renewals, removals, due bindings in order, a lower bound never later than the earliest", () => {
+  const { tn } = trio();
+  const x = tn.engine.core.x;
+  const rnd = prng(4346);
+  let aliased = 0;
+  let due = 0;
+  let exact = 0;
+  // Small tables (a wheel of 64 one-second buckets: lifetimes past 64 s sit a turn or more ahead) and one of
+  // 3,000 bindings (512 buckets), lifetimes up to 65,535 s as the protocol allows.
+  for (const [limit, ops] of [[1, 200], [7, 300], [60, 600], [3000, 4000]]) {
+    x.sid_bindings_fill(limit, 0);
+    const model = new Map();
+    let now = 1.7e12 + Math.floor(rnd() * 1e6);
+    const span = limit + 3;
+    for (let op = 0; op < ops; op++) {
+      const i = Math.floor(rnd() * span);
+      const c = rnd();
+      if (c < 0.35) {
+        if (!model.has(i) && model.size < limit) {
+          assert.is(x.sid_bindings_insert(i), 1);
+          const e = now + 1000 * (1 + Math.floor(rnd() * (rnd() < 0.8 ? 120 : 65535))) + Math.floor(rnd() * 1000);
+          if (e - now > 64000) aliased++;
+          assert.is(x.sid_bindings_expire(i, e), 1);
+          model.set(i, e);
+        }
+      } else if (c < 0.6) {
+        // A renewal: a new expiry, earlier or later than the old one.
+        const e = now + 1000 * (1 + Math.floor(rnd() * 90)) + Math.floor(rnd() * 1000);
+        assert.is(x.sid_bindings_expire(i, e), model.has(i) ? 1 : 0);
+        if (model.has(i)) model.set(i, e);
+      } else if (c < 0.75) {
+        assert.is(x.sid_bindings_remove(i, 1), model.has(i) ? 1 : 0);
+        model.delete(i);
+      } else {
+        now += Math.floor(rnd() * 20000);
+        const want = [...model].filter(([, e]) => e <= now).map(([k]) => k);
+        const n = x.sid_bindings_due(now);
+        assert.is(n, want.length, `limit ${limit}, op ${op}: due by ${now}`);
+        for (const k of want) model.delete(k);
+        due += n;
+      }
+      assert.is(x.sid_bindings_size(1), model.size);
+      const min = model.size ? Math.min(...model.values()) : Infinity;
+      const low = x.sid_bindings_earliest();
+      assert.ok(low <= min, `limit ${limit}, op ${op}: earliest ${low} is not later than ${min}`);
+      if (low === min) exact++;
+      for (const [k] of model) assert.is(x.sid_bindings_lookup(k, 1, 1), 1);
+    }
+    // Everything expires in the end, and nothing is left filed.
+    assert.is(x.sid_bindings_due(Infinity), model.size);
+    assert.is(x.sid_bindings_size(1), 0);
+    assert.is(x.sid_bindings_earliest(), Infinity);
+  }
+  assert.ok(aliased > 0 && due > 0, `expiries a turn of the wheel ahead (${aliased}) and due bindings (${due}) were exercised`);
+  assert.ok(exact > 0, "the earliest expiry is often exact");
+});
+
 test("memory stays put over many transfers and deregistrations; the agent forgets a target with its last binding", () => {
   const s = trio();
   const { net, tn, agent, target, tnTarget, tnAgent, TA } = s;
@@ -651,10 +716,10 @@ test("memory stays put over many transfers and deregistrations; the agent forget
 test("a kernel action of the agent's claim fails: the binding ends and the node is woken", () => {
   const s = trio();
   const { net, tn, agent, tnTarget, tnAgent, TA } = s;
+  agent.failKernel = 1; // EPERM: the agent's kernel refuses everything (its claim comes with the record, 8.2)
   tn.sid.transfer(net.now, TA, tnTarget, { agent: tnAgent, lifetime: 30 });
   tn.pump();
   assert.ok(hostsDeliver(s, { receiveFirst: true }));
-  agent.failKernel = 1; // EPERM: the agent's kernel refuses everything
   net.run(3000);
   assert.equal(agent.sidEvents("ended").map((e) => e.reason), ["kernel-failed"]);
   assert.is(agent.sidEvents("refused")[0].error, "KERNEL");
@@ -884,6 +949,109 @@ test("UDP flows pass the stop rule (sid_udp_pass): in the node's from its first 
   assert.is(err(() => tn.sid.udpPass(TA, [{ ...flow, remote: "2001:db8::1" }])), "TypeError", "two families");
   assert.is(err(() => tn.sid.udpPass(TA, [{ ...flow, localPort: 0 }])), "INVALID_ARGUMENT", "port 0");
   assert.is(err(() => tn.sid.udpPass(TA, Array.from({ length: 17 }, (_, i) => ({ ...flow, localPort: 100 + i })))), "INVALID_ARGUMENT");
+});
+
+/** Runs s's network in 1 ms steps until the node asked for the state record (the Transfer Request is under way then, 8.2). */
+function untilRecordAsked(s) {
+  for (let i = 0; i < 15000 && s.tn.sidEvents("state-requested").length === 0; i++) s.net.run(1);
+  assert.is(s.tn.sidEvents("state-requested").length, 1);
+}
+
+test("8.2: the record fails after the agent granted the binding: the node stops it, keeps no rule, and announces the address again", () => {
+  const s = trio();
+  const { net, tn, agent, target, tnTarget, tnAgent, TA } = s;
+  tn.sid.transfer(net.now, TA, tnTarget, { agent: tnAgent, lifetime: 30 });
+  tn.pump();
+  untilRecordAsked(s);
+  net.run(30);
+  assert.is(agent.sidEvents("bound").length, 1, "the agent bound on the Transfer Request, before the record's outcome");
+  assert.is(tn.sidEvents("transferred").length, 0, "no transfer without the record");
+  tn.sid.stateDelivered(net.now, TA, false);
+  tn.pump();
+  assert.equal(tn.sidEvents("refused").map((e) => e.error), ["REFUSED"]);
+  net.run(100);
+  assert.is(bindingCount(agent), 0, "the Stop Transfer undid the binding");
+  assert.is(net.sent.filter((d) => d.from === "tn" && d.data[1] === 24).length >= 1, true, "a Stop Transfer went to the agent");
+  assert.equal(tn.nft.filter((b) => /arp operation request/.test(b)).length, 0, "the node never stopped answering ARP");
+  assert.match(tn.nft.at(-1), /delete chain inet hovsid si/);
+  assert.ok(tn.frames.some((f) => f.data[12] === 0x08 && f.data[13] === 0x06), "a gratuitous ARP from the node");
+  // The address can move again.
+  tn.sid.transfer(net.now, TA, tnTarget, { agent: tnAgent, lifetime: 30 });
+  tn.pump();
+  target.sid.stateReceived(net.now, TA, false);
+});
+
+test("8.2: the agent refuses while the record is under way: the node reports it once the record's outcome is in", () => {
+  const s = trio();
+  const { net, tn, agent, tnTarget, tnAgent, TA } = s;
+  agent.engine.option("sidAgent", 0);
+  tn.sid.transfer(net.now, TA, tnTarget, { agent: tnAgent, lifetime: 30 });
+  tn.pump();
+  untilRecordAsked(s);
+  net.run(30);
+  assert.is(agent.sidEvents("refused").length, 1, "the agent refused");
+  assert.is(tn.sidEvents("refused").length, 0, "not reported while the record is under way (the host still has the socket to restore)");
+  tn.sid.stateDelivered(net.now, TA, true);
+  tn.pump();
+  assert.is(tn.sidEvents("refused").length, 1);
+  assert.ok(tn.sidEvents("refused")[0].code > 1);
+  assert.match(tn.nft.at(-1), /delete chain inet hovsid si/);
+  assert.is(tn.sidEvents("transferred").length, 0);
+});
+
+test("8.12: the target's first Binding Update goes at the negotiation; a Binding Ack before the record does not release the socket", () => {
+  const s = trio();
+  const { net, tn, agent, target, tnTarget, tnAgent, TA } = s;
+  tn.sid.transfer(net.now, TA, tnTarget, { agent: tnAgent, lifetime: 30 });
+  tn.pump();
+  untilRecordAsked(s);
+  assert.ok(net.sent.some((d) => d.from === "target" && d.data[1] === 20), "a Binding Update before the record");
+  net.run(50);
+  assert.is(agent.sidEvents("renewed").length, 1, "the agent answered it once the Transfer Request bound the address");
+  assert.is(target.sidEvents("bound").length, 1);
+  assert.is(target.sidEvents("released").length, 0, "no release without the record");
+  assert.ok(!target.nft.some((b) => /delete chain inet hovsid si/.test(b)), "the stop rule stands");
+  target.sid.stateReceived(net.now, TA, true);
+  target.pump();
+  assert.is(target.sidEvents("released").length, 1, "released at the record");
+  assert.match(target.nft.at(-1), /delete chain inet hovsid si/);
+  assert.throws(() => target.sid.stateReceived(net.now, TA, true), /refused/, "a second record is refused");
+});
+
+test("the codec's stop and ARP rules (the pieces driver's) are the batches the state machines apply: the core is their only source", () => {
+  const s = trio();
+  const { net, tn, tnTarget, tnAgent, TA } = s;
+  const codec = new SidCodec(tn.engine.core);
+  tn.sid.transfer(net.now, TA, tnTarget, { agent: tnAgent, lifetime: 30 });
+  tn.pump();
+  assert.ok(hostsDeliver(s));
+  net.run(1000);
+  assert.is(tn.nft[0], codec.stopRule(true, TA, 4346));
+  assert.is(tn.nft[1], codec.arpRule(true, TA, { announce: false }));
+  assert.match(codec.stopRule(false, TA, 4346), /^flush chain inet hovsid si/);
+  assert.match(codec.arpRule(true, TA, { exceptIfindex: 7, announce: true }), /meta iif != 7 arp operation request arp daddr ip 198\.18\.0\.10 drop\n$/);
+  assert.is(codec.arpRule(true, "2001:db8::10"), "");
+  assert.throws(() => codec.stopRule(true, TA, 0), /control port/);
+});
+
+test("8.12: the agent's claim fails while the record is under way: its Wake-up fails the transfer, the address stays here", () => {
+  const s = trio();
+  const { net, tn, agent, tnTarget, tnAgent, TA } = s;
+  agent.failKernel = 1; // EPERM: the agent's kernel refuses everything
+  tn.sid.transfer(net.now, TA, tnTarget, { agent: tnAgent, lifetime: 30 });
+  tn.pump();
+  untilRecordAsked(s);
+  net.run(100); // the Transfer Reply (granted), then the claim fails and the Wake-up comes; the record is still under way
+  assert.equal(agent.sidEvents("ended").map((e) => e.reason), ["kernel-failed"]);
+  assert.is(agent.sidEvents("woken").length, 1, "the node acknowledged the Wake-up");
+  assert.is(tn.sidEvents("refused").length, 0, "reported once the record's outcome is in");
+  tn.sid.stateDelivered(net.now, TA, true);
+  tn.pump();
+  assert.equal(tn.sidEvents().map((e) => e.state), ["negotiated", "state-requested", "refused"]);
+  assert.match(tn.sidEvents("refused")[0].message, /ended the binding before the transfer completed/);
+  assert.equal(tn.nft.filter((b) => /arp operation request/.test(b)).length, 0, "no ARP rule");
+  assert.match(tn.nft.at(-1), /delete chain inet hovsid si/);
+  assert.ok(tn.frames.some((f) => f.data[12] === 0x08 && f.data[13] === 0x06), "the node announced its address again");
 });
 
 test.run();

@@ -6,7 +6,7 @@
 import { Core, HandoverError } from "./core.ts";
 import { Engine, type EngineEvent, type MigrateRequest } from "./engine.ts";
 import type { HostIO, KernelIO, UdpSocket, ControlServer } from "./io.ts";
-import { type Config, type ConfigWarning, ConfigError, checkConfig, resolveKey, portOf, controlPath } from "./config.ts";
+import { type Config, type ConfigWarning, ConfigError, checkConfig, resolveKey, hexKey, portOf, controlPath } from "./config.ts";
 import { KernelCallError, EIO } from "./netlink.ts";
 import { takeLock, pidFilePath, netnsPidFilePath, AlreadyRunning } from "./lock.ts";
 import { Observations, renderMetrics } from "./metrics.ts";
@@ -30,6 +30,7 @@ export type EventName =
   | "auto-migration-failed"
   | "sessions-held"
   | "restored"
+  | "saved"
   | "session-ended"
   | "sessions"
   | "kernel-error"
@@ -148,6 +149,7 @@ export class Daemon {
     }
     d.starting = false;
     await d.close({ keepKernelState: false });
+    await io.removeFile(d.savedPath()); // the moves a clean stop saved are gone from the kernel now
     const control = controlPath(cfg);
     if (control) await io.removeFile(control);
   }
@@ -206,7 +208,8 @@ export class Daemon {
       for (const a of p.addresses ?? []) engine.addPeerAddress(id, a);
       for (const [j, s] of p.sa.entries()) {
         const field = `peers[${i}].sa[${j}]`;
-        const key = await resolveKey(s.key, `${field}.key`, io, (w) => this.warnings.push(w));
+        // (a key given as hex needs no file or environment: no await, which costs as much as the rest for 100,000 peers)
+        const key = /^(env|file):/.test(s.key) ? await resolveKey(s.key, `${field}.key`, io, (w) => this.warnings.push(w)) : hexKey(s.key, `${field}.key`);
         try {
           engine.addSa(id, { spi: s.spi, algorithm: s.algorithm, key, replayMode: s.replay, skewMs: s.skewMs });
         } catch (e) {
@@ -286,6 +289,7 @@ export class Daemon {
     }
     if (config.metrics) await this.serveMetrics(config.metrics);
     if (config.kernel !== false) {
+      await this.loadSavedMoves();
       this.setupKernel();
       this.drain();
       if (this.startFailure) throw new StartError(config.name, this.startFailure);
@@ -484,14 +488,57 @@ export class Daemon {
     const moves = this.engine.moveCount();
     const keep = options.keepKernelState ?? moves > 0;
     if (this.kernel) {
-      if (keep) this.log("info", { event: "kernel-state-kept", moves });
-      else {
+      if (keep) {
+        this.log("info", { event: "kernel-state-kept", moves });
+        await this.saveMoves();
+      } else {
         this.engine.teardown(this.io.now());
         this.drain();
       }
     }
     await this.abandon();
     this.log("info", { event: "stopped" });
+  }
+
+  /** Where a clean stop saves the moves for the next start: beside the pid file. */
+  private savedPath(): string {
+    return pidFilePath(this.config.name, controlPath(this.config)).replace(/\.pid$/, "") + ".moves";
+  }
+
+  /**
+   * A clean stop with the kernel state kept: the core's moves, with
+   * nftables' generation, go to a file, so that the next start takes them
+   * over without reading the maps (a dump of 100,000 elements takes seconds
+   * in the kernel). The next start reads the file and removes it.
+   */
+  private async saveMoves(): Promise<void> {
+    const path = this.savedPath();
+    try {
+      await this.io.removeFile(path);
+      this.engine.save(this.io.now());
+      this.drain();
+      const bytes = this.engine.saved();
+      if (bytes.length > 0) await this.io.createExclusive(path, new TextDecoder().decode(bytes));
+    } catch (e) {
+      this.log("warn", { event: "save-failed", path, error: why(e), hint: "the next start reads the moves back from the kernel's maps" });
+    }
+  }
+
+  /** The moves a clean stop saved, handed to the core before the kernel setup; the file goes (it is good once). */
+  private async loadSavedMoves(): Promise<void> {
+    const path = this.savedPath();
+    let text: string;
+    try {
+      text = await this.io.readText(path);
+    } catch {
+      return; // none
+    }
+    await this.io.removeFile(path).catch(() => {});
+    try {
+      this.engine.savedMoves(this.io.now(), new TextEncoder().encode(text));
+    } catch (e) {
+      this.log("warn", { event: "saved-moves-refused", path, error: why(e) });
+    }
   }
 
   // ---- the loop: drain outputs, arm the timer ----
@@ -518,7 +565,7 @@ export class Daemon {
           break;
         }
         case "netlink": {
-          const reply = this.kernelCall(o.id, `netlink protocol ${o.protocol}`, () => this.kernelIO().netlink(o.protocol, o.data, o.waitAck));
+          const reply = this.kernelCall(o.id, `netlink protocol ${o.protocol}`, () => this.kernelIO().netlink(o.protocol, o.data, o.waitAck, o.dump));
           if (reply) engine.netlinkReply(this.io.now(), o.id, reply);
           break;
         }

@@ -8,6 +8,7 @@ import { unhex } from "./bytes.ts";
 
 /** NETLINK outputs: aux bit telling the host to wait for the acknowledgement. */
 const NETLINK_WAIT_ACK = 0x100;
+const NETLINK_DUMP = 0x200;
 
 /** Option names of node_option (registry: abi.options). */
 export const OPTIONS = Option;
@@ -16,7 +17,7 @@ export type OptionName = keyof typeof Option;
 export type Output =
   | { kind: "transmit"; data: Uint8Array; address: string; port: number; family: number; source?: string }
   | { kind: "nft"; id: number; text: string }
-  | { kind: "netlink"; id: number; protocol: number; waitAck: boolean; data: Uint8Array }
+  | { kind: "netlink"; id: number; protocol: number; waitAck: boolean; dump: boolean; data: Uint8Array }
   | { kind: "event"; event: EngineEvent }
   /** A whole Ethernet frame for an AF_PACKET socket on interface `ifindex` (SID, docs/ABI.md). */
   | { kind: "frame"; ifindex: number; data: Uint8Array };
@@ -149,12 +150,59 @@ export class Engine {
     }
   }
 
+  /** The file a clean stop wrote (save), before kernelSetup: in pieces that end at a line's end. */
+  savedMoves(now: number, bytes: Uint8Array): void {
+    const cap = this.core.ioCapacity;
+    for (let at = 0; at < bytes.length; ) {
+      let end = Math.min(bytes.length, at + cap);
+      if (end < bytes.length) {
+        const nl = bytes.lastIndexOf(0x0a, end - 1);
+        end = nl >= at ? nl + 1 : end;
+      }
+      const piece = bytes.subarray(at, end);
+      this.core.check(this.x.stem_saved_moves(now, this.core.put(piece), piece.length), "saved moves");
+      at = end;
+    }
+  }
+
+  /** A clean stop: the core saves its moves (event "saved"); after the drain, saved() gives the bytes. */
+  save(now: number): void {
+    this.x.stem_save(now);
+  }
+
+  /** What the last save() wrote (empty: nothing saved). */
+  saved(): Uint8Array {
+    return this.core.get(this.x.stem_saved_ptr(), this.x.stem_saved_length());
+  }
+
   actionResult(now: number, id: number, status: number): void {
     this.x.handle_action_result(now, id, status);
   }
 
+  /**
+   * What the kernel answered to a NETLINK action. A long answer (a dump of a
+   * map with many elements holds megabytes) goes in pieces of whole netlink
+   * messages that fit the core's input buffer; the core parses each alone.
+   */
   netlinkReply(now: number, id: number, data: Uint8Array): void {
-    this.x.handle_netlink_reply(now, id, this.core.put(data), data.length);
+    const cap = this.core.ioCapacity;
+    let at = 0;
+    while (data.length - at > cap) {
+      const v = new DataView(data.buffer, data.byteOffset, data.length);
+      let end = at;
+      for (;;) {
+        if (end + 16 > data.length) break;
+        const len = (v.getUint32(end, true) + 3) & ~3;
+        if (len < 16 || end + len - at > cap) break;
+        end += len;
+      }
+      if (end === at) break; // a message longer than the buffer, or malformed: the core sees the truncated rest
+      const piece = data.subarray(at, end);
+      this.x.handle_netlink_part(now, id, this.core.put(piece), piece.length);
+      at = end;
+    }
+    const last = data.subarray(at, Math.min(data.length, at + cap));
+    this.x.handle_netlink_reply(now, id, this.core.put(last), last.length);
   }
 
   /** Netlink notifications from the host's watch (rtnetlink address events). */
@@ -263,7 +311,7 @@ export class Engine {
       case OutputKind.NETLINK:
       {
         const aux = v.getUint32(Meta.AUX, true);
-        return { kind: "netlink", id: v.getUint32(Meta.ID, true), protocol: aux & 0xff, waitAck: (aux & NETLINK_WAIT_ACK) !== 0, data: mem.slice(out, out + len) };
+        return { kind: "netlink", id: v.getUint32(Meta.ID, true), protocol: aux & 0xff, waitAck: (aux & NETLINK_WAIT_ACK) !== 0, dump: (aux & NETLINK_DUMP) !== 0, data: mem.slice(out, out + len) };
       }
       case OutputKind.EVENT:
         return { kind: "event", event: JSON.parse(dec.decode(mem.subarray(out, out + len))) };

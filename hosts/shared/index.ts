@@ -19,5 +19,5 @@ export { SidFlows, FLOW_RECORD_SIZE } from "./sidflows.ts";
 export type { SidFlow, FlowTransferOptions } from "./sidflows.ts";
 export type { SidSession, TransferOptions } from "./sidengine.ts";
 export { SidService } from "./sidservice.ts";
-export type { TransferRequest, TransferResult, ArrivedSession, SidEventName } from "./sidservice.ts";
+export type { TransferRequest, TransferResult, ArrivedSession, SidEventName, RecordStep } from "./sidservice.ts";
 export type { SidHostIO, PacketLink, TcpRepair } from "./sidio.ts";

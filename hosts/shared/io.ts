@@ -34,9 +34,10 @@ export interface KernelIO {
   /**
    * Sends a netlink request on this host's socket of `protocol` and returns
    * every message the socket then holds (the kernel answers during the send).
-   * With waitAck, waits (up to a second) if nothing has arrived yet.
+   * With waitAck, waits (up to a second) if nothing has arrived yet; with
+   * dump, reads on until the dump's end (NLMSG_DONE) or an error arrived.
    */
-  netlink(protocol: number, request: Uint8Array, waitAck: boolean): Uint8Array;
+  netlink(protocol: number, request: Uint8Array, waitAck: boolean, dump?: boolean): Uint8Array;
   /**
    * Subscribes to netlink multicast groups (e.g. rtnetlink address events) on
    * a socket of its own, and hands every message batch to onMessage as it

@@ -89,6 +89,22 @@ function concat(parts: Uint8Array[]): Uint8Array {
   return out;
 }
 
+const NLMSG_ERROR = 2;
+const NLMSG_DONE = 3;
+
+/** True if the messages read at once hold a dump's end (or an error, which ends it too). */
+function endsDump(b: Uint8Array): boolean {
+  const v = new DataView(b.buffer, b.byteOffset, b.length);
+  for (let at = 0; at + 16 <= b.length; ) {
+    const len = v.getUint32(at, true);
+    const type = v.getUint16(at + 4, true);
+    if (type === NLMSG_DONE || type === NLMSG_ERROR) return true;
+    if (len < 16) return false;
+    at += (len + 3) & ~3;
+  }
+  return false;
+}
+
 /** One netlink socket per protocol for requests, and sockets for watching multicast groups. */
 export class NetlinkSockets {
   private sockets = new Map<number, number>();
@@ -142,8 +158,12 @@ export class NetlinkSockets {
     }
   }
 
-  /** KernelIO.netlink: send, then return what the socket holds (waiting up to NETLINK_ANSWER_MS for it if waitAck). */
-  request(protocol: number, request: Uint8Array, waitAck: boolean): Uint8Array {
+  /**
+   * KernelIO.netlink: send, then return what the socket holds (waiting up to
+   * NETLINK_ANSWER_MS for it if waitAck; for a dump, until its NLMSG_DONE or
+   * an NLMSG_ERROR arrived: the kernel fills the socket as it is read).
+   */
+  request(protocol: number, request: Uint8Array, waitAck: boolean, dump = false): Uint8Array {
     const fd = this.forRequests(protocol);
     if (Number(this.c.sendto(fd, request, request.length, 0, this.kernel, 12)) < 0) {
       const e = this.c.errno();
@@ -152,9 +172,13 @@ export class NetlinkSockets {
     // The kernel answers within sendto: drain what the socket holds.
     const parts: Uint8Array[] = [];
     const pfd = pollfd(fd);
+    let ended = false;
     for (let waited = 0; ; waited += 20) {
-      this.drain(fd, (b) => parts.push(b));
-      if (parts.length > 0 || !waitAck) break;
+      this.drain(fd, (b) => {
+        parts.push(b);
+        if (dump && !ended) ended = endsDump(b);
+      });
+      if (dump ? ended : parts.length > 0 || !waitAck) break;
       if (waited >= NETLINK_ANSWER_MS) {
         throw new KernelCallError(ETIMEDOUT, `netlink (protocol ${protocol}): the kernel did not answer within ${NETLINK_ANSWER_MS} ms`);
       }
@@ -238,7 +262,7 @@ export function kernelIO(
       const { value: status, stderr } = capture.run(() => nft.run(batch));
       return { status, error: status === 0 ? "" : nft.error(), output: nft.output(), stderr };
     },
-    netlink: (protocol, request, waitAck) => sockets.request(protocol, request, waitAck),
+    netlink: (protocol, request, waitAck, dump) => sockets.request(protocol, request, waitAck, dump),
     watch: (protocol, groups, onMessage) => watchFd(sockets.open(protocol, groups), sockets, onMessage),
     close() {
       sockets.close();

@@ -337,6 +337,31 @@ export class SidCodec {
     return new TextDecoder().decode(c.get(c.outputPtr, n));
   }
 
+  /**
+   * The stop rule of PROTOCOL.md 8.12 for an address (TCP and UDP to or from
+   * the control port excepted), as the state machines apply it, or its
+   * removal: the nft batch (libnftables text).
+   */
+  stopRule(add: boolean, address: string, controlPort: number): string {
+    const c = this.core;
+    const a = c.parseAddress(address);
+    const n = c.check(c.x.sid_stop_rule(add ? 1 : 0, a.family, c.put(a.bytes), controlPort, c.outputPtr, c.ioCapacity), "stop rule: control port 1-65535");
+    return new TextDecoder().decode(c.get(c.outputPtr, n));
+  }
+
+  /**
+   * The ARP rule of PROTOCOL.md 8.2 and 8.10 for an IPv4 address: not
+   * answered (on any interface but exceptIfindex, if given), and with
+   * announce false not announced either (the transferring node); its removal
+   * with add false. "" for IPv6 (no ARP).
+   */
+  arpRule(add: boolean, address: string, o: { exceptIfindex?: number; announce?: boolean } = {}): string {
+    const c = this.core;
+    const a = c.parseAddress(address);
+    const n = c.check(c.x.sid_arp_rule(add ? 1 : 0, a.family, c.put(a.bytes), o.exceptIfindex ?? 0, o.announce ? 1 : 0, c.outputPtr, c.ioCapacity), "ARP rule");
+    return new TextDecoder().decode(c.get(c.outputPtr, n));
+  }
+
   // ---- sealing under the session key (docs/PROTOCOL.md 8.11) ---------------
 
   private key32(k: Uint8Array): Uint8Array {

@@ -181,32 +181,68 @@ export function claimAddress(sid: SidCodec, link: PacketLink, address: string, o
 /** One byte the target writes back once the record has opened and the socket is restored (8.11). */
 export const STATE_RESTORED = 0x01;
 
+/** A TCP connection to the target's control port that will carry one state record (8.11). */
+export interface StateChannel {
+  readonly address: string;
+  /** Writes the sealed frames (once connected) and ends; resolves once the target reports the socket restored, rejects if it closes without that. */
+  send(frames: Uint8Array[], timeoutMs?: number): Promise<void>;
+  /** Gives the connection up (no record sent: the target discards it). */
+  close(): void;
+}
+
+/**
+ * Opens the connection for a state record now, before the record exists:
+ * the transferring node opens it when the transfer starts, so that the TCP
+ * handshake overlaps the negotiation and the record goes out the moment it is
+ * dumped (PROTOCOL.md 8.12). A connection that ends without a record is
+ * nothing to the target (it discards it).
+ */
+export function stateChannel(to: { address: string; port: number; local?: string }): StateChannel {
+  const s = connect({ host: to.address, port: to.port, localAddress: to.local });
+  let earlyError: Error | null = null;
+  const ready = new Promise<void>((resolve, reject) => {
+    s.once("connect", () => resolve());
+    s.once("error", (e) => reject((earlyError = e)));
+    s.once("close", () => reject((earlyError ??= new Error(`the target ${to.address}:${to.port} closed the state connection before the record`))));
+  });
+  ready.catch(() => {});
+  return {
+    address: to.address,
+    send(frames, timeoutMs = 5000) {
+      return new Promise((resolve, reject) => {
+        let done = false;
+        const finish = (e?: Error) => {
+          if (done) return;
+          done = true;
+          clearTimeout(timer);
+          s.destroy();
+          e ? reject(e) : resolve();
+        };
+        const timer = setTimeout(() => finish(new Error(`the target ${to.address}:${to.port} did not confirm the state record within ${timeoutMs} ms`)), timeoutMs);
+        if (earlyError || s.destroyed) return finish(earlyError ?? new Error(`the state connection to ${to.address}:${to.port} is closed`));
+        s.on("data", (d: Uint8Array) => finish(d[0] === STATE_RESTORED ? undefined : new Error(`the target answered ${d[0]} to the state record`)));
+        s.on("error", (e) => finish(e));
+        s.on("close", () => finish(new Error(`the target ${to.address}:${to.port} refused the state record (closed without confirming)`)));
+        ready.then(() => {
+          for (const f of frames) s.write(f);
+          s.end();
+        }, (e) => finish(e));
+      });
+    },
+    close() {
+      s.destroy();
+    },
+  };
+}
+
 /**
  * Sends a TCP state record to the target's control port, sealed under the
  * session key as frames (8.11); resolves once the target reports the socket
  * restored, rejects if it closes without that (it refused the record).
  */
-export function sendState(sid: SidCodec, to: { address: string; port: number; local?: string }, sessionKey: Uint8Array, sessionSpi: number, record: Uint8Array, timeoutMs = 5000, base = 0): Promise<void> {
+export function sendState(sid: SidCodec, to: { address: string; port: number; local?: string }, sessionKey: Uint8Array, sessionSpi: number, record: Uint8Array, timeoutMs = 5000, channel?: StateChannel, base = 0): Promise<void> {
   const frames = sid.sealState(sessionKey, sessionSpi, record, base);
-  return new Promise((resolve, reject) => {
-    const s = connect({ host: to.address, port: to.port, localAddress: to.local });
-    let done = false;
-    const finish = (e?: Error) => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      s.destroy();
-      e ? reject(e) : resolve();
-    };
-    const timer = setTimeout(() => finish(new Error(`the target ${to.address}:${to.port} did not confirm the state record within ${timeoutMs} ms`)), timeoutMs);
-    s.on("connect", () => {
-      for (const f of frames) s.write(f);
-      s.end();
-    });
-    s.on("data", (d: Uint8Array) => finish(d[0] === STATE_RESTORED ? undefined : new Error(`the target answered ${d[0]} to the state record`)));
-    s.on("error", (e) => finish(e));
-    s.on("close", () => finish(new Error(`the target ${to.address}:${to.port} refused the state record (closed without confirming)`)));
-  });
+  return (channel ?? stateChannel(to)).send(frames, timeoutMs);
 }
 
 /** Largest stream of frames the target reads: the record's limits (8.12) plus the frames' overhead. */
@@ -252,54 +288,4 @@ export function stateListener(at: { address: string; port: number }, take: (stre
     server.once("error", reject);
     server.listen(at.port, at.address, () => resolve(server));
   });
-}
-
-// The three nft batches below serve the pieces driver only (demo/sid.ts
-// `driver: "pieces"`, the data plane without the control protocol). The
-// state machines use the core's own rules (core/assembly/sid/rules.ts); once
-// the core exports those builders, these go.
-
-/**
- * The stop rule of 8.12 for one TCP connection (both directions: a socket in
- * repair mode must not see the peer, and an output drop keeps unsent bytes
- * unsent), as an nft batch that adds it, and the batch that removes it.
- */
-export function stopRule(c: { local: string; localPort: number; remote: string; remotePort: number }, table = "hovstop"): { add: string; remove: string } {
-  const ip = c.local.includes(":") ? "ip6" : "ip";
-  return {
-    add:
-      `add table inet ${table}\n` +
-      `add chain inet ${table} in { type filter hook input priority -300; }\n` +
-      `add chain inet ${table} out { type filter hook output priority -300; }\n` +
-      `add rule inet ${table} in ${ip} saddr ${c.remote} ${ip} daddr ${c.local} tcp sport ${c.remotePort} tcp dport ${c.localPort} drop\n` +
-      `add rule inet ${table} out ${ip} saddr ${c.local} ${ip} daddr ${c.remote} tcp sport ${c.localPort} tcp dport ${c.remotePort} drop\n`,
-    remove: `delete table inet ${table}\n`,
-  };
-}
-
-/** The target's stop rule before it knows the connection: every TCP packet to or from the address. */
-export function addressStopRule(address: string, table = "hovstop"): { add: string; remove: string } {
-  const ip = address.includes(":") ? "ip6" : "ip";
-  return {
-    add:
-      `add table inet ${table}\n` +
-      `add chain inet ${table} in { type filter hook input priority -300; }\n` +
-      `add chain inet ${table} out { type filter hook output priority -300; }\n` +
-      `add rule inet ${table} in ${ip} daddr ${address} meta l4proto tcp drop\n` +
-      `add rule inet ${table} out ${ip} saddr ${address} meta l4proto tcp drop\n`,
-    remove: `delete table inet ${table}\n`,
-  };
-}
-
-/** The node stops answering ARP for an address it gave away, and stops announcing it (8.2, FIG. 1a). */
-export function arpSilence(address: string, table = "hovarp"): { add: string; remove: string } {
-  return {
-    add:
-      `add table arp ${table}\n` +
-      `add chain arp ${table} in { type filter hook input priority 0; }\n` +
-      `add chain arp ${table} out { type filter hook output priority 0; }\n` +
-      `add rule arp ${table} in arp daddr ip ${address} drop\n` +
-      `add rule arp ${table} out arp saddr ip ${address} drop\n`,
-    remove: `delete table arp ${table}\n`,
-  };
 }

@@ -19,7 +19,7 @@ import type { PacketLink, SidHostIO } from "./sidio.ts";
 import { SidCodec, type TcpStateRecord, type UdpFlowRecord } from "./sid.ts";
 import { SidEngine } from "./sidengine.ts";
 import { SidFlows, type SidFlow } from "./sidflows.ts";
-import { sendState, stateListener } from "./sidplane.ts";
+import { sendState, stateChannel, stateListener, type StateChannel } from "./sidplane.ts";
 
 /** What the application asks for: move this connection (or address) to the target. */
 export interface TransferRequest {
@@ -98,7 +98,20 @@ export interface ArrivedSession {
   udp?: boolean;
 }
 
-export type SidEventName = "transferred" | "session" | "woken" | "stopped" | "ended" | "refused" | "bound" | "renewed" | "negotiated" | "failed" | "*";
+export type SidEventName = "transferred" | "session" | "woken" | "stopped" | "ended" | "refused" | "bound" | "renewed" | "negotiated" | "failed" | "record" | "*";
+
+/**
+ * The host's steps with the state record (event "record"), for a timeline of
+ * the transfer: at the node "dumped" (the socket taken from the application
+ * and dumped) and "delivered" (the target confirmed it), at the target
+ * "restored" (opened and restored in repair mode). `t`: this host's clock.
+ */
+export interface RecordStep {
+  address: string;
+  step: "dumped" | "delivered" | "restored";
+  t: number;
+  bytes: number;
+}
 
 /** What the service needs of the daemon it runs in. */
 export interface SidContext {
@@ -125,6 +138,8 @@ interface Pending {
   udpQuietMs: number;
   /** Where the record went and under which key: the UDP hand-over follows it (after a return the session is gone by then). */
   sentTo?: { to: string; sessionKey: Uint8Array; sessionSpi: number };
+  /** The state record's connection, opened with the negotiation (PROTOCOL.md 8.12). */
+  channel?: StateChannel;
 }
 
 /** A UDP flow at the transferring node until it leaves. */
@@ -262,12 +277,23 @@ export class SidService {
         for (const u of udp) u.socket.off("message", u.listener);
         resolve(r);
       };
-      this.pending.set(address, { address, socket: o.socket, appState: o.appState, resolve: settle, started: this.ctx.now(), udp, udpQuietMs: o.udpQuietMs ?? (hosted ? 0 : 30) });
+      const p: Pending = { address, socket: o.socket, appState: o.appState, resolve: settle, started: this.ctx.now(), udp, udpQuietMs: o.udpQuietMs ?? (hosted ? 0 : 30) };
+      this.pending.set(address, p);
+      // The record's TCP connection opens now: its handshake overlaps the negotiation (8.12).
+      const to = this.ctx.peerAddress(target);
+      if (to) {
+        try {
+          p.channel = stateChannel({ address: to, port: this.ctx.controlPort, local: this.home.address });
+        } catch {
+          // opened at the record then
+        }
+      }
       try {
         if (o.perFlow) this.flows.transfer(this.ctx.now(), address, [flowOf(o.socket, address)], target, agent!, { reverse: o.reverse, lifetime: o.lifetime });
         else this.sid.transfer(this.ctx.now(), address, target, { agent, reverse: o.reverse, further: o.further, lifetime: o.lifetime ?? 0 });
       } catch (e) {
         this.pending.delete(address);
+        p.channel?.close();
         settle({ address, state: "failed", error: (e as Error).message });
         return;
       }
@@ -315,7 +341,7 @@ export class SidService {
     const stream = new Uint8Array(parts.reduce((n, x) => n + x.length, 0));
     parts.reduce((at, x) => (stream.set(x, at), at + x.length), 0);
     try {
-      await sendState(this.codec, { address: to, port: this.ctx.controlPort, local: this.home.address }, session.sessionKey, session.sessionSpi, stream, 5000, HANDOVER_BASE);
+      await sendState(this.codec, { address: to, port: this.ctx.controlPort, local: this.home.address }, session.sessionKey, session.sessionSpi, stream, 5000, undefined, HANDOVER_BASE);
       this.ctx.log("info", { event: "sid-udp-handed-over", address: p.address, to, flows: p.udp.length });
       return { moved: p.udp.length };
     } catch (e) {
@@ -399,6 +425,7 @@ export class SidService {
       const p = this.pending.get(address);
       if (p && (state === "transferred" || state === "refused" || state === "ended" || state === "failed")) {
         this.pending.delete(address);
+        p.channel?.close();
         const result: TransferResult = {
           address, state: state === "transferred" ? "transferred" : "failed", lifetime: e.lifetime as number | undefined,
           elapsedMs: e.elapsedMs as number | undefined, error: e.error as string | undefined, code: e.code as number | undefined, message: e.message as string | undefined,
@@ -447,6 +474,7 @@ export class SidService {
         p.dumped = { ...r, appState };
         this.handedOn.add(p.socket as object);
         this.io.discard(p.socket);
+        this.emit("record", { address, step: "dumped", t: now(), bytes: record.length } satisfies RecordStep);
       }
       if (p?.udp.length) {
         // The flows' 4-tuples (no state yet: the flows go on here until the agent has the address).
@@ -456,8 +484,15 @@ export class SidService {
         udp.reduce((at, x) => (all.set(x, at), at + x.length), record.length);
         record = all;
       }
-      await sendState(this.codec, { address: to, port: this.ctx.controlPort, local: this.home.address }, session.sessionKey, session.sessionSpi, record);
+      let channel = p?.channel;
+      if (p) p.channel = undefined;
+      if (channel && channel.address !== to) {
+        channel.close(); // the target named another Target Address
+        channel = undefined;
+      }
+      await sendState(this.codec, { address: to, port: this.ctx.controlPort, local: this.home.address }, session.sessionKey, session.sessionSpi, record, undefined, channel);
       this.ctx.log("info", { event: "sid-state-delivered", address, to, bytes: record.length });
+      this.emit("record", { address, step: "delivered", t: now(), bytes: record.length } satisfies RecordStep);
       this.sid.stateDelivered(now(), address, true);
     } catch (err) {
       this.ctx.log("error", { event: "sid-state-failed", address, error: (err as Error).message });
@@ -549,6 +584,7 @@ export class SidService {
       throw e;
     }
     this.ctx.log("info", { event: "sid-state-received", address, bytes: record.length });
+    this.emit("record", { address, step: "restored", t: this.ctx.now(), bytes: record.length } satisfies RecordStep);
     this.sid.stateReceived(this.ctx.now(), address, true);
     this.ctx.drain();
   }

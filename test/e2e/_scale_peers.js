@@ -1,8 +1,13 @@
 // Synthetic peers for test/e2e/scale.test.js and bench/scale.js: many STEM
-// migrators that are nothing but authenticated Migration Requests, built by
-// the core's codec (as another port would build them) and sent to a real
-// daemon's control port from each peer's own new address. Runs in a network
-// namespace that holds the peers' addresses.
+// migrators that are nothing but authenticated Migration Requests, sent to a
+// real daemon's control port from each peer's own new address. A tool that
+// is not the project's code under test: its messages are built, and the
+// daemon's replies decoded and their authenticators verified, by the
+// conformance suite's independent reference implementation of the wire
+// format (conformance/tools/reference.js, written from docs/PROTOCOL.md
+// alone, sharing no code with the core; checked against the vectors), not
+// by the core's codec. Runs in a network namespace that holds the peers'
+// addresses.
 //
 //   node _scale_peers.js PLAN.json     (prints one JSON line: the results)
 //
@@ -10,14 +15,13 @@
 //         window (requests in flight), timeoutMs, retries }
 // Each request's moves go in one message, sent from its new address (the
 // daemon answers there). A request { peer, type: "REGISTRATION_REQUEST", from }
-// is a registration sent from `from`. The result: per request its code (number) or null
-// after the retries, and the round trip of each accepted one.
+// is a registration sent from `from`. The result: per request its code (a name, or a number
+// the reference does not name) or null after the retries, and the round trip of each
+// accepted one. A reply that does not decode or verify is no reply (counted in `badReplies`).
 import { readFileSync } from "node:fs";
 import dgram from "node:dgram";
-import { Core } from "../../dist/hosts/shared/index.js";
+import { encode, decode, verify, cookieFromName } from "../../conformance/tools/reference.js";
 
-const WASM = readFileSync(new URL("../../build/handover.wasm", import.meta.url));
-const core = Core.loadSync(new WebAssembly.Module(WASM));
 const plan = JSON.parse(readFileSync(process.argv[2], "utf8"));
 const window = plan.window ?? 32;
 const timeoutMs = plan.timeoutMs ?? 1000;
@@ -25,12 +29,13 @@ const retries = plan.retries ?? 4;
 
 const peers = plan.peers.map((p) => ({
   ...p,
-  cookie: core.cookieFromName(p.name),
+  cookie: cookieFromName(p.name),
   keyBytes: Uint8Array.from(Buffer.from(p.key, "hex")),
   last: 0n,
 }));
 
 let nextSequence = Math.floor(Math.random() * 30000);
+let badReplies = 0;
 
 /** A fresh Replay Protect ID (NTP timestamp), strictly increasing per peer. */
 function replayId(peer) {
@@ -54,18 +59,22 @@ async function openSocket(address) {
   const s = dgram.createSocket(address.includes(":") ? "udp6" : "udp4");
   s.pending = new Map(); // sequence -> resolve
   s.on("message", (data) => {
-    let m;
-    try {
-      m = core.decode(new Uint8Array(data));
-    } catch {
+    const bytes = new Uint8Array(data);
+    const r = decode(bytes);
+    if (!r.ok) {
+      badReplies++;
       return;
     }
-    const k = m.sequence;
-    const done = s.pending.get(k);
-    if (done) {
-      s.pending.delete(k);
-      done(m);
+    const m = r.json;
+    const entry = s.pending.get(m.sequence);
+    if (!entry) return;
+    // The reply is the daemon's only if it verifies under the peer's SA.
+    if (verify(bytes, "HMAC_SHA256", entry.key) !== null) {
+      badReplies++;
+      return;
     }
+    s.pending.delete(m.sequence);
+    entry.done(m);
   });
   await new Promise((res, rej) => {
     s.once("error", rej);
@@ -87,12 +96,12 @@ async function send(req) {
   // ask for the moves a second time.
   nextSequence = (nextSequence + 1) & 0xffff; // one counter for all peers: several peers share a socket
   const sequence = nextSequence;
-  const bytes = core.encode(
+  const bytes = encode(
     { type, sequence, cookie: peer.cookie, replayId: replayId(peer), extensions },
-    { spi: peer.spi ?? 256, key: peer.keyBytes },
+    { algorithm: "HMAC_SHA256", spi: peer.spi ?? 256, key: peer.keyBytes },
   );
   const t0 = performance.now();
-  const reply = new Promise((resolve) => s.pending.set(sequence, resolve));
+  const reply = new Promise((resolve) => s.pending.set(sequence, { key: peer.keyBytes, done: resolve }));
   for (let attempt = 0; attempt <= retries; attempt++) {
     s.send(bytes, plan.port ?? 4346, plan.target);
     let timer;
@@ -116,4 +125,4 @@ async function worker() {
 await Promise.all(Array.from({ length: Math.min(window, plan.requests.length) }, worker));
 const elapsedMs = performance.now() - t0;
 for (const p of sockets.values()) (await p).close();
-process.stdout.write(JSON.stringify({ elapsedMs, results }) + "\n");
+process.stdout.write(JSON.stringify({ elapsedMs, results, badReplies }) + "\n");

@@ -1,5 +1,6 @@
 // STEM's data plane at server scale, on real kernels (issue 11): a fixed end
-// carrying 10,000 moves of 1,000 peers (synthetic migrators that send real,
+// carrying 10,000 moves of 1,000 peers (synthetic migrators, built by the conformance
+// suite's independent reference encoder, not the core, that send real,
 // authenticated Migration Requests to the daemon's control port; the daemon
 // puts real elements in the kernel's maps) while a real TCP and UDP stream
 // migrates back and forth, through a restart of the fixed end's daemon that

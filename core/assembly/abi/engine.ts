@@ -12,7 +12,7 @@ import {
   META_DST_ADDR, META_SRC_ADDR, META_SIZE,
 } from "../engine/output";
 import { Stem, cookieJson } from "../stem/stem";
-import { SessionList } from "../stem/lifecycle";
+import { SessionList, Save, savedMoves, savedBlob } from "../stem/lifecycle";
 import { NetlinkSummary, parseNetfilter, DEFAULT_QUEUE } from "../kernel/nfqueue";
 import { HmacKey, digestLen } from "../crypto/hmac";
 import { drbg } from "../crypto/drbg";
@@ -170,20 +170,40 @@ export function handle_action_result(now: f64, id: u32, status: i32): void {
 }
 
 const summary = new NetlinkSummary();
+/** The first errno in the pieces of a long reply before its last (handle_netlink_part). */
+let partErrno: i32 = 0;
 
-/**
- * What the kernel answered to an OUT_NETLINK action: every message the host
- * read from that socket (acknowledgements, queue notifications).
- */
-export function handle_netlink_reply(now: f64, id: u32, data: usize, len: i32): i32 {
-  if (!inMemory(data, len)) return BAD;
+function netlinkPiece(id: u32, data: usize, len: i32): void {
   summary.errno = 0;
   summary.acks = 0;
   summary.packets = 0;
   parseNetfilter(data, len, summary);
   stem.netlinkSeen(summary);
   node.kernelOutput(id, data, len);
-  node.handleActionResult(id, summary.errno, now);
+}
+
+/**
+ * What the kernel answered to an OUT_NETLINK action: every message the host
+ * read from that socket (acknowledgements, queue notifications), or the
+ * last piece of a longer answer (handle_netlink_part).
+ */
+export function handle_netlink_reply(now: f64, id: u32, data: usize, len: i32): i32 {
+  if (!inMemory(data, len)) return BAD;
+  netlinkPiece(id, data, len);
+  const errno = partErrno != 0 ? partErrno : summary.errno;
+  partErrno = 0;
+  node.handleActionResult(id, errno, now);
+  return 0;
+}
+
+/**
+ * A piece of an answer longer than the input buffer (a dump): whole netlink
+ * messages, more to follow; the last piece comes with handle_netlink_reply.
+ */
+export function handle_netlink_part(now: f64, id: u32, data: usize, len: i32): i32 {
+  if (!inMemory(data, len)) return BAD;
+  netlinkPiece(id, data, len);
+  if (partErrno == 0) partErrno = summary.errno;
   return 0;
 }
 
@@ -440,6 +460,35 @@ export function node_state_ptr(): usize {
 /** Runs the garbage collector to the end (for measurements of the core's memory: bench/scale.js). */
 export function core_collect(): void {
   __collect();
+}
+
+/**
+ * A piece (whole lines) of the file a clean stop wrote (stem_save), before
+ * node_kernel_setup: the restart then takes the moves over from it if
+ * nftables' generation is still the saved one, without reading the maps.
+ */
+export function stem_saved_moves(now: f64, data: usize, len: i32): i32 {
+  if (!inMemory(data, len)) return BAD;
+  savedMoves(data, len);
+  return 0;
+}
+
+/**
+ * A clean stop: saves the moves (event `saved`; then stem_saved_ptr /
+ * stem_saved_length give the bytes for the host to write, empty if nothing
+ * was saved).
+ */
+export function stem_save(now: f64): i32 {
+  new Save(stem).start(now);
+  return 0;
+}
+
+export function stem_saved_ptr(): usize {
+  return changetype<usize>(savedBlob);
+}
+
+export function stem_saved_length(): i32 {
+  return savedBlob.length;
 }
 
 /** How many moves the node has (ours and its peers'), without rendering them. */

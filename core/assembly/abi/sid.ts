@@ -8,6 +8,7 @@ import { Address, isValidFamily } from "../engine/address";
 import { tunnelIds, kernelMessagePtr, vxlanLink, fdbEntry, neighEntry, tunnelRoute, sourceRule, tunnelFilter } from "../kernel/vxlan";
 import { TextOut } from "../util/text";
 import { encapsulate, decapsulate } from "../sid/tunnel";
+import { stopRule, arpRule } from "../sid/rules";
 import { sealKey, sealMessage, openMessage, sealStateFrame, openStateFrame, lastFrameWasLast, lastFrameLength } from "../sid/seal";
 import { ArpFrame, ETH_MIN_FRAME, gratuitousArp, arpReply, parseArp, wakeupFrame } from "../sid/frames";
 import { TcpState, decodeTcpState, encodeTcpStateHeader, headerLength, UdpFlowState, decodeUdpFlow, encodeUdpFlowHeader, udpHeaderLength, stateRecordLength } from "../sid/tcpstate";
@@ -290,6 +291,36 @@ export function sid_tunnel_filter(add: i32, family: u32, peer: usize, port: u32,
   filterText.reset(out, cap);
   const n = tunnelFilter(filterText, add != 0, family, peer, port, vni);
   return n < 0 ? (filterText.overflow ? -ERR_BUFFER_TOO_SMALL : BAD) : n;
+}
+
+const ruleText = new TextOut();
+const RULE_ADDRESS = new Address();
+
+/**
+ * The stop rule of PROTOCOL.md 8.12 for address addr (TCP and UDP to or from
+ * the control port `port` excepted), the batch the state machines apply, or
+ * (add 0) its removal: the nft text's length at out.
+ */
+export function sid_stop_rule(add: i32, family: u32, addr: usize, port: u32, out: usize, cap: i32): i32 {
+  if (!isValidFamily(family) || !inMemory(addr, famLen(family)) || !inMemory(out, cap) || port < 1 || port > 65535) return BAD;
+  RULE_ADDRESS.load(family, addr);
+  ruleText.reset(out, cap);
+  stopRule(ruleText, add != 0, RULE_ADDRESS, port);
+  return ruleText.overflow ? -ERR_BUFFER_TOO_SMALL : ruleText.pos;
+}
+
+/**
+ * The ARP rule of PROTOCOL.md 8.2 and 8.10 for the IPv4 address addr (not
+ * answered on any interface but exceptIfindex, if not 0; with announce 0 not
+ * announced either), or (add 0) its removal: the nft text's length at out; 0
+ * for IPv6 (no ARP).
+ */
+export function sid_arp_rule(add: i32, family: u32, addr: usize, exceptIfindex: u32, announce: i32, out: usize, cap: i32): i32 {
+  if (!isValidFamily(family) || !inMemory(addr, famLen(family)) || !inMemory(out, cap)) return BAD;
+  RULE_ADDRESS.load(family, addr);
+  ruleText.reset(out, cap);
+  if (!arpRule(ruleText, add != 0, RULE_ADDRESS, exceptIfindex, announce != 0)) return 0;
+  return ruleText.overflow ? -ERR_BUFFER_TOO_SMALL : ruleText.pos;
 }
 
 // ---- sealing under the session key (PROTOCOL.md 8.11) ------------------------

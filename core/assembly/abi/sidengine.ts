@@ -9,7 +9,7 @@ import { Address, isValidFamily } from "../engine/address";
 import { Instance } from "./instance";
 import { Sid, SESSION_INFO_SIZE } from "../sid/engine";
 import { ERR_INVALID_ARGUMENT, ERR_BUFFER_TOO_SMALL, ERR_CONFIG, ERR_UNKNOWN_PEER, ERR_NOT_SEEDED, FAMILY_IPV4 } from "../generated/registry";
-import { BindingTable, setExpires } from "../sid/bindings";
+import { BindingTable, setExpires, expires } from "../sid/bindings";
 import { drbg } from "../crypto/drbg";
 import { Flow, FLOW_RECORD_SIZE } from "../sid/flows";
 
@@ -161,6 +161,8 @@ function benchAddress(i: u32): Address {
 /** Makes a table for `limit` bindings and inserts n of them: how many went in (a full table refuses the rest). */
 export function sid_bindings_fill(limit: i32, n: i32): i32 {
   if (limit < 1 || limit > 4000000 || n < 0) return BAD;
+  const old = benchTable;
+  if (old) old.release();
   const t = new BindingTable(limit);
   benchTable = t;
   let added = 0;
@@ -210,6 +212,37 @@ export function sid_bindings_remove(first: i32, n: i32): i32 {
     }
   }
   return removed;
+}
+
+/** Files address i's binding to expire at e (BindingTable.expireAt): 1, or 0 if it is not there. */
+export function sid_bindings_expire(i: i32, e: f64): i32 {
+  const t = benchTable;
+  if (!t || i < 0) return BAD;
+  const r = t.find(benchAddress(<u32>i));
+  if (!r) return 0;
+  t.expireAt(r, e);
+  return 1;
+}
+
+/** The table's earliest expiry (a lower bound, BindingTable.earliest). */
+export function sid_bindings_earliest(): f64 {
+  const t = benchTable;
+  return t ? t.earliest() : -1;
+}
+
+/** Removes every binding due by now (BindingTable.popDue, as the agent's timer does): how many; -2 if one popped was not due. */
+export function sid_bindings_due(now: f64): i32 {
+  const t = benchTable;
+  if (!t) return BAD;
+  const a = new Address();
+  let n = 0;
+  while (t.popDue(now, a)) {
+    const r = t.find(a);
+    if (!r || expires(r) > now) return -2;
+    t.remove(r);
+    n++;
+  }
+  return n;
 }
 
 /** The table's bytes (all its slots, with their tags) at index 0, its count in bindings at 1, at 2 how many bindings wrapped around its end. */

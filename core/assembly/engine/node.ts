@@ -36,6 +36,8 @@ export const ANY_STATUS: i32 = 0x7fffffff;
 
 /** NETLINK action aux flag: the host waits for the kernel's acknowledgement. */
 export const NETLINK_WAIT_ACK: u32 = 0x100;
+/** OUT_NETLINK aux flag: the request is a dump; the host reads until the kernel's NLMSG_DONE (or an error). */
+export const NETLINK_DUMP: u32 = 0x200;
 
 /** Transmissions of a request before it fails (section 6.7). */
 export const MAX_TRANSMISSIONS: i32 = 7;
@@ -319,9 +321,10 @@ export class Node {
   /**
    * A netlink request on a socket of `protocol`. With waitAck the host reads
    * until the kernel acknowledges; without, it returns what the socket holds.
+   * A dump is read to its end (the reply may be megabytes: it comes in pieces).
    */
-  netlinkAction(protocol: u32, bytes: StaticArray<u8>, owner: Procedure | null, waitAck: bool = true, okErrno: i32 = 0): u32 {
-    return this.kernelAction(OUT_NETLINK, protocol | (waitAck ? NETLINK_WAIT_ACK : 0), bytes, owner, okErrno);
+  netlinkAction(protocol: u32, bytes: StaticArray<u8>, owner: Procedure | null, waitAck: bool = true, okErrno: i32 = 0, dump: bool = false): u32 {
+    return this.kernelAction(OUT_NETLINK, protocol | (waitAck ? NETLINK_WAIT_ACK : 0) | (dump ? NETLINK_DUMP : 0), bytes, owner, okErrno);
   }
 
   /** The host reports the outcome of a kernel action: status 0 or an errno. */

@@ -37,7 +37,7 @@ import { Move, Quarantine, Rendered, dirtyMoves, dirtyQuarantines } from "../ste
 import { Address } from "../engine/address";
 import { bytesOf } from "../engine/output";
 import { TextOut } from "../util/text";
-import { FAMILY_IPV4, PROTO_TCP, PROTO_UDP } from "../generated/registry";
+import { FAMILY_IPV4, FAMILY_IPV6, PROTO_TCP, PROTO_UDP } from "../generated/registry";
 import { HOLD_MARK } from "./nfqueue";
 
 export const TABLE: string = "inet handover";
@@ -107,6 +107,17 @@ function defineSet(name: string, f: string, spec: string): void {
 
 /** Every map and set that holds moves' elements (without the family digit). */
 const ELEMENT_MAPS: StaticArray<string> = ["lo", "lop", "low", "li", "lip", "liw", "held", "heldw", "rq", "rqw", "ro", "rop", "row", "ri", "rip", "riw"];
+
+/** Every map and set with elements of moves, quarantines or lost addresses, with its family digit (what a restart counts). */
+export function elementMapNames(): Array<string> {
+  const all = new Array<string>();
+  for (let k = 0; k < 2; k++) {
+    const f = k == 0 ? "4" : "6";
+    for (let j = 0; j < ELEMENT_MAPS.length; j++) all.push(ELEMENT_MAPS[j] + f);
+    all.push("lost" + f);
+  }
+  return all;
+}
 
 /** The wire-side maps, whose elements name their moves and count their packets (restore, sweep). */
 export const COUNTED_MAPS: StaticArray<string> = ["li4", "liw4", "ri4", "riw4", "li6", "liw6", "ri6", "riw6"];
@@ -315,6 +326,10 @@ const SPILL: i32 = CAP - 4096;
 const BUF = memory.data(CAP);
 const out = new TextOut();
 let spilled = new Array<StaticArray<u8>>();
+/** While a restart takes the kernel's elements over (Dataplane.adopt): the text is only hashed, never kept. */
+let discarding: bool = false;
+/** Meanwhile: how many distinct keys the moves want in each map (by mapHashOf). */
+let wanted: Map<u64, i32> = new Map<u64, i32>();
 
 function beginBatch(): void {
   out.reset(BUF, CAP);
@@ -323,6 +338,10 @@ function beginBatch(): void {
 
 function spill(): void {
   if (out.pos < SPILL) return;
+  if (discarding) {
+    out.reset(BUF, CAP);
+    return;
+  }
   spilled.push(bytesOf(BUF, out.pos));
   out.reset(BUF, CAP);
 }
@@ -372,6 +391,13 @@ let skipping: bool = false;
 let groupOpen: bool = false;
 let groupCount: i32 = 0;
 const GROUP: i32 = 8192;
+
+/** FNV-1a of a map's name with its family digit (`ri4`): what begin() computes as mapHash. */
+export function mapHashOf(name: string): u64 {
+  let h: u64 = 0xcbf29ce484222325;
+  for (let i = 0; i < name.length; i++) h = (h ^ <u64>name.charCodeAt(i)) * 0x100000001b3;
+  return h;
+}
 
 /** `add element inet handover li4 { tcp` (the key goes on with part()). */
 function begin(add: bool, map: string, a: Address, proto: u8): void {
@@ -432,21 +458,99 @@ function keyHash(): u64 {
 /** ` comment "hov1 <id> <L|R> <peer cookie> <protocols> <orig>/<port> <wire>/<port>"`. */
 function tag(r: Rendered): void {
   out.ascii(" comment \"hov1 ");
-  out.dec(r.id);
-  out.ascii(r.local ? " L " : " R ");
-  const c = r.cookie;
-  for (let s = 40; s >= 0; s -= 8) out.hexByte(<u32>(c >> <u64>s) & 0xff);
-  out.byte(0x20);
-  out.dec(r.protocols);
-  out.byte(0x20);
-  r.orig.text(out);
-  out.byte(0x2f);
-  out.dec(r.origPort);
-  out.byte(0x20);
-  r.wire.text(out);
-  out.byte(0x2f);
-  out.dec(r.wirePort);
+  moveName(out, r);
   out.byte(0x22);
+}
+
+/** `<id> <L|R> <peer cookie> <protocols> <orig>/<port> <wire>/<port>`: what a comment (and a saved line) says of a move. */
+export function moveName(t: TextOut, r: Rendered): void {
+  t.dec(r.id);
+  t.ascii(r.local ? " L " : " R ");
+  const c = r.cookie;
+  for (let s = 40; s >= 0; s -= 8) t.hexByte(<u32>(c >> <u64>s) & 0xff);
+  t.byte(0x20);
+  t.dec(r.protocols);
+  t.byte(0x20);
+  r.orig.text(t);
+  t.byte(0x2f);
+  t.dec(r.origPort);
+  t.byte(0x20);
+  r.wire.text(t);
+  t.byte(0x2f);
+  t.dec(r.wirePort);
+}
+
+/** An element a previous run left that no move taken over owns: its map (with digit), key bytes, and the quota it names. */
+export class Leftover {
+  map: string = "";
+  key: StaticArray<u8> = new StaticArray<u8>(0);
+  quota: string = "";
+}
+
+/**
+ * The fields of each map's key, by the map's name without its digit: P the
+ * protocol, A an address, N a port (kernel/nft.ts defineMaps).
+ */
+function layoutOf(base: string): string {
+  if (base == "lo" || base == "lop" || base == "li" || base == "lip" || base == "held") return "PAAN";
+  if (base == "low" || base == "liw" || base == "heldw") return "PAA";
+  if (base == "ro" || base == "rop" || base == "rq" || base == "ri" || base == "rip") return "PAN";
+  if (base == "row" || base == "rqw" || base == "riw") return "PA";
+  if (base == "lost") return "A";
+  return "";
+}
+
+const KEY_ADDR = new Address();
+const SCRATCH_CAP: i32 = 512;
+const SCRATCH = memory.data(SCRATCH_CAP);
+const scratch = new TextOut();
+
+/**
+ * Writes a dumped key (the registers of its concatenation, each 4-byte
+ * aligned) as batches write it: `tcp . 198.18.1.2 . 6001`. False if the
+ * bytes do not fit the map's layout.
+ */
+function writeKey(name: string, p: usize, n: i32, t: TextOut): bool {
+  if (name.length < 2) return false;
+  const v6 = name.endsWith("6");
+  const layout = layoutOf(name.substring(0, name.length - 1));
+  if (layout.length == 0) return false;
+  let at: i32 = 0;
+  for (let i = 0; i < layout.length; i++) {
+    const f = layout.charCodeAt(i);
+    if (i > 0) t.ascii(" . ");
+    if (f == 0x50) { // P
+      if (at + 4 > n) return false;
+      const proto = load<u8>(p + <usize>at);
+      if (proto == 6) t.ascii("tcp");
+      else if (proto == 17) t.ascii("udp");
+      else return false;
+      at += 4;
+    } else if (f == 0x41) { // A
+      const len = v6 ? 16 : 4;
+      if (at + len > n) return false;
+      KEY_ADDR.load(v6 ? FAMILY_IPV6 : FAMILY_IPV4, p + <usize>at);
+      KEY_ADDR.text(t);
+      at += len;
+    } else { // N
+      if (at + 4 > n) return false;
+      t.dec(<u64>bswap<u16>(load<u16>(p + <usize>at)));
+      at += 4;
+    }
+  }
+  return at == n && !t.overflow;
+}
+
+/** The owner-count hash (Dataplane.keys) of a dumped element of map `name`; 0 if its key does not parse. */
+function dumpedKeyHash(name: string, p: usize, n: i32): u64 {
+  scratch.reset(SCRATCH, SCRATCH_CAP);
+  if (!writeKey(name, p, n, scratch)) return 0;
+  let h = mapHashOf(name);
+  for (let i: i32 = 0; i < scratch.pos; i++) {
+    h ^= <u64>load<u8>(SCRATCH + <usize>i);
+    h *= 0x100000001b3;
+  }
+  return h;
 }
 
 /** Tracks what the kernel holds: the table, quotas, and how many of our objects want each element. */
@@ -586,6 +690,114 @@ export class Dataplane {
     groupOpen = false;
   }
 
+  /**
+   * A restart's read-back: takes the elements the kernel holds over as they
+   * are, without a batch, if they are exactly what `moves` want: for every
+   * map, as many elements in the kernel (`kernel`, by mapHashOf) as distinct
+   * keys the moves would write (nothing else left over: no quarantine,
+   * quota, hold or lost address, no move of a peer gone). Then the next
+   * batch carries only what changes after. Otherwise (false) the next batch
+   * re-creates the table from the moves (rebuild), as after a failure.
+   * The moves' elements are rendered as for a rebuild, but only hashed into
+   * the owner counts: one pass, no text kept.
+   */
+  adopt(moves: Array<Move>, quarantines: Array<Quarantine>, kernel: Map<u64, i32> | null, names: Array<string>): Array<string> | null {
+    beginBatch();
+    discarding = true;
+    wanted = new Map<u64, i32>();
+    this.keys = new Map<u64, u32>();
+    this.quotas = new Set<u32>();
+    let ok = true;
+    for (let i = 0; i < dirtyMoves.length; i++) {
+      dirtyMoves[i].dirty = false;
+      dirtyMoves[i].before = null;
+      dirtyMoves[i].inKernel = false;
+    }
+    let r: Rendered | null = null;
+    for (let i = 0; i < moves.length; i++) {
+      const m = moves[i];
+      m.inKernel = wantsElements(m);
+      if (!m.inKernel) continue;
+      const x = r ? r.of(m) : new Rendered(m);
+      r = x;
+      if (!x.local && x.unvalidated) ok = false; // its quota object would be missing
+      this.emitMove(x, true);
+    }
+    for (let i = 0; i < quarantines.length; i++) {
+      const q = quarantines[i];
+      if (!q.live) continue;
+      this.emitQuarantine(q, true);
+      q.rendered = true;
+    }
+    discarding = false;
+    out.reset(BUF, CAP);
+    spilled = new Array<StaticArray<u8>>();
+    this.wantedIn = wanted;
+    wanted = new Map<u64, i32>();
+    if (!ok) {
+      this.dirty = true;
+      return null;
+    }
+    // A map with more elements than the moves want holds leftovers; one with fewer lacks some.
+    // (No counts: the caller knows that the kernel holds exactly what the moves want, Restore's saved state.)
+    const suspects = new Array<string>();
+    for (let i = 0; kernel && i < names.length; i++) {
+      const h = mapHashOf(names[i]);
+      const have = kernel!.has(h) ? kernel!.get(h) : 0;
+      const want = this.wantedIn.has(h) ? this.wantedIn.get(h) : 0;
+      if (have < want) {
+        this.dirty = true;
+        return null;
+      }
+      if (have > want) suspects.push(names[i]);
+    }
+    dirtyMoves.length = 0;
+    dirtyQuarantines.length = 0;
+    this.created = true;
+    return suspects;
+  }
+
+  /** Distinct keys the moves taken over want in each map (by mapHashOf), from the last adopt(). */
+  wantedIn: Map<u64, i32> = new Map<u64, i32>();
+
+  /** True if some move or quarantine owns the element of map `name` (with digit) whose key the kernel dumped. */
+  owns(name: string, key: usize, keyLen: i32): bool {
+    if (name.startsWith("lost")) {
+      const v6 = name.endsWith("6");
+      if (keyLen != (v6 ? 16 : 4)) return false;
+      KEY_ADDR.load(v6 ? FAMILY_IPV6 : FAMILY_IPV4, key);
+      return indexOfAddress(this.lost, KEY_ADDR) >= 0;
+    }
+    const h = dumpedKeyHash(name, key, keyLen);
+    return h != 0 && this.keys.has(h);
+  }
+
+  /**
+   * The batch that deletes what a previous run left beside the moves taken
+   * over (elements no move owns, and the quotas they named).
+   */
+  renderCleanup(left: Array<Leftover>): StaticArray<u8> {
+    beginBatch();
+    out.ascii(ADD_TABLE);
+    for (let i = 0; i < left.length; i++) {
+      const l = left[i];
+      spill();
+      out.ascii("delete element inet handover ");
+      out.ascii(l.map);
+      out.ascii(" { ");
+      writeKey(l.map, changetype<usize>(l.key), l.key.length, out);
+      out.ascii(" }\n");
+    }
+    for (let i = 0; i < left.length; i++) {
+      if (left[i].quota.length == 0) continue;
+      spill();
+      out.ascii("delete quota inet handover ");
+      out.ascii(left[i].quota);
+      out.byte(0x0a);
+    }
+    return endBatch();
+  }
+
   private definitions(): void {
     out.ascii("add set inet handover ctl { type inet_service; }\n");
     defineMaps("ip", "4");
@@ -661,6 +873,7 @@ export class Dataplane {
     const n = this.keys.has(h) ? this.keys.get(h) : 0;
     if (adding) {
       this.keys.set(h, n + 1);
+      if (n == 0 && discarding) wanted.set(mapHash, wanted.has(mapHash) ? wanted.get(mapHash) + 1 : 1);
       if (n == 0) return true;
     } else if (n == 1) {
       this.keys.delete(h);
@@ -875,20 +1088,4 @@ function wantsElements(m: Move): bool {
 function indexOfAddress(list: Array<Address>, a: Address): i32 {
   for (let i = 0; i < list.length; i++) if (list[i].equals(a)) return i;
   return -1;
-}
-
-/**
- * The listings a restart and the idle sweep read: the wire-side maps, whose
- * elements name their moves, one command each (nft 1.0.6 fails a buffer of
- * several `list map` commands with ENOENT for all but the last map).
- */
-export function listCommands(): Array<StaticArray<u8>> {
-  const all = new Array<StaticArray<u8>>();
-  for (let i = 0; i < COUNTED_MAPS.length; i++) {
-    const s = "list map inet handover " + COUNTED_MAPS[i] + "\n";
-    const a = new StaticArray<u8>(s.length);
-    for (let k = 0; k < s.length; k++) a[k] = <u8>s.charCodeAt(k);
-    all.push(a);
-  }
-  return all;
 }

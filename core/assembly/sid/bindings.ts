@@ -12,6 +12,21 @@
 // record, and a miss stops at the first empty tag without reading records.
 // The tags are followed by a copy of the first eight, so a group read at any
 // slot below the capacity wraps around without a branch.
+//
+// The expiry times are in the records, and the records themselves are
+// linked into a timing wheel of one-second buckets (8 bytes of links in each
+// record, a head per bucket, a bit per bucket that says it is not empty): a
+// renewal unlinks its record and links it at the head of another bucket,
+// O(1) and with no memory beside the record. The earliest expiry is kept as
+// a lower bound that becomes exact when the front bucket is walked (at once
+// when it is short, else when the timer fires): see earliest() and popDue().
+//
+// A table of at least RAW_MIN bytes takes its memory from pages grown for it
+// outside the garbage-collected heap (with HEADROOM reserved in the heap
+// first): the collector's pacing then follows the small heap, not the table,
+// and the allocator's growth policy (double the memory) never doubles a
+// table-sized memory for a small allocation. Such pages are never returned
+// to the module; release() lets the next big table reuse them.
 
 import { Address } from "../engine/address";
 
@@ -35,7 +50,9 @@ const R_KEY: usize = 56; // 32 bytes: the session key
 const R_MAC: usize = 88; // 6 bytes: the node's link-layer address
 // 94-95 reserved
 const R_COOKIE: usize = 96; // u64 the target's cookie, 0 until its first Binding Update
-// 104-111 reserved
+const R_NEXT: usize = 104; // u32 the next record of its expiry bucket (slot + 1, 0: none)
+const R_PREV: usize = 108; // u32 the previous one (slot + 1, 0: the bucket's head)
+// byte 0: 1 while the record is linked into the expiry wheel
 
 /** Tag bytes read at once, and the copy of the first ones after the last slot. */
 const GROUP: u32 = 8;
@@ -64,32 +81,123 @@ function tagOf(h: u64): u8 { return <u8>(0x80 | (<u32>h & 0x7f)); }
 @inline
 function zeroBytes(g: u64): u64 { return ~(((g & LOWS) + LOWS) | g | LOWS); }
 
+/** Tables of at least this many bytes live in pages of their own (see the top). */
+const RAW_MIN: usize = 1 << 20;
+/** Heap memory made free before a table's own pages are grown (what the heap can grow into without doubling). */
+const HEADROOM: usize = 1 << 20;
+/** Bytes of a VNI bitmap (24-bit VNIs): part of a big table's pages (VniSet.adopt). */
+const VNI_BITS: usize = 1 << 21;
+/** Tables for at least this many bindings have the VNI bitmap. */
+const VNI_BITMAP_MIN: i32 = 1 << 17;
+/** Pages a released big table left, for the next one. */
+let spareRaw: usize = 0;
+let spareRawBytes: usize = 0;
+
+/** Expiry buckets: one second each. */
+const BUCKET_MS: f64 = 1000;
+/** Records walked at most to make the earliest expiry exact outside the timer (earliest()). */
+const EXACT_WALK: i32 = 64;
+/** Due bindings handed out per walk of the front bucket (popDue). */
+const DUE_BATCH: i32 = 64;
+
+// @ts-ignore: decorator
+@inline function secOf(e: f64): i64 { return <i64>Math.floor(e / BUCKET_MS); }
+
 export class BindingTable {
-  private data: StaticArray<u8>;
+  private data: StaticArray<u8> | null = null;
   private base: usize;
-  private tagData: StaticArray<u8>;
   private tags: usize;
+  private heads: usize; // u32 per bucket: its first record's slot + 1
+  private occupied: usize; // a bit per bucket: not empty
+  private rawBytes: usize = 0;
   readonly capacity: u32;
   readonly limit: i32;
+  /** Buckets in the wheel: a power of two, about an eighth of the slots, 64 to 65,536 (65,536 covers the longest lifetime, 65,535 s; a smaller wheel holds later expiries a turn or more ahead, walked past). */
+  readonly wheel: u32;
   count: i32 = 0;
+  /** Records linked into the wheel. */
+  scheduled: i32 = 0;
+  /** The second every linked record's expiry is at or after. */
+  private cursor: i64 = 0;
+  /** At most the earliest linked expiry (exactly it when `exact`). */
+  private low: f64 = Infinity;
+  private exact: bool = true;
+  /** popDue's batch: addresses of due records already unlinked. */
+  private dueFam: StaticArray<u8> = new StaticArray<u8>(DUE_BATCH);
+  private dueHi: StaticArray<u64> = new StaticArray<u64>(DUE_BATCH);
+  private dueLo: StaticArray<u64> = new StaticArray<u64>(DUE_BATCH);
+  private dueN: i32 = 0;
 
   constructor(limit: i32) {
     const cap = <u32>limit + <u32>(limit / 10) + 1;
-    const data = new StaticArray<u8>(<i32>(cap * <u32>RECORD));
-    const tagData = new StaticArray<u8>(<i32>(cap + GROUP));
+    let w: u32 = 64;
+    while (w < 65536 && w < (cap >> 3)) w <<= 1;
     this.limit = limit;
     this.capacity = cap;
-    this.data = data;
-    this.base = changetype<usize>(data);
-    this.tagData = tagData;
-    this.tags = changetype<usize>(tagData);
+    this.wheel = w;
+    const recBytes = <usize>cap * <usize>RECORD;
+    const tagBytes = (<usize>cap + <usize>GROUP + 7) & ~<usize>7;
+    const headBytes = <usize>w * 4;
+    const occBytes = <usize>(w >> 3);
+    let total = recBytes + tagBytes + headBytes + occBytes;
+    let p: usize = 0;
+    // The VNI bitmap is cheaper than a hash set's entries from about 2^17 bindings on.
+    const bits = limit >= VNI_BITMAP_MIN;
+    if (total >= RAW_MIN) {
+      if (bits) total += VNI_BITS;
+      if (spareRaw != 0 && spareRawBytes >= total) {
+        p = spareRaw;
+        this.rawBytes = spareRawBytes;
+        spareRaw = 0;
+        spareRawBytes = 0;
+        memory.fill(p, 0, total);
+      } else {
+        heap.free(heap.alloc(HEADROOM));
+        const pages = <i32>((total + 0xffff) >> 16);
+        const before = memory.grow(pages);
+        if (before >= 0) {
+          p = <usize>before << 16;
+          this.rawBytes = <usize>pages << 16;
+        }
+      }
+    }
+    if (!p) {
+      const d = new StaticArray<u8>(<i32>total);
+      this.data = d;
+      p = changetype<usize>(d);
+    }
+    this.base = p;
+    this.tags = p + recBytes;
+    this.heads = this.tags + tagBytes;
+    this.occupied = this.heads + headBytes;
+    if (this.rawBytes && bits) this.vniBits = this.occupied + occBytes;
   }
 
-  /** Bytes the table holds (records and tags), for the figures (docs/benchmarks.md). */
-  get bytes(): f64 { return <f64>this.capacity * <f64>(RECORD + 1) + <f64>GROUP; }
+  /** A big table's VNI bitmap (2 MiB in its own pages, for VniSet.adopt), or 0. */
+  vniBits: usize = 0;
+
+  /**
+   * Gives a big table's pages to the next big table of at most their size; this
+   * table must not be used after. (A heap-allocated table is left to the collector.)
+   */
+  release(): void {
+    if (this.rawBytes != 0 && this.rawBytes > spareRawBytes) {
+      spareRaw = this.base;
+      spareRawBytes = this.rawBytes;
+    }
+    this.rawBytes = 0;
+    this.count = 0;
+  }
+
+  /** Bytes the table holds (records, tags, the wheel), for the figures (docs/benchmarks.md). */
+  get bytes(): f64 {
+    return <f64>this.capacity * <f64>(RECORD + 1) + <f64>GROUP + <f64>this.wheel * 4 + <f64>(this.wheel >> 3) + (this.vniBits ? <f64>VNI_BITS : 0);
+  }
 
   // @ts-ignore: decorator
   @inline private rec(slot: u32): usize { return this.base + <usize>slot * <usize>RECORD; }
+  // @ts-ignore: decorator
+  @inline private slotOf(r: usize): u32 { return <u32>((r - this.base) / <usize>RECORD); }
 
   // @ts-ignore: decorator
   @inline private homeOf(h: u64): u32 {
@@ -112,11 +220,12 @@ export class BindingTable {
 
   /** The record of address a, or 0. */
   find(a: Address): usize {
-    const h = mix(a);
+    return this.findKey(mix(a), a.family, a.hi, a.lo);
+  }
+
+  // @ts-ignore: decorator
+  @inline private findKey(h: u64, fam: u8, hi: u64, lo: u64): usize {
     const want = <u64>tagOf(h) * ONES;
-    const fam = a.family;
-    const hi = a.hi;
-    const lo = a.lo;
     const cap = this.capacity;
     let i = this.homeOf(h);
     // The home slot's record is read at once, beside its tags (two independent cache misses
@@ -141,6 +250,49 @@ export class BindingTable {
       i = this.wrap(i + GROUP);
     }
     return 0;
+  }
+
+  /**
+   * Looks up n addresses of one family, their (hi, lo) pairs at keys (16
+   * bytes each, u64 hi then lo), and writes each one's record or 0 at out (a
+   * usize each); returns how many were found. As a packet path takes them, a
+   * batch at a time: the home records and tags of 16 addresses are read
+   * before any is compared, so their cache misses overlap instead of each
+   * waiting behind the branch of the one before.
+   */
+  findBatch(family: u8, keys: usize, n: i32, out: usize): i32 {
+    const A = BATCH_ADDR;
+    A.family = family;
+    let found = 0;
+    for (let b = 0; b < n; b += 16) {
+      const k = n - b < 16 ? n - b : 16;
+      for (let j = 0; j < k; j++) {
+        const q = keys + (<usize>(b + j) << 4);
+        A.hi = load<u64>(q);
+        A.lo = load<u64>(q + 8);
+        const h = mix(A);
+        const i = this.homeOf(h);
+        store<u64>(BATCH_H + (<usize>j << 3), h);
+        // The loads whose misses overlap: the home record's address and the home tag.
+        store<u64>(BATCH_LO + (<usize>j << 3), load<u64>(this.rec(i) + R_ADDR_LO));
+        store<u8>(BATCH_TAG + <usize>j, load<u8>(this.tags + <usize>i));
+      }
+      for (let j = 0; j < k; j++) {
+        const q = keys + (<usize>(b + j) << 4);
+        const hi = load<u64>(q);
+        const lo = load<u64>(q + 8);
+        const h = load<u64>(BATCH_H + (<usize>j << 3));
+        let r: usize = 0;
+        if (load<u64>(BATCH_LO + (<usize>j << 3)) == lo && load<u8>(BATCH_TAG + <usize>j) == tagOf(h)) {
+          const home = this.rec(this.homeOf(h));
+          if (load<u64>(home + R_ADDR_HI) == hi && load<u8>(home + R_FAMILY) == family) r = home;
+        }
+        if (!r) r = this.findKey(h, family, hi, lo);
+        store<usize>(out + <usize>(b + j) * sizeof<usize>(), r);
+        if (r) found++;
+      }
+    }
+    return found;
   }
 
   /** A zeroed record for a (not present), or 0 when the table holds `limit` bindings. */
@@ -169,7 +321,8 @@ export class BindingTable {
   /** Removes the record r (from find), shifting later records of its cluster back. */
   remove(r: usize): void {
     const cap = this.capacity;
-    let hole = <u32>((r - this.base) / <usize>RECORD);
+    this.unlink(r);
+    let hole = this.slotOf(r);
     memory.fill(this.rec(hole), 0, <usize>RECORD);
     this.setTag(hole, 0);
     this.count--;
@@ -185,7 +338,9 @@ export class BindingTable {
       // Move rj into the hole if its home is not in (hole, j] (cyclically).
       const between = hole <= j ? h > hole && h <= j : h > hole || h <= j;
       if (!between) {
-        memory.copy(this.rec(hole), rj, <usize>RECORD);
+        const rh = this.rec(hole);
+        memory.copy(rh, rj, <usize>RECORD);
+        this.relinked(rh, hole);
         this.setTag(hole, t);
         memory.fill(rj, 0, <usize>RECORD);
         this.setTag(j, 0);
@@ -210,9 +365,211 @@ export class BindingTable {
     }
     return n;
   }
+
+  // ---- expiry (the timing wheel) ----------------------------------------------------
+
+  // @ts-ignore: decorator
+  @inline private bucketOf(sec: i64): u32 { return <u32>sec & (this.wheel - 1); }
+
+  private setOccupied(b: u32, on: bool): void {
+    const w = this.occupied + (<usize>(b >> 6) << 3);
+    const bit = <u64>1 << <u64>(b & 63);
+    store<u64>(w, on ? load<u64>(w) | bit : load<u64>(w) & ~bit);
+  }
+
+  /** Sets r's expiry to e and files it under e's bucket (a non-finite e: never expires, not filed). */
+  expireAt(r: usize, e: f64): void {
+    this.unlink(r);
+    store<f64>(r + R_EXPIRES, e);
+    if (!isFinite(e)) return;
+    const sec = secOf(e);
+    const b = this.bucketOf(sec);
+    const hp = this.heads + (<usize>b << 2);
+    const next = load<u32>(hp);
+    const me = this.slotOf(r) + 1;
+    store<u32>(r + R_NEXT, next);
+    store<u32>(r + R_PREV, 0);
+    if (next) store<u32>(this.rec(next - 1) + R_PREV, me);
+    else this.setOccupied(b, true);
+    store<u32>(hp, me);
+    store<u8>(r, 1);
+    if (this.scheduled++ == 0) {
+      this.cursor = sec;
+      this.low = e;
+      this.exact = true;
+    } else {
+      if (sec < this.cursor) this.cursor = sec;
+      if (e < this.low) this.low = e;
+    }
+  }
+
+  /** Takes r out of the wheel if it is in it. */
+  private unlink(r: usize): void {
+    if (load<u8>(r) == 0) return;
+    const next = load<u32>(r + R_NEXT);
+    const prev = load<u32>(r + R_PREV);
+    if (prev) store<u32>(this.rec(prev - 1) + R_NEXT, next);
+    else {
+      const b = this.bucketOf(secOf(load<f64>(r + R_EXPIRES)));
+      store<u32>(this.heads + (<usize>b << 2), next);
+      if (!next) this.setOccupied(b, false);
+    }
+    if (next) store<u32>(this.rec(next - 1) + R_PREV, prev);
+    store<u8>(r, 0);
+    store<u64>(r + R_NEXT, 0);
+    if (--this.scheduled == 0) {
+      this.low = Infinity;
+      this.exact = true;
+    } else if (load<f64>(r + R_EXPIRES) == this.low) this.exact = false;
+  }
+
+  /** A linked record moved into slot s (remove's shift): its neighbours and bucket point at it again. */
+  private relinked(r: usize, s: u32): void {
+    if (load<u8>(r) == 0) return;
+    const me = s + 1;
+    const next = load<u32>(r + R_NEXT);
+    const prev = load<u32>(r + R_PREV);
+    if (prev) store<u32>(this.rec(prev - 1) + R_NEXT, me);
+    else store<u32>(this.heads + (<usize>this.bucketOf(secOf(load<f64>(r + R_EXPIRES))) << 2), me);
+    if (next) store<u32>(this.rec(next - 1) + R_PREV, me);
+  }
+
+  /** The first non-empty bucket at or after absolute second `from`, as an absolute second (one turn of the wheel at most), or -1. */
+  private nextOccupied(from: i64): i64 {
+    const w = <i64>this.wheel;
+    let b = this.bucketOf(from);
+    let off: i64 = 0;
+    while (off < w) {
+      const word = load<u64>(this.occupied + (<usize>(b >> 6) << 3)) >> <u64>(b & 63);
+      if (word) {
+        const k = <i64>ctz(word);
+        if (off + k >= w) return -1;
+        return from + off + k;
+      }
+      const step = <i64>(64 - (b & 63));
+      off += step;
+      b = (b + <u32>step) & (this.wheel - 1);
+    }
+    return -1;
+  }
+
+  /**
+   * Walks bucket `sec` (absolute): the least expiry of its records of that very
+   * second (Infinity if none: the bucket is empty or holds only records a whole
+   * turn of the wheel later), the least second of any of its records into
+   * walkMinSec; at most `limit` records (-1 beyond: walkCut set).
+   */
+  private walk(sec: i64, limit: i32): f64 {
+    let s = load<u32>(this.heads + (<usize>this.bucketOf(sec) << 2));
+    let m: f64 = Infinity;
+    let n = 0;
+    this.walkCut = false;
+    while (s) {
+      if (n++ == limit) {
+        this.walkCut = true;
+        return m;
+      }
+      const r = this.rec(s - 1);
+      const e = load<f64>(r + R_EXPIRES);
+      const es = secOf(e);
+      if (es == sec && e < m) m = e;
+      if (es < this.walkMinSec) this.walkMinSec = es;
+      s = load<u32>(r + R_NEXT);
+    }
+    return m;
+  }
+  private walkCut: bool = false;
+  private walkMinSec: i64 = i64.MAX_VALUE;
+
+  /** Makes `low` exact if that takes at most `limit` records walked (limit < 0: whatever it takes); true if it did. */
+  private refine(limit: i32): bool {
+    if (this.exact) return true;
+    let from = this.cursor;
+    this.walkMinSec = i64.MAX_VALUE;
+    for (let turns = 0; ; ) {
+      const s = this.nextOccupied(from);
+      if (s < 0 || s >= this.cursor + <i64>this.wheel * <i64>(turns + 1)) {
+        // A whole turn and nothing of its own second: every record is a turn (or more) ahead.
+        if (this.walkMinSec == i64.MAX_VALUE) return false; // (cannot happen: scheduled > 0)
+        this.cursor = this.walkMinSec;
+        from = this.cursor;
+        this.walkMinSec = i64.MAX_VALUE;
+        turns = 0;
+        continue;
+      }
+      const m = this.walk(s, limit);
+      if (this.walkCut) {
+        // Everything linked is at or after second s: a better lower bound, not exact.
+        this.cursor = s;
+        const l = <f64>s * BUCKET_MS;
+        if (l > this.low) this.low = l;
+        return false;
+      }
+      if (m < Infinity) {
+        this.cursor = s;
+        this.low = m;
+        this.exact = true;
+        return true;
+      }
+      from = s + 1;
+    }
+    return false;
+  }
+
+  /**
+   * The earliest expiry of a linked record, or a lower bound of it (never
+   * later): exact when the front bucket is short (at most 64 records) or was
+   * walked since it last changed; Infinity when nothing is linked. A timer set
+   * to it may fire early; popDue then finds nothing and makes it exact.
+   */
+  earliest(): f64 {
+    if (this.scheduled == 0) return Infinity;
+    if (!this.exact) this.refine(EXACT_WALK);
+    return this.low;
+  }
+
+  /**
+   * A binding that expired by now (its expiry <= now): its address into out,
+   * taken out of the wheel (the caller ends it, or files it again); false when
+   * none is left. Walks the front bucket once per DUE_BATCH bindings.
+   */
+  popDue(now: f64, out: Address): bool {
+    if (this.dueN == 0) this.fillDue(now);
+    if (this.dueN == 0) return false;
+    const i = --this.dueN;
+    out.family = unchecked(this.dueFam[i]);
+    out.hi = unchecked(this.dueHi[i]);
+    out.lo = unchecked(this.dueLo[i]);
+    return true;
+  }
+
+  private fillDue(now: f64): void {
+    while (this.scheduled > 0 && this.dueN == 0) {
+      if (!this.refine(-1)) return;
+      if (this.low > now) return;
+      // The front bucket (second `cursor`) has due records: take up to DUE_BATCH of them.
+      let s = load<u32>(this.heads + (<usize>this.bucketOf(this.cursor) << 2));
+      while (s && this.dueN < DUE_BATCH) {
+        const r = this.rec(s - 1);
+        s = load<u32>(r + R_NEXT);
+        if (load<f64>(r + R_EXPIRES) <= now) {
+          const i = this.dueN++;
+          unchecked(this.dueFam[i] = load<u8>(r + R_FAMILY));
+          unchecked(this.dueHi[i] = load<u64>(r + R_ADDR_HI));
+          unchecked(this.dueLo[i] = load<u64>(r + R_ADDR_LO));
+          this.unlink(r);
+        }
+      }
+      this.exact = false;
+    }
+  }
 }
 
 const SCRATCH_ADDR = new Address();
+const BATCH_ADDR = new Address();
+const BATCH_H = memory.data(16 * 8, 8);
+const BATCH_LO = memory.data(16 * 8, 8);
+const BATCH_TAG = memory.data(16, 8);
 
 // ---- record accessors ----------------------------------------------------------
 
@@ -239,6 +596,7 @@ export function setVni(r: usize, v: u32): void { store<u32>(r + R_VNI, v); }
 export function nodePeer(r: usize): i32 { return load<i32>(r + R_NODE); }
 export function setNodePeer(r: usize, v: i32): void { store<i32>(r + R_NODE, v); }
 export function expires(r: usize): f64 { return load<f64>(r + R_EXPIRES); }
+/** Only for a record not filed in the wheel (tests): BindingTable.expireAt sets it and files it. */
 export function setExpires(r: usize, v: f64): void { store<f64>(r + R_EXPIRES, v); }
 export function keyPtr(r: usize): usize { return r + R_KEY; }
 export function macPtr(r: usize): usize { return r + R_MAC; }
@@ -247,67 +605,46 @@ export function setHasMac(r: usize, v: bool): void { store<u8>(r + R_HAS_LL, v ?
 export function cookie(r: usize): u64 { return load<u64>(r + R_COOKIE); }
 export function setCookie(r: usize, v: u64): void { store<u64>(r + R_COOKIE, v); }
 
+
 /**
- * The bindings' expiry times, a binary min-heap of (time, address). A renewal
- * pushes a new entry and leaves the old one: a popped entry whose binding is
- * gone or expires later is stale and skipped (lazy deletion). A stale entry
- * leaves when its time comes, so the heap holds about one entry per binding
- * and one per renewal within the longest lifetime.
+ * The VNIs in use (8.9: 24 bits; a collision is refused with 130): a hash set
+ * while the agent is small; a bitmap, one bit per VNI, in a big table's own
+ * pages once the table exists (adopt), instead of a set entry per binding.
  */
-export class ExpiryHeap {
-  times: Array<f64> = new Array<f64>();
-  fams: Array<u8> = new Array<u8>();
-  his: Array<u64> = new Array<u64>();
-  los: Array<u64> = new Array<u64>();
+export class VniSet {
+  private set: Set<u32> = new Set<u32>();
+  private bits: usize = 0;
 
-  get length(): i32 { return this.times.length; }
-  get earliest(): f64 { return this.times.length ? unchecked(this.times[0]) : Infinity; }
-
-  push(t: f64, a: Address): void {
-    this.times.push(t);
-    this.fams.push(a.family);
-    this.his.push(a.hi);
-    this.los.push(a.lo);
-    let i = this.times.length - 1;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (unchecked(this.times[p]) <= t) break;
-      this.swap(i, p);
-      i = p;
-    }
+  /** Moves to the bitmap at `bits` (2 MiB, zeroed): every VNI so far goes with it. */
+  adopt(bits: usize): void {
+    if (!bits || this.bits) return;
+    const vs = this.set.values();
+    this.bits = bits;
+    for (let i = 0; i < vs.length; i++) this.add(unchecked(vs[i]));
+    this.set = new Set<u32>();
   }
 
-  /** Removes the earliest entry, its address into out; returns its time. */
-  pop(out: Address): f64 {
-    const t = unchecked(this.times[0]);
-    out.family = unchecked(this.fams[0]);
-    out.hi = unchecked(this.his[0]);
-    out.lo = unchecked(this.los[0]);
-    const last = this.times.length - 1;
-    this.swap(0, last);
-    this.times.pop();
-    this.fams.pop();
-    this.his.pop();
-    this.los.pop();
-    let i = 0;
-    const n = last;
-    for (;;) {
-      const l = 2 * i + 1;
-      const r = l + 1;
-      let m = i;
-      if (l < n && unchecked(this.times[l]) < unchecked(this.times[m])) m = l;
-      if (r < n && unchecked(this.times[r]) < unchecked(this.times[m])) m = r;
-      if (m == i) break;
-      this.swap(i, m);
-      i = m;
-    }
-    return t;
+  has(v: u32): bool {
+    if (!this.bits) return this.set.has(v);
+    if (v > 0xffffff) return false;
+    return (load<u8>(this.bits + <usize>(v >> 3)) & (<u8>1 << <u8>(v & 7))) != 0;
   }
 
-  private swap(i: i32, j: i32): void {
-    const t = unchecked(this.times[i]); unchecked(this.times[i] = unchecked(this.times[j])); unchecked(this.times[j] = t);
-    const f = unchecked(this.fams[i]); unchecked(this.fams[i] = unchecked(this.fams[j])); unchecked(this.fams[j] = f);
-    const h = unchecked(this.his[i]); unchecked(this.his[i] = unchecked(this.his[j])); unchecked(this.his[j] = h);
-    const l = unchecked(this.los[i]); unchecked(this.los[i] = unchecked(this.los[j])); unchecked(this.los[j] = l);
+  add(v: u32): void {
+    if (!this.bits || v > 0xffffff) {
+      this.set.add(v);
+      return;
+    }
+    const p = this.bits + <usize>(v >> 3);
+    store<u8>(p, load<u8>(p) | (<u8>1 << <u8>(v & 7)));
+  }
+
+  delete(v: u32): void {
+    if (!this.bits || v > 0xffffff) {
+      this.set.delete(v);
+      return;
+    }
+    const p = this.bits + <usize>(v >> 3);
+    store<u8>(p, load<u8>(p) & ~(<u8>1 << <u8>(v & 7)));
   }
 }

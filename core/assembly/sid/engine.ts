@@ -25,9 +25,9 @@ import { RECORD as BINDING_RECORD } from "./bindings";
 import { isValidFamily } from "../engine/address";
 import { SidFlows, Flow, readFlows } from "./flows";
 import {
-  BindingTable, ExpiryHeap, address as bAddress, target as bTarget, setTarget as bSetTarget, flags as bFlags,
+  BindingTable, VniSet, address as bAddress, target as bTarget, setTarget as bSetTarget, flags as bFlags,
   setFlags as bSetFlags, spi as bSpi, setSpi as bSetSpi, vni as bVni, setVni as bSetVni, nodePeer as bNodePeer,
-  setNodePeer as bSetNodePeer, expires as bExpires, setExpires as bSetExpires, keyPtr as bKey, macPtr as bMac,
+  setNodePeer as bSetNodePeer, expires as bExpires, keyPtr as bKey, macPtr as bMac,
   hasMac as bHasMac, setHasMac as bSetHasMac, setCookie as bSetCookieRaw, cookie as bCookie,
 } from "./bindings";
 import {
@@ -196,6 +196,21 @@ class Transfer extends Procedure {
   stopsOne: bool = false;
   /** Per-flow mode: this flow set was stopped; the transfer stays until the address comes back. */
   stopped: bool = false;
+  /**
+   * 8.2: the Transfer Request goes out with the state record, not after it.
+   * The record's outcome (0: under way, 1: delivered, 2: failed) and the
+   * agent's (0: under way, 1: granted `granted` s, 2: refused or no answer);
+   * the transfer completes when both are in.
+   */
+  delivery: u8 = 0;
+  request: u8 = 0;
+  granted: u32 = 0;
+  /** The agent's refusal (0: no answer, or agentEnded). */
+  refusedCode: u32 = 0;
+  /** The agent ended the binding it granted (its Wake-up) before the transfer completed. */
+  agentEnded: bool = false;
+  /** The record failed after the agent granted the binding: the Stop Transfer under way undoes it (no rule of the node's is left). */
+  abandoned: bool = false;
 
   constructor(sid: Sid, a: Address, target: Peer, agent: Peer | null, flags: u8, lifetime: u32, now: f64) {
     super();
@@ -285,17 +300,27 @@ class Transfer extends Procedure {
       e.key("spi");
       e.num(this.spi);
       node.emit(endEvent());
+      // 8.2: the Transfer Request at once, while the host delivers the record (not after it);
+      // a further transfer (8.6) asks after the record is in, as its Stop Transfer could not undo the binding.
+      if (!this.sameSubnet && !this.hosted && !this.send(node, MSG_TRANSFER_REQUEST, now)) this.request = 2;
       return;
     }
     if (this.step == MSG_TRANSFER_REQUEST) {
-      if (code != CODE_ACCEPTED) {
-        sid.refused(ROLE_NODE, this.address, code, 0, "the agent refused the transfer: the node must own the address there (peer_add_address), and a further transfer needs F", now);
-        this.stopRule(false);
-        sid.forgetTransfer(this);
+      if (this.abandoned) {
+        // The record failed meanwhile: a granted binding is undone at once.
+        if (code != CODE_ACCEPTED || !this.sendStop(node, now)) sid.forgetTransfer(this);
         return;
       }
-      const granted = lifetimeOf(d, 0);
-      this.transferred(node, granted, now);
+      this.request = code == CODE_ACCEPTED ? 1 : 2;
+      this.granted = code == CODE_ACCEPTED ? lifetimeOf(d, 0) : 0;
+      this.refusedCode = code;
+      sid.transferStep(this, now);
+      return;
+    }
+    if (this.abandoned) {
+      // The Stop Transfer Reply of a transfer whose record failed: the address is this node's again (8.2).
+      sid.announce(this.address, now);
+      sid.forgetTransfer(this);
       return;
     }
     // Stop Transfer Reply: accepted, or the binding was already gone (141).
@@ -350,10 +375,25 @@ class Transfer extends Procedure {
 
   onGiveUp(node: Node, now: f64): void {
     const sid = this.sid;
-    sid.refused(ROLE_NODE, this.address, 0, ERR_TIMED_OUT, "no answer: check that the peer runs SID and that its control port is reachable", now);
+    if (this.abandoned) {
+      sid.forgetTransfer(this);
+      return;
+    }
+    if (this.step != MSG_TRANSFER_REQUEST) sid.refused(ROLE_NODE, this.address, 0, ERR_TIMED_OUT, "no answer: check that the peer runs SID and that its control port is reachable", now);
     if (this.step == MSG_STOP_TRANSFER) return; // still transferred; the application may try again
-    if (this.step == MSG_TRANSFER_REQUEST) this.stopRule(false);
+    if (this.step == MSG_TRANSFER_REQUEST) {
+      this.request = 2;
+      this.refusedCode = 0;
+      sid.transferStep(this, now);
+      return;
+    }
     sid.forgetTransfer(this);
+  }
+
+  /** Stop Transfer of an abandoned transfer (8.2): for per-flow mode, of its own flows only. */
+  sendStop(node: Node, now: f64): bool {
+    this.stopsOne = this.flows != null;
+    return this.send(node, MSG_STOP_TRANSFER, now);
   }
 
   send(node: Node, step: u8, now: f64): bool {
@@ -418,6 +458,8 @@ class Hosted extends Procedure {
   woken: bool = false;
   /** A return is given up at this time unless it completed. */
   returnBy: f64 = Infinity;
+  /** The state record is in (sid_state_received): the release waits for it and for the first Binding Ack (8.12). */
+  recordIn: bool = false;
 
   constructor(sid: Sid, a: Address, node: Peer, flags: u8, lifetime: u32, spi: u32, now: f64) {
     super();
@@ -473,7 +515,8 @@ class Hosted extends Procedure {
     this.expiresAt = now + <f64>granted * 1000;
     this.renewAt = now + <f64>granted * 1000 * RENEW_FRACTION;
     if (first) {
-      sid.release(this, now);
+      // 8.12: the release needs the record too (it may come after the Binding Ack).
+      if (this.recordIn) sid.release(this, now);
       const e = sid.event("bound", ROLE_TARGET, this.address, now);
       e.key("lifetime");
       e.num(granted);
@@ -583,9 +626,8 @@ export class Sid extends RequestHandler {
   transfers: Array<Transfer> = new Array<Transfer>();
   hosted: Array<Hosted> = new Array<Hosted>();
   private table: BindingTable | null = null;
-  private expiries: ExpiryHeap = new ExpiryHeap();
   /** VNIs in use by bindings (8.9: a collision is refused with 130). */
-  vnis: Set<u32> = new Set<u32>();
+  vnis: VniSet = new VniSet();
   /** Interim Addresses of the bindings that have one (rare; kept out of the compact table). */
   private interims: Map<u64, Address> = new Map<u64, Address>();
   private announcements: Array<Announcement> = new Array<Announcement>();
@@ -624,6 +666,7 @@ export class Sid extends RequestHandler {
     if (!t) {
       t = new BindingTable(this.node.options.sidBindings);
       this.table = t;
+      this.vnis.adopt(t.vniBits);
     }
     return t;
   }
@@ -1043,6 +1086,10 @@ export class Sid extends RequestHandler {
       for (let i = 0; i < flows.length; i++) h.ended.push(false);
     }
     this.hosted.push(h);
+    // The reply first, then the kernel actions (8.12): the node's next steps need none of them, and the
+    // host applies them all before it handles another input (the record, tunnelled packets); a failed
+    // one ends the hosting (claimFailed), which then refuses the record.
+    this.reply(peer, sa, cache, CODE_ACCEPTED, -1, this.address.isSet ? this.address : null, now);
     // 8.10: the address is local from now (the host restores the socket into it), never answered
     // for elsewhere (with S: but on the home link), and its traffic stopped until the release.
     this.actionOwner = new Claim(this, a, ROLE_TARGET, h.spi);
@@ -1054,7 +1101,6 @@ export class Sid extends RequestHandler {
       h.tunnel = true;
     }
     this.actionOwner = null;
-    this.reply(peer, sa, cache, CODE_ACCEPTED, -1, this.address.isSet ? this.address : null, now);
     const e = this.event("negotiated", ROLE_TARGET, a, now);
     e.key("reverse");
     e.boolean((flags & FLAG_REVERSE_RETURN) != 0);
@@ -1063,6 +1109,21 @@ export class Sid extends RequestHandler {
     e.key("spi");
     e.num(h.spi);
     node.emit(endEvent());
+    // 8.12: the first Binding Update goes now, with the record still on its way; the agent keeps it until the Transfer Request brings the key.
+    if (!same) this.startRegistering(h, now);
+  }
+
+  /** The target's session peer and SA for the agent (8.3), and its first Binding Update (8.12). */
+  private startRegistering(h: Hosted, now: f64): void {
+    const node = this.node;
+    const agent = node.sessionPeer(0, h.agentAddress, node.options.controlPort);
+    const sa = sessionSa(h.spi, changetype<usize>(h.key), SEAL_DOWN, SEAL_UP);
+    sa.peer = agent;
+    agent.sas.push(sa);
+    h.agent = agent;
+    h.sa = sa;
+    h.state = REGISTERING;
+    h.register(node, h.lifetime, now);
   }
 
   /**
@@ -1234,8 +1295,7 @@ export class Sid extends RequestHandler {
     this.setTargetCookie(r, 0);
     const granted = requested < o.sidMaxLifetimeS ? requested : o.sidMaxLifetimeS;
     const expires = now + <f64>granted * 1000;
-    bSetExpires(r, expires);
-    this.expiries.push(expires, a);
+    this.bindings().expireAt(r, expires);
     this.vnis.add(vni);
     // Claim the address (8.2 step 5): tunnel first, then the proxy entry and the announcements.
     this.actionOwner = new Claim(this, a, ROLE_AGENT, bSpi(r));
@@ -1312,8 +1372,7 @@ export class Sid extends RequestHandler {
     }
     const granted = asked < o.sidMaxLifetimeS ? asked : o.sidMaxLifetimeS;
     const expires = now + <f64>granted * 1000;
-    bSetExpires(r, expires);
-    this.expiries.push(expires, a);
+    this.bindings().expireAt(r, expires);
     this.reply(peer, sa, cache, CODE_ACCEPTED, <i32>granted, null, now);
     const e = this.event("renewed", ROLE_AGENT, a, now);
     e.key("lifetime");
@@ -1402,6 +1461,20 @@ export class Sid extends RequestHandler {
     const t = this.findTransferIn(a, TRANSFERRED);
     // Only from the agent of the transfer (or, with S, its target), under their configured SA.
     const from = t ? (t.agent ? t.agent : t.target) : null;
+    if (!t && !sa.seals) {
+      // 8.12: the agent ended a binding it granted while the record was still under way (its claim
+      // failed): the transfer fails once the record's outcome is in, with the address here.
+      const p = this.findTransfer(a);
+      if (p && p.agent == peer && !p.hosted && !p.abandoned && p.request == 1 && p.state != TRANSFERRED) {
+        p.request = 2;
+        p.refusedCode = 0;
+        p.agentEnded = true;
+        this.announce(a, now);
+        this.reply(peer, sa, cache, CODE_ACCEPTED, -1, null, now);
+        this.transferStep(p, now);
+        return;
+      }
+    }
     if (!t || from != peer || sa.seals) return this.refuse(ROLE_NODE, a, peer, sa, cache, CODE_UNKNOWN_BINDING, "no transfer of this address to that peer", now);
     const h = this.findHosted(a);
     const back: Hosted | null = h != null && h.returning ? h : null;
@@ -1556,33 +1629,77 @@ export class Sid extends RequestHandler {
   stateDelivered(now: f64, a: Address, ok: bool): i32 {
     const t = this.findTransferIn(a, DELIVERING);
     if (!t) return -ERR_REFUSED;
-    if (!ok) {
-      t.stopRule(false);
-      this.refused(ROLE_NODE, a, 0, ERR_REFUSED, "the state record could not be delivered: the address stays here", now);
-      this.forgetTransfer(t);
-      return 0;
-    }
+    t.delivery = ok ? 1 : 2;
     if (t.sameSubnet) {
+      if (!ok) {
+        t.stopRule(false);
+        this.refused(ROLE_NODE, a, 0, ERR_REFUSED, "the state record could not be delivered: the address stays here", now);
+        this.forgetTransfer(t);
+        return 0;
+      }
       // 8.7: no agent; the target claims the address itself.
       t.transferred(this.node, t.lifetime, now);
       return 0;
     }
-    t.state = REQUESTING;
-    if (!t.send(this.node, MSG_TRANSFER_REQUEST, now)) {
+    if (t.hosted && t.request == 0) {
+      // 8.6: a further transfer's Transfer Request goes only now.
+      if (!ok) {
+        t.stopRule(false);
+        this.refused(ROLE_NODE, a, 0, ERR_REFUSED, "the state record could not be delivered: the address stays here", now);
+        this.forgetTransfer(t);
+        return 0;
+      }
+      t.state = REQUESTING;
+      if (!t.send(this.node, MSG_TRANSFER_REQUEST, now)) {
+        t.stopRule(false);
+        this.forgetTransfer(t);
+        return -ERR_CONFIG;
+      }
+      return 0;
+    }
+    if (t.request == 0 && ok) t.state = REQUESTING;
+    this.transferStep(t, now);
+    return 0;
+  }
+
+  /**
+   * 8.2: the record's outcome and the agent's, in either order. Both good:
+   * transferred. The agent refused: the refusal was reported; the stop rule
+   * goes once the record's outcome is in too. The record failed: the address
+   * stays here (the stop rule goes now, the host restores the socket), and a
+   * binding the agent granted is undone with a Stop Transfer.
+   */
+  transferStep(t: Transfer, now: f64): void {
+    if (t.delivery == 0) return;
+    if (t.request == 2) {
+      // The agent refused (or did not answer): reported now, once the record's outcome is in too.
+      if (t.agentEnded) this.refused(ROLE_NODE, t.address, 0, ERR_REFUSED, "the agent ended the binding before the transfer completed (a kernel action of its claim failed?): the address stays here", now);
+      else if (t.refusedCode) this.refused(ROLE_NODE, t.address, t.refusedCode, 0, "the agent refused the transfer: the node must own the address there (peer_add_address), and a further transfer needs F", now);
+      else this.refused(ROLE_NODE, t.address, 0, ERR_TIMED_OUT, "no answer: check that the peer runs SID and that its control port is reachable", now);
       t.stopRule(false);
       this.forgetTransfer(t);
-      return -ERR_CONFIG;
+      return;
     }
-    return 0;
+    if (t.delivery == 1) {
+      if (t.request == 1) t.transferred(this.node, t.granted, now);
+      return;
+    }
+    if (t.abandoned) return;
+    t.stopRule(false);
+    this.refused(ROLE_NODE, t.address, 0, ERR_REFUSED, "the state record could not be delivered: the address stays here", now);
+    t.abandoned = true;
+    if (t.request == 1 && !t.sendStop(this.node, now)) this.forgetTransfer(t);
+    // request 0: the Transfer Reply (or its timeout) comes to the abandoned transfer, which sends the Stop Transfer then.
   }
 
   stateReceived(now: f64, a: Address, ok: bool): i32 {
     const h = this.findHosted(a);
-    if (!h || h.state != NEGOTIATED) return -ERR_REFUSED;
+    if (!h || h.recordIn || (h.state != NEGOTIATED && h.state != REGISTERING && h.state != BOUND)) return -ERR_REFUSED;
     if (!ok) {
       this.endHosted(h, "state-record-failed", ERR_REFUSED, now);
       return 0;
     }
+    h.recordIn = true;
     if (h.returning) {
       // 8.6: the socket is back in repair mode; it resumes at the agent's Wake-up (or now, if that came first).
       h.state = RETURNING;
@@ -1598,16 +1715,9 @@ export class Sid extends RequestHandler {
       this.node.emit(endEvent());
       return 0;
     }
-    // 8.12: the first Binding Update goes now; the agent keeps it until the Transfer Request brings the key.
-    const node = this.node;
-    const agent = node.sessionPeer(0, h.agentAddress, node.options.controlPort);
-    const sa = sessionSa(h.spi, changetype<usize>(h.key), SEAL_DOWN, SEAL_UP);
-    sa.peer = agent;
-    agent.sas.push(sa);
-    h.agent = agent;
-    h.sa = sa;
-    h.state = REGISTERING;
-    h.register(node, h.lifetime, now);
+    // 8.12: the first Binding Update went at the negotiation; released once it is answered (now, if it was).
+    if (h.state == BOUND) this.release(h, now);
+    else if (h.state == NEGOTIATED) this.startRegistering(h, now);
     return 0;
   }
 
@@ -1656,7 +1766,8 @@ export class Sid extends RequestHandler {
   // ---- timers --------------------------------------------------------------------------------
 
   nextTimeout(node: Node): f64 {
-    let t = this.expiries.earliest;
+    const bt = this.table;
+    let t = bt ? bt.earliest() : Infinity;
     const f = this.flows.nextExpiry();
     if (f < t) t = f;
     for (let i = 0; i < this.announcements.length; i++) if (this.announcements[i].next < t) t = this.announcements[i].next;
@@ -1672,10 +1783,12 @@ export class Sid extends RequestHandler {
     this.sendAnnouncements(now);
     // Bindings that were not renewed in time (8.3).
     const A = new Address();
-    while (this.expiries.earliest <= now) {
-      this.expiries.pop(A);
-      const r = this.table ? this.bindings().find(A) : 0;
-      if (r && bExpires(r) <= now) this.endBinding(r, now, true, "expired");
+    const bt = this.table;
+    if (bt) {
+      while (bt.popDue(now, A)) {
+        const r = bt.find(A);
+        if (r) this.endBinding(r, now, true, "expired");
+      }
     }
     // Returns whose record or Wake-up did not come (8.6).
     for (let i = this.hosted.length - 1; i >= 0; i--) {
@@ -1862,7 +1975,7 @@ export class Sid extends RequestHandler {
       const ifam = load<u8>(e + 94);
       if (ifam != 0) this.interims.set(a.key(), Address.read(ifam, e + BINDING_RECORD));
       this.vnis.add(bVni(r));
-      this.expiries.push(bExpires(r), a);
+      t.expireAt(r, bExpires(r));
     }
     const ev = this.event("restored", ROLE_AGENT, this.address, now);
     ev.key("bindings");

@@ -1,105 +1,421 @@
 // The life of moves across daemon restarts and session ends.
 //
-// - Restore: a restarted daemon lists its wire-side maps; the element
-//   comments name the moves (stem/table.ts), which it takes over before it
-//   re-creates the table from them in one transaction, so the sessions never
-//   see a gap.
+// - Restore: a restarted daemon dumps its maps over netlink; the wire-side
+//   elements' comments name the moves (stem/table.ts), which it takes over
+//   with their elements as they are (no batch) when nothing else is left
+//   there, or else re-creates the table from them in one transaction: either
+//   way the sessions never see a gap.
 // - Sweep: every few seconds (longer with many moves), a move whose elements
 //   counted no packet for a while and that no TCP socket uses any more has
 //   ended with its sessions: its elements and identity address go. (UDP has
 //   no end but silence.)
 
-import { NETLINK_SOCK_DIAG } from "../kernel/linux";
+import { NETLINK_SOCK_DIAG, NETLINK_NETFILTER } from "../kernel/linux";
 import { IPPROTO_TCP, IPPROTO_UDP } from "../generated/registry";
 import { Node, Procedure, ANY_STATUS } from "../engine/node";
 import { beginEvent, endEvent, bytesOf } from "../engine/output";
 import { Move } from "./move";
+import { Address } from "../engine/address";
 import { Stem, cookieJson } from "./stem";
-import { TableEntry, parseTable } from "./table";
+import { TableEntry, TableSink, SavedSink } from "./table";
+import { Dumped, ElementSink, parseElements, setElementsDump, generationRequest, parseGeneration } from "../kernel/nftdump";
 import { SocketInfo, parseSockets, socketDump, requestPtr } from "../kernel/rtnl";
 
-import { FAMILY_IPV4, FAMILY_IPV6, PROTO_UDP, OUT_NFT } from "../generated/registry";
-import { listCommands } from "../kernel/nft";
+import { FAMILY_IPV4, FAMILY_IPV6, PROTO_UDP } from "../generated/registry";
+import { COUNTED_MAPS, Leftover, elementMapNames, mapHashOf, moveName } from "../kernel/nft";
+import { Rendered, Quarantine } from "./move";
+import { TextOut } from "../util/text";
 
-/** Takes over the moves a previous run of the daemon left in the kernel. */
+/**
+ * Takes over the moves a previous run of the daemon left in the kernel: one
+ * netlink dump per map (kernel/nftdump.ts), the wire-side maps' comments
+ * naming the moves, every map's elements counted. If the kernel holds
+ * exactly the elements the moves taken over want, they stay as they are
+ * (Dataplane.adopt: no batch at all); otherwise the table is made again from
+ * the moves in one transaction.
+ */
 export class Restore extends Procedure {
   stem: Stem;
-  entries: Array<TableEntry> = new Array<TableEntry>();
-  index: Map<u32, TableEntry> = new Map<u32, TableEntry>();
+  table: TableSink = new TableSink();
+  /** The other maps' elements: only counted. */
+  plain: ElementSink = new ElementSink();
+  /** Each dump's map (by its action id), and the elements each map holds (by mapHashOf). */
+  private mapOf: Map<u32, u64> = new Map<u32, u64>();
+  private counted: Set<u32> = new Set<u32>();
+  counts: Map<u64, i32> = new Map<u64, i32>();
   constructor(stem: Stem) {
     super();
     this.stem = stem;
   }
+  /** The state a clean stop saved (stem_saved_moves), while its generation is being checked. */
+  private saved: SavedSink | null = null;
+  private genAction: u32 = 0;
+  private gen: i64 = -1;
   start(): void {
-    // A missing table (first start) is no failure.
-    const lists = listCommands();
-    for (let i = 0; i < lists.length; i++) this.stem.node.kernelAction(OUT_NFT, 0, lists[i], this, ANY_STATUS);
+    const s = takeSaved();
+    if (s && !s.bad && s.gen >= 0) {
+      // A clean stop saved the moves with nftables' generation: if nothing
+      // changed in nftables since, the kernel holds exactly their elements.
+      this.saved = s;
+      this.genAction = this.stem.node.netlinkAction(NETLINK_NETFILTER, generationRequest(), this, true, ANY_STATUS);
+      return;
+    }
+    this.dump();
   }
-  /** The listing had elements (ours to take over, or left over: of peers gone, quarantines). */
-  leftovers: bool = false;
+  private dump(): void {
+    // A missing table (first start) is no failure.
+    const names = elementMapNames();
+    for (let i = 0; i < names.length; i++) {
+      const id = this.stem.node.netlinkAction(NETLINK_NETFILTER, setElementsDump(names[i]), this, true, ANY_STATUS, true);
+      this.mapOf.set(id, mapHashOf(names[i]));
+      if (COUNTED_MAPS.includes(names[i])) this.counted.add(id);
+    }
+  }
   onKernelOutput(node: Node, p: usize, n: i32): void {
-    parseTable(p, n, this.entries, this.index);
-    if (!this.leftovers && hasElements(p, n)) this.leftovers = true;
+    const id = node.outputAction;
+    if (this.saved && id == this.genAction) {
+      const g = parseGeneration(p, n);
+      if (g >= 0) this.gen = g;
+      return;
+    }
+    if (!this.mapOf.has(id)) return;
+    const sink = this.counted.has(id) ? this.table : this.plain;
+    const before = sink.count;
+    parseElements(p, n, sink);
+    const added = sink.count - before;
+    if (added == 0) return;
+    const h = this.mapOf.get(id);
+    this.counts.set(h, (this.counts.has(h) ? this.counts.get(h) : 0) + added);
   }
   onActionsDone(node: Node, ok: bool, now: f64): void {
     const stem = this.stem;
-    let restored = 0;
-    this.index.clear();
-    for (let i = 0; i < this.entries.length; i++) {
-      const e = this.entries[i];
-      const peer = node.findPeer(e.cookie);
-      if (!peer) continue; // a peer no longer configured: its elements go with the re-created table
-      const m = new Move(e.id, peer, e.local, e.orig, e.origPort);
-      m.protocols = e.protocols;
-      m.moveTo(e.wire, e.wirePort);
-      m.lastPackets = e.packets;
-      m.idleSince = now;
-      if (e.local) m.scope = peer.ownedAddresses();
-      stem.addMove(m);
-      if (e.id >= stem.nextMoveId) stem.nextMoveId = e.id + 1;
-      restored++;
+    const saved = this.saved;
+    if (saved) {
+      this.saved = null;
+      let known = true;
+      for (let i = 0; i < saved.entries.length && known; i++) known = node.findPeer(saved.entries[i].cookie) != null;
+      for (let i = 0; i < saved.quarantines.length && known; i++) known = node.findPeer(saved.quarantines[i].cookie) != null;
+      if (this.gen != saved.gen || !known) {
+        // Something changed nftables since the stop (or it cannot be told), or a
+        // peer is no longer configured (its elements must go): read the maps.
+        this.dump();
+        return;
+      }
+      const restored = takeOver(stem, node, saved.entries, now);
+      for (let i = 0; i < saved.quarantines.length; i++) {
+        const e = saved.quarantines[i];
+        const peer = node.findPeer(e.cookie)!;
+        // (a move of the quarantine's fields, only to make it: never in the tables)
+        const m = new Move(0, peer, e.local, e.orig, e.origPort);
+        m.protocols = e.protocols;
+        m.moveTo(e.wire, e.wirePort);
+        if (e.local) m.scope = peer.ownedAddresses();
+        stem.addQuarantine(new Quarantine(m, e.until));
+      }
+      stem.keepIdentities(null);
+      stem.dp.adopt(stem.moves, stem.quarantines, null, elementMapNames());
+      stem.sync(null);
+      restoredEvent(node, now, restored, "saved", 0);
+      return;
     }
+    const entries = this.table.entries;
+    this.table.index.clear();
+    const restored = takeOver(stem, node, entries, now);
+    this.table.entries = new Array<TableEntry>();
     stem.keepIdentities(null);
-    // The table is made again from the moves taken over, in one transaction
-    // (what the previous run left beyond them, quarantines and quotas, goes).
-    if (this.leftovers) stem.dp.failed();
+    // The elements stay as they are if every map holds what the moves want;
+    // where a map holds more (a quarantine, a hold, a quota, a peer gone),
+    // those maps are read again and what no move owns is deleted; if a map
+    // lacks something, or a dump did not parse, the table is made again from
+    // the moves in one transaction.
+    const names = elementMapNames();
+    const suspects = this.table.malformed == 0 && this.plain.malformed == 0 ? stem.dp.adopt(stem.moves, stem.quarantines, this.counts, names) : null;
+    if (suspects && suspects.length > 0) {
+      new Cleanup(stem, suspects, restored).start();
+      return;
+    }
+    if (!suspects) stem.dp.failed();
     stem.sync(null);
-    const ev = beginEvent("restored", now);
-    ev.key("moves");
-    ev.num(restored);
-    node.emit(endEvent());
+    restoredEvent(node, now, restored, suspects ? "adopted" : "rebuilt", 0);
   }
 }
 
-const ELEMENTS = "elements = {";
+// ---- a clean stop's saved state ----
 
-/** True if an `nft list map` output holds an element. */
-function hasElements(p: usize, n: i32): bool {
-  const k = ELEMENTS.length;
-  for (let i = 0; i + k <= n; i++) {
-    let same = true;
-    for (let j = 0; j < k && same; j++) same = load<u8>(p + <usize>(i + j)) == <u8>ELEMENTS.charCodeAt(j);
-    if (same) return true;
+/** What the host fed (stem_saved_moves) for the next kernel setup; taken by Restore. */
+let pendingSaved: SavedSink | null = null;
+
+/** A piece (whole lines) of the file a clean stop wrote, before node_kernel_setup. */
+export function savedMoves(p: usize, n: i32): void {
+  let s = pendingSaved;
+  if (!s) {
+    s = new SavedSink();
+    pendingSaved = s;
   }
-  return false;
+  s.lines(p, n);
+}
+
+function takeSaved(): SavedSink | null {
+  const s = pendingSaved;
+  pendingSaved = null;
+  return s;
+}
+
+/** The last save's bytes (stem_save), until the next one. */
+export let savedBlob: StaticArray<u8> = new StaticArray<u8>(0);
+
+/**
+ * A clean stop (the daemon exits and keeps its kernel state): the moves, one
+ * line each as their comments read, after `hov1 gen <n>`, nftables'
+ * generation read now (nothing of ours changes nftables after it), and the
+ * quarantines (`hov1 q <until> ...`). Saved only if that is all there is in
+ * the kernel of ours: no hold, unvalidated or busy move, no migration under
+ * way, no lost address being probed; otherwise nothing is saved and the next
+ * start reads the maps. Event `saved`.
+ */
+export class Save extends Procedure {
+  stem: Stem;
+  gen: i64 = -1;
+  constructor(stem: Stem) {
+    super();
+    this.stem = stem;
+  }
+  start(now: f64): void {
+    savedBlob = new StaticArray<u8>(0);
+    const why = this.unclean();
+    if (why.length > 0) {
+      savedEvent(this.stem.node, now, false, why, 0, 0);
+      return;
+    }
+    this.stem.node.netlinkAction(NETLINK_NETFILTER, generationRequest(), this, true, ANY_STATUS);
+  }
+  private unclean(): string {
+    const stem = this.stem;
+    if (!stem.kernelReady) return "no kernel";
+    if (stem.migrations.length > 0 || stem.validations.length > 0) return "migrations under way";
+    if (stem.watch.probing().length > 0) return "a lost address";
+    for (let i = 0; i < stem.moves.length; i++) {
+      const m = stem.moves[i];
+      if (m.held || m.unvalidated || m.busy || m.dirty) return "a move changing";
+    }
+    return "";
+  }
+  onKernelOutput(node: Node, p: usize, n: i32): void {
+    const g = parseGeneration(p, n);
+    if (g >= 0) this.gen = g;
+  }
+  onActionsDone(node: Node, ok: bool, now: f64): void {
+    if (this.gen < 0) {
+      savedEvent(node, now, false, "no generation", 0, 0);
+      return;
+    }
+    const moves = this.stem.moves;
+    const CAP: i32 = 65536;
+    const buf = new StaticArray<u8>(CAP);
+    const t = new TextOut();
+    t.reset(changetype<usize>(buf), CAP);
+    const parts = new Array<StaticArray<u8>>();
+    t.ascii("hov1 gen ");
+    t.dec(<u64>this.gen);
+    t.byte(0x0a);
+    let r: Rendered | null = null;
+    for (let i = 0; i < moves.length; i++) {
+      if (t.pos > CAP - 512) {
+        parts.push(bytesOf(changetype<usize>(buf), t.pos));
+        t.reset(changetype<usize>(buf), CAP);
+      }
+      t.ascii("hov1 ");
+      const x = r ? r.of(moves[i]) : new Rendered(moves[i]);
+      r = x;
+      moveName(t, x);
+      t.byte(0x0a);
+    }
+    const qs = this.stem.quarantines;
+    for (let i = 0; i < qs.length; i++) {
+      const q = qs[i];
+      if (!q.live || !q.rendered) continue;
+      if (t.pos > CAP - 512) {
+        parts.push(bytesOf(changetype<usize>(buf), t.pos));
+        t.reset(changetype<usize>(buf), CAP);
+      }
+      t.ascii("hov1 q ");
+      t.dec(<u64>Math.max(0, q.until));
+      t.ascii(q.local ? " L " : " R ");
+      const c = q.peer.cookie;
+      for (let s = 40; s >= 0; s -= 8) t.hexByte(<u32>(c >> <u64>s) & 0xff);
+      t.byte(0x20);
+      t.dec(q.protocols);
+      t.byte(0x20);
+      q.orig.text(t);
+      t.byte(0x2f);
+      t.dec(q.origPort);
+      t.byte(0x20);
+      q.address.text(t);
+      t.byte(0x2f);
+      t.dec(q.port);
+      t.byte(0x0a);
+    }
+    parts.push(bytesOf(changetype<usize>(buf), t.pos));
+    let n = 0;
+    for (let i = 0; i < parts.length; i++) n += parts[i].length;
+    const all = new StaticArray<u8>(n);
+    let at: usize = changetype<usize>(all);
+    for (let i = 0; i < parts.length; i++) {
+      memory.copy(at, changetype<usize>(parts[i]), <usize>parts[i].length);
+      at += <usize>parts[i].length;
+    }
+    savedBlob = all;
+    savedEvent(node, now, true, "", moves.length, n);
+  }
+}
+
+function savedEvent(node: Node, now: f64, ok: bool, why: string, moves: i32, bytes: i32): void {
+  const ev = beginEvent("saved", now);
+  ev.key("ok");
+  ev.boolean(ok);
+  if (!ok) {
+    ev.key("reason");
+    ev.str(why);
+  }
+  ev.key("moves");
+  ev.num(moves);
+  ev.key("bytes");
+  ev.num(bytes);
+  node.emit(endEvent());
+}
+
+/** Makes the moves the entries name (of peers still configured); returns how many. */
+function takeOver(stem: Stem, node: Node, entries: Array<TableEntry>, now: f64): i32 {
+  let restored = 0;
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i];
+    const peer = node.findPeer(e.cookie);
+    if (!peer) continue; // a peer no longer configured: its elements go (Cleanup)
+    const m = new Move(e.id, peer, e.local, e.orig, e.origPort);
+    m.protocols = e.protocols;
+    m.moveTo(e.wire, e.wirePort);
+    m.lastPackets = e.packets;
+    m.idleSince = now;
+    if (e.local) m.scope = peer.ownedAddresses();
+    stem.addMove(m);
+    if (e.id >= stem.nextMoveId) stem.nextMoveId = e.id + 1;
+    restored++;
+  }
+  return restored;
+}
+
+function restoredEvent(node: Node, now: f64, moves: i32, how: string, leftovers: i32): void {
+  const ev = beginEvent("restored", now);
+  ev.key("moves");
+  ev.num(moves);
+  ev.key("elements");
+  ev.str(how);
+  ev.key("leftovers");
+  ev.num(leftovers);
+  node.emit(endEvent());
+}
+
+/** The maps a restart found more in than its moves want, read again: what no move owns goes, in one batch. */
+class Cleanup extends Procedure {
+  stem: Stem;
+  names: Array<string>;
+  restored: i32;
+  private mapOf: Map<u32, string> = new Map<u32, string>();
+  sink: LeftoverSink;
+  /** The cleanup batch was sent (then its result ends the restart). */
+  private deleting: bool = false;
+  constructor(stem: Stem, names: Array<string>, restored: i32) {
+    super();
+    this.stem = stem;
+    this.names = names;
+    this.restored = restored;
+    this.sink = new LeftoverSink(stem);
+  }
+  start(): void {
+    for (let i = 0; i < this.names.length; i++) {
+      const id = this.stem.node.netlinkAction(NETLINK_NETFILTER, setElementsDump(this.names[i]), this, true, ANY_STATUS, true);
+      this.mapOf.set(id, this.names[i]);
+    }
+  }
+  onKernelOutput(node: Node, p: usize, n: i32): void {
+    const id = node.outputAction;
+    if (!this.mapOf.has(id)) return;
+    this.sink.map = this.mapOf.get(id);
+    parseElements(p, n, this.sink);
+  }
+  onActionsDone(node: Node, ok: bool, now: f64): void {
+    const stem = this.stem;
+    if (this.deleting) {
+      // A refused cleanup leaves the kernel's state unknown: the next batch starts afresh.
+      if (!ok) stem.dp.failed();
+      stem.sync(null);
+      restoredEvent(node, now, this.restored, ok ? "adopted" : "rebuilt", this.sink.left.length);
+      return;
+    }
+    const left = this.sink.left;
+    if (this.sink.malformed > 0 || this.sink.unparsed > 0 || left.length == 0) {
+      // Nothing found to delete although the counts differ: the table is made again.
+      stem.dp.failed();
+      stem.sync(null);
+      restoredEvent(node, now, this.restored, "rebuilt", left.length);
+      return;
+    }
+    this.deleting = true;
+    node.nftAction(stem.dp.renderCleanup(left), this);
+  }
+}
+
+/** `hq<digits>`: the only objects the daemon names (a name that is not one is never written into a batch). */
+function isQuotaName(p: usize, n: i32): bool {
+  if (n < 3 || n > 12 || load<u8>(p) != 0x68 || load<u8>(p + 1) != 0x71) return false;
+  for (let i = 2; i < n; i++) {
+    const c = load<u8>(p + <usize>i);
+    if (c < 0x30 || c > 0x39) return false;
+  }
+  return true;
+}
+
+/** Collects the elements of a dump that no move owns. */
+class LeftoverSink extends ElementSink {
+  stem: Stem;
+  map: string = "";
+  left: Array<Leftover> = new Array<Leftover>();
+  unparsed: i32 = 0;
+  constructor(stem: Stem) {
+    super();
+    this.stem = stem;
+  }
+  element(d: Dumped): void {
+    if (d.keyLen == 0) {
+      this.unparsed++;
+      return;
+    }
+    if (this.stem.dp.owns(this.map, d.key, d.keyLen)) return;
+    const l = new Leftover();
+    l.map = this.map;
+    l.key = bytesOf(d.key, d.keyLen);
+    if (isQuotaName(d.objref, d.objrefLen)) l.quota = String.UTF8.decodeUnsafe(d.objref, <usize>d.objrefLen);
+    this.left.push(l);
+  }
 }
 
 /** One sweep: the table's counters and the TCP sockets. */
 export class Sweep extends Procedure {
   stem: Stem;
-  entries: Array<TableEntry> = new Array<TableEntry>();
-  index: Map<u32, TableEntry> = new Map<u32, TableEntry>();
+  table: TableSink = new TableSink();
   sockets: Array<SocketInfo> = new Array<SocketInfo>();
-  /** The listings' actions: their output comes in pieces, the socket dumps' after it. */
+  /** The wire-side maps' dumps: their output comes in pieces, the socket dumps' after it. */
   private listings: Set<u32> = new Set<u32>();
   constructor(stem: Stem) {
     super();
     this.stem = stem;
+    this.table.countsOnly = true;
   }
   start(): void {
     const node = this.stem.node;
-    const lists = listCommands();
-    for (let i = 0; i < lists.length; i++) this.listings.add(node.kernelAction(OUT_NFT, 0, lists[i], this, ANY_STATUS));
+    for (let i = 0; i < COUNTED_MAPS.length; i++) {
+      this.listings.add(node.netlinkAction(NETLINK_NETFILTER, setElementsDump(COUNTED_MAPS[i]), this, true, ANY_STATUS, true));
+    }
     let v4 = false;
     let v6 = false;
     for (let i = 0; i < this.stem.moves.length; i++) {
@@ -112,7 +428,7 @@ export class Sweep extends Procedure {
   }
   onKernelOutput(node: Node, p: usize, n: i32): void {
     if (this.listings.has(node.outputAction)) {
-      parseTable(p, n, this.entries, this.index);
+      parseElements(p, n, this.table);
     } else {
       parseSockets(p, n, IPPROTO_TCP, this.sockets);
     }
@@ -125,10 +441,10 @@ export class Sweep extends Procedure {
       const m = stem.moves[i];
       if (m.busy || m.held) continue;
       if (m.idleSince == 0) m.idleSince = now;
-      if (this.index.has(m.id)) {
-        const e = this.index.get(m.id);
-        if (e.packets != m.lastPackets) {
-          m.lastPackets = e.packets;
+      if (this.table.packets.has(m.id)) {
+        const n = this.table.packets.get(m.id);
+        if (n != m.lastPackets) {
+          m.lastPackets = n;
           m.idleSince = now;
         }
       }
@@ -154,20 +470,52 @@ export class Sweep extends Procedure {
     }
     stem.sweepDone(now);
   }
+  /** The TCP sockets by local and by remote address (made at the first idle move: a sweep of 100,000 moves meets as many sockets). */
+  private byLocal: Map<u64, Array<SocketInfo>> | null = null;
+  private byRemote: Map<u64, Array<SocketInfo>> = new Map<u64, Array<SocketInfo>>();
+
   /** A TCP socket of the move's sessions still exists (in any state, TIME_WAIT included). */
   private tcpAlive(m: Move, now: f64): bool {
     if (m.protocols == PROTO_UDP) return false;
-    for (let i = 0; i < this.sockets.length; i++) {
-      const s = this.sockets[i];
-      if (m.local) {
+    let byLocal = this.byLocal;
+    if (!byLocal) {
+      byLocal = new Map<u64, Array<SocketInfo>>();
+      for (let i = 0; i < this.sockets.length; i++) {
+        const s = this.sockets[i];
+        index(byLocal, s.local, s);
+        index(this.byRemote, s.remote, s);
+      }
+      this.byLocal = byLocal;
+    }
+    const k = addressHash(m.orig);
+    if (m.local) {
+      if (!byLocal.has(k)) return false;
+      const list = byLocal.get(k);
+      for (let i = 0; i < list.length; i++) {
+        const s = list[i];
         if (!s.local.equals(m.orig) || (m.origPort != 0 && s.localPort != m.origPort)) continue;
         if (m.peer.owns(s.remote, now)) return true;
-      } else {
-        if (s.remote.equals(m.orig) && (m.origPort == 0 || s.remotePort == m.origPort)) return true;
       }
+      return false;
+    }
+    if (!this.byRemote.has(k)) return false;
+    const list = this.byRemote.get(k);
+    for (let i = 0; i < list.length; i++) {
+      const s = list[i];
+      if (s.remote.equals(m.orig) && (m.origPort == 0 || s.remotePort == m.origPort)) return true;
     }
     return false;
   }
+}
+
+function addressHash(a: Address): u64 {
+  return (a.hi * 0x9e3779b97f4a7c15) ^ a.lo ^ (<u64>a.family << 62);
+}
+
+function index(map: Map<u64, Array<SocketInfo>>, a: Address, s: SocketInfo): void {
+  const k = addressHash(a);
+  if (!map.has(k)) map.set(k, new Array<SocketInfo>());
+  map.get(k).push(s);
 }
 
 /** The sessions (sockets) the host has, for `handover sessions`: reported as one event. */

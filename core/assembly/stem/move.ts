@@ -245,6 +245,14 @@ export class Rendered {
   held: bool = false;
   unvalidated: bool = false;
   constructor(m: Move) {
+    this.orig = m.orig;
+    this.wire = m.wire;
+    this.outWire = m.outWire;
+    this.scope = m.scope;
+    this.of(m);
+  }
+  /** This record made again for m (one record for many moves where none is kept: Dataplane.adopt). */
+  of(m: Move): Rendered {
     this.id = m.id;
     this.cookie = m.peer.cookie;
     this.local = m.local;
@@ -258,6 +266,7 @@ export class Rendered {
     this.scope = m.scope;
     this.held = m.held;
     this.unvalidated = m.unvalidated;
+    return this;
   }
   get sendsAway(): bool {
     return !this.outWire.equals(this.orig) || this.outWirePort != this.origPort;

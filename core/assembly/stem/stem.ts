@@ -822,7 +822,11 @@ export class Stem extends RequestHandler {
   private quarantineFrom(m: Move, now: f64): void {
     // Leaving the original address needs no quarantine: late packets still match the socket.
     if (m.identity) return;
-    const q = new Quarantine(m, now + this.node.options.quarantineMs);
+    this.addQuarantine(new Quarantine(m, now + this.node.options.quarantineMs));
+  }
+
+  /** Enters a quarantine in the tables (a new one, or one a clean stop saved: stem/lifecycle.ts). */
+  addQuarantine(q: Quarantine): void {
     q.slot = this.quarantines.length;
     this.quarantines.push(q);
     const k = addressKey(q.address);

@@ -1,13 +1,14 @@
-// Reading the daemon's own nftables maps back (kernel/nft.ts listCommand):
+// Reading the daemon's own nftables maps back (a netlink dump, kernel/nftdump.ts):
 // each element of the wire-side maps names its move in its comment
 //   comment "hov1 <id> <L|R> <peer cookie> <protocols> <orig>/<port> <wire>/<port>",
 // and its counter says whether the move still carries traffic. A restarted
 // daemon rebuilds its moves from this; a running one learns which are idle.
-// nft prints one element per line; the host hands the listing over in pieces
-// that end at a line's end, however long it is, so each piece is parsed alone.
+// The dump comes in pieces that end at a message's end, however long it is,
+// so each piece is parsed alone.
 
 import { Address } from "../engine/address";
 import { parseAddress } from "../util/text";
+import { Dumped, ElementSink } from "../kernel/nftdump";
 
 const ADDR = memory.data(16);
 
@@ -22,9 +23,9 @@ export class TableEntry {
   wirePort: u32 = 0;
   /** Packets counted by this move's rules (summed over its rules). */
   packets: u64 = 0;
+  /** A saved quarantine's end (ms); its wire endpoint is the one it left. */
+  until: f64 = 0;
 }
-
-const TAG = "comment \"hov1 ";
 
 function isDigit(c: u32): bool {
   return c >= 0x30 && c <= 0x39;
@@ -97,52 +98,119 @@ function matchAt(p: usize, end: usize, s: string): bool {
   return true;
 }
 
-/** The packet count of `counter packets N` on the line [start, end), or 0. */
-function packetsOn(start: usize, end: usize): u64 {
-  for (let p = start; p < end; p++) {
-    if (!matchAt(p, end, "counter packets ")) continue;
-    const c = new Cursor();
-    c.p = p + 16;
-    c.end = end;
-    return c.number();
+/**
+ * Reads one comment `hov1 <id> <L|R> <cookie> <protocols> <orig>/<port>
+ * <wire>/<port>` at [p, end) (after its `hov1 `) into an entry, one per move
+ * id (packets summed over the move's elements). False if it names no move
+ * (a quarantine's, or malformed).
+ */
+function takeComment(p: usize, end: usize, packets: u64, out: Array<TableEntry>, index: Map<u32, TableEntry>): bool {
+  const c = new Cursor();
+  c.p = p;
+  c.end = end;
+  const id = <u32>c.number();
+  if (!c.ok) return false;
+  if (index.has(id)) {
+    const side = c.word();
+    if (side != 0x4c && side != 0x52) return false;
+    index.get(id).packets += packets;
+    return true;
   }
-  return 0;
+  const e = new TableEntry();
+  e.id = id;
+  if (!readEntry(c, e)) return false;
+  e.packets = packets;
+  index.set(id, e);
+  out.push(e);
+  return true;
+}
+
+/** `<L|R> <cookie> <protocols> <orig>/<port> <wire>/<port>` into e. */
+function readEntry(c: Cursor, e: TableEntry): bool {
+  const side = c.word();
+  if (side != 0x4c && side != 0x52) return false;
+  e.local = side == 0x4c; // 'L'
+  e.cookie = c.hex48();
+  e.protocols = <u8>c.number();
+  e.origPort = c.endpoint(e.orig);
+  e.wirePort = c.endpoint(e.wire);
+  return c.ok;
+}
+
+const HOV1 = "hov1 ";
+const COUNT_CURSOR = new Cursor();
+const GEN = "hov1 gen ";
+const QUARANTINE = "hov1 q ";
+
+/**
+ * The file a clean stop wrote (stem/lifecycle.ts Save): `hov1 gen <n>`, then
+ * one line per move as its comment reads. Pieces end at a line's end.
+ */
+export class SavedSink {
+  entries: Array<TableEntry> = new Array<TableEntry>();
+  index: Map<u32, TableEntry> = new Map<u32, TableEntry>();
+  /** Quarantines: `hov1 q <until ms> <L|R> <cookie> <protocols> <orig>/<port> <left>/<port>`. */
+  quarantines: Array<TableEntry> = new Array<TableEntry>();
+  gen: i64 = -1;
+  /** A line that is neither: the file is not used. */
+  bad: bool = false;
+  lines(p: usize, n: i32): void {
+    const end = p + <usize>n;
+    let line = p;
+    while (line < end) {
+      let eol = line;
+      while (eol < end && load<u8>(eol) != 0x0a) eol++;
+      if (eol > line) {
+        if (matchAt(line, eol, GEN)) {
+          const c = new Cursor();
+          c.p = line + <usize>GEN.length;
+          c.end = eol;
+          const g = c.number();
+          if (c.ok && g <= 0xffffffff) this.gen = <i64>g;
+          else this.bad = true;
+        } else if (matchAt(line, eol, QUARANTINE)) {
+          const c = new Cursor();
+          c.p = line + <usize>QUARANTINE.length;
+          c.end = eol;
+          const e = new TableEntry();
+          e.until = <f64>c.number();
+          if (c.ok && readEntry(c, e)) this.quarantines.push(e);
+          else this.bad = true;
+        } else if (!(matchAt(line, eol, HOV1) && takeComment(line + <usize>HOV1.length, eol, 0, this.entries, this.index))) {
+          this.bad = true;
+        }
+      }
+      line = eol + 1;
+    }
+  }
 }
 
 /**
- * Parses the listing at [p, p+n) (whole lines) into entries, one per move id
- * (counters summed over the move's elements); `index` finds them by id.
+ * The elements of a netlink dump of the wire-side maps (kernel/nftdump.ts):
+ * each comment that names a move becomes (or adds its packets to) an entry;
+ * `others` counts elements with no move's comment (quarantines, leftovers).
  */
-export function parseTable(p: usize, n: i32, out: Array<TableEntry>, index: Map<u32, TableEntry>): void {
-  const end = p + <usize>n;
-  let line = p;
-  while (line < end) {
-    let eol = line;
-    while (eol < end && load<u8>(eol) != 0x0a) eol++;
-    for (let q = line; q < eol; q++) {
-      if (!matchAt(q, eol, TAG)) continue;
-      const c = new Cursor();
-      c.p = q + TAG.length;
-      c.end = eol;
+export class TableSink extends ElementSink {
+  entries: Array<TableEntry> = new Array<TableEntry>();
+  index: Map<u32, TableEntry> = new Map<u32, TableEntry>();
+  others: i32 = 0;
+  /** The sweep's mode: only each move's packets, by id (no entry, no addresses: a sweep every few seconds makes no garbage per move). */
+  countsOnly: bool = false;
+  packets: Map<u32, u64> = new Map<u32, u64>();
+  element(d: Dumped): void {
+    const end = d.comment + <usize>d.commentLen;
+    if (this.countsOnly) {
+      if (d.commentLen <= HOV1.length || !matchAt(d.comment, end, HOV1)) return;
+      const c = COUNT_CURSOR;
+      c.ok = true;
+      c.p = d.comment + <usize>HOV1.length;
+      c.end = end;
       const id = <u32>c.number();
-      const side = c.word();
-      const e = new TableEntry();
-      e.id = id;
-      e.local = side == 0x4c; // 'L'
-      if (side != 0x4c && side != 0x52) break;
-      e.cookie = c.hex48();
-      e.protocols = <u8>c.number();
-      e.origPort = c.endpoint(e.orig);
-      e.wirePort = c.endpoint(e.wire);
-      if (!c.ok) break;
-      e.packets = packetsOn(line, eol);
-      if (index.has(id)) index.get(id).packets += e.packets;
-      else {
-        index.set(id, e);
-        out.push(e);
-      }
-      break;
+      if (!c.ok) return;
+      this.packets.set(id, (this.packets.has(id) ? this.packets.get(id) : 0) + d.packets);
+      return;
     }
-    line = eol + 1;
+    if (d.commentLen > HOV1.length && matchAt(d.comment, end, HOV1) && takeComment(d.comment + <usize>HOV1.length, end, d.packets, this.entries, this.index)) return;
+    this.others++;
   }
 }

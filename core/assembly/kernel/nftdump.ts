@@ -1,0 +1,265 @@
+// Reading the daemon's nft maps back as a netlink dump (NFT_MSG_GETSETELEM),
+// not as `nft list` text: what a restart and the idle sweep read
+// (stem/lifecycle.ts, stem/table.ts). The kernel streams the elements in
+// messages of a few KiB; the host hands them over in pieces that end at a
+// message's end (hosts/shared/engine.ts), so each piece is parsed alone and
+// nothing assumes one buffer. Per element: its key's bytes, its comment
+// (libnftnl's user data, TLV type 0), the object it names (objref maps) and
+// the packet count of its counter; every element is counted, so that a
+// restart can tell whether the kernel holds exactly what the moves it took
+// over want.
+// (linux/netfilter/nf_tables.h, libnftnl's udata.h)
+
+import { NLM_F_REQUEST, NLM_F_DUMP, NLA_F_NESTED } from "./linux";
+
+const NFNL_SUBSYS_NFTABLES: u16 = 10;
+const NFT_MSG_NEWSETELEM: u16 = 12;
+const NFT_MSG_GETSETELEM: u16 = 13;
+const NFPROTO_INET: u8 = 1;
+
+const NFTA_SET_ELEM_LIST_TABLE: u16 = 1;
+const NFTA_SET_ELEM_LIST_SET: u16 = 2;
+const NFTA_SET_ELEM_LIST_ELEMENTS: u16 = 3;
+const NFTA_LIST_ELEM: u16 = 1;
+const NFTA_SET_ELEM_KEY: u16 = 1;
+const NFTA_DATA_VALUE: u16 = 1;
+const NFTA_SET_ELEM_USERDATA: u16 = 6;
+const NFTA_SET_ELEM_OBJREF: u16 = 8;
+const NFTA_SET_ELEM_EXPR: u16 = 7;
+const NFTA_SET_ELEM_EXPRESSIONS: u16 = 10;
+const NFTA_EXPR_NAME: u16 = 1;
+const NFTA_EXPR_DATA: u16 = 2;
+const NFTA_COUNTER_PACKETS: u16 = 2;
+const NFTNL_UDATA_SET_ELEM_COMMENT: u8 = 0;
+
+const TYPE_MASK: u16 = ~NLA_F_NESTED & 0x3fff;
+
+let seq: u32 = 0x6e00;
+
+/** One element of a dump, as handed to a sink (valid during element() only; lengths 0: absent). */
+export class Dumped {
+  /** The key's bytes (NFTA_DATA_VALUE: the concatenation's registers, 4-byte aligned). */
+  key: usize = 0;
+  keyLen: i32 = 0;
+  comment: usize = 0;
+  commentLen: i32 = 0;
+  /** The object an objref map's element names (a quota's name), without its NUL. */
+  objref: usize = 0;
+  objrefLen: i32 = 0;
+  packets: u64 = 0;
+}
+
+/** What a dump's elements are handed to, one by one. */
+export class ElementSink {
+  /** Elements seen (in every piece so far). */
+  count: i32 = 0;
+  /** Messages or attributes that did not parse (skipped, never trapped on). */
+  malformed: i32 = 0;
+  element(e: Dumped): void {}
+}
+
+const current = new Dumped();
+
+/** A string attribute's length without its terminating NUL. */
+function stringLen(p: usize, n: i32): i32 {
+  return n > 0 && load<u8>(p + <usize>n - 1) == 0 ? n - 1 : n;
+}
+
+function putAttrString(p: usize, type: u16, s: string): i32 {
+  const len = 4 + s.length + 1;
+  store<u16>(p, <u16>len);
+  store<u16>(p + 2, type);
+  for (let i = 0; i < s.length; i++) store<u8>(p + 4 + <usize>i, <u8>s.charCodeAt(i));
+  store<u8>(p + 4 + <usize>s.length, 0);
+  const padded = (len + 3) & ~3;
+  for (let i = len; i < padded; i++) store<u8>(p + <usize>i, 0);
+  return padded;
+}
+
+/** The request that dumps every element of set or map `name` of table `inet handover`. */
+export function setElementsDump(name: string): StaticArray<u8> {
+  const a = new StaticArray<u8>(20 + 16 + ((4 + name.length + 1 + 3) & ~3));
+  const p = changetype<usize>(a);
+  store<u16>(p + 4, (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETSETELEM);
+  store<u16>(p + 6, NLM_F_REQUEST | NLM_F_DUMP);
+  store<u32>(p + 8, seq++);
+  store<u32>(p + 12, 0);
+  store<u8>(p + 16, NFPROTO_INET);
+  store<u8>(p + 17, 0); // NFNETLINK_V0
+  store<u16>(p + 18, 0);
+  let off: i32 = 20;
+  off += putAttrString(p + <usize>off, NFTA_SET_ELEM_LIST_TABLE, "handover");
+  off += putAttrString(p + <usize>off, NFTA_SET_ELEM_LIST_SET, name);
+  store<u32>(p, <u32>off);
+  return a;
+}
+
+/** The packet count in a counter expression's attributes at [p, end), or 0. */
+function counterPackets(p: usize, end: usize, sink: ElementSink): u64 {
+  let isCounter = false;
+  let data: usize = 0;
+  let dataEnd: usize = 0;
+  while (p + 4 <= end) {
+    const len = <usize>load<u16>(p);
+    const type = load<u16>(p + 2) & TYPE_MASK;
+    if (len < 4 || p + len > end) {
+      sink.malformed++;
+      return 0;
+    }
+    if (type == NFTA_EXPR_NAME) isCounter = len >= 11 && load<u32>(p + 4) == 0x6e756f63 && load<u32>(p + 7) == 0x7265746e; // "coun", "nter"
+    else if (type == NFTA_EXPR_DATA) {
+      data = p + 4;
+      dataEnd = p + len;
+    }
+    p += (len + 3) & ~3;
+  }
+  if (!isCounter) return 0;
+  for (let q = data; q + 4 <= dataEnd; ) {
+    const len = <usize>load<u16>(q);
+    if (len < 4 || q + len > dataEnd) break;
+    if ((load<u16>(q + 2) & TYPE_MASK) == NFTA_COUNTER_PACKETS && len >= 12) return bswap<u64>(load<u64>(q + 4));
+    q += (len + 3) & ~3;
+  }
+  return 0;
+}
+
+/** One NFTA_LIST_ELEM's attributes at [p, end). */
+function element(p: usize, end: usize, sink: ElementSink): void {
+  const e = current;
+  e.key = 0;
+  e.keyLen = 0;
+  e.comment = 0;
+  e.commentLen = 0;
+  e.objref = 0;
+  e.objrefLen = 0;
+  e.packets = 0;
+  while (p + 4 <= end) {
+    const len = <usize>load<u16>(p);
+    const type = load<u16>(p + 2) & TYPE_MASK;
+    if (len < 4 || p + len > end) {
+      sink.malformed++;
+      return;
+    }
+    if (type == NFTA_SET_ELEM_KEY) {
+      for (let q = p + 4; q + 4 <= p + len; ) {
+        const l = <usize>load<u16>(q);
+        if (l < 4 || q + l > p + len) break;
+        if ((load<u16>(q + 2) & TYPE_MASK) == NFTA_DATA_VALUE) {
+          e.key = q + 4;
+          e.keyLen = <i32>(l - 4);
+        }
+        q += (l + 3) & ~3;
+      }
+    } else if (type == NFTA_SET_ELEM_OBJREF) {
+      e.objref = p + 4;
+      e.objrefLen = stringLen(p + 4, <i32>(len - 4));
+    } else if (type == NFTA_SET_ELEM_USERDATA) {
+      // TLVs of one byte type, one byte length
+      let u = p + 4;
+      const uend = p + len;
+      while (u + 2 <= uend) {
+        const t = load<u8>(u);
+        const n = <usize>load<u8>(u + 1);
+        if (u + 2 + n > uend) break;
+        if (t == NFTNL_UDATA_SET_ELEM_COMMENT && n > 0) {
+          e.comment = u + 2;
+          e.commentLen = stringLen(u + 2, <i32>n);
+        }
+        u += 2 + n;
+      }
+    } else if (type == NFTA_SET_ELEM_EXPR) {
+      e.packets += counterPackets(p + 4, p + len, sink);
+    } else if (type == NFTA_SET_ELEM_EXPRESSIONS) {
+      for (let q = p + 4; q + 4 <= p + len; ) {
+        const l = <usize>load<u16>(q);
+        if (l < 4 || q + l > p + len) break;
+        if ((load<u16>(q + 2) & TYPE_MASK) == NFTA_LIST_ELEM) e.packets += counterPackets(q + 4, q + l, sink);
+        q += (l + 3) & ~3;
+      }
+    }
+    p += (len + 3) & ~3;
+  }
+  sink.count++;
+  sink.element(e);
+}
+
+/**
+ * Hands every element in the dump's messages at [p, p+n) to sink. Other
+ * messages (the dump's end, an error, queue notifications on the same
+ * socket) are passed over; a malformed one is counted and skipped.
+ */
+export function parseElements(p: usize, n: i32, sink: ElementSink): void {
+  const end = p + <usize>n;
+  let m = p;
+  while (m + 16 <= end) {
+    const len = <usize>load<u32>(m);
+    if (len < 16 || m + len > end) {
+      sink.malformed++;
+      return;
+    }
+    if (load<u16>(m + 4) == ((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWSETELEM) && len >= 20) {
+      let a = m + 20;
+      const mend = m + len;
+      while (a + 4 <= mend) {
+        const alen = <usize>load<u16>(a);
+        if (alen < 4 || a + alen > mend) {
+          sink.malformed++;
+          break;
+        }
+        if ((load<u16>(a + 2) & TYPE_MASK) == NFTA_SET_ELEM_LIST_ELEMENTS) {
+          for (let e = a + 4; e + 4 <= a + alen; ) {
+            const elen = <usize>load<u16>(e);
+            if (elen < 4 || e + elen > a + alen) {
+              sink.malformed++;
+              break;
+            }
+            if ((load<u16>(e + 2) & TYPE_MASK) == NFTA_LIST_ELEM) element(e + 4, e + elen, sink);
+            e += (elen + 3) & ~3;
+          }
+        }
+        a += (alen + 3) & ~3;
+      }
+    }
+    m += (len + 3) & ~3;
+  }
+}
+
+const NFT_MSG_NEWGEN: u16 = 15;
+const NFT_MSG_GETGEN: u16 = 16;
+const NFTA_GEN_ID: u16 = 1;
+
+/**
+ * The request for nftables' generation (NFT_MSG_GETGEN): a number the kernel
+ * changes with every committed nftables transaction in the network
+ * namespace. Equal before and after, nothing in nftables changed between.
+ */
+export function generationRequest(): StaticArray<u8> {
+  const a = new StaticArray<u8>(20);
+  const p = changetype<usize>(a);
+  store<u32>(p, 20);
+  store<u16>(p + 4, (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETGEN);
+  store<u16>(p + 6, NLM_F_REQUEST);
+  store<u32>(p + 8, seq++);
+  store<u32>(p + 12, 0);
+  store<u32>(p + 16, 0); // AF_UNSPEC, version 0, res_id 0
+  return a;
+}
+
+/** The generation in an NFT_MSG_NEWGEN reply among the messages at [p, p+n); -1 if none. */
+export function parseGeneration(p: usize, n: i32): i64 {
+  const end = p + <usize>n;
+  for (let m = p; m + 16 <= end; ) {
+    const len = <usize>load<u32>(m);
+    if (len < 16 || m + len > end) return -1;
+    if (load<u16>(m + 4) == ((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWGEN)) {
+      for (let a = m + 20; a + 4 <= m + len; ) {
+        const alen = <usize>load<u16>(a);
+        if (alen < 4 || a + alen > m + len) break;
+        if ((load<u16>(a + 2) & TYPE_MASK) == NFTA_GEN_ID && alen >= 8) return <i64>bswap<u32>(load<u32>(a + 4));
+        a += (alen + 3) & ~3;
+      }
+    }
+    m += (len + 3) & ~3;
+  }
+  return -1;
+}
