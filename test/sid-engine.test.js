@@ -1054,4 +1054,23 @@ test("8.12: the agent's claim fails while the record is under way: its Wake-up f
   assert.ok(tn.frames.some((f) => f.data[12] === 0x08 && f.data[13] === 0x06), "the node announced its address again");
 });
 
+test("8.12 UDP flows: the Transfer Request waits for the delivered record (the agent's claim would send the flows' datagrams to a target with no socket for them)", () => {
+  const s = trio();
+  const { net, tn, agent, target, tnTarget, tnAgent, TA } = s;
+  tn.sid.udpPass(TA, [{ localPort: 5002, remote: "198.18.9.2", remotePort: 5003 }]);
+  tn.sid.transfer(net.now, TA, tnTarget, { agent: tnAgent, lifetime: 30 });
+  tn.pump();
+  untilRecordAsked(s);
+  net.run(100);
+  assert.is(agent.sidEvents("bound").length, 0, "no binding before the record is delivered");
+  target.sid.stateReceived(net.now, TA, true);
+  target.pump();
+  tn.sid.stateDelivered(net.now, TA, true);
+  tn.pump();
+  net.run(100);
+  assert.is(agent.sidEvents("bound").length, 1, "the Transfer Request went with the delivered record");
+  assert.is(tn.sidEvents("transferred").length, 1);
+  assert.is(target.sidEvents("released").length, 1);
+});
+
 test.run();

@@ -180,6 +180,13 @@ class Transfer extends Procedure {
   agent: Peer | null;
   /** The Hosted this node holds the address as, for a further transfer (8.6). */
   hosted: Hosted | null = null;
+  /**
+   * The Transfer Request waits for the delivered record (8.2, 8.12): a further
+   * transfer (8.6), and a transfer with UDP flows (sid_udp_pass): the agent's
+   * claim must not divert their datagrams to the target before its sockets
+   * for them are bound (a datagram is never retransmitted).
+   */
+  recordFirst: bool = false;
   flags: u8;
   lifetime: u32;
   state: u8 = NEGOTIATING;
@@ -301,8 +308,9 @@ class Transfer extends Procedure {
       e.num(this.spi);
       node.emit(endEvent());
       // 8.2: the Transfer Request at once, while the host delivers the record (not after it);
-      // a further transfer (8.6) asks after the record is in, as its Stop Transfer could not undo the binding.
-      if (!this.sameSubnet && !this.hosted && !this.send(node, MSG_TRANSFER_REQUEST, now)) this.request = 2;
+      // a further transfer (8.6) asks after the record is in, as its Stop Transfer could not undo the binding,
+      // and so does a transfer with UDP flows (recordFirst).
+      if (!this.sameSubnet && !this.recordFirst && !this.send(node, MSG_TRANSFER_REQUEST, now)) this.request = 2;
       return;
     }
     if (this.step == MSG_TRANSFER_REQUEST) {
@@ -1554,6 +1562,7 @@ export class Sid extends RequestHandler {
     }
     const t = new Transfer(this, a, target, agentPeer, flags, lifetime ? lifetime : this.node.options.sidLifetimeS, now);
     t.hosted = h;
+    t.recordFirst = h != null || this.udpPassOf(a).length > 0;
     this.transfers.push(t);
     if (!t.send(this.node, MSG_TRANSFER_NEGOTIATION_REQUEST, now)) {
       this.forgetTransfer(t);
@@ -1641,8 +1650,8 @@ export class Sid extends RequestHandler {
       t.transferred(this.node, t.lifetime, now);
       return 0;
     }
-    if (t.hosted && t.request == 0) {
-      // 8.6: a further transfer's Transfer Request goes only now.
+    if (t.recordFirst && !t.sameSubnet && t.request == 0) {
+      // 8.6: a further transfer's Transfer Request goes only now; so does one with UDP flows.
       if (!ok) {
         t.stopRule(false);
         this.refused(ROLE_NODE, a, 0, ERR_REFUSED, "the state record could not be delivered: the address stays here", now);
