@@ -56,6 +56,6 @@ export interface SidHostIO {
   detach(socket: unknown): Promise<number>;
   /** Closes a detached socket after its dump (in repair mode: no FIN, no RST). */
   discard(socket: unknown): void;
-  /** The runtime's socket object over a resumed descriptor; absent where a runtime cannot adopt one (Bun). */
+  /** The runtime's socket object over a resumed descriptor (Node: net.Socket; Bun: a Duplex over Bun.connect({ fd })); absent where a runtime cannot adopt one. */
   adopt?(fd: number): unknown;
 }

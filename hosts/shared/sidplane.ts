@@ -239,8 +239,8 @@ export function stateChannel(to: { address: string; port: number; local?: string
  * session key as frames (8.11); resolves once the target reports the socket
  * restored, rejects if it closes without that (it refused the record).
  */
-export function sendState(sid: SidCodec, to: { address: string; port: number; local?: string }, sessionKey: Uint8Array, sessionSpi: number, record: Uint8Array, timeoutMs = 5000, channel?: StateChannel): Promise<void> {
-  const frames = sid.sealState(sessionKey, sessionSpi, record);
+export function sendState(sid: SidCodec, to: { address: string; port: number; local?: string }, sessionKey: Uint8Array, sessionSpi: number, record: Uint8Array, timeoutMs = 5000, channel?: StateChannel, base = 0): Promise<void> {
+  const frames = sid.sealState(sessionKey, sessionSpi, record, base);
   return (channel ?? stateChannel(to)).send(frames, timeoutMs);
 }
 

@@ -22,7 +22,7 @@ import { drbg } from "../crypto/drbg";
 import { keyWrapRandom, keyUnwrap } from "../crypto/keywrap";
 import { gratuitousArp, neighbourAdvertisement, NA_FRAME } from "./frames";
 import { SEAL_UP, SEAL_DOWN } from "./seal";
-import { stopRule, arpRule, reversePathRule } from "./rules";
+import { stopRule, arpRule, reversePathRule, udpPassRule } from "./rules";
 import { RECORD as BINDING_RECORD } from "./bindings";
 import { isValidFamily } from "../engine/address";
 import { SidFlows, Flow, readFlows } from "./flows";
@@ -100,6 +100,8 @@ const SAVE_ENTRY: i32 = 128;
 
 const IDS = memory.data(26, 4);
 export const KEY_BUF = memory.data(32, 8);
+/** A further transfer's old tunnel key, kept until the new tunnel stands (make before break). */
+const OLD_KEY = memory.data(32, 8);
 const WRAP_BUF = memory.data(96, 8);
 const ADDR_A = memory.data(16, 8);
 const ADDR_B = memory.data(16, 8);
@@ -181,6 +183,13 @@ class Transfer extends Procedure {
   agent: Peer | null;
   /** The Hosted this node holds the address as, for a further transfer (8.6). */
   hosted: Hosted | null = null;
+  /**
+   * The Transfer Request waits for the delivered record (8.2, 8.12): a further
+   * transfer (8.6), and a transfer with UDP flows (sid_udp_pass): the agent's
+   * claim must not divert their datagrams to the target before its sockets
+   * for them are bound (a datagram is never retransmitted).
+   */
+  recordFirst: bool = false;
   flags: u8;
   lifetime: u32;
   state: u8 = NEGOTIATING;
@@ -304,8 +313,9 @@ class Transfer extends Procedure {
       e.num(this.spi);
       node.emit(endEvent());
       // 8.2: the Transfer Request at once, while the host delivers the record (not after it);
-      // a further transfer (8.6) asks after the record is in, as its Stop Transfer could not undo the binding.
-      if (!this.sameSubnet && !this.hosted && !this.send(node, MSG_TRANSFER_REQUEST, now)) this.request = 2;
+      // a further transfer (8.6) asks after the record is in, as its Stop Transfer could not undo the binding,
+      // and so does a transfer with UDP flows (recordFirst).
+      if (!this.sameSubnet && !this.recordFirst && !this.send(node, MSG_TRANSFER_REQUEST, now)) this.request = 2;
       return;
     }
     if (this.step == MSG_TRANSFER_REQUEST) {
@@ -791,8 +801,54 @@ export class Sid extends RequestHandler {
   }
 
   applyStopRule(add: bool, a: Address): void {
-    stopRule(this.nftBegin(), add, a, this.node.options.controlPort);
+    const out = this.nftBegin();
+    stopRule(out, add, a, this.node.options.controlPort);
+    const k = a.key() ^ (<u64>a.family << 56);
+    if (add) {
+      this.stopped.add(k);
+      const pass = this.udpPassOf(a);
+      if (pass.length) udpPassRule(out, a, pass);
+    } else {
+      this.stopped.delete(k);
+      // The flows pass one move of the address: a later one names its own.
+      for (let i = this.udpPass.length - 1; i >= 0; i--) if (this.udpPass[i].local.equals(a)) this.udpPass.splice(i, 1);
+    }
     this.nftEnd();
+  }
+
+  /** UDP flows that pass the stop rule of their local address (8.12, "UDP flows"; sid_udp_pass). */
+  private udpPass: Array<Flow> = new Array<Flow>();
+  /** Addresses whose stop rule stands (keys as the bindings file's). */
+  private stopped: Set<u64> = new Set<u64>();
+
+  private udpPassOf(a: Address): Array<Flow> {
+    const list = new Array<Flow>();
+    for (let i = 0; i < this.udpPass.length; i++) if (this.udpPass[i].local.equals(a)) list.push(this.udpPass[i]);
+    return list;
+  }
+
+  /**
+   * The host's UDP flows of address a (local address a, protocol UDP) pass
+   * its stop rule: in the one that stands now (inserted at once) and in the
+   * one a later transfer adds, until that stop rule goes. Replaces the
+   * flows of a given before.
+   */
+  setUdpPass(a: Address, flows: Array<Flow>): i32 {
+    for (let i = this.udpPass.length - 1; i >= 0; i--) if (this.udpPass[i].local.equals(a)) this.udpPass.splice(i, 1);
+    const added = new Array<Flow>();
+    for (let i = 0; i < flows.length; i++) {
+      const f = flows[i];
+      let known = false;
+      for (let j = 0; j < this.udpPass.length; j++) if (this.udpPass[j].equals(f)) known = true;
+      if (known) continue;
+      this.udpPass.push(f);
+      added.push(f);
+    }
+    if (added.length && this.stopped.has(a.key() ^ (<u64>a.family << 56))) {
+      udpPassRule(this.nftBegin(), a, added);
+      this.nftEnd();
+    }
+    return 0;
   }
 
   applyArpRule(add: bool, a: Address, exceptIfindex: u32, announce: bool): void {
@@ -1339,12 +1395,15 @@ export class Sid extends RequestHandler {
       memory.fill(KEY_BUF, 0, 32);
       return this.refuse(ROLE_AGENT, a, peer, sa, cache, CODE_INSUFFICIENT_RESOURCES, "the session key's VNI is in use by another binding: negotiate a new session key", now);
     }
+    // A further transfer: the old target's tunnel goes once the new one stands (below: make before
+    // break, so the address is never without a tunnel); the proxy entry and the node stay.
+    const old = new Address();
+    let oldReverse = false;
     if (further) {
-      // The old target's tunnel goes; the proxy entry and the node stay.
-      const old = new Address();
       bTarget(r, old);
+      oldReverse = (bFlags(r) & FLAG_REVERSE_TUNNEL) != 0;
+      memory.copy(OLD_KEY, bKey(r), 32);
       this.vnis.delete(bVni(r));
-      this.tunnel(false, ROLE_AGENT, bKey(r), old, a, (bFlags(r) & FLAG_REVERSE_TUNNEL) != 0);
     } else {
       r = table.insert(a);
       if (!r) {
@@ -1382,6 +1441,11 @@ export class Sid extends RequestHandler {
       this.netlink(proxyNeighbour(true, this.ifindex, a.family, ADDR_A));
     }
     this.actionOwner = null;
+    if (further) {
+      // The new route for the address replaced the old one; removing the old link leaves it alone.
+      this.tunnel(false, ROLE_AGENT, OLD_KEY, old, a, oldReverse);
+      memory.fill(OLD_KEY, 0, 32);
+    }
     if (!further) this.announce(a, now);
     this.reply(peer, sa, cache, CODE_ACCEPTED, <i32>granted, null, now);
     const e = this.event("bound", ROLE_AGENT, a, now);
@@ -1615,6 +1679,12 @@ export class Sid extends RequestHandler {
     if (h) {
       // 8.6: the target moves the session on, through the same agent, under its session SA.
       if (h.state != BOUND || h.sameSubnet || !h.agent) return -ERR_BUSY;
+      // Without F only a return (to the node the address came from) may follow: refused here,
+      // before a negotiation the agent would refuse with the same code (8.6).
+      if (!(h.flags & FLAG_FURTHER_TRANSFER) && target != h.node) {
+        this.refused(ROLE_NODE, a, CODE_TRANSFER_NOT_PERMITTED, 0, "the transfer here did not permit a further transfer (F): only a return to the node it came from", now);
+        return 0;
+      }
       agentPeer = h.agent;
     } else if (agent) {
       const asa = agent.sendSa();
@@ -1622,6 +1692,7 @@ export class Sid extends RequestHandler {
     }
     const t = new Transfer(this, a, target, agentPeer, flags, lifetime ? lifetime : this.node.options.sidLifetimeS, now);
     t.hosted = h;
+    t.recordFirst = h != null || this.udpPassOf(a).length > 0;
     this.transfers.push(t);
     if (!t.send(this.node, MSG_TRANSFER_NEGOTIATION_REQUEST, now)) {
       this.forgetTransfer(t);
@@ -1709,8 +1780,8 @@ export class Sid extends RequestHandler {
       t.transferred(this.node, t.lifetime, now);
       return 0;
     }
-    if (t.hosted && t.request == 0) {
-      // 8.6: a further transfer's Transfer Request goes only now.
+    if (t.recordFirst && !t.sameSubnet && t.request == 0) {
+      // 8.6: a further transfer's Transfer Request goes only now; so does one with UDP flows.
       if (!ok) {
         t.stopRule(false);
         this.refused(ROLE_NODE, a, 0, ERR_REFUSED, "the state record could not be delivered: the address stays here", now);
