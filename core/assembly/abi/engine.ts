@@ -158,7 +158,7 @@ export function sa_add(peer: i32, spi: u32, alg: i32, key: usize, keyLen: i32, r
   sa.skewMs = skewMs;
   sa.raw = new StaticArray<u8>(keyLen);
   memory.copy(changetype<usize>(sa.raw), key, <usize>keyLen);
-  p.sas.push(sa);
+  p.addSa(sa);
   return 0;
 }
 

@@ -67,15 +67,21 @@ export const MAX_RTO_MS: f64 = 2000;
  * An address a peer owns (section 7.4) and until when: configured addresses
  * for good (Infinity), registered or validated ones for their lifetime.
  */
-export class OwnedAddress {
-  address: Address;
+export class OwnedAddress extends Address {
   until: f64;
   constructor(address: Address, until: f64) {
-    this.address = address.copy();
+    super();
+    this.set(address);
     this.until = until;
   }
+  /** The address itself: an owned address is one allocation, not an entry and its Address. */
+  get address(): Address { return this; }
   get configured(): bool { return this.until == Infinity; }
 }
+
+const NO_PEER_SAS: Array<SecurityAssociation> = [];
+const NO_REPLIES: Array<CachedReply> = [];
+const NO_POOLS: Array<Address> = [];
 
 export class Peer {
   id: i32;
@@ -86,11 +92,16 @@ export class Peer {
    */
   control: Address = new Address();
   controlPort: u32 = 0;
-  /** The peer's learned control address of the other family than `control`, if any. */
-  controlOther: Address = new Address();
+  /** The peer's learned control address of the other family than `control`, if any (made when learned). */
+  controlOther: Address | null = null;
   /** Addresses the peer owns (configured, registered and validated, validated by a Confirm): section 7.4. */
   owned: Array<OwnedAddress> = new Array<OwnedAddress>();
-  sas: Array<SecurityAssociation> = new Array<SecurityAssociation>();
+  /**
+   * The SAs: the first (the one used to send) inline, any further ones in
+   * `moreSas` (shared empty array until a second is added). Add with addSa.
+   */
+  sa0: SecurityAssociation | null = null;
+  private moreSas: Array<SecurityAssociation> = NO_PEER_SAS;
 
   // Sending.
   nextSeq: u32 = 0;
@@ -108,7 +119,8 @@ export class Peer {
   newestTs: u64 = 0;
   /** Nonce mode: the nonce we issued the peer for its next request. */
   nonceIssued: u32 = 0;
-  replies: Array<CachedReply> = new Array<CachedReply>();
+  /** Replies kept for retransmissions: a shared empty array until the first (newReply). */
+  private replies: Array<CachedReply> = NO_REPLIES;
   /** When we last answered the peer with code 133 (rate limit, section 6.4). */
   lastMismatchAt: f64 = -1e18;
 
@@ -131,21 +143,34 @@ export class Peer {
   }
 
   findSa(spi: u32): SecurityAssociation | null {
-    for (let i = 0; i < this.sas.length; i++) {
-      if (this.sas[i].spi == spi) return this.sas[i];
+    const first = this.sa0;
+    if (first && first.spi == spi) return first;
+    const more = this.moreSas;
+    for (let i = 0; i < more.length; i++) {
+      if (more[i].spi == spi) return more[i];
     }
     return null;
   }
 
+  /** Adds an SA; the first added is the one used to send. */
+  addSa(sa: SecurityAssociation): void {
+    if (!this.sa0) this.sa0 = sa;
+    else {
+      if (changetype<usize>(this.moreSas) == changetype<usize>(NO_PEER_SAS)) this.moreSas = new Array<SecurityAssociation>();
+      this.moreSas.push(sa);
+    }
+  }
+
   /** The SA used for messages to the peer: the first configured. */
   sendSa(): SecurityAssociation | null {
-    return this.sas.length ? this.sas[0] : null;
+    return this.sa0;
   }
 
   /** Where to send to the peer from an address of `family`: its control address, or an owned one of that family. */
   controlFor(family: u8): Address {
     if (this.control.family == family) return this.control;
-    if (this.controlOther.family == family) return this.controlOther;
+    const other = this.controlOther;
+    if (other && other.family == family) return other;
     for (let i = 0; i < this.owned.length; i++) if (this.owned[i].address.family == family) return this.owned[i].address;
     return this.control;
   }
@@ -153,7 +178,11 @@ export class Peer {
   /** The peer was heard from `a` (authenticated and fresh): requests of that family go there now. */
   learnControl(a: Address): void {
     if (!this.control.isSet || this.control.family == a.family) this.control.set(a);
-    else this.controlOther.set(a);
+    else {
+      let other = this.controlOther;
+      if (!other) this.controlOther = other = new Address();
+      other.set(a);
+    }
   }
 
   private ownedIndex(a: Address): i32 {
@@ -172,9 +201,10 @@ export class Peer {
    * pairs of first and last address, both of one family. An address inside
    * one counts as configured (SID's agent accepts its transfer from the peer).
    */
-  pools: Array<Address> = new Array<Address>();
+  pools: Array<Address> = NO_POOLS;
 
   addPool(first: Address, last: Address): void {
+    if (changetype<usize>(this.pools) == changetype<usize>(NO_POOLS)) this.pools = new Array<Address>();
     this.pools.push(first.copy());
     this.pools.push(last.copy());
   }
@@ -285,6 +315,7 @@ export class Peer {
 
   /** Makes room for and returns a new cache entry (recycling the oldest). */
   newReply(seq: u32, now: f64): CachedReply {
+    if (changetype<usize>(this.replies) == changetype<usize>(NO_REPLIES)) this.replies = new Array<CachedReply>();
     const c = this.replies.length >= REPLY_CACHE_SIZE ? this.replies.shift() : new CachedReply();
     c.seq = seq;
     c.expires = now + REPLY_CACHE_MS;
