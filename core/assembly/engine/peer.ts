@@ -82,6 +82,7 @@ export class OwnedAddress extends Address {
 const NO_PEER_SAS: Array<SecurityAssociation> = [];
 const NO_REPLIES: Array<CachedReply> = [];
 const NO_POOLS: Array<Address> = [];
+const NO_OWNED: Array<OwnedAddress> = [];
 
 export class Peer {
   id: i32;
@@ -95,7 +96,11 @@ export class Peer {
   /** The peer's learned control address of the other family than `control`, if any (made when learned). */
   controlOther: Address | null = null;
   /** Addresses the peer owns (configured, registered and validated, validated by a Confirm): section 7.4. */
-  owned: Array<OwnedAddress> = new Array<OwnedAddress>();
+  // The owned addresses: the first inline (a configured peer has one, its
+  // control address), further ones in `moreOwned` (a shared empty array until
+  // a second). Read with ownedCount and ownedAt (index 0 is the first).
+  private ownedFirst: OwnedAddress | null = null;
+  private moreOwned: Array<OwnedAddress> = NO_OWNED;
   /**
    * The SAs: the first (the one used to send) inline, any further ones in
    * `moreSas` (shared empty array until a second is added). Add with addSa.
@@ -114,7 +119,9 @@ export class Peer {
   hasRtt: bool = false;
 
   // Receiving.
-  window: ReplayWindow;
+  /** The replay window (made when the peer first talks: see `window`). */
+  private _window: ReplayWindow | null = null;
+  private windowBits: i32;
   /** Newest timestamp accepted from the peer (timestamp mode). */
   newestTs: u64 = 0;
   /** Nonce mode: the nonce we issued the peer for its next request. */
@@ -139,7 +146,20 @@ export class Peer {
   constructor(id: i32, cookie: u64, windowBits: i32) {
     this.id = id;
     this.cookie = cookie;
-    this.window = new ReplayWindow(windowBits);
+    this.windowBits = windowBits;
+  }
+
+  /** The replay window, made on first use: a configured peer that never talks holds none. */
+  get window(): ReplayWindow {
+    let w = this._window;
+    if (!w) this._window = w = new ReplayWindow(this.windowBits);
+    return w;
+  }
+
+  /** True if nothing was accepted from the peer yet (without making its window). */
+  get windowEmpty(): bool {
+    const w = this._window;
+    return !w || w.empty;
   }
 
   findSa(spi: u32): SecurityAssociation | null {
@@ -171,7 +191,7 @@ export class Peer {
     if (this.control.family == family) return this.control;
     const other = this.controlOther;
     if (other && other.family == family) return other;
-    for (let i = 0; i < this.owned.length; i++) if (this.owned[i].address.family == family) return this.owned[i].address;
+    for (let i = 0; i < this.ownedCount(); i++) if (this.ownedAt(i).address.family == family) return this.ownedAt(i).address;
     return this.control;
   }
 
@@ -185,15 +205,39 @@ export class Peer {
     }
   }
 
+  /** How many addresses the peer owns (expired ones included until expireOwned). */
+  ownedCount(): i32 {
+    return this.ownedFirst ? 1 + this.moreOwned.length : 0;
+  }
+
+  /** The owned address at index `i` (0 <= i < ownedCount()). */
+  ownedAt(i: i32): OwnedAddress {
+    return i == 0 ? changetype<OwnedAddress>(this.ownedFirst) : unchecked(this.moreOwned[i - 1]);
+  }
+
+  private pushOwned(o: OwnedAddress): void {
+    if (!this.ownedFirst) {
+      this.ownedFirst = o;
+      return;
+    }
+    if (changetype<usize>(this.moreOwned) == changetype<usize>(NO_OWNED)) this.moreOwned = new Array<OwnedAddress>();
+    this.moreOwned.push(o);
+  }
+
+  private removeOwnedAt(i: i32): void {
+    if (i == 0) this.ownedFirst = this.moreOwned.length ? this.moreOwned.shift() : null;
+    else this.moreOwned.splice(i - 1, 1);
+  }
+
   private ownedIndex(a: Address): i32 {
-    for (let i = 0; i < this.owned.length; i++) if (this.owned[i].address.equals(a)) return i;
+    for (let i = 0; i < this.ownedCount(); i++) if (this.ownedAt(i).address.equals(a)) return i;
     return -1;
   }
 
   /** True if the peer owns `a` at `now` (an expired entry no longer counts). */
   owns(a: Address, now: f64): bool {
     const i = this.ownedIndex(a);
-    return i >= 0 && this.owned[i].until > now;
+    return i >= 0 && this.ownedAt(i).until > now;
   }
 
   /**
@@ -224,14 +268,14 @@ export class Peer {
   /** True if `a` is configured as the peer's: trusted by the administrator, not learned from the wire. */
   configured(a: Address): bool {
     const i = this.ownedIndex(a);
-    return (i >= 0 && this.owned[i].configured) || this.inPool(a);
+    return (i >= 0 && this.ownedAt(i).configured) || this.inPool(a);
   }
 
   /** A configured address of the peer: owned for good. */
   addConfigured(a: Address): void {
     const i = this.ownedIndex(a);
-    if (i >= 0) this.owned[i].until = Infinity;
-    else this.owned.push(new OwnedAddress(a, Infinity));
+    if (i >= 0) this.ownedAt(i).until = Infinity;
+    else this.pushOwned(new OwnedAddress(a, Infinity));
   }
 
   /**
@@ -243,34 +287,34 @@ export class Peer {
   addOwned(a: Address, until: f64, now: f64, cap: i32): void {
     const i = this.ownedIndex(a);
     if (i >= 0) {
-      if (until > this.owned[i].until) this.owned[i].until = until;
+      if (until > this.ownedAt(i).until) this.ownedAt(i).until = until;
       return;
     }
     this.expireOwned(now);
     if (cap <= 0) return;
     let learned = 0;
     let soonest = -1;
-    for (let j = 0; j < this.owned.length; j++) {
-      const o = this.owned[j];
+    for (let j = 0; j < this.ownedCount(); j++) {
+      const o = this.ownedAt(j);
       if (o.configured) continue;
       learned++;
-      if (soonest < 0 || o.until < this.owned[soonest].until) soonest = j;
+      if (soonest < 0 || o.until < this.ownedAt(soonest).until) soonest = j;
     }
-    if (learned >= cap) this.owned.splice(soonest, 1);
-    this.owned.push(new OwnedAddress(a, until));
+    if (learned >= cap) this.removeOwnedAt(soonest);
+    this.pushOwned(new OwnedAddress(a, until));
   }
 
   /** Forgets owned addresses whose lifetime has ended. */
   expireOwned(now: f64): void {
-    for (let i = this.owned.length - 1; i >= 0; i--) {
-      if (this.owned[i].until <= now) this.owned.splice(i, 1);
+    for (let i = this.ownedCount() - 1; i >= 0; i--) {
+      if (this.ownedAt(i).until <= now) this.removeOwnedAt(i);
     }
   }
 
   /** The owned addresses, for a local move's scope (where the peer's sessions are). */
   ownedAddresses(): Array<Address> {
     const list = new Array<Address>();
-    for (let i = 0; i < this.owned.length; i++) list.push(this.owned[i].address.copy());
+    for (let i = 0; i < this.ownedCount(); i++) list.push(this.ownedAt(i).address.copy());
     return list;
   }
 
