@@ -85,8 +85,10 @@ const NO_POOLS: Array<Address> = [];
 const NO_OWNED: Array<OwnedAddress> = [];
 
 export class Peer {
-  id: i32;
+  // Fields are ordered so that the object has no padding (8-byte ones
+  // together, then 4-byte ones, then bools): memory per peer, docs/dataplane.md "scale".
   cookie: u64;
+  id: i32;
   /**
    * Where requests to the peer go: its control address and port. Configured,
    * then learned from its authenticated, fresh messages (PROTOCOL.md 7.1).
@@ -95,10 +97,10 @@ export class Peer {
   controlPort: u32 = 0;
   /** The peer's learned control address of the other family than `control`, if any (made when learned). */
   controlOther: Address | null = null;
-  /** Addresses the peer owns (configured, registered and validated, validated by a Confirm): section 7.4. */
-  // The owned addresses: the first inline (a configured peer has one, its
-  // control address), further ones in `moreOwned` (a shared empty array until
-  // a second). Read with ownedCount and ownedAt (index 0 is the first).
+  // Addresses the peer owns (configured, registered and validated, validated
+  // by a Confirm): section 7.4. The first inline (a configured peer has one,
+  // its control address), further ones in `moreOwned` (a shared empty array
+  // until a second). Read with ownedCount and ownedAt (index 0 is the first).
   private ownedFirst: OwnedAddress | null = null;
   private moreOwned: Array<OwnedAddress> = NO_OWNED;
   /**
@@ -110,49 +112,50 @@ export class Peer {
 
   // Sending.
   nextSeq: u32 = 0;
-  /** Timestamp mode: the peer's clock minus ours, learned from a 133 reply. */
-  clockOffsetMs: f64 = 0;
   /** Nonce mode: the nonce the peer issued us for our next request. */
   nonceFromPeer: u32 = 0;
+  /** Timestamp mode: the peer's clock minus ours, learned from a 133 reply. */
+  clockOffsetMs: f64 = 0;
   srtt: f64 = 0;
   rttvar: f64 = 0;
-  hasRtt: bool = false;
 
   // Receiving.
-  /** The replay window (made when the peer first talks: see `window`). */
-  private _window: ReplayWindow | null = null;
-  private windowBits: i32;
   /** Newest timestamp accepted from the peer (timestamp mode). */
   newestTs: u64 = 0;
+  /** When we last answered the peer with code 133 (rate limit, section 6.4). */
+  lastMismatchAt: f64 = -1e18;
+  /** Registration lifetime end (ms), 0 if not registered. */
+  registeredUntil: f64 = 0;
+  /** The replay window (made when the peer first talks: see `window`). */
+  private _window: ReplayWindow | null = null;
   /** Nonce mode: the nonce we issued the peer for its next request. */
   nonceIssued: u32 = 0;
   /** Replies kept for retransmissions: a shared empty array until the first (newReply). */
   private replies: Array<CachedReply> = NO_REPLIES;
-  /** When we last answered the peer with code 133 (rate limit, section 6.4). */
-  lastMismatchAt: f64 = -1e18;
 
   /** Unvalidated new addresses of this peer (section 7.5). */
   pendingPaths: i32 = 0;
-  /** Registration lifetime end (ms), 0 if not registered. */
-  registeredUntil: f64 = 0;
+  /** Wraps of nextSeq: the high bits of the extended sequence number of what we send (sealing nonces, 8.11). */
+  sendEpoch: u32 = 1;
+  hasRtt: bool = false;
   /**
    * A peer made at run time for session SAs (Node.sessionPeer), not configured:
    * its cookie is learned from its first authenticated message (0 until then).
    */
   runtime: bool = false;
-  /** Wraps of nextSeq: the high bits of the extended sequence number of what we send (sealing nonces, 8.11). */
-  sendEpoch: u32 = 1;
+  /** The replay window's size (option windowBits, at most 4096). */
+  private windowBits: u16;
 
   constructor(id: i32, cookie: u64, windowBits: i32) {
     this.id = id;
     this.cookie = cookie;
-    this.windowBits = windowBits;
+    this.windowBits = <u16>windowBits;
   }
 
   /** The replay window, made on first use: a configured peer that never talks holds none. */
   get window(): ReplayWindow {
     let w = this._window;
-    if (!w) this._window = w = new ReplayWindow(this.windowBits);
+    if (!w) this._window = w = new ReplayWindow(<i32>this.windowBits);
     return w;
   }
 
