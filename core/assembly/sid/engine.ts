@@ -1912,7 +1912,7 @@ export class Sid extends RequestHandler {
       store<u8>(p, 1);
       const c = bCookie(r);
       const sp = c != 0 ? this.node.findSessionPeer(c) : null;
-      store<u64>(p + 104, sp && !sp.windowEmpty ? sp.window.top : 0);
+      store<u64>(p + 104, sp && !sp.window.empty ? sp.window.top : 0);
       store<u8>(p + 94, 0);
       memory.fill(p + BINDING_RECORD, 0, 16);
       const a = new Address();
