@@ -159,7 +159,7 @@ export function sa_add(peer: i32, spi: u32, alg: i32, key: usize, keyLen: i32, r
   sa.skewMs = skewMs;
   sa.raw = new StaticArray<u8>(keyLen);
   memory.copy(changetype<usize>(sa.raw), key, <usize>keyLen);
-  p.sas.push(sa);
+  p.addSa(sa);
   return 0;
 }
 
@@ -364,7 +364,7 @@ export function node_state(now: f64, out: usize, cap: i32): i32 {
     t.num(p.controlPort);
     t.key("owned");
     t.arrOpen();
-    for (let j = 0; j < p.owned.length; j++) if (p.owned[j].until > now) p.owned[j].address.json(t);
+    for (let j = 0; j < p.ownedCount(); j++) if (p.ownedAt(j).until > now) p.ownedAt(j).json(t);
     t.arrClose();
     t.key("rttMs");
     t.raw();

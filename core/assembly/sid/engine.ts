@@ -1231,7 +1231,7 @@ export class Sid extends RequestHandler {
     const agent = node.sessionPeer(0, h.agentAddress, node.options.controlPort);
     const sa = sessionSa(h.spi, changetype<usize>(h.key), SEAL_DOWN, SEAL_UP);
     sa.peer = agent;
-    agent.sas.push(sa);
+    agent.addSa(sa);
     h.agent = agent;
     h.sa = sa;
     h.state = REGISTERING;
