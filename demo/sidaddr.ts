@@ -48,6 +48,13 @@ export interface SidAddrOptions {
    * transfer, T renews it and, as the last holder, releases it.
    */
   dhcp?: boolean;
+  /**
+   * After the transfer, T moves s1 on to a second target U on another foreign subnet (a further transfer,
+   * 8.6): "permitted" (N's transfer allowed it, F) or "refused" (it did not: the agent refuses, s1 stays at T).
+   */
+  chain?: "permitted" | "refused";
+  /** After the transfer (and a refused chain), T gives s1 back to N (a return, 8.6); N ends it and releases the address. */
+  back?: boolean;
   beforeMs?: number;
   afterMs?: number;
 }
@@ -68,7 +75,14 @@ export interface SidAddrReport {
   /** With `forge`: the agent's reply code, and whether its bindings and kernel state stayed as they were. */
   forged: { code: number | string | null; bindingsAfter: number; agentKernelUnchanged: boolean } | null;
   /** With dhcp: dnsmasq's view: leased to N's MAC, renewed by T (its MAC, N's client id), released at the end. */
-  dhcp?: { leasedToNode: boolean; renewedByTarget: boolean; releasedAtServer: boolean; clientId: string };
+  dhcp?: { leasedToNode: boolean; renewedByTarget: boolean; releasedAtServer: boolean; clientId: string; renewedByLast?: boolean;
+    /** With vanish: the lease at dnsmasq when T vanished and after N's release: left to expire there, nobody renewing it. */
+    vanished?: { leasedAtVanish: boolean; leasedAtEnd: boolean; renewedSince: boolean; serverExpiresInS: number } };
+  /**
+   * With chain or back: the further transfer's and the return's results, who held s1 last (and so released its
+   * address), and each holder's share of s1 (bytes received and sent while it held it).
+   */
+  moves?: { further: { state: string; code?: number } | null; back: { state: string; code?: number } | null; lastHolder: "T" | "U" | "N"; shares: Record<string, { sent: number; received: number }> };
   error: string | null;
 }
 
@@ -82,15 +96,17 @@ export async function runSidAddr(o: SidAddrOptions = {}): Promise<SidAddrReport>
   const mark = (who: string, what: string) => timeline.push({ t: now(), who, what });
   cleanStale(tag);
   const same = !!o.sameSubnet;
-  const topo = new SidTopology(tag, { sameSubnet: same });
+  if ((o.chain || o.back) && (same || o.vanish)) throw new Error("chain and back need a foreign target that stays");
+  const topo = new SidTopology(tag, { sameSubnet: same, second: !!o.chain });
   const A = topo.addr;
   const report: SidAddrReport = {
     scenario: `session-specific address (${o.dhcp ? "DHCPv4 from dnsmasq" : "static pool"}, IPv4): one of two sessions moves with its own address to a target ${same ? "on the home link (proxy ARP from the target)" : "on a foreign subnet through the agent, reverse-tunnelled return, BCP 38 on the router"}${o.vanish ? "; the target vanishes" : ""}`,
     timeline, sessionAddress: null, baseAddress: A.node, sessions: [], transferMs: null, woken: false,
     released: { leaseReleased: false, aliasGone: false, agentBindingGone: false }, baseStayed: false, forged: null, error: null,
   };
-  const names = { n: `n-${tag}.sid`, a: `a-${tag}.sid`, t: `t-${tag}.sid` };
-  const keys = { na: hexKey(), nt: hexKey(), at: hexKey() };
+  const names = { n: `n-${tag}.sid`, a: `a-${tag}.sid`, t: `t-${tag}.sid`, u: `u-${tag}.sid` };
+  const keys = { na: hexKey(), nt: hexKey(), at: hexKey(), tu: hexKey(), au: hexKey() };
+  const toU = o.chain ? { t: { name: names.u, address: A.second, sa: [{ spi: 259, key: keys.tu }] }, a: { name: names.u, address: A.second, sa: [{ spi: 260, key: keys.au }] } } : null;
   const log = (globalThis as any).process?.env?.HANDOVER_DEMO_DEBUG ? "debug" : "info";
   const common = (name: string, address: string, link: string, options: Record<string, number>, listen = [address], extra: Record<string, unknown> = {}) => ({
     name, listen, control: false, register: false, auto: false, log, options, sid: { link, address, ...extra },
@@ -105,21 +121,28 @@ export async function runSidAddr(o: SidAddrOptions = {}): Promise<SidAddrReport>
     a: { ...common(names.a, A.agent, "a-h", { sidAgent: 1 }), peers: [
       { name: names.n, address: A.node, pools: [POOL], sa: [{ spi: 256, key: keys.na }] },
       { name: names.t, address: A.target, sa: [{ spi: 258, key: keys.at }] },
+      ...(toU ? [toU.a] : []),
     ] },
     t: { ...common(names.t, A.target, topo.targetLink, { sidTarget: 1, sidAllowReverse: 1 }, [A.target], o.dhcp ? { dhcp: true } : {}), peers: [
       { name: names.n, address: A.node, sa: [{ spi: 257, key: keys.nt }] },
       { name: names.a, address: A.agent, sa: [{ spi: 258, key: keys.at }] },
+      ...(toU ? [toU.t] : []),
+    ] },
+    u: { ...common(names.u, A.second, "u-f", { sidTarget: 1, sidAllowReverse: 1 }, [A.second], o.dhcp ? { dhcp: true } : {}), peers: [
+      { name: names.t, address: A.target, sa: [{ spi: 259, key: keys.tu }] },
+      { name: names.a, address: A.agent, sa: [{ spi: 260, key: keys.au }] },
     ] },
   };
   const roles: Role[] = [];
   const leaseDir = o.dhcp ? mkdtempSync(join(tmpdir(), `hov-${tag}-dhcp-`)) : "";
   let dnsmasq: ReturnType<SidTopology["spawn"]> | null = null;
-  /** dnsmasq's lease file: address -> [mac, client id]. */
-  const leases = (): Record<string, [string, string]> => {
+  /** dnsmasq's lease file: address -> [mac, client id, expiry (s since the epoch)]. */
+  const leases = (): Record<string, [string, string, number]> => {
     const f = join(leaseDir, "leases");
     if (!existsSync(f)) return {};
-    return Object.fromEntries(readFileSync(f, "utf8").split("\n").filter(Boolean).map((l) => { const [, mac, a, , id] = l.split(" "); return [a, [mac, id.replaceAll(":", "")]]; }));
+    return Object.fromEntries(readFileSync(f, "utf8").split("\n").filter(Boolean).map((l) => { const [exp, mac, a, , id] = l.split(" "); return [a, [mac, id.replaceAll(":", ""), Number(exp)]]; }));
   };
+  let atVanish: [string, string, number] | undefined;
   try {
     topo.up();
     if (o.dhcp) {
@@ -145,6 +168,8 @@ export async function runSidAddr(o: SidAddrOptions = {}): Promise<SidAddrReport>
       return r;
     };
     const target = role(topo.t, NODE, { role: "target", daemon: daemons.t });
+    const second = o.chain ? role(topo.u, NODE, { role: "target", daemon: daemons.u, who: "U" }) : null;
+    if (second) await second.wait("ready");
     const agent = same ? null : role(topo.a, NODE, { role: "agent", daemon: daemons.a });
     await target.wait("ready");
     if (agent) await agent.wait("ready");
@@ -190,7 +215,7 @@ export async function runSidAddr(o: SidAddrOptions = {}): Promise<SidAddrReport>
     }
     const decided = now();
     mark("N", `the application moves session s1: only its address ${SA} goes to T`);
-    node.send({ cmd: "transfer", name: "s1", target: names.t, agent: names.a, reverse: !same, perFlow: false, sameSubnet: same, lifetime });
+    node.send({ cmd: "transfer", name: "s1", target: names.t, agent: names.a, reverse: !same, perFlow: false, sameSubnet: same, lifetime, further: o.chain === "permitted" });
     const moved = await waitFor(node, (e) => e.moved === "s1", "the transfer's result", 15000);
     if (moved.result.state !== "transferred") throw new Error(`the transfer failed: ${moved.result.error ?? ""} ${moved.result.message ?? ""} (code ${moved.result.code ?? "-"})`);
     const s1AtNode = moved.here as { sent: number; received: number };
@@ -210,26 +235,87 @@ export async function runSidAddr(o: SidAddrOptions = {}): Promise<SidAddrReport>
       mark("dnsmasq", `${SA} renewed by ${mac === tMac ? "T" : mac} under client id ${id}`);
     }
     let s1: AppSummary | null = null;
-    if (o.vanish) {
+    let last: Role = target;
+    if (o.chain || o.back) {
+      const m: NonNullable<SidAddrReport["moves"]> = report.moves = { further: null, back: null, lastHolder: "T", shares: { N: s1AtNode } };
+      /** T moves s1 (to U or back to N): its answer, T's share so far; the answer event is taken off T's list. */
+      const move = async (to: string, what: string) => {
+        mark("T", what);
+        target.send({ cmd: "transfer", target: to, agent: names.a, reverse: true });
+        const answer = await target.wait("result", 15000);
+        target.events.splice(target.events.indexOf(answer), 1);
+        m.shares.T = answer.here;
+        mark("T", `${answer.result.state}${answer.result.code ? ` (code ${answer.result.code})` : ""}`);
+        return { state: answer.result.state as string, ...(answer.result.code ? { code: answer.result.code as number } : {}) };
+      };
+      /** dnsmasq's lease of SA renewed by `ns`'s MAC under N's client id (T1 4 s). */
+      const renewedBy = async (ns: string, dev: string) => {
+        const mac = macOf(ns, dev);
+        for (const end = now() + 12000; now() < end && leases()[SA]?.[0] !== mac; ) await sleep(250);
+        const [m2, id] = leases()[SA] ?? ["", ""];
+        mark("dnsmasq", `${SA} renewed by ${m2} under client id ${id}`);
+        return m2 === mac && id === report.dhcp!.clientId;
+      };
+      if (o.chain) {
+        m.further = await move(names.u, `the application moves s1 on to U ${A.second} (a further transfer, ${o.chain === "permitted" ? "permitted by N" : "not permitted by N"})`);
+        if (m.further.state === "transferred") {
+          await second!.wait("resumed", 10000);
+          last = second!;
+          m.lastHolder = "U";
+          await sleep(o.afterMs ?? 1500);
+          if (o.dhcp) report.dhcp!.renewedByLast = await renewedBy(topo.u, "u-f");
+        } else await sleep(500);
+      }
+      if (o.back && m.lastHolder === "T") {
+        m.back = await move(names.n, "the application gives s1 back to N (a return)");
+        if (m.back.state === "transferred") {
+          await waitFor(node, (e) => e.resumed === "s1", "s1 back at N", 10000);
+          m.lastHolder = "N";
+          await sleep(o.afterMs ?? 1500);
+          if (o.dhcp) report.dhcp!.renewedByLast = await renewedBy(topo.n, "n-h");
+        }
+      }
+    }
+    if (report.moves?.lastHolder === "N") {
+      // s1 is back: it ends at N, whose application gives its session address back (the last holder releases it).
+      node.send({ cmd: "finish", name: "s1" });
+      const fin = await waitFor(node, (e) => e.finished === "s1", "the end of s1 at N", 8000);
+      node.events.splice(node.events.indexOf(fin), 1);
+      s1 = fin.summary;
+      report.moves.shares.Nback = s1!.here;
+      const got = node.events.find((e) => e.sessionAddress !== undefined).sessionAddress;
+      node.send({ cmd: "release", session: got.session });
+      mark("app", "s1 ends at N after its return; N's application releases the session address");
+      report.woken = node.events.some((e) => e.sid?.role === "node" && e.sid?.state === "woken");
+    } else if (o.vanish) {
+      atVanish = o.dhcp ? leases()[SA] : undefined;
       mark("T", "vanishes: its process killed, its link down");
       target.child.kill("SIGKILL");
       topo.try(topo.t, ["ip", "link", "set", topo.targetLink, "down"]);
     } else {
-      target.send({ cmd: "report" });
-      const mid = (await target.wait("summary")).summary as AppSummary;
-      if (mid.firstDataAt) report.transferMs = Math.round((mid.firstDataAt - decided) * 1000) / 1000;
-      target.events.splice(target.events.findIndex((e) => e.summary !== undefined), 1);
-      target.send({ cmd: "finish" });
-      s1 = (await target.wait("summary", 8000)).summary as AppSummary;
-      mark("app", "s1 ends at T (the target's application closes it)");
+      last.send({ cmd: "report" });
+      const mid = (await last.wait("summary")).summary as AppSummary;
+      if (mid.firstDataAt && last === target) report.transferMs = Math.round((mid.firstDataAt - decided) * 1000) / 1000;
+      last.events.splice(last.events.findIndex((e) => e.summary !== undefined), 1);
+      last.send({ cmd: "finish" });
+      s1 = (await last.wait("summary", 8000)).summary as AppSummary;
+      if (report.moves) report.moves.shares[report.moves.lastHolder] = s1.here;
+      mark("app", `s1 ends at ${report.moves?.lastHolder ?? "T"} (its application closes it)`);
     }
-    await waitFor(node, (e) => e.sid?.role === "node" && e.sid?.state === "woken", "the Wake-up at the node", o.vanish ? 20000 : 10000);
-    report.woken = true;
+    if (report.moves?.lastHolder !== "N") {
+      await waitFor(node, (e) => e.sid?.role === "node" && e.sid?.state === "woken", "the Wake-up at the node", o.vanish ? 20000 : 10000);
+      report.woken = true;
+    }
     await waitFor(node, (e) => e.sessionAddressEvent?.state === "released", "the release of the session address", 5000);
     report.released.leaseReleased = true;
     if (o.dhcp) {
-      for (const end = now() + 3000; now() < end && leases()[SA]; ) await sleep(200);
+      for (const end = now() + (o.vanish ? 1000 : 3000); now() < end && leases()[SA]; ) await sleep(200);
       report.dhcp!.releasedAtServer = !leases()[SA];
+      if (o.vanish) {
+        const end = leases()[SA];
+        report.dhcp!.vanished = { leasedAtVanish: !!atVanish, leasedAtEnd: !!end, renewedSince: !!end && !!atVanish && end[2] !== atVanish[2], serverExpiresInS: end ? Math.round(end[2] - now() / 1000) : 0 };
+        mark("dnsmasq", `after T vanished: ${SA} ${end ? `still leased, nobody renewed it, it expires at the server in ${report.dhcp!.vanished.serverExpiresInS} s` : "not leased"}`);
+      }
       mark("dnsmasq", `${SA} ${report.dhcp!.releasedAtServer ? "released (gone from the lease file)" : "STILL leased"}`);
     }
     report.released.aliasGone = !onLink().includes(`${SA}/`);

@@ -260,6 +260,47 @@ if (e2eEnabled() && runtime() === "node") {
     assert.equal(r.sessions.map((x) => [x.name, x.moved]), [["s1", true], ["s2", false], ["s3", false], ["u1", false], ["u2", false]]);
     assert.ok(sidAddrOk(r), why);
   });
+  const brief = (r) => JSON.stringify({ error: r.error, dhcp: r.dhcp, moves: r.moves, sessions: r.sessions.map((x) => [x.name, x.digestsEqual, x.lost, x.resets]), released: r.released });
+  test(`${runtime()}: a DHCP session address on the same subnet (FIG. 2b): T claims it by ARP, renews it under N's client id and, as the last holder, releases it before it gives the address back`, async () => {
+    const r = await runSidAddr({ tag: tagOf("dq"), dhcp: true, sameSubnet: true, afterMs: 4000 });
+    const why = brief(r);
+    assert.is(r.error, null, why);
+    assert.ok(r.dhcp.renewedByTarget, `T renewed it: ${why}`);
+    assert.ok(r.dhcp.releasedAtServer, `T's RELEASE reached dnsmasq before the address left T: ${why}`);
+    assert.ok(sidAddrOk(r), why);
+  });
+  test(`${runtime()}: a DHCP session address: T's further transfer to U that N did not permit is refused (140, s1 stays at T), then T gives it back to N (a return): N renews the lease again under its client id and, as the last holder, releases it; every session intact`, async () => {
+    const r = await runSidAddr({ tag: tagOf("dr"), dhcp: true, chain: "refused", back: true });
+    const why = brief(r);
+    assert.is(r.error, null, why);
+    assert.equal(r.moves.further, { state: "failed", code: 140 }, why);
+    assert.equal(r.moves.back, { state: "transferred" }, why);
+    assert.is(r.moves.lastHolder, "N");
+    assert.ok(r.moves.shares.T.received > 10000 && r.moves.shares.Nback.received > 10000, `s1 served by T, then by N again: ${why}`);
+    assert.ok(r.dhcp.renewedByTarget && r.dhcp.renewedByLast, `renewed by T, then by N under the same client id: ${why}`);
+    assert.ok(r.dhcp.releasedAtServer, `N released it at the end: ${why}`);
+    assert.ok(sidAddrOk(r), why);
+  });
+  test(`${runtime()}: a DHCP session address moves on to U (a further transfer N permitted): U renews it under N's client id and, as the last holder, releases it; N is woken and forgets it; every session intact`, async () => {
+    const r = await runSidAddr({ tag: tagOf("du"), dhcp: true, chain: "permitted" });
+    const why = brief(r);
+    assert.is(r.error, null, why);
+    assert.equal(r.moves.further, { state: "transferred" }, why);
+    assert.is(r.moves.lastHolder, "U");
+    assert.ok(r.moves.shares.T.received > 10000 && r.moves.shares.U.received > 10000, `s1 served by T, then by U: ${why}`);
+    assert.ok(r.dhcp.renewedByLast, `U renewed it under N's client id: ${why}`);
+    assert.ok(r.dhcp.releasedAtServer, `U released it: ${why}`);
+    assert.ok(sidAddrOk(r), why);
+  });
+  test(`${runtime()}: the target vanishes holding a DHCP session address: the binding expires, N is woken and ends its lease without a RELEASE; the lease is left to expire at dnsmasq, nobody renewing it; the other sessions lose nothing`, async () => {
+    const r = await runSidAddr({ tag: tagOf("dv"), dhcp: true, vanish: true });
+    const why = brief(r);
+    assert.is(r.error, null, why);
+    assert.ok(r.released.leaseReleased && r.released.aliasGone && r.released.agentBindingGone, why);
+    assert.equal(r.dhcp.vanished && { ...r.dhcp.vanished, serverExpiresInS: 0 }, { leasedAtVanish: true, leasedAtEnd: true, renewedSince: false, serverExpiresInS: 0 }, why);
+    assert.ok(r.dhcp.vanished.serverExpiresInS > 60, `the lease runs out at the server later: ${why}`);
+    assert.ok(sidAddrOk(r, true), why);
+  });
 }
 
 test.run();
