@@ -12,7 +12,11 @@
 // releases it) and the alias leaves its link. With `vanish`, T disappears
 // instead (its process killed, its link down): the binding expires at the
 // agent, N is woken and releases the address; the untransferred sessions
-// lose nothing. Used by `handover demo sid-flows --session-address v4` and
+// lose nothing. With `chain` T moves s1 on to U (permitted by N, or refused:
+// 140), with `back` T gives it back to N (a return): the last holder releases
+// the address. With `leaseLost` (DHCP) a new server NAKs N's renewal: the
+// lease ends, s1 with its address, the rest goes on. Used by
+// `handover demo sid-flows --session-address v4` and
 // test/e2e/sid-addr.test.js.
 
 import { fileURLToPath } from "node:url";
@@ -55,6 +59,12 @@ export interface SidAddrOptions {
   chain?: "permitted" | "refused";
   /** After the transfer (and a refused chain), T gives s1 back to N (a return, 8.6); N ends it and releases the address. */
   back?: boolean;
+  /**
+   * With dhcp, no transfer: dnsmasq is replaced by a server that does not know the lease (another range, an empty
+   * lease file, authoritative): N's renewal at T1 gets a NAK and the lease ends (`expired`, the state a lease that
+   * runs out reaches too, PROTOCOL.md 8.19); its alias goes and s1 with it; the base address's sessions go on.
+   */
+  leaseLost?: boolean;
   beforeMs?: number;
   afterMs?: number;
 }
@@ -83,6 +93,8 @@ export interface SidAddrReport {
    * address), and each holder's share of s1 (bytes received and sent while it held it).
    */
   moves?: { further: { state: string; code?: number } | null; back: { state: string; code?: number } | null; lastHolder: "T" | "U" | "N"; shares: Record<string, { sent: number; received: number }> };
+  /** With leaseLost: the lease's end at N (its state, ms after the server changed) and whether its alias went. */
+  lost?: { state: string; afterMs: number; aliasGone: boolean; s1Errors: string[] };
   error: string | null;
 }
 
@@ -97,6 +109,7 @@ export async function runSidAddr(o: SidAddrOptions = {}): Promise<SidAddrReport>
   cleanStale(tag);
   const same = !!o.sameSubnet;
   if ((o.chain || o.back) && (same || o.vanish)) throw new Error("chain and back need a foreign target that stays");
+  if (o.leaseLost && !o.dhcp) throw new Error("leaseLost needs dhcp");
   const topo = new SidTopology(tag, { sameSubnet: same, second: !!o.chain });
   const A = topo.addr;
   const report: SidAddrReport = {
@@ -136,6 +149,9 @@ export async function runSidAddr(o: SidAddrOptions = {}): Promise<SidAddrReport>
   const roles: Role[] = [];
   const leaseDir = o.dhcp ? mkdtempSync(join(tmpdir(), `hov-${tag}-dhcp-`)) : "";
   let dnsmasq: ReturnType<SidTopology["spawn"]> | null = null;
+  const startDnsmasq = (first: string, last: string) => topo.spawn(topo.r, ["dnsmasq", "--keep-in-foreground", "--port=0", "--interface=hbr", "--bind-interfaces", "--conf-file=/dev/null",
+    `--dhcp-range=${first},${last},255.255.255.0,2m`, "--dhcp-option=option:T1,4", "--dhcp-option=option:T2,8", "--dhcp-authoritative",
+    `--dhcp-leasefile=${join(leaseDir, "leases")}`, "--log-dhcp", `--log-facility=${join(leaseDir, "log")}`]);
   /** dnsmasq's lease file: address -> [mac, client id, expiry (s since the epoch)]. */
   const leases = (): Record<string, [string, string, number]> => {
     const f = join(leaseDir, "leases");
@@ -147,9 +163,7 @@ export async function runSidAddr(o: SidAddrOptions = {}): Promise<SidAddrReport>
     topo.up();
     if (o.dhcp) {
       const [first, last] = POOL.split("-");
-      dnsmasq = topo.spawn(topo.r, ["dnsmasq", "--keep-in-foreground", "--port=0", "--interface=hbr", "--bind-interfaces", "--conf-file=/dev/null",
-        `--dhcp-range=${first},${last},255.255.255.0,2m`, "--dhcp-option=option:T1,4", "--dhcp-option=option:T2,8", "--dhcp-authoritative",
-        `--dhcp-leasefile=${join(leaseDir, "leases")}`, "--log-dhcp", `--log-facility=${join(leaseDir, "log")}`]);
+      dnsmasq = startDnsmasq(first, last);
       await sleep(300);
     }
     topo.ns(topo.c, ["ip", "addr", "add", `${C2}/24`, "dev", "c-r"]);
@@ -191,7 +205,7 @@ export async function runSidAddr(o: SidAddrOptions = {}): Promise<SidAddrReport>
       node.send({ cmd: "connect", name, correspondent: c.address, port: c.port, local });
       await waitFor(node, (e) => e.connected === name, `session ${name}`);
     }
-    const udpMs = (o.beforeMs ?? 1000) + (o.afterMs ?? 1500) + (o.vanish ? 9000 : 1000);
+    const udpMs = (o.beforeMs ?? 1000) + (o.afterMs ?? 1500) + (o.vanish || o.leaseLost ? 9000 : 1000);
     for (const u of udp) {
       u.client = trafficEnd(topo, topo.n, ["client", "--proto", "udp", "--connect", u.address, "--port", "5003", "--local", A.node, "--duration", String(udpMs), "--interval", "2", "--size", "100"]);
       await u.client.until("ready");
@@ -212,6 +226,42 @@ export async function runSidAddr(o: SidAddrOptions = {}): Promise<SidAddrReport>
       agent.events.splice(agent.events.indexOf(st), 1);
       report.forged = { code: answer.code ?? answer.error ?? null, bindingsAfter: (st.state as any).bindings?.count ?? -1, agentKernelUnchanged: kernel() === before };
       mark("T", `forges a Transfer Request for ${SA} under its own SA with the agent: ${answer.code ?? answer.error}; the agent holds ${report.forged.bindingsAfter} bindings, its kernel state ${report.forged.agentKernelUnchanged ? "unchanged" : "CHANGED"}`);
+    }
+    if (o.leaseLost) {
+      // 8.19: a server that does not know the lease NAKs N's renewal (T1 4 s): the lease ends, its alias goes
+      dnsmasq!.kill("SIGKILL");
+      await new Promise((r) => dnsmasq!.once("exit", r));
+      rmSync(join(leaseDir, "leases"), { force: true });
+      const changed = now();
+      dnsmasq = startDnsmasq("198.18.1.60", "198.18.1.69");
+      mark("dnsmasq", "replaced by a server with another range and no leases: it will NAK N's renewal");
+      const end = await waitFor(node, (e) => e.sessionAddressEvent && e.sessionAddressEvent.state !== "ready", "the lease's end", 15000);
+      await sleep(100);
+      report.lost = { state: end.sessionAddressEvent.state, afterMs: Math.round(now() - changed), aliasGone: !onLink().includes(`${SA}/`), s1Errors: [] };
+      mark("N", `the lease of ${SA} ended (${report.lost.state}) ${report.lost.afterMs} ms after the server changed; its alias ${report.lost.aliasGone ? "left" : "STAYED on"} n-h`);
+      node.send({ cmd: "connect", name: "s3", correspondent: c3.address, port: c3.port, local: A.node });
+      await waitFor(node, (e) => e.connected === "s3", "session s3");
+      mark("N", `opens session s3 from ${A.node} after the loss`);
+      await sleep(o.afterMs ?? 1500);
+      report.baseStayed = onLink().includes(`${A.node}/24`);
+      node.send({ cmd: "report", name: "s1" });
+      report.lost.s1Errors = (await waitFor(node, (e) => e.reported === "s1", "s1's summary")).summary?.errors ?? [];
+      const summaries: Record<string, AppSummary> = {};
+      for (const name of ["s2", "s3"]) {
+        node.send({ cmd: "finish", name });
+        summaries[name] = (await waitFor(node, (e) => e.finished === name, `the end of ${name}`, 8000)).summary;
+      }
+      const udpSummaries = [];
+      for (const u of udp) udpSummaries.push({ u, client: await u.client!.end(udpMs + 2000) });
+      for (const x of udpSummaries) Object.assign(x, { server: await x.u.server.end() });
+      mark("app", "s2, s3, u1 and u2 end at N; s1 went with its address");
+      c1.child.kill("SIGTERM");
+      report.sessions.push({ ...sessionVerdict("s1", null, null, false, { sent: 0, received: 0 }, c1.address), servedBy: "node" });
+      report.sessions.push(sessionVerdict("s2", await c2.result(), summaries.s2, false, { sent: 0, received: 0 }, c2.address));
+      report.sessions.push(sessionVerdict("s3", await c3.result(), summaries.s3, false, { sent: 0, received: 0 }, c3.address));
+      for (const x of udpSummaries as { u: { name: string; address: string }; client: any; server?: any }[]) report.sessions.push(udpVerdict(x.u.name, x.client, x.server, x.u.address));
+      timeline.sort((a, b) => a.t - b.t);
+      return report;
     }
     const decided = now();
     mark("N", `the application moves session s1: only its address ${SA} goes to T`);

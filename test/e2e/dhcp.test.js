@@ -8,6 +8,12 @@
 // which renews it with the same client identifier from its own MAC and
 // releases it as the last holder. Then the defined ends: a NAK (a new server
 // that does not know the lease) and a lease running out with the server gone.
+// Then demo/sidaddr with DHCP (namespaces hov-<tag>-*): the session address
+// moved through the agent, on the same subnet, on to U (permitted) and, after
+// a refused unpermitted further transfer (140), back to N; a target vanishing
+// with the lease (left to expire at dnsmasq); a lease ended by a NAK while its
+// session is at N. Each time the last holder releases it, and the base
+// address's sessions lose nothing.
 // Namespaces hov-<tag>dh* and dnsmasq are removed in finally (stale ones at start).
 import { test } from "uvu";
 import * as assert from "uvu/assert";
@@ -300,6 +306,25 @@ if (e2eEnabled() && runtime() === "node") {
     assert.equal(r.dhcp.vanished && { ...r.dhcp.vanished, serverExpiresInS: 0 }, { leasedAtVanish: true, leasedAtEnd: true, renewedSince: false, serverExpiresInS: 0 }, why);
     assert.ok(r.dhcp.vanished.serverExpiresInS > 60, `the lease runs out at the server later: ${why}`);
     assert.ok(sidAddrOk(r, true), why);
+  });
+  test(`${runtime()}: a DHCP session address's lease ends while its session is at N (a new server NAKs the renewal at T1): expired, the alias goes; the base address's sessions (s2, s3 opened after, u1, u2) lose nothing`, async () => {
+    const tag = tagOf("dl");
+    const r = await runSidAddr({ tag, dhcp: true, leaseLost: true });
+    const why = JSON.stringify({ error: r.error, lost: r.lost, sessions: r.sessions.map((x) => [x.name, x.digestsEqual, x.lost, x.resets, x.receivedBytes]) });
+    assert.is(r.error, null, why);
+    assert.is(r.lost.state, "expired", why);
+    assert.ok(r.lost.aliasGone, `the alias left N's link: ${why}`);
+    assert.ok(r.lost.afterMs < 10000, `ended at the first renewal (T1 4 s): ${why}`);
+    assert.ok(r.baseStayed, "the base address stayed");
+    assert.equal(r.sessions.map((x) => x.name), ["s1", "s2", "s3", "u1", "u2"]);
+    for (const x of r.sessions.slice(1)) {
+      assert.ok(x.digestsEqual, `${x.name}: SHA-256 differ: ${why}`);
+      assert.is(x.lost, 0, `${x.name}: lost`);
+      assert.is(x.resets, 0, `${x.name}: resets`);
+      assert.ok(x.receivedBytes > 20000, `${x.name}: ${x.receivedBytes} bytes`);
+    }
+    const left = spawnSync("ip", ["netns", "list"], { encoding: "utf8" }).stdout;
+    assert.not.match(left, new RegExp(`hov-${tag}-`), "the namespaces are gone");
   });
 }
 
