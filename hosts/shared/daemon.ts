@@ -68,6 +68,9 @@ export class StartError extends Error {
 
 const why = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
+/** The longest the daemon holds kernel actions for DHCP datagrams queued before them (drain). */
+const DHCP_HOLD_MS = 500;
+
 export class Daemon {
   readonly io: HostIO;
   readonly engine: Engine;
@@ -558,7 +561,11 @@ export class Daemon {
     if (!sending) return false;
     this.heldAction = o;
     this.dhcpSending = true;
-    void sending.finally(() => {
+    // never longer than DHCP_HOLD_MS: a send that does not settle must not stop the kernel actions
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const bound = new Promise<void>((r) => (timer = setTimeout(r, DHCP_HOLD_MS)));
+    void Promise.race([sending, bound]).finally(() => {
+      clearTimeout(timer);
       this.dhcpSending = false;
       this.drain();
     });
