@@ -10,7 +10,8 @@ import type { TcpStateFields, TcpStateRecord } from "./sid.ts";
 /** An AF_PACKET socket bound to one interface. */
 /** A bound UDP socket (SidHostIO.udp4). */
 export interface DatagramSocket {
-  send(data: Uint8Array, port: number, address: string): void;
+  /** A promise, if the send completes later (node:dgram): it settles once the datagram left (or failed). */
+  send(data: Uint8Array, port: number, address: string): void | Promise<void>;
   close(): void;
 }
 

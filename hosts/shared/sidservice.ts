@@ -350,11 +350,17 @@ export class SidService {
    * drain of the engine: broadcasts from 0.0.0.0 as frames on the home link,
    * datagrams from a leased address through a socket bound to it (opened at
    * its first use: the registry aliased the address at READY), closed when
-   * the lease ends here.
+   * the lease ends here. Returns a promise when datagrams are still on their
+   * way out (node:dgram sends a tick later): the caller holds the kernel
+   * actions queued after them until it settles (a RELEASE at a session's end
+   * leaves from the address that the next action removes).
    */
-  drainDhcp(): void {
+  drainDhcp(): Promise<void> | null {
     const d = this.dhcp;
-    if (!d) return;
+    if (!d) return null;
+    const sending: Promise<unknown>[] = [];
+    const failed = (o: { src: string; dst: string }) => (e: unknown) =>
+      this.ctx.log("error", { event: "sid-dhcp-send-failed", src: o.src, dst: o.dst, error: (e as Error).message });
     for (const o of d.core.poll()) {
       if (o.kind === "frame") this.frame(this.home.ifindex, o.frame);
       else if (o.kind === "udp") {
@@ -363,9 +369,10 @@ export class SidService {
         const open = d.open.get(o.src);
         if (open) {
           try {
-            open.send(o.payload, 67, o.dst);
+            const p = open.send(o.payload, 67, o.dst);
+            if (p) sending.push(p.catch(failed(o)));
           } catch (e) {
-            this.ctx.log("error", { event: "sid-dhcp-send-failed", src: o.src, dst: o.dst, error: (e as Error).message });
+            failed(o)(e);
           }
           continue;
         }
@@ -375,11 +382,11 @@ export class SidService {
           d.leased.set(o.src, s);
           s.then((k) => { if (d.leased.get(o.src) === s) d.open.set(o.src, k); }, () => {});
         }
-        s.then((k) => k.send(o.payload, 67, o.dst)).catch((e) => {
+        sending.push(s.then((k) => k.send(o.payload, 67, o.dst)).catch((e) => {
           d.leased.delete(o.src);
           d.open.delete(o.src);
-          this.ctx.log("error", { event: "sid-dhcp-send-failed", src: o.src, dst: o.dst, error: (e as Error).message });
-        });
+          failed(o)(e);
+        }));
       } else if (o.kind === "lost" || o.kind === "released") {
         const s = d.leased.get(o.address);
         if (s) {
@@ -390,6 +397,7 @@ export class SidService {
         }
       }
     }
+    return sending.length ? Promise.all(sending).then(() => {}) : null;
   }
 
   close(): void {
