@@ -244,8 +244,8 @@ export function sidbench_renewals_make(count: i32, now: f64, seed: f64): i32 {
     encoder.address(EXT_TRANSFERRED_ADDRESS, scratch.family, ADDR);
     encoder.markSealed();
     encoder.lifetime(RENEW_LIFETIME);
-    encoder.seal(keyPtr(r), SEAL_UP, seq32);
-    const n = encoder.finishAuth(spi(r), new HmacKey(AUTH_HMAC_SHA256, keyPtr(r), 32));
+    // 8.11: the record holds the binding key K_b; the Sealed tag alone authenticates.
+    const n = encoder.finishBinding(keyPtr(r), SEAL_UP, seq32, spi(r));
     if (n <= 0) return -ERR_INVALID_ARGUMENT;
     store<i32>(batchLengths + (<usize>i << 2), n);
     store<u32>(batchIds + (<usize>i << 2), id);
