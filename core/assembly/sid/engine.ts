@@ -146,6 +146,8 @@ export function sessionSa(spi: u32, kb: usize, sealIn: i32, sealOut: i32): Secur
 }
 
 const SUB_BUF = memory.data(32, 8);
+/** The Transferred Address of the message being handled, read in place for the table's lookup (8.3). */
+const LOOKUP = new Address();
 
 /** Replaces the 32-byte session key at p by its binding key K_b (8.11). */
 export function toBindingKey(p: usize): void {
@@ -941,7 +943,10 @@ export class Sid extends RequestHandler {
   sessionSa(node: Node, d: Decoded, spi: u32, now: f64): SecurityAssociation | null {
     // The agent: a binding's SA, found by the Transferred Address in clear (8.3).
     if (d.has(EXT_TRANSFERRED_ADDRESS) && this.table) {
-      const r = this.bindings().find(addressOf(d, EXT_TRANSFERRED_ADDRESS));
+      // (read in place: nothing is allocated per renewal)
+      const ta = d.first(EXT_TRANSFERRED_ADDRESS);
+      LOOKUP.load(load<u8>(ta + 2), ta + 3);
+      const r = this.bindings().find(LOOKUP);
       if (r && bSpi(r) == spi) {
         if (this.reinjecting) return sessionSa(spi, bKey(r), SEAL_UP, SEAL_DOWN);
         const sa = this.bindingSa;
@@ -1392,11 +1397,16 @@ export class Sid extends RequestHandler {
   private onBindingUpdate(node: Node, peer: Peer, sa: SecurityAssociation, cache: CachedReply | null, now: f64): void {
     const d = node.incoming;
     const o = node.options;
-    const a = addressOf(d, EXT_TRANSFERRED_ADDRESS);
+    const ta = d.first(EXT_TRANSFERRED_ADDRESS);
+    const a = LOOKUP;
+    a.load(load<u8>(ta + 2), ta + 3);
     const r = this.table ? this.bindings().find(a) : 0;
     // Only a binding's own session SA reaches here: sessionSa matched the address and its SPI.
-    if (!r && this.flows.bindingUpdate(node, peer, sa, cache, a, now)) return;
-    if (!r) return this.refuse(ROLE_AGENT, a, peer, sa, cache, CODE_UNKNOWN_BINDING, "no binding for this address under this SA", now);
+    if (!r) {
+      const own = addressOf(d, EXT_TRANSFERRED_ADDRESS);
+      if (this.flows.bindingUpdate(node, peer, sa, cache, own, now)) return;
+      return this.refuse(ROLE_AGENT, own, peer, sa, cache, CODE_UNKNOWN_BINDING, "no binding for this address under this SA", now);
+    }
     this.setTargetCookie(r, peer.cookie);
     const asked = lifetimeOf(d, 0);
     if (asked == 0) {
