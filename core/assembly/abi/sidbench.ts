@@ -18,10 +18,10 @@
 //                                 record of the same table memory per step
 //   sidbench_renewals_make(count, now, seed)  Binding Updates for count
 //                                 distinct bindings, as a target encodes them (sealed
-//                                 and signed under each binding's session key),
+//                                 under each binding's key K_b, PROTOCOL.md 8.11 v2),
 //                                 into a buffer; returns how many
 //   sidbench_renewals_deliver(now, replay)  hands them to the engine one by
-//                                 one (Node.handleDatagram: HMAC-SHA256 check,
+//                                 one (Node.handleDatagram: the Sealed tag's check,
 //                                 open, window, binding update, sealed and
 //                                 signed reply) and discards the outputs;
 //                                 replay 1: the same batch again (verified,
