@@ -1,7 +1,7 @@
 // SID's agent at scale (issue 8, "Figures to measure"): the binding table at
 // 1,000,000 bindings (bytes per binding, lookup time, hits and misses), and
 // the cost of verifying a renewal (a sealed Binding Update: decode, the
-// binding's lookup, HMAC-SHA256, ChaCha20-Poly1305), in the core, no kernel.
+// binding's lookup, its Sealed tag under the binding key, PROTOCOL.md 8.11 v2; main's core: HMAC-SHA256 too), in the core, no kernel.
 //
 //   node bench/sid-ab.js [--bindings N] [--renewals N] [--against OLD.wasm [--rounds N]]
 //

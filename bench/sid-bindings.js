@@ -17,10 +17,12 @@
 //                       baselines: one 8-byte load from a random record of the
 //                       same memory (a cache miss, no hashing or probing), and
 //                       a JavaScript Map<number, object> of N entries
-//   renewals            Binding Updates encoded as a target does (sealed,
-//                       HMAC-SHA256 under the binding's session key), handed
-//                       to the engine (handle_datagram path: verify, replay
-//                       window, open, renew, sealed and signed reply); the
+//   renewals            Binding Updates encoded as a target does (PROTOCOL.md
+//                       8.11 version 2: sealed under K_up of the binding key
+//                       the record keeps, the tag alone authenticates; with
+//                       main's core as --wasm: version 1, HMAC-SHA256 too), handed
+//                       to the engine (handle_datagram path: verify and open,
+//                       replay window, renew, sealed reply); the
 //                       encoding is not timed; renewals/s counts only those
 //                       the table shows applied. Then the same Binding Updates
 //                       again: each authenticated and opened, then refused by

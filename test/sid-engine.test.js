@@ -40,7 +40,8 @@ test("a whole transfer: negotiation, record, Transfer Request, the parked Bindin
   assert.match(tn.nft[1], /arp operation request arp daddr ip 198\.18\.0\.10 drop/);
   const ks = tn.sid.session(TA), kt = target.sid.session(TA), ka = agent.sid.session(TA);
   assert.equal(ks.sessionKey, kt.sessionKey);
-  assert.equal(ks.sessionKey, ka.sessionKey);
+  // 8.11: the agent keeps the binding key K_b, derived once from the session key, in its place.
+  assert.equal(new SidCodec(tn.engine.core).bindingKey(ks.sessionKey), ka.sessionKey);
   assert.is(ka.vni, kt.vni);
   assert.is(ka.role, "agent");
 });
@@ -352,15 +353,34 @@ test("a Binding Update under the right SPI but a wrong key, or with a tampered S
   const last = sentOf(net, "target", 20).at(-1).data;
   const core = agent.engine.core;
   const before = agent.sidEvents("renewed").length;
-  // A wrong key: the authenticator does not verify.
-  net.inject(agent, "198.19.0.20", reauth(core, last, new Uint8Array(32).fill(9)));
-  // The right key (a forger who knew it could still not reseal): one ciphertext byte flipped, authenticator recomputed.
-  const tampered = last.slice();
+  const k = target.sid.session(TA);
+  const seq = nextSeq(net, "target") + 1;
+  const base = { key: k.sessionKey, spi: k.sessionSpi, cookie: target.cookie, now: net.now, address: TA, lifetime: 7 };
+  const at = (n) => ({ ...base, seq: seq + n, seq32: 0x10000 | (seq + n) });
+  // 8.11 version 2: the Sealed tag alone authenticates. A wrong key: the tag does not verify.
+  net.inject(agent, "198.19.0.20", handmadeUpdate(core, { ...at(0), key: new Uint8Array(32).fill(9) }));
+  // One ciphertext byte flipped (the Lifetime), the tag and its copy as they were.
+  const tampered = handmadeUpdate(core, at(1));
   tampered[33] ^= 1;
-  net.inject(agent, "198.19.0.20", reauth(core, tampered, target.sid.session(TA).sessionKey));
+  net.inject(agent, "198.19.0.20", tampered);
+  // The header is in the AAD: another cookie (which would name another session peer), the tag unchanged.
+  const moved = handmadeUpdate(core, at(2));
+  moved[4] ^= 1;
+  net.inject(agent, "198.19.0.20", moved);
+  // The authenticator must be the Sealed tag: a copy that differs is refused before the AEAD.
+  const copy = handmadeUpdate(core, at(3));
+  copy[copy.length - 1] ^= 1;
+  net.inject(agent, "198.19.0.20", copy);
+  // Version 1 (HMAC-SHA256 under the session key, Sealed under the HKDF key): not accepted any more.
+  net.inject(agent, "198.19.0.20", handmadeUpdateV1(core, at(4)));
+  // A replay of the target's last one: authentic, refused by the window (or answered from the cache).
+  net.inject(agent, "198.19.0.20", last);
   assert.is(agent.sidEvents("renewed").length, before);
   const by = agent.engine.state(net.now).counters.droppedBy;
-  assert.ok(by.BAD_AUTHENTICATOR >= 2, JSON.stringify(by));
+  assert.ok(by.BAD_AUTHENTICATOR >= 5, JSON.stringify(by));
+  // The right one with the same numbers renews: what was refused above was the forgery, not the numbers.
+  net.inject(agent, "198.19.0.20", handmadeUpdate(core, at(5)));
+  assert.is(agent.sidEvents("renewed").filter((e) => e.lifetime === 7).length, 1);
 });
 
 test("a forged Binding Update kept before the Transfer Request binds nothing; the real one binds", () => {
@@ -514,6 +534,12 @@ function nextSeq(net, from) {
   return ((d[2] << 8) | d[3]) + 1;
 }
 
+/** The session SA's HMAC key (8.11): the SA subkey of the binding key of the session key. */
+function saKey(core, sessionKey) {
+  const codec = new SidCodec(core);
+  return codec.bindingSubkey(codec.bindingKey(sessionKey), "sa");
+}
+
 /** NTP Replay Protect ID (timestamp mode) for `ms`, as hex. */
 function ntpId(ms) {
   return ((BigInt(Math.floor(ms / 1000) + 2208988800) << 32n) | 1n).toString(16).padStart(16, "0");
@@ -526,7 +552,7 @@ test("a Stop Transfer under the target's session SA is refused (129): only the n
   const stop = target.engine.core.encode({
     type: "STOP_TRANSFER", sequence: (nextSeq(net, "target") + 1) & 0xffff, cookie: target.cookie, replayId: ntpId(net.now),
     extensions: [{ type: "TRANSFERRED_ADDRESS", address: TA }],
-  }, { spi: k.sessionSpi, key: k.sessionKey });
+  }, { spi: k.sessionSpi, key: saKey(target.engine.core, k.sessionKey) });
   net.inject(agent, "198.19.0.20", stop);
   assert.equal(agent.sidEvents("refused").map((e) => e.code), [129]);
   assert.is(bindingCount(agent), 1);
@@ -534,10 +560,28 @@ test("a Stop Transfer under the target's session SA is refused (129): only the n
 });
 
 /**
- * A Binding Update built by hand with the session key: header, Transferred
- * Address in clear, Lifetime sealed under K_up, Authentication under `spi`.
+ * A Binding Update built by hand as 8.11 (version 2) says: header, Transferred
+ * Address in clear, Lifetime sealed under K_b's up subkey (K_b from the session
+ * key), Authentication under `spi` carrying the Sealed tag; AAD every byte but
+ * the ciphertext and the tag.
  */
 function handmadeUpdate(core, { key, spi, seq, seq32, cookie, now, address, lifetime }) {
+  const codec = new SidCodec(core);
+  const header = new Uint8Array(20);
+  header.set([1, 20, (seq >> 8) & 255, seq & 255]);
+  header.set(cookie.match(/../g).map((h) => parseInt(h, 16)), 4);
+  header.set(Uint8Array.from(ntpId(now).match(/../g).map((h) => parseInt(h, 16))), 12);
+  const ta = [37, 5, 1, ...address.split(".").map(Number)];
+  const spiBytes = [spi >>> 24, (spi >> 16) & 255, (spi >> 8) & 255, spi & 255];
+  const inner = new Uint8Array([36, 2, lifetime >> 8, lifetime & 255]);
+  const head = new Uint8Array([...header, ...ta, 44, 2 + inner.length + 16, 0, 0]);
+  const aad = new Uint8Array([...head, 32, 20, ...spiBytes]);
+  const body = codec.sealBinding(codec.bindingKey(key), "up", seq32, header, aad, inner);
+  return new Uint8Array([...head, ...body, 32, 20, ...spiBytes, ...body.subarray(body.length - 16)]);
+}
+
+/** The same in version 1 (HMAC-SHA256 under the session key, Sealed under HKDF's K_up with the header as AAD). */
+function handmadeUpdateV1(core, { key, spi, seq, seq32, cookie, now, address, lifetime }) {
   const header = new Uint8Array(20);
   header.set([1, 20, (seq >> 8) & 255, seq & 255]);
   header.set(cookie.match(/../g).map((h) => parseInt(h, 16)), 4);

@@ -6,6 +6,7 @@
 // (test/e2e/ runs them on real kernels).
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import { SidCodec } from "../dist/hosts/shared/index.js";
 import { quartet, moveFlows, RTM, TA, INTERIM, FLOW_A, FLOW_B, FLOW_U } from "./_sidflowsim.js";
 
 const MSG = { TNR: 16, TR: 18, BU: 20, WAKE: 22, STOP: 24 };
@@ -37,6 +38,12 @@ function fails(f, name, message) {
 function untilEnded(net, target) {
   for (let i = 0; i < 120 && !target.sidEvents("ended").length; i++) net.run(1000);
   assert.ok(target.sidEvents("ended").length, `${target.name} gave the address up`);
+}
+
+/** The session SA's HMAC key (PROTOCOL.md 8.11): the SA subkey of the session key's binding key. */
+function saKey(core, sessionKey) {
+  const codec = new SidCodec(core);
+  return codec.bindingSubkey(codec.bindingKey(sessionKey), "sa");
 }
 
 test("one node's flows go to two targets through one agent; the third flow stays", () => {
@@ -345,7 +352,7 @@ test("Stop Transfer of flow sets: only the node configured to own the address, n
   // The target of flow set A, with that set's session key and SPI.
   const k = sessionOf(u, TA);
   assert.is(k.spi, spiA);
-  const bySession = u.core.encode({ type: "STOP_TRANSFER", sequence: 9000, cookie: u.cookie, replayId: ntpId(net.now), extensions: [{ type: "TRANSFERRED_ADDRESS", address: TA }, flowExt] }, { spi: k.spi, key: k.key });
+  const bySession = u.core.encode({ type: "STOP_TRANSFER", sequence: 9000, cookie: u.cookie, replayId: ntpId(net.now), extensions: [{ type: "TRANSFERRED_ADDRESS", address: TA }, flowExt] }, { spi: k.spi, key: saKey(u.core, k.key) });
   net.inject(agent, "198.19.0.20", bySession);
   // A peer of the agent with its own valid SA, not configured to own the address.
   const evil = net.node("evil", ["198.18.0.66"]);

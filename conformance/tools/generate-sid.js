@@ -327,7 +327,7 @@ export function sealSuite() {
   const f = new VectorFile({
     suite: "seal",
     description:
-      "Sealing under the session key (section 8.11). key: the derived key (which: up, down, state). message-seal / message-open: a Sealed extension's body, ChaCha20-Poly1305 under K_up or K_down, nonce = seq32 || the header's Replay Protect ID, AAD = the 20-byte header. frame-seal / frame-open: one frame of the TCP state record under K_state, nonce = 4 zero bytes || index, AAD = Session SPI || the frame's 4-byte head (Flags, Length).",
+      "Sealing under the session key (section 8.11). key: the derived key (which: up, down, state). message-seal / message-open: a Sealed extension's body, ChaCha20-Poly1305 under K_up or K_down, nonce = seq32 || the header's Replay Protect ID, AAD = the 20-byte header. frame-seal / frame-open: one frame of the TCP state record under K_state, nonce = 4 zero bytes || index, AAD = Session SPI || the frame's 4-byte head (Flags, Length). Version 2 (tcIds from 28): binding-key: K_b = HKDF(session key, handover binding/2); binding-subkey: HChaCha20(K_b, 16-byte input) for up, down, sa; binding-seal / binding-open: a Sealed body under K_up or K_down of K_b, same nonce, AAD = every byte of the message but ciphertext and tag (the bytes before the ciphertext, then Authentication's Type, Length and SPI).",
     source: SOURCE,
     seed: 0x7365616c,
     notes: {
@@ -395,6 +395,35 @@ export function sealSuite() {
   fopen("Length 16 without Last", ["BadLength"], { ...F, frame: "00000010" + "00".repeat(16) });
   fopen("3 bytes", ["Truncated"], { ...F, frame: frame0.slice(0, 6) });
   fopen("one byte short of its Length", ["Truncated"], { ...F, frame: frame0.slice(0, -2) });
+  // Version 2 (8.11): appended after the version-1 vectors (their tcIds stay).
+  const kb = S.bindingKey(K);
+  const kbHex = hex(kb);
+  const gbk = f.group({ operation: "binding-key" });
+  f.add(gbk, () => ({ comment: "K_b of the session key (HKDF, info handover binding/2)", flags: ["Typical"], sessionKey: key, bindingKey: kbHex, result: "valid" }));
+  const gsk = f.group({ operation: "binding-subkey" });
+  for (const which of ["up", "down", "sa"]) f.add(gsk, () => ({ comment: `K_${which} = HChaCha20(K_b, its 16-byte input)`, flags: ["Typical"], bindingKey: kbHex, which, key: hex(S.bindingSubkey(kb, which)), result: "valid" }));
+  // A Binding Update: header, Transferred Address 198.18.0.10, Sealed head; AAD = those || Authentication's Type, Length, SPI 0x00001000.
+  const head = header + "250501c612000a" + "2c160000";
+  const aad = head + "201400001000";
+  const bs = f.group({ operation: "binding-seal" });
+  const bo = f.group({ operation: "binding-open" });
+  const body2 = hex(S.sealBinding(kb, "up", 0x10007, H, unhex(aad), unhex(pt)));
+  f.add(bs, () => ({ comment: "a Binding Update's Lifetime under K_up, AAD every byte but ciphertext and tag", flags: ["Typical"], bindingKey: kbHex, which: "up", seq32: 0x10007, header, aad, plaintext: pt, body: body2, result: "valid" }));
+  f.add(bs, () => ({ comment: "an empty Binding Ack, K_down", flags: ["Empty"], bindingKey: kbHex, which: "down", seq32: 8, header, aad: header + "250501c612000a" + "2c120000" + "201400001000", plaintext: "", body: hex(S.sealBinding(kb, "down", 8, H, unhex(header + "250501c612000a" + "2c120000" + "201400001000"), new Uint8Array(0))), result: "valid" }));
+  const bopen = (comment, flags, t) => f.add(bo, () => {
+    const args = [unhex(t.bindingKey), t.which, t.seq32, unhex(t.header), unhex(t.aad), unhex(t.body)];
+    const err = refusal(() => S.openBinding(...args));
+    return err ? { comment, flags, ...t, result: "invalid", error: err } : { comment, flags, ...t, plaintext: hex(S.openBinding(...args)), result: "valid" };
+  });
+  const B = { bindingKey: kbHex, which: "up", seq32: 0x10007, header, aad, body: body2 };
+  bopen("the Binding Update's Sealed body", ["Typical"], B);
+  bopen("opened with K_down (a reflected message)", ["ModifiedTag"], { ...B, which: "down" });
+  bopen("another Transferred Address in the AAD", ["ModifiedTag"], { ...B, aad: aad.replace("c612000a", "c612000b") });
+  bopen("another SPI in the AAD", ["ModifiedTag"], { ...B, aad: aad.slice(0, -2) + "01" });
+  bopen("another extended sequence number", ["ModifiedTag"], { ...B, seq32: 0x20007 });
+  bopen("the session key instead of K_b", ["ModifiedTag"], { ...B, bindingKey: key });
+  bopen("the tag's last byte changed", ["ModifiedTag"], { ...B, body: body2.slice(0, -2) + (parseInt(body2.slice(-2), 16) ^ 1).toString(16).padStart(2, "0") });
+  bopen("15 bytes", ["BadLength"], { ...B, body: body2.slice(0, 30) });
   return f;
 }
 

@@ -269,7 +269,11 @@ function sidCoreAnswer(ctx, suite, group, test) {
     return { inner: hex(sid.decapsulate(unhex(test.payload), { vni: test.vni, ownMac: unhex(test.ownMac), innerDestination: test.innerDestination, innerSource: test.innerSource })) };
   }
   if (suite === "seal") {
+    if (op === "binding-subkey") return { key: hex(sid.bindingSubkey(unhex(test.bindingKey), test.which)) };
+    if (op === "binding-seal") return { body: hex(sid.sealBinding(unhex(test.bindingKey), test.which, test.seq32, unhex(test.header), unhex(test.aad), unhex(test.plaintext))) };
+    if (op === "binding-open") return { plaintext: hex(sid.openBinding(unhex(test.bindingKey), test.which, test.seq32, unhex(test.header), unhex(test.aad), unhex(test.body))) };
     const key = unhex(test.sessionKey);
+    if (op === "binding-key") return { bindingKey: hex(sid.bindingKey(key)) };
     if (op === "key") return { key: hex(sid.sealKey(key, test.which)) };
     if (op === "message-seal") return { body: hex(sid.sealMessage(key, test.which, test.seq32, unhex(test.header), unhex(test.plaintext))) };
     if (op === "message-open") return { plaintext: hex(sid.openMessage(key, test.which, test.seq32, unhex(test.header), unhex(test.body))) };
@@ -339,7 +343,7 @@ const OUTPUTS = {
   tunnel: (group) => [[{ ids: "ids", encap: "payload", decap: "inner", filter: "nft" }[group.operation], "valid"]],
   frames: (group) => (group.operation === "arp-parse" ? [["arp", "valid"]] : [["frame", "valid"]]),
   dhcp: (group) => (group.operation === "decode" ? [["fields", "valid"]] : [["message", "valid"]]),
-  seal: (group) => ({ key: [["key", "valid"]], "message-seal": [["body", "valid"]], "message-open": [["plaintext", "valid"]], "frame-seal": [["frame", "valid"]], "frame-open": [["plaintext", "valid"], ["last", "valid"]] })[group.operation],
+  seal: (group) => ({ key: [["key", "valid"]], "message-seal": [["body", "valid"]], "message-open": [["plaintext", "valid"]], "frame-seal": [["frame", "valid"]], "frame-open": [["plaintext", "valid"], ["last", "valid"]], "binding-key": [["bindingKey", "valid"]], "binding-subkey": [["key", "valid"]], "binding-seal": [["body", "valid"]], "binding-open": [["plaintext", "valid"]] })[group.operation],
 };
 
 const short = (v) => {

@@ -3,7 +3,7 @@
 // record, UDP flow record) and 8.14 (link-layer frames) only, not from the core: it produces the tcpstate,
 // tunnel and frames vectors and answers them in --external mode. Refusals
 // throw RefError with the error's name.
-import { chacha20poly1305 } from "@noble/ciphers/chacha.js";
+import { chacha20poly1305, hchacha } from "@noble/ciphers/chacha.js";
 import { RefError, hex, unhex, concat, formatAddress, parseAddress, hkdfSha256 } from "./reference.js";
 
 const be = (bytes) => new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -297,6 +297,27 @@ export function openMessage(sessionKey, which, seq32, header, body) {
     throw new RefError("BAD_AUTHENTICATOR");
   }
 }
+// Version 2 (8.11): the binding key K_b, derived once; HChaCha20 subkeys; the tag alone authenticates.
+export const bindingKey = (sessionKey) => hkdfSha256(sessionKey, new Uint8Array(0), new TextEncoder().encode("handover binding/2"), 32);
+const SUBKEY_INPUT = { up: "handover seal up", down: "handover seal dn", sa: "handover sa key2" };
+const words = (b) => new Uint32Array(b.slice().buffer);
+export function bindingSubkey(kb, which) {
+  const out = new Uint32Array(8);
+  const sigma = words(new TextEncoder().encode("expand 32-byte k"));
+  hchacha(sigma, words(kb), words(new TextEncoder().encode(SUBKEY_INPUT[which])), out);
+  return new Uint8Array(out.buffer);
+}
+export function sealBinding(kb, which, seq32, header, aad, pt) {
+  return chacha20poly1305(bindingSubkey(kb, which), msgNonce(seq32, header), aad).encrypt(pt);
+}
+export function openBinding(kb, which, seq32, header, aad, body) {
+  if (body.length < 16) throw new RefError("BAD_LENGTH");
+  try {
+    return chacha20poly1305(bindingSubkey(kb, which), msgNonce(seq32, header), aad).decrypt(body);
+  } catch {
+    throw new RefError("BAD_AUTHENTICATOR");
+  }
+}
 const frameNonce = (i) => concat([0, 0, 0, 0], be32(Math.floor(i / 2 ** 32)), be32(i >>> 0));
 export function sealStateFrame(sessionKey, spi, index, last, pt) {
   if (pt.length > 16384 || (pt.length === 0 && !last)) throw new RefError("BAD_VALUE");
@@ -340,10 +361,14 @@ export function sidAnswer(suite, group, test) {
       }
     }
     if (suite === "seal") {
-      const key = unhex(test.sessionKey);
+      const key = test.sessionKey ? unhex(test.sessionKey) : new Uint8Array(0);
       if (op === "key") return { ...a, result: "valid", key: hex(sealKey(key, test.which)) };
       if (op === "message-seal") return { ...a, result: "valid", body: hex(sealMessage(key, test.which, test.seq32, unhex(test.header), unhex(test.plaintext))) };
       if (op === "message-open") return { ...a, result: "valid", plaintext: hex(openMessage(key, test.which, test.seq32, unhex(test.header), unhex(test.body))) };
+      if (op === "binding-key") return { ...a, result: "valid", bindingKey: hex(bindingKey(key)) };
+      if (op === "binding-subkey") return { ...a, result: "valid", key: hex(bindingSubkey(unhex(test.bindingKey), test.which)) };
+      if (op === "binding-seal") return { ...a, result: "valid", body: hex(sealBinding(unhex(test.bindingKey), test.which, test.seq32, unhex(test.header), unhex(test.aad), unhex(test.plaintext))) };
+      if (op === "binding-open") return { ...a, result: "valid", plaintext: hex(openBinding(unhex(test.bindingKey), test.which, test.seq32, unhex(test.header), unhex(test.aad), unhex(test.body))) };
       if (op === "frame-seal") return { ...a, result: "valid", frame: hex(sealStateFrame(key, test.sessionSpi, test.index, test.last, unhex(test.plaintext))) };
       if (op === "frame-open") {
         const r = openStateFrame(key, test.sessionSpi, test.index, unhex(test.frame));

@@ -401,6 +401,36 @@ export class SidCodec {
     return c.get(c.outputPtr, c.check(c.x.sid_open_message(k, SEAL[which], seq32 >>> 0, h, p, body.length, c.outputPtr), "Sealed extension refused"));
   }
 
+  /** The binding key K_b of a session key (PROTOCOL.md 8.11). */
+  bindingKey(sessionKey: Uint8Array): Uint8Array {
+    const c = this.core;
+    c.check(c.x.sid_binding_key(c.put(this.key32(sessionKey)), c.outputPtr));
+    return c.get(c.outputPtr, 32);
+  }
+
+  /** A subkey of a binding key: "up", "down" or "sa" (HChaCha20, 8.11). */
+  bindingSubkey(kb: Uint8Array, which: "up" | "down" | "sa"): Uint8Array {
+    const c = this.core;
+    c.check(c.x.sid_binding_subkey(c.put(this.key32(kb)), which === "sa" ? 3 : SEAL[which], c.outputPtr));
+    return c.get(c.outputPtr, 32);
+  }
+
+  /** A version-2 Sealed body (ciphertext || tag) under a binding key's subkey, with its AAD (8.11). */
+  sealBinding(kb: Uint8Array, which: "up" | "down", seq32: number, header: Uint8Array, aad: Uint8Array, inner: Uint8Array): Uint8Array {
+    const c = this.core;
+    if (header.length !== 20) throw new TypeError("a header is 20 bytes");
+    const [k, h, a, p] = c.stage(this.key32(kb), header, aad, inner);
+    return c.get(c.outputPtr, c.check(c.x.sid_seal_binding(k, SEAL[which], seq32 >>> 0, h, a, aad.length, p, inner.length, c.outputPtr), "cannot seal"));
+  }
+
+  /** Opens a version-2 Sealed body; throws HandoverError (BAD_LENGTH, BAD_AUTHENTICATOR). */
+  openBinding(kb: Uint8Array, which: "up" | "down", seq32: number, header: Uint8Array, aad: Uint8Array, body: Uint8Array): Uint8Array {
+    const c = this.core;
+    if (header.length !== 20) throw new TypeError("a header is 20 bytes");
+    const [k, h, a, p] = c.stage(this.key32(kb), header, aad, body);
+    return c.get(c.outputPtr, c.check(c.x.sid_open_binding(k, SEAL[which], seq32 >>> 0, h, a, aad.length, p, body.length, c.outputPtr), "Sealed extension refused"));
+  }
+
   /** The record as state frames (at most 16384 bytes each, the last one flagged). */
   sealState(sessionKey: Uint8Array, sessionSpi: number, record: Uint8Array, base = 0): Uint8Array[] {
     const c = this.core;

@@ -9,6 +9,7 @@ import { tunnelIds, kernelMessagePtr, vxlanLink, fdbEntry, neighEntry, tunnelRou
 import { TextOut } from "../util/text";
 import { encapsulate, decapsulate } from "../sid/tunnel";
 import { stopRule, arpRule } from "../sid/rules";
+import { bindingKey, bindingSubkey, sealBinding, openBinding } from "../sid/seal";
 import { sealKey, sealMessage, openMessage, sealStateFrame, openStateFrame, lastFrameWasLast, lastFrameLength } from "../sid/seal";
 import { ArpFrame, ETH_MIN_FRAME, gratuitousArp, arpReply, parseArp, wakeupFrame, neighbourAdvertisement, NA_FRAME } from "../sid/frames";
 import { TcpState, decodeTcpState, encodeTcpStateHeader, headerLength, UdpFlowState, decodeUdpFlow, encodeUdpFlowHeader, udpHeaderLength, stateRecordLength } from "../sid/tcpstate";
@@ -348,6 +349,31 @@ export function sid_seal_message(sessionKey: usize, which: i32, seq32: u32, head
 export function sid_open_message(sessionKey: usize, which: i32, seq32: u32, header: usize, ct: usize, n: i32, out: usize): i32 {
   if (!inMemory(sessionKey, 32) || !inMemory(header, 20) || !inMemory(ct, n) || (n >= 16 && !inMemory(out, n - 16))) return BAD;
   return openMessage(sessionKey, which, seq32, header, ct, n, out);
+}
+
+/** The binding key K_b of a 32-byte session key (8.11): 32 bytes at out. */
+export function sid_binding_key(sessionKey: usize, out: usize): i32 {
+  if (!inMemory(sessionKey, 32) || !inMemory(out, 32)) return BAD;
+  bindingKey(sessionKey, out);
+  return 32;
+}
+
+/** Subkey `which` (0 up, 1 down, 3 the SA's) of a binding key: 32 bytes at out. */
+export function sid_binding_subkey(kb: usize, which: i32, out: usize): i32 {
+  if (!inMemory(kb, 32) || !inMemory(out, 32)) return BAD;
+  return bindingSubkey(kb, which, out) ? 32 : BAD;
+}
+
+/** A version-2 Sealed body (8.11) of n bytes under subkey `which` of kb, with aadLen bytes of AAD: n + 16 at out, or -err. */
+export function sid_seal_binding(kb: usize, which: i32, seq32: u32, header: usize, aad: usize, aadLen: i32, pt: usize, n: i32, out: usize): i32 {
+  if (!inMemory(kb, 32) || !inMemory(header, 20) || !inMemory(aad, aadLen) || !inMemory(pt, n) || !inMemory(out, n + 16)) return BAD;
+  return sealBinding(kb, which, seq32, header, aad, aadLen, pt, n, out);
+}
+
+/** Opens a version-2 Sealed body: the inner extensions' length at out, or -err. */
+export function sid_open_binding(kb: usize, which: i32, seq32: u32, header: usize, aad: usize, aadLen: i32, ct: usize, n: i32, out: usize): i32 {
+  if (!inMemory(kb, 32) || !inMemory(header, 20) || !inMemory(aad, aadLen) || !inMemory(ct, n) || (n >= 16 && !inMemory(out, n - 16))) return BAD;
+  return openBinding(kb, which, seq32, header, aad, aadLen, ct, n, out);
 }
 
 /** State frame `index` (an f64 integer) of n plaintext bytes: the frame's length at out, or -err. */

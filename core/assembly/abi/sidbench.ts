@@ -18,10 +18,10 @@
 //                                 record of the same table memory per step
 //   sidbench_renewals_make(count, now, seed)  Binding Updates for count
 //                                 distinct bindings, as a target encodes them (sealed
-//                                 and signed under each binding's session key),
+//                                 under each binding's key K_b, PROTOCOL.md 8.11 v2),
 //                                 into a buffer; returns how many
 //   sidbench_renewals_deliver(now, replay)  hands them to the engine one by
-//                                 one (Node.handleDatagram: HMAC-SHA256 check,
+//                                 one (Node.handleDatagram: the Sealed tag's check,
 //                                 open, window, binding update, sealed and
 //                                 signed reply) and discards the outputs;
 //                                 replay 1: the same batch again (verified,
@@ -244,8 +244,8 @@ export function sidbench_renewals_make(count: i32, now: f64, seed: f64): i32 {
     encoder.address(EXT_TRANSFERRED_ADDRESS, scratch.family, ADDR);
     encoder.markSealed();
     encoder.lifetime(RENEW_LIFETIME);
-    encoder.seal(keyPtr(r), SEAL_UP, seq32);
-    const n = encoder.finishAuth(spi(r), new HmacKey(AUTH_HMAC_SHA256, keyPtr(r), 32));
+    // 8.11: the record holds the binding key K_b; the Sealed tag alone authenticates.
+    const n = encoder.finishBinding(keyPtr(r), SEAL_UP, seq32, spi(r));
     if (n <= 0) return -ERR_INVALID_ARGUMENT;
     store<i32>(batchLengths + (<usize>i << 2), n);
     store<u32>(batchIds + (<usize>i << 2), id);

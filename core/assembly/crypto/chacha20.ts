@@ -91,3 +91,21 @@ export function chacha20Xor(key: usize, nonce: usize, counter: u32, src: usize, 
   }
   memory.fill(BLOCK, 0, 64);
 }
+
+const HBLK: usize = memory.data(64, 16);
+
+/**
+ * HChaCha20 (draft-irtf-cfrg-xchacha section 2.2): the ChaCha20 permutation of
+ * (key, the 16-byte input in words 12..15), without the final addition; words
+ * 0..3 and 12..15 of the result, 32 bytes at `out`. A PRF of the key: one
+ * block's work.
+ */
+export function hchacha20(key: usize, input: usize, out: usize): void {
+  chacha20Block(key, input + 4, load<u32>(input), HBLK);
+  store<u32>(out, load<u32>(HBLK) - 0x61707865);
+  store<u32>(out + 4, load<u32>(HBLK + 4) - 0x3320646e);
+  store<u32>(out + 8, load<u32>(HBLK + 8) - 0x79622d32);
+  store<u32>(out + 12, load<u32>(HBLK + 12) - 0x6b206574);
+  for (let i: usize = 0; i < 16; i += 4) store<u32>(out + 16 + i, load<u32>(HBLK + 48 + i) - load<u32>(input + i));
+  memory.fill(HBLK, 0, 64);
+}

@@ -12,7 +12,7 @@ import { TimerTable } from "./timers";
 import { DeferredReply } from "./reply";
 import { Retransmission, REQUEST_POLICY } from "./retransmit";
 import { Output, OutputQueue, takeOutput, OUT_TRANSMIT, OUT_NFT, OUT_NETLINK, OUT_FRAME, bytesOf, beginEvent, endEvent, FrameRoute } from "./output";
-import { Decoded, decode, openSealed, OFF_COOKIE } from "../wire/decode";
+import { Decoded, decode, openSealed, openSealedBinding, OFF_COOKIE } from "../wire/decode";
 import { wakeupFrame } from "../sid/frames";
 import { Encoder } from "../wire/encode";
 import { authSpi, verifyAuth } from "../wire/auth";
@@ -457,8 +457,7 @@ export class Node {
     const enc = this.encoder;
     enc.begin(MSG_BUF, MAX_MESSAGE_LENGTH, r.type, r.flags, r.seq, COOKIE_BUF, <u32>(id >> 32), <u32>id);
     r.owner.encodeBody(this, enc);
-    if (sa.seals && typeSeals(r.type)) enc.seal(changetype<usize>(sa.raw), sa.sealOut, r.seq32);
-    const n = enc.finishAuth(sa.spi, sa.key);
+    const n = sa.seals && typeSeals(r.type) ? enc.finishBinding(changetype<usize>(sa.sealBase), sa.sealOut, r.seq32, sa.spi) : enc.finishAuth(sa.spi, sa.key);
     if (n < 0) return false;
     r.bytes = bytesOf(MSG_BUF, n);
     return true;
@@ -511,8 +510,9 @@ export class Node {
       this.drop(ERR_BAD_ADDRESS, now);
       return;
     }
-    if (sa.seals && typeSeals(load<u8>(this.encoder.ptr + 1))) this.encoder.seal(changetype<usize>(sa.raw), sa.sealOut, this.incomingSeq32);
-    const n = this.encoder.finishAuth(sa.spi, sa.key);
+    const n = sa.seals && typeSeals(load<u8>(this.encoder.ptr + 1))
+      ? this.encoder.finishBinding(changetype<usize>(sa.sealBase), sa.sealOut, this.incomingSeq32, sa.spi)
+      : this.encoder.finishAuth(sa.spi, sa.key);
     if (n < 0) return;
     if (!cache) {
       if (via) this.sendFrame(via, bytesOf(MSG_BUF, n), dst, dstPort);
@@ -603,6 +603,7 @@ export class Node {
   /** A datagram arrived on the control port (section 6 pipeline). */
   handleDatagram(now: f64, from: Address, fromPort: u32, ptr: usize, len: i32): void {
     this.counters.received++;
+    this.opened = false;
     this.from.set(from);
     this.fromPort = fromPort;
     const d = this.incoming;
@@ -619,7 +620,8 @@ export class Node {
       // A session SA that a module made at run time (PROTOCOL.md 6.1, 8.3).
       for (let i = 0; i < this.modules.length && !sa; i++) sa = this.modules[i].sessionSa(this, d, spi, now);
       if (sa) {
-        const bad = verifyAuth(d, sa.key);
+        // 8.11 (version 2): a session SA's Binding Update or Ack is verified by its Sealed tag alone.
+        const bad = sa.seals && typeSeals(d.type) ? this.openBinding(d, sa, cookie) : verifyAuth(d, sa.key);
         if (bad) {
           this.drop(bad, now);
           return;
@@ -651,12 +653,47 @@ export class Node {
       this.drop(ERR_UNKNOWN_SPI, now);
       return;
     }
-    const bad = verifyAuth(d, sa!.key);
+    const bad = sa!.seals && typeSeals(d.type) ? this.openBinding(d, sa!, cookie) : verifyAuth(d, sa!.key);
     if (bad) {
       this.drop(bad, now);
       return;
     }
     this.handleVerified(peer!, sa!, now);
+  }
+
+  /** The incoming message was verified and opened by openBinding (8.11): not opened again. */
+  private opened: bool = false;
+
+  /**
+   * Verifies and opens a Binding Update or Ack under a session SA (8.11,
+   * version 2) before its cookie names a peer: its extended sequence number
+   * is the one handleRequest or handleReply will use (the session peer's
+   * window, or epoch 1 for a peer not yet made; the outstanding request's for
+   * a reply). Creates nothing. 0 or the reason to drop it.
+   */
+  private openBinding(d: Decoded, sa: SecurityAssociation, cookie: u64): i32 {
+    const seq = <u32>d.sequence;
+    let seq32: u32 = 0;
+    if (messageIsReply(d.type)) {
+      const lo = d.replayLo();
+      let found = false;
+      for (let i = 0; i < this.outstanding.length; i++) {
+        const o = this.outstanding[i];
+        if (o.seq == seq && o.replayLo == lo && replyTypeOf(o.type) == d.type && (!sa.peer || o.peer == sa.peer)) {
+          seq32 = o.seq32;
+          found = true;
+          break;
+        }
+      }
+      if (!found) return ERR_NOT_A_REPLY;
+    } else {
+      const owner = sa.peer;
+      const p = owner ? owner : cookie != 0 ? this.findSessionPeer(cookie) : null;
+      seq32 = p ? <u32>p.window.extend(seq) : 0x10000 | (seq & 0xffff);
+    }
+    const err = openSealedBinding(d, changetype<usize>(sa.sealBase), sa.sealIn, seq32);
+    if (!err) this.opened = true;
+    return err;
   }
 
   /** An authenticated message: a reply to match, or a request or notice for its module. */
@@ -667,6 +704,13 @@ export class Node {
       return;
     }
     this.handleRequest(peer, sa, now);
+  }
+
+  /** True once if openBinding opened the incoming message. */
+  private takeOpened(): bool {
+    const o = this.opened;
+    this.opened = false;
+    return o;
   }
 
   private handleReply(peer: Peer, sa: SecurityAssociation, now: f64): void {
@@ -689,7 +733,7 @@ export class Node {
       return;
     }
     // A sealed reply is opened before anything of it counts (8.11); a bad tag changes nothing.
-    if (sa.seals || d.has(EXT_SEALED)) {
+    if (!this.takeOpened() && (sa.seals || d.has(EXT_SEALED))) {
       const err = sealedError(d, sa, r.seq32);
       if (err) {
         this.drop(err, now);
@@ -731,7 +775,7 @@ export class Node {
     }
     // A sealed request is opened before the cache, the window or its module see it (8.11).
     this.incomingSeq32 = <u32>peer.window.extend(seq);
-    if (sa.seals || d.has(EXT_SEALED)) {
+    if (!this.takeOpened() && (sa.seals || d.has(EXT_SEALED))) {
       const err = sealedError(d, sa, this.incomingSeq32);
       if (err) {
         this.drop(err, now);
@@ -938,12 +982,13 @@ export abstract class RequestHandler {
  * one that does not authenticate.
  */
 function sealedError(d: Decoded, sa: SecurityAssociation, seq32: u32): i32 {
-  if (!sa.seals || (typeSeals(d.type) && !d.has(EXT_SEALED))) return ERR_BAD_AUTHENTICATOR;
+  // (a session SA's Binding Update or Ack was opened by openBinding, version 2: never here)
+  if (!sa.seals || typeSeals(d.type)) return ERR_BAD_AUTHENTICATOR;
   return openSealed(d, changetype<usize>(sa.raw), sa.sealIn, seq32);
 }
 
 /** True if a message type's other extensions travel in a Sealed extension under a session SA (8.11). */
-function typeSeals(type: u8): bool {
+export function typeSeals(type: u8): bool {
   return extensionRule(type, EXT_SEALED) != RULE_NONE;
 }
 

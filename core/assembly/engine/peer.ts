@@ -24,6 +24,12 @@ export class SecurityAssociation {
    */
   sealIn: i32 = -1;
   sealOut: i32 = -1;
+  /**
+   * A session SA's binding key K_b (8.11, version 2): its Binding Updates and
+   * Acks are authenticated by the Sealed tag alone, under K_b's subkeys; `raw`
+   * and `key` are its SA subkey, for its other messages.
+   */
+  sealBase: StaticArray<u8> = new StaticArray<u8>(32);
   /** The peer a session SA belongs to; null until the engine binds it to the sender's cookie. */
   peer: Peer | null = null;
   constructor(spi: u32, key: HmacKey) {

@@ -8,7 +8,7 @@
 // addresses (Transfer), the target of others' (Hosted), the agent of the
 // addresses its peers are configured to own (the binding table).
 
-import { Node, RequestHandler, Procedure, FrameRoute } from "../engine/node";
+import { Node, RequestHandler, Procedure, FrameRoute, typeSeals } from "../engine/node";
 import { Peer, SecurityAssociation, CachedReply } from "../engine/peer";
 import { Address } from "../engine/address";
 import { Timer } from "../engine/timers";
@@ -21,7 +21,7 @@ import { HmacKey } from "../crypto/hmac";
 import { drbg } from "../crypto/drbg";
 import { keyWrapRandom, keyUnwrap } from "../crypto/keywrap";
 import { gratuitousArp, neighbourAdvertisement, NA_FRAME } from "./frames";
-import { SEAL_UP, SEAL_DOWN } from "./seal";
+import { SEAL_UP, SEAL_DOWN, SEAL_SA, bindingKey, bindingSubkey } from "./seal";
 import { stopRule, arpRule, reversePathRule, udpPassRule } from "./rules";
 import { RECORD as BINDING_RECORD } from "./bindings";
 import { isValidFamily } from "../engine/address";
@@ -132,14 +132,33 @@ function randomSpi(): u32 {
   return v < FIRST_ASSIGNABLE_SPI ? v + FIRST_ASSIGNABLE_SPI : v;
 }
 
-/** A session SA (8.3) over a 32-byte key: HMAC-SHA256, sealing `sealIn` in and `sealOut` out. */
-export function sessionSa(spi: u32, key: usize, sealIn: i32, sealOut: i32): SecurityAssociation {
-  const sa = new SecurityAssociation(spi, new HmacKey(AUTH_HMAC_SHA256, key, 32));
+/**
+ * A session SA (8.3, 8.11) over a binding key K_b (32 bytes at kb): Binding
+ * Update and Ack sealed and authenticated under K_b's subkeys, `sealIn` in and
+ * `sealOut` out; its other messages (a further Transfer Request, 8.6) under
+ * HMAC-SHA256 with K_b's SA subkey, which is also its `raw` key (key wrap, 4.7).
+ */
+export function sessionSa(spi: u32, kb: usize, sealIn: i32, sealOut: i32): SecurityAssociation {
+  bindingSubkey(kb, SEAL_SA, SUB_BUF);
+  const sa = new SecurityAssociation(spi, new HmacKey(AUTH_HMAC_SHA256, SUB_BUF, 32));
   sa.raw = new StaticArray<u8>(32);
-  memory.copy(changetype<usize>(sa.raw), key, 32);
+  memory.copy(changetype<usize>(sa.raw), SUB_BUF, 32);
+  memory.fill(SUB_BUF, 0, 32);
+  memory.copy(changetype<usize>(sa.sealBase), kb, 32);
   sa.sealIn = sealIn;
   sa.sealOut = sealOut;
   return sa;
+}
+
+const SUB_BUF = memory.data(32, 8);
+/** The Transferred Address of the message being handled, read in place for the table's lookup (8.3). */
+const LOOKUP = new Address();
+
+/** Replaces the 32-byte session key at p by its binding key K_b (8.11). */
+export function toBindingKey(p: usize): void {
+  bindingKey(p, SUB_BUF);
+  memory.copy(p, SUB_BUF, 32);
+  memory.fill(SUB_BUF, 0, 32);
 }
 
 /**
@@ -450,6 +469,8 @@ class Hosted extends Procedure {
   lifetime: u32;
   state: u8 = NEGOTIATED;
   key: StaticArray<u8> = new StaticArray<u8>(32);
+  /** The binding key K_b of the session key (8.11): the session SA's and the tunnel's (8.9). */
+  bkey: StaticArray<u8> = new StaticArray<u8>(32);
   spi: u32;
   vni: u32 = 0;
   agentAddress: Address = new Address();
@@ -1039,13 +1060,20 @@ export class Sid extends RequestHandler {
   sessionSa(node: Node, d: Decoded, spi: u32, now: f64): SecurityAssociation | null {
     // The agent: a binding's SA, found by the Transferred Address in clear (8.3).
     if (d.has(EXT_TRANSFERRED_ADDRESS) && this.table) {
-      const r = this.bindings().find(addressOf(d, EXT_TRANSFERRED_ADDRESS));
+      // (read in place: nothing is allocated per renewal)
+      const ta = d.first(EXT_TRANSFERRED_ADDRESS);
+      LOOKUP.load(load<u8>(ta + 2), ta + 3);
+      const r = this.bindings().find(LOOKUP);
       if (r && bSpi(r) == spi) {
         if (this.reinjecting) return sessionSa(spi, bKey(r), SEAL_UP, SEAL_DOWN);
         const sa = this.bindingSa;
         sa.spi = spi;
-        sa.key.init(AUTH_HMAC_SHA256, bKey(r), 32);
-        memory.copy(changetype<usize>(sa.raw), bKey(r), 32);
+        memory.copy(changetype<usize>(sa.sealBase), bKey(r), 32);
+        // A Binding Update is verified by its Sealed tag alone (8.11): no HMAC key to make.
+        if (!typeSeals(d.type)) {
+          bindingSubkey(bKey(r), SEAL_SA, changetype<usize>(sa.raw));
+          sa.key.init(AUTH_HMAC_SHA256, changetype<usize>(sa.raw), 32);
+        }
         sa.peer = null;
         return sa;
       }
@@ -1178,13 +1206,14 @@ export class Sid extends RequestHandler {
     }
     const h = new Hosted(this, a, peer, flags, lifetimeOf(d, o.sidLifetimeS), sessionSpiOf(d), now);
     memory.copy(changetype<usize>(h.key), KEY_BUF, 32);
+    bindingKey(KEY_BUF, changetype<usize>(h.bkey));
     memory.fill(KEY_BUF, 0, 32);
     h.agentAddress = agent;
     if (same) {
       const ll = d.first(EXT_LINK_LAYER_ADDRESS);
       if (load<u8>(ll + 1) == 8) memory.copy(changetype<usize>(h.nodeMac), ll + 4, 6);
     }
-    h.vni = ids(changetype<usize>(h.key));
+    h.vni = ids(changetype<usize>(h.bkey));
     if (leaseAt) {
       h.leaseKind = load<u8>(leaseAt + 2);
       h.leaseRemaining = bswap<u32>(load<u32>(leaseAt + 4));
@@ -1209,7 +1238,7 @@ export class Sid extends RequestHandler {
     this.applyArpRule(true, a, same ? this.ifindex : 0, true);
     this.applyStopRule(true, a);
     if (!same) {
-      this.tunnel(true, ROLE_TARGET, changetype<usize>(h.key), agent, a, (flags & FLAG_REVERSE_RETURN) != 0);
+      this.tunnel(true, ROLE_TARGET, changetype<usize>(h.bkey), agent, a, (flags & FLAG_REVERSE_RETURN) != 0);
       h.tunnel = true;
     }
     this.actionOwner = null;
@@ -1229,7 +1258,7 @@ export class Sid extends RequestHandler {
   private startRegistering(h: Hosted, now: f64): void {
     const node = this.node;
     const agent = node.sessionPeer(0, h.agentAddress, node.options.controlPort);
-    const sa = sessionSa(h.spi, changetype<usize>(h.key), SEAL_DOWN, SEAL_UP);
+    const sa = sessionSa(h.spi, changetype<usize>(h.bkey), SEAL_DOWN, SEAL_UP);
     sa.peer = agent;
     agent.addSa(sa);
     h.agent = agent;
@@ -1256,6 +1285,7 @@ export class Sid extends RequestHandler {
     if (!wrapSa || !unwrapSessionKey(d, wrapSa.raw, KEY_BUF)) return this.refuse(ROLE_NODE, a, peer, sa, cache, CODE_SESSION_KEY_REJECTED, "the session key did not unwrap: the Wrap SPI must name an SA configured with the key", now);
     const h = new Hosted(this, a, peer, flags, 0, sessionSpiOf(d), now);
     memory.copy(changetype<usize>(h.key), KEY_BUF, 32);
+    bindingKey(KEY_BUF, changetype<usize>(h.bkey));
     memory.fill(KEY_BUF, 0, 32);
     h.returning = true;
     h.setReturnBy(now + RETURN_WAIT_MS);
@@ -1264,7 +1294,7 @@ export class Sid extends RequestHandler {
       const p = d.first(EXT_ADDRESS_LEASE);
       this.addresses.refresh(a, bswap<u32>(load<u32>(p + 4)), p + 8, <i32>load<u8>(p + 1) - 6, now);
     }
-    h.vni = ids(changetype<usize>(h.key));
+    h.vni = ids(changetype<usize>(h.bkey));
     this.hosted.push(h);
     this.reply(peer, sa, cache, CODE_ACCEPTED, -1, this.address.isSet ? this.address : null, now);
     const e = this.event("negotiated", ROLE_TARGET, a, now);
@@ -1324,7 +1354,7 @@ export class Sid extends RequestHandler {
       // A return that failed: before the Wake-up the transfer's rules stay; after it only the stop rule was left.
       if (h.woken && !h.released) this.applyStopRule(false, h.address);
     } else {
-      if (h.tunnel) this.tunnel(false, ROLE_TARGET, changetype<usize>(h.key), h.agentAddress, h.address, (h.flags & FLAG_REVERSE_RETURN) != 0);
+      if (h.tunnel) this.tunnel(false, ROLE_TARGET, changetype<usize>(h.bkey), h.agentAddress, h.address, (h.flags & FLAG_REVERSE_RETURN) != 0);
       if (!h.released) this.applyStopRule(false, h.address);
       this.applyArpRule(false, h.address, 0, true);
       this.hostAddress(false, h.address, h.sameSubnet);
@@ -1380,6 +1410,7 @@ export class Sid extends RequestHandler {
       if (w) wrapKey = w.raw;
     }
     if (!unwrapSessionKey(d, wrapKey, KEY_BUF)) return this.refuse(ROLE_AGENT, a, peer, sa, cache, CODE_SESSION_KEY_REJECTED, "the session key did not unwrap: the Wrap SPI must name the SA (or, further, the session SPI)", now);
+    toBindingKey(KEY_BUF); // 8.11: the binding keeps K_b, derived once, in place of the session key
     const target = addressOf(d, EXT_TARGET_ADDRESS);
     if (target.family != a.family || !node.acceptsPeerAddress(target)) {
       memory.fill(KEY_BUF, 0, 32);
@@ -1494,11 +1525,16 @@ export class Sid extends RequestHandler {
   private onBindingUpdate(node: Node, peer: Peer, sa: SecurityAssociation, cache: CachedReply | null, now: f64): void {
     const d = node.incoming;
     const o = node.options;
-    const a = addressOf(d, EXT_TRANSFERRED_ADDRESS);
+    const ta = d.first(EXT_TRANSFERRED_ADDRESS);
+    const a = LOOKUP;
+    a.load(load<u8>(ta + 2), ta + 3);
     const r = this.table ? this.bindings().find(a) : 0;
     // Only a binding's own session SA reaches here: sessionSa matched the address and its SPI.
-    if (!r && this.flows.bindingUpdate(node, peer, sa, cache, a, now)) return;
-    if (!r) return this.refuse(ROLE_AGENT, a, peer, sa, cache, CODE_UNKNOWN_BINDING, "no binding for this address under this SA", now);
+    if (!r) {
+      const own = addressOf(d, EXT_TRANSFERRED_ADDRESS);
+      if (this.flows.bindingUpdate(node, peer, sa, cache, own, now)) return;
+      return this.refuse(ROLE_AGENT, own, peer, sa, cache, CODE_UNKNOWN_BINDING, "no binding for this address under this SA", now);
+    }
     this.setTargetCookie(r, peer.cookie);
     const asked = lifetimeOf(d, 0);
     if (asked == 0) {
@@ -2028,7 +2064,14 @@ export class Sid extends RequestHandler {
       return -ERR_REFUSED;
     }
     memory.copy(out, key, 32);
-    const vni = ids(key);
+    // The tunnel's identifiers come from the binding key (8.9, 8.11); the agent keeps only that one.
+    let kb = key;
+    if (t && !back) {
+      bindingKey(key, SUB_BUF);
+      kb = SUB_BUF;
+    } else if (h) kb = changetype<usize>(h.bkey);
+    const vni = ids(kb);
+    memory.fill(SUB_BUF, 0, 32);
     store<u32>(out + 36, vni);
     store<u32>(out + 40, t && t.sameSubnet ? 0 : tunnelIfindex(vni));
     memory.copy(out + 44, IDS + 4, 6);

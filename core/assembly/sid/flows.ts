@@ -20,7 +20,7 @@ import { inMemory } from "../util/bytes";
 import { tunnelIfindex, tunnelRoute, proxyNeighbour, markRule } from "../kernel/vxlan";
 import {
   Sid, Claim, ROLE_AGENT, ROLE_NODE, ROLE_TARGET, TRANSFERRED, KEY_BUF, MAIN_TABLE,
-  addressOf, lifetimeOf, ids, unwrapSessionKey, wrapSpiOf, sessionSpiOf, sessionSa, addressMessageCopy,
+  addressOf, lifetimeOf, ids, unwrapSessionKey, toBindingKey, wrapSpiOf, sessionSpiOf, sessionSa, addressMessageCopy,
 } from "./engine";
 import { SEAL_UP, SEAL_DOWN } from "./seal";
 import {
@@ -454,6 +454,7 @@ export class SidFlows {
     if (!peer.configured(a)) return sid.refuse(ROLE_AGENT, a, peer, sa, cache, CODE_ADMINISTRATIVELY_PROHIBITED, "the peer is not configured to own this address here (peer_add_address)", now);
     const w = peer.findSa(wrapSpiOf(d));
     if (!w || !unwrapSessionKey(d, w.raw, KEY_BUF)) return sid.refuse(ROLE_AGENT, a, peer, sa, cache, CODE_SESSION_KEY_REJECTED, "the session key did not unwrap: the Wrap SPI must name the SA", now);
+    toBindingKey(KEY_BUF); // 8.11: the flow set keeps K_b, derived once
     const code = this.checkRequest(node, a, flags);
     if (code) {
       memory.fill(KEY_BUF, 0, 32);

@@ -5,6 +5,7 @@
 
 import { hkdf } from "../crypto/hkdf";
 import { aeadSeal, aeadOpen } from "../crypto/aead";
+import { hchacha20 } from "../crypto/chacha20";
 import {
   ERR_BAD_AUTHENTICATOR, ERR_BAD_LENGTH, ERR_RESERVED_NONZERO, ERR_TRUNCATED, ERR_BAD_VALUE,
 } from "../generated/registry";
@@ -13,6 +14,8 @@ import {
 export const SEAL_UP: i32 = 0;
 export const SEAL_DOWN: i32 = 1;
 export const SEAL_STATE: i32 = 2;
+/** The binding's SA key (HMAC-SHA256 and key wrap of its other messages, 8.11), from the binding key. */
+export const SEAL_SA: i32 = 3;
 /** Largest plaintext of one state frame. */
 export const STATE_FRAME_MAX: i32 = 16384;
 export const STATE_FRAME_HEADER: i32 = 4;
@@ -122,4 +125,58 @@ export function openStateFrame(sessionKey: usize, sessionSpi: u32, index: u64, p
   lastFrameWasLast = (flags & FRAME_LAST) != 0;
   lastFrameLength = STATE_FRAME_HEADER + clen;
   return r;
+}
+
+// ---- Binding keys (8.11, version 2) --------------------------------------------------
+//
+// Binding Update and Ack are authenticated by their Sealed tag alone, under
+// subkeys of one binding key K_b derived ONCE from the session key when the
+// binding (agent) or the hosting (target) starts: the agent keeps K_b in the
+// binding's record in place of the session key. Per message: one HChaCha20
+// (the direction's subkey) and the AEAD; no SHA-256 at all.
+
+const INFO_BINDING = memory.data<u8>([0x68, 0x61, 0x6e, 0x64, 0x6f, 0x76, 0x65, 0x72, 0x20, 0x62, 0x69, 0x6e, 0x64, 0x69, 0x6e, 0x67, 0x2f, 0x32]); // "handover binding/2"
+// HChaCha20 inputs, 16 bytes each: "handover seal up", "handover seal dn", "handover sa key2"
+const SUB_UP = memory.data<u8>([0x68, 0x61, 0x6e, 0x64, 0x6f, 0x76, 0x65, 0x72, 0x20, 0x73, 0x65, 0x61, 0x6c, 0x20, 0x75, 0x70]);
+const SUB_DOWN = memory.data<u8>([0x68, 0x61, 0x6e, 0x64, 0x6f, 0x76, 0x65, 0x72, 0x20, 0x73, 0x65, 0x61, 0x6c, 0x20, 0x64, 0x6e]);
+const SUB_SA = memory.data<u8>([0x68, 0x61, 0x6e, 0x64, 0x6f, 0x76, 0x65, 0x72, 0x20, 0x73, 0x61, 0x20, 0x6b, 0x65, 0x79, 0x32]);
+
+/** K_b = HKDF-SHA256(IKM = session key, salt empty, info "handover binding/2", L = 32) at out. */
+export function bindingKey(sessionKey: usize, out: usize): void {
+  hkdf(0, 0, sessionKey, 32, INFO_BINDING, 18, out, 32);
+}
+
+/** Subkey `which` (SEAL_UP, SEAL_DOWN, SEAL_SA) of a binding key: HChaCha20(K_b, its 16-byte constant); false for another `which`. */
+export function bindingSubkey(kb: usize, which: i32, out: usize): bool {
+  if (which == SEAL_UP) hchacha20(kb, SUB_UP, out);
+  else if (which == SEAL_DOWN) hchacha20(kb, SUB_DOWN, out);
+  else if (which == SEAL_SA) hchacha20(kb, SUB_SA, out);
+  else return false;
+  return true;
+}
+
+/**
+ * Version 2 of the Sealed body (ciphertext || tag) under subkey `which` of the
+ * binding key kb: nonce as in version 1 (seq32 || the header's Replay Protect
+ * ID), AAD = the aadLen bytes at aad (every byte of the message that is not
+ * ciphertext or tag: see 8.11). Returns n + 16, or -BAD_VALUE.
+ */
+export function sealBinding(kb: usize, which: i32, seq32: u32, header: usize, aad: usize, aadLen: i32, pt: usize, n: i32, out: usize): i32 {
+  if ((which != SEAL_UP && which != SEAL_DOWN) || n < 0 || aadLen < 0) return -ERR_BAD_VALUE;
+  bindingSubkey(kb, which, KEY);
+  messageNonce(seq32, header);
+  const r = aeadSeal(KEY, NONCE, aad, aadLen, pt, n, out);
+  memory.fill(KEY, 0, 32);
+  return r;
+}
+
+/** Opens a version-2 Sealed body of n bytes: the plaintext length, or -BAD_LENGTH (under 16), -BAD_AUTHENTICATOR. */
+export function openBinding(kb: usize, which: i32, seq32: u32, header: usize, aad: usize, aadLen: i32, ct: usize, n: i32, out: usize): i32 {
+  if ((which != SEAL_UP && which != SEAL_DOWN) || aadLen < 0) return -ERR_BAD_VALUE;
+  if (n < 16) return -ERR_BAD_LENGTH;
+  bindingSubkey(kb, which, KEY);
+  messageNonce(seq32, header);
+  const r = aeadOpen(KEY, NONCE, aad, aadLen, ct, n, out);
+  memory.fill(KEY, 0, 32);
+  return r < 0 ? -ERR_BAD_AUTHENTICATOR : r;
 }

@@ -9,7 +9,7 @@
 import { put8, put16, put32 } from "../util/bytes";
 import { familyLength, OFF_COOKIE, OFF_REPLAY_ID } from "./decode";
 import { HmacKey } from "../crypto/hmac";
-import { sealMessage } from "../sid/seal";
+import { sealMessage, sealBinding } from "../sid/seal";
 import {
   PROTOCOL_VERSION, HEADER_LENGTH, MAX_MESSAGE_LENGTH,
   EXT_AUTH, EXT_MIGRATION, EXT_LIFETIME, EXT_LINK_LAYER_ADDRESS, EXT_SESSION_KEY,
@@ -19,7 +19,10 @@ import {
 
 /** The most inner extensions one Sealed extension carries: 255 - 2 - 16 (section 8.11). */
 export const SEALED_MAX_INNER: i32 = 237;
+/** Most bytes before a version-2 Sealed body's ciphertext (header, Transferred Address, the Sealed head). */
+export const MAX_AAD: i32 = 250;
 const SEAL_SCRATCH = memory.data(256);
+const AAD_SCRATCH = memory.data(MAX_AAD + 6);
 
 export class Encoder {
   ptr: usize = 0;
@@ -196,6 +199,41 @@ export class Encoder {
     const r = sealMessage(sessionKey, which, seq32, this.ptr, SEAL_SCRATCH, n, d + 2);
     memory.fill(SEAL_SCRATCH, 0, <usize>n);
     if (r < 0) this.err = -r;
+  }
+
+  /**
+   * Version 2 (8.11), a Binding Update or Ack under a session SA: replaces the
+   * extensions written since markSealed() by the Sealed extension under
+   * subkey `which` of the binding key kb, then appends the Authentication
+   * extension (SPI, and the Sealed tag as its 16-byte authenticator). The
+   * AEAD's AAD is every byte of the message that is neither ciphertext nor
+   * tag: all bytes before the ciphertext, then the Authentication
+   * extension's Type, Length and SPI. Returns the message length or the
+   * negated error.
+   */
+  finishBinding(kb: usize, which: i32, seq32: u32, spi: u32): i32 {
+    if (this.err) return -this.err;
+    const n = this.pos - this.sealFrom;
+    if (n > SEALED_MAX_INNER) return -ERR_BAD_LENGTH;
+    memory.copy(SEAL_SCRATCH, this.ptr + <usize>this.sealFrom, <usize>n);
+    this.pos = this.sealFrom;
+    const d = this.ext(EXT_SEALED, 2 + n + 16);
+    if (!d) return -this.err;
+    put16(d, 0);
+    const head = <i32>(d + 2 - this.ptr);
+    if (head > MAX_AAD) return -ERR_BAD_LENGTH;
+    memory.copy(AAD_SCRATCH, this.ptr, <usize>head);
+    put8(AAD_SCRATCH + <usize>head, EXT_AUTH);
+    put8(AAD_SCRATCH + <usize>head + 1, 20);
+    put32(AAD_SCRATCH + <usize>head + 2, spi);
+    const r = sealBinding(kb, which, seq32, this.ptr, AAD_SCRATCH, head + 6, SEAL_SCRATCH, n, d + 2);
+    memory.fill(SEAL_SCRATCH, 0, <usize>n);
+    if (r < 0) return r;
+    const a = this.ext(EXT_AUTH, 20);
+    if (!a) return -this.err;
+    put32(a, spi);
+    memory.copy(a + 4, d + 2 + <usize>n, 16);
+    return this.pos;
   }
 
   /** Ends an unauthenticated message: its length, or the negated error. */
