@@ -45,6 +45,60 @@ test("a whole transfer: negotiation, record, Transfer Request, the parked Bindin
   assert.is(ka.role, "agent");
 });
 
+const NFQ_CONFIG = (3 << 8) | 2, NFQ_VERDICT_BATCH = (3 << 8) | 3, NFNL_BATCH_BEGIN = 16;
+const latin1 = (b) => String.fromCharCode(...b);
+/** A VERDICT_BATCH request's verdict (1 accept, 0 drop): NFQA_VERDICT_HDR after nlmsghdr, nfgenmsg and the attribute header. */
+const verdictOf = (b) => new DataView(b.buffer, b.byteOffset).getUint32(24, false);
+
+test("the target's hold (8.12): its stop rule queues the address's packets into SID's own queue and accepts them after the release", () => {
+  const s = trio();
+  const { net, tn, target, tnTarget, tnAgent, TA } = s;
+  tn.sid.transfer(net.now, TA, tnTarget, { agent: tnAgent, lifetime: 30 });
+  tn.pump();
+  assert.ok(hostsDeliver(s));
+  net.run(1000);
+  assert.is(target.sidEvents("released").length, 1);
+  const text = target.nft.join("\n");
+  // The hold chain, and the input chain's jump to it before its drop.
+  assert.match(text, /add chain inet hovsid shc612000a\n/);
+  const jump = text.indexOf("add rule inet hovsid sic612000a ip daddr 198.18.0.10 jump shc612000a");
+  const drop = text.indexOf("add rule inet hovsid sic612000a ip daddr 198.18.0.10 drop");
+  assert.ok(jump > 0 && drop > jump, "the jump to the hold chain comes before the drop");
+  // Netfilter: the queue bound (SID's own number, STEM's + 1), the xt NFQUEUE rule in the hold chain, the verdict.
+  assert.equal(target.netfilterTypes(), [NFQ_CONFIG, NFNL_BATCH_BEGIN, NFQ_VERDICT_BATCH]);
+  const [config, rule, verdict] = target.netfilter;
+  assert.is(new DataView(config.buffer, config.byteOffset).getUint16(18, false), 4347, "queue 4347");
+  assert.ok(/hovsid/.test(latin1(rule)) && /shc612000a/.test(latin1(rule)) && /NFQUEUE/.test(latin1(rule)), "the queue rule goes in the hold chain");
+  assert.is(new DataView(verdict.buffer, verdict.byteOffset).getUint16(18, false), 4347);
+  assert.is(verdictOf(verdict), 1, "accept");
+  // Order at the release: the event (the host resumes the socket), the chains go, then the verdict.
+  const o = target.order;
+  const ev = o.indexOf("event:released");
+  const del = o.findIndex((k, i) => i > ev && k === "nft:flush chain inet hovsid sic612000a");
+  const v = o.lastIndexOf("netlink12");
+  assert.ok(ev >= 0 && del > ev && v > del, o.join(", "));
+  assert.match(target.nft.at(-1), /delete chain inet hovsid shc612000a/);
+  // The node's stop rule does not hold: its packets belong to the socket that moved.
+  assert.ok(!/jump sh/.test(tn.nft.join("\n")));
+  assert.is(tn.netfilter.length, 0);
+  assert.is(target.sid.state(net.now).held, 0);
+});
+
+test("the target's hold: a hosting that ends unreleased drops what its queue held (no socket would take it)", () => {
+  const s = trio();
+  const { net, tn, target, tnTarget, tnAgent, TA } = s;
+  tn.sid.transfer(net.now, TA, tnTarget, { agent: tnAgent, lifetime: 30 });
+  tn.pump();
+  net.run(50);
+  assert.is(target.sidEvents("negotiated").length, 1);
+  target.sid.stateReceived(net.now, TA, false);
+  target.pump();
+  assert.is(target.sidEvents("released").length, 0);
+  assert.equal(target.netfilterTypes(), [NFQ_CONFIG, NFNL_BATCH_BEGIN, NFQ_VERDICT_BATCH]);
+  assert.is(verdictOf(target.netfilter[2]), 0, "drop");
+  assert.match(target.nft.join("\n"), /delete chain inet hovsid shc612000a/);
+});
+
 /** A transfer of TA that has completed (the target released), with lifetime L. */
 function transferred(opts = {}, lifetime = 30) {
   const s = trio(opts.net);

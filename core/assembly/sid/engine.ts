@@ -20,7 +20,9 @@ import { drbg } from "../crypto/drbg";
 import { keyWrapRandom, keyUnwrap } from "../crypto/keywrap";
 import { gratuitousArp, neighbourAdvertisement, NA_FRAME } from "./frames";
 import { SEAL_UP, SEAL_DOWN } from "./seal";
-import { stopRule, arpRule, reversePathRule } from "./rules";
+import { stopRule, arpRule, reversePathRule, holdChainName } from "./rules";
+import { SidHold } from "./hold";
+import { queueConfig, queueRuleIn, verdictBatch, bufferPtr as nfqueueBuffer } from "../kernel/nfqueue";
 import { RECORD as BINDING_RECORD } from "./bindings";
 import { isValidFamily } from "../engine/address";
 import { SidFlows, Flow, readFlows } from "./flows";
@@ -36,7 +38,7 @@ import {
   proxyNeighbour, tunnelIfindex,
 } from "../kernel/vxlan";
 import { addressMessage, messagePtr } from "../kernel/netlink";
-import { NETLINK_ROUTE, LOOPBACK_IFINDEX } from "../kernel/linux";
+import { NETLINK_ROUTE, NETLINK_NETFILTER, ENOENT, LOOPBACK_IFINDEX } from "../kernel/linux";
 import {
   PROTOCOL_SID, FAMILY_IPV4, AUTH_HMAC_SHA256, WRAP_CHACHA20_POLY1305, FIRST_ASSIGNABLE_SPI,
   MSG_TRANSFER_NEGOTIATION_REQUEST, MSG_TRANSFER_REQUEST, MSG_BINDING_UPDATE, MSG_WAKE_UP, MSG_STOP_TRANSFER,
@@ -432,6 +434,8 @@ class Transfer extends Procedure {
 class Hosted extends Procedure {
   sid: Sid;
   address: Address;
+  /** The stop rule's input chain holds (queues) instead of dropping until the release (sid/hold.ts). */
+  holds: bool = false;
   /** The peer that negotiated (the transferring node). */
   node: Peer;
   flags: u8;
@@ -1090,7 +1094,7 @@ export class Sid extends RequestHandler {
     this.actionOwner = new Claim(this, a, ROLE_TARGET, h.spi);
     this.hostAddress(true, a, same);
     this.applyArpRule(true, a, same ? this.ifindex : 0, true);
-    this.applyStopRule(true, a);
+    this.applyHold(h);
     if (!same) {
       this.tunnel(true, ROLE_TARGET, changetype<usize>(h.key), agent, a, (flags & FLAG_REVERSE_RETURN) != 0);
       h.tunnel = true;
@@ -1174,7 +1178,8 @@ export class Sid extends RequestHandler {
   release(h: Hosted, now: f64): void {
     if (h.released) return;
     h.released = true;
-    this.applyStopRule(false, h.address);
+    // The event first (the host resumes the restored socket on it), then the stop rule goes, then the held
+    // packets are accepted in order into the live socket (sid/hold.ts).
     const e = this.event("released", ROLE_TARGET, h.address, now);
     e.key("elapsedMs");
     e.num(<u64>Math.round(now - h.startedAt));
@@ -1183,6 +1188,44 @@ export class Sid extends RequestHandler {
       e.boolean(true);
     }
     this.node.emit(endEvent());
+    if (h.holds) this.endHold(h, true);
+    else this.applyStopRule(false, h.address);
+  }
+
+  /**
+   * The target's stop rule with the hold (8.12): the queue bound once, the
+   * chains, then the queue rule in the hold chain (owned by the claim: if it
+   * fails, the hosting ends).
+   */
+  private applyHold(h: Hosted): void {
+    const node = this.node;
+    if (!SidHold.bound) {
+      SidHold.bound = true;
+      const c = queueConfig(SidHold.queue);
+      node.netlinkAction(NETLINK_NETFILTER, bytesOf(nfqueueBuffer(), c), null);
+    }
+    stopRule(this.nftBegin(), true, h.address, node.options.controlPort, true);
+    this.nftEnd();
+    const r = queueRuleIn(SidHold.queue, "hovsid", holdChainName(h.address), false);
+    node.netlinkAction(NETLINK_NETFILTER, bytesOf(nfqueueBuffer(), r), this.actionOwner);
+    h.holds = true;
+    SidHold.holding++;
+  }
+
+  /**
+   * The hold ends: the chains go (nothing is queued after this), then, once no
+   * other hosting holds, one verdict for every queued packet: accept at the
+   * release, drop when the hosting ended unreleased (no socket to take them).
+   */
+  private endHold(h: Hosted, accept: bool): void {
+    h.holds = false;
+    SidHold.holding--;
+    stopRule(this.nftBegin(), false, h.address, this.node.options.controlPort, true);
+    this.nftEnd();
+    if (SidHold.holding > 0) return;
+    const v = verdictBatch(SidHold.queue, SidHold.lastId + 0x40000000, accept ? 1 : 0);
+    // No acknowledgement is asked; an empty queue answers ENOENT, which is fine.
+    this.node.netlinkAction(NETLINK_NETFILTER, bytesOf(nfqueueBuffer(), v), null, false, ENOENT);
   }
 
   /** 8.18: the hosting is bound: this node holds the session address's lease now (it renews and releases it). */
@@ -1206,7 +1249,8 @@ export class Sid extends RequestHandler {
       if (h.woken && !h.released) this.applyStopRule(false, h.address);
     } else {
       if (h.tunnel) this.tunnel(false, ROLE_TARGET, changetype<usize>(h.key), h.agentAddress, h.address, (h.flags & FLAG_REVERSE_RETURN) != 0);
-      if (!h.released) this.applyStopRule(false, h.address);
+      if (h.holds) this.endHold(h, false);
+      else if (!h.released) this.applyStopRule(false, h.address);
       this.applyArpRule(false, h.address, 0, true);
       this.hostAddress(false, h.address, h.sameSubnet);
       this.stopAnnouncing(h.address);
@@ -2000,6 +2044,9 @@ export class Sid extends RequestHandler {
 
   stateJson(out: TextOut, now: f64): void {
     out.objOpen();
+    // The target's hold (sid/hold.ts): packets its queue took since start.
+    out.key("held");
+    out.num(SidHold.held);
     out.key("transfers");
     out.arrOpen();
     for (let i = 0; i < this.transfers.length; i++) {
