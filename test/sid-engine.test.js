@@ -753,7 +753,7 @@ test("memory stays put over many transfers and deregistrations; the agent forget
   assert.is(bindingCount(agent), 0);
 });
 
-test("a kernel action of the agent's claim fails: the binding ends and the node is woken", () => {
+test("a kernel action of the agent's claim fails: the binding ends, the node is woken, and its transfer fails with the address here", () => {
   const s = trio();
   const { net, tn, agent, tnTarget, tnAgent, TA } = s;
   agent.failKernel = 1; // EPERM: the agent's kernel refuses everything (its claim comes with the record, 8.2)
@@ -764,7 +764,13 @@ test("a kernel action of the agent's claim fails: the binding ends and the node 
   assert.equal(agent.sidEvents("ended").map((e) => e.reason), ["kernel-failed"]);
   assert.is(agent.sidEvents("refused")[0].error, "KERNEL");
   assert.is(bindingCount(agent), 0);
-  assert.is(tn.sidEvents("woken").length, 1, "the node has its address back");
+  // 8.2: the Wake-up came before the transfer completed: it fails, the address stays (no ARP rule, the stop rule gone).
+  assert.is(agent.sidEvents("woken").length, 1, "the node acknowledged the Wake-up");
+  assert.equal(tn.sidEvents().map((e) => e.state), ["negotiated", "state-requested", "refused"]);
+  assert.match(tn.sidEvents("refused")[0].message, /ended the binding before the transfer completed/);
+  assert.equal(tn.nft.filter((b) => /arp operation request/.test(b)).length, 0);
+  assert.match(tn.nft.at(-1), /delete chain inet hovsid si/);
+  assert.ok(tn.frames.some((f) => f.data[12] === 0x08 && f.data[13] === 0x06), "the node announced its address again");
 });
 
 test("under the session SA a Binding Update must be sealed: one with its Lifetime in clear is dropped", () => {
@@ -1043,6 +1049,24 @@ test("8.12: the agent's claim fails while the record is under way: its Wake-up f
   assert.equal(tn.nft.filter((b) => /arp operation request/.test(b)).length, 0, "no ARP rule");
   assert.match(tn.nft.at(-1), /delete chain inet hovsid si/);
   assert.ok(tn.frames.some((f) => f.data[12] === 0x08 && f.data[13] === 0x06), "the node announced its address again");
+});
+
+test("8.2: the target refuses the negotiation after the agent granted the Transfer Request sent with it: the node stops the binding, nothing stays", () => {
+  const s = trio();
+  const { net, tn, agent, target, tnTarget, tnAgent, TA } = s;
+  target.engine.option("sidTarget", 0);
+  tn.sid.transfer(net.now, TA, tnTarget, { agent: tnAgent, lifetime: 30 });
+  tn.pump();
+  assert.ok(net.sent.some((d) => d.from === "tn" && d.data[1] === 18), "the Transfer Request left with the negotiation");
+  net.run(200);
+  assert.is(agent.sidEvents("bound").length, 1);
+  assert.equal(tn.sidEvents().map((e) => e.state), ["refused"]);
+  assert.is(tn.sidEvents("state-requested").length, 0, "no dump");
+  assert.ok(net.sent.some((d) => d.from === "tn" && d.data[1] === 24), "a Stop Transfer");
+  assert.is(bindingCount(agent), 0, "the binding is gone");
+  assert.equal(tn.nft, [], "no rule at the node");
+  assert.ok(tn.frames.some((f) => f.data[12] === 0x08 && f.data[13] === 0x06), "the node announced its address again");
+  assert.is(tn.sid.state(net.now).transfers?.length ?? 0, 0);
 });
 
 test.run();
