@@ -58,6 +58,12 @@ const pct = (xs, p) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
 };
+/** A process's CPU time so far (utime + stime from /proc, ms; 10 ms resolution at 100 Hz). */
+const cpuMs = (pid) => {
+  const f = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = f.slice(f.lastIndexOf(")") + 2).split(" ");
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+};
 const median = (xs) => pct(xs, 50);
 const slope = (xs, vs) => vs.slice(1).map((v, i) => ((v - vs[i]) / Math.log10(xs[i + 1] / Math.max(1, xs[i]))).toFixed(3));
 
@@ -105,12 +111,12 @@ async function kernelFigures() {
     const sock = `/run/handover/${topo.f}.sock`;
 
     /** Starts F; waits for the event named (or, with log "warn", for its control socket). */
-    // HANDOVER_BENCH_PROF=DIR: the restarted daemons write a CPU profile there (node --cpu-prof).
+    // HANDOVER_BENCH_PROF=DIR: the restarted daemons and those of the control rate write a CPU profile there (node --cpu-prof).
     const startF = async (config, waitFor = "started") => {
       writeFileSync(join(dir, "f.json"), JSON.stringify(config));
       rmSync(sock, { force: true });
       const t0 = performance.now();
-      const prof = process.env.HANDOVER_BENCH_PROF && waitFor === "restored" ? ["--cpu-prof", `--cpu-prof-dir=${process.env.HANDOVER_BENCH_PROF}`] : [];
+      const prof = process.env.HANDOVER_BENCH_PROF && (waitFor === "restored" || waitFor === "socket") ? ["--cpu-prof", `--cpu-prof-dir=${process.env.HANDOVER_BENCH_PROF}`] : [];
       const child = topo.spawn(topo.f, [process.execPath, ...prof, CLI, "daemon", "--config", join(dir, "f.json")]);
       const events = [];
       lines(child.stderr, (e) => events.push({ ...e, at: performance.now() }));
@@ -137,7 +143,9 @@ async function kernelFigures() {
     const drive = (peers, requests, window, name) => {
       const file = join(dir, `${name}.json`);
       writeFileSync(file, JSON.stringify({ target: "198.18.9.2", port: 4346, peers, requests, window, timeoutMs: 2000, retries: 3 }));
-      const child = topo.spawn(topo.r, [process.execPath, PEERS_JS, file]);
+      // HANDOVER_BENCH_PROF: the synthetic peers of the control rate profiled too (they, not F, may be what limits it).
+      const prof = process.env.HANDOVER_BENCH_PROF && name.startsWith("control") ? ["--cpu-prof", `--cpu-prof-dir=${process.env.HANDOVER_BENCH_PROF}`] : [];
+      const child = topo.spawn(topo.r, [process.execPath, ...prof, PEERS_JS, file]);
       return new Promise((resolve, reject) => {
         let out = "";
         let err = "";
@@ -229,15 +237,21 @@ async function kernelFigures() {
       const active = Math.min(P, COUNT);
       await drive(peers, Array.from({ length: active }, (_, i) => ({ peer: i, type: "REGISTRATION_REQUEST", from: "198.19.250.1" })), 64, `warm${P}`);
       const regs = Array.from({ length: COUNT }, (_, i) => ({ peer: i % active, type: "REGISTRATION_REQUEST", from: "198.19.250.1" }));
+      // F's CPU time over the measured renewals (utime + stime of its process; `ip netns exec` execs the
+      // daemon, so the child's pid is F's): what a message costs F, whether or not F is what limits the rate.
+      const cpu0 = cpuMs(f.child.pid);
       const r = await drive(peers, regs, 64, `control${P}`);
+      const fCpuMs = cpuMs(f.child.pid) - cpu0;
       const answered = r.results.filter((x) => x.code === "ACCEPTED").length;
-      rates[P] = { perSecond: (answered / r.elapsedMs) * 1000, answered, startS: f.ms / 1000 };
+      const resent = r.results.filter((x) => x.attempts > 1).length;
+      rates[P] = { perSecond: (answered / r.elapsedMs) * 1000, answered, resent, startS: f.ms / 1000, fCpuUsPerMessage: (fCpuMs * 1000) / COUNT, fBusy: fCpuMs / r.elapsedMs };
       await stopF(f, true);
-      console.log(`control messages with ${P} peers configured: ${rates[P].perSecond.toFixed(0)}/s (${answered}/${COUNT} registrations answered, 64 in flight; daemon up in ${rates[P].startS.toFixed(1)} s)`);
+      console.log(`control messages with ${P} peers configured: ${rates[P].perSecond.toFixed(0)}/s (${answered}/${COUNT} registrations answered, ${resent} resent, 64 in flight; daemon up in ${rates[P].startS.toFixed(1)} s); F's CPU ${rates[P].fCpuUsPerMessage.toFixed(1)} us per message, F busy ${(rates[P].fBusy * 100).toFixed(0)}% of the time`);
     }
     report.kernel.controlRates = rates;
     if (rates[PEER_SIZES[0]] && rates[PEER_SIZES.at(-1)]) {
       console.log(`control rate at ${PEER_SIZES.at(-1)} peers vs ${PEER_SIZES[0]}: ${((rates[PEER_SIZES.at(-1)].perSecond / rates[PEER_SIZES[0]].perSecond) * 100).toFixed(1)}% (goal >= 90%)`);
+      console.log(`F's CPU per control message at ${PEER_SIZES.at(-1)} peers vs ${PEER_SIZES[0]}: ${((rates[PEER_SIZES[0]].fCpuUsPerMessage / rates[PEER_SIZES.at(-1)].fCpuUsPerMessage) * 100).toFixed(1)}% of the rate (the inverse ratio of the CPU per message)`);
     }
   } finally {
     cleanStale(tag);

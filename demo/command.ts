@@ -38,6 +38,8 @@ const SPEC: CommandSpec = {
     "session-address": { type: "string", value: "v4|v6|dhcp", help: "sid-flows: the moving session on a session-specific address (v4: static pool; v6: generated with DAD; dhcp: DHCPv4 from a dnsmasq on the home link); only that address moves" },
     vanish: { type: "boolean", help: "sid-flows --session-address: the target vanishes after the transfer (the binding expires, the node releases the address)" },
     http: { type: "boolean", help: "sid: the correspondent is Python's own http.server (not part of handover); the application downloads a file through the transfer" },
+    udp: { type: "boolean", help: "sid: a UDP flow (numbered datagrams both ways) moves beside the TCP stream; the target's application gets a socket bound to the same address and port" },
+    socat: { type: "boolean", help: "sid --udp: the UDP correspondent is socat (Debian's, not part of handover) echoing every datagram" },
   },
 };
 
@@ -62,6 +64,19 @@ function printSidReport(r: SidReport): void {
   if (r.target) console.log(`  longest gap the application saw: ${r.target.maxGapMs} ms`);
   console.log(`  served: node N sent ${r.served.node.sent} and received ${r.served.node.received} bytes; target T sent ${r.served.target.sent} and received ${r.served.target.received}`);
   if (r.filtered) console.log(`  the router's ingress filter dropped ${r.filtered} packets`);
+  const u = r.udp;
+  if (u) {
+    const C = u.correspondent;
+    if (C?.program && u.target) {
+      console.log(`  UDP (${C.program}): SHA-256 of what the application sent ${u.target.sha256Sent.slice(0, 16)}… = of what came back ${u.target.sha256Received.slice(0, 16)}…`);
+    } else if (C && u.target) {
+      console.log(`  UDP SHA-256 correspondent->application ${String(C.sha256Sent).slice(0, 16)}… = ${u.target.sha256Received.slice(0, 16)}…`);
+      console.log(`  UDP SHA-256 application->correspondent ${u.target.sha256Sent.slice(0, 16)}… = ${String(C.sha256Received).slice(0, 16)}…`);
+    }
+    console.log(`  UDP digests equal: ${u.digestsEqual ? "yes" : "NO"}; lost: ${u.lost} datagrams; late (after a higher number, not lost): ${u.late}; duplicates: ${u.duplicates}`);
+    console.log(`  UDP transfer time (decision to the first datagram at the target): ${u.transferMs === null ? "-" : `${u.transferMs.toFixed(1)} ms`}; longest gap: ${u.maxGapMs ?? "-"} ms`);
+    console.log(`  UDP served: node N sent ${u.served.node.sent} and received ${u.served.node.received} datagrams; the target sent ${u.served.target.sent} and received ${u.served.target.received}`);
+  }
   const ok = sidOk(r);
   console.log(`\n${ok ? "PASS" : "FAIL"}: the session ${ok ? "moved to the target intact" : "did not survive the transfer"}\n`);
 }
@@ -118,7 +133,7 @@ function printSidAddr6Report(r: SidAddr6Report): void {
   console.log(`\n${ok ? "PASS" : "FAIL"}: ${ok ? "only the session address moved; the other session stayed intact" : "a session or the address did not come through"}\n`);
 }
 
-const sidOk = (r: SidReport) => r.error === null && r.digestsEqual && r.lost === 0 && r.resets === 0;
+const sidOk = (r: SidReport) => r.error === null && r.digestsEqual && r.lost === 0 && r.resets === 0 && (!r.udp || (r.udp.digestsEqual && r.udp.lost === 0));
 
 const pad = (s: string, n: number) => (s.length >= n ? s : s + " ".repeat(n - s.length));
 
@@ -200,11 +215,15 @@ export function demoCommand(launcher: string[], app?: string[]) {
       const sameSubnet = p.values["same-subnet"] === true;
       // Under the router's ingress filter a foreign target needs the reverse tunnel: the default.
       const reverse = !sameSubnet && p.values.direct !== true;
+      if (p.values.udp && p.values.pieces) {
+        console.error("handover demo: --udp needs the state machines (not --pieces)\nsee: handover demo --help");
+        return 2;
+      }
       if (p.values.http && p.values.pieces) {
         console.error("handover demo: --http needs the state machines (not --pieces)\nsee: handover demo --help");
         return 2;
       }
-      const report = await runSid({ sameSubnet, reverse, driver: p.values.pieces ? "pieces" : "engine", correspondent: p.values.http ? "python-http" : "traffic", afterMs: p.values.http ? 0 : undefined });
+      const report = await runSid({ sameSubnet, reverse, driver: p.values.pieces ? "pieces" : "engine", correspondent: p.values.http ? "python-http" : "traffic", afterMs: p.values.http ? 0 : undefined, udp: p.values.udp === true || p.values.socat === true, udpPeer: p.values.socat ? "socat" : "traffic" });
       if (p.values.json) console.log(JSON.stringify(report));
       else printSidReport(report);
       return sidOk(report) ? 0 : 1;

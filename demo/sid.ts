@@ -12,7 +12,7 @@ import { createHash, randomBytes } from "node:crypto";
 import type { ChildProcess } from "node:child_process";
 import { SidTopology, cleanStale } from "./netns.ts";
 import { lines } from "./stem.ts";
-import type { AppSummary } from "./sidapp.ts";
+import type { AppSummary, DatagramSummary } from "./sidapp.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const TRAFFIC = join(ROOT, "tools", "traffic.js");
@@ -21,6 +21,7 @@ const DELAYLINE = join(ROOT, "tools", "delayline.js");
 const NODE = join(ROOT, "dist", "demo", "sidnode.js");
 const CONTROL_PORT = 4346;
 const APP_PORT = 5001;
+const UDP_PORT = 5002;
 
 export interface SidOptions {
   /** The target on the home subnet (FIG. 1b: no agent, the target claims the address itself). */
@@ -79,6 +80,20 @@ export interface SidOptions {
   back?: boolean;
   /** Engine driver: the agent keeps its bindings in a file (PROTOCOL.md 8.17), so that `restartAgent` can kill and restart it. */
   agentBindings?: boolean;
+  /**
+   * Engine driver: a UDP flow beside the TCP stream (tools/traffic.js --proto
+   * udp in C, numbered 100-byte datagrams every 2 ms both ways, port 5002)
+   * moves too: the target's application gets a socket bound to the
+   * transferred address and port (PROTOCOL.md 8.12, "UDP flows").
+   */
+  udp?: boolean;
+  /**
+   * With udp, the UDP correspondent: "traffic" (default: tools/traffic.js,
+   * its own numbered datagrams) or "socat": socat (Debian's, not part of
+   * handover) echoing every datagram back (`socat -b100 UDP4-LISTEN PIPE`);
+   * the application then checks that what came back is what it sent.
+   */
+  udpPeer?: "traffic" | "socat";
 }
 
 /** A running engine-driven demonstration, for `during`. */
@@ -122,6 +137,26 @@ export interface SidReport {
   result?: Record<string, unknown>;
   /** With chain: the first target's further transfer result, and the second target's summary. */
   chained?: { result: Record<string, unknown>; second: AppSummary | null };
+  /** With udp: the UDP flow's verdict (datagrams; late and duplicated ones are not lost). */
+  udp?: UdpVerdict;
+}
+
+export interface UdpVerdict {
+  correspondent: Record<string, any> | null;
+  node: DatagramSummary | null;
+  /** The application where the flow ended (the target, or U, or N after a return). */
+  target: DatagramSummary | null;
+  digestsEqual: boolean;
+  /** Datagrams sent by one end whose number the other end never received. */
+  lost: number;
+  /** Arrived after a higher number (at the correspondent: traffic.js "reordered"; at the application: "late"). */
+  late: number;
+  duplicates: number;
+  /** Datagrams each device sent to and received from the correspondent. */
+  served: { node: { sent: number; received: number }; target: { sent: number; received: number } };
+  /** From the decision to the first datagram the application received at the target (ms). */
+  transferMs: number | null;
+  maxGapMs: number | null;
 }
 
 export interface CorrespondentSummary {
@@ -212,6 +247,74 @@ async function correspondent(topo: SidTopology): Promise<{ child: ChildProcess; 
   });
   for (const end = now() + 5000; !listening; await sleep(10)) if (now() > end) throw new Error("the correspondent did not listen");
   return { child, summary };
+}
+
+/** tools/traffic.js --proto udp in C: it answers the application's datagrams from the port they came to. */
+async function udpCorrespondent(topo: SidTopology): Promise<{ child: ChildProcess; summary: { v: Record<string, any> | null } }> {
+  const summary: { v: Record<string, any> | null } = { v: null };
+  let listening = false;
+  const child = topo.spawn(topo.c, [NODE_BIN, TRAFFIC, "server", "--proto", "udp", "--bind", topo.addr.correspondent, "--port", String(UDP_PORT), "--interval", "2"]);
+  lines(child.stdout, (x) => {
+    if (x.listening) listening = true;
+    if (x.sentBytes !== undefined) summary.v = x;
+  });
+  for (const end = now() + 5000; !listening; await sleep(10)) if (now() > end) throw new Error("the UDP correspondent did not listen");
+  return { child, summary };
+}
+
+/** socat in C echoing each datagram to the sender (100 bytes per read: one datagram each, as the application sends them). */
+async function socatCorrespondent(topo: SidTopology): Promise<{ child: ChildProcess; summary: { v: Record<string, any> | null } }> {
+  const child = topo.spawn(topo.c, ["/usr/bin/socat", "-b100", `UDP4-LISTEN:${UDP_PORT},bind=${topo.addr.correspondent}`, "PIPE"]);
+  let err = "";
+  child.stderr?.on("data", (d: Buffer) => (err += d));
+  for (const end = now() + 3000; ; await sleep(20)) {
+    const ss = topo.try(topo.c, ["ss", "-Hlun", `sport = :${UDP_PORT}`]);
+    if (ss.out.includes(String(UDP_PORT))) break;
+    if (now() > end || child.exitCode !== null) throw new Error(`socat did not listen: ${err.slice(0, 300)}`);
+  }
+  return { child, summary: { v: { socat: true } } };
+}
+
+/** The echo's verdict: what came back is what the application sent, in order, every datagram of it. */
+function echoVerdict(N: DatagramSummary | null, T: DatagramSummary | null, decided: number): UdpVerdict {
+  const v: UdpVerdict = { correspondent: { program: "socat (echo)" }, node: N, target: T, digestsEqual: false, lost: -1, late: -1, duplicates: -1, served: { node: { sent: 0, received: 0 }, target: { sent: 0, received: 0 } }, transferMs: null, maxGapMs: null };
+  if (N) v.served.node = { sent: N.here.sent / 100, received: N.here.received / 100 };
+  if (T) {
+    v.digestsEqual = T.sha256Sent === T.sha256Received;
+    v.lost = Math.max(0, T.sent - T.received);
+    v.late = T.late;
+    v.duplicates = T.duplicates;
+    v.served.target = { sent: T.here.sent / 100, received: T.here.received / 100 };
+    v.maxGapMs = T.maxGapMs;
+    if (T.firstDataAt) v.transferMs = Math.round((T.firstDataAt - decided) * 1000) / 1000;
+  }
+  return v;
+}
+
+/**
+ * The UDP flow's verdict. Lost: the datagrams one end sent that the other
+ * never received (the correspondent's count of distinct numbers is its
+ * bytes / 100 less its duplicates: traffic.js hashes and counts every
+ * arrival). Late ones (after a higher number) are received, not lost, and
+ * counted apart; so are duplicates.
+ */
+function udpVerdict(C: Record<string, any> | null, N: DatagramSummary | null, T: DatagramSummary | null, decided: number): UdpVerdict {
+  const v: UdpVerdict = { correspondent: C, node: N, target: T, digestsEqual: false, lost: -1, late: -1, duplicates: -1, served: { node: { sent: 0, received: 0 }, target: { sent: 0, received: 0 } }, transferMs: null, maxGapMs: null };
+  if (N) v.served.node = { sent: N.here.sent / 100, received: N.here.received / 100 };
+  if (C && T) {
+    const cReceived = C.receivedBytes / 100;
+    const cSent = C.sentBytes / 100;
+    v.digestsEqual = C.sha256Received === T.sha256Sent && C.sha256Sent === T.sha256Received;
+    // Each end's count of what it sent against the other's count of distinct numbers received (traffic.js
+    // counts every arrival: less its reordered ones, none of which repeat here, as duplicates are 0 in T's).
+    v.lost = Math.max(0, T.sent - cReceived) + Math.max(0, cSent - T.received);
+    v.late = (C.reordered ?? 0) + T.late;
+    v.duplicates = T.duplicates;
+    v.served.target = { sent: T.here.sent / 100, received: T.here.received / 100 };
+    v.maxGapMs = Math.max(C.maxGapMs ?? 0, T.maxGapMs);
+  }
+  if (T?.firstDataAt) v.transferMs = Math.round((T.firstDataAt - decided) * 1000) / 1000;
+  return v;
 }
 
 async function correspondentSummary(c: { child: ChildProcess; summary: { v: CorrespondentSummary | null } }): Promise<CorrespondentSummary | null> {
@@ -306,6 +409,9 @@ async function runSidEngine(o: SidOptions): Promise<SidReport> {
   };
   let c: Awaited<ReturnType<typeof correspondent>> | null = null;
   let py: Awaited<ReturnType<typeof pythonCorrespondent>> | null = null;
+  let cu: Awaited<ReturnType<typeof udpCorrespondent>> | null = null;
+  let udpNode: DatagramSummary | null = null;
+  let decided = 0;
   try {
     topo.up();
     mark("net", `namespaces up: C ${A.correspondent}, N ${A.node} with X ${A.transferred}, ${o.sameSubnet ? "" : `A ${A.agent}, `}T ${A.target}`);
@@ -326,6 +432,7 @@ async function runSidEngine(o: SidOptions): Promise<SidReport> {
       py = await pythonCorrespondent(topo);
       mark("C", `python3 -m http.server on ${A.correspondent}:${APP_PORT} serves a ${PAYLOAD_BYTES}-byte file`);
     } else c = await correspondent(topo);
+    if (o.udp) cu = o.udpPeer === "socat" ? await socatCorrespondent(topo) : await udpCorrespondent(topo);
     const run = (ns: string) => o.launcher?.[ns === topo.n ? "n" : ns === topo.a ? "a" : "t"] ?? [NODE_BIN];
     const second = o.chain ? new Role(topo.spawn(topo.u, [...run(topo.u), NODE, JSON.stringify({ role: "target", daemon: daemons.u, who: "U" })]), timeline) : null;
     if (second) await second.wait("ready");
@@ -342,13 +449,14 @@ async function runSidEngine(o: SidOptions): Promise<SidReport> {
       await agent.wait("ready");
       return agent;
     } : undefined;
-    const node = role(topo.n, "node", daemons.n, { correspondent: A.correspondent, port: APP_PORT, transferred: A.transferred, download: py ? PAYLOAD : undefined });
+    const node = role(topo.n, "node", daemons.n, { correspondent: A.correspondent, port: APP_PORT, transferred: A.transferred, download: py ? PAYLOAD : undefined, udpPort: o.udp ? UDP_PORT : undefined });
     await node.wait("connected");
     await node.wait("ready");
     mark("app", py ? `TCP ${A.transferred} <-> ${A.correspondent}:${APP_PORT}: GET /${PAYLOAD}, read at 1.5 MB/s` : `TCP ${A.transferred} <-> ${A.correspondent}:${APP_PORT}: 100-byte records every 2 ms, both ways`);
+    if (o.udp) mark("app", `UDP ${A.transferred}:${UDP_PORT} <-> ${A.correspondent}:${UDP_PORT}: numbered 100-byte datagrams every 2 ms, both ways`);
     await sleep(o.beforeMs ?? 1000);
     if (o.before) await o.before({ topo, names, node, agent, target, mark });
-    const decided = now();
+    decided = now();
     mark("N", "the application asks to transfer its connection to T");
     node.send({ cmd: "transfer", target: names.t, agent: o.sameSubnet ? undefined : names.a, reverse: !!o.reverse, sameSubnet: !!o.sameSubnet, lifetime: o.lifetime ?? 0, further: o.chain === "permitted" });
     const result = (await node.wait("result", 15000)).result;
@@ -366,8 +474,11 @@ async function runSidEngine(o: SidOptions): Promise<SidReport> {
     await target.wait("resumed", 10000);
     if (o.during) await o.during({ topo, names, node, agent, target, mark, restartAgent });
     await sleep(o.afterMs ?? 1500);
+    if (o.udp) await target.wait("udpResumed", 10000);
     node.send({ cmd: "report" });
-    report.node = (await node.wait("summary")).summary;
+    const nodeReport = await node.wait("summary");
+    report.node = nodeReport.summary;
+    udpNode = nodeReport.udp ?? null;
     target.send({ cmd: "report" });
     const mid = (await target.wait("summary")).summary as AppSummary;
     if (mid.firstDataAt) report.transferMs = Math.round((mid.firstDataAt - decided) * 1000) / 1000;
@@ -402,7 +513,8 @@ async function runSidEngine(o: SidOptions): Promise<SidReport> {
       } else await sleep(500);
     }
     last.send({ cmd: "finish" });
-    report.target = (await last.wait("summary", py ? 20000 : 8000)).summary;
+    const finished = await last.wait("summary", py ? 20000 : 8000);
+    report.target = finished.summary;
     if ((second && last === second) || (o.back && last === node)) {
       report.chained!.second = report.target;
       // The first target's share: what it received and sent while it held the session.
@@ -411,6 +523,15 @@ async function runSidEngine(o: SidOptions): Promise<SidReport> {
     }
     mark("app", py ? "the download is complete" : "the target's application ended the session");
     report.correspondent = py ? py.finish(report.target!.sentBytes) : await correspondentSummary(c!);
+    if (cu && o.udpPeer === "socat") {
+      cu.child.kill("SIGTERM");
+      report.udp = echoVerdict(udpNode, finished.udp ?? null, decided);
+      mark("C", `UDP: socat echoed ${report.udp.target ? report.udp.target.received : "?"} of the ${report.udp.target ? report.udp.target.sent : "?"} datagrams the application sent`);
+    } else if (cu) {
+      const C = await correspondentSummary(cu as any);
+      report.udp = udpVerdict(C as any, udpNode, finished.udp ?? null, decided);
+      mark("C", `UDP: ${C ? `${C.receivedBytes / 100} datagrams received, ${(C as any).lost} missing, ${(C as any).reordered} late` : "no summary"}`);
+    }
     // The session's end deregisters the binding: give the nodes a moment to show it.
     await sleep(300);
     if (o.after) await o.after({ topo, names, node, agent, target, mark });

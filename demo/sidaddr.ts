@@ -12,7 +12,11 @@
 // releases it) and the alias leaves its link. With `vanish`, T disappears
 // instead (its process killed, its link down): the binding expires at the
 // agent, N is woken and releases the address; the untransferred sessions
-// lose nothing. Used by `handover demo sid-flows --session-address v4` and
+// lose nothing. With `chain` T moves s1 on to U (permitted by N, or refused:
+// 140), with `back` T gives it back to N (a return): the last holder releases
+// the address. With `leaseLost` (DHCP) a new server NAKs N's renewal: the
+// lease ends, s1 with its address, the rest goes on. Used by
+// `handover demo sid-flows --session-address v4` and
 // test/e2e/sid-addr.test.js.
 
 import { fileURLToPath } from "node:url";
@@ -48,6 +52,19 @@ export interface SidAddrOptions {
    * transfer, T renews it and, as the last holder, releases it.
    */
   dhcp?: boolean;
+  /**
+   * After the transfer, T moves s1 on to a second target U on another foreign subnet (a further transfer,
+   * 8.6): "permitted" (N's transfer allowed it, F) or "refused" (it did not: the agent refuses, s1 stays at T).
+   */
+  chain?: "permitted" | "refused";
+  /** After the transfer (and a refused chain), T gives s1 back to N (a return, 8.6); N ends it and releases the address. */
+  back?: boolean;
+  /**
+   * With dhcp, no transfer: dnsmasq is replaced by a server that does not know the lease (another range, an empty
+   * lease file, authoritative): N's renewal at T1 gets a NAK and the lease ends (`expired`, the state a lease that
+   * runs out reaches too, PROTOCOL.md 8.19); its alias goes and s1 with it; the base address's sessions go on.
+   */
+  leaseLost?: boolean;
   beforeMs?: number;
   afterMs?: number;
 }
@@ -68,7 +85,16 @@ export interface SidAddrReport {
   /** With `forge`: the agent's reply code, and whether its bindings and kernel state stayed as they were. */
   forged: { code: number | string | null; bindingsAfter: number; agentKernelUnchanged: boolean } | null;
   /** With dhcp: dnsmasq's view: leased to N's MAC, renewed by T (its MAC, N's client id), released at the end. */
-  dhcp?: { leasedToNode: boolean; renewedByTarget: boolean; releasedAtServer: boolean; clientId: string };
+  dhcp?: { leasedToNode: boolean; renewedByTarget: boolean; releasedAtServer: boolean; clientId: string; renewedByLast?: boolean;
+    /** With vanish: the lease at dnsmasq when T vanished and after N's release: left to expire there, nobody renewing it. */
+    vanished?: { leasedAtVanish: boolean; leasedAtEnd: boolean; renewedSince: boolean; serverExpiresInS: number } };
+  /**
+   * With chain or back: the further transfer's and the return's results, who held s1 last (and so released its
+   * address), and each holder's share of s1 (bytes received and sent while it held it).
+   */
+  moves?: { further: { state: string; code?: number } | null; back: { state: string; code?: number } | null; lastHolder: "T" | "U" | "N"; shares: Record<string, { sent: number; received: number }> };
+  /** With leaseLost: the lease's end at N (its state, ms after the server changed) and whether its alias went. */
+  lost?: { state: string; afterMs: number; aliasGone: boolean; s1Errors: string[] };
   error: string | null;
 }
 
@@ -82,15 +108,18 @@ export async function runSidAddr(o: SidAddrOptions = {}): Promise<SidAddrReport>
   const mark = (who: string, what: string) => timeline.push({ t: now(), who, what });
   cleanStale(tag);
   const same = !!o.sameSubnet;
-  const topo = new SidTopology(tag, { sameSubnet: same });
+  if ((o.chain || o.back) && (same || o.vanish)) throw new Error("chain and back need a foreign target that stays");
+  if (o.leaseLost && !o.dhcp) throw new Error("leaseLost needs dhcp");
+  const topo = new SidTopology(tag, { sameSubnet: same, second: !!o.chain });
   const A = topo.addr;
   const report: SidAddrReport = {
     scenario: `session-specific address (${o.dhcp ? "DHCPv4 from dnsmasq" : "static pool"}, IPv4): one of two sessions moves with its own address to a target ${same ? "on the home link (proxy ARP from the target)" : "on a foreign subnet through the agent, reverse-tunnelled return, BCP 38 on the router"}${o.vanish ? "; the target vanishes" : ""}`,
     timeline, sessionAddress: null, baseAddress: A.node, sessions: [], transferMs: null, woken: false,
     released: { leaseReleased: false, aliasGone: false, agentBindingGone: false }, baseStayed: false, forged: null, error: null,
   };
-  const names = { n: `n-${tag}.sid`, a: `a-${tag}.sid`, t: `t-${tag}.sid` };
-  const keys = { na: hexKey(), nt: hexKey(), at: hexKey() };
+  const names = { n: `n-${tag}.sid`, a: `a-${tag}.sid`, t: `t-${tag}.sid`, u: `u-${tag}.sid` };
+  const keys = { na: hexKey(), nt: hexKey(), at: hexKey(), tu: hexKey(), au: hexKey() };
+  const toU = o.chain ? { t: { name: names.u, address: A.second, sa: [{ spi: 259, key: keys.tu }] }, a: { name: names.u, address: A.second, sa: [{ spi: 260, key: keys.au }] } } : null;
   const log = (globalThis as any).process?.env?.HANDOVER_DEMO_DEBUG ? "debug" : "info";
   const common = (name: string, address: string, link: string, options: Record<string, number>, listen = [address], extra: Record<string, unknown> = {}) => ({
     name, listen, control: false, register: false, auto: false, log, options, sid: { link, address, ...extra },
@@ -105,28 +134,36 @@ export async function runSidAddr(o: SidAddrOptions = {}): Promise<SidAddrReport>
     a: { ...common(names.a, A.agent, "a-h", { sidAgent: 1 }), peers: [
       { name: names.n, address: A.node, pools: [POOL], sa: [{ spi: 256, key: keys.na }] },
       { name: names.t, address: A.target, sa: [{ spi: 258, key: keys.at }] },
+      ...(toU ? [toU.a] : []),
     ] },
     t: { ...common(names.t, A.target, topo.targetLink, { sidTarget: 1, sidAllowReverse: 1 }, [A.target], o.dhcp ? { dhcp: true } : {}), peers: [
       { name: names.n, address: A.node, sa: [{ spi: 257, key: keys.nt }] },
       { name: names.a, address: A.agent, sa: [{ spi: 258, key: keys.at }] },
+      ...(toU ? [toU.t] : []),
+    ] },
+    u: { ...common(names.u, A.second, "u-f", { sidTarget: 1, sidAllowReverse: 1 }, [A.second], o.dhcp ? { dhcp: true } : {}), peers: [
+      { name: names.t, address: A.target, sa: [{ spi: 259, key: keys.tu }] },
+      { name: names.a, address: A.agent, sa: [{ spi: 260, key: keys.au }] },
     ] },
   };
   const roles: Role[] = [];
   const leaseDir = o.dhcp ? mkdtempSync(join(tmpdir(), `hov-${tag}-dhcp-`)) : "";
   let dnsmasq: ReturnType<SidTopology["spawn"]> | null = null;
-  /** dnsmasq's lease file: address -> [mac, client id]. */
-  const leases = (): Record<string, [string, string]> => {
+  const startDnsmasq = (first: string, last: string) => topo.spawn(topo.r, ["dnsmasq", "--keep-in-foreground", "--port=0", "--interface=hbr", "--bind-interfaces", "--conf-file=/dev/null",
+    `--dhcp-range=${first},${last},255.255.255.0,2m`, "--dhcp-option=option:T1,4", "--dhcp-option=option:T2,8", "--dhcp-authoritative",
+    `--dhcp-leasefile=${join(leaseDir, "leases")}`, "--log-dhcp", `--log-facility=${join(leaseDir, "log")}`]);
+  /** dnsmasq's lease file: address -> [mac, client id, expiry (s since the epoch)]. */
+  const leases = (): Record<string, [string, string, number]> => {
     const f = join(leaseDir, "leases");
     if (!existsSync(f)) return {};
-    return Object.fromEntries(readFileSync(f, "utf8").split("\n").filter(Boolean).map((l) => { const [, mac, a, , id] = l.split(" "); return [a, [mac, id.replaceAll(":", "")]]; }));
+    return Object.fromEntries(readFileSync(f, "utf8").split("\n").filter(Boolean).map((l) => { const [exp, mac, a, , id] = l.split(" "); return [a, [mac, id.replaceAll(":", ""), Number(exp)]]; }));
   };
+  let atVanish: [string, string, number] | undefined;
   try {
     topo.up();
     if (o.dhcp) {
       const [first, last] = POOL.split("-");
-      dnsmasq = topo.spawn(topo.r, ["dnsmasq", "--keep-in-foreground", "--port=0", "--interface=hbr", "--bind-interfaces", "--conf-file=/dev/null",
-        `--dhcp-range=${first},${last},255.255.255.0,2m`, "--dhcp-option=option:T1,4", "--dhcp-option=option:T2,8", "--dhcp-authoritative",
-        `--dhcp-leasefile=${join(leaseDir, "leases")}`, "--log-dhcp", `--log-facility=${join(leaseDir, "log")}`]);
+      dnsmasq = startDnsmasq(first, last);
       await sleep(300);
     }
     topo.ns(topo.c, ["ip", "addr", "add", `${C2}/24`, "dev", "c-r"]);
@@ -145,6 +182,8 @@ export async function runSidAddr(o: SidAddrOptions = {}): Promise<SidAddrReport>
       return r;
     };
     const target = role(topo.t, NODE, { role: "target", daemon: daemons.t });
+    const second = o.chain ? role(topo.u, NODE, { role: "target", daemon: daemons.u, who: "U" }) : null;
+    if (second) await second.wait("ready");
     const agent = same ? null : role(topo.a, NODE, { role: "agent", daemon: daemons.a });
     await target.wait("ready");
     if (agent) await agent.wait("ready");
@@ -166,7 +205,7 @@ export async function runSidAddr(o: SidAddrOptions = {}): Promise<SidAddrReport>
       node.send({ cmd: "connect", name, correspondent: c.address, port: c.port, local });
       await waitFor(node, (e) => e.connected === name, `session ${name}`);
     }
-    const udpMs = (o.beforeMs ?? 1000) + (o.afterMs ?? 1500) + (o.vanish ? 9000 : 1000);
+    const udpMs = (o.beforeMs ?? 1000) + (o.afterMs ?? 1500) + (o.vanish || o.leaseLost ? 9000 : 1000);
     for (const u of udp) {
       u.client = trafficEnd(topo, topo.n, ["client", "--proto", "udp", "--connect", u.address, "--port", "5003", "--local", A.node, "--duration", String(udpMs), "--interval", "2", "--size", "100"]);
       await u.client.until("ready");
@@ -188,9 +227,45 @@ export async function runSidAddr(o: SidAddrOptions = {}): Promise<SidAddrReport>
       report.forged = { code: answer.code ?? answer.error ?? null, bindingsAfter: (st.state as any).bindings?.count ?? -1, agentKernelUnchanged: kernel() === before };
       mark("T", `forges a Transfer Request for ${SA} under its own SA with the agent: ${answer.code ?? answer.error}; the agent holds ${report.forged.bindingsAfter} bindings, its kernel state ${report.forged.agentKernelUnchanged ? "unchanged" : "CHANGED"}`);
     }
+    if (o.leaseLost) {
+      // 8.19: a server that does not know the lease NAKs N's renewal (T1 4 s): the lease ends, its alias goes
+      dnsmasq!.kill("SIGKILL");
+      await new Promise((r) => dnsmasq!.once("exit", r));
+      rmSync(join(leaseDir, "leases"), { force: true });
+      const changed = now();
+      dnsmasq = startDnsmasq("198.18.1.60", "198.18.1.69");
+      mark("dnsmasq", "replaced by a server with another range and no leases: it will NAK N's renewal");
+      const end = await waitFor(node, (e) => e.sessionAddressEvent && e.sessionAddressEvent.state !== "ready", "the lease's end", 15000);
+      await sleep(100);
+      report.lost = { state: end.sessionAddressEvent.state, afterMs: Math.round(now() - changed), aliasGone: !onLink().includes(`${SA}/`), s1Errors: [] };
+      mark("N", `the lease of ${SA} ended (${report.lost.state}) ${report.lost.afterMs} ms after the server changed; its alias ${report.lost.aliasGone ? "left" : "STAYED on"} n-h`);
+      node.send({ cmd: "connect", name: "s3", correspondent: c3.address, port: c3.port, local: A.node });
+      await waitFor(node, (e) => e.connected === "s3", "session s3");
+      mark("N", `opens session s3 from ${A.node} after the loss`);
+      await sleep(o.afterMs ?? 1500);
+      report.baseStayed = onLink().includes(`${A.node}/24`);
+      node.send({ cmd: "report", name: "s1" });
+      report.lost.s1Errors = (await waitFor(node, (e) => e.reported === "s1", "s1's summary")).summary?.errors ?? [];
+      const summaries: Record<string, AppSummary> = {};
+      for (const name of ["s2", "s3"]) {
+        node.send({ cmd: "finish", name });
+        summaries[name] = (await waitFor(node, (e) => e.finished === name, `the end of ${name}`, 8000)).summary;
+      }
+      const udpSummaries = [];
+      for (const u of udp) udpSummaries.push({ u, client: await u.client!.end(udpMs + 2000) });
+      for (const x of udpSummaries) Object.assign(x, { server: await x.u.server.end() });
+      mark("app", "s2, s3, u1 and u2 end at N; s1 went with its address");
+      c1.child.kill("SIGTERM");
+      report.sessions.push({ ...sessionVerdict("s1", null, null, false, { sent: 0, received: 0 }, c1.address), servedBy: "node" });
+      report.sessions.push(sessionVerdict("s2", await c2.result(), summaries.s2, false, { sent: 0, received: 0 }, c2.address));
+      report.sessions.push(sessionVerdict("s3", await c3.result(), summaries.s3, false, { sent: 0, received: 0 }, c3.address));
+      for (const x of udpSummaries as { u: { name: string; address: string }; client: any; server?: any }[]) report.sessions.push(udpVerdict(x.u.name, x.client, x.server, x.u.address));
+      timeline.sort((a, b) => a.t - b.t);
+      return report;
+    }
     const decided = now();
     mark("N", `the application moves session s1: only its address ${SA} goes to T`);
-    node.send({ cmd: "transfer", name: "s1", target: names.t, agent: names.a, reverse: !same, perFlow: false, sameSubnet: same, lifetime });
+    node.send({ cmd: "transfer", name: "s1", target: names.t, agent: names.a, reverse: !same, perFlow: false, sameSubnet: same, lifetime, further: o.chain === "permitted" });
     const moved = await waitFor(node, (e) => e.moved === "s1", "the transfer's result", 15000);
     if (moved.result.state !== "transferred") throw new Error(`the transfer failed: ${moved.result.error ?? ""} ${moved.result.message ?? ""} (code ${moved.result.code ?? "-"})`);
     const s1AtNode = moved.here as { sent: number; received: number };
@@ -210,26 +285,87 @@ export async function runSidAddr(o: SidAddrOptions = {}): Promise<SidAddrReport>
       mark("dnsmasq", `${SA} renewed by ${mac === tMac ? "T" : mac} under client id ${id}`);
     }
     let s1: AppSummary | null = null;
-    if (o.vanish) {
+    let last: Role = target;
+    if (o.chain || o.back) {
+      const m: NonNullable<SidAddrReport["moves"]> = report.moves = { further: null, back: null, lastHolder: "T", shares: { N: s1AtNode } };
+      /** T moves s1 (to U or back to N): its answer, T's share so far; the answer event is taken off T's list. */
+      const move = async (to: string, what: string) => {
+        mark("T", what);
+        target.send({ cmd: "transfer", target: to, agent: names.a, reverse: true });
+        const answer = await target.wait("result", 15000);
+        target.events.splice(target.events.indexOf(answer), 1);
+        m.shares.T = answer.here;
+        mark("T", `${answer.result.state}${answer.result.code ? ` (code ${answer.result.code})` : ""}`);
+        return { state: answer.result.state as string, ...(answer.result.code ? { code: answer.result.code as number } : {}) };
+      };
+      /** dnsmasq's lease of SA renewed by `ns`'s MAC under N's client id (T1 4 s). */
+      const renewedBy = async (ns: string, dev: string) => {
+        const mac = macOf(ns, dev);
+        for (const end = now() + 12000; now() < end && leases()[SA]?.[0] !== mac; ) await sleep(250);
+        const [m2, id] = leases()[SA] ?? ["", ""];
+        mark("dnsmasq", `${SA} renewed by ${m2} under client id ${id}`);
+        return m2 === mac && id === report.dhcp!.clientId;
+      };
+      if (o.chain) {
+        m.further = await move(names.u, `the application moves s1 on to U ${A.second} (a further transfer, ${o.chain === "permitted" ? "permitted by N" : "not permitted by N"})`);
+        if (m.further.state === "transferred") {
+          await second!.wait("resumed", 10000);
+          last = second!;
+          m.lastHolder = "U";
+          await sleep(o.afterMs ?? 1500);
+          if (o.dhcp) report.dhcp!.renewedByLast = await renewedBy(topo.u, "u-f");
+        } else await sleep(500);
+      }
+      if (o.back && m.lastHolder === "T") {
+        m.back = await move(names.n, "the application gives s1 back to N (a return)");
+        if (m.back.state === "transferred") {
+          await waitFor(node, (e) => e.resumed === "s1", "s1 back at N", 10000);
+          m.lastHolder = "N";
+          await sleep(o.afterMs ?? 1500);
+          if (o.dhcp) report.dhcp!.renewedByLast = await renewedBy(topo.n, "n-h");
+        }
+      }
+    }
+    if (report.moves?.lastHolder === "N") {
+      // s1 is back: it ends at N, whose application gives its session address back (the last holder releases it).
+      node.send({ cmd: "finish", name: "s1" });
+      const fin = await waitFor(node, (e) => e.finished === "s1", "the end of s1 at N", 8000);
+      node.events.splice(node.events.indexOf(fin), 1);
+      s1 = fin.summary;
+      report.moves.shares.Nback = s1!.here;
+      const got = node.events.find((e) => e.sessionAddress !== undefined).sessionAddress;
+      node.send({ cmd: "release", session: got.session });
+      mark("app", "s1 ends at N after its return; N's application releases the session address");
+      report.woken = node.events.some((e) => e.sid?.role === "node" && e.sid?.state === "woken");
+    } else if (o.vanish) {
+      atVanish = o.dhcp ? leases()[SA] : undefined;
       mark("T", "vanishes: its process killed, its link down");
       target.child.kill("SIGKILL");
       topo.try(topo.t, ["ip", "link", "set", topo.targetLink, "down"]);
     } else {
-      target.send({ cmd: "report" });
-      const mid = (await target.wait("summary")).summary as AppSummary;
-      if (mid.firstDataAt) report.transferMs = Math.round((mid.firstDataAt - decided) * 1000) / 1000;
-      target.events.splice(target.events.findIndex((e) => e.summary !== undefined), 1);
-      target.send({ cmd: "finish" });
-      s1 = (await target.wait("summary", 8000)).summary as AppSummary;
-      mark("app", "s1 ends at T (the target's application closes it)");
+      last.send({ cmd: "report" });
+      const mid = (await last.wait("summary")).summary as AppSummary;
+      if (mid.firstDataAt && last === target) report.transferMs = Math.round((mid.firstDataAt - decided) * 1000) / 1000;
+      last.events.splice(last.events.findIndex((e) => e.summary !== undefined), 1);
+      last.send({ cmd: "finish" });
+      s1 = (await last.wait("summary", 8000)).summary as AppSummary;
+      if (report.moves) report.moves.shares[report.moves.lastHolder] = s1.here;
+      mark("app", `s1 ends at ${report.moves?.lastHolder ?? "T"} (its application closes it)`);
     }
-    await waitFor(node, (e) => e.sid?.role === "node" && e.sid?.state === "woken", "the Wake-up at the node", o.vanish ? 20000 : 10000);
-    report.woken = true;
+    if (report.moves?.lastHolder !== "N") {
+      await waitFor(node, (e) => e.sid?.role === "node" && e.sid?.state === "woken", "the Wake-up at the node", o.vanish ? 20000 : 10000);
+      report.woken = true;
+    }
     await waitFor(node, (e) => e.sessionAddressEvent?.state === "released", "the release of the session address", 5000);
     report.released.leaseReleased = true;
     if (o.dhcp) {
-      for (const end = now() + 3000; now() < end && leases()[SA]; ) await sleep(200);
+      for (const end = now() + (o.vanish ? 1000 : 3000); now() < end && leases()[SA]; ) await sleep(200);
       report.dhcp!.releasedAtServer = !leases()[SA];
+      if (o.vanish) {
+        const end = leases()[SA];
+        report.dhcp!.vanished = { leasedAtVanish: !!atVanish, leasedAtEnd: !!end, renewedSince: !!end && !!atVanish && end[2] !== atVanish[2], serverExpiresInS: end ? Math.round(end[2] - now() / 1000) : 0 };
+        mark("dnsmasq", `after T vanished: ${SA} ${end ? `still leased, nobody renewed it, it expires at the server in ${report.dhcp!.vanished.serverExpiresInS} s` : "not leased"}`);
+      }
       mark("dnsmasq", `${SA} ${report.dhcp!.releasedAtServer ? "released (gone from the lease file)" : "STILL leased"}`);
     }
     report.released.aliasGone = !onLink().includes(`${SA}/`);

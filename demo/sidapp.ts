@@ -272,3 +272,148 @@ export function appOf(socket: Socket, bytes: Uint8Array): StreamApp | DownloadAp
   const s = JSON.parse(new TextDecoder().decode(bytes));
   return s.kind === "download" ? new DownloadApp(socket, s as DownloadState) : new StreamApp(socket, s as AppState);
 }
+
+/** The UDP flow's state across the transfer (the library's application-state hook). */
+export interface DatagramState {
+  kind: "datagrams";
+  seq: number;
+  sent: number;
+  sentBytes: number;
+  received: number;
+  receivedBytes: number;
+  sha256Sent: Sha256State;
+  sha256Received: Sha256State;
+  /** The next sequence number expected from the correspondent; below it, the numbers never seen. */
+  next: number;
+  missing: number[];
+  late: number;
+  duplicates: number;
+  maxGapMs: number;
+}
+
+export interface DatagramSummary {
+  sent: number;
+  sentBytes: number;
+  /** Distinct sequence numbers received. */
+  received: number;
+  receivedBytes: number;
+  sha256Sent: string;
+  sha256Received: string;
+  /** Numbers below the highest received that never arrived. */
+  missing: number;
+  /** Arrived after a higher number (counted in received; they break the digest's order). */
+  late: number;
+  /** A number seen twice (not counted again in received nor hashed). */
+  duplicates: number;
+  here: { sent: number; received: number };
+  firstDataAt: number;
+  maxGapMs: number;
+  errors: string[];
+}
+
+/**
+ * The demonstration's UDP flow with tools/traffic.js (`--proto udp`, which
+ * knows nothing of handover): numbered 100-byte datagrams every few ms both
+ * ways, from the transferred address and a fixed port. Every datagram sent
+ * and (the first time its number arrives) received is hashed, in the order
+ * of sending and arrival; numbers are counted as received, missing (below
+ * the highest seen, never arrived), late (arrived after a higher one) and
+ * duplicated. Its state travels in the library's hook when the flow moves.
+ */
+export class DatagramApp {
+  private s: DatagramState;
+  private sent: Sha256;
+  private received: Sha256;
+  private timer: ReturnType<typeof setInterval> | null = null;
+  private lastAt = 0;
+  readonly errors: string[] = [];
+  readonly here = { sent: 0, received: 0 };
+  firstDataAt = 0;
+  private closed = false;
+
+  constructor(private socket: import("node:dgram").Socket, state?: DatagramState, private intervalMs = 2) {
+    this.s = state ?? { kind: "datagrams", seq: 0, sent: 0, sentBytes: 0, received: 0, receivedBytes: 0, sha256Sent: new Sha256().state(), sha256Received: new Sha256().state(), next: 0, missing: [], late: 0, duplicates: 0, maxGapMs: 0 };
+    this.sent = Sha256.resume(this.s.sha256Sent);
+    this.received = Sha256.resume(this.s.sha256Received);
+    socket.on("message", (d: Uint8Array) => this.take(d));
+    socket.on("error", (e: NodeJS.ErrnoException) => this.errors.push(e.code ?? e.message));
+    socket.on("close", () => (this.closed = true));
+  }
+
+  private take(d: Uint8Array): void {
+    if (d.length < 4) return;
+    const t = now();
+    if (!this.firstDataAt) this.firstDataAt = t;
+    if (this.lastAt && t - this.lastAt > this.s.maxGapMs) this.s.maxGapMs = t - this.lastAt;
+    this.lastAt = t;
+    const n = new DataView(d.buffer, d.byteOffset, d.length).getUint32(0);
+    if (n === 0xffffffff) return;
+    const s = this.s;
+    if (n < s.next) {
+      const i = s.missing.indexOf(n);
+      if (i < 0) {
+        s.duplicates++;
+        return;
+      }
+      s.missing.splice(i, 1);
+      s.late++;
+    } else {
+      for (let k = s.next; k < n && s.missing.length < 100000; k++) s.missing.push(k);
+      s.next = n + 1;
+    }
+    s.received++;
+    s.receivedBytes += d.length;
+    this.here.received += d.length;
+    this.received.update(d);
+  }
+
+  start(): void {
+    this.lastAt = now();
+    this.timer = setInterval(() => {
+      if (this.closed) return;
+      const b = record(this.s.seq++);
+      this.s.sent++;
+      this.s.sentBytes += b.length;
+      this.here.sent += b.length;
+      this.sent.update(b);
+      this.socket.send(b);
+    }, this.intervalMs);
+  }
+
+  pause(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  /** The library calls this when the flow leaves: the application stops sending, and this is its state. */
+  state(): Uint8Array {
+    this.pause();
+    const s: DatagramState = { ...this.s, missing: [...this.s.missing], sha256Sent: this.sent.state(), sha256Received: this.received.state() };
+    return new TextEncoder().encode(JSON.stringify(s));
+  }
+
+  static parseState(bytes: Uint8Array): DatagramState {
+    return JSON.parse(new TextDecoder().decode(bytes)) as DatagramState;
+  }
+
+  /** Ends the flow: stops sending, sends the end marker (5 times), waits for what is still on its way, closes. */
+  async finish(waitMs = 300): Promise<DatagramSummary> {
+    this.pause();
+    const end = new Uint8Array([0xff, 0xff, 0xff, 0xff]);
+    for (let i = 0; i < 5; i++) setTimeout(() => !this.closed && this.socket.send(end), i * 20);
+    await new Promise((r) => setTimeout(r, waitMs));
+    const summary = this.summary();
+    if (!this.closed) this.socket.close();
+    return summary;
+  }
+
+  summary(): DatagramSummary {
+    const s = this.s;
+    return {
+      sent: s.sent, sentBytes: s.sentBytes, received: s.received, receivedBytes: s.receivedBytes,
+      sha256Sent: this.sent.hex(), sha256Received: this.received.hex(),
+      missing: s.missing.length, late: s.late, duplicates: s.duplicates, here: { ...this.here }, firstDataAt: this.firstDataAt,
+      maxGapMs: Math.round(s.maxGapMs * 1000) / 1000, errors: [...this.errors],
+    };
+  }
+}

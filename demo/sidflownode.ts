@@ -8,8 +8,10 @@
 //   address  {generator}: a session-specific address (PROTOCOL.md 8.18) for the next session
 //   release  {session}: gives a session address back (its session ended here)
 //   connect  {name, correspondent, port, local?}: a new session from the node's address (or `local`)
-//   transfer {name, target, agent, reverse, perFlow?, sameSubnet?}: moves that session only
-//            (per-flow mode by default; perFlow false: its session address moves whole)
+//   transfer {name, target, agent, reverse, perFlow?, sameSubnet?, further?}: moves that session only
+//            (per-flow mode by default; perFlow false: its session address moves whole; further:
+//            the target may move it on, PROTOCOL.md 8.6)
+// A session given back (a return, 8.6) carries on here under its name: {resumed: name}.
 //   finish   {name}: ends a session that stayed here; its summary
 //   report   {name}: a session's summary so far
 
@@ -17,7 +19,8 @@ import { emitter, now, serveCommands } from "./roleloop.ts";
 import { connect, type Socket } from "node:net";
 import type { Daemon } from "../hosts/shared/daemon.ts";
 import type { Config } from "../hosts/shared/config.ts";
-import { StreamApp } from "./sidapp.ts";
+import type { ArrivedSession } from "../hosts/shared/sidservice.ts";
+import { StreamApp, appOf } from "./sidapp.ts";
 
 const config = JSON.parse(process.argv[2] ?? "{}");
 const who = "N";
@@ -37,7 +40,22 @@ try {
 daemon.on("session-address", (e) => emit(`session address ${e.session} (${e.generator}) ${e.state} ${e.address}`, { sessionAddressEvent: e }, typeof e.t === "number" ? e.t : now()));
 daemon.on("sid", (e) => emit(`${e.role} ${e.state} ${e.address ?? ""}${e.spi ? ` (flow set ${e.spi})` : ""}${e.code ? ` code ${e.code}` : ""}`, { sid: e }, typeof e.t === "number" ? e.t : now()));
 
-const sessions = new Map<string, { socket: Socket; app: StreamApp }>();
+const sessions = new Map<string, { socket: Socket; app: StreamApp; local: string; localPort: number }>();
+
+// A return (PROTOCOL.md 8.6): the session this node moved comes back; its application carries on here.
+daemon.sid.on("session", (a: ArrivedSession) => {
+  const name = [...sessions].find(([, s]) => s.localPort === a.localPort && s.local === a.local)?.[0];
+  if (!name || !a.socket) {
+    emit(`session ${a.local}:${a.localPort} arrived, but it is none this node moved`, { error: `unknown arrival ${a.local}:${a.localPort}` });
+    return;
+  }
+  const s = sessions.get(name)!;
+  const app = appOf(a.socket as Socket, a.appState) as StreamApp;
+  Object.assign(app.here, s.app.here);
+  app.start();
+  sessions.set(name, { ...s, socket: a.socket as Socket, app });
+  emit(`session ${name} is back here (a return): the application carries on`, { resumed: name });
+});
 
 const handlers: Record<string, (c: any) => Promise<void> | void> = {
   async address(c) {
@@ -56,7 +74,7 @@ const handlers: Record<string, (c: any) => Promise<void> | void> = {
     });
     const app = new StreamApp(socket);
     app.start();
-    sessions.set(c.name, { socket, app });
+    sessions.set(c.name, { socket, app, local: socket.localAddress!, localPort: socket.localPort! });
     emit(`session ${c.name}: ${socket.localAddress}:${socket.localPort} -> ${socket.remoteAddress}:${socket.remotePort}`, { connected: c.name, localPort: socket.localPort });
   },
   async transfer(c) {
@@ -65,7 +83,7 @@ const handlers: Record<string, (c: any) => Promise<void> | void> = {
     const perFlow = c.perFlow ?? true;
     const r = await daemon.sid.transfer({
       socket: s.socket, perFlow, target: c.target, agent: c.sameSubnet ? undefined : c.agent, sameSubnet: !!c.sameSubnet, reverse: !!c.reverse,
-      lifetime: c.lifetime, appState: () => s.app.state(),
+      lifetime: c.lifetime, further: !!c.further, appState: () => s.app.state(),
     });
     const { socket: _back, appState: _state, ...result } = r;
     emit(`transfer of ${c.name} ${r.state}${r.error ? `: ${r.error}` : ""}${r.message ? ` (${r.message})` : ""}`, { result, moved: c.name, here: s.app.here });

@@ -16,7 +16,8 @@ import { connect, type Socket } from "node:net";
 import type { Daemon } from "../hosts/shared/daemon.ts";
 import type { Config } from "../hosts/shared/config.ts";
 import type { ArrivedSession, RecordStep } from "../hosts/shared/sidservice.ts";
-import { StreamApp, DownloadApp, appOf } from "./sidapp.ts";
+import { createSocket, type Socket as UdpSocket } from "node:dgram";
+import { StreamApp, DownloadApp, DatagramApp, appOf } from "./sidapp.ts";
 
 const config = JSON.parse(process.argv[2] ?? "{}");
 const role: "node" | "agent" | "target" = config.role;
@@ -25,6 +26,9 @@ const emit = emitter(who);
 
 let app: StreamApp | DownloadApp | null = null;
 let socket: Socket | null = null;
+/** The UDP flow (demo sid --udp): its application and socket. */
+let udpApp: DatagramApp | null = null;
+let udpSocket: UdpSocket | null = null;
 let daemon: Daemon;
 
 function describe(e: Record<string, any>): string {
@@ -51,6 +55,13 @@ daemon.sid?.on("record", (r: RecordStep) => emit(`record ${r.step} ${r.address} 
 {
   // Any node may become the target of a session (a transfer back to its origin included).
   daemon.sid.on("session", (s: ArrivedSession) => {
+    if (s.udp) {
+      udpSocket = s.socket as UdpSocket;
+      udpApp = new DatagramApp(udpSocket, DatagramApp.parseState(s.appState));
+      udpApp.start();
+      emit(`UDP flow ${s.local}:${s.localPort} <-> ${s.remote}:${s.remotePort} arrived: the application carries on here`, { udpResumed: true });
+      return;
+    }
     if (!s.socket) {
       emit(`session ${s.local}:${s.localPort} <-> ${s.remote}:${s.remotePort} arrived as descriptor ${s.fd}, but this runtime's node:net cannot adopt it`, { error: `no adoption of descriptor ${s.fd} in ${host}` });
       return;
@@ -76,6 +87,14 @@ if (role === "node") {
     app = new StreamApp(socket);
     app.start();
   }
+  if (a.udpPort) {
+    const u = createSocket("udp4");
+    await new Promise<void>((resolve) => u.bind({ address: a.transferred, port: a.udpPort }, () => u.connect(a.udpPort, a.correspondent, () => resolve())));
+    udpSocket = u;
+    udpApp = new DatagramApp(u);
+    udpApp.start();
+    emit(`UDP ${a.transferred}:${a.udpPort} <-> ${a.correspondent}:${a.udpPort}`, { udpConnected: true });
+  }
   emit(`connected ${socket.localAddress}:${socket.localPort} -> ${socket.remoteAddress}:${socket.remotePort}`, { connected: true });
 }
 
@@ -85,9 +104,10 @@ const handlers: Record<string, (c: any) => Promise<void> | void> = {
     const r = await daemon.sid.transfer({
       socket, target: c.target, agent: c.agent, reverse: !!c.reverse, sameSubnet: !!c.sameSubnet, further: !!c.further, lifetime: c.lifetime ?? 0,
       appState: () => app!.state(),
+      udp: udpApp && udpSocket ? [{ socket: udpSocket, appState: () => udpApp!.state() }] : undefined,
     });
     const { socket: back, appState: _state, ...result } = r;
-    emit(`transfer ${r.state}${r.error ? `: ${r.error}` : ""}${r.message ? ` (${r.message})` : ""}`, { result, here: app!.here });
+    emit(`transfer ${r.state}${r.error ? `: ${r.error}` : ""}${r.message ? ` (${r.message})` : ""}${r.udp ? `, UDP flows handed over: ${r.udp.moved}${r.udp.error ? ` (${r.udp.error})` : ""}` : ""}`, { result, here: app!.here, udpHere: udpApp?.here });
     if (back && r.appState) {
       // The transfer failed after the connection had left: it is back, live, with the application's state.
       const here = app!.here;
@@ -103,11 +123,11 @@ const handlers: Record<string, (c: any) => Promise<void> | void> = {
     emit(`asked the agent to stop the transfer of ${c.address}`);
   },
   async finish() {
-    const s = await app!.finish();
-    emit("session finished", { summary: s });
+    const [s, udp] = await Promise.all([app!.finish(), udpApp ? udpApp.finish() : null]);
+    emit("session finished", { summary: s, udp });
   },
   report() {
-    emit("report", { summary: app?.summary() ?? null });
+    emit("report", { summary: app?.summary() ?? null, udp: udpApp?.summary() ?? null });
   },
   state() {
     emit("state", { state: daemon.sid.state() });

@@ -85,6 +85,10 @@ function assemblyScript() {
   for (const o of R.abi.outputs) L.push(`export const OUT_${o.name}: u32 = ${o.value};`);
   for (const o of R.abi.meta) L.push(`export const META_${o.name}: i32 = ${o.value};`);
   L.push(`export const META_SIZE: i32 = ${R.abi.metaSize};`);
+  L.push("/** NETLINK output aux flag: the host waits for the kernel's acknowledgement (abi.netlinkWaitAck). */");
+  L.push(`export const NETLINK_WAIT_ACK: u32 = ${R.abi.netlinkWaitAck};`);
+  L.push("/** NETLINK output aux flag: the request is a dump; the host reads until NLMSG_DONE or an error (abi.netlinkDump). */");
+  L.push(`export const NETLINK_DUMP: u32 = ${R.abi.netlinkDump};`);
 
   L.push("", "/** Extension rules: how many of an extension a message type may carry. */");
   L.push("export const RULE_NONE: u8 = 0; // not allowed");
@@ -213,6 +217,10 @@ function typeScript() {
   }
   L.push("};");
   table("OutputKind", R.abi.outputs);
+  L.push("/** NETLINK output aux flag: wait for the kernel's acknowledgement (abi.netlinkWaitAck). */");
+  L.push(`export const NETLINK_WAIT_ACK = ${R.abi.netlinkWaitAck};`);
+  L.push("/** NETLINK output aux flag: a dump, read until NLMSG_DONE (abi.netlinkDump). */");
+  L.push(`export const NETLINK_DUMP = ${R.abi.netlinkDump};`);
   L.push("", "/** Offsets in the 64-byte block at io_meta_ptr() (little-endian). */", "export const Meta = {");
   for (const o of R.abi.meta) L.push(`  ${o.name}: ${o.value},`);
   L.push("} as const;");

@@ -1,5 +1,5 @@
 // A model of what the kernel holds of the daemon's nftables table
-// (kernel/nft.ts): batches of `add/delete element`, quotas and `delete table`
+// (stem/nft.ts): batches of `add/delete element`, quotas and `delete table`
 // applied as nftables would (a batch is atomic: one that would fail changes
 // nothing and reports the errno), and the state shown as the equivalent
 // rules, one per element, in the notation of `nft list` rules, so that a test

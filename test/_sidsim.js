@@ -117,6 +117,15 @@ export function trio(netOptions = {}, { control } = {}) {
  * record it "delivers" it, and the target "receives" it (the sealed frames
  * travel over TCP in real hosts; here only the calls are made).
  */
+/** A third node t3 (sidTarget) with an SA to the target of trio `s`: the next target of a further transfer (8.6). */
+export function thirdTarget(s) {
+  const t3 = s.net.node("t3", ["198.19.0.40"]).link();
+  t3.engine.option("sidTarget", 1);
+  const tt3 = s.target.peer(t3, { key: new Uint8Array(32).fill(0x44), spi: 320 });
+  t3.peer(s.target, { key: new Uint8Array(32).fill(0x44), spi: 320 });
+  return { t3, tt3 };
+}
+
 export function hostsDeliver(s, { deliverOk = true, receiveOk = true, receiveFirst = true } = {}) {
   const { net, tn, target, TA } = s;
   const asked = tn.sidEvents("state-requested").length;

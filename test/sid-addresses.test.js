@@ -151,6 +151,51 @@ test("refused (129) and nothing changes: a session address outside the node's po
   assert.is(s.tn.nft.length, 0, "the node's rules are untouched");
 });
 
+test("a target that negotiated with a forger (its Transfer Request refused, 129) ends in a defined state: its Binding Update goes unanswered, the hosting ends (no-answer, TIMED_OUT) with its kernel state undone; the real node's transfer then goes through", () => {
+  const s = pooled();
+  const sess = s.tnAddr.acquire(s.net.now, "static");
+  s.tn.pump();
+  const SA = s.tnAddr.info(sess).address;
+  const evil = s.net.node("evil", ["198.18.0.66"]);
+  const evilAgent = evil.peer(s.agent, { key: new Uint8Array(32).fill(0x33), spi: 302 });
+  const evilTarget = evil.peer(s.target, { key: new Uint8Array(32).fill(0x44), spi: 303 });
+  s.agent.engine.addPeerPool(s.agent.peer(evil, { key: new Uint8Array(32).fill(0x33), spi: 302 }), "198.18.0.70-198.18.0.79");
+  s.target.peer(evil, { key: new Uint8Array(32).fill(0x44), spi: 303 });
+  evil.link();
+  evil.sid.transfer(s.net.now, SA, evilTarget, { agent: evilAgent, lifetime: 30 });
+  evil.pump();
+  for (let i = 0; i < 50 && evil.sidEvents("state-requested").length === 0; i++) s.net.run(100);
+  s.target.sid.stateReceived(s.net.now, SA, true);
+  s.target.pump();
+  evil.sid.stateDelivered(s.net.now, SA, true);
+  evil.pump();
+  s.net.run(1000);
+  assert.equal(evil.sidEvents("refused").map((e) => e.code), [129]);
+  const started = s.target.sidEvents("negotiated")[0].t;
+  assert.is(s.target.sid.session(SA)?.role, "target", "the target hosts the forged address for now (its Binding Update is parked at the agent)");
+  // The agent cannot answer it (the session key never reached it): the target's retransmissions give up.
+  s.net.run(15000);
+  const ended = s.target.sidEvents("ended");
+  assert.equal(ended.map((e) => [e.reason, e.error]), [["no-answer", "TIMED_OUT"]]);
+  assert.ok(ended[0].t - started <= 12000, `ended ${ended[0].t - started} ms after the negotiation`);
+  assert.is(s.target.sid.session(SA), null, "nothing hosted");
+  assert.equal(s.target.sid.state(s.target.clock()).targets, []);
+  // Every kernel action the hosting took is undone: the address (RTM_NEWADDR -> RTM_DELADDR), the tunnel (NEWLINK -> DELLINK), its rules.
+  const types = s.target.netlink.map((b) => new DataView(b.buffer, b.byteOffset).getUint16(4, true));
+  assert.is(types.filter((t) => t === RTM_NEWADDR).length, types.filter((t) => t === RTM_DELADDR).length, `address messages ${types}`);
+  assert.is(types.filter((t) => t === 16).length, types.filter((t) => t === 17).length, `link messages ${types}`);
+  const nft = s.target.nft.join("\n");
+  const chains = [...nft.matchAll(/add chain (\S+) (\S+) (\S+)/g)];
+  assert.ok(chains.length >= 2, `the hosting's stop and ARP chains: ${nft}`);
+  for (const c of chains) assert.ok(nft.includes(`delete chain ${c[1]} ${c[2]} ${c[3]}`), `chain ${c[3]} removed`);
+  assert.is(s.tnAddr.info(sess).state, "ready", "the node still holds its address");
+  // The real transfer of the same address to the same target goes through.
+  transferAddress(s, SA);
+  assert.equal(s.tn.sidEvents().map((e) => e.state), ["negotiated", "state-requested", "transferred"]);
+  assert.is(s.target.sid.session(SA)?.role, "target");
+  assert.is(s.tnAddr.info(sess).state, "away");
+});
+
 test("IPv6: a random interface identifier in the node's /64, put on with DAD; READY at the host's verdict; a duplicate is replaced, three times at most", () => {
   const s = trio();
   const { tn, net } = s;

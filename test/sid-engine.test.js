@@ -3,7 +3,7 @@
 // virtual clock, kernel actions recorded, frames delivered by MAC.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { trio, hostsDeliver, KEY_TN_AGENT, KEY_TN_TARGET } from "./_sidsim.js";
+import { trio, hostsDeliver, thirdTarget, KEY_TN_AGENT, KEY_TN_TARGET } from "./_sidsim.js";
 import { SidCodec } from "../dist/hosts/shared/index.js";
 import { prng } from "./_sim.js";
 
@@ -317,10 +317,7 @@ test("refusal 130: the binding table is full (sidBindings)", () => {
 function further(permitted) {
   const s = transferred({ further: permitted }, 30);
   const { net, agent, target, TA } = s;
-  const t3 = net.node("t3", ["198.19.0.40"]).link();
-  t3.engine.option("sidTarget", 1);
-  const tt3 = target.peer(t3, { key: new Uint8Array(32).fill(0x44), spi: 320 });
-  t3.peer(target, { key: new Uint8Array(32).fill(0x44), spi: 320 });
+  const { t3, tt3 } = thirdTarget(s);
   target.sid.transfer(net.now, TA, tt3, { further: true, lifetime: 30 });
   target.pump();
   net.run(1000);
@@ -337,6 +334,12 @@ test("a further transfer with F: the agent replaces the binding; the new target 
   const s = further(true);
   const { net, agent, target, t3, tn, TA } = s;
   assert.equal(agent.sidEvents("bound").map((e) => e.further), [false, true]);
+  // Make before break: the new tunnel and its route for the address, then the old tunnel goes.
+  const types = agent.netlink.map((m) => m[4] | (m[5] << 8));
+  const del = types.lastIndexOf(17); // RTM_DELLINK
+  assert.ok(del > 0, "the old tunnel went");
+  assert.ok(types.lastIndexOf(16) < del && types.lastIndexOf(16) > types.indexOf(16), "the new tunnel (RTM_NEWLINK) came first");
+  assert.ok(types.lastIndexOf(24) < del && types.lastIndexOf(24) > types.indexOf(24), "and its route (RTM_NEWROUTE)");
   assert.is(t3.sidEvents("released").length, 1);
   assert.is(t3.sidEvents("bound").length, 1);
   assert.equal(target.sidEvents("ended").map((e) => e.reason), ["transferred-further"]);
@@ -350,13 +353,24 @@ test("a further transfer with F: the agent replaces the binding; the new target 
   assert.is(tn.sidEvents("woken").length, 1);
 });
 
-test("a further transfer without F is refused with 140 and changes nothing", () => {
-  const s = further(false);
-  const { agent, target, t3, TA } = s;
-  assert.equal(target.sidEvents("refused").map((e) => e.code), [140]);
+test("a target without F refuses a further transfer itself (140), before any negotiation, and changes nothing", () => {
+  const s = transferred({ further: false }, 30);
+  const { net, agent, target, TA } = s;
+  const { t3, tt3 } = thirdTarget(s);
+  const sentBefore = net.sent.length;
+  const nftBefore = target.nft.length;
+  target.sid.transfer(net.now, TA, tt3, { further: true, lifetime: 30 });
+  target.pump();
+  assert.equal(target.sidEvents("refused").map((e) => [e.role, e.code]), [["node", 140]], "refused at once, with the agent's code");
+  net.run(2000);
+  assert.equal(net.sent.slice(sentBefore).filter((d) => d.from === "target" && d.data[1] !== 20).map((d) => d.data[1]), [], "the target sent nothing but its renewals");
+  assert.is(t3.sidEvents("negotiated").length, 0, "the third node never heard of it");
+  assert.is(target.sidEvents("state-requested").length, 0);
+  assert.is(target.nft.length, nftBefore, "no kernel change");
+  assert.equal(agent.sidEvents("refused"), [], "the agent was never asked");
   assert.equal(agent.sidEvents("bound").length, 1);
   assert.is(agent.sid.session(TA).sessionSpi, target.sid.session(TA).sessionSpi, "the binding still belongs to the first target");
-  assert.is(t3.sidEvents("released").length, 0);
+  assert.is(target.sid.session(TA).role, "target", "the target still holds the session");
 });
 
 /** The datagrams a node sent of one message type, in order. */
@@ -946,6 +960,56 @@ test("a return's negotiation with a session key that does not unwrap (142), or w
   }
 });
 
+test("UDP flows pass the stop rule (sid_udp_pass): in the node's from its first batch, inserted at once at the target, gone with the stop rule", () => {
+  const s = trio();
+  const { net, tn, target, tnTarget, tnAgent, TA } = s;
+  const flow = { localPort: 5002, remote: "198.18.9.2", remotePort: 5003 };
+  const hexTA = TA.split(".").map((x) => Number(x).toString(16).padStart(2, "0")).join("");
+  const inRule = `insert rule inet hovsid si${hexTA} ip saddr 198.18.9.2 ip daddr ${TA} udp sport 5003 udp dport 5002 accept`;
+  const outRule = `insert rule inet hovsid so${hexTA} ip saddr ${TA} ip daddr 198.18.9.2 udp sport 5002 udp dport 5003 accept`;
+  // No stop rule stands yet: nothing is written until one is added.
+  const before = tn.nft.length;
+  tn.sid.udpPass(TA, [flow]);
+  tn.pump();
+  assert.is(tn.nft.length, before);
+  tn.sid.transfer(net.now, TA, tnTarget, { agent: tnAgent, lifetime: 30 });
+  tn.pump();
+  for (let i = 0; i < 50 && !tn.sidEvents("state-requested").length; i++) net.run(100);
+  const stop = tn.nft.find((t) => t.includes(`add chain inet hovsid si${hexTA}`));
+  assert.ok(stop, "the node's stop rule");
+  assert.ok(stop.includes(inRule) && stop.includes(outRule), `the flow passes it, both ways, in the same batch:\n${stop}`);
+  assert.ok(stop.indexOf(inRule) > stop.indexOf(" drop\n"), "inserted (at the head of the chains) after the drop rules were added");
+  // The target names the flow when the state record comes: the rules go into the stop rule that stands.
+  const tBefore = target.nft.length;
+  target.sid.udpPass(TA, [flow]);
+  target.pump();
+  assert.equal(target.nft.slice(tBefore), [`${inRule}\n${outRule}\n`]);
+  target.sid.stateReceived(target.clock(), TA, true);
+  target.pump();
+  tn.sid.stateDelivered(tn.clock(), TA, true);
+  tn.pump();
+  net.run(2000);
+  assert.is(target.sidEvents("released").length, 1);
+  // The target's stop rule went at the release; naming the flow again writes nothing.
+  const tAfter = target.nft.length;
+  target.sid.udpPass(TA, [flow]);
+  target.pump();
+  assert.is(target.nft.length, tAfter);
+  // The node's stop rule goes with the Stop Transfer; the next transfer's has no pass rules unless named again.
+  tn.sid.stop(net.now, TA);
+  tn.pump();
+  net.run(3000);
+  assert.ok(tn.nft.some((t) => t.includes(`delete chain inet hovsid si${hexTA}`)), "the stop rule went");
+  const n2 = tn.nft.length;
+  tn.sid.udpPass(TA, [flow]);
+  tn.pump();
+  assert.is(tn.nft.length, n2, "no stop rule stands: nothing is inserted");
+  // Bad calls: two families, a port 0, too many.
+  const err = (f) => { try { f(); return "ok"; } catch (e) { return e.errorName ?? e.name; } };
+  assert.is(err(() => tn.sid.udpPass(TA, [{ ...flow, remote: "2001:db8::1" }])), "TypeError", "two families");
+  assert.is(err(() => tn.sid.udpPass(TA, [{ ...flow, localPort: 0 }])), "INVALID_ARGUMENT", "port 0");
+  assert.is(err(() => tn.sid.udpPass(TA, Array.from({ length: 17 }, (_, i) => ({ ...flow, localPort: 100 + i })))), "INVALID_ARGUMENT");
+});
 
 /** Runs s's network in 1 ms steps until the node asked for the state record (the Transfer Request is under way then, 8.2). */
 function untilRecordAsked(s) {
@@ -1067,6 +1131,25 @@ test("8.2: the target refuses the negotiation after the agent granted the Transf
   assert.equal(tn.nft, [], "no rule at the node");
   assert.ok(tn.frames.some((f) => f.data[12] === 0x08 && f.data[13] === 0x06), "the node announced its address again");
   assert.is(tn.sid.state(net.now).transfers?.length ?? 0, 0);
+});
+
+test("8.12 UDP flows: the Transfer Request waits for the delivered record (the agent's claim would send the flows' datagrams to a target with no socket for them)", () => {
+  const s = trio();
+  const { net, tn, agent, target, tnTarget, tnAgent, TA } = s;
+  tn.sid.udpPass(TA, [{ localPort: 5002, remote: "198.18.9.2", remotePort: 5003 }]);
+  tn.sid.transfer(net.now, TA, tnTarget, { agent: tnAgent, lifetime: 30 });
+  tn.pump();
+  untilRecordAsked(s);
+  net.run(100);
+  assert.is(agent.sidEvents("bound").length, 0, "no binding before the record is delivered");
+  target.sid.stateReceived(net.now, TA, true);
+  target.pump();
+  tn.sid.stateDelivered(net.now, TA, true);
+  tn.pump();
+  net.run(100);
+  assert.is(agent.sidEvents("bound").length, 1, "the Transfer Request went with the delivered record");
+  assert.is(tn.sidEvents("transferred").length, 1);
+  assert.is(target.sidEvents("released").length, 1);
 });
 
 test.run();

@@ -5,7 +5,7 @@
 // the Wake-up still happen.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { trio, hostsDeliver, KEY_TN_AGENT } from "./_sidsim.js";
+import { trio, hostsDeliver, thirdTarget, KEY_TN_AGENT } from "./_sidsim.js";
 
 /** A transfer of TA, released at the target, with lifetime L. */
 function transferred(lifetime = 30) {
@@ -147,6 +147,35 @@ test("a restore refuses bad bytes (specific errors) and changes nothing; never i
   assert.is(agent2.sid.restoreBindings(net.now, saved), 1);
   assert.is(code(() => agent2.sid.restoreBindings(net.now, saved)), 34);
   assert.is(bindingCount(agent2), 1);
+});
+
+test("the agent's own check: a further transfer under a binding without F is refused (140), though the target believes it has F", () => {
+  // The target's pre-check (sid-engine.test.js) would refuse first; here its negotiation had F and the
+  // agent's binding lost F (a bindings file with the flag cleared, taken over by a new agent process).
+  const s = trio();
+  const { net, tn, target, TA } = s;
+  tn.sid.transfer(net.now, TA, s.tnTarget, { agent: s.tnAgent, lifetime: 30, further: true });
+  tn.pump();
+  assert.ok(hostsDeliver(s));
+  net.run(2000);
+  const saved = s.agent.sid.saveBindings();
+  assert.is(saved[8 + 2] & 1, 1, "the saved binding has F");
+  saved[8 + 2] &= ~1;
+  const agent2 = restartAgent(s, saved);
+  const { t3, tt3 } = thirdTarget(s);
+  target.sid.transfer(net.now, TA, tt3, { further: true, lifetime: 30 });
+  target.pump();
+  net.run(1000);
+  assert.is(target.sidEvents("state-requested").length, 1, "the target negotiated with t3");
+  t3.sid.stateReceived(net.now, TA);
+  t3.pump();
+  target.sid.stateDelivered(net.now, TA);
+  target.pump();
+  net.run(2000);
+  assert.equal(agent2.sidEvents("refused").map((e) => e.code), [140]);
+  assert.equal(target.sidEvents("refused").map((e) => e.code), [140]);
+  assert.is(agent2.sid.session(TA).sessionSpi, target.sid.session(TA).sessionSpi, "the binding still belongs to the first target");
+  assert.is(t3.sidEvents("released").length, 0);
 });
 
 test.run();

@@ -155,4 +155,78 @@ test("hostile records: truncations, random bytes and random lengths give error c
   assert.is(x.tcpstate_encode(0x7fffffff, 100), -ErrorCode.INVALID_ARGUMENT);
 });
 
+// ---- the UDP flow record (PROTOCOL.md 8.12, "UDP flows") ----
+
+const udpBase = { local: "198.18.1.10", remote: "198.18.9.2", localPort: 5002, remotePort: 5003, appState: new TextEncoder().encode("seq") };
+// From the table, field by field.
+const UDP_V4 = "02" + "01" + "0000" + "138a" + "138b" + "c612010a" + "c6120902" + "00000003";
+
+function udpErrorOf(bytes) {
+  try {
+    sid.decodeUdpFlow(bytes);
+    return "ok";
+  } catch (e) {
+    if (!(e instanceof HandoverError)) throw e;
+    return e.errorName;
+  }
+}
+
+test("UDP flow record: IPv4 byte for byte, IPv6 44-byte header, round trips", () => {
+  const b = sid.encodeUdpFlow(udpBase);
+  assert.is(hex(b), UDP_V4 + hex(udpBase.appState));
+  const r = sid.decodeUdpFlow(b);
+  assert.equal({ ...r, appState: hex(r.appState) }, { ...udpBase, appState: hex(udpBase.appState) });
+  const v6 = { local: "2001:db8::10", remote: "2001:db8:9::2", localPort: 1, remotePort: 65535, appState: new Uint8Array(0) };
+  const b6 = sid.encodeUdpFlow(v6);
+  assert.is(b6.length, 44);
+  assert.equal({ ...sid.decodeUdpFlow(b6), appState: "" }, { ...v6, appState: "" });
+});
+
+test("UDP flow record: every check of the decoding order, with its error code; the encoder refuses the same", () => {
+  const good = unhex(UDP_V4 + "616263");
+  const set = (i, v) => { const x = good.slice(); x[i] = v; return x; };
+  assert.is(udpErrorOf(good), "ok");
+  assert.is(udpErrorOf(good.subarray(0, 3)), "RECORD_TRUNCATED");
+  assert.is(udpErrorOf(set(0, 1)), "RECORD_VERSION");
+  assert.is(udpErrorOf(set(0, 3)), "RECORD_VERSION");
+  assert.is(udpErrorOf(set(1, 3)), "BAD_FAMILY");
+  assert.is(udpErrorOf(good.subarray(0, 19)), "RECORD_TRUNCATED");
+  assert.is(udpErrorOf(set(3, 1)), "RESERVED_NONZERO");
+  assert.is(udpErrorOf((() => { const x = good.slice(); x[4] = 0; x[5] = 0; return x; })()), "BAD_VALUE");
+  assert.is(udpErrorOf((() => { const x = good.slice(); x[6] = 0; x[7] = 0; return x; })()), "BAD_VALUE");
+  assert.is(udpErrorOf(set(8, 127)), "BAD_ADDRESS");
+  assert.is(udpErrorOf(set(12, 224)), "BAD_ADDRESS");
+  assert.is(udpErrorOf((() => { const x = good.slice(); x[16] = 0; x[17] = 0x10; x[18] = 0; x[19] = 1; return x; })()), "RECORD_TOO_LONG");
+  assert.is(udpErrorOf(good.subarray(0, good.length - 1)), "RECORD_TRUNCATED");
+  assert.is(udpErrorOf(new Uint8Array([...good, 0])), "RECORD_TRAILING_BYTES");
+  const enc = (o) => { try { sid.encodeUdpFlow({ ...udpBase, ...o }); return "ok"; } catch (e) { return e.errorName; } };
+  assert.is(enc({ localPort: 0 }), "BAD_VALUE");
+  assert.is(enc({ remote: "127.0.0.1" }), "BAD_ADDRESS");
+  assert.is(enc({ appState: new Uint8Array(1048577) }), "RECORD_TOO_LONG");
+});
+
+test("a state stream's records back to back: a TCP state record, then UDP flow records, each sized by its header", () => {
+  const tcp = sid.encodeTcpState(base);
+  const u1 = sid.encodeUdpFlow(udpBase);
+  const u2 = sid.encodeUdpFlow({ ...udpBase, localPort: 6000, appState: new Uint8Array(0) });
+  const all = new Uint8Array([...tcp, ...u1, ...u2]);
+  const recs = sid.decodeStateRecords(all);
+  assert.equal(recs.map((r) => r.kind), ["tcp", "udp", "udp"]);
+  assert.is(recs[0].record.mss, 1448);
+  assert.equal([recs[1].record.localPort, recs[2].record.localPort], [5002, 6000]);
+  assert.equal(sid.decodeStateRecords(new Uint8Array(0)), []);
+  const err = (b) => { try { sid.decodeStateRecords(b); return "ok"; } catch (e) { return e.errorName; } };
+  assert.is(err(all.subarray(0, all.length - 1)), "RECORD_TRUNCATED", "the last record cut short");
+  assert.is(err(new Uint8Array([...all, 2])), "RECORD_TRUNCATED", "a lone byte after the last record");
+  assert.is(err(new Uint8Array([...all, 9, 1])), "RECORD_VERSION");
+  assert.is(err(new Uint8Array([...u1.subarray(0, 1), 7, ...u1.subarray(2)])), "BAD_FAMILY");
+  // Hostile streams: an error code, never a trap.
+  for (let i = 0; i < 2000; i++) {
+    const b = all.slice(0, rng.int(0, all.length));
+    for (let k = rng.int(0, 3); k > 0 && b.length; k--) b[rng.int(0, b.length - 1)] = rng.int(0, 255);
+    const e = err(b);
+    assert.ok(e === "ok" || ErrorCode[e] !== undefined, `a known error code, not ${e}`);
+  }
+});
+
 test.run();

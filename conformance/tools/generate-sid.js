@@ -39,7 +39,7 @@ export function tcpstateSuite() {
   const f = new VectorFile({
     suite: "tcpstate",
     description:
-      "The TCP state record of section 8.12: what TCP_REPAIR dumps on the transferring node and restores on the target. decode: the record in, its fields out (addresses as text, queues and application state in hex), or the first error of the section's check order. encode: the fields in, the record out, with the same checks.",
+      "The TCP state record of section 8.12: what TCP_REPAIR dumps on the transferring node and restores on the target. decode: the record in, its fields out (addresses as text, queues and application state in hex), or the first error of the section's check order. encode: the fields in, the record out, with the same checks. udp-decode and udp-encode: the same for the UDP flow record (8.12, \"UDP flows\").",
     source: SOURCE,
     seed: 0x74637073,
     notes: {
@@ -125,6 +125,41 @@ export function tcpstateSuite() {
   badEncode("unsent longer than the send queue", ["BadField"], { ...BASE, unsentLength: 6 }, "BAD_VALUE");
   badEncode("window shifts without window scaling", ["BadField"], { ...BASE, windowScaling: false }, "BAD_VALUE");
   badEncode("a multicast remote address", ["BadAddress"], { ...BASE, remote: "239.1.1.1" }, "BAD_ADDRESS");
+
+  // The UDP flow record (8.12, "UDP flows"): groups after the TCP record's, so those keep their tcIds.
+  const udec = f.group({ operation: "udp-decode" });
+  const uenc = f.group({ operation: "udp-encode" });
+  const okUdp = (comment, flags, rec) => f.add(udec, () => ({ comment, flags, record: hex(rec), fields: S.decodeUdpFlow(rec), result: "valid" }));
+  const badUdp = (comment, flags, rec, error) => f.add(udec, () => {
+    const got = refusal(() => S.decodeUdpFlow(rec));
+    assert(got === error, `udp flow decode ${comment}: reference says ${got}, expected ${error}`);
+    return { comment, flags, record: hex(rec), result: "invalid", error };
+  });
+  const UDP = { local: "198.18.1.10", remote: "198.18.9.2", localPort: 5002, remotePort: 5003, appState: "736571" };
+  const u4 = S.encodeUdpFlow(UDP);
+  assert(hex(u4) === "02010000138a138bc612010ac612090200000003736571", "udp flow layout");
+  okUdp("UDP flow, IPv4, with application state", ["Typical"], u4);
+  okUdp("UDP flow, IPv6, no application state: the 44-byte header alone", ["Ipv6", "EmptyQueues"], S.encodeUdpFlow({ local: "2001:db8::10", remote: "2001:db8:9::2", localPort: 1, remotePort: 65535, appState: "" }));
+  badUdp("UDP flow: 3 bytes", ["Truncated"], u4.subarray(0, 3), "RECORD_TRUNCATED");
+  badUdp("UDP flow: version 1 (a TCP state record's)", ["BadVersion"], set(u4, 0, 1), "RECORD_VERSION");
+  badUdp("UDP flow: family 3", ["BadFamily"], set(u4, 1, 3), "BAD_FAMILY");
+  badUdp("UDP flow: header cut at 19 bytes", ["Truncated"], u4.subarray(0, 19), "RECORD_TRUNCATED");
+  badUdp("UDP flow: reserved 1", ["Reserved"], set(u4, 3, 1), "RESERVED_NONZERO");
+  badUdp("UDP flow: reserved 1 and local port 0: reserved first", ["Reserved", "ErrorOrder"], set(set(u4, 3, 1), 4, 0, 0), "RESERVED_NONZERO");
+  badUdp("UDP flow: local port 0", ["BadField"], set(u4, 4, 0, 0), "BAD_VALUE");
+  badUdp("UDP flow: remote port 0", ["BadField"], set(u4, 6, 0, 0), "BAD_VALUE");
+  badUdp("UDP flow: local address 127.0.0.1", ["BadAddress"], set(u4, 8, 127, 0, 0, 1), "BAD_ADDRESS");
+  badUdp("UDP flow: remote address 224.0.0.1", ["BadAddress"], set(u4, 12, 224, 0, 0, 1), "BAD_ADDRESS");
+  badUdp("UDP flow: application state 1 MiB + 1", ["TooLong"], u32(u4, 16, 1024 * 1024 + 1), "RECORD_TOO_LONG");
+  badUdp("UDP flow: the application state's last byte missing", ["Truncated"], u4.subarray(0, u4.length - 1), "RECORD_TRUNCATED");
+  badUdp("UDP flow: one byte after the end", ["Trailing"], concat(u4, [0]), "RECORD_TRAILING_BYTES");
+  f.add(uenc, () => ({ comment: "UDP flow, IPv4", flags: ["Typical"], fields: UDP, record: hex(u4), result: "valid" }));
+  f.add(uenc, () => {
+    const fields = { ...UDP, remote: "239.1.1.1" };
+    const got = refusal(() => S.encodeUdpFlow(fields));
+    assert(got === "BAD_ADDRESS", `udp flow encode: reference says ${got}`);
+    return { comment: "UDP flow: a multicast remote address", flags: ["BadAddress"], fields, result: "invalid", error: "BAD_ADDRESS" };
+  });
   return f;
 }
 

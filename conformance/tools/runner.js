@@ -247,6 +247,14 @@ function sidCoreAnswer(ctx, suite, group, test) {
     const r = sid.decodeTcpState(unhex(test.record));
     return { fields: { ...r, sendQueue: hex(r.sendQueue), receiveQueue: hex(r.receiveQueue), appState: hex(r.appState) } };
   }
+  if (suite === "tcpstate" && op === "udp-decode") {
+    const r = sid.decodeUdpFlow(unhex(test.record));
+    return { fields: { ...r, appState: hex(r.appState) } };
+  }
+  if (suite === "tcpstate" && op === "udp-encode") {
+    const f = test.fields;
+    return { record: hex(sid.encodeUdpFlow({ ...f, appState: unhex(f.appState) })) };
+  }
   if (suite === "tcpstate" && op === "encode") {
     const f = test.fields;
     return { record: hex(sid.encodeTcpState({ ...f, sendQueue: unhex(f.sendQueue), receiveQueue: unhex(f.receiveQueue), appState: unhex(f.appState) })) };
@@ -327,7 +335,7 @@ const OUTPUTS = {
   hkdf: [["okm", "valid"], ["prk", "answered"]],
   // keywrap: the output is the operation's: body (wrap) or sessionKey (unwrap).
   keywrap: (group) => (group.operation === "wrap" ? [["body", "valid"]] : [["sessionKey", "valid"]]),
-  tcpstate: (group) => (group.operation === "decode" ? [["fields", "valid"]] : [["record", "valid"]]),
+  tcpstate: (group) => (group.operation === "decode" || group.operation === "udp-decode" ? [["fields", "valid"]] : [["record", "valid"]]),
   tunnel: (group) => [[{ ids: "ids", encap: "payload", decap: "inner", filter: "nft" }[group.operation], "valid"]],
   frames: (group) => (group.operation === "arp-parse" ? [["arp", "valid"]] : [["frame", "valid"]]),
   dhcp: (group) => (group.operation === "decode" ? [["fields", "valid"]] : [["message", "valid"]]),

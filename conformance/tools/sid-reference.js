@@ -1,6 +1,6 @@
 // An independent implementation of SID's pure codecs, written from
 // docs/PROTOCOL.md sections 8.9 (tunnel), 8.11 (sealing), 8.12 (TCP state
-// record) and 8.14 (link-layer frames) only, not from the core: it produces the tcpstate,
+// record, UDP flow record) and 8.14 (link-layer frames) only, not from the core: it produces the tcpstate,
 // tunnel and frames vectors and answers them in --external mode. Refusals
 // throw RefError with the error's name.
 import { chacha20poly1305 } from "@noble/ciphers/chacha.js";
@@ -92,6 +92,49 @@ export function encodeTcpState(c) {
   [c.sendSeq, c.receiveSeq, c.timestamp, c.sndWl1, c.sndWnd, c.maxWindow, c.rcvWnd, c.rcvWup, sq.length, c.unsentLength, rq.length, app.length]
     .forEach((x, i) => v.setUint32(12 + 2 * A + 4 * i, x >>> 0));
   return concat(h, sq, rq, app);
+}
+
+// ---- 8.12 UDP flow record ("UDP flows") --------------------------------------------
+
+/** Decodes a whole UDP flow record into its fields. */
+export function decodeUdpFlow(r) {
+  if (r.length < 4) throw new RefError("RECORD_TRUNCATED");
+  if (r[0] !== 2) throw new RefError("RECORD_VERSION");
+  const fam = r[1];
+  if (fam !== 1 && fam !== 2) throw new RefError("BAD_FAMILY");
+  const A = fam === 1 ? 4 : 16;
+  const hl = 12 + 2 * A;
+  if (r.length < hl) throw new RefError("RECORD_TRUNCATED");
+  const v = be(r);
+  if (v.getUint16(2) !== 0) throw new RefError("RESERVED_NONZERO");
+  const localPort = v.getUint16(4), remotePort = v.getUint16(6);
+  const local = r.slice(8, 8 + A), remote = r.slice(8 + A, 8 + 2 * A);
+  const app = v.getUint32(8 + 2 * A);
+  if (localPort === 0 || remotePort === 0) throw new RefError("BAD_VALUE");
+  if (!usableUnicast(fam, local) || !usableUnicast(fam, remote)) throw new RefError("BAD_ADDRESS");
+  if (app > MAX_APP) throw new RefError("RECORD_TOO_LONG");
+  if (r.length < hl + app) throw new RefError("RECORD_TRUNCATED");
+  if (r.length > hl + app) throw new RefError("RECORD_TRAILING_BYTES");
+  return { local: formatAddress(fam, local), remote: formatAddress(fam, remote), localPort, remotePort, appState: hex(r.subarray(hl)) };
+}
+
+/** Encodes a UDP flow record (the same checks as decoding). */
+export function encodeUdpFlow(c) {
+  const L = parseAddress(c.local), Rm = parseAddress(c.remote);
+  if (L.family !== Rm.family) throw new RefError("BAD_FAMILY");
+  const fam = L.family;
+  const A = fam === 1 ? 4 : 16;
+  const app = unhex(c.appState);
+  if (c.localPort === 0 || c.remotePort === 0) throw new RefError("BAD_VALUE");
+  if (!usableUnicast(fam, L.bytes) || !usableUnicast(fam, Rm.bytes)) throw new RefError("BAD_ADDRESS");
+  if (app.length > MAX_APP) throw new RefError("RECORD_TOO_LONG");
+  const h = new Uint8Array(12 + 2 * A);
+  const v = be(h);
+  h[0] = 2; h[1] = fam;
+  v.setUint16(4, c.localPort); v.setUint16(6, c.remotePort);
+  h.set(L.bytes, 8); h.set(Rm.bytes, 8 + A);
+  v.setUint32(8 + 2 * A, app.length);
+  return concat(h, app);
 }
 
 // ---- 8.9 tunnel -----------------------------------------------------------------
@@ -284,6 +327,8 @@ export function sidAnswer(suite, group, test) {
     if (suite === "tcpstate") {
       if (op === "decode") return { ...a, result: "valid", fields: decodeTcpState(unhex(test.record)) };
       if (op === "encode") return { ...a, result: "valid", record: hex(encodeTcpState(test.fields)) };
+      if (op === "udp-decode") return { ...a, result: "valid", fields: decodeUdpFlow(unhex(test.record)) };
+      if (op === "udp-encode") return { ...a, result: "valid", record: hex(encodeUdpFlow(test.fields)) };
     }
     if (suite === "tunnel") {
       if (op === "ids") return { ...a, result: "valid", ids: tunnelIds(unhex(test.sessionKey)) };

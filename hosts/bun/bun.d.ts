@@ -26,11 +26,14 @@ declare namespace Bun {
   interface Socket {
     write(data: string | Uint8Array): number;
     end(data?: string | Uint8Array): void;
+    /** Shuts writing down (FIN); with halfClose false, reading goes on. */
+    shutdown(halfClose?: boolean): void;
   }
   interface SocketHandler {
     open?(socket: Socket): void;
     data?(socket: Socket, data: Uint8Array): void;
     drain?(socket: Socket): void;
+    end?(socket: Socket): void;
     close?(socket: Socket): void;
     error?(socket: Socket, error: Error): void;
     connectError?(socket: Socket, error: Error): void;
@@ -49,7 +52,7 @@ declare const Bun: {
   readonly env: Record<string, string | undefined>;
   udpSocket(options: Bun.UdpSocketOptions): Promise<Bun.UdpSocket>;
   listen(options: { unix: string; socket: Bun.SocketHandler }): Bun.SocketListener;
-  connect(options: { unix: string; socket: Bun.SocketHandler }): Promise<Bun.Socket>;
+  connect(options: { unix: string; socket: Bun.SocketHandler } | { fd: number; allowHalfOpen?: boolean; socket: Bun.SocketHandler }): Promise<Bun.Socket>;
   file(path: string | URL): Bun.BunFile;
 };
 

@@ -11,6 +11,7 @@ import { serveHttp } from "../shared/http.ts";
 import type { Core } from "../shared/core.ts";
 import type { SidHostIO } from "../shared/sidio.ts";
 import { koffiSidIO } from "../node/sid.ts";
+import { BunFdSocket } from "./adopt.ts";
 import { kernelIO, type Libc, type Libnftables } from "../shared/netlink.ts";
 
 const ORIGIN = performance.timeOrigin;
@@ -316,13 +317,15 @@ export class BunIO implements HostIO {
   }
   /**
    * SID through koffi (it loads under Bun too): AF_PACKET and TCP_REPAIR work;
-   * node:net does not adopt a restored descriptor, so a target hands the application only the descriptor;
+   * node:net does not adopt a restored descriptor, Bun.connect({ fd }) does: a target hands the application
+   * a BunFdSocket (a Duplex over it, hosts/bun/adopt.ts);
    * transferring a connection away does not: Bun's node:net sockets expose no way to stop reading and hand the descriptor over.
    */
   sid(core: Core): SidHostIO {
     return koffiSidIO(core, {
       detach: () => Promise.reject(new Error("bun: cannot take a connection from the application: Bun's node:net sockets expose no way to stop reading and hand the descriptor over; run the transferring node under Node")),
       discard: () => {},
+      adopt: (fd) => new BunFdSocket(fd),
     });
   }
   localAddresses(): string[] {

@@ -168,7 +168,8 @@ export async function udp4Socket(address: string, port: number, onMessage: (m: U
   const s = await udp(address, port);
   s.on("message", (m) => onMessage(new Uint8Array(m)));
   return {
-    send: (data, p, a) => s.send(data, p, a),
+    // node:dgram sends after a tick (its address lookup): the promise settles when the datagram is out
+    send: (data, p, a) => new Promise<void>((resolve, reject) => s.send(data, p, a, (e) => (e ? reject(e) : resolve()))),
     close: () => s.close(),
   };
 }

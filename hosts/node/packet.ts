@@ -6,13 +6,8 @@
 import { createRequire } from "node:module";
 import { readFileSync } from "node:fs";
 import type { PacketLink } from "../shared/sidio.ts";
+import { AF_PACKET, SOCK_RAW, SOCK_CLOEXEC, MSG_DONTWAIT, EAGAIN, POLLIN, EPERM } from "../shared/linux.ts";
 
-const AF_PACKET = 17;
-const SOCK_RAW = 3;
-const SOCK_CLOEXEC = 0x80000;
-const MSG_DONTWAIT = 0x40;
-const EAGAIN = 11;
-const POLLIN = 1;
 const ETH_P_ALL = 0x0003;
 
 interface Libc {
@@ -70,7 +65,7 @@ export function openPacket(ifname: string, etherType: number): PacketLink {
   const fd = l.socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, proto);
   if (fd < 0) {
     const e = l.errno();
-    throw new Error(`AF_PACKET socket failed with errno ${e}${e === 1 ? " (EPERM: needs CAP_NET_RAW; run as root)" : ""}`);
+    throw new Error(`AF_PACKET socket failed with errno ${e}${e === EPERM ? " (EPERM: needs CAP_NET_RAW; run as root)" : ""}`);
   }
   const ll = sockaddrLl(ifindex, etherType);
   if (l.bind(fd, ll, ll.length) < 0) {

@@ -10,10 +10,12 @@
 import { createRequire } from "node:module";
 import type { Core } from "../shared/core.ts";
 import type { TcpStateFields, TcpStateRecord } from "../shared/sid.ts";
+import { SOL_SOCKET, EPERM } from "../shared/linux.ts";
+import { IpProtocol } from "../shared/registry.ts";
 
-const SOL_SOCKET = 1;
+const IPPROTO_TCP = IpProtocol.TCP;
+
 const SO_REUSEADDR = 2;
-const IPPROTO_TCP = 6;
 const TCP_MAXSEG = 2;
 const TCP_INFO = 11;
 const TCP_REPAIR = 19;
@@ -82,7 +84,7 @@ function c(): Libc {
 function must(ret: number, what: string): number {
   if (ret < 0) {
     const e = c().errno();
-    const hint = e === 1 ? " (EPERM: TCP_REPAIR needs CAP_NET_ADMIN; run as root)" : "";
+    const hint = e === EPERM ? " (EPERM: TCP_REPAIR needs CAP_NET_ADMIN; run as root)" : "";
     throw new Error(`TCP repair: ${what} failed with errno ${e}${hint}`);
   }
   return ret;

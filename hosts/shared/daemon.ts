@@ -7,7 +7,7 @@ import { Core, HandoverError } from "./core.ts";
 import { Engine, type EngineEvent, type MigrateRequest } from "./engine.ts";
 import type { HostIO, KernelIO, UdpSocket, ControlServer } from "./io.ts";
 import { type Config, type ConfigWarning, ConfigError, checkConfig, resolveKey, hexKey, portOf, controlPath } from "./config.ts";
-import { KernelCallError, EIO } from "./netlink.ts";
+import { KernelCallError } from "./netlink.ts";
 import { takeLock, pidFilePath, netnsPidFilePath, AlreadyRunning } from "./lock.ts";
 import { Observations, renderMetrics } from "./metrics.ts";
 import { buildStatus, socketStateName, type Status } from "./status.ts";
@@ -16,6 +16,7 @@ import type { HttpServer } from "./io.ts";
 import { SidService } from "./sidservice.ts";
 import { ErrorCode } from "./registry.ts";
 import { readFileSync } from "node:fs";
+import { NETLINK_ROUTE, EIO } from "./linux.ts";
 
 /** The events a node emits (docs/ABI.md lists their fields); `on("*")` receives them all. */
 export type EventName =
@@ -40,7 +41,6 @@ export type EventName =
 
 export type Listener = (event: EngineEvent) => void;
 
-const NETLINK_ROUTE = 0;
 const RTMGRP_IPV4_IFADDR = 0x10;
 const RTMGRP_IPV6_IFADDR = 0x100;
 const RTMGRP_IPV4_ROUTE = 0x40;
@@ -67,6 +67,9 @@ export class StartError extends Error {
 }
 
 const why = (e: unknown) => (e instanceof Error ? e.message : String(e));
+
+/** The longest the daemon holds kernel actions for DHCP datagrams queued before them (drain). */
+const DHCP_HOLD_MS = 500;
 
 export class Daemon {
   readonly io: HostIO;
@@ -548,19 +551,43 @@ export class Daemon {
 
   // ---- the loop: drain outputs, arm the timer ----
 
+  /** A kernel action held until the DHCP datagrams queued before it are out (drainDhcp's promise). */
+  private heldAction: ReturnType<Engine["poll"]> = null;
+  private dhcpSending = false;
+
+  /** True if DHCP datagrams are on their way out: the drain stops and resumes (with `o` first) once they are. */
+  private holdForDhcp(o: ReturnType<Engine["poll"]>): boolean {
+    const sending = this.sidService?.drainDhcp();
+    if (!sending) return false;
+    this.heldAction = o;
+    this.dhcpSending = true;
+    // never longer than DHCP_HOLD_MS: a send that does not settle must not stop the kernel actions
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const bound = new Promise<void>((r) => (timer = setTimeout(r, DHCP_HOLD_MS)));
+    void Promise.race([sending, bound]).finally(() => {
+      clearTimeout(timer);
+      this.dhcpSending = false;
+      this.drain();
+    });
+    return true;
+  }
+
   private drain(): void {
-    if (this.closed) return;
+    if (this.closed || this.dhcpSending) return;
     const engine = this.engine;
     // DHCP's datagrams before any kernel action queued with them (here and in the loop): a RELEASE at a session's
-    // end needs the address and the tunnel those actions remove
-    this.sidService?.drainDhcp();
-    for (let o = engine.poll(); o; o = engine.poll()) {
+    // end leaves from the address, and through the tunnel, that those actions remove; node:dgram sends a tick
+    // later, so the actions after them wait until they are out
+    if (!this.heldAction && this.holdForDhcp(null)) return;
+    for (let o = this.heldAction ?? engine.poll(); o; o = engine.poll()) {
+      const held = this.heldAction === o;
+      this.heldAction = null;
       switch (o.kind) {
         case "transmit":
           this.socketFor(o.source, o.family)?.send(o.data, o.address, o.port);
           break;
         case "nft": {
-          this.sidService?.drainDhcp();
+          if (!held && this.holdForDhcp(o)) return;
           const r = this.kernelCall(o.id, "nft", () => this.kernelIO().nft(o.text));
           if (!r) break;
           for (const line of (r.stderr ?? "").split("\n")) if (line.trim()) this.log("debug", { event: "nft-stderr", line });
@@ -574,7 +601,7 @@ export class Daemon {
           break;
         }
         case "netlink": {
-          this.sidService?.drainDhcp();
+          if (!held && this.holdForDhcp(o)) return;
           const reply = this.kernelCall(o.id, `netlink protocol ${o.protocol}`, () => this.kernelIO().netlink(o.protocol, o.data, o.waitAck, o.dump));
           if (reply) engine.netlinkReply(this.io.now(), o.id, reply);
           break;

@@ -3,12 +3,8 @@
 // the flat ABI and JavaScript values.
 
 import { Core } from "./core.ts";
-import { AuthAlgorithm, ReplayMode, Proto, Option, OutputKind, Meta, DEFAULT_SKEW_MS } from "./registry.ts";
+import { AuthAlgorithm, ReplayMode, Proto, Option, OutputKind, Meta, DEFAULT_SKEW_MS, NETLINK_WAIT_ACK, NETLINK_DUMP } from "./registry.ts";
 import { unhex } from "./bytes.ts";
-
-/** NETLINK outputs: aux bit telling the host to wait for the acknowledgement. */
-const NETLINK_WAIT_ACK = 0x100;
-const NETLINK_DUMP = 0x200;
 
 /** Option names of node_option (registry: abi.options). */
 export const OPTIONS = Option;

@@ -4,6 +4,7 @@
 // reads a message: the bytes go to the core as they came.
 
 import type { KernelIO } from "./io.ts";
+import { AF_NETLINK, SOCK_RAW, SOCK_CLOEXEC, MSG_DONTWAIT, NETLINK_NETFILTER, SOL_SOCKET, EAGAIN, POLLIN, EIO, ETIMEDOUT } from "./linux.ts";
 
 /** The libc calls the kernel interfaces need, as a host's FFI exposes them (buffers as Uint8Array). */
 export interface Libc {
@@ -32,8 +33,7 @@ export interface Libnftables {
 }
 
 /** errno values a kernel call reports when it fails in the host rather than in the kernel. */
-export const EIO = 5;
-export const ETIMEDOUT = 110;
+export { EIO, ETIMEDOUT } from "./linux.ts";
 
 /** How long a request waits for the kernel's answer before it fails with ETIMEDOUT. */
 export const NETLINK_ANSWER_MS = 1000;
@@ -48,17 +48,9 @@ export class KernelCallError extends Error {
   }
 }
 
-const AF_NETLINK = 16;
-const SOCK_RAW = 3;
-const SOCK_CLOEXEC = 0x80000;
-const MSG_DONTWAIT = 0x40;
-const NETLINK_NETFILTER = 12;
-const SOL_SOCKET = 1;
 const SO_RCVBUFFORCE = 33;
 const SOL_NETLINK = 270;
 const NETLINK_NO_ENOBUFS = 5;
-const EAGAIN = 11;
-const POLLIN = 1;
 
 function sockaddr(groups: number): Uint8Array {
   const a = new Uint8Array(12);

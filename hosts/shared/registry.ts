@@ -251,6 +251,10 @@ export const OutputKind = {
   FRAME: 5,
 } as const;
 export type OutputKind = (typeof OutputKind)[keyof typeof OutputKind];
+/** NETLINK output aux flag: wait for the kernel's acknowledgement (abi.netlinkWaitAck). */
+export const NETLINK_WAIT_ACK = 256;
+/** NETLINK output aux flag: a dump, read until NLMSG_DONE (abi.netlinkDump). */
+export const NETLINK_DUMP = 512;
 
 /** Offsets in the 64-byte block at io_meta_ptr() (little-endian). */
 export const Meta = {

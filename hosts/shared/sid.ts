@@ -45,6 +45,18 @@ export interface TcpStateRecord extends TcpStateFields {
   appState: Uint8Array;
 }
 
+/** One UDP flow and the application state that goes with it (docs/PROTOCOL.md 8.12, "UDP flows"). */
+export interface UdpFlowRecord {
+  local: string;
+  remote: string;
+  localPort: number;
+  remotePort: number;
+  appState: Uint8Array;
+}
+
+/** A state stream's records, in order. */
+export type StateRecord = { kind: "tcp"; record: TcpStateRecord } | { kind: "udp"; record: UdpFlowRecord };
+
 function mac6(m: Uint8Array, what: string): Uint8Array {
   if (m.length !== 6) throw new TypeError(`${what} must be a 6-byte Ethernet address, not ${m.length} bytes`);
   return m;
@@ -90,6 +102,60 @@ export class SidCodec {
     out.set(r.sendQueue, n);
     out.set(r.receiveQueue, n + r.sendQueue.length);
     out.set(r.appState, n + r.sendQueue.length + r.receiveQueue.length);
+    return out;
+  }
+
+  /** A UDP flow record's bytes (PROTOCOL.md 8.12, "UDP flows"): the header (built and checked by the core), then the application state. */
+  encodeUdpFlow(r: UdpFlowRecord): Uint8Array {
+    const c = this.core;
+    const local = c.parseAddress(r.local);
+    const remote = c.parseAddress(r.remote);
+    if (local.family !== remote.family) throw new HandoverError(ErrorCode.INVALID_ARGUMENT, `local ${r.local} and remote ${r.remote} are of different families`);
+    const fields = new Uint8Array(FIELDS_SIZE);
+    const v = new DataView(fields.buffer);
+    v.setUint32(0, local.family, true);
+    v.setUint32(20, r.localPort >>> 0, true);
+    v.setUint32(24, r.remotePort >>> 0, true);
+    v.setUint32(72, r.appState.length >>> 0, true);
+    fields.set(local.bytes.subarray(0, 16), 88);
+    fields.set(remote.bytes.subarray(0, 16), 104);
+    c.mem().set(fields, c.x.tcpstate_fields_ptr());
+    const n = c.check(c.x.udpflow_encode(c.outputPtr, c.ioCapacity), "cannot encode the UDP flow record");
+    const out = new Uint8Array(n + r.appState.length);
+    out.set(c.get(c.outputPtr, n), 0);
+    out.set(r.appState, n);
+    return out;
+  }
+
+  /** Decodes and checks a UDP flow record; the application state is a view into `bytes`. Throws HandoverError. */
+  decodeUdpFlow(bytes: Uint8Array): UdpFlowRecord {
+    const c = this.core;
+    const head = bytes.subarray(0, Math.min(bytes.length, MAX_HEADER));
+    const n = c.check(c.x.udpflow_decode(c.put(head), head.length, bytes.length), "invalid UDP flow record");
+    const f = c.get(c.x.tcpstate_fields_ptr(), FIELDS_SIZE);
+    const v = new DataView(f.buffer);
+    const family = v.getUint32(0, true);
+    return {
+      local: c.formatAddress(family, f.subarray(88, 104)),
+      remote: c.formatAddress(family, f.subarray(104, 120)),
+      localPort: v.getUint32(20, true),
+      remotePort: v.getUint32(24, true),
+      appState: bytes.subarray(n, n + v.getUint32(72, true)),
+    };
+  }
+
+  /** A state stream's plaintext (8.12: records back to back, each sized by its header) as its records, each decoded and checked. */
+  decodeStateRecords(bytes: Uint8Array): StateRecord[] {
+    const c = this.core;
+    const out: StateRecord[] = [];
+    for (let at = 0; at < bytes.length; ) {
+      const head = bytes.subarray(at, at + Math.min(bytes.length - at, MAX_HEADER));
+      const len = c.check(c.x.sid_state_record_length(c.put(head), head.length), "invalid state record");
+      if (at + len > bytes.length) throw new HandoverError(ErrorCode.RECORD_TRUNCATED, `state record ${out.length}: ${len} bytes, ${bytes.length - at} left`);
+      const one = bytes.subarray(at, at + len);
+      out.push(one[0] === 2 ? { kind: "udp", record: this.decodeUdpFlow(one) } : { kind: "tcp", record: this.decodeTcpState(one) });
+      at += len;
+    }
     return out;
   }
 
@@ -336,7 +402,7 @@ export class SidCodec {
   }
 
   /** The record as state frames (at most 16384 bytes each, the last one flagged). */
-  sealState(sessionKey: Uint8Array, sessionSpi: number, record: Uint8Array): Uint8Array[] {
+  sealState(sessionKey: Uint8Array, sessionSpi: number, record: Uint8Array, base = 0): Uint8Array[] {
     const c = this.core;
     const frames: Uint8Array[] = [];
     for (let i = 0, at = 0; at < record.length || i === 0; i++) {
@@ -344,7 +410,7 @@ export class SidCodec {
       at += part.length;
       const last = at >= record.length;
       const [k, p] = c.stage(this.key32(sessionKey), part);
-      frames.push(c.get(c.outputPtr, c.check(c.x.sid_seal_state_frame(k, sessionSpi >>> 0, i, last ? 1 : 0, p, part.length, c.outputPtr), "cannot seal a state frame")));
+      frames.push(c.get(c.outputPtr, c.check(c.x.sid_seal_state_frame(k, sessionSpi >>> 0, base + i, last ? 1 : 0, p, part.length, c.outputPtr), "cannot seal a state frame")));
       if (last) break;
     }
     return frames;
@@ -355,14 +421,14 @@ export class SidCodec {
    * the Last frame has opened and nothing follows it. Throws HandoverError on
    * the first bad frame, on bytes after Last, or when Last never came (TRUNCATED).
    */
-  openState(sessionKey: Uint8Array, sessionSpi: number, stream: Uint8Array): Uint8Array {
+  openState(sessionKey: Uint8Array, sessionSpi: number, stream: Uint8Array, base = 0): Uint8Array {
     const c = this.core;
     const parts: Uint8Array[] = [];
     let at = 0;
     for (let i = 0; ; i++) {
       const chunk = stream.subarray(at, at + 16404);
       const [k, p] = c.stage(this.key32(sessionKey), chunk);
-      const n = c.check(c.x.sid_open_state_frame(k, sessionSpi >>> 0, i, p, chunk.length, c.outputPtr), `state frame ${i} refused`);
+      const n = c.check(c.x.sid_open_state_frame(k, sessionSpi >>> 0, base + i, p, chunk.length, c.outputPtr), `state frame ${i} refused`);
       parts.push(c.get(c.outputPtr, n));
       const info = c.x.sid_state_frame_info();
       at += info & 0xffffff;

@@ -5,6 +5,7 @@
 
 import { Core } from "./core.ts";
 import { Engine } from "./engine.ts";
+import { SidFlows, FLOW_RECORD_SIZE } from "./sidflows.ts";
 
 
 const dec = new TextDecoder();
@@ -74,6 +75,19 @@ export class SidEngine {
     const a = this.addr(address);
     const flags = (o.further ? FURTHER : 0) | (o.reverse ? REVERSE : 0);
     this.core.check(this.x.sid_transfer(now, a.family, a.ptr, target, o.agent ?? -1, flags, o.lifetime ?? 0), `sid_transfer ${address}`);
+  }
+
+  /**
+   * These UDP flows of `address` (their local address) pass its stop rule
+   * (PROTOCOL.md 8.12, "UDP flows"), now and in the next transfer's; [] clears.
+   */
+  udpPass(address: string, flows: { localPort: number; remote: string; remotePort: number }[]): void {
+    const rec = new SidFlows(this.engine);
+    const records = new Uint8Array(FLOW_RECORD_SIZE * flows.length);
+    flows.forEach((f, i) => rec.record({ protocol: "udp", local: address, localPort: f.localPort, remote: f.remote, remotePort: f.remotePort }, records, i * FLOW_RECORD_SIZE));
+    const a = this.core.parseAddress(address);
+    const [ap, fp] = this.core.stage(a.bytes, records);
+    this.core.check(this.x.sid_udp_pass(a.family, ap, fp, flows.length), `sid_udp_pass ${address} (${flows.length} flows)`);
   }
 
   stop(now: number, address: string): void {

@@ -10,7 +10,8 @@ import type { TcpStateFields, TcpStateRecord } from "./sid.ts";
 /** An AF_PACKET socket bound to one interface. */
 /** A bound UDP socket (SidHostIO.udp4). */
 export interface DatagramSocket {
-  send(data: Uint8Array, port: number, address: string): void;
+  /** A promise, if the send completes later (node:dgram): it settles once the datagram left (or failed). */
+  send(data: Uint8Array, port: number, address: string): void | Promise<void>;
   close(): void;
 }
 
@@ -56,6 +57,6 @@ export interface SidHostIO {
   detach(socket: unknown): Promise<number>;
   /** Closes a detached socket after its dump (in repair mode: no FIN, no RST). */
   discard(socket: unknown): void;
-  /** The runtime's socket object over a resumed descriptor; absent where a runtime cannot adopt one (Bun). */
+  /** The runtime's socket object over a resumed descriptor (Node: net.Socket; Bun: a Duplex over Bun.connect({ fd })); absent where a runtime cannot adopt one. */
   adopt?(fd: number): unknown;
 }

@@ -13,9 +13,8 @@ import type { PacketLink } from "./sidio.ts";
 import { SidCodec } from "./sid.ts";
 import { HandoverError } from "./core.ts";
 import { ErrorCode, OPTION_SPECS } from "./registry.ts";
+import { NETLINK_ROUTE, NLMSG_ERROR } from "./linux.ts";
 
-const NETLINK_ROUTE = 0;
-const NLMSG_ERROR = 2;
 
 /** The tunnel's defaults (docs/PROTOCOL.md 8.9), the core's options': VXLAN's port, the device's MTU, the binding's table. */
 export const TUNNEL_PORT = OPTION_SPECS.sidTunnelPort.default;
@@ -240,8 +239,8 @@ export function stateChannel(to: { address: string; port: number; local?: string
  * session key as frames (8.11); resolves once the target reports the socket
  * restored, rejects if it closes without that (it refused the record).
  */
-export function sendState(sid: SidCodec, to: { address: string; port: number; local?: string }, sessionKey: Uint8Array, sessionSpi: number, record: Uint8Array, timeoutMs = 5000, channel?: StateChannel): Promise<void> {
-  const frames = sid.sealState(sessionKey, sessionSpi, record);
+export function sendState(sid: SidCodec, to: { address: string; port: number; local?: string }, sessionKey: Uint8Array, sessionSpi: number, record: Uint8Array, timeoutMs = 5000, channel?: StateChannel, base = 0): Promise<void> {
+  const frames = sid.sealState(sessionKey, sessionSpi, record, base);
   return (channel ?? stateChannel(to)).send(frames, timeoutMs);
 }
 

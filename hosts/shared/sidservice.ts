@@ -13,10 +13,11 @@
 
 import { readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import type { Server } from "node:net";
+import { createSocket, type Socket as UdpSocket, type RemoteInfo } from "node:dgram";
 import type { Engine, EngineEvent } from "./engine.ts";
 import type { PacketLink, SidHostIO, DatagramSocket } from "./sidio.ts";
 import { DhcpCore } from "./dhcp.ts";
-import { SidCodec, type TcpStateRecord } from "./sid.ts";
+import { SidCodec, type TcpStateRecord, type UdpFlowRecord } from "./sid.ts";
 import { SidEngine } from "./sidengine.ts";
 import { SidFlows, type SidFlow } from "./sidflows.ts";
 import { SidAddresses, inet6Flags, IFA_F_DADFAILED, IFA_F_TENTATIVE, type GeneratorName, type SessionAddressInfo } from "./sidaddr.ts";
@@ -48,6 +49,19 @@ export interface TransferRequest {
   lifetime?: number;
   /** The application's state, taken once its socket is detached; it gets it back at the target. */
   appState?: () => Uint8Array;
+  /**
+   * The application's UDP flows to move (PROTOCOL.md 8.12, "UDP flows"):
+   * connected sockets (node:dgram) bound to the address. They keep working
+   * here until the agent has the address and the flow has been quiet for
+   * `udpQuietMs`; then the library calls `appState` (the application stops
+   * using the socket from then on), closes the socket and sends the state to
+   * the target, whose application gets a socket bound to the same address
+   * and port (event `session`, `udp: true`) with every datagram that reached
+   * the target meanwhile.
+   */
+  udp?: { socket: unknown; appState?: () => Uint8Array }[];
+  /** How long a UDP flow must have been quiet before it leaves (default 30 ms; 0 when this node holds the session as a target; at most 10 times that is waited). */
+  udpQuietMs?: number;
 }
 
 export interface TransferResult {
@@ -67,12 +81,14 @@ export interface TransferResult {
   appState?: Uint8Array;
   /** Per-flow mode: the flow set's session SPI (for stopFlows). */
   spi?: number;
+  /** UDP flows handed over to the target (after the transfer), and any that failed, with why. */
+  udp?: { moved: number; error?: string };
 }
 
 /** A connection handed to the application at the target. */
 export interface ArrivedSession {
   address: string;
-  /** Node: a net.Socket; runtimes that cannot adopt a descriptor get `fd` only. */
+  /** Node and Deno: a net.Socket; Bun: a BunFdSocket (a Duplex, hosts/bun/adopt.ts); a UDP flow: a node:dgram socket; a runtime that cannot adopt a descriptor: null (`fd` only). */
   socket: unknown;
   fd: number;
   appState: Uint8Array;
@@ -80,6 +96,8 @@ export interface ArrivedSession {
   localPort: number;
   remote: string;
   remotePort: number;
+  /** A UDP flow: `socket` is a node:dgram socket bound to local:localPort and connected to remote:remotePort. */
+  udp?: boolean;
 }
 
 export type SidEventName = "transferred" | "session" | "woken" | "stopped" | "ended" | "refused" | "bound" | "renewed" | "negotiated" | "failed" | "record" | "session-address" | "*";
@@ -131,9 +149,40 @@ interface Pending {
   dumped?: TcpStateRecord;
   /** Why this host could not deliver the state record (reported with the failure). */
   hostError?: string;
+  udp: NodeUdp[];
+  udpQuietMs: number;
+  /** Where the record went and under which key: the UDP hand-over follows it (after a return the session is gone by then). */
+  sentTo?: { to: string; sessionKey: Uint8Array; sessionSpi: number };
   /** The state record's connection, opened with the negotiation (PROTOCOL.md 8.12). */
   channel?: StateChannel;
 }
+
+/** A UDP flow at the transferring node until it leaves. */
+interface NodeUdp {
+  socket: UdpSocket;
+  appState?: () => Uint8Array;
+  flow: { local: string; localPort: number; remote: string; remotePort: number };
+  lastAt: number;
+  listener: () => void;
+}
+
+/** A UDP flow at the target: its socket, bound on the state record, holding what arrives until the application takes it. */
+interface TargetUdp {
+  socket: UdpSocket;
+  flow: { local: string; localPort: number; remote: string; remotePort: number };
+  held: [Uint8Array, RemoteInfo][];
+  /** Holds what arrives until the application has the socket (null from then on). */
+  hold: ((m: Uint8Array, r: RemoteInfo) => void) | null;
+  appState: Uint8Array | null;
+  released: boolean;
+  /** Resolves once the socket is bound and connected (rejects if it cannot be). */
+  ready: Promise<void>;
+  /** The key the record came under: the hand-over comes under it too (the session may be gone here by then, after a return). */
+  key: { sessionKey: Uint8Array; sessionSpi: number };
+}
+
+/** The hand-over stream's frames are numbered from here (8.12, "UDP flows"): never a nonce of the record's. */
+const HANDOVER_BASE = 2 ** 32;
 
 interface Restored {
   fd: number;
@@ -178,6 +227,7 @@ export class SidService {
   private links = new Map<number, PacketLink>();
   private pending = new Map<string, Pending>();
   private restored = new Map<string, Restored[]>();
+  private udpHere = new Map<string, TargetUdp[]>();
   private live = new Map<string, number>();
   /** Sockets this node handed on (a further transfer): their close is no end of the session. */
   private handedOn = new WeakSet<object>();
@@ -300,11 +350,17 @@ export class SidService {
    * drain of the engine: broadcasts from 0.0.0.0 as frames on the home link,
    * datagrams from a leased address through a socket bound to it (opened at
    * its first use: the registry aliased the address at READY), closed when
-   * the lease ends here.
+   * the lease ends here. Returns a promise when datagrams are still on their
+   * way out (node:dgram sends a tick later): the caller holds the kernel
+   * actions queued after them until it settles (a RELEASE at a session's end
+   * leaves from the address that the next action removes).
    */
-  drainDhcp(): void {
+  drainDhcp(): Promise<void> | null {
     const d = this.dhcp;
-    if (!d) return;
+    if (!d) return null;
+    const sending: Promise<unknown>[] = [];
+    const failed = (o: { src: string; dst: string }) => (e: unknown) =>
+      this.ctx.log("error", { event: "sid-dhcp-send-failed", src: o.src, dst: o.dst, error: (e as Error).message });
     for (const o of d.core.poll()) {
       if (o.kind === "frame") this.frame(this.home.ifindex, o.frame);
       else if (o.kind === "udp") {
@@ -313,9 +369,10 @@ export class SidService {
         const open = d.open.get(o.src);
         if (open) {
           try {
-            open.send(o.payload, 67, o.dst);
+            const p = open.send(o.payload, 67, o.dst);
+            if (p) sending.push(p.catch(failed(o)));
           } catch (e) {
-            this.ctx.log("error", { event: "sid-dhcp-send-failed", src: o.src, dst: o.dst, error: (e as Error).message });
+            failed(o)(e);
           }
           continue;
         }
@@ -325,11 +382,11 @@ export class SidService {
           d.leased.set(o.src, s);
           s.then((k) => { if (d.leased.get(o.src) === s) d.open.set(o.src, k); }, () => {});
         }
-        s.then((k) => k.send(o.payload, 67, o.dst)).catch((e) => {
+        sending.push(s.then((k) => k.send(o.payload, 67, o.dst)).catch((e) => {
           d.leased.delete(o.src);
           d.open.delete(o.src);
-          this.ctx.log("error", { event: "sid-dhcp-send-failed", src: o.src, dst: o.dst, error: (e as Error).message });
-        });
+          failed(o)(e);
+        }));
       } else if (o.kind === "lost" || o.kind === "released") {
         const s = d.leased.get(o.address);
         if (s) {
@@ -340,6 +397,7 @@ export class SidService {
         }
       }
     }
+    return sending.length ? Promise.all(sending).then(() => {}) : null;
   }
 
   close(): void {
@@ -377,8 +435,24 @@ export class SidService {
     if (!o.sameSubnet && !o.agent) throw new TypeError("transfer: name the agent, or set sameSubnet");
     const target = this.ctx.peerId(o.target);
     const agent = o.sameSubnet ? undefined : this.ctx.peerId(o.agent!);
+    let udp: NodeUdp[];
+    try {
+      udp = (o.udp ?? []).map((u) => this.nodeUdp(u.socket as UdpSocket, address, u.appState));
+      if (udp.length && o.perFlow) throw new TypeError("transfer: UDP flows move with the whole address (no perFlow)");
+      // Before the transfer starts: the stop rule lets them through from its first packet on.
+      this.sid.udpPass(address, udp.map((u) => u.flow));
+    } catch (e) {
+      return Promise.resolve({ address, state: "failed", error: (e as Error).message });
+    }
+    // Moving on a session held here (8.6): the agent's switch ends this node's path (its reverse tunnel,
+    // or a return's binding) before this node hears of it, so waiting for quiet only loses what it sends.
+    const hosted = this.sid.session(address)?.role === "target";
     return new Promise((resolve) => {
-      const p: Pending = { address, socket: o.socket, appState: o.appState, resolve, started: this.ctx.now() };
+      const settle = (r: TransferResult) => {
+        for (const u of udp) u.socket.off("message", u.listener);
+        resolve(r);
+      };
+      const p: Pending = { address, socket: o.socket, appState: o.appState, resolve: settle, started: this.ctx.now(), udp, udpQuietMs: o.udpQuietMs ?? (hosted ? 0 : 30) };
       this.pending.set(address, p);
       // The record's TCP connection opens now: its handshake overlaps the negotiation (8.12).
       const to = this.ctx.peerAddress(target);
@@ -395,11 +469,60 @@ export class SidService {
       } catch (e) {
         this.pending.delete(address);
         p.channel?.close();
-        resolve({ address, state: "failed", error: (e as Error).message });
+        settle({ address, state: "failed", error: (e as Error).message });
         return;
       }
       this.ctx.drain();
     });
+  }
+
+  /** A UDP flow of the application at the transferring node: its 4-tuple, and when it last received. */
+  private nodeUdp(socket: UdpSocket, address: string, appState?: () => Uint8Array): NodeUdp {
+    let local: { address: string; port: number };
+    let remote: { address: string; port: number };
+    try {
+      local = socket.address();
+      remote = socket.remoteAddress();
+    } catch {
+      throw new TypeError("transfer: a UDP socket must be bound and connected (dgram connect())");
+    }
+    if (local.address !== address) throw new TypeError(`transfer: the UDP socket is bound to ${local.address}, not ${address}`);
+    const u: NodeUdp = { socket, appState, flow: { local: address, localPort: local.port, remote: remote.address, remotePort: remote.port }, lastAt: this.ctx.now(), listener: () => (u.lastAt = this.ctx.now()) };
+    socket.on("message", u.listener);
+    return u;
+  }
+
+  /**
+   * The agent has the address: each UDP flow, once quiet, leaves: its state
+   * taken, its socket closed, the records sealed to the target (frames from
+   * HANDOVER_BASE), which answers as for the state record.
+   */
+  private async handOverUdp(p: Pending): Promise<{ moved: number; error?: string }> {
+    const session = p.sentTo;
+    if (!session) return { moved: 0, error: `no state record went out for ${p.address}` };
+    const to = session.to;
+    const quiet = p.udpQuietMs;
+    for (const end = this.ctx.now() + 10 * quiet; ; await new Promise((r) => setTimeout(r, Math.max(1, quiet / 5)))) {
+      const t = this.ctx.now();
+      if (t > end || p.udp.every((u) => t - u.lastAt >= quiet)) break;
+    }
+    const parts: Uint8Array[] = [];
+    for (const u of p.udp) {
+      u.socket.off("message", u.listener);
+      const appState = u.appState?.() ?? empty;
+      u.socket.close();
+      parts.push(this.codec.encodeUdpFlow({ ...u.flow, appState }));
+    }
+    const stream = new Uint8Array(parts.reduce((n, x) => n + x.length, 0));
+    parts.reduce((at, x) => (stream.set(x, at), at + x.length), 0);
+    try {
+      await sendState(this.codec, { address: to, port: this.ctx.controlPort, local: this.home.address }, session.sessionKey, session.sessionSpi, stream, 5000, undefined, HANDOVER_BASE);
+      this.ctx.log("info", { event: "sid-udp-handed-over", address: p.address, to, flows: p.udp.length });
+      return { moved: p.udp.length };
+    } catch (e) {
+      this.ctx.log("error", { event: "sid-udp-handover-failed", address: p.address, error: (e as Error).message });
+      return { moved: 0, error: (e as Error).message };
+    }
   }
 
   /** Per-flow mode: Stop Transfer for one flow set (its session SPI, from the transfer's result) or, with 0, every one. */
@@ -485,7 +608,9 @@ export class SidService {
         };
         if (result.state === "failed" && p.hostError) result.message = `${p.hostError}${result.message ? ` (${result.message})` : ""}`;
         if (result.state === "failed" && p.dumped) this.restoreHere(p.dumped, result);
-        p.resolve(result);
+        if (result.state === "transferred" && p.udp.length) {
+          void this.handOverUdp(p).then((u) => p.resolve({ ...result, udp: u }));
+        } else p.resolve(result);
       }
     }
     if (e.role === "target" && state === "released") this.release(address, e.returned === true);
@@ -493,6 +618,15 @@ export class SidService {
       // Restored in repair mode but never released: closed without a FIN or RST.
       for (const r of this.restored.get(address) ?? []) this.io.repair.close(r.fd);
       this.restored.delete(address);
+      // UDP flows: never released, closed; released and waiting for their hand-over (a return ends the
+      // hosting at once), kept for it, at most 10 s.
+      const udp = this.udpHere.get(address) ?? [];
+      for (const u of udp) if (u.hold && !u.released) u.socket.close();
+      const waiting = udp.filter((u) => u.hold && u.released);
+      if (waiting.length) setTimeout(() => {
+        for (const u of waiting) if (u.hold) u.socket.close();
+      }, 10000).unref?.();
+      if (!udp.some((u) => u.released)) this.udpHere.delete(address);
     }
     this.emit(state, e);
   }
@@ -505,6 +639,7 @@ export class SidService {
       if (!session) throw new Error(`no session for ${address}`);
       const to = (e.target as string | undefined) ?? this.ctx.peerAddress(session.peer);
       if (!to) throw new Error(`no address for the target of ${address}`);
+      if (p) p.sentTo = { to, sessionKey: session.sessionKey.slice(), sessionSpi: session.sessionSpi };
       let record: Uint8Array = empty;
       if (p?.socket) {
         const fd = await this.io.detach(p.socket);
@@ -515,6 +650,14 @@ export class SidService {
         this.handedOn.add(p.socket as object);
         this.io.discard(p.socket);
         this.emit("record", { address, step: "dumped", t: now(), bytes: record.length } satisfies RecordStep);
+      }
+      if (p?.udp.length) {
+        // The flows' 4-tuples (no state yet: the flows go on here until the agent has the address).
+        const udp = p.udp.map((u) => this.codec.encodeUdpFlow({ ...u.flow, appState: empty }));
+        const all = new Uint8Array(record.length + udp.reduce((n, x) => n + x.length, 0));
+        all.set(record, 0);
+        udp.reduce((at, x) => (all.set(x, at), at + x.length), record.length);
+        record = all;
       }
       let channel = p?.channel;
       if (p) p.channel = undefined;
@@ -559,30 +702,58 @@ export class SidService {
   }
 
   /** A state stream on the control port: opened with the key of the negotiated transfer it belongs to, restored in repair mode. */
-  private takeState(stream: Uint8Array, from: string): void {
-    let opened: { address: string; record: Uint8Array } | null = null;
+  private async takeState(stream: Uint8Array, from: string): Promise<void> {
+    let opened: { address: string; record: Uint8Array; key: TargetUdp["key"] } | null = null;
     let lastError = "no transfer to this node is under way";
     for (const address of this.negotiated()) {
       const session = this.sid.session(address);
       if (!session) continue;
       try {
-        opened = { address, record: this.codec.openState(session.sessionKey, session.sessionSpi, stream) };
+        opened = { address, record: this.codec.openState(session.sessionKey, session.sessionSpi, stream), key: { sessionKey: session.sessionKey.slice(), sessionSpi: session.sessionSpi } };
         break;
       } catch (e) {
         lastError = (e as Error).message;
       }
     }
-    if (!opened) throw new Error(`state record from ${from} refused: ${lastError}`);
-    const { address, record } = opened;
+    if (!opened) {
+      // The UDP hand-over of a session this node holds (8.12, "UDP flows").
+      for (const [address, list] of this.udpHere) {
+        if (!list.length || list.every((u) => u.appState)) continue;
+        const { sessionKey, sessionSpi } = list[0].key;
+        let plain: Uint8Array;
+        try {
+          plain = this.codec.openState(sessionKey, sessionSpi, stream, HANDOVER_BASE);
+        } catch (e) {
+          lastError = (e as Error).message;
+          continue;
+        }
+        this.takeUdpHandOver(address, list, plain);
+        return;
+      }
+      throw new Error(`state record from ${from} refused: ${lastError}`);
+    }
+    const { address, record, key } = opened;
+    const bound: TargetUdp[] = [];
     try {
-      if (record.length > 0) {
-        const r = this.codec.decodeTcpState(record);
+      for (const rec of this.codec.decodeStateRecords(record)) {
+        if (rec.kind === "udp") {
+          bound.push(this.bindUdp(rec.record, key));
+          continue;
+        }
+        const r = rec.record;
         const fd = this.io.repair.restore(r);
         const list = this.restored.get(address) ?? [];
         list.push({ fd, unsent: r.sendQueue.slice(r.sendQueue.length - r.unsentLength), appState: r.appState.slice(), local: r.local, localPort: r.localPort, remote: r.remote, remotePort: r.remotePort });
         this.restored.set(address, list);
       }
+      if (bound.length) {
+        // Bound and connected before the address can be released here: nothing that comes for them is refused.
+        await Promise.all(bound.map((u) => u.ready));
+        this.udpHere.set(address, bound);
+        this.sid.udpPass(address, bound.map((u) => u.flow));
+      }
     } catch (e) {
+      for (const u of bound) u.socket.close();
       this.sid.stateReceived(this.ctx.now(), address, false);
       this.ctx.drain();
       throw e;
@@ -593,12 +764,68 @@ export class SidService {
     this.ctx.drain();
   }
 
+  /** A UDP flow of the state record: a socket bound to its address and port, connected to its peer, holding what arrives. */
+  private bindUdp(r: UdpFlowRecord, key: TargetUdp["key"]): TargetUdp {
+    const socket = createSocket({ type: r.local.includes(":") ? "udp6" : "udp4", reuseAddr: true });
+    const hold = (m: Uint8Array, ri: RemoteInfo) => void u.held.push([m, ri]);
+    const u: TargetUdp = { socket, flow: { local: r.local, localPort: r.localPort, remote: r.remote, remotePort: r.remotePort }, held: [], hold, appState: null, released: false, key, ready: Promise.resolve() };
+    socket.on("message", hold);
+    socket.on("error", (e) => this.ctx.log("warn", { event: "sid-udp-error", local: `${r.local}:${r.localPort}`, error: e.message }));
+    u.ready = new Promise<void>((resolve, reject) => {
+      socket.once("error", reject);
+      socket.bind({ address: r.local, port: r.localPort }, () => socket.connect(r.remotePort, r.remote, () => {
+        socket.off("error", reject);
+        resolve();
+      }));
+    });
+    return u;
+  }
+
+  private takeUdpHandOver(address: string, list: TargetUdp[], plain: Uint8Array): void {
+    for (const rec of this.codec.decodeStateRecords(plain)) {
+      if (rec.kind !== "udp") throw new Error("the UDP hand-over carries a TCP state record");
+      const r = rec.record;
+      const u = list.find((x) => x.flow.localPort === r.localPort && x.flow.remotePort === r.remotePort && x.flow.remote === r.remote);
+      if (!u) throw new Error(`the UDP hand-over names a flow ${r.local}:${r.localPort} the record did not`);
+      u.appState = r.appState.slice();
+    }
+    this.ctx.log("info", { event: "sid-udp-taken-over", address, flows: list.length });
+    this.giveUdp(address);
+  }
+
+  /** The UDP flows whose state has come go to the application once the address is delivered here. */
+  private giveUdp(address: string): void {
+    const list = this.udpHere.get(address) ?? [];
+    for (const u of list) {
+      if (!u.appState || !u.released || !u.hold) continue;
+      const hold = u.hold;
+      u.hold = null;
+      this.live.set(address, (this.live.get(address) ?? 0) + 1);
+      u.socket.once("close", () => {
+        const n = (this.live.get(address) ?? 1) - 1;
+        this.live.set(address, n);
+        if (n === 0) {
+          this.live.delete(address);
+          this.udpHere.delete(address);
+          this.sessionEnded(address);
+        }
+      });
+      const arrived: ArrivedSession = { address, socket: u.socket, fd: -1, appState: u.appState, local: u.flow.local, localPort: u.flow.localPort, remote: u.flow.remote, remotePort: u.flow.remotePort, udp: true };
+      this.emit("session", arrived);
+      // The application listens now: what arrived meanwhile first, in order, then the socket's own.
+      u.socket.off("message", hold);
+      for (const [m, ri] of u.held.splice(0)) u.socket.emit("message", m, ri);
+    }
+  }
+
   /**
    * `released`: the network delivers the address here; the restored sockets go
    * live and to the application. After a return (the address is this node's
    * own again) their close ends no hosting.
    */
   private release(address: string, returned: boolean): void {
+    for (const u of this.udpHere.get(address) ?? []) u.released = true;
+    this.giveUdp(address);
     const list = this.restored.get(address) ?? [];
     this.restored.delete(address);
     for (const r of list) {

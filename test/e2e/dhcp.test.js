@@ -8,6 +8,12 @@
 // which renews it with the same client identifier from its own MAC and
 // releases it as the last holder. Then the defined ends: a NAK (a new server
 // that does not know the lease) and a lease running out with the server gone.
+// Then demo/sidaddr with DHCP (namespaces hov-<tag>-*): the session address
+// moved through the agent, on the same subnet, on to U (permitted) and, after
+// a refused unpermitted further transfer (140), back to N; a target vanishing
+// with the lease (left to expire at dnsmasq); a lease ended by a NAK while its
+// session is at N. Each time the last holder releases it, and the base
+// address's sessions lose nothing.
 // Namespaces hov-<tag>dh* and dnsmasq are removed in finally (stale ones at start).
 import { test } from "uvu";
 import * as assert from "uvu/assert";
@@ -259,6 +265,66 @@ if (e2eEnabled() && runtime() === "node") {
     assert.ok(r.dhcp.releasedAtServer, `the last holder released it: ${why}`);
     assert.equal(r.sessions.map((x) => [x.name, x.moved]), [["s1", true], ["s2", false], ["s3", false], ["u1", false], ["u2", false]]);
     assert.ok(sidAddrOk(r), why);
+  });
+  const brief = (r) => JSON.stringify({ error: r.error, dhcp: r.dhcp, moves: r.moves, sessions: r.sessions.map((x) => [x.name, x.digestsEqual, x.lost, x.resets]), released: r.released });
+  test(`${runtime()}: a DHCP session address on the same subnet (FIG. 2b): T claims it by ARP, renews it under N's client id and, as the last holder, releases it before it gives the address back`, async () => {
+    const r = await runSidAddr({ tag: tagOf("dq"), dhcp: true, sameSubnet: true, afterMs: 4000 });
+    const why = brief(r);
+    assert.is(r.error, null, why);
+    assert.ok(r.dhcp.renewedByTarget, `T renewed it: ${why}`);
+    assert.ok(r.dhcp.releasedAtServer, `T's RELEASE reached dnsmasq before the address left T: ${why}`);
+    assert.ok(sidAddrOk(r), why);
+  });
+  test(`${runtime()}: a DHCP session address: T's further transfer to U that N did not permit is refused (140, s1 stays at T), then T gives it back to N (a return): N renews the lease again under its client id and, as the last holder, releases it; every session intact`, async () => {
+    const r = await runSidAddr({ tag: tagOf("dr"), dhcp: true, chain: "refused", back: true });
+    const why = brief(r);
+    assert.is(r.error, null, why);
+    assert.equal(r.moves.further, { state: "failed", code: 140 }, why);
+    assert.equal(r.moves.back, { state: "transferred" }, why);
+    assert.is(r.moves.lastHolder, "N");
+    assert.ok(r.moves.shares.T.received > 10000 && r.moves.shares.Nback.received > 10000, `s1 served by T, then by N again: ${why}`);
+    assert.ok(r.dhcp.renewedByTarget && r.dhcp.renewedByLast, `renewed by T, then by N under the same client id: ${why}`);
+    assert.ok(r.dhcp.releasedAtServer, `N released it at the end: ${why}`);
+    assert.ok(sidAddrOk(r), why);
+  });
+  test(`${runtime()}: a DHCP session address moves on to U (a further transfer N permitted): U renews it under N's client id and, as the last holder, releases it; N is woken and forgets it; every session intact`, async () => {
+    const r = await runSidAddr({ tag: tagOf("du"), dhcp: true, chain: "permitted" });
+    const why = brief(r);
+    assert.is(r.error, null, why);
+    assert.equal(r.moves.further, { state: "transferred" }, why);
+    assert.is(r.moves.lastHolder, "U");
+    assert.ok(r.moves.shares.T.received > 10000 && r.moves.shares.U.received > 10000, `s1 served by T, then by U: ${why}`);
+    assert.ok(r.dhcp.renewedByLast, `U renewed it under N's client id: ${why}`);
+    assert.ok(r.dhcp.releasedAtServer, `U released it: ${why}`);
+    assert.ok(sidAddrOk(r), why);
+  });
+  test(`${runtime()}: the target vanishes holding a DHCP session address: the binding expires, N is woken and ends its lease without a RELEASE; the lease is left to expire at dnsmasq, nobody renewing it; the other sessions lose nothing`, async () => {
+    const r = await runSidAddr({ tag: tagOf("dv"), dhcp: true, vanish: true });
+    const why = brief(r);
+    assert.is(r.error, null, why);
+    assert.ok(r.released.leaseReleased && r.released.aliasGone && r.released.agentBindingGone, why);
+    assert.equal(r.dhcp.vanished && { ...r.dhcp.vanished, serverExpiresInS: 0 }, { leasedAtVanish: true, leasedAtEnd: true, renewedSince: false, serverExpiresInS: 0 }, why);
+    assert.ok(r.dhcp.vanished.serverExpiresInS > 60, `the lease runs out at the server later: ${why}`);
+    assert.ok(sidAddrOk(r, true), why);
+  });
+  test(`${runtime()}: a DHCP session address's lease ends while its session is at N (a new server NAKs the renewal at T1): expired, the alias goes; the base address's sessions (s2, s3 opened after, u1, u2) lose nothing`, async () => {
+    const tag = tagOf("dl");
+    const r = await runSidAddr({ tag, dhcp: true, leaseLost: true });
+    const why = JSON.stringify({ error: r.error, lost: r.lost, sessions: r.sessions.map((x) => [x.name, x.digestsEqual, x.lost, x.resets, x.receivedBytes]) });
+    assert.is(r.error, null, why);
+    assert.is(r.lost.state, "expired", why);
+    assert.ok(r.lost.aliasGone, `the alias left N's link: ${why}`);
+    assert.ok(r.lost.afterMs < 10000, `ended at the first renewal (T1 4 s): ${why}`);
+    assert.ok(r.baseStayed, "the base address stayed");
+    assert.equal(r.sessions.map((x) => x.name), ["s1", "s2", "s3", "u1", "u2"]);
+    for (const x of r.sessions.slice(1)) {
+      assert.ok(x.digestsEqual, `${x.name}: SHA-256 differ: ${why}`);
+      assert.is(x.lost, 0, `${x.name}: lost`);
+      assert.is(x.resets, 0, `${x.name}: resets`);
+      assert.ok(x.receivedBytes > 20000, `${x.name}: ${x.receivedBytes} bytes`);
+    }
+    const left = spawnSync("ip", ["netns", "list"], { encoding: "utf8" }).stdout;
+    assert.not.match(left, new RegExp(`hov-${tag}-`), "the namespaces are gone");
   });
 }
 

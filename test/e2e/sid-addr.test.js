@@ -6,7 +6,9 @@
 // N's pool) or on the home link; every session keeps its bytes (SHA-256
 // at both ends); N releases the address at the end and the alias goes. A
 // target vanishing: the binding expires, N releases the address, the
-// untransferred sessions lose nothing.
+// untransferred sessions lose nothing. A chained transfer (permitted): U, the
+// last holder, ends the session; N's lease ends. (DHCP's chain, refused chain
+// and return: test/e2e/dhcp.test.js.)
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { execFileSync } from "node:child_process";
@@ -57,6 +59,16 @@ if (e2eEnabled() && runtime() === "node") {
     const tag = tagOf("sa");
     const r = await runSidAddr({ tag, forge: true });
     assert.equal(r.forged, { code: "ADMINISTRATIVELY_PROHIBITED", bindingsAfter: 0, agentKernelUnchanged: true }, JSON.stringify(r.forged));
+    check(r, tag);
+  });
+
+  test("session address (static pool, IPv4): a chained transfer N permitted (F): T moves s1 on to U on a third subnet; U, the last holder, ends it; N is woken and its lease ends (released, alias gone, no binding left)", async () => {
+    const tag = tagOf("sc");
+    const r = await runSidAddr({ tag, chain: "permitted" });
+    const why = JSON.stringify({ error: r.error, moves: r.moves });
+    assert.equal(r.moves?.further, { state: "transferred" }, why);
+    assert.is(r.moves.lastHolder, "U", why);
+    assert.ok(r.moves.shares.T.received > 10000 && r.moves.shares.U.received > 10000, `s1 served by T, then by U: ${why}`);
     check(r, tag);
   });
 

@@ -29,6 +29,18 @@ function survived(r, label, maxTransferMs = 2000) {
   assert.ok(r.transferMs !== null && r.transferMs < maxTransferMs, `${why}: transfer time ${r.transferMs} ms (at most ${maxTransferMs})`);
 }
 
+/** The UDP flow moved too (demo/sid.ts `udp`): both digests equal, no datagram lost, both devices served part of it. */
+function udpSurvived(r, label) {
+  const u = r.udp;
+  const why = `${label} (UDP): ${r.error ?? ""} ${JSON.stringify(u ? { lost: u.lost, late: u.late, duplicates: u.duplicates, digestsEqual: u.digestsEqual, served: u.served } : null)}`;
+  assert.ok(u && u.correspondent && u.target, `${why}: no UDP verdict`);
+  assert.ok(u.digestsEqual, `${why}: SHA-256 of the datagrams at the correspondent and the application differ`);
+  assert.is(u.lost, 0, `${why}: datagrams lost`);
+  assert.is(u.duplicates, 0, `${why}: duplicates`);
+  assert.ok(u.served.node.received > 100 && u.served.node.sent > 100, `${why}: the node served the first part`);
+  assert.ok(u.served.target.received > 100 && u.served.target.sent > 100, `${why}: the target served the rest`);
+}
+
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 /** The core's sid events a role reported, with this state. */
 const sidEvents = (role, state) => role.events.filter((e) => e.sid && e.sid.state === state);
@@ -40,12 +52,13 @@ async function waitSid(role, state, ms = 8000) {
 if (e2eEnabled() && runtime() === "node") {
   test("SID: transfer to a foreign target, reverse-tunnelled return: survives BCP 38; the session's end deregisters", async () => {
     let seen;
-    const r = await runSid({ tag: tagOf("er"), reverse: true, after: async (s) => {
+    const r = await runSid({ tag: tagOf("er"), reverse: true, udp: true, after: async (s) => {
       await waitSid(s.agent, "ended");
       await waitSid(s.target, "ended");
       seen = true;
     } });
     survived(r, "reverse");
+    udpSurvived(r, "reverse");
     assert.is(r.filtered, 0, "nothing was dropped by the ingress filter");
     assert.ok(seen, "agent and target ended the binding after the session");
   });
@@ -73,9 +86,16 @@ if (e2eEnabled() && runtime() === "node") {
     assert.not.ok(r.digestsEqual && r.lost === 0, "the session cannot survive with direct return under ingress filtering");
   });
 
+  test("SID: transfer to a foreign target, direct return (no ingress filter on the router): the TCP stream and the UDP flow survive", async () => {
+    const r = await runSid({ tag: tagOf("en"), reverse: false, filter: false, udp: true });
+    survived(r, "direct");
+    udpSurvived(r, "direct");
+  });
+
   test("SID: same subnet (FIG. 1b), no agent", async () => {
-    const r = await runSid({ tag: tagOf("es"), sameSubnet: true });
+    const r = await runSid({ tag: tagOf("es"), sameSubnet: true, udp: true });
     survived(r, "same subnet");
+    udpSurvived(r, "same subnet");
   });
 
   test("SID: an unmodified correspondent that is not part of handover (Python's http.server): the file's SHA-256 survives the transfer", async () => {
@@ -88,24 +108,46 @@ if (e2eEnabled() && runtime() === "node") {
     assert.ok(r.served.node.received > 100000 && r.served.target.received > 100000, `both devices received part of the file: ${why}`);
   });
 
+  test("SID: an unmodified UDP correspondent that is not part of handover (socat echoing every datagram): all of them come back, in order, across the transfer", async () => {
+    const r = await runSid({ tag: tagOf("eu"), reverse: true, udp: true, udpPeer: "socat" });
+    survived(r, "socat");
+    const u = r.udp;
+    const why = JSON.stringify(u && { lost: u.lost, late: u.late, duplicates: u.duplicates, digestsEqual: u.digestsEqual, served: u.served });
+    assert.ok(u && u.target, `a UDP verdict: ${why}`);
+    assert.ok(u.digestsEqual, `what came back is what the application sent (SHA-256): ${why}`);
+    assert.is(u.lost, 0, why);
+    assert.is(u.late + u.duplicates, 0, why);
+    assert.ok(u.served.node.received > 100 && u.served.target.received > 100, `both devices had echoes: ${why}`);
+  });
+
   test("SID: 20% loss of control datagrams each way at 50 ms RTT: the transfer retransmits and the session survives", async () => {
-    const r = await runSid({ tag: tagOf("eq"), reverse: true, controlLoss: 0.2, rttMs: 50, afterMs: 2000 });
+    const r = await runSid({ tag: tagOf("eq"), reverse: true, udp: true, controlLoss: 0.2, rttMs: 50, afterMs: 2000 });
     // Lost control datagrams wait for retransmission (doubling timeouts): seconds, not milliseconds.
     survived(r, "20% control loss, 50 ms RTT", 15000);
+    udpSurvived(r, "20% control loss, 50 ms RTT");
   });
 
   test("SID: a permitted further transfer (F): N -> T -> U, the session ends at U intact", async () => {
-    const r = await runSid({ tag: tagOf("ec"), reverse: true, chain: "permitted" });
+    const r = await runSid({ tag: tagOf("ec"), reverse: true, udp: true, chain: "permitted" });
     survived(r, "chained");
+    // The UDP flow reaches U with its state. What the correspondent sent all arrives (the agent brings U's
+    // tunnel up before T's goes); T's own last datagrams can be lost (PROTOCOL.md 8.12, "UDP flows"): from
+    // the agent's switch to T's Transfer Reply they go into the reverse tunnel that went.
+    const u = r.udp;
+    const why = JSON.stringify(u && { lost: u.lost, missing: u.target?.missing, correspondentMissing: u.correspondent?.lost, served: u.served });
+    assert.ok(u && u.target && u.target.here.received > 100 * 100 && u.target.here.sent > 100 * 100, `U's application had the UDP flow: ${why}`);
+    assert.is(u.correspondent.sentBytes / 100 - u.target.received, 0, `every datagram of the correspondent's arrived: ${why}`);
+    assert.ok(u.digestsEqual || u.correspondent.lost > 0, why);
     assert.is(r.chained?.result.state, "transferred", JSON.stringify(r.chained?.result));
     assert.ok(r.served.second && r.served.second.received > 10000 && r.served.second.sent > 10000, `U served the last part: ${JSON.stringify(r.served)}`);
   });
 
-  test("SID: an unpermitted further transfer is refused (140) and the connection, already dumped, is restored at T", async () => {
-    const r = await runSid({ tag: tagOf("ef"), reverse: true, chain: "refused" });
+  test("SID: an unpermitted further transfer is refused (140) by T itself, before it negotiates; the connection never leaves T", async () => {
+    const r = await runSid({ tag: tagOf("ef"), reverse: true, udp: true, chain: "refused" });
     assert.is(r.chained?.result.state, "failed", JSON.stringify(r.chained?.result));
     assert.is(r.chained?.result.code, 140, JSON.stringify(r.chained?.result));
     survived(r, "refused further transfer");
+    udpSurvived(r, "refused further transfer");
   });
 
   test("SID: forged state records flooding the target's control port are refused and do not disturb the transfer", async () => {
@@ -142,17 +184,18 @@ if (e2eEnabled() && runtime() === "node") {
 
   test("SID: renewals over several short lifetimes keep the binding and the session", async () => {
     let renewed = 0;
-    const r = await runSid({ tag: tagOf("el"), reverse: true, lifetime: 2, afterMs: 6500, during: async (s) => {
+    const r = await runSid({ tag: tagOf("el"), reverse: true, udp: true, lifetime: 2, afterMs: 6500, during: async (s) => {
       await sleep(6000);
       renewed = sidEvents(s.agent, "renewed").length;
       assert.is(sidEvents(s.agent, "ended").length, 0, "the binding did not expire");
     } });
     survived(r, "renewals");
+    udpSurvived(r, "renewals");
     assert.ok(renewed >= 4, `the target renewed the 2 s binding at least 4 times in 6 s (${renewed})`);
   });
 
   test("SID: after deregistration the agent wakes the node, which claims its address again", async () => {
-    const r = await runSid({ tag: tagOf("ew"), reverse: true, after: async (s) => {
+    const r = await runSid({ tag: tagOf("ew"), reverse: true, udp: true, after: async (s) => {
       const w = await waitSid(s.node, "woken");
       assert.is(w.address, s.topo.addr.transferred);
       await sleep(300);
@@ -162,11 +205,12 @@ if (e2eEnabled() && runtime() === "node") {
       assert.is(ping.status, 0, `the correspondent reaches the node at its address again: ${ping.out}${ping.err}`);
     } });
     survived(r, "wake-up");
+    udpSurvived(r, "wake-up");
   });
 
   test("SID: a binding that is not renewed expires: the target dies, the agent lets the address go and wakes the node", async () => {
     let expired;
-    const r = await runSid({ tag: tagOf("ex"), reverse: true, lifetime: 2, afterMs: 0, during: async (s) => {
+    const r = await runSid({ tag: tagOf("ex"), reverse: true, udp: true, lifetime: 2, afterMs: 0, during: async (s) => {
       s.target.child.kill("SIGKILL");
       const t0 = Date.now();
       expired = await waitSid(s.agent, "ended", 6000);
@@ -184,7 +228,7 @@ if (e2eEnabled() && runtime() === "node") {
   });
 
   test("SID: Stop Transfer by the node ends the binding at once and gives the address back", async () => {
-    const r = await runSid({ tag: tagOf("et"), reverse: true, afterMs: 200, during: async (s) => {
+    const r = await runSid({ tag: tagOf("et"), reverse: true, udp: true, afterMs: 200, during: async (s) => {
       s.node.send({ cmd: "stop", address: s.topo.addr.transferred });
       await waitSid(s.node, "stopped");
       await waitSid(s.agent, "stopped");
@@ -227,8 +271,9 @@ const LAUNCH = { deno: [BIN + "deno", "run", "-A", "--unstable-net", "--quiet"],
 
 if (e2eEnabled() && runtime() === "deno") {
   test("SID: a Deno agent and a Deno target (adopting the restored descriptor in node:net), a Node transferring node", async () => {
-    const r = await runSid({ tag: tagOf("xa"), reverse: true, launcher: { a: LAUNCH.deno, t: LAUNCH.deno } });
+    const r = await runSid({ tag: tagOf("xa"), reverse: true, udp: true, launcher: { a: LAUNCH.deno, t: LAUNCH.deno } });
     survived(r, "Deno agent and target");
+    udpSurvived(r, "Deno agent and target");
   });
   test("SID: a Deno transferring node cannot hand its connection over (node:net gives no descriptor): refused with the reason, the connection goes on at the node", async () => {
     const r = await runSid({ tag: tagOf("xn"), reverse: true, launcher: { n: LAUNCH.deno }, expectRefusal: true });
@@ -251,9 +296,15 @@ if (e2eEnabled() && runtime() === "bun") {
     assert.equal(r.node.errors, [], "the node's connection saw no error");
     assert.ok(r.node.here.received > r.served.target.received + 5000, `the connection went on at the node after the refusal: ${JSON.stringify(r.node.here)} vs ${JSON.stringify(r.served.target)}`);
   });
-  test("SID: a Bun target restores the connection but cannot give the application a socket (Bun's node:net adopts no descriptor)", async () => {
-    const r = await runSid({ tag: tagOf("xt"), reverse: true, launcher: { t: LAUNCH.bun } });
-    assert.match(String(r.error), /no adoption of descriptor \d+ in bun/);
+  test("SID: a Bun target: the restored connection reaches the application through Bun.connect({ fd }), the UDP flow through node:dgram; both survive", async () => {
+    const r = await runSid({ tag: tagOf("xt"), reverse: true, udp: true, launcher: { t: LAUNCH.bun } });
+    survived(r, "Bun target");
+    udpSurvived(r, "Bun target");
+  });
+  test("SID: three runtimes in one transfer: a Node transferring node, a Deno agent, a Bun target", async () => {
+    const r = await runSid({ tag: tagOf("xm"), reverse: true, udp: true, launcher: { a: LAUNCH.deno, t: LAUNCH.bun } });
+    survived(r, "Node node, Deno agent, Bun target");
+    udpSurvived(r, "Node node, Deno agent, Bun target");
   });
 }
 

@@ -11,7 +11,8 @@ import {
   META_KIND, META_ID, META_LENGTH, META_AUX, META_DST_PORT, META_DST_FAMILY, META_SRC_FAMILY,
   META_DST_ADDR, META_SRC_ADDR, META_SIZE,
 } from "../engine/output";
-import { Stem, cookieJson } from "../stem/stem";
+import { Stem } from "../stem/stem";
+import { cookieJson } from "../stem/events";
 import { SessionList, Save, savedMoves, savedBlob } from "../stem/lifecycle";
 import { NetlinkSummary, parseNetfilter, DEFAULT_QUEUE } from "../kernel/nfqueue";
 import { SidHold } from "../sid/hold";
@@ -159,7 +160,7 @@ export function sa_add(peer: i32, spi: u32, alg: i32, key: usize, keyLen: i32, r
   sa.skewMs = skewMs;
   sa.raw = new StaticArray<u8>(keyLen);
   memory.copy(changetype<usize>(sa.raw), key, <usize>keyLen);
-  p.sas.push(sa);
+  p.addSa(sa);
   return 0;
 }
 
@@ -368,7 +369,7 @@ export function node_state(now: f64, out: usize, cap: i32): i32 {
     t.num(p.controlPort);
     t.key("owned");
     t.arrOpen();
-    for (let j = 0; j < p.owned.length; j++) if (p.owned[j].until > now) p.owned[j].address.json(t);
+    for (let j = 0; j < p.ownedCount(); j++) if (p.ownedAt(j).until > now) p.ownedAt(j).json(t);
     t.arrClose();
     t.key("rttMs");
     t.raw();

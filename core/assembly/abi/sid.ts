@@ -11,7 +11,7 @@ import { encapsulate, decapsulate } from "../sid/tunnel";
 import { stopRule, arpRule } from "../sid/rules";
 import { sealKey, sealMessage, openMessage, sealStateFrame, openStateFrame, lastFrameWasLast, lastFrameLength } from "../sid/seal";
 import { ArpFrame, ETH_MIN_FRAME, gratuitousArp, arpReply, parseArp, wakeupFrame, neighbourAdvertisement, NA_FRAME } from "../sid/frames";
-import { TcpState, decodeTcpState, encodeTcpStateHeader, headerLength } from "../sid/tcpstate";
+import { TcpState, decodeTcpState, encodeTcpStateHeader, headerLength, UdpFlowState, decodeUdpFlow, encodeUdpFlowHeader, udpHeaderLength, stateRecordLength } from "../sid/tcpstate";
 import { ERR_INVALID_ARGUMENT, ERR_BUFFER_TOO_SMALL, ERR_BAD_FAMILY, FAMILY_IPV4, FAMILY_IPV6 } from "../generated/registry";
 
 const BAD = -ERR_INVALID_ARGUMENT;
@@ -108,6 +108,55 @@ export function tcpstate_decode(ptr: usize, len: i32, total: f64): i32 {
   s.local.store(FIELDS + 88);
   s.remote.store(FIELDS + 104);
   return hl;
+}
+
+// ---- the UDP flow record (PROTOCOL.md 8.12, "UDP flows") ---------------------
+
+const udp = new UdpFlowState();
+
+/**
+ * Writes the UDP flow record's header for the fields block (words 0 family,
+ * 5 local port, 6 remote port, 18 application state length; the addresses
+ * at 88 and 104): its length, or a negated error.
+ */
+export function udpflow_encode(out: usize, cap: i32): i32 {
+  if (!inMemory(out, cap)) return BAD;
+  const s = udp;
+  s.family = word(0);
+  if (!isValidFamily(s.family)) return -ERR_INVALID_ARGUMENT;
+  s.localPort = word(5);
+  s.remotePort = word(6);
+  s.appStateLength = word(18);
+  s.local.load(s.family, FIELDS + 88);
+  s.remote.load(s.family, FIELDS + 104);
+  const n = encodeUdpFlowHeader(s, out, cap);
+  if (n == -1) return -ERR_BUFFER_TOO_SMALL;
+  if (n > 0) setWord(19, <u32>n);
+  return n;
+}
+
+/** Decodes a UDP flow record of `total` bytes (its first `len` at ptr): the header length with the fields block filled in, or the negated first error. */
+export function udpflow_decode(ptr: usize, len: i32, total: f64): i32 {
+  if (!inMemory(ptr, len) || !(total >= <f64>len) || total > 9007199254740991.0) return BAD;
+  const s = udp;
+  const err = decodeUdpFlow(ptr, len, <i64>total, s);
+  if (err) return -err;
+  memory.fill(FIELDS, 0, 120);
+  setWord(0, s.family);
+  setWord(5, s.localPort);
+  setWord(6, s.remotePort);
+  setWord(18, s.appStateLength);
+  const hl = udpHeaderLength(s.family);
+  setWord(19, <u32>hl);
+  s.local.store(FIELDS + 88);
+  s.remote.store(FIELDS + 104);
+  return hl;
+}
+
+/** The length of the record (TCP state or UDP flow) that starts at ptr, from its header (len bytes of it): as f64, or a negated error. */
+export function sid_state_record_length(ptr: usize, len: i32): f64 {
+  if (!inMemory(ptr, len)) return <f64>BAD;
+  return <f64>stateRecordLength(ptr, len);
 }
 
 // ---- link-layer frames (PROTOCOL.md 8.14) -----------------------------------

@@ -11,6 +11,7 @@ import { Sid, SESSION_INFO_SIZE } from "../sid/engine";
 import { ERR_INVALID_ARGUMENT, ERR_BUFFER_TOO_SMALL, ERR_CONFIG, ERR_UNKNOWN_PEER, ERR_NOT_SEEDED, FAMILY_IPV4 } from "../generated/registry";
 import { BindingTable, setExpires, expires } from "../sid/bindings";
 import { drbg } from "../crypto/drbg";
+import { Flow, FLOW_RECORD_SIZE } from "../sid/flows";
 
 const BAD = -ERR_INVALID_ARGUMENT;
 const text = new TextOut();
@@ -78,6 +79,25 @@ export function sid_state_received(now: f64, family: i32, addr: usize, ok: i32):
   const a = readAddress(family, addr);
   if (!a) return BAD;
   return s.stateReceived(now, a, ok != 0);
+}
+
+/**
+ * The UDP flows of `addr` that pass its stop rule (PROTOCOL.md 8.12, "UDP
+ * flows"): `count` (0-16) flow records of FLOW_RECORD_SIZE bytes at flows,
+ * protocol UDP, local address addr; replaces the ones given before.
+ */
+export function sid_udp_pass(family: i32, addr: usize, flows: usize, count: i32): i32 {
+  const s = sid();
+  if (!s) return -ERR_CONFIG;
+  const a = readAddress(family, addr);
+  if (!a || count < 0 || count > 16 || !inMemory(flows, count * FLOW_RECORD_SIZE)) return BAD;
+  const list = new Array<Flow>();
+  for (let i = 0; i < count; i++) {
+    const f = Flow.fromRecord(flows + <usize>(i * FLOW_RECORD_SIZE));
+    if (!f || f.proto != 17 || !f.local.equals(a) || f.remote.family != a.family) return BAD;
+    list.push(f);
+  }
+  return s.setUdpPass(a, list);
 }
 
 /** Target: every flow of the transferred address has ended (PROTOCOL.md 8.13). */

@@ -141,8 +141,19 @@ export function hashInto(alg: i32, msg: usize, len: i32, out: usize): i32 {
 export class HmacKey {
   private _alg: i32 = 0;
   private _tagLen: i32 = 0;
-  /** Inner state (words 0..7), then outer state (words 8..15). */
-  private st: StaticArray<u32> = new StaticArray<u32>(16);
+  // Inner state (words 0..7), then outer state (words 8..15): 64 bytes inline
+  // (s0..s7), so that a key is one allocation (memory per peer, docs/dataplane.md).
+  private s0: u64 = 0;
+  private s1: u64 = 0;
+  private s2: u64 = 0;
+  private s3: u64 = 0;
+  private s4: u64 = 0;
+  private s5: u64 = 0;
+  private s6: u64 = 0;
+  private s7: u64 = 0;
+
+  /** Where the 64 bytes of state start. */
+  @inline private get stPtr(): usize { return changetype<usize>(this) + offsetof<HmacKey>("s0"); }
 
   constructor(alg: i32, key: usize, keyLen: i32) {
     this.init(alg, key, keyLen);
@@ -156,7 +167,7 @@ export class HmacKey {
     const d = digestLen(alg);
     this._alg = alg;
     this._tagLen = d < 0 ? 0 : d;
-    const st = changetype<usize>(this.st);
+    const st = this.stPtr;
     if (d < 0) {
       memory.fill(st, 0, 64);
       return;
@@ -186,7 +197,7 @@ export class HmacKey {
     const d = this._tagLen;
     if (d == 0) return;
     if (len < 0) len = 0;
-    const st = changetype<usize>(this.st);
+    const st = this.stPtr;
     copyState(STATE, st);
     hashFinish(alg, STATE, 64, msg, len, INNER);
     copyState(STATE, st + 32);

@@ -7,7 +7,10 @@
 // goes through the queue the host drains.
 
 import { Address } from "./address";
-import { Peer, SecurityAssociation, CachedReply, REPLY_RESEND_GAP_MS, MAX_RTO_MS } from "./peer";
+import { Peer, SecurityAssociation, CachedReply, REPLY_RESEND_GAP_MS } from "./peer";
+import { TimerTable } from "./timers";
+import { DeferredReply } from "./reply";
+import { Retransmission, REQUEST_POLICY } from "./retransmit";
 import { Output, OutputQueue, takeOutput, OUT_TRANSMIT, OUT_NFT, OUT_NETLINK, OUT_FRAME, bytesOf, beginEvent, endEvent, FrameRoute } from "./output";
 import { Decoded, decode, openSealed, OFF_COOKIE } from "../wire/decode";
 import { wakeupFrame } from "../sid/frames";
@@ -22,7 +25,7 @@ import { NetlinkSummary } from "../kernel/nfqueue";
 import {
   MAX_MESSAGE_LENGTH, messageIsReply, replyTypeOf, errorName,
   MSG_REGISTRATION_REQUEST, REPLAY_TIMESTAMP, REPLAY_NONCE, CODE_IDENTIFICATION_MISMATCH,
-  ERR_UNSERVED_TYPE, PROTOCOL_COUNT, messageProtocol, EXT_SEALED, ERR_BAD_AUTHENTICATOR, extensionRule, RULE_NONE,
+  ERR_UNSERVED_TYPE, PROTOCOL_COUNT, NETLINK_WAIT_ACK, NETLINK_DUMP, messageProtocol, EXT_SEALED, ERR_BAD_AUTHENTICATOR, extensionRule, RULE_NONE,
   ERR_UNKNOWN_PEER, ERR_UNKNOWN_SPI, ERR_NOT_A_REPLY, ERR_STALE_TIMESTAMP, ERR_NONCE_MISMATCH, ERR_BAD_ADDRESS,
   DEFAULT_WINDOW_BITS, DEFAULT_QUOTA_BYTES, DEFAULT_QUARANTINE_MS, DEFAULT_VALIDATION_TIMEOUT_MS, DEFAULT_MAX_PENDING_PATHS,
   DEFAULT_MAX_MOVES_PER_PEER, DEFAULT_MAX_MOVES, DEFAULT_MAX_OWNED_PER_PEER, DEFAULT_MISMATCH_REPLIES_PER_S,
@@ -34,15 +37,8 @@ import {
 /** okErrno for an action whose failure is expected and harmless (e.g. listing a table that may not exist). */
 export const ANY_STATUS: i32 = 0x7fffffff;
 
-/** NETLINK action aux flag: the host waits for the kernel's acknowledgement. */
-export const NETLINK_WAIT_ACK: u32 = 0x100;
-/** OUT_NETLINK aux flag: the request is a dump; the host reads until the kernel's NLMSG_DONE (or an error). */
-export const NETLINK_DUMP: u32 = 0x200;
 
-/** Transmissions of a request before it fails (section 6.7). */
-export const MAX_TRANSMISSIONS: i32 = 7;
-/** Time after the first transmission after which a request fails. */
-export const REQUEST_TIMEOUT_MS: f64 = 10000;
+export { MAX_TRANSMISSIONS, REQUEST_TIMEOUT_MS } from "./retransmit";
 
 /**
  * Something that sends requests or applies kernel actions and waits for the
@@ -65,8 +61,9 @@ export abstract class Procedure {
 
 export { FrameRoute } from "./output";
 
-/** A request waiting for its reply. */
-export class Outstanding {
+/** A request waiting for its reply, retransmitted by the engine's retransmitter (REQUEST_POLICY). */
+export class Outstanding extends Retransmission {
+  node: Node;
   peer: Peer;
   owner: Procedure;
   type: u8 = 0;
@@ -81,14 +78,22 @@ export class Outstanding {
   dst: Address = new Address();
   dstPort: u32 = 0;
   src: Address | null = null;
-  firstSent: f64 = 0;
-  transmissions: i32 = 0;
-  rto: f64 = 0;
-  next: f64 = 0;
   resyncs: i32 = 0;
-  constructor(peer: Peer, owner: Procedure) {
+  constructor(node: Node, peer: Peer, owner: Procedure) {
+    super();
+    this.node = node;
     this.peer = peer;
     this.owner = owner;
+  }
+  resend(now: f64): void {
+    this.node.counters.retransmitted++;
+    this.node.sendOutstanding(this);
+  }
+  giveUp(now: f64): void {
+    const list = this.node.outstanding;
+    const i = list.indexOf(this);
+    if (i >= 0) list.splice(i, 1);
+    this.owner.onGiveUp(this.node, now);
   }
 }
 
@@ -158,6 +163,8 @@ export class Node {
   private peersByCookie: Map<u64, Peer> = new Map<u64, Peer>();
   out: OutputQueue = new OutputQueue();
   outstanding: Array<Outstanding> = new Array<Outstanding>();
+  /** The one timer table of the node: every procedure's deadlines (docs/ENGINE.md). */
+  timers: TimerTable = new TimerTable();
   private actions: Map<u32, Procedure> = new Map<u32, Procedure>();
   private nextActionId: u32 = 1;
   /** Outstanding nft actions (a failed one leaves the ruleset in doubt). */
@@ -261,7 +268,13 @@ export class Node {
   /** Forgets a session peer (its module holds no SA of it any more). */
   dropSessionPeer(p: Peer): void {
     if (p.cookie != 0 && this.sessionPeers.has(p.cookie) && this.sessionPeers.get(p.cookie) == p) this.sessionPeers.delete(p.cookie);
-    for (let i = this.outstanding.length - 1; i >= 0; i--) if (this.outstanding[i].peer == p) this.outstanding.splice(i, 1);
+    for (let i = this.outstanding.length - 1; i >= 0; i--) {
+      const r = this.outstanding[i];
+      if (r.peer == p) {
+        r.stop();
+        this.outstanding.splice(i, 1);
+      }
+    }
   }
 
   findPeer(cookie: u64): Peer | null {
@@ -395,7 +408,7 @@ export class Node {
   sendRequest(now: f64, peer: Peer, type: u8, flags: u8, owner: Procedure, dst: Address, dstPort: u32, src: Address | null, via: FrameRoute | null = null): bool {
     const sa = peer.sendSa();
     if (!sa) return false;
-    const r = new Outstanding(peer, owner);
+    const r = new Outstanding(this, peer, owner);
     r.via = via;
     r.type = type;
     r.flags = flags;
@@ -403,17 +416,14 @@ export class Node {
     r.dstPort = dstPort;
     r.src = src ? src.copy() : null;
     if (!this.encodeRequest(r, sa, now)) return false;
-    r.firstSent = now;
-    r.transmissions = 1;
-    r.rto = peer.rto();
-    r.next = now + r.rto;
+    r.start(this.timers, REQUEST_POLICY, peer.rto(), now);
     this.outstanding.push(r);
     this.sendOutstanding(r);
     return true;
   }
 
   /** (Re)transmits a request, byte for byte: a datagram, or the frame of its FrameRoute. */
-  private sendOutstanding(r: Outstanding): void {
+  sendOutstanding(r: Outstanding): void {
     const via = r.via;
     if (via) this.sendFrame(via, r.bytes, r.dst, r.dstPort);
     else this.transmit(r.bytes, r.dst, r.dstPort, r.src);
@@ -457,7 +467,11 @@ export class Node {
   /** Cancels the outstanding requests of a procedure. */
   cancelRequests(owner: Procedure): void {
     for (let i = this.outstanding.length - 1; i >= 0; i--) {
-      if (this.outstanding[i].owner == owner) this.outstanding.splice(i, 1);
+      const r = this.outstanding[i];
+      if (r.owner == owner) {
+        r.stop();
+        this.outstanding.splice(i, 1);
+      }
     }
   }
 
@@ -514,6 +528,59 @@ export class Node {
     cache.lastSent = now;
     if (via) this.sendFrame(via, bytes, dst, dstPort);
     else this.transmit(bytes, dst, dstPort, src);
+  }
+
+  /**
+   * The handle of a reply to the request being handled that is sent later
+   * (after kernel actions): the request context (peer, SA, cache entry,
+   * sequence, Replay Protect ID, source) and where the reply goes. In nonce
+   * mode the reply's fresh nonce is drawn now, as beginReply would (6.5).
+   */
+  deferReply(peer: Peer, sa: SecurityAssociation, cache: CachedReply | null, dst: Address, dstPort: u32): DeferredReply {
+    const d = this.incoming;
+    const h = new DeferredReply(peer, sa, cache);
+    h.replyType = replyTypeOf(d.type);
+    h.seq = <u32>d.sequence;
+    h.seq32 = this.incomingSeq32;
+    h.replayHi = d.replayHi();
+    h.replayLo = d.replayLo();
+    h.source.set(dst);
+    h.sourcePort = dstPort;
+    if (sa.replayMode == REPLAY_NONCE) {
+      drbg.fill(COOKIE_BUF, 4);
+      let n = load<u32>(COOKIE_BUF);
+      if (n == 0) n = 1;
+      peer.nonceIssued = n;
+      h.replayHi = n;
+    }
+    return h;
+  }
+
+  /** Begins the deferred reply with this code; the caller adds extensions and calls finishDeferred. */
+  beginDeferred(h: DeferredReply, code: u32): Encoder {
+    this.writeCookie(COOKIE_BUF);
+    const enc = this.encoder;
+    enc.begin(MSG_BUF, MAX_MESSAGE_LENGTH, h.replyType, code, h.seq, COOKIE_BUF, h.replayHi, h.replayLo);
+    return enc;
+  }
+
+  /** Authenticates the deferred reply, keeps it in h and the request's cache entry, and sends it. */
+  finishDeferred(h: DeferredReply, now: f64): bool {
+    const sa = h.sa;
+    if (sa.seals && typeSeals(h.replyType)) this.encoder.seal(changetype<usize>(sa.raw), sa.sealOut, h.seq32);
+    const n = this.encoder.finishAuth(sa.spi, sa.key);
+    if (n < 0) return false;
+    h.bytes = bytesOf(MSG_BUF, n);
+    const c = h.cache;
+    if (c) {
+      c.reply = h.bytes;
+      c.dst.set(h.source);
+      c.dstPort = h.sourcePort;
+      c.src = null;
+      c.lastSent = now;
+    }
+    this.transmit(h.bytes, h.source, h.sourcePort, null);
+    return true;
   }
 
   // ---- receiving -----------------------------------------------------------
@@ -640,14 +707,12 @@ export class Node {
       }
       r.resyncs++;
       if (this.encodeRequest(r, sa, now)) {
-        r.firstSent = now;
-        r.transmissions = 1;
-        r.rto = peer.rto();
-        r.next = now + r.rto;
+        r.start(this.timers, REQUEST_POLICY, peer.rto(), now);
         this.sendOutstanding(r);
       }
       return;
     }
+    r.stop();
     this.outstanding.splice(index, 1);
     this.learnControl(peer);
     if (r.transmissions == 1 && r.resyncs == 0) peer.sampleRtt(now - r.firstSent);
@@ -810,13 +875,12 @@ export class Node {
 
   // ---- timers --------------------------------------------------------------
 
-  /** The earliest time handleTimeout must run, or Infinity. */
+  /**
+   * The earliest time handleTimeout must run, or Infinity: the timer table's
+   * earliest, or a module's own queue's that it polls (docs/ENGINE.md).
+   */
   nextTimeout(): f64 {
-    let t = Infinity;
-    for (let i = 0; i < this.outstanding.length; i++) {
-      const n = this.outstanding[i].next;
-      if (n < t) t = n;
-    }
+    let t = this.timers.earliest;
     for (let i = 0; i < this.modules.length; i++) {
       const h = this.modules[i].nextTimeout(this);
       if (h < t) t = h;
@@ -824,26 +888,9 @@ export class Node {
     return t;
   }
 
+  /** Fires every timer that is due (retransmissions, 6.7; the modules' deadlines), then the polled queues. */
   handleTimeout(now: f64): void {
-    // Requests: retransmit with backoff, or give up (6.7).
-    for (let i = 0; i < this.outstanding.length; ) {
-      const r = this.outstanding[i];
-      if (r.next > now) {
-        i++;
-        continue;
-      }
-      if (r.transmissions >= MAX_TRANSMISSIONS || now - r.firstSent >= REQUEST_TIMEOUT_MS) {
-        this.outstanding.splice(i, 1);
-        r.owner.onGiveUp(this, now);
-        continue;
-      }
-      r.transmissions++;
-      r.rto = Math.min(r.rto * 2, MAX_RTO_MS);
-      r.next = now + r.rto;
-      this.counters.retransmitted++;
-      this.sendOutstanding(r);
-      i++;
-    }
+    this.timers.run(now);
     for (let i = 0; i < this.modules.length; i++) this.modules[i].timeout(this, now);
   }
 }
@@ -868,6 +915,12 @@ export abstract class RequestHandler {
   unverifiable(node: Node, d: Decoded, now: f64): bool { return false; }
   /** An authenticated reply that matches no outstanding request; true if handled. */
   lateReply(node: Node, peer: Peer, d: Decoded, now: f64): bool { return false; }
+  /**
+   * A queue of deadlines the module keeps itself and the engine polls: its
+   * earliest (Infinity: none), and the call when that time came. Every other
+   * deadline is a Timer in node.timers; SID's address registry (8.18) is the
+   * one user.
+   */
   nextTimeout(node: Node): f64 { return Infinity; }
   timeout(node: Node, now: f64): void {}
   /** True if `a` is one of the host's addresses the module knows of (interfaces, identities on lo). */

@@ -58,113 +58,187 @@ export const REPLY_CACHE_SIZE: i32 = 8;
 export const REPLY_CACHE_MS: f64 = 30000;
 export const REPLY_RESEND_GAP_MS: f64 = 10;
 
-/** RTT estimation and retransmission timeout (section 6.7, RFC 6298 constants). */
-export const INITIAL_RTO_MS: f64 = 200;
-export const MIN_RTO_MS: f64 = 10;
-export const MAX_RTO_MS: f64 = 2000;
+/** RTT estimation and retransmission timeout: engine/retransmit.ts (section 6.7). */
+import { INITIAL_RTO_MS, MIN_RTO_MS, MAX_RTO_MS } from "./retransmit";
 
 /**
  * An address a peer owns (section 7.4) and until when: configured addresses
  * for good (Infinity), registered or validated ones for their lifetime.
  */
-export class OwnedAddress {
-  address: Address;
+export class OwnedAddress extends Address {
   until: f64;
   constructor(address: Address, until: f64) {
-    this.address = address.copy();
+    super();
+    this.set(address);
     this.until = until;
   }
+  /** The address itself: an owned address is one allocation, not an entry and its Address. */
+  get address(): Address { return this; }
   get configured(): bool { return this.until == Infinity; }
 }
 
+const NO_PEER_SAS: Array<SecurityAssociation> = [];
+const NO_REPLIES: Array<CachedReply> = [];
+const NO_POOLS: Array<Address> = [];
+const NO_OWNED: Array<OwnedAddress> = [];
+
 export class Peer {
-  id: i32;
+  // Fields are ordered so that the object has no padding (8-byte ones
+  // together, then 4-byte ones, then bools): memory per peer, docs/dataplane.md "scale".
   cookie: u64;
+  id: i32;
   /**
    * Where requests to the peer go: its control address and port. Configured,
    * then learned from its authenticated, fresh messages (PROTOCOL.md 7.1).
    */
   control: Address = new Address();
   controlPort: u32 = 0;
-  /** The peer's learned control address of the other family than `control`, if any. */
-  controlOther: Address = new Address();
-  /** Addresses the peer owns (configured, registered and validated, validated by a Confirm): section 7.4. */
-  owned: Array<OwnedAddress> = new Array<OwnedAddress>();
-  sas: Array<SecurityAssociation> = new Array<SecurityAssociation>();
+  /** The peer's learned control address of the other family than `control`, if any (made when learned). */
+  controlOther: Address | null = null;
+  // Addresses the peer owns (configured, registered and validated, validated
+  // by a Confirm): section 7.4. The first inline (a configured peer has one,
+  // its control address), further ones in `moreOwned` (a shared empty array
+  // until a second). Read with ownedCount and ownedAt (index 0 is the first).
+  private ownedFirst: OwnedAddress | null = null;
+  private moreOwned: Array<OwnedAddress> = NO_OWNED;
+  /**
+   * The SAs: the first (the one used to send) inline, any further ones in
+   * `moreSas` (shared empty array until a second is added). Add with addSa.
+   */
+  sa0: SecurityAssociation | null = null;
+  private moreSas: Array<SecurityAssociation> = NO_PEER_SAS;
 
   // Sending.
   nextSeq: u32 = 0;
-  /** Timestamp mode: the peer's clock minus ours, learned from a 133 reply. */
-  clockOffsetMs: f64 = 0;
   /** Nonce mode: the nonce the peer issued us for our next request. */
   nonceFromPeer: u32 = 0;
+  /** Timestamp mode: the peer's clock minus ours, learned from a 133 reply. */
+  clockOffsetMs: f64 = 0;
   srtt: f64 = 0;
   rttvar: f64 = 0;
-  hasRtt: bool = false;
 
   // Receiving.
-  window: ReplayWindow;
   /** Newest timestamp accepted from the peer (timestamp mode). */
   newestTs: u64 = 0;
-  /** Nonce mode: the nonce we issued the peer for its next request. */
-  nonceIssued: u32 = 0;
-  replies: Array<CachedReply> = new Array<CachedReply>();
   /** When we last answered the peer with code 133 (rate limit, section 6.4). */
   lastMismatchAt: f64 = -1e18;
+  /** Registration lifetime end (ms), 0 if not registered. */
+  registeredUntil: f64 = 0;
+  /** The replay window (made when the peer first talks: see `window`). */
+  private _window: ReplayWindow | null = null;
+  /** Nonce mode: the nonce we issued the peer for its next request. */
+  nonceIssued: u32 = 0;
+  /** Replies kept for retransmissions: a shared empty array until the first (newReply). */
+  private replies: Array<CachedReply> = NO_REPLIES;
 
   /** Unvalidated new addresses of this peer (section 7.5). */
   pendingPaths: i32 = 0;
-  /** Registration lifetime end (ms), 0 if not registered. */
-  registeredUntil: f64 = 0;
+  /** Wraps of nextSeq: the high bits of the extended sequence number of what we send (sealing nonces, 8.11). */
+  sendEpoch: u32 = 1;
+  hasRtt: bool = false;
   /**
    * A peer made at run time for session SAs (Node.sessionPeer), not configured:
    * its cookie is learned from its first authenticated message (0 until then).
    */
   runtime: bool = false;
-  /** Wraps of nextSeq: the high bits of the extended sequence number of what we send (sealing nonces, 8.11). */
-  sendEpoch: u32 = 1;
+  /** The replay window's size (option windowBits, at most 4096). */
+  private windowBits: u16;
 
   constructor(id: i32, cookie: u64, windowBits: i32) {
     this.id = id;
     this.cookie = cookie;
-    this.window = new ReplayWindow(windowBits);
+    this.windowBits = <u16>windowBits;
+  }
+
+  /** The replay window, made on first use: a configured peer that never talks holds none. */
+  get window(): ReplayWindow {
+    let w = this._window;
+    if (!w) this._window = w = new ReplayWindow(<i32>this.windowBits);
+    return w;
+  }
+
+  /** True if nothing was accepted from the peer yet (without making its window). */
+  get windowEmpty(): bool {
+    const w = this._window;
+    return !w || w.empty;
   }
 
   findSa(spi: u32): SecurityAssociation | null {
-    for (let i = 0; i < this.sas.length; i++) {
-      if (this.sas[i].spi == spi) return this.sas[i];
+    const first = this.sa0;
+    if (first && first.spi == spi) return first;
+    const more = this.moreSas;
+    for (let i = 0; i < more.length; i++) {
+      if (more[i].spi == spi) return more[i];
     }
     return null;
   }
 
+  /** Adds an SA; the first added is the one used to send. */
+  addSa(sa: SecurityAssociation): void {
+    if (!this.sa0) this.sa0 = sa;
+    else {
+      if (changetype<usize>(this.moreSas) == changetype<usize>(NO_PEER_SAS)) this.moreSas = new Array<SecurityAssociation>();
+      this.moreSas.push(sa);
+    }
+  }
+
   /** The SA used for messages to the peer: the first configured. */
   sendSa(): SecurityAssociation | null {
-    return this.sas.length ? this.sas[0] : null;
+    return this.sa0;
   }
 
   /** Where to send to the peer from an address of `family`: its control address, or an owned one of that family. */
   controlFor(family: u8): Address {
     if (this.control.family == family) return this.control;
-    if (this.controlOther.family == family) return this.controlOther;
-    for (let i = 0; i < this.owned.length; i++) if (this.owned[i].address.family == family) return this.owned[i].address;
+    const other = this.controlOther;
+    if (other && other.family == family) return other;
+    for (let i = 0; i < this.ownedCount(); i++) if (this.ownedAt(i).address.family == family) return this.ownedAt(i).address;
     return this.control;
   }
 
   /** The peer was heard from `a` (authenticated and fresh): requests of that family go there now. */
   learnControl(a: Address): void {
     if (!this.control.isSet || this.control.family == a.family) this.control.set(a);
-    else this.controlOther.set(a);
+    else {
+      let other = this.controlOther;
+      if (!other) this.controlOther = other = new Address();
+      other.set(a);
+    }
+  }
+
+  /** How many addresses the peer owns (expired ones included until expireOwned). */
+  ownedCount(): i32 {
+    return this.ownedFirst ? 1 + this.moreOwned.length : 0;
+  }
+
+  /** The owned address at index `i` (0 <= i < ownedCount()). */
+  ownedAt(i: i32): OwnedAddress {
+    return i == 0 ? changetype<OwnedAddress>(this.ownedFirst) : unchecked(this.moreOwned[i - 1]);
+  }
+
+  private pushOwned(o: OwnedAddress): void {
+    if (!this.ownedFirst) {
+      this.ownedFirst = o;
+      return;
+    }
+    if (changetype<usize>(this.moreOwned) == changetype<usize>(NO_OWNED)) this.moreOwned = new Array<OwnedAddress>();
+    this.moreOwned.push(o);
+  }
+
+  private removeOwnedAt(i: i32): void {
+    if (i == 0) this.ownedFirst = this.moreOwned.length ? this.moreOwned.shift() : null;
+    else this.moreOwned.splice(i - 1, 1);
   }
 
   private ownedIndex(a: Address): i32 {
-    for (let i = 0; i < this.owned.length; i++) if (this.owned[i].address.equals(a)) return i;
+    for (let i = 0; i < this.ownedCount(); i++) if (this.ownedAt(i).address.equals(a)) return i;
     return -1;
   }
 
   /** True if the peer owns `a` at `now` (an expired entry no longer counts). */
   owns(a: Address, now: f64): bool {
     const i = this.ownedIndex(a);
-    return i >= 0 && this.owned[i].until > now;
+    return i >= 0 && this.ownedAt(i).until > now;
   }
 
   /**
@@ -172,9 +246,10 @@ export class Peer {
    * pairs of first and last address, both of one family. An address inside
    * one counts as configured (SID's agent accepts its transfer from the peer).
    */
-  pools: Array<Address> = new Array<Address>();
+  pools: Array<Address> = NO_POOLS;
 
   addPool(first: Address, last: Address): void {
+    if (changetype<usize>(this.pools) == changetype<usize>(NO_POOLS)) this.pools = new Array<Address>();
     this.pools.push(first.copy());
     this.pools.push(last.copy());
   }
@@ -194,14 +269,14 @@ export class Peer {
   /** True if `a` is configured as the peer's: trusted by the administrator, not learned from the wire. */
   configured(a: Address): bool {
     const i = this.ownedIndex(a);
-    return (i >= 0 && this.owned[i].configured) || this.inPool(a);
+    return (i >= 0 && this.ownedAt(i).configured) || this.inPool(a);
   }
 
   /** A configured address of the peer: owned for good. */
   addConfigured(a: Address): void {
     const i = this.ownedIndex(a);
-    if (i >= 0) this.owned[i].until = Infinity;
-    else this.owned.push(new OwnedAddress(a, Infinity));
+    if (i >= 0) this.ownedAt(i).until = Infinity;
+    else this.pushOwned(new OwnedAddress(a, Infinity));
   }
 
   /**
@@ -213,34 +288,34 @@ export class Peer {
   addOwned(a: Address, until: f64, now: f64, cap: i32): void {
     const i = this.ownedIndex(a);
     if (i >= 0) {
-      if (until > this.owned[i].until) this.owned[i].until = until;
+      if (until > this.ownedAt(i).until) this.ownedAt(i).until = until;
       return;
     }
     this.expireOwned(now);
     if (cap <= 0) return;
     let learned = 0;
     let soonest = -1;
-    for (let j = 0; j < this.owned.length; j++) {
-      const o = this.owned[j];
+    for (let j = 0; j < this.ownedCount(); j++) {
+      const o = this.ownedAt(j);
       if (o.configured) continue;
       learned++;
-      if (soonest < 0 || o.until < this.owned[soonest].until) soonest = j;
+      if (soonest < 0 || o.until < this.ownedAt(soonest).until) soonest = j;
     }
-    if (learned >= cap) this.owned.splice(soonest, 1);
-    this.owned.push(new OwnedAddress(a, until));
+    if (learned >= cap) this.removeOwnedAt(soonest);
+    this.pushOwned(new OwnedAddress(a, until));
   }
 
   /** Forgets owned addresses whose lifetime has ended. */
   expireOwned(now: f64): void {
-    for (let i = this.owned.length - 1; i >= 0; i--) {
-      if (this.owned[i].until <= now) this.owned.splice(i, 1);
+    for (let i = this.ownedCount() - 1; i >= 0; i--) {
+      if (this.ownedAt(i).until <= now) this.removeOwnedAt(i);
     }
   }
 
   /** The owned addresses, for a local move's scope (where the peer's sessions are). */
   ownedAddresses(): Array<Address> {
     const list = new Array<Address>();
-    for (let i = 0; i < this.owned.length; i++) list.push(this.owned[i].address.copy());
+    for (let i = 0; i < this.ownedCount(); i++) list.push(this.ownedAt(i).address.copy());
     return list;
   }
 
@@ -285,6 +360,7 @@ export class Peer {
 
   /** Makes room for and returns a new cache entry (recycling the oldest). */
   newReply(seq: u32, now: f64): CachedReply {
+    if (changetype<usize>(this.replies) == changetype<usize>(NO_REPLIES)) this.replies = new Array<CachedReply>();
     const c = this.replies.length >= REPLY_CACHE_SIZE ? this.replies.shift() : new CachedReply();
     c.seq = seq;
     c.expires = now + REPLY_CACHE_MS;

@@ -248,6 +248,10 @@ export const META_SRC_FAMILY: i32 = 19;
 export const META_DST_ADDR: i32 = 20;
 export const META_SRC_ADDR: i32 = 36;
 export const META_SIZE: i32 = 64;
+/** NETLINK output aux flag: the host waits for the kernel's acknowledgement (abi.netlinkWaitAck). */
+export const NETLINK_WAIT_ACK: u32 = 256;
+/** NETLINK output aux flag: the request is a dump; the host reads until NLMSG_DONE or an error (abi.netlinkDump). */
+export const NETLINK_DUMP: u32 = 512;
 
 /** Extension rules: how many of an extension a message type may carry. */
 export const RULE_NONE: u8 = 0; // not allowed

@@ -15,19 +15,9 @@
 //   few milliseconds later catches packets that were on their way into the
 //   queue while the rule changed.
 
-import { NETLINK_NETFILTER, NLA_F_NESTED, NLMSG_ERROR, NLM_F_ACK, NLM_F_CREATE, NLM_F_REQUEST } from "./linux";
+import { NETLINK_NETFILTER, NFNL_MSG_BATCH_BEGIN, NFNL_MSG_BATCH_END, NFNL_SUBSYS_NFTABLES, NFNL_SUBSYS_QUEUE, NFPROTO_INET, NFQNL_MSG_CONFIG, NFQNL_MSG_PACKET, NFQNL_MSG_VERDICT_BATCH, NFT_MSG_NEWRULE, NLA_F_NESTED, NLMSG_ERROR, NLM_F_ACK, NLM_F_CREATE, NLM_F_REQUEST } from "./linux";
 import { DEFAULT_PORT } from "../generated/registry";
 const BUF = memory.data(1024);
-
-const NFNL_MSG_BATCH_BEGIN: u16 = 0x10;
-const NFNL_MSG_BATCH_END: u16 = 0x11;
-const NFNL_SUBSYS_QUEUE: u16 = 3;
-const NFNL_SUBSYS_NFTABLES: u16 = 10;
-const NFT_MSG_NEWRULE: u16 = 6;
-const NFQNL_MSG_PACKET: u16 = 0;
-const NFQNL_MSG_VERDICT_BATCH: u16 = 3;
-const NFQNL_MSG_CONFIG: u16 = 2;
-const NFPROTO_INET: u8 = 1;
 
 /** The packet-mark bit that tells the hold chain to queue a packet. */
 export const HOLD_MARK: u32 = 0x10000000;
@@ -135,7 +125,7 @@ export function queueRuleBatch(queue: u32): i32 {
 export function queueRuleIn(queue: u32, table: string, chain: string, markMatch: bool): i32 {
   pos = BUF;
   end(message(NFNL_MSG_BATCH_BEGIN, NLM_F_REQUEST, 0, NFNL_SUBSYS_NFTABLES));
-  // Without NLM_F_APPEND the rule goes first in the chain, before the drop of unqueued marked packets (kernel/nft.ts).
+  // Without NLM_F_APPEND the rule goes first in the chain, before the drop of unqueued marked packets (stem/nft.ts).
   const rule = message((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWRULE, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE, NFPROTO_INET, 0);
   strAttr(1, table); // NFTA_RULE_TABLE
   strAttr(2, chain); // NFTA_RULE_CHAIN

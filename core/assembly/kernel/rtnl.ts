@@ -2,22 +2,9 @@
 // the core parses the kernel's address notifications and socket dumps and
 // builds the requests; the host only moves the bytes.
 
-import { AF_INET, AF_INET6, IFA_ADDRESS, IFA_FLAGS, IFA_F_DADFAILED, IFA_F_TENTATIVE, IFA_LOCAL, NLMSG_DONE, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REPLACE, NLM_F_REQUEST, RTM_DELADDR, RTM_DELROUTE, RTM_DELRULE, RTM_GETADDR, RTM_GETROUTE, RTM_NEWADDR, RTM_NEWROUTE, RTM_NEWRULE, SOCK_DIAG_BY_FAMILY } from "./linux";
+import { AF_INET, AF_INET6, FRA_PRIORITY, FRA_SRC, FRA_SUPPRESS_PREFIXLEN, FRA_TABLE, FR_ACT_TO_TBL, IFA_ADDRESS, IFA_FLAGS, IFA_F_DADFAILED, IFA_F_TENTATIVE, IFA_LOCAL, NLMSG_DONE, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REPLACE, NLM_F_REQUEST, RTA_GATEWAY, RTA_OIF, RTA_PRIORITY, RTA_TABLE, RTM_DELADDR, RTM_DELROUTE, RTM_DELRULE, RTM_GETADDR, RTM_GETROUTE, RTM_NEWADDR, RTM_NEWROUTE, RTM_NEWRULE, RTN_UNICAST, RT_SCOPE_UNIVERSE, RT_TABLE_MAIN, SOCK_DIAG_BY_FAMILY, RTPROT_HANDOVER } from "./linux";
 import { Address } from "../engine/address";
 import { FAMILY_IPV4, FAMILY_IPV6 } from "../generated/registry";
-
-const RT_SCOPE_UNIVERSE: u8 = 0;
-const RTA_OIF: u16 = 4;
-const RTA_GATEWAY: u16 = 5;
-const RTA_PRIORITY: u16 = 6;
-const RTA_TABLE: u16 = 15;
-const RT_TABLE_MAIN: u32 = 254;
-const RTN_UNICAST: u8 = 1;
-const FRA_SRC: u16 = 2;
-const FRA_PRIORITY: u16 = 6;
-const FRA_SUPPRESS_PREFIXLEN: u16 = 14;
-const FRA_TABLE: u16 = 15;
-const FR_ACT_TO_TBL: u8 = 1;
 
 /**
  * Source routes that keep an old address's path alive (docs/dataplane.md
@@ -32,9 +19,6 @@ export const SOURCE_RULE_PRIORITY: u32 = 0x4800;
 
 /** The metric of the last-resort route (docs/dataplane.md section 2, break-before-make). */
 export const FALLBACK_METRIC: u32 = 0xfffffff0;
-/** The routing protocol number our routes carry, so they can be told apart (ours: 'H'). */
-const RTPROT_HANDOVER: u8 = 0x48;
-
 const BUF = memory.data(256);
 let seq: u32 = 0x52000000;
 

@@ -8,63 +8,7 @@
 import { hkdf } from "../crypto/hkdf";
 import { FAMILY_IPV4 } from "../generated/registry";
 import { TextOut, formatAddress } from "../util/text";
-
-const RTM_NEWLINK: u16 = 16;
-const RTM_DELLINK: u16 = 17;
-const RTM_NEWROUTE: u16 = 24;
-const RTM_DELROUTE: u16 = 25;
-const RTM_NEWNEIGH: u16 = 28;
-const RTM_DELNEIGH: u16 = 29;
-const RTM_NEWRULE: u16 = 32;
-const RTM_DELRULE: u16 = 33;
-const NLM_F_REQUEST: u16 = 0x1;
-const NLM_F_ACK: u16 = 0x4;
-const NLM_F_REPLACE: u16 = 0x100;
-const NLM_F_EXCL: u16 = 0x200;
-const NLM_F_CREATE: u16 = 0x400;
-const NLM_F_APPEND: u16 = 0x800;
-const NLA_F_NESTED: u16 = 0x8000;
-const AF_INET: u8 = 2;
-const AF_INET6: u8 = 10;
-const AF_BRIDGE: u8 = 7;
-const IFF_UP: u32 = 1;
-const IFLA_ADDRESS: u16 = 1;
-const IFLA_IFNAME: u16 = 3;
-const IFLA_MTU: u16 = 4;
-const IFLA_LINKINFO: u16 = 18;
-const IFLA_INFO_KIND: u16 = 1;
-const IFLA_INFO_DATA: u16 = 2;
-const IFLA_VXLAN_ID: u16 = 1;
-const IFLA_VXLAN_LOCAL: u16 = 4;
-const IFLA_VXLAN_TTL: u16 = 5;
-const IFLA_VXLAN_TOS: u16 = 6;
-const IFLA_VXLAN_LEARNING: u16 = 7;
-const IFLA_VXLAN_PORT: u16 = 15;
-const IFLA_VXLAN_LOCAL6: u16 = 17;
-const IFLA_VXLAN_UDP_CSUM: u16 = 18;
-const IFLA_VXLAN_DF: u16 = 29;
-const VXLAN_DF_SET: u8 = 1;
-/** IFLA_VXLAN_TOS 1 means "inherit the inner TOS" (DSCP and ECN, RFC 6040). */
-const TOS_INHERIT: u8 = 1;
-const NDA_DST: u16 = 1;
-const NDA_LLADDR: u16 = 2;
-const NUD_PERMANENT: u16 = 0x80;
-const NTF_SELF: u8 = 0x02;
-const NTF_PROXY: u8 = 0x08;
-const RTA_DST: u16 = 1;
-const RTA_OIF: u16 = 4;
-const RTA_GATEWAY: u16 = 5;
-const RTA_TABLE: u16 = 15;
-const RTNH_F_ONLINK: u32 = 4;
-const RT_SCOPE_UNIVERSE: u8 = 0;
-const RT_SCOPE_LINK: u8 = 253;
-const RTN_UNICAST: u8 = 1;
-const FRA_SRC: u16 = 2;
-const FRA_PRIORITY: u16 = 6;
-const FRA_TABLE: u16 = 15;
-const FR_ACT_TO_TBL: u8 = 1;
-/** The routing protocol number of our routes (72, 'H'), as rtnl.ts uses. */
-const RTPROT_HANDOVER: u8 = 0x48;
+import { AF_BRIDGE, AF_INET, AF_INET6, FRA_FWMARK, FRA_FWMASK, FRA_PRIORITY, FRA_SRC, FRA_TABLE, FR_ACT_TO_TBL, IFF_UP, IFLA_ADDRESS, IFLA_IFNAME, IFLA_INFO_DATA, IFLA_INFO_KIND, IFLA_LINKINFO, IFLA_MTU, IFLA_VXLAN_DF, IFLA_VXLAN_ID, IFLA_VXLAN_LEARNING, IFLA_VXLAN_LOCAL, IFLA_VXLAN_LOCAL6, IFLA_VXLAN_PORT, IFLA_VXLAN_TOS, IFLA_VXLAN_TTL, IFLA_VXLAN_UDP_CSUM, NDA_DST, NDA_LLADDR, NLA_F_NESTED, NLM_F_ACK, NLM_F_APPEND, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE, NLM_F_REQUEST, NTF_PROXY, NTF_SELF, NUD_PERMANENT, RTA_DST, RTA_GATEWAY, RTA_OIF, RTA_TABLE, RTM_DELLINK, RTM_DELNEIGH, RTM_DELROUTE, RTM_DELRULE, RTM_NEWLINK, RTM_NEWNEIGH, RTM_NEWROUTE, RTM_NEWRULE, RTNH_F_ONLINK, RTN_UNICAST, RT_SCOPE_LINK, RT_SCOPE_UNIVERSE, TOS_INHERIT, VXLAN_DF_SET, RTPROT_HANDOVER } from "./linux";
 
 /** Outer headers the tunnel adds to an inner packet: outer IP, UDP 8, VXLAN 8, inner Ethernet 14. */
 export function tunnelOverhead(outerFamily: u32): i32 {
@@ -284,8 +228,6 @@ export function sourceRule(add: bool, family: u32, src: usize, prefix: u32, tabl
   return end();
 }
 
-const FRA_FWMARK: u16 = 10;
-const FRA_FWMASK: u16 = 16;
 
 /** `ip rule add fwmark MARK lookup TABLE priority PRIORITY` (or its removal; PROTOCOL.md 8.16). */
 export function markRule(add: bool, family: u32, mark: u32, table: u32, priority: u32): i32 {

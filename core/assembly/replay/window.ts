@@ -21,9 +21,16 @@ export function validWindowBits(bits: i32): bool {
   return optionInRange(OPT_WINDOW_BITS, <f64>bits);
 }
 
+const NO_BLOCKS = new StaticArray<u64>(0);
+
 export class ReplayWindow {
-  /** One more block than the window needs, so the oldest block can be cleared as a whole. */
-  private blocks: StaticArray<u64>;
+  /**
+   * One more block than the window needs, so the oldest block can be cleared
+   * as a whole. Made when the first number is accepted (update or seed): an
+   * empty window reads none of it, and a configured peer that never talks
+   * holds none (memory per peer, docs/dataplane.md "scale").
+   */
+  private blocks: StaticArray<u64> = NO_BLOCKS;
   private nblocks: u32;
   readonly bits: u64;
   /** Highest extended sequence number accepted, valid when !empty. */
@@ -34,13 +41,19 @@ export class ReplayWindow {
     this.bits = <u64>bits;
     const n = <u32>(bits >> 6) + 1;
     this.nblocks = n;
-    this.blocks = new StaticArray<u64>(n);
+  }
+
+  /** The blocks, made on first use (all clear). */
+  private take(): StaticArray<u64> {
+    if (this.blocks.length == 0) this.blocks = new StaticArray<u64>(<i32>this.nblocks);
+    return this.blocks;
   }
 
   reset(): void {
     this.empty = true;
     this.top = 0;
-    for (let i: u32 = 0; i < this.nblocks; i++) unchecked(this.blocks[i] = 0);
+    const blocks = this.blocks;
+    for (let i: i32 = 0; i < blocks.length; i++) unchecked(blocks[i] = 0);
   }
 
   /** The 64-bit sequence number a 16-bit one stands for. */
@@ -72,13 +85,15 @@ export class ReplayWindow {
   seed(top: u64): void {
     this.empty = false;
     this.top = top;
-    for (let i: u32 = 0; i < this.nblocks; i++) unchecked(this.blocks[i] = ~(<u64>0));
+    const blocks = this.take();
+    for (let i: u32 = 0; i < this.nblocks; i++) unchecked(blocks[i] = ~(<u64>0));
   }
 
   /** Marks seq as seen (call only after check() returned 0 and the message authenticated). */
   update(seq: u32): void {
     const x = this.extend(seq);
     const n = <u64>this.nblocks;
+    this.take();
     if (this.empty) {
       this.empty = false;
       this.top = x;

@@ -54,6 +54,17 @@ const R_NEXT: usize = 104; // u32 the next record of its expiry bucket (slot + 1
 const R_PREV: usize = 108; // u32 the previous one (slot + 1, 0: the bucket's head)
 // byte 0: 1 while the record is linked into the expiry wheel
 
+// A saved entry (the agent's restart, 8.17) is a record, then 16 bytes, with
+// its reserved bytes used for what the table keeps elsewhere:
+/** u8 1: a binding (the table's byte 0 is reserved: the slot's tag says whether it is used). */
+export const SAVED_USED: usize = 0;
+/** u8 the Interim Address's family, 0 for none; its 16 bytes follow the record. */
+export const SAVED_INTERIM_FAMILY: usize = 94;
+/** u64 the top of the target's replay window, 0 for none. */
+export const SAVED_WINDOW_TOP: usize = 104;
+/** The Interim Address, after the record. */
+export const SAVED_INTERIM: usize = <usize>RECORD;
+
 /** Tag bytes read at once, and the copy of the first ones after the last slot. */
 const GROUP: u32 = 8;
 const ONES: u64 = 0x0101010101010101;
@@ -587,6 +598,7 @@ export function setTarget(r: usize, a: Address): void {
   store<u64>(r + R_TARGET_HI, a.hi);
   store<u64>(r + R_TARGET_LO, a.lo);
 }
+export function family(r: usize): u8 { return load<u8>(r + R_FAMILY); }
 export function flags(r: usize): u8 { return load<u8>(r + R_FLAGS); }
 export function setFlags(r: usize, f: u8): void { store<u8>(r + R_FLAGS, f); }
 export function spi(r: usize): u32 { return load<u32>(r + R_SPI); }
@@ -601,6 +613,8 @@ export function setExpires(r: usize, v: f64): void { store<f64>(r + R_EXPIRES, v
 export function keyPtr(r: usize): usize { return r + R_KEY; }
 export function macPtr(r: usize): usize { return r + R_MAC; }
 export function hasMac(r: usize): bool { return load<u8>(r + R_HAS_LL) != 0; }
+/** The has-link-layer byte as stored (a saved entry's must be 0 or 1). */
+export function hasMacByte(r: usize): u8 { return load<u8>(r + R_HAS_LL); }
 export function setHasMac(r: usize, v: bool): void { store<u8>(r + R_HAS_LL, v ? 1 : 0); }
 export function cookie(r: usize): u64 { return load<u64>(r + R_COOKIE); }
 export function setCookie(r: usize, v: u64): void { store<u64>(r + R_COOKIE, v); }

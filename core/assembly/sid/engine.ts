@@ -11,8 +11,10 @@
 import { Node, RequestHandler, Procedure, FrameRoute } from "../engine/node";
 import { Peer, SecurityAssociation, CachedReply } from "../engine/peer";
 import { Address } from "../engine/address";
+import { Timer } from "../engine/timers";
 import { takeOutput, bytesOf, beginEvent, endEvent, OUT_FRAME } from "../engine/output";
 import { Decoded } from "../wire/decode";
+import { addressValue, lifetimeSeconds, sessionKeyAlg, sessionKeyWrapSpi, sessionKeySessionSpi, sessionKeyWrappedPtr, sessionKeyWrappedLength } from "../wire/fields";
 import { Encoder } from "../wire/encode";
 import { TextOut } from "../util/text";
 import { HmacKey } from "../crypto/hmac";
@@ -20,7 +22,7 @@ import { drbg } from "../crypto/drbg";
 import { keyWrapRandom, keyUnwrap } from "../crypto/keywrap";
 import { gratuitousArp, neighbourAdvertisement, NA_FRAME } from "./frames";
 import { SEAL_UP, SEAL_DOWN } from "./seal";
-import { stopRule, arpRule, reversePathRule, holdChainName } from "./rules";
+import { stopRule, arpRule, reversePathRule, udpPassRule, holdChainName } from "./rules";
 import { SidHold } from "./hold";
 import { queueConfig, queueRuleIn, verdictBatch, bufferPtr as nfqueueBuffer } from "../kernel/nfqueue";
 import { RECORD as BINDING_RECORD } from "./bindings";
@@ -31,7 +33,8 @@ import {
   BindingTable, VniSet, address as bAddress, target as bTarget, setTarget as bSetTarget, flags as bFlags,
   setFlags as bSetFlags, spi as bSpi, setSpi as bSetSpi, vni as bVni, setVni as bSetVni, nodePeer as bNodePeer,
   setNodePeer as bSetNodePeer, expires as bExpires, keyPtr as bKey, macPtr as bMac,
-  hasMac as bHasMac, setHasMac as bSetHasMac, setCookie as bSetCookieRaw, cookie as bCookie,
+  hasMac as bHasMac, setHasMac as bSetHasMac, setCookie as bSetCookieRaw, cookie as bCookie, family as bFamily, hasMacByte as bHasMacByte,
+  SAVED_USED, SAVED_INTERIM_FAMILY, SAVED_WINDOW_TOP, SAVED_INTERIM,
 } from "./bindings";
 import {
   tunnelIds, kernelMessagePtr, vxlanLink, fdbEntry, neighEntry, tunnelRoute, sourceRule, tunnelFilter,
@@ -93,10 +96,14 @@ const ETHERNET: u32 = 1;
 /** The agent's saved bindings (8.17): "HSB" and version 1; header and entry sizes. */
 const SAVE_MAGIC: u32 = 0x01425348;
 const SAVE_HEADER: i32 = 8;
+/** The header: the magic (u32), then the count of entries (u32). */
+const SAVE_COUNT: usize = 4;
 const SAVE_ENTRY: i32 = 128;
 
 const IDS = memory.data(26, 4);
 export const KEY_BUF = memory.data(32, 8);
+/** A further transfer's old tunnel key, kept until the new tunnel stands (make before break). */
+const OLD_KEY = memory.data(32, 8);
 const WRAP_BUF = memory.data(96, 8);
 const ADDR_A = memory.data(16, 8);
 const ADDR_B = memory.data(16, 8);
@@ -113,14 +120,12 @@ export function ids(key: usize): u32 {
 }
 
 export function addressOf(d: Decoded, ext: u8): Address {
-  const p = d.first(ext);
-  return Address.read(load<u8>(p + 2), p + 3);
+  return addressValue(d.first(ext));
 }
 
 export function lifetimeOf(d: Decoded, dflt: u32): u32 {
   if (!d.has(EXT_LIFETIME)) return dflt;
-  const p = d.first(EXT_LIFETIME);
-  return (<u32>load<u8>(p + 2) << 8) | <u32>load<u8>(p + 3);
+  return <u32>lifetimeSeconds(d.first(EXT_LIFETIME));
 }
 
 function randomSpi(): u32 {
@@ -145,19 +150,18 @@ export function sessionSa(spi: u32, key: usize, sealIn: i32, sealOut: i32): Secu
  */
 export function unwrapSessionKey(d: Decoded, wrapKey: StaticArray<u8>, out: usize): bool {
   const p = d.first(EXT_SESSION_KEY);
-  const n = <i32>load<u8>(p + 1);
-  const alg = <u32>load<u8>(p + 2);
-  const wrapSpi = bswap<u32>(load<u32>(p + 4));
-  const sessionSpi = bswap<u32>(load<u32>(p + 8));
   if (wrapKey.length == 0) return false;
-  return keyUnwrap(d.ptr, alg, wrapSpi, sessionSpi, changetype<usize>(wrapKey), wrapKey.length, p + 12, n - 10, out) == 32;
+  return keyUnwrap(
+    d.ptr, sessionKeyAlg(p), sessionKeyWrapSpi(p), sessionKeySessionSpi(p), changetype<usize>(wrapKey), wrapKey.length,
+    sessionKeyWrappedPtr(p), sessionKeyWrappedLength(p), out,
+  ) == 32;
 }
 
 export function wrapSpiOf(d: Decoded): u32 {
-  return bswap<u32>(load<u32>(d.first(EXT_SESSION_KEY) + 4));
+  return sessionKeyWrapSpi(d.first(EXT_SESSION_KEY));
 }
 export function sessionSpiOf(d: Decoded): u32 {
-  return bswap<u32>(load<u32>(d.first(EXT_SESSION_KEY) + 8));
+  return sessionKeySessionSpi(d.first(EXT_SESSION_KEY));
 }
 
 /** Writes the Session Key extension: key wrapped under `sa`'s raw key for the message begun in enc. */
@@ -181,6 +185,13 @@ class Transfer extends Procedure {
   agent: Peer | null;
   /** The Hosted this node holds the address as, for a further transfer (8.6). */
   hosted: Hosted | null = null;
+  /**
+   * The Transfer Request waits for the delivered record (8.2, 8.12): a further
+   * transfer (8.6), and a transfer with UDP flows (sid_udp_pass): the agent's
+   * claim must not divert their datagrams to the target before its sockets
+   * for them are bound (a datagram is never retransmitted).
+   */
+  recordFirst: bool = false;
   flags: u8;
   lifetime: u32;
   state: u8 = NEGOTIATING;
@@ -558,6 +569,9 @@ class Hosted extends Procedure {
   returnBy: f64 = Infinity;
   /** The state record is in (sid_state_received): the release waits for it and for the first Binding Ack (8.12). */
   recordIn: bool = false;
+  /** renewAt and returnBy in the engine's timer table. */
+  renewTimer!: SidTimer;
+  returnTimer!: SidTimer;
 
   constructor(sid: Sid, a: Address, node: Peer, flags: u8, lifetime: u32, spi: u32, now: f64) {
     super();
@@ -568,6 +582,18 @@ class Hosted extends Procedure {
     this.lifetime = lifetime;
     this.spi = spi;
     this.startedAt = now;
+    this.renewTimer = new SidTimer(sid, T_RENEW, this);
+    this.returnTimer = new SidTimer(sid, T_RETURN, this);
+  }
+
+  setRenewAt(t: f64): void {
+    this.renewAt = t;
+    this.sid.node.timers.arm(this.renewTimer, t);
+  }
+
+  setReturnBy(t: f64): void {
+    this.returnBy = t;
+    this.sid.node.timers.arm(this.returnTimer, t);
   }
 
   get sameSubnet(): bool { return (this.flags & FLAG_SAME_SUBNET) != 0; }
@@ -611,7 +637,7 @@ class Hosted extends Procedure {
     const first = this.state == REGISTERING;
     this.state = BOUND;
     this.expiresAt = now + <f64>granted * 1000;
-    this.renewAt = now + <f64>granted * 1000 * RENEW_FRACTION;
+    this.setRenewAt(now + <f64>granted * 1000 * RENEW_FRACTION);
     if (first) {
       // 8.12: the release needs the record too (it may come after the Binding Ack).
       if (this.recordIn) sid.release(this, now);
@@ -636,7 +662,7 @@ class Hosted extends Procedure {
       return;
     }
     // A renewal went unanswered: try again while the binding lasts.
-    if (now + RENEW_RETRY_MS < this.expiresAt) this.renewAt = now + RENEW_RETRY_MS;
+    if (now + RENEW_RETRY_MS < this.expiresAt) this.setRenewAt(now + RENEW_RETRY_MS);
     else sid.endHosted(this, "expired", ERR_TIMED_OUT, now);
   }
 }
@@ -687,6 +713,34 @@ export class Claim extends Procedure {
   }
   onActionsDone(node: Node, ok: bool, now: f64): void {
     if (!ok) this.sid.claimFailed(this, now);
+  }
+}
+
+/** SID's timers in the engine's table (docs/ENGINE.md): what each fires. */
+const T_EXPIRY: i32 = 0;
+const T_FLOWS: i32 = 1;
+const T_ANNOUNCE: i32 = 2;
+const T_RENEW: i32 = 3;
+const T_RETURN: i32 = 4;
+
+class SidTimer extends Timer {
+  sid: Sid;
+  kind: i32;
+  hosted: Hosted | null;
+  constructor(sid: Sid, kind: i32, hosted: Hosted | null = null) {
+    super();
+    this.sid = sid;
+    this.kind = kind;
+    this.hosted = hosted;
+  }
+  fire(now: f64): void {
+    const sid = this.sid;
+    const k = this.kind;
+    if (k == T_EXPIRY) sid.expireBindings(now);
+    else if (k == T_FLOWS) sid.expireFlows(now);
+    else if (k == T_ANNOUNCE) sid.sendAnnouncements(now);
+    else if (k == T_RENEW) sid.renewDue(this.hosted!, now);
+    else sid.returnDue(this.hosted!, now);
   }
 }
 
@@ -745,6 +799,10 @@ export class Sid extends RequestHandler {
 
   /** Per-flow mode (8.16). */
   flows: SidFlows = new SidFlows();
+  /** At the earliest of the bindings' expiries (the wheel's, which may fire early: popDue makes it exact), of the flow sets', of the announcements. */
+  private expiryTimer!: SidTimer;
+  private flowsTimer!: SidTimer;
+  private announceTimer!: SidTimer;
 
   /** Session-specific addresses (8.18): the generators and the leases this node holds. */
   addresses!: AddressRegistry;
@@ -754,6 +812,9 @@ export class Sid extends RequestHandler {
   constructor(node: Node) {
     super();
     this.node = node;
+    this.expiryTimer = new SidTimer(this, T_EXPIRY);
+    this.flowsTimer = new SidTimer(this, T_FLOWS);
+    this.announceTimer = new SidTimer(this, T_ANNOUNCE);
     this.flows.sid = this;
     this.addresses = new AddressRegistry(node, new HomeLinkAliases(this));
     this.addresses.add(this.staticPool);
@@ -824,8 +885,59 @@ export class Sid extends RequestHandler {
   }
 
   applyStopRule(add: bool, a: Address): void {
-    stopRule(this.nftBegin(), add, a, this.node.options.controlPort);
+    const out = this.nftBegin();
+    stopRule(out, add, a, this.node.options.controlPort);
+    this.markStopped(out, add, a);
     this.nftEnd();
+  }
+
+  /** The address's stop rule stands (add) or went: its UDP flows pass it (in the batch `out`), or are forgotten. */
+  private markStopped(out: TextOut, add: bool, a: Address): void {
+    const k = a.key() ^ (<u64>a.family << 56);
+    if (add) {
+      this.stopped.add(k);
+      const pass = this.udpPassOf(a);
+      if (pass.length) udpPassRule(out, a, pass);
+    } else {
+      this.stopped.delete(k);
+      // The flows pass one move of the address: a later one names its own.
+      for (let i = this.udpPass.length - 1; i >= 0; i--) if (this.udpPass[i].local.equals(a)) this.udpPass.splice(i, 1);
+    }
+  }
+
+  /** UDP flows that pass the stop rule of their local address (8.12, "UDP flows"; sid_udp_pass). */
+  private udpPass: Array<Flow> = new Array<Flow>();
+  /** Addresses whose stop rule stands (keys as the bindings file's). */
+  private stopped: Set<u64> = new Set<u64>();
+
+  private udpPassOf(a: Address): Array<Flow> {
+    const list = new Array<Flow>();
+    for (let i = 0; i < this.udpPass.length; i++) if (this.udpPass[i].local.equals(a)) list.push(this.udpPass[i]);
+    return list;
+  }
+
+  /**
+   * The host's UDP flows of address a (local address a, protocol UDP) pass
+   * its stop rule: in the one that stands now (inserted at once) and in the
+   * one a later transfer adds, until that stop rule goes. Replaces the
+   * flows of a given before.
+   */
+  setUdpPass(a: Address, flows: Array<Flow>): i32 {
+    for (let i = this.udpPass.length - 1; i >= 0; i--) if (this.udpPass[i].local.equals(a)) this.udpPass.splice(i, 1);
+    const added = new Array<Flow>();
+    for (let i = 0; i < flows.length; i++) {
+      const f = flows[i];
+      let known = false;
+      for (let j = 0; j < this.udpPass.length; j++) if (this.udpPass[j].equals(f)) known = true;
+      if (known) continue;
+      this.udpPass.push(f);
+      added.push(f);
+    }
+    if (added.length && this.stopped.has(a.key() ^ (<u64>a.family << 56))) {
+      udpPassRule(this.nftBegin(), a, added);
+      this.nftEnd();
+    }
+    return 0;
   }
 
   applyArpRule(add: bool, a: Address, exceptIfindex: u32, announce: bool): void {
@@ -855,9 +967,17 @@ export class Sid extends RequestHandler {
 
   stopAnnouncing(a: Address): void {
     for (let i = this.announcements.length - 1; i >= 0; i--) if (this.announcements[i].address.equals(a)) this.announcements.splice(i, 1);
+    this.armAnnouncements();
   }
 
-  private sendAnnouncements(now: f64): void {
+  /** The announcements' timer at the earliest one's next frame (a few at most). */
+  private armAnnouncements(): void {
+    let t = Infinity;
+    for (let i = 0; i < this.announcements.length; i++) if (this.announcements[i].next < t) t = this.announcements[i].next;
+    this.node.timers.arm(this.announceTimer, t);
+  }
+
+  sendAnnouncements(now: f64): void {
     for (let i = this.announcements.length - 1; i >= 0; i--) {
       const g = this.announcements[i];
       if (g.next > now) continue;
@@ -869,6 +989,7 @@ export class Sid extends RequestHandler {
       g.next = now + GARP_GAP_MS;
       if (g.left <= 0) this.announcements.splice(i, 1);
     }
+    this.armAnnouncements();
   }
 
   /**
@@ -1201,7 +1322,7 @@ export class Sid extends RequestHandler {
     const agent = node.sessionPeer(0, h.agentAddress, node.options.controlPort);
     const sa = sessionSa(h.spi, changetype<usize>(h.key), SEAL_DOWN, SEAL_UP);
     sa.peer = agent;
-    agent.sas.push(sa);
+    agent.addSa(sa);
     h.agent = agent;
     h.sa = sa;
     h.state = REGISTERING;
@@ -1228,7 +1349,7 @@ export class Sid extends RequestHandler {
     memory.copy(changetype<usize>(h.key), KEY_BUF, 32);
     memory.fill(KEY_BUF, 0, 32);
     h.returning = true;
-    h.returnBy = now + RETURN_WAIT_MS;
+    h.setReturnBy(now + RETURN_WAIT_MS);
     // 8.18: the lease comes back with the holder's latest state (a DHCP lease renewed meanwhile).
     if (d.has(EXT_ADDRESS_LEASE)) {
       const p = d.first(EXT_ADDRESS_LEASE);
@@ -1250,6 +1371,7 @@ export class Sid extends RequestHandler {
     this.release(h, now);
     const i = this.hosted.indexOf(h);
     if (i >= 0) this.hosted.splice(i, 1);
+    this.stopTimers(h);
     this.node.cancelRequests(h);
     const e = this.event("ended", ROLE_TARGET, h.address, now);
     e.key("reason");
@@ -1287,7 +1409,9 @@ export class Sid extends RequestHandler {
       const c = queueConfig(SidHold.queue);
       node.netlinkAction(NETLINK_NETFILTER, bytesOf(nfqueueBuffer(), c), null);
     }
-    stopRule(this.nftBegin(), true, h.address, node.options.controlPort, true);
+    const out = this.nftBegin();
+    stopRule(out, true, h.address, node.options.controlPort, true);
+    this.markStopped(out, true, h.address);
     this.nftEnd();
     const r = queueRuleIn(SidHold.queue, "hovsid", holdChainName(h.address), false);
     node.netlinkAction(NETLINK_NETFILTER, bytesOf(nfqueueBuffer(), r), this.actionOwner);
@@ -1303,7 +1427,9 @@ export class Sid extends RequestHandler {
   private endHold(h: Hosted, accept: bool): void {
     h.holds = false;
     SidHold.holding--;
-    stopRule(this.nftBegin(), false, h.address, this.node.options.controlPort, true);
+    const out = this.nftBegin();
+    stopRule(out, false, h.address, this.node.options.controlPort, true);
+    this.markStopped(out, false, h.address);
     this.nftEnd();
     if (SidHold.holding > 0) return;
     const v = verdictBatch(SidHold.queue, SidHold.lastId + 0x40000000, accept ? 1 : 0);
@@ -1326,6 +1452,7 @@ export class Sid extends RequestHandler {
     if (i < 0) return;
     this.hosted.splice(i, 1);
     const node = this.node;
+    this.stopTimers(h);
     node.cancelRequests(h);
     if (h.returning) {
       // A return that failed: before the Wake-up the transfer's rules stay; after it only the stop rule was left.
@@ -1403,12 +1530,15 @@ export class Sid extends RequestHandler {
       memory.fill(KEY_BUF, 0, 32);
       return this.refuse(ROLE_AGENT, a, peer, sa, cache, CODE_INSUFFICIENT_RESOURCES, "the session key's VNI is in use by another binding: negotiate a new session key", now);
     }
+    // A further transfer: the old target's tunnel goes once the new one stands (below: make before
+    // break, so the address is never without a tunnel); the proxy entry and the node stay.
+    const old = new Address();
+    let oldReverse = false;
     if (further) {
-      // The old target's tunnel goes; the proxy entry and the node stay.
-      const old = new Address();
       bTarget(r, old);
+      oldReverse = (bFlags(r) & FLAG_REVERSE_TUNNEL) != 0;
+      memory.copy(OLD_KEY, bKey(r), 32);
       this.vnis.delete(bVni(r));
-      this.tunnel(false, ROLE_AGENT, bKey(r), old, a, (bFlags(r) & FLAG_REVERSE_TUNNEL) != 0);
     } else {
       r = table.insert(a);
       if (!r) {
@@ -1436,6 +1566,7 @@ export class Sid extends RequestHandler {
     const granted = requested < o.sidMaxLifetimeS ? requested : o.sidMaxLifetimeS;
     const expires = now + <f64>granted * 1000;
     this.bindings().expireAt(r, expires);
+    this.node.timers.armBy(this.expiryTimer, expires);
     this.vnis.add(vni);
     // Claim the address (8.2 step 5): tunnel first, then the proxy entry and the announcements.
     this.actionOwner = new Claim(this, a, ROLE_AGENT, bSpi(r));
@@ -1445,6 +1576,11 @@ export class Sid extends RequestHandler {
       this.netlink(proxyNeighbour(true, this.ifindex, a.family, ADDR_A));
     }
     this.actionOwner = null;
+    if (further) {
+      // The new route for the address replaced the old one; removing the old link leaves it alone.
+      this.tunnel(false, ROLE_AGENT, OLD_KEY, old, a, oldReverse);
+      memory.fill(OLD_KEY, 0, 32);
+    }
     if (!further) this.announce(a, now);
     this.reply(peer, sa, cache, CODE_ACCEPTED, <i32>granted, null, now);
     const e = this.event("bound", ROLE_AGENT, a, now);
@@ -1508,6 +1644,7 @@ export class Sid extends RequestHandler {
     const granted = asked < o.sidMaxLifetimeS ? asked : o.sidMaxLifetimeS;
     const expires = now + <f64>granted * 1000;
     this.bindings().expireAt(r, expires);
+    this.node.timers.armBy(this.expiryTimer, expires);
     this.reply(peer, sa, cache, CODE_ACCEPTED, <i32>granted, null, now);
     const e = this.event("renewed", ROLE_AGENT, a, now);
     e.key("lifetime");
@@ -1677,6 +1814,12 @@ export class Sid extends RequestHandler {
     if (h) {
       // 8.6: the target moves the session on, through the same agent, under its session SA.
       if (h.state != BOUND || h.sameSubnet || !h.agent) return -ERR_BUSY;
+      // Without F only a return (to the node the address came from) may follow: refused here,
+      // before a negotiation the agent would refuse with the same code (8.6).
+      if (!(h.flags & FLAG_FURTHER_TRANSFER) && target != h.node) {
+        this.refused(ROLE_NODE, a, CODE_TRANSFER_NOT_PERMITTED, 0, "the transfer here did not permit a further transfer (F): only a return to the node it came from", now);
+        return 0;
+      }
       agentPeer = h.agent;
     } else if (agent) {
       const asa = agent.sendSa();
@@ -1684,13 +1827,15 @@ export class Sid extends RequestHandler {
     }
     const t = new Transfer(this, a, target, agentPeer, flags, lifetime ? lifetime : this.node.options.sidLifetimeS, now);
     t.hosted = h;
+    t.recordFirst = h != null || this.udpPassOf(a).length > 0;
     this.transfers.push(t);
     if (!t.send(this.node, MSG_TRANSFER_NEGOTIATION_REQUEST, now)) {
       this.forgetTransfer(t);
       return -ERR_CONFIG;
     }
-    // 8.2: the Transfer Request goes with the negotiation (a further transfer's, 8.6, after the record).
-    if (agentPeer && !h && !t.sendAsk(this.node, now)) {
+    // 8.2: the Transfer Request goes with the negotiation; a further transfer's (8.6) and one with UDP
+    // flows (recordFirst) after the delivered record.
+    if (agentPeer && !t.recordFirst && !t.sendAsk(this.node, now)) {
       this.forgetTransfer(t);
       return -ERR_CONFIG;
     }
@@ -1776,8 +1921,8 @@ export class Sid extends RequestHandler {
       t.transferred(this.node, t.lifetime, now);
       return 0;
     }
-    if (t.hosted && t.request == 0) {
-      // 8.6: a further transfer's Transfer Request goes only now.
+    if (t.recordFirst && !t.sameSubnet && t.request == 0) {
+      // 8.6: a further transfer's Transfer Request goes only now; so does one with UDP flows.
       if (!ok) {
         t.stopRule(false);
         this.refused(ROLE_NODE, a, 0, ERR_REFUSED, "the state record could not be delivered: the address stays here", now);
@@ -1912,26 +2057,20 @@ export class Sid extends RequestHandler {
 
   // ---- timers --------------------------------------------------------------------------------
 
+  // In the engine's table (SidTimer): the bindings' expiry wheel and the flow sets by their
+  // earliest time, the announcements, each hosted address's renewal and return. The address
+  // registry (sid/addresses.ts, 8.18) keeps its own deadlines: the engine polls it (nextTimeout).
+
   nextTimeout(node: Node): f64 {
-    const bt = this.table;
-    let t = bt ? bt.earliest() : Infinity;
-    const g = this.addresses.nextTimeout();
-    if (g < t) t = g;
-    const f = this.flows.nextExpiry();
-    if (f < t) t = f;
-    for (let i = 0; i < this.announcements.length; i++) if (this.announcements[i].next < t) t = this.announcements[i].next;
-    for (let i = 0; i < this.hosted.length; i++) {
-      const h = this.hosted[i];
-      if (h.state == BOUND && !h.busy && h.renewAt < t) t = h.renewAt;
-      if (h.returnBy < t) t = h.returnBy;
-    }
-    return t;
+    return this.addresses.nextTimeout();
   }
 
   timeout(node: Node, now: f64): void {
-    this.sendAnnouncements(now);
     this.addresses.tick(now);
-    // Bindings that were not renewed in time (8.3).
+  }
+
+  /** Bindings that were not renewed in time (8.3). */
+  expireBindings(now: f64): void {
     const A = new Address();
     const bt = this.table;
     if (bt) {
@@ -1940,22 +2079,42 @@ export class Sid extends RequestHandler {
         if (r) this.endBinding(r, now, true, "expired");
       }
     }
-    // Returns whose record or Wake-up did not come (8.6).
-    for (let i = this.hosted.length - 1; i >= 0; i--) {
-      const h = this.hosted[i];
-      if (h.returnBy <= now) {
-        this.refused(ROLE_NODE, h.address, 0, ERR_TIMED_OUT, "the return did not complete: the state record or the agent's Wake-up did not come", now);
-        this.endHosted(h, "return-timed-out", ERR_TIMED_OUT, now);
-      }
-    }
+    this.node.timers.arm(this.expiryTimer, bt ? bt.earliest() : Infinity);
+  }
+
+  /** A flow set's expiry may be as early as t (8.16): the timer fires by then and looks. */
+  flowExpiresBy(t: f64): void {
+    this.node.timers.armBy(this.flowsTimer, t);
+  }
+
+  expireFlows(now: f64): void {
     this.flows.expire(now);
-    // Renewals (8.3: at two thirds of the lifetime).
-    for (let i = 0; i < this.hosted.length; i++) {
-      const h = this.hosted[i];
-      if (h.state == BOUND && !h.busy && !h.sameSubnet && h.renewAt <= now) {
-        h.renewAt = Infinity;
-        h.register(node, h.lifetime, now);
-      }
+    this.node.timers.arm(this.flowsTimer, this.flows.nextExpiry());
+  }
+
+  /** A flow set ended (8.16): the timer goes to the earliest of those left. */
+  flowsChanged(): void {
+    this.node.timers.arm(this.flowsTimer, this.flows.nextExpiry());
+  }
+
+  private stopTimers(h: Hosted): void {
+    this.node.timers.disarm(h.renewTimer);
+    this.node.timers.disarm(h.returnTimer);
+  }
+
+  /** A return whose record or Wake-up did not come (8.6). */
+  returnDue(h: Hosted, now: f64): void {
+    if (this.hosted.indexOf(h) < 0) return;
+    this.refused(ROLE_NODE, h.address, 0, ERR_TIMED_OUT, "the return did not complete: the state record or the agent's Wake-up did not come", now);
+    this.endHosted(h, "return-timed-out", ERR_TIMED_OUT, now);
+  }
+
+  /** Renewals (8.3: at two thirds of the lifetime). */
+  renewDue(h: Hosted, now: f64): void {
+    if (this.hosted.indexOf(h) < 0) return;
+    if (h.state == BOUND && !h.busy && !h.sameSubnet) {
+      h.renewAt = Infinity;
+      h.register(this.node, h.lifetime, now);
     }
   }
 
@@ -2037,7 +2196,7 @@ export class Sid extends RequestHandler {
     const n = SAVE_HEADER + count * SAVE_ENTRY;
     if (n > cap) return -ERR_BUFFER_TOO_SMALL;
     store<u32>(out, SAVE_MAGIC);
-    store<u32>(out + 4, <u32>count);
+    store<u32>(out + SAVE_COUNT, <u32>count);
     if (!t) return n;
     let p = out + SAVE_HEADER;
     for (let i: u32 = 0; i < t.capacity; i++) {
@@ -2045,19 +2204,19 @@ export class Sid extends RequestHandler {
       if (!r) continue;
       memory.copy(p, r, <usize>BINDING_RECORD);
       // Byte 0 of a saved entry says "a binding" (1): in the table it is reserved (the slot's tag says it).
-      store<u8>(p, 1);
+      store<u8>(p + SAVED_USED, 1);
       const c = bCookie(r);
       const sp = c != 0 ? this.node.findSessionPeer(c) : null;
-      store<u64>(p + 104, sp && !sp.window.empty ? sp.window.top : 0);
-      store<u8>(p + 94, 0);
-      memory.fill(p + BINDING_RECORD, 0, 16);
+      store<u64>(p + SAVED_WINDOW_TOP, sp && !sp.window.empty ? sp.window.top : 0);
+      store<u8>(p + SAVED_INTERIM_FAMILY, 0);
+      memory.fill(p + SAVED_INTERIM, 0, 16);
       const a = new Address();
       bAddress(r, a);
       const k = a.key();
       if (this.interims.has(k)) {
         const ia = this.interims.get(k);
-        store<u8>(p + 94, ia.family);
-        ia.store(p + BINDING_RECORD);
+        store<u8>(p + SAVED_INTERIM_FAMILY, ia.family);
+        ia.store(p + SAVED_INTERIM);
       }
       p += SAVE_ENTRY;
     }
@@ -2075,7 +2234,7 @@ export class Sid extends RequestHandler {
   restoreBindings(now: f64, p: usize, n: i32): i32 {
     if (n < SAVE_HEADER) return -ERR_RECORD_TRUNCATED;
     if (load<u32>(p) != SAVE_MAGIC) return -ERR_RECORD_VERSION;
-    const count = <i32>load<u32>(p + 4);
+    const count = <i32>load<u32>(p + SAVE_COUNT);
     if (count < 0 || count > (n - SAVE_HEADER) / SAVE_ENTRY + 1) return -ERR_RECORD_TRUNCATED;
     if (n < SAVE_HEADER + count * SAVE_ENTRY) return -ERR_RECORD_TRUNCATED;
     if (n > SAVE_HEADER + count * SAVE_ENTRY) return -ERR_RECORD_TRAILING_BYTES;
@@ -2089,18 +2248,18 @@ export class Sid extends RequestHandler {
     const a = new Address();
     for (let i = 0; i < count; i++) {
       const e = p + SAVE_HEADER + <usize>(i * SAVE_ENTRY);
-      const fam = load<u8>(e + 1);
-      const ifam = load<u8>(e + 94);
-      if (load<u8>(e) != 1 || !isValidFamily(fam) || (ifam != 0 && !isValidFamily(ifam))) return -ERR_BAD_FAMILY;
-      const f = load<f64>(e + 16);
-      if (!isFinite(f) || (load<u8>(e + 2) & ~(FLAG_FURTHER_TRANSFER | FLAG_REVERSE_TUNNEL)) != 0 || load<u8>(e + 3) > 1) return -ERR_BAD_VALUE;
+      const fam = bFamily(e);
+      const ifam = load<u8>(e + SAVED_INTERIM_FAMILY);
+      if (load<u8>(e + SAVED_USED) != 1 || !isValidFamily(fam) || (ifam != 0 && !isValidFamily(ifam))) return -ERR_BAD_FAMILY;
+      const f = bExpires(e);
+      if (!isFinite(f) || (bFlags(e) & ~(FLAG_FURTHER_TRANSFER | FLAG_REVERSE_TUNNEL)) != 0 || bHasMacByte(e) > 1) return -ERR_BAD_VALUE;
       bAddress(e, a);
       const k = a.key() ^ (<u64>fam << 56);
-      const vni = load<u32>(e + 8);
-      if (seen.has(k) || vnis.has(vni) || this.vnis.has(vni) || vni != ids(e + 56)) return -ERR_BAD_VALUE;
+      const vni = bVni(e);
+      if (seen.has(k) || vnis.has(vni) || this.vnis.has(vni) || vni != ids(bKey(e))) return -ERR_BAD_VALUE;
       seen.add(k);
       vnis.add(vni);
-      const id = load<i32>(e + 12);
+      const id = bNodePeer(e);
       if (id < 0 || id >= peers.length || !peers[id].configured(a)) return -ERR_UNKNOWN_PEER;
     }
     const target = new Address();
@@ -2109,11 +2268,11 @@ export class Sid extends RequestHandler {
       bAddress(e, a);
       const r = t.insert(a);
       memory.copy(r, e, <usize>BINDING_RECORD);
-      store<u8>(r, 0);
+      store<u8>(r + SAVED_USED, 0);
       const c = bCookie(r);
-      const top = load<u64>(r + 104);
-      store<u64>(r + 104, 0);
-      store<u8>(r + 94, 0);
+      const top = load<u64>(r + SAVED_WINDOW_TOP);
+      store<u64>(r + SAVED_WINDOW_TOP, 0);
+      store<u8>(r + SAVED_INTERIM_FAMILY, 0);
       bSetCookieRaw(r, 0);
       this.setTargetCookie(r, c);
       bTarget(r, target);
@@ -2122,10 +2281,11 @@ export class Sid extends RequestHandler {
         const sp = this.node.sessionPeer(c, target, this.node.options.controlPort);
         sp.window.seed(top);
       }
-      const ifam = load<u8>(e + 94);
-      if (ifam != 0) this.interims.set(a.key(), Address.read(ifam, e + BINDING_RECORD));
+      const ifam = load<u8>(e + SAVED_INTERIM_FAMILY);
+      if (ifam != 0) this.interims.set(a.key(), Address.read(ifam, e + SAVED_INTERIM));
       this.vnis.add(bVni(r));
       t.expireAt(r, bExpires(r));
+      this.node.timers.armBy(this.expiryTimer, bExpires(r));
     }
     const ev = this.event("restored", ROLE_AGENT, this.address, now);
     ev.key("bindings");

@@ -13,8 +13,8 @@ import { Peer, SecurityAssociation, CachedReply } from "../engine/peer";
 import { Address, isValidFamily } from "../engine/address";
 import { endEvent, bytesOf } from "../engine/output";
 import { Decoded } from "../wire/decode";
+import { endpointsProtocols, endpointsPortA, endpointsPortB, endpointsAddressA, endpointsAddressB } from "../wire/fields";
 import { Encoder } from "../wire/encode";
-import { familyLength } from "../wire/family";
 import { TextOut } from "../util/text";
 import { inMemory } from "../util/bytes";
 import { tunnelIfindex, tunnelRoute, proxyNeighbour, markRule } from "../kernel/vxlan";
@@ -56,13 +56,11 @@ export class Flow {
   /** From a Flow extension (p: its Type byte; the decoder has checked it). */
   static fromExtension(p: usize): Flow {
     const f = new Flow();
-    f.proto = load<u8>(p + 2);
-    const family = <u32>load<u8>(p + 3);
-    f.localPort = bswap<u16>(load<u16>(p + 4));
-    f.remotePort = bswap<u16>(load<u16>(p + 6));
-    const n = <usize>familyLength(family);
-    f.local = Address.read(family, p + 8);
-    f.remote = Address.read(family, p + 8 + n);
+    f.proto = endpointsProtocols(p);
+    f.localPort = endpointsPortA(p);
+    f.remotePort = endpointsPortB(p);
+    f.local = endpointsAddressA(p);
+    f.remote = endpointsAddressB(p);
     return f;
   }
 
@@ -478,6 +476,7 @@ export class SidFlows {
     memory.fill(KEY_BUF, 0, 32);
     g.sets.push(s);
     this.bySpi.set(s.spi, s);
+    sid.flowExpiresBy(s.expires);
     sid.vnis.add(vni);
     const t = this.flowTable();
     for (let i = 0; i < flows.length; i++) t.insert(flows[i], s);
@@ -583,6 +582,7 @@ export class SidFlows {
     if (i < 0) return;
     g.sets.splice(i, 1);
     this.bySpi.delete(s.spi);
+    sid.flowsChanged();
     const t = this.flowTable();
     for (let k = 0; k < s.flows.length; k++) t.remove(s.flows[k]);
     flowElements(nftBegin(), false, s.flows, s.mark);
@@ -643,6 +643,7 @@ export class SidFlows {
     }
     const granted = asked < o.sidMaxLifetimeS ? asked : o.sidMaxLifetimeS;
     s.expires = now + <f64>granted * 1000;
+    sid.flowExpiresBy(s.expires);
     sid.reply(peer, sa, cache, CODE_ACCEPTED, <i32>granted, null, now);
     const e = sid.event("renewed", ROLE_AGENT, a, now);
     e.key("lifetime");

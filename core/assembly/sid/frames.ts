@@ -10,7 +10,7 @@
 
 import { get16, put16, put32 } from "../util/bytes";
 import { Address } from "../engine/address";
-import { FAMILY_IPV4, FAMILY_IPV6, ERR_TRUNCATED, ERR_BAD_VALUE, ERR_BAD_ADDRESS, ERR_BUFFER_TOO_SMALL } from "../generated/registry";
+import { FAMILY_IPV4, FAMILY_IPV6, ERR_TRUNCATED, ERR_BAD_VALUE, ERR_BAD_ADDRESS, ERR_BUFFER_TOO_SMALL, IPPROTO_UDP } from "../generated/registry";
 
 export const ETH_HEADER: i32 = 14;
 export const ETHERTYPE_IPV4: u32 = 0x0800;
@@ -23,7 +23,6 @@ export const ARP_REQUEST: u32 = 1;
 export const ARP_REPLY: u32 = 2;
 const HW_ETHERNET: u32 = 1;
 const TTL: u32 = 64;
-const IPPROTO_UDP: u32 = 17;
 
 export function ethernet(out: usize, dst: usize, src: usize, type: u32): void {
   memory.copy(out, dst, 6);
@@ -163,7 +162,7 @@ export function wakeupFrame(
   // Pseudo-header: the two addresses, the protocol, the UDP length.
   const addrs = v4 ? ip + 12 : ip + 8;
   let acc = sum16(addrs, 2 * alen, 0);
-  acc += IPPROTO_UDP + <u32>udpLen;
+  acc += <u32>IPPROTO_UDP + <u32>udpLen;
   acc = sum16(udp, udpLen, acc);
   let ck = fold(acc);
   if (ck == 0) ck = 0xffff; // 0 means "no checksum" in UDP over IPv4, and is invalid over IPv6

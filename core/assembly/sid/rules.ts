@@ -6,6 +6,7 @@
 import { Address } from "../engine/address";
 import { TextOut } from "../util/text";
 import { FAMILY_IPV4 } from "../generated/registry";
+import { Flow } from "./flows";
 
 const HEX = "0123456789abcdef";
 
@@ -109,6 +110,39 @@ export function holdChainName(a: Address): string {
     s += HEX.charAt(<i32>(v & 15));
   }
   return s;
+}
+
+/**
+ * The UDP flows that pass the stop rule of address a (PROTOCOL.md 8.12, "UDP
+ * flows"): for each flow (local address a), rules inserted at the head of
+ * chains `si<hex>` (datagrams from its remote address and port to its local
+ * port) and `so<hex>` (the reverse), accepted, so that the flow's socket
+ * keeps receiving and sending while the address moves. The chains are the
+ * stop rule's and go with it. Nothing is written for an empty list.
+ */
+export function udpPassRule(out: TextOut, a: Address, flows: Array<Flow>): void {
+  const ip = ipKeyword(a);
+  for (let i = 0; i < flows.length; i++) {
+    const f = flows[i];
+    for (let k = 0; k < 2; k++) {
+      out.ascii("insert rule ");
+      chain(out, "inet hovsid", k == 0 ? "si" : "so", a);
+      // Input: from the remote end to the flow's port; output: the reverse.
+      out.ascii(" ");
+      out.ascii(ip);
+      out.ascii(" saddr ");
+      (k == 0 ? f.remote : a).text(out);
+      out.ascii(" ");
+      out.ascii(ip);
+      out.ascii(" daddr ");
+      (k == 0 ? a : f.remote).text(out);
+      out.ascii(" udp sport ");
+      out.dec(<u64>(k == 0 ? f.remotePort : f.localPort));
+      out.ascii(" udp dport ");
+      out.dec(<u64>(k == 0 ? f.localPort : f.remotePort));
+      out.ascii(" accept\n");
+    }
+  }
 }
 
 /**

@@ -162,3 +162,109 @@ export function encodeTcpStateHeader(s: TcpState, out: usize, cap: i32): i32 {
   put32(q + 44, s.appStateLength);
   return hl;
 }
+
+// ---- the UDP flow record (PROTOCOL.md 8.12, "UDP flows") ---------------------------------
+
+export const UDPFLOW_VERSION: u32 = 2;
+
+/** The UDP flow record's header length: 20 (IPv4) or 44 (IPv6). */
+export function udpHeaderLength(family: u32): i32 {
+  return family == FAMILY_IPV4 ? 20 : 44;
+}
+
+/** One UDP flow: its 4-tuple and the application state that goes with it. */
+export class UdpFlowState {
+  family: u32 = 0;
+  localPort: u32 = 0;
+  remotePort: u32 = 0;
+  local: Address = new Address();
+  remote: Address = new Address();
+  appStateLength: u32 = 0;
+}
+
+function checkUdp(s: UdpFlowState): i32 {
+  if (s.localPort == 0 || s.remotePort == 0 || s.localPort > 0xffff || s.remotePort > 0xffff) return ERR_BAD_VALUE;
+  if (!s.local.isUsableUnicast() || !s.remote.isUsableUnicast()) return ERR_BAD_ADDRESS;
+  if (s.appStateLength > MAX_APP_STATE_BYTES) return ERR_RECORD_TOO_LONG;
+  return 0;
+}
+
+/**
+ * Decodes the UDP flow record of `total` bytes whose first `n` bytes are at
+ * p (n >= the header length, or n == total): 0 or the first error of 8.12
+ * ("UDP flows"). Never reads outside [p, p+n).
+ */
+export function decodeUdpFlow(p: usize, n: i32, total: i64, s: UdpFlowState): i32 {
+  if (total < 4 || n < 4) return ERR_RECORD_TRUNCATED;
+  if (get8(p) != UDPFLOW_VERSION) return ERR_RECORD_VERSION;
+  const family = get8(p + 1);
+  if (!isValidFamily(family)) return ERR_BAD_FAMILY;
+  const hl = udpHeaderLength(family);
+  if (total < <i64>hl || n < hl) return ERR_RECORD_TRUNCATED;
+  if (get16(p + 2) != 0) return ERR_RESERVED_NONZERO;
+  const alen: usize = family == FAMILY_IPV4 ? 4 : 16;
+  s.family = family;
+  s.localPort = get16(p + 4);
+  s.remotePort = get16(p + 6);
+  s.local.load(<u8>family, p + 8);
+  s.remote.load(<u8>family, p + 8 + alen);
+  s.appStateLength = get32(p + 8 + 2 * alen);
+  const err = checkUdp(s);
+  if (err) return err;
+  const want = <i64>hl + <i64>s.appStateLength;
+  if (total < want) return ERR_RECORD_TRUNCATED;
+  if (total > want) return ERR_RECORD_TRAILING_BYTES;
+  return 0;
+}
+
+/** Writes the UDP flow record's header for `s` at out: its length, the negated error, or -1 if it does not fit. */
+export function encodeUdpFlowHeader(s: UdpFlowState, out: usize, cap: i32): i32 {
+  if (!isValidFamily(s.family)) return -ERR_BAD_FAMILY;
+  if (s.local.family != s.family || s.remote.family != s.family) return -ERR_BAD_FAMILY;
+  const err = checkUdp(s);
+  if (err) return -err;
+  const hl = udpHeaderLength(s.family);
+  if (cap < hl) return -1;
+  const alen: usize = s.family == FAMILY_IPV4 ? 4 : 16;
+  put8(out, UDPFLOW_VERSION);
+  put8(out + 1, s.family);
+  put16(out + 2, 0);
+  put16(out + 4, s.localPort);
+  put16(out + 6, s.remotePort);
+  s.local.store(out + 8);
+  s.remote.store(out + 8 + alen);
+  put32(out + 8 + 2 * alen, s.appStateLength);
+  return hl;
+}
+
+/**
+ * A state stream carries records back to back (8.12): the length of the one
+ * whose first n bytes are at p, from its header alone (a TCP state record or
+ * a UDP flow record), or the negated error: fewer bytes than the header
+ * (RECORD_TRUNCATED), another version (RECORD_VERSION), a bad family
+ * (BAD_FAMILY), or lengths over the limits (RECORD_TOO_LONG). The record
+ * itself is checked by its decoder.
+ */
+export function stateRecordLength(p: usize, n: i32): i64 {
+  if (n < 2) return -ERR_RECORD_TRUNCATED;
+  const v = get8(p);
+  if (v != TCPSTATE_VERSION && v != UDPFLOW_VERSION) return -ERR_RECORD_VERSION;
+  const family = get8(p + 1);
+  if (!isValidFamily(family)) return -ERR_BAD_FAMILY;
+  const alen: usize = family == FAMILY_IPV4 ? 4 : 16;
+  if (v == UDPFLOW_VERSION) {
+    const hl = udpHeaderLength(family);
+    if (n < hl) return -ERR_RECORD_TRUNCATED;
+    const app = get32(p + 8 + 2 * alen);
+    if (app > MAX_APP_STATE_BYTES) return -ERR_RECORD_TOO_LONG;
+    return <i64>hl + <i64>app;
+  }
+  const hl = headerLength(family);
+  if (n < hl) return -ERR_RECORD_TRUNCATED;
+  const q = p + 12 + 2 * alen;
+  const send = get32(q + 32);
+  const recv = get32(q + 40);
+  const app = get32(q + 44);
+  if (send > MAX_QUEUE_BYTES || recv > MAX_QUEUE_BYTES || app > MAX_APP_STATE_BYTES) return -ERR_RECORD_TOO_LONG;
+  return <i64>hl + <i64>send + <i64>recv + <i64>app;
+}

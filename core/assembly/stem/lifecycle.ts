@@ -16,13 +16,14 @@ import { Node, Procedure, ANY_STATUS } from "../engine/node";
 import { beginEvent, endEvent, bytesOf } from "../engine/output";
 import { Move } from "./move";
 import { Address } from "../engine/address";
-import { Stem, cookieJson } from "./stem";
+import { StemBase } from "./base";
+import { cookieJson } from "./events";
 import { TableEntry, TableSink, SavedSink } from "./table";
 import { Dumped, ElementSink, parseElements, setElementsDump, generationRequest, parseGeneration } from "../kernel/nftdump";
 import { SocketInfo, parseSockets, socketDump, requestPtr } from "../kernel/rtnl";
 
 import { FAMILY_IPV4, FAMILY_IPV6, PROTO_UDP } from "../generated/registry";
-import { COUNTED_MAPS, Leftover, elementMapNames, mapHashOf, moveName } from "../kernel/nft";
+import { COUNTED_MAPS, Leftover, elementMapNames, mapHashOf, moveName } from "./nft";
 import { Rendered, Quarantine } from "./move";
 import { TextOut } from "../util/text";
 
@@ -35,7 +36,7 @@ import { TextOut } from "../util/text";
  * the moves in one transaction.
  */
 export class Restore extends Procedure {
-  stem: Stem;
+  stem: StemBase;
   table: TableSink = new TableSink();
   /** The other maps' elements: only counted. */
   plain: ElementSink = new ElementSink();
@@ -43,7 +44,7 @@ export class Restore extends Procedure {
   private mapOf: Map<u32, u64> = new Map<u32, u64>();
   private counted: Set<u32> = new Set<u32>();
   counts: Map<u64, i32> = new Map<u64, i32>();
-  constructor(stem: Stem) {
+  constructor(stem: StemBase) {
     super();
     this.stem = stem;
   }
@@ -174,9 +175,9 @@ export let savedBlob: StaticArray<u8> = new StaticArray<u8>(0);
  * start reads the maps. Event `saved`.
  */
 export class Save extends Procedure {
-  stem: Stem;
+  stem: StemBase;
   gen: i64 = -1;
-  constructor(stem: Stem) {
+  constructor(stem: StemBase) {
     super();
     this.stem = stem;
   }
@@ -192,8 +193,8 @@ export class Save extends Procedure {
   private unclean(): string {
     const stem = this.stem;
     if (!stem.kernelReady) return "no kernel";
-    if (stem.migrations.length > 0 || stem.validations.length > 0) return "migrations under way";
-    if (stem.watch.probing().length > 0) return "a lost address";
+    if (stem.proceduresUnderWay()) return "migrations under way";
+    if (stem.lostAddresses().length > 0) return "a lost address";
     for (let i = 0; i < stem.moves.length; i++) {
       const m = stem.moves[i];
       if (m.held || m.unvalidated || m.busy || m.dirty) return "a move changing";
@@ -285,7 +286,7 @@ function savedEvent(node: Node, now: f64, ok: bool, why: string, moves: i32, byt
 }
 
 /** Makes the moves the entries name (of peers still configured); returns how many. */
-function takeOver(stem: Stem, node: Node, entries: Array<TableEntry>, now: f64): i32 {
+function takeOver(stem: StemBase, node: Node, entries: Array<TableEntry>, now: f64): i32 {
   let restored = 0;
   for (let i = 0; i < entries.length; i++) {
     const e = entries[i];
@@ -317,14 +318,14 @@ function restoredEvent(node: Node, now: f64, moves: i32, how: string, leftovers:
 
 /** The maps a restart found more in than its moves want, read again: what no move owns goes, in one batch. */
 class Cleanup extends Procedure {
-  stem: Stem;
+  stem: StemBase;
   names: Array<string>;
   restored: i32;
   private mapOf: Map<u32, string> = new Map<u32, string>();
   sink: LeftoverSink;
   /** The cleanup batch was sent (then its result ends the restart). */
   private deleting: bool = false;
-  constructor(stem: Stem, names: Array<string>, restored: i32) {
+  constructor(stem: StemBase, names: Array<string>, restored: i32) {
     super();
     this.stem = stem;
     this.names = names;
@@ -377,11 +378,11 @@ function isQuotaName(p: usize, n: i32): bool {
 
 /** Collects the elements of a dump that no move owns. */
 class LeftoverSink extends ElementSink {
-  stem: Stem;
+  stem: StemBase;
   map: string = "";
   left: Array<Leftover> = new Array<Leftover>();
   unparsed: i32 = 0;
-  constructor(stem: Stem) {
+  constructor(stem: StemBase) {
     super();
     this.stem = stem;
   }
@@ -401,12 +402,12 @@ class LeftoverSink extends ElementSink {
 
 /** One sweep: the table's counters and the TCP sockets. */
 export class Sweep extends Procedure {
-  stem: Stem;
+  stem: StemBase;
   table: TableSink = new TableSink();
   sockets: Array<SocketInfo> = new Array<SocketInfo>();
   /** The wire-side maps' dumps: their output comes in pieces, the socket dumps' after it. */
   private listings: Set<u32> = new Set<u32>();
-  constructor(stem: Stem) {
+  constructor(stem: StemBase) {
     super();
     this.stem = stem;
     this.table.countsOnly = true;
@@ -520,10 +521,10 @@ function index(map: Map<u64, Array<SocketInfo>>, a: Address, s: SocketInfo): voi
 
 /** The sessions (sockets) the host has, for `handover sessions`: reported as one event. */
 export class SessionList extends Procedure {
-  stem: Stem;
+  stem: StemBase;
   sockets: Array<SocketInfo> = new Array<SocketInfo>();
   private protocols: Array<u8> = new Array<u8>();
-  constructor(stem: Stem) {
+  constructor(stem: StemBase) {
     super();
     this.stem = stem;
   }
@@ -548,7 +549,7 @@ export class SessionList extends Procedure {
     for (let i = 0; i < this.sockets.length; i++) {
       const s = this.sockets[i];
       // Our own control sockets are not sessions.
-      if (this.stem.watch.isOwnSocket(s) || (s.protocol == IPPROTO_UDP && s.remotePort == node.options.controlPort)) continue;
+      if (this.stem.isOwnSocket(s) || (s.protocol == IPPROTO_UDP && s.remotePort == node.options.controlPort)) continue;
       e.objOpen();
       e.key("protocol");
       e.str(s.protocol == IPPROTO_TCP ? "TCP" : "UDP");

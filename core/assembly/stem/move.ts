@@ -7,10 +7,11 @@
 import { Address } from "../engine/address";
 import { Peer } from "../engine/peer";
 import { Procedure } from "../engine/node";
+import { Timer } from "../engine/timers";
 
 /**
  * Moves and quarantines whose kernel elements may have to change: the data
- * plane (kernel/nft.ts) renders only these, so a change costs the same
+ * plane (stem/nft.ts) renders only these, so a change costs the same
  * whatever the number of moves. A move joins when its rewrite changes (its
  * wire or send address, its hold, its quota) or when it ends.
  */
@@ -178,6 +179,11 @@ export class Move {
   }
 }
 
+/** What a quarantine's end is reported to. */
+export abstract class QuarantineSink {
+  abstract quarantineEnded(q: Quarantine, now: f64): void;
+}
+
 /**
  * A wire address a move left (section 7.7). For the quarantine period it is
  * not given to another peer's sessions, and late packets of the session that
@@ -185,7 +191,7 @@ export class Move {
  * reset. During a migration this is also what accepts the packets the peer
  * still sends to the previous address.
  */
-export class Quarantine {
+export class Quarantine extends Timer {
   peer: Peer;
   local: bool;
   protocols: u8;
@@ -204,7 +210,10 @@ export class Quarantine {
   rendered: bool = false;
   /** Where it sits in the module's list, for removal in O(1). */
   slot: i32 = -1;
+  /** Who hears of its end (the STEM module, once it entered the quarantine in its tables). */
+  sink: QuarantineSink | null = null;
   constructor(m: Move, until: f64) {
+    super();
     this.peer = m.peer;
     this.local = m.local;
     this.protocols = m.protocols;
@@ -217,6 +226,12 @@ export class Quarantine {
     dirtyQuarantines.push(this);
   }
 
+  /** Its time is up (in the engine's timer table, armed for `until`). */
+  fire(now: f64): void {
+    const sink = this.sink;
+    if (sink) sink.quarantineEnded(this, now);
+  }
+
   /** Lifted or expired: its elements go with the next batch. */
   end(): void {
     if (!this.live) return;
@@ -226,7 +241,7 @@ export class Quarantine {
 }
 
 /**
- * A move's state as the data plane renders it (kernel/nft.ts): the current
+ * A move's state as the data plane renders it (stem/nft.ts): the current
  * one for a batch's additions, or what the kernel held (Move.before) for its
  * deletions.
  */

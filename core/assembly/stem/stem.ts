@@ -1,17 +1,24 @@
 // STEM: the migrator and non-migrator procedures of docs/PROTOCOL.md
 // section 7, on top of the engine (engine/node.ts) and the data plane
-// (kernel/nft.ts, kernel/netlink.ts).
+// (stem/nft.ts, kernel/netlink.ts).
 
-import { EADDRNOTAVAIL, EEXIST, ENOENT, LOOPBACK_IFINDEX, NETLINK_NETFILTER, NETLINK_ROUTE, NETLINK_SOCK_DIAG } from "../kernel/linux";
+import { EADDRNOTAVAIL, EEXIST, ENOENT, LOOPBACK_IFINDEX, NETLINK_NETFILTER, NETLINK_ROUTE, NETLINK_SOCK_DIAG, TCP_LISTEN } from "../kernel/linux";
 import { IPPROTO_TCP, IPPROTO_UDP, PROTOCOL_STEM } from "../generated/registry";
 import { Address } from "../engine/address";
-import { Node, Procedure, RequestHandler } from "../engine/node";
-import { Peer, SecurityAssociation, CachedReply, REPLY_RESEND_GAP_MS, MAX_RTO_MS } from "../engine/peer";
+import { Node, Procedure } from "../engine/node";
+import { StemBase, MSG } from "./base";
+import { OpaqueItem, SessionProbe, Migration, Registration, migrationEvent } from "./migrator";
+import { PathValidation, peerMovedEvent } from "./nonmigrator";
+import { MigratorState, MigratorEvent, migratorNext } from "./states";
+import { Peer, SecurityAssociation, CachedReply, REPLY_RESEND_GAP_MS } from "../engine/peer";
+import { Timer } from "../engine/timers";
+import { Retransmission, RetransmitPolicy, MAX_RTO_MS } from "../engine/retransmit";
+import { DeferredReply } from "../engine/reply";
 import { bytesOf, beginEvent, endEvent, writeMs } from "../engine/output";
-import { Move, Quarantine, heldCount, forgetMoves } from "./move";
+import { Move, Quarantine, QuarantineSink, heldCount, forgetMoves } from "./move";
 import { Watch } from "./watch";
 import { Restore, Sweep } from "./lifecycle";
-import { Dataplane } from "../kernel/nft";
+import { Dataplane } from "./nft";
 import { SocketInfo, parseSockets, socketDump, requestPtr } from "../kernel/rtnl";
 import { addressMessage, messagePtr } from "../kernel/netlink";
 import { queueConfig, queueRuleBatch, verdictBatch, bufferPtr, NetlinkSummary, DEFAULT_QUEUE } from "../kernel/nfqueue";
@@ -24,6 +31,7 @@ import { Encoder } from "../wire/encode";
 import { drbg } from "../crypto/drbg";
 import { ctEqual } from "../crypto/ct";
 import { TextOut } from "../util/text";
+import { cookieJson, codeJson, exchangeFields } from "./events";
 import {
   MAX_MESSAGE_LENGTH,
   MSG_REGISTRATION_REQUEST, MSG_MIGRATION_REQUEST, MSG_MIGRATION_CONFIRM,
@@ -35,7 +43,6 @@ import {
 } from "../generated/registry";
 
 const TOKEN = memory.data(8);
-const MSG = memory.data(MAX_MESSAGE_LENGTH);
 const COOKIE = memory.data(8);
 const RECENT_MS: f64 = 30000;
 /** The follow-up release, after the first (docs/dataplane.md section 2). */
@@ -50,226 +57,9 @@ const SWEEP_MS: f64 = 5000;
  */
 const SWEEP_MS_PER_MOVE: f64 = 0.5;
 
-/** Opaque data the application attaches to the next request it starts. */
-class OpaqueItem {
-  subtype: u32 = 0;
-  flags: u32 = 0;
-  data: StaticArray<u8> = new StaticArray<u8>(0);
-}
-
-function writeOpaque(enc: Encoder, items: Array<OpaqueItem>): void {
-  for (let i = 0; i < items.length; i++) {
-    const o = items[i];
-    enc.opaque(o.subtype, o.flags, changetype<usize>(o.data), o.data.length);
-  }
-}
-
-// ---- migrator --------------------------------------------------------------
-
-const M_APPLYING: i32 = 1;
-const M_REQUESTING: i32 = 2;
-const M_DONE: i32 = 3;
-const M_ROLLING_BACK: i32 = 4;
-const M_FAILED: i32 = 5;
-/** Waiting for sock_diag: which sessions use the old address (a first migration of all ports). */
-const M_PROBING: i32 = 6;
-const TCP_LISTEN: u8 = 10;
-
-/** The sock_diag dumps (TCP, then UDP) that tell a migration which sessions it carries. */
-class SessionProbe extends Procedure {
+/** A Migration Confirm sent, kept to answer repeated replies (section 7.2) until its timer ends it. */
+class SentConfirm extends Timer {
   stem: Stem;
-  mig: Migration;
-  sockets: Array<SocketInfo> = new Array<SocketInfo>();
-  protocols: Array<u8> = new Array<u8>();
-  constructor(stem: Stem, mig: Migration) {
-    super();
-    this.stem = stem;
-    this.mig = mig;
-  }
-  start(): void {
-    const protos: StaticArray<u8> = [IPPROTO_TCP, IPPROTO_UDP];
-    for (let k = 0; k < 2; k++) {
-      this.protocols.push(protos[k]);
-      const n = socketDump(this.mig.from.family, protos[k]);
-      this.stem.node.netlinkAction(NETLINK_SOCK_DIAG, bytesOf(requestPtr(), n), this);
-    }
-  }
-  onKernelOutput(node: Node, p: usize, n: i32): void {
-    const proto = this.protocols.length ? this.protocols.shift() : IPPROTO_TCP;
-    parseSockets(p, n, proto, this.sockets);
-  }
-  onActionsDone(node: Node, ok: bool, now: f64): void {
-    this.stem.sessionsProbed(this.mig, this.sockets, ok, now);
-  }
-}
-
-/** One migration of our own address (section 7.2). */
-export class Migration extends Procedure {
-  id: u32;
-  stem: Stem;
-  peer: Peer;
-  moves: Array<Move>;
-  /** Each move's wire endpoint before this migration, for rollback. */
-  prevWire: Array<Address> = new Array<Address>();
-  prevPort: Array<u32> = new Array<u32>();
-  /** The wire address the sessions leave. */
-  from: Address = new Address();
-  /** The protocols asked for (0: all). */
-  protocols: u8 = 0;
-  to: Address;
-  toPort: u32;
-  state: i32 = M_APPLYING;
-  startedAt: f64;
-  opaque: Array<OpaqueItem>;
-  /** Make-before-break: the old address still works, so nothing is held. */
-  beforeBreak: bool = false;
-  error: i32 = 0;
-  refusal: u32 = 0;
-  /** Addresses added to lo (original addresses kept local), for rollback. */
-  constructor(id: u32, stem: Stem, peer: Peer, moves: Array<Move>, to: Address, toPort: u32, now: f64, opaque: Array<OpaqueItem>) {
-    super();
-    this.id = id;
-    this.stem = stem;
-    this.peer = peer;
-    this.moves = moves;
-    this.to = to.copy();
-    this.toPort = toPort;
-    this.startedAt = now;
-    this.opaque = opaque;
-  }
-
-  encodeBody(node: Node, enc: Encoder): void {
-    for (let i = 0; i < this.moves.length; i++) {
-      const m = this.moves[i];
-      const old = this.prevWire[i];
-      const scratch = MSG; // addresses staged here, then copied by the encoder
-      old.store(scratch);
-      this.to.store(scratch + 16);
-      // The move's new wire port: a migration of all ports keeps each move's port (0 stays 0).
-      enc.migration(m.protocols, old.family, this.prevPort[i], m.wirePort, scratch, scratch + 16);
-    }
-    writeOpaque(enc, this.opaque);
-  }
-
-  onActionsDone(node: Node, ok: bool, now: f64): void {
-    if (this.state == M_APPLYING) {
-      if (!ok) {
-        this.fail(node, ERR_KERNEL, 0, now);
-        return;
-      }
-      // Step 308: the Migration Request, from the new address.
-      this.state = M_REQUESTING;
-      this.stem.event(this, "requesting", now);
-      const p = this.peer;
-      if (!node.sendRequest(now, p, MSG_MIGRATION_REQUEST, 0, this, p.controlFor(this.to.family), p.controlPort, this.to)) {
-        this.fail(node, ERR_INVALID_ARGUMENT, 0, now);
-      }
-    } else if (this.state == M_ROLLING_BACK) {
-      this.state = M_FAILED;
-      this.stem.finished(this, now);
-    }
-  }
-
-  onReply(node: Node, d: Decoded, code: u32, now: f64): void {
-    if (this.state != M_REQUESTING) return;
-    if (code != CODE_ACCEPTED) {
-      this.fail(node, ERR_REFUSED, code, now);
-      return;
-    }
-    // Steps 309-310: release the held packets at once, then confirm the path.
-    this.state = M_DONE;
-    // Release first, then stop marking, then release what was queued meanwhile:
-    // held packets leave before any new one can overtake them. A
-    // make-before-break migration held nothing: its sessions now send from the
-    // new address too.
-    if (!this.beforeBreak) this.stem.releaseBefore(this.moves);
-    for (let i = 0; i < this.moves.length; i++) {
-      this.moves[i].held = false;
-      this.moves[i].busy = null;
-      this.moves[i].sendToo();
-    }
-    this.stem.sync(null);
-    if (!this.beforeBreak) this.stem.release(now);
-    this.stem.event(this, "released", now);
-    if (d.has(EXT_PATH_CHALLENGE)) this.stem.confirm(this.peer, d, this.peer.controlFor(this.to.family), this.to, now);
-    this.stem.event(this, "completed", now);
-    this.stem.finished(this, now);
-  }
-
-  onGiveUp(node: Node, now: f64): void {
-    if (this.state == M_REQUESTING) this.fail(node, ERR_TIMED_OUT, 0, now);
-  }
-
-  /** Rolls the moves back to where they were, releasing the hold (section 7.2). */
-  fail(node: Node, error: i32, refusal: u32, now: f64): void {
-    this.error = error;
-    this.refusal = refusal;
-    node.cancelRequests(this);
-    for (let i = 0; i < this.moves.length; i++) {
-      const m = this.moves[i];
-      m.moveTo(this.prevWire[i], this.prevPort[i]);
-      m.held = false;
-      m.busy = null;
-      this.stem.unquarantine(m.wire, m.peer);
-    }
-    this.state = M_ROLLING_BACK;
-    this.stem.event(this, "failed", now);
-    const synced = this.stem.sync(this);
-    this.stem.release(now);
-    if (!synced) {
-      this.state = M_FAILED;
-      this.stem.finished(this, now);
-    }
-  }
-}
-
-/** The migrator's registration with a peer (section 7.3). */
-class Registration extends Procedure {
-  stem: Stem;
-  peer: Peer;
-  lifetime: u32;
-  opaque: Array<OpaqueItem>;
-  constructor(stem: Stem, peer: Peer, lifetime: u32, opaque: Array<OpaqueItem>) {
-    super();
-    this.stem = stem;
-    this.peer = peer;
-    this.lifetime = lifetime;
-    this.opaque = opaque;
-  }
-  encodeBody(node: Node, enc: Encoder): void {
-    enc.lifetime(this.lifetime);
-    writeOpaque(enc, this.opaque);
-  }
-  onReply(node: Node, d: Decoded, code: u32, now: f64): void {
-    // Section 7.3: the challenge proves we receive where the reply came to.
-    if (code == CODE_ACCEPTED && d.has(EXT_PATH_CHALLENGE)) this.stem.confirm(this.peer, d, this.peer.control, null, now);
-    const e = beginEvent("registration", now);
-    e.key("peer");
-    cookieJson(e, this.peer.cookie);
-    e.key("state");
-    e.str(code == CODE_ACCEPTED ? "accepted" : "refused");
-    e.key("code");
-    codeJson(e, code);
-    if (d.has(EXT_LIFETIME)) {
-      e.key("lifetime");
-      e.num(lifetimeSeconds(d.first(EXT_LIFETIME)));
-    }
-    node.emit(endEvent());
-  }
-  onGiveUp(node: Node, now: f64): void {
-    const e = beginEvent("registration", now);
-    e.key("peer");
-    cookieJson(e, this.peer.cookie);
-    e.key("state");
-    e.str("failed");
-    e.key("error");
-    e.str(errorName(ERR_TIMED_OUT));
-    node.emit(endEvent());
-  }
-}
-
-/** A Migration Confirm sent, kept to answer repeated replies (section 7.2). */
-class SentConfirm {
   peer: Peer;
   seq: u32;
   replayLo: u32;
@@ -279,7 +69,9 @@ class SentConfirm {
   src: Address | null;
   expires: f64;
   lastSent: f64;
-  constructor(peer: Peer, seq: u32, replayLo: u32, bytes: StaticArray<u8>, dst: Address, dstPort: u32, src: Address | null, now: f64) {
+  constructor(stem: Stem, peer: Peer, seq: u32, replayLo: u32, bytes: StaticArray<u8>, dst: Address, dstPort: u32, src: Address | null, now: f64) {
+    super();
+    this.stem = stem;
     this.peer = peer;
     this.seq = seq;
     this.replayLo = replayLo;
@@ -290,116 +82,63 @@ class SentConfirm {
     this.expires = now + RECENT_MS;
     this.lastSent = now;
   }
+  fire(now: f64): void {
+    const list = this.stem.confirms;
+    const i = list.indexOf(this);
+    if (i >= 0) list.splice(i, 1);
+  }
 }
 
-// ---- non-migrator ------------------------------------------------------------
-
-/**
- * The non-migrator's side of one accepted migration (sections 7.4, 7.5), or
- * of a registration from an address the peer does not own yet (7.3: no
- * moves; the source becomes owned when the Confirm echoes the challenge).
- */
-class PathValidation extends Procedure {
+/** Hears of the quarantines' ends (7.7) for the module: one per module, not one per quarantine. */
+class StemQuarantines extends QuarantineSink {
   stem: Stem;
-  peer: Peer;
-  sa: SecurityAssociation;
-  cache: CachedReply | null;
-  moves: Array<Move>;
-  prevWire: Array<Address> = new Array<Address>();
-  prevPort: Array<u32> = new Array<u32>();
-  address: Address;
-  replyTo: Address;
-  replyPort: u32;
-  token: StaticArray<u8> = new StaticArray<u8>(8);
-  needsValidation: bool;
-  /** A registration's return-routability check, granting `lifetime` seconds of ownership. */
-  registration: bool = false;
-  lifetime: u32 = 0;
-  /** True while this validation counts against the peer's pending paths. */
-  counted: bool = false;
-  /** The reply, once sent; retransmitted until the Confirm arrives. */
-  reply: StaticArray<u8> = new StaticArray<u8>(0);
-  next: f64 = Infinity;
-  rto: f64 = 0;
-  deadline: f64 = Infinity;
-  startedAt: f64;
-  /** The incoming request's header fields, needed to build the reply later. */
-  seq: u32;
-  replayHi: u32;
-  replayLo: u32;
-  constructor(stem: Stem, peer: Peer, sa: SecurityAssociation, cache: CachedReply | null, address: Address, replyTo: Address, replyPort: u32, now: f64) {
+  constructor(stem: Stem) {
     super();
     this.stem = stem;
-    this.peer = peer;
-    this.sa = sa;
-    this.cache = cache;
-    this.moves = new Array<Move>();
-    this.address = address.copy();
-    this.replyTo = replyTo.copy();
-    this.replyPort = replyPort;
-    this.startedAt = now;
-    this.needsValidation = false;
-    this.seq = 0;
-    this.replayHi = 0;
-    this.replayLo = 0;
   }
-
-  onActionsDone(node: Node, ok: bool, now: f64): void {
-    if (this.reply.length > 0) return; // a later sync (quota lifted, rollback)
-    if (!ok) {
-      // The kernel refused: undo and refuse the request.
-      this.restore();
-      this.stem.sync(null);
-      this.stem.replyLater(this, CODE_INSUFFICIENT_RESOURCES, now);
-      this.stem.dropValidation(this);
-      return;
-    }
-    // Step 407: the reply, to the new address.
-    this.stem.replyLater(this, CODE_ACCEPTED, now);
-    this.stem.peerMoved(this, this.needsValidation ? "unvalidated" : "validated", now);
-    if (this.needsValidation) {
-      this.rto = this.peer.rto();
-      this.next = now + this.rto;
-      this.deadline = now + this.stem.node.options.validationTimeoutMs;
-    } else {
-      this.stem.dropValidation(this);
-    }
+  quarantineEnded(q: Quarantine, now: f64): void {
+    this.stem.quarantineEnded(q, now);
   }
+}
 
-  restore(): void {
-    for (let i = 0; i < this.moves.length; i++) {
-      const m = this.moves[i];
-      m.moveTo(this.prevWire[i], this.prevPort[i]);
-      m.unvalidated = false;
-      m.busy = null;
-      this.stem.unquarantine(m.wire, m.peer);
-    }
+/** The module's own timers: the follow-up release, the sweep, one batch for the quarantines that ended. */
+const T_RELEASE: i32 = 0;
+const T_SWEEP: i32 = 1;
+const T_QUARANTINE_SYNC: i32 = 2;
+
+class StemTimer extends Timer {
+  stem: Stem;
+  kind: i32;
+  /** The time it was armed for (kept while a sweep is overdue). */
+  due: f64 = Infinity;
+  constructor(stem: Stem, kind: i32) {
+    super();
+    this.stem = stem;
+    this.kind = kind;
+  }
+  fire(now: f64): void {
+    const stem = this.stem;
+    if (this.kind == T_RELEASE) stem.releaseAgain();
+    else if (this.kind == T_SWEEP) stem.sweepDue(now);
+    else stem.quarantinesEnded();
   }
 }
 
 // ---- the STEM module ----------------------------------------------------------
 
-export class Stem extends RequestHandler {
-  node: Node;
-  /** Every move (each knows its slot here, for removal in O(1); the order is not meaningful). */
-  moves: Array<Move> = new Array<Move>();
-  /** The local moves (ours), which the address watch and the hold look through. */
-  locals: Array<Move> = new Array<Move>();
+export class Stem extends StemBase {
   /** Each peer's moves, by peer id: the lookups of a request stay within one peer's bounded share. */
   private byPeer: Map<i32, Array<Move>> = new Map<i32, Array<Move>>();
-  quarantines: Array<Quarantine> = new Array<Quarantine>();
   /** Quarantines by wire address (addressKey). */
   private quarantined: Map<u64, Array<Quarantine>> = new Map<u64, Array<Quarantine>>();
   /** The control ports, as last computed, and for how many peers. */
   private ports: Array<u32> = new Array<u32>();
   private portsFor: i32 = -1;
-  dp: Dataplane = new Dataplane();
   migrations: Array<Migration> = new Array<Migration>();
   validations: Array<PathValidation> = new Array<PathValidation>();
   confirms: Array<SentConfirm> = new Array<SentConfirm>();
   /** The addresses we keep on lo (keepIdentities). */
   identities: Array<Address> = new Array<Address>();
-  nextMoveId: u32 = 1;
   nextMigrationId: u32 = 1;
   /** Opaque data for the next request the application starts. */
   pendingOpaque: Array<OpaqueItem> = new Array<OpaqueItem>();
@@ -409,22 +148,27 @@ export class Stem extends RequestHandler {
   lastQueueId: u32 = 0;
   /** Held packets the kernel reported, for counters. */
   heldPackets: u64 = 0;
-  /** A release was asked for while something else still held: it happens when that ends. */
-  releaseWaits: bool = false;
-  /** When to send the follow-up release (Infinity: none pending). */
-  releaseAgainAt: f64 = Infinity;
-  /** When to look for moves whose sessions ended (Infinity: kernel not set up). */
-  nextSweepAt: f64 = Infinity;
-  /** The kernel was set up: sock_diag can say which sessions a migration carries. */
-  kernelReady: bool = false;
+  /** When to send the follow-up release (not armed: none pending). */
+  private releaseTimer!: StemTimer;
+  /** When to look for moves whose sessions ended (not armed: kernel not set up, or a sweep is under way). */
+  private sweepTimer!: StemTimer;
+  /** The sweep's time came with no move and no guard: it runs as soon as there is one. */
+  private sweepOverdue: bool = false;
+  /** The quarantines that ended at one time leave in one batch. */
+  private quarantineSync!: StemTimer;
+  private quarantineSink!: StemQuarantines;
+  private quarantinesChanged: bool = false;
   sweeping: bool = false;
 
   /** Address changes and sessions (stem/watch.ts). */
   watch: Watch = new Watch();
 
   constructor(node: Node) {
-    super();
-    this.node = node;
+    super(node);
+    this.releaseTimer = new StemTimer(this, T_RELEASE);
+    this.sweepTimer = new StemTimer(this, T_SWEEP);
+    this.quarantineSync = new StemTimer(this, T_QUARANTINE_SYNC);
+    this.quarantineSink = new StemQuarantines(this);
     forgetMoves();
     this.watch.attach(this);
     node.serve(PROTOCOL_STEM, this);
@@ -495,14 +239,14 @@ export class Stem extends RequestHandler {
       }
       for (let i = 0; i < this.migrations.length; i++) {
         const q = this.migrations[i];
-        if (q.state == M_PROBING && q.peer == peer && q.from.equals(from) && q.to.equals(to)) return <i32>q.id;
+        if (q.state == MigratorState.PROBING && q.peer == peer && q.from.equals(from) && q.to.equals(to)) return <i32>q.id;
       }
       if (fromPort == 0 && this.kernelReady) {
         // First migration of these sessions, all ports: carry the sessions
         // that exist (sock_diag), port by port, so that new connections from
         // the new address are not taken for them (PROTOCOL.md 7.1).
         const mig = new Migration(this.nextMigrationId++, this, peer, moves, to, 0, now, this.takeOpaque());
-        mig.state = M_PROBING;
+        mig.step(MigratorEvent.PROBE);
         mig.from = from.copy();
         mig.protocols = protocols;
         this.migrations.push(mig);
@@ -535,6 +279,11 @@ export class Stem extends RequestHandler {
     const id = m.peer.id;
     if (!this.byPeer.has(id)) this.byPeer.set(id, new Array<Move>());
     this.byPeer.get(id).push(m);
+    if (this.sweepOverdue) {
+      // The sweep whose time came while there was nothing to sweep runs now.
+      this.sweepOverdue = false;
+      this.node.timers.arm(this.sweepTimer, this.sweepTimer.due);
+    }
   }
 
   /** Removes a move from the tables; its elements go with the next batch. */
@@ -590,12 +339,12 @@ export class Stem extends RequestHandler {
   }
 
   /** The sockets on the migration's old address are known: its moves, then steps 304-307. */
-  sessionsProbed(mig: Migration, sockets: Array<SocketInfo>, ok: bool, now: f64): void {
-    if (mig.state != M_PROBING) return;
+  sessionsProbed(p: Procedure, sockets: Array<SocketInfo>, ok: bool, now: f64): void {
+    const mig = <Migration>p;
+    if (mig.state != MigratorState.PROBING) return;
     if (!ok) {
       // sock_diag failed: the sessions are unknown, so the move covers every port, as asked.
       mig.moves.push(this.localMove(mig.peer, mig.from, 0, mig.protocols));
-      mig.state = M_APPLYING;
       this.begin(mig, 0, now);
       return;
     }
@@ -612,11 +361,10 @@ export class Stem extends RequestHandler {
       const i = this.migrations.indexOf(mig);
       if (i >= 0) this.migrations.splice(i, 1);
       mig.prevWire.push(mig.from.copy());
-      mig.state = M_DONE;
-      this.event(mig, "completed", now);
+      mig.step(MigratorEvent.NOTHING_TO_MOVE);
+      migrationEvent(this.node, mig, "completed", now);
       return;
     }
-    mig.state = M_APPLYING;
     this.begin(mig, 0, now);
   }
 
@@ -626,6 +374,7 @@ export class Stem extends RequestHandler {
     const to = mig.to;
     const toPort = mig.toPort;
     const peer = mig.peer;
+    mig.step(MigratorEvent.APPLY);
     // Make-before-break when the address the sessions leave still works: they
     // keep sending from it until the peer has switched, and nothing waits.
     // Otherwise (break-before-make) the packets are held (steps 305, 310).
@@ -647,7 +396,7 @@ export class Stem extends RequestHandler {
       m.busy = mig;
       this.unquarantine(m.wire, peer);
     }
-    this.event(mig, "started", now);
+    migrationEvent(this.node, mig, "started", now);
     // Steps 304-307 in one transaction: identity address, rewrites, hold.
     this.keepIdentities(mig);
     if (!this.sync(mig)) {
@@ -661,14 +410,14 @@ export class Stem extends RequestHandler {
   private alreadyThere(peer: Peer, from: Address, to: Address, now: f64): i32 {
     const mig = new Migration(this.nextMigrationId++, this, peer, new Array<Move>(), to, 0, now, this.takeOpaque());
     mig.prevWire.push(from.copy());
-    mig.state = M_DONE;
-    this.event(mig, "completed", now);
+    mig.step(MigratorEvent.NOTHING_TO_MOVE);
+    migrationEvent(this.node, mig, "completed", now);
     return <i32>mig.id;
   }
 
   // ---- data plane ----
 
-  /** Queues the elements that changed as one kernel action (kernel/nft.ts). */
+  /** Queues the elements that changed as one kernel action (stem/nft.ts). */
   sync(owner: Procedure | null): bool {
     this.node.nftAction(this.dp.sync(this.moves, this.quarantines, this.controlPorts(), this.watch.probing()), owner);
     if (this.dp.holdLost) {
@@ -696,13 +445,32 @@ export class Stem extends RequestHandler {
     this.node.netlinkAction(NETLINK_NETFILTER, bytesOf(bufferPtr(), r), null);
     this.kernelReady = true;
     this.watch.start();
-    this.nextSweepAt = now + SWEEP_MS;
+    this.armSweep(now + SWEEP_MS);
+  }
+
+  private armSweep(at: f64): void {
+    this.sweepOverdue = false;
+    this.sweepTimer.due = at;
+    this.node.timers.arm(this.sweepTimer, at);
+  }
+
+  /** The sweep's time came: look for moves whose sessions ended (lifecycle.ts Sweep). */
+  sweepDue(now: f64): void {
+    if (this.sweeping) return;
+    if (this.moves.length) {
+      this.sweeping = true;
+      new Sweep(this).start();
+    } else if (this.dp.guard) {
+      this.sweepDone(now); // nothing to sweep but what the guard may hold
+    } else {
+      this.sweepOverdue = true;
+    }
   }
 
   /** A sweep finished; the next one in SWEEP_MS. */
   sweepDone(now: f64): void {
     this.sweeping = false;
-    this.nextSweepAt = now + Math.max(SWEEP_MS, SWEEP_MS_PER_MOVE * <f64>this.moves.length);
+    this.armSweep(now + Math.max(SWEEP_MS, SWEEP_MS_PER_MOVE * <f64>this.moves.length));
     // Packets the guard held that no migration claimed: let them go (they
     // leave by whatever route exists now).
     if (this.dp.guard && !this.holding(null)) this.sendVerdict();
@@ -733,7 +501,13 @@ export class Stem extends RequestHandler {
     }
     this.releaseWaits = false;
     this.sendVerdict();
-    this.releaseAgainAt = now + RELEASE_AGAIN_MS;
+    this.node.timers.arm(this.releaseTimer, now + RELEASE_AGAIN_MS);
+  }
+
+  /** The follow-up release's time came. */
+  releaseAgain(): void {
+    // A hold that began since the release owns the queue now: its own release follows.
+    if (!this.holding(null)) this.sendVerdict();
   }
 
   /**
@@ -827,6 +601,8 @@ export class Stem extends RequestHandler {
 
   /** Enters a quarantine in the tables (a new one, or one a clean stop saved: stem/lifecycle.ts). */
   addQuarantine(q: Quarantine): void {
+    q.sink = this.quarantineSink;
+    this.node.timers.arm(q, q.until);
     q.slot = this.quarantines.length;
     this.quarantines.push(q);
     const k = addressKey(q.address);
@@ -838,6 +614,7 @@ export class Stem extends RequestHandler {
   dropQuarantine(q: Quarantine): void {
     if (!q.live) return;
     q.end();
+    this.node.timers.disarm(q);
     const last = this.quarantines.pop();
     if (last !== q) {
       this.quarantines[q.slot] = last;
@@ -847,6 +624,19 @@ export class Stem extends RequestHandler {
     const list = this.quarantined.get(k);
     list.splice(list.indexOf(q), 1);
     if (list.length == 0) this.quarantined.delete(k);
+  }
+
+  /** A quarantine's time is up (7.7): it ends, and with the others that end now, in one batch. */
+  quarantineEnded(q: Quarantine, now: f64): void {
+    this.dropQuarantine(q);
+    this.quarantinesChanged = true;
+    this.node.timers.armBy(this.quarantineSync, now);
+  }
+
+  quarantinesEnded(): void {
+    if (!this.quarantinesChanged) return;
+    this.quarantinesChanged = false;
+    this.sync(null);
   }
 
   private quarantinesAt(a: Address): Array<Quarantine> {
@@ -874,13 +664,14 @@ export class Stem extends RequestHandler {
 
   // ---- procedure bookkeeping ----
 
-  finished(mig: Migration, now: f64): void {
+  finished(p: Procedure, now: f64): void {
+    const mig = <Migration>p;
     const i = this.migrations.indexOf(mig);
     if (i >= 0) this.migrations.splice(i, 1);
     this.pruneMoves(mig.moves);
     this.watch.maybeDropFallback(mig.to.family);
     // Its sessions no longer send from where they were: a path kept for that address may go.
-    if (mig.state == M_DONE) for (let k = 0; k < mig.prevWire.length; k++) this.watch.leftAddress(mig.prevWire[k], now);
+    if (mig.state == MigratorState.RELEASED) for (let k = 0; k < mig.prevWire.length; k++) this.watch.leftAddress(mig.prevWire[k], now);
   }
 
   /** Drops those of `moves` that came back to their original address, and their identities. */
@@ -901,7 +692,9 @@ export class Stem extends RequestHandler {
     v.counted = false;
   }
 
-  dropValidation(v: PathValidation): void {
+  dropValidation(p: Procedure): void {
+    const v = <PathValidation>p;
+    v.resend.stop();
     this.uncount(v);
     const i = this.validations.indexOf(v);
     if (i >= 0) this.validations.splice(i, 1);
@@ -929,31 +722,12 @@ export class Stem extends RequestHandler {
     if (n < 0) return;
     const bytes = bytesOf(MSG, n);
     node.transmit(bytes, dst, peer.controlPort, src);
-    this.confirms.push(new SentConfirm(peer, d.sequence, d.replayLo(), bytes, dst, peer.controlPort, src, now));
+    const c = new SentConfirm(this, peer, d.sequence, d.replayLo(), bytes, dst, peer.controlPort, src, now);
+    this.confirms.push(c);
+    node.timers.arm(c, c.expires);
   }
 
   /** Builds, caches and sends the non-migrator's Migration Reply. */
-  replyLater(v: PathValidation, code: u32, now: f64): void {
-    const node = this.node;
-    // beginReply reads the request from node.incoming: rebuild the header fields instead.
-    node.writeCookie(COOKIE);
-    const enc = node.encoder;
-    enc.begin(MSG, MAX_MESSAGE_LENGTH, 4, code, v.seq, COOKIE, v.replayHi, v.replayLo);
-    if (code == CODE_ACCEPTED && v.needsValidation) enc.token(EXT_PATH_CHALLENGE, changetype<usize>(v.token));
-    const n = enc.finishAuth(v.sa.spi, v.sa.key);
-    if (n < 0) return;
-    v.reply = bytesOf(MSG, n);
-    const c = v.cache;
-    if (c) {
-      c.reply = v.reply;
-      c.dst.set(v.replyTo);
-      c.dstPort = v.replyPort;
-      c.src = null;
-      c.lastSent = now;
-    }
-    node.transmit(v.reply, v.replyTo, v.replyPort, null);
-  }
-
   // ---- requests from peers ----
 
   request(node: Node, peer: Peer, sa: SecurityAssociation, cache: CachedReply | null, now: f64): void {
@@ -1025,7 +799,7 @@ export class Stem extends RequestHandler {
       return;
     }
     peer.registeredUntil = now + <f64>lifetime * 1000;
-    const v = new PathValidation(this, peer, sa, cache, src, src, node.fromPort, now);
+    const v = new PathValidation(this, peer, src, src, node.fromPort, now);
     v.registration = true;
     v.needsValidation = true;
     v.lifetime = lifetime;
@@ -1036,9 +810,7 @@ export class Stem extends RequestHandler {
     node.finishReply(peer, sa, cache, src, node.fromPort, null, now);
     if (!cache || cache.reply.length == 0) return;
     v.reply = cache.reply;
-    v.rto = peer.rto();
-    v.next = now + v.rto;
-    v.deadline = now + node.options.validationTimeoutMs;
+    v.startResend(now);
     peer.pendingPaths++;
     v.counted = true;
     this.validations.push(v);
@@ -1120,19 +892,10 @@ export class Stem extends RequestHandler {
       }
     }
     // Step 5: apply, in one transaction (seed step 406).
-    const v = new PathValidation(this, peer, sa, cache, target, target, node.fromPort, now);
+    const v = new PathValidation(this, peer, target, target, node.fromPort, now);
     v.needsValidation = needsValidation;
-    v.seq = d.sequence;
-    v.replayHi = d.replayHi();
-    v.replayLo = d.replayLo();
-    if (sa.replayMode == REPLAY_NONCE) {
-      // Nonce mode: the reply carries a fresh nonce (section 6.5).
-      drbg.fill(TOKEN, 4);
-      let n = load<u32>(TOKEN);
-      if (n == 0) n = 1;
-      peer.nonceIssued = n;
-      v.replayHi = n;
-    }
+    // The reply is sent once the kernel actions are done (in nonce mode its fresh nonce is drawn now, 6.5).
+    v.deferred = node.deferReply(peer, sa, cache, target, node.fromPort);
     drbg.fill(changetype<usize>(v.token), 8);
     for (let i = 0; i < d.extTotal; i++) {
       const p = d.at(i);
@@ -1182,6 +945,7 @@ export class Stem extends RequestHandler {
     const v = <PathValidation>busy;
     const i = this.validations.indexOf(v);
     if (i < 0) return null;
+    v.resend.stop();
     this.uncount(v);
     this.validations.splice(i, 1);
     return v;
@@ -1209,6 +973,18 @@ export class Stem extends RequestHandler {
     let n = 0;
     for (let i = 0; i < moves.length; i++) if (!moves[i].local) n++;
     return n;
+  }
+
+  isOwnSocket(s: SocketInfo): bool {
+    return this.watch.isOwnSocket(s);
+  }
+
+  proceduresUnderWay(): bool {
+    return this.migrations.length > 0 || this.validations.length > 0;
+  }
+
+  lostAddresses(): Array<Address> {
+    return this.watch.probing();
   }
 
   /** Our own addresses the host reported (its interfaces) and those we keep on lo. */
@@ -1248,7 +1024,7 @@ export class Stem extends RequestHandler {
       for (let j = 0; j < v.moves.length; j++) v.moves[j].unvalidated = false;
       this.dropValidation(v);
       this.sync(null);
-      this.peerMoved(v, "validated", now);
+      peerMovedEvent(this.node, v, "validated", now);
       return;
     }
   }
@@ -1271,104 +1047,25 @@ export class Stem extends RequestHandler {
     if (nft) this.dp.failed();
   }
 
-  // ---- timers ----
+  // ---- timers (in the engine's table: StemTimer, Quarantine, SentConfirm, ValidationResend) ----
 
-  nextTimeout(node: Node): f64 {
-    let t = this.releaseAgainAt;
-    if ((this.moves.length || this.dp.guard) && !this.sweeping && this.nextSweepAt < t) t = this.nextSweepAt;
-    for (let i = 0; i < this.validations.length; i++) {
-      const v = this.validations[i];
-      if (v.next < t) t = v.next;
-      if (v.deadline < t) t = v.deadline;
+  /** A path validation got no Confirm within the validation timeout. */
+  validationTimedOut(p: Procedure, now: f64): void {
+    const v = <PathValidation>p;
+    if (v.registration) {
+      // Section 7.3: the source never proved itself; it stays unowned.
+      this.dropValidation(v);
+      this.peerRegistered(v.peer, v.address, v.lifetime, "validation-failed", now);
+      return;
     }
-    for (let i = 0; i < this.quarantines.length; i++) {
-      if (this.quarantines[i].until < t) t = this.quarantines[i].until;
-    }
-    for (let i = 0; i < this.confirms.length; i++) {
-      if (this.confirms[i].expires < t) t = this.confirms[i].expires;
-    }
-    return t;
+    // Section 7.5: no Confirm in time: back to the previous wire address.
+    v.restore();
+    this.dropValidation(v);
+    this.sync(null);
+    peerMovedEvent(this.node, v, "validation-failed", now);
   }
 
-  timeout(node: Node, now: f64): void {
-    if (!this.sweeping && this.nextSweepAt <= now) {
-      if (this.moves.length) {
-        this.sweeping = true;
-        new Sweep(this).start();
-      } else if (this.dp.guard) {
-        this.sweepDone(now); // nothing to sweep but what the guard may hold
-      }
-    }
-    if (this.releaseAgainAt <= now) {
-      this.releaseAgainAt = Infinity;
-      // A hold that began since the release owns the queue now: its own release follows.
-      if (!this.holding(null)) this.sendVerdict();
-    }
-    for (let i = this.validations.length - 1; i >= 0; i--) {
-      const v = this.validations[i];
-      if (v.deadline <= now) {
-        if (v.registration) {
-          // Section 7.3: the source never proved itself; it stays unowned.
-          this.dropValidation(v);
-          this.peerRegistered(v.peer, v.address, v.lifetime, "validation-failed", now);
-          continue;
-        }
-        // Section 7.5: no Confirm in time: back to the previous wire address.
-        v.restore();
-        this.dropValidation(v);
-        this.sync(null);
-        this.peerMoved(v, "validation-failed", now);
-        continue;
-      }
-      if (v.next <= now && v.reply.length > 0) {
-        node.counters.retransmitted++;
-        node.transmit(v.reply, v.replyTo, v.replyPort, null);
-        v.rto = Math.min(v.rto * 2, MAX_RTO_MS);
-        v.next = now + v.rto;
-      }
-    }
-    let changed = false;
-    for (let i = this.quarantines.length - 1; i >= 0; i--) {
-      if (i < this.quarantines.length && this.quarantines[i].until <= now) {
-        this.dropQuarantine(this.quarantines[i]);
-        changed = true;
-      }
-    }
-    if (changed) this.sync(null);
-    for (let i = this.confirms.length - 1; i >= 0; i--) {
-      if (this.confirms[i].expires <= now) this.confirms.splice(i, 1);
-    }
-  }
 
-  // ---- events ----
-
-  event(m: Migration, state: string, now: f64): void {
-    const e = beginEvent("migration", now);
-    e.key("id");
-    e.num(m.id);
-    e.key("state");
-    e.str(state);
-    exchangeFields(e, m.peer, m.prevWire.length ? m.prevWire[0] : m.to, m.to, m.moves.length, now - m.startedAt);
-    e.key("hold");
-    e.boolean(!m.beforeBreak && m.moves.length > 0);
-    if (m.error) {
-      e.key("error");
-      e.str(errorName(m.error));
-    }
-    if (m.refusal) {
-      e.key("code");
-      codeJson(e, m.refusal);
-    }
-    this.node.emit(endEvent());
-  }
-
-  peerMoved(v: PathValidation, state: string, now: f64): void {
-    const e = beginEvent("peer-migration", now);
-    e.key("state");
-    e.str(state);
-    exchangeFields(e, v.peer, v.prevWire.length ? v.prevWire[0] : v.address, v.address, v.moves.length, now - v.startedAt);
-    this.node.emit(endEvent());
-  }
 }
 
 function indexOfAddress(list: Array<Address>, a: Address): i32 {
@@ -1386,32 +1083,4 @@ function addressKey(a: Address): u64 {
 
 function addUnique(list: Array<Address>, a: Address): void {
   if (indexOfAddress(list, a) < 0) list.push(a);
-}
-
-/** The fields both sides' migration events share. */
-function exchangeFields(e: TextOut, peer: Peer, from: Address, to: Address, moves: i32, elapsed: f64): void {
-  e.key("peer");
-  cookieJson(e, peer.cookie);
-  e.key("from");
-  from.json(e);
-  e.key("to");
-  to.json(e);
-  e.key("moves");
-  e.num(moves);
-  e.key("elapsedMs");
-  e.raw();
-  writeMs(e, elapsed);
-}
-
-export function cookieJson(e: TextOut, c: u64): void {
-  e.raw();
-  e.byte(0x22);
-  for (let s = 40; s >= 0; s -= 8) e.hexByte(<u32>(c >> <u64>s) & 0xff);
-  e.byte(0x22);
-}
-
-function codeJson(e: TextOut, code: u32): void {
-  const n = codeName(code);
-  if (n.length) e.str(n);
-  else e.num(code);
 }

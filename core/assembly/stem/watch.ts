@@ -7,19 +7,19 @@
 // same family exists, the sessions migrate to it (break-before-make). Sessions
 // are found with sock_diag, as `ss` finds them.
 
-import { EEXIST, ENOENT, ESRCH, NETLINK_ROUTE, NETLINK_SOCK_DIAG } from "../kernel/linux";
+import { EEXIST, ENOENT, ESRCH, NETLINK_ROUTE, NETLINK_SOCK_DIAG, LOOPBACK_IFINDEX } from "../kernel/linux";
 import { IPPROTO_TCP, IPPROTO_UDP } from "../generated/registry";
 import { Address } from "../engine/address";
 import { Node, Procedure } from "../engine/node";
 import { Peer } from "../engine/peer";
 import { beginEvent, endEvent, bytesOf } from "../engine/output";
 import { Move } from "./move";
-import { Stem, cookieJson } from "./stem";
+import { StemBase } from "./base";
+import { cookieJson } from "./events";
 import { AddressEvent, RouteEvent, SocketInfo, parseAddresses, parseRoutes, parseSockets, addressDump, routeDump, socketDump, fallbackRoute, sourceRoute, sourceRule, requestPtr } from "../kernel/rtnl";
 
 import { FAMILY_IPV4, FAMILY_IPV6, DEFAULT_AUTO, DEFAULT_GUARD, DEFAULT_FOLLOW_DEFAULT_ROUTE } from "../generated/registry";
 
-const LOOPBACK: u32 = 1;
 
 /**
  * A source route the watch keeps for an address: put in while its link has
@@ -129,8 +129,8 @@ class AddressProbe extends Procedure {
 }
 
 export class Watch {
-  private _stem: Stem | null = null;
-  get stem(): Stem { return this._stem!; }
+  private _stem: StemBase | null = null;
+  get stem(): StemBase { return this._stem!; }
   get node(): Node { return this._stem!.node; }
   /** Migrate automatically when an address with sessions disappears. */
   auto: bool = DEFAULT_AUTO;
@@ -168,7 +168,7 @@ export class Watch {
   private events: Array<AddressEvent> = new Array<AddressEvent>();
 
   /** Called once by the Stem that owns this watch. */
-  attach(stem: Stem): void {
+  attach(stem: StemBase): void {
     this._stem = stem;
   }
 
@@ -201,7 +201,7 @@ export class Watch {
     parseAddresses(p, n, this.events);
     for (let i = 0; i < this.events.length; i++) {
       const e = this.events[i];
-      if (e.ifindex == LOOPBACK) continue; // our own identities live there
+      if (e.ifindex == LOOPBACK_IFINDEX) continue; // our own identities live there
       if (e.added && e.usable) this.added(e.address, now, initial, e.ifindex);
       // A link-local or tentative address carries no sessions to migrate.
       else if (!e.added && e.usable) this.removed(e.address, now);

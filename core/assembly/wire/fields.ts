@@ -29,6 +29,16 @@ export const ENDPOINTS_ADDRESS_A: usize = 8;
 /** LIFETIME (4.5): seconds. */
 export const LIFETIME_SECONDS: usize = 2;
 
+/** Address extensions (4.5, types 37-40): family, then the address. */
+export const ADDRESS_FAMILY: usize = 2;
+export const ADDRESS_VALUE: usize = 3;
+
+/** SESSION_KEY (4.7): Wrap Alg, reserved, Wrap SPI, Session SPI, then the wrapped key. */
+export const SESSION_KEY_ALG: usize = 2;
+export const SESSION_KEY_WRAP_SPI: usize = 4;
+export const SESSION_KEY_SESSION_SPI: usize = 8;
+export const SESSION_KEY_WRAPPED: usize = 12;
+
 /** OPAQUE_DATA (4.12): subtype, flags, data. */
 export const OPAQUE_SUBTYPE: usize = 2;
 export const OPAQUE_FLAGS: usize = 3;
@@ -60,6 +70,16 @@ export function endpointsAddressA(p: usize): Address { return Address.read(endpo
 export function endpointsAddressB(p: usize): Address { return Address.read(endpointsFamily(p), endpointsAddressBPtr(p)); }
 
 export function lifetimeSeconds(p: usize): u16 { return <u16>get16(p + LIFETIME_SECONDS); }
+
+export function addressFamily(p: usize): u8 { return <u8>get8(p + ADDRESS_FAMILY); }
+export function addressValue(p: usize): Address { return Address.read(addressFamily(p), p + ADDRESS_VALUE); }
+
+export function sessionKeyAlg(p: usize): u32 { return get8(p + SESSION_KEY_ALG); }
+export function sessionKeyWrapSpi(p: usize): u32 { return get32(p + SESSION_KEY_WRAP_SPI); }
+export function sessionKeySessionSpi(p: usize): u32 { return get32(p + SESSION_KEY_SESSION_SPI); }
+/** The wrapped key (the ephemeral public key if any, nonce, sealed key, tag) and its length. */
+export function sessionKeyWrappedPtr(p: usize): usize { return p + SESSION_KEY_WRAPPED; }
+export function sessionKeyWrappedLength(p: usize): i32 { return extLength(p) - <i32>(SESSION_KEY_WRAPPED - EXT_DATA); }
 
 export function opaqueSubtype(p: usize): u8 { return <u8>get8(p + OPAQUE_SUBTYPE); }
 export function opaqueFlags(p: usize): u8 { return <u8>get8(p + OPAQUE_FLAGS); }

@@ -33,12 +33,12 @@
 // <wire>/<port>`): a restarted daemon reads its moves back from them, and the
 // idle sweep reads every move's packet count in one listing (stem/table.ts).
 
-import { Move, Quarantine, Rendered, dirtyMoves, dirtyQuarantines } from "../stem/move";
+import { Move, Quarantine, Rendered, dirtyMoves, dirtyQuarantines } from "./move";
 import { Address } from "../engine/address";
 import { bytesOf } from "../engine/output";
 import { TextOut } from "../util/text";
 import { FAMILY_IPV4, FAMILY_IPV6, PROTO_TCP, PROTO_UDP } from "../generated/registry";
-import { HOLD_MARK } from "./nfqueue";
+import { HOLD_MARK } from "../kernel/nfqueue";
 
 export const TABLE: string = "inet handover";
 
@@ -489,7 +489,7 @@ export class Leftover {
 
 /**
  * The fields of each map's key, by the map's name without its digit: P the
- * protocol, A an address, N a port (kernel/nft.ts defineMaps).
+ * protocol, A an address, N a port (stem/nft.ts defineMaps).
  */
 function layoutOf(base: string): string {
   if (base == "lo" || base == "lop" || base == "li" || base == "lip" || base == "held") return "PAAN";

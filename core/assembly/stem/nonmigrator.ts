@@ -1,0 +1,157 @@
+// STEM's non-migrator (docs/PROTOCOL.md 7.4, 7.5, 7.3): the path validation
+// of a peer's accepted migration or registration, its challenge resent by the
+// engine's retransmitter until the Confirm, and the deferred Migration Reply.
+
+import { EADDRNOTAVAIL, EEXIST, ENOENT, LOOPBACK_IFINDEX, NETLINK_NETFILTER, NETLINK_ROUTE, NETLINK_SOCK_DIAG, TCP_LISTEN } from "../kernel/linux";
+import { IPPROTO_TCP, IPPROTO_UDP, PROTOCOL_STEM } from "../generated/registry";
+import { Address } from "../engine/address";
+import { Node, Procedure } from "../engine/node";
+import { StemBase } from "./base";
+import { MigratorState, MigratorEvent, migratorNext } from "./states";
+import { Peer, SecurityAssociation, CachedReply, REPLY_RESEND_GAP_MS } from "../engine/peer";
+import { Timer } from "../engine/timers";
+import { Retransmission, RetransmitPolicy, MAX_RTO_MS } from "../engine/retransmit";
+import { DeferredReply } from "../engine/reply";
+import { bytesOf, beginEvent, endEvent, writeMs } from "../engine/output";
+import { Move, Quarantine, QuarantineSink, heldCount, forgetMoves } from "./move";
+import { SocketInfo, parseSockets, socketDump, requestPtr } from "../kernel/rtnl";
+import { addressMessage, messagePtr } from "../kernel/netlink";
+import { queueConfig, queueRuleBatch, verdictBatch, bufferPtr, NetlinkSummary, DEFAULT_QUEUE } from "../kernel/nfqueue";
+import { Decoded } from "../wire/decode";
+import {
+  extType, lifetimeSeconds, opaqueSubtype, opaqueFlags, opaqueDataPtr, opaqueDataLength,
+  endpointsProtocols, endpointsPortA, endpointsPortB, endpointsAddressA, endpointsAddressB,
+} from "../wire/fields";
+import { Encoder } from "../wire/encode";
+import { drbg } from "../crypto/drbg";
+import { ctEqual } from "../crypto/ct";
+import { TextOut } from "../util/text";
+import { cookieJson, codeJson, exchangeFields } from "./events";
+import {
+  MAX_MESSAGE_LENGTH,
+  MSG_REGISTRATION_REQUEST, MSG_MIGRATION_REQUEST, MSG_MIGRATION_CONFIRM,
+  EXT_MIGRATION, EXT_PATH_CHALLENGE, EXT_PATH_RESPONSE, EXT_LIFETIME, EXT_OPAQUE_DATA,
+  CODE_ACCEPTED, CODE_ADMINISTRATIVELY_PROHIBITED, CODE_INSUFFICIENT_RESOURCES, CODE_POORLY_FORMED_REQUEST,
+  CODE_ADDRESS_NOT_ALLOWED, CODE_TOO_MANY_PENDING,
+  ERR_BUSY, ERR_TIMED_OUT, ERR_REFUSED, ERR_KERNEL, ERR_BAD_ADDRESS, ERR_UNKNOWN_PEER,
+  ERR_INVALID_ARGUMENT, REPLAY_NONCE, PROTO_TCP, PROTO_UDP, errorName, codeName, opaqueSubtypeName,
+} from "../generated/registry";
+
+/** A path validation's challenge (7.3, 7.5), sent again until the Confirm comes or the validation timeout. */
+export const VALIDATION_POLICY = new RetransmitPolicy(i32.MAX_VALUE, 0, MAX_RTO_MS);
+
+export class ValidationResend extends Retransmission {
+  v: PathValidation;
+  constructor(v: PathValidation) {
+    super();
+    this.v = v;
+  }
+  resend(now: f64): void {
+    const v = this.v;
+    if (v.reply.length == 0) return;
+    const node = v.stem.node;
+    node.counters.retransmitted++;
+    node.transmit(v.reply, v.replyTo, v.replyPort, null);
+  }
+  giveUp(now: f64): void {
+    this.v.stem.validationTimedOut(this.v, now);
+  }
+}
+
+/**
+ * The non-migrator's side of one accepted migration (sections 7.4, 7.5), or
+ * of a registration from an address the peer does not own yet (7.3: no
+ * moves; the source becomes owned when the Confirm echoes the challenge).
+ */
+export class PathValidation extends Procedure {
+  stem: StemBase;
+  peer: Peer;
+  moves: Array<Move>;
+  prevWire: Array<Address> = new Array<Address>();
+  prevPort: Array<u32> = new Array<u32>();
+  address: Address;
+  replyTo: Address;
+  replyPort: u32;
+  token: StaticArray<u8> = new StaticArray<u8>(8);
+  needsValidation: bool;
+  /** A registration's return-routability check, granting `lifetime` seconds of ownership. */
+  registration: bool = false;
+  lifetime: u32 = 0;
+  /** True while this validation counts against the peer's pending paths. */
+  counted: bool = false;
+  /** The reply, once sent; retransmitted until the Confirm arrives. */
+  reply: StaticArray<u8> = new StaticArray<u8>(0);
+  /** Its retransmitter: the reply's, until the Confirm; its lifetime is the validation timeout. */
+  resend!: ValidationResend;
+  startedAt: f64;
+  /** A migration's: the Migration Reply sent once the kernel actions are done (the engine's handle). */
+  deferred: DeferredReply | null = null;
+  constructor(stem: StemBase, peer: Peer, address: Address, replyTo: Address, replyPort: u32, now: f64) {
+    super();
+    this.stem = stem;
+    this.peer = peer;
+    this.moves = new Array<Move>();
+    this.address = address.copy();
+    this.replyTo = replyTo.copy();
+    this.replyPort = replyPort;
+    this.startedAt = now;
+    this.needsValidation = false;
+    this.resend = new ValidationResend(this);
+  }
+
+  /** The reply with the challenge went out: resend it until the Confirm, give up at the validation timeout. */
+  startResend(now: f64): void {
+    const node = this.stem.node;
+    this.resend.start(node.timers, VALIDATION_POLICY, this.peer.rto(), now, node.options.validationTimeoutMs);
+  }
+
+  onActionsDone(node: Node, ok: bool, now: f64): void {
+    if (this.reply.length > 0) return; // a later sync (quota lifted, rollback)
+    if (!ok) {
+      // The kernel refused: undo and refuse the request.
+      this.restore();
+      this.stem.sync(null);
+      this.replyLater(CODE_INSUFFICIENT_RESOURCES, now);
+      this.stem.dropValidation(this);
+      return;
+    }
+    // Step 407: the reply, to the new address.
+    this.replyLater(CODE_ACCEPTED, now);
+    peerMovedEvent(this.stem.node, this, this.needsValidation ? "unvalidated" : "validated", now);
+    if (this.needsValidation) {
+      this.startResend(now);
+    } else {
+      this.stem.dropValidation(this);
+    }
+  }
+
+  restore(): void {
+    for (let i = 0; i < this.moves.length; i++) {
+      const m = this.moves[i];
+      m.moveTo(this.prevWire[i], this.prevPort[i]);
+      m.unvalidated = false;
+      m.busy = null;
+      this.stem.unquarantine(m.wire, m.peer);
+    }
+  }
+
+  /** Builds, caches and sends the Migration Reply (the engine's deferred reply). */
+  replyLater(code: u32, now: f64): void {
+    const v = this;
+    const h = v.deferred;
+    if (!h) return;
+    const node = this.stem.node;
+    const enc = node.beginDeferred(h, code);
+    if (code == CODE_ACCEPTED && v.needsValidation) enc.token(EXT_PATH_CHALLENGE, changetype<usize>(v.token));
+    if (node.finishDeferred(h, now)) v.reply = h.bytes;
+  }
+}
+
+/** The non-migrator's event (docs/USAGE.md "peer-migration"). */
+export function peerMovedEvent(node: Node, v: PathValidation, state: string, now: f64): void {
+  const e = beginEvent("peer-migration", now);
+  e.key("state");
+  e.str(state);
+  exchangeFields(e, v.peer, v.prevWire.length ? v.prevWire[0] : v.address, v.address, v.moves.length, now - v.startedAt);
+  node.emit(endEvent());
+}
