@@ -1,11 +1,15 @@
-// SID's loss window (issue 8: "held, not dropped"): SID does not hold yet.
-// Packets that reach the node between its stop rule and the agent's claim,
-// or the target before its release, are dropped by the stop rules (PROTOCOL.md
-// 8.2, 8.10); TCP retransmits them (the stream loses nothing), UDP would lose
-// them. This measures, per transfer of demo/sid.ts's TCP stream (records of
+// SID's loss window (issue 8: "held, not dropped"). Packets that reach the
+// target before its release are held in its queue and accepted in order at
+// the release (PROTOCOL.md 8.12 "the hold"); packets that reach the node
+// between its stop rule and the agent's claim are still dropped (the node
+// does not hold; the Transfer Request, sent with the negotiation, makes the
+// agent claim the address about when the node stops, often before). TCP
+// retransmits what was dropped (the stream loses nothing), UDP would lose it.
+// This measures, per transfer of demo/sid.ts's TCP stream (records of
 // 100 bytes every 2 ms each way, reverse-tunnelled return):
 //   - the two windows from the core's events: N's stop rule (N `negotiated`)
-//     to the agent's claim (A `bound`), and the claim to T's `released`;
+//     to the agent's claim (A `bound`; negative: the claim came first), and
+//     the claim to T's `released`;
 //   - the correspondent's TCP retransmissions during the transfer (nstat
 //     TcpRetransSegs in its namespace): the packets the windows cost it;
 //   - the longest gap the correspondent saw in the records it received.

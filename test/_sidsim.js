@@ -27,6 +27,8 @@ export class SidNode extends SimNode {
     this.mac = mac;
     this.frames = [];
     this.ifindex = 2;
+    /** NETLINK_NETFILTER requests (the target's hold: queue binding, queue rule, verdicts). */
+    this.netfilter = [];
   }
   link() {
     this.sid.link(this.ifindex, this.mac, this.primary);
@@ -34,12 +36,13 @@ export class SidNode extends SimNode {
   }
   pump() {
     for (let o; (o = this.engine.poll()); ) {
+      (this.order ??= []).push(o.kind === "netlink" ? `netlink${o.protocol}` : o.kind === "event" ? `event:${o.event.state}` : o.kind === "nft" ? `nft:${o.text.split("\n")[0]}` : o.kind);
       if (o.kind === "transmit") this.net.send(this, o);
       else if (o.kind === "nft") {
         this.nft.push(o.text);
         this.engine.actionResult(this.clock(), o.id, this.failKernel);
       } else if (o.kind === "netlink") {
-        this.netlink.push(o.data);
+        (o.protocol === 12 ? this.netfilter : this.netlink).push(o.data);
         this.engine.netlinkReply(this.clock(), o.id, o.waitAck ? ack(o.data, this.failKernel) : new Uint8Array(0));
       } else if (o.kind === "frame") {
         this.frames.push({ at: this.net.now, ifindex: o.ifindex, data: o.data });
@@ -53,6 +56,10 @@ export class SidNode extends SimNode {
   /** Kernel actions as rtnetlink message types (16 NEWLINK, 17 DELLINK, 20/21 ADDR, 24/25 ROUTE, 28/29 NEIGH, 32/33 RULE). */
   netlinkTypes() {
     return this.netlink.map((b) => new DataView(b.buffer, b.byteOffset).getUint16(4, true));
+  }
+  /** The netfilter requests by first message type (770 queue CONFIG, 16 a batch: the queue rule, 771 VERDICT_BATCH). */
+  netfilterTypes() {
+    return this.netfilter.map((b) => new DataView(b.buffer, b.byteOffset).getUint16(4, true));
   }
 }
 

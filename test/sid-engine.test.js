@@ -46,6 +46,60 @@ test("a whole transfer: negotiation, record, Transfer Request, the parked Bindin
   assert.is(ka.role, "agent");
 });
 
+const NFQ_CONFIG = (3 << 8) | 2, NFQ_VERDICT_BATCH = (3 << 8) | 3, NFNL_BATCH_BEGIN = 16;
+const latin1 = (b) => String.fromCharCode(...b);
+/** A VERDICT_BATCH request's verdict (1 accept, 0 drop): NFQA_VERDICT_HDR after nlmsghdr, nfgenmsg and the attribute header. */
+const verdictOf = (b) => new DataView(b.buffer, b.byteOffset).getUint32(24, false);
+
+test("the target's hold (8.12): its stop rule queues the address's packets into SID's own queue and accepts them after the release", () => {
+  const s = trio();
+  const { net, tn, target, tnTarget, tnAgent, TA } = s;
+  tn.sid.transfer(net.now, TA, tnTarget, { agent: tnAgent, lifetime: 30 });
+  tn.pump();
+  assert.ok(hostsDeliver(s));
+  net.run(1000);
+  assert.is(target.sidEvents("released").length, 1);
+  const text = target.nft.join("\n");
+  // The hold chain, and the input chain's jump to it before its drop.
+  assert.match(text, /add chain inet hovsid shc612000a\n/);
+  const jump = text.indexOf("add rule inet hovsid sic612000a ip daddr 198.18.0.10 jump shc612000a");
+  const drop = text.indexOf("add rule inet hovsid sic612000a ip daddr 198.18.0.10 drop");
+  assert.ok(jump > 0 && drop > jump, "the jump to the hold chain comes before the drop");
+  // Netfilter: the queue bound (SID's own number, STEM's + 1), the xt NFQUEUE rule in the hold chain, the verdict.
+  assert.equal(target.netfilterTypes(), [NFQ_CONFIG, NFNL_BATCH_BEGIN, NFQ_VERDICT_BATCH]);
+  const [config, rule, verdict] = target.netfilter;
+  assert.is(new DataView(config.buffer, config.byteOffset).getUint16(18, false), 4347, "queue 4347");
+  assert.ok(/hovsid/.test(latin1(rule)) && /shc612000a/.test(latin1(rule)) && /NFQUEUE/.test(latin1(rule)), "the queue rule goes in the hold chain");
+  assert.is(new DataView(verdict.buffer, verdict.byteOffset).getUint16(18, false), 4347);
+  assert.is(verdictOf(verdict), 1, "accept");
+  // Order at the release: the event (the host resumes the socket), the chains go, then the verdict.
+  const o = target.order;
+  const ev = o.indexOf("event:released");
+  const del = o.findIndex((k, i) => i > ev && k === "nft:flush chain inet hovsid sic612000a");
+  const v = o.lastIndexOf("netlink12");
+  assert.ok(ev >= 0 && del > ev && v > del, o.join(", "));
+  assert.match(target.nft.at(-1), /delete chain inet hovsid shc612000a/);
+  // The node's stop rule does not hold: its packets belong to the socket that moved.
+  assert.ok(!/jump sh/.test(tn.nft.join("\n")));
+  assert.is(tn.netfilter.length, 0);
+  assert.is(target.sid.state(net.now).held, 0);
+});
+
+test("the target's hold: a hosting that ends unreleased drops what its queue held (no socket would take it)", () => {
+  const s = trio();
+  const { net, tn, target, tnTarget, tnAgent, TA } = s;
+  tn.sid.transfer(net.now, TA, tnTarget, { agent: tnAgent, lifetime: 30 });
+  tn.pump();
+  net.run(50);
+  assert.is(target.sidEvents("negotiated").length, 1);
+  target.sid.stateReceived(net.now, TA, false);
+  target.pump();
+  assert.is(target.sidEvents("released").length, 0);
+  assert.equal(target.netfilterTypes(), [NFQ_CONFIG, NFNL_BATCH_BEGIN, NFQ_VERDICT_BATCH]);
+  assert.is(verdictOf(target.netfilter[2]), 0, "drop");
+  assert.match(target.nft.join("\n"), /delete chain inet hovsid shc612000a/);
+});
+
 /** A transfer of TA that has completed (the target released), with lifetime L. */
 function transferred(opts = {}, lifetime = 30) {
   const s = trio(opts.net);
@@ -757,7 +811,7 @@ test("memory stays put over many transfers and deregistrations; the agent forget
   assert.is(bindingCount(agent), 0);
 });
 
-test("a kernel action of the agent's claim fails: the binding ends and the node is woken", () => {
+test("a kernel action of the agent's claim fails: the binding ends, the node is woken, and its transfer fails with the address here", () => {
   const s = trio();
   const { net, tn, agent, tnTarget, tnAgent, TA } = s;
   agent.failKernel = 1; // EPERM: the agent's kernel refuses everything (its claim comes with the record, 8.2)
@@ -768,7 +822,13 @@ test("a kernel action of the agent's claim fails: the binding ends and the node 
   assert.equal(agent.sidEvents("ended").map((e) => e.reason), ["kernel-failed"]);
   assert.is(agent.sidEvents("refused")[0].error, "KERNEL");
   assert.is(bindingCount(agent), 0);
-  assert.is(tn.sidEvents("woken").length, 1, "the node has its address back");
+  // 8.2: the Wake-up came before the transfer completed: it fails, the address stays (no ARP rule, the stop rule gone).
+  assert.is(agent.sidEvents("woken").length, 1, "the node acknowledged the Wake-up");
+  assert.equal(tn.sidEvents().map((e) => e.state), ["negotiated", "state-requested", "refused"]);
+  assert.match(tn.sidEvents("refused")[0].message, /ended the binding before the transfer completed/);
+  assert.equal(tn.nft.filter((b) => /arp operation request/.test(b)).length, 0);
+  assert.match(tn.nft.at(-1), /delete chain inet hovsid si/);
+  assert.ok(tn.frames.some((f) => f.data[12] === 0x08 && f.data[13] === 0x06), "the node announced its address again");
 });
 
 test("under the session SA a Binding Update must be sealed: one with its Lifetime in clear is dropped", () => {
@@ -1097,6 +1157,24 @@ test("8.12: the agent's claim fails while the record is under way: its Wake-up f
   assert.equal(tn.nft.filter((b) => /arp operation request/.test(b)).length, 0, "no ARP rule");
   assert.match(tn.nft.at(-1), /delete chain inet hovsid si/);
   assert.ok(tn.frames.some((f) => f.data[12] === 0x08 && f.data[13] === 0x06), "the node announced its address again");
+});
+
+test("8.2: the target refuses the negotiation after the agent granted the Transfer Request sent with it: the node stops the binding, nothing stays", () => {
+  const s = trio();
+  const { net, tn, agent, target, tnTarget, tnAgent, TA } = s;
+  target.engine.option("sidTarget", 0);
+  tn.sid.transfer(net.now, TA, tnTarget, { agent: tnAgent, lifetime: 30 });
+  tn.pump();
+  assert.ok(net.sent.some((d) => d.from === "tn" && d.data[1] === 18), "the Transfer Request left with the negotiation");
+  net.run(200);
+  assert.is(agent.sidEvents("bound").length, 1);
+  assert.equal(tn.sidEvents().map((e) => e.state), ["refused"]);
+  assert.is(tn.sidEvents("state-requested").length, 0, "no dump");
+  assert.ok(net.sent.some((d) => d.from === "tn" && d.data[1] === 24), "a Stop Transfer");
+  assert.is(bindingCount(agent), 0, "the binding is gone");
+  assert.equal(tn.nft, [], "no rule at the node");
+  assert.ok(tn.frames.some((f) => f.data[12] === 0x08 && f.data[13] === 0x06), "the node announced its address again");
+  assert.is(tn.sid.state(net.now).transfers?.length ?? 0, 0);
 });
 
 test("8.12 UDP flows: the Transfer Request waits for the delivered record (the agent's claim would send the flows' datagrams to a target with no socket for them)", () => {

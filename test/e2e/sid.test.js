@@ -63,6 +63,22 @@ if (e2eEnabled() && runtime() === "node") {
     assert.ok(seen, "agent and target ended the binding after the session");
   });
 
+  test("SID 8.12: the target holds what the agent tunnels before its release and accepts it into the restored socket: held > 0, nothing lost", async () => {
+    let held = null, retrans = null;
+    const nstat = (topo) => Number(/TcpRetransSegs\s+(\d+)/.exec(topo.try(topo.c, ["nstat", "-az", "TcpRetransSegs"]).out)?.[1]);
+    let before = 0;
+    const r = await runSid({ tag: tagOf("eq"), reverse: true, afterMs: 800,
+      before: async (s) => { before = nstat(s.topo); },
+      during: async (s) => {
+        retrans = nstat(s.topo) - before;
+        s.target.send({ cmd: "state" });
+        held = (await s.target.wait("state")).state.held;
+      } });
+    survived(r, "hold");
+    // Without the hold chain (its jump, or its queue rule) the queue takes nothing: held stays 0.
+    assert.ok(held > 0, `the target's queue held ${held} packets (the correspondent retransmitted ${retrans} segments; longest gap ${r.correspondent?.maxGapMs} ms)`);
+  });
+
   test("SID: direct return from a foreign target fails under BCP 38", async () => {
     const r = await runSid({ tag: tagOf("ed"), reverse: false, afterMs: 1000 });
     assert.is(r.result?.state, "transferred", "the transfer itself went through");

@@ -15,6 +15,7 @@ import { Stem } from "../stem/stem";
 import { cookieJson } from "../stem/events";
 import { SessionList, Save, savedMoves, savedBlob } from "../stem/lifecycle";
 import { NetlinkSummary, parseNetfilter, DEFAULT_QUEUE } from "../kernel/nfqueue";
+import { SidHold } from "../sid/hold";
 import { HmacKey, digestLen } from "../crypto/hmac";
 import { drbg } from "../crypto/drbg";
 import { familyLength } from "../wire/decode";
@@ -193,8 +194,11 @@ function netlinkPiece(id: u32, data: usize, len: i32): void {
   summary.errno = 0;
   summary.acks = 0;
   summary.packets = 0;
+  summary.otherPackets = 0;
+  summary.otherQueue = SidHold.queue;
   parseNetfilter(data, len, summary);
   stem.netlinkSeen(summary);
+  SidHold.seen(summary);
   node.kernelOutput(id, data, len);
 }
 
@@ -244,6 +248,7 @@ export function handle_netlink_event(now: f64, data: usize, len: i32): i32 {
 export function node_kernel_setup(now: f64, queue: i32): i32 {
   if (queue < 0 || queue > 65535) return BAD;
   stem.kernelSetup(queue == 0 ? DEFAULT_QUEUE : <u32>queue, now);
+  SidHold.queue = ((queue == 0 ? DEFAULT_QUEUE : <u32>queue) + 1) & 0xffff;
   return 0;
 }
 

@@ -114,16 +114,28 @@ function expression(name: string): usize {
  * Returns its length at bufferPtr().
  */
 export function queueRuleBatch(queue: u32): i32 {
+  return queueRuleIn(queue, "handover", "hold", true);
+}
+
+/**
+ * The same queue rule in any chain of an inet table: with `markMatch` as
+ * above, first in the chain; without, unconditional (SID's hold chain, which
+ * a rule jumps to for the held address only, docs/dataplane.md "SID").
+ */
+export function queueRuleIn(queue: u32, table: string, chain: string, markMatch: bool): i32 {
   pos = BUF;
   end(message(NFNL_MSG_BATCH_BEGIN, NLM_F_REQUEST, 0, NFNL_SUBSYS_NFTABLES));
   // Without NLM_F_APPEND the rule goes first in the chain, before the drop of unqueued marked packets (stem/nft.ts).
   const rule = message((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWRULE, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE, NFPROTO_INET, 0);
-  strAttr(1, "handover"); // NFTA_RULE_TABLE
-  strAttr(2, "hold"); // NFTA_RULE_CHAIN
+  strAttr(1, table); // NFTA_RULE_TABLE
+  strAttr(2, chain); // NFTA_RULE_CHAIN
   const exprs = attr(4 | NLA_F_NESTED); // NFTA_RULE_EXPRESSIONS
+  let e: usize;
+  let d: usize;
+  if (markMatch) {
   // meta load mark => reg 1
-  let e = expression("meta");
-  let d = attr(2 | NLA_F_NESTED);
+  e = expression("meta");
+  d = attr(2 | NLA_F_NESTED);
   be32Attr(1, 1); // NFTA_META_DREG = NFT_REG_1
   be32Attr(2, 3); // NFTA_META_KEY = NFT_META_MARK
   close(d);
@@ -146,6 +158,7 @@ export function queueRuleBatch(queue: u32): i32 {
   dataValue(3, HOLD_MARK);
   close(d);
   close(e);
+  }
   // counter
   e = expression("counter");
   d = attr(2 | NLA_F_NESTED);
@@ -195,12 +208,12 @@ export function queueConfig(queue: u32): i32 {
   return <i32>(pos - BUF);
 }
 
-/** VERDICT_BATCH: accept every queued packet with an id up to maxId (serial arithmetic). */
-export function verdictBatch(queue: u32, maxId: u32): i32 {
+/** VERDICT_BATCH: accept (verdict 1, NF_ACCEPT; 0 is NF_DROP) every queued packet with an id up to maxId (serial arithmetic). */
+export function verdictBatch(queue: u32, maxId: u32, verdict: u32 = 1): i32 {
   pos = BUF;
   const m = message((NFNL_SUBSYS_QUEUE << 8) | NFQNL_MSG_VERDICT_BATCH, NLM_F_REQUEST, 0, queue);
   const hdr = attr(2); // NFQA_VERDICT_HDR
-  w32be(1); // NF_ACCEPT
+  w32be(verdict); // NF_ACCEPT or NF_DROP
   w32be(maxId);
   close(hdr);
   end(m);
@@ -219,6 +232,10 @@ export class NetlinkSummary {
   packets: i32 = 0;
   /** The highest queue packet id seen (serial order), valid if packets > 0. */
   lastId: u32 = 0;
+  /** SID's hold queue (sid/hold.ts): its packets are counted here, not above (0x10000: none). */
+  otherQueue: u32 = 0x10000;
+  otherPackets: i32 = 0;
+  otherLastId: u32 = 0;
 }
 
 /** Parses netlink messages (acks and queue packet notifications); never reads past [p, p+n). */
@@ -241,8 +258,14 @@ export function parseNetfilter(p: usize, n: i32, out: NetlinkSummary): void {
         if (alen < 4 || a + alen > off + len) break;
         if (atype == 1 && alen >= 8) {
           const id = bswap<u32>(load<u32>(p + a + 4));
-          if (out.packets == 0 || <i32>(id - out.lastId) > 0) out.lastId = id;
-          out.packets++;
+          // nfgenmsg.res_id: the queue number
+          if (<u32>bswap<u16>(load<u16>(p + off + 18)) == out.otherQueue) {
+            if (out.otherPackets == 0 || <i32>(id - out.otherLastId) > 0) out.otherLastId = id;
+            out.otherPackets++;
+          } else {
+            if (out.packets == 0 || <i32>(id - out.lastId) > 0) out.lastId = id;
+            out.packets++;
+          }
         }
         a += (alen + 3) & ~3;
       }

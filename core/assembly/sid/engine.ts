@@ -22,7 +22,9 @@ import { drbg } from "../crypto/drbg";
 import { keyWrapRandom, keyUnwrap } from "../crypto/keywrap";
 import { gratuitousArp, neighbourAdvertisement, NA_FRAME } from "./frames";
 import { SEAL_UP, SEAL_DOWN, SEAL_SA, bindingKey, bindingSubkey } from "./seal";
-import { stopRule, arpRule, reversePathRule, udpPassRule } from "./rules";
+import { stopRule, arpRule, reversePathRule, udpPassRule, holdChainName } from "./rules";
+import { SidHold } from "./hold";
+import { queueConfig, queueRuleIn, verdictBatch, bufferPtr as nfqueueBuffer } from "../kernel/nfqueue";
 import { RECORD as BINDING_RECORD } from "./bindings";
 import { isValidFamily } from "../engine/address";
 import { SidFlows, Flow, readFlows } from "./flows";
@@ -39,7 +41,7 @@ import {
   proxyNeighbour, tunnelIfindex,
 } from "../kernel/vxlan";
 import { addressMessage, messagePtr } from "../kernel/netlink";
-import { NETLINK_ROUTE, LOOPBACK_IFINDEX } from "../kernel/linux";
+import { NETLINK_ROUTE, NETLINK_NETFILTER, ENOENT, LOOPBACK_IFINDEX } from "../kernel/linux";
 import {
   PROTOCOL_SID, FAMILY_IPV4, AUTH_HMAC_SHA256, WRAP_CHACHA20_POLY1305, FIRST_ASSIGNABLE_SPI,
   MSG_TRANSFER_NEGOTIATION_REQUEST, MSG_TRANSFER_REQUEST, MSG_BINDING_UPDATE, MSG_WAKE_UP, MSG_STOP_TRANSFER,
@@ -226,7 +228,7 @@ class Transfer extends Procedure {
   /** Per-flow mode: this flow set was stopped; the transfer stays until the address comes back. */
   stopped: bool = false;
   /**
-   * 8.2: the Transfer Request goes out with the state record, not after it.
+   * 8.2, 8.12: the Transfer Request goes out with the negotiation, not after the record.
    * The record's outcome (0: under way, 1: delivered, 2: failed) and the
    * agent's (0: under way, 1: granted `granted` s, 2: refused or no answer);
    * the transfer completes when both are in.
@@ -240,6 +242,8 @@ class Transfer extends Procedure {
   agentEnded: bool = false;
   /** The record failed after the agent granted the binding: the Stop Transfer under way undoes it (no rule of the node's is left). */
   abandoned: bool = false;
+  /** The Transfer Request sent with the negotiation (8.2), its own procedure; null: sent after it, or none. */
+  ask: AgentAsk | null = null;
 
   constructor(sid: Sid, a: Address, target: Peer, agent: Peer | null, flags: u8, lifetime: u32, now: f64) {
     super();
@@ -276,8 +280,12 @@ class Transfer extends Procedure {
   }
 
   encodeBody(node: Node, enc: Encoder): void {
+    this.encodeStep(enc, this.step);
+  }
+
+  encodeStep(enc: Encoder, step: u8): void {
     this.address.store(ADDR_A);
-    if (this.step == MSG_TRANSFER_NEGOTIATION_REQUEST) {
+    if (step == MSG_TRANSFER_NEGOTIATION_REQUEST) {
       enc.address(EXT_TRANSFERRED_ADDRESS, this.address.family, ADDR_A);
       const agent = this.agent;
       if (agent) {
@@ -291,7 +299,7 @@ class Transfer extends Procedure {
       // 8.18: a session address's lease goes with it (4.10).
       if (!this.flows) this.sid.addresses.writeLease(enc, this.address, this.startedAt);
       writeSessionKey(enc, this.target.sendSa()!, this.spi, changetype<usize>(this.key));
-    } else if (this.step == MSG_TRANSFER_REQUEST) {
+    } else if (step == MSG_TRANSFER_REQUEST) {
       enc.address(EXT_TRANSFERRED_ADDRESS, this.address.family, ADDR_A);
       this.targetAddress.store(ADDR_B);
       enc.address(EXT_TARGET_ADDRESS, this.targetAddress.family, ADDR_B);
@@ -312,11 +320,24 @@ class Transfer extends Procedure {
     if (this.step == MSG_TRANSFER_NEGOTIATION_REQUEST) {
       if (code != CODE_ACCEPTED) {
         sid.refused(ROLE_NODE, this.address, code, 0, "the target refused the negotiation: check its sidTarget and sidAllowReverse options and the SA", now);
-        sid.forgetTransfer(this);
+        this.abandon(node, now);
         return;
       }
-      if (d.has(EXT_TARGET_ADDRESS)) this.targetAddress = addressOf(d, EXT_TARGET_ADDRESS);
-      else this.targetAddress = node.from.copy();
+      const named = d.has(EXT_TARGET_ADDRESS) ? addressOf(d, EXT_TARGET_ADDRESS) : node.from.copy();
+      if (this.ask) {
+        // 8.2: the Transfer Request went with the negotiation, naming the target's control address.
+        if (!named.equals(this.targetAddress)) {
+          sid.refused(ROLE_NODE, this.address, 0, ERR_REFUSED, "the target named a Target Address other than its control address, which the Transfer Request (sent with the negotiation) named", now);
+          this.abandon(node, now);
+          return;
+        }
+        if (this.request == 2) {
+          // The agent refused (or did not answer) before the target accepted: nothing moved here.
+          sid.agentRefused(this, now);
+          sid.forgetTransfer(this);
+          return;
+        }
+      } else this.targetAddress = named;
       this.state = DELIVERING;
       this.stopRule(true);
       let e = sid.event("negotiated", ROLE_NODE, this.address, now);
@@ -331,22 +352,10 @@ class Transfer extends Procedure {
       e.key("spi");
       e.num(this.spi);
       node.emit(endEvent());
-      // 8.2: the Transfer Request at once, while the host delivers the record (not after it);
-      // a further transfer (8.6) asks after the record is in, as its Stop Transfer could not undo the binding,
-      // and so does a transfer with UDP flows (recordFirst).
-      if (!this.sameSubnet && !this.recordFirst && !this.send(node, MSG_TRANSFER_REQUEST, now)) this.request = 2;
       return;
     }
     if (this.step == MSG_TRANSFER_REQUEST) {
-      if (this.abandoned) {
-        // The record failed meanwhile: a granted binding is undone at once.
-        if (code != CODE_ACCEPTED || !this.sendStop(node, now)) sid.forgetTransfer(this);
-        return;
-      }
-      this.request = code == CODE_ACCEPTED ? 1 : 2;
-      this.granted = code == CODE_ACCEPTED ? lifetimeOf(d, 0) : 0;
-      this.refusedCode = code;
-      sid.transferStep(this, now);
+      this.onAgentReply(node, d, code, now);
       return;
     }
     if (this.abandoned) {
@@ -418,15 +427,58 @@ class Transfer extends Procedure {
       sid.forgetTransfer(this);
       return;
     }
-    if (this.step != MSG_TRANSFER_REQUEST) sid.refused(ROLE_NODE, this.address, 0, ERR_TIMED_OUT, "no answer: check that the peer runs SID and that its control port is reachable", now);
-    if (this.step == MSG_STOP_TRANSFER) return; // still transferred; the application may try again
     if (this.step == MSG_TRANSFER_REQUEST) {
-      this.request = 2;
-      this.refusedCode = 0;
-      sid.transferStep(this, now);
+      this.onAgentGiveUp(node, now);
       return;
     }
-    sid.forgetTransfer(this);
+    sid.refused(ROLE_NODE, this.address, 0, ERR_TIMED_OUT, "no answer: check that the peer runs SID and that its control port is reachable", now);
+    if (this.step == MSG_STOP_TRANSFER) return; // still transferred; the application may try again
+    // The negotiation: a Transfer Request sent with it is undone.
+    this.abandon(node, now);
+  }
+
+  /** The agent's Transfer Reply (8.2): granted or refused; the transfer goes on once the record's outcome is in. */
+  onAgentReply(node: Node, d: Decoded, code: u32, now: f64): void {
+    const sid = this.sid;
+    if (this.abandoned) {
+      // The negotiation or the record failed meanwhile: a granted binding is undone at once.
+      if (code != CODE_ACCEPTED || !this.sendStop(node, now)) sid.forgetTransfer(this);
+      return;
+    }
+    this.request = code == CODE_ACCEPTED ? 1 : 2;
+    this.granted = code == CODE_ACCEPTED ? lifetimeOf(d, 0) : 0;
+    this.refusedCode = code;
+    if (this.state == NEGOTIATING) return; // the target's answer decides (onReply)
+    sid.transferStep(this, now);
+  }
+
+  onAgentGiveUp(node: Node, now: f64): void {
+    const sid = this.sid;
+    if (this.abandoned) {
+      sid.forgetTransfer(this);
+      return;
+    }
+    this.request = 2;
+    this.refusedCode = 0;
+    if (this.state == NEGOTIATING) return;
+    sid.transferStep(this, now);
+  }
+
+  /**
+   * The transfer fails before the record moved (the negotiation refused or
+   * unanswered, a wrong Target Address): a binding the agent granted, or may
+   * still grant, for the Transfer Request sent with the negotiation is undone
+   * with a Stop Transfer; else the transfer is forgotten.
+   */
+  abandon(node: Node, now: f64): void {
+    const sid = this.sid;
+    if (!this.ask || this.request == 2) {
+      sid.forgetTransfer(this);
+      return;
+    }
+    this.abandoned = true;
+    if (this.request == 1 && !this.sendStop(node, now)) sid.forgetTransfer(this);
+    // request 0: the Transfer Reply (or its timeout) comes to the abandoned transfer.
   }
 
   /** Stop Transfer of an abandoned transfer (8.2): for per-flow mode, of its own flows only. */
@@ -435,8 +487,20 @@ class Transfer extends Procedure {
     return this.send(node, MSG_STOP_TRANSFER, now);
   }
 
+  /** 8.2: the Transfer Request with the negotiation, as its own request (AgentAsk), naming the target's control address. */
+  sendAsk(node: Node, now: f64): bool {
+    this.targetAddress = this.target.control.copy();
+    const ask = new AgentAsk(this);
+    this.ask = ask;
+    return this.sendAs(node, MSG_TRANSFER_REQUEST, ask, now);
+  }
+
   send(node: Node, step: u8, now: f64): bool {
     this.step = step;
+    return this.sendAs(node, step, this, now);
+  }
+
+  private sendAs(node: Node, step: u8, owner: Procedure, now: f64): bool {
     let peer: Peer = this.target;
     let flags: u8 = 0;
     if (step == MSG_TRANSFER_NEGOTIATION_REQUEST) {
@@ -453,7 +517,25 @@ class Transfer extends Procedure {
       const agent = this.agent;
       if (agent) peer = agent;
     }
-    return node.sendRequest(now, peer, step, flags, this, peer.control, peer.controlPort, null);
+    return node.sendRequest(now, peer, step, flags, owner, peer.control, peer.controlPort, null);
+  }
+}
+
+/** The Transfer Request a node sends with its negotiation (8.2): its own request, answered to its transfer. */
+class AgentAsk extends Procedure {
+  t: Transfer;
+  constructor(t: Transfer) {
+    super();
+    this.t = t;
+  }
+  encodeBody(node: Node, enc: Encoder): void {
+    this.t.encodeStep(enc, MSG_TRANSFER_REQUEST);
+  }
+  onReply(node: Node, d: Decoded, code: u32, now: f64): void {
+    this.t.onAgentReply(node, d, code, now);
+  }
+  onGiveUp(node: Node, now: f64): void {
+    this.t.onAgentGiveUp(node, now);
   }
 }
 
@@ -463,6 +545,8 @@ class Transfer extends Procedure {
 class Hosted extends Procedure {
   sid: Sid;
   address: Address;
+  /** The stop rule's input chain holds (queues) instead of dropping until the release (sid/hold.ts). */
+  holds: bool = false;
   /** The peer that negotiated (the transferring node). */
   node: Peer;
   flags: u8;
@@ -824,6 +908,12 @@ export class Sid extends RequestHandler {
   applyStopRule(add: bool, a: Address): void {
     const out = this.nftBegin();
     stopRule(out, add, a, this.node.options.controlPort);
+    this.markStopped(out, add, a);
+    this.nftEnd();
+  }
+
+  /** The address's stop rule stands (add) or went: its UDP flows pass it (in the batch `out`), or are forgotten. */
+  private markStopped(out: TextOut, add: bool, a: Address): void {
     const k = a.key() ^ (<u64>a.family << 56);
     if (add) {
       this.stopped.add(k);
@@ -834,7 +924,6 @@ export class Sid extends RequestHandler {
       // The flows pass one move of the address: a later one names its own.
       for (let i = this.udpPass.length - 1; i >= 0; i--) if (this.udpPass[i].local.equals(a)) this.udpPass.splice(i, 1);
     }
-    this.nftEnd();
   }
 
   /** UDP flows that pass the stop rule of their local address (8.12, "UDP flows"; sid_udp_pass). */
@@ -1011,6 +1100,8 @@ export class Sid extends RequestHandler {
   }
   forgetTransfer(t: Transfer): void {
     this.node.cancelRequests(t);
+    const ask = t.ask;
+    if (ask) this.node.cancelRequests(ask);
     const i = this.transfers.indexOf(t);
     if (i >= 0) this.transfers.splice(i, 1);
     // 8.16: the Interim Address goes back to the pool with the address's last per-flow transfer.
@@ -1236,7 +1327,7 @@ export class Sid extends RequestHandler {
     this.actionOwner = new Claim(this, a, ROLE_TARGET, h.spi);
     this.hostAddress(true, a, same);
     this.applyArpRule(true, a, same ? this.ifindex : 0, true);
-    this.applyStopRule(true, a);
+    this.applyHold(h);
     if (!same) {
       this.tunnel(true, ROLE_TARGET, changetype<usize>(h.bkey), agent, a, (flags & FLAG_REVERSE_RETURN) != 0);
       h.tunnel = true;
@@ -1322,7 +1413,8 @@ export class Sid extends RequestHandler {
   release(h: Hosted, now: f64): void {
     if (h.released) return;
     h.released = true;
-    this.applyStopRule(false, h.address);
+    // The event first (the host resumes the restored socket on it), then the stop rule goes, then the held
+    // packets are accepted in order into the live socket (sid/hold.ts).
     const e = this.event("released", ROLE_TARGET, h.address, now);
     e.key("elapsedMs");
     e.num(<u64>Math.round(now - h.startedAt));
@@ -1331,6 +1423,48 @@ export class Sid extends RequestHandler {
       e.boolean(true);
     }
     this.node.emit(endEvent());
+    if (h.holds) this.endHold(h, true);
+    else this.applyStopRule(false, h.address);
+  }
+
+  /**
+   * The target's stop rule with the hold (8.12): the queue bound once, the
+   * chains, then the queue rule in the hold chain (owned by the claim: if it
+   * fails, the hosting ends).
+   */
+  private applyHold(h: Hosted): void {
+    const node = this.node;
+    if (!SidHold.bound) {
+      SidHold.bound = true;
+      const c = queueConfig(SidHold.queue);
+      node.netlinkAction(NETLINK_NETFILTER, bytesOf(nfqueueBuffer(), c), null);
+    }
+    const out = this.nftBegin();
+    stopRule(out, true, h.address, node.options.controlPort, true);
+    this.markStopped(out, true, h.address);
+    this.nftEnd();
+    const r = queueRuleIn(SidHold.queue, "hovsid", holdChainName(h.address), false);
+    node.netlinkAction(NETLINK_NETFILTER, bytesOf(nfqueueBuffer(), r), this.actionOwner);
+    h.holds = true;
+    SidHold.holding++;
+  }
+
+  /**
+   * The hold ends: the chains go (nothing is queued after this), then, once no
+   * other hosting holds, one verdict for every queued packet: accept at the
+   * release, drop when the hosting ended unreleased (no socket to take them).
+   */
+  private endHold(h: Hosted, accept: bool): void {
+    h.holds = false;
+    SidHold.holding--;
+    const out = this.nftBegin();
+    stopRule(out, false, h.address, this.node.options.controlPort, true);
+    this.markStopped(out, false, h.address);
+    this.nftEnd();
+    if (SidHold.holding > 0) return;
+    const v = verdictBatch(SidHold.queue, SidHold.lastId + 0x40000000, accept ? 1 : 0);
+    // No acknowledgement is asked; an empty queue answers ENOENT, which is fine.
+    this.node.netlinkAction(NETLINK_NETFILTER, bytesOf(nfqueueBuffer(), v), null, false, ENOENT);
   }
 
   /** 8.18: the hosting is bound: this node holds the session address's lease now (it renews and releases it). */
@@ -1355,7 +1489,8 @@ export class Sid extends RequestHandler {
       if (h.woken && !h.released) this.applyStopRule(false, h.address);
     } else {
       if (h.tunnel) this.tunnel(false, ROLE_TARGET, changetype<usize>(h.bkey), h.agentAddress, h.address, (h.flags & FLAG_REVERSE_RETURN) != 0);
-      if (!h.released) this.applyStopRule(false, h.address);
+      if (h.holds) this.endHold(h, false);
+      else if (!h.released) this.applyStopRule(false, h.address);
       this.applyArpRule(false, h.address, 0, true);
       this.hostAddress(false, h.address, h.sameSubnet);
       this.stopAnnouncing(h.address);
@@ -1635,8 +1770,8 @@ export class Sid extends RequestHandler {
     // Only from the agent of the transfer (or, with S, its target), under their configured SA.
     const from = t ? (t.agent ? t.agent : t.target) : null;
     if (!t && !sa.seals) {
-      // 8.12: the agent ended a binding it granted while the record was still under way (its claim
-      // failed): the transfer fails once the record's outcome is in, with the address here.
+      // 8.2: the agent ended a binding it granted before the transfer completed (its claim failed):
+      // the transfer fails once the target's answer and the record's outcome are in.
       const p = this.findTransfer(a);
       if (p && p.agent == peer && !p.hosted && !p.abandoned && p.request == 1 && p.state != TRANSFERRED) {
         p.request = 2;
@@ -1644,7 +1779,7 @@ export class Sid extends RequestHandler {
         p.agentEnded = true;
         this.announce(a, now);
         this.reply(peer, sa, cache, CODE_ACCEPTED, -1, null, now);
-        this.transferStep(p, now);
+        if (p.state != NEGOTIATING) this.transferStep(p, now);
         return;
       }
     }
@@ -1734,6 +1869,12 @@ export class Sid extends RequestHandler {
       this.forgetTransfer(t);
       return -ERR_CONFIG;
     }
+    // 8.2: the Transfer Request goes with the negotiation; a further transfer's (8.6) and one with UDP
+    // flows (recordFirst) after the delivered record.
+    if (agentPeer && !t.recordFirst && !t.sendAsk(this.node, now)) {
+      this.forgetTransfer(t);
+      return -ERR_CONFIG;
+    }
     return 0;
   }
 
@@ -1794,7 +1935,7 @@ export class Sid extends RequestHandler {
     t.flows = flows;
     t.interim = interim;
     this.transfers.push(t);
-    if (!t.send(this.node, MSG_TRANSFER_NEGOTIATION_REQUEST, now)) {
+    if (!t.send(this.node, MSG_TRANSFER_NEGOTIATION_REQUEST, now) || !t.sendAsk(this.node, now)) {
       this.forgetTransfer(t);
       return -ERR_CONFIG;
     }
@@ -1844,13 +1985,17 @@ export class Sid extends RequestHandler {
    * stays here (the stop rule goes now, the host restores the socket), and a
    * binding the agent granted is undone with a Stop Transfer.
    */
+  agentRefused(t: Transfer, now: f64): void {
+    if (t.agentEnded) this.refused(ROLE_NODE, t.address, 0, ERR_REFUSED, "the agent ended the binding before the transfer completed (a kernel action of its claim failed?): the address stays here", now);
+    else if (t.refusedCode) this.refused(ROLE_NODE, t.address, t.refusedCode, 0, "the agent refused the transfer: the node must own the address there (peer_add_address), and a further transfer needs F", now);
+    else this.refused(ROLE_NODE, t.address, 0, ERR_TIMED_OUT, "no answer from the agent: check that the peer runs SID and that its control port is reachable", now);
+  }
+
   transferStep(t: Transfer, now: f64): void {
     if (t.delivery == 0) return;
     if (t.request == 2) {
       // The agent refused (or did not answer): reported now, once the record's outcome is in too.
-      if (t.agentEnded) this.refused(ROLE_NODE, t.address, 0, ERR_REFUSED, "the agent ended the binding before the transfer completed (a kernel action of its claim failed?): the address stays here", now);
-      else if (t.refusedCode) this.refused(ROLE_NODE, t.address, t.refusedCode, 0, "the agent refused the transfer: the node must own the address there (peer_add_address), and a further transfer needs F", now);
-      else this.refused(ROLE_NODE, t.address, 0, ERR_TIMED_OUT, "no answer: check that the peer runs SID and that its control port is reachable", now);
+      this.agentRefused(t, now);
       t.stopRule(false);
       this.forgetTransfer(t);
       return;
@@ -2194,6 +2339,9 @@ export class Sid extends RequestHandler {
 
   stateJson(out: TextOut, now: f64): void {
     out.objOpen();
+    // The target's hold (sid/hold.ts): packets its queue took since start.
+    out.key("held");
+    out.num(SidHold.held);
     out.key("transfers");
     out.arrOpen();
     for (let i = 0; i < this.transfers.length; i++) {

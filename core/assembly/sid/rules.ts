@@ -37,12 +37,18 @@ function ipKeyword(a: Address): string {
  * priority -150, every packet to (input) or from (output) a is dropped,
  * except TCP and UDP to or from `port` (control messages and the state
  * record). With add false, the batch that removes both chains.
+ *
+ * With `hold` (the target, PROTOCOL.md 8.12 "the hold"): the input chain
+ * jumps, before its drop, to the regular chain `sh<hex>`, whose one rule
+ * (sid/hold.ts, an xt NFQUEUE rule sent as netlink) queues the packet; the
+ * drop only takes what the queue rule did not (before it is in place).
  */
-export function stopRule(out: TextOut, add: bool, a: Address, port: u32): void {
+export function stopRule(out: TextOut, add: bool, a: Address, port: u32, hold: bool = false): void {
   const ip = ipKeyword(a);
   if (!add) {
-    for (let k = 0; k < 2; k++) {
-      const p = k == 0 ? "si" : "so";
+    const chains = hold ? 3 : 2;
+    for (let k = 0; k < chains; k++) {
+      const p = k == 0 ? "si" : k == 1 ? "so" : "sh";
       out.ascii("flush chain ");
       chain(out, "inet hovsid", p, a);
       out.ascii("\ndelete chain ");
@@ -52,6 +58,11 @@ export function stopRule(out: TextOut, add: bool, a: Address, port: u32): void {
     return;
   }
   out.ascii("add table inet hovsid\n");
+  if (hold) {
+    out.ascii("add chain ");
+    chain(out, "inet hovsid", "sh", a);
+    out.ascii("\n");
+  }
   for (let k = 0; k < 2; k++) {
     const p = k == 0 ? "si" : "so";
     const dir = k == 0 ? " daddr " : " saddr ";
@@ -69,6 +80,17 @@ export function stopRule(out: TextOut, add: bool, a: Address, port: u32): void {
       out.dec(<u64>port);
       out.ascii(" accept\n");
     }
+    if (hold && k == 0) {
+      out.ascii("add rule ");
+      chain(out, "inet hovsid", p, a);
+      out.ascii(" ");
+      out.ascii(ip);
+      out.ascii(dir);
+      a.text(out);
+      out.ascii(" jump sh");
+      addressHex(out, a);
+      out.ascii("\n");
+    }
     out.ascii("add rule ");
     chain(out, "inet hovsid", p, a);
     out.ascii(" ");
@@ -77,6 +99,17 @@ export function stopRule(out: TextOut, add: bool, a: Address, port: u32): void {
     a.text(out);
     out.ascii(" drop\n");
   }
+}
+
+/** The hold chain's name, `sh<hex>` (for the netlink queue rule). */
+export function holdChainName(a: Address): string {
+  let s = "sh";
+  const n = a.family == FAMILY_IPV4 ? 8 : 32;
+  for (let i = n - 1; i >= 0; i--) {
+    const v = i >= 16 ? a.hi >> (<u64>(i - 16) * 4) : a.lo >> (<u64>i * 4);
+    s += HEX.charAt(<i32>(v & 15));
+  }
+  return s;
 }
 
 /**
