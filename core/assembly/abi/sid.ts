@@ -11,7 +11,8 @@ import { encapsulate, decapsulate } from "../sid/tunnel";
 import { stopRule, arpRule } from "../sid/rules";
 import { bindingKey, bindingSubkey, sealBinding, openBinding } from "../sid/seal";
 import { sealKey, sealMessage, openMessage, sealStateFrame, openStateFrame, lastFrameWasLast, lastFrameLength } from "../sid/seal";
-import { ArpFrame, ETH_MIN_FRAME, gratuitousArp, arpReply, parseArp, wakeupFrame, neighbourAdvertisement, NA_FRAME } from "../sid/frames";
+import { ArpFrame, ETH_MIN_FRAME, gratuitousArp, arpReply, parseArp, neighbourAdvertisement, NA_FRAME } from "../sid/frames";
+import { wakeupFrame } from "../engine/frame";
 import { TcpState, decodeTcpState, encodeTcpStateHeader, headerLength, UdpFlowState, decodeUdpFlow, encodeUdpFlowHeader, udpHeaderLength, stateRecordLength } from "../sid/tcpstate";
 import { ERR_INVALID_ARGUMENT, ERR_BUFFER_TOO_SMALL, ERR_BAD_FAMILY, FAMILY_IPV4, FAMILY_IPV6 } from "../generated/registry";
 

@@ -13,7 +13,7 @@ import { DeferredReply } from "./reply";
 import { Retransmission, REQUEST_POLICY } from "./retransmit";
 import { Output, OutputQueue, takeOutput, OUT_TRANSMIT, OUT_NFT, OUT_NETLINK, OUT_FRAME, bytesOf, beginEvent, endEvent, FrameRoute } from "./output";
 import { Decoded, decode, openSealed, openSealedBinding, OFF_COOKIE } from "../wire/decode";
-import { wakeupFrame } from "../sid/frames";
+import { wakeupFrame } from "./frame";
 import { Encoder } from "../wire/encode";
 import { authSpi, verifyAuth } from "../wire/auth";
 import { authTagLength, authTagPtr } from "../wire/fields";

@@ -6,7 +6,7 @@
 // malformed message is a specific error.
 
 import { get16, get32, put16, put32 } from "../util/bytes";
-import { ethernet, sum16, fold, ETH_HEADER, ETHERTYPE_IPV4 } from "./frames";
+import { ethernet, sum16, fold, ETH_HEADER, ETHERTYPE_IPV4 } from "../engine/frame";
 import {
   ERR_TRUNCATED, ERR_BUFFER_TOO_SMALL, ERR_BAD_VALUE,
   ERR_DHCP_BAD_HEADER, ERR_DHCP_BAD_COOKIE, ERR_DHCP_OPTION_OVERRUN, ERR_DHCP_NO_END,

@@ -14,12 +14,10 @@ import { Address } from "../engine/address";
 import { Timer } from "../engine/timers";
 import { takeOutput, bytesOf, beginEvent, endEvent, OUT_FRAME } from "../engine/output";
 import { Decoded } from "../wire/decode";
-import { addressValue, lifetimeSeconds, sessionKeyAlg, sessionKeyWrapSpi, sessionKeySessionSpi, sessionKeyWrappedPtr, sessionKeyWrappedLength } from "../wire/fields";
 import { Encoder } from "../wire/encode";
 import { TextOut } from "../util/text";
-import { HmacKey } from "../crypto/hmac";
 import { drbg } from "../crypto/drbg";
-import { keyWrapRandom, keyUnwrap } from "../crypto/keywrap";
+import { keyWrapRandom } from "../crypto/keywrap";
 import { gratuitousArp, neighbourAdvertisement, NA_FRAME } from "./frames";
 import { SEAL_UP, SEAL_DOWN, SEAL_SA, bindingKey, bindingSubkey } from "./seal";
 import { stopRule, arpRule, reversePathRule, udpPassRule, holdChainName } from "./rules";
@@ -28,16 +26,21 @@ import { queueConfig, queueRuleIn, verdictBatch, bufferPtr as nfqueueBuffer } fr
 import { RECORD as BINDING_RECORD } from "./bindings";
 import { isValidFamily } from "../engine/address";
 import { SidFlows, Flow, readFlows } from "./flows";
+import {
+  SidBase, Claim, ROLE_NODE, ROLE_TARGET, ROLE_AGENT, NEGOTIATING, DELIVERING, REQUESTING, TRANSFERRED, NEGOTIATED,
+  REGISTERING, BOUND, DEREGISTERING, ACTIVE, WAKING, RETURNING, MAIN_TABLE, IDS, KEY_BUF,
+  ids, addressOf, lifetimeOf, sessionSa, toBindingKey, unwrapSessionKey, wrapSpiOf, sessionSpiOf, addressMessageCopy,
+} from "./base";
 import { AddressRegistry, AliasSink, StaticPool, Ipv6Generator, Lease } from "./addrgen";
 import {
-  BindingTable, VniSet, address as bAddress, target as bTarget, setTarget as bSetTarget, flags as bFlags,
+  BindingTable, address as bAddress, target as bTarget, setTarget as bSetTarget, flags as bFlags,
   setFlags as bSetFlags, spi as bSpi, setSpi as bSetSpi, vni as bVni, setVni as bSetVni, nodePeer as bNodePeer,
   setNodePeer as bSetNodePeer, expires as bExpires, keyPtr as bKey, macPtr as bMac,
   hasMac as bHasMac, setHasMac as bSetHasMac, setCookie as bSetCookieRaw, cookie as bCookie, family as bFamily, hasMacByte as bHasMacByte,
   SAVED_USED, SAVED_INTERIM_FAMILY, SAVED_WINDOW_TOP, SAVED_INTERIM,
 } from "./bindings";
 import {
-  tunnelIds, kernelMessagePtr, vxlanLink, fdbEntry, neighEntry, tunnelRoute, sourceRule, tunnelFilter,
+  kernelMessagePtr, vxlanLink, fdbEntry, neighEntry, tunnelRoute, sourceRule, tunnelFilter,
   proxyNeighbour, tunnelIfindex,
 } from "../kernel/vxlan";
 import { addressMessage, messagePtr } from "../kernel/netlink";
@@ -45,7 +48,7 @@ import { NETLINK_ROUTE, NETLINK_NETFILTER, ENOENT, LOOPBACK_IFINDEX } from "../k
 import {
   PROTOCOL_SID, FAMILY_IPV4, AUTH_HMAC_SHA256, WRAP_CHACHA20_POLY1305, FIRST_ASSIGNABLE_SPI,
   MSG_TRANSFER_NEGOTIATION_REQUEST, MSG_TRANSFER_REQUEST, MSG_BINDING_UPDATE, MSG_WAKE_UP, MSG_STOP_TRANSFER,
-  EXT_LIFETIME, EXT_TRANSFERRED_ADDRESS, EXT_TARGET_ADDRESS, EXT_AGENT_ADDRESS, EXT_INTERIM_ADDRESS,
+  EXT_TRANSFERRED_ADDRESS, EXT_TARGET_ADDRESS, EXT_AGENT_ADDRESS, EXT_INTERIM_ADDRESS,
   EXT_LINK_LAYER_ADDRESS, EXT_SESSION_KEY, EXT_ADDRESS_LEASE,
   FLAG_FURTHER_TRANSFER, FLAG_SAME_SUBNET, FLAG_REVERSE_TUNNEL, FLAG_REVERSE_RETURN, FLAG_PER_FLOW,
   CODE_ACCEPTED, CODE_ADMINISTRATIVELY_PROHIBITED, CODE_INSUFFICIENT_RESOURCES, CODE_POORLY_FORMED_REQUEST,
@@ -59,22 +62,6 @@ import {
 /** Size of the block sid_session writes (docs/ABI.md "SID engine"). */
 export const SESSION_INFO_SIZE: i32 = 64;
 
-// Roles and states (docs/ABI.md "SID engine", sid_session bytes 56 and 57).
-export const ROLE_NODE: u8 = 1;
-export const ROLE_TARGET: u8 = 2;
-export const ROLE_AGENT: u8 = 3;
-export const NEGOTIATING: u8 = 1;
-export const DELIVERING: u8 = 2;
-export const REQUESTING: u8 = 3;
-export const TRANSFERRED: u8 = 4;
-export const NEGOTIATED: u8 = 5;
-export const REGISTERING: u8 = 6;
-export const BOUND: u8 = 7;
-export const DEREGISTERING: u8 = 8;
-export const ACTIVE: u8 = 9;
-export const WAKING: u8 = 10;
-/** The original node takes its address back (8.6): the record is in, the agent's Wake-up is awaited. */
-export const RETURNING: u8 = 11;
 
 /** Gratuitous ARP frames when an address is claimed, 1 s apart (8.14). */
 const GARP_COUNT: i32 = 3;
@@ -90,7 +77,6 @@ const PARK_MS: f64 = 10000;
 const RETURN_WAIT_MS: f64 = 10000;
 /** Priority of the target's source rule in reverse mode (8.9 step 4). */
 const SID_RULE_PRIORITY: u32 = 0x4346;
-export const MAIN_TABLE: u32 = 254;
 const ETHERNET: u32 = 1;
 
 /** The agent's saved bindings (8.17): "HSB" and version 1; header and entry sizes. */
@@ -100,8 +86,6 @@ const SAVE_HEADER: i32 = 8;
 const SAVE_COUNT: usize = 4;
 const SAVE_ENTRY: i32 = 128;
 
-const IDS = memory.data(26, 4);
-export const KEY_BUF = memory.data(32, 8);
 /** A further transfer's old tunnel key, kept until the new tunnel stands (make before break). */
 const OLD_KEY = memory.data(32, 8);
 const WRAP_BUF = memory.data(96, 8);
@@ -113,20 +97,6 @@ const FRAME_BUF = memory.data(NA_FRAME);
 const nftText = new TextOut();
 const ZERO16 = memory.data(16, 8);
 
-/** The tunnel identifiers of a session key (8.9), in IDS: VNI, agent MAC at +4, target MAC at +10, name at +16. */
-export function ids(key: usize): u32 {
-  tunnelIds(key, IDS);
-  return load<u32>(IDS);
-}
-
-export function addressOf(d: Decoded, ext: u8): Address {
-  return addressValue(d.first(ext));
-}
-
-export function lifetimeOf(d: Decoded, dflt: u32): u32 {
-  if (!d.has(EXT_LIFETIME)) return dflt;
-  return <u32>lifetimeSeconds(d.first(EXT_LIFETIME));
-}
 
 function randomSpi(): u32 {
   drbg.fill(KEY_BUF, 4);
@@ -134,54 +104,10 @@ function randomSpi(): u32 {
   return v < FIRST_ASSIGNABLE_SPI ? v + FIRST_ASSIGNABLE_SPI : v;
 }
 
-/**
- * A session SA (8.3, 8.11) over a binding key K_b (32 bytes at kb): Binding
- * Update and Ack sealed and authenticated under K_b's subkeys, `sealIn` in and
- * `sealOut` out; its other messages (a further Transfer Request, 8.6) under
- * HMAC-SHA256 with K_b's SA subkey, which is also its `raw` key (key wrap, 4.7).
- */
-export function sessionSa(spi: u32, kb: usize, sealIn: i32, sealOut: i32): SecurityAssociation {
-  bindingSubkey(kb, SEAL_SA, SUB_BUF);
-  const sa = new SecurityAssociation(spi, new HmacKey(AUTH_HMAC_SHA256, SUB_BUF, 32));
-  sa.raw = new StaticArray<u8>(32);
-  memory.copy(changetype<usize>(sa.raw), SUB_BUF, 32);
-  memory.fill(SUB_BUF, 0, 32);
-  memory.copy(changetype<usize>(sa.sealBase), kb, 32);
-  sa.sealIn = sealIn;
-  sa.sealOut = sealOut;
-  return sa;
-}
-
-const SUB_BUF = memory.data(32, 8);
 /** The Transferred Address of the message being handled, read in place for the table's lookup (8.3). */
 const LOOKUP = new Address();
-
-/** Replaces the 32-byte session key at p by its binding key K_b (8.11). */
-export function toBindingKey(p: usize): void {
-  bindingKey(p, SUB_BUF);
-  memory.copy(p, SUB_BUF, 32);
-  memory.fill(SUB_BUF, 0, 32);
-}
-
-/**
- * Unwraps the Session Key extension of the message being handled with the
- * key `wrapKey` (the wrap SA's raw key) into out: true if it opened.
- */
-export function unwrapSessionKey(d: Decoded, wrapKey: StaticArray<u8>, out: usize): bool {
-  const p = d.first(EXT_SESSION_KEY);
-  if (wrapKey.length == 0) return false;
-  return keyUnwrap(
-    d.ptr, sessionKeyAlg(p), sessionKeyWrapSpi(p), sessionKeySessionSpi(p), changetype<usize>(wrapKey), wrapKey.length,
-    sessionKeyWrappedPtr(p), sessionKeyWrappedLength(p), out,
-  ) == 32;
-}
-
-export function wrapSpiOf(d: Decoded): u32 {
-  return sessionKeyWrapSpi(d.first(EXT_SESSION_KEY));
-}
-export function sessionSpiOf(d: Decoded): u32 {
-  return sessionKeySessionSpi(d.first(EXT_SESSION_KEY));
-}
+/** Scratch for a binding key derived on the way (sessionInfo). */
+const SUB_BUF = memory.data(32, 8);
 
 /** Writes the Session Key extension: key wrapped under `sa`'s raw key for the message begun in enc. */
 function writeSessionKey(enc: Encoder, sa: SecurityAssociation, sessionSpi: u32, key: usize): void {
@@ -715,27 +641,6 @@ class Wakeup extends Procedure {
   }
 }
 
-/**
- * The kernel actions that put a binding (agent) or a hosted address (target)
- * in place: if one fails, the binding or the hosting ends, rather than
- * standing without its tunnel or address.
- */
-export class Claim extends Procedure {
-  sid: Sid;
-  address: Address;
-  role: u8;
-  spi: u32;
-  constructor(sid: Sid, a: Address, role: u8, spi: u32) {
-    super();
-    this.sid = sid;
-    this.address = a.copy();
-    this.role = role;
-    this.spi = spi;
-  }
-  onActionsDone(node: Node, ok: bool, now: f64): void {
-    if (!ok) this.sid.claimFailed(this, now);
-  }
-}
 
 /** SID's timers in the engine's table (docs/ENGINE.md): what each fires. */
 const T_EXPIRY: i32 = 0;
@@ -792,16 +697,13 @@ class Parked {
   }
 }
 
-export class Sid extends RequestHandler {
-  node: Node;
-  ifindex: u32 = 0;
+export class Sid extends SidBase {
   mac: StaticArray<u8> = new StaticArray<u8>(6);
   address: Address = new Address();
   transfers: Array<Transfer> = new Array<Transfer>();
   hosted: Array<Hosted> = new Array<Hosted>();
   private table: BindingTable | null = null;
   /** VNIs in use by bindings (8.9: a collision is refused with 130). */
-  vnis: VniSet = new VniSet();
   /** Interim Addresses of the bindings that have one (rare; kept out of the compact table). */
   private interims: Map<u64, Address> = new Map<u64, Address>();
   private announcements: Array<Announcement> = new Array<Announcement>();
@@ -831,8 +733,7 @@ export class Sid extends RequestHandler {
   ipv6: Ipv6Generator = new Ipv6Generator();
 
   constructor(node: Node) {
-    super();
-    this.node = node;
+    super(node);
     this.expiryTimer = new SidTimer(this, T_EXPIRY);
     this.flowsTimer = new SidTimer(this, T_FLOWS);
     this.announceTimer = new SidTimer(this, T_ANNOUNCE);
@@ -889,9 +790,6 @@ export class Sid extends RequestHandler {
     e.str(message);
     this.node.emit(endEvent());
   }
-
-  /** The owner of the kernel actions being queued (a Claim), or null. */
-  actionOwner: Procedure | null = null;
 
   netlink(n: i32): void {
     if (n > 0) this.node.netlinkAction(NETLINK_ROUTE, bytesOf(kernelMessagePtr(), n), this.actionOwner);
@@ -2386,7 +2284,6 @@ export class Sid extends RequestHandler {
   }
 }
 
-/** The address message of dataplane.md section 4 for a on lo (or `ifindex`), copied out of its static buffer. */
 /** Session addresses (8.18) go on and off the home link beside the base address. */
 class HomeLinkAliases extends AliasSink {
   sid: Sid;
@@ -2399,8 +2296,3 @@ class HomeLinkAliases extends AliasSink {
   }
 }
 
-export function addressMessageCopy(add: bool, a: Address, ifindex: u32 = LOOPBACK_IFINDEX, nodad: bool = true, deprecated: bool = false): i32 {
-  const n = addressMessage(add, a, ifindex, nodad, deprecated);
-  memory.copy(kernelMessagePtr(), messagePtr(), <usize>n);
-  return n;
-}

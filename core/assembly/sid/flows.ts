@@ -19,9 +19,9 @@ import { TextOut } from "../util/text";
 import { inMemory } from "../util/bytes";
 import { tunnelIfindex, tunnelRoute, proxyNeighbour, markRule } from "../kernel/vxlan";
 import {
-  Sid, Claim, ROLE_AGENT, ROLE_NODE, ROLE_TARGET, TRANSFERRED, KEY_BUF, MAIN_TABLE,
+  SidBase, Claim, ROLE_AGENT, ROLE_NODE, ROLE_TARGET, TRANSFERRED, KEY_BUF, MAIN_TABLE,
   addressOf, lifetimeOf, ids, unwrapSessionKey, toBindingKey, wrapSpiOf, sessionSpiOf, sessionSa, addressMessageCopy,
-} from "./engine";
+} from "./base";
 import { SEAL_UP, SEAL_DOWN } from "./seal";
 import {
   FAMILY_IPV4, EXT_FLOW, EXT_INTERIM_ADDRESS, EXT_TARGET_ADDRESS, MSG_WAKE_UP, FLAG_REVERSE_TUNNEL, FLAG_FURTHER_TRANSFER,
@@ -409,7 +409,7 @@ function hex8(v: u32): string {
 
 export class SidFlows {
   /** Set by the Sid that holds this. */
-  sid!: Sid;
+  sid!: SidBase;
   private table: FlowTable | null = null;
   /** Agent: flow groups by address key (a key shared by two addresses refuses the second: 130). */
   groups: Map<u64, FlowGroup> = new Map<u64, FlowGroup>();

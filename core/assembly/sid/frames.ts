@@ -1,34 +1,25 @@
 // Link-layer frames SID sends itself through an AF_PACKET socket
 // (docs/PROTOCOL.md 8.14): the gratuitous ARP that claims an address, the ARP
-// reply of proxy ARP, and the Wake-up datagram addressed to a link-layer
-// address directly (bypassing the sender's ARP table, which resolves the
-// transferred address to the sender itself), and for IPv6 the unsolicited
+// reply of proxy ARP (the Wake-up datagram, addressed to a link-layer address
+// directly, bypassing the sender's ARP table, which resolves the transferred
+// address to the sender itself, is engine/frame.ts's), and for IPv6 the unsolicited
 // Neighbour Advertisement that claims an address as gratuitous ARP does for
 // IPv4 (8.18, RFC 4861 7.2.6). Also the parser that tells the
 // host's AF_PACKET reader which ARP frames to answer. Pure functions: bytes
 // in, bytes out; nothing here reads past its input.
 
 import { get16, put16, put32 } from "../util/bytes";
+import { ETH_HEADER, ETHERTYPE_IPV4, ETHERTYPE_IPV6, ethernet, sum16, fold } from "../engine/frame";
 import { Address } from "../engine/address";
-import { FAMILY_IPV4, FAMILY_IPV6, ERR_TRUNCATED, ERR_BAD_VALUE, ERR_BAD_ADDRESS, ERR_BUFFER_TOO_SMALL, IPPROTO_UDP } from "../generated/registry";
+import { FAMILY_IPV6, ERR_TRUNCATED, ERR_BAD_VALUE, ERR_BAD_ADDRESS } from "../generated/registry";
 
-export const ETH_HEADER: i32 = 14;
-export const ETHERTYPE_IPV4: u32 = 0x0800;
 export const ETHERTYPE_ARP: u32 = 0x0806;
-export const ETHERTYPE_IPV6: u32 = 0x86dd;
 /** The shortest Ethernet frame without its FCS; ARP frames are padded to it with zeros. */
 export const ETH_MIN_FRAME: i32 = 60;
 const ARP_LENGTH: i32 = 28;
 export const ARP_REQUEST: u32 = 1;
 export const ARP_REPLY: u32 = 2;
 const HW_ETHERNET: u32 = 1;
-const TTL: u32 = 64;
-
-export function ethernet(out: usize, dst: usize, src: usize, type: u32): void {
-  memory.copy(out, dst, 6);
-  memory.copy(out + 6, src, 6);
-  put16(out + 12, type);
-}
 
 /**
  * An ARP frame for IPv4 over Ethernet, 60 bytes: Ethernet to `ethDst` from
@@ -97,77 +88,6 @@ export function parseArp(p: usize, n: i32, f: ArpFrame): i32 {
   memory.copy(changetype<usize>(f.targetMac), a + 18, 6);
   f.targetIp = bswap<u32>(load<u32>(a + 24));
   return <i32>op;
-}
-
-/** The Internet checksum's running sum (RFC 1071) over n bytes. */
-export function sum16(p: usize, n: i32, acc: u32): u32 {
-  let i = 0;
-  for (; i + 1 < n; i += 2) acc += get16(p + i);
-  if (i < n) acc += <u32>load<u8>(p + i) << 8;
-  return acc;
-}
-export function fold(acc: u32): u32 {
-  while (acc >> 16) acc = (acc & 0xffff) + (acc >> 16);
-  return ~acc & 0xffff;
-}
-
-/**
- * The Wake-up frame (PROTOCOL.md 8.14): Ethernet to `dstMac` from `srcMac`,
- * IPv4 (DF, TTL 64, identification `ipId`) or IPv6 (hop limit 64), UDP from
- * srcPort to dstPort with its checksum, and `payload` (the Wake-up message).
- * Returns the frame's length, or a negated error: BAD_ADDRESS (families
- * differ, or an address is not usable unicast), BAD_VALUE (a port 0),
- * BUFFER_TOO_SMALL.
- */
-export function wakeupFrame(
-  dstMac: usize, srcMac: usize, src: Address, dst: Address, srcPort: u32, dstPort: u32, ipId: u32,
-  payload: usize, payloadLen: i32, out: usize, cap: i32,
-): i32 {
-  if (src.family != dst.family || !src.isUsableUnicast() || !dst.isUsableUnicast()) return -ERR_BAD_ADDRESS;
-  if (srcPort == 0 || dstPort == 0 || srcPort > 0xffff || dstPort > 0xffff) return -ERR_BAD_VALUE;
-  const v4 = src.family == FAMILY_IPV4;
-  const ipLen: i32 = v4 ? 20 : 40;
-  const udpLen = 8 + payloadLen;
-  const total = ETH_HEADER + ipLen + udpLen;
-  if (payloadLen < 0 || udpLen > 0xffff || total > cap) return -ERR_BUFFER_TOO_SMALL;
-  ethernet(out, dstMac, srcMac, v4 ? ETHERTYPE_IPV4 : ETHERTYPE_IPV6);
-  const ip = out + ETH_HEADER;
-  const alen: i32 = v4 ? 4 : 16;
-  if (v4) {
-    store<u8>(ip, 0x45);
-    store<u8>(ip + 1, 0);
-    put16(ip + 2, <u32>(ipLen + udpLen));
-    put16(ip + 4, ipId & 0xffff);
-    put16(ip + 6, 0x4000); // DF
-    store<u8>(ip + 8, <u8>TTL);
-    store<u8>(ip + 9, <u8>IPPROTO_UDP);
-    put16(ip + 10, 0);
-    src.store(ip + 12);
-    dst.store(ip + 16);
-    put16(ip + 10, fold(sum16(ip, 20, 0)));
-  } else {
-    put32(ip, 0x60000000);
-    put16(ip + 4, <u32>udpLen);
-    store<u8>(ip + 6, <u8>IPPROTO_UDP);
-    store<u8>(ip + 7, <u8>TTL);
-    src.store(ip + 8);
-    dst.store(ip + 24);
-  }
-  const udp = ip + ipLen;
-  put16(udp, srcPort);
-  put16(udp + 2, dstPort);
-  put16(udp + 4, <u32>udpLen);
-  put16(udp + 6, 0);
-  memory.copy(udp + 8, payload, <usize>payloadLen);
-  // Pseudo-header: the two addresses, the protocol, the UDP length.
-  const addrs = v4 ? ip + 12 : ip + 8;
-  let acc = sum16(addrs, 2 * alen, 0);
-  acc += <u32>IPPROTO_UDP + <u32>udpLen;
-  acc = sum16(udp, udpLen, acc);
-  let ck = fold(acc);
-  if (ck == 0) ck = 0xffff; // 0 means "no checksum" in UDP over IPv4, and is invalid over IPv6
-  put16(udp + 6, ck);
-  return total;
 }
 
 /** Length of the unsolicited Neighbour Advertisement: Ethernet 14, IPv6 40, NA 24, target link-layer option 8. */

@@ -7,7 +7,7 @@ import { IPPROTO_TCP, IPPROTO_UDP, PROTOCOL_STEM } from "../generated/registry";
 import { Address } from "../engine/address";
 import { Node, Procedure } from "../engine/node";
 import { StemBase } from "./base";
-import { MigratorState, MigratorEvent, migratorNext } from "./states";
+import { NonMigratorState, NonMigratorEvent, nonMigratorNext } from "./states";
 import { Peer, SecurityAssociation, CachedReply, REPLY_RESEND_GAP_MS } from "../engine/peer";
 import { Timer } from "../engine/timers";
 import { Retransmission, RetransmitPolicy, MAX_RTO_MS } from "../engine/retransmit";
@@ -86,6 +86,8 @@ export class PathValidation extends Procedure {
   startedAt: f64;
   /** A migration's: the Migration Reply sent once the kernel actions are done (the engine's handle). */
   deferred: DeferredReply | null = null;
+  /** Where it is in the non-migrator's table (stem/states.ts). */
+  state: i32 = NonMigratorState.IDLE;
   constructor(stem: StemBase, peer: Peer, address: Address, replyTo: Address, replyPort: u32, now: f64) {
     super();
     this.stem = stem;
@@ -99,6 +101,14 @@ export class PathValidation extends Procedure {
     this.resend = new ValidationResend(this);
   }
 
+  /** Moves on by the table of stem/states.ts (7.4, 7.5); false if it has no such transition. */
+  step(event: i32): bool {
+    const next = nonMigratorNext(this.state, event);
+    if (next < 0) return false;
+    this.state = next;
+    return true;
+  }
+
   /** The reply with the challenge went out: resend it until the Confirm, give up at the validation timeout. */
   startResend(now: f64): void {
     const node = this.stem.node;
@@ -109,6 +119,7 @@ export class PathValidation extends Procedure {
     if (this.reply.length > 0) return; // a later sync (quota lifted, rollback)
     if (!ok) {
       // The kernel refused: undo and refuse the request.
+      this.step(NonMigratorEvent.KERNEL_FAILED);
       this.restore();
       this.stem.sync(null);
       this.replyLater(CODE_INSUFFICIENT_RESOURCES, now);
@@ -116,6 +127,7 @@ export class PathValidation extends Procedure {
       return;
     }
     // Step 407: the reply, to the new address.
+    this.step(this.needsValidation ? NonMigratorEvent.APPLIED : NonMigratorEvent.APPLIED_OWNED);
     this.replyLater(CODE_ACCEPTED, now);
     peerMovedEvent(this.stem.node, this, this.needsValidation ? "unvalidated" : "validated", now);
     if (this.needsValidation) {

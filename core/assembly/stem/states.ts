@@ -57,3 +57,66 @@ export function migratorNext(state: i32, event: i32): i32 {
   }
   return -1;
 }
+
+// The non-migrator's state machine (PROTOCOL.md 7.3-7.5), one per path
+// validation (nonmigrator.ts PathValidation), in a table of its own beside
+// the migrator's. A PathValidation moves only through `nonMigratorNext`.
+
+/** The non-migrator's states (7.4, 7.5). */
+export enum NonMigratorState {
+  /** Made: a Migration Request passed 7.4 steps 1-4, or a Registration Request came from an unowned source. */
+  IDLE = 0,
+  /** 7.4 step 5: the mappings' rules in one kernel transaction; the reply waits for it. */
+  APPLYING = 1,
+  /** 7.4 step 6, 7.5: the reply with the Path Challenge is out, resent until the Confirm (quota on). */
+  VALIDATING = 2,
+  /** The new address (or registration source) is owned: proven by the Confirm, or owned already. */
+  VALIDATED = 3,
+  /** The kernel refused (reply 130), or no Confirm within the validation timeout: rolled back. */
+  FAILED = 4,
+  /** A later migration of the same mapping, or a later registration from the same source, took over. */
+  SUPERSEDED = 5,
+}
+
+/** What moves a path validation on. */
+export enum NonMigratorEvent {
+  /** A Migration Request accepted: its rules queued (7.4 step 5). */
+  APPLY = 0,
+  /** A registration's reply with the challenge went out (7.3). */
+  CHALLENGED = 1,
+  /** The kernel actions are done and the new address is owned: the reply (code 1) without a challenge. */
+  APPLIED_OWNED = 2,
+  /** The kernel actions are done: the reply (code 1) with the challenge. */
+  APPLIED = 3,
+  /** The kernel refused the rules. */
+  KERNEL_FAILED = 4,
+  /** A Confirm echoed the challenge. */
+  CONFIRMED = 5,
+  /** No Confirm within the validation timeout. */
+  TIMED_OUT = 6,
+  /** A later request took the mapping or the source over. */
+  SUPERSEDE = 7,
+}
+
+/** (state, event, next state) for the non-migrator. */
+const NONMIGRATOR_TRANSITIONS: StaticArray<i32> = [
+  NonMigratorState.IDLE, NonMigratorEvent.APPLY, NonMigratorState.APPLYING,
+  NonMigratorState.IDLE, NonMigratorEvent.CHALLENGED, NonMigratorState.VALIDATING,
+  NonMigratorState.APPLYING, NonMigratorEvent.APPLIED_OWNED, NonMigratorState.VALIDATED,
+  NonMigratorState.APPLYING, NonMigratorEvent.APPLIED, NonMigratorState.VALIDATING,
+  NonMigratorState.APPLYING, NonMigratorEvent.KERNEL_FAILED, NonMigratorState.FAILED,
+  NonMigratorState.APPLYING, NonMigratorEvent.SUPERSEDE, NonMigratorState.SUPERSEDED,
+  NonMigratorState.VALIDATING, NonMigratorEvent.CONFIRMED, NonMigratorState.VALIDATED,
+  NonMigratorState.VALIDATING, NonMigratorEvent.TIMED_OUT, NonMigratorState.FAILED,
+  NonMigratorState.VALIDATING, NonMigratorEvent.SUPERSEDE, NonMigratorState.SUPERSEDED,
+];
+
+/** The non-migrator's state after `event` in `state`, or -1 if the table has no such transition. */
+export function nonMigratorNext(state: i32, event: i32): i32 {
+  for (let i = 0; i < NONMIGRATOR_TRANSITIONS.length; i += 3) {
+    if (unchecked(NONMIGRATOR_TRANSITIONS[i]) == state && unchecked(NONMIGRATOR_TRANSITIONS[i + 1]) == event) {
+      return unchecked(NONMIGRATOR_TRANSITIONS[i + 2]);
+    }
+  }
+  return -1;
+}

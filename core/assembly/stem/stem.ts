@@ -9,7 +9,7 @@ import { Node, Procedure } from "../engine/node";
 import { StemBase, MSG } from "./base";
 import { OpaqueItem, SessionProbe, Migration, Registration, migrationEvent } from "./migrator";
 import { PathValidation, peerMovedEvent } from "./nonmigrator";
-import { MigratorState, MigratorEvent, migratorNext } from "./states";
+import { MigratorState, MigratorEvent, migratorNext, NonMigratorEvent } from "./states";
 import { Peer, SecurityAssociation, CachedReply, REPLY_RESEND_GAP_MS } from "../engine/peer";
 import { Timer } from "../engine/timers";
 import { Retransmission, RetransmitPolicy, MAX_RTO_MS } from "../engine/retransmit";
@@ -791,7 +791,10 @@ export class Stem extends StemBase {
     // A new registration from this source replaces one still being checked.
     for (let i = this.validations.length - 1; i >= 0; i--) {
       const w = this.validations[i];
-      if (w.registration && w.peer == peer && w.address.equals(src)) this.dropValidation(w);
+      if (w.registration && w.peer == peer && w.address.equals(src)) {
+        w.step(NonMigratorEvent.SUPERSEDE);
+        this.dropValidation(w);
+      }
     }
     if (peer.pendingPaths >= node.options.maxPendingPaths) {
       node.beginReply(peer, sa, CODE_TOO_MANY_PENDING, now);
@@ -810,6 +813,7 @@ export class Stem extends StemBase {
     node.finishReply(peer, sa, cache, src, node.fromPort, null, now);
     if (!cache || cache.reply.length == 0) return;
     v.reply = cache.reply;
+    v.step(NonMigratorEvent.CHALLENGED);
     v.startResend(now);
     peer.pendingPaths++;
     v.counted = true;
@@ -933,6 +937,7 @@ export class Stem extends StemBase {
       v.counted = true;
     }
     this.validations.push(v);
+    v.step(NonMigratorEvent.APPLY);
     if (!this.sync(v)) {
       v.onActionsDone(node, false, now);
     }
@@ -945,6 +950,7 @@ export class Stem extends StemBase {
     const v = <PathValidation>busy;
     const i = this.validations.indexOf(v);
     if (i < 0) return null;
+    v.step(NonMigratorEvent.SUPERSEDE);
     v.resend.stop();
     this.uncount(v);
     this.validations.splice(i, 1);
@@ -1011,6 +1017,7 @@ export class Stem extends StemBase {
       if (v.peer != peer || !v.needsValidation || v.reply.length == 0) continue;
       if (!ctEqual(token, changetype<usize>(v.token), 8)) continue;
       const o = this.node.options;
+      v.step(NonMigratorEvent.CONFIRMED);
       if (v.registration) {
         // Section 7.3: the registration's source is proven.
         const fresh = !peer.owns(v.address, now);
@@ -1052,6 +1059,7 @@ export class Stem extends StemBase {
   /** A path validation got no Confirm within the validation timeout. */
   validationTimedOut(p: Procedure, now: f64): void {
     const v = <PathValidation>p;
+    v.step(NonMigratorEvent.TIMED_OUT);
     if (v.registration) {
       // Section 7.3: the source never proved itself; it stays unowned.
       this.dropValidation(v);
