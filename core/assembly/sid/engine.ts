@@ -8,7 +8,7 @@
 // addresses (Transfer), the target of others' (Hosted), the agent of the
 // addresses its peers are configured to own (the binding table).
 
-import { Node, RequestHandler, Procedure, FrameRoute, typeSeals } from "../engine/node";
+import { Node, Procedure, FrameRoute, typeSeals } from "../engine/node";
 import { Peer, SecurityAssociation, CachedReply } from "../engine/peer";
 import { Address } from "../engine/address";
 import { Timer } from "../engine/timers";
@@ -28,8 +28,8 @@ import { isValidFamily } from "../engine/address";
 import { SidFlows, Flow, readFlows } from "./flows";
 import {
   SidBase, Claim, ROLE_NODE, ROLE_TARGET, ROLE_AGENT, NEGOTIATING, DELIVERING, REQUESTING, TRANSFERRED, NEGOTIATED,
-  REGISTERING, BOUND, DEREGISTERING, ACTIVE, WAKING, RETURNING, MAIN_TABLE, IDS, KEY_BUF,
-  ids, addressOf, lifetimeOf, sessionSa, toBindingKey, unwrapSessionKey, wrapSpiOf, sessionSpiOf, addressMessageCopy,
+  REGISTERING, BOUND, DEREGISTERING, ACTIVE, RETURNING, MAIN_TABLE, IDS, KEY_BUF, ids, addressOf, lifetimeOf,
+  sessionSa, toBindingKey, unwrapSessionKey, wrapSpiOf, sessionSpiOf, addressMessageCopy,
 } from "./base";
 import { AddressRegistry, AliasSink, StaticPool, Ipv6Generator, Lease } from "./addrgen";
 import {
@@ -43,8 +43,7 @@ import {
   kernelMessagePtr, vxlanLink, fdbEntry, neighEntry, tunnelRoute, sourceRule, tunnelFilter,
   proxyNeighbour, tunnelIfindex,
 } from "../kernel/vxlan";
-import { addressMessage, messagePtr } from "../kernel/netlink";
-import { NETLINK_ROUTE, NETLINK_NETFILTER, ENOENT, LOOPBACK_IFINDEX } from "../kernel/linux";
+import { NETLINK_ROUTE, NETLINK_NETFILTER, ENOENT } from "../kernel/linux";
 import {
   PROTOCOL_SID, FAMILY_IPV4, AUTH_HMAC_SHA256, WRAP_CHACHA20_POLY1305, FIRST_ASSIGNABLE_SPI,
   MSG_TRANSFER_NEGOTIATION_REQUEST, MSG_TRANSFER_REQUEST, MSG_BINDING_UPDATE, MSG_WAKE_UP, MSG_STOP_TRANSFER,

@@ -8,7 +8,7 @@
 // Sans-I/O like the rest of the SID module (sid/engine.ts): this file holds
 // the per-flow state and decisions; the engine's Sid calls in at a few hooks.
 
-import { Node, RequestHandler } from "../engine/node";
+import { Node } from "../engine/node";
 import { Peer, SecurityAssociation, CachedReply } from "../engine/peer";
 import { Address, isValidFamily } from "../engine/address";
 import { endEvent, bytesOf } from "../engine/output";
@@ -19,12 +19,12 @@ import { TextOut } from "../util/text";
 import { inMemory } from "../util/bytes";
 import { tunnelIfindex, tunnelRoute, proxyNeighbour, markRule } from "../kernel/vxlan";
 import {
-  SidBase, Claim, ROLE_AGENT, ROLE_NODE, ROLE_TARGET, TRANSFERRED, KEY_BUF, MAIN_TABLE,
-  addressOf, lifetimeOf, ids, unwrapSessionKey, toBindingKey, wrapSpiOf, sessionSpiOf, sessionSa, addressMessageCopy,
+  SidBase, Claim, ROLE_AGENT, KEY_BUF, MAIN_TABLE, addressOf, lifetimeOf, ids, unwrapSessionKey, toBindingKey,
+  wrapSpiOf, sessionSpiOf, sessionSa, addressMessageCopy,
 } from "./base";
 import { SEAL_UP, SEAL_DOWN } from "./seal";
 import {
-  FAMILY_IPV4, EXT_FLOW, EXT_INTERIM_ADDRESS, EXT_TARGET_ADDRESS, MSG_WAKE_UP, FLAG_REVERSE_TUNNEL, FLAG_FURTHER_TRANSFER,
+  FAMILY_IPV4, EXT_FLOW, EXT_INTERIM_ADDRESS, EXT_TARGET_ADDRESS, FLAG_REVERSE_TUNNEL, FLAG_FURTHER_TRANSFER,
   CODE_ACCEPTED, CODE_ADMINISTRATIVELY_PROHIBITED, CODE_INSUFFICIENT_RESOURCES, CODE_POORLY_FORMED_REQUEST,
   CODE_ADDRESS_NOT_ALLOWED, CODE_TRANSFER_NOT_PERMITTED, CODE_UNKNOWN_BINDING, CODE_SESSION_KEY_REJECTED,
   CODE_ADDRESS_IN_USE,

@@ -3,39 +3,23 @@
 // module (stem.ts) starts them and keeps their moves. Its states and
 // transitions: stem/states.ts.
 
-import { EADDRNOTAVAIL, EEXIST, ENOENT, LOOPBACK_IFINDEX, NETLINK_NETFILTER, NETLINK_ROUTE, NETLINK_SOCK_DIAG, TCP_LISTEN } from "../kernel/linux";
-import { IPPROTO_TCP, IPPROTO_UDP, PROTOCOL_STEM } from "../generated/registry";
+import { NETLINK_SOCK_DIAG } from "../kernel/linux";
+import { IPPROTO_TCP, IPPROTO_UDP } from "../generated/registry";
 import { Address } from "../engine/address";
 import { Node, Procedure } from "../engine/node";
 import { StemBase, MSG } from "./base";
 import { MigratorState, MigratorEvent, migratorNext } from "./states";
-import { Peer, SecurityAssociation, CachedReply, REPLY_RESEND_GAP_MS } from "../engine/peer";
-import { Timer } from "../engine/timers";
-import { Retransmission, RetransmitPolicy, MAX_RTO_MS } from "../engine/retransmit";
-import { DeferredReply } from "../engine/reply";
-import { bytesOf, beginEvent, endEvent, writeMs } from "../engine/output";
-import { Move, Quarantine, QuarantineSink, heldCount, forgetMoves } from "./move";
+import { Peer } from "../engine/peer";
+import { bytesOf, beginEvent, endEvent } from "../engine/output";
+import { Move } from "./move";
 import { SocketInfo, parseSockets, socketDump, requestPtr } from "../kernel/rtnl";
-import { addressMessage, messagePtr } from "../kernel/netlink";
-import { queueConfig, queueRuleBatch, verdictBatch, bufferPtr, NetlinkSummary, DEFAULT_QUEUE } from "../kernel/nfqueue";
 import { Decoded } from "../wire/decode";
-import {
-  extType, lifetimeSeconds, opaqueSubtype, opaqueFlags, opaqueDataPtr, opaqueDataLength,
-  endpointsProtocols, endpointsPortA, endpointsPortB, endpointsAddressA, endpointsAddressB,
-} from "../wire/fields";
+import { lifetimeSeconds } from "../wire/fields";
 import { Encoder } from "../wire/encode";
-import { drbg } from "../crypto/drbg";
-import { ctEqual } from "../crypto/ct";
-import { TextOut } from "../util/text";
 import { cookieJson, codeJson, exchangeFields } from "./events";
 import {
-  MAX_MESSAGE_LENGTH,
-  MSG_REGISTRATION_REQUEST, MSG_MIGRATION_REQUEST, MSG_MIGRATION_CONFIRM,
-  EXT_MIGRATION, EXT_PATH_CHALLENGE, EXT_PATH_RESPONSE, EXT_LIFETIME, EXT_OPAQUE_DATA,
-  CODE_ACCEPTED, CODE_ADMINISTRATIVELY_PROHIBITED, CODE_INSUFFICIENT_RESOURCES, CODE_POORLY_FORMED_REQUEST,
-  CODE_ADDRESS_NOT_ALLOWED, CODE_TOO_MANY_PENDING,
-  ERR_BUSY, ERR_TIMED_OUT, ERR_REFUSED, ERR_KERNEL, ERR_BAD_ADDRESS, ERR_UNKNOWN_PEER,
-  ERR_INVALID_ARGUMENT, REPLAY_NONCE, PROTO_TCP, PROTO_UDP, errorName, codeName, opaqueSubtypeName,
+  MSG_MIGRATION_REQUEST, EXT_PATH_CHALLENGE, EXT_LIFETIME, CODE_ACCEPTED, ERR_TIMED_OUT, ERR_REFUSED, ERR_KERNEL,
+  ERR_INVALID_ARGUMENT, errorName,
 } from "../generated/registry";
 
 /** Opaque data the application attaches to the next request it starts. */

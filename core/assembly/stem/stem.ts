@@ -2,24 +2,23 @@
 // section 7, on top of the engine (engine/node.ts) and the data plane
 // (stem/nft.ts, kernel/netlink.ts).
 
-import { EADDRNOTAVAIL, EEXIST, ENOENT, LOOPBACK_IFINDEX, NETLINK_NETFILTER, NETLINK_ROUTE, NETLINK_SOCK_DIAG, TCP_LISTEN } from "../kernel/linux";
+import {
+  EADDRNOTAVAIL, EEXIST, ENOENT, LOOPBACK_IFINDEX, NETLINK_NETFILTER, NETLINK_ROUTE, TCP_LISTEN,
+} from "../kernel/linux";
 import { IPPROTO_TCP, IPPROTO_UDP, PROTOCOL_STEM } from "../generated/registry";
 import { Address } from "../engine/address";
 import { Node, Procedure } from "../engine/node";
 import { StemBase, MSG } from "./base";
 import { OpaqueItem, SessionProbe, Migration, Registration, migrationEvent } from "./migrator";
 import { PathValidation, peerMovedEvent } from "./nonmigrator";
-import { MigratorState, MigratorEvent, migratorNext, NonMigratorEvent } from "./states";
+import { MigratorState, MigratorEvent, NonMigratorEvent } from "./states";
 import { Peer, SecurityAssociation, CachedReply, REPLY_RESEND_GAP_MS } from "../engine/peer";
 import { Timer } from "../engine/timers";
-import { Retransmission, RetransmitPolicy, MAX_RTO_MS } from "../engine/retransmit";
-import { DeferredReply } from "../engine/reply";
-import { bytesOf, beginEvent, endEvent, writeMs } from "../engine/output";
+import { bytesOf, beginEvent, endEvent } from "../engine/output";
 import { Move, Quarantine, QuarantineSink, heldCount, forgetMoves } from "./move";
 import { Watch } from "./watch";
 import { Restore, Sweep } from "./lifecycle";
-import { Dataplane } from "./nft";
-import { SocketInfo, parseSockets, socketDump, requestPtr } from "../kernel/rtnl";
+import { SocketInfo } from "../kernel/rtnl";
 import { addressMessage, messagePtr } from "../kernel/netlink";
 import { queueConfig, queueRuleBatch, verdictBatch, bufferPtr, NetlinkSummary, DEFAULT_QUEUE } from "../kernel/nfqueue";
 import { Decoded } from "../wire/decode";
@@ -27,19 +26,15 @@ import {
   extType, lifetimeSeconds, opaqueSubtype, opaqueFlags, opaqueDataPtr, opaqueDataLength,
   endpointsProtocols, endpointsPortA, endpointsPortB, endpointsAddressA, endpointsAddressB,
 } from "../wire/fields";
-import { Encoder } from "../wire/encode";
 import { drbg } from "../crypto/drbg";
 import { ctEqual } from "../crypto/ct";
-import { TextOut } from "../util/text";
-import { cookieJson, codeJson, exchangeFields } from "./events";
+import { cookieJson, codeJson } from "./events";
 import {
-  MAX_MESSAGE_LENGTH,
-  MSG_REGISTRATION_REQUEST, MSG_MIGRATION_REQUEST, MSG_MIGRATION_CONFIRM,
-  EXT_MIGRATION, EXT_PATH_CHALLENGE, EXT_PATH_RESPONSE, EXT_LIFETIME, EXT_OPAQUE_DATA,
-  CODE_ACCEPTED, CODE_ADMINISTRATIVELY_PROHIBITED, CODE_INSUFFICIENT_RESOURCES, CODE_POORLY_FORMED_REQUEST,
-  CODE_ADDRESS_NOT_ALLOWED, CODE_TOO_MANY_PENDING,
-  ERR_BUSY, ERR_TIMED_OUT, ERR_REFUSED, ERR_KERNEL, ERR_BAD_ADDRESS, ERR_UNKNOWN_PEER,
-  ERR_INVALID_ARGUMENT, REPLAY_NONCE, PROTO_TCP, PROTO_UDP, errorName, codeName, opaqueSubtypeName,
+  MAX_MESSAGE_LENGTH, MSG_REGISTRATION_REQUEST, MSG_MIGRATION_REQUEST, MSG_MIGRATION_CONFIRM, EXT_MIGRATION,
+  EXT_PATH_CHALLENGE, EXT_PATH_RESPONSE, EXT_LIFETIME, EXT_OPAQUE_DATA, CODE_ACCEPTED,
+  CODE_ADMINISTRATIVELY_PROHIBITED, CODE_INSUFFICIENT_RESOURCES, CODE_POORLY_FORMED_REQUEST,
+  CODE_ADDRESS_NOT_ALLOWED, CODE_TOO_MANY_PENDING, ERR_BUSY, ERR_KERNEL, ERR_BAD_ADDRESS, ERR_UNKNOWN_PEER,
+  ERR_INVALID_ARGUMENT, PROTO_TCP, PROTO_UDP, opaqueSubtypeName,
 } from "../generated/registry";
 
 const TOKEN = memory.data(8);

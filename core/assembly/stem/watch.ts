@@ -13,9 +13,7 @@ import { Address } from "../engine/address";
 import { Node, Procedure } from "../engine/node";
 import { Peer } from "../engine/peer";
 import { beginEvent, endEvent, bytesOf } from "../engine/output";
-import { Move } from "./move";
 import { StemBase } from "./base";
-import { cookieJson } from "./events";
 import { AddressEvent, RouteEvent, SocketInfo, parseAddresses, parseRoutes, parseSockets, addressDump, routeDump, socketDump, fallbackRoute, sourceRoute, sourceRule, requestPtr } from "../kernel/rtnl";
 
 import { FAMILY_IPV4, FAMILY_IPV6, DEFAULT_AUTO, DEFAULT_GUARD, DEFAULT_FOLLOW_DEFAULT_ROUTE } from "../generated/registry";
