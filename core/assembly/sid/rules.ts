@@ -26,6 +26,17 @@ function chain(out: TextOut, table: string, prefix: string, a: Address): void {
   addressHex(out, a);
 }
 
+/** `add chain <table> <prefix><hex> { type filter hook <hook> priority <priority>; policy accept; }` and a newline. */
+function baseChain(out: TextOut, table: string, prefix: string, a: Address, hook: string, priority: string): void {
+  out.ascii("add chain ");
+  chain(out, table, prefix, a);
+  out.ascii(" { type filter hook ");
+  out.ascii(hook);
+  out.ascii(" priority ");
+  out.ascii(priority);
+  out.ascii("; policy accept; }\n");
+}
+
 function ipKeyword(a: Address): string {
   return a.family == FAMILY_IPV4 ? "ip" : "ip6";
 }
@@ -230,11 +241,9 @@ function silence(out: TextOut, add: bool, a: Address, exceptIfindex: u32, announ
   }
   out.ascii("add table ");
   out.ascii(table);
-  out.ascii("\nadd chain ");
-  chain(out, table, inName, a);
-  out.ascii(" { type filter hook input priority ");
-  out.ascii(priority);
-  out.ascii("; policy accept; }\nadd rule ");
+  out.ascii("\n");
+  baseChain(out, table, inName, a, "input", priority);
+  out.ascii("add rule ");
   chain(out, table, inName, a);
   if (exceptIfindex) {
     out.ascii(" meta iif != ");
@@ -249,11 +258,8 @@ function silence(out: TextOut, add: bool, a: Address, exceptIfindex: u32, announ
   }
   out.ascii(" drop\n");
   if (!announce) {
-    out.ascii("add chain ");
-    chain(out, table, outName, a);
-    out.ascii(" { type filter hook output priority ");
-    out.ascii(priority);
-    out.ascii("; policy accept; }\nadd rule ");
+    baseChain(out, table, outName, a, "output", priority);
+    out.ascii("add rule ");
     chain(out, table, outName, a);
     if (arp) {
       out.ascii(" arp saddr ip ");
