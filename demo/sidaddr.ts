@@ -27,13 +27,9 @@ import { SidTopology, cleanStale } from "./netns.ts";
 import { Role, type SidTimelineEntry } from "./sid.ts";
 import { lines } from "./stem.ts";
 import type { AppSummary } from "./sidapp.ts";
-import { correspondent, trafficEnd, udpVerdict, sessionVerdict, waitFor, type SessionReport } from "./sidflows.ts";
+import { correspondent, trafficEnd, udpVerdict, sessionVerdict, waitFor, type SessionReport, NODE, FLOWNODE, NODE_BIN, C2 } from "./sidflows.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-const NODE = join(ROOT, "dist", "demo", "sidnode.js");
-const FLOWNODE = join(ROOT, "dist", "demo", "sidflownode.js");
-const NODE_BIN = (globalThis as any).Deno || (globalThis as any).Bun ? "node" : process.execPath;
-const C2 = "198.18.9.3";
 /** N's static pool of session addresses, on its home subnet; configured for N at the agent as well. */
 const POOL = "198.18.1.50-198.18.1.59";
 

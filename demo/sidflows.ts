@@ -21,11 +21,12 @@ import type { AppSummary } from "./sidapp.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const TRAFFIC = join(ROOT, "tools", "traffic.js");
-const NODE = join(ROOT, "dist", "demo", "sidnode.js");
-const FLOWNODE = join(ROOT, "dist", "demo", "sidflownode.js");
-const NODE_BIN = (globalThis as any).Deno || (globalThis as any).Bun ? "node" : process.execPath;
+export const NODE = join(ROOT, "dist", "demo", "sidnode.js");
+export const FLOWNODE = join(ROOT, "dist", "demo", "sidflownode.js");
+/** Node.js runs the role processes, whichever runtime runs the demo. */
+export const NODE_BIN = (globalThis as any).Deno || (globalThis as any).Bun ? "node" : process.execPath;
 /** The second correspondent's address (on C's link, beside the first). */
-const C2 = "198.18.9.3";
+export const C2 = "198.18.9.3";
 /** The node's Interim Address pool (its home subnet). */
 const INTERIM = "198.18.1.20";
 
