@@ -170,7 +170,7 @@ export interface CorrespondentSummary {
 }
 
 /** The roles run under Node unless told otherwise (under Deno or Bun, process.execPath is not node). */
-const NODE_BIN = (globalThis as any).Deno || (globalThis as any).Bun ? "node" : process.execPath;
+export const NODE_BIN = (globalThis as any).Deno || (globalThis as any).Bun ? "node" : process.execPath;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const now = () => performance.timeOrigin + performance.now();
 

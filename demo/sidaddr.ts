@@ -24,10 +24,10 @@ import { join } from "node:path";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { SidTopology, cleanStale } from "./netns.ts";
-import { Role, type SidTimelineEntry } from "./sid.ts";
+import { Role, NODE_BIN, type SidTimelineEntry } from "./sid.ts";
 import { lines } from "./stem.ts";
 import type { AppSummary } from "./sidapp.ts";
-import { correspondent, trafficEnd, udpVerdict, sessionVerdict, waitFor, type SessionReport, NODE, FLOWNODE, NODE_BIN, C2 } from "./sidflows.ts";
+import { correspondent, trafficEnd, udpVerdict, sessionVerdict, waitFor, type SessionReport, NODE, FLOWNODE, C2 } from "./sidflows.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 /** N's static pool of session addresses, on its home subnet; configured for N at the agent as well. */

@@ -16,15 +16,13 @@ import { join } from "node:path";
 import type { ChildProcess } from "node:child_process";
 import { SidTopology, cleanStale } from "./netns.ts";
 import { lines } from "./stem.ts";
-import { Role, type SidTimelineEntry, type CorrespondentSummary } from "./sid.ts";
+import { Role, NODE_BIN, type SidTimelineEntry, type CorrespondentSummary } from "./sid.ts";
 import type { AppSummary } from "./sidapp.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const TRAFFIC = join(ROOT, "tools", "traffic.js");
 export const NODE = join(ROOT, "dist", "demo", "sidnode.js");
 export const FLOWNODE = join(ROOT, "dist", "demo", "sidflownode.js");
-/** Node.js runs the role processes, whichever runtime runs the demo. */
-export const NODE_BIN = (globalThis as any).Deno || (globalThis as any).Bun ? "node" : process.execPath;
 /** The second correspondent's address (on C's link, beside the first). */
 export const C2 = "198.18.9.3";
 /** The node's Interim Address pool (its home subnet). */
