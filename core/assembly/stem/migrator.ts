@@ -11,7 +11,7 @@ import { StemBase, MSG } from "./base";
 import { MigratorState, MigratorEvent, migratorNext } from "./states";
 import { Peer } from "../engine/peer";
 import { bytesOf, beginEvent, endEvent } from "../engine/output";
-import { Move } from "./move";
+import { Move, MoveProcedure } from "./move";
 import { SocketInfo, parseSockets, socketDump, requestPtr } from "../kernel/rtnl";
 import { Decoded } from "../wire/decode";
 import { lifetimeSeconds } from "../wire/fields";
@@ -68,14 +68,10 @@ export class SessionProbe extends Procedure {
 }
 
 /** One migration of our own address (section 7.2). */
-export class Migration extends Procedure {
+export class Migration extends MoveProcedure {
   id: u32;
   stem: StemBase;
   peer: Peer;
-  moves: Array<Move>;
-  /** Each move's wire endpoint before this migration, for rollback. */
-  prevWire: Array<Address> = new Array<Address>();
-  prevPort: Array<u32> = new Array<u32>();
   /** The wire address the sessions leave. */
   from: Address = new Address();
   /** The protocols asked for (0: all). */
@@ -96,6 +92,10 @@ export class Migration extends Procedure {
     if (next < 0) return false;
     this.state = next;
     return true;
+  }
+
+  migrationId(): i32 {
+    return <i32>this.id;
   }
 
   constructor(id: u32, stem: StemBase, peer: Peer, moves: Array<Move>, to: Address, toPort: u32, now: f64, opaque: Array<OpaqueItem>) {

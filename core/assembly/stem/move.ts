@@ -27,6 +27,24 @@ export function heldCount(): i32 {
   return heldMoves;
 }
 
+/**
+ * What a move is busy with (Move.busy): a migration of ours (migrator.ts
+ * Migration) or a peer's path validation (nonmigrator.ts PathValidation).
+ * Each answers for itself through these methods, so that no code has to
+ * find out which one it is and cast.
+ */
+export abstract class MoveProcedure extends Procedure {
+  /** The moves it changes. */
+  moves: Array<Move> = new Array<Move>();
+  /** Each move's wire endpoint before it, for rollback. */
+  prevWire: Array<Address> = new Array<Address>();
+  prevPort: Array<u32> = new Array<u32>();
+  /** A migration of ours: its id (the application's handle for it); -1 for anything else. */
+  migrationId(): i32 { return -1; }
+  /** A path validation under way: ends it in favour of a later migration of its moves, and true; else false. */
+  supersede(): bool { return false; }
+}
+
 /** A new node (node_init in the same instance, a daemon's reload): the old one's moves count no more. */
 export function forgetMoves(): void {
   dirtyMoves.length = 0;
@@ -75,7 +93,7 @@ export class Move {
    */
   before: Rendered | null = null;
   /** The procedure working on this move, if any (one at a time). */
-  busy: Procedure | null = null;
+  busy: MoveProcedure | null = null;
   /** Packets its rules counted at the last sweep, and since when that count has not changed (0: not yet seen). */
   lastPackets: u64 = 0;
   idleSince: f64 = 0;

@@ -10,7 +10,7 @@ import { Peer } from "../engine/peer";
 import { Retransmission, RetransmitPolicy, MAX_RTO_MS } from "../engine/retransmit";
 import { DeferredReply } from "../engine/reply";
 import { beginEvent, endEvent } from "../engine/output";
-import { Move } from "./move";
+import { Move, MoveProcedure } from "./move";
 import { exchangeFields } from "./events";
 import { EXT_PATH_CHALLENGE, CODE_ACCEPTED, CODE_INSUFFICIENT_RESOURCES } from "../generated/registry";
 
@@ -40,12 +40,9 @@ export class ValidationResend extends Retransmission {
  * of a registration from an address the peer does not own yet (7.3: no
  * moves; the source becomes owned when the Confirm echoes the challenge).
  */
-export class PathValidation extends Procedure {
+export class PathValidation extends MoveProcedure {
   stem: StemBase;
   peer: Peer;
-  moves: Array<Move>;
-  prevWire: Array<Address> = new Array<Address>();
-  prevPort: Array<u32> = new Array<u32>();
   address: Address;
   replyTo: Address;
   replyPort: u32;
@@ -69,7 +66,6 @@ export class PathValidation extends Procedure {
     super();
     this.stem = stem;
     this.peer = peer;
-    this.moves = new Array<Move>();
     this.address = address.copy();
     this.replyTo = replyTo.copy();
     this.replyPort = replyPort;

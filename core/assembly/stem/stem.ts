@@ -229,7 +229,7 @@ export class Stem extends StemBase {
         const m = own[i];
         if (!m.local || m.peer != peer || !m.orig.equals(from) || !m.wire.equals(to)) continue;
         const busy = m.busy;
-        if (busy instanceof Migration) return <i32>(<Migration>busy).id;
+        if (busy && busy.migrationId() >= 0) return busy.migrationId();
         return this.alreadyThere(peer, from, to, now);
       }
       for (let i = 0; i < this.migrations.length; i++) {
