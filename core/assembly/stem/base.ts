@@ -1,7 +1,8 @@
 // What the address watch (watch.ts) and the kernel lifecycle (lifecycle.ts)
-// see of the STEM module: its move table, its data plane renderer and the
-// calls they make. stem.ts implements it; watch.ts and lifecycle.ts import
-// only this file, so the module's files import each other in no circle.
+// see of the STEM module: its data plane (dataplane.ts: the move table, the
+// renderer, the hold) and the calls they make of the migrator. stem.ts
+// implements it; watch.ts and lifecycle.ts import only this file, so the
+// module's files import each other in no circle.
 
 import { Node, Procedure, RequestHandler } from "../engine/node";
 import { Peer } from "../engine/peer";
@@ -11,49 +12,57 @@ import { Address } from "../engine/address";
 import { SocketInfo } from "../kernel/rtnl";
 import { Move, Quarantine } from "./move";
 import { Dataplane } from "./nft";
+import { Plane } from "./dataplane";
 
 /** The module's message buffer (a Confirm being encoded, a Migration Request's staged addresses). */
 export const MSG = memory.data(MAX_MESSAGE_LENGTH);
 
 export abstract class StemBase extends RequestHandler {
   node: Node;
-  /** Every move (each knows its slot here, for removal in O(1); the order is not meaningful). */
-  moves: Array<Move> = new Array<Move>();
-  /** The local moves (ours), which the address watch and the hold look through. */
-  locals: Array<Move> = new Array<Move>();
-  dp: Dataplane = new Dataplane();
-  nextMoveId: u32 = 1;
-  /** A release was asked for while something else still held: it happens when that ends. */
-  releaseWaits: bool = false;
-  quarantines: Array<Quarantine> = new Array<Quarantine>();
-  /** The kernel was set up: sock_diag can say which sessions a migration carries. */
-  kernelReady: bool = false;
+  /** The data plane (dataplane.ts): the move and quarantine tables, the rules, the hold, the sweep's schedule. */
+  plane: Plane;
 
   constructor(node: Node) {
     super();
     this.node = node;
+    this.plane = new Plane(node);
   }
 
+  // The data plane's tables and calls, as the watch and the lifecycle use them.
+  /** Every move (each knows its slot here, for removal in O(1); the order is not meaningful). */
+  get moves(): Array<Move> { return this.plane.moves; }
+  /** The local moves (ours), which the address watch and the hold look through. */
+  get locals(): Array<Move> { return this.plane.locals; }
+  get quarantines(): Array<Quarantine> { return this.plane.quarantines; }
+  get dp(): Dataplane { return this.plane.dp; }
+  get nextMoveId(): u32 { return this.plane.nextMoveId; }
+  set nextMoveId(id: u32) { this.plane.nextMoveId = id; }
+  /** A release was asked for while something else still held: it happens when that ends. */
+  get releaseWaits(): bool { return this.plane.releaseWaits; }
+  /** The kernel was set up: sock_diag can say which sessions a migration carries. */
+  get kernelReady(): bool { return this.plane.kernelReady; }
+  /** Enters a move in the tables. */
+  addMove(m: Move): void { this.plane.addMove(m); }
+  /** Removes a move from the tables; its elements go with the next batch. */
+  removeMove(m: Move): void { this.plane.removeMove(m); }
+  /** Queues the elements that changed as one kernel action. */
+  sync(owner: Procedure | null): bool { return this.plane.sync(owner); }
+  /** A sweep finished. */
+  sweepDone(now: f64): void { this.plane.sweepDone(now); }
+  /** Releases every held packet (7.2 step 310). */
+  release(now: f64): void { this.plane.release(now); }
+  /** Keeps on lo the addresses the sessions may still need. */
+  keepIdentities(owner: Procedure | null): void { this.plane.keepIdentities(owner); }
+  /** Enters a quarantine in the tables (a new one, or one a clean stop saved). */
+  addQuarantine(q: Quarantine): void { this.plane.addQuarantine(q); }
+
+  // What the watch and the lifecycle call of the migrator and the non-migrator.
   /** Starts a migration (7.2): its id, or -error. */
   abstract migrate(now: f64, peer: Peer, protocols: u8, from: Address, fromPort: u32, to: Address, toPort: u32): i32;
-  /** Enters a move in the tables. */
-  abstract addMove(m: Move): void;
-  /** Removes a move from the tables; its elements go with the next batch. */
-  abstract removeMove(m: Move): void;
   /** The local move that carries a session of `peer`, made if there is none (null: not one of ours to carry). */
   abstract sessionMove(peer: Peer, s: SocketInfo, now: f64): Move | null;
-  /** Queues the elements that changed as one kernel action. */
-  abstract sync(owner: Procedure | null): bool;
-  /** A sweep finished. */
-  abstract sweepDone(now: f64): void;
-  /** Releases every held packet (7.2 step 310). */
-  abstract release(now: f64): void;
-  /** Keeps on lo the addresses the sessions may still need. */
-  abstract keepIdentities(owner: Procedure | null): void;
   /** True for a socket of the daemon itself (the watch knows them). */
   abstract isOwnSocket(s: SocketInfo): bool;
-  /** Enters a quarantine in the tables (a new one, or one a clean stop saved). */
-  abstract addQuarantine(q: Quarantine): void;
   /** True while a migration or a path validation is under way. */
   abstract proceduresUnderWay(): bool;
   /** The lost addresses whose sessions are not known yet (the watch's probes). */
@@ -63,9 +72,9 @@ export abstract class StemBase extends RequestHandler {
   /** Sends the Migration Confirm for a reply's challenge and keeps it to answer repeated replies. */
   abstract confirm(peer: Peer, d: Decoded, dst: Address, src: Address | null, now: f64): void;
   /** The first half of a release (before the marking stops). */
-  abstract releaseBefore(moves: Array<Move>): void;
+  releaseBefore(moves: Array<Move>): void { this.plane.releaseBefore(moves); }
   /** Lifts the peer's quarantine of `a`. */
-  abstract unquarantine(a: Address, peer: Peer): void;
+  unquarantine(a: Address, peer: Peer): void { this.plane.unquarantine(a, peer); }
   /** A migration (migrator.ts Migration) ended. */
   abstract finished(mig: Procedure, now: f64): void;
   /** A migration's sock_diag probe (migrator.ts SessionProbe) ended. */

@@ -17,6 +17,7 @@ import { Timer } from "../engine/timers";
 import { bytesOf, beginEvent, endEvent } from "../engine/output";
 import { Move, Quarantine, QuarantineSink, heldCount, forgetMoves } from "./move";
 import { Watch } from "./watch";
+import { Plane, PlaneHost, SWEEP_MS } from "./dataplane";
 import { Restore, Sweep } from "./lifecycle";
 import { SocketInfo } from "../kernel/rtnl";
 import { addressMessage, messagePtr } from "../kernel/netlink";
@@ -40,17 +41,19 @@ import {
 const TOKEN = memory.data(8);
 const COOKIE = memory.data(8);
 const RECENT_MS: f64 = 30000;
-/** The follow-up release, after the first (docs/dataplane.md section 2). */
-const RELEASE_AGAIN_MS: f64 = 10;
-/** How often to look for ended sessions. */
-const SWEEP_MS: f64 = 5000;
-/**
- * And longer with many moves (over 10,000): a sweep lists every move's
- * counters (one listing, about 30 us per move on the development machine),
- * so the time between sweeps grows with the table and the sweep stays a
- * small share of the daemon's time (docs/dataplane.md, "At server scale").
- */
-const SWEEP_MS_PER_MOVE: f64 = 0.5;
+/** What the data plane asks of the module: the address watch's state, and a sweep started. */
+class StemPlaneHost extends PlaneHost {
+  stem: Stem;
+  constructor(stem: Stem) {
+    super();
+    this.stem = stem;
+  }
+  probing(): Array<Address> { return this.stem.watch.probing(); }
+  anyProbing(): bool { return this.stem.watch.anyProbing(); }
+  guarding(): bool { return this.stem.watch.guard; }
+  hostAddresses(): Array<Address> { return this.stem.watch.locals; }
+  startSweep(): void { new Sweep(this.stem).start(); }
+}
 
 /** A Migration Confirm sent, kept to answer repeated replies (section 7.2) until its timer ends it. */
 class SentConfirm extends Timer {
@@ -84,87 +87,21 @@ class SentConfirm extends Timer {
   }
 }
 
-/** Hears of the quarantines' ends (7.7) for the module: one per module, not one per quarantine. */
-class StemQuarantines extends QuarantineSink {
-  stem: Stem;
-  constructor(stem: Stem) {
-    super();
-    this.stem = stem;
-  }
-  quarantineEnded(q: Quarantine, now: f64): void {
-    this.stem.quarantineEnded(q, now);
-  }
-}
-
-/** The module's own timers: the follow-up release, the sweep, one batch for the quarantines that ended. */
-const T_RELEASE: i32 = 0;
-const T_SWEEP: i32 = 1;
-const T_QUARANTINE_SYNC: i32 = 2;
-
-class StemTimer extends Timer {
-  stem: Stem;
-  kind: i32;
-  /** The time it was armed for (kept while a sweep is overdue). */
-  due: f64 = Infinity;
-  constructor(stem: Stem, kind: i32) {
-    super();
-    this.stem = stem;
-    this.kind = kind;
-  }
-  fire(now: f64): void {
-    const stem = this.stem;
-    if (this.kind == T_RELEASE) stem.releaseAgain();
-    else if (this.kind == T_SWEEP) stem.sweepDue(now);
-    else stem.quarantinesEnded();
-  }
-}
-
 // ---- the STEM module ----------------------------------------------------------
 
 export class Stem extends StemBase {
-  /** Each peer's moves, by peer id: the lookups of a request stay within one peer's bounded share. */
-  private byPeer: Map<i32, Array<Move>> = new Map<i32, Array<Move>>();
-  /** Quarantines by wire address (addressKey). */
-  private quarantined: Map<u64, Array<Quarantine>> = new Map<u64, Array<Quarantine>>();
-  /** The control ports, as last computed, and for how many peers. */
-  private ports: Array<u32> = new Array<u32>();
-  private portsFor: i32 = -1;
   migrations: Array<Migration> = new Array<Migration>();
   validations: Array<PathValidation> = new Array<PathValidation>();
   confirms: Array<SentConfirm> = new Array<SentConfirm>();
-  /** The addresses we keep on lo (keepIdentities). */
-  identities: Array<Address> = new Array<Address>();
   nextMigrationId: u32 = 1;
   /** Opaque data for the next request the application starts. */
   pendingOpaque: Array<OpaqueItem> = new Array<OpaqueItem>();
-  /** The NFQUEUE number of the hold. */
-  queue: u32 = DEFAULT_QUEUE;
-  /** Highest queue packet id seen (serial arithmetic). */
-  lastQueueId: u32 = 0;
-  /** Held packets the kernel reported, for counters. */
-  heldPackets: u64 = 0;
-  /** When to send the follow-up release (not armed: none pending). */
-  private releaseTimer!: StemTimer;
-  /** When to look for moves whose sessions ended (not armed: kernel not set up, or a sweep is under way). */
-  private sweepTimer!: StemTimer;
-  /** The sweep's time came with no move and no guard: it runs as soon as there is one. */
-  private sweepOverdue: bool = false;
-  /** The quarantines that ended at one time leave in one batch. */
-  private quarantineSync!: StemTimer;
-  private quarantineSink!: StemQuarantines;
-  private quarantinesChanged: bool = false;
-  sweeping: bool = false;
-
   /** Address changes and sessions (stem/watch.ts). */
   watch: Watch = new Watch();
 
   constructor(node: Node) {
     super(node);
-    this.releaseTimer = new StemTimer(this, T_RELEASE);
-    this.sweepTimer = new StemTimer(this, T_SWEEP);
-    this.quarantineSync = new StemTimer(this, T_QUARANTINE_SYNC);
-    this.quarantineSink = new StemQuarantines(this);
-    forgetMoves();
+    this.plane.host = new StemPlaneHost(this);
     this.watch.attach(this);
     node.serve(PROTOCOL_STEM, this);
   }
@@ -214,7 +151,7 @@ export class Stem extends StemBase {
     if (!peer.sendSa()) return -ERR_UNKNOWN_PEER;
     // The moves this migration changes: ours with this peer now at `from`.
     const moves = new Array<Move>();
-    const own = this.peerList(peer);
+    const own = this.plane.peerList(peer);
     for (let i = 0; i < own.length; i++) {
       const m = own[i];
       if (!m.local || m.peer != peer || !m.wire.equals(from)) continue;
@@ -236,7 +173,7 @@ export class Stem extends StemBase {
         const q = this.migrations[i];
         if (q.state == MigratorState.PROBING && q.peer == peer && q.from.equals(from) && q.to.equals(to)) return <i32>q.id;
       }
-      if (fromPort == 0 && this.kernelReady) {
+      if (fromPort == 0 && this.plane.kernelReady) {
         // First migration of these sessions, all ports: carry the sessions
         // that exist (sock_diag), port by port, so that new connections from
         // the new address are not taken for them (PROTOCOL.md 7.1).
@@ -259,56 +196,16 @@ export class Stem extends StemBase {
 
   /** A new local move of our sessions with peer at `orig` (port 0: every port). */
   localMove(peer: Peer, orig: Address, port: u32, protocols: u8): Move {
-    const m = new Move(this.nextMoveId++, peer, true, orig, port);
+    const m = new Move(this.plane.nextMoveId++, peer, true, orig, port);
     m.protocols = protocols;
     m.scope = peer.ownedAddresses();
-    this.addMove(m);
+    this.plane.addMove(m);
     return m;
-  }
-
-  /** Enters a move in the tables. */
-  addMove(m: Move): void {
-    m.slot = this.moves.length;
-    this.moves.push(m);
-    if (m.local) this.locals.push(m);
-    const id = m.peer.id;
-    if (!this.byPeer.has(id)) this.byPeer.set(id, new Array<Move>());
-    this.byPeer.get(id).push(m);
-    if (this.sweepOverdue) {
-      // The sweep whose time came while there was nothing to sweep runs now.
-      this.sweepOverdue = false;
-      this.node.timers.arm(this.sweepTimer, this.sweepTimer.due);
-    }
-  }
-
-  /** Removes a move from the tables; its elements go with the next batch. */
-  removeMove(m: Move): void {
-    if (!m.live) return;
-    m.end();
-    const i = m.slot;
-    const last = this.moves.pop();
-    if (last !== m) {
-      this.moves[i] = last;
-      last.slot = i;
-    }
-    m.slot = -1;
-    if (m.local) {
-      const k = this.locals.indexOf(m);
-      if (k >= 0) this.locals.splice(k, 1);
-    }
-    const list = this.peerList(m.peer);
-    const j = list.indexOf(m);
-    if (j >= 0) list.splice(j, 1);
-  }
-
-  /** The peer's moves (ours with it and its own). */
-  peerList(peer: Peer): Array<Move> {
-    return this.byPeer.has(peer.id) ? this.byPeer.get(peer.id) : EMPTY;
   }
 
   /** The local move of the sessions on `orig` port `port` with `peer`, for one protocol, if any. */
   findLocal(peer: Peer, orig: Address, port: u32, protocols: u8): Move | null {
-    const moves = this.peerList(peer);
+    const moves = this.plane.peerList(peer);
     for (let i = 0; i < moves.length; i++) {
       const m = moves[i];
       if (m.local && m.peer == peer && m.orig.equals(orig) && m.origPort == port && m.protocols == protocols) return m;
@@ -378,7 +275,7 @@ export class Stem extends StemBase {
       const m = moves[i];
       mig.prevWire.push(m.wire.copy());
       mig.prevPort.push(m.wirePort);
-      this.quarantineFrom(m, now);
+      this.plane.quarantineFrom(m, now);
       // A migration of all ports keeps each move's port (a port-specific move stays on its port).
       const port = fromPort == 0 ? m.wirePort : toPort;
       if (mig.beforeBreak) {
@@ -389,12 +286,12 @@ export class Stem extends StemBase {
         m.held = !m.identity;
       }
       m.busy = mig;
-      this.unquarantine(m.wire, peer);
+      this.plane.unquarantine(m.wire, peer);
     }
     migrationEvent(this.node, mig, "started", now);
     // Steps 304-307 in one transaction: identity address, rewrites, hold.
-    this.keepIdentities(mig);
-    if (!this.sync(mig)) {
+    this.plane.keepIdentities(mig);
+    if (!this.plane.sync(mig)) {
       mig.fail(this.node, ERR_KERNEL, 0, now);
       return -ERR_KERNEL;
     }
@@ -410,251 +307,33 @@ export class Stem extends StemBase {
     return <i32>mig.id;
   }
 
-  // ---- data plane ----
-
-  /** Queues the elements that changed as one kernel action (stem/nft.ts). */
-  sync(owner: Procedure | null): bool {
-    this.node.nftAction(this.dp.sync(this.moves, this.quarantines, this.controlPorts(), this.watch.probing()), owner);
-    if (this.dp.holdLost) {
-      // The table was re-created: the queue rule goes back in.
-      this.dp.holdLost = false;
-      const q = queueRuleBatch(this.queue);
-      this.node.netlinkAction(NETLINK_NETFILTER, bytesOf(bufferPtr(), q), owner);
-    }
-    return true;
-  }
+  // ---- the kernel ----
 
   /**
-   * The kernel side, once at start (docs/dataplane.md section 2): table and
-   * chains, the queue binding on the host's netfilter socket, the hold rule.
+   * The kernel side, once at start (docs/dataplane.md section 2): what a
+   * previous run left is read back first, then the data plane's table,
+   * queue binding and hold rule, then the address watch.
    */
   kernelSetup(queue: u32, now: f64): void {
-    this.queue = queue;
+    this.plane.queue = queue;
     // First read back what a previous run left (restored before the first render).
     new Restore(this).start();
-    this.dp.guard = this.watch.auto && this.watch.guard;
-    this.node.nftAction(this.dp.renderSetup(), null);
-    const c = queueConfig(queue);
-    this.node.netlinkAction(NETLINK_NETFILTER, bytesOf(bufferPtr(), c), null);
-    const r = queueRuleBatch(queue);
-    this.node.netlinkAction(NETLINK_NETFILTER, bytesOf(bufferPtr(), r), null);
-    this.kernelReady = true;
+    this.plane.setup(queue, this.watch.auto && this.watch.guard);
     this.watch.start();
-    this.armSweep(now + SWEEP_MS);
-  }
-
-  private armSweep(at: f64): void {
-    this.sweepOverdue = false;
-    this.sweepTimer.due = at;
-    this.node.timers.arm(this.sweepTimer, at);
-  }
-
-  /** The sweep's time came: look for moves whose sessions ended (lifecycle.ts Sweep). */
-  sweepDue(now: f64): void {
-    if (this.sweeping) return;
-    if (this.moves.length) {
-      this.sweeping = true;
-      new Sweep(this).start();
-    } else if (this.dp.guard) {
-      this.sweepDone(now); // nothing to sweep but what the guard may hold
-    } else {
-      this.sweepOverdue = true;
-    }
-  }
-
-  /** A sweep finished; the next one in SWEEP_MS. */
-  sweepDone(now: f64): void {
-    this.sweeping = false;
-    this.armSweep(now + Math.max(SWEEP_MS, SWEEP_MS_PER_MOVE * <f64>this.moves.length));
-    // Packets the guard held that no migration claimed: let them go (they
-    // leave by whatever route exists now).
-    if (this.dp.guard && !this.holding(null)) this.sendVerdict();
+    this.plane.armSweep(now + SWEEP_MS);
   }
 
   /** Removes everything the node put in the kernel: rules, queue rule, identities, routes. */
   teardown(): void {
-    while (this.moves.length) this.removeMove(this.moves[this.moves.length - 1]);
-    while (this.quarantines.length) this.dropQuarantine(this.quarantines[this.quarantines.length - 1]);
+    this.plane.clear();
     this.watch.guard = false;
-    this.keepIdentities(null);
+    this.plane.keepIdentities(null);
     this.watch.teardown();
-    this.node.nftAction(this.dp.renderTeardown(), null);
-  }
-
-  /**
-   * Releases every held packet (step 310): one verdict for all queued ids up
-   * to 2^30 past the last one seen, and the same again shortly after, for
-   * packets that were entering the queue while the rule changed. Holds that
-   * overlap end together, when the last of them ends.
-   */
-  release(now: f64): void {
-    // The kernel queue is one for all holds: while another hold lasts, its
-    // packets must stay, so the release waits for the last hold to end.
-    if (this.holding(null)) {
-      this.releaseWaits = true;
-      return;
-    }
-    this.releaseWaits = false;
-    this.sendVerdict();
-    this.node.timers.arm(this.releaseTimer, now + RELEASE_AGAIN_MS);
-  }
-
-  /** The follow-up release's time came. */
-  releaseAgain(): void {
-    // A hold that began since the release owns the queue now: its own release follows.
-    if (!this.holding(null)) this.sendVerdict();
-  }
-
-  /**
-   * True while some packet in the queue must stay there: a local move other
-   * than those in `except` is held, or a lost address's sessions are not known
-   * yet (docs/dataplane.md section 2, "one queue, many holds").
-   */
-  holding(except: Array<Move> | null): bool {
-    let n = heldCount();
-    if (except) for (let i = 0; i < except.length; i++) if (except[i].held && except[i].live) n--;
-    return n > 0 || this.watch.anyProbing();
-  }
-
-  /**
-   * The first half of a release: if no hold but these moves' lasts, release
-   * the queue while the rules still mark (so that nothing sent later leaves
-   * before the held packets).
-   */
-  releaseBefore(moves: Array<Move>): void {
-    if (this.holding(moves)) return;
-    this.sendVerdict();
-  }
-
-  private sendVerdict(): void {
-    const v = verdictBatch(this.queue, this.lastQueueId + 0x40000000);
-    // No acknowledgement is asked; an empty queue answers ENOENT, which is fine.
-    this.node.netlinkAction(NETLINK_NETFILTER, bytesOf(bufferPtr(), v), null, false, ENOENT);
+    this.plane.teardown();
   }
 
   netlinkSeen(s: NetlinkSummary): void {
-    if (s.packets == 0) return;
-    this.heldPackets += <u64>s.packets;
-    if (<i32>(s.lastId - this.lastQueueId) > 0) this.lastQueueId = s.lastId;
-  }
-
-  /** Our control port and the peers', whose traffic the rules leave alone. */
-  private controlPorts(): Array<u32> {
-    const peers = this.node.peers;
-    if (this.portsFor == peers.length && this.ports.length && this.ports[0] == this.node.options.controlPort) return this.ports;
-    const ports = new Array<u32>();
-    ports.push(this.node.options.controlPort);
-    for (let i = 0; i < peers.length; i++) {
-      const p = peers[i].controlPort;
-      if (ports.indexOf(p) < 0) ports.push(p);
-    }
-    this.ports = ports;
-    this.portsFor = peers.length;
-    return ports;
-  }
-
-  /**
-   * Keeps on lo (as /32 or /128) every address the sessions may still need:
-   * the original address of each local move that is away or held, and, with
-   * the guard on, every usable address the host has, so that losing one from
-   * its interface never makes a socket's address foreign. Adds and removes
-   * only the difference.
-   */
-  keepIdentities(owner: Procedure | null): void {
-    const want = new Array<Address>();
-    for (let i = 0; i < this.locals.length; i++) {
-      const m = this.locals[i];
-      if (!m.identity || m.held) addUnique(want, m.orig);
-    }
-    // A lost address stays local until we know whether sessions used it.
-    const lost = this.watch.probing();
-    for (let i = 0; i < lost.length; i++) addUnique(want, lost[i]);
-    if (this.watch.guard) {
-      for (let i = 0; i < this.watch.locals.length; i++) addUnique(want, this.watch.locals[i]);
-    }
-    for (let i = 0; i < want.length; i++) {
-      if (indexOfAddress(this.identities, want[i]) >= 0) continue;
-      this.identities.push(want[i].copy());
-      const n = addressMessage(true, want[i], LOOPBACK_IFINDEX);
-      // Already there (a restart, or put on lo by hand): fine.
-      this.node.netlinkAction(NETLINK_ROUTE, bytesOf(messagePtr(), n), owner, true, EEXIST);
-    }
-    for (let j = this.identities.length - 1; j >= 0; j--) {
-      const a = this.identities[j];
-      if (indexOfAddress(want, a) >= 0) continue;
-      const n = addressMessage(false, a, LOOPBACK_IFINDEX);
-      this.node.netlinkAction(NETLINK_ROUTE, bytesOf(messagePtr(), n), null, true, EADDRNOTAVAIL);
-      this.identities.splice(j, 1);
-    }
-  }
-
-  private quarantineFrom(m: Move, now: f64): void {
-    // Leaving the original address needs no quarantine: late packets still match the socket.
-    if (m.identity) return;
-    this.addQuarantine(new Quarantine(m, now + this.node.options.quarantineMs));
-  }
-
-  /** Enters a quarantine in the tables (a new one, or one a clean stop saved: stem/lifecycle.ts). */
-  addQuarantine(q: Quarantine): void {
-    q.sink = this.quarantineSink;
-    this.node.timers.arm(q, q.until);
-    q.slot = this.quarantines.length;
-    this.quarantines.push(q);
-    const k = addressKey(q.address);
-    if (!this.quarantined.has(k)) this.quarantined.set(k, new Array<Quarantine>());
-    this.quarantined.get(k).push(q);
-  }
-
-  /** Ends a quarantine (lifted or expired); its elements go with the next batch. */
-  dropQuarantine(q: Quarantine): void {
-    if (!q.live) return;
-    q.end();
-    this.node.timers.disarm(q);
-    const last = this.quarantines.pop();
-    if (last !== q) {
-      this.quarantines[q.slot] = last;
-      last.slot = q.slot;
-    }
-    const k = addressKey(q.address);
-    const list = this.quarantined.get(k);
-    list.splice(list.indexOf(q), 1);
-    if (list.length == 0) this.quarantined.delete(k);
-  }
-
-  /** A quarantine's time is up (7.7): it ends, and with the others that end now, in one batch. */
-  quarantineEnded(q: Quarantine, now: f64): void {
-    this.dropQuarantine(q);
-    this.quarantinesChanged = true;
-    this.node.timers.armBy(this.quarantineSync, now);
-  }
-
-  quarantinesEnded(): void {
-    if (!this.quarantinesChanged) return;
-    this.quarantinesChanged = false;
-    this.sync(null);
-  }
-
-  private quarantinesAt(a: Address): Array<Quarantine> {
-    const k = addressKey(a);
-    return this.quarantined.has(k) ? this.quarantined.get(k) : NO_QUARANTINES;
-  }
-
-  unquarantine(a: Address, peer: Peer): void {
-    const list = this.quarantinesAt(a);
-    for (let i = list.length - 1; i >= 0; i--) {
-      const q = list[i];
-      if (q.address.equals(a) && q.peer == peer) this.dropQuarantine(q);
-    }
-  }
-
-  /** True if `a` is quarantined for a peer other than `peer`. */
-  private quarantinedForOthers(a: Address, peer: Peer): bool {
-    const list = this.quarantinesAt(a);
-    for (let i = 0; i < list.length; i++) {
-      const q = list[i];
-      if (q.address.equals(a) && q.peer != peer) return true;
-    }
-    return false;
+    this.plane.netlinkSeen(s);
   }
 
   // ---- procedure bookkeeping ----
@@ -663,23 +342,10 @@ export class Stem extends StemBase {
     const mig = <Migration>p;
     const i = this.migrations.indexOf(mig);
     if (i >= 0) this.migrations.splice(i, 1);
-    this.pruneMoves(mig.moves);
+    this.plane.pruneMoves(mig.moves);
     this.watch.maybeDropFallback(mig.to.family);
     // Its sessions no longer send from where they were: a path kept for that address may go.
     if (mig.state == MigratorState.RELEASED) for (let k = 0; k < mig.prevWire.length; k++) this.watch.leftAddress(mig.prevWire[k], now);
-  }
-
-  /** Drops those of `moves` that came back to their original address, and their identities. */
-  private pruneMoves(moves: Array<Move>): void {
-    let changed = false;
-    for (let i = 0; i < moves.length; i++) {
-      const m = moves[i];
-      if (m.live && m.identity && !m.busy && !m.held) {
-        this.removeMove(m);
-        changed = true;
-      }
-    }
-    if (changed) this.keepIdentities(null);
   }
 
   private uncount(v: PathValidation): void {
@@ -694,7 +360,7 @@ export class Stem extends StemBase {
     const i = this.validations.indexOf(v);
     if (i >= 0) this.validations.splice(i, 1);
     for (let j = 0; j < v.moves.length; j++) v.moves[j].busy = null;
-    this.pruneMoves(v.moves);
+    this.plane.pruneMoves(v.moves);
   }
 
   /**
@@ -856,7 +522,7 @@ export class Stem extends StemBase {
         this.refuse(peer, sa, cache, CODE_POORLY_FORMED_REQUEST, now);
         return;
       }
-      if (!node.acceptsPeerAddress(newA) || this.quarantinedForOthers(newA, peer)) {
+      if (!node.acceptsPeerAddress(newA) || this.plane.quarantinedForOthers(newA, peer)) {
         this.refuse(peer, sa, cache, CODE_ADDRESS_NOT_ALLOWED, now);
         return;
       }
@@ -885,7 +551,7 @@ export class Stem extends StemBase {
     // Capacity is shared: one peer may not take all of it (section 7.4 step 4).
     if (created > 0) {
       const o = node.options;
-      if (this.peerMoves(peer) + created > o.maxMovesPerPeer || this.moves.length + created > o.maxMoves) {
+      if (this.peerMoves(peer) + created > o.maxMovesPerPeer || this.plane.moves.length + created > o.maxMoves) {
         this.refuse(peer, sa, cache, CODE_INSUFFICIENT_RESOURCES, now);
         return;
       }
@@ -905,9 +571,9 @@ export class Stem extends StemBase {
       const oldA = endpointsAddressA(p);
       let m = this.findRemote(peer, oldA, oldPort, protocols);
       if (!m) {
-        m = new Move(this.nextMoveId++, peer, false, oldA, oldPort);
+        m = new Move(this.plane.nextMoveId++, peer, false, oldA, oldPort);
         m.protocols = protocols;
-        this.addMove(m);
+        this.plane.addMove(m);
       }
       v.moves.push(m);
       // A migration that supersedes one still being validated rolls back, if it
@@ -921,11 +587,11 @@ export class Stem extends StemBase {
         v.prevWire.push(m.wire.copy());
         v.prevPort.push(m.wirePort);
       }
-      this.quarantineFrom(m, now);
+      this.plane.quarantineFrom(m, now);
       m.moveTo(target, newPort);
       m.unvalidated = needsValidation && !m.identity;
       m.busy = v;
-      this.unquarantine(target, peer);
+      this.plane.unquarantine(target, peer);
     }
     if (needsValidation) {
       peer.pendingPaths++;
@@ -933,7 +599,7 @@ export class Stem extends StemBase {
     }
     this.validations.push(v);
     v.step(NonMigratorEvent.APPLY);
-    if (!this.sync(v)) {
+    if (!this.plane.sync(v)) {
       v.onActionsDone(node, false, now);
     }
   }
@@ -960,7 +626,7 @@ export class Stem extends StemBase {
    */
   private ownedBy(peer: Peer, a: Address, now: f64): bool {
     if (peer.owns(a, now)) return true;
-    const moves = this.peerList(peer);
+    const moves = this.plane.peerList(peer);
     for (let i = 0; i < moves.length; i++) {
       const m = moves[i];
       if (!m.local && !m.unvalidated && m.wire.equals(a)) return true;
@@ -970,7 +636,7 @@ export class Stem extends StemBase {
 
   /** The peer's moves (its migrations' share of the table). */
   private peerMoves(peer: Peer): i32 {
-    const moves = this.peerList(peer);
+    const moves = this.plane.peerList(peer);
     let n = 0;
     for (let i = 0; i < moves.length; i++) if (!moves[i].local) n++;
     return n;
@@ -990,11 +656,11 @@ export class Stem extends StemBase {
 
   /** Our own addresses the host reported (its interfaces) and those we keep on lo. */
   isLocalAddress(a: Address): bool {
-    return this.watch.isLocal(a) || indexOfAddress(this.identities, a) >= 0;
+    return this.watch.isLocal(a) || this.plane.isIdentity(a);
   }
 
   private findRemote(peer: Peer, wire: Address, port: u32, protocols: u8): Move | null {
-    const moves = this.peerList(peer);
+    const moves = this.plane.peerList(peer);
     for (let i = 0; i < moves.length; i++) {
       const m = moves[i];
       if (m.local || m.peer != peer || !m.wire.equals(wire) || m.wirePort != port) continue;
@@ -1025,7 +691,7 @@ export class Stem extends StemBase {
       peer.addOwned(v.address, now + <f64>o.registrationLifetimeS * 1000, now, o.maxOwnedPerPeer);
       for (let j = 0; j < v.moves.length; j++) v.moves[j].unvalidated = false;
       this.dropValidation(v);
-      this.sync(null);
+      this.plane.sync(null);
       peerMovedEvent(this.node, v, "validated", now);
       return;
     }
@@ -1046,7 +712,7 @@ export class Stem extends StemBase {
   }
 
   kernelFailed(nft: bool): void {
-    if (nft) this.dp.failed();
+    if (nft) this.plane.failed();
   }
 
   // ---- timers (in the engine's table: StemTimer, Quarantine, SentConfirm, ValidationResend) ----
@@ -1064,26 +730,10 @@ export class Stem extends StemBase {
     // Section 7.5: no Confirm in time: back to the previous wire address.
     v.restore();
     this.dropValidation(v);
-    this.sync(null);
+    this.plane.sync(null);
     peerMovedEvent(this.node, v, "validation-failed", now);
   }
 
 
 }
 
-function indexOfAddress(list: Array<Address>, a: Address): i32 {
-  for (let i = 0; i < list.length; i++) if (list[i].equals(a)) return i;
-  return -1;
-}
-
-const EMPTY = new Array<Move>();
-const NO_QUARANTINES = new Array<Quarantine>();
-
-/** A hash of an address, to find quarantines by it. */
-function addressKey(a: Address): u64 {
-  return (a.hi * 0x9e3779b97f4a7c15) ^ a.lo ^ (<u64>a.family << 62);
-}
-
-function addUnique(list: Array<Address>, a: Address): void {
-  if (indexOfAddress(list, a) < 0) list.push(a);
-}
