@@ -256,18 +256,18 @@ export function node_kernel_setup(now: f64, queue: i32): i32 {
 export function stem_register(now: f64, peer: i32, lifetime: i32): i32 {
   if (peer < 0 || peer >= node.peers.length) return -ERR_UNKNOWN_PEER;
   if (lifetime < 0 || lifetime > 65535) return BAD;
-  return stem.register(now, node.peers[peer], <u32>lifetime);
+  return stem.migrator.register(now, node.peers[peer], <u32>lifetime);
 }
 
 /** Registers with every configured peer (what a daemon does when it starts). */
 export function stem_register_all(now: f64): void {
-  stem.registerAll(now);
+  stem.migrator.registerAll(now);
 }
 
 /** Attaches opaque data to the next request the application starts. */
 export function stem_opaque(subtype: i32, flags: i32, data: usize, len: i32): i32 {
   if (!inMemory(data, len) || len > 200) return BAD;
-  stem.addOpaque(<u32>subtype & 0xff, <u32>flags & 0xff, data, len);
+  stem.migrator.addOpaque(<u32>subtype & 0xff, <u32>flags & 0xff, data, len);
   return 0;
 }
 
@@ -409,7 +409,7 @@ export function node_state(now: f64, out: usize, cap: i32): i32 {
   }
   t.arrClose();
   t.key("migrations");
-  t.num(stem.migrations.length);
+  t.num(stem.migrator.migrations.length);
   t.key("quarantined");
   t.num(stem.quarantines.length);
   const c = node.counters;

@@ -6,16 +6,11 @@
 
 import { Node, Procedure, RequestHandler } from "../engine/node";
 import { Peer } from "../engine/peer";
-import { Decoded } from "../wire/decode";
-import { MAX_MESSAGE_LENGTH } from "../generated/registry";
 import { Address } from "../engine/address";
 import { SocketInfo } from "../kernel/rtnl";
 import { Move, Quarantine } from "./move";
 import { Dataplane } from "./nft";
 import { Plane } from "./dataplane";
-
-/** The module's message buffer (a Confirm being encoded, a Migration Request's staged addresses). */
-export const MSG = memory.data(MAX_MESSAGE_LENGTH);
 
 export abstract class StemBase extends RequestHandler {
   node: Node;
@@ -68,19 +63,4 @@ export abstract class StemBase extends RequestHandler {
   /** The lost addresses whose sessions are not known yet (the watch's probes). */
   abstract lostAddresses(): Array<Address>;
 
-  // What the migrator's and the non-migrator's procedures (migrator.ts, nonmigrator.ts) call.
-  /** Sends the Migration Confirm for a reply's challenge and keeps it to answer repeated replies. */
-  abstract confirm(peer: Peer, d: Decoded, dst: Address, src: Address | null, now: f64): void;
-  /** The first half of a release (before the marking stops). */
-  releaseBefore(moves: Array<Move>): void { this.plane.releaseBefore(moves); }
-  /** Lifts the peer's quarantine of `a`. */
-  unquarantine(a: Address, peer: Peer): void { this.plane.unquarantine(a, peer); }
-  /** A migration (migrator.ts Migration) ended. */
-  abstract finished(mig: Procedure, now: f64): void;
-  /** A migration's sock_diag probe (migrator.ts SessionProbe) ended. */
-  abstract sessionsProbed(mig: Procedure, sockets: Array<SocketInfo>, ok: bool, now: f64): void;
-  /** A path validation (nonmigrator.ts PathValidation) ends. */
-  abstract dropValidation(v: Procedure): void;
-  /** A path validation got no Confirm within the validation timeout. */
-  abstract validationTimedOut(v: Procedure, now: f64): void;
 }
