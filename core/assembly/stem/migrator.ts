@@ -8,8 +8,8 @@ import { NETLINK_SOCK_DIAG } from "../kernel/linux";
 import { IPPROTO_TCP, IPPROTO_UDP } from "../generated/registry";
 import { Address } from "../engine/address";
 import { Node, Procedure } from "../engine/node";
-import { MigratorState, MigratorEvent, migratorNext } from "./states";
-import { Peer, REPLY_RESEND_GAP_MS } from "../engine/peer";
+import { MigratorState, MigratorEvent, MIGRATOR } from "./states";
+import { Peer, REPLY_RESEND_GAP_MS, REPLY_CACHE_MS } from "../engine/peer";
 import { Timer } from "../engine/timers";
 import { bytesOf, beginEvent, endEvent } from "../engine/output";
 import { Move, MoveProcedure } from "./move";
@@ -96,7 +96,7 @@ export class Migration extends MoveProcedure {
   /** Addresses added to lo (original addresses kept local), for rollback. */
   /** Moves on by the table of stem/states.ts (7.2); false if it has no such transition. */
   step(event: i32): bool {
-    const next = migratorNext(this.state, event);
+    const next = MIGRATOR.next(this.state, event);
     if (next < 0) return false;
     this.state = next;
     return true;
@@ -271,7 +271,6 @@ export function migrationEvent(node: Node, m: Migration, state: string, now: f64
 
 const TOKEN = memory.data(8);
 const COOKIE = memory.data(8);
-const RECENT_MS: f64 = 30000;
 
 /** A Migration Confirm sent, kept to answer repeated replies (section 7.2) until its timer ends it. */
 class SentConfirm extends Timer {
@@ -295,7 +294,8 @@ class SentConfirm extends Timer {
     this.dst = dst.copy();
     this.dstPort = dstPort;
     this.src = src ? src.copy() : null;
-    this.expires = now + RECENT_MS;
+    // As long as the peer keeps the reply it may repeat (its reply cache, 7.2: 30 s).
+    this.expires = now + REPLY_CACHE_MS;
     this.lastSent = now;
   }
   fire(now: f64): void {

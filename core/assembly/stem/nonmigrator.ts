@@ -6,7 +6,7 @@
 
 import { Address } from "../engine/address";
 import { Node } from "../engine/node";
-import { NonMigratorState, NonMigratorEvent, nonMigratorNext } from "./states";
+import { NonMigratorState, NonMigratorEvent, NON_MIGRATOR } from "./states";
 import { Peer, SecurityAssociation, CachedReply } from "../engine/peer";
 import { Retransmission, RetransmitPolicy, MAX_RTO_MS } from "../engine/retransmit";
 import { DeferredReply } from "../engine/reply";
@@ -90,7 +90,7 @@ export class PathValidation extends MoveProcedure {
 
   /** Moves on by the table of stem/states.ts (7.4, 7.5); false if it has no such transition. */
   step(event: i32): bool {
-    const next = nonMigratorNext(this.state, event);
+    const next = NON_MIGRATOR.next(this.state, event);
     if (next < 0) return false;
     this.state = next;
     return true;

@@ -1,7 +1,24 @@
-// The migrator's state machine (PROTOCOL.md 7.2): its states, named as
-// there, and every transition in one table. A Migration moves only through
-// `migratorNext`; a (state, event) pair the table does not list changes
-// nothing.
+// STEM's state machines: the migrator's (PROTOCOL.md 7.2), its states named
+// as there, and the non-migrator's (7.3-7.5), each with every transition in
+// one table of the same type (TransitionTable). A Migration moves only
+// through MIGRATOR, a PathValidation only through NON_MIGRATOR; a (state,
+// event) pair a table does not list changes nothing.
+
+/** A state machine's transitions: rows of (state, event, next state). */
+export class TransitionTable {
+  private rows: StaticArray<i32>;
+  constructor(rows: StaticArray<i32>) {
+    this.rows = rows;
+  }
+  /** The state after `event` in `state`, or -1 if the table has no such transition. */
+  next(state: i32, event: i32): i32 {
+    const rows = this.rows;
+    for (let i = 0; i < rows.length; i += 3) {
+      if (unchecked(rows[i]) == state && unchecked(rows[i + 1]) == event) return unchecked(rows[i + 2]);
+    }
+    return -1;
+  }
+}
 
 /** The migrator's states (7.2). IDLE is where a migration starts, and where it ends after a rollback. */
 export enum MigratorState {
@@ -36,8 +53,8 @@ export enum MigratorEvent {
   ROLLED_BACK = 6,
 }
 
-/** (state, event, next state), one row per transition of the diagram in 7.2. */
-const TRANSITIONS: StaticArray<i32> = [
+/** The migrator's table: one row per transition of the diagram in 7.2. */
+export const MIGRATOR = new TransitionTable([
   MigratorState.IDLE, MigratorEvent.PROBE, MigratorState.PROBING,
   MigratorState.IDLE, MigratorEvent.APPLY, MigratorState.APPLYING,
   MigratorState.IDLE, MigratorEvent.NOTHING_TO_MOVE, MigratorState.RELEASED,
@@ -48,19 +65,10 @@ const TRANSITIONS: StaticArray<i32> = [
   MigratorState.REQUESTING, MigratorEvent.ACCEPTED, MigratorState.RELEASED,
   MigratorState.REQUESTING, MigratorEvent.FAIL, MigratorState.ROLLING_BACK,
   MigratorState.ROLLING_BACK, MigratorEvent.ROLLED_BACK, MigratorState.IDLE,
-];
-
-/** The state after `event` in `state`, or -1 if the table has no such transition. */
-export function migratorNext(state: i32, event: i32): i32 {
-  for (let i = 0; i < TRANSITIONS.length; i += 3) {
-    if (unchecked(TRANSITIONS[i]) == state && unchecked(TRANSITIONS[i + 1]) == event) return unchecked(TRANSITIONS[i + 2]);
-  }
-  return -1;
-}
+]);
 
 // The non-migrator's state machine (PROTOCOL.md 7.3-7.5), one per path
-// validation (nonmigrator.ts PathValidation), in a table of its own beside
-// the migrator's. A PathValidation moves only through `nonMigratorNext`.
+// validation (nonmigrator.ts PathValidation).
 
 /** The non-migrator's states (7.4, 7.5). */
 export enum NonMigratorState {
@@ -98,8 +106,8 @@ export enum NonMigratorEvent {
   SUPERSEDE = 7,
 }
 
-/** (state, event, next state) for the non-migrator. */
-const NONMIGRATOR_TRANSITIONS: StaticArray<i32> = [
+/** The non-migrator's table: one row per transition of the diagram in 7.5. */
+export const NON_MIGRATOR = new TransitionTable([
   NonMigratorState.IDLE, NonMigratorEvent.APPLY, NonMigratorState.APPLYING,
   NonMigratorState.IDLE, NonMigratorEvent.CHALLENGED, NonMigratorState.VALIDATING,
   NonMigratorState.APPLYING, NonMigratorEvent.APPLIED_OWNED, NonMigratorState.VALIDATED,
@@ -109,14 +117,4 @@ const NONMIGRATOR_TRANSITIONS: StaticArray<i32> = [
   NonMigratorState.VALIDATING, NonMigratorEvent.CONFIRMED, NonMigratorState.VALIDATED,
   NonMigratorState.VALIDATING, NonMigratorEvent.TIMED_OUT, NonMigratorState.FAILED,
   NonMigratorState.VALIDATING, NonMigratorEvent.SUPERSEDE, NonMigratorState.SUPERSEDED,
-];
-
-/** The non-migrator's state after `event` in `state`, or -1 if the table has no such transition. */
-export function nonMigratorNext(state: i32, event: i32): i32 {
-  for (let i = 0; i < NONMIGRATOR_TRANSITIONS.length; i += 3) {
-    if (unchecked(NONMIGRATOR_TRANSITIONS[i]) == state && unchecked(NONMIGRATOR_TRANSITIONS[i + 1]) == event) {
-      return unchecked(NONMIGRATOR_TRANSITIONS[i + 2]);
-    }
-  }
-  return -1;
-}
+]);
