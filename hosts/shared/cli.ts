@@ -8,7 +8,7 @@ import { Daemon, StartError } from "./daemon.ts";
 import { hex, unhex } from "./bytes.ts";
 import type { HostIO } from "./io.ts";
 import { ConfigError, checkConfig, checkNodeName, didYouMean } from "./config.ts";
-import { PROTOCOL_VERSION, ABI_VERSION } from "./registry.ts";
+import { PROTOCOL_VERSION, ABI_VERSION, OPTION_SPECS } from "./registry.ts";
 import { AlreadyRunning } from "./lock.ts";
 import { formatStatus, type Status } from "./status.ts";
 import { UsageError, parseCommand, commandHelp, intOption, type CommandSpec, type Parsed } from "./args.ts";
@@ -50,7 +50,7 @@ export const COMMANDS: Record<string, CommandSpec> = {
     summary: "register a running node with a peer",
     options: {
       peer: { type: "string", value: "NAME", help: "the peer (its name or cookie)", required: true },
-      lifetime: { type: "string", value: "S", help: "seconds the registration lasts, 0-65535 (default 3600; 0 deregisters)" },
+      lifetime: { type: "string", value: "S", help: `seconds the registration lasts, 0-65535 (default ${OPTION_SPECS.registrationLifetimeS.default}; 0 deregisters)` },
       ...socketOptions,
     },
   },
@@ -237,7 +237,7 @@ export async function runCli(io: HostIO, loadCore: () => Promise<Core>, args: st
         return fail(`migrate: the migration failed (${r.result.error ?? "unknown error"})${r.hint ? `: ${r.hint}` : ""}`);
       }
       case "register": {
-        const lifetime = intOption(name, v, "lifetime", 0, 65535, "seconds") ?? 3600;
+        const lifetime = intOption(name, v, "lifetime", 0, 65535, "seconds") ?? OPTION_SPECS.registrationLifetimeS.default;
         const r = (await io.callControl(socketPath(name, v), { cmd: "register", peer: v.peer, lifetime })) as any;
         if (!r.ok) return fail(`register: ${r.error}`);
         out(r);

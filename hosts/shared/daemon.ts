@@ -14,7 +14,7 @@ import { buildStatus, socketStateName, type Status } from "./status.ts";
 import { parseEndpoint } from "./config.ts";
 import type { HttpServer } from "./io.ts";
 import { SidService } from "./sidservice.ts";
-import { ErrorCode } from "./registry.ts";
+import { ErrorCode, OPTION_SPECS } from "./registry.ts";
 import { readFileSync } from "node:fs";
 import { NETLINK_ROUTE, EIO } from "./linux.ts";
 
@@ -423,7 +423,7 @@ export class Daemon {
   }
 
   /** Registers with a peer (optional, before moving). */
-  register(peer: string | number, lifetime = 3600): void {
+  register(peer: string | number, lifetime = OPTION_SPECS.registrationLifetimeS.default): void {
     this.engine.register(this.io.now(), typeof peer === "number" ? peer : this.peer(peer), lifetime);
     this.drain();
   }

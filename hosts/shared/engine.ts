@@ -3,7 +3,7 @@
 // the flat ABI and JavaScript values.
 
 import { Core } from "./core.ts";
-import { AuthAlgorithm, ReplayMode, Proto, Option, OutputKind, Meta, DEFAULT_SKEW_MS, NETLINK_WAIT_ACK, NETLINK_DUMP } from "./registry.ts";
+import { AuthAlgorithm, ReplayMode, Proto, Option, OutputKind, Meta, DEFAULT_SKEW_MS, NETLINK_WAIT_ACK, NETLINK_DUMP, OPTION_SPECS } from "./registry.ts";
 import { unhex } from "./bytes.ts";
 
 /** Option names of node_option (registry: abi.options). */
@@ -216,7 +216,7 @@ export class Engine {
     this.x.handle_netlink_event(now, this.core.put(data), data.length);
   }
 
-  register(now: number, peer: number, lifetime = 3600): void {
+  register(now: number, peer: number, lifetime = OPTION_SPECS.registrationLifetimeS.default): void {
     this.core.check(this.x.stem_register(now, peer, lifetime), "register");
   }
 

@@ -17,9 +17,11 @@ export const AF_PACKET = 17;
 export const NETLINK_ROUTE = 0;
 export const NETLINK_NETFILTER = 12;
 export const NLMSG_ERROR = 2;
+export const NLMSG_DONE = 3;
 
 /** errno values. */
 export const EPERM = 1;
+export const EACCES = 13;
 export const EIO = 5;
 export const EAGAIN = 11;
 export const ETIMEDOUT = 110;

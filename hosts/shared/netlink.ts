@@ -4,7 +4,7 @@
 // reads a message: the bytes go to the core as they came.
 
 import type { KernelIO } from "./io.ts";
-import { AF_NETLINK, SOCK_RAW, SOCK_CLOEXEC, MSG_DONTWAIT, NETLINK_NETFILTER, SOL_SOCKET, EAGAIN, POLLIN, EIO, ETIMEDOUT } from "./linux.ts";
+import { AF_NETLINK, SOCK_RAW, SOCK_CLOEXEC, MSG_DONTWAIT, NETLINK_NETFILTER, SOL_SOCKET, EAGAIN, POLLIN, EIO, ETIMEDOUT, EPERM, EACCES, NLMSG_ERROR, NLMSG_DONE } from "./linux.ts";
 
 /** The libc calls the kernel interfaces need, as a host's FFI exposes them (buffers as Uint8Array). */
 export interface Libc {
@@ -81,9 +81,6 @@ function concat(parts: Uint8Array[]): Uint8Array {
   return out;
 }
 
-const NLMSG_ERROR = 2;
-const NLMSG_DONE = 3;
-
 /** True if the messages read at once hold a dump's end (or an error, which ends it too). */
 function endsDump(b: Uint8Array): boolean {
   const v = new DataView(b.buffer, b.byteOffset, b.length);
@@ -111,7 +108,7 @@ export class NetlinkSockets {
     const fd = c.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol);
     if (fd < 0) {
       const e = c.errno();
-      throw new KernelCallError(e, `netlink socket (protocol ${protocol}) failed, errno ${e}${e === 1 || e === 13 ? ": run as root (CAP_NET_ADMIN)" : ""}`);
+      throw new KernelCallError(e, `netlink socket (protocol ${protocol}) failed, errno ${e}${e === EPERM || e === EACCES ? ": run as root (CAP_NET_ADMIN)" : ""}`);
     }
     if (c.bind(fd, sockaddr(groups), 12) < 0) {
       const e = c.errno();

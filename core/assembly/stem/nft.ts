@@ -37,7 +37,7 @@ import { Move, Quarantine, Rendered, dirtyMoves, dirtyQuarantines } from "./move
 import { Address } from "../engine/address";
 import { bytesOf } from "../engine/output";
 import { TextOut } from "../util/text";
-import { FAMILY_IPV4, FAMILY_IPV6, PROTO_TCP, PROTO_UDP } from "../generated/registry";
+import { FAMILY_IPV4, FAMILY_IPV6, PROTO_TCP, PROTO_UDP, IPPROTO_TCP, IPPROTO_UDP, DEFAULT_QUOTA_BYTES } from "../generated/registry";
 import { HOLD_MARK } from "../kernel/nfqueue";
 
 export const TABLE: string = "inet handover";
@@ -522,8 +522,8 @@ function writeKey(name: string, p: usize, n: i32, t: TextOut): bool {
     if (f == 0x50) { // P
       if (at + 4 > n) return false;
       const proto = load<u8>(p + <usize>at);
-      if (proto == 6) t.ascii("tcp");
-      else if (proto == 17) t.ascii("udp");
+      if (proto == IPPROTO_TCP) t.ascii("tcp");
+      else if (proto == IPPROTO_UDP) t.ascii("udp");
       else return false;
       at += 4;
     } else if (f == 0x41) { // A
@@ -559,7 +559,7 @@ export class Dataplane {
   private keys: Map<u64, u32> = new Map<u64, u32>();
   /** Moves whose quota object exists. */
   quotas: Set<u32> = new Set<u32>();
-  quotaBytes: u64 = 1048576;
+  quotaBytes: u64 = <u64>DEFAULT_QUOTA_BYTES;
   /** The control ports in the kernel's `ctl` set. */
   private ports: Array<u32> = new Array<u32>();
   /** The addresses in the `lost` sets. */
