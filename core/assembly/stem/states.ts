@@ -106,7 +106,7 @@ export enum NonMigratorEvent {
   SUPERSEDE = 7,
 }
 
-/** The non-migrator's table: one row per transition of the diagram in 7.5. */
+/** The non-migrator's table: one row per transition of the table in 7.5. */
 export const NON_MIGRATOR = new TransitionTable([
   NonMigratorState.IDLE, NonMigratorEvent.APPLY, NonMigratorState.APPLYING,
   NonMigratorState.IDLE, NonMigratorEvent.CHALLENGED, NonMigratorState.VALIDATING,
