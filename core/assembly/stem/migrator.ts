@@ -4,7 +4,7 @@
 // dataplane.ts) and hears their ends. Its states and transitions:
 // stem/states.ts.
 
-import { NETLINK_SOCK_DIAG } from "../kernel/linux";
+import { NETLINK_SOCK_DIAG, TCP_LISTEN } from "../kernel/linux";
 import { IPPROTO_TCP, IPPROTO_UDP } from "../generated/registry";
 import { Address } from "../engine/address";
 import { Node, Procedure } from "../engine/node";
@@ -16,9 +16,8 @@ import { Move, MoveProcedure } from "./move";
 import { Plane } from "./dataplane";
 import { Watch } from "./watch";
 import { SocketInfo, parseSockets, socketDump, requestPtr } from "../kernel/rtnl";
-import { TCP_LISTEN } from "../kernel/linux";
 import { Decoded } from "../wire/decode";
-import { lifetimeSeconds } from "../wire/fields";
+import { lifetimeSeconds, tokenPtr, TOKEN_LENGTH } from "../wire/fields";
 import { Encoder } from "../wire/encode";
 import { cookieJson, codeJson, exchangeFields } from "./events";
 import {
@@ -542,7 +541,7 @@ export class Migrator {
     const node = this.node;
     const sa = peer.sendSa();
     if (!sa) return;
-    memory.copy(TOKEN, d.first(EXT_PATH_CHALLENGE) + 2, 8);
+    memory.copy(TOKEN, tokenPtr(d.first(EXT_PATH_CHALLENGE)), TOKEN_LENGTH);
     node.writeCookie(COOKIE);
     const enc = node.encoder;
     const seq = peer.takeSeq();

@@ -17,7 +17,7 @@ import { cookieJson, codeJson, exchangeFields } from "./events";
 import { Decoded } from "../wire/decode";
 import {
   extType, lifetimeSeconds, opaqueSubtype, opaqueFlags, opaqueDataPtr, opaqueDataLength,
-  endpointsProtocols, endpointsPortA, endpointsPortB, endpointsAddressA, endpointsAddressB,
+  endpointsProtocols, endpointsPortA, endpointsPortB, endpointsAddressA, endpointsAddressB, tokenPtr, TOKEN_LENGTH,
 } from "../wire/fields";
 import { drbg } from "../crypto/drbg";
 import { ctEqual } from "../crypto/ct";
@@ -444,11 +444,11 @@ export class NonMigrator {
 
   private onConfirm(peer: Peer, now: f64): void {
     const d = this.node.incoming;
-    const token = d.first(EXT_PATH_RESPONSE) + 2;
+    const token = tokenPtr(d.first(EXT_PATH_RESPONSE));
     for (let i = 0; i < this.validations.length; i++) {
       const v = this.validations[i];
       if (v.peer != peer || !v.needsValidation || v.reply.length == 0) continue;
-      if (!ctEqual(token, changetype<usize>(v.token), 8)) continue;
+      if (!ctEqual(token, changetype<usize>(v.token), TOKEN_LENGTH)) continue;
       const o = this.node.options;
       v.step(NonMigratorEvent.CONFIRMED);
       if (v.registration) {

@@ -44,6 +44,10 @@ export const OPAQUE_SUBTYPE: usize = 2;
 export const OPAQUE_FLAGS: usize = 3;
 export const OPAQUE_DATA: usize = 4;
 
+/** PATH_CHALLENGE and PATH_RESPONSE: the 8-byte token. */
+export const TOKEN_VALUE: usize = 2;
+export const TOKEN_LENGTH: i32 = 8;
+
 // @ts-ignore: decorator
 @inline export function extType(p: usize): u8 { return <u8>get8(p + EXT_TYPE); }
 // @ts-ignore: decorator
@@ -85,3 +89,5 @@ export function opaqueSubtype(p: usize): u8 { return <u8>get8(p + OPAQUE_SUBTYPE
 export function opaqueFlags(p: usize): u8 { return <u8>get8(p + OPAQUE_FLAGS); }
 export function opaqueDataPtr(p: usize): usize { return p + OPAQUE_DATA; }
 export function opaqueDataLength(p: usize): i32 { return extLength(p) - <i32>(OPAQUE_DATA - EXT_DATA); }
+
+export function tokenPtr(p: usize): usize { return p + TOKEN_VALUE; }
