@@ -3,7 +3,7 @@
 //   sudo node bench/stem.js [--quick] [--migrations N] [--json FILE]
 //                           [--systems handover,reconnect,mptcp] [--rtts 1,50] [--scenarios mbb,bbm,bbm-down]
 //                           [--throughput-only] [--no-throughput] [--auto off] [--home] [--outage MS]
-//                           [--ask-after MS]
+//                           [--ask-after MS] [--capture DIR]
 //
 // (after `npm run build`). Three namespaces M - R - F from demo/netns.ts (R
 // drops sources that do not belong to the link they come from, BCP 38). One
@@ -45,6 +45,11 @@
 // handover rules, with the daemons idle, and after a migration (every packet
 // rewritten at both ends); medians of alternating runs.
 //
+// --capture DIR: tcpdump in M, R and F for every cell (the session's port and
+// the control port, headers only), to DIR/<system>-<scenario>-<rtt>-{m,r,f}.pcap;
+// with --json, the cycles' instants (epoch ms, the pcaps' clock) say where
+// each migration is in them.
+//
 // Numbers only: nothing here asserts a time; goals are printed next to them.
 
 import { spawn, spawnSync } from "node:child_process";
@@ -81,6 +86,7 @@ const HOME = flag("home");
 // --auto off: the daemons do not watch addresses (config auto: false); every
 // migration is asked for over the control socket, as soon as the new address is there.
 const AUTO = opt("auto", "on");
+const CAPTURE = opt("capture", null);
 // Namespaces hov-perf-{m,r,f} (not hov-b*, hov-d*, hov-n*: the e2e tests clean those up),
 // after HANDOVER_TAG if set (two checkouts can then run cells at once).
 const TAG = `${process.env.HANDOVER_TAG ?? ""}perf`;
@@ -241,6 +247,18 @@ async function startDelayLine(topo, delay) {
   return dl;
 }
 
+/** tcpdump on every interface of M, R and F (stopped with the topology). */
+async function startCaptures(topo, prefix) {
+  const ready = [];
+  for (const who of ["m", "r", "f"]) {
+    const c = topo.spawn(topo[who], ["tcpdump", "-i", "any", "-n", "-U", "-s", "128", "-w", `${prefix}-${who}.pcap`, "tcp port 5001 or udp port 4346 or icmp"]);
+    let err = "";
+    c.stderr.on("data", (x) => (err += x.toString()));
+    ready.push(waitFor(`tcpdump in ${who}`, () => /listening on/.test(err), 5000));
+  }
+  await Promise.all(ready);
+}
+
 // ---------------------------------------------------------------------------
 // Statistics
 
@@ -251,10 +269,17 @@ function quantile(sorted, q) {
 }
 const median = (xs) => quantile([...xs].sort((a, b) => a - b), 0.5);
 
-/** The longest gap, at either end, overlapping [from, to]. */
-function longestGap(apps, from, to) {
+/** The longest gap, at either end, overlapping [from, to]; with `at`, the gap itself (its end's who: M or F). */
+function longestGap(apps, from, to, at = null) {
   let max = 0;
-  for (const a of apps) for (const g of a.gaps) if (g.to > from && g.from < to && g.gap > max) max = g.gap;
+  for (const a of apps) {
+    for (const g of a.gaps) {
+      if (g.to > from && g.from < to && g.gap > max) {
+        max = g.gap;
+        if (at) Object.assign(at, { who: a.who, from: g.from, to: g.to });
+      }
+    }
+  }
   return max;
 }
 
@@ -282,6 +307,7 @@ async function cell(system, scenario, rtt) {
     topo.up();
     ip = new IpBatch(topo.m);
     const dl = await startDelayLine(topo, DELAY_EACH_WAY[rtt]);
+    if (CAPTURE) await startCaptures(topo, join(CAPTURE, `${system}-${scenario}-${rtt}`));
     res.ping = ping(topo);
     const rttMs = res.ping.p50;
 
@@ -441,7 +467,8 @@ async function cell(system, scenario, rtt) {
   // Per migration: the longest gap overlapping it; a failed one counts as its
   // whole window (a stall: at least STALL_MS) or as infinite (a reset).
   for (const c of res.cycles) {
-    const g = longestGap(apps, c.t0 - 1, c.t1);
+    c.gapAt = {};
+    const g = longestGap(apps, c.t0 - 1, c.t1, c.gapAt);
     c.blackoutMs = c.failure === "reset" ? Infinity : c.failure === "stall" ? Math.max(g, c.t1 - c.t0) : g || GAP_THRESHOLD;
   }
   res.bytesLost = res.sessions.reduce((n, x) => n + x.lost, 0);

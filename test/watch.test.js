@@ -106,6 +106,7 @@ class Kernel {
     this.traffic = false; // while true, every listing counts 10 more packets per move
     this.listings = 0;
     this.dumps = 0;
+    this.rulesAtDump = [];
     node.kernel = this;
   }
   netlink(protocol, bytes) {
@@ -118,6 +119,9 @@ class Kernel {
     }
     if (protocol === NETLINK_SOCK_DIAG) {
       this.dumps++;
+      // What the kernel held when the dump was asked for (the hold must be there before it).
+      this.rulesAtDump.push(this.node.lastRules());
+      this.onDump?.();
       const proto = bytes[17];
       return concat([...this.sockets.filter((s) => s.protocol === proto).map(socketMessage), done()]);
     }
@@ -153,6 +157,12 @@ class Kernel {
     this.links.set(address, ifindex);
     this.node.engine.netlinkEvent(this.node.clock(), addressMessage(RTM_NEWADDR, address, ifindex));
     this.node.pump();
+  }
+  /** The address comes, and the host reads its notification between two kernel actions (no drain of its own). */
+  addBetweenActions(address, ifindex = IFINDEX) {
+    this.node.addresses.add(address);
+    this.links.set(address, ifindex);
+    this.node.engine.netlinkEvent(this.node.clock(), addressMessage(RTM_NEWADDR, address, ifindex));
   }
   /** `ip route replace default via gateway dev ifindex`, as the kernel reports it. */
   moveDefault(gateway, ifindex) {
@@ -204,6 +214,16 @@ test("watch: losing an address with a session, then a new one: the session migra
   assert.not.match(rules(m), /ip saddr 198\.18\.0\.2 [^\n]*meta mark set/, "the hold ended");
 });
 
+test("watch: the lost address's packets are held before sock_diag is asked (a dump walks the whole socket hash)", () => {
+  const { net, m, kernel } = setup();
+  const before = rules(m);
+  assert.not.match(before, /ip saddr 198\.18\.0\.2 [^\n]*meta mark set/, "nothing held before the loss");
+  kernel.remove("198.18.0.2");
+  net.run(100);
+  assert.is(kernel.rulesAtDump.length, 2, "two dumps (TCP, UDP)");
+  assert.match(kernel.rulesAtDump[0], /ip saddr 198\.18\.0\.2 [^\n]*meta mark set/, "every packet from the lost address is marked for the queue when the TCP dump is asked for");
+});
+
 test("watch: a replacement already there when the sessions are found: the migration starts at once", () => {
   const { net, m, kernel } = setup();
   kernel.add("198.18.1.2");
@@ -213,6 +233,45 @@ test("watch: a replacement already there when the sessions are found: the migrat
   assert.is(started.length, 1);
   assert.is(started[0].to, "198.18.1.2");
   assert.is(migrations(m, "completed").length, 1);
+});
+
+test("watch: the new address notified while the sessions are dumped: the migration starts with the dump's answer, in two batches", () => {
+  const { net, m, kernel } = setup();
+  // The host reads the notification before the next kernel action (daemon.ts drainLoop), here the UDP dump.
+  kernel.onDump = () => {
+    kernel.onDump = null;
+    kernel.addBetweenActions("198.18.1.2");
+  };
+  const batches = m.nft.length;
+  kernel.remove("198.18.0.2");
+  const started = migrations(m, "started");
+  assert.is(started.length, 1, "started within the same drain");
+  assert.is(started[0].to, "198.18.1.2");
+  assert.is(m.nft.length - batches, 2, "the lost address's hold, then the migration's batch with the sessions' hold (no batch between)");
+  assert.match(m.nft[m.nft.length - 1], /held4/, "the migration's batch holds the session");
+  net.run(2000);
+  assert.is(migrations(m, "completed").length, 1);
+});
+
+test("watch: sessions already moved, and the next address notified while the dump runs: one migration, not two", () => {
+  const { net, m, kernel } = setup();
+  kernel.remove("198.18.0.2");
+  kernel.add("198.18.1.2");
+  net.run(2000);
+  assert.is(migrations(m, "completed").length, 1, "the first move");
+  // The socket still has its original address: the move it made is what the watch knows at the next loss.
+  kernel.onDump = () => {
+    kernel.onDump = null;
+    kernel.addBetweenActions("198.18.2.2");
+  };
+  const started = migrations(m, "started").length;
+  kernel.remove("198.18.1.2");
+  net.run(2000);
+  const now = migrations(m, "started").slice(started);
+  assert.is(now.length, 1, `one migration for the second loss (${now.map((e) => `${e.id}:${e.from}->${e.to}`).join(" ")})`);
+  assert.is(now[0].to, "198.18.2.2");
+  assert.is(migrations(m, "completed").length, 2, "and it completes");
+  assert.is(m.eventsOf("auto-migration-failed").length, 0);
 });
 
 test("watch: an address loss with no session of a peer on it, or with auto off, migrates nothing", () => {

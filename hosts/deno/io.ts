@@ -182,6 +182,10 @@ function loadKernel(): KernelIO {
       close() {
         open = false;
       },
+      // every read is on this thread (the pool thread only polls): reading now keeps the order
+      readNow() {
+        if (open) sockets.drain(fd, onMessage);
+      },
     };
   });
 }

@@ -120,6 +120,10 @@ function loadKernel(): KernelIO {
         // the pending poll returns within 250 ms; then the descriptor goes
         setTimeout(() => c.close(fd), 300);
       },
+      // every read is on this thread (the pool thread only polls): reading now keeps the order
+      readNow() {
+        if (open) sockets.drain(fd, onMessage);
+      },
     };
   });
 }

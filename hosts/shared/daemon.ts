@@ -5,7 +5,7 @@
 
 import { Core, HandoverError } from "./core.ts";
 import { Engine, type EngineEvent, type MigrateRequest } from "./engine.ts";
-import type { HostIO, KernelIO, UdpSocket, ControlServer } from "./io.ts";
+import type { HostIO, KernelIO, NetlinkWatch, UdpSocket, ControlServer } from "./io.ts";
 import { type Config, type ConfigWarning, ConfigError, checkConfig, resolveKey, hexKey, portOf, controlPath } from "./config.ts";
 import { KernelCallError } from "./netlink.ts";
 import { takeLock, pidFilePath, netnsPidFilePath, AlreadyRunning } from "./lock.ts";
@@ -83,7 +83,9 @@ export class Daemon {
   private sources = new Map<string, UdpSocket>();
   private reportedPorts = new Set<number>();
   private kernel: KernelIO | null = null;
-  private addressWatch: { close(): void } | null = null;
+  private addressWatch: NetlinkWatch | null = null;
+  /** True while drain() runs (a watch message read in it waits for the loop, which goes on with its outputs). */
+  private draining = false;
   private control: ControlServer | null = null;
   private metricsServer: HttpServer | null = null;
   /** What the node's events told: per peer the last exchange and our registration; migrations, holds, times. */
@@ -245,7 +247,7 @@ export class Daemon {
         if (this.closed) return;
         this.reportOwnPorts();
         this.engine.netlinkEvent(this.io.now(), bytes);
-        this.drain();
+        if (!this.draining) this.drain();
       });
     } else {
       engine.option("auto", 0);
@@ -579,9 +581,24 @@ export class Daemon {
     // end leaves from the address, and through the tunnel, that those actions remove; node:dgram sends a tick
     // later, so the actions after them wait until they are out
     if (!this.heldAction && this.holdForDhcp(null)) return;
+    this.draining = true;
+    try {
+      this.drainLoop();
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  private drainLoop(): void {
+    const engine = this.engine;
     for (let o = this.heldAction ?? engine.poll(); o; o = engine.poll()) {
       const held = this.heldAction === o;
       this.heldAction = null;
+      // Before a kernel action, the address notifications that arrived meanwhile: a sock_diag dump of a lost
+      // address's sessions walks the kernel's whole TCP hash (~2 ms at 262,144 buckets), and the new address,
+      // which comes while it runs, is then known when the dump's answer is (the migration starts at once,
+      // not one drain later: docs/benchmarks.md, the issue-7 cells).
+      if (o.kind === "nft" || o.kind === "netlink") this.readWatchNow();
       switch (o.kind) {
         case "transmit":
           this.socketFor(o.source, o.family)?.send(o.data, o.address, o.port);
@@ -616,6 +633,15 @@ export class Daemon {
     }
     this.sidService?.drainDhcp();
     this.arm();
+  }
+
+  /** The address watch's pending notifications, read now (a failed read is logged; the watch's own poll reads again). */
+  private readWatchNow(): void {
+    try {
+      this.addressWatch?.readNow?.();
+    } catch (e) {
+      this.log("warn", { event: "watch-read-failed", error: why(e) });
+    }
   }
 
   /**

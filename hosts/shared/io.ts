@@ -41,10 +41,18 @@ export interface KernelIO {
   /**
    * Subscribes to netlink multicast groups (e.g. rtnetlink address events) on
    * a socket of its own, and hands every message batch to onMessage as it
-   * arrives, without blocking the event loop.
+   * arrives, without blocking the event loop. readNow, where the host reads
+   * the socket on its own thread (Node, Deno; not Bun, whose Worker reads
+   * it), hands what the socket holds now to onMessage at once.
    */
-  watch(protocol: number, groups: number, onMessage: (bytes: Uint8Array) => void): { close(): void };
+  watch(protocol: number, groups: number, onMessage: (bytes: Uint8Array) => void): NetlinkWatch;
   close(): void;
+}
+
+/** A netlink watch (KernelIO.watch). */
+export interface NetlinkWatch {
+  close(): void;
+  readNow?(): void;
 }
 
 /** A local control endpoint (a Unix socket) for the CLI: one JSON request, one JSON answer. */

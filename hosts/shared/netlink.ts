@@ -3,7 +3,7 @@
 // here; what to do with the descriptors is the same everywhere. Nothing here
 // reads a message: the bytes go to the core as they came.
 
-import type { KernelIO } from "./io.ts";
+import type { KernelIO, NetlinkWatch } from "./io.ts";
 import { AF_NETLINK, SOCK_RAW, SOCK_CLOEXEC, MSG_DONTWAIT, NETLINK_NETFILTER, SOL_SOCKET, EAGAIN, POLLIN, EIO, ETIMEDOUT, EPERM, EACCES, NLMSG_ERROR, NLMSG_DONE } from "./linux.ts";
 
 /** The libc calls the kernel interfaces need, as a host's FFI exposes them (buffers as Uint8Array). */
@@ -242,7 +242,7 @@ class StderrCapture {
 export function kernelIO(
   c: Libc,
   nft: Libnftables,
-  watchFd: (fd: number, sockets: NetlinkSockets, onMessage: (bytes: Uint8Array) => void) => { close(): void },
+  watchFd: (fd: number, sockets: NetlinkSockets, onMessage: (bytes: Uint8Array) => void) => NetlinkWatch,
 ): KernelIO {
   const sockets = new NetlinkSockets(c);
   const capture = new StderrCapture(c);

@@ -36,6 +36,8 @@ export abstract class StemBase extends RequestHandler {
   get releaseWaits(): bool { return this.plane.releaseWaits; }
   /** The kernel was set up: sock_diag can say which sessions a migration carries. */
   get kernelReady(): bool { return this.plane.kernelReady; }
+  /** Data-plane batches queued so far: the watch tells by it whether a migration wrote the hold. */
+  get syncs(): u32 { return this.plane.syncs; }
   /** Enters a move in the tables. */
   addMove(m: Move): void { this.plane.addMove(m); }
   /** Removes a move from the tables; its elements go with the next batch. */

@@ -94,6 +94,8 @@ export class Plane {
   quarantines: Array<Quarantine> = new Array<Quarantine>();
   /** The kernel was set up: sock_diag can say which sessions a migration carries. */
   kernelReady: bool = false;
+  /** Data-plane batches queued so far (sync): the watch tells by it whether a migration wrote the hold. */
+  syncs: u32 = 0;
   /** Each peer's moves, by peer id: the lookups of a request stay within one peer's bounded share. */
   private byPeer: Map<i32, Array<Move>> = new Map<i32, Array<Move>>();
   /** Quarantines by wire address (addressKey). */
@@ -195,6 +197,7 @@ export class Plane {
 
   /** Queues the elements that changed as one kernel action (stem/nft.ts). */
   sync(owner: Procedure | null): bool {
+    this.syncs++;
     this.node.nftAction(this.dp.sync(this.moves, this.quarantines, this.controlPorts(), this.host.probing()), owner);
     if (this.dp.holdLost) {
       // The table was re-created: the queue rule goes back in.

@@ -228,9 +228,13 @@ export class Watch {
     this.event("address-added", a, -1, now);
     if (this.guard) this.stem.keepIdentities(null);
     // A replacement for lost addresses of this family: migrate their sessions.
+    // Not while a loss's sessions are still being found (the host read this
+    // notification between the dump's request and its answer): sessionsFound
+    // migrates them all then, in one migration; started here as well, the
+    // sessions known before would be asked for twice.
     for (let i = this.losses.length - 1; i >= 0; i--) {
       const l = this.losses[i];
-      if (l.address.family != a.family || l.peers.length == 0) continue;
+      if (l.address.family != a.family || l.peers.length == 0 || l.probing) continue;
       this.losses.splice(i, 1);
       this.migrateLoss(l, a, now);
     }
@@ -258,8 +262,14 @@ export class Watch {
       if (loss.peers.indexOf(m.peer) < 0) loss.peers.push(m.peer);
     }
     this.losses.push(loss);
-    // Find the sessions still on it (sock_diag): asked first, since the
-    // migration waits for the answer and the host runs kernel actions in order.
+    // Hold everything from the lost address until the sessions are known:
+    // first, since the host runs kernel actions in order and a TCP dump walks
+    // the kernel's whole socket hash (~2 ms at 262,144 buckets): packets from
+    // the address sent meanwhile would leave by a new default route, and a
+    // filtering router drops them (a retransmission round trip later).
+    if (held) this.holdNow(a.family);
+    else this.stem.sync(null);
+    // Then find the sessions still on it (sock_diag).
     const probe = new SessionProbe(this, loss);
     const protos: StaticArray<u8> = [IPPROTO_TCP, IPPROTO_UDP];
     for (let k = 0; k < 2; k++) {
@@ -267,9 +277,6 @@ export class Watch {
       const n = socketDump(a.family, protos[k]);
       this.node.netlinkAction(NETLINK_SOCK_DIAG, bytesOf(requestPtr(), n), probe);
     }
-    // Hold everything from the lost address until the sessions are known.
-    if (held) this.holdNow(a.family);
-    else this.stem.sync(null);
     this.event("address-removed", a, held, now);
   }
 
@@ -297,6 +304,25 @@ export class Watch {
         if (loss.peers.indexOf(p) < 0) loss.peers.push(p);
       }
     }
+    // A replacement may already be there (its notification was read while the dump ran).
+    let replacement: Address | null = null;
+    for (let i = this.locals.length - 1; i >= 0; i--) {
+      const r = this.locals[i];
+      if (r.family != a.family || r.equals(a)) continue;
+      replacement = r;
+      break;
+    }
+    if (replacement && loss.peers.length) {
+      // The migrations' own batches put the sessions' hold in place with their rules (one batch, not two).
+      if (held) this.event("sessions-held", a, loss.peers.length, now);
+      this.setFallback(a.family, true);
+      const k = this.losses.indexOf(loss);
+      if (k >= 0) this.losses.splice(k, 1);
+      const syncs = this.stem.syncs;
+      // A migration that did not start (or found one under way) wrote nothing: the hold goes in by itself.
+      if (!this.migrateLoss(loss, replacement, now) || this.stem.syncs == syncs) this.stem.sync(null);
+      return;
+    }
     // The sessions' own hold replaces the lost address's.
     if (held) this.holdNow(a.family);
     else this.stem.sync(null);
@@ -315,15 +341,6 @@ export class Watch {
       return;
     }
     if (held) this.event("sessions-held", a, loss.peers.length, now);
-    // A replacement may already be there.
-    for (let i = this.locals.length - 1; i >= 0; i--) {
-      const r = this.locals[i];
-      if (r.family != a.family || r.equals(a)) continue;
-      const k = this.losses.indexOf(loss);
-      if (k >= 0) this.losses.splice(k, 1);
-      this.migrateLoss(loss, r, now);
-      return;
-    }
   }
 
   /** True while some lost address's sessions are not known yet. */
@@ -567,12 +584,18 @@ export class Watch {
     this.node.emit(endEvent());
   }
 
-  private migrateLoss(l: Loss, to: Address, now: f64): void {
+  /** Migrates a lost address's sessions, peer by peer; false if one of the migrations did not start. */
+  private migrateLoss(l: Loss, to: Address, now: f64): bool {
+    let all = true;
     for (let i = 0; i < l.peers.length; i++) {
       const r = this.stem.migrate(now, l.peers[i], 0, l.address, 0, to, 0);
-      if (r < 0) this.event("auto-migration-failed", l.address, -r, now);
+      if (r < 0) {
+        this.event("auto-migration-failed", l.address, -r, now);
+        all = false;
+      }
     }
     this.maybeDropFallback(l.address.family);
+    return all;
   }
 
   /** Removes the last-resort route once no session of that family waits for an address (the guard keeps it). */
