@@ -15,6 +15,7 @@
 import net from "node:net";
 import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
+import { createRequire } from "node:module";
 import { Core } from "../../dist/hosts/shared/core.js";
 import { SidCodec } from "../../dist/hosts/shared/sid.js";
 import { hex, unhex } from "../../dist/hosts/shared/bytes.js";
@@ -72,6 +73,15 @@ if (role === "node") {
   io = streams(sock, A, B, state);
 }
 
+/** Bytes in the kernel's receive queue (SIOCINQ), through libc as the host does it. */
+const inq = (() => {
+  const koffi = createRequire(import.meta.url)("koffi");
+  const ioctl = koffi.load("libc.so.6").func("int ioctl(int, unsigned long, _Out_ void *)");
+  const SIOCINQ = 0x541b;
+  return (fd) => { const b = Buffer.alloc(4); return ioctl(fd, SIOCINQ, b) === 0 ? b.readInt32LE(0) : -1; };
+})();
+/** Resolves once the kernel holds unread bytes from the correspondent (a loaded machine may take a while to deliver them). */
+const waitUnread = () => new Promise((r) => { const t = setInterval(() => { if (inq(sock._handle.fd) > 0) { clearInterval(t); r(); } }, 1); });
 const waitDrained = () => new Promise((r) => { const t = setInterval(() => { if (sock.writableLength === 0) { clearInterval(t); r(); } }, 1); });
 
 commands.on("line", async (line) => {
@@ -86,6 +96,7 @@ commands.on("line", async (line) => {
     sock._handle.readStop(); // the kernel's receive queue now keeps what arrives
     for (let d; (d = sock.read()) !== null; ) io.check(d);
     await waitDrained();
+    await waitUnread(); // the record must carry a receive queue: wait for the correspondent's next bytes
     out({ quiet: true, sent: state.sent, received: state.received });
   }
   if (cmd === "write") {
