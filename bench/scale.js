@@ -36,6 +36,7 @@ import { randomBytes } from "node:crypto";
 import { Topology, cleanStale } from "../dist/demo/netns.js";
 import { lines } from "../dist/demo/stem.js";
 import { coreTables } from "./_tables.js";
+import { migOptions, migrationRounds, printMig, printMigGoals } from "./_scale_mig.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const CLI = join(ROOT, "dist", "hosts", "node", "cli.js");
@@ -50,6 +51,10 @@ const SIZES = opt("--moves", "1,1000,100000").split(",").map(Number);
 const PEER_SIZES = opt("--peers", "1,100000").split(",").map(Number);
 const JSON_OUT = opt("--json", null);
 const KERNEL = !args.includes("--no-kernel");
+// --ab DIR, --nice N, --rounds R, --singles K, --burst B: the migration figure in interleaved rounds (bench/_scale_mig.js)
+const MIG = migOptions(args, opt);
+// --dormant: throughput also with the N moves and no element for the stream (its packets miss every lookup)
+const DORMANT = args.includes("--dormant");
 const PER_PEER = 10;
 const report = { machine: "shared 2-core VM, other jobs running: not quiet-machine figures", sizes: SIZES, core: {}, kernel: {} };
 
@@ -112,12 +117,12 @@ async function kernelFigures() {
 
     /** Starts F; waits for the event named (or, with log "warn", for its control socket). */
     // HANDOVER_BENCH_PROF=DIR: the restarted daemons and those of the control rate write a CPU profile there (node --cpu-prof).
-    const startF = async (config, waitFor = "started") => {
+    const startF = async (config, waitFor = "started", cli = CLI) => {
       writeFileSync(join(dir, "f.json"), JSON.stringify(config));
       rmSync(sock, { force: true });
       const t0 = performance.now();
       const prof = process.env.HANDOVER_BENCH_PROF && (waitFor === "restored" || waitFor === "socket") ? ["--cpu-prof", `--cpu-prof-dir=${process.env.HANDOVER_BENCH_PROF}`] : [];
-      const child = topo.spawn(topo.f, [process.execPath, ...prof, CLI, "daemon", "--config", join(dir, "f.json")]);
+      const child = topo.spawn(topo.f, [process.execPath, ...prof, cli, "daemon", "--config", join(dir, "f.json")]);
       const events = [];
       lines(child.stderr, (e) => events.push({ ...e, at: performance.now() }));
       if (waitFor === "socket") {
@@ -140,9 +145,9 @@ async function kernelFigures() {
       await exited;
       if (clear) topo.ns(topo.f, ["sh", "-c", "nft delete table inet handover 2>/dev/null; true"]);
     };
-    const drive = (peers, requests, window, name) => {
+    const drive = (peers, requests, window, name, firstSequence, warmup) => {
       const file = join(dir, `${name}.json`);
-      writeFileSync(file, JSON.stringify({ target: "198.18.9.2", port: 4346, peers, requests, window, timeoutMs: 2000, retries: 3 }));
+      writeFileSync(file, JSON.stringify({ target: "198.18.9.2", port: 4346, peers, requests, window, timeoutMs: 2000, retries: 3, firstSequence, warmup }));
       // HANDOVER_BENCH_PROF: the synthetic peers of the control rate profiled too (they, not F, may be what limits it).
       const prof = process.env.HANDOVER_BENCH_PROF && name.startsWith("control") ? ["--cpu-prof", `--cpu-prof-dir=${process.env.HANDOVER_BENCH_PROF}`] : [];
       const child = topo.spawn(topo.r, [process.execPath, ...prof, PEERS_JS, file]);
@@ -159,8 +164,19 @@ async function kernelFigures() {
       await sleep(300);
       const out = topo.ns(topo.m, ["iperf3", "-c", "198.18.9.2", "-B", "198.18.1.2", "--cport", "40000", "-p", "5201", "-t", "3", "-J"]);
       await new Promise((r) => (srv.exitCode !== null ? r() : srv.once("exit", r)));
-      return JSON.parse(out).end.sum_received.bits_per_second / 1e9;
+      const end = JSON.parse(out).end;
+      // CPU seconds of both iperf3 processes (their syscalls carry the veth and the rules) per GB received
+      const cpuS = ((end.cpu_utilization_percent.host_total + end.cpu_utilization_percent.remote_total) / 100) * end.sum_received.seconds;
+      cpuPerGB.push(cpuS / (end.sum_received.bytes / 1e9));
+      return end.sum_received.bits_per_second / 1e9;
     };
+    let cpuPerGB = [];
+    const cpuMedian = () => {
+      const m = median(cpuPerGB);
+      cpuPerGB = [];
+      return m;
+    };
+    const seq = { next: 1 };
     const baseConfig = (peers, extra = {}) => ({
       name: "f.bench",
       listen: ["0.0.0.0"],
@@ -175,20 +191,37 @@ async function kernelFigures() {
     const bare = [];
     for (let i = 0; i < 3; i++) bare.push(await iperf());
     report.kernel.noTableGbps = median(bare);
+    report.kernel.noTableCpuPerGB = cpuMedian();
     console.log(`throughput with no table: ${median(bare).toFixed(2)} Gbit/s (runs ${bare.map((x) => x.toFixed(2)).join(", ")})`);
 
     for (const n of SIZES) {
       const { peers, requests } = peerPlan(n);
       const probe = { name: "probe.bench", key: randomBytes(32).toString("hex"), spi: 256, a: "198.19.200.1", b: "198.19.201.1" };
       const all = [...peers, probe];
-      const f = await startF(baseConfig(all));
+      let f = await startF(baseConfig(all));
       const load = await drive(all, requests, 64, `load${n}`);
       const ok = load.results.filter((r) => r.code === "ACCEPTED").length;
       // The probe: one session back and forth, one request at a time (n + 1 moves while it is away).
       const there = [probe.a, 60000, probe.b, 60000];
       const back = [probe.b, 60000, probe.a, 60000];
       const probes = Array.from({ length: 200 }, (_, i) => ({ peer: all.length - 1, moves: [i % 2 ? back : there] }));
-      const mig = await drive(all, probes, 1, `probe${n}`);
+      const mig = await drive(all, probes, 1, `probe${n}`, seq.next);
+      seq.next += probes.length + 1;
+      let migAB = null;
+      if (MIG) {
+        const cfg = baseConfig(all);
+        const r = await migrationRounds({ f, cli: CLI, startF, stopF, config: cfg, drive: (q, w, name, s, warm) => drive(all, q, w, name, s, warm), probeIndex: all.length - 1, probe, seq }, MIG);
+        f = r.f;
+        migAB = r.figures;
+        printMig(n, migAB);
+      }
+      let dormant = null;
+      if (DORMANT) {
+        const d = [];
+        for (let i = 0; i < 3; i++) d.push(await iperf());
+        dormant = { gbps: median(d), ratio: median(d) / report.kernel.noTableGbps, cpuPerGB: cpuMedian() };
+        dormant.cpuRatio = dormant.cpuPerGB / report.kernel.noTableCpuPerGB;
+      }
       // (answered at the first attempt: a retransmission's time is the timeout's)
       const ms = mig.results.filter((r) => r.code === "ACCEPTED" && r.attempts === 1).map((r) => r.ms);
       // Throughput: the stream's own packets take the lookups' hit path (identity elements).
@@ -210,14 +243,21 @@ async function kernelFigures() {
         restartS: g.ms / 1000,
         restored: g.event.moves,
         restoredElements: g.event.elements,
+        cpuPerGB: cpuMedian(),
+        migAB,
+        dormant,
       };
+      row.cpuRatio = row.cpuPerGB / report.kernel.noTableCpuPerGB;
       report.kernel[n] = row;
       console.log(
         `${String(n).padStart(7)} moves: load ${(load.elapsedMs / 1000).toFixed(1)} s (${ok}/${requests.length} requests accepted); ` +
           `migration p50 ${row.migration.p50.toFixed(2)} ms p99 ${row.migration.p99.toFixed(2)} ms; ` +
           `throughput ${row.gbps.toFixed(2)} Gbit/s = ${(row.ratio * 100).toFixed(1)}% of no table; restart ${row.restartS.toFixed(2)} s (${row.restored} moves restored, elements ${row.restoredElements})`,
       );
+      console.log(`${String(n).padStart(7)} moves: TCP CPU per GB ${row.cpuPerGB.toFixed(3)} s = ${(100 * row.cpuRatio).toFixed(1)}% of no table's ${report.kernel.noTableCpuPerGB.toFixed(3)} s (hit path)` +
+        (dormant ? `; dormant table: ${dormant.gbps.toFixed(2)} Gbit/s = ${(100 * dormant.ratio).toFixed(1)}%, CPU per GB ${(100 * dormant.cpuRatio).toFixed(1)}%` : ""));
     }
+    if (MIG) printMigGoals(SIZES, Object.fromEntries(SIZES.map((n) => [n, report.kernel[n].migAB])));
     const at = (k) => SIZES.map((n) => report.kernel[n][k]);
     console.log(`slopes per decade of moves: migration p50 ${slope(SIZES, SIZES.map((n) => report.kernel[n].migration.p50)).join(", ")} ms; throughput ratio ${slope(SIZES, at("ratio")).join(", ")}; restart ${slope(SIZES, at("restartS")).join(", ")} s`);
     const m1 = report.kernel[SIZES[0]].migration.p50;

@@ -237,6 +237,39 @@ test(`${runtime}: udp(): an ICMP "port unreachable" is no error and costs no lat
   }
 });
 
+test(`${runtime}: udp(): a datagram to an IP literal leaves inside send() (no lookup a tick later)`, async () => {
+  // A send that waited for a later tick (node:dgram's dns.lookup answers an IP literal with
+  // process.nextTick) would find its socket closed and never leave: here each socket is
+  // closed in the same turn as its send, so only a datagram that left inside send() arrives.
+  const io = new host[IO]();
+  const errors = [];
+  const received = [];
+  const rx = io.udp("127.0.0.1", 0, { message: (d) => received.push(d.length), error: (c) => errors.push(c) });
+  const txs = [];
+  try {
+    await within(2000, (async () => {
+      while (!rx.port()) await new Promise((r) => setTimeout(r, 5));
+    })(), "bind");
+    for (let i = 0; i < 3; i++) {
+      const tx = io.udp("127.0.0.1", 0, { message: () => {}, error: (c) => errors.push(c) });
+      txs.push(tx);
+      await within(2000, (async () => {
+        while (!tx.port()) await new Promise((r) => setTimeout(r, 5));
+      })(), "bind");
+      tx.send(new Uint8Array(10 + i), "127.0.0.1", rx.port());
+      tx.close();
+    }
+    await within(2000, (async () => {
+      while (received.length < 3) await new Promise((r) => setTimeout(r, 5));
+    })(), "3 datagrams, each sent just before its socket closed");
+    assert.equal(received.sort(), [10, 11, 12]);
+    assert.equal(errors, []);
+  } finally {
+    rx.close();
+    for (const tx of txs) tx.close();
+  }
+});
+
 test(`${runtime}: the control socket answers (serveControl, callControl)`, async () => {
   const dir = mkdtempSync(join(tmpdir(), "handover-hosts-"));
   const [p] = await freePorts(1);

@@ -2,6 +2,7 @@
 // koffi for libc netlink sockets and libnftables.
 
 import dgram from "node:dgram";
+import dns from "node:dns";
 import net from "node:net";
 import { randomBytes } from "node:crypto";
 import { readFile, writeFile, mkdir, unlink, stat, readlink } from "node:fs/promises";
@@ -18,6 +19,24 @@ import { nodeSidIO } from "./sid.ts";
 
 const ORIGIN = performance.timeOrigin;
 
+/**
+ * True while NodeUdp.send hands a datagram to dgram. dgram looks up every
+ * destination with dns.lookup, which answers an IP literal a tick later
+ * (process.nextTick): the datagram then leaves after whatever else the
+ * daemon does in this turn (the rest of the drain, the timer), not when the
+ * engine asked. During a send, an IP literal is answered at once, so the
+ * datagram is on the wire before send() returns; everything else (a name,
+ * the bind's lookup, whose errors Node reports asynchronously) goes through
+ * dns.lookup as before.
+ */
+let sending = false;
+// (dgram passes the family as a number, 4 or 6; Node's types say an options object)
+function lookup(address: string, options: dns.LookupOneOptions, callback: (e: NodeJS.ErrnoException | null, address: string, family: number) => void): void {
+  const ip = net.isIP(address);
+  if (sending && ip !== 0) return callback(null, address, ip);
+  dns.lookup(address, options, callback);
+}
+
 class NodeUdp implements UdpSocket {
   readonly address: string;
   private socket: dgram.Socket;
@@ -25,7 +44,7 @@ class NodeUdp implements UdpSocket {
   constructor(address: string, port: number, h: UdpHandlers) {
     this.address = address;
     const v6 = address.includes(":");
-    this.socket = dgram.createSocket(v6 ? { type: "udp6", ipv6Only: true } : { type: "udp4" });
+    this.socket = dgram.createSocket(v6 ? { type: "udp6", ipv6Only: true, lookup } : { type: "udp4", lookup });
     this.socket.on("message", (msg, rinfo) => h.message(new Uint8Array(msg.buffer, msg.byteOffset, msg.length), rinfo.address, rinfo.port));
     this.socket.on("error", (e: NodeJS.ErrnoException) => h.error(e.code ?? "EIO", e.message));
     this.socket.bind({ address, port, exclusive: true }, () => {
@@ -36,8 +55,13 @@ class NodeUdp implements UdpSocket {
     return this.bound;
   }
   send(data: Uint8Array, address: string, port: number): void {
-    // dgram queues sends issued while the bind is in progress.
-    this.socket.send(data, port, address);
+    // dgram queues sends issued while the bind is in progress; once bound, a send to an IP literal leaves now.
+    sending = true;
+    try {
+      this.socket.send(data, port, address);
+    } finally {
+      sending = false;
+    }
   }
   close(): void {
     try {

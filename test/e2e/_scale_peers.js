@@ -12,12 +12,14 @@
 //   node _scale_peers.js PLAN.json     (prints one JSON line: the results)
 //
 // PLAN: { target, port, peers: [{ name, key (hex), spi, a, b }], requests: [{ peer, moves: [[fromAddr, fromPort, toAddr, toPort]], protocols }],
-//         window (requests in flight), timeoutMs, retries }
+//         window (requests in flight), timeoutMs, retries, firstSequence, warmup: [request] }
+// (firstSequence: where the Sequence Numbers start, so that runs of the same peers one after
+// another never repeat one the daemon's reply cache still holds; random if absent)
 // Each request's moves go in one message, sent from its new address (the
 // daemon answers there). A request { peer, type: "REGISTRATION_REQUEST", from }
 // is a registration sent from `from`. The result: per request its code (a name, or a number
 // the reference does not name) or null after the retries, and the round trip of each
-// accepted one. A reply that does not decode or verify is no reply (counted in `badReplies`).
+// accepted one (from the send to the reply's arrival, before this process decodes and verifies it). A reply that does not decode or verify is no reply (counted in `badReplies`).
 import { readFileSync } from "node:fs";
 import dgram from "node:dgram";
 import { encode, decode, verify, cookieFromName } from "../../conformance/tools/reference.js";
@@ -34,7 +36,7 @@ const peers = plan.peers.map((p) => ({
   last: 0n,
 }));
 
-let nextSequence = Math.floor(Math.random() * 30000);
+let nextSequence = plan.firstSequence ?? Math.floor(Math.random() * 30000);
 let badReplies = 0;
 
 /** A fresh Replay Protect ID (NTP timestamp), strictly increasing per peer. */
@@ -59,6 +61,7 @@ async function openSocket(address) {
   const s = dgram.createSocket(address.includes(":") ? "udp6" : "udp4");
   s.pending = new Map(); // sequence -> resolve
   s.on("message", (data) => {
+    const at = performance.now(); // the reply's arrival: its decoding and verification here are not the daemon's time
     const bytes = new Uint8Array(data);
     const r = decode(bytes);
     if (!r.ok) {
@@ -74,7 +77,7 @@ async function openSocket(address) {
       return;
     }
     s.pending.delete(m.sequence);
-    entry.done(m);
+    entry.done(m, at);
   });
   await new Promise((res, rej) => {
     s.once("error", rej);
@@ -101,18 +104,21 @@ async function send(req) {
     { algorithm: "HMAC_SHA256", spi: peer.spi ?? 256, key: peer.keyBytes },
   );
   const t0 = performance.now();
-  const reply = new Promise((resolve) => s.pending.set(sequence, { key: peer.keyBytes, done: resolve }));
+  const reply = new Promise((resolve) => s.pending.set(sequence, { key: peer.keyBytes, done: (m, at) => resolve({ m, at }) }));
   for (let attempt = 0; attempt <= retries; attempt++) {
     s.send(bytes, plan.port ?? 4346, plan.target);
     let timer;
     const m = await Promise.race([reply, new Promise((r) => (timer = setTimeout(() => r(null), timeoutMs)))]);
     clearTimeout(timer);
-    if (m) return { code: m.code, ms: performance.now() - t0, attempts: attempt + 1 };
+    if (m) return { code: m.m.code, ms: m.at - t0, attempts: attempt + 1 };
   }
   s.pending.delete(sequence);
   return { code: null, ms: null, attempts: retries + 1 };
 }
 
+// warmup: requests sent one at a time before the measured ones, not reported (this process's
+// code paths compiled, its sockets open: a short measured run then times the daemon, not them)
+for (const w of plan.warmup ?? []) await send(w);
 const results = new Array(plan.requests.length);
 let next = 0;
 const t0 = performance.now();
