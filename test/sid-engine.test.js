@@ -51,6 +51,28 @@ const latin1 = (b) => String.fromCharCode(...b);
 /** A VERDICT_BATCH request's verdict (1 accept, 0 drop): NFQA_VERDICT_HDR after nlmsghdr, nfgenmsg and the attribute header. */
 const verdictOf = (b) => new DataView(b.buffer, b.byteOffset).getUint32(24, false);
 
+test("the agent's renewed event is a RENEWED output (6, no JSON text); the host makes the same event of it", () => {
+  const s = trio();
+  const { net, tn, agent, tnTarget, tnAgent, TA } = s;
+  const kinds = [];
+  // (the exports are frozen: the engine reads them through an object that counts the kinds polled)
+  const x = agent.engine.x;
+  agent.engine.x = Object.create(x, { poll_output: { value: () => { const k = x.poll_output(); if (k) kinds.push(k); return k; } } });
+  tn.sid.transfer(net.now, TA, tnTarget, { agent: tnAgent, lifetime: 30 });
+  tn.pump();
+  hostsDeliver(s);
+  net.run(1000);
+  agent.engine.x = x;
+  const renewed = agent.sidEvents("renewed");
+  assert.is(renewed.length, 1);
+  assert.ok(kinds.includes(6), `output kinds ${kinds}`);
+  assert.equal(Object.keys(renewed[0]), ["event", "t", "state", "role", "address", "lifetime"]);
+  assert.equal({ ...renewed[0], t: 0 }, { event: "sid", t: 0, state: "renewed", role: "agent", address: TA, lifetime: 30 });
+  // t to the microsecond, as the JSON events write it.
+  assert.is(renewed[0].t, Math.round(renewed[0].t * 1000) / 1000);
+  assert.ok(renewed[0].t >= agent.sidEvents("bound")[0].t);
+});
+
 test("the target's hold (8.12): its stop rule queues the address's packets into SID's own queue and accepts them after the release", () => {
   const s = trio();
   const { net, tn, target, tnTarget, tnAgent, TA } = s;
