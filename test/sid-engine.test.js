@@ -422,6 +422,26 @@ test("replayed Binding Updates change nothing", () => {
   void target;
 });
 
+test("a retransmitted Binding Update is answered from the reply cache with its own Ack, byte for byte, after later renewals", () => {
+  const s = transferred({}, 30);
+  const { net, agent } = s;
+  net.run(65000); // three renewals
+  const bus = sentOf(net, "target", 20);
+  const acks = sentOf(net, "agent", 21);
+  assert.ok(bus.length >= 4 && acks.length === bus.length, `${bus.length} updates, ${acks.length} acks`);
+  const renewed = agent.sidEvents("renewed").length;
+  // Each cache entry (30 s) keeps its own reply: answering the later one did not write over the earlier one.
+  for (const k of [bus.length - 1, bus.length - 2, bus.length - 1]) {
+    const before = sentOf(net, "agent", 21).length;
+    net.inject(agent, "198.19.0.20", bus[k].data);
+    const again = sentOf(net, "agent", 21).slice(before);
+    assert.is(again.length, 1, `update ${k} answered once`);
+    assert.equal(Array.from(again[0].data), Array.from(acks[k].data), `update ${k}: its own Ack again`);
+    net.run(20);
+  }
+  assert.is(agent.sidEvents("renewed").length, renewed, "a retransmission renews nothing");
+});
+
 test("a Binding Update under the right SPI but a wrong key, or with a tampered Sealed body, is dropped", () => {
   const s = transferred({}, 30);
   const { net, agent, target, TA } = s;
