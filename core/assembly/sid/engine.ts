@@ -2146,7 +2146,8 @@ export class Sid extends SidBase {
       const c = bCookie(r);
       const sp = c != 0 ? this.node.findSessionPeer(c) : null;
       store<u64>(p + SAVED_WINDOW_TOP, sp && !sp.window.empty ? sp.window.top : 0);
-      store<u8>(p + SAVED_INTERIM_FAMILY, 0);
+      // (and the byte after it: the table's expiry bucket, which a restore files anew)
+      store<u16>(p + SAVED_INTERIM_FAMILY, 0);
       memory.fill(p + SAVED_INTERIM, 0, 16);
       const a = new Address();
       bAddress(r, a);
