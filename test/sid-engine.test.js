@@ -51,6 +51,28 @@ const latin1 = (b) => String.fromCharCode(...b);
 /** A VERDICT_BATCH request's verdict (1 accept, 0 drop): NFQA_VERDICT_HDR after nlmsghdr, nfgenmsg and the attribute header. */
 const verdictOf = (b) => new DataView(b.buffer, b.byteOffset).getUint32(24, false);
 
+test("the agent's renewed event is a RENEWED output (6, no JSON text); the host makes the same event of it", () => {
+  const s = trio();
+  const { net, tn, agent, tnTarget, tnAgent, TA } = s;
+  const kinds = [];
+  // (the exports are frozen: the engine reads them through an object that counts the kinds polled)
+  const x = agent.engine.x;
+  agent.engine.x = Object.create(x, { poll_output: { value: () => { const k = x.poll_output(); if (k) kinds.push(k); return k; } } });
+  tn.sid.transfer(net.now, TA, tnTarget, { agent: tnAgent, lifetime: 30 });
+  tn.pump();
+  hostsDeliver(s);
+  net.run(1000);
+  agent.engine.x = x;
+  const renewed = agent.sidEvents("renewed");
+  assert.is(renewed.length, 1);
+  assert.ok(kinds.includes(6), `output kinds ${kinds}`);
+  assert.equal(Object.keys(renewed[0]), ["event", "t", "state", "role", "address", "lifetime"]);
+  assert.equal({ ...renewed[0], t: 0 }, { event: "sid", t: 0, state: "renewed", role: "agent", address: TA, lifetime: 30 });
+  // t to the microsecond, as the JSON events write it.
+  assert.is(renewed[0].t, Math.round(renewed[0].t * 1000) / 1000);
+  assert.ok(renewed[0].t >= agent.sidEvents("bound")[0].t);
+});
+
 test("the target's hold (8.12): its stop rule queues the address's packets into SID's own queue and accepts them after the release", () => {
   const s = trio();
   const { net, tn, target, tnTarget, tnAgent, TA } = s;
@@ -400,6 +422,26 @@ test("replayed Binding Updates change nothing", () => {
   void target;
 });
 
+test("a retransmitted Binding Update is answered from the reply cache with its own Ack, byte for byte, after later renewals", () => {
+  const s = transferred({}, 30);
+  const { net, agent } = s;
+  net.run(65000); // three renewals
+  const bus = sentOf(net, "target", 20);
+  const acks = sentOf(net, "agent", 21);
+  assert.ok(bus.length >= 4 && acks.length === bus.length, `${bus.length} updates, ${acks.length} acks`);
+  const renewed = agent.sidEvents("renewed").length;
+  // Each cache entry (30 s) keeps its own reply: answering the later one did not write over the earlier one.
+  for (const k of [bus.length - 1, bus.length - 2, bus.length - 1]) {
+    const before = sentOf(net, "agent", 21).length;
+    net.inject(agent, "198.19.0.20", bus[k].data);
+    const again = sentOf(net, "agent", 21).slice(before);
+    assert.is(again.length, 1, `update ${k} answered once`);
+    assert.equal(Array.from(again[0].data), Array.from(acks[k].data), `update ${k}: its own Ack again`);
+    net.run(20);
+  }
+  assert.is(agent.sidEvents("renewed").length, renewed, "a retransmission renews nothing");
+});
+
 test("a Binding Update under the right SPI but a wrong key, or with a tampered Sealed body, is dropped", () => {
   const s = transferred({}, 30);
   const { net, agent, target, TA } = s;
@@ -728,7 +770,7 @@ test("the binding table against a model: small tables, random inserts and remova
   assert.ok(refused > 0, "full tables refused");
 });
 
-test("the binding table's expiry wheel against a model: renewals, removals, due bindings in order, a lower bound never later than the earliest", () => {
+test("the binding table's expiry wheel against a model: renewals (later ones filed lazily), removals, due bindings in order, a lower bound never later than the earliest, exact in a small table", () => {
   const { tn } = trio();
   const x = tn.engine.core.x;
   const rnd = prng(4346);
@@ -774,6 +816,9 @@ test("the binding table's expiry wheel against a model: renewals, removals, due 
       const low = x.sid_bindings_earliest();
       assert.ok(low <= min, `limit ${limit}, op ${op}: earliest ${low} is not later than ${min}`);
       if (low === min) exact++;
+      // A table of at most 64 bindings walks its front bucket whole: its earliest is exact (the timers of the
+      // transcripts), lazily filed renewals included.
+      if (limit <= 64) assert.is(low, min, `limit ${limit}, op ${op}: earliest exact`);
       for (const [k] of model) assert.is(x.sid_bindings_lookup(k, 1, 1), 1);
     }
     // Everything expires in the end, and nothing is left filed.

@@ -323,6 +323,13 @@ export class Engine {
         return { kind: "event", event: JSON.parse(dec.decode(mem.subarray(out, out + len))) };
       case OutputKind.FRAME:
         return { kind: "frame", ifindex: v.getUint32(Meta.AUX, true), data: mem.slice(out, out + len) };
+      case OutputKind.RENEWED: {
+        // The agent's "renewed" event in binary (docs/ABI.md): the same object as its JSON would parse to.
+        const t = new DataView(mem.buffer, out, 8).getFloat64(0, true);
+        const lifetime = v.getUint32(Meta.AUX, true);
+        const address = this.formatted(v.getUint8(Meta.DST_FAMILY), this.meta + Meta.DST_ADDR);
+        return { kind: "event", event: { event: "sid", t, state: "renewed", role: "agent", address, lifetime } };
+      }
     }
     throw new Error(`unknown output kind ${kind}: core and binding disagree`);
   }

@@ -249,6 +249,7 @@ export const OutputKind = {
   NETLINK: 3,
   EVENT: 4,
   FRAME: 5,
+  RENEWED: 6,
 } as const;
 export type OutputKind = (typeof OutputKind)[keyof typeof OutputKind];
 /** NETLINK output aux flag: wait for the kernel's acknowledgement (abi.netlinkWaitAck). */

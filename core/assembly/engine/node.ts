@@ -519,15 +519,15 @@ export class Node {
       else this.transmitCopy(MSG_BUF, n, dst, dstPort, src);
       return;
     }
-    const bytes = bytesOf(MSG_BUF, n);
-    cache.reply = bytes;
+    // (the entry's own buffer, reused; the output gets a copy, in its own pooled buffer)
+    const bytes = cache.setReply(MSG_BUF, n);
     cache.dst.set(dst);
     cache.dstPort = dstPort;
     cache.src = src ? src.copy() : null;
     cache.via = via;
     cache.lastSent = now;
     if (via) this.sendFrame(via, bytes, dst, dstPort);
-    else this.transmit(bytes, dst, dstPort, src);
+    else this.transmitCopy(MSG_BUF, n, dst, dstPort, src);
   }
 
   /**
@@ -791,7 +791,7 @@ export class Node {
         cached.lastSent = now;
         const via = cached.via;
         if (via) this.sendFrame(via, cached.reply, cached.dst, cached.dstPort);
-        else this.transmit(cached.reply, cached.dst, cached.dstPort, cached.src);
+        else this.transmitCopy(changetype<usize>(cached.reply), cached.reply.length, cached.dst, cached.dstPort, cached.src);
       }
       return;
     }

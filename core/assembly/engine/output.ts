@@ -6,11 +6,11 @@ import { Address } from "./address";
 import { TextOut } from "../util/text";
 
 export {
-  OUT_NONE, OUT_TRANSMIT, OUT_NFT, OUT_NETLINK, OUT_EVENT, OUT_FRAME,
+  OUT_NONE, OUT_TRANSMIT, OUT_NFT, OUT_NETLINK, OUT_EVENT, OUT_FRAME, OUT_RENEWED,
   META_KIND, META_ID, META_LENGTH, META_AUX, META_DST_PORT, META_DST_FAMILY, META_SRC_FAMILY,
   META_DST_ADDR, META_SRC_ADDR, META_SIZE,
 } from "../generated/registry";
-import { OUT_EVENT } from "../generated/registry";
+import { OUT_EVENT, OUT_RENEWED } from "../generated/registry";
 
 /**
  * One output. Every output comes from the pool (takeOutput) and goes back to
@@ -188,5 +188,26 @@ export function endEvent(): Output {
   eventText.objClose();
   const o = takeOutput(OUT_EVENT);
   o.copy(EVENT_BUF, eventText.pos);
+  return o;
+}
+
+/** The payload of a RENEWED output: its time. */
+const RENEWED_T = memory.data(8, 8);
+
+/**
+ * The agent's "renewed" event (8.3) as a RENEWED output (docs/ABI.md): the
+ * address at dst, the granted lifetime in aux, the time (ms, rounded to the
+ * microsecond as writeMs writes it) as the 8-byte payload. The host makes the
+ * same event object of it as of the JSON one (`sid`, t, state "renewed",
+ * role "agent", address, lifetime): a renewal's event costs no text.
+ */
+export function renewedOutput(a: Address, lifetime: u32, now: f64): Output {
+  const neg = now < 0;
+  const us = <f64>(<u64>Math.round((neg ? -now : now) * 1000));
+  store<f64>(RENEWED_T, (neg ? -us : us) / 1000);
+  const o = takeOutput(OUT_RENEWED);
+  o.dst.set(a);
+  o.aux = lifetime;
+  o.copy(RENEWED_T, 8);
   return o;
 }

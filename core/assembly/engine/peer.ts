@@ -51,6 +51,32 @@ export class CachedReply {
   authLen: i32 = 0;
   /** The reply; empty while the request is still being processed. */
   reply: StaticArray<u8> = EMPTY_BYTES;
+  /**
+   * The buffer this entry made for its replies (setReply), kept when the entry is
+   * recycled and reused by a reply of the same length: a peer that renews at a
+   * high rate gets its replies cached without an allocation each. It is never
+   * handed to an output (the engine sends copies of it) nor kept elsewhere
+   * (takeReply detaches it).
+   */
+  private own: StaticArray<u8> = EMPTY_BYTES;
+
+  /** Makes the n bytes at p the reply, in the entry's own buffer when it has that length. */
+  setReply(p: usize, n: i32): StaticArray<u8> {
+    let b = this.own;
+    if (b.length != n) {
+      b = new StaticArray<u8>(n);
+      this.own = b;
+    }
+    memory.copy(changetype<usize>(b), p, <usize>n);
+    this.reply = b;
+    return b;
+  }
+
+  /** The reply, for a caller that keeps it past the entry's life: the entry will not write into it again. */
+  takeReply(): StaticArray<u8> {
+    if (changetype<usize>(this.reply) == changetype<usize>(this.own)) this.own = EMPTY_BYTES;
+    return this.reply;
+  }
   dst: Address = new Address();
   dstPort: u32 = 0;
   src: Address | null = null;

@@ -238,6 +238,7 @@ export const OUT_NFT: u32 = 2;
 export const OUT_NETLINK: u32 = 3;
 export const OUT_EVENT: u32 = 4;
 export const OUT_FRAME: u32 = 5;
+export const OUT_RENEWED: u32 = 6;
 export const META_KIND: i32 = 0;
 export const META_ID: i32 = 4;
 export const META_LENGTH: i32 = 8;

@@ -17,9 +17,13 @@
 // linked into a timing wheel of one-second buckets (8 bytes of links in each
 // record, a head per bucket, a bit per bucket that says it is not empty): a
 // renewal unlinks its record and links it at the head of another bucket,
-// O(1) and with no memory beside the record. The earliest expiry is kept as
-// a lower bound that becomes exact when the front bucket is walked (at once
-// when it is short, else when the timer fires): see earliest() and popDue().
+// O(1) and with no memory beside the record. A renewal that only moves the
+// expiry later leaves the record where it is (its bucket is then earlier than
+// its expiry): a walk of that bucket (when it is the front one: at the timer,
+// or to make the earliest exact) moves it to its own bucket, so a renewal
+// touches no other record. The earliest expiry is kept as a lower bound that
+// becomes exact when the front bucket is walked (at once when it is short,
+// else when the timer fires): see earliest() and popDue().
 //
 // A table of at least RAW_MIN bytes takes its memory from pages grown for it
 // outside the garbage-collected heap (with HEADROOM reserved in the heap
@@ -48,7 +52,7 @@ const R_TARGET_HI: usize = 40; // u64 the Target Address (same family)
 const R_TARGET_LO: usize = 48; // u64
 const R_KEY: usize = 56; // 32 bytes: the session key
 const R_MAC: usize = 88; // 6 bytes: the node's link-layer address
-// 94-95 reserved
+const R_FILED: usize = 94; // u16 the expiry bucket the record is linked into (while linked; 0 in a saved entry)
 const R_COOKIE: usize = 96; // u64 the target's cookie, 0 until its first Binding Update
 const R_NEXT: usize = 104; // u32 the next record of its expiry bucket (slot + 1, 0: none)
 const R_PREV: usize = 108; // u32 the previous one (slot + 1, 0: the bucket's head)
@@ -388,22 +392,25 @@ export class BindingTable {
     store<u64>(w, on ? load<u64>(w) | bit : load<u64>(w) & ~bit);
   }
 
-  /** Sets r's expiry to e and files it under e's bucket (a non-finite e: never expires, not filed). */
+  /**
+   * Sets r's expiry to e and files it under e's bucket (a non-finite e: never
+   * expires, not filed). A linked record whose expiry only moves later stays in
+   * its bucket (filed lazily: the walk of that bucket moves it, see walk()).
+   */
   expireAt(r: usize, e: f64): void {
+    if (load<u8>(r) != 0 && isFinite(e)) {
+      const old = load<f64>(r + R_EXPIRES);
+      if (e >= old) {
+        store<f64>(r + R_EXPIRES, e);
+        if (old == this.low) this.exact = false;
+        return;
+      }
+    }
     this.unlink(r);
     store<f64>(r + R_EXPIRES, e);
     if (!isFinite(e)) return;
     const sec = secOf(e);
-    const b = this.bucketOf(sec);
-    const hp = this.heads + (<usize>b << 2);
-    const next = load<u32>(hp);
-    const me = this.slotOf(r) + 1;
-    store<u32>(r + R_NEXT, next);
-    store<u32>(r + R_PREV, 0);
-    if (next) store<u32>(this.rec(next - 1) + R_PREV, me);
-    else this.setOccupied(b, true);
-    store<u32>(hp, me);
-    store<u8>(r, 1);
+    this.linkAt(r, this.bucketOf(sec));
     if (this.scheduled++ == 0) {
       this.cursor = sec;
       this.low = e;
@@ -414,20 +421,40 @@ export class BindingTable {
     }
   }
 
-  /** Takes r out of the wheel if it is in it. */
-  private unlink(r: usize): void {
-    if (load<u8>(r) == 0) return;
+  /** Links r (not linked) at the head of bucket b; the counts and bounds are the caller's. */
+  private linkAt(r: usize, b: u32): void {
+    const hp = this.heads + (<usize>b << 2);
+    const next = load<u32>(hp);
+    const me = this.slotOf(r) + 1;
+    store<u32>(r + R_NEXT, next);
+    store<u32>(r + R_PREV, 0);
+    if (next) store<u32>(this.rec(next - 1) + R_PREV, me);
+    else this.setOccupied(b, true);
+    store<u32>(hp, me);
+    store<u16>(r + R_FILED, <u16>b);
+    store<u8>(r, 1);
+  }
+
+  /** Takes r (linked) out of its bucket's list; the counts and bounds are the caller's. */
+  private unlinkList(r: usize): void {
     const next = load<u32>(r + R_NEXT);
     const prev = load<u32>(r + R_PREV);
     if (prev) store<u32>(this.rec(prev - 1) + R_NEXT, next);
     else {
-      const b = this.bucketOf(secOf(load<f64>(r + R_EXPIRES)));
+      const b = <u32>load<u16>(r + R_FILED);
       store<u32>(this.heads + (<usize>b << 2), next);
       if (!next) this.setOccupied(b, false);
     }
     if (next) store<u32>(this.rec(next - 1) + R_PREV, prev);
     store<u8>(r, 0);
     store<u64>(r + R_NEXT, 0);
+    store<u16>(r + R_FILED, 0);
+  }
+
+  /** Takes r out of the wheel if it is in it. */
+  private unlink(r: usize): void {
+    if (load<u8>(r) == 0) return;
+    this.unlinkList(r);
     if (--this.scheduled == 0) {
       this.low = Infinity;
       this.exact = true;
@@ -441,7 +468,7 @@ export class BindingTable {
     const next = load<u32>(r + R_NEXT);
     const prev = load<u32>(r + R_PREV);
     if (prev) store<u32>(this.rec(prev - 1) + R_NEXT, me);
-    else store<u32>(this.heads + (<usize>this.bucketOf(secOf(load<f64>(r + R_EXPIRES))) << 2), me);
+    else store<u32>(this.heads + (<usize>load<u16>(r + R_FILED) << 2), me);
     if (next) store<u32>(this.rec(next - 1) + R_PREV, me);
   }
 
@@ -468,10 +495,13 @@ export class BindingTable {
    * Walks bucket `sec` (absolute): the least expiry of its records of that very
    * second (Infinity if none: the bucket is empty or holds only records a whole
    * turn of the wheel later), the least second of any of its records into
-   * walkMinSec; at most `limit` records (-1 beyond: walkCut set).
+   * walkMinSec; at most `limit` records (-1 beyond: walkCut set). A record
+   * filed lazily (renewed since: its expiry's bucket is another) moves to its
+   * own bucket, later than this one.
    */
   private walk(sec: i64, limit: i32): f64 {
-    let s = load<u32>(this.heads + (<usize>this.bucketOf(sec) << 2));
+    const b = this.bucketOf(sec);
+    let s = load<u32>(this.heads + (<usize>b << 2));
     let m: f64 = Infinity;
     let n = 0;
     this.walkCut = false;
@@ -481,11 +511,15 @@ export class BindingTable {
         return m;
       }
       const r = this.rec(s - 1);
+      s = load<u32>(r + R_NEXT);
       const e = load<f64>(r + R_EXPIRES);
       const es = secOf(e);
-      if (es == sec && e < m) m = e;
+      const own = this.bucketOf(es);
+      if (own != b) {
+        this.unlinkList(r);
+        this.linkAt(r, own);
+      } else if (es == sec && e < m) m = e;
       if (es < this.walkMinSec) this.walkMinSec = es;
-      s = load<u32>(r + R_NEXT);
     }
     return m;
   }

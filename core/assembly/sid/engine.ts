@@ -12,7 +12,7 @@ import { Node, Procedure, FrameRoute, typeSeals } from "../engine/node";
 import { Peer, SecurityAssociation, CachedReply } from "../engine/peer";
 import { Address } from "../engine/address";
 import { Timer } from "../engine/timers";
-import { takeOutput, bytesOf, beginEvent, endEvent, OUT_FRAME } from "../engine/output";
+import { takeOutput, bytesOf, beginEvent, endEvent, renewedOutput, OUT_FRAME } from "../engine/output";
 import { Decoded } from "../wire/decode";
 import { Encoder } from "../wire/encode";
 import { TextOut } from "../util/text";
@@ -1579,10 +1579,8 @@ export class Sid extends SidBase {
     this.bindings().expireAt(r, expires);
     this.node.timers.armBy(this.expiryTimer, expires);
     this.reply(peer, sa, cache, CODE_ACCEPTED, <i32>granted, null, now);
-    const e = this.event("renewed", ROLE_AGENT, a, now);
-    e.key("lifetime");
-    e.num(granted);
-    node.emit(endEvent());
+    // The "renewed" event in binary (docs/ABI.md RENEWED): the host makes the same event of it, no JSON text per renewal.
+    node.emit(renewedOutput(a, <u32>granted, now));
   }
 
   /** Ends a binding (8.4): interception stops, every kernel action is undone; then the Wake-up unless stopped. */
@@ -2148,7 +2146,8 @@ export class Sid extends SidBase {
       const c = bCookie(r);
       const sp = c != 0 ? this.node.findSessionPeer(c) : null;
       store<u64>(p + SAVED_WINDOW_TOP, sp && !sp.window.empty ? sp.window.top : 0);
-      store<u8>(p + SAVED_INTERIM_FAMILY, 0);
+      // (and the byte after it: the table's expiry bucket, which a restore files anew)
+      store<u16>(p + SAVED_INTERIM_FAMILY, 0);
       memory.fill(p + SAVED_INTERIM, 0, 16);
       const a = new Address();
       bAddress(r, a);

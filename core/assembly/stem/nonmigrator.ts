@@ -257,7 +257,7 @@ export class NonMigrator {
     enc.token(EXT_PATH_CHALLENGE, changetype<usize>(v.token));
     node.finishReply(peer, sa, cache, src, node.fromPort, null, now);
     if (!cache || cache.reply.length == 0) return;
-    v.reply = cache.reply;
+    v.reply = cache.takeReply();
     v.step(NonMigratorEvent.CHALLENGED);
     v.startResend(now);
     peer.pendingPaths++;
