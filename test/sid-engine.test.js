@@ -1054,10 +1054,16 @@ test("a request under a retired target's session key is refused (141), a repeat 
   assert.equal(target.sidEvents("ended").map((e) => e.reason), ["returned"]);
 });
 
-test("a forged Wake-up Ack (a wrong key; or the old target's session key, matching the Wake-up's number) is refused: the binding stays WAKING", () => {
+test("a forged Wake-up Ack (a wrong key; the old target's session key; the old target's own SA, the Wake-up's number and ID) is refused: the binding stays WAKING", () => {
   const acks = [];
   let holdAcks = true;
-  const s = returned({ beforeRequest: (x) => { x.net.filter = (d) => !(holdAcks && d.from === "tn" && d.data[1] === WAKE_UP_ACK && acks.push(d)); }, runMs: 300 });
+  const KEY_AT = new Uint8Array(32).fill(0x33);
+  const s = returned({ beforeRequest: (x) => {
+    // The old target has an SA of its own with the agent (as in demo/sid.ts).
+    x.target.peer(x.agent, { key: KEY_AT, spi: 330 });
+    x.agent.peer(x.target, { key: KEY_AT, spi: 330 });
+    x.net.filter = (d) => !(holdAcks && d.from === "tn" && d.data[1] === WAKE_UP_ACK && acks.push(d));
+  }, runMs: 300 });
   const { net, tn, agent, target, TA } = s;
   assert.ok(acks.length >= 1, "the node answered");
   assert.is(bindingCount(agent), 1);
@@ -1069,6 +1075,8 @@ test("a forged Wake-up Ack (a wrong key; or the old target's session key, matchi
   const k = target.sid.session(TA);
   const forged = { ...ack, version: undefined, extensions: [{ type: "TRANSFERRED_ADDRESS", address: TA }] };
   net.inject(agent, "198.19.0.20", core.encode(forged, { spi: k.sessionSpi, key: saKey(core, k.sessionKey) }));
+  // 3. The old target under its own SA with the agent: authentic, but not from the peer the Wake-up went to.
+  net.inject(agent, "198.19.0.20", core.encode({ ...ack, version: undefined, cookie: target.cookie }, { spi: 330, key: KEY_AT }));
   net.run(50);
   assert.equal(agent.sidEvents("ended"), [], "the binding stands");
   assert.is(bindingCount(agent), 1);
