@@ -81,6 +81,8 @@ const RETURN_WAIT_MS: f64 = 10000;
 const RETURN_HOLD_MS: f64 = 12000;
 /** A return: the old target keeps its tunnel, session key and reply cache this long (RETIRED). */
 const RETIRE_MS: f64 = 10000;
+/** A return: the agent's tunnel to the old target outlives the binding this long (what the old target still sends). */
+const TUNNEL_LINGER_MS: f64 = 2000;
 /** The binding record's flags byte: a bit of the agent's own (never on the wire): the binding is RETURNING. */
 const B_RETURNING: u8 = 0x40;
 /** Priority of the target's source rule in reverse mode (8.9 step 4). */
@@ -687,6 +689,28 @@ class SidTimer extends Timer {
   }
 }
 
+/** A returned binding's tunnel at the agent (8.6), kept TUNNEL_LINGER_MS past the release. */
+class LingeringTunnel extends Timer {
+  sid: Sid;
+  key: StaticArray<u8> = new StaticArray<u8>(32);
+  target: Address;
+  address: Address;
+  reverse: bool;
+  vni: u32;
+  constructor(sid: Sid, key: usize, target: Address, a: Address, reverse: bool, vni: u32) {
+    super();
+    this.sid = sid;
+    this.target = target.copy();
+    this.address = a.copy();
+    this.reverse = reverse;
+    this.vni = vni;
+    memory.copy(changetype<usize>(this.key), key, 32);
+  }
+  fire(now: f64): void {
+    this.sid.endLinger(this);
+  }
+}
+
 /** Gratuitous ARP frames still to send for a claimed address. */
 class Announcement {
   address: Address;
@@ -725,6 +749,8 @@ export class Sid extends SidBase {
   private interims: Map<u64, Address> = new Map<u64, Address>();
   private announcements: Array<Announcement> = new Array<Announcement>();
   private parked: Array<Parked> = new Array<Parked>();
+  /** Tunnels of returned bindings that linger (8.6). */
+  private lingering: Array<LingeringTunnel> = new Array<LingeringTunnel>();
   /** A return's Wake-up under way per RETURNING binding (8.6), by the address's key. */
   private returnWakeups: Map<u64, Wakeup> = new Map<u64, Wakeup>();
   /** Bindings per target cookie: a target's session peer goes with its last binding. */
@@ -1624,22 +1650,14 @@ export class Sid extends SidBase {
     }
     const a = new Address();
     bAddress(r, a);
+    // The tunnel, the proxy entry and the binding key stay: the address's packets still go to the target,
+    // whose sockets are open until it hands the UDP flows over, until the node has announced the address.
     bSetFlags(r, bFlags(r) | B_RETURNING);
-    if (bHasMac(r)) {
-      // The address's packets go to the node's link-layer address on the home link from now on (the node
-      // has its sockets: its record is in); the tunnel stays for what the target still sends (reverse mode)
-      // or what was on its way.
-      a.store(ADDR_A);
-      this.netlink(neighEntry(true, this.ifindex, a.family, ADDR_A, bMac(r)));
-      this.netlink(tunnelRoute(true, a.family, ADDR_A, a.family == FAMILY_IPV4 ? 32 : 128, this.ifindex, 0, MAIN_TABLE));
-    }
     const expires = now + RETURN_HOLD_MS;
     this.bindings().expireAt(r, expires);
     this.node.timers.armBy(this.expiryTimer, expires);
     this.reply(peer, sa, cache, CODE_ACCEPTED, 0, null, now);
-    const e = this.event("returning", ROLE_AGENT, a, now);
-    e.key("direct");
-    e.boolean(bHasMac(r));
+    this.event("returning", ROLE_AGENT, a, now);
     this.node.emit(endEvent());
     const key = a.key();
     const w = this.wake(a, bNodePeer(r), bHasMac(r), bMac(r), this.interims.has(key) ? this.interims.get(key) : null, now);
@@ -1647,6 +1665,16 @@ export class Sid extends SidBase {
       w.returning = true;
       this.returnWakeups.set(key, w);
     } else this.endBinding(r, now, false, "returned");
+  }
+
+  /** A returned binding's tunnel goes at the end of its linger (8.6). */
+  endLinger(l: LingeringTunnel): void {
+    const i = this.lingering.indexOf(l);
+    if (i < 0) return;
+    this.lingering.splice(i, 1);
+    this.tunnel(false, ROLE_AGENT, changetype<usize>(l.key), l.target, l.address, l.reverse);
+    this.vnis.delete(l.vni);
+    memory.fill(changetype<usize>(l.key), 0, 32);
   }
 
   /** A return's Wake-up was acknowledged (or given up): the RETURNING binding is released (8.6). */
@@ -1713,16 +1741,19 @@ export class Sid extends SidBase {
     }
     a.store(ADDR_A);
     this.netlink(proxyNeighbour(false, this.ifindex, a.family, ADDR_A));
-    if (returning && bHasMac(r)) {
-      // The direct delivery of the return (returnBinding) goes: the node answers ARP for the address again.
-      this.netlink(tunnelRoute(false, a.family, ADDR_A, a.family == FAMILY_IPV4 ? 32 : 128, this.ifindex, 0, MAIN_TABLE));
-      this.netlink(neighEntry(false, this.ifindex, a.family, ADDR_A, 0));
-    }
     const nodeId = bNodePeer(r);
     const hasMac = bHasMac(r);
     memory.copy(changetype<usize>(WAKE_MAC), bMac(r), 6);
-    this.tunnel(false, ROLE_AGENT, bKey(r), target, a, reverse);
-    this.vnis.delete(bVni(r));
+    if (returning) {
+      // 8.6: the tunnel lingers (its VNI stays taken): what the old target still sends, and a packet still on
+      // its way to this node, get through; it goes at the end of the linger.
+      const l = new LingeringTunnel(this, bKey(r), target, a, reverse, bVni(r));
+      this.lingering.push(l);
+      node.timers.arm(l, now + TUNNEL_LINGER_MS);
+    } else {
+      this.tunnel(false, ROLE_AGENT, bKey(r), target, a, reverse);
+      this.vnis.delete(bVni(r));
+    }
     this.stopAnnouncing(a);
     this.setTargetCookie(r, 0);
     this.bindings().remove(r);
