@@ -915,7 +915,7 @@ test("the node's control address apart from the moving one: replies are datagram
  * original transfer's F), nodeReceives (tn's host restores the record),
  * receiveFirst (the record is in before the Wake-up).
  */
-function returned({ further = false, nodeReceives = true } = {}) {
+function returned({ further = false, nodeReceives = true, beforeRequest = null, runMs = 2000 } = {}) {
   const s = trio({}, { control: "198.18.0.5" });
   const { net, tn, agent, target, tnTarget, tnAgent, targetTn, TA } = s;
   tn.sid.transfer(net.now, TA, tnTarget, { agent: tnAgent, lifetime: 30, further });
@@ -932,10 +932,15 @@ function returned({ further = false, nodeReceives = true } = {}) {
     tn.sid.stateReceived(net.now, TA, true);
     tn.pump();
   }
+  // The Transfer Request (the return) goes to the agent once the record is delivered.
+  const agentNetlinkBefore = agent.netlink.length;
+  const targetNetlinkBefore = target.netlink.length;
+  const targetNftBefore = target.nft.length;
+  if (beforeRequest) beforeRequest(s);
   target.sid.stateDelivered(net.now, TA, true);
   target.pump();
-  net.run(2000);
-  return { ...s, nftBefore };
+  net.run(runMs);
+  return { ...s, nftBefore, agentNetlinkBefore, targetNetlinkBefore, targetNftBefore };
 }
 
 test("a return (8.6): the target gives the address back to its node; the agent ends the binding and wakes the node, which resumes the socket", () => {
@@ -947,8 +952,13 @@ test("a return (8.6): the target gives the address back to its node; the agent e
   assert.is(tn.sidEvents("woken")[0].returned, true);
   assert.is(tn.sidEvents("released")[0].returned, true);
   assert.is(tn.sidEvents("ended")[0].reason, "returned");
+  assert.equal(agent.sidEvents().slice(-3).map((e) => e.state), ["returning", "woken", "ended"]);
   assert.equal(agent.sidEvents("ended").map((e) => e.reason), ["returned"]);
   assert.is(bindingCount(agent), 0);
+  // The old target retires (make before break): it ends 10 s later.
+  assert.equal(target.sidEvents("retired").map((e) => e.untilMs), [10000]);
+  assert.equal(target.sidEvents("ended"), []);
+  net.run(10000);
   assert.equal(target.sidEvents("ended").map((e) => e.reason), ["returned"]);
   assert.is(target.sid.state(net.now).targets.length, 0, "the target holds nothing");
   // The node: the ARP rule went at the Wake-up, then the stop rule once the record was in; no tunnel, no address on lo.
@@ -985,6 +995,144 @@ test("a return whose record never comes is given up: the stop rule goes after th
   assert.match(tn.nft.at(-1), /delete chain inet hovsid si/);
   assert.is(tn.sid.state(net.now).targets.length, 0);
   assert.throws(() => tn.sid.stateReceived(net.now, TA, true), /refused/, "a record after the give-up is refused");
+});
+
+const WAKE_UP = 22;
+const WAKE_UP_ACK = 23;
+/** rtnetlink message types: 17 DELLINK, 24/25 NEW/DELROUTE, 28/29 NEW/DELNEIGH (test/_sidsim.js netlinkTypes). */
+const since = (n, k) => n.netlinkTypes().slice(k);
+
+test("a return, make before break (8.6): the agent holds the binding (WAKING, tunnel and proxy entry) until the node's Wake-up Ack; its tunnel lingers 2 s", () => {
+  let holdAcks = true;
+  const s = returned({ beforeRequest: (x) => { x.net.filter = (d) => !(holdAcks && d.from === "tn" && d.data[1] === WAKE_UP_ACK); }, runMs: 1500 });
+  const { net, tn, agent, target, TA } = s;
+  // The Wake-up went and the node took the address (woken, released), but its Acks are lost so far.
+  assert.ok(wakeFrames(agent).length >= 2, `${wakeFrames(agent).length} Wake-up frames`);
+  assert.is(tn.sidEvents("woken").length, 1);
+  assert.is(tn.sidEvents("released").length, 1);
+  assert.is(agent.sidEvents("returning").length, 1);
+  assert.equal(agent.sidEvents("ended"), [], "the binding stands");
+  assert.is(bindingCount(agent), 1);
+  assert.is(agent.sid.session(TA).state, 10, "WAKING");
+  // The tunnel and the proxy entry stay: no kernel action yet.
+  assert.equal(since(agent, s.agentNetlinkBefore), []);
+  // The old target retired at the agent's answer (Lifetime 0): its tunnel stands.
+  assert.is(target.sidEvents("retired").length, 1);
+  assert.is(target.sid.session(TA).state, 12, "RETIRED");
+  assert.ok(!since(target, s.targetNetlinkBefore).includes(17), "the target's tunnel stands");
+  holdAcks = false;
+  for (let i = 0; i < 100 && !agent.sidEvents("ended").length; i++) net.run(100);
+  assert.equal(agent.sidEvents("ended").map((e) => e.reason), ["returned"]);
+  assert.is(bindingCount(agent), 0);
+  // Released on the Ack: the proxy entry at once; the tunnel 2 s later (what the old target still sends gets through).
+  assert.equal(since(agent, s.agentNetlinkBefore), [29]);
+  net.run(2500);
+  assert.equal(since(agent, s.agentNetlinkBefore), [29, 17]);
+  assert.is(agent.sidEvents("woken").length, 1);
+  assert.is(tn.sidEvents("woken").length, 1, "the node handled one Wake-up (the repeats were answered from its reply cache)");
+});
+
+test("a return's Wake-up lost: retransmitted; the binding stands until the Ack, then goes; with no Ack at all it goes when the retries are spent", () => {
+  let lost = 0;
+  const s = returned({ beforeRequest: (x) => { x.net.filter = (d) => !(d.from === "agent" && d.data[1] === WAKE_UP && lost++ < 2); }, runMs: 300 });
+  const { net, tn, agent } = s;
+  assert.is(tn.sidEvents("woken").length, 0, "the first Wake-up was lost");
+  assert.is(bindingCount(agent), 1, "the binding stands");
+  net.run(5000);
+  assert.ok(wakeFrames(agent).length >= 3, `${wakeFrames(agent).length} Wake-up frames`);
+  assert.is(tn.sidEvents("woken").length, 1);
+  assert.equal(agent.sidEvents("ended").map((e) => e.reason), ["returned"]);
+  assert.is(bindingCount(agent), 0);
+  // Every Wake-up lost: the agent gives up after its retries (7, within 10 s) and releases the binding.
+  const s2 = returned({ beforeRequest: (x) => { x.net.filter = (d) => !(d.from === "agent" && d.data[1] === WAKE_UP); }, runMs: 300 });
+  assert.is(bindingCount(s2.agent), 1);
+  s2.net.run(15000);
+  assert.is(wakeFrames(s2.agent).length, 7);
+  assert.equal(s2.agent.sidEvents("ended").map((e) => e.reason), ["return-timed-out"]);
+  assert.is(bindingCount(s2.agent), 0);
+  assert.equal(since(s2.agent, s2.agentNetlinkBefore), [29, 17], "the proxy entry and the tunnel go");
+});
+
+test("a retired target keeps its tunnel, address and stop rule (late tunnelled packets still reach its sockets) for 10 s, then removes everything", () => {
+  const s = returned();
+  const { net, target, TA } = s;
+  assert.is(target.sidEvents("retired").length, 1);
+  net.run(7000); // 9 s after the agent's answer
+  assert.equal(target.sidEvents("ended"), []);
+  // Nothing of the hosting's kernel state went: no link removed (17), no address removed (21), no chain deleted.
+  assert.ok(!since(target, s.targetNetlinkBefore).some((t) => t === 17 || t === 21), JSON.stringify(since(target, s.targetNetlinkBefore)));
+  assert.ok(!target.nft.slice(s.targetNftBefore).some((b) => /delete chain/.test(b)), "no chain deleted");
+  assert.ok(target.sid.session(TA), "the session (key, SPI) is still known");
+  net.run(1200);
+  assert.equal(target.sidEvents("ended").map((e) => e.reason), ["returned"]);
+  assert.equal(since(target, s.targetNetlinkBefore), [17, 21], "the tunnel, then the address on lo");
+  const deleted = target.nft.slice(s.targetNftBefore).filter((b) => /delete chain/.test(b)).join("\n");
+  assert.match(deleted, /delete chain inet hovtunnel/);
+  assert.match(deleted, /delete chain arp hovsid ai/);
+  assert.match(deleted, /delete chain inet hovsid si/, "the stop rule the return put up goes too");
+  assert.is(target.sid.session(TA), null);
+  assert.is(target.sid.state(net.now).targets.length, 0);
+});
+
+test("a request under a retired target's session key is refused (141), a repeat of it answered from the reply cache, nothing changes", () => {
+  const s = returned();
+  const { net, agent, target, TA } = s;
+  const k = target.sid.session(TA);
+  assert.is(k.state, 12);
+  const m = target.engine.core.encode({
+    type: "WAKE_UP", sequence: 77, cookie: agent.cookie, replayId: ntpId(net.now),
+    extensions: [{ type: "TRANSFERRED_ADDRESS", address: TA }],
+  }, { spi: k.sessionSpi, key: saKey(target.engine.core, k.sessionKey) });
+  const answers = () => net.sent.filter((d) => d.from === "target" && d.data[1] === WAKE_UP_ACK).length;
+  const before = answers();
+  net.inject(target, "198.18.0.1", m);
+  net.run(100);
+  const refused = target.sidEvents("refused");
+  assert.equal(refused.map((e) => [e.code, e.role]), [[141, "target"]]);
+  assert.match(refused[0].message, /retired/);
+  assert.is(answers(), before + 1);
+  net.inject(target, "198.18.0.1", m);
+  net.run(100);
+  assert.is(target.sidEvents("refused").length, 1, "the repeat reached no handler");
+  assert.is(answers(), before + 2, "the repeat got the cached answer");
+  assert.is(target.sid.session(TA).state, 12, "still RETIRED");
+  net.run(11000);
+  assert.equal(target.sidEvents("ended").map((e) => e.reason), ["returned"]);
+});
+
+test("a forged Wake-up Ack (a wrong key; the old target's session key; the old target's own SA, the Wake-up's number and ID) is refused: the binding stays WAKING", () => {
+  const acks = [];
+  let holdAcks = true;
+  const KEY_AT = new Uint8Array(32).fill(0x33);
+  const s = returned({ beforeRequest: (x) => {
+    // The old target has an SA of its own with the agent (as in demo/sid.ts).
+    x.target.peer(x.agent, { key: KEY_AT, spi: 330 });
+    x.agent.peer(x.target, { key: KEY_AT, spi: 330 });
+    x.net.filter = (d) => !(holdAcks && d.from === "tn" && d.data[1] === WAKE_UP_ACK && acks.push(d));
+  }, runMs: 300 });
+  const { net, tn, agent, target, TA } = s;
+  assert.ok(acks.length >= 1, "the node answered");
+  assert.is(bindingCount(agent), 1);
+  const core = tn.engine.core;
+  const ack = core.decode(acks[0].data);
+  // 1. The node's own Ack under its SPI, authenticated with a wrong key.
+  net.inject(agent, "198.18.0.10", core.encode({ ...ack, version: undefined }, { spi: 301, key: new Uint8Array(32).fill(0x5a) }));
+  // 2. The old target, which knows the session key, forges the Ack: the same number and ID, under the binding's session SA.
+  const k = target.sid.session(TA);
+  const forged = { ...ack, version: undefined, extensions: [{ type: "TRANSFERRED_ADDRESS", address: TA }] };
+  net.inject(agent, "198.19.0.20", core.encode(forged, { spi: k.sessionSpi, key: saKey(core, k.sessionKey) }));
+  // 3. The old target under its own SA with the agent: authentic, but not from the peer the Wake-up went to.
+  net.inject(agent, "198.19.0.20", core.encode({ ...ack, version: undefined, cookie: target.cookie }, { spi: 330, key: KEY_AT }));
+  net.run(50);
+  assert.equal(agent.sidEvents("ended"), [], "the binding stands");
+  assert.is(bindingCount(agent), 1);
+  assert.is(agent.sid.session(TA).state, 10, "WAKING");
+  assert.equal(since(agent, s.agentNetlinkBefore), [], "no kernel action");
+  assert.equal(agent.sidEvents("woken"), []);
+  // The node's real Ack releases it.
+  holdAcks = false;
+  net.run(5000);
+  assert.equal(agent.sidEvents("ended").map((e) => e.reason), ["returned"]);
 });
 
 test("a return is refused from a peer the address did not go to (129), unless the transfer permitted F", () => {

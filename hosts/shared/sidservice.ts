@@ -60,7 +60,7 @@ export interface TransferRequest {
    * the target meanwhile.
    */
   udp?: { socket: unknown; appState?: () => Uint8Array }[];
-  /** How long a UDP flow must have been quiet before it leaves (default 30 ms; 0 when this node holds the session as a target; at most 10 times that is waited). */
+  /** How long a UDP flow must have been quiet before it leaves (default 30 ms; 0 when this node holds the session as a target, unless it returns it to its node; at most 10 times that is waited). */
   udpQuietMs?: number;
 }
 
@@ -444,15 +444,19 @@ export class SidService {
     } catch (e) {
       return Promise.resolve({ address, state: "failed", error: (e as Error).message });
     }
-    // Moving on a session held here (8.6): the agent's switch ends this node's path (its reverse tunnel,
-    // or a return's binding) before this node hears of it, so waiting for quiet only loses what it sends.
-    const hosted = this.sid.session(address)?.role === "target";
+    // Moving on a session held here (8.6): the agent's switch ends this node's path (its reverse tunnel)
+    // before this node hears of it, so waiting for quiet only loses what it sends. A return is make before
+    // break: the agent tunnels the address's packets here until the node has announced it, and its tunnel
+    // outlives the binding (PROTOCOL.md 8.6), so the flows wait for quiet as from the original node.
+    const held = this.sid.session(address);
+    const hosted = held?.role === "target";
+    const back = hosted && held!.peer === target;
     return new Promise((resolve) => {
       const settle = (r: TransferResult) => {
         for (const u of udp) u.socket.off("message", u.listener);
         resolve(r);
       };
-      const p: Pending = { address, socket: o.socket, appState: o.appState, resolve: settle, started: this.ctx.now(), udp, udpQuietMs: o.udpQuietMs ?? (hosted ? 0 : 30) };
+      const p: Pending = { address, socket: o.socket, appState: o.appState, resolve: settle, started: this.ctx.now(), udp, udpQuietMs: o.udpQuietMs ?? (hosted && !back ? 0 : 30) };
       this.pending.set(address, p);
       // The record's TCP connection opens now: its handshake overlaps the negotiation (8.12).
       const to = this.ctx.peerAddress(target);

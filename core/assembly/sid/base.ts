@@ -35,6 +35,8 @@ export const ACTIVE: u8 = 9;
 export const WAKING: u8 = 10;
 /** The original node takes its address back (8.6): the record is in, the agent's Wake-up is awaited. */
 export const RETURNING: u8 = 11;
+/** The old target of a return (8.6): the address went back; its tunnel, session key and reply cache stay a while. */
+export const RETIRED: u8 = 12;
 
 export const MAIN_TABLE: u32 = 254;
 

@@ -28,7 +28,7 @@ import { isValidFamily } from "../engine/address";
 import { SidFlows, Flow, readFlows } from "./flows";
 import {
   SidBase, Claim, ROLE_NODE, ROLE_TARGET, ROLE_AGENT, NEGOTIATING, DELIVERING, REQUESTING, TRANSFERRED, NEGOTIATED,
-  REGISTERING, BOUND, DEREGISTERING, ACTIVE, RETURNING, MAIN_TABLE, IDS, KEY_BUF, ids, addressOf, lifetimeOf,
+  REGISTERING, BOUND, DEREGISTERING, ACTIVE, WAKING, RETURNING, RETIRED, MAIN_TABLE, IDS, KEY_BUF, ids, addressOf, lifetimeOf,
   sessionSa, toBindingKey, unwrapSessionKey, wrapSpiOf, sessionSpiOf, addressMessageCopy,
 } from "./base";
 import { AddressRegistry, AliasSink, StaticPool, Ipv6Generator, Lease } from "./addrgen";
@@ -74,6 +74,17 @@ const PARK_MAX: i32 = 64;
 const PARK_MS: f64 = 10000;
 /** The original node gives up a return (8.6) whose record or Wake-up has not come within this time. */
 const RETURN_WAIT_MS: f64 = 10000;
+/**
+ * A return (8.6), make before break: the agent holds the binding (RETURNING) until the
+ * node acknowledges the Wake-up, at most this long (the Wake-up's retransmissions last 10 s).
+ */
+const RETURN_HOLD_MS: f64 = 12000;
+/** A return: the old target keeps its tunnel, session key and reply cache this long (RETIRED). */
+const RETIRE_MS: f64 = 10000;
+/** A return: the agent's tunnel to the old target outlives the binding this long (what the old target still sends). */
+const TUNNEL_LINGER_MS: f64 = 2000;
+/** The binding record's flags byte: a bit of the agent's own (never on the wire): the binding is RETURNING. */
+const B_RETURNING: u8 = 0x40;
 /** Priority of the target's source rule in reverse mode (8.9 step 4). */
 const SID_RULE_PRIORITY: u32 = 0x4346;
 const ETHERNET: u32 = 1;
@@ -95,6 +106,8 @@ const NFT_BUF = memory.data(NFT_CAP);
 const FRAME_BUF = memory.data(NA_FRAME);
 const nftText = new TextOut();
 const ZERO16 = memory.data(16, 8);
+/** The node's link-layer address of a binding that ends, kept past its record's removal for the Wake-up. */
+const WAKE_MAC = memory.data(8, 8);
 
 
 function randomSpi(): u32 {
@@ -321,7 +334,9 @@ class Transfer extends Procedure {
     const h = this.hosted;
     if (h) {
       // A further transfer (8.6): this node held the address only as a target. Lifetime 0: a return.
-      sid.endHosted(h, lifetime == 0 ? "returned" : "transferred-further", 0, now);
+      // A return retires the hosting (8.6): its tunnel, key and reply cache stay a while.
+      if (lifetime == 0) sid.retireHosted(h, now);
+      else sid.endHosted(h, "transferred-further", 0, now);
     } else if (!this.flows || sid.firstFlowTransfer(this)) {
       // 8.16: a later flow set of the same address only adds flows; the ARP rules are there.
       sid.applyArpRule(true, this.address, 0, false);
@@ -511,7 +526,7 @@ class Hosted extends Procedure {
   leaseRemaining: u32 = 0;
   leaseState: StaticArray<u8> = new StaticArray<u8>(0);
   lease: Lease | null = null;
-  /** A return is given up at this time unless it completed. */
+  /** A return is given up at this time unless it completed; for a RETIRED hosting, when it ends. */
   returnBy: f64 = Infinity;
   /** The state record is in (sid_state_received): the release waits for it and for the first Binding Ack (8.12). */
   recordIn: bool = false;
@@ -619,6 +634,8 @@ class Wakeup extends Procedure {
   sid: Sid;
   address: Address;
   role: u8;
+  /** A return's Wake-up (8.6): its Ack (or its give-up) releases the RETURNING binding. */
+  returning: bool = false;
   constructor(sid: Sid, a: Address, role: u8) {
     super();
     this.sid = sid;
@@ -634,9 +651,12 @@ class Wakeup extends Procedure {
     e.key("code");
     e.num(code);
     node.emit(endEvent());
+    // Only the Ack the engine matched to this Wake-up (the node's SA, its sequence and Replay Protect ID) gets here.
+    if (this.returning) this.sid.returnAcked(this, "returned", now);
   }
   onGiveUp(node: Node, now: f64): void {
     this.sid.refused(this.role, this.address, 0, ERR_TIMED_OUT, "the node did not acknowledge the Wake-up: it may be gone; its address is free again", now);
+    if (this.returning) this.sid.returnAcked(this, "return-timed-out", now);
   }
 }
 
@@ -666,6 +686,28 @@ class SidTimer extends Timer {
     else if (k == T_ANNOUNCE) sid.sendAnnouncements(now);
     else if (k == T_RENEW) sid.renewDue(this.hosted!, now);
     else sid.returnDue(this.hosted!, now);
+  }
+}
+
+/** A returned binding's tunnel at the agent (8.6), kept TUNNEL_LINGER_MS past the release. */
+class LingeringTunnel extends Timer {
+  sid: Sid;
+  key: StaticArray<u8> = new StaticArray<u8>(32);
+  target: Address;
+  address: Address;
+  reverse: bool;
+  vni: u32;
+  constructor(sid: Sid, key: usize, target: Address, a: Address, reverse: bool, vni: u32) {
+    super();
+    this.sid = sid;
+    this.target = target.copy();
+    this.address = a.copy();
+    this.reverse = reverse;
+    this.vni = vni;
+    memory.copy(changetype<usize>(this.key), key, 32);
+  }
+  fire(now: f64): void {
+    this.sid.endLinger(this);
   }
 }
 
@@ -707,6 +749,10 @@ export class Sid extends SidBase {
   private interims: Map<u64, Address> = new Map<u64, Address>();
   private announcements: Array<Announcement> = new Array<Announcement>();
   private parked: Array<Parked> = new Array<Parked>();
+  /** Tunnels of returned bindings that linger (8.6). */
+  private lingering: Array<LingeringTunnel> = new Array<LingeringTunnel>();
+  /** A return's Wake-up under way per RETURNING binding (8.6), by the address's key. */
+  private returnWakeups: Map<u64, Wakeup> = new Map<u64, Wakeup>();
   /** Bindings per target cookie: a target's session peer goes with its last binding. */
   private bindingsOf: Map<u64, i32> = new Map<u64, i32>();
   /** A parked Binding Update is being handled again (it is not parked twice). */
@@ -1113,6 +1159,11 @@ export class Sid extends SidBase {
 
   request(node: Node, peer: Peer, sa: SecurityAssociation, cache: CachedReply | null, now: f64): void {
     const type = node.incoming.type;
+    if (sa.seals) {
+      // 8.6: a retired hosting's key answers repeats from the reply cache (the engine, before this) and nothing new.
+      const h = this.retiredBySa(sa);
+      if (h) return this.refuse(ROLE_TARGET, h.address, peer, sa, cache, CODE_UNKNOWN_BINDING, "the session was returned to its node: its key is retired here", now);
+    }
     if (type == MSG_TRANSFER_NEGOTIATION_REQUEST) this.onNegotiation(node, peer, sa, cache, now);
     else if (type == MSG_TRANSFER_REQUEST) this.onTransferRequest(node, peer, sa, cache, now);
     else if (type == MSG_BINDING_UPDATE) this.onBindingUpdate(node, peer, sa, cache, now);
@@ -1179,6 +1230,9 @@ export class Sid extends SidBase {
     if (!d.has(EXT_SESSION_KEY) || (!same && !d.has(EXT_AGENT_ADDRESS)) || (same && !d.has(EXT_LINK_LAYER_ADDRESS))) {
       return this.refuse(ROLE_TARGET, a, peer, sa, cache, CODE_POORLY_FORMED_REQUEST, "a negotiation needs a Session Key and an Agent Address (or, with S, a Link-layer Address)", now);
     }
+    // A retired hosting of the address (8.6) gives way to a new transfer of it.
+    const retired = this.findHosted(a);
+    if (retired && retired.state == RETIRED) this.endHosted(retired, "returned", 0, now);
     if (this.findHosted(a) || this.findTransfer(a)) return this.refuse(ROLE_TARGET, a, peer, sa, cache, CODE_ADDRESS_IN_USE, "this node already holds or moves the address", now);
     if (!a.isUsableUnicast() || node.isOwnAddress(a)) return this.refuse(ROLE_TARGET, a, peer, sa, cache, CODE_ADDRESS_NOT_ALLOWED, "the transferred address is not a usable unicast address of another node", now);
     if (this.addresses.byAddress(a) || this.addresses.awayAt(a)) return this.refuse(ROLE_TARGET, a, peer, sa, cache, CODE_ADDRESS_NOT_ALLOWED, "the transferred address is one of this node's own session addresses (PROTOCOL.md 8.18)", now);
@@ -1373,6 +1427,43 @@ export class Sid extends SidBase {
     if (!h.lease) this.refused(ROLE_TARGET, h.address, 0, ERR_CONFIG, "the session address's lease was not taken over (its generator refused it or 1024 leases are held): the address is hosted, but not renewed here", now);
   }
 
+  /**
+   * A return (8.6) left this target (the agent's Transfer Reply, Lifetime 0): the hosting
+   * retires instead of ending. For RETIRE_MS it renews nothing and keeps its tunnel (a late
+   * tunnelled packet still reaches the application's socket while the host hands the UDP
+   * flows over; in reverse mode what the application still sends goes into the tunnel), its
+   * address, its session key and session peer (a repeated message gets its cached reply); a
+   * new request under the retired key is refused (141). Then everything goes as in endHosted.
+   */
+  retireHosted(h: Hosted, now: f64): void {
+    if (this.hosted.indexOf(h) < 0 || h.state == RETIRED) return;
+    h.state = RETIRED;
+    this.node.timers.disarm(h.renewTimer);
+    h.renewAt = Infinity;
+    this.node.cancelRequests(h);
+    h.busy = false;
+    // 8.18: the lease moved on with the return.
+    const l = h.lease;
+    if (l) {
+      this.addresses.handOff(l, now);
+      h.lease = null;
+    }
+    h.setReturnBy(now + RETIRE_MS);
+    const e = this.event("retired", ROLE_TARGET, h.address, now);
+    e.key("untilMs");
+    e.num(<u64>RETIRE_MS);
+    this.node.emit(endEvent());
+  }
+
+  /** The RETIRED hosting whose session SA this is, if any. */
+  private retiredBySa(sa: SecurityAssociation): Hosted | null {
+    for (let i = 0; i < this.hosted.length; i++) {
+      const h = this.hosted[i];
+      if (h.sa == sa) return h.state == RETIRED ? h : null;
+    }
+    return null;
+  }
+
   /** Removes everything the target put in place for h (8.13) and forgets it. */
   endHosted(h: Hosted, reason: string, err: i32, now: f64): void {
     const i = this.hosted.indexOf(h);
@@ -1390,6 +1481,8 @@ export class Sid extends SidBase {
       else if (!h.released) this.applyStopRule(false, h.address);
       this.applyArpRule(false, h.address, 0, true);
       this.hostAddress(false, h.address, h.sameSubnet);
+      // The stop rule this node put up again to move the address on (a further transfer, a return: Transfer.stopRule).
+      if (h.released && this.stopped.has(h.address.key() ^ (<u64>h.address.family << 56))) this.applyStopRule(false, h.address);
       this.stopAnnouncing(h.address);
     }
     const agent = h.agent;
@@ -1426,6 +1519,7 @@ export class Sid extends SidBase {
     let r = table.find(a);
     if (further) {
       if (r && this.isReturn(r, d)) return this.returnBinding(r, peer, sa, cache, now);
+      if (r && (bFlags(r) & B_RETURNING)) return this.refuse(ROLE_AGENT, a, peer, sa, cache, CODE_UNKNOWN_BINDING, "the binding is being returned to its node (8.6): it takes no further transfer", now);
       if (!r || !(bFlags(r) & FLAG_FURTHER_TRANSFER)) return this.refuse(ROLE_AGENT, a, peer, sa, cache, CODE_TRANSFER_NOT_PERMITTED, "the binding does not permit a further transfer: the node must transfer with F", now);
     } else {
       if (!peer.configured(a)) return this.refuse(ROLE_AGENT, a, peer, sa, cache, CODE_ADMINISTRATIVELY_PROHIBITED, "the peer is not configured to own this address here (peer_add_address)", now);
@@ -1548,8 +1642,48 @@ export class Sid extends SidBase {
    * and the node gets its Wake-up, which is its signal to take the address back.
    */
   private returnBinding(r: usize, peer: Peer, sa: SecurityAssociation, cache: CachedReply | null, now: f64): void {
+    // Make before break: the binding stays (RETURNING) until the node acknowledges the Wake-up.
+    if (bFlags(r) & B_RETURNING) {
+      // A new request for a return under way: the same answer, nothing changes.
+      this.reply(peer, sa, cache, CODE_ACCEPTED, 0, null, now);
+      return;
+    }
+    const a = new Address();
+    bAddress(r, a);
+    // The tunnel, the proxy entry and the binding key stay: the address's packets still go to the target,
+    // whose sockets are open until it hands the UDP flows over, until the node has announced the address.
+    bSetFlags(r, bFlags(r) | B_RETURNING);
+    const expires = now + RETURN_HOLD_MS;
+    this.bindings().expireAt(r, expires);
+    this.node.timers.armBy(this.expiryTimer, expires);
     this.reply(peer, sa, cache, CODE_ACCEPTED, 0, null, now);
-    this.endBinding(r, now, true, "returned");
+    this.event("returning", ROLE_AGENT, a, now);
+    this.node.emit(endEvent());
+    const key = a.key();
+    const w = this.wake(a, bNodePeer(r), bHasMac(r), bMac(r), this.interims.has(key) ? this.interims.get(key) : null, now);
+    if (w) {
+      w.returning = true;
+      this.returnWakeups.set(key, w);
+    } else this.endBinding(r, now, false, "returned");
+  }
+
+  /** A returned binding's tunnel goes at the end of its linger (8.6). */
+  endLinger(l: LingeringTunnel): void {
+    const i = this.lingering.indexOf(l);
+    if (i < 0) return;
+    this.lingering.splice(i, 1);
+    this.tunnel(false, ROLE_AGENT, changetype<usize>(l.key), l.target, l.address, l.reverse);
+    this.vnis.delete(l.vni);
+    memory.fill(changetype<usize>(l.key), 0, 32);
+  }
+
+  /** A return's Wake-up was acknowledged (or given up): the RETURNING binding is released (8.6). */
+  returnAcked(w: Wakeup, reason: string, now: f64): void {
+    const key = w.address.key();
+    if (!this.returnWakeups.has(key) || this.returnWakeups.get(key) != w) return;
+    this.returnWakeups.delete(key);
+    const r = this.table ? this.bindings().find(w.address) : 0;
+    if (r && (bFlags(r) & B_RETURNING)) this.endBinding(r, now, false, reason);
   }
 
   // ---- agent: Binding Update (8.3) -------------------------------------------------------
@@ -1568,6 +1702,8 @@ export class Sid extends SidBase {
       return this.refuse(ROLE_AGENT, own, peer, sa, cache, CODE_UNKNOWN_BINDING, "no binding for this address under this SA", now);
     }
     this.setTargetCookie(r, peer.cookie);
+    // A binding being returned (8.6) is renewed and ended by the node's Wake-up Ack alone.
+    if (bFlags(r) & B_RETURNING) return this.refuse(ROLE_AGENT, a.copy(), peer, sa, cache, CODE_UNKNOWN_BINDING, "the binding is being returned to its node (8.6)", now);
     const asked = lifetimeOf(d, 0);
     if (asked == 0) {
       this.reply(peer, sa, cache, CODE_ACCEPTED, 0, null, now);
@@ -1591,14 +1727,31 @@ export class Sid extends SidBase {
     const target = new Address();
     bTarget(r, target);
     const reverse = (bFlags(r) & FLAG_REVERSE_TUNNEL) != 0;
-    const nodeId = bNodePeer(r);
-    const hasMac = bHasMac(r);
-    const route = new FrameRoute();
-    memory.copy(changetype<usize>(route.dstMac), bMac(r), 6);
+    const returning = (bFlags(r) & B_RETURNING) != 0;
+    if (returning) {
+      // A return's binding ends another way (Stop Transfer, expiry): its Wake-up goes with it.
+      const key = a.key();
+      if (this.returnWakeups.has(key)) {
+        node.cancelRequests(this.returnWakeups.get(key));
+        this.returnWakeups.delete(key);
+      }
+      wake = false;
+    }
     a.store(ADDR_A);
     this.netlink(proxyNeighbour(false, this.ifindex, a.family, ADDR_A));
-    this.tunnel(false, ROLE_AGENT, bKey(r), target, a, reverse);
-    this.vnis.delete(bVni(r));
+    const nodeId = bNodePeer(r);
+    const hasMac = bHasMac(r);
+    memory.copy(changetype<usize>(WAKE_MAC), bMac(r), 6);
+    if (returning) {
+      // 8.6: the tunnel lingers (its VNI stays taken): what the old target still sends, and a packet still on
+      // its way to this node, get through; it goes at the end of the linger.
+      const l = new LingeringTunnel(this, bKey(r), target, a, reverse, bVni(r));
+      this.lingering.push(l);
+      node.timers.arm(l, now + TUNNEL_LINGER_MS);
+    } else {
+      this.tunnel(false, ROLE_AGENT, bKey(r), target, a, reverse);
+      this.vnis.delete(bVni(r));
+    }
     this.stopAnnouncing(a);
     this.setTargetCookie(r, 0);
     this.bindings().remove(r);
@@ -1609,13 +1762,24 @@ export class Sid extends SidBase {
     e.key("reason");
     e.str(reason);
     node.emit(endEvent());
-    if (!wake || nodeId < 0 || nodeId >= node.peers.length) return;
+    if (wake) this.wake(a, nodeId, hasMac, changetype<usize>(WAKE_MAC), interim, now);
+  }
+
+  /**
+   * Sends the node the Wake-up for binding r (8.4): to its Interim Address, or as a frame to its
+   * link-layer address, or to its control address. Null if the binding names no node peer.
+   */
+  private wake(a: Address, nodeId: i32, hasMac: bool, mac: usize, interim: Address | null, now: f64): Wakeup | null {
+    const node = this.node;
+    if (nodeId < 0 || nodeId >= node.peers.length) return null;
     const peer = node.peers[nodeId];
     const w = new Wakeup(this, a, ROLE_AGENT);
     if (interim) {
-      this.sendWakeup(peer, a, interim, now);
+      node.sendRequest(now, peer, MSG_WAKE_UP, 0, w, interim, peer.controlPort, null);
     } else if (hasMac) {
       // 8.14: a frame to the node's link-layer address; the agent's own ARP table would answer itself.
+      const route = new FrameRoute();
+      memory.copy(changetype<usize>(route.dstMac), mac, 6);
       route.ifindex = this.ifindex;
       memory.copy(changetype<usize>(route.srcMac), changetype<usize>(this.mac), 6);
       route.src.set(this.address);
@@ -1624,6 +1788,7 @@ export class Sid extends SidBase {
     } else {
       node.sendRequest(now, peer, MSG_WAKE_UP, 0, w, peer.control, peer.controlPort, null);
     }
+    return w;
   }
 
   /** The agent's Wake-up to the node's Interim Address (8.4). */
@@ -2007,7 +2172,7 @@ export class Sid extends SidBase {
     if (bt) {
       while (bt.popDue(now, A)) {
         const r = bt.find(A);
-        if (r) this.endBinding(r, now, true, "expired");
+        if (r) this.endBinding(r, now, true, (bFlags(r) & B_RETURNING) ? "return-timed-out" : "expired");
       }
     }
     this.node.timers.arm(this.expiryTimer, bt ? bt.earliest() : Infinity);
@@ -2036,6 +2201,10 @@ export class Sid extends SidBase {
   /** A return whose record or Wake-up did not come (8.6). */
   returnDue(h: Hosted, now: f64): void {
     if (this.hosted.indexOf(h) < 0) return;
+    if (h.state == RETIRED) {
+      this.endHosted(h, "returned", 0, now);
+      return;
+    }
     this.refused(ROLE_NODE, h.address, 0, ERR_TIMED_OUT, "the return did not complete: the state record or the agent's Wake-up did not come", now);
     this.endHosted(h, "return-timed-out", ERR_TIMED_OUT, now);
   }
@@ -2097,8 +2266,8 @@ export class Sid extends SidBase {
       key = bKey(r);
       store<u32>(out + 32, bSpi(r));
       store<u8>(out + 56, ROLE_AGENT);
-      store<u8>(out + 57, ACTIVE);
-      store<u8>(out + 58, bFlags(r));
+      store<u8>(out + 57, (bFlags(r) & B_RETURNING) ? WAKING : ACTIVE);
+      store<u8>(out + 58, bFlags(r) & ~B_RETURNING);
       store<i32>(out + 60, bNodePeer(r));
     } else {
       return -ERR_REFUSED;
@@ -2191,7 +2360,7 @@ export class Sid extends SidBase {
       const ifam = load<u8>(e + SAVED_INTERIM_FAMILY);
       if (load<u8>(e + SAVED_USED) != 1 || !isValidFamily(fam) || (ifam != 0 && !isValidFamily(ifam))) return -ERR_BAD_FAMILY;
       const f = bExpires(e);
-      if (!isFinite(f) || (bFlags(e) & ~(FLAG_FURTHER_TRANSFER | FLAG_REVERSE_TUNNEL)) != 0 || bHasMacByte(e) > 1) return -ERR_BAD_VALUE;
+      if (!isFinite(f) || (bFlags(e) & ~(FLAG_FURTHER_TRANSFER | FLAG_REVERSE_TUNNEL | B_RETURNING)) != 0 || bHasMacByte(e) > 1) return -ERR_BAD_VALUE;
       bAddress(e, a);
       const k = a.key() ^ (<u64>fam << 56);
       const vni = bVni(e);
@@ -2225,6 +2394,15 @@ export class Sid extends SidBase {
       this.vnis.add(bVni(r));
       t.expireAt(r, bExpires(r));
       this.node.timers.armBy(this.expiryTimer, bExpires(r));
+      if (bFlags(r) & B_RETURNING) {
+        // A return under way when the previous run stopped (8.6, 8.17): its Wake-up goes again.
+        const k = a.key();
+        const w = this.wake(a, bNodePeer(r), bHasMac(r), bMac(r), this.interims.has(k) ? this.interims.get(k) : null, now);
+        if (w) {
+          w.returning = true;
+          this.returnWakeups.set(k, w);
+        }
+      }
     }
     const ev = this.event("restored", ROLE_AGENT, this.address, now);
     ev.key("bindings");
