@@ -407,6 +407,14 @@ export class Sweep extends Procedure {
   sockets: Array<SocketInfo> = new Array<SocketInfo>();
   /** The wire-side maps' dumps: their output comes in pieces, the socket dumps' after it. */
   private listings: Set<u32> = new Set<u32>();
+  /**
+   * The data plane's batches when the dumps were asked for. A host reads a
+   * dump in pieces across turns of its loop (KernelIO.dump), and a batch
+   * (a migration answered meanwhile) may change the map while it is walked:
+   * the walk may then miss an element, so a move the dumps did not show is
+   * not aged by this sweep.
+   */
+  private syncsAtStart: u32 = 0;
   constructor(stem: StemBase) {
     super();
     this.stem = stem;
@@ -414,6 +422,7 @@ export class Sweep extends Procedure {
   }
   start(): void {
     const node = this.stem.node;
+    this.syncsAtStart = this.stem.syncs;
     for (let i = 0; i < COUNTED_MAPS.length; i++) {
       this.listings.add(node.netlinkAction(NETLINK_NETFILTER, setElementsDump(COUNTED_MAPS[i]), this, true, ANY_STATUS, true));
     }
@@ -437,6 +446,7 @@ export class Sweep extends Procedure {
   onActionsDone(node: Node, ok: bool, now: f64): void {
     const stem = this.stem;
     const idle = node.options.sessionIdleMs;
+    const changedMeanwhile = stem.syncs != this.syncsAtStart;
     let ended = false;
     for (let i = stem.moves.length - 1; i >= 0; i--) {
       const m = stem.moves[i];
@@ -448,6 +458,8 @@ export class Sweep extends Procedure {
           m.lastPackets = n;
           m.idleSince = now;
         }
+      } else if (changedMeanwhile) {
+        continue;
       }
       if (now - m.idleSince < idle || this.tcpAlive(m, now)) continue;
       stem.removeMove(m);
