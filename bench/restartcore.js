@@ -9,7 +9,9 @@
 // that reads the maps (no saved moves: the dumps, answered by the model at
 // once, so only the core's parse and take-over are timed). Per restart the
 // time in each step: peers configured, saved moves fed (stem_saved_moves),
-// kernel setup to `restored` (the core's take-over), medians over the runs.
+// kernel setup to `restored` (the core's take-over), medians over the runs;
+// each as this process's CPU time (process.cpuUsage: less moved by the other
+// jobs on a shared machine than the wall time, which is printed beside it).
 import { SimNet } from "../test/_sim.js";
 import { loadavg } from "node:os";
 
@@ -61,23 +63,32 @@ for (let run = 0; run < RUNS; run++) {
       f.pump();
       saved = f.engine.saved();
     }
+    const cpu = () => {
+      const u = process.cpuUsage();
+      return (u.user + u.system) / 1000;
+    };
+    const ca = cpu();
     const a = performance.now();
     f.engine.seed(new TextEncoder().encode("restart-seed-0123456789abcdef"));
     f.engine.init(f.cookie, net.now);
     configure();
     const b = performance.now();
+    const cb = cpu();
     if (saved) f.engine.savedMoves(net.now, saved);
     const c = performance.now();
+    const cc = cpu();
     f.events.length = 0;
     f.engine.kernelSetup(net.now);
     f.pump();
     const d = performance.now();
+    const cd = cpu();
     const r = f.eventsOf("restored").at(-1);
-    rows[how].push({ peersMs: b - a, savedMs: c - b, setupMs: d - c, moves: r?.moves, elements: r?.elements });
-    console.log(`run ${run + 1}, restart from ${how.padEnd(5)}: peers ${(b - a).toFixed(0)} ms, saved moves fed ${(c - b).toFixed(0)} ms (${saved?.length ?? 0} bytes), kernel setup to restored ${(d - c).toFixed(0)} ms (${r?.moves} moves, ${r?.elements})`);
+    rows[how].push({ peersMs: b - a, savedMs: c - b, setupMs: d - c, peersCpu: cb - ca, savedCpu: cc - cb, setupCpu: cd - cc, moves: r?.moves, elements: r?.elements });
+    console.log(`run ${run + 1}, restart from ${how.padEnd(5)}: peers ${(b - a).toFixed(0)} ms (CPU ${(cb - ca).toFixed(0)}), saved moves fed ${(c - b).toFixed(0)} ms (CPU ${(cc - cb).toFixed(0)}; ${saved?.length ?? 0} bytes), kernel setup to restored ${(d - c).toFixed(0)} ms (CPU ${(cd - cc).toFixed(0)}; ${r?.moves} moves, ${r?.elements})`);
   }
 }
 for (const how of HOW) {
   const x = rows[how];
-  console.log(`medians, ${how}: peers ${median(x.map((r) => r.peersMs)).toFixed(0)} ms, saved moves ${median(x.map((r) => r.savedMs)).toFixed(0)} ms, setup to restored ${median(x.map((r) => r.setupMs)).toFixed(0)} ms`);
+  const m = (k) => median(x.map((r) => r[k])).toFixed(0);
+  console.log(`medians, ${how}: peers ${m("peersMs")} ms (CPU ${m("peersCpu")}), saved moves ${m("savedMs")} ms (CPU ${m("savedCpu")}), setup to restored ${m("setupMs")} ms (CPU ${m("setupCpu")})`);
 }

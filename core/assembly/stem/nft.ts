@@ -873,7 +873,12 @@ export class Dataplane {
     const n = this.keys.has(h) ? this.keys.get(h) : 0;
     if (adding) {
       this.keys.set(h, n + 1);
-      if (n == 0 && discarding) wanted.set(mapHash, wanted.has(mapHash) ? wanted.get(mapHash) + 1 : 1);
+      if (n == 0 && discarding) {
+        // (adopt: the key is counted; its comment and value would only be discarded, so are not written)
+        wanted.set(mapHash, wanted.has(mapHash) ? wanted.get(mapHash) + 1 : 1);
+        out.pos = elemStart;
+        return false;
+      }
       if (n == 0) return true;
     } else if (n == 1) {
       this.keys.delete(h);
