@@ -410,7 +410,9 @@ function begin(add: bool, map: string, a: Address, proto: u8): void {
   let h: u64 = 0xcbf29ce484222325;
   for (let i = 0; i < map.length; i++) h = (h ^ <u64>map.charCodeAt(i)) * 0x100000001b3;
   mapHash = (h ^ <u64>digit.charCodeAt(0)) * 0x100000001b3;
-  if (!grouped || !groupOpen) {
+  if (discarding) {
+    // (adopt: only the key is hashed, from keyStart; the command around it would be discarded)
+  } else if (!grouped || !groupOpen) {
     out.ascii(add ? "add element inet handover " : "delete element inet handover ");
     out.ascii(map);
     out.ascii(digit);
