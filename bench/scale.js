@@ -1,6 +1,6 @@
 // STEM's data plane at server scale (issue 11), in one run:
 //
-//   sudo node bench/scale.js [--moves 1,1000,100000] [--peers 1,100000] [--json FILE] [--no-kernel]
+//   sudo node bench/scale.js [--moves 1,1000,100000] [--peers 1,100000] [--restart clean,crash] [--json FILE] [--no-kernel]
 //
 // (after `npm run build`). For each number of moves N, a fixed end's daemon
 // (F, in the namespaces of demo/netns.ts) is loaded with N moves by synthetic
@@ -55,6 +55,8 @@ const KERNEL = !args.includes("--no-kernel");
 const MIG = migOptions(args, opt);
 // --dormant: throughput also with the N moves and no element for the stream (its packets miss every lookup)
 const DORMANT = args.includes("--dormant");
+// --restart clean,crash: each N's restart made each way in turn (clean: SIGTERM, the moves saved; crash: SIGKILL, the maps dumped).
+const RESTARTS = opt("--restart", "clean").split(",");
 const PER_PEER = 10;
 const report = { machine: "shared 2-core VM, other jobs running: not quiet-machine figures", sizes: SIZES, core: {}, kernel: {} };
 
@@ -139,9 +141,9 @@ async function kernelFigures() {
       if (!e) throw new Error(`F did not log ${waitFor}: ${JSON.stringify(events.slice(-3))}`);
       return { child, events, ms: e.at - t0, event: e };
     };
-    const stopF = async (f, clear = true) => {
+    const stopF = async (f, clear = true, signal = "SIGTERM") => {
       const exited = new Promise((r) => f.child.once("exit", r));
-      f.child.kill("SIGTERM");
+      f.child.kill(signal);
       await exited;
       if (clear) topo.ns(topo.f, ["sh", "-c", "nft delete table inet handover 2>/dev/null; true"]);
     };
@@ -229,10 +231,16 @@ async function kernelFigures() {
       const runs = [];
       for (let i = 0; i < 3; i++) runs.push(await iperf());
       topo.nft(topo.f, "delete element inet handover ri4 { tcp . 198.18.1.2 . 40000 }\ndelete element inet handover ro4 { tcp . 198.18.1.2 . 40000 }\n");
-      // Restart: the elements stay; the new daemon reads them back.
-      await stopF(f, false);
-      const g = await startF(baseConfig(all), "restored");
+      // Restart: the elements stay; the new daemon reads them back (after a crash, from the maps).
+      const restarts = {};
+      let g = f;
+      for (const how of RESTARTS) {
+        await stopF(g, false, how === "crash" ? "SIGKILL" : "SIGTERM");
+        g = await startF(baseConfig(all), "restored");
+        restarts[how] = { s: g.ms / 1000, moves: g.event.moves, elements: g.event.elements };
+      }
       await stopF(g, true);
+      const first = restarts[RESTARTS[0]];
       const row = {
         moves: n,
         loaded: ok * Math.min(PER_PEER, n),
@@ -240,9 +248,10 @@ async function kernelFigures() {
         migration: { p50: median(ms), p99: pct(ms, 99), n: ms.length },
         gbps: median(runs),
         ratio: median(runs) / report.kernel.noTableGbps,
-        restartS: g.ms / 1000,
-        restored: g.event.moves,
-        restoredElements: g.event.elements,
+        restartS: first.s,
+        restored: first.moves,
+        restoredElements: first.elements,
+        restarts,
         cpuPerGB: cpuMedian(),
         migAB,
         dormant,
@@ -252,7 +261,8 @@ async function kernelFigures() {
       console.log(
         `${String(n).padStart(7)} moves: load ${(load.elapsedMs / 1000).toFixed(1)} s (${ok}/${requests.length} requests accepted); ` +
           `migration p50 ${row.migration.p50.toFixed(2)} ms p99 ${row.migration.p99.toFixed(2)} ms; ` +
-          `throughput ${row.gbps.toFixed(2)} Gbit/s = ${(row.ratio * 100).toFixed(1)}% of no table; restart ${row.restartS.toFixed(2)} s (${row.restored} moves restored, elements ${row.restoredElements})`,
+          `throughput ${row.gbps.toFixed(2)} Gbit/s = ${(row.ratio * 100).toFixed(1)}% of no table; restart ${row.restartS.toFixed(2)} s (${row.restored} moves restored, elements ${row.restoredElements})` +
+          (RESTARTS.length > 1 ? `; restarts: ${RESTARTS.map((h) => `${h} ${restarts[h].s.toFixed(2)} s (${restarts[h].moves} moves, ${restarts[h].elements})`).join(", ")}` : ""),
       );
       console.log(`${String(n).padStart(7)} moves: TCP CPU per GB ${row.cpuPerGB.toFixed(3)} s = ${(100 * row.cpuRatio).toFixed(1)}% of no table's ${report.kernel.noTableCpuPerGB.toFixed(3)} s (hit path)` +
         (dormant ? `; dormant table: ${dormant.gbps.toFixed(2)} Gbit/s = ${(100 * dormant.ratio).toFixed(1)}%, CPU per GB ${(100 * dormant.cpuRatio).toFixed(1)}%` : ""));

@@ -173,7 +173,7 @@ export class NftModel {
    * `packets(comment, map)` gives each element's count. Null if the request
    * is no such dump.
    */
-  dump(request, packets = () => 0, onDump = () => {}) {
+  dump(request, packets = () => 0, onDump = () => {}, shown = () => true) {
     const rv = new DataView(request.buffer, request.byteOffset, request.length);
     if (request.length < 20 || rv.getUint16(4, true) !== ((10 << 8) | 13)) return null;
     const seq = rv.getUint32(8, true);
@@ -188,7 +188,7 @@ export class NftModel {
     onDump(name);
     if (!this.exists) return netlinkMessage(2, seq, int32(-ENOENT), new Uint8Array(16));
     const counted = /^(li|liw|ri|riw)[46]$/.test(name);
-    const elements = this.elements(name).map((e) => {
+    const elements = this.elements(name).filter((e) => shown(e.comment ?? "", name)).map((e) => {
       const parts = [nest(1, attr(1, keyBytes(e.key)))];
       if (e.comment) {
         const c = new TextEncoder().encode(e.comment + "\0");

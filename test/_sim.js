@@ -62,11 +62,38 @@ export class SimNode {
      * (or undefined), `netlink(protocol, bytes)` the kernel's answer to a
      * request (or undefined for a bare acknowledgement; a dump of the table's
      * elements is answered from `table`), `counted(comment, map)` the packets
-     * of an element of a wire-side map (`dumped(map)` first, per dump).
+     * of an element of a wire-side map (`dumped(map)` first, per dump; `shown(comment, map)` false:
+     * the dump leaves that element out, as a walk of a map changing under it may).
      */
     this.kernel = null;
     /** This node's clock minus the network's (ms). */
     this.clockOffset = 0;
+    /** Set: dumps (netlink actions with the dump flag) are not answered at once but kept in `deferred` for deliverDump. */
+    this.deferDumps = false;
+    this.deferred = [];
+  }
+  /**
+   * Answers a deferred dump as a host reading it in pieces does: whole
+   * messages of at most `bytes` per piece (netlinkPart), `between(i)` called
+   * after each piece (other actions are answered meanwhile), the last piece
+   * with netlinkReply.
+   */
+  deliverDump(d, bytes, between = () => {}) {
+    const v = new DataView(d.answer.buffer, d.answer.byteOffset, d.answer.length);
+    const pieces = [];
+    for (let at = 0; at < d.answer.length; ) {
+      let end = at;
+      while (end < d.answer.length && (end === at || end + v.getUint32(end, true) - at <= bytes)) end += (v.getUint32(end, true) + 3) & ~3;
+      pieces.push(d.answer.subarray(at, end));
+      at = end;
+    }
+    for (let i = 0; i < pieces.length - 1; i++) {
+      this.engine.netlinkPart(this.clock(), d.id, pieces[i]);
+      between(i);
+    }
+    this.engine.netlinkReply(this.clock(), d.id, pieces.at(-1) ?? new Uint8Array(0));
+    this.pump();
+    return pieces.length;
   }
   /** This node's clock. */
   clock() {
@@ -99,8 +126,12 @@ export class SimNode {
           ? undefined
           : (this.kernel?.netlink?.(o.protocol, o.data) ??
             (o.protocol === 12
-              ? (this.table.dump(o.data, (comment, map) => this.kernel?.counted?.(comment, map) ?? 0, (map) => this.kernel?.dumped?.(map)) ?? this.table.generation(o.data) ?? undefined)
+              ? (this.table.dump(o.data, (comment, map) => this.kernel?.counted?.(comment, map) ?? 0, (map) => this.kernel?.dumped?.(map), (comment, map) => this.kernel?.shown?.(comment, map) ?? true) ?? this.table.generation(o.data) ?? undefined)
               : undefined));
+        if (o.dump && this.deferDumps && answer) {
+          this.deferred.push({ id: o.id, answer });
+          continue;
+        }
         // An acknowledgement when one is asked for (a release asks for none).
         this.engine.netlinkReply(this.clock(), o.id, answer ?? (o.waitAck ? ack(o.data, this.failKernel) : new Uint8Array(0)));
       } else this.events.push(o.event);

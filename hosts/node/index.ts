@@ -22,7 +22,8 @@ let module: Promise<WebAssembly.Module> | null = null;
 
 /** The compiled core, loaded once per process. */
 export function coreModule(): Promise<WebAssembly.Module> {
-  if (!module) module = readFile(WASM_URL).then((b) => WebAssembly.compile(b));
+  // HANDOVER_WASM=FILE: another build of the core (bench/restart.js --before: the build before a change, in the same run).
+  if (!module) module = readFile(process.env.HANDOVER_WASM || WASM_URL).then((b) => WebAssembly.compile(b));
   return module;
 }
 

@@ -619,6 +619,7 @@ export class Daemon {
         }
         case "netlink": {
           if (!held && this.holdForDhcp(o)) return;
+          if (o.dump && this.dumpInPieces(o)) break;
           const reply = this.kernelCall(o.id, `netlink protocol ${o.protocol}`, () => this.kernelIO().netlink(o.protocol, o.data, o.waitAck, o.dump));
           if (reply) engine.netlinkReply(this.io.now(), o.id, reply);
           break;
@@ -633,6 +634,42 @@ export class Daemon {
     }
     this.sidService?.drainDhcp();
     this.arm();
+  }
+
+  /**
+   * A dump after the start (the idle sweep's: 100,000 elements take seconds
+   * in the kernel) is read in pieces across turns of the event loop
+   * (KernelIO.dump), so that control messages are answered between them;
+   * the other actions go on meanwhile (the core does not age a move a dump
+   * may have missed because a batch changed the map: stem/lifecycle.ts
+   * Sweep). While starting (the restore), and with HANDOVER_BLOCKING_DUMPS=1
+   * in the environment (for bench/sweepgap.js's comparison), dumps are read
+   * at once. Returns false if this dump is to be read at once.
+   */
+  private dumpInPieces(o: { id: number; protocol: number; data: Uint8Array }): boolean {
+    if (this.starting || this.io.env("HANDOVER_BLOCKING_DUMPS") === "1") return false;
+    const kernel = this.kernelIO();
+    if (!kernel.dump) return false;
+    const id = o.id;
+    kernel.dump(
+      o.protocol,
+      o.data,
+      (bytes) => {
+        if (!this.closed) this.engine.netlinkPart(this.io.now(), id, bytes);
+      },
+      (last, error) => {
+        if (this.closed) return;
+        if (error || !last) {
+          const errno = error?.errno ?? EIO;
+          this.log("error", { event: "kernel-call-failed", action: id, what: `netlink dump protocol ${o.protocol}`, errno, error: error?.message ?? "no end" });
+          this.engine.actionResult(this.io.now(), id, errno);
+        } else {
+          this.engine.netlinkReply(this.io.now(), id, last);
+        }
+        if (!this.draining) this.drain();
+      },
+    );
+    return true;
   }
 
   /** The address watch's pending notifications, read now (a failed read is logged; the watch's own poll reads again). */

@@ -191,6 +191,24 @@ export class Engine {
    * messages that fit the core's input buffer; the core parses each alone.
    */
   netlinkReply(now: number, id: number, data: Uint8Array): void {
+    const at = this.netlinkPieces(now, id, data);
+    const last = data.subarray(at, Math.min(data.length, at + this.core.ioCapacity));
+    this.x.handle_netlink_reply(now, id, this.core.put(last), last.length);
+  }
+
+  /**
+   * A piece of a dump read in pieces (KernelIO.dump), more to follow: whole
+   * netlink messages; the last piece comes with netlinkReply. Other actions'
+   * answers may come between the pieces (the core keeps each action's state).
+   */
+  netlinkPart(now: number, id: number, data: Uint8Array): void {
+    const at = this.netlinkPieces(now, id, data);
+    const rest = data.subarray(at, Math.min(data.length, at + this.core.ioCapacity));
+    if (rest.length > 0) this.x.handle_netlink_part(now, id, this.core.put(rest), rest.length);
+  }
+
+  /** Hands `data` to the core as parts of whole messages that fit its buffer, until the rest fits; returns where the rest begins. */
+  private netlinkPieces(now: number, id: number, data: Uint8Array): number {
     const cap = this.core.ioCapacity;
     let at = 0;
     while (data.length - at > cap) {
@@ -207,8 +225,7 @@ export class Engine {
       this.x.handle_netlink_part(now, id, this.core.put(piece), piece.length);
       at = end;
     }
-    const last = data.subarray(at, Math.min(data.length, at + cap));
-    this.x.handle_netlink_reply(now, id, this.core.put(last), last.length);
+    return at;
   }
 
   /** Netlink notifications from the host's watch (rtnetlink address events). */

@@ -39,6 +39,14 @@ export interface KernelIO {
    */
   netlink(protocol: number, request: Uint8Array, waitAck: boolean, dump?: boolean): Uint8Array;
   /**
+   * A dump read in pieces, on a socket of its own, without holding the event
+   * loop: each piece (whole netlink messages) goes to onPiece as it is read,
+   * the last (with NLMSG_DONE or the error message) to onEnd; a failure in
+   * the host ends it with `error` (and no last piece). Where absent, the
+   * daemon reads dumps with netlink(..., dump = true).
+   */
+  dump?(protocol: number, request: Uint8Array, onPiece: (bytes: Uint8Array) => void, onEnd: (last: Uint8Array | null, error?: Error & { errno: number }) => void): void;
+  /**
    * Subscribes to netlink multicast groups (e.g. rtnetlink address events) on
    * a socket of its own, and hands every message batch to onMessage as it
    * arrives, without blocking the event loop. readNow, where the host reads

@@ -49,6 +49,11 @@ export class KernelCallError extends Error {
 }
 
 const SO_RCVBUFFORCE = 33;
+/** The next turn of the event loop, after pending I/O (setImmediate where the runtime has it). */
+const later: (fn: () => void) => void =
+  typeof (globalThis as { setImmediate?: unknown }).setImmediate === "function"
+    ? (fn) => (globalThis as unknown as { setImmediate(f: () => void): void }).setImmediate(fn)
+    : (fn) => void setTimeout(fn, 0);
 const SOL_NETLINK = 270;
 const NETLINK_NO_ENOBUFS = 5;
 
@@ -176,11 +181,82 @@ export class NetlinkSockets {
     return concat(parts);
   }
 
+  /**
+   * KernelIO.dump: a dump on a socket of its own, read in pieces across turns
+   * of the event loop. The kernel makes the next 32 KiB of a dump when the
+   * last is read (in recv), and a set dump walks the set from its start for
+   * each (docs/dataplane.md, "Restart and sweep"): at 100,000 elements the
+   * last pieces cost ~10 ms each and the whole dump seconds. Each turn reads
+   * for up to PIECE_MS, hands what it read to onPiece, and yields (`later`);
+   * the piece holding NLMSG_DONE or an error goes to onEnd. A dump that makes
+   * no progress for NETLINK_ANSWER_MS ends with ETIMEDOUT.
+   */
+  dumpInPieces(protocol: number, request: Uint8Array, onPiece: (bytes: Uint8Array) => void, onEnd: (last: Uint8Array | null, error?: KernelCallError) => void, later: (fn: () => void) => void): void {
+    const c = this.c;
+    let fd: number;
+    try {
+      fd = this.open(protocol, 0);
+    } catch (e) {
+      onEnd(null, e as KernelCallError);
+      return;
+    }
+    const finish = (last: Uint8Array | null, error?: KernelCallError) => {
+      c.close(fd);
+      onEnd(last, error);
+    };
+    if (Number(c.sendto(fd, request, request.length, 0, this.kernel, 12)) < 0) {
+      const e = c.errno();
+      finish(null, new KernelCallError(e, `netlink send (protocol ${protocol}) failed, errno ${e}`));
+      return;
+    }
+    const buf = new Uint8Array(65536);
+    let idleSince = performance.now();
+    const step = () => {
+      const t0 = performance.now();
+      const parts: Uint8Array[] = [];
+      for (;;) {
+        const n = Number(c.recv(fd, buf, buf.length, MSG_DONTWAIT));
+        if (n > 0) {
+          const b = buf.slice(0, n);
+          if (endsDump(b)) {
+            if (parts.length) onPiece(concat(parts));
+            finish(b);
+            return;
+          }
+          parts.push(b);
+          idleSince = performance.now();
+          if (idleSince - t0 >= PIECE_MS) break;
+          continue;
+        }
+        if (n < 0) {
+          const e = c.errno();
+          if (e !== EAGAIN) {
+            if (parts.length) onPiece(concat(parts));
+            finish(null, new KernelCallError(e, `netlink recv failed, errno ${e}`));
+            return;
+          }
+        }
+        if (performance.now() - idleSince >= NETLINK_ANSWER_MS) {
+          if (parts.length) onPiece(concat(parts));
+          finish(null, new KernelCallError(ETIMEDOUT, `netlink dump (protocol ${protocol}): the kernel did not answer within ${NETLINK_ANSWER_MS} ms`));
+          return;
+        }
+        break;
+      }
+      if (parts.length) onPiece(concat(parts));
+      later(step);
+    };
+    later(step);
+  }
+
   close(): void {
     for (const fd of this.sockets.values()) this.c.close(fd);
     this.sockets.clear();
   }
 }
+
+/** How long one turn of a dump in pieces reads before it yields to the event loop. */
+export const PIECE_MS = 4;
 
 const O_NONBLOCK = 0o4000;
 const O_CLOEXEC = 0o2000000;
@@ -252,6 +328,7 @@ export function kernelIO(
       return { status, error: status === 0 ? "" : nft.error(), output: nft.output(), stderr };
     },
     netlink: (protocol, request, waitAck, dump) => sockets.request(protocol, request, waitAck, dump),
+    dump: (protocol, request, onPiece, onEnd) => sockets.dumpInPieces(protocol, request, onPiece, onEnd, later),
     watch: (protocol, groups, onMessage) => watchFd(sockets.open(protocol, groups), sockets, onMessage),
     close() {
       sockets.close();

@@ -20,6 +20,8 @@
 // is a registration sent from `from`. The result: per request its code (a name, or a number
 // the reference does not name) or null after the retries, and the round trip of each
 // accepted one (from the send to the reply's arrival, before this process decodes and verifies it). A reply that does not decode or verify is no reply (counted in `badReplies`).
+// PLAN.repeatForMs (optional): the requests are sent again, in order, until that long has passed
+// (bench/sweepgap.js: back-to-back probes through a sweep); each result then also says when it was sent (`at`, ms).
 import { readFileSync } from "node:fs";
 import dgram from "node:dgram";
 import { encode, decode, verify, cookieFromName } from "../../conformance/tools/reference.js";
@@ -123,6 +125,14 @@ const results = new Array(plan.requests.length);
 let next = 0;
 const t0 = performance.now();
 async function worker() {
+  if (plan.repeatForMs) {
+    while (performance.now() - t0 < plan.repeatForMs) {
+      const i = next++;
+      const at = performance.now() - t0;
+      results[i] = { ...(await send(plan.requests[i % plan.requests.length])), at };
+    }
+    return;
+  }
   while (next < plan.requests.length) {
     const i = next++;
     results[i] = await send(plan.requests[i]);

@@ -56,6 +56,7 @@ export function node_init(cookie: usize, now: f64): i32 {
   // Cookies' sequence starts, tokens and nonces come from the DRBG: never from an unseeded one.
   if (!drbg.seeded) return -ERR_NOT_SEEDED;
   node = new Node();
+  partErrno.clear();
   Instance.reset(node);
   stem = new Stem(node);
   node.init(readCookie(cookie), now);
@@ -183,12 +184,17 @@ export function handle_timeout(now: f64): void {
 
 /** The outcome of an OUT_NFT action: 0, or the nonzero return of libnftables. */
 export function handle_action_result(now: f64, id: u32, status: i32): void {
+  partErrno.delete(id); // (a dump the host could not read to its end)
   node.handleActionResult(id, status, now);
 }
 
 const summary = new NetlinkSummary();
-/** The first errno in the pieces of a long reply before its last (handle_netlink_part). */
-let partErrno: i32 = 0;
+/**
+ * The first errno in the pieces of a long reply before its last
+ * (handle_netlink_part), by action: a dump read in pieces across turns of
+ * the host's loop has other actions answered between its pieces.
+ */
+const partErrno = new Map<u32, i32>();
 
 function netlinkPiece(id: u32, data: usize, len: i32): void {
   summary.errno = 0;
@@ -210,8 +216,11 @@ function netlinkPiece(id: u32, data: usize, len: i32): void {
 export function handle_netlink_reply(now: f64, id: u32, data: usize, len: i32): i32 {
   if (!inMemory(data, len)) return BAD;
   netlinkPiece(id, data, len);
-  const errno = partErrno != 0 ? partErrno : summary.errno;
-  partErrno = 0;
+  let errno = summary.errno;
+  if (partErrno.has(id)) {
+    errno = partErrno.get(id);
+    partErrno.delete(id);
+  }
   node.handleActionResult(id, errno, now);
   return 0;
 }
@@ -223,7 +232,7 @@ export function handle_netlink_reply(now: f64, id: u32, data: usize, len: i32): 
 export function handle_netlink_part(now: f64, id: u32, data: usize, len: i32): i32 {
   if (!inMemory(data, len)) return BAD;
   netlinkPiece(id, data, len);
-  if (partErrno == 0) partErrno = summary.errno;
+  if (summary.errno != 0 && !partErrno.has(id)) partErrno.set(id, summary.errno);
   return 0;
 }
 

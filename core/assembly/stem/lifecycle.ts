@@ -16,6 +16,7 @@ import { Node, Procedure, ANY_STATUS } from "../engine/node";
 import { beginEvent, endEvent, bytesOf } from "../engine/output";
 import { Move } from "./move";
 import { Address } from "../engine/address";
+import { Peer } from "../engine/peer";
 import { StemBase } from "./base";
 import { cookieJson } from "./events";
 import { TableEntry, TableSink, SavedSink } from "./table";
@@ -94,7 +95,7 @@ export class Restore extends Procedure {
     if (saved) {
       this.saved = null;
       let known = true;
-      for (let i = 0; i < saved.entries.length && known; i++) known = node.findPeer(saved.entries[i].cookie) != null;
+      for (let i = 0; i < saved.entries.length && known; i++) known = samePeer(node, saved.entries[i].cookie) != null;
       for (let i = 0; i < saved.quarantines.length && known; i++) known = node.findPeer(saved.quarantines[i].cookie) != null;
       if (this.gen != saved.gen || !known) {
         // Something changed nftables since the stop (or it cannot be told), or a
@@ -286,11 +287,23 @@ function savedEvent(node: Node, now: f64, ok: bool, why: string, moves: i32, byt
 }
 
 /** Makes the moves the entries name (of peers still configured); returns how many. */
+/** The last peer found, for runs of one peer's moves (a restart finds a peer per move). */
+let lastPeer: Peer | null = null;
+
+/** node.findPeer, answered at once when the cookie is the last one's. */
+function samePeer(node: Node, cookie: u64): Peer | null {
+  const p = lastPeer;
+  if (p && p.cookie == cookie && p.id < node.peers.length && node.peers[p.id] === p) return p;
+  const q = node.findPeer(cookie);
+  lastPeer = q;
+  return q;
+}
+
 function takeOver(stem: StemBase, node: Node, entries: Array<TableEntry>, now: f64): i32 {
   let restored = 0;
   for (let i = 0; i < entries.length; i++) {
     const e = entries[i];
-    const peer = node.findPeer(e.cookie);
+    const peer = samePeer(node, e.cookie);
     if (!peer) continue; // a peer no longer configured: its elements go (Cleanup)
     const m = new Move(e.id, peer, e.local, e.orig, e.origPort);
     m.protocols = e.protocols;
@@ -407,6 +420,14 @@ export class Sweep extends Procedure {
   sockets: Array<SocketInfo> = new Array<SocketInfo>();
   /** The wire-side maps' dumps: their output comes in pieces, the socket dumps' after it. */
   private listings: Set<u32> = new Set<u32>();
+  /**
+   * The data plane's batches when the dumps were asked for. A host reads a
+   * dump in pieces across turns of its loop (KernelIO.dump), and a batch
+   * (a migration answered meanwhile) may change the map while it is walked:
+   * the walk may then miss an element, so a move the dumps did not show is
+   * not aged by this sweep.
+   */
+  private syncsAtStart: u32 = 0;
   constructor(stem: StemBase) {
     super();
     this.stem = stem;
@@ -414,6 +435,7 @@ export class Sweep extends Procedure {
   }
   start(): void {
     const node = this.stem.node;
+    this.syncsAtStart = this.stem.syncs;
     for (let i = 0; i < COUNTED_MAPS.length; i++) {
       this.listings.add(node.netlinkAction(NETLINK_NETFILTER, setElementsDump(COUNTED_MAPS[i]), this, true, ANY_STATUS, true));
     }
@@ -437,6 +459,7 @@ export class Sweep extends Procedure {
   onActionsDone(node: Node, ok: bool, now: f64): void {
     const stem = this.stem;
     const idle = node.options.sessionIdleMs;
+    const changedMeanwhile = stem.syncs != this.syncsAtStart;
     let ended = false;
     for (let i = stem.moves.length - 1; i >= 0; i--) {
       const m = stem.moves[i];
@@ -448,6 +471,8 @@ export class Sweep extends Procedure {
           m.lastPackets = n;
           m.idleSince = now;
         }
+      } else if (changedMeanwhile) {
+        continue;
       }
       if (now - m.idleSince < idle || this.tcpAlive(m, now)) continue;
       stem.removeMove(m);

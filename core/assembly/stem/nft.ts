@@ -410,7 +410,9 @@ function begin(add: bool, map: string, a: Address, proto: u8): void {
   let h: u64 = 0xcbf29ce484222325;
   for (let i = 0; i < map.length; i++) h = (h ^ <u64>map.charCodeAt(i)) * 0x100000001b3;
   mapHash = (h ^ <u64>digit.charCodeAt(0)) * 0x100000001b3;
-  if (!grouped || !groupOpen) {
+  if (discarding) {
+    // (adopt: only the key is hashed, from keyStart; the command around it would be discarded)
+  } else if (!grouped || !groupOpen) {
     out.ascii(add ? "add element inet handover " : "delete element inet handover ");
     out.ascii(map);
     out.ascii(digit);
@@ -873,7 +875,12 @@ export class Dataplane {
     const n = this.keys.has(h) ? this.keys.get(h) : 0;
     if (adding) {
       this.keys.set(h, n + 1);
-      if (n == 0 && discarding) wanted.set(mapHash, wanted.has(mapHash) ? wanted.get(mapHash) + 1 : 1);
+      if (n == 0 && discarding) {
+        // (adopt: the key is counted; its comment and value would only be discarded, so are not written)
+        wanted.set(mapHash, wanted.has(mapHash) ? wanted.get(mapHash) + 1 : 1);
+        out.pos = elemStart;
+        return false;
+      }
       if (n == 0) return true;
     } else if (n == 1) {
       this.keys.delete(h);
