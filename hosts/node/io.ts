@@ -3,6 +3,7 @@
 
 import dgram from "node:dgram";
 import net from "node:net";
+import dns from "node:dns";
 import { randomBytes } from "node:crypto";
 import { readFile, writeFile, mkdir, unlink, stat, readlink } from "node:fs/promises";
 import { networkInterfaces } from "node:os";
@@ -25,7 +26,15 @@ class NodeUdp implements UdpSocket {
   constructor(address: string, port: number, h: UdpHandlers) {
     this.address = address;
     const v6 = address.includes(":");
-    this.socket = dgram.createSocket(v6 ? { type: "udp6", ipv6Only: true } : { type: "udp4" });
+    // Once bound, a datagram to an address literal leaves in send() itself: node:dgram passes every
+    // destination through dns.lookup, which answers a tick later, so a reply queued before the core's
+    // kernel actions would leave only after the whole drain had applied them (docs/benchmarks.md, SID transfer).
+    const lookup = (host: string, family: any, cb: (e: Error | null, a: string, f: number) => void) => {
+      const f = this.bound ? net.isIP(host) : 0;
+      if (f) cb(null, host, f);
+      else dns.lookup(host, family, cb as any);
+    };
+    this.socket = dgram.createSocket(v6 ? { type: "udp6", ipv6Only: true, lookup } : { type: "udp4", lookup });
     this.socket.on("message", (msg, rinfo) => h.message(new Uint8Array(msg.buffer, msg.byteOffset, msg.length), rinfo.address, rinfo.port));
     this.socket.on("error", (e: NodeJS.ErrnoException) => h.error(e.code ?? "EIO", e.message));
     this.socket.bind({ address, port, exclusive: true }, () => {
