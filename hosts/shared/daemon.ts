@@ -103,6 +103,12 @@ export class Daemon {
   private startFailure: string | null = null;
   private starting = true;
   private sidService: SidService | null = null;
+  /**
+   * HANDOVER_TRACE=1 in the environment: one log line (`"trace"`, this host's
+   * clock `t`) per control datagram in and out, per kernel action with its
+   * duration and per event, for the timeline of a transfer (docs/benchmarks.md, SID).
+   */
+  readonly trace: ((fields: Record<string, unknown>) => void) | null;
 
   private constructor(io: HostIO, core: Core, config: Config, warnings: ConfigWarning[]) {
     this.io = io;
@@ -111,6 +117,7 @@ export class Daemon {
     this.engine = new Engine(core);
     this.cookie = config.cookie ?? core.cookieFromName(config.name);
     this.level = LEVELS[config.log ?? "info"];
+    this.trace = io.env("HANDOVER_TRACE") ? (f) => io.log(JSON.stringify({ trace: f.step, t: io.now(), node: config.name, ...f })) : null;
   }
 
   /**
@@ -327,6 +334,7 @@ export class Daemon {
       peerId: (name) => this.peer(name),
       peerAddress: (id) => config.peers.find((p) => this.peerIds.get(p.name ?? p.cookie!) === id)?.address,
       controlPort: port,
+      trace: this.trace ?? undefined,
     }, io.sid(this.engine.core), { ifname: sid.link, ifindex, mac, address: sid.address, bindings: sid.bindings });
     try {
       await service.start();
@@ -386,12 +394,14 @@ export class Daemon {
       message: (data, from, fromPort) => {
         // Until the start is complete (kernel set up), control messages wait: the peer retransmits.
         if (this.closed || this.starting) return;
+        const at = this.trace ? this.io.now() : 0;
         try {
           this.engine.datagram(this.io.now(), from, fromPort, data);
         } catch (e) {
           this.log("warn", { event: "bad-datagram", from, error: String(e) });
           return;
         }
+        this.trace?.({ step: "datagram-in", type: data[1], from, bytes: data.length, at, ms: Math.round((this.io.now() - at) * 1000) / 1000 });
         this.drain();
       },
       error: (code, message) => {
@@ -591,7 +601,9 @@ export class Daemon {
 
   private drainLoop(): void {
     const engine = this.engine;
+    let last = this.trace ? this.io.now() : 0;
     for (let o = this.heldAction ?? engine.poll(); o; o = engine.poll()) {
+      const got = this.trace ? this.io.now() : 0;
       const held = this.heldAction === o;
       this.heldAction = null;
       // Before a kernel action, the address notifications that arrived meanwhile: a sock_diag dump of a lost
@@ -599,9 +611,18 @@ export class Daemon {
       // which comes while it runs, is then known when the dump's answer is (the migration starts at once,
       // not one drain later: docs/benchmarks.md, the issue-7 cells).
       if (o.kind === "nft" || o.kind === "netlink") this.readWatchNow();
+      const began = this.trace ? this.io.now() : 0;
+      // poll: the core's time to produce this output; watch: the address watch read before it; ms: the host's call
+      const tr = this.trace && ((f: Record<string, unknown>) => {
+        const end = this.io.now();
+        const r3 = (x: number) => Math.round(x * 1000) / 1000;
+        this.trace!({ ...f, ms: r3(end - began), poll: r3(got - last), watch: r3(began - got) });
+        last = end;
+      });
       switch (o.kind) {
         case "transmit":
           this.socketFor(o.source, o.family)?.send(o.data, o.address, o.port);
+          if (tr) tr({ step: "datagram-out", type: o.data[1], to: o.address, bytes: o.data.length });
           break;
         case "nft": {
           if (!held && this.holdForDhcp(o)) return;
@@ -615,6 +636,7 @@ export class Daemon {
           }
           if (r.output) engine.actionOutput(this.io.now(), o.id, r.output);
           engine.actionResult(this.io.now(), o.id, r.status);
+          if (tr) tr({ step: "nft", text: o.text.slice(0, 80).replace(/\s+/g, " ") });
           break;
         }
         case "netlink": {
@@ -622,13 +644,16 @@ export class Daemon {
           if (o.dump && this.dumpInPieces(o)) break;
           const reply = this.kernelCall(o.id, `netlink protocol ${o.protocol}`, () => this.kernelIO().netlink(o.protocol, o.data, o.waitAck, o.dump));
           if (reply) engine.netlinkReply(this.io.now(), o.id, reply);
+          if (tr) tr({ step: "netlink", protocol: o.protocol, type: o.data.length >= 6 ? o.data[4] | (o.data[5] << 8) : -1 });
           break;
         }
         case "event":
           this.dispatch(o.event);
+          if (tr) tr({ step: "event", event: o.event.event, state: o.event.state, role: o.event.role });
           break;
         case "frame":
           this.sidService?.frame(o.ifindex, o.data);
+          if (tr) tr({ step: "frame", bytes: o.data.length });
           break;
       }
     }

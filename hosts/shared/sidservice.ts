@@ -137,6 +137,8 @@ export interface SidContext {
   peerId(name: string): number;
   peerAddress(id: number): string | undefined;
   controlPort: number;
+  /** The daemon's HANDOVER_TRACE lines (the host's steps with the record), when it traces. */
+  trace?: (fields: Record<string, unknown>) => void;
 }
 
 interface Pending {
@@ -433,6 +435,7 @@ export class SidService {
     const address = o.address ?? (o.socket as { localAddress?: string } | undefined)?.localAddress;
     if (!address) throw new TypeError("transfer: give the socket or the address to move");
     if (!o.sameSubnet && !o.agent) throw new TypeError("transfer: name the agent, or set sameSubnet");
+    this.ctx.trace?.({ step: "transfer-call", address });
     const target = this.ctx.peerId(o.target);
     const agent = o.sameSubnet ? undefined : this.ctx.peerId(o.agent!);
     let udp: NodeUdp[];
@@ -645,8 +648,11 @@ export class SidService {
       if (!to) throw new Error(`no address for the target of ${address}`);
       if (p) p.sentTo = { to, sessionKey: session.sessionKey.slice(), sessionSpi: session.sessionSpi };
       let record: Uint8Array = empty;
+      const trace = this.ctx.trace;
+      trace?.({ step: "state-requested", address });
       if (p?.socket) {
         const fd = await this.io.detach(p.socket);
+        trace?.({ step: "detached", address });
         const appState = p.appState?.() ?? empty;
         const r = this.io.repair.dump(fd);
         record = this.codec.encodeTcpState({ ...r, appState });
@@ -669,7 +675,9 @@ export class SidService {
         channel.close(); // the target named another Target Address
         channel = undefined;
       }
+      trace?.({ step: "record-sending", address, channel: !!channel });
       await sendState(this.codec, { address: to, port: this.ctx.controlPort, local: this.home.address }, session.sessionKey, session.sessionSpi, record, undefined, channel);
+      trace?.({ step: "record-confirmed", address });
       this.ctx.log("info", { event: "sid-state-delivered", address, to, bytes: record.length });
       this.emit("record", { address, step: "delivered", t: now(), bytes: record.length } satisfies RecordStep);
       this.sid.stateDelivered(now(), address, true);
@@ -707,6 +715,7 @@ export class SidService {
 
   /** A state stream on the control port: opened with the key of the negotiated transfer it belongs to, restored in repair mode. */
   private async takeState(stream: Uint8Array, from: string): Promise<void> {
+    this.ctx.trace?.({ step: "record-in", from, bytes: stream.length });
     let opened: { address: string; record: Uint8Array; key: TargetUdp["key"] } | null = null;
     let lastError = "no transfer to this node is under way";
     for (const address of this.negotiated()) {
@@ -762,6 +771,7 @@ export class SidService {
       this.ctx.drain();
       throw e;
     }
+    this.ctx.trace?.({ step: "record-restored", address });
     this.ctx.log("info", { event: "sid-state-received", address, bytes: record.length });
     this.emit("record", { address, step: "restored", t: this.ctx.now(), bytes: record.length } satisfies RecordStep);
     this.sid.stateReceived(this.ctx.now(), address, true);
@@ -828,6 +838,7 @@ export class SidService {
    * own again) their close ends no hosting.
    */
   private release(address: string, returned: boolean): void {
+    this.ctx.trace?.({ step: "release", address });
     for (const u of this.udpHere.get(address) ?? []) u.released = true;
     this.giveUdp(address);
     const list = this.restored.get(address) ?? [];
@@ -849,6 +860,7 @@ export class SidService {
         };
         if (socket && !returned) (socket as { once(ev: string, fn: () => void): void }).once("close", ended);
         const arrived: ArrivedSession = { address, socket, fd: r.fd, appState: r.appState, local: r.local, localPort: r.localPort, remote: r.remote, remotePort: r.remotePort };
+        this.ctx.trace?.({ step: "resumed", address });
         this.emit("session", arrived);
       } catch (e) {
         this.ctx.log("error", { event: "sid-resume-failed", address, error: (e as Error).message });
