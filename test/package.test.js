@@ -63,7 +63,8 @@ test(`${runtime}: the tarball holds what a user needs, and nothing else`, () => 
   const unwanted = files.filter((f) => /^(test|bench|conformance|core|scripts|\.ci|hosts\/[a-z]+\/[^/]+\.ts$)|\.map$|\.wat$|debug\.wasm$|^dist\/(conformance|scripts)\//.test(f));
   assert.equal(unwanted, [], "tests, benchmarks, vectors, sources, maps, CI");
   assert.match(readFileSync(join(ROOT, "LICENSE"), "utf8"), /^MIT License/);
-  assert.ok(packed.size < 400_000, `the tarball is ${packed.size} bytes`);
+  // A ceiling that catches a stray folder or a debug build, not growth of the core: 401,557 bytes on 2026-12-02 (wasm 511 KB unpacked, PROTOCOL.md 169 KB).
+  assert.ok(packed.size < 460_000, `the tarball is ${packed.size} bytes`);
 });
 
 test(`${runtime}: installed from the tarball, import { start } from "handover" and handover --version work`, async () => {
