@@ -322,6 +322,9 @@ export class SidService {
   /** Switches SID on in the core and opens the control port for state records. */
   async start(): Promise<void> {
     this.sid.link(this.home.ifindex, Array.from(this.home.mac, (b) => b.toString(16).padStart(2, "0")).join(":"), this.home.address);
+    // The home link's frame socket is opened now, not at the first frame: the agent's first
+    // gratuitous ARP is on a transfer's critical path (docs/benchmarks.md, "Where the transfer time goes").
+    this.frameLink(this.home.ifindex, this.home.ifname);
     this.restoreBindings();
     this.server = await stateListener({ address: this.home.address, port: this.ctx.controlPort }, (stream, from) => this.takeState(stream, from), (e) =>
       this.ctx.log("warn", { event: "sid-state-refused", error: e.message }),
@@ -582,15 +585,25 @@ export class SidService {
 
   /** A FRAME output of the core: sent as it is on that interface. */
   frame(ifindex: number, data: Uint8Array): void {
-    let l = this.links.get(ifindex);
+    const l = this.frameLink(ifindex);
     try {
-      if (!l) {
-        l = this.io.packet(ifnameOf(ifindex), 0x0003);
-        this.links.set(ifindex, l);
-      }
-      l.send(data);
+      l?.send(data);
     } catch (e) {
       this.ctx.log("error", { event: "sid-frame-failed", ifindex, error: (e as Error).message });
+    }
+  }
+
+  /** The send-only AF_PACKET socket for frames on an interface (protocol 0: the kernel queues it no received frame), opened once; null if it cannot be opened (logged). */
+  private frameLink(ifindex: number, ifname?: string): PacketLink | null {
+    let l = this.links.get(ifindex);
+    if (l) return l;
+    try {
+      l = this.io.packet(ifname ?? ifnameOf(ifindex), 0);
+      this.links.set(ifindex, l);
+      return l;
+    } catch (e) {
+      this.ctx.log("error", { event: "sid-frame-failed", ifindex, error: (e as Error).message });
+      return null;
     }
   }
 
