@@ -37,10 +37,10 @@ import { Topology, cleanStale } from "../dist/demo/netns.js";
 import { lines } from "../dist/demo/stem.js";
 import { coreTables } from "./_tables.js";
 import { migOptions, migrationRounds, printMig, printMigGoals } from "./_scale_mig.js";
+import { drivePeers } from "./_fleet.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const CLI = join(ROOT, "dist", "hosts", "node", "cli.js");
-const PEERS_JS = join(ROOT, "test", "e2e", "_scale_peers.js");
 
 const args = process.argv.slice(2);
 const opt = (name, def) => {
@@ -147,20 +147,10 @@ async function kernelFigures() {
       await exited;
       if (clear) topo.ns(topo.f, ["sh", "-c", "nft delete table inet handover 2>/dev/null; true"]);
     };
-    const drive = (peers, requests, window, name, firstSequence, warmup) => {
-      const file = join(dir, `${name}.json`);
-      writeFileSync(file, JSON.stringify({ target: "198.18.9.2", port: 4346, peers, requests, window, timeoutMs: 2000, retries: 3, firstSequence, warmup }));
+    const drive = (peers, requests, window, name, firstSequence, warmup) =>
       // HANDOVER_BENCH_PROF: the synthetic peers of the control rate profiled too (they, not F, may be what limits it).
-      const prof = process.env.HANDOVER_BENCH_PROF && name.startsWith("control") ? ["--cpu-prof", `--cpu-prof-dir=${process.env.HANDOVER_BENCH_PROF}`] : [];
-      const child = topo.spawn(topo.r, [process.execPath, ...prof, PEERS_JS, file]);
-      return new Promise((resolve, reject) => {
-        let out = "";
-        let err = "";
-        child.stdout.on("data", (d) => (out += d));
-        child.stderr.on("data", (d) => (err += d));
-        child.on("exit", (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(err))));
-      });
-    };
+      drivePeers(topo, dir, { peers, requests, window, timeoutMs: 2000, retries: 3, firstSequence, warmup }, name,
+        process.env.HANDOVER_BENCH_PROF && name.startsWith("control") ? ["--cpu-prof", `--cpu-prof-dir=${process.env.HANDOVER_BENCH_PROF}`] : []);
     const iperf = async () => {
       const srv = topo.spawn(topo.f, ["iperf3", "-s", "-1", "-B", "198.18.9.2", "-p", "5201"]);
       await sleep(300);

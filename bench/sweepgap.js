@@ -16,17 +16,12 @@
 //
 // A shared 2-core VM with other jobs running: compare the two in one run.
 
-import { mkdtempSync, writeFileSync, rmSync, readFileSync } from "node:fs";
+import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
 import { tmpdir, loadavg } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { randomBytes } from "node:crypto";
 import { Topology, cleanStale } from "../dist/demo/netns.js";
-import { lines } from "../dist/demo/stem.js";
+import { fleetAddresses, fleetPlan, writeFleetConfig, startFleetDaemon, stopFleetDaemon, drivePeers } from "./_fleet.js";
 
-const ROOT = fileURLToPath(new URL("..", import.meta.url));
-const CLI = join(ROOT, "dist", "hosts", "node", "cli.js");
-const PEERS_JS = join(ROOT, "test", "e2e", "_scale_peers.js");
 const args = process.argv.slice(2);
 const opt = (name, def) => (args.includes(name) ? args[args.indexOf(name) + 1] : def);
 const N = Number(opt("--moves", "100000"));
@@ -34,7 +29,6 @@ const RUNS = Number(opt("--runs", "1"));
 const JSON_OUT = opt("--json", null);
 const PER_PEER = 10;
 const PROBE_MS = 12000;
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const pct = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
 
 const tag = `${process.env.HANDOVER_TAG ?? ""}swg`;
@@ -44,52 +38,13 @@ const dir = mkdtempSync(join(tmpdir(), "handover-sweepgap-"));
 const report = { moves: N, load: loadavg(), runs: [] };
 try {
   topo.up();
-  const addrs = [];
-  for (let g = 0; g < 20; g++) addrs.push(`addr add 198.19.${g}.1/32 dev lo`, `addr add 198.19.${100 + g}.1/32 dev lo`);
-  addrs.push("addr add 198.19.250.1/32 dev lo");
-  topo.ns(topo.r, ["ip", "-batch", "-"], addrs.join("\n") + "\n");
-  topo.ns(topo.f, ["ip", "route", "replace", "198.19.0.0/16", "via", "198.18.9.1"]);
+  fleetAddresses(topo);
   const sock = `/run/handover/${topo.f}.sock`;
-
-  const P = Math.ceil(N / PER_PEER);
-  const peers = Array.from({ length: P }, (_, i) => ({ name: `s${i}.bench`, key: randomBytes(32).toString("hex"), spi: 256, a: `198.19.${Math.floor(i / 6000)}.1`, b: `198.19.${100 + Math.floor(i / 6000)}.1`, base: 1024 + (i % 6000) * PER_PEER }));
-  const probe = { name: "probe.bench", key: randomBytes(32).toString("hex"), spi: 256, a: "198.19.250.1", b: "198.19.250.1" };
-  const all = [...peers, probe];
-  const requests = peers.map((p, i) => ({ peer: i, moves: Array.from({ length: Math.min(PER_PEER, N - i * PER_PEER) }, (_, k) => [p.a, p.base + k, p.b, p.base + k]) }));
-  writeFileSync(join(dir, "f.json"), JSON.stringify({
-    name: "f.bench", listen: ["0.0.0.0"], control: sock, log: "info", register: false,
-    options: { maxMovesPerPeer: PER_PEER, maxMoves: N + 100, sessionIdleMs: 1e9 },
-    peers: all.map((p) => ({ name: p.name, address: p.a, addresses: [p.b], sa: [{ spi: 256, key: p.key }] })),
-  }));
-
-  const startF = async (env = {}) => {
-    rmSync(sock, { force: true });
-    const t0 = performance.now();
-    const child = topo.spawn(topo.f, [process.execPath, CLI, "daemon", "--config", join(dir, "f.json")], env);
-    const events = [];
-    lines(child.stderr, (e) => events.push({ ...e, at: performance.now() }));
-    for (let i = 0; i < 12000 && !events.some((e) => e.event === "restored"); i++) await sleep(10);
-    const e = events.find((x) => x.event === "restored");
-    if (!e) throw new Error(`F did not log restored: ${JSON.stringify(events.slice(-3))}`);
-    return { child, events, restoredMs: e.at - t0, restored: e };
-  };
-  const stopF = async (f) => {
-    const exited = new Promise((r) => f.child.once("exit", r));
-    f.child.kill("SIGTERM");
-    await exited;
-  };
-  const drive = (plan, name) => {
-    const file = join(dir, `${name}.json`);
-    writeFileSync(file, JSON.stringify({ target: "198.18.9.2", port: 4346, peers: all, ...plan }));
-    const child = topo.spawn(topo.r, [process.execPath, PEERS_JS, file]);
-    return new Promise((resolve, reject) => {
-      let out = "";
-      let err = "";
-      child.stdout.on("data", (d) => (out += d));
-      child.stderr.on("data", (d) => (err += d));
-      child.on("exit", (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(err))));
-    });
-  };
+  const { probe, all, requests } = fleetPlan(N, PER_PEER);
+  writeFleetConfig(join(dir, "f.json"), sock, all, N, PER_PEER);
+  const startF = (env = {}) => startFleetDaemon(topo, join(dir, "f.json"), sock, env);
+  const stopF = stopFleetDaemon;
+  const drive = (plan, name) => drivePeers(topo, dir, { peers: all, ...plan }, name);
 
   let f = await startF();
   const load = await drive({ requests, window: 64, timeoutMs: 2000, retries: 3 }, "load");
