@@ -13,13 +13,13 @@ import type { ChildProcess } from "node:child_process";
 import { SidTopology, cleanStale } from "./netns.ts";
 import { lines } from "./stem.ts";
 import type { AppSummary, DatagramSummary } from "./sidapp.ts";
+import { DEFAULT_PORT } from "../hosts/shared/registry.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const TRAFFIC = join(ROOT, "tools", "traffic.js");
 const ROLE = join(ROOT, "dist", "demo", "sidrole.js");
 const DELAYLINE = join(ROOT, "tools", "delayline.js");
 const NODE = join(ROOT, "dist", "demo", "sidnode.js");
-const CONTROL_PORT = 4346;
 const APP_PORT = 5001;
 const UDP_PORT = 5002;
 
@@ -59,7 +59,7 @@ export interface SidOptions {
    * application downloads at 1.5 MB/s; the body's SHA-256 must be the file's.
    */
   correspondent?: "traffic" | "python-http";
-  /** Loss (0-1) of UDP control datagrams (port 4346) in each direction, on R: routed and bridged (the home link). */
+  /** Loss (0-1) of UDP control datagrams (to or from DEFAULT_PORT) in each direction, on R: routed and bridged (the home link). */
   controlLoss?: number;
   /**
    * Round-trip time added on R (ms) by tools/delayline.js (no netem in this
@@ -208,7 +208,7 @@ export class Role {
 /**
  * The nft ruleset on R that drops `loss` (0-1) of the UDP control datagrams in
  * each direction, routed (inet) and bridged on the home link (bridge), with one
- * random draw per datagram. A datagram from port to port 4346 is matched by the
+ * random draw per datagram. A datagram from port to port DEFAULT_PORT is matched by the
  * first rule only. With br_netfilter loaded (bridge-nf-call-iptables), a bridged
  * datagram passes the bridge forward hook and then the inet one: the bridge
  * table marks what it has drawn for and the inet table leaves marked datagrams
@@ -216,8 +216,8 @@ export class Role {
  */
 export function controlLossRuleset(loss: number): string {
   const l = Math.round(loss * 1000);
-  const drops = `udp dport ${CONTROL_PORT} numgen random mod 1000 < ${l} counter drop\n    udp sport ${CONTROL_PORT} udp dport != ${CONTROL_PORT} numgen random mod 1000 < ${l} counter drop`;
-  const drawn = `0x${CONTROL_PORT.toString(16)}`;
+  const drops = `udp dport ${DEFAULT_PORT} numgen random mod 1000 < ${l} counter drop\n    udp sport ${DEFAULT_PORT} udp dport != ${DEFAULT_PORT} numgen random mod 1000 < ${l} counter drop`;
+  const drawn = `0x${DEFAULT_PORT.toString(16)}`;
   return `table inet sidloss {\n  chain forward { type filter hook forward priority -10; policy accept;\n    meta mark ${drawn} counter accept\n    ${drops}\n  }\n}\ntable bridge sidloss {\n  chain forward { type filter hook forward priority -10; policy accept;\n    meta mark set ${drawn}\n    ${drops}\n  }\n}\n`;
 }
 export function runSid(o: SidOptions = {}): Promise<SidReport> {
@@ -573,9 +573,9 @@ async function runSidPieces(o: SidOptions): Promise<SidReport> {
     const spi = 0x1000 + Math.floor(Math.random() * 0xffff);
     const decided = now();
     mark("N", "decides to transfer the session to T");
-    target.send({ cmd: "expect", key, spi, transferred: A.transferred, agent: agent ? A.agent : undefined, reverse: !!o.reverse, controlPort: CONTROL_PORT });
+    target.send({ cmd: "expect", key, spi, transferred: A.transferred, agent: agent ? A.agent : undefined, reverse: !!o.reverse, controlPort: DEFAULT_PORT });
     await target.wait("expecting");
-    node.send({ cmd: "transfer", key, spi, target: A.target, controlPort: CONTROL_PORT });
+    node.send({ cmd: "transfer", key, spi, target: A.target, controlPort: DEFAULT_PORT });
     await node.wait("transferred");
     if (agent) {
       agent.send({ cmd: "claim", key, target: A.target, transferred: A.transferred, reverse: !!o.reverse });
@@ -584,7 +584,7 @@ async function runSidPieces(o: SidOptions): Promise<SidReport> {
       target.send({ cmd: "claim", transferred: A.transferred });
       await target.wait("claimed");
     }
-    target.send({ cmd: "go", transferred: A.transferred, controlPort: CONTROL_PORT });
+    target.send({ cmd: "go", transferred: A.transferred, controlPort: DEFAULT_PORT });
     await target.wait("resumed");
     await sleep(o.afterMs ?? 1500);
     node.send({ cmd: "report" });

@@ -24,6 +24,7 @@ import { join } from "node:path";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { SidTopology, cleanStale } from "./netns.ts";
+import { DEFAULT_PORT } from "../hosts/shared/registry.ts";
 import { Role, NODE_BIN, type SidTimelineEntry } from "./sid.ts";
 import { lines } from "./stem.ts";
 import type { AppSummary } from "./sidapp.ts";
@@ -212,7 +213,7 @@ export async function runSidAddr(o: SidAddrOptions = {}): Promise<SidAddrReport>
       const kernel = () => topo.ns(topo.a, ["sh", "-c", "nft list ruleset; ip route show table all; ip neigh show proxy; ip link show type vxlan"]);
       const before = kernel();
       const forger = topo.spawn(topo.t, [NODE_BIN, join(ROOT, "dist", "demo", "sidforge.js"), JSON.stringify({
-        agent: A.agent, port: 4346, from: A.target, name: names.t, spi: 258, key: keys.at, address: SA, target: A.target,
+        agent: A.agent, port: DEFAULT_PORT, from: A.target, name: names.t, spi: 258, key: keys.at, address: SA, target: A.target,
       })]);
       let answer: any = null;
       lines(forger.stdout!, (x) => (answer = x));

@@ -10,6 +10,7 @@ import { createConnection } from "node:net";
 import { fileURLToPath } from "node:url";
 import type { ChildProcess } from "node:child_process";
 import { Topology, cleanStale, addressing } from "./netns.ts";
+import { DEFAULT_PORT } from "../hosts/shared/registry.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const TRAFFIC = join(ROOT, "tools", "traffic.js");
@@ -217,12 +218,12 @@ export async function runStem(o: StemOptions): Promise<StemReport> {
     mark("net", `namespaces up; M at ${A.old} on link a, F at ${A.peer}`);
     if (o.controlLoss) {
       // Random loss of control datagrams, both ways, on R (netem is not in every kernel; nft's numgen is).
-      // One draw per datagram: a control datagram goes from port 4346 to port 4346, so two rules
+      // One draw per datagram: a control datagram goes from port DEFAULT_PORT to port DEFAULT_PORT, so two rules
       // (dport, sport) would each draw for it and drop 1 - (1 - p)^2 of them.
       topo.nft(topo.r, `table inet loss {
   chain forward { type filter hook forward priority -10; policy accept;
-    udp dport 4346 numgen random mod 1000 < ${Math.round(o.controlLoss * 1000)} counter drop
-    udp sport 4346 udp dport != 4346 numgen random mod 1000 < ${Math.round(o.controlLoss * 1000)} counter drop
+    udp dport ${DEFAULT_PORT} numgen random mod 1000 < ${Math.round(o.controlLoss * 1000)} counter drop
+    udp sport ${DEFAULT_PORT} udp dport != ${DEFAULT_PORT} numgen random mod 1000 < ${Math.round(o.controlLoss * 1000)} counter drop
   }
 }`);
     }
@@ -315,7 +316,7 @@ export async function runStem(o: StemOptions): Promise<StemReport> {
     const capture = (globalThis as any).process?.env?.HANDOVER_DEMO_CAPTURE;
     if (capture) {
       for (const [ns, tag] of [[topo.m, "M"], [topo.f, "F"]]) {
-        const td = topo.spawn(ns, ["tcpdump", "-tt", "-l", "-ni", "any", "udp port 5002 or udp port 4346"]);
+        const td = topo.spawn(ns, ["tcpdump", "-tt", "-l", "-ni", "any", `udp port 5002 or udp port ${DEFAULT_PORT}`]);
         td.stdout?.on("data", (d: Buffer) => (globalThis as any).process.stderr.write(d.toString().replace(/^/gm, tag + " ")));
       }
       await sleep(300);

@@ -9,8 +9,8 @@ import { tunnelIds, kernelMessagePtr, vxlanLink, fdbEntry, neighEntry, tunnelRou
 import { TextOut } from "../util/text";
 import { encapsulate, decapsulate } from "../sid/tunnel";
 import { stopRule, arpRule } from "../sid/rules";
-import { bindingKey, bindingSubkey, sealBinding, openBinding } from "../sid/seal";
-import { sealKey, sealMessage, openMessage, sealStateFrame, openStateFrame, lastFrameWasLast, lastFrameLength } from "../sid/seal";
+import { bindingKey, bindingSubkey, sealBinding, openBinding, sealKey, sealMessage, openMessage } from "../wire/sealed";
+import { sealStateFrame, openStateFrame, lastFrameWasLast, lastFrameLength } from "../sid/seal";
 import { ArpFrame, ETH_MIN_FRAME, gratuitousArp, arpReply, parseArp, neighbourAdvertisement, NA_FRAME } from "../sid/frames";
 import { wakeupFrame } from "../engine/frame";
 import { TcpState, decodeTcpState, encodeTcpStateHeader, headerLength, UdpFlowState, decodeUdpFlow, encodeUdpFlowHeader, udpHeaderLength, stateRecordLength } from "../sid/tcpstate";

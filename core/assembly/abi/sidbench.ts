@@ -37,7 +37,7 @@ import { Peer } from "../engine/peer";
 import { Encoder } from "../wire/encode";
 import { HmacKey } from "../crypto/hmac";
 import { ntpFromMs } from "../replay/timestamp";
-import { SEAL_UP } from "../sid/seal";
+import { SEAL_UP } from "../wire/sealed";
 import {
   BindingTable, VniSet, RECORD, setSpi, spi, setVni, setExpires, expires, keyPtr, setTarget, setNodePeer, setFlags,
 } from "../sid/bindings";

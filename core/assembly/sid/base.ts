@@ -12,7 +12,7 @@ import { addressValue, lifetimeSeconds, sessionKeyAlg, sessionKeyWrapSpi, sessio
 import { TextOut } from "../util/text";
 import { HmacKey } from "../crypto/hmac";
 import { keyUnwrap } from "../crypto/keywrap";
-import { SEAL_SA, bindingKey, bindingSubkey } from "./seal";
+import { SEAL_SA, bindingKey, bindingSubkey } from "../wire/sealed";
 import { VniSet } from "./bindings";
 import { tunnelIds, kernelMessagePtr } from "../kernel/vxlan";
 import { addressMessage, messagePtr } from "../kernel/netlink";

@@ -19,13 +19,13 @@ import { TextOut } from "../util/text";
 import { drbg } from "../crypto/drbg";
 import { keyWrapRandom } from "../crypto/keywrap";
 import { gratuitousArp, neighbourAdvertisement, NA_FRAME } from "./frames";
-import { SEAL_UP, SEAL_DOWN, SEAL_SA, bindingKey, bindingSubkey } from "./seal";
+import { SEAL_UP, SEAL_DOWN, SEAL_SA, bindingKey, bindingSubkey } from "../wire/sealed";
 import { stopRule, arpRule, reversePathRule, udpPassRule, holdChainName } from "./rules";
 import { SidHold } from "./hold";
 import { queueConfig, queueRuleIn, verdictBatch, bufferPtr as nfqueueBuffer } from "../kernel/nfqueue";
 import { RECORD as BINDING_RECORD } from "./bindings";
 import { isValidFamily } from "../engine/address";
-import { SidFlows, Flow, readFlows } from "./flows";
+import { SidFlows, Flow, readFlows, SID_RULE_PRIORITY } from "./flows";
 import {
   SidBase, Claim, ROLE_NODE, ROLE_TARGET, ROLE_AGENT, NEGOTIATING, DELIVERING, REQUESTING, TRANSFERRED, NEGOTIATED,
   REGISTERING, BOUND, DEREGISTERING, ACTIVE, WAKING, RETURNING, RETIRED, MAIN_TABLE, IDS, KEY_BUF, ids, addressOf, lifetimeOf,
@@ -85,8 +85,6 @@ const RETIRE_MS: f64 = 10000;
 const TUNNEL_LINGER_MS: f64 = 2000;
 /** The binding record's flags byte: a bit of the agent's own (never on the wire): the binding is RETURNING. */
 const B_RETURNING: u8 = 0x40;
-/** Priority of the target's source rule in reverse mode (8.9 step 4). */
-const SID_RULE_PRIORITY: u32 = 0x4346;
 const ETHERNET: u32 = 1;
 
 /** The agent's saved bindings (8.17): "HSB" and version 1; header and entry sizes. */

@@ -22,7 +22,7 @@ import {
   SidBase, Claim, ROLE_AGENT, KEY_BUF, MAIN_TABLE, addressOf, lifetimeOf, ids, unwrapSessionKey, toBindingKey,
   wrapSpiOf, sessionSpiOf, sessionSa, addressMessageCopy,
 } from "./base";
-import { SEAL_UP, SEAL_DOWN } from "./seal";
+import { SEAL_UP, SEAL_DOWN } from "../wire/sealed";
 import {
   FAMILY_IPV4, EXT_FLOW, EXT_INTERIM_ADDRESS, EXT_TARGET_ADDRESS, FLAG_REVERSE_TUNNEL, FLAG_FURTHER_TRANSFER,
   CODE_ACCEPTED, CODE_ADMINISTRATIVELY_PROHIBITED, CODE_INSUFFICIENT_RESOURCES, CODE_POORLY_FORMED_REQUEST,
@@ -32,8 +32,14 @@ import {
 
 const IP_TCP: u8 = 6;
 const IP_UDP: u8 = 17;
-/** Priority of the agent's mark rules (8.16), next to the target's source rule (0x4346). */
-export const FLOW_RULE_PRIORITY: u32 = 0x4347;
+/**
+ * Priorities of SID's policy-routing rules (`ip rule`): the target's source
+ * rule in reverse mode (8.9 step 4), and right after it the agent's mark rules
+ * of per-flow transfers (8.16). 0x4346 is the default port's number, chosen to
+ * be recognisable in `ip rule` output, not derived from the port option.
+ */
+export const SID_RULE_PRIORITY: u32 = 0x4346;
+export const FLOW_RULE_PRIORITY: u32 = SID_RULE_PRIORITY + 1;
 /** Size of one flow in the ABI (docs/ABI.md "SID per-flow mode"). */
 export const FLOW_RECORD_SIZE: i32 = 38;
 

@@ -10,7 +10,7 @@
 // bounded, and nothing a decoded message says is acted on before it verifies.
 
 import { get8, get16, get32 } from "../util/bytes";
-import { openMessage, openBinding } from "../sid/seal";
+import { openMessage, openBinding } from "./sealed";
 import { ctEqual } from "../crypto/ct";
 import { familyLength } from "./family";
 import {

@@ -9,7 +9,7 @@
 import { put8, put16, put32 } from "../util/bytes";
 import { familyLength, OFF_COOKIE, OFF_REPLAY_ID } from "./decode";
 import { HmacKey } from "../crypto/hmac";
-import { sealMessage, sealBinding } from "../sid/seal";
+import { sealMessage, sealBinding } from "./sealed";
 import {
   PROTOCOL_VERSION, HEADER_LENGTH, MAX_MESSAGE_LENGTH,
   EXT_AUTH, EXT_MIGRATION, EXT_LIFETIME, EXT_LINK_LAYER_ADDRESS, EXT_SESSION_KEY,
