@@ -109,7 +109,29 @@ export function trio(netOptions = {}, { control } = {}) {
   agent.engine.option("sidAgent", 1);
   target.engine.option("sidTarget", 1);
   for (const n of [tn, agent, target]) n.link();
-  return { net, tn, agent, target, tnTarget, tnAgent, targetTn, agentTn, TA: "198.18.0.10" };
+  return { net, tn, agent, target, tnTarget, tnAgent, targetTn, agentTn, TA: "198.18.0.10", control };
+}
+
+/**
+ * The agent of trio `s` dies (its core is gone) and a new process starts with
+ * the same configuration; with `saved` (its saveBindings() bytes) it restores
+ * them. Returns the new agent node; s.agent is left as it was.
+ */
+export function restartAgent(s, saved) {
+  const { net, agent, tn } = s;
+  net.nodes.splice(net.nodes.indexOf(agent), 1);
+  const fresh = net.node("agent", [...agent.addresses], agent.mac);
+  const id = fresh.peer(tn, { key: KEY_TN_AGENT, spi: 301 });
+  if (id !== s.agentTn) throw new Error(`the same configuration gave peer id ${id}, not ${s.agentTn}`);
+  if (s.control) fresh.engine.addPeerAddress(id, s.TA);
+  fresh.engine.option("sidAgent", 1);
+  fresh.link();
+  if (saved) {
+    const n = fresh.sid.restoreBindings(net.now, saved);
+    if (n < 1) throw new Error(`restoreBindings took ${n} bindings`);
+    fresh.pump();
+  }
+  return fresh;
 }
 
 /**

@@ -3,7 +3,7 @@
 // virtual clock, kernel actions recorded, frames delivered by MAC.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { trio, hostsDeliver, thirdTarget, KEY_TN_AGENT, KEY_TN_TARGET } from "./_sidsim.js";
+import { trio, hostsDeliver, thirdTarget, restartAgent, KEY_TN_AGENT, KEY_TN_TARGET } from "./_sidsim.js";
 import { SidCodec } from "../dist/hosts/shared/index.js";
 import { prng } from "./_sim.js";
 
@@ -1051,6 +1051,29 @@ test("a return's Wake-up lost: retransmitted; the binding stands until the Ack, 
   assert.equal(s2.agent.sidEvents("ended").map((e) => e.reason), ["return-timed-out"]);
   assert.is(bindingCount(s2.agent), 0);
   assert.equal(since(s2.agent, s2.agentNetlinkBefore), [29, 17], "the proxy entry and the tunnel go");
+});
+
+test("an agent restarted while a return waits for its Wake-up Ack (WAKING): the binding is saved and restored WAKING, the Wake-up goes again, the Ack releases it", () => {
+  let holdAcks = true;
+  const s = returned({ beforeRequest: (x) => { x.net.filter = (d) => !(holdAcks && d.from === "tn" && d.data[1] === WAKE_UP_ACK); }, runMs: 1500 });
+  const { net, tn, agent, TA } = s;
+  assert.is(agent.sid.session(TA).state, 10, "WAKING before the restart");
+  const saved = agent.sid.saveBindings();
+  const agent2 = restartAgent(s, saved);
+  assert.is(agent2.sidEvents("restored")[0].bindings, 1);
+  assert.is(agent2.sid.session(TA).state, 10, "restored WAKING, not ACTIVE");
+  assert.equal(agent2.netlink, [], "the tunnel and the proxy entry are taken over, not made again");
+  net.run(300);
+  assert.ok(wakeFrames(agent2).length >= 1, "the new process sends the Wake-up again");
+  assert.equal(agent2.sidEvents("ended"), [], "no Ack yet: the binding stands");
+  holdAcks = false;
+  for (let i = 0; i < 100 && !agent2.sidEvents("ended").length; i++) net.run(100);
+  assert.equal(agent2.sidEvents("ended").map((e) => e.reason), ["returned"]);
+  assert.is(bindingCount(agent2), 0);
+  net.run(2500);
+  assert.equal(agent2.netlinkTypes(), [29, 17], "the proxy entry at the Ack, the tunnel after its linger");
+  assert.is(tn.sidEvents("woken").length, 1, "the node handled one Wake-up, whichever process sent it");
+  assert.is(tn.sidEvents("released").length, 1);
 });
 
 test("a retired target keeps its tunnel, address and stop rule (late tunnelled packets still reach its sockets) for 10 s, then removes everything", () => {

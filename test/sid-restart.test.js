@@ -5,7 +5,7 @@
 // the Wake-up still happen.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { trio, hostsDeliver, thirdTarget, KEY_TN_AGENT } from "./_sidsim.js";
+import { trio, hostsDeliver, thirdTarget, restartAgent } from "./_sidsim.js";
 
 /** A transfer of TA, released at the target, with lifetime L. */
 function transferred(lifetime = 30) {
@@ -16,22 +16,6 @@ function transferred(lifetime = 30) {
   s.net.run(2000);
   assert.is(s.target.sidEvents("released").length, 1);
   return s;
-}
-
-/** The agent process dies (its core is gone) and a new one starts with the same configuration; returns it. */
-function restartAgent(s, saved) {
-  const { net, agent, tn } = s;
-  net.nodes.splice(net.nodes.indexOf(agent), 1);
-  const fresh = net.node("agent", [...agent.addresses], agent.mac);
-  const id = fresh.peer(tn, { key: KEY_TN_AGENT, spi: 301 });
-  assert.is(id, s.agentTn, "the same configuration gives the same peer ids");
-  fresh.engine.option("sidAgent", 1);
-  fresh.link();
-  if (saved) {
-    assert.is(fresh.sid.restoreBindings(net.now, saved), 1);
-    fresh.pump();
-  }
-  return fresh;
 }
 
 const bindingCount = (n) => n.sid.state(n.clock()).bindings.count;
