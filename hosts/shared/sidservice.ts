@@ -60,7 +60,7 @@ export interface TransferRequest {
    * the target meanwhile.
    */
   udp?: { socket: unknown; appState?: () => Uint8Array }[];
-  /** How long a UDP flow must have been quiet before it leaves (default 30 ms; 0 when this node holds the session as a target, unless it returns it to its node; at most 10 times that is waited). */
+  /** How long a UDP flow must have been quiet before it leaves (default 30 ms; 0 when this node holds the session as a target, unless it returns it to its node; at most 10 times that is waited, or in a return as long as the retired hosting keeps its tunnel, PROTOCOL.md 8.6). */
   udpQuietMs?: number;
 }
 
@@ -153,6 +153,8 @@ interface Pending {
   hostError?: string;
   udp: NodeUdp[];
   udpQuietMs: number;
+  /** A return (8.6): this node, a target, gives the session back to the node it came from. */
+  returning: boolean;
   /** Where the record went and under which key: the UDP hand-over follows it (after a return the session is gone by then). */
   sentTo?: { to: string; sessionKey: Uint8Array; sessionSpi: number };
   /** The state record's connection, opened with the negotiation (PROTOCOL.md 8.12). */
@@ -230,6 +232,8 @@ export class SidService {
   private pending = new Map<string, Pending>();
   private restored = new Map<string, Restored[]>();
   private udpHere = new Map<string, TargetUdp[]>();
+  /** A hosting that retired after a return (8.6 step 6, event `retired`): when it ends (ms, ctx.now()). */
+  private retiredUntil = new Map<string, number>();
   private live = new Map<string, number>();
   /** Sockets this node handed on (a further transfer): their close is no end of the session. */
   private handedOn = new WeakSet<object>();
@@ -462,7 +466,7 @@ export class SidService {
         for (const u of udp) u.socket.off("message", u.listener);
         resolve(r);
       };
-      const p: Pending = { address, socket: o.socket, appState: o.appState, resolve: settle, started: this.ctx.now(), udp, udpQuietMs: o.udpQuietMs ?? (hosted && !back ? 0 : 30) };
+      const p: Pending = { address, socket: o.socket, appState: o.appState, resolve: settle, started: this.ctx.now(), udp, udpQuietMs: o.udpQuietMs ?? (hosted && !back ? 0 : 30), returning: back };
       this.pending.set(address, p);
       // The record's TCP connection opens now: its handshake overlaps the negotiation (8.12).
       const to = this.ctx.peerAddress(target);
@@ -512,9 +516,13 @@ export class SidService {
     if (!session) return { moved: 0, error: `no state record went out for ${p.address}` };
     const to = session.to;
     const quiet = p.udpQuietMs;
+    // A return waits for quiet as long as this retired hosting keeps its tunnel (8.6 step 6): the agent
+    // tunnels the address here until the node has announced it, however late its Wake-up gets through
+    // (a lost one is retransmitted), and a socket closed before that loses what still comes.
+    const retiredEnd = () => (p.returning ? (this.retiredUntil.get(p.address) ?? 0) - quiet : 0);
     for (const end = this.ctx.now() + 10 * quiet; ; await new Promise((r) => setTimeout(r, Math.max(1, quiet / 5)))) {
       const t = this.ctx.now();
-      if (t > end || p.udp.every((u) => t - u.lastAt >= quiet)) break;
+      if ((t > end && t > retiredEnd()) || p.udp.every((u) => t - u.lastAt >= quiet)) break;
     }
     const parts: Uint8Array[] = [];
     for (const u of p.udp) {
@@ -633,8 +641,10 @@ export class SidService {
         } else p.resolve(result);
       }
     }
+    if (e.role === "target" && state === "retired") this.retiredUntil.set(address, this.ctx.now() + (e.untilMs as number));
     if (e.role === "target" && state === "released") this.release(address, e.returned === true);
     if (e.role === "target" && (state === "ended" || state === "refused")) {
+      this.retiredUntil.delete(address);
       // Restored in repair mode but never released: closed without a FIN or RST.
       for (const r of this.restored.get(address) ?? []) this.io.repair.close(r.fd);
       this.restored.delete(address);

@@ -51,6 +51,40 @@ if (e2eEnabled() && runtime() === "node") {
     assert.is(restored?.bindings, 1, JSON.stringify(restored));
     assert.ok(renewedAfter >= 2, `the target renewed with the restarted agent (${renewedAfter} times in 6 s of a 3 s lifetime)`);
   });
+  test("SID: a return whose first Wake-ups are lost on the home link (R's bridge drops them for 700 ms): the agent holds the binding and retransmits; N resumes the session on the retransmitted Wake-up; TCP and UDP intact", async () => {
+    // R's bridge (the home link) drops every Wake-up (message type 22, the second byte of the UDP payload) until the
+    // deleter below removes the table, 700 ms after the agent began the return.
+    const table = "table bridge wakeloss {\n  chain forward { type filter hook forward priority -10; policy accept;\n    udp dport 4346 @th,72,8 22 counter drop\n  }\n}\n";
+    let deleter = null;
+    let dropped = -1;
+    let returningAt = 0;
+    const r = await runSid({ tag: tagOf("fw"), reverse: true, back: true, udp: true, during: async (s) => {
+      s.topo.ns(s.topo.r, ["nft", "-f", "-"], table);
+      deleter = (async () => {
+        await waitSid(s.agent, "returning", 30000);
+        returningAt = Date.now();
+        await sleep(700);
+        const listed = s.topo.ns(s.topo.r, ["nft", "-j", "list", "table", "bridge", "wakeloss"]);
+        const counter = JSON.parse(listed).nftables.find((x) => x.rule)?.rule.expr.find((e) => e.counter);
+        dropped = counter ? counter.counter.packets : -1;
+        s.topo.ns(s.topo.r, ["nft", "delete", "table", "bridge", "wakeloss"]);
+      })();
+    }, after: async (s) => {
+      await deleter;
+      const ended = await waitSid(s.agent, "ended");
+      assert.is(ended.reason, "returned", "the agent released on the Ack, not by giving up");
+      assert.is((await waitSid(s.node, "woken")).returned, true);
+    } });
+    await deleter;
+    survived(r, "return with lost Wake-ups");
+    assert.ok(returningAt > 0, "the agent began the return");
+    assert.ok(dropped >= 1, `R's bridge dropped ${dropped} Wake-up frames`);
+    const u = r.udp;
+    assert.ok(u && u.target && u.node, `a UDP verdict: ${JSON.stringify(u)}`);
+    assert.is(u.lost, 0, `UDP datagrams lost while the Wake-up was lost: ${JSON.stringify({ lost: u.lost, duplicates: u.duplicates, late: u.late })}`);
+    assert.is(u.duplicates, 0);
+    assert.ok(r.served.second && r.served.second.received > 10000, `N served the last part: ${JSON.stringify(r.served)}`);
+  });
   test("SID: a return: N -> T, then T gives the session back to N through the agent; N resumes it, the agent releases, the stream is intact", async () => {
     const r = await runSid({ tag: tagOf("fb"), reverse: true, back: true, udp: true, after: async (s) => {
       const ended = await waitSid(s.agent, "ended");
