@@ -1,0 +1,37 @@
+// The Node host's compiled core (hosts/node/index.ts coreModule): every
+// function compiled at load, none left for its first call on a transfer's
+// critical path, and V8's lazy compilation back on afterwards for any other
+// module in the process. Checked in a child Node with V8's test intrinsics
+// (--allow-natives-syntax); a V8 flag is Node's business, so under Deno and
+// Bun this file checks nothing.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+
+const isNode = typeof Deno === "undefined" && typeof Bun === "undefined";
+const INDEX = fileURLToPath(new URL("../dist/hosts/node/index.js", import.meta.url));
+
+// The smallest module with one exported function: (func (export "f")).
+const TINY = [0, 97, 115, 109, 1, 0, 0, 0, 1, 4, 1, 96, 0, 0, 3, 2, 1, 0, 7, 5, 1, 1, 102, 0, 0, 10, 4, 1, 2, 0, 11];
+
+const CHILD = `
+const { coreModule } = await import(${JSON.stringify(INDEX)});
+const core = new WebAssembly.Instance(await coreModule(), {});
+const fns = Object.values(core.exports).filter((f) => typeof f === "function");
+const other = new WebAssembly.Instance(await WebAssembly.compile(new Uint8Array(${JSON.stringify(TINY)})), {});
+console.log(JSON.stringify({ exports: fns.length, uncompiled: fns.filter((f) => %IsUncompiledWasmFunction(f)).length, otherUncompiled: %IsUncompiledWasmFunction(other.exports.f) }));
+`;
+
+if (isNode) {
+  test("the core is compiled whole at load; a module compiled after it is lazy again", () => {
+    const r = spawnSync(process.execPath, ["--allow-natives-syntax", "--input-type=module", "-e", CHILD], { encoding: "utf8" });
+    assert.is(r.status, 0, r.stderr);
+    const out = JSON.parse(r.stdout);
+    assert.ok(out.exports > 100, `${out.exports} exported functions`);
+    assert.is(out.uncompiled, 0, `${out.uncompiled} of ${out.exports} exports still to compile at their first call`);
+    assert.is(out.otherUncompiled, true, "V8's lazy compilation is back on for the next module");
+  });
+}
+
+test.run();
