@@ -3,7 +3,8 @@
 // critical path, and V8's lazy compilation back on afterwards for any other
 // module in the process. Checked in a child Node with V8's test intrinsics
 // (--allow-natives-syntax); a V8 flag is Node's business, so under Deno and
-// Bun this file checks nothing.
+// Bun this file checks nothing. And the SID host's libc calls, bound when
+// the host part is made (hosts/node/sid.ts), not at a transfer's dump.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { spawnSync } from "node:child_process";
@@ -31,6 +32,15 @@ if (isNode) {
     assert.ok(out.exports > 100, `${out.exports} exported functions`);
     assert.is(out.uncompiled, 0, `${out.uncompiled} of ${out.exports} exports still to compile at their first call`);
     assert.is(out.otherUncompiled, true, "V8's lazy compilation is back on for the next module");
+  });
+
+  test("the SID host binds libc's TCP_REPAIR calls when it is made, not at the first dump or restore", async () => {
+    const { repairCallsLoaded } = await import("../dist/hosts/node/tcprepair.js");
+    const { nodeSidIO } = await import("../dist/hosts/node/sid.js");
+    const { loadCore } = await import("../dist/hosts/node/index.js");
+    assert.is(repairCallsLoaded(), false, "nothing bound before");
+    nodeSidIO(await loadCore());
+    assert.is(repairCallsLoaded(), true);
   });
 }
 

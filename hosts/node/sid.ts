@@ -10,7 +10,7 @@ import type { Core } from "../shared/core.ts";
 import type { SidHostIO } from "../shared/sidio.ts";
 import { udp4Socket } from "./dhcp.ts";
 import { openPacket } from "./packet.ts";
-import { dumpTcp, restoreTcp, resumeTcp, closeFd } from "./tcprepair.ts";
+import { dumpTcp, restoreTcp, resumeTcp, closeFd, loadRepairCalls } from "./tcprepair.ts";
 
 /**
  * The SID host parts through koffi, which loads in Node, Deno and Bun alike;
@@ -18,6 +18,8 @@ import { dumpTcp, restoreTcp, resumeTcp, closeFd } from "./tcprepair.ts";
  * (`parts`; Node's can both, docs/USAGE.md "SID").
  */
 export function koffiSidIO(core: Core, parts: Pick<SidHostIO, "detach" | "discard" | "adopt">): SidHostIO {
+  // libc's TCP_REPAIR calls bound now, not at a transfer's dump or restore (~1 ms each, on its critical path)
+  loadRepairCalls();
   return {
     packet: openPacket,
     udp4: udp4Socket,
@@ -32,19 +34,7 @@ export function koffiSidIO(core: Core, parts: Pick<SidHostIO, "detach" | "discar
 }
 
 export function nodeSidIO(core: Core): SidHostIO {
-  return {
-    packet: openPacket,
-    udp4: udp4Socket,
-    repair: {
-      dump: (fd) => dumpTcp(core, fd),
-      restore: (r) => restoreTcp(core, r),
-      resume: resumeTcp,
-      close: closeFd,
-    },
-    detach: (s) => detach(s as net.Socket),
-    discard: (s) => discard(s as net.Socket),
-    adopt,
-  };
+  return koffiSidIO(core, { detach: (s) => detach(s as net.Socket), discard: (s) => discard(s as net.Socket), adopt });
 }
 
 /**
