@@ -4,7 +4,8 @@
 // module in the process. Checked in a child Node with V8's test intrinsics
 // (--allow-natives-syntax); a V8 flag is Node's business, so under Deno and
 // Bun this file checks nothing. And the SID host's libc calls, bound when
-// the host part is made (hosts/node/sid.ts), not at a transfer's dump.
+// the host part is made (hosts/node/sid.ts), not at a transfer's dump; and
+// detach's wait for Node's write buffer, without timer steps.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { spawnSync } from "node:child_process";
@@ -41,6 +42,45 @@ if (isNode) {
     assert.is(repairCallsLoaded(), false, "nothing bound before");
     nodeSidIO(await loadCore());
     assert.is(repairCallsLoaded(), true);
+  });
+
+  test("detach waits for Node's write buffer without timer steps, then every written byte is in the kernel", async () => {
+    const net = await import("node:net");
+    const { detach } = await import("../dist/hosts/node/sid.js");
+    let received = 0;
+    const accepted = new Set();
+    const server = net.createServer((s) => {
+      accepted.add(s);
+      s.on("data", (d) => (received += d.length));
+    });
+    const real = globalThis.setTimeout;
+    let socket;
+    try {
+      await new Promise((r) => server.listen(0, "127.0.0.1", r));
+      socket = net.connect(server.address().port, "127.0.0.1");
+      await new Promise((r) => socket.once("connect", r));
+      const total = 8 * 1024 * 1024;
+      socket.write(new Uint8Array(total));
+      assert.ok(socket.writableLength > 0, "Node still holds written bytes");
+      let fired = 0;
+      globalThis.setTimeout = (fn, ...rest) => real(() => { fired++; fn(); }, ...rest);
+      let fd;
+      try {
+        fd = await detach(socket);
+      } finally {
+        globalThis.setTimeout = real;
+      }
+      assert.is(socket.writableLength, 0);
+      assert.is(fired, 0, `${fired} timer wake-ups while waiting`);
+      assert.ok(fd > 0);
+      socket.destroy();
+      for (let i = 0; received < total && i < 200; i++) await new Promise((r) => real(r, 10));
+      assert.is(received, total);
+    } finally {
+      socket?.destroy();
+      server.close();
+      for (const s of accepted) s.destroy();
+    }
   });
 }
 

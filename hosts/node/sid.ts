@@ -46,13 +46,26 @@ export function nodeSidIO(core: Core): SidHostIO {
 export async function detach(socket: net.Socket, timeoutMs = 5000): Promise<number> {
   const handle = (socket as any)._handle;
   if (!handle || typeof handle.fd !== "number" || handle.fd < 0) throw new Error("detach: the socket has no descriptor (not connected, or already closed)");
-  for (const end = Date.now() + timeoutMs; socket.writableLength > 0; await new Promise((r) => setTimeout(r, 1))) {
-    if (Date.now() > end) throw new Error(`detach: ${socket.writableLength} bytes still in Node's write buffer after ${timeoutMs} ms`);
-  }
+  if (socket.writableLength > 0) await flushed(socket, timeoutMs);
   handle.readStop();
   // In flowing mode read() also emits 'data' for what it returns.
   while (socket.read() !== null);
   return handle.fd;
+}
+
+/**
+ * Resolves once Node has handed every byte written so far to the kernel: an
+ * empty write's callback runs after the writes queued before it (on a
+ * transfer's critical path: no timer steps).
+ */
+function flushed(socket: net.Socket, timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`detach: ${socket.writableLength} bytes still in Node's write buffer after ${timeoutMs} ms`)), timeoutMs);
+    socket.write(new Uint8Array(0), (e) => {
+      clearTimeout(timer);
+      e ? reject(e) : resolve();
+    });
+  });
 }
 
 /** Closes a detached socket that was dumped in repair mode (no FIN, no RST). */
