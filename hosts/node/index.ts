@@ -6,6 +6,7 @@
 //   await node.migrate({ peer: "f.example", from: "198.18.0.2", to: "198.18.1.2" });
 
 import { readFile } from "node:fs/promises";
+import { setFlagsFromString } from "node:v8";
 import { Core } from "../shared/core.ts";
 import { Daemon } from "../shared/daemon.ts";
 import { WASM_URL } from "../shared/wasm.ts";
@@ -20,10 +21,24 @@ export { NodeIO } from "./io.ts";
 
 let module: Promise<WebAssembly.Module> | null = null;
 
+/**
+ * Compiles the core with every function compiled at once (V8's baseline
+ * tier), not each at its first call: a fresh daemon's first transfer
+ * otherwise compiles the negotiation's, the record's and the claim's code
+ * on its critical path (docs/benchmarks.md, "The core compiled at start").
+ * Costs ~8 ms more at start. V8's default is set back after the compile,
+ * for any other module in the process.
+ */
+function compileEagerly(bytes: Parameters<typeof WebAssembly.compile>[0]): Promise<WebAssembly.Module> {
+  setFlagsFromString("--no-wasm-lazy-compilation");
+  // (the compile job reads the flag after this call returns: set back once it is done)
+  return WebAssembly.compile(bytes).finally(() => setFlagsFromString("--wasm-lazy-compilation"));
+}
+
 /** The compiled core, loaded once per process. */
 export function coreModule(): Promise<WebAssembly.Module> {
   // HANDOVER_WASM=FILE: another build of the core (bench/restart.js --before: the build before a change, in the same run).
-  if (!module) module = readFile(process.env.HANDOVER_WASM || WASM_URL).then((b) => WebAssembly.compile(b));
+  if (!module) module = readFile(process.env.HANDOVER_WASM || WASM_URL).then(compileEagerly);
   return module;
 }
 

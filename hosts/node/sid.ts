@@ -10,7 +10,7 @@ import type { Core } from "../shared/core.ts";
 import type { SidHostIO } from "../shared/sidio.ts";
 import { udp4Socket } from "./dhcp.ts";
 import { openPacket } from "./packet.ts";
-import { dumpTcp, restoreTcp, resumeTcp, closeFd } from "./tcprepair.ts";
+import { dumpTcp, restoreTcp, resumeTcp, closeFd, loadRepairCalls } from "./tcprepair.ts";
 
 /**
  * The SID host parts through koffi, which loads in Node, Deno and Bun alike;
@@ -18,6 +18,8 @@ import { dumpTcp, restoreTcp, resumeTcp, closeFd } from "./tcprepair.ts";
  * (`parts`; Node's can both, docs/USAGE.md "SID").
  */
 export function koffiSidIO(core: Core, parts: Pick<SidHostIO, "detach" | "discard" | "adopt">): SidHostIO {
+  // libc's TCP_REPAIR calls bound now, not at a transfer's dump or restore (~1 ms each, on its critical path)
+  loadRepairCalls();
   return {
     packet: openPacket,
     udp4: udp4Socket,
@@ -32,19 +34,7 @@ export function koffiSidIO(core: Core, parts: Pick<SidHostIO, "detach" | "discar
 }
 
 export function nodeSidIO(core: Core): SidHostIO {
-  return {
-    packet: openPacket,
-    udp4: udp4Socket,
-    repair: {
-      dump: (fd) => dumpTcp(core, fd),
-      restore: (r) => restoreTcp(core, r),
-      resume: resumeTcp,
-      close: closeFd,
-    },
-    detach: (s) => detach(s as net.Socket),
-    discard: (s) => discard(s as net.Socket),
-    adopt,
-  };
+  return koffiSidIO(core, { detach: (s) => detach(s as net.Socket), discard: (s) => discard(s as net.Socket), adopt });
 }
 
 /**
@@ -56,13 +46,26 @@ export function nodeSidIO(core: Core): SidHostIO {
 export async function detach(socket: net.Socket, timeoutMs = 5000): Promise<number> {
   const handle = (socket as any)._handle;
   if (!handle || typeof handle.fd !== "number" || handle.fd < 0) throw new Error("detach: the socket has no descriptor (not connected, or already closed)");
-  for (const end = Date.now() + timeoutMs; socket.writableLength > 0; await new Promise((r) => setTimeout(r, 1))) {
-    if (Date.now() > end) throw new Error(`detach: ${socket.writableLength} bytes still in Node's write buffer after ${timeoutMs} ms`);
-  }
+  if (socket.writableLength > 0) await flushed(socket, timeoutMs);
   handle.readStop();
   // In flowing mode read() also emits 'data' for what it returns.
   while (socket.read() !== null);
   return handle.fd;
+}
+
+/**
+ * Resolves once Node has handed every byte written so far to the kernel: an
+ * empty write's callback runs after the writes queued before it (on a
+ * transfer's critical path: no timer steps).
+ */
+function flushed(socket: net.Socket, timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`detach: ${socket.writableLength} bytes still in Node's write buffer after ${timeoutMs} ms`)), timeoutMs);
+    socket.write(new Uint8Array(0), (e) => {
+      clearTimeout(timer);
+      e ? reject(e) : resolve();
+    });
+  });
 }
 
 /** Closes a detached socket that was dumped in repair mode (no FIN, no RST). */

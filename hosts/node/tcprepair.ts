@@ -59,6 +59,17 @@ interface Libc {
 }
 
 let libc: Libc | undefined;
+
+/** Loads libc and binds the calls now (koffi's parse of each prototype), so that the first dump or restore does not. */
+export function loadRepairCalls(): void {
+  c();
+}
+
+/** Whether libc's calls are bound yet (test/nodecore.test.js). */
+export function repairCallsLoaded(): boolean {
+  return libc !== undefined;
+}
+
 function c(): Libc {
   if (libc) return libc;
   const koffi = createRequire(import.meta.url)("koffi");

@@ -857,8 +857,11 @@ export class SidService {
 
   /**
    * `released`: the network delivers the address here; the restored sockets go
-   * live and to the application. After a return (the address is this node's
-   * own again) their close ends no hosting.
+   * live now, before the core's next outputs remove the stop rule and let the
+   * held packets in, and go to the application once those outputs are done
+   * (a microtask after this drain: the packets wait in the live socket
+   * meanwhile, not behind the application's handler). After a return (the
+   * address is this node's own again) their close ends no hosting.
    */
   private release(address: string, returned: boolean): void {
     this.ctx.trace?.({ step: "release", address });
@@ -866,9 +869,23 @@ export class SidService {
     this.giveUdp(address);
     const list = this.restored.get(address) ?? [];
     this.restored.delete(address);
+    const live: Restored[] = [];
     for (const r of list) {
       try {
         this.io.repair.resume(r.fd, r.unsent);
+        live.push(r);
+        this.ctx.trace?.({ step: "resumed", address });
+      } catch (e) {
+        this.ctx.log("error", { event: "sid-resume-failed", address, error: (e as Error).message });
+      }
+    }
+    if (live.length) queueMicrotask(() => this.handOut(address, live, returned));
+  }
+
+  /** The resumed sockets of `address` to the application (event `session`). */
+  private handOut(address: string, list: Restored[], returned: boolean): void {
+    for (const r of list) {
+      try {
         const socket = this.io.adopt ? this.io.adopt(r.fd) : null;
         if (!socket) this.ctx.log("warn", { event: "sid-no-adoption", address, fd: r.fd, message: "this runtime cannot make a socket of the restored descriptor: the application gets the descriptor only" });
         this.live.set(address, (this.live.get(address) ?? 0) + 1);
@@ -883,10 +900,10 @@ export class SidService {
         };
         if (socket && !returned) (socket as { once(ev: string, fn: () => void): void }).once("close", ended);
         const arrived: ArrivedSession = { address, socket, fd: r.fd, appState: r.appState, local: r.local, localPort: r.localPort, remote: r.remote, remotePort: r.remotePort };
-        this.ctx.trace?.({ step: "resumed", address });
+        this.ctx.trace?.({ step: "session", address });
         this.emit("session", arrived);
       } catch (e) {
-        this.ctx.log("error", { event: "sid-resume-failed", address, error: (e as Error).message });
+        this.ctx.log("error", { event: "sid-adopt-failed", address, error: (e as Error).message });
       }
     }
   }
