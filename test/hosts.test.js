@@ -270,6 +270,34 @@ test(`${runtime}: udp(): a datagram to an IP literal leaves inside send() (no lo
   }
 });
 
+// (Not in Bun: Bun.udpSocket binds asynchronously, a Promise, and the Bun host queues the sends until then.)
+if (runtime !== "bun") test(`${runtime}: udp(): a socket's first datagram, sent as it opens, leaves inside send()`, async () => {
+  // The Migration Request leaves from a socket opened for the new address in the same turn.
+  // A send queued until a bind that completes a tick later (node:dgram's dns.lookup answers an IP
+  // literal with process.nextTick) finds its socket closed and never leaves.
+  const io = new host[IO]();
+  const errors = [];
+  const received = [];
+  const rx = io.udp("127.0.0.1", 0, { message: (d) => received.push(d.length), error: (c) => errors.push(c) });
+  try {
+    await within(2000, (async () => {
+      while (!rx.port()) await new Promise((r) => setTimeout(r, 5));
+    })(), "bind");
+    for (let i = 0; i < 3; i++) {
+      const tx = io.udp("127.0.0.1", 0, { message: () => {}, error: (c) => errors.push(c) });
+      tx.send(new Uint8Array(20 + i), "127.0.0.1", rx.port());
+      tx.close();
+    }
+    await within(2000, (async () => {
+      while (received.length < 3) await new Promise((r) => setTimeout(r, 5));
+    })(), "3 datagrams, each sent as its socket opened and before it closed");
+    assert.equal(received.sort(), [20, 21, 22]);
+    assert.equal(errors, []);
+  } finally {
+    rx.close();
+  }
+});
+
 test(`${runtime}: the control socket answers (serveControl, callControl)`, async () => {
   const dir = mkdtempSync(join(tmpdir(), "handover-hosts-"));
   const [p] = await freePorts(1);
