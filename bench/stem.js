@@ -388,6 +388,7 @@ async function cell(system, scenario, rtt) {
       const toHost = HOME ? 2 : host + 1;
       const c = { i, from: address(at, host), to: address(to, toHost), session: res.sessions.length };
       const mEvents = d ? d.events.m.length : 0;
+      const fEvents = d ? d.events.f.length : 0;
       if (scenario === "mbb" || scenario === "mbbr") {
         [c.t0, c.made] = await ip.run(makeLines(to, toHost, sourceRoutes));
         // mbbr: the default route already moved; the migration is asked for later.
@@ -425,6 +426,8 @@ async function cell(system, scenario, rtt) {
       // The link that went down comes back (without addresses) for the move after next.
       if (scenario === "bbm-down") await ip.run([`link set m-${at} up`]);
       if (d) c.events = { m: d.events.m.slice(mEvents).filter((e) => e.event && e.event !== "dropped") };
+      // HANDOVER_TRACE=1: both daemons' trace lines (hosts/shared/daemon.ts) of this migration, for --json
+      if (d && process.env.HANDOVER_TRACE) c.trace = { m: d.events.m.slice(mEvents).filter((e) => e.trace), f: d.events.f.slice(fEvents).filter((e) => e.trace) };
       res.cycles.push(c);
       at = to;
       host = toHost;

@@ -127,6 +127,10 @@ class Kernel {
     }
     return undefined;
   }
+  /** An nft batch is written (test/_sim.js asks the kernel model first). */
+  nft(text) {
+    this.onNft?.(text);
+  }
   /** The packets of an element of a wire-side map, for the table's dump (test/_sim.js). */
   /** A dump of one of the table's maps begins (the sweep dumps li4 first, then the others). */
   dumped(map) {
@@ -272,6 +276,39 @@ test("watch: sessions already moved, and the next address notified while the dum
   assert.is(now[0].to, "198.18.2.2");
   assert.is(migrations(m, "completed").length, 2, "and it completes");
   assert.is(m.eventsOf("auto-migration-failed").length, 0);
+});
+
+test("watch: sessions already moved, and the next address read as the lost address's hold is written: the request leaves before the dumps", () => {
+  for (const fresh of [false, true]) {
+    const { net, m, kernel } = setup();
+    kernel.remove("198.18.0.2");
+    kernel.add("198.18.1.2");
+    net.run(2000);
+    assert.is(migrations(m, "completed").length, 1, "the first move");
+    // fresh: a session opened from the wire address itself since, which only the dump can tell of.
+    if (fresh) kernel.sockets.push({ protocol: 6, local: "198.18.1.2", localPort: 5002, remote: "198.18.9.1", remotePort: 443 });
+    // The host reads the new address's notification before the hold's batch (daemon.ts drainLoop).
+    kernel.onNft = (text) => {
+      if (!/lost4 \{ 198\.18\.1\.2 \}/.test(text) || !/add element/.test(text)) return;
+      kernel.onNft = null;
+      kernel.addBetweenActions("198.18.2.2");
+    };
+    const requests = () => net.sent.filter((d) => d.from === "m.example").length;
+    const sentAtDump = [];
+    kernel.onDump = () => sentAtDump.push(requests());
+    const before = requests();
+    const started = migrations(m, "started").length;
+    kernel.remove("198.18.1.2");
+    assert.is(sentAtDump[0], before + 1, `${fresh}: the known moves' Migration Request went before the TCP dump`);
+    net.run(2000);
+    const now = migrations(m, "started").slice(started);
+    assert.is(now.length, fresh ? 2 : 1, `${fresh}: ${now.map((e) => `${e.id}:${e.from}->${e.to}`).join(" ")}`);
+    for (const e of now) assert.is(e.to, "198.18.2.2");
+    assert.is(migrations(m, "completed").length, 1 + now.length, `${fresh}: every migration completes`);
+    assert.is(m.eventsOf("auto-migration-failed").length, 0);
+    if (fresh) assert.match(rules(m), /198\.18\.1\.2[^\n]*5002[^\n]*saddr set 198\.18\.2\.2|5002[^\n]*198\.18\.2\.2/, "the session the dump found moved too");
+    assert.not.match(rules(m), /lost4|meta mark set/, `${fresh}: nothing held at the end`);
+  }
 });
 
 test("watch: an address loss with no session of a peer on it, or with auto off, migrates nothing", () => {

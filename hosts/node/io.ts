@@ -20,20 +20,20 @@ import { nodeSidIO } from "./sid.ts";
 const ORIGIN = performance.timeOrigin;
 
 /**
- * True while NodeUdp.send hands a datagram to dgram. dgram looks up every
- * destination with dns.lookup, which answers an IP literal a tick later
- * (process.nextTick): the datagram then leaves after whatever else the
- * daemon does in this turn (the rest of the drain, the timer), not when the
- * engine asked. During a send, an IP literal is answered at once, so the
- * datagram is on the wire before send() returns; everything else (a name,
- * the bind's lookup, whose errors Node reports asynchronously) goes through
- * dns.lookup as before.
+ * dgram looks up every address, the bind's and each destination's, with
+ * dns.lookup, which answers an IP literal a tick later (process.nextTick):
+ * a datagram then leaves after whatever else the daemon does in this turn
+ * (the rest of the drain, the timer), not when the engine asked, and a
+ * socket opened to send from a new address (the Migration Request from the
+ * address the sessions move to) queues its first datagram until that later
+ * bind. An IP literal is answered at once here, so that the bind is done when
+ * the constructor returns and a datagram is on the wire before send()
+ * returns; a name still goes through dns.lookup.
  */
-let sending = false;
 // (dgram passes the family as a number, 4 or 6; Node's types say an options object)
 function lookup(address: string, options: dns.LookupOneOptions, callback: (e: NodeJS.ErrnoException | null, address: string, family: number) => void): void {
   const ip = net.isIP(address);
-  if (sending && ip !== 0) return callback(null, address, ip);
+  if (ip !== 0) return callback(null, address, ip);
   dns.lookup(address, options, callback);
 }
 
@@ -55,13 +55,8 @@ class NodeUdp implements UdpSocket {
     return this.bound;
   }
   send(data: Uint8Array, address: string, port: number): void {
-    // dgram queues sends issued while the bind is in progress; once bound, a send to an IP literal leaves now.
-    sending = true;
-    try {
-      this.socket.send(data, port, address);
-    } finally {
-      sending = false;
-    }
+    // bound in the constructor (an IP literal): a send to an IP literal leaves now
+    this.socket.send(data, port, address);
   }
   close(): void {
     try {

@@ -628,6 +628,9 @@ export class Daemon {
           if (!held && this.holdForDhcp(o)) return;
           const r = this.kernelCall(o.id, "nft", () => this.kernelIO().nft(o.text));
           if (!r) break;
+          // And what arrived while the batch ran, before its result: a lost address's hold, once in, asks for
+          // the sessions' dumps; a replacement known by then migrates the moves known on it before them.
+          this.readWatchNow();
           for (const line of (r.stderr ?? "").split("\n")) if (line.trim()) this.log("debug", { event: "nft-stderr", line });
           // Listing the table fails when it does not exist yet: the core expects that.
           if (r.status !== 0 && !o.text.startsWith("list ")) {

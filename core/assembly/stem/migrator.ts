@@ -134,15 +134,17 @@ export class Migration extends MoveProcedure {
     if (this.state == MigratorState.APPLYING) {
       if (!ok) {
         this.fail(node, ERR_KERNEL, 0, now);
-        return;
+      } else {
+        // Step 308: the Migration Request, from the new address.
+        this.step(MigratorEvent.APPLIED);
+        migrationEvent(this.owner.node, this, "requesting", now);
+        const p = this.peer;
+        if (!node.sendRequest(now, p, MSG_MIGRATION_REQUEST, 0, this, p.controlFor(this.to.family), p.controlPort, this.to)) {
+          this.fail(node, ERR_INVALID_ARGUMENT, 0, now);
+        }
       }
-      // Step 308: the Migration Request, from the new address.
-      this.step(MigratorEvent.APPLIED);
-      migrationEvent(this.owner.node, this, "requesting", now);
-      const p = this.peer;
-      if (!node.sendRequest(now, p, MSG_MIGRATION_REQUEST, 0, this, p.controlFor(this.to.family), p.controlPort, this.to)) {
-        this.fail(node, ERR_INVALID_ARGUMENT, 0, now);
-      }
+      // A lost address's session dumps that waited for this request (stem/watch.ts added).
+      this.owner.watch.applied(this.from);
     } else if (this.state == MigratorState.ROLLING_BACK) {
       this.step(MigratorEvent.ROLLED_BACK);
       this.owner.finished(this, now);

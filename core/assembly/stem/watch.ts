@@ -86,15 +86,32 @@ class Loss {
    * its sessions' packets may already wait in the queue.
    */
   probing: bool = true;
+  /**
+   * Peers whose known moves (sessions already away on this address) were
+   * migrated when a replacement appeared before the dump's answer: migrated
+   * again by that answer only for sessions the dump found on the address.
+   */
+  early: Array<Peer> = new Array<Peer>();
+  /** Early migrations whose batch is not in yet: the dumps wait for their requests (Watch.applied). */
+  earlyPending: i32 = 0;
+  probe: SessionProbe | null = null;
   constructor(a: Address) {
     this.address = a.copy();
   }
 }
 
-/** The sock_diag dumps that tell which peers had sessions on a lost address. */
+/**
+ * The sock_diag dumps that tell which peers had sessions on a lost address,
+ * asked once the lost address's hold is written (its batch's result): a
+ * replacement notified meanwhile starts the known moves' migration before
+ * the dumps, which walk the kernel's whole TCP hash (Watch.added).
+ */
 class SessionProbe extends Procedure {
   watch: Watch;
   loss: Loss;
+  asked: bool = false;
+  /** The hold is in; the dumps wait for an early migration's request to leave first. */
+  ready: bool = false;
   sockets: Array<SocketInfo> = new Array<SocketInfo>();
   protocols: Array<u8> = new Array<u8>();
   constructor(watch: Watch, loss: Loss) {
@@ -103,11 +120,16 @@ class SessionProbe extends Procedure {
     this.loss = loss;
   }
   onKernelOutput(node: Node, p: usize, n: i32): void {
+    if (!this.asked) return; // the hold's batch
     const proto = this.protocols.length ? this.protocols.shift() : IPPROTO_TCP;
     parseSockets(p, n, proto, this.sockets);
   }
   onActionsDone(node: Node, ok: bool, now: f64): void {
-    this.watch.sessionsFound(this, now);
+    // The hold is in (or failed: the sessions are still to be found): the dumps,
+    // after the requests of migrations started meanwhile (Watch.added).
+    if (this.asked) this.watch.sessionsFound(this, now);
+    else if (this.loss.earlyPending > 0) this.ready = true;
+    else this.watch.askSessions(this);
   }
 }
 
@@ -228,13 +250,26 @@ export class Watch {
     this.event("address-added", a, -1, now);
     if (this.guard) this.stem.keepIdentities(null);
     // A replacement for lost addresses of this family: migrate their sessions.
-    // Not while a loss's sessions are still being found (the host read this
-    // notification between the dump's request and its answer): sessionsFound
-    // migrates them all then, in one migration; started here as well, the
-    // sessions known before would be asked for twice.
+    // While a loss's sessions are still being found, the moves already known
+    // on it (held since the loss) go now, before the dumps (the hold's batch
+    // asks for them when it is in: SessionProbe), which walk the kernel's whole
+    // TCP hash; the dumps' answer migrates only sessions no migration carries
+    // (sessionsFound), so that none is asked for twice.
     for (let i = this.losses.length - 1; i >= 0; i--) {
       const l = this.losses[i];
-      if (l.address.family != a.family || l.peers.length == 0 || l.probing) continue;
+      if (l.address.family != a.family || l.peers.length == 0) continue;
+      if (l.probing) {
+        for (let j = 0; j < l.peers.length; j++) {
+          const p = l.peers[j];
+          if (l.early.indexOf(p) >= 0) continue;
+          l.early.push(p);
+          const syncs = this.stem.syncs;
+          const r = this.stem.migrate(now, p, 0, l.address, 0, a, 0);
+          if (r < 0) this.event("auto-migration-failed", l.address, -r, now);
+          else if (this.stem.syncs != syncs) l.earlyPending++; // its batch is queued: applied() follows
+        }
+        continue;
+      }
       this.losses.splice(i, 1);
       this.migrateLoss(l, a, now);
     }
@@ -267,17 +302,34 @@ export class Watch {
     // the kernel's whole socket hash (~2 ms at 262,144 buckets): packets from
     // the address sent meanwhile would leave by a new default route, and a
     // filtering router drops them (a retransmission round trip later).
-    if (held) this.holdNow(a.family);
-    else this.stem.sync(null);
-    // Then find the sessions still on it (sock_diag).
+    // Then find the sessions still on it (sock_diag), once that batch is in.
     const probe = new SessionProbe(this, loss);
+    loss.probe = probe;
+    if (held) this.holdNow(a.family, probe);
+    else this.stem.sync(probe);
+    this.event("address-removed", a, held, now);
+  }
+
+  /** A migration's batch is in and its request left (or it failed): a lost address's dumps may follow. */
+  applied(from: Address): void {
+    for (let i = 0; i < this.losses.length; i++) {
+      const l = this.losses[i];
+      if (!l.probing || l.earlyPending == 0 || !l.address.equals(from)) continue;
+      l.earlyPending--;
+      const probe = l.probe;
+      if (l.earlyPending == 0 && probe && probe.ready) this.askSessions(probe);
+    }
+  }
+
+  /** The lost address's hold is written: the dumps of its sessions (sessionsFound). */
+  askSessions(probe: SessionProbe): void {
+    probe.asked = true;
     const protos: StaticArray<u8> = [IPPROTO_TCP, IPPROTO_UDP];
     for (let k = 0; k < 2; k++) {
       probe.protocols.push(protos[k]);
-      const n = socketDump(a.family, protos[k]);
+      const n = socketDump(probe.loss.address.family, protos[k]);
       this.node.netlinkAction(NETLINK_SOCK_DIAG, bytesOf(requestPtr(), n), probe);
     }
-    this.event("address-removed", a, held, now);
   }
 
   /** The dumps are in: hold the sessions on the lost address, per peer. */
@@ -288,6 +340,8 @@ export class Watch {
     this.sessions = probe.sockets;
     const peers = this.node.peers;
     let held = 0;
+    // Peers with sessions on the address that no migration carries yet (an early one carried the known moves).
+    const found = new Array<Peer>();
     for (let i = 0; i < probe.sockets.length; i++) {
       const s = probe.sockets[i];
       if (!s.local.equals(a)) continue;
@@ -302,7 +356,16 @@ export class Watch {
           held++;
         }
         if (loss.peers.indexOf(p) < 0) loss.peers.push(p);
+        if (!m.busy && found.indexOf(p) < 0) found.push(p);
       }
+    }
+    if (loss.early.length) {
+      const rest = new Array<Peer>();
+      for (let i = 0; i < loss.peers.length; i++) {
+        const p = loss.peers[i];
+        if (loss.early.indexOf(p) < 0 || found.indexOf(p) >= 0) rest.push(p);
+      }
+      loss.peers = rest;
     }
     // A replacement may already be there (its notification was read while the dump ran).
     let replacement: Address | null = null;
@@ -321,6 +384,8 @@ export class Watch {
       const syncs = this.stem.syncs;
       // A migration that did not start (or found one under way) wrote nothing: the hold goes in by itself.
       if (!this.migrateLoss(loss, replacement, now) || this.stem.syncs == syncs) this.stem.sync(null);
+      // An early migration's reply that came during the dumps waited for them.
+      if (this.stem.releaseWaits) this.stem.release(now);
       return;
     }
     // The sessions' own hold replaces the lost address's.
@@ -364,9 +429,9 @@ export class Watch {
   }
 
   /** Puts the hold in place: rules, the identity on lo, the last-resort route. */
-  private holdNow(family: u8): void {
+  private holdNow(family: u8, owner: Procedure | null = null): void {
     this.stem.keepIdentities(null);
-    this.stem.sync(null);
+    this.stem.sync(owner);
     this.setFallback(family, true);
   }
 
