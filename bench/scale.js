@@ -199,8 +199,8 @@ async function kernelFigures() {
       const ok = load.results.filter((r) => r.code === "ACCEPTED").length;
       if (UNVALIDATED) {
         // What carries the quotas: named objects (earlier versions) or the elements of the set rq4.
-        const q = topo.try(topo.f, ["sh", "-c", "nft list quotas | grep -c 'quota hq'; nft list set inet handover rq4 2>/dev/null | grep -c 'quota over .* used'; true"]);
-        console.log(`${String(n).padStart(7)} moves: unvalidated; quota objects, rq4 lines with a quota's use: ${q.out.trim().split("\n").join(", ")}`);
+        const q = topo.try(topo.f, ["sh", "-c", "nft list quotas | grep -c 'quota hq'; nft list set inet handover rq4 2>/dev/null | grep -o 'quota over' | wc -l; true"]);
+        console.log(`${String(n).padStart(7)} moves: unvalidated; quota objects, 'quota over' in the listing of rq4 (its declaration and each element's): ${q.out.trim().split("\n").join(", ")}`);
       }
       // The probe: one session back and forth, one request at a time (n + 1 moves while it is away).
       const there = [probe.a, 60000, probe.b, 60000];
