@@ -1,6 +1,6 @@
 // STEM's data plane at server scale (issue 11), in one run:
 //
-//   sudo node bench/scale.js [--moves 1,1000,100000] [--peers 1,100000] [--restart clean,crash] [--json FILE] [--no-kernel]
+//   sudo node bench/scale.js [--moves 1,1000,100000] [--peers 1,100000] [--restart clean,crash] [--json FILE] [--no-kernel] [--unvalidated]
 //
 // (after `npm run build`). For each number of moves N, a fixed end's daemon
 // (F, in the namespaces of demo/netns.ts) is loaded with N moves by synthetic
@@ -55,6 +55,9 @@ const KERNEL = !args.includes("--no-kernel");
 const MIG = migOptions(args, opt);
 // --dormant: throughput also with the N moves and no element for the stream (its packets miss every lookup)
 const DORMANT = args.includes("--dormant");
+// --unvalidated: the synthetic peers' moves go to an address they have not configured (198.19.150+g.1):
+// each stays unvalidated (F waits for a Confirm that never comes: validationTimeoutMs 1e9), with its byte quota.
+const UNVALIDATED = args.includes("--unvalidated");
 // --restart clean,crash: each N's restart made each way in turn (clean: SIGTERM, the moves saved; crash: SIGKILL, the maps dumped).
 const RESTARTS = opt("--restart", "clean").split(",");
 const PER_PEER = 10;
@@ -90,14 +93,15 @@ function peerPlan(n) {
   const P = Math.max(1, Math.ceil(n / PER_PEER));
   const peers = [];
   for (let i = 0; i < P; i++) {
-    peers.push({ name: `s${i}.bench`, key: randomBytes(32).toString("hex"), spi: 256, a: `198.19.${Math.floor(i / 6000)}.1`, b: `198.19.${100 + Math.floor(i / 6000)}.1`, base: 1024 + (i % 6000) * PER_PEER });
+    const g = Math.floor(i / 6000);
+    peers.push({ name: `s${i}.bench`, key: randomBytes(32).toString("hex"), spi: 256, a: `198.19.${g}.1`, b: `198.19.${100 + g}.1`, to: `198.19.${UNVALIDATED ? 150 + g : 100 + g}.1`, base: 1024 + (i % 6000) * PER_PEER });
   }
   const requests = [];
   let left = n;
   for (let i = 0; i < P && left > 0; i++) {
     const p = peers[i];
     const c = Math.min(PER_PEER, left);
-    requests.push({ peer: i, moves: Array.from({ length: c }, (_, k) => [p.a, p.base + k, p.b, p.base + k]) });
+    requests.push({ peer: i, moves: Array.from({ length: c }, (_, k) => [p.a, p.base + k, p.to, p.base + k]) });
     left -= c;
   }
   return { peers, requests };
@@ -111,7 +115,7 @@ async function kernelFigures() {
   try {
     topo.up();
     const addrs = [];
-    for (let g = 0; g < 20; g++) addrs.push(`addr add 198.19.${g}.1/32 dev lo`, `addr add 198.19.${100 + g}.1/32 dev lo`);
+    for (let g = 0; g < 20; g++) addrs.push(`addr add 198.19.${g}.1/32 dev lo`, `addr add 198.19.${100 + g}.1/32 dev lo`, `addr add 198.19.${150 + g}.1/32 dev lo`);
     addrs.push("addr add 198.19.200.1/32 dev lo", "addr add 198.19.201.1/32 dev lo", "addr add 198.19.250.1/32 dev lo");
     topo.ns(topo.r, ["ip", "-batch", "-"], addrs.join("\n") + "\n");
     topo.ns(topo.f, ["ip", "route", "replace", "198.19.0.0/16", "via", "198.18.9.1"]);
@@ -175,7 +179,7 @@ async function kernelFigures() {
       control: sock,
       log: "info",
       register: false,
-      options: { maxMovesPerPeer: PER_PEER, maxMoves: Math.max(...SIZES) + 100, sessionIdleMs: 1e9 },
+      options: { maxMovesPerPeer: PER_PEER, maxMoves: Math.max(...SIZES) + 100, sessionIdleMs: 1e9, ...(UNVALIDATED ? { validationTimeoutMs: 1e9 } : {}) },
       peers: peers.map((p) => ({ name: p.name, address: p.a, addresses: [p.b], sa: [{ spi: 256, key: p.key }] })),
       ...extra,
     });
@@ -193,6 +197,11 @@ async function kernelFigures() {
       let f = await startF(baseConfig(all));
       const load = await drive(all, requests, 64, `load${n}`);
       const ok = load.results.filter((r) => r.code === "ACCEPTED").length;
+      if (UNVALIDATED) {
+        // What carries the quotas: named objects (earlier versions) or the elements of the set rq4.
+        const q = topo.try(topo.f, ["sh", "-c", "nft list quotas | grep -c 'quota hq'; nft list set inet handover rq4 2>/dev/null | grep -o 'quota over' | wc -l; true"]);
+        console.log(`${String(n).padStart(7)} moves: unvalidated; quota objects, 'quota over' in the listing of rq4 (its declaration and each element's): ${q.out.trim().split("\n").join(", ")}`);
+      }
       // The probe: one session back and forth, one request at a time (n + 1 moves while it is away).
       const there = [probe.a, 60000, probe.b, 60000];
       const back = [probe.b, 60000, probe.a, 60000];

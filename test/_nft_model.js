@@ -1,5 +1,7 @@
 // A model of what the kernel holds of the daemon's nftables table
-// (stem/nft.ts): batches of `add/delete element`, quotas and `delete table`
+// (stem/nft.ts): batches of `add/delete element`, the quota a set's
+// declaration gives its elements, quota objects (tables of earlier versions)
+// and `delete table`
 // applied as nftables would (a batch is atomic: one that would fail changes
 // nothing and reports the errno), and the state shown as the equivalent
 // rules, one per element, in the notation of `nft list` rules, so that a test
@@ -11,12 +13,15 @@ const EEXIST = 17;
 const ENOENT = 2;
 
 const ELEMENTS = /^(add|delete) element inet handover (\w+) \{ (.*) \}$/;
+const QUOTA_SET = /^add set inet handover (\w+) \{ .*; quota over (\d+) bytes; \}$/;
 const ELEMENT = /^(.*?)(?: comment "([^"]*)")?(?: : (.*))?$/;
 
 export class NftModel {
   constructor() {
     this.maps = new Map(); // name -> Map(key -> { value, comment })
     this.quotas = new Set();
+    /** Sets declared with `quota over B bytes`: name -> B (each element of theirs has its own). */
+    this.quotaSets = new Map();
     this.exists = false;
     /** nftables' generation: every committed batch changes it. */
     this.gen = 1;
@@ -55,9 +60,18 @@ export class NftModel {
       } else if (line === "delete table inet handover") {
         const maps = this.maps;
         const quotas = this.quotas;
+        const quotaSets = this.quotaSets;
         this.maps = new Map();
         this.quotas = new Set();
-        undo.push(() => ((this.maps = maps), (this.quotas = quotas)));
+        this.quotaSets = new Map();
+        undo.push(() => ((this.maps = maps), (this.quotas = quotas), (this.quotaSets = quotaSets)));
+      } else if (QUOTA_SET.test(line)) {
+        // An existing set keeps the quota it was declared with (nft 1.0.6).
+        const [, name, bytes] = QUOTA_SET.exec(line);
+        if (!this.quotaSets.has(name)) {
+          this.quotaSets.set(name, Number(bytes));
+          undo.push(() => this.quotaSets.delete(name));
+        }
       } else if (line.startsWith("add quota")) {
         const q = line.split(" ")[4];
         if (!this.quotas.has(q)) {
@@ -81,7 +95,7 @@ export class NftModel {
           if (op === "add") {
             if (old && old.value !== value) return fail(EEXIST);
             if (value?.startsWith('"') && !this.quotas.has(value.slice(1, -1))) return fail(ENOENT);
-            map.set(key, { value, comment });
+            map.set(key, this.quotaSets.has(name) ? { value, comment, quota: this.quotaSets.get(name), used: 0 } : { value, comment });
             undo.push(() => (old ? map.set(key, old) : map.delete(key)));
           } else {
             if (!map.delete(key)) return fail(ENOENT);
@@ -103,6 +117,8 @@ export class NftModel {
     const port = (name, key) => this.maps.get(name)?.get(key)?.value;
     for (const f of ["4", "6"]) {
       const ip = f === "4" ? "ip" : "ip6";
+      // An element of a set declared with a quota carries its own; one of an objref map names an object.
+      const quota = (e) => (e.value ? `quota name ${e.value}` : `quota over ${e.quota ?? "(undeclared)"} bytes used ${e.used ?? 0} bytes`);
       const tail = (e) => (e.comment ? ` counter comment "${e.comment}"` : "");
       for (const e of this.elements("held" + f)) {
         const [p, o, s, op] = e.key;
@@ -126,7 +142,7 @@ export class NftModel {
       }
       for (const e of this.elements("rq" + f)) {
         const [p, o, op] = e.key;
-        lines.push(`out ${ip} daddr ${o} ${p} dport ${op} quota name ${e.value} counter drop`);
+        lines.push(`out ${ip} daddr ${o} ${p} dport ${op} ${quota(e)} counter drop`);
       }
       for (const e of this.elements("ro" + f)) {
         const [p, o, op] = e.key;
@@ -135,7 +151,7 @@ export class NftModel {
       }
       for (const e of this.elements("rqw" + f)) {
         const [p, o] = e.key;
-        lines.push(`out ${ip} daddr ${o} meta l4proto ${p} quota name ${e.value} counter drop`);
+        lines.push(`out ${ip} daddr ${o} meta l4proto ${p} ${quota(e)} counter drop`);
       }
       for (const e of this.elements("row" + f)) {
         const [p, o] = e.key;

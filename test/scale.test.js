@@ -128,10 +128,27 @@ test("restart: what no configured peer owns (a peer gone, a quarantine) is delet
   assert.equal(elementLines(batches, /^add element inet handover (ro|ri)4/), [], "nothing of peers 0 and 1 written again");
   assert.is(f.table.elements("ri4").length, 2 * PER, "peer 2's elements and the quarantine are gone");
   assert.not.ok(f.table.elements("ro4").some((e) => e.key.includes(peers[2].a)));
-  assert.is(f.table.quotas.size, 0, "and the quota of peer 2's unvalidated move");
+  assert.is(f.table.elements("rq4").length, 0, "and the quota of peer 2's unvalidated move");
   // And the restored moves count against the peer's share.
   assert.is(ask(peers[0], [[peers[0].a, 30000, peers[0].b, 30000]]), "INSUFFICIENT_RESOURCES");
   assert.is(ask(peers[1], [[peers[1].b, 20003, peers[1].a, 20003]]), "ACCEPTED");
+});
+
+test("an unvalidated move keeps its quota element, and what it let through, when it migrates again before validation", () => {
+  const { f, peers, ask } = fixedEnd(1);
+  assert.is(ask(peers[0], [[peers[0].a, 6000, "198.19.250.1", 6000]]), "ACCEPTED");
+  const declared = f.nft.find((t) => t.includes("add set inet handover rq4"));
+  assert.match(declared, /add set inet handover rq4 \{ type inet_proto \. ipv4_addr \. inet_service; quota over 1048576 bytes; \}/);
+  assert.not.ok(f.nft.some((t) => /add quota|quota name/.test(t)), "no named quota object");
+  const element = f.table.maps.get("rq4").get(`tcp . ${peers[0].a} . 6000`);
+  assert.ok(element, "the unvalidated move's quota element");
+  element.used = 700; // what the kernel counted against the quota so far
+  const before = f.nft.length;
+  assert.is(ask(peers[0], [["198.19.250.1", 6000, "198.19.250.2", 6000]]), "ACCEPTED");
+  const batches = f.nft.slice(before).filter((t) => !t.startsWith("list "));
+  assert.ok(batches.some((t) => /add element inet handover ro4 \{ tcp \. \S+ \. 6000 : 198\.19\.250\.2 \}/.test(t)), "the move went on");
+  assert.equal(elementLines(batches, /element inet handover rq4/), [], "its quota element neither deleted nor added");
+  assert.is(f.table.maps.get("rq4").get(`tcp . ${peers[0].a} . 6000`).used, 700, "the quota keeps its count");
 });
 
 /** A clean stop: the core saves its moves; returns the bytes (empty if it saved nothing) and the event. */

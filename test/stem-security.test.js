@@ -165,7 +165,7 @@ test("after a 10 s registration expires, its source is no longer owned: a migrat
   m.engine.migrate(net.now, { peer: mp, from: "198.18.0.2", to: "198.18.1.2" });
   net.run(1000);
   assert.equal(peerStates(f), ["unvalidated 198.18.1.2", "validated 198.18.1.2"]);
-  assert.match(f.rulesAfter.find((t) => /198\.18\.1\.2/.test(t)), /quota name/, "the first rules were capped by the quota");
+  assert.match(f.rulesAfter.find((t) => /198\.18\.1\.2/.test(t)), /quota over/, "the first rules were capped by the quota");
 });
 
 test("a registration re-sent from an attacker's address does not make that address owned", () => {

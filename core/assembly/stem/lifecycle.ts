@@ -379,7 +379,7 @@ class Cleanup extends Procedure {
   }
 }
 
-/** `hq<digits>`: the only objects the daemon names (a name that is not one is never written into a batch). */
+/** `hq<digits>`: the quota objects earlier versions named in `rq`/`rqw` elements (a name that is not one is never written into a batch). */
 function isQuotaName(p: usize, n: i32): bool {
   if (n < 3 || n > 12 || load<u8>(p) != 0x68 || load<u8>(p + 1) != 0x71) return false;
   for (let i = 2; i < n; i++) {

@@ -63,7 +63,7 @@ const CHAINS: string =
   "add chain inet handover in { type filter hook prerouting priority -300; policy accept; }\n";
 
 /** The maps and sets that carry moves, with counters on the wire-side maps. */
-function defineMaps(ip: string, f: string): void {
+function defineMaps(ip: string, f: string, quotaBytes: u64): void {
   const s = ip + " saddr";
   const d = ip + " daddr";
   const addrType = ip == "ip" ? "ipv4_addr" : "ipv6_addr";
@@ -78,8 +78,8 @@ function defineMaps(ip: string, f: string): void {
   defineMap("ro", f, "meta l4proto . " + d + " . th dport : " + d, false);
   defineMap("rop", f, "meta l4proto . " + d + " . th dport : th dport", false);
   defineMap("row", f, "meta l4proto . " + d + " : " + d, false);
-  defineSet("rq", f, "type inet_proto . " + addrType + " . inet_service : quota");
-  defineSet("rqw", f, "type inet_proto . " + addrType + " : quota");
+  defineSet("rq", f, "type inet_proto . " + addrType + " . inet_service; " + quotaOf(quotaBytes));
+  defineSet("rqw", f, "type inet_proto . " + addrType + "; " + quotaOf(quotaBytes));
   defineMap("ri", f, "meta l4proto . " + s + " . th sport : " + s, true);
   defineMap("rip", f, "meta l4proto . " + s + " . th sport : th sport", false);
   defineMap("riw", f, "meta l4proto . " + s + " : " + s, true);
@@ -95,9 +95,19 @@ function defineMap(name: string, f: string, typeof_: string, counted: bool): voi
   out.ascii(counted ? "; counter; }\n" : "; }\n");
 }
 
-/** A set, or a map whose type is written in full (objref maps have no typeof form here). */
+/**
+ * The quota a set's declaration gives each of its elements (section 7.5): a
+ * lookup that hits an element over it matches, under it does not. Declared on
+ * the set, not as named objects, which libnftables would dump whole before
+ * every batch that adds an element (docs/dataplane.md).
+ */
+function quotaOf(bytes: u64): string {
+  return "quota over " + bytes.toString() + " bytes";
+}
+
+/** A set whose type is written in full. */
 function defineSet(name: string, f: string, spec: string): void {
-  out.ascii(name.startsWith("rq") ? "add map inet handover " : "add set inet handover ");
+  out.ascii("add set inet handover ");
   out.ascii(name);
   out.ascii(f);
   out.ascii(" { ");
@@ -292,14 +302,14 @@ function fixedRules(guard: bool): void {
     const f = k == 0 ? "4" : "6";
     // Until the new address is validated, a quota caps what goes there (section 7.5).
     rule("out");
-    out.ascii("meta l4proto { tcp, udp } quota name ");
+    out.ascii("meta l4proto { tcp, udp } ");
     key(ip, ["daddr", "th dport"]);
-    out.ascii(" map @rq" + f + " counter drop comment \"hov1 quota\"\n");
+    out.ascii(" @rq" + f + " counter drop comment \"hov1 quota\"\n");
     for (let j = 0; j < 2; j++) rewriteRule("out", ip, f, "daddr", ["daddr", "th dport"], "ro", PROTOS[j], "dport");
     rule("out");
-    out.ascii("meta l4proto { tcp, udp } quota name ");
+    out.ascii("meta l4proto { tcp, udp } ");
     key(ip, ["daddr"]);
-    out.ascii(" map @rqw" + f + " counter drop comment \"hov1 quota\"\n");
+    out.ascii(" @rqw" + f + " counter drop comment \"hov1 quota\"\n");
     for (let j = 0; j < 2; j++) rewriteRule("out", ip, f, "daddr", ["daddr"], "row", PROTOS[j], "");
   }
   // in: the peers' moves first, so that ours see the peer's original source.
@@ -482,7 +492,7 @@ export function moveName(t: TextOut, r: Rendered): void {
   t.dec(r.wirePort);
 }
 
-/** An element a previous run left that no move taken over owns: its map (with digit), key bytes, and the quota it names. */
+/** An element a previous run left that no move taken over owns: its map (with digit), key bytes, and the quota object it names (tables of earlier versions). */
 export class Leftover {
   map: string = "";
   key: StaticArray<u8> = new StaticArray<u8>(0);
@@ -555,12 +565,28 @@ function dumpedKeyHash(name: string, p: usize, n: i32): u64 {
   return h;
 }
 
-/** Tracks what the kernel holds: the table, quotas, and how many of our objects want each element. */
+/**
+ * True if a move that was unvalidated toward the peer's new address stays so
+ * in this batch: its `rq`/`rqw` element (keyed by the original endpoint, which
+ * a move never changes) holds the bytes it has let through, so the batch
+ * neither deletes nor adds it, and the quota counts the move's whole
+ * unvalidated life, however often it migrates meanwhile.
+ */
+function keepsQuota(before: Rendered, m: Move): bool {
+  if (!before.unvalidated || before.local || !before.receivesAway) return false;
+  if (!(m.live && wantsElements(m)) || !m.unvalidated || m.local) return false;
+  const now = new Rendered(m);
+  return now.receivesAway && now.protocols == before.protocols && now.origPort == before.origPort;
+}
+
+/** Set while a batch renders a move whose quota element stays (keepsQuota). */
+let keepQuota = false;
+
+/** Tracks what the kernel holds: the table and how many of our objects want each element. */
 export class Dataplane {
   /** Elements in the kernel (by a hash of map and key) and how many moves or quarantines want each. */
   private keys: Map<u64, u32> = new Map<u64, u32>();
-  /** Moves whose quota object exists. */
-  quotas: Set<u32> = new Set<u32>();
+  /** The quota each element of `rq`/`rqw` gets (set's declaration: a table made with another value keeps its own until it is made again). */
   quotaBytes: u64 = <u64>DEFAULT_QUOTA_BYTES;
   /** The control ports in the kernel's `ctl` set. */
   private ports: Array<u32> = new Array<u32>();
@@ -596,10 +622,14 @@ export class Dataplane {
       this.rebuild(moves, quarantines);
     } else {
       // Deletions first, so that an element a batch moves from one owner to another is never there twice.
+      const kept = new Array<bool>(dirtyMoves.length);
       for (let i = 0; i < dirtyMoves.length; i++) {
         const r = dirtyMoves[i].before;
-        if (r) this.emitMove(r, false);
+        if (!r) continue;
+        kept[i] = keepQuota = keepsQuota(r, dirtyMoves[i]);
+        this.emitMove(r, false);
       }
+      keepQuota = false;
       for (let i = 0; i < dirtyQuarantines.length; i++) {
         const q = dirtyQuarantines[i];
         if (q.rendered && !q.live) {
@@ -613,26 +643,15 @@ export class Dataplane {
         m.before = null;
         m.inKernel = m.live && wantsElements(m);
         if (!m.inKernel) continue;
-        const r = new Rendered(m);
-        this.ensureQuota(r);
-        this.emitMove(r, true);
+        keepQuota = kept[i];
+        this.emitMove(new Rendered(m), true);
       }
+      keepQuota = false;
       for (let i = 0; i < dirtyQuarantines.length; i++) {
         const q = dirtyQuarantines[i];
         if (q.live && !q.rendered) {
           this.emitQuarantine(q, true);
           q.rendered = true;
-        }
-      }
-      // Quotas no longer referenced go after the deletion of their elements.
-      for (let i = 0; i < dirtyMoves.length; i++) {
-        const m = dirtyMoves[i];
-        if (this.quotas.has(m.id) && !(m.inKernel && !m.local && m.unvalidated)) {
-          spill();
-          out.ascii("delete quota inet handover hq");
-          out.dec(m.id);
-          out.byte(0x0a);
-          this.quotas.delete(m.id);
         }
       }
     }
@@ -651,7 +670,6 @@ export class Dataplane {
     this.definitions();
     holdFallback();
     this.keys = new Map<u64, u32>();
-    this.quotas = new Set<u32>();
     this.ports = new Array<u32>();
     this.lost = new Array<Address>();
     this.dirty = false;
@@ -666,9 +684,7 @@ export class Dataplane {
       const m = moves[i];
       m.inKernel = wantsElements(m);
       if (!m.inKernel) continue;
-      const r = new Rendered(m);
-      all.push(r);
-      this.ensureQuota(r);
+      all.push(new Rendered(m));
     }
     for (let i = 0; i < quarantines.length; i++) quarantines[i].rendered = true;
     // One pass per map: its elements grouped in few commands.
@@ -708,8 +724,6 @@ export class Dataplane {
     discarding = true;
     wanted = new Map<u64, i32>();
     this.keys = new Map<u64, u32>();
-    this.quotas = new Set<u32>();
-    let ok = true;
     for (let i = 0; i < dirtyMoves.length; i++) {
       dirtyMoves[i].dirty = false;
       dirtyMoves[i].before = null;
@@ -722,7 +736,6 @@ export class Dataplane {
       if (!m.inKernel) continue;
       const x = r ? r.of(m) : new Rendered(m);
       r = x;
-      if (!x.local && x.unvalidated) ok = false; // its quota object would be missing
       this.emitMove(x, true);
     }
     for (let i = 0; i < quarantines.length; i++) {
@@ -736,10 +749,6 @@ export class Dataplane {
     spilled = new Array<StaticArray<u8>>();
     this.wantedIn = wanted;
     wanted = new Map<u64, i32>();
-    if (!ok) {
-      this.dirty = true;
-      return null;
-    }
     // A map with more elements than the moves want holds leftovers; one with fewer lacks some.
     // (No counts: the caller knows that the kernel holds exactly what the moves want, Restore's saved state.)
     const suspects = new Array<string>();
@@ -776,7 +785,8 @@ export class Dataplane {
 
   /**
    * The batch that deletes what a previous run left beside the moves taken
-   * over (elements no move owns, and the quotas they named).
+   * over (elements no move owns, and the quota objects a table of an
+   * earlier version named in them).
    */
   renderCleanup(left: Array<Leftover>): StaticArray<u8> {
     beginBatch();
@@ -802,21 +812,10 @@ export class Dataplane {
 
   private definitions(): void {
     out.ascii("add set inet handover ctl { type inet_service; }\n");
-    defineMaps("ip", "4");
-    defineMaps("ip6", "6");
+    defineMaps("ip", "4", this.quotaBytes);
+    defineMaps("ip6", "6", this.quotaBytes);
     out.ascii(CHAINS);
     fixedRules(this.guard);
-  }
-
-  private ensureQuota(r: Rendered): void {
-    if (r.local || !r.unvalidated || this.quotas.has(r.id)) return;
-    spill();
-    out.ascii("add quota inet handover hq");
-    out.dec(r.id);
-    out.ascii(" { over ");
-    out.dec(this.quotaBytes);
-    out.ascii(" bytes }\n");
-    this.quotas.add(r.id);
   }
 
   private syncPorts(ports: Array<u32>): void {
@@ -966,17 +965,11 @@ export class Dataplane {
         continue;
       }
       if (!r.receivesAway) continue; // a peer's move back home: nothing to rewrite
-      if (r.unvalidated) {
+      if (r.unvalidated && !keepQuota) {
         begin(add, specific ? "rq" : "rqw", r.orig, p);
         partAddress(r.orig);
         if (specific) partPort(r.origPort);
-        if (this.endKey()) {
-          out.ascii(" : \"hq");
-          out.dec(r.id);
-          out.byte(0x22);
-          closeElement();
-          this.lastElements++;
-        }
+        if (this.endKey()) this.valueSet();
       }
       begin(add, specific ? "ro" : "row", r.orig, p);
       partAddress(r.orig);
@@ -1079,7 +1072,6 @@ export class Dataplane {
     out.ascii(ADD_TABLE);
     out.ascii("delete table inet handover\n");
     this.keys = new Map<u64, u32>();
-    this.quotas = new Set<u32>();
     this.ports = new Array<u32>();
     this.lost = new Array<Address>();
     this.created = false;
