@@ -32,18 +32,27 @@ const BLOCK: usize = memory.data(128, 16);
   return v128.or(i32x4.shl(v, 7), i32x4.shr_u(v, 25));
 }
 
+/** Row a of the state: the constant "expand 32-byte k". */
+// @ts-ignore: decorator
+@inline function sigma(): v128 {
+  return i32x4(0x61707865, 0x3320646e, 0x79622d32, 0x6b206574);
+}
+
+/** Row d of the state: the block counter, then the nonce's three words. */
+// @ts-ignore: decorator
+@inline function counterNonce(counter: u32, nonce: usize): v128 {
+  return i32x4.replace_lane(i32x4.replace_lane(i32x4.replace_lane(i32x4.splat(counter), 1, load<u32>(nonce)), 2, load<u32>(nonce, 4)), 3, load<u32>(nonce, 8));
+}
+
 /**
  * Writes the 64-byte keystream block for (key, nonce, counter) at `out`.
  * `key` is 32 bytes, `nonce` 12 bytes; both are read as little-endian words.
  */
 export function chacha20Block(key: usize, nonce: usize, counter: u32, out: usize): void {
-  const a0 = i32x4(0x61707865, 0x3320646e, 0x79622d32, 0x6b206574);
+  const a0 = sigma();
   const b0 = v128.load(key);
   const c0 = v128.load(key, 16);
-  let d0 = i32x4.splat(counter);
-  d0 = i32x4.replace_lane(d0, 1, load<u32>(nonce));
-  d0 = i32x4.replace_lane(d0, 2, load<u32>(nonce, 4));
-  d0 = i32x4.replace_lane(d0, 3, load<u32>(nonce, 8));
+  const d0 = counterNonce(counter, nonce);
   let a = a0, b = b0, c = c0, d = d0;
   for (let i = 0; i < 10; i++) {
     a = i32x4.add(a, b); d = rotl16(v128.xor(d, a));
@@ -74,13 +83,10 @@ export function chacha20Block(key: usize, nonce: usize, counter: u32, out: usize
  * waits, so two blocks take little more time than one.
  */
 export function chacha20Blocks2(key: usize, nonce: usize, counter: u32, out: usize): void {
-  const a0 = i32x4(0x61707865, 0x3320646e, 0x79622d32, 0x6b206574);
+  const a0 = sigma();
   const b0 = v128.load(key);
   const c0 = v128.load(key, 16);
-  let d0 = i32x4.splat(counter);
-  d0 = i32x4.replace_lane(d0, 1, load<u32>(nonce));
-  d0 = i32x4.replace_lane(d0, 2, load<u32>(nonce, 4));
-  d0 = i32x4.replace_lane(d0, 3, load<u32>(nonce, 8));
+  const d0 = counterNonce(counter, nonce);
   const e0 = i32x4.replace_lane(d0, 0, counter + 1);
   let a = a0, b = b0, c = c0, d = d0;
   let p = a0, q = b0, r = c0, t = e0;
