@@ -41,9 +41,9 @@ const RENEWAL_BYTES = 100;
 /** The core to measure: build/handover.wasm, or another build (--wasm FILE, e.g. an older commit's, as the baseline). */
 let WASM = new URL("../build/handover.wasm", import.meta.url);
 const MODULE = () => new WebAssembly.Module(readFileSync(WASM));
-const FILL_HEAP = 1;
-const FILL_VNIS = 2;
-const START = Date.UTC(2026, 11, 1, 12, 0, 0);
+export const FILL_HEAP = 1;
+export const FILL_VNIS = 2;
+export const START = Date.UTC(2026, 11, 1, 12, 0, 0);
 
 function check(v, what) {
   if (v < 0) throw new Error(`${what}: error ${-v}`);
@@ -51,7 +51,7 @@ function check(v, what) {
 }
 
 /** A fresh agent engine (its own module instance) with n bindings of the given parts; its memory growth. */
-function agent(module, n, parts, limit = n) {
+export function agent(module, n, parts, limit = n) {
   const core = Core.loadSync(module);
   const engine = new Engine(core);
   engine.seed(new TextEncoder().encode("bench/sid-bindings.js, fixed seed"));

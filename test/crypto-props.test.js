@@ -1,6 +1,7 @@
 // Property tests: the core against independent oracles on thousands of
 // pseudorandom inputs. node:crypto and @noble/hashes for MD5, SHA-1, SHA-256
-// and HMAC; @noble/ciphers for ChaCha20-Poly1305 (with single-bit tampering);
+// and HMAC; @noble/ciphers (a scalar ChaCha20) for the core's SIMD ChaCha20
+// and ChaCha20-Poly1305 (with single-bit tampering);
 // @noble/curves for X25519. The PRNG is seeded: the seed is printed, and
 // HANDOVER_SEED=<n> replays a run.
 import { test } from "uvu";
@@ -9,7 +10,7 @@ import { createHash, createHmac } from "node:crypto";
 import { md5, sha1 } from "@noble/hashes/legacy.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { hmac } from "@noble/hashes/hmac.js";
-import { chacha20poly1305 } from "@noble/ciphers/chacha.js";
+import { chacha20, chacha20poly1305 } from "@noble/ciphers/chacha.js";
 import { x25519 } from "@noble/curves/ed25519.js";
 import { loadRaw, hex } from "./_wasm.js";
 
@@ -103,6 +104,21 @@ test("HMAC: random keys 0..200 bytes, messages 0..300 bytes, against node:crypto
     }
   }
   assert.ok(n >= 2100);
+});
+
+test("ChaCha20 (the core's SIMD rows) against @noble/ciphers' scalar words: random keys, nonces, counters, lengths, unaligned pointers", () => {
+  for (let i = 0; i < 1500; i++) {
+    // Offsets 0..15 put key, nonce and data off the v128 alignment.
+    const KEY = IN + R.int(16), NONCE = IN + 48 + R.int(16), MSG = IN + 2048 + R.int(16), DST = OUT + R.int(16);
+    const key = R.bytes(32), nonce = R.bytes(12);
+    const len = i < BOUNDARIES.length ? BOUNDARIES[i] : R.int(i % 50 === 0 ? 3000 : 301);
+    // Counters over the whole 32-bit range, short of a wrap within the message.
+    const counter = i % 3 === 0 ? R.int(4) : (R.int(2 ** 16) * 2 ** 16 + R.int(2 ** 16)) % (2 ** 32 - 64);
+    const msg = R.bytes(len);
+    put(KEY, key); put(NONCE, nonce); put(MSG, msg);
+    assert.is(x.crypto_chacha20(KEY, NONCE, counter, MSG, len, DST), len);
+    eq(get(DST, len), chacha20(key, nonce, msg, undefined, counter), `key ${hex(key)} nonce ${hex(nonce)} counter ${counter} len ${len} seed ${SEED}`);
+  }
 });
 
 test("ChaCha20-Poly1305: against @noble/ciphers, and any single flipped bit in ciphertext, tag or aad is refused", () => {

@@ -1,6 +1,6 @@
 // AEAD_CHACHA20_POLY1305 (RFC 8439 section 2.8).
 
-import { chacha20Block, chacha20Xor } from "./chacha20";
+import { chacha20Block, chacha20Blocks2, chacha20Xor, xorKeystream } from "./chacha20";
 import { poly1305Init, poly1305Padded, poly1305Blocks, poly1305Tag } from "./poly1305";
 import { ctEqual } from "./ct";
 
@@ -8,22 +8,35 @@ export const AEAD_KEY_LEN: i32 = 32;
 export const AEAD_NONCE_LEN: i32 = 12;
 export const AEAD_TAG_LEN: i32 = 16;
 
-const OTK: usize = memory.data(64, 16);
+/** Keystream block 0 (its first half: the one-time Poly1305 key), then block 1 for a message of up to 64 bytes. */
+const OTK: usize = memory.data(128, 16);
 const LENS: usize = memory.data(16, 16);
 const TAG: usize = memory.data(16, 16);
 
-/** Computes the tag over aad and ciphertext into TAG. */
-function macInto(key: usize, nonce: usize, aad: usize, aadLen: i32, ct: usize, ctLen: i32): void {
-  // The one-time Poly1305 key is the first half of keystream block 0.
-  chacha20Block(key, nonce, 0, OTK);
+/** A message this short is covered by keystream block 1 alone: blocks 0 and 1 are made together. */
+const SHORT: i32 = 64;
+
+/** Keystream block 0 into OTK, and block 1 after it when the message is short. */
+function keystreamStart(key: usize, nonce: usize, msgLen: i32): void {
+  if (msgLen <= SHORT) chacha20Blocks2(key, nonce, 0, OTK);
+  else chacha20Block(key, nonce, 0, OTK);
+}
+
+/** Computes the tag over aad and ciphertext into TAG, under the one-time key in OTK. */
+function macInto(aad: usize, aadLen: i32, ct: usize, ctLen: i32): void {
   poly1305Init(OTK);
-  memory.fill(OTK, 0, 64);
   poly1305Padded(aad, aadLen);
   poly1305Padded(ct, ctLen);
   store<u64>(LENS, <u64>aadLen, 0);
   store<u64>(LENS, <u64>ctLen, 8);
   poly1305Blocks(LENS, 1, 1 << 24);
   poly1305Tag(TAG);
+}
+
+/** XORs the keystream from block 1 over the message: block 1 from OTK when short, else made here. */
+function crypt(key: usize, nonce: usize, src: usize, dst: usize, len: i32): void {
+  if (len <= SHORT) xorKeystream(src, OTK + 64, dst, len);
+  else chacha20Xor(key, nonce, 1, src, dst, len);
 }
 
 /**
@@ -33,8 +46,10 @@ function macInto(key: usize, nonce: usize, aad: usize, aadLen: i32, ct: usize, c
  */
 export function aeadSeal(key: usize, nonce: usize, aad: usize, aadLen: i32, msg: usize, msgLen: i32, out: usize): i32 {
   if (aadLen < 0 || msgLen < 0 || msgLen > 0x7fffffef) return -1;
-  chacha20Xor(key, nonce, 1, msg, out, msgLen);
-  macInto(key, nonce, aad, aadLen, out, msgLen);
+  keystreamStart(key, nonce, msgLen);
+  crypt(key, nonce, msg, out, msgLen);
+  macInto(aad, aadLen, out, msgLen);
+  memory.fill(OTK, 0, 128);
   memory.copy(out + <usize>msgLen, TAG, 16);
   memory.fill(TAG, 0, 16);
   return msgLen + 16;
@@ -49,10 +64,11 @@ export function aeadSeal(key: usize, nonce: usize, aad: usize, aadLen: i32, msg:
 export function aeadOpen(key: usize, nonce: usize, aad: usize, aadLen: i32, ct: usize, ctLen: i32, out: usize): i32 {
   if (aadLen < 0 || ctLen < 16) return -1;
   const n = ctLen - 16;
-  macInto(key, nonce, aad, aadLen, ct, n);
+  keystreamStart(key, nonce, n);
+  macInto(aad, aadLen, ct, n);
   const ok = ctEqual(TAG, ct + <usize>n, 16);
   memory.fill(TAG, 0, 16);
-  if (!ok) return -1;
-  chacha20Xor(key, nonce, 1, ct, out, n);
-  return n;
+  if (ok) crypt(key, nonce, ct, out, n);
+  memory.fill(OTK, 0, 128);
+  return ok ? n : -1;
 }

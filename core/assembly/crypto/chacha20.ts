@@ -1,70 +1,127 @@
 // ChaCha20 (RFC 8439 section 2.3/2.4): 256-bit key, 96-bit nonce, 32-bit
-// block counter. The sixteen state words live in locals; a double round is
-// written out (column round, then diagonal round) and run ten times.
+// block counter. The state's four rows are four v128 values (wasm SIMD, one
+// 32-bit word a lane): a column round is one quarter round on the four lanes
+// at once; rotating rows b, c and d by one, two and three lanes lines the
+// diagonals up as columns for the diagonal round, and rotating them back
+// restores the rows. Ten double rounds.
 
-const BLOCK: usize = memory.data(64, 16);
+/** Keystream scratch: two blocks. */
+const BLOCK: usize = memory.data(128, 16);
+
+/** Each 32-bit lane rotated left by 16 bits (a byte shuffle). */
+// @ts-ignore: decorator
+@inline function rotl16(v: v128): v128 {
+  return i8x16.shuffle(v, v, 2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13);
+}
+
+/** Each 32-bit lane rotated left by 8 bits (a byte shuffle). */
+// @ts-ignore: decorator
+@inline function rotl8(v: v128): v128 {
+  return i8x16.shuffle(v, v, 3, 0, 1, 2, 7, 4, 5, 6, 11, 8, 9, 10, 15, 12, 13, 14);
+}
+
+/** Each 32-bit lane rotated left by 12 bits. */
+// @ts-ignore: decorator
+@inline function rotl12(v: v128): v128 {
+  return v128.or(i32x4.shl(v, 12), i32x4.shr_u(v, 20));
+}
+
+/** Each 32-bit lane rotated left by 7 bits. */
+// @ts-ignore: decorator
+@inline function rotl7(v: v128): v128 {
+  return v128.or(i32x4.shl(v, 7), i32x4.shr_u(v, 25));
+}
+
+/** Row a of the state: the constant "expand 32-byte k". */
+// @ts-ignore: decorator
+@inline function sigma(): v128 {
+  return i32x4(0x61707865, 0x3320646e, 0x79622d32, 0x6b206574);
+}
+
+/** Row d of the state: the block counter, then the nonce's three words. */
+// @ts-ignore: decorator
+@inline function counterNonce(counter: u32, nonce: usize): v128 {
+  return i32x4.replace_lane(i32x4.replace_lane(i32x4.replace_lane(i32x4.splat(counter), 1, load<u32>(nonce)), 2, load<u32>(nonce, 4)), 3, load<u32>(nonce, 8));
+}
 
 /**
  * Writes the 64-byte keystream block for (key, nonce, counter) at `out`.
  * `key` is 32 bytes, `nonce` 12 bytes; both are read as little-endian words.
  */
 export function chacha20Block(key: usize, nonce: usize, counter: u32, out: usize): void {
-  const k0 = load<u32>(key, 0), k1 = load<u32>(key, 4), k2 = load<u32>(key, 8), k3 = load<u32>(key, 12);
-  const k4 = load<u32>(key, 16), k5 = load<u32>(key, 20), k6 = load<u32>(key, 24), k7 = load<u32>(key, 28);
-  const n0 = load<u32>(nonce, 0), n1 = load<u32>(nonce, 4), n2 = load<u32>(nonce, 8);
-  let x0: u32 = 0x61707865, x1: u32 = 0x3320646e, x2: u32 = 0x79622d32, x3: u32 = 0x6b206574;
-  let x4 = k0, x5 = k1, x6 = k2, x7 = k3, x8 = k4, x9 = k5, x10 = k6, x11 = k7;
-  let x12 = counter, x13 = n0, x14 = n1, x15 = n2;
+  const a0 = sigma();
+  const b0 = v128.load(key);
+  const c0 = v128.load(key, 16);
+  const d0 = counterNonce(counter, nonce);
+  let a = a0, b = b0, c = c0, d = d0;
   for (let i = 0; i < 10; i++) {
-      x0 += x4; x12 = rotl<u32>(x12 ^ x0, 16);
-      x8 += x12; x4 = rotl<u32>(x4 ^ x8, 12);
-      x0 += x4; x12 = rotl<u32>(x12 ^ x0, 8);
-      x8 += x12; x4 = rotl<u32>(x4 ^ x8, 7);
-      x1 += x5; x13 = rotl<u32>(x13 ^ x1, 16);
-      x9 += x13; x5 = rotl<u32>(x5 ^ x9, 12);
-      x1 += x5; x13 = rotl<u32>(x13 ^ x1, 8);
-      x9 += x13; x5 = rotl<u32>(x5 ^ x9, 7);
-      x2 += x6; x14 = rotl<u32>(x14 ^ x2, 16);
-      x10 += x14; x6 = rotl<u32>(x6 ^ x10, 12);
-      x2 += x6; x14 = rotl<u32>(x14 ^ x2, 8);
-      x10 += x14; x6 = rotl<u32>(x6 ^ x10, 7);
-      x3 += x7; x15 = rotl<u32>(x15 ^ x3, 16);
-      x11 += x15; x7 = rotl<u32>(x7 ^ x11, 12);
-      x3 += x7; x15 = rotl<u32>(x15 ^ x3, 8);
-      x11 += x15; x7 = rotl<u32>(x7 ^ x11, 7);
-      x0 += x5; x15 = rotl<u32>(x15 ^ x0, 16);
-      x10 += x15; x5 = rotl<u32>(x5 ^ x10, 12);
-      x0 += x5; x15 = rotl<u32>(x15 ^ x0, 8);
-      x10 += x15; x5 = rotl<u32>(x5 ^ x10, 7);
-      x1 += x6; x12 = rotl<u32>(x12 ^ x1, 16);
-      x11 += x12; x6 = rotl<u32>(x6 ^ x11, 12);
-      x1 += x6; x12 = rotl<u32>(x12 ^ x1, 8);
-      x11 += x12; x6 = rotl<u32>(x6 ^ x11, 7);
-      x2 += x7; x13 = rotl<u32>(x13 ^ x2, 16);
-      x8 += x13; x7 = rotl<u32>(x7 ^ x8, 12);
-      x2 += x7; x13 = rotl<u32>(x13 ^ x2, 8);
-      x8 += x13; x7 = rotl<u32>(x7 ^ x8, 7);
-      x3 += x4; x14 = rotl<u32>(x14 ^ x3, 16);
-      x9 += x14; x4 = rotl<u32>(x4 ^ x9, 12);
-      x3 += x4; x14 = rotl<u32>(x14 ^ x3, 8);
-      x9 += x14; x4 = rotl<u32>(x4 ^ x9, 7);
+    a = i32x4.add(a, b); d = rotl16(v128.xor(d, a));
+    c = i32x4.add(c, d); b = rotl12(v128.xor(b, c));
+    a = i32x4.add(a, b); d = rotl8(v128.xor(d, a));
+    c = i32x4.add(c, d); b = rotl7(v128.xor(b, c));
+    b = i32x4.shuffle(b, b, 1, 2, 3, 0);
+    c = i32x4.shuffle(c, c, 2, 3, 0, 1);
+    d = i32x4.shuffle(d, d, 3, 0, 1, 2);
+    a = i32x4.add(a, b); d = rotl16(v128.xor(d, a));
+    c = i32x4.add(c, d); b = rotl12(v128.xor(b, c));
+    a = i32x4.add(a, b); d = rotl8(v128.xor(d, a));
+    c = i32x4.add(c, d); b = rotl7(v128.xor(b, c));
+    b = i32x4.shuffle(b, b, 3, 0, 1, 2);
+    c = i32x4.shuffle(c, c, 2, 3, 0, 1);
+    d = i32x4.shuffle(d, d, 1, 2, 3, 0);
   }
-  store<u32>(out, x0 + 0x61707865, 0);
-  store<u32>(out, x1 + 0x3320646e, 4);
-  store<u32>(out, x2 + 0x79622d32, 8);
-  store<u32>(out, x3 + 0x6b206574, 12);
-  store<u32>(out, x4 + k0, 16);
-  store<u32>(out, x5 + k1, 20);
-  store<u32>(out, x6 + k2, 24);
-  store<u32>(out, x7 + k3, 28);
-  store<u32>(out, x8 + k4, 32);
-  store<u32>(out, x9 + k5, 36);
-  store<u32>(out, x10 + k6, 40);
-  store<u32>(out, x11 + k7, 44);
-  store<u32>(out, x12 + counter, 48);
-  store<u32>(out, x13 + n0, 52);
-  store<u32>(out, x14 + n1, 56);
-  store<u32>(out, x15 + n2, 60);
+  v128.store(out, i32x4.add(a, a0));
+  v128.store(out, i32x4.add(b, b0), 16);
+  v128.store(out, i32x4.add(c, c0), 32);
+  v128.store(out, i32x4.add(d, d0), 48);
+}
+
+/**
+ * Writes keystream blocks `counter` and `counter + 1` (128 bytes) at `out`.
+ * The two states run interleaved: the row layout makes every step of one
+ * block wait for the step before it, and the other block's steps fill those
+ * waits, so two blocks take little more time than one.
+ */
+export function chacha20Blocks2(key: usize, nonce: usize, counter: u32, out: usize): void {
+  const a0 = sigma();
+  const b0 = v128.load(key);
+  const c0 = v128.load(key, 16);
+  const d0 = counterNonce(counter, nonce);
+  const e0 = i32x4.replace_lane(d0, 0, counter + 1);
+  let a = a0, b = b0, c = c0, d = d0;
+  let p = a0, q = b0, r = c0, t = e0;
+  for (let i = 0; i < 10; i++) {
+    a = i32x4.add(a, b); p = i32x4.add(p, q);
+    d = rotl16(v128.xor(d, a)); t = rotl16(v128.xor(t, p));
+    c = i32x4.add(c, d); r = i32x4.add(r, t);
+    b = rotl12(v128.xor(b, c)); q = rotl12(v128.xor(q, r));
+    a = i32x4.add(a, b); p = i32x4.add(p, q);
+    d = rotl8(v128.xor(d, a)); t = rotl8(v128.xor(t, p));
+    c = i32x4.add(c, d); r = i32x4.add(r, t);
+    b = rotl7(v128.xor(b, c)); q = rotl7(v128.xor(q, r));
+    b = i32x4.shuffle(b, b, 1, 2, 3, 0); q = i32x4.shuffle(q, q, 1, 2, 3, 0);
+    c = i32x4.shuffle(c, c, 2, 3, 0, 1); r = i32x4.shuffle(r, r, 2, 3, 0, 1);
+    d = i32x4.shuffle(d, d, 3, 0, 1, 2); t = i32x4.shuffle(t, t, 3, 0, 1, 2);
+    a = i32x4.add(a, b); p = i32x4.add(p, q);
+    d = rotl16(v128.xor(d, a)); t = rotl16(v128.xor(t, p));
+    c = i32x4.add(c, d); r = i32x4.add(r, t);
+    b = rotl12(v128.xor(b, c)); q = rotl12(v128.xor(q, r));
+    a = i32x4.add(a, b); p = i32x4.add(p, q);
+    d = rotl8(v128.xor(d, a)); t = rotl8(v128.xor(t, p));
+    c = i32x4.add(c, d); r = i32x4.add(r, t);
+    b = rotl7(v128.xor(b, c)); q = rotl7(v128.xor(q, r));
+    b = i32x4.shuffle(b, b, 3, 0, 1, 2); q = i32x4.shuffle(q, q, 3, 0, 1, 2);
+    c = i32x4.shuffle(c, c, 2, 3, 0, 1); r = i32x4.shuffle(r, r, 2, 3, 0, 1);
+    d = i32x4.shuffle(d, d, 1, 2, 3, 0); t = i32x4.shuffle(t, t, 1, 2, 3, 0);
+  }
+  v128.store(out, i32x4.add(a, a0));
+  v128.store(out, i32x4.add(b, b0), 16);
+  v128.store(out, i32x4.add(c, c0), 32);
+  v128.store(out, i32x4.add(d, d0), 48);
+  v128.store(out, i32x4.add(p, a0), 64);
+  v128.store(out, i32x4.add(q, b0), 80);
+  v128.store(out, i32x4.add(r, c0), 96);
+  v128.store(out, i32x4.add(t, e0), 112);
 }
 
 /**
@@ -73,23 +130,27 @@ export function chacha20Block(key: usize, nonce: usize, counter: u32, out: usize
  * otherwise overlap it. A non-positive `len` does nothing.
  */
 export function chacha20Xor(key: usize, nonce: usize, counter: u32, src: usize, dst: usize, len: i32): void {
-  while (len >= 64) {
-    chacha20Block(key, nonce, counter, BLOCK);
-    for (let i: usize = 0; i < 64; i += 8) {
-      store<u64>(dst + i, load<u64>(src + i) ^ load<u64>(BLOCK + i));
-    }
-    counter++;
-    src += 64;
-    dst += 64;
-    len -= 64;
+  while (len > 64) {
+    chacha20Blocks2(key, nonce, counter, BLOCK);
+    const n = len < 128 ? len : 128;
+    xorKeystream(src, BLOCK, dst, n);
+    counter += 2;
+    src += 128;
+    dst += 128;
+    len -= 128;
   }
   if (len > 0) {
     chacha20Block(key, nonce, counter, BLOCK);
-    for (let i: usize = 0; i < <usize>len; i++) {
-      store<u8>(dst + i, load<u8>(src + i) ^ load<u8>(BLOCK + i));
-    }
+    xorKeystream(src, BLOCK, dst, len);
   }
-  memory.fill(BLOCK, 0, 64);
+  memory.fill(BLOCK, 0, 128);
+}
+
+/** dst[i] = src[i] ^ ks[i] for the n bytes (n <= the keystream's length; dst may equal src). */
+export function xorKeystream(src: usize, ks: usize, dst: usize, n: i32): void {
+  let i: usize = 0;
+  for (; i + 16 <= <usize>n; i += 16) v128.store(dst + i, v128.xor(v128.load(src + i), v128.load(ks + i)));
+  for (; i < <usize>n; i++) store<u8>(dst + i, load<u8>(src + i) ^ load<u8>(ks + i));
 }
 
 const HBLK: usize = memory.data(64, 16);

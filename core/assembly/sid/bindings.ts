@@ -623,6 +623,10 @@ export function address(r: usize, out: Address): void {
   out.hi = load<u64>(r + R_ADDR_HI);
   out.lo = load<u64>(r + R_ADDR_LO);
 }
+/** Record r is a's binding (a record found earlier still holds a: no deletion shifted it since). */
+export function holds(r: usize, a: Address): bool {
+  return load<u64>(r + R_ADDR_LO) == a.lo && load<u64>(r + R_ADDR_HI) == a.hi && load<u8>(r + R_FAMILY) == a.family;
+}
 export function target(r: usize, out: Address): void {
   out.family = load<u8>(r + R_FAMILY);
   out.hi = load<u64>(r + R_TARGET_HI);

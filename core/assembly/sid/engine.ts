@@ -33,7 +33,7 @@ import {
 } from "./base";
 import { AddressRegistry, AliasSink, StaticPool, Ipv6Generator, Lease } from "./addrgen";
 import {
-  BindingTable, address as bAddress, target as bTarget, setTarget as bSetTarget, flags as bFlags,
+  BindingTable, address as bAddress, holds as bHolds, target as bTarget, setTarget as bSetTarget, flags as bFlags,
   setFlags as bSetFlags, spi as bSpi, setSpi as bSetSpi, vni as bVni, setVni as bSetVni, nodePeer as bNodePeer,
   setNodePeer as bSetNodePeer, expires as bExpires, keyPtr as bKey, macPtr as bMac,
   hasMac as bHasMac, setHasMac as bSetHasMac, setCookie as bSetCookieRaw, cookie as bCookie, family as bFamily, hasMacByte as bHasMacByte,
@@ -762,6 +762,8 @@ export class Sid extends SidBase {
    * inside another's handling gets an SA of its own.
    */
   private bindingSa: SecurityAssociation = sessionSa(0, KEY_BUF, SEAL_UP, SEAL_DOWN);
+  /** The record bindingSa was last keyed from (0: none): the Binding Update's handler takes it instead of a second lookup. */
+  private bindingSaRecord: usize = 0;
 
   /** Per-flow mode (8.16). */
   flows: SidFlows = new SidFlows();
@@ -1090,6 +1092,7 @@ export class Sid extends SidBase {
   // ---- the engine's entry points -----------------------------------------------------
 
   sessionSa(node: Node, d: Decoded, spi: u32, now: f64): SecurityAssociation | null {
+    this.bindingSaRecord = 0;
     // The agent: a binding's SA, found by the Transferred Address in clear (8.3).
     if (d.has(EXT_TRANSFERRED_ADDRESS) && this.table) {
       // (read in place: nothing is allocated per renewal)
@@ -1099,6 +1102,7 @@ export class Sid extends SidBase {
       if (r && bSpi(r) == spi) {
         if (this.reinjecting) return sessionSa(spi, bKey(r), SEAL_UP, SEAL_DOWN);
         const sa = this.bindingSa;
+        this.bindingSaRecord = r;
         sa.spi = spi;
         memory.copy(changetype<usize>(sa.sealBase), bKey(r), 32);
         // A Binding Update is verified by its Sealed tag alone (8.11): no HMAC key to make.
@@ -1686,13 +1690,21 @@ export class Sid extends SidBase {
 
   // ---- agent: Binding Update (8.3) -------------------------------------------------------
 
+  /** a's record: the one sessionSa keyed sa from when it still holds a (one lookup per renewal), else a lookup. */
+  private bindingOf(sa: SecurityAssociation, a: Address): usize {
+    const r = this.bindingSaRecord;
+    this.bindingSaRecord = 0;
+    if (r && sa === this.bindingSa && bHolds(r, a)) return r;
+    return this.bindings().find(a);
+  }
+
   private onBindingUpdate(node: Node, peer: Peer, sa: SecurityAssociation, cache: CachedReply | null, now: f64): void {
     const d = node.incoming;
     const o = node.options;
     const ta = d.first(EXT_TRANSFERRED_ADDRESS);
     const a = LOOKUP;
     a.load(load<u8>(ta + 2), ta + 3);
-    const r = this.table ? this.bindings().find(a) : 0;
+    const r = this.table ? this.bindingOf(sa, a) : 0;
     // Only a binding's own session SA reaches here: sessionSa matched the address and its SPI.
     if (!r) {
       const own = addressOf(d, EXT_TRANSFERRED_ADDRESS);
