@@ -333,6 +333,8 @@ class Transfer extends Procedure {
     if (h) {
       // A further transfer (8.6): this node held the address only as a target. Lifetime 0: a return.
       // A return retires the hosting (8.6): its tunnel, key and reply cache stay a while.
+      // On the same subnet (8.7) this node first stops answering for the address, then wakes the node.
+      if (h.sameSubnet) sid.giveBack(h, now);
       if (lifetime == 0) sid.retireHosted(h, now);
       else sid.endHosted(h, "transferred-further", 0, now);
     } else if (!this.flows || sid.firstFlowTransfer(this)) {
@@ -517,6 +519,8 @@ class Hosted extends Procedure {
    * its transfer's stop and ARP rules stand in for the target's actions.
    */
   returning: bool = false;
+  /** A same-subnet return (8.7) left this target: its ARP rule is the silent one (input and output chains). */
+  givenBack: bool = false;
   /** A return: the agent's Wake-up came (the ARP rule is gone; the stop rule waits for the record). */
   woken: bool = false;
   /** 8.18: the Address Lease the negotiation carried (kind 0: none), and the lease held here once bound. */
@@ -1221,7 +1225,7 @@ export class Sid extends SidBase {
     const a = addressOf(d, EXT_TRANSFERRED_ADDRESS);
     const flags = d.flagsCode;
     const back = this.findTransfer(a);
-    if (back && back.state == TRANSFERRED && !back.hosted && !back.sameSubnet && !this.findHosted(a)) return this.onReturn(node, peer, sa, cache, back, now);
+    if (back && back.state == TRANSFERRED && !back.hosted && !back.flows && !this.findHosted(a)) return this.onReturn(node, peer, sa, cache, back, now);
     if (!o.sidTarget) return this.refuse(ROLE_TARGET, a, peer, sa, cache, CODE_ADMINISTRATIVELY_PROHIBITED, "this node does not accept transfers: set the sidTarget option", now);
     if ((flags & FLAG_REVERSE_RETURN) && !o.sidAllowReverse) return this.refuse(ROLE_TARGET, a, peer, sa, cache, CODE_ADMINISTRATIVELY_PROHIBITED, "reverse-tunnelled return is not allowed here: set sidAllowReverse or transfer without R", now);
     const same = (flags & FLAG_SAME_SUBNET) != 0;
@@ -1322,8 +1326,10 @@ export class Sid extends SidBase {
     const d = node.incoming;
     const a = t.address;
     const flags = d.flagsCode;
-    if (peer != t.target && !(t.flags & FLAG_FURTHER_TRANSFER)) return this.refuse(ROLE_NODE, a, peer, sa, cache, CODE_ADMINISTRATIVELY_PROHIBITED, "only the target the address went to may give it back (any peer, if the transfer permitted F)", now);
-    if (flags & (FLAG_SAME_SUBNET | FLAG_PER_FLOW)) return this.refuse(ROLE_NODE, a, peer, sa, cache, CODE_POORLY_FORMED_REQUEST, "a return goes through the agent: no S and no P", now);
+    // 8.6, 8.7: a same-subnet transfer comes back from its target only (it cannot have moved on).
+    if (peer != t.target && (t.sameSubnet || !(t.flags & FLAG_FURTHER_TRANSFER))) return this.refuse(ROLE_NODE, a, peer, sa, cache, CODE_ADMINISTRATIVELY_PROHIBITED, "only the target the address went to may give it back (any peer, if the transfer permitted F)", now);
+    if (flags & FLAG_PER_FLOW) return this.refuse(ROLE_NODE, a, peer, sa, cache, CODE_POORLY_FORMED_REQUEST, "a return moves the whole address: no P", now);
+    if (((flags & FLAG_SAME_SUBNET) != 0) != t.sameSubnet) return this.refuse(ROLE_NODE, a, peer, sa, cache, CODE_POORLY_FORMED_REQUEST, t.sameSubnet ? "the address went to its target on the same subnet: its return carries S" : "a return goes through the agent the transfer went through: no S", now);
     if (!d.has(EXT_SESSION_KEY)) return this.refuse(ROLE_NODE, a, peer, sa, cache, CODE_POORLY_FORMED_REQUEST, "a negotiation needs a Session Key", now);
     const wrapSa = peer.findSa(wrapSpiOf(d));
     if (!wrapSa || !unwrapSessionKey(d, wrapSa.raw, KEY_BUF)) return this.refuse(ROLE_NODE, a, peer, sa, cache, CODE_SESSION_KEY_REJECTED, "the session key did not unwrap: the Wrap SPI must name an SA configured with the key", now);
@@ -1457,6 +1463,36 @@ export class Sid extends SidBase {
     this.node.emit(endEvent());
   }
 
+  /**
+   * 8.7, a same-subnet return: the record is at the node (it confirmed it). This
+   * node stops answering ARP for the address on the home link too (its ARP rule
+   * without the exception) and stops announcing it, then sends the node the
+   * Wake-up under their SA (retransmitted, 6.7), a frame to its link-layer
+   * address and control address: the node announces the address
+   * and resumes the socket. The address stays local here while the hosting
+   * retires (the UDP flows' sockets still take what reaches them until the host
+   * hands them over).
+   */
+  giveBack(h: Hosted, now: f64): void {
+    const a = h.address;
+    this.stopAnnouncing(a);
+    // One batch: the rule that answered on the home link goes, the silent one comes.
+    const out = this.nftBegin();
+    arpRule(out, false, a, 0, true);
+    arpRule(out, true, a, 0, false);
+    this.nftEnd();
+    h.givenBack = true;
+    // As 8.7's Wake-up: a frame to the node's link-layer address (the address may be its control address, local here still).
+    const peer = h.node;
+    const route = new FrameRoute();
+    route.ifindex = this.ifindex;
+    memory.copy(changetype<usize>(route.dstMac), changetype<usize>(h.nodeMac), 6);
+    memory.copy(changetype<usize>(route.srcMac), changetype<usize>(this.mac), 6);
+    route.src.set(this.address);
+    route.srcPort = this.node.options.controlPort;
+    this.node.sendRequest(now, peer, MSG_WAKE_UP, 0, new Wakeup(this, a, ROLE_TARGET), peer.control, peer.controlPort, null, route);
+  }
+
   /** The RETIRED hosting whose session SA this is, if any. */
   private retiredBySa(sa: SecurityAssociation): Hosted | null {
     for (let i = 0; i < this.hosted.length; i++) {
@@ -1481,7 +1517,7 @@ export class Sid extends SidBase {
       if (h.tunnel) this.tunnel(false, ROLE_TARGET, changetype<usize>(h.bkey), h.agentAddress, h.address, (h.flags & FLAG_REVERSE_RETURN) != 0);
       if (h.holds) this.endHold(h, false);
       else if (!h.released) this.applyStopRule(false, h.address);
-      this.applyArpRule(false, h.address, 0, true);
+      this.applyArpRule(false, h.address, 0, !h.givenBack);
       this.hostAddress(false, h.address, h.sameSubnet);
       // The stop rule this node put up again to move the address on (a further transfer, a return: Transfer.stopRule).
       if (h.released && this.stopped.has(h.address.key() ^ (<u64>h.address.family << 56))) this.applyStopRule(false, h.address);
@@ -1918,8 +1954,12 @@ export class Sid extends SidBase {
     const h = this.findHosted(a);
     let agentPeer = agent;
     if (h) {
-      // 8.6: the target moves the session on, through the same agent, under its session SA.
-      if (h.state != BOUND || h.sameSubnet || !h.agent) return -ERR_BUSY;
+      // 8.6: the target moves the session on, through the same agent, under its session SA;
+      // 8.7: on the same subnet only back to the node it came from, with no agent.
+      if (h.state != BOUND) return -ERR_BUSY;
+      if (h.sameSubnet) {
+        if (target != h.node || agent != null || h.returning) return -ERR_BUSY;
+      } else if (!h.agent) return -ERR_BUSY;
       // Without F only a return (to the node the address came from) may follow: refused here,
       // before a negotiation the agent would refuse with the same code (8.6).
       if (!(h.flags & FLAG_FURTHER_TRANSFER) && target != h.node) {
@@ -2023,8 +2063,8 @@ export class Sid extends SidBase {
         this.forgetTransfer(t);
         return 0;
       }
-      // 8.7: no agent; the target claims the address itself.
-      t.transferred(this.node, t.lifetime, now);
+      // 8.7: no agent; the target claims the address itself. A return (8.7): the node claims it at this node's Wake-up.
+      t.transferred(this.node, t.hosted ? 0 : t.lifetime, now);
       return 0;
     }
     if (t.recordFirst && !t.sameSubnet && t.request == 0) {
