@@ -261,6 +261,24 @@ const SCENARIOS = [
       return p;
     },
   },
+  {
+    name: "per-flow-return",
+    comment: "a per-flow return (8.16): the node moves one TCP flow to the target through the agent; the target gives it back: it negotiates with the node with P and the flow (no kernel change there), puts its stop rule up, the record goes to the node; once the record is in the node sends the agent Stop Transfer naming the flow, the agent ends the flow set (its last: it also wakes the node at its Interim Address), the node removes the set's stop chains (released), then claims its address; the target retires and ends 10 s later",
+    flags: ["PerFlow", "Transfer", "Return", "StopTransfer", "WakeUp"],
+    run(net) {
+      const p = trio(net, this.name, { interim: [INTERIM] });
+      p.tn.input({ kind: "sidTransferFlows", address: TA, target: 0, agent: 1, flows: [FLOW], lifetime: 30 });
+      net.run(20);
+      deliver(p);
+      net.run(3000);
+      p.target.input({ kind: "sidTransfer", address: TA, target: 0, agent: -1, lifetime: 30 });
+      net.run(20);
+      p.tn.input({ kind: "sidStateReceived", address: TA, ok: true });
+      p.target.input({ kind: "sidStateDelivered", address: TA, ok: true });
+      net.run(11000);
+      return p;
+    },
+  },
 ];
 
 const NOTES = {
