@@ -40,6 +40,7 @@ const SPEC: CommandSpec = {
     http: { type: "boolean", help: "sid: the correspondent is Python's own http.server (not part of handover); the application downloads a file through the transfer" },
     udp: { type: "boolean", help: "sid: a UDP flow (numbered datagrams both ways) moves beside the TCP stream; the target's application gets a socket bound to the same address and port" },
     socat: { type: "boolean", help: "sid --udp: the UDP correspondent is socat (Debian's, not part of handover) echoing every datagram" },
+    back: { type: "boolean", help: "sid, sid-flows: the target then gives the session back to the node (a return; with --same-subnet without the agent; sid-flows: the per-flow return)" },
   },
 };
 
@@ -202,7 +203,7 @@ export function demoCommand(launcher: string[], app?: string[]) {
       return sidAddrOk(report, vanish) ? 0 : 1;
     }
     if (p.positionals[0] === "sid-flows") {
-      const report = await runSidFlows({});
+      const report = await runSidFlows({ back: p.values.back === true });
       if (p.values.json) console.log(JSON.stringify(report));
       else printSidFlowsReport(report);
       return sidFlowsOk(report) ? 0 : 1;
@@ -223,7 +224,7 @@ export function demoCommand(launcher: string[], app?: string[]) {
         console.error("handover demo: --http needs the state machines (not --pieces)\nsee: handover demo --help");
         return 2;
       }
-      const report = await runSid({ sameSubnet, reverse, driver: p.values.pieces ? "pieces" : "engine", correspondent: p.values.http ? "python-http" : "traffic", afterMs: p.values.http ? 0 : undefined, udp: p.values.udp === true || p.values.socat === true, udpPeer: p.values.socat ? "socat" : "traffic" });
+      const report = await runSid({ sameSubnet, reverse, driver: p.values.pieces ? "pieces" : "engine", correspondent: p.values.http ? "python-http" : "traffic", afterMs: p.values.http ? 0 : undefined, udp: p.values.udp === true || p.values.socat === true, udpPeer: p.values.socat ? "socat" : "traffic", back: p.values.back === true });
       if (p.values.json) console.log(JSON.stringify(report));
       else printSidReport(report);
       return sidOk(report) ? 0 : 1;

@@ -500,7 +500,8 @@ async function runSidEngine(o: SidOptions): Promise<SidReport> {
     }
     if (o.back) {
       mark("T", "the application gives the session back to N (a return)");
-      target.send({ cmd: "transfer", target: names.n, agent: names.a, reverse: !!o.reverse });
+      // On the same subnet (PROTOCOL.md 8.7) no agent: the target gives the address back itself.
+      target.send({ cmd: "transfer", target: names.n, agent: o.sameSubnet ? undefined : names.a, sameSubnet: !!o.sameSubnet, reverse: !!o.reverse });
       const answer = await target.wait("result", 15000);
       report.chained = { result: answer.result, second: null };
       firstShare = answer.here;

@@ -33,6 +33,8 @@ export interface SidFlowsOptions {
   /** How long the sessions run before the transfer, and after it (ms). */
   beforeMs?: number;
   afterMs?: number;
+  /** The target gives s1 back to the node (the per-flow return, PROTOCOL.md 8.16) instead of ending it; s1 ends at the node. */
+  back?: boolean;
 }
 
 export interface SessionReport {
@@ -255,12 +257,31 @@ export async function runSidFlows(o: SidFlowsOptions = {}): Promise<SidFlowsRepo
     const mid = (await target.wait("summary")).summary as AppSummary;
     if (mid.firstDataAt) report.transferMs = Math.round((mid.firstDataAt - decided) * 1000) / 1000;
     target.events.splice(target.events.findIndex((e) => e.summary !== undefined), 1);
-    // The moved session ends at T: its flow set deregisters, the agent wakes the node.
-    target.send({ cmd: "finish" });
-    const s1 = (await target.wait("summary", 8000)).summary as AppSummary;
-    mark("app", "s1 ends at T (the target's application closes it)");
-    await waitFor(node, (e) => e.sid?.role === "node" && e.sid?.state === "woken", "the Wake-up at the node", 10000);
-    report.woken = true;
+    let s1: AppSummary;
+    let s1AtTarget: { sent: number; received: number } | null = null;
+    if (o.back) {
+      // The per-flow return (PROTOCOL.md 8.16): T gives s1 back; N stops the flow set at the agent, which
+      // (its last set) then wakes N at its Interim Address; s1 carries on at N and ends there.
+      mark("T", "the application gives session s1 back to N (a per-flow return)");
+      target.send({ cmd: "transfer", target: names.n, agent: names.a, reverse: true });
+      const answer = await target.wait("result", 15000);
+      if (answer.result.state !== "transferred") throw new Error(`the return failed: ${answer.result.error ?? ""} ${answer.result.message ?? ""} (code ${answer.result.code ?? "-"})`);
+      s1AtTarget = answer.here;
+      await waitFor(node, (e) => e.resumed === "s1", "s1 back at the node", 10000);
+      await waitFor(node, (e) => e.sid?.role === "node" && e.sid?.state === "woken", "the Wake-up at the node", 10000);
+      report.woken = true;
+      await sleep(o.afterMs ?? 1500);
+      node.send({ cmd: "finish", name: "s1" });
+      s1 = (await waitFor(node, (e) => e.finished === "s1", "the end of s1", 8000)).summary;
+      mark("app", "s1 ends at N, where it came back");
+    } else {
+      // The moved session ends at T: its flow set deregisters, the agent wakes the node.
+      target.send({ cmd: "finish" });
+      s1 = (await target.wait("summary", 8000)).summary as AppSummary;
+      mark("app", "s1 ends at T (the target's application closes it)");
+      await waitFor(node, (e) => e.sid?.role === "node" && e.sid?.state === "woken", "the Wake-up at the node", 10000);
+      report.woken = true;
+    }
     await sleep(300);
     report.returned = {
       agentSortingGone: topo.try(topo.a, ["nft", "list", "table", "inet", "hovflow"]).status !== 0,
@@ -277,7 +298,13 @@ export async function runSidFlows(o: SidFlowsOptions = {}): Promise<SidFlowsRepo
     for (const u of udp) udpSummaries.push({ u, client: await u.client!.end(udpMs + 2000) });
     for (const x of udpSummaries) Object.assign(x, { server: await x.u.server.end() });
     mark("app", "s2, s3, u1 and u2 end at N");
-    report.sessions.push(sessionVerdict("s1", await c1.result(), s1, true, s1AtNode, c1.address));
+    const v1 = sessionVerdict("s1", await c1.result(), s1, true, s1AtNode, c1.address);
+    if (s1AtTarget) {
+      // Back at the node: its application's share counts the node's whole part (before and after); the target's is what it had at the return.
+      v1.servedBy = "node";
+      v1.served = { node: s1.here, target: s1AtTarget };
+    }
+    report.sessions.push(v1);
     report.sessions.push(sessionVerdict("s2", await c2.result(), summaries.s2, false, { sent: 0, received: 0 }, c2.address));
     report.sessions.push(sessionVerdict("s3", await c3.result(), summaries.s3, false, { sent: 0, received: 0 }, c3.address));
     for (const x of udpSummaries as { u: { name: string; address: string }; client: any; server?: any }[]) report.sessions.push(udpVerdict(x.u.name, x.client, x.server, x.u.address));

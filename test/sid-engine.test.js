@@ -1220,6 +1220,199 @@ test("a return's negotiation with a session key that does not unwrap (142), or w
   }
 });
 
+/**
+ * 8.7, a same-subnet return: tn (control address 198.18.0.5) moved TA to target with S;
+ * the target gives it back to tn with S, no agent. Options: further (the transfer's F),
+ * filter (the network's, from the start of the return), nodeReceives (tn's host restores
+ * the record), runMs.
+ */
+function sameSubnetReturn({ further = false, filter = null, nodeReceives = true, runMs = 3000 } = {}) {
+  const s = trio({}, { control: "198.18.0.5" });
+  const { net, tn, target, tnTarget, targetTn, TA } = s;
+  tn.sid.transfer(net.now, TA, tnTarget, { lifetime: 30, further });
+  tn.pump();
+  assert.ok(hostsDeliver(s));
+  net.run(3000);
+  assert.is(target.sidEvents("released").length, 1);
+  assert.equal(tn.sidEvents().map((e) => e.state), ["negotiated", "state-requested", "transferred"]);
+  const nftBefore = tn.nft.length;
+  const framesBefore = tn.frames.length;
+  const targetNftBefore = target.nft.length;
+  const targetNetlinkBefore = target.netlink.length;
+  if (filter) net.filter = filter;
+  assert.is(target.sid.transfer(net.now, TA, targetTn, { lifetime: 30 }), undefined);
+  target.pump();
+  for (let waited = 0; !target.sidEvents("state-requested").length && waited < 15000; waited++) net.run(1);
+  assert.is(target.sidEvents("state-requested").length, 1, "the target was asked for the record");
+  if (nodeReceives) {
+    tn.sid.stateReceived(net.now, TA, true);
+    tn.pump();
+  }
+  const nodeNftAtRecord = tn.nft.length;
+  target.sid.stateDelivered(net.now, TA, true);
+  target.pump();
+  net.run(runMs);
+  return { ...s, nftBefore, framesBefore, targetNftBefore, targetNetlinkBefore, nodeNftAtRecord };
+}
+const arpFrames = (n, from = 0) => n.frames.slice(from).filter((f) => f.data[12] === 0x08 && f.data[13] === 0x06);
+
+test("a same-subnet return (8.7): the target stops answering for the address, wakes the node; the node announces it and resumes the socket; the target retires", () => {
+  const s = sameSubnetReturn();
+  const { net, tn, target, TA } = s;
+  assert.equal(tn.sidEvents().map((e) => e.state), ["negotiated", "state-requested", "transferred", "negotiated", "woken", "released", "ended"]);
+  assert.is(tn.sidEvents("negotiated")[1].returning, true);
+  assert.is(tn.sidEvents("woken")[0].returned, true);
+  assert.is(tn.sidEvents("released")[0].returned, true);
+  assert.is(tn.sidEvents("ended")[0].reason, "returned");
+  // The record in changes nothing at the node: its rules stand until the Wake-up.
+  assert.is(s.nodeNftAtRecord, s.nftBefore, "no kernel change at the record");
+  const after = tn.nft.slice(s.nftBefore);
+  assert.is(after.length, 2);
+  assert.match(after[0], /delete chain arp hovsid ai/);
+  assert.match(after[0], /delete chain arp hovsid ao/);
+  assert.match(after[1], /delete chain inet hovsid si/);
+  assert.is(arpFrames(tn, s.framesBefore).length, 3, "the node announces the address: three gratuitous ARPs");
+  // The target: transferred with lifetime 0, its ARP rule silent on the home link too before it woke the node, retired.
+  const tEvents = target.sidEvents().map((e) => `${e.role}:${e.state}`);
+  assert.equal(tEvents.slice(3), ["node:negotiated", "node:state-requested", "target:retired", "node:transferred", "target:woken"]);
+  assert.is(target.sidEvents("transferred")[0].lifetime, 0);
+  const tNft = target.nft.slice(s.targetNftBefore);
+  assert.match(tNft[0], /add chain inet hovsid si/, "the stop rule at the negotiation");
+  assert.match(tNft[1], /delete chain arp hovsid ai/);
+  assert.match(tNft[1], /add chain arp hovsid ao/);
+  assert.ok(!/meta iif/.test(tNft[1]), "silent on every link");
+  assert.is(tNft.length, 2);
+  assert.equal(target.netlink.length, s.targetNetlinkBefore, "the address stays here while the hosting retires");
+  // The Wake-up left the target after its ARP rule went silent; the node announced only then.
+  const ip = target.frames.filter((f) => f.data[12] === 0x08 && f.data[13] === 0x00);
+  assert.is(ip.length, 1, "the Wake-up went as a frame");
+  assert.equal([...ip[0].data.subarray(0, 6)], tn.mac.split(":").map((x) => parseInt(x, 16)), "to the node's MAC");
+  assert.is(ip[0].data.subarray(30, 34).join("."), "198.18.0.5", "and its control address");
+  const order = target.order.slice(target.order.lastIndexOf("event:state-requested"));
+  const silent = order.indexOf("nft:flush chain arp hovsid aic612000a");
+  assert.ok(silent >= 0 && silent < order.indexOf("frame"), `the ARP rule went silent before the Wake-up: ${order}`);
+  assert.is(target.sidEvents("retired")[0].untilMs, 10000);
+  net.run(10000);
+  assert.equal(target.sidEvents("ended").map((e) => e.reason), ["returned"]);
+  const end = target.nft.slice(s.targetNftBefore + 2).join("\n");
+  assert.match(end, /delete chain arp hovsid ai/);
+  assert.match(end, /delete chain arp hovsid ao/, "the silent rule's output chain goes too");
+  assert.match(end, /delete chain inet hovsid si/);
+  assert.ok(target.netlinkTypes().slice(s.targetNetlinkBefore).includes(21), "the address removed");
+  assert.is(target.sid.state(net.now).targets.length, 0);
+  assert.is(tn.sid.state(net.now).transfers.length, 0);
+  assert.is(tn.sid.state(net.now).targets.length, 0);
+  // The node owns the address again and may transfer it anew.
+  assert.is(tn.sid.transfer(net.now, TA, s.tnTarget, { lifetime: 30 }), undefined);
+});
+
+test("a same-subnet return whose Wake-ups are lost: retransmitted until one gets through; the node resumes only then", () => {
+  let dropped = 0;
+  const s = sameSubnetReturn({ filter: (d) => !(d.from === "target" && d.data[1] === 22 && dropped < 2 && ++dropped), runMs: 300 });
+  const { net, tn } = s;
+  assert.ok(dropped >= 1);
+  net.run(10000);
+  assert.is(dropped, 2);
+  assert.equal(tn.sidEvents("woken").length, 1);
+  assert.equal(tn.sidEvents("ended").map((e) => e.reason), ["returned"]);
+  assert.is(s.target.sidEvents("woken").length, 1, "the Ack reached the target");
+});
+
+test("a same-subnet return's lost negotiation is retransmitted", () => {
+  let dropped = 0;
+  const s = sameSubnetReturn({ filter: (d) => !(d.from === "target" && d.data[1] === 16 && dropped < 1 && ++dropped) });
+  assert.is(dropped, 1);
+  assert.equal(s.tn.sidEvents("ended").map((e) => e.reason), ["returned"]);
+});
+
+test("a same-subnet return: a forged Wake-up (a wrong key) and a Wake-up from another peer change nothing; a replayed one after a new transfer changes nothing", () => {
+  const wakes = [];
+  let hold = true;
+  const s = sameSubnetReturn({ filter: (d) => !(hold && d.from === "target" && d.data[1] === 22 && wakes.push(d)), runMs: 300 });
+  const { net, tn, target, TA } = s;
+  assert.ok(wakes.length >= 1);
+  const core = tn.engine.core;
+  const w = core.decode(wakes[0].data);
+  const before = tn.nft.length;
+  // 1. The target's Wake-up with a wrong key.
+  net.inject(tn, "198.19.0.20", core.encode({ ...w, version: undefined }, { spi: 300, key: new Uint8Array(32).fill(0x5a) }));
+  // 2. Another peer with an SA at the node.
+  const other = net.node("other", ["198.19.0.50"]).link();
+  tn.peer(other, { key: new Uint8Array(32).fill(0x55), spi: 330 });
+  net.inject(tn, "198.19.0.50", core.encode({ ...w, version: undefined, cookie: other.cookie }, { spi: 330, key: new Uint8Array(32).fill(0x55) }));
+  net.run(50);
+  assert.equal(tn.sidEvents("woken"), [], "not woken");
+  assert.equal(tn.sidEvents("released"), []);
+  assert.is(tn.nft.length, before, "no kernel change");
+  assert.is(tn.sid.session(TA).role, "target", "the return waits");
+  // The real one.
+  hold = false;
+  net.run(5000);
+  assert.equal(tn.sidEvents("ended").map((e) => e.reason), ["returned"]);
+  // 3. The node moves the address to the target again; the old Wake-up, replayed, does not take it back.
+  net.run(11000);
+  assert.is(tn.sid.transfer(net.now, TA, s.tnTarget, { lifetime: 30 }), undefined);
+  tn.pump();
+  assert.ok(hostsDeliver(s));
+  net.run(3000);
+  assert.is(tn.sidEvents("transferred").length, 2);
+  const woken = tn.sidEvents("woken").length;
+  const nft = tn.nft.length;
+  net.inject(tn, "198.19.0.20", wakes[0].data);
+  net.run(50);
+  assert.is(tn.sidEvents("woken").length, woken, "the replayed Wake-up woke nothing");
+  assert.is(tn.nft.length, nft, "no kernel change");
+  assert.is(tn.sid.session(TA).role, "node");
+  assert.is(tn.sid.session(TA).state, 4, "still TRANSFERRED");
+});
+
+test("a same-subnet return is refused from a peer the address did not go to (129), even with F; without S (134); nothing changes", () => {
+  for (const variant of ["other", "no-s"]) {
+    const s = trio({}, { control: "198.18.0.5" });
+    const { net, tn, target, tnTarget, targetTn, TA } = s;
+    tn.sid.transfer(net.now, TA, tnTarget, { lifetime: 30, further: true });
+    tn.pump();
+    assert.ok(hostsDeliver(s));
+    net.run(3000);
+    const nftBefore = tn.nft.length;
+    if (variant === "other") {
+      const other = net.node("other", ["198.19.0.50"]).link();
+      const otherTn = other.peer(tn, { key: new Uint8Array(32).fill(0x55), spi: 330 });
+      tn.peer(other, { key: new Uint8Array(32).fill(0x55), spi: 330 });
+      other.engine.option("sidTarget", 1);
+      other.sid.transfer(net.now, TA, otherTn, { lifetime: 30 });
+      other.pump();
+    } else {
+      const core = target.engine.core;
+      net.filter = (d) => {
+        if (d.from !== "target" || d.data[1] !== 16) return true;
+        const m = core.decode(d.data);
+        m.flags = (m.flags ?? []).filter((f) => f !== "SAME_SUBNET");
+        d.data.set(core.encode(m, { spi: 300, key: KEY_TN_TARGET }));
+        return true;
+      };
+      target.sid.transfer(net.now, TA, targetTn, { lifetime: 30 });
+      target.pump();
+    }
+    net.run(1000);
+    assert.equal(tn.sidEvents("refused").map((e) => e.code), [variant === "other" ? 129 : 134], variant);
+    assert.is(tn.sid.state(net.now).targets.length, 0, variant);
+    assert.is(tn.nft.length, nftBefore, `${variant}: no kernel change`);
+    assert.is(tn.sid.session(TA).role, "node", `${variant}: the node's transfer stands`);
+  }
+});
+
+test("a same-subnet target moves the address only back to its node (BUSY otherwise)", () => {
+  const s = trio({}, { control: "198.18.0.5" });
+  const { net, tn, target, tnTarget, TA } = s;
+  tn.sid.transfer(net.now, TA, tnTarget, { lifetime: 30 });
+  tn.pump();
+  assert.ok(hostsDeliver(s));
+  net.run(3000);
+  const { t3, tt3 } = thirdTarget(s);
+  assert.throws(() => target.sid.transfer(net.now, TA, tt3, { lifetime: 30 }), (e) => e.errorName === "BUSY");
+});
+
 test("UDP flows pass the stop rule (sid_udp_pass): in the node's from its first batch, inserted at once at the target, gone with the stop rule", () => {
   const s = trio();
   const { net, tn, target, tnTarget, tnAgent, TA } = s;

@@ -401,4 +401,89 @@ test("the per-flow exports check every argument: bad records, counts and pointer
   assert.equal(tn.state().transfers, [], "nothing started");
 });
 
+
+
+/** 8.16, a per-flow return: `holder` (u or v, peer 0 is tn) gives its flow set back to tn; the hosts' part played. */
+function giveBack(s, holder, { nodeReceives = true } = {}) {
+  const { net, tn } = s;
+  const asked = holder.sidEvents("state-requested").length;
+  assert.is(holder.call("sid_transfer", TA, 0, -1, 0, 30), 0);
+  holder.pump();
+  for (let waited = 0; holder.sidEvents("state-requested").length === asked && waited < 5000; waited += 10) net.run(10);
+  assert.is(holder.sidEvents("state-requested").length, asked + 1, `${holder.name} was asked for the record`);
+  if (nodeReceives) tn.stateReceived(TA);
+  holder.stateDelivered(TA);
+  net.run(1000);
+}
+
+test("a per-flow return (8.16): each target gives its flow set back; the node stops the set at the agent and resumes the socket; the last one brings the address back", () => {
+  const s = twoSets();
+  const { net, tn, agent, u, v, spiA, spiB } = s;
+  const nftBefore = tn.nft.length;
+  giveBack(s, u);
+  const ret = tn.sidEvents("negotiated").filter((e) => e.role === "target");
+  assert.equal(ret.map((e) => [e.returning, e.flowSet]), [[true, spiA]]);
+  assert.equal(tn.sidEvents("released").map((e) => e.returned), [true]);
+  assert.equal(tn.sidEvents("ended").map((e) => e.reason), ["returned"]);
+  assert.equal(tn.sidEvents("stopped").map((e) => e.spi), [spiA]);
+  assert.equal(agent.sidEvents("ended").map((e) => [e.spi, e.left]), [[spiA, 1]]);
+  const after = tn.nft.slice(nftBefore).join("\n");
+  assert.match(after, new RegExp(`delete chain inet hovsid fi${hex8(spiA)}`), "set A's stop chains went");
+  assert.not.match(after, new RegExp(`fi${hex8(spiB)}`), "set B's stay");
+  assert.not.match(after, /arp hovsid/, "the address is still away (set B)");
+  assert.is(count(tn.frames.map((f) => f.data[13]), 0x06), 0, "no announcement yet");
+  assert.equal(u.sidEvents("transferred").map((e) => e.lifetime), [0]);
+  assert.equal(u.sidEvents("retired").map((e) => e.untilMs), [10000]);
+  assert.is(agent.state().flowSets.length, 1);
+  // The second set comes back: the agent's last set ends, its Wake-up to the Interim Address brings the address back.
+  giveBack(s, v);
+  assert.equal(agent.sidEvents("ended").map((e) => [e.spi, e.left]), [[spiA, 1], [spiB, 0]]);
+  assert.is(tn.sidEvents("woken").length, 1);
+  assert.match(tn.nft.slice(nftBefore).join("\n"), /delete chain arp hovsid ai/);
+  assert.equal(tn.sidEvents("released").map((e) => e.returned), [true, true]);
+  assert.is(tn.state().transfers.length, 0);
+  assert.is(tn.state().targets.length, 0);
+  assert.is(agent.state().flowSets.length, 0);
+  net.run(11000);
+  assert.equal(u.sidEvents("ended").map((e) => e.reason), ["returned"]);
+  assert.equal(v.sidEvents("ended").map((e) => e.reason), ["returned"]);
+  assert.is(u.state().targets.length, 0);
+});
+
+test("a per-flow return from a target the set did not go to (129), or not listing exactly one set's flows (134), changes nothing", () => {
+  for (const variant of ["other-target", "other-flows"]) {
+    const s = twoSets();
+    const { net, tn, agent, u, v } = s;
+    const nftBefore = tn.nft.length;
+    if (variant === "other-target") {
+      // v holds set B; it lists set A's flow.
+      const core = v.core;
+      net.filter = (d) => {
+        if (d.from !== "v" || d.data[1] !== MSG.TNR) return true;
+        const m = core.decode(d.data);
+        for (const e of m.extensions) if (e.type === "FLOW") Object.assign(e, { localPort: FLOW_A.localPort, remoteAddress: FLOW_A.remote, remotePort: FLOW_A.remotePort });
+        d.data.set(core.encode(m, { spi: 302, key: new Uint8Array(32).fill(0x12) }));
+        return true;
+      };
+      assert.is(v.call("sid_transfer", TA, 0, -1, 0, 30), 0);
+      v.pump();
+    } else {
+      const core = u.core;
+      net.filter = (d) => {
+        if (d.from !== "u" || d.data[1] !== MSG.TNR) return true;
+        const m = core.decode(d.data);
+        for (const e of m.extensions) if (e.type === "FLOW") e.localPort = 40009;
+        d.data.set(core.encode(m, { spi: 300, key: new Uint8Array(32).fill(0x11) }));
+        return true;
+      };
+      assert.is(u.call("sid_transfer", TA, 0, -1, 0, 30), 0);
+      u.pump();
+    }
+    net.run(1000);
+    assert.equal(refusals(tn), [variant === "other-target" ? 129 : 134], variant);
+    assert.is(tn.state().targets.length, 0, variant);
+    assert.is(tn.nft.length, nftBefore, `${variant}: no kernel change`);
+    assert.is(agent.state().flowSets.length, 2, `${variant}: both sets stand`);
+  }
+});
 test.run();

@@ -242,6 +242,43 @@ const SCENARIOS = [
       return p;
     },
   },
+  // Appended last so that every earlier tcId keeps its case.
+  {
+    name: "same-subnet-return",
+    comment: "a same-subnet return (8.7): tn (control address 198.18.0.5) moves TA to the target with S (no agent); the target gives it back with S: it negotiates with tn (no kernel change there), puts its stop rule up, the record goes to tn; once delivered the target makes its ARP rule silent on every link, stops announcing, sends tn the Wake-up frame and retires; tn removes its ARP rule, announces TA, acknowledges and, the record being in, removes its stop rule (released); the retired hosting ends 10 s later",
+    flags: ["Transfer", "SameSubnet", "Return", "WakeUp"],
+    run(net) {
+      const p = trio(net, this.name, { control: "198.18.0.5" });
+      p.tn.input({ kind: "sidTransfer", address: TA, target: 0, agent: -1, lifetime: 30 });
+      net.run(20);
+      deliver(p);
+      net.run(3000);
+      p.target.input({ kind: "sidTransfer", address: TA, target: 0, agent: -1, lifetime: 30 });
+      net.run(20);
+      p.tn.input({ kind: "sidStateReceived", address: TA, ok: true });
+      p.target.input({ kind: "sidStateDelivered", address: TA, ok: true });
+      net.run(11000);
+      return p;
+    },
+  },
+  {
+    name: "per-flow-return",
+    comment: "a per-flow return (8.16): the node moves one TCP flow to the target through the agent; the target gives it back: it negotiates with the node with P and the flow (no kernel change there), puts its stop rule up, the record goes to the node; once the record is in the node sends the agent Stop Transfer naming the flow, the agent ends the flow set (its last: it also wakes the node at its Interim Address), the node removes the set's stop chains (released), then claims its address; the target retires and ends 10 s later",
+    flags: ["PerFlow", "Transfer", "Return", "StopTransfer", "WakeUp"],
+    run(net) {
+      const p = trio(net, this.name, { interim: [INTERIM] });
+      p.tn.input({ kind: "sidTransferFlows", address: TA, target: 0, agent: 1, flows: [FLOW], lifetime: 30 });
+      net.run(20);
+      deliver(p);
+      net.run(3000);
+      p.target.input({ kind: "sidTransfer", address: TA, target: 0, agent: -1, lifetime: 30 });
+      net.run(20);
+      p.tn.input({ kind: "sidStateReceived", address: TA, ok: true });
+      p.target.input({ kind: "sidStateDelivered", address: TA, ok: true });
+      net.run(11000);
+      return p;
+    },
+  },
 ];
 
 const NOTES = {
@@ -255,7 +292,7 @@ const NOTES = {
   Refused: { bugType: "FUNCTIONALITY", description: "A request refused with a reply code; nothing is applied." },
   SameSubnet: { bugType: "FUNCTIONALITY", description: "Section 8.7: no agent; the target claims the address itself." },
   Retransmission: { bugType: "FUNCTIONALITY", description: "Section 6.7: a lost request is retransmitted byte for byte." },
-  Return: { bugType: "FUNCTIONALITY", description: "Section 8.6: the holder gives the address back to its node; the agent answers Lifetime 0, ends the binding and wakes the node." },
+  Return: { bugType: "FUNCTIONALITY", description: "Section 8.6: the holder gives the address back to its node; the agent answers Lifetime 0, ends the binding and wakes the node (on the same subnet, 8.7: the holder wakes it itself)." },
 };
 
 /** Runs every scenario against the core; returns the vector file as an object. */

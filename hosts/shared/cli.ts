@@ -67,7 +67,7 @@ export const COMMANDS: Record<string, CommandSpec> = {
 };
 
 /** The demo's line in the overview (its own --help has the rest). */
-const DEMO_SUMMARY = "stem [--json] [--break] [--v6] [--server] [--migrations N] [--rtt MS] | sid [--json] [--same-subnet] [--reverse|--direct] [--http] [--udp [--socat]] [--pieces] | sid-flows [--json] [--session-address v4|v6|dhcp [--same-subnet] [--vanish]]: the demonstrations on throwaway network namespaces (root)";
+const DEMO_SUMMARY = "stem [--json] [--break] [--v6] [--server] [--migrations N] [--rtt MS] | sid [--json] [--same-subnet] [--reverse|--direct] [--http] [--udp [--socat]] [--pieces] [--back] | sid-flows [--json] [--back] [--session-address v4|v6|dhcp [--same-subnet] [--vanish]]: the demonstrations on throwaway network namespaces (root)";
 
 export function usage(extras: string[]): string {
   const rows: [string, string][] = Object.entries(COMMANDS).map(([k, c]) => [k, c.summary]);

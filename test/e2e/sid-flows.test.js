@@ -5,7 +5,8 @@
 // foreign subnet through the agent, s2 stays, s3 opens while s1 is away;
 // s1 ends at the target, the agent wakes the node at its Interim Address and
 // everything returns. Every session: SHA-256 equal at both ends, nothing
-// lost, no reset; which device served it. A UDP flow with each
+// lost, no reset; which device served it (the second test: s1 comes back to
+// the node by the per-flow return instead). A UDP flow with each
 // correspondent stays with the node through the transfer (no datagram lost).
 import { test } from "uvu";
 import * as assert from "uvu/assert";
@@ -37,6 +38,24 @@ if (e2eEnabled() && runtime() === "node") {
     assert.ok(sidFlowsOk(r));
     const left = execFileSync("ip", ["netns", "list"], { encoding: "utf8" });
     assert.not.match(left, new RegExp(`hov-${tag}-`), "the namespaces are gone");
+  });
+  test("SID per-flow: the per-flow return (PROTOCOL.md 8.16): T gives s1 back to N; N stops the flow set at the agent and resumes s1, which ends at N; nothing lost, no reset", async () => {
+    const tag = tagOf("fr");
+    const r = await runSidFlows({ tag, back: true });
+    const why = JSON.stringify({ error: r.error, sessions: r.sessions, returned: r.returned });
+    assert.is(r.error, null, why);
+    assert.equal(r.sessions.map((s) => [s.name, s.moved, s.servedBy]), [["s1", true, "node"], ["s2", false, "node"], ["s3", false, "node"], ["u1", false, "node"], ["u2", false, "node"]]);
+    for (const s of r.sessions) {
+      assert.ok(s.digestsEqual, `${s.name}: SHA-256 at the correspondent and the application differ: ${why}`);
+      assert.is(s.lost, 0, `${s.name}: bytes lost`);
+      assert.is(s.resets, 0, `${s.name}: resets`);
+    }
+    const s1 = r.sessions[0];
+    assert.ok(s1.served.target.received > 10000 && s1.served.target.sent > 10000, `T served s1's middle part: ${JSON.stringify(s1.served)}`);
+    assert.ok(s1.served.node.received > s1.served.target.received, `N served s1 before and after: ${JSON.stringify(s1.served)}`);
+    assert.ok(r.woken, "the agent woke the node (its last flow set ended)");
+    assert.equal(r.returned, { agentSortingGone: true, agentMarkRulesGone: true, interimGone: true });
+    assert.ok(sidFlowsOk(r));
   });
 }
 

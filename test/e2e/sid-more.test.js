@@ -1,4 +1,4 @@
-// SID on real kernels, the behaviours of docs/PROTOCOL.md 8.6 (a return) and
+// SID on real kernels, the behaviours of docs/PROTOCOL.md 8.6 (a return), 8.7 (a same-subnet return) and
 // 8.17 (the agent's restart): demo/sid.ts's roles in namespaces
 // hov-<tag>-{c,r,n,a,t}, removed at start and in finally. An unmodified
 // correspondent (tools/traffic.js) streams both ways; SHA-256 at both ends.
@@ -84,6 +84,23 @@ if (e2eEnabled() && runtime() === "node") {
     assert.is(u.lost, 0, `UDP datagrams lost while the Wake-up was lost: ${JSON.stringify({ lost: u.lost, duplicates: u.duplicates, late: u.late })}`);
     assert.is(u.duplicates, 0);
     assert.ok(r.served.second && r.served.second.received > 10000, `N served the last part: ${JSON.stringify(r.served)}`);
+  });
+  test("SID: a same-subnet return (PROTOCOL.md 8.7): N -> T on the home link, then T gives the session back to N itself (no agent); N resumes it, TCP intact, UDP 0 lost 0 duplicates", async () => {
+    const r = await runSid({ tag: tagOf("fs"), sameSubnet: true, back: true, udp: true, after: async (s) => {
+      assert.is((await waitSid(s.node, "woken")).returned, true);
+      assert.is((await waitSid(s.node, "released")).returned, true);
+      assert.is((await waitSid(s.target, "retired")).untilMs, 10000);
+      assert.is(s.topo.routerNeighbour(s.topo.addr.transferred), s.topo.mac(s.topo.n, "n-h"), "the router resolves the address to the node again");
+    } });
+    survived(r, "same-subnet return");
+    const u = r.udp;
+    assert.ok(u && u.target && u.node, `a UDP verdict: ${JSON.stringify(u)}`);
+    assert.is(u.lost, 0, `UDP datagrams lost in the same-subnet return: ${JSON.stringify({ lost: u.lost, duplicates: u.duplicates, late: u.late })}`);
+    assert.is(u.duplicates, 0);
+    assert.is(r.chained?.result.state, "transferred", JSON.stringify(r.chained?.result));
+    assert.ok(u.target.here.received > 100 * 100 && u.target.here.sent > 100 * 100, `N's application had the UDP flow again after the return: ${JSON.stringify(u.target.here)}`);
+    assert.ok(r.served.target.received > 10000 && r.served.target.sent > 10000, `T served the middle part: ${JSON.stringify(r.served)}`);
+    assert.ok(r.served.second && r.served.second.received > 10000 && r.served.second.sent > 10000, `N served the last part: ${JSON.stringify(r.served)}`);
   });
   test("SID: a return: N -> T, then T gives the session back to N through the agent; N resumes it, the agent releases, the stream is intact", async () => {
     const r = await runSid({ tag: tagOf("fb"), reverse: true, back: true, udp: true, after: async (s) => {

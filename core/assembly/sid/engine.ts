@@ -180,6 +180,8 @@ class Transfer extends Procedure {
   abandoned: bool = false;
   /** The Transfer Request sent with the negotiation (8.2), its own procedure; null: sent after it, or none. */
   ask: AgentAsk | null = null;
+  /** Per-flow mode, a return (8.16): the hosting that takes this flow set back; its Stop Transfer Reply releases it. */
+  returnTo: Hosted | null = null;
 
   constructor(sid: Sid, a: Address, target: Peer, agent: Peer | null, flags: u8, lifetime: u32, now: f64) {
     super();
@@ -199,7 +201,8 @@ class Transfer extends Procedure {
   /** The stop rule while the state moves (8.12): the address's, or in per-flow mode the flows' (8.16). */
   stopRule(add: bool): void {
     const flows = this.flows;
-    if (flows) this.sid.flows.applyStopRule(add, this.spi, flows);
+    // A target holds the address for its flow set alone (8.16): its return stops the whole address, as a hosting ends.
+    if (flows && !this.hosted) this.sid.flows.applyStopRule(add, this.spi, flows);
     else this.sid.applyStopRule(add, this.address);
   }
 
@@ -207,7 +210,9 @@ class Transfer extends Procedure {
   private encodeFlows(enc: Encoder, interim: bool): void {
     const flows = this.flows;
     if (!flows) return;
-    const i = this.interim;
+    let i = this.interim;
+    const h = this.hosted;
+    if (!i && h) i = h.interim;
     if (interim && i) {
       i.store(ADDR_B);
       enc.address(EXT_INTERIM_ADDRESS, i.family, ADDR_B);
@@ -313,6 +318,12 @@ class Transfer extends Procedure {
         this.stopsOne = false;
         this.stopped = true;
         this.stopRule(false);
+        // 8.16, a per-flow return: the flow set is ended at the agent, its flows come here: the socket resumes.
+        const back = this.returnTo;
+        if (back) {
+          this.returnTo = null;
+          sid.finishFlowReturn(back, now);
+        }
       } else sid.reclaimFlows(this.address, now);
       return;
     }
@@ -333,6 +344,8 @@ class Transfer extends Procedure {
     if (h) {
       // A further transfer (8.6): this node held the address only as a target. Lifetime 0: a return.
       // A return retires the hosting (8.6): its tunnel, key and reply cache stay a while.
+      // On the same subnet (8.7) this node first stops answering for the address, then wakes the node.
+      if (h.sameSubnet) sid.giveBack(h, now);
       if (lifetime == 0) sid.retireHosted(h, now);
       else sid.endHosted(h, "transferred-further", 0, now);
     } else if (!this.flows || sid.firstFlowTransfer(this)) {
@@ -517,6 +530,12 @@ class Hosted extends Procedure {
    * its transfer's stop and ARP rules stand in for the target's actions.
    */
   returning: bool = false;
+  /** Per-flow mode (8.16): the node's Interim Address from the negotiation (a return names it again). */
+  interim: Address | null = null;
+  /** At the node, a per-flow return (8.16): its flow set's transfer, stopped at the agent once the record is in. */
+  returnOf: Transfer | null = null;
+  /** A same-subnet return (8.7) left this target: its ARP rule is the silent one (input and output chains). */
+  givenBack: bool = false;
   /** A return: the agent's Wake-up came (the ARP rule is gone; the stop rule waits for the record). */
   woken: bool = false;
   /** 8.18: the Address Lease the negotiation carried (kind 0: none), and the lease held here once bound. */
@@ -1221,7 +1240,9 @@ export class Sid extends SidBase {
     const a = addressOf(d, EXT_TRANSFERRED_ADDRESS);
     const flags = d.flagsCode;
     const back = this.findTransfer(a);
-    if (back && back.state == TRANSFERRED && !back.hosted && !back.sameSubnet && !this.findHosted(a)) return this.onReturn(node, peer, sa, cache, back, now);
+    if (back && back.state == TRANSFERRED && !back.hosted && !back.flows && !this.findHosted(a)) return this.onReturn(node, peer, sa, cache, back, now);
+    // 8.16: a flow set of this node's comes back from its target.
+    if ((flags & FLAG_PER_FLOW) && back && back.flows && !back.hosted && !this.findHosted(a)) return this.onFlowReturn(node, peer, sa, cache, a, now);
     if (!o.sidTarget) return this.refuse(ROLE_TARGET, a, peer, sa, cache, CODE_ADMINISTRATIVELY_PROHIBITED, "this node does not accept transfers: set the sidTarget option", now);
     if ((flags & FLAG_REVERSE_RETURN) && !o.sidAllowReverse) return this.refuse(ROLE_TARGET, a, peer, sa, cache, CODE_ADMINISTRATIVELY_PROHIBITED, "reverse-tunnelled return is not allowed here: set sidAllowReverse or transfer without R", now);
     const same = (flags & FLAG_SAME_SUBNET) != 0;
@@ -1269,6 +1290,7 @@ export class Sid extends SidBase {
       const flows = readFlows(d, a)!;
       h.flows = flows;
       for (let i = 0; i < flows.length; i++) h.ended.push(false);
+      if (d.has(EXT_INTERIM_ADDRESS)) h.interim = addressOf(d, EXT_INTERIM_ADDRESS);
     }
     this.hosted.push(h);
     // The reply first, then the kernel actions (8.12): the node's next steps need none of them, and the
@@ -1322,8 +1344,10 @@ export class Sid extends SidBase {
     const d = node.incoming;
     const a = t.address;
     const flags = d.flagsCode;
-    if (peer != t.target && !(t.flags & FLAG_FURTHER_TRANSFER)) return this.refuse(ROLE_NODE, a, peer, sa, cache, CODE_ADMINISTRATIVELY_PROHIBITED, "only the target the address went to may give it back (any peer, if the transfer permitted F)", now);
-    if (flags & (FLAG_SAME_SUBNET | FLAG_PER_FLOW)) return this.refuse(ROLE_NODE, a, peer, sa, cache, CODE_POORLY_FORMED_REQUEST, "a return goes through the agent: no S and no P", now);
+    // 8.6, 8.7: a same-subnet transfer comes back from its target only (it cannot have moved on).
+    if (peer != t.target && (t.sameSubnet || !(t.flags & FLAG_FURTHER_TRANSFER))) return this.refuse(ROLE_NODE, a, peer, sa, cache, CODE_ADMINISTRATIVELY_PROHIBITED, "only the target the address went to may give it back (any peer, if the transfer permitted F)", now);
+    if (flags & FLAG_PER_FLOW) return this.refuse(ROLE_NODE, a, peer, sa, cache, CODE_POORLY_FORMED_REQUEST, "a return moves the whole address: no P", now);
+    if (((flags & FLAG_SAME_SUBNET) != 0) != t.sameSubnet) return this.refuse(ROLE_NODE, a, peer, sa, cache, CODE_POORLY_FORMED_REQUEST, t.sameSubnet ? "the address went to its target on the same subnet: its return carries S" : "a return goes through the agent the transfer went through: no S", now);
     if (!d.has(EXT_SESSION_KEY)) return this.refuse(ROLE_NODE, a, peer, sa, cache, CODE_POORLY_FORMED_REQUEST, "a negotiation needs a Session Key", now);
     const wrapSa = peer.findSa(wrapSpiOf(d));
     if (!wrapSa || !unwrapSessionKey(d, wrapSa.raw, KEY_BUF)) return this.refuse(ROLE_NODE, a, peer, sa, cache, CODE_SESSION_KEY_REJECTED, "the session key did not unwrap: the Wrap SPI must name an SA configured with the key", now);
@@ -1347,6 +1371,81 @@ export class Sid extends SidBase {
     e.key("spi");
     e.num(h.spi);
     node.emit(endEvent());
+  }
+
+  /**
+   * 8.16, a per-flow return: the target of one of this node's flow sets gives
+   * it back. It must list exactly that set's flows (else 134) and come from
+   * its target (else 129); the key must unwrap (142). No kernel change: the
+   * set's stop chains stay until the agent has ended the set (the node's
+   * Stop Transfer for it, sent once the record is in).
+   */
+  private onFlowReturn(node: Node, peer: Peer, sa: SecurityAssociation, cache: CachedReply | null, a: Address, now: f64): void {
+    const d = node.incoming;
+    const flags = d.flagsCode;
+    const flows = readFlows(d, a);
+    let t: Transfer | null = null;
+    let fromOther = false;
+    if (flows) {
+      for (let i = 0; i < this.transfers.length && !t; i++) {
+        const o = this.transfers[i];
+        const f = o.flows;
+        if (!f || !o.address.equals(a) || o.state != TRANSFERRED || o.stopped || o.returnTo || f.length != flows.length) continue;
+        let same = true;
+        for (let k = 0; k < f.length && same; k++) {
+          let found = false;
+          for (let j = 0; j < flows.length; j++) if (flows[j].equals(f[k])) found = true;
+          same = found;
+        }
+        if (!same) continue;
+        if (o.target != peer) fromOther = true;
+        else t = o;
+      }
+    }
+    if (!t && fromOther) return this.refuse(ROLE_NODE, a, peer, sa, cache, CODE_ADMINISTRATIVELY_PROHIBITED, "only the target a flow set went to may give it back", now);
+    if (!t || (flags & FLAG_SAME_SUBNET)) return this.refuse(ROLE_NODE, a, peer, sa, cache, CODE_POORLY_FORMED_REQUEST, "a per-flow return lists exactly the flows of one flow set of this node's, transferred (no S)", now);
+    if (!d.has(EXT_SESSION_KEY)) return this.refuse(ROLE_NODE, a, peer, sa, cache, CODE_POORLY_FORMED_REQUEST, "a negotiation needs a Session Key", now);
+    const wrapSa = peer.findSa(wrapSpiOf(d));
+    if (!wrapSa || !unwrapSessionKey(d, wrapSa.raw, KEY_BUF)) return this.refuse(ROLE_NODE, a, peer, sa, cache, CODE_SESSION_KEY_REJECTED, "the session key did not unwrap: the Wrap SPI must name an SA configured with the key", now);
+    const h = new Hosted(this, a, peer, flags, 0, sessionSpiOf(d), now);
+    memory.copy(changetype<usize>(h.key), KEY_BUF, 32);
+    bindingKey(KEY_BUF, changetype<usize>(h.bkey));
+    memory.fill(KEY_BUF, 0, 32);
+    h.returning = true;
+    h.returnOf = t;
+    h.flows = flows;
+    for (let i = 0; i < flows!.length; i++) h.ended.push(false);
+    h.setReturnBy(now + RETURN_WAIT_MS);
+    h.vni = ids(changetype<usize>(h.bkey));
+    this.hosted.push(h);
+    this.reply(peer, sa, cache, CODE_ACCEPTED, -1, this.address.isSet ? this.address : null, now);
+    const e = this.event("negotiated", ROLE_TARGET, a, now);
+    e.key("returning");
+    e.boolean(true);
+    e.key("spi");
+    e.num(h.spi);
+    e.key("flowSet");
+    e.num(t.spi);
+    node.emit(endEvent());
+  }
+
+  /** 8.16: a per-flow return is complete (the agent ended the flow set): the socket resumes; the set's stop chains went. */
+  finishFlowReturn(h: Hosted, now: f64): void {
+    if (this.hosted.indexOf(h) < 0) return;
+    h.released = true;
+    const e = this.event("released", ROLE_TARGET, h.address, now);
+    e.key("elapsedMs");
+    e.num(<u64>Math.round(now - h.startedAt));
+    e.key("returned");
+    e.boolean(true);
+    this.node.emit(endEvent());
+    this.hosted.splice(this.hosted.indexOf(h), 1);
+    this.stopTimers(h);
+    this.node.cancelRequests(h);
+    const x = this.event("ended", ROLE_TARGET, h.address, now);
+    x.key("reason");
+    x.str("returned");
+    this.node.emit(endEvent());
   }
 
   /** A return is complete (the record is in and the agent woke this node): the address is this node's again. */
@@ -1457,6 +1556,36 @@ export class Sid extends SidBase {
     this.node.emit(endEvent());
   }
 
+  /**
+   * 8.7, a same-subnet return: the record is at the node (it confirmed it). This
+   * node stops answering ARP for the address on the home link too (its ARP rule
+   * without the exception) and stops announcing it, then sends the node the
+   * Wake-up under their SA (retransmitted, 6.7), a frame to its link-layer
+   * address and control address: the node announces the address
+   * and resumes the socket. The address stays local here while the hosting
+   * retires (the UDP flows' sockets still take what reaches them until the host
+   * hands them over).
+   */
+  giveBack(h: Hosted, now: f64): void {
+    const a = h.address;
+    this.stopAnnouncing(a);
+    // One batch: the rule that answered on the home link goes, the silent one comes.
+    const out = this.nftBegin();
+    arpRule(out, false, a, 0, true);
+    arpRule(out, true, a, 0, false);
+    this.nftEnd();
+    h.givenBack = true;
+    // As 8.7's Wake-up: a frame to the node's link-layer address (the address may be its control address, local here still).
+    const peer = h.node;
+    const route = new FrameRoute();
+    route.ifindex = this.ifindex;
+    memory.copy(changetype<usize>(route.dstMac), changetype<usize>(h.nodeMac), 6);
+    memory.copy(changetype<usize>(route.srcMac), changetype<usize>(this.mac), 6);
+    route.src.set(this.address);
+    route.srcPort = this.node.options.controlPort;
+    this.node.sendRequest(now, peer, MSG_WAKE_UP, 0, new Wakeup(this, a, ROLE_TARGET), peer.control, peer.controlPort, null, route);
+  }
+
   /** The RETIRED hosting whose session SA this is, if any. */
   private retiredBySa(sa: SecurityAssociation): Hosted | null {
     for (let i = 0; i < this.hosted.length; i++) {
@@ -1481,7 +1610,7 @@ export class Sid extends SidBase {
       if (h.tunnel) this.tunnel(false, ROLE_TARGET, changetype<usize>(h.bkey), h.agentAddress, h.address, (h.flags & FLAG_REVERSE_RETURN) != 0);
       if (h.holds) this.endHold(h, false);
       else if (!h.released) this.applyStopRule(false, h.address);
-      this.applyArpRule(false, h.address, 0, true);
+      this.applyArpRule(false, h.address, 0, !h.givenBack);
       this.hostAddress(false, h.address, h.sameSubnet);
       // The stop rule this node put up again to move the address on (a further transfer, a return: Transfer.stopRule).
       if (h.released && this.stopped.has(h.address.key() ^ (<u64>h.address.family << 56))) this.applyStopRule(false, h.address);
@@ -1918,8 +2047,12 @@ export class Sid extends SidBase {
     const h = this.findHosted(a);
     let agentPeer = agent;
     if (h) {
-      // 8.6: the target moves the session on, through the same agent, under its session SA.
-      if (h.state != BOUND || h.sameSubnet || !h.agent) return -ERR_BUSY;
+      // 8.6: the target moves the session on, through the same agent, under its session SA;
+      // 8.7: on the same subnet only back to the node it came from, with no agent.
+      if (h.state != BOUND) return -ERR_BUSY;
+      if (h.sameSubnet) {
+        if (target != h.node || agent != null || h.returning) return -ERR_BUSY;
+      } else if (!h.agent) return -ERR_BUSY;
       // Without F only a return (to the node the address came from) may follow: refused here,
       // before a negotiation the agent would refuse with the same code (8.6).
       if (!(h.flags & FLAG_FURTHER_TRANSFER) && target != h.node) {
@@ -1933,6 +2066,8 @@ export class Sid extends SidBase {
     }
     const t = new Transfer(this, a, target, agentPeer, flags, lifetime ? lifetime : this.node.options.sidLifetimeS, now);
     t.hosted = h;
+    // 8.16: a flow set's return to its node lists its flows (P); a further transfer of it stays refused by the agent (140).
+    if (h && h.flows && target == h.node) t.flows = h.flows;
     t.recordFirst = h != null || this.udpPassOf(a).length > 0;
     this.transfers.push(t);
     if (!t.send(this.node, MSG_TRANSFER_NEGOTIATION_REQUEST, now)) {
@@ -2023,8 +2158,19 @@ export class Sid extends SidBase {
         this.forgetTransfer(t);
         return 0;
       }
-      // 8.7: no agent; the target claims the address itself.
-      t.transferred(this.node, t.lifetime, now);
+      // 8.7: no agent; the target claims the address itself. A return (8.7): the node claims it at this node's Wake-up.
+      t.transferred(this.node, t.hosted ? 0 : t.lifetime, now);
+      return 0;
+    }
+    if (t.hosted && t.flows) {
+      // 8.16, a per-flow return: the node ends the flow set at the agent itself once it has the record.
+      if (!ok) {
+        t.stopRule(false);
+        this.refused(ROLE_NODE, a, 0, ERR_REFUSED, "the state record could not be delivered: the flow set stays here", now);
+        this.forgetTransfer(t);
+        return 0;
+      }
+      t.transferred(this.node, 0, now);
       return 0;
     }
     if (t.recordFirst && !t.sameSubnet && t.request == 0) {
@@ -2091,8 +2237,16 @@ export class Sid extends SidBase {
     }
     h.recordIn = true;
     if (h.returning) {
-      // 8.6: the socket is back in repair mode; it resumes at the agent's Wake-up (or now, if that came first).
       h.state = RETURNING;
+      const ft = h.returnOf;
+      if (ft) {
+        // 8.16: the flow set ends at the agent (Stop Transfer naming its flows); its reply resumes the socket.
+        ft.returnTo = h;
+        ft.stopsOne = true;
+        if (!ft.send(this.node, MSG_STOP_TRANSFER, now)) ft.returnTo = null;
+        return 0;
+      }
+      // 8.6: the socket is back in repair mode; it resumes at the agent's Wake-up (or now, if that came first).
       if (h.woken) this.finishReturn(h, now);
       return 0;
     }
