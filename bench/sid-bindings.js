@@ -2,13 +2,15 @@
 // bytes per binding, per-packet lookup and renewals verified per second at
 // 1,000,000 bindings, each against a baseline measured in the same run.
 //
-//   node bench/sid-bindings.js [--bindings N] [--table N] [--lookups N] [--renewals N] [--wasm FILE] [--json FILE]
+//   node bench/sid-bindings.js [--bindings N] [--table N] [--lookups N] [--renewals N] [--scattered] [--wasm FILE] [--json FILE]
 //
 // (after `npm run build`; no root, no namespaces). One agent engine
 // (sidAgent 1, sidBindings N; --table M makes the table for M bindings, default
 // N: a full table) with its home link set; core/assembly/abi/sidbench.ts fills
 // it with N bindings (2001:db8::/32, each with its own session key and SPI)
-// and the per-binding structures the engine keeps beside it.
+// and the per-binding structures the engine keeps beside it. The addresses are
+// consecutive (2001:db8::1, ::2, ...), or with --scattered spread over the /64
+// as random interface identifiers would be (the probe lengths of a random hash).
 //
 //   bytes per binding   growth of linear memory over the fill / N (the table's
 //                       112-byte records with a tenth more slots, an expiry-heap
@@ -51,7 +53,7 @@ function check(v, what) {
 }
 
 /** A fresh agent engine (its own module instance) with n bindings of the given parts; its memory growth. */
-export function agent(module, n, parts, limit = n) {
+export function agent(module, n, parts, limit = n, scattered = false) {
   const core = Core.loadSync(module);
   const engine = new Engine(core);
   engine.seed(new TextEncoder().encode("bench/sid-bindings.js, fixed seed"));
@@ -59,18 +61,20 @@ export function agent(module, n, parts, limit = n) {
   engine.option("sidAgent", 1);
   engine.option("sidBindings", limit);
   new SidEngine(engine).link(2, "02:00:00:00:00:0a", "198.18.1.3");
+  // (an older build, --wasm, has consecutive addresses only)
+  if (scattered) check(core.x.sidbench_keys(1), "sidbench_keys");
   const before = core.x.memory.buffer.byteLength;
   const t0 = performance.now();
   const tableBytes = check(core.x.sidbench_fill(n, START, parts), "sidbench_fill");
   return { core, x: core.x, tableBytes, grown: core.x.memory.buffer.byteLength - before, fillMs: performance.now() - t0 };
 }
 
-export async function bindingFigures({ bindings = 1000000, table = bindings, lookups = 2000000, renewals = 200000, log = () => {} } = {}) {
+export async function bindingFigures({ bindings = 1000000, table = bindings, lookups = 2000000, renewals = 200000, scattered = false, log = () => {} } = {}) {
   const module = MODULE();
   // Memory: the table alone, with the expiry heap, with the VNI set too (each in its own instance).
-  const tableOnly = agent(module, bindings, 0, table).grown;
-  const withHeap = agent(module, bindings, FILL_HEAP, table).grown;
-  const a = agent(module, bindings, FILL_HEAP | FILL_VNIS, table);
+  const tableOnly = agent(module, bindings, 0, table, scattered).grown;
+  const withHeap = agent(module, bindings, FILL_HEAP, table, scattered).grown;
+  const a = agent(module, bindings, FILL_HEAP | FILL_VNIS, table, scattered);
   const { core, x, tableBytes, grown, fillMs } = a;
   let now = START;
   log(`filled ${bindings} bindings in ${fillMs.toFixed(0)} ms: memory +${(grown / 1048576).toFixed(1)} MiB (table alone +${(tableOnly / 1048576).toFixed(1)}, with the expiry wheel filed +${(withHeap / 1048576).toFixed(1)}); the table's own pages (records, tags, wheel, VNI bitmap) ${(tableBytes / 1048576).toFixed(1)} MiB`);
@@ -93,6 +97,7 @@ export async function bindingFigures({ bindings = 1000000, table = bindings, loo
   const batchedMiss = hasBatch ? time((n) => check(x.sidbench_lookup_batch(n, 7, 1), "lookup_batch"), missLookups) : { ns: NaN, r: 0 };
   if (batchedMiss.r !== 0) throw new Error(`batched lookup found ${batchedMiss.r} unbound addresses`);
   const load = time((n) => check(x.sidbench_load(n, 7), "load"), lookups);
+  const chase = typeof x.sidbench_chase === "function" ? time((n) => check(x.sidbench_chase(n, 7), "chase"), lookups) : { ns: NaN };
   const map = new Map();
   for (let i = 0; i < bindings; i++) map.set(i + 1, { spi: i, vni: i + 1 });
   let state = 7;
@@ -104,7 +109,7 @@ export async function bindingFigures({ bindings = 1000000, table = bindings, loo
     }
     return hits;
   }, lookups);
-  log(`lookup ${lookup.ns.toFixed(1)} ns (unbound address ${miss.ns.toFixed(1)} ns); batched (64 a call) ${batched.ns.toFixed(1)} ns (unbound ${batchedMiss.ns.toFixed(1)} ns); random load ${load.ns.toFixed(1)} ns; JS Map ${mapTime.ns.toFixed(1)} ns`);
+  log(`lookup ${lookup.ns.toFixed(1)} ns (unbound address ${miss.ns.toFixed(1)} ns); batched (64 a call) ${batched.ns.toFixed(1)} ns (unbound ${batchedMiss.ns.toFixed(1)} ns); random load ${load.ns.toFixed(1)} ns (each waiting for the one before ${chase.ns.toFixed(1)} ns); JS Map ${mapTime.ns.toFixed(1)} ns`);
 
   // Renewals, in batches: encode (not timed), deliver (timed).
   const BATCH = Math.min(renewals, 20000);
@@ -152,7 +157,8 @@ export async function bindingFigures({ bindings = 1000000, table = bindings, loo
     lookupBatchedNs: batched.ns,
     lookupBatchedUnboundNs: batchedMiss.ns,
     lookupBatchedVsSingle: batched.ns / lookup.ns,
-    baselines: { randomLoadNs: load.ns, jsMapNs: mapTime.ns, hmacPerSecond: 1e9 / hm.ns },
+    scattered,
+    baselines: { randomLoadNs: load.ns, dependentLoadNs: chase.ns, jsMapNs: mapTime.ns, hmacPerSecond: 1e9 / hm.ns },
     lookupVsRandomLoad: lookup.ns / load.ns,
     lookupVsJsMap: lookup.ns / mapTime.ns,
     renewals: { sent: renewals, applied, replies, ms: deliveredMs, perSecond: renewalsPerSecond, vsHmac: renewalsPerSecond / (1e9 / hm.ns) },
@@ -171,7 +177,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   };
   const json = args.includes("--json") ? args[args.indexOf("--json") + 1] : "";
   if (args.includes("--wasm")) WASM = args[args.indexOf("--wasm") + 1];
-  const r = await bindingFigures({ bindings: opt("bindings", 1000000), table: opt("table", opt("bindings", 1000000)), lookups: opt("lookups", 2000000), renewals: opt("renewals", 200000), log: (s) => console.error(s) });
+  const r = await bindingFigures({ bindings: opt("bindings", 1000000), table: opt("table", opt("bindings", 1000000)), lookups: opt("lookups", 2000000), renewals: opt("renewals", 200000), scattered: args.includes("--scattered"), log: (s) => console.error(s) });
   console.log(JSON.stringify(r, null, 2));
   if (json) writeFileSync(json, JSON.stringify(r, null, 2) + "\n");
 }

@@ -16,6 +16,10 @@
 //                                 time through BindingTable.findBatch
 //   sidbench_load(count, seed)    the baseline: one 8-byte load from a random
 //                                 record of the same table memory per step
+//   sidbench_chase(count, seed)   the same loads, each one's address waiting for
+//                                 the load before (the memory's latency)
+//   sidbench_keys(mode)           before the fill: 1 scatters the bound
+//                                 addresses over the /64, 0 (default) consecutive
 //   sidbench_renewals_make(count, now, seed)  Binding Updates for count
 //                                 distinct bindings, as a target encodes them (sealed
 //                                 under each binding's key K_b, PROTOCOL.md 8.11 v2),
@@ -72,10 +76,35 @@ function mix(): u64 {
   return z ^ (z >> 31);
 }
 
+/** 1: bound addresses are scattered over the /64 (sidbench_keys); 0: consecutive. */
+let scattered: i32 = 0;
+
+/** A bijection of 64-bit words (the splitmix64 finalizer): binding i's interface identifier when scattered. */
+function scatter(i: u64): u64 {
+  let z = i + 0x9e3779b97f4a7c15;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111eb;
+  return z ^ (z >> 31);
+}
+
+/** Binding i's address (2001:db8::i+1, or scattered: 2001:db8::scatter(i+1)). */
 function bound(i: u32, out: Address): void {
   out.family = FAMILY_IPV6;
   out.hi = PREFIX_HI;
-  out.lo = <u64>i + 1;
+  out.lo = scattered ? scatter(<u64>i + 1) : <u64>i + 1;
+}
+
+/**
+ * Chooses the bound addresses of the next fill (before it): 0 consecutive
+ * (2001:db8::1, ::2, ...: a pool handed out in order, whose hashes the
+ * multiply spreads almost evenly over the slots), 1 scattered over the /64
+ * (what random interface identifiers give: the probe lengths of a random hash).
+ * Lookups, renewals and the checks use the same addresses.
+ */
+export function sidbench_keys(mode: i32): i32 {
+  if (filled != 0) return -ERR_INVALID_ARGUMENT;
+  scattered = mode ? 1 : 0;
+  return 0;
 }
 
 /** The table sidbench_fill filled (a new node, node_init, has a new one: the count starts again). */
@@ -146,7 +175,7 @@ export function sidbench_lookup(count: i32, seed: f64, miss: i32): i32 {
   a.hi = PREFIX_HI;
   let hits: i32 = 0;
   for (let i: i32 = 0; i < count; i++) {
-    a.lo = step() % n + 1 + (miss ? n : 0);
+    bound(<u32>(step() % n + (miss ? n : 0)), a);
     if (t.find(a)) hits++;
   }
   return hits;
@@ -169,7 +198,8 @@ export function sidbench_lookup_batch(count: i32, seed: f64, miss: i32): i32 {
     const k = count - i < LOOKUP_BATCH ? count - i : LOOKUP_BATCH;
     for (let j = 0; j < k; j++) {
       store<u64>(BATCH_KEYS + (<usize>j << 4), PREFIX_HI);
-      store<u64>(BATCH_KEYS + (<usize>j << 4) + 8, step() % n + 1 + (miss ? n : 0));
+      bound(<u32>(step() % n + (miss ? n : 0)), scratch);
+      store<u64>(BATCH_KEYS + (<usize>j << 4) + 8, scratch.lo);
     }
     hits += t.findBatch(FAMILY_IPV6, BATCH_KEYS, k, BATCH_OUT);
   }
@@ -190,6 +220,35 @@ export function sidbench_load(count: i32, seed: f64): i32 {
   }
   let sum: u64 = 0;
   for (let i: i32 = 0; i < count; i++) sum += load<u64>(base + <usize>(step() % cap) * <usize>RECORD + 24);
+  return <i32>(sum & 0x7fffffff);
+}
+
+/**
+ * The latency baseline: count 8-byte loads from random records of the same
+ * memory, each one's address depending on the one before (no two misses in
+ * flight, as in a lookup that waits for its load), where sidbench_load's
+ * independent loads overlap.
+ */
+export function sidbench_chase(count: i32, seed: f64): i32 {
+  const t = table();
+  if (!t) return -ERR_CONFIG;
+  if (filled == 0 || count < 0) return -ERR_INVALID_ARGUMENT;
+  walk = <u64>seed | 1;
+  const cap = <u64>t.capacity;
+  let base: usize = 0;
+  for (let i: u32 = 0; i < t.capacity && !base; i++) {
+    const r = t.at(i);
+    if (r) base = r - <usize>i * <usize>RECORD;
+  }
+  // (zero unless seed is negative, which the compiler cannot know: the next address waits for the load)
+  const keep: u64 = seed < 0 ? 1 : 0;
+  let v: u64 = 0;
+  let sum: u64 = 0;
+  for (let i: i32 = 0; i < count; i++) {
+    const w = load<u64>(base + <usize>((step() ^ v) % cap) * <usize>RECORD + 24);
+    v = w & keep;
+    sum += w;
+  }
   return <i32>(sum & 0x7fffffff);
 }
 

@@ -8,8 +8,10 @@
 // Beside the records, one tag byte per slot (0 = empty, else 0x80 | seven
 // bits of the address's hash that are not the home bits): a probe reads the
 // tags eight at a time (one u64) and touches a record only when its tag
-// matches, so a lookup costs one cache miss in the tags and one in the
-// record, and a miss stops at the first empty tag without reading records.
+// matches, so a lookup costs one access to the tags (1.1 MB at 1,000,000
+// bindings, mostly cached) and one cache miss in the record, and a miss stops
+// at the first empty tag without reading records (a 7-bit tag lets about one
+// slot in 128 through to its record).
 // The tags are followed by a copy of the first eight, so a group read at any
 // slot below the capacity wraps around without a branch.
 //
@@ -243,12 +245,14 @@ export class BindingTable {
     const want = <u64>tagOf(h) * ONES;
     const cap = this.capacity;
     let i = this.homeOf(h);
-    // The home slot's record is read at once, beside its tags (two independent cache misses
-    // in flight instead of one after the other): the binding is often in its home slot.
+    // The home slot first, but its record only when its tag matches: an address with no
+    // binding (every renewal's reply looks its destination up, linkRoute) then reads no record
+    // at all, where reading the home record beside the tag made every lookup wait for that
+    // record's cache miss. (The tags are 1.1 MB at 1,000,000 bindings: mostly in cache.)
     const home = this.rec(i);
-    const homeLo = load<u64>(home + R_ADDR_LO);
-    const homeTag = load<u8>(this.tags + <usize>i);
-    if ((homeLo == lo) & (<u64>homeTag == (want & 0xff)) && load<u64>(home + R_ADDR_HI) == hi && load<u8>(home + R_FAMILY) == fam) return home;
+    if (<u64>load<u8>(this.tags + <usize>i) == (want & 0xff)) {
+      if (load<u64>(home + R_ADDR_LO) == lo && load<u64>(home + R_ADDR_HI) == hi && load<u8>(home + R_FAMILY) == fam) return home;
+    }
     // At least one slot is empty (capacity > limit): the probe ends within the table.
     for (let n: u32 = 0; n < cap; n += GROUP) {
       const g = load<u64>(this.tags + <usize>i);
