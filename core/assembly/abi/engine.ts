@@ -59,6 +59,7 @@ export function node_init(cookie: usize, now: f64): i32 {
   node = new Node();
   partErrno.clear();
   Instance.reset(node);
+  journal.reset(); // a new node keeps no journal until its host says so (stem_journal_enable)
   stem = new Stem(node);
   node.init(readCookie(cookie), now);
   return 0;

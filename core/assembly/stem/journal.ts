@@ -194,6 +194,18 @@ export class Journal {
   outRecords: Array<StaticArray<u8>> = new Array<StaticArray<u8>>();
   outLength: i32 = 0;
 
+  /** Forgets everything (a node made again in the same instance: tests' restarts). */
+  reset(): void {
+    this.enabled = false;
+    this.seq = 0;
+    this.committed = 0;
+    this.lines = 0;
+    this.wantBase = true;
+    this.pending = new Map<u32, Pending>();
+    this.last = null;
+    this.taken();
+  }
+
   /** A batch begins: a base if one is wanted (or the table is made again: `rebuild`), else a delta. */
   begin(rebuild: bool, live: i32): bool {
     this.w.reset();
