@@ -123,7 +123,7 @@ export class Restore extends Procedure {
       this.continueSeq(saved);
       const byGen = saved.gen >= 0 && this.gen == saved.gen;
       // The journal: its last whole record (or the base) set the marker the kernel holds, and said all.
-      const byJournal = journal.enabled && saved.seq >= 0 && !saved.gap && saved.clean && this.marker.value >= 0 && saved.lastSeq == this.marker.value;
+      const byJournal = journal.enabled && saved.seq >= 0 && !saved.gap && saved.clean && this.marker.malformed == 0 && this.marker.value >= 0 && saved.lastSeq == this.marker.value;
       if (!(byGen || byJournal) || !known) {
         // Something changed nftables since the stop (or it cannot be told), or a
         // peer is no longer configured (its elements must go): read the maps.
