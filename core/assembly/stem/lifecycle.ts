@@ -27,7 +27,7 @@ import { FAMILY_IPV4, FAMILY_IPV6, PROTO_UDP } from "../generated/registry";
 import { COUNTED_MAPS, Leftover, elementMapNames, mapHashOf } from "./nft";
 import { Rendered, Quarantine } from "./move";
 import { TextOut } from "../util/text";
-import { journal, moveName } from "./journal";
+import { journal, moveLine, quarantineLine } from "./journal";
 
 /**
  * Takes over the moves a previous run of the daemon left in the kernel: one
@@ -282,11 +282,9 @@ export class Save extends Procedure {
         parts.push(bytesOf(changetype<usize>(buf), t.pos));
         t.reset(changetype<usize>(buf), CAP);
       }
-      t.ascii("hov1 ");
       const x = r ? r.of(moves[i]) : new Rendered(moves[i]);
       r = x;
-      moveName(t, x);
-      t.byte(0x0a);
+      moveLine(t, x); // (the journal's records use the same lines: stem/journal.ts)
     }
     const qs = this.stem.quarantines;
     for (let i = 0; i < qs.length; i++) {
@@ -296,22 +294,7 @@ export class Save extends Procedure {
         parts.push(bytesOf(changetype<usize>(buf), t.pos));
         t.reset(changetype<usize>(buf), CAP);
       }
-      t.ascii("hov1 q ");
-      t.dec(<u64>Math.max(0, q.until));
-      t.ascii(q.local ? " L " : " R ");
-      const c = q.peer.cookie;
-      for (let s = 40; s >= 0; s -= 8) t.hexByte(<u32>(c >> <u64>s) & 0xff);
-      t.byte(0x20);
-      t.dec(q.protocols);
-      t.byte(0x20);
-      q.orig.text(t);
-      t.byte(0x2f);
-      t.dec(q.origPort);
-      t.byte(0x20);
-      q.address.text(t);
-      t.byte(0x2f);
-      t.dec(q.port);
-      t.byte(0x0a);
+      quarantineLine(t, q, false);
     }
     parts.push(bytesOf(changetype<usize>(buf), t.pos));
     let n = 0;
