@@ -50,6 +50,10 @@ export interface StemOptions {
   options?: Record<string, number>;
   /** Restart this end's daemon (SIGTERM, then start it again) after the first migration. */
   restart?: "m" | "f";
+  /** How the restart stops the daemon: SIGTERM (default: it saves its moves) or SIGKILL (a crash: nothing saved). */
+  restartSignal?: "SIGTERM" | "SIGKILL";
+  /** The restart waits until this holds of the restarting daemon's events (e.g. the peer's new address validated). */
+  restartAfter?: (events: any[]) => boolean;
   /** Give each of M's addresses a source route through its own link (default true; see Topology.sourceRoutes). */
   sourceRoutes?: boolean;
   /**
@@ -339,10 +343,12 @@ export async function runStem(o: StemOptions): Promise<StemReport> {
           // A daemon restart mid-stream: the new one takes over the rules the old one left.
           const who = o.restart;
           const old = daemons[who]!;
+          if (o.restartAfter) await waitFor("the state to restart in", () => (o.restartAfter!(events[who]) ? true : undefined));
           const exited = new Promise((r) => old.once("exit", r));
-          old.kill("SIGTERM");
+          const sig = o.restartSignal ?? "SIGTERM";
+          old.kill(sig);
           await exited;
-          mark(who === "m" ? "M" : "F", "daemon stopped (SIGTERM); its rules stay in the kernel");
+          mark(who === "m" ? "M" : "F", `daemon stopped (${sig}); its rules stay in the kernel`);
           const before = events[who].length;
           daemons[who] = startDaemon(who);
           await waitFor("the restarted daemon to restore its moves", () => events[who].slice(before).some((e) => e.event === "restored"));

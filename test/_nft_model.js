@@ -72,6 +72,11 @@ export class NftModel {
           this.quotaSets.set(name, Number(bytes));
           undo.push(() => this.quotaSets.delete(name));
         }
+      } else if (/^flush set inet handover \w+$/.test(line)) {
+        const name = line.split(" ")[4];
+        const old = this.maps.get(name);
+        this.maps.set(name, new Map());
+        undo.push(() => (old ? this.maps.set(name, old) : this.maps.delete(name)));
       } else if (line.startsWith("add quota")) {
         const q = line.split(" ")[4];
         if (!this.quotas.has(q)) {
@@ -205,7 +210,9 @@ export class NftModel {
     if (!this.exists) return netlinkMessage(2, seq, int32(-ENOENT), new Uint8Array(16));
     const counted = /^(li|liw|ri|riw)[46]$/.test(name);
     const elements = this.elements(name).filter((e) => shown(e.comment ?? "", name)).map((e) => {
-      const parts = [nest(1, attr(1, keyBytes(e.key)))];
+      // (the moves journal's marker, type mark: a 32-bit number in host order)
+      const key = name === "js" ? new Uint8Array(new Uint32Array([Number(e.key[0])]).buffer) : keyBytes(e.key);
+      const parts = [nest(1, attr(1, key))];
       if (e.comment) {
         const c = new TextEncoder().encode(e.comment + "\0");
         parts.push(attr(6, new Uint8Array([0, c.length, ...c])));

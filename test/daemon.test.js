@@ -86,6 +86,17 @@ function network() {
     fileMode: async (path) => (files.has(path) ? 0o600 : undefined),
     createExclusive: async (path, text) => (files.has(path) ? false : (files.set(path, text), true)),
     removeFile: async (path) => void files.delete(path),
+    readBytes: async (path) => {
+      if (!files.has(path)) throw new Error("no such file");
+      return files.get(path);
+    },
+    writeBytesSync: (path, bytes, append) => {
+      const old = append && files.has(path) ? files.get(path) : new Uint8Array(0);
+      const all = new Uint8Array(old.length + bytes.length);
+      all.set(old);
+      all.set(bytes, old.length);
+      files.set(path, all);
+    },
     networkNamespace: async () => `net:[${addresses.join(",")}]`,
     localAddresses: () => [...addresses],
   });

@@ -6,6 +6,7 @@
 import { dlopen, read, CString } from "bun:ffi";
 import { mkdir, unlink, writeFile, stat, readlink } from "node:fs/promises";
 import { networkInterfaces } from "node:os";
+import { appendFileSync, writeFileSync, renameSync, readFileSync } from "node:fs";
 import type { HostIO, KernelIO, UdpHandlers, UdpSocket, ControlServer } from "../shared/io.ts";
 import { serveHttp } from "../shared/http.ts";
 import type { Core } from "../shared/core.ts";
@@ -306,6 +307,17 @@ export class BunIO implements HostIO {
       if ((e as { code?: string }).code === "EEXIST") return false;
       throw e;
     }
+  }
+  readBytes(path: string): Promise<Uint8Array> {
+    return Promise.resolve().then(() => new Uint8Array(readFileSync(path)));
+  }
+  writeBytesSync(path: string, bytes: Uint8Array, append: boolean): void {
+    if (append) {
+      appendFileSync(path, bytes);
+      return;
+    }
+    writeFileSync(path + ".new", bytes);
+    renameSync(path + ".new", path);
   }
   removeFile(path: string): Promise<void> {
     return unlink(path).catch((e: { code?: string }) => {

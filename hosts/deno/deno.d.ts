@@ -62,6 +62,8 @@ declare namespace Deno {
 
   function readTextFile(path: string | URL): Promise<string>;
   function readFile(path: string | URL): Promise<Uint8Array<ArrayBuffer>>;
+  function writeFileSync(path: string, data: Uint8Array, options?: { append?: boolean }): void;
+  function renameSync(from: string, to: string): void;
   function mkdir(path: string, options?: { recursive?: boolean }): Promise<void>;
   function remove(path: string): Promise<void>;
   function stat(path: string): Promise<{ mode: number | null }>;

@@ -315,6 +315,17 @@ export class DenoIO implements HostIO {
       throw e;
     }
   }
+  readBytes(path: string): Promise<Uint8Array> {
+    return Deno.readFile(path);
+  }
+  writeBytesSync(path: string, bytes: Uint8Array, append: boolean): void {
+    if (append) {
+      Deno.writeFileSync(path, bytes, { append: true });
+      return;
+    }
+    Deno.writeFileSync(path + ".new", bytes);
+    Deno.renameSync(path + ".new", path);
+  }
   removeFile(path: string): Promise<void> {
     return Deno.remove(path).catch((e) => {
       if (!(e instanceof Deno.errors.NotFound)) throw e;

@@ -7,6 +7,7 @@ import net from "node:net";
 import { randomBytes } from "node:crypto";
 import { readFile, writeFile, mkdir, unlink, stat, readlink } from "node:fs/promises";
 import { networkInterfaces } from "node:os";
+import { appendFileSync, writeFileSync, renameSync, readFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { performance } from "node:perf_hooks";
 import { createRequire } from "node:module";
@@ -252,6 +253,17 @@ export class NodeIO implements HostIO {
       if ((e as NodeJS.ErrnoException).code === "EEXIST") return false;
       throw e;
     }
+  }
+  readBytes(path: string): Promise<Uint8Array> {
+    return Promise.resolve().then(() => new Uint8Array(readFileSync(path)));
+  }
+  writeBytesSync(path: string, bytes: Uint8Array, append: boolean): void {
+    if (append) {
+      appendFileSync(path, bytes);
+      return;
+    }
+    writeFileSync(path + ".new", bytes);
+    renameSync(path + ".new", path);
   }
   removeFile(path: string): Promise<void> {
     return unlink(path).catch((e: NodeJS.ErrnoException) => {

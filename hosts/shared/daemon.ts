@@ -163,6 +163,7 @@ export class Daemon {
     d.starting = false;
     await d.close({ keepKernelState: false });
     await io.removeFile(d.savedPath()); // the moves a clean stop saved are gone from the kernel now
+    await io.removeFile(d.journalPath()); // and the journal of them
     const control = controlPath(cfg);
     if (control) await io.removeFile(control);
   }
@@ -525,37 +526,83 @@ export class Daemon {
     return pidFilePath(this.config.name, controlPath(this.config)).replace(/\.pid$/, "") + ".moves";
   }
 
+  /** The moves journal (docs/dataplane.md "The moves journal"): each committed change of the moves, after the save file. */
+  journalPath(): string {
+    return this.savedPath().replace(/\.moves$/, "") + ".journal";
+  }
+
+  private journalFailed = false;
+
+  /**
+   * What the core gave for the journal once the kernel committed its batches:
+   * a base written over the save file (then the journal emptied), records
+   * appended, before anything else happens. A write that fails leaves a
+   * journal the next start does not use (it reads the maps).
+   */
+  private writeJournal(): void {
+    const j = this.engine.journalTake();
+    if (!j) return;
+    const path = this.journalPath();
+    try {
+      if (j.base) {
+        this.io.writeBytesSync(this.savedPath(), j.base, false);
+        this.io.writeBytesSync(path, new Uint8Array(0), false);
+      }
+      if (j.records) this.io.writeBytesSync(path, j.records, true);
+    } catch (e) {
+      if (!this.journalFailed) this.log("warn", { event: "journal-failed", path, error: why(e), hint: "the next start after a crash reads the moves back from the kernel's maps" });
+      this.journalFailed = true;
+    }
+  }
+
   /**
    * A clean stop with the kernel state kept: the core's moves, with
-   * nftables' generation, go to a file, so that the next start takes them
-   * over without reading the maps (a dump of 100,000 elements takes seconds
-   * in the kernel). The next start reads the file and removes it.
+   * nftables' generation and the journal's last sequence number, go to the
+   * save file (the journal's base; the journal is emptied), so that the next
+   * start takes them over without reading the maps (a dump of 100,000
+   * elements takes seconds in the kernel). Nothing saved (a move changing):
+   * the journal stays as it is, and says so.
    */
   private async saveMoves(): Promise<void> {
     const path = this.savedPath();
     try {
-      await this.io.removeFile(path);
       this.engine.save(this.io.now());
       this.drain();
+      this.writeJournal();
       const bytes = this.engine.saved();
-      if (bytes.length > 0) await this.io.createExclusive(path, new TextDecoder().decode(bytes));
+      if (bytes.length > 0) {
+        this.io.writeBytesSync(path, bytes, false);
+        this.io.writeBytesSync(this.journalPath(), new Uint8Array(0), false);
+      }
     } catch (e) {
       this.log("warn", { event: "save-failed", path, error: why(e), hint: "the next start reads the moves back from the kernel's maps" });
     }
   }
 
-  /** The moves a clean stop saved, handed to the core before the kernel setup; the file goes (it is good once). */
+  /**
+   * The moves a clean stop saved (or the journal's last base) and the
+   * journal after it, handed to the core before the kernel setup. They stay:
+   * the next batch's marker tells a later start whether they still hold.
+   */
   private async loadSavedMoves(): Promise<void> {
     const path = this.savedPath();
-    let text: string;
+    this.engine.enableJournal();
+    let text: string | null = null;
     try {
       text = await this.io.readText(path);
     } catch {
-      return; // none
+      // none
     }
-    await this.io.removeFile(path).catch(() => {});
+    let journal: Uint8Array | null = null;
+    try {
+      journal = await this.io.readBytes(this.journalPath());
+    } catch {
+      // none
+    }
+    if (text === null) return; // a journal without its base is of no use
     try {
       this.engine.savedMoves(this.io.now(), new TextEncoder().encode(text));
+      if (journal) this.engine.journalFile(this.io.now(), journal);
     } catch (e) {
       this.log("warn", { event: "saved-moves-refused", path, error: why(e) });
     }
@@ -639,6 +686,7 @@ export class Daemon {
           }
           if (r.output) engine.actionOutput(this.io.now(), o.id, r.output);
           engine.actionResult(this.io.now(), o.id, r.status);
+          this.writeJournal();
           if (tr) tr({ step: "nft", text: o.text.slice(0, 80).replace(/\s+/g, " ") });
           break;
         }

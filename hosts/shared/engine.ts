@@ -171,6 +171,34 @@ export class Engine {
     }
   }
 
+  /** The host keeps a moves journal (before kernelSetup): the core's batches carry its marker. */
+  enableJournal(): void {
+    this.x.stem_journal_enable();
+  }
+
+  /** The journal file (after savedMoves, before kernelSetup): in pieces of any cut. */
+  journalFile(now: number, bytes: Uint8Array): void {
+    const cap = this.core.ioCapacity;
+    for (let at = 0; at < bytes.length; at += cap) {
+      const piece = bytes.subarray(at, Math.min(bytes.length, at + cap));
+      this.core.check(this.x.stem_journal_feed(now, this.core.put(piece), piece.length), "journal");
+    }
+  }
+
+  /**
+   * What committed batches left for the journal: a base to write as the save
+   * file (then the journal is emptied) and records to append after it, or
+   * null. Copies; the core forgets them.
+   */
+  journalTake(): { base: Uint8Array | null; records: Uint8Array | null } | null {
+    const ready = this.x.stem_journal_ready();
+    if (ready === 0) return null;
+    const base = ready & 1 ? this.core.get(this.x.stem_journal_base_ptr(), this.x.stem_journal_base_length()) : null;
+    const records = ready & 2 ? this.core.get(this.x.stem_journal_records_ptr(), this.x.stem_journal_records_length()) : null;
+    this.x.stem_journal_taken();
+    return { base, records };
+  }
+
   /** A clean stop: the core saves its moves (event "saved"); after the drain, saved() gives the bytes. */
   save(now: number): void {
     this.x.stem_save(now);

@@ -113,6 +113,14 @@ export interface HostIO {
   createExclusive(path: string, text: string): Promise<boolean>;
   /** Removes a file; a missing file is no error. */
   removeFile(path: string): Promise<void>;
+  /** Reads a file's bytes (the moves journal). */
+  readBytes(path: string): Promise<Uint8Array>;
+  /**
+   * Writes bytes before returning (the moves journal, in the order the core
+   * gives them): appended to the file (created if missing), or replacing it
+   * (written beside it, then renamed over it, so it is never seen half made).
+   */
+  writeBytesSync(path: string, bytes: Uint8Array, append: boolean): void;
   /** This process's network namespace (the link text of /proc/self/ns/net, e.g. "net:[4026531840]"), if readable. */
   networkNamespace(): Promise<string | undefined>;
   /** The addresses of this host's interfaces (in this network namespace), as text. */

@@ -13,7 +13,8 @@ import {
 } from "../engine/output";
 import { Stem } from "../stem/stem";
 import { cookieJson } from "../stem/events";
-import { SessionList, Save, savedMoves, savedBlob } from "../stem/lifecycle";
+import { SessionList, Save, savedMoves, savedJournal, savedBlob } from "../stem/lifecycle";
+import { journal } from "../stem/journal";
 import { NetlinkSummary, parseNetfilter, DEFAULT_QUEUE } from "../kernel/nfqueue";
 import { SidHold } from "../sid/hold";
 import { HmacKey, digestLen } from "../crypto/hmac";
@@ -58,6 +59,7 @@ export function node_init(cookie: usize, now: f64): i32 {
   node = new Node();
   partErrno.clear();
   Instance.reset(node);
+  journal.reset(); // a new node keeps no journal until its host says so (stem_journal_enable)
   stem = new Stem(node);
   node.init(readCookie(cookie), now);
   return 0;
@@ -185,6 +187,8 @@ export function handle_timeout(now: f64): void {
 /** The outcome of an OUT_NFT action: 0, or the nonzero return of libnftables. */
 export function handle_action_result(now: f64, id: u32, status: i32): void {
   partErrno.delete(id); // (a dump the host could not read to its end)
+  // A batch's journal record goes to the host only once the kernel committed it (stem/journal.ts).
+  journal.result(id, status == 0);
   node.handleActionResult(id, status, now);
 }
 
@@ -524,4 +528,61 @@ export function stem_saved_length(): i32 {
 /** How many moves the node has (ours and its peers'), without rendering them. */
 export function stem_move_count(): i32 {
   return stem.moves.length;
+}
+
+// ---- the moves journal (stem/journal.ts) ----
+
+/** The host keeps a moves journal beside its save file: batches carry the marker (call before node_kernel_setup). */
+export function stem_journal_enable(): void {
+  journal.enabled = true;
+}
+
+/** A piece (any cut) of the journal file, after the save file's pieces (stem_saved_moves), before node_kernel_setup. */
+export function stem_journal_feed(now: f64, data: usize, len: i32): i32 {
+  if (!inMemory(data, len)) return BAD;
+  savedJournal(data, len);
+  return 0;
+}
+
+let journalBaseOut: StaticArray<u8> = new StaticArray<u8>(0);
+let journalRecordsOut: StaticArray<u8> = new StaticArray<u8>(0);
+
+/**
+ * What the committed batches left for the host: bit 0, a base (write it as
+ * the save file, then empty the journal), bit 1, records to append (after the
+ * base, if both). Then stem_journal_base_* / stem_journal_records_*, and
+ * stem_journal_taken once written.
+ */
+export function stem_journal_ready(): i32 {
+  const b = journal.outBase;
+  journalBaseOut = b ? b : new StaticArray<u8>(0);
+  journalRecordsOut = journal.outLength > 0 ? journal.records() : new StaticArray<u8>(0);
+  return (b ? 1 : 0) | (journalRecordsOut.length > 0 ? 2 : 0);
+}
+
+export function stem_journal_base_ptr(): usize {
+  return changetype<usize>(journalBaseOut);
+}
+
+export function stem_journal_base_length(): i32 {
+  return journalBaseOut.length;
+}
+
+export function stem_journal_records_ptr(): usize {
+  return changetype<usize>(journalRecordsOut);
+}
+
+export function stem_journal_records_length(): i32 {
+  return journalRecordsOut.length;
+}
+
+export function stem_journal_taken(): void {
+  journal.taken();
+  journalBaseOut = new StaticArray<u8>(0);
+  journalRecordsOut = new StaticArray<u8>(0);
+}
+
+/** The marker the kernel holds as far as the core knows (the last committed batch's sequence number): for tests. */
+export function stem_journal_committed(): u32 {
+  return journal.committed;
 }

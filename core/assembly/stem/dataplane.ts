@@ -7,6 +7,7 @@
 // nft.ts: what it needs of the address watch and the sweep comes through
 // PlaneHost.
 
+import { journal } from "./journal";
 import { EADDRNOTAVAIL, EEXIST, ENOENT, LOOPBACK_IFINDEX, NETLINK_NETFILTER, NETLINK_ROUTE } from "../kernel/linux";
 import { Address } from "../engine/address";
 import { Node, Procedure } from "../engine/node";
@@ -198,7 +199,8 @@ export class Plane {
   /** Queues the elements that changed as one kernel action (stem/nft.ts). */
   sync(owner: Procedure | null): bool {
     this.syncs++;
-    this.node.nftAction(this.dp.sync(this.moves, this.quarantines, this.controlPorts(), this.host.probing()), owner);
+    const id = this.node.nftAction(this.dp.sync(this.moves, this.quarantines, this.controlPorts(), this.host.probing()), owner);
+    journal.sent(id); // its record goes to the host once the kernel committed it (stem/journal.ts)
     if (this.dp.holdLost) {
       // The table was re-created: the queue rule goes back in.
       this.dp.holdLost = false;

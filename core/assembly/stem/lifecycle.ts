@@ -24,9 +24,10 @@ import { Dumped, ElementSink, parseElements, setElementsDump, generationRequest,
 import { SocketInfo, parseSockets, socketDump, requestPtr } from "../kernel/rtnl";
 
 import { FAMILY_IPV4, FAMILY_IPV6, PROTO_UDP } from "../generated/registry";
-import { COUNTED_MAPS, Leftover, elementMapNames, mapHashOf, moveName } from "./nft";
+import { COUNTED_MAPS, Leftover, elementMapNames, mapHashOf } from "./nft";
 import { Rendered, Quarantine } from "./move";
 import { TextOut } from "../util/text";
+import { journal, moveLine, quarantineLine } from "./journal";
 
 /**
  * Takes over the moves a previous run of the daemon left in the kernel: one
@@ -53,16 +54,34 @@ export class Restore extends Procedure {
   private saved: SavedSink | null = null;
   private genAction: u32 = 0;
   private gen: i64 = -1;
+  /** The moves journal's marker (stem/journal.ts): one small dump, the set `js`. */
+  private markerAction: u32 = 0;
+  private marker: MarkerSink = new MarkerSink();
   start(): void {
     const s = takeSaved();
-    if (s && !s.bad && s.gen >= 0) {
+    if (journal.enabled) {
+      this.markerAction = this.stem.node.netlinkAction(NETLINK_NETFILTER, setElementsDump("js"), this, true, ANY_STATUS, true);
+    }
+    if (s && !s.bad && (s.gen >= 0 || (journal.enabled && s.seq >= 0))) {
       // A clean stop saved the moves with nftables' generation: if nothing
       // changed in nftables since, the kernel holds exactly their elements.
+      // Or a base and the journal after it end with the marker the kernel
+      // holds: the kernel holds exactly what they say.
       this.saved = s;
-      this.genAction = this.stem.node.netlinkAction(NETLINK_NETFILTER, generationRequest(), this, true, ANY_STATUS);
+      if (s.gen >= 0) this.genAction = this.stem.node.netlinkAction(NETLINK_NETFILTER, generationRequest(), this, true, ANY_STATUS);
       return;
     }
+    if (s) this.continueSeq(s);
     this.dump();
+  }
+  /** The journal's numbers go on from the highest the kernel or the files know of (never back to one a file may hold). */
+  private continueSeq(s: SavedSink | null): void {
+    let top: i64 = <i64>journal.seq;
+    if (this.marker.value > top) top = this.marker.value;
+    if (s && s.seq > top) top = s.seq;
+    if (s && s.lastSeq > top) top = s.lastSeq;
+    journal.seq = <u32>top;
+    if (this.marker.value >= 0) journal.committed = <u32>this.marker.value;
   }
   private dump(): void {
     // A missing table (first start) is no failure.
@@ -75,6 +94,10 @@ export class Restore extends Procedure {
   }
   onKernelOutput(node: Node, p: usize, n: i32): void {
     const id = node.outputAction;
+    if (this.markerAction != 0 && id == this.markerAction) {
+      parseElements(p, n, this.marker);
+      return;
+    }
     if (this.saved && id == this.genAction) {
       const g = parseGeneration(p, n);
       if (g >= 0) this.gen = g;
@@ -97,12 +120,19 @@ export class Restore extends Procedure {
       let known = true;
       for (let i = 0; i < saved.entries.length && known; i++) known = samePeer(node, saved.entries[i].cookie) != null;
       for (let i = 0; i < saved.quarantines.length && known; i++) known = node.findPeer(saved.quarantines[i].cookie) != null;
-      if (this.gen != saved.gen || !known) {
+      this.continueSeq(saved);
+      const byGen = saved.gen >= 0 && this.gen == saved.gen;
+      // The journal: its last whole record (or the base) set the marker the kernel holds, and said all.
+      const byJournal = journal.enabled && saved.seq >= 0 && !saved.gap && saved.clean && this.marker.malformed == 0 && this.marker.value >= 0 && saved.lastSeq == this.marker.value;
+      if (!(byGen || byJournal) || !known) {
         // Something changed nftables since the stop (or it cannot be told), or a
         // peer is no longer configured (its elements must go): read the maps.
         this.dump();
         return;
       }
+      // The files describe the kernel: the journal goes on after them (a base only if they were the generation's alone).
+      journal.wantBase = !byJournal;
+      journal.lines = saved.records;
       const restored = takeOver(stem, node, saved.entries, now);
       for (let i = 0; i < saved.quarantines.length; i++) {
         const e = saved.quarantines[i];
@@ -117,9 +147,10 @@ export class Restore extends Procedure {
       stem.keepIdentities(null);
       stem.dp.adopt(stem.moves, stem.quarantines, null, elementMapNames());
       stem.sync(null);
-      restoredEvent(node, now, restored, "saved", 0);
+      restoredEvent(node, now, restored, byGen ? "saved" : "journal", 0);
       return;
     }
+    if (this.markerAction != 0) this.continueSeq(null);
     const entries = this.table.entries;
     this.table.index.clear();
     const restored = takeOver(stem, node, entries, now);
@@ -157,10 +188,29 @@ export function savedMoves(p: usize, n: i32): void {
   s.lines(p, n);
 }
 
+/** A piece of the moves journal (stem/journal.ts), after the save file's lines. */
+export function savedJournal(p: usize, n: i32): void {
+  let s = pendingSaved;
+  if (!s) {
+    s = new SavedSink();
+    pendingSaved = s;
+  }
+  s.journal(p, n);
+}
+
 function takeSaved(): SavedSink | null {
   const s = pendingSaved;
   pendingSaved = null;
+  if (s) s.replay();
   return s;
+}
+
+/** The journal's marker (the set `js`): its one element's value, -1 if none or not one. */
+class MarkerSink extends ElementSink {
+  value: i64 = -1;
+  element(d: Dumped): void {
+    this.value = this.count == 1 && d.keyLen == 4 ? <i64>load<u32>(d.key) : -1;
+  }
 }
 
 /** The last save's bytes (stem_save), until the next one. */
@@ -220,17 +270,21 @@ export class Save extends Procedure {
     t.ascii("hov1 gen ");
     t.dec(<u64>this.gen);
     t.byte(0x0a);
+    if (journal.enabled) {
+      // Also the journal's base (stem/journal.ts): the host empties the journal after writing it.
+      t.ascii("hov1 seq ");
+      t.dec(journal.committed);
+      t.byte(0x0a);
+    }
     let r: Rendered | null = null;
     for (let i = 0; i < moves.length; i++) {
       if (t.pos > CAP - 512) {
         parts.push(bytesOf(changetype<usize>(buf), t.pos));
         t.reset(changetype<usize>(buf), CAP);
       }
-      t.ascii("hov1 ");
       const x = r ? r.of(moves[i]) : new Rendered(moves[i]);
       r = x;
-      moveName(t, x);
-      t.byte(0x0a);
+      moveLine(t, x); // (the journal's records use the same lines: stem/journal.ts)
     }
     const qs = this.stem.quarantines;
     for (let i = 0; i < qs.length; i++) {
@@ -240,22 +294,7 @@ export class Save extends Procedure {
         parts.push(bytesOf(changetype<usize>(buf), t.pos));
         t.reset(changetype<usize>(buf), CAP);
       }
-      t.ascii("hov1 q ");
-      t.dec(<u64>Math.max(0, q.until));
-      t.ascii(q.local ? " L " : " R ");
-      const c = q.peer.cookie;
-      for (let s = 40; s >= 0; s -= 8) t.hexByte(<u32>(c >> <u64>s) & 0xff);
-      t.byte(0x20);
-      t.dec(q.protocols);
-      t.byte(0x20);
-      q.orig.text(t);
-      t.byte(0x2f);
-      t.dec(q.origPort);
-      t.byte(0x20);
-      q.address.text(t);
-      t.byte(0x2f);
-      t.dec(q.port);
-      t.byte(0x0a);
+      quarantineLine(t, q, false);
     }
     parts.push(bytesOf(changetype<usize>(buf), t.pos));
     let n = 0;

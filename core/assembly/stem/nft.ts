@@ -39,6 +39,7 @@ import { bytesOf } from "../engine/output";
 import { TextOut } from "../util/text";
 import { FAMILY_IPV4, FAMILY_IPV6, PROTO_TCP, PROTO_UDP, IPPROTO_TCP, IPPROTO_UDP, DEFAULT_QUOTA_BYTES } from "../generated/registry";
 import { HOLD_MARK } from "../kernel/nfqueue";
+import { journal, moveName, journalMoveIn, journalMoveOut, journalQuarantine, journalSnapshot, unsaveable } from "./journal";
 
 export const TABLE: string = "inet handover";
 
@@ -474,23 +475,6 @@ function tag(r: Rendered): void {
   out.byte(0x22);
 }
 
-/** `<id> <L|R> <peer cookie> <protocols> <orig>/<port> <wire>/<port>`: what a comment (and a saved line) says of a move. */
-export function moveName(t: TextOut, r: Rendered): void {
-  t.dec(r.id);
-  t.ascii(r.local ? " L " : " R ");
-  const c = r.cookie;
-  for (let s = 40; s >= 0; s -= 8) t.hexByte(<u32>(c >> <u64>s) & 0xff);
-  t.byte(0x20);
-  t.dec(r.protocols);
-  t.byte(0x20);
-  r.orig.text(t);
-  t.byte(0x2f);
-  t.dec(r.origPort);
-  t.byte(0x20);
-  r.wire.text(t);
-  t.byte(0x2f);
-  t.dec(r.wirePort);
-}
 
 /** An element a previous run left that no move taken over owns: its map (with digit), key bytes, and the quota object it names (tables of earlier versions). */
 export class Leftover {
@@ -602,6 +586,8 @@ export class Dataplane {
   guard: bool = false;
   /** Elements written by the last batch (for tests and figures). */
   lastElements: i32 = 0;
+  /** Moves in the kernel whose saved line says less than their elements (stem/journal.ts unsaveable). */
+  unclean: i32 = 0;
 
   /** A batch failed (libnftables applies a batch whole or not at all). */
   failed(): void {
@@ -618,6 +604,9 @@ export class Dataplane {
     beginBatch();
     this.lastElements = 0;
     out.ascii(ADD_TABLE);
+    // The moves journal (stem/journal.ts): this batch's record, or a base.
+    const J = journal.enabled;
+    const base = J && journal.begin(this.dirty, moves.length + quarantines.length);
     if (this.dirty) {
       this.rebuild(moves, quarantines);
     } else {
@@ -628,6 +617,10 @@ export class Dataplane {
         if (!r) continue;
         kept[i] = keepQuota = keepsQuota(r, dirtyMoves[i]);
         this.emitMove(r, false);
+        if (J) {
+          if (unsaveable(r)) this.unclean--;
+          if (!base) journalMoveOut(r.id);
+        }
       }
       keepQuota = false;
       for (let i = 0; i < dirtyQuarantines.length; i++) {
@@ -635,6 +628,7 @@ export class Dataplane {
         if (q.rendered && !q.live) {
           this.emitQuarantine(q, false);
           q.rendered = false;
+          if (J && !base) journalQuarantine(q, true);
         }
       }
       for (let i = 0; i < dirtyMoves.length; i++) {
@@ -644,7 +638,12 @@ export class Dataplane {
         m.inKernel = m.live && wantsElements(m);
         if (!m.inKernel) continue;
         keepQuota = kept[i];
-        this.emitMove(new Rendered(m), true);
+        const x = new Rendered(m);
+        this.emitMove(x, true);
+        if (J) {
+          if (unsaveable(x)) this.unclean++;
+          if (!base) journalMoveIn(x);
+        }
       }
       keepQuota = false;
       for (let i = 0; i < dirtyQuarantines.length; i++) {
@@ -652,6 +651,7 @@ export class Dataplane {
         if (q.live && !q.rendered) {
           this.emitQuarantine(q, true);
           q.rendered = true;
+          if (J && !base) journalQuarantine(q, false);
         }
       }
     }
@@ -660,6 +660,12 @@ export class Dataplane {
     this.syncPorts(ports);
     this.syncLost(lost);
     this.created = true;
+    if (J) {
+      if (base) this.unclean = journalSnapshot(moves, quarantines);
+      spill();
+      journal.marker(out);
+      journal.end(this.unclean == 0 && this.lost.length == 0);
+    }
     return endBatch();
   }
 
@@ -724,6 +730,7 @@ export class Dataplane {
     discarding = true;
     wanted = new Map<u64, i32>();
     this.keys = new Map<u64, u32>();
+    this.unclean = 0;
     for (let i = 0; i < dirtyMoves.length; i++) {
       dirtyMoves[i].dirty = false;
       dirtyMoves[i].before = null;
@@ -737,6 +744,7 @@ export class Dataplane {
       const x = r ? r.of(m) : new Rendered(m);
       r = x;
       this.emitMove(x, true);
+      if (unsaveable(x)) this.unclean++;
     }
     for (let i = 0; i < quarantines.length; i++) {
       const q = quarantines[i];
@@ -812,6 +820,8 @@ export class Dataplane {
 
   private definitions(): void {
     out.ascii("add set inet handover ctl { type inet_service; }\n");
+    // The moves journal's marker: its one element is the last batch's sequence number (stem/journal.ts).
+    if (journal.enabled) out.ascii("add set inet handover js { type mark; }\n");
     defineMaps("ip", "4", this.quotaBytes);
     defineMaps("ip6", "6", this.quotaBytes);
     out.ascii(CHAINS);
@@ -1075,6 +1085,8 @@ export class Dataplane {
     this.ports = new Array<u32>();
     this.lost = new Array<Address>();
     this.created = false;
+    this.unclean = 0;
+    journal.wantBase = true;
     return endBatch();
   }
 }

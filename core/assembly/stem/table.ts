@@ -9,6 +9,7 @@
 import { Address } from "../engine/address";
 import { parseAddress } from "../util/text";
 import { Dumped, ElementSink } from "../kernel/nftdump";
+import { crc32, JOURNAL_HEADER, JOURNAL_MAX_BODY, JOURNAL_CLEAN } from "./journal";
 
 const ADDR = memory.data(16);
 
@@ -141,6 +142,15 @@ const HOV1 = "hov1 ";
 const COUNT_CURSOR = new Cursor();
 const GEN = "hov1 gen ";
 const QUARANTINE = "hov1 q ";
+const SEQ = "hov1 seq ";
+const UNCLEAN = "hov1 unclean";
+const MOVE_OUT = "hov1 - ";
+const QUARANTINE_OUT = "hov1 -q ";
+
+function sameQuarantine(a: TableEntry, b: TableEntry): bool {
+  return a.until == b.until && a.local == b.local && a.cookie == b.cookie && a.protocols == b.protocols &&
+    a.orig.equals(b.orig) && a.origPort == b.origPort && a.wire.equals(b.wire) && a.wirePort == b.wirePort;
+}
 
 /**
  * The file a clean stop wrote (stem/lifecycle.ts Save): `hov1 gen <n>`, then
@@ -154,6 +164,90 @@ export class SavedSink {
   gen: i64 = -1;
   /** A line that is neither: the file is not used. */
   bad: bool = false;
+  /** The moves journal (stem/journal.ts): the base's sequence number (-1: none), the last whole record's. */
+  seq: i64 = -1;
+  lastSeq: i64 = -1;
+  /** The base and every record after it say that the kernel holds exactly what the lines say. */
+  clean: bool = true;
+  /** Records applied; a record cut short or whose checksum fails (it and what follows ignored); a gap in the sequence. */
+  records: i32 = 0;
+  torn: bool = false;
+  gap: bool = false;
+  /** The journal file's pieces, read once the save file's lines are all in (replay). */
+  private journalParts: Array<StaticArray<u8>> = new Array<StaticArray<u8>>();
+  private removed: bool = false;
+  /** While a record's lines are applied: a move line replaces the move of its id, and lines may take moves out. */
+  private delta: bool = false;
+  journal(p: usize, n: i32): void {
+    const a = new StaticArray<u8>(n);
+    memory.copy(changetype<usize>(a), p, <usize>n);
+    this.journalParts.push(a);
+  }
+  /**
+   * Applies the journal's records after the base (stem/journal.ts), in
+   * order: a record is used only whole (its length within the file, its
+   * CRC-32 right); the first that is not ends the journal (a torn append:
+   * `torn`). Records at or below the base's sequence are already in it (a
+   * base written, the journal not yet emptied); one that does not follow the
+   * last is a gap (the journal is not used). Never traps.
+   */
+  replay(): void {
+    let n = 0;
+    for (let i = 0; i < this.journalParts.length; i++) n += this.journalParts[i].length;
+    if (n == 0 && this.journalParts.length == 0) {
+      this.lastSeq = this.seq;
+      this.finish();
+      return;
+    }
+    const all = new StaticArray<u8>(n);
+    let at = changetype<usize>(all);
+    for (let i = 0; i < this.journalParts.length; i++) {
+      memory.copy(at, changetype<usize>(this.journalParts[i]), <usize>this.journalParts[i].length);
+      at += <usize>this.journalParts[i].length;
+    }
+    this.journalParts = new Array<StaticArray<u8>>();
+    this.lastSeq = this.seq;
+    const p = changetype<usize>(all);
+    let off: usize = 0;
+    const end = <usize>n;
+    while (off < end) {
+      if (end - off < <usize>JOURNAL_HEADER) {
+        this.torn = true;
+        break;
+      }
+      const len = load<u32>(p + off);
+      if (len > JOURNAL_MAX_BODY || <usize>len > end - off - <usize>JOURNAL_HEADER) {
+        this.torn = true;
+        break;
+      }
+      const crc = load<u32>(p + off + 4);
+      if (crc32(0, p + off + 8, <usize>len + 5) != crc) {
+        this.torn = true;
+        break;
+      }
+      const seq = <i64>load<u32>(p + off + 8);
+      const flags = load<u8>(p + off + 12);
+      const body = p + off + <usize>JOURNAL_HEADER;
+      off += <usize>JOURNAL_HEADER + <usize>len;
+      if (this.seq >= 0 && seq <= this.seq) continue; // already in the base
+      if (this.lastSeq < 0 || seq != this.lastSeq + 1) {
+        this.gap = true;
+        break;
+      }
+      this.delta = true;
+      this.lines(body, <i32>len);
+      this.delta = false;
+      this.lastSeq = seq;
+      this.clean = (flags & JOURNAL_CLEAN) != 0;
+      this.records++;
+    }
+    this.finish();
+  }
+  private finish(): void {
+    if (!this.removed) return;
+    this.entries = this.index.values();
+    this.removed = false;
+  }
   lines(p: usize, n: i32): void {
     const end = p + <usize>n;
     let line = p;
@@ -161,7 +255,48 @@ export class SavedSink {
       let eol = line;
       while (eol < end && load<u8>(eol) != 0x0a) eol++;
       if (eol > line) {
-        if (matchAt(line, eol, GEN)) {
+        if (this.delta && matchAt(line, eol, MOVE_OUT)) {
+          const c = new Cursor();
+          c.p = line + <usize>MOVE_OUT.length;
+          c.end = eol;
+          const id = <u32>c.number();
+          if (c.ok && this.index.has(id)) {
+            this.index.delete(id);
+            this.removed = true;
+          } else this.bad = true;
+        } else if (this.delta && matchAt(line, eol, QUARANTINE_OUT)) {
+          const c = new Cursor();
+          c.p = line + <usize>QUARANTINE_OUT.length;
+          c.end = eol;
+          const e = new TableEntry();
+          e.until = <f64>c.number();
+          let found = -1;
+          if (c.ok && readEntry(c, e)) {
+            for (let i = 0; i < this.quarantines.length && found < 0; i++) if (sameQuarantine(this.quarantines[i], e)) found = i;
+          }
+          if (found >= 0) this.quarantines.splice(found, 1);
+          else this.bad = true;
+        } else if (!this.delta && matchAt(line, eol, SEQ)) {
+          const c = new Cursor();
+          c.p = line + <usize>SEQ.length;
+          c.end = eol;
+          const g = c.number();
+          if (c.ok && g <= 0xffffffff) this.seq = <i64>g;
+          else this.bad = true;
+        } else if (!this.delta && matchAt(line, eol, UNCLEAN) && eol - line == <usize>UNCLEAN.length) {
+          this.clean = false;
+        } else if (this.delta && matchAt(line, eol, HOV1) && !matchAt(line, eol, QUARANTINE)) {
+          // A move in, or changed: it replaces the one of its id.
+          const c = new Cursor();
+          c.p = line + <usize>HOV1.length;
+          c.end = eol;
+          const id = <u32>c.number();
+          if (c.ok && this.index.has(id)) {
+            this.index.delete(id);
+            this.removed = true;
+          }
+          if (!takeComment(line + <usize>HOV1.length, eol, 0, this.entries, this.index)) this.bad = true;
+        } else if (matchAt(line, eol, GEN)) {
           const c = new Cursor();
           c.p = line + <usize>GEN.length;
           c.end = eol;

@@ -1,0 +1,99 @@
+// The moves journal on real kernels (issue 11: a crash restart without the
+// maps' dumps): a fixed end holding 1,000 moves of 100 synthetic peers (real,
+// authenticated Migration Requests through the daemon's control port: see
+// scale.test.js) and a real TCP and UDP stream's moves is killed (SIGKILL:
+// nothing saved) after the stream's first migration, and started again: it
+// takes every move over from its save file and journal, the kernel's marker
+// matching (`restored` says `elements: "journal"`: no map dumped), and the
+// stream migrates on through the restart with nothing lost and no reset.
+// Needs root; see _e2e.js.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { runStem } from "../../dist/demo/stem.js";
+import { cleanStale } from "../../dist/demo/netns.js";
+import { launcher, runtime, e2eEnabled, assertSurvived, tagOf } from "./_e2e.js";
+
+const enabled = e2eEnabled();
+const rt = runtime();
+const L = enabled ? launcher(rt) : [];
+const tag = (s) => tagOf(s, rt);
+const PEERS_JS = fileURLToPath(new URL("./_scale_peers.js", import.meta.url));
+
+if (enabled) cleanStale(tag(""));
+const run = (name, fn) => (enabled ? test(name, fn) : test.skip(name, fn));
+
+const PEERS = 100;
+const PER_PEER = 10;
+const BASE_PORT = 20000;
+const ROOM = 8;
+
+function peer(i) {
+  return { name: `s${i}.journal`, key: randomBytes(32).toString("hex"), spi: 256, a: `198.19.0.${i + 1}`, b: `198.19.100.${i + 1}` };
+}
+
+function drive(t, dir, peers, requests, name, window = 32) {
+  const file = join(dir, `${name}.json`);
+  writeFileSync(file, JSON.stringify({ target: "198.18.9.2", port: 4346, peers, requests, window, timeoutMs: 1500, retries: 3 }));
+  const child = t.spawn(t.r, [process.execPath, PEERS_JS, file]);
+  return new Promise((resolve, reject) => {
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (d) => (out += d));
+    child.stderr.on("data", (d) => (err += d));
+    child.on("exit", (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`synthetic peers exited ${code}: ${err}`))));
+  });
+}
+
+run("a fixed end killed (SIGKILL) with 1,000 moves restarts from its journal, no map dumped; the live stream survives with 0 lost, 0 resets", async () => {
+  const peers = Array.from({ length: PEERS }, (_, i) => peer(i));
+  const dir = mkdtempSync(join(tmpdir(), "handover-journal-"));
+  const load = peers.map((p, i) => ({ peer: i, moves: Array.from({ length: PER_PEER }, (_, k) => [p.a, BASE_PORT + k, p.b, BASE_PORT + k]) }));
+  let loaded = null;
+  let elements = 0;
+  let marker = "";
+  try {
+    const r = await runStem({
+      launcher: { m: L, f: L },
+      tag: tag("j"),
+      mode: "make-before-break",
+      migrations: 3, // A -> B (F killed and restarted) -> A -> B
+      spacingMs: 400,
+      durationMs: 10000,
+      restart: "f",
+      restartSignal: "SIGKILL",
+      // (killed once F validated M's new address: a move still unvalidated has a quota its saved line does not carry)
+      restartAfter: (events) => events.some((e) => e.event === "peer-migration" && e.state === "validated"),
+      options: { maxMovesPerPeer: PER_PEER, maxMoves: PEERS * PER_PEER + ROOM, sessionIdleMs: 600000 },
+      config: { f: { register: false } },
+      extraPeers: { f: peers.map((p) => ({ name: p.name, address: p.a, addresses: [p.b], sa: [{ spi: p.spi, key: p.key }] })) },
+      prepare: async (t) => {
+        const batch = peers.flatMap((p) => [`addr add ${p.a}/32 dev lo`, `addr add ${p.b}/32 dev lo`]).join("\n") + "\n";
+        t.ns(t.r, ["ip", "-batch", "-"], batch);
+        t.ns(t.f, ["ip", "route", "replace", "198.19.0.0/16", "via", "198.18.9.1"]);
+        loaded = await drive(t, dir, peers, load, "load");
+      },
+      inspect: async (t) => {
+        elements = Number(t.ns(t.f, ["sh", "-c", "nft list map inet handover ri4 | grep -c 'comment \"hov1 [0-9]* R '"]).trim());
+        marker = t.ns(t.f, ["nft", "list", "set", "inet", "handover", "js"]);
+      },
+    });
+    assertSurvived(assert, r, "the stream through a crash restart of the fixed end");
+    assert.is(loaded.results.filter((x) => x.code === "ACCEPTED").length, PEERS, "every synthetic peer's 10 moves accepted");
+    const restored = r.timeline.filter((e) => e.event?.event === "restored" && e.who === "F").map((e) => e.event);
+    assert.is(restored.length, 2, "F restarted once");
+    assert.is(restored[1].elements, "journal", `the restart took the journal path, no map dumped (${JSON.stringify(restored[1])})`);
+    const streamMoves = restored[1].moves - PEERS * PER_PEER;
+    assert.ok(streamMoves >= 1 && streamMoves <= ROOM, `every move taken over: 1,000 synthetic and the stream's (${restored[1].moves})`);
+    assert.ok(elements >= PEERS * PER_PEER, `the kernel still holds the moves' elements (${elements})`);
+    assert.match(marker, /elements = \{ 0x[0-9a-f]{8} \}/, "the journal's marker");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test.run();
