@@ -353,6 +353,8 @@ class Transfer extends Procedure {
       const i = this.interim;
       if (i) sid.flows.applyArpRewrite(true, this.address, i);
     }
+    // 8.12, the hold at the node: the target has the UDP flows' sockets now; their datagrams go on to it too.
+    if (this.handsOn && sid.udpPassOf(this.address).length) sid.handOnPassed(this);
     // 8.18: a session address's lease goes with it; the new holder keeps it alive and releases it.
     if (!this.flows) {
       const l = sid.addresses.byAddress(this.address);
@@ -957,6 +959,20 @@ export class Sid extends SidBase {
   }
 
   /**
+   * The transfer completed (the record delivered: the target has the UDP
+   * flows' sockets; the agent holds the address): the hand-on chain no longer
+   * lets the UDP flows through to this node's sockets, it copies them on too.
+   */
+  handOnPassed(t: Transfer): void {
+    const a = t.address;
+    const k = a.key() ^ (<u64>a.family << 56);
+    if (!this.handOns.has(k) || this.handOns.get(k) != 2) return;
+    const out = this.nftBegin();
+    forwardRule(out, true, a, this.node.options.controlPort, t.agent!.control, new Array<Flow>(), true);
+    this.nftEnd();
+  }
+
+  /**
    * The node's hold of a ends: the hand-on chain's rules are replaced (with
    * `agent`: copied to it; null: emptied) without removing the chain, then one
    * VERDICT_BATCH with NF_REPEAT for every packet the node's queue holds: each
@@ -1010,7 +1026,7 @@ export class Sid extends SidBase {
   /** Addresses whose stop rule stands (keys as the bindings file's). */
   private stopped: Set<u64> = new Set<u64>();
 
-  private udpPassOf(a: Address): Array<Flow> {
+  udpPassOf(a: Address): Array<Flow> {
     const list = new Array<Flow>();
     for (let i = 0; i < this.udpPass.length; i++) if (this.udpPass[i].local.equals(a)) list.push(this.udpPass[i]);
     return list;
