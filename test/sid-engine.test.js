@@ -1500,4 +1500,31 @@ test("the hold at the node (8.12): a per-flow transfer and a same-subnet one hav
   assert.is(tn.netfilter.length, 0);
 });
 
+test("the hold at the node (8.12): UDP flows that pass the stop rule pass the hand-on chain too, until the transfer completes; then they are handed on", () => {
+  const s = trio();
+  const { net, tn, target, tnTarget, tnAgent, TA } = s;
+  const flow = { localPort: 5002, remote: "198.18.9.2", remotePort: 5003 };
+  const pass = `ip hovsid sfc612000a ip saddr 198.18.9.2 ip daddr ${TA} udp sport 5003 udp dport 5002 accept`;
+  tn.sid.udpPass(TA, [flow]);
+  tn.sid.transfer(net.now, TA, tnTarget, { agent: tnAgent, lifetime: 30 });
+  tn.pump();
+  for (let i = 0; i < 50 && !tn.sidEvents("state-requested").length; i++) net.run(100);
+  const stop = tn.nft.find((t) => t.includes("add chain ip hovsid sfc612000a"));
+  assert.ok(stop && stop.includes(`add rule ${pass}`), stop);
+  assert.ok(stop.indexOf(`add rule ${pass}`) < stop.indexOf("counter jump sqc612000a"), "before the queue's jump");
+  // With UDP flows the Transfer Request waits for the record (8.2): the node holds meanwhile.
+  target.sid.udpPass(TA, [flow]);
+  target.sid.stateReceived(target.clock(), TA, true);
+  target.pump();
+  tn.sid.stateDelivered(tn.clock(), TA, true);
+  tn.pump();
+  net.run(2000);
+  assert.is(tn.sidEvents("transferred").length, 1);
+  const hands = tn.nft.filter((t) => /^flush chain ip hovsid sfc612000a\n/.test(t));
+  assert.is(hands.length, 2, hands.join("\n----\n"));
+  assert.ok(hands[0].includes(`add rule ${pass}`) && /dup to 198\.18\.0\.1 drop\n$/.test(hands[0]), "at the Transfer Reply: the flow still passes");
+  assert.ok(!hands[1].includes("udp sport 5003") && /dup to 198\.18\.0\.1 drop\n$/.test(hands[1]), "at transferred: handed on too");
+  assert.is(verdictOf(tn.netfilter.at(-1)), 4);
+});
+
 test.run();
