@@ -13,13 +13,15 @@
 //     TcpRetransSegs in its namespace): the packets the windows cost it;
 //   - the longest gap the correspondent saw in the records it received;
 //   - handedOn: the packets N's hand-on chain copied on to the agent.
-// Usage (root): node bench/sid-loss-window.js [--runs N] [--json]
+// Usage (root): node bench/sid-loss-window.js [--runs N] [--rtt MS] [--json]
 // The machine is shared: the figures are not quiet-machine figures.
 import { runSid } from "../dist/demo/sid.js";
 
 const args = process.argv.slice(2);
 const runs = Number(args[args.indexOf("--runs") + 1] || 5) || 5;
 const json = args.includes("--json");
+// --rtt MS: demo/sid.ts's delay line on R (every routed path, and the bridged home link with br_netfilter).
+const rttMs = args.includes("--rtt") ? Number(args[args.indexOf("--rtt") + 1]) : 0;
 const tag = process.env.HANDOVER_TAG ?? "b";
 
 const retrans = (topo) => {
@@ -39,7 +41,7 @@ const sidT = (role, state) => role.events.find((e) => e.sid && e.sid.state === s
 const rows = [];
 for (let i = 0; i < runs; i++) {
   let before = 0, after = 0, windows = null, handed = null;
-  const r = await runSid({ tag: `${tag}w${i}`, reverse: true, afterMs: 800,
+  const r = await runSid({ tag: `${tag}w${i}`, reverse: true, afterMs: 800, rttMs,
     before: async (s) => { before = retrans(s.topo); },
     during: async (s) => {
       after = retrans(s.topo);
