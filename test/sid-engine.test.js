@@ -967,11 +967,15 @@ test("a return (8.6): the target gives the address back to its node; the agent e
   net.run(10000);
   assert.equal(target.sidEvents("ended").map((e) => e.reason), ["returned"]);
   assert.is(target.sid.state(net.now).targets.length, 0, "the target holds nothing");
-  // The node: the ARP rule went at the Wake-up, then the stop rule once the record was in; no tunnel, no address on lo.
+  // The node: its hand-on chain emptied at the return's negotiation (8.12: the agent delivers the address to
+  // it now; handing on would send that back), the ARP rule went at the Wake-up, then the stop rule with the
+  // hand-on chain once the record was in; no tunnel, no address on lo.
   const after = tn.nft.slice(s.nftBefore);
-  assert.is(after.length, 2, after.join("\n----\n"));
-  assert.match(after[0], /delete .*arp hovsid/);
-  assert.match(after[1], /delete chain inet hovsid si/);
+  assert.is(after.length, 3, after.join("\n----\n"));
+  assert.is(after[0], "flush chain ip hovsid sfc612000a\n");
+  assert.match(after[1], /delete .*arp hovsid/);
+  assert.match(after[2], /delete chain inet hovsid si/);
+  assert.match(after[2], /delete chain ip hovsid sfc612000a/);
   assert.equal(tn.netlinkTypes(), []);
   assert.is(tn.sid.state(net.now).transfers.length, 0);
   assert.is(tn.sid.state(net.now).targets.length, 0);
@@ -985,7 +989,8 @@ test("a return whose Wake-up comes before the record: the stop rule stays until 
   assert.is(tn.sidEvents("woken").length, 1);
   assert.is(tn.sidEvents("released").length, 0, "not released before the record is in");
   const after = tn.nft.slice(s.nftBefore);
-  assert.is(after.length, 1, "only the ARP rule went");
+  assert.is(after.length, 2, "the hand-on chain emptied (8.12), and only the ARP rule went");
+  assert.is(after[0], "flush chain ip hovsid sfc612000a\n");
   assert.is(tn.sid.session(TA).role, "target", "the session being received is the return's");
   tn.sid.stateReceived(net.now, TA, true);
   tn.pump();

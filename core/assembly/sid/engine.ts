@@ -941,7 +941,7 @@ export class Sid extends SidBase {
     node.netlinkAction(NETLINK_NETFILTER, bytesOf(nfqueueBuffer(), r), null);
   }
 
-  /** 8.12, the hold at the node: the node's hand-on chain per address (1: queueing, 2: handing on to the agent). */
+  /** 8.12, the hold at the node: the node's hand-on chain per address (1: queueing, 2: handing on to the agent, 3: emptied). */
   private handOns: Map<u64, u8> = new Map<u64, u8>();
   /** Addresses whose hand-on chain has its queue chain. */
   private handOnQueued: Set<u64> = new Set<u64>();
@@ -955,6 +955,26 @@ export class Sid extends SidBase {
     if (!this.handOns.has(k) || this.handOns.get(k) != 1) return;
     this.endNodeHold(a, t.agent!.control);
     this.handOns.set(k, 2);
+    this.flushPending();
+  }
+
+  /**
+   * The hold at the node is over for a (a return, 8.6; a Stop Transfer, 8.5):
+   * the hand-on chain is emptied (it stays, empty, until the stop rule goes:
+   * its removal then is the same batch). State 3: emptied.
+   */
+  endHandOn(a: Address): void {
+    const k = a.key() ^ (<u64>a.family << 56);
+    if (!this.handOns.has(k)) return;
+    const state = this.handOns.get(k);
+    if (state == 3) return;
+    if (state == 1) this.endNodeHold(a, null);
+    else {
+      const out = this.nftBegin();
+      flushChains(out, a, false, false, true);
+      this.nftEnd();
+    }
+    this.handOns.set(k, 3);
     this.flushPending();
   }
 
@@ -1495,6 +1515,9 @@ export class Sid extends SidBase {
     }
     h.vni = ids(changetype<usize>(h.bkey));
     this.hosted.push(h);
+    // 8.12: the address is coming back here (the agent delivers it to this node during the return): the hand-on
+    // chain is emptied, or it would send the agent's deliveries back to it.
+    this.endHandOn(a);
     this.reply(peer, sa, cache, CODE_ACCEPTED, -1, this.address.isSet ? this.address : null, now);
     const e = this.event("negotiated", ROLE_TARGET, a, now);
     e.key("returning");
@@ -2112,6 +2135,8 @@ export class Sid extends SidBase {
     const t = this.findTransfer(a);
     if (t && t.flows) return this.stopFlows(now, a, 0);
     if (!t || t.state != TRANSFERRED || t.hosted) return -ERR_REFUSED;
+    // 8.12: the agent is about to give the address up: nothing more is handed on to it.
+    this.endHandOn(a);
     return t.send(this.node, MSG_STOP_TRANSFER, now) ? 0 : -ERR_CONFIG;
   }
 
