@@ -351,12 +351,14 @@ export class SidTopology {
     host(this.t, this.targetLink, A.target, this.options.sameSubnet ? A.router.home : A.router.foreign);
     if (this.options.second) host(this.u, "u-f", A.second, "198.18.3.1");
     if (this.options.filter !== false) {
-      // BCP 38 on R: a link only carries sources of its own subnet.
+      // BCP 38 on R: a link only carries sources of its own subnet. What R only bridges on the home link
+      // (with br_netfilter loaded, iif and oif are both the bridge) is not routed by R and not filtered:
+      // the node's hold hands the correspondent's packets on to the agent there (PROTOCOL.md 8.12).
       this.ns(this.r, ["nft", "-f", "-"], `table inet bcp38 {
   chain forward {
     type filter hook forward priority 0; policy accept;
     iifname "r-c" ip saddr != 198.18.9.0/24 counter drop
-    iifname "hbr" ip saddr != 198.18.1.0/24 counter drop
+    iifname "hbr" oifname != "hbr" ip saddr != 198.18.1.0/24 counter drop
     iifname "r-t" ip saddr != 198.18.2.0/24 counter drop
     iifname "r-u" ip saddr != 198.18.3.0/24 counter drop
   }

@@ -35,9 +35,12 @@ test("a whole transfer: negotiation, record, Transfer Request, the parked Bindin
   assert.equal(target.netlinkTypes(), [20, 16, 28]);
   assert.match(target.nft.join("\n"), /add rule inet hovsid si[0-9a-f]+ ip daddr 198\.18\.0\.10 drop/);
   assert.match(target.nft.at(-1), /delete chain inet hovsid si/);
-  // The node: stop rule, then ARP rule.
+  // The node: stop rule with its hand-on chain (8.12, the hold at the node), the hand-on to the agent at the
+  // Transfer Reply, then the ARP rule.
   assert.match(tn.nft[0], /add chain inet hovsid si/);
-  assert.match(tn.nft[1], /arp operation request arp daddr ip 198\.18\.0\.10 drop/);
+  assert.match(tn.nft[0], /add chain ip hovsid sfc612000a \{ type filter hook input priority -160;/);
+  assert.match(tn.nft[1], /dup to 198\.18\.0\.1 drop/);
+  assert.match(tn.nft[2], /arp operation request arp daddr ip 198\.18\.0\.10 drop/);
   const ks = tn.sid.session(TA), kt = target.sid.session(TA), ka = agent.sid.session(TA);
   assert.equal(ks.sessionKey, kt.sessionKey);
   // 8.11: the agent keeps the binding key K_b, derived once from the session key, in its place.
@@ -100,10 +103,13 @@ test("the target's hold (8.12): its stop rule queues the address's packets into 
   const del = o.findIndex((k, i) => i > ev && k === "nft:flush chain inet hovsid sic612000a");
   const v = o.lastIndexOf("netlink12");
   assert.ok(ev >= 0 && del > ev && v > del, o.join(", "));
+  // The chains are emptied before the verdict and deleted only after it: a base chain's removal flushes every
+  // queue of the namespace (the kernel's nf_queue_nf_hook_drop), which would drop what the hold kept.
   assert.match(target.nft.at(-1), /delete chain inet hovsid shc612000a/);
-  // The node's stop rule does not hold: its packets belong to the socket that moved.
+  assert.ok(o.lastIndexOf("nft:flush chain inet hovsid sic612000a") > v, o.join(", "));
+  assert.ok(!target.nft.slice(0, -1).some((b) => /delete chain inet hovsid s[ioh]c612000a/.test(b)), "no chain deleted before the verdict");
+  // The node holds in a queue of its own (8.12, the hold at the node), not the target's chain.
   assert.ok(!/jump sh/.test(tn.nft.join("\n")));
-  assert.is(tn.netfilter.length, 0);
   assert.is(target.sid.state(net.now).held, 0);
 });
 
@@ -961,11 +967,15 @@ test("a return (8.6): the target gives the address back to its node; the agent e
   net.run(10000);
   assert.equal(target.sidEvents("ended").map((e) => e.reason), ["returned"]);
   assert.is(target.sid.state(net.now).targets.length, 0, "the target holds nothing");
-  // The node: the ARP rule went at the Wake-up, then the stop rule once the record was in; no tunnel, no address on lo.
+  // The node: its hand-on chain emptied at the return's negotiation (8.12: the agent delivers the address to
+  // it now; handing on would send that back), the ARP rule went at the Wake-up, then the stop rule with the
+  // hand-on chain once the record was in; no tunnel, no address on lo.
   const after = tn.nft.slice(s.nftBefore);
-  assert.is(after.length, 2);
-  assert.match(after[0], /delete .*arp hovsid/);
-  assert.match(after[1], /delete chain inet hovsid si/);
+  assert.is(after.length, 3, after.join("\n----\n"));
+  assert.is(after[0], "flush chain ip hovsid sfc612000a\n");
+  assert.match(after[1], /delete .*arp hovsid/);
+  assert.match(after[2], /delete chain inet hovsid si/);
+  assert.match(after[2], /delete chain ip hovsid sfc612000a/);
   assert.equal(tn.netlinkTypes(), []);
   assert.is(tn.sid.state(net.now).transfers.length, 0);
   assert.is(tn.sid.state(net.now).targets.length, 0);
@@ -979,7 +989,8 @@ test("a return whose Wake-up comes before the record: the stop rule stays until 
   assert.is(tn.sidEvents("woken").length, 1);
   assert.is(tn.sidEvents("released").length, 0, "not released before the record is in");
   const after = tn.nft.slice(s.nftBefore);
-  assert.is(after.length, 1, "only the ARP rule went");
+  assert.is(after.length, 2, "the hand-on chain emptied (8.12), and only the ARP rule went");
+  assert.is(after[0], "flush chain ip hovsid sfc612000a\n");
   assert.is(tn.sid.session(TA).role, "target", "the session being received is the return's");
   tn.sid.stateReceived(net.now, TA, true);
   tn.pump();
@@ -1539,8 +1550,8 @@ test("the codec's stop and ARP rules (the pieces driver's) are the batches the s
   tn.pump();
   assert.ok(hostsDeliver(s));
   net.run(1000);
-  assert.is(tn.nft[0], codec.stopRule(true, TA, 4346));
-  assert.is(tn.nft[1], codec.arpRule(true, TA, { announce: false }));
+  assert.ok(tn.nft[0].startsWith(codec.stopRule(true, TA, 4346)), "the stop rule, then the hand-on chain (8.12)");
+  assert.is(tn.nft[2], codec.arpRule(true, TA, { announce: false }));
   assert.match(codec.stopRule(false, TA, 4346), /^flush chain inet hovsid si/);
   assert.match(codec.arpRule(true, TA, { exceptIfindex: 7, announce: true }), /meta iif != 7 arp operation request arp daddr ip 198\.18\.0\.10 drop\n$/);
   // IPv6 has no ARP: its rule is Neighbour Discovery's (8.18), the same chains in table inet hovsid.
@@ -1603,6 +1614,115 @@ test("8.12 UDP flows: the Transfer Request waits for the delivered record (the a
   assert.is(agent.sidEvents("bound").length, 1, "the Transfer Request went with the delivered record");
   assert.is(tn.sidEvents("transferred").length, 1);
   assert.is(target.sidEvents("released").length, 1);
+});
+
+const queueOf = (b) => new DataView(b.buffer, b.byteOffset).getUint16(18, false);
+
+test("the hold at the node (8.12): after its stop rule the node queues the address's packets, and at the Transfer Reply copies them on to the agent (NF_REPEAT through the hand-on chain)", () => {
+  const s = trio();
+  const { net, tn, tnTarget, tnAgent, TA } = s;
+  // The agent's Transfer Reply comes after the negotiation's reply: the node holds meanwhile.
+  const held = [];
+  net.filter = (d) => !(d.from === "agent" && d.data[1] === 19 && held.push(d));
+  tn.sid.transfer(net.now, TA, tnTarget, { agent: tnAgent, lifetime: 30 });
+  tn.pump();
+  net.run(100);
+  assert.is(tn.sidEvents("state-requested").length, 1);
+  // The stop rule's batch has the hand-on chain (ip family, input, before the stop rule's -150): the control
+  // port passes, everything else for the address jumps to the queue chain.
+  const first = tn.nft[0];
+  assert.match(first, /add chain ip hovsid sqc612000a\n/);
+  assert.match(first, /add chain ip hovsid sfc612000a \{ type filter hook input priority -160; policy accept; \}/);
+  assert.match(first, /add rule ip hovsid sfc612000a ip daddr 198\.18\.0\.10 meta l4proto \{ tcp, udp \} th dport 4346 accept/);
+  assert.match(first, /add rule ip hovsid sfc612000a ip daddr 198\.18\.0\.10 counter jump sqc612000a\n$/);
+  assert.ok(!/dup to/.test(first), "nothing goes to the agent before it holds the address");
+  // The queue bound (SID's queue + 1: 4348) and the NFQUEUE rule in the queue chain, after the event that starts the dump.
+  assert.equal(tn.netfilterTypes(), [NFQ_CONFIG, NFNL_BATCH_BEGIN]);
+  assert.is(queueOf(tn.netfilter[0]), 4348);
+  assert.ok(/sqc612000a/.test(latin1(tn.netfilter[1])) && /NFQUEUE/.test(latin1(tn.netfilter[1])));
+  assert.ok(tn.order.indexOf("event:state-requested") < tn.order.indexOf("netlink12"), tn.order.join(", "));
+  // The Transfer Reply: the hand-on chain's rules replaced (not the chain: its removal would flush the queue),
+  // then one verdict NF_REPEAT (4) for every held packet, which runs them through the chain again.
+  net.filter = null;
+  assert.ok(held.length > 0, "the Transfer Reply was held back");
+  for (const d of held) net.inject(tn, d.source ?? "198.18.0.1", d.data);
+  net.run(100);
+  assert.equal(tn.netfilterTypes(), [NFQ_CONFIG, NFNL_BATCH_BEGIN, NFQ_VERDICT_BATCH]);
+  const verdict = tn.netfilter[2];
+  assert.is(queueOf(verdict), 4348);
+  assert.is(verdictOf(verdict), 4, "NF_REPEAT");
+  const hand = tn.nft.findIndex((b) => /dup to/.test(b));
+  assert.ok(hand > 0);
+  assert.match(tn.nft[hand], /^flush chain ip hovsid sfc612000a\n/);
+  assert.match(tn.nft[hand], /add rule ip hovsid sfc612000a ip daddr 198\.18\.0\.10 counter dup to 198\.18\.0\.1 drop\n$/);
+  assert.ok(!/delete chain/.test(tn.nft[hand]));
+  const o = tn.order;
+  assert.ok(o.indexOf("nft:flush chain ip hovsid sfc612000a") < o.lastIndexOf("netlink12"), o.join(", "));
+  assert.ok(!tn.nft.some((b) => /delete chain/.test(b)), "no chain deleted while it held");
+});
+
+test("the hold at the node (8.12): a Transfer Reply before the negotiation's reply: the stop rule's batch copies to the agent at once, nothing is queued; the chains go with the stop rule", () => {
+  const s = trio();
+  const { net, tn, agent, tnTarget, tnAgent, TA } = s;
+  // The target's first negotiation reply is lost: the agent's reply comes first, the target's retransmitted one later.
+  let dropped = 0;
+  net.filter = (d) => !(d.from === "target" && d.data[1] === 17 && dropped++ === 0);
+  tn.sid.transfer(net.now, TA, tnTarget, { agent: tnAgent, lifetime: 30 });
+  tn.pump();
+  assert.ok(hostsDeliver(s));
+  net.run(3000);
+  assert.ok(dropped >= 1);
+  assert.equal(tn.sidEvents().map((e) => e.state), ["negotiated", "state-requested", "transferred"]);
+  assert.match(tn.nft[0], /add rule ip hovsid sfc612000a ip daddr 198\.18\.0\.10 counter dup to 198\.18\.0\.1 drop\n$/);
+  assert.ok(!/sqc612000a/.test(tn.nft[0]));
+  assert.is(tn.netfilter.length, 0, "no queue");
+  // Stop Transfer: the address comes back; the hand-on chain goes with the stop rule, in its batch.
+  tn.sid.stop(net.now, TA);
+  tn.pump();
+  net.run(1000);
+  assert.is(tn.sidEvents("stopped").length, 1);
+  const gone = tn.nft.find((b) => /delete chain inet hovsid sic612000a/.test(b));
+  assert.ok(gone && /delete chain ip hovsid sfc612000a\n/.test(gone) && !/sqc612000a/.test(gone), gone);
+  assert.is(agent.sidEvents("ended").length, 1);
+});
+
+test("the hold at the node (8.12): a per-flow transfer and a same-subnet one have no hand-on chain", () => {
+  const s = trio();
+  const { net, tn, tnTarget, TA } = s;
+  tn.sid.transfer(net.now, TA, tnTarget, { lifetime: 30 }); // no agent: 8.7
+  tn.pump();
+  hostsDeliver(s);
+  net.run(1000);
+  assert.is(tn.sidEvents("state-requested").length, 1);
+  assert.ok(!tn.nft.some((b) => /ip hovsid/.test(b)));
+  assert.is(tn.netfilter.length, 0);
+});
+
+test("the hold at the node (8.12): UDP flows that pass the stop rule pass the hand-on chain too, until the transfer completes; then they are handed on", () => {
+  const s = trio();
+  const { net, tn, target, tnTarget, tnAgent, TA } = s;
+  const flow = { localPort: 5002, remote: "198.18.9.2", remotePort: 5003 };
+  const pass = `ip hovsid sfc612000a ip saddr 198.18.9.2 ip daddr ${TA} udp sport 5003 udp dport 5002 accept`;
+  tn.sid.udpPass(TA, [flow]);
+  tn.sid.transfer(net.now, TA, tnTarget, { agent: tnAgent, lifetime: 30 });
+  tn.pump();
+  for (let i = 0; i < 50 && !tn.sidEvents("state-requested").length; i++) net.run(100);
+  const stop = tn.nft.find((t) => t.includes("add chain ip hovsid sfc612000a"));
+  assert.ok(stop && stop.includes(`add rule ${pass}`), stop);
+  assert.ok(stop.indexOf(`add rule ${pass}`) < stop.indexOf("counter jump sqc612000a"), "before the queue's jump");
+  // With UDP flows the Transfer Request waits for the record (8.2): the node holds meanwhile.
+  target.sid.udpPass(TA, [flow]);
+  target.sid.stateReceived(target.clock(), TA, true);
+  target.pump();
+  tn.sid.stateDelivered(tn.clock(), TA, true);
+  tn.pump();
+  net.run(2000);
+  assert.is(tn.sidEvents("transferred").length, 1);
+  const hands = tn.nft.filter((t) => /^flush chain ip hovsid sfc612000a\n/.test(t));
+  assert.is(hands.length, 2, hands.join("\n----\n"));
+  assert.ok(hands[0].includes(`add rule ${pass}`) && /dup to 198\.18\.0\.1 drop\n$/.test(hands[0]), "at the Transfer Reply: the flow still passes");
+  assert.ok(!hands[1].includes("udp sport 5003") && /dup to 198\.18\.0\.1 drop\n$/.test(hands[1]), "at transferred: handed on too");
+  assert.is(verdictOf(tn.netfilter.at(-1)), 4);
 });
 
 test.run();

@@ -79,6 +79,55 @@ if (e2eEnabled() && runtime() === "node") {
     assert.ok(held > 0, `the target's queue held ${held} packets (the correspondent retransmitted ${retrans} segments; longest gap ${r.correspondent?.maxGapMs} ms)`);
   });
 
+  // 8.12, the hold at the node. R's neighbour entry for X is pinned to N's link-layer address (a router that
+  // ignores the agent's gratuitous ARP: the longest form of the window in which R still delivers X's packets to
+  // N after N's stop rule): every correspondent packet after the transfer reaches N, and only N's hand-on
+  // (queued until the agent's Transfer Reply, then copied on to the agent) takes them to the target. Without
+  // it N's stop rule drops them all and the session cannot survive. With `dropReply` the agent's first
+  // Transfer Reply is dropped on its way to N, so that N holds (its queue) until the retransmitted one.
+  async function pinned(tag, dropReply) {
+    let handedOn = null, nodeHeld = null, retrans = null, before = 0;
+    const nstat = (topo) => Number(/TcpRetransSegs\s+(\d+)/.exec(topo.try(topo.c, ["nstat", "-az", "TcpRetransSegs"]).out)?.[1]);
+    const r = await runSid({ tag: tagOf(tag), reverse: true, udp: true, afterMs: 800,
+      before: async (s) => {
+        const mac = s.topo.ns(s.topo.n, ["cat", "/sys/class/net/n-h/address"]).trim();
+        s.topo.ns(s.topo.r, ["ip", "neigh", "replace", s.topo.addr.transferred, "lladdr", mac, "dev", "hbr", "nud", "permanent"]);
+        if (dropReply) {
+          // The agent's Transfer Reply (SID type 19, byte 1 of the UDP payload), once.
+          s.topo.ns(s.topo.n, ["nft", "-f", "-"], `table ip dropreply {
+  chain in {
+    type filter hook input priority -300; policy accept;
+    ip saddr ${s.topo.addr.agent} udp sport 4346 @th,72,8 19 limit rate 1/hour burst 1 packets counter drop
+  }
+}`);
+        }
+        before = nstat(s.topo);
+      },
+      during: async (s) => {
+        retrans = nstat(s.topo) - before;
+        const out = s.topo.try(s.topo.n, ["nft", "list", "table", "ip", "hovsid"]).out;
+        handedOn = Number(/counter packets (\d+) bytes \d+ dup to/.exec(out)?.[1] ?? NaN);
+        s.node.send({ cmd: "state" });
+        nodeHeld = (await s.node.wait("state")).state.nodeHeld;
+        if (dropReply) assert.match(s.topo.try(s.topo.n, ["nft", "list", "table", "ip", "dropreply"]).out, /counter packets 1 /, "one Transfer Reply dropped");
+      } });
+    const why = `handed on ${handedOn}, N's queue held ${nodeHeld}, correspondent retransmissions ${retrans}, longest gap ${r.correspondent?.maxGapMs} ms`;
+    survived(r, `pinned router${dropReply ? ", the first Transfer Reply dropped" : ""} (${why})`);
+    udpSurvived(r, "pinned router");
+    assert.is(r.filtered, 0, "R's ingress filter dropped nothing");
+    assert.ok(handedOn > 0, `N's hand-on copied packets on to the agent: ${why}`);
+    return { nodeHeld, why };
+  }
+
+  test("SID 8.12, the hold at the node: a router that keeps delivering X to N: N hands the correspondent's packets on to the agent; TCP and UDP survive", async () => {
+    await pinned("ep", false);
+  });
+
+  test("SID 8.12, the hold at the node: the Transfer Reply late: N queues X's packets after its stop rule and hands them on at the reply (held > 0); TCP and UDP survive", async () => {
+    const { nodeHeld, why } = await pinned("eo", true);
+    assert.ok(nodeHeld > 0, `N's queue held packets until the Transfer Reply: ${why}`);
+  });
+
   test("SID: direct return from a foreign target fails under BCP 38", async () => {
     const r = await runSid({ tag: tagOf("ed"), reverse: false, afterMs: 1000 });
     assert.is(r.result?.state, "transferred", "the transfer itself went through");

@@ -206,6 +206,8 @@ function netlinkPiece(id: u32, data: usize, len: i32): void {
   summary.packets = 0;
   summary.otherPackets = 0;
   summary.otherQueue = SidHold.queue;
+  summary.nodePackets = 0;
+  summary.nodeQueue = SidHold.nodeQueue;
   parseNetfilter(data, len, summary);
   stem.netlinkSeen(summary);
   SidHold.seen(summary);
@@ -262,6 +264,7 @@ export function node_kernel_setup(now: f64, queue: i32): i32 {
   if (queue < 0 || queue > 65535) return BAD;
   stem.kernelSetup(queue == 0 ? DEFAULT_QUEUE : <u32>queue, now);
   SidHold.queue = ((queue == 0 ? DEFAULT_QUEUE : <u32>queue) + 1) & 0xffff;
+  SidHold.nodeQueue = ((queue == 0 ? DEFAULT_QUEUE : <u32>queue) + 2) & 0xffff;
   return 0;
 }
 

@@ -111,4 +111,6 @@ export const NFQNL_MSG_PACKET: u16 = 0;
 export const NFQNL_MSG_VERDICT_BATCH: u16 = 3;
 export const NFQNL_MSG_CONFIG: u16 = 2;
 export const NFPROTO_INET: u8 = 1;
+export const NFPROTO_IPV4: u8 = 2;
+export const NFPROTO_IPV6: u8 = 10;
 export const TCP_LISTEN: u8 = 10;

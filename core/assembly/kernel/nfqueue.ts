@@ -122,11 +122,11 @@ export function queueRuleBatch(queue: u32): i32 {
  * above, first in the chain; without, unconditional (SID's hold chain, which
  * a rule jumps to for the held address only, docs/dataplane.md "SID").
  */
-export function queueRuleIn(queue: u32, table: string, chain: string, markMatch: bool): i32 {
+export function queueRuleIn(queue: u32, table: string, chain: string, markMatch: bool, family: u8 = NFPROTO_INET): i32 {
   pos = BUF;
   end(message(NFNL_MSG_BATCH_BEGIN, NLM_F_REQUEST, 0, NFNL_SUBSYS_NFTABLES));
   // Without NLM_F_APPEND the rule goes first in the chain, before the drop of unqueued marked packets (stem/nft.ts).
-  const rule = message((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWRULE, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE, NFPROTO_INET, 0);
+  const rule = message((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWRULE, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE, family, 0);
   strAttr(1, table); // NFTA_RULE_TABLE
   strAttr(2, chain); // NFTA_RULE_CHAIN
   const exprs = attr(4 | NLA_F_NESTED); // NFTA_RULE_EXPRESSIONS
@@ -236,6 +236,10 @@ export class NetlinkSummary {
   otherQueue: u32 = 0x10000;
   otherPackets: i32 = 0;
   otherLastId: u32 = 0;
+  /** The node's hold queue (sid/hold.ts, PROTOCOL.md 8.12 "the hold at the node"): counted here (0x10000: none). */
+  nodeQueue: u32 = 0x10000;
+  nodePackets: i32 = 0;
+  nodeLastId: u32 = 0;
 }
 
 /** Parses netlink messages (acks and queue packet notifications); never reads past [p, p+n). */
@@ -259,9 +263,13 @@ export function parseNetfilter(p: usize, n: i32, out: NetlinkSummary): void {
         if (atype == 1 && alen >= 8) {
           const id = bswap<u32>(load<u32>(p + a + 4));
           // nfgenmsg.res_id: the queue number
-          if (<u32>bswap<u16>(load<u16>(p + off + 18)) == out.otherQueue) {
+          const q = <u32>bswap<u16>(load<u16>(p + off + 18));
+          if (q == out.otherQueue) {
             if (out.otherPackets == 0 || <i32>(id - out.otherLastId) > 0) out.otherLastId = id;
             out.otherPackets++;
+          } else if (q == out.nodeQueue) {
+            if (out.nodePackets == 0 || <i32>(id - out.nodeLastId) > 0) out.nodeLastId = id;
+            out.nodePackets++;
           } else {
             if (out.packets == 0 || <i32>(id - out.lastId) > 0) out.lastId = id;
             out.packets++;

@@ -20,7 +20,7 @@ import { drbg } from "../crypto/drbg";
 import { keyWrapRandom } from "../crypto/keywrap";
 import { gratuitousArp, neighbourAdvertisement, NA_FRAME } from "./frames";
 import { SEAL_UP, SEAL_DOWN, SEAL_SA, bindingKey, bindingSubkey } from "../wire/sealed";
-import { stopRule, arpRule, reversePathRule, udpPassRule, holdChainName } from "./rules";
+import { stopRule, arpRule, reversePathRule, udpPassRule, holdChainName, forwardRule, forwardPassRule, nodeQueueChainName, flushChains } from "./rules";
 import { SidHold } from "./hold";
 import { queueConfig, queueRuleIn, verdictBatch, bufferPtr as nfqueueBuffer } from "../kernel/nfqueue";
 import { RECORD as BINDING_RECORD } from "./bindings";
@@ -43,7 +43,7 @@ import {
   kernelMessagePtr, vxlanLink, fdbEntry, neighEntry, tunnelRoute, sourceRule, tunnelFilter,
   proxyNeighbour, tunnelIfindex,
 } from "../kernel/vxlan";
-import { NETLINK_ROUTE, NETLINK_NETFILTER, ENOENT } from "../kernel/linux";
+import { NETLINK_ROUTE, NETLINK_NETFILTER, ENOENT, NFPROTO_IPV4, NFPROTO_IPV6 } from "../kernel/linux";
 import {
   PROTOCOL_SID, FAMILY_IPV4, AUTH_HMAC_SHA256, WRAP_CHACHA20_POLY1305, FIRST_ASSIGNABLE_SPI,
   MSG_TRANSFER_NEGOTIATION_REQUEST, MSG_TRANSFER_REQUEST, MSG_BINDING_UPDATE, MSG_WAKE_UP, MSG_STOP_TRANSFER,
@@ -203,7 +203,17 @@ class Transfer extends Procedure {
     const flows = this.flows;
     // A target holds the address for its flow set alone (8.16): its return stops the whole address, as a hosting ends.
     if (flows && !this.hosted) this.sid.flows.applyStopRule(add, this.spi, flows);
-    else this.sid.applyStopRule(add, this.address);
+    else this.sid.applyStopRule(add, this.address, add && this.handsOn ? this : null);
+  }
+
+  /**
+   * The hold at the node (8.12): a whole-address transfer through an agent,
+   * from this node's own address (not a further transfer: packets for an
+   * address held as a target come through the old tunnel and meet no router's
+   * stale neighbour entry).
+   */
+  get handsOn(): bool {
+    return this.flows == null && this.hosted == null && this.agent != null;
   }
 
   /** Per-flow mode: the Interim Address and the Flow extensions (8.16). */
@@ -293,6 +303,8 @@ class Transfer extends Procedure {
       e.key("spi");
       e.num(this.spi);
       node.emit(endEvent());
+      // 8.12, the hold at the node: its queue rule after the event that starts the dump.
+      if (this.handsOn) sid.nodeQueueRule(this.address);
       return;
     }
     if (this.step == MSG_TRANSFER_REQUEST) {
@@ -354,6 +366,8 @@ class Transfer extends Procedure {
       const i = this.interim;
       if (i) sid.flows.applyArpRewrite(true, this.address, i);
     }
+    // 8.12, the hold at the node: the target has the UDP flows' sockets now; their datagrams go on to it too.
+    if (this.handsOn && sid.udpPassOf(this.address).length) sid.handOnPassed(this);
     // 8.18: a session address's lease goes with it; the new holder keeps it alive and releases it.
     if (!this.flows) {
       const l = sid.addresses.byAddress(this.address);
@@ -400,6 +414,8 @@ class Transfer extends Procedure {
     this.granted = code == CODE_ACCEPTED ? lifetimeOf(d, 0) : 0;
     this.refusedCode = code;
     if (this.state == NEGOTIATING) return; // the target's answer decides (onReply)
+    // 8.12, the hold at the node: the agent holds the address now; what the node held goes on to it.
+    if (code == CODE_ACCEPTED) sid.handOn(this);
     sid.transferStep(this, now);
   }
 
@@ -728,6 +744,23 @@ class LingeringTunnel extends Timer {
   }
 }
 
+/** SID's emptied chains of an address, deleted once no hold stands (sid/hold.ts). */
+class PendingChains {
+  key: u64;
+  address: Address;
+  handOn: bool;
+  queued: bool;
+  /** The target's stop rule with its hold chain. */
+  target: bool;
+  constructor(key: u64, a: Address, handOn: bool, queued: bool, target: bool) {
+    this.key = key;
+    this.address = a.copy();
+    this.handOn = handOn;
+    this.queued = queued;
+    this.target = target;
+  }
+}
+
 /** Gratuitous ARP frames still to send for a claimed address. */
 class Announcement {
   address: Address;
@@ -867,10 +900,149 @@ export class Sid extends SidBase {
     if (!nftText.overflow && nftText.pos > 0) this.node.nftAction(bytesOf(NFT_BUF, nftText.pos), this.actionOwner);
   }
 
-  applyStopRule(add: bool, a: Address): void {
+  applyStopRule(add: bool, a: Address, t: Transfer | null = null): void {
+    const k = a.key() ^ (<u64>a.family << 56);
+    const state = this.handOns.has(k) ? this.handOns.get(k) : <u8>0;
+    if (add) this.unpend(k);
+    if (!add && (state != 0 || SidHold.any())) {
+      // The hold at the node ends first (its packets go back through the emptied hand-on chain).
+      if (state == 1) this.endNodeHold(a, null);
+      const queued = this.handOnQueued.has(k);
+      this.handOns.delete(k);
+      this.handOnQueued.delete(k);
+      const out = this.nftBegin();
+      if (SidHold.any()) {
+        // A base chain's removal flushes every queue (sid/hold.ts): emptied now, deleted once no hold stands.
+        flushChains(out, a, true, false, state != 0);
+        this.pending.push(new PendingChains(k, a, state != 0, queued, false));
+      } else {
+        stopRule(out, false, a, this.node.options.controlPort);
+        if (state != 0) forwardRule(out, false, a, 0, null, new Array<Flow>(), false, queued);
+      }
+      this.markStopped(out, false, a);
+      this.nftEnd();
+      this.flushPending();
+      return;
+    }
     const out = this.nftBegin();
     stopRule(out, add, a, this.node.options.controlPort);
     this.markStopped(out, add, a);
+    const agent = t ? t.agent : null;
+    const holds = t != null && agent != null && t.request != 1;
+    if (t && agent) {
+      // The hold at the node (8.12): the hand-on chain in the same batch, queueing until the agent holds the address.
+      forwardRule(out, true, a, this.node.options.controlPort, holds ? null : agent.control, this.udpPassOf(a));
+      this.handOns.set(k, holds ? 1 : 2);
+    }
+    this.nftEnd();
+    if (holds) {
+      this.handOnQueued.add(k);
+      SidHold.nodeHolding++;
+    }
+  }
+
+  /**
+   * The node's queue rule in the hand-on's queue chain (and the queue bound,
+   * once): after the stop rule and the `state-requested` event, off the path
+   * to the dump; until it stands, the queue chain is empty and the stop rule
+   * drops, as without the hold.
+   */
+  nodeQueueRule(a: Address): void {
+    const k = a.key() ^ (<u64>a.family << 56);
+    if (!this.handOns.has(k) || this.handOns.get(k) != 1) return;
+    const node = this.node;
+    if (!SidHold.nodeBound) {
+      SidHold.nodeBound = true;
+      const c = queueConfig(SidHold.nodeQueue);
+      node.netlinkAction(NETLINK_NETFILTER, bytesOf(nfqueueBuffer(), c), null);
+    }
+    const r = queueRuleIn(SidHold.nodeQueue, "hovsid", nodeQueueChainName(a), false, a.family == FAMILY_IPV4 ? NFPROTO_IPV4 : NFPROTO_IPV6);
+    node.netlinkAction(NETLINK_NETFILTER, bytesOf(nfqueueBuffer(), r), null);
+  }
+
+  /** 8.12, the hold at the node: the node's hand-on chain per address (1: queueing, 2: handing on to the agent, 3: emptied). */
+  private handOns: Map<u64, u8> = new Map<u64, u8>();
+  /** Addresses whose hand-on chain has its queue chain. */
+  private handOnQueued: Set<u64> = new Set<u64>();
+  /** Chains emptied but not deleted while a hold stands (sid/hold.ts). */
+  private pending: Array<PendingChains> = new Array<PendingChains>();
+
+  /** The agent holds t's address: the hand-on chain copies to it, and what the node's queue held goes back through it. */
+  handOn(t: Transfer): void {
+    const a = t.address;
+    const k = a.key() ^ (<u64>a.family << 56);
+    if (!this.handOns.has(k) || this.handOns.get(k) != 1) return;
+    this.endNodeHold(a, t.agent!.control);
+    this.handOns.set(k, 2);
+    this.flushPending();
+  }
+
+  /**
+   * The hold at the node is over for a (a return, 8.6; a Stop Transfer, 8.5):
+   * the hand-on chain is emptied (it stays, empty, until the stop rule goes:
+   * its removal then is the same batch). State 3: emptied.
+   */
+  endHandOn(a: Address): void {
+    const k = a.key() ^ (<u64>a.family << 56);
+    if (!this.handOns.has(k)) return;
+    const state = this.handOns.get(k);
+    if (state == 3) return;
+    if (state == 1) this.endNodeHold(a, null);
+    else {
+      const out = this.nftBegin();
+      flushChains(out, a, false, false, true);
+      this.nftEnd();
+    }
+    this.handOns.set(k, 3);
+    this.flushPending();
+  }
+
+  /**
+   * The transfer completed (the record delivered: the target has the UDP
+   * flows' sockets; the agent holds the address): the hand-on chain no longer
+   * lets the UDP flows through to this node's sockets, it copies them on too.
+   */
+  handOnPassed(t: Transfer): void {
+    const a = t.address;
+    const k = a.key() ^ (<u64>a.family << 56);
+    if (!this.handOns.has(k) || this.handOns.get(k) != 2) return;
+    const out = this.nftBegin();
+    forwardRule(out, true, a, this.node.options.controlPort, t.agent!.control, new Array<Flow>(), true);
+    this.nftEnd();
+  }
+
+  /**
+   * The node's hold of a ends: the hand-on chain's rules are replaced (with
+   * `agent`: copied to it; null: emptied) without removing the chain, then one
+   * VERDICT_BATCH with NF_REPEAT for every packet the node's queue holds: each
+   * runs the hand-on chains again, in the order it came (another address's
+   * hold queues its own again).
+   */
+  private endNodeHold(a: Address, agent: Address | null): void {
+    const out = this.nftBegin();
+    if (agent) forwardRule(out, true, a, this.node.options.controlPort, agent, this.udpPassOf(a), true);
+    else flushChains(out, a, false, false, true);
+    this.nftEnd();
+    SidHold.nodeHolding--;
+    const v = verdictBatch(SidHold.nodeQueue, SidHold.nodeLastId + 0x40000000, 4);
+    this.node.netlinkAction(NETLINK_NETFILTER, bytesOf(nfqueueBuffer(), v), null, false, ENOENT);
+  }
+
+  /** A stop rule comes back for an address whose emptied chains wait: they stand again, not deleted. */
+  unpend(k: u64): void {
+    for (let i = this.pending.length - 1; i >= 0; i--) if (this.pending[i].key == k) this.pending.splice(i, 1);
+  }
+
+  /** The emptied chains go once no SID hold stands. */
+  flushPending(): void {
+    if (SidHold.any() || this.pending.length == 0) return;
+    const out = this.nftBegin();
+    for (let i = 0; i < this.pending.length; i++) {
+      const p = this.pending[i];
+      stopRule(out, false, p.address, 0, p.target);
+      if (p.handOn) forwardRule(out, false, p.address, 0, null, new Array<Flow>(), false, p.queued);
+    }
+    this.pending.length = 0;
     this.nftEnd();
   }
 
@@ -893,7 +1065,7 @@ export class Sid extends SidBase {
   /** Addresses whose stop rule stands (keys as the bindings file's). */
   private stopped: Set<u64> = new Set<u64>();
 
-  private udpPassOf(a: Address): Array<Flow> {
+  udpPassOf(a: Address): Array<Flow> {
     const list = new Array<Flow>();
     for (let i = 0; i < this.udpPass.length; i++) if (this.udpPass[i].local.equals(a)) list.push(this.udpPass[i]);
     return list;
@@ -916,8 +1088,11 @@ export class Sid extends SidBase {
       this.udpPass.push(f);
       added.push(f);
     }
-    if (added.length && this.stopped.has(a.key() ^ (<u64>a.family << 56))) {
-      udpPassRule(this.nftBegin(), a, added);
+    const k = a.key() ^ (<u64>a.family << 56);
+    if (added.length && this.stopped.has(k)) {
+      const out = this.nftBegin();
+      udpPassRule(out, a, added);
+      if (this.handOns.has(k)) forwardPassRule(out, a, added);
       this.nftEnd();
     }
     return 0;
@@ -1364,6 +1539,9 @@ export class Sid extends SidBase {
     }
     h.vni = ids(changetype<usize>(h.bkey));
     this.hosted.push(h);
+    // 8.12: the address is coming back here (the agent delivers it to this node during the return): the hand-on
+    // chain is emptied, or it would send the agent's deliveries back to it.
+    this.endHandOn(a);
     this.reply(peer, sa, cache, CODE_ACCEPTED, -1, this.address.isSet ? this.address : null, now);
     const e = this.event("negotiated", ROLE_TARGET, a, now);
     e.key("returning");
@@ -1491,6 +1669,7 @@ export class Sid extends SidBase {
       const c = queueConfig(SidHold.queue);
       node.netlinkAction(NETLINK_NETFILTER, bytesOf(nfqueueBuffer(), c), null);
     }
+    this.unpend(h.address.key() ^ (<u64>h.address.family << 56));
     const out = this.nftBegin();
     stopRule(out, true, h.address, node.options.controlPort, true);
     this.markStopped(out, true, h.address);
@@ -1509,14 +1688,18 @@ export class Sid extends SidBase {
   private endHold(h: Hosted, accept: bool): void {
     h.holds = false;
     SidHold.holding--;
+    // Emptied, not deleted: a base chain's removal flushes every queue (sid/hold.ts), this hold's too.
     const out = this.nftBegin();
-    stopRule(out, false, h.address, this.node.options.controlPort, true);
+    flushChains(out, h.address, true, true, false);
     this.markStopped(out, false, h.address);
     this.nftEnd();
-    if (SidHold.holding > 0) return;
-    const v = verdictBatch(SidHold.queue, SidHold.lastId + 0x40000000, accept ? 1 : 0);
-    // No acknowledgement is asked; an empty queue answers ENOENT, which is fine.
-    this.node.netlinkAction(NETLINK_NETFILTER, bytesOf(nfqueueBuffer(), v), null, false, ENOENT);
+    this.pending.push(new PendingChains(h.address.key() ^ (<u64>h.address.family << 56), h.address, false, false, true));
+    if (SidHold.holding == 0) {
+      const v = verdictBatch(SidHold.queue, SidHold.lastId + 0x40000000, accept ? 1 : 0);
+      // No acknowledgement is asked; an empty queue answers ENOENT, which is fine.
+      this.node.netlinkAction(NETLINK_NETFILTER, bytesOf(nfqueueBuffer(), v), null, false, ENOENT);
+    }
+    this.flushPending();
   }
 
   /** 8.18: the hosting is bound: this node holds the session address's lease now (it renews and releases it). */
@@ -2087,6 +2270,8 @@ export class Sid extends SidBase {
     const t = this.findTransfer(a);
     if (t && t.flows) return this.stopFlows(now, a, 0);
     if (!t || t.state != TRANSFERRED || t.hosted) return -ERR_REFUSED;
+    // 8.12: the agent is about to give the address up: nothing more is handed on to it.
+    this.endHandOn(a);
     return t.send(this.node, MSG_STOP_TRANSFER, now) ? 0 : -ERR_CONFIG;
   }
 
@@ -2580,6 +2765,9 @@ export class Sid extends SidBase {
     // The target's hold (sid/hold.ts): packets its queue took since start.
     out.key("held");
     out.num(SidHold.held);
+    // The node's hold (8.12, "the hold at the node"): packets its queue took since start.
+    out.key("nodeHeld");
+    out.num(SidHold.nodeHeld);
     out.key("transfers");
     out.arrOpen();
     for (let i = 0; i < this.transfers.length; i++) {

@@ -272,3 +272,130 @@ function silence(out: TextOut, add: bool, a: Address, exceptIfindex: u32, announ
   }
   return true;
 }
+
+/**
+ * The node's hand-on (PROTOCOL.md 8.12 "the hold at the node"): in table
+ * `ip hovsid` (IPv6: `ip6 hovsid`; nft's `dup` has no inet form), base chain
+ * `sf<hex>` (input hook, priority -160: before the stop rule's -150), the
+ * packets to address a that the stop rule would drop (not TCP or UDP to or
+ * from the control port `port`, not the UDP flows that pass the stop rule)
+ * are, with `agent` null, queued (a jump to the regular chain `sq<hex>`, whose
+ * one rule, sid/hold.ts, is the NFQUEUE rule sent as netlink), and with
+ * `agent`, copied unchanged to the agent's address on its link (`dup to`, the
+ * kernel's nf_dup: the frame goes to the agent's link-layer address, the IP
+ * packet as it came, TTL - 1) and the original dropped. `replace`: the chain
+ * stands; its rules are replaced in the same batch (flush chain: no hook is
+ * unregistered, so the queue keeps what it holds). With add false, the batch
+ * that removes the chains (`sq` too if `queued`).
+ */
+export function forwardRule(out: TextOut, add: bool, a: Address, port: u32, agent: Address | null, pass: Array<Flow>, replace: bool = false, queued: bool = false): void {
+  const ip = ipKeyword(a);
+  const table = a.family == FAMILY_IPV4 ? "ip hovsid" : "ip6 hovsid";
+  if (!add) {
+    const chains = queued ? 2 : 1;
+    for (let k = 0; k < chains; k++) {
+      const p = k == 0 ? "sf" : "sq";
+      out.ascii("flush chain ");
+      chain(out, table, p, a);
+      out.ascii("\ndelete chain ");
+      chain(out, table, p, a);
+      out.ascii("\n");
+    }
+    return;
+  }
+  if (replace) {
+    out.ascii("flush chain ");
+    chain(out, table, "sf", a);
+    out.ascii("\n");
+  } else {
+    out.ascii("add table ");
+    out.ascii(table);
+    out.ascii("\n");
+    if (!agent) {
+      out.ascii("add chain ");
+      chain(out, table, "sq", a);
+      out.ascii("\n");
+    }
+    baseChain(out, table, "sf", a, "input", "-160");
+  }
+  for (let j = 0; j < 2; j++) {
+    out.ascii("add rule ");
+    chain(out, table, "sf", a);
+    out.ascii(" ");
+    out.ascii(ip);
+    out.ascii(" daddr ");
+    a.text(out);
+    out.ascii(j == 0 ? " meta l4proto { tcp, udp } th dport " : " meta l4proto { tcp, udp } th sport ");
+    out.dec(<u64>port);
+    out.ascii(" accept\n");
+  }
+  for (let i = 0; i < pass.length; i++) forwardPass(out, table, a, pass[i]);
+  out.ascii("add rule ");
+  chain(out, table, "sf", a);
+  out.ascii(" ");
+  out.ascii(ip);
+  out.ascii(" daddr ");
+  a.text(out);
+  out.ascii(" counter");
+  if (agent) {
+    out.ascii(" dup to ");
+    agent.text(out);
+    out.ascii(" drop\n");
+  } else {
+    out.ascii(" jump sq");
+    addressHex(out, a);
+    out.ascii("\n");
+  }
+}
+
+/** A UDP flow that passes the stop rule passes the hand-on too (inserted at the head of `sf<hex>`). */
+export function forwardPassRule(out: TextOut, a: Address, flows: Array<Flow>): void {
+  const table = a.family == FAMILY_IPV4 ? "ip hovsid" : "ip6 hovsid";
+  for (let i = 0; i < flows.length; i++) forwardPass(out, table, a, flows[i], true);
+}
+
+function forwardPass(out: TextOut, table: string, a: Address, f: Flow, insert: bool = false): void {
+  const ip = ipKeyword(a);
+  out.ascii(insert ? "insert rule " : "add rule ");
+  chain(out, table, "sf", a);
+  out.ascii(" ");
+  out.ascii(ip);
+  out.ascii(" saddr ");
+  f.remote.text(out);
+  out.ascii(" ");
+  out.ascii(ip);
+  out.ascii(" daddr ");
+  a.text(out);
+  out.ascii(" udp sport ");
+  out.dec(<u64>f.remotePort);
+  out.ascii(" udp dport ");
+  out.dec(<u64>f.localPort);
+  out.ascii(" accept\n");
+}
+
+/** The node's queue chain's name, `sq<hex>` (for the netlink queue rule). */
+export function nodeQueueChainName(a: Address): string {
+  return "sq" + holdChainName(a).substring(2);
+}
+
+/**
+ * Empties SID's chains of address a without deleting them (a base chain's
+ * removal flushes every NFQUEUE queue, sid/hold.ts): the stop rule's `si`
+ * and `so` (`stop`), the target's hold chain `sh` (`hold`), the node's
+ * hand-on chain `sf` (`handOn`). An emptied base chain accepts everything.
+ */
+export function flushChains(out: TextOut, a: Address, stop: bool, hold: bool, handOn: bool): void {
+  if (stop) {
+    const chains = hold ? 3 : 2;
+    for (let k = 0; k < chains; k++) {
+      out.ascii("flush chain ");
+      chain(out, "inet hovsid", k == 0 ? "si" : k == 1 ? "so" : "sh", a);
+      out.ascii("\n");
+    }
+  }
+  if (handOn) {
+    out.ascii("flush chain ");
+    chain(out, a.family == FAMILY_IPV4 ? "ip hovsid" : "ip6 hovsid", "sf", a);
+    out.ascii("\n");
+  }
+}
