@@ -62,6 +62,8 @@ export abstract class StemBase extends RequestHandler {
   abstract isOwnSocket(s: SocketInfo): bool;
   /** True while a migration or a path validation is under way. */
   abstract proceduresUnderWay(): bool;
+  /** A restart's unvalidated move: its validation goes on until `deadline`, then rolls back to `prev` (nonmigrator.ts resume). */
+  abstract resumeValidation(m: Move, prev: Address, prevPort: u32, deadline: f64, now: f64): void;
   /** The lost addresses whose sessions are not known yet (the watch's probes). */
   abstract lostAddresses(): Array<Address>;
 

@@ -24,7 +24,7 @@ import { Dumped, ElementSink, parseElements, setElementsDump, generationRequest,
 import { SocketInfo, parseSockets, socketDump, requestPtr } from "../kernel/rtnl";
 
 import { FAMILY_IPV4, FAMILY_IPV6, PROTO_UDP } from "../generated/registry";
-import { COUNTED_MAPS, Leftover, elementMapNames, mapHashOf, moveName } from "./nft";
+import { COUNTED_MAPS, Leftover, elementMapNames, mapHashOf, moveRecord, quotaKeyHashes, dumpedElementHash } from "./nft";
 import { Rendered, Quarantine } from "./move";
 import { TextOut } from "../util/text";
 
@@ -44,6 +44,9 @@ export class Restore extends Procedure {
   /** Each dump's map (by its action id), and the elements each map holds (by mapHashOf). */
   private mapOf: Map<u32, u64> = new Map<u32, u64>();
   private counted: Set<u32> = new Set<u32>();
+  /** The quota sets' dumps (`rq`/`rqw`, by action id): their elements say which moves are unvalidated. */
+  private quotaMaps: Map<u32, string> = new Map<u32, string>();
+  quotas: QuotaSink = new QuotaSink();
   counts: Map<u64, i32> = new Map<u64, i32>();
   constructor(stem: StemBase) {
     super();
@@ -71,6 +74,7 @@ export class Restore extends Procedure {
       const id = this.stem.node.netlinkAction(NETLINK_NETFILTER, setElementsDump(names[i]), this, true, ANY_STATUS, true);
       this.mapOf.set(id, mapHashOf(names[i]));
       if (COUNTED_MAPS.includes(names[i])) this.counted.add(id);
+      if (names[i].startsWith("rq")) this.quotaMaps.set(id, names[i]);
     }
   }
   onKernelOutput(node: Node, p: usize, n: i32): void {
@@ -81,7 +85,11 @@ export class Restore extends Procedure {
       return;
     }
     if (!this.mapOf.has(id)) return;
-    const sink = this.counted.has(id) ? this.table : this.plain;
+    let sink: ElementSink = this.counted.has(id) ? this.table : this.plain;
+    if (this.quotaMaps.has(id)) {
+      this.quotas.map = this.quotaMaps.get(id);
+      sink = this.quotas;
+    }
     const before = sink.count;
     parseElements(p, n, sink);
     const added = sink.count - before;
@@ -103,7 +111,7 @@ export class Restore extends Procedure {
         this.dump();
         return;
       }
-      const restored = takeOver(stem, node, saved.entries, now);
+      const restored = takeOver(stem, node, saved.entries, null, now);
       for (let i = 0; i < saved.quarantines.length; i++) {
         const e = saved.quarantines[i];
         const peer = node.findPeer(e.cookie)!;
@@ -122,7 +130,7 @@ export class Restore extends Procedure {
     }
     const entries = this.table.entries;
     this.table.index.clear();
-    const restored = takeOver(stem, node, entries, now);
+    const restored = takeOver(stem, node, entries, this.quotas.keys, now);
     this.table.entries = new Array<TableEntry>();
     stem.keepIdentities(null);
     // The elements stay as they are if every map holds what the moves want;
@@ -131,7 +139,7 @@ export class Restore extends Procedure {
     // lacks something, or a dump did not parse, the table is made again from
     // the moves in one transaction.
     const names = elementMapNames();
-    const suspects = this.table.malformed == 0 && this.plain.malformed == 0 ? stem.dp.adopt(stem.moves, stem.quarantines, this.counts, names) : null;
+    const suspects = this.table.malformed == 0 && this.plain.malformed == 0 && this.quotas.malformed == 0 ? stem.dp.adopt(stem.moves, stem.quarantines, this.counts, names) : null;
     if (suspects && suspects.length > 0) {
       new Cleanup(stem, suspects, restored).start();
       return;
@@ -198,7 +206,9 @@ export class Save extends Procedure {
     if (stem.lostAddresses().length > 0) return "a lost address";
     for (let i = 0; i < stem.moves.length; i++) {
       const m = stem.moves[i];
-      if (m.held || m.unvalidated || m.busy || m.dirty) return "a move changing";
+      // A peer's move waiting for its Confirm is saved with its validation (moveRecord).
+      const waiting = m.unvalidated && !m.local && m.busy != null && m.busy!.validationDeadline() >= 0;
+      if (m.held || m.dirty || (m.busy && !waiting) || (m.unvalidated && !waiting)) return "a move changing";
     }
     return "";
   }
@@ -229,7 +239,7 @@ export class Save extends Procedure {
       t.ascii("hov1 ");
       const x = r ? r.of(moves[i]) : new Rendered(moves[i]);
       r = x;
-      moveName(t, x);
+      moveRecord(t, x, moves[i]);
       t.byte(0x0a);
     }
     const qs = this.stem.quarantines;
@@ -286,7 +296,6 @@ function savedEvent(node: Node, now: f64, ok: bool, why: string, moves: i32, byt
   node.emit(endEvent());
 }
 
-/** Makes the moves the entries name (of peers still configured); returns how many. */
 /** The last peer found, for runs of one peer's moves (a restart finds a peer per move). */
 let lastPeer: Peer | null = null;
 
@@ -299,7 +308,13 @@ function samePeer(node: Node, cookie: u64): Peer | null {
   return q;
 }
 
-function takeOver(stem: StemBase, node: Node, entries: Array<TableEntry>, now: f64): i32 {
+/**
+ * Makes the moves the entries name (of peers still configured); returns how
+ * many. A peer's move that was unvalidated (its saved record says so, or,
+ * read from the dumps, `quotaKeys` holds its `rq`/`rqw` element) comes back
+ * unvalidated, its validation going on (docs/PROTOCOL.md 7.5, "Restarts").
+ */
+function takeOver(stem: StemBase, node: Node, entries: Array<TableEntry>, quotaKeys: Set<u64> | null, now: f64): i32 {
   let restored = 0;
   for (let i = 0; i < entries.length; i++) {
     const e = entries[i];
@@ -314,6 +329,16 @@ function takeOver(stem: StemBase, node: Node, entries: Array<TableEntry>, now: f
     stem.addMove(m);
     if (e.id >= stem.nextMoveId) stem.nextMoveId = e.id + 1;
     restored++;
+    if (e.local) continue;
+    if (e.unvalidated) {
+      stem.resumeValidation(m, e.prev ? e.prev! : e.orig, e.prev ? e.prevPort : e.origPort, e.deadline, now);
+    } else if (quotaKeys && quotaKeys.size > 0) {
+      // After a crash: the move's quota element in the dump is what says it is unvalidated.
+      const hashes = quotaKeyHashes(e.protocols, e.orig, e.origPort);
+      let found = false;
+      for (let k = 0; k < hashes.length && !found; k++) found = quotaKeys.has(hashes[k]);
+      if (found) stem.resumeValidation(m, e.orig, e.origPort, now + node.options.validationTimeoutMs, now);
+    }
   }
   return restored;
 }
@@ -387,6 +412,17 @@ function isQuotaName(p: usize, n: i32): bool {
     if (c < 0x30 || c > 0x39) return false;
   }
   return true;
+}
+
+/** The keys (owner-count hashes, nft.ts) of the quota sets' elements in a restart's dumps. */
+class QuotaSink extends ElementSink {
+  map: string = "";
+  keys: Set<u64> = new Set<u64>();
+  element(d: Dumped): void {
+    if (d.keyLen == 0) return;
+    const h = dumpedElementHash(this.map, d.key, d.keyLen);
+    if (h != 0) this.keys.add(h);
+  }
 }
 
 /** Collects the elements of a dump that no move owns. */

@@ -492,6 +492,61 @@ export function moveName(t: TextOut, r: Rendered): void {
   t.dec(r.wirePort);
 }
 
+/**
+ * A move's record in the file a clean stop writes (stem/lifecycle.ts Save),
+ * one line after `hov1 `: its name as the comments say it, and, for a peer's
+ * move still waiting for its Confirm (section 7.5), ` u <deadline ms>
+ * <prev>/<port>`: when its validation times out and where it then rolls back
+ * to. The one encoder of a move's state across restarts (stem/table.ts reads it).
+ */
+export function moveRecord(t: TextOut, r: Rendered, m: Move): void {
+  moveName(t, r);
+  const v = m.busy;
+  if (!m.unvalidated || m.local || !v) return;
+  const deadline = v.validationDeadline();
+  const k = v.moves.indexOf(m);
+  if (deadline < 0 || k < 0) return;
+  t.ascii(" u ");
+  t.dec(<u64>Math.max(0, Math.ceil(deadline)));
+  t.byte(0x20);
+  v.prevWire[k].text(t);
+  t.byte(0x2f);
+  t.dec(v.prevPort[k]);
+}
+
+/**
+ * The owner-count hashes of the `rq`/`rqw` elements a peer's unvalidated move
+ * with these fields has (one per protocol), as Dataplane.owns hashes a dumped
+ * key: a restart after a crash tells an unvalidated move by them.
+ */
+export function quotaKeyHashes(protocols: u8, orig: Address, origPort: u32): Array<u64> {
+  const all = new Array<u64>();
+  const protos = protoList(protocols);
+  const name = (origPort != 0 ? "rq" : "rqw") + familyDigit(orig);
+  for (let j = 0; j < protos.length; j++) {
+    scratch.reset(SCRATCH, SCRATCH_CAP);
+    scratch.ascii(protoName(protos[j]));
+    scratch.ascii(" . ");
+    orig.text(scratch);
+    if (origPort != 0) {
+      scratch.ascii(" . ");
+      scratch.dec(origPort);
+    }
+    let h = mapHashOf(name);
+    for (let i: i32 = 0; i < scratch.pos; i++) {
+      h ^= <u64>load<u8>(SCRATCH + <usize>i);
+      h *= 0x100000001b3;
+    }
+    all.push(h);
+  }
+  return all;
+}
+
+/** The owner-count hash of a dumped element of map `name` (with digit); 0 if its key does not parse. */
+export function dumpedElementHash(name: string, p: usize, n: i32): u64 {
+  return dumpedKeyHash(name, p, n);
+}
+
 /** An element a previous run left that no move taken over owns: its map (with digit), key bytes, and the quota object it names (tables of earlier versions). */
 export class Leftover {
   map: string = "";

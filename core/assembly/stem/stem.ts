@@ -70,7 +70,11 @@ export class Stem extends StemBase {
   }
 
   proceduresUnderWay(): bool {
-    return this.migrator.migrations.length > 0 || this.nonMigrator.validations.length > 0;
+    return this.migrator.migrations.length > 0 || this.nonMigrator.unsaveable();
+  }
+
+  resumeValidation(m: Move, prev: Address, prevPort: u32, deadline: f64, now: f64): void {
+    this.nonMigrator.resume(m, prev, prevPort, deadline, now);
   }
 
   lostAddresses(): Array<Address> {
