@@ -176,12 +176,14 @@ export let savedBlob: StaticArray<u8> = new StaticArray<u8>(0);
 
 /**
  * A clean stop (the daemon exits and keeps its kernel state): the moves, one
- * line each as their comments read, after `hov1 gen <n>`, nftables'
- * generation read now (nothing of ours changes nftables after it), and the
- * quarantines (`hov1 q <until> ...`). Saved only if that is all there is in
- * the kernel of ours: no hold, unvalidated or busy move, no migration under
- * way, no lost address being probed; otherwise nothing is saved and the next
- * start reads the maps. Event `saved`.
+ * line each (nft.ts moveRecord: as their comments read, and a peer's move
+ * waiting for its Confirm with its deadline and earlier endpoint), after
+ * `hov1 gen <n>`, nftables' generation read now (nothing of ours changes
+ * nftables after it), and the quarantines (`hov1 q <until> ...`). Saved only
+ * if that is all there is in the kernel of ours: no hold, no busy move but
+ * one being validated, no migration under way, no registration being
+ * validated, no lost address being probed; otherwise nothing is saved and the
+ * next start reads the maps. Event `saved`.
  */
 export class Save extends Procedure {
   stem: StemBase;
