@@ -230,4 +230,67 @@ if (e2eEnabled()) {
   });
 }
 
+/**
+ * What an earlier version (before branch quotaset, merged in 44e4e1a) wrote
+ * for the same state: `rq`/`rqw` objref maps of named quota objects (`quota
+ * name ... map @rq4` in the rule, `quota hq<id>` per unvalidated move). Made
+ * from this version's batches by the old renderer's differences (`git show
+ * 44e4e1a^1:core/assembly/stem/nft.ts`: defineMaps, fixedRules, ensureQuota).
+ */
+function earlierForm(batches, used) {
+  const id = /comment "hov1 (\d+) R /.exec(batches.join("\n"))[1];
+  return batches.map((t) => t
+    .replace(/add set inet handover (rqw?[46]) \{ type ([^;]+); quota over \d+ bytes; \}/g, "add map inet handover $1 { type $2 : quota; }")
+    .replace(/meta l4proto \{ tcp, udp \} (meta l4proto \. [^@]+)@(rqw?[46]) counter drop/g, "meta l4proto { tcp, udp } quota name $1map @$2 counter drop")
+    .replace(/add element inet handover (rqw?[46]) \{ (.+) \}/g, `add quota inet handover hq${id} { over ${QUOTA} bytes used ${used} bytes }\nadd element inet handover $1 { $2 : "hq${id}" }`));
+}
+
+if (e2eEnabled()) {
+  test("the real daemon starts over an earlier version's table (named quota objects): one transaction makes the table anew, the moves restored, the quota's count kept", async () => {
+    const rig = daemonRig();
+    try {
+      // The earlier run's table: a peer's UDP move to an address it has not proven, its quota at 656 of 1,000 bytes.
+      const net = new SimNet();
+      const f = net.node("q.test", ["198.18.42.1"]);
+      f.engine.option("quotaBytes", QUOTA);
+      const key = new Uint8Array(32).fill(0x5a);
+      const cookie = f.engine.core.cookieFromName("p.test");
+      f.engine.addSa(f.engine.addPeer(cookie, "198.18.42.2", 4346), { spi: 256, key });
+      f.engine.kernelSetup(net.now);
+      f.pump();
+      const ntp = BigInt(Math.floor((net.now / 1000 + 2208988800) * 2 ** 32));
+      const extensions = [{ type: "MIGRATION", protocols: ["UDP"], oldAddress: "198.18.42.2", newAddress: "198.19.250.1", oldPort: 6000, newPort: 6000 }];
+      net.inject(f, "198.19.250.1", f.engine.core.encode({ type: "MIGRATION_REQUEST", sequence: 1, cookie, replayId: ntp.toString(16).padStart(16, "0"), extensions }, { spi: 256, key }));
+      for (const t of earlierForm(f.nft.filter((t) => !t.startsWith("list ")), 2 * 328)) sh(["ip", "netns", "exec", rig.F, "nft", "-f", "-"], t);
+      const table = () => sh(["ip", "netns", "exec", rig.F, "nft", "list", "table", "inet", "handover"]);
+      assert.match(table(), /map rq4 \{\s+type inet_proto \. ipv4_addr \. inet_service : quota/, "the earlier form");
+      assert.match(table(), /quota hq\d+ \{\s+over 1000 bytes used 656 bytes/);
+
+      const d = await rig.start();
+      const restored = await d.waitEvent("restored");
+      assert.is(restored.moves, 1, "the move taken over");
+      assert.is(restored.elements, "rebuilt", "the table made anew");
+      assert.ok(d.events().some((e) => e.event === "upgrading"), "the earlier form was seen");
+      assert.not.ok(d.events().some((e) => e.event === "nft-failed"), d.stderr());
+      const now = table();
+      assert.not.match(now, /quota hq|: quota/, "no named quota object, no objref map");
+      assert.match(now, /set rq4 \{\s+type inet_proto \. ipv4_addr \. inet_service\s+quota over 1000 bytes/, "this version's set");
+      assert.match(now, /udp \. 198\.18\.42\.2 \. 6000 quota over 1000 bytes used 656 bytes/, "the move's quota element, its count kept");
+      assert.match(now, /udp \. 198\.18\.42\.2 \. 6000 : 198\.19\.250\.1/, "the move's rewrite");
+      // The kept count still cuts: one more datagram of 328 bytes fits, the next is over.
+      const dropped = () => Number(/counter packets (\d+)/.exec(table().split("\n").find((l) => l.includes("@rq4")))[1]);
+      const before = dropped();
+      sh(["ip", "netns", "exec", rig.F, "python3", "-c", `import socket\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\nfor _ in range(2):\n try: s.sendto(b"x"*${PAYLOAD},("198.18.42.2",6000))\n except PermissionError: pass`]);
+      assert.is(dropped() - before, 1, "one of two over the quota (a fresh quota would take both)");
+      // Still unvalidated: the restored validation goes on.
+      const state = JSON.parse(sh([...launcher(), "state", "--socket", rig.control]));
+      assert.ok(JSON.stringify(state).includes("198.19.250.1"), "the move is the daemon's");
+      process.kill(d.child.pid, "SIGKILL");
+      await d.exited;
+    } finally {
+      rig.close();
+    }
+  });
+}
+
 test.run();

@@ -20,13 +20,54 @@ import { Peer } from "../engine/peer";
 import { StemBase } from "./base";
 import { cookieJson } from "./events";
 import { TableEntry, TableSink, SavedSink } from "./table";
-import { Dumped, ElementSink, parseElements, setElementsDump, generationRequest, parseGeneration } from "../kernel/nftdump";
+import { Dumped, ElementSink, parseElements, setElementsDump, generationRequest, parseGeneration, setRequest, parseSetFlags, NFT_SET_MAP_OR_OBJECT, quotaObjectsDump, parseQuotaObjects, QuotaElement, quotaElementsBatch } from "../kernel/nftdump";
 import { SocketInfo, parseSockets, socketDump, requestPtr } from "../kernel/rtnl";
 
 import { FAMILY_IPV4, FAMILY_IPV6, PROTO_UDP } from "../generated/registry";
 import { COUNTED_MAPS, Leftover, elementMapNames, mapHashOf, moveRecord, quotaKeyHashes, dumpedElementHash } from "./nft";
 import { Rendered, Quarantine } from "./move";
 import { TextOut } from "../util/text";
+
+/**
+ * Before the kernel setup: reads the declaration of `rq4`. Versions before
+ * 2026-12-02 made it an objref map of named quota objects (`quota hq<id>`);
+ * this one declares a set whose elements carry the quota, and nft refuses to
+ * declare it over the map (File exists). On such a table the setup batch is
+ * not sent: the old table goes on working (its rules, its quotas) while the
+ * restore reads the moves back (the unvalidated ones by their `rq` elements,
+ * whose keys are the same), and its first batch deletes the table and makes
+ * it in this version's form with every move's elements, in one transaction
+ * (docs/USAGE.md, "Upgrading"). No table, or this version's: the setup as ever.
+ */
+export class Upgrade extends Procedure {
+  stem: StemBase;
+  queue: u32;
+  now: f64;
+  earlier: bool = false;
+  constructor(stem: StemBase, queue: u32, now: f64) {
+    super();
+    this.stem = stem;
+    this.queue = queue;
+    this.now = now;
+  }
+  start(): void {
+    // (no table: ENOENT, no failure)
+    this.stem.node.netlinkAction(NETLINK_NETFILTER, setRequest("rq4"), this, true, ANY_STATUS);
+  }
+  onKernelOutput(node: Node, p: usize, n: i32): void {
+    const flags = parseSetFlags(p, n);
+    if (flags >= 0 && (<u32>flags & NFT_SET_MAP_OR_OBJECT) != 0) this.earlier = true;
+  }
+  onActionsDone(node: Node, ok: bool, now: f64): void {
+    if (this.earlier) {
+      const ev = beginEvent("upgrading", now);
+      ev.key("from");
+      ev.str("named quota objects");
+      node.emit(endEvent());
+    }
+    this.stem.kernelSetupAfterProbe(this.queue, now, this.earlier);
+  }
+}
 
 /**
  * Takes over the moves a previous run of the daemon left in the kernel: one
@@ -47,6 +88,10 @@ export class Restore extends Procedure {
   /** The quota sets' dumps (`rq`/`rqw`, by action id): their elements say which moves are unvalidated. */
   private quotaMaps: Map<u32, string> = new Map<u32, string>();
   quotas: QuotaSink = new QuotaSink();
+  /** The table is an earlier version's (Upgrade): its named quota objects are read too, for what they counted. */
+  earlier: bool = false;
+  private objectsAction: u32 = 0;
+  private objects: Map<string, i64> = new Map<string, i64>();
   counts: Map<u64, i32> = new Map<u64, i32>();
   constructor(stem: StemBase) {
     super();
@@ -76,12 +121,17 @@ export class Restore extends Procedure {
       if (COUNTED_MAPS.includes(names[i])) this.counted.add(id);
       if (names[i].startsWith("rq")) this.quotaMaps.set(id, names[i]);
     }
+    if (this.earlier) this.objectsAction = this.stem.node.netlinkAction(NETLINK_NETFILTER, quotaObjectsDump(), this, true, ANY_STATUS, true);
   }
   onKernelOutput(node: Node, p: usize, n: i32): void {
     const id = node.outputAction;
     if (this.saved && id == this.genAction) {
       const g = parseGeneration(p, n);
       if (g >= 0) this.gen = g;
+      return;
+    }
+    if (this.objectsAction != 0 && id == this.objectsAction) {
+      parseQuotaObjects(p, n, this.objects);
       return;
     }
     if (!this.mapOf.has(id)) return;
@@ -140,13 +190,15 @@ export class Restore extends Procedure {
     // the moves in one transaction.
     const names = elementMapNames();
     const suspects = this.table.malformed == 0 && this.plain.malformed == 0 && this.quotas.malformed == 0 ? stem.dp.adopt(stem.moves, stem.quarantines, this.counts, names) : null;
+    const kept = this.quotas.resolve(this.objects);
     if (suspects && suspects.length > 0) {
-      new Cleanup(stem, suspects, restored).start();
+      new Cleanup(stem, suspects, restored, kept).start();
       return;
     }
     if (!suspects) stem.dp.failed();
-    stem.sync(null);
-    restoredEvent(node, now, restored, suspects ? "adopted" : "rebuilt", 0);
+    const rebuilt = stem.dp.dirty;
+    syncKeepingQuotas(stem, kept);
+    restoredEvent(node, now, restored, rebuilt ? "rebuilt" : "adopted", 0);
   }
 }
 
@@ -365,11 +417,13 @@ class Cleanup extends Procedure {
   sink: LeftoverSink;
   /** The cleanup batch was sent (then its result ends the restart). */
   private deleting: bool = false;
-  constructor(stem: StemBase, names: Array<string>, restored: i32) {
+  kept: Array<QuotaElement>;
+  constructor(stem: StemBase, names: Array<string>, restored: i32, kept: Array<QuotaElement>) {
     super();
     this.stem = stem;
     this.names = names;
     this.restored = restored;
+    this.kept = kept;
     this.sink = new LeftoverSink(stem);
   }
   start(): void {
@@ -389,15 +443,16 @@ class Cleanup extends Procedure {
     if (this.deleting) {
       // A refused cleanup leaves the kernel's state unknown: the next batch starts afresh.
       if (!ok) stem.dp.failed();
-      stem.sync(null);
-      restoredEvent(node, now, this.restored, ok ? "adopted" : "rebuilt", this.sink.left.length);
+      const rebuilt = stem.dp.dirty;
+      syncKeepingQuotas(stem, this.kept);
+      restoredEvent(node, now, this.restored, ok && !rebuilt ? "adopted" : "rebuilt", this.sink.left.length);
       return;
     }
     const left = this.sink.left;
     if (this.sink.malformed > 0 || this.sink.unparsed > 0 || left.length == 0) {
       // Nothing found to delete although the counts differ: the table is made again.
       stem.dp.failed();
-      stem.sync(null);
+      syncKeepingQuotas(stem, this.kept);
       restoredEvent(node, now, this.restored, "rebuilt", left.length);
       return;
     }
@@ -416,15 +471,60 @@ function isQuotaName(p: usize, n: i32): bool {
   return true;
 }
 
-/** The keys (owner-count hashes, nft.ts) of the quota sets' elements in a restart's dumps. */
+/**
+ * The quota sets' elements in a restart's dumps: their keys (owner-count
+ * hashes, nft.ts), and what each has counted: its own quota's bytes, or the
+ * named object's an earlier version's element refers to.
+ */
 class QuotaSink extends ElementSink {
   map: string = "";
   keys: Set<u64> = new Set<u64>();
+  counted: Array<QuotaElement> = new Array<QuotaElement>();
+  objrefs: Array<string> = new Array<string>();
   element(d: Dumped): void {
     if (d.keyLen == 0) return;
     const h = dumpedElementHash(this.map, d.key, d.keyLen);
-    if (h != 0) this.keys.add(h);
+    if (h == 0) return;
+    this.keys.add(h);
+    const q = new QuotaElement();
+    q.set = this.map;
+    q.key = bytesOf(d.key, d.keyLen);
+    q.used = d.quotaUsed;
+    this.counted.push(q);
+    this.objrefs.push(isQuotaName(d.objref, d.objrefLen) ? String.UTF8.decodeUnsafe(d.objref, <usize>d.objrefLen) : "");
   }
+  /** The elements that counted something, their named objects' counts filled in. */
+  resolve(objects: Map<string, i64>): Array<QuotaElement> {
+    const out = new Array<QuotaElement>();
+    for (let i = 0; i < this.counted.length; i++) {
+      const q = this.counted[i];
+      const o = this.objrefs[i];
+      if (o.length > 0) q.used = objects.has(o) ? objects.get(o) : 0;
+      if (q.used > 0) out.push(q);
+    }
+    return out;
+  }
+}
+
+/**
+ * The restart's first batch; if it makes the table anew (a map lacked an
+ * element, a dump did not parse, an earlier version's table), the quota
+ * elements it wrote start from nothing, so a second transaction right after
+ * puts back what each unvalidated move's quota had counted (nftdump.ts
+ * quotaElementsBatch; nft's text cannot say it). Between the two, a move's
+ * fresh quota caps it (never less than the full quota is left to it).
+ */
+function syncKeepingQuotas(stem: StemBase, kept: Array<QuotaElement>): void {
+  const rebuilding = stem.dp.dirty;
+  stem.sync(null);
+  if (!rebuilding || kept.length == 0) return;
+  const own = new Array<QuotaElement>();
+  for (let i = 0; i < kept.length; i++) {
+    const q = kept[i];
+    if (stem.dp.owns(q.set, changetype<usize>(q.key), q.key.length)) own.push(q);
+  }
+  if (own.length == 0) return;
+  stem.node.netlinkAction(NETLINK_NETFILTER, quotaElementsBatch(own, stem.dp.quotaBytes), null);
 }
 
 /** Collects the elements of a dump that no move owns. */
