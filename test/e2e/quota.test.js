@@ -124,11 +124,12 @@ function daemonRig() {
   for (const [ns, a] of [[F, ["link", "set", "lo", "up"]], [P, ["link", "set", "lo", "up"]], [F, ["link", "set", "qv0", "up"]], [P, ["link", "set", "qv1", "up"]],
     [F, ["addr", "add", "198.18.42.1/24", "dev", "qv0"]], [P, ["addr", "add", "198.18.42.2/24", "dev", "qv1"]], [P, ["addr", "add", "198.19.250.1/32", "dev", "qv1"]],
     [F, ["route", "add", "198.19.0.0/16", "dev", "qv0"]]]) sh(["ip", "-n", ns, ...a]);
-  writeFileSync(file, JSON.stringify({
+  rig.configure = (quotaBytes) => writeFileSync(file, JSON.stringify({
     name: "q.test", control, log: "debug", listen: ["198.18.42.1"], port: 4346, register: false,
-    options: { quotaBytes: QUOTA, validationTimeoutMs: 600000 },
+    options: { quotaBytes, validationTimeoutMs: 600000 },
     peers: [{ name: "p.test", address: "198.18.42.2", sa: [{ spi: 256, key: "5a".repeat(32) }] }],
   }));
+  rig.configure(QUOTA);
   /** Starts the daemon; resolves with its event reader once `started`. */
   rig.start = async () => {
     const cli = launcher();
@@ -222,6 +223,20 @@ if (e2eEnabled()) {
       before = dropped();
       send(1);
       assert.is(dropped() - before, 1, "and it still cuts the move's traffic");
+
+      // quotaBytes changed to 2,000 over this table (its sets declared with 1,000): the table is made anew with the
+      // new quota and the element's count (1,000) put back: three more datagrams fit, the fourth is over.
+      process.kill(d.child.pid, "SIGKILL");
+      await d.exited;
+      rig.configure(2000);
+      d = await rig.start();
+      const changed = await d.waitEvent("restored");
+      assert.is(changed.moves, 1);
+      assert.is(changed.elements, "rebuilt");
+      assert.match(sh(["ip", "netns", "exec", rig.F, "nft", "list", "set", "inet", "handover", "rq4"]), /quota over 2000 bytes\s+elements = \{ udp \. 198\.18\.42\.2 \. 6000 quota over 2000 bytes used 1000 bytes/, "the new quota, the count kept");
+      before = dropped();
+      send(4);
+      assert.is(dropped() - before, 1, "1,000 + 3 x 328 within 2,000 bytes, the fourth over (the old quota would drop all four, a fresh one none)");
       process.kill(d.child.pid, "SIGKILL");
       await d.exited;
     } finally {

@@ -319,6 +319,63 @@ export function quotaElementsBatch(items: Array<QuotaElement>, quotaBytes: u64):
   return out;
 }
 
+/** A quota expression's limit (NFTA_QUOTA_BYTES), from its attributes at [p, end); -1 if it is none. */
+function quotaLimit(p: usize, end: usize): i64 {
+  let isQuota = false;
+  let data: usize = 0;
+  let dataEnd: usize = 0;
+  while (p + 4 <= end) {
+    const len = <usize>load<u16>(p);
+    if (len < 4 || p + len > end) return -1;
+    const type = load<u16>(p + 2) & TYPE_MASK;
+    if (type == NFTA_EXPR_NAME) isQuota = len >= 10 && load<u32>(p + 4) == 0x746f7571 && load<u8>(p + 8) == 0x61; // "quota"
+    else if (type == NFTA_EXPR_DATA) {
+      data = p + 4;
+      dataEnd = p + len;
+    }
+    p += (len + 3) & ~3;
+  }
+  if (!isQuota) return -1;
+  for (let q = data; q + 4 <= dataEnd; ) {
+    const len = <usize>load<u16>(q);
+    if (len < 4 || q + len > dataEnd) break;
+    if ((load<u16>(q + 2) & TYPE_MASK) == NFTA_QUOTA_BYTES && len >= 12) return <i64>(bswap<u64>(load<u64>(q + 4)) & 0x7fffffffffffffff);
+    q += (len + 3) & ~3;
+  }
+  return -1;
+}
+
+/** The quota a set's declaration gives its elements (NFTA_SET_EXPR 17 / NFTA_SET_EXPRESSIONS 18 of an NFT_MSG_NEWSET reply at [p, p+n)); -1 if none (never traps). */
+export function parseSetQuota(p: usize, n: i32): i64 {
+  const end = p + <usize>n;
+  for (let m = p; m + 16 <= end; ) {
+    const len = <usize>load<u32>(m);
+    if (len < 16 || m + len > end) return -1;
+    if (load<u16>(m + 4) == ((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWSET)) {
+      for (let a = m + 20; a + 4 <= m + len; ) {
+        const alen = <usize>load<u16>(a);
+        if (alen < 4 || a + alen > m + len) break;
+        const t = load<u16>(a + 2) & TYPE_MASK;
+        if (t == 17) {
+          const q = quotaLimit(a + 4, a + alen);
+          if (q >= 0) return q;
+        } else if (t == 18) {
+          for (let x = a + 4; x + 4 <= a + alen; ) {
+            const xl = <usize>load<u16>(x);
+            if (xl < 4 || x + xl > a + alen) break;
+            const q = quotaLimit(x + 4, x + xl);
+            if (q >= 0) return q;
+            x += (xl + 3) & ~3;
+          }
+        }
+        a += (alen + 3) & ~3;
+      }
+    }
+    m += (len + 3) & ~3;
+  }
+  return -1;
+}
+
 /** The packet count in a counter expression's attributes at [p, end), or 0. */
 function counterPackets(p: usize, end: usize, sink: ElementSink): u64 {
   let isCounter = false;

@@ -65,7 +65,7 @@ export abstract class StemBase extends RequestHandler {
   /** A restart's unvalidated move: its validation goes on until `deadline`, then rolls back to `prev` (nonmigrator.ts resume). */
   abstract resumeValidation(m: Move, prev: Address, prevPort: u32, deadline: f64, now: f64): void;
   /** kernelSetup's rest, once the table's form is known (`earlier`: an earlier version's, lifecycle.ts Upgrade). */
-  abstract kernelSetupAfterProbe(queue: u32, now: f64, earlier: bool): void;
+  abstract kernelSetupAfterProbe(queue: u32, now: f64, earlier: bool, anew: bool): void;
   /** The lost addresses whose sessions are not known yet (the watch's probes). */
   abstract lostAddresses(): Array<Address>;
 

@@ -20,7 +20,7 @@ import { Peer } from "../engine/peer";
 import { StemBase } from "./base";
 import { cookieJson } from "./events";
 import { TableEntry, TableSink, SavedSink } from "./table";
-import { Dumped, ElementSink, parseElements, setElementsDump, generationRequest, parseGeneration, setRequest, parseSetFlags, NFT_SET_MAP_OR_OBJECT, quotaObjectsDump, parseQuotaObjects, QuotaElement, quotaElementsBatch } from "../kernel/nftdump";
+import { Dumped, ElementSink, parseElements, setElementsDump, generationRequest, parseGeneration, setRequest, parseSetFlags, parseSetQuota, NFT_SET_MAP_OR_OBJECT, quotaObjectsDump, parseQuotaObjects, QuotaElement, quotaElementsBatch } from "../kernel/nftdump";
 import { SocketInfo, parseSockets, socketDump, requestPtr } from "../kernel/rtnl";
 
 import { FAMILY_IPV4, FAMILY_IPV6, PROTO_UDP } from "../generated/registry";
@@ -44,6 +44,8 @@ export class Upgrade extends Procedure {
   queue: u32;
   now: f64;
   earlier: bool = false;
+  /** This version's table, its sets declared with another quota than `quotaBytes` now: -1 if not. */
+  declared: i64 = -1;
   constructor(stem: StemBase, queue: u32, now: f64) {
     super();
     this.stem = stem;
@@ -57,15 +59,29 @@ export class Upgrade extends Procedure {
   onKernelOutput(node: Node, p: usize, n: i32): void {
     const flags = parseSetFlags(p, n);
     if (flags >= 0 && (<u32>flags & NFT_SET_MAP_OR_OBJECT) != 0) this.earlier = true;
+    const q = parseSetQuota(p, n);
+    if (q >= 0 && <u64>q != this.stem.dp.quotaBytes) this.declared = q;
   }
   onActionsDone(node: Node, ok: bool, now: f64): void {
-    if (this.earlier) {
+    // Another quotaBytes than the table's sets were declared with: nft would
+    // keep the old one (`add set` on an existing set changes nothing), so the
+    // table is made anew the same way, each move's count put back (capped at
+    // the new quota).
+    const anew = this.earlier || (!this.earlier && this.declared >= 0);
+    if (anew) {
       const ev = beginEvent("upgrading", now);
       ev.key("from");
-      ev.str("named quota objects");
+      if (this.earlier) ev.str("named quota objects");
+      else {
+        ev.str("quotaBytes");
+        ev.key("declared");
+        ev.num(<u64>this.declared);
+        ev.key("quotaBytes");
+        ev.num(this.stem.dp.quotaBytes);
+      }
       node.emit(endEvent());
     }
-    this.stem.kernelSetupAfterProbe(this.queue, now, this.earlier);
+    this.stem.kernelSetupAfterProbe(this.queue, now, this.earlier, anew);
   }
 }
 

@@ -98,12 +98,12 @@ export class Stem extends StemBase {
   }
 
   /** The rest of kernelSetup, once Upgrade knows the table's form. */
-  kernelSetupAfterProbe(queue: u32, now: f64, earlier: bool): void {
+  kernelSetupAfterProbe(queue: u32, now: f64, earlier: bool, anew: bool): void {
     // Read back what a previous run left (restored before the first render).
     const restore = new Restore(this);
     restore.earlier = earlier;
     restore.start();
-    this.plane.setup(queue, this.watch.auto && this.watch.guard, earlier);
+    this.plane.setup(queue, this.watch.auto && this.watch.guard, anew);
     this.watch.start();
     this.plane.armSweep(now + SWEEP_MS);
   }
