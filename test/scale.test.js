@@ -271,6 +271,18 @@ test("a clean stop while a move is unvalidated saves it with its validation: the
   assert.is(wireOf(f, peers), peers[0].b, "and the move went back to where it was validated");
 });
 
+test("a restart brings the moves of one unvalidated migration back as one validation: one of the peer's 3 pending paths, as before", () => {
+  const { net, f, peers, fill, ask } = fixedEnd(1, { validationTimeoutMs: 5000 });
+  assert.is(fill(0), "ACCEPTED");
+  const b = peers[0].b;
+  assert.is(ask(peers[0], [[b, 20000, "198.19.250.1", 20000], [b, 20001, "198.19.250.1", 20001], [b, 20002, "198.19.250.1", 20002]]), "ACCEPTED");
+  restart(f, net, peers, peers);
+  assert.is(f.table.elements("rq4").length, 3, "three quota elements kept");
+  assert.is(ask(peers[0], [[b, 20003, "198.19.250.5", 20003]]), "ACCEPTED", "a second pending path");
+  assert.is(ask(peers[0], [[b, 20004, "198.19.250.6", 20004]]), "ACCEPTED", "a third");
+  assert.is.not(ask(peers[0], [[b, 20005, "198.19.250.7", 20005]]), "ACCEPTED", "a fourth is over the 3");
+});
+
 test("a restart finds a peer's unvalidated move by its quota element also when the move migrates on (superseding the restored validation)", () => {
   const { net, f, peers, fill, ask } = fixedEnd(1, { validationTimeoutMs: 5000 });
   assert.is(fill(0), "ACCEPTED");

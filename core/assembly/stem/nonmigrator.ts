@@ -402,6 +402,18 @@ export class NonMigrator {
    * migration of the move supersedes it as usual.
    */
   resume(m: Move, prev: Address, prevPort: u32, deadline: f64, now: f64): void {
+    // The moves of one validation (one peer, one address, one deadline) come back as one: one pending path, as before.
+    const lifetime = Math.max(0, deadline - now);
+    for (let i = 0; i < this.validations.length; i++) {
+      const w = this.validations[i];
+      if (w.registration || w.deferred != null || w.peer != m.peer || !w.address.equals(m.wire) || w.resend.deadline != now + lifetime) continue;
+      w.moves.push(m);
+      w.prevWire.push(prev.copy());
+      w.prevPort.push(prevPort);
+      m.unvalidated = true;
+      m.busy = w;
+      return;
+    }
     const v = new PathValidation(this, m.peer, m.wire, m.wire, m.wirePort, now);
     v.needsValidation = true;
     v.moves.push(m);
@@ -413,7 +425,7 @@ export class NonMigrator {
     m.peer.pendingPaths++;
     v.counted = true;
     this.validations.push(v);
-    v.resend.start(this.node.timers, VALIDATION_POLICY, MAX_RTO_MS, now, Math.max(0, deadline - now));
+    v.resend.start(this.node.timers, VALIDATION_POLICY, MAX_RTO_MS, now, lifetime);
   }
 
   /** True while a validation is under way that a clean stop cannot save (a registration's, or one not yet applied). */
