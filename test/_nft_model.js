@@ -217,7 +217,7 @@ export class NftModel {
         const c = new TextEncoder().encode(e.comment + "\0");
         parts.push(attr(6, new Uint8Array([0, c.length, ...c])));
       }
-      if (e.value?.startsWith('"')) parts.push(attr(8, new TextEncoder().encode(e.value.slice(1, -1) + "\0")));
+      if (e.value?.startsWith('"')) parts.push(attr(9, new TextEncoder().encode(e.value.slice(1, -1) + "\0")));
       if (counted) {
         const n = BigInt(packets(e.comment ?? "", name));
         parts.push(nest(7, attr(1, new TextEncoder().encode("counter\0")), nest(2, attr(1, be64(n * 100n)), attr(2, be64(n)))));

@@ -216,13 +216,85 @@ test("a clean stop saves the quarantines too: the restart takes them over (their
   assert.is(quarantined(), 0, "the quarantine ended: its element deleted");
 });
 
-test("a clean stop while a move is unvalidated saves nothing (the next start reads the maps)", () => {
-  const { net, f, peers, fill, ask } = fixedEnd(1);
-  assert.is(fill(0), "ACCEPTED");
+/** Peer 0's move to an address it does not own (unvalidated), its quota element having let `used` bytes through. */
+function unvalidatedMove(f, peers, ask, used) {
   assert.is(ask(peers[0], [[peers[0].b, 20000, "198.19.250.1", 20000]]), "ACCEPTED");
+  const element = f.table.maps.get("rq4").get(`tcp . ${peers[0].a} . 20000`);
+  assert.ok(element, "its quota element");
+  element.used = used;
+}
+
+const quotaOf = (f, peers) => f.table.maps.get("rq4")?.get(`tcp . ${peers[0].a} . 20000`);
+const wireOf = (f, peers) => f.table.maps.get("ro4").get(`tcp . ${peers[0].a} . 20000`)?.value;
+
+test("restart after a crash (the dumps): an unvalidated move comes back unvalidated, its quota element kept with what it counted, and its validation times out as before", () => {
+  const { net, f, peers, fill, ask } = fixedEnd(1, { validationTimeoutMs: 5000 });
+  assert.is(fill(0), "ACCEPTED");
+  unvalidatedMove(f, peers, ask, 700);
+  const batches = restart(f, net, peers, peers);
+  const restored = f.eventsOf("restored").at(-1);
+  assert.is(restored.moves, PER);
+  assert.is(restored.elements, "adopted");
+  // (the one leftover is the quarantine of the endpoint it left, which the dumps do not restore)
+  assert.equal(elementLines(batches, /^delete element/), [`delete element inet handover ri4 { tcp . ${peers[0].b} . 20000 }`], "the quota element is the move's, not a leftover");
+  assert.equal(elementLines(batches, /element inet handover rq4/), [], "neither deleted nor added");
+  assert.is(quotaOf(f, peers)?.used, 700, "the quota keeps what it counted");
+  // Unvalidated: the address it went to proves nothing (a new move from there is refused).
+  assert.is(ask(peers[0], [["198.19.250.1", 20001, peers[0].b, 20001]]), "ADMINISTRATIVELY_PROHIBITED");
+  // No Confirm can come (the challenge died with the crashed run): at the timeout the move ends.
+  net.run(6000);
+  assert.is(quotaOf(f, peers), undefined, "the quota element goes with the rollback");
+  assert.is(wireOf(f, peers), undefined, "the crash left no earlier endpoint: the move ends (its sessions go to their original endpoint)");
+  assert.is(f.eventsOf("peer-migration").at(-1).state, "validation-failed");
+});
+
+test("a clean stop while a move is unvalidated saves it with its validation: the restart keeps its quota element and rolls it back at its deadline", () => {
+  const { net, f, peers, fill, ask } = fixedEnd(1, { validationTimeoutMs: 5000 });
+  assert.is(fill(0), "ACCEPTED");
+  unvalidatedMove(f, peers, ask, 700);
   const s = save(f, net);
-  assert.is(s.event.ok, false, JSON.stringify(s.event));
-  assert.is(s.bytes.length, 0);
+  assert.ok(s.event.ok, JSON.stringify(s.event));
+  const text = new TextDecoder().decode(s.bytes);
+  assert.match(text, new RegExp(`\\nhov1 \\d+ R [0-9a-f]{12} 1 ${peers[0].a.replace(/\./g, "\\.")}/20000 198\\.19\\.250\\.1/20000 u \\d+ ${peers[0].b.replace(/\./g, "\\.")}/20000\\n`), text);
+  const before = f.table.rules();
+  net.run(2000); // the restart comes 2 s later: 3 s of the validation left
+  const batches = restart(f, net, peers, peers, s.bytes);
+  assert.is(f.eventsOf("restored").at(-1).elements, "saved");
+  assert.equal(elementLines(batches, /element inet handover (rq|ro|ri)4/), [], "no element written");
+  assert.is(f.table.rules(), before);
+  assert.is(quotaOf(f, peers)?.used, 700);
+  assert.is(ask(peers[0], [["198.19.250.1", 20001, peers[0].b, 20001]]), "ADMINISTRATIVELY_PROHIBITED", "still unvalidated");
+  net.run(2000);
+  assert.ok(quotaOf(f, peers), "before its deadline the validation is still pending");
+  net.run(1500);
+  assert.is(quotaOf(f, peers), undefined, "at the deadline it timed out");
+  assert.is(wireOf(f, peers), peers[0].b, "and the move went back to where it was validated");
+});
+
+test("a restart brings the moves of one unvalidated migration back as one validation: one of the peer's 3 pending paths, as before", () => {
+  const { net, f, peers, fill, ask } = fixedEnd(1, { validationTimeoutMs: 5000 });
+  assert.is(fill(0), "ACCEPTED");
+  const b = peers[0].b;
+  assert.is(ask(peers[0], [[b, 20000, "198.19.250.1", 20000], [b, 20001, "198.19.250.1", 20001], [b, 20002, "198.19.250.1", 20002]]), "ACCEPTED");
+  restart(f, net, peers, peers);
+  assert.is(f.table.elements("rq4").length, 3, "three quota elements kept");
+  assert.is(ask(peers[0], [[b, 20003, "198.19.250.5", 20003]]), "ACCEPTED", "a second pending path");
+  assert.is(ask(peers[0], [[b, 20004, "198.19.250.6", 20004]]), "ACCEPTED", "a third");
+  assert.is.not(ask(peers[0], [[b, 20005, "198.19.250.7", 20005]]), "ACCEPTED", "a fourth is over the 3");
+});
+
+test("a restart finds a peer's unvalidated move by its quota element also when the move migrates on (superseding the restored validation)", () => {
+  const { net, f, peers, fill, ask } = fixedEnd(1, { validationTimeoutMs: 5000 });
+  assert.is(fill(0), "ACCEPTED");
+  unvalidatedMove(f, peers, ask, 700);
+  restart(f, net, peers, peers);
+  // The peer moves it on, to another address it does not own: still unvalidated, the count kept.
+  assert.is(ask(peers[0], [["198.19.250.1", 20000, "198.19.250.2", 20000]]), "ACCEPTED");
+  assert.is(wireOf(f, peers), "198.19.250.2");
+  assert.is(quotaOf(f, peers)?.used, 700, "the quota element stays");
+  // Back to an address it owns: validated at once, the quota lifted.
+  assert.is(ask(peers[0], [["198.19.250.2", 20000, peers[0].b, 20000]]), "ACCEPTED");
+  assert.is(quotaOf(f, peers), undefined);
 });
 
 test("restart: a leftover element naming an object that is no quota of ours is deleted, and that name is never written into a batch", () => {

@@ -31,6 +31,7 @@ export type EventName =
   | "auto-migration-failed"
   | "sessions-held"
   | "restored"
+  | "upgrading"
   | "saved"
   | "session-ended"
   | "sessions"

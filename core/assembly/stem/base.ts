@@ -62,6 +62,10 @@ export abstract class StemBase extends RequestHandler {
   abstract isOwnSocket(s: SocketInfo): bool;
   /** True while a migration or a path validation is under way. */
   abstract proceduresUnderWay(): bool;
+  /** A restart's unvalidated move: its validation goes on until `deadline`, then rolls back to `prev` (nonmigrator.ts resume). */
+  abstract resumeValidation(m: Move, prev: Address, prevPort: u32, deadline: f64, now: f64): void;
+  /** kernelSetup's rest, once the table's form is known (`earlier`: an earlier version's, lifecycle.ts Upgrade). */
+  abstract kernelSetupAfterProbe(queue: u32, now: f64, earlier: bool, anew: bool): void;
   /** The lost addresses whose sessions are not known yet (the watch's probes). */
   abstract lostAddresses(): Array<Address>;
 

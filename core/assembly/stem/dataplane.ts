@@ -214,10 +214,12 @@ export class Plane {
    * The kernel side, once at start (docs/dataplane.md section 2): table and
    * chains, the queue binding on the host's netfilter socket, the hold rule.
    */
-  setup(queue: u32, guard: bool): void {
+  setup(queue: u32, guard: bool, earlier: bool = false): void {
     this.queue = queue;
     this.dp.guard = guard;
-    this.node.nftAction(this.dp.renderSetup(), null);
+    // An earlier version's table: no setup batch (it would fail); the next batch makes the table anew.
+    if (earlier) this.dp.failed();
+    else this.node.nftAction(this.dp.renderSetup(), null);
     const c = queueConfig(queue);
     this.node.netlinkAction(NETLINK_NETFILTER, bytesOf(bufferPtr(), c), null);
     const r = queueRuleBatch(queue);

@@ -120,10 +120,32 @@ export function moveName(t: TextOut, r: Rendered): void {
 }
 
 /** `hov1 <move>`: a move as its comment reads (one line of the save file). */
-export function moveLine(t: TextOut, r: Rendered): void {
+export function moveLine(t: TextOut, r: Rendered, m: Move): void {
   t.ascii("hov1 ");
-  moveName(t, r);
+  moveRecord(t, r, m);
   t.byte(0x0a);
+}
+
+/**
+ * A move's record in the file a clean stop writes (stem/lifecycle.ts Save),
+ * one line after `hov1 ` (moveLine; the journal's records carry the same lines): its name as the comments say it, and, for a peer's
+ * move still waiting for its Confirm (section 7.5), ` u <deadline ms>
+ * <prev>/<port>`: when its validation times out and where it then rolls back
+ * to. The one encoder of a move's state across restarts (stem/table.ts reads it).
+ */
+export function moveRecord(t: TextOut, r: Rendered, m: Move): void {
+  moveName(t, r);
+  const v = m.busy;
+  if (!m.unvalidated || m.local || !v) return;
+  const deadline = v.validationDeadline();
+  const k = v.moves.indexOf(m);
+  if (deadline < 0 || k < 0) return;
+  t.ascii(" u ");
+  t.dec(<u64>Math.max(0, Math.ceil(deadline)));
+  t.byte(0x20);
+  v.prevWire[k].text(t);
+  t.byte(0x2f);
+  t.dec(v.prevPort[k]);
 }
 
 /** `hov1 q <until ms> <L|R> <cookie> <protocols> <orig>/<port> <left>/<port>` (`hov1 -q ...`: it ended). */
@@ -305,8 +327,8 @@ export class Journal {
 export const journal = new Journal();
 
 /** A move's line for the batch's record (a delta: moves in and out). */
-export function journalMoveIn(r: Rendered): void {
-  moveLine(journal.w.room(), r);
+export function journalMoveIn(r: Rendered, m: Move): void {
+  moveLine(journal.w.room(), r, m);
 }
 
 export function journalMoveOut(id: u32): void {
@@ -330,7 +352,7 @@ export function journalSnapshot(moves: Array<Move>, quarantines: Array<Quarantin
     const x = r ? r.of(m) : new Rendered(m);
     r = x;
     if (unsaveable(x)) unclean++;
-    moveLine(journal.w.room(), x);
+    moveLine(journal.w.room(), x, m);
   }
   for (let i = 0; i < quarantines.length; i++) {
     const q = quarantines[i];

@@ -20,14 +20,71 @@ import { Peer } from "../engine/peer";
 import { StemBase } from "./base";
 import { cookieJson } from "./events";
 import { TableEntry, TableSink, SavedSink } from "./table";
-import { Dumped, ElementSink, parseElements, setElementsDump, generationRequest, parseGeneration } from "../kernel/nftdump";
+import { Dumped, ElementSink, parseElements, setElementsDump, generationRequest, parseGeneration, setRequest, parseSetFlags, parseSetQuota, NFT_SET_MAP_OR_OBJECT, quotaObjectsDump, parseQuotaObjects, QuotaElement, quotaElementsBatch } from "../kernel/nftdump";
 import { SocketInfo, parseSockets, socketDump, requestPtr } from "../kernel/rtnl";
 
 import { FAMILY_IPV4, FAMILY_IPV6, PROTO_UDP } from "../generated/registry";
-import { COUNTED_MAPS, Leftover, elementMapNames, mapHashOf } from "./nft";
+import { COUNTED_MAPS, Leftover, elementMapNames, mapHashOf, quotaKeyHashes, dumpedElementHash } from "./nft";
 import { Rendered, Quarantine } from "./move";
 import { TextOut } from "../util/text";
 import { journal, moveLine, quarantineLine } from "./journal";
+
+/**
+ * Before the kernel setup: reads the declaration of `rq4`. Versions before
+ * 2026-12-02 made it an objref map of named quota objects (`quota hq<id>`);
+ * this one declares a set whose elements carry the quota, and nft refuses to
+ * declare it over the map (File exists). On such a table the setup batch is
+ * not sent: the old table goes on working (its rules, its quotas) while the
+ * restore reads the moves back (the unvalidated ones by their `rq` elements,
+ * whose keys are the same), and its first batch deletes the table and makes
+ * it in this version's form with every move's elements, in one transaction
+ * (docs/USAGE.md, "Upgrading"). No table, or this version's: the setup as ever.
+ */
+export class Upgrade extends Procedure {
+  stem: StemBase;
+  queue: u32;
+  now: f64;
+  earlier: bool = false;
+  /** This version's table, its sets declared with another quota than `quotaBytes` now: -1 if not. */
+  declared: i64 = -1;
+  constructor(stem: StemBase, queue: u32, now: f64) {
+    super();
+    this.stem = stem;
+    this.queue = queue;
+    this.now = now;
+  }
+  start(): void {
+    // (no table: ENOENT, no failure)
+    this.stem.node.netlinkAction(NETLINK_NETFILTER, setRequest("rq4"), this, true, ANY_STATUS);
+  }
+  onKernelOutput(node: Node, p: usize, n: i32): void {
+    const flags = parseSetFlags(p, n);
+    if (flags >= 0 && (<u32>flags & NFT_SET_MAP_OR_OBJECT) != 0) this.earlier = true;
+    const q = parseSetQuota(p, n);
+    if (q >= 0 && <u64>q != this.stem.dp.quotaBytes) this.declared = q;
+  }
+  onActionsDone(node: Node, ok: bool, now: f64): void {
+    // Another quotaBytes than the table's sets were declared with: nft would
+    // keep the old one (`add set` on an existing set changes nothing), so the
+    // table is made anew the same way, each move's count put back (capped at
+    // the new quota).
+    const anew = this.earlier || (!this.earlier && this.declared >= 0);
+    if (anew) {
+      const ev = beginEvent("upgrading", now);
+      ev.key("from");
+      if (this.earlier) ev.str("named quota objects");
+      else {
+        ev.str("quotaBytes");
+        ev.key("declared");
+        ev.num(<u64>this.declared);
+        ev.key("quotaBytes");
+        ev.num(this.stem.dp.quotaBytes);
+      }
+      node.emit(endEvent());
+    }
+    this.stem.kernelSetupAfterProbe(this.queue, now, this.earlier, anew);
+  }
+}
 
 /**
  * Takes over the moves a previous run of the daemon left in the kernel: one
@@ -45,6 +102,13 @@ export class Restore extends Procedure {
   /** Each dump's map (by its action id), and the elements each map holds (by mapHashOf). */
   private mapOf: Map<u32, u64> = new Map<u32, u64>();
   private counted: Set<u32> = new Set<u32>();
+  /** The quota sets' dumps (`rq`/`rqw`, by action id): their elements say which moves are unvalidated. */
+  private quotaMaps: Map<u32, string> = new Map<u32, string>();
+  quotas: QuotaSink = new QuotaSink();
+  /** The table is an earlier version's (Upgrade): its named quota objects are read too, for what they counted. */
+  earlier: bool = false;
+  private objectsAction: u32 = 0;
+  private objects: Map<string, i64> = new Map<string, i64>();
   counts: Map<u64, i32> = new Map<u64, i32>();
   constructor(stem: StemBase) {
     super();
@@ -90,7 +154,9 @@ export class Restore extends Procedure {
       const id = this.stem.node.netlinkAction(NETLINK_NETFILTER, setElementsDump(names[i]), this, true, ANY_STATUS, true);
       this.mapOf.set(id, mapHashOf(names[i]));
       if (COUNTED_MAPS.includes(names[i])) this.counted.add(id);
+      if (names[i].startsWith("rq")) this.quotaMaps.set(id, names[i]);
     }
+    if (this.earlier) this.objectsAction = this.stem.node.netlinkAction(NETLINK_NETFILTER, quotaObjectsDump(), this, true, ANY_STATUS, true);
   }
   onKernelOutput(node: Node, p: usize, n: i32): void {
     const id = node.outputAction;
@@ -103,8 +169,16 @@ export class Restore extends Procedure {
       if (g >= 0) this.gen = g;
       return;
     }
+    if (this.objectsAction != 0 && id == this.objectsAction) {
+      parseQuotaObjects(p, n, this.objects);
+      return;
+    }
     if (!this.mapOf.has(id)) return;
-    const sink = this.counted.has(id) ? this.table : this.plain;
+    let sink: ElementSink = this.counted.has(id) ? this.table : this.plain;
+    if (this.quotaMaps.has(id)) {
+      this.quotas.map = this.quotaMaps.get(id);
+      sink = this.quotas;
+    }
     const before = sink.count;
     parseElements(p, n, sink);
     const added = sink.count - before;
@@ -133,7 +207,7 @@ export class Restore extends Procedure {
       // The files describe the kernel: the journal goes on after them (a base only if they were the generation's alone).
       journal.wantBase = !byJournal;
       journal.lines = saved.records;
-      const restored = takeOver(stem, node, saved.entries, now);
+      const restored = takeOver(stem, node, saved.entries, null, now);
       for (let i = 0; i < saved.quarantines.length; i++) {
         const e = saved.quarantines[i];
         const peer = node.findPeer(e.cookie)!;
@@ -153,7 +227,7 @@ export class Restore extends Procedure {
     if (this.markerAction != 0) this.continueSeq(null);
     const entries = this.table.entries;
     this.table.index.clear();
-    const restored = takeOver(stem, node, entries, now);
+    const restored = takeOver(stem, node, entries, this.quotas.keys, now);
     this.table.entries = new Array<TableEntry>();
     stem.keepIdentities(null);
     // The elements stay as they are if every map holds what the moves want;
@@ -162,14 +236,16 @@ export class Restore extends Procedure {
     // lacks something, or a dump did not parse, the table is made again from
     // the moves in one transaction.
     const names = elementMapNames();
-    const suspects = this.table.malformed == 0 && this.plain.malformed == 0 ? stem.dp.adopt(stem.moves, stem.quarantines, this.counts, names) : null;
+    const suspects = this.table.malformed == 0 && this.plain.malformed == 0 && this.quotas.malformed == 0 ? stem.dp.adopt(stem.moves, stem.quarantines, this.counts, names) : null;
+    const kept = this.quotas.resolve(this.objects);
     if (suspects && suspects.length > 0) {
-      new Cleanup(stem, suspects, restored).start();
+      new Cleanup(stem, suspects, restored, kept).start();
       return;
     }
     if (!suspects) stem.dp.failed();
-    stem.sync(null);
-    restoredEvent(node, now, restored, suspects ? "adopted" : "rebuilt", 0);
+    const rebuilt = stem.dp.dirty;
+    syncKeepingQuotas(stem, kept);
+    restoredEvent(node, now, restored, rebuilt ? "rebuilt" : "adopted", 0);
   }
 }
 
@@ -218,12 +294,14 @@ export let savedBlob: StaticArray<u8> = new StaticArray<u8>(0);
 
 /**
  * A clean stop (the daemon exits and keeps its kernel state): the moves, one
- * line each as their comments read, after `hov1 gen <n>`, nftables'
- * generation read now (nothing of ours changes nftables after it), and the
- * quarantines (`hov1 q <until> ...`). Saved only if that is all there is in
- * the kernel of ours: no hold, unvalidated or busy move, no migration under
- * way, no lost address being probed; otherwise nothing is saved and the next
- * start reads the maps. Event `saved`.
+ * line each (journal.ts moveRecord: as their comments read, and a peer's move
+ * waiting for its Confirm with its deadline and earlier endpoint), after
+ * `hov1 gen <n>`, nftables' generation read now (nothing of ours changes
+ * nftables after it), and the quarantines (`hov1 q <until> ...`). Saved only
+ * if that is all there is in the kernel of ours: no hold, no busy move but
+ * one being validated, no migration under way, no registration being
+ * validated, no lost address being probed; otherwise nothing is saved and the
+ * next start reads the maps. Event `saved`.
  */
 export class Save extends Procedure {
   stem: StemBase;
@@ -248,7 +326,9 @@ export class Save extends Procedure {
     if (stem.lostAddresses().length > 0) return "a lost address";
     for (let i = 0; i < stem.moves.length; i++) {
       const m = stem.moves[i];
-      if (m.held || m.unvalidated || m.busy || m.dirty) return "a move changing";
+      // A peer's move waiting for its Confirm is saved with its validation (moveRecord).
+      const waiting = m.unvalidated && !m.local && m.busy != null && m.busy!.validationDeadline() >= 0;
+      if (m.held || m.dirty || (m.busy && !waiting) || (m.unvalidated && !waiting)) return "a move changing";
     }
     return "";
   }
@@ -284,7 +364,7 @@ export class Save extends Procedure {
       }
       const x = r ? r.of(moves[i]) : new Rendered(moves[i]);
       r = x;
-      moveLine(t, x); // (the journal's records use the same lines: stem/journal.ts)
+      moveLine(t, x, moves[i]); // (the journal's records use the same lines: stem/journal.ts)
     }
     const qs = this.stem.quarantines;
     for (let i = 0; i < qs.length; i++) {
@@ -325,7 +405,6 @@ function savedEvent(node: Node, now: f64, ok: bool, why: string, moves: i32, byt
   node.emit(endEvent());
 }
 
-/** Makes the moves the entries name (of peers still configured); returns how many. */
 /** The last peer found, for runs of one peer's moves (a restart finds a peer per move). */
 let lastPeer: Peer | null = null;
 
@@ -338,7 +417,13 @@ function samePeer(node: Node, cookie: u64): Peer | null {
   return q;
 }
 
-function takeOver(stem: StemBase, node: Node, entries: Array<TableEntry>, now: f64): i32 {
+/**
+ * Makes the moves the entries name (of peers still configured); returns how
+ * many. A peer's move that was unvalidated (its saved record says so, or,
+ * read from the dumps, `quotaKeys` holds its `rq`/`rqw` element) comes back
+ * unvalidated, its validation going on (docs/PROTOCOL.md 7.5, "Restarts").
+ */
+function takeOver(stem: StemBase, node: Node, entries: Array<TableEntry>, quotaKeys: Set<u64> | null, now: f64): i32 {
   let restored = 0;
   for (let i = 0; i < entries.length; i++) {
     const e = entries[i];
@@ -353,6 +438,16 @@ function takeOver(stem: StemBase, node: Node, entries: Array<TableEntry>, now: f
     stem.addMove(m);
     if (e.id >= stem.nextMoveId) stem.nextMoveId = e.id + 1;
     restored++;
+    if (e.local) continue;
+    if (e.unvalidated) {
+      stem.resumeValidation(m, e.prev ? e.prev! : e.orig, e.prev ? e.prevPort : e.origPort, e.deadline, now);
+    } else if (quotaKeys && quotaKeys.size > 0) {
+      // After a crash: the move's quota element in the dump is what says it is unvalidated.
+      const hashes = quotaKeyHashes(e.protocols, e.orig, e.origPort);
+      let found = false;
+      for (let k = 0; k < hashes.length && !found; k++) found = quotaKeys.has(hashes[k]);
+      if (found) stem.resumeValidation(m, e.orig, e.origPort, now + node.options.validationTimeoutMs, now);
+    }
   }
   return restored;
 }
@@ -377,11 +472,13 @@ class Cleanup extends Procedure {
   sink: LeftoverSink;
   /** The cleanup batch was sent (then its result ends the restart). */
   private deleting: bool = false;
-  constructor(stem: StemBase, names: Array<string>, restored: i32) {
+  kept: Array<QuotaElement>;
+  constructor(stem: StemBase, names: Array<string>, restored: i32, kept: Array<QuotaElement>) {
     super();
     this.stem = stem;
     this.names = names;
     this.restored = restored;
+    this.kept = kept;
     this.sink = new LeftoverSink(stem);
   }
   start(): void {
@@ -401,15 +498,16 @@ class Cleanup extends Procedure {
     if (this.deleting) {
       // A refused cleanup leaves the kernel's state unknown: the next batch starts afresh.
       if (!ok) stem.dp.failed();
-      stem.sync(null);
-      restoredEvent(node, now, this.restored, ok ? "adopted" : "rebuilt", this.sink.left.length);
+      const rebuilt = stem.dp.dirty;
+      syncKeepingQuotas(stem, this.kept);
+      restoredEvent(node, now, this.restored, ok && !rebuilt ? "adopted" : "rebuilt", this.sink.left.length);
       return;
     }
     const left = this.sink.left;
     if (this.sink.malformed > 0 || this.sink.unparsed > 0 || left.length == 0) {
       // Nothing found to delete although the counts differ: the table is made again.
       stem.dp.failed();
-      stem.sync(null);
+      syncKeepingQuotas(stem, this.kept);
       restoredEvent(node, now, this.restored, "rebuilt", left.length);
       return;
     }
@@ -426,6 +524,62 @@ function isQuotaName(p: usize, n: i32): bool {
     if (c < 0x30 || c > 0x39) return false;
   }
   return true;
+}
+
+/**
+ * The quota sets' elements in a restart's dumps: their keys (owner-count
+ * hashes, nft.ts), and what each has counted: its own quota's bytes, or the
+ * named object's an earlier version's element refers to.
+ */
+class QuotaSink extends ElementSink {
+  map: string = "";
+  keys: Set<u64> = new Set<u64>();
+  counted: Array<QuotaElement> = new Array<QuotaElement>();
+  objrefs: Array<string> = new Array<string>();
+  element(d: Dumped): void {
+    if (d.keyLen == 0) return;
+    const h = dumpedElementHash(this.map, d.key, d.keyLen);
+    if (h == 0) return;
+    this.keys.add(h);
+    const q = new QuotaElement();
+    q.set = this.map;
+    q.key = bytesOf(d.key, d.keyLen);
+    q.used = d.quotaUsed;
+    this.counted.push(q);
+    this.objrefs.push(isQuotaName(d.objref, d.objrefLen) ? String.UTF8.decodeUnsafe(d.objref, <usize>d.objrefLen) : "");
+  }
+  /** The elements that counted something, their named objects' counts filled in. */
+  resolve(objects: Map<string, i64>): Array<QuotaElement> {
+    const out = new Array<QuotaElement>();
+    for (let i = 0; i < this.counted.length; i++) {
+      const q = this.counted[i];
+      const o = this.objrefs[i];
+      if (o.length > 0) q.used = objects.has(o) ? objects.get(o) : 0;
+      if (q.used > 0) out.push(q);
+    }
+    return out;
+  }
+}
+
+/**
+ * The restart's first batch; if it makes the table anew (a map lacked an
+ * element, a dump did not parse, an earlier version's table), the quota
+ * elements it wrote start from nothing, so a second transaction right after
+ * puts back what each unvalidated move's quota had counted (nftdump.ts
+ * quotaElementsBatch; nft's text cannot say it). Between the two, a move's
+ * fresh quota caps it (never less than the full quota is left to it).
+ */
+function syncKeepingQuotas(stem: StemBase, kept: Array<QuotaElement>): void {
+  const rebuilding = stem.dp.dirty;
+  stem.sync(null);
+  if (!rebuilding || kept.length == 0) return;
+  const own = new Array<QuotaElement>();
+  for (let i = 0; i < kept.length; i++) {
+    const q = kept[i];
+    if (stem.dp.owns(q.set, changetype<usize>(q.key), q.key.length)) own.push(q);
+  }
+  if (own.length == 0) return;
+  stem.node.netlinkAction(NETLINK_NETFILTER, quotaElementsBatch(own, stem.dp.quotaBytes), null);
 }
 
 /** Collects the elements of a dump that no move owns. */

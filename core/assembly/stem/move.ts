@@ -43,6 +43,12 @@ export abstract class MoveProcedure extends Procedure {
   migrationId(): i32 { return -1; }
   /** A path validation under way: ends it in favour of a later migration of its moves, and true; else false. */
   supersede(): bool { return false; }
+  /**
+   * A peer's migration waiting for its Confirm (section 7.5): when its
+   * validation times out (ms, the host's clock); -1 for anything else. Such a
+   * move is saved and restored unvalidated, with this deadline (lifecycle.ts).
+   */
+  validationDeadline(): f64 { return -1; }
 }
 
 /** A new node (node_init in the same instance, a daemon's reload): the old one's moves count no more. */

@@ -476,6 +476,40 @@ function tag(r: Rendered): void {
 }
 
 
+
+/**
+ * The owner-count hashes of the `rq`/`rqw` elements a peer's unvalidated move
+ * with these fields has (one per protocol), as Dataplane.owns hashes a dumped
+ * key: a restart after a crash tells an unvalidated move by them.
+ */
+export function quotaKeyHashes(protocols: u8, orig: Address, origPort: u32): Array<u64> {
+  const all = new Array<u64>();
+  const protos = protoList(protocols);
+  const name = (origPort != 0 ? "rq" : "rqw") + familyDigit(orig);
+  for (let j = 0; j < protos.length; j++) {
+    scratch.reset(SCRATCH, SCRATCH_CAP);
+    scratch.ascii(protoName(protos[j]));
+    scratch.ascii(" . ");
+    orig.text(scratch);
+    if (origPort != 0) {
+      scratch.ascii(" . ");
+      scratch.dec(origPort);
+    }
+    let h = mapHashOf(name);
+    for (let i: i32 = 0; i < scratch.pos; i++) {
+      h ^= <u64>load<u8>(SCRATCH + <usize>i);
+      h *= 0x100000001b3;
+    }
+    all.push(h);
+  }
+  return all;
+}
+
+/** The owner-count hash of a dumped element of map `name` (with digit); 0 if its key does not parse. */
+export function dumpedElementHash(name: string, p: usize, n: i32): u64 {
+  return dumpedKeyHash(name, p, n);
+}
+
 /** An element a previous run left that no move taken over owns: its map (with digit), key bytes, and the quota object it names (tables of earlier versions). */
 export class Leftover {
   map: string = "";
@@ -642,7 +676,7 @@ export class Dataplane {
         this.emitMove(x, true);
         if (J) {
           if (unsaveable(x)) this.unclean++;
-          if (!base) journalMoveIn(x);
+          if (!base) journalMoveIn(x, m);
         }
       }
       keepQuota = false;

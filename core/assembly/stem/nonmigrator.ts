@@ -101,6 +101,10 @@ export class PathValidation extends MoveProcedure {
     return this.owner.superseded(this);
   }
 
+  validationDeadline(): f64 {
+    return !this.registration && this.state == NonMigratorState.VALIDATING ? this.resend.deadline : -1;
+  }
+
   /** The reply with the challenge went out: resend it until the Confirm, give up at the validation timeout. */
   startResend(now: f64): void {
     const node = this.owner.node;
@@ -386,6 +390,48 @@ export class NonMigrator {
     if (!this.plane.sync(v)) {
       v.onActionsDone(node, false, now);
     }
+  }
+
+  /**
+   * A restart restores a move that was unvalidated (docs/PROTOCOL.md 7.5,
+   * "Restarts"): it stays unvalidated, its quota element as the kernel holds
+   * it, and its validation goes on until `deadline`, then times out as any
+   * other (back to `prev`; a crash restart knows no earlier wire endpoint and
+   * gives the original, which ends the move). The challenge died with the
+   * previous run: no Confirm can match it (none is resent), but a later
+   * migration of the move supersedes it as usual.
+   */
+  resume(m: Move, prev: Address, prevPort: u32, deadline: f64, now: f64): void {
+    // The moves of one validation (one peer, one address, one deadline) come back as one: one pending path, as before.
+    const lifetime = Math.max(0, deadline - now);
+    for (let i = 0; i < this.validations.length; i++) {
+      const w = this.validations[i];
+      if (w.registration || w.deferred != null || w.peer != m.peer || !w.address.equals(m.wire) || w.resend.deadline != now + lifetime) continue;
+      w.moves.push(m);
+      w.prevWire.push(prev.copy());
+      w.prevPort.push(prevPort);
+      m.unvalidated = true;
+      m.busy = w;
+      return;
+    }
+    const v = new PathValidation(this, m.peer, m.wire, m.wire, m.wirePort, now);
+    v.needsValidation = true;
+    v.moves.push(m);
+    v.prevWire.push(prev.copy());
+    v.prevPort.push(prevPort);
+    v.state = NonMigratorState.VALIDATING;
+    m.unvalidated = true;
+    m.busy = v;
+    m.peer.pendingPaths++;
+    v.counted = true;
+    this.validations.push(v);
+    v.resend.start(this.node.timers, VALIDATION_POLICY, MAX_RTO_MS, now, lifetime);
+  }
+
+  /** True while a validation is under way that a clean stop cannot save (a registration's, or one not yet applied). */
+  unsaveable(): bool {
+    for (let i = 0; i < this.validations.length; i++) if (this.validations[i].validationDeadline() < 0) return true;
+    return false;
   }
 
   /** Ends the validation a move is busy with, if any, and returns it. */

@@ -17,7 +17,7 @@ import { Peer, SecurityAssociation, CachedReply } from "../engine/peer";
 import { Move } from "./move";
 import { Watch } from "./watch";
 import { PlaneHost, SWEEP_MS } from "./dataplane";
-import { Restore, Sweep } from "./lifecycle";
+import { Restore, Sweep, Upgrade } from "./lifecycle";
 import { SocketInfo } from "../kernel/rtnl";
 import { NetlinkSummary } from "../kernel/nfqueue";
 import { Decoded } from "../wire/decode";
@@ -70,7 +70,11 @@ export class Stem extends StemBase {
   }
 
   proceduresUnderWay(): bool {
-    return this.migrator.migrations.length > 0 || this.nonMigrator.validations.length > 0;
+    return this.migrator.migrations.length > 0 || this.nonMigrator.unsaveable();
+  }
+
+  resumeValidation(m: Move, prev: Address, prevPort: u32, deadline: f64, now: f64): void {
+    this.nonMigrator.resume(m, prev, prevPort, deadline, now);
   }
 
   lostAddresses(): Array<Address> {
@@ -86,9 +90,20 @@ export class Stem extends StemBase {
    */
   kernelSetup(queue: u32, now: f64): void {
     this.plane.queue = queue;
-    // First read back what a previous run left (restored before the first render).
-    new Restore(this).start();
-    this.plane.setup(queue, this.watch.auto && this.watch.guard);
+    // First: is the table an earlier version's (rq4 an objref map of named
+    // quotas)? Then this version's setup would fail on it (File exists), so
+    // it is not sent: the restore's first batch makes the table anew in one
+    // transaction, with the moves (Upgrade, lifecycle.ts).
+    new Upgrade(this, queue, now).start();
+  }
+
+  /** The rest of kernelSetup, once Upgrade knows the table's form. */
+  kernelSetupAfterProbe(queue: u32, now: f64, earlier: bool, anew: bool): void {
+    // Read back what a previous run left (restored before the first render).
+    const restore = new Restore(this);
+    restore.earlier = earlier;
+    restore.start();
+    this.plane.setup(queue, this.watch.auto && this.watch.guard, anew);
     this.watch.start();
     this.plane.armSweep(now + SWEEP_MS);
   }

@@ -26,6 +26,16 @@ export class TableEntry {
   packets: u64 = 0;
   /** A saved quarantine's end (ms); its wire endpoint is the one it left. */
   until: f64 = 0;
+  /**
+   * A peer's move not validated yet (section 7.5): a saved record's ` u
+   * <deadline> <prev>/<port>`, or, after a crash, its quota element found in
+   * `rq`/`rqw` (then the deadline is the restart's plus the validation
+   * timeout and the earlier endpoint is the original).
+   */
+  unvalidated: bool = false;
+  deadline: f64 = 0;
+  prev: Address | null = null;
+  prevPort: u32 = 0;
 }
 
 function isDigit(c: u32): bool {
@@ -93,6 +103,23 @@ class Cursor {
   }
 }
 
+/**
+ * After a move's fields, nothing, or (a saved record, stem/journal.ts moveRecord)
+ * ` u <deadline ms> <prev>/<port>`: a remote move still unvalidated.
+ */
+function readValidation(c: Cursor, e: TableEntry): bool {
+  c.skipSpaces();
+  if (!c.more) return true;
+  if (c.word() != 0x75 || e.local) return false; // 'u'
+  e.unvalidated = true;
+  e.deadline = <f64>c.number();
+  const prev = new Address();
+  e.prevPort = c.endpoint(prev);
+  e.prev = prev;
+  c.skipSpaces();
+  return c.ok && !c.more && prev.family == e.orig.family;
+}
+
 function matchAt(p: usize, end: usize, s: string): bool {
   if (p + <usize>s.length > end) return false;
   for (let i = 0; i < s.length; i++) if (load<u8>(p + i) != <u8>s.charCodeAt(i)) return false;
@@ -119,7 +146,7 @@ function takeComment(p: usize, end: usize, packets: u64, out: Array<TableEntry>,
   }
   const e = new TableEntry();
   e.id = id;
-  if (!readEntry(c, e)) return false;
+  if (!readEntry(c, e) || !readValidation(c, e)) return false;
   e.packets = packets;
   index.set(id, e);
   out.push(e);
