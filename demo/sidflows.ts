@@ -35,6 +35,12 @@ export interface SidFlowsOptions {
   afterMs?: number;
   /** The target gives s1 back to the node (the per-flow return, PROTOCOL.md 8.16) instead of ending it; s1 ends at the node. */
   back?: boolean;
+  /**
+   * R's bridge (the home link) drops every Wake-up (message type 22) from the moment the target is asked to
+   * end s1 until this many ms after the agent ended the flow set: the node keeps its address's ARP silence
+   * that long while the router still sends the address's packets to the agent.
+   */
+  wakeLossMs?: number;
 }
 
 export interface SessionReport {
@@ -51,6 +57,11 @@ export interface SessionReport {
   digestsEqual: boolean;
   lost: number;
   resets: number;
+  /** UDP: datagrams that arrived after a higher number (both ends; traffic.js "reordered", duplicates included), and of those the repeated ones. */
+  late?: number;
+  duplicates?: number;
+  /** UDP: each end's first late arrivals ({seq, after, at, dup}; at: Unix ms), to place them on the timeline. */
+  lateAt?: { client: unknown[]; server: unknown[] };
 }
 
 export interface SidFlowsReport {
@@ -65,6 +76,8 @@ export interface SidFlowsReport {
   agentFlowSets: number;
   /** After the Wake-up: the agent's sorting table and mark rules are gone, the node's Interim Address is off its link. */
   returned: { agentSortingGone: boolean; agentMarkRulesGone: boolean; interimGone: boolean };
+  /** With wakeLossMs: the Wake-up frames R's bridge dropped (-1 without). */
+  wakeUpsDropped: number;
   error: string | null;
 }
 
@@ -141,6 +154,9 @@ export function udpVerdict(name: string, client: any, server: any, correspondent
     r.digestsEqual = client.sha256Sent === server.sha256Received && server.sha256Sent === client.sha256Received;
     r.lost = client.lost + server.lost + Math.abs(r.sentBytes - r.receivedBytes);
     r.resets = 0;
+    r.late = (client.reordered ?? 0) + (server.reordered ?? 0);
+    r.duplicates = (client.duplicates ?? 0) + (server.duplicates ?? 0);
+    if ((r.late ?? 0) > 0) r.lateAt = { client: client.late ?? [], server: server.late ?? [] };
     r.served.node = { sent: client.sentBytes, received: client.receivedBytes };
   }
   return r;
@@ -174,7 +190,7 @@ export async function runSidFlows(o: SidFlowsOptions = {}): Promise<SidFlowsRepo
   const report: SidFlowsReport = {
     scenario: "per-flow mode (Session Agent): one of two sessions moves to a foreign target, reverse-tunnelled return, BCP 38 on the router",
     timeline, sessions: [], transferMs: null, woken: false, agentFlowSets: 0,
-    returned: { agentSortingGone: false, agentMarkRulesGone: false, interimGone: false }, error: null,
+    returned: { agentSortingGone: false, agentMarkRulesGone: false, interimGone: false }, wakeUpsDropped: -1, error: null,
   };
   const names = { n: `n-${tag}.sid`, a: `a-${tag}.sid`, t: `t-${tag}.sid` };
   const keys = { na: hexKey(), nt: hexKey(), at: hexKey() };
@@ -232,7 +248,7 @@ export async function runSidFlows(o: SidFlowsOptions = {}): Promise<SidFlowsRepo
       await waitFor(node, (e) => e.connected === name, `session ${name}`);
     }
     // They run through the transfer and end by themselves (the end marker) before the TCP sessions do.
-    const udpMs = (o.beforeMs ?? 1000) + (o.afterMs ?? 1500) + 1000;
+    const udpMs = (o.beforeMs ?? 1000) + (o.afterMs ?? 1500) + 1000 + (o.wakeLossMs ?? 0);
     for (const u of udp) {
       u.client = trafficEnd(topo, topo.n, ["client", "--proto", "udp", "--connect", u.address, "--port", "5003", "--local", A.transferred, "--duration", String(udpMs), "--interval", "2", "--size", "100"]);
       await u.client.until("ready");
@@ -276,9 +292,23 @@ export async function runSidFlows(o: SidFlowsOptions = {}): Promise<SidFlowsRepo
       mark("app", "s1 ends at N, where it came back");
     } else {
       // The moved session ends at T: its flow set deregisters, the agent wakes the node.
+      if (o.wakeLossMs) {
+        // udp dport 4346, the second byte of the payload (the message type) 22: the Wake-up.
+        topo.ns(topo.r, ["nft", "-f", "-"], "table bridge wakeloss {\n  chain forward { type filter hook forward priority -10; policy accept;\n    udp dport 4346 @th,72,8 22 counter drop\n  }\n}\n");
+        mark("net", "R's bridge drops every Wake-up on the home link");
+      }
       target.send({ cmd: "finish" });
       s1 = (await target.wait("summary", 8000)).summary as AppSummary;
       mark("app", "s1 ends at T (the target's application closes it)");
+      if (o.wakeLossMs) {
+        await waitFor(agent, (e) => e.sid?.role === "agent" && e.sid?.state === "ended", "the flow set's end at the agent", 8000);
+        await sleep(o.wakeLossMs);
+        const listed = JSON.parse(topo.ns(topo.r, ["nft", "-j", "list", "table", "bridge", "wakeloss"]));
+        const counter = listed.nftables.find((x: any) => x.rule)?.rule.expr.find((e: any) => e.counter);
+        report.wakeUpsDropped = counter ? counter.counter.packets : -1;
+        topo.ns(topo.r, ["nft", "delete", "table", "bridge", "wakeloss"]);
+        mark("net", `R's bridge lets Wake-ups pass again (${report.wakeUpsDropped} dropped)`);
+      }
       await waitFor(node, (e) => e.sid?.role === "node" && e.sid?.state === "woken", "the Wake-up at the node", 10000);
       report.woken = true;
     }
@@ -321,6 +351,11 @@ export async function runSidFlows(o: SidFlowsOptions = {}): Promise<SidFlowsRepo
     topo.down();
   }
   timeline.sort((a, b) => a.t - b.t);
+  // Each late datagram placed on the timeline: the last entry before it and how long after it.
+  for (const r of report.sessions) for (const l of [...(r.lateAt?.client ?? []), ...(r.lateAt?.server ?? [])] as { at: number; since?: string }[]) {
+    const before = timeline.filter((e) => e.t <= l.at).pop();
+    if (before) l.since = `${Math.round((l.at - before.t) * 1000) / 1000} ms after ${before.who}: ${before.what.slice(0, 80)}`;
+  }
   return report;
 }
 

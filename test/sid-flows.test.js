@@ -114,6 +114,37 @@ test("flow sets end one by one: the last one stops the interception and wakes th
   assert.is(agent.nftText().split("add table inet hovflow\n").length - 1, 2);
 });
 
+test("the interim route outlasts the last flow set until the node answers the Wake-up (or it is given up): the router still sends the address's packets to the agent meanwhile", () => {
+  for (const lose of ["first", "all"]) {
+    const s = twoSets();
+    const { net, agent, tn, u, v } = s;
+    const routesGone = () => count(agent.netlinkTypes(), RTM.DELROUTE);
+    u.flows.flowEnded(net.now, FLOW_A);
+    u.pump();
+    net.run(1000);
+    const before = routesGone();
+    let dropped = 0;
+    net.filter = (d) => !(d.from === "agent" && d.data[1] === MSG.WAKE && (lose === "all" || dropped++ < 1));
+    v.flows.flowEnded(net.now, FLOW_B);
+    v.pump();
+    net.run(200);
+    assert.equal(agent.state().flowSets, [], `${lose}: the last flow set ended`);
+    assert.match(agent.nftText(), /delete table inet hovflow\n$/m, `${lose}: the sorting table went`);
+    assert.is(count(agent.netlinkTypes(), RTM.DELNEIGH), 1, `${lose}: the proxy entry went`);
+    assert.is(tn.sidEvents("woken").length, 0, `${lose}: the first Wake-up was lost`);
+    assert.is(routesGone(), before, `${lose}: the interim route stays while the Wake-up is unanswered`);
+    net.run(lose === "all" ? 120000 : 10000);
+    if (lose === "first") {
+      assert.is(tn.sidEvents("woken").length, 1, "the retransmitted Wake-up woke the node");
+      assert.is(agent.sidEvents("woken").length, 1, "and was answered");
+    } else {
+      assert.is(agent.sidEvents("woken").length, 0);
+      assert.ok(agent.sidEvents("refused").length >= 1, "the agent gave the Wake-up up");
+    }
+    assert.is(routesGone(), before + 1, `${lose}: the interim route goes with the Ack (or the give-up), once`);
+  }
+});
+
 test("a flow set may hold several flows, and a later transfer only adds a flow set", () => {
   const s = quartet();
   const { tn, agent, u, v } = s;

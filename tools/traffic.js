@@ -72,6 +72,9 @@ class Tally {
     /** UDP: the sequence numbers received, and how many arrived after a later one. */
     this.seen = new Set();
     this.reordered = 0;
+    /** UDP: of those, how many had arrived before; the first 20 of them ({seq, after: the highest before it, at, dup}). */
+    this.duplicates = 0;
+    this.late = [];
   }
   sent(buf) {
     this.sentBytes += buf.length;
@@ -120,6 +123,7 @@ class Tally {
       lost: this.seqMissing,
       missing: m.runs,
       reordered: this.reordered,
+      ...(proto === "udp" ? { duplicates: this.duplicates, late: this.late } : {}),
       error: this.error,
       ...extra,
     };
@@ -453,8 +457,12 @@ function udpEnd(role) {
     }
     if (!peer) peer = { address: rinfo.address, port: rinfo.port };
     const s = msg.readUInt32BE(0);
-    if (s < t.nextSeq) t.reordered++;
-    else t.nextSeq = s + 1;
+    if (s < t.nextSeq) {
+      const dup = t.seen.has(s);
+      t.reordered++;
+      if (dup) t.duplicates++;
+      if (t.late.length < 20) t.late.push({ seq: s, after: t.nextSeq - 1, at: now(), dup });
+    } else t.nextSeq = s + 1;
     t.seen.add(s);
     t.arrived(msg);
     if (role === "server" && !timer) start();

@@ -57,6 +57,24 @@ if (e2eEnabled() && runtime() === "node") {
     assert.equal(r.returned, { agentSortingGone: true, agentMarkRulesGone: true, interimGone: true });
     assert.ok(sidFlowsOk(r));
   });
+  test("SID per-flow: the Wake-up after the last flow set is lost for 700 ms (R's bridge drops it): the agent keeps handing the node its address's packets (the interim route stays until the Ack), so the UDP flows that never moved lose nothing and arrive in order", async () => {
+    const tag = tagOf("fw");
+    const r = await runSidFlows({ tag, wakeLossMs: 700 });
+    const why = JSON.stringify({ error: r.error, sessions: r.sessions, returned: r.returned, wakeUpsDropped: r.wakeUpsDropped });
+    assert.is(r.error, null, why);
+    assert.ok(r.wakeUpsDropped >= 1, `R's bridge dropped ${r.wakeUpsDropped} Wake-up frames`);
+    for (const s of r.sessions) {
+      assert.is(s.lost, 0, `${s.name}: lost: ${why}`);
+      assert.is(s.resets, 0, `${s.name}: resets: ${why}`);
+      assert.ok(s.digestsEqual, `${s.name}: SHA-256 at both ends differ: ${why}`);
+    }
+    for (const u of r.sessions.filter((s) => s.name[0] === "u")) {
+      assert.is(u.late, 0, `${u.name}: datagrams after a higher number: ${why}`);
+      assert.is(u.duplicates, 0, `${u.name}: duplicates: ${why}`);
+    }
+    assert.ok(r.woken, "the agent woke the node (the retransmitted Wake-up)");
+    assert.equal(r.returned, { agentSortingGone: true, agentMarkRulesGone: true, interimGone: true });
+  });
 }
 
 test.run();

@@ -669,6 +669,8 @@ class Wakeup extends Procedure {
   role: u8;
   /** A return's Wake-up (8.6): its Ack (or its give-up) releases the RETURNING binding. */
   returning: bool = false;
+  /** The Wake-up after an address's last flow set (8.16): its Ack (or its give-up) removes the interim route to this Interim Address. */
+  interim: Address | null = null;
   constructor(sid: Sid, a: Address, role: u8) {
     super();
     this.sid = sid;
@@ -686,10 +688,14 @@ class Wakeup extends Procedure {
     node.emit(endEvent());
     // Only the Ack the engine matched to this Wake-up (the node's SA, its sequence and Replay Protect ID) gets here.
     if (this.returning) this.sid.returnAcked(this, "returned", now);
+    const interim = this.interim;
+    if (interim) this.sid.flows.woken(this.address, interim);
   }
   onGiveUp(node: Node, now: f64): void {
     this.sid.refused(this.role, this.address, 0, ERR_TIMED_OUT, "the node did not acknowledge the Wake-up: it may be gone; its address is free again", now);
     if (this.returning) this.sid.returnAcked(this, "return-timed-out", now);
+    const interim = this.interim;
+    if (interim) this.sid.flows.woken(this.address, interim);
   }
 }
 
@@ -2115,7 +2121,9 @@ export class Sid extends SidBase {
 
   /** The agent's Wake-up to the node's Interim Address (8.4). */
   sendWakeup(peer: Peer, a: Address, interim: Address, now: f64): void {
-    this.node.sendRequest(now, peer, MSG_WAKE_UP, 0, new Wakeup(this, a, ROLE_AGENT), interim, peer.controlPort, null);
+    const w = new Wakeup(this, a, ROLE_AGENT);
+    w.interim = interim.copy();
+    this.node.sendRequest(now, peer, MSG_WAKE_UP, 0, w, interim, peer.controlPort, null);
   }
 
   // ---- Stop Transfer (8.5; with S, at the target) ------------------------------------------

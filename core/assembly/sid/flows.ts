@@ -574,10 +574,22 @@ export class SidFlows {
 
   /** The interim route of 8.16: the address's unsorted packets to the node's Interim Address. */
   private interimRoute(add: bool, g: FlowGroup): void {
+    this.route(add, g.address, g.interim);
+  }
+
+  private route(add: bool, a: Address, interim: Address): void {
     const sid = this.sid;
-    g.address.store(A_BUF);
-    g.interim.store(B_BUF);
-    sid.netlink(tunnelRoute(add, g.address.family, A_BUF, g.address.family == FAMILY_IPV4 ? 32 : 128, sid.ifindex, B_BUF, MAIN_TABLE));
+    a.store(A_BUF);
+    interim.store(B_BUF);
+    sid.netlink(tunnelRoute(add, a.family, A_BUF, a.family == FAMILY_IPV4 ? 32 : 128, sid.ifindex, B_BUF, MAIN_TABLE));
+  }
+
+  /**
+   * The Wake-up after the last flow set was answered or given up (8.16): the interim route it kept goes now,
+   * unless the address has flow sets again (a new claim's route is the same one).
+   */
+  woken(a: Address, interim: Address): void {
+    if (this.group(a) == null) this.route(false, a, interim);
   }
 
   /** Ends a flow set (8.16); with the last one of its address the interception ends, and the Wake-up goes if `wake`. */
@@ -608,8 +620,13 @@ export class SidFlows {
     e.num(<u64>g.sets.length);
     node.emit(endEvent());
     if (g.sets.length > 0) return;
-    // The last flow set: interception of the address ends (8.16, 8.4).
-    this.interimRoute(false, g);
+    // The last flow set: interception of the address ends (8.16, 8.4). With a Wake-up to send, the
+    // interim route stays until the node answers it (or it is given up): until the node's gratuitous ARP
+    // reaches the router, the router still sends the address's packets here, and without the route they
+    // would wait in this kernel's neighbour queue for the address (the node does not answer ARP for it
+    // before the Wake-up) and leave in one burst just as the router turns to the node: late datagrams.
+    const wakes = wake && g.nodePeer >= 0 && g.nodePeer < node.peers.length;
+    if (!wakes) this.interimRoute(false, g);
     g.address.store(A_BUF);
     sid.netlink(proxyNeighbour(false, sid.ifindex, g.address.family, A_BUF));
     sid.stopAnnouncing(g.address);
@@ -618,7 +635,7 @@ export class SidFlows {
       sortingTable(nftBegin(), false);
       this.nftEnd(null);
     }
-    if (!wake || g.nodePeer < 0 || g.nodePeer >= node.peers.length) return;
+    if (!wakes) return;
     const peer = node.peers[g.nodePeer];
     sid.sendWakeup(peer, g.address, g.interim, now);
   }
