@@ -18,13 +18,14 @@ const pct = (xs, p) => {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
 };
 const median = (xs) => pct(xs, 50);
+/** The one SA key of every synthetic peer. */
+const key = new Uint8Array(32).fill(7);
 
-export function coreTables(SIZES, PER_PEER = 10) {
+/** A fresh engine as the fixed end, and the linear memory in bytes after a full collection. */
+function fixedEnd(now) {
   const module = new WebAssembly.Module(readFileSync(WASM));
   const e = new Engine(Core.loadSync(module));
   e.seed(new TextEncoder().encode("bench-scale-seed-0123456789abcdef"));
-  const now0 = Date.UTC(2026, 11, 1);
-  let now = now0;
   e.init(e.core.cookieFromName("f.bench"), now);
   // Linear memory after a full collection: it never shrinks, so collecting
   // often keeps garbage from counting as what the tables hold.
@@ -32,37 +33,34 @@ export function coreTables(SIZES, PER_PEER = 10) {
     e.core.x.core_collect();
     return e.core.x.memory.buffer.byteLength;
   };
-  /** Records each growth of linear memory: [units so far, bytes before it]. */
-  const growths = (label) => {
-    const events = [];
-    let last = e.core.x.memory.buffer.byteLength;
-    return {
-      events,
-      seen(units) {
-        const now = e.core.x.memory.buffer.byteLength;
-        if (now !== last) events.push([units, last]);
-        last = now;
-      },
-      /** Bytes per unit between the last two growths, or null if there were fewer than two. */
-      perUnit() {
-        if (events.length < 2) return null;
-        const [n1, b1] = events.at(-2);
-        const [n2, b2] = events.at(-1);
-        return (b2 - b1) / (n2 - n1);
-      },
-    };
+  return { e, pages };
+}
+
+/** Records each growth of linear memory: [units so far, bytes before it]. */
+function growths(e) {
+  const events = [];
+  let last = e.core.x.memory.buffer.byteLength;
+  return {
+    events,
+    seen(units) {
+      const now = e.core.x.memory.buffer.byteLength;
+      if (now !== last) events.push([units, last]);
+      last = now;
+    },
+    /** Bytes per unit between the last two growths, or null if there were fewer than two. */
+    perUnit() {
+      if (events.length < 2) return null;
+      const [n1, b1] = events.at(-2);
+      const [n2, b2] = events.at(-1);
+      return (b2 - b1) / (n2 - n1);
+    },
   };
-  const drain = () => {
-    for (let o; (o = e.poll()); ) if (o.kind === "nft" || o.kind === "netlink") e.actionResult(now, o.id, 0);
-  };
-  const maxN = Math.max(...SIZES);
-  const P = Math.ceil(maxN / PER_PEER) + 1;
-  e.option("maxMovesPerPeer", PER_PEER);
-  e.option("maxMoves", maxN + 10);
-  e.option("sessionIdleMs", 1e12);
-  const key = new Uint8Array(32).fill(7);
+}
+
+/** Configures P synthetic peers (one SA each, addresses a and b) at e; their records and what each holds. */
+function addPeers(e, pages, P, PER_PEER) {
   const before = pages();
-  const peerGrowth = growths();
+  const peerGrowth = growths(e);
   const peers = [];
   for (let i = 0; i < P; i++) {
     const cookie = e.core.cookieFromName(`s${i}.bench`);
@@ -75,6 +73,32 @@ export function coreTables(SIZES, PER_PEER = 10) {
     peerGrowth.seen(i + 1);
   }
   const afterPeers = pages();
+  return { peers, bytesPerPeer: peerGrowth.perUnit() ?? (afterPeers - before) / P, bytesPerPeerBound: (afterPeers - before) / P };
+}
+
+/**
+ * Bytes of the core's memory per configured peer, with P peers (default
+ * 10,001, as coreTables with 100,000 moves): what test/memory.test.js checks.
+ */
+export function corePeerBytes(P = 10001) {
+  const { e, pages } = fixedEnd(Date.UTC(2026, 11, 1));
+  const { bytesPerPeer, bytesPerPeerBound } = addPeers(e, pages, P, 10);
+  return { peers: P, bytesPerPeer, bytesPerPeerBound };
+}
+
+export function coreTables(SIZES, PER_PEER = 10) {
+  const now0 = Date.UTC(2026, 11, 1);
+  let now = now0;
+  const { e, pages } = fixedEnd(now);
+  const drain = () => {
+    for (let o; (o = e.poll()); ) if (o.kind === "nft" || o.kind === "netlink") e.actionResult(now, o.id, 0);
+  };
+  const maxN = Math.max(...SIZES);
+  const P = Math.ceil(maxN / PER_PEER) + 1;
+  e.option("maxMovesPerPeer", PER_PEER);
+  e.option("maxMoves", maxN + 10);
+  e.option("sessionIdleMs", 1e12);
+  const { peers, bytesPerPeer, bytesPerPeerBound } = addPeers(e, pages, P, PER_PEER);
   let seq = 1;
   const request = (p, moves, at) => {
     const ntp = BigInt(Math.floor((at / 1000 + 2208988800) * 2 ** 32)) + BigInt(seq);
@@ -100,7 +124,7 @@ export function coreTables(SIZES, PER_PEER = 10) {
     perRequest[label] = { p50: median(ts), p99: pct(ts, 99) };
   };
   const movesBefore = pages();
-  const moveGrowth = growths();
+  const moveGrowth = growths(e);
   for (const n of SIZES) {
     // Fill to n - 1 moves from peers 1, 2, ... (10 per request); peer 0's move is the timed one.
     while (loaded < n - 1) {
@@ -121,8 +145,8 @@ export function coreTables(SIZES, PER_PEER = 10) {
   const moves = e.state(now).moves.length;
   return {
     peers: P,
-    bytesPerPeer: peerGrowth.perUnit() ?? (afterPeers - before) / P,
-    bytesPerPeerBound: (afterPeers - before) / P,
+    bytesPerPeer,
+    bytesPerPeerBound,
     moves,
     bytesPerMove: moveGrowth.perUnit() ?? (movesAfter - movesBefore) / moves,
     bytesPerMoveBound: (movesAfter - movesBefore) / moves,

@@ -3,9 +3,12 @@
 // that a leak of even the smallest heap block per unit would outgrow the whole
 // memory, and the page count after the warm-up must not change. Every unit
 // must also have had its effect (a migration completed, a request refused...).
+// And a configured peer holds at most 512 B of the core's memory (issue 11;
+// bench/memory.js --tables): a count of bytes, not a time.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { LOADS, measure } from "./_load.js";
+import { corePeerBytes } from "../bench/_tables.js";
 
 /** Units run before measuring: the caches, quarantines and the GC's pacing reach their steady state. */
 const WARMUP = 1000;
@@ -19,5 +22,10 @@ for (const name of Object.keys(LOADS)) {
     });
   });
 }
+
+test("a configured peer holds at most 512 B of the core's memory (10,001 peers, one SA each)", () => {
+  const t = corePeerBytes(10001);
+  assert.ok(t.bytesPerPeer <= 512, `${t.bytesPerPeer.toFixed(0)} B per peer (growth/peers ${t.bytesPerPeerBound.toFixed(0)})`);
+});
 
 test.run();
