@@ -78,22 +78,49 @@ function putAttrString(p: usize, type: u16, s: string): i32 {
   return padded;
 }
 
-/** The request that dumps every element of set or map `name` of table `inet handover`. */
-export function setElementsDump(name: string): StaticArray<u8> {
+/** An nftables request naming set or map `name` of table `inet handover` (attributes 1 and 2: table, set). */
+function setNamed(type: u16, flags: u16, name: string): StaticArray<u8> {
   const a = new StaticArray<u8>(20 + 16 + ((4 + name.length + 1 + 3) & ~3));
   const p = changetype<usize>(a);
-  store<u16>(p + 4, (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETSETELEM);
-  store<u16>(p + 6, NLM_F_REQUEST | NLM_F_DUMP);
+  store<u16>(p + 4, (NFNL_SUBSYS_NFTABLES << 8) | type);
+  store<u16>(p + 6, flags);
   store<u32>(p + 8, seq++);
   store<u32>(p + 12, 0);
   store<u8>(p + 16, NFPROTO_INET);
   store<u8>(p + 17, 0); // NFNETLINK_V0
   store<u16>(p + 18, 0);
   let off: i32 = 20;
-  off += putAttrString(p + <usize>off, NFTA_SET_ELEM_LIST_TABLE, "handover");
-  off += putAttrString(p + <usize>off, NFTA_SET_ELEM_LIST_SET, name);
+  off += putAttrString(p + <usize>off, NFTA_SET_ELEM_LIST_TABLE, "handover"); // = NFTA_SET_TABLE
+  off += putAttrString(p + <usize>off, NFTA_SET_ELEM_LIST_SET, name); // = NFTA_SET_NAME
   store<u32>(p, <u32>off);
   return a;
+}
+
+/** The request that dumps every element of set or map `name` of table `inet handover`. */
+export function setElementsDump(name: string): StaticArray<u8> {
+  return setNamed(NFT_MSG_GETSETELEM, NLM_F_REQUEST | NLM_F_DUMP, name);
+}
+
+/**
+ * The first u32 attribute `attr` of the first message of type `type`
+ * (nftables subsystem) among the messages at [p, p+n); -1 if none (never traps).
+ */
+function firstU32(p: usize, n: i32, type: u16, attr: u16): i64 {
+  const end = p + <usize>n;
+  for (let m = p; m + 16 <= end; ) {
+    const len = <usize>load<u32>(m);
+    if (len < 16 || m + len > end) return -1;
+    if (load<u16>(m + 4) == ((NFNL_SUBSYS_NFTABLES << 8) | type)) {
+      for (let a = m + 20; a + 4 <= m + len; ) {
+        const alen = <usize>load<u16>(a);
+        if (alen < 4 || a + alen > m + len) break;
+        if ((load<u16>(a + 2) & TYPE_MASK) == attr && alen >= 8) return <i64>bswap<u32>(load<u32>(a + 4));
+        a += (alen + 3) & ~3;
+      }
+    }
+    m += (len + 3) & ~3;
+  }
+  return -1;
 }
 
 const NFT_MSG_NEWSET: u16 = 9;
@@ -104,39 +131,12 @@ export const NFT_SET_MAP_OR_OBJECT: u32 = 0x08 | 0x40;
 
 /** The request for the declaration of set or map `name` of table `inet handover` (NFT_MSG_GETSET). */
 export function setRequest(name: string): StaticArray<u8> {
-  const a = new StaticArray<u8>(20 + 16 + ((4 + name.length + 1 + 3) & ~3));
-  const p = changetype<usize>(a);
-  store<u16>(p + 4, (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETSET);
-  store<u16>(p + 6, NLM_F_REQUEST);
-  store<u32>(p + 8, seq++);
-  store<u32>(p + 12, 0);
-  store<u8>(p + 16, NFPROTO_INET);
-  store<u8>(p + 17, 0); // NFNETLINK_V0
-  store<u16>(p + 18, 0);
-  let off: i32 = 20;
-  off += putAttrString(p + <usize>off, 1, "handover"); // NFTA_SET_TABLE
-  off += putAttrString(p + <usize>off, 2, name); // NFTA_SET_NAME
-  store<u32>(p, <u32>off);
-  return a;
+  return setNamed(NFT_MSG_GETSET, NLM_F_REQUEST, name);
 }
 
 /** The flags (NFTA_SET_FLAGS) of an NFT_MSG_NEWSET reply among the messages at [p, p+n); -1 if none (never traps). */
 export function parseSetFlags(p: usize, n: i32): i64 {
-  const end = p + <usize>n;
-  for (let m = p; m + 16 <= end; ) {
-    const len = <usize>load<u32>(m);
-    if (len < 16 || m + len > end) return -1;
-    if (load<u16>(m + 4) == ((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWSET)) {
-      for (let a = m + 20; a + 4 <= m + len; ) {
-        const alen = <usize>load<u16>(a);
-        if (alen < 4 || a + alen > m + len) break;
-        if ((load<u16>(a + 2) & TYPE_MASK) == NFTA_SET_FLAGS && alen >= 8) return <i64>bswap<u32>(load<u32>(a + 4));
-        a += (alen + 3) & ~3;
-      }
-    }
-    m += (len + 3) & ~3;
-  }
-  return -1;
+  return firstU32(p, n, NFT_MSG_NEWSET, NFTA_SET_FLAGS);
 }
 
 const NFTA_QUOTA_BYTES: u16 = 1;
@@ -536,19 +536,5 @@ export function generationRequest(): StaticArray<u8> {
 
 /** The generation in an NFT_MSG_NEWGEN reply among the messages at [p, p+n); -1 if none. */
 export function parseGeneration(p: usize, n: i32): i64 {
-  const end = p + <usize>n;
-  for (let m = p; m + 16 <= end; ) {
-    const len = <usize>load<u32>(m);
-    if (len < 16 || m + len > end) return -1;
-    if (load<u16>(m + 4) == ((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWGEN)) {
-      for (let a = m + 20; a + 4 <= m + len; ) {
-        const alen = <usize>load<u16>(a);
-        if (alen < 4 || a + alen > m + len) break;
-        if ((load<u16>(a + 2) & TYPE_MASK) == NFTA_GEN_ID && alen >= 8) return <i64>bswap<u32>(load<u32>(a + 4));
-        a += (alen + 3) & ~3;
-      }
-    }
-    m += (len + 3) & ~3;
-  }
-  return -1;
+  return firstU32(p, n, NFT_MSG_NEWGEN, NFTA_GEN_ID);
 }
