@@ -31,6 +31,7 @@
 // marker missing or different) reads the maps as before.
 
 import { TextOut } from "../util/text";
+import { Address } from "../engine/address";
 import { bytesOf } from "../engine/output";
 import { Move, Quarantine, Rendered } from "./move";
 
@@ -104,19 +105,23 @@ export class Lines {
 /** `<id> <L|R> <peer cookie> <protocols> <orig>/<port> <wire>/<port>`: what a comment (and a saved line) says of a move. */
 export function moveName(t: TextOut, r: Rendered): void {
   t.dec(r.id);
-  t.ascii(r.local ? " L " : " R ");
-  const c = r.cookie;
-  for (let s = 40; s >= 0; s -= 8) t.hexByte(<u32>(c >> <u64>s) & 0xff);
+  endpoints(t, r.local, r.cookie, r.protocols, r.orig, r.origPort, r.wire, r.wirePort);
+}
+
+/** ` <L|R> <peer cookie> <protocols> <orig>/<port> <to>/<port>`: a move's and a quarantine's common fields. */
+function endpoints(t: TextOut, local: bool, cookie: u64, protocols: u8, orig: Address, origPort: u32, to: Address, toPort: u32): void {
+  t.ascii(local ? " L " : " R ");
+  for (let s = 40; s >= 0; s -= 8) t.hexByte(<u32>(cookie >> <u64>s) & 0xff);
   t.byte(0x20);
-  t.dec(r.protocols);
+  t.dec(protocols);
   t.byte(0x20);
-  r.orig.text(t);
+  orig.text(t);
   t.byte(0x2f);
-  t.dec(r.origPort);
+  t.dec(origPort);
   t.byte(0x20);
-  r.wire.text(t);
+  to.text(t);
   t.byte(0x2f);
-  t.dec(r.wirePort);
+  t.dec(toPort);
 }
 
 /** `hov1 <move>`: a move as its comment reads (one line of the save file). */
@@ -152,19 +157,7 @@ export function moveRecord(t: TextOut, r: Rendered, m: Move): void {
 export function quarantineLine(t: TextOut, q: Quarantine, out: bool): void {
   t.ascii(out ? "hov1 -q " : "hov1 q ");
   t.dec(<u64>Math.max(0, q.until));
-  t.ascii(q.local ? " L " : " R ");
-  const c = q.peer.cookie;
-  for (let s = 40; s >= 0; s -= 8) t.hexByte(<u32>(c >> <u64>s) & 0xff);
-  t.byte(0x20);
-  t.dec(q.protocols);
-  t.byte(0x20);
-  q.orig.text(t);
-  t.byte(0x2f);
-  t.dec(q.origPort);
-  t.byte(0x20);
-  q.address.text(t);
-  t.byte(0x2f);
-  t.dec(q.port);
+  endpoints(t, q.local, q.peer.cookie, q.protocols, q.orig, q.origPort, q.address, q.port);
   t.byte(0x0a);
 }
 
