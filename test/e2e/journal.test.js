@@ -9,20 +9,17 @@
 // Needs root; see _e2e.js.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { randomBytes } from "node:crypto";
-import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { runStem } from "../../dist/demo/stem.js";
 import { cleanStale } from "../../dist/demo/netns.js";
-import { launcher, runtime, e2eEnabled, assertSurvived, tagOf } from "./_e2e.js";
+import { launcher, runtime, e2eEnabled, assertSurvived, tagOf, syntheticPeer, driveSyntheticPeers } from "./_e2e.js";
 
 const enabled = e2eEnabled();
 const rt = runtime();
 const L = enabled ? launcher(rt) : [];
 const tag = (s) => tagOf(s, rt);
-const PEERS_JS = fileURLToPath(new URL("./_scale_peers.js", import.meta.url));
 
 if (enabled) cleanStale(tag(""));
 const run = (name, fn) => (enabled ? test(name, fn) : test.skip(name, fn));
@@ -32,25 +29,8 @@ const PER_PEER = 10;
 const BASE_PORT = 20000;
 const ROOM = 8;
 
-function peer(i) {
-  return { name: `s${i}.journal`, key: randomBytes(32).toString("hex"), spi: 256, a: `198.19.0.${i + 1}`, b: `198.19.100.${i + 1}` };
-}
-
-function drive(t, dir, peers, requests, name, window = 32) {
-  const file = join(dir, `${name}.json`);
-  writeFileSync(file, JSON.stringify({ target: "198.18.9.2", port: 4346, peers, requests, window, timeoutMs: 1500, retries: 3 }));
-  const child = t.spawn(t.r, [process.execPath, PEERS_JS, file]);
-  return new Promise((resolve, reject) => {
-    let out = "";
-    let err = "";
-    child.stdout.on("data", (d) => (out += d));
-    child.stderr.on("data", (d) => (err += d));
-    child.on("exit", (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`synthetic peers exited ${code}: ${err}`))));
-  });
-}
-
 run("a fixed end killed (SIGKILL) with 1,000 moves restarts from its journal, no map dumped; the live stream survives with 0 lost, 0 resets", async () => {
-  const peers = Array.from({ length: PEERS }, (_, i) => peer(i));
+  const peers = Array.from({ length: PEERS }, (_, i) => syntheticPeer(i, "journal"));
   const dir = mkdtempSync(join(tmpdir(), "handover-journal-"));
   const load = peers.map((p, i) => ({ peer: i, moves: Array.from({ length: PER_PEER }, (_, k) => [p.a, BASE_PORT + k, p.b, BASE_PORT + k]) }));
   let loaded = null;
@@ -79,7 +59,7 @@ run("a fixed end killed (SIGKILL) with 1,000 moves restarts from its journal, no
         const batch = peers.flatMap((p) => [`addr add ${p.a}/32 dev lo`, `addr add ${p.b}/32 dev lo`]).join("\n") + "\n";
         t.ns(t.r, ["ip", "-batch", "-"], batch);
         t.ns(t.f, ["ip", "route", "replace", "198.19.0.0/16", "via", "198.18.9.1"]);
-        loaded = await drive(t, dir, peers, load, "load");
+        loaded = await driveSyntheticPeers(t, dir, peers, load, "load");
       },
       inspect: async (t) => {
         elements = Number(t.ns(t.f, ["sh", "-c", "nft list map inet handover ri4 | grep -c 'comment \"hov1 [0-9]* R '"]).trim());

@@ -8,20 +8,17 @@
 // refusing with 130 while other peers are still served. Needs root; see _e2e.js.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { randomBytes } from "node:crypto";
-import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { runStem } from "../../dist/demo/stem.js";
 import { cleanStale } from "../../dist/demo/netns.js";
-import { launcher, runtime, e2eEnabled, assertSurvived, tagOf } from "./_e2e.js";
+import { launcher, runtime, e2eEnabled, assertSurvived, tagOf, syntheticPeer, driveSyntheticPeers } from "./_e2e.js";
 
 const enabled = e2eEnabled();
 const rt = runtime();
 const L = enabled ? launcher(rt) : [];
 const tag = (s) => tagOf(s, rt);
-const PEERS_JS = fileURLToPath(new URL("./_scale_peers.js", import.meta.url));
 
 if (enabled) cleanStale(tag(""));
 const run = (name, fn) => (enabled ? test(name, fn) : test.skip(name, fn));
@@ -32,32 +29,11 @@ const BASE_PORT = 20000;
 /** Room for the demo's own stream at F (a move per session it carries: TCP, UDP, and what else sock_diag finds). */
 const ROOM = 8;
 
-/** Synthetic peer i: its configured address a (the sessions' original one) and b (where they move). */
-function peer(i) {
-  const hi = Math.floor(i / 250);
-  const lo = (i % 250) + 1;
-  return { name: `s${i}.scale`, key: randomBytes(32).toString("hex"), spi: 256, a: `198.19.${hi}.${lo}`, b: `198.19.${100 + hi}.${lo}` };
-}
-
-/** Runs the synthetic peers' requests from R (where their addresses live); returns the codes. */
-function drive(t, dir, peers, requests, name, window = 32) {
-  const file = join(dir, `${name}.json`);
-  writeFileSync(file, JSON.stringify({ target: "198.18.9.2", port: 4346, peers, requests, window, timeoutMs: 1500, retries: 3 }));
-  const child = t.spawn(t.r, [process.execPath, PEERS_JS, file]);
-  return new Promise((resolve, reject) => {
-    let out = "";
-    let err = "";
-    child.stdout.on("data", (d) => (out += d));
-    child.stderr.on("data", (d) => (err += d));
-    child.on("exit", (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`synthetic peers exited ${code}: ${err}`))));
-  });
-}
-
 const codeOf = (r) => (r.code === "ACCEPTED" ? 1 : r.code === "INSUFFICIENT_RESOURCES" ? 130 : r.code);
 
 run("10,000 moves of 1,000 peers at the fixed end: the real stream migrates back and forth through a restart, limits refuse with 130, others are served", async () => {
   // One more peer than loaded: it finds the table full.
-  const peers = Array.from({ length: PEERS + 1 }, (_, i) => peer(i));
+  const peers = Array.from({ length: PEERS + 1 }, (_, i) => syntheticPeer(i, "scale"));
   const dir = mkdtempSync(join(tmpdir(), "handover-scale-"));
   const load = peers.slice(0, PEERS).map((p, i) => ({
     peer: i,
@@ -83,7 +59,7 @@ run("10,000 moves of 1,000 peers at the fixed end: the real stream migrates back
         const batch = peers.flatMap((p) => [`addr add ${p.a}/32 dev lo`, `addr add ${p.b}/32 dev lo`]).join("\n") + "\n";
         t.ns(t.r, ["ip", "-batch", "-"], batch);
         t.ns(t.f, ["ip", "route", "replace", "198.19.0.0/16", "via", "198.18.9.1"]);
-        loaded = await drive(t, dir, peers, load, "load");
+        loaded = await driveSyntheticPeers(t, dir, peers, load, "load");
       },
       inspect: async (t) => {
         // After the restart: the restored table still knows each peer's share and the total.
@@ -95,7 +71,7 @@ run("10,000 moves of 1,000 peers at the fixed end: the real stream migrates back
           { peer: 1, moves: [[peers[1].b, BASE_PORT, peers[1].a, BASE_PORT]] }, // an existing move goes home: served
           { peer: 2, moves: [[peers[2].b, BASE_PORT + 1, peers[2].a, BASE_PORT + 1]] },
         ];
-        limits = await drive(t, dir, peers, reqs, "limits", 1);
+        limits = await driveSyntheticPeers(t, dir, peers, reqs, "limits", 1);
         // (Counted in the namespace: the listing is megabytes.)
         elements = Number(t.ns(t.f, ["sh", "-c", "nft list map inet handover ri4 | grep -c 'comment \"hov1 [0-9]* R '"]).trim());
       },
