@@ -125,13 +125,15 @@ export class NftModel {
       // An element of a set declared with a quota carries its own; one of an objref map names an object.
       const quota = (e) => (e.value ? `quota name ${e.value}` : `quota over ${e.quota ?? "(undeclared)"} bytes used ${e.used ?? 0} bytes`);
       const tail = (e) => (e.comment ? ` counter comment "${e.comment}"` : "");
+      // A group's rules run only for a packet whose address is in the group's gate set (stem/nft.ts fixedRules).
+      const gate = (set, a) => this.maps.get(set + f)?.has(a) === true;
       for (const e of this.elements("held" + f)) {
         const [p, o, s, op] = e.key;
-        lines.push(`tag ${ip} saddr ${o} ${ip} daddr ${s} ${p} sport ${op} meta mark set meta mark or 0x10000000`);
+        if (gate("glo", o)) lines.push(`tag ${ip} saddr ${o} ${ip} daddr ${s} ${p} sport ${op} meta mark set meta mark or 0x10000000`);
       }
       for (const e of this.elements("heldw" + f)) {
         const [p, o, s] = e.key;
-        lines.push(`tag ${ip} saddr ${o} ${ip} daddr ${s} meta l4proto ${p} meta mark set meta mark or 0x10000000`);
+        if (gate("glo", o)) lines.push(`tag ${ip} saddr ${o} ${ip} daddr ${s} meta l4proto ${p} meta mark set meta mark or 0x10000000`);
       }
       for (const e of this.elements("lost" + f)) {
         lines.push(`tag ${ip} saddr ${e.key[0]} meta mark set meta mark or 0x10000000 counter comment "hov1 lost"`);
@@ -139,46 +141,46 @@ export class NftModel {
       for (const e of this.elements("lo" + f)) {
         const [p, o, s, op] = e.key;
         const np = port("lop" + f, [p, e.value, s, op].join(" . "));
-        lines.push(`out ${ip} saddr ${o} ${ip} daddr ${s} ${p} sport ${op} ${ip} saddr set ${e.value}${np ? ` ${p} sport set ${np}` : ""}`);
+        if (gate("glo", o)) lines.push(`out ${ip} saddr ${o} ${ip} daddr ${s} ${p} sport ${op} ${ip} saddr set ${e.value}${np ? ` ${p} sport set ${np}` : ""}`);
       }
       for (const e of this.elements("low" + f)) {
         const [p, o, s] = e.key;
-        lines.push(`out ${ip} saddr ${o} ${ip} daddr ${s} meta l4proto ${p} ${ip} saddr set ${e.value}`);
+        if (gate("glo", o)) lines.push(`out ${ip} saddr ${o} ${ip} daddr ${s} meta l4proto ${p} ${ip} saddr set ${e.value}`);
       }
       for (const e of this.elements("rq" + f)) {
         const [p, o, op] = e.key;
-        lines.push(`out ${ip} daddr ${o} ${p} dport ${op} ${quota(e)} counter drop`);
+        if (gate("gro", o)) lines.push(`out ${ip} daddr ${o} ${p} dport ${op} ${quota(e)} counter drop`);
       }
       for (const e of this.elements("ro" + f)) {
         const [p, o, op] = e.key;
         const np = port("rop" + f, [p, e.value, op].join(" . "));
-        lines.push(`out ${ip} daddr ${o} ${p} dport ${op} ${ip} daddr set ${e.value}${np ? ` ${p} dport set ${np}` : ""}`);
+        if (gate("gro", o)) lines.push(`out ${ip} daddr ${o} ${p} dport ${op} ${ip} daddr set ${e.value}${np ? ` ${p} dport set ${np}` : ""}`);
       }
       for (const e of this.elements("rqw" + f)) {
         const [p, o] = e.key;
-        lines.push(`out ${ip} daddr ${o} meta l4proto ${p} ${quota(e)} counter drop`);
+        if (gate("gro", o)) lines.push(`out ${ip} daddr ${o} meta l4proto ${p} ${quota(e)} counter drop`);
       }
       for (const e of this.elements("row" + f)) {
         const [p, o] = e.key;
-        lines.push(`out ${ip} daddr ${o} meta l4proto ${p} ${ip} daddr set ${e.value}`);
+        if (gate("gro", o)) lines.push(`out ${ip} daddr ${o} meta l4proto ${p} ${ip} daddr set ${e.value}`);
       }
       for (const e of this.elements("ri" + f)) {
         const [p, w, wp] = e.key;
         const np = port("rip" + f, [p, e.value, wp].join(" . "));
-        lines.push(`in ${ip} saddr ${w} ${p} sport ${wp} ${ip} saddr set ${e.value}${np ? ` ${p} sport set ${np}` : ""}${tail(e)}`);
+        if (gate("gri", w)) lines.push(`in ${ip} saddr ${w} ${p} sport ${wp} ${ip} saddr set ${e.value}${np ? ` ${p} sport set ${np}` : ""}${tail(e)}`);
       }
       for (const e of this.elements("riw" + f)) {
         const [p, w] = e.key;
-        lines.push(`in ${ip} saddr ${w} meta l4proto ${p} ${ip} saddr set ${e.value}${tail(e)}`);
+        if (gate("gri", w)) lines.push(`in ${ip} saddr ${w} meta l4proto ${p} ${ip} saddr set ${e.value}${tail(e)}`);
       }
       for (const e of this.elements("li" + f)) {
         const [p, w, s, wp] = e.key;
         const np = port("lip" + f, [p, e.value, s, wp].join(" . "));
-        lines.push(`in ${ip} daddr ${w} ${ip} saddr ${s} ${p} dport ${wp} ${ip} daddr set ${e.value}${np ? ` ${p} dport set ${np}` : ""}${tail(e)}`);
+        if (gate("gli", w)) lines.push(`in ${ip} daddr ${w} ${ip} saddr ${s} ${p} dport ${wp} ${ip} daddr set ${e.value}${np ? ` ${p} dport set ${np}` : ""}${tail(e)}`);
       }
       for (const e of this.elements("liw" + f)) {
         const [p, w, s] = e.key;
-        lines.push(`in ${ip} daddr ${w} ${ip} saddr ${s} meta l4proto ${p} ${ip} daddr set ${e.value}${tail(e)}`);
+        if (gate("gli", w)) lines.push(`in ${ip} daddr ${w} ${ip} saddr ${s} meta l4proto ${p} ${ip} daddr set ${e.value}${tail(e)}`);
       }
     }
     return lines.map((l) => `add rule inet handover ${l}\n`).join("");

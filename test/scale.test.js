@@ -416,4 +416,54 @@ test("a move the sweep's dumps did not show is aged only if no batch ran while t
   }
 });
 
+
+// The gates (stem/nft.ts fixedRules): each group of lookups runs only for a packet whose address is in its gate set.
+const keysOf = (f, set) => f.table.elements(set).map((e) => e.key.join(" . ")).sort();
+
+test("the gates: a peer's moves put its original and wire addresses into gro4 / gri4 with their elements, and the last of them takes them out", () => {
+  const { net, f, peers, fill, ask } = fixedEnd(3);
+  assert.equal(keysOf(f, "gro4"), [], "no move, no gate");
+  for (let i = 0; i < 2; i++) assert.is(fill(i), "ACCEPTED");
+  assert.equal(keysOf(f, "gro4"), [peers[0].a, peers[1].a].sort(), "the peers' original addresses (outbound, by destination)");
+  assert.equal(keysOf(f, "gri4"), [peers[0].b, peers[1].b].sort(), "the peers' wire addresses (inbound, by source)");
+  assert.equal(keysOf(f, "glo4"), [], "no move of ours");
+  assert.equal(keysOf(f, "gli4"), []);
+  // The model applies a group's rules only through its gate: every move's rewrite is there.
+  const rules = f.table.rules();
+  for (let k = 0; k < PER; k++) {
+    assert.ok(rules.includes(`out ip daddr ${peers[0].a} tcp dport ${20000 + k} ip daddr set ${peers[0].b}`), `rewrite out ${k}`);
+    assert.ok(rules.includes(`in ip saddr ${peers[0].b} tcp sport ${20000 + k} ip saddr set ${peers[0].a}`), `rewrite in ${k}`);
+  }
+  // Peer 0 moves all but one session home: the gate stays for the last one; then that one too: the gates go.
+  assert.is(ask(peers[0], Array.from({ length: PER - 1 }, (_, k) => [peers[0].b, 20000 + k, peers[0].a, 20000 + k])), "ACCEPTED");
+  assert.equal(keysOf(f, "gro4"), [peers[0].a, peers[1].a].sort(), "one move left: its gate stays");
+  assert.ok(f.table.rules().includes(`out ip daddr ${peers[0].a} tcp dport ${20000 + PER - 1} ip daddr set ${peers[0].b}`));
+  assert.is(ask(peers[0], [[peers[0].b, 20000 + PER - 1, peers[0].a, 20000 + PER - 1]]), "ACCEPTED");
+  assert.equal(keysOf(f, "gro4"), [peers[1].a], "peer 0's gate left with its last move");
+  // Inbound, the wire address left stays gated exactly as long as its quarantine's elements map late packets.
+  const inbound = (a) => ["ri4", "riw4"].some((m) => f.table.elements(m).some((e) => e.key[1] === a));
+  assert.is(keysOf(f, "gri4").includes(peers[0].b), inbound(peers[0].b), "gri4 holds peer 0's wire address while a quarantine element keys on it");
+  assert.ok(keysOf(f, "gri4").includes(peers[1].b));
+  net.run(120000); // the quarantines end
+  assert.not.ok(inbound(peers[0].b));
+  assert.equal(keysOf(f, "gri4"), [peers[1].b], "and leaves with the quarantine");
+});
+
+test("the gates after a restart: taken over with the moves (no element written); a gate set emptied by hand makes the table again, gates included", () => {
+  const { net, f, peers, fill } = fixedEnd(2);
+  for (let i = 0; i < 2; i++) assert.is(fill(i), "ACCEPTED");
+  const gro = keysOf(f, "gro4");
+  const gri = keysOf(f, "gri4");
+  let batches = restart(f, net, peers, peers);
+  assert.is(f.eventsOf("restored").at(-1).elements, "adopted");
+  assert.equal(elementLines(batches, /element inet handover g(lo|li|ro|ri)4/), [], "no gate element written");
+  assert.equal(keysOf(f, "gro4"), gro);
+  // A later change still owns the gates it took over: moving peer 1's sessions home removes its gates.
+  f.table.maps.get("gri4").clear();
+  batches = restart(f, net, peers, peers);
+  assert.is(f.eventsOf("restored").at(-1).elements, "rebuilt", "a gate set that lacks an address the moves want: the table is made again");
+  assert.equal(keysOf(f, "gro4"), gro);
+  assert.equal(keysOf(f, "gri4"), gri);
+});
+
 test.run();

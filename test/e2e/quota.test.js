@@ -65,7 +65,7 @@ if (e2eEnabled()) {
         sh(["ip", "netns", "exec", ns, "python3", "-c", `import socket\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\nfor _ in range(${n}):\n try: s.sendto(b"x"*${PAYLOAD},("${peer.a}",6000))\n except PermissionError: pass`]); // (a packet dropped on output fails the send)
       /** Packets the quota rule of IPv4 dropped so far. */
       const dropped = () => {
-        const line = sh(["ip", "netns", "exec", ns, "nft", "list", "chain", "inet", "handover", "out"]).split("\n").find((l) => l.includes("@rq4"));
+        const line = sh(["ip", "netns", "exec", ns, "nft", "list", "chain", "inet", "handover", "outr4"]).split("\n").find((l) => l.includes("@rq4"));
         return Number(/counter packets (\d+)/.exec(line)[1]);
       };
       const element = () => sh(["ip", "netns", "exec", ns, "nft", "list", "set", "inet", "handover", "rq4"]);
@@ -178,7 +178,7 @@ if (e2eEnabled()) {
       const send = (n) =>
         sh(["ip", "netns", "exec", rig.F, "python3", "-c", `import socket\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\nfor _ in range(${n}):\n try: s.sendto(b"x"*${PAYLOAD},("198.18.42.2",6000))\n except PermissionError: pass`]);
       const dropped = () => {
-        const line = sh(["ip", "netns", "exec", rig.F, "nft", "list", "chain", "inet", "handover", "out"]).split("\n").find((l) => l.includes("@rq4"));
+        const line = sh(["ip", "netns", "exec", rig.F, "nft", "list", "chain", "inet", "handover", "outr4"]).split("\n").find((l) => l.includes("@rq4"));
         return Number(/counter packets (\d+)/.exec(line)[1]);
       };
       /** The move's quota element: the bytes it counted, or null if there is none. */

@@ -53,12 +53,22 @@ export class Upgrade extends Procedure {
     this.queue = queue;
     this.now = now;
   }
+  /** The table has `rq4` but not the gate set `glo4`: a version before the gates (nft.ts fixedRules). */
+  private rqSeen: bool = false;
+  private gateSeen: bool = false;
+  private gateAction: u32 = 0;
   start(): void {
     // (no table: ENOENT, no failure)
     this.stem.node.netlinkAction(NETLINK_NETFILTER, setRequest("rq4"), this, true, ANY_STATUS);
+    this.gateAction = this.stem.node.netlinkAction(NETLINK_NETFILTER, setRequest("glo4"), this, true, ANY_STATUS);
   }
   onKernelOutput(node: Node, p: usize, n: i32): void {
     const flags = parseSetFlags(p, n);
+    if (node.outputAction == this.gateAction) {
+      if (flags >= 0) this.gateSeen = true;
+      return;
+    }
+    if (flags >= 0) this.rqSeen = true;
     if (flags >= 0 && (<u32>flags & NFT_SET_MAP_OR_OBJECT) != 0) this.earlier = true;
     const q = parseSetQuota(p, n);
     if (q >= 0 && <u64>q != this.stem.dp.quotaBytes) this.declared = q;
@@ -68,11 +78,17 @@ export class Upgrade extends Procedure {
     // keep the old one (`add set` on an existing set changes nothing), so the
     // table is made anew the same way, each move's count put back (capped at
     // the new quota).
-    const anew = this.earlier || (!this.earlier && this.declared >= 0);
+    // A table without the gate sets: its rules work without them, but this
+    // version's setup would put in rules that look the gates up before any
+    // element is in them (and a restore that takes the elements over would
+    // leave them empty), so it is made anew the same way, with the gates.
+    const ungated = this.rqSeen && !this.gateSeen;
+    const anew = this.earlier || this.declared >= 0 || ungated;
     if (anew) {
       const ev = beginEvent("upgrading", now);
       ev.key("from");
       if (this.earlier) ev.str("named quota objects");
+      else if (this.declared < 0) ev.str("no gate sets");
       else {
         ev.str("quotaBytes");
         ev.key("declared");

@@ -63,6 +63,25 @@ const CHAINS: string =
   "add chain inet handover out { type route hook output priority -150; policy accept; }\n" +
   "add chain inet handover in { type filter hook prerouting priority -300; policy accept; }\n";
 
+/**
+ * The regular chains the hooked ones jump to, one per group of lookups and
+ * family, each behind one lookup of a gate set (docs/dataplane.md, "The
+ * gates"): a packet of no move of that kind does that one lookup and goes on.
+ */
+const GATED: StaticArray<string> = ["tagh", "tagl", "outl", "outr", "inr", "inl"];
+
+function gatedChains(flush: bool): void {
+  for (let k = 0; k < 2; k++) {
+    const f = k == 0 ? "4" : "6";
+    for (let j = 0; j < GATED.length; j++) {
+      out.ascii(flush ? "flush chain inet handover " : "add chain inet handover ");
+      out.ascii(GATED[j]);
+      out.ascii(f);
+      out.byte(0x0a);
+    }
+  }
+}
+
 /** The maps and sets that carry moves, with counters on the wire-side maps. */
 function defineMaps(ip: string, f: string, quotaBytes: u64): void {
   const s = ip + " saddr";
@@ -85,6 +104,11 @@ function defineMaps(ip: string, f: string, quotaBytes: u64): void {
   defineMap("rip", f, "meta l4proto . " + s + " . th sport : th sport", false);
   defineMap("riw", f, "meta l4proto . " + s + " : " + s, true);
   defineSet("lost", f, "type " + addrType);
+  // The gates: the addresses that some move's lookups of each group key on.
+  defineSet("glo", f, "type " + addrType);
+  defineSet("gli", f, "type " + addrType);
+  defineSet("gro", f, "type " + addrType);
+  defineSet("gri", f, "type " + addrType);
 }
 
 function defineMap(name: string, f: string, typeof_: string, counted: bool): void {
@@ -117,7 +141,7 @@ function defineSet(name: string, f: string, spec: string): void {
 }
 
 /** Every map and set that holds moves' elements (without the family digit). */
-const ELEMENT_MAPS: StaticArray<string> = ["lo", "lop", "low", "li", "lip", "liw", "held", "heldw", "rq", "rqw", "ro", "rop", "row", "ri", "rip", "riw"];
+const ELEMENT_MAPS: StaticArray<string> = ["lo", "lop", "low", "li", "lip", "liw", "held", "heldw", "rq", "rqw", "ro", "rop", "row", "ri", "rip", "riw", "glo", "gli", "gro", "gri"];
 
 /** Every map and set with elements of moves, quarantines or lost addresses, with its family digit (what a restart counts). */
 export function elementMapNames(): Array<string> {
@@ -239,10 +263,32 @@ function rewriteRule(chain: string, ip: string, f: string, field: string, fields
 
 const PROTOS: StaticArray<string> = ["tcp", "udp"];
 
+/** `add rule inet handover <chain> ip saddr @glo4 jump outl4`: one lookup decides whether the group's rules run. */
+function gateRule(chain: string, ip: string, field: string, set: string, f: string, target: string): void {
+  rule(chain);
+  out.ascii(ip);
+  out.byte(0x20);
+  out.ascii(field);
+  out.ascii(" @");
+  out.ascii(set);
+  out.ascii(f);
+  out.ascii(" jump ");
+  out.ascii(target);
+  out.ascii(f);
+  out.byte(0x0a);
+}
+
 function fixedRules(guard: bool): void {
   out.ascii("flush chain inet handover tag\n");
   out.ascii("flush chain inet handover out\n");
   out.ascii("flush chain inet handover in\n");
+  gatedChains(true);
+  // Each group of lookups sits in a regular chain behind one lookup of its
+  // gate set (the addresses its keys start with: glo our moves' original
+  // sources, gli their wire destinations, gro the peers' original addresses,
+  // gri their wire addresses), so a packet of no move does one lookup per
+  // group, not one per rule. A gated chain's `accept` ends the hook's chain
+  // as `return` ended it in the base chain; its end returns to the base chain.
   // tag: held sessions get the hold mark (the hold chain queues them). Then,
   // from a lost address whose sessions are not known yet, every packet waits,
   // except those of sessions already sent away from it (make-before-break
@@ -251,27 +297,27 @@ function fixedRules(guard: bool): void {
   for (let k = 0; k < 2; k++) {
     const ip = k == 0 ? "ip" : "ip6";
     const f = k == 0 ? "4" : "6";
-    rule("tag");
+    gateRule("tag", ip, "saddr", "glo", f, "tagh");
+    gateRule("tag", ip, "saddr", "lost", f, "tagl");
+    rule("tagh" + f);
     key(ip, ["saddr", "daddr", "th sport"]);
     out.ascii(" @held" + f);
     markHeld();
-    out.ascii(" counter return comment \"hov1 held\"\n");
-    rule("tag");
+    out.ascii(" counter accept comment \"hov1 held\"\n");
+    rule("tagh" + f);
     key(ip, ["saddr", "daddr"]);
     out.ascii(" @heldw" + f);
     markHeld();
-    out.ascii(" counter return comment \"hov1 held\"\n");
-    rule("tag");
-    out.ascii(ip + " saddr @lost" + f + " ");
+    out.ascii(" counter accept comment \"hov1 held\"\n");
+    rule("tagl" + f);
     key(ip, ["saddr", "daddr", "th sport"]);
-    out.ascii(" @lo" + f + " return\n");
-    rule("tag");
-    out.ascii(ip + " saddr @lost" + f + " ");
+    out.ascii(" @lo" + f + " accept\n");
+    rule("tagl" + f);
     key(ip, ["saddr", "daddr"]);
-    out.ascii(" @low" + f + " return\n");
-    rule("tag");
-    out.ascii(ip + " saddr @lost" + f);
-    markHeld();
+    out.ascii(" @low" + f + " accept\n");
+    rule("tagl" + f);
+    out.ascii("meta mark set meta mark or ");
+    hex32(HOLD_MARK);
     out.ascii(" counter comment \"hov1 lost\"\n");
   }
   if (guard) {
@@ -295,37 +341,44 @@ function fixedRules(guard: bool): void {
   for (let k = 0; k < 2; k++) {
     const ip = k == 0 ? "ip" : "ip6";
     const f = k == 0 ? "4" : "6";
-    for (let j = 0; j < 2; j++) rewriteRule("out", ip, f, "saddr", ["saddr", "daddr", "th sport"], "lo", PROTOS[j], "sport");
-    for (let j = 0; j < 2; j++) rewriteRule("out", ip, f, "saddr", ["saddr", "daddr"], "low", PROTOS[j], "");
+    gateRule("out", ip, "saddr", "glo", f, "outl");
+    for (let j = 0; j < 2; j++) rewriteRule("outl" + f, ip, f, "saddr", ["saddr", "daddr", "th sport"], "lo", PROTOS[j], "sport");
+    for (let j = 0; j < 2; j++) rewriteRule("outl" + f, ip, f, "saddr", ["saddr", "daddr"], "low", PROTOS[j], "");
   }
   for (let k = 0; k < 2; k++) {
     const ip = k == 0 ? "ip" : "ip6";
     const f = k == 0 ? "4" : "6";
+    const c = "outr" + f;
+    // (the gate tests the destination, which our moves' rewrites above leave as it was)
+    gateRule("out", ip, "daddr", "gro", f, "outr");
     // Until the new address is validated, a quota caps what goes there (section 7.5).
-    rule("out");
+    rule(c);
     out.ascii("meta l4proto { tcp, udp } ");
     key(ip, ["daddr", "th dport"]);
     out.ascii(" @rq" + f + " counter drop comment \"hov1 quota\"\n");
-    for (let j = 0; j < 2; j++) rewriteRule("out", ip, f, "daddr", ["daddr", "th dport"], "ro", PROTOS[j], "dport");
-    rule("out");
+    for (let j = 0; j < 2; j++) rewriteRule(c, ip, f, "daddr", ["daddr", "th dport"], "ro", PROTOS[j], "dport");
+    rule(c);
     out.ascii("meta l4proto { tcp, udp } ");
     key(ip, ["daddr"]);
     out.ascii(" @rqw" + f + " counter drop comment \"hov1 quota\"\n");
-    for (let j = 0; j < 2; j++) rewriteRule("out", ip, f, "daddr", ["daddr"], "row", PROTOS[j], "");
+    for (let j = 0; j < 2; j++) rewriteRule(c, ip, f, "daddr", ["daddr"], "row", PROTOS[j], "");
   }
   // in: the peers' moves first, so that ours see the peer's original source.
   exemptControl("in");
   for (let k = 0; k < 2; k++) {
     const ip = k == 0 ? "ip" : "ip6";
     const f = k == 0 ? "4" : "6";
-    for (let j = 0; j < 2; j++) rewriteRule("in", ip, f, "saddr", ["saddr", "th sport"], "ri", PROTOS[j], "sport");
-    for (let j = 0; j < 2; j++) rewriteRule("in", ip, f, "saddr", ["saddr"], "riw", PROTOS[j], "");
+    gateRule("in", ip, "saddr", "gri", f, "inr");
+    for (let j = 0; j < 2; j++) rewriteRule("inr" + f, ip, f, "saddr", ["saddr", "th sport"], "ri", PROTOS[j], "sport");
+    for (let j = 0; j < 2; j++) rewriteRule("inr" + f, ip, f, "saddr", ["saddr"], "riw", PROTOS[j], "");
   }
   for (let k = 0; k < 2; k++) {
     const ip = k == 0 ? "ip" : "ip6";
     const f = k == 0 ? "4" : "6";
-    for (let j = 0; j < 2; j++) rewriteRule("in", ip, f, "daddr", ["daddr", "saddr", "th dport"], "li", PROTOS[j], "dport");
-    for (let j = 0; j < 2; j++) rewriteRule("in", ip, f, "daddr", ["daddr", "saddr"], "liw", PROTOS[j], "");
+    // (the gate tests the destination, which the peers' rewrites above leave as it was)
+    gateRule("in", ip, "daddr", "gli", f, "inl");
+    for (let j = 0; j < 2; j++) rewriteRule("inl" + f, ip, f, "daddr", ["daddr", "saddr", "th dport"], "li", PROTOS[j], "dport");
+    for (let j = 0; j < 2; j++) rewriteRule("inl" + f, ip, f, "daddr", ["daddr", "saddr"], "liw", PROTOS[j], "");
   }
 }
 
@@ -411,7 +464,7 @@ export function mapHashOf(name: string): u64 {
 }
 
 /** `add element inet handover li4 { tcp` (the key goes on with part()). */
-function begin(add: bool, map: string, a: Address, proto: u8): void {
+function begin(add: bool, map: string, a: Address, proto: u8, withProto: bool = true): void {
   spill();
   elemStart = out.pos;
   adding = add;
@@ -432,7 +485,7 @@ function begin(add: bool, map: string, a: Address, proto: u8): void {
     out.ascii(", ");
   }
   keyStart = out.pos;
-  out.ascii(protoName(proto));
+  if (withProto) out.ascii(protoName(proto));
 }
 
 /** Ends an element: ` }` and the line's end, or, grouped, the next one follows in the same command. */
@@ -526,7 +579,7 @@ function layoutOf(base: string): string {
   if (base == "low" || base == "liw" || base == "heldw") return "PAA";
   if (base == "ro" || base == "rop" || base == "rq" || base == "ri" || base == "rip") return "PAN";
   if (base == "row" || base == "rqw" || base == "riw") return "PA";
-  if (base == "lost") return "A";
+  if (base == "lost" || base == "glo" || base == "gli" || base == "gro" || base == "gri") return "A";
   return "";
 }
 
@@ -859,6 +912,7 @@ export class Dataplane {
     defineMaps("ip", "4", this.quotaBytes);
     defineMaps("ip6", "6", this.quotaBytes);
     out.ascii(CHAINS);
+    gatedChains(false);
     fixedRules(this.guard);
   }
 
@@ -957,6 +1011,17 @@ export class Dataplane {
     this.lastElements++;
   }
 
+  /**
+   * The gate set's element for an element of its group (fixedRules): the
+   * address its key starts with. Owned like every element (one count per
+   * element it gates), so it leaves with the last of them.
+   */
+  private gate(add: bool, set: string, a: Address): void {
+    begin(add, set, a, 0, false);
+    a.text(out);
+    if (this.endKey()) this.valueSet();
+  }
+
   /** The elements of one move, added or deleted. */
   emitMove(r: Rendered, add: bool): void {
     const protos = protoList(r.protocols);
@@ -968,6 +1033,7 @@ export class Dataplane {
           const s = r.scope[i];
           if (s.family != r.orig.family) continue;
           if (r.sendsAway) {
+            this.gate(add, "glo", r.orig);
             begin(add, specific ? "lo" : "low", r.orig, p);
             partAddress(r.orig);
             partAddress(s);
@@ -982,6 +1048,7 @@ export class Dataplane {
             }
           }
           if (r.receivesAway) {
+            this.gate(add, "gli", r.wire);
             begin(add, specific ? "li" : "liw", r.orig, p);
             partAddress(r.wire);
             partAddress(s);
@@ -999,6 +1066,7 @@ export class Dataplane {
             }
           }
           if (r.held) {
+            this.gate(add, "glo", r.orig);
             begin(add, specific ? "held" : "heldw", r.orig, p);
             partAddress(r.orig);
             partAddress(s);
@@ -1015,6 +1083,8 @@ export class Dataplane {
         if (specific) partPort(r.origPort);
         if (this.endKey()) this.valueSet();
       }
+      // (the gate comes with ro/row, which every such move has: rq/rqw stays through a batch that keeps its quota)
+      this.gate(add, "gro", r.orig);
       begin(add, specific ? "ro" : "row", r.orig, p);
       partAddress(r.orig);
       if (specific) partPort(r.origPort);
@@ -1025,6 +1095,7 @@ export class Dataplane {
         partPort(r.origPort);
         if (this.endKey()) this.valuePort(r.wirePort);
       }
+      this.gate(add, "gri", r.wire);
       begin(add, specific ? "ri" : "riw", r.orig, p);
       partAddress(r.wire);
       if (specific) partPort(r.wirePort);
@@ -1054,6 +1125,7 @@ export class Dataplane {
         for (let i = 0; i < q.scope.length; i++) {
           const s = q.scope[i];
           if (s.family != q.orig.family) continue;
+          this.gate(add, "gli", q.address);
           begin(add, specific ? "li" : "liw", q.orig, p);
           partAddress(q.address);
           partAddress(s);
@@ -1072,6 +1144,7 @@ export class Dataplane {
         }
         continue;
       }
+      this.gate(add, "gri", q.address);
       begin(add, specific ? "ri" : "riw", q.orig, p);
       partAddress(q.address);
       if (specific) partPort(q.port);
