@@ -217,6 +217,7 @@ export class Node {
 
   /** An address of this node, from configuration. */
   addOwnAddress(a: Address): void {
+    this.fromAccepted = -1;
     for (let i = 0; i < this.ownAddresses.length; i++) if (this.ownAddresses[i].equals(a)) return;
     this.ownAddresses.push(a.copy());
   }
@@ -235,7 +236,26 @@ export class Node {
    * are not subject to it.
    */
   acceptsPeerAddress(a: Address): bool {
+    if (a === this.from) return this.acceptsFrom();
     return a.isUsableUnicast() && !this.isOwnAddress(a);
+  }
+
+  /**
+   * acceptsPeerAddress(this.from), made once per datagram: learnControl and
+   * mayReplyTo (the reply to the source) ask it for the same source. 1 yes,
+   * 0 no, -1 not made yet; forgotten at every new datagram, every kernel
+   * action (an address added to or taken from the host goes through one) and
+   * every own address configured.
+   */
+  private fromAccepted: i32 = -1;
+  private acceptsFrom(): bool {
+    let v = this.fromAccepted;
+    if (v < 0) {
+      const a = this.from;
+      v = a.isUsableUnicast() && !this.isOwnAddress(a) ? 1 : 0;
+      this.fromAccepted = v;
+    }
+    return v != 0;
   }
 
   /**
@@ -308,6 +328,7 @@ export class Node {
    * are done. An errno equal to `okErrno` counts as success.
    */
   kernelAction(kind: u32, aux: u32, data: StaticArray<u8>, owner: Procedure | null, okErrno: i32 = 0): u32 {
+    this.fromAccepted = -1;
     const o = takeOutput(kind);
     o.id = this.nextActionId++;
     o.aux = aux;
@@ -604,6 +625,7 @@ export class Node {
   handleDatagram(now: f64, from: Address, fromPort: u32, ptr: usize, len: i32): void {
     this.counters.received++;
     this.opened = false;
+    this.fromAccepted = -1;
     this.from.set(from);
     this.fromPort = fromPort;
     const d = this.incoming;
