@@ -625,6 +625,7 @@ export class Node {
   handleDatagram(now: f64, from: Address, fromPort: u32, ptr: usize, len: i32): void {
     this.counters.received++;
     this.opened = false;
+    this.openedPeer = null;
     this.fromAccepted = -1;
     this.from.set(from);
     this.fromPort = fromPort;
@@ -651,7 +652,9 @@ export class Node {
         // Only now, authenticated, may the message name the session peer's cookie.
         const owner = sa.peer;
         if (!owner) {
-          peer = this.sessionPeer(cookie, this.from, fromPort);
+          // (the session peer openBinding found for the cookie, if any: not looked up again)
+          const found = this.openedPeer;
+          peer = found && found.cookie == cookie ? found : this.sessionPeer(cookie, this.from, fromPort);
           sa.peer = peer;
         } else if (owner.cookie == 0 || owner.cookie == cookie) {
           owner.cookie = cookie;
@@ -685,6 +688,8 @@ export class Node {
 
   /** The incoming message was verified and opened by openBinding (8.11): not opened again. */
   private opened: bool = false;
+  /** The session peer of the incoming message's cookie that openBinding found (a request under an SA with no peer), or null. */
+  private openedPeer: Peer | null = null;
 
   /**
    * Verifies and opens a Binding Update or Ack under a session SA (8.11,
@@ -711,6 +716,7 @@ export class Node {
     } else {
       const owner = sa.peer;
       const p = owner ? owner : cookie != 0 ? this.findSessionPeer(cookie) : null;
+      if (!owner) this.openedPeer = p;
       seq32 = p ? <u32>p.window.extend(seq) : 0x10000 | (seq & 0xffff);
     }
     const err = openSealedBinding(d, changetype<usize>(sa.sealBase), sa.sealIn, seq32);
