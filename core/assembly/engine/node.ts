@@ -217,6 +217,7 @@ export class Node {
 
   /** An address of this node, from configuration. */
   addOwnAddress(a: Address): void {
+    this.fromAccepted = -1;
     for (let i = 0; i < this.ownAddresses.length; i++) if (this.ownAddresses[i].equals(a)) return;
     this.ownAddresses.push(a.copy());
   }
@@ -235,7 +236,26 @@ export class Node {
    * are not subject to it.
    */
   acceptsPeerAddress(a: Address): bool {
+    if (a === this.from) return this.acceptsFrom();
     return a.isUsableUnicast() && !this.isOwnAddress(a);
+  }
+
+  /**
+   * acceptsPeerAddress(this.from), made once per datagram: learnControl and
+   * mayReplyTo (the reply to the source) ask it for the same source. 1 yes,
+   * 0 no, -1 not made yet; forgotten at every new datagram, every kernel
+   * action (an address added to or taken from the host goes through one) and
+   * every own address configured.
+   */
+  private fromAccepted: i32 = -1;
+  private acceptsFrom(): bool {
+    let v = this.fromAccepted;
+    if (v < 0) {
+      const a = this.from;
+      v = a.isUsableUnicast() && !this.isOwnAddress(a) ? 1 : 0;
+      this.fromAccepted = v;
+    }
+    return v != 0;
   }
 
   /**
@@ -308,6 +328,7 @@ export class Node {
    * are done. An errno equal to `okErrno` counts as success.
    */
   kernelAction(kind: u32, aux: u32, data: StaticArray<u8>, owner: Procedure | null, okErrno: i32 = 0): u32 {
+    this.fromAccepted = -1;
     const o = takeOutput(kind);
     o.id = this.nextActionId++;
     o.aux = aux;
@@ -604,6 +625,8 @@ export class Node {
   handleDatagram(now: f64, from: Address, fromPort: u32, ptr: usize, len: i32): void {
     this.counters.received++;
     this.opened = false;
+    this.openedPeer = null;
+    this.fromAccepted = -1;
     this.from.set(from);
     this.fromPort = fromPort;
     const d = this.incoming;
@@ -629,7 +652,9 @@ export class Node {
         // Only now, authenticated, may the message name the session peer's cookie.
         const owner = sa.peer;
         if (!owner) {
-          peer = this.sessionPeer(cookie, this.from, fromPort);
+          // (the session peer openBinding found for the cookie, if any: not looked up again)
+          const found = this.openedPeer;
+          peer = found && found.cookie == cookie ? found : this.sessionPeer(cookie, this.from, fromPort);
           sa.peer = peer;
         } else if (owner.cookie == 0 || owner.cookie == cookie) {
           owner.cookie = cookie;
@@ -663,6 +688,8 @@ export class Node {
 
   /** The incoming message was verified and opened by openBinding (8.11): not opened again. */
   private opened: bool = false;
+  /** The session peer of the incoming message's cookie that openBinding found (a request under an SA with no peer), or null. */
+  private openedPeer: Peer | null = null;
 
   /**
    * Verifies and opens a Binding Update or Ack under a session SA (8.11,
@@ -689,6 +716,7 @@ export class Node {
     } else {
       const owner = sa.peer;
       const p = owner ? owner : cookie != 0 ? this.findSessionPeer(cookie) : null;
+      if (!owner) this.openedPeer = p;
       seq32 = p ? <u32>p.window.extend(seq) : 0x10000 | (seq & 0xffff);
     }
     const err = openSealedBinding(d, changetype<usize>(sa.sealBase), sa.sealIn, seq32);

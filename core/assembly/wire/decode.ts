@@ -210,7 +210,18 @@ export function decode(ptr: usize, len: i32, d: Decoded, opened: bool = false): 
   const counts = d.counts;
   for (let i = 0; i < d.touchedTotal; i++) unchecked(counts[unchecked(d.touched[i])] = 0);
   d.touchedTotal = 0;
-  let off = HEADER_LENGTH;
+  return decodeFrom(d, HEADER_LENGTH, opened);
+}
+
+/**
+ * Steps 3 and 4 of decode from offset `off` of d's message: the extensions
+ * before it were validated into d (their counts, firsts and offsets stand).
+ */
+function decodeFrom(d: Decoded, off: i32, opened: bool): i32 {
+  const ptr = d.ptr;
+  const len = d.len;
+  const type = d.type;
+  const counts = d.counts;
   while (off < len) {
     const p = ptr + off;
     if (off + 2 > len) return fail(d, p, ERR_TRUNCATED);
@@ -282,8 +293,6 @@ export function openSealed(d: Decoded, sessionKey: usize, which: i32, seq32: u32
   return rebuildOpened(d, s, m);
 }
 
-const AAD = memory.data(256);
-
 /**
  * Version 2 (8.11): verifies and opens a Binding Update or Ack under a
  * session SA with subkey `which` of the binding key kb, before anything else
@@ -302,11 +311,28 @@ export function openSealedBinding(d: Decoded, kb: usize, which: i32, seq32: u32)
   if (n < 16 || s + 4 + <usize>n != a || <i32>get8(a + 1) != 20 || !ctEqual(a + 6, tagAt, 16)) return ERR_BAD_AUTHENTICATOR;
   const head = <i32>(s + 4 - d.ptr);
   if (head > 250) return ERR_BAD_AUTHENTICATOR;
-  memory.copy(AAD, d.ptr, <usize>head);
-  memory.copy(AAD + <usize>head, a, 6);
-  const m = openBinding(kb, which, seq32, d.ptr, AAD, head + 6, s + 4, n, INNER);
+  // Decoded once (the message is not rebuilt and decoded again): the AAD is
+  // laid out in OPENED, whose first bytes (header and the extensions before
+  // the Sealed one) are the opened message's; the plaintext is written after
+  // them (only when the tag verifies, after the AAD was read), Authentication
+  // after it, and decoding resumes where the Sealed extension stood, as a
+  // decode of the whole opened message would (docs/PROTOCOL.md 8.11).
+  const at = s - d.ptr;
+  memory.copy(OPENED, d.ptr, <usize>head);
+  memory.copy(OPENED + <usize>head, a, 6);
+  const m = openBinding(kb, which, seq32, d.ptr, OPENED, head + 6, s + 4, n, OPENED + at);
   if (m < 0) return ERR_BAD_AUTHENTICATOR;
-  return rebuildOpened(d, s, m);
+  const authLen = <usize>(2 + 20);
+  memory.copy(OPENED + at + <usize>m, a, authLen);
+  // Forget the Sealed and Authentication extensions (the last two): the opened ones and Authentication follow.
+  unchecked(d.counts[EXT_SEALED] = 0);
+  unchecked(d.counts[EXT_AUTH] = 0);
+  d.authOffset = -1;
+  d.extTotal -= 2;
+  d.ptr = OPENED;
+  d.len = <i32>(at + <usize>m + authLen);
+  d.errorOffset = 0;
+  return decodeFrom(d, <i32>at, true);
 }
 
 /** Rebuilds the message with the m opened bytes in INNER in place of the Sealed extension at s, and decodes it into d. */
