@@ -90,7 +90,7 @@ test("a session address moves alone: the agent accepts it from the node whose po
   tn.pump();
   const SA = tnAddr.info(sess).address;
   transferAddress(s, SA);
-  assert.equal(tn.sidEvents().map((e) => e.state), ["negotiated", "state-requested", "transferred"]);
+  assert.equal(tn.sidEvents().map((e) => e.state), ["state-requested", "negotiated", "transferred"]);
   assert.is(bindingCount(agent), 1);
   assert.is(agent.sid.session(SA).role, "agent");
   assert.is(tnAddr.info(sess).state, "away");
@@ -191,7 +191,7 @@ test("a target that negotiated with a forger (its Transfer Request refused, 129)
   assert.is(s.tnAddr.info(sess).state, "ready", "the node still holds its address");
   // The real transfer of the same address to the same target goes through.
   transferAddress(s, SA);
-  assert.equal(s.tn.sidEvents().map((e) => e.state), ["negotiated", "state-requested", "transferred"]);
+  assert.equal(s.tn.sidEvents().map((e) => e.state), ["state-requested", "negotiated", "transferred"]);
   assert.is(s.target.sid.session(SA)?.role, "target");
   assert.is(s.tnAddr.info(sess).state, "away");
 });
