@@ -158,14 +158,16 @@ export function hostsDeliver(s, { deliverOk = true, receiveOk = true, receiveFir
     if (waited >= 15000) return false;
     net.run(1);
   }
-  used.add(fresh(tn, "state-requested"));
+  const asked = fresh(tn, "state-requested");
+  used.add(asked);
   // 8.12, the 1-RTT order: the record leaves at the call, beside the negotiation; the target's host keeps
   // it until the negotiation brings the key (its `negotiated`), then opens and restores it.
-  for (let waited = 0; !fresh(target, "negotiated"); waited += 1) {
+  const negotiated = () => target.sidEvents("negotiated").find((e) => !used.has(e) && e.t >= asked.t);
+  for (let waited = 0; !negotiated(); waited += 1) {
     if (waited >= 15000) return false;
     net.run(1);
   }
-  used.add(fresh(target, "negotiated"));
+  used.add(negotiated());
   s.deliveredAt = net.now;
   const steps = [
     () => { target.sid.stateReceived(target.clock(), TA, receiveOk); target.pump(); },
