@@ -1541,6 +1541,13 @@ test("8.12: the target's first Binding Update goes at the negotiation; a Binding
   target.sid.stateReceived(net.now, TA, true);
   target.pump();
   assert.is(target.sidEvents("released").length, 1, "released at the record");
+  // The chains are emptied and the held packets accepted in this drain; their deletion comes at a timer
+  // due now, after the host handed the socket on (8.12), not in the same drain.
+  assert.match(target.nft.at(-1), /^flush chain inet hovsid sic612000a\n/);
+  assert.ok(!/delete chain/.test(target.nft.at(-1)), target.nft.at(-1));
+  assert.is(target.netfilterTypes().at(-1), NFQ_VERDICT_BATCH, "the verdict in this drain");
+  assert.ok(target.engine.nextTimeout() <= target.clock(), "the deletion is due now");
+  net.run(1);
   assert.match(target.nft.at(-1), /delete chain inet hovsid si/);
   assert.throws(() => target.sid.stateReceived(net.now, TA, true), /refused/, "a second record is refused");
 });

@@ -143,6 +143,8 @@ export interface SidContext {
    * the 1-RTT order), so that a record leaves at the call.
    */
   warmTargets?: string[];
+  /** True if `address` is a configured peer's: only such a peer's state stream may wait for its negotiation (8.12). */
+  knownPeer?: (address: string) => boolean;
   /** The daemon's HANDOVER_TRACE lines (the host's steps with the record), when it traces. */
   trace?: (fields: Record<string, unknown>) => void;
 }
@@ -174,8 +176,9 @@ interface Pending {
 /** A kept state connection that broke is opened again after this long; one used is replaced after SPARE_AFTER_USE_MS. */
 const SPARE_RETRY_MS = 1000;
 const SPARE_AFTER_USE_MS = 200;
-/** How long the target keeps a state stream that no negotiation here opens yet (8.12: the record may come first). */
+/** How long the target keeps a state stream that no negotiation here opens yet (8.12: the record may come first), and how many at once. */
 const RECORD_WAIT_MS = 3000;
+const RECORD_WAIT_MAX = 16;
 
 /** A UDP flow at the transferring node until it leaves. */
 interface NodeUdp {
@@ -260,6 +263,7 @@ export class SidService {
   private closed = false;
   /** Records waiting for a negotiation here: called at each target `negotiated`. */
   private negotiationWaiters = new Set<() => void>();
+  private recordsWaiting = 0;
 
   constructor(private ctx: SidContext, private io: SidHostIO, readonly home: { ifname: string; ifindex: number; mac: Uint8Array; address: string; bindings?: string }) {
     this.sid = new SidEngine(ctx.engine);
@@ -843,16 +847,25 @@ export class SidService {
       const lastError = await this.takeStateOnce(stream, from);
       if (lastError === null) return;
       // 8.12, the 1-RTT order: the record left with the negotiation and may come first: kept until a negotiation here opens it.
+      // Only a configured peer's (its TCP connection came from that address), and a few at once: a flood of
+      // forged streams is refused at once, as before.
       const left = until - this.ctx.now();
-      if (left <= 0) throw new Error(`state record from ${from} refused: ${lastError}`);
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(done, left);
-        function done() {
-          clearTimeout(t);
-          resolve();
-        }
-        this.negotiationWaiters.add(done);
-      });
+      if (left <= 0 || !this.ctx.knownPeer?.(from) || this.recordsWaiting >= RECORD_WAIT_MAX) throw new Error(`state record from ${from} refused: ${lastError}`);
+      this.recordsWaiting++;
+      try {
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(done, left);
+          const waiters = this.negotiationWaiters;
+          function done() {
+            clearTimeout(t);
+            waiters.delete(done);
+            resolve();
+          }
+          waiters.add(done);
+        });
+      } finally {
+        this.recordsWaiting--;
+      }
       this.ctx.trace?.({ step: "record-retry", from });
     }
   }

@@ -781,6 +781,7 @@ const T_FLOWS: i32 = 1;
 const T_ANNOUNCE: i32 = 2;
 const T_RENEW: i32 = 3;
 const T_RETURN: i32 = 4;
+const T_CHAINS: i32 = 5;
 
 class SidTimer extends Timer {
   sid: Sid;
@@ -799,6 +800,7 @@ class SidTimer extends Timer {
     else if (k == T_FLOWS) sid.expireFlows(now);
     else if (k == T_ANNOUNCE) sid.sendAnnouncements(now);
     else if (k == T_RENEW) sid.renewDue(this.hosted!, now);
+    else if (k == T_CHAINS) sid.flushPending();
     else sid.returnDue(this.hosted!, now);
   }
 }
@@ -904,6 +906,8 @@ export class Sid extends SidBase {
   private expiryTimer!: SidTimer;
   private flowsTimer!: SidTimer;
   private announceTimer!: SidTimer;
+  /** The chains a release emptied are deleted at this timer, after the drain that handed the socket on (8.12). */
+  private chainsTimer!: SidTimer;
 
   /** Session-specific addresses (8.18): the generators and the leases this node holds. */
   addresses!: AddressRegistry;
@@ -915,6 +919,7 @@ export class Sid extends SidBase {
     this.expiryTimer = new SidTimer(this, T_EXPIRY);
     this.flowsTimer = new SidTimer(this, T_FLOWS);
     this.announceTimer = new SidTimer(this, T_ANNOUNCE);
+    this.chainsTimer = new SidTimer(this, T_CHAINS);
     this.flows.sid = this;
     this.addresses = new AddressRegistry(node, new HomeLinkAliases(this));
     this.addresses.add(this.staticPool);
@@ -1751,7 +1756,7 @@ export class Sid extends SidBase {
       e.boolean(true);
     }
     this.node.emit(endEvent());
-    if (h.holds) this.endHold(h, true);
+    if (h.holds) this.endHold(h, true, now);
     else this.applyStopRule(false, h.address);
   }
 
@@ -1783,7 +1788,7 @@ export class Sid extends SidBase {
    * other hosting holds, one verdict for every queued packet: accept at the
    * release, drop when the hosting ended unreleased (no socket to take them).
    */
-  private endHold(h: Hosted, accept: bool): void {
+  private endHold(h: Hosted, accept: bool, now: f64 = -1): void {
     h.holds = false;
     SidHold.holding--;
     // Emptied, not deleted: a base chain's removal flushes every queue (sid/hold.ts), this hold's too.
@@ -1797,7 +1802,11 @@ export class Sid extends SidBase {
       // No acknowledgement is asked; an empty queue answers ENOENT, which is fine.
       this.node.netlinkAction(NETLINK_NETFILTER, bytesOf(nfqueueBuffer(), v), null, false, ENOENT);
     }
-    this.flushPending();
+    // At a release the emptied chains go at a timer due now, not in this drain: their deletion (an nft
+    // batch of ~1-7 ms on a loaded host) then comes after the host has handed the live socket to the
+    // application, off the path to the first byte there (docs/benchmarks.md, branch sidrtt).
+    if (accept && now >= 0) this.node.timers.arm(this.chainsTimer, now);
+    else this.flushPending();
   }
 
   /** 8.18: the hosting is bound: this node holds the session address's lease now (it renews and releases it). */
