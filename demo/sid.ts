@@ -387,8 +387,10 @@ async function runSidEngine(o: SidOptions): Promise<SidReport> {
   const common = (name: string, address: string, link: string, options: Record<string, number>, listen = [address], bindings?: string) => ({
     name, listen, control: false, register: false, auto: false, log: (globalThis as any).process?.env?.HANDOVER_DEMO_DEBUG ? "debug" : "info", options: { ...(o.options ?? {}), ...options }, sid: { link, address, ...(bindings ? { bindings } : {}) },
   });
+  // 8.12, the 1-RTT order: the node keeps a state connection open to its target (and the target to the node, for a return).
+  const warm = (c: ReturnType<typeof common>, to: string) => ({ ...c, sid: { ...c.sid, targets: [to] } });
   const daemons = {
-    n: { ...common(names.n, A.node, "n-h", {}, ["0.0.0.0"]), peers: [
+    n: { ...warm(common(names.n, A.node, "n-h", {}, ["0.0.0.0"]), names.t), peers: [
       ...(o.sameSubnet ? [] : [{ name: names.a, address: A.agent, sa: [{ spi: 256, key: keys.na }] }]),
       { name: names.t, address: A.target, sa: [{ spi: 257, key: keys.nt }] },
     ] },
@@ -397,7 +399,7 @@ async function runSidEngine(o: SidOptions): Promise<SidReport> {
       { name: names.t, address: A.target, sa: [{ spi: 258, key: keys.at }] },
       ...(toU ? [toU.a] : []),
     ] },
-    t: { ...common(names.t, A.target, topo.targetLink, { sidTarget: 1 }), peers: [
+    t: { ...warm(common(names.t, A.target, topo.targetLink, { sidTarget: 1 }), names.n), peers: [
       { name: names.n, address: A.node, sa: [{ spi: 257, key: keys.nt }] },
       ...(o.sameSubnet ? [] : [{ name: names.a, address: A.agent, sa: [{ spi: 258, key: keys.at }] }]),
       ...(toU ? [toU.t] : []),

@@ -15,7 +15,7 @@ test("a whole transfer: negotiation, record, Transfer Request, the parked Bindin
   tn.pump();
   assert.ok(hostsDeliver(s), "the node was asked for the state record");
   net.run(1000);
-  assert.equal(tn.sidEvents().map((e) => e.state), ["negotiated", "state-requested", "transferred"]);
+  assert.equal(tn.sidEvents().map((e) => e.state), ["state-requested", "negotiated", "transferred"]);
   assert.equal(agent.sidEvents().map((e) => e.state), ["bound", "renewed"]);
   assert.equal(target.sidEvents().map((e) => e.state), ["negotiated", "released", "bound"]);
   const released = target.sidEvents("released")[0];
@@ -433,7 +433,8 @@ test("a retransmitted Binding Update is answered from the reply cache with its o
   const { net, agent } = s;
   net.run(65000); // three renewals
   const bus = sentOf(net, "target", 20);
-  const acks = sentOf(net, "agent", 21);
+  // (the agent's first Binding Ack, at the binding, answers no Binding Update: 8.12)
+  const acks = sentOf(net, "agent", 21).slice(1);
   assert.ok(bus.length >= 4 && acks.length === bus.length, `${bus.length} updates, ${acks.length} acks`);
   const renewed = agent.sidEvents("renewed").length;
   // Each cache entry (30 s) keeps its own reply: answering the later one did not write over the earlier one.
@@ -868,6 +869,7 @@ test("a kernel action of the agent's claim fails: the binding ends, the node is 
   agent.failKernel = 1; // EPERM: the agent's kernel refuses everything (its claim comes with the record, 8.2)
   tn.sid.transfer(net.now, TA, tnTarget, { agent: tnAgent, lifetime: 30 });
   tn.pump();
+  net.run(15); // the record's confirmation is slower than the agent's Wake-up here
   assert.ok(hostsDeliver(s, { receiveFirst: true }));
   net.run(3000);
   assert.equal(agent.sidEvents("ended").map((e) => e.reason), ["kernel-failed"]);
@@ -875,7 +877,7 @@ test("a kernel action of the agent's claim fails: the binding ends, the node is 
   assert.is(bindingCount(agent), 0);
   // 8.2: the Wake-up came before the transfer completed: it fails, the address stays (no ARP rule, the stop rule gone).
   assert.is(agent.sidEvents("woken").length, 1, "the node acknowledged the Wake-up");
-  assert.equal(tn.sidEvents().map((e) => e.state), ["negotiated", "state-requested", "refused"]);
+  assert.equal(tn.sidEvents().map((e) => e.state), ["state-requested", "negotiated", "refused"]);
   assert.match(tn.sidEvents("refused")[0].message, /ended the binding before the transfer completed/);
   assert.equal(tn.nft.filter((b) => /arp operation request/.test(b)).length, 0);
   assert.match(tn.nft.at(-1), /delete chain inet hovsid si/);
@@ -952,7 +954,7 @@ function returned({ further = false, nodeReceives = true, beforeRequest = null, 
 test("a return (8.6): the target gives the address back to its node; the agent ends the binding and wakes the node, which resumes the socket", () => {
   const s = returned();
   const { net, tn, agent, target, TA } = s;
-  assert.equal(tn.sidEvents().map((e) => e.state), ["negotiated", "state-requested", "transferred", "negotiated", "woken", "released", "ended"]);
+  assert.equal(tn.sidEvents().map((e) => e.state), ["state-requested", "negotiated", "transferred", "negotiated", "woken", "released", "ended"]);
   assert.is(tn.sidEvents("negotiated")[1].role, "target");
   assert.is(tn.sidEvents("negotiated")[1].returning, true);
   assert.is(tn.sidEvents("woken")[0].returned, true);
@@ -1529,6 +1531,7 @@ test("8.12: the target's first Binding Update goes at the negotiation; a Binding
   tn.sid.transfer(net.now, TA, tnTarget, { agent: tnAgent, lifetime: 30 });
   tn.pump();
   untilRecordAsked(s);
+  net.run(6);
   assert.ok(net.sent.some((d) => d.from === "target" && d.data[1] === 20), "a Binding Update before the record");
   net.run(50);
   assert.is(agent.sidEvents("renewed").length, 1, "the agent answered it once the Transfer Request bound the address");
@@ -1538,6 +1541,13 @@ test("8.12: the target's first Binding Update goes at the negotiation; a Binding
   target.sid.stateReceived(net.now, TA, true);
   target.pump();
   assert.is(target.sidEvents("released").length, 1, "released at the record");
+  // The chains are emptied and the held packets accepted in this drain; their deletion comes at a timer
+  // due now, after the host handed the socket on (8.12), not in the same drain.
+  assert.match(target.nft.at(-1), /^flush chain inet hovsid sic612000a\n/);
+  assert.ok(!/delete chain/.test(target.nft.at(-1)), target.nft.at(-1));
+  assert.is(target.netfilterTypes().at(-1), NFQ_VERDICT_BATCH, "the verdict in this drain");
+  assert.ok(target.engine.nextTimeout() <= target.clock(), "the deletion is due now");
+  net.run(1);
   assert.match(target.nft.at(-1), /delete chain inet hovsid si/);
   assert.throws(() => target.sid.stateReceived(net.now, TA, true), /refused/, "a second record is refused");
 });
@@ -1572,7 +1582,7 @@ test("8.12: the agent's claim fails while the record is under way: its Wake-up f
   assert.is(tn.sidEvents("refused").length, 0, "reported once the record's outcome is in");
   tn.sid.stateDelivered(net.now, TA, true);
   tn.pump();
-  assert.equal(tn.sidEvents().map((e) => e.state), ["negotiated", "state-requested", "refused"]);
+  assert.equal(tn.sidEvents().map((e) => e.state), ["state-requested", "negotiated", "refused"]);
   assert.match(tn.sidEvents("refused")[0].message, /ended the binding before the transfer completed/);
   assert.equal(tn.nft.filter((b) => /arp operation request/.test(b)).length, 0, "no ARP rule");
   assert.match(tn.nft.at(-1), /delete chain inet hovsid si/);
@@ -1588,11 +1598,18 @@ test("8.2: the target refuses the negotiation after the agent granted the Transf
   assert.ok(net.sent.some((d) => d.from === "tn" && d.data[1] === 18), "the Transfer Request left with the negotiation");
   net.run(200);
   assert.is(agent.sidEvents("bound").length, 1);
-  assert.equal(tn.sidEvents().map((e) => e.state), ["refused"]);
-  assert.is(tn.sidEvents("state-requested").length, 0, "no dump");
+  // 8.12, the 1-RTT order: stopped and dumped at the call; the refusal takes the stop rule (and the hold
+  // at the node) away before it is reported, so the host restores the socket from the record into a free path.
+  assert.equal(tn.sidEvents().map((e) => e.state), ["state-requested", "refused"]);
   assert.ok(net.sent.some((d) => d.from === "tn" && d.data[1] === 24), "a Stop Transfer");
   assert.is(bindingCount(agent), 0, "the binding is gone");
-  assert.equal(tn.nft, [], "no rule at the node");
+  assert.match(tn.nft[0], /add chain inet hovsid si/);
+  assert.match(tn.nft[1], /^flush chain ip hovsid sfc612000a\n$/, "the hold at the node ends: emptied, its queue repeated");
+  assert.match(tn.nft[2], /delete chain inet hovsid si/);
+  assert.match(tn.nft[2], /delete chain ip hovsid sf/);
+  assert.is(tn.nft.length, 3, "no rule left at the node");
+  const o = tn.order;
+  assert.ok(o.indexOf("nft:flush chain inet hovsid sic612000a") < o.indexOf("event:refused"), o.join(", "));
   assert.ok(tn.frames.some((f) => f.data[12] === 0x08 && f.data[13] === 0x06), "the node announced its address again");
   assert.is(tn.sid.state(net.now).transfers?.length ?? 0, 0);
 });
@@ -1661,7 +1678,7 @@ test("the hold at the node (8.12): after its stop rule the node queues the addre
   assert.ok(!tn.nft.some((b) => /delete chain/.test(b)), "no chain deleted while it held");
 });
 
-test("the hold at the node (8.12): a Transfer Reply before the negotiation's reply: the stop rule's batch copies to the agent at once, nothing is queued; the chains go with the stop rule", () => {
+test("the hold at the node (8.12): a Transfer Reply before the negotiation's reply: the node, stopped at the call, hands on at the Transfer Reply without waiting for the target; the chains go with the stop rule", () => {
   const s = trio();
   const { net, tn, agent, tnTarget, tnAgent, TA } = s;
   // The target's first negotiation reply is lost: the agent's reply comes first, the target's retransmitted one later.
@@ -1672,17 +1689,21 @@ test("the hold at the node (8.12): a Transfer Reply before the negotiation's rep
   assert.ok(hostsDeliver(s));
   net.run(3000);
   assert.ok(dropped >= 1);
-  assert.equal(tn.sidEvents().map((e) => e.state), ["negotiated", "state-requested", "transferred"]);
-  assert.match(tn.nft[0], /add rule ip hovsid sfc612000a ip daddr 198\.18\.0\.10 counter dup to 198\.18\.0\.1 drop\n$/);
-  assert.ok(!/sqc612000a/.test(tn.nft[0]));
-  assert.is(tn.netfilter.length, 0, "no queue");
+  assert.equal(tn.sidEvents().map((e) => e.state), ["state-requested", "negotiated", "transferred"]);
+  // 8.12, the 1-RTT order: the stop rule's batch (at the call) queues; the Transfer Reply, before the
+  // negotiation's reply, replaces it by the copy to the agent and repeats the queue.
+  assert.match(tn.nft[0], /counter jump sqc612000a\n$/);
+  assert.match(tn.nft[1], /add rule ip hovsid sfc612000a ip daddr 198\.18\.0\.10 counter dup to 198\.18\.0\.1 drop\n$/);
+  const o = tn.order;
+  assert.ok(o.indexOf("nft:flush chain ip hovsid sfc612000a") < o.indexOf("event:negotiated"), o.join(", "));
+  assert.is(tn.netfilterTypes().at(-1), NFQ_VERDICT_BATCH);
   // Stop Transfer: the address comes back; the hand-on chain goes with the stop rule, in its batch.
   tn.sid.stop(net.now, TA);
   tn.pump();
   net.run(1000);
   assert.is(tn.sidEvents("stopped").length, 1);
   const gone = tn.nft.find((b) => /delete chain inet hovsid sic612000a/.test(b));
-  assert.ok(gone && /delete chain ip hovsid sfc612000a\n/.test(gone) && !/sqc612000a/.test(gone), gone);
+  assert.ok(gone && /delete chain ip hovsid sfc612000a\n/.test(gone) && /delete chain ip hovsid sqc612000a/.test(gone), gone);
   assert.is(agent.sidEvents("ended").length, 1);
 });
 
@@ -1723,6 +1744,119 @@ test("the hold at the node (8.12): UDP flows that pass the stop rule pass the ha
   assert.ok(hands[0].includes(`add rule ${pass}`) && /dup to 198\.18\.0\.1 drop\n$/.test(hands[0]), "at the Transfer Reply: the flow still passes");
   assert.ok(!hands[1].includes("udp sport 5003") && /dup to 198\.18\.0\.1 drop\n$/.test(hands[1]), "at transferred: handed on too");
   assert.is(verdictOf(tn.netfilter.at(-1)), 4);
+});
+
+// ---- 8.12, the 1-RTT order: the record at the call, the agent's Binding Ack at the binding ----
+
+test("8.12, the 1-RTT order: the agent's Binding Ack at the binding releases the target one round trip after the call, before its own Binding Update is answered", () => {
+  const s = trio(); // 5 ms each way
+  const { net, tn, agent, target, tnTarget, tnAgent, TA } = s;
+  const t0 = net.now;
+  tn.sid.transfer(net.now, TA, tnTarget, { agent: tnAgent, lifetime: 30 });
+  tn.pump();
+  // The record is asked for at the call, beside the negotiation and the Transfer Request.
+  assert.equal(tn.sidEvents().map((e) => e.state), ["state-requested"]);
+  assert.match(tn.nft[0], /add chain inet hovsid si/);
+  assert.ok(hostsDeliver(s));
+  assert.is(s.deliveredAt - t0, 5, "the record is in at the target half a round trip after the call");
+  net.run(3);
+  const notice = sentOf(net, "agent", 21);
+  assert.is(notice.length, 1, "the agent's Binding Ack at the binding, before any Binding Update reached it");
+  assert.is(sentOf(net, "agent", 21)[0].to ?? "target", "target");
+  net.run(1000);
+  const released = target.sidEvents("released")[0];
+  assert.is(released.t - t0, 10, `released ${released.t - t0} ms after the call: one round trip`);
+  assert.equal(target.sidEvents("bound").map((e) => e.notice), [true]);
+  assert.equal(target.sidEvents().map((e) => e.state), ["negotiated", "released", "bound"]);
+  // The answer to the target's own first Binding Update came later and changed only the expiry (no event).
+  assert.is(sentOf(net, "agent", 21).length, 2);
+  assert.is(target.sidEvents("renewed").length, 0);
+  assert.equal(tn.sidEvents().map((e) => e.state), ["state-requested", "negotiated", "transferred"]);
+  // Renewals go on as before.
+  net.run(25000);
+  assert.is(target.sidEvents("renewed").length, 1);
+  assert.is(agent.sidEvents("renewed").length, 2);
+});
+
+test("8.12: the agent's Binding Ack at the binding lost: the target's own Binding Update binds it (the fallback), released at its answer", () => {
+  const s = trio();
+  const { net, tn, agent, target, tnTarget, tnAgent, TA } = s;
+  let dropped = 0;
+  net.filter = (d) => !(d.from === "agent" && d.data[1] === 21 && dropped++ === 0);
+  const t0 = net.now;
+  tn.sid.transfer(net.now, TA, tnTarget, { agent: tnAgent, lifetime: 30 });
+  tn.pump();
+  assert.ok(hostsDeliver(s));
+  net.run(1000);
+  assert.is(dropped >= 1, true);
+  assert.equal(target.sidEvents("bound").map((e) => e.notice), [undefined]);
+  assert.is(target.sidEvents("released")[0].t - t0, 15);
+  assert.is(tn.sidEvents("transferred").length, 1);
+  void agent;
+});
+
+test("8.12: a forged, tampered, refusing or replayed Binding Ack of the agent binds nothing and changes nothing", () => {
+  const s = trio();
+  const { net, tn, agent, target, tnTarget, tnAgent, TA } = s;
+  let kept = null;
+  // Hold every Binding Ack back: the target waits for the first one.
+  net.filter = (d) => {
+    if (d.from === "agent" && d.data[1] === 21) {
+      kept ??= d;
+      return false;
+    }
+    return true;
+  };
+  tn.sid.transfer(net.now, TA, tnTarget, { agent: tnAgent, lifetime: 30 });
+  tn.pump();
+  assert.ok(hostsDeliver(s));
+  net.run(8);
+  assert.ok(kept, "the agent sent its Binding Ack at the binding");
+  const drops = () => target.engine.state(net.now).counters.droppedBy.NOT_A_REPLY ?? 0;
+  const before = drops();
+  const stateBefore = JSON.stringify(target.sid.state(net.now).targets);
+  // A byte of the sealed body, of the tag, of the SPI, of the header flipped: none opens.
+  for (const at of [kept.data.length - 20, kept.data.length - 1, kept.data.length - 17, 3, 1 + 1]) {
+    const bad = kept.data.slice();
+    bad[at] ^= 0x01;
+    net.inject(target, "198.18.0.1", bad);
+  }
+  // A forger without the session key: the same message sealed under another binding key is another SA's tag.
+  net.run(1);
+  assert.is(target.sidEvents("bound").length, 0, "nothing bound");
+  assert.is(target.sidEvents("released").length, 0);
+  assert.ok(drops() >= before + 3, `${drops() - before} dropped as not a reply`);
+  assert.is(JSON.stringify(target.sid.state(net.now).targets), stateBefore, "the hosting is as it was");
+  // The real one binds once; replayed, it changes nothing.
+  net.inject(target, "198.18.0.1", kept.data);
+  net.run(1);
+  assert.equal(target.sidEvents("bound").map((e) => e.notice), [true]);
+  assert.is(target.sidEvents("released").length, 1);
+  const after = drops();
+  const expiresAt = JSON.stringify(target.sid.state(net.now).targets);
+  net.inject(target, "198.18.0.1", kept.data);
+  net.run(1);
+  assert.is(target.sidEvents("bound").length, 1);
+  assert.is(target.sidEvents("renewed").length, 0);
+  assert.is(drops(), after + 1, "the replay is not a reply");
+  assert.is(JSON.stringify(target.sid.state(net.now).targets), expiresAt);
+  // A stale one: the binding ends, a new transfer makes a new hosting (new session key); the old Ack opens under nothing.
+  net.filter = null;
+  target.sid.sessionEnded(net.now, TA);
+  target.pump();
+  net.run(3000);
+  assert.is(tn.sid.session(TA), null);
+  const staleAt = target.sidEvents("bound").length;
+  tn.sid.transfer(net.now, TA, tnTarget, { agent: tnAgent, lifetime: 30 });
+  tn.pump();
+  net.filter = (d) => !(d.from === "agent" && d.data[1] === 21);
+  net.run(7); // the new hosting registers; its Acks held back
+  const d0 = target.engine.state(net.now).counters.dropped;
+  net.inject(target, "198.18.0.1", kept.data);
+  net.run(1);
+  assert.is(target.sidEvents("bound").length, staleAt, "the old binding's Ack binds nothing");
+  assert.is(target.engine.state(net.now).counters.dropped, d0 + 1, "dropped (its SPI names no SA any more)");
+  void agent;
 });
 
 test.run();

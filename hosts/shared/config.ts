@@ -239,8 +239,9 @@ const sidSchema = object(
     addressPool: optional(list(addressRange, "a list of session-address ranges for the static pool (PROTOCOL.md 8.18)")),
     addressPrefix6: optional(string("an IPv6 /64 for locally generated session addresses, e.g. \"2001:db8:5::/64\"", (s) => /^[0-9a-f:]+\/64$/i.test(s))),
     dhcp: optional(oneOf([true, false] as const)),
+    targets: optional(list(string("a peer's name", (s) => s.length > 0), "a list of peer names this node may transfer to (a state connection to each is kept open: PROTOCOL.md 8.12)")),
   },
-  "SID's home link {link, address, bindings?, interim?, addressPool?, addressPrefix6?, dhcp?}: the interface frames go out on, this node's address on it, (an agent) the file its bindings are kept in across restarts, and its Interim Address pool (per-flow mode)",
+  "SID's home link {link, address, bindings?, interim?, addressPool?, addressPrefix6?, dhcp?, targets?}: the interface frames go out on, this node's address on it, (an agent) the file its bindings are kept in across restarts, its Interim Address pool (per-flow mode), and the peers it may transfer to",
 );
 
 const configSchema = object(
@@ -279,6 +280,7 @@ export function checkConfig(c: unknown): { config: Config; warnings: ConfigWarni
   const warnings: ConfigWarning[] = [];
   const config = configSchema(c, "(top)", (w) => warnings.push(w));
   config.peers.forEach((p, i) => need(p.name !== undefined || p.cookie !== undefined, `peers[${i}].name`, "give the peer's name or its cookie"));
+  (config.sid?.targets ?? []).forEach((n, i) => need(config.peers.some((p) => (p.name ?? p.cookie) === n), `sid.targets[${i}]`, `no peer named ${n} in peers`));
   return { config, warnings };
 }
 

@@ -336,6 +336,8 @@ export class Daemon {
       peerId: (name) => this.peer(name),
       peerAddress: (id) => config.peers.find((p) => this.peerIds.get(p.name ?? p.cookie!) === id)?.address,
       controlPort: port,
+      knownPeer: (a) => config.peers.some((p) => p.address === a || (p as { addresses?: string[] }).addresses?.includes(a)),
+      warmTargets: (sid.targets ?? []).map((n) => config.peers.find((p) => (p.name ?? p.cookie) === n)?.address).filter((a): a is string => !!a),
       trace: this.trace ?? undefined,
     }, io.sid(this.engine.core), { ifname: sid.link, ifindex, mac, address: sid.address, bindings: sid.bindings });
     try {

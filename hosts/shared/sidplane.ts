@@ -187,6 +187,10 @@ export interface StateChannel {
   send(frames: Uint8Array[], timeoutMs?: number): Promise<void>;
   /** Gives the connection up (no record sent: the target discards it). */
   close(): void;
+  /** True once the connection failed or closed before a record: it can carry none. */
+  readonly broken: boolean;
+  /** Calls fn once if the connection breaks before it is used (a kept one is opened again). */
+  onBreak(fn: () => void): void;
 }
 
 /**
@@ -199,15 +203,27 @@ export interface StateChannel {
 export function stateChannel(to: { address: string; port: number; local?: string }): StateChannel {
   const s = connect({ host: to.address, port: to.port, localAddress: to.local });
   let earlyError: Error | null = null;
+  let used = false;
+  let broke: (() => void) | null = null;
   const ready = new Promise<void>((resolve, reject) => {
     s.once("connect", () => resolve());
     s.once("error", (e) => reject((earlyError = e)));
-    s.once("close", () => reject((earlyError ??= new Error(`the target ${to.address}:${to.port} closed the state connection before the record`))));
+    s.once("close", () => {
+      reject((earlyError ??= new Error(`the target ${to.address}:${to.port} closed the state connection before the record`)));
+      if (!used) broke?.();
+    });
   });
   ready.catch(() => {});
   return {
     address: to.address,
+    get broken() {
+      return earlyError !== null || s.destroyed;
+    },
+    onBreak(fn) {
+      broke = fn;
+    },
     send(frames, timeoutMs = 5000) {
+      used = true;
       return new Promise((resolve, reject) => {
         let done = false;
         const finish = (e?: Error) => {
@@ -229,6 +245,7 @@ export function stateChannel(to: { address: string; port: number; local?: string
       });
     },
     close() {
+      used = true;
       s.destroy();
     },
   };
@@ -254,10 +271,15 @@ const MAX_STATE_STREAM = 2 * 64 * 1048576 + 1048576 + 65536 + 8192 * 20;
  * nothing (the connection is dropped and onError hears why).
  */
 export function stateListener(at: { address: string; port: number }, take: (stream: Uint8Array, from: string) => void | Promise<void>, onError: (e: Error) => void): Promise<Server> {
+  // Connections opened ahead (8.12, the 1-RTT order) wait idle: they go with the server.
+  const idle = new Set<Socket>();
   const server = createServer({ allowHalfOpen: true }, (s: Socket) => {
     const parts: Uint8Array[] = [];
     let size = 0;
+    idle.add(s);
+    s.on("close", () => idle.delete(s));
     s.on("data", (d: Uint8Array) => {
+      idle.delete(s);
       size += d.length;
       if (size > MAX_STATE_STREAM) {
         onError(new HandoverError(ErrorCode.RECORD_TOO_LONG, `state stream from ${s.remoteAddress} over ${MAX_STATE_STREAM} bytes`));
@@ -268,6 +290,12 @@ export function stateListener(at: { address: string; port: number }, take: (stre
     });
     s.on("error", () => {});
     s.on("end", async () => {
+      idle.delete(s);
+      // A connection opened ahead that ends unused carried no record: nothing to refuse.
+      if (size === 0) {
+        s.destroy();
+        return;
+      }
       try {
         const stream = new Uint8Array(size);
         let o = 0;
@@ -283,6 +311,12 @@ export function stateListener(at: { address: string; port: number }, take: (stre
       }
     });
   });
+  const close = server.close.bind(server);
+  server.close = ((cb?: (err?: Error) => void) => {
+    for (const s of idle) s.destroy();
+    idle.clear();
+    return close(cb);
+  }) as typeof server.close;
   return new Promise((resolve, reject) => {
     server.once("error", reject);
     server.listen(at.port, at.address, () => resolve(server));

@@ -137,6 +137,14 @@ export interface SidContext {
   peerId(name: string): number;
   peerAddress(id: number): string | undefined;
   controlPort: number;
+  /**
+   * Addresses of the peers this node may transfer to (config `sid.targets`): a
+   * state connection to each is kept open from the start (PROTOCOL.md 8.12,
+   * the 1-RTT order), so that a record leaves at the call.
+   */
+  warmTargets?: string[];
+  /** True if `address` is a configured peer's: only such a peer's state stream may wait for its negotiation (8.12). */
+  knownPeer?: (address: string) => boolean;
   /** The daemon's HANDOVER_TRACE lines (the host's steps with the record), when it traces. */
   trace?: (fields: Record<string, unknown>) => void;
 }
@@ -157,9 +165,20 @@ interface Pending {
   returning: boolean;
   /** Where the record went and under which key: the UDP hand-over follows it (after a return the session is gone by then). */
   sentTo?: { to: string; sessionKey: Uint8Array; sessionSpi: number };
-  /** The state record's connection, opened with the negotiation (PROTOCOL.md 8.12). */
+  /** The state record's connection: the one kept open ahead, or opened at the call (PROTOCOL.md 8.12). */
   channel?: StateChannel;
+  /** The channel was open ahead of the call (8.12, the 1-RTT order). */
+  warm?: boolean;
+  /** Settles once the socket is dumped (or the dump failed): a failure reported meanwhile waits for it. */
+  dumping?: Promise<void>;
 }
+
+/** A kept state connection that broke is opened again after this long; one used is replaced after SPARE_AFTER_USE_MS. */
+const SPARE_RETRY_MS = 1000;
+const SPARE_AFTER_USE_MS = 200;
+/** How long the target keeps a state stream that no negotiation here opens yet (8.12: the record may come first), and how many at once. */
+const RECORD_WAIT_MS = 3000;
+const RECORD_WAIT_MAX = 16;
 
 /** A UDP flow at the transferring node until it leaves. */
 interface NodeUdp {
@@ -239,6 +258,12 @@ export class SidService {
   private handedOn = new WeakSet<object>();
   private listeners = new Map<string, Set<(e: any) => void>>();
   private server: Server | null = null;
+  /** State connections kept open to possible targets (8.12, the 1-RTT order), by address. */
+  private spares = new Map<string, StateChannel>();
+  private closed = false;
+  /** Records waiting for a negotiation here: called at each target `negotiated`. */
+  private negotiationWaiters = new Set<() => void>();
+  private recordsWaiting = 0;
 
   constructor(private ctx: SidContext, private io: SidHostIO, readonly home: { ifname: string; ifindex: number; mac: Uint8Array; address: string; bindings?: string }) {
     this.sid = new SidEngine(ctx.engine);
@@ -333,6 +358,31 @@ export class SidService {
     this.server = await stateListener({ address: this.home.address, port: this.ctx.controlPort }, (stream, from) => this.takeState(stream, from), (e) =>
       this.ctx.log("warn", { event: "sid-state-refused", error: e.message }),
     );
+    for (const to of this.ctx.warmTargets ?? []) this.warm(to);
+  }
+
+  /**
+   * 8.12, the 1-RTT order: a state connection to `to` kept open ahead of any
+   * transfer (its handshake is a round trip), opened again when it breaks; a
+   * transfer takes it, or opens its own at the call when none is up.
+   */
+  private warm(to: string): void {
+    if (this.closed) return;
+    const have = this.spares.get(to);
+    if (have && !have.broken) return;
+    let c: StateChannel;
+    try {
+      c = stateChannel({ address: to, port: this.ctx.controlPort, local: this.home.address });
+    } catch {
+      return;
+    }
+    this.spares.set(to, c);
+    c.onBreak(() => {
+      if (this.spares.get(to) !== c) return;
+      this.spares.delete(to);
+      const t = setTimeout(() => this.warm(to), SPARE_RETRY_MS);
+      (t as { unref?: () => void }).unref?.();
+    });
   }
 
   /**
@@ -415,6 +465,9 @@ export class SidService {
       for (const s of this.dhcp.leased.values()) void s.then((k) => k.close()).catch(() => {});
       this.dhcp = null;
     }
+    this.closed = true;
+    for (const c of this.spares.values()) c.close();
+    this.spares.clear();
     this.server?.close();
     for (const l of this.links.values()) l.close();
     this.links.clear();
@@ -468,14 +521,25 @@ export class SidService {
       };
       const p: Pending = { address, socket: o.socket, appState: o.appState, resolve: settle, started: this.ctx.now(), udp, udpQuietMs: o.udpQuietMs ?? (hosted && !back ? 0 : 30), returning: back };
       this.pending.set(address, p);
-      // The record's TCP connection opens now: its handshake overlaps the negotiation (8.12).
+      // The record's TCP connection: the one kept open ahead (8.12, the 1-RTT order: the record leaves at
+      // the call), else opened now (its handshake then delays the record by a round trip).
       const to = this.ctx.peerAddress(target);
       if (to) {
-        try {
-          p.channel = stateChannel({ address: to, port: this.ctx.controlPort, local: this.home.address });
-        } catch {
-          // opened at the record then
+        const spare = this.spares.get(to);
+        if (spare && !spare.broken) {
+          this.spares.delete(to);
+          p.channel = spare;
+          p.warm = true;
+        } else {
+          try {
+            p.channel = stateChannel({ address: to, port: this.ctx.controlPort, local: this.home.address });
+          } catch {
+            // opened at the record then
+          }
         }
+        // The next transfer's, once this one's record is on its way.
+        const t = setTimeout(() => this.warm(to), SPARE_AFTER_USE_MS);
+        (t as { unref?: () => void }).unref?.();
       }
       try {
         if (o.perFlow) this.flows.transfer(this.ctx.now(), address, [flowOf(o.socket, address)], target, agent!, { reverse: o.reverse, lifetime: o.lifetime });
@@ -635,11 +699,26 @@ export class SidService {
           spi: e.spi as number | undefined,
         };
         if (result.state === "failed" && p.hostError) result.message = `${p.hostError}${result.message ? ` (${result.message})` : ""}`;
-        if (result.state === "failed" && p.dumped) this.restoreHere(p.dumped, result);
-        if (result.state === "transferred" && p.udp.length) {
+        if (result.state === "failed" && p.dumping) {
+          // 8.12, the 1-RTT order: the dump began at the call and may still be under way: restored once it is done.
+          const dumping = p.dumping;
+          void dumping.then(() => {
+            if (p.dumped) this.restoreHere(p.dumped, result);
+            p.resolve(result);
+          });
+        } else if (result.state === "failed" && p.dumped) {
+          this.restoreHere(p.dumped, result);
+          p.resolve(result);
+        } else if (result.state === "transferred" && p.udp.length) {
           void this.handOverUdp(p).then((u) => p.resolve({ ...result, udp: u }));
         } else p.resolve(result);
       }
+    }
+    if (e.role === "target" && state === "negotiated" && this.negotiationWaiters.size) {
+      // A record that came before its negotiation (8.12) is opened once this drain has applied the kernel actions.
+      const waiting = [...this.negotiationWaiters];
+      this.negotiationWaiters.clear();
+      setTimeout(() => { for (const f of waiting) f(); }, 0);
     }
     if (e.role === "target" && state === "retired") this.retiredUntil.set(address, this.ctx.now() + (e.untilMs as number));
     if (e.role === "target" && state === "released") this.release(address, e.returned === true);
@@ -673,8 +752,16 @@ export class SidService {
       let record: Uint8Array = empty;
       const trace = this.ctx.trace;
       trace?.({ step: "state-requested", address });
+      let dumped = () => {};
+      if (p) p.dumping = new Promise<void>((r) => (dumped = r));
       if (p?.socket) {
-        const fd = await this.io.detach(p.socket);
+        let fd: number;
+        try {
+          fd = await this.io.detach(p.socket);
+        } catch (err) {
+          dumped();
+          throw err;
+        }
         trace?.({ step: "detached", address });
         const appState = p.appState?.() ?? empty;
         const r = this.io.repair.dump(fd);
@@ -683,6 +770,12 @@ export class SidService {
         this.handedOn.add(p.socket as object);
         this.io.discard(p.socket);
         this.emit("record", { address, step: "dumped", t: now(), bytes: record.length } satisfies RecordStep);
+      }
+      dumped();
+      if (p && this.pending.get(address) !== p) {
+        // The transfer failed while the socket was dumped (the negotiation refused: 8.12): restored here, nothing sent.
+        p.channel?.close();
+        return;
       }
       if (p?.udp.length) {
         // The flows' 4-tuples (no state yet: the flows go on here until the agent has the address).
@@ -698,18 +791,28 @@ export class SidService {
         channel.close(); // the target named another Target Address
         channel = undefined;
       }
-      trace?.({ step: "record-sending", address, channel: !!channel });
+      trace?.({ step: "record-sending", address, channel: !!channel, warm: !!p?.warm });
       await sendState(this.codec, { address: to, port: this.ctx.controlPort, local: this.home.address }, session.sessionKey, session.sessionSpi, record, undefined, channel);
       trace?.({ step: "record-confirmed", address });
       this.ctx.log("info", { event: "sid-state-delivered", address, to, bytes: record.length });
       this.emit("record", { address, step: "delivered", t: now(), bytes: record.length } satisfies RecordStep);
-      this.sid.stateDelivered(now(), address, true);
+      this.deliveredIfPending(address, p, true);
     } catch (err) {
       this.ctx.log("error", { event: "sid-state-failed", address, error: (err as Error).message });
       if (p) p.hostError = (err as Error).message;
-      this.sid.stateDelivered(now(), address, false);
+      this.deliveredIfPending(address, p, false);
     }
     this.ctx.drain();
+  }
+
+  /** The record's outcome to the core, unless the transfer ended meanwhile (a refused negotiation, 8.12: the core forgot it). */
+  private deliveredIfPending(address: string, p: Pending | undefined, ok: boolean): void {
+    if (p && this.pending.get(address) !== p) return;
+    try {
+      this.sid.stateDelivered(this.ctx.now(), address, ok);
+    } catch (e) {
+      this.ctx.log("warn", { event: "sid-state-outcome-ignored", address, ok, error: (e as Error).message });
+    }
   }
 
   /**
@@ -739,6 +842,36 @@ export class SidService {
   /** A state stream on the control port: opened with the key of the negotiated transfer it belongs to, restored in repair mode. */
   private async takeState(stream: Uint8Array, from: string): Promise<void> {
     this.ctx.trace?.({ step: "record-in", from, bytes: stream.length });
+    const until = this.ctx.now() + RECORD_WAIT_MS;
+    for (;;) {
+      const lastError = await this.takeStateOnce(stream, from);
+      if (lastError === null) return;
+      // 8.12, the 1-RTT order: the record left with the negotiation and may come first: kept until a negotiation here opens it.
+      // Only a configured peer's (its TCP connection came from that address), and a few at once: a flood of
+      // forged streams is refused at once, as before.
+      const left = until - this.ctx.now();
+      if (left <= 0 || !this.ctx.knownPeer?.(from) || this.recordsWaiting >= RECORD_WAIT_MAX) throw new Error(`state record from ${from} refused: ${lastError}`);
+      this.recordsWaiting++;
+      try {
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(done, left);
+          const waiters = this.negotiationWaiters;
+          function done() {
+            clearTimeout(t);
+            waiters.delete(done);
+            resolve();
+          }
+          waiters.add(done);
+        });
+      } finally {
+        this.recordsWaiting--;
+      }
+      this.ctx.trace?.({ step: "record-retry", from });
+    }
+  }
+
+  /** One attempt at a state stream: null once it is taken, else why no session here opens it. */
+  private async takeStateOnce(stream: Uint8Array, from: string): Promise<string | null> {
     let opened: { address: string; record: Uint8Array; key: TargetUdp["key"] } | null = null;
     let lastError = "no transfer to this node is under way";
     for (const address of this.negotiated()) {
@@ -764,9 +897,9 @@ export class SidService {
           continue;
         }
         this.takeUdpHandOver(address, list, plain);
-        return;
+        return null;
       }
-      throw new Error(`state record from ${from} refused: ${lastError}`);
+      return lastError;
     }
     const { address, record, key } = opened;
     const bound: TargetUdp[] = [];
@@ -799,6 +932,7 @@ export class SidService {
     this.emit("record", { address, step: "restored", t: this.ctx.now(), bytes: record.length } satisfies RecordStep);
     this.sid.stateReceived(this.ctx.now(), address, true);
     this.ctx.drain();
+    return null;
   }
 
   /** A UDP flow of the state record: a socket bound to its address and port, connected to its peer, holding what arrives. */

@@ -26,7 +26,7 @@ import {
   MAX_MESSAGE_LENGTH, messageIsReply, replyTypeOf, errorName,
   MSG_REGISTRATION_REQUEST, REPLAY_TIMESTAMP, REPLAY_NONCE, CODE_IDENTIFICATION_MISMATCH,
   ERR_UNSERVED_TYPE, PROTOCOL_COUNT, NETLINK_WAIT_ACK, NETLINK_DUMP, messageProtocol, EXT_SEALED, ERR_BAD_AUTHENTICATOR, extensionRule, RULE_NONE,
-  ERR_UNKNOWN_PEER, ERR_UNKNOWN_SPI, ERR_NOT_A_REPLY, ERR_STALE_TIMESTAMP, ERR_NONCE_MISMATCH, ERR_BAD_ADDRESS,
+  ERR_UNKNOWN_PEER, ERR_UNKNOWN_SPI, ERR_NOT_A_REPLY, MSG_BINDING_ACK, ERR_STALE_TIMESTAMP, ERR_NONCE_MISMATCH, ERR_BAD_ADDRESS,
   DEFAULT_WINDOW_BITS, DEFAULT_QUOTA_BYTES, DEFAULT_QUARANTINE_MS, DEFAULT_VALIDATION_TIMEOUT_MS, DEFAULT_MAX_PENDING_PATHS,
   DEFAULT_MAX_MOVES_PER_PEER, DEFAULT_MAX_MOVES, DEFAULT_MAX_OWNED_PER_PEER, DEFAULT_MISMATCH_REPLIES_PER_S,
   DEFAULT_REGISTRATION_LIFETIME_S, DEFAULT_SESSION_IDLE_MS, DEFAULT_CONTROL_PORT, DEFAULT_DEBUG,
@@ -484,6 +484,26 @@ export class Node {
     return true;
   }
 
+  /**
+   * A sealed reply-typed message that answers no request (8.12: the agent's
+   * Binding Ack at the binding): our cookie, its own sequence number (seq32:
+   * extended, the sealing nonce's) and Replay Protect ID; the caller adds the
+   * extensions (with markSealed) between beginNotice and finishNotice.
+   */
+  beginNotice(type: u8, code: u32, seq: u32, hi: u32, lo: u32): Encoder {
+    this.writeCookie(COOKIE_BUF);
+    const enc = this.encoder;
+    enc.begin(MSG_BUF, MAX_MESSAGE_LENGTH, type, code, seq, COOKIE_BUF, hi, lo);
+    return enc;
+  }
+
+  finishNotice(sa: SecurityAssociation, seq32: u32, dst: Address, dstPort: u32): bool {
+    const n = this.encoder.finishBinding(changetype<usize>(sa.sealBase), sa.sealOut, seq32, sa.spi);
+    if (n < 0) return false;
+    this.transmitCopy(MSG_BUF, n, dst, dstPort, null);
+    return true;
+  }
+
   /** Cancels the outstanding requests of a procedure. */
   cancelRequests(owner: Procedure): void {
     for (let i = this.outstanding.length - 1; i >= 0; i--) {
@@ -712,7 +732,14 @@ export class Node {
           break;
         }
       }
-      if (!found) return ERR_NOT_A_REPLY;
+      if (!found) {
+        // 8.12: the agent's Binding Ack at the binding answers no request: it carries the
+        // agent's own number, in epoch 1. What does not open is still not a reply.
+        if (d.type != MSG_BINDING_ACK) return ERR_NOT_A_REPLY;
+        if (openSealedBinding(d, changetype<usize>(sa.sealBase), sa.sealIn, 0x10000 | (seq & 0xffff))) return ERR_NOT_A_REPLY;
+        this.opened = true;
+        return 0;
+      }
     } else {
       const owner = sa.peer;
       const p = owner ? owner : cookie != 0 ? this.findSessionPeer(cookie) : null;

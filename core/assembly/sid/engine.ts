@@ -46,7 +46,7 @@ import {
 import { NETLINK_ROUTE, NETLINK_NETFILTER, ENOENT, NFPROTO_IPV4, NFPROTO_IPV6 } from "../kernel/linux";
 import {
   PROTOCOL_SID, FAMILY_IPV4, AUTH_HMAC_SHA256, WRAP_CHACHA20_POLY1305, FIRST_ASSIGNABLE_SPI,
-  MSG_TRANSFER_NEGOTIATION_REQUEST, MSG_TRANSFER_REQUEST, MSG_BINDING_UPDATE, MSG_WAKE_UP, MSG_STOP_TRANSFER,
+  MSG_TRANSFER_NEGOTIATION_REQUEST, MSG_TRANSFER_REQUEST, MSG_BINDING_UPDATE, MSG_BINDING_ACK, MSG_WAKE_UP, MSG_STOP_TRANSFER,
   EXT_TRANSFERRED_ADDRESS, EXT_TARGET_ADDRESS, EXT_AGENT_ADDRESS, EXT_INTERIM_ADDRESS,
   EXT_LINK_LAYER_ADDRESS, EXT_SESSION_KEY, EXT_ADDRESS_LEASE,
   FLAG_FURTHER_TRANSFER, FLAG_SAME_SUBNET, FLAG_REVERSE_TUNNEL, FLAG_REVERSE_RETURN, FLAG_PER_FLOW,
@@ -118,6 +118,8 @@ function randomSpi(): u32 {
 const LOOKUP = new Address();
 /** Scratch for a binding key derived on the way (sessionInfo). */
 const SUB_BUF = memory.data(32, 8);
+/** The agent's Binding Ack at the binding (8.12): its random sequence number and Replay Protect ID. */
+const NOTICE_BUF = memory.data(12, 8);
 
 /** Writes the Session Key extension: key wrapped under `sa`'s raw key for the message begun in enc. */
 function writeSessionKey(enc: Encoder, sa: SecurityAssociation, sessionSpi: u32, key: usize): void {
@@ -147,6 +149,12 @@ class Transfer extends Procedure {
    * for them are bound (a datagram is never retransmitted).
    */
   recordFirst: bool = false;
+  /**
+   * 8.12, the 1-RTT order: the stop rule and `state-requested` came at the call
+   * (the record leaves with the negotiation); a negotiation that fails removes
+   * the stop rule again (the host restores the socket from the record).
+   */
+  early: bool = false;
   flags: u8;
   lifetime: u32;
   state: u8 = NEGOTIATING;
@@ -270,6 +278,7 @@ class Transfer extends Procedure {
     const sid = this.sid;
     if (this.step == MSG_TRANSFER_NEGOTIATION_REQUEST) {
       if (code != CODE_ACCEPTED) {
+        this.unstop();
         sid.refused(ROLE_NODE, this.address, code, 0, "the target refused the negotiation: check its sidTarget and sidAllowReverse options and the SA", now);
         this.abandon(node, now);
         return;
@@ -278,33 +287,39 @@ class Transfer extends Procedure {
       if (this.ask) {
         // 8.2: the Transfer Request went with the negotiation, naming the target's control address.
         if (!named.equals(this.targetAddress)) {
+          this.unstop();
           sid.refused(ROLE_NODE, this.address, 0, ERR_REFUSED, "the target named a Target Address other than its control address, which the Transfer Request (sent with the negotiation) named", now);
           this.abandon(node, now);
           return;
         }
         if (this.request == 2) {
-          // The agent refused (or did not answer) before the target accepted: nothing moved here.
+          // The agent refused (or did not answer) before the target accepted: nothing moved here
+          // (with the record sent at the call: the stop rule goes, the host restores the socket).
+          this.unstop();
           sid.agentRefused(this, now);
           sid.forgetTransfer(this);
           return;
         }
       } else this.targetAddress = named;
       this.state = DELIVERING;
+      if (this.early) {
+        // 8.12, the 1-RTT order: stopped and dumped at the call; the record may be delivered already.
+        const e = sid.event("negotiated", ROLE_NODE, this.address, now);
+        e.key("target");
+        this.targetAddress.json(e);
+        node.emit(endEvent());
+        if (this.delivery != 0) {
+          if (this.request == 0 && this.delivery == 1) this.state = REQUESTING;
+          sid.transferStep(this, now);
+        }
+        return;
+      }
       this.stopRule(true);
-      let e = sid.event("negotiated", ROLE_NODE, this.address, now);
+      const e = sid.event("negotiated", ROLE_NODE, this.address, now);
       e.key("target");
       this.targetAddress.json(e);
       node.emit(endEvent());
-      e = sid.event("state-requested", ROLE_NODE, this.address, now);
-      e.key("target");
-      this.targetAddress.json(e);
-      e.key("port");
-      e.num(this.target.controlPort);
-      e.key("spi");
-      e.num(this.spi);
-      node.emit(endEvent());
-      // 8.12, the hold at the node: its queue rule after the event that starts the dump.
-      if (this.handsOn) sid.nodeQueueRule(this.address);
+      this.requestState(node, now);
       return;
     }
     if (this.step == MSG_TRANSFER_REQUEST) {
@@ -347,6 +362,38 @@ class Transfer extends Procedure {
     e.num(code);
     node.emit(endEvent());
     sid.forgetTransfer(this);
+  }
+
+  /** The `state-requested` event (the host dumps the socket and sends the record), then the hold at the node's queue rule. */
+  requestState(node: Node, now: f64): void {
+    const e = this.sid.event("state-requested", ROLE_NODE, this.address, now);
+    e.key("target");
+    this.targetAddress.json(e);
+    e.key("port");
+    e.num(this.target.controlPort);
+    e.key("spi");
+    e.num(this.spi);
+    node.emit(endEvent());
+    // 8.12, the hold at the node: its queue rule after the event that starts the dump.
+    if (this.handsOn) this.sid.nodeQueueRule(this.address);
+  }
+
+  /**
+   * 8.12, the 1-RTT order: at the call, with the Transfer Request sent, the
+   * node stops its socket (stop rule, and the hold at the node) and asks its
+   * host for the record, which leaves for the target beside the negotiation.
+   */
+  stopAtCall(node: Node, now: f64): void {
+    this.early = true;
+    this.stopRule(true);
+    this.requestState(node, now);
+  }
+
+  /** The negotiation failed after the stop at the call: the stop rule goes (before the refusal, so the host restores into a free path). */
+  unstop(): void {
+    if (!this.early) return;
+    this.early = false;
+    this.stopRule(false);
   }
 
   transferred(node: Node, lifetime: u32, now: f64): void {
@@ -396,6 +443,7 @@ class Transfer extends Procedure {
       this.onAgentGiveUp(node, now);
       return;
     }
+    if (this.step == MSG_TRANSFER_NEGOTIATION_REQUEST) this.unstop();
     sid.refused(ROLE_NODE, this.address, 0, ERR_TIMED_OUT, "no answer: check that the peer runs SID and that its control port is reachable", now);
     if (this.step == MSG_STOP_TRANSFER) return; // still transferred; the application may try again
     // The negotiation: a Transfer Request sent with it is undone.
@@ -413,6 +461,8 @@ class Transfer extends Procedure {
     this.request = code == CODE_ACCEPTED ? 1 : 2;
     this.granted = code == CODE_ACCEPTED ? lifetimeOf(d, 0) : 0;
     this.refusedCode = code;
+    // 8.12, the hold at the node: stopped at the call, what the node held goes on to the agent now.
+    if (this.state == NEGOTIATING && this.early && code == CODE_ACCEPTED) sid.handOn(this);
     if (this.state == NEGOTIATING) return; // the target's answer decides (onReply)
     // 8.12, the hold at the node: the agent holds the address now; what the node held goes on to it.
     if (code == CODE_ACCEPTED) sid.handOn(this);
@@ -563,6 +613,8 @@ class Hosted extends Procedure {
   returnBy: f64 = Infinity;
   /** The state record is in (sid_state_received): the release waits for it and for the first Binding Ack (8.12). */
   recordIn: bool = false;
+  /** Bound by the agent's Binding Ack at the binding (8.12); the first Binding Update's answer is still to come. */
+  noticed: bool = false;
   /** renewAt and returnBy in the engine's timer table. */
   renewTimer!: SidTimer;
   returnTimer!: SidTimer;
@@ -629,23 +681,46 @@ class Hosted extends Procedure {
     }
     const granted = lifetimeOf(d, 0);
     const first = this.state == REGISTERING;
+    if (first) {
+      this.bound(node, granted, now);
+      return;
+    }
     this.state = BOUND;
     this.expiresAt = now + <f64>granted * 1000;
     this.setRenewAt(now + <f64>granted * 1000 * RENEW_FRACTION);
-    if (first) {
-      // 8.12: the release needs the record too (it may come after the Binding Ack).
-      if (this.recordIn) sid.release(this, now);
-      sid.holdLease(this, now);
-      const e = sid.event("bound", ROLE_TARGET, this.address, now);
-      e.key("lifetime");
-      e.num(granted);
-      node.emit(endEvent());
+    if (this.noticed) {
+      // The answer to the first Binding Update, after the agent's Ack at the binding (8.12): no event of its own.
+      this.noticed = false;
     } else {
       const e = sid.event("renewed", ROLE_TARGET, this.address, now);
       e.key("lifetime");
       e.num(granted);
       node.emit(endEvent());
     }
+  }
+
+  /**
+   * The first accepting Binding Ack: the answer to the first Binding Update,
+   * or the agent's own at the binding (8.12, `noticed`). Released now if the
+   * record is in too.
+   */
+  bound(node: Node, granted: u32, now: f64, noticed: bool = false): void {
+    const sid = this.sid;
+    this.state = BOUND;
+    this.noticed = noticed;
+    this.expiresAt = now + <f64>granted * 1000;
+    this.setRenewAt(now + <f64>granted * 1000 * RENEW_FRACTION);
+    // 8.12: the release needs the record too (it may come after the Binding Ack).
+    if (this.recordIn) sid.release(this, now);
+    sid.holdLease(this, now);
+    const e = sid.event("bound", ROLE_TARGET, this.address, now);
+    e.key("lifetime");
+    e.num(granted);
+    if (noticed) {
+      e.key("notice");
+      e.boolean(true);
+    }
+    node.emit(endEvent());
   }
 
   onGiveUp(node: Node, now: f64): void {
@@ -706,6 +781,7 @@ const T_FLOWS: i32 = 1;
 const T_ANNOUNCE: i32 = 2;
 const T_RENEW: i32 = 3;
 const T_RETURN: i32 = 4;
+const T_CHAINS: i32 = 5;
 
 class SidTimer extends Timer {
   sid: Sid;
@@ -724,6 +800,7 @@ class SidTimer extends Timer {
     else if (k == T_FLOWS) sid.expireFlows(now);
     else if (k == T_ANNOUNCE) sid.sendAnnouncements(now);
     else if (k == T_RENEW) sid.renewDue(this.hosted!, now);
+    else if (k == T_CHAINS) sid.flushPending();
     else sid.returnDue(this.hosted!, now);
   }
 }
@@ -829,6 +906,8 @@ export class Sid extends SidBase {
   private expiryTimer!: SidTimer;
   private flowsTimer!: SidTimer;
   private announceTimer!: SidTimer;
+  /** The chains a release emptied are deleted at this timer, after the drain that handed the socket on (8.12). */
+  private chainsTimer!: SidTimer;
 
   /** Session-specific addresses (8.18): the generators and the leases this node holds. */
   addresses!: AddressRegistry;
@@ -840,6 +919,7 @@ export class Sid extends SidBase {
     this.expiryTimer = new SidTimer(this, T_EXPIRY);
     this.flowsTimer = new SidTimer(this, T_FLOWS);
     this.announceTimer = new SidTimer(this, T_ANNOUNCE);
+    this.chainsTimer = new SidTimer(this, T_CHAINS);
     this.flows.sid = this;
     this.addresses = new AddressRegistry(node, new HomeLinkAliases(this));
     this.addresses.add(this.staticPool);
@@ -1327,6 +1407,23 @@ export class Sid extends SidBase {
     return null;
   }
 
+  /**
+   * The target: the agent's Binding Ack at the binding (8.12), authenticated
+   * and opened under the hosting's session SA; it answers no request. It binds
+   * a hosting still waiting for its first Binding Ack; anything else (another
+   * code, a hosting bound already, a replay) is not a reply and changes nothing.
+   */
+  lateReply(node: Node, peer: Peer, d: Decoded, now: f64): bool {
+    if (d.type != MSG_BINDING_ACK || <u32>d.flagsCode != CODE_ACCEPTED) return false;
+    let h: Hosted | null = null;
+    for (let i = 0; i < this.hosted.length && !h; i++) if (this.hosted[i].agent == peer) h = this.hosted[i];
+    if (!h || h.state != REGISTERING || h.sameSubnet) return false;
+    const granted = lifetimeOf(d, 0);
+    if (granted == 0) return false;
+    h.bound(node, granted, now, true);
+    return true;
+  }
+
   unverifiable(node: Node, d: Decoded, now: f64): bool {
     // 8.12: a Binding Update that may run ahead of its Transfer Request is kept, one per address.
     if (d.type != MSG_BINDING_UPDATE || !node.options.sidAgent || !d.has(EXT_TRANSFERRED_ADDRESS) || this.reinjecting) return false;
@@ -1659,7 +1756,7 @@ export class Sid extends SidBase {
       e.boolean(true);
     }
     this.node.emit(endEvent());
-    if (h.holds) this.endHold(h, true);
+    if (h.holds) this.endHold(h, true, now);
     else this.applyStopRule(false, h.address);
   }
 
@@ -1691,7 +1788,7 @@ export class Sid extends SidBase {
    * other hosting holds, one verdict for every queued packet: accept at the
    * release, drop when the hosting ended unreleased (no socket to take them).
    */
-  private endHold(h: Hosted, accept: bool): void {
+  private endHold(h: Hosted, accept: bool, now: f64 = -1): void {
     h.holds = false;
     SidHold.holding--;
     // Emptied, not deleted: a base chain's removal flushes every queue (sid/hold.ts), this hold's too.
@@ -1705,7 +1802,11 @@ export class Sid extends SidBase {
       // No acknowledgement is asked; an empty queue answers ENOENT, which is fine.
       this.node.netlinkAction(NETLINK_NETFILTER, bytesOf(nfqueueBuffer(), v), null, false, ENOENT);
     }
-    this.flushPending();
+    // At a release the emptied chains go at a timer due now, not in this drain: their deletion (an nft
+    // batch of ~1-7 ms on a loaded host) then comes after the host has handed the live socket to the
+    // application, off the path to the first byte there (docs/benchmarks.md, branch sidrtt).
+    if (accept && now >= 0) this.node.timers.arm(this.chainsTimer, now);
+    else this.flushPending();
   }
 
   /** 8.18: the hosting is bound: this node holds the session address's lease now (it renews and releases it). */
@@ -1933,7 +2034,30 @@ export class Sid extends SidBase {
     e.key("further");
     e.boolean(further);
     node.emit(endEvent());
+    this.noticeTarget(r, granted, target);
     this.verifyParked(node, a, now);
+  }
+
+  /**
+   * 8.12, the 1-RTT order: at the binding the agent sends the target a
+   * Binding Ack of its own (sealed under K_down of the new binding key, like
+   * any Binding Ack; its own random sequence number in the first quarter of
+   * epoch 1 and a random Replay Protect ID, so no nonce of its Acks to Binding
+   * Updates repeats), to the Target Address's control port: the target knows
+   * the address is delivered half a round trip after the binding, without
+   * waiting for the answer to its own first Binding Update. It is not
+   * retransmitted: the target's Binding Update is the fallback.
+   */
+  private noticeTarget(r: usize, granted: u32, target: Address): void {
+    const node = this.node;
+    const sa = sessionSa(bSpi(r), bKey(r), SEAL_UP, SEAL_DOWN);
+    drbg.fill(NOTICE_BUF, 12);
+    const seq = load<u32>(NOTICE_BUF) & 0x3fff;
+    const enc = node.beginNotice(MSG_BINDING_ACK, CODE_ACCEPTED, seq, load<u32>(NOTICE_BUF + 4), load<u32>(NOTICE_BUF + 8));
+    // (as every Binding Ack: no Transferred Address; the target finds its hosting by the Session SPI)
+    enc.markSealed();
+    enc.lifetime(granted);
+    node.finishNotice(sa, 0x10000 | seq, target, node.options.controlPort);
   }
 
   /** A Binding Update for a that came first is verified now, under the new key (8.12). Last: it reuses node.incoming. */
@@ -2271,6 +2395,8 @@ export class Sid extends SidBase {
       this.forgetTransfer(t);
       return -ERR_CONFIG;
     }
+    // 8.12, the 1-RTT order: the record leaves with the negotiation (a whole address, through an agent).
+    if (agentPeer && !t.recordFirst && !h) t.stopAtCall(this.node, now);
     return 0;
   }
 
@@ -2342,7 +2468,20 @@ export class Sid extends SidBase {
 
   stateDelivered(now: f64, a: Address, ok: bool): i32 {
     const t = this.findTransferIn(a, DELIVERING);
-    if (!t) return -ERR_REFUSED;
+    if (!t) {
+      // 8.12, the 1-RTT order: the record's outcome may come before the negotiation's reply.
+      const n = this.findTransferIn(a, NEGOTIATING);
+      if (!n || !n.early || n.delivery != 0 || n.abandoned) return -ERR_REFUSED;
+      n.delivery = ok ? 1 : 2;
+      if (!ok) {
+        // The negotiation is given up (its reply would find the address taken back); the agent's binding undone.
+        this.node.cancelRequests(n);
+        n.early = false;
+        n.state = DELIVERING;
+        this.transferStep(n, now);
+      }
+      return 0;
+    }
     t.delivery = ok ? 1 : 2;
     if (t.sameSubnet) {
       if (!ok) {
