@@ -72,7 +72,7 @@ export class NftModel {
           this.quotaSets.set(name, Number(bytes));
           undo.push(() => this.quotaSets.delete(name));
         }
-      } else if (/^flush set inet handover \w+$/.test(line)) {
+      } else if (/^flush (set|map) inet handover \w+$/.test(line)) {
         const name = line.split(" ")[4];
         const old = this.maps.get(name);
         this.maps.set(name, new Map());
@@ -136,7 +136,7 @@ export class NftModel {
         if (gate("glo", o)) lines.push(`tag ${ip} saddr ${o} ${ip} daddr ${s} meta l4proto ${p} meta mark set meta mark or 0x10000000`);
       }
       for (const e of this.elements("lost" + f)) {
-        lines.push(`tag ${ip} saddr ${e.key[0]} meta mark set meta mark or 0x10000000 counter comment "hov1 lost"`);
+        lines.push(`tag ${ip} saddr ${e.key[0]} meta mark set meta mark or 0x20000000 counter comment "hov1 lost"`);
       }
       for (const e of this.elements("lo" + f)) {
         const [p, o, s, op] = e.key;

@@ -35,7 +35,7 @@ test("link down: the IPv6 address goes first, with no sessions; nothing is relea
   k.event(addressMessage(false, OLD));
   const [v6tcp, v6udp] = k.diag.filter((r) => r.family === 6);
   // While sock_diag has not answered, every packet from the lost address waits.
-  assert.match(m.lastRules(), /add rule inet handover tag ip saddr 198\.18\.1\.2 meta mark set meta mark or 0x10000000 counter comment "hov1 lost"/);
+  assert.match(m.lastRules(), /add rule inet handover tag ip saddr 198\.18\.1\.2 meta mark set meta mark or 0x20000000 counter comment "hov1 lost"/);
   const before = k.log.length;
   // The IPv6 address carried nothing.
   k.answer(v6tcp);
@@ -68,6 +68,14 @@ function breakToNew({ net, k }) {
   for (const r of k.diag.filter((r) => r.family === 4)) k.answer(r, r.protocol === "tcp" ? [tcpSession] : []);
   k.event(addressMessage(true, NEW));
 }
+
+/** The queue a verdict (or queue rule) names: nfgenmsg.res_id. */
+const queueOf = (e) => new DataView(e.data.buffer, e.data.byteOffset).getUint16(18, false);
+/** The queue a queue rule's NFQUEUE target names (xt_NFQ_info_v3 at the end of its NEWRULE, before BATCH_END). */
+const ruleQueueOf = (e) => new DataView(e.data.buffer, e.data.byteOffset).getUint16(e.data.length - 28, true);
+/** The held sessions' queue (the default: the control port) and the lost addresses' (+ 3). */
+const HELD_Q = 4346;
+const LOST_Q = 4349;
 
 const stateAt = (k, state, from = 0) => k.log.findIndex((e, i) => i >= from && e.kind === "event" && e.event.event === "migration" && e.event.state === state);
 
@@ -104,10 +112,46 @@ test("a release waits while another lost address is being probed, and happens wh
   net.run(1000);
   const released = stateAt(k, "released", started);
   assert.ok(released > started, "the migration completed");
-  assert.is(k.verdicts(started).length, 0, "nothing released while a lost address's packets may wait in the queue");
+  // The migration's sessions go at its reply; the lost address's packets (its own queue) wait for its dumps.
+  assert.ok(k.verdicts(released).some((e) => queueOf(e) === HELD_Q), "the migration's held queue released at the reply");
+  assert.is(k.verdicts(started).filter((e) => queueOf(e) !== HELD_Q).length, 0, "nothing else released while a lost address's packets may wait in the queue");
   const before = k.log.length;
   for (const r of probe) k.answer(r);
-  assert.ok(k.verdicts(before).length >= 1, "released as soon as the probe found nothing");
+  assert.ok(k.verdicts(before).some((e) => queueOf(e) === LOST_Q), "the lost queue released as soon as the probe found nothing");
+});
+
+test("two queues: known moves migrated before the dumps are released at the reply; the lost address's catch-all waits for the dumps, then goes first", () => {
+  const p = watchedPair([OLD]);
+  const { net, m, k } = p;
+  breakToNew(p);
+  net.run(1000);
+  const first = stateAt(k, "completed");
+  assert.ok(first >= 0, "the first move (OLD -> NEW)");
+  // The hold chain queues each mark to its own queue: both queue rules were sent.
+  const rules = k.log.filter((e) => e.kind === "queue-rule").map(ruleQueueOf);
+  assert.ok(rules.includes(HELD_Q) && rules.includes(LOST_Q), `queue rules for both queues (${rules})`);
+  // NEW goes; its sessions' dumps are asked and not answered yet; NEW2 comes meanwhile.
+  k.event(addressMessage(false, NEW));
+  assert.match(m.lastRules(), /ip saddr 198\.18\.2\.2 meta mark set meta mark or 0x20000000 counter comment "hov1 lost"/, "the lost address's catch-all has its own mark");
+  assert.match(m.lastRules(), /tag ip saddr 198\.18\.1\.2 ip daddr 198\.18\.9\.1 tcp sport 40000 meta mark set meta mark or 0x10000000/, "the known move is held in the migration's queue");
+  const dumps = k.diag.filter((r) => r.family === 4);
+  assert.ok(dumps.length >= 1, "the dumps are asked");
+  k.event(addressMessage(true, NEW2));
+  const started = stateAt(k, "started", first);
+  assert.ok(started > first, "the known move migrates before the dumps' answer");
+  net.run(100);
+  const released = stateAt(k, "released", started);
+  assert.ok(released > started && k.diag.length > 0, "the reply came while the dumps are still out");
+  const atReply = k.verdicts(started);
+  assert.ok(atReply.some((e) => queueOf(e) === HELD_Q), `the held queue released at the reply, not at the dumps' answer (${atReply.map(queueOf)})`);
+  assert.is(atReply.filter((e) => queueOf(e) === LOST_Q).length, 0, "the lost address's queue stays held");
+  // The dumps find nothing more: the catch-all is released, before the held queue's verdict of that moment.
+  const before = k.log.length;
+  for (const r of [...k.diag]) k.answer(r);
+  const after = k.verdicts(before).map(queueOf);
+  assert.ok(after.length >= 1 && after[0] === LOST_Q, `the lost queue released first at the dumps' answer (${after})`);
+  net.run(1000);
+  assert.not.match(m.lastRules(), /hov1 lost|meta mark set/, "nothing held at the end");
 });
 
 test("a loss without sessions leaves the guard's packets held until the sweep", () => {
@@ -139,12 +183,43 @@ test("the hold chain: the queue rule goes first; marked packets it did not take 
   assert.is(m.eventsOf("migration").at(-1).state, "failed", "the kernel refused the first batch");
   migrate();
   net.run(1000);
-  const recreated = m.nft.findIndex((t) => t.includes("delete table inet handover\nadd table"));
-  assert.ok(recreated >= 0, "the table was re-created");
+  const recreated = m.nft.findIndex((t) => t.includes("flush map inet handover lo4"));
+  assert.ok(recreated >= 0, "the table was re-made");
+  // Not by deleting it or a base chain: Linux drops every queued packet when a hook is unregistered.
+  assert.not.match(m.nft[recreated], /delete (table|chain)/, "no hook unregistered while a hold may stand");
+  assert.match(m.nft[recreated], /flush chain inet handover hold\n/);
+  const requeued = k.log.findIndex((e) => e.kind === "nft" && e.text === m.nft[recreated]);
+  const after = k.log.slice(requeued).filter((e) => e.kind === "queue-rule").map(ruleQueueOf);
+  assert.ok(after.includes(HELD_Q) && after.includes(LOST_Q), `both queue rules sent again after it (${after})`);
   assert.match(m.nft[recreated], /add rule inet handover hold meta mark & 0x10000000 == 0x10000000 counter drop/);
   // The out chain's fixed rules come back with it, the release's re-routing first after the control channel.
   assert.match(m.nft[recreated], /add rule inet handover out meta mark & 0x10000000 == 0x10000000 meta mark set meta mark & 0xefffffff/);
   assert.match(setup, /add rule inet handover out meta mark & 0x10000000 == 0x10000000 meta mark set meta mark & 0xefffffff/);
+});
+
+test("a rebuild while packets are held keeps the table and its base chains; only a rebuild that failed too deletes the table", () => {
+  const { net, m, mp, k } = watchedPair();
+  const migrate = () => {
+    m.engine.migrate(net.now, { peer: mp, from: OLD, to: NEW });
+    m.pump();
+    for (const r of [...k.diag]) k.answer(r, r.protocol === "tcp" ? [tcpSession] : []);
+  };
+  // The first batch (the migration's hold) fails, and the rebuild after it fails too.
+  k.failNft = 2;
+  const from = m.nft.length;
+  migrate();
+  migrate();
+  net.run(1000);
+  migrate();
+  net.run(1000);
+  const batches = m.nft.slice(from);
+  const soft = batches.findIndex((t) => t.includes("flush map inet handover lo4"));
+  const hard = batches.findIndex((t) => t.includes("delete table inet handover\nadd table"));
+  assert.ok(soft >= 0, "the first rebuild empties the maps");
+  assert.not.match(batches[soft], /delete (table|chain)/, "and unregisters no hook");
+  assert.ok(hard > soft, "the rebuild after a failed rebuild makes the table anew");
+  assert.is(batches.slice(hard + 1).filter((t) => /delete table/.test(t)).length, 0, "then batches go on as before");
+  assert.ok(m.eventsOf("migration").some((e) => e.state === "completed"), "and a migration completes");
 });
 
 /** M and F with no kernel set up: moves are made as asked (no sock_diag). */

@@ -208,6 +208,8 @@ function netlinkPiece(id: u32, data: usize, len: i32): void {
   summary.otherQueue = SidHold.queue;
   summary.nodePackets = 0;
   summary.nodeQueue = SidHold.nodeQueue;
+  summary.lostPackets = 0;
+  summary.lostQueue = stem.plane.lostQueue;
   parseNetfilter(data, len, summary);
   stem.netlinkSeen(summary);
   SidHold.seen(summary);

@@ -19,8 +19,16 @@ import { NETLINK_NETFILTER, NFNL_MSG_BATCH_BEGIN, NFNL_MSG_BATCH_END, NFNL_SUBSY
 import { DEFAULT_PORT } from "../generated/registry";
 const BUF = memory.data(1024);
 
-/** The packet-mark bit that tells the hold chain to queue a packet. */
+/** The packet-mark bit that tells the hold chain to queue a packet (a held session's: the migration's queue). */
 export const HOLD_MARK: u32 = 0x10000000;
+/**
+ * The mark of a packet from a lost address whose sessions are not known yet
+ * (the tag chain's "lost" rule): it waits in a queue of its own (the hold's
+ * queue + 3), so that a migration's reply releases the sessions it carries
+ * while these stay until the session dumps' answer decides them
+ * (docs/dataplane.md section 2, "two queues").
+ */
+export const LOST_MARK: u32 = 0x20000000;
 /** The default queue number: the control port's number, so one number names the node's kernel state. */
 export const DEFAULT_QUEUE: u32 = <u32>DEFAULT_PORT;
 
@@ -113,8 +121,8 @@ function expression(name: string): usize {
  *   meta mark & HOLD_MARK == HOLD_MARK counter queue num `queue` bypass
  * Returns its length at bufferPtr().
  */
-export function queueRuleBatch(queue: u32): i32 {
-  return queueRuleIn(queue, "handover", "hold", true);
+export function queueRuleBatch(queue: u32, mark: u32 = HOLD_MARK): i32 {
+  return queueRuleIn(queue, "handover", "hold", true, NFPROTO_INET, mark);
 }
 
 /**
@@ -122,7 +130,7 @@ export function queueRuleBatch(queue: u32): i32 {
  * above, first in the chain; without, unconditional (SID's hold chain, which
  * a rule jumps to for the held address only, docs/dataplane.md "SID").
  */
-export function queueRuleIn(queue: u32, table: string, chain: string, markMatch: bool, family: u8 = NFPROTO_INET): i32 {
+export function queueRuleIn(queue: u32, table: string, chain: string, markMatch: bool, family: u8 = NFPROTO_INET, mark: u32 = HOLD_MARK): i32 {
   pos = BUF;
   end(message(NFNL_MSG_BATCH_BEGIN, NLM_F_REQUEST, 0, NFNL_SUBSYS_NFTABLES));
   // Without NLM_F_APPEND the rule goes first in the chain, before the drop of unqueued marked packets (stem/nft.ts).
@@ -146,7 +154,7 @@ export function queueRuleIn(queue: u32, table: string, chain: string, markMatch:
   be32Attr(1, 1); // SREG
   be32Attr(2, 1); // DREG
   be32Attr(3, 4); // LEN
-  dataValue(4, HOLD_MARK); // MASK
+  dataValue(4, mark); // MASK
   dataValue(5, 0); // XOR
   close(d);
   close(e);
@@ -155,7 +163,7 @@ export function queueRuleIn(queue: u32, table: string, chain: string, markMatch:
   d = attr(2 | NLA_F_NESTED);
   be32Attr(1, 1); // SREG
   be32Attr(2, 0); // OP = NFT_CMP_EQ
-  dataValue(3, HOLD_MARK);
+  dataValue(3, mark);
   close(d);
   close(e);
   }
@@ -240,6 +248,10 @@ export class NetlinkSummary {
   nodeQueue: u32 = 0x10000;
   nodePackets: i32 = 0;
   nodeLastId: u32 = 0;
+  /** STEM's queue of a lost address's packets (LOST_MARK): counted here (0x10000: none). */
+  lostQueue: u32 = 0x10000;
+  lostPackets: i32 = 0;
+  lostLastId: u32 = 0;
 }
 
 /** Parses netlink messages (acks and queue packet notifications); never reads past [p, p+n). */
@@ -267,6 +279,9 @@ export function parseNetfilter(p: usize, n: i32, out: NetlinkSummary): void {
           if (q == out.otherQueue) {
             if (out.otherPackets == 0 || <i32>(id - out.otherLastId) > 0) out.otherLastId = id;
             out.otherPackets++;
+          } else if (q == out.lostQueue) {
+            if (out.lostPackets == 0 || <i32>(id - out.lostLastId) > 0) out.lostLastId = id;
+            out.lostPackets++;
           } else if (q == out.nodeQueue) {
             if (out.nodePackets == 0 || <i32>(id - out.nodeLastId) > 0) out.nodeLastId = id;
             out.nodePackets++;

@@ -17,7 +17,7 @@ import { bytesOf } from "../engine/output";
 import { Move, Quarantine, QuarantineSink, heldCount, forgetMoves } from "./move";
 import { Dataplane } from "./nft";
 import { addressMessage, messagePtr } from "../kernel/netlink";
-import { queueConfig, queueRuleBatch, verdictBatch, bufferPtr, NetlinkSummary, DEFAULT_QUEUE } from "../kernel/nfqueue";
+import { queueConfig, queueRuleBatch, verdictBatch, bufferPtr, NetlinkSummary, DEFAULT_QUEUE, LOST_MARK } from "../kernel/nfqueue";
 
 /** The follow-up release, after the first (docs/dataplane.md section 2). */
 const RELEASE_AGAIN_MS: f64 = 10;
@@ -110,6 +110,21 @@ export class Plane {
   queue: u32 = DEFAULT_QUEUE;
   /** Highest queue packet id seen (serial arithmetic). */
   lastQueueId: u32 = 0;
+  /**
+   * The queue of a lost address's packets whose sessions are not known yet
+   * (the tag chain's "lost" rule, LOST_MARK): the hold's queue + 3 (SID has
+   * + 1 and + 2). Released only once no lost address is being probed, so
+   * that a migration's reply can release the sessions it carries at once.
+   */
+  lostQueue: u32 = (DEFAULT_QUEUE + 3) & 0xffff;
+  /** Highest packet id seen in the lost queue. */
+  lastLostId: u32 = 0;
+  /**
+   * Verdicts still due to the lost queue: 2 (the release and its follow-up)
+   * whenever a batch had lost addresses in it; 0 when the queue cannot hold
+   * anything (no lost address since its last release and follow-up).
+   */
+  private lostVerdicts: i32 = 0;
   /** Held packets the kernel reported, for counters. */
   heldPackets: u64 = 0;
   /** When to send the follow-up release (not armed: none pending). */
@@ -199,13 +214,17 @@ export class Plane {
   /** Queues the elements that changed as one kernel action (stem/nft.ts). */
   sync(owner: Procedure | null): bool {
     this.syncs++;
-    const id = this.node.nftAction(this.dp.sync(this.moves, this.quarantines, this.controlPorts(), this.host.probing()), owner);
+    const lost = this.host.probing();
+    if (lost.length) this.lostVerdicts = 2;
+    const id = this.node.nftAction(this.dp.sync(this.moves, this.quarantines, this.controlPorts(), lost), owner);
     journal.sent(id); // its record goes to the host once the kernel committed it (stem/journal.ts)
     if (this.dp.holdLost) {
       // The table was re-created: the queue rule goes back in.
       this.dp.holdLost = false;
       const q = queueRuleBatch(this.queue);
       this.node.netlinkAction(NETLINK_NETFILTER, bytesOf(bufferPtr(), q), owner);
+      const l = queueRuleBatch(this.lostQueue, LOST_MARK);
+      this.node.netlinkAction(NETLINK_NETFILTER, bytesOf(bufferPtr(), l), owner);
     }
     return true;
   }
@@ -216,14 +235,19 @@ export class Plane {
    */
   setup(queue: u32, guard: bool, earlier: bool = false): void {
     this.queue = queue;
+    this.lostQueue = (queue + 3) & 0xffff;
     this.dp.guard = guard;
     // An earlier version's table: no setup batch (it would fail); the next batch makes the table anew.
-    if (earlier) this.dp.failed();
+    if (earlier) this.dp.recreate();
     else this.node.nftAction(this.dp.renderSetup(), null);
     const c = queueConfig(queue);
     this.node.netlinkAction(NETLINK_NETFILTER, bytesOf(bufferPtr(), c), null);
     const r = queueRuleBatch(queue);
     this.node.netlinkAction(NETLINK_NETFILTER, bytesOf(bufferPtr(), r), null);
+    const lc = queueConfig(this.lostQueue);
+    this.node.netlinkAction(NETLINK_NETFILTER, bytesOf(bufferPtr(), lc), null);
+    const lr = queueRuleBatch(this.lostQueue, LOST_MARK);
+    this.node.netlinkAction(NETLINK_NETFILTER, bytesOf(bufferPtr(), lr), null);
     this.kernelReady = true;
   }
 
@@ -320,7 +344,7 @@ export class Plane {
     this.armSweep(now + Math.max(SWEEP_MS, SWEEP_MS_PER_MOVE * <f64>this.moves.length));
     // Packets the guard held that no migration claimed: let them go (they
     // leave by whatever route exists now).
-    if (this.dp.guard && !this.holding(null)) this.sendVerdict();
+    if (this.dp.guard && !this.holding(null)) this.sendVerdicts(true);
   }
 
   // ---- the hold (7.2 steps 305, 310) ----
@@ -329,35 +353,43 @@ export class Plane {
    * Releases every held packet (step 310): one verdict for all queued ids up
    * to 2^30 past the last one seen, and the same again shortly after, for
    * packets that were entering the queue while the rule changed. Holds that
-   * overlap end together, when the last of them ends.
+   * overlap end together, when the last of them ends. Two queues
+   * (docs/dataplane.md section 2, "two queues"): the held sessions' (and the
+   * guard's) go once no local move is held; the lost addresses' catch-all
+   * (sessions not known yet) only once no lost address is being probed
+   * either, and then first, since a session found by the dumps has its older
+   * packets there and its newer ones in the held queue.
    */
   release(now: f64): void {
-    // The kernel queue is one for all holds: while another hold lasts, its
+    // The held queue is one for all migrations: while another hold lasts, its
     // packets must stay, so the release waits for the last hold to end.
-    if (this.holding(null)) {
+    if (this.holding(null, false)) {
       this.releaseWaits = true;
       return;
     }
-    this.releaseWaits = false;
-    this.sendVerdict();
+    const lost = !this.host.anyProbing();
+    // The lost queue's release waits for the dumps' answer (stem/watch.ts sessionsFound).
+    this.releaseWaits = !lost;
+    this.sendVerdicts(lost);
     this.node.timers.arm(this.releaseTimer, now + RELEASE_AGAIN_MS);
   }
 
   /** The follow-up release's time came. */
   releaseAgain(): void {
     // A hold that began since the release owns the queue now: its own release follows.
-    if (!this.holding(null)) this.sendVerdict();
+    if (!this.holding(null, false)) this.sendVerdicts(!this.host.anyProbing());
   }
 
   /**
-   * True while some packet in the queue must stay there: a local move other
-   * than those in `except` is held, or a lost address's sessions are not known
-   * yet (docs/dataplane.md section 2, "one queue, many holds").
+   * True while some packet in the queues must stay there: a local move other
+   * than those in `except` is held, or (lost: for the lost queue) a lost
+   * address's sessions are not known yet (docs/dataplane.md section 2, "one
+   * queue, many holds").
    */
-  holding(except: Array<Move> | null): bool {
+  holding(except: Array<Move> | null, lost: bool = true): bool {
     let n = heldCount();
     if (except) for (let i = 0; i < except.length; i++) if (except[i].held && except[i].live) n--;
-    return n > 0 || this.host.anyProbing();
+    return n > 0 || (lost && this.host.anyProbing());
   }
 
   /**
@@ -366,17 +398,30 @@ export class Plane {
    * before the held packets).
    */
   releaseBefore(moves: Array<Move>): void {
-    if (this.holding(moves)) return;
-    this.sendVerdict();
+    if (this.holding(moves, false)) return;
+    this.sendVerdicts(!this.host.anyProbing());
   }
 
-  private sendVerdict(): void {
-    const v = verdictBatch(this.queue, this.lastQueueId + 0x40000000);
+  /** The verdicts: the lost queue first (if `lost`), then the held queue. */
+  private sendVerdicts(lost: bool): void {
+    if (lost && this.lostVerdicts > 0) {
+      this.lostVerdicts--;
+      this.sendVerdict(this.lostQueue, this.lastLostId);
+    }
+    this.sendVerdict(this.queue, this.lastQueueId);
+  }
+
+  private sendVerdict(queue: u32, lastId: u32): void {
+    const v = verdictBatch(queue, lastId + 0x40000000);
     // No acknowledgement is asked; an empty queue answers ENOENT, which is fine.
     this.node.netlinkAction(NETLINK_NETFILTER, bytesOf(bufferPtr(), v), null, false, ENOENT);
   }
 
   netlinkSeen(s: NetlinkSummary): void {
+    if (s.lostPackets > 0) {
+      this.heldPackets += <u64>s.lostPackets;
+      if (<i32>(s.lostLastId - this.lastLostId) > 0) this.lastLostId = s.lostLastId;
+    }
     if (s.packets == 0) return;
     this.heldPackets += <u64>s.packets;
     if (<i32>(s.lastId - this.lastQueueId) > 0) this.lastQueueId = s.lastId;

@@ -38,7 +38,7 @@ import { Address } from "../engine/address";
 import { bytesOf } from "../engine/output";
 import { TextOut } from "../util/text";
 import { FAMILY_IPV4, FAMILY_IPV6, PROTO_TCP, PROTO_UDP, IPPROTO_TCP, IPPROTO_UDP, DEFAULT_QUOTA_BYTES } from "../generated/registry";
-import { HOLD_MARK } from "../kernel/nfqueue";
+import { HOLD_MARK, LOST_MARK } from "../kernel/nfqueue";
 import { journal, moveName, journalMoveIn, journalMoveOut, journalQuarantine, journalSnapshot, unsaveable } from "./journal";
 
 export const TABLE: string = "inet handover";
@@ -69,6 +69,11 @@ const CHAINS: string =
  * gates"): a packet of no move of that kind does that one lookup and goes on.
  */
 const GATED: StaticArray<string> = ["tagh", "tagl", "outl", "outr", "inr", "inl"];
+
+/** The gate sets (glo, gli, gro, gri): sets of addresses, not maps. */
+function isGateSet(name: string): bool {
+  return name == "glo" || name == "gli" || name == "gro" || name == "gri";
+}
 
 function gatedChains(flush: bool): void {
   for (let k = 0; k < 2; k++) {
@@ -177,18 +182,18 @@ function exemptControl(chain: string): void {
   out.ascii("udp dport @ctl accept comment \"hov1 control\"\n");
 }
 
-/** ` meta mark set meta mark or 0x10000000`: the packet is held. */
-function markHeld(): void {
+/** ` meta mark set meta mark or 0x10000000`: the packet is held (LOST_MARK: in the lost address's queue). */
+function markHeld(mark: u32 = HOLD_MARK): void {
   out.ascii(" meta mark set meta mark or ");
-  hex32(HOLD_MARK);
+  hex32(mark);
 }
 
 /** `meta mark & 0x10000000 == 0x10000000`: the packet was held. */
-function heldMatch(): void {
+function heldMatch(mark: u32 = HOLD_MARK): void {
   out.ascii("meta mark & ");
-  hex32(HOLD_MARK);
+  hex32(mark);
   out.ascii(" == ");
-  hex32(HOLD_MARK);
+  hex32(mark);
 }
 
 function hex32(v: u32): void {
@@ -207,6 +212,9 @@ function hex32(v: u32): void {
 function holdFallback(): void {
   out.ascii("add rule inet handover hold ");
   heldMatch();
+  out.ascii(" counter drop comment \"hov1 unqueued\"\n");
+  out.ascii("add rule inet handover hold ");
+  heldMatch(LOST_MARK);
   out.ascii(" counter drop comment \"hov1 unqueued\"\n");
 }
 
@@ -315,10 +323,12 @@ function fixedRules(guard: bool): void {
     rule("tagl" + f);
     key(ip, ["saddr", "daddr"]);
     out.ascii(" @low" + f + " accept\n");
+    // Its own queue (LOST_MARK): released by the dumps' answer, not by a
+    // migration's reply; `accept`, so that the guard does not mark it too.
     rule("tagl" + f);
     out.ascii("meta mark set meta mark or ");
-    hex32(HOLD_MARK);
-    out.ascii(" counter comment \"hov1 lost\"\n");
+    hex32(LOST_MARK);
+    out.ascii(" counter accept comment \"hov1 lost\"\n");
   }
   if (guard) {
     // The guard's hold: packets only the last-resort route (via lo) would carry wait in the queue.
@@ -337,6 +347,11 @@ function fixedRules(guard: bool): void {
   heldMatch();
   out.ascii(" meta mark set meta mark & ");
   hex32(~HOLD_MARK);
+  out.ascii(" counter comment \"hov1 released\"\n");
+  out.ascii("add rule inet handover out ");
+  heldMatch(LOST_MARK);
+  out.ascii(" meta mark set meta mark & ");
+  hex32(~LOST_MARK);
   out.ascii(" counter comment \"hov1 released\"\n");
   for (let k = 0; k < 2; k++) {
     const ip = k == 0 ? "ip" : "ip6";
@@ -579,7 +594,7 @@ function layoutOf(base: string): string {
   if (base == "low" || base == "liw" || base == "heldw") return "PAA";
   if (base == "ro" || base == "rop" || base == "rq" || base == "ri" || base == "rip") return "PAN";
   if (base == "row" || base == "rqw" || base == "riw") return "PA";
-  if (base == "lost" || base == "glo" || base == "gli" || base == "gro" || base == "gri") return "A";
+  if (base == "lost" || isGateSet(base)) return "A";
   return "";
 }
 
@@ -676,9 +691,25 @@ export class Dataplane {
   /** Moves in the kernel whose saved line says less than their elements (stem/journal.ts unsaveable). */
   unclean: i32 = 0;
 
-  /** A batch failed (libnftables applies a batch whole or not at all). */
+  /** Set when the next rebuild deletes the table first (see rebuild). */
+  private hard: bool = false;
+  /** The last batch rendered was a rebuild. */
+  private rebuilt: bool = false;
+
+  /**
+   * A batch failed (libnftables applies a batch whole or not at all). If it
+   * was a rebuild that kept the table, the next one deletes it (the table
+   * may be another version's, whose sets a re-declaration does not fit).
+   */
   failed(): void {
+    if (this.rebuilt) this.hard = true;
     this.dirty = true;
+  }
+
+  /** The next batch deletes the table and makes it anew (an earlier version's table). */
+  recreate(): void {
+    this.dirty = true;
+    this.hard = true;
   }
 
   /**
@@ -697,6 +728,7 @@ export class Dataplane {
     if (this.dirty) {
       this.rebuild(moves, quarantines);
     } else {
+      this.rebuilt = false;
       // Deletions first, so that an element a batch moves from one owner to another is never there twice.
       const kept = new Array<bool>(dirtyMoves.length);
       for (let i = 0; i < dirtyMoves.length; i++) {
@@ -756,11 +788,26 @@ export class Dataplane {
     return endBatch();
   }
 
-  /** The whole table from nothing, in one transaction (after a failure, and after a restart's read-back). */
+  /**
+   * The whole table anew, in one transaction (after a failure, and after a
+   * restart's read-back). Without deleting the table or a base chain: Linux
+   * drops every packet waiting in any NFQUEUE queue of the namespace when a
+   * hook is unregistered (nf_queue_nf_hook_drop), and the hold's packets
+   * would go with it. So the maps and sets are emptied and the chains'
+   * rules written again, and the queue rules follow as netlink (holdLost);
+   * meanwhile a marked packet meets the hold chain's drop, which TCP
+   * retransmits. Only if such a rebuild failed too, or the table is an
+   * earlier version's (recreate), is the table deleted and made again.
+   */
   private rebuild(moves: Array<Move>, quarantines: Array<Quarantine>): void {
-    out.ascii("delete table inet handover\n");
+    const hard = this.hard;
+    this.hard = false;
+    this.rebuilt = true;
+    if (hard) out.ascii("delete table inet handover\n");
     out.ascii(ADD_TABLE);
     this.definitions();
+    if (!hard) this.flushAll();
+    out.ascii("flush chain inet handover hold\n");
     holdFallback();
     this.keys = new Map<u64, u32>();
     this.ports = new Array<u32>();
@@ -903,6 +950,26 @@ export class Dataplane {
       out.byte(0x0a);
     }
     return endBatch();
+  }
+
+  /** Empties every set and map of the table (a rebuild that keeps the chains). */
+  private flushAll(): void {
+    out.ascii("flush set inet handover ctl\n");
+    if (journal.enabled) out.ascii("flush set inet handover js\n");
+    for (let k = 0; k < 2; k++) {
+      const f = k == 0 ? "4" : "6";
+      for (let j = 0; j < ELEMENT_MAPS.length; j++) {
+        const name = ELEMENT_MAPS[j];
+        const isSet = name == "held" || name == "heldw" || name == "rq" || name == "rqw" || isGateSet(name);
+        out.ascii(isSet ? "flush set inet handover " : "flush map inet handover ");
+        out.ascii(name);
+        out.ascii(f);
+        out.byte(0x0a);
+      }
+      out.ascii("flush set inet handover lost");
+      out.ascii(f);
+      out.byte(0x0a);
+    }
   }
 
   private definitions(): void {
