@@ -1292,7 +1292,7 @@ test("a same-subnet return (8.7): the target stops answering for the address, wa
   assert.match(tNft[1], /delete chain arp hovsid ai/);
   assert.match(tNft[1], /add chain arp hovsid ao/);
   assert.ok(!/meta iif/.test(tNft[1]), "silent on every link");
-  assert.is(tNft.length, 2);
+  assert.is(tNft.length, 3);
   assert.equal(target.netlink.length, s.targetNetlinkBefore, "the address stays here while the hosting retires");
   // The Wake-up left the target after its ARP rule went silent; the node announced only then.
   const ip = target.frames.filter((f) => f.data[12] === 0x08 && f.data[13] === 0x00);
@@ -1305,16 +1305,49 @@ test("a same-subnet return (8.7): the target stops answering for the address, wa
   assert.is(target.sidEvents("retired")[0].untilMs, 10000);
   net.run(10000);
   assert.equal(target.sidEvents("ended").map((e) => e.reason), ["returned"]);
-  const end = target.nft.slice(s.targetNftBefore + 2).join("\n");
+  const end = target.nft.slice(s.targetNftBefore + 3).join("\n");
   assert.match(end, /delete chain arp hovsid ai/);
   assert.match(end, /delete chain arp hovsid ao/, "the silent rule's output chain goes too");
   assert.match(end, /delete chain inet hovsid si/);
+  assert.match(end, /delete chain ip hovsid sfc612000a\n/, "the hand-on chain goes with the stop rule");
+  assert.match(end, /delete chain ip hovsid sqc612000a\n/);
   assert.ok(target.netlinkTypes().slice(s.targetNetlinkBefore).includes(21), "the address removed");
   assert.is(target.sid.state(net.now).targets.length, 0);
   assert.is(tn.sid.state(net.now).transfers.length, 0);
   assert.is(tn.sid.state(net.now).targets.length, 0);
   // The node owns the address again and may transfer it anew.
   assert.is(tn.sid.transfer(net.now, TA, s.tnTarget, { lifetime: 30 }), undefined);
+});
+
+test("a same-subnet return (8.7): the old target holds the address's packets from its stop rule and hands them on to the node at its Wake-up Ack (dup to its control address, the queued ones repeated); the node resumes before it acks", () => {
+  const s = sameSubnetReturn();
+  const { tn, target } = s;
+  const tNft = target.nft.slice(s.targetNftBefore);
+  // The stop rule's batch: the hand-on chain (input -160) queueing everything the stop rule would drop but the control port.
+  assert.match(tNft[0], /add chain ip hovsid sqc612000a\n/);
+  assert.match(tNft[0], /add chain ip hovsid sfc612000a \{ type filter hook input priority -160; policy accept; \}/);
+  assert.match(tNft[0], /add rule ip hovsid sfc612000a ip daddr 198\.18\.0\.10 counter jump sqc612000a\n/);
+  assert.ok(!/dup to/.test(tNft[0]), "no copy before the node has the address");
+  // The queue bound and its rule in sq (netlink), after the state-requested event; the copy and the repeat at the Ack.
+  const order = target.order.slice(target.order.lastIndexOf("event:state-requested"));
+  const types = target.netfilterTypes();
+  assert.ok(types.includes(16), `the queue rule: ${types}`);
+  assert.is(types[types.length - 1], 771, "a verdict batch last");
+  const verdict = new DataView(target.netfilter[types.length - 1].buffer, target.netfilter[types.length - 1].byteOffset);
+  assert.is(verdict.getUint32(16 + 4 + 4, false) >>> 0, 4, "NF_REPEAT: each queued packet runs the hand-on chain again");
+  assert.match(tNft[2], /^flush chain ip hovsid sfc612000a\n/, "replaced, not deleted (the queue is kept)");
+  assert.match(tNft[2], /ip daddr 198\.18\.0\.10 counter dup to 198\.18\.0\.5 drop\n/, "copied on to the node's control address");
+  assert.match(tNft[2], /th dport 4346 accept/, "the control port passes");
+  const woken = order.indexOf("event:woken");
+  const copy = order.indexOf("nft:flush chain ip hovsid sfc612000a");
+  assert.ok(woken >= 0 && copy > order.indexOf("frame") && copy >= woken - 1, `the copy comes with the Wake-up Ack: ${order}`);
+  assert.is(order[order.length - 1], "netlink12", `the repeat verdict after the copy: ${order}`);
+  // The node: released and its stop rule gone before its Ack leaves (the copies meet the live socket).
+  const n = tn.order.slice(tn.order.lastIndexOf("event:woken"));
+  const released = n.indexOf("event:released");
+  const stopGone = n.findIndex((x) => x.startsWith("nft:flush chain inet hovsid si"));
+  const ack = n.indexOf("transmit");
+  assert.ok(released >= 0 && stopGone > released && ack > stopGone, `the node resumes, removes its stop rule, then acks: ${n}`);
 });
 
 test("a same-subnet return whose Wake-ups are lost: retransmitted until one gets through; the node resumes only then", () => {

@@ -203,7 +203,20 @@ class Transfer extends Procedure {
     const flows = this.flows;
     // A target holds the address for its flow set alone (8.16): its return stops the whole address, as a hosting ends.
     if (flows && !this.hosted) this.sid.flows.applyStopRule(add, this.spi, flows);
-    else this.sid.applyStopRule(add, this.address, add && this.handsOn ? this : null);
+    else this.sid.applyStopRule(add, this.address, add && (this.handsOn || this.handsBack) ? this : null);
+  }
+
+  /**
+   * The hold at the old target of a same-subnet return (8.7): its stop rule
+   * queues the address's packets (the node's hold chains, 8.12) until the
+   * node's Wake-up Ack (the node has announced the address and resumed the
+   * socket), then copies them on to the node. The only further move of a
+   * same-subnet hosting is its return.
+   */
+  get handsBack(): bool {
+    const h = this.hosted;
+    // The copies go to the node's control address: not the address itself (local here, they would stay here).
+    return h != null && this.agent == null && h.sameSubnet && this.target == h.node && !h.node.control.equals(this.address);
   }
 
   /**
@@ -304,7 +317,7 @@ class Transfer extends Procedure {
       e.num(this.spi);
       node.emit(endEvent());
       // 8.12, the hold at the node: its queue rule after the event that starts the dump.
-      if (this.handsOn) sid.nodeQueueRule(this.address);
+      if (this.handsOn || this.handsBack) sid.nodeQueueRule(this.address);
       return;
     }
     if (this.step == MSG_TRANSFER_REQUEST) {
@@ -671,6 +684,8 @@ class Wakeup extends Procedure {
   returning: bool = false;
   /** The Wake-up after an address's last flow set (8.16): its Ack (or its give-up) removes the interim route to this Interim Address. */
   interim: Address | null = null;
+  /** A same-subnet return's Wake-up (8.7, the old target's): at its Ack what this node held goes on to this address, the node's. */
+  handBackTo: Address | null = null;
   constructor(sid: Sid, a: Address, role: u8) {
     super();
     this.sid = sid;
@@ -690,6 +705,8 @@ class Wakeup extends Procedure {
     if (this.returning) this.sid.returnAcked(this, "returned", now);
     const interim = this.interim;
     if (interim) this.sid.flows.woken(this.address, interim);
+    const to = this.handBackTo;
+    if (to) this.sid.handBack(this.address, to);
   }
   onGiveUp(node: Node, now: f64): void {
     this.sid.refused(this.role, this.address, 0, ERR_TIMED_OUT, "the node did not acknowledge the Wake-up: it may be gone; its address is free again", now);
@@ -934,10 +951,12 @@ export class Sid extends SidBase {
     stopRule(out, add, a, this.node.options.controlPort);
     this.markStopped(out, add, a);
     const agent = t ? t.agent : null;
-    const holds = t != null && agent != null && t.request != 1;
-    if (t && agent) {
-      // The hold at the node (8.12): the hand-on chain in the same batch, queueing until the agent holds the address.
-      forwardRule(out, true, a, this.node.options.controlPort, holds ? null : agent.control, this.udpPassOf(a));
+    // A same-subnet return's target (8.7, t.handsBack) queues until the node's Wake-up Ack, whatever came before.
+    const holds = t != null && (agent == null || t.request != 1);
+    if (t) {
+      // The hold at the node (8.12): the hand-on chain in the same batch, queueing until the agent (or, for a
+      // same-subnet return, the node) holds the address.
+      forwardRule(out, true, a, this.node.options.controlPort, holds ? null : agent!.control, this.udpPassOf(a));
       this.handOns.set(k, holds ? 1 : 2);
     }
     this.nftEnd();
@@ -979,6 +998,21 @@ export class Sid extends SidBase {
     const k = a.key() ^ (<u64>a.family << 56);
     if (!this.handOns.has(k) || this.handOns.get(k) != 1) return;
     this.endNodeHold(a, t.agent!.control);
+    this.handOns.set(k, 2);
+    this.flushPending();
+  }
+
+  /**
+   * 8.7, the old target of a same-subnet return: the node acknowledged the
+   * Wake-up (it has announced the address and resumed the socket): what this
+   * node queued since its stop rule, and what still reaches it (a router's
+   * neighbour entry follows the node's gratuitous ARP, not at once), is copied
+   * on to the node, `to` its control address on the home link.
+   */
+  handBack(a: Address, to: Address): void {
+    const k = a.key() ^ (<u64>a.family << 56);
+    if (!this.handOns.has(k) || this.handOns.get(k) != 1) return;
+    this.endNodeHold(a, to);
     this.handOns.set(k, 2);
     this.flushPending();
   }
@@ -1772,7 +1806,9 @@ export class Sid extends SidBase {
     memory.copy(changetype<usize>(route.srcMac), changetype<usize>(this.mac), 6);
     route.src.set(this.address);
     route.srcPort = this.node.options.controlPort;
-    this.node.sendRequest(now, peer, MSG_WAKE_UP, 0, new Wakeup(this, a, ROLE_TARGET), peer.control, peer.controlPort, null, route);
+    const w = new Wakeup(this, a, ROLE_TARGET);
+    w.handBackTo = peer.control.copy();
+    this.node.sendRequest(now, peer, MSG_WAKE_UP, 0, w, peer.control, peer.controlPort, null, route);
   }
 
   /** The RETIRED hosting whose session SA this is, if any. */
@@ -2186,7 +2222,10 @@ export class Sid extends SidBase {
     } else {
       this.reclaim(a, now);
     }
-    this.reply(peer, sa, cache, CODE_ACCEPTED, -1, null, now);
+    // A return whose record is in (8.6 step 4, 8.7 step 5): the socket resumes and the stop rule goes before the
+    // Ack, so that what the old target copies on at the Ack (8.7) meets the live socket here, not the stop rule.
+    const finish = back != null && back.state == RETURNING;
+    if (!finish) this.reply(peer, sa, cache, CODE_ACCEPTED, -1, null, now);
     if (!t.flows) this.addresses.cameBack(a, back != null, now);
     const e = this.event("woken", ROLE_NODE, a, now);
     e.key("elapsedMs");
@@ -2197,7 +2236,10 @@ export class Sid extends SidBase {
     }
     node.emit(endEvent());
     this.forgetTransfer(t);
-    if (back && back.state == RETURNING) this.finishReturn(back, now);
+    if (finish) {
+      this.finishReturn(back!, now);
+      this.reply(peer, sa, cache, CODE_ACCEPTED, -1, null, now);
+    }
   }
 
   /** The node claims its address again: its ARP and stop rules go, gratuitous ARP (8.4). */
