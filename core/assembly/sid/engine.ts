@@ -20,7 +20,7 @@ import { drbg } from "../crypto/drbg";
 import { keyWrapRandom } from "../crypto/keywrap";
 import { gratuitousArp, neighbourAdvertisement, NA_FRAME } from "./frames";
 import { SEAL_UP, SEAL_DOWN, SEAL_SA, bindingKey, bindingSubkey } from "../wire/sealed";
-import { stopRule, arpRule, reversePathRule, udpPassRule, holdChainName, forwardRule, forwardPassRule, nodeQueueChainName, flushChains } from "./rules";
+import { stopRule, arpRule, reversePathRule, udpPassRule, holdChainName, forwardRule, forwardPassRule, nodeQueueChainName, flushChains, wakeHoldRule, wakeQueueChainName, flushWakeHold } from "./rules";
 import { SidHold } from "./hold";
 import { queueConfig, queueRuleIn, verdictBatch, bufferPtr as nfqueueBuffer } from "../kernel/nfqueue";
 import { RECORD as BINDING_RECORD } from "./bindings";
@@ -686,6 +686,8 @@ class Wakeup extends Procedure {
   interim: Address | null = null;
   /** A same-subnet return's Wake-up (8.7, the old target's): at its Ack what this node held goes on to this address, the node's. */
   handBackTo: Address | null = null;
+  /** The agent holds the address's packets until this Wake-up's Ack or give-up (8.4, whole-address mode). */
+  holds: bool = false;
   constructor(sid: Sid, a: Address, role: u8) {
     super();
     this.sid = sid;
@@ -707,12 +709,14 @@ class Wakeup extends Procedure {
     if (interim) this.sid.flows.woken(this.address, interim);
     const to = this.handBackTo;
     if (to) this.sid.handBack(this.address, to);
+    if (this.holds) this.sid.endWakeHold(this.address);
   }
   onGiveUp(node: Node, now: f64): void {
     this.sid.refused(this.role, this.address, 0, ERR_TIMED_OUT, "the node did not acknowledge the Wake-up: it may be gone; its address is free again", now);
     if (this.returning) this.sid.returnAcked(this, "return-timed-out", now);
     const interim = this.interim;
     if (interim) this.sid.flows.woken(this.address, interim);
+    if (this.holds) this.sid.endWakeHold(this.address);
   }
 }
 
@@ -775,6 +779,8 @@ class PendingChains {
   queued: bool;
   /** The target's stop rule with its hold chain. */
   target: bool;
+  /** The agent's Wake-up hold (8.4): chains `wk<hex>` and `wq<hex>` only. */
+  wake: bool = false;
   constructor(key: u64, a: Address, handOn: bool, queued: bool, target: bool) {
     this.key = key;
     this.address = a.copy();
@@ -1070,7 +1076,7 @@ export class Sid extends SidBase {
 
   /** A stop rule comes back for an address whose emptied chains wait: they stand again, not deleted. */
   unpend(k: u64): void {
-    for (let i = this.pending.length - 1; i >= 0; i--) if (this.pending[i].key == k) this.pending.splice(i, 1);
+    for (let i = this.pending.length - 1; i >= 0; i--) if (this.pending[i].key == k && !this.pending[i].wake) this.pending.splice(i, 1);
   }
 
   /** The emptied chains go once no SID hold stands. */
@@ -1079,11 +1085,94 @@ export class Sid extends SidBase {
     const out = this.nftBegin();
     for (let i = 0; i < this.pending.length; i++) {
       const p = this.pending[i];
+      if (p.wake) {
+        wakeHoldRule(out, false, p.address);
+        continue;
+      }
       stopRule(out, false, p.address, 0, p.target);
       if (p.handOn) forwardRule(out, false, p.address, 0, null, new Array<Flow>(), false, p.queued);
     }
     this.pending.length = 0;
     this.nftEnd();
+  }
+
+  /** 8.4: addresses whose agent's Wake-up hold stands (keys as handOns'). */
+  private wakeHolds: Set<u64> = new Set<u64>();
+  /**
+   * 8.4: their tunnels, kept (unused: the hold queues before the routing decision) until the hold ends, for
+   * their route alone: the kernel answers ARP for a proxy entry only if the address routes through another
+   * link than the request's.
+   */
+  private wakeTunnels: Map<u64, LingeringTunnel> = new Map<u64, LingeringTunnel>();
+
+  /**
+   * 8.4, a whole-address binding ended with a Wake-up to send: what still
+   * reaches this agent for the address (the router follows the node's
+   * gratuitous ARP, not the end of the binding) is queued (the node's
+   * queue, sid/hold.ts) instead of waiting for the address in this kernel's
+   * neighbour queue (the node answers no ARP for it before the Wake-up):
+   * there it is dropped, with an ICMP error to the sender, once the
+   * resolution gives up (3 s), or when that queue is full, and what it kept
+   * leaves in one burst as the router turns to the node.
+   */
+  private holdForWake(a: Address): void {
+    const k = a.key() ^ (<u64>a.family << 56);
+    if (this.wakeHolds.has(k)) return;
+    let again = false;
+    for (let i = this.pending.length - 1; i >= 0; i--) {
+      if (this.pending[i].key == k && this.pending[i].wake) {
+        this.pending.splice(i, 1);
+        again = true;
+      }
+    }
+    const node = this.node;
+    if (!SidHold.nodeBound) {
+      SidHold.nodeBound = true;
+      const c = queueConfig(SidHold.nodeQueue);
+      node.netlinkAction(NETLINK_NETFILTER, bytesOf(nfqueueBuffer(), c), null);
+    }
+    const out = this.nftBegin();
+    wakeHoldRule(out, true, a, again);
+    this.nftEnd();
+    const r = queueRuleIn(SidHold.nodeQueue, "hovsid", wakeQueueChainName(a), false);
+    node.netlinkAction(NETLINK_NETFILTER, bytesOf(nfqueueBuffer(), r), null);
+    this.wakeHolds.add(k);
+    SidHold.nodeHolding++;
+  }
+
+  /**
+   * The Wake-up was acknowledged (the node has its address back) or given up:
+   * the hold's base chain is emptied (deleted once no hold stands), then every
+   * queued packet is repeated (NF_REPEAT): it runs the emptied chain and goes
+   * on to the node, in the order it came (another hold's are queued again by
+   * their own chains).
+   */
+  endWakeHold(a: Address): void {
+    const k = a.key() ^ (<u64>a.family << 56);
+    if (!this.wakeHolds.has(k)) return;
+    this.wakeHolds.delete(k);
+    // The claim's proxy entry and its tunnel's route go first (the node answers ARP for the address again; the
+    // repeated packets are routed to it), then the hold; the tunnel's link and chains only after the verdict (a
+    // base chain's removal, its filters', would flush the queue).
+    a.store(ADDR_A);
+    this.netlink(proxyNeighbour(false, this.ifindex, a.family, ADDR_A));
+    let l: LingeringTunnel | null = null;
+    if (this.wakeTunnels.has(k)) {
+      l = this.wakeTunnels.get(k);
+      this.wakeTunnels.delete(k);
+      this.netlink(tunnelRoute(false, a.family, ADDR_A, a.family == FAMILY_IPV4 ? 32 : 128, tunnelIfindex(l.vni), 0, MAIN_TABLE));
+    }
+    const out = this.nftBegin();
+    flushWakeHold(out, a);
+    this.nftEnd();
+    SidHold.nodeHolding--;
+    const v = verdictBatch(SidHold.nodeQueue, SidHold.nodeLastId + 0x40000000, 4);
+    this.node.netlinkAction(NETLINK_NETFILTER, bytesOf(nfqueueBuffer(), v), null, false, ENOENT);
+    if (l) this.endLinger(l);
+    const p = new PendingChains(k, a, false, false, false);
+    p.wake = true;
+    this.pending.push(p);
+    this.flushPending();
   }
 
   /** The address's stop rule stands (add) or went: its UDP flows pass it (in the batch `out`), or are forgotten. */
@@ -1918,6 +2007,8 @@ export class Sid extends SidBase {
       memory.copy(OLD_KEY, bKey(r), 32);
       this.vnis.delete(bVni(r));
     } else {
+      // 8.4: a hold for the address's last Wake-up gives way to the new claim.
+      this.endWakeHold(a);
       r = table.insert(a);
       if (!r) {
         memory.fill(KEY_BUF, 0, 32);
@@ -2101,12 +2192,21 @@ export class Sid extends SidBase {
       }
       wake = false;
     }
-    a.store(ADDR_A);
-    this.netlink(proxyNeighbour(false, this.ifindex, a.family, ADDR_A));
     const nodeId = bNodePeer(r);
+    // 8.4: with a Wake-up to send, the claim's proxy entry stays until its Ack (endWakeHold), as a return's does (8.6).
+    const holds = wake && !returning && nodeId >= 0 && nodeId < node.peers.length;
+    a.store(ADDR_A);
+    if (!holds) this.netlink(proxyNeighbour(false, this.ifindex, a.family, ADDR_A));
     const hasMac = bHasMac(r);
     memory.copy(changetype<usize>(WAKE_MAC), bMac(r), 6);
-    if (returning) {
+    // 8.4: with a Wake-up to send, the address's packets that still come here wait for its Ack in a queue (before
+    // the routing decision); the claim (proxy entry, tunnel and its route) stands until then.
+    if (holds) this.holdForWake(a);
+    if (holds) {
+      const l = new LingeringTunnel(this, bKey(r), target, a, reverse, bVni(r));
+      this.lingering.push(l);
+      this.wakeTunnels.set(a.key() ^ (<u64>a.family << 56), l);
+    } else if (returning) {
       // 8.6: the tunnel lingers (its VNI stays taken): what the old target still sends, and a packet still on
       // its way to this node, get through; it goes at the end of the linger.
       const l = new LingeringTunnel(this, bKey(r), target, a, reverse, bVni(r));
@@ -2126,7 +2226,11 @@ export class Sid extends SidBase {
     e.key("reason");
     e.str(reason);
     node.emit(endEvent());
-    if (wake) this.wake(a, nodeId, hasMac, changetype<usize>(WAKE_MAC), interim, now);
+    if (wake) {
+      const w = this.wake(a, nodeId, hasMac, changetype<usize>(WAKE_MAC), interim, now);
+      if (w && holds) w.holds = true;
+      else if (holds) this.endWakeHold(a);
+    }
   }
 
   /**

@@ -399,3 +399,62 @@ export function flushChains(out: TextOut, a: Address, stop: bool, hold: bool, ha
     out.ascii("\n");
   }
 }
+
+/**
+ * The agent's hold while its Wake-up is under way (PROTOCOL.md 8.4): a
+ * whole-address binding ended (expiry, deregistration) and its tunnel and
+ * proxy entry went, but until the node's gratuitous ARP reaches them the
+ * router and the address's neighbours still send its packets here. In table
+ * `inet hovsid`, base chain `wk<hex>` (prerouting hook, priority -150, before the routing decision): every
+ * packet to a jumps to the regular chain `wq<hex>`, whose one rule
+ * (sid/hold.ts, the xt NFQUEUE rule sent as netlink) queues it, until the
+ * node's Wake-up Ack (the node has announced the address and removed its
+ * stop rule) or the Wake-up's give-up; then `wk<hex>` is emptied and the
+ * queued packets repeated (NF_REPEAT): routed then, they go on to the node. With add
+ * false, the batch that removes both chains. `again`: the chains stand
+ * (emptied, waiting to be deleted): the queue chain is emptied first, so
+ * that it holds one queue rule.
+ */
+export function wakeHoldRule(out: TextOut, add: bool, a: Address, again: bool = false): void {
+  if (!add) {
+    for (let k = 0; k < 2; k++) {
+      const p = k == 0 ? "wk" : "wq";
+      out.ascii("flush chain ");
+      chain(out, "inet hovsid", p, a);
+      out.ascii("\ndelete chain ");
+      chain(out, "inet hovsid", p, a);
+      out.ascii("\n");
+    }
+    return;
+  }
+  out.ascii("add table inet hovsid\nadd chain ");
+  chain(out, "inet hovsid", "wq", a);
+  out.ascii("\n");
+  if (again) {
+    out.ascii("flush chain ");
+    chain(out, "inet hovsid", "wq", a);
+    out.ascii("\n");
+  }
+  baseChain(out, "inet hovsid", "wk", a, "prerouting", "-150");
+  out.ascii("add rule ");
+  chain(out, "inet hovsid", "wk", a);
+  out.ascii(" ");
+  out.ascii(ipKeyword(a));
+  out.ascii(" daddr ");
+  a.text(out);
+  out.ascii(" counter jump wq");
+  addressHex(out, a);
+  out.ascii("\n");
+}
+
+/** The agent's Wake-up hold's queue chain, `wq<hex>` (for the netlink queue rule). */
+export function wakeQueueChainName(a: Address): string {
+  return "wq" + holdChainName(a).substring(2);
+}
+
+/** Empties the agent's Wake-up hold's base chain `wk<hex>` (not deleted: a base chain's removal flushes every queue). */
+export function flushWakeHold(out: TextOut, a: Address): void {
+  out.ascii("flush chain ");
+  chain(out, "inet hovsid", "wk", a);
+  out.ascii("\n");
+}
