@@ -1652,31 +1652,17 @@ export class Sid extends SidBase {
     if (peer != t.target && (t.sameSubnet || !(t.flags & FLAG_FURTHER_TRANSFER))) return this.refuse(ROLE_NODE, a, peer, sa, cache, CODE_ADMINISTRATIVELY_PROHIBITED, "only the target the address went to may give it back (any peer, if the transfer permitted F)", now);
     if (flags & FLAG_PER_FLOW) return this.refuse(ROLE_NODE, a, peer, sa, cache, CODE_POORLY_FORMED_REQUEST, "a return moves the whole address: no P", now);
     if (((flags & FLAG_SAME_SUBNET) != 0) != t.sameSubnet) return this.refuse(ROLE_NODE, a, peer, sa, cache, CODE_POORLY_FORMED_REQUEST, t.sameSubnet ? "the address went to its target on the same subnet: its return carries S" : "a return goes through the agent the transfer went through: no S", now);
-    if (!d.has(EXT_SESSION_KEY)) return this.refuse(ROLE_NODE, a, peer, sa, cache, CODE_POORLY_FORMED_REQUEST, "a negotiation needs a Session Key", now);
-    const wrapSa = peer.findSa(wrapSpiOf(d));
-    if (!wrapSa || !unwrapSessionKey(d, wrapSa.raw, KEY_BUF)) return this.refuse(ROLE_NODE, a, peer, sa, cache, CODE_SESSION_KEY_REJECTED, "the session key did not unwrap: the Wrap SPI must name an SA configured with the key", now);
-    const h = new Hosted(this, a, peer, flags, 0, sessionSpiOf(d), now);
-    memory.copy(changetype<usize>(h.key), KEY_BUF, 32);
-    bindingKey(KEY_BUF, changetype<usize>(h.bkey));
-    memory.fill(KEY_BUF, 0, 32);
-    h.returning = true;
-    h.setReturnBy(now + RETURN_WAIT_MS);
+    const h = this.returningHosted(node, peer, sa, cache, a, now);
+    if (!h) return;
     // 8.18: the lease comes back with the holder's latest state (a DHCP lease renewed meanwhile).
     if (d.has(EXT_ADDRESS_LEASE)) {
       const p = d.first(EXT_ADDRESS_LEASE);
       this.addresses.refresh(a, bswap<u32>(load<u32>(p + 4)), p + 8, <i32>load<u8>(p + 1) - 6, now);
     }
-    h.vni = ids(changetype<usize>(h.bkey));
-    this.hosted.push(h);
     // 8.12: the address is coming back here (the agent delivers it to this node during the return): the hand-on
     // chain is emptied, or it would send the agent's deliveries back to it.
     this.endHandOn(a);
-    this.reply(peer, sa, cache, CODE_ACCEPTED, -1, this.address.isSet ? this.address : null, now);
-    const e = this.event("negotiated", ROLE_TARGET, a, now);
-    e.key("returning");
-    e.boolean(true);
-    e.key("spi");
-    e.num(h.spi);
+    this.acceptReturn(h, peer, sa, cache, now);
     node.emit(endEvent());
   }
 
@@ -1711,29 +1697,53 @@ export class Sid extends SidBase {
     }
     if (!t && fromOther) return this.refuse(ROLE_NODE, a, peer, sa, cache, CODE_ADMINISTRATIVELY_PROHIBITED, "only the target a flow set went to may give it back", now);
     if (!t || (flags & FLAG_SAME_SUBNET)) return this.refuse(ROLE_NODE, a, peer, sa, cache, CODE_POORLY_FORMED_REQUEST, "a per-flow return lists exactly the flows of one flow set of this node's, transferred (no S)", now);
-    if (!d.has(EXT_SESSION_KEY)) return this.refuse(ROLE_NODE, a, peer, sa, cache, CODE_POORLY_FORMED_REQUEST, "a negotiation needs a Session Key", now);
+    const h = this.returningHosted(node, peer, sa, cache, a, now);
+    if (!h) return;
+    h.returnOf = t;
+    h.flows = flows;
+    for (let i = 0; i < flows!.length; i++) h.ended.push(false);
+    const e = this.acceptReturn(h, peer, sa, cache, now);
+    e.key("flowSet");
+    e.num(t.spi);
+    node.emit(endEvent());
+  }
+
+  /**
+   * A return's negotiation (8.6, 8.7, 8.16) past its own checks: the session key
+   * must come and unwrap (else 134, 142); the returning hosting, holding its keys
+   * and given up RETURN_WAIT_MS from now unless it completes. Null: refused.
+   */
+  private returningHosted(node: Node, peer: Peer, sa: SecurityAssociation, cache: CachedReply | null, a: Address, now: f64): Hosted | null {
+    const d = node.incoming;
+    if (!d.has(EXT_SESSION_KEY)) {
+      this.refuse(ROLE_NODE, a, peer, sa, cache, CODE_POORLY_FORMED_REQUEST, "a negotiation needs a Session Key", now);
+      return null;
+    }
     const wrapSa = peer.findSa(wrapSpiOf(d));
-    if (!wrapSa || !unwrapSessionKey(d, wrapSa.raw, KEY_BUF)) return this.refuse(ROLE_NODE, a, peer, sa, cache, CODE_SESSION_KEY_REJECTED, "the session key did not unwrap: the Wrap SPI must name an SA configured with the key", now);
-    const h = new Hosted(this, a, peer, flags, 0, sessionSpiOf(d), now);
+    if (!wrapSa || !unwrapSessionKey(d, wrapSa.raw, KEY_BUF)) {
+      this.refuse(ROLE_NODE, a, peer, sa, cache, CODE_SESSION_KEY_REJECTED, "the session key did not unwrap: the Wrap SPI must name an SA configured with the key", now);
+      return null;
+    }
+    const h = new Hosted(this, a, peer, d.flagsCode, 0, sessionSpiOf(d), now);
     memory.copy(changetype<usize>(h.key), KEY_BUF, 32);
     bindingKey(KEY_BUF, changetype<usize>(h.bkey));
     memory.fill(KEY_BUF, 0, 32);
     h.returning = true;
-    h.returnOf = t;
-    h.flows = flows;
-    for (let i = 0; i < flows!.length; i++) h.ended.push(false);
     h.setReturnBy(now + RETURN_WAIT_MS);
     h.vni = ids(changetype<usize>(h.bkey));
+    return h;
+  }
+
+  /** A return's negotiation accepted: the hosting is kept, the reply goes, and the `negotiated` event begins (the caller ends it). */
+  private acceptReturn(h: Hosted, peer: Peer, sa: SecurityAssociation, cache: CachedReply | null, now: f64): TextOut {
     this.hosted.push(h);
     this.reply(peer, sa, cache, CODE_ACCEPTED, -1, this.address.isSet ? this.address : null, now);
-    const e = this.event("negotiated", ROLE_TARGET, a, now);
+    const e = this.event("negotiated", ROLE_TARGET, h.address, now);
     e.key("returning");
     e.boolean(true);
     e.key("spi");
     e.num(h.spi);
-    e.key("flowSet");
-    e.num(t.spi);
-    node.emit(endEvent());
+    return e;
   }
 
   /** 8.16: a per-flow return is complete (the agent ended the flow set): the socket resumes; the set's stop chains went. */

@@ -26,6 +26,15 @@ function chain(out: TextOut, table: string, prefix: string, a: Address): void {
   addressHex(out, a);
 }
 
+/** `flush chain <table> <prefix><hex>` and `delete chain` of it (emptied first: nft deletes only an empty chain). */
+function deleteChain(out: TextOut, table: string, prefix: string, a: Address): void {
+  out.ascii("flush chain ");
+  chain(out, table, prefix, a);
+  out.ascii("\ndelete chain ");
+  chain(out, table, prefix, a);
+  out.ascii("\n");
+}
+
 /** `add chain <table> <prefix><hex> { type filter hook <hook> priority <priority>; policy accept; }` and a newline. */
 function baseChain(out: TextOut, table: string, prefix: string, a: Address, hook: string, priority: string): void {
   out.ascii("add chain ");
@@ -58,14 +67,7 @@ export function stopRule(out: TextOut, add: bool, a: Address, port: u32, hold: b
   const ip = ipKeyword(a);
   if (!add) {
     const chains = hold ? 3 : 2;
-    for (let k = 0; k < chains; k++) {
-      const p = k == 0 ? "si" : k == 1 ? "so" : "sh";
-      out.ascii("flush chain ");
-      chain(out, "inet hovsid", p, a);
-      out.ascii("\ndelete chain ");
-      chain(out, "inet hovsid", p, a);
-      out.ascii("\n");
-    }
+    for (let k = 0; k < chains; k++) deleteChain(out, "inet hovsid", k == 0 ? "si" : k == 1 ? "so" : "sh", a);
     return;
   }
   out.ascii("add table inet hovsid\n");
@@ -417,14 +419,8 @@ export function flushChains(out: TextOut, a: Address, stop: bool, hold: bool, ha
  */
 export function wakeHoldRule(out: TextOut, add: bool, a: Address, again: bool = false): void {
   if (!add) {
-    for (let k = 0; k < 2; k++) {
-      const p = k == 0 ? "wk" : "wq";
-      out.ascii("flush chain ");
-      chain(out, "inet hovsid", p, a);
-      out.ascii("\ndelete chain ");
-      chain(out, "inet hovsid", p, a);
-      out.ascii("\n");
-    }
+    deleteChain(out, "inet hovsid", "wk", a);
+    deleteChain(out, "inet hovsid", "wq", a);
     return;
   }
   out.ascii("add table inet hovsid\nadd chain ");
