@@ -178,8 +178,8 @@ test("a binding that is not renewed expires: everything undone, Wake-up frame, t
   assert.is(ended[0].reason, "expired");
   assert.ok(ended[0].t - t0 <= 30000, "expired within the lifetime");
   assert.is(bindingCount(agent), 0);
-  // Undone: proxy entry removed (29), link removed (17).
-  assert.equal(agent.netlinkTypes().slice(-2), [29, 17]);
+  // Undone at the Wake-up's Ack (8.4: the claim stands until then): proxy entry (29), route (25), link (17).
+  assert.equal(agent.netlinkTypes().slice(-3), [29, 25, 17]);
   assert.ok(wakeFrames(agent).length >= 1, "the Wake-up went as a frame to the node's MAC");
   assert.is(tn.sidEvents("woken").length, 1);
   assert.match(tn.nft.join("\n"), /delete chain arp hovsid ai/);
@@ -223,6 +223,61 @@ test("the session ends at the target: Binding Update 0, removal, Wake-up", () =>
   assert.is(tn.sidEvents("woken").length, 1);
   assert.is(target.sid.session(TA), null);
   assert.is(tn.sid.session(TA), null);
+});
+
+test("8.4, whole-address mode: the binding's end (deregistration) holds the address's packets in a queue at the agent until the Wake-up's Ack, then repeats them on to the node; the chains go after", () => {
+  const s = transferred({}, 30);
+  const { net, agent, target, TA } = s;
+  const nftBefore = agent.nft.length;
+  const netfilterBefore = agent.netfilter.length;
+  target.sid.sessionEnded(net.now, TA);
+  target.pump();
+  net.run(5000);
+  assert.equal(agent.sidEvents("ended").map((e) => e.reason), ["deregistered"]);
+  const nft = agent.nft.slice(nftBefore);
+  const hold = nft.find((t) => /add chain inet hovsid wkc612000a/.test(t));
+  assert.ok(hold, `the hold chains: ${nft.join("\n---\n")}`);
+  assert.match(hold, /add chain inet hovsid wkc612000a \{ type filter hook prerouting priority -150; policy accept; \}/);
+  assert.match(hold, /add rule inet hovsid wkc612000a ip daddr 198\.18\.0\.10 counter jump wqc612000a\n/);
+  // Before the Wake-up: the proxy entry and the tunnel go, the hold comes (its queue rule as netlink), then the frame.
+  const order = agent.order;
+  const frame = order.lastIndexOf("frame", order.lastIndexOf("event:woken"));
+  const held = order.lastIndexOf("nft:add table inet hovsid", frame);
+  assert.ok(held >= 0 && order[held + 1] === "netlink12" && order.indexOf("event:ended", held) < frame, `the hold, then the Wake-up: ${order.slice(held - 3)}`);
+  // The claim stands until the Ack (the proxy entry answers ARP only for an address routed through another link: the
+  // tunnel's route): nothing of it goes before the Wake-up; at the Ack the proxy entry (29), then the link (17).
+  const rt = agent.netlinkTypes();
+  assert.equal(rt.slice(-3), [29, 25, 17], `at the Ack the proxy entry, the route, (the verdict,) the link: ${rt}`);
+  assert.is(order.slice(held, frame).filter((x) => x === "netlink0").length, 0, `no kernel change of the claim before the Wake-up: ${order.slice(held, frame)}`);
+  const ackAt = agent.order.lastIndexOf("event:woken");
+  assert.ok(agent.order.indexOf("netlink0", ackAt) < agent.order.indexOf("nft:flush chain inet hovsid wkc612000a", ackAt), "the claim goes before the held packets are repeated");
+  const types = agent.netfilterTypes().slice(netfilterBefore);
+  assert.ok(types.includes(16), `the queue rule: ${types}`);
+  // At the Ack: the base chain emptied, then the repeat verdict (NF_REPEAT); the chains deleted after it.
+  assert.is(agent.sidEvents("woken").length, 1);
+  assert.is(types[types.length - 1], 771, `a verdict last: ${types}`);
+  const v = agent.netfilter[agent.netfilter.length - 1];
+  assert.is(new DataView(v.buffer, v.byteOffset).getUint32(16 + 4 + 4, false), 4, "NF_REPEAT");
+  const after = agent.order.slice(agent.order.lastIndexOf("event:woken"));
+  const flush = after.indexOf("nft:flush chain inet hovsid wkc612000a");
+  assert.ok(flush > 0 && after.indexOf("netlink12") > flush, `emptied, then repeated: ${after}`);
+  assert.match(agent.nft.at(-1), /flush chain inet hovsid wkc612000a\ndelete chain inet hovsid wkc612000a\nflush chain inet hovsid wqc612000a\ndelete chain inet hovsid wqc612000a\n/, "both chains deleted after the verdict");
+  assert.is(agent.netfilterTypes().filter((t) => t === 771).length, 1, "one verdict: the hold ended once");
+});
+
+test("8.4, whole-address mode: a Wake-up never acknowledged ends the agent's hold at its give-up (repeated on, chains deleted); a Stop Transfer holds nothing", () => {
+  const s = transferred({}, 30);
+  s.net.filter = (d) => d.from !== "target" && d.from !== "tn";
+  s.net.run(60000);
+  assert.is(s.agent.sidEvents("refused")[0]?.error, "TIMED_OUT");
+  assert.is(s.agent.netfilterTypes().filter((t) => t === 771).length, 1, "the repeat verdict at the give-up");
+  assert.match(s.agent.nft.at(-1), /delete chain inet hovsid wqc612000a/);
+  const s2 = transferred({}, 30);
+  assert.is(s2.tn.sid.stop(s2.net.now, s2.TA), undefined);
+  s2.tn.pump();
+  s2.net.run(3000);
+  assert.equal(s2.agent.sidEvents("ended").map((e) => e.reason), ["stopped"]);
+  assert.ok(!s2.agent.nft.some((t) => /hovsid wk/.test(t)), "no hold: the Stop Transfer Reply is the node's signal, no Wake-up follows");
 });
 
 test("Stop Transfer ends the binding at once, without a Wake-up; the target can never renew it", () => {
@@ -1294,7 +1349,7 @@ test("a same-subnet return (8.7): the target stops answering for the address, wa
   assert.match(tNft[1], /delete chain arp hovsid ai/);
   assert.match(tNft[1], /add chain arp hovsid ao/);
   assert.ok(!/meta iif/.test(tNft[1]), "silent on every link");
-  assert.is(tNft.length, 2);
+  assert.is(tNft.length, 3);
   assert.equal(target.netlink.length, s.targetNetlinkBefore, "the address stays here while the hosting retires");
   // The Wake-up left the target after its ARP rule went silent; the node announced only then.
   const ip = target.frames.filter((f) => f.data[12] === 0x08 && f.data[13] === 0x00);
@@ -1307,16 +1362,49 @@ test("a same-subnet return (8.7): the target stops answering for the address, wa
   assert.is(target.sidEvents("retired")[0].untilMs, 10000);
   net.run(10000);
   assert.equal(target.sidEvents("ended").map((e) => e.reason), ["returned"]);
-  const end = target.nft.slice(s.targetNftBefore + 2).join("\n");
+  const end = target.nft.slice(s.targetNftBefore + 3).join("\n");
   assert.match(end, /delete chain arp hovsid ai/);
   assert.match(end, /delete chain arp hovsid ao/, "the silent rule's output chain goes too");
   assert.match(end, /delete chain inet hovsid si/);
+  assert.match(end, /delete chain ip hovsid sfc612000a\n/, "the hand-on chain goes with the stop rule");
+  assert.match(end, /delete chain ip hovsid sqc612000a\n/);
   assert.ok(target.netlinkTypes().slice(s.targetNetlinkBefore).includes(21), "the address removed");
   assert.is(target.sid.state(net.now).targets.length, 0);
   assert.is(tn.sid.state(net.now).transfers.length, 0);
   assert.is(tn.sid.state(net.now).targets.length, 0);
   // The node owns the address again and may transfer it anew.
   assert.is(tn.sid.transfer(net.now, TA, s.tnTarget, { lifetime: 30 }), undefined);
+});
+
+test("a same-subnet return (8.7): the old target holds the address's packets from its stop rule and hands them on to the node at its Wake-up Ack (dup to its control address, the queued ones repeated); the node resumes before it acks", () => {
+  const s = sameSubnetReturn();
+  const { tn, target } = s;
+  const tNft = target.nft.slice(s.targetNftBefore);
+  // The stop rule's batch: the hand-on chain (input -160) queueing everything the stop rule would drop but the control port.
+  assert.match(tNft[0], /add chain ip hovsid sqc612000a\n/);
+  assert.match(tNft[0], /add chain ip hovsid sfc612000a \{ type filter hook input priority -160; policy accept; \}/);
+  assert.match(tNft[0], /add rule ip hovsid sfc612000a ip daddr 198\.18\.0\.10 counter jump sqc612000a\n/);
+  assert.ok(!/dup to/.test(tNft[0]), "no copy before the node has the address");
+  // The queue bound and its rule in sq (netlink), after the state-requested event; the copy and the repeat at the Ack.
+  const order = target.order.slice(target.order.lastIndexOf("event:state-requested"));
+  const types = target.netfilterTypes();
+  assert.ok(types.includes(16), `the queue rule: ${types}`);
+  assert.is(types[types.length - 1], 771, "a verdict batch last");
+  const verdict = new DataView(target.netfilter[types.length - 1].buffer, target.netfilter[types.length - 1].byteOffset);
+  assert.is(verdict.getUint32(16 + 4 + 4, false) >>> 0, 4, "NF_REPEAT: each queued packet runs the hand-on chain again");
+  assert.match(tNft[2], /^flush chain ip hovsid sfc612000a\n/, "replaced, not deleted (the queue is kept)");
+  assert.match(tNft[2], /ip daddr 198\.18\.0\.10 counter dup to 198\.18\.0\.5 drop\n/, "copied on to the node's control address");
+  assert.match(tNft[2], /th dport 4346 accept/, "the control port passes");
+  const woken = order.indexOf("event:woken");
+  const copy = order.indexOf("nft:flush chain ip hovsid sfc612000a");
+  assert.ok(woken >= 0 && copy > order.indexOf("frame") && copy >= woken - 1, `the copy comes with the Wake-up Ack: ${order}`);
+  assert.is(order[order.length - 1], "netlink12", `the repeat verdict after the copy: ${order}`);
+  // The node: released and its stop rule gone before its Ack leaves (the copies meet the live socket).
+  const n = tn.order.slice(tn.order.lastIndexOf("event:woken"));
+  const released = n.indexOf("event:released");
+  const stopGone = n.findIndex((x) => x.startsWith("nft:flush chain inet hovsid si"));
+  const ack = n.indexOf("transmit");
+  assert.ok(released >= 0 && stopGone > released && ack > stopGone, `the node resumes, removes its stop rule, then acks: ${n}`);
 });
 
 test("a same-subnet return whose Wake-ups are lost: retransmitted until one gets through; the node resumes only then", () => {

@@ -102,6 +102,35 @@ if (e2eEnabled() && runtime() === "node") {
     assert.ok(r.served.target.received > 10000 && r.served.target.sent > 10000, `T served the middle part: ${JSON.stringify(r.served)}`);
     assert.ok(r.served.second && r.served.second.received > 10000 && r.served.second.sent > 10000, `N served the last part: ${JSON.stringify(r.served)}`);
   });
+  // 8.7, the old target's hand-on: R's neighbour entry for X is pinned to T's link-layer address once the session
+  // is at T (a router that ignores N's gratuitous ARP: the longest form of the window in which R still delivers X's
+  // packets to T after T's stop rule). Every correspondent packet from then on reaches T, and only T's hand-on
+  // (queued from its stop rule until N's Wake-up Ack, then copied on to N) takes them to N's restored socket.
+  // Without it T's stop rule drops them all and the stream cannot survive. TCP only: a UDP flow that keeps
+  // reaching T is never quiet there, so T would keep its socket (and the flow) until it retires.
+  test("SID 8.7: a same-subnet return with R's neighbour entry for X pinned to T: T holds X's packets from its stop rule and hands them on to N at the Wake-up Ack; the stream survives without retransmitting them", async () => {
+    let handedOn = null, retrans = null, before = 0;
+    const nstat = (topo) => Number(/TcpRetransSegs\s+(\d+)/.exec(topo.try(topo.c, ["nstat", "-az", "TcpRetransSegs"]).out)?.[1]);
+    const r = await runSid({ tag: tagOf("fp"), sameSubnet: true, back: true, during: async (s) => {
+      const mac = s.topo.mac(s.topo.t, "t-h");
+      s.topo.ns(s.topo.r, ["ip", "neigh", "replace", s.topo.addr.transferred, "lladdr", mac, "dev", "hbr", "nud", "permanent"]);
+      before = nstat(s.topo);
+    }, after: async (s) => {
+      retrans = nstat(s.topo) - before;
+      // T's hand-on chain stands while its hosting retires (10 s): its counter is what it copied on.
+      const out = s.topo.try(s.topo.t, ["nft", "list", "table", "ip", "hovsid"]).out;
+      handedOn = Number(/counter packets (\d+) bytes \d+ dup to/.exec(out)?.[1] ?? NaN);
+      assert.is((await waitSid(s.node, "released")).returned, true);
+      assert.is(s.topo.routerNeighbour(s.topo.addr.transferred), s.topo.mac(s.topo.t, "t-h"), "R still resolves X to T (pinned)");
+    } });
+    const why = `handed on ${handedOn}, correspondent retransmissions ${retrans}, longest gap ${r.correspondent?.maxGapMs} ms`;
+    survived(r, `same-subnet return, R pinned to T (${why})`);
+    assert.ok(r.served.second && r.served.second.received > 10000, `N served the last part through T's hand-on: ${JSON.stringify(r.served)} (${why})`);
+    assert.ok(handedOn > 0, `T handed packets on to N: ${why}`);
+    // The segments T handed on reached N's socket: the correspondent did not have to send them again.
+    assert.ok(retrans < handedOn, `fewer retransmissions than segments handed on: ${why}`);
+    console.log(`  same-subnet return, R pinned to T: ${why}`);
+  });
   test("SID: a return: N -> T, then T gives the session back to N through the agent; N resumes it, the agent releases, the stream is intact", async () => {
     const r = await runSid({ tag: tagOf("fb"), reverse: true, back: true, udp: true, after: async (s) => {
       const ended = await waitSid(s.agent, "ended");

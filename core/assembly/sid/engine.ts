@@ -20,7 +20,7 @@ import { drbg } from "../crypto/drbg";
 import { keyWrapRandom } from "../crypto/keywrap";
 import { gratuitousArp, neighbourAdvertisement, NA_FRAME } from "./frames";
 import { SEAL_UP, SEAL_DOWN, SEAL_SA, bindingKey, bindingSubkey } from "../wire/sealed";
-import { stopRule, arpRule, reversePathRule, udpPassRule, holdChainName, forwardRule, forwardPassRule, nodeQueueChainName, flushChains } from "./rules";
+import { stopRule, arpRule, reversePathRule, udpPassRule, holdChainName, forwardRule, forwardPassRule, nodeQueueChainName, flushChains, wakeHoldRule, wakeQueueChainName, flushWakeHold } from "./rules";
 import { SidHold } from "./hold";
 import { queueConfig, queueRuleIn, verdictBatch, bufferPtr as nfqueueBuffer } from "../kernel/nfqueue";
 import { RECORD as BINDING_RECORD } from "./bindings";
@@ -211,7 +211,20 @@ class Transfer extends Procedure {
     const flows = this.flows;
     // A target holds the address for its flow set alone (8.16): its return stops the whole address, as a hosting ends.
     if (flows && !this.hosted) this.sid.flows.applyStopRule(add, this.spi, flows);
-    else this.sid.applyStopRule(add, this.address, add && this.handsOn ? this : null);
+    else this.sid.applyStopRule(add, this.address, add && (this.handsOn || this.handsBack) ? this : null);
+  }
+
+  /**
+   * The hold at the old target of a same-subnet return (8.7): its stop rule
+   * queues the address's packets (the node's hold chains, 8.12) until the
+   * node's Wake-up Ack (the node has announced the address and resumed the
+   * socket), then copies them on to the node. The only further move of a
+   * same-subnet hosting is its return.
+   */
+  get handsBack(): bool {
+    const h = this.hosted;
+    // The copies go to the node's control address: not the address itself (local here, they would stay here).
+    return h != null && this.agent == null && h.sameSubnet && this.target == h.node && !h.node.control.equals(this.address);
   }
 
   /**
@@ -375,7 +388,7 @@ class Transfer extends Procedure {
     e.num(this.spi);
     node.emit(endEvent());
     // 8.12, the hold at the node: its queue rule after the event that starts the dump.
-    if (this.handsOn) this.sid.nodeQueueRule(this.address);
+    if (this.handsOn || this.handsBack) this.sid.nodeQueueRule(this.address);
   }
 
   /**
@@ -746,6 +759,10 @@ class Wakeup extends Procedure {
   returning: bool = false;
   /** The Wake-up after an address's last flow set (8.16): its Ack (or its give-up) removes the interim route to this Interim Address. */
   interim: Address | null = null;
+  /** A same-subnet return's Wake-up (8.7, the old target's): at its Ack what this node held goes on to this address, the node's. */
+  handBackTo: Address | null = null;
+  /** The agent holds the address's packets until this Wake-up's Ack or give-up (8.4, whole-address mode). */
+  holds: bool = false;
   constructor(sid: Sid, a: Address, role: u8) {
     super();
     this.sid = sid;
@@ -765,12 +782,16 @@ class Wakeup extends Procedure {
     if (this.returning) this.sid.returnAcked(this, "returned", now);
     const interim = this.interim;
     if (interim) this.sid.flows.woken(this.address, interim);
+    const to = this.handBackTo;
+    if (to) this.sid.handBack(this.address, to);
+    if (this.holds) this.sid.endWakeHold(this.address);
   }
   onGiveUp(node: Node, now: f64): void {
     this.sid.refused(this.role, this.address, 0, ERR_TIMED_OUT, "the node did not acknowledge the Wake-up: it may be gone; its address is free again", now);
     if (this.returning) this.sid.returnAcked(this, "return-timed-out", now);
     const interim = this.interim;
     if (interim) this.sid.flows.woken(this.address, interim);
+    if (this.holds) this.sid.endWakeHold(this.address);
   }
 }
 
@@ -835,6 +856,8 @@ class PendingChains {
   queued: bool;
   /** The target's stop rule with its hold chain. */
   target: bool;
+  /** The agent's Wake-up hold (8.4): chains `wk<hex>` and `wq<hex>` only. */
+  wake: bool = false;
   constructor(key: u64, a: Address, handOn: bool, queued: bool, target: bool) {
     this.key = key;
     this.address = a.copy();
@@ -1014,10 +1037,12 @@ export class Sid extends SidBase {
     stopRule(out, add, a, this.node.options.controlPort);
     this.markStopped(out, add, a);
     const agent = t ? t.agent : null;
-    const holds = t != null && agent != null && t.request != 1;
-    if (t && agent) {
-      // The hold at the node (8.12): the hand-on chain in the same batch, queueing until the agent holds the address.
-      forwardRule(out, true, a, this.node.options.controlPort, holds ? null : agent.control, this.udpPassOf(a));
+    // A same-subnet return's target (8.7, t.handsBack) queues until the node's Wake-up Ack, whatever came before.
+    const holds = t != null && (agent == null || t.request != 1);
+    if (t) {
+      // The hold at the node (8.12): the hand-on chain in the same batch, queueing until the agent (or, for a
+      // same-subnet return, the node) holds the address.
+      forwardRule(out, true, a, this.node.options.controlPort, holds ? null : agent!.control, this.udpPassOf(a));
       this.handOns.set(k, holds ? 1 : 2);
     }
     this.nftEnd();
@@ -1059,6 +1084,21 @@ export class Sid extends SidBase {
     const k = a.key() ^ (<u64>a.family << 56);
     if (!this.handOns.has(k) || this.handOns.get(k) != 1) return;
     this.endNodeHold(a, t.agent!.control);
+    this.handOns.set(k, 2);
+    this.flushPending();
+  }
+
+  /**
+   * 8.7, the old target of a same-subnet return: the node acknowledged the
+   * Wake-up (it has announced the address and resumed the socket): what this
+   * node queued since its stop rule, and what still reaches it (a router's
+   * neighbour entry follows the node's gratuitous ARP, not at once), is copied
+   * on to the node, `to` its control address on the home link.
+   */
+  handBack(a: Address, to: Address): void {
+    const k = a.key() ^ (<u64>a.family << 56);
+    if (!this.handOns.has(k) || this.handOns.get(k) != 1) return;
+    this.endNodeHold(a, to);
     this.handOns.set(k, 2);
     this.flushPending();
   }
@@ -1116,7 +1156,7 @@ export class Sid extends SidBase {
 
   /** A stop rule comes back for an address whose emptied chains wait: they stand again, not deleted. */
   unpend(k: u64): void {
-    for (let i = this.pending.length - 1; i >= 0; i--) if (this.pending[i].key == k) this.pending.splice(i, 1);
+    for (let i = this.pending.length - 1; i >= 0; i--) if (this.pending[i].key == k && !this.pending[i].wake) this.pending.splice(i, 1);
   }
 
   /** The emptied chains go once no SID hold stands. */
@@ -1125,11 +1165,94 @@ export class Sid extends SidBase {
     const out = this.nftBegin();
     for (let i = 0; i < this.pending.length; i++) {
       const p = this.pending[i];
+      if (p.wake) {
+        wakeHoldRule(out, false, p.address);
+        continue;
+      }
       stopRule(out, false, p.address, 0, p.target);
       if (p.handOn) forwardRule(out, false, p.address, 0, null, new Array<Flow>(), false, p.queued);
     }
     this.pending.length = 0;
     this.nftEnd();
+  }
+
+  /** 8.4: addresses whose agent's Wake-up hold stands (keys as handOns'). */
+  private wakeHolds: Set<u64> = new Set<u64>();
+  /**
+   * 8.4: their tunnels, kept (unused: the hold queues before the routing decision) until the hold ends, for
+   * their route alone: the kernel answers ARP for a proxy entry only if the address routes through another
+   * link than the request's.
+   */
+  private wakeTunnels: Map<u64, LingeringTunnel> = new Map<u64, LingeringTunnel>();
+
+  /**
+   * 8.4, a whole-address binding ended with a Wake-up to send: what still
+   * reaches this agent for the address (the router follows the node's
+   * gratuitous ARP, not the end of the binding) is queued (the node's
+   * queue, sid/hold.ts) instead of waiting for the address in this kernel's
+   * neighbour queue (the node answers no ARP for it before the Wake-up):
+   * there it is dropped, with an ICMP error to the sender, once the
+   * resolution gives up (3 s), or when that queue is full, and what it kept
+   * leaves in one burst as the router turns to the node.
+   */
+  private holdForWake(a: Address): void {
+    const k = a.key() ^ (<u64>a.family << 56);
+    if (this.wakeHolds.has(k)) return;
+    let again = false;
+    for (let i = this.pending.length - 1; i >= 0; i--) {
+      if (this.pending[i].key == k && this.pending[i].wake) {
+        this.pending.splice(i, 1);
+        again = true;
+      }
+    }
+    const node = this.node;
+    if (!SidHold.nodeBound) {
+      SidHold.nodeBound = true;
+      const c = queueConfig(SidHold.nodeQueue);
+      node.netlinkAction(NETLINK_NETFILTER, bytesOf(nfqueueBuffer(), c), null);
+    }
+    const out = this.nftBegin();
+    wakeHoldRule(out, true, a, again);
+    this.nftEnd();
+    const r = queueRuleIn(SidHold.nodeQueue, "hovsid", wakeQueueChainName(a), false);
+    node.netlinkAction(NETLINK_NETFILTER, bytesOf(nfqueueBuffer(), r), null);
+    this.wakeHolds.add(k);
+    SidHold.nodeHolding++;
+  }
+
+  /**
+   * The Wake-up was acknowledged (the node has its address back) or given up:
+   * the hold's base chain is emptied (deleted once no hold stands), then every
+   * queued packet is repeated (NF_REPEAT): it runs the emptied chain and goes
+   * on to the node, in the order it came (another hold's are queued again by
+   * their own chains).
+   */
+  endWakeHold(a: Address): void {
+    const k = a.key() ^ (<u64>a.family << 56);
+    if (!this.wakeHolds.has(k)) return;
+    this.wakeHolds.delete(k);
+    // The claim's proxy entry and its tunnel's route go first (the node answers ARP for the address again; the
+    // repeated packets are routed to it), then the hold; the tunnel's link and chains only after the verdict (a
+    // base chain's removal, its filters', would flush the queue).
+    a.store(ADDR_A);
+    this.netlink(proxyNeighbour(false, this.ifindex, a.family, ADDR_A));
+    let l: LingeringTunnel | null = null;
+    if (this.wakeTunnels.has(k)) {
+      l = this.wakeTunnels.get(k);
+      this.wakeTunnels.delete(k);
+      this.netlink(tunnelRoute(false, a.family, ADDR_A, a.family == FAMILY_IPV4 ? 32 : 128, tunnelIfindex(l.vni), 0, MAIN_TABLE));
+    }
+    const out = this.nftBegin();
+    flushWakeHold(out, a);
+    this.nftEnd();
+    SidHold.nodeHolding--;
+    const v = verdictBatch(SidHold.nodeQueue, SidHold.nodeLastId + 0x40000000, 4);
+    this.node.netlinkAction(NETLINK_NETFILTER, bytesOf(nfqueueBuffer(), v), null, false, ENOENT);
+    if (l) this.endLinger(l);
+    const p = new PendingChains(k, a, false, false, false);
+    p.wake = true;
+    this.pending.push(p);
+    this.flushPending();
   }
 
   /** The address's stop rule stands (add) or went: its UDP flows pass it (in the batch `out`), or are forgotten. */
@@ -1626,31 +1749,17 @@ export class Sid extends SidBase {
     if (peer != t.target && (t.sameSubnet || !(t.flags & FLAG_FURTHER_TRANSFER))) return this.refuse(ROLE_NODE, a, peer, sa, cache, CODE_ADMINISTRATIVELY_PROHIBITED, "only the target the address went to may give it back (any peer, if the transfer permitted F)", now);
     if (flags & FLAG_PER_FLOW) return this.refuse(ROLE_NODE, a, peer, sa, cache, CODE_POORLY_FORMED_REQUEST, "a return moves the whole address: no P", now);
     if (((flags & FLAG_SAME_SUBNET) != 0) != t.sameSubnet) return this.refuse(ROLE_NODE, a, peer, sa, cache, CODE_POORLY_FORMED_REQUEST, t.sameSubnet ? "the address went to its target on the same subnet: its return carries S" : "a return goes through the agent the transfer went through: no S", now);
-    if (!d.has(EXT_SESSION_KEY)) return this.refuse(ROLE_NODE, a, peer, sa, cache, CODE_POORLY_FORMED_REQUEST, "a negotiation needs a Session Key", now);
-    const wrapSa = peer.findSa(wrapSpiOf(d));
-    if (!wrapSa || !unwrapSessionKey(d, wrapSa.raw, KEY_BUF)) return this.refuse(ROLE_NODE, a, peer, sa, cache, CODE_SESSION_KEY_REJECTED, "the session key did not unwrap: the Wrap SPI must name an SA configured with the key", now);
-    const h = new Hosted(this, a, peer, flags, 0, sessionSpiOf(d), now);
-    memory.copy(changetype<usize>(h.key), KEY_BUF, 32);
-    bindingKey(KEY_BUF, changetype<usize>(h.bkey));
-    memory.fill(KEY_BUF, 0, 32);
-    h.returning = true;
-    h.setReturnBy(now + RETURN_WAIT_MS);
+    const h = this.returningHosted(node, peer, sa, cache, a, now);
+    if (!h) return;
     // 8.18: the lease comes back with the holder's latest state (a DHCP lease renewed meanwhile).
     if (d.has(EXT_ADDRESS_LEASE)) {
       const p = d.first(EXT_ADDRESS_LEASE);
       this.addresses.refresh(a, bswap<u32>(load<u32>(p + 4)), p + 8, <i32>load<u8>(p + 1) - 6, now);
     }
-    h.vni = ids(changetype<usize>(h.bkey));
-    this.hosted.push(h);
     // 8.12: the address is coming back here (the agent delivers it to this node during the return): the hand-on
     // chain is emptied, or it would send the agent's deliveries back to it.
     this.endHandOn(a);
-    this.reply(peer, sa, cache, CODE_ACCEPTED, -1, this.address.isSet ? this.address : null, now);
-    const e = this.event("negotiated", ROLE_TARGET, a, now);
-    e.key("returning");
-    e.boolean(true);
-    e.key("spi");
-    e.num(h.spi);
+    this.acceptReturn(h, peer, sa, cache, now);
     node.emit(endEvent());
   }
 
@@ -1685,29 +1794,53 @@ export class Sid extends SidBase {
     }
     if (!t && fromOther) return this.refuse(ROLE_NODE, a, peer, sa, cache, CODE_ADMINISTRATIVELY_PROHIBITED, "only the target a flow set went to may give it back", now);
     if (!t || (flags & FLAG_SAME_SUBNET)) return this.refuse(ROLE_NODE, a, peer, sa, cache, CODE_POORLY_FORMED_REQUEST, "a per-flow return lists exactly the flows of one flow set of this node's, transferred (no S)", now);
-    if (!d.has(EXT_SESSION_KEY)) return this.refuse(ROLE_NODE, a, peer, sa, cache, CODE_POORLY_FORMED_REQUEST, "a negotiation needs a Session Key", now);
+    const h = this.returningHosted(node, peer, sa, cache, a, now);
+    if (!h) return;
+    h.returnOf = t;
+    h.flows = flows;
+    for (let i = 0; i < flows!.length; i++) h.ended.push(false);
+    const e = this.acceptReturn(h, peer, sa, cache, now);
+    e.key("flowSet");
+    e.num(t.spi);
+    node.emit(endEvent());
+  }
+
+  /**
+   * A return's negotiation (8.6, 8.7, 8.16) past its own checks: the session key
+   * must come and unwrap (else 134, 142); the returning hosting, holding its keys
+   * and given up RETURN_WAIT_MS from now unless it completes. Null: refused.
+   */
+  private returningHosted(node: Node, peer: Peer, sa: SecurityAssociation, cache: CachedReply | null, a: Address, now: f64): Hosted | null {
+    const d = node.incoming;
+    if (!d.has(EXT_SESSION_KEY)) {
+      this.refuse(ROLE_NODE, a, peer, sa, cache, CODE_POORLY_FORMED_REQUEST, "a negotiation needs a Session Key", now);
+      return null;
+    }
     const wrapSa = peer.findSa(wrapSpiOf(d));
-    if (!wrapSa || !unwrapSessionKey(d, wrapSa.raw, KEY_BUF)) return this.refuse(ROLE_NODE, a, peer, sa, cache, CODE_SESSION_KEY_REJECTED, "the session key did not unwrap: the Wrap SPI must name an SA configured with the key", now);
-    const h = new Hosted(this, a, peer, flags, 0, sessionSpiOf(d), now);
+    if (!wrapSa || !unwrapSessionKey(d, wrapSa.raw, KEY_BUF)) {
+      this.refuse(ROLE_NODE, a, peer, sa, cache, CODE_SESSION_KEY_REJECTED, "the session key did not unwrap: the Wrap SPI must name an SA configured with the key", now);
+      return null;
+    }
+    const h = new Hosted(this, a, peer, d.flagsCode, 0, sessionSpiOf(d), now);
     memory.copy(changetype<usize>(h.key), KEY_BUF, 32);
     bindingKey(KEY_BUF, changetype<usize>(h.bkey));
     memory.fill(KEY_BUF, 0, 32);
     h.returning = true;
-    h.returnOf = t;
-    h.flows = flows;
-    for (let i = 0; i < flows!.length; i++) h.ended.push(false);
     h.setReturnBy(now + RETURN_WAIT_MS);
     h.vni = ids(changetype<usize>(h.bkey));
+    return h;
+  }
+
+  /** A return's negotiation accepted: the hosting is kept, the reply goes, and the `negotiated` event begins (the caller ends it). */
+  private acceptReturn(h: Hosted, peer: Peer, sa: SecurityAssociation, cache: CachedReply | null, now: f64): TextOut {
     this.hosted.push(h);
     this.reply(peer, sa, cache, CODE_ACCEPTED, -1, this.address.isSet ? this.address : null, now);
-    const e = this.event("negotiated", ROLE_TARGET, a, now);
+    const e = this.event("negotiated", ROLE_TARGET, h.address, now);
     e.key("returning");
     e.boolean(true);
     e.key("spi");
     e.num(h.spi);
-    e.key("flowSet");
-    e.num(t.spi);
-    node.emit(endEvent());
+    return e;
   }
 
   /** 8.16: a per-flow return is complete (the agent ended the flow set): the socket resumes; the set's stop chains went. */
@@ -1873,7 +2006,9 @@ export class Sid extends SidBase {
     memory.copy(changetype<usize>(route.srcMac), changetype<usize>(this.mac), 6);
     route.src.set(this.address);
     route.srcPort = this.node.options.controlPort;
-    this.node.sendRequest(now, peer, MSG_WAKE_UP, 0, new Wakeup(this, a, ROLE_TARGET), peer.control, peer.controlPort, null, route);
+    const w = new Wakeup(this, a, ROLE_TARGET);
+    w.handBackTo = peer.control.copy();
+    this.node.sendRequest(now, peer, MSG_WAKE_UP, 0, w, peer.control, peer.controlPort, null, route);
   }
 
   /** The RETIRED hosting whose session SA this is, if any. */
@@ -1983,6 +2118,8 @@ export class Sid extends SidBase {
       memory.copy(OLD_KEY, bKey(r), 32);
       this.vnis.delete(bVni(r));
     } else {
+      // 8.4: a hold for the address's last Wake-up gives way to the new claim.
+      this.endWakeHold(a);
       r = table.insert(a);
       if (!r) {
         memory.fill(KEY_BUF, 0, 32);
@@ -2189,12 +2326,21 @@ export class Sid extends SidBase {
       }
       wake = false;
     }
-    a.store(ADDR_A);
-    this.netlink(proxyNeighbour(false, this.ifindex, a.family, ADDR_A));
     const nodeId = bNodePeer(r);
+    // 8.4: with a Wake-up to send, the claim's proxy entry stays until its Ack (endWakeHold), as a return's does (8.6).
+    const holds = wake && !returning && nodeId >= 0 && nodeId < node.peers.length;
+    a.store(ADDR_A);
+    if (!holds) this.netlink(proxyNeighbour(false, this.ifindex, a.family, ADDR_A));
     const hasMac = bHasMac(r);
     memory.copy(changetype<usize>(WAKE_MAC), bMac(r), 6);
-    if (returning) {
+    // 8.4: with a Wake-up to send, the address's packets that still come here wait for its Ack in a queue (before
+    // the routing decision); the claim (proxy entry, tunnel and its route) stands until then.
+    if (holds) this.holdForWake(a);
+    if (holds) {
+      const l = new LingeringTunnel(this, bKey(r), target, a, reverse, bVni(r));
+      this.lingering.push(l);
+      this.wakeTunnels.set(a.key() ^ (<u64>a.family << 56), l);
+    } else if (returning) {
       // 8.6: the tunnel lingers (its VNI stays taken): what the old target still sends, and a packet still on
       // its way to this node, get through; it goes at the end of the linger.
       const l = new LingeringTunnel(this, bKey(r), target, a, reverse, bVni(r));
@@ -2214,7 +2360,11 @@ export class Sid extends SidBase {
     e.key("reason");
     e.str(reason);
     node.emit(endEvent());
-    if (wake) this.wake(a, nodeId, hasMac, changetype<usize>(WAKE_MAC), interim, now);
+    if (wake) {
+      const w = this.wake(a, nodeId, hasMac, changetype<usize>(WAKE_MAC), interim, now);
+      if (w && holds) w.holds = true;
+      else if (holds) this.endWakeHold(a);
+    }
   }
 
   /**
@@ -2310,7 +2460,10 @@ export class Sid extends SidBase {
     } else {
       this.reclaim(a, now);
     }
-    this.reply(peer, sa, cache, CODE_ACCEPTED, -1, null, now);
+    // A return whose record is in (8.6 step 4, 8.7 step 5): the socket resumes and the stop rule goes before the
+    // Ack, so that what the old target copies on at the Ack (8.7) meets the live socket here, not the stop rule.
+    const finish = back != null && back.state == RETURNING;
+    if (!finish) this.reply(peer, sa, cache, CODE_ACCEPTED, -1, null, now);
     if (!t.flows) this.addresses.cameBack(a, back != null, now);
     const e = this.event("woken", ROLE_NODE, a, now);
     e.key("elapsedMs");
@@ -2321,7 +2474,10 @@ export class Sid extends SidBase {
     }
     node.emit(endEvent());
     this.forgetTransfer(t);
-    if (back && back.state == RETURNING) this.finishReturn(back, now);
+    if (finish) {
+      this.finishReturn(back!, now);
+      this.reply(peer, sa, cache, CODE_ACCEPTED, -1, null, now);
+    }
   }
 
   /** The node claims its address again: its ARP and stop rules go, gratuitous ARP (8.4). */

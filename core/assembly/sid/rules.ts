@@ -26,6 +26,15 @@ function chain(out: TextOut, table: string, prefix: string, a: Address): void {
   addressHex(out, a);
 }
 
+/** `flush chain <table> <prefix><hex>` and `delete chain` of it (emptied first: nft deletes only an empty chain). */
+function deleteChain(out: TextOut, table: string, prefix: string, a: Address): void {
+  out.ascii("flush chain ");
+  chain(out, table, prefix, a);
+  out.ascii("\ndelete chain ");
+  chain(out, table, prefix, a);
+  out.ascii("\n");
+}
+
 /** `add chain <table> <prefix><hex> { type filter hook <hook> priority <priority>; policy accept; }` and a newline. */
 function baseChain(out: TextOut, table: string, prefix: string, a: Address, hook: string, priority: string): void {
   out.ascii("add chain ");
@@ -58,14 +67,7 @@ export function stopRule(out: TextOut, add: bool, a: Address, port: u32, hold: b
   const ip = ipKeyword(a);
   if (!add) {
     const chains = hold ? 3 : 2;
-    for (let k = 0; k < chains; k++) {
-      const p = k == 0 ? "si" : k == 1 ? "so" : "sh";
-      out.ascii("flush chain ");
-      chain(out, "inet hovsid", p, a);
-      out.ascii("\ndelete chain ");
-      chain(out, "inet hovsid", p, a);
-      out.ascii("\n");
-    }
+    for (let k = 0; k < chains; k++) deleteChain(out, "inet hovsid", k == 0 ? "si" : k == 1 ? "so" : "sh", a);
     return;
   }
   out.ascii("add table inet hovsid\n");
@@ -398,4 +400,57 @@ export function flushChains(out: TextOut, a: Address, stop: bool, hold: bool, ha
     chain(out, a.family == FAMILY_IPV4 ? "ip hovsid" : "ip6 hovsid", "sf", a);
     out.ascii("\n");
   }
+}
+
+/**
+ * The agent's hold while its Wake-up is under way (PROTOCOL.md 8.4): a
+ * whole-address binding ended (expiry, deregistration) and its tunnel and
+ * proxy entry went, but until the node's gratuitous ARP reaches them the
+ * router and the address's neighbours still send its packets here. In table
+ * `inet hovsid`, base chain `wk<hex>` (prerouting hook, priority -150, before the routing decision): every
+ * packet to a jumps to the regular chain `wq<hex>`, whose one rule
+ * (sid/hold.ts, the xt NFQUEUE rule sent as netlink) queues it, until the
+ * node's Wake-up Ack (the node has announced the address and removed its
+ * stop rule) or the Wake-up's give-up; then `wk<hex>` is emptied and the
+ * queued packets repeated (NF_REPEAT): routed then, they go on to the node. With add
+ * false, the batch that removes both chains. `again`: the chains stand
+ * (emptied, waiting to be deleted): the queue chain is emptied first, so
+ * that it holds one queue rule.
+ */
+export function wakeHoldRule(out: TextOut, add: bool, a: Address, again: bool = false): void {
+  if (!add) {
+    deleteChain(out, "inet hovsid", "wk", a);
+    deleteChain(out, "inet hovsid", "wq", a);
+    return;
+  }
+  out.ascii("add table inet hovsid\nadd chain ");
+  chain(out, "inet hovsid", "wq", a);
+  out.ascii("\n");
+  if (again) {
+    out.ascii("flush chain ");
+    chain(out, "inet hovsid", "wq", a);
+    out.ascii("\n");
+  }
+  baseChain(out, "inet hovsid", "wk", a, "prerouting", "-150");
+  out.ascii("add rule ");
+  chain(out, "inet hovsid", "wk", a);
+  out.ascii(" ");
+  out.ascii(ipKeyword(a));
+  out.ascii(" daddr ");
+  a.text(out);
+  out.ascii(" counter jump wq");
+  addressHex(out, a);
+  out.ascii("\n");
+}
+
+/** The agent's Wake-up hold's queue chain, `wq<hex>` (for the netlink queue rule). */
+export function wakeQueueChainName(a: Address): string {
+  return "wq" + holdChainName(a).substring(2);
+}
+
+/** Empties the agent's Wake-up hold's base chain `wk<hex>` (not deleted: a base chain's removal flushes every queue). */
+export function flushWakeHold(out: TextOut, a: Address): void {
+  out.ascii("flush chain ");
+  chain(out, "inet hovsid", "wk", a);
+  out.ascii("\n");
 }
