@@ -37,13 +37,15 @@ export class SidNode extends SimNode {
   pump() {
     for (let o; (o = this.engine.poll()); ) {
       (this.order ??= []).push(o.kind === "netlink" ? `netlink${o.protocol}` : o.kind === "event" ? `event:${o.event.state}` : o.kind === "nft" ? `nft:${o.text.split("\n")[0]}` : o.kind);
+      // failAction(o): the errno this one action fails with (0: it works), else failKernel for every action
+      const errno = this.failAction ? this.failAction(o) : this.failKernel;
       if (o.kind === "transmit") this.net.send(this, o);
       else if (o.kind === "nft") {
         this.nft.push(o.text);
-        this.engine.actionResult(this.clock(), o.id, this.failKernel);
+        this.engine.actionResult(this.clock(), o.id, errno);
       } else if (o.kind === "netlink") {
         (o.protocol === 12 ? this.netfilter : this.netlink).push(o.data);
-        this.engine.netlinkReply(this.clock(), o.id, o.waitAck ? ack(o.data, this.failKernel) : new Uint8Array(0));
+        this.engine.netlinkReply(this.clock(), o.id, o.waitAck ? ack(o.data, errno) : new Uint8Array(0));
       } else if (o.kind === "frame") {
         this.frames.push({ at: this.net.now, ifindex: o.ifindex, data: o.data });
         this.net.sendFrame(this, o.data);

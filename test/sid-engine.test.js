@@ -1947,4 +1947,162 @@ test("8.12: a forged, tampered, refusing or replayed Binding Ack of the agent bi
   void agent;
 });
 
+// ---- 8.12: the agent's claim in two parts; the node's datagrams before its stop rule ----
+
+const kindsSince = (n, k) => (n.order ?? []).slice(k).map((x) => (x.startsWith("nft:") ? "nft" : x));
+
+test("8.12: the agent's claim in two parts: the tunnel (its filters in ONE nft batch, before its link and route), the Transfer Reply, the agent's Binding Ack, then the gratuitous ARP and the proxy entry", () => {
+  for (const reverse of [false, true]) {
+    const s = trio();
+    const { net, tn, agent, target, tnTarget, tnAgent, TA } = s;
+    tn.sid.transfer(net.now, TA, tnTarget, { agent: tnAgent, lifetime: 30, reverse });
+    tn.pump();
+    const k = agent.order?.length ?? 0;
+    const n0 = agent.netlink.length, f0 = agent.nft.length;
+    net.run(6); // the Transfer Request is in (5 ms); no Binding Update yet
+    // The Transfer Reply goes as a frame (the node's address is claimed here, 8.14); the Ack is the transmit.
+    const tunnel = ["netlink0", "netlink0", "netlink0", "netlink0"];
+    assert.equal(kindsSince(agent, k), [...(reverse ? ["nft"] : []), ...tunnel, "frame", "event:bound", "transmit", "frame", "netlink0"], `reverse ${reverse}`);
+    // 16 NEWLINK, 28 NEIGH (fdb), 28 NEIGH, 24 ROUTE; then, after the Ack, 28 the proxy entry.
+    assert.equal(agent.netlinkTypes().slice(n0), [16, 28, 28, 24, 28]);
+    if (reverse) {
+      assert.is(agent.nft.length - f0, 1, "one nft batch for the claim");
+      assert.match(agent.nft[f0], /add chain inet hovtunnel v[0-9a-f]{6} \{ type filter hook input[^]*add chain inet hovsid rp[0-9a-f]{6} \{ type filter hook prerouting/);
+    }
+    const ack = sentOf(net, "agent", 21);
+    assert.is(ack.length, 1, "the agent's own Binding Ack left at the binding");
+    assert.ok(hostsDeliver(s));
+    net.run(1000);
+    assert.equal(target.sidEvents("bound").map((e) => e.notice), [true]);
+    assert.is(target.sidEvents("released").length, 1);
+    assert.equal(tn.sidEvents().map((e) => e.state), ["state-requested", "negotiated", "transferred"]);
+  }
+});
+
+test("8.12: the tunnel's part of the agent's claim fails: no Binding Ack of the agent leaves, the target never releases; the node is woken and keeps its address", () => {
+  const s = trio();
+  const { net, tn, agent, target, tnTarget, tnAgent, TA } = s;
+  agent.failKernel = 1; // EPERM for every action: the tunnel's part fails
+  tn.sid.transfer(net.now, TA, tnTarget, { agent: tnAgent, lifetime: 30 });
+  tn.pump();
+  net.run(15); // the record's confirmation is slower than the agent's Wake-up here
+  assert.ok(hostsDeliver(s));
+  net.run(3000);
+  assert.equal(agent.sidEvents("ended").map((e) => e.reason), ["kernel-failed"]);
+  assert.is(target.sidEvents("bound").length, 0, "no Binding Ack bound the target");
+  assert.is(target.sidEvents("released").length, 0, "the target never released the socket");
+  assert.equal(tn.sidEvents().map((e) => e.state), ["state-requested", "negotiated", "refused"]);
+  assert.is(agent.sidEvents("woken").length, 1);
+});
+
+test("8.12: the second part of the agent's claim (the proxy entry) fails after its Binding Ack left: the agent sends the target a Binding Ack of Lifetime 0, the target gives the address up, the node is woken and has its address back", () => {
+  const s = trio();
+  const { net, tn, agent, target, tnTarget, tnAgent, TA } = s;
+  // Only the proxy entry fails: RTM_NEWNEIGH (28) on the home link (ifindex 2; the tunnel's neighbour is on its own link).
+  agent.failAction = (o) => {
+    if (o.kind !== "netlink" || o.protocol !== 0) return 0;
+    const v = new DataView(o.data.buffer, o.data.byteOffset);
+    return v.getUint16(4, true) === 28 && v.getInt32(20, true) === 2 ? 17 : 0;
+  };
+  tn.sid.transfer(net.now, TA, tnTarget, { agent: tnAgent, lifetime: 30 });
+  tn.pump();
+  assert.ok(hostsDeliver(s));
+  net.run(3000);
+  assert.equal(agent.sidEvents("ended").map((e) => e.reason), ["kernel-failed"]);
+  assert.is(bindingCount(agent), 0);
+  // Two Binding Acks of the agent's own before any Binding Update was answered: granted, then Lifetime 0.
+  assert.ok(sentOf(net, "agent", 21).length >= 2);
+  const ended = target.sidEvents("ended");
+  assert.equal(ended.map((e) => e.reason), ["agent-claim-failed"]);
+  assert.match(target.sidEvents("refused")[0].message, /claim failed after its Binding Ack/);
+  assert.is(target.sid.state(net.now).targets.length, 0, "no hosting stays at the target");
+  assert.is(agent.sidEvents("woken").length, 1, "the node acknowledged the Wake-up");
+  // The node has its address again: no ARP rule stands, its stop rule is gone, it announced the address.
+  const lastArp = tn.nft.filter((b) => /arp hovsid ai/.test(b)).at(-1);
+  assert.ok(!lastArp || /delete chain arp hovsid ai/.test(lastArp), "no ARP rule stays at the node");
+  assert.ok(tn.frames.some((f) => f.data[12] === 0x08 && f.data[13] === 0x06), "the node announced its address again");
+});
+
+test("8.12: a Binding Ack of Lifetime 0 that does not open (tampered) or comes after the hosting is gone changes nothing", () => {
+  const s = trio();
+  const { net, tn, agent, target, tnTarget, tnAgent, TA } = s;
+  agent.failAction = (o) => {
+    if (o.kind !== "netlink" || o.protocol !== 0) return 0;
+    const v = new DataView(o.data.buffer, o.data.byteOffset);
+    return v.getUint16(4, true) === 28 && v.getInt32(20, true) === 2 ? 17 : 0;
+  };
+  let revoke = null;
+  let acks = 0;
+  net.filter = (d) => {
+    if (d.from === "agent" && d.data[1] === 21 && ++acks === 2) {
+      revoke = d; // the second of the agent's own: Lifetime 0, kept back
+      return false;
+    }
+    return true;
+  };
+  tn.sid.transfer(net.now, TA, tnTarget, { agent: tnAgent, lifetime: 30 });
+  tn.pump();
+  assert.ok(hostsDeliver(s));
+  net.run(8);
+  assert.ok(revoke, "the agent sent its Binding Ack of Lifetime 0");
+  assert.is(target.sidEvents("released").length, 1, "released at the first Ack");
+  const before = JSON.stringify(target.sid.state(net.now).targets);
+  for (const at of [revoke.data.length - 20, revoke.data.length - 1, 3]) {
+    const bad = revoke.data.slice();
+    bad[at] ^= 0x01;
+    net.inject(target, "198.18.0.1", bad);
+  }
+  net.run(1);
+  assert.is(target.sidEvents("ended").length, 0, "a tampered one ends nothing");
+  assert.is(JSON.stringify(target.sid.state(net.now).targets), before);
+  net.inject(target, "198.18.0.1", revoke.data);
+  net.run(1);
+  assert.equal(target.sidEvents("ended").map((e) => e.reason), ["agent-claim-failed"]);
+  const d0 = target.engine.state(net.now).counters.dropped;
+  net.inject(target, "198.18.0.1", revoke.data); // replayed: no hosting of its SPI any more
+  net.run(1);
+  assert.is(target.sidEvents("ended").length, 1);
+  assert.is(target.engine.state(net.now).counters.dropped, d0 + 1);
+});
+
+test("8.12: the node's order at the call: the negotiation and the Transfer Request leave first, then the stop rule, then state-requested (the dump), then the hold's queue rule", () => {
+  const s = trio();
+  const { net, tn, tnTarget, tnAgent, TA } = s;
+  const k = tn.order?.length ?? 0;
+  tn.sid.transfer(net.now, TA, tnTarget, { agent: tnAgent, lifetime: 30 });
+  tn.pump();
+  assert.equal(kindsSince(tn, k), ["transmit", "transmit", "nft", "event:state-requested", "netlink12", "netlink12"]);
+  assert.equal(net.sent.filter((d) => d.from === "tn").map((d) => d.data[1]), [16, 18]);
+  assert.match(tn.nft.at(-1), /add chain inet hovsid si/);
+});
+
+test("8.12 at ~1 ms RTT: the agent's claim (and its Binding Ack) may come before the node's stop rule is in: the transfer completes, the target releases once, the node keeps no socket", () => {
+  const s = trio({ delayMs: 0.5 });
+  const { net, tn, agent, target, tnTarget, tnAgent, TA } = s;
+  tn.sid.transfer(net.now, TA, tnTarget, { agent: tnAgent, lifetime: 30 });
+  // The node's host has sent the two datagrams; its stop rule and dump come later than the agent's claim.
+  const held = [];
+  for (let o; (o = tn.engine.poll()); ) held.push(o);
+  const sends = held.filter((o) => o.kind === "transmit");
+  assert.is(sends.length, 2);
+  for (const o of sends) net.send(tn, o);
+  net.run(2); // the agent bound, claimed and sent its Ack; the target negotiated
+  assert.is(agent.sidEvents("bound").length, 1);
+  assert.ok(sentOf(net, "agent", 21).length >= 1, "the agent's Binding Ack left");
+  assert.is(target.sidEvents("released").length, 0, "no record yet: no release");
+  // Now the node's stop rule, then the dump (state-requested).
+  for (const o of held.filter((o) => o.kind !== "transmit")) {
+    if (o.kind === "nft") { tn.nft.push(o.text); tn.engine.actionResult(tn.clock(), o.id, 0); }
+    else if (o.kind === "netlink") { tn.netfilter.push(o.data); tn.engine.netlinkReply(tn.clock(), o.id, new Uint8Array(36)); }
+    else if (o.kind === "event") tn.events.push(o.event);
+  }
+  tn.pump();
+  assert.ok(hostsDeliver(s));
+  net.run(1000);
+  assert.is(target.sidEvents("released").length, 1);
+  // (the node's events in the order this test's host took them: the stop rule's drain came after the reply)
+  assert.equal(tn.sidEvents().map((e) => e.state).sort(), ["negotiated", "state-requested", "transferred"]);
+  assert.match(tn.nft.find((b) => /arp hovsid/.test(b)) ?? "", /add chain arp hovsid ai/, "the node's ARP rule at transferred");
+});
+
 test.run();

@@ -115,6 +115,19 @@ export class Claim extends Procedure {
   address: Address;
   role: u8;
   spi: u32;
+  /**
+   * 8.12, the agent's claim in two parts: the first part (the tunnel, its
+   * filters and route) sends the agent's own Binding Ack when its actions are
+   * done (`notice`, with `granted` to `target`) and then queues the second
+   * part (`announce`: the gratuitous ARP and the proxy entry); the second
+   * part's actions come after that Ack left (`noticed`): if one fails, the
+   * target is told (a Binding Ack of Lifetime 0) as the binding ends.
+   */
+  notice: bool = false;
+  noticed: bool = false;
+  announce: bool = false;
+  granted: u32 = 0;
+  target: Address | null = null;
   constructor(sid: SidBase, a: Address, role: u8, spi: u32) {
     super();
     this.sid = sid;
@@ -124,6 +137,7 @@ export class Claim extends Procedure {
   }
   onActionsDone(node: Node, ok: bool, now: f64): void {
     if (!ok) this.sid.claimFailed(this, now);
+    else this.sid.claimMade(this, now);
   }
 }
 
@@ -156,6 +170,7 @@ export abstract class SidBase extends RequestHandler {
   abstract flowsChanged(): void;
   abstract announce(a: Address, now: f64): void;
   abstract claimFailed(c: Claim, now: f64): void;
+  abstract claimMade(c: Claim, now: f64): void;
 }
 
 /** The address message of dataplane.md section 4 for a on lo (or `ifindex`), copied out of its static buffer. */

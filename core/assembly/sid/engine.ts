@@ -1393,6 +1393,14 @@ export class Sid extends SidBase {
       }
       return;
     }
+    // 8.9: the filters first, in one nft batch (they name the VNI and the link's index, which the core
+    // chose: no link needed), so the link never decapsulates unfiltered and the claim makes one nft call.
+    if (decapsulates || (role == ROLE_AGENT && reverse)) {
+      const out = this.nftBegin();
+      if (decapsulates) tunnelFilter(out, true, family, ADDR_B, o.sidTunnelPort, vni);
+      if (role == ROLE_AGENT && reverse) reversePathRule(out, true, vni, ifindex, ta);
+      this.nftEnd();
+    }
     this.netlink(vxlanLink(true, IDS + 16, 9, own, o.sidTunnelMtu, vni, family, ADDR_A, o.sidTunnelPort, ifindex));
     this.netlink(fdbEntry(true, ifindex, other, family, ADDR_B));
     ta.store(ADDR_A);
@@ -1404,14 +1412,6 @@ export class Sid extends SidBase {
       this.netlink(neighEntry(true, ifindex, family, ADDR_B, other));
       this.netlink(tunnelRoute(true, family, ZERO16, 0, ifindex, ADDR_B, o.sidRouteTable));
       this.netlink(sourceRule(true, family, ADDR_A, prefix, o.sidRouteTable, SID_RULE_PRIORITY));
-    }
-    if (decapsulates) {
-      tunnelFilter(this.nftBegin(), true, family, ADDR_B, o.sidTunnelPort, vni);
-      this.nftEnd();
-    }
-    if (role == ROLE_AGENT && reverse) {
-      reversePathRule(this.nftBegin(), true, vni, ifindex, ta);
-      this.nftEnd();
     }
   }
 
@@ -1540,9 +1540,16 @@ export class Sid extends SidBase {
     if (d.type != MSG_BINDING_ACK || <u32>d.flagsCode != CODE_ACCEPTED) return false;
     let h: Hosted | null = null;
     for (let i = 0; i < this.hosted.length && !h; i++) if (this.hosted[i].agent == peer) h = this.hosted[i];
-    if (!h || h.state != REGISTERING || h.sameSubnet) return false;
+    if (!h || h.sameSubnet) return false;
     const granted = lifetimeOf(d, 0);
-    if (granted == 0) return false;
+    if (granted == 0) {
+      // 8.12: the second part of the agent's claim failed after its Ack at the binding: the binding is gone.
+      if (h.state != REGISTERING && h.state != BOUND) return false;
+      this.refused(ROLE_TARGET, h.address, 0, ERR_KERNEL, "the agent's claim failed after its Binding Ack (its Binding Ack of Lifetime 0): the binding is gone, the address is given up here", now);
+      this.endHosted(h, "agent-claim-failed", ERR_KERNEL, now);
+      return true;
+    }
+    if (h.state != REGISTERING) return false;
     h.bound(node, granted, now, true);
     return true;
   }
@@ -2148,20 +2155,22 @@ export class Sid extends SidBase {
     this.bindings().expireAt(r, expires);
     this.node.timers.armBy(this.expiryTimer, expires);
     this.vnis.add(vni);
-    // Claim the address (8.2 step 5): tunnel first, then the proxy entry and the announcements.
-    this.actionOwner = new Claim(this, a, ROLE_AGENT, bSpi(r));
+    // Claim the address (8.2 step 5), in two parts (8.12): first the tunnel (its filters, link and route:
+    // what the target's release and the node's hand-on need); when those are done, claimMade sends the
+    // agent's own Binding Ack, then the announcements and the proxy entry.
+    const claim = new Claim(this, a, ROLE_AGENT, bSpi(r));
+    claim.notice = true;
+    claim.announce = !further;
+    claim.granted = granted;
+    claim.target = target;
+    this.actionOwner = claim;
     this.tunnel(true, ROLE_AGENT, bKey(r), target, a, (flags & FLAG_REVERSE_TUNNEL) != 0);
-    if (!further) {
-      a.store(ADDR_A);
-      this.netlink(proxyNeighbour(true, this.ifindex, a.family, ADDR_A));
-    }
     this.actionOwner = null;
     if (further) {
       // The new route for the address replaced the old one; removing the old link leaves it alone.
       this.tunnel(false, ROLE_AGENT, OLD_KEY, old, a, oldReverse);
       memory.fill(OLD_KEY, 0, 32);
     }
-    if (!further) this.announce(a, now);
     this.reply(peer, sa, cache, CODE_ACCEPTED, <i32>granted, null, now);
     const e = this.event("bound", ROLE_AGENT, a, now);
     e.key("target");
@@ -2171,8 +2180,34 @@ export class Sid extends SidBase {
     e.key("further");
     e.boolean(further);
     node.emit(endEvent());
-    this.noticeTarget(r, granted, target);
-    this.verifyParked(node, a, now);
+    if (claim.pendingActions == 0) this.claimMade(claim, now);
+  }
+
+  /**
+   * 8.12: the first part of the agent's claim is done (the tunnel's filters,
+   * link and route stand: what the target's release and the node's hand-on
+   * need). Now the agent's own Binding Ack leaves, then the second part: the
+   * gratuitous ARP and the proxy entry (owned by a Claim marked `noticed`),
+   * and a Binding Update kept before the binding is answered.
+   */
+  claimMade(c: Claim, now: f64): void {
+    if (c.role != ROLE_AGENT || !c.notice) return;
+    c.notice = false;
+    const a = c.address;
+    const r = this.table ? this.bindings().find(a) : 0;
+    if (!r || bSpi(r) != c.spi) return; // ended or replaced meanwhile
+    this.noticeTarget(r, c.granted, c.target!);
+    if (c.announce) {
+      this.announce(a, now);
+      const rest = new Claim(this, a, ROLE_AGENT, c.spi);
+      rest.noticed = true;
+      rest.target = c.target;
+      this.actionOwner = rest;
+      a.store(ADDR_A);
+      this.netlink(proxyNeighbour(true, this.ifindex, a.family, ADDR_A));
+      this.actionOwner = null;
+    }
+    this.verifyParked(this.node, a, now);
   }
 
   /**
@@ -2879,6 +2914,8 @@ export class Sid extends SidBase {
         return;
       }
       this.refused(ROLE_AGENT, c.address, 0, ERR_KERNEL, "a kernel action of the binding failed (see the kernel-error event): the binding ends", now);
+      // 8.12: the agent's Binding Ack left before this part of the claim: the target hears that the binding is gone.
+      if (c.noticed && c.target) this.noticeTarget(r, 0, c.target!);
       this.endBinding(r, now, true, "kernel-failed");
       return;
     }
