@@ -3,7 +3,7 @@
 //   sudo node bench/stem.js [--quick] [--migrations N] [--json FILE]
 //                           [--systems handover,reconnect,mptcp] [--rtts 1,50] [--scenarios mbb,bbm,bbm-down]
 //                           [--throughput-only] [--no-throughput] [--auto off] [--home] [--outage MS]
-//                           [--ask-after MS] [--capture DIR]
+//                           [--ask-after MS] [--capture DIR] [--cc cubic|bbr|system]
 //
 // (after `npm run build`). Three namespaces M - R - F from demo/netns.ts (R
 // drops sources that do not belong to the link they come from, BCP 38). One
@@ -87,6 +87,12 @@ const HOME = flag("home");
 // migration is asked for over the control socket, as soon as the new address is there.
 const AUTO = opt("auto", "on");
 const CAPTURE = opt("capture", null);
+// --cc NAME: the TCP congestion control of M's and F's namespaces (the application's session, iperf3's
+// stream); default `system`, the host's (printed with the table). This VM's is bbr: BBR's ProbeRTT (every
+// 10 s, cwnd 4 packets for >= 200 ms) stalls the 2 ms records at 50 ms RTT for about one RTT, several
+// times in a row, migration or not (docs/benchmarks.md, branch stem7). A namespace may only choose one of
+// the host's net.ipv4.tcp_allowed_congestion_control (here reno and bbr; cubic is not allowed).
+const CC = opt("cc", "system");
 // Namespaces hov-perf-{m,r,f} (not hov-b*, hov-d*, hov-n*: the e2e tests clean those up),
 // after HANDOVER_TAG if set (two checkouts can then run cells at once).
 const TAG = `${process.env.HANDOVER_TAG ?? ""}perf`;
@@ -233,6 +239,22 @@ function daemons(topo, dir) {
   };
 }
 
+/**
+ * --cc: the congestion control of M's and F's new TCP sockets (per namespace). A namespace may only
+ * choose one of the host's net.ipv4.tcp_allowed_congestion_control.
+ */
+let ccUsed = null;
+function setCongestionControl(topo) {
+  if (CC === "system") return;
+  const set = (cc) => [topo.m, topo.f].every((n) => topo.try(n, ["sysctl", "-qw", `net.ipv4.tcp_congestion_control=${cc}`]).status === 0);
+  if (set(CC)) ccUsed = CC;
+  else throw new Error(`--cc ${CC}: the namespaces may not use it (net.ipv4.tcp_allowed_congestion_control)`);
+}
+function congestionControl() {
+  if (CC !== "system") return ccUsed ?? CC;
+  return spawnSync("sysctl", ["-n", "net.ipv4.tcp_congestion_control"]).stdout?.toString().trim() || "?";
+}
+
 function ping(topo, count = 30) {
   const r = topo.try(topo.m, ["ping", "-n", "-c", String(count), "-i", "0.01", PEER]);
   const times = [...r.out.matchAll(/time=([\d.]+) ms/g)].map((m) => Number(m[1])).sort((a, b) => a - b);
@@ -305,6 +327,7 @@ async function cell(system, scenario, rtt) {
   let d = null;
   try {
     topo.up();
+    setCongestionControl(topo);
     ip = new IpBatch(topo.m);
     const dl = await startDelayLine(topo, DELAY_EACH_WAY[rtt]);
     if (CAPTURE) await startCaptures(topo, join(CAPTURE, `${system}-${scenario}-${rtt}`));
@@ -529,6 +552,7 @@ async function throughputRun(v, notes) {
   let ip = null;
   try {
     topo.up();
+    setCongestionControl(topo);
     ip = new IpBatch(topo.m);
     let d = null;
     if (v !== "none") {
@@ -597,6 +621,7 @@ function table(results, tp, rttInfo) {
     p(`mbb: new address, then the old one goes 150 ms + 3 RTT later; bbm: old address goes, new one ${OUTAGE} ms later;`);
     p(`mbbr: as mbb, but no per-address source routes, and the default route moves with the new address ${ASK_AFTER} ms before the migration is asked for.`);
     p(`bbm-down: the old link goes down and is flushed, the new address follows with no pause (outage: until it is in place).`);
+    p(`TCP congestion control in M and F: ${congestionControl()}${CC === "system" ? " (the host's, --cc system)" : " (--cc)"}.`);
     p(`delay line: userspace NFQUEUE on R (tools/delayline.js), netem unavailable in this kernel:`);
     for (const [rtt, info] of Object.entries(rttInfo)) {
       p(`  nominal ${rtt} ms: ${DELAY_EACH_WAY[rtt]} ms per forwarded packet each way; ping RTT M->F p50 ${info.p50.toFixed(2)} ms (min ${info.min.toFixed(2)}, max ${info.max.toFixed(2)}, ${info.n} cells x 30); verdicts late by mean ${info.late.toFixed(3)} ms, max ${info.lateMax.toFixed(2)} ms`);
@@ -729,7 +754,7 @@ async function main() {
   console.log(table(results, tp, rttInfo));
   console.log(`\n${process.argv.slice(1).join(" ")}: ${((now() - t0) / 1000).toFixed(0)} s, node ${process.versions.node}, ${new Date().toISOString()}`);
   const json = opt("json");
-  if (json) writeFileSync(json, JSON.stringify({ results, throughput: tp, rttInfo, migrations: N, outageMs: OUTAGE }, null, 1));
+  if (json) writeFileSync(json, JSON.stringify({ results, throughput: tp, rttInfo, migrations: N, outageMs: OUTAGE, congestionControl: congestionControl() }, null, 1));
 }
 
 await main();
