@@ -10,9 +10,15 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { tmpdir } from "node:os";
 
 const isNode = typeof Deno === "undefined" && typeof Bun === "undefined";
 const INDEX = fileURLToPath(new URL("../dist/hosts/node/index.js", import.meta.url));
+const DENO_INDEX = fileURLToPath(new URL("../dist/hosts/deno/index.js", import.meta.url));
+const DENO_CLI = fileURLToPath(new URL("../dist/hosts/deno/cli.js", import.meta.url));
+const DENO = fileURLToPath(new URL("../node_modules/.bin/deno", import.meta.url));
 
 // The smallest module with one exported function: (func (export "f")).
 const TINY = [0, 97, 115, 109, 1, 0, 0, 0, 1, 4, 1, 96, 0, 0, 3, 2, 1, 0, 7, 5, 1, 1, 102, 0, 0, 10, 4, 1, 2, 0, 11];
@@ -33,6 +39,25 @@ if (isNode) {
     assert.ok(out.exports > 100, `${out.exports} exported functions`);
     assert.is(out.uncompiled, 0, `${out.uncompiled} of ${out.exports} exports still to compile at their first call`);
     assert.is(out.otherUncompiled, true, "V8's lazy compilation is back on for the next module");
+  });
+
+  test("the Deno CLI's command line compiles the core whole at load (its shebang's V8 flags)", () => {
+    // What the shebang of dist/hosts/deno/cli.js gives Deno, plus V8's test intrinsics to look.
+    const shebang = readFileSync(DENO_CLI, "utf8").split("\n")[0];
+    const v8 = /--v8-flags=(\S+)/.exec(shebang);
+    assert.ok(v8, `no --v8-flags in ${shebang}`);
+    const child = `
+      const { coreModule } = await import(${JSON.stringify(DENO_INDEX)});
+      const fns = Object.values(new WebAssembly.Instance(await coreModule(), {}).exports).filter((f) => typeof f === "function");
+      console.log(JSON.stringify({ exports: fns.length, uncompiled: fns.filter((f) => %IsUncompiledWasmFunction(f)).length }));`;
+    const file = join(mkdtempSync(join(tmpdir(), "handover-deno-")), "child.js");
+    writeFileSync(file, child);
+    const r = spawnSync(DENO, ["run", "-A", "--quiet", `--v8-flags=${v8[1]},--allow-natives-syntax`, file], { encoding: "utf8" });
+    rmSync(dirname(file), { recursive: true });
+    assert.is(r.status, 0, r.stderr);
+    const out = JSON.parse(r.stdout);
+    assert.ok(out.exports > 100, `${out.exports} exported functions`);
+    assert.is(out.uncompiled, 0, `${out.uncompiled} of ${out.exports} exports still to compile at their first call under Deno`);
   });
 
   test("the SID host binds libc's TCP_REPAIR calls when it is made, not at the first dump or restore", async () => {

@@ -19,7 +19,11 @@ export { DenoIO } from "./io.ts";
 
 let module: Promise<WebAssembly.Module> | null = null;
 
-/** The compiled core, loaded once per process. */
+/**
+ * The compiled core, loaded once per process. Compiled whole at load only when
+ * Deno runs with --v8-flags=--no-wasm-lazy-compilation (cli.ts's command line):
+ * node:v8's setFlagsFromString, which the Node host uses, has no effect in Deno.
+ */
 export function coreModule(): Promise<WebAssembly.Module> {
   if (!module) module = Deno.readFile(WASM_URL).then((b) => WebAssembly.compile(b));
   return module;

@@ -30,7 +30,7 @@ export function tagOf(s, rt = runtime()) {
 export function launcher(rt = runtime()) {
   const cli = `${ROOT}dist/hosts/${rt}/cli.js`;
   if (!existsSync(cli)) throw new Error(`no ${rt} host: ${cli} is missing (npm run build)`);
-  if (rt === "deno") return [BIN + "deno", "run", "-A", "--unstable-net", "--quiet", cli];
+  if (rt === "deno") return [BIN + "deno", "run", "-A", "--unstable-net", "--v8-flags=--no-wasm-lazy-compilation", "--quiet", cli];
   if (rt === "bun") return [BIN + "bun", cli];
   return [process.execPath, cli];
 }

@@ -16,7 +16,7 @@ const current = process.env.HANDOVER_TEST_RUNTIME ?? (typeof Deno !== "undefined
 const bin = (name) => join(ROOT, "node_modules", ".bin", name);
 const CLI = {
   node: [process.execPath, join(ROOT, "dist/hosts/node/cli.js")],
-  deno: [bin("deno"), "run", "--allow-all", "--unstable-net", "--quiet", join(ROOT, "dist/hosts/deno/cli.js")],
+  deno: [bin("deno"), "run", "--allow-all", "--unstable-net", "--v8-flags=--no-wasm-lazy-compilation", "--quiet", join(ROOT, "dist/hosts/deno/cli.js")],
   bun: [bin("bun"), join(ROOT, "dist/hosts/bun/cli.js")],
 };
 const PAIRS = [["deno", "bun"], ["node", "deno"], ["bun", "node"]];
