@@ -18,6 +18,62 @@ function ack(request, errno = 0) {
   return b;
 }
 
+/**
+ * A SIMULATED NFQUEUE queue, for the agent's Wake-up hold (PROTOCOL.md 8.4): packets take consecutive ids as the
+ * kernel's queue gives them; each notification waits, as in the host's netfilter socket, until the next netfilter
+ * answer carries it to the core (hosts/shared/netlink.ts reads what the socket holds after each request); a
+ * VERDICT_BATCH releases every queued packet whose id is at most its own (serial order), in id order.
+ */
+export class SimQueue {
+  constructor(queue) {
+    this.queue = queue;
+    this.nextId = 1;
+    this.queued = [];
+    this.unread = [];
+    /** Each verdict that released something: { at, ids }. */
+    this.releases = [];
+  }
+  /** n packets arrive at the queue. */
+  add(n) {
+    for (let i = 0; i < n; i++) {
+      const id = this.nextId++;
+      this.queued.push(id);
+      const b = new Uint8Array(32);
+      const v = new DataView(b.buffer);
+      v.setUint32(0, 32, true);
+      v.setUint16(4, (3 << 8) | 0, true); // NFNL_SUBSYS_QUEUE, NFQNL_MSG_PACKET
+      v.setUint16(18, this.queue, false); // nfgenmsg.res_id
+      v.setUint16(20, 11, true); // NFQA_PACKET_HDR: packet_id, hw_protocol, hook
+      v.setUint16(22, 1, true);
+      v.setUint32(24, id, false);
+      this.unread.push(b);
+    }
+  }
+  /** A netfilter request reached the kernel (at `at`): a verdict for this queue is applied. */
+  request(data, at) {
+    const v = new DataView(data.buffer, data.byteOffset, data.byteLength);
+    if (v.getUint16(4, true) !== ((3 << 8) | 3) || v.getUint16(18, false) !== this.queue) return;
+    const maxId = v.getUint32(28, false);
+    const ids = this.queued.filter((id) => ((maxId - id) | 0) >= 0);
+    if (!ids.length) return;
+    this.queued = this.queued.filter((id) => ((maxId - id) | 0) < 0);
+    this.releases.push({ at, ids, verdict: v.getUint32(24, false) });
+  }
+  /** What the socket holds: the notifications not read yet. */
+  read() {
+    const out = this.unread;
+    this.unread = [];
+    return out;
+  }
+}
+
+const concat = (parts) => {
+  const b = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) (b.set(p, o), (o += p.length));
+  return b;
+};
+
 const macText = (b) => [...b].map((x) => x.toString(16).padStart(2, "0")).join(":");
 
 export class SidNode extends SimNode {
@@ -29,6 +85,8 @@ export class SidNode extends SimNode {
     this.ifindex = 2;
     /** NETLINK_NETFILTER requests (the target's hold: queue binding, queue rule, verdicts). */
     this.netfilter = [];
+    /** A SimQueue standing for this node's kernel queue, or null (netfilter requests are only recorded). */
+    this.kernelQueue = null;
   }
   link() {
     this.sid.link(this.ifindex, this.mac, this.primary);
@@ -45,7 +103,13 @@ export class SidNode extends SimNode {
         this.engine.actionResult(this.clock(), o.id, errno);
       } else if (o.kind === "netlink") {
         (o.protocol === 12 ? this.netfilter : this.netlink).push(o.data);
-        this.engine.netlinkReply(this.clock(), o.id, o.waitAck ? ack(o.data, errno) : new Uint8Array(0));
+        const answer = o.waitAck ? [ack(o.data, errno)] : [];
+        // With a simulated kernel queue (kernelQueue), a netfilter answer carries its waiting notifications first.
+        if (o.protocol === 12 && this.kernelQueue) {
+          this.kernelQueue.request(o.data, this.net.now);
+          answer.unshift(...this.kernelQueue.read());
+        }
+        this.engine.netlinkReply(this.clock(), o.id, concat(answer));
       } else if (o.kind === "frame") {
         this.frames.push({ at: this.net.now, ifindex: o.ifindex, data: o.data });
         this.net.sendFrame(this, o.data);

@@ -3,7 +3,7 @@
 // virtual clock, kernel actions recorded, frames delivered by MAC.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { trio, hostsDeliver, thirdTarget, restartAgent, KEY_TN_AGENT, KEY_TN_TARGET } from "./_sidsim.js";
+import { trio, hostsDeliver, thirdTarget, restartAgent, KEY_TN_AGENT, KEY_TN_TARGET, SimQueue } from "./_sidsim.js";
 import { SidCodec } from "../dist/hosts/shared/index.js";
 import { prng } from "./_sim.js";
 
@@ -148,6 +148,14 @@ function udpFrames(n) {
   return n.frames.filter((f) => f.data[12] === 0x08 && f.data[13] === 0x00);
 }
 
+/** The VERDICT_BATCH messages for everything queued (an id 2^30 past the last seen): a hold's end. */
+function fullVerdicts(n) {
+  return n.netfilter.filter((b) => {
+    const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    return v.getUint16(4, true) === 771 && v.getUint32(28, false) >= 0x40000000;
+  });
+}
+
 /** Wake-up frames the agent sent. */
 function wakeFrames(n) {
   return udpFrames(n).filter((f) => f.data[43] === 22);
@@ -244,6 +252,8 @@ test("8.4, whole-address mode: the binding's end (deregistration) holds the addr
   const frame = order.lastIndexOf("frame", order.lastIndexOf("event:woken"));
   const held = order.lastIndexOf("nft:add table inet hovsid", frame);
   assert.ok(held >= 0 && order[held + 1] === "netlink12" && order.indexOf("event:ended", held) < frame, `the hold, then the Wake-up: ${order.slice(held - 3)}`);
+  // The hold stands before the target has its Binding Ack (the target gives the address up at it).
+  assert.is(order[held + 2], "transmit", `the hold, then the Binding Ack: ${order.slice(held - 3, held + 4)}`);
   // The claim stands until the Ack (the proxy entry answers ARP only for an address routed through another link: the
   // tunnel's route): nothing of it goes before the Wake-up; at the Ack the proxy entry (29), then the link (17).
   const rt = agent.netlinkTypes();
@@ -262,7 +272,37 @@ test("8.4, whole-address mode: the binding's end (deregistration) holds the addr
   const flush = after.indexOf("nft:flush chain inet hovsid wkc612000a");
   assert.ok(flush > 0 && after.indexOf("netlink12") > flush, `emptied, then repeated: ${after}`);
   assert.match(agent.nft.at(-1), /flush chain inet hovsid wkc612000a\ndelete chain inet hovsid wkc612000a\nflush chain inet hovsid wqc612000a\ndelete chain inet hovsid wqc612000a\n/, "both chains deleted after the verdict");
-  assert.is(agent.netfilterTypes().filter((t) => t === 771).length, 1, "one verdict: the hold ended once");
+  assert.is(fullVerdicts(agent).length, 1, "one verdict for everything queued: the hold ended once");
+});
+
+test("8.4, whole-address mode: the agent releases its Wake-up hold in steps (at most 16 packets every 4 ms, in order, each once), the first at the Ack, then one verdict for everything; the tunnel's link and the chains after it", () => {
+  const s = transferred({}, 30);
+  const { net, agent, target, TA } = s;
+  const q = (agent.kernelQueue = new SimQueue(4346 + 2)); // the node's queue (sid/hold.ts): SID's queue + 1
+  let acks = false;
+  net.filter = (d) => acks || d.from !== "tn"; // the node's Wake-up Acks wait
+  target.sid.sessionEnded(net.now, TA);
+  target.pump();
+  net.run(50);
+  assert.equal(agent.sidEvents("ended").map((e) => e.reason), ["deregistered"]);
+  q.add(40); // what reaches the agent for the address while the Wake-up goes unanswered
+  acks = true;
+  net.run(5000);
+  const woken = agent.sidEvents("woken");
+  assert.is(woken.length, 1, "the Wake-up's retransmission was acknowledged");
+  const steps = q.releases;
+  const sizes = steps.map((r) => r.ids.length);
+  assert.equal(steps.flatMap((r) => r.ids), Array.from({ length: 40 }, (_, i) => i + 1), `each held packet released once, in order: ${sizes}`);
+  assert.ok(steps.length >= 3 && sizes.every((n) => n <= 16), `in steps: ${sizes}`);
+  assert.ok(steps.every((r) => r.verdict === 4), "NF_REPEAT: they run the emptied chain and go on to the node");
+  assert.ok(steps[0].at - woken[0].t < 4, `the first step at the Ack: ${steps[0].at - woken[0].t} ms`);
+  for (let i = 1; i < steps.length; i++) assert.ok(steps[i].at - steps[i - 1].at >= 4, `4 ms between steps: ${steps.map((r) => r.at - woken[0].t)}`);
+  assert.is(fullVerdicts(agent).length, 1, "one verdict for everything still queued, at the end");
+  const order = agent.order;
+  const full = order.lastIndexOf("netlink12");
+  assert.ok(order.indexOf("netlink0", full) > full, `the tunnel's link after the last verdict: ${order.slice(full)}`);
+  assert.match(agent.nft.at(-1), /delete chain inet hovsid wkc612000a\n/, "the chains deleted after the last verdict");
+  assert.is(agent.netlinkTypes().at(-1), 17);
 });
 
 test("8.4, whole-address mode: a Wake-up never acknowledged ends the agent's hold at its give-up (repeated on, chains deleted); a Stop Transfer holds nothing", () => {
@@ -270,7 +310,7 @@ test("8.4, whole-address mode: a Wake-up never acknowledged ends the agent's hol
   s.net.filter = (d) => d.from !== "target" && d.from !== "tn";
   s.net.run(60000);
   assert.is(s.agent.sidEvents("refused")[0]?.error, "TIMED_OUT");
-  assert.is(s.agent.netfilterTypes().filter((t) => t === 771).length, 1, "the repeat verdict at the give-up");
+  assert.is(fullVerdicts(s.agent).length, 1, "the repeat verdict at the give-up");
   assert.match(s.agent.nft.at(-1), /delete chain inet hovsid wqc612000a/);
   const s2 = transferred({}, 30);
   assert.is(s2.tn.sid.stop(s2.net.now, s2.TA), undefined);

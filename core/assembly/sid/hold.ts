@@ -44,6 +44,8 @@ export class SidHold {
   /** Packets the node's queue took, since start. */
   static nodeHeld: u64 = 0;
   static nodeLastId: u32 = 0;
+  /** The node's queue: the highest id released so far by the agent's stepped release (Sid.drainWake). */
+  static nodeReleasedId: u32 = 0;
 
   static seen(s: NetlinkSummary): void {
     if (s.nodePackets != 0) {
