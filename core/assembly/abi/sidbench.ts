@@ -14,6 +14,9 @@
 //                                 the hits
 //   sidbench_lookup_batch(count, seed, miss)  the same lookups, 64 at a
 //                                 time through BindingTable.findBatch
+//   sidbench_lookup_agree(count, seed, miss)  for the tests: the batch's
+//                                 records compared with find's; returns how
+//                                 many differ
 //   sidbench_load(count, seed)    the baseline: one 8-byte load from a random
 //                                 record of the same table memory per step
 //   sidbench_chase(count, seed)   the same loads, each one's address waiting for
@@ -204,6 +207,36 @@ export function sidbench_lookup_batch(count: i32, seed: f64, miss: i32): i32 {
     hits += t.findBatch(FAMILY_IPV6, BATCH_KEYS, k, BATCH_OUT);
   }
   return hits;
+}
+
+/**
+ * For the tests: sidbench_lookup_batch's lookups (miss 1: unbound addresses), each one's record from findBatch
+ * compared with find's; returns how many differ (0 when the two agree).
+ */
+export function sidbench_lookup_agree(count: i32, seed: f64, miss: i32): i32 {
+  const t = table();
+  if (!t) return -ERR_CONFIG;
+  if (filled == 0 || count < 0) return -ERR_INVALID_ARGUMENT;
+  walk = <u64>seed | 1;
+  const n = <u64>filled;
+  let differ: i32 = 0;
+  for (let i: i32 = 0; i < count; i += LOOKUP_BATCH) {
+    const k = count - i < LOOKUP_BATCH ? count - i : LOOKUP_BATCH;
+    for (let j = 0; j < k; j++) {
+      store<u64>(BATCH_KEYS + (<usize>j << 4), PREFIX_HI);
+      bound(<u32>(step() % n + (miss ? n : 0)), scratch);
+      store<u64>(BATCH_KEYS + (<usize>j << 4) + 8, scratch.lo);
+    }
+    t.findBatch(FAMILY_IPV6, BATCH_KEYS, k, BATCH_OUT);
+    const a = scratch;
+    a.family = FAMILY_IPV6;
+    a.hi = PREFIX_HI;
+    for (let j = 0; j < k; j++) {
+      a.lo = load<u64>(BATCH_KEYS + (<usize>j << 4) + 8);
+      if (t.find(a) != load<usize>(BATCH_OUT + <usize>j * sizeof<usize>())) differ++;
+    }
+  }
+  return differ;
 }
 
 export function sidbench_load(count: i32, seed: f64): i32 {

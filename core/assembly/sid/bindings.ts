@@ -275,9 +275,9 @@ export class BindingTable {
    * Looks up n addresses of one family, their (hi, lo) pairs at keys (16
    * bytes each, u64 hi then lo), and writes each one's record or 0 at out (a
    * usize each); returns how many were found. As a packet path takes them, a
-   * batch at a time: the home records and tags of 16 addresses are read
-   * before any is compared, so their cache misses overlap instead of each
-   * waiting behind the branch of the one before.
+   * batch at a time: the home tags of 16 addresses, and the home records
+   * whose tags match, are read before any is compared, so their cache misses
+   * overlap instead of each waiting behind the branch of the one before.
    */
   findBatch(family: u8, keys: usize, n: i32, out: usize): i32 {
     const A = BATCH_ADDR;
@@ -292,9 +292,11 @@ export class BindingTable {
         const h = mix(A);
         const i = this.homeOf(h);
         store<u64>(BATCH_H + (<usize>j << 3), h);
-        // The loads whose misses overlap: the home record's address and the home tag.
-        store<u64>(BATCH_LO + (<usize>j << 3), load<u64>(this.rec(i) + R_ADDR_LO));
-        store<u8>(BATCH_TAG + <usize>j, load<u8>(this.tags + <usize>i));
+        // The loads whose misses overlap: the home tag, and the home record's address only where the tag matches
+        // (an address with no binding reads no record, as in findKey).
+        const tag = load<u8>(this.tags + <usize>i);
+        store<u8>(BATCH_TAG + <usize>j, tag);
+        store<u64>(BATCH_LO + (<usize>j << 3), tag == tagOf(h) ? load<u64>(this.rec(i) + R_ADDR_LO) : ~A.lo);
       }
       for (let j = 0; j < k; j++) {
         const q = keys + (<usize>(b + j) << 4);
