@@ -85,9 +85,9 @@ const RETIRE_MS: f64 = 10000;
 const TUNNEL_LINGER_MS: f64 = 2000;
 /**
  * 8.4: the agent's Wake-up hold is released in steps, at most WAKE_DRAIN_STEP packets every WAKE_DRAIN_INTERVAL_MS,
- * not in one verdict: released at once, 350 held packets (3.5 s of 10 ms pings) lost 108 on their way to the node,
- * whose neighbour entry in this kernel is just being resolved (the proxy entry went with the Ack); released in steps,
- * none (docs/benchmarks.md, "The Wake-up hold").
+ * not in one verdict: released at once, a few hundred held packets (3.5 s of 10 ms pings) reach the node and its
+ * answers the correspondent in one burst, and the correspondent's receiving socket dropped 75-152 of them; released
+ * in steps, none (docs/benchmarks.md, "The agent's Wake-up hold released in steps").
  */
 const WAKE_DRAIN_STEP: u32 = 16;
 const WAKE_DRAIN_INTERVAL_MS: f64 = 4;
