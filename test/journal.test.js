@@ -149,6 +149,7 @@ test("crash restart: the moves come back from the save file + journal, no map du
   const before = f.table.rules();
   const r = crashRestart(s);
   assert.is(r.restored.elements, "journal", JSON.stringify(r.restored));
+  assert.is(r.restored.savedFallback, undefined, "no fallback to explain");
   assert.equal(r.dumped, ["js"], "only the marker read, no map");
   assert.equal(elementLines(r.batches, /element inet handover (ro|ri|rop|rip|lo|li)[46]/), [], "no element written");
   assert.is(f.table.rules(), before, "the kernel holds what it held");
@@ -167,6 +168,7 @@ test("crash restart with the moves unvalidated or a quota in the kernel: the jou
   assert.ok(s.f.table.elements("rq4").length > 0, "an unvalidated move's quota element");
   const r = crashRestart(s);
   assert.is.not(r.restored.elements, "journal");
+  assert.is(r.restored.savedFallback, "journal-not-all", JSON.stringify(r.restored));
   assert.ok(r.dumped.length > 1, "the maps read");
 });
 
@@ -179,6 +181,9 @@ test("a crash between the batch and the append: the marker is ahead of the journ
   assert.is(ask(peers[1], [[peers[1].b, 20005, peers[1].a, 20005]]), "ACCEPTED");
   const r = crashRestart(s, kept);
   assert.is(r.restored.elements, "adopted", JSON.stringify(r.restored));
+  // The event says why: the kernel's marker is one batch past the journal's last record.
+  assert.is(r.restored.savedFallback, "journal-behind", JSON.stringify(r.restored));
+  assert.is(r.restored.kernelSeq, r.restored.journalSeq + 1, JSON.stringify(r.restored));
   assert.ok(r.dumped.includes("ri4"), "the maps read");
   assert.is(r.restored.moves, 2 * PER - 1, "the move that went home is not brought back");
   assert.ok(files.base, "a new base after a restart that read the maps");
@@ -194,6 +199,7 @@ test("a torn last record (cut short, or its bytes wrong) is ignored without a tr
   // cut inside the last record
   let r = crashRestart(s, { journal: whole.subarray(0, whole.length - 7) });
   assert.is(r.restored.elements, "adopted");
+  assert.is(r.restored.savedFallback, "journal-torn", JSON.stringify(r.restored));
   assert.is(r.restored.moves, 2 * PER - 1);
   // every byte there, one of them wrong (its CRC-32 fails)
   const s2 = fixedEnd(2);
@@ -203,6 +209,7 @@ test("a torn last record (cut short, or its bytes wrong) is ignored without a tr
   bad[bad.length - 3] ^= 0x20;
   r = crashRestart(s2, { journal: bad });
   assert.is(r.restored.elements, "adopted", "the record whose CRC fails is not applied");
+  assert.is(r.restored.savedFallback, "journal-torn", JSON.stringify(r.restored));
   assert.is(r.restored.moves, 2 * PER - 1);
   // garbage and a length field beyond anything: no trap either
   const s3 = fixedEnd(1);
@@ -220,12 +227,15 @@ test("the marker changed by someone else (or missing) makes the restart read the
   assert.is(s.f.table.apply("flush set inet handover js\nadd element inet handover js { 4242 }\n"), 0);
   let r = crashRestart(s);
   assert.is(r.restored.elements, "adopted");
+  assert.is(r.restored.savedFallback, "journal-behind", "someone else's marker, past the journal's");
+  assert.is(r.restored.kernelSeq, 4242);
   assert.ok(r.dumped.length > 1);
   // the numbers go on above the marker the kernel held: never back to one an old file may hold
   assert.equal(marker(s.f), [4243]);
   assert.is(s.f.table.apply("flush set inet handover js\n"), 0);
   r = crashRestart(s);
   assert.is(r.restored.elements, "adopted", "no marker");
+  assert.is(r.restored.savedFallback, "marker-missing");
 });
 
 test("compaction: with many changes the host is given a new base, and the journal stays bounded", () => {

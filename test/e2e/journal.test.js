@@ -29,7 +29,11 @@ const PER_PEER = 10;
 const BASE_PORT = 20000;
 const ROOM = 8;
 
-run("a fixed end killed (SIGKILL) with 1,000 moves restarts from its journal, no map dumped; the live stream survives with 0 lost, 0 resets", async () => {
+/**
+ * One run: F killed and restarted mid-stream. Returns F's second `restored` event and what the kernel held;
+ * asserts the stream survived and every synthetic move was accepted.
+ */
+async function killedRun(attempt) {
   const peers = Array.from({ length: PEERS }, (_, i) => syntheticPeer(i, "journal"));
   const dir = mkdtempSync(join(tmpdir(), "handover-journal-"));
   const load = peers.map((p, i) => ({ peer: i, moves: Array.from({ length: PER_PEER }, (_, k) => [p.a, BASE_PORT + k, p.b, BASE_PORT + k]) }));
@@ -66,18 +70,34 @@ run("a fixed end killed (SIGKILL) with 1,000 moves restarts from its journal, no
         marker = t.ns(t.f, ["nft", "list", "set", "inet", "handover", "js"]);
       },
     });
-    assertSurvived(assert, r, "the stream through a crash restart of the fixed end");
+    assertSurvived(assert, r, `attempt ${attempt}: the stream through a crash restart of the fixed end`);
     assert.is(loaded.results.filter((x) => x.code === "ACCEPTED").length, PEERS, "every synthetic peer's 10 moves accepted");
     const restored = r.timeline.filter((e) => e.event?.event === "restored" && e.who === "F").map((e) => e.event);
     assert.is(restored.length, 2, "F restarted once");
-    assert.is(restored[1].elements, "journal", `the restart took the journal path, no map dumped (${JSON.stringify(restored[1])})`);
-    const streamMoves = restored[1].moves - PEERS * PER_PEER;
-    assert.ok(streamMoves >= 1 && streamMoves <= ROOM, `every move taken over: 1,000 synthetic and the stream's (${restored[1].moves})`);
-    assert.ok(elements >= PEERS * PER_PEER, `the kernel still holds the moves' elements (${elements})`);
-    assert.match(marker, /elements = \{ 0x[0-9a-f]{8} \}/, "the journal's marker");
+    return { restored: restored[1], elements, marker };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+run("a fixed end killed (SIGKILL) with 1,000 moves restarts from its journal, no map dumped; the live stream survives with 0 lost, 0 resets", async () => {
+  // A kill that lands between a batch's commit and its append leaves the kernel's marker one batch past the journal:
+  // the restart then rightly reads the maps (savedFallback "journal-behind", kernelSeq = journalSeq + 1), and this
+  // run did not test the journal path; it is run again, up to 3 times in all. Any other fallback fails at once.
+  let got = null;
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    got = await killedRun(attempt);
+    const e = got.restored;
+    const raced = e.elements !== "journal" && e.savedFallback === "journal-behind" && e.kernelSeq === e.journalSeq + 1;
+    if (!raced) break;
+    console.log(`  attempt ${attempt}: the kill landed between a batch's commit and its append (${JSON.stringify(e)}): again`);
+  }
+  const e = got.restored;
+  assert.is(e.elements, "journal", `the restart took the journal path, no map dumped (${JSON.stringify(e)})`);
+  const streamMoves = e.moves - PEERS * PER_PEER;
+  assert.ok(streamMoves >= 1 && streamMoves <= ROOM, `every move taken over: 1,000 synthetic and the stream's (${e.moves})`);
+  assert.ok(got.elements >= PEERS * PER_PEER, `the kernel still holds the moves' elements (${got.elements})`);
+  assert.match(got.marker, /elements = \{ 0x[0-9a-f]{8} \}/, "the journal's marker");
 });
 
 test.run();

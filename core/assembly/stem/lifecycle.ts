@@ -217,6 +217,17 @@ export class Restore extends Procedure {
       if (!(byGen || byJournal) || !known) {
         // Something changed nftables since the stop (or it cannot be told), or a
         // peer is no longer configured (its elements must go): read the maps.
+        savedFallback = !known ? "peer-unknown"
+          : !journal.enabled || saved.seq < 0 ? "generation-changed"
+          : this.marker.malformed != 0 ? "marker-malformed"
+          : this.marker.value < 0 ? "marker-missing"
+          : saved.gap ? "journal-gap"
+          : !saved.clean ? "journal-not-all"
+          : saved.torn ? "journal-torn"
+          : saved.lastSeq < this.marker.value ? "journal-behind"
+          : "journal-ahead";
+        savedSeq = saved.lastSeq;
+        kernelSeq = this.marker.value;
         this.dump();
         return;
       }
@@ -468,6 +479,20 @@ function takeOver(stem: StemBase, node: Node, entries: Array<TableEntry>, quotaK
   return restored;
 }
 
+/**
+ * Why a restart with saved moves read the maps after all (the `restored` event's `savedFallback`), or "":
+ * "peer-unknown" (a saved peer is no longer configured), "generation-changed" (nftables changed since a clean
+ * stop), "marker-malformed" / "marker-missing" (the journal's marker in the kernel), "journal-gap",
+ * "journal-not-all" (the journal says the kernel holds more than it lists: unvalidated moves, quotas),
+ * "journal-torn" (its last record cut short or its checksum wrong), "journal-behind" (the kernel's marker is past
+ * the journal's last record: a crash between a batch's commit and its append, or someone else's marker),
+ * "journal-ahead" (the other way).
+ */
+let savedFallback: string = "";
+/** The journal's last sequence number and the kernel's marker when savedFallback was set (-1: none, not shown). */
+let savedSeq: i64 = -1;
+let kernelSeq: i64 = -1;
+
 function restoredEvent(node: Node, now: f64, moves: i32, how: string, leftovers: i32): void {
   const ev = beginEvent("restored", now);
   ev.key("moves");
@@ -476,6 +501,19 @@ function restoredEvent(node: Node, now: f64, moves: i32, how: string, leftovers:
   ev.str(how);
   ev.key("leftovers");
   ev.num(leftovers);
+  if (savedFallback.length > 0) {
+    ev.key("savedFallback");
+    ev.str(savedFallback);
+    if (savedSeq >= 0) {
+      ev.key("journalSeq");
+      ev.num(<u64>savedSeq);
+    }
+    if (kernelSeq >= 0) {
+      ev.key("kernelSeq");
+      ev.num(<u64>kernelSeq);
+    }
+    savedFallback = "";
+  }
   node.emit(endEvent());
 }
 
