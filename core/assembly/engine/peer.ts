@@ -4,6 +4,7 @@
 import { Address } from "./address";
 import { FrameRoute } from "./output";
 import { HmacKey } from "../crypto/hmac";
+import { copyBytes } from "../util/bytes";
 import { ReplayWindow } from "../replay/window";
 import { REPLAY_TIMESTAMP, DEFAULT_SKEW_MS } from "../generated/registry";
 
@@ -79,7 +80,7 @@ export class CachedReply {
       b = new StaticArray<u8>(n);
       this.own = b;
     }
-    memory.copy(changetype<usize>(b), p, <usize>n);
+    copyBytes(changetype<usize>(b), p, <usize>n);
     this.reply = b;
     return b;
   }

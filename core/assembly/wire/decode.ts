@@ -9,7 +9,7 @@
 // Authentication is a separate step (wire/auth.ts): decoding is cheap and
 // bounded, and nothing a decoded message says is acted on before it verifies.
 
-import { get8, get16, get32 } from "../util/bytes";
+import { get8, get16, get32, copyBytes } from "../util/bytes";
 import { openMessage, openBinding } from "./sealed";
 import { ctEqual } from "../crypto/ct";
 import { familyLength } from "./family";
@@ -333,12 +333,12 @@ export function openSealedBinding(d: Decoded, kb: usize, which: i32, seq32: u32)
   // after it, and decoding resumes where the Sealed extension stood, as a
   // decode of the whole opened message would (docs/PROTOCOL.md 8.11).
   const at = s - d.ptr;
-  memory.copy(OPENED, d.ptr, <usize>head);
+  copyBytes(OPENED, d.ptr, <usize>head);
   memory.copy(OPENED + <usize>head, a, 6);
   const m = openBinding(kb, which, seq32, d.ptr, OPENED, head + 6, s + 4, n, OPENED + at);
   if (m < 0) return ERR_BAD_AUTHENTICATOR;
   const authLen = <usize>(2 + 20);
-  memory.copy(OPENED + at + <usize>m, a, authLen);
+  copyBytes(OPENED + at + <usize>m, a, authLen);
   // Forget the Sealed and Authentication extensions (the last two): the opened ones and Authentication follow.
   unchecked(d.counts[EXT_SEALED] = 0);
   unchecked(d.counts[EXT_AUTH] = 0);
