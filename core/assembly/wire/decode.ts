@@ -236,43 +236,61 @@ function decodeFrom(d: Decoded, off: i32, opened: bool): i32 {
   const ptr = d.ptr;
   const len = d.len;
   const type = d.type;
-  const counts = d.counts;
+  // The record's arrays as raw memory (u16 counts, firsts and offsets, u8 touched) and its
+  // counters in locals, written back before any return: in the loop nothing of d is read, so
+  // the managed reference is not stored to the shadow stack at each access.
+  const counts = changetype<usize>(d.counts);
+  const firsts = changetype<usize>(d.firsts);
+  const touched = changetype<usize>(d.touched);
+  const offsets = changetype<usize>(d.extOffsets);
+  let touchedTotal = d.touchedTotal;
+  let extTotal = d.extTotal;
+  let authOffset = d.authOffset;
+  let err: i32 = 0;
+  let errAt: usize = 0;
   while (off < len) {
     const p = ptr + off;
-    if (off + 2 > len) return fail(d, p, ERR_TRUNCATED);
+    if (off + 2 > len) { err = ERR_TRUNCATED; errAt = p; break; }
     const ext = get8(p);
     const n = <i32>get8(p + 1);
-    if (off + 2 + n > len) return fail(d, p + 1, ERR_TRUNCATED);
-    if (d.authOffset >= 0) return fail(d, p, ERR_AUTH_NOT_LAST);
+    if (off + 2 + n > len) { err = ERR_TRUNCATED; errAt = p + 1; break; }
+    if (authOffset >= 0) { err = ERR_AUTH_NOT_LAST; errAt = p; break; }
     if (extensionKnown(<u8>ext)) {
       const rule = extensionRule(type, <u8>ext);
-      if (rule == RULE_NONE || (opened && ext == EXT_SEALED)) return fail(d, p, ERR_UNEXPECTED_EXTENSION);
-      const seen = unchecked(counts[ext]);
-      if (seen > 0 && (rule == RULE_ONE || rule == RULE_OPTIONAL)) return fail(d, p, ERR_DUPLICATE_EXTENSION);
+      if (rule == RULE_NONE || (opened && ext == EXT_SEALED)) { err = ERR_UNEXPECTED_EXTENSION; errAt = p; break; }
+      const seen = <u32>load<u16>(counts + (<usize>ext << 1));
+      if (seen > 0 && (rule == RULE_ONE || rule == RULE_OPTIONAL)) { err = ERR_DUPLICATE_EXTENSION; errAt = p; break; }
       const bad = checkExtension(ext, p, n);
-      if (bad) return fail(d, checkFailed, bad);
+      if (bad) { err = bad; errAt = checkFailed; break; }
       if (seen == 0) {
-        unchecked(d.firsts[ext] = <u16>off);
-        unchecked(d.touched[d.touchedTotal++] = <u8>ext);
+        store<u16>(firsts + (<usize>ext << 1), <u16>off);
+        store<u8>(touched + <usize>touchedTotal, <u8>ext);
+        touchedTotal++;
       }
-      unchecked(counts[ext] = seen + 1);
-      if (ext == EXT_AUTH) d.authOffset = off;
+      store<u16>(counts + (<usize>ext << 1), <u16>(seen + 1));
+      if (ext == EXT_AUTH) authOffset = off;
     } else if (ext < 128) {
-      return fail(d, p, ERR_UNKNOWN_MANDATORY_EXTENSION);
+      err = ERR_UNKNOWN_MANDATORY_EXTENSION;
+      errAt = p;
+      break;
     }
-    unchecked(d.extOffsets[d.extTotal] = <u16>off);
-    d.extTotal++;
+    store<u16>(offsets + (<usize>extTotal << 1), <u16>off);
+    extTotal++;
     off += 2 + n;
   }
+  d.touchedTotal = touchedTotal;
+  d.extTotal = extTotal;
+  d.authOffset = authOffset;
+  if (err) return fail(d, errAt, err);
 
   // 4. Required extensions: authentication first, then the others.
-  if (d.authOffset < 0) return fail(d, ptr + len, ERR_MISSING_AUTH);
+  if (authOffset < 0) return fail(d, ptr + len, ERR_MISSING_AUTH);
   let required = requiredMask(type);
   // A message with a Sealed extension (8.11) shows only the Transferred Address in clear, and
   // only that (and Authentication) is required before it is opened.
-  if (!opened && unchecked(counts[EXT_SEALED]) > 0) {
-    for (let i = 0; i < d.extTotal; i++) {
-      const p = d.at(i);
+  if (!opened && load<u16>(counts + (<usize>EXT_SEALED << 1)) > 0) {
+    for (let i = 0; i < extTotal; i++) {
+      const p = ptr + <usize>load<u16>(offsets + (<usize>i << 1));
       const ext = get8(p);
       if (extensionKnown(<u8>ext) && !clearBesideSealed(ext)) return fail(d, p, ERR_UNEXPECTED_EXTENSION);
     }
@@ -280,7 +298,7 @@ function decodeFrom(d: Decoded, off: i32, opened: bool): i32 {
   }
   while (required) {
     const ext = 32 + <u32>ctz(required);
-    if (unchecked(counts[ext]) == 0) return fail(d, ptr + len, ERR_MISSING_EXTENSION);
+    if (load<u16>(counts + (<usize>ext << 1)) == 0) return fail(d, ptr + len, ERR_MISSING_EXTENSION);
     required &= required - 1;
   }
   return 0;
