@@ -19,6 +19,8 @@ import { Transform } from "assemblyscript/transform";
 import * as assemblyscript from "assemblyscript";
 
 const MAX_STORED = 128;
+/** Set when the patched Compiler#compile ran (afterCompile checks). */
+let compiled = false;
 const BULK_MEMORY = 8; // Feature.BulkMemory
 
 export default class StackStores extends Transform {
@@ -28,6 +30,7 @@ export default class StackStores extends Transform {
     const compile = C.prototype.compile;
     const log = (s) => this.stderr?.write?.(s + "\n");
     C.prototype.compile = function () {
+      compiled = true;
       const ss = this.shadowStack;
       if (ss && typeof ss.makeStackFill === "function") {
         const fill = ss.makeStackFill;
@@ -50,5 +53,10 @@ export default class StackStores extends Transform {
       return compile.call(this);
     };
     C.prototype.__stackStores = true;
+  }
+
+  afterCompile() {
+    // (another copy of the assemblyscript package than the one asc runs: its Compiler was not the one patched)
+    if (!compiled) this.stderr?.write?.("scripts/asc-stack-stores.js: asc's Compiler is not the one imported here: frames stay memory.fill\n");
   }
 }
