@@ -1,5 +1,6 @@
 // AEAD_CHACHA20_POLY1305 (RFC 8439 section 2.8).
 
+import { wipe } from "./wipe";
 import { chacha20Block, chacha20Blocks2, chacha20Xor, xorKeystream } from "./chacha20";
 import { poly1305Init, poly1305Padded, poly1305Blocks, poly1305Tag } from "./poly1305";
 import { ctEqual } from "./ct";
@@ -49,9 +50,9 @@ export function aeadSeal(key: usize, nonce: usize, aad: usize, aadLen: i32, msg:
   keystreamStart(key, nonce, msgLen);
   crypt(key, nonce, msg, out, msgLen);
   macInto(aad, aadLen, out, msgLen);
-  memory.fill(OTK, 0, 128);
+  wipe(OTK, 8);
   memory.copy(out + <usize>msgLen, TAG, 16);
-  memory.fill(TAG, 0, 16);
+  wipe(TAG, 1);
   return msgLen + 16;
 }
 
@@ -67,8 +68,8 @@ export function aeadOpen(key: usize, nonce: usize, aad: usize, aadLen: i32, ct: 
   keystreamStart(key, nonce, n);
   macInto(aad, aadLen, ct, n);
   const ok = ctEqual(TAG, ct + <usize>n, 16);
-  memory.fill(TAG, 0, 16);
+  wipe(TAG, 1);
   if (ok) crypt(key, nonce, ct, out, n);
-  memory.fill(OTK, 0, 128);
+  wipe(OTK, 8);
   return ok ? n : -1;
 }

@@ -5,6 +5,8 @@
 // diagonals up as columns for the diagonal round, and rotating them back
 // restores the rows. Ten double rounds.
 
+import { wipe } from "./wipe";
+
 /** Keystream scratch: two blocks. */
 const BLOCK: usize = memory.data(128, 16);
 
@@ -143,7 +145,7 @@ export function chacha20Xor(key: usize, nonce: usize, counter: u32, src: usize, 
     chacha20Block(key, nonce, counter, BLOCK);
     xorKeystream(src, BLOCK, dst, len);
   }
-  memory.fill(BLOCK, 0, 128);
+  wipe(BLOCK, 8);
 }
 
 /** dst[i] = src[i] ^ ks[i] for the n bytes (n <= the keystream's length; dst may equal src). */
@@ -153,20 +155,70 @@ export function xorKeystream(src: usize, ks: usize, dst: usize, n: i32): void {
   for (; i < <usize>n; i++) store<u8>(dst + i, load<u8>(src + i) ^ load<u8>(ks + i));
 }
 
-const HBLK: usize = memory.data(64, 16);
-
 /**
  * HChaCha20 (draft-irtf-cfrg-xchacha section 2.2): the ChaCha20 permutation of
  * (key, the 16-byte input in words 12..15), without the final addition; words
  * 0..3 and 12..15 of the result, 32 bytes at `out`. A PRF of the key: one
- * block's work.
+ * block's work. The state stays in registers: rows a and d are the output.
  */
 export function hchacha20(key: usize, input: usize, out: usize): void {
-  chacha20Block(key, input + 4, load<u32>(input), HBLK);
-  store<u32>(out, load<u32>(HBLK) - 0x61707865);
-  store<u32>(out + 4, load<u32>(HBLK + 4) - 0x3320646e);
-  store<u32>(out + 8, load<u32>(HBLK + 8) - 0x79622d32);
-  store<u32>(out + 12, load<u32>(HBLK + 12) - 0x6b206574);
-  for (let i: usize = 0; i < 16; i += 4) store<u32>(out + 16 + i, load<u32>(HBLK + 48 + i) - load<u32>(input + i));
-  memory.fill(HBLK, 0, 64);
+  let a = sigma(), b = v128.load(key), c = v128.load(key, 16), d = v128.load(input);
+  for (let i = 0; i < 10; i++) {
+    a = i32x4.add(a, b); d = rotl16(v128.xor(d, a));
+    c = i32x4.add(c, d); b = rotl12(v128.xor(b, c));
+    a = i32x4.add(a, b); d = rotl8(v128.xor(d, a));
+    c = i32x4.add(c, d); b = rotl7(v128.xor(b, c));
+    b = i32x4.shuffle(b, b, 1, 2, 3, 0);
+    c = i32x4.shuffle(c, c, 2, 3, 0, 1);
+    d = i32x4.shuffle(d, d, 3, 0, 1, 2);
+    a = i32x4.add(a, b); d = rotl16(v128.xor(d, a));
+    c = i32x4.add(c, d); b = rotl12(v128.xor(b, c));
+    a = i32x4.add(a, b); d = rotl8(v128.xor(d, a));
+    c = i32x4.add(c, d); b = rotl7(v128.xor(b, c));
+    b = i32x4.shuffle(b, b, 3, 0, 1, 2);
+    c = i32x4.shuffle(c, c, 2, 3, 0, 1);
+    d = i32x4.shuffle(d, d, 1, 2, 3, 0);
+  }
+  v128.store(out, a);
+  v128.store(out, d, 16);
+}
+
+/**
+ * Two HChaCha20 of one key at once: hchacha20(key, input1, out1) and
+ * hchacha20(key, input2, out2), the two states interleaved as in
+ * chacha20Blocks2 (each one's steps fill the other's waits), so the pair
+ * takes little more time than one. Rows b and c start equal (the key).
+ */
+export function hchacha20x2(key: usize, input1: usize, out1: usize, input2: usize, out2: usize): void {
+  const k0 = v128.load(key), k1 = v128.load(key, 16);
+  let a = sigma(), b = k0, c = k1, d = v128.load(input1);
+  let p = a, q = k0, r = k1, t = v128.load(input2);
+  for (let i = 0; i < 10; i++) {
+    a = i32x4.add(a, b); p = i32x4.add(p, q);
+    d = rotl16(v128.xor(d, a)); t = rotl16(v128.xor(t, p));
+    c = i32x4.add(c, d); r = i32x4.add(r, t);
+    b = rotl12(v128.xor(b, c)); q = rotl12(v128.xor(q, r));
+    a = i32x4.add(a, b); p = i32x4.add(p, q);
+    d = rotl8(v128.xor(d, a)); t = rotl8(v128.xor(t, p));
+    c = i32x4.add(c, d); r = i32x4.add(r, t);
+    b = rotl7(v128.xor(b, c)); q = rotl7(v128.xor(q, r));
+    b = i32x4.shuffle(b, b, 1, 2, 3, 0); q = i32x4.shuffle(q, q, 1, 2, 3, 0);
+    c = i32x4.shuffle(c, c, 2, 3, 0, 1); r = i32x4.shuffle(r, r, 2, 3, 0, 1);
+    d = i32x4.shuffle(d, d, 3, 0, 1, 2); t = i32x4.shuffle(t, t, 3, 0, 1, 2);
+    a = i32x4.add(a, b); p = i32x4.add(p, q);
+    d = rotl16(v128.xor(d, a)); t = rotl16(v128.xor(t, p));
+    c = i32x4.add(c, d); r = i32x4.add(r, t);
+    b = rotl12(v128.xor(b, c)); q = rotl12(v128.xor(q, r));
+    a = i32x4.add(a, b); p = i32x4.add(p, q);
+    d = rotl8(v128.xor(d, a)); t = rotl8(v128.xor(t, p));
+    c = i32x4.add(c, d); r = i32x4.add(r, t);
+    b = rotl7(v128.xor(b, c)); q = rotl7(v128.xor(q, r));
+    b = i32x4.shuffle(b, b, 3, 0, 1, 2); q = i32x4.shuffle(q, q, 3, 0, 1, 2);
+    c = i32x4.shuffle(c, c, 2, 3, 0, 1); r = i32x4.shuffle(r, r, 2, 3, 0, 1);
+    d = i32x4.shuffle(d, d, 1, 2, 3, 0); t = i32x4.shuffle(t, t, 1, 2, 3, 0);
+  }
+  v128.store(out1, a);
+  v128.store(out1, d, 16);
+  v128.store(out2, p);
+  v128.store(out2, t, 16);
 }

@@ -2,6 +2,8 @@
 // (the poly1305-donna-32 layout). The accumulator and key live in module
 // globals between calls; one MAC is computed at a time.
 
+import { wipe } from "./wipe";
+
 const MASK26: u32 = 0x3ffffff;
 const TAIL: usize = memory.data(16, 16);
 
@@ -83,11 +85,21 @@ export function poly1305Padded(m: usize, len: i32): void {
   if (full > 0) poly1305Blocks(m, full, 1 << 24);
   const rest = len & 15;
   if (rest > 0) {
-    memory.fill(TAIL, 0, 16);
-    memory.copy(TAIL, m + (<usize>full << 4), <usize>rest);
+    tailOf(m + (<usize>full << 4), rest);
     poly1305Blocks(TAIL, 1, 1 << 24);
-    memory.fill(TAIL, 0, 16);
+    wipe(TAIL, 1);
   }
+}
+
+/** TAIL = the `rest` (1 to 15) bytes at src, zero-padded to 16: loads of 8, 4, 2 and 1 bytes, none past the end. */
+// @ts-ignore: decorator
+@inline function tailOf(src: usize, rest: i32): void {
+  wipe(TAIL, 1);
+  let o: usize = 0;
+  if (rest & 8) { store<u64>(TAIL, load<u64>(src)); o = 8; }
+  if (rest & 4) { store<u32>(TAIL + o, load<u32>(src + o)); o += 4; }
+  if (rest & 2) { store<u16>(TAIL + o, load<u16>(src + o)); o += 2; }
+  if (rest & 1) store<u8>(TAIL + o, load<u8>(src + o));
 }
 
 /** Writes the 16-byte tag at `out` and wipes the key and accumulator. */

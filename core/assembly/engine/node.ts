@@ -18,7 +18,7 @@ import { Encoder } from "../wire/encode";
 import { authSpi, verifyAuth } from "../wire/auth";
 import { authTagLength, authTagPtr } from "../wire/fields";
 import { drbg } from "../crypto/drbg";
-import { bytesEqual } from "../util/bytes";
+import { bytesEqual, copyBytes } from "../util/bytes";
 import { TextOut } from "../util/text";
 import { ntpFromMs, msFromNtp, checkTimestamp, checkNonce, NTP_UNIX_OFFSET } from "../replay/timestamp";
 import { NetlinkSummary } from "../kernel/nfqueue";
@@ -896,7 +896,7 @@ export class Node {
       cache = peer.newReply(seq, now);
       const a = d.ptr + <usize>d.authOffset;
       const n = authTagLength(a);
-      memory.copy(changetype<usize>(cache.auth), authTagPtr(a), <usize>n);
+      copyBytes(changetype<usize>(cache.auth), authTagPtr(a), <usize>n);
       cache.authLen = n;
     }
     served!.request(this, peer, sa, cache, now);

@@ -4,6 +4,7 @@
 
 import { Address } from "./address";
 import { TextOut } from "../util/text";
+import { copyBytes } from "../util/bytes";
 
 export {
   OUT_NONE, OUT_TRANSMIT, OUT_NFT, OUT_NETLINK, OUT_EVENT, OUT_FRAME, OUT_RENEWED,
@@ -43,7 +44,7 @@ export class Output {
   /** Copies the payload from scratch memory that the next message will overwrite. */
   copy(p: usize, n: i32): void {
     if (this.own.length < n) this.own = new StaticArray<u8>(n < MIN_OWN ? MIN_OWN : n);
-    memory.copy(changetype<usize>(this.own), p, <usize>n);
+    copyBytes(changetype<usize>(this.own), p, <usize>n);
     this.data = this.own;
     this.length = n;
   }

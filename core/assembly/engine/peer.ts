@@ -4,6 +4,7 @@
 import { Address } from "./address";
 import { FrameRoute } from "./output";
 import { HmacKey } from "../crypto/hmac";
+import { copyBytes } from "../util/bytes";
 import { ReplayWindow } from "../replay/window";
 import { REPLAY_TIMESTAMP, DEFAULT_SKEW_MS } from "../generated/registry";
 
@@ -79,7 +80,7 @@ export class CachedReply {
       b = new StaticArray<u8>(n);
       this.own = b;
     }
-    memory.copy(changetype<usize>(b), p, <usize>n);
+    copyBytes(changetype<usize>(b), p, <usize>n);
     this.reply = b;
     return b;
   }
@@ -98,6 +99,7 @@ export class CachedReply {
   lastSent: f64 = -1e18;
 }
 
+/** Replies cached per peer (a power of two: the cache is a ring). */
 export const REPLY_CACHE_SIZE: i32 = 8;
 export const REPLY_CACHE_MS: f64 = 30000;
 export const REPLY_RESEND_GAP_MS: f64 = 10;
@@ -122,7 +124,15 @@ export class OwnedAddress extends Address {
 }
 
 const NO_PEER_SAS: Array<SecurityAssociation> = [];
-const NO_REPLIES: Array<CachedReply> = [];
+/**
+ * A peer's cached replies, oldest first: a ring of REPLY_CACHE_SIZE slots from
+ * head, count of them in use. Recycling the oldest entry moves no other one.
+ */
+class ReplyRing {
+  slots: StaticArray<CachedReply | null> = new StaticArray<CachedReply | null>(REPLY_CACHE_SIZE);
+  head: i32 = 0;
+  count: i32 = 0;
+}
 const NO_POOLS: Array<Address> = [];
 const NO_OWNED: Array<OwnedAddress> = [];
 
@@ -172,8 +182,8 @@ export class Peer {
   private _window: ReplayWindow | null = null;
   /** Nonce mode: the nonce we issued the peer for its next request. */
   nonceIssued: u32 = 0;
-  /** Replies kept for retransmissions: a shared empty array until the first (newReply). */
-  private replies: Array<CachedReply> = NO_REPLIES;
+  /** Replies kept for retransmissions: none until the first (newReply). */
+  private replies: ReplyRing | null = null;
 
   /** Unvalidated new addresses of this peer (section 7.5). */
   pendingPaths: i32 = 0;
@@ -396,27 +406,48 @@ export class Peer {
   }
 
   findReply(seq: u32): CachedReply | null {
-    for (let i = 0; i < this.replies.length; i++) {
-      if (this.replies[i].seq == seq) return this.replies[i];
+    const ring = this.replies;
+    if (!ring) return null;
+    const slots = ring.slots;
+    for (let i = 0; i < ring.count; i++) {
+      const c = unchecked(slots[(ring.head + i) & (REPLY_CACHE_SIZE - 1)])!;
+      if (c.seq == seq) return c;
     }
     return null;
   }
 
   /** Makes room for and returns a new cache entry (recycling the oldest). */
   newReply(seq: u32, now: f64): CachedReply {
-    if (changetype<usize>(this.replies) == changetype<usize>(NO_REPLIES)) this.replies = new Array<CachedReply>();
-    const c = this.replies.length >= REPLY_CACHE_SIZE ? this.replies.shift() : new CachedReply();
+    let ring = this.replies;
+    if (!ring) this.replies = ring = new ReplyRing();
+    const slots = ring.slots;
+    let c: CachedReply;
+    if (ring.count >= REPLY_CACHE_SIZE) {
+      c = unchecked(slots[ring.head])!;
+      ring.head = (ring.head + 1) & (REPLY_CACHE_SIZE - 1);
+      ring.count--;
+    } else {
+      c = new CachedReply();
+    }
     c.seq = seq;
     c.expires = now + REPLY_CACHE_MS;
     c.reply = EMPTY_BYTES;
     c.src = null;
     c.via = null;
     c.lastSent = -1e18;
-    this.replies.push(c);
+    unchecked(slots[(ring.head + ring.count) & (REPLY_CACHE_SIZE - 1)] = c);
+    ring.count++;
     return c;
   }
 
   expireReplies(now: f64): void {
-    while (this.replies.length && this.replies[0].expires <= now) this.replies.shift();
+    const ring = this.replies;
+    if (!ring) return;
+    const slots = ring.slots;
+    while (ring.count && unchecked(slots[ring.head])!.expires <= now) {
+      unchecked(slots[ring.head] = null);
+      ring.head = (ring.head + 1) & (REPLY_CACHE_SIZE - 1);
+      ring.count--;
+    }
   }
 }

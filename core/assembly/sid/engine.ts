@@ -8,6 +8,7 @@
 // addresses (Transfer), the target of others' (Hosted), the agent of the
 // addresses its peers are configured to own (the binding table).
 
+import { copy32 } from "../crypto/wipe";
 import { Node, Procedure, FrameRoute, typeSeals } from "../engine/node";
 import { Peer, SecurityAssociation, CachedReply } from "../engine/peer";
 import { Address } from "../engine/address";
@@ -1594,7 +1595,7 @@ export class Sid extends SidBase {
         const sa = this.bindingSa;
         this.bindingSaRecord = r;
         sa.spi = spi;
-        memory.copy(changetype<usize>(sa.sealBase), bKey(r), 32);
+        copy32(changetype<usize>(sa.sealBase), bKey(r));
         // A Binding Update is verified by its Sealed tag alone (8.11): no HMAC key to make.
         if (!typeSeals(d.type)) {
           bindingSubkey(bKey(r), SEAL_SA, changetype<usize>(sa.raw));

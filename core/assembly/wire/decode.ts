@@ -9,7 +9,7 @@
 // Authentication is a separate step (wire/auth.ts): decoding is cheap and
 // bounded, and nothing a decoded message says is acted on before it verifies.
 
-import { get8, get16, get32 } from "../util/bytes";
+import { get8, get16, get32, copyBytes } from "../util/bytes";
 import { openMessage, openBinding } from "./sealed";
 import { ctEqual } from "../crypto/ct";
 import { familyLength } from "./family";
@@ -85,80 +85,86 @@ export class Decoded {
   at(i: i32): usize { return this.ptr + <usize>unchecked(this.extOffsets[i]); }
 }
 
-/** Validates the data of one known extension (p: its Type byte, n: its Length). */
-function checkExtension(ext: u32, p: usize, n: i32, d: Decoded): i32 {
+/**
+ * Validates the data of one known extension (p: its Type byte, n: its
+ * Length): 0, or the error, with where it is in checkFailed. (No Decoded
+ * here: a function that holds a managed reference across calls zeroes a
+ * shadow-stack frame at each call, a memory.fill of one slot per inlined
+ * fail() here, and this one runs for every extension of every message.)
+ */
+function checkExtension(ext: u32, p: usize, n: i32): i32 {
   const data = p + 2;
   switch (ext) {
     case EXT_AUTH: {
       const tag = n - 4;
-      if (tag != 16 && tag != 20 && tag != 32) return fail(d, p + 1, ERR_BAD_LENGTH);
-      if (get32(data) < FIRST_ASSIGNABLE_SPI) return fail(d, data, ERR_BAD_SPI);
+      if (tag != 16 && tag != 20 && tag != 32) return failAt(p + 1, ERR_BAD_LENGTH);
+      if (get32(data) < FIRST_ASSIGNABLE_SPI) return failAt(data, ERR_BAD_SPI);
       return 0;
     }
     case EXT_MIGRATION:
     case EXT_FLOW: {
-      if (n != 14 && n != 38) return fail(d, p + EXT_LENGTH, ERR_BAD_LENGTH);
+      if (n != 14 && n != 38) return failAt(p + EXT_LENGTH, ERR_BAD_LENGTH);
       const first = endpointsProtocols(p);
       if (ext == EXT_MIGRATION) {
-        if (first & ~(PROTO_TCP | PROTO_UDP)) return fail(d, p + ENDPOINTS_PROTOCOLS, ERR_BAD_PROTO_FLAGS);
+        if (first & ~(PROTO_TCP | PROTO_UDP)) return failAt(p + ENDPOINTS_PROTOCOLS, ERR_BAD_PROTO_FLAGS);
       } else if (first != IPPROTO_TCP && first != IPPROTO_UDP) {
-        return fail(d, p + ENDPOINTS_PROTOCOLS, ERR_BAD_VALUE);
+        return failAt(p + ENDPOINTS_PROTOCOLS, ERR_BAD_VALUE);
       }
       const alen = familyLength(endpointsFamily(p));
-      if (alen == 0) return fail(d, p + ENDPOINTS_FAMILY, ERR_BAD_FAMILY);
-      if (n != 6 + 2 * alen) return fail(d, p + EXT_LENGTH, ERR_BAD_LENGTH);
+      if (alen == 0) return failAt(p + ENDPOINTS_FAMILY, ERR_BAD_FAMILY);
+      if (n != 6 + 2 * alen) return failAt(p + EXT_LENGTH, ERR_BAD_LENGTH);
       const a = endpointsPortA(p);
       const b = endpointsPortB(p);
       if (ext == EXT_MIGRATION) {
-        if ((a == 0) != (b == 0)) return fail(d, p + ENDPOINTS_PORT_A, ERR_BAD_PORT);
+        if ((a == 0) != (b == 0)) return failAt(p + ENDPOINTS_PORT_A, ERR_BAD_PORT);
       } else if (a == 0 || b == 0) {
-        return fail(d, p + ENDPOINTS_PORT_A, ERR_BAD_PORT);
+        return failAt(p + ENDPOINTS_PORT_A, ERR_BAD_PORT);
       }
       return 0;
     }
     case EXT_PATH_CHALLENGE:
     case EXT_PATH_RESPONSE:
-      return n == 8 ? 0 : fail(d, p + 1, ERR_BAD_LENGTH);
+      return n == 8 ? 0 : failAt(p + 1, ERR_BAD_LENGTH);
     case EXT_LIFETIME:
-      return n == 2 ? 0 : fail(d, p + 1, ERR_BAD_LENGTH);
+      return n == 2 ? 0 : failAt(p + 1, ERR_BAD_LENGTH);
     case EXT_TRANSFERRED_ADDRESS:
     case EXT_TARGET_ADDRESS:
     case EXT_AGENT_ADDRESS:
     case EXT_INTERIM_ADDRESS: {
-      if (n != 5 && n != 17) return fail(d, p + 1, ERR_BAD_LENGTH);
+      if (n != 5 && n != 17) return failAt(p + 1, ERR_BAD_LENGTH);
       const alen = familyLength(get8(data));
-      if (alen == 0) return fail(d, data, ERR_BAD_FAMILY);
-      return n == 1 + alen ? 0 : fail(d, p + 1, ERR_BAD_LENGTH);
+      if (alen == 0) return failAt(data, ERR_BAD_FAMILY);
+      return n == 1 + alen ? 0 : failAt(p + 1, ERR_BAD_LENGTH);
     }
     case EXT_LINK_LAYER_ADDRESS: {
-      if (n < 3) return fail(d, p + 1, ERR_BAD_LENGTH);
+      if (n < 3) return failAt(p + 1, ERR_BAD_LENGTH);
       // ARP hardware type 1 (Ethernet) has 6-byte addresses.
-      if (get16(data) == 1 && n != 8) return fail(d, p + 1, ERR_BAD_LENGTH);
+      if (get16(data) == 1 && n != 8) return failAt(p + 1, ERR_BAD_LENGTH);
       return 0;
     }
     case EXT_SESSION_KEY: {
-      if (n != SESSION_KEY_EXT_SHARED && n != SESSION_KEY_EXT_X25519) return fail(d, p + 1, ERR_BAD_LENGTH);
+      if (n != SESSION_KEY_EXT_SHARED && n != SESSION_KEY_EXT_X25519) return failAt(p + 1, ERR_BAD_LENGTH);
       const alg = get8(data);
-      if (alg != WRAP_CHACHA20_POLY1305 && alg != WRAP_X25519_CHACHA20_POLY1305) return fail(d, data, ERR_BAD_VALUE);
+      if (alg != WRAP_CHACHA20_POLY1305 && alg != WRAP_X25519_CHACHA20_POLY1305) return failAt(data, ERR_BAD_VALUE);
       const want = alg == WRAP_CHACHA20_POLY1305 ? SESSION_KEY_EXT_SHARED : SESSION_KEY_EXT_X25519;
-      if (n != want) return fail(d, p + 1, ERR_BAD_LENGTH);
-      if (get8(data + 1) != 0) return fail(d, data + 1, ERR_RESERVED_NONZERO);
-      if (get32(data + 2) < FIRST_ASSIGNABLE_SPI) return fail(d, data + 2, ERR_BAD_SPI);
-      if (get32(data + 6) < FIRST_ASSIGNABLE_SPI) return fail(d, data + 6, ERR_BAD_SPI);
+      if (n != want) return failAt(p + 1, ERR_BAD_LENGTH);
+      if (get8(data + 1) != 0) return failAt(data + 1, ERR_RESERVED_NONZERO);
+      if (get32(data + 2) < FIRST_ASSIGNABLE_SPI) return failAt(data + 2, ERR_BAD_SPI);
+      if (get32(data + 6) < FIRST_ASSIGNABLE_SPI) return failAt(data + 6, ERR_BAD_SPI);
       return 0;
     }
     case EXT_OPAQUE_DATA:
-      return n >= 2 ? 0 : fail(d, p + 1, ERR_BAD_LENGTH);
+      return n >= 2 ? 0 : failAt(p + 1, ERR_BAD_LENGTH);
     case EXT_ADDRESS_LEASE: {
       // Section 8.18: generator (1 static, 2 IPv6, 3 DHCPv4), reserved 0, remaining lifetime, state (0-200 bytes).
-      if (n < 6 || n > 206) return fail(d, p + 1, ERR_BAD_LENGTH);
+      if (n < 6 || n > 206) return failAt(p + 1, ERR_BAD_LENGTH);
       const g = get8(data);
-      if (g < 1 || g > 3) return fail(d, data, ERR_BAD_VALUE);
-      return get8(data + 1) == 0 ? 0 : fail(d, data + 1, ERR_RESERVED_NONZERO);
+      if (g < 1 || g > 3) return failAt(data, ERR_BAD_VALUE);
+      return get8(data + 1) == 0 ? 0 : failAt(data + 1, ERR_RESERVED_NONZERO);
     }
     case EXT_SEALED:
-      if (n < 18) return fail(d, p + 1, ERR_BAD_LENGTH);
-      return get16(data) == 0 ? 0 : fail(d, data, ERR_RESERVED_NONZERO);
+      if (n < 18) return failAt(p + 1, ERR_BAD_LENGTH);
+      return get16(data) == 0 ? 0 : failAt(data, ERR_RESERVED_NONZERO);
   }
   return 0;
 }
@@ -170,6 +176,15 @@ function checkExtension(ext: u32, p: usize, n: i32, d: Decoded): i32 {
  */
 function clearBesideSealed(ext: u32): bool {
   return ext == EXT_TRANSFERRED_ADDRESS || ext == EXT_SEALED || ext == EXT_AUTH;
+}
+
+/** Where checkExtension found its error. */
+let checkFailed: usize = 0;
+
+// @ts-ignore: decorator
+@inline function failAt(at: usize, code: i32): i32 {
+  checkFailed = at;
+  return code;
 }
 
 // @ts-ignore: decorator
@@ -221,43 +236,61 @@ function decodeFrom(d: Decoded, off: i32, opened: bool): i32 {
   const ptr = d.ptr;
   const len = d.len;
   const type = d.type;
-  const counts = d.counts;
+  // The record's arrays as raw memory (u16 counts, firsts and offsets, u8 touched) and its
+  // counters in locals, written back before any return: in the loop nothing of d is read, so
+  // the managed reference is not stored to the shadow stack at each access.
+  const counts = changetype<usize>(d.counts);
+  const firsts = changetype<usize>(d.firsts);
+  const touched = changetype<usize>(d.touched);
+  const offsets = changetype<usize>(d.extOffsets);
+  let touchedTotal = d.touchedTotal;
+  let extTotal = d.extTotal;
+  let authOffset = d.authOffset;
+  let err: i32 = 0;
+  let errAt: usize = 0;
   while (off < len) {
     const p = ptr + off;
-    if (off + 2 > len) return fail(d, p, ERR_TRUNCATED);
+    if (off + 2 > len) { err = ERR_TRUNCATED; errAt = p; break; }
     const ext = get8(p);
     const n = <i32>get8(p + 1);
-    if (off + 2 + n > len) return fail(d, p + 1, ERR_TRUNCATED);
-    if (d.authOffset >= 0) return fail(d, p, ERR_AUTH_NOT_LAST);
+    if (off + 2 + n > len) { err = ERR_TRUNCATED; errAt = p + 1; break; }
+    if (authOffset >= 0) { err = ERR_AUTH_NOT_LAST; errAt = p; break; }
     if (extensionKnown(<u8>ext)) {
       const rule = extensionRule(type, <u8>ext);
-      if (rule == RULE_NONE || (opened && ext == EXT_SEALED)) return fail(d, p, ERR_UNEXPECTED_EXTENSION);
-      const seen = unchecked(counts[ext]);
-      if (seen > 0 && (rule == RULE_ONE || rule == RULE_OPTIONAL)) return fail(d, p, ERR_DUPLICATE_EXTENSION);
-      const bad = checkExtension(ext, p, n, d);
-      if (bad) return bad;
+      if (rule == RULE_NONE || (opened && ext == EXT_SEALED)) { err = ERR_UNEXPECTED_EXTENSION; errAt = p; break; }
+      const seen = <u32>load<u16>(counts + (<usize>ext << 1));
+      if (seen > 0 && (rule == RULE_ONE || rule == RULE_OPTIONAL)) { err = ERR_DUPLICATE_EXTENSION; errAt = p; break; }
+      const bad = checkExtension(ext, p, n);
+      if (bad) { err = bad; errAt = checkFailed; break; }
       if (seen == 0) {
-        unchecked(d.firsts[ext] = <u16>off);
-        unchecked(d.touched[d.touchedTotal++] = <u8>ext);
+        store<u16>(firsts + (<usize>ext << 1), <u16>off);
+        store<u8>(touched + <usize>touchedTotal, <u8>ext);
+        touchedTotal++;
       }
-      unchecked(counts[ext] = seen + 1);
-      if (ext == EXT_AUTH) d.authOffset = off;
+      store<u16>(counts + (<usize>ext << 1), <u16>(seen + 1));
+      if (ext == EXT_AUTH) authOffset = off;
     } else if (ext < 128) {
-      return fail(d, p, ERR_UNKNOWN_MANDATORY_EXTENSION);
+      err = ERR_UNKNOWN_MANDATORY_EXTENSION;
+      errAt = p;
+      break;
     }
-    unchecked(d.extOffsets[d.extTotal] = <u16>off);
-    d.extTotal++;
+    store<u16>(offsets + (<usize>extTotal << 1), <u16>off);
+    extTotal++;
     off += 2 + n;
   }
+  d.touchedTotal = touchedTotal;
+  d.extTotal = extTotal;
+  d.authOffset = authOffset;
+  if (err) return fail(d, errAt, err);
 
   // 4. Required extensions: authentication first, then the others.
-  if (d.authOffset < 0) return fail(d, ptr + len, ERR_MISSING_AUTH);
+  if (authOffset < 0) return fail(d, ptr + len, ERR_MISSING_AUTH);
   let required = requiredMask(type);
   // A message with a Sealed extension (8.11) shows only the Transferred Address in clear, and
   // only that (and Authentication) is required before it is opened.
-  if (!opened && unchecked(counts[EXT_SEALED]) > 0) {
-    for (let i = 0; i < d.extTotal; i++) {
-      const p = d.at(i);
+  if (!opened && load<u16>(counts + (<usize>EXT_SEALED << 1)) > 0) {
+    for (let i = 0; i < extTotal; i++) {
+      const p = ptr + <usize>load<u16>(offsets + (<usize>i << 1));
       const ext = get8(p);
       if (extensionKnown(<u8>ext) && !clearBesideSealed(ext)) return fail(d, p, ERR_UNEXPECTED_EXTENSION);
     }
@@ -265,7 +298,7 @@ function decodeFrom(d: Decoded, off: i32, opened: bool): i32 {
   }
   while (required) {
     const ext = 32 + <u32>ctz(required);
-    if (unchecked(counts[ext]) == 0) return fail(d, ptr + len, ERR_MISSING_EXTENSION);
+    if (load<u16>(counts + (<usize>ext << 1)) == 0) return fail(d, ptr + len, ERR_MISSING_EXTENSION);
     required &= required - 1;
   }
   return 0;
@@ -318,12 +351,12 @@ export function openSealedBinding(d: Decoded, kb: usize, which: i32, seq32: u32)
   // after it, and decoding resumes where the Sealed extension stood, as a
   // decode of the whole opened message would (docs/PROTOCOL.md 8.11).
   const at = s - d.ptr;
-  memory.copy(OPENED, d.ptr, <usize>head);
+  copyBytes(OPENED, d.ptr, <usize>head);
   memory.copy(OPENED + <usize>head, a, 6);
   const m = openBinding(kb, which, seq32, d.ptr, OPENED, head + 6, s + 4, n, OPENED + at);
   if (m < 0) return ERR_BAD_AUTHENTICATOR;
   const authLen = <usize>(2 + 20);
-  memory.copy(OPENED + at + <usize>m, a, authLen);
+  copyBytes(OPENED + at + <usize>m, a, authLen);
   // Forget the Sealed and Authentication extensions (the last two): the opened ones and Authentication follow.
   unchecked(d.counts[EXT_SEALED] = 0);
   unchecked(d.counts[EXT_AUTH] = 0);

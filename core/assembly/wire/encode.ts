@@ -6,7 +6,7 @@
 // first error sticks and is returned by finish; nothing is ever written past
 // the buffer.
 
-import { put8, put16, put32 } from "../util/bytes";
+import { put8, put16, put32, copyBytes, zeroFill } from "../util/bytes";
 import { familyLength, OFF_COOKIE, OFF_REPLAY_ID } from "./decode";
 import { HmacKey } from "../crypto/hmac";
 import { sealMessage, sealBinding } from "./sealed";
@@ -215,19 +215,19 @@ export class Encoder {
     if (this.err) return -this.err;
     const n = this.pos - this.sealFrom;
     if (n > SEALED_MAX_INNER) return -ERR_BAD_LENGTH;
-    memory.copy(SEAL_SCRATCH, this.ptr + <usize>this.sealFrom, <usize>n);
+    copyBytes(SEAL_SCRATCH, this.ptr + <usize>this.sealFrom, <usize>n);
     this.pos = this.sealFrom;
     const d = this.ext(EXT_SEALED, 2 + n + 16);
     if (!d) return -this.err;
     put16(d, 0);
     const head = <i32>(d + 2 - this.ptr);
     if (head > MAX_AAD) return -ERR_BAD_LENGTH;
-    memory.copy(AAD_SCRATCH, this.ptr, <usize>head);
+    copyBytes(AAD_SCRATCH, this.ptr, <usize>head);
     put8(AAD_SCRATCH + <usize>head, EXT_AUTH);
     put8(AAD_SCRATCH + <usize>head + 1, 20);
     put32(AAD_SCRATCH + <usize>head + 2, spi);
     const r = sealBinding(kb, which, seq32, this.ptr, AAD_SCRATCH, head + 6, SEAL_SCRATCH, n, d + 2);
-    memory.fill(SEAL_SCRATCH, 0, <usize>n);
+    zeroFill(SEAL_SCRATCH, <usize>n);
     if (r < 0) return r;
     const a = this.ext(EXT_AUTH, 20);
     if (!a) return -this.err;

@@ -5,9 +5,10 @@
 // keys are wiped after each use. The TCP state record's frames, sealed under
 // the same derivation, are SID's: sid/seal.ts.
 
+import { wipe, copy32 } from "../crypto/wipe";
 import { hkdf } from "../crypto/hkdf";
 import { aeadSeal, aeadOpen } from "../crypto/aead";
-import { hchacha20 } from "../crypto/chacha20";
+import { hchacha20, hchacha20x2 } from "../crypto/chacha20";
 import { ERR_BAD_AUTHENTICATOR, ERR_BAD_LENGTH, ERR_BAD_VALUE } from "../generated/registry";
 
 /** Which derived key: target to agent, agent to target, the state record. */
@@ -35,7 +36,7 @@ function derive(sessionKey: usize, which: i32): bool {
 export function sealKey(sessionKey: usize, which: i32, out: usize): bool {
   if (!derive(sessionKey, which)) return false;
   memory.copy(out, KEY, 32);
-  memory.fill(KEY, 0, 32);
+  wipe(KEY, 2);
   return true;
 }
 
@@ -54,7 +55,7 @@ export function sealMessage(sessionKey: usize, which: i32, seq32: u32, header: u
   derive(sessionKey, which);
   messageNonce(seq32, header);
   const r = aeadSeal(KEY, NONCE, header, 20, pt, n, out);
-  memory.fill(KEY, 0, 32);
+  wipe(KEY, 2);
   return r;
 }
 
@@ -65,7 +66,7 @@ export function openMessage(sessionKey: usize, which: i32, seq32: u32, header: u
   derive(sessionKey, which);
   messageNonce(seq32, header);
   const r = aeadOpen(KEY, NONCE, header, 20, ct, n, out);
-  memory.fill(KEY, 0, 32);
+  wipe(KEY, 2);
   return r < 0 ? -ERR_BAD_AUTHENTICATOR : r;
 }
 
@@ -106,10 +107,13 @@ export function bindingSubkey(kb: usize, which: i32, out: usize): bool {
  */
 export function sealBinding(kb: usize, which: i32, seq32: u32, header: usize, aad: usize, aadLen: i32, pt: usize, n: i32, out: usize): i32 {
   if ((which != SEAL_UP && which != SEAL_DOWN) || n < 0 || aadLen < 0) return -ERR_BAD_VALUE;
-  bindingSubkey(kb, which, KEY);
+  // The reply's subkey made beside the request's by openBinding, if it is of this key and direction.
+  if (which == SEAL_DOWN && takeNextDown(kb)) copy32(KEY, NEXT_DOWN);
+  else bindingSubkey(kb, which, KEY);
+  forgetNextDown();
   messageNonce(seq32, header);
   const r = aeadSeal(KEY, NONCE, aad, aadLen, pt, n, out);
-  memory.fill(KEY, 0, 32);
+  wipe(KEY, 2);
   return r;
 }
 
@@ -117,9 +121,43 @@ export function sealBinding(kb: usize, which: i32, seq32: u32, header: usize, aa
 export function openBinding(kb: usize, which: i32, seq32: u32, header: usize, aad: usize, aadLen: i32, ct: usize, n: i32, out: usize): i32 {
   if ((which != SEAL_UP && which != SEAL_DOWN) || aadLen < 0) return -ERR_BAD_VALUE;
   if (n < 16) return -ERR_BAD_LENGTH;
-  bindingSubkey(kb, which, KEY);
+  if (which == SEAL_UP) {
+    // A Binding Update (UP) is answered by a Binding Ack sealed under DOWN: both subkeys in one pass.
+    hchacha20x2(kb, SUB_UP, KEY, SUB_DOWN, NEXT_DOWN);
+    copy32(NEXT_KB, kb);
+    nextDown = true;
+  } else {
+    forgetNextDown();
+    bindingSubkey(kb, which, KEY);
+  }
   messageNonce(seq32, header);
   const r = aeadOpen(KEY, NONCE, aad, aadLen, ct, n, out);
-  memory.fill(KEY, 0, 32);
+  wipe(KEY, 2);
+  // Nothing that did not open is answered: its reply's subkey goes at once.
+  if (r < 0) forgetNextDown();
   return r < 0 ? -ERR_BAD_AUTHENTICATOR : r;
+}
+
+// The DOWN subkey openBinding made beside the UP one (hchacha20x2: the pair
+// costs little more than one HChaCha20), for the reply's sealBinding, and the
+// binding key it is of (a copy: the caller's buffer may be reused). Held from
+// the open to the next sealBinding or openBinding (which consume or replace
+// it), or wiped at once when the open fails; the binding key it derives from
+// is kept in the binding's record and SA anyway.
+const NEXT_DOWN = memory.data(32, 16);
+const NEXT_KB = memory.data(32, 16);
+let nextDown = false;
+
+/** True if NEXT_DOWN is the DOWN subkey of the 32-byte key at kb (compared in constant time). */
+function takeNextDown(kb: usize): bool {
+  if (!nextDown) return false;
+  const diff = v128.or(v128.xor(v128.load(kb), v128.load(NEXT_KB)), v128.xor(v128.load(kb, 16), v128.load(NEXT_KB, 16)));
+  return !v128.any_true(diff);
+}
+
+function forgetNextDown(): void {
+  if (!nextDown) return;
+  wipe(NEXT_DOWN, 2);
+  wipe(NEXT_KB, 2);
+  nextDown = false;
 }
