@@ -14,6 +14,7 @@ import { SidCodec } from "../dist/hosts/shared/sid.js";
 import { ErrorCode } from "../dist/hosts/shared/registry.js";
 import { hex, unhex } from "./_wasm.js";
 import { Prng } from "../conformance/tools/prng.js";
+import * as reference from "../conformance/tools/sid-reference.js";
 
 const core = await Core.load(readFileSync(new URL("../build/handover.wasm", import.meta.url)));
 const sid = new SidCodec(core);
@@ -94,6 +95,32 @@ test("state frames: layout, nonce and AAD as specified; a record of any size rou
     const e = err(() => sid.openState(KEY, spi, junk));
     assert.ok(e in ErrorCode, e);
   }
+});
+
+test("a Binding Ack's DOWN subkey made beside the request's UP one is used only for the same binding key, after an open that succeeded", () => {
+  const kbA = rng.bytes(32);
+  const kbB = rng.bytes(32);
+  const aad = HEADER.slice();
+  const up = sid.sealBinding(kbA, "up", 7, HEADER, aad, enc("renew"));
+  const ack = (kb) => sid.sealBinding(kb, "down", 8, HEADER, aad, enc("ack"));
+  const expected = (kb) => hex(reference.sealBinding(kb, "down", 8, HEADER, aad, enc("ack")));
+  // Opened under A (its DOWN subkey made beside): the next seal, under B, is B's, not A's.
+  assert.is(hex(sid.openBinding(kbA, "up", 7, HEADER, aad, up)), hex(enc("renew")));
+  assert.is(hex(ack(kbB)), expected(kbB), "sealed under B after an open under A");
+  // Under A after an open under A: A's (the subkey made beside).
+  assert.is(hex(sid.openBinding(kbA, "up", 7, HEADER, aad, up)), hex(enc("renew")));
+  assert.is(hex(ack(kbA)), expected(kbA), "sealed under A after an open under A");
+  // A key differing in its last byte only: its own subkey.
+  const kbA2 = kbA.slice();
+  kbA2[31] ^= 1;
+  assert.is(hex(sid.openBinding(kbA, "up", 7, HEADER, aad, up)), hex(enc("renew")));
+  assert.is(hex(ack(kbA2)), expected(kbA2), "a key one bit away");
+  // A forged request under A: refused; the seal after it is still the right one.
+  const forged = up.slice();
+  forged[0] ^= 1;
+  assert.is(err(() => sid.openBinding(kbA, "up", 7, HEADER, aad, forged)), "BAD_AUTHENTICATOR");
+  assert.is(hex(ack(kbB)), expected(kbB));
+  assert.is(hex(ack(kbA)), expected(kbA));
 });
 
 test.run();
