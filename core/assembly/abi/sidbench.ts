@@ -189,21 +189,26 @@ const LOOKUP_BATCH: i32 = 64;
 const BATCH_KEYS = memory.data(LOOKUP_BATCH * 16, 8);
 const BATCH_OUT = memory.data(LOOKUP_BATCH * 8, 8);
 
+/** The next k random bound addresses (miss 1: unbound ones) into BATCH_KEYS, as (hi, lo) pairs. */
+function batchKeys(k: i32, miss: i32): void {
+  const n = <u64>filled;
+  for (let j = 0; j < k; j++) {
+    store<u64>(BATCH_KEYS + (<usize>j << 4), PREFIX_HI);
+    bound(<u32>(step() % n + (miss ? n : 0)), scratch);
+    store<u64>(BATCH_KEYS + (<usize>j << 4) + 8, scratch.lo);
+  }
+}
+
 /** As sidbench_lookup, through BindingTable.findBatch, LOOKUP_BATCH addresses a call (a packet path's batch). */
 export function sidbench_lookup_batch(count: i32, seed: f64, miss: i32): i32 {
   const t = table();
   if (!t) return -ERR_CONFIG;
   if (filled == 0 || count < 0) return -ERR_INVALID_ARGUMENT;
   walk = <u64>seed | 1;
-  const n = <u64>filled;
   let hits: i32 = 0;
   for (let i: i32 = 0; i < count; i += LOOKUP_BATCH) {
     const k = count - i < LOOKUP_BATCH ? count - i : LOOKUP_BATCH;
-    for (let j = 0; j < k; j++) {
-      store<u64>(BATCH_KEYS + (<usize>j << 4), PREFIX_HI);
-      bound(<u32>(step() % n + (miss ? n : 0)), scratch);
-      store<u64>(BATCH_KEYS + (<usize>j << 4) + 8, scratch.lo);
-    }
+    batchKeys(k, miss);
     hits += t.findBatch(FAMILY_IPV6, BATCH_KEYS, k, BATCH_OUT);
   }
   return hits;
@@ -218,15 +223,10 @@ export function sidbench_lookup_agree(count: i32, seed: f64, miss: i32): i32 {
   if (!t) return -ERR_CONFIG;
   if (filled == 0 || count < 0) return -ERR_INVALID_ARGUMENT;
   walk = <u64>seed | 1;
-  const n = <u64>filled;
   let differ: i32 = 0;
   for (let i: i32 = 0; i < count; i += LOOKUP_BATCH) {
     const k = count - i < LOOKUP_BATCH ? count - i : LOOKUP_BATCH;
-    for (let j = 0; j < k; j++) {
-      store<u64>(BATCH_KEYS + (<usize>j << 4), PREFIX_HI);
-      bound(<u32>(step() % n + (miss ? n : 0)), scratch);
-      store<u64>(BATCH_KEYS + (<usize>j << 4) + 8, scratch.lo);
-    }
+    batchKeys(k, miss);
     t.findBatch(FAMILY_IPV6, BATCH_KEYS, k, BATCH_OUT);
     const a = scratch;
     a.family = FAMILY_IPV6;

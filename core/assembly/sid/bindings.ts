@@ -293,10 +293,9 @@ export class BindingTable {
         const i = this.homeOf(h);
         store<u64>(BATCH_H + (<usize>j << 3), h);
         // The loads whose misses overlap: the home tag, and the home record's address only where the tag matches
-        // (an address with no binding reads no record, as in findKey).
-        const tag = load<u8>(this.tags + <usize>i);
-        store<u8>(BATCH_TAG + <usize>j, tag);
-        store<u64>(BATCH_LO + (<usize>j << 3), tag == tagOf(h) ? load<u64>(this.rec(i) + R_ADDR_LO) : ~A.lo);
+        // (an address with no binding reads no record, as in findKey); elsewhere ~lo, which never matches below.
+        const tagged = load<u8>(this.tags + <usize>i) == tagOf(h);
+        store<u64>(BATCH_LO + (<usize>j << 3), tagged ? load<u64>(this.rec(i) + R_ADDR_LO) : ~A.lo);
       }
       for (let j = 0; j < k; j++) {
         const q = keys + (<usize>(b + j) << 4);
@@ -304,7 +303,7 @@ export class BindingTable {
         const lo = load<u64>(q + 8);
         const h = load<u64>(BATCH_H + (<usize>j << 3));
         let r: usize = 0;
-        if (load<u64>(BATCH_LO + (<usize>j << 3)) == lo && load<u8>(BATCH_TAG + <usize>j) == tagOf(h)) {
+        if (load<u64>(BATCH_LO + (<usize>j << 3)) == lo) {
           const home = this.rec(this.homeOf(h));
           if (load<u64>(home + R_ADDR_HI) == hi && load<u8>(home + R_FAMILY) == family) r = home;
         }
@@ -620,7 +619,6 @@ const SCRATCH_ADDR = new Address();
 const BATCH_ADDR = new Address();
 const BATCH_H = memory.data(16 * 8, 8);
 const BATCH_LO = memory.data(16 * 8, 8);
-const BATCH_TAG = memory.data(16, 8);
 
 // ---- record accessors ----------------------------------------------------------
 

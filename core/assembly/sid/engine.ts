@@ -1225,7 +1225,7 @@ export class Sid extends SidBase {
     const k = a.key() ^ (<u64>a.family << 56);
     if (this.wakeHolds.has(k)) return;
     // The address's packets from its last hold are still being released: they all go now (its chains stand again).
-    for (let i = 0; i < this.drains.length; i++) if (this.drains[i].key == k) this.finishDrain();
+    if (this.draining(k)) this.finishDrain();
     // The first of overlapping holds: the queue's count of packets taken from here on is theirs (drainWake).
     if (this.wakeHolds.size == 0 && this.drains.length == 0) this.drainHeldFrom = SidHold.nodeHeld;
     let again = false;
@@ -1282,6 +1282,11 @@ export class Sid extends SidBase {
 
   /** Holds whose packets are being released (8.4), and the queue's release in steps (drainWake). */
   private drains: Array<WakeDrain> = new Array<WakeDrain>();
+  /** The hold of the address with key k is being released. */
+  private draining(k: u64): bool {
+    for (let i = 0; i < this.drains.length; i++) if (this.drains[i].key == k) return true;
+    return false;
+  }
   /** SidHold.nodeHeld when the first of the standing holds went up. */
   private drainHeldFrom: u64 = 0;
   /** The last id to release in steps (the queue's last id at the first timed step); later ones go with the last verdict. */
