@@ -189,7 +189,12 @@ test("a target that negotiated with a forger (its Transfer Request refused, 129)
   const nft = s.target.nft.join("\n");
   const chains = [...nft.matchAll(/add chain (\S+) (\S+) (\S+)/g)];
   assert.ok(chains.length >= 2, `the hosting's stop and ARP chains: ${nft}`);
-  for (const c of chains) assert.ok(nft.includes(`delete chain ${c[1]} ${c[2]} ${c[3]}`), `chain ${c[3]} removed`);
+  // The decapsulation filter's base chain is shared by every binding and stays (PROTOCOL.md 8.9 step 5); its
+  // element, pointing at the binding's own chain, goes.
+  for (const c of chains) if (`${c[1]} ${c[2]} ${c[3]}` !== "inet hovtunnel in") assert.ok(nft.includes(`delete chain ${c[1]} ${c[2]} ${c[3]}`), `chain ${c[3]} removed`);
+  const elements = [...nft.matchAll(/add element (\S+ \S+ \S+) \{ ([^:}]+) : jump/g)];
+  assert.ok(elements.length >= 1, "the tunnel filter's element");
+  for (const e of elements) assert.ok(nft.includes(`delete element ${e[1]} { ${e[2].trim()} }`), `element ${e[2]} removed`);
   assert.is(s.tnAddr.info(sess).state, "ready", "the node still holds its address");
   // The real transfer of the same address to the same target goes through.
   transferAddress(s, SA);

@@ -96,13 +96,33 @@ test("userspace encapsulation: VXLAN header, inner Ethernet, the packet; every r
 });
 
 test("the tunnel filter: nft text for the binding's VNI and peer, and its removal", () => {
-  assert.is(sid.tunnelFilter(true, "198.18.30.1", 4789, 0x1a2b3c),
-    "add table inet hovtunnel\nadd chain inet hovtunnel v1a2b3c { type filter hook input priority -200; policy accept; }\n" +
-    "add rule inet hovtunnel v1a2b3c udp dport 4789 @th,96,24 0x1a2b3c ip saddr != 198.18.30.1 counter drop\n");
-  assert.match(sid.tunnelFilter(true, "2001:db8:30::1", 4790, 7), / udp dport 4790 @th,96,24 0x000007 ip6 saddr != 2001:db8:30::1 counter drop\n$/);
-  assert.is(sid.tunnelFilter(false, "198.18.30.1", 4789, 0x1a2b3c), "flush chain inet hovtunnel v1a2b3c\ndelete chain inet hovtunnel v1a2b3c\n");
+  const shared = "add table inet hovtunnel\nadd map inet hovtunnel vni { typeof udp dport . @th,96,24 : verdict; }\n" +
+    "add chain inet hovtunnel in { type filter hook input priority -200; policy accept; }\n" +
+    "flush chain inet hovtunnel in\nadd rule inet hovtunnel in udp dport . @th,96,24 vmap @vni\n";
+  assert.is(sid.tunnelFilter(true, "198.18.30.1", 4789, 0x1a2b3c), shared +
+    "add chain inet hovtunnel v1a2b3c\nflush chain inet hovtunnel v1a2b3c\n" +
+    "add rule inet hovtunnel v1a2b3c ip saddr != 198.18.30.1 counter drop\n" +
+    "add element inet hovtunnel vni { 4789 . 0x1a2b3c : jump v1a2b3c }\n");
+  assert.match(sid.tunnelFilter(true, "2001:db8:30::1", 4790, 7), /\nadd rule inet hovtunnel v000007 ip6 saddr != 2001:db8:30::1 counter drop\nadd element inet hovtunnel vni \{ 4790 \. 0x000007 : jump v000007 \}\n$/);
+  assert.is(sid.tunnelFilter(false, "198.18.30.1", 4789, 0x1a2b3c),
+    "delete element inet hovtunnel vni { 4789 . 0x1a2b3c }\nflush chain inet hovtunnel v1a2b3c\ndelete chain inet hovtunnel v1a2b3c\n");
+  // One hooked chain for every binding: the only base chain is the shared `in`.
+  for (const vni of [1, 0xabcdef]) assert.equal(sid.tunnelFilter(true, "198.18.30.1", 4789, vni).match(/hook \w+/g), ["hook input"]);
   assert.throws(() => sid.tunnelFilter(true, "198.18.30.1", 4789, 1 << 24), /INVALID_ARGUMENT|out of range/);
   assert.is(core.x.sid_tunnel_filter(1, 1, core.inputPtr, 4789, 1, core.outputPtr, 20), -ErrorCode.BUFFER_TOO_SMALL);
+});
+
+test("the agent's reverse-path filter: one base chain, the binding's chain reached through the device's index", () => {
+  const add = sid.reversePathRule(true, 0x1a2b3c, 0x40000000 + 0x1a2b3c, "198.18.1.10");
+  assert.is(add, "add table inet hovsid\nadd map inet hovsid rpif { typeof meta iif : verdict; }\n" +
+    "add chain inet hovsid rp { type filter hook prerouting priority -200; policy accept; }\n" +
+    "flush chain inet hovsid rp\nadd rule inet hovsid rp meta iif vmap @rpif\n" +
+    "add chain inet hovsid rp1a2b3c\nflush chain inet hovsid rp1a2b3c\nadd rule inet hovsid rp1a2b3c ip saddr != 198.18.1.10 drop\n" +
+    `add element inet hovsid rpif { ${0x40000000 + 0x1a2b3c} : jump rp1a2b3c }\n`);
+  assert.match(sid.reversePathRule(true, 7, 9, "2001:db8:1::10"), /rp000007 ip6 saddr != 2001:db8:1::10 drop\n/);
+  assert.is(sid.reversePathRule(false, 7, 9, "198.18.1.10"),
+    "delete element inet hovsid rpif { 9 }\nflush chain inet hovsid rp000007\ndelete chain inet hovsid rp000007\n");
+  assert.throws(() => sid.reversePathRule(true, 1 << 24, 9, "198.18.1.10"));
 });
 
 test.run();

@@ -179,15 +179,20 @@ export function tunnelDecap(p, vni, ownMac, check = {}) {
   return p.subarray(22);
 }
 
-/** Step 5 of 8.9's kernel actions: the nft batch of the tunnel filter, or its removal. */
+/** Step 5 of 8.9's kernel actions: the nft batch of the tunnel filter, or its removal (step 6). */
 export function tunnelFilter(add, peer, port, vni) {
   if (vni > 0xffffff || !port || port > 65535) throw new RefError("INVALID_ARGUMENT");
   const v = vni.toString(16).padStart(6, "0");
   const chain = `inet hovtunnel v${v}`;
-  if (!add) return `flush chain ${chain}\ndelete chain ${chain}\n`;
+  const element = `${port} . 0x${v}`;
+  if (!add) return `delete element inet hovtunnel vni { ${element} }\nflush chain ${chain}\ndelete chain ${chain}\n`;
   const a = parseAddress(peer);
-  return `add table inet hovtunnel\nadd chain ${chain} { type filter hook input priority -200; policy accept; }\n` +
-    `add rule ${chain} udp dport ${port} @th,96,24 0x${v} ${a.family === 1 ? "ip" : "ip6"} saddr != ${formatAddress(a.family, a.bytes)} counter drop\n`;
+  return "add table inet hovtunnel\nadd map inet hovtunnel vni { typeof udp dport . @th,96,24 : verdict; }\n" +
+    "add chain inet hovtunnel in { type filter hook input priority -200; policy accept; }\n" +
+    "flush chain inet hovtunnel in\nadd rule inet hovtunnel in udp dport . @th,96,24 vmap @vni\n" +
+    `add chain ${chain}\nflush chain ${chain}\n` +
+    `add rule ${chain} ${a.family === 1 ? "ip" : "ip6"} saddr != ${formatAddress(a.family, a.bytes)} counter drop\n` +
+    `add element inet hovtunnel vni { ${element} : jump v${v} }\n`;
 }
 
 // ---- 8.14 link-layer frames -----------------------------------------------------

@@ -347,6 +347,17 @@ export class SidCodec {
   }
 
   /**
+   * The agent's reverse-path filter of PROTOCOL.md 8.9 step 5 (reverse mode): from the tunnel device `ifindex`
+   * of the binding's VNI only `transferred` may come (add), or its removal: the nft batch.
+   */
+  reversePathRule(add: boolean, vni: number, ifindex: number, transferred: string): string {
+    const c = this.core;
+    const a = c.parseAddress(transferred);
+    const n = c.check(c.x.sid_reverse_path_rule(add ? 1 : 0, vni, ifindex, a.family, c.put(a.bytes), c.outputPtr, c.ioCapacity), "reverse-path rule: VNI below 2^24");
+    return new TextDecoder().decode(c.get(c.outputPtr, n));
+  }
+
+  /**
    * The stop rule of PROTOCOL.md 8.12 for an address (TCP and UDP to or from
    * the control port excepted), as the state machines apply it, or its
    * removal: the nft batch (libnftables text).

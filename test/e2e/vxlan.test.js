@@ -206,7 +206,18 @@ if (e2eEnabled()) {
         `const s=require("node:dgram").createSocket("udp4");s.bind(0,"${src}",()=>s.send(Buffer.from("${hex(payload)}","hex"),${PORT},"${TARGET}",()=>s.close()))`);
       const rxT = () => json(NS.t, "ip", "-s", "-j", "link", "show", "dev", ids.name)[0].stats64.rx.packets;
       const settle = () => sleep(150);
-      sh("ip", "netns", "exec", NS.t, "nft", sid.tunnelFilter(true, AGENT, PORT, ids.vni));
+      // Two other bindings' filters beside this one's, and this one's batch twice (as after a restart): one hooked
+      // chain for all three (PROTOCOL.md 8.9 step 5: a base chain per binding costs every input packet one chain
+      // per binding), one rule in this binding's own chain.
+      const nftT = (...a) => sh("ip", "netns", "exec", NS.t, "nft", ...a);
+      const others = [ids.vni ^ 1, ids.vni ^ 2];
+      for (const v of others) nftT(sid.tunnelFilter(true, "198.18.30.77", PORT, v));
+      nftT(sid.tunnelFilter(true, AGENT, PORT, ids.vni));
+      nftT(sid.tunnelFilter(true, AGENT, PORT, ids.vni));
+      const own = `v${ids.vni.toString(16).padStart(6, "0")}`;
+      const listed = () => JSON.parse(nftT("-j", "list", "table", "inet", "hovtunnel")).nftables;
+      assert.is(listed().filter((o) => o.chain?.hook).length, 1, "one base chain for three bindings");
+      assert.is(listed().filter((o) => o.rule?.chain === own).length, 1, "the same batch twice leaves one rule");
       let rx = rxT();
       sendFrom(AGENT);
       await settle();
@@ -217,10 +228,44 @@ if (e2eEnabled()) {
       assert.is(rxT() - rx, 0, "the same payload from another source is dropped by the tunnel filter");
       assert.match(sh("ip", "netns", "exec", NS.t, "nft", "list", "table", "inet", "hovtunnel"), /counter packets 1 /, "and counted by it");
       sh("ip", "netns", "exec", NS.t, "nft", sid.tunnelFilter(false, AGENT, PORT, ids.vni));
+      assert.ok(!listed().some((o) => o.chain?.name === own), "the binding's chain is gone");
+      assert.is(listed().filter((o) => /^v/.test(o.chain?.name ?? "")).length, 2, "the other bindings' chains stay");
       rx = rxT();
       sendFrom("198.18.30.9");
       await settle();
       assert.is(rxT() - rx, 1, "without the filter the kernel would have accepted it (so the filter is what protects the target)");
+
+      // The agent's reverse-path filter (reverse mode, 8.9 step 5): out of the tunnel only X may come. Y, another
+      // address of the target routed into the tunnel, gets through to the agent's input without the filter, not with it.
+      const Y = "198.18.20.101";
+      ip(NS.t, "addr", "add", `${Y}/32`, "dev", "lo");
+      ip(NS.t, "rule", "add", "from", Y, "lookup", String(TABLE), "priority", "1001");
+      for (const k of ["all", "default", ids.name]) sh("ip", "netns", "exec", NS.a, "sysctl", "-qw", `net.ipv4.conf.${k}.rp_filter=0`);
+      const nftA = (...a) => sh("ip", "netns", "exec", NS.a, "nft", ...a);
+      nftA("add table inet hovtest\nadd chain inet hovtest in { type filter hook input priority 0; }\nadd rule inet hovtest in iif " + ifA + " icmp type echo-request counter\n");
+      const seen = () => +(/counter packets (\d+)/.exec(nftA("list", "chain", "inet", "hovtest", "in"))?.[1] ?? NaN);
+      const pingFrom = (src) => spawnSync("ip", ["netns", "exec", NS.t, "ping", "-c", "1", "-W", "1", "-I", src, AGENT]);
+      nftA(sid.reversePathRule(true, ids.vni, ifA, X));
+      nftA(sid.reversePathRule(true, ids.vni ^ 1, 0x40000000 + (ids.vni ^ 1), "198.18.20.77"));
+      nftA(sid.reversePathRule(true, ids.vni, ifA, X));
+      const hooked = JSON.parse(nftA("-j", "list", "table", "inet", "hovsid")).nftables.filter((o) => o.chain?.hook);
+      assert.equal(hooked.map((o) => o.chain.name), ["rp"], "one base chain for both bindings");
+      let n0 = seen();
+      assert.is(pingFrom(X).status, 0, "X, the Transferred Address, comes out of the tunnel to the agent");
+      assert.is(seen() - n0, 1);
+      n0 = seen();
+      pingFrom(Y);
+      await settle();
+      assert.is(seen() - n0, 0, "Y is dropped by the reverse-path filter");
+      nftA(sid.reversePathRule(false, ids.vni, ifA, X));
+      n0 = seen();
+      pingFrom(Y);
+      await settle();
+      assert.is(seen() - n0, 1, "without it Y would have reached the agent (so the filter is what stops it)");
+      assert.equal(JSON.parse(nftA("-j", "list", "table", "inet", "hovsid")).nftables.filter((o) => o.chain).map((o) => o.chain.name).sort(), ["rp", "rp" + (ids.vni ^ 1).toString(16).padStart(6, "0")]);
+      nftA("delete table inet hovtest");
+      ip(NS.t, "rule", "del", "from", Y, "lookup", String(TABLE), "priority", "1001");
+      ip(NS.t, "addr", "del", `${Y}/32`, "dev", "lo");
 
       // Removal, in reverse order; deleting the link removes what hangs on it.
       assert.is(await t.send(sid.sourceRule({ add: false, src: X, prefix: 32, table: TABLE, priority: 1000 })), 0, "rule removed");

@@ -8,7 +8,7 @@ import { Address, isValidFamily } from "../engine/address";
 import { tunnelIds, kernelMessagePtr, vxlanLink, fdbEntry, neighEntry, tunnelRoute, sourceRule, tunnelFilter } from "../kernel/vxlan";
 import { TextOut } from "../util/text";
 import { encapsulate, decapsulate } from "../sid/tunnel";
-import { stopRule, arpRule } from "../sid/rules";
+import { stopRule, arpRule, reversePathRule } from "../sid/rules";
 import { bindingKey, bindingSubkey, sealBinding, openBinding, sealKey, sealMessage, openMessage } from "../wire/sealed";
 import { sealStateFrame, openStateFrame, lastFrameWasLast, lastFrameLength } from "../sid/seal";
 import { ArpFrame, ETH_MIN_FRAME, gratuitousArp, arpReply, parseArp, neighbourAdvertisement, NA_FRAME } from "../sid/frames";
@@ -315,6 +315,19 @@ export function sid_stop_rule(add: i32, family: u32, addr: usize, port: u32, out
   RULE_ADDRESS.load(family, addr);
   ruleText.reset(out, cap);
   stopRule(ruleText, add != 0, RULE_ADDRESS, port);
+  return ruleText.overflow ? -ERR_BUFFER_TOO_SMALL : ruleText.pos;
+}
+
+/**
+ * The agent's reverse-path filter of PROTOCOL.md 8.9 step 5 (reverse mode):
+ * from tunnel device `ifindex` (the binding's VNI `vni`) only the Transferred
+ * Address addr may come; or (add 0) its removal: the nft text's length at out.
+ */
+export function sid_reverse_path_rule(add: i32, vni: u32, ifindex: u32, family: u32, addr: usize, out: usize, cap: i32): i32 {
+  if (!isValidFamily(family) || !inMemory(addr, famLen(family)) || !inMemory(out, cap) || vni > 0xffffff) return BAD;
+  RULE_ADDRESS.load(family, addr);
+  ruleText.reset(out, cap);
+  reversePathRule(ruleText, add != 0, vni, ifindex, RULE_ADDRESS);
   return ruleText.overflow ? -ERR_BUFFER_TOO_SMALL : ruleText.pos;
 }
 

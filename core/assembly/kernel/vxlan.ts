@@ -250,31 +250,50 @@ function chainName(out: TextOut, vni: u32): void {
   out.ascii("inet hovtunnel v");
   vniHex(out, vni);
 }
+/** The key of the binding's element in the VNI map: `<port> . 0x<VNI hex>`. */
+function vniKey(out: TextOut, port: u32, vni: u32): void {
+  out.dec(<u64>port);
+  out.ascii(" . 0x");
+  vniHex(out, vni);
+}
 
 /**
  * The nft batch (text) that makes the decapsulating end accept the binding's
- * tunnel packets only from its peer (PROTOCOL.md 8.9, "Drops"): a chain
- * `v<VNI hex>` in table `inet hovtunnel`, input hook, priority -200, that
- * drops UDP to `port` carrying the binding's VNI from any other source; or,
- * with add false, the batch that removes the chain. Returns the length, or -1
- * if it does not fit.
+ * tunnel packets only from its peer (PROTOCOL.md 8.9, "Drops"). One base
+ * chain `in` (input hook, priority -200) in table `inet hovtunnel` looks up
+ * each UDP packet's destination port and VNI in the verdict map `vni` and
+ * jumps to the binding's regular chain `v<VNI hex>`, which drops it from any
+ * source but the peer: one hook and one map lookup per packet however many
+ * bindings there are (a base chain per binding made every input packet walk
+ * one chain per binding). Every binding's batch writes the table, the map,
+ * the base chain and its one rule again (add is idempotent, the chains are
+ * flushed before their rule), so the batch needs no state, a restart's second
+ * batch changes nothing, and a missing part is made again. With add false,
+ * the batch that removes the binding's element and chain. Returns the length,
+ * or -1 if it does not fit.
  */
 export function tunnelFilter(out: TextOut, add: bool, family: u32, peer: usize, port: u32, vni: u32): i32 {
   if (vni > 0xffffff || port == 0 || port > 0xffff) return -1;
   if (add) {
-    out.ascii("add table inet hovtunnel\nadd chain ");
+    out.ascii("add table inet hovtunnel\nadd map inet hovtunnel vni { typeof udp dport . @th,96,24 : verdict; }\n");
+    out.ascii("add chain inet hovtunnel in { type filter hook input priority -200; policy accept; }\n");
+    out.ascii("flush chain inet hovtunnel in\nadd rule inet hovtunnel in udp dport . @th,96,24 vmap @vni\nadd chain ");
     chainName(out, vni);
-    out.ascii(" { type filter hook input priority -200; policy accept; }\nadd rule ");
+    out.ascii("\nflush chain ");
     chainName(out, vni);
-    out.ascii(" udp dport ");
-    out.dec(<u64>port);
-    out.ascii(" @th,96,24 0x");
-    vniHex(out, vni);
+    out.ascii("\nadd rule ");
+    chainName(out, vni);
     out.ascii(family == FAMILY_IPV4 ? " ip saddr != " : " ip6 saddr != ");
     formatAddress(out, <i32>family, peer);
-    out.ascii(" counter drop\n");
+    out.ascii(" counter drop\nadd element inet hovtunnel vni { ");
+    vniKey(out, port, vni);
+    out.ascii(" : jump v");
+    vniHex(out, vni);
+    out.ascii(" }\n");
   } else {
-    out.ascii("flush chain ");
+    out.ascii("delete element inet hovtunnel vni { ");
+    vniKey(out, port, vni);
+    out.ascii(" }\nflush chain ");
     chainName(out, vni);
     out.ascii("\ndelete chain ");
     chainName(out, vni);

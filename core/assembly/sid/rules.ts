@@ -160,36 +160,44 @@ export function udpPassRule(out: TextOut, a: Address, flows: Array<Flow>): void 
 
 /**
  * The agent's reverse-path filter in reverse mode (PROTOCOL.md 8.9 step 5):
- * in table `inet hovsid`, chain `rp<VNI hex>` (prerouting hook, priority
- * -200), a packet that comes out of the tunnel device `ifindex` from any
- * source but the Transferred Address a is dropped, so the target can forward
- * nothing else through the agent. With add false, the batch that removes it.
+ * in table `inet hovsid`, one base chain `rp` (prerouting hook, priority
+ * -200) looks up each packet's input interface in the verdict map `rpif`;
+ * the tunnel device `ifindex` jumps to the binding's regular chain
+ * `rp<VNI hex>`, which drops a packet from any source but the Transferred
+ * Address a, so the target can forward nothing else through the agent. One
+ * hook and one lookup per packet however many bindings there are; every
+ * binding's batch writes the map, the base chain and its rule again
+ * (idempotent, as tunnelFilter's). With add false, the batch that removes the
+ * binding's element and chain.
  */
 export function reversePathRule(out: TextOut, add: bool, vni: u32, ifindex: u32, a: Address): void {
-  const name = "rp";
   if (!add) {
-    out.ascii("flush chain inet hovsid ");
-    out.ascii(name);
+    out.ascii("delete element inet hovsid rpif { ");
+    out.dec(<u64>ifindex);
+    out.ascii(" }\nflush chain inet hovsid rp");
     vniText(out, vni);
-    out.ascii("\ndelete chain inet hovsid ");
-    out.ascii(name);
+    out.ascii("\ndelete chain inet hovsid rp");
     vniText(out, vni);
     out.ascii("\n");
     return;
   }
-  out.ascii("add table inet hovsid\nadd chain inet hovsid ");
-  out.ascii(name);
+  out.ascii("add table inet hovsid\nadd map inet hovsid rpif { typeof meta iif : verdict; }\n");
+  out.ascii("add chain inet hovsid rp { type filter hook prerouting priority -200; policy accept; }\n");
+  out.ascii("flush chain inet hovsid rp\nadd rule inet hovsid rp meta iif vmap @rpif\nadd chain inet hovsid rp");
   vniText(out, vni);
-  out.ascii(" { type filter hook prerouting priority -200; policy accept; }\nadd rule inet hovsid ");
-  out.ascii(name);
+  out.ascii("\nflush chain inet hovsid rp");
   vniText(out, vni);
-  out.ascii(" meta iif ");
-  out.dec(<u64>ifindex);
+  out.ascii("\nadd rule inet hovsid rp");
+  vniText(out, vni);
   out.ascii(" ");
   out.ascii(ipKeyword(a));
   out.ascii(" saddr != ");
   a.text(out);
-  out.ascii(" drop\n");
+  out.ascii(" drop\nadd element inet hovsid rpif { ");
+  out.dec(<u64>ifindex);
+  out.ascii(" : jump rp");
+  vniText(out, vni);
+  out.ascii(" }\n");
 }
 
 function vniText(out: TextOut, vni: u32): void {
