@@ -128,6 +128,8 @@ if (mode === "server") {
     socket.on("close", () => out({ closed: true, t: now(), sentBytes, receivedBytes, resets }));
   };
   const close = () => {
+    // The application's decision: the baseline's transfer time is counted from here, as SID's from its call.
+    out({ closing: now() });
     clearInterval(timer);
     socket?.end();
   };

@@ -10,15 +10,17 @@
 // line (rttMs: tools/delayline.js, NFQUEUE on R's FORWARD hook; this kernel
 // has no netem), which starts before the daemons and the application. On this
 // machine br_netfilter is loaded, so the bridged home link (N - A) is delayed
-// too: the bench pings C -> N, N -> A and N -> T to show it. transfer ms = the application's decision to the first
-// correspondent byte the target's application received (SidReport.transferMs);
+// too: the bench pings C -> N, N -> A and N -> T to show it. transfer ms = the application's decision (its call of
+// transfer() in N's process) to the first correspondent byte the target's application received
+// (SidReport.transferMs); the harness's command to that process before it (commandMs) is printed apart;
 // gap = the longest gap between two arrivals at the correspondent.
 //
 // Baseline: the same topology and delay line, no daemons; the application
 // (bench/sid-reconnect-app.js) closes its connection at N at the decision and
 // connects again from T's own address, resuming at the byte offset N had
 // received (N's count, handed to T by the bench, as an application would carry
-// it). transfer ms = decision to T's first byte from the correspondent.
+// it). transfer ms = the application's decision (its close at N, after the harness's command) to T's first byte
+// from the correspondent.
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -86,7 +88,8 @@ export async function sidTransfer(rtt, measureRtt = false) {
       rtts = { correspondentNode: pingP50(s.topo, s.topo.c, s.topo.addr.node), nodeAgent: pingP50(s.topo, s.topo.n, s.topo.addr.agent), nodeTarget: pingP50(s.topo, s.topo.n, s.topo.addr.target) };
     } : undefined,
   });
-  const decided = report.timeline.find((e) => e.who === "N" && /asks to transfer/.test(e.what))?.t ?? 0;
+  // The phases count from the application's call, as transferMs does (the harness's command took commandMs).
+  const decided = (report.timeline.find((e) => e.who === "N" && /asks to transfer/.test(e.what))?.t ?? 0) + (report.commandMs ?? 0);
   const phases = {};
   for (const [name, who, re] of PHASES) {
     const e = report.timeline.find((x) => x.who === who && re.test(x.what) && x.t >= decided);
@@ -94,7 +97,7 @@ export async function sidTransfer(rtt, measureRtt = false) {
   }
   return {
     system: "sid", rtt, ok: !report.error, error: report.error,
-    transferMs: report.transferMs, gapMs: report.correspondent?.maxGapMs ?? null, lost: report.lost, resets: report.resets,
+    transferMs: report.transferMs, commandMs: report.commandMs ?? null, gapMs: report.correspondent?.maxGapMs ?? null, lost: report.lost, resets: report.resets,
     digestsEqual: report.digestsEqual, filtered: report.filtered, rtts, phases,
   };
 }
@@ -105,7 +108,7 @@ export async function reconnectTransfer(rtt, measureRtt = false) {
   cleanStale(tag);
   const topo = new SidTopology(tag, {});
   const A = topo.addr;
-  const out = { system: "reconnect", rtt, ok: false, error: null, transferMs: null, gapMs: null, lost: -1, resets: -1, digestsEqual: null, filtered: 0, rtts: null };
+  const out = { system: "reconnect", rtt, ok: false, error: null, transferMs: null, commandMs: null, gapMs: null, lost: -1, resets: -1, digestsEqual: null, filtered: 0, rtts: null };
   try {
     topo.up();
     await delayLine(topo.r, DELAY_EACH_WAY[rtt]);
@@ -127,7 +130,9 @@ export async function reconnectTransfer(rtt, measureRtt = false) {
     const closed = await n.wait("closed");
     t.child.stdin.write(JSON.stringify({ cmd: "go", offset: closed.receivedBytes }) + "\n");
     const first = await t.wait("firstData");
-    out.transferMs = Math.round((first.firstData - decided) * 1000) / 1000;
+    const closing = (await n.wait("closing")).closing;
+    out.commandMs = Math.round((closing - decided) * 1000) / 1000;
+    out.transferMs = Math.round((first.firstData - closing) * 1000) / 1000;
     if (measureRtt) out.rtts = { correspondentNode: pingP50(topo, topo.c, A.node), nodeAgent: pingP50(topo, topo.n, A.agent), nodeTarget: pingP50(topo, topo.n, A.target) };
     await sleep(AFTER_MS);
     t.child.stdin.write(JSON.stringify({ cmd: "close" }) + "\n");
@@ -163,6 +168,7 @@ export function summarize(samples) {
     n: samples.length, ok: ok.length, failed: samples.length - ok.length,
     transferMs: { p50: quantile(tt, 0.5), p99: quantile(tt, 0.99), max: tt.at(-1) ?? null },
     gapMs: { p50: quantile(gap, 0.5), p99: quantile(gap, 0.99), max: gap.at(-1) ?? null },
+    commandMsP50: quantile(sorted("commandMs"), 0.5),
     lost: ok.reduce((n, s) => n + Math.max(0, s.lost), 0),
     resets: ok.reduce((n, s) => n + Math.max(0, s.resets), 0),
     digestsDiffer: ok.filter((s) => s.digestsEqual === false).length,

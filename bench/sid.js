@@ -77,7 +77,7 @@ p(`SID figures (${QUICK ? "quick" : "full"} run, ${result.seconds.toFixed(0)} s)
 const T = result.figures.transfer;
 if (T) {
   p("");
-  p("transfer (decision -> first correspondent byte at the target) and the correspondent's longest gap, ms:");
+  p("transfer (the application's decision at N -> first correspondent byte at the target) and the correspondent's longest gap, ms:");
   p("RTT ms  system     n   failed  transfer p50  p99     gap p50  p99     lost B  resets  SID / reconnect (p50, p99)   goal p50 <= RTT + 10");
   for (const c of T) {
     const rtt = c.sid.rtts?.correspondentNode ?? c.rtt;
@@ -88,6 +88,7 @@ if (T) {
     }
     const ph = Object.entries(c.sid.phasesP50 ?? {}).map(([k, v]) => `${k} ${fmt(v)}`).join(", ");
     if (ph) p(`        SID, medians after the decision (ms): ${ph}`);
+    p(`        the harness's command to the application before its decision (not counted), p50: SID ${fmt(c.sid.commandMsP50, 2)} ms, reconnect ${fmt(c.reconnect.commandMsP50, 2)} ms`);
     if (c.sid.rtts) p(`        ping p50 (SID run): C -> N ${fmt(c.sid.rtts.correspondentNode, 2)} ms, N -> A ${fmt(c.sid.rtts.nodeAgent, 2)} ms, N -> T ${fmt(c.sid.rtts.nodeTarget, 2)} ms`);
     for (const e of [...c.sid.errors, ...c.reconnect.errors]) p(`        failure: ${e}`);
   }

@@ -126,8 +126,13 @@ export interface SidReport {
   digestsEqual: boolean;
   lost: number;
   resets: number;
-  /** From the decision to transfer to the first correspondent byte the target's application received. */
+  /**
+   * From the decision to transfer (the application's call of transfer() at N) to the first correspondent byte
+   * the target's application received.
+   */
   transferMs: number | null;
+  /** The demo's command to N's application, from the harness deciding to the application's call (not in transferMs). */
+  commandMs?: number;
   /** Which device served which bytes (sent to / received from the correspondent). */
   served: { node: { sent: number; received: number }; target: { sent: number; received: number }; second?: { sent: number; received: number }; first?: { sent: number; received: number } };
   /** Packets R's ingress filter dropped. */
@@ -461,8 +466,15 @@ async function runSidEngine(o: SidOptions): Promise<SidReport> {
     decided = now();
     mark("N", "the application asks to transfer its connection to T");
     node.send({ cmd: "transfer", target: names.t, agent: o.sameSubnet ? undefined : names.a, reverse: !!o.reverse, sameSubnet: !!o.sameSubnet, lifetime: o.lifetime ?? 0, further: o.chain === "permitted" });
-    const result = (await node.wait("result", 15000)).result;
+    const answered = await node.wait("result", 15000);
+    const result = answered.result;
     report.result = result;
+    // From here on `decided` is the application's call in N's process (the same machine clock); the harness's
+    // command to it took commandMs.
+    if (answered.calledAt) {
+      report.commandMs = Math.round((answered.calledAt - decided) * 1000) / 1000;
+      decided = answered.calledAt;
+    }
     if (o.expectRefusal) {
       // The connection stays with the node: it goes on (its share grows past what it had at the refusal).
       const atRefusal = (await node.wait("result")).here;

@@ -100,6 +100,9 @@ if (role === "node") {
 
 const handlers: Record<string, (c: any) => Promise<void> | void> = {
   async transfer(c) {
+    // The application's decision: the transfer time is counted from here (the harness's command to this process
+    // is not part of it; demo/sid.ts reports that hop as commandMs).
+    const calledAt = now();
     app!.pause();
     const r = await daemon.sid.transfer({
       socket, target: c.target, agent: c.agent, reverse: !!c.reverse, sameSubnet: !!c.sameSubnet, further: !!c.further, lifetime: c.lifetime ?? 0,
@@ -107,7 +110,7 @@ const handlers: Record<string, (c: any) => Promise<void> | void> = {
       udp: udpApp && udpSocket ? [{ socket: udpSocket, appState: () => udpApp!.state() }] : undefined,
     });
     const { socket: back, appState: _state, ...result } = r;
-    emit(`transfer ${r.state}${r.error ? `: ${r.error}` : ""}${r.message ? ` (${r.message})` : ""}${r.udp ? `, UDP flows handed over: ${r.udp.moved}${r.udp.error ? ` (${r.udp.error})` : ""}` : ""}`, { result, here: app!.here, udpHere: udpApp?.here });
+    emit(`transfer ${r.state}${r.error ? `: ${r.error}` : ""}${r.message ? ` (${r.message})` : ""}${r.udp ? `, UDP flows handed over: ${r.udp.moved}${r.udp.error ? ` (${r.udp.error})` : ""}` : ""}`, { result, calledAt, here: app!.here, udpHere: udpApp?.here });
     if (back && r.appState) {
       // The transfer failed after the connection had left: it is back, live, with the application's state.
       const here = app!.here;
