@@ -305,6 +305,82 @@ test("8.4, whole-address mode: the agent releases its Wake-up hold in steps (at 
   assert.is(agent.netlinkTypes().at(-1), 17);
 });
 
+/**
+ * Two transfers through one agent to one target: tn's address TA, then a second node tn2's TA2 (its own SAs),
+ * both completed (released at the target).
+ */
+function twoHosted() {
+  const s = trio();
+  const { net, tn, agent, target, tnTarget, tnAgent, TA } = s;
+  const tn2 = net.node("tn2", ["198.18.0.11"]).link();
+  const TA2 = "198.18.0.11";
+  const k2t = new Uint8Array(32).fill(0x55), k2a = new Uint8Array(32).fill(0x66);
+  const t2Target = tn2.peer(target, { key: k2t, spi: 330 });
+  const t2Agent = tn2.peer(agent, { key: k2a, spi: 331 });
+  target.peer(tn2, { key: k2t, spi: 330 });
+  agent.peer(tn2, { key: k2a, spi: 331 });
+  tn.sid.transfer(net.now, TA, tnTarget, { agent: tnAgent, lifetime: 30 });
+  tn.pump();
+  assert.ok(hostsDeliver(s));
+  net.run(2000);
+  tn2.sid.transfer(net.now, TA2, t2Target, { agent: t2Agent, lifetime: 30 });
+  tn2.pump();
+  assert.ok(hostsDeliver({ ...s, tn: tn2, TA: TA2, usedEvents: s.usedEvents }));
+  net.run(2000);
+  assert.is(target.sidEvents("released").length, 2, "both sessions at the target");
+  return { ...s, tn2, TA2 };
+}
+
+test("8.3: a target hosting two sessions through one agent renews both over several lifetimes and deregisters both: its session peers for that agent number their messages from one counter, as the agent keeps one replay window for the target", () => {
+  const s = twoHosted();
+  const { net, agent, target, TA, TA2 } = s;
+  agent.engine.option("debug", 1);
+  const renewals = (a) => agent.sidEvents("renewed").filter((e) => e.address === a).length;
+  const before = [renewals(TA), renewals(TA2)];
+  net.run(100000); // three lifetimes of 30 s: renewed at two thirds
+  assert.ok(renewals(TA) - before[0] >= 4 && renewals(TA2) - before[1] >= 4, `renewals of each: ${[renewals(TA) - before[0], renewals(TA2) - before[1]]}`);
+  assert.equal(agent.sidEvents("ended"), [], "neither binding expired");
+  target.sid.sessionEnded(net.now, TA);
+  target.sid.sessionEnded(net.now, TA2);
+  target.pump();
+  net.run(5000);
+  assert.equal(agent.sidEvents("ended").map((e) => [e.address, e.reason]).sort(), [[TA, "deregistered"], [TA2, "deregistered"]]);
+  assert.equal(target.sidEvents("ended").map((e) => [e.address, e.reason]).sort(), [[TA, "deregistered"], [TA2, "deregistered"]]);
+  const dropped = agent.events.filter((e) => e.event === "dropped").map((e) => e.error);
+  assert.equal(dropped, [], `nothing of the target's dropped by the agent: ${dropped}`);
+});
+
+test("8.4, whole-address mode: two Wake-up holds at one agent whose Acks come 0.5 ms apart: one stepped release takes both, each held packet once and in order, then one verdict; both holds' chains go", () => {
+  const s = twoHosted();
+  const { net, tn, agent, target, TA, tn2, TA2 } = s;
+  const q = (agent.kernelQueue = new SimQueue(4346 + 2)); // one queue for every hold of the agent (sid/hold.ts)
+  let acks = false;
+  net.filter = (d) => acks || (d.from !== "tn" && d.from !== "tn2"); // the nodes' Wake-up Acks wait
+  target.sid.sessionEnded(net.now, TA);
+  target.pump();
+  net.run(0.5);
+  target.sid.sessionEnded(net.now, TA2);
+  target.pump();
+  net.run(50);
+  assert.equal(agent.sidEvents("ended").map((e) => e.reason), ["deregistered", "deregistered"]);
+  q.add(40); // for both addresses, interleaved as they come
+  acks = true;
+  net.run(5000);
+  const woken = agent.sidEvents("woken");
+  assert.is(woken.length, 2, "both Wake-ups acknowledged");
+  assert.ok(Math.abs(woken[1].t - woken[0].t) <= 1, `the Acks within 1 ms: ${woken.map((e) => e.t - woken[0].t)}`);
+  const steps = q.releases;
+  const sizes = steps.map((r) => r.ids.length);
+  assert.equal(steps.flatMap((r) => r.ids), Array.from({ length: 40 }, (_, i) => i + 1), `each held packet released once, in order: ${sizes}`);
+  assert.ok(sizes.every((n) => n <= 16) && steps.length >= 3, `in steps of at most 16: ${sizes}`);
+  for (let i = 1; i < steps.length; i++) assert.ok(steps[i].at - steps[i - 1].at >= 4, `4 ms between steps: ${steps.map((r) => r.at - woken[0].t)}`);
+  assert.is(fullVerdicts(agent).length, 1, "one verdict for everything still queued, at the end of the one release");
+  const nft = agent.nft.join("\n");
+  for (const hex of ["c612000a", "c612000b"]) assert.match(nft, new RegExp(`delete chain inet hovsid wk${hex}\n`), `hold ${hex}'s chains deleted`);
+  assert.is(nft.match(/delete chain inet hovsid wk/g).length, 2, "each hold's chains deleted once");
+  assert.equal([tn, tn2].map((n) => n.sidEvents("woken").length), [1, 1], "both nodes have their addresses back");
+});
+
 test("8.4, whole-address mode: a Wake-up never acknowledged ends the agent's hold at its give-up (repeated on, chains deleted); a Stop Transfer holds nothing", () => {
   const s = transferred({}, 30);
   s.net.filter = (d) => d.from !== "target" && d.from !== "tn";

@@ -329,7 +329,7 @@ export function sidbench_renewals_make(count: i32, now: f64, seed: f64): i32 {
     if (!r) return -ERR_INVALID_ARGUMENT;
     // As Node.encodeRequest does for the target's Binding Update (Hosted.encodeBody).
     const ts = ntpFromMs(now);
-    const seq32 = (sender.sendEpoch << 16) | sender.nextSeq;
+    const seq32 = sender.nextSeq32();
     const seq = sender.takeSeq();
     encoder.begin(base + at, MAX_MESSAGE_LENGTH, MSG_BINDING_UPDATE, 0, seq, COOKIE, <u32>(ts >> 32), <u32>ts);
     scratch.store(ADDR);

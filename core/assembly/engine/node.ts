@@ -7,7 +7,7 @@
 // goes through the queue the host drains.
 
 import { Address } from "./address";
-import { Peer, SecurityAssociation, CachedReply, REPLY_RESEND_GAP_MS } from "./peer";
+import { Peer, SessionPeer, SecurityAssociation, CachedReply, REPLY_RESEND_GAP_MS } from "./peer";
 import { TimerTable } from "./timers";
 import { DeferredReply } from "./reply";
 import { Retransmission, REQUEST_POLICY } from "./retransmit";
@@ -180,7 +180,7 @@ export class Node {
   /** The request being handled: its sequence number extended to 32 bits (a sealed reply's nonce). */
   incomingSeq32: u32 = 0;
   /** Peers made at run time for session SAs, by cookie (sessionPeer). */
-  private sessionPeers: Map<u64, Peer> = new Map<u64, Peer>();
+  private sessionPeers: Map<u64, SessionPeer> = new Map<u64, SessionPeer>();
   /** The protocol modules, in the order they were served (Node.serve). */
   modules: Array<RequestHandler> = new Array<RequestHandler>();
   /** The module of each protocol number (registry: messageTypes[].protocol), the routing table's targets. */
@@ -266,9 +266,9 @@ export class Node {
    * authenticated message (the target's agent); otherwise the one peer of
    * that cookie (the agent's target), made on first use.
    */
-  sessionPeer(cookie: u64, control: Address, port: u32): Peer {
+  sessionPeer(cookie: u64, control: Address, port: u32): SessionPeer {
     if (cookie != 0 && this.sessionPeers.has(cookie)) return this.sessionPeers.get(cookie);
-    const p = new Peer(-1, cookie, this.options.windowBits);
+    const p = new SessionPeer(-1, cookie, this.options.windowBits);
     p.runtime = true;
     // Start low in the first epoch: the receiver puts the first number it sees in epoch 1 (6.3),
     // and the sealing nonce (8.11) is the extended number.
@@ -471,7 +471,7 @@ export class Node {
 
   private encodeRequest(r: Outstanding, sa: SecurityAssociation, now: f64): bool {
     const id = this.newReplayId(r.peer, sa, now);
-    r.seq32 = (r.peer.sendEpoch << 16) | r.peer.nextSeq;
+    r.seq32 = r.peer.nextSeq32();
     r.seq = r.peer.takeSeq();
     r.replayLo = <u32>id;
     this.writeCookie(COOKIE_BUF);

@@ -399,6 +399,11 @@ export class Peer {
     return s;
   }
 
+  /** The extended number (epoch and sequence) the next takeSeq returns: a sealed request's nonce. */
+  nextSeq32(): u32 {
+    return (this.sendEpoch << 16) | this.nextSeq;
+  }
+
   /** The low 32 bits of the extended number of `seq`, just taken by takeSeq (the sealing nonce). */
   sentSeq32(seq: u32): u32 {
     const epoch = seq == 0xffff && this.nextSeq == 0 ? this.sendEpoch - 1 : this.sendEpoch;
@@ -449,5 +454,27 @@ export class Peer {
       ring.head = (ring.head + 1) & (REPLY_CACHE_SIZE - 1);
       ring.count--;
     }
+  }
+}
+
+/**
+ * A peer made at run time for session SAs (Node.sessionPeer). It may number
+ * what it sends from another peer's counter (`seqSource`): a receiver keeps
+ * one replay window per sender cookie, so every session peer of this node
+ * that talks to the same receiver draws from one counter: a target's
+ * hostings through one agent (PROTOCOL.md 8.3). A subclass, so that
+ * configured peers do not carry the field (issue 11: 512 B per peer).
+ */
+export class SessionPeer extends Peer {
+  seqSource: Peer | null = null;
+
+  takeSeq(): u32 {
+    const src = this.seqSource;
+    return src ? src.takeSeq() : super.takeSeq();
+  }
+
+  nextSeq32(): u32 {
+    const src = this.seqSource;
+    return src ? src.nextSeq32() : super.nextSeq32();
   }
 }

@@ -10,7 +10,7 @@
 
 import { copy32 } from "../crypto/wipe";
 import { Node, Procedure, FrameRoute, typeSeals } from "../engine/node";
-import { Peer, SecurityAssociation, CachedReply } from "../engine/peer";
+import { Peer, SessionPeer, SecurityAssociation, CachedReply } from "../engine/peer";
 import { Address } from "../engine/address";
 import { Timer } from "../engine/timers";
 import { takeOutput, bytesOf, beginEvent, endEvent, renewedOutput, OUT_FRAME } from "../engine/output";
@@ -599,7 +599,7 @@ class Hosted extends Procedure {
   agentAddress: Address = new Address();
   nodeMac: StaticArray<u8> = new StaticArray<u8>(6);
   /** The session peer for the agent and the session SA (from sid_state_received on). */
-  agent: Peer | null = null;
+  agent: SessionPeer | null = null;
   sa: SecurityAssociation | null = null;
   released: bool = false;
   tunnel: bool = false;
@@ -1825,6 +1825,15 @@ export class Sid extends SidBase {
   private startRegistering(h: Hosted, now: f64): void {
     const node = this.node;
     const agent = node.sessionPeer(0, h.agentAddress, node.options.controlPort);
+    // The agent keeps one replay window for this node (its cookie): another hosting's session peer for the
+    // same agent numbers this one's messages too, or each would find the other's numbers too old (8.3).
+    for (let i = 0; i < this.hosted.length; i++) {
+      const other = this.hosted[i].agent;
+      if (other && other != agent && this.hosted[i].agentAddress.equals(h.agentAddress)) {
+        agent.seqSource = other.seqSource ? other.seqSource : other;
+        break;
+      }
+    }
     const sa = sessionSa(h.spi, changetype<usize>(h.bkey), SEAL_DOWN, SEAL_UP);
     sa.peer = agent;
     agent.addSa(sa);
