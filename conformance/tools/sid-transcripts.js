@@ -41,9 +41,13 @@ const TA = "198.18.0.10", AGENT = "198.18.0.1", TARGET = "198.19.0.20";
 /** Per-flow mode (8.16): the node's Interim Address and the flow that moves (the node's TCP session with 198.18.20.2:5001). */
 const INTERIM = "198.18.0.200";
 const FLOW = { protocol: "tcp", local: TA, localPort: 40001, remote: "198.18.20.2", remotePort: 5001 };
-const MAC = { tn: "02:00:00:00:00:0a", agent: "02:00:00:00:00:01", target: "02:00:00:00:00:14" };
+const MAC = { tn: "02:00:00:00:00:0a", agent: "02:00:00:00:00:01", target: "02:00:00:00:00:14", tn2: "02:00:00:00:00:0b" };
 const KEY_TN_TARGET = "11".repeat(32);
 const KEY_TN_AGENT = "22".repeat(32);
+/** The second transferring node of `second` (its address moves too), and its keys. */
+const TA2 = "198.18.0.11";
+const KEY_TN2_TARGET = "55".repeat(32);
+const KEY_TN2_AGENT = "66".repeat(32);
 const ascii = (s) => hex(new TextEncoder().encode(s));
 
 /** transcripts.js's network, with the home link's frames. */
@@ -76,7 +80,7 @@ function peerOf(core, name, address, spi, key, addresses) {
  * target, peer 1 the agent), the agent (198.18.0.1; peer 0 tn) and the
  * target (198.19.0.20; peer 0 tn).
  */
-function trio(net, scenario, { agentOptions = [], targetOptions = [], control, interim } = {}) {
+function trio(net, scenario, { agentOptions = [], targetOptions = [], control, interim, second } = {}) {
   const core = Core.loadSync(net.module);
   const config = (name, peers, options, address) => ({
     cookie: core.cookieFromName(name),
@@ -89,10 +93,13 @@ function trio(net, scenario, { agentOptions = [], targetOptions = [], control, i
   // With `control`, tn's control address is another than TA (PROTOCOL.md 8.10), as a return (8.6) needs.
   const tnAt = control ?? TA;
   const tn = net.node("tn", config("tn", [peerOf(core, "target", TARGET, 300, KEY_TN_TARGET), peerOf(core, "agent", AGENT, 301, KEY_TN_AGENT)], [], tnAt), [...(control ? [control, TA] : [TA]), ...(interim ?? [])]);
-  const agent = net.node("agent", config("agent", [peerOf(core, "tn", tnAt, 301, KEY_TN_AGENT, control ? [TA] : undefined)], [["sidAgent", 1], ...agentOptions], AGENT), [AGENT]);
-  const target = net.node("target", config("target", [peerOf(core, "tn", tnAt, 300, KEY_TN_TARGET)], [["sidTarget", 1], ...targetOptions], TARGET), [TARGET]);
-  for (const [n, name] of [[tn, "tn"], [agent, "agent"], [target, "target"]]) n.mac = MAC[name];
-  return { tn, agent, target };
+  // With `second`, tn2 (198.18.0.11) is peer 1 of the agent and of the target, and moves its address too.
+  const more = (name, spi, key) => (second ? [peerOf(core, "tn2", TA2, spi, key)] : []);
+  const agent = net.node("agent", config("agent", [peerOf(core, "tn", tnAt, 301, KEY_TN_AGENT, control ? [TA] : undefined), ...more("agent", 311, KEY_TN2_AGENT)], [["sidAgent", 1], ...agentOptions], AGENT), [AGENT]);
+  const target = net.node("target", config("target", [peerOf(core, "tn", tnAt, 300, KEY_TN_TARGET), ...more("target", 310, KEY_TN2_TARGET)], [["sidTarget", 1], ...targetOptions], TARGET), [TARGET]);
+  const tn2 = second ? net.node("tn2", config("tn2", [peerOf(core, "target", TARGET, 310, KEY_TN2_TARGET), peerOf(core, "agent", AGENT, 311, KEY_TN2_AGENT)], [], TA2), [TA2]) : null;
+  for (const [n, name] of [[tn, "tn"], [agent, "agent"], [target, "target"], [tn2, "tn2"]]) if (n) n.mac = MAC[name];
+  return { tn, agent, target, tn2 };
 }
 
 /** The hosts' part once the node was asked for the state record: received at the target, then delivered. */
@@ -279,6 +286,28 @@ const SCENARIOS = [
       return p;
     },
   },
+  // Appended last so that every earlier tcId keeps its case.
+  {
+    name: "two-sessions-one-agent",
+    comment: "tn and tn2 move their addresses to the same target through the same agent (lifetime 30 s); both are renewed at 20 and 40 s; both sessions end at the target in the same millisecond. The target numbers every message to the agent from one counter, whichever session SA seals it, since the agent keeps one replay window for the target (8.3): the second session's Binding Updates continue the first's sequence",
+    flags: ["Transfer", "Renewal", "Deregistration", "WakeUp", "ManySessions"],
+    run(net) {
+      const p = trio(net, this.name, { second: true });
+      p.tn.input({ kind: "sidTransfer", address: TA, target: 0, agent: 1, lifetime: 30 });
+      net.run(20);
+      deliver(p);
+      net.run(2000);
+      p.tn2.input({ kind: "sidTransfer", address: TA2, target: 0, agent: 1, lifetime: 30 });
+      net.run(20);
+      p.target.input({ kind: "sidStateReceived", address: TA2, ok: true });
+      p.tn2.input({ kind: "sidStateDelivered", address: TA2, ok: true });
+      net.run(45000);
+      p.target.input({ kind: "sidSessionEnded", address: TA });
+      p.target.input({ kind: "sidSessionEnded", address: TA2 });
+      net.run(4000);
+      return p;
+    },
+  },
 ];
 
 const NOTES = {
@@ -292,6 +321,7 @@ const NOTES = {
   Refused: { bugType: "FUNCTIONALITY", description: "A request refused with a reply code; nothing is applied." },
   SameSubnet: { bugType: "FUNCTIONALITY", description: "Section 8.7: no agent; the target claims the address itself." },
   Retransmission: { bugType: "FUNCTIONALITY", description: "Section 6.7: a lost request is retransmitted byte for byte." },
+  ManySessions: { bugType: "FUNCTIONALITY", description: "Section 8.3: a target holding several sessions through one agent numbers its messages to the agent from one counter (the agent keeps one replay window per target)." },
   Return: { bugType: "FUNCTIONALITY", description: "Section 8.6: the holder gives the address back to its node; the agent answers Lifetime 0, ends the binding and wakes the node (on the same subnet, 8.7: the holder wakes it itself)." },
 };
 
