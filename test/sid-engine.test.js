@@ -309,7 +309,7 @@ test("8.4, whole-address mode: the agent releases its Wake-up hold in steps (at 
  * Two transfers through one agent to one target: tn's address TA, then a second node tn2's TA2 (its own SAs),
  * both completed (released at the target).
  */
-function twoHosted() {
+function twoHosted({ reverse = false } = {}) {
   const s = trio();
   const { net, tn, agent, target, tnTarget, tnAgent, TA } = s;
   const tn2 = net.node("tn2", ["198.18.0.11"]).link();
@@ -319,17 +319,53 @@ function twoHosted() {
   const t2Agent = tn2.peer(agent, { key: k2a, spi: 331 });
   target.peer(tn2, { key: k2t, spi: 330 });
   agent.peer(tn2, { key: k2a, spi: 331 });
-  tn.sid.transfer(net.now, TA, tnTarget, { agent: tnAgent, lifetime: 30 });
+  tn.sid.transfer(net.now, TA, tnTarget, { agent: tnAgent, lifetime: 30, reverse });
   tn.pump();
   assert.ok(hostsDeliver(s));
   net.run(2000);
-  tn2.sid.transfer(net.now, TA2, t2Target, { agent: t2Agent, lifetime: 30 });
+  tn2.sid.transfer(net.now, TA2, t2Target, { agent: t2Agent, lifetime: 30, reverse });
   tn2.pump();
   assert.ok(hostsDeliver({ ...s, tn: tn2, TA: TA2, usedEvents: s.usedEvents }));
   net.run(2000);
   assert.is(target.sidEvents("released").length, 2, "both sessions at the target");
   return { ...s, tn2, TA2 };
 }
+
+/** A netlink message's type and its attributes after a header of `header` bytes: {type, attrs: {type: bytes}}. */
+function netlinkAttrs(b, header) {
+  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const attrs = {};
+  for (let o = 16 + header; o + 4 <= v.getUint32(0, true); ) {
+    const len = v.getUint16(o, true);
+    if (len < 4) break;
+    attrs[v.getUint16(o + 2, true) & 0x3fff] = b.subarray(o + 4, o + len);
+    o += (len + 3) & ~3;
+  }
+  return { type: v.getUint16(4, true), attrs };
+}
+
+test("8.9 step 4: a target holding two reverse-tunnelled sessions through one agent routes each one's return into its own tunnel, a routing table per binding (in one table the second default route replaced the first: both sessions' returns left by the second's device, whose agent end admits only its own address)", () => {
+  const s = twoHosted({ reverse: true });
+  const { target, TA, TA2 } = s;
+  const u32 = (x) => new DataView(x.buffer, x.byteOffset, 4).getUint32(0, true);
+  const msgs = target.netlink.map((b) => netlinkAttrs(b, 12));
+  // RTM_NEWROUTE without RTA_DST (1): the default routes; RTA_OIF 4, RTA_TABLE 15. RTM_NEWRULE: FRA_SRC 2, FRA_TABLE 15.
+  const defaults = msgs.filter((m) => m.type === 24 && !m.attrs[1]).map((m) => ({ oif: u32(m.attrs[4]), table: u32(m.attrs[15]) }));
+  const rules = msgs.filter((m) => m.type === 32).map((m) => ({ src: [...m.attrs[2]].join("."), table: u32(m.attrs[15]) }));
+  assert.equal(rules.map((r) => r.src), [TA, TA2]);
+  assert.is.not(rules[0].table, rules[1].table, `a table per binding: ${JSON.stringify(rules)}`);
+  for (const [a, r] of [[TA, rules[0]], [TA2, rules[1]]]) {
+    const device = target.sid.session(a).tunnelIfindex;
+    assert.equal(defaults.filter((d) => d.table === r.table).map((d) => d.oif), [device], `${a}'s table routes into its own tunnel`);
+    assert.ok(r.table >= 4346 && r.table !== 253 && r.table !== 254 && r.table !== 255, `table ${r.table}`);
+  }
+  // And each goes with its own binding: the first session's end removes its rule only.
+  target.sid.sessionEnded(s.net.now, TA);
+  target.pump();
+  s.net.run(5000);
+  const removed = target.netlink.map((b) => netlinkAttrs(b, 12)).filter((m) => m.type === 33).map((m) => ({ src: [...m.attrs[2]].join("."), table: u32(m.attrs[15]) }));
+  assert.equal(removed, [rules[0]]);
+});
 
 test("8.3: a target hosting two sessions through one agent renews both over several lifetimes and deregisters both: its session peers for that agent number their messages from one counter, as the agent keeps one replay window for the target", () => {
   const s = twoHosted();

@@ -238,7 +238,7 @@ export const OPTION_SPECS: Record<keyof typeof Option, { type: "integer" | "bool
   sidBindings: {"type":"integer","default":4096,"min":1,"max":2000000,"meaning":"agent: bindings the table holds; a Transfer Request beyond is refused with 130"},
   sidTunnelPort: {"type":"integer","default":4789,"min":1,"max":65535,"meaning":"the VXLAN tunnel's UDP port (section 8.9)"},
   sidTunnelMtu: {"type":"integer","default":1450,"min":576,"max":65000,"meaning":"the tunnel device's MTU (the path MTU between agent and target minus 50, or 70 over IPv6)"},
-  sidRouteTable: {"type":"integer","default":4346,"min":1,"max":4294967295,"meaning":"target, reverse mode: the routing table of the transferred address's return route (section 8.9 step 4)"},
+  sidRouteTable: {"type":"integer","default":4346,"min":256,"max":4278190079,"meaning":"target, reverse mode: the first of the routing tables of the transferred addresses' return routes, one per binding: this value plus the binding's VNI (section 8.9 step 4)"},
   sidFlows: {"type":"integer","default":4096,"min":1,"max":2000000,"meaning":"agent: transferred flows the flow table holds (per-flow mode, section 8.16); a Transfer Request beyond is refused with 130"},
 };
 

@@ -20,6 +20,8 @@ import { NETLINK_ROUTE, NLMSG_ERROR } from "./linux.ts";
 export const TUNNEL_PORT = OPTION_SPECS.sidTunnelPort.default;
 export const TUNNEL_MTU = OPTION_SPECS.sidTunnelMtu.default;
 export const TUNNEL_TABLE = OPTION_SPECS.sidRouteTable.default;
+/** The binding's own return table at the target, as the core chooses it (PROTOCOL.md 8.9 step 4): the base plus the VNI. */
+const returnTable = (vni: number, table?: number) => table ?? TUNNEL_TABLE + vni;
 /** The source rule's priority when the host applies the pieces by hand (the state machines choose their own). */
 export const TUNNEL_RULE_PRIORITY = 1000;
 const MAIN_TABLE = 254;
@@ -106,8 +108,8 @@ export class SidPlane {
         this.netlink(sid.tunnelRoute({ add: true, dst: spec.transferred, prefix: v6 ? 128 : 32, ifindex, table: MAIN_TABLE }), `route ${spec.transferred} into ${ids.name}`);
       } else if (spec.reverse) {
         this.netlink(sid.neighEntry(true, ifindex, spec.peer, peerMac), `neighbour ${spec.peer} on ${ids.name}`);
-        this.netlink(sid.tunnelRoute({ add: true, dst: v6 ? "::" : "0.0.0.0", prefix: 0, ifindex, gateway: spec.peer, table: spec.table ?? TUNNEL_TABLE }), `default route via ${spec.peer} into ${ids.name}`);
-        this.netlink(sid.sourceRule({ add: true, src: spec.transferred, prefix: v6 ? 128 : 32, table: spec.table ?? TUNNEL_TABLE, priority: TUNNEL_RULE_PRIORITY }), `rule from ${spec.transferred}`);
+        this.netlink(sid.tunnelRoute({ add: true, dst: v6 ? "::" : "0.0.0.0", prefix: 0, ifindex, gateway: spec.peer, table: returnTable(ids.vni, spec.table) }), `default route via ${spec.peer} into ${ids.name}`);
+        this.netlink(sid.sourceRule({ add: true, src: spec.transferred, prefix: v6 ? 128 : 32, table: returnTable(ids.vni, spec.table), priority: TUNNEL_RULE_PRIORITY }), `rule from ${spec.transferred}`);
       }
       if (!agent || spec.reverse) {
         this.nft(sid.tunnelFilter(true, spec.peer, port, ids.vni), `tunnel filter on ${ids.name}`);
@@ -127,7 +129,7 @@ export class SidPlane {
     const v6 = s.transferred.includes(":");
     const gone = [2, 3, 19]; // ENOENT, ESRCH, ENODEV
     if (s.role === "target" && s.reverse) {
-      this.netlink(sid.sourceRule({ add: false, src: s.transferred, prefix: v6 ? 128 : 32, table: s.table ?? TUNNEL_TABLE, priority: TUNNEL_RULE_PRIORITY }), `rule from ${s.transferred} removed`, gone);
+      this.netlink(sid.sourceRule({ add: false, src: s.transferred, prefix: v6 ? 128 : 32, table: returnTable(t.vni, s.table), priority: TUNNEL_RULE_PRIORITY }), `rule from ${s.transferred} removed`, gone);
     }
     if (t.filter) {
       const r = this.kernel.nft(sid.tunnelFilter(false, s.peer, s.port ?? TUNNEL_PORT, t.vni));

@@ -227,7 +227,7 @@ export function optionInRange(id: i32, value: f64): bool {
     case 22: return value >= 1 && value <= 2000000 && value == Math.floor(value);
     case 23: return value >= 1 && value <= 65535 && value == Math.floor(value);
     case 24: return value >= 576 && value <= 65000 && value == Math.floor(value);
-    case 25: return value >= 1 && value <= 4294967295 && value == Math.floor(value);
+    case 25: return value >= 256 && value <= 4278190079 && value == Math.floor(value);
     case 26: return value >= 1 && value <= 2000000 && value == Math.floor(value);
   }
   return false;

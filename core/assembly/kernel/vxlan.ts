@@ -171,6 +171,16 @@ export function tunnelIfindex(vni: u32): u32 {
   return SID_IFINDEX_BASE + (vni & 0xffffff);
 }
 
+/**
+ * The routing table of the binding of `vni`'s reverse-tunnelled return at the
+ * target (PROTOCOL.md 8.9 step 4): option sidRouteTable (at least 256, at
+ * most 2^32 - 2^24 - 1) plus the VNI, one table per binding, as each
+ * binding's default route names its own tunnel device.
+ */
+export function returnTable(base: u32, vni: u32): u32 {
+  return base + (vni & 0xffffff);
+}
+
 /** The proxy neighbour entry `ip neigh add proxy IP dev IFINDEX` (or its removal): the kernel answers ARP for IP there. */
 export function proxyNeighbour(add: bool, ifindex: u32, family: u32, ip: usize): i32 {
   const m = begin(add ? RTM_NEWNEIGH : RTM_DELNEIGH, NLM_F_REQUEST | NLM_F_ACK | (add ? NLM_F_CREATE | NLM_F_REPLACE : 0), 12);

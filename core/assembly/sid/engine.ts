@@ -42,7 +42,7 @@ import {
 } from "./bindings";
 import {
   kernelMessagePtr, vxlanLink, fdbEntry, neighEntry, tunnelRoute, sourceRule, tunnelFilter,
-  proxyNeighbour, tunnelIfindex,
+  proxyNeighbour, tunnelIfindex, returnTable,
 } from "../kernel/vxlan";
 import { NETLINK_ROUTE, NETLINK_NETFILTER, ENOENT, NFPROTO_IPV4, NFPROTO_IPV6 } from "../kernel/linux";
 import {
@@ -1472,7 +1472,7 @@ export class Sid extends SidBase {
     if (!add) {
       if (role == ROLE_TARGET && reverse) {
         ta.store(ADDR_A);
-        this.netlink(sourceRule(false, family, ADDR_A, family == FAMILY_IPV4 ? 32 : 128, o.sidRouteTable, SID_RULE_PRIORITY));
+        this.netlink(sourceRule(false, family, ADDR_A, family == FAMILY_IPV4 ? 32 : 128, returnTable(o.sidRouteTable, vni), SID_RULE_PRIORITY));
       }
       if (role == ROLE_AGENT && reverse) {
         reversePathRule(this.nftBegin(), false, vni, ifindex, ta);
@@ -1503,8 +1503,10 @@ export class Sid extends SidBase {
       this.netlink(tunnelRoute(true, family, ADDR_A, prefix, ifindex, 0, table));
     } else if (reverse) {
       this.netlink(neighEntry(true, ifindex, family, ADDR_B, other));
-      this.netlink(tunnelRoute(true, family, ZERO16, 0, ifindex, ADDR_B, o.sidRouteTable));
-      this.netlink(sourceRule(true, family, ADDR_A, prefix, o.sidRouteTable, SID_RULE_PRIORITY));
+      // A table per binding: two sessions held here, each with its own tunnel device, need two default routes.
+      const rt = returnTable(o.sidRouteTable, vni);
+      this.netlink(tunnelRoute(true, family, ZERO16, 0, ifindex, ADDR_B, rt));
+      this.netlink(sourceRule(true, family, ADDR_A, prefix, rt, SID_RULE_PRIORITY));
     }
   }
 
