@@ -62,6 +62,14 @@ export interface SidAddrOptions {
    * runs out reaches too, PROTOCOL.md 8.19); its alias goes and s1 with it; the base address's sessions go on.
    */
   leaseLost?: boolean;
+  /**
+   * A second session address: N takes it too, holds session s4 from it with C2 (port 5002), and moves it to the
+   * same target through the same agent after s1, with the binding lifetime `lifetime` (s) for both, so that the
+   * target renews two bindings with one agent meanwhile (afterMs long enough); both end at T, N is woken for
+   * each and releases both addresses.
+   */
+  second?: boolean;
+  lifetime?: number;
   beforeMs?: number;
   afterMs?: number;
 }
@@ -90,6 +98,8 @@ export interface SidAddrReport {
    * address), and each holder's share of s1 (bytes received and sent while it held it).
    */
   moves?: { further: { state: string; code?: number } | null; back: { state: string; code?: number } | null; lastHolder: "T" | "U" | "N"; shares: Record<string, { sent: number; received: number }> };
+  /** With second: the second session address, and the agent's and the target's SID events (state, address, reason or error). */
+  second?: { address: string; released: Record<string, boolean>; agent: { state: string; address: string; reason: string | null }[]; target: { state: string; address: string; reason: string | null; error: string | null }[] };
   /** With leaseLost: the lease's end at N (its state, ms after the server changed) and whether its alias went. */
   lost?: { state: string; afterMs: number; aliasGone: boolean; s1Errors: string[] };
   error: string | null;
@@ -122,7 +132,8 @@ export async function runSidAddr(o: SidAddrOptions = {}): Promise<SidAddrReport>
     name, listen, control: false, register: false, auto: false, log, options, sid: { link, address, ...extra },
   });
   // A short binding lifetime, so that a vanished target's binding expires within the run.
-  const lifetime = o.vanish ? 6 : 0;
+  const lifetime = o.lifetime ?? (o.vanish ? 6 : 0);
+  if (o.second && (same || o.vanish || o.chain || o.back || o.dhcp || o.leaseLost)) throw new Error("second is a foreign target through the agent, static pool, sessions ending at T");
   const daemons = {
     n: { ...common(names.n, A.node, "n-h", {}, ["0.0.0.0"], o.dhcp ? { dhcp: true } : { addressPool: [POOL] }), peers: [
       { name: names.a, address: A.agent, sa: [{ spi: 256, key: keys.na }] },
@@ -195,10 +206,19 @@ export async function runSidAddr(o: SidAddrOptions = {}): Promise<SidAddrReport>
       mark("dnsmasq", `leased ${SA} to N (${mac}) under client id ${id}`);
     }
     report.sessionAddress = SA;
+    let SA2 = "";
+    let secondReleased: Record<string, boolean> = {};
+    if (o.second) {
+      node.events.splice(node.events.findIndex((e) => e.sessionAddress !== undefined), 1);
+      node.send({ cmd: "address", generator: "static" });
+      SA2 = (await waitFor(node, (e) => e.sessionAddress !== undefined, "the second session address")).sessionAddress.address as string;
+      mark("N", `the application got a second session address ${SA2}`);
+    }
     const onLink = () => topo.ns(topo.n, ["ip", "-4", "addr", "show", "dev", "n-h"]);
     if (!onLink().includes(`${SA}/32`)) throw new Error(`the session address ${SA} is not on N's link: ${onLink()}`);
     mark("N", `the application got the session address ${SA} (static pool), aliased on n-h beside ${A.node}`);
-    for (const [name, c, local] of [["s1", c1, SA], ["s2", c2, A.node]] as const) {
+    const c4 = o.second ? await correspondent(topo, C2, 5002) : null;
+    for (const [name, c, local] of [["s1", c1, SA], ["s2", c2, A.node], ...(c4 ? [["s4", c4, SA2] as const] : [])] as const) {
       node.send({ cmd: "connect", name, correspondent: c.address, port: c.port, local });
       await waitFor(node, (e) => e.connected === name, `session ${name}`);
     }
@@ -266,7 +286,17 @@ export async function runSidAddr(o: SidAddrOptions = {}): Promise<SidAddrReport>
     const moved = await waitFor(node, (e) => e.moved === "s1", "the transfer's result", 15000);
     if (moved.result.state !== "transferred") throw new Error(`the transfer failed: ${moved.result.error ?? ""} ${moved.result.message ?? ""} (code ${moved.result.code ?? "-"})`);
     const s1AtNode = moved.here as { sent: number; received: number };
-    await target.wait("resumed", 10000);
+    const resumed = await target.wait("resumed", 10000);
+    let s4AtNode = { sent: 0, received: 0 };
+    if (o.second) {
+      target.events.splice(target.events.indexOf(resumed), 1);
+      mark("N", `the application moves session s4: its address ${SA2} goes to T as well, through the same agent`);
+      node.send({ cmd: "transfer", name: "s4", target: names.t, agent: names.a, reverse: true, perFlow: false, lifetime });
+      const moved4 = await waitFor(node, (e) => e.moved === "s4", "the second transfer's result", 15000);
+      if (moved4.result.state !== "transferred") throw new Error(`the second transfer failed: ${moved4.result.error ?? ""} ${moved4.result.message ?? ""} (code ${moved4.result.code ?? "-"})`);
+      s4AtNode = moved4.here;
+      await target.wait("resumed", 10000);
+    }
     node.send({ cmd: "connect", name: "s3", correspondent: c3.address, port: c3.port, local: A.node });
     await waitFor(node, (e) => e.connected === "s3", "session s3");
     mark("N", `opens session s3 from ${A.node} to C1 ${A.correspondent}:5002 while s1 is away`);
@@ -282,6 +312,7 @@ export async function runSidAddr(o: SidAddrOptions = {}): Promise<SidAddrReport>
       mark("dnsmasq", `${SA} renewed by ${mac === tMac ? "T" : mac} under client id ${id}`);
     }
     let s1: AppSummary | null = null;
+    let s4: AppSummary | null = null;
     let last: Role = target;
     if (o.chain || o.back) {
       const m: NonNullable<SidAddrReport["moves"]> = report.moves = { further: null, back: null, lastHolder: "T", shares: { N: s1AtNode } };
@@ -344,14 +375,31 @@ export async function runSidAddr(o: SidAddrOptions = {}): Promise<SidAddrReport>
       const mid = (await last.wait("summary")).summary as AppSummary;
       if (mid.firstDataAt && last === target) report.transferMs = Math.round((mid.firstDataAt - decided) * 1000) / 1000;
       last.events.splice(last.events.findIndex((e) => e.summary !== undefined), 1);
-      last.send({ cmd: "finish" });
-      s1 = (await last.wait("summary", 8000)).summary as AppSummary;
-      if (report.moves) report.moves.shares[report.moves.lastHolder] = s1.here;
-      mark("app", `s1 ends at ${report.moves?.lastHolder ?? "T"} (its application closes it)`);
+      if (o.second) {
+        target.send({ cmd: "finishAll" });
+        const all = (await target.wait("finishedAll", 8000)).finishedAll as { remote: string; summary: AppSummary }[];
+        s1 = all.find((x) => x.remote === c1.address)!.summary;
+        s4 = all.find((x) => x.remote === C2)?.summary ?? null;
+        mark("app", "s1 and s4 end at T (its application closes them)");
+      } else {
+        last.send({ cmd: "finish" });
+        s1 = (await last.wait("summary", 8000)).summary as AppSummary;
+        if (report.moves) report.moves.shares[report.moves.lastHolder] = s1.here;
+        mark("app", `s1 ends at ${report.moves?.lastHolder ?? "T"} (its application closes it)`);
+      }
     }
     if (report.moves?.lastHolder !== "N") {
       await waitFor(node, (e) => e.sid?.role === "node" && e.sid?.state === "woken", "the Wake-up at the node", o.vanish ? 20000 : 10000);
       report.woken = true;
+    }
+    if (o.second) {
+      const woken = (x: string) => node.events.some((e) => e.sid?.role === "node" && e.sid?.state === "woken" && e.sid?.address === x);
+      for (const end = now() + 10000; !(woken(SA) && woken(SA2)) && now() < end; ) await sleep(50);
+      report.woken = woken(SA) && woken(SA2);
+      const released = (x: string) => node.events.some((e) => e.sessionAddressEvent?.state === "released" && e.sessionAddressEvent?.address === x);
+      for (const end = now() + 5000; !(released(SA) && released(SA2)) && now() < end; ) await sleep(50);
+      secondReleased = { [SA]: released(SA), [SA2]: released(SA2) };
+      mark("N", `woken for ${[SA, SA2].filter(woken).join(" and ") || "neither"}; released ${[SA, SA2].filter(released).join(" and ") || "neither"}`);
     }
     await waitFor(node, (e) => e.sessionAddressEvent?.state === "released", "the release of the session address", 5000);
     report.released.leaseReleased = true;
@@ -365,7 +413,7 @@ export async function runSidAddr(o: SidAddrOptions = {}): Promise<SidAddrReport>
       }
       mark("dnsmasq", `${SA} ${report.dhcp!.releasedAtServer ? "released (gone from the lease file)" : "STILL leased"}`);
     }
-    report.released.aliasGone = !onLink().includes(`${SA}/`);
+    report.released.aliasGone = !onLink().includes(`${SA}/`) && (!SA2 || !onLink().includes(`${SA2}/`));
     if (agent) {
       agent.send({ cmd: "state" });
       const st = await agent.wait("state");
@@ -389,6 +437,15 @@ export async function runSidAddr(o: SidAddrOptions = {}): Promise<SidAddrReport>
     report.sessions.push(sessionVerdict("s2", await c2.result(), summaries.s2, false, { sent: 0, received: 0 }, c2.address));
     report.sessions.push(sessionVerdict("s3", await c3.result(), summaries.s3, false, { sent: 0, received: 0 }, c3.address));
     for (const x of udpSummaries as { u: { name: string; address: string }; client: any; server?: any }[]) report.sessions.push(udpVerdict(x.u.name, x.client, x.server, x.u.address));
+    if (c4) {
+      report.sessions.push(sessionVerdict("s4", await c4.result(), s4, true, s4AtNode, C2));
+      report.second = {
+        address: SA2,
+        released: secondReleased,
+        agent: agent!.events.filter((e) => e.sid?.role === "agent").map((e) => ({ state: e.sid.state, address: e.sid.address, reason: e.sid.reason ?? null })),
+        target: target.events.filter((e) => e.sid?.role === "target").map((e) => ({ state: e.sid.state, address: e.sid.address, reason: e.sid.reason ?? null, error: e.sid.error ?? null })),
+      };
+    }
   } catch (e) {
     report.error = (e as Error).message;
     if ((globalThis as any).process?.env?.HANDOVER_FLOWS_DUMP) {

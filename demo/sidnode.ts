@@ -26,6 +26,8 @@ const emit = emitter(who);
 
 let app: StreamApp | DownloadApp | null = null;
 let socket: Socket | null = null;
+/** At a target: every TCP session that arrived, with its correspondent's address ("finishAll" ends them all). */
+const arrived: { app: StreamApp | DownloadApp; remote: string }[] = [];
 /** The UDP flow (demo sid --udp): its application and socket. */
 let udpApp: DatagramApp | null = null;
 let udpSocket: UdpSocket | null = null;
@@ -69,6 +71,7 @@ daemon.sid?.on("record", (r: RecordStep) => emit(`record ${r.step} ${r.address} 
     socket = s.socket as Socket;
     app = appOf(socket, s.appState);
     app.start();
+    arrived.push({ app, remote: s.remote });
     emit(`session ${s.local}:${s.localPort} <-> ${s.remote}:${s.remotePort} arrived: the application carries on here`, { resumed: true });
   });
 }
@@ -131,6 +134,11 @@ const handlers: Record<string, (c: any) => Promise<void> | void> = {
   },
   report() {
     emit("report", { summary: app?.summary() ?? null, udp: udpApp?.summary() ?? null });
+  },
+  /** Ends every TCP session that arrived here (a target holding several): their summaries by correspondent. */
+  async finishAll() {
+    const done = await Promise.all(arrived.map(async (x) => ({ remote: x.remote, summary: await x.app.finish() })));
+    emit(`${done.length} sessions finished`, { finishedAll: done });
   },
   state() {
     emit("state", { state: daemon.sid.state() });

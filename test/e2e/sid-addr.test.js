@@ -72,6 +72,26 @@ if (e2eEnabled() && runtime() === "node") {
     check(r, tag);
   });
 
+  test("two session addresses moved to one target through one agent (both reverse-tunnelled, lifetime 3 s): the target renews both bindings for 7 s and deregisters both; both sessions intact (main before stop 26: 1.8 MB of each lost, one binding never renewed and expired, the other never deregistered)", async () => {
+    const r = await runSidAddr({ tag: tagOf("a2"), second: true, lifetime: 3, afterMs: 7000 });
+    const why = JSON.stringify({ error: r.error, sessions: r.sessions, released: r.released, second: r.second });
+    assert.is(r.error, null, why);
+    assert.equal(r.sessions.map((s) => [s.name, s.moved, s.servedBy]), [["s1", true, "target"], ["s2", false, "node"], ["s3", false, "node"], ["u1", false, "node"], ["u2", false, "node"], ["s4", true, "target"]]);
+    for (const s of r.sessions) {
+      assert.ok(s.digestsEqual, `${s.name}: SHA-256 at the correspondent and the application differ: ${why}`);
+      assert.is(s.lost, 0, `${s.name}: bytes lost`);
+      assert.is(s.resets, 0, `${s.name}: resets`);
+    }
+    for (const s of [r.sessions[0], r.sessions[5]]) assert.ok(s.served.target.received > 50000, `${s.name}: served by the target for the 7 s: ${JSON.stringify(s.served)}`);
+    const { agent, target, released } = r.second;
+    for (const a of [r.sessionAddress, r.second.address]) {
+      assert.ok(agent.filter((e) => e.state === "renewed" && e.address === a).length >= 2, `${a}: renewed at the agent: ${JSON.stringify(agent)}`);
+      assert.equal(agent.filter((e) => e.state === "ended" && e.address === a).map((e) => e.reason), ["deregistered"], `${a}: deregistered, not expired`);
+      assert.equal(target.filter((e) => e.state === "ended" && e.address === a).map((e) => e.reason), ["deregistered"]);
+      assert.ok(released[a], `${a}: N was woken and released it`);
+    }
+    assert.ok(r.woken && Object.values(r.released).every(Boolean), why);
+  });
   test("session address (static pool, IPv4), same subnet (FIG. 2b): the target claims only that address by ARP", async () => {
     const tag = tagOf("sb");
     check(await runSidAddr({ tag, sameSubnet: true }), tag);
