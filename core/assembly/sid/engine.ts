@@ -1831,7 +1831,7 @@ export class Sid extends SidBase {
     // same agent numbers this one's messages too, or each would find the other's numbers too old (8.3).
     for (let i = 0; i < this.hosted.length; i++) {
       const other = this.hosted[i].agent;
-      if (other && other != agent && this.hosted[i].agentAddress.equals(h.agentAddress)) {
+      if (other && this.hosted[i].agentAddress.equals(h.agentAddress)) {
         agent.seqSource = other.seqSource ? other.seqSource : other;
         break;
       }
